@@ -1,0 +1,147 @@
+// Package kv is protoql's contract with an ordered bytes-to-bytes store.
+//
+// Every engine (kv/memkv, kv/pebblekv, kv/remotekv, kv/tikvkv) implements
+// [Store] and passes the conformance suite in kv/kvtest. The vocabulary is
+// Pebble's: half-open [LowerBound, UpperBound) iterators positioned with
+// First, SeekGE/SeekLT and Next; batches of Set, Delete and DeleteRange that
+// commit atomically.
+//
+// # Transactions
+//
+// [Store.Update] runs a read-write transaction and [Store.View] a read-only
+// one on a consistent snapshot. The interface is shaped so that both a
+// single-process engine (Pebble: one writer at a time, trivially serializable)
+// and an optimistic distributed engine (TiKV: snapshot reads, write-write
+// conflict detection at commit) fit it: the function passed to Update may be
+// called more than once, so it must not have side effects outside the
+// transaction; when the engine gives up retrying, Update returns an error
+// wrapping [ErrConflict]. Every engine guarantees at least snapshot isolation
+// with write-write conflict detection, so a read-modify-write of one key inside
+// Update never loses a concurrent update. Engines document whether they are
+// fully serializable.
+//
+// # Buffer ownership
+//
+// Keys and values passed to the store are not retained after the call returns
+// (a [Batch] copies them), so callers may reuse their buffers. A value returned
+// by Get belongs to the caller. Key and Value of an [Iterator] are valid only
+// until the next positioning call or Close; copy them to keep them.
+//
+// # Concurrency
+//
+// A Store is safe for concurrent use by many goroutines. An Iterator, a Txn
+// and a Batch are not: each belongs to one goroutine at a time. A Txn and the
+// Readers and Iterators obtained from it are valid only inside the function
+// passed to Update or View.
+package kv
+
+import (
+	"context"
+	"errors"
+)
+
+// Errors returned by every engine. Engines wrap them with context; test with
+// errors.Is.
+var (
+	// ErrNotFound is returned by Get when the key does not exist.
+	ErrNotFound = errors.New("kv: not found")
+	// ErrClosed is returned by every call on a closed Store, and by calls on
+	// a Txn or Iterator used after its transaction ended.
+	ErrClosed = errors.New("kv: closed")
+	// ErrConflict is returned by Update when the transaction kept conflicting
+	// with concurrent writers and the engine stopped retrying.
+	ErrConflict = errors.New("kv: transaction conflict")
+	// ErrInvalid is returned for malformed requests: an empty key, a range
+	// whose start is after its end, a seek in the wrong direction.
+	ErrInvalid = errors.New("kv: invalid argument")
+)
+
+// IterOptions bounds and orients an Iterator.
+type IterOptions struct {
+	// LowerBound is the inclusive lower bound; nil means the start of the
+	// keyspace.
+	LowerBound []byte
+	// UpperBound is the exclusive upper bound; nil means the end of the
+	// keyspace.
+	UpperBound []byte
+	// Reverse makes the iterator visit keys in descending order: First
+	// positions at the largest key below UpperBound and Next moves to smaller
+	// keys.
+	Reverse bool
+}
+
+// Iterator walks the keys of a Reader within its bounds, in one direction.
+//
+// A fresh iterator is unpositioned: call First or a Seek before Key. Every
+// positioning call returns whether the iterator is now at a key (Valid).
+// When it returns false, check Error: a false with a nil error is the end of
+// the range.
+type Iterator interface {
+	// First positions at the first key in iteration order: the smallest key
+	// >= LowerBound for a forward iterator, the largest key < UpperBound for
+	// a reverse one.
+	First() bool
+	// Next moves one key in the iterator's direction.
+	Next() bool
+	// SeekGE positions a forward iterator at the first key >= key (clamped
+	// to the bounds). On a reverse iterator it fails with ErrInvalid.
+	SeekGE(key []byte) bool
+	// SeekLT positions a reverse iterator at the last key < key (clamped to
+	// the bounds). On a forward iterator it fails with ErrInvalid.
+	SeekLT(key []byte) bool
+	// Valid reports whether the iterator is positioned at a key.
+	Valid() bool
+	// Key returns the current key; valid until the next positioning call.
+	Key() []byte
+	// Value returns the current value; valid until the next positioning call.
+	Value() []byte
+	// Error returns the first error the iterator met, if any.
+	Error() error
+	// Close releases the iterator and returns Error. It is safe to call more
+	// than once.
+	Close() error
+}
+
+// Reader is the read half of a Store, a Txn or a snapshot.
+type Reader interface {
+	// Get returns a copy of the value stored under key, or an error wrapping
+	// ErrNotFound.
+	Get(ctx context.Context, key []byte) ([]byte, error)
+	// NewIter returns an iterator over the keys in the given bounds. The
+	// caller must Close it.
+	NewIter(ctx context.Context, opts IterOptions) (Iterator, error)
+}
+
+// Writer is the write half of a Txn, and what a Batch records.
+type Writer interface {
+	// Set stores value under key, replacing any previous value.
+	Set(key, value []byte) error
+	// Delete removes key; deleting a missing key is not an error.
+	Delete(key []byte) error
+	// DeleteRange removes every key in [start, end).
+	DeleteRange(start, end []byte) error
+}
+
+// Txn is a read-write transaction: reads see the transaction's own writes.
+type Txn interface {
+	Reader
+	Writer
+}
+
+// Store is an ordered key-value store.
+type Store interface {
+	// Reader reads the latest committed state. Two calls may observe
+	// different states; use View for a consistent snapshot.
+	Reader
+	// Apply commits every operation of b atomically, in order, without
+	// reading. It does not reset b.
+	Apply(ctx context.Context, b *Batch) error
+	// Update runs fn in a read-write transaction and commits it if fn
+	// returns nil. fn may run more than once (see the package doc); its
+	// error is returned unchanged.
+	Update(ctx context.Context, fn func(Txn) error) error
+	// View runs fn on a consistent read-only snapshot.
+	View(ctx context.Context, fn func(Reader) error) error
+	// Close releases the store. Calls after Close return ErrClosed.
+	Close() error
+}
