@@ -1,0 +1,91 @@
+package schema
+
+import (
+	"fmt"
+	"strings"
+	"text/tabwriter"
+
+	"google.golang.org/protobuf/reflect/protoreflect"
+)
+
+// DescribeKeys renders every key pattern of the catalog, one line each: the
+// key as tuple elements (field number, and the key type for keyed elements,
+// "~" marking descending ones), the symbolic path, what is stored there and
+// which fields make up its value. Join fields, which store nothing, are
+// listed with pattern "-".
+func (c *Catalog) DescribeKeys() string {
+	var sb strings.Builder
+	for i, t := range c.Tables {
+		if i > 0 {
+			sb.WriteByte('\n')
+		}
+		fmt.Fprintf(&sb, "table %s (id %d)\n", t.Name(), t.ID)
+		tw := tabwriter.NewWriter(&sb, 0, 4, 2, ' ', 0)
+		pattern := fmt.Sprint(t.ID)
+		var cols []string
+		for _, col := range t.Key {
+			pattern += fmt.Sprintf(" / %d:%s", col.Field.Number(), keyType(col.Field, col.Kind.IsDescending()))
+			cols = append(cols, string(col.Field.Name()))
+		}
+		sym := fmt.Sprintf("%s[%s]", t.Desc.Name(), strings.Join(cols, ", "))
+		fmt.Fprintf(tw, "  %s\t%s\trow\t%s\n", pattern, sym, valueFields(t.Root))
+		describeNode(tw, t.Root, pattern, sym)
+		tw.Flush()
+	}
+	return sb.String()
+}
+
+func describeNode(tw *tabwriter.Writer, n *Node, pattern, sym string) {
+	for _, f := range n.Fields {
+		p := fmt.Sprintf("%s / %d", pattern, f.Number())
+		s := sym + "." + string(f.Name())
+		switch f.Storage {
+		case Breakout:
+			fmt.Fprintf(tw, "  %s\t%s\tbreakout\t%s\n", p, s, typeName(f.Desc))
+		case Object:
+			fmt.Fprintf(tw, "  %s\t%s\tobject\t%s\n", p, s, valueFields(f.Child))
+			describeNode(tw, f.Child, p, s)
+		case Map:
+			p += ":" + keyType(f.MapKey, f.ElemKind.IsDescending())
+			s += "[" + string(f.MapKey.Kind().String()) + "]"
+			if f.Child == nil {
+				fmt.Fprintf(tw, "  %s\t%s\tmap entry\tvalue %s\n", p, s, typeName(f.MapValue))
+				continue
+			}
+			fmt.Fprintf(tw, "  %s\t%s\tmap entry\t%s\n", p, s, valueFields(f.Child))
+			describeNode(tw, f.Child, p, s)
+		case Join:
+			fmt.Fprintf(tw, "  -\t%s\tjoin\t%s%s\n", s, f.Join.Target.Desc.Name(), joinKeys(f.Join))
+		}
+	}
+}
+
+func keyType(fd protoreflect.FieldDescriptor, desc bool) string {
+	if desc {
+		return "~" + fd.Kind().String()
+	}
+	return fd.Kind().String()
+}
+
+func valueFields(n *Node) string {
+	if len(n.Inline) == 0 {
+		return "value {}"
+	}
+	var names []string
+	for _, f := range n.Inline {
+		names = append(names, string(f.Name()))
+	}
+	return "value {" + strings.Join(names, ", ") + "}"
+}
+
+func joinKeys(j *JoinSpec) string {
+	var srcs []string
+	for _, s := range j.Sources {
+		if s.Map != nil {
+			srcs = append(srcs, "$"+string(s.Map.Name()))
+		} else {
+			srcs = append(srcs, string(s.Field.Name()))
+		}
+	}
+	return "[" + strings.Join(srcs, ", ") + "]"
+}

@@ -1,0 +1,24 @@
+// Package schema compiles annotated protobuf descriptors into a validated
+// catalog: the tables, their key columns, and for every message stored by
+// protoql the layout of each field (inline in the parent's value, breakout,
+// object, map, join). It is the one source of truth for the key layout: the
+// plugin, the query planner and the runtime all ask it, none re-derives it.
+//
+// The layout is a tree of [Node] values, one per place a message is stored
+// (a message type used in two places gets two nodes, because join sources such
+// as "$threads" depend on the path). A node maps the tag of each child key
+// element (field number and tuple kind) to the [Field] stored there, so
+// resolving a key against the schema is a walk down this trie, one element at
+// a time.
+//
+// Decisions the design leaves open, recorded here:
+//   - Tables are collected from the given files and everything they import.
+//   - Messages of package google.protobuf (well-known types) are always stored
+//     whole, inline, wherever they appear.
+//   - A message may not contain itself through object or map fields (it
+//     could not be decomposed into a finite key layout); mark the recursive
+//     field inline.
+//   - "inline" applies to message and map fields; "descending" to key columns
+//     and map fields. On any other field they are rejected rather than
+//     ignored, so a misplaced option never silently does nothing.
+package schema

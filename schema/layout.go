@@ -1,0 +1,164 @@
+package schema
+
+import (
+	"github.com/protoql/protoql/tuple"
+	"google.golang.org/protobuf/reflect/protoreflect"
+)
+
+// Storage says where a field's data lives.
+type Storage uint8
+
+// The storage classes of DESIGN.md §2.
+const (
+	// Inline fields are encoded in the parent's value.
+	Inline Storage = iota
+	// KeyColumn fields are primary-key columns: encoded in the row key, not
+	// repeated in the value.
+	KeyColumn
+	// Breakout fields have their own key whose value is the field encoded
+	// with its tag.
+	Breakout
+	// Object fields have their own key and are decomposed like a row.
+	Object
+	// Map fields have one key per entry.
+	Map
+	// Join fields are not stored; queries follow them into another table.
+	Join
+)
+
+var storageNames = [...]string{"inline", "key", "breakout", "object", "map", "join"}
+
+// String returns the storage class's name as used in messages.
+func (s Storage) String() string {
+	if int(s) < len(storageNames) {
+		return storageNames[s]
+	}
+	return "storage(?)"
+}
+
+// Table is a message annotated with (protoql.v1.table).
+type Table struct {
+	// ID is the table id, the field number of the first key element.
+	ID uint32
+	// Desc is the row message.
+	Desc protoreflect.MessageDescriptor
+	// Key lists the primary-key columns in key order.
+	Key []*Column
+	// Root is the layout of the row.
+	Root *Node
+}
+
+// Name returns the row message's full name.
+func (t *Table) Name() protoreflect.FullName { return t.Desc.FullName() }
+
+// Column is one primary-key column.
+type Column struct {
+	// Field is the key field of the row message.
+	Field protoreflect.FieldDescriptor
+	// Kind is the tuple kind, with the descending bit when Dir is Desc.
+	Kind tuple.Kind
+	// Dir is the sort direction.
+	Dir tuple.Direction
+}
+
+// Node is the layout of one stored message at one place in a table.
+type Node struct {
+	// Desc is the stored message.
+	Desc protoreflect.MessageDescriptor
+	// Table is the table the node belongs to.
+	Table *Table
+	// Parent is the field the node is stored under; nil for a row.
+	Parent *Field
+	// Fields lists every field of Desc, in descriptor order.
+	Fields []*Field
+	// Inline lists the fields encoded in the node's own value, in
+	// descriptor order (for a row, key columns are not among them).
+	Inline []*Field
+	// Children lists the fields stored under their own keys (breakout,
+	// object, map), in field-number order.
+	Children []*Field
+	// Joins lists the join fields.
+	Joins []*Field
+
+	byNumber map[protoreflect.FieldNumber]*Field
+}
+
+// Field returns the field with number n, or nil.
+func (n *Node) Field(num protoreflect.FieldNumber) *Field { return n.byNumber[num] }
+
+// Child returns the field stored under a child key element with this tag,
+// or nil when no such element can appear under the node: this is the trie
+// step from a key element to the schema.
+func (n *Node) Child(num uint32, k tuple.Kind) *Field {
+	f := n.byNumber[protoreflect.FieldNumber(num)]
+	if f == nil || f.ElemKind != k {
+		return nil
+	}
+	switch f.Storage {
+	case Breakout, Object, Map:
+		return f
+	}
+	return nil
+}
+
+// Path returns the symbolic path of the node from its table, such as
+// "User.sessions[]".
+func (n *Node) Path() string {
+	if n.Parent == nil {
+		return string(n.Table.Desc.Name())
+	}
+	return n.Parent.Path()
+}
+
+// Field is one field of a stored message and where it lives.
+type Field struct {
+	// Desc is the field.
+	Desc protoreflect.FieldDescriptor
+	// Storage says where the field's data lives.
+	Storage Storage
+	// Parent is the node holding the field.
+	Parent *Node
+	// ElemKind is the tuple kind of the field's key element: KindUnit for
+	// breakout and object fields, the map key's kind (with the descending
+	// bit) for maps.
+	ElemKind tuple.Kind
+	// Child is the layout of an object field's message or a map's message
+	// values; nil otherwise (scalar maps, inline, breakout, join).
+	Child *Node
+	// MapKey and MapValue are the map entry's key and value fields.
+	MapKey, MapValue protoreflect.FieldDescriptor
+	// Join is set for join fields.
+	Join *JoinSpec
+}
+
+// Number returns the field number.
+func (f *Field) Number() protoreflect.FieldNumber { return f.Desc.Number() }
+
+// Name returns the field's proto name.
+func (f *Field) Name() protoreflect.Name { return f.Desc.Name() }
+
+// Path returns the symbolic path of the field, such as "User.sessions".
+func (f *Field) Path() string {
+	p := f.Parent.Path()
+	if f.Parent.Parent != nil && f.Parent.Parent.Storage == Map {
+		p += "[]"
+	}
+	return p + "." + string(f.Desc.Name())
+}
+
+// JoinSpec is a resolved join: the target table and where each of its key
+// columns comes from.
+type JoinSpec struct {
+	// Target is the joined table.
+	Target *Table
+	// Sources has one entry per key column of Target.
+	Sources []JoinSource
+}
+
+// JoinSource is where one key column of a join target comes from: the key
+// of an enclosing map entry (Map set) or an inline field of the message
+// holding the join (Field set).
+type JoinSource struct {
+	Map   *Field
+	Field protoreflect.FieldDescriptor
+}
