@@ -1,0 +1,44 @@
+// Package runtime stores protobuf messages as many small key-value pairs and
+// reads them back, following the layout that package schema decides.
+//
+// # Write path
+//
+// Put decomposes a message: the object's own key holds its inline fields;
+// every breakout field, object field and map entry gets its own key under its
+// parent's (DESIGN.md §3). Put replaces the object atomically: one batch
+// deletes the object's key range and writes all of its pairs. Breakout
+// setters and map-entry writes are blind single-key (or single-range) writes
+// that neither read nor touch the parent's value; inline setters
+// read-modify-write the small parent value inside a transaction.
+//
+// # Read path
+//
+// Reading any object, or any part of one, is one range scan. Reassembly
+// streams: keys arrive in order, each object's wire bytes are built on a
+// stack of frames (one per nesting level) and a row is emitted as soon as its
+// key range ends, so memory is bounded by one object, not by the scan. Values
+// are concatenated with protobuf length framing and unmarshalled once per
+// emitted message.
+//
+// Every key and value read is checked against the schema: an unknown key
+// element, a non-canonical key, a value holding a field that is stored
+// elsewhere or with the wrong wire type is an error wrapping [ErrCorrupt]
+// that names the key. Nothing is silently dropped.
+//
+// # Messages
+//
+// Results are of the Go type linked into the program when the schema given
+// to Open comes from it; otherwise (a DB opened on its stored schema alone)
+// they are dynamicpb messages.
+//
+// # Stored schema
+//
+// Open stores the catalog's FileDescriptorSet under the reserved metadata
+// prefix (key byte 0x00) and, on later opens, checks the new schema against
+// the stored one with schema.CheckCompatible before anything is written.
+//
+// # Concurrency
+//
+// A DB is safe for concurrent use. A Tx belongs to the goroutine running
+// the function passed to Update or View, and is valid only inside it.
+package runtime

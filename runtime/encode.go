@@ -1,0 +1,123 @@
+package runtime
+
+import (
+	"github.com/protoql/protoql/kv"
+	"github.com/protoql/protoql/schema"
+	"github.com/protoql/protoql/tuple"
+	"google.golang.org/protobuf/encoding/protowire"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
+)
+
+// marshal is deterministic so that equal messages store equal bytes (inline
+// maps would otherwise vary run to run).
+var marshal = proto.MarshalOptions{Deterministic: true}
+
+// encoder decomposes messages into key-value pairs on a kv.Writer. Its key
+// buffer is reused across writes: the kv contract lets writers reuse
+// buffers once Set returns.
+type encoder struct {
+	w   kv.Writer
+	key []byte
+	val []byte
+}
+
+// object writes the pairs of m, stored at key with layout n. The object's
+// own key is always written (an empty value when it has no inline fields),
+// so an empty object exists.
+func (e *encoder) object(key []byte, n *schema.Node, m protoreflect.Message) error {
+	var err error
+	if e.val, err = inlineValue(e.val[:0], n, m); err != nil {
+		return err
+	}
+	if err := e.w.Set(key, e.val); err != nil {
+		return err
+	}
+	if len(n.Children) == 0 {
+		return nil
+	}
+	fields := m.Descriptor().Fields()
+	for _, f := range n.Children {
+		fd := fields.ByNumber(f.Number())
+		if fd == nil || !m.Has(fd) {
+			continue
+		}
+		if err := e.child(key, f, fd, m.Get(fd)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// child writes one non-inline field of the object stored at parent.
+func (e *encoder) child(parent []byte, f *schema.Field, fd protoreflect.FieldDescriptor, v protoreflect.Value) error {
+	num := uint32(f.Number())
+	base := parent[:len(parent):len(parent)]
+	switch f.Storage {
+	case schema.Breakout:
+		var err error
+		if e.val, err = appendField(e.val[:0], fd, v); err != nil {
+			return err
+		}
+		return e.w.Set(tuple.AppendUnit(base, num), e.val)
+	case schema.Object:
+		return e.object(tuple.AppendUnit(base, num), f.Child, v.Message())
+	case schema.Map:
+		var err error
+		v.Map().Range(func(mk protoreflect.MapKey, mv protoreflect.Value) bool {
+			err = e.entry(appendKeyElem(base, num, f.ElemKind, f.MapKey, mk.Value()), f, fd.MapValue(), mv)
+			return err == nil
+		})
+		return err
+	}
+	return nil
+}
+
+// entry writes one map entry at key.
+func (e *encoder) entry(key []byte, f *schema.Field, vfd protoreflect.FieldDescriptor, v protoreflect.Value) error {
+	if f.Child != nil {
+		return e.object(key, f.Child, v.Message())
+	}
+	e.val = appendScalar(e.val[:0], 2, vfd, v)
+	return e.w.Set(key, e.val)
+}
+
+// inlineValue appends the encoding of m's inline fields. Key columns of a
+// row, fields stored under their own keys and join fields are left out;
+// unknown fields are kept (they belong to the value of the message they were
+// read with).
+func inlineValue(b []byte, n *schema.Node, m protoreflect.Message) ([]byte, error) {
+	if allInline(n) {
+		return marshal.MarshalAppend(b, m.Interface())
+	}
+	shell := m.New()
+	m.Range(func(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
+		if f := n.Field(fd.Number()); f != nil && f.Storage == schema.Inline {
+			shell.Set(fd, v)
+		}
+		return true
+	})
+	if u := m.GetUnknown(); len(u) > 0 {
+		shell.SetUnknown(u)
+	}
+	return marshal.MarshalAppend(b, shell.Interface())
+}
+
+// allInline reports whether every field of n is in its value.
+func allInline(n *schema.Node) bool {
+	return len(n.Inline) == len(n.Fields)
+}
+
+// appendField appends the encoding of one field with its tag: the value of a
+// breakout field.
+func appendField(b []byte, fd protoreflect.FieldDescriptor, v protoreflect.Value) ([]byte, error) {
+	if fd.Message() == nil {
+		return appendScalar(b, fd.Number(), fd, v), nil
+	}
+	b = protowire.AppendTag(b, fd.Number(), protowire.BytesType)
+	msg, err := marshal.Marshal(v.Message().Interface())
+	if err != nil {
+		return nil, err
+	}
+	return protowire.AppendBytes(b, msg), nil
+}

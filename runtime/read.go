@@ -1,0 +1,335 @@
+package runtime
+
+import (
+	"context"
+	"errors"
+	"iter"
+
+	"github.com/protoql/protoql/kv"
+	"github.com/protoql/protoql/schema"
+	"github.com/protoql/protoql/tuple"
+	"google.golang.org/protobuf/encoding/protowire"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
+)
+
+var unmarshal = proto.UnmarshalOptions{Merge: true}
+
+// KeyRange selects rows or map entries by key: the leading key columns fixed
+// to Prefix, then the next column in [Lower, Upper) by value (either bound
+// may be the zero Value, meaning unbounded). Map ranges use no Prefix.
+// Results come in stored key order: a descending column's values come
+// largest first.
+type KeyRange struct {
+	Prefix       []protoreflect.Value
+	Lower, Upper protoreflect.Value
+}
+
+// MapEntry is one entry of a map scan.
+type MapEntry struct {
+	// Ref addresses the entry.
+	Ref Ref
+	// Key is the entry's key.
+	Key protoreflect.Value
+	// Value is the entry's value: a message for message-valued maps.
+	Value protoreflect.Value
+}
+
+// get reads the object at ref into m.
+func get(ctx context.Context, r kv.Reader, ref Ref, m proto.Message) error {
+	if err := ref.wantObject(m); err != nil {
+		return err
+	}
+	s := scanner{r: r, u: units{node: ref.node, unitLen: func([]byte) (int, error) { return len(ref.key), nil }}}
+	found := false
+	var decodeErr error
+	err := s.run(ctx, ref.key, tuple.PrefixEnd(ref.key), func(key, wire []byte) bool {
+		found = true
+		proto.Reset(m)
+		decodeErr = ref.decode(key, wire, m.ProtoReflect())
+		return false
+	})
+	if err = errors.Join(err, decodeErr); err != nil {
+		return err
+	}
+	if !found {
+		return notFound(ref)
+	}
+	return nil
+}
+
+func notFound(ref Ref) error { return &notFoundError{ref.path} }
+
+type notFoundError struct{ path string }
+
+func (e *notFoundError) Error() string { return "runtime: " + e.path + " not found" }
+func (e *notFoundError) Unwrap() error { return ErrNotFound }
+
+// wantObject checks that ref addresses an object of m's type.
+func (r Ref) wantObject(m proto.Message) error {
+	if r.node == nil {
+		return invalid("%s is a %s, not an object; use GetValue/SetValue", r.path, r.kindName())
+	}
+	if got := m.ProtoReflect().Descriptor().FullName(); got != r.node.Desc.FullName() {
+		return invalid("%s holds %s, got a %s", r.path, r.node.Desc.FullName(), got)
+	}
+	return nil
+}
+
+func (r Ref) kindName() string {
+	return [...]string{"?", "row", "object", "breakout field", "map", "map entry"}[r.kind]
+}
+
+// decode unmarshals an object's reassembled wire bytes into m and, for a
+// row, sets its key fields from the key.
+func (r Ref) decode(key, wire []byte, m protoreflect.Message) error {
+	if err := unmarshal.Unmarshal(wire, m.Interface()); err != nil {
+		return corrupt(key, "reassembled %s does not parse: %v", m.Descriptor().FullName(), err)
+	}
+	if r.kind == RefRow {
+		return r.table.setKeyFields(key, m)
+	}
+	return nil
+}
+
+// setKeyFields sets m's key columns from a row key.
+func (t *Table) setKeyFields(key []byte, m protoreflect.Message) error {
+	off := len(t.prefix)
+	fields := m.Descriptor().Fields()
+	for _, col := range t.s.Key {
+		e, n, err := tuple.DecodeElement(key[off:])
+		if err != nil {
+			return corrupt(key, "%v", err)
+		}
+		v, err := keyValue(col.Field, e)
+		if err != nil {
+			return corrupt(key, "key column %s: %v", col.Field.Name(), err)
+		}
+		m.Set(fields.ByNumber(col.Field.Number()), v)
+		off += n
+	}
+	return nil
+}
+
+// rowKeyLen returns the length of the row key that key starts with,
+// checking each key column's element.
+func (t *Table) rowKeyLen(key []byte) (int, error) {
+	off := len(t.prefix)
+	if len(key) < off || string(key[:off]) != string(t.prefix) {
+		return 0, corrupt(key, "key is outside table %s", t.s.Desc.Name())
+	}
+	for _, col := range t.s.Key {
+		field, kind, _, err := tuple.DecodeTag(key[off:])
+		if err != nil {
+			return 0, corrupt(key, "%v", err)
+		}
+		if field != uint32(col.Field.Number()) || kind != col.Kind {
+			return 0, corrupt(key, "key column %s: got element %d:%s, want %d:%s", col.Field.Name(), field, kind, col.Field.Number(), col.Kind)
+		}
+		n, err := tuple.SkipElement(key[off:])
+		if err != nil {
+			return 0, corrupt(key, "%v", err)
+		}
+		off += n
+	}
+	return off, nil
+}
+
+// scanRows streams the rows of t in r.
+func scanRows(ctx context.Context, rd kv.Reader, t *Table, r KeyRange, opts ScanOptions) iter.Seq2[proto.Message, error] {
+	return func(yield func(proto.Message, error) bool) {
+		lo, hi, err := t.bounds(r)
+		if err != nil {
+			yield(nil, err)
+			return
+		}
+		s := scanner{r: rd, opts: opts, u: units{node: t.s.Root, unitLen: t.rowKeyLen}}
+		ref := Ref{table: t, kind: RefRow, node: t.s.Root}
+		var failed error
+		err = s.run(ctx, lo, hi, func(key, wire []byte) bool {
+			m := t.db.NewMessage(t.s.Desc)
+			if failed = ref.decode(key, wire, m); failed != nil {
+				return false
+			}
+			return yield(m.Interface(), nil)
+		})
+		if err = errors.Join(err, failed); err != nil {
+			yield(nil, err)
+		}
+	}
+}
+
+// bounds turns a row KeyRange into key bounds.
+func (t *Table) bounds(r KeyRange) (lo, hi []byte, err error) {
+	cols := t.s.Key
+	if len(r.Prefix) > len(cols) || (len(r.Prefix) == len(cols) && (r.Lower.IsValid() || r.Upper.IsValid())) {
+		return nil, nil, invalid("%s has %d key columns; a range fixes at most %d and bounds the next", t.s.Desc.Name(), len(cols), len(cols))
+	}
+	p := append([]byte(nil), t.prefix...)
+	for i, v := range r.Prefix {
+		if err := checkKeyValue(cols[i].Field, v); err != nil {
+			return nil, nil, invalid("%s key: %v", t.s.Desc.Name(), err)
+		}
+		p = appendKeyElem(p, uint32(cols[i].Field.Number()), cols[i].Kind, cols[i].Field, v)
+	}
+	if len(r.Prefix) == len(cols) {
+		return p, tuple.PrefixEnd(p), nil
+	}
+	col := cols[len(r.Prefix)]
+	return rangeBounds(p, uint32(col.Field.Number()), col.Kind, col.Field, r.Lower, r.Upper)
+}
+
+// rangeBounds returns the key bounds of the elements with value in
+// [lower, upper) under prefix p. A descending element's bytes sort the
+// values in reverse, so its bounds swap.
+func rangeBounds(p []byte, num uint32, k tuple.Kind, fd protoreflect.FieldDescriptor, lower, upper protoreflect.Value) (lo, hi []byte, err error) {
+	elem := func(v protoreflect.Value) ([]byte, error) {
+		if err := checkKeyValue(fd, v); err != nil {
+			return nil, invalid("range bound: %v", err)
+		}
+		return appendKeyElem(p[:len(p):len(p)], num, k, fd, v), nil
+	}
+	lo, hi = p, tuple.PrefixEnd(p)
+	if lower.IsValid() {
+		b, err := elem(lower)
+		if err != nil {
+			return nil, nil, err
+		}
+		if k.IsDescending() {
+			hi = tuple.PrefixEnd(b)
+		} else {
+			lo = b
+		}
+	}
+	if upper.IsValid() {
+		b, err := elem(upper)
+		if err != nil {
+			return nil, nil, err
+		}
+		if k.IsDescending() {
+			lo = tuple.PrefixEnd(b)
+		} else {
+			hi = b
+		}
+	}
+	return lo, hi, nil
+}
+
+// scanMap streams the entries of the map at ref within [Lower, Upper).
+func scanMap(ctx context.Context, rd kv.Reader, ref Ref, r KeyRange, opts ScanOptions) iter.Seq2[MapEntry, error] {
+	return func(yield func(MapEntry, error) bool) {
+		if ref.kind != RefMap {
+			yield(MapEntry{}, invalid("%s is not a map", ref.path))
+			return
+		}
+		f := ref.field
+		parent := ref.key[:ref.parentLen]
+		lo, hi, err := rangeBounds(parent, uint32(f.Number()), f.ElemKind, f.MapKey, r.Lower, r.Upper)
+		if err != nil {
+			yield(MapEntry{}, err)
+			return
+		}
+		lo, hi = maxBound(lo, ref.key), minBound(hi, tuple.PrefixEnd(ref.key))
+		unitLen := func(key []byte) (int, error) {
+			n, err := tuple.SkipElement(key[ref.parentLen:])
+			if err != nil {
+				return 0, corrupt(key, "%v", err)
+			}
+			return ref.parentLen + n, nil
+		}
+		s := scanner{r: rd, opts: opts, u: units{node: f.Child, unitLen: unitLen}}
+		var failed error
+		err = s.run(ctx, lo, hi, func(key, wire []byte) bool {
+			var e MapEntry
+			if e, failed = ref.decodeEntry(key, wire); failed != nil {
+				return false
+			}
+			return yield(e, nil)
+		})
+		if err = errors.Join(err, failed); err != nil {
+			yield(MapEntry{}, err)
+		}
+	}
+}
+
+// decodeEntry builds a MapEntry from an entry key and its reassembled bytes
+// (a scalar entry: its stored value).
+func (r Ref) decodeEntry(key, wire []byte) (MapEntry, error) {
+	f := r.field
+	el, _, err := tuple.DecodeElement(key[r.parentLen:])
+	if err != nil {
+		return MapEntry{}, corrupt(key, "%v", err)
+	}
+	k, err := keyValue(f.MapKey, el)
+	if err != nil {
+		return MapEntry{}, corrupt(key, "map key: %v", err)
+	}
+	entry, err := r.Entry(k)
+	if err != nil {
+		return MapEntry{}, err
+	}
+	e := MapEntry{Ref: entry, Key: k}
+	if f.Child != nil {
+		m := r.table.db.NewMessage(f.Child.Desc)
+		if err := unmarshal.Unmarshal(wire, m.Interface()); err != nil {
+			return MapEntry{}, corrupt(key, "reassembled %s does not parse: %v", f.Child.Desc.FullName(), err)
+		}
+		e.Value = protoreflect.ValueOfMessage(m)
+		return e, nil
+	}
+	if err := checkSingle(key, wire, 2, f.MapValue); err != nil {
+		return MapEntry{}, err
+	}
+	e.Value, err = r.table.db.leafValue(key, f, appendScalar(nil, 1, f.MapKey, k), wire)
+	return e, err
+}
+
+// leafValue decodes a breakout value (head nil) or a scalar map entry's
+// value by unmarshalling it as part of its parent message, so every scalar
+// type decodes exactly as protobuf decodes it.
+func (db *DB) leafValue(key []byte, f *schema.Field, head, value []byte) (protoreflect.Value, error) {
+	parent := db.NewMessage(f.Parent.Desc)
+	fd := parent.Descriptor().Fields().ByNumber(f.Number())
+	wire := value
+	if head != nil {
+		wire = protowire.AppendTag(nil, f.Number(), protowire.BytesType)
+		wire = protowire.AppendVarint(wire, uint64(len(head)+len(value)))
+		wire = append(append(wire, head...), value...)
+	}
+	if err := unmarshal.Unmarshal(wire, parent.Interface()); err != nil {
+		return protoreflect.Value{}, corrupt(key, "value does not parse: %v", err)
+	}
+	v := parent.Get(fd)
+	if head == nil {
+		return v, nil
+	}
+	var out protoreflect.Value
+	v.Map().Range(func(_ protoreflect.MapKey, mv protoreflect.Value) bool { out = mv; return false })
+	return out, nil
+}
+
+// getValue reads a breakout field or a scalar map entry.
+func getValue(ctx context.Context, r kv.Reader, ref Ref) (protoreflect.Value, error) {
+	f := ref.field
+	switch {
+	case ref.kind == RefBreakout:
+	case ref.kind == RefEntry && f.Child == nil:
+	default:
+		return protoreflect.Value{}, invalid("%s is a %s; GetValue reads breakout fields and scalar map entries", ref.path, ref.kindName())
+	}
+	value, err := r.Get(ctx, ref.key)
+	if errors.Is(err, kv.ErrNotFound) {
+		return protoreflect.Value{}, notFound(ref)
+	}
+	if err != nil {
+		return protoreflect.Value{}, err
+	}
+	if ref.kind == RefBreakout {
+		if err := checkSingle(ref.key, value, f.Number(), f.Desc); err != nil {
+			return protoreflect.Value{}, err
+		}
+		return ref.table.db.leafValue(ref.key, f, nil, value)
+	}
+	e, err := ref.decodeEntry(ref.key, value)
+	return e.Value, err
+}

@@ -1,0 +1,187 @@
+package runtime
+
+import (
+	"context"
+	"iter"
+
+	"github.com/protoql/protoql/kv"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
+)
+
+// Querier is what both a DB and a Tx offer, so generated code and callers
+// can run the same calls inside or outside a transaction.
+type Querier interface {
+	// Get reads the object (row, object field, message map entry) at ref
+	// into m, which must be of the object's type. It returns an error
+	// wrapping ErrNotFound when the object has no keys.
+	Get(ctx context.Context, ref Ref, m proto.Message) error
+	// Put replaces the object at ref with m, atomically.
+	Put(ctx context.Context, ref Ref, m proto.Message) error
+	// Delete removes whatever ref addresses, with its whole subtree.
+	Delete(ctx context.Context, ref Ref) error
+	// GetValue reads a breakout field or a scalar map entry.
+	GetValue(ctx context.Context, ref Ref) (protoreflect.Value, error)
+	// SetValue writes a breakout field or a scalar map entry: one blind
+	// write that neither reads nor touches the parent.
+	SetValue(ctx context.Context, ref Ref, v protoreflect.Value) error
+	// MutateInline runs fn on the inline fields of the object at ref and
+	// writes them back, atomically (a read-modify-write of the object's own
+	// small value). fn may run more than once.
+	MutateInline(ctx context.Context, ref Ref, fn func(protoreflect.Message) error) error
+	// Scan streams the rows of t in r.
+	Scan(ctx context.Context, t *Table, r KeyRange, opts ScanOptions) iter.Seq2[proto.Message, error]
+	// ScanMap streams the entries of the map at ref in r.
+	ScanMap(ctx context.Context, ref Ref, r KeyRange, opts ScanOptions) iter.Seq2[MapEntry, error]
+}
+
+var (
+	_ Querier = (*DB)(nil)
+	_ Querier = (*Tx)(nil)
+)
+
+// Update runs fn in a read-write transaction across tables and commits it
+// if fn returns nil. fn may run more than once when the store retries a
+// conflicting transaction; it must not have side effects outside tx.
+func (db *DB) Update(ctx context.Context, fn func(tx *Tx) error) error {
+	return db.store.Update(ctx, func(txn kv.Txn) error {
+		return fn(&Tx{db: db, r: txn, txn: txn})
+	})
+}
+
+// View runs fn on one consistent snapshot. Writes through tx fail.
+func (db *DB) View(ctx context.Context, fn func(tx *Tx) error) error {
+	return db.store.View(ctx, func(r kv.Reader) error {
+		return fn(&Tx{db: db, r: r})
+	})
+}
+
+// Get implements Querier on the latest committed state.
+func (db *DB) Get(ctx context.Context, ref Ref, m proto.Message) error {
+	return get(ctx, db.store, ref, m)
+}
+
+// Put implements Querier with one atomic batch.
+func (db *DB) Put(ctx context.Context, ref Ref, m proto.Message) error {
+	b := kv.NewBatch()
+	if err := put(b, ref, m); err != nil {
+		return err
+	}
+	return db.store.Apply(ctx, b)
+}
+
+// Delete implements Querier with one atomic batch.
+func (db *DB) Delete(ctx context.Context, ref Ref) error {
+	b := kv.NewBatch()
+	if err := del(b, ref); err != nil {
+		return err
+	}
+	return db.store.Apply(ctx, b)
+}
+
+// GetValue implements Querier.
+func (db *DB) GetValue(ctx context.Context, ref Ref) (protoreflect.Value, error) {
+	return getValue(ctx, db.store, ref)
+}
+
+// SetValue implements Querier with one blind write.
+func (db *DB) SetValue(ctx context.Context, ref Ref, v protoreflect.Value) error {
+	b := kv.NewBatch()
+	if err := setValue(b, ref, v); err != nil {
+		return err
+	}
+	return db.store.Apply(ctx, b)
+}
+
+// MutateInline implements Querier in its own transaction.
+func (db *DB) MutateInline(ctx context.Context, ref Ref, fn func(protoreflect.Message) error) error {
+	return db.store.Update(ctx, func(txn kv.Txn) error {
+		return mutateInline(ctx, txn, db, ref, fn)
+	})
+}
+
+// Scan implements Querier. Each row is read from one iterator, which sees a
+// consistent state; use View for several scans on one snapshot.
+func (db *DB) Scan(ctx context.Context, t *Table, r KeyRange, opts ScanOptions) iter.Seq2[proto.Message, error] {
+	return scanRows(ctx, db.store, t, r, opts)
+}
+
+// ScanMap implements Querier.
+func (db *DB) ScanMap(ctx context.Context, ref Ref, r KeyRange, opts ScanOptions) iter.Seq2[MapEntry, error] {
+	return scanMap(ctx, db.store, ref, r, opts)
+}
+
+// Tx is a transaction: Querier calls on it read the transaction's snapshot
+// (and its own writes) and write into it. It is valid only inside the
+// function passed to Update or View.
+type Tx struct {
+	db  *DB
+	r   kv.Reader
+	txn kv.Txn // nil in View
+}
+
+// DB returns the transaction's DB.
+func (tx *Tx) DB() *DB { return tx.db }
+
+func (tx *Tx) writer() (kv.Txn, error) {
+	if tx.txn == nil {
+		return nil, invalid("write in a read-only transaction (View)")
+	}
+	return tx.txn, nil
+}
+
+// Get implements Querier.
+func (tx *Tx) Get(ctx context.Context, ref Ref, m proto.Message) error {
+	return get(ctx, tx.r, ref, m)
+}
+
+// Put implements Querier.
+func (tx *Tx) Put(_ context.Context, ref Ref, m proto.Message) error {
+	w, err := tx.writer()
+	if err != nil {
+		return err
+	}
+	return put(w, ref, m)
+}
+
+// Delete implements Querier.
+func (tx *Tx) Delete(_ context.Context, ref Ref) error {
+	w, err := tx.writer()
+	if err != nil {
+		return err
+	}
+	return del(w, ref)
+}
+
+// GetValue implements Querier.
+func (tx *Tx) GetValue(ctx context.Context, ref Ref) (protoreflect.Value, error) {
+	return getValue(ctx, tx.r, ref)
+}
+
+// SetValue implements Querier.
+func (tx *Tx) SetValue(_ context.Context, ref Ref, v protoreflect.Value) error {
+	w, err := tx.writer()
+	if err != nil {
+		return err
+	}
+	return setValue(w, ref, v)
+}
+
+// MutateInline implements Querier.
+func (tx *Tx) MutateInline(ctx context.Context, ref Ref, fn func(protoreflect.Message) error) error {
+	w, err := tx.writer()
+	if err != nil {
+		return err
+	}
+	return mutateInline(ctx, w, tx.db, ref, fn)
+}
+
+// Scan implements Querier.
+func (tx *Tx) Scan(ctx context.Context, t *Table, r KeyRange, opts ScanOptions) iter.Seq2[proto.Message, error] {
+	return scanRows(ctx, tx.r, t, r, opts)
+}
+
+// ScanMap implements Querier.
+func (tx *Tx) ScanMap(ctx context.Context, ref Ref, r KeyRange, opts ScanOptions) iter.Seq2[MapEntry, error] {
+	return scanMap(ctx, tx.r, ref, r, opts)
+}

@@ -1,0 +1,215 @@
+package runtime
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/protoql/protoql/schema"
+	"github.com/protoql/protoql/tuple"
+	"google.golang.org/protobuf/encoding/protowire"
+	"google.golang.org/protobuf/reflect/protoreflect"
+)
+
+// appendScalar appends v as field num of fd's scalar kind, in wire format.
+// It is used for map-entry keys (field 1) and scalar map values (field 2).
+func appendScalar(b []byte, num protowire.Number, fd protoreflect.FieldDescriptor, v protoreflect.Value) []byte {
+	switch fd.Kind() {
+	case protoreflect.BoolKind:
+		b = protowire.AppendTag(b, num, protowire.VarintType)
+		return protowire.AppendVarint(b, protowire.EncodeBool(v.Bool()))
+	case protoreflect.EnumKind:
+		b = protowire.AppendTag(b, num, protowire.VarintType)
+		return protowire.AppendVarint(b, uint64(int64(v.Enum())))
+	case protoreflect.Int32Kind, protoreflect.Int64Kind:
+		b = protowire.AppendTag(b, num, protowire.VarintType)
+		return protowire.AppendVarint(b, uint64(v.Int()))
+	case protoreflect.Sint32Kind, protoreflect.Sint64Kind:
+		b = protowire.AppendTag(b, num, protowire.VarintType)
+		return protowire.AppendVarint(b, protowire.EncodeZigZag(v.Int()))
+	case protoreflect.Uint32Kind, protoreflect.Uint64Kind:
+		b = protowire.AppendTag(b, num, protowire.VarintType)
+		return protowire.AppendVarint(b, v.Uint())
+	case protoreflect.Sfixed32Kind:
+		b = protowire.AppendTag(b, num, protowire.Fixed32Type)
+		return protowire.AppendFixed32(b, uint32(v.Int()))
+	case protoreflect.Fixed32Kind:
+		b = protowire.AppendTag(b, num, protowire.Fixed32Type)
+		return protowire.AppendFixed32(b, uint32(v.Uint()))
+	case protoreflect.FloatKind:
+		b = protowire.AppendTag(b, num, protowire.Fixed32Type)
+		return protowire.AppendFixed32(b, math.Float32bits(float32(v.Float())))
+	case protoreflect.Sfixed64Kind:
+		b = protowire.AppendTag(b, num, protowire.Fixed64Type)
+		return protowire.AppendFixed64(b, uint64(v.Int()))
+	case protoreflect.Fixed64Kind:
+		b = protowire.AppendTag(b, num, protowire.Fixed64Type)
+		return protowire.AppendFixed64(b, v.Uint())
+	case protoreflect.DoubleKind:
+		b = protowire.AppendTag(b, num, protowire.Fixed64Type)
+		return protowire.AppendFixed64(b, math.Float64bits(v.Float()))
+	case protoreflect.StringKind:
+		b = protowire.AppendTag(b, num, protowire.BytesType)
+		return protowire.AppendString(b, v.String())
+	case protoreflect.BytesKind:
+		b = protowire.AppendTag(b, num, protowire.BytesType)
+		return protowire.AppendBytes(b, v.Bytes())
+	}
+	panic(fmt.Sprintf("runtime: appendScalar: %v is not a scalar kind", fd.Kind()))
+}
+
+// appendKeyElem appends the tuple element for v, a key column or map key of
+// type fd, with field number num and tuple kind k (which carries the
+// direction).
+func appendKeyElem(b []byte, num uint32, k tuple.Kind, fd protoreflect.FieldDescriptor, v protoreflect.Value) []byte {
+	dir := tuple.Direction(k.IsDescending())
+	switch k.Ascending() {
+	case tuple.KindBool:
+		return tuple.AppendBool(b, num, dir, v.Bool())
+	case tuple.KindInt:
+		if fd.Kind() == protoreflect.EnumKind {
+			return tuple.AppendInt(b, num, dir, int64(v.Enum()))
+		}
+		return tuple.AppendInt(b, num, dir, v.Int())
+	case tuple.KindUint:
+		return tuple.AppendUint(b, num, dir, v.Uint())
+	case tuple.KindString:
+		return tuple.AppendString(b, num, dir, v.String())
+	case tuple.KindBytes:
+		return tuple.AppendBytes(b, num, dir, v.Bytes())
+	}
+	panic(fmt.Sprintf("runtime: appendKeyElem: kind %v", k))
+}
+
+// keyValue converts a decoded key element into a value of fd's type,
+// refusing values that do not fit it. String and bytes values are copied.
+func keyValue(fd protoreflect.FieldDescriptor, e tuple.Element) (protoreflect.Value, error) {
+	switch fd.Kind() {
+	case protoreflect.BoolKind:
+		return protoreflect.ValueOfBool(e.Bool), nil
+	case protoreflect.EnumKind:
+		if e.Int < math.MinInt32 || e.Int > math.MaxInt32 {
+			return protoreflect.Value{}, fmt.Errorf("enum value %d out of range", e.Int)
+		}
+		return protoreflect.ValueOfEnum(protoreflect.EnumNumber(e.Int)), nil
+	case protoreflect.Int32Kind, protoreflect.Sint32Kind, protoreflect.Sfixed32Kind:
+		if e.Int < math.MinInt32 || e.Int > math.MaxInt32 {
+			return protoreflect.Value{}, fmt.Errorf("value %d does not fit %s", e.Int, fd.Kind())
+		}
+		return protoreflect.ValueOfInt32(int32(e.Int)), nil
+	case protoreflect.Int64Kind, protoreflect.Sint64Kind, protoreflect.Sfixed64Kind:
+		return protoreflect.ValueOfInt64(e.Int), nil
+	case protoreflect.Uint32Kind, protoreflect.Fixed32Kind:
+		if e.Uint > math.MaxUint32 {
+			return protoreflect.Value{}, fmt.Errorf("value %d does not fit %s", e.Uint, fd.Kind())
+		}
+		return protoreflect.ValueOfUint32(uint32(e.Uint)), nil
+	case protoreflect.Uint64Kind, protoreflect.Fixed64Kind:
+		return protoreflect.ValueOfUint64(e.Uint), nil
+	case protoreflect.StringKind:
+		return protoreflect.ValueOfString(string(e.Bytes)), nil
+	case protoreflect.BytesKind:
+		return protoreflect.ValueOfBytes(append([]byte{}, e.Bytes...)), nil
+	}
+	return protoreflect.Value{}, fmt.Errorf("%s cannot be a key", fd.Kind())
+}
+
+// checkKeyValue reports whether v can be a key of type fd.
+func checkKeyValue(fd protoreflect.FieldDescriptor, v protoreflect.Value) error {
+	if _, ok := schema.KeyKind(fd); !ok {
+		return fmt.Errorf("%s cannot be a key", fd.Kind())
+	}
+	return checkValueType(fd, v)
+}
+
+// checkValueType reports whether v is a valid singular value of fd's type:
+// protoreflect panics on a mismatch, so every value from a caller is checked
+// before use.
+func checkValueType(fd protoreflect.FieldDescriptor, v protoreflect.Value) error {
+	if !v.IsValid() {
+		return fmt.Errorf("missing value for %s", fd.Name())
+	}
+	var ok bool
+	switch x := v.Interface().(type) {
+	case bool:
+		ok = fd.Kind() == protoreflect.BoolKind
+	case protoreflect.EnumNumber:
+		ok = fd.Kind() == protoreflect.EnumKind
+	case int32:
+		ok = is32(fd) && !unsigned(fd)
+	case int64:
+		ok = isInt(fd)
+	case uint32:
+		ok = is32(fd) && unsigned(fd)
+	case uint64:
+		ok = !is32(fd) && unsigned(fd)
+	case float32:
+		ok = fd.Kind() == protoreflect.FloatKind
+	case float64:
+		ok = fd.Kind() == protoreflect.DoubleKind
+	case string:
+		ok = fd.Kind() == protoreflect.StringKind
+	case []byte:
+		ok = fd.Kind() == protoreflect.BytesKind
+	case protoreflect.Message:
+		ok = fd.Message() != nil && x.Descriptor().FullName() == fd.Message().FullName()
+	}
+	if !ok {
+		return fmt.Errorf("%s is a %s, got a %T", fd.Name(), typeOf(fd), v.Interface())
+	}
+	return nil
+}
+
+func typeOf(fd protoreflect.FieldDescriptor) string {
+	if fd.Message() != nil {
+		return string(fd.Message().FullName())
+	}
+	return fd.Kind().String()
+}
+
+func is32(fd protoreflect.FieldDescriptor) bool {
+	switch fd.Kind() {
+	case protoreflect.Int32Kind, protoreflect.Sint32Kind, protoreflect.Sfixed32Kind,
+		protoreflect.Uint32Kind, protoreflect.Fixed32Kind:
+		return true
+	}
+	return false
+}
+
+func unsigned(fd protoreflect.FieldDescriptor) bool {
+	switch fd.Kind() {
+	case protoreflect.Uint32Kind, protoreflect.Fixed32Kind, protoreflect.Uint64Kind, protoreflect.Fixed64Kind:
+		return true
+	}
+	return false
+}
+
+func isInt(fd protoreflect.FieldDescriptor) bool {
+	switch fd.Kind() {
+	case protoreflect.Int64Kind, protoreflect.Sint64Kind, protoreflect.Sfixed64Kind:
+		return true
+	}
+	return false
+}
+
+// wireType returns the wire type a singular field of fd's kind uses.
+func wireType(fd protoreflect.FieldDescriptor) protowire.Type {
+	switch fd.Kind() {
+	case protoreflect.BoolKind, protoreflect.EnumKind, protoreflect.Int32Kind, protoreflect.Int64Kind,
+		protoreflect.Sint32Kind, protoreflect.Sint64Kind, protoreflect.Uint32Kind, protoreflect.Uint64Kind:
+		return protowire.VarintType
+	case protoreflect.Sfixed32Kind, protoreflect.Fixed32Kind, protoreflect.FloatKind:
+		return protowire.Fixed32Type
+	case protoreflect.Sfixed64Kind, protoreflect.Fixed64Kind, protoreflect.DoubleKind:
+		return protowire.Fixed64Type
+	case protoreflect.GroupKind:
+		return protowire.StartGroupType
+	}
+	return protowire.BytesType
+}
+
+// wireTypeOK reports whether a field of fd may arrive with wire type t:
+// its own type, or length-delimited for a packed repeated scalar.
+func wireTypeOK(fd protoreflect.FieldDescriptor, t protowire.Type) bool {
+	want := wireType(fd)
+	return t == want || (fd.IsList() && t == protowire.BytesType && want != protowire.BytesType)
+}

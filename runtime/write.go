@@ -1,0 +1,132 @@
+package runtime
+
+import (
+	"bytes"
+	"context"
+	"errors"
+
+	"github.com/protoql/protoql/kv"
+	"github.com/protoql/protoql/schema"
+	"github.com/protoql/protoql/tuple"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
+)
+
+// put replaces the object at ref with m: one range delete of the object's
+// subtree, then every pair of m.
+func put(w kv.Writer, ref Ref, m proto.Message) error {
+	if err := ref.wantObject(m); err != nil {
+		return err
+	}
+	if ref.kind == RefRow {
+		own, err := ref.table.RowOf(m)
+		if err != nil {
+			return err
+		}
+		if !bytes.Equal(own.key, ref.key) {
+			return invalid("the key fields of the message address %s, not %s", own.path, ref.path)
+		}
+	}
+	if err := w.DeleteRange(ref.key, tuple.PrefixEnd(ref.key)); err != nil {
+		return err
+	}
+	e := encoder{w: w}
+	return e.object(ref.key, ref.node, m.ProtoReflect())
+}
+
+// setValue writes a breakout field or a scalar map entry: one blind Set.
+func setValue(w kv.Writer, ref Ref, v protoreflect.Value) error {
+	f := ref.field
+	switch {
+	case ref.kind == RefBreakout:
+		if err := checkValueType(f.Desc, v); err != nil {
+			return invalid("%s: %v", ref.path, err)
+		}
+		val, err := appendField(nil, f.Desc, v)
+		if err != nil {
+			return invalid("%s: %v", ref.path, err)
+		}
+		return w.Set(ref.key, val)
+	case ref.kind == RefEntry && f.Child == nil:
+		if err := checkValueType(f.MapValue, v); err != nil {
+			return invalid("%s: %v", ref.path, err)
+		}
+		return w.Set(ref.key, appendScalar(nil, 2, f.MapValue, v))
+	}
+	return invalid("%s is a %s; SetValue writes breakout fields and scalar map entries (use Put for objects)", ref.path, ref.kindName())
+}
+
+// del removes whatever ref addresses: a breakout key, or a whole subtree.
+func del(w kv.Writer, ref Ref) error {
+	if ref.kind == RefBreakout {
+		return w.Delete(ref.key)
+	}
+	return w.DeleteRange(ref.key, tuple.PrefixEnd(ref.key))
+}
+
+// mutateInline reads the inline fields of the object at ref, lets fn change
+// them, and writes them back: a read-modify-write of the object's small own
+// value, which must run inside a transaction. A missing object is created.
+func mutateInline(ctx context.Context, txn kv.Txn, db *DB, ref Ref, fn func(protoreflect.Message) error) error {
+	n := ref.node
+	if n == nil {
+		return invalid("%s is a %s; inline fields belong to rows, objects and message map entries", ref.path, ref.kindName())
+	}
+	val, err := txn.Get(ctx, ref.key)
+	if err != nil && !errors.Is(err, kv.ErrNotFound) {
+		return err
+	}
+	if err := checkValue(ref.key, val, n); err != nil {
+		return err
+	}
+	m := db.NewMessage(n.Desc)
+	if err := unmarshal.Unmarshal(val, m.Interface()); err != nil {
+		return corrupt(ref.key, "value does not parse: %v", err)
+	}
+	if ref.kind == RefRow {
+		if err := ref.table.setKeyFields(ref.key, m); err != nil {
+			return err
+		}
+	}
+	if err := fn(m); err != nil {
+		return err
+	}
+	if err := onlyInline(ref, m); err != nil {
+		return err
+	}
+	out, err := marshal.Marshal(m.Interface())
+	if err != nil {
+		return invalid("%s: %v", ref.path, err)
+	}
+	return txn.Set(ref.key, out)
+}
+
+// onlyInline checks that a mutated message holds nothing but inline fields
+// (and unchanged key fields, which it then clears).
+func onlyInline(ref Ref, m protoreflect.Message) error {
+	var bad error
+	var keyFields []protoreflect.FieldDescriptor
+	m.Range(func(fd protoreflect.FieldDescriptor, _ protoreflect.Value) bool {
+		f := ref.node.Field(fd.Number())
+		switch {
+		case f == nil || f.Storage == schema.Inline:
+		case f.Storage == schema.KeyColumn:
+			keyFields = append(keyFields, fd)
+		default:
+			bad = invalid("%s.%s is stored as %s; an inline mutation may only set inline fields", ref.path, fd.Name(), f.Storage)
+		}
+		return bad == nil
+	})
+	if bad != nil {
+		return bad
+	}
+	if ref.kind == RefRow {
+		if own, err := ref.table.RowOf(m.Interface()); err != nil || !bytes.Equal(own.key, ref.key) {
+			return invalid("%s: an inline mutation may not change key fields", ref.path)
+		}
+	}
+	for _, fd := range keyFields {
+		m.Clear(fd)
+	}
+	return nil
+}
