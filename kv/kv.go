@@ -24,8 +24,9 @@
 //
 // Keys and values passed to the store are not retained after the call returns
 // (a [Batch] copies them), so callers may reuse their buffers. A value returned
-// by Get belongs to the caller. Key and Value of an [Iterator] are valid only
-// until the next positioning call or Close; copy them to keep them.
+// by Get belongs to the caller. Key and Value of an [Iterator] belong to the
+// engine: they are valid only until the next positioning call or Close and
+// must not be modified; copy them to keep or change them.
 //
 // # Concurrency
 //
@@ -58,11 +59,13 @@ var (
 
 // IterOptions bounds and orients an Iterator.
 type IterOptions struct {
-	// LowerBound is the inclusive lower bound; nil means the start of the
-	// keyspace.
+	// LowerBound is the inclusive lower bound; nil or empty means the start
+	// of the keyspace.
 	LowerBound []byte
-	// UpperBound is the exclusive upper bound; nil means the end of the
-	// keyspace.
+	// UpperBound is the exclusive upper bound; nil or empty means the end of
+	// the keyspace. (No key is empty, so an empty upper bound would admit
+	// nothing; treating it as absent keeps engines that cannot tell nil from
+	// empty, such as a protobuf field on the wire, in agreement.)
 	UpperBound []byte
 	// Reverse makes the iterator visit keys in descending order: First
 	// positions at the largest key below UpperBound and Next moves to smaller
@@ -92,8 +95,10 @@ type Iterator interface {
 	// Valid reports whether the iterator is positioned at a key.
 	Valid() bool
 	// Key returns the current key; valid until the next positioning call.
+	// The caller must not modify it.
 	Key() []byte
 	// Value returns the current value; valid until the next positioning call.
+	// The caller must not modify it.
 	Value() []byte
 	// Error returns the first error the iterator met, if any.
 	Error() error
@@ -107,7 +112,8 @@ type Reader interface {
 	// Get returns a copy of the value stored under key, or an error wrapping
 	// ErrNotFound.
 	Get(ctx context.Context, key []byte) ([]byte, error)
-	// NewIter returns an iterator over the keys in the given bounds. The
+	// NewIter returns an iterator over the keys in the given bounds, or an
+	// error wrapping ErrInvalid when LowerBound is after UpperBound. The
 	// caller must Close it.
 	NewIter(ctx context.Context, opts IterOptions) (Iterator, error)
 }

@@ -175,4 +175,3 @@ func (r Ref) Entry(key protoreflect.Value) (Ref, error) {
 	k := appendKeyElem(r.key[:r.parentLen:r.parentLen], uint32(f.Number()), f.ElemKind, f.MapKey, key)
 	return Ref{table: r.table, kind: RefEntry, key: k, node: f.Child, field: f, path: fmt.Sprintf("%s[%s]", r.path, formatValue(key))}, nil
 }
-

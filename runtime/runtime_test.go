@@ -50,7 +50,7 @@ func fullUser(id string) *testpb.User {
 			History:   map[string][]byte{"2024": []byte("old"), "": {}},
 		},
 		Sessions: map[string]*testpb.Session{
-			"s1": {ExpiresUs: 10, Device: "phone", Attrs: map[string]string{"ip": "1.2.3.4"}, Geo: &testpb.Geo{Lat: 1.5, Lng: -2}},
+			"s1":    {ExpiresUs: 10, Device: "phone", Attrs: map[string]string{"ip": "1.2.3.4"}, Geo: &testpb.Geo{Lat: 1.5, Lng: -2}},
 			"s\x00": {ExpiresUs: 11},
 			"":      {},
 		},
