@@ -52,6 +52,9 @@ func (s *scanner) run(ctx context.Context, lo, hi []byte, yield func(key, wire [
 			lo = maxBound(lo, next)
 		}
 	}
+	if hi != nil && bytes.Compare(lo, hi) >= 0 {
+		return nil // an empty range, such as a cursor past its end
+	}
 	it, err := s.r.NewIter(ctx, kv.IterOptions{LowerBound: lo, UpperBound: hi, Reverse: s.opts.Reverse})
 	if err != nil {
 		return err
