@@ -264,9 +264,11 @@ func (r Ref) decodeEntry(key, wire []byte) (MapEntry, error) {
 	if err != nil {
 		return MapEntry{}, corrupt(key, "map key: %v", err)
 	}
-	entry, err := r.Entry(k)
-	if err != nil {
-		return MapEntry{}, err
+	entry := r
+	if r.kind == RefMap {
+		if entry, err = r.Entry(k); err != nil {
+			return MapEntry{}, err
+		}
 	}
 	e := MapEntry{Ref: entry, Key: k}
 	if f.Child != nil {

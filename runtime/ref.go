@@ -46,8 +46,8 @@ type Ref struct {
 	node  *schema.Node  // layout at key, for rows, objects and message map entries
 	field *schema.Field // the field stepped into last (nil for rows)
 	path  string        // symbolic path, for errors and explain
-	// parentLen is, for a map Ref, the length of the key of the object
-	// holding the map (key then ends with the map's tag).
+	// parentLen is, for a map or entry Ref, the length of the key of the
+	// object holding the map.
 	parentLen int
 }
 
@@ -173,5 +173,5 @@ func (r Ref) Entry(key protoreflect.Value) (Ref, error) {
 		return Ref{}, invalid("%s key: %v", r.path, err)
 	}
 	k := appendKeyElem(r.key[:r.parentLen:r.parentLen], uint32(f.Number()), f.ElemKind, f.MapKey, key)
-	return Ref{table: r.table, kind: RefEntry, key: k, node: f.Child, field: f, path: fmt.Sprintf("%s[%s]", r.path, formatValue(key))}, nil
+	return Ref{table: r.table, kind: RefEntry, key: k, node: f.Child, field: f, parentLen: r.parentLen, path: fmt.Sprintf("%s[%s]", r.path, formatValue(key))}, nil
 }

@@ -1,0 +1,365 @@
+// Package runtimetest holds the runtime's model-based test, importable so
+// that every engine (including kv/tikvkv, a separate module) runs the same
+// one: random puts, field sets, map edits and deletes are applied both to a
+// protoql DB and to plain in-memory messages, and after every step every read
+// must agree.
+package runtimetest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/protoql/protoql/internal/testpb"
+	"github.com/protoql/protoql/kv"
+	"github.com/protoql/protoql/runtime"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
+	"google.golang.org/protobuf/testing/protocmp"
+	"google.golang.org/protobuf/types/known/timestamppb"
+)
+
+// Model runs steps random operations on a DB over store, checking every
+// read against the model after each one.
+func Model(t *testing.T, store kv.Store, seed uint64, steps int) {
+	ctx := context.Background()
+	db, err := runtime.Open(ctx, store, runtime.WithSchema(testpb.File_protoql_test_v1_social_proto))
+	if err != nil {
+		t.Fatal(err)
+	}
+	users, err := db.Table("User")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := &model{t: t, rng: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)), db: db, users: users, rows: map[string]*row{}}
+	for step := range steps {
+		op := m.step(ctx)
+		if t.Failed() {
+			t.Fatalf("seed %d step %d (%s) failed", seed, step, op)
+		}
+		m.verify(ctx, fmt.Sprintf("seed %d step %d after %s", seed, step, op))
+		if t.Failed() {
+			t.FailNow()
+		}
+	}
+}
+
+// row is the model of one User row: its content plus which of its objects
+// have their own key written, since an object exists iff any key in its
+// range does.
+type row struct {
+	msg         *testpb.User
+	rowKey      bool
+	lastSeenKey bool
+	passwordKey bool
+	sessionKeys map[string]bool
+}
+
+type model struct {
+	t     *testing.T
+	rng   *rand.Rand
+	db    *runtime.DB
+	users *runtime.Table
+	rows  map[string]*row
+}
+
+var ids = []string{"", "a", "a\x00", "b", "\xff"}
+var mapKeys = []string{"", "k", "k\x00", "z"}
+
+func (m *model) pick(xs []string) string { return xs[m.rng.IntN(len(xs))] }
+
+func (m *model) must(err error) {
+	m.t.Helper()
+	if err != nil {
+		m.t.Fatal(err)
+	}
+}
+
+func (m *model) ref(id string) runtime.Ref {
+	r, err := m.users.Row(protoreflect.ValueOfString(id))
+	m.must(err)
+	return r
+}
+
+func (m *model) sub(r runtime.Ref, path ...any) runtime.Ref {
+	var err error
+	for _, p := range path {
+		switch p := p.(type) {
+		case int:
+			r, err = r.Field(protoreflect.FieldNumber(p))
+		case string:
+			r, err = r.Entry(protoreflect.ValueOfString(p))
+		}
+		m.must(err)
+	}
+	return r
+}
+
+// get returns the model row of id, creating it (with no keys) if missing.
+func (m *model) get(id string) *row {
+	r := m.rows[id]
+	if r == nil {
+		r = &row{msg: &testpb.User{UserId: id}, sessionKeys: map[string]bool{}}
+		m.rows[id] = r
+	}
+	return r
+}
+
+func (m *model) session(r *row, k string) *testpb.Session {
+	if r.msg.Sessions == nil {
+		r.msg.Sessions = map[string]*testpb.Session{}
+	}
+	if r.msg.Sessions[k] == nil {
+		r.msg.Sessions[k] = &testpb.Session{}
+	}
+	return r.msg.Sessions[k]
+}
+
+func (m *model) step(ctx context.Context) string {
+	id := m.pick(ids)
+	ref := m.ref(id)
+	db := m.db
+	switch op := m.rng.IntN(15); op {
+	case 0, 1:
+		u := m.randomUser(id)
+		m.must(db.Put(ctx, ref, u))
+		r := &row{msg: u, rowKey: true, lastSeenKey: u.LastSeenUs != 0, passwordKey: u.Password != nil, sessionKeys: map[string]bool{}}
+		for k := range u.Sessions {
+			r.sessionKeys[k] = true
+		}
+		m.rows[id] = r
+		return "put row"
+	case 2:
+		m.must(db.Delete(ctx, ref))
+		delete(m.rows, id)
+		return "delete row"
+	case 3:
+		v := m.rng.Int64N(3)
+		m.must(db.SetValue(ctx, m.sub(ref, 3), protoreflect.ValueOfInt64(v)))
+		r := m.get(id)
+		r.lastSeenKey, r.msg.LastSeenUs = true, v
+		return "set breakout"
+	case 4:
+		m.must(db.Delete(ctx, m.sub(ref, 3)))
+		r := m.get(id)
+		r.lastSeenKey, r.msg.LastSeenUs = false, 0
+		return "delete breakout"
+	case 5:
+		v := m.pick(mapKeys)
+		m.must(db.SetValue(ctx, m.sub(ref, 12), protoreflect.ValueOfString(v)))
+		m.get(id).msg.Nickname = proto.String(v)
+		return "set optional breakout"
+	case 6:
+		v := m.rng.Uint64N(3)
+		m.must(db.MutateInline(ctx, ref, func(msg protoreflect.Message) error {
+			msg.Set(msg.Descriptor().Fields().ByName("registered"), protoreflect.ValueOfUint64(v))
+			return nil
+		}))
+		r := m.get(id)
+		r.rowKey, r.msg.Registered = true, v
+		return "mutate inline"
+	case 7:
+		k := m.pick(mapKeys)
+		s := m.randomSession()
+		m.must(db.Put(ctx, m.sub(ref, 5, k), s))
+		r := m.get(id)
+		m.session(r, k)
+		r.msg.Sessions[k], r.sessionKeys[k] = s, true
+		return "put map entry"
+	case 8:
+		k := m.pick(mapKeys)
+		m.must(db.Delete(ctx, m.sub(ref, 5, k)))
+		r := m.get(id)
+		delete(r.msg.Sessions, k)
+		delete(r.sessionKeys, k)
+		return "delete map entry"
+	case 9:
+		k, k2, v := m.pick(mapKeys), m.pick(mapKeys), m.pick(mapKeys)
+		m.must(db.SetValue(ctx, m.sub(ref, 5, k, 3, k2), protoreflect.ValueOfString(v)))
+		s := m.session(m.get(id), k)
+		if s.Attrs == nil {
+			s.Attrs = map[string]string{}
+		}
+		s.Attrs[k2] = v
+		return "set nested scalar entry"
+	case 10:
+		k, k2 := m.pick(mapKeys), m.pick(mapKeys)
+		m.must(db.Delete(ctx, m.sub(ref, 5, k, 3, k2)))
+		if s := m.get(id).msg.Sessions[k]; s != nil {
+			delete(s.Attrs, k2)
+		}
+		return "delete nested scalar entry"
+	case 11:
+		k := m.pick(mapKeys)
+		g := &testpb.Geo{Lat: float64(m.rng.IntN(3))}
+		m.must(db.Put(ctx, m.sub(ref, 5, k, 4), g))
+		m.session(m.get(id), k).Geo = g
+		return "put object in entry"
+	case 12:
+		k, v := m.pick(mapKeys), m.rng.Int64N(3)
+		m.must(db.SetValue(ctx, m.sub(ref, 11, k), protoreflect.ValueOfInt64(v)))
+		r := m.get(id)
+		if r.msg.Counters == nil {
+			r.msg.Counters = map[string]int64{}
+		}
+		r.msg.Counters[k] = v
+		return "set scalar map entry"
+	case 13:
+		k := m.pick(mapKeys)
+		if m.rng.IntN(2) == 0 {
+			p := &testpb.Password{Hash: []byte(k)}
+			m.must(db.Put(ctx, m.sub(ref, 4), p))
+			r := m.get(id)
+			r.msg.Password, r.passwordKey = p, true
+			return "put object"
+		}
+		m.must(db.SetValue(ctx, m.sub(ref, 4, 3, k), protoreflect.ValueOfBytes([]byte(k))))
+		r := m.get(id)
+		if r.msg.Password == nil {
+			r.msg.Password = &testpb.Password{}
+		}
+		if r.msg.Password.History == nil {
+			r.msg.Password.History = map[string][]byte{}
+		}
+		r.msg.Password.History[k] = []byte(k)
+		return "set map entry in object"
+	default:
+		m.must(db.Delete(ctx, m.sub(ref, 5)))
+		r := m.get(id)
+		r.msg.Sessions, r.sessionKeys = nil, map[string]bool{}
+		return "delete whole map"
+	}
+}
+
+func (m *model) randomSession() *testpb.Session {
+	s := &testpb.Session{ExpiresUs: m.rng.Int64N(3), Device: m.pick(mapKeys)}
+	if m.rng.IntN(2) == 0 {
+		s.Attrs = map[string]string{m.pick(mapKeys): m.pick(mapKeys)}
+	}
+	if m.rng.IntN(3) == 0 {
+		s.Geo = &testpb.Geo{Lng: 1}
+	}
+	return s
+}
+
+func (m *model) randomUser(id string) *testpb.User {
+	u := &testpb.User{UserId: id}
+	coin := func() bool { return m.rng.IntN(2) == 0 }
+	if coin() {
+		u.Registered = m.rng.Uint64()
+	}
+	if coin() {
+		u.LastSeenUs = m.rng.Int64N(2)
+	}
+	if coin() {
+		u.Password = &testpb.Password{ChangedUs: m.rng.Int64N(2)}
+	}
+	if coin() {
+		u.Sessions = map[string]*testpb.Session{}
+		for range m.rng.IntN(3) {
+			u.Sessions[m.pick(mapKeys)] = m.randomSession()
+		}
+	}
+	if coin() {
+		u.Threads = map[string]*testpb.ThreadRef{m.pick(mapKeys): {LastReadUs: 1}}
+	}
+	if coin() {
+		u.Emails = []string{m.pick(mapKeys), m.pick(mapKeys)}
+	}
+	if coin() {
+		u.Created = timestamppb.New(timestamppb.Now().AsTime())
+	}
+	if coin() {
+		u.Contact = &testpb.User_Phone{Phone: m.pick(mapKeys)}
+	}
+	if coin() {
+		u.Counters = map[string]int64{m.pick(mapKeys): m.rng.Int64N(3)}
+	}
+	if coin() {
+		u.Nickname = proto.String(m.pick(mapKeys))
+	}
+	if coin() {
+		u.Profile = &testpb.Profile{Links: map[string]string{"a": "b"}}
+	}
+	if coin() {
+		u.Settings = &testpb.Settings{FontSize: m.rng.Int32N(3)}
+	}
+	if coin() {
+		u.Scores = map[int64]string{m.rng.Int64N(5) - 2: "x"}
+	}
+	return u
+}
+
+// view returns what a read of the row must return: the message with the
+// objects that have no keys left pruned, or nil when the row has none.
+func (r *row) view() *testpb.User {
+	u := proto.Clone(r.msg).(*testpb.User)
+	for k, s := range u.Sessions {
+		if !r.sessionKeys[k] && len(s.Attrs) == 0 && s.Geo == nil {
+			delete(u.Sessions, k)
+		}
+	}
+	if u.Password != nil && !r.passwordKey && len(u.Password.History) == 0 {
+		u.Password = nil
+	}
+	exists := r.rowKey || r.lastSeenKey || u.Nickname != nil || u.Settings != nil || u.Password != nil ||
+		len(u.Sessions) > 0 || len(u.Counters) > 0
+	if !exists {
+		return nil
+	}
+	return u
+}
+
+func (m *model) verify(ctx context.Context, where string) {
+	m.t.Helper()
+	var want []*testpb.User
+	for _, id := range ids {
+		var exp *testpb.User
+		if r := m.rows[id]; r != nil {
+			exp = r.view()
+		}
+		got := &testpb.User{}
+		err := m.db.Get(ctx, m.ref(id), got)
+		switch {
+		case exp == nil && !errors.Is(err, runtime.ErrNotFound):
+			m.t.Errorf("%s: Get(%q) = %v, %v; want not found", where, id, got, err)
+		case exp != nil && err != nil:
+			m.t.Errorf("%s: Get(%q): %v", where, id, err)
+		case exp != nil:
+			if diff := cmp.Diff(exp, got, protocmp.Transform()); diff != "" {
+				m.t.Errorf("%s: Get(%q) (-want +got):\n%s", where, id, diff)
+			}
+			want = append(want, exp)
+		}
+	}
+	slices.SortFunc(want, func(a, b *testpb.User) int { return compareStrings(a.UserId, b.UserId) })
+	reverse := m.rng.IntN(2) == 0
+	if reverse {
+		slices.Reverse(want)
+	}
+	var got []*testpb.User
+	for msg, err := range m.db.Scan(ctx, m.users, runtime.KeyRange{}, runtime.ScanOptions{Reverse: reverse}) {
+		if err != nil {
+			m.t.Errorf("%s: Scan: %v", where, err)
+			return
+		}
+		got = append(got, msg.(*testpb.User))
+	}
+	if diff := cmp.Diff(want, got, protocmp.Transform()); diff != "" {
+		m.t.Errorf("%s: Scan(reverse=%v) (-want +got):\n%s", where, reverse, diff)
+	}
+}
+
+func compareStrings(a, b string) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
