@@ -367,3 +367,18 @@ func TestInvalidRequests(t *testing.T) {
 		}
 	}
 }
+
+func TestLeafObjectPutWritesOneKey(t *testing.T) {
+	ctx := context.Background()
+	cs := kvcount.New(memkv.New())
+	db := openDB(t, cs)
+	row := must[runtime.Ref](t)(table(t, db, "Series").Row(str("cpu"), protoreflect.ValueOfUint32(1)))
+	point := must[runtime.Ref](t)(must[runtime.Ref](t)(row.Field(3)).Entry(protoreflect.ValueOfInt64(5)))
+	check(t, db.Put(ctx, point, &testpb.Point{Value: 1}))
+	cs.Reset()
+	check(t, db.Put(ctx, point, &testpb.Point{Count: 2}))
+	wantCounts(t, 0, "leaf entry replace", cs.Counts(), kvcount.Counts{Sets: 1})
+	got := &testpb.Point{}
+	check(t, db.Get(ctx, point, got))
+	wantEqual(t, "replaced leaf entry", &testpb.Point{Count: 2}, got)
+}

@@ -13,7 +13,10 @@ import (
 )
 
 // put replaces the object at ref with m: one range delete of the object's
-// subtree, then every pair of m.
+// subtree, then every pair of m. An object whose layout has no children is
+// one key, which the Set replaces: it needs no range tombstone (an LSM reads
+// through tombstones until compaction, so not writing one keeps hot leaf
+// objects such as time-series points cheap to read).
 func put(w kv.Writer, ref Ref, m proto.Message) error {
 	if err := ref.wantObject(m); err != nil {
 		return err
@@ -27,8 +30,10 @@ func put(w kv.Writer, ref Ref, m proto.Message) error {
 			return invalid("the key fields of the message address %s, not %s", own.path, ref.path)
 		}
 	}
-	if err := w.DeleteRange(ref.key, tuple.PrefixEnd(ref.key)); err != nil {
-		return err
+	if len(ref.node.Children) > 0 {
+		if err := w.DeleteRange(ref.key, tuple.PrefixEnd(ref.key)); err != nil {
+			return err
+		}
 	}
 	e := encoder{w: w}
 	return e.object(ref.key, ref.node, m.ProtoReflect())
