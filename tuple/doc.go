@@ -40,9 +40,11 @@
 // Signed (first byte b):
 //
 //	b in 0x08..0xF7     the value b-0x80 (-120..119)
-//	b = 0xF7+n, n=1..8  n big-endian bytes of v follow; v >= 120, n minimal
+//	b = 0xF7+n, n=1..8  n big-endian bytes of v follow; 120 <= v <= MaxInt64,
+//	                    n minimal
 //	b = 0x08-n, n=1..8  n bytes follow: the complement of the big-endian
-//	                    bytes of m = ^v (= -v-1); m >= 120, n minimal
+//	                    bytes of m = ^v (= -v-1); 120 <= m <= MaxInt64,
+//	                    n minimal
 //
 // Small numbers take one byte, numbers up to 255 two; only the shortest form
 // decodes.
@@ -65,5 +67,6 @@
 // true/false, a decimal int, a decimal uint with suffix "u", a Go-quoted
 // string, or bytes as 0x-prefixed hex (0x for empty); a "~" before the value
 // marks a descending element: `1 / 1:"alice" / 5 / 5:~"s1" / 7:-3 / 8:42u`.
+// A malformed tail is rendered as "!malformed@OFFSET:HEX" (see [Format]).
 // [Parse] reads that form back.
 package tuple
