@@ -1,0 +1,264 @@
+// Command social runs a small social app on embedded Pebble through the
+// typed API that protoc-gen-protoql generated from
+// examples/proto/protoql/examples/social/v1/social.proto: users with
+// sessions, threads with posts, and an inbox read newest first. It prints
+// every step and the keys each one touches.
+//
+//	go run ./examples/social            # a temporary database, removed at exit
+//	go run ./examples/social -db ./data # keep the database in ./data
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log"
+	"os"
+	"time"
+
+	"github.com/protoql/protoql/examples/social/socialpb"
+	"github.com/protoql/protoql/kv/pebblekv"
+	"github.com/protoql/protoql/runtime"
+	"google.golang.org/protobuf/types/known/timestamppb"
+)
+
+func main() {
+	dir := flag.String("db", "", "database directory (default: a temporary one, removed at exit)")
+	flag.Parse()
+	if *dir == "" {
+		tmp, err := os.MkdirTemp("", "protoql-social-")
+		if err != nil {
+			log.Fatal(err)
+		}
+		defer os.RemoveAll(tmp)
+		*dir = tmp
+	}
+	if err := Run(context.Background(), os.Stdout, *dir); err != nil {
+		log.Fatal(err)
+	}
+}
+
+// app holds the typed tables.
+type app struct {
+	db      *runtime.DB
+	users   *socialpb.UserTable
+	threads *socialpb.ThreadTable
+	inbox   *socialpb.InboxItemTable
+	w       io.Writer
+}
+
+// t0 is the example's clock: fixed, so that its output is reproducible.
+var t0 = time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)
+
+func us(d time.Duration) int64 { return t0.Add(d).UnixMicro() }
+
+// Run opens (or reopens) the database in dir and plays the example's story,
+// writing what it does to w.
+func Run(ctx context.Context, w io.Writer, dir string) (err error) {
+	store, err := pebblekv.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if cerr := store.Close(); err == nil {
+			err = cerr
+		}
+	}()
+	db, err := runtime.Open(ctx, store, runtime.WithSchema(socialpb.File_protoql_examples_social_v1_social_proto))
+	if err != nil {
+		return err
+	}
+	a := &app{db: db, w: w}
+	if a.users, err = socialpb.NewUserTable(db); err != nil {
+		return err
+	}
+	if a.threads, err = socialpb.NewThreadTable(db); err != nil {
+		return err
+	}
+	if a.inbox, err = socialpb.NewInboxItemTable(db); err != nil {
+		return err
+	}
+	for _, step := range []func(context.Context) error{a.signUp, a.logIn, a.converse, a.readInbox, a.archive, a.profile} {
+		if err := step(ctx); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (a *app) say(format string, args ...any) { fmt.Fprintf(a.w, format+"\n", args...) }
+
+// signUp writes two whole users: each Put replaces the row's key range.
+func (a *app) signUp(ctx context.Context) error {
+	for _, u := range []*socialpb.User{
+		{UserId: "alice", DisplayName: "Alice", Registered: timestamppb.New(t0), Emails: []string{"alice@example.com"},
+			Contact:  &socialpb.User_Address{Address: &socialpb.Address{City: "Oslo", Country: "NO"}},
+			Password: &socialpb.Password{Hash: []byte("argon2:alice"), ChangedUs: us(0)}},
+		{UserId: "bob", DisplayName: "Bob", Registered: timestamppb.New(t0), Contact: &socialpb.User_Phone{Phone: "+47 555"}},
+	} {
+		if err := a.users.Put(ctx, u); err != nil {
+			return err
+		}
+		a.say("put User[%q]: one batch over the row's key range", u.GetUserId())
+	}
+	return nil
+}
+
+// logIn adds a session (one map entry) and bumps breakout and counter keys:
+// each is one small write, whatever the size of the user.
+func (a *app) logIn(ctx context.Context) error {
+	sessions := a.users.Sessions("alice")
+	if err := sessions.Put(ctx, "s1", &socialpb.Session{ExpiresUs: us(24 * time.Hour), Device: "phone"}); err != nil {
+		return err
+	}
+	if err := sessions.Entry("s1").Attrs().Set(ctx, "ip", "192.0.2.1"); err != nil {
+		return err
+	}
+	if err := a.users.SetLastSeenUs(ctx, "alice", us(time.Minute)); err != nil {
+		return err
+	}
+	if err := a.users.Counters("alice").Set(ctx, "logins", 1); err != nil {
+		return err
+	}
+	a.say("alice logged in: wrote User[\"alice\"].sessions[\"s1\"], its attrs[\"ip\"], last_seen_us and counters[\"logins\"] (four small writes, none reading the user)")
+	return nil
+}
+
+// converse starts a thread and delivers it to bob's inbox in one
+// transaction: the same typed API, bound to the transaction with In.
+func (a *app) converse(ctx context.Context) error {
+	posts := []struct {
+		at   time.Duration
+		who  string
+		text string
+	}{{2 * time.Minute, "alice", "lunch?"}, {3 * time.Minute, "bob", "sure, 12:30"}, {4 * time.Minute, "alice", "see you"}}
+	err := a.db.Update(ctx, func(tx *runtime.Tx) error {
+		threads, users, inbox := a.threads.In(tx), a.users.In(tx), a.inbox.In(tx)
+		if err := threads.Put(ctx, &socialpb.Thread{ThreadId: "t1", Title: "Lunch", AuthorId: "alice"}); err != nil {
+			return err
+		}
+		for _, p := range posts {
+			if err := threads.Posts("t1").Put(ctx, us(p.at), &socialpb.Post{AuthorId: p.who, Text: p.text}); err != nil {
+				return err
+			}
+			to := "bob"
+			if p.who == "bob" {
+				to = "alice"
+			}
+			item := &socialpb.InboxItem{OwnerId: to, Folder: socialpb.Folder_FOLDER_INBOX, ReceivedUs: us(p.at), ThreadId: "t1", Snippet: p.text, Unread: true}
+			if err := inbox.Put(ctx, item); err != nil {
+				return err
+			}
+		}
+		for _, u := range []string{"alice", "bob"} {
+			if err := users.Threads(u).Put(ctx, "t1", &socialpb.ThreadRef{LastReadUs: us(0)}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	a.say("one transaction: Thread[\"t1\"] with %d posts, %d inbox items, and t1 in both users' threads", len(posts), len(posts))
+	var texts []string
+	for e, err := range a.threads.Posts("t1").Scan(ctx, runtime.ScanOptions{}) {
+		if err != nil {
+			return err
+		}
+		texts = append(texts, e.Value.GetAuthorId()+": "+e.Value.GetText())
+	}
+	a.say("Thread[\"t1\"].posts, oldest first: %q", texts)
+	return nil
+}
+
+// readInbox reads bob's inbox newest first, one page at a time, resuming
+// with a cursor; then labels an item through two nested maps.
+func (a *app) readInbox(ctx context.Context) error {
+	r := socialpb.InboxItemKeys().OwnerId("bob").Folder(socialpb.Folder_FOLDER_INBOX)
+	var after []byte
+	for page := 1; ; page++ {
+		var n int
+		var last *socialpb.InboxItem
+		for item, err := range a.inbox.Scan(ctx, r, runtime.ScanOptions{Limit: 1, After: after}) {
+			if err != nil {
+				return err
+			}
+			a.say("bob's inbox, page %d: %q at +%v (unread %v)", page, item.GetSnippet(), time.UnixMicro(item.GetReceivedUs()).Sub(t0), item.GetUnread())
+			n, last = n+1, item
+		}
+		if n == 0 {
+			break
+		}
+		var err error
+		if after, err = a.inbox.Cursor(last); err != nil {
+			return err
+		}
+	}
+	newest := us(4 * time.Minute)
+	if err := a.inbox.SetUnread(ctx, "bob", socialpb.Folder_FOLDER_INBOX, newest, false); err != nil {
+		return err
+	}
+	labels := a.inbox.Labels("bob", socialpb.Folder_FOLDER_INBOX, newest)
+	if err := labels.Entry("personal").ById().Put(ctx, 7, &socialpb.Label{Name: "food", Color: 0xff8800}); err != nil {
+		return err
+	}
+	label, err := labels.Entry("personal").ById().Get(ctx, 7)
+	if err != nil {
+		return err
+	}
+	a.say("marked the newest read and labelled it: labels[\"personal\"].by_id[7] = %q", label.GetName())
+	return nil
+}
+
+// archive moves bob's oldest item to the archive folder: its key changes,
+// so it is a delete and a put, atomically.
+func (a *app) archive(ctx context.Context) error {
+	at := us(2 * time.Minute)
+	err := a.db.Update(ctx, func(tx *runtime.Tx) error {
+		inbox := a.inbox.In(tx)
+		item, err := inbox.Get(ctx, "bob", socialpb.Folder_FOLDER_INBOX, at)
+		if err != nil {
+			return err
+		}
+		if err := inbox.Delete(ctx, "bob", socialpb.Folder_FOLDER_INBOX, at); err != nil {
+			return err
+		}
+		item.Folder = socialpb.Folder_FOLDER_ARCHIVE
+		return inbox.Put(ctx, item)
+	})
+	if err != nil {
+		return err
+	}
+	for _, folder := range []socialpb.Folder{socialpb.Folder_FOLDER_INBOX, socialpb.Folder_FOLDER_ARCHIVE} {
+		n := 0
+		for _, err := range a.inbox.Scan(ctx, socialpb.InboxItemKeys().OwnerId("bob").Folder(folder), runtime.ScanOptions{}) {
+			if err != nil {
+				return err
+			}
+			n++
+		}
+		a.say("bob's %s: %d item(s)", folder, n)
+	}
+	return nil
+}
+
+// profile edits inline fields (a read-modify-write of the row's own value)
+// and reads the whole user back.
+func (a *app) profile(ctx context.Context) error {
+	if err := a.users.SetPhone(ctx, "alice", "+47 123"); err != nil {
+		return err
+	}
+	if err := a.users.Password("alice").SetChangedUs(ctx, us(time.Hour)); err != nil {
+		return err
+	}
+	u, err := a.users.Get(ctx, "alice")
+	if err != nil {
+		return err
+	}
+	a.say("User[\"alice\"]: %s, phone %s, %d session(s), %d thread(s), logins %d, last seen +%v",
+		u.GetDisplayName(), u.GetPhone(), len(u.GetSessions()), len(u.GetThreads()), u.GetCounters()["logins"],
+		time.UnixMicro(u.GetLastSeenUs()).Sub(t0))
+	return nil
+}
