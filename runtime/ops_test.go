@@ -382,3 +382,42 @@ func TestLeafObjectPutWritesOneKey(t *testing.T) {
 	check(t, db.Get(ctx, point, got))
 	wantEqual(t, "replaced leaf entry", &testpb.Point{Count: 2}, got)
 }
+
+func TestDeleteRanges(t *testing.T) {
+	ctx := context.Background()
+	cs := kvcount.New(memkv.New())
+	db := openDB(t, cs)
+	series := table(t, db, "Series")
+	for shard := range uint32(3) {
+		row := must[runtime.Ref](t)(series.Row(str("cpu"), protoreflect.ValueOfUint32(shard)))
+		points := must[runtime.Ref](t)(row.Field(3))
+		for ts := int64(0); ts < 10; ts++ {
+			check(t, db.Put(ctx, must[runtime.Ref](t)(points.Entry(protoreflect.ValueOfInt64(ts))), &testpb.Point{Value: float64(ts)}))
+		}
+	}
+	row0 := must[runtime.Ref](t)(series.Row(str("cpu"), protoreflect.ValueOfUint32(0)))
+	points := must[runtime.Ref](t)(row0.Field(3))
+	cs.Reset()
+	check(t, db.DeleteRange(ctx, points, runtime.KeyRange{Lower: protoreflect.ValueOfInt64(3), Upper: protoreflect.ValueOfInt64(7)}))
+	wantCounts(t, 10, "map range delete", cs.Counts(), kvcount.Counts{DeleteRanges: 1})
+	var left []int64
+	for e, err := range db.ScanMap(ctx, points, runtime.KeyRange{}, runtime.ScanOptions{Reverse: true}) {
+		check(t, err)
+		left = append(left, e.Key.Int())
+	}
+	if want := []int64{0, 1, 2, 7, 8, 9}; !slicesEqual(left, want) {
+		t.Errorf("after deleting [3, 7): got %v, want %v", left, want)
+	}
+	check(t, db.DeleteRows(ctx, series, runtime.KeyRange{Prefix: []protoreflect.Value{str("cpu")}, Lower: protoreflect.ValueOfUint32(1)}))
+	var shards []uint32
+	for m, err := range db.Scan(ctx, series, runtime.KeyRange{}, runtime.ScanOptions{}) {
+		check(t, err)
+		shards = append(shards, m.(*testpb.Series).Shard)
+	}
+	if want := []uint32{0}; !slicesEqual(shards, want) {
+		t.Errorf("after deleting shards >= 1: got %v, want %v", shards, want)
+	}
+	if err := db.DeleteRange(ctx, row0, runtime.KeyRange{}); !errors.Is(err, runtime.ErrInvalid) {
+		t.Errorf("DeleteRange on a row ref: got %v, want ErrInvalid", err)
+	}
+}

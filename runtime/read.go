@@ -218,18 +218,12 @@ func rangeBounds(p []byte, num uint32, k tuple.Kind, fd protoreflect.FieldDescri
 // scanMap streams the entries of the map at ref within [Lower, Upper).
 func scanMap(ctx context.Context, rd kv.Reader, ref Ref, r KeyRange, opts ScanOptions) iter.Seq2[MapEntry, error] {
 	return func(yield func(MapEntry, error) bool) {
-		if ref.kind != RefMap {
-			yield(MapEntry{}, invalid("%s is not a map", ref.path))
-			return
-		}
 		f := ref.field
-		parent := ref.key[:ref.parentLen]
-		lo, hi, err := rangeBounds(parent, uint32(f.Number()), f.ElemKind, f.MapKey, r.Lower, r.Upper)
+		lo, hi, err := ref.mapBounds(r)
 		if err != nil {
 			yield(MapEntry{}, err)
 			return
 		}
-		lo, hi = maxBound(lo, ref.key), minBound(hi, tuple.PrefixEnd(ref.key))
 		unitLen := func(key []byte) (int, error) {
 			n, err := tuple.SkipElement(key[ref.parentLen:])
 			if err != nil {
@@ -250,6 +244,22 @@ func scanMap(ctx context.Context, rd kv.Reader, ref Ref, r KeyRange, opts ScanOp
 			yield(MapEntry{}, err)
 		}
 	}
+}
+
+// mapBounds turns a map KeyRange into key bounds within the map at r.
+func (r Ref) mapBounds(kr KeyRange) (lo, hi []byte, err error) {
+	if r.kind != RefMap {
+		return nil, nil, invalid("%s is a %s, not a map", r.path, r.kindName())
+	}
+	if len(kr.Prefix) > 0 {
+		return nil, nil, invalid("%s: a map range has no key prefix", r.path)
+	}
+	f := r.field
+	lo, hi, err = rangeBounds(r.key[:r.parentLen], uint32(f.Number()), f.ElemKind, f.MapKey, kr.Lower, kr.Upper)
+	if err != nil {
+		return nil, nil, err
+	}
+	return maxBound(lo, r.key), minBound(hi, tuple.PrefixEnd(r.key)), nil
 }
 
 // decodeEntry builds a MapEntry from an entry key and its reassembled bytes

@@ -20,6 +20,12 @@ type Querier interface {
 	Put(ctx context.Context, ref Ref, m proto.Message) error
 	// Delete removes whatever ref addresses, with its whole subtree.
 	Delete(ctx context.Context, ref Ref) error
+	// DeleteRange removes, blind and atomically, the entries of the map at
+	// ref whose keys are in r (with their subtrees), such as a time window
+	// of a series.
+	DeleteRange(ctx context.Context, ref Ref, r KeyRange) error
+	// DeleteRows removes, blind and atomically, the rows of t in r.
+	DeleteRows(ctx context.Context, t *Table, r KeyRange) error
 	// GetValue reads a breakout field or a scalar map entry.
 	GetValue(ctx context.Context, ref Ref) (protoreflect.Value, error)
 	// SetValue writes a breakout field or a scalar map entry: one blind
@@ -63,17 +69,28 @@ func (db *DB) Get(ctx context.Context, ref Ref, m proto.Message) error {
 
 // Put implements Querier with one atomic batch.
 func (db *DB) Put(ctx context.Context, ref Ref, m proto.Message) error {
-	b := kv.NewBatch()
-	if err := put(b, ref, m); err != nil {
-		return err
-	}
-	return db.store.Apply(ctx, b)
+	return db.apply(ctx, func(w kv.Writer) error { return put(w, ref, m) })
 }
 
 // Delete implements Querier with one atomic batch.
 func (db *DB) Delete(ctx context.Context, ref Ref) error {
+	return db.apply(ctx, func(w kv.Writer) error { return del(w, ref) })
+}
+
+// DeleteRange implements Querier with one atomic batch.
+func (db *DB) DeleteRange(ctx context.Context, ref Ref, r KeyRange) error {
+	return db.apply(ctx, func(w kv.Writer) error { return deleteEntries(w, ref, r) })
+}
+
+// DeleteRows implements Querier with one atomic batch.
+func (db *DB) DeleteRows(ctx context.Context, t *Table, r KeyRange) error {
+	return db.apply(ctx, func(w kv.Writer) error { return deleteRows(w, t, r) })
+}
+
+// apply records writes in a batch and commits it.
+func (db *DB) apply(ctx context.Context, write func(kv.Writer) error) error {
 	b := kv.NewBatch()
-	if err := del(b, ref); err != nil {
+	if err := write(b); err != nil {
 		return err
 	}
 	return db.store.Apply(ctx, b)
@@ -86,11 +103,7 @@ func (db *DB) GetValue(ctx context.Context, ref Ref) (protoreflect.Value, error)
 
 // SetValue implements Querier with one blind write.
 func (db *DB) SetValue(ctx context.Context, ref Ref, v protoreflect.Value) error {
-	b := kv.NewBatch()
-	if err := setValue(b, ref, v); err != nil {
-		return err
-	}
-	return db.store.Apply(ctx, b)
+	return db.apply(ctx, func(w kv.Writer) error { return setValue(w, ref, v) })
 }
 
 // MutateInline implements Querier in its own transaction.
@@ -151,6 +164,24 @@ func (tx *Tx) Delete(_ context.Context, ref Ref) error {
 		return err
 	}
 	return del(w, ref)
+}
+
+// DeleteRange implements Querier.
+func (tx *Tx) DeleteRange(_ context.Context, ref Ref, r KeyRange) error {
+	w, err := tx.writer()
+	if err != nil {
+		return err
+	}
+	return deleteEntries(w, ref, r)
+}
+
+// DeleteRows implements Querier.
+func (tx *Tx) DeleteRows(_ context.Context, t *Table, r KeyRange) error {
+	w, err := tx.writer()
+	if err != nil {
+		return err
+	}
+	return deleteRows(w, t, r)
 }
 
 // GetValue implements Querier.

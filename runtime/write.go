@@ -135,3 +135,27 @@ func onlyInline(ref Ref, m protoreflect.Message) error {
 	}
 	return nil
 }
+
+// deleteEntries removes the entries of the map at ref with keys in r.
+func deleteEntries(w kv.Writer, ref Ref, r KeyRange) error {
+	lo, hi, err := ref.mapBounds(r)
+	if err != nil {
+		return err
+	}
+	if bytes.Compare(lo, hi) >= 0 {
+		return nil
+	}
+	return w.DeleteRange(lo, hi)
+}
+
+// deleteRows removes the rows of t in r.
+func deleteRows(w kv.Writer, t *Table, r KeyRange) error {
+	lo, hi, err := t.bounds(r)
+	if err != nil {
+		return err
+	}
+	if bytes.Compare(lo, hi) >= 0 {
+		return nil
+	}
+	return w.DeleteRange(lo, hi)
+}
