@@ -84,7 +84,9 @@ type Iterator interface {
 	// >= LowerBound for a forward iterator, the largest key < UpperBound for
 	// a reverse one.
 	First() bool
-	// Next moves one key in the iterator's direction.
+	// Next moves one key in the iterator's direction. After a positioning
+	// call that returned false (the end of the range, a seek that found
+	// nothing) it returns false too.
 	Next() bool
 	// SeekGE positions a forward iterator at the first key >= key (clamped
 	// to the bounds). On a reverse iterator it fails with ErrInvalid.

@@ -1,0 +1,218 @@
+package kvtest
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+
+	"github.com/protoql/protoql/kv"
+)
+
+func testCanceled(t *testing.T, s kv.Store) {
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	var b kv.Batch
+	_ = b.Set([]byte("k"), []byte("v"))
+	wantErr(t, "Apply(canceled)", s.Apply(ctx, &b), context.Canceled)
+	ran := false
+	err := s.Update(ctx, func(tx kv.Txn) error { ran = true; return tx.Set([]byte("k"), nil) })
+	wantErr(t, "Update(canceled)", err, context.Canceled)
+	err = s.View(ctx, func(kv.Reader) error { ran = true; return nil })
+	wantErr(t, "View(canceled)", err, context.Canceled)
+	if ran {
+		t.Errorf("fn ran under a canceled context")
+	}
+	checkAll(t, s, newModel(), [][]byte{[]byte("k")})
+}
+
+// checkEnded checks that a Txn, Reader or Iterator whose transaction has
+// ended refuses every call with ErrClosed.
+func checkEnded(t *testing.T, what string, r kv.Reader, it kv.Iterator) {
+	t.Helper()
+	_, err := r.Get(t.Context(), []byte("k"))
+	wantErr(t, what+": Get", err, kv.ErrClosed)
+	it2, err := r.NewIter(t.Context(), kv.IterOptions{})
+	if err == nil {
+		it2.Close()
+	}
+	wantErr(t, what+": NewIter", err, kv.ErrClosed)
+	if tx, ok := r.(kv.Txn); ok {
+		wantErr(t, what+": Set", tx.Set([]byte("k2"), nil), kv.ErrClosed)
+		wantErr(t, what+": Delete", tx.Delete([]byte("k")), kv.ErrClosed)
+		wantErr(t, what+": DeleteRange", tx.DeleteRange([]byte("a"), []byte("z")), kv.ErrClosed)
+	}
+	if it.First() || it.Valid() {
+		t.Errorf("%s: iterator: First = true after its transaction ended", what)
+	}
+	wantErr(t, what+": iterator Error", it.Error(), kv.ErrClosed)
+	if err := it.Close(); err != nil && !errors.Is(err, kv.ErrClosed) {
+		t.Errorf("%s: iterator Close = %v, want nil or ErrClosed", what, err)
+	}
+}
+
+// testTxnAfterEnd leaks a Txn, a Reader and their (unclosed) iterators out of
+// Update and View and uses them afterwards.
+func testTxnAfterEnd(t *testing.T, s kv.Store) {
+	m := newModel()
+	fill(t, s, m, [][]byte{[]byte("k")})
+	var (
+		tx     kv.Txn
+		r      kv.Reader
+		txIter kv.Iterator
+		rIter  kv.Iterator
+	)
+	err := s.Update(t.Context(), func(x kv.Txn) (err error) {
+		tx = x
+		txIter, err = x.NewIter(t.Context(), kv.IterOptions{})
+		if err != nil {
+			return err
+		}
+		txIter.First()
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("Update: %v", err)
+	}
+	err = s.View(t.Context(), func(x kv.Reader) (err error) {
+		r = x
+		rIter, err = x.NewIter(t.Context(), kv.IterOptions{Reverse: true})
+		if err != nil {
+			return err
+		}
+		rIter.First()
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("View: %v", err)
+	}
+	checkEnded(t, "Txn after Update", tx, txIter)
+	checkEnded(t, "Reader after View", r, rIter)
+	checkAll(t, s, m, [][]byte{[]byte("k"), []byte("k2")})
+}
+
+func testClosed(t *testing.T, s kv.Store) {
+	mustSet(t, s, []byte("k"), []byte("v"))
+	it, err := s.NewIter(t.Context(), kv.IterOptions{})
+	if err != nil {
+		t.Fatalf("NewIter: %v", err)
+	}
+	if !it.First() {
+		t.Fatalf("First = false, want the key")
+	}
+	if err := s.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	var b kv.Batch
+	_ = b.Set([]byte("k2"), nil)
+	ran := false
+	calls := []struct {
+		name string
+		call func() error
+	}{
+		{"Get", func() error { _, err := s.Get(t.Context(), []byte("k")); return err }},
+		{"NewIter", func() error {
+			it, err := s.NewIter(t.Context(), kv.IterOptions{})
+			if err == nil {
+				it.Close()
+			}
+			return err
+		}},
+		{"Apply", func() error { return s.Apply(t.Context(), &b) }},
+		{"Update", func() error { return s.Update(t.Context(), func(kv.Txn) error { ran = true; return nil }) }},
+		{"View", func() error { return s.View(t.Context(), func(kv.Reader) error { ran = true; return nil }) }},
+		{"Close", s.Close},
+	}
+	for _, c := range calls {
+		wantErr(t, c.name+" after Close", c.call(), kv.ErrClosed)
+	}
+	if ran {
+		t.Errorf("fn ran on a closed store")
+	}
+	// An iterator left open across Close is closed with the store.
+	if it.First() || it.Next() || it.Valid() {
+		t.Errorf("iterator still positioned after the store closed")
+	}
+	wantErr(t, "iterator Error after Close", it.Error(), kv.ErrClosed)
+	if err := it.Close(); err != nil && !errors.Is(err, kv.ErrClosed) {
+		t.Errorf("iterator Close after store Close = %v, want nil or ErrClosed", err)
+	}
+}
+
+// testCloseDuringUse closes the store while goroutines use it in every way:
+// each call must succeed or fail with kv.ErrClosed, and nothing may crash.
+func testCloseDuringUse(t *testing.T, s kv.Store) {
+	m := newModel()
+	fill(t, s, m, edgeKeys)
+	ops := []func(i int) error{
+		func(int) error {
+			_, err := s.Get(t.Context(), edgeKeys[0])
+			return err
+		},
+		func(i int) error {
+			var b kv.Batch
+			_ = b.Set(edgeKeys[i%len(edgeKeys)], []byte("x"))
+			return s.Apply(t.Context(), &b)
+		},
+		func(i int) error {
+			return s.Update(t.Context(), func(tx kv.Txn) error {
+				if _, err := tx.Get(t.Context(), edgeKeys[1]); err != nil {
+					return err
+				}
+				return tx.Set(edgeKeys[i%len(edgeKeys)], []byte("y"))
+			})
+		},
+		func(int) error {
+			return s.View(t.Context(), func(r kv.Reader) error {
+				it, err := r.NewIter(t.Context(), kv.IterOptions{})
+				if err != nil {
+					return err
+				}
+				for ok := it.First(); ok; ok = it.Next() {
+				}
+				return it.Close()
+			})
+		},
+		func(int) error {
+			it, err := s.NewIter(t.Context(), kv.IterOptions{Reverse: true})
+			if err != nil {
+				return err
+			}
+			for ok := it.First(); ok; ok = it.Next() {
+				_ = it.Value()
+			}
+			err = it.Error()
+			if cerr := it.Close(); err == nil && !errors.Is(cerr, kv.ErrClosed) {
+				err = cerr
+			}
+			return err
+		},
+	}
+	var wg sync.WaitGroup
+	var started sync.WaitGroup
+	for w, op := range ops {
+		started.Add(1)
+		wg.Go(func() {
+			for i := 0; ; i++ {
+				if i == 10 {
+					started.Done()
+				}
+				err := op(i)
+				if errors.Is(err, kv.ErrClosed) {
+					if i < 10 {
+						started.Done()
+					}
+					return
+				}
+				if err != nil {
+					t.Errorf("worker %d: %v", w, err)
+				}
+			}
+		})
+	}
+	started.Wait()
+	if err := s.Close(); err != nil {
+		t.Errorf("Close during use: %v", err)
+	}
+	wg.Wait()
+}

@@ -1,0 +1,205 @@
+package pebblekv
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+
+	"github.com/cockroachdb/pebble/v2"
+
+	"github.com/protoql/protoql/kv"
+)
+
+// iterator adapts a pebble.Iterator to kv.Iterator: a reverse iterator's
+// First and Next are Pebble's Last and Prev. It belongs to one goroutine.
+//
+// A Store-level iterator outlives the calls that made it, so each of its
+// calls enters the store's guard, and Close may close the Pebble iterator
+// between two of them; a transaction's iterator lives inside Update or View,
+// which end closes. Either way, once the owner has closed the Pebble
+// iterator, this iterator reports kv.ErrClosed and never touches it again.
+type iterator struct {
+	it      *pebble.Iterator
+	store   *Store // set for Store-level iterators
+	scope   *scope // set for transaction iterators
+	reverse bool
+	key     []byte
+	valid   bool
+	closed  bool
+	err     error
+}
+
+func newIter(ctx context.Context, r reader, opts kv.IterOptions) (*iterator, error) {
+	lo, hi := opts.LowerBound, opts.UpperBound
+	if len(lo) > 0 && len(hi) > 0 && bytes.Compare(lo, hi) > 0 {
+		return nil, fmt.Errorf("pebblekv: new iterator: %w: lower bound %x is after upper bound %x", kv.ErrInvalid, lo, hi)
+	}
+	// Pebble copies the bounds into the iterator (Iterator.processBounds),
+	// so the caller's buffers are not retained. Empty bounds are no bounds.
+	var po pebble.IterOptions
+	if len(lo) > 0 {
+		po.LowerBound = lo
+	}
+	if len(hi) > 0 {
+		po.UpperBound = hi
+	}
+	it, err := r.NewIterWithContext(ctx, &po)
+	if err != nil {
+		return nil, fmt.Errorf("pebblekv: new iterator: %w", err)
+	}
+	return &iterator{it: it, reverse: opts.Reverse}, nil
+}
+
+// enter reports whether the iterator may use the Pebble iterator; if so, the
+// caller must call exit when done.
+func (i *iterator) enter() bool {
+	switch {
+	case i.closed || i.err != nil:
+	case i.store != nil && !i.store.g.enter():
+		i.setErr(errClosed)
+	case i.scope != nil && i.scope.done.Load():
+		i.setErr(errTxnEnded)
+	default:
+		return true
+	}
+	i.valid = false
+	return false
+}
+
+func (i *iterator) exit() {
+	if i.store != nil {
+		i.store.g.exit()
+	}
+}
+
+func (i *iterator) setErr(err error) {
+	if i.err == nil {
+		i.err = err
+	}
+}
+
+func (i *iterator) First() bool {
+	if !i.enter() {
+		return false
+	}
+	defer i.exit()
+	if i.reverse {
+		return i.settle(i.it.Last())
+	}
+	return i.settle(i.it.First())
+}
+
+func (i *iterator) Next() bool {
+	if !i.enter() {
+		return false
+	}
+	defer i.exit()
+	if !i.valid {
+		return false
+	}
+	if i.reverse {
+		return i.settle(i.it.Prev())
+	}
+	return i.settle(i.it.Next())
+}
+
+// SeekGE positions at the first key >= key; Pebble clamps key to the bounds.
+func (i *iterator) SeekGE(key []byte) bool {
+	if !i.enter() {
+		return false
+	}
+	defer i.exit()
+	if i.reverse {
+		i.valid = false
+		i.setErr(fmt.Errorf("pebblekv: SeekGE on a reverse iterator: %w", kv.ErrInvalid))
+		return false
+	}
+	if len(key) == 0 {
+		// Every key is >= the empty key. (Pebble's invariant checks, on
+		// under -race, index a non-nil empty seek key.)
+		return i.settle(i.it.First())
+	}
+	return i.settle(i.it.SeekGE(key))
+}
+
+// SeekLT positions at the last key < key; Pebble clamps key to the bounds.
+func (i *iterator) SeekLT(key []byte) bool {
+	if !i.enter() {
+		return false
+	}
+	defer i.exit()
+	if !i.reverse {
+		i.valid = false
+		i.setErr(fmt.Errorf("pebblekv: SeekLT on a forward iterator: %w", kv.ErrInvalid))
+		return false
+	}
+	if len(key) == 0 {
+		return i.settle(false) // no key is < the empty key
+	}
+	return i.settle(i.it.SeekLT(key))
+}
+
+func (i *iterator) settle(ok bool) bool {
+	i.valid = ok
+	if ok {
+		i.key = i.it.Key()
+		return true
+	}
+	i.key = nil
+	if err := i.it.Error(); err != nil {
+		i.setErr(fmt.Errorf("pebblekv: iterator: %w", err))
+	}
+	return false
+}
+
+func (i *iterator) Valid() bool { return i.valid }
+
+func (i *iterator) Key() []byte {
+	if !i.valid {
+		return nil
+	}
+	return i.key
+}
+
+// Value returns the current value, which Pebble may fetch lazily (from a
+// separated value file); a failure ends the iteration with an error.
+func (i *iterator) Value() []byte {
+	if !i.valid || !i.enter() {
+		return nil
+	}
+	defer i.exit()
+	v, err := i.it.ValueAndErr()
+	if err != nil {
+		i.valid = false
+		i.setErr(fmt.Errorf("pebblekv: iterator value: %w", err))
+		return nil
+	}
+	return v
+}
+
+func (i *iterator) Error() error { return i.err }
+
+func (i *iterator) Close() error {
+	if i.closed {
+		return i.err
+	}
+	i.closed, i.valid, i.key = true, false, nil
+	switch {
+	case i.store != nil:
+		if !i.store.g.enter() {
+			i.setErr(errClosed) // Store.Close closed the Pebble iterator
+			return i.err
+		}
+		defer i.store.g.exit()
+		i.store.forget(i)
+	case i.scope.done.Load():
+		i.setErr(errTxnEnded) // the transaction's end closed it
+		return i.err
+	default:
+		delete(i.scope.iters, i)
+	}
+	if err := i.it.Close(); err != nil {
+		i.setErr(fmt.Errorf("pebblekv: iterator: %w", err))
+	}
+	return i.err
+}

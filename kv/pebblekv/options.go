@@ -1,0 +1,97 @@
+package pebblekv
+
+import "github.com/cockroachdb/pebble/v2"
+
+// Options configures a Store. Open starts from the defaults documented on
+// each field and applies the Option functions in order.
+type Options struct {
+	// CacheSize is the size in bytes of Pebble's block cache, shared by every
+	// reader of the store. Zero keeps the Pebble options' own setting
+	// (Pebble's default is 8 MiB). Default 64 MiB.
+	CacheSize int64
+
+	// MemTableSize is the size in bytes of a memtable: how much is written
+	// before Pebble flushes to a new sstable. Pebble starts with a smaller
+	// memtable and grows to this size, so small stores stay small. Zero
+	// keeps the Pebble options' own setting (Pebble's default is 4 MiB).
+	// Default 32 MiB.
+	MemTableSize uint64
+
+	// Sync makes every commit durable before it returns: Apply and a writing
+	// Update return only once their WAL record is fsynced, so a machine crash
+	// right after loses nothing acknowledged. Concurrent commits share
+	// fsyncs (see the package doc). With Sync false, commits return once
+	// they are in the memtable and queued for the WAL; a crash may lose the
+	// latest commits, but recovery always restores a prefix of the commit
+	// order. Sync requires the WAL. Default true.
+	Sync bool
+
+	// Pebble, when non-nil, is the base Pebble configuration: the escape
+	// hatch for every knob this struct does not name (FS, Logger, Levels,
+	// compaction settings, WAL failover...). Open copies it and does not
+	// modify it. CacheSize and MemTableSize, when non-zero, override its
+	// Cache/CacheSize and MemTableSize; an unset FormatMajorVersion becomes
+	// pebble.FormatNewest, since protoql has no older stores to stay
+	// readable by; an unset Logger becomes one that logs only errors
+	// (Pebble's default also logs routine events, such as WAL replay, on
+	// every Open).
+	Pebble *pebble.Options
+}
+
+// Option sets a field of Options.
+type Option func(*Options)
+
+// WithCacheSize sets Options.CacheSize.
+func WithCacheSize(bytes int64) Option { return func(o *Options) { o.CacheSize = bytes } }
+
+// WithMemTableSize sets Options.MemTableSize.
+func WithMemTableSize(bytes uint64) Option { return func(o *Options) { o.MemTableSize = bytes } }
+
+// WithSync sets Options.Sync.
+func WithSync(sync bool) Option { return func(o *Options) { o.Sync = sync } }
+
+// WithPebbleOptions sets Options.Pebble.
+func WithPebbleOptions(opts *pebble.Options) Option { return func(o *Options) { o.Pebble = opts } }
+
+// DefaultOptions returns the options Open starts from.
+func DefaultOptions() Options {
+	return Options{
+		CacheSize:    64 << 20,
+		MemTableSize: 32 << 20,
+		Sync:         true,
+	}
+}
+
+// pebbleOptions builds the Pebble options for o. The caller must Unref the
+// returned cache, if any, once Pebble holds its own reference.
+func (o *Options) pebbleOptions() (*pebble.Options, *pebble.Cache) {
+	po := o.Pebble.Clone() // a nil receiver gives an empty Options
+	var cache *pebble.Cache
+	if o.CacheSize > 0 {
+		cache = pebble.NewCache(o.CacheSize)
+		po.Cache, po.CacheSize = cache, o.CacheSize
+	}
+	if o.MemTableSize > 0 {
+		po.MemTableSize = o.MemTableSize
+	}
+	if po.FormatMajorVersion == pebble.FormatDefault {
+		po.FormatMajorVersion = pebble.FormatNewest
+	}
+	if po.Logger == nil && po.LoggerAndTracer == nil {
+		po.Logger = errorLogger{}
+	}
+	return po, cache
+}
+
+// errorLogger is Pebble's default logger without its informational messages.
+type errorLogger struct{}
+
+func (errorLogger) Infof(string, ...any) {}
+
+func (errorLogger) Errorf(format string, args ...any) {
+	pebble.DefaultLogger.Errorf(format, args...)
+}
+
+func (errorLogger) Fatalf(format string, args ...any) {
+	pebble.DefaultLogger.Fatalf(format, args...)
+}
