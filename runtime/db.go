@@ -44,6 +44,8 @@ type DB struct {
 	tables map[uint32]*Table
 	linked bool
 	types  sync.Map // protoreflect.FullName → protoreflect.MessageType
+	// cursorKeys caches the secret that signs query cursors (cursor.go).
+	cursorKeys cursorKeyCache
 }
 
 type options struct {

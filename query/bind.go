@@ -1,0 +1,312 @@
+package query
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+
+	"github.com/alecthomas/participle/v2/lexer"
+	"github.com/protoql/protoql/tuple"
+	"google.golang.org/protobuf/reflect/protoreflect"
+)
+
+// Bound is a Plan with its variables bound: concrete key bounds and page
+// arguments for every Access. It is immutable and safe for concurrent use.
+type Bound struct {
+	// Plan is the plan bound.
+	Plan *Plan
+	vals []protoreflect.Value // by Var.Index
+	acc  []BoundAccess        // by Access.ID
+}
+
+// BoundAccess is an Access with values: the key range to read and the
+// page.
+//
+// Keys are relative: the root's bounds start at the table element, to be
+// prefixed with the database's namespace; a map's start at the map's tag,
+// to be prefixed with the key of the object holding the map. (No tag starts
+// with 0xFF, so tuple.PrefixEnd commutes with the prefixing.)
+type BoundAccess struct {
+	// Lo and Hi bound the keys read, [Lo, Hi).
+	Lo, Hi []byte
+	// Exact is set when the access fixes every key column: Lo is the key
+	// of the one object read, Hi its tuple.PrefixEnd.
+	Exact bool
+	// First is the page size; 0 means no limit.
+	First int
+	// Reverse visits the keys in descending order.
+	Reverse bool
+	// After is the cursor to resume after, with the position of the
+	// after: argument for errors; nil for the first page.
+	After    *Cursor
+	AfterPos lexer.Position
+}
+
+// Access returns the bound values of a, an Access of b's plan.
+func (b *Bound) Access(a *Access) *BoundAccess { return &b.acc[a.ID] }
+
+// Value returns the value of op: its literal, or its variable's value.
+func (b *Bound) Value(op *Operand) protoreflect.Value {
+	if op.Var != nil {
+		return b.vals[op.Var.Index]
+	}
+	return op.Value
+}
+
+// Bind binds the query's variables to values, typed by where each
+// variable is used: a key column or map key takes a Go value of its type
+// (string; []byte or string for bytes; bool; any Go integer type that
+// holds the value for integer columns; for enums an integer, a
+// protoreflect.EnumNumber, a generated enum value or the value's name),
+// first takes a positive integer, after a cursor string ("" for the first
+// page), reverse a bool. Errors are *Error wrapping ErrVariable (or
+// ErrCursor), positioned at the variable's first use.
+func (q *Query) Bind(vars map[string]any) (*Bound, error) {
+	if len(q.plan.Vars) == 0 && len(vars) == 0 {
+		return q.constBound()
+	}
+	return q.bind(vars)
+}
+
+func (q *Query) bind(vars map[string]any) (*Bound, error) {
+	p := q.plan
+	if err := unknownVars(p, vars); err != nil {
+		return nil, err
+	}
+	b := &Bound{Plan: p, vals: make([]protoreflect.Value, len(p.Vars)), acc: make([]BoundAccess, len(p.Accesses))}
+	for _, v := range p.Vars {
+		x, ok := vars[v.Name]
+		if !ok {
+			return nil, Errorf(v.Pos, ErrVariable, "$%s is not given: want %s (%s)", v.Name, v.Type, v.Type.Where)
+		}
+		val, err := convert(x, v.Type)
+		if err != nil {
+			return nil, varError(v, x, err)
+		}
+		b.vals[v.Index] = val
+	}
+	for _, a := range p.Accesses {
+		if err := b.bindAccess(a); err != nil {
+			return nil, err
+		}
+	}
+	return b, nil
+}
+
+func varError(v *Var, x any, err error) *Error {
+	switch {
+	case err == errRange && v.Type.Arg == "first":
+		return Errorf(v.Pos, ErrVariable, "$%s: first must be between 1 and %d, got %v", v.Name, math.MaxInt32, x)
+	case err == errRange:
+		return Errorf(v.Pos, ErrVariable, "$%s: %v does not fit %s (%s)", v.Name, x, typeName(v.Type.Field), v.Type.Where)
+	case err == errType:
+		return Errorf(v.Pos, ErrVariable, "$%s: want %s (%s), got %T %#v", v.Name, v.Type, v.Type.Where, x, x)
+	}
+	return Errorf(v.Pos, ErrVariable, "$%s: want %s (%s), got %T %#v: %v", v.Name, v.Type, v.Type.Where, x, x, err)
+}
+
+func unknownVars(p *Plan, vars map[string]any) error {
+	var unknown []string
+	for name := range vars {
+		if !slices.ContainsFunc(p.Vars, func(v *Var) bool { return v.Name == name }) {
+			unknown = append(unknown, "$"+name)
+		}
+	}
+	if len(unknown) == 0 {
+		return nil
+	}
+	slices.Sort(unknown)
+	used := "the query has no variables"
+	if len(p.Vars) > 0 {
+		names := make([]string, len(p.Vars))
+		for i, v := range p.Vars {
+			names[i] = "$" + v.Name
+		}
+		used = "the query's variables are " + strings.Join(names, ", ")
+	}
+	return &Error{Msg: fmt.Sprintf("unknown variable %s: %s", strings.Join(unknown, ", "), used), Err: ErrVariable}
+}
+
+func (b *Bound) bindAccess(a *Access) error {
+	ba := &b.acc[a.ID]
+	var p []byte
+	if a.Map == nil {
+		p = tuple.AppendUnit(nil, b.Plan.Table.ID)
+	}
+	for i, op := range a.Points {
+		p = appendKey(p, a.Cols[i], b.Value(op))
+	}
+	switch {
+	case a.Exact():
+		ba.Lo, ba.Hi, ba.Exact = p, tuple.PrefixEnd(p), true
+	case a.Ranged:
+		var lo, hi protoreflect.Value
+		if a.Lower != nil {
+			lo = b.Value(a.Lower)
+		}
+		if a.Upper != nil {
+			hi = b.Value(a.Upper)
+		}
+		ba.Lo, ba.Hi = rangeBounds(p, a.Cols[len(a.Points)], lo, hi)
+	case len(p) == 0: // a map read whole
+		col := a.Cols[0]
+		ba.Lo = tuple.AppendTag(nil, col.Num, col.Kind)
+		ba.Hi = tuple.PrefixEnd(ba.Lo)
+	default:
+		ba.Lo, ba.Hi = p, tuple.PrefixEnd(p)
+	}
+	if a.First != nil {
+		ba.First = int(b.Value(a.First).Int())
+	}
+	if a.Reverse != nil {
+		ba.Reverse = b.Value(a.Reverse).Bool()
+	}
+	if a.After != nil {
+		c, err := checkCursor(b.Value(a.After).String(), b.Plan, a, a.After)
+		if err != nil {
+			return err
+		}
+		ba.After, ba.AfterPos = c, a.After.Pos
+	}
+	return nil
+}
+
+// convert converts a Go value given for a variable to the variable's type.
+func convert(x any, t VarType) (protoreflect.Value, error) {
+	switch t.Arg {
+	case "first":
+		n, err := toInt(x, 1, math.MaxInt32)
+		return protoreflect.ValueOfInt64(n), err
+	case "after":
+		s, ok := x.(string)
+		if !ok {
+			return protoreflect.Value{}, errType
+		}
+		return protoreflect.ValueOfString(s), nil
+	case "reverse":
+		v, ok := x.(bool)
+		if !ok {
+			return protoreflect.Value{}, errType
+		}
+		return protoreflect.ValueOfBool(v), nil
+	}
+	return convertKey(x, t.Field)
+}
+
+var (
+	errType  = errors.New("wrong type")
+	errRange = errors.New("out of range")
+)
+
+func convertKey(x any, fd protoreflect.FieldDescriptor) (protoreflect.Value, error) {
+	switch fd.Kind() {
+	case protoreflect.StringKind:
+		if s, ok := x.(string); ok {
+			return protoreflect.ValueOfString(s), nil
+		}
+	case protoreflect.BytesKind:
+		switch v := x.(type) {
+		case []byte:
+			return protoreflect.ValueOfBytes(v), nil
+		case string:
+			return protoreflect.ValueOfBytes([]byte(v)), nil
+		}
+	case protoreflect.BoolKind:
+		if v, ok := x.(bool); ok {
+			return protoreflect.ValueOfBool(v), nil
+		}
+	case protoreflect.EnumKind:
+		return convertEnum(x, fd)
+	case protoreflect.Int32Kind, protoreflect.Sint32Kind, protoreflect.Sfixed32Kind:
+		n, err := toInt(x, math.MinInt32, math.MaxInt32)
+		return protoreflect.ValueOfInt32(int32(n)), err
+	case protoreflect.Int64Kind, protoreflect.Sint64Kind, protoreflect.Sfixed64Kind:
+		n, err := toInt(x, math.MinInt64, math.MaxInt64)
+		return protoreflect.ValueOfInt64(n), err
+	case protoreflect.Uint32Kind, protoreflect.Fixed32Kind:
+		n, err := toUint(x, math.MaxUint32)
+		return protoreflect.ValueOfUint32(uint32(n)), err
+	case protoreflect.Uint64Kind, protoreflect.Fixed64Kind:
+		n, err := toUint(x, math.MaxUint64)
+		return protoreflect.ValueOfUint64(n), err
+	}
+	return protoreflect.Value{}, errType
+}
+
+func convertEnum(x any, fd protoreflect.FieldDescriptor) (protoreflect.Value, error) {
+	switch v := x.(type) {
+	case protoreflect.EnumNumber:
+		return protoreflect.ValueOfEnum(v), nil
+	case protoreflect.Enum:
+		if v.Descriptor().FullName() != fd.Enum().FullName() {
+			return protoreflect.Value{}, fmt.Errorf("an enum %s", v.Descriptor().FullName())
+		}
+		return protoreflect.ValueOfEnum(v.Number()), nil
+	case string:
+		ev := fd.Enum().Values().ByName(protoreflect.Name(v))
+		if ev == nil {
+			return protoreflect.Value{}, fmt.Errorf("not one of %s", enumNames(fd.Enum()))
+		}
+		return protoreflect.ValueOfEnum(ev.Number()), nil
+	}
+	n, err := toInt(x, math.MinInt32, math.MaxInt32)
+	return protoreflect.ValueOfEnum(protoreflect.EnumNumber(n)), err
+}
+
+// toInt converts any Go integer to an int64 within [lo, hi].
+func toInt(x any, lo, hi int64) (int64, error) {
+	n, u, isUint, ok := integer(x)
+	switch {
+	case !ok:
+		return 0, errType
+	case isUint && u > uint64(hi), !isUint && (n < lo || n > hi):
+		return 0, errRange
+	case isUint:
+		return int64(u), nil
+	}
+	return n, nil
+}
+
+// toUint converts any Go integer to a uint64 within [0, hi].
+func toUint(x any, hi uint64) (uint64, error) {
+	n, u, isUint, ok := integer(x)
+	switch {
+	case !ok:
+		return 0, errType
+	case !isUint && n < 0, isUint && u > hi, !isUint && uint64(n) > hi:
+		return 0, errRange
+	case isUint:
+		return u, nil
+	}
+	return uint64(n), nil
+}
+
+// integer returns a Go integer as an int64, or as a uint64 for unsigned
+// types.
+func integer(x any) (n int64, u uint64, isUint, ok bool) {
+	switch v := x.(type) {
+	case int:
+		return int64(v), 0, false, true
+	case int8:
+		return int64(v), 0, false, true
+	case int16:
+		return int64(v), 0, false, true
+	case int32:
+		return int64(v), 0, false, true
+	case int64:
+		return v, 0, false, true
+	case uint:
+		return 0, uint64(v), true, true
+	case uint8:
+		return 0, uint64(v), true, true
+	case uint16:
+		return 0, uint64(v), true, true
+	case uint32:
+		return 0, uint64(v), true, true
+	case uint64:
+		return 0, v, true, true
+	}
+	return 0, 0, false, false
+}

@@ -1,0 +1,69 @@
+package query
+
+import (
+	"crypto/sha256"
+	"sync"
+
+	"github.com/protoql/protoql/schema"
+)
+
+// Query is a compiled query: its text, AST and Plan. It is immutable,
+// safe for concurrent use, and reusable with different variables (Bind).
+type Query struct {
+	text string
+	ast  *AST
+	plan *Plan
+	// bound is the Bound of a query without variables, computed on first
+	// use.
+	bound     *Bound
+	boundOnce sync.Once
+	boundErr  error
+}
+
+// Compile parses text and checks it against cat. Errors are *Error values
+// positioned in text, wrapping ErrSyntax, ErrInvalid or ErrCursor.
+func Compile(cat *schema.Catalog, text string) (*Query, error) {
+	ast, err := Parse(text)
+	if err != nil {
+		return nil, err
+	}
+	c := checker{cat: cat, plan: &Plan{}, fp: make([]byte, 0, len(text)+32)}
+	if err := c.check(ast); err != nil {
+		return nil, err
+	}
+	p := c.plan
+	sum := sha256.Sum256(c.fp)
+	copy(p.Fingerprint[:], sum[:])
+	for _, a := range c.afters {
+		if _, err := checkCursor(a.After.Value.String(), p, a, a.After); err != nil {
+			return nil, err
+		}
+	}
+	return &Query{text: text, ast: ast, plan: p}, nil
+}
+
+// MustCompile is Compile for queries known to be valid, such as package
+// level variables; it panics on error.
+func MustCompile(cat *schema.Catalog, text string) *Query {
+	q, err := Compile(cat, text)
+	if err != nil {
+		panic(err)
+	}
+	return q
+}
+
+// Text returns the query's text.
+func (q *Query) Text() string { return q.text }
+
+// AST returns the parsed query. The caller must not modify it.
+func (q *Query) AST() *AST { return q.ast }
+
+// Plan returns the query's plan. The caller must not modify it.
+func (q *Query) Plan() *Plan { return q.plan }
+
+// constBound returns the Bound of a query without variables, computing it
+// once.
+func (q *Query) constBound() (*Bound, error) {
+	q.boundOnce.Do(func() { q.bound, q.boundErr = q.bind(nil) })
+	return q.bound, q.boundErr
+}

@@ -1,0 +1,105 @@
+package runtime
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"errors"
+	"hash"
+	"sync"
+	"sync/atomic"
+
+	"github.com/protoql/protoql/kv"
+	"github.com/protoql/protoql/query"
+)
+
+// Query cursors are tamper-checked with HMAC-SHA256 (truncated to
+// query.CursorTagLen bytes) under a secret of the database: 32 random bytes
+// created on the first query and stored under the metadata key
+// "cursor-key" of the DB's namespace. Storing it, rather than holding a
+// per-process secret, keeps cursors valid across restarts and across every
+// server sharing the store; keeping one per namespace means a tenant's
+// cursor is refused by every other tenant. The MAC covers the query's
+// fingerprint, the scan it resumes and the position, so a client can
+// neither forge a position nor move a cursor to another query. The
+// position is clamped to the query's key range besides, so even a leaked
+// secret would not widen what a query reads. WithCursorKey supplies a
+// secret kept outside the store instead (for rotation, or a read-only
+// store).
+const cursorKeyName = "cursor-key"
+
+// cursorKeyCache holds a DB's cursor secret once loaded.
+type cursorKeyCache struct {
+	mu  sync.Mutex
+	key atomic.Pointer[[]byte]
+}
+
+// cursorKey returns the DB's cursor secret, creating it on first use.
+func (db *DB) cursorKey(ctx context.Context) ([]byte, error) {
+	if k := db.cursorKeys.key.Load(); k != nil {
+		return *k, nil
+	}
+	db.cursorKeys.mu.Lock()
+	defer db.cursorKeys.mu.Unlock()
+	if k := db.cursorKeys.key.Load(); k != nil {
+		return *k, nil
+	}
+	name := db.metaKey(cursorKeyName)
+	var key []byte
+	err := db.store.Update(ctx, func(txn kv.Txn) error {
+		k, err := txn.Get(ctx, name)
+		switch {
+		case err == nil:
+			key = k
+			return nil
+		case !errors.Is(err, kv.ErrNotFound):
+			return err
+		}
+		key = make([]byte, 32)
+		if _, err := rand.Read(key); err != nil {
+			return err
+		}
+		return txn.Set(name, key)
+	})
+	if err != nil {
+		return nil, err
+	}
+	db.cursorKeys.key.Store(&key)
+	return key, nil
+}
+
+// cursorSigner makes and checks cursors for one execution; not safe for
+// concurrent use.
+type cursorSigner struct {
+	key  []byte
+	mac  hash.Hash
+	body []byte
+	sum  []byte
+}
+
+func newCursorSigner(key []byte) *cursorSigner {
+	return &cursorSigner{key: bytes.Clone(key), mac: hmac.New(sha256.New, key)}
+}
+
+func (s *cursorSigner) tag(body []byte) []byte {
+	s.mac.Reset()
+	s.mac.Write(body)
+	s.sum = s.mac.Sum(s.sum[:0])
+	return s.sum[:query.CursorTagLen]
+}
+
+// cursor returns the cursor resuming access a of plan p after key.
+func (s *cursorSigner) cursor(p *query.Plan, a *query.Access, key []byte) string {
+	s.body = query.AppendCursorBody(s.body[:0], p, a, key)
+	return query.FormatCursor(s.body, s.tag(s.body))
+}
+
+// verify checks the tag of a cursor that Bind accepted.
+func (s *cursorSigner) verify(ba *query.BoundAccess) error {
+	if hmac.Equal(s.tag(ba.After.Body), ba.After.Tag) {
+		return nil
+	}
+	return query.Errorf(ba.AfterPos, query.ErrCursor, "after: the cursor failed its integrity check: it was altered, or issued by another database")
+}
