@@ -126,11 +126,17 @@ type Writer interface {
 	Set(key, value []byte) error
 	// Delete removes key; deleting a missing key is not an error.
 	Delete(key []byte) error
-	// DeleteRange removes every key in [start, end).
+	// DeleteRange removes every key in [start, end). Unlike iterator
+	// bounds, end is a key, not "unbounded": a nil end is the empty key, so
+	// [start, nil) is empty.
 	DeleteRange(start, end []byte) error
 }
 
 // Txn is a read-write transaction: reads see the transaction's own writes.
+// Whether an open iterator sees writes made after it was created is up to
+// the engine (Pebble's do not); code that needs either answer must reopen
+// the iterator. Engines may limit key and value sizes and transaction
+// sizes, failing the write (and the transaction) with a wrapped error.
 type Txn interface {
 	Reader
 	Writer
@@ -142,7 +148,8 @@ type Store interface {
 	// different states; use View for a consistent snapshot.
 	Reader
 	// Apply commits every operation of b atomically, in order, without
-	// reading. It does not reset b.
+	// reading. It does not reset b. An optimistic engine may fail it with
+	// ErrConflict, like Update.
 	Apply(ctx context.Context, b *Batch) error
 	// Update runs fn in a read-write transaction and commits it if fn
 	// returns nil. fn may run more than once (see the package doc); its
