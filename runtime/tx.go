@@ -5,6 +5,7 @@ import (
 	"iter"
 
 	"github.com/protoql/protoql/kv"
+	"github.com/protoql/protoql/query"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
 )
@@ -39,6 +40,8 @@ type Querier interface {
 	Scan(ctx context.Context, t *Table, r KeyRange, opts ScanOptions) iter.Seq2[proto.Message, error]
 	// ScanMap streams the entries of the map at ref in r.
 	ScanMap(ctx context.Context, ref Ref, r KeyRange, opts ScanOptions) iter.Seq2[MapEntry, error]
+	// Query runs a compiled query on one consistent snapshot (a Tx's own).
+	Query(ctx context.Context, q *query.Query, vars map[string]any, opts ...QueryOption) iter.Seq2[Result, error]
 }
 
 var (

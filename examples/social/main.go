@@ -14,7 +14,10 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"maps"
 	"os"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/protoql/protoql/examples/social/socialpb"
@@ -79,7 +82,7 @@ func Run(ctx context.Context, w io.Writer, dir string) (err error) {
 	if a.inbox, err = socialpb.NewInboxItemTable(db); err != nil {
 		return err
 	}
-	for _, step := range []func(context.Context) error{a.signUp, a.logIn, a.converse, a.readInbox, a.archive, a.profile} {
+	for _, step := range []func(context.Context) error{a.signUp, a.logIn, a.converse, a.readInbox, a.archive, a.profile, a.query} {
 		if err := step(ctx); err != nil {
 			return err
 		}
@@ -261,4 +264,54 @@ func (a *app) profile(ctx context.Context) error {
 		u.GetDisplayName(), u.GetPhone(), len(u.GetSessions()), len(u.GetThreads()), u.GetCounters()["logins"],
 		time.UnixMicro(u.GetLastSeenUs()).Sub(t0))
 	return nil
+}
+
+// query runs the query language through the typed tables: compile once,
+// run with variables, read only what the selection names.
+func (a *app) query(ctx context.Context) error {
+	run := func(text string, vars map[string]any, show func(u *socialpb.User) string) error {
+		q, err := a.users.Compile(text)
+		if err != nil {
+			return err
+		}
+		var out []string
+		for row, err := range a.users.Query(ctx, q, vars) {
+			if err != nil {
+				return err
+			}
+			out = append(out, show(row.Msg))
+		}
+		a.say("query %s\n  -> %s", text, strings.Join(out, "; "))
+		return nil
+	}
+	sessions := func(u *socialpb.User) string {
+		var parts []string
+		for _, id := range slices.Sorted(maps.Keys(u.GetSessions())) {
+			parts = append(parts, fmt.Sprintf("%s expires +%v", id, time.UnixMicro(u.GetSessions()[id].GetExpiresUs()).Sub(t0)))
+		}
+		return fmt.Sprintf("%s %q sessions [%s]", u.GetUserId(), u.GetDisplayName(), strings.Join(parts, ", "))
+	}
+	if err := run(`User["alice"] { display_name, sessions { expires_us } }`, nil, sessions); err != nil {
+		return err
+	}
+	if err := run(`User["a".."m"](first: 10) { user_id }`, nil, func(u *socialpb.User) string {
+		return fmt.Sprintf("%s (display_name %q not read)", u.GetUserId(), u.GetDisplayName())
+	}); err != nil {
+		return err
+	}
+	if err := run(`User[$id] { sessions["s1".."s5"](reverse: true) { expires_us } }`, map[string]any{"id": "alice"}, sessions); err != nil {
+		return err
+	}
+	return run(`User["alice"] { threads { thread { title, posts(first: 1) { text } } } }`, nil, func(u *socialpb.User) string {
+		var parts []string
+		for _, id := range slices.Sorted(maps.Keys(u.GetThreads())) {
+			th := u.GetThreads()[id].GetThread()
+			var first []string
+			for _, p := range th.GetPosts() {
+				first = append(first, p.GetText())
+			}
+			parts = append(parts, fmt.Sprintf("%s: %q, first post %q", id, th.GetTitle(), first))
+		}
+		return strings.Join(parts, ", ")
+	})
 }

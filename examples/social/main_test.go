@@ -29,6 +29,14 @@ func Example() {
 	// bob's FOLDER_INBOX: 1 item(s)
 	// bob's FOLDER_ARCHIVE: 1 item(s)
 	// User["alice"]: Alice, phone +47 123, 1 session(s), 1 thread(s), logins 1, last seen +1m0s
+	// query User["alice"] { display_name, sessions { expires_us } }
+	//   -> alice "Alice" sessions [s1 expires +24h0m0s]
+	// query User["a".."m"](first: 10) { user_id }
+	//   -> alice (display_name "" not read); bob (display_name "" not read)
+	// query User[$id] { sessions["s1".."s5"](reverse: true) { expires_us } }
+	//   -> alice "" sessions [s1 expires +24h0m0s]
+	// query User["alice"] { threads { thread { title, posts(first: 1) { text } } } }
+	//   -> t1: "Lunch", first post ["lunch?"]
 }
 
 // TestReopen runs the story twice on one directory: the second Open checks

@@ -9,6 +9,7 @@ package testpb
 import (
 	"context"
 	"fmt"
+	"github.com/protoql/protoql/query"
 	"github.com/protoql/protoql/runtime"
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -69,6 +70,23 @@ func (x *UserTable) Table() *runtime.Table {
 // runtime API. It does no I/O.
 func (x *UserTable) Row(userId string) (runtime.Ref, error) {
 	return x.t.Row(protoreflect.ValueOfString(userId))
+}
+
+// Compile compiles text, a query whose root must be the User table, against
+// the DB's schema. Compile once (at start-up, say) and run the result many
+// times with Query, passing user input as $variables. Errors name the line and
+// column. It does no I/O.
+func (x *UserTable) Compile(text string) (*query.Query, error) {
+	return runtime.CompileFor(x.t, text)
+}
+
+// Query runs q (from Compile) with vars bound, on one consistent snapshot of
+// the table's Querier, yielding each root row as a *User with only the
+// selected fields set (key fields always) and the cursor that resumes after
+// it. It reads only the key ranges the query's plan names (see q.Explain). The
+// first error ends the sequence.
+func (x *UserTable) Query(ctx context.Context, q *query.Query, vars map[string]any, opts ...runtime.QueryOption) iter.Seq2[runtime.Row[*User], error] {
+	return runtime.QueryAs[*User](ctx, x.q, q, vars, opts...)
 }
 
 // Get reads the key range of User[user_id] (its own key and every key below
@@ -2028,6 +2046,23 @@ func (x *ThreadTable) Row(threadId string) (runtime.Ref, error) {
 	return x.t.Row(protoreflect.ValueOfString(threadId))
 }
 
+// Compile compiles text, a query whose root must be the Thread table, against
+// the DB's schema. Compile once (at start-up, say) and run the result many
+// times with Query, passing user input as $variables. Errors name the line and
+// column. It does no I/O.
+func (x *ThreadTable) Compile(text string) (*query.Query, error) {
+	return runtime.CompileFor(x.t, text)
+}
+
+// Query runs q (from Compile) with vars bound, on one consistent snapshot of
+// the table's Querier, yielding each root row as a *Thread with only the
+// selected fields set (key fields always) and the cursor that resumes after
+// it. It reads only the key ranges the query's plan names (see q.Explain). The
+// first error ends the sequence.
+func (x *ThreadTable) Query(ctx context.Context, q *query.Query, vars map[string]any, opts ...runtime.QueryOption) iter.Seq2[runtime.Row[*Thread], error] {
+	return runtime.QueryAs[*Thread](ctx, x.q, q, vars, opts...)
+}
+
 // Get reads the key range of Thread[thread_id] (its own key and every key
 // below it) in one range scan and returns the Thread reassembled from it. It
 // returns an error wrapping runtime.ErrNotFound when no key of that range
@@ -2563,6 +2598,23 @@ func (x *InboxTable) Table() *runtime.Table {
 // for the untyped runtime API. It does no I/O.
 func (x *InboxTable) Row(owner string, folder Folder, receivedUs int64) (runtime.Ref, error) {
 	return x.t.Row(protoreflect.ValueOfString(owner), protoreflect.ValueOfEnum(folder.Number()), protoreflect.ValueOfInt64(receivedUs))
+}
+
+// Compile compiles text, a query whose root must be the Inbox table, against
+// the DB's schema. Compile once (at start-up, say) and run the result many
+// times with Query, passing user input as $variables. Errors name the line and
+// column. It does no I/O.
+func (x *InboxTable) Compile(text string) (*query.Query, error) {
+	return runtime.CompileFor(x.t, text)
+}
+
+// Query runs q (from Compile) with vars bound, on one consistent snapshot of
+// the table's Querier, yielding each root row as a *Inbox with only the
+// selected fields set (key fields always) and the cursor that resumes after
+// it. It reads only the key ranges the query's plan names (see q.Explain). The
+// first error ends the sequence.
+func (x *InboxTable) Query(ctx context.Context, q *query.Query, vars map[string]any, opts ...runtime.QueryOption) iter.Seq2[runtime.Row[*Inbox], error] {
+	return runtime.QueryAs[*Inbox](ctx, x.q, q, vars, opts...)
 }
 
 // Get reads the key range of Inbox[owner, folder, received_us] (its own key
@@ -3498,6 +3550,23 @@ func (x *ConfigTable) Row() (runtime.Ref, error) {
 	return x.t.Row()
 }
 
+// Compile compiles text, a query whose root must be the Config table, against
+// the DB's schema. Compile once (at start-up, say) and run the result many
+// times with Query, passing user input as $variables. Errors name the line and
+// column. It does no I/O.
+func (x *ConfigTable) Compile(text string) (*query.Query, error) {
+	return runtime.CompileFor(x.t, text)
+}
+
+// Query runs q (from Compile) with vars bound, on one consistent snapshot of
+// the table's Querier, yielding each root row as a *Config with only the
+// selected fields set (key fields always) and the cursor that resumes after
+// it. It reads only the key ranges the query's plan names (see q.Explain). The
+// first error ends the sequence.
+func (x *ConfigTable) Query(ctx context.Context, q *query.Query, vars map[string]any, opts ...runtime.QueryOption) iter.Seq2[runtime.Row[*Config], error] {
+	return runtime.QueryAs[*Config](ctx, x.q, q, vars, opts...)
+}
+
 // Get reads the key range of Config[] (its own key and every key below it) in
 // one range scan and returns the Config reassembled from it. It returns an
 // error wrapping runtime.ErrNotFound when no key of that range exists.
@@ -3781,6 +3850,23 @@ func (x *SeriesTable) Table() *runtime.Table {
 // untyped runtime API. It does no I/O.
 func (x *SeriesTable) Row(metric string, shard uint32) (runtime.Ref, error) {
 	return x.t.Row(protoreflect.ValueOfString(metric), protoreflect.ValueOfUint32(shard))
+}
+
+// Compile compiles text, a query whose root must be the Series table, against
+// the DB's schema. Compile once (at start-up, say) and run the result many
+// times with Query, passing user input as $variables. Errors name the line and
+// column. It does no I/O.
+func (x *SeriesTable) Compile(text string) (*query.Query, error) {
+	return runtime.CompileFor(x.t, text)
+}
+
+// Query runs q (from Compile) with vars bound, on one consistent snapshot of
+// the table's Querier, yielding each root row as a *Series with only the
+// selected fields set (key fields always) and the cursor that resumes after
+// it. It reads only the key ranges the query's plan names (see q.Explain). The
+// first error ends the sequence.
+func (x *SeriesTable) Query(ctx context.Context, q *query.Query, vars map[string]any, opts ...runtime.QueryOption) iter.Seq2[runtime.Row[*Series], error] {
+	return runtime.QueryAs[*Series](ctx, x.q, q, vars, opts...)
 }
 
 // Get reads the key range of Series[metric, shard] (its own key and every key

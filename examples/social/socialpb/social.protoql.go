@@ -9,6 +9,7 @@ package socialpb
 import (
 	"context"
 	"fmt"
+	"github.com/protoql/protoql/query"
 	"github.com/protoql/protoql/runtime"
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -70,6 +71,23 @@ func (x *UserTable) Table() *runtime.Table {
 // runtime API. It does no I/O.
 func (x *UserTable) Row(userId string) (runtime.Ref, error) {
 	return x.t.Row(protoreflect.ValueOfString(userId))
+}
+
+// Compile compiles text, a query whose root must be the User table, against
+// the DB's schema. Compile once (at start-up, say) and run the result many
+// times with Query, passing user input as $variables. Errors name the line and
+// column. It does no I/O.
+func (x *UserTable) Compile(text string) (*query.Query, error) {
+	return runtime.CompileFor(x.t, text)
+}
+
+// Query runs q (from Compile) with vars bound, on one consistent snapshot of
+// the table's Querier, yielding each root row as a *User with only the
+// selected fields set (key fields always) and the cursor that resumes after
+// it. It reads only the key ranges the query's plan names (see q.Explain). The
+// first error ends the sequence.
+func (x *UserTable) Query(ctx context.Context, q *query.Query, vars map[string]any, opts ...runtime.QueryOption) iter.Seq2[runtime.Row[*User], error] {
+	return runtime.QueryAs[*User](ctx, x.q, q, vars, opts...)
 }
 
 // Get reads the key range of User[user_id] (its own key and every key below
@@ -1468,6 +1486,23 @@ func (x *ThreadTable) Row(threadId string) (runtime.Ref, error) {
 	return x.t.Row(protoreflect.ValueOfString(threadId))
 }
 
+// Compile compiles text, a query whose root must be the Thread table, against
+// the DB's schema. Compile once (at start-up, say) and run the result many
+// times with Query, passing user input as $variables. Errors name the line and
+// column. It does no I/O.
+func (x *ThreadTable) Compile(text string) (*query.Query, error) {
+	return runtime.CompileFor(x.t, text)
+}
+
+// Query runs q (from Compile) with vars bound, on one consistent snapshot of
+// the table's Querier, yielding each root row as a *Thread with only the
+// selected fields set (key fields always) and the cursor that resumes after
+// it. It reads only the key ranges the query's plan names (see q.Explain). The
+// first error ends the sequence.
+func (x *ThreadTable) Query(ctx context.Context, q *query.Query, vars map[string]any, opts ...runtime.QueryOption) iter.Seq2[runtime.Row[*Thread], error] {
+	return runtime.QueryAs[*Thread](ctx, x.q, q, vars, opts...)
+}
+
 // Get reads the key range of Thread[thread_id] (its own key and every key
 // below it) in one range scan and returns the Thread reassembled from it. It
 // returns an error wrapping runtime.ErrNotFound when no key of that range
@@ -2001,6 +2036,23 @@ func (x *InboxItemTable) Table() *runtime.Table {
 // received_us], for the untyped runtime API. It does no I/O.
 func (x *InboxItemTable) Row(ownerId string, folder Folder, receivedUs int64) (runtime.Ref, error) {
 	return x.t.Row(protoreflect.ValueOfString(ownerId), protoreflect.ValueOfEnum(folder.Number()), protoreflect.ValueOfInt64(receivedUs))
+}
+
+// Compile compiles text, a query whose root must be the InboxItem table,
+// against the DB's schema. Compile once (at start-up, say) and run the result
+// many times with Query, passing user input as $variables. Errors name the
+// line and column. It does no I/O.
+func (x *InboxItemTable) Compile(text string) (*query.Query, error) {
+	return runtime.CompileFor(x.t, text)
+}
+
+// Query runs q (from Compile) with vars bound, on one consistent snapshot of
+// the table's Querier, yielding each root row as a *InboxItem with only the
+// selected fields set (key fields always) and the cursor that resumes after
+// it. It reads only the key ranges the query's plan names (see q.Explain). The
+// first error ends the sequence.
+func (x *InboxItemTable) Query(ctx context.Context, q *query.Query, vars map[string]any, opts ...runtime.QueryOption) iter.Seq2[runtime.Row[*InboxItem], error] {
+	return runtime.QueryAs[*InboxItem](ctx, x.q, q, vars, opts...)
 }
 
 // Get reads the key range of InboxItem[owner_id, folder, received_us] (its own

@@ -9,6 +9,7 @@ package seriespb
 import (
 	"context"
 	"fmt"
+	"github.com/protoql/protoql/query"
 	"github.com/protoql/protoql/runtime"
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"iter"
@@ -70,6 +71,23 @@ func (x *SeriesTable) Table() *runtime.Table {
 // runtime API. It does no I/O.
 func (x *SeriesTable) Row(metric string, host string) (runtime.Ref, error) {
 	return x.t.Row(protoreflect.ValueOfString(metric), protoreflect.ValueOfString(host))
+}
+
+// Compile compiles text, a query whose root must be the Series table, against
+// the DB's schema. Compile once (at start-up, say) and run the result many
+// times with Query, passing user input as $variables. Errors name the line and
+// column. It does no I/O.
+func (x *SeriesTable) Compile(text string) (*query.Query, error) {
+	return runtime.CompileFor(x.t, text)
+}
+
+// Query runs q (from Compile) with vars bound, on one consistent snapshot of
+// the table's Querier, yielding each root row as a *Series with only the
+// selected fields set (key fields always) and the cursor that resumes after
+// it. It reads only the key ranges the query's plan names (see q.Explain). The
+// first error ends the sequence.
+func (x *SeriesTable) Query(ctx context.Context, q *query.Query, vars map[string]any, opts ...runtime.QueryOption) iter.Seq2[runtime.Row[*Series], error] {
+	return runtime.QueryAs[*Series](ctx, x.q, q, vars, opts...)
 }
 
 // Get reads the key range of Series[metric, host] (its own key and every key

@@ -98,6 +98,7 @@ func (g *fileGen) header(plugin *protogen.Plugin) {
 	g.f.HeaderComment("\tprotoc             " + compilerVersion(plugin))
 	g.f.HeaderComment("source: " + g.file.Desc.Path())
 	g.f.ImportName(runtimePkg, "runtime")
+	g.f.ImportName(queryPkg, "query")
 	g.f.ImportName(reflectPkg, "protoreflect")
 	for _, pf := range plugin.Files {
 		g.f.ImportName(string(pf.GoImportPath), string(pf.GoPackageName))

@@ -18,7 +18,7 @@ func (g *fileGen) table(t *schema.Table) error {
 	o := &object{
 		node: t.Root, msg: msg, path: T, sym: rowSym(t), recv: "x", table: true,
 		typ:   g.typeName(T + "Table"),
-		names: newNameSet("In", "Table", "Row", "Get", "Put", "Delete", "UpdateInline", "Scan", "Cursor"),
+		names: newNameSet("In", "Table", "Row", "Get", "Put", "Delete", "UpdateInline", "Scan", "Cursor", "Compile", "Query"),
 	}
 	for _, col := range t.Key {
 		pf, err := g.idx.field(col.Field)
@@ -32,6 +32,7 @@ func (g *fileGen) table(t *schema.Table) error {
 		rn = g.rangeNames(o)
 	}
 	g.tableType(t, o)
+	g.queryMethods(o)
 	g.objectMethods(o)
 	if rn != nil {
 		g.scan(o, rn)
@@ -131,4 +132,24 @@ func (g *fileGen) scan(o *object, rn *rangeNames) {
 		jen.List(jen.Id("ref"), jen.Err()).Op(":=").Id("x").Dot("t").Dot("RowOf").Call(jen.Id("v")),
 		failOnErr(jen.Nil()),
 		jen.Return(jen.Id("ref").Dot("Key").Call(), jen.Nil()))
+}
+
+// queryMethods writes Compile and Query: the typed way to run the query
+// language on a table.
+func (g *fileGen) queryMethods(o *object) {
+	M := o.msg.GoIdent.GoName
+	queryPtr := jen.Op("*").Qual(queryPkg, "Query")
+	g.method(o, "Compile", "compiles text, a query whose root must be the "+M+" table, against the DB's schema. "+
+		"Compile once (at start-up, say) and run the result many times with Query, passing user input as $variables. "+
+		"Errors name the line and column. It does no I/O.",
+		[]jen.Code{jen.Id("text").String()}, []jen.Code{queryPtr, jen.Error()},
+		jen.Return(jen.Qual(runtimePkg, "CompileFor").Call(jen.Id("x").Dot("t"), jen.Id("text"))))
+	row := jen.Qual(runtimePkg, "Row").Types(msgPtr(o.msg))
+	g.method(o, "Query", "runs q (from Compile) with vars bound, on one consistent snapshot of the table's Querier, "+
+		"yielding each root row as a *"+M+" with only the selected fields set (key fields always) and the cursor that "+
+		"resumes after it. It reads only the key ranges the query's plan names (see q.Explain). The first error ends the sequence.",
+		withCtx(jen.Id("q").Add(queryPtr), jen.Id("vars").Map(jen.String()).Any(), jen.Id("opts").Op("...").Qual(runtimePkg, "QueryOption")),
+		[]jen.Code{jen.Qual("iter", "Seq2").Types(row, jen.Error())},
+		jen.Return(jen.Qual(runtimePkg, "QueryAs").Types(msgPtr(o.msg)).Call(
+			jen.Id("ctx"), jen.Id("x").Dot("q"), jen.Id("q"), jen.Id("vars"), jen.Id("opts").Op("..."))))
 }

@@ -8,6 +8,7 @@ import (
 
 const (
 	runtimePkg = "github.com/protoql/protoql/runtime"
+	queryPkg   = "github.com/protoql/protoql/query"
 	reflectPkg = "google.golang.org/protobuf/reflect/protoreflect"
 )
 
