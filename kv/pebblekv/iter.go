@@ -55,7 +55,7 @@ func newIter(ctx context.Context, r reader, opts kv.IterOptions) (*iterator, err
 func (i *iterator) enter() bool {
 	switch {
 	case i.closed || i.err != nil:
-	case i.store != nil && !i.store.g.enter():
+	case i.store != nil && !i.store.g.Enter():
 		i.setErr(errClosed)
 	case i.scope != nil && i.scope.done.Load():
 		i.setErr(errTxnEnded)
@@ -68,7 +68,7 @@ func (i *iterator) enter() bool {
 
 func (i *iterator) exit() {
 	if i.store != nil {
-		i.store.g.exit()
+		i.store.g.Exit()
 	}
 }
 
@@ -186,11 +186,11 @@ func (i *iterator) Close() error {
 	i.closed, i.valid, i.key = true, false, nil
 	switch {
 	case i.store != nil:
-		if !i.store.g.enter() {
+		if !i.store.g.Enter() {
 			i.setErr(errClosed) // Store.Close closed the Pebble iterator
 			return i.err
 		}
-		defer i.store.g.exit()
+		defer i.store.g.Exit()
 		i.store.forget(i)
 	case i.scope.done.Load():
 		i.setErr(errTxnEnded) // the transaction's end closed it

@@ -71,6 +71,7 @@ import (
 	"github.com/cockroachdb/pebble/v2"
 
 	"github.com/protoql/protoql/kv"
+	"github.com/protoql/protoql/kv/internal/guard"
 )
 
 var (
@@ -82,7 +83,7 @@ var (
 // use.
 type Store struct {
 	db    *pebble.DB
-	g     *guard
+	g     *guard.Guard
 	write writer
 
 	mu    sync.Mutex
@@ -108,7 +109,7 @@ func Open(dir string, opts ...Option) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("pebblekv: open %s: %w", dir, err)
 	}
-	s := &Store{db: db, g: newGuard(), iters: make(map[*iterator]struct{})}
+	s := &Store{db: db, g: guard.New(), iters: make(map[*iterator]struct{})}
 	s.write.init(db, o.Sync, po.WALFailover == nil)
 	return s, nil
 }
@@ -120,19 +121,19 @@ func (s *Store) DB() *pebble.DB { return s.db }
 
 // Metrics returns Pebble's metrics, or nil after Close.
 func (s *Store) Metrics() *pebble.Metrics {
-	if !s.g.enter() {
+	if !s.g.Enter() {
 		return nil
 	}
-	defer s.g.exit()
+	defer s.g.Exit()
 	return s.db.Metrics()
 }
 
 // Get returns a copy of the latest committed value of key.
 func (s *Store) Get(_ context.Context, key []byte) ([]byte, error) {
-	if !s.g.enter() {
+	if !s.g.Enter() {
 		return nil, errClosed
 	}
-	defer s.g.exit()
+	defer s.g.Exit()
 	return get(s.db, key)
 }
 
@@ -140,10 +141,10 @@ func (s *Store) Get(_ context.Context, key []byte) ([]byte, error) {
 // The store tracks it until it is closed; if the store closes first, the
 // iterator is closed with it and its calls fail with kv.ErrClosed.
 func (s *Store) NewIter(ctx context.Context, opts kv.IterOptions) (kv.Iterator, error) {
-	if !s.g.enter() {
+	if !s.g.Enter() {
 		return nil, errClosed
 	}
-	defer s.g.exit()
+	defer s.g.Exit()
 	i, err := newIter(ctx, s.db, opts)
 	if err != nil {
 		return nil, err
@@ -163,10 +164,10 @@ func (s *Store) forget(i *iterator) {
 
 // Apply commits b's operations atomically, in order.
 func (s *Store) Apply(ctx context.Context, b *kv.Batch) error {
-	if !s.g.enter() {
+	if !s.g.Enter() {
 		return errClosed
 	}
-	defer s.g.exit()
+	defer s.g.Exit()
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("pebblekv: apply: %w", err)
 	}
@@ -181,10 +182,10 @@ func (s *Store) Apply(ctx context.Context, b *kv.Batch) error {
 
 // Update runs fn in a serializable read-write transaction; fn runs once.
 func (s *Store) Update(ctx context.Context, fn func(kv.Txn) error) error {
-	if !s.g.enter() {
+	if !s.g.Enter() {
 		return errClosed
 	}
-	defer s.g.exit()
+	defer s.g.Exit()
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("pebblekv: update: %w", err)
 	}
@@ -193,10 +194,10 @@ func (s *Store) Update(ctx context.Context, fn func(kv.Txn) error) error {
 
 // View runs fn on a Pebble snapshot taken when it is called.
 func (s *Store) View(ctx context.Context, fn func(kv.Reader) error) error {
-	if !s.g.enter() {
+	if !s.g.Enter() {
 		return errClosed
 	}
-	defer s.g.exit()
+	defer s.g.Exit()
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("pebblekv: view: %w", err)
 	}
@@ -212,7 +213,7 @@ func (s *Store) View(ctx context.Context, fn func(kv.Reader) error) error {
 // Close waits for the calls in flight, closes the iterators left open and
 // then the database. It returns kv.ErrClosed if the store is already closed.
 func (s *Store) Close() error {
-	if !s.g.close() {
+	if !s.g.Close() {
 		return errClosed
 	}
 	s.mu.Lock()

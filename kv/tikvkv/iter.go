@@ -75,7 +75,7 @@ func (it *iterator) First() bool {
 	if !it.enter() {
 		return false
 	}
-	defer it.r.s.g.exit()
+	defer it.r.s.g.Exit()
 	if it.reverse {
 		return it.openReverse(it.top())
 	}
@@ -87,7 +87,7 @@ func (it *iterator) SeekGE(key []byte) bool {
 	if !it.enter() {
 		return false
 	}
-	defer it.r.s.g.exit()
+	defer it.r.s.g.Exit()
 	if it.reverse {
 		return it.fail(errWrongSeekGE)
 	}
@@ -103,7 +103,7 @@ func (it *iterator) SeekLT(key []byte) bool {
 	if !it.enter() {
 		return false
 	}
-	defer it.r.s.g.exit()
+	defer it.r.s.g.Exit()
 	if !it.reverse {
 		return it.fail(errWrongSeekLT)
 	}
@@ -124,7 +124,7 @@ func (it *iterator) Next() bool {
 	if !it.enter() {
 		return false
 	}
-	defer it.r.s.g.exit()
+	defer it.r.s.g.Exit()
 	if !it.valid {
 		return false
 	}
@@ -177,15 +177,15 @@ func (it *iterator) enter() bool {
 		return it.stop()
 	case it.closed:
 		return it.fail(errIterClosed)
-	case !it.r.s.g.enter():
+	case !it.r.s.g.Enter():
 		return it.fail(errClosed)
 	}
 	if it.r.ended.Load() {
-		it.r.s.g.exit()
+		it.r.s.g.Exit()
 		return it.fail(errTxnEnded)
 	}
 	if err := it.ctx.Err(); err != nil {
-		it.r.s.g.exit()
+		it.r.s.g.Exit()
 		return it.fail(err)
 	}
 	return true

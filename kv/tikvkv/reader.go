@@ -35,7 +35,7 @@ func (r *reader) Get(ctx context.Context, key []byte) ([]byte, error) {
 	if err := r.enter(); err != nil {
 		return nil, err
 	}
-	defer r.s.g.exit()
+	defer r.s.g.Exit()
 	return r.get(ctx, key)
 }
 
@@ -44,18 +44,18 @@ func (r *reader) NewIter(ctx context.Context, opts kv.IterOptions) (kv.Iterator,
 	if err := r.enter(); err != nil {
 		return nil, err
 	}
-	defer r.s.g.exit()
+	defer r.s.g.Exit()
 	return newIter(ctx, r, opts)
 }
 
 // enter enters the store's guard unless the store is closed or the reader's
 // transaction has ended.
 func (r *reader) enter() error {
-	if !r.s.g.enter() {
+	if !r.s.g.Enter() {
 		return errClosed
 	}
 	if r.ended.Load() {
-		r.s.g.exit()
+		r.s.g.Exit()
 		return errTxnEnded
 	}
 	return nil
@@ -123,7 +123,7 @@ func (t *txn) Set(key, value []byte) error {
 	if err := t.enter(); err != nil {
 		return err
 	}
-	defer t.s.g.exit()
+	defer t.s.g.Exit()
 	return t.set(key, value)
 }
 
@@ -132,7 +132,7 @@ func (t *txn) Delete(key []byte) error {
 	if err := t.enter(); err != nil {
 		return err
 	}
-	defer t.s.g.exit()
+	defer t.s.g.Exit()
 	return t.delete(key)
 }
 
@@ -141,7 +141,7 @@ func (t *txn) DeleteRange(start, end []byte) error {
 	if err := t.enter(); err != nil {
 		return err
 	}
-	defer t.s.g.exit()
+	defer t.s.g.Exit()
 	if err := kv.CheckRange(start, end); err != nil {
 		return err
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/tikv/client-go/v2/txnkv/txnsnapshot"
 
 	"github.com/protoql/protoql/kv"
+	"github.com/protoql/protoql/kv/internal/guard"
 )
 
 // Errors of this package, beyond those of package kv.
@@ -40,7 +41,7 @@ type Store struct {
 	owned bool // Close closes kvs (Open), or leaves it to the caller (New)
 	opts  Options
 	ns    namespace
-	g     *guard
+	g     *guard.Guard
 	lanes *lanes
 }
 
@@ -62,7 +63,7 @@ func New(kvs *tikv.KVStore, opts ...Option) (*Store, error) {
 }
 
 func newStore(kvs *tikv.KVStore, owned bool, o Options) *Store {
-	return &Store{kvs: kvs, owned: owned, opts: o, ns: newNamespace(o.Prefix, o.MaxKeySize), g: newGuard(), lanes: newLanes()}
+	return &Store{kvs: kvs, owned: owned, opts: o, ns: newNamespace(o.Prefix, o.MaxKeySize), g: guard.New(), lanes: newLanes()}
 }
 
 // KVStore returns the client-go store underneath, for what the kv contract
@@ -72,10 +73,10 @@ func (s *Store) KVStore() *tikv.KVStore { return s.kvs }
 // Get implements kv.Store: it reads the latest committed value, at a fresh
 // timestamp.
 func (s *Store) Get(ctx context.Context, key []byte) ([]byte, error) {
-	if !s.g.enter() {
+	if !s.g.Enter() {
 		return nil, errClosed
 	}
-	defer s.g.exit()
+	defer s.g.Exit()
 	if err := s.ns.check(key); err != nil {
 		return nil, err
 	}
@@ -89,10 +90,10 @@ func (s *Store) Get(ctx context.Context, key []byte) ([]byte, error) {
 // NewIter implements kv.Store. The iterator reads one snapshot, taken at a
 // fresh timestamp now, for its whole life (including seeks).
 func (s *Store) NewIter(ctx context.Context, opts kv.IterOptions) (kv.Iterator, error) {
-	if !s.g.enter() {
+	if !s.g.Enter() {
 		return nil, errClosed
 	}
-	defer s.g.exit()
+	defer s.g.Exit()
 	r, err := s.latest(ctx)
 	if err != nil {
 		return nil, err
@@ -102,10 +103,10 @@ func (s *Store) NewIter(ctx context.Context, opts kv.IterOptions) (kv.Iterator, 
 
 // View implements kv.Store: fn reads a snapshot at a fresh timestamp.
 func (s *Store) View(ctx context.Context, fn func(kv.Reader) error) error {
-	if !s.g.enter() {
+	if !s.g.Enter() {
 		return errClosed
 	}
-	defer s.g.exit()
+	defer s.g.Exit()
 	r, err := s.latest(ctx)
 	if err != nil {
 		return err
@@ -117,20 +118,20 @@ func (s *Store) View(ctx context.Context, fn func(kv.Reader) error) error {
 // Update implements kv.Store with an optimistic transaction, retried on
 // write conflicts (see the package doc).
 func (s *Store) Update(ctx context.Context, fn func(kv.Txn) error) error {
-	if !s.g.enter() {
+	if !s.g.Enter() {
 		return errClosed
 	}
-	defer s.g.exit()
+	defer s.g.Exit()
 	return s.run(ctx, s.opts.LockReads, func(t *txn) error { return fn(t) })
 }
 
 // Apply implements kv.Store: one optimistic transaction, retried on write
 // conflicts. A DeleteRange scans its range inside the transaction.
 func (s *Store) Apply(ctx context.Context, b *kv.Batch) error {
-	if !s.g.enter() {
+	if !s.g.Enter() {
 		return errClosed
 	}
-	defer s.g.exit()
+	defer s.g.Exit()
 	if b.Len() == 0 {
 		return ctx.Err()
 	}
@@ -159,7 +160,7 @@ func (s *Store) Apply(ctx context.Context, b *kv.Batch) error {
 // (so it must not be called from inside Update or View) and, for a Store made
 // by Open, closes the client. Iterators left open fail with kv.ErrClosed.
 func (s *Store) Close() error {
-	if !s.g.close() {
+	if !s.g.Close() {
 		return errClosed
 	}
 	if s.owned {
