@@ -27,6 +27,7 @@ type assembler struct {
 	stack []frame
 	depth int    // frames in use
 	key   []byte // the last key seen; every open frame's key is a prefix
+	head  []byte // scratch for scalar map entries' keys
 	skip  skipper
 }
 
@@ -138,11 +139,10 @@ func (a *assembler) descend(key, value []byte, off int) (int, error) {
 		case f.Storage == schema.Object:
 			a.push(f.Child, f, off, nil)
 		default: // message map entry
-			head, err := entryHead(f, e)
-			if err != nil {
+			fr := a.push(f.Child, f, off, nil)
+			if fr.head, err = appendEntryHead(fr.head, f, e); err != nil {
 				return 0, corrupt(key, "%v", err)
 			}
-			a.push(f.Child, f, off, head)
 		}
 		node = f.Child
 		if last {
@@ -169,10 +169,11 @@ func (a *assembler) leaf(key, value []byte, f *schema.Field, e tuple.Element) er
 	if err := checkSingle(key, value, 2, f.MapValue); err != nil {
 		return err
 	}
-	head, err := entryHead(f, e)
-	if err != nil {
+	var err error
+	if a.head, err = appendEntryHead(a.head[:0], f, e); err != nil {
 		return corrupt(key, "%v", err)
 	}
+	head := a.head
 	top.buf = protowire.AppendTag(top.buf, f.Number(), protowire.BytesType)
 	top.buf = protowire.AppendVarint(top.buf, uint64(len(head)+len(value)))
 	top.buf = append(top.buf, head...)
@@ -180,13 +181,20 @@ func (a *assembler) leaf(key, value []byte, f *schema.Field, e tuple.Element) er
 	return nil
 }
 
-// entryHead encodes a map entry's key element as the entry's field 1.
-func entryHead(f *schema.Field, e tuple.Element) ([]byte, error) {
+// appendEntryHead appends a map entry's key element encoded as the entry's
+// field 1. String and bytes keys are appended straight from the element,
+// without converting them to a Value.
+func appendEntryHead(dst []byte, f *schema.Field, e tuple.Element) ([]byte, error) {
+	switch f.MapKey.Kind() {
+	case protoreflect.StringKind, protoreflect.BytesKind:
+		dst = protowire.AppendTag(dst, 1, protowire.BytesType)
+		return protowire.AppendBytes(dst, e.Bytes), nil
+	}
 	v, err := keyValue(f.MapKey, e)
 	if err != nil {
-		return nil, err
+		return dst, err
 	}
-	return appendScalar(nil, 1, f.MapKey, v), nil
+	return appendScalar(dst, 1, f.MapKey, v), nil
 }
 
 // checkValue verifies that value is well-formed protobuf holding only

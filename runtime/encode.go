@@ -13,12 +13,13 @@ import (
 // maps would otherwise vary run to run).
 var marshal = proto.MarshalOptions{Deterministic: true}
 
-// encoder decomposes messages into key-value pairs on a kv.Writer. Its key
-// buffer is reused across writes: the kv contract lets writers reuse
-// buffers once Set returns.
+// encoder decomposes messages into key-value pairs on a kv.Writer. Child
+// keys are appended in place after their parent's key, in the parent's
+// spare capacity: a parent's own bytes never change, and siblings, written
+// one after another, reuse the same space. That is safe because the kv
+// contract lets writers reuse buffers once Set returns.
 type encoder struct {
 	w   kv.Writer
-	key []byte
 	val []byte
 }
 
@@ -52,7 +53,7 @@ func (e *encoder) object(key []byte, n *schema.Node, m protoreflect.Message) err
 // child writes one non-inline field of the object stored at parent.
 func (e *encoder) child(parent []byte, f *schema.Field, fd protoreflect.FieldDescriptor, v protoreflect.Value) error {
 	num := uint32(f.Number())
-	base := parent[:len(parent):len(parent)]
+	base := parent
 	switch f.Storage {
 	case schema.Breakout:
 		var err error

@@ -40,7 +40,8 @@ func get(ctx context.Context, r kv.Reader, ref Ref, m proto.Message) error {
 	if err := ref.wantObject(m); err != nil {
 		return err
 	}
-	s := scanner{r: r, u: units{node: ref.node, unitLen: func([]byte) (int, error) { return len(ref.key), nil }}}
+	s := newScanner(r, units{node: ref.node, unitLen: ref.ownLen}, ScanOptions{})
+	defer s.release()
 	found := false
 	var decodeErr error
 	err := s.run(ctx, ref.key, tuple.PrefixEnd(ref.key), func(key, wire []byte) bool {
@@ -64,6 +65,9 @@ type notFoundError struct{ path string }
 
 func (e *notFoundError) Error() string { return "runtime: " + e.path + " not found" }
 func (e *notFoundError) Unwrap() error { return ErrNotFound }
+
+// ownLen is the unit length of a single-object read: the object's key.
+func (r Ref) ownLen([]byte) (int, error) { return len(r.key), nil }
 
 // wantObject checks that ref addresses an object of m's type.
 func (r Ref) wantObject(m proto.Message) error {
@@ -143,7 +147,8 @@ func scanRows(ctx context.Context, rd kv.Reader, t *Table, r KeyRange, opts Scan
 			yield(nil, err)
 			return
 		}
-		s := scanner{r: rd, opts: opts, u: units{node: t.s.Root, unitLen: t.rowKeyLen}}
+		s := newScanner(rd, units{node: t.s.Root, unitLen: t.rowKeyLen}, opts)
+		defer s.release()
 		ref := Ref{table: t, kind: RefRow, node: t.s.Root}
 		var failed error
 		err = s.run(ctx, lo, hi, func(key, wire []byte) bool {
@@ -231,7 +236,8 @@ func scanMap(ctx context.Context, rd kv.Reader, ref Ref, r KeyRange, opts ScanOp
 			}
 			return ref.parentLen + n, nil
 		}
-		s := scanner{r: rd, opts: opts, u: units{node: f.Child, unitLen: unitLen}}
+		s := newScanner(rd, units{node: f.Child, unitLen: unitLen}, opts)
+		defer s.release()
 		var failed error
 		err = s.run(ctx, lo, hi, func(key, wire []byte) bool {
 			var e MapEntry

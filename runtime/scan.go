@@ -3,6 +3,7 @@ package runtime
 import (
 	"bytes"
 	"context"
+	"sync"
 
 	"github.com/protoql/protoql/kv"
 	"github.com/protoql/protoql/schema"
@@ -38,6 +39,34 @@ type scanner struct {
 	asm  assembler
 	cur  []byte // the current object's key
 	rev  pairs  // reverse scans: the current object's pairs, descending
+}
+
+// scanners recycles scanners with their frame buffers, so that a Get or a
+// scan allocates for its results, not for its working memory.
+var scanners = sync.Pool{New: func() any { return new(scanner) }}
+
+// maxPooledBuf caps the buffer a pooled scanner keeps: one huge object must
+// not pin its memory for the life of the process.
+const maxPooledBuf = 1 << 20
+
+func newScanner(r kv.Reader, u units, opts ScanOptions) *scanner {
+	s := scanners.Get().(*scanner)
+	s.r, s.u, s.opts = r, u, opts
+	return s
+}
+
+// release returns s to the pool; s must not be used afterwards.
+func (s *scanner) release() {
+	s.r, s.u, s.opts, s.asm.skip = nil, units{}, ScanOptions{}, nil
+	for i := range s.asm.stack {
+		if cap(s.asm.stack[i].buf) > maxPooledBuf {
+			s.asm.stack[i].buf = nil
+		}
+	}
+	if cap(s.rev.buf) > maxPooledBuf {
+		s.rev = pairs{}
+	}
+	scanners.Put(s)
 }
 
 // run calls yield for every object, with bytes valid only during the call.

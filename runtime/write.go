@@ -36,7 +36,9 @@ func put(w kv.Writer, ref Ref, m proto.Message) error {
 		}
 	}
 	e := encoder{w: w}
-	return e.object(ref.key, ref.node, m.ProtoReflect())
+	key := make([]byte, len(ref.key), len(ref.key)+128)
+	copy(key, ref.key)
+	return e.object(key, ref.node, m.ProtoReflect())
 }
 
 // setValue writes a breakout field or a scalar map entry: one blind Set.
