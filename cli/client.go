@@ -1,0 +1,200 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"iter"
+	"slices"
+	"strings"
+
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protodesc"
+	"google.golang.org/protobuf/reflect/protoreflect"
+	"google.golang.org/protobuf/reflect/protoregistry"
+	"google.golang.org/protobuf/types/descriptorpb"
+	"google.golang.org/protobuf/types/dynamicpb"
+	"google.golang.org/protobuf/types/known/anypb"
+
+	protoqlv1 "github.com/protoql/protoql/proto/protoql/v1"
+	"github.com/protoql/protoql/query"
+	"github.com/protoql/protoql/schema"
+)
+
+// schemaInfo is the database's schema as the client sees it: the catalog
+// for completion, describe and local query checks, and dynamic types to
+// decode results.
+type schemaInfo struct {
+	set   *descriptorpb.FileDescriptorSet
+	files *protoregistry.Files
+	types *dynamicpb.Types
+	cat   *schema.Catalog
+}
+
+// schema fetches the stored schema once.
+func (c *client) schema(ctx context.Context) (*schemaInfo, error) {
+	if c.sch != nil {
+		return c.sch, nil
+	}
+	resp, err := c.pq.GetSchema(ctx, &protoqlv1.GetSchemaRequest{})
+	if err != nil {
+		return nil, err
+	}
+	si, err := newSchemaInfo(resp.GetSchema())
+	if err != nil {
+		return nil, err
+	}
+	c.sch = si
+	return si, nil
+}
+
+func newSchemaInfo(set *descriptorpb.FileDescriptorSet) (*schemaInfo, error) {
+	files, err := protodesc.NewFiles(set)
+	if err != nil {
+		return nil, fmt.Errorf("stored schema: %w", err)
+	}
+	var all []protoreflect.FileDescriptor
+	files.RangeFiles(func(fd protoreflect.FileDescriptor) bool {
+		all = append(all, fd)
+		return true
+	})
+	slices.SortFunc(all, func(a, b protoreflect.FileDescriptor) int { return strings.Compare(a.Path(), b.Path()) })
+	cat, err := schema.Compile(all...)
+	if err != nil {
+		return nil, fmt.Errorf("stored schema: %w", err)
+	}
+	return &schemaInfo{set: set, files: files, types: dynamicpb.NewTypes(files), cat: cat}, nil
+}
+
+// table finds a table by short or full name.
+func (s *schemaInfo) table(name string) (*schema.Table, error) {
+	return s.cat.Lookup(name) // its error lists the tables
+}
+
+func (s *schemaInfo) tableNames() []string {
+	var names []string
+	for _, t := range s.cat.Tables {
+		names = append(names, string(t.Desc.Name()))
+	}
+	return names
+}
+
+// decode unpacks a result.
+func (s *schemaInfo) decode(a *anypb.Any) (protoreflect.Message, error) {
+	mt, err := s.types.FindMessageByURL(a.GetTypeUrl())
+	if err != nil {
+		return nil, fmt.Errorf("result of unknown type %s: %w", a.GetTypeUrl(), err)
+	}
+	m := mt.New()
+	if err := proto.Unmarshal(a.GetValue(), m.Interface()); err != nil {
+		return nil, fmt.Errorf("result %s does not parse: %w", a.GetTypeUrl(), err)
+	}
+	return m, nil
+}
+
+// row is one query result.
+type row struct {
+	msg    protoreflect.Message
+	cursor string
+}
+
+// compiled is a query checked locally, with its variables typed.
+type compiled struct {
+	q    *query.Query
+	vars map[string]*protoqlv1.Value
+}
+
+// compile checks text against the schema locally (for errors with a
+// caret, and to type the variables given as text) before the server runs
+// it.
+func (c *client) compile(ctx context.Context, text string, vars map[string]string) (*compiled, error) {
+	si, err := c.schema(ctx)
+	if err != nil {
+		return nil, err
+	}
+	q, err := query.Compile(si.cat, text)
+	if err != nil {
+		return nil, err
+	}
+	tv, err := typeVars(q.Plan(), vars)
+	if err != nil {
+		return nil, err
+	}
+	return &compiled{q: q, vars: tv}, nil
+}
+
+// query runs a compiled query on the server.
+func (c *client) query(ctx context.Context, cq *compiled) iter.Seq2[row, error] {
+	return func(yield func(row, error) bool) {
+		si, err := c.schema(ctx)
+		if err != nil {
+			yield(row{}, err)
+			return
+		}
+		ctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		stream, err := c.pq.Query(ctx, &protoqlv1.QueryRequest{Query: cq.q.Text(), Variables: cq.vars})
+		if err != nil {
+			yield(row{}, err)
+			return
+		}
+		for {
+			resp, err := stream.Recv()
+			if err != nil {
+				if !errors.Is(err, io.EOF) {
+					yield(row{}, err)
+				}
+				return
+			}
+			m, err := si.decode(resp.GetMessage())
+			if !yield(row{msg: m, cursor: resp.GetCursor()}, err) || err != nil {
+				return
+			}
+		}
+	}
+}
+
+// explain returns the server's plan of a compiled query.
+func (c *client) explain(ctx context.Context, cq *compiled) (string, error) {
+	resp, err := c.pq.Explain(ctx, &protoqlv1.ExplainRequest{Query: cq.q.Text(), Variables: cq.vars})
+	if err != nil {
+		return "", err
+	}
+	return resp.GetPlan(), nil
+}
+
+// put stores a row.
+func (c *client) put(ctx context.Context, m protoreflect.Message) error {
+	a, err := anypb.New(m.Interface())
+	if err != nil {
+		return err
+	}
+	_, err = c.pq.Put(ctx, &protoqlv1.PutRequest{Message: a})
+	return err
+}
+
+// delete removes the row named in query syntax.
+func (c *client) delete(ctx context.Context, key string) error {
+	_, err := c.pq.Delete(ctx, &protoqlv1.DeleteRequest{Row: &protoqlv1.DeleteRequest_Key{Key: key}})
+	return err
+}
+
+// parseJSON reads a row of table name from protojson (proto or JSON field
+// names).
+func (s *schemaInfo) parseJSON(name, js string) (protoreflect.Message, error) {
+	t, err := s.table(name)
+	if err != nil {
+		return nil, err
+	}
+	mt, err := s.types.FindMessageByName(t.Desc.FullName())
+	if err != nil {
+		return nil, err
+	}
+	m := mt.New()
+	if err := (protojson.UnmarshalOptions{Resolver: s.types}).Unmarshal([]byte(js), m.Interface()); err != nil {
+		return nil, fmt.Errorf("%s: %w", t.Desc.Name(), err)
+	}
+	return m, nil
+}

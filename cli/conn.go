@@ -1,0 +1,178 @@
+package cli
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/test/bufconn"
+
+	"github.com/protoql/protoql/kv"
+	"github.com/protoql/protoql/kv/remotekv"
+	protoqlv1 "github.com/protoql/protoql/proto/protoql/v1"
+	"github.com/protoql/protoql/server"
+)
+
+// connFlags say which database a command works on.
+type connFlags struct {
+	db            string
+	remote        string
+	tokenFile     string
+	tls           bool
+	tlsCA         string
+	tlsServerName string
+}
+
+func (c *connFlags) register(cmd *cobra.Command) {
+	f := cmd.PersistentFlags()
+	f.StringVar(&c.db, "db", "", "open the database in this Pebble directory (or SCHEME:… of a registered engine; mem: is an empty in-memory store)")
+	f.StringVar(&c.remote, "remote", "", "talk to the protoql server at this address (host:port)")
+	f.StringVar(&c.tokenFile, "token-file", "", "with --remote: send the bearer token in this file; with serve: require it")
+	f.BoolVar(&c.tls, "tls", false, "with --remote: connect with TLS, verifying the server with the system's roots")
+	f.StringVar(&c.tlsCA, "tls-ca", "", "with --remote: connect with TLS, verifying the server with the CA certificates in this PEM file")
+	f.StringVar(&c.tlsServerName, "tls-server-name", "", "with --remote: the name to verify in the server's certificate (default: the host of --remote)")
+}
+
+// client is a connection to a database, remote or served in-process.
+type client struct {
+	pq    protoqlv1.ProtoQLServiceClient
+	store *remotekv.Store // the KVService, for dump
+	conn  *grpc.ClientConn
+	close func() error
+	where string // for messages: the directory or the address
+	sch   *schemaInfo
+}
+
+// Close releases the connection and, for --db, the database.
+func (c *client) Close() error {
+	err := c.store.Close()
+	if cerr := c.conn.Close(); err == nil || errors.Is(err, kv.ErrClosed) {
+		err = cerr
+	}
+	if c.close != nil {
+		if cerr := c.close(); err == nil {
+			err = cerr
+		}
+	}
+	return err
+}
+
+// connect opens the database that the flags name.
+func (c *connFlags) connect(ctx context.Context) (*client, error) {
+	switch {
+	case c.db != "" && c.remote != "":
+		return nil, usagef("give --db or --remote, not both")
+	case c.db != "":
+		if c.tls || c.tlsCA != "" || c.tokenFile != "" {
+			return nil, usagef("--tls, --tls-ca and --token-file go with --remote (or serve)")
+		}
+		return c.local(ctx)
+	case c.remote != "":
+		return c.dialRemote()
+	}
+	return nil, usagef("say which database: --db DIR or --remote ADDR")
+}
+
+// local serves the --db database in-process, over an in-memory listener.
+func (c *connFlags) local(ctx context.Context) (*client, error) {
+	store, err := openStore(ctx, c.db)
+	if err != nil {
+		return nil, err
+	}
+	srv := server.New(store, server.WithLimits(server.Limits{}))
+	lis := bufconn.Listen(1 << 20)
+	go func() { _ = srv.GRPC().Serve(lis) }()
+	dial := grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return lis.DialContext(ctx) })
+	cl, err := newClient("passthrough:///"+c.db, remotekv.Options{DialOptions: []grpc.DialOption{dial}})
+	if err != nil {
+		srv.GRPC().Stop()
+		store.Close()
+		return nil, err
+	}
+	cl.where = c.db
+	cl.close = func() error {
+		srv.Shutdown()
+		return store.Close()
+	}
+	return cl, nil
+}
+
+func (c *connFlags) dialRemote() (*client, error) {
+	var o remotekv.Options
+	if c.tokenFile != "" {
+		tok, err := readToken(c.tokenFile)
+		if err != nil {
+			return nil, err
+		}
+		o.Token = tok
+	}
+	if c.tls || c.tlsCA != "" {
+		cfg, err := c.clientTLS()
+		if err != nil {
+			return nil, err
+		}
+		o.TLS = cfg
+	}
+	cl, err := newClient(c.remote, o)
+	if err != nil {
+		return nil, err
+	}
+	cl.where = c.remote
+	return cl, nil
+}
+
+func newClient(target string, o remotekv.Options) (*client, error) {
+	o.MaxMessageSize = server.DefaultMaxMessageSize
+	opts := append(remotekv.DialOptions(o), grpc.WithDefaultCallOptions(
+		grpc.MaxCallRecvMsgSize(o.MaxMessageSize), grpc.MaxCallSendMsgSize(o.MaxMessageSize)))
+	conn, err := grpc.NewClient(target, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return &client{
+		pq:    protoqlv1.NewProtoQLServiceClient(conn),
+		store: remotekv.New(conn, remotekv.WithMaxMessageSize(o.MaxMessageSize)),
+		conn:  conn,
+	}, nil
+}
+
+func (c *connFlags) clientTLS() (*tls.Config, error) {
+	cfg := &tls.Config{MinVersion: tls.VersionTLS12, ServerName: c.tlsServerName}
+	if cfg.ServerName == "" {
+		if host, _, err := net.SplitHostPort(c.remote); err == nil {
+			cfg.ServerName = host
+		}
+	}
+	if c.tlsCA != "" {
+		pem, err := os.ReadFile(c.tlsCA)
+		if err != nil {
+			return nil, err
+		}
+		cfg.RootCAs = x509.NewCertPool()
+		if !cfg.RootCAs.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("%s: no PEM certificates", c.tlsCA)
+		}
+	}
+	return cfg, nil
+}
+
+// readToken reads a token file: its content without surrounding white
+// space, which must not be empty.
+func readToken(path string) (string, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", err
+	}
+	tok := strings.TrimSpace(string(b))
+	if tok == "" {
+		return "", fmt.Errorf("token file %s is empty", path)
+	}
+	return tok, nil
+}

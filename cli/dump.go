@@ -1,0 +1,324 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"math"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
+	"google.golang.org/protobuf/types/dynamicpb"
+
+	"github.com/protoql/protoql/kv"
+	"github.com/protoql/protoql/query"
+	"github.com/protoql/protoql/runtime"
+	"github.com/protoql/protoql/schema"
+	"github.com/protoql/protoql/tuple"
+)
+
+func dumpCmd(conn *connFlags) *cobra.Command {
+	var meta bool
+	cmd := &cobra.Command{
+		Use:   "dump [RANGE]",
+		Short: "Print raw keys and values, rendered with the schema",
+		Long: `Print the stored pairs in key order, one per line: the key in tuple text,
+its symbolic path, what it stores and its value decoded with the schema;
+after each row's pairs, the row reassembled ("=>").
+
+RANGE limits the dump to
+  a table or rows in query syntax:  User   User["alice"]   User["a".."m"]
+  a key prefix in tuple text:       '1 / 1:"alice" / 6'
+  a key prefix in hex:              0x0b0e61
+Without RANGE, every row of every table. --meta adds protoql's metadata keys
+(first byte 0x00).`,
+		Args: args(cobra.MaximumNArgs(1)),
+		RunE: func(cmd *cobra.Command, a []string) error {
+			arg := ""
+			if len(a) > 0 {
+				arg = a[0]
+			}
+			return withClient(cmd, conn, func(ctx context.Context, c *client) error {
+				return dumpTo(ctx, c, cmd.OutOrStdout(), cmd.ErrOrStderr(), arg, meta)
+			})
+		},
+	}
+	cmd.Flags().BoolVar(&meta, "meta", false, "include the metadata keys")
+	return cmd
+}
+
+// dumpTo dumps RANGE (arg) of the client's database.
+func dumpTo(ctx context.Context, c *client, out, errw io.Writer, arg string, meta bool) error {
+	db, err := runtime.Open(ctx, c.store)
+	if err != nil {
+		return err
+	}
+	lo, hi, err := dumpRange(db.Catalog(), arg, meta)
+	if err != nil {
+		return reportQueryError(errw, arg, err)
+	}
+	return dump(ctx, out, db, lo, hi)
+}
+
+// dumpRange turns RANGE into key bounds.
+func dumpRange(cat *schema.Catalog, arg string, meta bool) (lo, hi []byte, err error) {
+	arg = strings.TrimSpace(arg)
+	var prefix []byte
+	switch {
+	case arg == "" && meta:
+		return nil, nil, nil
+	case arg == "":
+		return []byte{0x01}, nil, nil
+	case strings.HasPrefix(arg, "0x"):
+		prefix, err = hex.DecodeString(arg[2:])
+	case arg[0] >= '0' && arg[0] <= '9':
+		prefix, err = tuple.Parse(arg)
+	default:
+		q, err := query.Compile(cat, arg)
+		if err != nil {
+			return nil, nil, err
+		}
+		b, err := q.Bind(nil)
+		if err != nil {
+			return nil, nil, err
+		}
+		acc := b.Access(q.Plan().Root)
+		return acc.Lo, acc.Hi, nil
+	}
+	if err != nil {
+		return nil, nil, usagef("range %q: %v", arg, err)
+	}
+	return prefix, tuple.PrefixEnd(prefix), nil
+}
+
+// dump prints the pairs of [lo, hi), each row followed by its reassembly.
+func dump(ctx context.Context, out io.Writer, db *runtime.DB, lo, hi []byte) error {
+	it, err := db.Store().NewIter(ctx, kv.IterOptions{LowerBound: lo, UpperBound: hi})
+	if err != nil {
+		return err
+	}
+	defer it.Close()
+	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+	var row []byte // key of the row whose pairs are being printed
+	var rowTable *runtime.Table
+	finish := func() error {
+		if row == nil {
+			return nil
+		}
+		tw.Flush()
+		return printRow(ctx, out, db, rowTable, row)
+	}
+	for ok := it.First(); ok; ok = it.Next() {
+		k := it.Key()
+		d := describePair(db.Catalog(), k, it.Value())
+		if row != nil && (d.rowLen == 0 || !bytes.Equal(k[:d.rowLen], row)) {
+			if err := finish(); err != nil {
+				return err
+			}
+			row = nil
+		}
+		if d.rowLen > 0 && row == nil {
+			row, rowTable = bytes.Clone(k[:d.rowLen]), db.TableByID(d.table)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", d.key, d.path, d.what, d.value)
+	}
+	if err := it.Error(); err != nil {
+		return err
+	}
+	if err := finish(); err != nil {
+		return err
+	}
+	return tw.Flush()
+}
+
+// printRow prints the row reassembled by the runtime.
+func printRow(ctx context.Context, out io.Writer, db *runtime.DB, t *runtime.Table, key []byte) error {
+	vals, err := rowValues(t.Schema(), key)
+	if err != nil {
+		_, err = fmt.Fprintf(out, "=> !%v\n\n", err)
+		return err
+	}
+	ref, err := t.Row(vals...)
+	if err != nil {
+		return err
+	}
+	m := db.NewMessage(t.Schema().Desc)
+	if err := db.Get(ctx, ref, m.Interface()); err != nil {
+		_, err = fmt.Fprintf(out, "=> !%v\n\n", err)
+		return err
+	}
+	_, err = fmt.Fprintf(out, "=> %s\n\n", formatMessage(m, lineWidth))
+	return err
+}
+
+// pair is one dump line.
+type pair struct {
+	key, path, what, value string
+	table                  uint32
+	rowLen                 int // length of the row key the pair belongs to; 0 outside tables
+}
+
+// describePair renders a pair by walking the schema along its key.
+func describePair(cat *schema.Catalog, key, value []byte) pair {
+	p := pair{key: tuple.Format(key), path: "?", what: "unknown", value: "0x" + hex.EncodeToString(value)}
+	if len(key) > 0 && key[0] == 0x00 {
+		p.key, p.path, p.what = "0x"+hex.EncodeToString(key), strconv.Quote(string(key[1:])), "metadata"
+		p.value = fmt.Sprintf("(%d bytes)", len(value))
+		return p
+	}
+	elems, lens, err := decodeKey(key)
+	if err != nil || len(elems) == 0 || elems[0].Kind != tuple.KindUnit {
+		return p
+	}
+	t := cat.Table(elems[0].Field)
+	if t == nil || len(elems) < 1+len(t.Key) {
+		return p
+	}
+	var cols []string
+	for i, col := range t.Key {
+		cols = append(cols, elemText(elems[1+i], col.Field))
+	}
+	p.table, p.rowLen = t.ID, lens[len(t.Key)]
+	p.path = fmt.Sprintf("%s[%s]", t.Desc.Name(), strings.Join(cols, ", "))
+	p.what = "row"
+	walkPair(&p, t.Root, elems[1+len(t.Key):], value)
+	return p
+}
+
+// walkPair follows the elements below a row through the layout and
+// decodes the value of the node it ends at.
+func walkPair(p *pair, node *schema.Node, elems []tuple.Element, value []byte) {
+	for i, e := range elems {
+		f := node.Child(e.Field, e.Kind)
+		if f == nil {
+			p.path += fmt.Sprintf(".?%d", e.Field)
+			p.what = "unknown"
+			return
+		}
+		p.path += "." + string(f.Name())
+		switch f.Storage {
+		case schema.Breakout:
+			p.what = "breakout"
+			if i != len(elems)-1 {
+				p.what = "unknown"
+				return
+			}
+			p.value = decodeField(node.Desc, f.Desc, value)
+			return
+		case schema.Object:
+			p.what, node = "object", f.Child
+		case schema.Map:
+			p.path += "[" + elemText(e, f.MapKey) + "]"
+			p.what = "map entry"
+			if f.Child == nil { // scalar values: the entry's field 2
+				if i != len(elems)-1 {
+					p.what = "unknown"
+					return
+				}
+				p.value = decodeField(f.Desc.Message(), f.MapValue, value)
+				return
+			}
+			node = f.Child
+		}
+	}
+	p.value = decodeInline(node.Desc, value)
+}
+
+// decodeKey decodes every element of key and the length of the key up to
+// and including each.
+func decodeKey(key []byte) ([]tuple.Element, []int, error) {
+	var elems []tuple.Element
+	var lens []int
+	for off := 0; off < len(key); {
+		e, n, err := tuple.DecodeElement(key[off:])
+		if err != nil {
+			return nil, nil, err
+		}
+		off += n
+		elems, lens = append(elems, e), append(lens, off)
+	}
+	return elems, lens, nil
+}
+
+// decodeInline renders a value holding a message's inline fields.
+func decodeInline(md protoreflect.MessageDescriptor, value []byte) string {
+	m := dynamicpb.NewMessage(md)
+	if err := proto.Unmarshal(value, m); err != nil {
+		return fmt.Sprintf("!%v: 0x%x", err, value)
+	}
+	return flat.message(m, 0)
+}
+
+// decodeField renders a value holding one field of md.
+func decodeField(md protoreflect.MessageDescriptor, fd protoreflect.FieldDescriptor, value []byte) string {
+	m := dynamicpb.NewMessage(md)
+	if err := proto.Unmarshal(value, m); err != nil {
+		return fmt.Sprintf("!%v: 0x%x", err, value)
+	}
+	return flat.field(fd, m.Get(fd), 0)
+}
+
+// elemText renders a key element as a value of fd's type.
+func elemText(e tuple.Element, fd protoreflect.FieldDescriptor) string {
+	v, err := keyValue(fd, e)
+	if err != nil {
+		return "!" + e.String()
+	}
+	return flat.value(fd, v, 0)
+}
+
+// rowValues decodes a row key's column values.
+func rowValues(t *schema.Table, key []byte) ([]protoreflect.Value, error) {
+	elems, _, err := decodeKey(key)
+	if err != nil {
+		return nil, err
+	}
+	if len(elems) != 1+len(t.Key) {
+		return nil, fmt.Errorf("row key %s has %d elements, want %d", tuple.Format(key), len(elems), 1+len(t.Key))
+	}
+	vals := make([]protoreflect.Value, len(t.Key))
+	for i, col := range t.Key {
+		if vals[i], err = keyValue(col.Field, elems[1+i]); err != nil {
+			return nil, err
+		}
+	}
+	return vals, nil
+}
+
+// keyValue converts a key element to a value of fd's type.
+func keyValue(fd protoreflect.FieldDescriptor, e tuple.Element) (protoreflect.Value, error) {
+	if k, ok := schema.KeyKind(fd); !ok || k != e.Kind.Ascending() {
+		return protoreflect.Value{}, fmt.Errorf("element %s does not fit %s", e, fd.Kind())
+	}
+	switch fd.Kind() {
+	case protoreflect.BoolKind:
+		return protoreflect.ValueOfBool(e.Bool), nil
+	case protoreflect.EnumKind:
+		if e.Int >= math.MinInt32 && e.Int <= math.MaxInt32 {
+			return protoreflect.ValueOfEnum(protoreflect.EnumNumber(e.Int)), nil
+		}
+	case protoreflect.Int32Kind, protoreflect.Sint32Kind, protoreflect.Sfixed32Kind:
+		if e.Int >= math.MinInt32 && e.Int <= math.MaxInt32 {
+			return protoreflect.ValueOfInt32(int32(e.Int)), nil
+		}
+	case protoreflect.Int64Kind, protoreflect.Sint64Kind, protoreflect.Sfixed64Kind:
+		return protoreflect.ValueOfInt64(e.Int), nil
+	case protoreflect.Uint32Kind, protoreflect.Fixed32Kind:
+		if e.Uint <= math.MaxUint32 {
+			return protoreflect.ValueOfUint32(uint32(e.Uint)), nil
+		}
+	case protoreflect.Uint64Kind, protoreflect.Fixed64Kind:
+		return protoreflect.ValueOfUint64(e.Uint), nil
+	case protoreflect.StringKind:
+		return protoreflect.ValueOfString(string(e.Bytes)), nil
+	case protoreflect.BytesKind:
+		return protoreflect.ValueOfBytes(bytes.Clone(e.Bytes)), nil
+	}
+	return protoreflect.Value{}, fmt.Errorf("element %s does not fit %s", e, fd.Kind())
+}

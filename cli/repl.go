@@ -1,0 +1,434 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+)
+
+func replCmd(conn *connFlags, stdio IO) *cobra.Command {
+	var (
+		format  string
+		history string
+		vars    []string
+	)
+	if home, err := os.UserHomeDir(); err == nil {
+		history = filepath.Join(home, ".protoql_history")
+	}
+	cmd := &cobra.Command{
+		Use:   "repl",
+		Short: "Query a database interactively",
+		Long: `Query a database interactively. Type a query, such as
+
+  User["alice"] { registered, sessions { expires_us } }
+
+and it runs when its brackets balance, so it may span lines. Tab completes
+table and field names and dot-commands; Up and Ctrl-R search the history.
+Type .help for the dot-commands. Ctrl-C drops the statement being typed;
+Ctrl-D or .quit leaves.
+
+On a terminal, input is line-edited and the history is kept in --history.
+Otherwise (a pipe or a file), statements are read line by line, without
+prompts.`,
+		Args: args(cobra.NoArgs),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := checkFormat(format); err != nil {
+				return err
+			}
+			vm, err := parseVars(vars)
+			if err != nil {
+				return err
+			}
+			return withClient(cmd, conn, func(ctx context.Context, c *client) error {
+				si, err := c.schema(ctx)
+				if err != nil {
+					return err
+				}
+				r := &repl{c: c, si: si, out: stdio.Out, errw: stdio.Err, format: format, vars: vm, width: terminalWidth(stdio.Out)}
+				lr := newLineReader(stdio.In, history, r.complete)
+				err = r.run(ctx, lr)
+				if cerr := lr.Close(); err == nil {
+					err = cerr
+				}
+				return err
+			})
+		},
+	}
+	cmd.Flags().StringVar(&format, "format", formatText, "output format: text or json")
+	cmd.Flags().StringVar(&history, "history", history, "history file (empty: no history file)")
+	cmd.Flags().StringArrayVar(&vars, "var", nil, "set a query variable: name=value (repeatable; see .var)")
+	return cmd
+}
+
+// repl is one interactive session.
+type repl struct {
+	c         *client
+	si        *schemaInfo
+	out, errw io.Writer
+	format    string
+	timing    bool
+	vars      map[string]string
+	pending   string // lines typed so far of an unfinished statement
+	quit      bool
+	failed    bool // a statement failed
+	width     int  // where text results break lines
+	// interactive is set on a terminal.
+	interactive bool
+}
+
+// report shows a failed statement's error.
+func (r *repl) report(text, prefix string, err error) {
+	r.failed = true
+	var reported errReported
+	if !errors.As(err, &reported) {
+		showError(r.errw, text, prefix, err)
+	}
+}
+
+const (
+	prompt     = "protoql> "
+	contPrompt = "     ... "
+)
+
+// run reads and runs statements until the input ends or .quit. Reading a
+// script (not a terminal), it fails when any statement failed, so that
+// scripts can check the exit code.
+func (r *repl) run(ctx context.Context, lr lineReader) error {
+	_, r.interactive = lr.(*linerReader)
+	if err := r.loop(ctx, lr); err != nil {
+		return err
+	}
+	if r.failed && !r.interactive {
+		return errReported{errors.New("a statement failed")}
+	}
+	return nil
+}
+
+func (r *repl) loop(ctx context.Context, lr lineReader) error {
+	if r.interactive {
+		fmt.Fprintf(r.out, "protoql on %s: tables %s. Type .help for help.\n", r.c.where, strings.Join(r.si.tableNames(), ", "))
+	}
+	for !r.quit {
+		p := prompt
+		if r.pending != "" {
+			p = contPrompt
+		}
+		line, err := lr.Prompt(p)
+		switch {
+		case errors.Is(err, errAborted):
+			r.pending = ""
+			continue
+		case errors.Is(err, io.EOF):
+			return nil
+		case err != nil:
+			return err
+		}
+		stmt := line
+		if r.pending != "" {
+			stmt = r.pending + "\n" + line
+		}
+		if strings.TrimSpace(stmt) == "" {
+			continue
+		}
+		if !balanced(stmt) {
+			r.pending = stmt
+			continue
+		}
+		r.pending = ""
+		lr.AppendHistory(stmt)
+		r.exec(ctx, strings.TrimSpace(stmt))
+	}
+	return nil
+}
+
+// exec runs one statement, reporting its errors. On a terminal, Ctrl-C
+// cancels the statement instead of ending the REPL.
+func (r *repl) exec(ctx context.Context, stmt string) {
+	if r.interactive {
+		var stop context.CancelFunc
+		ctx, stop = signal.NotifyContext(ctx, os.Interrupt)
+		defer stop()
+	}
+	if strings.HasPrefix(stmt, ".") {
+		r.dot(ctx, stmt)
+		return
+	}
+	if err := r.query(ctx, stmt); err != nil {
+		r.report(stmt, "", err)
+	}
+}
+
+// query runs a query and prints its results.
+func (r *repl) query(ctx context.Context, text string) error {
+	start := time.Now()
+	cq, err := r.compile(ctx, text, false)
+	if err != nil {
+		return err
+	}
+	n, cursor := 0, ""
+	for row, err := range r.c.query(ctx, cq) {
+		if err != nil {
+			return err
+		}
+		s, err := render(r.si, row, r.format, r.width)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(r.out, s)
+		n, cursor = n+1, row.cursor
+	}
+	r.footer(n, cq, cursor, time.Since(start))
+	return nil
+}
+
+// compile checks text, passing the session variables it uses; for
+// explain, only when it uses no variable that is unset.
+func (r *repl) compile(ctx context.Context, text string, explain bool) (*compiled, error) {
+	cq, err := r.c.compile(ctx, text, nil)
+	if err != nil {
+		return nil, err
+	}
+	used := map[string]string{}
+	for _, v := range cq.q.Plan().Vars {
+		s, ok := r.vars[v.Name]
+		if !ok && explain {
+			return cq, nil
+		}
+		if ok {
+			used[v.Name] = s
+		}
+	}
+	if len(used) == 0 {
+		return cq, nil
+	}
+	return r.c.compile(ctx, text, used)
+}
+
+// footer prints the row count, the cursor of the next page when first:
+// filled a page, and the time taken with .timing.
+func (r *repl) footer(n int, cq *compiled, cursor string, took time.Duration) {
+	var parts []string
+	switch n {
+	case 0:
+		parts = append(parts, "no rows")
+	case 1:
+		parts = append(parts, "1 row")
+	default:
+		parts = append(parts, fmt.Sprintf("%d rows", n))
+	}
+	if first := cq.q.Plan().Root.First; first != nil && n > 0 && cursor != "" {
+		parts = append(parts, fmt.Sprintf("next page: after: %q", cursor))
+	}
+	if r.timing {
+		parts = append(parts, took.Round(10*time.Microsecond).String())
+	}
+	fmt.Fprintf(r.out, "(%s)\n", strings.Join(parts, "; "))
+}
+
+// dotCommand is one of the REPL's commands.
+type dotCommand struct {
+	name, args, help string
+	run              func(r *repl, ctx context.Context, arg string) error
+}
+
+var dotCommands []dotCommand
+
+func init() {
+	dotCommands = []dotCommand{
+		{".help", "", "show this help", (*repl).help},
+		{".tables", "", "list the tables and their keys", (*repl).tables},
+		{".describe", "TABLE", "show a table's message and key layout", (*repl).describe},
+		{".explain", "QUERY", "show a query's plan", (*repl).explain},
+		{".put", "TABLE {json}", "store a row given as protojson (replaces the whole row)", (*repl).put},
+		{".delete", "TABLE[key, …]", "delete a row", (*repl).delete},
+		{".format", "json|text", "set the output format", (*repl).setFormat},
+		{".timing", "[on|off]", "show how long each query takes", (*repl).setTiming},
+		{".var", "[name=value]", "set a query variable ($name); no argument lists them; name= unsets", (*repl).setVar},
+		{".keys", "", "show every key pattern (describe-keys)", (*repl).keys},
+		{".schema", "", "show the schema as .proto source", (*repl).schema},
+		{".dump", "[RANGE]", "show raw keys and values (see protoql dump --help)", (*repl).dump},
+		{".quit", "", "leave (also .exit, Ctrl-D)", (*repl).exit},
+		{".exit", "", "", (*repl).exit},
+	}
+}
+
+func (r *repl) dot(ctx context.Context, stmt string) {
+	name, arg, _ := strings.Cut(stmt, " ")
+	if i := strings.IndexAny(name, "\n\t"); i >= 0 { // ".put T\n{…}"
+		name, arg = name[:i], stmt[i+1:]
+	}
+	arg = strings.TrimSpace(arg)
+	prefix := stmt[:len(stmt)-len(strings.TrimLeft(stmt[len(name):], " \t\n"))] // the line before arg
+	i := slices.IndexFunc(dotCommands, func(c dotCommand) bool { return c.name == name })
+	if i < 0 {
+		r.report(stmt, "", fmt.Errorf("unknown command %s; type .help for the commands", name))
+		return
+	}
+	if err := dotCommands[i].run(r, ctx, arg); err != nil {
+		r.report(arg, prefix, err)
+	}
+}
+
+func (r *repl) help(context.Context, string) error {
+	fmt.Fprintln(r.out, "Type a query to run it, such as User[\"alice\"] { sessions { expires_us } }.")
+	fmt.Fprintln(r.out, "Commands:")
+	for _, c := range dotCommands {
+		if c.help != "" {
+			fmt.Fprintf(r.out, "  %-28s %s\n", strings.TrimSpace(c.name+" "+c.args), c.help)
+		}
+	}
+	return nil
+}
+
+func (r *repl) tables(context.Context, string) error {
+	for _, t := range r.si.cat.Tables {
+		var cols []string
+		for _, c := range t.Key {
+			cols = append(cols, string(c.Field.Name()))
+		}
+		fmt.Fprintf(r.out, "%s[%s]\t(id %d, %s)\n", t.Desc.Name(), strings.Join(cols, ", "), t.ID, t.Desc.FullName())
+	}
+	return nil
+}
+
+func (r *repl) describe(_ context.Context, arg string) error {
+	if arg == "" {
+		return errors.New(".describe needs a table name")
+	}
+	t, err := r.si.table(arg)
+	if err != nil {
+		return err
+	}
+	fmt.Fprint(r.out, describeTable(r.si, t))
+	return nil
+}
+
+func (r *repl) explain(ctx context.Context, arg string) error {
+	if arg == "" {
+		return errors.New(".explain needs a query")
+	}
+	cq, err := r.compile(ctx, arg, true)
+	if err != nil {
+		return err
+	}
+	plan, err := r.c.explain(ctx, cq)
+	if err != nil {
+		return err
+	}
+	fmt.Fprint(r.out, plan)
+	return nil
+}
+
+func (r *repl) put(ctx context.Context, arg string) error {
+	name, js, _ := strings.Cut(arg, " ")
+	if i := strings.IndexAny(name, "{\n"); i >= 0 {
+		name, js = name[:i], arg[i:]
+	}
+	if name == "" || strings.TrimSpace(js) == "" {
+		return errors.New(".put needs a table and a JSON object: .put User {\"user_id\": \"alice\"}")
+	}
+	m, err := r.si.parseJSON(name, js)
+	if err != nil {
+		return err
+	}
+	if err := r.c.put(ctx, m); err != nil {
+		return err
+	}
+	fmt.Fprintln(r.out, "ok")
+	return nil
+}
+
+func (r *repl) delete(ctx context.Context, arg string) error {
+	if arg == "" {
+		return errors.New(".delete needs a row: .delete User[\"alice\"]")
+	}
+	if err := r.c.delete(ctx, arg); err != nil {
+		return err
+	}
+	fmt.Fprintln(r.out, "ok")
+	return nil
+}
+
+func (r *repl) setFormat(_ context.Context, arg string) error {
+	if arg == "" {
+		fmt.Fprintf(r.out, "format %s\n", r.format)
+		return nil
+	}
+	if err := checkFormat(arg); err != nil {
+		return err
+	}
+	r.format = arg
+	return nil
+}
+
+func (r *repl) setTiming(_ context.Context, arg string) error {
+	switch arg {
+	case "":
+		r.timing = !r.timing
+	case "on":
+		r.timing = true
+	case "off":
+		r.timing = false
+	default:
+		return fmt.Errorf(".timing takes on or off, not %q", arg)
+	}
+	fmt.Fprintf(r.out, "timing %s\n", map[bool]string{true: "on", false: "off"}[r.timing])
+	return nil
+}
+
+func (r *repl) setVar(_ context.Context, arg string) error {
+	if arg == "" {
+		names := make([]string, 0, len(r.vars))
+		for name := range r.vars {
+			names = append(names, name)
+		}
+		slices.Sort(names)
+		for _, name := range names {
+			fmt.Fprintf(r.out, "$%s = %s\n", name, r.vars[name])
+		}
+		return nil
+	}
+	vm, err := parseVars([]string{arg})
+	if err != nil {
+		return err
+	}
+	if r.vars == nil {
+		r.vars = map[string]string{}
+	}
+	for name, v := range vm {
+		if v == "" && strings.HasSuffix(arg, "=") {
+			delete(r.vars, name)
+			continue
+		}
+		r.vars[name] = v
+	}
+	return nil
+}
+
+func (r *repl) keys(context.Context, string) error {
+	fmt.Fprint(r.out, r.si.cat.DescribeKeys())
+	return nil
+}
+
+func (r *repl) schema(context.Context, string) error {
+	fmt.Fprint(r.out, protoSource(r.si))
+	return nil
+}
+
+func (r *repl) dump(ctx context.Context, arg string) error {
+	return dumpTo(ctx, r.c, r.out, r.errw, arg, false)
+}
+
+func (r *repl) exit(context.Context, string) error {
+	r.quit = true
+	return nil
+}

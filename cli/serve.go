@@ -1,0 +1,104 @@
+package cli
+
+import (
+	"crypto/tls"
+	"fmt"
+	"log/slog"
+	"net"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/protoql/protoql/server"
+)
+
+func serveCmd(conn *connFlags) *cobra.Command {
+	var (
+		listen         string
+		tlsCert        string
+		tlsKey         string
+		limits         = server.DefaultLimits
+		maxMessageSize int
+	)
+	cmd := &cobra.Command{
+		Use:   "serve --db DIR",
+		Short: "Serve a database over gRPC",
+		Long: `Serve the database over gRPC: the ProtoQLService (queries, explain, schema,
+put and delete of rows) and the KVService (the raw store, for kv/remotekv).
+See proto/protoql/v1/service.proto.
+
+The server listens on 127.0.0.1 unless --listen says otherwise. With
+--token-file, every call must carry "authorization: Bearer <token>"; with
+--tls-cert and --tls-key it serves TLS. Limits apply to each request; 0
+means unlimited. SIGINT or SIGTERM stops it gracefully: running calls
+finish (for up to 10s), then the database is closed.
+
+Once listening, it prints "listening on ADDR" to standard error.`,
+		Args: args(cobra.NoArgs),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if conn.remote != "" || conn.db == "" {
+				return usagef("serve needs --db (and no --remote)")
+			}
+			if (tlsCert == "") != (tlsKey == "") {
+				return usagef("give both --tls-cert and --tls-key, or neither")
+			}
+			opts := []server.Option{
+				server.WithLimits(limits),
+				server.WithMaxMessageSize(maxMessageSize),
+				server.WithLogger(slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), nil))),
+			}
+			if conn.tokenFile != "" {
+				tok, err := readToken(conn.tokenFile)
+				if err != nil {
+					return err
+				}
+				opts = append(opts, server.WithToken(tok))
+			}
+			if tlsCert != "" {
+				cert, err := tls.LoadX509KeyPair(tlsCert, tlsKey)
+				if err != nil {
+					return err
+				}
+				opts = append(opts, server.WithTLS(&tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}))
+			}
+			return serve(cmd, conn.db, listen, opts)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&listen, "listen", server.DefaultAddr, "address to listen on")
+	f.StringVar(&tlsCert, "tls-cert", "", "serve TLS with the certificate in this PEM file")
+	f.StringVar(&tlsKey, "tls-key", "", "serve TLS with the private key in this PEM file")
+	f.DurationVar(&limits.Timeout, "timeout", limits.Timeout, "longest time any call may run")
+	f.IntVar(&limits.MaxRows, "max-rows", limits.MaxRows, "most results of one query")
+	f.IntVar(&limits.MaxKeys, "max-keys", limits.MaxKeys, "most keys one query reads or one scan returns")
+	f.IntVar(&limits.MaxBytes, "max-bytes", limits.MaxBytes, "most bytes one query reads or one scan returns")
+	f.IntVar(&maxMessageSize, "max-message-size", server.DefaultMaxMessageSize, "largest message received or sent, in bytes")
+	return cmd
+}
+
+// serve runs the server until SIGINT or SIGTERM, then closes the store.
+func serve(cmd *cobra.Command, db, listen string, opts []server.Option) (err error) {
+	ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	store, err := openStore(ctx, db)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if cerr := store.Close(); err == nil {
+			err = cerr
+		}
+	}()
+	lis, err := net.Listen("tcp", listen)
+	if err != nil {
+		return err
+	}
+	srv := server.New(store, opts...)
+	fmt.Fprintf(cmd.ErrOrStderr(), "protoql: serving %s; listening on %s\n", db, lis.Addr())
+	if err := srv.Serve(ctx, lis); err != nil {
+		return err
+	}
+	fmt.Fprintln(cmd.ErrOrStderr(), "protoql: stopped")
+	return nil
+}

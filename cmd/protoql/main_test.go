@@ -1,0 +1,480 @@
+package main_test
+
+// These tests run the protoql binary as a user would: `protoql serve` on a
+// Pebble database holding the social example's data, and in other
+// processes `protoql repl` (driven through a pseudo-terminal, so that line
+// editing, completion and the prompt are the real ones) and the one-shot
+// commands, with and without the server's token.
+
+import (
+	"bufio"
+	"bytes"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"io"
+	"math/big"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/creack/pty"
+)
+
+var bin struct {
+	dir     string
+	protoql string
+	social  string
+}
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "protoql-cmd-test-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	bin.dir = dir
+	bin.protoql = filepath.Join(dir, "protoql")
+	bin.social = filepath.Join(dir, "social")
+	for target, pkg := range map[string]string{bin.protoql: ".", bin.social: "../../examples/social"} {
+		out, err := exec.Command("go", "build", "-o", target, pkg).CombinedOutput()
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "go build %s: %v\n%s", pkg, err, out)
+			os.RemoveAll(dir)
+			os.Exit(1)
+		}
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// socialDB returns a Pebble directory holding the social example's data,
+// written by the example program itself.
+func socialDB(t *testing.T) string {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "db")
+	if out, err := exec.Command(bin.social, "-db", dir).CombinedOutput(); err != nil {
+		t.Fatalf("social example: %v\n%s", err, out)
+	}
+	return dir
+}
+
+// server is a running `protoql serve`.
+type server struct {
+	cmd    *exec.Cmd
+	addr   string
+	stderr *syncBuffer
+}
+
+// serve starts `protoql serve` on db with a token and waits until it
+// listens.
+func serve(t *testing.T, db, tokenFile string) *server {
+	t.Helper()
+	return serveArgs(t, "serve", "--db", db, "--listen", "127.0.0.1:0", "--token-file", tokenFile)
+}
+
+// serveArgs starts protoql with args and waits until it listens.
+func serveArgs(t *testing.T, args ...string) *server {
+	t.Helper()
+	s := &server{stderr: &syncBuffer{}}
+	s.cmd = exec.Command(bin.protoql, args...)
+	pr, pw := io.Pipe()
+	s.cmd.Stderr = pw
+	if err := s.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	addr := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(pr)
+		re := regexp.MustCompile(`listening on (\S+)`)
+		for sc.Scan() {
+			s.stderr.WriteString(sc.Text() + "\n")
+			if m := re.FindStringSubmatch(sc.Text()); m != nil {
+				addr <- m[1]
+			}
+		}
+	}()
+	t.Cleanup(func() {
+		_ = s.cmd.Process.Kill()
+		_ = s.cmd.Wait()
+		pw.Close()
+	})
+	select {
+	case s.addr = <-addr:
+	case <-time.After(30 * time.Second):
+		t.Fatalf("server did not start:\n%s", s.stderr)
+	}
+	return s
+}
+
+// stop sends SIGTERM and checks that the server exits cleanly.
+func (s *server) stop(t *testing.T) {
+	t.Helper()
+	if err := s.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- s.cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("serve after SIGTERM: %v\n%s", err, s.stderr)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatalf("serve did not stop on SIGTERM")
+	}
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) WriteString(p string) { _, _ = s.Write([]byte(p)) }
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// run runs protoql with args and returns its output and exit code.
+func run(t *testing.T, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
+	cmd := exec.Command(bin.protoql, args...)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	var ee *exec.ExitError
+	switch {
+	case errors.As(err, &ee):
+		code = ee.ExitCode()
+	case err != nil:
+		t.Fatal(err)
+	}
+	return out.String(), errb.String(), code
+}
+
+// terminal is a process on a pseudo-terminal and everything it printed.
+type terminal struct {
+	t      *testing.T
+	pty    *os.File
+	cmd    *exec.Cmd
+	screen *syncBuffer
+	seen   int // screen offset up to which expectations have matched
+}
+
+func startTerminal(t *testing.T, env []string, args ...string) *terminal {
+	t.Helper()
+	cmd := exec.Command(bin.protoql, args...)
+	cmd.Env = append(os.Environ(), env...)
+	f, err := pty.StartWithSize(cmd, &pty.Winsize{Rows: 50, Cols: 200})
+	if err != nil {
+		t.Fatal(err)
+	}
+	term := &terminal{t: t, pty: f, cmd: cmd, screen: &syncBuffer{}}
+	go func() { _, _ = io.Copy(term.screen, f) }()
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		f.Close()
+	})
+	return term
+}
+
+// typ types keys.
+func (term *terminal) typ(keys string) {
+	term.t.Helper()
+	if _, err := term.pty.WriteString(keys); err != nil {
+		term.t.Fatal(err)
+	}
+}
+
+// ansi matches terminal control sequences, which liner's redrawing mixes
+// into what it echoes.
+var ansi = regexp.MustCompile(`\x1b\[[0-9;?]*[A-Za-z]|\r`)
+
+// expect waits until the screen, after what earlier expectations matched,
+// shows want (control sequences removed), and returns that part.
+func (term *terminal) expect(want string) string {
+	term.t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		screen := term.screen.String()[term.seen:]
+		plain := ansi.ReplaceAllString(screen, "")
+		if i := strings.Index(plain, want); i >= 0 {
+			// Advance past the raw bytes that hold the match.
+			raw := 0
+			for p := 0; p < i+len(want) && raw < len(screen); {
+				if loc := ansi.FindStringIndex(screen[raw:]); loc != nil && loc[0] == 0 {
+					raw += loc[1]
+					continue
+				}
+				raw++
+				p++
+			}
+			term.seen += raw
+			return plain[:i+len(want)]
+		}
+		if time.Now().After(deadline) {
+			term.t.Fatalf("screen never showed %q; it shows:\n%s", want, plain)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func writeToken(t *testing.T, tok string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "token")
+	if err := os.WriteFile(path, []byte(tok+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// TestServeAndRemoteREPL is the issue's "done when": a server on the
+// social example's database, a REPL in another process answering the
+// DESIGN.md example queries through a terminal, and refusal without the
+// token.
+func TestServeAndRemoteREPL(t *testing.T) {
+	db := socialDB(t)
+	token := writeToken(t, "correct horse battery staple")
+	srv := serve(t, db, token)
+	history := filepath.Join(t.TempDir(), "history")
+
+	term := startTerminal(t, nil, "repl", "--remote", srv.addr, "--token-file", token, "--history", history)
+	term.expect("Type .help for help.")
+	term.expect("protoql> ")
+
+	// DESIGN.md §5's examples (the social example's Thread has a title
+	// where DESIGN.md's has a body).
+	term.typ(`User["alice"] { registered, sessions { expires_us } }` + "\r")
+	term.expect(`sessions: {"s1": {expires_us: 1735873445000000}}`)
+	term.expect("(1 row)")
+
+	term.typ(`User["a".."m"](first: 10) { user_id }` + "\r")
+	term.expect(`User{user_id: "alice"}`)
+	term.expect(`User{user_id: "bob"}`)
+	term.expect("(2 rows; next page: after: ")
+
+	term.typ(".var id=alice\r")
+	term.typ(`User[$id] { sessions["s1".."s5"](reverse: true) { expires_us } }` + "\r")
+	term.expect(`User{user_id: "alice", sessions: {"s1": {expires_us: 1735873445000000}}}`)
+
+	term.typ(`User["alice"] { threads { thread { title } } }` + "\r")
+	term.expect(`threads: {"t1": {thread: {thread_id: "t1", title: "Lunch"}}}`)
+
+	// Multi-line input runs when the braces balance.
+	term.typ(`Thread["t1"] {` + "\r")
+	term.expect("... ")
+	term.typ("  title\r}\r")
+	term.expect(`Thread{thread_id: "t1", title: "Lunch"}`)
+
+	// Tab completes field names in the selection's message, and
+	// dot-commands.
+	term.typ(`InboxItem["bob"] { snipp` + "\t")
+	term.expect("snippet")
+	term.typ(" }\r")
+	term.expect(`snippet: "see you"`)
+	term.typ(".tab\t")
+	term.expect(".tables")
+	term.typ("\r")
+	term.expect("InboxItem[owner_id, folder, received_us]")
+
+	// A mistake shows a caret under its position.
+	term.typ(`User["alice"] { nope }` + "\r")
+	term.expect(`error: query: 1:17: unknown field "nope"`)
+	term.expect(`  User["alice"] { nope }`)
+	term.expect("                  ^")
+
+	term.typ(".describe Thread\r")
+	term.expect("map<int64, Post> posts = 4;")
+	term.expect("2 / 1:string / 4:int64")
+
+	term.typ(".explain User[$id] { display_name }\r")
+	term.expect("get User[user_id=$id]")
+
+	term.typ(`.put User {"user_id": "zoe", "display_name": "Zoe"}` + "\r")
+	term.expect("ok")
+	term.typ(".format json\r")
+	term.typ(`User["zoe"] { display_name }` + "\r")
+	term.expect(`"display_name": "Zoe"`)
+	term.typ(".format text\r")
+	term.typ(".timing on\r")
+	term.typ(`.delete User["zoe"]` + "\r")
+	term.expect("ok")
+	term.typ(`User["zoe"]` + "\r")
+	term.expect("(no rows; ")
+
+	term.typ(".quit\r")
+	if err := term.cmd.Wait(); err != nil {
+		t.Fatalf("repl exit: %v\n%s", err, term.screen)
+	}
+	hist, err := os.ReadFile(history)
+	if err != nil || !strings.Contains(string(hist), `Thread["t1"] { title }`) {
+		t.Errorf("history file = %q, %v; want the statements, multi-line ones on one line", hist, err)
+	}
+
+	// Without the token, the server refuses.
+	for _, args := range [][]string{
+		{"repl", "--remote", srv.addr, "--history", ""},
+		{"query", "--remote", srv.addr, `User["alice"]`},
+		{"dump", "--remote", srv.addr},
+	} {
+		_, stderr, code := run(t, args...)
+		if code != 1 || !strings.Contains(stderr, "the server refused the call") {
+			t.Errorf("%v without the token: exit %d, stderr %q; want 1 and a refusal", args, code, stderr)
+		}
+	}
+	wrong := writeToken(t, "wrong")
+	if _, stderr, code := run(t, "query", "--remote", srv.addr, "--token-file", wrong, `User["alice"]`); code != 1 || !strings.Contains(stderr, "refused") {
+		t.Errorf("wrong token: exit %d, %q", code, stderr)
+	}
+
+	// The one-shot commands over the network.
+	out, stderr, code := run(t, "query", "--remote", srv.addr, "--token-file", token, "--format", "json", "--var", "id=bob", `User[$id] { display_name }`)
+	if code != 0 || strings.TrimSpace(out) != `{"user_id":"bob","display_name":"Bob"}` {
+		t.Errorf("query --format json: exit %d, %q, %q", code, out, stderr)
+	}
+	out, _, code = run(t, "describe-keys", "--remote", srv.addr, "--token-file", token)
+	if code != 0 || !strings.Contains(out, "User[user_id].sessions[string]") {
+		t.Errorf("describe-keys: exit %d\n%s", code, out)
+	}
+	out, _, code = run(t, "dump", "--remote", srv.addr, "--token-file", token, `Thread["t1"]`)
+	if code != 0 || !strings.Contains(out, `Thread["t1"].posts[1735787165000000]  map entry  {author_id: "alice", text: "lunch?"}`) ||
+		!strings.Contains(out, `=> Thread{`) {
+		t.Errorf("dump: exit %d\n%s", code, out)
+	}
+	out, _, code = run(t, "schema", "--remote", srv.addr, "--token-file", token)
+	if code != 0 || !strings.Contains(out, "option (protoql.v1.table) = {id: 1, key: [\"user_id\"]};") {
+		t.Errorf("schema: exit %d\n%s", code, out)
+	}
+
+	srv.stop(t)
+	// What the server acknowledged is on disk: the local CLI reads it.
+	out, _, code = run(t, "query", "--db", db, `User["zoe"]`)
+	if code != 0 || out != "" {
+		t.Errorf("after restart, zoe (deleted) = %q, exit %d", out, code)
+	}
+}
+
+func TestExitCodesAndHelp(t *testing.T) {
+	db := socialDB(t)
+	for _, c := range []struct {
+		args []string
+		code int
+	}{
+		{[]string{"--help"}, 0},
+		{[]string{"query", "--help"}, 0},
+		{[]string{"key", "decode", "--help"}, 0},
+		{[]string{"serve", "--help"}, 0},
+		{[]string{}, 2},
+		{[]string{"bogus"}, 2},
+		{[]string{"query"}, 2},
+		{[]string{"query", "--db", db, "--bogus", "x"}, 2},
+		{[]string{"query", "--db", db, "--format", "yaml", "User"}, 2},
+		{[]string{"query", `User`}, 2},
+		{[]string{"query", "--db", db, "--remote", "x:1", "User"}, 2},
+		{[]string{"serve", "--remote", "x:1"}, 2},
+		{[]string{"key"}, 2},
+		{[]string{"query", "--db", db, `User["alice"] { nope }`}, 1},
+		{[]string{"key", "decode", "zz"}, 1},
+		{[]string{"query", "--db", db, `User["alice"] { display_name }`}, 0},
+	} {
+		stdout, stderr, code := run(t, c.args...)
+		if code != c.code {
+			t.Errorf("protoql %q: exit %d, want %d\nstdout: %s\nstderr: %s", c.args, code, c.code, stdout, stderr)
+		}
+		if c.code == 0 && strings.Contains(strings.Join(c.args, " "), "--help") && !strings.Contains(stdout, "Usage:") {
+			t.Errorf("protoql %q: no usage in %q", c.args, stdout)
+		}
+	}
+}
+
+func TestKeyEncodeDecode(t *testing.T) {
+	t.Parallel()
+	out, _, code := run(t, "key", "encode", `1 / 1:"alice" / 6:"s1"`)
+	hex := strings.TrimSpace(out)
+	if code != 0 || hex == "" {
+		t.Fatalf("key encode: exit %d, %q", code, out)
+	}
+	out, _, code = run(t, "key", "decode", hex)
+	if code != 0 || strings.TrimSpace(out) != `1 / 1:"alice" / 6:"s1"` {
+		t.Errorf("key decode %s = %q, exit %d", hex, out, code)
+	}
+	_, stderr, code := run(t, "key", "encode", `1 / 1:"alice`)
+	if code != 1 || stderr == "" {
+		t.Errorf("key encode of bad text: exit %d, %q", code, stderr)
+	}
+}
+
+// TestServeTLS serves TLS: a client that trusts the certificate (and has
+// the token) gets answers; a plaintext one does not.
+func TestServeTLS(t *testing.T) {
+	db := socialDB(t)
+	dir := t.TempDir()
+	certPEM, keyPEM := selfSigned(t)
+	cert, key := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	for path, b := range map[string][]byte{cert: certPEM, key: keyPEM} {
+		if err := os.WriteFile(path, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	token := writeToken(t, "tls-token")
+	srv := serveArgs(t, "serve", "--db", db, "--listen", "127.0.0.1:0", "--token-file", token, "--tls-cert", cert, "--tls-key", key)
+	out, stderr, code := run(t, "query", "--remote", srv.addr, "--tls-ca", cert, "--token-file", token, `User["bob"] { display_name }`)
+	if code != 0 || strings.TrimSpace(out) != `User{user_id: "bob", display_name: "Bob"}` {
+		t.Errorf("query over TLS: exit %d, %q, %q", code, out, stderr)
+	}
+	if _, stderr, code := run(t, "query", "--remote", srv.addr, "--token-file", token, `User["bob"]`); code != 1 || !strings.Contains(stderr, "cannot reach the server") {
+		t.Errorf("plaintext to TLS: exit %d, %q", code, stderr)
+	}
+	srv.stop(t)
+}
+
+// selfSigned returns a certificate for 127.0.0.1 and its key, in PEM.
+func selfSigned(t *testing.T) (certPEM, keyPEM []byte) {
+	t.Helper()
+	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1),
+		Subject:      pkix.Name{CommonName: "protoql test"},
+		IPAddresses:  []net.IP{net.ParseIP("127.0.0.1")},
+		NotBefore:    time.Now().Add(-time.Hour),
+		NotAfter:     time.Now().Add(time.Hour),
+		KeyUsage:     x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		IsCA:         true, BasicConstraintsValid: true,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &k.PublicKey, k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kder, err := x509.MarshalECPrivateKey(k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder})
+}

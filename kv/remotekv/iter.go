@@ -1,0 +1,166 @@
+package remotekv
+
+import (
+	"bytes"
+	"fmt"
+
+	"github.com/protoql/protoql/kv"
+	protoqlv1 "github.com/protoql/protoql/proto/protoql/v1"
+)
+
+// Page sizes of an iterator: firstPage pairs after a positioning call,
+// doubling on each Next past a page up to maxPage (the server also cuts
+// pages at about 1 MiB).
+const (
+	firstPage = 16
+	maxPage   = 1024
+)
+
+// iter is a kv.Iterator over an iterator of a server-side transaction. It
+// holds one page of pairs; the server's iterator stays at the page's last
+// pair.
+type iter struct {
+	a     *attempt
+	id    uint32
+	opts  kv.IterOptions
+	owner bool // a Store-level iterator: Close ends its session
+
+	pairs     []*protoqlv1.KeyValue
+	pos       int
+	exhausted bool // the server has no pairs after pairs
+	valid     bool
+	page      uint32
+	err       error
+	closed    bool
+}
+
+// newIter queues the open step, so the iterator sees the transaction's
+// writes made before now and not later ones.
+func (a *attempt) newIter(opts kv.IterOptions, owner bool) *iter {
+	s := a.s
+	it := &iter{a: a, id: s.nextIter, owner: owner, opts: kv.IterOptions{
+		LowerBound: bytes.Clone(opts.LowerBound), UpperBound: bytes.Clone(opts.UpperBound), Reverse: opts.Reverse,
+	}}
+	s.nextIter++
+	open := &protoqlv1.TransactRequest_OpenIterator{Iterator: it.id, Options: &protoqlv1.IteratorOptions{
+		LowerBound: it.opts.LowerBound, UpperBound: it.opts.UpperBound, Reverse: it.opts.Reverse,
+	}}
+	if err := s.addStep(&step{Step: &protoqlv1.TransactRequest_Step_Open{Open: open}}, len(opts.LowerBound)+len(opts.UpperBound)); err != nil {
+		it.err = err
+	}
+	return it
+}
+
+// usable reports whether a positioning call may proceed, recording why not.
+func (it *iter) usable() bool {
+	if it.err == nil {
+		it.err = it.a.check("iterator", nil)
+	}
+	if it.err != nil || it.closed {
+		it.valid = false
+		return false
+	}
+	return true
+}
+
+func (it *iter) First() bool {
+	return it.seek(protoqlv1.TransactRequest_Seek_KIND_FIRST, nil)
+}
+
+func (it *iter) SeekGE(key []byte) bool {
+	if it.opts.Reverse && it.err == nil {
+		it.err = fmt.Errorf("remotekv: %w: SeekGE on a reverse iterator", kv.ErrInvalid)
+	}
+	return it.seek(protoqlv1.TransactRequest_Seek_KIND_GE, key)
+}
+
+func (it *iter) SeekLT(key []byte) bool {
+	if !it.opts.Reverse && it.err == nil {
+		it.err = fmt.Errorf("remotekv: %w: SeekLT on a forward iterator", kv.ErrInvalid)
+	}
+	return it.seek(protoqlv1.TransactRequest_Seek_KIND_LT, key)
+}
+
+func (it *iter) seek(kind protoqlv1.TransactRequest_Seek_Kind, key []byte) bool {
+	if !it.usable() {
+		return false
+	}
+	it.page = firstPage
+	// key is marshalled before call returns: no copy needed.
+	return it.load(it.a.s.call(&request{Action: &protoqlv1.TransactRequest_Seek_{Seek: &protoqlv1.TransactRequest_Seek{
+		Iterator: it.id, Kind: kind, Key: key, Page: it.page,
+	}}}))
+}
+
+func (it *iter) Next() bool {
+	if !it.valid || !it.usable() {
+		return false
+	}
+	it.pos++
+	if it.pos < len(it.pairs) {
+		return true
+	}
+	if it.exhausted {
+		it.valid = false
+		return false
+	}
+	it.page = min(2*it.page, maxPage)
+	return it.load(it.a.s.call(&request{Action: &protoqlv1.TransactRequest_Next_{Next: &protoqlv1.TransactRequest_Next{
+		Iterator: it.id, Page: it.page,
+	}}}))
+}
+
+// load takes the page of an answer.
+func (it *iter) load(resp *response, err error) bool {
+	it.pairs, it.pos, it.valid = nil, 0, false
+	if err != nil {
+		it.err = err
+		return false
+	}
+	p := resp.GetPage()
+	if p == nil {
+		it.err = it.a.s.protocolError("page", resp)
+		return false
+	}
+	// An empty page always ends the range, whatever the flag says, so a
+	// confused server cannot make the client loop.
+	it.pairs, it.exhausted = p.GetPairs(), p.GetExhausted() || len(p.GetPairs()) == 0
+	it.valid = len(it.pairs) > 0
+	return it.valid
+}
+
+func (it *iter) Valid() bool { return it.valid }
+
+func (it *iter) Key() []byte {
+	if !it.valid {
+		return nil
+	}
+	return it.pairs[it.pos].GetKey()
+}
+
+func (it *iter) Value() []byte {
+	if !it.valid {
+		return nil
+	}
+	return valueOf(it.pairs[it.pos].GetValue())
+}
+
+func (it *iter) Error() error { return it.err }
+
+// Close releases the server's iterator (with the next message of the
+// transaction) or, for a Store-level iterator, its whole snapshot.
+func (it *iter) Close() error {
+	if it.closed {
+		return it.err
+	}
+	it.closed, it.valid, it.pairs = true, false, nil
+	switch {
+	case it.owner:
+		it.a.finish()
+		it.a.s.end()
+	case it.a.check("close", nil) == nil:
+		closeStep := &step{Step: &protoqlv1.TransactRequest_Step_Close{Close: it.id}}
+		_ = it.a.s.addStep(closeStep, 4)
+	}
+	return it.err
+}

@@ -1,0 +1,226 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"google.golang.org/grpc"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
+	"google.golang.org/protobuf/types/known/anypb"
+
+	protoqlv1 "github.com/protoql/protoql/proto/protoql/v1"
+	"github.com/protoql/protoql/query"
+	"github.com/protoql/protoql/runtime"
+)
+
+// protoqlService implements protoqlv1.ProtoQLServiceServer on the stored
+// schema.
+type protoqlService struct {
+	protoqlv1.UnimplementedProtoQLServiceServer
+	s *Server
+}
+
+func (p *protoqlService) Query(req *protoqlv1.QueryRequest, stream grpc.ServerStreamingServer[protoqlv1.QueryResponse]) error {
+	ctx := stream.Context()
+	db, err := p.s.dbs.get(ctx)
+	if err != nil {
+		return err
+	}
+	q, err := query.Compile(db.Catalog(), req.GetQuery())
+	if err != nil {
+		return err
+	}
+	vars, err := variables(req.GetVariables())
+	if err != nil {
+		return err
+	}
+	limits := runtime.WithLimits(p.limits(req.GetLimits()))
+	for res, err := range db.Query(ctx, q, vars, limits) {
+		if err != nil {
+			return err
+		}
+		msg, err := anypb.New(res.Msg)
+		if err != nil {
+			return err
+		}
+		if err := stream.Send(&protoqlv1.QueryResponse{Message: msg, Cursor: res.Cursor, MapCursors: res.MapCursors}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// limits returns the server's limits, lowered by the request's.
+func (p *protoqlService) limits(req *protoqlv1.Limits) runtime.Limits {
+	l := p.s.opts.Limits
+	return runtime.Limits{
+		MaxRows:  lower(l.MaxRows, req.GetMaxRows()),
+		MaxKeys:  lower(l.MaxKeys, req.GetMaxKeys()),
+		MaxBytes: lower(l.MaxBytes, req.GetMaxBytes()),
+	}
+}
+
+// lower returns the smaller of two limits, where zero means unlimited.
+func lower(server int, req uint64) int {
+	if req == 0 || req > 1<<62 {
+		return server
+	}
+	if server == 0 || int(req) < server {
+		return int(req)
+	}
+	return server
+}
+
+func (p *protoqlService) Explain(ctx context.Context, req *protoqlv1.ExplainRequest) (*protoqlv1.ExplainResponse, error) {
+	db, err := p.s.dbs.get(ctx)
+	if err != nil {
+		return nil, err
+	}
+	q, err := query.Compile(db.Catalog(), req.GetQuery())
+	if err != nil {
+		return nil, err
+	}
+	if len(req.GetVariables()) == 0 {
+		return &protoqlv1.ExplainResponse{Plan: q.Explain()}, nil
+	}
+	vars, err := variables(req.GetVariables())
+	if err != nil {
+		return nil, err
+	}
+	b, err := q.Bind(vars)
+	if err != nil {
+		return nil, err
+	}
+	return &protoqlv1.ExplainResponse{Plan: b.Explain()}, nil
+}
+
+func (p *protoqlService) GetSchema(ctx context.Context, _ *protoqlv1.GetSchemaRequest) (*protoqlv1.GetSchemaResponse, error) {
+	db, err := p.s.dbs.get(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &protoqlv1.GetSchemaResponse{Schema: db.Catalog().FileDescriptorSet()}, nil
+}
+
+func (p *protoqlService) Put(ctx context.Context, req *protoqlv1.PutRequest) (*protoqlv1.PutResponse, error) {
+	db, err := p.s.dbs.get(ctx)
+	if err != nil {
+		return nil, err
+	}
+	t, m, err := tableMessage(db, req.GetMessage())
+	if err != nil {
+		return nil, err
+	}
+	ref, err := t.RowOf(m)
+	if err != nil {
+		return nil, err
+	}
+	if err := db.Put(ctx, ref, m); err != nil {
+		return nil, err
+	}
+	return &protoqlv1.PutResponse{}, nil
+}
+
+func (p *protoqlService) Delete(ctx context.Context, req *protoqlv1.DeleteRequest) (*protoqlv1.DeleteResponse, error) {
+	db, err := p.s.dbs.get(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var ref runtime.Ref
+	switch row := req.GetRow().(type) {
+	case *protoqlv1.DeleteRequest_Message:
+		t, m, err := tableMessage(db, row.Message)
+		if err != nil {
+			return nil, err
+		}
+		ref, err = t.RowOf(m)
+		if err != nil {
+			return nil, err
+		}
+	case *protoqlv1.DeleteRequest_Key:
+		ref, err = rowRef(db, row.Key)
+		if err != nil {
+			return nil, err
+		}
+	default:
+		return nil, badRequest("delete needs a message or a key")
+	}
+	if err := db.Delete(ctx, ref); err != nil {
+		return nil, err
+	}
+	return &protoqlv1.DeleteResponse{}, nil
+}
+
+// tableMessage decodes a message of one of db's tables from an Any.
+func tableMessage(db *runtime.DB, a *anypb.Any) (*runtime.Table, proto.Message, error) {
+	if a == nil {
+		return nil, nil, badRequest("no message")
+	}
+	name := a.MessageName()
+	t, err := db.Table(string(name))
+	if err != nil || t.Schema().Desc.FullName() != name {
+		return nil, nil, badRequest("%q is not a table's message type; the tables are %s", name, tableNames(db))
+	}
+	m := db.NewMessage(t.Schema().Desc).Interface()
+	if err := proto.Unmarshal(a.GetValue(), m); err != nil {
+		return nil, nil, badRequest("%s does not parse: %v", name, err)
+	}
+	return t, m, nil
+}
+
+func tableNames(db *runtime.DB) string {
+	var names []string
+	for _, t := range db.Catalog().Tables {
+		names = append(names, string(t.Name()))
+	}
+	return strings.Join(names, ", ")
+}
+
+// rowRef resolves a row written in query syntax, such as `User["alice"]`
+// or `Inbox["bob", FOLDER_INBOX, 5]`: a table and a literal for every key
+// column, nothing else. Errors are *query.Error values positioned in text.
+func rowRef(db *runtime.DB, text string) (runtime.Ref, error) {
+	q, err := query.Compile(db.Catalog(), text)
+	if err != nil {
+		return runtime.Ref{}, err
+	}
+	ast, plan := q.AST(), q.Plan()
+	root := ast.Root
+	switch {
+	case len(plan.Vars) > 0:
+		return runtime.Ref{}, query.Errorf(plan.Vars[0].Pos, query.ErrInvalid, "a row key takes literals, not variables")
+	case root.Args != nil:
+		return runtime.Ref{}, query.Errorf(root.Args.Pos, query.ErrInvalid, "a row key takes no arguments")
+	case root.Sub != nil:
+		return runtime.Ref{}, query.Errorf(root.Sub.Pos, query.ErrInvalid, "a row key selects no fields")
+	case !plan.Root.Exact() || plan.Root.Ranged:
+		pos := root.Pos
+		if root.Keys != nil {
+			pos = root.Keys.Pos
+		}
+		return runtime.Ref{}, query.Errorf(pos, query.ErrInvalid, "a row key needs one value for each key column of %s (%s)", plan.Table.Desc.Name(), columns(plan))
+	}
+	b, err := q.Bind(nil)
+	if err != nil {
+		return runtime.Ref{}, err
+	}
+	vals := make([]protoreflect.Value, len(plan.Root.Points))
+	for i, op := range plan.Root.Points {
+		vals[i] = b.Value(op)
+	}
+	t := db.TableByID(plan.Table.ID)
+	if t == nil {
+		return runtime.Ref{}, fmt.Errorf("%w: no table %d", runtime.ErrInvalid, plan.Table.ID)
+	}
+	return t.Row(vals...)
+}
+
+func columns(p *query.Plan) string {
+	var names []string
+	for _, c := range p.Root.Cols {
+		names = append(names, c.Name())
+	}
+	return strings.Join(names, ", ")
+}

@@ -1,0 +1,186 @@
+package server
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/tls"
+	"errors"
+	"log/slog"
+	"net"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
+
+	"github.com/protoql/protoql/kv"
+	protoqlv1 "github.com/protoql/protoql/proto/protoql/v1"
+)
+
+// DefaultAddr is where `protoql serve` listens unless told otherwise:
+// loopback only.
+const DefaultAddr = "127.0.0.1:7420"
+
+// Limits bound each request. Zero means unlimited.
+type Limits struct {
+	// Timeout is the longest any RPC may run, streams and transactions
+	// included; a client deadline that is shorter wins.
+	Timeout time.Duration
+	// MaxRows caps the root results of one Query.
+	MaxRows int
+	// MaxKeys caps the keys one Query reads and the pairs one Scan returns.
+	MaxKeys int
+	// MaxBytes caps the key and value bytes one Query reads or one Scan
+	// returns.
+	MaxBytes int
+}
+
+// DefaultLimits are the limits of a server built without WithLimits.
+var DefaultLimits = Limits{
+	Timeout:  time.Minute,
+	MaxRows:  10_000,
+	MaxKeys:  1_000_000,
+	MaxBytes: 256 << 20,
+}
+
+// DefaultMaxMessageSize bounds every message unless WithMaxMessageSize says
+// otherwise.
+const DefaultMaxMessageSize = 16 << 20
+
+// DefaultGracePeriod is how long Serve waits for running calls at shutdown
+// before cancelling them.
+const DefaultGracePeriod = 10 * time.Second
+
+// Options configures a Server. Use the WithX functions.
+type Options struct {
+	// Token, when non-empty, is required on every RPC.
+	Token string
+	// TLS, when set, serves TLS with this configuration.
+	TLS *tls.Config
+	// Limits bound each request.
+	Limits Limits
+	// MaxMessageSize bounds every message received and sent, in bytes.
+	MaxMessageSize int
+	// GracePeriod is how long shutdown waits for running calls.
+	GracePeriod time.Duration
+	// Logger receives internal errors (with the id the client sees) and
+	// recovered panics.
+	Logger *slog.Logger
+}
+
+// Option sets a field of Options.
+type Option func(*Options)
+
+// WithToken requires "authorization: Bearer <token>" on every RPC. An empty
+// token requires nothing.
+func WithToken(token string) Option { return func(o *Options) { o.Token = token } }
+
+// WithTLS serves TLS with cfg.
+func WithTLS(cfg *tls.Config) Option { return func(o *Options) { o.TLS = cfg } }
+
+// WithLimits replaces DefaultLimits.
+func WithLimits(l Limits) Option { return func(o *Options) { o.Limits = l } }
+
+// WithMaxMessageSize bounds every message, in bytes.
+func WithMaxMessageSize(n int) Option { return func(o *Options) { o.MaxMessageSize = n } }
+
+// WithGracePeriod sets how long shutdown waits for running calls.
+func WithGracePeriod(d time.Duration) Option { return func(o *Options) { o.GracePeriod = d } }
+
+// WithLogger sets where internal errors are logged (default slog.Default).
+func WithLogger(l *slog.Logger) Option { return func(o *Options) { o.Logger = l } }
+
+// Server serves both services over one store. It is safe for concurrent
+// use. It does not own the store.
+type Server struct {
+	store  kv.Store
+	opts   Options
+	token  *[sha256.Size]byte // digest of Options.Token; nil without one
+	dbs    dbCache
+	errs   errorMapper
+	grpc   *grpc.Server
+	protos protoqlService
+	kvs    kvService
+}
+
+// New returns a server for store.
+func New(store kv.Store, opts ...Option) *Server {
+	o := Options{Limits: DefaultLimits, MaxMessageSize: DefaultMaxMessageSize, GracePeriod: DefaultGracePeriod}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if o.MaxMessageSize <= 0 {
+		o.MaxMessageSize = DefaultMaxMessageSize
+	}
+	s := &Server{store: store, opts: o, errs: errorMapper{log: o.Logger}}
+	if o.Token != "" {
+		sum := sha256.Sum256([]byte(o.Token))
+		s.token = &sum
+	}
+	s.dbs.store = store
+	s.protos = protoqlService{s: s}
+	s.kvs = kvService{s: s}
+	s.grpc = grpc.NewServer(s.serverOptions()...)
+	protoqlv1.RegisterProtoQLServiceServer(s.grpc, &s.protos)
+	protoqlv1.RegisterKVServiceServer(s.grpc, &s.kvs)
+	return s
+}
+
+func (s *Server) serverOptions() []grpc.ServerOption {
+	opts := []grpc.ServerOption{
+		grpc.MaxRecvMsgSize(s.opts.MaxMessageSize),
+		grpc.MaxSendMsgSize(s.opts.MaxMessageSize),
+		grpc.InTapHandle(s.tap),
+		// Interceptors run outermost first: errors of every later stage,
+		// authentication included, pass through the one status mapping.
+		grpc.ChainUnaryInterceptor(s.unaryStatus, s.unaryAuth),
+		grpc.ChainStreamInterceptor(s.streamStatus, s.streamAuth),
+	}
+	if s.opts.TLS != nil {
+		opts = append(opts, grpc.Creds(credentials.NewTLS(s.opts.TLS)))
+	}
+	return opts
+}
+
+// GRPC returns the underlying gRPC server, to serve it on listeners of the
+// caller's choosing or to register more services before serving.
+func (s *Server) GRPC() *grpc.Server { return s.grpc }
+
+// Serve serves on lis until ctx ends, then shuts down gracefully: it
+// stops accepting calls, waits up to the grace period for running ones,
+// cancels the rest, and returns. It returns nil after a shutdown and the
+// listener's error otherwise. A Server serves once.
+func (s *Server) Serve(ctx context.Context, lis net.Listener) error {
+	errc := make(chan error, 1)
+	go func() { errc <- s.grpc.Serve(lis) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	s.Shutdown()
+	if err := <-errc; err != nil && !errors.Is(err, grpc.ErrServerStopped) {
+		return err
+	}
+	return nil
+}
+
+// Shutdown stops the server gracefully (see Serve).
+func (s *Server) Shutdown() {
+	done := make(chan struct{})
+	go func() {
+		s.grpc.GracefulStop()
+		close(done)
+	}()
+	timer := time.NewTimer(s.opts.GracePeriod)
+	defer timer.Stop()
+	select {
+	case <-done:
+	case <-timer.C:
+		s.opts.Logger.Warn("protoql server: grace period over, cancelling running calls", "grace", s.opts.GracePeriod)
+		s.grpc.Stop()
+		<-done
+	}
+}

@@ -1,0 +1,156 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime/debug"
+	"sync/atomic"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/grpc/tap"
+	"google.golang.org/protobuf/protoadapt"
+
+	"github.com/protoql/protoql/kv"
+	protoqlv1 "github.com/protoql/protoql/proto/protoql/v1"
+	"github.com/protoql/protoql/query"
+	"github.com/protoql/protoql/runtime"
+	"github.com/protoql/protoql/schema"
+	"github.com/protoql/protoql/tuple"
+)
+
+// This file is the one place where Go errors become gRPC statuses. Handlers
+// return errors from the packages below them (wrapped with %w), and the
+// outermost interceptor maps them here.
+
+// Errors of the server itself.
+var (
+	// errNoSchema: the ProtoQLService needs a stored schema.
+	errNoSchema = errors.New("server: the database has no stored schema; open it once with runtime.WithSchema to store one")
+	// errBadRequest: a malformed request (a missing field, an unknown
+	// enum value, a message out of protocol order).
+	errBadRequest = errors.New("server: bad request")
+)
+
+func badRequest(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", errBadRequest, fmt.Sprintf(format, args...))
+}
+
+// errorMapper turns errors into statuses, logging the internal ones.
+type errorMapper struct {
+	log    *slog.Logger
+	nextID atomic.Uint64
+}
+
+// status returns err as a gRPC status error (nil for nil).
+func (m *errorMapper) status(method string, err error) error {
+	if err == nil {
+		return nil
+	}
+	if _, ok := status.FromError(err); ok {
+		return err // already a status: from gRPC itself, or authentication
+	}
+	var qe *query.Error
+	var le *runtime.LimitError
+	switch {
+	case errors.As(err, &qe):
+		return withDetail(codes.InvalidArgument, err.Error(), &protoqlv1.QueryError{
+			Line: uint32(qe.Pos.Line), Column: uint32(qe.Pos.Column), Offset: uint32(qe.Pos.Offset), Message: qe.Msg,
+		})
+	case errors.As(err, &le):
+		return withDetail(codes.ResourceExhausted, err.Error(), &protoqlv1.LimitExceeded{
+			Limit: le.Limit, Max: uint64(le.Max), Cursor: le.Cursor,
+		})
+	case errors.Is(err, context.Canceled):
+		return status.Error(codes.Canceled, "request canceled")
+	case errors.Is(err, context.DeadlineExceeded):
+		return status.Error(codes.DeadlineExceeded, "request deadline exceeded (the server's time limit or the client's deadline)")
+	}
+	if code, ok := knownCode(err); ok {
+		return status.Error(code, err.Error())
+	}
+	id := m.nextID.Add(1)
+	m.log.Error("protoql server: internal error", "method", method, "id", id, "err", err)
+	return status.Errorf(codes.Internal, "internal error (logged by the server as id %d)", id)
+}
+
+// knownCode maps the errors whose text is meant for the caller: a user's
+// mistake, a missing row, a conflict, corrupt data (whose message names the
+// key), a closed store.
+func knownCode(err error) (codes.Code, bool) {
+	for _, c := range []struct {
+		sentinel error
+		code     codes.Code
+	}{
+		{errBadRequest, codes.InvalidArgument},
+		{errNoSchema, codes.FailedPrecondition},
+		{kv.ErrInvalid, codes.InvalidArgument},
+		{runtime.ErrInvalid, codes.InvalidArgument},
+		{schema.ErrInvalid, codes.InvalidArgument},
+		{tuple.ErrMalformed, codes.InvalidArgument},
+		{runtime.ErrNotFound, codes.NotFound},
+		{kv.ErrNotFound, codes.NotFound},
+		{kv.ErrConflict, codes.Aborted},
+		{runtime.ErrCorrupt, codes.DataLoss},
+		{kv.ErrClosed, codes.Unavailable},
+	} {
+		if errors.Is(err, c.sentinel) {
+			return c.code, true
+		}
+	}
+	return codes.OK, false
+}
+
+func withDetail(code codes.Code, msg string, detail protoadapt.MessageV2) error {
+	st, err := status.New(code, msg).WithDetails(protoadapt.MessageV1Of(detail))
+	if err != nil {
+		return status.Error(code, msg)
+	}
+	return st.Err()
+}
+
+// recovered turns a handler's panic into an internal error, logging the
+// stack on the server only.
+func (m *errorMapper) recovered(method string, p any) error {
+	id := m.nextID.Add(1)
+	m.log.Error("protoql server: panic", "method", method, "id", id, "panic", p, "stack", string(debug.Stack()))
+	return status.Errorf(codes.Internal, "internal error (logged by the server as id %d)", id)
+}
+
+func (s *Server) unaryStatus(ctx context.Context, req any, info *grpc.UnaryServerInfo, h grpc.UnaryHandler) (resp any, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			resp, err = nil, s.errs.recovered(info.FullMethod, p)
+		}
+	}()
+	resp, err = h(ctx, req)
+	return resp, s.errs.status(info.FullMethod, err)
+}
+
+func (s *Server) streamStatus(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, h grpc.StreamHandler) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = s.errs.recovered(info.FullMethod, p)
+		}
+	}()
+	return s.errs.status(info.FullMethod, h(srv, ss))
+}
+
+// tap puts Limits.Timeout on the context of every stream as the transport
+// creates it (grpc.InTapHandle), before any handler runs. Unlike a context
+// derived in an interceptor, this one is the stream's own: a handler
+// blocked receiving from, or sending to, a client that has gone quiet
+// wakes up at the deadline too.
+func (s *Server) tap(ctx context.Context, _ *tap.Info) (context.Context, error) {
+	if s.opts.Limits.Timeout <= 0 {
+		return ctx, nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, s.opts.Limits.Timeout)
+	// The transport cancels the parent when the stream ends; release the
+	// timer then (or when it fires).
+	context.AfterFunc(ctx, cancel)
+	return ctx, nil
+}

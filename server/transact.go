@@ -1,0 +1,256 @@
+package server
+
+import (
+	"bytes"
+	"errors"
+	"io"
+
+	"google.golang.org/grpc"
+
+	"github.com/protoql/protoql/kv"
+	protoqlv1 "github.com/protoql/protoql/proto/protoql/v1"
+)
+
+type transactStream = grpc.BidiStreamingServer[protoqlv1.TransactRequest, protoqlv1.TransactResponse]
+
+// maxIters bounds the iterators a transaction may hold open at once, and
+// so the server memory one client can pin.
+const maxIters = 1024
+
+// errRollback ends a transaction the client rolled back.
+var errRollback = errors.New("server: rolled back by the client")
+
+// Transact runs one kv transaction for a client, following the protocol of
+// TransactRequest: the store's Update (or View) runs here, and its function
+// serves the client's reads and writes until the client commits. When the
+// store calls the function again to retry a conflict, the client is told
+// to restart and the new attempt is served on the same stream.
+func (k *kvService) Transact(stream transactStream) error {
+	first, err := stream.Recv()
+	if err == io.EOF {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if first.GetBegin() == nil {
+		return badRequest("the first message of a transaction must carry begin")
+	}
+	sess := &session{k: k, stream: stream, next: first, iters: map[uint32]*sessionIter{}}
+	defer sess.closeIters()
+	ctx := stream.Context()
+	if first.GetBegin().GetReadOnly() {
+		err = k.s.store.View(ctx, func(r kv.Reader) error { return sess.run(r, nil) })
+	} else {
+		err = k.s.store.Update(ctx, func(tx kv.Txn) error { return sess.run(tx, tx) })
+	}
+	if err != nil && !errors.Is(err, errRollback) {
+		return err
+	}
+	if err == nil && sess.meta {
+		k.s.dbs.invalidate()
+	}
+	return stream.Send(&protoqlv1.TransactResponse{Result: &protoqlv1.TransactResponse_Done{Done: true}})
+}
+
+// session is the server's side of one Transact stream. It belongs to the
+// stream's handler goroutine.
+type session struct {
+	k       *kvService
+	stream  transactStream
+	next    *protoqlv1.TransactRequest // a message received but not served yet
+	attempt int
+	iters   map[uint32]*sessionIter
+	meta    bool // the current attempt wrote a metadata key
+}
+
+// sessionIter is an iterator of the transaction and whether it is
+// positioned (Next needs a position).
+type sessionIter struct {
+	it         kv.Iterator
+	positioned bool
+}
+
+// run is the function given to Update (w set) or View: it serves messages
+// until commit or rollback.
+func (s *session) run(r kv.Reader, w kv.Txn) error {
+	s.closeIters()
+	s.meta = false
+	s.attempt++
+	if s.attempt > 1 {
+		if err := s.send(&protoqlv1.TransactResponse{Result: &protoqlv1.TransactResponse_Restart{Restart: true}}); err != nil {
+			return err
+		}
+	}
+	for {
+		req, err := s.recv()
+		if err != nil {
+			return err
+		}
+		for _, st := range req.GetSteps() {
+			if err := s.step(r, w, st); err != nil {
+				return err
+			}
+		}
+		resp, err := s.act(r, req)
+		if err != nil || resp == nil {
+			return err // resp == nil: the transaction ends here
+		}
+		if err := s.send(resp); err != nil {
+			return err
+		}
+	}
+}
+
+func (s *session) recv() (*protoqlv1.TransactRequest, error) {
+	if req := s.next; req != nil {
+		s.next = nil
+		return req, nil
+	}
+	req, err := s.stream.Recv()
+	if err == io.EOF {
+		return nil, errRollback // the client closed the stream without committing
+	}
+	if err != nil {
+		return nil, err
+	}
+	if req.GetBegin() != nil {
+		return nil, badRequest("begin on a transaction already begun")
+	}
+	return req, nil
+}
+
+func (s *session) send(resp *protoqlv1.TransactResponse) error { return s.stream.Send(resp) }
+
+// step executes a step that needs no answer.
+func (s *session) step(r kv.Reader, w kv.Txn, st *protoqlv1.TransactRequest_Step) error {
+	switch x := st.GetStep().(type) {
+	case *protoqlv1.TransactRequest_Step_Write:
+		if w == nil {
+			return badRequest("write in a read-only transaction")
+		}
+		op, err := opFromProto(x.Write)
+		if err != nil {
+			return err
+		}
+		s.meta = s.meta || isMeta(op)
+		return addOp(w, op)
+	case *protoqlv1.TransactRequest_Step_Open:
+		id := x.Open.GetIterator()
+		s.closeIter(id)
+		if len(s.iters) >= maxIters {
+			return badRequest("more than %d iterators open in one transaction", maxIters)
+		}
+		it, err := r.NewIter(s.stream.Context(), iterOptions(x.Open.GetOptions()))
+		if err != nil {
+			return err
+		}
+		s.iters[id] = &sessionIter{it: it}
+		return nil
+	case *protoqlv1.TransactRequest_Step_Close:
+		s.closeIter(x.Close)
+		return nil
+	}
+	return badRequest("empty step")
+}
+
+// act executes a message's action and returns its answer; nil ends the
+// transaction (commit: nil error; rollback: errRollback).
+func (s *session) act(r kv.Reader, req *protoqlv1.TransactRequest) (*protoqlv1.TransactResponse, error) {
+	switch a := req.GetAction().(type) {
+	case nil:
+		return &protoqlv1.TransactResponse{Result: &protoqlv1.TransactResponse_Ready{Ready: true}}, nil
+	case *protoqlv1.TransactRequest_Get:
+		v, err := r.Get(s.stream.Context(), a.Get)
+		if errors.Is(err, kv.ErrNotFound) {
+			return getResult(false, nil), nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		return getResult(true, v), nil
+	case *protoqlv1.TransactRequest_Seek_:
+		return s.seek(a.Seek)
+	case *protoqlv1.TransactRequest_Next_:
+		si, err := s.iter(a.Next.GetIterator())
+		if err != nil {
+			return nil, err
+		}
+		if !si.positioned {
+			return nil, badRequest("next on iterator %d before a seek", a.Next.GetIterator())
+		}
+		return s.page(si, si.it.Next(), a.Next.GetPage())
+	case *protoqlv1.TransactRequest_Commit:
+		return nil, nil
+	case *protoqlv1.TransactRequest_Rollback:
+		return nil, errRollback
+	}
+	return nil, badRequest("unknown action")
+}
+
+func getResult(found bool, v []byte) *protoqlv1.TransactResponse {
+	return &protoqlv1.TransactResponse{Result: &protoqlv1.TransactResponse_Get{Get: &protoqlv1.TransactResponse_GetResult{Found: found, Value: v}}}
+}
+
+func (s *session) seek(sk *protoqlv1.TransactRequest_Seek) (*protoqlv1.TransactResponse, error) {
+	si, err := s.iter(sk.GetIterator())
+	if err != nil {
+		return nil, err
+	}
+	var ok bool
+	switch sk.GetKind() {
+	case protoqlv1.TransactRequest_Seek_KIND_FIRST:
+		ok = si.it.First()
+	case protoqlv1.TransactRequest_Seek_KIND_GE:
+		ok = si.it.SeekGE(sk.GetKey())
+	case protoqlv1.TransactRequest_Seek_KIND_LT:
+		ok = si.it.SeekLT(sk.GetKey())
+	default:
+		return nil, badRequest("seek kind %v", sk.GetKind())
+	}
+	si.positioned = true
+	return s.page(si, ok, sk.GetPage())
+}
+
+// page reads up to n pairs (capped by the server) from the iterator's
+// current position, leaving it at the last pair returned.
+func (s *session) page(si *sessionIter, ok bool, n uint32) (*protoqlv1.TransactResponse, error) {
+	limit := int(min(max(n, 1), maxPagePairs))
+	p := &protoqlv1.TransactResponse_Page{}
+	size := 0
+	for ok {
+		kvp := &protoqlv1.KeyValue{Key: bytes.Clone(si.it.Key()), Value: bytes.Clone(si.it.Value())}
+		p.Pairs = append(p.Pairs, kvp)
+		size += len(kvp.Key) + len(kvp.Value) + pairOverhead
+		if len(p.Pairs) >= limit || size >= s.k.pageBytes() {
+			break
+		}
+		ok = si.it.Next()
+	}
+	if err := si.it.Error(); err != nil {
+		return nil, err
+	}
+	p.Exhausted = !ok
+	return &protoqlv1.TransactResponse{Result: &protoqlv1.TransactResponse_Page_{Page: p}}, nil
+}
+
+func (s *session) iter(id uint32) (*sessionIter, error) {
+	si := s.iters[id]
+	if si == nil {
+		return nil, badRequest("iterator %d is not open", id)
+	}
+	return si, nil
+}
+
+func (s *session) closeIter(id uint32) {
+	if si := s.iters[id]; si != nil {
+		si.it.Close()
+		delete(s.iters, id)
+	}
+}
+
+func (s *session) closeIters() {
+	for id := range s.iters {
+		s.closeIter(id)
+	}
+}
