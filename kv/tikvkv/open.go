@@ -3,6 +3,8 @@ package tikvkv
 import (
 	"context"
 	"fmt"
+	"os"
+	"strings"
 
 	"github.com/tikv/client-go/v2/tikv"
 	"github.com/tikv/client-go/v2/util"
@@ -56,4 +58,33 @@ func Open(ctx context.Context, pdAddrs []string, opts ...Option) (*Store, error)
 		return nil, fmt.Errorf("tikvkv: %w", err)
 	}
 	return newStore(kvs, true, o), nil
+}
+
+// OpenURL opens the store a URL names: tikv://PD1:2379,PD2:2379[/PREFIX],
+// with the PD endpoints and an optional key prefix (namespace). TLS comes
+// from the environment when PROTOQL_TIKV_CA is set (with PROTOQL_TIKV_CERT
+// and PROTOQL_TIKV_KEY). It is the opener the protoql-tikv command
+// registers with the CLI.
+func OpenURL(ctx context.Context, url string, opts ...Option) (*Store, error) {
+	rest, ok := strings.CutPrefix(url, "tikv://")
+	if !ok {
+		return nil, fmt.Errorf("tikvkv: %q: want tikv://PD1:2379,PD2:2379[/PREFIX]", url)
+	}
+	hosts, prefix, _ := strings.Cut(rest, "/")
+	var pds []string
+	for _, h := range strings.Split(hosts, ",") {
+		if h = strings.TrimSpace(h); h != "" {
+			pds = append(pds, h)
+		}
+	}
+	if len(pds) == 0 {
+		return nil, fmt.Errorf("tikvkv: %q names no PD endpoint", url)
+	}
+	if prefix != "" {
+		opts = append(opts, WithPrefix([]byte(prefix)))
+	}
+	if ca := os.Getenv("PROTOQL_TIKV_CA"); ca != "" {
+		opts = append(opts, WithTLS(ca, os.Getenv("PROTOQL_TIKV_CERT"), os.Getenv("PROTOQL_TIKV_KEY")))
+	}
+	return Open(ctx, pds, opts...)
 }
