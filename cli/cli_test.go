@@ -246,3 +246,18 @@ func TestNoSchema(t *testing.T) {
 		t.Errorf("exit %d, %q", code, errs)
 	}
 }
+
+// TestServeNegativeLimit: a negative limit is a usage mistake, not a
+// silent "unlimited".
+func TestServeNegativeLimit(t *testing.T) {
+	t.Parallel()
+	for _, flag := range []string{"--max-rows=-1", "--max-keys=-1", "--max-bytes=-1", "--timeout=-1s", "--max-message-size=-1"} {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		var out, errb bytes.Buffer
+		code := cli.Main(ctx, []string{"serve", "--db", "mem:", "--listen", "127.0.0.1:0", flag}, cli.IO{In: strings.NewReader(""), Out: &out, Err: &errb})
+		cancel()
+		if code != cli.ExitUsage || !strings.Contains(errb.String(), strings.Split(flag, "=")[0]) {
+			t.Errorf("serve %s: exit %d, %q; want exit 2 naming the flag", flag, code, errb.String())
+		}
+	}
+}

@@ -43,6 +43,17 @@ Once listening, it prints "listening on ADDR" to standard error.`,
 			if (tlsCert == "") != (tlsKey == "") {
 				return usagef("give both --tls-cert and --tls-key, or neither")
 			}
+			for _, f := range []struct {
+				name string
+				neg  bool
+			}{
+				{"--timeout", limits.Timeout < 0}, {"--max-rows", limits.MaxRows < 0}, {"--max-keys", limits.MaxKeys < 0},
+				{"--max-bytes", limits.MaxBytes < 0}, {"--max-message-size", maxMessageSize < 0},
+			} {
+				if f.neg {
+					return usagef("%s must not be negative", f.name)
+				}
+			}
 			opts := []server.Option{
 				server.WithLimits(limits),
 				server.WithMaxMessageSize(maxMessageSize),
