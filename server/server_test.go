@@ -504,3 +504,27 @@ func TestShutdownKeepsAcknowledgedWrites(t *testing.T) {
 		}
 	}
 }
+
+// statusStore fails Get with a backend's own gRPC status wrapped in its
+// error (as a store built on a gRPC client, such as TiKV's, returns).
+type statusStore struct{ kv.Store }
+
+func (statusStore) Get(context.Context, []byte) ([]byte, error) {
+	return nil, fmt.Errorf("backend: get: %w", status.Error(codes.Unavailable, "dial tcp 10.0.0.7:20160 for /var/secret/path"))
+}
+
+// TestWrappedBackendStatusDoesNotLeak: a status inside a store's error is
+// the store's business, not the client's: it is logged and answered with
+// Internal like any other internal error.
+func TestWrappedBackendStatusDoesNotLeak(t *testing.T) {
+	t.Parallel()
+	f := start(t, statusStore{memkv.New()})
+	_, err := f.kvc.Get(t.Context(), &protoqlv1.GetRequest{Key: []byte("k")})
+	st := wantCode(t, "Get", err, codes.Internal)
+	if strings.Contains(st.Message(), "secret") || strings.Contains(st.Message(), "10.0.0.7") {
+		t.Errorf("client saw %q", st.Message())
+	}
+	if logs := f.logs.String(); !strings.Contains(logs, "10.0.0.7") {
+		t.Errorf("server log lacks the error:\n%s", logs)
+	}
+}

@@ -50,8 +50,11 @@ func (m *errorMapper) status(method string, err error) error {
 	if err == nil {
 		return nil
 	}
-	if _, ok := status.FromError(err); ok {
-		return err // already a status: from gRPC itself, or authentication
+	// Already a status: from gRPC itself, or authentication. Only err
+	// itself: a status wrapped inside a store's error is the backend's own
+	// (a TiKV connection failure, say) and is internal like the rest.
+	if _, ok := err.(interface{ GRPCStatus() *status.Status }); ok {
+		return err
 	}
 	var qe *query.Error
 	var le *runtime.LimitError
