@@ -82,7 +82,7 @@ func (c *connFlags) connect(ctx context.Context) (*client, error) {
 
 // local serves the --db database in-process, over an in-memory listener.
 func (c *connFlags) local(ctx context.Context) (*client, error) {
-	store, err := openStore(ctx, c.db)
+	store, err := openStore(ctx, c.db, false)
 	if err != nil {
 		return nil, err
 	}

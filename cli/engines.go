@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"fmt"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -49,14 +50,25 @@ func Engines() []string {
 	return s
 }
 
-// openStore opens what a --db value names.
-func openStore(ctx context.Context, db string) (kv.Store, error) {
+// openStore opens what a --db value names. Only serve (create true) makes
+// a new Pebble directory: every other command refuses a missing one, so a
+// typo is an error rather than a new, empty database. A URL whose scheme no
+// engine registered is refused rather than taken for a directory name.
+func openStore(ctx context.Context, db string, create bool) (kv.Store, error) {
 	if scheme, _, ok := strings.Cut(db, ":"); ok {
 		engines.Lock()
 		open := engines.m[scheme]
 		engines.Unlock()
 		if open != nil {
 			return open(ctx, db)
+		}
+		if strings.Contains(db, "://") {
+			return nil, usagef("--db %s: no engine for scheme %q in this binary (registered: %s)", db, scheme, strings.Join(Engines(), ", "))
+		}
+	}
+	if !create {
+		if _, err := os.Stat(db); err != nil {
+			return nil, usagef("--db %s: no database there (protoql serve --db creates one): %v", db, err)
 		}
 	}
 	return pebblekv.Open(db)

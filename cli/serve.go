@@ -92,7 +92,7 @@ Once listening, it prints "listening on ADDR" to standard error.`,
 func serve(cmd *cobra.Command, db, listen string, opts []server.Option) (err error) {
 	ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	store, err := openStore(ctx, db)
+	store, err := openStore(ctx, db, true)
 	if err != nil {
 		return err
 	}
