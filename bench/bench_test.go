@@ -1,0 +1,135 @@
+package bench
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/protoql/protoql/examples/social/socialpb"
+	"github.com/protoql/protoql/query"
+)
+
+// Benchmark flags: the defaults keep go test -bench quick; the reported
+// numbers come from cmd/benchreport.
+var (
+	benchUsers  = flag.Int("bench.users", 10_000, "users in the data set of BenchmarkWorkloads")
+	benchGrowth = flag.String("bench.growth", "10,1000,100000,1000000", "map sizes of BenchmarkGrowth")
+	benchSync   = flag.Bool("bench.sync", false, "fsync every commit, in every engine")
+)
+
+// benchDir holds the environments the benchmarks share across -count
+// runs; TestMain removes it.
+var (
+	benchDir  string
+	benchEnvs = map[string]*Env{}
+)
+
+func TestMain(m *testing.M) {
+	flag.Parse()
+	code := m.Run()
+	for _, e := range benchEnvs {
+		_ = e.Close()
+	}
+	if benchDir != "" {
+		_ = os.RemoveAll(benchDir)
+	}
+	os.Exit(code)
+}
+
+// sharedEnv returns the environment named name, creating and loading it on
+// first use.
+func sharedEnv(b *testing.B, name string, load func(*Env) error) *Env {
+	if e := benchEnvs[name]; e != nil {
+		return e
+	}
+	if benchDir == "" {
+		dir, err := os.MkdirTemp("", "protoql-bench-test-")
+		if err != nil {
+			b.Fatal(err)
+		}
+		benchDir = dir
+	}
+	e, err := OpenEnv(context.Background(), benchDir+"/"+name, EnvOptions{Sync: *benchSync})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := load(e); err != nil {
+		b.Fatal(err)
+	}
+	benchEnvs[name] = e
+	return e
+}
+
+// runOp runs op b.N times and reports the engine's bytes written per op.
+func runOp(b *testing.B, e *Env, c Column, op Op) {
+	ctx := context.Background()
+	b.ReportAllocs()
+	w0 := e.written(c.Impl)
+	i := 0
+	for b.Loop() {
+		if err := op(ctx, i); err != nil {
+			b.Fatal(err)
+		}
+		i++
+	}
+	b.ReportMetric(float64(e.written(c.Impl)-w0)/float64(max(i, 1)), "written-B/op")
+}
+
+// BenchmarkWorkloads runs every workload on every column:
+// BenchmarkWorkloads/<workload>/<column>.
+func BenchmarkWorkloads(b *testing.B) {
+	users := *benchUsers
+	e := sharedEnv(b, fmt.Sprintf("main-%d", users), func(e *Env) error {
+		return e.Load(context.Background(), users, func(i int) *socialpb.User { return NewUser(UserID(i), i, SessionsPerUser) })
+	})
+	for _, w := range Workloads {
+		b.Run(w.Key, func(b *testing.B) {
+			for _, c := range e.Columns() {
+				if op := w.Op(c, users); op != nil {
+					b.Run(c.Name, func(b *testing.B) { runOp(b, e, c, op) })
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkGrowth updates one entry of a map of n entries:
+// BenchmarkGrowth/<n>/<column>.
+func BenchmarkGrowth(b *testing.B) {
+	var sizes []int
+	for _, f := range strings.Split(*benchGrowth, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil {
+			b.Fatalf("-bench.growth: %v", err)
+		}
+		sizes = append(sizes, n)
+	}
+	e := sharedEnv(b, "growth-"+*benchGrowth, func(e *Env) error { return e.LoadGrowth(context.Background(), sizes) })
+	for _, n := range sizes {
+		b.Run(strconv.Itoa(n), func(b *testing.B) {
+			for _, c := range e.GrowthColumns() {
+				b.Run(c.Name, func(b *testing.B) { runOp(b, e, c, GrowthOp(c, n)) })
+			}
+		})
+	}
+}
+
+// BenchmarkCompile compiles the DESIGN.md §5 examples.
+func BenchmarkCompile(b *testing.B) {
+	e := sharedEnv(b, "compile", func(*Env) error { return nil })
+	cat := e.db.Catalog()
+	for k, text := range CompileQueries {
+		b.Run(strconv.Itoa(k), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := query.Compile(cat, text); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

@@ -1,0 +1,63 @@
+// Command benchreport runs protoql's benchmarks (package bench) and prints
+// their tables in Markdown: the workloads on protoql, raw Pebble, blob per
+// record and SQLite, the query compile times, the growth curve (also drawn
+// as a PNG) and the DESIGN.md §8 targets.
+//
+//	go run ./cmd/benchreport -users 1000000 -reps 5 -plot growth.png
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/protoql/protoql/bench"
+)
+
+func main() {
+	cfg := bench.Config{Log: os.Stderr}
+	flag.StringVar(&cfg.Dir, "dir", "", "directory for the stores (default: a temporary directory, removed after)")
+	flag.IntVar(&cfg.Users, "users", 1_000_000, "users in the data set")
+	flag.IntVar(&cfg.Reps, "reps", 5, "repetitions; medians are reported")
+	flag.DurationVar(&cfg.OpTime, "optime", 200*time.Millisecond, "duration of one repetition of a non-scan workload")
+	flag.BoolVar(&cfg.Sync, "sync", false, "fsync every commit, in every engine")
+	sizes := flag.String("growth", "10,1000,100000,1000000", "map sizes of the growth curve (comma-separated; empty: none)")
+	plotPath := flag.String("plot", "growth.png", "where to write the growth curve PNG (empty: nowhere)")
+	flag.Parse()
+	var err error
+	if cfg.GrowthSizes, err = parseSizes(*sizes); err != nil {
+		fmt.Fprintln(os.Stderr, "benchreport:", err)
+		os.Exit(2)
+	}
+	r, err := bench.Run(context.Background(), cfg)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "benchreport:", err)
+		os.Exit(1)
+	}
+	r.WriteTables(os.Stdout)
+	if *plotPath != "" && len(cfg.GrowthSizes) > 0 {
+		if err := r.WritePlot(*plotPath); err != nil {
+			fmt.Fprintln(os.Stderr, "benchreport:", err)
+			os.Exit(1)
+		}
+	}
+}
+
+func parseSizes(s string) ([]int, error) {
+	var out []int
+	for _, f := range strings.Split(s, ",") {
+		if f = strings.TrimSpace(f); f == "" {
+			continue
+		}
+		n, err := strconv.Atoi(f)
+		if err != nil || n < 1 {
+			return nil, fmt.Errorf("-growth: %q is not a positive size", f)
+		}
+		out = append(out, n)
+	}
+	return out, nil
+}

@@ -1,0 +1,144 @@
+package bench
+
+import (
+	"context"
+	"os"
+	"runtime"
+	"runtime/debug"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Op is one operation of a workload; i numbers the operations of a
+// repetition, so that every implementation visits the same users in the
+// same order.
+type Op func(ctx context.Context, i int) error
+
+// Sample is one repetition of one workload on one implementation.
+type Sample struct {
+	Ops          int
+	NsPerOp      float64
+	AllocsPerOp  float64
+	AllocBPerOp  float64 // bytes allocated
+	WrittenPerOp float64 // engine bytes written (see Env.written)
+	PeakRSS      int64   // peak resident set during the repetition (scans only)
+	BaseRSS      int64   // resident set right before it (scans only)
+}
+
+// calibrate runs op until about target has elapsed (at least once) and
+// returns how many operations fill target. It also warms the caches up.
+func calibrate(ctx context.Context, op Op, target time.Duration, base int) (int, error) {
+	start := time.Now()
+	n := 0
+	for batch := 1; ; batch *= 2 {
+		for range batch {
+			if err := op(ctx, base+n); err != nil {
+				return 0, err
+			}
+			n++
+		}
+		if el := time.Since(start); el >= target/4 {
+			per := float64(el) / float64(n)
+			return max(1, int(float64(target)/per)), nil
+		}
+	}
+}
+
+// measure runs n operations of op from base and samples their cost.
+// written returns the engine's bytes written so far; rss asks for the
+// peak resident set to be recorded (it settles the heap first).
+func measure(ctx context.Context, op Op, n, base int, written func() uint64, rss bool) (Sample, error) {
+	var s Sample
+	if rss {
+		runtime.GC()
+		debug.FreeOSMemory()
+		resetPeakRSS()
+		s.BaseRSS = readRSS("VmRSS:")
+	}
+	var m0, m1 runtime.MemStats
+	runtime.ReadMemStats(&m0)
+	w0 := written()
+	start := time.Now()
+	for i := range n {
+		if err := op(ctx, base+i); err != nil {
+			return s, err
+		}
+	}
+	el := time.Since(start)
+	w1 := written()
+	runtime.ReadMemStats(&m1)
+	if rss {
+		s.PeakRSS = readRSS("VmHWM:")
+	}
+	f := float64(n)
+	s.Ops = n
+	s.NsPerOp = float64(el.Nanoseconds()) / f
+	s.AllocsPerOp = float64(m1.Mallocs-m0.Mallocs) / f
+	s.AllocBPerOp = float64(m1.TotalAlloc-m0.TotalAlloc) / f
+	s.WrittenPerOp = float64(w1-w0) / f
+	return s, nil
+}
+
+// medianOf returns the median of v (0 for none).
+func medianOf(v []float64) float64 {
+	v = slices.Sorted(slices.Values(v))
+	switch {
+	case len(v) == 0:
+		return 0
+	case len(v)%2 == 1:
+		return v[len(v)/2]
+	}
+	return (v[len(v)/2-1] + v[len(v)/2]) / 2
+}
+
+// median returns, field by field, the median of the samples (each field is
+// reported on its own).
+func median(ss []Sample) Sample {
+	med := func(get func(Sample) float64) float64 {
+		v := make([]float64, len(ss))
+		for i, s := range ss {
+			v[i] = get(s)
+		}
+		return medianOf(v)
+	}
+	return Sample{
+		Ops:          ss[0].Ops,
+		NsPerOp:      med(func(s Sample) float64 { return s.NsPerOp }),
+		AllocsPerOp:  med(func(s Sample) float64 { return s.AllocsPerOp }),
+		AllocBPerOp:  med(func(s Sample) float64 { return s.AllocBPerOp }),
+		WrittenPerOp: med(func(s Sample) float64 { return s.WrittenPerOp }),
+		PeakRSS:      int64(med(func(s Sample) float64 { return float64(s.PeakRSS) })),
+		BaseRSS:      int64(med(func(s Sample) float64 { return float64(s.BaseRSS) })),
+	}
+}
+
+// resetPeakRSS resets the kernel's peak resident set of this process
+// (Linux: writing 5 to /proc/self/clear_refs resets VmHWM).
+func resetPeakRSS() { _ = os.WriteFile("/proc/self/clear_refs", []byte("5"), 0) }
+
+// readRSS returns a "VmXXX:" line of /proc/self/status in bytes, 0 where
+// unavailable.
+func readRSS(field string) int64 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, field); ok {
+			kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			return kb << 10
+		}
+	}
+	return 0
+}
+
+// mix spreads operation numbers over the data set (splitmix64), the same
+// way for every implementation.
+func mix(i int) uint64 {
+	x := uint64(i) + 0x9e3779b97f4a7c15
+	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9
+	x = (x ^ (x >> 27)) * 0x94d049bb133111eb
+	return x ^ (x >> 31)
+}

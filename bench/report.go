@@ -1,0 +1,320 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/protoql/protoql/examples/social/socialpb"
+	"github.com/protoql/protoql/query"
+)
+
+// Config configures Run.
+type Config struct {
+	// Dir holds the stores; empty: a temporary directory, removed after.
+	Dir string
+	// Users is the size of the data set (each with SessionsPerUser
+	// sessions). The reported run uses 1,000,000.
+	Users int
+	// Reps is the number of repetitions; medians are reported.
+	Reps int
+	// OpTime is the duration of one repetition of a workload other than a
+	// scan (a scan repetition is one full scan).
+	OpTime time.Duration
+	// GrowthSizes are the map sizes of the growth curve.
+	GrowthSizes []int
+	// Sync runs every engine with synced commits (see the package doc).
+	Sync bool
+	// Log receives progress lines; nil discards them.
+	Log io.Writer
+}
+
+// Result is the measurement of one workload on one column.
+type Result struct {
+	Workload string
+	Column   string
+	Samples  []Sample
+	Median   Sample
+}
+
+// Report is everything one Run measured.
+type Report struct {
+	Config  Config
+	LoadDur time.Duration
+	Results []Result // Workloads × columns
+	Compile []Result // Workload is the query text
+	Growth  map[int][]Result
+	Hot     []HotResult
+	Load    LoadStats
+	Elapsed time.Duration
+}
+
+// CompileQueries are the examples of DESIGN.md §5 on the social example's
+// schema (Thread has a title, not a body).
+var CompileQueries = []string{
+	`User["alice"] { registered, sessions { expires_us } }`,
+	`User["a".."m"](first: 10) { user_id }`,
+	`User[$id] { sessions["s1".."s5"](reverse: true) { expires_us } }`,
+	`User["alice"] { threads { thread { title } } }`,
+}
+
+// Run loads the data set, runs every workload, the query compilations and
+// the growth curve, and returns the measurements.
+func Run(ctx context.Context, cfg Config) (*Report, error) {
+	if cfg.Log == nil {
+		cfg.Log = io.Discard
+	}
+	if cfg.Reps < 1 {
+		cfg.Reps = 1
+	}
+	if cfg.Dir == "" {
+		dir, err := os.MkdirTemp("", "protoql-bench-")
+		if err != nil {
+			return nil, err
+		}
+		defer os.RemoveAll(dir)
+		cfg.Dir = dir
+	}
+	start := time.Now()
+	load := startLoadSampler()
+	r := &Report{Config: cfg, Growth: map[int][]Result{}}
+	if err := r.runMain(ctx); err != nil {
+		return nil, err
+	}
+	if err := r.runGrowth(ctx); err != nil {
+		return nil, err
+	}
+	r.Load = load.stop()
+	r.Elapsed = time.Since(start)
+	return r, nil
+}
+
+func (r *Report) logf(format string, args ...any) {
+	fmt.Fprintf(r.Config.Log, "%s "+format+"\n", append([]any{time.Now().Format("15:04:05")}, args...)...)
+}
+
+func (r *Report) runMain(ctx context.Context) error {
+	cfg := r.Config
+	env, err := OpenEnv(ctx, filepath.Join(cfg.Dir, "main"), EnvOptions{Sync: cfg.Sync})
+	if err != nil {
+		return err
+	}
+	defer env.Close()
+	r.logf("loading %d users with %d sessions each into every store", cfg.Users, SessionsPerUser)
+	t := time.Now()
+	gen := func(i int) *socialpb.User { return NewUser(UserID(i), i, SessionsPerUser) }
+	if err := env.LoadPebble(cfg.Users, gen); err != nil {
+		return err
+	}
+	r.logf("pebble stores loaded in %v", time.Since(t).Round(time.Millisecond))
+	if err := env.SQLite.Load(ctx, cfg.Users, 2000, gen); err != nil {
+		return err
+	}
+	r.logf("sqlite loaded; settling")
+	if err := env.Settle(); err != nil {
+		return err
+	}
+	r.LoadDur = time.Since(t)
+	r.logf("loaded in %v", r.LoadDur.Round(time.Millisecond))
+	for _, w := range Workloads {
+		if err := env.Settle(); err != nil {
+			return err
+		}
+		res, err := r.measureColumns(ctx, env, w.Key, w.Scan, env.Columns(), func(c Column) Op { return w.Op(c, cfg.Users) })
+		if err != nil {
+			return fmt.Errorf("bench: %s: %w", w.Key, err)
+		}
+		r.Results = append(r.Results, res...)
+	}
+	return r.measureCompile(ctx, env)
+}
+
+// measureColumns calibrates every column that runs the workload, then runs
+// the repetitions interleaved (repetition 1 of every column, then 2...), so
+// that a drift in machine load touches every column alike.
+func (r *Report) measureColumns(ctx context.Context, env *Env, key string, scan bool, cols []Column, opOf func(Column) Op) ([]Result, error) {
+	type col struct {
+		c  Column
+		op Op
+		n  int
+	}
+	var run []col
+	for _, c := range cols {
+		op := opOf(c)
+		if op == nil {
+			continue
+		}
+		n := 1
+		var err error
+		if scan {
+			err = op(ctx, 0) // warm-up
+		} else {
+			n, err = calibrate(ctx, op, r.Config.OpTime, 900_000_000)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", c.Name, err)
+		}
+		run = append(run, col{c, op, n})
+	}
+	out := make([]Result, len(run))
+	for rep := range r.Config.Reps {
+		for k, rc := range run {
+			written := func() uint64 { return env.written(rc.c.Impl) }
+			s, err := measure(ctx, rc.op, rc.n, rep*10_000_000, written, scan)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", rc.c.Name, err)
+			}
+			out[k].Samples = append(out[k].Samples, s)
+		}
+	}
+	for k, rc := range run {
+		out[k].Workload, out[k].Column = key, rc.c.Name
+		out[k].Median = median(out[k].Samples)
+		r.logf("%-12s %-16s %12.0f ns/op %8.1f allocs/op %10.0f written B/op", key, rc.c.Name, out[k].Median.NsPerOp, out[k].Median.AllocsPerOp, out[k].Median.WrittenPerOp)
+	}
+	return out, nil
+}
+
+func (r *Report) measureCompile(ctx context.Context, env *Env) error {
+	cat := env.db.Catalog()
+	none := func() uint64 { return 0 }
+	for _, text := range CompileQueries {
+		op := func(context.Context, int) error { _, err := query.Compile(cat, text); return err }
+		n, err := calibrate(ctx, op, r.Config.OpTime/2, 0)
+		if err != nil {
+			return fmt.Errorf("bench: compile %s: %w", text, err)
+		}
+		res := Result{Workload: text, Column: "protoql"}
+		for range r.Config.Reps {
+			s, err := measure(ctx, op, n, 0, none, false)
+			if err != nil {
+				return err
+			}
+			res.Samples = append(res.Samples, s)
+		}
+		res.Median = median(res.Samples)
+		r.logf("compile %-60s %8.0f ns/op", text, res.Median.NsPerOp)
+		r.Compile = append(r.Compile, res)
+	}
+	return nil
+}
+
+func (r *Report) runGrowth(ctx context.Context) error {
+	cfg := r.Config
+	if len(cfg.GrowthSizes) == 0 {
+		return nil
+	}
+	env, err := OpenEnv(ctx, filepath.Join(cfg.Dir, "growth"), EnvOptions{Sync: cfg.Sync})
+	if err != nil {
+		return err
+	}
+	defer env.Close()
+	r.logf("loading the growth users (maps of %v sessions)", cfg.GrowthSizes)
+	if err := env.LoadGrowth(ctx, cfg.GrowthSizes); err != nil {
+		return err
+	}
+	for _, n := range cfg.GrowthSizes {
+		if err := env.Settle(); err != nil {
+			return err
+		}
+		res, err := r.measureColumns(ctx, env, fmt.Sprintf("growth-%d", n), false, env.GrowthColumns(), func(c Column) Op { return GrowthOp(c, n) })
+		if err != nil {
+			return fmt.Errorf("bench: growth %d: %w", n, err)
+		}
+		r.Growth[n] = res
+	}
+	if slices.Contains(cfg.GrowthSizes, 10) {
+		return r.runHot(ctx, env)
+	}
+	return nil
+}
+
+// HotResult is the median time per write of the first and the last
+// HotWindow of HotOps writes to the entries of a 10-entry map, starting
+// from a flushed memtable.
+type HotResult struct {
+	Column      string
+	First, Last float64
+}
+
+func (r *Report) runHot(ctx context.Context, env *Env) error {
+	cols := env.HotColumns()
+	firsts, lasts := make([][]float64, len(cols)), make([][]float64, len(cols))
+	for range r.Config.Reps {
+		for k, c := range cols {
+			f, l, err := measureHot(ctx, env, GrowthOp(c, 10))
+			if err != nil {
+				return fmt.Errorf("bench: hot entries on %s: %w", c.Name, err)
+			}
+			firsts[k], lasts[k] = append(firsts[k], f), append(lasts[k], l)
+		}
+	}
+	for k, c := range cols {
+		h := HotResult{Column: c.Name, First: medianOf(firsts[k]), Last: medianOf(lasts[k])}
+		r.logf("hot %-16s first %d: %8.0f ns/op   last %d: %8.0f ns/op", c.Name, HotWindow, h.First, HotWindow, h.Last)
+		r.Hot = append(r.Hot, h)
+	}
+	return nil
+}
+
+// LoadStats is the machine's 1-minute load average during the run.
+type LoadStats struct {
+	Start, End, Max, Mean float64
+}
+
+type loadSampler struct {
+	stopc chan struct{}
+	done  sync.WaitGroup
+	stats LoadStats
+}
+
+// startLoadSampler samples /proc/loadavg every 5 seconds until stop.
+func startLoadSampler() *loadSampler {
+	l := &loadSampler{stopc: make(chan struct{})}
+	l.stats.Start = loadAvg()
+	l.done.Add(1)
+	go func() {
+		defer l.done.Done()
+		tick := time.NewTicker(5 * time.Second)
+		defer tick.Stop()
+		sum, n := l.stats.Start, 1.0
+		l.stats.Max = l.stats.Start
+		for {
+			select {
+			case <-l.stopc:
+				l.stats.Mean = sum / n
+				return
+			case <-tick.C:
+				v := loadAvg()
+				sum, n = sum+v, n+1
+				l.stats.Max = max(l.stats.Max, v)
+			}
+		}
+	}()
+	return l
+}
+
+func (l *loadSampler) stop() LoadStats {
+	close(l.stopc)
+	l.done.Wait()
+	l.stats.End = loadAvg()
+	l.stats.Max = max(l.stats.Max, l.stats.End)
+	return l.stats
+}
+
+// loadAvg returns the 1-minute load average, 0 where unavailable.
+func loadAvg() float64 {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return 0
+	}
+	var v float64
+	_, _ = fmt.Sscan(strings.Fields(string(b))[0], &v)
+	return v
+}

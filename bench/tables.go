@@ -1,0 +1,266 @@
+package bench
+
+import (
+	"fmt"
+	"io"
+	"strings"
+)
+
+// find returns the result of workload on column, or nil.
+func find(rs []Result, workload, column string) *Result {
+	for i := range rs {
+		if rs[i].Workload == workload && rs[i].Column == column {
+			return &rs[i]
+		}
+	}
+	return nil
+}
+
+// fmtNs formats a duration in ns with three significant digits.
+func fmtNs(ns float64) string {
+	switch {
+	case ns >= 1e9:
+		return sig3(ns/1e9) + " s"
+	case ns >= 1e6:
+		return sig3(ns/1e6) + " ms"
+	case ns >= 1e3:
+		return sig3(ns/1e3) + " µs"
+	}
+	return sig3(ns) + " ns"
+}
+
+func sig3(v float64) string {
+	switch {
+	case v >= 100:
+		return fmt.Sprintf("%.0f", v)
+	case v >= 10:
+		return fmt.Sprintf("%.1f", v)
+	}
+	return fmt.Sprintf("%.2f", v)
+}
+
+// fmtBytes formats a byte count in B, KiB, MiB.
+func fmtBytes(b float64) string {
+	switch {
+	case b >= 1<<20:
+		return sig3(b/(1<<20)) + " MiB"
+	case b >= 1<<10:
+		return sig3(b/(1<<10)) + " KiB"
+	}
+	return fmt.Sprintf("%.0f B", b)
+}
+
+func ratio(a, b *Result) string {
+	if a == nil || b == nil || b.Median.NsPerOp == 0 {
+		return "—"
+	}
+	return fmt.Sprintf("%.2f×", a.Median.NsPerOp/b.Median.NsPerOp)
+}
+
+func cell(r *Result) string {
+	if r == nil {
+		return "—"
+	}
+	return fmtNs(r.Median.NsPerOp)
+}
+
+type table struct {
+	head []string
+	rows [][]string
+}
+
+func (t *table) add(cells ...string) { t.rows = append(t.rows, cells) }
+
+// write prints t as a Markdown table.
+func (t *table) write(w io.Writer) {
+	line := func(cells []string) { fmt.Fprintf(w, "| %s |\n", strings.Join(cells, " | ")) }
+	line(t.head)
+	sep := make([]string, len(t.head))
+	for i := range sep {
+		sep[i] = "---"
+		if i > 0 {
+			sep[i] = "---:"
+		}
+	}
+	line(sep)
+	for _, r := range t.rows {
+		line(r)
+	}
+	fmt.Fprintln(w)
+}
+
+// WriteTables prints every table of the report, in Markdown.
+func (r *Report) WriteTables(w io.Writer) {
+	c := r.Config
+	durability := "unsynced (Pebble Sync=false, SQLite synchronous=NORMAL)"
+	if c.Sync {
+		durability = "synced (Pebble Sync=true, SQLite synchronous=FULL)"
+	}
+	fmt.Fprintf(w, "%d users × %d sessions; median of %d repetitions; %s; load %.2f → %.2f (max %.2f, mean %.2f); total %v (loading %v).\n\n",
+		c.Users, SessionsPerUser, c.Reps, durability, r.Load.Start, r.Load.End, r.Load.Max, r.Load.Mean, r.Elapsed.Round(100_000_000), r.LoadDur.Round(100_000_000))
+	r.writeSummary(w)
+	r.writeDetails(w)
+	r.writeScan(w)
+	r.writeCompile(w)
+	r.WriteGrowth(w)
+	r.writeTargets(w)
+}
+
+func (r *Report) writeSummary(w io.Writer) {
+	fmt.Fprintln(w, "### Time per operation")
+	fmt.Fprintln(w)
+	t := table{head: []string{"workload", "protoql", "protoql alt", "raw pebble", "blob", "sqlite", "protoql ÷ raw", "protoql ÷ sqlite"}}
+	for _, wl := range Workloads {
+		get := func(col string) *Result { return find(r.Results, wl.Key, col) }
+		p := get("protoql")
+		t.add("`"+wl.Key+"` "+wl.Title, cell(p), cell(get("protoql-alt")), cell(get("raw")), cell(get("blob")), cell(get("sqlite")), ratio(p, get("raw")), ratio(p, get("sqlite")))
+	}
+	t.write(w)
+}
+
+func (r *Report) writeDetails(w io.Writer) {
+	fmt.Fprintln(w, "### Allocations and bytes written per operation")
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "Written: Pebble's WAL bytes (Pebble metrics) for protoql, raw and blob; bytes passed to write(2) (/proc/self/io) for SQLite.")
+	fmt.Fprintln(w)
+	t := table{head: []string{"workload", "column", "time/op", "allocs/op", "alloc B/op", "written B/op", "ops/rep"}}
+	for _, res := range r.Results {
+		m := res.Median
+		t.add(res.Workload, res.Column, fmtNs(m.NsPerOp), fmt.Sprintf("%.1f", m.AllocsPerOp), fmtBytes(m.AllocBPerOp), fmt.Sprintf("%.0f", m.WrittenPerOp), fmt.Sprint(m.Ops))
+	}
+	t.write(w)
+}
+
+func (r *Report) writeScan(w io.Writer) {
+	fmt.Fprintf(w, "### Full scan of %d users\n\n", r.Config.Users)
+	t := table{head: []string{"column", "scan", "per user", "allocs/user", "alloc B/user", "peak RSS", "RSS before"}}
+	n := float64(r.Config.Users)
+	for _, res := range r.Results {
+		if res.Workload != "scan" {
+			continue
+		}
+		m := res.Median
+		t.add(res.Column, fmtNs(m.NsPerOp), fmtNs(m.NsPerOp/n), fmt.Sprintf("%.1f", m.AllocsPerOp/n), fmtBytes(m.AllocBPerOp/n), fmtBytes(float64(m.PeakRSS)), fmtBytes(float64(m.BaseRSS)))
+	}
+	t.write(w)
+}
+
+func (r *Report) writeCompile(w io.Writer) {
+	fmt.Fprintln(w, "### Query compile (query.Compile)")
+	fmt.Fprintln(w)
+	t := table{head: []string{"query", "time/op", "allocs/op"}}
+	for _, res := range r.Compile {
+		t.add("`"+res.Workload+"`", fmtNs(res.Median.NsPerOp), fmt.Sprintf("%.0f", res.Median.AllocsPerOp))
+	}
+	t.write(w)
+}
+
+// WriteGrowth prints the growth curve table.
+func (r *Report) WriteGrowth(w io.Writer) {
+	if len(r.Config.GrowthSizes) == 0 {
+		return
+	}
+	fmt.Fprintln(w, "### Growth: update one entry of a map of n sessions")
+	fmt.Fprintln(w)
+	t := table{head: []string{"n", "protoql setter", "protoql breakout", "raw pebble", "blob", "sqlite", "blob ÷ protoql", "written B/op protoql", "written B/op blob"}}
+	for _, n := range r.Config.GrowthSizes {
+		rs := r.Growth[n]
+		get := func(col string) *Result { return find(rs, fmt.Sprintf("growth-%d", n), col) }
+		p, b := get("protoql"), get("blob")
+		wr := func(x *Result) string {
+			if x == nil {
+				return "—"
+			}
+			return fmtBytes(x.Median.WrittenPerOp)
+		}
+		t.add(fmt.Sprint(n), cell(p), cell(get("protoql-breakout")), cell(get("raw")), cell(b), cell(get("sqlite")), ratio(b, p), wr(p), wr(b))
+	}
+	t.write(w)
+	if len(r.Hot) == 0 {
+		return
+	}
+	fmt.Fprintf(w, "### Hot entries: %d writes to the entries of the 10-entry map, from a flushed memtable\n\n", HotOps)
+	t = table{head: []string{"column", fmt.Sprintf("writes 1–%d", HotWindow), fmt.Sprintf("writes %d–%d", HotOps-HotWindow+1, HotOps), "growth"}}
+	for _, h := range r.Hot {
+		t.add(h.Column, fmtNs(h.First), fmtNs(h.Last), fmt.Sprintf("%.2f×", h.Last/h.First))
+	}
+	t.write(w)
+}
+
+func verdict(ok bool) string {
+	if ok {
+		return "holds"
+	}
+	return "**misses**"
+}
+
+func (r *Report) writeTargets(w io.Writer) {
+	fmt.Fprintln(w, "### DESIGN.md §8 targets")
+	fmt.Fprintln(w)
+	t := table{head: []string{"target", "measured", "verdict"}}
+	get := func(wl, col string) *Result { return find(r.Results, wl, col) }
+	ns := func(x *Result) float64 {
+		if x == nil {
+			return 0
+		}
+		return x.Median.NsPerOp
+	}
+	quot := func(a, b *Result) float64 {
+		if a == nil || b == nil || ns(b) == 0 {
+			return 0
+		}
+		return ns(a) / ns(b)
+	}
+	if sizes := r.Config.GrowthSizes; len(sizes) > 1 {
+		lo, hi := sizes[0], sizes[len(sizes)-1]
+		g := func(n int, col string) *Result { return find(r.Growth[n], fmt.Sprintf("growth-%d", n), col) }
+		raw := quot(g(hi, "raw"), g(lo, "raw"))
+		for _, col := range []string{"protoql", "protoql-breakout"} {
+			q := quot(g(hi, col), g(lo, col))
+			t.add(fmt.Sprintf("%s: update cost flat from %d to %d map entries (≤ 1.5×)", col, lo, hi),
+				fmt.Sprintf("%.2f× (%s → %s); raw Pebble's same key operations: %.2f×", q, cell(g(lo, col)), cell(g(hi, col)), raw), verdict(q <= 1.5))
+		}
+		q := quot(g(hi, "blob"), g(lo, "blob"))
+		t.add(fmt.Sprintf("blob: update cost grows with the map (%d → %d entries)", lo, hi), fmt.Sprintf("%.0f× (%s → %s)", q, cell(g(lo, "blob")), cell(g(hi, "blob"))), verdict(q >= float64(hi)/float64(lo)/100))
+	}
+	for _, x := range []struct{ wl, col, what string }{
+		{"insert", "protoql", "Put (insert)"},
+		{"get", "protoql", "Get"},
+		{"scan", "protoql", "scan (query)"},
+	} {
+		q := quot(get(x.wl, x.col), get(x.wl, "raw"))
+		t.add("≤ 1.3× raw Pebble: "+x.what, fmt.Sprintf("%.2f×", q), verdict(q > 0 && q <= 1.3))
+	}
+	var slower []string
+	for _, wl := range Workloads {
+		if q := quot(get(wl.Key, "protoql"), get(wl.Key, "sqlite")); q >= 1 {
+			slower = append(slower, fmt.Sprintf("%s %.2f×", wl.Key, q))
+		}
+	}
+	measured := "protoql faster on every workload"
+	if len(slower) > 0 {
+		measured = "slower on: " + strings.Join(slower, ", ")
+	}
+	t.add("faster than SQLite on every workload", measured, verdict(len(slower) == 0))
+	worst := 0.0
+	for _, c := range r.Compile {
+		worst = max(worst, c.Median.NsPerOp)
+	}
+	t.add("query compile ≤ 10 µs (§5 examples)", "slowest "+fmtNs(worst), verdict(worst > 0 && worst <= 10_000))
+	for _, x := range []struct {
+		wl, query, typed, what string
+	}{
+		{"get", "protoql-alt", "protoql", GetText + " vs UserTable.Get"},
+		{"query", "protoql", "protoql-alt", "the query workload vs Sessions(id).Scan, first 10"},
+	} {
+		q := quot(get(x.wl, x.query), get(x.wl, x.typed))
+		t.add("compiled query ≤ 1.2× typed: "+x.what, fmt.Sprintf("%.2f×", q), verdict(q > 0 && q <= 1.2))
+	}
+	if s := get("scan", "protoql"); s != nil {
+		m := s.Median
+		grow := float64(m.PeakRSS - m.BaseRSS)
+		t.add("full scan in constant memory (peak RSS over the RSS before it < 64 MiB)",
+			fmt.Sprintf("+%s over %d users (%.1f allocs/user)", fmtBytes(grow), r.Config.Users, m.AllocsPerOp/float64(r.Config.Users)), verdict(grow < 64<<20))
+	}
+	t.write(w)
+}
