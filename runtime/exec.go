@@ -651,9 +651,8 @@ func (e *exec) pathString() string {
 			b = append(b, s.field.Name()...)
 			continue
 		}
-		el, _, err := tuple.DecodeElement(s.elem)
-		if v, verr := keyValue(s.field.MapKey, el); err == nil && verr == nil {
-			b = fmt.Appendf(b, "[%s]", formatValue(v))
+		if el, _, err := tuple.DecodeElement(s.elem); err == nil {
+			b = fmt.Appendf(b, "[%s]", elemValue(el))
 		}
 	}
 	return string(b)

@@ -421,3 +421,30 @@ func TestDeleteRanges(t *testing.T) {
 		t.Errorf("DeleteRange on a row ref: got %v, want ErrInvalid", err)
 	}
 }
+
+func TestRefString(t *testing.T) {
+	db := openDB(t, memkv.New())
+	inbox := table(t, db, "Inbox")
+	row := must[runtime.Ref](t)(inbox.Row(str("ann"), protoreflect.ValueOfEnum(1), protoreflect.ValueOfInt64(-5)))
+	labels := must[runtime.Ref](t)(row.Field(5))
+	byID := must[runtime.Ref](t)(must[runtime.Ref](t)(labels.Entry(str("w\x00rk"))).Field(1))
+	label := must[runtime.Ref](t)(byID.Entry(protoreflect.ValueOfUint32(7)))
+	unread := must[runtime.Ref](t)(row.Field(6))
+	series := must[runtime.Ref](t)(table(t, db, "Series").Row(str("cpu"), protoreflect.ValueOfUint32(2)))
+	for _, tt := range []struct {
+		ref  runtime.Ref
+		want string
+	}{
+		{row, `Inbox["ann", 1, -5]`},
+		{labels, `Inbox["ann", 1, -5].labels`},
+		{byID, `Inbox["ann", 1, -5].labels["w\x00rk"].by_id`},
+		{label, `Inbox["ann", 1, -5].labels["w\x00rk"].by_id[7]`},
+		{unread, `Inbox["ann", 1, -5].unread`},
+		{series, `Series["cpu", 2]`},
+		{runtime.Ref{}, `<zero Ref>`},
+	} {
+		if got := tt.ref.String(); got != tt.want {
+			t.Errorf("got %s, want %s", got, tt.want)
+		}
+	}
+}

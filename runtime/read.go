@@ -59,7 +59,7 @@ func get(ctx context.Context, r kv.Reader, ref Ref, m proto.Message) error {
 	return nil
 }
 
-func notFound(ref Ref) error { return &notFoundError{ref.path} }
+func notFound(ref Ref) error { return &notFoundError{ref.String()} }
 
 type notFoundError struct{ path string }
 
@@ -72,10 +72,10 @@ func (r Ref) ownLen([]byte) (int, error) { return len(r.key), nil }
 // wantObject checks that ref addresses an object of m's type.
 func (r Ref) wantObject(m proto.Message) error {
 	if r.node == nil {
-		return invalid("%s is a %s, not an object; use GetValue/SetValue", r.path, r.kindName())
+		return invalid("%s is a %s, not an object; use GetValue/SetValue", r, r.kindName())
 	}
 	if got := m.ProtoReflect().Descriptor().FullName(); got != r.node.Desc.FullName() {
-		return invalid("%s holds %s, got a %s", r.path, r.node.Desc.FullName(), got)
+		return invalid("%s holds %s, got a %s", r, r.node.Desc.FullName(), got)
 	}
 	return nil
 }
@@ -255,10 +255,10 @@ func scanMap(ctx context.Context, rd kv.Reader, ref Ref, r KeyRange, opts ScanOp
 // mapBounds turns a map KeyRange into key bounds within the map at r.
 func (r Ref) mapBounds(kr KeyRange) (lo, hi []byte, err error) {
 	if r.kind != RefMap {
-		return nil, nil, invalid("%s is a %s, not a map", r.path, r.kindName())
+		return nil, nil, invalid("%s is a %s, not a map", r, r.kindName())
 	}
 	if len(kr.Prefix) > 0 {
-		return nil, nil, invalid("%s: a map range has no key prefix", r.path)
+		return nil, nil, invalid("%s: a map range has no key prefix", r)
 	}
 	f := r.field
 	lo, hi, err = rangeBounds(r.key[:r.parentLen], uint32(f.Number()), f.ElemKind, f.MapKey, kr.Lower, kr.Upper)
@@ -333,7 +333,7 @@ func getValue(ctx context.Context, r kv.Reader, ref Ref) (protoreflect.Value, er
 	case ref.kind == RefBreakout:
 	case ref.kind == RefEntry && f.Child == nil:
 	default:
-		return protoreflect.Value{}, invalid("%s is a %s; GetValue reads breakout fields and scalar map entries", ref.path, ref.kindName())
+		return protoreflect.Value{}, invalid("%s is a %s; GetValue reads breakout fields and scalar map entries", ref, ref.kindName())
 	}
 	value, err := r.Get(ctx, ref.key)
 	if errors.Is(err, kv.ErrNotFound) {

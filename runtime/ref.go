@@ -1,8 +1,8 @@
 package runtime
 
 import (
-	"bytes"
-	"fmt"
+	"encoding/hex"
+	"strconv"
 	"strings"
 
 	"github.com/protoql/protoql/schema"
@@ -45,7 +45,6 @@ type Ref struct {
 	key   []byte        // the object's key; for a map, parent key + the map's tag
 	node  *schema.Node  // layout at key, for rows, objects and message map entries
 	field *schema.Field // the field stepped into last (nil for rows)
-	path  string        // symbolic path, for errors and explain
 	// parentLen is, for a map or entry Ref, the length of the key of the
 	// object holding the map.
 	parentLen int
@@ -57,21 +56,15 @@ func (t *Table) Row(key ...protoreflect.Value) (Ref, error) {
 	if len(key) != len(t.s.Key) {
 		return Ref{}, invalid("%s has %d key columns (%s), got %d values", t.s.Desc.Name(), len(t.s.Key), columnList(t.s), len(key))
 	}
-	k := bytes.Clone(t.prefix)
-	var path strings.Builder
-	path.WriteString(string(t.s.Desc.Name()) + "[")
+	k := make([]byte, len(t.prefix), len(t.prefix)+32)
+	copy(k, t.prefix)
 	for i, col := range t.s.Key {
 		if err := checkKeyValue(col.Field, key[i]); err != nil {
 			return Ref{}, invalid("%s key: %v", t.s.Desc.Name(), err)
 		}
 		k = appendKeyElem(k, uint32(col.Field.Number()), col.Kind, col.Field, key[i])
-		if i > 0 {
-			path.WriteString(", ")
-		}
-		fmt.Fprintf(&path, "%v", formatValue(key[i]))
 	}
-	path.WriteString("]")
-	return Ref{table: t, kind: RefRow, key: k, node: t.s.Root, path: path.String()}, nil
+	return Ref{table: t, kind: RefRow, key: k, node: t.s.Root}, nil
 }
 
 // RowOf returns the Ref of the row that m (a message of the table's type)
@@ -96,16 +89,6 @@ func columnList(t *schema.Table) string {
 	return strings.Join(names, ", ")
 }
 
-func formatValue(v protoreflect.Value) string {
-	switch x := v.Interface().(type) {
-	case string:
-		return fmt.Sprintf("%q", x)
-	case []byte:
-		return fmt.Sprintf("0x%x", x)
-	}
-	return fmt.Sprint(v.Interface())
-}
-
 // Kind returns what the Ref addresses.
 func (r Ref) Kind() RefKind { return r.kind }
 
@@ -124,19 +107,83 @@ func (r Ref) Node() *schema.Node { return r.node }
 func (r Ref) SchemaField() *schema.Field { return r.field }
 
 // String returns the symbolic path, such as User["alice"].sessions["s1"].
-func (r Ref) String() string { return r.path }
+// It is rendered from the key on demand (building a Ref does not pay for
+// it): only errors and explain need it.
+func (r Ref) String() string {
+	if r.table == nil {
+		return "<zero Ref>"
+	}
+	if r.kind == RefMap {
+		return r.table.render(r.key[:r.parentLen]) + "." + string(r.field.Name())
+	}
+	return r.table.render(r.key)
+}
+
+// render writes the symbolic path of an object key of t, walking its
+// elements down the schema. A key that does not decode renders what did.
+func (t *Table) render(key []byte) string {
+	var b strings.Builder
+	b.WriteString(string(t.s.Desc.Name()))
+	b.WriteByte('[')
+	off := len(t.prefix)
+	for i := range t.s.Key {
+		e, n, err := tuple.DecodeElement(key[off:])
+		if err != nil {
+			return b.String() + "?]"
+		}
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(elemValue(e))
+		off += n
+	}
+	b.WriteByte(']')
+	for node := t.s.Root; off < len(key) && node != nil; {
+		e, n, err := tuple.DecodeElement(key[off:])
+		if err != nil {
+			break
+		}
+		f := node.Child(e.Field, e.Kind)
+		if f == nil {
+			break
+		}
+		b.WriteString("." + string(f.Name()))
+		if f.Storage == schema.Map {
+			b.WriteString("[" + elemValue(e) + "]")
+		}
+		node, off = f.Child, off+n
+	}
+	return b.String()
+}
+
+// elemValue renders a key element's value the way queries write literals.
+func elemValue(e tuple.Element) string {
+	switch e.Kind.Ascending() {
+	case tuple.KindString:
+		return strconv.Quote(string(e.Bytes))
+	case tuple.KindBytes:
+		return "0x" + hex.EncodeToString(e.Bytes)
+	case tuple.KindInt:
+		return strconv.FormatInt(e.Int, 10)
+	case tuple.KindUint:
+		return strconv.FormatUint(e.Uint, 10)
+	case tuple.KindBool:
+		return strconv.FormatBool(e.Bool)
+	}
+	return ""
+}
 
 // Field steps into a field stored under its own key: a breakout field, an
 // object field or a map.
 func (r Ref) Field(num protoreflect.FieldNumber) (Ref, error) {
 	if r.node == nil {
-		return Ref{}, invalid("%s has no fields to step into", r.path)
+		return Ref{}, invalid("%s has no fields to step into", r)
 	}
 	f := r.node.Field(num)
 	if f == nil {
 		return Ref{}, invalid("%s has no field number %d", r.node.Desc.FullName(), num)
 	}
-	next := Ref{table: r.table, field: f, path: r.path + "." + string(f.Name())}
+	next := Ref{table: r.table, field: f}
 	base := r.key[:len(r.key):len(r.key)] // force appends to copy
 	switch f.Storage {
 	case schema.Breakout:
@@ -146,7 +193,7 @@ func (r Ref) Field(num protoreflect.FieldNumber) (Ref, error) {
 	case schema.Map:
 		next.kind, next.key, next.parentLen = RefMap, tuple.AppendTag(base, uint32(num), f.ElemKind), len(base)
 	default:
-		return Ref{}, invalid("%s is stored as %s, not under its own key", next.path, f.Storage)
+		return Ref{}, invalid("%s.%s is stored as %s, not under its own key", r, f.Name(), f.Storage)
 	}
 	return next, nil
 }
@@ -154,7 +201,7 @@ func (r Ref) Field(num protoreflect.FieldNumber) (Ref, error) {
 // FieldByName is Field by the field's proto name.
 func (r Ref) FieldByName(name string) (Ref, error) {
 	if r.node == nil {
-		return Ref{}, invalid("%s has no fields to step into", r.path)
+		return Ref{}, invalid("%s has no fields to step into", r)
 	}
 	fd := r.node.Desc.Fields().ByName(protoreflect.Name(name))
 	if fd == nil {
@@ -166,12 +213,12 @@ func (r Ref) FieldByName(name string) (Ref, error) {
 // Entry steps from a map Ref to the entry with this key.
 func (r Ref) Entry(key protoreflect.Value) (Ref, error) {
 	if r.kind != RefMap {
-		return Ref{}, invalid("%s is not a map", r.path)
+		return Ref{}, invalid("%s is not a map", r)
 	}
 	f := r.field
 	if err := checkKeyValue(f.MapKey, key); err != nil {
-		return Ref{}, invalid("%s key: %v", r.path, err)
+		return Ref{}, invalid("%s key: %v", r, err)
 	}
 	k := appendKeyElem(r.key[:r.parentLen:r.parentLen], uint32(f.Number()), f.ElemKind, f.MapKey, key)
-	return Ref{table: r.table, kind: RefEntry, key: k, node: f.Child, field: f, parentLen: r.parentLen, path: fmt.Sprintf("%s[%s]", r.path, formatValue(key))}, nil
+	return Ref{table: r.table, kind: RefEntry, key: k, node: f.Child, field: f, parentLen: r.parentLen}, nil
 }

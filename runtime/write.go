@@ -27,7 +27,7 @@ func put(w kv.Writer, ref Ref, m proto.Message) error {
 			return err
 		}
 		if !bytes.Equal(own.key, ref.key) {
-			return invalid("the key fields of the message address %s, not %s", own.path, ref.path)
+			return invalid("the key fields of the message address %s, not %s", own, ref)
 		}
 	}
 	if len(ref.node.Children) > 0 {
@@ -47,20 +47,20 @@ func setValue(w kv.Writer, ref Ref, v protoreflect.Value) error {
 	switch {
 	case ref.kind == RefBreakout:
 		if err := checkValueType(f.Desc, v); err != nil {
-			return invalid("%s: %v", ref.path, err)
+			return invalid("%s: %v", ref, err)
 		}
 		val, err := appendField(nil, f.Desc, v)
 		if err != nil {
-			return invalid("%s: %v", ref.path, err)
+			return invalid("%s: %v", ref, err)
 		}
 		return w.Set(ref.key, val)
 	case ref.kind == RefEntry && f.Child == nil:
 		if err := checkValueType(f.MapValue, v); err != nil {
-			return invalid("%s: %v", ref.path, err)
+			return invalid("%s: %v", ref, err)
 		}
 		return w.Set(ref.key, appendScalar(nil, 2, f.MapValue, v))
 	}
-	return invalid("%s is a %s; SetValue writes breakout fields and scalar map entries (use Put for objects)", ref.path, ref.kindName())
+	return invalid("%s is a %s; SetValue writes breakout fields and scalar map entries (use Put for objects)", ref, ref.kindName())
 }
 
 // del removes whatever ref addresses: a breakout key, or a whole subtree.
@@ -77,7 +77,7 @@ func del(w kv.Writer, ref Ref) error {
 func mutateInline(ctx context.Context, txn kv.Txn, db *DB, ref Ref, fn func(protoreflect.Message) error) error {
 	n := ref.node
 	if n == nil {
-		return invalid("%s is a %s; inline fields belong to rows, objects and message map entries", ref.path, ref.kindName())
+		return invalid("%s is a %s; inline fields belong to rows, objects and message map entries", ref, ref.kindName())
 	}
 	val, err := txn.Get(ctx, ref.key)
 	if err != nil && !errors.Is(err, kv.ErrNotFound) {
@@ -103,7 +103,7 @@ func mutateInline(ctx context.Context, txn kv.Txn, db *DB, ref Ref, fn func(prot
 	}
 	out, err := marshal.Marshal(m.Interface())
 	if err != nil {
-		return invalid("%s: %v", ref.path, err)
+		return invalid("%s: %v", ref, err)
 	}
 	return txn.Set(ref.key, out)
 }
@@ -120,7 +120,7 @@ func onlyInline(ref Ref, m protoreflect.Message) error {
 		case f.Storage == schema.KeyColumn:
 			keyFields = append(keyFields, fd)
 		default:
-			bad = invalid("%s.%s is stored as %s; an inline mutation may only set inline fields", ref.path, fd.Name(), f.Storage)
+			bad = invalid("%s.%s is stored as %s; an inline mutation may only set inline fields", ref, fd.Name(), f.Storage)
 		}
 		return bad == nil
 	})
@@ -129,7 +129,7 @@ func onlyInline(ref Ref, m protoreflect.Message) error {
 	}
 	if ref.kind == RefRow {
 		if own, err := ref.table.RowOf(m.Interface()); err != nil || !bytes.Equal(own.key, ref.key) {
-			return invalid("%s: an inline mutation may not change key fields", ref.path)
+			return invalid("%s: an inline mutation may not change key fields", ref)
 		}
 	}
 	for _, fd := range keyFields {

@@ -6,15 +6,18 @@ import "github.com/cockroachdb/pebble/v2"
 // each field and applies the Option functions in order.
 type Options struct {
 	// CacheSize is the size in bytes of Pebble's block cache, shared by every
-	// reader of the store. Zero keeps the Pebble options' own setting
-	// (Pebble's default is 8 MiB). Default 64 MiB.
+	// reader of the store. Pebble reserves room for the active and the
+	// recycled memtable inside it, so only CacheSize - 2*MemTableSize holds
+	// blocks: keep it well above twice MemTableSize. Zero keeps the Pebble
+	// options' own setting (Pebble's default is 8 MiB). Default 128 MiB.
 	CacheSize int64
 
 	// MemTableSize is the size in bytes of a memtable: how much is written
 	// before Pebble flushes to a new sstable. Pebble starts with a smaller
 	// memtable and grows to this size, so small stores stay small. Zero
 	// keeps the Pebble options' own setting (Pebble's default is 4 MiB).
-	// Default 32 MiB.
+	// Default 16 MiB. A smaller memtable is flushed sooner, which also bounds
+	// how many overwritten versions of a hot key a range read steps over.
 	MemTableSize uint64
 
 	// Sync makes every commit durable before it returns: Apply and a writing
@@ -56,8 +59,8 @@ func WithPebbleOptions(opts *pebble.Options) Option { return func(o *Options) { 
 // DefaultOptions returns the options Open starts from.
 func DefaultOptions() Options {
 	return Options{
-		CacheSize:    64 << 20,
-		MemTableSize: 32 << 20,
+		CacheSize:    128 << 20,
+		MemTableSize: 16 << 20,
 		Sync:         true,
 	}
 }
