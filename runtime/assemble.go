@@ -28,12 +28,7 @@ type assembler struct {
 	depth int    // frames in use
 	key   []byte // the last key seen; every open frame's key is a prefix
 	head  []byte // scratch for scalar map entries' keys
-	skip  skipper
 }
-
-// skipper is asked, for every child subtree met, whether to leave it out
-// (projection). It returns true to skip; the caller then seeks past it.
-type skipper func(f *schema.Field, depth int) bool
 
 // reset starts a new object with layout n at key.
 func (a *assembler) reset(key []byte, n *schema.Node) {
@@ -83,10 +78,9 @@ func (a *assembler) finish() []byte {
 	return a.stack[0].buf
 }
 
-// add feeds one pair. It returns skipLen > 0 when the key enters a subtree
-// the skipper refused: the caller should seek past key[:skipLen]'s range
-// (the pair itself has been ignored).
-func (a *assembler) add(key, value []byte) (skipLen int, err error) {
+// add feeds one pair. (Projection is the query executor's job: it seeks
+// past unselected subtrees and feeds only the pairs it keeps.)
+func (a *assembler) add(key, value []byte) error {
 	for a.depth > 1 && !bytes.HasPrefix(key, a.key[:a.stack[a.depth-1].keyLen]) {
 		a.pop()
 	}
@@ -97,63 +91,56 @@ func (a *assembler) add(key, value []byte) (skipLen int, err error) {
 		// Only the bottom frame's own key can arrive after its frame opened:
 		// an object's key is the first of its range.
 		if a.depth != 1 || len(top.buf) > 0 {
-			return 0, corrupt(key, "key out of order")
+			return corrupt(key, "key out of order")
 		}
 		if err := checkValue(key, value, top.node); err != nil {
-			return 0, err
+			return err
 		}
 		top.buf = append(top.buf, value...)
-		return 0, nil
+		return nil
 	}
 	return a.descend(key, value, off)
 }
 
 // descend walks the elements of key after off, opening frames for the
 // objects and entries on the way.
-func (a *assembler) descend(key, value []byte, off int) (int, error) {
+func (a *assembler) descend(key, value []byte, off int) error {
 	node := a.stack[a.depth-1].node
 	for off < len(key) {
 		e, n, err := tuple.DecodeElement(key[off:])
 		if err != nil {
-			return 0, corrupt(key, "%v", err)
+			return corrupt(key, "%v", err)
 		}
 		f := node.Child(e.Field, e.Kind)
 		if f == nil {
-			return 0, corrupt(key, "no field %d of key kind %s is stored under %s", e.Field, e.Kind, node.Desc.FullName())
-		}
-		if a.skip != nil && a.skip(f, a.depth) {
-			if f.Storage == schema.Map {
-				_, _, tagLen, _ := tuple.DecodeTag(key[off:])
-				return off + tagLen, nil
-			}
-			return off + n, nil
+			return corrupt(key, "no field %d of key kind %s is stored under %s", e.Field, e.Kind, node.Desc.FullName())
 		}
 		off += n
 		last := off == len(key)
 		switch {
 		case f.Storage == schema.Breakout || (f.Storage == schema.Map && f.Child == nil):
 			if !last {
-				return 0, corrupt(key, "%s holds no keys below it", f.Path())
+				return corrupt(key, "%s holds no keys below it", f.Path())
 			}
-			return 0, a.leaf(key, value, f, e)
+			return a.leaf(key, value, f, e)
 		case f.Storage == schema.Object:
 			a.push(f.Child, f, off, nil)
 		default: // message map entry
 			fr := a.push(f.Child, f, off, nil)
 			if fr.head, err = appendEntryHead(fr.head, f, e); err != nil {
-				return 0, corrupt(key, "%v", err)
+				return corrupt(key, "%v", err)
 			}
 		}
 		node = f.Child
 		if last {
 			if err := checkValue(key, value, node); err != nil {
-				return 0, err
+				return err
 			}
 			fr := &a.stack[a.depth-1]
 			fr.buf = append(fr.buf, value...)
 		}
 	}
-	return 0, nil
+	return nil
 }
 
 // leaf adds a breakout field or a scalar map entry to the top frame.

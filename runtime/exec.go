@@ -490,8 +490,7 @@ func (e *exec) object(w *walker, key []byte, p *query.Proj, depth int) (bool, er
 
 // feed adds one pair to the assembler.
 func (e *exec) feed(key, value []byte) error {
-	_, err := e.asm.add(key, value)
-	return err
+	return e.asm.add(key, value)
 }
 
 // filter returns the fields of an object's value that p keeps, checking

@@ -26,7 +26,6 @@ type ScanOptions struct {
 type units struct {
 	node    *schema.Node // layout of each emitted object; nil for scalar map entries
 	unitLen func(key []byte) (int, error)
-	skip    skipper
 }
 
 // scanner streams the objects of [lo, hi) in key order (or reverse),
@@ -57,7 +56,7 @@ func newScanner(r kv.Reader, u units, opts ScanOptions) *scanner {
 
 // release returns s to the pool; s must not be used afterwards.
 func (s *scanner) release() {
-	s.r, s.u, s.opts, s.asm.skip = nil, units{}, ScanOptions{}, nil
+	s.r, s.u, s.opts = nil, units{}, ScanOptions{}
 	for i := range s.asm.stack {
 		if cap(s.asm.stack[i].buf) > maxPooledBuf {
 			s.asm.stack[i].buf = nil
@@ -127,13 +126,11 @@ func (s *scanner) start(key []byte) error {
 	s.rev.reset()
 	if s.u.node != nil {
 		s.asm.reset(s.cur, s.u.node)
-		s.asm.skip = s.u.skip
 	}
 	return nil
 }
 
-// step consumes the iterator's pair and moves on, seeking past skipped
-// subtrees when scanning forward.
+// step consumes the iterator's pair and moves on.
 func (s *scanner) step(it kv.Iterator, k []byte) (bool, error) {
 	switch {
 	case s.u.node == nil:
@@ -144,12 +141,8 @@ func (s *scanner) step(it kv.Iterator, k []byte) (bool, error) {
 	case s.opts.Reverse:
 		s.rev.add(k, it.Value())
 	default:
-		skip, err := s.asm.add(k, it.Value())
-		if err != nil {
+		if err := s.asm.add(k, it.Value()); err != nil {
 			return false, err
-		}
-		if skip > 0 {
-			return it.SeekGE(tuple.PrefixEnd(k[:skip])), nil
 		}
 	}
 	return it.Next(), nil
@@ -177,22 +170,11 @@ func (s *scanner) emit(n *int, yield func(key, wire []byte) bool) (stop bool, er
 	return s.opts.Limit > 0 && *n >= s.opts.Limit, nil
 }
 
-// feedReversed feeds a reverse scan's buffered pairs in ascending order,
-// dropping the pairs of skipped subtrees.
+// feedReversed feeds a reverse scan's buffered pairs in ascending order.
 func (s *scanner) feedReversed() error {
-	var skipped []byte
 	for i := s.rev.len() - 1; i >= 0; i-- {
-		k := s.rev.key(i)
-		if skipped != nil && bytes.HasPrefix(k, skipped) {
-			continue
-		}
-		skip, err := s.asm.add(k, s.rev.value(i))
-		if err != nil {
+		if err := s.asm.add(s.rev.key(i), s.rev.value(i)); err != nil {
 			return err
-		}
-		skipped = nil
-		if skip > 0 {
-			skipped = k[:skip]
 		}
 	}
 	return nil

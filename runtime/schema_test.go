@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/protoql/protoql/internal/kvcount"
 	"github.com/protoql/protoql/internal/prototest"
 	"github.com/protoql/protoql/internal/testpb"
 	"github.com/protoql/protoql/kv"
@@ -153,5 +154,15 @@ func TestCorruption(t *testing.T) {
 		if string(ce.Key) != string(tt.key) {
 			t.Errorf("%s: error names key %x, want %x", tt.name, ce.Key, tt.key)
 		}
+	}
+}
+
+func TestReopenSameSchemaWritesNothing(t *testing.T) {
+	store := kvcount.New(memkv.New())
+	openDB(t, store)
+	store.Reset()
+	openDB(t, store)
+	if c := store.Counts(); c.Sets+c.Deletes+c.DeleteRanges != 0 {
+		t.Errorf("reopening with the stored schema wrote %d keys", c.Sets+c.Deletes+c.DeleteRanges)
 	}
 }
