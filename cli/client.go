@@ -20,6 +20,7 @@ import (
 
 	protoqlv1 "github.com/protoql/protoql/proto/protoql/v1"
 	"github.com/protoql/protoql/query"
+	"github.com/protoql/protoql/runtime"
 	"github.com/protoql/protoql/schema"
 )
 
@@ -31,6 +32,21 @@ type schemaInfo struct {
 	files *protoregistry.Files
 	types *dynamicpb.Types
 	cat   *schema.Catalog
+	order keyOrder
+}
+
+// runtimeDB opens the runtime on the database's KV service once, for the
+// edits the query service does not offer (ranges, single fields) and for
+// dump.
+func (c *client) runtimeDB(ctx context.Context) (*runtime.DB, error) {
+	if c.db == nil {
+		db, err := runtime.Open(ctx, c.store)
+		if err != nil {
+			return nil, err
+		}
+		c.db = db
+	}
+	return c.db, nil
 }
 
 // schema fetches the stored schema once.
@@ -65,7 +81,7 @@ func newSchemaInfo(set *descriptorpb.FileDescriptorSet) (*schemaInfo, error) {
 	if err != nil {
 		return nil, fmt.Errorf("stored schema: %w", err)
 	}
-	return &schemaInfo{set: set, files: files, types: dynamicpb.NewTypes(files), cat: cat}, nil
+	return &schemaInfo{set: set, files: files, types: dynamicpb.NewTypes(files), cat: cat, order: newKeyOrder(cat)}, nil
 }
 
 // table finds a table by short or full name.
@@ -98,6 +114,7 @@ func (s *schemaInfo) decode(a *anypb.Any) (protoreflect.Message, error) {
 type row struct {
 	msg    protoreflect.Message
 	cursor string
+	maps   map[string]string // cursors of map pages cut short, by path
 }
 
 // compiled is a query checked locally, with its variables typed.
@@ -149,7 +166,7 @@ func (c *client) query(ctx context.Context, cq *compiled) iter.Seq2[row, error] 
 				return
 			}
 			m, err := si.decode(resp.GetMessage())
-			if !yield(row{msg: m, cursor: resp.GetCursor()}, err) || err != nil {
+			if !yield(row{msg: m, cursor: resp.GetCursor(), maps: resp.GetMapCursors()}, err) || err != nil {
 				return
 			}
 		}

@@ -17,6 +17,7 @@ import (
 	"github.com/protoql/protoql/kv"
 	"github.com/protoql/protoql/kv/remotekv"
 	protoqlv1 "github.com/protoql/protoql/proto/protoql/v1"
+	"github.com/protoql/protoql/runtime"
 	"github.com/protoql/protoql/server"
 )
 
@@ -48,6 +49,7 @@ type client struct {
 	close func() error
 	where string // for messages: the directory or the address
 	sch   *schemaInfo
+	db    *runtime.DB // opened by runtimeDB
 }
 
 // Close releases the connection and, for --db, the database.

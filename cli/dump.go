@@ -153,7 +153,7 @@ func printRow(ctx context.Context, out io.Writer, db *runtime.DB, t *runtime.Tab
 		_, err = fmt.Fprintf(out, "=> !%v\n\n", err)
 		return err
 	}
-	_, err = fmt.Fprintf(out, "=> %s\n\n", formatMessage(m, lineWidth))
+	_, err = fmt.Fprintf(out, "=> %s\n\n", formatMessage(m, lineWidth, newKeyOrder(db.Catalog())))
 	return err
 }
 

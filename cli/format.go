@@ -13,19 +13,29 @@ import (
 	"time"
 
 	"golang.org/x/term"
+
+	"github.com/protoql/protoql/schema"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/reflect/protoreflect"
 )
 
 // Output formats of results.
 const (
-	formatText = "text"
-	formatJSON = "json"
+	formatText     = "text"
+	formatJSON     = "json"
+	formatTable    = "table"
+	formatExpanded = "expanded"
+	formatCSV      = "csv"
 )
 
+// formats lists the output formats, for messages and completion.
+var formats = []string{formatText, formatJSON, formatTable, formatExpanded, formatCSV}
+
+const formatsHelp = "output format: text, json, table, expanded or csv"
+
 func checkFormat(f string) error {
-	if f != formatText && f != formatJSON {
-		return usagef("unknown format %q: want text or json", f)
+	if !slices.Contains(formats, f) {
+		return usagef("unknown format %q: want %s", f, strings.Join(formats, ", "))
 	}
 	return nil
 }
@@ -47,15 +57,58 @@ func terminalWidth(w io.Writer) int {
 
 // formatMessage renders m in the text format, `User{user_id: "alice", …}`:
 // on one line when it fits width (0: always), indented over several lines
-// when not. Fields come in field-number order, map entries in key order,
-// so the output is deterministic (unlike prototext's).
-func formatMessage(m protoreflect.Message, width int) string {
-	return string(m.Descriptor().Name()) + textFmt{width: width}.message(m, 0)
+// when not. Fields come in field-number order, map entries in the schema's
+// key order (descending maps largest key first), so the output is
+// deterministic (unlike prototext's) and in the order the store keeps.
+func formatMessage(m protoreflect.Message, width int, order keyOrder) string {
+	return string(m.Descriptor().Name()) + textFmt{width: width, order: order}.message(m, 0)
 }
 
 // textFmt renders values in the text format. Groups wider than width
 // break over lines; width 0 keeps everything on one line.
-type textFmt struct{ width int }
+type textFmt struct {
+	width int
+	order keyOrder
+}
+
+// keyOrder holds the map fields whose keys are stored descending, by
+// full name (the option is on the field, so every place of the field
+// agrees).
+type keyOrder map[protoreflect.FullName]bool
+
+// newKeyOrder collects the descending maps of cat.
+func newKeyOrder(cat *schema.Catalog) keyOrder {
+	o := keyOrder{}
+	seen := map[*schema.Node]bool{}
+	var walk func(n *schema.Node)
+	walk = func(n *schema.Node) {
+		if n == nil || seen[n] {
+			return
+		}
+		seen[n] = true
+		for _, f := range n.Fields {
+			if f.Storage == schema.Map && f.ElemKind.IsDescending() {
+				o[f.Desc.FullName()] = true
+			}
+			walk(f.Child)
+		}
+	}
+	for _, t := range cat.Tables {
+		walk(t.Root)
+	}
+	return o
+}
+
+// sortMapKeys sorts keys of the map field fd in stored order.
+func (o keyOrder) sortMapKeys(fd protoreflect.FieldDescriptor, keys []protoreflect.MapKey) {
+	desc := o[fd.FullName()]
+	slices.SortFunc(keys, func(a, b protoreflect.MapKey) int {
+		if desc {
+			return compareKeys(b, a)
+		}
+		return compareKeys(a, b)
+	})
+}
 
 // flat renders on one line.
 var flat = textFmt{}
@@ -115,19 +168,16 @@ func (f textFmt) field(fd protoreflect.FieldDescriptor, v protoreflect.Value, de
 		}
 		return f.group("[", "]", parts, depth)
 	case fd.IsMap():
-		type entry struct {
-			k protoreflect.MapKey
-			s string
-		}
-		var entries []entry
-		v.Map().Range(func(k protoreflect.MapKey, mv protoreflect.Value) bool {
-			entries = append(entries, entry{k, f.value(fd.MapKey(), k.Value(), depth) + ": " + f.value(fd.MapValue(), mv, depth)})
+		mp := v.Map()
+		keys := make([]protoreflect.MapKey, 0, mp.Len())
+		mp.Range(func(k protoreflect.MapKey, _ protoreflect.Value) bool {
+			keys = append(keys, k)
 			return true
 		})
-		slices.SortFunc(entries, func(a, b entry) int { return compareKeys(a.k, b.k) })
-		parts := make([]string, len(entries))
-		for i, e := range entries {
-			parts[i] = e.s
+		f.order.sortMapKeys(fd, keys)
+		parts := make([]string, len(keys))
+		for i, k := range keys {
+			parts[i] = f.value(fd.MapKey(), k.Value(), depth) + ": " + f.value(fd.MapValue(), mp.Get(k), depth)
 		}
 		return f.group("{", "}", parts, depth)
 	}

@@ -10,16 +10,17 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 )
 
 func replCmd(conn *connFlags, stdio IO) *cobra.Command {
 	var (
-		format  string
-		history string
-		vars    []string
+		format   string
+		history  string
+		vars     []string
+		pageSize int
+		pager    bool
 	)
 	if home, err := os.UserHomeDir(); err == nil {
 		history = filepath.Join(home, ".protoql_history")
@@ -44,6 +45,9 @@ prompts.`,
 			if err := checkFormat(format); err != nil {
 				return err
 			}
+			if pageSize < 0 {
+				return usagef("--limit must not be negative")
+			}
 			vm, err := parseVars(vars)
 			if err != nil {
 				return err
@@ -53,7 +57,7 @@ prompts.`,
 				if err != nil {
 					return err
 				}
-				r := &repl{c: c, si: si, out: stdio.Out, errw: stdio.Err, format: format, vars: vm, width: terminalWidth(stdio.Out)}
+				r := &repl{c: c, si: si, out: stdio.Out, errw: stdio.Err, format: format, vars: vm, width: terminalWidth(stdio.Out), pageSize: pageSize, pager: pager}
 				lr := newLineReader(stdio.In, history, r.complete)
 				err = r.run(ctx, lr)
 				if cerr := lr.Close(); err == nil {
@@ -63,7 +67,9 @@ prompts.`,
 			})
 		},
 	}
-	cmd.Flags().StringVar(&format, "format", formatText, "output format: text or json")
+	cmd.Flags().StringVar(&format, "format", formatText, formatsHelp)
+	cmd.Flags().IntVar(&pageSize, "limit", defaultPageSize, "rows and map entries per page (0: all; .limit changes it)")
+	cmd.Flags().BoolVar(&pager, "pager", true, "page long output with $PAGER when stdout is a terminal")
 	cmd.Flags().StringVar(&history, "history", history, "history file (empty: no history file)")
 	cmd.Flags().StringArrayVar(&vars, "var", nil, "set a query variable: name=value (repeatable; see .var)")
 	return cmd
@@ -83,10 +89,16 @@ type repl struct {
 	width     int  // where text results break lines
 	// interactive is set on a terminal.
 	interactive bool
+	pageSize    int           // rows and map entries per page; 0: all
+	cont        *continuation // what .next continues
+	pager       bool          // long output goes through the pager
 }
 
 // report shows a failed statement's error.
 func (r *repl) report(text, prefix string, err error) {
+	if errors.Is(err, errPagerQuit) {
+		return
+	}
 	r.failed = true
 	var reported errReported
 	if !errors.As(err, &reported) {
@@ -158,6 +170,7 @@ func (r *repl) exec(ctx context.Context, stmt string) {
 		ctx, stop = signal.NotifyContext(ctx, os.Interrupt)
 		defer stop()
 	}
+	defer r.paged()()
 	if strings.HasPrefix(stmt, ".") {
 		r.dot(ctx, stmt)
 		return
@@ -167,27 +180,21 @@ func (r *repl) exec(ctx context.Context, stmt string) {
 	}
 }
 
-// query runs a query and prints its results.
-func (r *repl) query(ctx context.Context, text string) error {
-	start := time.Now()
-	cq, err := r.compile(ctx, text, false)
-	if err != nil {
-		return err
+// paged sends the statement's output through the pager when it is on and
+// stdout is a terminal; the returned func ends the statement's output.
+func (r *repl) paged() func() {
+	command := pagerCommand()
+	rows, ok := terminalHeight(r.out)
+	if !r.pager || !ok || command == "" {
+		return func() {}
 	}
-	n, cursor := 0, ""
-	for row, err := range r.c.query(ctx, cq) {
-		if err != nil {
-			return err
-		}
-		s, err := render(r.si, row, r.format, r.width)
-		if err != nil {
-			return err
-		}
-		fmt.Fprintln(r.out, s)
-		n, cursor = n+1, row.cursor
+	out := r.out
+	pw := &pagerWriter{out: out, errw: r.errw, command: command, rows: rows - 1}
+	r.out = pw
+	return func() {
+		r.out = out
+		_ = pw.Close()
 	}
-	r.footer(n, cq, cursor, time.Since(start))
-	return nil
 }
 
 // compile checks text, passing the session variables it uses; for
@@ -213,27 +220,6 @@ func (r *repl) compile(ctx context.Context, text string, explain bool) (*compile
 	return r.c.compile(ctx, text, used)
 }
 
-// footer prints the row count, the cursor of the next page when first:
-// filled a page, and the time taken with .timing.
-func (r *repl) footer(n int, cq *compiled, cursor string, took time.Duration) {
-	var parts []string
-	switch n {
-	case 0:
-		parts = append(parts, "no rows")
-	case 1:
-		parts = append(parts, "1 row")
-	default:
-		parts = append(parts, fmt.Sprintf("%d rows", n))
-	}
-	if first := cq.q.Plan().Root.First; first != nil && n > 0 && cursor != "" {
-		parts = append(parts, fmt.Sprintf("next page: after: %q", cursor))
-	}
-	if r.timing {
-		parts = append(parts, took.Round(10*time.Microsecond).String())
-	}
-	fmt.Fprintf(r.out, "(%s)\n", strings.Join(parts, "; "))
-}
-
 // dotCommand is one of the REPL's commands.
 type dotCommand struct {
 	name, args, help string
@@ -249,8 +235,12 @@ func init() {
 		{".describe", "TABLE", "show a table's message and key layout", (*repl).describe},
 		{".explain", "QUERY", "show a query's plan", (*repl).explain},
 		{".put", "TABLE {json}", "store a row given as protojson (replaces the whole row)", (*repl).put},
-		{".delete", "TABLE[key, …]", "delete a row", (*repl).delete},
-		{".format", "json|text", "set the output format", (*repl).setFormat},
+		{".delete", "PATH", "delete a row, a row range, a map entry or a map range", (*repl).delete},
+		{".set", "PATH.field = VALUE", "set one field: inline, breakout or map entry", (*repl).set},
+		{".next", "", "show the next page of the last query's rows or maps", (*repl).next},
+		{".limit", "[N]", "rows and map entries per page (0: all)", (*repl).setPageSize},
+		{".pager", "[on|off]", "page long output with $PAGER (on a terminal)", (*repl).setPager},
+		{".format", "text|json|table|expanded|csv", "set the output format", (*repl).setFormat},
 		{".timing", "[on|off]", "show how long each query takes", (*repl).setTiming},
 		{".var", "[name=value]", "set a query variable ($name); no argument lists them; name= unsets", (*repl).setVar},
 		{".keys", "", "show every key pattern (describe-keys)", (*repl).keys},
@@ -349,13 +339,51 @@ func (r *repl) put(ctx context.Context, arg string) error {
 
 func (r *repl) delete(ctx context.Context, arg string) error {
 	if arg == "" {
-		return errors.New(".delete needs a row: .delete User[\"alice\"]")
+		return errors.New(`.delete needs a path: .delete User["alice"], User["a".."m"], User["alice"].sessions["s1"]`)
 	}
-	if err := r.c.delete(ctx, arg); err != nil {
+	db, err := r.c.runtimeDB(ctx)
+	if err != nil {
 		return err
 	}
-	fmt.Fprintln(r.out, "ok")
+	msg, err := deletePath(ctx, db, arg)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(r.out, msg)
 	return nil
+}
+
+// set is `.set PATH = VALUE`.
+func (r *repl) set(ctx context.Context, arg string) error {
+	path, js, ok := cutAssign(arg)
+	if !ok {
+		return errors.New(`.set needs a path, "=" and a JSON value: .set User["alice"].display_name = "Alice"`)
+	}
+	db, err := r.c.runtimeDB(ctx)
+	if err != nil {
+		return err
+	}
+	if err := setPath(ctx, db, path, js); err != nil {
+		return err
+	}
+	fmt.Fprintf(r.out, "set %s\n", path)
+	return nil
+}
+
+// cutAssign splits "PATH = VALUE" at the first "=" outside quotes.
+func cutAssign(s string) (path, value string, ok bool) {
+	inString := false
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case inString && c == '\\':
+			i++
+		case c == '"':
+			inString = !inString
+		case c == '=' && !inString:
+			return strings.TrimRight(s[:i], " \t\n"), strings.TrimSpace(s[i+1:]), true
+		}
+	}
+	return "", "", false
 }
 
 func (r *repl) setFormat(_ context.Context, arg string) error {
@@ -367,6 +395,21 @@ func (r *repl) setFormat(_ context.Context, arg string) error {
 		return err
 	}
 	r.format = arg
+	return nil
+}
+
+func (r *repl) setPager(_ context.Context, arg string) error {
+	switch arg {
+	case "":
+		r.pager = !r.pager
+	case "on":
+		r.pager = true
+	case "off":
+		r.pager = false
+	default:
+		return fmt.Errorf(".pager takes on or off, not %q", arg)
+	}
+	fmt.Fprintf(r.out, "pager %s\n", map[bool]string{true: "on", false: "off"}[r.pager])
 	return nil
 }
 
