@@ -22,7 +22,9 @@
 // # Exit codes
 //
 // 0 on success, 1 when the command fails, 2 for a usage mistake (an
-// unknown flag or command, a missing argument).
+// unknown flag or command, a missing argument, a --var value that does not
+// fit its use). Errors go to stderr as "protoql: …", with the query line
+// and a caret under the position when they have one.
 package cli
 
 import (
@@ -33,6 +35,8 @@ import (
 	"os"
 
 	"github.com/spf13/cobra"
+
+	"github.com/protoql/protoql/query"
 )
 
 // Exit codes of Main.
@@ -78,11 +82,16 @@ func Main(ctx context.Context, args []string, stdio IO) int {
 	if !errors.As(err, &reported) {
 		fmt.Fprintf(stdio.Err, "protoql: %s\n", describeError(err))
 	}
+	if errors.Is(err, query.ErrVariable) {
+		return ExitUsage // a --var value that does not fit its use
+	}
 	return ExitError
 }
 
 // errReported is an error already shown to the user (with a caret, say).
 type errReported struct{ error }
+
+func (e errReported) Unwrap() error { return e.error }
 
 func newRoot(stdio IO) *cobra.Command {
 	root := &cobra.Command{
@@ -117,7 +126,7 @@ stores its schema, so no schema flag is needed.`,
 		queryCmd(conn),
 		explainCmd(conn),
 		describeKeysCmd(conn),
-		keyCmd(),
+		keyCmd(conn),
 		dumpCmd(conn),
 		schemaCmd(conn),
 	)

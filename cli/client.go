@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strings"
 
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protodesc"
@@ -49,12 +51,19 @@ func (c *client) runtimeDB(ctx context.Context) (*runtime.DB, error) {
 	return c.db, nil
 }
 
+// errNoSchema is a database that stores no schema: only its raw keys can
+// be shown.
+var errNoSchema = errors.New("the database stores no schema (a program stores it when it opens the database with its schema); protoql dump shows the raw keys and values")
+
 // schema fetches the stored schema once.
 func (c *client) schema(ctx context.Context) (*schemaInfo, error) {
 	if c.sch != nil {
 		return c.sch, nil
 	}
 	resp, err := c.pq.GetSchema(ctx, &protoqlv1.GetSchemaRequest{})
+	if status.Code(err) == codes.FailedPrecondition {
+		return nil, errNoSchema
+	}
 	if err != nil {
 		return nil, err
 	}

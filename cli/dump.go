@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -45,7 +46,8 @@ Without RANGE, every row of every table. --meta adds protoql's metadata keys
 				arg = a[0]
 			}
 			return withClient(cmd, conn, func(ctx context.Context, c *client) error {
-				return dumpTo(ctx, c, cmd.OutOrStdout(), cmd.ErrOrStderr(), arg, meta)
+				err := dumpTo(ctx, c, cmd.OutOrStdout(), cmd.ErrOrStderr(), arg, meta)
+				return reportQueryError(cmd.ErrOrStderr(), arg, err)
 			})
 		},
 	}
@@ -55,13 +57,17 @@ Without RANGE, every row of every table. --meta adds protoql's metadata keys
 
 // dumpTo dumps RANGE (arg) of the client's database.
 func dumpTo(ctx context.Context, c *client, out, errw io.Writer, arg string, meta bool) error {
-	db, err := runtime.Open(ctx, c.store)
+	if _, err := c.schema(ctx); errors.Is(err, errNoSchema) {
+		fmt.Fprintln(errw, "protoql: the database stores no schema: keys are shown as tuple text, values as hex")
+		return dumpRaw(ctx, c.store, out, arg, meta)
+	}
+	db, err := c.runtimeDB(ctx)
 	if err != nil {
 		return err
 	}
 	lo, hi, err := dumpRange(db.Catalog(), arg, meta)
 	if err != nil {
-		return reportQueryError(errw, arg, err)
+		return err
 	}
 	return dump(ctx, out, db, lo, hi)
 }
@@ -95,6 +101,32 @@ func dumpRange(cat *schema.Catalog, arg string, meta bool) (lo, hi []byte, err e
 		return nil, nil, usagef("range %q: %v", arg, err)
 	}
 	return prefix, tuple.PrefixEnd(prefix), nil
+}
+
+// dumpRaw prints the pairs of a store without a schema: RANGE is a key
+// prefix in tuple text or hex.
+func dumpRaw(ctx context.Context, store kv.Store, out io.Writer, arg string, meta bool) error {
+	if arg != "" && !strings.HasPrefix(arg, "0x") && (arg[0] < '0' || arg[0] > '9') {
+		return usagef("range %q: without a schema, give a key prefix in tuple text or 0x-hex", arg)
+	}
+	lo, hi, err := dumpRange(nil, arg, meta)
+	if err != nil {
+		return err
+	}
+	it, err := store.NewIter(ctx, kv.IterOptions{LowerBound: lo, UpperBound: hi})
+	if err != nil {
+		return err
+	}
+	defer it.Close()
+	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+	for ok := it.First(); ok; ok = it.Next() {
+		d := describePair(nil, it.Key(), it.Value())
+		fmt.Fprintf(tw, "%s\t%s\n", d.key, d.value)
+	}
+	if err := it.Error(); err != nil {
+		return err
+	}
+	return tw.Flush()
 }
 
 // dump prints the pairs of [lo, hi), each row followed by its reassembly.
@@ -173,7 +205,7 @@ func describePair(cat *schema.Catalog, key, value []byte) pair {
 		return p
 	}
 	elems, lens, err := decodeKey(key)
-	if err != nil || len(elems) == 0 || elems[0].Kind != tuple.KindUnit {
+	if err != nil || len(elems) == 0 || elems[0].Kind != tuple.KindUnit || cat == nil {
 		return p
 	}
 	t := cat.Table(elems[0].Field)

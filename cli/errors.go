@@ -24,7 +24,9 @@ func describeError(err error) string {
 	if !ok {
 		return err.Error()
 	}
-	msg := st.Message()
+	// The in-process server of --db and a remote one speak alike; their
+	// package prefix says nothing to a person at the command line.
+	msg := strings.TrimPrefix(st.Message(), "server: ")
 	for _, d := range st.Details() {
 		if le, ok := d.(*protoqlv1.LimitExceeded); ok && le.GetCursor() != "" {
 			msg += fmt.Sprintf("\nresume with after: %q", le.GetCursor())
@@ -61,8 +63,11 @@ func position(err error) (line, col int, ok bool) {
 // showError writes err and, when it has a position in text, the line of
 // text with a caret under the position. prefix is what precedes text on
 // its first line as the user typed it (such as ".explain "), shown too.
-func showError(w io.Writer, text, prefix string, err error) {
-	fmt.Fprintf(w, "error: %s\n", describeError(err))
+//
+// label starts the message: "error: " in the REPL, "protoql: " for the
+// one-shot commands, as for their other errors.
+func showError(w io.Writer, label, text, prefix string, err error) {
+	fmt.Fprintf(w, "%s%s\n", label, describeError(err))
 	line, col, ok := position(err)
 	if !ok {
 		return

@@ -120,6 +120,9 @@ func formatJSONMessage(si *schemaInfo, m protoreflect.Message, indent bool) (str
 	if err != nil {
 		return "", err
 	}
+	if b, err = si.order.orderJSON(b, m.Descriptor()); err != nil {
+		return "", err
+	}
 	// protojson varies its spacing on purpose; normalize it.
 	var out bytes.Buffer
 	if indent {

@@ -48,6 +48,9 @@ func (m mapPage) pageable() bool { return !strings.Contains(m.path, "[") }
 
 // query runs a query and prints its first page.
 func (r *repl) query(ctx context.Context, text string) error {
+	if len(r.si.cat.Tables) == 0 {
+		return errNoSchema
+	}
 	cq, err := r.compile(ctx, text, false)
 	if err != nil {
 		return err

@@ -17,7 +17,9 @@ import (
 // protoWriter renders descriptors as .proto source: messages, enums,
 // fields with their labels and types, oneofs, and the protoql options
 // (other options are left out). It is for reading, not for compiling:
-// comments are gone and imports are only listed.
+// imports are only listed. Leading comments are shown when the stored
+// descriptors kept their source info (descriptors compiled into Go code
+// by protoc-gen-go do not: it strips them).
 type protoWriter struct {
 	b   strings.Builder
 	pkg protoreflect.FullName
@@ -60,16 +62,31 @@ func syntaxName(fd protoreflect.FileDescriptor) string {
 	return "editions"
 }
 
+// comment writes d's leading comment, if the descriptors kept it.
+func (w *protoWriter) comment(d protoreflect.Descriptor, depth int) {
+	c := d.ParentFile().SourceLocations().ByDescriptor(d).LeadingComments
+	c = strings.TrimSuffix(c, "\n")
+	if strings.TrimSpace(c) == "" {
+		return
+	}
+	for l := range strings.SplitSeq(c, "\n") {
+		w.line(depth, "//%s", strings.TrimRight(l, " \t"))
+	}
+}
+
 func (w *protoWriter) enum(ed protoreflect.EnumDescriptor, depth int) {
+	w.comment(ed, depth)
 	w.line(depth, "enum %s {", ed.Name())
 	for i := range ed.Values().Len() {
 		v := ed.Values().Get(i)
+		w.comment(v, depth+1)
 		w.line(depth+1, "%s = %d;", v.Name(), v.Number())
 	}
 	w.line(depth, "}")
 }
 
 func (w *protoWriter) message(md protoreflect.MessageDescriptor, depth int) {
+	w.comment(md, depth)
 	w.line(depth, "message %s {", md.Name())
 	if o := schema.TableOptions(md); o != nil && hasFields(o) {
 		w.line(depth+1, "option (protoql.v1.table) = %s;", optionText(o))
@@ -86,6 +103,7 @@ func (w *protoWriter) message(md protoreflect.MessageDescriptor, depth int) {
 	for i := 0; i < fields.Len(); i++ {
 		fd := fields.Get(i)
 		if od := fd.ContainingOneof(); od != nil && !od.IsSynthetic() {
+			w.comment(od, depth+1)
 			w.line(depth+1, "oneof %s {", od.Name())
 			for j := range od.Fields().Len() {
 				w.field(od.Fields().Get(j), depth+2)
@@ -118,6 +136,7 @@ func (w *protoWriter) field(fd protoreflect.FieldDescriptor, depth int) {
 	if o := schema.FieldOptions(fd); o != nil && hasFields(o) {
 		opts = " [(protoql.v1.field) = " + optionText(o) + "]"
 	}
+	w.comment(fd, depth)
 	w.line(depth, "%s%s = %d%s;", label, fd.Name(), fd.Number(), opts)
 }
 

@@ -191,10 +191,10 @@ func runPage(ctx context.Context, c *client, cq *compiled, limit int, fn func(ro
 // reportQueryError shows a positioned error with its caret and marks it
 // reported; other errors go back to the caller.
 func reportQueryError(w io.Writer, text string, err error) error {
-	if _, _, ok := position(err); !ok {
+	if _, _, ok := position(err); !ok || err == nil {
 		return err
 	}
-	showError(w, text, "", err)
+	showError(w, "protoql: ", text, "", err)
 	return errReported{err}
 }
 

@@ -10,8 +10,10 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"text/tabwriter"
 
 	"github.com/spf13/cobra"
+	"google.golang.org/protobuf/types/descriptorpb"
 )
 
 func replCmd(conn *connFlags, stdio IO) *cobra.Command {
@@ -54,6 +56,10 @@ prompts.`,
 			}
 			return withClient(cmd, conn, func(ctx context.Context, c *client) error {
 				si, err := c.schema(ctx)
+				if errors.Is(err, errNoSchema) {
+					fmt.Fprintln(stdio.Err, "protoql: the database stores no schema: there are no tables to query; .dump shows the raw keys and values")
+					si, err = newSchemaInfo(&descriptorpb.FileDescriptorSet{})
+				}
 				if err != nil {
 					return err
 				}
@@ -102,7 +108,7 @@ func (r *repl) report(text, prefix string, err error) {
 	r.failed = true
 	var reported errReported
 	if !errors.As(err, &reported) {
-		showError(r.errw, text, prefix, err)
+		showError(r.errw, "error: ", text, prefix, err)
 	}
 }
 
@@ -268,26 +274,38 @@ func (r *repl) dot(ctx context.Context, stmt string) {
 	}
 }
 
-func (r *repl) help(context.Context, string) error {
-	fmt.Fprintln(r.out, "Type a query to run it, such as User[\"alice\"] { sessions { expires_us } }.")
+func (r *repl) help(ctx context.Context, _ string) error {
+	ex := r.examples(ctx)
+	fmt.Fprintln(r.out, "Type a query to run it, such as")
+	for _, q := range ex.queries {
+		fmt.Fprintf(r.out, "  %s\n", q)
+	}
+	fmt.Fprintf(r.out, "Results come %d rows (and map entries) at a time; .next shows more.\n", r.pageSize)
 	fmt.Fprintln(r.out, "Commands:")
 	for _, c := range dotCommands {
 		if c.help != "" {
-			fmt.Fprintf(r.out, "  %-28s %s\n", strings.TrimSpace(c.name+" "+c.args), c.help)
+			fmt.Fprintf(r.out, "  %-34s %s\n", strings.TrimSpace(c.name+" "+c.args), c.help)
+		}
+	}
+	if len(ex.edits) > 0 {
+		fmt.Fprintln(r.out, "Edits, for example:")
+		for _, e := range ex.edits {
+			fmt.Fprintf(r.out, "  %s\n", e)
 		}
 	}
 	return nil
 }
 
 func (r *repl) tables(context.Context, string) error {
+	tw := tabwriter.NewWriter(r.out, 0, 4, 2, ' ', 0)
 	for _, t := range r.si.cat.Tables {
 		var cols []string
 		for _, c := range t.Key {
 			cols = append(cols, string(c.Field.Name()))
 		}
-		fmt.Fprintf(r.out, "%s[%s]\t(id %d, %s)\n", t.Desc.Name(), strings.Join(cols, ", "), t.ID, t.Desc.FullName())
+		fmt.Fprintf(tw, "%s[%s]\tid %d\t%s\n", t.Desc.Name(), strings.Join(cols, ", "), t.ID, t.Desc.FullName())
 	}
-	return nil
+	return tw.Flush()
 }
 
 func (r *repl) describe(_ context.Context, arg string) error {
