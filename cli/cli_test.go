@@ -80,6 +80,7 @@ func TestQuery(t *testing.T) {
 		args   []string
 		code   int
 		out    string // exact stdout, when set
+		outHas []string
 		errHas []string
 	}{
 		{name: "text", args: []string{"query", "--db", db, `User["alice"] { sessions["s2"..] { expires_us } }`},
@@ -97,10 +98,24 @@ func TestQuery(t *testing.T) {
 		{name: "join", args: []string{"query", "--db", db, `User["alice"] { threads { thread { title } } }`},
 			out: `User{user_id: "alice", threads: {"t1": {thread: {thread_id: "t1", title: "Lunch"}}}}` + "\n"},
 		{name: "caret", args: []string{"query", "--db", db, "User[\"alice\"] {\n  display_name\n  nope\n}"}, code: 1,
-			errHas: []string{`error: query: 3:3: unknown field "nope"`, "\n    nope\n    ^\n"}},
-		{name: "var of the wrong type", args: []string{"query", "--db", db, "--var", "at=soon", `InboxItem["bob", 1, $at]`}, code: 1,
-			errHas: []string{`$at = "soon": not an integer`, "                 ^"}},
-		{name: "unused var", args: []string{"query", "--db", db, "--var", "x=1", `User["bob"]`}, code: 1, errHas: []string{"$x"}},
+			errHas: []string{`protoql: query: 3:3: unknown field "nope"`, "\n    nope\n    ^\n"}},
+		{name: "var of the wrong type", args: []string{"query", "--db", db, "--var", "at=soon", `InboxItem["bob", 1, $at]`}, code: 2,
+			errHas: []string{`protoql: query: 1:21: $at = "soon": not an integer`, "                 ^"}},
+		{name: "unused var", args: []string{"query", "--db", db, "--var", "x=1", `User["bob"]`}, code: 2, errHas: []string{"protoql: query: $x is given"}},
+		{name: "table", args: []string{"query", "--db", db, "--format", "table", `User { display_name, counters }`},
+			out: " user_id | display_name | counters\n" +
+				"---------+--------------+--------------\n" +
+				" alice   | Alice        | {\"logins\": 3}\n" +
+				" bob     | Bob          |\n"},
+		{name: "csv", args: []string{"query", "--db", db, "--format", "csv", `User { display_name, emails }`},
+			out: "user_id,display_name,emails\nalice,Alice,\nbob,Bob,\n"},
+		{name: "expanded", args: []string{"query", "--db", db, "--format", "expanded", `InboxItem`},
+			out: "-[ RECORD 1 ]---\nowner_id    | bob\nfolder      | FOLDER_INBOX\nreceived_us | 9\nthread_id   |\nsnippet     | hi\nunread      | true\nlabels      |\n"},
+		{name: "first and after", args: []string{"query", "--db", db, `User(first: 1) { display_name }`},
+			outHas: []string{`User{user_id: "alice", display_name: "Alice"}` + "\n(more: --after "}},
+		{name: "after given twice", args: []string{"query", "--db", db, "--after", "", `User(after: "") { display_name }`}, code: 2},
+		{name: "map cursor", args: []string{"query", "--db", db, `User["alice"] { sessions(first: 1) { device } }`},
+			outHas: []string{`User{user_id: "alice", sessions: {"s1": {device: "phone"}}}` + "\n  (more in sessions: after: \""}},
 		{name: "bad var syntax", args: []string{"query", "--db", db, "--var", "x", `User`}, code: 2},
 	}
 	for _, tt := range tests {
@@ -111,6 +126,11 @@ func TestQuery(t *testing.T) {
 			}
 			if tt.out != "" && out != tt.out {
 				t.Errorf("stdout:\n%s\nwant:\n%s", out, tt.out)
+			}
+			for _, want := range tt.outHas {
+				if !strings.Contains(out, want) {
+					t.Errorf("stdout lacks %q:\n%s", want, out)
+				}
 			}
 			for _, want := range tt.errHas {
 				if !strings.Contains(errs, want) {
@@ -177,6 +197,7 @@ func TestREPLScript(t *testing.T) {
 		`  "posts": {"1": {"text": "first"}}}`,
 		`Thread["t2"] { posts { text } }`,
 		`.delete Thread["t2"]`,
+		`.delete Thread["t2"]`,
 		`Thread["t2"]`,
 		`.format json`,
 		`User["bob"] { display_name }`,
@@ -191,7 +212,8 @@ func TestREPLScript(t *testing.T) {
 		t.Errorf("exit %d, want 1 (statements failed)", code)
 	}
 	for _, want := range []string{
-		"User[user_id]\t(id 1, protoql.examples.social.v1.User)",
+		"User[user_id]                             id 1  protoql.examples.social.v1.User\n" +
+			"Thread[thread_id]                         id 2  protoql.examples.social.v1.Thread\n",
 		`User{user_id: "alice", display_name: "Alice", sessions: {"s1": {device: "phone"}}}`,
 		`User{user_id: "bob", display_name: "Bob"}`,
 		"get User[user_id=$id]\n  key    10 14626f620000\n",
@@ -205,7 +227,7 @@ func TestREPLScript(t *testing.T) {
 		}
 	}
 	for _, want := range []string{
-		"error: query: 1:5: a row key needs one value for each key column of User (user_id)\n  .delete User[\"a\"..\"b\"]\n              ^\n",
+		"error: Thread[\"t2\"]: not found\n",
 		"error: schema: unknown table \"Nope\" (tables: User, Thread, InboxItem)\n",
 		"error: unknown command .nope",
 	} {
@@ -242,7 +264,7 @@ func TestRegisterEngine(t *testing.T) {
 func TestNoSchema(t *testing.T) {
 	t.Parallel()
 	_, errs, code := protoql(t, "", "describe-keys", "--db", "mem:")
-	if code != 1 || !strings.Contains(errs, "no stored schema") {
+	if code != 1 || !strings.Contains(errs, "the database stores no schema") {
 		t.Errorf("exit %d, %q", code, errs)
 	}
 }

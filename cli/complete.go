@@ -44,10 +44,10 @@ func (r *repl) candidates(head, word string) []string {
 		case !hasArg:
 			return nil
 		case cmd == ".format":
-			return []string{formatText, formatJSON}
-		case cmd == ".timing":
+			return formats
+		case cmd == ".timing" || cmd == ".pager":
 			return []string{"on", "off"}
-		case cmd == ".describe" || cmd == ".put" || cmd == ".delete" || cmd == ".dump":
+		case cmd == ".describe" || cmd == ".put" || cmd == ".delete" || cmd == ".set" || cmd == ".dump":
 			if strings.TrimSpace(rest) == "" {
 				return r.si.tableNames()
 			}

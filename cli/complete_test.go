@@ -35,10 +35,10 @@ func TestComplete(t *testing.T) {
 		want          []string
 	}{
 		{"", "Us", []string{"User"}},
-		{"", "", []string{".delete", ".describe", ".dump", ".exit", ".explain", ".format", ".help", ".keys", ".put", ".quit", ".schema", ".tables", ".timing", ".var", "InboxItem", "Thread", "User"}},
+		{"", "", []string{".delete", ".describe", ".dump", ".exit", ".explain", ".format", ".help", ".keys", ".limit", ".next", ".pager", ".put", ".quit", ".schema", ".set", ".tables", ".timing", ".var", "InboxItem", "Thread", "User"}},
 		{"", ".t", []string{".tables", ".timing"}},
 		{"", ".describe T", []string{"Thread"}},
-		{"", ".format ", []string{"json", "text"}},
+		{"", ".format ", []string{"csv", "expanded", "json", "table", "text"}},
 		{"", `User["alice"] { se`, []string{"sessions"}},
 		{"", `User["a".."b"](first: 2) { sessions["x"] { ex`, []string{"expires_us"}},
 		{"", `User { s: sessions { attrs, d`, []string{"device"}},

@@ -181,16 +181,14 @@ func writeTable(w io.Writer, header []string, rows [][]string) error {
 	}
 	var b strings.Builder
 	line := func(cells []string) {
+		var l strings.Builder
 		for i, c := range cells {
 			if i > 0 {
-				b.WriteString("|")
+				l.WriteString("|")
 			}
-			b.WriteString(" " + c)
-			if i < len(cells)-1 { // no trailing blanks
-				b.WriteString(strings.Repeat(" ", widths[i]-utf8.RuneCountInString(c)) + " ")
-			}
+			l.WriteString(" " + c + strings.Repeat(" ", widths[i]-utf8.RuneCountInString(c)+1))
 		}
-		b.WriteString("\n")
+		b.WriteString(strings.TrimRight(l.String(), " ") + "\n")
 	}
 	line(header)
 	for i, wd := range widths {
@@ -222,7 +220,7 @@ func (p *printer) expanded(m protoreflect.Message) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "-[ RECORD %d ]%s\n", p.n+1, strings.Repeat("-", max(wd-8, 1)))
 	for i, h := range p.header() {
-		fmt.Fprintf(&b, "%-*s | %s\n", wd, h, oneLine(cells[i]))
+		b.WriteString(strings.TrimRight(fmt.Sprintf("%-*s | %s", wd, h, oneLine(cells[i])), " ") + "\n")
 	}
 	_, err := io.WriteString(p.w, b.String())
 	return err

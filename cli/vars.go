@@ -3,9 +3,12 @@ package cli
 import (
 	"encoding/hex"
 	"fmt"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 
+	"github.com/alecthomas/participle/v2/lexer"
 	"google.golang.org/protobuf/reflect/protoreflect"
 
 	protoqlv1 "github.com/protoql/protoql/proto/protoql/v1"
@@ -29,15 +32,17 @@ func parseVars(pairs []string) (map[string]string, error) {
 // typeVars converts variables given as text to the type each has in the
 // query: the key column's type, a count for first:, a bool for reverse:,
 // a cursor string for after:. Text that does not fit is an error at the
-// variable's first use. Variables the query does not use are sent as
-// strings, for the server to refuse.
+// variable's first use. A variable the query does not use is an error
+// too (the server would refuse it), so every --var mistake exits 2.
 func typeVars(p *query.Plan, text map[string]string) (map[string]*protoqlv1.Value, error) {
 	if len(text) == 0 {
 		return nil, nil
 	}
 	out := make(map[string]*protoqlv1.Value, len(text))
-	for name, s := range text {
-		out[name] = &protoqlv1.Value{Kind: &protoqlv1.Value_StringValue{StringValue: s}}
+	for _, name := range slices.Sorted(maps.Keys(text)) {
+		if !slices.ContainsFunc(p.Vars, func(v *query.Var) bool { return v.Name == name }) {
+			return nil, query.Errorf(lexer.Position{}, query.ErrVariable, "$%s is given but the query has no variable $%s", name, name)
+		}
 	}
 	for _, v := range p.Vars {
 		s, ok := text[v.Name]
