@@ -108,9 +108,9 @@ a row ("‹row› 5a0738") decodes without the row.`,
 type boundKind int
 
 const (
-	wholeKey boundKind = iota
-	partialTag // ends in a tag without (all of) its value
-	prefixEnd  // tuple.PrefixEnd of a prefix
+	wholeKey   boundKind = iota
+	partialTag           // ends in a tag without (all of) its value
+	prefixEnd            // tuple.PrefixEnd of a prefix
 	malformedBound
 )
 
