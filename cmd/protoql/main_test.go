@@ -37,6 +37,7 @@ var bin struct {
 	dir     string
 	protoql string
 	social  string
+	series  string
 }
 
 func TestMain(m *testing.M) {
@@ -48,7 +49,8 @@ func TestMain(m *testing.M) {
 	bin.dir = dir
 	bin.protoql = filepath.Join(dir, "protoql")
 	bin.social = filepath.Join(dir, "social")
-	for target, pkg := range map[string]string{bin.protoql: ".", bin.social: "../../examples/social"} {
+	bin.series = filepath.Join(dir, "timeseries")
+	for target, pkg := range map[string]string{bin.protoql: ".", bin.social: "../../examples/social", bin.series: "../../examples/timeseries"} {
 		out, err := exec.Command("go", "build", "-o", target, pkg).CombinedOutput()
 		if err != nil {
 			fmt.Fprintf(os.Stderr, "go build %s: %v\n%s", pkg, err, out)
@@ -160,7 +162,15 @@ func (s *syncBuffer) String() string {
 // run runs protoql with args and returns its output and exit code.
 func run(t *testing.T, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
+	return runWith(t, nil, "", args...)
+}
+
+// runWith runs protoql with args, more environment and stdin.
+func runWith(t *testing.T, env []string, stdin string, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
 	cmd := exec.Command(bin.protoql, args...)
+	cmd.Env = append(os.Environ(), env...)
+	cmd.Stdin = strings.NewReader(stdin)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	err := cmd.Run()
@@ -274,7 +284,7 @@ func TestServeAndRemoteREPL(t *testing.T) {
 	term.typ(`User["a".."m"](first: 10) { user_id }` + "\r")
 	term.expect(`User{user_id: "alice"}`)
 	term.expect(`User{user_id: "bob"}`)
-	term.expect("(2 rows; next page: after: ")
+	term.expect("(2 rows)")
 
 	term.typ(".var id=alice\r")
 	term.typ(`User[$id] { sessions["s1".."s5"](reverse: true) { expires_us } }` + "\r")
@@ -321,7 +331,7 @@ func TestServeAndRemoteREPL(t *testing.T) {
 	term.typ(".format text\r")
 	term.typ(".timing on\r")
 	term.typ(`.delete User["zoe"]` + "\r")
-	term.expect("ok")
+	term.expect("deleted 1 row")
 	term.typ(`User["zoe"]` + "\r")
 	term.expect("(no rows; ")
 
@@ -477,4 +487,90 @@ func selfSigned(t *testing.T) (certPEM, keyPEM []byte) {
 		t.Fatal(err)
 	}
 	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder})
+}
+
+// TestREPLPagingPagerAndEdits drives the REPL through a terminal on the
+// time series example's database (a descending map of 90 points per
+// series) plus 25 more rows: a page of rows and .next, a page of map
+// entries newest first and .next, long output through $PAGER, the pager
+// off when stdout is a pipe, .delete of an entry, a map range and a row
+// range, and .set.
+func TestREPLPagingPagerAndEdits(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "db")
+	if out, err := exec.Command(bin.series, "-db", db).CombinedOutput(); err != nil {
+		t.Fatalf("timeseries example: %v\n%s", err, out)
+	}
+	var puts strings.Builder
+	for i := range 25 {
+		fmt.Fprintf(&puts, ".put Series {\"metric\": \"mem\", \"host\": \"h%02d\"}\n", i)
+	}
+	if _, stderr, code := runWith(t, nil, puts.String(), "repl", "--db", db, "--history", ""); code != 0 {
+		t.Fatalf("puts: exit %d: %s", code, stderr)
+	}
+	pager := []string{"PAGER=sed s/^/PAGED:/"}
+
+	term := startTerminal(t, pager, "repl", "--db", db, "--history", "")
+	term.expect("Type .help for help.")
+	term.expect("protoql> ")
+
+	// Rows: a page of 20, then .next with the server's cursor.
+	term.typ(`Series["mem"] { host }` + "\r")
+	term.expect(`Series{metric: "mem", host: "h00"}`)
+	if page := term.expect(`(20 rows; more: type .next)`); strings.Contains(page, `"h20"`) || !strings.Contains(page, `"h19"`) {
+		t.Errorf("first page:\n%s", page)
+	}
+	term.typ(".next\r")
+	if page := term.expect("(5 rows)"); strings.Contains(page, `"h19"`) || !strings.Contains(page, `"h20"`) || !strings.Contains(page, `"h24"`) {
+		t.Errorf("second page:\n%s", page)
+	}
+
+	// A descending map: 20 entries newest first, then .next.
+	term.typ(`Series["cpu", "db1"] { points }` + "\r")
+	term.expect("1735779590000000: {")
+	term.expect("1735779580000000: {")
+	term.expect("1735779400000000: {")
+	term.expect(`(1 row; more in Series["cpu", "db1"].points: type .next)`)
+	term.typ(".next\r")
+	if page := term.expect(`(1 row; more in Series["cpu", "db1"].points: type .next)`); !strings.Contains(page, "1735779390000000: {") ||
+		!strings.Contains(page, "1735779200000000: {") || strings.Contains(page, "1735779400000000") || strings.Contains(page, "1735779190000000") {
+		t.Errorf("second map page:\n%s", page)
+	}
+
+	// Longer than the terminal: through the pager.
+	term.typ(".limit 0\r")
+	term.expect("limit off")
+	term.typ(`Series["cpu", "db1"] { points }` + "\r")
+	term.expect("PAGED:Series{")
+	term.expect("PAGED:    1735778700000000: {")
+	term.expect("PAGED:(1 row)")
+	term.typ(".limit 20\r")
+	term.expect("limit 20 rows")
+
+	// Edits, with counts.
+	term.typ(`.delete Series["cpu", "db1"].points[1735779590000000]` + "\r")
+	term.expect("deleted 1 map entry")
+	term.typ(`.delete Series["cpu", "db1"].points[1735779590000000]` + "\r")
+	term.expect(`error: Series["cpu", "db1"].points[1735779590000000]: not found`)
+	term.typ(`.delete Series["cpu", "db1"].points[1735779000000000..1735779100000000]` + "\r")
+	term.expect("deleted 10 map entries")
+	term.typ(`.delete Series["mem", "h10".."h20"]` + "\r")
+	term.expect("deleted 10 rows")
+	term.typ(`.set Series["cpu", "db1"].unit = "%"` + "\r")
+	term.expect(`set Series["cpu", "db1"].unit`)
+	term.typ(`Series["cpu", "db1"] { unit, points(first: 1) }` + "\r")
+	term.expect(`Series{metric: "cpu", host: "db1", unit: "%", points: {1735779580000000: {`)
+	term.typ(`Series["mem"] { host }` + "\r")
+	if page := term.expect("(15 rows)"); strings.Contains(page, `"h10"`) || !strings.Contains(page, `"h20"`) {
+		t.Errorf("rows after the range delete:\n%s", page)
+	}
+	term.typ(".quit\r")
+	if err := term.cmd.Wait(); err != nil {
+		t.Fatalf("repl exit: %v\n%s", err, term.screen)
+	}
+
+	// Piped, the same long output is written directly.
+	out, stderr, code := runWith(t, pager, ".limit 0\n"+`Series["cpu", "db1"] { points }`+"\n", "repl", "--db", db, "--history", "")
+	if code != 0 || strings.Contains(out, "PAGED:") || !strings.Contains(out, "1735778700000000: {") {
+		t.Errorf("piped: exit %d, stderr %q, paged %v", code, stderr, strings.Contains(out, "PAGED:"))
+	}
 }
