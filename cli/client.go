@@ -201,12 +201,6 @@ func (c *client) put(ctx context.Context, m protoreflect.Message) error {
 	return err
 }
 
-// delete removes the row named in query syntax.
-func (c *client) delete(ctx context.Context, key string) error {
-	_, err := c.pq.Delete(ctx, &protoqlv1.DeleteRequest{Row: &protoqlv1.DeleteRequest_Key{Key: key}})
-	return err
-}
-
 // parseJSON reads a row of table name from protojson (proto or JSON field
 // names).
 func (s *schemaInfo) parseJSON(name, js string) (protoreflect.Message, error) {

@@ -194,6 +194,11 @@ func TestREPLPagesMapsAndEdits(t *testing.T) {
 	if i, j := strings.Index(out, `"30": {`), strings.Index(out, `"29": {`); i < 0 || j < i {
 		t.Errorf("JSON entries not newest first:\n%s", out)
 	}
+	// dump's reassembled row keeps the order too.
+	dump, _, code := protoql(t, "", "dump", "--db", dir, `Series["cpu", "h1"]`)
+	if want := "points: {29: {value: 14.5, samples: 1}, 28: {value: 14, samples: 1}, 27:"; code != 0 || !strings.Contains(unbreak(dump), want) {
+		t.Errorf("dump: exit %d, reassembled row lacks %q:\n%s", code, want, dump)
+	}
 	for _, want := range []string{
 		`error: Series["cpu", "h1"].points[30]: not found`,
 		`error: Series["cpu", "h1"].points[100..200]: not found`,
