@@ -61,7 +61,8 @@ func terminalWidth(w io.Writer) int {
 // key order (descending maps largest key first), so the output is
 // deterministic (unlike prototext's) and in the order the store keeps.
 func formatMessage(m protoreflect.Message, width int, order keyOrder) string {
-	return string(m.Descriptor().Name()) + textFmt{width: width, order: order}.message(m, 0)
+	name := string(m.Descriptor().Name())
+	return name + textFmt{width: width, order: order, lead: len(name)}.message(m, 0)
 }
 
 // textFmt renders values in the text format. Groups wider than width
@@ -69,6 +70,7 @@ func formatMessage(m protoreflect.Message, width int, order keyOrder) string {
 type textFmt struct {
 	width int
 	order keyOrder
+	lead  int // what precedes the outermost group on its line
 }
 
 // keyOrder holds the map fields whose keys are stored descending, by
@@ -154,7 +156,11 @@ func (f textFmt) message(m protoreflect.Message, depth int) string {
 // group joins parts inside open and close, on one line if it fits.
 func (f textFmt) group(open, close string, parts []string, depth int) string {
 	line := open + strings.Join(parts, ", ") + close
-	if f.width == 0 || len(line)+2*depth <= f.width && !strings.Contains(line, "\n") {
+	used := len(line) + 2*depth
+	if depth == 0 {
+		used += f.lead
+	}
+	if f.width == 0 || used <= f.width && !strings.Contains(line, "\n") {
 		return line
 	}
 	ind := strings.Repeat("  ", depth+1)
