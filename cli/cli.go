@@ -70,8 +70,8 @@ func Main(ctx context.Context, args []string, stdio IO) int {
 	root := newRoot(stdio)
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
-	if err == nil {
-		return ExitOK
+	if err == nil || errors.Is(err, errPagerQuit) {
+		return ExitOK // quitting the pager early is no failure
 	}
 	var ue usageError
 	if errors.As(err, &ue) {

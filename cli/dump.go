@@ -46,7 +46,9 @@ Without RANGE, every row of every table. --meta adds protoql's metadata keys
 				arg = a[0]
 			}
 			return withClient(cmd, conn, func(ctx context.Context, c *client) error {
-				err := dumpTo(ctx, c, cmd.OutOrStdout(), cmd.ErrOrStderr(), arg, meta)
+				out, done := paged(cmd.OutOrStdout(), cmd.ErrOrStderr())
+				defer done()
+				err := dumpTo(ctx, c, out, cmd.ErrOrStderr(), arg, meta)
 				return reportQueryError(cmd.ErrOrStderr(), arg, err)
 			})
 		},

@@ -40,6 +40,20 @@ func terminalHeight(w io.Writer) (int, bool) {
 	return rows, true
 }
 
+// paged returns out, or a pager in front of it when out is a terminal
+// and a pager is configured; done ends the output (and waits for the
+// pager). The one-shot commands page their output through it, as psql
+// does; in a pipe nothing changes.
+func paged(out, errw io.Writer) (w io.Writer, done func()) {
+	command := pagerCommand()
+	rows, ok := terminalHeight(out)
+	if !ok || command == "" {
+		return out, func() {}
+	}
+	pw := &pagerWriter{out: out, errw: errw, command: command, rows: rows - 1}
+	return pw, func() { _ = pw.Close() }
+}
+
 // errPagerQuit is a write after the pager exited (the user quit it early):
 // the statement stops without an error message.
 var errPagerQuit = errors.New("the pager quit")

@@ -60,7 +60,9 @@ A map page that first: cut short is followed by its cursor too: the line
 			}
 			return withClient(cmd, conn, func(ctx context.Context, c *client) error {
 				q := oneQuery{text: a[0], vars: vm, format: format, after: after, hasAfter: cmd.Flags().Changed("after")}
-				return q.run(ctx, c, cmd.OutOrStdout(), cmd.ErrOrStderr())
+				out, done := paged(cmd.OutOrStdout(), cmd.ErrOrStderr())
+				defer done()
+				return q.run(ctx, c, out, cmd.ErrOrStderr())
 			})
 		},
 	}

@@ -39,9 +39,21 @@ table and field names and dot-commands; Up and Ctrl-R search the history.
 Type .help for the dot-commands. Ctrl-C drops the statement being typed;
 Ctrl-D or .quit leaves.
 
+Results come a page at a time: --limit rows (20; .limit changes it), and
+as many entries of each map the query selects; the footer says when more
+follow, and .next shows the next page of the rows or, after the last row,
+of a map cut short, resuming from the server's cursor. Output longer than
+the terminal goes through $PAGER (less -FRX when unset; PAGER= turns it
+off; so does --pager=false).
+
+.delete and .set edit by path: .delete User["alice"].sessions["s1"] (an
+entry), User["alice"].sessions["a".."m"] or User["a".."m"] (ranges; the
+count of what was deleted is printed), .set User["alice"].display_name =
+"Al" (one inline or breakout field or map entry, the value in JSON).
+
 On a terminal, input is line-edited and the history is kept in --history.
 Otherwise (a pipe or a file), statements are read line by line, without
-prompts.`,
+prompts or pager.`,
 		Args: args(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := checkFormat(format); err != nil {
@@ -189,17 +201,15 @@ func (r *repl) exec(ctx context.Context, stmt string) {
 // paged sends the statement's output through the pager when it is on and
 // stdout is a terminal; the returned func ends the statement's output.
 func (r *repl) paged() func() {
-	command := pagerCommand()
-	rows, ok := terminalHeight(r.out)
-	if !r.pager || !ok || command == "" {
+	if !r.pager {
 		return func() {}
 	}
 	out := r.out
-	pw := &pagerWriter{out: out, errw: r.errw, command: command, rows: rows - 1}
-	r.out = pw
+	w, done := paged(out, r.errw)
+	r.out = w
 	return func() {
 		r.out = out
-		_ = pw.Close()
+		done()
 	}
 }
 

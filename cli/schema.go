@@ -32,7 +32,9 @@ read.`,
 				if err != nil {
 					return err
 				}
-				return writeSchema(cmd.OutOrStdout(), si, format)
+				out, done := paged(cmd.OutOrStdout(), cmd.ErrOrStderr())
+				defer done()
+				return writeSchema(out, si, format)
 			})
 		},
 	}
@@ -90,7 +92,9 @@ there, and which fields make up its value.`,
 				if err != nil {
 					return err
 				}
-				_, err = io.WriteString(cmd.OutOrStdout(), si.cat.DescribeKeys())
+				out, done := paged(cmd.OutOrStdout(), cmd.ErrOrStderr())
+				defer done()
+				_, err = io.WriteString(out, si.cat.DescribeKeys())
 				return err
 			})
 		},

@@ -568,6 +568,13 @@ func TestREPLPagingPagerAndEdits(t *testing.T) {
 		t.Fatalf("repl exit: %v\n%s", err, term.screen)
 	}
 
+	// The one-shot commands page too, on a terminal.
+	dump := startTerminal(t, pager, "dump", "--db", db)
+	dump.expect(`PAGED:1 / 1:"cpu" / 2:"db1"`)
+	if err := dump.cmd.Wait(); err != nil {
+		t.Fatalf("dump exit: %v\n%s", err, dump.screen)
+	}
+
 	// Piped, the same long output is written directly.
 	out, stderr, code := runWith(t, pager, ".limit 0\n"+`Series["cpu", "db1"] { points }`+"\n", "repl", "--db", db, "--history", "")
 	if code != 0 || strings.Contains(out, "PAGED:") || !strings.Contains(out, "1735778700000000: {") {
