@@ -302,7 +302,11 @@ func parseValue(fd protoreflect.FieldDescriptor, js string) (*dynamicpb.Message,
 	m := dynamicpb.NewMessage(fd.ContainingMessage())
 	doc := fmt.Sprintf("{%q: %s}", fd.Name(), js)
 	if err := protojson.Unmarshal([]byte(doc), m); err != nil {
-		return nil, fmt.Errorf("value %s does not fit %s: %w", js, fieldType(fd), err)
+		shown := js
+		if len(shown) > 40 {
+			shown = shown[:40] + "…"
+		}
+		return nil, fmt.Errorf("value %s does not fit %s: %w", shown, fieldType(fd), err)
 	}
 	return m, nil
 }

@@ -158,6 +158,9 @@ func (r *repl) loop(ctx context.Context, lr lineReader) error {
 			r.pending = ""
 			continue
 		case errors.Is(err, io.EOF):
+			if strings.TrimSpace(r.pending) != "" {
+				r.report(r.pending, "", errors.New("the input ended inside a statement: its brackets or quotes do not balance"))
+			}
 			return nil
 		case err != nil:
 			return err
