@@ -1,6 +1,7 @@
 package schema
 
 import (
+	"slices"
 	"strings"
 
 	protoqlv1 "github.com/protoql/protoql/proto/protoql/v1"
@@ -13,9 +14,14 @@ type builder struct {
 	c    *Catalog
 	t    *Table
 	errs []error
-	// path holds the messages being decomposed along the current path, to
-	// refuse recursion.
+	// path holds the messages being decomposed along the current path, the
+	// row's own message first, to refuse recursion; via[i] is the field that
+	// leads from path[i] to path[i+1].
 	path []protoreflect.FullName
+	via  []*Field
+	// cycles holds the cycles already reported, by their fields, so that a
+	// cycle reached from several tables or fields is reported once.
+	cycles map[string]bool
 	// maps holds the enclosing map fields, innermost last, for "$map" join
 	// sources.
 	maps []*Field
@@ -33,8 +39,8 @@ func (c *Catalog) buildTable(t *Table) []error {
 	return b.errs
 }
 
-func (c *Catalog) buildLayout(t *Table) []error {
-	b := &builder{c: c, t: t}
+func (c *Catalog) buildLayout(t *Table, cycles map[string]bool) []error {
+	b := &builder{c: c, t: t, path: []protoreflect.FullName{t.Desc.FullName()}, cycles: cycles}
 	t.Root = b.node(t.Desc, nil)
 	return b.errs
 }
@@ -166,17 +172,46 @@ func (b *builder) complete(f *Field) {
 	}
 }
 
-// descend builds the layout of a decomposed message, refusing recursion.
+// descend builds the layout of a decomposed message, refusing recursion:
+// a message stored under a path that already stores it would need an
+// infinite key layout. The error lands on the field that closes the cycle,
+// once per cycle however many paths reach it.
 func (b *builder) descend(md protoreflect.MessageDescriptor, parent *Field) *Node {
-	for _, name := range b.path {
+	for i, name := range b.path {
 		if name == md.FullName() {
-			b.fail(parent.Desc, "message %s contains itself through this field; mark a recursive field inline", md.FullName())
+			b.cycle(md, append(b.via[i:len(b.via):len(b.via)], parent))
 			return nil
 		}
 	}
 	b.path = append(b.path, md.FullName())
-	defer func() { b.path = b.path[:len(b.path)-1] }()
+	b.via = append(b.via, parent)
+	defer func() {
+		b.path = b.path[:len(b.path)-1]
+		b.via = b.via[:len(b.via)-1]
+	}()
 	return b.node(md, parent)
+}
+
+// cycle reports that md contains itself through fields (in path order,
+// the closing field last) unless the same cycle was reported already.
+func (b *builder) cycle(md protoreflect.MessageDescriptor, fields []*Field) {
+	names := make([]string, len(fields))
+	for i, f := range fields {
+		names[i] = string(f.Desc.FullName())
+	}
+	id := slices.Clone(names)
+	slices.Sort(id)
+	key := strings.Join(id, " ")
+	if b.cycles[key] {
+		return
+	}
+	b.cycles[key] = true
+	closing := fields[len(fields)-1].Desc
+	if len(fields) == 1 {
+		b.fail(closing, "message %s contains itself through this field; mark a recursive field inline", md.FullName())
+		return
+	}
+	b.fail(closing, "message %s contains itself through %s; mark one of these fields inline", md.FullName(), strings.Join(names, " → "))
 }
 
 // classify decides where fd is stored and rejects misplaced options.

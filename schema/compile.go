@@ -37,11 +37,12 @@ func Compile(files ...protoreflect.FileDescriptor) (*Catalog, error) {
 		errs = append(errs, c.buildTable(t)...)
 	}
 	if len(errs) == 0 {
+		cycles := map[string]bool{}
 		for _, t := range c.Tables {
-			errs = append(errs, c.buildLayout(t)...)
+			errs = append(errs, c.buildLayout(t, cycles)...)
 		}
 	}
-	if err := errors.Join(errs...); err != nil {
+	if err := errors.Join(dedupe(errs)...); err != nil {
 		return nil, err
 	}
 	return c, nil
@@ -144,4 +145,18 @@ func (c *Catalog) tableNames() string {
 		names = append(names, string(t.Desc.Name()))
 	}
 	return strings.Join(names, ", ")
+}
+
+// dedupe drops repeated errors: a message stored in several places is
+// checked in each, and its mistakes are reported once.
+func dedupe(errs []error) []error {
+	seen := map[string]bool{}
+	out := errs[:0]
+	for _, err := range errs {
+		if msg := err.Error(); !seen[msg] {
+			seen[msg] = true
+			out = append(out, err)
+		}
+	}
+	return out
 }
