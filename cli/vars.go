@@ -88,7 +88,7 @@ func typeVar(t query.VarType, s string) (*protoqlv1.Value, error) {
 		return stringValue(s), nil // a value name; the server checks it
 	case protoreflect.Uint32Kind, protoreflect.Uint64Kind, protoreflect.Fixed32Kind, protoreflect.Fixed64Kind:
 		n, err := strconv.ParseUint(s, 0, 64)
-		if err != nil {
+		if err != nil && !negZero(s) {
 			return nil, fmt.Errorf("not an unsigned integer")
 		}
 		return &protoqlv1.Value{Kind: &protoqlv1.Value_UintValue{UintValue: n}}, nil
@@ -114,4 +114,11 @@ func boolValue(s string) (*protoqlv1.Value, error) {
 		return nil, fmt.Errorf("not true or false")
 	}
 	return &protoqlv1.Value{Kind: &protoqlv1.Value_BoolValue{BoolValue: b}}, nil
+}
+
+// negZero reports whether s is a minus sign and zeros: -0 is 0, which an
+// unsigned key holds as well as a signed one (ParseInt takes it, ParseUint
+// does not).
+func negZero(s string) bool {
+	return len(s) > 1 && s[0] == '-' && strings.Trim(s[1:], "0") == ""
 }

@@ -6,6 +6,7 @@ import (
 	"github.com/alecthomas/participle/v2/lexer"
 	"math"
 	"strconv"
+	"strings"
 
 	"google.golang.org/protobuf/reflect/protoreflect"
 )
@@ -85,13 +86,20 @@ func intKey(v *Value, s string, fd protoreflect.FieldDescriptor, where fmt.Strin
 		return protoreflect.ValueOfInt32(int32(n)), nil
 	}
 	n, err := strconv.ParseUint(s, 10, bits)
-	if err != nil {
+	if err != nil && !negZero(s) {
 		return protoreflect.Value{}, notFit(v, s, fd, where)
 	}
 	if bits == 32 {
 		return protoreflect.ValueOfUint32(uint32(n)), nil
 	}
 	return protoreflect.ValueOfUint64(n), nil
+}
+
+// negZero reports whether s is a minus sign and zeros: -0 is 0, which an
+// unsigned column holds as well as a signed one (ParseInt takes it, ParseUint
+// does not).
+func negZero(s string) bool {
+	return len(s) > 1 && s[0] == '-' && strings.Trim(s[1:], "0") == ""
 }
 
 func notFit(v *Value, s string, fd protoreflect.FieldDescriptor, where fmt.Stringer) error {
