@@ -43,6 +43,7 @@ type DB struct {
 	ns     []byte
 	tables map[uint32]*Table
 	types  sync.Map // protoreflect.FullName → protoreflect.MessageType
+	ext    extTypes // the schema's extensions, collected on first use (extensions.go)
 	// cursorKeys caches the secret that signs query cursors (cursor.go).
 	cursorKeys cursorKeyCache
 }

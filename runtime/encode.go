@@ -18,8 +18,12 @@ var marshal = proto.MarshalOptions{Deterministic: true}
 // spare capacity: a parent's own bytes never change, and siblings, written
 // one after another, reuse the same space. That is safe because the kv
 // contract lets writers reuse buffers once Set returns.
+//
+// Every pair is checked before it is written (check.go): the encoder stores
+// nothing the read path would refuse.
 type encoder struct {
 	w   kv.Writer
+	t   *Table
 	val []byte
 }
 
@@ -29,9 +33,9 @@ type encoder struct {
 func (e *encoder) object(key []byte, n *schema.Node, m protoreflect.Message) error {
 	var err error
 	if e.val, err = inlineValue(e.val[:0], n, m); err != nil {
-		return err
+		return invalid("%s: %v", clip(keyPath{e.t, key}.String()), err)
 	}
-	if err := e.w.Set(key, e.val); err != nil {
+	if err := set(e.w, keyPath{e.t, key}, key, e.val); err != nil {
 		return err
 	}
 	if len(n.Children) == 0 {
@@ -56,16 +60,21 @@ func (e *encoder) child(parent []byte, f *schema.Field, fd protoreflect.FieldDes
 	base := parent
 	switch f.Storage {
 	case schema.Breakout:
+		key := tuple.AppendUnit(base, num)
 		var err error
 		if e.val, err = appendField(e.val[:0], fd, v); err != nil {
-			return err
+			return invalid("%s: %v", clip(keyPath{e.t, key}.String()), err)
 		}
-		return e.w.Set(tuple.AppendUnit(base, num), e.val)
+		return set(e.w, keyPath{e.t, key}, key, e.val)
 	case schema.Object:
 		return e.object(tuple.AppendUnit(base, num), f.Child, v.Message())
 	case schema.Map:
 		var err error
 		v.Map().Range(func(mk protoreflect.MapKey, mv protoreflect.Value) bool {
+			if err = checkUTF8(f.MapKey, mk.Value()); err != nil {
+				err = invalid("%s: map key: %v", clip(keyPath{e.t, parent}.String()+"."+string(f.Name())), err)
+				return false
+			}
 			err = e.entry(appendKeyElem(base, num, f.ElemKind, f.MapKey, mk.Value()), f, fd.MapValue(), mv)
 			return err == nil
 		})
@@ -79,25 +88,42 @@ func (e *encoder) entry(key []byte, f *schema.Field, vfd protoreflect.FieldDescr
 	if f.Child != nil {
 		return e.object(key, f.Child, v.Message())
 	}
+	if err := checkUTF8(vfd, v); err != nil {
+		return invalid("%s: value: %v", clip(keyPath{e.t, key}.String()), err)
+	}
 	e.val = appendScalar(e.val[:0], 2, vfd, v)
-	return e.w.Set(key, e.val)
+	return set(e.w, keyPath{e.t, key}, key, e.val)
 }
 
 // inlineValue appends the encoding of m's inline fields. Key columns of a
-// row, fields stored under their own keys and join fields are left out;
-// unknown fields are kept (they belong to the value of the message they were
-// read with).
+// row, fields stored under their own keys and join fields are left out.
+// Extensions and unknown fields are kept: they are part of the object's
+// value and read back with it (checkUnknown refuses the unknown fields the
+// read path could not).
 func inlineValue(b []byte, n *schema.Node, m protoreflect.Message) ([]byte, error) {
+	if err := checkUnknown(n, m.GetUnknown()); err != nil {
+		return nil, err
+	}
 	if allInline(n) {
+		if err := checkMessageUnknown(m); err != nil {
+			return nil, err
+		}
 		return marshal.MarshalAppend(b, m.Interface())
 	}
 	shell := m.New()
+	var err error
 	m.Range(func(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
-		if f := n.Field(fd.Number()); f != nil && f.Storage == schema.Inline {
+		if f := n.Field(fd.Number()); fd.IsExtension() || (f != nil && f.Storage == schema.Inline) {
+			if err = checkNested(fd, v); err != nil {
+				return false
+			}
 			shell.Set(fd, v)
 		}
 		return true
 	})
+	if err != nil {
+		return nil, err
+	}
 	if u := m.GetUnknown(); len(u) > 0 {
 		shell.SetUnknown(u)
 	}
@@ -110,10 +136,16 @@ func allInline(n *schema.Node) bool {
 }
 
 // appendField appends the encoding of one field with its tag: the value of a
-// breakout field.
+// breakout field. It refuses what the read path would not parse back.
 func appendField(b []byte, fd protoreflect.FieldDescriptor, v protoreflect.Value) ([]byte, error) {
 	if fd.Message() == nil {
+		if err := checkUTF8(fd, v); err != nil {
+			return nil, err
+		}
 		return appendScalar(b, fd.Number(), fd, v), nil
+	}
+	if err := checkMessageUnknown(v.Message()); err != nil {
+		return nil, err
 	}
 	b = protowire.AppendTag(b, fd.Number(), protowire.BytesType)
 	msg, err := marshal.Marshal(v.Message().Interface())

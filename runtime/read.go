@@ -13,8 +13,6 @@ import (
 	"google.golang.org/protobuf/reflect/protoreflect"
 )
 
-var unmarshal = proto.UnmarshalOptions{Merge: true}
-
 // KeyRange selects rows or map entries by key: the leading key columns fixed
 // to Prefix, then the next column in [Lower, Upper) by value (either bound
 // may be the zero Value, meaning unbounded). Map ranges use no Prefix.
@@ -87,7 +85,7 @@ func (r Ref) kindName() string {
 // decode unmarshals an object's reassembled wire bytes into m and, for a
 // row, sets its key fields from the key.
 func (r Ref) decode(key, wire []byte, m protoreflect.Message) error {
-	if err := unmarshal.Unmarshal(wire, m.Interface()); err != nil {
+	if err := r.table.db.unmarshalOptions().Unmarshal(wire, m.Interface()); err != nil {
 		return corrupt(key, "reassembled %s does not parse: %v", m.Descriptor().FullName(), err)
 	}
 	if r.kind == RefRow {
@@ -289,7 +287,7 @@ func (r Ref) decodeEntry(key, wire []byte) (MapEntry, error) {
 	e := MapEntry{Ref: entry, Key: k}
 	if f.Child != nil {
 		m := r.table.db.NewMessage(f.Child.Desc)
-		if err := unmarshal.Unmarshal(wire, m.Interface()); err != nil {
+		if err := r.table.db.unmarshalOptions().Unmarshal(wire, m.Interface()); err != nil {
 			return MapEntry{}, corrupt(key, "reassembled %s does not parse: %v", f.Child.Desc.FullName(), err)
 		}
 		e.Value = protoreflect.ValueOfMessage(m)
@@ -314,7 +312,7 @@ func (db *DB) leafValue(key []byte, f *schema.Field, head, value []byte) (protor
 		wire = protowire.AppendVarint(wire, uint64(len(head)+len(value)))
 		wire = append(append(wire, head...), value...)
 	}
-	if err := unmarshal.Unmarshal(wire, parent.Interface()); err != nil {
+	if err := db.unmarshalOptions().Unmarshal(wire, parent.Interface()); err != nil {
 		return protoreflect.Value{}, corrupt(key, "value does not parse: %v", err)
 	}
 	v := parent.Get(fd)

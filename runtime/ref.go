@@ -48,6 +48,11 @@ type Ref struct {
 	// parentLen is, for a map or entry Ref, the length of the key of the
 	// object holding the map.
 	parentLen int
+	// keyErr is set when a string element of the key is not valid UTF-8
+	// although its field requires it: reads of such a Ref find nothing,
+	// writes through it (and every Ref below it) are refused, because the
+	// message read back could not be marshalled.
+	keyErr error
 }
 
 // Row returns the Ref of the row with these key column values, in key
@@ -58,13 +63,17 @@ func (t *Table) Row(key ...protoreflect.Value) (Ref, error) {
 	}
 	k := make([]byte, len(t.prefix), len(t.prefix)+32)
 	copy(k, t.prefix)
+	var keyErr error
 	for i, col := range t.s.Key {
 		if err := checkKeyValue(col.Field, key[i]); err != nil {
 			return Ref{}, invalid("%s key: %v", t.s.Desc.Name(), err)
 		}
+		if err := checkUTF8(col.Field, key[i]); err != nil && keyErr == nil {
+			keyErr = invalid("%s key: %v", t.s.Desc.Name(), err)
+		}
 		k = appendKeyElem(k, uint32(col.Field.Number()), col.Kind, col.Field, key[i])
 	}
-	return Ref{table: t, kind: RefRow, key: k, node: t.s.Root}, nil
+	return Ref{table: t, kind: RefRow, key: k, node: t.s.Root, keyErr: keyErr}, nil
 }
 
 // RowOf returns the Ref of the row that m (a message of the table's type)
@@ -183,7 +192,7 @@ func (r Ref) Field(num protoreflect.FieldNumber) (Ref, error) {
 	if f == nil {
 		return Ref{}, invalid("%s has no field number %d", r.node.Desc.FullName(), num)
 	}
-	next := Ref{table: r.table, field: f}
+	next := Ref{table: r.table, field: f, keyErr: r.keyErr}
 	base := r.key[:len(r.key):len(r.key)] // force appends to copy
 	switch f.Storage {
 	case schema.Breakout:
@@ -219,6 +228,10 @@ func (r Ref) Entry(key protoreflect.Value) (Ref, error) {
 	if err := checkKeyValue(f.MapKey, key); err != nil {
 		return Ref{}, invalid("%s key: %v", r, err)
 	}
+	keyErr := r.keyErr
+	if err := checkUTF8(f.MapKey, key); err != nil && keyErr == nil {
+		keyErr = invalid("%s key: %v", r, err)
+	}
 	k := appendKeyElem(r.key[:r.parentLen:r.parentLen], uint32(f.Number()), f.ElemKind, f.MapKey, key)
-	return Ref{table: r.table, kind: RefEntry, key: k, node: f.Child, field: f, parentLen: r.parentLen}, nil
+	return Ref{table: r.table, kind: RefEntry, key: k, node: f.Child, field: f, parentLen: r.parentLen, keyErr: keyErr}, nil
 }

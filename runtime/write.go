@@ -21,6 +21,9 @@ func put(w kv.Writer, ref Ref, m proto.Message) error {
 	if err := ref.wantObject(m); err != nil {
 		return err
 	}
+	if ref.keyErr != nil {
+		return ref.keyErr
+	}
 	if ref.kind == RefRow {
 		own, err := ref.table.RowOf(m)
 		if err != nil {
@@ -35,7 +38,7 @@ func put(w kv.Writer, ref Ref, m proto.Message) error {
 			return err
 		}
 	}
-	e := encoder{w: w}
+	e := encoder{w: w, t: ref.table}
 	key := make([]byte, len(ref.key), len(ref.key)+128)
 	copy(key, ref.key)
 	return e.object(key, ref.node, m.ProtoReflect())
@@ -49,16 +52,25 @@ func setValue(w kv.Writer, ref Ref, v protoreflect.Value) error {
 		if err := checkValueType(f.Desc, v); err != nil {
 			return invalid("%s: %v", ref, err)
 		}
+		if ref.keyErr != nil {
+			return ref.keyErr
+		}
 		val, err := appendField(nil, f.Desc, v)
 		if err != nil {
 			return invalid("%s: %v", ref, err)
 		}
-		return w.Set(ref.key, val)
+		return set(w, ref, ref.key, val)
 	case ref.kind == RefEntry && f.Child == nil:
 		if err := checkValueType(f.MapValue, v); err != nil {
 			return invalid("%s: %v", ref, err)
 		}
-		return w.Set(ref.key, appendScalar(nil, 2, f.MapValue, v))
+		if ref.keyErr != nil {
+			return ref.keyErr
+		}
+		if err := checkUTF8(f.MapValue, v); err != nil {
+			return invalid("%s: value: %v", ref, err)
+		}
+		return set(w, ref, ref.key, appendScalar(nil, 2, f.MapValue, v))
 	}
 	return invalid("%s is a %s; SetValue writes breakout fields and scalar map entries (use Put for objects)", ref, ref.kindName())
 }
@@ -79,6 +91,9 @@ func mutateInline(ctx context.Context, txn kv.Txn, db *DB, ref Ref, fn func(prot
 	if n == nil {
 		return invalid("%s is a %s; inline fields belong to rows, objects and message map entries", ref, ref.kindName())
 	}
+	if ref.keyErr != nil {
+		return ref.keyErr
+	}
 	val, err := txn.Get(ctx, ref.key)
 	if err != nil && !errors.Is(err, kv.ErrNotFound) {
 		return err
@@ -87,7 +102,7 @@ func mutateInline(ctx context.Context, txn kv.Txn, db *DB, ref Ref, fn func(prot
 		return err
 	}
 	m := db.NewMessage(n.Desc)
-	if err := unmarshal.Unmarshal(val, m.Interface()); err != nil {
+	if err := db.unmarshalOptions().Unmarshal(val, m.Interface()); err != nil {
 		return corrupt(ref.key, "value does not parse: %v", err)
 	}
 	if ref.kind == RefRow {
@@ -101,11 +116,11 @@ func mutateInline(ctx context.Context, txn kv.Txn, db *DB, ref Ref, fn func(prot
 	if err := onlyInline(ref, m); err != nil {
 		return err
 	}
-	out, err := marshal.Marshal(m.Interface())
+	out, err := inlineValue(nil, n, m)
 	if err != nil {
 		return invalid("%s: %v", ref, err)
 	}
-	return txn.Set(ref.key, out)
+	return set(txn, ref, ref.key, out)
 }
 
 // onlyInline checks that a mutated message holds nothing but inline fields

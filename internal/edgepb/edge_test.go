@@ -1,0 +1,569 @@
+package edgepb_test
+
+// TestWritePaths drives every write path — Put of a row, an object and a map
+// entry, inline setters (UpdateInline), blind breakout and map-entry
+// setters, scalar-map Set — with extensions, unknown fields, invalid UTF-8
+// and over-large keys and values, on proto2, editions and proto3 schemas
+// (docs/edge-cases.md). A write either succeeds and reads back exactly, on
+// linked Go types and on dynamicpb alike, or fails with a clean error and
+// writes nothing; after every case every table still reads through Get,
+// Scan and queries.
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/protoql/protoql/internal/edgepb"
+	"github.com/protoql/protoql/internal/testpb"
+	"github.com/protoql/protoql/kv"
+	"github.com/protoql/protoql/kv/memkv"
+	"github.com/protoql/protoql/query"
+	"github.com/protoql/protoql/runtime"
+	"google.golang.org/protobuf/encoding/protowire"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
+	"google.golang.org/protobuf/testing/protocmp"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+type env struct {
+	ctx            context.Context
+	store          kv.Store
+	edge, social   *runtime.DB
+	legacy         *edgepb.LegacyTable
+	doc            *edgepb.DocTable
+	users          *testpb.UserTable
+	edgeNS, userNS string
+}
+
+func newEnv(t *testing.T) *env {
+	t.Helper()
+	ctx := context.Background()
+	e := &env{ctx: ctx, store: memkv.New(), edgeNS: "edge", userNS: "social"}
+	var err error
+	if e.edge, err = runtime.Open(ctx, e.store, runtime.WithNamespace(e.edgeNS),
+		runtime.WithSchema(edgepb.File_protoql_test_edge_v1_legacy_proto, edgepb.File_protoql_test_edge_v1_doc_proto)); err != nil {
+		t.Fatal(err)
+	}
+	if e.social, err = runtime.Open(ctx, e.store, runtime.WithNamespace(e.userNS),
+		runtime.WithSchema(testpb.File_protoql_test_v1_social_proto)); err != nil {
+		t.Fatal(err)
+	}
+	if e.legacy, err = edgepb.NewLegacyTable(e.edge); err != nil {
+		t.Fatal(err)
+	}
+	if e.doc, err = edgepb.NewDocTable(e.edge); err != nil {
+		t.Fatal(err)
+	}
+	if e.users, err = testpb.NewUserTable(e.social); err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+// Helpers building edge-case inputs.
+
+func ext[M proto.Message](m M, xt protoreflect.ExtensionType, v any) M {
+	proto.SetExtension(m, xt, v)
+	return m
+}
+
+// unknown sets raw unknown-field bytes on m.
+func unknown[M proto.Message](m M, raw []byte) M {
+	m.ProtoReflect().SetUnknown(raw)
+	return m
+}
+
+func varintField(num protowire.Number, v uint64) []byte {
+	return protowire.AppendVarint(protowire.AppendTag(nil, num, protowire.VarintType), v)
+}
+
+func bytesField(num protowire.Number, v string) []byte {
+	return protowire.AppendString(protowire.AppendTag(nil, num, protowire.BytesType), v)
+}
+
+var malformed = []byte{0x0a, 0x05, 'a'} // field 1, length 5, one byte
+
+const bad = "a\xffb"
+
+var (
+	bigKey   = strings.Repeat("k", runtime.MaxKeySize)
+	bigValue = strings.Repeat("v", runtime.MaxValueSize)
+)
+
+// outcome is what a write must do.
+type outcome int
+
+const (
+	stored   outcome = iota // succeeds and reads back
+	refused                 // fails with ErrInvalid, writes nothing
+	tooLarge                // fails with ErrInvalid and ErrTooLarge, writes nothing
+)
+
+func TestWritePaths(t *testing.T) {
+	t.Parallel()
+	type tc struct {
+		name  string
+		write func(e *env) error
+		want  outcome
+		// read returns what the write must read back as, and what was
+		// written (stored cases only).
+		read func(e *env) (got, want proto.Message, err error)
+	}
+	putLegacy := func(m *edgepb.Legacy) (func(*env) error, func(*env) (proto.Message, proto.Message, error)) {
+		return func(e *env) error { return e.legacy.Put(e.ctx, m) },
+			func(e *env) (proto.Message, proto.Message, error) {
+				got, err := e.legacy.Get(e.ctx, m.GetId())
+				return got, m, err
+			}
+	}
+	putDoc := func(m *edgepb.Doc) (func(*env) error, func(*env) (proto.Message, proto.Message, error)) {
+		return func(e *env) error { return e.doc.Put(e.ctx, m) },
+			func(e *env) (proto.Message, proto.Message, error) {
+				got, err := e.doc.Get(e.ctx, m.GetId())
+				return got, m, err
+			}
+	}
+	putUser := func(m *testpb.User) (func(*env) error, func(*env) (proto.Message, proto.Message, error)) {
+		return func(e *env) error { return e.users.Put(e.ctx, m) },
+			func(e *env) (proto.Message, proto.Message, error) {
+				got, err := e.users.Get(e.ctx, m.GetUserId())
+				return got, m, err
+			}
+	}
+	row := func(w func(*env) error, r func(*env) (proto.Message, proto.Message, error), want outcome, name string) tc {
+		return tc{name: name, write: w, read: r, want: want}
+	}
+	put := func(name string, want outcome, m proto.Message) tc {
+		switch m := m.(type) {
+		case *edgepb.Legacy:
+			w, r := putLegacy(m)
+			return row(w, r, want, name)
+		case *edgepb.Doc:
+			w, r := putDoc(m)
+			return row(w, r, want, name)
+		case *testpb.User:
+			w, r := putUser(m)
+			return row(w, r, want, name)
+		}
+		panic("put: unexpected type")
+	}
+	// entry reads back a map entry or object: got is read by get, want is v.
+	entry := func(name string, want outcome, write func(e *env) error, get func(e *env) (proto.Message, error), v proto.Message) tc {
+		return tc{name: name, want: want, write: write, read: func(e *env) (proto.Message, proto.Message, error) {
+			got, err := get(e)
+			return got, v, err
+		}}
+	}
+	blind := func(name string, want outcome, write func(e *env) error) tc {
+		return tc{name: name, want: want, write: write}
+	}
+
+	item := func(label string) *edgepb.Item { return &edgepb.Item{Label: proto.String(label)} }
+	legacyExt := ext(ext(ext(ext(&edgepb.Legacy{Id: proto.String("x"), Name: proto.String("n"), Nick: proto.String("k"),
+		Items: map[string]*edgepb.Item{"i": ext(item("l"), edgepb.E_ItemNote, "note")}},
+		edgepb.E_ExtInt32, int32(-70)), edgepb.E_ExtText, "t"), edgepb.E_ExtItem, ext(item("inner"), edgepb.E_ItemNote, "n2")),
+		edgepb.E_ExtList, []int64{1, -2})
+	docExt := ext(ext(ext(&edgepb.Doc{Id: proto.String("d"), Title: proto.String("t"), Note: proto.String("n"), Cover: &edgepb.Part{Text: proto.String("c")}},
+		edgepb.E_DocInt32, int32(7)), edgepb.E_DocText, "é"), edgepb.E_DocPart, ext(&edgepb.Part{Text: proto.String("p")}, edgepb.E_PartNote, "pn"))
+	itemWithNote := ext(item("l"), edgepb.E_ItemNote, "note")
+	partWithNote := ext(&edgepb.Part{Text: proto.String("x")}, edgepb.E_PartNote, "pn")
+	user := func() *testpb.User { return &testpb.User{UserId: "u", Registered: 1} }
+
+	cases := []tc{
+		// Extensions: kept, on rows, objects and map values, proto2 and editions.
+		put("extensions/Put row (proto2)", stored, legacyExt),
+		put("extensions/Put row (editions)", stored, docExt),
+		entry("extensions/map-entry Put (proto2)", stored,
+			func(e *env) error { return e.legacy.Items("x").Put(e.ctx, "i", itemWithNote) },
+			func(e *env) (proto.Message, error) { return e.legacy.Items("x").Get(e.ctx, "i") }, itemWithNote),
+		entry("extensions/object Put (proto2)", stored,
+			func(e *env) error { return e.legacy.Main("x").Put(e.ctx, itemWithNote) },
+			func(e *env) (proto.Message, error) { return e.legacy.Main("x").Get(e.ctx) }, itemWithNote),
+		entry("extensions/map-entry Put (editions)", stored,
+			func(e *env) error { return e.doc.Parts("d").Put(e.ctx, "p", partWithNote) },
+			func(e *env) (proto.Message, error) { return e.doc.Parts("d").Get(e.ctx, "p") }, partWithNote),
+		entry("extensions/object Put (editions)", stored,
+			func(e *env) error { return e.doc.Cover("d").Put(e.ctx, partWithNote) },
+			func(e *env) (proto.Message, error) { return e.doc.Cover("d").Get(e.ctx) }, partWithNote),
+		entry("extensions/UpdateInline row", stored,
+			func(e *env) error {
+				return e.legacy.UpdateInline(e.ctx, "x", func(m *edgepb.Legacy) error {
+					proto.SetExtension(m, edgepb.E_ExtInt32, int32(5))
+					return nil
+				})
+			},
+			func(e *env) (proto.Message, error) { return e.legacy.Get(e.ctx, "x") },
+			ext(&edgepb.Legacy{Id: proto.String("x")}, edgepb.E_ExtInt32, int32(5))),
+		entry("extensions/UpdateInline entry", stored,
+			func(e *env) error {
+				return e.doc.Parts("d").Entry("p").UpdateInline(e.ctx, func(m *edgepb.Part) error {
+					proto.SetExtension(m, edgepb.E_PartNote, "pn")
+					return nil
+				})
+			},
+			func(e *env) (proto.Message, error) { return e.doc.Parts("d").Get(e.ctx, "p") },
+			ext(&edgepb.Part{}, edgepb.E_PartNote, "pn")),
+		// protobuf-go validates no extension's strings, in either direction,
+		// so neither does the write path.
+		put("extensions/invalid UTF-8 in an editions extension", stored, ext(&edgepb.Doc{Id: proto.String("d")}, edgepb.E_DocText, bad)),
+		put("extensions/invalid UTF-8 in a proto2 extension", stored, ext(&edgepb.Legacy{Id: proto.String("x")}, edgepb.E_ExtText, bad)),
+		put("extensions/malformed unknown fields inside an extension", refused,
+			ext(&edgepb.Doc{Id: proto.String("d")}, edgepb.E_DocPart, unknown(&edgepb.Part{}, malformed))),
+
+		// Unknown fields: kept when their number is free, refused when the
+		// read path would reject or misread them.
+		put("unknown/Put row, free number", stored, unknown(user(), varintField(50, 9))),
+		put("unknown/Put row, number in an extension range", stored, unknown(&edgepb.Legacy{Id: proto.String("x")}, varintField(150, 9))),
+		put("unknown/Put row, number of a breakout field", refused, unknown(user(), varintField(3, 9))),
+		put("unknown/Put row, number of an inline field, wrong wire type", refused, unknown(user(), bytesField(2, "x"))),
+		put("unknown/Put row, number of an inline field, right wire type", refused, unknown(user(), varintField(2, 9))),
+		put("unknown/Put row, number of a key column", refused, unknown(user(), bytesField(1, "v"))),
+		put("unknown/Put row, number of a map field", refused, unknown(user(), bytesField(5, ""))),
+		put("unknown/Put row, malformed", refused, unknown(user(), malformed)),
+		put("unknown/Put row, malformed inside an inline message", refused,
+			&testpb.User{UserId: "u", Profile: unknown(&testpb.Profile{Bio: "b"}, malformed)}),
+		put("unknown/Put row, malformed inside a breakout message", refused,
+			&testpb.User{UserId: "u", Settings: unknown(&testpb.Settings{Dark: true}, malformed)}),
+		put("unknown/Put row, malformed inside a map value", refused,
+			&testpb.User{UserId: "u", Sessions: map[string]*testpb.Session{"s": unknown(&testpb.Session{}, malformed)}}),
+		put("unknown/Put row, free number inside a map value", stored,
+			&testpb.User{UserId: "u", Sessions: map[string]*testpb.Session{"s": unknown(&testpb.Session{Device: "d"}, varintField(40, 1))}}),
+		entry("unknown/map-entry Put, free number", stored,
+			func(e *env) error {
+				return e.users.Sessions("u").Put(e.ctx, "s", unknown(&testpb.Session{Device: "d"}, varintField(40, 1)))
+			},
+			func(e *env) (proto.Message, error) { return e.users.Sessions("u").Get(e.ctx, "s") },
+			unknown(&testpb.Session{Device: "d"}, varintField(40, 1))),
+		blind("unknown/map-entry Put, number of a map field", refused, func(e *env) error {
+			return e.users.Sessions("u").Put(e.ctx, "s", unknown(&testpb.Session{}, bytesField(3, "")))
+		}),
+		blind("unknown/object Put, number of a breakout field", refused, func(e *env) error {
+			return e.users.Password("u").Put(e.ctx, unknown(&testpb.Password{}, varintField(2, 1)))
+		}),
+		blind("unknown/UpdateInline, number of a breakout field", refused, func(e *env) error {
+			return e.users.UpdateInline(e.ctx, "u", func(m *testpb.User) error {
+				m.ProtoReflect().SetUnknown(varintField(3, 1))
+				return nil
+			})
+		}),
+		entry("unknown/UpdateInline, free number", stored,
+			func(e *env) error {
+				return e.users.UpdateInline(e.ctx, "u", func(m *testpb.User) error {
+					m.ProtoReflect().SetUnknown(varintField(60, 1))
+					return nil
+				})
+			},
+			func(e *env) (proto.Message, error) { return e.users.Get(e.ctx, "u") },
+			unknown(&testpb.User{UserId: "u"}, varintField(60, 1))),
+
+		// Invalid UTF-8 where protobuf requires UTF-8 (proto3; editions
+		// with the default utf8_validation): refused on every path.
+		put("utf8/Put row, key column (proto3)", refused, &testpb.User{UserId: bad}),
+		put("utf8/Put row, inline string (proto3)", refused, &testpb.User{UserId: "u", Contact: &testpb.User_Phone{Phone: bad}}),
+		put("utf8/Put row, breakout string (proto3)", refused, &testpb.User{UserId: "u", Nickname: proto.String(bad)}),
+		put("utf8/Put row, map key (proto3)", refused, &testpb.User{UserId: "u", Counters: map[string]int64{bad: 1}}),
+		put("utf8/Put row, message map key (proto3)", refused, &testpb.User{UserId: "u", Sessions: map[string]*testpb.Session{bad: {}}}),
+		put("utf8/Put row, string map value (proto3)", refused,
+			&testpb.User{UserId: "u", Sessions: map[string]*testpb.Session{"s": {Attrs: map[string]string{"a": bad}}}}),
+		put("utf8/Put row, nested map key (proto3)", refused,
+			&testpb.User{UserId: "u", Sessions: map[string]*testpb.Session{"s": {Attrs: map[string]string{bad: "a"}}}}),
+		put("utf8/Put row, int map to string value (proto3)", refused, &testpb.User{UserId: "u", Scores: map[int64]string{1: bad}}),
+		blind("utf8/map-entry Put, key (proto3)", refused, func(e *env) error {
+			return e.users.Sessions("u").Put(e.ctx, bad, &testpb.Session{})
+		}),
+		blind("utf8/map-entry Put, value (proto3)", refused, func(e *env) error {
+			return e.users.Sessions("u").Put(e.ctx, "s", &testpb.Session{Device: bad})
+		}),
+		blind("utf8/object Put, row key (proto3)", refused, func(e *env) error {
+			return e.users.Password(bad).Put(e.ctx, &testpb.Password{})
+		}),
+		blind("utf8/inline setter (proto3)", refused, func(e *env) error { return e.users.SetPhone(e.ctx, "u", bad) }),
+		blind("utf8/inline setter, row key (proto3)", refused, func(e *env) error { return e.users.SetPhone(e.ctx, bad, "p") }),
+		blind("utf8/entry inline setter, entry key (proto3)", refused, func(e *env) error {
+			return e.users.Sessions("u").Entry(bad).SetExpiresUs(e.ctx, 1)
+		}),
+		blind("utf8/breakout setter (proto3)", refused, func(e *env) error { return e.users.SetNickname(e.ctx, "u", bad) }),
+		blind("utf8/breakout setter, row key (proto3)", refused, func(e *env) error { return e.users.SetLastSeenUs(e.ctx, bad, 1) }),
+		blind("utf8/scalar-map Set, key (proto3)", refused, func(e *env) error { return e.users.Counters("u").Set(e.ctx, bad, 1) }),
+		blind("utf8/scalar-map Set, value (proto3)", refused, func(e *env) error { return e.users.Scores("u").Set(e.ctx, 1, bad) }),
+		blind("utf8/blind nested entry Set, key (proto3)", refused, func(e *env) error {
+			return e.users.Sessions("u").Entry("s").Attrs().Set(e.ctx, bad, "v")
+		}),
+		blind("utf8/blind nested entry Set, value (proto3)", refused, func(e *env) error {
+			return e.users.Sessions("u").Entry("s").Attrs().Set(e.ctx, "k", bad)
+		}),
+		blind("utf8/blind nested entry Set, outer key (proto3)", refused, func(e *env) error {
+			return e.users.Sessions("u").Entry(bad).Attrs().Set(e.ctx, "k", "v")
+		}),
+		blind("utf8/blind entry in object, key (proto3)", refused, func(e *env) error {
+			return e.users.Password("u").History().Set(e.ctx, bad, []byte("h"))
+		}),
+		blind("utf8/SetValue on a breakout (proto3)", refused, func(e *env) error {
+			ref, err := e.users.Row("u")
+			if err != nil {
+				return err
+			}
+			if ref, err = ref.FieldByName("nickname"); err != nil {
+				return err
+			}
+			return e.social.SetValue(e.ctx, ref, protoreflect.ValueOfString(bad))
+		}),
+		put("utf8/Put row, key column (editions)", refused, &edgepb.Doc{Id: proto.String(bad)}),
+		put("utf8/Put row, inline string (editions)", refused, &edgepb.Doc{Id: proto.String("d"), Title: proto.String(bad)}),
+		put("utf8/Put row, breakout string (editions)", refused, &edgepb.Doc{Id: proto.String("d"), Note: proto.String(bad)}),
+		put("utf8/Put row, map key (editions)", refused, &edgepb.Doc{Id: proto.String("d"), Labels: map[string]string{bad: "v"}}),
+		put("utf8/Put row, map value (editions)", refused, &edgepb.Doc{Id: proto.String("d"), Labels: map[string]string{"k": bad}}),
+		blind("utf8/scalar-map Set, value (editions)", refused, func(e *env) error { return e.doc.Labels("d").Set(e.ctx, "k", bad) }),
+		blind("utf8/map-entry Put, key (editions)", refused, func(e *env) error { return e.doc.Parts("d").Put(e.ctx, bad, &edgepb.Part{}) }),
+		blind("utf8/breakout setter (editions)", refused, func(e *env) error { return e.doc.SetNote(e.ctx, "d", bad) }),
+		blind("utf8/entry inline setter (editions)", refused, func(e *env) error { return e.doc.Parts("d").Entry("p").SetText(e.ctx, bad) }),
+
+		// Where protobuf does not require UTF-8 (proto2; editions with
+		// utf8_validation = NONE), the same strings are stored and read back.
+		put("utf8/Put row, everywhere (proto2)", stored, &edgepb.Legacy{Id: proto.String(bad), Name: proto.String(bad), Nick: proto.String(bad),
+			Items: map[string]*edgepb.Item{bad: item(bad)}, Tags: map[string]string{bad: bad}, Main: item(bad)}),
+		put("utf8/Put row, utf8_validation = NONE (editions)", stored, &edgepb.Doc{Id: proto.String("d"), Raw: proto.String(bad)}),
+		entry("utf8/inline setter, utf8_validation = NONE (editions)", stored,
+			func(e *env) error { return e.doc.SetRaw(e.ctx, "d", bad) },
+			func(e *env) (proto.Message, error) { return e.doc.Get(e.ctx, "d") }, &edgepb.Doc{Id: proto.String("d"), Raw: proto.String(bad)}),
+		entry("utf8/breakout setter (proto2)", stored,
+			func(e *env) error { return e.legacy.SetNick(e.ctx, bad, bad) },
+			func(e *env) (proto.Message, error) { return e.legacy.Get(e.ctx, bad) },
+			&edgepb.Legacy{Id: proto.String(bad), Nick: proto.String(bad)}),
+		entry("utf8/scalar-map Set (proto2)", stored,
+			func(e *env) error { return e.legacy.Tags("x").Set(e.ctx, bad, bad) },
+			func(e *env) (proto.Message, error) { return e.legacy.Get(e.ctx, "x") },
+			&edgepb.Legacy{Id: proto.String("x"), Tags: map[string]string{bad: bad}}),
+		entry("utf8/map-entry Put and blind entry setter (proto2)", stored,
+			func(e *env) error {
+				if err := e.legacy.Items("x").Put(e.ctx, bad, item(bad)); err != nil {
+					return err
+				}
+				return e.legacy.Items("x").Entry(bad).SetCount(e.ctx, 3)
+			},
+			func(e *env) (proto.Message, error) { return e.legacy.Items("x").Get(e.ctx, bad) },
+			&edgepb.Item{Label: proto.String(bad), Count: proto.Int64(3)}),
+
+		// Sizes: a key or value over the limit is refused at write time.
+		put("size/Put row, key column", tooLarge, &edgepb.Legacy{Id: proto.String(bigKey)}),
+		put("size/Put row, map key", tooLarge, &edgepb.Legacy{Id: proto.String("x"), Tags: map[string]string{bigKey: ""}}),
+		put("size/Put row, inline value", tooLarge, &edgepb.Legacy{Id: proto.String("x"), Blob: []byte(bigValue)}),
+		put("size/Put row, breakout value", tooLarge, &edgepb.Legacy{Id: proto.String("x"), Nick: proto.String(bigValue)}),
+		put("size/Put row, map value", tooLarge, &edgepb.Legacy{Id: proto.String("x"), Tags: map[string]string{"k": bigValue}}),
+		put("size/Put row, object value", tooLarge, &edgepb.Legacy{Id: proto.String("x"), Main: item(bigValue)}),
+		put("size/Put row, just under the limits", stored, &edgepb.Legacy{Id: proto.String(bigKey[:runtime.MaxKeySize/2]),
+			Blob: []byte(bigValue[:runtime.MaxValueSize-64])}),
+		blind("size/scalar-map Set, key", tooLarge, func(e *env) error { return e.legacy.Tags("x").Set(e.ctx, bigKey, "") }),
+		blind("size/scalar-map Set, value", tooLarge, func(e *env) error { return e.legacy.Tags("x").Set(e.ctx, "k", bigValue) }),
+		blind("size/breakout setter", tooLarge, func(e *env) error { return e.legacy.SetNick(e.ctx, "x", bigValue) }),
+		blind("size/inline setter", tooLarge, func(e *env) error {
+			return e.legacy.SetBlob(e.ctx, "x", []byte(bigValue))
+		}),
+		blind("size/map-entry Put, key", tooLarge, func(e *env) error { return e.legacy.Items("x").Put(e.ctx, bigKey, item("")) }),
+		blind("size/blind entry setter, key", tooLarge, func(e *env) error { return e.legacy.Items("x").Entry(bigKey).SetCount(e.ctx, 1) }),
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t)
+			// Something to stay readable next to the write.
+			if err := e.legacy.Put(e.ctx, &edgepb.Legacy{Id: proto.String("~other"), Name: proto.String("o")}); err != nil {
+				t.Fatal(err)
+			}
+			before := dump(t, e.store)
+			err := c.write(e)
+			switch c.want {
+			case stored:
+				if err != nil {
+					t.Fatalf("write: %v, want it stored", err)
+				}
+				if c.read != nil {
+					got, want, err := c.read(e)
+					if err != nil {
+						t.Fatalf("read back: %v", err)
+					}
+					if diff := diffMessages(want, got); diff != "" {
+						t.Errorf("read back (-written +read):\n%s", diff)
+					}
+				}
+			case refused, tooLarge:
+				if !errors.Is(err, runtime.ErrInvalid) {
+					t.Fatalf("write: got %v, want an error wrapping runtime.ErrInvalid", err)
+				}
+				if c.want == tooLarge && !errors.Is(err, runtime.ErrTooLarge) {
+					t.Errorf("write: got %v, want an error wrapping runtime.ErrTooLarge", err)
+				}
+				if len(err.Error()) > 1000 {
+					t.Errorf("error is %d bytes long, want a short message: %.300s…", len(err.Error()), err)
+				}
+				if after := dump(t, e.store); !equalPairs(before, after) {
+					t.Errorf("refused write changed the store")
+				}
+			}
+			readable(t, e)
+		})
+	}
+}
+
+type pair struct{ k, v []byte }
+
+func dump(t *testing.T, s kv.Store) []pair {
+	t.Helper()
+	var out []pair
+	err := s.View(context.Background(), func(r kv.Reader) error {
+		it, err := r.NewIter(context.Background(), kv.IterOptions{})
+		if err != nil {
+			return err
+		}
+		defer it.Close()
+		for ok := it.First(); ok; ok = it.Next() {
+			out = append(out, pair{bytes.Clone(it.Key()), bytes.Clone(it.Value())})
+		}
+		return it.Error()
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func equalPairs(a, b []pair) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if !bytes.Equal(a[i].k, b[i].k) || !bytes.Equal(a[i].v, b[i].v) {
+			return false
+		}
+	}
+	return true
+}
+
+// readable checks that every table reads whole, through Scan and through a
+// query, on the linked DBs and on DBs opened on the stored schema alone
+// (dynamicpb), that both agree, that extensions come back as extensions
+// (not unknown fields) on both, and that every row marshals (as the server
+// must, to send it).
+func readable(t *testing.T, e *env) {
+	t.Helper()
+	for _, ns := range []struct {
+		name string
+		db   *runtime.DB
+	}{{e.edgeNS, e.edge}, {e.userNS, e.social}} {
+		dyn, err := runtime.Open(e.ctx, e.store, runtime.WithNamespace(ns.name))
+		if err != nil {
+			t.Fatalf("open %s on its stored schema: %v", ns.name, err)
+		}
+		for _, tbl := range ns.db.Catalog().Tables {
+			linked := rows(t, ns.db, string(tbl.Desc.Name()))
+			dynamic := rows(t, dyn, string(tbl.Desc.Name()))
+			if len(linked) != len(dynamic) {
+				t.Fatalf("%s: %d rows linked, %d dynamic", tbl.Desc.Name(), len(linked), len(dynamic))
+			}
+			for i := range linked {
+				lb, err := proto.MarshalOptions{Deterministic: true}.Marshal(linked[i])
+				if err != nil {
+					t.Fatalf("%s: marshal linked row: %v", tbl.Desc.Name(), err)
+				}
+				db, err := proto.MarshalOptions{Deterministic: true}.Marshal(dynamic[i])
+				if err != nil {
+					t.Fatalf("%s: marshal dynamic row: %v", tbl.Desc.Name(), err)
+				}
+				if !bytes.Equal(lb, db) {
+					t.Errorf("%s: linked and dynamic rows differ:\n%v\n%v", tbl.Desc.Name(), linked[i], dynamic[i])
+				}
+				noUnknownExtensions(t, linked[i].ProtoReflect())
+				noUnknownExtensions(t, dynamic[i].ProtoReflect())
+			}
+		}
+	}
+}
+
+// rows reads a table by Scan and by query, which must agree.
+func rows(t *testing.T, db *runtime.DB, table string) []proto.Message {
+	t.Helper()
+	tbl, err := db.Table(table)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var scanned []proto.Message
+	for m, err := range db.Scan(context.Background(), tbl, runtime.KeyRange{}, runtime.ScanOptions{}) {
+		if err != nil {
+			t.Fatalf("scan %s: %v", table, err)
+		}
+		scanned = append(scanned, m)
+	}
+	q, err := query.Compile(db.Catalog(), table)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var queried []proto.Message
+	for res, err := range db.Query(context.Background(), q, nil) {
+		if err != nil {
+			t.Fatalf("query %s: %v", table, err)
+		}
+		queried = append(queried, res.Msg)
+	}
+	if len(scanned) != len(queried) {
+		t.Fatalf("%s: Scan read %d rows, the query %d", table, len(scanned), len(queried))
+	}
+	for i := range scanned {
+		if diff := diffMessages(scanned[i], queried[i]); diff != "" {
+			t.Errorf("%s: Scan and query differ (-scan +query):\n%s", table, diff)
+		}
+	}
+	return scanned
+}
+
+// diffMessages is cmp.Diff for messages, with proto.Equal first: cmp
+// compares bytes fields element by element, far too slowly for the
+// megabyte values of the size cases.
+func diffMessages(want, got proto.Message) string {
+	if proto.Equal(want, got) {
+		return ""
+	}
+	return cmp.Diff(want, got, protocmp.Transform())
+}
+
+// noUnknownExtensions fails when m, or a message in it, holds an unknown
+// field numbered like one of the schema's extensions of its type: the read
+// path left an extension unresolved.
+func noUnknownExtensions(t *testing.T, m protoreflect.Message) {
+	t.Helper()
+	md := m.Descriptor()
+	for b := []byte(m.GetUnknown()); len(b) > 0; {
+		num, typ, n := protowire.ConsumeTag(b)
+		if n < 0 {
+			t.Fatalf("%s: malformed unknown fields", md.FullName())
+		}
+		if md.ExtensionRanges().Has(num) && num < 150 { // 150 is the test's deliberately unlinked number
+			t.Errorf("%s: extension %d read back as an unknown field", md.FullName(), num)
+		}
+		b = b[n+protowire.ConsumeFieldValue(num, typ, b[n:]):]
+	}
+	m.Range(func(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
+		switch {
+		case fd.IsMap():
+			if fd.MapValue().Message() != nil {
+				v.Map().Range(func(_ protoreflect.MapKey, mv protoreflect.Value) bool {
+					noUnknownExtensions(t, mv.Message())
+					return true
+				})
+			}
+		case fd.IsList():
+			if fd.Message() != nil {
+				for i := range v.List().Len() {
+					noUnknownExtensions(t, v.List().Get(i).Message())
+				}
+			}
+		case fd.Message() != nil:
+			noUnknownExtensions(t, v.Message())
+		}
+		return true
+	})
+}
