@@ -3,6 +3,12 @@
 // one: random puts, field sets, map edits and deletes are applied both to a
 // protoql DB and to plain in-memory messages, and after every step every read
 // must agree.
+//
+// The generated writes include the edge cases of docs/edge-cases.md:
+// strings that are not valid UTF-8 (refused on the proto3 User table, stored
+// on the proto2 Legacy table), unknown fields (stored when their number is
+// free, refused when it is declared), and extensions (Legacy). A write the
+// model expects refused must fail with runtime.ErrInvalid and change nothing.
 package runtimetest
 
 import (
@@ -12,11 +18,13 @@ import (
 	"math/rand/v2"
 	"slices"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/protoql/protoql/internal/testpb"
 	"github.com/protoql/protoql/kv"
 	"github.com/protoql/protoql/runtime"
+	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/testing/protocmp"
@@ -36,6 +44,7 @@ func Model(t *testing.T, store kv.Store, seed uint64, steps int) {
 		t.Fatal(err)
 	}
 	m := &model{t: t, rng: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)), db: db, users: users, rows: map[string]*row{}}
+	m.edge = newEdgeModel(t, store, m)
 	for step := range steps {
 		op := m.step(ctx)
 		if t.Failed() {
@@ -65,10 +74,54 @@ type model struct {
 	db    *runtime.DB
 	users *runtime.Table
 	rows  map[string]*row
+	edge  *edgeModel
 }
 
+// ids and mapKeys include strings that are not valid UTF-8: every User
+// write of one must be refused (proto3 strings are UTF-8).
 var ids = []string{"", "a", "a\x00", "b", "\xff"}
-var mapKeys = []string{"", "k", "k\x00", "z"}
+var mapKeys = []string{"", "k", "k\x00", "z", "k\xff"}
+
+// valid reports whether every string is valid UTF-8.
+func valid(ss ...string) bool {
+	for _, s := range ss {
+		if !utf8.ValidString(s) {
+			return false
+		}
+	}
+	return true
+}
+
+// marshals reports whether protobuf itself would encode msg: the oracle for
+// what protoql must store (a proto3 message with an invalid string does not
+// marshal).
+func marshals(msg proto.Message) bool {
+	_, err := proto.Marshal(msg)
+	return err == nil
+}
+
+// outcome checks a write's error against what the model expects and
+// reports whether the write happened: a refused write must fail cleanly
+// with ErrInvalid.
+func (m *model) outcome(err error, ok bool) bool {
+	m.t.Helper()
+	if ok {
+		m.must(err)
+		return true
+	}
+	if !errors.Is(err, runtime.ErrInvalid) {
+		m.t.Fatalf("write: got %v, want a refusal wrapping runtime.ErrInvalid", err)
+	}
+	return false
+}
+
+// unknownField returns an unknown field with a free number (stored) or with
+// the number of a declared field (refused), and whether it is free.
+func (m *model) unknownField() ([]byte, bool) {
+	num := []protowire.Number{40, 41, 2, 3}[m.rng.IntN(4)]
+	b := protowire.AppendTag(nil, num, protowire.VarintType)
+	return protowire.AppendVarint(b, m.rng.Uint64N(3)), num >= 40
+}
 
 func (m *model) pick(xs []string) string { return xs[m.rng.IntN(len(xs))] }
 
@@ -123,10 +176,14 @@ func (m *model) step(ctx context.Context) string {
 	id := m.pick(ids)
 	ref := m.ref(id)
 	db := m.db
-	switch op := m.rng.IntN(15); op {
+	switch op := m.rng.IntN(18); op {
+	case 15, 16, 17:
+		return m.edge.step(ctx)
 	case 0, 1:
-		u := m.randomUser(id)
-		m.must(db.Put(ctx, ref, u))
+		u, ok := m.randomUser(id)
+		if !m.outcome(db.Put(ctx, ref, u), ok && valid(id) && marshals(u)) {
+			return "put row (refused)"
+		}
 		r := &row{msg: u, rowKey: true, lastSeenKey: u.LastSeenUs != 0, passwordKey: u.Password != nil, sessionKeys: map[string]bool{}}
 		for k := range u.Sessions {
 			r.sessionKeys[k] = true
@@ -139,7 +196,9 @@ func (m *model) step(ctx context.Context) string {
 		return "delete row"
 	case 3:
 		v := m.rng.Int64N(3)
-		m.must(db.SetValue(ctx, m.sub(ref, 3), protoreflect.ValueOfInt64(v)))
+		if !m.outcome(db.SetValue(ctx, m.sub(ref, 3), protoreflect.ValueOfInt64(v)), valid(id)) {
+			return "set breakout (refused)"
+		}
 		r := m.get(id)
 		r.lastSeenKey, r.msg.LastSeenUs = true, v
 		return "set breakout"
@@ -150,22 +209,42 @@ func (m *model) step(ctx context.Context) string {
 		return "delete breakout"
 	case 5:
 		v := m.pick(mapKeys)
-		m.must(db.SetValue(ctx, m.sub(ref, 12), protoreflect.ValueOfString(v)))
+		if !m.outcome(db.SetValue(ctx, m.sub(ref, 12), protoreflect.ValueOfString(v)), valid(id, v)) {
+			return "set optional breakout (refused)"
+		}
 		m.get(id).msg.Nickname = proto.String(v)
 		return "set optional breakout"
 	case 6:
 		v := m.rng.Uint64N(3)
-		m.must(db.MutateInline(ctx, ref, func(msg protoreflect.Message) error {
+		var unk []byte
+		ok := valid(id)
+		if m.rng.IntN(3) == 0 {
+			var free bool
+			unk, free = m.unknownField()
+			ok = ok && free
+		}
+		err := db.MutateInline(ctx, ref, func(msg protoreflect.Message) error {
 			msg.Set(msg.Descriptor().Fields().ByName("registered"), protoreflect.ValueOfUint64(v))
+			if unk != nil {
+				msg.SetUnknown(unk)
+			}
 			return nil
-		}))
+		})
+		if !m.outcome(err, ok) {
+			return "mutate inline (refused)"
+		}
 		r := m.get(id)
 		r.rowKey, r.msg.Registered = true, v
+		if unk != nil {
+			r.msg.ProtoReflect().SetUnknown(unk)
+		}
 		return "mutate inline"
 	case 7:
 		k := m.pick(mapKeys)
-		s := m.randomSession()
-		m.must(db.Put(ctx, m.sub(ref, 5, k), s))
+		s, ok := m.randomSession()
+		if !m.outcome(db.Put(ctx, m.sub(ref, 5, k), s), ok && valid(id, k) && marshals(s)) {
+			return "put map entry (refused)"
+		}
 		r := m.get(id)
 		m.session(r, k)
 		r.msg.Sessions[k], r.sessionKeys[k] = s, true
@@ -179,7 +258,9 @@ func (m *model) step(ctx context.Context) string {
 		return "delete map entry"
 	case 9:
 		k, k2, v := m.pick(mapKeys), m.pick(mapKeys), m.pick(mapKeys)
-		m.must(db.SetValue(ctx, m.sub(ref, 5, k, 3, k2), protoreflect.ValueOfString(v)))
+		if !m.outcome(db.SetValue(ctx, m.sub(ref, 5, k, 3, k2), protoreflect.ValueOfString(v)), valid(id, k, k2, v)) {
+			return "set nested scalar entry (refused)"
+		}
 		s := m.session(m.get(id), k)
 		if s.Attrs == nil {
 			s.Attrs = map[string]string{}
@@ -196,12 +277,16 @@ func (m *model) step(ctx context.Context) string {
 	case 11:
 		k := m.pick(mapKeys)
 		g := &testpb.Geo{Lat: float64(m.rng.IntN(3))}
-		m.must(db.Put(ctx, m.sub(ref, 5, k, 4), g))
+		if !m.outcome(db.Put(ctx, m.sub(ref, 5, k, 4), g), valid(id, k)) {
+			return "put object in entry (refused)"
+		}
 		m.session(m.get(id), k).Geo = g
 		return "put object in entry"
 	case 12:
 		k, v := m.pick(mapKeys), m.rng.Int64N(3)
-		m.must(db.SetValue(ctx, m.sub(ref, 11, k), protoreflect.ValueOfInt64(v)))
+		if !m.outcome(db.SetValue(ctx, m.sub(ref, 11, k), protoreflect.ValueOfInt64(v)), valid(id, k)) {
+			return "set scalar map entry (refused)"
+		}
 		r := m.get(id)
 		if r.msg.Counters == nil {
 			r.msg.Counters = map[string]int64{}
@@ -212,12 +297,16 @@ func (m *model) step(ctx context.Context) string {
 		k := m.pick(mapKeys)
 		if m.rng.IntN(2) == 0 {
 			p := &testpb.Password{Hash: []byte(k)}
-			m.must(db.Put(ctx, m.sub(ref, 4), p))
+			if !m.outcome(db.Put(ctx, m.sub(ref, 4), p), valid(id)) {
+				return "put object (refused)"
+			}
 			r := m.get(id)
 			r.msg.Password, r.passwordKey = p, true
 			return "put object"
 		}
-		m.must(db.SetValue(ctx, m.sub(ref, 4, 3, k), protoreflect.ValueOfBytes([]byte(k))))
+		if !m.outcome(db.SetValue(ctx, m.sub(ref, 4, 3, k), protoreflect.ValueOfBytes([]byte(k))), valid(id, k)) {
+			return "set map entry in object (refused)"
+		}
 		r := m.get(id)
 		if r.msg.Password == nil {
 			r.msg.Password = &testpb.Password{}
@@ -235,7 +324,9 @@ func (m *model) step(ctx context.Context) string {
 	}
 }
 
-func (m *model) randomSession() *testpb.Session {
+// randomSession returns a session and whether its unknown fields (if
+// any) may be stored.
+func (m *model) randomSession() (*testpb.Session, bool) {
 	s := &testpb.Session{ExpiresUs: m.rng.Int64N(3), Device: m.pick(mapKeys)}
 	if m.rng.IntN(2) == 0 {
 		s.Attrs = map[string]string{m.pick(mapKeys): m.pick(mapKeys)}
@@ -243,11 +334,20 @@ func (m *model) randomSession() *testpb.Session {
 	if m.rng.IntN(3) == 0 {
 		s.Geo = &testpb.Geo{Lng: 1}
 	}
-	return s
+	ok := true
+	if m.rng.IntN(5) == 0 {
+		var unk []byte
+		unk, ok = m.unknownField()
+		s.ProtoReflect().SetUnknown(unk)
+	}
+	return s, ok
 }
 
-func (m *model) randomUser(id string) *testpb.User {
+// randomUser returns a user and whether its unknown fields (if any) may be
+// stored.
+func (m *model) randomUser(id string) (*testpb.User, bool) {
 	u := &testpb.User{UserId: id}
+	ok := true
 	coin := func() bool { return m.rng.IntN(2) == 0 }
 	if coin() {
 		u.Registered = m.rng.Uint64()
@@ -260,8 +360,13 @@ func (m *model) randomUser(id string) *testpb.User {
 	}
 	if coin() {
 		u.Sessions = map[string]*testpb.Session{}
+		storable := map[string]bool{}
 		for range m.rng.IntN(3) {
-			u.Sessions[m.pick(mapKeys)] = m.randomSession()
+			k := m.pick(mapKeys)
+			u.Sessions[k], storable[k] = m.randomSession()
+		}
+		for _, sok := range storable {
+			ok = ok && sok
 		}
 	}
 	if coin() {
@@ -289,9 +394,14 @@ func (m *model) randomUser(id string) *testpb.User {
 		u.Settings = &testpb.Settings{FontSize: m.rng.Int32N(3)}
 	}
 	if coin() {
-		u.Scores = map[int64]string{m.rng.Int64N(5) - 2: "x"}
+		u.Scores = map[int64]string{m.rng.Int64N(5) - 2: m.pick(mapKeys)}
 	}
-	return u
+	if m.rng.IntN(5) == 0 {
+		unk, free := m.unknownField()
+		u.ProtoReflect().SetUnknown(unk)
+		ok = ok && free
+	}
+	return u, ok
 }
 
 // view returns what a read of the row must return: the message with the
@@ -352,6 +462,7 @@ func (m *model) verify(ctx context.Context, where string) {
 	if diff := cmp.Diff(want, got, protocmp.Transform()); diff != "" {
 		m.t.Errorf("%s: Scan(reverse=%v) (-want +got):\n%s", where, reverse, diff)
 	}
+	m.edge.verify(ctx, where)
 }
 
 func compareStrings(a, b string) int {
