@@ -126,6 +126,9 @@ func (b *builder) node(md protoreflect.MessageDescriptor, parent *Field) *Node {
 		f := &Field{Desc: fd, Parent: n}
 		f.Storage = b.classify(n, fd)
 		b.complete(f)
+		if (f.Storage == Inline || f.Storage == Breakout) && fd.Message() != nil && fd.Kind() != protoreflect.GroupKind {
+			b.noGroups(fd.Message(), map[protoreflect.FullName]bool{})
+		}
 		n.Fields = append(n.Fields, f)
 		n.byNumber[fd.Number()] = f
 		switch f.Storage {
@@ -214,6 +217,33 @@ func (b *builder) cycle(md protoreflect.MessageDescriptor, fields []*Field) {
 	b.fail(closing, "message %s contains itself through %s; mark one of these fields inline", md.FullName(), strings.Join(names, " → "))
 }
 
+// noGroups refuses groups (and delimited encoding) anywhere inside md, a
+// message stored whole (inline or breakout): the same rule as in decomposed
+// messages, so that a schema's acceptance does not depend on where a
+// message is used.
+func (b *builder) noGroups(md protoreflect.MessageDescriptor, seen map[protoreflect.FullName]bool) {
+	if seen[md.FullName()] || isWKT(md) {
+		return
+	}
+	seen[md.FullName()] = true
+	fields := md.Fields()
+	for i := range fields.Len() {
+		fd := fields.Get(i)
+		switch {
+		case fd.Kind() == protoreflect.GroupKind:
+			b.fail(fd, groupError)
+		case fd.IsMap():
+			if vm := fd.MapValue().Message(); vm != nil {
+				b.noGroups(vm, seen)
+			}
+		case fd.Message() != nil:
+			b.noGroups(fd.Message(), seen)
+		}
+	}
+}
+
+const groupError = "groups (and delimited message encoding) are not supported; use a length-prefixed message field"
+
 // classify decides where fd is stored and rejects misplaced options.
 func (b *builder) classify(n *Node, fd protoreflect.FieldDescriptor) Storage {
 	if isWKT(n.Desc) {
@@ -223,7 +253,7 @@ func (b *builder) classify(n *Node, fd protoreflect.FieldDescriptor) Storage {
 		return KeyColumn
 	}
 	if fd.Kind() == protoreflect.GroupKind {
-		b.fail(fd, "groups (and delimited message encoding) are not supported; use a length-prefixed message field")
+		b.fail(fd, groupError)
 		return Inline
 	}
 	fo := FieldOptions(fd)

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/protoql/protoql/internal/prototest"
 	"github.com/protoql/protoql/schema"
 )
 
@@ -51,6 +52,40 @@ message C { map<string, B> bs = 1; }`,
 				if !strings.Contains(part.Error(), tt.want[i]) {
 					t.Errorf("error %d:\n  got  %v\n  want it to contain %s", i, part, tt.want[i])
 				}
+			}
+		})
+	}
+}
+
+// TestGroupsRefusedEverywhere checks that a group is refused wherever its
+// message is stored: decomposed, inline, breakout, in a list or a map value,
+// however deep.
+func TestGroupsRefusedEverywhere(t *testing.T) {
+	t.Parallel()
+	const head = `syntax = "proto2";
+package g;
+import "protoql/v1/options.proto";
+`
+	tests := []struct{ name, src, want string }{
+		{"inline message", `message A { option (protoql.v1.table) = {id: 1}; optional In in = 1 [(protoql.v1.field).inline = true]; }
+message In { optional group G = 1 { optional int32 x = 2; } }`, "g.proto:5:14: g.In.g: groups"},
+		{"breakout message", `message A { option (protoql.v1.table) = {id: 1}; optional In in = 1 [(protoql.v1.field).breakout = true]; }
+message In { optional group G = 1 { optional int32 x = 2; } }`, "g.proto:5:14: g.In.g: groups"},
+		{"list, two levels down", `message A { option (protoql.v1.table) = {id: 1}; repeated Mid mids = 1; }
+message Mid { optional In in = 1; }
+message In { repeated group G = 1 { optional int32 x = 2; } }`, "g.proto:6:14: g.In.g: groups"},
+		{"inline map value", `message A { option (protoql.v1.table) = {id: 1}; map<string, In> ins = 1 [(protoql.v1.field).inline = true]; }
+message In { optional group G = 1 { optional int32 x = 2; } }`, "g.proto:5:14: g.In.g: groups"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			files, _, err := prototest.Compile(map[string]string{"g.proto": head + tt.src}, "g.proto")
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = schema.Compile(files...)
+			if !errors.Is(err, schema.ErrInvalid) || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("got %v, want an error containing %q", err, tt.want)
 			}
 		})
 	}
