@@ -11,6 +11,14 @@
 // that neither read nor touch the parent's value; inline setters
 // read-modify-write the small parent value inside a transaction.
 //
+// Every write path stores only what the read path accepts: extensions and
+// unknown fields with free numbers are kept in the object's value and read
+// back; unknown fields carrying a declared field's number, strings that
+// protobuf requires to be UTF-8 but are not (keys included), and keys or
+// values over [MaxKeySize] or [MaxValueSize] are refused with an error
+// wrapping [ErrInvalid]. A refused write changes nothing. The repository's
+// docs/edge-cases.md describes these cases for users.
+//
 // # Read path
 //
 // Reading any object, or any part of one, is one range scan. Reassembly
