@@ -25,7 +25,10 @@ type edgeModel struct {
 	store  kv.Store
 	db     *runtime.DB
 	legacy *edgepb.LegacyTable
-	rows   map[string]*legacyRow
+	// dynamic is the Legacy table of the same namespace opened on its
+	// stored schema alone: its rows are dynamicpb messages.
+	dynamic *runtime.Table
+	rows    map[string]*legacyRow
 }
 
 // legacyRow is one Legacy row: its content and whether its own key is
@@ -47,7 +50,15 @@ func newEdgeModel(t *testing.T, store kv.Store, m *model) *edgeModel {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &edgeModel{t: t, m: m, store: store, db: db, legacy: legacy, rows: map[string]*legacyRow{}}
+	dyn, err := runtime.Open(context.Background(), store, runtime.WithNamespace(edgeNamespace))
+	if err != nil {
+		t.Fatalf("open on the stored schema: %v", err)
+	}
+	dynamic, err := dyn.Table("Legacy")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &edgeModel{t: t, m: m, store: store, db: db, legacy: legacy, dynamic: dynamic, rows: map[string]*legacyRow{}}
 }
 
 // legacyStrings (ids, keys and values) are valid and invalid UTF-8 alike:
@@ -147,14 +158,6 @@ func (e *edgeModel) step(ctx context.Context) string {
 // on the stored schema alone (dynamicpb), and compares them with the model.
 func (e *edgeModel) verify(ctx context.Context, where string) {
 	e.t.Helper()
-	dyn, err := runtime.Open(ctx, e.store, runtime.WithNamespace(edgeNamespace))
-	if err != nil {
-		e.t.Fatalf("%s: open on the stored schema: %v", where, err)
-	}
-	dynTable, err := dyn.Table("Legacy")
-	if err != nil {
-		e.t.Fatal(err)
-	}
 	var want []*edgepb.Legacy
 	for _, id := range legacyStrings {
 		r := e.rows[id]
@@ -172,7 +175,7 @@ func (e *edgeModel) verify(ctx context.Context, where string) {
 				e.t.Errorf("%s: Legacy Get(%q) (-want +got):\n%s", where, id, diff)
 			}
 			want = append(want, r.msg)
-			e.sameDynamic(ctx, where, dynTable, id, got)
+			e.sameDynamic(ctx, where, e.dynamic, id, got)
 		}
 	}
 	var got []*edgepb.Legacy
