@@ -37,15 +37,16 @@ const (
 var ErrTooLarge = errors.New("runtime: too large")
 
 // set is the one place writes of the runtime reach the store: it refuses
-// pairs over the limits. where names what is written, for the error.
-func set(w kv.Writer, where fmt.Stringer, key, val []byte) error {
+// pairs over the limits. key is a key of table t (the error renders its
+// path; nothing is rendered on success).
+func set(w kv.Writer, t *Table, key, val []byte) error {
 	if len(key) > MaxKeySize {
 		return fmt.Errorf("%w: %w: %s: the key is %d bytes; keys are at most %d bytes (runtime.MaxKeySize)",
-			ErrInvalid, ErrTooLarge, clip(where.String()), len(key), MaxKeySize)
+			ErrInvalid, ErrTooLarge, clip(t.render(key)), len(key), MaxKeySize)
 	}
 	if len(val) > MaxValueSize {
 		return fmt.Errorf("%w: %w: %s: the value is %d bytes; values are at most %d bytes (runtime.MaxValueSize)",
-			ErrInvalid, ErrTooLarge, clip(where.String()), len(val), MaxValueSize)
+			ErrInvalid, ErrTooLarge, clip(t.render(key)), len(val), MaxValueSize)
 	}
 	return w.Set(key, val)
 }
@@ -63,15 +64,6 @@ func clip(s string) string {
 	}
 	return fmt.Sprintf("%s… (%d bytes)", s[:cut], len(s))
 }
-
-// keyPath renders a key of table t for errors, lazily: rendering decodes
-// the key, which only a refused write needs.
-type keyPath struct {
-	t   *Table
-	key []byte
-}
-
-func (p keyPath) String() string { return p.t.render(p.key) }
 
 // enforceUTF8 reports whether protobuf requires fd's string values to be
 // valid UTF-8: proto3 always, editions when utf8_validation is VERIFY (the

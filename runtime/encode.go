@@ -33,9 +33,9 @@ type encoder struct {
 func (e *encoder) object(key []byte, n *schema.Node, m protoreflect.Message) error {
 	var err error
 	if e.val, err = inlineValue(e.val[:0], n, m); err != nil {
-		return invalid("%s: %v", clip(keyPath{e.t, key}.String()), err)
+		return invalid("%s: %v", clip(e.t.render(key)), err)
 	}
-	if err := set(e.w, keyPath{e.t, key}, key, e.val); err != nil {
+	if err := set(e.w, e.t, key, e.val); err != nil {
 		return err
 	}
 	if len(n.Children) == 0 {
@@ -63,16 +63,16 @@ func (e *encoder) child(parent []byte, f *schema.Field, fd protoreflect.FieldDes
 		key := tuple.AppendUnit(base, num)
 		var err error
 		if e.val, err = appendField(e.val[:0], fd, v); err != nil {
-			return invalid("%s: %v", clip(keyPath{e.t, key}.String()), err)
+			return invalid("%s: %v", clip(e.t.render(key)), err)
 		}
-		return set(e.w, keyPath{e.t, key}, key, e.val)
+		return set(e.w, e.t, key, e.val)
 	case schema.Object:
 		return e.object(tuple.AppendUnit(base, num), f.Child, v.Message())
 	case schema.Map:
 		var err error
 		v.Map().Range(func(mk protoreflect.MapKey, mv protoreflect.Value) bool {
 			if err = checkUTF8(f.MapKey, mk.Value()); err != nil {
-				err = invalid("%s: map key: %v", clip(keyPath{e.t, parent}.String()+"."+string(f.Name())), err)
+				err = invalid("%s: map key: %v", clip(e.t.render(parent)+"."+string(f.Name())), err)
 				return false
 			}
 			err = e.entry(appendKeyElem(base, num, f.ElemKind, f.MapKey, mk.Value()), f, fd.MapValue(), mv)
@@ -89,10 +89,10 @@ func (e *encoder) entry(key []byte, f *schema.Field, vfd protoreflect.FieldDescr
 		return e.object(key, f.Child, v.Message())
 	}
 	if err := checkUTF8(vfd, v); err != nil {
-		return invalid("%s: value: %v", clip(keyPath{e.t, key}.String()), err)
+		return invalid("%s: value: %v", clip(e.t.render(key)), err)
 	}
 	e.val = appendScalar(e.val[:0], 2, vfd, v)
-	return set(e.w, keyPath{e.t, key}, key, e.val)
+	return set(e.w, e.t, key, e.val)
 }
 
 // inlineValue appends the encoding of m's inline fields. Key columns of a
@@ -105,29 +105,44 @@ func inlineValue(b []byte, n *schema.Node, m protoreflect.Message) ([]byte, erro
 		return nil, err
 	}
 	if allInline(n) {
-		if err := checkMessageUnknown(m); err != nil {
-			return nil, err
+		if holdsMessages(n) {
+			if err := checkMessageUnknown(m); err != nil {
+				return nil, err
+			}
 		}
 		return marshal.MarshalAppend(b, m.Interface())
 	}
 	shell := m.New()
-	var err error
 	m.Range(func(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
 		if f := n.Field(fd.Number()); fd.IsExtension() || (f != nil && f.Storage == schema.Inline) {
-			if err = checkNested(fd, v); err != nil {
-				return false
-			}
 			shell.Set(fd, v)
 		}
 		return true
 	})
-	if err != nil {
-		return nil, err
+	if holdsMessages(n) {
+		if err := checkMessageUnknown(shell); err != nil {
+			return nil, err
+		}
 	}
 	if u := m.GetUnknown(); len(u) > 0 {
 		shell.SetUnknown(u)
 	}
 	return marshal.MarshalAppend(b, shell.Interface())
+}
+
+// holdsMessages reports whether n's value can hold messages (inline message
+// fields or extensions), whose unknown fields checkMessageUnknown must walk;
+// the values of other nodes are checked by checkUnknown alone.
+func holdsMessages(n *schema.Node) bool {
+	if n.Desc.ExtensionRanges().Len() > 0 {
+		return true
+	}
+	for _, f := range n.Inline {
+		if f.Desc.Message() != nil {
+			return true
+		}
+	}
+	return false
 }
 
 // allInline reports whether every field of n is in its value.

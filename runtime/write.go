@@ -59,7 +59,7 @@ func setValue(w kv.Writer, ref Ref, v protoreflect.Value) error {
 		if err != nil {
 			return invalid("%s: %v", ref, err)
 		}
-		return set(w, ref, ref.key, val)
+		return set(w, ref.table, ref.key, val)
 	case ref.kind == RefEntry && f.Child == nil:
 		if err := checkValueType(f.MapValue, v); err != nil {
 			return invalid("%s: %v", ref, err)
@@ -70,7 +70,7 @@ func setValue(w kv.Writer, ref Ref, v protoreflect.Value) error {
 		if err := checkUTF8(f.MapValue, v); err != nil {
 			return invalid("%s: value: %v", ref, err)
 		}
-		return set(w, ref, ref.key, appendScalar(nil, 2, f.MapValue, v))
+		return set(w, ref.table, ref.key, appendScalar(nil, 2, f.MapValue, v))
 	}
 	return invalid("%s is a %s; SetValue writes breakout fields and scalar map entries (use Put for objects)", ref, ref.kindName())
 }
@@ -120,7 +120,7 @@ func mutateInline(ctx context.Context, txn kv.Txn, db *DB, ref Ref, fn func(prot
 	if err != nil {
 		return invalid("%s: %v", ref, err)
 	}
-	return set(txn, ref, ref.key, out)
+	return set(txn, ref.table, ref.key, out)
 }
 
 // onlyInline checks that a mutated message holds nothing but inline fields
