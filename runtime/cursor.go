@@ -7,9 +7,8 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"errors"
+	"fmt"
 	"hash"
-	"sync"
-	"sync/atomic"
 
 	"github.com/protoql/protoql/kv"
 	"github.com/protoql/protoql/query"
@@ -17,38 +16,36 @@ import (
 
 // Query cursors are tamper-checked with HMAC-SHA256 (truncated to
 // query.CursorTagLen bytes) under a secret of the database: 32 random bytes
-// created on the first query and stored under the metadata key
-// "cursor-key" of the DB's namespace. Storing it, rather than holding a
-// per-process secret, keeps cursors valid across restarts and across every
-// server sharing the store; keeping one per namespace means a tenant's
-// cursor is refused by every other tenant. The MAC covers the query's
-// fingerprint, the scan it resumes and the position, so a client can
-// neither forge a position nor move a cursor to another query. The
-// position is clamped to the query's key range besides, so even a leaked
-// secret would not widen what a query reads. WithCursorKey supplies a
-// secret kept outside the store instead (for rotation, or a read-only
-// store).
+// stored under the metadata key "cursor-key" of the DB's namespace, read or
+// created by Open. Storing it, rather than holding a per-process secret,
+// keeps cursors valid across restarts and across every server sharing the
+// store; keeping one per namespace means a tenant's cursor is refused by
+// every other tenant. The MAC covers the query's fingerprint, the scan it
+// resumes and the position, so a client can neither forge a position nor
+// move a cursor to another query. The position is clamped to the query's
+// key range besides, so even a leaked secret would not widen what a query
+// reads. WithCursorKey supplies a secret kept outside the store instead
+// (for rotation).
+//
+// Open loads the secret so that no query ever writes: a query inside
+// DB.Update, or beside another open transaction, must not wait for a write
+// of its own.
 const cursorKeyName = "cursor-key"
 
-// cursorKeyCache holds a DB's cursor secret once loaded.
-type cursorKeyCache struct {
-	mu  sync.Mutex
-	key atomic.Pointer[[]byte]
-}
-
-// cursorKey returns the DB's cursor secret, creating it on first use.
-func (db *DB) cursorKey(ctx context.Context) ([]byte, error) {
-	if k := db.cursorKeys.key.Load(); k != nil {
-		return *k, nil
-	}
-	db.cursorKeys.mu.Lock()
-	defer db.cursorKeys.mu.Unlock()
-	if k := db.cursorKeys.key.Load(); k != nil {
-		return *k, nil
-	}
+// loadCursorKey reads the DB's cursor secret, creating it when the store
+// has none. The creation is a read-write transaction, so handles opening
+// the same new store at once agree on one secret.
+func (db *DB) loadCursorKey(ctx context.Context) error {
 	name := db.metaKey(cursorKeyName)
-	var key []byte
-	err := db.store.Update(ctx, func(txn kv.Txn) error {
+	key, err := db.store.Get(ctx, name)
+	if err == nil {
+		db.cursorSecret = key
+		return nil
+	}
+	if !errors.Is(err, kv.ErrNotFound) {
+		return fmt.Errorf("runtime: reading the cursor secret: %w", err)
+	}
+	err = db.store.Update(ctx, func(txn kv.Txn) error {
 		k, err := txn.Get(ctx, name)
 		switch {
 		case err == nil:
@@ -64,10 +61,10 @@ func (db *DB) cursorKey(ctx context.Context) ([]byte, error) {
 		return txn.Set(name, key)
 	})
 	if err != nil {
-		return nil, err
+		return fmt.Errorf("runtime: creating the cursor secret: %w", err)
 	}
-	db.cursorKeys.key.Store(&key)
-	return key, nil
+	db.cursorSecret = key
+	return nil
 }
 
 // cursorSigner makes and checks cursors for one execution; not safe for

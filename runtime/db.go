@@ -44,8 +44,9 @@ type DB struct {
 	tables map[uint32]*Table
 	types  sync.Map // protoreflect.FullName → protoreflect.MessageType
 	ext    extTypes // the schema's extensions, collected on first use (extensions.go)
-	// cursorKeys caches the secret that signs query cursors (cursor.go).
-	cursorKeys cursorKeyCache
+	// cursorSecret signs query cursors (cursor.go); set by Open, then
+	// read-only.
+	cursorSecret []byte
 }
 
 type options struct {
@@ -84,6 +85,9 @@ func Open(ctx context.Context, store kv.Store, opts ...Option) (*DB, error) {
 		db.ns = tuple.AppendString([]byte{nsPrefix}, 1, tuple.Asc, *o.namespace)
 	}
 	if err := db.loadSchema(ctx, o.files); err != nil {
+		return nil, err
+	}
+	if err := db.loadCursorKey(ctx); err != nil {
 		return nil, err
 	}
 	for _, t := range db.cat.Tables {

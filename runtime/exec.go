@@ -196,9 +196,7 @@ func (db *DB) newExec(ctx context.Context, q *query.Query, vars map[string]any, 
 	}
 	key := o.cursorKey
 	if key == nil {
-		if key, err = db.cursorKey(ctx); err != nil {
-			return nil, err
-		}
+		key = db.cursorSecret
 	}
 	e := execPool.Get().(*exec)
 	e.ctx, e.db, e.b, e.p, e.t, e.lim = ctx, db, b, p, t, o.limits
