@@ -1,0 +1,159 @@
+package runtime
+
+import (
+	"bytes"
+	"slices"
+
+	"github.com/protoql/protoql/query"
+	"github.com/protoql/protoql/schema"
+	"github.com/protoql/protoql/tuple"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
+)
+
+// joinReq asks for the target row at key, to be set in holder's join
+// field.
+type joinReq struct {
+	ch     *query.Child
+	holder protoreflect.Message
+	key    []byte
+}
+
+// mapKey is the key of an enclosing map entry, for "$map" join sources.
+type mapKey struct {
+	field *schema.Field
+	value protoreflect.Value
+}
+
+// joins fills the selected join fields of m (a decoded object with
+// projection p, and everything below it): the target keys are gathered
+// first, then each join field's targets are read in key order with one
+// iterator.
+func (e *exec) joins(m protoreflect.Message, p *query.Proj) error {
+	var reqs []joinReq
+	e.collect(m, p, nil, &reqs)
+	for len(reqs) > 0 {
+		ch := reqs[0].ch
+		var group, rest []joinReq
+		for _, r := range reqs {
+			if r.ch == ch {
+				group = append(group, r)
+			} else {
+				rest = append(rest, r)
+			}
+		}
+		if err := e.fetchJoin(ch, group); err != nil {
+			return err
+		}
+		reqs = rest
+	}
+	return nil
+}
+
+// collect gathers the join requests of m and below, and clears the inline
+// fields read only as join sources.
+func (e *exec) collect(m protoreflect.Message, p *query.Proj, keys []mapKey, reqs *[]joinReq) {
+	fields := m.Descriptor().Fields()
+	for _, j := range p.Joins {
+		key := tuple.AppendUnit(bytes.Clone(e.db.ns), j.Target.ID)
+		for i, src := range j.Field.Join.Sources {
+			var v protoreflect.Value
+			if src.Map != nil {
+				for k := len(keys) - 1; k >= 0; k-- {
+					if keys[k].field == src.Map {
+						v = keys[k].value
+						break
+					}
+				}
+			} else {
+				v = m.Get(fields.ByNumber(src.Field.Number()))
+			}
+			key = appendJoinElem(key, j.Target.Key[i], v)
+		}
+		*reqs = append(*reqs, joinReq{ch: j, holder: m, key: key})
+	}
+	for _, f := range p.Hidden {
+		m.Clear(fields.ByNumber(f.Number()))
+	}
+	for _, ch := range p.Children {
+		if ch.Proj == nil || !ch.Proj.HasJoins() {
+			continue
+		}
+		fd := fields.ByNumber(ch.Field.Number())
+		switch ch.Field.Storage {
+		case schema.Object:
+			if m.Has(fd) {
+				e.collect(m.Mutable(fd).Message(), ch.Proj, keys, reqs)
+			}
+		case schema.Map:
+			m.Get(fd).Map().Range(func(k protoreflect.MapKey, v protoreflect.Value) bool {
+				e.collect(v.Message(), ch.Proj, append(keys[:len(keys):len(keys)], mapKey{ch.Field, k.Value()}), reqs)
+				return true
+			})
+		}
+	}
+}
+
+// appendJoinElem appends the element of a join target's key column with
+// the source value v, whose Go type may differ from the column's (an int32
+// map key for an int64 column, an int for an enum).
+func appendJoinElem(b []byte, col *schema.Column, v protoreflect.Value) []byte {
+	dir := tuple.Direction(col.Kind.IsDescending())
+	num := uint32(col.Field.Number())
+	switch col.Kind.Ascending() {
+	case tuple.KindBool:
+		return tuple.AppendBool(b, num, dir, v.Bool())
+	case tuple.KindInt:
+		if n, ok := v.Interface().(protoreflect.EnumNumber); ok {
+			return tuple.AppendInt(b, num, dir, int64(n))
+		}
+		return tuple.AppendInt(b, num, dir, v.Int())
+	case tuple.KindUint:
+		return tuple.AppendUint(b, num, dir, v.Uint())
+	case tuple.KindString:
+		return tuple.AppendString(b, num, dir, v.String())
+	}
+	return tuple.AppendBytes(b, num, dir, v.Bytes())
+}
+
+// fetchJoin reads the target rows of one join field, sorted and deduplicated,
+// with one iterator, and sets each in its holders.
+func (e *exec) fetchJoin(ch *query.Child, group []joinReq) error {
+	slices.SortStableFunc(group, func(a, b joinReq) int { return bytes.Compare(a.key, b.key) })
+	t := e.db.tables[ch.Target.ID]
+	w, err := e.walker(group[0].key, tuple.PrefixEnd(group[len(group)-1].key), false)
+	if err != nil {
+		return err
+	}
+	defer w.close()
+	inJoin := e.inJoin
+	e.inJoin = true
+	defer func() { e.inJoin = inJoin }()
+	fd := ch.Field.Desc
+	for i := 0; i < len(group); {
+		j := i + 1
+		for j < len(group) && bytes.Equal(group[j].key, group[i].key) {
+			j++
+		}
+		key := group[i].key
+		e.asm.reset(key, t.s.Root)
+		found, err := e.object(w, key, ch.Proj, 0)
+		if err != nil {
+			return err
+		}
+		if found {
+			m, err := e.decodeRow(t, key, ch.Proj)
+			if err != nil {
+				return err
+			}
+			for k := i; k < j; k++ {
+				if k > i {
+					m = proto.Clone(m)
+				}
+				group[k].holder.Set(group[k].holder.Descriptor().Fields().ByNumber(fd.Number()), protoreflect.ValueOfMessage(m.ProtoReflect()))
+			}
+		}
+		i = j
+	}
+	return nil
+}

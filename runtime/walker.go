@@ -1,0 +1,121 @@
+package runtime
+
+import (
+	"bytes"
+
+	"github.com/protoql/protoql/kv"
+)
+
+// walker is a counted forward or reverse iterator. A forward walker
+// remembers the keyless gap before its position, so seeking to a key it
+// has already passed (the next child after a whole subtree was read, the
+// next row after the last child) costs nothing. Keys and values are the
+// iterator's: valid until the next move.
+type walker struct {
+	e        *exec
+	it       kv.Iterator
+	valid    bool
+	key, val []byte
+	// No key lies in [gap, key), or (gap, key) when gapOpen; when the
+	// walker is exhausted, none at or after gap.
+	gap     []byte
+	gapOpen bool
+	moved   bool
+}
+
+func (e *exec) walker(lo, hi []byte, reverse bool) (*walker, error) {
+	it, err := e.r.NewIter(e.ctx, kv.IterOptions{LowerBound: lo, UpperBound: hi, Reverse: reverse})
+	if err != nil {
+		return nil, err
+	}
+	var w *walker
+	if n := len(e.walkers); n > 0 {
+		w, e.walkers = e.walkers[n-1], e.walkers[:n-1]
+	} else {
+		w = new(walker)
+	}
+	*w = walker{e: e, it: it, gap: w.gap[:0]}
+	return w, nil
+}
+
+// close closes the iterator and keeps the walker for reuse.
+func (w *walker) close() {
+	w.it.Close()
+	w.it, w.key, w.val = nil, nil, nil
+	w.e.walkers = append(w.e.walkers, w)
+}
+
+// land records where a move ended, counting the key against the limits.
+func (w *walker) land(ok bool) bool {
+	w.valid, w.moved = ok, true
+	if !ok {
+		if err := w.it.Error(); err != nil && w.e.err == nil {
+			w.e.err = err
+		}
+		return false
+	}
+	w.key, w.val = w.it.Key(), w.it.Value()
+	e := w.e
+	e.keys++
+	e.bytes += len(w.key) + len(w.val)
+	switch {
+	case e.lim.MaxKeys > 0 && e.keys > e.lim.MaxKeys:
+		e.err = &limitHit{limit: "keys", max: e.lim.MaxKeys}
+	case e.lim.MaxBytes > 0 && e.bytes > e.lim.MaxBytes:
+		e.err = &limitHit{limit: "bytes", max: e.lim.MaxBytes}
+	default:
+		return true
+	}
+	w.valid = false
+	return false
+}
+
+// limitHit is the sticky error of an execution that reached a limit;
+// rowStream.end turns it into a LimitError.
+type limitHit struct {
+	limit string
+	max   int
+}
+
+func (h *limitHit) Error() string { return "runtime: " + h.limit + " limit reached" }
+
+func (w *walker) first() bool {
+	w.gap, w.gapOpen = w.gap[:0], false
+	return w.land(w.it.First())
+}
+
+func (w *walker) next() bool {
+	w.gap, w.gapOpen = append(w.gap[:0], w.key...), true
+	return w.land(w.it.Next())
+}
+
+// seekGE positions at the first key >= k, without moving when the walker
+// is known to be there already.
+func (w *walker) seekGE(k []byte) bool {
+	if w.e.err != nil {
+		return false
+	}
+	if w.moved && w.covers(k) {
+		return w.valid
+	}
+	w.gap, w.gapOpen = append(w.gap[:0], k...), false
+	return w.land(w.it.SeekGE(k))
+}
+
+// covers reports whether k lies in the gap before the current position (or
+// at the position itself), so that seeking to k would land where the
+// walker is.
+func (w *walker) covers(k []byte) bool {
+	c := bytes.Compare(k, w.gap)
+	if c < 0 || (c == 0 && w.gapOpen) {
+		return false
+	}
+	return !w.valid || bytes.Compare(k, w.key) <= 0
+}
+
+func (w *walker) seekLT(k []byte) bool {
+	if w.e.err != nil {
+		return false
+	}
+	return w.land(w.it.SeekLT(k))
+}
