@@ -169,6 +169,8 @@ type exec struct {
 	// key.
 	walkers []*walker
 	rowBuf  []byte
+	// copyBuf holds a joined row's wire form while it is copied.
+	copyBuf []byte
 }
 
 type pathStep struct {

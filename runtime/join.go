@@ -148,7 +148,9 @@ func (e *exec) fetchJoin(ch *query.Child, group []joinReq) error {
 			}
 			for k := i; k < j; k++ {
 				if k > i {
-					m = proto.Clone(m)
+					if m, err = e.copyRow(t, key, m); err != nil {
+						return err
+					}
 				}
 				group[k].holder.Set(group[k].holder.Descriptor().Fields().ByNumber(fd.Number()), protoreflect.ValueOfMessage(m.ProtoReflect()))
 			}
@@ -157,3 +159,22 @@ func (e *exec) fetchJoin(ch *query.Child, group []joinReq) error {
 	}
 	return nil
 }
+
+// copyRow returns a copy of the joined row m for another holder. It goes
+// through the wire form rather than proto.Clone: Clone of a generated
+// message drops -0.0 from proto3 float fields, and results must be bit for
+// bit what is stored.
+func (e *exec) copyRow(t *Table, key []byte, m proto.Message) (proto.Message, error) {
+	var err error
+	if e.copyBuf, err = copyMarshal.MarshalAppend(e.copyBuf[:0], m); err != nil {
+		return nil, corrupt(key, "copying joined %s: %v", t.s.Desc.FullName(), err)
+	}
+	c := e.db.NewMessage(t.s.Desc)
+	if err := unmarshal.Unmarshal(e.copyBuf, c.Interface()); err != nil {
+		return nil, corrupt(key, "copying joined %s: %v", t.s.Desc.FullName(), err)
+	}
+	return c.Interface(), nil
+}
+
+// copyMarshal keeps whatever a decoded row holds, set or not required.
+var copyMarshal = proto.MarshalOptions{AllowPartial: true}
