@@ -30,7 +30,18 @@ import (
 // (or of one object), sort them, and read the target rows with one
 // iterator, seeking from key to key.
 
-// Limits bound what one Query call may do. Zero means unlimited.
+// Limits bound what one Query call may do. Zero means unlimited. They are
+// checked on every key the executor reads, inside an object as well as
+// between rows, so one call's memory is bounded by MaxBytes (plus the
+// largest stored pair) however large a row is: a row cut short by a limit
+// is returned as far as it was read, marked Partial, and the LimitError's
+// cursor resumes inside it (see LimitError). The context is checked on
+// every key too.
+//
+// To guarantee progress, the key and byte limits apply once the call has
+// returned its first pair, so a call always returns something. A row whose
+// projection selects a join is not cut: its targets must fit in the limits
+// with the row, else it is not returned and the cursor stays before it.
 type Limits struct {
 	// MaxRows caps the root results.
 	MaxRows int
@@ -72,6 +83,13 @@ type Result struct {
 	// `sessions["s1"].attrs`. Nil when no page was cut; maps inside join
 	// targets are not reported.
 	MapCursors map[string]string
+	// Partial marks a row cut short by a limit: it holds the row's key
+	// fields and what was read of the row before the limit, and it is the
+	// last result before the LimitError. Cursor then resumes inside the
+	// row: the first result of the resumed query holds the rest of it (key
+	// fields and the pairs after the cut, nothing twice). MergeRow puts the
+	// pieces together.
+	Partial bool
 }
 
 // ErrLimit is wrapped by the LimitError that ends a query stopped by its
@@ -79,22 +97,25 @@ type Result struct {
 var ErrLimit = errors.New("runtime: query limit reached")
 
 // LimitError ends a query that reached one of its Limits before its end.
-// Every result before it is complete; resume with Cursor as the root's
-// after: argument (with a variable: the query's fingerprint ignores
-// after:). Cursor is empty when no row was returned: resuming starts
-// over, so a single row larger than MaxKeys or MaxBytes needs a larger
-// limit.
+// Every result before it is complete but the last, which is Partial when
+// the limit cut it; resume with Cursor as the root's after: argument (with
+// a variable: the query's fingerprint ignores after:). Cursor is the last
+// result's, or, when the call returned none, the after: cursor it was
+// given; it is empty only when a first call returned nothing, which
+// happens only for a first row with joins larger than the limits (resuming
+// would start over: it needs a larger limit).
 type LimitError struct {
 	// Limit names the limit: "rows", "keys" or "bytes".
 	Limit string
 	// Max is its value.
 	Max int
-	// Cursor resumes after the last result returned.
+	// Cursor resumes after what was returned, inside the last row when it
+	// is Partial.
 	Cursor string
 }
 
 func (e *LimitError) Error() string {
-	return fmt.Sprintf("runtime: query limit reached: more than %d %s; resume with after: set to the cursor of the last result", e.Max, e.Limit)
+	return fmt.Sprintf("runtime: query limit reached: more than %d %s; resume with after: set to the cursor of the last result (LimitError.Cursor)", e.Max, e.Limit)
 }
 
 // Unwrap makes LimitError match ErrLimit.
@@ -171,6 +192,28 @@ type exec struct {
 	rowBuf  []byte
 	// copyBuf holds a joined row's wire form while it is copied.
 	copyBuf []byte
+	// done is ctx.Done(), polled on every key.
+	done <-chan struct{}
+	// progress reports that the call has returned a pair: the key and
+	// byte limits apply from then on.
+	progress bool
+	// Resuming inside a row (resume.go): resume is the last pair a
+	// previous call returned of the row being resumed (nil otherwise),
+	// resumeCounts the entries that call had started in each map scan on
+	// resume's path, resumeLevel the next of them to take.
+	resume       []byte
+	resumeCounts []int
+	resumeLevel  int
+	// The current row's progress, for a cut inside it: fed reports that a
+	// pair of it was fed, last is the last one's key, lastCounts the
+	// entries started in each map scan on its path (counts, the stack of
+	// the map scans open, when it was fed).
+	fed        bool
+	last       []byte
+	lastCounts []int
+	counts     []int
+	resumeBuf  []byte
+	cutBuf     []byte
 }
 
 type pathStep struct {
@@ -198,6 +241,7 @@ func (db *DB) newExec(ctx context.Context, q *query.Query, vars map[string]any, 
 	}
 	e := execPool.Get().(*exec)
 	e.ctx, e.db, e.b, e.p, e.t, e.lim = ctx, db, b, p, t, o.limits
+	e.done = ctx.Done()
 	if e.sign == nil || !bytes.Equal(e.sign.key, key) {
 		e.sign = newCursorSigner(key)
 	}
@@ -221,5 +265,13 @@ func (e *exec) release() {
 	e.ctx, e.db, e.r, e.b, e.p, e.t = nil, nil, nil, nil, nil, nil
 	e.keys, e.bytes, e.err = 0, 0, nil
 	e.path, e.mapCursors, e.inJoin = e.path[:0], nil, false
+	e.done, e.progress, e.fed = nil, false, false
+	e.resume, e.resumeCounts, e.resumeLevel = nil, e.resumeCounts[:0], 0
+	e.last, e.lastCounts, e.counts = e.last[:0], e.lastCounts[:0], e.counts[:0]
+	for _, b := range []*[]byte{&e.copyBuf, &e.last, &e.resumeBuf, &e.cutBuf, &e.scratch} {
+		if cap(*b) > maxPooledBuf {
+			*b = nil
+		}
+	}
 	execPool.Put(e)
 }

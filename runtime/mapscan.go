@@ -29,14 +29,25 @@ func (e *exec) scanMap(w *walker, parent []byte, ch *query.Child, depth int) err
 	if ba.Exact {
 		return e.entry(w, lo, len(parent), ch, depth)
 	}
-	scan := mapScan{e: e, parent: parent, hi: hi, ch: ch, first: ba.First, depth: depth}
+	resumed, err := e.resumedEntry(parent, ch)
+	if err != nil {
+		return err
+	}
+	scan := mapScan{e: e, parent: parent, hi: hi, ch: ch, first: ba.First, depth: depth, resumed: resumed}
+	if resumed != nil {
+		scan.before = e.takeResumeCount()
+	}
+	e.counts = append(e.counts, 0)
+	scan.level = len(e.counts) - 1
+	defer func() { e.counts = e.counts[:scan.level] }()
 	if ba.Reverse {
 		return scan.reverse(w, lo)
 	}
 	return scan.forward(w, lo)
 }
 
-// mapScan reads the entries of one map in [lo, hi).
+// mapScan reads the entries of one map in [lo, hi). It counts the entries
+// it starts in e.counts[level], for first: and for the cursor of a cut.
 type mapScan struct {
 	e      *exec
 	parent []byte
@@ -44,7 +55,12 @@ type mapScan struct {
 	ch     *query.Child
 	first  int
 	depth  int
-	n      int
+	level  int
+	// resumed is the key of the entry a cut call was reading (nil unless
+	// resuming inside this map); before is the entries that call had
+	// started before it.
+	resumed []byte
+	before  int
 }
 
 // entryKey copies the key of the entry that key belongs to.
@@ -58,51 +74,101 @@ func (s *mapScan) entryKey(key []byte) ([]byte, error) {
 	return k, nil
 }
 
+// read feeds the entry at ek; full reports that the page (first:) is
+// complete.
+func (s *mapScan) read(w *walker, ek []byte) (full bool, err error) {
+	s.e.counts[s.level]++
+	if err := s.e.entry(w, ek, len(s.parent), s.ch, s.depth); err != nil {
+		return true, err
+	}
+	return s.first > 0 && s.e.counts[s.level] >= s.first, nil
+}
+
 func (s *mapScan) forward(w *walker, lo []byte) error {
-	for ok := w.seekGE(lo); ok && bytes.Compare(w.key, s.hi) < 0; {
-		ek, err := s.entryKey(w.key)
+	e := s.e
+	ek := s.resumed
+	if ek != nil && bytes.Compare(ek, lo) < 0 {
+		ek = nil // the range moved (other variables): not a resumption
+	}
+	if ek != nil && bytes.Compare(ek, s.hi) >= 0 {
+		return e.err // the cut call returned the whole range
+	}
+	ok := true
+	if ek != nil {
+		e.counts[s.level] = s.before
+	} else {
+		ok = w.seekGE(lo)
+	}
+	for ok {
+		if ek == nil {
+			if bytes.Compare(w.key, s.hi) >= 0 {
+				break
+			}
+			var err error
+			if ek, err = s.entryKey(w.key); err != nil {
+				return err
+			}
+		}
+		full, err := s.read(w, ek)
 		if err != nil {
 			return err
 		}
-		if err := s.e.entry(w, ek, len(s.parent), s.ch, s.depth); err != nil {
-			return err
-		}
-		s.n++
 		ok = w.seekGE(tuple.PrefixEnd(ek))
-		if s.first > 0 && s.n >= s.first {
+		if full {
 			if ok && bytes.Compare(w.key, s.hi) < 0 {
-				s.e.mapCursor(s.ch, ek[len(s.parent):])
+				e.mapCursor(s.ch, ek[len(s.parent):])
 			}
 			break
 		}
+		ek = nil
 	}
-	return s.e.err
+	return e.err
 }
 
 func (s *mapScan) reverse(w *walker, lo []byte) error {
-	rw, err := s.e.walker(lo, s.hi, true)
+	e := s.e
+	hi, ek := s.hi, s.resumed
+	if ek != nil && bytes.Compare(ek, hi) >= 0 {
+		ek = nil // the range moved (other variables): not a resumption
+	}
+	if ek != nil {
+		if bytes.Compare(ek, lo) < 0 {
+			return e.err // the cut call returned the whole range
+		}
+		hi = ek // what is left lies before the resumed entry
+		e.counts[s.level] = s.before
+	}
+	rw, err := e.walker(lo, hi, true)
 	if err != nil {
 		return err
 	}
 	defer rw.close()
-	for ok := rw.first(); ok; {
-		ek, err := s.entryKey(rw.key)
+	ok := ek != nil || rw.first()
+	for ok {
+		resumed := ek != nil
+		if !resumed {
+			if ek, err = s.entryKey(rw.key); err != nil {
+				return err
+			}
+		}
+		full, err := s.read(w, ek)
 		if err != nil {
 			return err
 		}
-		if err := s.e.entry(w, ek, len(s.parent), s.ch, s.depth); err != nil {
-			return err
+		if resumed {
+			ok = rw.first()
+		} else {
+			ok = rw.seekLT(ek)
 		}
-		s.n++
-		ok = rw.seekLT(ek)
-		if s.first > 0 && s.n >= s.first {
+		if full {
 			if ok {
-				s.e.mapCursor(s.ch, ek[len(s.parent):])
+				e.mapCursor(s.ch, ek[len(s.parent):])
 			}
 			break
 		}
+		ek = nil
 	}
-	return s.e.err
+	return e.err
 }
 
 // mapCursor records the cursor resuming map ch after the entry element

@@ -2,6 +2,7 @@ package runtime
 
 import (
 	"bytes"
+	"errors"
 
 	"github.com/protoql/protoql/query"
 	"github.com/protoql/protoql/schema"
@@ -9,15 +10,28 @@ import (
 	"google.golang.org/protobuf/proto"
 )
 
-// row reads the row at rowKey with the plan's projection; nil when it does
-// not exist.
+// row reads the row at rowKey with the plan's projection (the rest of it
+// when resuming inside it); nil when it does not exist or nothing of it
+// is left. When a limit cuts the row, it returns what was read with the
+// limit hit, unless the projection has joins: their targets are read once
+// the row is complete, so a cut row drops out whole.
 func (e *exec) row(w *walker, rowKey []byte) (proto.Message, error) {
 	e.asm.reset(rowKey, e.t.s.Root)
-	found, err := e.object(w, rowKey, e.p.Proj, 0)
-	if err != nil || !found {
+	e.fed = false
+	_, err := e.object(w, rowKey, e.p.Proj, 0)
+	e.resume = nil
+	if !e.fed {
 		return nil, err
 	}
-	return e.decodeRow(e.t, rowKey, e.p.Proj)
+	var hit *limitHit
+	if err != nil && (!errors.As(err, &hit) || e.p.Proj.HasJoins()) {
+		return nil, err
+	}
+	m, derr := e.decodeRow(e.t, rowKey, e.p.Proj)
+	if derr != nil {
+		return nil, derr
+	}
+	return m, err
 }
 
 // decodeRow unmarshals the assembled row and completes it: key fields,
@@ -49,8 +63,12 @@ func (e *exec) buf(d int) []byte {
 // object feeds the assembler the selected pairs of the object at key and
 // reports whether the object exists (has any key). Whatever the
 // projection, an existing object is fed its own key first, so it is
-// present in the result even when nothing selected is stored.
+// present in the result even when nothing selected is stored. An object
+// that a cut call returned part of feeds only the rest (resumeObject).
 func (e *exec) object(w *walker, key []byte, p *query.Proj, depth int) (bool, error) {
+	if e.resume != nil && bytes.HasPrefix(e.resume, key) {
+		return true, e.resumeObject(w, key, p, depth)
+	}
 	if !w.seekGE(key) || !bytes.HasPrefix(w.key, key) {
 		return false, e.err
 	}
@@ -75,33 +93,44 @@ func (e *exec) object(w *walker, key []byte, p *query.Proj, depth int) (bool, er
 	for _, ch := range p.Children {
 		ck := append(append(e.buf(depth+1), key...), ch.Elem...)
 		e.kb[depth+1] = ck
-		var err error
-		switch ch.Field.Storage {
-		case schema.Breakout:
-			if w.seekGE(ck) && bytes.Equal(w.key, ck) {
-				err = e.feed(ck, w.val)
-			}
-		case schema.Object:
-			e.path = append(e.path, pathStep{field: ch.Field})
-			_, err = e.object(w, ck, ch.Proj, depth+1)
-			e.path = e.path[:len(e.path)-1]
-		case schema.Map:
-			e.path = append(e.path, pathStep{field: ch.Field})
-			err = e.scanMap(w, key, ch, depth+1)
-			e.path = e.path[:len(e.path)-1]
-		}
-		if err != nil {
+		if err := e.child(w, key, ck, ch, depth); err != nil {
 			return true, err
-		}
-		if e.err != nil {
-			return true, e.err
 		}
 	}
 	return true, nil
 }
 
-// feed adds one pair to the assembler.
+// child feeds the selected child ch, at ck, of the object at key.
+func (e *exec) child(w *walker, key, ck []byte, ch *query.Child, depth int) error {
+	var err error
+	switch ch.Field.Storage {
+	case schema.Breakout:
+		if w.seekGE(ck) && bytes.Equal(w.key, ck) {
+			err = e.feed(ck, w.val)
+		}
+	case schema.Object:
+		e.path = append(e.path, pathStep{field: ch.Field})
+		_, err = e.object(w, ck, ch.Proj, depth+1)
+		e.path = e.path[:len(e.path)-1]
+	case schema.Map:
+		e.path = append(e.path, pathStep{field: ch.Field})
+		err = e.scanMap(w, key, ch, depth+1)
+		e.path = e.path[:len(e.path)-1]
+	}
+	if err != nil {
+		return err
+	}
+	return e.err
+}
+
+// feed adds one pair to the assembler and, outside joins, records it as
+// the row's last returned pair.
 func (e *exec) feed(key, value []byte) error {
+	if !e.inJoin {
+		e.fed, e.progress = true, true
+		e.last = append(e.last[:0], key...)
+		e.lastCounts = append(e.lastCounts[:0], e.counts...)
+	}
 	return e.asm.add(key, value)
 }
 
@@ -133,6 +162,9 @@ func (e *exec) entry(w *walker, key []byte, parentLen int, ch *query.Child, dept
 	e.path = append(e.path, pathStep{field: ch.Field, elem: key[parentLen:]})
 	defer func() { e.path = e.path[:len(e.path)-1] }()
 	if ch.Proj == nil {
+		if e.resume != nil && bytes.Equal(e.resume, key) {
+			return nil // returned by the call that was cut
+		}
 		if w.seekGE(key) && bytes.Equal(w.key, key) {
 			return e.feed(key, w.val)
 		}

@@ -8,26 +8,37 @@ import (
 	"github.com/protoql/protoql/tuple"
 )
 
-// run streams the root objects.
+// run streams the root objects: first the rest of a row that the after:
+// cursor resumes inside of, then the rows after the cursor.
 func (e *exec) run(yield func(Result, error) bool) error {
 	a := e.p.Root
 	ba := e.b.Access(a)
 	ns := e.db.ns
 	lo, hi := join(ns, ba.Lo), join(ns, ba.Hi)
-	if ba.After != nil {
-		pos := join(ns, ba.After.Key)
-		if lo, hi = afterBounds(lo, hi, pos, ba.Reverse); lo == nil {
-			return nil
-		}
-	}
-	if bytes.Compare(lo, hi) >= 0 {
-		return nil
-	}
 	rows := rowStream{e: e, yield: yield}
+	var resumed []byte
 	if ba.After != nil {
 		// A limit reached before the first row resumes where this call
 		// started.
 		rows.cursor = query.FormatCursor(ba.After.Body, ba.After.Tag)
+		pos, err := e.resumePoint(join(ns, ba.After.Key), ba)
+		if err != nil {
+			return err
+		}
+		if e.resume != nil && bytes.Compare(pos, lo) >= 0 && bytes.Compare(pos, hi) < 0 {
+			resumed = pos
+		} else {
+			e.resume = nil
+		}
+		lo, hi = afterBounds(lo, hi, pos, ba.Reverse)
+	}
+	if resumed != nil {
+		if done, err := e.resumeRow(&rows, resumed, ba.First); done || err != nil {
+			return rows.end(err)
+		}
+	}
+	if lo == nil || bytes.Compare(lo, hi) >= 0 {
+		return nil
 	}
 	if ba.Exact {
 		w, err := e.walker(lo, hi, false)
@@ -42,6 +53,18 @@ func (e *exec) run(yield func(Result, error) bool) error {
 		return rows.end(e.reverseRows(&rows, lo, hi, ba.First))
 	}
 	return rows.end(e.forwardRows(&rows, lo, hi, ba.First))
+}
+
+// resumeRow emits the rest of the row at rowKey that a previous call cut
+// short; done reports that the call is over.
+func (e *exec) resumeRow(rows *rowStream, rowKey []byte, first int) (done bool, err error) {
+	w, err := e.walker(rowKey, tuple.PrefixEnd(rowKey), false)
+	if err != nil {
+		return true, err
+	}
+	defer w.close()
+	stop, err := rows.emit(w, rowKey)
+	return stop || err != nil || rows.pageDone(first), err
 }
 
 // join returns a fresh a+b.
@@ -69,7 +92,10 @@ func (e *exec) forwardRows(rows *rowStream, lo, hi []byte, first int) error {
 		return err
 	}
 	defer w.close()
-	for ok := w.first(); ok; {
+	for ok := w.first(); ok; ok = w.seekGE(tuple.PrefixEnd(e.rowBuf)) {
+		if rows.atMaxRows() {
+			return rows.limit()
+		}
 		rowKey, err := e.rowKey(w.key)
 		if err != nil {
 			return err
@@ -79,10 +105,6 @@ func (e *exec) forwardRows(rows *rowStream, lo, hi []byte, first int) error {
 		}
 		if rows.pageDone(first) {
 			return nil
-		}
-		ok = w.seekGE(tuple.PrefixEnd(rowKey))
-		if ok && rows.atMaxRows() {
-			return rows.limit()
 		}
 	}
 	return e.err
@@ -99,7 +121,10 @@ func (e *exec) reverseRows(rows *rowStream, lo, hi []byte, first int) error {
 		return err
 	}
 	defer w.close()
-	for ok := rw.first(); ok; {
+	for ok := rw.first(); ok; ok = rw.seekLT(e.rowBuf) {
+		if rows.atMaxRows() {
+			return rows.limit()
+		}
 		rowKey, err := e.rowKey(rw.key)
 		if err != nil {
 			return err
@@ -110,16 +135,12 @@ func (e *exec) reverseRows(rows *rowStream, lo, hi []byte, first int) error {
 		if rows.pageDone(first) {
 			return nil
 		}
-		ok = rw.seekLT(rowKey)
-		if ok && rows.atMaxRows() {
-			return rows.limit()
-		}
 	}
 	return e.err
 }
 
-// rowKey copies the row key that key starts with; valid until the next
-// call.
+// rowKey copies the row key that key starts with into e.rowBuf; valid
+// until the next call.
 func (e *exec) rowKey(key []byte) ([]byte, error) {
 	n, err := e.t.rowKeyLen(key)
 	if err != nil {
@@ -138,23 +159,30 @@ type rowStream struct {
 }
 
 // emit reads the row at rowKey and yields it; stop reports that the
-// caller stopped ranging.
+// caller stopped ranging or that a limit cut the row (err then says
+// which).
 func (s *rowStream) emit(w *walker, rowKey []byte) (stop bool, err error) {
-	if err := s.e.ctx.Err(); err != nil {
+	e := s.e
+	if err := e.ctx.Err(); err != nil {
 		return true, err
 	}
-	m, err := s.e.row(w, rowKey)
-	if err != nil || m == nil {
+	m, err := e.row(w, rowKey)
+	if m == nil {
 		return false, err
 	}
-	s.n++
-	s.cursor = s.e.sign.cursor(s.e.p, s.e.p.Root, rowKey[len(s.e.db.ns):])
-	res := Result{Msg: m, Cursor: s.cursor, MapCursors: s.e.mapCursors}
-	s.e.mapCursors = nil
+	partial := err != nil
+	if partial {
+		s.cursor = e.sign.cursor(e.p, e.p.Root, e.cutPosition(rowKey))
+	} else {
+		s.n++
+		s.cursor = e.sign.cursor(e.p, e.p.Root, rowKey[len(e.db.ns):])
+	}
+	res := Result{Msg: m, Cursor: s.cursor, MapCursors: e.mapCursors, Partial: partial}
+	e.mapCursors = nil
 	if !s.yield(res, nil) {
 		return true, errStopped
 	}
-	return false, nil
+	return partial, err
 }
 
 // pageDone reports whether the page asked for (first) is complete.

@@ -88,8 +88,18 @@ func (s *scanner) run(ctx context.Context, lo, hi []byte, yield func(key, wire [
 		return err
 	}
 	defer it.Close()
+	// The context is checked on every key, inside an object as well as
+	// between objects: one huge object must not outlive its deadline.
+	done := ctx.Done()
 	n, open := 0, false
 	for ok := it.First(); ok; {
+		if done != nil {
+			select {
+			case <-done:
+				return ctx.Err()
+			default:
+			}
+		}
 		k := it.Key()
 		if !open || !bytes.HasPrefix(k, s.cur) {
 			if open {

@@ -17,6 +17,8 @@ type Row[T proto.Message] struct {
 	// MapCursors resume map pages cut short by first: (see
 	// Result.MapCursors).
 	MapCursors map[string]string
+	// Partial marks a row cut short by a limit (see Result.Partial).
+	Partial bool
 }
 
 // CompileFor compiles text against the DB's schema and checks that its
@@ -50,7 +52,7 @@ func QueryAs[T proto.Message](ctx context.Context, qr Querier, q *query.Query, v
 				yield(Row[T]{}, invalid("query result is a %T, not a %T: the query's root is another table, or the DB was not opened with the linked descriptor", res.Msg, want))
 				return
 			}
-			if !yield(Row[T]{Msg: m, Cursor: res.Cursor, MapCursors: res.MapCursors}, nil) {
+			if !yield(Row[T]{Msg: m, Cursor: res.Cursor, MapCursors: res.MapCursors, Partial: res.Partial}, nil) {
 				return
 			}
 		}

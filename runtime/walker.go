@@ -45,9 +45,21 @@ func (w *walker) close() {
 	w.e.walkers = append(w.e.walkers, w)
 }
 
-// land records where a move ended, counting the key against the limits.
+// land records where a move ended, counting the key against the limits
+// and checking the context.
 func (w *walker) land(ok bool) bool {
 	w.valid, w.moved = ok, true
+	if w.e.done != nil {
+		select {
+		case <-w.e.done:
+			if w.e.err == nil {
+				w.e.err = w.e.ctx.Err()
+			}
+			w.valid = false
+			return false
+		default:
+		}
+	}
 	if !ok {
 		if err := w.it.Error(); err != nil && w.e.err == nil {
 			w.e.err = err
@@ -58,6 +70,9 @@ func (w *walker) land(ok bool) bool {
 	e := w.e
 	e.keys++
 	e.bytes += len(w.key) + len(w.val)
+	if !e.progress {
+		return true
+	}
 	switch {
 	case e.lim.MaxKeys > 0 && e.keys > e.lim.MaxKeys:
 		e.err = &limitHit{limit: "keys", max: e.lim.MaxKeys}
