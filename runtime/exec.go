@@ -58,10 +58,20 @@ type QueryOption func(*queryOptions)
 type queryOptions struct {
 	limits    Limits
 	cursorKey []byte
+	rowChunk  int
 }
 
 // WithLimits bounds the call (see Limits and LimitError).
 func WithLimits(l Limits) QueryOption { return func(o *queryOptions) { o.limits = l } }
+
+// WithRowChunk streams a row larger than bytes (the key and value bytes of
+// its selected pairs) as several results: Partial ones of about bytes
+// each, then the last piece, every one with a cursor that resumes after
+// it. A call then holds one piece of a row at a time, not the whole row,
+// and a row too large for one message can still be sent. Rows whose
+// projection selects a join are not split. Zero (the default) returns
+// every row whole.
+func WithRowChunk(bytes int) QueryOption { return func(o *queryOptions) { o.rowChunk = bytes } }
 
 // WithCursorKey signs and checks cursors with key instead of the secret the
 // DB keeps in its metadata (see cursor.go).
@@ -194,6 +204,10 @@ type exec struct {
 	copyBuf []byte
 	// done is ctx.Done(), polled on every key.
 	done <-chan struct{}
+	// chunk is WithRowChunk's size (0: off); rowBytes counts the bytes
+	// fed of the current piece of a row.
+	chunk    int
+	rowBytes int
 	// progress reports that the call has returned a pair: the key and
 	// byte limits apply from then on.
 	progress bool
@@ -242,6 +256,10 @@ func (db *DB) newExec(ctx context.Context, q *query.Query, vars map[string]any, 
 	e := execPool.Get().(*exec)
 	e.ctx, e.db, e.b, e.p, e.t, e.lim = ctx, db, b, p, t, o.limits
 	e.done = ctx.Done()
+	e.chunk = o.rowChunk
+	if p.Proj.HasJoins() {
+		e.chunk = 0
+	}
 	if e.sign == nil || !bytes.Equal(e.sign.key, key) {
 		e.sign = newCursorSigner(key)
 	}
@@ -265,7 +283,7 @@ func (e *exec) release() {
 	e.ctx, e.db, e.r, e.b, e.p, e.t = nil, nil, nil, nil, nil, nil
 	e.keys, e.bytes, e.err = 0, 0, nil
 	e.path, e.mapCursors, e.inJoin = e.path[:0], nil, false
-	e.done, e.progress, e.fed = nil, false, false
+	e.done, e.progress, e.fed, e.chunk = nil, false, false, 0
 	e.resume, e.resumeCounts, e.resumeLevel = nil, e.resumeCounts[:0], 0
 	e.last, e.lastCounts, e.counts = e.last[:0], e.lastCounts[:0], e.counts[:0]
 	for _, b := range []*[]byte{&e.copyBuf, &e.last, &e.resumeBuf, &e.cutBuf, &e.scratch} {

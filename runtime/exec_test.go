@@ -996,6 +996,7 @@ func qPaged(t *testing.T, db *runtime.DB, q *query.Query, first int, want []runt
 func qLimited(t *testing.T, db *runtime.DB, q *query.Query, first int, want []runtime.Result, text string, r *rand.Rand) {
 	t.Helper()
 	lim := runtime.Limits{MaxRows: r.IntN(3), MaxKeys: r.IntN(40), MaxBytes: r.IntN(2000)}
+	chunk := r.IntN(3) * r.IntN(200) // rows in pieces one time in three
 	var got []runtime.Result
 	after := ""
 	for calls := 0; len(got) < first; calls++ {
@@ -1006,7 +1007,7 @@ func qLimited(t *testing.T, db *runtime.DB, q *query.Query, first int, want []ru
 		if complete > 0 && got[complete-1].Partial {
 			complete--
 		}
-		page, err := qCollect(t, db, q, map[string]any{"first": first - complete, "after": after}, runtime.WithLimits(lim))
+		page, err := qCollect(t, db, q, map[string]any{"first": first - complete, "after": after}, runtime.WithLimits(lim), runtime.WithRowChunk(chunk))
 		got = qJoinPartial(t, db, got, page)
 		if len(page) > 0 {
 			after = page[len(page)-1].Cursor
@@ -1038,21 +1039,24 @@ func qLimited(t *testing.T, db *runtime.DB, q *query.Query, first int, want []ru
 	}
 }
 
-// qJoinPartial appends page to got, merging the first result of page into
-// the last of got when that one was cut short (Partial) and page continues
+// qJoinPartial appends page to got, merging each result into the one
+// before it when that one was cut short (Partial) and the result continues
 // the same row; otherwise the cut row was complete after all.
 func qJoinPartial(t testing.TB, db *runtime.DB, got, page []runtime.Result) []runtime.Result {
 	t.Helper()
-	if len(got) > 0 && got[len(got)-1].Partial {
-		last := &got[len(got)-1]
-		last.Partial = false
-		if len(page) > 0 && bytes.Equal(qRowKey(t, db, last.Msg), qRowKey(t, db, page[0].Msg)) {
-			runtime.MergeRow(last.Msg, page[0].Msg)
-			last.Partial = page[0].Partial
-			page = page[1:]
+	for _, r := range page {
+		if len(got) > 0 && got[len(got)-1].Partial {
+			last := &got[len(got)-1]
+			last.Partial = false
+			if bytes.Equal(qRowKey(t, db, last.Msg), qRowKey(t, db, r.Msg)) {
+				runtime.MergeRow(last.Msg, r.Msg)
+				last.Partial, last.Cursor = r.Partial, r.Cursor
+				continue
+			}
 		}
+		got = append(got, r)
 	}
-	return append(got, page...)
+	return got
 }
 
 func qRowKey(t testing.TB, db *runtime.DB, m proto.Message) []byte {

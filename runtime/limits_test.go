@@ -274,3 +274,56 @@ func TestQueryMemoryBoundedByLimit(t *testing.T) {
 	check(t, err)
 	t.Logf("allocated %d bytes under MaxBytes %d (%d sessions); %d bytes for the whole row", alloc, maxBytes, n, whole)
 }
+
+// TestQueryRowChunks streams a 100k-entry row in pieces (WithRowChunk):
+// every piece but the last is Partial and about the chunk size, the pieces
+// hold every entry once, and the cursor of a piece resumes after it.
+func TestQueryRowChunks(t *testing.T) {
+	db := qOpen(t, memkv.New())
+	qPut(t, db, &testpb.User{UserId: "a"}, bigUser("big", 0), &testpb.User{UserId: "c"})
+	q := query.MustCompile(db.Catalog(), `User(after: $after) { registered, sessions(reverse: true) { expires_us } }`)
+	const chunk = 64 << 10
+	// Each entry is well over 10 bytes of key, so a piece holds fewer than
+	// chunk/10 entries.
+	const maxPerPiece = chunk / 10
+	pieces, err := qCollect(t, db, q, map[string]any{"after": ""}, runtime.WithRowChunk(chunk))
+	check(t, err)
+	seen := map[string]int{}
+	var got []runtime.Result
+	for i, r := range pieces {
+		u := r.Msg.(*testpb.User)
+		if n := len(u.Sessions); n > maxPerPiece {
+			t.Fatalf("piece %d holds %d entries, over %d", i, n, maxPerPiece)
+		}
+		if r.Partial != (u.UserId == "big" && i < len(pieces)-2) {
+			t.Fatalf("piece %d of %s: Partial %v", i, u.UserId, r.Partial)
+		}
+		for id := range u.Sessions {
+			seen[id]++
+		}
+		got = qJoinPartial(t, db, got, []runtime.Result{r})
+	}
+	if len(pieces) < bigSessions/maxPerPiece || len(got) != 3 {
+		t.Fatalf("%d pieces making %d rows, want at least %d pieces and 3 rows", len(pieces), len(got), bigSessions/maxPerPiece)
+	}
+	for i := range bigSessions {
+		if seen[bigSessionID(i)] != 1 {
+			t.Fatalf("session %s came %d times, want once", bigSessionID(i), seen[bigSessionID(i)])
+		}
+	}
+	// Resuming from the cursor of a piece in the middle returns the rest.
+	mid := len(pieces) / 2
+	rest, err := qCollect(t, db, q, map[string]any{"after": pieces[mid].Cursor}, runtime.WithRowChunk(chunk))
+	check(t, err)
+	n := 0
+	for _, r := range rest {
+		n += len(r.Msg.(*testpb.User).Sessions)
+	}
+	want := 0
+	for _, r := range pieces[mid+1:] {
+		want += len(r.Msg.(*testpb.User).Sessions)
+	}
+	if n != want || len(rest) != len(pieces)-mid-1 {
+		t.Fatalf("resuming after piece %d: %d pieces with %d entries, want %d with %d", mid, len(rest), n, len(pieces)-mid-1, want)
+	}
+}

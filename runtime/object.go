@@ -17,14 +17,14 @@ import (
 // the row is complete, so a cut row drops out whole.
 func (e *exec) row(w *walker, rowKey []byte) (proto.Message, error) {
 	e.asm.reset(rowKey, e.t.s.Root)
-	e.fed = false
+	e.fed, e.rowBytes = false, 0
 	_, err := e.object(w, rowKey, e.p.Proj, 0)
 	e.resume = nil
 	if !e.fed {
 		return nil, err
 	}
 	var hit *limitHit
-	if err != nil && (!errors.As(err, &hit) || e.p.Proj.HasJoins()) {
+	if err != nil && err != errChunk && (!errors.As(err, &hit) || e.p.Proj.HasJoins()) {
 		return nil, err
 	}
 	m, derr := e.decodeRow(e.t, rowKey, e.p.Proj)
@@ -126,13 +126,25 @@ func (e *exec) child(w *walker, key, ck []byte, ch *query.Child, depth int) erro
 // feed adds one pair to the assembler and, outside joins, records it as
 // the row's last returned pair.
 func (e *exec) feed(key, value []byte) error {
-	if !e.inJoin {
-		e.fed, e.progress = true, true
-		e.last = append(e.last[:0], key...)
-		e.lastCounts = append(e.lastCounts[:0], e.counts...)
+	if e.inJoin {
+		return e.asm.add(key, value)
 	}
-	return e.asm.add(key, value)
+	e.fed, e.progress = true, true
+	e.last = append(e.last[:0], key...)
+	e.lastCounts = append(e.lastCounts[:0], e.counts...)
+	if err := e.asm.add(key, value); err != nil {
+		return err
+	}
+	if e.rowBytes += len(key) + len(value); e.chunk > 0 && e.rowBytes >= e.chunk {
+		e.err = errChunk
+		return errChunk
+	}
+	return nil
 }
+
+// errChunk ends a piece of a row streamed in pieces (WithRowChunk); like a
+// limit hit, it is sticky until the piece is yielded.
+var errChunk = errors.New("runtime: row piece complete")
 
 // filter returns the fields of an object's value that p keeps, checking
 // the value's framing. The result is valid until the next call.

@@ -152,10 +152,13 @@ func (e *exec) rowKey(key []byte) ([]byte, error) {
 
 // rowStream yields rows and enforces first and MaxRows.
 type rowStream struct {
-	e      *exec
-	yield  func(Result, error) bool
-	n      int
-	cursor string
+	e     *exec
+	yield func(Result, error) bool
+	// n counts the rows completed, for first:, including one that a
+	// previous call cut and this one found nothing left of; returned
+	// counts the rows whose last piece this call returned, for MaxRows.
+	n, returned int
+	cursor      string
 }
 
 // emit reads the row at rowKey and yields it; stop reports that the
@@ -166,23 +169,41 @@ func (s *rowStream) emit(w *walker, rowKey []byte) (stop bool, err error) {
 	if err := e.ctx.Err(); err != nil {
 		return true, err
 	}
-	m, err := e.row(w, rowKey)
-	if m == nil {
-		return false, err
+	for {
+		resuming := e.resume != nil
+		m, err := e.row(w, rowKey)
+		if m == nil {
+			if err == nil && resuming {
+				// The piece before was the end of the row after all: the
+				// row is complete, and counts as one. (The cursor stays
+				// the last result's, as LimitError promises.)
+				s.n++
+			}
+			return false, err
+		}
+		partial := err != nil
+		if partial {
+			s.cursor = e.sign.cursor(e.p, e.p.Root, e.cutPosition(rowKey))
+		} else {
+			s.n++
+			s.returned++
+			s.cursor = e.sign.cursor(e.p, e.p.Root, rowKey[len(e.db.ns):])
+		}
+		res := Result{Msg: m, Cursor: s.cursor, MapCursors: e.mapCursors, Partial: partial}
+		e.mapCursors = nil
+		if !s.yield(res, nil) {
+			return true, errStopped
+		}
+		if err != errChunk {
+			return partial, err
+		}
+		// The next piece resumes after this one, as a later call would.
+		e.err = nil
+		e.resumeBuf = append(e.resumeBuf[:0], e.last...)
+		e.resume = e.resumeBuf
+		e.resumeCounts = append(e.resumeCounts[:0], e.lastCounts...)
+		e.resumeLevel = 0
 	}
-	partial := err != nil
-	if partial {
-		s.cursor = e.sign.cursor(e.p, e.p.Root, e.cutPosition(rowKey))
-	} else {
-		s.n++
-		s.cursor = e.sign.cursor(e.p, e.p.Root, rowKey[len(e.db.ns):])
-	}
-	res := Result{Msg: m, Cursor: s.cursor, MapCursors: e.mapCursors, Partial: partial}
-	e.mapCursors = nil
-	if !s.yield(res, nil) {
-		return true, errStopped
-	}
-	return partial, err
 }
 
 // pageDone reports whether the page asked for (first) is complete.
@@ -190,7 +211,9 @@ func (s *rowStream) pageDone(first int) bool { return first > 0 && s.n >= first 
 
 // atMaxRows reports whether MaxRows rows were returned; with more rows to
 // come, limit reports it.
-func (s *rowStream) atMaxRows() bool { return s.e.lim.MaxRows > 0 && s.n >= s.e.lim.MaxRows }
+func (s *rowStream) atMaxRows() bool {
+	return s.e.lim.MaxRows > 0 && s.returned >= s.e.lim.MaxRows
+}
 
 func (s *rowStream) limit() error {
 	return &LimitError{Limit: "rows", Max: s.e.lim.MaxRows, Cursor: s.cursor}
