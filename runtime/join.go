@@ -170,7 +170,9 @@ func (e *exec) copyRow(t *Table, key []byte, m proto.Message) (proto.Message, er
 		return nil, corrupt(key, "copying joined %s: %v", t.s.Desc.FullName(), err)
 	}
 	c := e.db.NewMessage(t.s.Desc)
-	if err := unmarshal.Unmarshal(e.copyBuf, c.Interface()); err != nil {
+	opts := e.db.unmarshalOptions()
+	opts.AllowPartial = true
+	if err := opts.Unmarshal(e.copyBuf, c.Interface()); err != nil {
 		return nil, corrupt(key, "copying joined %s: %v", t.s.Desc.FullName(), err)
 	}
 	return c.Interface(), nil
