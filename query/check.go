@@ -395,7 +395,13 @@ func (c *checker) finish(p *Proj) {
 			if src.Field == nil || slices.Contains(p.keep, src.Field.Number()) {
 				continue
 			}
-			p.Hidden = append(p.Hidden, p.Node.Field(src.Field.Number()))
+			// A key column is decoded from the row key and always
+			// returned: it is neither read from the value nor hidden.
+			sf := p.Node.Field(src.Field.Number())
+			if sf.Storage == schema.KeyColumn {
+				continue
+			}
+			p.Hidden = append(p.Hidden, sf)
 			p.keep = append(p.keep, src.Field.Number())
 		}
 	}

@@ -145,7 +145,8 @@ type Proj struct {
 	// of a row are never listed: they are always returned, from the key.
 	Inline []*schema.Field
 	// Hidden lists inline fields read only as join sources: decoded, used,
-	// then cleared.
+	// then cleared. Key columns are never hidden: a key column that is a
+	// join source comes from the row key and is returned like any key.
 	Hidden []*schema.Field
 	// Children lists the selected breakout, object and map fields in
 	// number order, which is key order.
