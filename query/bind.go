@@ -79,7 +79,7 @@ func (q *Query) bind(vars map[string]any) (*Bound, error) {
 	for _, v := range p.Vars {
 		x, ok := vars[v.Name]
 		if !ok {
-			return nil, Errorf(v.Pos, ErrVariable, "$%s is not given: want %s (%s)", v.Name, v.Type, v.Type.Where)
+			return nil, Errorf(v.Pos, ErrVariable, "$%s is not given: want %s (%s)", clip(v.Name), v.Type, v.Type.Where)
 		}
 		val, err := convert(x, v.Type)
 		if err != nil {
@@ -96,37 +96,93 @@ func (q *Query) bind(vars map[string]any) (*Bound, error) {
 }
 
 func varError(v *Var, x any, err error) *Error {
+	name := clip(v.Name)
 	switch {
 	case err == errRange && v.Type.Arg == "first":
-		return Errorf(v.Pos, ErrVariable, "$%s: first must be between 1 and %d, got %v", v.Name, math.MaxInt32, x)
+		return Errorf(v.Pos, ErrVariable, "$%s: first must be between 1 and %d, got %v", name, math.MaxInt32, x)
 	case err == errRange:
-		return Errorf(v.Pos, ErrVariable, "$%s: %v does not fit %s (%s)", v.Name, x, typeName(v.Type.Field), v.Type.Where)
+		return Errorf(v.Pos, ErrVariable, "$%s: %v does not fit %s (%s)", name, x, typeName(v.Type.Field), v.Type.Where)
 	case err == errType:
-		return Errorf(v.Pos, ErrVariable, "$%s: want %s (%s), got %T %#v", v.Name, v.Type, v.Type.Where, x, x)
+		return Errorf(v.Pos, ErrVariable, "$%s: want %s (%s), got %T %s", name, v.Type, v.Type.Where, x, showValue(x))
 	}
-	return Errorf(v.Pos, ErrVariable, "$%s: want %s (%s), got %T %#v: %v", v.Name, v.Type, v.Type.Where, x, x, err)
+	return Errorf(v.Pos, ErrVariable, "$%s: want %s (%s), got %T %s: %v", name, v.Type, v.Type.Where, x, showValue(x), err)
 }
 
-func unknownVars(p *Plan, vars map[string]any) error {
-	var unknown []string
-	for name := range vars {
-		if !slices.ContainsFunc(p.Vars, func(v *Var) bool { return v.Name == name }) {
-			unknown = append(unknown, "$"+name)
+// showValue renders a variable's value as %#v would, clipped: a value is
+// the client's and may be megabytes long.
+func showValue(x any) string {
+	switch v := x.(type) {
+	case string:
+		return quote(v)
+	case []byte:
+		if len(v) > maxQuoted {
+			return fmt.Sprintf("%#v…", v[:maxQuoted])
+		}
+	case protoreflect.Enum, protoreflect.EnumNumber, bool, float32, float64, nil:
+	default:
+		if !isInteger(x) {
+			// Other types, such as structs or maps, are rendered by type
+			// only: %#v of one could be any size.
+			return "value"
 		}
 	}
-	if len(unknown) == 0 {
+	return fmt.Sprintf("%#v", x)
+}
+
+func isInteger(x any) bool {
+	_, _, _, ok := integer(x)
+	return ok
+}
+
+// unknownVars refuses variables given but not used, in time linear in
+// the number of both.
+func unknownVars(p *Plan, vars map[string]any) error {
+	given := 0
+	for _, v := range p.Vars {
+		if _, ok := vars[v.Name]; ok {
+			given++
+		}
+	}
+	if given == len(vars) {
 		return nil
 	}
+	used := make(map[string]bool, len(p.Vars))
+	for _, v := range p.Vars {
+		used[v.Name] = true
+	}
+	var unknown []string
+	for name := range vars {
+		if !used[name] {
+			unknown = append(unknown, name)
+		}
+	}
 	slices.Sort(unknown)
-	used := "the query has no variables"
+	msg := "the query has no variables"
 	if len(p.Vars) > 0 {
 		names := make([]string, len(p.Vars))
 		for i, v := range p.Vars {
-			names[i] = "$" + v.Name
+			names[i] = v.Name
 		}
-		used = "the query's variables are " + strings.Join(names, ", ")
+		msg = "the query's variables are " + listVars(names)
 	}
-	return &Error{Msg: fmt.Sprintf("unknown variable %s: %s", strings.Join(unknown, ", "), used), Err: ErrVariable}
+	return &Error{Msg: "unknown variable " + listVars(unknown) + ": " + msg, Err: ErrVariable}
+}
+
+// listVars lists variable names as "$a, $b", clipped to a few names.
+func listVars(names []string) string {
+	const most = 8
+	var sb strings.Builder
+	for i, n := range names {
+		if i == most {
+			fmt.Fprintf(&sb, " and %d more", len(names)-most)
+			break
+		}
+		if i > 0 {
+			sb.WriteString(", ")
+		}
+		sb.WriteString("$" + clip(n))
+	}
+	return sb.String()
 }
 
 func (b *Bound) bindAccess(a *Access) error {

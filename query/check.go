@@ -23,6 +23,9 @@ type checker struct {
 	// site is where the literal being typed is used, rendered only in
 	// errors.
 	site site
+	// vars indexes plan.Vars by name once there are many, so checking
+	// stays linear in a query with thousands of variables.
+	vars map[string]*Var
 }
 
 // site is the key column (or map key) i of an access, as a fmt.Stringer.
@@ -36,6 +39,10 @@ func (s *site) String() string { return s.c.where(s.a, s.i) }
 
 func (c *checker) check(ast *AST) error {
 	sel := ast.Root
+	if len(sel.Name) > 256 && !c.hasTableNamed(sel.Name) {
+		// Not even looked up: Lookup's error would quote all of it.
+		return c.unknownTable(sel)
+	}
 	t, err := c.cat.Lookup(sel.Name)
 	if err != nil {
 		return c.unknownTable(sel)
@@ -55,6 +62,16 @@ func (c *checker) check(ast *AST) error {
 	return err
 }
 
+// hasTableNamed reports whether a table's short or full name is name.
+func (c *checker) hasTableNamed(name string) bool {
+	for _, t := range c.cat.Tables {
+		if string(t.Desc.Name()) == name || string(t.Desc.FullName()) == name {
+			return true
+		}
+	}
+	return false
+}
+
 func (c *checker) unknownTable(sel *Selection) error {
 	var names, same []string
 	for _, t := range c.cat.Tables {
@@ -64,9 +81,9 @@ func (c *checker) unknownTable(sel *Selection) error {
 		}
 	}
 	if len(same) > 1 {
-		return invalidf(sel.Pos, "table name %q is ambiguous: use one of %s", sel.Name, strings.Join(same, ", "))
+		return invalidf(sel.Pos, "table name %s is ambiguous: use one of %s", quote(sel.Name), strings.Join(same, ", "))
 	}
-	return invalidf(sel.Pos, "unknown table %q%s", sel.Name, suggest(sel.Name, names))
+	return invalidf(sel.Pos, "unknown table %s%s", quote(sel.Name), suggest(sel.Name, names))
 }
 
 // access checks the keys and arguments of the root (m nil) or of map
@@ -174,19 +191,39 @@ func (c *checker) keyOperand(v *Value, a *Access, i int) (*Operand, error) {
 func (c *checker) useVar(v *Value, t VarType) (*Operand, error) {
 	name := *v.Var
 	c.fp = append(append(c.fp, '$'), name...)
-	for _, old := range c.plan.Vars {
-		if old.Name != name {
-			continue
-		}
+	if old := c.lookupVar(name); old != nil {
 		if !sameType(old.Type, t) {
 			return nil, invalidf(v.Pos, "$%s is used as %s (%s) here but as %s (%s) at %d:%d",
-				name, t, t.Where, old.Type, old.Type.Where, old.Pos.Line, old.Pos.Column)
+				clip(name), t, t.Where, old.Type, old.Type.Where, old.Pos.Line, old.Pos.Column)
 		}
 		return &Operand{Pos: v.Pos, Var: old}, nil
 	}
 	nv := &Var{Name: name, Pos: v.Pos, Type: t, Index: len(c.plan.Vars)}
 	c.plan.Vars = append(c.plan.Vars, nv)
+	if c.vars != nil {
+		c.vars[name] = nv
+	}
 	return &Operand{Pos: v.Pos, Var: nv}, nil
+}
+
+// lookupVar returns the variable named name, or nil.
+func (c *checker) lookupVar(name string) *Var {
+	const scan = 16 // few variables: a scan beats a map
+	if c.vars == nil && len(c.plan.Vars) > scan {
+		c.vars = make(map[string]*Var, 2*len(c.plan.Vars))
+		for _, v := range c.plan.Vars {
+			c.vars[v.Name] = v
+		}
+	}
+	if c.vars != nil {
+		return c.vars[name]
+	}
+	for _, v := range c.plan.Vars {
+		if v.Name == name {
+			return v
+		}
+	}
+	return nil
 }
 
 func sameType(a, b VarType) bool {
@@ -215,7 +252,7 @@ func (c *checker) args(al *ArgList, a *Access) error {
 		case "reverse":
 			slot, lit = &a.Reverse, reverseLiteral
 		default:
-			return invalidf(arg.Pos, "unknown argument %q%s", arg.Name, suggest(arg.Name, argNames))
+			return invalidf(arg.Pos, "unknown argument %s%s", quote(arg.Name), suggest(arg.Name, argNames))
 		}
 		if *slot != nil {
 			return invalidf(arg.Pos, "argument %s is given twice (first at %d:%d)", arg.Name, (*slot).Pos.Line, (*slot).Pos.Column)
@@ -238,7 +275,7 @@ func (c *checker) argOperand(arg *Arg, a *Access, lit func(*Value) (protoreflect
 	counts := arg.Name == "reverse"
 	if arg.Value.Var != nil {
 		mark := len(c.fp)
-		op, err := c.useVar(arg.Value, VarType{Arg: arg.Name, Where: arg.Name + " of " + a.Path})
+		op, err := c.useVar(arg.Value, VarType{Arg: arg.Name, Where: arg.Name + " of " + clipPath(a.Path)})
 		if counts {
 			c.fp = append(c.fp[:mark], "(reverse:$"+op.Var.Name+")"...)
 		} else {
@@ -272,7 +309,7 @@ func (c *checker) project(n *schema.Node, sub *SubSelect, path string) (*Proj, e
 	for _, f := range sub.Fields {
 		fd := n.Desc.Fields().ByName(protoreflect.Name(f.Name))
 		if fd == nil {
-			return nil, invalidf(f.Pos, "unknown field %q in %s%s", f.Name, n.Desc.FullName(), suggest(f.Name, fieldNames(n.Desc)))
+			return nil, invalidf(f.Pos, "unknown field %s in %s%s", quote(f.Name), n.Desc.FullName(), suggest(f.Name, fieldNames(n.Desc)))
 		}
 		for _, prev := range selected {
 			if prev.Name == f.Name {

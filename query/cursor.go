@@ -100,9 +100,9 @@ func checkCursor(s string, p *Plan, a *Access, op *Operand) (*Cursor, error) {
 	if c.Access != a.ID {
 		where := "another map"
 		if c.Access < len(p.Accesses) {
-			where = p.Accesses[c.Access].Path
+			where = clipPath(p.Accesses[c.Access].Path)
 		}
-		return nil, Errorf(op.Pos, ErrCursor, "after: the cursor resumes %s, not %s", where, a.Path)
+		return nil, Errorf(op.Pos, ErrCursor, "after: the cursor resumes %s, not %s", where, clipPath(a.Path))
 	}
 	return &c, nil
 }

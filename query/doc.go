@@ -27,8 +27,21 @@
 //	for res, err := range db.Query(ctx, q, map[string]any{"id": "alice"}) { … }
 //
 // Errors are *Error values reading "query: line:col: message", each naming
-// what was expected, and wrapping ErrSyntax, ErrInvalid, ErrVariable or
-// ErrCursor.
+// what was expected, and wrapping ErrSyntax, ErrInvalid, ErrVariable,
+// ErrCursor or ErrLimit. Messages quote names and literals clipped to a
+// few dozen bytes, so they never echo a long input back.
+//
+// # Limits
+//
+// Compile and Parse take untrusted text: the query service compiles what
+// its clients send. Limits (DefaultLimits unless WithLimits says
+// otherwise) bound it before any work that could grow with it: the text
+// is refused when longer than MaxBytes (64 KiB), then when it is not
+// UTF-8, and the parser refuses a selection {…} nested deeper than
+// MaxDepth (32, at most MaxDepthLimit) before descending into it. Within
+// them, parsing, checking and Explain take time and memory linear in the
+// text with small constants, and a result nests at most about 2·MaxDepth
+// messages deep below its row, well within what protobuf-go decodes.
 //
 // # Semantics and decisions
 //
@@ -40,7 +53,8 @@
 //   - Literals are typed by the schema: an int literal on a uint32 column
 //     must fit a uint32, a string on an int64 column is an error. Strings
 //     use Go escapes and also write bytes keys and enum keys by value name
-//     ("FOLDER_INBOX"); enums also take their number.
+//     ("FOLDER_INBOX"); enums also take their number. The text itself is
+//     UTF-8: a bytes key's other bytes are written as escapes ("a\xffb").
 //   - Arguments first (1 to 2^31-1), after (a cursor; "" is the first
 //     page) and reverse (true/false) apply to the root and to map fields.
 //   - A field without {…} is returned whole: a message or map field with

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/alecthomas/participle/v2"
 	"github.com/alecthomas/participle/v2/lexer"
 )
 
@@ -21,6 +20,8 @@ var (
 	// ErrCursor: an after: cursor is malformed, altered, or was returned by
 	// another query or database.
 	ErrCursor = errors.New("query: bad cursor")
+	// ErrLimit: the query is longer or nests deeper than Limits allow.
+	ErrLimit = errors.New("query: over a limit")
 )
 
 // Error is a user's mistake in a query, its variables or its cursor: where
@@ -49,17 +50,12 @@ func (e *Error) Unwrap() error { return e.Err }
 
 // Errorf builds an *Error at pos wrapping sentinel. The runtime uses it for
 // the checks that need the database, such as a cursor's integrity.
+// Messages quote names and literals clipped (see clip); as a last guard, a
+// message longer than maxMsg bytes is cut.
 func Errorf(pos lexer.Position, sentinel error, format string, args ...any) *Error {
-	return &Error{Pos: pos, Msg: fmt.Sprintf(format, args...), Err: sentinel}
+	return &Error{Pos: pos, Msg: clipN(fmt.Sprintf(format, args...), maxMsg), Err: sentinel}
 }
 
-// syntaxError converts participle's error, which always carries a position.
-func syntaxError(err error) *Error {
-	var perr participle.Error
-	if errors.As(err, &perr) {
-		pos := perr.Position()
-		pos.Filename = ""
-		return &Error{Pos: pos, Msg: perr.Message(), Err: ErrSyntax}
-	}
-	return &Error{Pos: lexer.Position{Line: 1, Column: 1}, Msg: err.Error(), Err: ErrSyntax}
-}
+// maxMsg bounds an error message: several clipped quotes and a list of a
+// message's field names fit.
+const maxMsg = 4 << 10

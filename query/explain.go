@@ -51,11 +51,21 @@ type explainer struct {
 	b  *Bound
 }
 
+// line writes s indented by depth. Indentation stops growing at
+// maxIndent levels, where the depth is written out instead, so the output
+// stays linear in the plan however deep joins nest.
 func (e *explainer) line(depth int, s string) {
-	e.sb.WriteString(strings.Repeat("  ", depth))
+	e.sb.WriteString(indent[:2*min(depth, maxIndent)])
+	if depth > maxIndent {
+		e.sb.WriteString("[" + strconv.Itoa(depth) + "] ")
+	}
 	e.sb.WriteString(s)
 	e.sb.WriteByte('\n')
 }
+
+const maxIndent = 24
+
+var indent = strings.Repeat("  ", maxIndent)
 
 // page renders label and an access's page arguments in parentheses.
 func (e *explainer) page(label string, a *Access) string {

@@ -1,30 +1,43 @@
 package query
 
-import "github.com/alecthomas/participle/v2/lexer"
+import (
+	"errors"
+	"strconv"
+
+	"github.com/alecthomas/participle/v2/lexer"
+)
 
 // fastParse parses text into the AST that participle builds from the
 // grammar in grammar.go, without reflection: compiling a query is on every
-// request's path, and participle's reflective parser costs ~40µs a query.
-// It reports only success; on any failure Parse asks participle, which
-// names the position and what it expected. FuzzParse keeps the two parsers
-// in agreement.
-func fastParse(text string) (*AST, bool) {
-	p := fastParser{l: lex{src: text, pos: lexer.Position{Line: 1, Column: 1}}}
-	root := p.selection()
-	if root == nil || p.peek().Type != tokEOF || p.bad {
-		return nil, false
+// request's path, and participle's reflective parser costs ~40µs a query
+// (and far more, superlinearly, on its error path). Selections nest at
+// most maxDepth deep: the parser refuses the '{' that would go deeper
+// before descending into it, so its recursion is bounded. Errors are
+// positioned at the first token that does not fit and say what was
+// expected there. FuzzParse keeps the two parsers in agreement.
+func fastParse(text string, maxDepth int) (*AST, *Error) {
+	p := fastParser{l: lex{src: text, pos: lexer.Position{Line: 1, Column: 1}}, maxDepth: maxDepth}
+	root := p.selection(true)
+	if root != nil {
+		if t := p.peek(); t.Type != tokEOF {
+			p.fail(t, "the end of the query")
+		}
 	}
-	return &AST{Pos: root.Pos, Root: root}, true
+	if p.err != nil {
+		return nil, p.err
+	}
+	return &AST{Pos: root.Pos, Root: root}, nil
 }
 
 // fastParser is a recursive-descent parser with up to three tokens of
-// lookahead (for "alias: name"). A lexical error reads as the end of input
-// and fails the parse.
+// lookahead (for "alias: name"). It stops at the first error.
 type fastParser struct {
-	l   lex
-	la  [3]lexer.Token
-	n   int // tokens in la
-	bad bool
+	l        lex
+	la       [3]lexer.Token
+	n        int // tokens in la
+	err      *Error
+	depth    int // of the innermost open '{'
+	maxDepth int
 	// Nodes are allocated in chunks: a query is a few dozen small nodes,
 	// and one allocation per node would be most of the parse's cost.
 	sels  chunk[Selection]
@@ -33,12 +46,13 @@ type fastParser struct {
 	strs  chunk[string]
 }
 
-// chunk hands out pointers into slabs of T.
+// chunk hands out pointers into slabs of T, each twice the size of the
+// last (up to 1024), so a long query costs few allocations.
 type chunk[T any] struct{ buf []T }
 
 func (c *chunk[T]) new() *T {
 	if len(c.buf) == cap(c.buf) {
-		c.buf = make([]T, 0, 8)
+		c.buf = make([]T, 0, min(max(2*cap(c.buf), 8), 1024))
 	}
 	c.buf = c.buf[:len(c.buf)+1]
 	return &c.buf[len(c.buf)-1]
@@ -52,17 +66,54 @@ func (p *fastParser) str(s string) *string {
 
 func (p *fastParser) peek() *lexer.Token { return p.peekAt(0) }
 
+// peekAt returns the token i ahead. A lexical error is recorded, and reads
+// as the end of the input, so parsing stops there.
 func (p *fastParser) peekAt(i int) *lexer.Token {
 	for p.n <= i {
 		t, err := p.l.Next()
 		if err != nil {
-			p.bad = true
+			p.lexError(err)
 			t = lexer.Token{Type: tokEOF, Pos: p.l.pos}
 		}
 		p.la[p.n] = t
 		p.n++
 	}
 	return &p.la[i]
+}
+
+func (p *fastParser) lexError(err error) {
+	if p.err != nil {
+		return
+	}
+	var le *lexer.Error
+	if errors.As(err, &le) {
+		p.err = &Error{Pos: le.Pos, Msg: le.Msg, Err: ErrSyntax}
+		return
+	}
+	p.err = &Error{Pos: p.l.pos, Msg: err.Error(), Err: ErrSyntax}
+}
+
+// fail records that token t is not what was expected (the first error
+// wins: a lexical error reads as the end of input, which fails next).
+func (p *fastParser) fail(t *lexer.Token, expected string) {
+	if p.err == nil {
+		p.err = &Error{Pos: t.Pos, Msg: "unexpected " + describeToken(t) + "; expected " + expected, Err: ErrSyntax}
+	}
+}
+
+// describeToken names a token for messages, its text clipped.
+func describeToken(t *lexer.Token) string {
+	switch t.Type {
+	case tokEOF:
+		return "end of query"
+	case tokString:
+		return "string " + clip(t.Value)
+	case tokInt:
+		return "integer " + clip(t.Value)
+	case tokIdent:
+		return "name " + quote(t.Value)
+	}
+	return strconv.Quote(t.Value)
 }
 
 // skip consumes k tokens.
@@ -88,25 +139,40 @@ func (p *fastParser) accept(s string) bool {
 	return false
 }
 
-func (p *fastParser) ident() (string, bool) {
-	if t := p.peek(); t.Type == tokIdent {
+// expect consumes s or fails with what was expected.
+func (p *fastParser) expect(s, expected string) bool {
+	if p.accept(s) {
+		return true
+	}
+	p.fail(p.peek(), expected)
+	return false
+}
+
+func (p *fastParser) ident(expected string) (string, bool) {
+	t := p.peek()
+	if t.Type == tokIdent {
 		v := t.Value
 		p.skip(1)
 		return v, true
 	}
+	p.fail(t, expected)
 	return "", false
 }
 
 // selection parses "[alias :] name [keys] [args] [{…}]".
-func (p *fastParser) selection() *Selection {
+func (p *fastParser) selection(root bool) *Selection {
 	s := p.sels.new()
 	s.Pos = p.peek().Pos
 	if p.peek().Type == tokIdent && p.peekAt(1).Value == ":" && p.peekAt(1).Type == tokPunct && p.peekAt(2).Type == tokIdent {
 		s.Alias = p.peek().Value
 		p.skip(2)
 	}
+	what := "a field name"
+	if root {
+		what = "a table name"
+	}
 	var ok bool
-	if s.Name, ok = p.ident(); !ok {
+	if s.Name, ok = p.ident(what); !ok {
 		return nil
 	}
 	if p.is("[") {
@@ -139,28 +205,30 @@ func (p *fastParser) keys() *KeyList {
 		if p.accept("]") {
 			return kl
 		}
-		if !p.accept(",") {
+		if !p.expect(",", `"," or "]"`) {
 			return nil
 		}
 	}
 }
 
+const valueWords = "a string, an integer, true, false or a $variable"
+
 func (p *fastParser) keyExpr() *KeyExpr {
 	k := p.exprs.new()
 	k.Pos = p.peek().Pos
 	if p.accept("..") {
-		if k.To = p.value(); k.To == nil {
+		if k.To = p.value("the range's upper bound: " + valueWords); k.To == nil {
 			return nil
 		}
 		return k
 	}
-	if k.Lo = p.value(); k.Lo == nil {
+	if k.Lo = p.value("a key: " + valueWords + `, or a range lo..hi, lo.. or ..hi`); k.Lo == nil {
 		return nil
 	}
 	if p.accept("..") {
 		k.Dots = true
 		if p.startsValue() {
-			k.Hi = p.value()
+			k.Hi = p.value(valueWords)
 		}
 	}
 	return k
@@ -172,17 +240,20 @@ func (p *fastParser) args() *ArgList {
 	for {
 		a := &Arg{Pos: p.peek().Pos}
 		var ok bool
-		if a.Name, ok = p.ident(); !ok || !p.accept(":") {
+		if a.Name, ok = p.ident("an argument name (first, after or reverse)"); !ok {
 			return nil
 		}
-		if a.Value = p.value(); a.Value == nil {
+		if !p.expect(":", `":" and the argument's value`) {
+			return nil
+		}
+		if a.Value = p.value("the argument's value: " + valueWords); a.Value == nil {
 			return nil
 		}
 		al.Args = append(al.Args, a)
 		if p.accept(")") {
 			return al
 		}
-		if !p.accept(",") {
+		if !p.expect(",", `"," or ")"`) {
 			return nil
 		}
 	}
@@ -190,12 +261,22 @@ func (p *fastParser) args() *ArgList {
 
 func (p *fastParser) sub() *SubSelect {
 	ss := &SubSelect{Pos: p.peek().Pos}
+	if p.depth >= p.maxDepth {
+		if p.err == nil {
+			p.err = &Error{Pos: ss.Pos, Err: ErrLimit,
+				Msg: "selections {…} nest deeper than " + strconv.Itoa(p.maxDepth) + " levels (query.Limits.MaxDepth)"}
+		}
+		return nil
+	}
+	p.depth++
+	defer func() { p.depth-- }()
 	p.skip(1) // "{"
 	for !p.accept("}") {
 		if p.peek().Type != tokIdent {
+			p.fail(p.peek(), `a field name or "}"`)
 			return nil
 		}
-		f := p.selection()
+		f := p.selection(false)
 		if f == nil {
 			return nil
 		}
@@ -216,7 +297,7 @@ func (p *fastParser) startsValue() bool {
 	return t.Value == "$" && t.Type == tokPunct
 }
 
-func (p *fastParser) value() *Value {
+func (p *fastParser) value(expected string) *Value {
 	t := p.peek()
 	var v Value
 	v.Pos = t.Pos
@@ -230,11 +311,13 @@ func (p *fastParser) value() *Value {
 	case t.Type == tokPunct && t.Value == "$":
 		n := p.peekAt(1)
 		if n.Type != tokIdent {
+			p.fail(n, "a variable name after $")
 			return nil
 		}
 		v.Var = p.str(n.Value)
 		p.skip(1)
 	default:
+		p.fail(t, expected)
 		return nil
 	}
 	p.skip(1)

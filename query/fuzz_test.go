@@ -48,26 +48,36 @@ func FuzzParse(f *testing.F) {
 		checkLexer(t, text)
 		ast, err := Parse(text)
 		if err != nil {
-			var qe *Error
-			if !errors.As(err, &qe) || !errors.Is(err, ErrSyntax) {
-				t.Fatalf("Parse(%q): error %v is not a syntax *Error", text, err)
-			}
-			if qe.Pos.Line < 1 || qe.Pos.Column < 1 || qe.Pos.Offset > len(text) {
-				t.Fatalf("Parse(%q): error %v has position %+v outside the text", text, err, qe.Pos)
-			}
+			checkParseError(t, text, err)
 		}
-		fast, ok := fastParse(text)
+		fast, ferr := fastParse(text, MaxDepthLimit)
+		if ferr != nil {
+			checkParseError(t, text, ferr)
+		}
 		ref, refErr := parser.ParseString("", text)
-		if ok != (refErr == nil) {
-			t.Fatalf("Parse(%q): fast parser ok=%v, participle err=%v", text, ok, refErr)
+		if (ferr == nil) != (refErr == nil) {
+			t.Fatalf("Parse(%q): fast parser err=%v, participle err=%v", text, ferr, refErr)
 		}
-		if ok && !reflect.DeepEqual(fast, ref) {
+		if ferr == nil && !reflect.DeepEqual(fast, ref) {
 			t.Fatalf("Parse(%q): fast parser AST differs from participle's:\nfast: %s\nref:  %s", text, dumpAST(fast), dumpAST(ref))
 		}
-		if ok && !reflect.DeepEqual(ast, ref) {
+		if err == nil && !reflect.DeepEqual(ast, ref) {
 			t.Fatalf("Parse(%q) differs from participle", text)
 		}
 	})
+}
+
+// checkParseError requires a positioned syntax or limit *Error inside the
+// text.
+func checkParseError(t *testing.T, text string, err error) {
+	t.Helper()
+	var qe *Error
+	if !errors.As(err, &qe) || !errors.Is(err, ErrSyntax) && !errors.Is(err, ErrLimit) {
+		t.Fatalf("Parse(%q): error %v is not a syntax or limit *Error", text, err)
+	}
+	if qe.Pos.Line < 1 || qe.Pos.Column < 1 || qe.Pos.Offset > len(text) {
+		t.Fatalf("Parse(%q): error %v has position %+v outside the text", text, err, qe.Pos)
+	}
 }
 
 func checkLexer(t *testing.T, text string) {
@@ -123,7 +133,8 @@ func TestParseTokenSoup(t *testing.T) {
 			sb.WriteByte(' ')
 		}
 		text := sb.String()
-		fast, ok := fastParse(text)
+		fast, ferr := fastParse(text, MaxDepthLimit)
+		ok := ferr == nil
 		ref, err := parser.ParseString("", text)
 		if ok != (err == nil) {
 			t.Fatalf("%q: fast parser ok=%v, participle err=%v", text, ok, err)

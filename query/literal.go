@@ -3,10 +3,11 @@ package query
 import (
 	"errors"
 	"fmt"
-	"github.com/alecthomas/participle/v2/lexer"
 	"math"
 	"strconv"
 	"strings"
+
+	"github.com/alecthomas/participle/v2/lexer"
 
 	"google.golang.org/protobuf/reflect/protoreflect"
 )
@@ -35,7 +36,7 @@ func keyLiteral(v *Value, fd protoreflect.FieldDescriptor, where fmt.Stringer) (
 func unquote(v *Value) (string, error) {
 	s, err := strconv.Unquote(*v.String)
 	if err != nil {
-		return "", invalidf(v.Pos, "invalid string literal %s: escapes are Go's (\\n, \\t, \\\\, \\\", \\xHH, \\uHHHH, …)", *v.String)
+		return "", invalidf(v.Pos, "invalid string literal %s: escapes are Go's (\\n, \\t, \\\\, \\\", \\xHH, \\uHHHH, …)", clip(*v.String))
 	}
 	return s, nil
 }
@@ -50,7 +51,7 @@ func stringKey(v *Value, s string, fd protoreflect.FieldDescriptor, where fmt.St
 		ev := fd.Enum().Values().ByName(protoreflect.Name(s))
 		if ev == nil {
 			return protoreflect.Value{}, invalidf(v.Pos, "%s is %s; %s is not one of its values (%s)",
-				where, article(typeName(fd)), *v.String, enumNames(fd.Enum()))
+				where, article(typeName(fd)), clip(*v.String), enumNames(fd.Enum()))
 		}
 		return protoreflect.ValueOfEnum(ev.Number()), nil
 	}
@@ -103,7 +104,7 @@ func negZero(s string) bool {
 }
 
 func notFit(v *Value, s string, fd protoreflect.FieldDescriptor, where fmt.Stringer) error {
-	return invalidf(v.Pos, "%s does not fit %s (%s)", s, where, typeName(fd))
+	return invalidf(v.Pos, "%s does not fit %s (%s)", clip(s), where, typeName(fd))
 }
 
 func mismatch(v *Value, fd protoreflect.FieldDescriptor, where fmt.Stringer) error {
@@ -113,13 +114,13 @@ func mismatch(v *Value, fd protoreflect.FieldDescriptor, where fmt.Stringer) err
 func describeLiteral(v *Value) string {
 	switch {
 	case v.String != nil:
-		return "string literal " + *v.String
+		return "string literal " + clip(*v.String)
 	case v.Int != nil:
-		return "int literal " + *v.Int
+		return "int literal " + clip(*v.Int)
 	case v.Bool != nil:
 		return "bool literal " + *v.Bool
 	}
-	return "variable $" + *v.Var
+	return "variable $" + clip(*v.Var)
 }
 
 func enumNames(ed protoreflect.EnumDescriptor) string {
@@ -138,10 +139,10 @@ func firstLiteral(v *Value) (protoreflect.Value, error) {
 	}
 	n, err := strconv.ParseInt(*v.Int, 10, 64)
 	if errors.Is(err, strconv.ErrRange) || n > math.MaxInt32 {
-		return protoreflect.Value{}, invalidf(v.Pos, "first must be at most %d, got %s", math.MaxInt32, *v.Int)
+		return protoreflect.Value{}, invalidf(v.Pos, "first must be at most %d, got %s", math.MaxInt32, clip(*v.Int))
 	}
 	if n < 1 {
-		return protoreflect.Value{}, invalidf(v.Pos, "first must be at least 1, got %s", *v.Int)
+		return protoreflect.Value{}, invalidf(v.Pos, "first must be at least 1, got %s", clip(*v.Int))
 	}
 	return protoreflect.ValueOfInt64(n), nil
 }

@@ -40,10 +40,19 @@ func article(s string) string {
 
 // suggest returns ` did you mean "x"?` for the candidate closest to name
 // when it is close enough to be a likely typo, else the list of candidates.
+// Candidates whose length alone puts them too far are not compared, so a
+// long name costs no more than a short one.
 func suggest(name string, candidates []string) string {
 	best, bestDist := "", len(name)/3+2
+	lower := ""
 	for _, c := range candidates {
-		if d := editDistance(strings.ToLower(name), strings.ToLower(c)); d < bestDist {
+		if diff := len(name) - len(c); diff >= bestDist || -diff >= bestDist {
+			continue
+		}
+		if lower == "" {
+			lower = strings.ToLower(name)
+		}
+		if d := editDistance(lower, strings.ToLower(c)); d < bestDist {
 			best, bestDist = c, d
 		}
 	}

@@ -1,16 +1,23 @@
 package query
 
 // Parse parses a query into its AST without checking it against a schema.
-// Errors are *Error wrapping ErrSyntax, positioned at the offending token.
-func Parse(text string) (*AST, error) {
-	if ast, ok := fastParse(text); ok {
-		return ast, nil
+// Errors are *Error values positioned at the offending byte or token:
+// ErrLimit for text over Limits (checked before anything else), ErrSyntax
+// for text that is not UTF-8 or not in the language.
+//
+// The hand-written parser in fastparse.go does the work, in time and
+// memory linear in the text; the participle grammar in grammar.go defines
+// the language, and the tests hold the two to the same accepted inputs and
+// the same ASTs. Participle never sees a request: its error path costs far
+// more than the input's size warrants.
+func Parse(text string, opts ...Option) (*AST, error) {
+	o := makeOptions(opts)
+	if err := checkText(text, o.limits); err != nil {
+		return nil, err
 	}
-	ast, err := parser.ParseString("", text)
+	ast, err := fastParse(text, o.limits.MaxDepth)
 	if err != nil {
-		return nil, syntaxError(err)
+		return nil, err
 	}
-	// Participle accepted what the fast parser refused: a bug that
-	// FuzzParse exists to find. Participle's grammar is the definition.
 	return ast, nil
 }

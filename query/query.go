@@ -20,10 +20,12 @@ type Query struct {
 	boundErr  error
 }
 
-// Compile parses text and checks it against cat. Errors are *Error values
-// positioned in text, wrapping ErrSyntax, ErrInvalid or ErrCursor.
-func Compile(cat *schema.Catalog, text string) (*Query, error) {
-	ast, err := Parse(text)
+// Compile parses text and checks it against cat, within DefaultLimits or
+// the limits of WithLimits. Errors are *Error values positioned in text,
+// wrapping ErrLimit, ErrSyntax, ErrInvalid or ErrCursor. Its time and
+// memory are linear in the text's length.
+func Compile(cat *schema.Catalog, text string, opts ...Option) (*Query, error) {
+	ast, err := Parse(text, opts...)
 	if err != nil {
 		return nil, err
 	}
