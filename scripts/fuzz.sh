@@ -9,6 +9,7 @@ targets=(
   "./tuple FuzzRoundTrip"
   "./tuple FuzzOrder"
   "./runtime FuzzReassemble"
+  "./runtime FuzzQuery"
 )
 for pkg in ./query; do
   if [ -d "$pkg" ]; then
