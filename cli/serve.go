@@ -31,7 +31,8 @@ See proto/protoql/v1/service.proto.
 The server listens on 127.0.0.1 unless --listen says otherwise. With
 --token-file, every call must carry "authorization: Bearer <token>"; with
 --tls-cert and --tls-key it serves TLS. Limits apply to each request; 0
-means unlimited. SIGINT or SIGTERM stops it gracefully: running calls
+means unlimited, except for the query text's size and nesting, which are
+always bounded. SIGINT or SIGTERM stops it gracefully: running calls
 finish (for up to 10s), then the database is closed.
 
 Once listening, it prints "listening on ADDR" to standard error.`,
@@ -49,6 +50,7 @@ Once listening, it prints "listening on ADDR" to standard error.`,
 			}{
 				{"--timeout", limits.Timeout < 0}, {"--max-rows", limits.MaxRows < 0}, {"--max-keys", limits.MaxKeys < 0},
 				{"--max-bytes", limits.MaxBytes < 0}, {"--max-message-size", maxMessageSize < 0},
+				{"--max-query-bytes", limits.MaxQueryBytes < 0}, {"--max-query-depth", limits.MaxQueryDepth < 0},
 			} {
 				if f.neg {
 					return usagef("%s must not be negative", f.name)
@@ -85,6 +87,8 @@ Once listening, it prints "listening on ADDR" to standard error.`,
 	f.IntVar(&limits.MaxKeys, "max-keys", limits.MaxKeys, "most keys one query reads or one scan returns")
 	f.IntVar(&limits.MaxBytes, "max-bytes", limits.MaxBytes, "most bytes one query reads or one scan returns")
 	f.IntVar(&maxMessageSize, "max-message-size", server.DefaultMaxMessageSize, "largest message received or sent, in bytes")
+	f.IntVar(&limits.MaxQueryBytes, "max-query-bytes", limits.MaxQueryBytes, "longest query text, in bytes (0: the default; cannot be lifted)")
+	f.IntVar(&limits.MaxQueryDepth, "max-query-depth", limits.MaxQueryDepth, "deepest nesting of selections {…} in a query (0: the default; at most 1000)")
 	return cmd
 }
 

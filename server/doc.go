@@ -22,6 +22,11 @@
 // resume from; a KV Scan stops after MaxKeys pairs or MaxBytes bytes with
 // its truncated flag set. [WithMaxMessageSize] bounds every message both
 // ways, which also bounds the largest value and batch the KVService moves.
+// A query's text is refused (InvalidArgument, with the position) over
+// MaxQueryBytes (default 64 KiB) or with selections nested deeper than
+// MaxQueryDepth (default 32, at most 1000), before it is parsed any
+// deeper: compiling costs time and memory linear in the text, and results
+// nest shallowly enough for every protobuf-go client to decode.
 //
 // # Errors
 //

@@ -28,7 +28,7 @@ func (p *protoqlService) Query(req *protoqlv1.QueryRequest, stream grpc.ServerSt
 	if err != nil {
 		return err
 	}
-	q, err := query.Compile(db.Catalog(), req.GetQuery())
+	q, err := p.s.compile(db, req.GetQuery())
 	if err != nil {
 		return err
 	}
@@ -50,6 +50,12 @@ func (p *protoqlService) Query(req *protoqlv1.QueryRequest, stream grpc.ServerSt
 		}
 	}
 	return nil
+}
+
+// compile compiles a client's query within the server's query limits.
+func (s *Server) compile(db *runtime.DB, text string) (*query.Query, error) {
+	l := s.opts.Limits
+	return query.Compile(db.Catalog(), text, query.WithLimits(query.Limits{MaxBytes: l.MaxQueryBytes, MaxDepth: l.MaxQueryDepth}))
 }
 
 // limits returns the server's limits, lowered by the request's.
@@ -78,7 +84,7 @@ func (p *protoqlService) Explain(ctx context.Context, req *protoqlv1.ExplainRequ
 	if err != nil {
 		return nil, err
 	}
-	q, err := query.Compile(db.Catalog(), req.GetQuery())
+	q, err := p.s.compile(db, req.GetQuery())
 	if err != nil {
 		return nil, err
 	}
@@ -140,7 +146,7 @@ func (p *protoqlService) Delete(ctx context.Context, req *protoqlv1.DeleteReques
 			return nil, err
 		}
 	case *protoqlv1.DeleteRequest_Key:
-		ref, err = rowRef(db, row.Key)
+		ref, err = rowRef(p.s, db, row.Key)
 		if err != nil {
 			return nil, err
 		}
@@ -181,8 +187,8 @@ func tableNames(db *runtime.DB) string {
 // rowRef resolves a row written in query syntax, such as `User["alice"]`
 // or `Inbox["bob", FOLDER_INBOX, 5]`: a table and a literal for every key
 // column, nothing else. Errors are *query.Error values positioned in text.
-func rowRef(db *runtime.DB, text string) (runtime.Ref, error) {
-	q, err := query.Compile(db.Catalog(), text)
+func rowRef(s *Server, db *runtime.DB, text string) (runtime.Ref, error) {
+	q, err := s.compile(db, text)
 	if err != nil {
 		return runtime.Ref{}, err
 	}

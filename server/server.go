@@ -14,6 +14,7 @@ import (
 
 	"github.com/protoql/protoql/kv"
 	protoqlv1 "github.com/protoql/protoql/proto/protoql/v1"
+	"github.com/protoql/protoql/query"
 )
 
 // DefaultAddr is where `protoql serve` listens unless told otherwise:
@@ -32,6 +33,12 @@ type Limits struct {
 	// MaxBytes caps the key and value bytes one Query reads or one Scan
 	// returns.
 	MaxBytes int
+	// MaxQueryBytes and MaxQueryDepth bound the text of a query (Query,
+	// Explain, Delete by key) and its nesting of selections (see
+	// query.Limits). These two cannot be lifted: zero means
+	// query.DefaultLimits.
+	MaxQueryBytes int
+	MaxQueryDepth int
 }
 
 // DefaultLimits are the limits of a server built without WithLimits.
@@ -40,6 +47,9 @@ var DefaultLimits = Limits{
 	MaxRows:  10_000,
 	MaxKeys:  1_000_000,
 	MaxBytes: 256 << 20,
+
+	MaxQueryBytes: query.DefaultLimits.MaxBytes,
+	MaxQueryDepth: query.DefaultLimits.MaxDepth,
 }
 
 // DefaultMaxMessageSize bounds every message unless WithMaxMessageSize says
