@@ -48,8 +48,8 @@ func WithLimits(l Limits) Option { return func(o *options) { o.limits = l } }
 
 func makeOptions(opts []Option) options {
 	var o options
-	for _, opt := range opts {
-		opt(&o)
+	if len(opts) > 0 {
+		o = applyOptions(opts) // apart: o escapes to the options
 	}
 	if o.limits.MaxBytes <= 0 {
 		o.limits.MaxBytes = DefaultLimits.MaxBytes
@@ -59,6 +59,14 @@ func makeOptions(opts []Option) options {
 		o.limits.MaxDepth = DefaultLimits.MaxDepth
 	case o.limits.MaxDepth > MaxDepthLimit:
 		o.limits.MaxDepth = MaxDepthLimit
+	}
+	return o
+}
+
+func applyOptions(opts []Option) options {
+	var o options
+	for _, opt := range opts {
+		opt(&o)
 	}
 	return o
 }
