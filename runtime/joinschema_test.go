@@ -2,6 +2,7 @@ package runtime_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 
 	"github.com/protoql/protoql/internal/prototest"
@@ -118,5 +119,43 @@ func TestJoinKeepsKeyColumnSource(t *testing.T) {
 			t.Fatalf("%s: got %d results, want 1", c.query, len(res))
 		}
 		wantEqual(t, c.query, joinMsg(t, db, "Notebook", c.want), res[0].Msg)
+	}
+}
+
+// TestDeepJoinsDecode runs joins nested as deep as query.MaxDepthLimit
+// allows, around a cycle of rows: the result, the deepest one the query
+// limits let through, must still decode with protobuf-go's default
+// recursion limit.
+func TestDeepJoinsDecode(t *testing.T) {
+	db := openJoinDB(t,
+		"Node", `id: "a" next_id: "b"`,
+		"Node", `id: "b" next_id: "c"`,
+		"Node", `id: "c" next_id: "a"`,
+	)
+	d := query.MaxDepthLimit
+	text := `Node["a"]` + strings.Repeat("{ next ", d) + strings.Repeat("}", d)
+	q, err := query.Compile(db.Catalog(), text, query.WithLimits(query.Limits{MaxDepth: d}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := qCollect(t, db, q, nil)
+	if err != nil || len(res) != 1 {
+		t.Fatalf("got %d results, %v; want 1", len(res), err)
+	}
+	raw, err := proto.Marshal(res[0].Msg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := res[0].Msg.ProtoReflect().New().Interface()
+	if err := proto.Unmarshal(raw, got); err != nil {
+		t.Fatalf("a result %d joins deep does not decode: %v", d, err)
+	}
+	// The innermost join target is row number d around the cycle.
+	m := got.ProtoReflect()
+	for range d {
+		m = m.Get(m.Descriptor().Fields().ByName("next")).Message()
+	}
+	if id := m.Get(m.Descriptor().Fields().ByName("id")).String(); id != []string{"a", "b", "c"}[d%3] {
+		t.Errorf("innermost row is %q, want %q", id, []string{"a", "b", "c"}[d%3])
 	}
 }
