@@ -13,6 +13,7 @@ import (
 	"github.com/protoql/protoql/query"
 	"github.com/protoql/protoql/runtime"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
 )
 
 // FuzzQuery compiles random query text against a schema and runs what
@@ -119,16 +120,16 @@ func fuzzVars(p *query.Plan, s string, n int64) map[string]any {
 			vars[v.Name] = n%2 == 0
 			continue
 		}
-		switch v.Type.Field.Kind().String() {
-		case "string":
+		switch v.Type.Field.Kind() {
+		case protoreflect.StringKind:
 			vars[v.Name] = s
-		case "bytes":
+		case protoreflect.BytesKind:
 			vars[v.Name] = []byte(s)
-		case "bool":
+		case protoreflect.BoolKind:
 			vars[v.Name] = n%2 == 0
-		case "uint32", "fixed32", "uint64", "fixed64":
+		case protoreflect.Uint32Kind, protoreflect.Fixed32Kind, protoreflect.Uint64Kind, protoreflect.Fixed64Kind:
 			vars[v.Name] = uint64(n)
-		case "enum":
+		case protoreflect.EnumKind:
 			vars[v.Name] = int32(n)
 		default:
 			vars[v.Name] = n
