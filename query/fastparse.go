@@ -23,6 +23,9 @@ func fastParse(text string, maxDepth int) (*AST, *Error) {
 			p.fail(t, "the end of the query")
 		}
 	}
+	if root == nil && p.err == nil {
+		p.fail(p.peek(), "a query") // unreachable: every failure records its error
+	}
 	if p.err != nil {
 		return nil, p.err
 	}
