@@ -9,16 +9,37 @@
 // # Transactions
 //
 // [Store.Update] runs a read-write transaction and [Store.View] a read-only
-// one on a consistent snapshot. The interface is shaped so that both a
-// single-process engine (Pebble: one writer at a time, trivially serializable)
-// and an optimistic distributed engine (TiKV: snapshot reads, write-write
-// conflict detection at commit) fit it: the function passed to Update may be
-// called more than once, so it must not have side effects outside the
-// transaction; when the engine gives up retrying, Update returns an error
-// wrapping [ErrConflict]. Every engine guarantees at least snapshot isolation
-// with write-write conflict detection, so a read-modify-write of one key inside
-// Update never loses a concurrent update. Engines document whether they are
-// fully serializable.
+// one on a consistent snapshot. Every engine's Update is optimistic: the
+// transaction reads a snapshot and, at commit, is checked against what
+// committed since; when the check fails the engine runs the function again
+// (after a short random backoff, a bounded number of times) and, when it
+// gives up, Update returns an error wrapping [ErrConflict]. So the function
+// passed to Update may be called more than once and must not have side
+// effects outside the transaction. No engine holds a lock across the
+// function: a slow or stalled transaction never blocks other writers, and a
+// Store-level call made inside the function (Get, Apply, another Update)
+// runs on its own, outside the transaction, instead of waiting for it. A
+// transaction that outlives its engine's time limit fails with
+// [ErrExpired]. Apply is a blind write: it never conflicts, but a
+// transaction that read what it writes conflicts with it.
+//
+// Isolation, engine by engine:
+//
+//   - kv/memkv and kv/pebblekv: serializable. The conflict check covers
+//     every key the transaction read with Get (found or missing) and every
+//     key range its iterators covered, from each seek to where the iterator
+//     stopped, so an insert into a scanned range (a phantom) conflicts,
+//     and a DeleteRange conflicts with reads of any key in its range.
+//     Transactions that only read commit without a check.
+//   - kv/remotekv: the isolation of the server's store (above, or TiKV's),
+//     with the same retry rule: the server answers a conflict with
+//     "restart" and the client's Update runs its function again.
+//   - kv/tikvkv: point reads are serializable (each Get joins the
+//     conflict check, so read-modify-write and write skew on point reads
+//     are prevented), but scans are snapshot isolation: a key inserted into
+//     a range the transaction scanned does not make it conflict. Code that
+//     decides from a scan (count the rows, then write) must also write or
+//     Get a key that every competing writer writes.
 //
 // # Buffer ownership
 //
@@ -52,6 +73,11 @@ var (
 	// ErrConflict is returned by Update when the transaction kept conflicting
 	// with concurrent writers and the engine stopped retrying.
 	ErrConflict = errors.New("kv: transaction conflict")
+	// ErrExpired is returned by the calls of a transaction, and by Update,
+	// when the transaction outlived its engine's limit on a transaction's
+	// lifetime (or, through kv/remotekv, the server's idle limit). Update
+	// does not retry it: running the same function again would take as long.
+	ErrExpired = errors.New("kv: transaction expired")
 	// ErrInvalid is returned for malformed requests: an empty key, a range
 	// whose start is after its end, a seek in the wrong direction.
 	ErrInvalid = errors.New("kv: invalid argument")

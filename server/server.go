@@ -39,6 +39,13 @@ type Limits struct {
 	// query.DefaultLimits.
 	MaxQueryBytes int
 	MaxQueryDepth int
+	// TxnIdle is the longest a KV transaction (a Transact stream) may wait
+	// for its client's next message; then the server ends it with
+	// DeadlineExceeded (kv.ErrExpired in kv/remotekv) and rolls it back.
+	TxnIdle time.Duration
+	// TxnLifetime is the longest a KV transaction may run in all, however
+	// busy its client keeps it; then it ends as for TxnIdle.
+	TxnLifetime time.Duration
 }
 
 // DefaultLimits are the limits of a server built without WithLimits.
@@ -50,6 +57,8 @@ var DefaultLimits = Limits{
 
 	MaxQueryBytes: query.DefaultLimits.MaxBytes,
 	MaxQueryDepth: query.DefaultLimits.MaxDepth,
+	TxnIdle:     5 * time.Second,
+	TxnLifetime: 30 * time.Second,
 }
 
 // DefaultMaxMessageSize bounds every message unless WithMaxMessageSize says

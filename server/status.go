@@ -97,6 +97,7 @@ func knownCode(err error) (codes.Code, bool) {
 		{runtime.ErrNotFound, codes.NotFound},
 		{kv.ErrNotFound, codes.NotFound},
 		{kv.ErrConflict, codes.Aborted},
+		{kv.ErrExpired, codes.DeadlineExceeded},
 		{runtime.ErrCorrupt, codes.DataLoss},
 		{kv.ErrClosed, codes.Unavailable},
 	} {

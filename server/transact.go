@@ -2,8 +2,11 @@ package server
 
 import (
 	"bytes"
+	"context"
 	"errors"
+	"fmt"
 	"io"
+	"time"
 
 	"google.golang.org/grpc"
 
@@ -24,11 +27,31 @@ var errRollback = errors.New("server: rolled back by the client")
 // TransactRequest: the store's Update (or View) runs here, and its function
 // serves the client's reads and writes until the client commits. When the
 // store calls the function again to retry a conflict, the client is told
-// to restart and the new attempt is served on the same stream.
+// to restart and the new attempt is served on the same stream: a conflict
+// always reaches the client, whose Update runs its function again, and the
+// server never replays a client's requests on its own.
+//
+// The transaction is bounded in time twice over: it ends when the client
+// leaves it idle for Limits.TxnIdle, and when it has run Limits.TxnLifetime
+// in all, with an error wrapping kv.ErrExpired (DeadlineExceeded). The
+// stores hold no lock across a transaction, so a stalled client delays no
+// other writer in the meantime; the limits bound what it pins (a snapshot,
+// the conflict log, a stream).
 func (k *kvService) Transact(stream transactStream) error {
-	first, err := stream.Recv()
-	if err == io.EOF {
-		return nil
+	ctx, cancel := context.WithCancel(stream.Context())
+	defer cancel()
+	lim := k.s.opts.Limits
+	if lim.TxnLifetime > 0 {
+		var stop context.CancelFunc
+		ctx, stop = context.WithTimeoutCause(ctx, lim.TxnLifetime,
+			fmt.Errorf("server: transaction ran longer than the server's limit of %v: %w", lim.TxnLifetime, kv.ErrExpired))
+		defer stop()
+	}
+	sess := &session{k: k, stream: stream, ctx: ctx, idle: lim.TxnIdle, msgs: make(chan recvResult), iters: map[uint32]*sessionIter{}}
+	go sess.receive()
+	first, err := sess.recvAny()
+	if err == errRollback {
+		return nil // the client closed the stream without a word
 	}
 	if err != nil {
 		return err
@@ -36,15 +59,17 @@ func (k *kvService) Transact(stream transactStream) error {
 	if first.GetBegin() == nil {
 		return badRequest("the first message of a transaction must carry begin")
 	}
-	sess := &session{k: k, stream: stream, next: first, iters: map[uint32]*sessionIter{}}
+	sess.next = first
 	defer sess.closeIters()
-	ctx := stream.Context()
 	if first.GetBegin().GetReadOnly() {
 		err = k.s.store.View(ctx, func(r kv.Reader) error { return sess.run(r, nil) })
 	} else {
 		err = k.s.store.Update(ctx, func(tx kv.Txn) error { return sess.run(tx, tx) })
 	}
 	if err != nil && !errors.Is(err, errRollback) {
+		if errors.Is(err, kv.ErrExpired) {
+			k.s.opts.Logger.Info("protoql server: transaction ended by a time limit", "error", err)
+		}
 		return err
 	}
 	if err == nil && sess.meta {
@@ -53,11 +78,20 @@ func (k *kvService) Transact(stream transactStream) error {
 	return stream.Send(&protoqlv1.TransactResponse{Result: &protoqlv1.TransactResponse_Done{Done: true}})
 }
 
+// recvResult is one message (or the error) received from the client.
+type recvResult struct {
+	req *protoqlv1.TransactRequest
+	err error
+}
+
 // session is the server's side of one Transact stream. It belongs to the
 // stream's handler goroutine.
 type session struct {
 	k       *kvService
 	stream  transactStream
+	ctx     context.Context            // the stream's, with the lifetime limit
+	idle    time.Duration              // the idle limit; 0: none
+	msgs    chan recvResult            // from receive
 	next    *protoqlv1.TransactRequest // a message received but not served yet
 	attempt int
 	iters   map[uint32]*sessionIter
@@ -102,17 +136,56 @@ func (s *session) run(r kv.Reader, w kv.Txn) error {
 	}
 }
 
+// receive reads the client's messages into s.msgs until the stream ends
+// (the handler's return cancels it) or a receive fails. It runs on its own
+// goroutine, so that waiting for the client can be bounded.
+func (s *session) receive() {
+	for {
+		req, err := s.stream.Recv()
+		select {
+		case s.msgs <- recvResult{req, err}:
+		case <-s.ctx.Done():
+			return
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+// recvAny waits for the client's next message, at most the idle limit and
+// within the transaction's lifetime. The end of the stream is errRollback.
+func (s *session) recvAny() (*protoqlv1.TransactRequest, error) {
+	var idle <-chan time.Time
+	if s.idle > 0 {
+		t := time.NewTimer(s.idle)
+		defer t.Stop()
+		idle = t.C
+	}
+	select {
+	case r := <-s.msgs:
+		if r.err == io.EOF {
+			return nil, errRollback
+		}
+		return r.req, r.err
+	case <-idle:
+		return nil, fmt.Errorf("server: transaction idle for longer than the server's limit of %v: %w", s.idle, kv.ErrExpired)
+	case <-s.ctx.Done():
+		if cause := context.Cause(s.ctx); errors.Is(cause, kv.ErrExpired) {
+			return nil, cause
+		}
+		return nil, s.ctx.Err()
+	}
+}
+
 func (s *session) recv() (*protoqlv1.TransactRequest, error) {
 	if req := s.next; req != nil {
 		s.next = nil
 		return req, nil
 	}
-	req, err := s.stream.Recv()
-	if err == io.EOF {
-		return nil, errRollback // the client closed the stream without committing
-	}
+	req, err := s.recvAny()
 	if err != nil {
-		return nil, err
+		return nil, err // errRollback: the client closed the stream without committing
 	}
 	if req.GetBegin() != nil {
 		return nil, badRequest("begin on a transaction already begun")
@@ -141,7 +214,7 @@ func (s *session) step(r kv.Reader, w kv.Txn, st *protoqlv1.TransactRequest_Step
 		if len(s.iters) >= maxIters {
 			return badRequest("more than %d iterators open in one transaction", maxIters)
 		}
-		it, err := r.NewIter(s.stream.Context(), iterOptions(x.Open.GetOptions()))
+		it, err := r.NewIter(s.ctx, iterOptions(x.Open.GetOptions()))
 		if err != nil {
 			return err
 		}
@@ -161,7 +234,7 @@ func (s *session) act(r kv.Reader, req *protoqlv1.TransactRequest) (*protoqlv1.T
 	case nil:
 		return &protoqlv1.TransactResponse{Result: &protoqlv1.TransactResponse_Ready{Ready: true}}, nil
 	case *protoqlv1.TransactRequest_Get:
-		v, err := r.Get(s.stream.Context(), a.Get)
+		v, err := r.Get(s.ctx, a.Get)
 		if errors.Is(err, kv.ErrNotFound) {
 			return getResult(false, nil), nil
 		}

@@ -4,7 +4,9 @@
 // store. Run checks the contract of package kv piece by piece — point
 // operations, iterators and their bounds and seeks, DeleteRange, batch
 // atomicity, buffer ownership, read-your-writes in Update, snapshot isolation
-// in View, lost updates under concurrency, Close — and then replays a seeded
+// in View, lost updates under concurrency, serializability (write skew,
+// phantoms of scans and of scans stopped early, DeleteRange against reads,
+// torn reads), Close — and then replays a seeded
 // random sequence of batches, transactions, reads and iterations, comparing
 // the store with a sorted-map model after every step (the model-based,
 // metamorphic style of Pebble's own tests). Keys throughout contain 0x00 and
@@ -42,6 +44,13 @@ var (
 // parallel, so open must be safe to call concurrently.
 func Run(t *testing.T, open func(t *testing.T) kv.Store) {
 	t.Helper()
+	RunOptions(t, open, Options{})
+}
+
+// RunOptions is Run for an engine whose isolation differs from full
+// serializability as o describes.
+func RunOptions(t *testing.T, open func(t *testing.T) kv.Store, o Options) {
+	t.Helper()
 	tests := []struct {
 		name string
 		fn   func(t *testing.T, s kv.Store)
@@ -74,6 +83,13 @@ func Run(t *testing.T, open func(t *testing.T) kv.Store) {
 		{"Closed", testClosed},
 		{"CloseDuringUse", testCloseDuringUse},
 		{"Random", testRandom},
+		{"ConcurrentIncrements", testConcurrentIncrements},
+		{"WriteSkew", testWriteSkew},
+		{"Phantom", func(t *testing.T, s kv.Store) { testPhantom(t, s, o) }},
+		{"PartialScan", func(t *testing.T, s kv.Store) { testPartialScan(t, s, o) }},
+		{"ReverseScanConflict", func(t *testing.T, s kv.Store) { testReverseScanConflict(t, s, o) }},
+		{"DeleteRangeConflict", testDeleteRangeConflict},
+		{"NoTornReads", testNoTornReads},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -14,16 +14,27 @@
 //
 // # Isolation and concurrency
 //
-// memkv is serializable. Apply and Update hold a single writer lock (waiting
-// for it honours the context), so writers run one at a time and never
-// conflict: Update's function runs exactly once. A writer works on a
-// copy-on-write copy of the tree that only it can see and, when it commits,
-// publishes an immutable copy through an atomic pointer. Readers — Get and
-// NewIter on the Store, and View — load that pointer and never block or take
-// a lock; a Store-level iterator and a View read the snapshot current when
-// they started. Inside Update, reads see the transaction's own writes; an
-// iterator opened in a transaction sees the writes made before it was
-// opened, not later ones (as with Pebble's indexed batches).
+// memkv is serializable, optimistically, without a lock held across an
+// Update's function (the concurrency control is shared with kv/pebblekv;
+// see that package's doc for the full account). An Update reads the
+// snapshot committed when its attempt began, records the keys it read and
+// the key ranges its iterators covered, and buffers its writes, which its
+// own reads see. At commit, under a short commit lock, the read set is
+// checked against the writes committed since the snapshot; if one of them
+// wrote a key the transaction read (or a key inside a range it scanned, so
+// phantoms conflict too), the attempt is discarded and the function runs
+// again after a short random backoff, up to 100 attempts, after which
+// Update fails with kv.ErrConflict. Apply is a blind write: never checked,
+// but it conflicts with transactions that read what it writes. A
+// transaction that outlives Options.MaxTxnLifetime fails with
+// kv.ErrExpired.
+//
+// Committed states are immutable copy-on-write copies of the tree,
+// published through an atomic pointer: readers — Get and NewIter on the
+// Store, View, and Update's snapshot reads — never block or take a lock; a
+// Store-level iterator and a View read the snapshot current when they
+// started. Inside Update, an iterator sees the writes the transaction made
+// before it was opened, not later ones (as with Pebble's indexed batches).
 //
 // # Buffer ownership
 //
@@ -37,15 +48,21 @@ import (
 	"context"
 	"fmt"
 	"sync/atomic"
+	"time"
 
 	"github.com/tidwall/btree"
 
 	"github.com/protoql/protoql/kv"
+	"github.com/protoql/protoql/kv/internal/occ"
 )
 
 // Options configures a Store. The zero value is ready to use: every zero field
 // takes its default.
 type Options struct {
+	// MaxTxnLifetime bounds how long an Update's attempt may run; after it
+	// the transaction's calls and its commit fail with kv.ErrExpired.
+	// Default one minute.
+	MaxTxnLifetime time.Duration
 	// Degree is the B-tree degree: a node holds up to 2*Degree-1 entries.
 	// Small degrees make deep trees, which tests use to exercise node
 	// splits and merges. Default 32.
@@ -54,6 +71,9 @@ type Options struct {
 
 // Option sets a field of Options.
 type Option func(*Options)
+
+// WithMaxTxnLifetime sets Options.MaxTxnLifetime.
+func WithMaxTxnLifetime(d time.Duration) Option { return func(o *Options) { o.MaxTxnLifetime = d } }
 
 // WithDegree sets Options.Degree.
 func WithDegree(n int) Option { return func(o *Options) { o.Degree = n } }
@@ -74,8 +94,8 @@ var (
 
 // Store is an in-memory kv.Store. It is safe for concurrent use.
 type Store struct {
-	writer chan struct{}        // a token held by the one running writer
-	master *tree                // the latest state; only the writer touches it
+	occ    *occ.Manager
+	master *tree                // the latest state; touched only under occ's commit lock
 	snap   atomic.Pointer[tree] // an immutable copy of master, for readers
 	closed atomic.Bool
 }
@@ -92,9 +112,9 @@ func New(opts ...Option) *Store {
 		o.Degree = defaultDegree
 	}
 	s := &Store{
-		writer: make(chan struct{}, 1),
-		// The tree's own locks are off: master belongs to the writer and
-		// published copies are never modified.
+		occ: occ.NewManager("memkv", o.MaxTxnLifetime),
+		// The tree's own locks are off: master is written under the
+		// commit lock only and published copies are never modified.
 		master: btree.NewBTreeGOptions(lessEntry, btree.Options{Degree: o.Degree, NoLocks: true}),
 	}
 	s.publish()
@@ -102,8 +122,8 @@ func New(opts ...Option) *Store {
 }
 
 // publish makes master's current state visible to readers. The copy is never
-// modified: master's later writes copy the nodes they change. Only the writer
-// calls it.
+// modified: master's later writes copy the nodes they change. It is called
+// under the commit lock.
 func (s *Store) publish() { s.snap.Store(s.master.Copy()) }
 
 // Get returns a copy of the latest committed value of key.
@@ -123,39 +143,72 @@ func (s *Store) NewIter(_ context.Context, opts kv.IterOptions) (kv.Iterator, er
 	return newIter(s.snap.Load(), opts, &s.closed, errClosed)
 }
 
-// Apply commits b's operations atomically, in order.
+// Apply commits b's operations atomically, in order. It is a blind write:
+// never checked for conflicts, but transactions that read what it writes
+// conflict with it.
 func (s *Store) Apply(ctx context.Context, b *kv.Batch) error {
-	if err := s.lock(ctx); err != nil {
+	if s.closed.Load() {
+		return errClosed
+	}
+	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("memkv: apply: %w", err)
 	}
-	defer s.unlock()
 	if b == nil || b.Len() == 0 {
 		return nil
 	}
-	for _, op := range b.Ops() {
+	ops := b.Ops()
+	return s.occ.Commit(nil, nil, func() *occ.WriteSet { return occ.BatchWriteSet(ops) }, func() error {
+		s.applyOps(ops)
+		return nil
+	})
+}
+
+// applyOps applies ops to master and publishes the result; the commit lock
+// must be held.
+func (s *Store) applyOps(ops []kv.Op) {
+	for _, op := range ops {
 		applyOp(s.master, op)
 	}
 	s.publish()
-	return nil
 }
 
-// Update runs fn in a serializable read-write transaction; fn runs once.
+// Update runs fn in a serializable optimistic transaction, running it
+// again when it conflicts (see the package doc).
 func (s *Store) Update(ctx context.Context, fn func(kv.Txn) error) error {
-	if err := s.lock(ctx); err != nil {
+	if s.closed.Load() {
+		return errClosed
+	}
+	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("memkv: update: %w", err)
 	}
-	defer s.unlock()
-	tx := &txn{t: s.master.Copy()}
-	defer tx.done.Store(true) // also when fn panics
+	return occ.Update(ctx, "memkv", func() error { return s.attempt(fn) })
+}
+
+// attempt runs fn once on the current snapshot and commits it if its reads
+// still hold.
+func (s *Store) attempt(fn func(kv.Txn) error) error {
+	if s.closed.Load() {
+		return errClosed
+	}
+	var t *tree
+	reg := s.occ.Begin(func() { t = s.snap.Load() })
+	defer s.occ.End(reg)
+	tx := occ.NewTxn(s.occ, reg, &view{t: t}, errTxnEnded)
+	defer tx.End() // also when fn panics
 	if err := fn(tx); err != nil {
 		return err
 	}
-	tx.done.Store(true)
-	if tx.dirty {
-		s.master = tx.t
-		s.publish()
+	tx.End()
+	if tx.Empty() {
+		return nil // a read-only transaction read one committed state
 	}
-	return nil
+	if s.closed.Load() {
+		return errClosed
+	}
+	return s.occ.Commit(reg, tx.Reads(), tx.WriteSet, func() error {
+		s.applyOps(tx.Ops())
+		return nil
+	})
 }
 
 // View runs fn on the snapshot committed when it is called.
@@ -179,29 +232,6 @@ func (s *Store) Close() error {
 	}
 	return nil
 }
-
-// lock takes the writer token, giving up when ctx ends first or the store is
-// closed.
-func (s *Store) lock(ctx context.Context) error {
-	if s.closed.Load() {
-		return kv.ErrClosed
-	}
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	select {
-	case s.writer <- struct{}{}:
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-	if s.closed.Load() {
-		s.unlock()
-		return kv.ErrClosed
-	}
-	return nil
-}
-
-func (s *Store) unlock() { <-s.writer }
 
 // applyOp applies one batch operation to t, copying the batch's bytes, which
 // the batch reuses after Reset.

@@ -1,6 +1,10 @@
 package pebblekv
 
-import "github.com/cockroachdb/pebble/v2"
+import (
+	"time"
+
+	"github.com/cockroachdb/pebble/v2"
+)
 
 // Options configures a Store. Open starts from the defaults documented on
 // each field and applies the Option functions in order.
@@ -29,6 +33,11 @@ type Options struct {
 	// order. Sync requires the WAL. Default true.
 	Sync bool
 
+	// MaxTxnLifetime bounds how long an Update's attempt may run: after
+	// it, the transaction's calls and its commit fail with kv.ErrExpired,
+	// and the commit log stops keeping records for it. Default one minute.
+	MaxTxnLifetime time.Duration
+
 	// Pebble, when non-nil, is the base Pebble configuration: the escape
 	// hatch for every knob this struct does not name (FS, Logger, Levels,
 	// compaction settings, WAL failover...). Open copies it and does not
@@ -52,6 +61,9 @@ func WithMemTableSize(bytes uint64) Option { return func(o *Options) { o.MemTabl
 
 // WithSync sets Options.Sync.
 func WithSync(sync bool) Option { return func(o *Options) { o.Sync = sync } }
+
+// WithMaxTxnLifetime sets Options.MaxTxnLifetime.
+func WithMaxTxnLifetime(d time.Duration) Option { return func(o *Options) { o.MaxTxnLifetime = d } }
 
 // WithPebbleOptions sets Options.Pebble.
 func WithPebbleOptions(opts *pebble.Options) Option { return func(o *Options) { o.Pebble = opts } }

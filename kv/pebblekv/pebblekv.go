@@ -12,33 +12,55 @@
 //
 // # Transactions and isolation
 //
-// The store is serializable with a single writer. Apply and Update hold one
-// writer lock (waiting for it honours the context), so no write can land
-// between an Update's reads and its commit: there are no write-write
-// conflicts, Update's fn runs exactly once, and a read-modify-write never
-// loses an update. Update's transaction is a Pebble indexed batch, so its
-// reads see its own writes (including DeleteRange) merged with the database;
-// an iterator sees the transaction's writes made before it was opened. View
-// reads a Pebble snapshot. Readers never take the writer lock.
+// Update is serializable and optimistic: no lock is held while the
+// caller's function runs, so transactions overlap, a stalled one blocks
+// nobody, and a Store-level call made inside an Update's function runs as
+// a transaction of its own instead of waiting. Each attempt reads a Pebble
+// snapshot and records what it read: the point keys (found or missing) and
+// the key ranges its iterators covered — from each seek to where the
+// iterator stopped, so a scan stopped early claims only what it visited.
+// Its writes go to a private ordered buffer that its reads see (merged with
+// the snapshot; an iterator sees the writes made before it was opened).
+// The commit takes a short commit lock, checks the read set against the
+// write sets of the commits made since the snapshot (a log kept only while
+// some live transaction's snapshot precedes them), and, if none wrote a key
+// it read or a key inside a range it scanned, commits the writes as one
+// Pebble batch. Otherwise the attempt is discarded and the function runs
+// again after a random backoff (from 20 µs doubling to 5 ms), at most 100
+// times, after which Update fails with kv.ErrConflict; errors of the
+// function itself are never retried. So a read-modify-write loses no
+// update, write skew and phantoms are prevented, and fn may run more than
+// once. A transaction that wrote nothing commits without a check: its
+// snapshot is a state of the serial order.
+//
+// Apply is a blind write: it is never checked and never fails with a
+// conflict, but it is logged, so it conflicts with a transaction that read
+// what it writes; a DeleteRange (blind or in a transaction) conflicts with
+// a read of any key in its range. An attempt that runs longer than
+// Options.MaxTxnLifetime (default one minute) fails with kv.ErrExpired and
+// stops pinning the commit log. View reads a Pebble snapshot and never
+// takes the commit lock.
 //
 // # Durability and group commit
 //
 // With Options.Sync (the default), a commit returns only when its WAL record
-// is fsynced. Under the writer lock a commit is applied without waiting for
+// is fsynced. Under the commit lock a commit is applied without waiting for
 // the fsync; after releasing the lock the committer writes an empty synced
 // WAL record (pebble.DB.LogData with pebble.Sync) and waits for it. Pebble's
 // WAL is a single ordered log that syncs in order (and syncs the old log
 // before switching to a new one), so when that later record is durable, the
 // commit is too; concurrent committers share fsyncs instead of queueing
 // behind one another's. This changes no visibility guarantee: Pebble itself
-// makes a commit visible before its fsync completes. When the Pebble options
-// configure WAL failover, whose ordering across two directories pebblekv does
-// not rely on, commits fsync under the lock instead.
+// makes a commit visible before its fsync completes (a transaction that
+// read such a commit and commits after it waits for its own, later sync).
+// When the Pebble options configure WAL failover, whose ordering across two
+// directories pebblekv does not rely on, commits fsync under the lock
+// instead.
 //
 // # DeleteRange
 //
 // A DeleteRange covering at most 64 keys is written as point deletions of
-// those keys, read under the writer lock (so none can appear meanwhile);
+// those keys, read under the commit lock (so none can appear meanwhile);
 // larger ones are Pebble range tombstones. Each range tombstone in a
 // memtable makes every new iterator re-fragment all of the memtable's
 // tombstones until it is flushed, and protoql deletes many small ranges (a
@@ -47,7 +69,8 @@
 //
 // # Buffer ownership and concurrency
 //
-// Keys and values are copied into Pebble batches; values returned by Get are
+// Keys and values are copied into Pebble batches (and into a transaction's
+// write buffer); values returned by Get are
 // copies the caller owns. Iterator keys and values point into Pebble's
 // memory, valid until the next positioning call, and must not be modified.
 // A Store is safe for concurrent use; Iterators, Txns and Readers belong to
@@ -72,6 +95,7 @@ import (
 
 	"github.com/protoql/protoql/kv"
 	"github.com/protoql/protoql/kv/internal/guard"
+	"github.com/protoql/protoql/kv/internal/occ"
 )
 
 var (
@@ -110,13 +134,13 @@ func Open(dir string, opts ...Option) (*Store, error) {
 		return nil, fmt.Errorf("pebblekv: open %s: %w", dir, err)
 	}
 	s := &Store{db: db, g: guard.New(), iters: make(map[*iterator]struct{})}
-	s.write.init(db, o.Sync, po.WALFailover == nil)
+	s.write.init(db, o.Sync, po.WALFailover == nil, o.MaxTxnLifetime)
 	return s, nil
 }
 
 // DB returns the underlying Pebble database, for benchmarks and diagnostics.
-// The caller must not close it, and writes made through it bypass the writer
-// lock, so they break Update's serializability.
+// The caller must not close it, and writes made through it bypass the
+// conflict checks, so they break Update's serializability.
 func (s *Store) DB() *pebble.DB { return s.db }
 
 // Metrics returns Pebble's metrics, or nil after Close.
@@ -174,13 +198,16 @@ func (s *Store) Apply(ctx context.Context, b *kv.Batch) error {
 	if b == nil || b.Len() == 0 {
 		return nil
 	}
-	if err := s.write.apply(ctx, b.Ops(), b.Size()+16*b.Len()); err != nil {
+	ops := b.Ops()
+	ws := func() *occ.WriteSet { return occ.BatchWriteSet(ops) }
+	if err := s.write.apply(nil, nil, ws, ops, b.Size()+16*b.Len()); err != nil {
 		return fmt.Errorf("pebblekv: apply: %w", err)
 	}
 	return nil
 }
 
-// Update runs fn in a serializable read-write transaction; fn runs once.
+// Update runs fn in a serializable optimistic transaction, running it again
+// when it conflicts (see the package doc).
 func (s *Store) Update(ctx context.Context, fn func(kv.Txn) error) error {
 	if !s.g.Enter() {
 		return errClosed

@@ -2,27 +2,31 @@ package pebblekv
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"time"
 
 	"github.com/cockroachdb/pebble/v2"
 
 	"github.com/protoql/protoql/kv"
+	"github.com/protoql/protoql/kv/internal/occ"
 )
 
-// writer serializes Apply and Update and commits their batches, grouping
-// fsyncs when it can (see the package doc).
+// writer commits Apply's and Update's batches through the optimistic
+// concurrency control (package occ), grouping fsyncs when it can (see the
+// package doc).
 type writer struct {
-	db    *pebble.DB
-	token chan struct{} // the writer lock; a channel so waiting honours ctx
-	// commitOpts is used under the lock. syncAfter says to wait for
+	db  *pebble.DB
+	occ *occ.Manager
+	// commitOpts is used under the commit lock. syncAfter says to wait for
 	// durability after releasing it, with a synced empty WAL record.
 	commitOpts *pebble.WriteOptions
 	syncAfter  bool
 }
 
-func (w *writer) init(db *pebble.DB, sync, groupCommit bool) {
+func (w *writer) init(db *pebble.DB, sync, groupCommit bool, maxTxnLifetime time.Duration) {
 	w.db = db
-	w.token = make(chan struct{}, 1)
+	w.occ = occ.NewManager("pebblekv", maxTxnLifetime)
 	switch {
 	case !sync:
 		w.commitOpts = pebble.NoSync
@@ -33,25 +37,13 @@ func (w *writer) init(db *pebble.DB, sync, groupCommit bool) {
 	}
 }
 
-func (w *writer) lock(ctx context.Context) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	select {
-	case w.token <- struct{}{}:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
-
-func (w *writer) unlock() { <-w.token }
-
-// apply commits ops atomically and returns once they are as durable as the
-// options ask. A batch without DeleteRange is built before taking the writer
-// lock; one with DeleteRange is built under it, because a small range is
-// deleted by reading its keys (see deleteRange).
-func (w *writer) apply(ctx context.Context, ops []kv.Op, size int) error {
+// apply commits ops atomically, validating the read set rs of the
+// transaction registered as reg first (both nil for a blind Apply), and
+// returns once they are as durable as the options ask. ws gives the write
+// set for the commit log. A batch without DeleteRange is built before
+// taking the commit lock; one with DeleteRange is built under it, because
+// a small range is deleted by reading its keys (see deleteRange).
+func (w *writer) apply(reg *occ.Reg, rs *occ.ReadSet, ws func() *occ.WriteSet, ops []kv.Op, size int) error {
 	var b *pebble.Batch
 	if !hasDeleteRange(ops) {
 		b = w.db.NewBatchWithSize(size)
@@ -60,19 +52,17 @@ func (w *writer) apply(ctx context.Context, ops []kv.Op, size int) error {
 			return err
 		}
 	}
-	if err := w.lock(ctx); err != nil {
-		return err
-	}
-	if b == nil {
-		b = w.db.NewIndexedBatchWithSize(size)
-		defer b.Close()
-		if err := addOps(b, ops); err != nil {
-			w.unlock()
-			return err
+	err := w.occ.Commit(reg, rs, ws, func() error {
+		if b == nil {
+			b = w.db.NewIndexedBatchWithSize(size)
+			if err := addOps(b, ops); err != nil {
+				b.Close()
+				return err
+			}
+			defer b.Close()
 		}
-	}
-	err := b.Commit(w.commitOpts)
-	w.unlock()
+		return b.Commit(w.commitOpts)
+	})
 	if err != nil {
 		return err
 	}
@@ -89,7 +79,7 @@ func hasDeleteRange(ops []kv.Op) bool {
 }
 
 // addOps records ops in b; b must be indexed if ops contain a DeleteRange,
-// and then the writer lock must be held.
+// and then the commit lock must be held.
 func addOps(b *pebble.Batch, ops []kv.Op) error {
 	for _, op := range ops {
 		var err error
@@ -120,8 +110,8 @@ const pointDeleteLimit = 64
 
 // deleteRange records the deletion of [start, end) in the indexed batch b:
 // point deletions of the keys b sees in the range when there are at most
-// pointDeleteLimit, a range tombstone otherwise. The writer lock must be held,
-// so that no key can appear in the range before b commits.
+// pointDeleteLimit, a range tombstone otherwise. The commit lock must be
+// held, so that no key can appear in the range before b commits.
 func deleteRange(b *pebble.Batch, start, end []byte) error {
 	if string(start) == string(end) {
 		return nil // empty
@@ -160,36 +150,41 @@ func (w *writer) sync() error {
 	return w.db.LogData(nil, pebble.Sync)
 }
 
-// update runs fn on an indexed batch while holding the writer lock, so that
-// nothing commits between fn's reads and its commit.
+// update runs fn in optimistic transactions until one commits (see the
+// package doc).
 func (w *writer) update(ctx context.Context, fn func(kv.Txn) error) error {
-	if err := w.lock(ctx); err != nil {
-		return fmt.Errorf("pebblekv: update: %w", err)
-	}
-	locked := true
+	return occ.Update(ctx, "pebblekv", func() error { return w.attempt(fn) })
+}
+
+// attempt runs fn once on a snapshot and commits its writes if what it
+// read is unchanged.
+func (w *writer) attempt(fn func(kv.Txn) error) error {
+	var snap *pebble.Snapshot
+	reg := w.occ.Begin(func() { snap = w.db.NewSnapshot() })
 	defer func() {
-		if locked { // fn failed or panicked
-			w.unlock()
-		}
+		w.occ.End(reg)
+		_ = snap.Close()
 	}()
-	b := w.db.NewIndexedBatch()
-	defer b.Close()
-	tx := &txn{scope: scope{r: b}, b: b}
-	defer tx.end() // before b.Close: it closes the iterators on b
+	sc := &view{scope{r: snap}}
+	defer sc.end() // after tx.End: it closes the iterators on snap
+	tx := occ.NewTxn(w.occ, reg, sc, errTxnEnded)
+	defer tx.End() // also when fn panics
 	if err := fn(tx); err != nil {
 		return err
 	}
-	tx.end()
-	if b.Empty() {
-		return nil
+	tx.End()
+	if tx.Empty() {
+		return nil // a read-only transaction read one committed state
 	}
-	err := b.Commit(w.commitOpts)
-	w.unlock()
-	locked = false
-	if err == nil {
-		err = w.sync()
+	ops := tx.Ops()
+	size := 0
+	for _, op := range ops {
+		size += len(op.Key) + len(op.Value) + 16
 	}
-	if err != nil {
+	if err := w.apply(reg, tx.Reads(), tx.WriteSet, ops, size); err != nil {
+		if occ.IsConflict(err) || errors.Is(err, kv.ErrExpired) {
+			return err
+		}
 		return fmt.Errorf("pebblekv: update: commit: %w", err)
 	}
 	return nil

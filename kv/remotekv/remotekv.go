@@ -24,13 +24,18 @@
 //     one round trip in all. An error from a buffered write (rare: the
 //     client checks keys and ranges itself) surfaces at the next read or at
 //     commit, failing the transaction.
-//   - While an Update runs, the server holds what its store holds for a
-//     transaction: on Pebble and memkv, the single writer lock. A slow
-//     client stalls the server's other writers, up to the server's time
-//     limit, after which the transaction is cancelled and rolled back.
-//   - A store that retries conflicting transactions (TiKV) makes the server
-//     answer the commit with "restart"; Update then runs fn again, as the
-//     kv contract allows.
+//   - The server's stores hold no lock while a transaction runs (kv's
+//     contract), so a slow or stalled client delays no other writer. The
+//     server bounds each transaction's idle time between messages and its
+//     whole lifetime (server.Limits.TxnIdle and TxnLifetime, 5 s and 30 s
+//     by default); past either, the transaction is rolled back and its
+//     calls fail with an error wrapping kv.ErrExpired. (A Store-level
+//     iterator is such a transaction too: one left unread past the idle
+//     limit fails the same way.)
+//   - When the server's store finds a conflict at commit, the server
+//     answers the commit with "restart" and Update runs fn again on the
+//     same stream, as the kv contract allows; when the store's retries run
+//     out, Update fails with kv.ErrConflict.
 //   - The ctx given to a Txn's Get or NewIter is checked before the call;
 //     the transaction's stream runs under the ctx given to Update or View.
 //

@@ -91,7 +91,7 @@ func (s *session) call(req *request) (*response, error) {
 	if s.stream == nil {
 		stream, err := s.st.client.Transact(s.ctx, s.st.callOpts...)
 		if err != nil {
-			return nil, s.fail(s.st.rpcError("transact", err))
+			return nil, s.fail(s.st.txnError(s.ctx, "transact", err))
 		}
 		s.stream = stream
 		req.Begin = &protoqlv1.TransactRequest_Begin{ReadOnly: s.readOnly}
@@ -101,14 +101,14 @@ func (s *session) call(req *request) (*response, error) {
 		if err == io.EOF { // the stream failed; Recv has the status
 			_, err = s.stream.Recv()
 		}
-		return nil, s.fail(s.st.rpcError("transact", err))
+		return nil, s.fail(s.st.txnError(s.ctx, "transact", err))
 	}
 	resp, err := s.stream.Recv()
 	if err == io.EOF {
 		err = errors.New("remotekv: the server ended the transaction early")
 	}
 	if err != nil {
-		return nil, s.fail(s.st.rpcError("transact", err))
+		return nil, s.fail(s.st.txnError(s.ctx, "transact", err))
 	}
 	return resp, nil
 }

@@ -41,6 +41,17 @@ var sentinels = map[codes.Code]error{
 	codes.DeadlineExceeded: context.DeadlineExceeded,
 }
 
+// txnError is rpcError for a call of a transaction running under ctx: a
+// DeadlineExceeded that is not ctx's own is one of the server's time limits
+// on transactions, which ends the transaction with kv.ErrExpired.
+func (s *Store) txnError(ctx context.Context, op string, err error) error {
+	err = s.rpcError(op, err)
+	if e, ok := err.(*rpcError); ok && e.st.Code() == codes.DeadlineExceeded && ctx.Err() == nil {
+		e.sentinel = kv.ErrExpired
+	}
+	return err
+}
+
 // rpcError converts a call's error; after Close every error is ErrClosed.
 func (s *Store) rpcError(op string, err error) error {
 	if s.closed.Load() {
