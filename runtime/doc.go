@@ -66,6 +66,30 @@
 // prefix (key byte 0x00) and, on later opens, checks the new schema against
 // the stored one with schema.CheckCompatible before anything is written.
 //
+// # Transactions
+//
+// [DB.Update] is a serializable, optimistic transaction on every engine:
+// its reads come from one snapshot, the engine records what it read (keys
+// and scanned key ranges, on pebblekv and memkv), and the commit fails if a
+// concurrent commit wrote any of it; Update then runs the function again on
+// a fresh snapshot, a bounded number of times, and finally returns an error
+// wrapping kv.ErrConflict. Consequences for the function passed to Update:
+//
+//   - it may run more than once, so it must not act outside its Tx;
+//   - it holds no lock, so a slow function delays no other writer (but the
+//     longer it runs, the likelier it conflicts; engines also bound its
+//     lifetime, failing it with kv.ErrExpired);
+//   - a DB-level call made inside it (db.Put, a generated table used without
+//     In(tx)) is not part of the transaction: it runs at once as its own
+//     transaction and stays committed whatever the enclosing one does. This
+//     is almost always a mistake — use the Tx. The runtime cannot warn about
+//     it: Go has no goroutine identity and the call's ctx is the caller's,
+//     so a nested call cannot be told from a concurrent one.
+//
+// On kv/tikvkv, scans inside Update are snapshot isolation, not
+// serializable (see that package): a decision made from a scan must also
+// read or write a key that competing writers write.
+//
 // # Concurrency
 //
 // A DB is safe for concurrent use. A Tx belongs to the goroutine running

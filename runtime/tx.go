@@ -49,9 +49,24 @@ var (
 	_ Querier = (*Tx)(nil)
 )
 
-// Update runs fn in a read-write transaction across tables and commits it
-// if fn returns nil. fn may run more than once when the store retries a
-// conflicting transaction; it must not have side effects outside tx.
+// Update runs fn in a serializable read-write transaction across tables
+// and commits it if fn returns nil; fn's error is returned unchanged and
+// rolls the transaction back.
+//
+// The transaction is optimistic (see the package doc): fn reads a snapshot,
+// and when something it read changed before it could commit, fn runs again
+// on a fresh snapshot, a bounded number of times (then the error wraps
+// kv.ErrConflict). So fn may run more than once and must have no effect
+// outside tx — no sends on channels, no appends to outer slices, no calls
+// to other services — or must make such effects idempotent.
+//
+// Use tx (or a generated table's In(tx)) for everything fn reads and
+// writes. A call on the DB itself inside fn (db.Put, table.Get without
+// In(tx)) does not join the transaction: it runs at once as a transaction
+// of its own, is committed even if fn then fails, does not see tx's
+// uncommitted writes, and, if it writes what tx read, makes tx conflict
+// and fn run again — where it would run again too. It does not wait for
+// tx and never deadlocks.
 func (db *DB) Update(ctx context.Context, fn func(tx *Tx) error) error {
 	return db.store.Update(ctx, func(txn kv.Txn) error {
 		return fn(&Tx{db: db, r: txn, txn: txn})

@@ -55,7 +55,7 @@ func b64(n uint64) []byte { return binary.BigEndian.AppendUint64(nil, n) }
 // must be counted exactly once: no lost update, no double apply of a
 // retried function.
 func testConcurrentIncrements(t *testing.T, s kv.Store) {
-	const goroutines, increments = 16, 25
+	const goroutines, increments = 16, 10
 	hot := []byte("inc\x00hot")
 	var acked atomic.Uint64
 	var wg sync.WaitGroup

@@ -26,11 +26,11 @@
 // some live transaction's snapshot precedes them), and, if none wrote a key
 // it read or a key inside a range it scanned, commits the writes as one
 // Pebble batch. Otherwise the attempt is discarded and the function runs
-// again after a random backoff (from 20 µs doubling to 5 ms), at most 100
-// times, after which Update fails with kv.ErrConflict; errors of the
-// function itself are never retried. So a read-modify-write loses no
-// update, write skew and phantoms are prevented, and fn may run more than
-// once. A transaction that wrote nothing commits without a check: its
+// again after a random backoff (starting at the failed attempt's duration,
+// doubling up to 50 ms), at most 100 times, after which Update fails with
+// kv.ErrConflict; errors of the function itself are never retried. So a
+// read-modify-write loses no update, write skew and phantoms are
+// prevented, and fn may run more than once. A transaction that wrote nothing commits without a check: its
 // snapshot is a state of the serial order.
 //
 // Apply is a blind write: it is never checked and never fails with a

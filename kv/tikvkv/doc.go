@@ -106,9 +106,11 @@
 //
 // # Differences from Pebble
 //
-// pebblekv is serializable with one writer at a time: Update's fn runs once,
-// Apply never conflicts. Here fn may run several times, Update and Apply may
-// fail with kv.ErrConflict, and isolation is as above. Every call is a
+// pebblekv and memkv are optimistic too, and fully serializable: their
+// conflict check also covers the key ranges a transaction's iterators
+// visited, so phantoms and write skew through scans conflict there and not
+// here (kvtest's phantom cases check both behaviours). Here Apply may fail
+// with kv.ErrConflict as well (there a blind write never does). Every call is a
 // network round trip or more (plus a timestamp from PD), so batch work into
 // Apply and Update. DeleteRange costs a scan and a write per key, not one
 // range tombstone, and is bounded. Transactions have size limits. A commit

@@ -84,17 +84,18 @@ func openMock(t testing.TB, opts ...tikvkv.Option) *tikvkv.Store {
 
 // TestConformance runs the shared suite, each subtest on its own mock
 // cluster split at splitKeys, with no key prefix: scans start and end at the
-// edges of TiKV's keyspace.
+// edges of TiKV's keyspace. Scans are snapshot isolation here (see the
+// package doc), so the phantom cases check that the anomaly happens.
 func TestConformance(t *testing.T) {
 	t.Parallel()
-	kvtest.Run(t, func(t *testing.T) kv.Store {
+	kvtest.RunOptions(t, func(t *testing.T) kv.Store {
 		kvs, _ := newMockKVStore(t, splitKeys)
 		s, err := tikvkv.New(kvs)
 		if err != nil {
 			t.Fatalf("New: %v", err)
 		}
 		return s
-	})
+	}, kvtest.Options{PhantomsUndetected: true})
 }
 
 // TestConformancePrefixed runs the suite again with every store in its own
@@ -115,7 +116,7 @@ func TestConformancePrefixed(t *testing.T) {
 	kvs, _ := newMockKVStore(t, splits)
 	var mu sync.Mutex
 	next := 0
-	kvtest.Run(t, func(t *testing.T) kv.Store {
+	kvtest.RunOptions(t, func(t *testing.T) kv.Store {
 		if strings.HasSuffix(t.Name(), "/Random") {
 			t.Skip("the random sequence runs in TestConformance")
 		}
@@ -131,7 +132,7 @@ func TestConformancePrefixed(t *testing.T) {
 			t.Fatalf("New: %v", err)
 		}
 		return s
-	})
+	}, kvtest.Options{PhantomsUndetected: true})
 }
 
 // TestRegionsSplit checks that the mock cluster really has several regions

@@ -146,7 +146,9 @@ func (m *Manager) prune(now time.Time) {
 }
 
 // errConflict marks a failed validation, which Update retries.
-var errConflict = fmt.Errorf("%w: a key read by the transaction was written by a later commit", kv.ErrConflict)
+var errConflict = fmt.Errorf("%w: %s", kv.ErrConflict, errConflictText)
+
+const errConflictText = "a key read by the transaction was written by a later commit"
 
 // Commit validates the read set of the transaction registered as r
 // (nil for a blind write, which is not validated) and, if it holds, calls

@@ -6,16 +6,21 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"time"
+
+	"github.com/protoql/protoql/kv"
 )
 
 // Retry bounds: an Update runs its function at most MaxAttempts times,
-// waiting between attempts a random time up to a backoff that starts at
-// minBackoff and doubles up to maxBackoff (full jitter, so that colliding
-// transactions spread out instead of colliding again in step).
+// waiting between attempts a random time up to a backoff (full jitter, so
+// that colliding transactions spread out instead of colliding again in
+// step). The backoff starts at the duration of the attempt that conflicted
+// (at least minBackoff) — transactions that collide are about that long,
+// whether local (microseconds) or driven over the network (milliseconds) —
+// and doubles after each conflict, up to maxBackoff.
 const (
 	MaxAttempts = 100
-	minBackoff  = 20 * time.Microsecond
-	maxBackoff  = 5 * time.Millisecond
+	minBackoff  = 10 * time.Microsecond
+	maxBackoff  = 50 * time.Millisecond
 )
 
 // Update runs attempt until it succeeds, fails with an error other than a
@@ -25,14 +30,20 @@ const (
 // caller's function returns, even one wrapping kv.ErrConflict, is returned
 // unchanged.
 func Update(ctx context.Context, name string, attempt func() error) error {
-	backoff := minBackoff
+	var backoff time.Duration
 	for n := 1; ; n++ {
+		start := time.Now()
 		err := attempt()
 		if !errors.Is(err, errConflict) {
 			return err
 		}
+		if n == 1 {
+			backoff = min(max(time.Since(start), minBackoff), maxBackoff)
+		}
 		if n == MaxAttempts {
-			return fmt.Errorf("%s: update: gave up after %d attempts: %w", name, n, err)
+			// Not errConflict itself, so that an Update nested in another's
+			// function does not make the outer one retry on its behalf.
+			return fmt.Errorf("%s: update: gave up after %d attempts, the last because %v: %w", name, n, errConflictText, kv.ErrConflict)
 		}
 		t := time.NewTimer(rand.N(backoff) + 1)
 		select {
