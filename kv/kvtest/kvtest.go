@@ -89,6 +89,7 @@ func RunOptions(t *testing.T, open func(t *testing.T) kv.Store, o Options) {
 		{"PartialScan", func(t *testing.T, s kv.Store) { testPartialScan(t, s, o) }},
 		{"ReverseScanConflict", func(t *testing.T, s kv.Store) { testReverseScanConflict(t, s, o) }},
 		{"DeleteRangeConflict", testDeleteRangeConflict},
+		{"ApplyConflict", testApplyConflict},
 		{"NoTornReads", testNoTornReads},
 	}
 	for _, tt := range tests {

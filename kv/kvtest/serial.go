@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -69,6 +70,7 @@ func testConcurrentIncrements(t *testing.T, s kv.Store) {
 						if err != nil && !errors.Is(err, kv.ErrNotFound) {
 							return err
 						}
+						runtime.Gosched() // widen the read-modify-write window
 						if err := tx.Set(k, b64(u64(v)+1)); err != nil {
 							return err
 						}
@@ -145,12 +147,18 @@ func twoTxns(t *testing.T, s kv.Store, a, b func(tx kv.Txn) error) (runsA, runsB
 // commit. It returns how many times reader ran.
 func interleave(t *testing.T, s kv.Store, reader func(tx kv.Txn, pause func() error) error, writer func(tx kv.Txn) error) int {
 	t.Helper()
+	return interleaveFunc(t, s, reader, func() error { return s.Update(t.Context(), writer) })
+}
+
+// interleaveFunc is interleave with any write as the pause.
+func interleaveFunc(t *testing.T, s kv.Store, reader func(tx kv.Txn, pause func() error) error, write func() error) int {
+	t.Helper()
 	runs := 0
 	err := s.Update(t.Context(), func(tx kv.Txn) error {
 		runs++
 		pause := func() error { return nil }
 		if runs == 1 {
-			pause = func() error { return s.Update(t.Context(), writer) }
+			pause = write
 		}
 		return reader(tx, pause)
 	})
@@ -469,4 +477,40 @@ func testNoTornReads(t *testing.T, s kv.Store) {
 	wg.Wait()
 	close(done)
 	readers.Wait()
+}
+
+// testApplyConflict checks that blind writes (Apply: a Set, a DeleteRange)
+// conflict with a transaction that read what they write, although they
+// are never checked themselves.
+func testApplyConflict(t *testing.T, s kv.Store) {
+	key, cp := []byte("ap\x00k"), []byte("ap-copy")
+	copyKey := func(tx kv.Txn, pause func() error) error {
+		v, err := tx.Get(t.Context(), key)
+		if err != nil && !errors.Is(err, kv.ErrNotFound) {
+			return err
+		}
+		if err := pause(); err != nil {
+			return err
+		}
+		return tx.Set(cp, append([]byte("="), v...))
+	}
+	for _, tc := range []struct {
+		name string
+		op   func(b *kv.Batch)
+		want string
+	}{
+		{"set", func(b *kv.Batch) { _ = b.Set(key, []byte("new")) }, "=new"},
+		{"delete range", func(b *kv.Batch) { _ = b.DeleteRange([]byte("ap\x00"), []byte("ap\x01")) }, "="},
+	} {
+		mustSet(t, s, key, []byte("old"))
+		runs := interleaveFunc(t, s, copyKey, func() error {
+			var b kv.Batch
+			tc.op(&b)
+			return s.Apply(t.Context(), &b)
+		})
+		v, err := s.Get(t.Context(), cp)
+		if err != nil || string(v) != tc.want || runs < 2 {
+			t.Errorf("Apply of a %s between a read and the commit: copy = %q, %v after %d attempts; want %q after at least 2", tc.name, v, err, runs, tc.want)
+		}
+	}
 }
