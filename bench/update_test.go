@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -24,7 +25,9 @@ const updateRows = 4096
 // registered.seconds through UpdateInline on the transaction). "distinct"
 // spreads the goroutines over updateRows rows, "hot" sends them all to one
 // row. The sub-benchmark's ns/op is wall time per transaction with g
-// goroutines running, so throughput is 1e9/(ns/op) transactions per second.
+// goroutines running, so throughput is 1e9/(ns/op) transactions per second;
+// runs/op is how many times each transaction's function ran (1 + the
+// retries after conflicts), which does not depend on the machine's load.
 func BenchmarkUpdate(b *testing.B) {
 	engines := []struct {
 		name string
@@ -70,6 +73,7 @@ func benchUpdate(b *testing.B, store kv.Store, hot bool, g int) {
 	}
 	b.ResetTimer()
 	var wg sync.WaitGroup
+	var runs atomic.Int64
 	errs := make(chan error, g)
 	for w := range g {
 		n := b.N / g
@@ -85,6 +89,7 @@ func benchUpdate(b *testing.B, store kv.Store, hot bool, g int) {
 					id = ids[(w*7919+i*104729)%updateRows]
 				}
 				err := db.Update(ctx, func(tx *runtime.Tx) error {
+					runs.Add(1)
 					return users.In(tx).UpdateInline(ctx, id, func(u *socialpb.User) error {
 						u.Registered.Seconds++
 						return nil
@@ -99,6 +104,7 @@ func benchUpdate(b *testing.B, store kv.Store, hot bool, g int) {
 	}
 	wg.Wait()
 	b.StopTimer()
+	b.ReportMetric(float64(runs.Load())/float64(b.N), "runs/op")
 	close(errs)
 	if err := <-errs; err != nil {
 		b.Fatal(err)
