@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/protoql/protoql/internal/testpb"
+	"github.com/protoql/protoql/query"
 	"github.com/protoql/protoql/runtime"
 )
 
@@ -90,6 +91,40 @@ func TestUpdateRetriesOnConflict(t *testing.T) {
 			check(t, db.Get(ctx, ref, got))
 			if got.GetRegistered() != 11 || runs != 2 {
 				t.Errorf("registered = %d after %d runs, want 11 after 2", got.GetRegistered(), runs)
+			}
+		})
+	}
+}
+
+// TestFirstQueryInsideUpdate: the first query of a DB handle, run on the
+// Tx inside Update, creates the cursor secret in a transaction of its own
+// instead of waiting for the enclosing one (it used to hang).
+func TestFirstQueryInsideUpdate(t *testing.T) {
+	for name, open := range engines(t) {
+		t.Run(name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			db := openDB(t, open())
+			q, err := query.Compile(db.Catalog(), `User[$id] { registered }`)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ref := must[runtime.Ref](t)(table(t, db, "User").RowOf(&testpb.User{UserId: "u"}))
+			n := 0
+			check(t, db.Update(ctx, func(tx *runtime.Tx) error {
+				if err := tx.Put(ctx, ref, &testpb.User{UserId: "u", Registered: 3}); err != nil {
+					return err
+				}
+				for _, err := range tx.Query(ctx, q, map[string]any{"id": "u"}) {
+					if err != nil {
+						return err
+					}
+					n++
+				}
+				return nil
+			}))
+			if n != 1 {
+				t.Errorf("query inside Update returned %d rows, want 1 (the transaction's own write)", n)
 			}
 		})
 	}
