@@ -32,7 +32,7 @@ var rules = []rule{
 	{pkg: "tuple", libs: stdlibOnly},
 	{pkg: "kv", libs: stdlibOnly},
 	{pkg: "kv/kvtest", own: []string{"kv"}, libs: stdlibOnly},
-	{pkg: "kv/internal/...", libs: stdlibOnly},
+	{pkg: "kv/internal/...", own: []string{"kv"}, libs: stdlibOnly},
 	{pkg: "kv/memkv", own: []string{"kv", "kv/internal/..."}},
 	{pkg: "kv/pebblekv", own: []string{"kv", "kv/internal/..."}},
 	{pkg: "kv/remotekv", own: []string{"kv", "proto/protoql/v1"}},
