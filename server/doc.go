@@ -28,6 +28,15 @@
 // deeper: compiling costs time and memory linear in the text, and results
 // nest shallowly enough for every protobuf-go client to decode.
 //
+// A KV transaction (the Transact stream behind kv/remotekv's Update, View
+// and Store-level iterators) ends when its client leaves it idle for
+// [Limits].TxnIdle (default 5 s) or when it has run [Limits].TxnLifetime
+// (default 30 s), with DeadlineExceeded (kv.ErrExpired on the client); it
+// is rolled back and the event is logged. The stores hold no lock while a
+// transaction runs, so a stalled client delays no other writer even within
+// these limits; they bound what it pins. A conflict at commit is answered
+// with "restart", and the client runs its function again.
+//
 // # Errors
 //
 // Handlers return ordinary Go errors; one interceptor (status.go) turns them
