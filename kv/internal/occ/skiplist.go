@@ -22,6 +22,10 @@ type node struct {
 	key  []byte
 	vers []version
 	next []*node
+	// Inline backing for vers and next: most keys are written once, and
+	// three in four nodes have one or two levels.
+	vers1 [1]version
+	next2 [2]*node
 }
 
 // at returns the newest version written at or before seq.
@@ -39,14 +43,17 @@ func (n *node) at(seq uint64) (version, bool) {
 // node pointer stays valid while the transaction writes. It belongs to the
 // transaction's goroutine.
 type skiplist struct {
-	head  node
-	level int
-	rnd   uint64
-	len   int
+	head     node
+	headNext [maxLevel]*node
+	level    int
+	rnd      uint64
+	len      int
 }
 
-func newSkiplist() *skiplist {
-	return &skiplist{head: node{next: make([]*node, maxLevel)}, level: 1, rnd: 0x9E3779B97F4A7C15}
+// init readies an embedded skiplist; it must not be copied afterwards.
+func (s *skiplist) init() {
+	s.head.next = s.headNext[:]
+	s.level, s.rnd = 1, 0x9E3779B97F4A7C15
 }
 
 // randomLevel draws a level with P(level > k) = 4^-k (xorshift64).
@@ -81,7 +88,13 @@ func (s *skiplist) getOrInsert(key []byte) *node {
 		prev[l] = &s.head
 	}
 	s.level = max(s.level, lvl)
-	n := &node{key: append(make([]byte, 0, len(key)), key...), next: make([]*node, lvl)}
+	n := &node{key: append(make([]byte, 0, len(key)), key...)}
+	n.vers = n.vers1[:0]
+	if lvl <= len(n.next2) {
+		n.next = n.next2[:lvl]
+	} else {
+		n.next = make([]*node, lvl)
+	}
 	for l := range lvl {
 		n.next[l] = prev[l].next[l]
 		prev[l].next[l] = n

@@ -28,7 +28,7 @@ type Txn struct {
 	ended error // the engine's error for calls after End
 	done  atomic.Bool
 
-	buf    *skiplist
+	buf    skiplist
 	ranges []delRange
 	wseq   uint64 // counts writes; stamps versions and ranges
 	iseq   uint64 // wseq when the newest iterator was opened
@@ -36,6 +36,7 @@ type Txn struct {
 
 	reads ReadSet
 	iters map[*iterator]struct{} // open iterators
+	calls uint32                 // calls made, to read the clock on some only
 }
 
 var _ kv.Txn = (*Txn)(nil)
@@ -43,7 +44,9 @@ var _ kv.Txn = (*Txn)(nil)
 // NewTxn returns a transaction registered as reg that reads snap. ended is
 // the error of calls made after End.
 func NewTxn(m *Manager, reg *Reg, snap kv.Reader, ended error) *Txn {
-	return &Txn{m: m, reg: reg, snap: snap, ended: ended, buf: newSkiplist()}
+	t := &Txn{m: m, reg: reg, snap: snap, ended: ended}
+	t.buf.init()
+	return t
 }
 
 // End ends the transaction: it records the spans of the iterators still
@@ -72,8 +75,12 @@ func (t *Txn) check(op string, ctx context.Context) error {
 	if t.done.Load() {
 		return t.ended
 	}
-	if err := t.m.Check(t.reg); err != nil {
-		return err
+	// The lifetime is checked on the clock every 16th call (and always
+	// at commit); an expiry found by the commit log's pruning, always.
+	if t.calls++; t.calls%16 == 0 || t.reg.expired.Load() {
+		if err := t.m.Check(t.reg); err != nil {
+			return err
+		}
 	}
 	if ctx != nil {
 		if err := ctx.Err(); err != nil {
