@@ -57,8 +57,8 @@ var DefaultLimits = Limits{
 
 	MaxQueryBytes: query.DefaultLimits.MaxBytes,
 	MaxQueryDepth: query.DefaultLimits.MaxDepth,
-	TxnIdle:     5 * time.Second,
-	TxnLifetime: 30 * time.Second,
+	TxnIdle:       5 * time.Second,
+	TxnLifetime:   30 * time.Second,
 }
 
 // DefaultMaxMessageSize bounds every message unless WithMaxMessageSize says
