@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"slices"
@@ -71,5 +72,12 @@ func openStore(ctx context.Context, db string, create bool) (kv.Store, error) {
 			return nil, usagef("--db %s: no database there (protoql serve --db creates one): %v", db, err)
 		}
 	}
-	return pebblekv.Open(db)
+	s, err := pebblekv.Open(db)
+	if errors.Is(err, pebblekv.ErrLocked) {
+		return nil, fmt.Errorf("--db %s: %w\n(is `protoql serve --db %s` or your service running? query the live database through it: --remote ADDR)", db, err, db)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return s, nil
 }

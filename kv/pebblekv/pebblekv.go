@@ -131,7 +131,7 @@ func Open(dir string, opts ...Option) (*Store, error) {
 	}
 	db, err := pebble.Open(dir, po)
 	if err != nil {
-		return nil, fmt.Errorf("pebblekv: open %s: %w", dir, err)
+		return nil, openError(dir, err)
 	}
 	s := &Store{db: db, g: guard.New(), iters: make(map[*iterator]struct{})}
 	s.write.init(db, o.Sync, po.WALFailover == nil, o.MaxTxnLifetime)

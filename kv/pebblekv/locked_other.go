@@ -1,0 +1,5 @@
+//go:build !windows
+
+package pebblekv
+
+func isSharingViolation(error) bool { return false }
