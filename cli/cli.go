@@ -36,6 +36,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/protoql/protoql/internal/version"
 	"github.com/protoql/protoql/query"
 )
 
@@ -102,6 +103,7 @@ func newRoot(stdio IO) *cobra.Command {
 Every command except 'key' works on a database: --db DIR opens the Pebble
 database in DIR; --remote ADDR talks to a 'protoql serve'. The database
 stores its schema, so no schema flag is needed.`,
+		Version:           version.Version,
 		SilenceUsage:      true,
 		SilenceErrors:     true,
 		CompletionOptions: cobra.CompletionOptions{DisableDefaultCmd: true},
@@ -109,6 +111,7 @@ stores its schema, so no schema flag is needed.`,
 	root.SetIn(stdio.In)
 	root.SetOut(stdio.Out)
 	root.SetErr(stdio.Err)
+	root.SetVersionTemplate("protoql {{.Version}}\n")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	// Without a command, show the help; an unknown command is a usage
 	// mistake (cobra checks Args instead of guessing when they are set).
@@ -129,6 +132,7 @@ stores its schema, so no schema flag is needed.`,
 		keyCmd(conn),
 		dumpCmd(conn),
 		schemaCmd(conn),
+		protoCmd(),
 	)
 	return root
 }

@@ -181,3 +181,57 @@ message ` + msg + ` { option (protoql.v1.table) = {id: 1}; }
 		})
 	}
 }
+
+// TestOptionsGoPackageMoved checks that a request moving protoql's
+// options.proto to another Go package (buf managed mode's
+// go_package_prefix, or an M parameter) is refused with the fix, instead of
+// generating code that links a second copy of the options and panics at
+// init.
+func TestOptionsGoPackageMoved(t *testing.T) {
+	t.Parallel()
+	src := errHeader + `message A { option (protoql.v1.table) = {id: 1}; }`
+	const moved = "example.com/t/gen/protoql/v1"
+	tests := []struct {
+		name      string
+		goPackage string // options.proto's go_package in the request; "" keeps it
+		param     string
+		want      string // "" = no error
+	}{
+		{"kept", "", "", ""},
+		{"managed mode prefix", moved + ";protoqlv1", "", `it has Go import path "` + moved + `"`},
+		{"M parameter", "", "Mprotoql/v1/options.proto=" + moved, `it has Go import path "` + moved + `"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			_, set, err := prototest.Compile(map[string]string{"t.proto": src}, "t.proto")
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, f := range set.File {
+				if f.GetName() == "protoql/v1/options.proto" && tt.goPackage != "" {
+					f.Options.GoPackage = proto.String(tt.goPackage)
+				}
+			}
+			req := &pluginpb.CodeGeneratorRequest{FileToGenerate: []string{"t.proto"}, ProtoFile: set.File}
+			if tt.param != "" {
+				req.Parameter = proto.String(tt.param)
+			}
+			resp := run(t, req, gen.Generate)
+			if tt.want == "" {
+				if resp.Error != nil || len(resp.File) != 1 {
+					t.Fatalf("got error %q and %d files, want no error and 1 file", resp.GetError(), len(resp.File))
+				}
+				return
+			}
+			for _, want := range []string{gen.ErrOptionsGoPackage.Error(), tt.want, "file_option: go_package"} {
+				if !strings.Contains(resp.GetError(), want) {
+					t.Errorf("got plugin error\n  %s\nwant it to contain\n  %s", resp.GetError(), want)
+				}
+			}
+			if len(resp.File) != 0 {
+				t.Errorf("got %d generated files with the error, want none", len(resp.File))
+			}
+		})
+	}
+}

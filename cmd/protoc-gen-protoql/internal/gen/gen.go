@@ -30,6 +30,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/protoql/protoql/internal/version"
 	"github.com/protoql/protoql/schema"
 	"google.golang.org/protobuf/compiler/protogen"
 	"google.golang.org/protobuf/reflect/protoreflect"
@@ -38,7 +39,7 @@ import (
 )
 
 // Version is the plugin's version, written into every generated file.
-const Version = "v0.1.0"
+const Version = version.Version
 
 // Supported protobuf features: proto3 optional and editions up to 2024. The
 // generated code sets fields through protoreflect only, so it works with
@@ -72,6 +73,9 @@ func Generate(plugin *protogen.Plugin) error {
 	plugin.SupportedFeatures = supportedFeatures
 	plugin.SupportedEditionsMinimum = minEdition
 	plugin.SupportedEditionsMaximum = maxEdition
+	if err := checkOptionsGoPackage(plugin); err != nil {
+		return err
+	}
 	var order []protogen.GoImportPath
 	pkgs := map[protogen.GoImportPath][]*protogen.File{}
 	for _, f := range plugin.Files {
