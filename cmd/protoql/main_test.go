@@ -31,6 +31,8 @@ import (
 	"time"
 
 	"github.com/creack/pty"
+
+	"github.com/protoql/protoql/internal/version"
 )
 
 var bin struct {
@@ -579,5 +581,64 @@ func TestREPLPagingPagerAndEdits(t *testing.T) {
 	out, stderr, code := runWith(t, pager, ".limit 0\n"+`Series["cpu", "db1"] { points }`+"\n", "repl", "--db", db, "--history", "")
 	if code != 0 || strings.Contains(out, "PAGED:") || !strings.Contains(out, "1735778700000000: {") {
 		t.Errorf("piped: exit %d, stderr %q, paged %v", code, stderr, strings.Contains(out, "PAGED:"))
+	}
+}
+
+// TestLiveDatabase checks what a user sees who points --db at a database a
+// running `protoql serve` holds: an error that says what to do, and the
+// same query working through --remote.
+func TestLiveDatabase(t *testing.T) {
+	db := socialDB(t)
+	token := writeToken(t, "live")
+	srv := serve(t, db, token)
+	query := `User["alice"] { display_name }`
+
+	_, stderr, code := run(t, "query", "--db", db, query)
+	if code != 1 {
+		t.Fatalf("query --db on a served database: exit %d, want 1\n%s", code, stderr)
+	}
+	for _, want := range []string{"database in use", "--remote ADDR", "protoql serve --db " + db} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("stderr %q does not contain %q", stderr, want)
+		}
+	}
+	stdout, stderr, code := run(t, "query", "--remote", srv.addr, "--token-file", token, query)
+	if code != 0 || !strings.Contains(stdout, `display_name: "Alice"`) {
+		t.Errorf("query --remote: exit %d\nstdout: %s\nstderr: %s", code, stdout, stderr)
+	}
+}
+
+// TestVersion checks that the command reports the release.
+func TestVersion(t *testing.T) {
+	t.Parallel()
+	stdout, _, code := run(t, "--version")
+	if want := "protoql " + version.Version + "\n"; code != 0 || stdout != want {
+		t.Errorf("protoql --version: exit %d, output %q; want 0, %q", code, stdout, want)
+	}
+}
+
+// TestProtoExport checks that `protoql proto export DIR` writes the
+// options.proto this build embeds at its import path under DIR.
+func TestProtoExport(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	stdout, stderr, code := run(t, "proto", "export", dir)
+	want := filepath.Join(dir, "protoql", "v1", "options.proto")
+	if code != 0 || stdout != "wrote "+want+"\n" {
+		t.Fatalf("proto export: exit %d\nstdout: %s\nstderr: %s", code, stdout, stderr)
+	}
+	got, err := os.ReadFile(want)
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, err := os.ReadFile(filepath.Join("..", "..", "proto", "protoql", "v1", "options.proto"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, src) {
+		t.Errorf("exported options.proto differs from proto/protoql/v1/options.proto")
+	}
+	if _, _, code := run(t, "proto", "export"); code != 2 {
+		t.Errorf("proto export without DIR: exit %d, want 2", code)
 	}
 }
