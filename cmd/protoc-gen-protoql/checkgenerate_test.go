@@ -26,8 +26,12 @@ func TestGeneratedCodeIsCurrent(t *testing.T) {
 	if err != nil {
 		t.Skip("the go command is not on PATH")
 	}
-	// go tool -n builds buf (or finds it in the build cache) without running it.
-	if out, err := exec.Command(goCmd, "tool", "-n", "buf").CombinedOutput(); err != nil {
+	// go tool -n builds buf (or finds it in the build cache) without running
+	// it; buf is pinned in tools.mod, and `go tool buf` is a wrapper that
+	// runs it from there (internal/tools).
+	probe := exec.Command(goCmd, "tool", "-modfile=tools.mod", "-n", "buf")
+	probe.Dir = moduleRoot
+	if out, err := probe.CombinedOutput(); err != nil {
 		t.Skipf("skipping: go tool buf cannot be built here (offline with an empty module cache?): %v\n%s", err, out)
 	}
 	out := t.TempDir()

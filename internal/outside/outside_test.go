@@ -3,6 +3,7 @@ package outside
 import (
 	"bufio"
 	"bytes"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -190,16 +191,22 @@ func (c *consumer) command(line string) {
 	}
 }
 
-// pinned is the version of the module providing pkg in protoql's go.mod.
+// pinned is the version of the module providing pkg in protoql's go.mod,
+// or for development tools, in its tools.mod.
 func (c *consumer) pinned(pkg string) string {
 	c.t.Helper()
-	cmd := exec.Command("go", "list", "-f", "{{.Module.Version}}", pkg)
-	cmd.Dir = c.repo
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		c.t.Fatalf("go list %s in the protoql module: %v\n%s", pkg, err, out)
+	var errs []string
+	for _, modfile := range []string{"go.mod", "tools.mod"} {
+		cmd := exec.Command("go", "list", "-modfile="+filepath.Join(c.repo, modfile), "-f", "{{.Module.Version}}", pkg)
+		cmd.Dir = c.repo
+		out, err := cmd.CombinedOutput()
+		if err == nil {
+			return strings.TrimSpace(string(out))
+		}
+		errs = append(errs, fmt.Sprintf("%s: %v: %s", modfile, err, out))
 	}
-	return strings.TrimSpace(string(out))
+	c.t.Fatalf("go list %s in the protoql module:\n%s", pkg, strings.Join(errs, "\n"))
+	return ""
 }
 
 func (c *consumer) exec(line string) (string, error) {
