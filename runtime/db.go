@@ -11,6 +11,8 @@ import (
 	"github.com/protoql/protoql/kv"
 	"github.com/protoql/protoql/schema"
 	"github.com/protoql/protoql/tuple"
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/reflect/protoregistry"
@@ -58,11 +60,14 @@ type DB struct {
 	// cursorSecret signs query cursors (cursor.go); set by Open, then
 	// read-only.
 	cursorSecret []byte
+	obs          *observer // telemetry (observe.go)
 }
 
 type options struct {
-	files     []protoreflect.FileDescriptor
-	namespace *string
+	files          []protoreflect.FileDescriptor
+	namespace      *string
+	tracerProvider trace.TracerProvider
+	meterProvider  metric.MeterProvider
 }
 
 // Option configures Open.
@@ -91,7 +96,11 @@ func Open(ctx context.Context, store kv.Store, opts ...Option) (*DB, error) {
 	for _, opt := range opts {
 		opt(&o)
 	}
-	db := &DB{store: store, tables: map[uint32]*Table{}}
+	obs, err := newObserver(&o)
+	if err != nil {
+		return nil, err
+	}
+	db := &DB{store: store, tables: map[uint32]*Table{}, obs: obs}
 	if o.namespace != nil {
 		db.ns = tuple.AppendString([]byte{nsPrefix}, 1, tuple.Asc, *o.namespace)
 	}

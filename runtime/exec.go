@@ -138,6 +138,9 @@ func (e *LimitError) Unwrap() error { return ErrLimit }
 // *LimitError, a corruption error, or the store's.
 func (db *DB) Query(ctx context.Context, q *query.Query, vars map[string]any, opts ...QueryOption) iter.Seq2[Result, error] {
 	return func(yield func(Result, error) bool) {
+		ob := db.obs.startQuery(ctx, q)
+		defer ob.end()
+		ctx, yield := ob.ctx, ob.counting(yield)
 		e, err := db.newExec(ctx, q, vars, opts)
 		if err != nil {
 			yield(Result{}, err)
@@ -147,6 +150,7 @@ func (db *DB) Query(ctx context.Context, q *query.Query, vars map[string]any, op
 			e.r = r
 			return e.run(yield)
 		})
+		ob.scanned(e)
 		e.release()
 		if err != nil && !errors.Is(err, errStopped) {
 			yield(Result{}, err)
@@ -158,6 +162,9 @@ func (db *DB) Query(ctx context.Context, q *query.Query, vars map[string]any, op
 // writes); see DB.Query.
 func (tx *Tx) Query(ctx context.Context, q *query.Query, vars map[string]any, opts ...QueryOption) iter.Seq2[Result, error] {
 	return func(yield func(Result, error) bool) {
+		ob := tx.db.obs.startQuery(ctx, q)
+		defer ob.end()
+		ctx, yield := ob.ctx, ob.counting(yield)
 		e, err := tx.db.newExec(ctx, q, vars, opts)
 		if err != nil {
 			yield(Result{}, err)
@@ -165,6 +172,7 @@ func (tx *Tx) Query(ctx context.Context, q *query.Query, vars map[string]any, op
 		}
 		e.r = tx.r
 		err = e.run(yield)
+		ob.scanned(e)
 		e.release()
 		if err != nil && !errors.Is(err, errStopped) {
 			yield(Result{}, err)

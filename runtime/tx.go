@@ -68,15 +68,21 @@ var (
 // and fn run again — where it would run again too. It does not wait for
 // tx and never deadlocks.
 func (db *DB) Update(ctx context.Context, fn func(tx *Tx) error) error {
-	return db.store.Update(ctx, func(txn kv.Txn) error {
-		return fn(&Tx{db: db, r: txn, txn: txn})
+	return db.observeTx(ctx, "update", func(ctx context.Context, attempts *int) error {
+		return db.store.Update(ctx, func(txn kv.Txn) error {
+			*attempts++
+			return fn(&Tx{db: db, r: txn, txn: txn})
+		})
 	})
 }
 
 // View runs fn on one consistent snapshot. Writes through tx fail.
 func (db *DB) View(ctx context.Context, fn func(tx *Tx) error) error {
-	return db.store.View(ctx, func(r kv.Reader) error {
-		return fn(&Tx{db: db, r: r})
+	return db.observeTx(ctx, "view", func(ctx context.Context, attempts *int) error {
+		return db.store.View(ctx, func(r kv.Reader) error {
+			*attempts++
+			return fn(&Tx{db: db, r: r})
+		})
 	})
 }
 
@@ -87,31 +93,33 @@ func (db *DB) Get(ctx context.Context, ref Ref, m proto.Message) error {
 
 // Put implements Querier with one atomic batch.
 func (db *DB) Put(ctx context.Context, ref Ref, m proto.Message) error {
-	return db.apply(ctx, func(w kv.Writer) error { return put(w, ref, m) })
+	return db.apply(ctx, "put", &ref, func(w kv.Writer) error { return put(w, ref, m) })
 }
 
 // Delete implements Querier with one atomic batch.
 func (db *DB) Delete(ctx context.Context, ref Ref) error {
-	return db.apply(ctx, func(w kv.Writer) error { return del(w, ref) })
+	return db.apply(ctx, "delete", &ref, func(w kv.Writer) error { return del(w, ref) })
 }
 
 // DeleteRange implements Querier with one atomic batch.
 func (db *DB) DeleteRange(ctx context.Context, ref Ref, r KeyRange) error {
-	return db.apply(ctx, func(w kv.Writer) error { return deleteEntries(w, ref, r) })
+	return db.apply(ctx, "delete_range", &ref, func(w kv.Writer) error { return deleteEntries(w, ref, r) })
 }
 
 // DeleteRows implements Querier with one atomic batch.
 func (db *DB) DeleteRows(ctx context.Context, t *Table, r KeyRange) error {
-	return db.apply(ctx, func(w kv.Writer) error { return deleteRows(w, t, r) })
+	return db.apply(ctx, "delete_rows", &Ref{table: t}, func(w kv.Writer) error { return deleteRows(w, t, r) })
 }
 
 // apply records writes in a batch and commits it.
-func (db *DB) apply(ctx context.Context, write func(kv.Writer) error) error {
-	b := kv.NewBatch()
-	if err := write(b); err != nil {
-		return err
-	}
-	return db.store.Apply(ctx, b)
+func (db *DB) apply(ctx context.Context, op string, ref *Ref, write func(kv.Writer) error) error {
+	return db.observeWrite(ctx, op, ref, func(ctx context.Context, _ *int) error {
+		b := kv.NewBatch()
+		if err := write(b); err != nil {
+			return err
+		}
+		return db.store.Apply(ctx, b)
+	})
 }
 
 // GetValue implements Querier.
@@ -121,13 +129,16 @@ func (db *DB) GetValue(ctx context.Context, ref Ref) (protoreflect.Value, error)
 
 // SetValue implements Querier with one blind write.
 func (db *DB) SetValue(ctx context.Context, ref Ref, v protoreflect.Value) error {
-	return db.apply(ctx, func(w kv.Writer) error { return setValue(w, ref, v) })
+	return db.apply(ctx, "set_value", &ref, func(w kv.Writer) error { return setValue(w, ref, v) })
 }
 
 // MutateInline implements Querier in its own transaction.
 func (db *DB) MutateInline(ctx context.Context, ref Ref, fn func(protoreflect.Message) error) error {
-	return db.store.Update(ctx, func(txn kv.Txn) error {
-		return mutateInline(ctx, txn, db, ref, fn)
+	return db.observeWrite(ctx, "mutate_inline", &ref, func(ctx context.Context, attempts *int) error {
+		return db.store.Update(ctx, func(txn kv.Txn) error {
+			*attempts++
+			return mutateInline(ctx, txn, db, ref, fn)
+		})
 	})
 }
 

@@ -16,7 +16,8 @@ import (
 // changed the metadata keys.
 type dbCache struct {
 	store kv.Store
-	mu    sync.Mutex // serializes opening
+	opts  []runtime.Option // telemetry providers (observe.go)
+	mu    sync.Mutex       // serializes opening
 	db    atomic.Pointer[runtime.DB]
 	// gen counts metadata writes, so that an Open that raced with one does
 	// not cache what it read before it.
@@ -40,7 +41,7 @@ func (c *dbCache) get(ctx context.Context) (*runtime.DB, error) {
 		return db, nil
 	}
 	gen := c.gen.Load()
-	db, err := runtime.Open(ctx, c.store)
+	db, err := runtime.Open(ctx, c.store, c.opts...)
 	if err != nil {
 		// Opened without a schema, Open's only request error is that none
 		// is stored.

@@ -9,11 +9,14 @@ import (
 	"net"
 	"time"
 
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/health"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
 	"github.com/protoql/protoql/kv"
-	protoqlv1 "github.com/protoql/protoql/proto/protoql/v1"
 	"github.com/protoql/protoql/query"
 )
 
@@ -84,6 +87,21 @@ type Options struct {
 	// Logger receives internal errors (with the id the client sees) and
 	// recovered panics.
 	Logger *slog.Logger
+
+	// Observability and embedding (observe.go, register.go).
+
+	// AccessLog, when set, gets one line per call.
+	AccessLog *slog.Logger
+	// TracerProvider and MeterProvider receive the server's and the
+	// runtime's spans and metrics; nil means otel's global providers.
+	TracerProvider trace.TracerProvider
+	MeterProvider  metric.MeterProvider
+	// ServerOptions, UnaryInterceptors and StreamInterceptors configure the
+	// grpc.Server that Serve runs; interceptors run outside protoql's own
+	// stages.
+	ServerOptions      []grpc.ServerOption
+	UnaryInterceptors  []grpc.UnaryServerInterceptor
+	StreamInterceptors []grpc.StreamServerInterceptor
 }
 
 // Option sets a field of Options.
@@ -119,6 +137,7 @@ type Server struct {
 	grpc   *grpc.Server
 	protos protoqlService
 	kvs    kvService
+	health *health.Server
 }
 
 // New returns a server for store.
@@ -141,9 +160,15 @@ func New(store kv.Store, opts ...Option) *Server {
 	s.dbs.store = store
 	s.protos = protoqlService{s: s}
 	s.kvs = kvService{s: s}
+	s.dbs.opts = s.runtimeOptions()
 	s.grpc = grpc.NewServer(s.serverOptions()...)
-	protoqlv1.RegisterProtoQLServiceServer(s.grpc, &s.protos)
-	protoqlv1.RegisterKVServiceServer(s.grpc, &s.kvs)
+	s.Register(s.grpc)
+	// Reflection needs the token like protoql's services; health checks
+	// do not, so that probes need no secret.
+	registerReflection(s.Registrar(s.grpc), s.grpc)
+	s.health = health.NewServer()
+	s.setHealth(healthpb.HealthCheckResponse_NOT_SERVING)
+	healthpb.RegisterHealthServer(s.grpc, s.health)
 	return s
 }
 
@@ -152,15 +177,17 @@ func (s *Server) serverOptions() []grpc.ServerOption {
 		grpc.MaxRecvMsgSize(s.opts.MaxMessageSize),
 		grpc.MaxSendMsgSize(s.opts.MaxMessageSize),
 		grpc.InTapHandle(s.tap),
-		// Interceptors run outermost first: errors of every later stage,
-		// authentication included, pass through the one status mapping.
-		grpc.ChainUnaryInterceptor(s.unaryStatus, s.unaryAuth),
-		grpc.ChainStreamInterceptor(s.streamStatus, s.streamAuth),
+		s.statsHandler(),
+		// The caller's interceptors; protoql's own stages (status mapping,
+		// token) wrap each of its services' handlers (register.go), so
+		// these see the codes clients get.
+		grpc.ChainUnaryInterceptor(s.opts.UnaryInterceptors...),
+		grpc.ChainStreamInterceptor(s.opts.StreamInterceptors...),
 	}
 	if s.opts.TLS != nil {
 		opts = append(opts, grpc.Creds(credentials.NewTLS(s.opts.TLS)))
 	}
-	return opts
+	return append(opts, s.opts.ServerOptions...)
 }
 
 // GRPC returns the underlying gRPC server, to serve it on listeners of the
@@ -171,7 +198,13 @@ func (s *Server) GRPC() *grpc.Server { return s.grpc }
 // stops accepting calls, waits up to the grace period for running ones,
 // cancels the rest, and returns. It returns nil after a shutdown and the
 // listener's error otherwise. A Server serves once.
+//
+// Besides protoql's services, Serve answers gRPC health checks
+// (grpc.health.v1.Health: SERVING from the start of Serve, NOT_SERVING
+// once shutdown begins) and server reflection, which lists and describes
+// the services (`buf curl --list-methods`, grpcurl).
 func (s *Server) Serve(ctx context.Context, lis net.Listener) error {
+	s.setHealth(healthpb.HealthCheckResponse_SERVING)
 	errc := make(chan error, 1)
 	go func() { errc <- s.grpc.Serve(lis) }()
 	select {
@@ -188,6 +221,7 @@ func (s *Server) Serve(ctx context.Context, lis net.Listener) error {
 
 // Shutdown stops the server gracefully (see Serve).
 func (s *Server) Shutdown() {
+	s.health.Shutdown()
 	done := make(chan struct{})
 	go func() {
 		s.grpc.GracefulStop()

@@ -45,16 +45,51 @@ type errorMapper struct {
 	nextID atomic.Uint64
 }
 
-// status returns err as a gRPC status error (nil for nil).
+// Status returns err as the gRPC status error that protoql's server
+// answers with, nil for nil. It is the server's own mapping, exported so
+// that a service calling the runtime directly answers the same codes:
+//
+//   - a *query.Error (a mistake in a query or its variables):
+//     InvalidArgument with the position, plus a QueryError detail;
+//   - a *runtime.LimitError: ResourceExhausted with a LimitExceeded detail
+//     carrying the cursor to resume from;
+//   - context.Canceled and DeadlineExceeded: Canceled, DeadlineExceeded;
+//   - errors wrapping runtime.ErrNotFound or kv.ErrNotFound: NotFound;
+//     kv.ErrConflict: Aborted; runtime.ErrCorrupt: DataLoss; kv.ErrClosed:
+//     Unavailable; the ErrInvalid of runtime, kv and schema, and
+//     tuple.ErrMalformed: InvalidArgument — each with the error's text;
+//   - an error that already is a gRPC status (it has a GRPCStatus method
+//     itself, not only wrapped inside): unchanged;
+//   - anything else: Internal with a generic message, so that no internal
+//     detail reaches a client (the server logs such errors with an id and
+//     answers that id).
+func Status(err error) error {
+	st, _ := statusOf(err)
+	return st
+}
+
+// status is Status, logging the errors it answers with Internal.
 func (m *errorMapper) status(method string, err error) error {
+	st, known := statusOf(err)
+	if known {
+		return st
+	}
+	id := m.nextID.Add(1)
+	m.log.Error("protoql server: internal error", "method", method, "id", id, "err", err)
+	return status.Errorf(codes.Internal, "internal error (logged by the server as id %d)", id)
+}
+
+// statusOf maps err and reports whether it is an error meant for the
+// caller; Internal errors are not.
+func statusOf(err error) (error, bool) {
 	if err == nil {
-		return nil
+		return nil, true
 	}
 	// Already a status: from gRPC itself, or authentication. Only err
 	// itself: a status wrapped inside a store's error is the backend's own
 	// (a TiKV connection failure, say) and is internal like the rest.
 	if _, ok := err.(interface{ GRPCStatus() *status.Status }); ok {
-		return err
+		return err, true
 	}
 	var qe *query.Error
 	var le *runtime.LimitError
@@ -62,22 +97,20 @@ func (m *errorMapper) status(method string, err error) error {
 	case errors.As(err, &qe):
 		return withDetail(codes.InvalidArgument, err.Error(), &protoqlv1.QueryError{
 			Line: uint32(qe.Pos.Line), Column: uint32(qe.Pos.Column), Offset: uint32(qe.Pos.Offset), Message: qe.Msg,
-		})
+		}), true
 	case errors.As(err, &le):
 		return withDetail(codes.ResourceExhausted, err.Error(), &protoqlv1.LimitExceeded{
 			Limit: le.Limit, Max: uint64(le.Max), Cursor: le.Cursor,
-		})
+		}), true
 	case errors.Is(err, context.Canceled):
-		return status.Error(codes.Canceled, "request canceled")
+		return status.Error(codes.Canceled, "request canceled"), true
 	case errors.Is(err, context.DeadlineExceeded):
-		return status.Error(codes.DeadlineExceeded, "request deadline exceeded (the server's time limit or the client's deadline)")
+		return status.Error(codes.DeadlineExceeded, "request deadline exceeded (the server's time limit or the client's deadline)"), true
 	}
 	if code, ok := knownCode(err); ok {
-		return status.Error(code, err.Error())
+		return status.Error(code, err.Error()), true
 	}
-	id := m.nextID.Add(1)
-	m.log.Error("protoql server: internal error", "method", method, "id", id, "err", err)
-	return status.Errorf(codes.Internal, "internal error (logged by the server as id %d)", id)
+	return status.Error(codes.Internal, "internal error"), false
 }
 
 // knownCode maps the errors whose text is meant for the caller: a user's
