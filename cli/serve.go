@@ -20,6 +20,7 @@ func serveCmd(conn *connFlags) *cobra.Command {
 		tlsKey         string
 		limits         = server.DefaultLimits
 		maxMessageSize int
+		obs            observeFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "serve --db DIR",
@@ -34,6 +35,13 @@ The server listens on 127.0.0.1 unless --listen says otherwise. With
 means unlimited, except for the query text's size and nesting, which are
 always bounded. SIGINT or SIGTERM stops it gracefully: running calls
 finish (for up to 10s), then the database is closed.
+
+It also answers gRPC health checks (SERVING while it serves, NOT_SERVING
+once it stops) and server reflection, so that tools such as
+"buf curl --list-methods" and grpcurl describe its services. Each call is
+logged to standard error (--access-log=false turns that off); with
+--metrics-addr it serves Prometheus metrics of the server, the queries,
+writes and transactions, Pebble and the Go runtime at /metrics.
 
 Once listening, it prints "listening on ADDR" to standard error.`,
 		Args: args(cobra.NoArgs),
@@ -75,7 +83,7 @@ Once listening, it prints "listening on ADDR" to standard error.`,
 				}
 				opts = append(opts, server.WithTLS(&tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}))
 			}
-			return serve(cmd, conn.db, listen, opts)
+			return serve(cmd, conn.db, listen, opts, &obs)
 		},
 	}
 	f := cmd.Flags()
@@ -89,11 +97,12 @@ Once listening, it prints "listening on ADDR" to standard error.`,
 	f.IntVar(&maxMessageSize, "max-message-size", server.DefaultMaxMessageSize, "largest message received or sent, in bytes")
 	f.IntVar(&limits.MaxQueryBytes, "max-query-bytes", limits.MaxQueryBytes, "longest query text, in bytes (0: the default; cannot be lifted)")
 	f.IntVar(&limits.MaxQueryDepth, "max-query-depth", limits.MaxQueryDepth, "deepest nesting of selections {…} in a query (0: the default; at most 1000)")
+	obs.register(cmd)
 	return cmd
 }
 
 // serve runs the server until SIGINT or SIGTERM, then closes the store.
-func serve(cmd *cobra.Command, db, listen string, opts []server.Option) (err error) {
+func serve(cmd *cobra.Command, db, listen string, opts []server.Option, obs *observeFlags) (err error) {
 	ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	store, err := openStore(ctx, db, true)
@@ -109,7 +118,12 @@ func serve(cmd *cobra.Command, db, listen string, opts []server.Option) (err err
 	if err != nil {
 		return err
 	}
-	srv := server.New(store, opts...)
+	obsOpts, stopObs, err := obs.start(cmd, store)
+	if err != nil {
+		return err
+	}
+	defer stopObs()
+	srv := server.New(store, append(opts, obsOpts...)...)
 	fmt.Fprintf(cmd.ErrOrStderr(), "protoql: serving %s; listening on %s\n", db, lis.Addr())
 	if err := srv.Serve(ctx, lis); err != nil {
 		return err
