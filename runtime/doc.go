@@ -90,6 +90,15 @@
 // serializable (see that package): a decision made from a scan must also
 // read or write a key that competing writers write.
 //
+// # Telemetry
+//
+// Query, the DB-level writes, Update and View report OpenTelemetry spans
+// and metrics (rows returned, keys and bytes scanned, limit hits, write and
+// transaction durations, attempts, retries, conflicts; the list is in
+// observe.go) to the providers of [WithTracerProvider] and
+// [WithMeterProvider], or to otel's global providers, which record nothing
+// until a program installs an SDK.
+//
 // # Concurrency
 //
 // A DB is safe for concurrent use. A Tx belongs to the goroutine running

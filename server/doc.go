@@ -39,8 +39,10 @@
 //
 // # Errors
 //
-// Handlers return ordinary Go errors; one interceptor (status.go) turns them
-// into gRPC statuses, and nowhere else does. A mistake in a query answers
+// Handlers return ordinary Go errors; one stage wrapped around every
+// handler turns them into gRPC statuses with [Status] (status.go), and
+// nowhere else does. Status is exported so that a service calling the
+// runtime itself answers the same codes. A mistake in a query answers
 // InvalidArgument with the position in the text, also as a QueryError
 // detail. An error the client cannot act on is logged with an id and
 // answered with Internal and that id only; panics are recovered the same
@@ -55,6 +57,25 @@
 // write through the KVService to the metadata keys (first byte 0x00)
 // reloads it. Writes that reach the store some other way (another process
 // on a shared TiKV cluster) are not noticed until the server restarts.
+//
+// # Embedding
+//
+// [Server.Register] mounts the services on a caller's grpc.Server (any
+// grpc.ServiceRegistrar), next to the caller's own services; the token,
+// status mapping, timeout and access log apply to protoql's services only,
+// inside the caller's interceptors. For the server Serve runs,
+// [WithServerOptions], [WithUnaryInterceptors] and [WithStreamInterceptors]
+// add gRPC options and interceptors, which run outside protoql's stages.
+//
+// # Health, reflection, telemetry
+//
+// Serve also serves gRPC health checking (SERVING while serving,
+// NOT_SERVING from the start of shutdown; no token needed) and server
+// reflection (behind the token). [WithTracerProvider] and
+// [WithMeterProvider] send otelgrpc's per-call spans and metrics and the
+// runtime's query, write and transaction spans and metrics to the given
+// OpenTelemetry providers (default: otel's globals, no-ops until set).
+// [WithAccessLog] logs one line per call.
 //
 // # Shutdown
 //

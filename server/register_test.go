@@ -128,8 +128,14 @@ func TestRegisterTimeout(t *testing.T) {
 	go gs.Serve(lis)
 	t.Cleanup(gs.Stop)
 	kvc := protoqlv1.NewKVServiceClient(dial(t, lis))
-	_, err := kvc.Get(t.Context(), &protoqlv1.GetRequest{Key: []byte("\x05k")})
-	wantCode(t, "Get on a store that blocks until the context ends", err, codes.DeadlineExceeded)
+	// The client's own deadline only bounds a broken server.
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	_, err := kvc.Get(ctx, &protoqlv1.GetRequest{Key: []byte("\x05k")})
+	st := wantCode(t, "Get on a store that blocks until the context ends", err, codes.DeadlineExceeded)
+	if !strings.Contains(st.Message(), "the server's time limit") {
+		t.Errorf("Get: %v, want the server's deadline", err)
+	}
 }
 
 // blockingStore's Get blocks until its context ends.
@@ -219,7 +225,9 @@ func TestHealthAndReflection(t *testing.T) {
 	conn := dial(t, lis)
 
 	hc := healthpb.NewHealthClient(conn)
-	watchCtx, stopWatch := context.WithCancel(t.Context())
+	// The deadline only bounds a broken server; a working one answers at
+	// once.
+	watchCtx, stopWatch := context.WithTimeout(t.Context(), time.Minute)
 	watch, err := hc.Watch(watchCtx, &healthpb.HealthCheckRequest{Service: "protoql.v1.ProtoQLService"})
 	if err != nil {
 		t.Fatal(err)

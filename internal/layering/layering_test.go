@@ -88,7 +88,18 @@ func matches(pattern, pkg string) bool {
 	return pkg == pattern
 }
 
+// sdkOnly are imports that only programs (the CLI, commands, examples) may
+// have: library packages report through the OpenTelemetry API, and which
+// SDK records it and where it goes is the program's choice, as otel's own
+// guidance asks of instrumented libraries.
+var sdkOnly = []string{"go.opentelemetry.io/otel/sdk", "go.opentelemetry.io/otel/exporters/", "github.com/prometheus/"}
+
 func (r rule) violation(imp string) string {
+	for _, p := range sdkOnly {
+		if strings.HasPrefix(imp, p) {
+			return "a library package may use the OpenTelemetry API only; SDKs and exporters belong to programs (cli, cmd)"
+		}
+	}
 	if own, ok := strings.CutPrefix(imp, module+"/"); ok {
 		if strings.HasPrefix(own, "internal/") {
 			return "" // test support and private helpers are checked where they live
