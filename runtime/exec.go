@@ -138,11 +138,10 @@ func (e *LimitError) Unwrap() error { return ErrLimit }
 // *LimitError, a corruption error, or the store's.
 func (db *DB) Query(ctx context.Context, q *query.Query, vars map[string]any, opts ...QueryOption) iter.Seq2[Result, error] {
 	return func(yield func(Result, error) bool) {
-		ob := db.obs.startQuery(ctx, q)
-		defer ob.end()
-		ctx, yield := ob.ctx, ob.counting(yield)
+		ctx, ob := db.obs.start(ctx, "protoql.Query")
 		e, err := db.newExec(ctx, q, vars, opts)
 		if err != nil {
+			db.obs.endQuery(ctx, ob, q, nil, err)
 			yield(Result{}, err)
 			return
 		}
@@ -150,7 +149,7 @@ func (db *DB) Query(ctx context.Context, q *query.Query, vars map[string]any, op
 			e.r = r
 			return e.run(yield)
 		})
-		ob.scanned(e)
+		db.obs.endQuery(ctx, ob, q, e, err)
 		e.release()
 		if err != nil && !errors.Is(err, errStopped) {
 			yield(Result{}, err)
@@ -162,17 +161,16 @@ func (db *DB) Query(ctx context.Context, q *query.Query, vars map[string]any, op
 // writes); see DB.Query.
 func (tx *Tx) Query(ctx context.Context, q *query.Query, vars map[string]any, opts ...QueryOption) iter.Seq2[Result, error] {
 	return func(yield func(Result, error) bool) {
-		ob := tx.db.obs.startQuery(ctx, q)
-		defer ob.end()
-		ctx, yield := ob.ctx, ob.counting(yield)
+		ctx, ob := tx.db.obs.start(ctx, "protoql.Query")
 		e, err := tx.db.newExec(ctx, q, vars, opts)
 		if err != nil {
+			tx.db.obs.endQuery(ctx, ob, q, nil, err)
 			yield(Result{}, err)
 			return
 		}
 		e.r = tx.r
 		err = e.run(yield)
-		ob.scanned(e)
+		tx.db.obs.endQuery(ctx, ob, q, e, err)
 		e.release()
 		if err != nil && !errors.Is(err, errStopped) {
 			yield(Result{}, err)
@@ -196,6 +194,7 @@ type exec struct {
 	asm   assembler
 	keys  int
 	bytes int
+	rows  int   // root results yielded, for telemetry
 	err   error // a limit hit or an iterator error, sticky
 	// scratch holds filtered values; kb holds keys per nesting depth.
 	scratch []byte
@@ -289,7 +288,7 @@ var execPool = sync.Pool{New: func() any { return new(exec) }}
 // release returns e to the pool, dropping every reference to the call.
 func (e *exec) release() {
 	e.ctx, e.db, e.r, e.b, e.p, e.t = nil, nil, nil, nil, nil, nil
-	e.keys, e.bytes, e.err = 0, 0, nil
+	e.keys, e.bytes, e.rows, e.err = 0, 0, 0, nil
 	e.path, e.mapCursors, e.inJoin = e.path[:0], nil, false
 	e.done, e.progress, e.fed, e.chunk = nil, false, false, 0
 	e.resume, e.resumeCounts, e.resumeLevel = nil, e.resumeCounts[:0], 0

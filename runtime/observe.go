@@ -147,147 +147,124 @@ func endSpan(span trace.Span, err error) {
 	span.End()
 }
 
-// queryObs observes one Query call. It belongs to the goroutine ranging
-// over the query's results.
-type queryObs struct {
-	o     *observer
-	ctx   context.Context
+// call is one observed call: its span and start time. It is a value, so
+// that observing allocates nothing beyond the span.
+type call struct {
 	span  trace.Span
-	table string
 	start time.Time
-	rows  int
-	keys  int
-	bytes int
-	err   error
 }
 
-func (o *observer) startQuery(ctx context.Context, q *query.Query) *queryObs {
+// start begins a call's span.
+func (o *observer) start(ctx context.Context, name string) (context.Context, call) {
+	ctx, span := o.tracer.Start(ctx, name)
+	return ctx, call{span: span, start: time.Now()}
+}
+
+// endQuery ends a Query call that ran e (nil when it failed before
+// running) and returned err; errStopped (the caller stopped ranging) is no
+// error.
+func (o *observer) endQuery(ctx context.Context, c call, q *query.Query, e *exec, err error) {
+	if errors.Is(err, errStopped) {
+		err = nil
+	}
+	var rows, keys, bytes int
+	if e != nil {
+		rows, keys, bytes = e.rows, e.keys, e.bytes
+	}
 	table := string(q.Plan().Table.Desc.FullName())
-	ctx, span := o.tracer.Start(ctx, "protoql.Query", trace.WithSpanKind(trace.SpanKindInternal))
-	return &queryObs{o: o, ctx: ctx, span: span, table: table, start: time.Now()}
-}
-
-// counting wraps a query's yield, counting the results and keeping the
-// error that ends the sequence.
-func (qo *queryObs) counting(yield func(Result, error) bool) func(Result, error) bool {
-	return func(r Result, err error) bool {
-		if err != nil {
-			qo.err = err
-		} else {
-			qo.rows++
-		}
-		return yield(r, err)
+	limit := ""
+	if err != nil {
+		limit = limitOf(err)
 	}
-}
-
-// scanned records what the execution read, before it is released.
-func (qo *queryObs) scanned(e *exec) { qo.keys, qo.bytes = e.keys, e.bytes }
-
-func (qo *queryObs) end() {
-	o, ctx := qo.o, qo.ctx
-	var le *LimitError
-	limited := errors.As(qo.err, &le)
-	if qo.span.IsRecording() {
-		qo.span.SetAttributes(keyTable.String(qo.table), attribute.Int("protoql.rows", qo.rows),
-			attribute.Int("protoql.keys_scanned", qo.keys), attribute.Int("protoql.bytes_scanned", qo.bytes))
-		if limited {
-			qo.span.SetAttributes(keyLimit.String(le.Limit))
+	if c.span.IsRecording() {
+		c.span.SetAttributes(keyTable.String(table), attribute.Int("protoql.rows", rows),
+			attribute.Int("protoql.keys_scanned", keys), attribute.Int("protoql.bytes_scanned", bytes))
+		if limit != "" {
+			c.span.SetAttributes(keyLimit.String(limit))
 		}
 	}
-	endSpan(qo.span, qo.err)
+	endSpan(c.span, err)
 	if o.queryDur.Enabled(ctx) {
-		o.queryDur.Record(ctx, time.Since(qo.start).Seconds(), metric.WithAttributes(keyTable.String(qo.table), keyOutcome.String(outcome(qo.err))))
+		o.queryDur.Record(ctx, time.Since(c.start).Seconds(), metric.WithAttributes(keyTable.String(table), keyOutcome.String(outcome(err))))
 	}
-	attrs := metric.WithAttributes(keyTable.String(qo.table))
-	if o.queryRows.Enabled(ctx) {
-		o.queryRows.Record(ctx, int64(qo.rows), attrs)
+	for _, m := range []struct {
+		h metric.Int64Histogram
+		v int
+	}{{o.queryRows, rows}, {o.queryKeys, keys}, {o.queryBytes, bytes}} {
+		if m.h.Enabled(ctx) {
+			m.h.Record(ctx, int64(m.v), metric.WithAttributes(keyTable.String(table)))
+		}
 	}
-	if o.queryKeys.Enabled(ctx) {
-		o.queryKeys.Record(ctx, int64(qo.keys), attrs)
-	}
-	if o.queryBytes.Enabled(ctx) {
-		o.queryBytes.Record(ctx, int64(qo.bytes), attrs)
-	}
-	if limited && o.limitHits.Enabled(ctx) {
-		o.limitHits.Add(ctx, 1, metric.WithAttributes(keyTable.String(qo.table), keyLimit.String(le.Limit)))
+	if limit != "" && o.limitHits.Enabled(ctx) {
+		o.limitHits.Add(ctx, 1, metric.WithAttributes(keyTable.String(table), keyLimit.String(limit)))
 	}
 }
 
-// observeWrite runs a DB-level write under a span and the write metrics.
-// attempts, when not nil, counts the runs of a transaction's function.
-func (db *DB) observeWrite(ctx context.Context, op string, ref *Ref, write func(ctx context.Context, attempts *int) error) error {
-	o := db.obs
-	ctx, span := o.tracer.Start(ctx, spanNames[op])
-	start := time.Now()
-	attempts := 0
-	err := write(ctx, &attempts)
+// limitOf returns the limit that ended a query with err, or "".
+func limitOf(err error) string {
+	var le *LimitError
+	if errors.As(err, &le) {
+		return le.Limit
+	}
+	return ""
+}
+
+// endWrite ends a DB-level write of op on ref's table; attempts counts the
+// runs of a transaction's function (0 for a batch).
+func (o *observer) endWrite(ctx context.Context, c call, op string, ref *Ref, attempts int, err error) {
 	table := ""
 	if ref != nil && ref.table != nil {
 		table = string(ref.table.s.Desc.FullName())
 	}
-	if span.IsRecording() {
-		span.SetAttributes(keyTable.String(table))
+	if c.span.IsRecording() {
+		c.span.SetAttributes(keyTable.String(table))
 		if attempts > 0 {
-			span.SetAttributes(keyAttempts.Int(attempts))
+			c.span.SetAttributes(keyAttempts.Int(attempts))
 		}
 	}
-	endSpan(span, err)
+	endSpan(c.span, err)
 	if o.writeDur.Enabled(ctx) {
-		o.writeDur.Record(ctx, time.Since(start).Seconds(), metric.WithAttributes(
+		o.writeDur.Record(ctx, time.Since(c.start).Seconds(), metric.WithAttributes(
 			keyOperation.String(op), keyTable.String(table), keyOutcome.String(outcome(err))))
 	}
 	if attempts > 0 {
-		o.txEnd(ctx, "mutate_inline", attempts, err)
+		o.txEnd(ctx, op, attempts, err)
 	}
-	return err
 }
 
-// spanNames maps write operations to their span names.
-var spanNames = map[string]string{
-	"put":           "protoql.Put",
-	"delete":        "protoql.Delete",
-	"delete_range":  "protoql.DeleteRange",
-	"delete_rows":   "protoql.DeleteRows",
-	"set_value":     "protoql.SetValue",
-	"mutate_inline": "protoql.MutateInline",
-}
-
-// observeTx runs an Update (kind "update") or View under a span and the
-// transaction metrics.
-func (db *DB) observeTx(ctx context.Context, kind string, run func(ctx context.Context, attempts *int) error) error {
-	o := db.obs
-	name := "protoql.View"
-	if kind == "update" {
-		name = "protoql.Update"
+// endTx ends an Update (kind "update") or View.
+func (o *observer) endTx(ctx context.Context, c call, kind string, attempts int, err error) {
+	if c.span.IsRecording() {
+		c.span.SetAttributes(keyAttempts.Int(attempts))
 	}
-	ctx, span := o.tracer.Start(ctx, name)
-	start := time.Now()
-	attempts := 0
-	err := run(ctx, &attempts)
-	if span.IsRecording() {
-		span.SetAttributes(keyAttempts.Int(attempts))
-	}
-	endSpan(span, err)
+	endSpan(c.span, err)
 	if o.txDur.Enabled(ctx) {
-		o.txDur.Record(ctx, time.Since(start).Seconds(), metric.WithAttributes(keyTx.String(kind), keyOutcome.String(outcome(err))))
+		o.txDur.Record(ctx, time.Since(c.start).Seconds(), metric.WithAttributes(keyTx.String(kind), keyOutcome.String(outcome(err))))
 	}
 	if kind == "update" {
 		o.txEnd(ctx, kind, attempts, err)
 	}
-	return err
 }
 
 // txEnd records the attempts, retries and conflict of a read-write
 // transaction.
 func (o *observer) txEnd(ctx context.Context, kind string, attempts int, err error) {
-	attrs := metric.WithAttributes(keyTx.String(kind))
 	if o.txAttempts.Enabled(ctx) {
-		o.txAttempts.Record(ctx, int64(attempts), attrs)
+		o.txAttempts.Record(ctx, int64(attempts), metric.WithAttributes(keyTx.String(kind)))
 	}
 	if attempts > 1 && o.retries.Enabled(ctx) {
-		o.retries.Add(ctx, int64(attempts-1), attrs)
+		o.retries.Add(ctx, int64(attempts-1), metric.WithAttributes(keyTx.String(kind)))
 	}
 	if errors.Is(err, kv.ErrConflict) && o.conflicts.Enabled(ctx) {
-		o.conflicts.Add(ctx, 1, attrs)
+		o.conflicts.Add(ctx, 1, metric.WithAttributes(keyTx.String(kind)))
 	}
+}
+
+// spanNames maps the batch writes to their span names.
+var spanNames = map[string]string{
+	"put":          "protoql.Put",
+	"delete":       "protoql.Delete",
+	"delete_range": "protoql.DeleteRange",
+	"delete_rows":  "protoql.DeleteRows",
+	"set_value":    "protoql.SetValue",
 }

@@ -178,6 +178,7 @@ func (s *rowStream) emit(w *walker, rowKey []byte) (stop bool, err error) {
 				// row is complete, and counts as one. (The cursor stays
 				// the last result's, as LimitError promises.)
 				s.n++
+				e.rows++
 			}
 			return false, err
 		}
@@ -186,6 +187,7 @@ func (s *rowStream) emit(w *walker, rowKey []byte) (stop bool, err error) {
 			s.cursor = e.sign.cursor(e.p, e.p.Root, e.cutPosition(rowKey))
 		} else {
 			s.n++
+			e.rows++
 			s.returned++
 			s.cursor = e.sign.cursor(e.p, e.p.Root, rowKey[len(e.db.ns):])
 		}

@@ -68,22 +68,26 @@ var (
 // and fn run again — where it would run again too. It does not wait for
 // tx and never deadlocks.
 func (db *DB) Update(ctx context.Context, fn func(tx *Tx) error) error {
-	return db.observeTx(ctx, "update", func(ctx context.Context, attempts *int) error {
-		return db.store.Update(ctx, func(txn kv.Txn) error {
-			*attempts++
-			return fn(&Tx{db: db, r: txn, txn: txn})
-		})
+	ctx, ob := db.obs.start(ctx, "protoql.Update")
+	attempts := 0
+	err := db.store.Update(ctx, func(txn kv.Txn) error {
+		attempts++
+		return fn(&Tx{db: db, r: txn, txn: txn})
 	})
+	db.obs.endTx(ctx, ob, "update", attempts, err)
+	return err
 }
 
 // View runs fn on one consistent snapshot. Writes through tx fail.
 func (db *DB) View(ctx context.Context, fn func(tx *Tx) error) error {
-	return db.observeTx(ctx, "view", func(ctx context.Context, attempts *int) error {
-		return db.store.View(ctx, func(r kv.Reader) error {
-			*attempts++
-			return fn(&Tx{db: db, r: r})
-		})
+	ctx, ob := db.obs.start(ctx, "protoql.View")
+	attempts := 0
+	err := db.store.View(ctx, func(r kv.Reader) error {
+		attempts++
+		return fn(&Tx{db: db, r: r})
 	})
+	db.obs.endTx(ctx, ob, "view", attempts, err)
+	return err
 }
 
 // Get implements Querier on the latest committed state.
@@ -113,13 +117,14 @@ func (db *DB) DeleteRows(ctx context.Context, t *Table, r KeyRange) error {
 
 // apply records writes in a batch and commits it.
 func (db *DB) apply(ctx context.Context, op string, ref *Ref, write func(kv.Writer) error) error {
-	return db.observeWrite(ctx, op, ref, func(ctx context.Context, _ *int) error {
-		b := kv.NewBatch()
-		if err := write(b); err != nil {
-			return err
-		}
-		return db.store.Apply(ctx, b)
-	})
+	ctx, ob := db.obs.start(ctx, spanNames[op])
+	b := kv.NewBatch()
+	err := write(b)
+	if err == nil {
+		err = db.store.Apply(ctx, b)
+	}
+	db.obs.endWrite(ctx, ob, op, ref, 0, err)
+	return err
 }
 
 // GetValue implements Querier.
@@ -134,12 +139,14 @@ func (db *DB) SetValue(ctx context.Context, ref Ref, v protoreflect.Value) error
 
 // MutateInline implements Querier in its own transaction.
 func (db *DB) MutateInline(ctx context.Context, ref Ref, fn func(protoreflect.Message) error) error {
-	return db.observeWrite(ctx, "mutate_inline", &ref, func(ctx context.Context, attempts *int) error {
-		return db.store.Update(ctx, func(txn kv.Txn) error {
-			*attempts++
-			return mutateInline(ctx, txn, db, ref, fn)
-		})
+	ctx, ob := db.obs.start(ctx, "protoql.MutateInline")
+	attempts := 0
+	err := db.store.Update(ctx, func(txn kv.Txn) error {
+		attempts++
+		return mutateInline(ctx, txn, db, ref, fn)
 	})
+	db.obs.endWrite(ctx, ob, "mutate_inline", &ref, attempts, err)
+	return err
 }
 
 // Scan implements Querier. Each row is read from one iterator, which sees a
