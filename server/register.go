@@ -73,10 +73,15 @@ func (g registrar) RegisterService(desc *grpc.ServiceDesc, impl any) {
 	g.r.RegisterService(&d, impl)
 }
 
+// methodHandler is the type of grpc.MethodDesc.Handler, spelled out
+// because grpc-go before 1.66 (which kv/tikvkv's client-go needs) does not
+// export its name.
+type methodHandler = func(srv any, ctx context.Context, dec func(any) error, interceptor grpc.UnaryServerInterceptor) (any, error)
+
 // wrapUnary runs a unary method's handler inside outer (the interceptors of
 // the grpc.Server it is registered on, nil without any) and then the
 // server's own stages.
-func (s *Server) wrapUnary(h grpc.MethodHandler) grpc.MethodHandler {
+func (s *Server) wrapUnary(h methodHandler) methodHandler {
 	return func(srv any, ctx context.Context, dec func(any) error, outer grpc.UnaryServerInterceptor) (any, error) {
 		inner := s.unaryStages
 		if outer != nil {
