@@ -209,6 +209,16 @@ type conflictingStore struct {
 
 var errSimulatedConflict = errors.New("simulated conflict")
 
+// openedStore returns a memkv store on which a DB was opened once, so that
+// the metadata Open creates (the cursor secret) exists before a
+// conflictingStore makes every Update conflict.
+func openedStore(t *testing.T) kv.Store {
+	t.Helper()
+	s := memkv.New()
+	openDB(t, s)
+	return s
+}
+
 func (s *conflictingStore) Update(ctx context.Context, fn func(kv.Txn) error) error {
 	for attempt := 1; ; attempt++ {
 		err := s.Store.Update(ctx, func(txn kv.Txn) error {
@@ -232,7 +242,7 @@ func (s *conflictingStore) Update(ctx context.Context, fn func(kv.Txn) error) er
 // TestUpdateTelemetry checks the span and metrics of an Update that the
 // store ran twice, the first run conflicting.
 func TestUpdateTelemetry(t *testing.T) {
-	tel := newTelemetry(t, &conflictingStore{Store: memkv.New(), conflicts: 1, maxAttempts: 3})
+	tel := newTelemetry(t, &conflictingStore{Store: openedStore(t), conflicts: 1, maxAttempts: 3})
 	u := &testpb.User{UserId: "alice", Registered: 1}
 	qPut(t, tel.db, u)
 	users, _ := tel.db.Table("User")
@@ -280,7 +290,7 @@ func TestUpdateTelemetry(t *testing.T) {
 // TestConflictTelemetry counts an Update that fails with ErrConflict once
 // the store gives up retrying.
 func TestConflictTelemetry(t *testing.T) {
-	tel := newTelemetry(t, &conflictingStore{Store: memkv.New(), conflicts: 10, maxAttempts: 3})
+	tel := newTelemetry(t, &conflictingStore{Store: openedStore(t), conflicts: 10, maxAttempts: 3})
 	err := tel.db.Update(t.Context(), func(*runtime.Tx) error { return nil })
 	if !errors.Is(err, kv.ErrConflict) {
 		t.Fatalf("got %v, want a conflict", err)
