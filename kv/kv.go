@@ -81,6 +81,11 @@ var (
 	// ErrInvalid is returned for malformed requests: an empty key, a range
 	// whose start is after its end, a seek in the wrong direction.
 	ErrInvalid = errors.New("kv: invalid argument")
+	// ErrCorrupt is returned when the engine detects that stored data is
+	// damaged (a checksum that does not match what it read). The error names
+	// what was being read; the store stays open, and reads of other data
+	// keep working.
+	ErrCorrupt = errors.New("kv: data corruption")
 )
 
 // IterOptions bounds and orients an Iterator.

@@ -45,7 +45,7 @@ func newIter(ctx context.Context, r reader, opts kv.IterOptions) (*iterator, err
 	}
 	it, err := r.NewIterWithContext(ctx, &po)
 	if err != nil {
-		return nil, fmt.Errorf("pebblekv: new iterator: %w", err)
+		return nil, fmt.Errorf("pebblekv: new iterator: %w", wrapCorrupt(err))
 	}
 	return &iterator{it: it, reverse: opts.Reverse}, nil
 }
@@ -147,7 +147,7 @@ func (i *iterator) settle(ok bool) bool {
 	}
 	i.key = nil
 	if err := i.it.Error(); err != nil {
-		i.setErr(fmt.Errorf("pebblekv: iterator: %w", err))
+		i.setErr(fmt.Errorf("pebblekv: iterator: %w", wrapCorrupt(err)))
 	}
 	return false
 }
@@ -171,7 +171,7 @@ func (i *iterator) Value() []byte {
 	v, err := i.it.ValueAndErr()
 	if err != nil {
 		i.valid = false
-		i.setErr(fmt.Errorf("pebblekv: iterator value: %w", err))
+		i.setErr(fmt.Errorf("pebblekv: iterator value of %x: %w", i.key, wrapCorrupt(err)))
 		return nil
 	}
 	return v

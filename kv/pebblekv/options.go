@@ -95,7 +95,19 @@ func (o *Options) pebbleOptions() (*pebble.Options, *pebble.Cache) {
 	if po.Logger == nil && po.LoggerAndTracer == nil {
 		po.Logger = errorLogger{}
 	}
+	po.EventListener = corruptionListener(po.EventListener, o.logger(po))
 	return po, cache
+}
+
+// logger returns the logger Pebble uses with po.
+func (o *Options) logger(po *pebble.Options) pebble.Logger {
+	switch {
+	case po.Logger != nil:
+		return po.Logger
+	case po.LoggerAndTracer != nil:
+		return po.LoggerAndTracer
+	}
+	return pebble.DefaultLogger
 }
 
 // errorLogger is Pebble's default logger without its informational messages.

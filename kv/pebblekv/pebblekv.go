@@ -67,6 +67,18 @@
 // Put replaces an object's key range), so tombstones for them would make
 // reads slower as the memtable fills. CockroachDB uses the same heuristic.
 //
+// # Corruption
+//
+// A checksum mismatch found while reading an sstable is an error, not an
+// exit: the read (Get, an iterator, a transaction's read) fails with an
+// error wrapping kv.ErrCorrupt that names the damaged file and the key
+// range it holds, the event is logged through the Pebble logger's Errorf,
+// and the store keeps serving every other key. Pebble's own default for
+// this event is Logger.Fatalf, which exits; Options.Pebble may install its
+// own EventListener.DataCorruption instead. Logger.Fatalf is still fatal:
+// Pebble calls it only for broken invariants of its own and failed MANIFEST
+// writes, after which it cannot continue.
+//
 // # Buffer ownership and concurrency
 //
 // Keys and values are copied into Pebble batches (and into a transaction's
@@ -271,7 +283,7 @@ func get(r reader, key []byte) ([]byte, error) {
 		return nil, fmt.Errorf("pebblekv: get %x: %w", key, kv.ErrNotFound)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("pebblekv: get %x: %w", key, err)
+		return nil, fmt.Errorf("pebblekv: get %x: %w", key, wrapCorrupt(err))
 	}
 	out := append(make([]byte, 0, len(v)), v...)
 	_ = closer.Close()
