@@ -38,6 +38,11 @@ type Options struct {
 	// and the commit log stops keeping records for it. Default one minute.
 	MaxTxnLifetime time.Duration
 
+	// WALRecovery says what Open does when the newest write-ahead log does
+	// not end cleanly (see WALRecovery). Default WALPointInTime: open up to
+	// the damage and log what is dropped.
+	WALRecovery WALRecovery
+
 	// Pebble, when non-nil, is the base Pebble configuration: the escape
 	// hatch for every knob this struct does not name (FS, Logger, Levels,
 	// compaction settings, WAL failover...). Open copies it and does not
@@ -64,6 +69,9 @@ func WithSync(sync bool) Option { return func(o *Options) { o.Sync = sync } }
 
 // WithMaxTxnLifetime sets Options.MaxTxnLifetime.
 func WithMaxTxnLifetime(d time.Duration) Option { return func(o *Options) { o.MaxTxnLifetime = d } }
+
+// WithWALRecovery sets Options.WALRecovery.
+func WithWALRecovery(mode WALRecovery) Option { return func(o *Options) { o.WALRecovery = mode } }
 
 // WithPebbleOptions sets Options.Pebble.
 func WithPebbleOptions(opts *pebble.Options) Option { return func(o *Options) { o.Pebble = opts } }

@@ -67,6 +67,20 @@
 // Put replaces an object's key range), so tombstones for them would make
 // reads slower as the memtable fills. CockroachDB uses the same heuristic.
 //
+// # Recovery of the write-ahead log
+//
+// Open replays the WAL. Pebble has no recovery-mode setting: an older WAL
+// must be intact, and the newest may end in a damaged record, where replay
+// stops (a power loss during a write leaves that). A flipped byte in the
+// newest WAL's last 32 KiB block looks the same to Pebble, so it would open
+// silently without every record after the damage, acknowledged ones
+// included. pebblekv reads the newest WAL first and never lets that pass
+// silently: with Options.WALRecovery = WALPointInTime (the default) it opens
+// and logs an error naming the log, the offset and the bytes dropped; with
+// WALStrict it refuses to open, with an error wrapping kv.ErrCorrupt. A log
+// that simply stops (followed by nothing, or by preallocated zeros), as a
+// crash between writes or a clean Close leaves it, opens quietly.
+//
 // # Corruption
 //
 // A checksum mismatch found while reading an sstable is an error, not an
@@ -140,6 +154,9 @@ func Open(dir string, opts ...Option) (*Store, error) {
 	}
 	if o.Sync && po.DisableWAL {
 		return nil, fmt.Errorf("pebblekv: open %s: %w: Sync needs the WAL, which the Pebble options disable", dir, kv.ErrInvalid)
+	}
+	if err := checkWALTail(po, dir, o.WALRecovery, o.logger(po)); err != nil {
+		return nil, fmt.Errorf("pebblekv: open %s: %w", dir, err)
 	}
 	db, err := pebble.Open(dir, po)
 	if err != nil {
