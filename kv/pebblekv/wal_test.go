@@ -38,8 +38,10 @@ func crashedCopy(t *testing.T, n int) string {
 	return crashed
 }
 
-func walKey(i int) []byte   { return fmt.Appendf(nil, "k%03d", i) }
-func walValue(i int) []byte { return fmt.Appendf(nil, "value-of-k%03d-%s", i, strings.Repeat("x", 100)) }
+func walKey(i int) []byte { return fmt.Appendf(nil, "k%03d", i) }
+func walValue(i int) []byte {
+	return fmt.Appendf(nil, "value-of-k%03d-%s", i, strings.Repeat("x", 100))
+}
 
 // openLogged opens dir with a logger the test reads.
 func openLogged(t *testing.T, dir string, opts ...pebblekv.Option) (*pebblekv.Store, *captureLogger, error) {
