@@ -10,14 +10,28 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
+
+	protoqlv1 "github.com/protoql/protoql/proto/protoql/v1"
 )
 
 var errUnauthenticated = status.Error(codes.Unauthenticated, `missing or wrong token: send the metadata "authorization: Bearer <token>"`)
 
-// authorized reports whether ctx carries the server's token. Without a
-// token configured every call is authorized.
-func (s *Server) authorized(ctx context.Context) bool {
-	if s.token == nil {
+// kvMethods prefixes the full method names of the KVService.
+var kvMethods = "/" + protoqlv1.KVService_ServiceDesc.ServiceName + "/"
+
+// tokenFor returns the digest of the token that method needs, nil for none:
+// the KVService's own token when it has one, the server's otherwise.
+func (s *Server) tokenFor(method string) *[sha256.Size]byte {
+	if s.kvToken != nil && strings.HasPrefix(method, kvMethods) {
+		return s.kvToken
+	}
+	return s.token
+}
+
+// authorized reports whether ctx carries want, the digest of the token a
+// call needs; a nil want authorizes every call.
+func authorized(ctx context.Context, want *[sha256.Size]byte) bool {
+	if want == nil {
 		return true
 	}
 	md, _ := metadata.FromIncomingContext(ctx)
@@ -30,20 +44,20 @@ func (s *Server) authorized(ctx context.Context) bool {
 		// Comparing fixed-size digests in constant time reveals neither
 		// the token's bytes nor its length through timing.
 		sum := sha256.Sum256([]byte(strings.TrimSpace(tok)))
-		ok |= subtle.ConstantTimeCompare(sum[:], s.token[:])
+		ok |= subtle.ConstantTimeCompare(sum[:], want[:])
 	}
 	return ok == 1
 }
 
-func (s *Server) unaryAuth(ctx context.Context, req any, _ *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
-	if !s.authorized(ctx) {
+func (s *Server) unaryAuth(ctx context.Context, req any, info *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
+	if !authorized(ctx, s.tokenFor(info.FullMethod)) {
 		return nil, errUnauthenticated
 	}
 	return h(ctx, req)
 }
 
-func (s *Server) streamAuth(srv any, ss grpc.ServerStream, _ *grpc.StreamServerInfo, h grpc.StreamHandler) error {
-	if !s.authorized(ss.Context()) {
+func (s *Server) streamAuth(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, h grpc.StreamHandler) error {
+	if !authorized(ss.Context(), s.tokenFor(info.FullMethod)) {
 		return errUnauthenticated
 	}
 	return h(srv, ss)

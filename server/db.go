@@ -1,7 +1,6 @@
 package server
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"sync"
@@ -12,23 +11,15 @@ import (
 )
 
 // dbCache holds the runtime.DB that the ProtoQLService runs on, opened on
-// the stored schema, and reopens it after a write through the KVService
-// changed the metadata keys.
+// the stored schema. The KVService cannot change the metadata keys
+// (meta.go), so nothing this server does invalidates it; an Open that
+// failed (no schema stored yet) is tried again on the next call.
 type dbCache struct {
 	store kv.Store
 	opts  []runtime.Option // telemetry providers (observe.go)
 	mu    sync.Mutex       // serializes opening
 	db    atomic.Pointer[runtime.DB]
-	// gen counts metadata writes, so that an Open that raced with one does
-	// not cache what it read before it.
-	gen atomic.Uint64
 }
-
-// The metadata keys of the default namespace are [0x00, 0x01).
-var (
-	metaStart = []byte{0x00}
-	metaEnd   = []byte{0x01}
-)
 
 // get returns the DB, opening it when needed.
 func (c *dbCache) get(ctx context.Context) (*runtime.DB, error) {
@@ -40,7 +31,6 @@ func (c *dbCache) get(ctx context.Context) (*runtime.DB, error) {
 	if db := c.db.Load(); db != nil {
 		return db, nil
 	}
-	gen := c.gen.Load()
 	db, err := runtime.Open(ctx, c.store, c.opts...)
 	if err != nil {
 		// Opened without a schema, Open's only request error is that none
@@ -50,22 +40,7 @@ func (c *dbCache) get(ctx context.Context) (*runtime.DB, error) {
 		}
 		return nil, err
 	}
-	if c.gen.Load() == gen {
-		c.db.Store(db)
-	}
+	c.db.Store(db)
 	return db, nil
 }
 
-// isMeta reports whether op writes a metadata key.
-func isMeta(op kv.Op) bool {
-	if op.Kind == kv.OpDeleteRange {
-		return bytes.Compare(op.Key, metaEnd) < 0 && bytes.Compare(op.Value, metaStart) > 0 && bytes.Compare(op.Key, op.Value) < 0
-	}
-	return len(op.Key) > 0 && op.Key[0] == 0x00
-}
-
-// invalidate drops the DB after a committed metadata write.
-func (c *dbCache) invalidate() {
-	c.gen.Add(1)
-	c.db.Store(nil)
-}

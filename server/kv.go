@@ -30,6 +30,9 @@ const (
 func (k *kvService) pageBytes() int { return min(maxPageBytes, k.s.opts.MaxMessageSize/2) }
 
 func (k *kvService) Get(ctx context.Context, req *protoqlv1.GetRequest) (*protoqlv1.GetResponse, error) {
+	if err := refuseMetaKey(req.GetKey()); err != nil {
+		return nil, err
+	}
 	v, err := k.s.store.Get(ctx, req.GetKey())
 	if errors.Is(err, kv.ErrNotFound) {
 		return &protoqlv1.GetResponse{}, nil
@@ -42,7 +45,6 @@ func (k *kvService) Get(ctx context.Context, req *protoqlv1.GetRequest) (*protoq
 
 func (k *kvService) Apply(ctx context.Context, req *protoqlv1.ApplyRequest) (*protoqlv1.ApplyResponse, error) {
 	b := kv.NewBatch()
-	meta := false
 	for _, op := range req.GetOperations() {
 		o, err := opFromProto(op)
 		if err != nil {
@@ -51,19 +53,24 @@ func (k *kvService) Apply(ctx context.Context, req *protoqlv1.ApplyRequest) (*pr
 		if err := addOp(b, o); err != nil {
 			return nil, err
 		}
-		meta = meta || isMeta(o)
 	}
 	if err := k.s.store.Apply(ctx, b); err != nil {
 		return nil, err
 	}
-	if meta {
-		k.s.dbs.invalidate()
-	}
 	return &protoqlv1.ApplyResponse{}, nil
 }
 
-// opFromProto converts a wire operation, checking its kind.
+// opFromProto converts a wire operation, checking its kind, and refuses
+// one that touches the metadata keys.
 func opFromProto(op *protoqlv1.Operation) (kv.Op, error) {
+	o, err := opKind(op)
+	if err != nil {
+		return kv.Op{}, err
+	}
+	return o, refuseMetaOp(o)
+}
+
+func opKind(op *protoqlv1.Operation) (kv.Op, error) {
 	switch op.GetKind() {
 	case protoqlv1.Operation_KIND_SET:
 		return kv.Op{Kind: kv.OpSet, Key: op.GetKey(), Value: op.GetValue()}, nil
@@ -87,8 +94,11 @@ func addOp(w kv.Writer, op kv.Op) error {
 	}
 }
 
+// iterOptions converts wire iterator options, with the bounds raised past
+// the metadata keys, which KVService scans never show.
 func iterOptions(o *protoqlv1.IteratorOptions) kv.IterOptions {
-	return kv.IterOptions{LowerBound: o.GetLowerBound(), UpperBound: o.GetUpperBound(), Reverse: o.GetReverse()}
+	lo, hi := hideMeta(o.GetLowerBound(), o.GetUpperBound())
+	return kv.IterOptions{LowerBound: lo, UpperBound: hi, Reverse: o.GetReverse()}
 }
 
 func (k *kvService) Scan(req *protoqlv1.ScanRequest, stream grpc.ServerStreamingServer[protoqlv1.ScanResponse]) error {

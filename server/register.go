@@ -41,7 +41,9 @@ import (
 func (s *Server) Register(r grpc.ServiceRegistrar) {
 	reg := s.Registrar(r)
 	protoqlv1.RegisterProtoQLServiceServer(reg, &s.protos)
-	protoqlv1.RegisterKVServiceServer(reg, &s.kvs)
+	if s.opts.KV {
+		protoqlv1.RegisterKVServiceServer(reg, &s.kvs)
+	}
 }
 
 // Registrar returns a grpc.ServiceRegistrar that registers services on r
@@ -181,7 +183,11 @@ func registerReflection(r grpc.ServiceRegistrar, gs *grpc.Server) {
 // setHealth sets the health status of the server as a whole (the empty
 // service name) and of each protoql service.
 func (s *Server) setHealth(st healthpb.HealthCheckResponse_ServingStatus) {
-	for _, name := range []string{"", protoqlv1.ProtoQLService_ServiceDesc.ServiceName, protoqlv1.KVService_ServiceDesc.ServiceName} {
+	names := []string{"", protoqlv1.ProtoQLService_ServiceDesc.ServiceName}
+	if s.opts.KV {
+		names = append(names, protoqlv1.KVService_ServiceDesc.ServiceName)
+	}
+	for _, name := range names {
 		s.health.SetServingStatus(name, st)
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/keepalive"
 
 	"github.com/protoql/protoql/kv"
 	"github.com/protoql/protoql/query"
@@ -68,14 +69,37 @@ var DefaultLimits = Limits{
 // otherwise.
 const DefaultMaxMessageSize = 16 << 20
 
+// DefaultKeepalive is how the server finds connections whose client has
+// gone without closing them (a crashed machine, a dropped network): after
+// Time without activity it pings the client, and closes the connection,
+// cancelling its calls, when no answer comes within Timeout.
+var DefaultKeepalive = keepalive.ServerParameters{Time: 30 * time.Second, Timeout: 10 * time.Second}
+
+// keepaliveEnforcement refuses clients that ping more often than every
+// 10 seconds (a flood of pings costs the server), while letting idle
+// clients keep their connections alive.
+var keepaliveEnforcement = keepalive.EnforcementPolicy{MinTime: 10 * time.Second, PermitWithoutStream: true}
+
 // DefaultGracePeriod is how long Serve waits for running calls at shutdown
 // before cancelling them.
 const DefaultGracePeriod = 10 * time.Second
 
 // Options configures a Server. Use the WithX functions.
 type Options struct {
-	// Token, when non-empty, is required on every RPC.
+	// Token, when non-empty, is required on every RPC of the
+	// ProtoQLService, and of the KVService unless KVToken is set.
 	Token string
+	// KV serves the KVService, which gives its clients every key of the
+	// store but the metadata. Off by default.
+	KV bool
+	// KVToken, when non-empty, is required on every RPC of the KVService,
+	// instead of Token (which then does not admit KVService calls).
+	KVToken string
+	// Insecure lets Serve listen on a non-loopback TCP address without
+	// both a token and TLS.
+	Insecure bool
+	// Keepalive says how the server detects dead clients.
+	Keepalive keepalive.ServerParameters
 	// TLS, when set, serves TLS with this configuration.
 	TLS *tls.Config
 	// Limits bound each request.
@@ -111,6 +135,24 @@ type Option func(*Options)
 // token requires nothing.
 func WithToken(token string) Option { return func(o *Options) { o.Token = token } }
 
+// WithKV serves the KVService (raw keys, for kv/remotekv), which a server
+// does not serve otherwise. token, when non-empty, is the KVService's own:
+// its calls must carry it, and the ProtoQLService's token does not admit
+// them; when empty, KVService calls are admitted like ProtoQLService calls.
+// Serve the KVService with its own token: it reads and writes every key.
+func WithKV(token string) Option {
+	return func(o *Options) { o.KV, o.KVToken = true, token }
+}
+
+// WithInsecure lets Serve listen on a non-loopback address without a token
+// or without TLS. Without it, Serve refuses to.
+func WithInsecure() Option { return func(o *Options) { o.Insecure = true } }
+
+// WithKeepalive replaces DefaultKeepalive.
+func WithKeepalive(p keepalive.ServerParameters) Option {
+	return func(o *Options) { o.Keepalive = p }
+}
+
 // WithTLS serves TLS with cfg.
 func WithTLS(cfg *tls.Config) Option { return func(o *Options) { o.TLS = cfg } }
 
@@ -129,20 +171,21 @@ func WithLogger(l *slog.Logger) Option { return func(o *Options) { o.Logger = l 
 // Server serves both services over one store. It is safe for concurrent
 // use. It does not own the store.
 type Server struct {
-	store  kv.Store
-	opts   Options
-	token  *[sha256.Size]byte // digest of Options.Token; nil without one
-	dbs    dbCache
-	errs   errorMapper
-	grpc   *grpc.Server
-	protos protoqlService
-	kvs    kvService
-	health *health.Server
+	store   kv.Store
+	opts    Options
+	token   *[sha256.Size]byte // digest of Options.Token; nil without one
+	kvToken *[sha256.Size]byte // digest of Options.KVToken; nil without one
+	dbs     dbCache
+	errs    errorMapper
+	grpc    *grpc.Server
+	protos  protoqlService
+	kvs     kvService
+	health  *health.Server
 }
 
 // New returns a server for store.
 func New(store kv.Store, opts ...Option) *Server {
-	o := Options{Limits: DefaultLimits, MaxMessageSize: DefaultMaxMessageSize, GracePeriod: DefaultGracePeriod}
+	o := Options{Limits: DefaultLimits, MaxMessageSize: DefaultMaxMessageSize, GracePeriod: DefaultGracePeriod, Keepalive: DefaultKeepalive}
 	for _, opt := range opts {
 		opt(&o)
 	}
@@ -153,10 +196,7 @@ func New(store kv.Store, opts ...Option) *Server {
 		o.MaxMessageSize = DefaultMaxMessageSize
 	}
 	s := &Server{store: store, opts: o, errs: errorMapper{log: o.Logger}}
-	if o.Token != "" {
-		sum := sha256.Sum256([]byte(o.Token))
-		s.token = &sum
-	}
+	s.token, s.kvToken = digest(o.Token), digest(o.KVToken)
 	s.dbs.store = store
 	s.protos = protoqlService{s: s}
 	s.kvs = kvService{s: s}
@@ -172,10 +212,21 @@ func New(store kv.Store, opts ...Option) *Server {
 	return s
 }
 
+// digest returns the SHA-256 of a token, nil for none.
+func digest(token string) *[sha256.Size]byte {
+	if token == "" {
+		return nil
+	}
+	sum := sha256.Sum256([]byte(token))
+	return &sum
+}
+
 func (s *Server) serverOptions() []grpc.ServerOption {
 	opts := []grpc.ServerOption{
 		grpc.MaxRecvMsgSize(s.opts.MaxMessageSize),
 		grpc.MaxSendMsgSize(s.opts.MaxMessageSize),
+		grpc.KeepaliveParams(s.opts.Keepalive),
+		grpc.KeepaliveEnforcementPolicy(keepaliveEnforcement),
 		grpc.InTapHandle(s.tap),
 		s.statsHandler(),
 		// The caller's interceptors; protoql's own stages (status mapping,
@@ -197,13 +248,17 @@ func (s *Server) GRPC() *grpc.Server { return s.grpc }
 // Serve serves on lis until ctx ends, then shuts down gracefully: it
 // stops accepting calls, waits up to the grace period for running ones,
 // cancels the rest, and returns. It returns nil after a shutdown and the
-// listener's error otherwise. A Server serves once.
+// listener's error otherwise. A Server serves once. It refuses a listener
+// that CheckExposure refuses.
 //
 // Besides protoql's services, Serve answers gRPC health checks
 // (grpc.health.v1.Health: SERVING from the start of Serve, NOT_SERVING
 // once shutdown begins) and server reflection, which lists and describes
 // the services (`buf curl --list-methods`, grpcurl).
 func (s *Server) Serve(ctx context.Context, lis net.Listener) error {
+	if err := s.CheckExposure(lis.Addr()); err != nil {
+		return err
+	}
 	s.setHealth(healthpb.HealthCheckResponse_SERVING)
 	errc := make(chan error, 1)
 	go func() { errc <- s.grpc.Serve(lis) }()

@@ -82,8 +82,15 @@ func seed(t *testing.T, store kv.Store) {
 	}
 }
 
-// start serves store (seeded unless bare) and dials it.
+// start serves store with the KVService on and dials it.
 func start(t *testing.T, store kv.Store, opts ...server.Option) *fixture {
+	t.Helper()
+	return startWith(t, store, append([]server.Option{server.WithKV("")}, opts...)...)
+}
+
+// startWith serves store with opts alone (and a log the test reads) and
+// dials it.
+func startWith(t *testing.T, store kv.Store, opts ...server.Option) *fixture {
 	t.Helper()
 	f := &fixture{store: store, logs: &syncBuffer{}}
 	opts = append([]server.Option{server.WithLogger(slog.New(slog.NewTextHandler(f.logs, nil)))}, opts...)
@@ -416,29 +423,15 @@ func mustAny(t *testing.T, m proto.Message) *anypb.Any {
 }
 
 // TestSchemaArrivesLater starts on an empty store: the ProtoQLService
-// refuses until a client stores a schema through the KVService.
+// refuses until a schema is stored (by a runtime.Open on the store; the
+// KVService cannot write it), and then serves it.
 func TestSchemaArrivesLater(t *testing.T) {
 	t.Parallel()
 	backend := memkv.New()
 	f := start(t, backend)
 	_, err := f.pq.GetSchema(t.Context(), &protoqlv1.GetSchemaRequest{})
 	wantCode(t, "GetSchema on an empty store", err, codes.FailedPrecondition)
-	// Store the schema and a row the way a remote runtime.Open would:
-	// through the KVService.
-	seedInto := memkv.New()
-	seed(t, seedInto)
-	it, err := seedInto.NewIter(t.Context(), kv.IterOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	req := &protoqlv1.ApplyRequest{}
-	for ok := it.First(); ok; ok = it.Next() {
-		req.Operations = append(req.Operations, &protoqlv1.Operation{Kind: protoqlv1.Operation_KIND_SET, Key: append([]byte(nil), it.Key()...), Value: append([]byte(nil), it.Value()...)})
-	}
-	it.Close()
-	if _, err := f.kvc.Apply(t.Context(), req); err != nil {
-		t.Fatal(err)
-	}
+	seed(t, backend)
 	resp, err := f.pq.GetSchema(t.Context(), &protoqlv1.GetSchemaRequest{})
 	if err != nil {
 		t.Fatalf("GetSchema after the schema was stored: %v", err)
@@ -457,7 +450,7 @@ func TestSchemaArrivesLater(t *testing.T) {
 func TestShutdownKeepsAcknowledgedWrites(t *testing.T) {
 	t.Parallel()
 	store := memkv.New()
-	srv := server.New(store, server.WithGracePeriod(time.Second))
+	srv := server.New(store, server.WithGracePeriod(time.Second), server.WithKV(""))
 	lis := bufconn.Listen(1 << 20)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -472,9 +465,16 @@ func TestShutdownKeepsAcknowledgedWrites(t *testing.T) {
 	kvc := protoqlv1.NewKVServiceClient(conn)
 	var mu sync.Mutex
 	var acked [][]byte
+	// Shut down once every writer has had a write acknowledged, so that
+	// shutdown meets writers in full flow.
+	var started sync.WaitGroup
+	started.Add(4)
 	var wg sync.WaitGroup
 	for g := range 4 {
 		wg.Go(func() {
+			var once sync.Once
+			signal := func() { once.Do(started.Done) }
+			defer signal() // a writer that fails at once must not hold up the test
 			for i := 0; ; i++ {
 				key := fmt.Appendf(nil, "\x05g%d-%d", g, i)
 				_, err := kvc.Apply(context.Background(), &protoqlv1.ApplyRequest{Operations: []*protoqlv1.Operation{
@@ -486,10 +486,11 @@ func TestShutdownKeepsAcknowledgedWrites(t *testing.T) {
 				mu.Lock()
 				acked = append(acked, key)
 				mu.Unlock()
+				signal()
 			}
 		})
 	}
-	time.Sleep(50 * time.Millisecond)
+	started.Wait()
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatalf("Serve: %v", err)

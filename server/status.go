@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"runtime/debug"
 	"sync/atomic"
+	"unicode/utf8"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -72,6 +73,11 @@ func Status(err error) error {
 func (m *errorMapper) status(method string, err error) error {
 	st, known := statusOf(err)
 	if known {
+		if status.Code(st) == codes.DataLoss {
+			// Damaged storage is the operator's business as much as the
+			// client's.
+			m.log.Error("protoql server: corrupt data", "method", method, "err", err)
+		}
 		return st
 	}
 	id := m.nextID.Add(1)
@@ -95,11 +101,11 @@ func statusOf(err error) (error, bool) {
 	var le *runtime.LimitError
 	switch {
 	case errors.As(err, &qe):
-		return withDetail(codes.InvalidArgument, err.Error(), &protoqlv1.QueryError{
-			Line: uint32(qe.Pos.Line), Column: uint32(qe.Pos.Column), Offset: uint32(qe.Pos.Offset), Message: qe.Msg,
+		return withDetail(codes.InvalidArgument, clipMessage(err.Error()), &protoqlv1.QueryError{
+			Line: uint32(qe.Pos.Line), Column: uint32(qe.Pos.Column), Offset: uint32(qe.Pos.Offset), Message: clipMessage(qe.Msg),
 		}), true
 	case errors.As(err, &le):
-		return withDetail(codes.ResourceExhausted, err.Error(), &protoqlv1.LimitExceeded{
+		return withDetail(codes.ResourceExhausted, clipMessage(err.Error()), &protoqlv1.LimitExceeded{
 			Limit: le.Limit, Max: uint64(le.Max), Cursor: le.Cursor,
 		}), true
 	case errors.Is(err, context.Canceled):
@@ -108,7 +114,7 @@ func statusOf(err error) (error, bool) {
 		return status.Error(codes.DeadlineExceeded, "request deadline exceeded (the server's time limit or the client's deadline)"), true
 	}
 	if code, ok := knownCode(err); ok {
-		return status.Error(code, err.Error()), true
+		return status.Error(code, clipMessage(err.Error())), true
 	}
 	return status.Error(codes.Internal, "internal error"), false
 }
@@ -132,6 +138,8 @@ func knownCode(err error) (codes.Code, bool) {
 		{kv.ErrConflict, codes.Aborted},
 		{kv.ErrExpired, codes.DeadlineExceeded},
 		{runtime.ErrCorrupt, codes.DataLoss},
+		{kv.ErrCorrupt, codes.DataLoss},
+		{errMetadata, codes.PermissionDenied},
 		{kv.ErrClosed, codes.Unavailable},
 	} {
 		if errors.Is(err, c.sentinel) {
@@ -139,6 +147,23 @@ func knownCode(err error) (codes.Code, bool) {
 		}
 	}
 	return codes.OK, false
+}
+
+// maxMessage bounds the text of a status: gRPC sends it in a header, and a
+// message that echoes megabytes of a request back (a huge literal in a
+// query) would break the client's connection instead of informing it.
+const maxMessage = 4 << 10
+
+// clipMessage cuts msg to maxMessage bytes, at a rune boundary.
+func clipMessage(msg string) string {
+	if len(msg) <= maxMessage {
+		return msg
+	}
+	n := maxMessage
+	for n > 0 && !utf8.RuneStart(msg[n]) {
+		n--
+	}
+	return msg[:n] + fmt.Sprintf("… (%d more bytes)", len(msg)-n)
 }
 
 func withDetail(code codes.Code, msg string, detail protoadapt.MessageV2) error {

@@ -72,9 +72,6 @@ func (k *kvService) Transact(stream transactStream) error {
 		}
 		return err
 	}
-	if err == nil && sess.meta {
-		k.s.dbs.invalidate()
-	}
 	return stream.Send(&protoqlv1.TransactResponse{Result: &protoqlv1.TransactResponse_Done{Done: true}})
 }
 
@@ -95,7 +92,6 @@ type session struct {
 	next    *protoqlv1.TransactRequest // a message received but not served yet
 	attempt int
 	iters   map[uint32]*sessionIter
-	meta    bool // the current attempt wrote a metadata key
 }
 
 // sessionIter is an iterator of the transaction and whether it is
@@ -109,7 +105,6 @@ type sessionIter struct {
 // until commit or rollback.
 func (s *session) run(r kv.Reader, w kv.Txn) error {
 	s.closeIters()
-	s.meta = false
 	s.attempt++
 	if s.attempt > 1 {
 		if err := s.send(&protoqlv1.TransactResponse{Result: &protoqlv1.TransactResponse_Restart{Restart: true}}); err != nil {
@@ -206,7 +201,6 @@ func (s *session) step(r kv.Reader, w kv.Txn, st *protoqlv1.TransactRequest_Step
 		if err != nil {
 			return err
 		}
-		s.meta = s.meta || isMeta(op)
 		return addOp(w, op)
 	case *protoqlv1.TransactRequest_Step_Open:
 		id := x.Open.GetIterator()
@@ -234,6 +228,9 @@ func (s *session) act(r kv.Reader, req *protoqlv1.TransactRequest) (*protoqlv1.T
 	case nil:
 		return &protoqlv1.TransactResponse{Result: &protoqlv1.TransactResponse_Ready{Ready: true}}, nil
 	case *protoqlv1.TransactRequest_Get:
+		if err := refuseMetaKey(a.Get); err != nil {
+			return nil, err
+		}
 		v, err := r.Get(s.ctx, a.Get)
 		if errors.Is(err, kv.ErrNotFound) {
 			return getResult(false, nil), nil

@@ -39,6 +39,7 @@ var sentinels = map[codes.Code]error{
 	codes.Aborted:          kv.ErrConflict,
 	codes.Canceled:         context.Canceled,
 	codes.DeadlineExceeded: context.DeadlineExceeded,
+	codes.DataLoss:         kv.ErrCorrupt,
 }
 
 // txnError is rpcError for a call of a transaction running under ctx: a

@@ -1,0 +1,36 @@
+package server
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"strings"
+)
+
+// ErrExposed is returned by Serve and CheckExposure for a server that would
+// answer anyone on the network without authenticating them or without
+// encrypting what they exchange.
+var ErrExposed = errors.New("server: refusing to serve a non-loopback address without a token and TLS")
+
+// CheckExposure returns an error wrapping ErrExposed when addr is a TCP
+// address other than loopback (a wildcard address included) and the server
+// lacks a token or TLS, unless it was built WithInsecure. Other listeners
+// (loopback, Unix sockets, in-memory ones) are the machine's own business.
+func (s *Server) CheckExposure(addr net.Addr) error {
+	tcp, ok := addr.(*net.TCPAddr)
+	if !ok || tcp.IP.IsLoopback() || s.opts.Insecure {
+		return nil
+	}
+	var missing []string
+	if s.token == nil {
+		missing = append(missing, "a token (WithToken, --token-file)")
+	}
+	if s.opts.TLS == nil {
+		missing = append(missing, "TLS (WithTLS, --tls-cert and --tls-key)")
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	return fmt.Errorf("%w: %s is reachable from other machines, and the server lacks %s; add it, or accept the risk with WithInsecure (--insecure)",
+		ErrExposed, addr, strings.Join(missing, " and "))
+}
