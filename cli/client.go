@@ -37,12 +37,20 @@ type schemaInfo struct {
 	order keyOrder
 }
 
-// runtimeDB opens the runtime on the database's KV service once, for the
+// runtimeDB opens the runtime on the database's raw keys once, for the
 // edits the query service does not offer (ranges, single fields) and for
-// dump.
+// dump. With --remote, those are the server's KVService, with the schema
+// from GetSchema in place of the metadata keys it does not serve.
 func (c *client) runtimeDB(ctx context.Context) (*runtime.DB, error) {
 	if c.db == nil {
-		db, err := runtime.Open(ctx, c.store)
+		store := c.store
+		if c.remote {
+			var err error
+			if store, err = c.schemaOverlay(ctx); err != nil {
+				return nil, err
+			}
+		}
+		db, err := runtime.Open(ctx, store)
 		if err != nil {
 			return nil, err
 		}

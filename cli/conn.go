@@ -26,6 +26,7 @@ type connFlags struct {
 	db            string
 	remote        string
 	tokenFile     string
+	kvTokenFile   string
 	tls           bool
 	tlsCA         string
 	tlsServerName string
@@ -36,6 +37,7 @@ func (c *connFlags) register(cmd *cobra.Command) {
 	f.StringVar(&c.db, "db", "", "open the database in this Pebble directory (or SCHEME:… of a registered engine; mem: is an empty in-memory store)")
 	f.StringVar(&c.remote, "remote", "", "talk to the protoql server at this address (host:port)")
 	f.StringVar(&c.tokenFile, "token-file", "", "with --remote: send the bearer token in this file; with serve: require it")
+	f.StringVar(&c.kvTokenFile, "kv-token-file", "", "with --remote: the token of the server's KVService, for dump (default: --token-file's); with serve --kv: require it on KVService calls")
 	f.BoolVar(&c.tls, "tls", false, "with --remote: connect with TLS, verifying the server with the system's roots")
 	f.StringVar(&c.tlsCA, "tls-ca", "", "with --remote: connect with TLS, verifying the server with the CA certificates in this PEM file")
 	f.StringVar(&c.tlsServerName, "tls-server-name", "", "with --remote: the name to verify in the server's certificate (default: the host of --remote)")
@@ -43,25 +45,24 @@ func (c *connFlags) register(cmd *cobra.Command) {
 
 // client is a connection to a database, remote or served in-process.
 type client struct {
-	pq    protoqlv1.ProtoQLServiceClient
-	store *remotekv.Store // the KVService, for dump
-	conn  *grpc.ClientConn
-	close func() error
-	where string // for messages: the directory or the address
-	sch   *schemaInfo
-	db    *runtime.DB // opened by runtimeDB
+	pq protoqlv1.ProtoQLServiceClient
+	// store holds the raw keys, for dump and the REPL's edits: with --db
+	// the database itself, with --remote the server's KVService (without
+	// the metadata keys, which a server does not give out).
+	store  kv.Store
+	remote bool
+	conn   *grpc.ClientConn
+	close  func() error // releases store and whatever else the client holds
+	where  string       // for messages: the directory or the address
+	sch    *schemaInfo
+	db     *runtime.DB // opened by runtimeDB
 }
 
 // Close releases the connection and, for --db, the database.
 func (c *client) Close() error {
-	err := c.store.Close()
-	if cerr := c.conn.Close(); err == nil || errors.Is(err, kv.ErrClosed) {
+	err := c.conn.Close()
+	if cerr := c.close(); err == nil || errors.Is(err, kv.ErrClosed) {
 		err = cerr
-	}
-	if c.close != nil {
-		if cerr := c.close(); err == nil {
-			err = cerr
-		}
 	}
 	return err
 }
@@ -72,8 +73,8 @@ func (c *connFlags) connect(ctx context.Context) (*client, error) {
 	case c.db != "" && c.remote != "":
 		return nil, usagef("give --db or --remote, not both")
 	case c.db != "":
-		if c.tls || c.tlsCA != "" || c.tokenFile != "" {
-			return nil, usagef("--tls, --tls-ca and --token-file go with --remote (or serve)")
+		if c.tls || c.tlsCA != "" || c.tokenFile != "" || c.kvTokenFile != "" {
+			return nil, usagef("--tls, --tls-ca, --token-file and --kv-token-file go with --remote (or serve)")
 		}
 		return c.local(ctx)
 	case c.remote != "":
@@ -98,7 +99,7 @@ func (c *connFlags) local(ctx context.Context) (*client, error) {
 		store.Close()
 		return nil, err
 	}
-	cl.where = c.db
+	cl.where, cl.store = c.db, store
 	cl.close = func() error {
 		srv.Shutdown()
 		return store.Close()
@@ -126,23 +127,45 @@ func (c *connFlags) dialRemote() (*client, error) {
 	if err != nil {
 		return nil, err
 	}
-	cl.where = c.remote
+	cl.where, cl.remote = c.remote, true
+	kvConn := cl.conn
+	if c.kvTokenFile != "" {
+		// The KVService's own token goes on a connection of its own.
+		if o.Token, err = readToken(c.kvTokenFile); err == nil {
+			kvConn, err = dial(c.remote, o)
+		}
+		if err != nil {
+			cl.conn.Close()
+			return nil, err
+		}
+	}
+	store := remotekv.New(kvConn, remotekv.WithMaxMessageSize(server.DefaultMaxMessageSize))
+	cl.store = store
+	cl.close = func() error {
+		err := store.Close()
+		if kvConn != cl.conn {
+			if cerr := kvConn.Close(); err == nil {
+				err = cerr
+			}
+		}
+		return err
+	}
 	return cl, nil
 }
 
 func newClient(target string, o remotekv.Options) (*client, error) {
-	o.MaxMessageSize = server.DefaultMaxMessageSize
-	opts := append(remotekv.DialOptions(o), grpc.WithDefaultCallOptions(
-		grpc.MaxCallRecvMsgSize(o.MaxMessageSize), grpc.MaxCallSendMsgSize(o.MaxMessageSize)))
-	conn, err := grpc.NewClient(target, opts...)
+	conn, err := dial(target, o)
 	if err != nil {
 		return nil, err
 	}
-	return &client{
-		pq:    protoqlv1.NewProtoQLServiceClient(conn),
-		store: remotekv.New(conn, remotekv.WithMaxMessageSize(o.MaxMessageSize)),
-		conn:  conn,
-	}, nil
+	return &client{pq: protoqlv1.NewProtoQLServiceClient(conn), conn: conn}, nil
+}
+
+func dial(target string, o remotekv.Options) (*grpc.ClientConn, error) {
+	o.MaxMessageSize = server.DefaultMaxMessageSize
+	opts := append(remotekv.DialOptions(o), grpc.WithDefaultCallOptions(
+		grpc.MaxCallRecvMsgSize(o.MaxMessageSize), grpc.MaxCallSendMsgSize(o.MaxMessageSize)))
+	return grpc.NewClient(target, opts...)
 }
 
 func (c *connFlags) clientTLS() (*tls.Config, error) {

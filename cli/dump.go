@@ -18,6 +18,7 @@ import (
 	"google.golang.org/protobuf/types/dynamicpb"
 
 	"github.com/protoql/protoql/kv"
+	"github.com/protoql/protoql/kv/memkv"
 	"github.com/protoql/protoql/query"
 	"github.com/protoql/protoql/runtime"
 	"github.com/protoql/protoql/schema"
@@ -59,6 +60,9 @@ Without RANGE, every row of every table. --meta adds protoql's metadata keys
 
 // dumpTo dumps RANGE (arg) of the client's database.
 func dumpTo(ctx context.Context, c *client, out, errw io.Writer, arg string, meta bool) error {
+	if meta && c.remote {
+		return usagef("--meta needs --db: a server does not give out its metadata keys")
+	}
 	if _, err := c.schema(ctx); errors.Is(err, errNoSchema) {
 		fmt.Fprintln(errw, "protoql: the database stores no schema: keys are shown as tuple text, values as hex")
 		return dumpRaw(ctx, c.store, out, arg, meta)
@@ -355,4 +359,38 @@ func keyValue(fd protoreflect.FieldDescriptor, e tuple.Element) (protoreflect.Va
 		return protoreflect.ValueOfBytes(bytes.Clone(e.Bytes)), nil
 	}
 	return protoreflect.Value{}, fmt.Errorf("element %s does not fit %s", e, fd.Kind())
+}
+
+// schemaOverlay returns the server's KVService with the metadata keys that
+// runtime.Open reads, which the KVService does not serve, taken from an
+// in-memory DB opened on the schema of GetSchema.
+func (c *client) schemaOverlay(ctx context.Context) (kv.Store, error) {
+	si, err := c.schema(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var files []protoreflect.FileDescriptor
+	si.files.RangeFiles(func(fd protoreflect.FileDescriptor) bool {
+		files = append(files, fd)
+		return true
+	})
+	meta := memkv.New()
+	if _, err := runtime.Open(ctx, meta, runtime.WithSchema(files...)); err != nil {
+		return nil, err
+	}
+	return metaOverlay{Store: c.store, meta: meta}, nil
+}
+
+// metaOverlay reads metadata keys (first byte 0x00) from meta and
+// everything else from the embedded store.
+type metaOverlay struct {
+	kv.Store
+	meta kv.Store
+}
+
+func (m metaOverlay) Get(ctx context.Context, key []byte) ([]byte, error) {
+	if len(key) > 0 && key[0] == 0x00 {
+		return m.meta.Get(ctx, key)
+	}
+	return m.Store.Get(ctx, key)
 }

@@ -21,20 +21,53 @@ func serveCmd(conn *connFlags) *cobra.Command {
 		limits         = server.DefaultLimits
 		maxMessageSize int
 		obs            observeFlags
+		kvOn           bool
+		insecure       bool
 	)
 	cmd := &cobra.Command{
 		Use:   "serve --db DIR",
 		Short: "Serve a database over gRPC",
 		Long: `Serve the database over gRPC: the ProtoQLService (queries, explain, schema,
-put and delete of rows) and the KVService (the raw store, for kv/remotekv).
-See proto/protoql/v1/service.proto.
+put and delete of rows) and, with --kv, the KVService (the raw store, for
+kv/remotekv and dump --remote). See proto/protoql/v1/service.proto and
+docs/security.md.
 
-The server listens on 127.0.0.1 unless --listen says otherwise. With
---token-file, every call must carry "authorization: Bearer <token>"; with
---tls-cert and --tls-key it serves TLS. Limits apply to each request; 0
-means unlimited, except for the query text's size and nesting, which are
-always bounded. SIGINT or SIGTERM stops it gracefully: running calls
-finish (for up to 10s), then the database is closed.
+Security. The server listens on 127.0.0.1 unless --listen says otherwise.
+With --token-file, every call must carry "authorization: Bearer <token>";
+with --tls-cert and --tls-key it serves TLS. It refuses to listen on any
+other address without both, unless --insecure. The KVService is off unless
+--kv; it then needs its own token (--kv-token-file), which alone admits its
+calls (or --insecure, to admit them like the ProtoQLService's). It never
+reads or writes protoql's metadata keys (first byte 0x00: the stored schema,
+the cursor secret).
+
+Limits apply to each request; 0 means unlimited, except for the query
+text's size and nesting, which are always bounded:
+  --timeout           the longest any call may run, streams and remote
+                      transactions included (default 1m)
+  --max-rows          results of one query (default 10000)
+  --max-keys          keys one query reads, pairs one scan returns
+                      (default 1000000)
+  --max-bytes         bytes one query reads or one scan returns
+                      (default 256 MiB)
+  --max-query-bytes   the length of a query's text, checked before it is
+                      parsed (default 64 KiB; 0: the default, it cannot
+                      be lifted)
+  --max-query-depth   the nesting of selections {…} in a query (default
+                      32; 0: the default; at most 1000)
+  --max-message-size  every message received or sent, which bounds the
+                      largest value, batch and request (default 16 MiB)
+A query or scan that reaches a limit ends with ResourceExhausted and a
+cursor (scans: a truncated flag) to resume from. Status messages are cut
+at 4 KiB. Clients silent for 30s are pinged and dropped, with their calls,
+if they do not answer within 10s; clients may ping at most every 10s.
+
+Faults. Corrupt data found on disk fails the request that read it with
+DataLoss, naming the damaged keys, and is logged; the server keeps
+serving. A damaged end of the newest write-ahead log is logged at start.
+
+SIGINT or SIGTERM stops it gracefully: running calls finish (for up to
+10s), then the database is closed.
 
 It also answers gRPC health checks (SERVING while it serves, NOT_SERVING
 once it stops) and server reflection, so that tools such as
@@ -69,6 +102,24 @@ Once listening, it prints "listening on ADDR" to standard error.`,
 				server.WithMaxMessageSize(maxMessageSize),
 				server.WithLogger(slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), nil))),
 			}
+			if insecure {
+				opts = append(opts, server.WithInsecure())
+			}
+			switch {
+			case conn.kvTokenFile != "" && !kvOn:
+				return usagef("--kv-token-file goes with --kv")
+			case kvOn && conn.kvTokenFile == "" && !insecure:
+				return usagef("--kv serves every key of the store: give it its own token with --kv-token-file (or accept the risk with --insecure)")
+			case kvOn:
+				tok := ""
+				if conn.kvTokenFile != "" {
+					var err error
+					if tok, err = readToken(conn.kvTokenFile); err != nil {
+						return err
+					}
+				}
+				opts = append(opts, server.WithKV(tok))
+			}
 			if conn.tokenFile != "" {
 				tok, err := readToken(conn.tokenFile)
 				if err != nil {
@@ -98,6 +149,8 @@ Once listening, it prints "listening on ADDR" to standard error.`,
 	f.IntVar(&limits.MaxQueryBytes, "max-query-bytes", limits.MaxQueryBytes, "longest query text, in bytes (0: the default; cannot be lifted)")
 	f.IntVar(&limits.MaxQueryDepth, "max-query-depth", limits.MaxQueryDepth, "deepest nesting of selections {…} in a query (0: the default; at most 1000)")
 	obs.register(cmd)
+	f.BoolVar(&kvOn, "kv", false, "also serve the KVService (raw keys but the metadata), with the token of --kv-token-file")
+	f.BoolVar(&insecure, "insecure", false, "allow a non-loopback --listen without --token-file and TLS, and --kv without --kv-token-file")
 	return cmd
 }
 
@@ -105,6 +158,12 @@ Once listening, it prints "listening on ADDR" to standard error.`,
 func serve(cmd *cobra.Command, db, listen string, opts []server.Option, obs *observeFlags) (err error) {
 	ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
+	// Check the address before opening (or creating) the database.
+	if addr, err := net.ResolveTCPAddr("tcp", listen); err == nil {
+		if err := server.CheckExposure(addr, opts...); err != nil {
+			return usagef("--listen %s: %v", listen, err)
+		}
+	}
 	store, err := openStore(ctx, db, true)
 	if err != nil {
 		return err
@@ -118,6 +177,7 @@ func serve(cmd *cobra.Command, db, listen string, opts []server.Option, obs *obs
 	if err != nil {
 		return err
 	}
+	defer lis.Close()
 	obsOpts, stopObs, err := obs.start(cmd, store)
 	if err != nil {
 		return err

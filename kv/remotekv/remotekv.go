@@ -2,6 +2,18 @@
 // server (`protoql serve`, package server) over gRPC, so that a program can
 // run protoql's runtime on a store held by another process.
 //
+// # What the server serves
+//
+// A server serves the KVService only when started with it (server.WithKV,
+// `protoql serve --kv`), usually with a token of its own, given here with
+// WithToken. It never serves protoql's metadata keys, those whose first
+// byte is 0x00 (the schema and cursor secret of the database its
+// ProtoQLService runs on): a Get or write of one fails with PermissionDenied,
+// and scans skip them. So run protoql's runtime over a remote store in a
+// namespace of its own (runtime.WithNamespace), whose metadata lives under
+// the namespace's prefix. A DataLoss status (corrupt data on the server's
+// disk) is returned as an error wrapping kv.ErrCorrupt.
+//
 // # Reads and writes
 //
 // Get and Apply are one RPC each; a batch is applied atomically by the

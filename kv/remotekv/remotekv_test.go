@@ -33,11 +33,12 @@ import (
 	"github.com/protoql/protoql/server"
 )
 
-// serve starts a server for backend on lis and stops it, and closes
-// backend, when the test ends.
+// serve starts a server for backend on lis, with the KVService on (and
+// admitting calls like the ProtoQLService, unless opts give it a token of
+// its own), and stops it, and closes backend, when the test ends.
 func serve(t *testing.T, backend kv.Store, lis net.Listener, opts ...server.Option) {
 	t.Helper()
-	srv := server.New(backend, opts...)
+	srv := server.New(backend, append([]server.Option{server.WithKV("")}, opts...)...)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ctx, lis) }()
@@ -107,7 +108,7 @@ func TestConformance(t *testing.T) {
 		for _, b := range backends {
 			t.Run(tr.name+"/"+b.name, func(t *testing.T) {
 				t.Parallel()
-				kvtest.Run(t, func(t *testing.T) kv.Store { return tr.dial(t, b.open(t)) })
+				kvtest.Run(t, func(t *testing.T) kv.Store { return prefixed{tr.dial(t, b.open(t))} })
 			})
 		}
 	}
@@ -200,15 +201,22 @@ func TestRestart(t *testing.T) {
 	}
 }
 
-// TestRuntimeOverRemote runs protoql's runtime on a remote store: the
-// schema is stored through the KVService, rows round-trip, and concurrent
-// read-modify-write transactions lose no update.
+// TestRuntimeOverRemote runs protoql's runtime on a remote store, in a
+// namespace of its own: the schema is stored through the KVService, rows
+// round-trip, and concurrent read-modify-write transactions lose no
+// update. The server's own metadata keys are not the KVService's to touch,
+// so a runtime outside a namespace is refused.
 func TestRuntimeOverRemote(t *testing.T) {
 	t.Parallel()
 	s := loopbackStore(t, memkv.New())
 	defer s.Close()
 	ctx := t.Context()
-	db, err := runtime.Open(ctx, s, runtime.WithSchema(testpb.File_protoql_test_v1_social_proto))
+	_, err := runtime.Open(ctx, s, runtime.WithSchema(testpb.File_protoql_test_v1_social_proto))
+	if status.Code(err) != codes.PermissionDenied {
+		t.Errorf("runtime.Open over remotekv without a namespace: %v, want PermissionDenied", err)
+	}
+	ns := runtime.WithNamespace("app")
+	db, err := runtime.Open(ctx, s, ns, runtime.WithSchema(testpb.File_protoql_test_v1_social_proto))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -243,7 +251,7 @@ func TestRuntimeOverRemote(t *testing.T) {
 		t.Errorf("alice = %v, want registered 40 and session s1", u)
 	}
 	// A second client sees the stored schema.
-	db2, err := runtime.Open(ctx, s)
+	db2, err := runtime.Open(ctx, s, ns)
 	if err != nil {
 		t.Fatal(err)
 	}
