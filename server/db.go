@@ -43,4 +43,3 @@ func (c *dbCache) get(ctx context.Context) (*runtime.DB, error) {
 	c.db.Store(db)
 	return db, nil
 }
-
