@@ -3,6 +3,7 @@ package cli_test
 import (
 	"bytes"
 	"context"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -273,7 +274,7 @@ func TestNoSchema(t *testing.T) {
 // silent "unlimited".
 func TestServeNegativeLimit(t *testing.T) {
 	t.Parallel()
-	for _, flag := range []string{"--max-rows=-1", "--max-keys=-1", "--max-bytes=-1", "--timeout=-1s", "--max-message-size=-1"} {
+	for _, flag := range []string{"--max-rows=-1", "--max-keys=-1", "--max-bytes=-1", "--timeout=-1s", "--max-message-size=-1", "--max-query-bytes=-1"} {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		var out, errb bytes.Buffer
 		code := cli.Main(ctx, []string{"serve", "--db", "mem:", "--listen", "127.0.0.1:0", flag}, cli.IO{In: strings.NewReader(""), Out: &out, Err: &errb})
@@ -281,5 +282,38 @@ func TestServeNegativeLimit(t *testing.T) {
 		if code != cli.ExitUsage || !strings.Contains(errb.String(), strings.Split(flag, "=")[0]) {
 			t.Errorf("serve %s: exit %d, %q; want exit 2 naming the flag", flag, code, errb.String())
 		}
+	}
+}
+
+// TestServeSecureDefaults: serve refuses, as a usage mistake and before
+// opening the database, to listen beyond loopback without a token and TLS,
+// and to serve the KVService without a token of its own, unless told
+// --insecure.
+func TestServeSecureDefaults(t *testing.T) {
+	t.Parallel()
+	tok := filepath.Join(t.TempDir(), "token")
+	if err := os.WriteFile(tok, []byte("t"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(t.TempDir(), "db")
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--listen", "0.0.0.0:0"}, "--insecure"},
+		{[]string{"--listen", ":0", "--token-file", tok}, "TLS"},
+		{[]string{"--listen", "127.0.0.1:0", "--kv"}, "--kv-token-file"},
+		{[]string{"--listen", "127.0.0.1:0", "--kv-token-file", tok}, "--kv"},
+	} {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		var out, errb bytes.Buffer
+		code := cli.Main(ctx, append([]string{"serve", "--db", dir}, c.args...), cli.IO{In: strings.NewReader(""), Out: &out, Err: &errb})
+		cancel()
+		if code != cli.ExitUsage || !strings.Contains(errb.String(), c.want) {
+			t.Errorf("serve %v: exit %d, %q; want exit 2 mentioning %s", c.args, code, errb.String(), c.want)
+		}
+	}
+	if _, err := os.Stat(dir); err == nil {
+		t.Errorf("a refused serve created the database")
 	}
 }

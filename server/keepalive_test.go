@@ -37,14 +37,14 @@ func newFreezer(t *testing.T, target string) *freezer {
 	t.Cleanup(func() { lis.Close(); f.freeze(); <-done })
 	go func() {
 		defer close(done)
+		var wg sync.WaitGroup
+		defer wg.Wait()
 		var conns []net.Conn
-		defer func() {
+		defer func() { // before wg.Wait: closing unblocks the pipes
 			for _, c := range conns {
 				c.Close()
 			}
 		}()
-		var wg sync.WaitGroup
-		defer wg.Wait()
 		for {
 			c, err := lis.Accept()
 			if err != nil {
@@ -104,7 +104,7 @@ func (s endStore) Update(ctx context.Context, fn func(kv.Txn) error) error {
 func TestKeepaliveEndsDeadClientsCalls(t *testing.T) {
 	t.Parallel()
 	store := endStore{memkv.New(), make(chan struct{})}
-	srv := server.New(store, server.WithKV(""), server.WithLimits(server.Limits{}),
+	srv := server.New(store, server.WithKV(""), server.WithLimits(server.Limits{}), server.WithGracePeriod(time.Second),
 		server.WithKeepalive(keepalive.ServerParameters{Time: time.Second, Timeout: time.Second}))
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

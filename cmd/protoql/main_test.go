@@ -78,16 +78,20 @@ func socialDB(t *testing.T) string {
 
 // server is a running `protoql serve`.
 type server struct {
-	cmd    *exec.Cmd
-	addr   string
-	stderr *syncBuffer
+	cmd         *exec.Cmd
+	addr        string
+	stderr      *syncBuffer
+	kvTokenFile string // the KVService's token, when serve started it
 }
 
-// serve starts `protoql serve` on db with a token and waits until it
-// listens.
+// serve starts `protoql serve` on db with a token, and the KVService with
+// a token of its own, and waits until it listens.
 func serve(t *testing.T, db, tokenFile string) *server {
 	t.Helper()
-	return serveArgs(t, "serve", "--db", db, "--listen", "127.0.0.1:0", "--token-file", tokenFile)
+	kvToken := writeToken(t, "kv-secret")
+	s := serveArgs(t, "serve", "--db", db, "--listen", "127.0.0.1:0", "--token-file", tokenFile, "--kv", "--kv-token-file", kvToken)
+	s.kvTokenFile = kvToken
+	return s
 }
 
 // serveArgs starts protoql with args and waits until it listens.
@@ -371,7 +375,10 @@ func TestServeAndRemoteREPL(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "User[user_id].sessions[string]") {
 		t.Errorf("describe-keys: exit %d\n%s", code, out)
 	}
-	out, _, code = run(t, "dump", "--remote", srv.addr, "--token-file", token, `Thread["t1"]`)
+	if _, stderr, code := run(t, "dump", "--remote", srv.addr, "--token-file", token, `Thread["t1"]`); code != 1 || !strings.Contains(stderr, "refused") {
+		t.Errorf("dump without the KVService's token: exit %d, %q", code, stderr)
+	}
+	out, _, code = run(t, "dump", "--remote", srv.addr, "--token-file", token, "--kv-token-file", srv.kvTokenFile, `Thread["t1"]`)
 	if code != 0 || !strings.Contains(out, `Thread["t1"].posts[1735787165000000]  map entry  {author_id: "alice", text: "lunch?"}`) ||
 		!strings.Contains(out, `=> Thread{`) {
 		t.Errorf("dump: exit %d\n%s", code, out)
