@@ -29,7 +29,7 @@ func isMetaKey(k []byte) bool { return len(k) > 0 && k[0] == 0x00 }
 
 func refuseMetaKey(k []byte) error {
 	if isMetaKey(k) {
-		return fmt.Errorf("%w: key %x", errMetadata, k)
+		return fmt.Errorf("%w: key %s", errMetadata, kv.KeyText(k))
 	}
 	return nil
 }
@@ -42,7 +42,7 @@ func refuseMetaOp(op kv.Op) error {
 	// [start, end) meets [0x00, 0x01) when start < 0x01 and end > 0x00
 	// (an empty end is no bound).
 	if bytes.Compare(op.Key, metaEnd) < 0 && (len(op.Value) == 0 || bytes.Compare(op.Value, metaStart) > 0) {
-		return fmt.Errorf("%w: range [%x, %x) includes them", errMetadata, op.Key, op.Value)
+		return fmt.Errorf("%w: range [%s, %s) includes them", errMetadata, kv.KeyText(op.Key), kv.KeyText(op.Value))
 	}
 	return nil
 }

@@ -27,7 +27,7 @@ type iterator struct {
 func newIter(t *tree, opts kv.IterOptions, ended *atomic.Bool, endedErr error) (kv.Iterator, error) {
 	lo, hi := opts.LowerBound, opts.UpperBound
 	if len(lo) > 0 && len(hi) > 0 && bytes.Compare(lo, hi) > 0 {
-		return nil, fmt.Errorf("memkv: new iterator: %w: lower bound %x is after upper bound %x", kv.ErrInvalid, lo, hi)
+		return nil, fmt.Errorf("memkv: new iterator: %w: lower bound %s is after upper bound %s", kv.ErrInvalid, kv.KeyText(lo), kv.KeyText(hi))
 	}
 	i := &iterator{reverse: opts.Reverse, ended: ended, endedErr: endedErr}
 	if len(lo) > 0 {

@@ -261,7 +261,7 @@ func get(t *tree, key []byte) ([]byte, error) {
 	}
 	e, ok := t.Get(entry{key: key})
 	if !ok {
-		return nil, fmt.Errorf("memkv: get %x: %w", key, kv.ErrNotFound)
+		return nil, fmt.Errorf("memkv: get %s: %w", kv.KeyText(key), kv.ErrNotFound)
 	}
 	return cloneValue(e.value), nil
 }

@@ -61,5 +61,5 @@ func keyBounds(info *pebble.DataCorruptionInfo) string {
 	if b.End.Kind == 1 { // base.Inclusive
 		end = "]"
 	}
-	return fmt.Sprintf("[%x, %x%s", b.Start, b.End.Key, end)
+	return fmt.Sprintf("[%s, %s%s", kv.KeyText(b.Start), kv.KeyText(b.End.Key), end)
 }

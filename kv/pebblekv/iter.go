@@ -32,7 +32,7 @@ type iterator struct {
 func newIter(ctx context.Context, r reader, opts kv.IterOptions) (*iterator, error) {
 	lo, hi := opts.LowerBound, opts.UpperBound
 	if len(lo) > 0 && len(hi) > 0 && bytes.Compare(lo, hi) > 0 {
-		return nil, fmt.Errorf("pebblekv: new iterator: %w: lower bound %x is after upper bound %x", kv.ErrInvalid, lo, hi)
+		return nil, fmt.Errorf("pebblekv: new iterator: %w: lower bound %s is after upper bound %s", kv.ErrInvalid, kv.KeyText(lo), kv.KeyText(hi))
 	}
 	// Pebble copies the bounds into the iterator (Iterator.processBounds),
 	// so the caller's buffers are not retained. Empty bounds are no bounds.
@@ -171,7 +171,7 @@ func (i *iterator) Value() []byte {
 	v, err := i.it.ValueAndErr()
 	if err != nil {
 		i.valid = false
-		i.setErr(fmt.Errorf("pebblekv: iterator value of %x: %w", i.key, wrapCorrupt(err)))
+		i.setErr(fmt.Errorf("pebblekv: iterator value of %s: %w", kv.KeyText(i.key), wrapCorrupt(err)))
 		return nil
 	}
 	return v

@@ -297,10 +297,10 @@ func get(r reader, key []byte) ([]byte, error) {
 	}
 	v, closer, err := r.Get(key)
 	if err == pebble.ErrNotFound {
-		return nil, fmt.Errorf("pebblekv: get %x: %w", key, kv.ErrNotFound)
+		return nil, fmt.Errorf("pebblekv: get %s: %w", kv.KeyText(key), kv.ErrNotFound)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("pebblekv: get %x: %w", key, wrapCorrupt(err))
+		return nil, fmt.Errorf("pebblekv: get %s: %w", kv.KeyText(key), wrapCorrupt(err))
 	}
 	out := append(make([]byte, 0, len(v)), v...)
 	_ = closer.Close()
