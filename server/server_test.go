@@ -278,15 +278,19 @@ func TestTimeout(t *testing.T) {
 	if err := stream.Send(&protoqlv1.TransactRequest{Begin: &protoqlv1.TransactRequest_Begin{}}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := stream.Recv(); err != nil {
-		t.Fatal(err)
+	// The answer to begin may or may not come before the deadline on a
+	// loaded machine; the stream ends at the deadline either way.
+	for err == nil {
+		_, err = stream.Recv()
 	}
-	_, err = stream.Recv()
 	wantCode(t, "idle transaction", err, codes.DeadlineExceeded)
-	// The writer lock is free again.
-	if _, err := f.kvc.Apply(t.Context(), &protoqlv1.ApplyRequest{Operations: []*protoqlv1.Operation{
-		{Kind: protoqlv1.Operation_KIND_SET, Key: []byte("\x05k"), Value: []byte("v")},
-	}}); err != nil {
+	// The writer lock is free again. (Directly on the store: through the
+	// server, the Apply would itself have 50 ms.)
+	b := kv.NewBatch()
+	_ = b.Set([]byte("\x05k"), []byte("v"))
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute) // a failure deadline
+	defer cancel()
+	if err := f.store.Apply(ctx, b); err != nil {
 		t.Fatalf("Apply after the timeout: %v", err)
 	}
 }

@@ -1,6 +1,7 @@
 package guard
 
 import (
+	"runtime"
 	"testing"
 	"time"
 )
@@ -12,10 +13,19 @@ func TestCloseWaitsForCallsInFlight(t *testing.T) {
 	}
 	closed := make(chan bool)
 	go func() { closed <- g.Close() }()
+	// Wait until Close has started (a condition, polled with a deadline;
+	// a fixed wait would be too short on a loaded machine).
+	deadline := time.Now().Add(time.Minute)
+	for !g.Closed() {
+		if time.Now().After(deadline) {
+			t.Fatal("Close never started")
+		}
+		runtime.Gosched()
+	}
 	select {
 	case <-closed:
 		t.Fatal("Close returned while a call was in flight")
-	case <-time.After(20 * time.Millisecond):
+	default:
 	}
 	if g.Enter() {
 		t.Error("Enter succeeded after Close started")
