@@ -5,28 +5,68 @@
 //
 // # Security
 //
-// Serve binds where its listener is bound; [DefaultAddr] is loopback, and
-// the CLI listens there unless told otherwise. [WithTLS] serves TLS.
-// [WithToken] makes every RPC, streams included, require the metadata
-// "authorization: Bearer <token>": the token is compared in constant time
-// (as SHA-256 digests, so not even its length leaks), and a call without it
-// is refused with Unauthenticated before any handler runs. The KVService
-// gives whoever holds the token the whole store: serve it only to trusted
-// clients.
+// The threat model is written up in docs/security.md. In short, the safe
+// thing is the default:
+//
+//   - Serve binds where its listener is bound; [DefaultAddr] is loopback,
+//     and the CLI listens there unless told otherwise. Serve (and the CLI,
+//     before it opens the database) refuses a TCP address other than
+//     loopback, wildcard addresses included, unless the server has both a
+//     token and TLS, or was built [WithInsecure] ([CheckExposure]).
+//   - [WithToken] makes every RPC, streams included, require the metadata
+//     "authorization: Bearer <token>": the token is compared in constant
+//     time (as SHA-256 digests, so not even its length leaks), and a call
+//     without it is refused with Unauthenticated before any handler runs.
+//   - The KVService (raw keys, for kv/remotekv) is not served unless
+//     [WithKV]: without it, its methods answer Unimplemented. Give it a
+//     token of its own: its calls then need that token, and the
+//     ProtoQLService's token does not admit them.
+//   - Even then, the KVService never reads or writes protoql's metadata
+//     keys, those whose first byte is 0x00 (the stored schema, the secret
+//     that signs cursors): a Get or a write of one, in Apply or in a
+//     Transact, fails with PermissionDenied and changes nothing, and scans
+//     skip them. A runtime on kv/remotekv therefore opens its DB in a
+//     namespace (runtime.WithNamespace).
+//   - Keepalive ([DefaultKeepalive], [WithKeepalive]): a connection silent
+//     for 30 s is pinged and closed, with its calls, when no answer comes
+//     within 10 s, so a vanished client does not hold a transaction; a
+//     client may ping at most every 10 s.
 //
 // # Limits
 //
-// Every RPC runs under a deadline ([Limits].Timeout, or the client's if
-// shorter). A Query stops after MaxRows results, MaxKeys keys read or
-// MaxBytes bytes read and then ends with ResourceExhausted and a cursor to
-// resume from; a KV Scan stops after MaxKeys pairs or MaxBytes bytes with
-// its truncated flag set. [WithMaxMessageSize] bounds every message both
-// ways, which also bounds the largest value and batch the KVService moves.
-// A query's text is refused (InvalidArgument, with the position) over
-// MaxQueryBytes (default 64 KiB) or with selections nested deeper than
-// MaxQueryDepth (default 32, at most 1000), before it is parsed any
-// deeper: compiling costs time and memory linear in the text, and results
-// nest shallowly enough for every protobuf-go client to decode.
+// Every request has a bounded cost; [Limits] and [DefaultLimits] hold the
+// numbers, and `protoql serve --help` lists them with their flags.
+//
+//   - Time: every RPC runs under a deadline ([Limits].Timeout, default 1
+//     minute, or the client's if shorter), streams and remote transactions
+//     included.
+//   - Size of a request: [WithMaxMessageSize] (default 16 MiB) bounds every
+//     message both ways, which also bounds the largest value, batch and
+//     query; a larger message is refused with ResourceExhausted before it
+//     is decoded.
+//   - A query's text (Query, Explain, Delete by key) is refused
+//     (InvalidArgument, with the position) over MaxQueryBytes (default 64
+//     KiB) or with selections nested deeper than MaxQueryDepth (default
+//     32, at most 1000), before it is parsed any deeper: compiling costs
+//     time and memory linear in the text, and results nest shallowly
+//     enough for every protobuf-go client to decode.
+//   - Work of a request: a Query stops after MaxRows results (default
+//     10,000), MaxKeys keys read (1,000,000) or MaxBytes bytes read (256
+//     MiB) and then ends with ResourceExhausted and a cursor to resume
+//     from; a KV Scan stops after MaxKeys pairs or MaxBytes bytes with its
+//     truncated flag set. A request may lower these limits, not raise them.
+//   - Size of an answer: status messages are cut at 4 KiB, so an error
+//     never echoes a client's megabytes back (which would break its
+//     connection); error messages show at most 64 bytes of a key.
+//
+// # Faults
+//
+// Corrupt data found on disk (an engine error wrapping kv.ErrCorrupt, or
+// runtime.ErrCorrupt for values that do not decode) fails only the request
+// that read it, with DataLoss and a message naming the damaged keys, and is
+// logged; the server goes on serving everything else. kv/pebblekv turns
+// Pebble's checksum failures into such errors instead of exiting, and
+// reports a damaged end of its write-ahead log when it opens.
 //
 // A KV transaction (the Transact stream behind kv/remotekv's Update, View
 // and Store-level iterators) ends when its client leaves it idle for
@@ -52,11 +92,11 @@
 //
 // The ProtoQLService works on the schema stored in the database, opened
 // with runtime.Open and no WithSchema, so rows are dynamicpb messages. A
-// store without a schema answers FailedPrecondition until one is stored,
-// for example by a remote runtime.Open(remotekv store, WithSchema(...)); a
-// write through the KVService to the metadata keys (first byte 0x00)
-// reloads it. Writes that reach the store some other way (another process
-// on a shared TiKV cluster) are not noticed until the server restarts.
+// store without a schema answers FailedPrecondition until one is stored (by
+// a program that opens the database with runtime.WithSchema); the server
+// tries again on each call until then, and keeps the schema it found from
+// then on (a compatible extension stored later by another program is seen
+// after a restart). The KVService cannot change it.
 //
 // # Embedding
 //
