@@ -168,8 +168,8 @@ func WithGracePeriod(d time.Duration) Option { return func(o *Options) { o.Grace
 // WithLogger sets where internal errors are logged (default slog.Default).
 func WithLogger(l *slog.Logger) Option { return func(o *Options) { o.Logger = l } }
 
-// Server serves both services over one store. It is safe for concurrent
-// use. It does not own the store.
+// Server serves the ProtoQLService and, WithKV, the KVService over one
+// store. It is safe for concurrent use. It does not own the store.
 type Server struct {
 	store   kv.Store
 	opts    Options
