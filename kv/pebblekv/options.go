@@ -51,7 +51,9 @@ type Options struct {
 	// pebble.FormatNewest, since protoql has no older stores to stay
 	// readable by; an unset Logger becomes one that logs only errors
 	// (Pebble's default also logs routine events, such as WAL replay, on
-	// every Open).
+	// every Open); an unset EventListener.DataCorruption becomes one that
+	// logs the corruption through the logger's Errorf (Pebble's default
+	// calls Fatalf, which exits; see the package doc).
 	Pebble *pebble.Options
 }
 
