@@ -28,7 +28,7 @@
 // during which the server is inside its store's Update (or View), serving
 // the client's reads and writes. So a read-modify-write in Update never
 // loses a concurrent update, View reads one snapshot, and kvtest passes in
-// full. The costs of doing it remotely:
+// full (under a key prefix: the metadata keys are the server's). The costs of doing it remotely:
 //
 //   - Every Get and every iterator page is a round trip. Writes (Set,
 //     Delete, DeleteRange) and iterator opens and closes are buffered and
