@@ -467,6 +467,10 @@ func TestServeTLS(t *testing.T) {
 	if _, stderr, code := run(t, "query", "--remote", srv.addr, "--token-file", token, `User["bob"]`); code != 1 || !strings.Contains(stderr, "cannot reach the server") {
 		t.Errorf("plaintext to TLS: exit %d, %q", code, stderr)
 	}
+	// This server was started without --kv: dump says what it needs.
+	if _, stderr, code := run(t, "dump", "--remote", srv.addr, "--tls-ca", cert, "--token-file", token); code != 1 || !strings.Contains(stderr, "started with --kv") {
+		t.Errorf("dump from a server without the KVService: exit %d, %q", code, stderr)
+	}
 	srv.stop(t)
 }
 
