@@ -34,9 +34,9 @@ func describeError(err error) string {
 	}
 	switch st.Code() {
 	case codes.Unauthenticated:
-		return "the server refused the call: " + msg + " (pass --token-file; dump also needs --kv-token-file when the server's KVService has its own token)"
+		return "the server refused the call: " + msg + " (pass --token-file; dump, .set and .delete also need --kv-token-file when the server's KVService has its own token)"
 	case codes.Unimplemented:
-		return msg + " (dump --remote reads raw keys through the server's KVService, which serves them only when started with --kv)"
+		return msg + " (dump and the REPL's .set and .delete reach a remote database's raw keys through the server's KVService, which it serves only when started with --kv)"
 	case codes.Unavailable:
 		return "cannot reach the server: " + msg
 	case codes.InvalidArgument, codes.NotFound, codes.ResourceExhausted, codes.FailedPrecondition:

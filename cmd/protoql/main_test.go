@@ -277,7 +277,7 @@ func TestServeAndRemoteREPL(t *testing.T) {
 	srv := serve(t, db, token)
 	history := filepath.Join(t.TempDir(), "history")
 
-	term := startTerminal(t, nil, "repl", "--remote", srv.addr, "--token-file", token, "--history", history)
+	term := startTerminal(t, nil, "repl", "--remote", srv.addr, "--token-file", token, "--kv-token-file", srv.kvTokenFile, "--history", history)
 	term.expect("Type .help for help.")
 	term.expect("protoql> ")
 
