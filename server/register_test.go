@@ -123,7 +123,7 @@ func TestRegisterTimeout(t *testing.T) {
 	store := &blockingStore{Store: memkv.New()}
 	seed(t, store.Store)
 	gs := grpc.NewServer()
-	server.New(store, server.WithLimits(server.Limits{Timeout: 50 * time.Millisecond})).Register(gs)
+	server.New(store, server.WithKV(""), server.WithInsecure(), server.WithLimits(server.Limits{Timeout: 50 * time.Millisecond})).Register(gs)
 	lis := bufconn.Listen(1 << 20)
 	go gs.Serve(lis)
 	t.Cleanup(gs.Stop)
@@ -275,10 +275,13 @@ func TestHealthAndReflection(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"grpc.health.v1.Health", "protoql.v1.KVService", "protoql.v1.ProtoQLService"} {
+	for _, want := range []string{"grpc.health.v1.Health", "protoql.v1.ProtoQLService"} {
 		if !slices.Contains(names, want) {
 			t.Errorf("reflection lists %v, missing %s", names, want)
 		}
+	}
+	if slices.Contains(names, "protoql.v1.KVService") {
+		t.Errorf("reflection lists %v: the KVService is off unless WithKV", names)
 	}
 
 	// Shutdown turns the watched status to NOT_SERVING while the watch,
