@@ -30,6 +30,7 @@ var (
 
 var rules = []rule{
 	{pkg: "tuple", libs: stdlibOnly},
+	{pkg: "setsum", libs: stdlibOnly},
 	{pkg: "kv", libs: stdlibOnly},
 	{pkg: "kv/kvtest", own: []string{"kv"}, libs: stdlibOnly},
 	{pkg: "kv/internal/...", own: []string{"kv"}, libs: stdlibOnly},
@@ -39,7 +40,7 @@ var rules = []rule{
 	{pkg: "proto/protoql/v1", libs: []string{"google.golang.org/protobuf/", "google.golang.org/grpc"}},
 	{pkg: "schema", own: []string{"tuple", "proto/protoql/v1"}, libs: protobuf},
 	{pkg: "query", own: []string{"schema", "tuple"}},
-	{pkg: "runtime", own: []string{"query", "schema", "tuple", "kv"}},
+	{pkg: "runtime", own: []string{"query", "schema", "tuple", "kv", "setsum"}},
 	{pkg: "server", own: []string{"runtime", "kv", "query", "schema", "tuple", "proto/protoql/v1"}},
 	{pkg: "cmd/protoc-gen-protoql/...", own: []string{"schema", "tuple", "proto/protoql/v1", "cmd/protoc-gen-protoql/..."}},
 }
