@@ -133,6 +133,7 @@ stores its schema, so no schema flag is needed.`,
 		dumpCmd(conn),
 		schemaCmd(conn),
 		protoCmd(),
+		verifyCmd(conn),
 	)
 	return root
 }

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"cmp"
 	"context"
-	"encoding/binary"
 	"fmt"
 	goruntime "runtime"
 	"slices"
@@ -248,8 +247,7 @@ func (v *verifier) work(chunks <-chan *pairChunk) {
 	for c := range chunks {
 		for i, key := range c.keys {
 			d := v.group(local, key)
-			item = binary.AppendUvarint(item[:0], uint64(len(key)))
-			item = append(append(item, key...), c.values[i]...)
+			item = digestItem(item[:0], key, c.values[i])
 			d.Sum.Add(item)
 			d.Pairs++
 			d.Bytes += int64(len(key) + len(c.values[i]))
