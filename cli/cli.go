@@ -134,6 +134,8 @@ stores its schema, so no schema flag is needed.`,
 		schemaCmd(conn),
 		protoCmd(),
 		verifyCmd(conn),
+		copyCmd(conn),
+		backupCmd(conn),
 	)
 	return root
 }
