@@ -15,20 +15,24 @@ import (
 )
 
 func copyCmd(conn *connFlags) *cobra.Command {
-	var from, to, namespace string
+	var from, to, fromNS, toNS string
+	var all bool
 	var batch int
 	cmd := &cobra.Command{
 		Use:   "copy --from URL --to URL",
 		Short: "Copy a database to another engine, resumably, verified by setsum digests",
 		Long: `Copy every pair of a database — its stored schema, cursor secret and
 tables — from one engine to another, from one consistent snapshot of the
-source, in batches that each commit atomically on the target.
+source, in batches that each commit atomically on the target. The database
+is the default namespace unless --from-namespace names another; it lands
+in the target's default namespace unless --to-namespace names one (a
+server's KV service never writes the default namespace's metadata, so copy
+to a server into a namespace). --all-namespaces copies the store whole.
 
 URL is a Pebble directory, an engine URL such as tikv://PD1,PD2/PREFIX (in a
 binary with that engine), or remote:HOST:PORT for a protoql server's KV
-service (with --token-file and --tls as for --remote; the server must let
-this client write protoql's metadata). The target must be empty: a missing
-Pebble directory is created.
+service (with --token-file and --tls as for --remote). The target must be
+empty: a missing Pebble directory is created.
 
 An interrupted copy (Ctrl-C, a lost connection) resumes where it stopped
 when run again with the same arguments. The copy ends by comparing the
@@ -40,16 +44,21 @@ and its resumption is caught by the digests, not merged.`,
 			if from == "" || to == "" {
 				return usagef("copy needs --from and --to")
 			}
-			opts := runtime.CopyOptions{BatchPairs: batch}
-			if namespace != "" {
-				opts.Namespace = &namespace
+			opts := runtime.CopyOptions{BatchPairs: batch, AllNamespaces: all}
+			if cmd.Flags().Changed("from-namespace") {
+				opts.From = &fromNS
+			}
+			if cmd.Flags().Changed("to-namespace") {
+				opts.To = &toNS
 			}
 			return runCopy(cmd.Context(), conn, from, to, opts, cmd.OutOrStdout(), cmd.ErrOrStderr())
 		},
 	}
 	cmd.Flags().StringVar(&from, "from", "", "the source database URL")
 	cmd.Flags().StringVar(&to, "to", "", "the target database URL")
-	cmd.Flags().StringVar(&namespace, "namespace", "", "copy only this namespace")
+	cmd.Flags().StringVar(&fromNS, "from-namespace", "", "copy the database in this namespace of the source (default: the default namespace)")
+	cmd.Flags().StringVar(&toNS, "to-namespace", "", "copy into this namespace of the target (default: the default namespace)")
+	cmd.Flags().BoolVar(&all, "all-namespaces", false, "copy the whole store, every namespace, as it is")
 	cmd.Flags().IntVar(&batch, "batch-pairs", 1000, "pairs per write to the target")
 	return cmd
 }

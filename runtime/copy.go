@@ -12,21 +12,26 @@ import (
 	"github.com/protoql/protoql/tuple"
 )
 
-// CopyMarker is the key under which Copy records, in the target store, the
-// last key it has copied; it is written in the same batch as the pairs it
-// covers, so an interrupted copy resumes exactly after it. It is removed
-// once the copy is complete and verified.
-var CopyMarker = []byte("\x00protoql.copy.resume")
+// copyMarker is the metadata name under which Copy records, in the
+// target keyspace, the last key it has copied; it is written in the same
+// batch as the pairs it covers, so an interrupted copy resumes exactly
+// after it. It is removed once the copy is complete and verified.
+const copyMarker = "protoql.copy.resume"
 
 // ErrCopyMismatch is wrapped by Copy's error when the target's digest
 // differs from the source's after the copy.
 var ErrCopyMismatch = errors.New("runtime: copy: target differs from source")
 
-// CopyOptions configures Copy. The zero value copies the whole store.
+// CopyOptions configures Copy. The zero value copies the default namespace
+// to the default namespace.
 type CopyOptions struct {
-	// Namespace, when set, copies only the pairs of that namespace (its
-	// metadata, schema included, and its tables).
-	Namespace *string
+	// From and To name the namespaces copied from and to (see
+	// WithNamespace); nil is the default namespace. A database can so move
+	// into a namespace of a shared store and back out of it.
+	From, To *string
+	// AllNamespaces copies the whole store, every namespace, as it is;
+	// From and To must be nil.
+	AllNamespaces bool
 	// BatchPairs and BatchBytes bound one write to the target, to stay
 	// within its transaction limits; zero means 1,000 pairs and 4 MiB.
 	BatchPairs, BatchBytes int
@@ -57,20 +62,25 @@ type CopyReport struct {
 	Source, Target setsum.Setsum
 }
 
-// Copy copies every pair of from (or of one namespace) to to, from one
-// consistent snapshot of from, in batches that each commit atomically with
-// a resume marker. A copy that was interrupted resumes after the last
-// batch written when Copy runs again with the same stores; a target that
-// holds data in the range and no marker is refused, so a copy never merges
-// into existing data. When every pair is written, Copy compares the setsum
-// digests of the range on both sides and fails with ErrCopyMismatch if they
-// differ (a target changed during the copy, a source changed between an
-// interrupted run and its resumption, a write lost by the target).
+// Copy copies every pair of a database — its stored schema, cursor secret
+// and tables — from one store to another, from one consistent snapshot of
+// from, in batches that each commit atomically with a resume marker. A
+// copy that was interrupted resumes after the last batch written when Copy
+// runs again with the same arguments; a target that holds data in the
+// range and no marker is refused, so a copy never merges into existing
+// data. When every pair is written, Copy compares the setsum digests of the
+// range on both sides, keys taken relative to their namespace, and fails
+// with ErrCopyMismatch if they differ (a target changed during the copy, a
+// source changed between an interrupted run and its resumption, a write
+// lost by the target). The digest is the one DB.Verify prints for "(all)".
 //
-// It copies raw pairs, so the target gets the stored schema and cursor
-// secret with the data and is the same database on another engine.
+// It copies raw pairs, so the target is the same database on another
+// engine, its cursors still valid.
 func Copy(ctx context.Context, from, to kv.Store, opts CopyOptions) (*CopyReport, error) {
-	c := newCopier(from, to, opts)
+	c, err := newCopier(to, opts)
+	if err != nil {
+		return nil, err
+	}
 	after, err := c.start(ctx)
 	if err != nil {
 		return nil, err
@@ -80,7 +90,7 @@ func Copy(ctx context.Context, from, to kv.Store, opts CopyOptions) (*CopyReport
 	if err != nil {
 		return nil, err
 	}
-	if report.Target, err = digestRange(ctx, to, c.lo, c.hi); err != nil {
+	if report.Target, err = c.digestTarget(ctx); err != nil {
 		return nil, err
 	}
 	if report.Target != report.Source {
@@ -88,88 +98,95 @@ func Copy(ctx context.Context, from, to kv.Store, opts CopyOptions) (*CopyReport
 			ErrCopyMismatch, report.Source, report.Target, report.Pairs)
 	}
 	var b kv.Batch
-	b.Delete(CopyMarker)
+	if err := b.Delete(c.marker); err != nil {
+		return nil, err
+	}
 	return report, to.Apply(ctx, &b)
 }
 
 type copier struct {
-	from, to kv.Store
+	to       kv.Store
 	opts     CopyOptions
-	lo, hi   []byte
+	src, dst keyspace
+	marker   []byte // the resume marker's key in the target store
 }
 
-func newCopier(from, to kv.Store, opts CopyOptions) *copier {
+func newCopier(to kv.Store, opts CopyOptions) (*copier, error) {
 	if opts.BatchPairs <= 0 {
 		opts.BatchPairs = 1000
 	}
 	if opts.BatchBytes <= 0 {
 		opts.BatchBytes = 4 << 20
 	}
-	c := &copier{from: from, to: to, opts: opts}
-	if opts.Namespace != nil {
-		c.lo = tuple.AppendString([]byte{nsPrefix}, 1, tuple.Asc, *opts.Namespace)
-		c.hi = tuple.PrefixEnd(c.lo)
+	c := &copier{to: to, opts: opts, src: namespaceSpace(opts.From), dst: namespaceSpace(opts.To)}
+	if opts.AllNamespaces {
+		if opts.From != nil || opts.To != nil {
+			return nil, invalid("copy: AllNamespaces copies the store as it is; From and To must be unset")
+		}
+		c.src, c.dst = wholeStore, wholeStore
 	}
-	return c
+	c.marker = c.dst.abs(nil, append([]byte{metaPrefix}, copyMarker...))
+	return c, nil
 }
 
-// start returns the key to resume after (nil for a fresh copy), refusing a
-// target that holds data without a marker.
+// start returns the relative key to resume after (nil for a fresh copy),
+// refusing a target that holds data without a marker.
 func (c *copier) start(ctx context.Context) ([]byte, error) {
-	last, err := c.to.Get(ctx, CopyMarker)
+	last, err := c.to.Get(ctx, c.marker)
 	switch {
 	case err == nil:
 		return last, nil
 	case !errors.Is(err, kv.ErrNotFound):
 		return nil, err
 	}
-	it, err := c.to.NewIter(ctx, kv.IterOptions{LowerBound: c.lo, UpperBound: c.hi})
-	if err != nil {
-		return nil, err
+	for _, r := range c.dst.ranges {
+		if err := refuseData(ctx, c.to, r[0], r[1]); err != nil {
+			return nil, err
+		}
 	}
-	defer it.Close()
-	if it.First() {
-		return nil, fmt.Errorf("%w: copy: the target already holds data in the range (first key %s); copy into an empty store or namespace",
-			ErrInvalid, tuple.Format(it.Key()))
-	}
-	return nil, it.Error()
+	return nil, nil
 }
 
-// stream reads the source range, digests every pair and writes the pairs
-// after the resume point in batches.
-func (c *copier) stream(ctx context.Context, r kv.Reader, after []byte, report *CopyReport) error {
-	it, err := r.NewIter(ctx, kv.IterOptions{LowerBound: c.lo, UpperBound: c.hi})
+func refuseData(ctx context.Context, s kv.Store, lo, hi []byte) error {
+	it, err := s.NewIter(ctx, kv.IterOptions{LowerBound: lo, UpperBound: hi})
 	if err != nil {
 		return err
 	}
 	defer it.Close()
+	if it.First() {
+		return fmt.Errorf("%w: copy: the target already holds data (first key %s); copy into an empty store or namespace",
+			ErrInvalid, tuple.Format(it.Key()))
+	}
+	return it.Error()
+}
+
+// stream reads the source keyspace, digests every pair and writes the
+// pairs after the resume point in batches.
+func (c *copier) stream(ctx context.Context, r kv.Reader, after []byte, report *CopyReport) error {
 	var b kv.Batch
-	var item []byte
 	var p CopyProgress
-	for ok := it.First(); ok; ok = it.Next() {
-		k, v := it.Key(), it.Value()
-		if bytes.Equal(k, CopyMarker) {
-			continue
-		}
-		item = digestItem(item[:0], k, v)
+	var item, key []byte
+	srcMarker := c.src.abs(nil, append([]byte{metaPrefix}, copyMarker...))
+	err := eachPair(ctx, r, c.src, srcMarker, func(rel, v []byte) error {
+		item = digestItem(item[:0], rel, v)
 		report.Source.Add(item)
 		report.Pairs++
 		p.Read++
-		if after != nil && bytes.Compare(k, after) <= 0 {
-			continue
+		if after != nil && bytes.Compare(rel, after) <= 0 {
+			return nil
 		}
-		if err := b.Set(k, v); err != nil {
+		key = c.dst.abs(key[:0], rel)
+		if err := b.Set(key, v); err != nil {
 			return err
 		}
 		p.Written++
-		p.Bytes += int64(len(k) + len(v))
+		p.Bytes += int64(len(rel) + len(v))
 		if b.Len() >= c.opts.BatchPairs || b.Size() >= c.opts.BatchBytes {
-			if err := c.flush(ctx, &b, &p); err != nil {
-				return err
-			}
+			return c.flush(ctx, &b, &p)
 		}
-	}
-	if err := it.Error(); err != nil {
+		return nil
+	})
+	if err != nil {
 		return err
 	}
 	report.Written = p.Written
@@ -182,8 +199,8 @@ func (c *copier) stream(ctx context.Context, r kv.Reader, after []byte, report *
 // flush writes the pairs of b (at least one) with the resume marker set to
 // the last of them, then empties b.
 func (c *copier) flush(ctx context.Context, b *kv.Batch, p *CopyProgress) error {
-	p.Last = bytes.Clone(b.Ops()[b.Len()-1].Key)
-	if err := b.Set(CopyMarker, p.Last); err != nil {
+	p.Last = bytes.Clone(c.dst.rel(b.Ops()[b.Len()-1].Key))
+	if err := b.Set(c.marker, p.Last); err != nil {
 		return err
 	}
 	if err := c.to.Apply(ctx, b); err != nil {
@@ -196,26 +213,42 @@ func (c *copier) flush(ctx context.Context, b *kv.Batch, p *CopyProgress) error 
 	return ctx.Err()
 }
 
-// digestRange returns the setsum of the pairs of [lo, hi) in s, on one
-// snapshot, leaving out the copy marker.
-func digestRange(ctx context.Context, s kv.Store, lo, hi []byte) (setsum.Setsum, error) {
+// digestTarget returns the setsum of the target keyspace's pairs, on one
+// snapshot, leaving out the resume marker.
+func (c *copier) digestTarget(ctx context.Context) (setsum.Setsum, error) {
 	var sum setsum.Setsum
-	err := s.View(ctx, func(r kv.Reader) error {
-		it, err := r.NewIter(ctx, kv.IterOptions{LowerBound: lo, UpperBound: hi})
+	var item []byte
+	err := c.to.View(ctx, func(r kv.Reader) error {
+		return eachPair(ctx, r, c.dst, c.marker, func(rel, v []byte) error {
+			item = digestItem(item[:0], rel, v)
+			sum.Add(item)
+			return nil
+		})
+	})
+	return sum, err
+}
+
+// eachPair calls fn with every pair of the keyspace but skip, its key
+// relative to the keyspace; both slices are valid only during the call.
+func eachPair(ctx context.Context, r kv.Reader, s keyspace, skip []byte, fn func(rel, v []byte) error) error {
+	for _, rg := range s.ranges {
+		it, err := r.NewIter(ctx, kv.IterOptions{LowerBound: rg[0], UpperBound: rg[1]})
 		if err != nil {
 			return err
 		}
-		defer it.Close()
-		var item []byte
 		for ok := it.First(); ok; ok = it.Next() {
-			if !bytes.Equal(it.Key(), CopyMarker) {
-				item = digestItem(item[:0], it.Key(), it.Value())
-				sum.Add(item)
+			if bytes.Equal(it.Key(), skip) {
+				continue
+			}
+			if err = fn(s.rel(it.Key()), it.Value()); err != nil {
+				break
 			}
 		}
-		return it.Error()
-	})
-	return sum, err
+		if err = errors.Join(err, it.Close()); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // digestItem frames one pair for setsum: uvarint(len(key)) ‖ key ‖ value.

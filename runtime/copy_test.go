@@ -47,7 +47,7 @@ func dbDigests(t *testing.T, s kv.Store, opts ...runtime.Option) []string {
 func TestCopyWholeStore(t *testing.T) {
 	ctx := context.Background()
 	src, dst := copySource(t, 300), openPebble(t)
-	r, err := runtime.Copy(ctx, src, dst, runtime.CopyOptions{BatchPairs: 64})
+	r, err := runtime.Copy(ctx, src, dst, runtime.CopyOptions{BatchPairs: 64, AllNamespaces: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -59,26 +59,54 @@ func TestCopyWholeStore(t *testing.T) {
 			t.Errorf("namespace %v: target digests\n%v\nwant\n%v", opts, got, want)
 		}
 	}
-	if _, err := dst.Get(ctx, runtime.CopyMarker); !errors.Is(err, kv.ErrNotFound) {
+	if _, err := dst.Get(ctx, []byte("\x00protoql.copy.resume")); !errors.Is(err, kv.ErrNotFound) {
 		t.Errorf("resume marker left after a complete copy: %v", err)
 	}
-	if _, err := runtime.Copy(ctx, src, dst, runtime.CopyOptions{}); !errors.Is(err, runtime.ErrInvalid) {
+	if _, err := runtime.Copy(ctx, src, dst, runtime.CopyOptions{AllNamespaces: true}); !errors.Is(err, runtime.ErrInvalid) {
 		t.Errorf("copy into a non-empty target: %v, want ErrInvalid", err)
 	}
 }
 
-func TestCopyNamespace(t *testing.T) {
+// TestCopyNamespaces copies one namespace alone, then moves the default
+// namespace into a namespace of the target and back out: the databases'
+// digests stay the same wherever they sit.
+func TestCopyNamespaces(t *testing.T) {
 	ctx := context.Background()
 	src, dst := copySource(t, 10), memkv.New()
-	ns := "t1"
-	if _, err := runtime.Copy(ctx, src, dst, runtime.CopyOptions{Namespace: &ns}); err != nil {
+	t1, t2 := "t1", "t2"
+	if _, err := runtime.Copy(ctx, src, dst, runtime.CopyOptions{From: &t1, To: &t1}); err != nil {
 		t.Fatal(err)
 	}
-	if got, want := dbDigests(t, dst, runtime.WithNamespace(ns)), dbDigests(t, src, runtime.WithNamespace(ns)); fmt.Sprint(got) != fmt.Sprint(want) {
-		t.Errorf("target digests\n%v\nwant\n%v", got, want)
+	if got, want := dbDigests(t, dst, runtime.WithNamespace(t1)), dbDigests(t, src, runtime.WithNamespace(t1)); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("t1: target digests\n%v\nwant\n%v", got, want)
 	}
 	if _, err := runtime.Open(ctx, dst); err == nil {
 		t.Error("the default namespace was copied too")
+	}
+	r, err := runtime.Copy(ctx, src, dst, runtime.CopyOptions{To: &t2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := dbDigests(t, dst, runtime.WithNamespace(t2)), dbDigests(t, src); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("default → t2: target digests\n%v\nwant\n%v", got, want)
+	}
+	srcDB, err := runtime.Open(ctx, src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v := verify(t, srcDB, runtime.VerifyOptions{}); v.Total() != r.Source {
+		t.Errorf("copy's digest %s is not verify's total %s", r.Source, v.Total())
+	}
+	back := memkv.New()
+	r2, err := runtime.Copy(ctx, dst, back, runtime.CopyOptions{From: &t2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r2.Source != r.Source || fmt.Sprint(dbDigests(t, back)) != fmt.Sprint(dbDigests(t, src)) {
+		t.Errorf("t2 → default: digests differ")
+	}
+	if _, err := runtime.Copy(ctx, src, memkv.New(), runtime.CopyOptions{AllNamespaces: true, To: &t2}); !errors.Is(err, runtime.ErrInvalid) {
+		t.Errorf("AllNamespaces with To: %v, want ErrInvalid", err)
 	}
 }
 

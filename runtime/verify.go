@@ -176,7 +176,7 @@ func (v *verifier) run(ctx context.Context, r kv.Reader) error {
 
 // scan reads the DB's keys, skipping other namespaces, in chunks.
 func (v *verifier) scan(ctx context.Context, r kv.Reader, chunks chan<- *pairChunk) error {
-	for _, b := range v.db.verifyRanges() {
+	for _, b := range v.db.space().ranges {
 		if err := v.scanRange(ctx, r, b[0], b[1], chunks); err != nil {
 			return err
 		}
@@ -187,13 +187,13 @@ func (v *verifier) scan(ctx context.Context, r kv.Reader, chunks chan<- *pairChu
 	return nil
 }
 
-// verifyRanges returns the key ranges holding the DB's pairs: its
-// namespace, or for the default namespace everything but the namespaces.
-func (db *DB) verifyRanges() [][2][]byte {
-	if len(db.ns) > 0 {
-		return [][2][]byte{{db.ns, tuple.PrefixEnd(db.ns)}}
+// space returns the DB's keyspace: its namespace, or for the default
+// namespace everything but the namespaces.
+func (db *DB) space() keyspace {
+	if len(db.ns) == 0 {
+		return namespaceSpace(nil)
 	}
-	return [][2][]byte{{nil, []byte{nsPrefix}}, {[]byte{nsPrefix + 1}, nil}}
+	return keyspace{prefix: db.ns, ranges: [][2][]byte{{db.ns, tuple.PrefixEnd(db.ns)}}}
 }
 
 func (v *verifier) scanRange(ctx context.Context, r kv.Reader, lo, hi []byte, chunks chan<- *pairChunk) error {
