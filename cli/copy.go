@@ -34,6 +34,10 @@ binary with that engine), or remote:HOST:PORT for a protoql server's KV
 service (with --token-file and --tls as for --remote). The target must be
 empty: a missing Pebble directory is created.
 
+Through remote: the copy reads in one remote transaction, which the server
+ends after its transaction lifetime (30s by default), so copy a database
+that takes longer directly between engines.
+
 An interrupted copy (Ctrl-C, a lost connection) resumes where it stopped
 when run again with the same arguments. The copy ends by comparing the
 setsum digests of source and target and fails if they differ. Copy from a
@@ -124,8 +128,9 @@ file system allows. DEST is a database: open it with --db, or move it to
 another engine with 'protoql copy --from DEST --to URL'.
 
 A database served by 'protoql serve' is locked by the server: back it up
-from the service itself with pebblekv's Store.Checkpoint, or copy it out
-with 'protoql copy --from remote:ADDR --to DEST'.`,
+from the service itself with pebblekv's Store.Checkpoint, or, when the
+server keeps it in a namespace, copy it out with
+'protoql copy --from remote:ADDR --from-namespace NAME --to DEST'.`,
 		Args: args(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if conn.db == "" || to == "" {

@@ -134,6 +134,11 @@ func TestCopyThroughServer(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("copy to the server: code %d\n%s%s", code, out, errOut)
 	}
+	// Nor can the default namespace be copied out: its schema is hidden,
+	// and a copy without it must fail rather than verify.
+	if _, errOut, code := protoql(t, "", "copy", "--kv-token-file", tok, "--from", remote, "--to", filepath.Join(t.TempDir(), "x")); code == 0 || !strings.Contains(errOut, "cannot be read") {
+		t.Fatalf("copy of the server's default namespace: code %d\n%s", code, errOut)
+	}
 	back := filepath.Join(t.TempDir(), "back")
 	out, errOut, code = protoql(t, "", "copy", "--kv-token-file", tok, "--from", remote, "--from-namespace", "social", "--to", back)
 	if code != 0 {

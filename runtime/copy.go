@@ -81,6 +81,9 @@ func Copy(ctx context.Context, from, to kv.Store, opts CopyOptions) (*CopyReport
 	if err != nil {
 		return nil, err
 	}
+	if err := c.checkSource(ctx, from); err != nil {
+		return nil, err
+	}
 	after, err := c.start(ctx)
 	if err != nil {
 		return nil, err
@@ -127,6 +130,27 @@ func newCopier(to kv.Store, opts CopyOptions) (*copier, error) {
 	}
 	c.marker = c.dst.abs(nil, append([]byte{metaPrefix}, copyMarker...))
 	return c, nil
+}
+
+// checkSource makes sure the source's stored schema is readable where the
+// copy includes it: a store that hides its metadata (a server's KVService
+// hides the default namespace's) would otherwise give a copy without its
+// schema and cursor secret whose digests still match, since both sides are
+// digested over what was read.
+func (c *copier) checkSource(ctx context.Context, from kv.Store) error {
+	if c.opts.From != nil {
+		return nil // a namespace's metadata is read like its data
+	}
+	_, err := from.Get(ctx, append([]byte{metaPrefix}, "schema"...))
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, kv.ErrNotFound) && c.opts.AllNamespaces:
+		return nil // a store of namespaces only
+	case errors.Is(err, kv.ErrNotFound):
+		return fmt.Errorf("%w: copy: the source's default namespace stores no schema; name the database's namespace (From)", ErrInvalid)
+	}
+	return fmt.Errorf("runtime: copy: the source's stored schema cannot be read (a server's KVService never exposes the default namespace's metadata: copy a namespace): %w", err)
 }
 
 // start returns the relative key to resume after (nil for a fresh copy),

@@ -68,9 +68,10 @@
 //
 // # Transactions
 //
-// [DB.Update] is a serializable, optimistic transaction on every engine:
-// its reads come from one snapshot, the engine records what it read (keys
-// and scanned key ranges, on pebblekv and memkv), and the commit fails if a
+// [DB.Update] is an optimistic transaction on every engine (serializable
+// on pebblekv and memkv; on kv/tikvkv for point reads, see below): its
+// reads come from one snapshot, the engine records what it read (keys and,
+// on pebblekv and memkv, scanned key ranges), and the commit fails if a
 // concurrent commit wrote any of it; Update then runs the function again on
 // a fresh snapshot, a bounded number of times, and finally returns an error
 // wrapping kv.ErrConflict. Consequences for the function passed to Update:

@@ -178,7 +178,6 @@ func (s *rowStream) emit(w *walker, rowKey []byte) (stop bool, err error) {
 				// row is complete, and counts as one. (The cursor stays
 				// the last result's, as LimitError promises.)
 				s.n++
-				e.rows++
 			}
 			return false, err
 		}

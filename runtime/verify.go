@@ -285,6 +285,7 @@ func (v *verifier) merge(local map[string]*Digest, problems []Problem, count int
 func (v *verifier) group(local map[string]*Digest, key []byte) *Digest {
 	name, id := "(not a table key)", uint32(0)
 	switch {
+	case len(key) == 0: // the namespace's prefix itself
 	case key[0] == metaPrefix:
 		name = "(metadata)"
 	case key[0] == 0x01:
@@ -334,6 +335,9 @@ func rank(d Digest) int {
 
 // check verifies one pair; nil means it is sound.
 func (v *verifier) check(key, value []byte) *Problem {
+	if len(key) == 0 {
+		return &Problem{Key: key, Msg: "a key equal to the namespace's prefix, which holds nothing"}
+	}
 	switch key[0] {
 	case metaPrefix:
 		return nil // the DB opened, so its schema and format version are sound

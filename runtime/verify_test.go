@@ -193,7 +193,9 @@ func TestVerifyDigests(t *testing.T) {
 	mem, peb := memkv.New(), openPebble(t)
 	a := verify(t, verifyFixture(t, mem), runtime.VerifyOptions{Workers: 1})
 	b := verify(t, verifyFixture(t, peb), runtime.VerifyOptions{Workers: 4})
-	if fmt.Sprint(digestLines(a)) != fmt.Sprint(digestLines(b)) {
+	// Each DB has its own random cursor secret in its metadata, so only the
+	// tables' digests are compared across DBs.
+	if fmt.Sprint(digestLines(a)[1:]) != fmt.Sprint(digestLines(b)[1:]) {
 		t.Fatalf("memkv and pebblekv digests differ:\n%v\n%v", digestLines(a), digestLines(b))
 	}
 
@@ -201,7 +203,7 @@ func TestVerifyDigests(t *testing.T) {
 	verifyFixture(t, shared)                                    // default namespace
 	ns := verifyFixture(t, shared, runtime.WithNamespace("t1")) // and a tenant
 	c := verify(t, ns, runtime.VerifyOptions{})
-	if c.Pairs != a.Pairs || fmt.Sprint(digestLines(c)) != fmt.Sprint(digestLines(a)) {
+	if c.Pairs != a.Pairs || fmt.Sprint(digestLines(c)[1:]) != fmt.Sprint(digestLines(a)[1:]) {
 		t.Fatalf("namespaced digests differ from the default namespace's:\n%v\n%v", digestLines(c), digestLines(a))
 	}
 

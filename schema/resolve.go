@@ -34,7 +34,7 @@ type Location struct {
 }
 
 // Resolve walks key through the catalog's key layout, the trie step by
-// step (DESIGN's key layout): it decodes every element and checks that it
+// step (docs/key-layout.md): it decodes every element and checks that it
 // names a table, the table's key columns with their kinds, and then fields
 // stored under their own keys. It does not read the value or convert key
 // elements to field values.

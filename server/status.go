@@ -56,7 +56,9 @@ type errorMapper struct {
 //     carrying the cursor to resume from;
 //   - context.Canceled and DeadlineExceeded: Canceled, DeadlineExceeded;
 //   - errors wrapping runtime.ErrNotFound or kv.ErrNotFound: NotFound;
-//     kv.ErrConflict: Aborted; runtime.ErrCorrupt: DataLoss; kv.ErrClosed:
+//     kv.ErrConflict: Aborted; kv.ErrExpired: DeadlineExceeded;
+//     runtime.ErrCorrupt and kv.ErrCorrupt: DataLoss (logged); a metadata
+//     key named through the KVService: PermissionDenied; kv.ErrClosed:
 //     Unavailable; the ErrInvalid of runtime, kv and schema, and
 //     tuple.ErrMalformed: InvalidArgument — each with the error's text;
 //   - an error that already is a gRPC status (it has a GRPCStatus method
