@@ -210,7 +210,7 @@ func describePair(cat *schema.Catalog, key, value []byte) pair {
 		p.value = fmt.Sprintf("(%d bytes)", len(value))
 		return p
 	}
-	elems, lens, err := decodeKey(key)
+	elems, lens, err := schema.DecodeKey(key)
 	if err != nil || len(elems) == 0 || elems[0].Kind != tuple.KindUnit || cat == nil {
 		return p
 	}
@@ -268,22 +268,6 @@ func walkPair(p *pair, node *schema.Node, elems []tuple.Element, value []byte) {
 	p.value = decodeInline(node.Desc, value)
 }
 
-// decodeKey decodes every element of key and the length of the key up to
-// and including each.
-func decodeKey(key []byte) ([]tuple.Element, []int, error) {
-	var elems []tuple.Element
-	var lens []int
-	for off := 0; off < len(key); {
-		e, n, err := tuple.DecodeElement(key[off:])
-		if err != nil {
-			return nil, nil, err
-		}
-		off += n
-		elems, lens = append(elems, e), append(lens, off)
-	}
-	return elems, lens, nil
-}
-
 // decodeInline renders a value holding a message's inline fields.
 func decodeInline(md protoreflect.MessageDescriptor, value []byte) string {
 	m := dynamicpb.NewMessage(md)
@@ -313,7 +297,7 @@ func elemText(e tuple.Element, fd protoreflect.FieldDescriptor) string {
 
 // rowValues decodes a row key's column values.
 func rowValues(t *schema.Table, key []byte) ([]protoreflect.Value, error) {
-	elems, _, err := decodeKey(key)
+	elems, _, err := schema.DecodeKey(key)
 	if err != nil {
 		return nil, err
 	}

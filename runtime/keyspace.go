@@ -17,7 +17,11 @@ func namespaceSpace(name *string) keyspace {
 	if name == nil {
 		return keyspace{ranges: [][2][]byte{{nil, []byte{nsPrefix}}, {[]byte{nsPrefix + 1}, nil}}}
 	}
-	p := namespacePrefix(*name)
+	return prefixSpace(namespacePrefix(*name))
+}
+
+// prefixSpace is the keyspace of the keys under prefix p.
+func prefixSpace(p []byte) keyspace {
 	return keyspace{prefix: p, ranges: [][2][]byte{{p, tuple.PrefixEnd(p)}}}
 }
 

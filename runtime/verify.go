@@ -193,7 +193,7 @@ func (db *DB) space() keyspace {
 	if len(db.ns) == 0 {
 		return namespaceSpace(nil)
 	}
-	return keyspace{prefix: db.ns, ranges: [][2][]byte{{db.ns, tuple.PrefixEnd(db.ns)}}}
+	return prefixSpace(db.ns)
 }
 
 func (v *verifier) scanRange(ctx context.Context, r kv.Reader, lo, hi []byte, chunks chan<- *pairChunk) error {

@@ -39,7 +39,7 @@ type Location struct {
 // stored under their own keys. It does not read the value or convert key
 // elements to field values.
 func (c *Catalog) Resolve(key []byte) (*Location, error) {
-	elems, lens, err := decodeElements(key)
+	elems, lens, err := DecodeKey(key)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrUnresolved, err)
 	}
@@ -113,9 +113,9 @@ func payloadText(e tuple.Element) string {
 	return s
 }
 
-// decodeElements decodes every element of key and the length of the key up
-// to and including each.
-func decodeElements(key []byte) ([]tuple.Element, []int, error) {
+// DecodeKey decodes every element of key and the length of the key up to
+// and including each.
+func DecodeKey(key []byte) ([]tuple.Element, []int, error) {
 	var elems []tuple.Element
 	var lens []int
 	for off := 0; off < len(key); {
