@@ -14,6 +14,9 @@ go test -count=1 -timeout 20m ./...
 echo "== go test -race (concurrent packages)"
 go test -count=1 -timeout 30m -race ./kv/... ./runtime/... ./server/... ./cli/... ./internal/kvcount/...
 
+echo "== floor: go vet with the go directive's Go release"
+bash scripts/floor.sh
+
 for mod in kv/tikvkv bench; do
   if [ -f "$mod/go.mod" ]; then
     echo "== $mod (nested module)"
