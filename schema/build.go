@@ -127,7 +127,7 @@ func (b *builder) node(md protoreflect.MessageDescriptor, parent *Field) *Node {
 		f.Storage = b.classify(n, fd)
 		b.complete(f)
 		if (f.Storage == Inline || f.Storage == Breakout) && fd.Message() != nil && fd.Kind() != protoreflect.GroupKind {
-			b.noGroups(fd.Message(), map[protoreflect.FullName]bool{})
+			b.checkWhole(fd.Message(), map[protoreflect.FullName]bool{})
 		}
 		n.Fields = append(n.Fields, f)
 		n.byNumber[fd.Number()] = f
@@ -217,11 +217,11 @@ func (b *builder) cycle(md protoreflect.MessageDescriptor, fields []*Field) {
 	b.fail(closing, "message %s contains itself through %s; mark one of these fields inline", md.FullName(), strings.Join(names, " → "))
 }
 
-// noGroups refuses groups (and delimited encoding) anywhere inside md, a
-// message stored whole (inline or breakout): the same rule as in decomposed
-// messages, so that a schema's acceptance does not depend on where a
-// message is used.
-func (b *builder) noGroups(md protoreflect.MessageDescriptor, seen map[protoreflect.FullName]bool) {
+// checkWhole refuses groups (and delimited encoding) and required fields
+// anywhere inside md, a message stored whole (inline or breakout): the same
+// rules as in decomposed messages, so that a schema's acceptance does not
+// depend on where a message is used.
+func (b *builder) checkWhole(md protoreflect.MessageDescriptor, seen map[protoreflect.FullName]bool) {
 	if seen[md.FullName()] || isWKT(md) {
 		return
 	}
@@ -229,25 +229,40 @@ func (b *builder) noGroups(md protoreflect.MessageDescriptor, seen map[protorefl
 	fields := md.Fields()
 	for i := range fields.Len() {
 		fd := fields.Get(i)
+		if fd.Cardinality() == protoreflect.Required {
+			b.fail(fd, requiredError)
+		}
 		switch {
 		case fd.Kind() == protoreflect.GroupKind:
 			b.fail(fd, groupError)
 		case fd.IsMap():
 			if vm := fd.MapValue().Message(); vm != nil {
-				b.noGroups(vm, seen)
+				b.checkWhole(vm, seen)
 			}
 		case fd.Message() != nil:
-			b.noGroups(fd.Message(), seen)
+			b.checkWhole(fd.Message(), seen)
 		}
 	}
 }
 
 const groupError = "groups (and delimited message encoding) are not supported; use a length-prefixed message field"
 
+// requiredError refuses proto2 required fields (and editions'
+// LEGACY_REQUIRED): protoql writes and reads parts of a message — the
+// row's value without its key columns, breakouts and map entries on their
+// own, queries that select some fields — and a part never holds every
+// required field, so protobuf would refuse to encode or decode it. Refused
+// when the schema is built rather than failing (or leaving a row that no
+// longer parses) on the first write.
+const requiredError = "required fields are not supported (protoql stores and returns parts of a message, which a required field forbids); make the field optional"
+
 // classify decides where fd is stored and rejects misplaced options.
 func (b *builder) classify(n *Node, fd protoreflect.FieldDescriptor) Storage {
 	if isWKT(n.Desc) {
 		return Inline
+	}
+	if fd.Cardinality() == protoreflect.Required {
+		b.fail(fd, requiredError)
 	}
 	if n.Parent == nil && b.isKeyColumn(fd) {
 		return KeyColumn

@@ -90,3 +90,60 @@ message In { optional group G = 1 { optional int32 x = 2; } }`, "g.proto:5:14: g
 		})
 	}
 }
+
+// TestRequiredRefusedEverywhere checks that a required field (proto2's
+// label, editions' LEGACY_REQUIRED) is refused wherever it is stored: a
+// key column, a decomposed object, a map value, a breakout, inside an
+// inline message or a list. Accepted, it makes every Put fail (the row's
+// value lacks its key columns) and a blind breakout write leaves an entry
+// that no longer parses.
+func TestRequiredRefusedEverywhere(t *testing.T) {
+	t.Parallel()
+	const head = `syntax = "proto2";
+package r;
+import "protoql/v1/options.proto";
+`
+	tests := []struct{ name, src, want string }{
+		{"key column", `message A { option (protoql.v1.table) = {id: 1, key: ["id"]}; required string id = 1; }`,
+			"r.proto:4:63: r.A.id: required fields are not supported"},
+		{"row field", `message A { option (protoql.v1.table) = {id: 1}; required int64 n = 1; }`,
+			"r.proto:4:50: r.A.n: required fields"},
+		{"map value, decomposed", `message A { option (protoql.v1.table) = {id: 1}; map<string, V> vs = 1; }
+message V { optional int64 hits = 1 [(protoql.v1.field).breakout = true]; required string s = 2; }`,
+			"r.proto:5:75: r.V.s: required fields"},
+		{"breakout message", `message A { option (protoql.v1.table) = {id: 1}; optional In in = 1 [(protoql.v1.field).breakout = true]; }
+message In { required int32 x = 1; }`, "r.proto:5:14: r.In.x: required fields"},
+		{"list, two levels down", `message A { option (protoql.v1.table) = {id: 1}; repeated Mid mids = 1; }
+message Mid { optional In in = 1; }
+message In { required int32 x = 1; }`, "r.proto:6:14: r.In.x: required fields"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			files, _, err := prototest.Compile(map[string]string{"r.proto": head + tt.src}, "r.proto")
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = schema.Compile(files...)
+			if !errors.Is(err, schema.ErrInvalid) || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("got %v, want an error containing %q", err, tt.want)
+			}
+		})
+	}
+	t.Run("editions LEGACY_REQUIRED", func(t *testing.T) {
+		files, _, err := prototest.Compile(map[string]string{"e.proto": `edition = "2023";
+package e;
+import "protoql/v1/options.proto";
+message A {
+  option (protoql.v1.table) = {id: 1, key: ["id"]};
+  string id = 1;
+  string must = 2 [features.field_presence = LEGACY_REQUIRED];
+}`}, "e.proto")
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = schema.Compile(files...)
+		if !errors.Is(err, schema.ErrInvalid) || !strings.Contains(err.Error(), "e.proto:7:3: e.A.must: required fields") {
+			t.Errorf("got %v, want the LEGACY_REQUIRED field refused", err)
+		}
+	})
+}
