@@ -132,6 +132,9 @@ type row struct {
 	msg    protoreflect.Message
 	cursor string
 	maps   map[string]string // cursors of map pages cut short, by path
+	// partial marks a row cut short by a limit: the error that follows
+	// carries the cursor resuming inside it.
+	partial bool
 }
 
 // compiled is a query checked locally, with its variables typed.
@@ -183,7 +186,7 @@ func (c *client) query(ctx context.Context, cq *compiled) iter.Seq2[row, error] 
 				return
 			}
 			m, err := si.decode(resp.GetMessage())
-			if !yield(row{msg: m, cursor: resp.GetCursor(), maps: resp.GetMapCursors()}, err) || err != nil {
+			if !yield(row{msg: m, cursor: resp.GetCursor(), maps: resp.GetMapCursors(), partial: resp.GetPartial()}, err) || err != nil {
 				return
 			}
 		}

@@ -106,6 +106,12 @@ func (r *repl) showPage(ctx context.Context, k *continuation, mapPath string, re
 		return nil
 	})
 	if err != nil {
+		if ferr := pr.flush(); ferr != nil {
+			return ferr
+		}
+		if pg.partial {
+			fmt.Fprintln(r.out, partialNote)
+		}
 		return err
 	}
 	if err := pr.flush(); err != nil {

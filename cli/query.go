@@ -119,6 +119,14 @@ func (q oneQuery) run(ctx context.Context, c *client, out, errw io.Writer) error
 		return q.mapCursors(pr.w, r)
 	})
 	if err != nil {
+		// Show the rows read before the error (a limit, usually), and say
+		// when the last of them is incomplete.
+		if ferr := pr.flush(); ferr != nil {
+			return ferr
+		}
+		if pg.partial {
+			fmt.Fprintln(errw, partialNote)
+		}
 		return reportQueryError(errw, q.text, err)
 	}
 	if err := pr.flush(); err != nil {
@@ -167,7 +175,13 @@ type page struct {
 	// cursor resuming after it.
 	more bool
 	next string
+	// partial is set when the last row passed on was cut short by a limit
+	// (the error that ended the page says where to resume).
+	partial bool
 }
+
+// partialNote follows the rows of a page whose last row a limit cut short.
+const partialNote = "the last row is partial: a limit stopped reading inside it; the cursor below resumes there"
 
 // runPage runs cq and passes each row to fn, at most limit rows (0: all).
 // It reads one row past the limit, which the query must allow, to tell
@@ -185,7 +199,7 @@ func runPage(ctx context.Context, c *client, cq *compiled, limit int, fn func(ro
 		if err := fn(r); err != nil {
 			return pg, err
 		}
-		pg.rows, pg.next = pg.rows+1, r.cursor
+		pg.rows, pg.next, pg.partial = pg.rows+1, r.cursor, r.partial
 	}
 	return pg, nil
 }

@@ -45,7 +45,7 @@ func (p *protoqlService) Query(req *protoqlv1.QueryRequest, stream grpc.ServerSt
 		if err != nil {
 			return err
 		}
-		if err := stream.Send(&protoqlv1.QueryResponse{Message: msg, Cursor: res.Cursor, MapCursors: res.MapCursors}); err != nil {
+		if err := stream.Send(&protoqlv1.QueryResponse{Message: msg, Cursor: res.Cursor, MapCursors: res.MapCursors, Partial: res.Partial}); err != nil {
 			return err
 		}
 	}

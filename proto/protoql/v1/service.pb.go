@@ -435,7 +435,13 @@ type QueryResponse struct {
 	// For each map of this row whose page first: cut short, the cursor to
 	// resume that map from, by the map's path in the row (such as
 	// `sessions`).
-	MapCursors    map[string]string `protobuf:"bytes,3,rep,name=map_cursors,json=mapCursors,proto3" json:"map_cursors,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	MapCursors map[string]string `protobuf:"bytes,3,rep,name=map_cursors,json=mapCursors,proto3" json:"map_cursors,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// Set on a row cut short by a limit: it holds its key fields and what was
+	// read of it before the limit, and it is the last row before the
+	// ResourceExhausted error that ends the stream. Its cursor (the same as
+	// that error's LimitExceeded cursor) resumes inside the row: the first row
+	// of the resumed query holds the rest of it, nothing twice.
+	Partial       bool `protobuf:"varint,4,opt,name=partial,proto3" json:"partial,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -489,6 +495,13 @@ func (x *QueryResponse) GetMapCursors() map[string]string {
 		return x.MapCursors
 	}
 	return nil
+}
+
+func (x *QueryResponse) GetPartial() bool {
+	if x != nil {
+		return x.Partial
+	}
+	return false
 }
 
 // ExplainRequest is a query to explain.
@@ -2265,12 +2278,13 @@ const file_protoql_v1_service_proto_rawDesc = "" +
 	"\x06limits\x18\x03 \x01(\v2\x12.protoql.v1.LimitsR\x06limits\x1aO\n" +
 	"\x0eVariablesEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12'\n" +
-	"\x05value\x18\x02 \x01(\v2\x11.protoql.v1.ValueR\x05value:\x028\x01\"\xe2\x01\n" +
+	"\x05value\x18\x02 \x01(\v2\x11.protoql.v1.ValueR\x05value:\x028\x01\"\xfc\x01\n" +
 	"\rQueryResponse\x12.\n" +
 	"\amessage\x18\x01 \x01(\v2\x14.google.protobuf.AnyR\amessage\x12\x16\n" +
 	"\x06cursor\x18\x02 \x01(\tR\x06cursor\x12J\n" +
 	"\vmap_cursors\x18\x03 \x03(\v2).protoql.v1.QueryResponse.MapCursorsEntryR\n" +
-	"mapCursors\x1a=\n" +
+	"mapCursors\x12\x18\n" +
+	"\apartial\x18\x04 \x01(\bR\apartial\x1a=\n" +
 	"\x0fMapCursorsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xc0\x01\n" +

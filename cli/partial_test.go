@@ -1,0 +1,45 @@
+package cli_test
+
+import (
+	"context"
+	"net"
+	"strings"
+	"testing"
+
+	"github.com/protoql/protoql/kv/memkv"
+	"github.com/protoql/protoql/server"
+)
+
+// TestPartialRowShown checks what the CLI shows when a server's limit cuts
+// a row short: the rows read before the limit (table format buffers them,
+// so they must be flushed on the error), a note that the last one is
+// partial, and the cursor resuming inside it.
+func TestPartialRowShown(t *testing.T) {
+	t.Parallel()
+	store := memkv.New()
+	fill(t, store)
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := server.New(store, server.WithLimits(server.Limits{MaxKeys: 3}))
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ctx, lis) }()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+	})
+	for _, format := range []string{"text", "table", "json"} {
+		out, errOut, code := protoql(t, "", "query", "--remote", lis.Addr().String(), "--format", format, `User["alice"] { sessions { expires_us } }`)
+		if code == 0 {
+			t.Fatalf("%s: a query over the server's key limit succeeded: %s", format, out)
+		}
+		if !strings.Contains(out, "alice") {
+			t.Errorf("%s: the partial row is not shown; stdout %q", format, out)
+		}
+		if !strings.Contains(errOut, "the last row is partial") || !strings.Contains(errOut, "resume with after:") {
+			t.Errorf("%s: stderr %q does not say the row is partial and where to resume", format, errOut)
+		}
+	}
+}
