@@ -3,6 +3,7 @@ package cli
 import (
 	"bufio"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -40,7 +41,7 @@ type lineReader interface {
 func newLineReader(in io.Reader, history string, complete liner.WordCompleter) lineReader {
 	f, ok := in.(*os.File)
 	if !ok || f != os.Stdin || !term.IsTerminal(int(f.Fd())) || !term.IsTerminal(int(os.Stdout.Fd())) {
-		return &plainReader{sc: bufio.NewScanner(in)}
+		return &plainReader{r: bufio.NewReader(in)}
 	}
 	st := liner.NewLiner()
 	st.SetCtrlCAborts(true)
@@ -95,16 +96,52 @@ func (l *linerReader) Close() error {
 	return f.Close()
 }
 
-type plainReader struct{ sc *bufio.Scanner }
+// maxLine is the longest line a script may have: a query of the largest
+// text a server accepts (--max-query-bytes) fits on one line.
+const maxLine = 16 << 20
+
+// lineTooLongError is a script line over maxLine: the REPL reports it and
+// goes on with the next line.
+type lineTooLongError struct{ line int }
+
+func (e *lineTooLongError) Error() string {
+	return fmt.Sprintf("line %d of the input is longer than %d MiB; it was skipped", e.line, maxLine>>20)
+}
+
+// plainReader reads lines of any length up to maxLine; a longer one is
+// skipped and reported rather than ending the input.
+type plainReader struct {
+	r    *bufio.Reader
+	line int
+}
 
 func (p *plainReader) Prompt(string) (string, error) {
-	if p.sc.Scan() {
-		return p.sc.Text(), nil
+	p.line++
+	var buf []byte
+	tooLong := false
+	for {
+		chunk, err := p.r.ReadSlice('\n')
+		if !tooLong && len(buf)+len(chunk) <= maxLine+1 { // +1: the newline
+			buf = append(buf, chunk...)
+		} else {
+			tooLong, buf = true, nil
+		}
+		if errors.Is(err, bufio.ErrBufferFull) {
+			continue
+		}
+		if errors.Is(err, io.EOF) && len(buf) == 0 && !tooLong {
+			return "", io.EOF
+		}
+		if err != nil && !errors.Is(err, io.EOF) {
+			return "", err
+		}
+		break
 	}
-	if err := p.sc.Err(); err != nil {
-		return "", err
+	if tooLong {
+		return "", &lineTooLongError{line: p.line}
 	}
-	return "", io.EOF
+	s := strings.TrimSuffix(string(buf), "\n")
+	return strings.TrimSuffix(s, "\r"), nil
 }
 
 func (p *plainReader) AppendHistory(string) {}

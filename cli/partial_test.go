@@ -43,3 +43,24 @@ func TestPartialRowShown(t *testing.T) {
 		}
 	}
 }
+
+// TestLongScriptLine checks that a script line longer than the REPL reads
+// is reported with its line number and skipped, and that the lines after
+// it still run; a line longer than bufio.Scanner's 64 KiB works.
+func TestLongScriptLine(t *testing.T) {
+	t.Parallel()
+	dir := socialDB(t)
+	long := `User["alice"] { display_name }` + strings.Repeat(" ", 100<<10)
+	huge := "#" + strings.Repeat("x", 17<<20)
+	script := long + "\n" + huge + "\n" + `User["bob"] { display_name }` + "\n"
+	out, errOut, _ := protoql(t, script, "repl", "--db", dir, "--history", "")
+	if !strings.Contains(out, `"Alice"`) {
+		t.Errorf("the 100 KiB line did not run: stdout %q", out)
+	}
+	if !strings.Contains(errOut, "line 2 of the input is longer than 16 MiB") {
+		t.Errorf("stderr %q does not report line 2 as too long", errOut)
+	}
+	if !strings.Contains(out, `"Bob"`) {
+		t.Errorf("the line after the long one did not run: stdout %q", out)
+	}
+}

@@ -157,6 +157,10 @@ func (r *repl) loop(ctx context.Context, lr lineReader) error {
 		case errors.Is(err, errAborted):
 			r.pending = ""
 			continue
+		case errors.As(err, new(*lineTooLongError)):
+			r.report(r.pending, "", err)
+			r.pending = ""
+			continue
 		case errors.Is(err, io.EOF):
 			if strings.TrimSpace(r.pending) != "" {
 				r.report(r.pending, "", errors.New("the input ended inside a statement: its brackets or quotes do not balance"))
