@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"iter"
+	"maps"
 	"slices"
 	"strings"
 
@@ -177,16 +178,43 @@ func (c *client) query(ctx context.Context, cq *compiled) iter.Seq2[row, error] 
 			yield(row{}, err)
 			return
 		}
+		// A row larger than the server's row chunk arrives in pieces, all
+		// but the last marked partial: they are merged into one row. A
+		// partial piece followed by an error is a row a limit cut short.
+		var pending *row
 		for {
 			resp, err := stream.Recv()
 			if err != nil {
+				if pending != nil && !yield(*pending, nil) {
+					return
+				}
 				if !errors.Is(err, io.EOF) {
 					yield(row{}, err)
 				}
 				return
 			}
 			m, err := si.decode(resp.GetMessage())
-			if !yield(row{msg: m, cursor: resp.GetCursor(), maps: resp.GetMapCursors(), partial: resp.GetPartial()}, err) || err != nil {
+			if err != nil {
+				yield(row{}, err)
+				return
+			}
+			r := row{msg: m, cursor: resp.GetCursor(), maps: resp.GetMapCursors(), partial: resp.GetPartial()}
+			if pending != nil {
+				runtime.MergeRow(pending.msg.Interface(), m.Interface())
+				if len(r.maps) > 0 && pending.maps != nil {
+					maps.Copy(pending.maps, r.maps)
+				}
+				if pending.maps != nil {
+					r.maps = pending.maps
+				}
+				r.msg = pending.msg
+			}
+			if r.partial {
+				pending = &r
+				continue
+			}
+			pending = nil
+			if !yield(r, nil) {
 				return
 			}
 		}

@@ -2,11 +2,14 @@ package cli_test
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"strings"
 	"testing"
 
+	"github.com/protoql/protoql/examples/social/socialpb"
 	"github.com/protoql/protoql/kv/memkv"
+	"github.com/protoql/protoql/runtime"
 	"github.com/protoql/protoql/server"
 )
 
@@ -62,5 +65,65 @@ func TestLongScriptLine(t *testing.T) {
 	}
 	if !strings.Contains(out, `"Bob"`) {
 		t.Errorf("the line after the long one did not run: stdout %q", out)
+	}
+}
+
+// TestLargeRowsMerged checks that the CLI puts back together rows a server
+// sends in pieces (rows larger than its message size): each row is shown
+// once, whole, and the next row is not merged into it.
+func TestLargeRowsMerged(t *testing.T) {
+	t.Parallel()
+	store := memkv.New()
+	fill(t, store)
+	db, err := runtime.Open(t.Context(), store)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tbl, err := db.Table("protoql.examples.social.v1.User")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{"big1", "big2"} {
+		u := &socialpb.User{UserId: id, Sessions: map[string]*socialpb.Session{}}
+		for i := range 8 {
+			u.Sessions[fmt.Sprint("s", i)] = &socialpb.Session{Device: fmt.Sprintf("%s-%d-", id, i) + strings.Repeat("x", 20<<10)}
+		}
+		ref, err := tbl.RowOf(u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := db.Put(t.Context(), ref, u); err != nil {
+			t.Fatal(err)
+		}
+	}
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := server.New(store, server.WithMaxMessageSize(64<<10))
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ctx, lis) }()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+	})
+	out, errOut, code := protoql(t, "", "query", "--remote", lis.Addr().String(), "--format", "json", `User["big1".."big3"] { sessions { device } }`)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != 2 {
+		t.Fatalf("got %d rows, want 2", len(lines))
+	}
+	for i, id := range []string{"big1", "big2"} {
+		for s := range 8 {
+			if want := fmt.Sprintf("%s-%d-", id, s); !strings.Contains(lines[i], want) {
+				t.Errorf("row %d lacks session %d of %s", i, s, id)
+			}
+		}
+		if other := []string{"big2", "big1"}[i] + "-"; strings.Contains(lines[i], other) {
+			t.Errorf("row %d (%s) holds sessions of another row", i, id)
+		}
 	}
 }

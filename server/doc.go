@@ -55,6 +55,11 @@
 //     MiB) and then ends with ResourceExhausted and a cursor to resume
 //     from; a KV Scan stops after MaxKeys pairs or MaxBytes bytes with its
 //     truncated flag set. A request may lower these limits, not raise them.
+//   - Memory of a query: a row larger than 1 MiB (or half the message
+//     size, when smaller) is sent as several QueryResponses, every piece
+//     but the last marked partial, so the server holds one piece of a row
+//     at a time and no row is too large to send; clients merge the pieces
+//     (runtime.MergeRow; the CLI does).
 //   - Size of an answer: status messages are cut at 4 KiB, so an error
 //     never echoes a client's megabytes back (which would break its
 //     connection); error messages show at most 64 bytes of a key.

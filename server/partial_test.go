@@ -2,9 +2,12 @@ package server_test
 
 import (
 	"errors"
+	"fmt"
 	"io"
+	"strings"
 	"testing"
 
+	"github.com/protoql/protoql/kv/memkv"
 	protoqlv1 "github.com/protoql/protoql/proto/protoql/v1"
 	"github.com/protoql/protoql/runtime"
 	"github.com/protoql/protoql/server"
@@ -76,5 +79,80 @@ func TestPartialFlag(t *testing.T) {
 	want := &testpb.User{UserId: part.GetUserId(), Sessions: map[string]*testpb.Session{"s1": {ExpiresUs: 10}}}
 	if !proto.Equal(merged, want) {
 		t.Errorf("partial row merged with its rest = %v, want %v", merged, want)
+	}
+}
+
+// TestLargeRowInPieces checks that rows larger than the server's message
+// size stream as several responses, all but the last of each row marked
+// partial, that merge into the rows as stored. Without pieces, one response
+// would exceed the message size and the call would fail; the rows are sized
+// so that a piece ends exactly where a row does, which the runtime marks
+// partial, and the server must not let the next row be merged into it.
+func TestLargeRowInPieces(t *testing.T) {
+	t.Parallel()
+	store := memkv.New()
+	db, err := runtime.Open(t.Context(), store, runtime.WithSchema(testpb.File_protoql_test_v1_social_proto))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tbl, err := db.Table("User")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want []*testpb.User
+	for _, id := range []string{"big1", "big2"} {
+		u := &testpb.User{UserId: id, Sessions: map[string]*testpb.Session{}}
+		for i := range 8 {
+			u.Sessions[fmt.Sprint("s", i)] = &testpb.Session{Device: strings.Repeat(string(rune('a'+i)), 20<<10)}
+		}
+		ref, err := tbl.RowOf(u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := db.Put(t.Context(), ref, u); err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, u)
+	}
+	f := start(t, store, server.WithMaxMessageSize(64<<10))
+	stream, err := f.pq.Query(t.Context(), &protoqlv1.QueryRequest{Query: `User { sessions { device } }`})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []*testpb.User
+	pieces, partials, continuing := 0, 0, false
+	for {
+		resp, err := stream.Recv()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatalf("after %d pieces: %v", pieces, err)
+		}
+		u := new(testpb.User)
+		if err := resp.GetMessage().UnmarshalTo(u); err != nil {
+			t.Fatal(err)
+		}
+		if continuing {
+			runtime.MergeRow(got[len(got)-1], u)
+		} else {
+			got = append(got, u)
+		}
+		pieces++
+		continuing = resp.GetPartial()
+		if continuing {
+			partials++
+		}
+	}
+	if pieces < 6 || partials != pieces-len(want) || continuing {
+		t.Errorf("got %d pieces, %d partial, last partial %v; want several per row, all but each row's last partial", pieces, partials, continuing)
+	}
+	if len(got) != len(want) {
+		t.Fatalf("got %d rows, want %d", len(got), len(want))
+	}
+	for i := range want {
+		if !proto.Equal(got[i], want[i]) {
+			t.Errorf("row %d: merged pieces differ from the stored row (%s with %d sessions, want %s with %d)", i, got[i].GetUserId(), len(got[i].GetSessions()), want[i].GetUserId(), len(want[i].GetSessions()))
+		}
 	}
 }

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"strings"
@@ -37,20 +38,61 @@ func (p *protoqlService) Query(req *protoqlv1.QueryRequest, stream grpc.ServerSt
 		return err
 	}
 	limits := runtime.WithLimits(p.limits(req.GetLimits()))
-	for res, err := range db.Query(ctx, q, vars, limits) {
+	table := db.TableByID(q.Plan().Table.ID)
+	// A piece of a row marked partial is held until the next result says
+	// whether more of the row followed: when a piece ends exactly where the
+	// row does, the runtime marks it partial and finds nothing left, and
+	// the client must not merge the next row into it.
+	var held *protoqlv1.QueryResponse
+	var heldKey []byte
+	for res, err := range db.Query(ctx, q, vars, limits, runtime.WithRowChunk(p.s.rowChunk())) {
 		if err != nil {
+			if held != nil {
+				if serr := stream.Send(held); serr != nil {
+					return serr
+				}
+			}
 			return err
 		}
 		msg, err := anypb.New(res.Msg)
 		if err != nil {
 			return err
 		}
-		if err := stream.Send(&protoqlv1.QueryResponse{Message: msg, Cursor: res.Cursor, MapCursors: res.MapCursors, Partial: res.Partial}); err != nil {
+		resp := &protoqlv1.QueryResponse{Message: msg, Cursor: res.Cursor, MapCursors: res.MapCursors, Partial: res.Partial}
+		var key []byte
+		if held != nil || res.Partial {
+			ref, err := table.RowOf(res.Msg)
+			if err != nil {
+				return err
+			}
+			key = ref.Key()
+		}
+		if held != nil {
+			held.Partial = bytes.Equal(key, heldKey)
+			if err := stream.Send(held); err != nil {
+				return err
+			}
+			held = nil
+		}
+		if res.Partial {
+			held, heldKey = resp, key
+			continue
+		}
+		if err := stream.Send(resp); err != nil {
 			return err
 		}
 	}
+	if held != nil {
+		held.Partial = false
+		return stream.Send(held)
+	}
 	return nil
 }
+
+// rowChunk is the size of the pieces a large row is sent in (see
+// QueryResponse.partial): a call holds one piece in memory, not the row,
+// and no row is too large for a message.
+func (s *Server) rowChunk() int { return min(maxPageBytes, s.opts.MaxMessageSize/2) }
 
 // compile compiles a client's query within the server's query limits.
 func (s *Server) compile(db *runtime.DB, text string) (*query.Query, error) {

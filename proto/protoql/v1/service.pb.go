@@ -436,11 +436,14 @@ type QueryResponse struct {
 	// resume that map from, by the map's path in the row (such as
 	// `sessions`).
 	MapCursors map[string]string `protobuf:"bytes,3,rep,name=map_cursors,json=mapCursors,proto3" json:"map_cursors,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
-	// Set on a row cut short by a limit: it holds its key fields and what was
-	// read of it before the limit, and it is the last row before the
-	// ResourceExhausted error that ends the stream. Its cursor (the same as
-	// that error's LimitExceeded cursor) resumes inside the row: the first row
-	// of the resumed query holds the rest of it, nothing twice.
+	// Set on a piece of a row that more of the row follows, or that a limit
+	// cut short. A row larger than the server's row chunk (1 MiB, or half the
+	// message size limit when that is smaller) arrives as several responses,
+	// every one but the last marked partial; each holds the row's key fields
+	// and the next part of the row, nothing twice, and a cursor resuming after
+	// it. Merge them in order, map entries by key (see runtime.MergeRow). A
+	// partial row followed by the ResourceExhausted error that ends the stream
+	// is one a limit cut short: its cursor resumes inside it.
 	Partial       bool `protobuf:"varint,4,opt,name=partial,proto3" json:"partial,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
