@@ -174,6 +174,23 @@ func TestKVServiceHidesMetadata(t *testing.T) {
 	if err != nil {
 		t.Errorf("Transact scan: %v", err)
 	}
+	// Seeks aimed into the metadata land past it (forward) or find
+	// nothing before the data (reverse).
+	seek := func(reverse bool, kind protoqlv1.TransactRequest_Seek_Kind, key []byte) error {
+		return tx(&protoqlv1.TransactRequest{Begin: begin, Steps: []*protoqlv1.TransactRequest_Step{
+			{Step: &protoqlv1.TransactRequest_Step_Open{Open: &protoqlv1.TransactRequest_OpenIterator{Iterator: 1, Options: &protoqlv1.IteratorOptions{Reverse: reverse}}}}},
+			Action: &protoqlv1.TransactRequest_Seek_{Seek: &protoqlv1.TransactRequest_Seek{Iterator: 1, Kind: kind, Key: key, Page: 100}}})
+	}
+	for _, key := range [][]byte{{0x00}, meta[0], {0x00, 0xff}} {
+		if err := seek(false, protoqlv1.TransactRequest_Seek_KIND_GE, key); err != nil {
+			t.Errorf("Transact SeekGE %x: %v", key, err)
+		}
+	}
+	for _, key := range [][]byte{{0x00, 0xff}, {0x01}, {0x01, 0x00}} {
+		if err := seek(true, protoqlv1.TransactRequest_Seek_KIND_LT, key); err != nil {
+			t.Errorf("Transact SeekLT %x: %v", key, err)
+		}
+	}
 	// Nothing of the metadata changed, and the service still works.
 	if after := metaKeys(t, store); len(after) != len(meta) {
 		t.Errorf("metadata keys: %d before, %d after", len(meta), len(after))
