@@ -65,19 +65,15 @@ func (b *builder) buildKey() {
 			continue
 		}
 		seen[name] = true
-		kind, ok := KeyKind(fd)
-		if !ok {
+		fo := FieldOptions(fd)
+		col := newColumn(fd, fd.Number(), fo.GetDescending())
+		if col == nil {
 			b.fail(fd, "key field has type %s; key fields must be string, bytes, bool, enum or an integer type", typeName(fd))
 			continue
 		}
-		fo := FieldOptions(fd)
 		if fo.GetBreakout() || fo.GetInline() || fo.GetJoin() != nil {
 			b.fail(fd, "a key field is stored in the key; breakout, inline and join do not apply")
 			continue
-		}
-		col := &Column{Field: fd, Kind: kind, Dir: tuple.Asc}
-		if fo.GetDescending() {
-			col.Kind, col.Dir = kind.Descending(), tuple.Desc
 		}
 		b.t.Key = append(b.t.Key, col)
 	}
@@ -160,11 +156,8 @@ func (b *builder) complete(f *Field) {
 		f.Child = b.descend(fd.Message(), f)
 	case Map:
 		f.MapKey, f.MapValue = fd.MapKey(), fd.MapValue()
-		kind, _ := KeyKind(f.MapKey)
-		if FieldOptions(fd).GetDescending() {
-			kind = kind.Descending()
-		}
-		f.ElemKind = kind
+		f.Key = newColumn(f.MapKey, fd.Number(), FieldOptions(fd).GetDescending())
+		f.ElemKind = f.Key.Kind
 		if vm := f.MapValue.Message(); vm != nil {
 			b.maps = append(b.maps, f)
 			f.Child = b.descend(vm, f)

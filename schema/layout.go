@@ -51,14 +51,18 @@ type Table struct {
 // Name returns the row message's full name.
 func (t *Table) Name() protoreflect.FullName { return t.Desc.FullName() }
 
-// Column is one primary-key column.
-type Column struct {
-	// Field is the key field of the row message.
-	Field protoreflect.FieldDescriptor
-	// Kind is the tuple kind, with the descending bit when Dir is Desc.
-	Kind tuple.Kind
-	// Dir is the sort direction.
-	Dir tuple.Direction
+// AppendPrefix appends the table's element, which starts the key of
+// every row of the table.
+func (t *Table) AppendPrefix(b []byte) []byte { return tuple.AppendUnit(b, t.ID) }
+
+// TableID returns the table id a key starts with (a unit element), and
+// whether it starts with one.
+func TableID(key []byte) (uint32, bool) {
+	e, _, err := tuple.DecodeElement(key)
+	if err != nil || e.Kind != tuple.KindUnit {
+		return 0, false
+	}
+	return e.Field, true
 }
 
 // Node is the layout of one stored message at one place in a table.
@@ -127,8 +131,25 @@ type Field struct {
 	Child *Node
 	// MapKey and MapValue are the map entry's key and value fields.
 	MapKey, MapValue protoreflect.FieldDescriptor
+	// Key is a map's key column: its entries' elements are Key's, under
+	// the holding object's key. Nil for other fields.
+	Key *Column
 	// Join is set for join fields.
 	Join *JoinSpec
+}
+
+// AppendElem appends the field's element under its parent's key: a unit
+// element for a breakout or object field, the map's tag (the prefix of its
+// entries' elements, see Key) for a map. It appends nothing for fields
+// not stored under their own key.
+func (f *Field) AppendElem(b []byte) []byte {
+	switch f.Storage {
+	case Breakout, Object:
+		return tuple.AppendUnit(b, uint32(f.Number()))
+	case Map:
+		return f.Key.AppendTag(b)
+	}
+	return b
 }
 
 // Number returns the field number.

@@ -8,21 +8,28 @@ import (
 	"github.com/protoql/protoql/tuple"
 )
 
-// ErrUnresolved is wrapped by Resolve's errors: a key that no path of the
-// catalog's key layout produces.
+// ErrUnresolved is wrapped by Resolve's and Locate's errors: a key that no
+// path of the catalog's key layout produces.
 var ErrUnresolved = errors.New("schema: key does not resolve")
 
-// Location is where a stored key sits in the key layout: the table, the
-// key elements on the way, and what the pair's value holds.
+// Location is where a stored key, or a prefix of one, sits in the key
+// layout: the table, the key elements on the way, and what the pair's
+// value holds. It is the one key→path resolver: runtime renders Refs and
+// verifies pairs with it, the CLI dumps pairs and decodes keys with it.
 type Location struct {
 	// Table is the table the key belongs to.
 	Table *Table
-	// Elems are the key's elements, the table element first.
+	// Elems are the key's elements, the table element first. Those past
+	// Resolved() did not resolve.
 	Elems []tuple.Element
-	// Fields holds, for each element after the row key, the field it
-	// steps into (breakout, object or map).
+	// Cols is the number of key column elements: len(Table.Key) for a key
+	// at or below a row, fewer for a prefix of a row key.
+	Cols int
+	// Fields holds, for each element after the row key that resolved, the
+	// field it steps into (breakout, object or map).
 	Fields []*Field
-	// RowLen is the length in bytes of the row's key, a prefix of the key.
+	// RowLen is the length in bytes of the row's key, a prefix of the key;
+	// set by Resolve when the key has every key column.
 	RowLen int
 	// Node is the message whose inline fields the value holds: the row, an
 	// object or a message map entry. Nil when Leaf is set.
@@ -33,16 +40,37 @@ type Location struct {
 	Leaf *Field
 }
 
+// Resolved returns the number of elements that resolved.
+func (l *Location) Resolved() int { return 1 + l.Cols + len(l.Fields) }
+
 // Resolve walks key through the catalog's key layout, the trie step by
 // step (docs/key-layout.md): it decodes every element and checks that it
 // names a table, the table's key columns with their kinds, and then fields
 // stored under their own keys. It does not read the value or convert key
-// elements to field values.
+// elements to field values. On an error the Location, when not nil, holds
+// what resolved before it.
 func (c *Catalog) Resolve(key []byte) (*Location, error) {
 	elems, lens, err := DecodeKey(key)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrUnresolved, err)
 	}
+	loc, err := c.Locate(elems)
+	if loc == nil {
+		return nil, err
+	}
+	if loc.Cols == len(loc.Table.Key) {
+		loc.RowLen = lens[loc.Cols]
+	} else if err == nil {
+		err = fmt.Errorf("%w: %s has %d key columns, the key has %d", ErrUnresolved, loc.Table.Desc.Name(), len(loc.Table.Key), loc.Cols)
+	}
+	return loc, err
+}
+
+// Locate resolves decoded key elements as far as they go: a prefix of a
+// row key is a Location with fewer Cols and no error. The error names the
+// first element that does not resolve; the Location, when not nil, holds
+// what resolved before it.
+func (c *Catalog) Locate(elems []tuple.Element) (*Location, error) {
 	if len(elems) == 0 || elems[0].Kind != tuple.KindUnit {
 		return nil, fmt.Errorf("%w: does not start with a table element", ErrUnresolved)
 	}
@@ -50,67 +78,74 @@ func (c *Catalog) Resolve(key []byte) (*Location, error) {
 	if t == nil {
 		return nil, fmt.Errorf("%w: no table %d in the schema", ErrUnresolved, elems[0].Field)
 	}
-	if len(elems) < 1+len(t.Key) {
-		return nil, fmt.Errorf("%w: %s has %d key columns, the key has %d", ErrUnresolved, t.Desc.Name(), len(t.Key), len(elems)-1)
-	}
+	loc := &Location{Table: t, Elems: elems}
 	for i, col := range t.Key {
-		if elems[1+i].Field != uint32(col.Field.Number()) || elems[1+i].Kind != col.Kind {
-			return nil, fmt.Errorf("%w: key column %d of %s is %s, want field %d of kind %s",
-				ErrUnresolved, i+1, t.Desc.Name(), elems[1+i], col.Field.Number(), col.Kind)
+		if 1+i == len(elems) {
+			return loc, nil
 		}
+		if e := elems[1+i]; e.Field != col.Num || e.Kind != col.Kind {
+			return loc, fmt.Errorf("%w: key column %d of %s is %s, want field %d of kind %s",
+				ErrUnresolved, i+1, t.Desc.Name(), e, col.Num, col.Kind)
+		}
+		loc.Cols++
 	}
-	loc := &Location{Table: t, Elems: elems, RowLen: lens[len(t.Key)], Node: t.Root}
+	loc.Node = t.Root
 	return loc, loc.descend(elems[1+len(t.Key):])
 }
 
 // descend follows the elements below the row key.
 func (l *Location) descend(elems []tuple.Element) error {
-	for i, e := range elems {
+	for _, e := range elems {
+		if l.Node == nil {
+			return fmt.Errorf("%w: %s holds no keys below it", ErrUnresolved, l.Leaf.Path())
+		}
 		f := l.Node.Child(e.Field, e.Kind)
 		if f == nil {
 			return fmt.Errorf("%w: no field %d of key kind %s is stored under %s", ErrUnresolved, e.Field, e.Kind, l.Node.Desc.FullName())
 		}
 		l.Fields = append(l.Fields, f)
-		if f.Child == nil { // breakout field or scalar map entry
-			if i != len(elems)-1 {
-				return fmt.Errorf("%w: %s holds no keys below it", ErrUnresolved, f.Path())
-			}
-			l.Node, l.Leaf = nil, f
-			return nil
-		}
 		l.Node = f.Child
+		if f.Child == nil { // breakout field or scalar map entry
+			l.Leaf = f
+		}
 	}
 	return nil
 }
 
-// String renders the location as a symbolic path, such as
-// `User["alice"].sessions["s1"]`.
-func (l *Location) String() string {
+// String renders the location as a symbolic path with key values written
+// as query literals (see ElemText), such as `User["alice"].sessions["s1"]`;
+// a prefix of a row key ends its columns with "…": `Series["cpu", …]`.
+func (l *Location) String() string { return l.Format(nil) }
+
+// Format is String with key values rendered by text (nil: ElemText); each
+// element given to text is an element of the column.
+func (l *Location) Format(text func(c *Column, e tuple.Element) string) string {
+	if text == nil {
+		text = func(_ *Column, e tuple.Element) string { return ElemText(e) }
+	}
 	var b strings.Builder
 	b.WriteString(string(l.Table.Desc.Name()))
-	var cols []string
-	for _, e := range l.Elems[1 : 1+len(l.Table.Key)] {
-		cols = append(cols, payloadText(e))
+	b.WriteByte('[')
+	for i, col := range l.Table.Key[:l.Cols] {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(text(col, l.Elems[1+i]))
 	}
-	if len(cols) > 0 {
-		b.WriteString("[" + strings.Join(cols, ", ") + "]")
+	if l.Cols < len(l.Table.Key) {
+		if l.Cols > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString("…")
 	}
+	b.WriteByte(']')
 	for i, f := range l.Fields {
 		b.WriteString("." + string(f.Name()))
 		if f.Storage == Map {
-			b.WriteString("[" + payloadText(l.Elems[1+len(l.Table.Key)+i]) + "]")
+			b.WriteString("[" + text(f.Key, l.Elems[1+l.Cols+i]) + "]")
 		}
 	}
 	return b.String()
-}
-
-// payloadText is an element's value without its field number.
-func payloadText(e tuple.Element) string {
-	s := e.String()
-	if _, v, ok := strings.Cut(s, ":"); ok {
-		return v
-	}
-	return s
 }
 
 // DecodeKey decodes every element of key and the length of the key up to

@@ -58,7 +58,7 @@ func TestFileDescriptorSetRoundTrip(t *testing.T) {
 	}
 }
 
-func compile(t *testing.T, src string) (*schema.Catalog, error) {
+func compile(t testing.TB, src string) (*schema.Catalog, error) {
 	t.Helper()
 	files, _, err := prototest.Compile(map[string]string{"t.proto": src}, "t.proto")
 	if err != nil {

@@ -11,7 +11,7 @@ targets=(
   "./runtime FuzzReassemble"
   "./runtime FuzzQuery"
 )
-for pkg in ./query; do
+for pkg in ./query ./schema; do
   if [ -d "$pkg" ]; then
     for f in $(grep -ho '^func Fuzz[A-Za-z0-9_]*' "$pkg"/*_test.go 2>/dev/null | sed 's/func //'); do
       targets+=("$pkg $f")
