@@ -189,10 +189,10 @@ func (b *Bound) bindAccess(a *Access) error {
 	ba := &b.acc[a.ID]
 	var p []byte
 	if a.Map == nil {
-		p = tuple.AppendUnit(nil, b.Plan.Table.ID)
+		p = b.Plan.Table.AppendPrefix(nil)
 	}
 	for i, op := range a.Points {
-		p = appendKey(p, a.Cols[i], b.Value(op))
+		p = a.Cols[i].Append(p, b.Value(op))
 	}
 	switch {
 	case a.Exact():
@@ -205,10 +205,9 @@ func (b *Bound) bindAccess(a *Access) error {
 		if a.Upper != nil {
 			hi = b.Value(a.Upper)
 		}
-		ba.Lo, ba.Hi = rangeBounds(p, a.Cols[len(a.Points)], lo, hi)
+		ba.Lo, ba.Hi = a.Cols[len(a.Points)].Range(p, lo, hi)
 	case len(p) == 0: // a map read whole
-		col := a.Cols[0]
-		ba.Lo = tuple.AppendTag(nil, col.Num, col.Kind)
+		ba.Lo = a.Cols[0].AppendTag(nil)
 		ba.Hi = tuple.PrefixEnd(ba.Lo)
 	default:
 		ba.Lo, ba.Hi = p, tuple.PrefixEnd(p)

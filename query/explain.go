@@ -32,7 +32,7 @@ func (b *Bound) Explain() string { return explain(b.Plan, b) }
 func explain(p *Plan, b *Bound) string {
 	e := explainer{b: b}
 	a := p.Root
-	root := sym{}.add(tuple.AppendUnit(nil, p.Table.ID))
+	root := sym{}.add(p.Table.AppendPrefix(nil))
 	lo, hi := e.bounds(a, root)
 	if a.Exact() {
 		e.line(0, "get "+a.Path+e.page("", a))
@@ -74,7 +74,7 @@ func (e *explainer) page(label string, a *Access) string {
 		parts = append(parts, label)
 	}
 	if a != nil && a.First != nil {
-		parts = append(parts, "first "+e.operand(a.First, Column{}))
+		parts = append(parts, "first "+e.operand(a.First, nil))
 	}
 	if a != nil && a.After != nil {
 		switch {
@@ -99,14 +99,14 @@ func (e *explainer) page(label string, a *Access) string {
 	return " (" + strings.Join(parts, ", ") + ")"
 }
 
-func (e *explainer) operand(op *Operand, col Column) string {
+func (e *explainer) operand(op *Operand, fd protoreflect.FieldDescriptor) string {
 	if op.Var != nil {
 		if e.b != nil {
-			return formatValue(e.b.Value(op), col.Field)
+			return formatValue(e.b.Value(op), fd)
 		}
 		return "$" + op.Var.Name
 	}
-	return formatValue(op.Value, col.Field)
+	return formatValue(op.Value, fd)
 }
 
 func formatValue(v protoreflect.Value, fd protoreflect.FieldDescriptor) string {
@@ -214,7 +214,7 @@ func (e *explainer) join(p *Proj, j *Child, key sym, d int) {
 		holder = "entry"
 	}
 	e.line(d, "join "+path+" → "+j.Proj.Path+": batched, one key per "+holder+", sorted, one iterator")
-	k := sym{}.add(tuple.AppendUnit(nil, j.Target.ID))
+	k := sym{}.add(j.Target.AppendPrefix(nil))
 	for i, src := range j.Field.Join.Sources {
 		col := j.Target.Key[i]
 		name := "$" + string(j.Field.Name())
@@ -223,7 +223,7 @@ func (e *explainer) join(p *Proj, j *Child, key sym, d int) {
 		} else {
 			name = string(src.Field.Name())
 		}
-		k = k.variable(tuple.AppendTag(nil, uint32(col.Field.Number()), col.Kind), name)
+		k = k.variable(col.AppendTag(nil), name)
 	}
 	e.line(d+1, "key    "+k.String())
 	e.proj(j.Proj, k, d+1)
@@ -241,28 +241,18 @@ func (e *explainer) bounds(a *Access, parent sym) (lo, hi sym) {
 		return p, p.end()
 	case a.Ranged:
 		col := a.Cols[len(a.Points)]
-		base := p.add(tuple.AppendTag(nil, col.Num, col.Kind))
-		lo, hi = base, base.end()
+		var lower, upper *sym
 		if a.Lower != nil {
 			k := e.elem(p, col, a.Lower)
-			if col.Kind.IsDescending() {
-				hi = k.end()
-			} else {
-				lo = k
-			}
+			lower = &k
 		}
 		if a.Upper != nil {
 			k := e.elem(p, col, a.Upper)
-			if col.Kind.IsDescending() {
-				lo = k.end()
-			} else {
-				hi = k
-			}
+			upper = &k
 		}
-		return lo, hi
+		return schema.Bounds(col, p.add(col.AppendTag(nil)), lower, upper, sym.end)
 	case a.Map != nil && len(a.Points) == 0:
-		col := a.Cols[0]
-		base := p.add(tuple.AppendTag(nil, col.Num, col.Kind))
+		base := p.add(a.Cols[0].AppendTag(nil))
 		return base, base.end()
 	}
 	return p, p.end()
@@ -270,7 +260,7 @@ func (e *explainer) bounds(a *Access, parent sym) (lo, hi sym) {
 
 // elem appends the element of op in column col: concrete when the value
 // is known, else the tag and the variable's name.
-func (e *explainer) elem(p sym, col Column, op *Operand) sym {
+func (e *explainer) elem(p sym, col *schema.Column, op *Operand) sym {
 	if op.Var == nil || e.b != nil {
 		var v protoreflect.Value
 		if op.Var == nil {
@@ -278,9 +268,9 @@ func (e *explainer) elem(p sym, col Column, op *Operand) sym {
 		} else {
 			v = e.b.Value(op)
 		}
-		return p.add(appendKey(nil, col, v))
+		return p.add(col.Append(nil, v))
 	}
-	return p.variable(tuple.AppendTag(nil, col.Num, col.Kind), "$"+op.Var.Name)
+	return p.variable(col.AppendTag(nil), "$"+op.Var.Name)
 }
 
 // sym is a key for Explain: elements, each known bytes or a variable's

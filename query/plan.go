@@ -3,7 +3,6 @@ package query
 import (
 	"github.com/alecthomas/participle/v2/lexer"
 	"github.com/protoql/protoql/schema"
-	"github.com/protoql/protoql/tuple"
 	"google.golang.org/protobuf/reflect/protoreflect"
 )
 
@@ -49,7 +48,8 @@ type Access struct {
 	// `User[user_id=$id].sessions`.
 	Path string
 	// Cols are the key columns: the table's key columns, or the map key.
-	Cols []Column
+	// They encode the access's values as key elements.
+	Cols []*schema.Column
 	// Points fix Cols[:len(Points)].
 	Points []*Operand
 	// Ranged is set when Cols[len(Points)] is restricted to [Lower, Upper);
@@ -65,20 +65,6 @@ type Access struct {
 // Exact reports whether the access fixes every key column: it reads one
 // object (or none).
 func (a *Access) Exact() bool { return len(a.Points) == len(a.Cols) }
-
-// Column is one key column of an Access: how its values are encoded.
-type Column struct {
-	// Field types the column's values: a key field of the row, or the
-	// map's key field.
-	Field protoreflect.FieldDescriptor
-	// Num and Kind make the element's tag (Kind carries the direction).
-	Num  uint32
-	Kind tuple.Kind
-}
-
-// Name returns the column's name as shown in paths: the key field's name,
-// or "key" for a map.
-func (c Column) Name() string { return string(c.Field.Name()) }
 
 // Operand is a value in the query: a literal, already typed by the schema,
 // or a variable bound at execution.
