@@ -177,7 +177,7 @@ func appendEntryHead(dst []byte, f *schema.Field, e tuple.Element) ([]byte, erro
 		dst = protowire.AppendTag(dst, 1, protowire.BytesType)
 		return protowire.AppendBytes(dst, e.Bytes), nil
 	}
-	v, err := keyValue(f.MapKey, e)
+	v, err := f.Key.Value(e)
 	if err != nil {
 		return dst, err
 	}

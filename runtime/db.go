@@ -10,7 +10,6 @@ import (
 	"github.com/protoql/protoql/internal/version"
 	"github.com/protoql/protoql/kv"
 	"github.com/protoql/protoql/schema"
-	"github.com/protoql/protoql/tuple"
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/protobuf/proto"
@@ -102,7 +101,7 @@ func Open(ctx context.Context, store kv.Store, opts ...Option) (*DB, error) {
 	}
 	db := &DB{store: store, tables: map[uint32]*Table{}, obs: obs}
 	if o.namespace != nil {
-		db.ns = tuple.AppendString([]byte{nsPrefix}, 1, tuple.Asc, *o.namespace)
+		db.ns = namespacePrefix(*o.namespace)
 	}
 	if err := db.loadSchema(ctx, o.files); err != nil {
 		return nil, err
@@ -111,7 +110,7 @@ func Open(ctx context.Context, store kv.Store, opts ...Option) (*DB, error) {
 		return nil, err
 	}
 	for _, t := range db.cat.Tables {
-		db.tables[t.ID] = &Table{db: db, s: t, prefix: tuple.AppendUnit(bytes.Clone(db.ns), t.ID)}
+		db.tables[t.ID] = &Table{db: db, s: t, prefix: t.AppendPrefix(bytes.Clone(db.ns))}
 	}
 	return db, nil
 }

@@ -3,7 +3,6 @@ package runtime
 import (
 	"github.com/protoql/protoql/kv"
 	"github.com/protoql/protoql/schema"
-	"github.com/protoql/protoql/tuple"
 	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
@@ -56,18 +55,17 @@ func (e *encoder) object(key []byte, n *schema.Node, m protoreflect.Message) err
 
 // child writes one non-inline field of the object stored at parent.
 func (e *encoder) child(parent []byte, f *schema.Field, fd protoreflect.FieldDescriptor, v protoreflect.Value) error {
-	num := uint32(f.Number())
 	base := parent
 	switch f.Storage {
 	case schema.Breakout:
-		key := tuple.AppendUnit(base, num)
+		key := f.AppendElem(base)
 		var err error
 		if e.val, err = appendField(e.val[:0], fd, v); err != nil {
 			return invalid("%s: %v", clip(e.t.render(key)), err)
 		}
 		return set(e.w, e.t, key, e.val)
 	case schema.Object:
-		return e.object(tuple.AppendUnit(base, num), f.Child, v.Message())
+		return e.object(f.AppendElem(base), f.Child, v.Message())
 	case schema.Map:
 		var err error
 		v.Map().Range(func(mk protoreflect.MapKey, mv protoreflect.Value) bool {
@@ -75,7 +73,7 @@ func (e *encoder) child(parent []byte, f *schema.Field, fd protoreflect.FieldDes
 				err = invalid("%s: map key: %v", clip(e.t.render(parent)+"."+string(f.Name())), err)
 				return false
 			}
-			err = e.entry(appendKeyElem(base, num, f.ElemKind, f.MapKey, mk.Value()), f, fd.MapValue(), mv)
+			err = e.entry(f.Key.Append(base, mk.Value()), f, fd.MapValue(), mv)
 			return err == nil
 		})
 		return err

@@ -39,3 +39,9 @@ func corrupt(key []byte, format string, args ...any) error {
 func invalid(format string, args ...any) error {
 	return fmt.Errorf("%w: %s", ErrInvalid, fmt.Sprintf(format, args...))
 }
+
+// invalidKey is the error of a key value the schema's key codec refused:
+// it matches ErrInvalid and the codec's error (schema.ErrKeyValue).
+func invalidKey(err error, format string, args ...any) error {
+	return fmt.Errorf("%w: %s: %w", ErrInvalid, fmt.Sprintf(format, args...), err)
+}

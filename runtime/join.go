@@ -55,10 +55,12 @@ func (e *exec) joins(m protoreflect.Message, p *query.Proj) error {
 func (e *exec) collect(m protoreflect.Message, p *query.Proj, keys []mapKey, reqs *[]joinReq) {
 	fields := m.Descriptor().Fields()
 	for _, j := range p.Joins {
-		key := tuple.AppendUnit(bytes.Clone(e.db.ns), j.Target.ID)
+		key := j.Target.AppendPrefix(bytes.Clone(e.db.ns))
 		for i, src := range j.Field.Join.Sources {
 			var v protoreflect.Value
+			from := src.Field
 			if src.Map != nil {
+				from = src.Map.MapKey
 				for k := len(keys) - 1; k >= 0; k-- {
 					if keys[k].field == src.Map {
 						v = keys[k].value
@@ -68,7 +70,7 @@ func (e *exec) collect(m protoreflect.Message, p *query.Proj, keys []mapKey, req
 			} else {
 				v = m.Get(fields.ByNumber(src.Field.Number()))
 			}
-			key = appendJoinElem(key, j.Target.Key[i], v)
+			key = j.Target.Key[i].AppendFrom(key, from, v)
 		}
 		*reqs = append(*reqs, joinReq{ch: j, holder: m, key: key})
 	}
@@ -92,28 +94,6 @@ func (e *exec) collect(m protoreflect.Message, p *query.Proj, keys []mapKey, req
 			})
 		}
 	}
-}
-
-// appendJoinElem appends the element of a join target's key column with
-// the source value v, whose Go type may differ from the column's (an int32
-// map key for an int64 column, an int for an enum).
-func appendJoinElem(b []byte, col *schema.Column, v protoreflect.Value) []byte {
-	dir := tuple.Direction(col.Kind.IsDescending())
-	num := uint32(col.Field.Number())
-	switch col.Kind.Ascending() {
-	case tuple.KindBool:
-		return tuple.AppendBool(b, num, dir, v.Bool())
-	case tuple.KindInt:
-		if n, ok := v.Interface().(protoreflect.EnumNumber); ok {
-			return tuple.AppendInt(b, num, dir, int64(n))
-		}
-		return tuple.AppendInt(b, num, dir, v.Int())
-	case tuple.KindUint:
-		return tuple.AppendUint(b, num, dir, v.Uint())
-	case tuple.KindString:
-		return tuple.AppendString(b, num, dir, v.String())
-	}
-	return tuple.AppendBytes(b, num, dir, v.Bytes())
 }
 
 // fetchJoin reads the target rows of one join field, sorted and deduplicated,

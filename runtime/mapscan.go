@@ -3,6 +3,7 @@ package runtime
 import (
 	"bytes"
 	"fmt"
+	"github.com/protoql/protoql/schema"
 
 	"github.com/protoql/protoql/query"
 	"github.com/protoql/protoql/tuple"
@@ -19,11 +20,11 @@ func (e *exec) scanMap(w *walker, parent []byte, ch *query.Child, depth int) err
 	}
 	lo, hi := join(parent, ba.Lo), join(parent, ba.Hi)
 	if ba.After != nil {
-		if lo, hi = afterBounds(lo, hi, join(parent, ba.After.Key), ba.Reverse); lo == nil {
+		var ok bool
+		if lo, hi, ok = schema.After(lo, hi, join(parent, ba.After.Key), ba.Reverse); !ok {
 			return nil
 		}
-	}
-	if bytes.Compare(lo, hi) >= 0 {
+	} else if bytes.Compare(lo, hi) >= 0 {
 		return nil
 	}
 	if ba.Exact {
@@ -195,7 +196,7 @@ func (e *exec) pathString() string {
 			continue
 		}
 		if el, _, err := tuple.DecodeElement(s.elem); err == nil {
-			b = fmt.Appendf(b, "[%s]", elemValue(el))
+			b = fmt.Appendf(b, "[%s]", schema.ElemText(el))
 		}
 	}
 	return string(b)

@@ -99,11 +99,7 @@ func (t *Table) setKeyFields(key []byte, m protoreflect.Message) error {
 	off := len(t.prefix)
 	fields := m.Descriptor().Fields()
 	for _, col := range t.s.Key {
-		e, n, err := tuple.DecodeElement(key[off:])
-		if err != nil {
-			return corrupt(key, "%v", err)
-		}
-		v, err := keyValue(col.Field, e)
+		v, n, err := col.Decode(key[off:])
 		if err != nil {
 			return corrupt(key, "key column %s: %v", col.Field.Name(), err)
 		}
@@ -121,16 +117,9 @@ func (t *Table) rowKeyLen(key []byte) (int, error) {
 		return 0, corrupt(key, "key is outside table %s", t.s.Desc.Name())
 	}
 	for _, col := range t.s.Key {
-		field, kind, _, err := tuple.DecodeTag(key[off:])
+		n, err := col.Skip(key[off:])
 		if err != nil {
-			return 0, corrupt(key, "%v", err)
-		}
-		if field != uint32(col.Field.Number()) || kind != col.Kind {
-			return 0, corrupt(key, "key column %s: got element %d:%s, want %d:%s", col.Field.Name(), field, kind, col.Field.Number(), col.Kind)
-		}
-		n, err := tuple.SkipElement(key[off:])
-		if err != nil {
-			return 0, corrupt(key, "%v", err)
+			return 0, corrupt(key, "key column %s: %v", col.Field.Name(), err)
 		}
 		off += n
 	}
@@ -170,51 +159,28 @@ func (t *Table) bounds(r KeyRange) (lo, hi []byte, err error) {
 	}
 	p := append([]byte(nil), t.prefix...)
 	for i, v := range r.Prefix {
-		if err := checkKeyValue(cols[i].Field, v); err != nil {
-			return nil, nil, invalid("%s key: %v", t.s.Desc.Name(), err)
+		if err := cols[i].Check(v); err != nil {
+			return nil, nil, invalidKey(err, "%s key", t.s.Desc.Name())
 		}
-		p = appendKeyElem(p, uint32(cols[i].Field.Number()), cols[i].Kind, cols[i].Field, v)
+		p = cols[i].Append(p, v)
 	}
 	if len(r.Prefix) == len(cols) {
 		return p, tuple.PrefixEnd(p), nil
 	}
-	col := cols[len(r.Prefix)]
-	return rangeBounds(p, uint32(col.Field.Number()), col.Kind, col.Field, r.Lower, r.Upper)
+	return rangeBounds(p, cols[len(r.Prefix)], r)
 }
 
-// rangeBounds returns the key bounds of the elements with value in
-// [lower, upper) under prefix p. A descending element's bytes sort the
-// values in reverse, so its bounds swap.
-func rangeBounds(p []byte, num uint32, k tuple.Kind, fd protoreflect.FieldDescriptor, lower, upper protoreflect.Value) (lo, hi []byte, err error) {
-	elem := func(v protoreflect.Value) ([]byte, error) {
-		if err := checkKeyValue(fd, v); err != nil {
-			return nil, invalid("range bound: %v", err)
-		}
-		return appendKeyElem(p[:len(p):len(p)], num, k, fd, v), nil
-	}
-	lo, hi = p, tuple.PrefixEnd(p)
-	if lower.IsValid() {
-		b, err := elem(lower)
-		if err != nil {
-			return nil, nil, err
-		}
-		if k.IsDescending() {
-			hi = tuple.PrefixEnd(b)
-		} else {
-			lo = b
+// rangeBounds checks the bounds of r and returns the keys of column col's
+// elements under p with values in [r.Lower, r.Upper).
+func rangeBounds(p []byte, col *schema.Column, r KeyRange) (lo, hi []byte, err error) {
+	for _, v := range [...]protoreflect.Value{r.Lower, r.Upper} {
+		if v.IsValid() {
+			if err := col.Check(v); err != nil {
+				return nil, nil, invalidKey(err, "range bound")
+			}
 		}
 	}
-	if upper.IsValid() {
-		b, err := elem(upper)
-		if err != nil {
-			return nil, nil, err
-		}
-		if k.IsDescending() {
-			lo = tuple.PrefixEnd(b)
-		} else {
-			hi = b
-		}
-	}
+	lo, hi = col.Range(p, r.Lower, r.Upper)
 	return lo, hi, nil
 }
 
@@ -258,23 +224,14 @@ func (r Ref) mapBounds(kr KeyRange) (lo, hi []byte, err error) {
 	if len(kr.Prefix) > 0 {
 		return nil, nil, invalid("%s: a map range has no key prefix", r)
 	}
-	f := r.field
-	lo, hi, err = rangeBounds(r.key[:r.parentLen], uint32(f.Number()), f.ElemKind, f.MapKey, kr.Lower, kr.Upper)
-	if err != nil {
-		return nil, nil, err
-	}
-	return maxBound(lo, r.key), minBound(hi, tuple.PrefixEnd(r.key)), nil
+	return rangeBounds(r.key[:r.parentLen], r.field.Key, kr)
 }
 
 // decodeEntry builds a MapEntry from an entry key and its reassembled bytes
 // (a scalar entry: its stored value).
 func (r Ref) decodeEntry(key, wire []byte) (MapEntry, error) {
 	f := r.field
-	el, _, err := tuple.DecodeElement(key[r.parentLen:])
-	if err != nil {
-		return MapEntry{}, corrupt(key, "%v", err)
-	}
-	k, err := keyValue(f.MapKey, el)
+	k, _, err := f.Key.Decode(key[r.parentLen:])
 	if err != nil {
 		return MapEntry{}, corrupt(key, "map key: %v", err)
 	}

@@ -1,12 +1,9 @@
 package runtime
 
 import (
-	"encoding/hex"
-	"strconv"
 	"strings"
 
 	"github.com/protoql/protoql/schema"
-	"github.com/protoql/protoql/tuple"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
 )
@@ -65,13 +62,13 @@ func (t *Table) Row(key ...protoreflect.Value) (Ref, error) {
 	copy(k, t.prefix)
 	var keyErr error
 	for i, col := range t.s.Key {
-		if err := checkKeyValue(col.Field, key[i]); err != nil {
-			return Ref{}, invalid("%s key: %v", t.s.Desc.Name(), err)
+		if err := col.Check(key[i]); err != nil {
+			return Ref{}, invalidKey(err, "%s key", t.s.Desc.Name())
 		}
 		if err := checkUTF8(col.Field, key[i]); err != nil && keyErr == nil {
 			keyErr = invalid("%s key: %v", t.s.Desc.Name(), err)
 		}
-		k = appendKeyElem(k, uint32(col.Field.Number()), col.Kind, col.Field, key[i])
+		k = col.Append(k, key[i])
 	}
 	return Ref{table: t, kind: RefRow, key: k, node: t.s.Root, keyErr: keyErr}, nil
 }
@@ -128,58 +125,18 @@ func (r Ref) String() string {
 	return r.table.render(r.key)
 }
 
-// render writes the symbolic path of an object key of t, walking its
-// elements down the schema. A key that does not decode renders what did.
+// render returns the symbolic path of an object key of t (see
+// schema.Location). A key that does not resolve renders what did.
 func (t *Table) render(key []byte) string {
-	var b strings.Builder
-	b.WriteString(string(t.s.Desc.Name()))
-	b.WriteByte('[')
-	off := len(t.prefix)
-	for i := range t.s.Key {
-		e, n, err := tuple.DecodeElement(key[off:])
-		if err != nil {
-			return b.String() + "?]"
-		}
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		b.WriteString(elemValue(e))
-		off += n
+	elems, _, err := schema.DecodeKey(key[len(t.db.ns):])
+	if err != nil {
+		return string(t.s.Desc.Name()) + "[?]"
 	}
-	b.WriteByte(']')
-	for node := t.s.Root; off < len(key) && node != nil; {
-		e, n, err := tuple.DecodeElement(key[off:])
-		if err != nil {
-			break
-		}
-		f := node.Child(e.Field, e.Kind)
-		if f == nil {
-			break
-		}
-		b.WriteString("." + string(f.Name()))
-		if f.Storage == schema.Map {
-			b.WriteString("[" + elemValue(e) + "]")
-		}
-		node, off = f.Child, off+n
+	loc, _ := t.db.cat.Locate(elems)
+	if loc == nil {
+		return string(t.s.Desc.Name()) + "[?]"
 	}
-	return b.String()
-}
-
-// elemValue renders a key element's value the way queries write literals.
-func elemValue(e tuple.Element) string {
-	switch e.Kind.Ascending() {
-	case tuple.KindString:
-		return strconv.Quote(string(e.Bytes))
-	case tuple.KindBytes:
-		return "0x" + hex.EncodeToString(e.Bytes)
-	case tuple.KindInt:
-		return strconv.FormatInt(e.Int, 10)
-	case tuple.KindUint:
-		return strconv.FormatUint(e.Uint, 10)
-	case tuple.KindBool:
-		return strconv.FormatBool(e.Bool)
-	}
-	return ""
+	return loc.String()
 }
 
 // Field steps into a field stored under its own key: a breakout field, an
@@ -196,11 +153,11 @@ func (r Ref) Field(num protoreflect.FieldNumber) (Ref, error) {
 	base := r.key[:len(r.key):len(r.key)] // force appends to copy
 	switch f.Storage {
 	case schema.Breakout:
-		next.kind, next.key = RefBreakout, tuple.AppendUnit(base, uint32(num))
+		next.kind, next.key = RefBreakout, f.AppendElem(base)
 	case schema.Object:
-		next.kind, next.key, next.node = RefObject, tuple.AppendUnit(base, uint32(num)), f.Child
+		next.kind, next.key, next.node = RefObject, f.AppendElem(base), f.Child
 	case schema.Map:
-		next.kind, next.key, next.parentLen = RefMap, tuple.AppendTag(base, uint32(num), f.ElemKind), len(base)
+		next.kind, next.key, next.parentLen = RefMap, f.AppendElem(base), len(base)
 	default:
 		return Ref{}, invalid("%s.%s is stored as %s, not under its own key", r, f.Name(), f.Storage)
 	}
@@ -225,13 +182,13 @@ func (r Ref) Entry(key protoreflect.Value) (Ref, error) {
 		return Ref{}, invalid("%s is not a map", r)
 	}
 	f := r.field
-	if err := checkKeyValue(f.MapKey, key); err != nil {
-		return Ref{}, invalid("%s key: %v", r, err)
+	if err := f.Key.Check(key); err != nil {
+		return Ref{}, invalidKey(err, "%s key", r)
 	}
 	keyErr := r.keyErr
 	if err := checkUTF8(f.MapKey, key); err != nil && keyErr == nil {
 		keyErr = invalid("%s key: %v", r, err)
 	}
-	k := appendKeyElem(r.key[:r.parentLen:r.parentLen], uint32(f.Number()), f.ElemKind, f.MapKey, key)
+	k := f.Key.Append(r.key[:r.parentLen:r.parentLen], key)
 	return Ref{table: r.table, kind: RefEntry, key: k, node: f.Child, field: f, parentLen: r.parentLen, keyErr: keyErr}, nil
 }

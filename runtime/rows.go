@@ -3,6 +3,7 @@ package runtime
 import (
 	"bytes"
 	"errors"
+	"github.com/protoql/protoql/schema"
 
 	"github.com/protoql/protoql/query"
 	"github.com/protoql/protoql/tuple"
@@ -30,7 +31,10 @@ func (e *exec) run(yield func(Result, error) bool) error {
 		} else {
 			e.resume = nil
 		}
-		lo, hi = afterBounds(lo, hi, pos, ba.Reverse)
+		var ok bool
+		if lo, hi, ok = schema.After(lo, hi, pos, ba.Reverse); !ok {
+			lo = nil
+		}
 	}
 	if resumed != nil {
 		if done, err := e.resumeRow(&rows, resumed, ba.First); done || err != nil {
@@ -71,19 +75,6 @@ func (e *exec) resumeRow(rows *rowStream, rowKey []byte, first int) (done bool, 
 func join(a, b []byte) []byte {
 	k := make([]byte, 0, len(a)+len(b))
 	return append(append(k, a...), b...)
-}
-
-// afterBounds narrows [lo, hi) to the keys strictly after the object at
-// pos in the scan's direction; lo is nil when nothing is left.
-func afterBounds(lo, hi, pos []byte, reverse bool) ([]byte, []byte) {
-	if reverse {
-		return lo, minBound(hi, pos)
-	}
-	next := tuple.PrefixEnd(pos)
-	if next == nil {
-		return nil, nil
-	}
-	return maxBound(lo, next), hi
 }
 
 func (e *exec) forwardRows(rows *rowStream, lo, hi []byte, first int) error {

@@ -7,7 +7,6 @@ import (
 
 	"github.com/protoql/protoql/kv"
 	"github.com/protoql/protoql/schema"
-	"github.com/protoql/protoql/tuple"
 )
 
 // ScanOptions orients and bounds a scan of rows or map entries.
@@ -72,16 +71,12 @@ func (s *scanner) release() {
 // It returns the first error met; yield returning false stops it early.
 func (s *scanner) run(ctx context.Context, lo, hi []byte, yield func(key, wire []byte) bool) error {
 	if s.opts.After != nil {
-		if s.opts.Reverse {
-			hi = minBound(hi, s.opts.After)
-		} else if next := tuple.PrefixEnd(s.opts.After); next == nil {
-			return nil // nothing sorts after an all-0xFF key
-		} else {
-			lo = maxBound(lo, next)
+		var ok bool
+		if lo, hi, ok = schema.After(lo, hi, s.opts.After, s.opts.Reverse); !ok {
+			return nil // nothing left after the cursor
 		}
-	}
-	if hi != nil && bytes.Compare(lo, hi) >= 0 {
-		return nil // an empty range, such as a cursor past its end
+	} else if hi != nil && bytes.Compare(lo, hi) >= 0 {
+		return nil // an empty range
 	}
 	it, err := s.r.NewIter(ctx, kv.IterOptions{LowerBound: lo, UpperBound: hi, Reverse: s.opts.Reverse})
 	if err != nil {
@@ -188,20 +183,6 @@ func (s *scanner) feedReversed() error {
 		}
 	}
 	return nil
-}
-
-func minBound(hi, b []byte) []byte {
-	if hi == nil || bytes.Compare(b, hi) < 0 {
-		return b
-	}
-	return hi
-}
-
-func maxBound(lo, b []byte) []byte {
-	if bytes.Compare(b, lo) > 0 {
-		return b
-	}
-	return lo
 }
 
 // pairs is an arena of key-value pairs: one object's worth in a reverse scan.

@@ -291,8 +291,8 @@ func (v *verifier) group(local map[string]*Digest, key []byte) *Digest {
 	case key[0] == 0x01:
 		name = "(indexes)"
 	default:
-		if e, _, err := tuple.DecodeElement(key); err == nil && e.Kind == tuple.KindUnit {
-			id = e.Field
+		if tid, ok := schema.TableID(key); ok {
+			id = tid
 			name = fmt.Sprintf("(unknown table %d)", id)
 			if t := v.db.cat.Table(id); t != nil {
 				name = string(t.Name())
@@ -359,7 +359,7 @@ func (v *verifier) check(key, value []byte) *Problem {
 // value must be the fragment the path says, well-formed down to UTF-8.
 func checkLocation(loc *schema.Location, key, value []byte) error {
 	for i, col := range loc.Table.Key {
-		if _, err := keyValue(col.Field, loc.Elems[1+i]); err != nil {
+		if _, err := col.Value(loc.Elems[1+i]); err != nil {
 			return fmt.Errorf("key column %s: %v", col.Field.Name(), err)
 		}
 	}

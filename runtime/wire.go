@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"math"
 
-	"github.com/protoql/protoql/schema"
-	"github.com/protoql/protoql/tuple"
 	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/reflect/protoreflect"
 )
@@ -55,70 +53,6 @@ func appendScalar(b []byte, num protowire.Number, fd protoreflect.FieldDescripto
 		return protowire.AppendBytes(b, v.Bytes())
 	}
 	panic(fmt.Sprintf("runtime: appendScalar: %v is not a scalar kind", fd.Kind()))
-}
-
-// appendKeyElem appends the tuple element for v, a key column or map key of
-// type fd, with field number num and tuple kind k (which carries the
-// direction).
-func appendKeyElem(b []byte, num uint32, k tuple.Kind, fd protoreflect.FieldDescriptor, v protoreflect.Value) []byte {
-	dir := tuple.Direction(k.IsDescending())
-	switch k.Ascending() {
-	case tuple.KindBool:
-		return tuple.AppendBool(b, num, dir, v.Bool())
-	case tuple.KindInt:
-		if fd.Kind() == protoreflect.EnumKind {
-			return tuple.AppendInt(b, num, dir, int64(v.Enum()))
-		}
-		return tuple.AppendInt(b, num, dir, v.Int())
-	case tuple.KindUint:
-		return tuple.AppendUint(b, num, dir, v.Uint())
-	case tuple.KindString:
-		return tuple.AppendString(b, num, dir, v.String())
-	case tuple.KindBytes:
-		return tuple.AppendBytes(b, num, dir, v.Bytes())
-	}
-	panic(fmt.Sprintf("runtime: appendKeyElem: kind %v", k))
-}
-
-// keyValue converts a decoded key element into a value of fd's type,
-// refusing values that do not fit it. String and bytes values are copied.
-func keyValue(fd protoreflect.FieldDescriptor, e tuple.Element) (protoreflect.Value, error) {
-	switch fd.Kind() {
-	case protoreflect.BoolKind:
-		return protoreflect.ValueOfBool(e.Bool), nil
-	case protoreflect.EnumKind:
-		if e.Int < math.MinInt32 || e.Int > math.MaxInt32 {
-			return protoreflect.Value{}, fmt.Errorf("enum value %d out of range", e.Int)
-		}
-		return protoreflect.ValueOfEnum(protoreflect.EnumNumber(e.Int)), nil
-	case protoreflect.Int32Kind, protoreflect.Sint32Kind, protoreflect.Sfixed32Kind:
-		if e.Int < math.MinInt32 || e.Int > math.MaxInt32 {
-			return protoreflect.Value{}, fmt.Errorf("value %d does not fit %s", e.Int, fd.Kind())
-		}
-		return protoreflect.ValueOfInt32(int32(e.Int)), nil
-	case protoreflect.Int64Kind, protoreflect.Sint64Kind, protoreflect.Sfixed64Kind:
-		return protoreflect.ValueOfInt64(e.Int), nil
-	case protoreflect.Uint32Kind, protoreflect.Fixed32Kind:
-		if e.Uint > math.MaxUint32 {
-			return protoreflect.Value{}, fmt.Errorf("value %d does not fit %s", e.Uint, fd.Kind())
-		}
-		return protoreflect.ValueOfUint32(uint32(e.Uint)), nil
-	case protoreflect.Uint64Kind, protoreflect.Fixed64Kind:
-		return protoreflect.ValueOfUint64(e.Uint), nil
-	case protoreflect.StringKind:
-		return protoreflect.ValueOfString(string(e.Bytes)), nil
-	case protoreflect.BytesKind:
-		return protoreflect.ValueOfBytes(append([]byte{}, e.Bytes...)), nil
-	}
-	return protoreflect.Value{}, fmt.Errorf("%s cannot be a key", fd.Kind())
-}
-
-// checkKeyValue reports whether v can be a key of type fd.
-func checkKeyValue(fd protoreflect.FieldDescriptor, v protoreflect.Value) error {
-	if _, ok := schema.KeyKind(fd); !ok {
-		return fmt.Errorf("%s cannot be a key", fd.Kind())
-	}
-	return checkValueType(fd, v)
 }
 
 // checkValueType reports whether v is a valid singular value of fd's type:
