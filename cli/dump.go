@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -202,7 +201,7 @@ type pair struct {
 	rowLen                 int // length of the row key the pair belongs to; 0 outside tables
 }
 
-// describePair renders a pair by walking the schema along its key.
+// describePair renders a pair by resolving its key in the schema.
 func describePair(cat *schema.Catalog, key, value []byte) pair {
 	p := pair{key: tuple.Format(key), path: "?", what: "unknown", value: "0x" + hex.EncodeToString(value)}
 	if len(key) > 0 && key[0] == 0x00 {
@@ -210,62 +209,41 @@ func describePair(cat *schema.Catalog, key, value []byte) pair {
 		p.value = fmt.Sprintf("(%d bytes)", len(value))
 		return p
 	}
-	elems, lens, err := schema.DecodeKey(key)
-	if err != nil || len(elems) == 0 || elems[0].Kind != tuple.KindUnit || cat == nil {
+	if cat == nil {
 		return p
 	}
-	t := cat.Table(elems[0].Field)
-	if t == nil || len(elems) < 1+len(t.Key) {
+	loc, err := cat.Resolve(key)
+	if loc == nil {
 		return p
 	}
-	var cols []string
-	for i, col := range t.Key {
-		cols = append(cols, elemText(elems[1+i], col.Field))
+	p.path = loc.Format(elemText)
+	if loc.RowLen > 0 {
+		p.table, p.rowLen = loc.Table.ID, loc.RowLen
 	}
-	p.table, p.rowLen = t.ID, lens[len(t.Key)]
-	p.path = fmt.Sprintf("%s[%s]", t.Desc.Name(), strings.Join(cols, ", "))
-	p.what = "row"
-	walkPair(&p, t.Root, elems[1+len(t.Key):], value)
+	switch {
+	case err != nil:
+		if loc.Resolved() < len(loc.Elems) {
+			p.path += fmt.Sprintf(".?%d", loc.Elems[loc.Resolved()].Field)
+		}
+	case loc.Leaf != nil && loc.Leaf.Storage == schema.Breakout:
+		p.what, p.value = "breakout", decodeField(loc.Leaf.Parent.Desc, loc.Leaf.Desc, value)
+	case loc.Leaf != nil: // a scalar map entry: the entry's field 2
+		p.what, p.value = "map entry", decodeField(loc.Leaf.Desc.Message(), loc.Leaf.MapValue, value)
+	default:
+		p.what, p.value = nodeWhat(loc), decodeInline(loc.Node.Desc, value)
+	}
 	return p
 }
 
-// walkPair follows the elements below a row through the layout and
-// decodes the value of the node it ends at.
-func walkPair(p *pair, node *schema.Node, elems []tuple.Element, value []byte) {
-	for i, e := range elems {
-		f := node.Child(e.Field, e.Kind)
-		if f == nil {
-			p.path += fmt.Sprintf(".?%d", e.Field)
-			p.what = "unknown"
-			return
-		}
-		p.path += "." + string(f.Name())
-		switch f.Storage {
-		case schema.Breakout:
-			p.what = "breakout"
-			if i != len(elems)-1 {
-				p.what = "unknown"
-				return
-			}
-			p.value = decodeField(node.Desc, f.Desc, value)
-			return
-		case schema.Object:
-			p.what, node = "object", f.Child
-		case schema.Map:
-			p.path += "[" + elemText(e, f.MapKey) + "]"
-			p.what = "map entry"
-			if f.Child == nil { // scalar values: the entry's field 2
-				if i != len(elems)-1 {
-					p.what = "unknown"
-					return
-				}
-				p.value = decodeField(f.Desc.Message(), f.MapValue, value)
-				return
-			}
-			node = f.Child
-		}
+// nodeWhat names what a resolved key holding inline fields is.
+func nodeWhat(loc *schema.Location) string {
+	if len(loc.Fields) == 0 {
+		return "row"
 	}
-	p.value = decodeInline(node.Desc, value)
+	if loc.Fields[len(loc.Fields)-1].Storage == schema.Map {
+		return "map entry"
+	}
+	return "object"
 }
 
 // decodeInline renders a value holding a message's inline fields.
@@ -286,13 +264,13 @@ func decodeField(md protoreflect.MessageDescriptor, fd protoreflect.FieldDescrip
 	return flat.field(fd, m.Get(fd), 0)
 }
 
-// elemText renders a key element as a value of fd's type.
-func elemText(e tuple.Element, fd protoreflect.FieldDescriptor) string {
-	v, err := keyValue(fd, e)
+// elemText renders an element of key column col as a value of its type.
+func elemText(col *schema.Column, e tuple.Element) string {
+	v, err := col.Value(e)
 	if err != nil {
 		return "!" + e.String()
 	}
-	return flat.value(fd, v, 0)
+	return flat.value(col.Field, v, 0)
 }
 
 // rowValues decodes a row key's column values.
@@ -306,43 +284,11 @@ func rowValues(t *schema.Table, key []byte) ([]protoreflect.Value, error) {
 	}
 	vals := make([]protoreflect.Value, len(t.Key))
 	for i, col := range t.Key {
-		if vals[i], err = keyValue(col.Field, elems[1+i]); err != nil {
+		if vals[i], err = col.Value(elems[1+i]); err != nil {
 			return nil, err
 		}
 	}
 	return vals, nil
-}
-
-// keyValue converts a key element to a value of fd's type.
-func keyValue(fd protoreflect.FieldDescriptor, e tuple.Element) (protoreflect.Value, error) {
-	if k, ok := schema.KeyKind(fd); !ok || k != e.Kind.Ascending() {
-		return protoreflect.Value{}, fmt.Errorf("element %s does not fit %s", e, fd.Kind())
-	}
-	switch fd.Kind() {
-	case protoreflect.BoolKind:
-		return protoreflect.ValueOfBool(e.Bool), nil
-	case protoreflect.EnumKind:
-		if e.Int >= math.MinInt32 && e.Int <= math.MaxInt32 {
-			return protoreflect.ValueOfEnum(protoreflect.EnumNumber(e.Int)), nil
-		}
-	case protoreflect.Int32Kind, protoreflect.Sint32Kind, protoreflect.Sfixed32Kind:
-		if e.Int >= math.MinInt32 && e.Int <= math.MaxInt32 {
-			return protoreflect.ValueOfInt32(int32(e.Int)), nil
-		}
-	case protoreflect.Int64Kind, protoreflect.Sint64Kind, protoreflect.Sfixed64Kind:
-		return protoreflect.ValueOfInt64(e.Int), nil
-	case protoreflect.Uint32Kind, protoreflect.Fixed32Kind:
-		if e.Uint <= math.MaxUint32 {
-			return protoreflect.ValueOfUint32(uint32(e.Uint)), nil
-		}
-	case protoreflect.Uint64Kind, protoreflect.Fixed64Kind:
-		return protoreflect.ValueOfUint64(e.Uint), nil
-	case protoreflect.StringKind:
-		return protoreflect.ValueOfString(string(e.Bytes)), nil
-	case protoreflect.BytesKind:
-		return protoreflect.ValueOfBytes(bytes.Clone(e.Bytes)), nil
-	}
-	return protoreflect.Value{}, fmt.Errorf("element %s does not fit %s", e, fd.Kind())
 }
 
 // schemaOverlay returns the server's KVService with the metadata keys that

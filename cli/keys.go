@@ -219,51 +219,24 @@ func kindText(k tuple.Kind) string {
 // prefix of the key columns, User["alice"].sessions["s1"] below a row,
 // "…" for what the bound leaves open.
 func (d bound) path(cat *schema.Catalog) string {
-	elems := d.elems
-	if len(elems) == 0 || elems[0].Kind != tuple.KindUnit {
-		return "?"
-	}
-	t := cat.Table(elems[0].Field)
-	if t == nil {
-		return fmt.Sprintf("?table %d", elems[0].Field)
-	}
-	var cols []string
-	rest := elems[1:]
-	for i, col := range t.Key {
-		if len(rest) == 0 {
-			if i < len(t.Key) {
-				cols = append(cols, "…")
-			}
-			break
+	loc, err := cat.Locate(d.elems)
+	if loc == nil {
+		if len(d.elems) == 0 || d.elems[0].Kind != tuple.KindUnit {
+			return "?"
 		}
-		cols = append(cols, elemText(rest[0], col.Field))
-		rest = rest[1:]
+		return fmt.Sprintf("?table %d", d.elems[0].Field)
 	}
-	p := fmt.Sprintf("%s[%s]", t.Desc.Name(), strings.Join(cols, ", "))
-	if len(cols) < len(t.Key) || cols[len(cols)-1] == "…" {
+	p := loc.Format(elemText)
+	switch {
+	case err != nil:
+		return p + fmt.Sprintf(".?%d", loc.Elems[loc.Resolved()].Field)
+	case d.tag == nil || loc.Cols < len(loc.Table.Key) || loc.Node == nil:
 		return p
 	}
-	node := t.Root
-	for _, e := range rest {
-		if node == nil {
-			return p + ".?"
-		}
-		f := node.Child(e.Field, e.Kind)
-		if f == nil {
-			return p + fmt.Sprintf(".?%d", e.Field)
-		}
+	if f := loc.Node.Child(d.tag.Field, d.tag.Kind); f != nil {
 		p += "." + string(f.Name())
 		if f.Storage == schema.Map {
-			p += "[" + elemText(e, f.MapKey) + "]"
-		}
-		node = f.Child
-	}
-	if d.tag != nil && node != nil {
-		if f := node.Child(d.tag.Field, d.tag.Kind); f != nil {
-			p += "." + string(f.Name())
-			if f.Storage == schema.Map {
-				p += "[…]"
-			}
+			p += "[…]"
 		}
 	}
 	return p
