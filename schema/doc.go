@@ -11,6 +11,15 @@
 // resolving a key against the schema is a walk down this trie, one element at
 // a time.
 //
+// The schema also owns the key codec between field values and key elements:
+// a [Column] (a table's key column, or a map's key: [Field.Key]) checks,
+// appends and decodes values and turns a range of values into key bounds,
+// swapping them for a descending column; [After] narrows bounds to resume
+// after a cursor position; [Catalog.Resolve] and [Catalog.Locate] turn a key,
+// or a prefix of one, into its [Location] and symbolic path. The query
+// planner, the runtime and the command line encode and decode keys only
+// through these; package tuple below them knows elements, not fields.
+//
 // Decisions the design leaves open, recorded here:
 //   - Tables are collected from the given files and everything they import.
 //   - Messages of package google.protobuf (well-known types) are always stored
