@@ -53,6 +53,11 @@ func BenchmarkPebble(b *testing.B) {
 			}
 		}
 	})
+	b.Run("Scan100", func(b *testing.B) { benchScan(b, db, users, runtime.ScanOptions{Limit: 100}) })
+	b.Run("Scan100Reverse", func(b *testing.B) { benchScan(b, db, users, runtime.ScanOptions{Limit: 100, Reverse: true}) })
+	sessions := must[runtime.Ref](b)(refs[0].Field(5))
+	b.Run("ScanMap", func(b *testing.B) { benchScanMap(b, db, sessions, runtime.ScanOptions{}) })
+	b.Run("ScanMapReverse", func(b *testing.B) { benchScanMap(b, db, sessions, runtime.ScanOptions{Reverse: true}) })
 	b.Run("SetMapEntry", func(b *testing.B) {
 		b.ReportAllocs()
 		s := &testpb.Session{ExpiresUs: 1}
@@ -72,4 +77,40 @@ func BenchmarkPebble(b *testing.B) {
 			}
 		}
 	})
+}
+
+// benchScan reads 100 rows of users per operation.
+func benchScan(b *testing.B, db *runtime.DB, users *runtime.Table, opts runtime.ScanOptions) {
+	b.ReportAllocs()
+	ctx := context.Background()
+	for b.Loop() {
+		n := 0
+		for _, err := range db.Scan(ctx, users, runtime.KeyRange{}, opts) {
+			if err != nil {
+				b.Fatal(err)
+			}
+			n++
+		}
+		if n != opts.Limit {
+			b.Fatalf("%d rows, want %d", n, opts.Limit)
+		}
+	}
+}
+
+// benchScanMap reads the 10 entries of a user's sessions map per operation.
+func benchScanMap(b *testing.B, db *runtime.DB, sessions runtime.Ref, opts runtime.ScanOptions) {
+	b.ReportAllocs()
+	ctx := context.Background()
+	for b.Loop() {
+		n := 0
+		for _, err := range db.ScanMap(ctx, sessions, runtime.KeyRange{}, opts) {
+			if err != nil {
+				b.Fatal(err)
+			}
+			n++
+		}
+		if n != 10 {
+			b.Fatalf("%d entries, want 10", n)
+		}
+	}
 }
