@@ -203,10 +203,8 @@ type exec struct {
 	path       []pathStep
 	mapCursors map[string]string
 	inJoin     bool
-	// walkers are closed walkers for reuse; rowBuf holds the current row
-	// key.
+	// walkers are closed walkers for reuse.
 	walkers []*walker
-	rowBuf  []byte
 	// copyBuf holds a joined row's wire form while it is copied.
 	copyBuf []byte
 	// done is ctx.Done(), polled on every key.
@@ -281,6 +279,10 @@ func (db *DB) newExec(ctx context.Context, q *query.Query, vars map[string]any, 
 	return e, nil
 }
 
+// maxPooledBuf caps a buffer a pooled execution keeps: one huge object
+// must not pin its memory for the life of the process.
+const maxPooledBuf = 1 << 20
+
 // execPool recycles executions: their assembler, buffers, walkers and
 // cursor signer, so a query allocates per result, not per call.
 var execPool = sync.Pool{New: func() any { return new(exec) }}
@@ -296,6 +298,11 @@ func (e *exec) release() {
 	for _, b := range []*[]byte{&e.copyBuf, &e.last, &e.resumeBuf, &e.cutBuf, &e.scratch} {
 		if cap(*b) > maxPooledBuf {
 			*b = nil
+		}
+	}
+	for i := range e.asm.stack {
+		if cap(e.asm.stack[i].buf) > maxPooledBuf {
+			e.asm.stack[i].buf = nil
 		}
 	}
 	execPool.Put(e)

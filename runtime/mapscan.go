@@ -34,154 +34,83 @@ func (e *exec) scanMap(w *walker, parent []byte, ch *query.Child, depth int) err
 	if err != nil {
 		return err
 	}
-	scan := mapScan{e: e, parent: parent, hi: hi, ch: ch, first: ba.First, depth: depth, resumed: resumed}
+	scan := mapScan{e: e, parent: parent, ch: ch, first: ba.First, depth: depth}
 	if resumed != nil {
 		scan.before = e.takeResumeCount()
 	}
 	e.counts = append(e.counts, 0)
 	scan.level = len(e.counts) - 1
 	defer func() { e.counts = e.counts[:scan.level] }()
-	if ba.Reverse {
-		return scan.reverse(w, lo)
+	var s stepper
+	err = e.steps(&s, w, lo, hi, ba.Reverse, unitKind{parentLen: len(parent)}, depth, resumed)
+	defer s.close()
+	if err != nil {
+		return err
 	}
-	return scan.forward(w, lo)
+	if s.at != nil {
+		e.counts[scan.level] = scan.before
+	}
+	return scan.run(&s)
 }
 
-// mapScan reads the entries of one map in [lo, hi). It counts the entries
-// it starts in e.counts[level], for first: and for the cursor of a cut.
+// mapScan reads the entries of one map. It counts the entries it starts
+// in e.counts[level], for first: and for the cursor of a cut.
 type mapScan struct {
 	e      *exec
 	parent []byte
-	hi     []byte
 	ch     *query.Child
 	first  int
 	depth  int
 	level  int
-	// resumed is the key of the entry a cut call was reading (nil unless
-	// resuming inside this map); before is the entries that call had
-	// started before it.
-	resumed []byte
-	before  int
+	// before is the entries a cut call had started before the entry it
+	// was reading, when resuming inside this map.
+	before int
 }
 
-// entryKey copies the key of the entry that key belongs to.
-func (s *mapScan) entryKey(key []byte) ([]byte, error) {
-	n, err := tuple.SkipElement(key[len(s.parent):])
-	if err != nil {
-		return nil, corrupt(key, "%v", err)
-	}
-	k := append(s.e.buf(s.depth), key[:len(s.parent)+n]...)
-	s.e.kb[s.depth] = k
-	return k, nil
-}
-
-// read feeds the entry at ek; full reports that the page (first:) is
-// complete.
-func (s *mapScan) read(w *walker, ek []byte) (full bool, err error) {
-	s.e.counts[s.level]++
-	if err := s.e.entry(w, ek, len(s.parent), s.ch, s.depth); err != nil {
-		return true, err
-	}
-	return s.first > 0 && s.e.counts[s.level] >= s.first, nil
-}
-
-func (s *mapScan) forward(w *walker, lo []byte) error {
-	e := s.e
-	ek := s.resumed
-	if ek != nil && bytes.Compare(ek, lo) < 0 {
-		ek = nil // the range moved (other variables): not a resumption
-	}
-	if ek != nil && bytes.Compare(ek, s.hi) >= 0 {
-		return e.err // the cut call returned the whole range
-	}
-	ok := true
-	if ek != nil {
-		e.counts[s.level] = s.before
-	} else {
-		ok = w.seekGE(lo)
-	}
-	for ok {
-		if ek == nil {
-			if bytes.Compare(w.key, s.hi) >= 0 {
-				break
-			}
-			var err error
-			if ek, err = s.entryKey(w.key); err != nil {
-				return err
-			}
-		}
-		full, err := s.read(w, ek)
-		if err != nil {
+// run reads the entries s steps to until the page (first:) is complete,
+// and then records the map's cursor if entries are left.
+func (m *mapScan) run(s *stepper) error {
+	e := m.e
+	ok, err := s.first()
+	for ; ok; ok, err = s.next() {
+		e.counts[m.level]++
+		if err := e.entry(s.fwd, s.unit, len(m.parent), m.ch, m.depth); err != nil {
 			return err
 		}
-		ok = w.seekGE(tuple.PrefixEnd(ek))
-		if full {
-			if ok && bytes.Compare(w.key, s.hi) < 0 {
-				e.mapCursor(s.ch, ek[len(s.parent):])
+		if m.first > 0 && e.counts[m.level] >= m.first {
+			// The cursor is made before stepping on: the step reuses the
+			// entry key's buffer.
+			path, cur := e.mapCursor(m.ch, s.unit[len(m.parent):])
+			if ok, err = s.next(); ok {
+				e.setMapCursor(path, cur)
 			}
 			break
 		}
-		ek = nil
 	}
-	return e.err
-}
-
-func (s *mapScan) reverse(w *walker, lo []byte) error {
-	e := s.e
-	hi, ek := s.hi, s.resumed
-	if ek != nil && bytes.Compare(ek, hi) >= 0 {
-		ek = nil // the range moved (other variables): not a resumption
-	}
-	if ek != nil {
-		if bytes.Compare(ek, lo) < 0 {
-			return e.err // the cut call returned the whole range
-		}
-		hi = ek // what is left lies before the resumed entry
-		e.counts[s.level] = s.before
-	}
-	rw, err := e.walker(lo, hi, true)
 	if err != nil {
 		return err
 	}
-	defer rw.close()
-	ok := ek != nil || rw.first()
-	for ok {
-		resumed := ek != nil
-		if !resumed {
-			if ek, err = s.entryKey(rw.key); err != nil {
-				return err
-			}
-		}
-		full, err := s.read(w, ek)
-		if err != nil {
-			return err
-		}
-		if resumed {
-			ok = rw.first()
-		} else {
-			ok = rw.seekLT(ek)
-		}
-		if full {
-			if ok {
-				e.mapCursor(s.ch, ek[len(s.parent):])
-			}
-			break
-		}
-		ek = nil
-	}
 	return e.err
 }
 
-// mapCursor records the cursor resuming map ch after the entry element
-// elem, under the map's path in the row.
-func (e *exec) mapCursor(ch *query.Child, elem []byte) {
+// mapCursor returns the map's path in the row and the cursor resuming
+// map ch after the entry element elem; nothing inside joins.
+func (e *exec) mapCursor(ch *query.Child, elem []byte) (path, cursor string) {
 	if e.inJoin {
+		return "", ""
+	}
+	return e.pathString(), e.sign.cursor(e.p, ch.Access, elem)
+}
+
+// setMapCursor records a map cursor of the row being read.
+func (e *exec) setMapCursor(path, cursor string) {
+	if cursor == "" {
 		return
 	}
 	if e.mapCursors == nil {
 		e.mapCursors = map[string]string{}
 	}
-	e.mapCursors[e.pathString()] = e.sign.cursor(e.p, ch.Access, elem)
+	e.mapCursors[path] = cursor
 }
 
 // pathString renders e.path as `sessions["s1"].attrs`.

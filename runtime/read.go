@@ -3,7 +3,6 @@ package runtime
 import (
 	"context"
 	"errors"
-	"iter"
 
 	"github.com/protoql/protoql/kv"
 	"github.com/protoql/protoql/schema"
@@ -33,39 +32,12 @@ type MapEntry struct {
 	Value protoreflect.Value
 }
 
-// get reads the object at ref into m.
-func get(ctx context.Context, r kv.Reader, ref Ref, m proto.Message) error {
-	if err := ref.wantObject(m); err != nil {
-		return err
-	}
-	s := newScanner(r, units{node: ref.node, unitLen: ref.ownLen}, ScanOptions{})
-	defer s.release()
-	found := false
-	var decodeErr error
-	err := s.run(ctx, ref.key, tuple.PrefixEnd(ref.key), func(key, wire []byte) bool {
-		found = true
-		proto.Reset(m)
-		decodeErr = ref.decode(key, wire, m.ProtoReflect())
-		return false
-	})
-	if err = errors.Join(err, decodeErr); err != nil {
-		return err
-	}
-	if !found {
-		return notFound(ref)
-	}
-	return nil
-}
-
 func notFound(ref Ref) error { return &notFoundError{ref.String()} }
 
 type notFoundError struct{ path string }
 
 func (e *notFoundError) Error() string { return "runtime: " + e.path + " not found" }
 func (e *notFoundError) Unwrap() error { return ErrNotFound }
-
-// ownLen is the unit length of a single-object read: the object's key.
-func (r Ref) ownLen([]byte) (int, error) { return len(r.key), nil }
 
 // wantObject checks that ref addresses an object of m's type.
 func (r Ref) wantObject(m proto.Message) error {
@@ -126,31 +98,6 @@ func (t *Table) rowKeyLen(key []byte) (int, error) {
 	return off, nil
 }
 
-// scanRows streams the rows of t in r.
-func scanRows(ctx context.Context, rd kv.Reader, t *Table, r KeyRange, opts ScanOptions) iter.Seq2[proto.Message, error] {
-	return func(yield func(proto.Message, error) bool) {
-		lo, hi, err := t.bounds(r)
-		if err != nil {
-			yield(nil, err)
-			return
-		}
-		s := newScanner(rd, units{node: t.s.Root, unitLen: t.rowKeyLen}, opts)
-		defer s.release()
-		ref := Ref{table: t, kind: RefRow, node: t.s.Root}
-		var failed error
-		err = s.run(ctx, lo, hi, func(key, wire []byte) bool {
-			m := t.db.NewMessage(t.s.Desc)
-			if failed = ref.decode(key, wire, m); failed != nil {
-				return false
-			}
-			return yield(m.Interface(), nil)
-		})
-		if err = errors.Join(err, failed); err != nil {
-			yield(nil, err)
-		}
-	}
-}
-
 // bounds turns a row KeyRange into key bounds.
 func (t *Table) bounds(r KeyRange) (lo, hi []byte, err error) {
 	cols := t.s.Key
@@ -182,38 +129,6 @@ func rangeBounds(p []byte, col *schema.Column, r KeyRange) (lo, hi []byte, err e
 	}
 	lo, hi = col.Range(p, r.Lower, r.Upper)
 	return lo, hi, nil
-}
-
-// scanMap streams the entries of the map at ref within [Lower, Upper).
-func scanMap(ctx context.Context, rd kv.Reader, ref Ref, r KeyRange, opts ScanOptions) iter.Seq2[MapEntry, error] {
-	return func(yield func(MapEntry, error) bool) {
-		f := ref.field
-		lo, hi, err := ref.mapBounds(r)
-		if err != nil {
-			yield(MapEntry{}, err)
-			return
-		}
-		unitLen := func(key []byte) (int, error) {
-			n, err := tuple.SkipElement(key[ref.parentLen:])
-			if err != nil {
-				return 0, corrupt(key, "%v", err)
-			}
-			return ref.parentLen + n, nil
-		}
-		s := newScanner(rd, units{node: f.Child, unitLen: unitLen}, opts)
-		defer s.release()
-		var failed error
-		err = s.run(ctx, lo, hi, func(key, wire []byte) bool {
-			var e MapEntry
-			if e, failed = ref.decodeEntry(key, wire); failed != nil {
-				return false
-			}
-			return yield(e, nil)
-		})
-		if err = errors.Join(err, failed); err != nil {
-			yield(MapEntry{}, err)
-		}
-	}
 }
 
 // mapBounds turns a map KeyRange into key bounds within the map at r.

@@ -1,12 +1,9 @@
 package runtime
 
 import (
-	"bytes"
 	"errors"
-	"github.com/protoql/protoql/schema"
 
 	"github.com/protoql/protoql/query"
-	"github.com/protoql/protoql/tuple"
 )
 
 // run streams the root objects: first the rest of a row that the after:
@@ -17,7 +14,7 @@ func (e *exec) run(yield func(Result, error) bool) error {
 	ns := e.db.ns
 	lo, hi := join(ns, ba.Lo), join(ns, ba.Hi)
 	rows := rowStream{e: e, yield: yield}
-	var resumed []byte
+	var at []byte
 	if ba.After != nil {
 		// A limit reached before the first row resumes where this call
 		// started.
@@ -26,119 +23,40 @@ func (e *exec) run(yield func(Result, error) bool) error {
 		if err != nil {
 			return err
 		}
-		if e.resume != nil && bytes.Compare(pos, lo) >= 0 && bytes.Compare(pos, hi) < 0 {
-			resumed = pos
-		} else {
-			e.resume = nil
-		}
-		var ok bool
-		if lo, hi, ok = schema.After(lo, hi, pos, ba.Reverse); !ok {
-			lo = nil
+		if e.resume != nil {
+			at = pos // steps resumes inside it, then goes on after it
+		} else if lo, hi = afterBounds(lo, hi, pos, ba.Reverse); lo == nil {
+			return nil
 		}
 	}
-	if resumed != nil {
-		if done, err := e.resumeRow(&rows, resumed, ba.First); done || err != nil {
+	var s stepper
+	err := e.steps(&s, nil, lo, hi, ba.Reverse && !ba.Exact, unitKind{table: e.t}, 0, at)
+	defer s.close()
+	if err != nil {
+		return err
+	}
+	if s.at == nil {
+		e.resume = nil // the range moved (other variables): not a resumption
+	}
+	ok, err := s.first()
+	for ; ok; ok, err = s.next() {
+		if rows.atMaxRows() {
+			return rows.limit()
+		}
+		if stop, err := rows.emit(s.fwd, s.unit); stop || err != nil {
 			return rows.end(err)
 		}
-	}
-	if lo == nil || bytes.Compare(lo, hi) >= 0 {
-		return nil
-	}
-	if ba.Exact {
-		w, err := e.walker(lo, hi, false)
-		if err != nil {
-			return err
+		if rows.pageDone(ba.First) {
+			return nil
 		}
-		defer w.close()
-		_, err = rows.emit(w, lo)
-		return rows.end(err)
 	}
-	if ba.Reverse {
-		return rows.end(e.reverseRows(&rows, lo, hi, ba.First))
-	}
-	return rows.end(e.forwardRows(&rows, lo, hi, ba.First))
-}
-
-// resumeRow emits the rest of the row at rowKey that a previous call cut
-// short; done reports that the call is over.
-func (e *exec) resumeRow(rows *rowStream, rowKey []byte, first int) (done bool, err error) {
-	w, err := e.walker(rowKey, tuple.PrefixEnd(rowKey), false)
-	if err != nil {
-		return true, err
-	}
-	defer w.close()
-	stop, err := rows.emit(w, rowKey)
-	return stop || err != nil || rows.pageDone(first), err
+	return rows.end(err)
 }
 
 // join returns a fresh a+b.
 func join(a, b []byte) []byte {
 	k := make([]byte, 0, len(a)+len(b))
 	return append(append(k, a...), b...)
-}
-
-func (e *exec) forwardRows(rows *rowStream, lo, hi []byte, first int) error {
-	w, err := e.walker(lo, hi, false)
-	if err != nil {
-		return err
-	}
-	defer w.close()
-	for ok := w.first(); ok; ok = w.seekGE(tuple.PrefixEnd(e.rowBuf)) {
-		if rows.atMaxRows() {
-			return rows.limit()
-		}
-		rowKey, err := e.rowKey(w.key)
-		if err != nil {
-			return err
-		}
-		if stop, err := rows.emit(w, rowKey); stop || err != nil {
-			return err
-		}
-		if rows.pageDone(first) {
-			return nil
-		}
-	}
-	return e.err
-}
-
-func (e *exec) reverseRows(rows *rowStream, lo, hi []byte, first int) error {
-	rw, err := e.walker(lo, hi, true)
-	if err != nil {
-		return err
-	}
-	defer rw.close()
-	w, err := e.walker(lo, hi, false)
-	if err != nil {
-		return err
-	}
-	defer w.close()
-	for ok := rw.first(); ok; ok = rw.seekLT(e.rowBuf) {
-		if rows.atMaxRows() {
-			return rows.limit()
-		}
-		rowKey, err := e.rowKey(rw.key)
-		if err != nil {
-			return err
-		}
-		if stop, err := rows.emit(w, rowKey); stop || err != nil {
-			return err
-		}
-		if rows.pageDone(first) {
-			return nil
-		}
-	}
-	return e.err
-}
-
-// rowKey copies the row key that key starts with into e.rowBuf; valid
-// until the next call.
-func (e *exec) rowKey(key []byte) ([]byte, error) {
-	n, err := e.t.rowKeyLen(key)
-	if err != nil {
-		return nil, err
-	}
-	e.rowBuf = append(e.rowBuf[:0], key[:n]...)
-	return e.rowBuf, nil
 }
 
 // rowStream yields rows and enforces first and MaxRows.

@@ -3,11 +3,19 @@ package runtime
 import (
 	"bytes"
 	"context"
-	"sync"
+	"iter"
 
 	"github.com/protoql/protoql/kv"
+	"github.com/protoql/protoql/query"
 	"github.com/protoql/protoql/schema"
+	"github.com/protoql/protoql/tuple"
+	"google.golang.org/protobuf/proto"
 )
+
+// The typed reads (Get, Scan, ScanMap) and the counts run on the query
+// executor: an exec without a plan, limits or cursors, reading every unit
+// whole with the projection that selects everything, stepped through by
+// the same stepper as a query's rows and map pages (units.go).
 
 // ScanOptions orients and bounds a scan of rows or map entries.
 type ScanOptions struct {
@@ -20,194 +28,150 @@ type ScanOptions struct {
 	After []byte
 }
 
-// units describes what a scan emits: objects whose key is the first
-// unitLen bytes of each key they contain.
-type units struct {
-	node    *schema.Node // layout of each emitted object; nil for scalar map entries
-	unitLen func(key []byte) (int, error)
+// wholeObject is the projection of a typed read: every pair of the object.
+var wholeObject = &query.Proj{All: true}
+
+// reader takes an execution from the pool for a typed read on r.
+func (db *DB) reader(ctx context.Context, r kv.Reader) *exec {
+	e := execPool.Get().(*exec)
+	e.ctx, e.db, e.r, e.done = ctx, db, r, ctx.Done()
+	return e
 }
 
-// scanner streams the objects of [lo, hi) in key order (or reverse),
-// reassembling each from its pairs. Reverse scans buffer one object's pairs
-// (bounded by the object, not the scan) and feed them in ascending order.
-type scanner struct {
-	r    kv.Reader
-	u    units
-	opts ScanOptions
-	asm  assembler
-	cur  []byte // the current object's key
-	rev  pairs  // reverse scans: the current object's pairs, descending
+// readWhole feeds the assembler every pair of the object at key, with
+// layout n, and reports whether the object exists.
+func (e *exec) readWhole(w *walker, key []byte, n *schema.Node) (bool, error) {
+	e.asm.reset(key, n)
+	return e.object(w, key, wholeObject, 0)
 }
 
-// scanners recycles scanners with their frame buffers, so that a Get or a
-// scan allocates for its results, not for its working memory.
-var scanners = sync.Pool{New: func() any { return new(scanner) }}
-
-// maxPooledBuf caps the buffer a pooled scanner keeps: one huge object must
-// not pin its memory for the life of the process.
-const maxPooledBuf = 1 << 20
-
-func newScanner(r kv.Reader, u units, opts ScanOptions) *scanner {
-	s := scanners.Get().(*scanner)
-	s.r, s.u, s.opts = r, u, opts
-	return s
-}
-
-// release returns s to the pool; s must not be used afterwards.
-func (s *scanner) release() {
-	s.r, s.u, s.opts = nil, units{}, ScanOptions{}
-	for i := range s.asm.stack {
-		if cap(s.asm.stack[i].buf) > maxPooledBuf {
-			s.asm.stack[i].buf = nil
-		}
+// readScalar returns the stored value of the scalar map entry at key
+// (valid until the next read), and whether it exists; a key below the
+// entry is corruption.
+func (e *exec) readScalar(w *walker, key []byte) ([]byte, bool, error) {
+	if !w.seekGE(key) || !bytes.HasPrefix(w.key, key) {
+		return nil, false, e.err
 	}
-	if cap(s.rev.buf) > maxPooledBuf {
-		s.rev = pairs{}
+	if len(w.key) != len(key) {
+		return nil, false, corrupt(w.key, "a scalar map entry holds no keys below it")
 	}
-	scanners.Put(s)
+	e.scratch = append(e.scratch[:0], w.val...)
+	if w.next() && bytes.HasPrefix(w.key, key) {
+		return nil, false, corrupt(w.key, "a scalar map entry holds no keys below it")
+	}
+	return e.scratch, true, e.err
 }
 
-// run calls yield for every object, with bytes valid only during the call.
-// It returns the first error met; yield returning false stops it early.
-func (s *scanner) run(ctx context.Context, lo, hi []byte, yield func(key, wire []byte) bool) error {
-	if s.opts.After != nil {
-		var ok bool
-		if lo, hi, ok = schema.After(lo, hi, s.opts.After, s.opts.Reverse); !ok {
-			return nil // nothing left after the cursor
-		}
-	} else if hi != nil && bytes.Compare(lo, hi) >= 0 {
-		return nil // an empty range
+// get reads the object at ref into m.
+func get(ctx context.Context, r kv.Reader, ref Ref, m proto.Message) error {
+	if err := ref.wantObject(m); err != nil {
+		return err
 	}
-	it, err := s.r.NewIter(ctx, kv.IterOptions{LowerBound: lo, UpperBound: hi, Reverse: s.opts.Reverse})
+	e := ref.table.db.reader(ctx, r)
+	defer e.release()
+	w, err := e.walker(ref.key, tuple.PrefixEnd(ref.key), false)
 	if err != nil {
 		return err
 	}
-	defer it.Close()
-	// The context is checked on every key, inside an object as well as
-	// between objects: one huge object must not outlive its deadline.
-	done := ctx.Done()
-	n, open := 0, false
-	for ok := it.First(); ok; {
-		if done != nil {
-			select {
-			case <-done:
-				return ctx.Err()
-			default:
-			}
-		}
-		k := it.Key()
-		if !open || !bytes.HasPrefix(k, s.cur) {
-			if open {
-				if stop, err := s.emit(&n, yield); stop || err != nil {
-					return err
-				}
-			}
-			if err := s.start(k); err != nil {
-				return err
-			}
-			open = true
-		}
-		if ok, err = s.step(it, k); err != nil {
-			return err
-		}
-	}
-	if err := it.Error(); err != nil {
-		return err
-	}
-	if open {
-		_, err := s.emit(&n, yield)
-		return err
-	}
-	return nil
-}
-
-// start opens the object that key belongs to.
-func (s *scanner) start(key []byte) error {
-	ul, err := s.u.unitLen(key)
+	defer w.close()
+	found, err := e.readWhole(w, ref.key, ref.node)
 	if err != nil {
 		return err
 	}
-	s.cur = append(s.cur[:0], key[:ul]...)
-	s.rev.reset()
-	if s.u.node != nil {
-		s.asm.reset(s.cur, s.u.node)
+	if !found {
+		return notFound(ref)
 	}
-	return nil
+	proto.Reset(m)
+	return ref.decode(ref.key, e.asm.finish(), m.ProtoReflect())
 }
 
-// step consumes the iterator's pair and moves on.
-func (s *scanner) step(it kv.Iterator, k []byte) (bool, error) {
-	switch {
-	case s.u.node == nil:
-		if len(k) != len(s.cur) {
-			return false, corrupt(k, "a scalar map entry holds no keys below it")
-		}
-		s.rev.add(k, it.Value())
-	case s.opts.Reverse:
-		s.rev.add(k, it.Value())
-	default:
-		if err := s.asm.add(k, it.Value()); err != nil {
-			return false, err
+// scanWhole reads the units of kind in [lo, hi) whole, with layout n (nil
+// for scalar map entries), after opts.After in opts' direction, and calls
+// emit with each one's key and wire bytes (a scalar entry's stored value),
+// valid during the call, until emit returns false or opts.Limit units were
+// emitted.
+func (e *exec) scanWhole(lo, hi []byte, opts ScanOptions, kind unitKind, n *schema.Node, emit func(key, wire []byte) (bool, error)) error {
+	if opts.After != nil {
+		if lo, hi = afterBounds(lo, hi, opts.After, opts.Reverse); lo == nil {
+			return nil // nothing sorts after an all-0xFF key
 		}
 	}
-	return it.Next(), nil
-}
-
-// emit finishes the current object and yields it; stop reports whether the
-// scan must end (limit reached or yield declined).
-func (s *scanner) emit(n *int, yield func(key, wire []byte) bool) (stop bool, err error) {
-	var wire []byte
-	switch {
-	case s.u.node == nil:
-		wire = s.rev.value(0)
-	case s.opts.Reverse:
-		if err := s.feedReversed(); err != nil {
-			return true, err
+	var s stepper
+	err := e.steps(&s, nil, lo, hi, opts.Reverse, kind, 0, nil)
+	defer s.close()
+	if err != nil {
+		return err
+	}
+	count := 0
+	ok, err := s.first()
+	for ; ok; ok, err = s.next() {
+		var wire []byte
+		found := false
+		if n == nil {
+			wire, found, err = e.readScalar(s.fwd, s.unit)
+		} else if found, err = e.readWhole(s.fwd, s.unit, n); found {
+			wire = e.asm.finish()
 		}
-		wire = s.asm.finish()
-	default:
-		wire = s.asm.finish()
-	}
-	*n++
-	if !yield(s.cur, wire) {
-		return true, nil
-	}
-	return s.opts.Limit > 0 && *n >= s.opts.Limit, nil
-}
-
-// feedReversed feeds a reverse scan's buffered pairs in ascending order.
-func (s *scanner) feedReversed() error {
-	for i := s.rev.len() - 1; i >= 0; i-- {
-		if err := s.asm.add(s.rev.key(i), s.rev.value(i)); err != nil {
+		if err != nil {
 			return err
 		}
+		if !found {
+			continue // a reverse scan's unit deleted between its two walkers
+		}
+		count++
+		if more, err := emit(s.unit, wire); !more || err != nil {
+			return err
+		}
+		if opts.Limit > 0 && count >= opts.Limit {
+			return nil
+		}
 	}
-	return nil
+	return err
 }
 
-// pairs is an arena of key-value pairs: one object's worth in a reverse scan.
-type pairs struct {
-	buf  []byte
-	offs []int // key start, value start, per pair
-}
-
-func (p *pairs) reset() { p.buf, p.offs = p.buf[:0], p.offs[:0] }
-
-func (p *pairs) add(k, v []byte) {
-	p.offs = append(p.offs, len(p.buf))
-	p.buf = append(p.buf, k...)
-	p.offs = append(p.offs, len(p.buf))
-	p.buf = append(p.buf, v...)
-}
-
-func (p *pairs) len() int { return len(p.offs) / 2 }
-
-func (p *pairs) key(i int) []byte { return p.buf[p.offs[2*i]:p.offs[2*i+1]] }
-
-func (p *pairs) value(i int) []byte {
-	end := len(p.buf)
-	if 2*i+2 < len(p.offs) {
-		end = p.offs[2*i+2]
+// scanRows streams the rows of t in r.
+func scanRows(ctx context.Context, rd kv.Reader, t *Table, r KeyRange, opts ScanOptions) iter.Seq2[proto.Message, error] {
+	return func(yield func(proto.Message, error) bool) {
+		lo, hi, err := t.bounds(r)
+		if err != nil {
+			yield(nil, err)
+			return
+		}
+		e := t.db.reader(ctx, rd)
+		defer e.release()
+		ref := Ref{table: t, kind: RefRow, node: t.s.Root}
+		err = e.scanWhole(lo, hi, opts, unitKind{table: t}, t.s.Root, func(key, wire []byte) (bool, error) {
+			m := t.db.NewMessage(t.s.Desc)
+			if err := ref.decode(key, wire, m); err != nil {
+				return false, err
+			}
+			return yield(m.Interface(), nil), nil
+		})
+		if err != nil {
+			yield(nil, err)
+		}
 	}
-	return p.buf[p.offs[2*i+1]:end]
+}
+
+// scanEntries streams the entries of the map at ref within [Lower, Upper).
+func scanEntries(ctx context.Context, rd kv.Reader, ref Ref, r KeyRange, opts ScanOptions) iter.Seq2[MapEntry, error] {
+	return func(yield func(MapEntry, error) bool) {
+		lo, hi, err := ref.mapBounds(r)
+		if err != nil {
+			yield(MapEntry{}, err)
+			return
+		}
+		e := ref.table.db.reader(ctx, rd)
+		defer e.release()
+		err = e.scanWhole(lo, hi, opts, unitKind{parentLen: ref.parentLen}, ref.field.Child, func(key, wire []byte) (bool, error) {
+			entry, err := ref.decodeEntry(key, wire)
+			if err != nil {
+				return false, err
+			}
+			return yield(entry, nil), nil
+		})
+		if err != nil {
+			yield(MapEntry{}, err)
+		}
+	}
 }

@@ -157,7 +157,7 @@ func (db *DB) Scan(ctx context.Context, t *Table, r KeyRange, opts ScanOptions) 
 
 // ScanMap implements Querier.
 func (db *DB) ScanMap(ctx context.Context, ref Ref, r KeyRange, opts ScanOptions) iter.Seq2[MapEntry, error] {
-	return scanMap(ctx, db.store, ref, r, opts)
+	return scanEntries(ctx, db.store, ref, r, opts)
 }
 
 // Tx is a transaction: Querier calls on it read the transaction's snapshot
@@ -250,5 +250,5 @@ func (tx *Tx) Scan(ctx context.Context, t *Table, r KeyRange, opts ScanOptions) 
 
 // ScanMap implements Querier.
 func (tx *Tx) ScanMap(ctx context.Context, ref Ref, r KeyRange, opts ScanOptions) iter.Seq2[MapEntry, error] {
-	return scanMap(ctx, tx.r, ref, r, opts)
+	return scanEntries(ctx, tx.r, ref, r, opts)
 }

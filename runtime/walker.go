@@ -4,6 +4,7 @@ import (
 	"bytes"
 
 	"github.com/protoql/protoql/kv"
+	"github.com/protoql/protoql/tuple"
 )
 
 // walker is a counted forward or reverse iterator. A forward walker
@@ -21,6 +22,7 @@ type walker struct {
 	gap     []byte
 	gapOpen bool
 	moved   bool
+	end     []byte // seekPast's bound
 }
 
 func (e *exec) walker(lo, hi []byte, reverse bool) (*walker, error) {
@@ -34,7 +36,7 @@ func (e *exec) walker(lo, hi []byte, reverse bool) (*walker, error) {
 	} else {
 		w = new(walker)
 	}
-	*w = walker{e: e, it: it, gap: w.gap[:0]}
+	*w = walker{e: e, it: it, gap: w.gap[:0], end: w.end[:0]}
 	return w, nil
 }
 
@@ -115,6 +117,18 @@ func (w *walker) seekGE(k []byte) bool {
 	}
 	w.gap, w.gapOpen = append(w.gap[:0], k...), false
 	return w.land(w.it.SeekGE(k))
+}
+
+// seekPast positions at the first key that does not start with prefix.
+func (w *walker) seekPast(prefix []byte) bool {
+	var ok bool
+	if w.end, ok = tuple.AppendPrefixEnd(w.end[:0], prefix); !ok {
+		// Nothing sorts after an all-0xFF prefix. The walker did not
+		// move: a later seek must not trust its gap.
+		w.valid, w.moved = false, false
+		return false
+	}
+	return w.seekGE(w.end)
 }
 
 // covers reports whether k lies in the gap before the current position (or

@@ -128,6 +128,10 @@ func FuzzRoundTrip(f *testing.F) {
 func checkPrefixEnd(t *testing.T, key []byte) {
 	t.Helper()
 	end := PrefixEnd(key)
+	dst, ok := AppendPrefixEnd([]byte("head"), key)
+	if string(dst[:4]) != "head" || ok != (end != nil) || !bytes.Equal(dst[4:], end) {
+		t.Fatalf("AppendPrefixEnd(head, %x) = %x, %v; want head+%x", key, dst, ok, end)
+	}
 	if end == nil {
 		if len(bytes.Trim(key, "\xff")) != 0 {
 			t.Fatalf("PrefixEnd(%x) = nil, want a bound", key)

@@ -1,0 +1,173 @@
+package runtime
+
+import (
+	"bytes"
+
+	"github.com/protoql/protoql/tuple"
+)
+
+// Stepping through units. Every scan of the read engine, a query's rows
+// and map pages, the typed Scan and ScanMap, and the counts, visits units:
+// objects (rows or map entries) whose key is a prefix of every key they
+// hold. A stepper lands on one key of each unit of [lo, hi) in turn, in the
+// scan's direction, and holds that unit's key; the caller reads the unit
+// (or not) with the forward walker.
+//
+// Forward, the stepper moves that same walker, seeking past each unit;
+// after the unit was read the walker is already there, so the seek costs
+// nothing. In reverse, a reverse walker finds each unit, one key per unit,
+// and the forward walker reads it in ascending key order. This is the one
+// reverse strategy: a reverse scan holds nothing but the unit being read
+// (the assembler's frames), costs one extra seek per unit, and reads a
+// unit exactly as a forward scan does, projection and limits included.
+
+// unitKind tells where a unit's key ends: after a row key of table, or,
+// when table is nil, after the one key element (a map entry's) that
+// follows the parent's key of parentLen bytes.
+type unitKind struct {
+	table     *Table
+	parentLen int
+}
+
+// keyLen returns the length of the unit key that key starts with.
+func (u unitKind) keyLen(key []byte) (int, error) {
+	if u.table != nil {
+		return u.table.rowKeyLen(key)
+	}
+	return skipElements(key, u.parentLen, 1)
+}
+
+// stepper walks the units of [lo, hi); see above. Its unit key lives in
+// the exec's key buffer of depth slot, valid until the next step.
+type stepper struct {
+	e        *exec
+	fwd, rev *walker
+	ownFwd   bool // fwd was opened for the stepper, not lent by a parent
+	lo, hi   []byte
+	kind     unitKind
+	reverse  bool
+	slot     int
+	at       []byte // the first unit, when resuming inside it; nil otherwise
+	unit     []byte
+}
+
+// steps sets s up to walk the units of [lo, hi) of the given kind. fwd
+// is the walker the units are read with; nil opens one over [lo, hi). at,
+// when not nil, is a unit a previous call was cut inside of: if it lies in
+// [lo, hi) it is the first unit, reached without a move, and the steps go
+// on after it; if it lies past the scan's end the scan is empty. Close s
+// when done, also after an error.
+func (e *exec) steps(s *stepper, fwd *walker, lo, hi []byte, reverse bool, kind unitKind, slot int, at []byte) error {
+	*s = stepper{e: e, fwd: fwd, lo: lo, hi: hi, kind: kind, reverse: reverse, slot: slot}
+	if at != nil {
+		var inside bool
+		if inside, s.lo, s.hi = within(lo, hi, at, reverse); inside {
+			s.at = at
+		}
+	}
+	if s.at == nil && s.empty() {
+		return nil // opens nothing; first reports no unit
+	}
+	var err error
+	if s.fwd == nil {
+		if s.fwd, err = e.walker(lo, hi, false); err != nil {
+			return err
+		}
+		s.ownFwd = true
+	}
+	if reverse && !s.empty() {
+		s.rev, err = e.walker(s.lo, s.hi, true)
+	}
+	return err
+}
+
+// within reports whether the unit at lies in [lo, hi), and narrows the
+// bounds to what follows it in the scan's direction (lo nil: nothing).
+func within(lo, hi, at []byte, reverse bool) (bool, []byte, []byte) {
+	inside := bytes.Compare(at, lo) >= 0 && bytes.Compare(at, hi) < 0
+	lo, hi = afterBounds(lo, hi, at, reverse)
+	return inside, lo, hi
+}
+
+// close closes the walkers the stepper opened.
+func (s *stepper) close() {
+	if s.rev != nil {
+		s.rev.close()
+	}
+	if s.ownFwd {
+		s.fwd.close()
+	}
+}
+
+// first lands on the first unit; false when there is none or on an error
+// (the exec's sticky error, or a key that is not a unit's).
+func (s *stepper) first() (bool, error) {
+	switch {
+	case s.at != nil:
+		s.unit = s.at
+		return true, nil
+	case s.empty():
+		return false, s.e.err
+	case s.reverse:
+		return s.land(s.rev.first())
+	}
+	return s.land(s.fwd.seekGE(s.lo))
+}
+
+// next lands on the unit after the current one.
+func (s *stepper) next() (bool, error) {
+	switch {
+	case s.empty():
+		return false, s.e.err
+	case s.reverse:
+		return s.land(s.rev.seekLT(s.unit))
+	}
+	return s.land(s.fwd.seekPast(s.unit))
+}
+
+// empty reports whether no unit is left to step to.
+func (s *stepper) empty() bool { return s.lo == nil || bytes.Compare(s.lo, s.hi) >= 0 }
+
+func (s *stepper) land(ok bool) (bool, error) {
+	w := s.fwd
+	if s.reverse {
+		w = s.rev
+	}
+	if !ok || (!s.reverse && bytes.Compare(w.key, s.hi) >= 0) {
+		return false, s.e.err
+	}
+	n, err := s.kind.keyLen(w.key)
+	if err != nil {
+		return false, err
+	}
+	s.unit = append(s.e.buf(s.slot), w.key[:n]...)
+	s.e.kb[s.slot] = s.unit
+	return true, nil
+}
+
+// afterBounds narrows [lo, hi) to the keys strictly after the unit at pos
+// in the scan's direction; lo is nil when nothing is left.
+func afterBounds(lo, hi, pos []byte, reverse bool) ([]byte, []byte) {
+	if reverse {
+		return lo, minBound(hi, pos)
+	}
+	next := tuple.PrefixEnd(pos)
+	if next == nil {
+		return nil, nil
+	}
+	return maxBound(lo, next), hi
+}
+
+func minBound(hi, b []byte) []byte {
+	if hi == nil || bytes.Compare(b, hi) < 0 {
+		return b
+	}
+	return hi
+}
+
+func maxBound(lo, b []byte) []byte {
+	if bytes.Compare(b, lo) > 0 {
+		return b
+	}
+	return lo
+}
