@@ -252,29 +252,6 @@ func (c *copier) digestTarget(ctx context.Context) (setsum.Setsum, error) {
 	return sum, err
 }
 
-// eachPair calls fn with every pair of the keyspace but skip, its key
-// relative to the keyspace; both slices are valid only during the call.
-func eachPair(ctx context.Context, r kv.Reader, s keyspace, skip []byte, fn func(rel, v []byte) error) error {
-	for _, rg := range s.ranges {
-		it, err := r.NewIter(ctx, kv.IterOptions{LowerBound: rg[0], UpperBound: rg[1]})
-		if err != nil {
-			return err
-		}
-		for ok := it.First(); ok; ok = it.Next() {
-			if bytes.Equal(it.Key(), skip) {
-				continue
-			}
-			if err = fn(s.rel(it.Key()), it.Value()); err != nil {
-				break
-			}
-		}
-		if err = errors.Join(err, it.Close()); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
 // digestItem frames one pair for setsum: uvarint(len(key)) ‖ key ‖ value.
 func digestItem(dst, key, value []byte) []byte {
 	dst = binary.AppendUvarint(dst, uint64(len(key)))

@@ -1,10 +1,8 @@
 package runtime
 
 import (
-	"bytes"
 	"context"
 
-	"github.com/protoql/protoql/kv"
 	"github.com/protoql/protoql/tuple"
 )
 
@@ -21,9 +19,7 @@ func (tx *Tx) CountRows(ctx context.Context, t *Table, r KeyRange) (int, error) 
 	if err != nil {
 		return 0, err
 	}
-	return countUnits(ctx, tx.r, lo, hi, func(key []byte) (int, error) {
-		return skipElements(key, len(t.prefix), len(t.s.Key))
-	})
+	return tx.countUnits(ctx, lo, hi, unitKind{table: t})
 }
 
 // CountEntries returns how many entries of the map at ref have keys in r,
@@ -33,9 +29,7 @@ func (tx *Tx) CountEntries(ctx context.Context, ref Ref, r KeyRange) (int, error
 	if err != nil {
 		return 0, err
 	}
-	return countUnits(ctx, tx.r, lo, hi, func(key []byte) (int, error) {
-		return skipElements(key, ref.parentLen, 1)
-	})
+	return tx.countUnits(ctx, lo, hi, unitKind{parentLen: ref.parentLen})
 }
 
 // Exists reports whether anything is stored at ref: a row, an object, a
@@ -45,39 +39,33 @@ func (tx *Tx) Exists(ctx context.Context, ref Ref) (bool, error) {
 	if ref.table == nil {
 		return false, invalid("Exists of a zero Ref")
 	}
-	n, err := countUnits(ctx, tx.r, ref.key, tuple.PrefixEnd(ref.key), func([]byte) (int, error) { return len(ref.key), nil })
-	return n > 0, err
+	e := tx.db.reader(ctx, tx.r)
+	defer e.release()
+	w, err := e.walker(ref.key, tuple.PrefixEnd(ref.key), false)
+	if err != nil {
+		return false, err
+	}
+	defer w.close()
+	return w.first(), e.err
 }
 
-// countUnits counts the distinct key prefixes (of the length unitLen
-// returns) in [lo, hi).
-func countUnits(ctx context.Context, rd kv.Reader, lo, hi []byte, unitLen func([]byte) (int, error)) (int, error) {
-	if bytes.Compare(lo, hi) >= 0 {
-		return 0, nil
-	}
-	it, err := rd.NewIter(ctx, kv.IterOptions{LowerBound: lo, UpperBound: hi})
+// countUnits counts the units of kind in [lo, hi), stepping from each to
+// the next without reading it.
+func (tx *Tx) countUnits(ctx context.Context, lo, hi []byte, kind unitKind) (int, error) {
+	e := tx.db.reader(ctx, tx.r)
+	defer e.release()
+	var s stepper
+	err := e.steps(&s, nil, lo, hi, false, kind, 0, nil)
+	defer s.close()
 	if err != nil {
 		return 0, err
 	}
-	defer it.Close()
 	n := 0
-	for ok := it.First(); ok; {
-		if err := ctx.Err(); err != nil {
-			return n, err
-		}
-		key := it.Key()
-		l, err := unitLen(key)
-		if err != nil {
-			return n, err
-		}
+	ok, err := s.first()
+	for ; ok; ok, err = s.next() {
 		n++
-		next := tuple.PrefixEnd(key[:l])
-		if next == nil {
-			break
-		}
-		ok = it.SeekGE(next)
 	}
-	return n, it.Error()
+	return n, err
 }
 
 // skipElements returns the length of key up to count elements after off.

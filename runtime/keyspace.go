@@ -1,6 +1,13 @@
 package runtime
 
-import "github.com/protoql/protoql/tuple"
+import (
+	"bytes"
+	"context"
+	"errors"
+
+	"github.com/protoql/protoql/kv"
+	"github.com/protoql/protoql/tuple"
+)
 
 // keyspace is the part of a store one database occupies: a namespace's
 // prefix, or the default namespace (everything outside the namespaces), or
@@ -40,3 +47,26 @@ func (s keyspace) rel(key []byte) []byte { return key[len(s.prefix):] }
 
 // abs appends the store key of a relative key to dst.
 func (s keyspace) abs(dst, rel []byte) []byte { return append(append(dst, s.prefix...), rel...) }
+
+// eachPair calls fn with every pair of the keyspace but skip, its key
+// relative to the keyspace; both slices are valid only during the call.
+func eachPair(ctx context.Context, r kv.Reader, s keyspace, skip []byte, fn func(rel, v []byte) error) error {
+	for _, rg := range s.ranges {
+		it, err := r.NewIter(ctx, kv.IterOptions{LowerBound: rg[0], UpperBound: rg[1]})
+		if err != nil {
+			return err
+		}
+		for ok := it.First(); ok; ok = it.Next() {
+			if skip != nil && bytes.Equal(it.Key(), skip) {
+				continue
+			}
+			if err = fn(s.rel(it.Key()), it.Value()); err != nil {
+				break
+			}
+		}
+		if err = errors.Join(err, it.Close()); err != nil {
+			return err
+		}
+	}
+	return nil
+}

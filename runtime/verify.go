@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	goruntime "runtime"
 	"slices"
@@ -176,10 +177,28 @@ func (v *verifier) run(ctx context.Context, r kv.Reader) error {
 
 // scan reads the DB's keys, skipping other namespaces, in chunks.
 func (v *verifier) scan(ctx context.Context, r kv.Reader, chunks chan<- *pairChunk) error {
-	for _, b := range v.db.space().ranges {
-		if err := v.scanRange(ctx, r, b[0], b[1], chunks); err != nil {
-			return err
+	c := &pairChunk{}
+	err := eachPair(ctx, r, v.db.space(), nil, func(rel, value []byte) error {
+		key := bytes.Clone(rel)
+		c.keys, c.values = append(c.keys, key), append(c.values, bytes.Clone(value))
+		c.size += len(key) + len(value)
+		v.pairs++
+		v.bytes += int64(len(key) + len(value))
+		if v.opts.Progress != nil && v.pairs%v.opts.ProgressEvery == 0 {
+			v.opts.Progress(VerifyProgress{Pairs: v.pairs, Bytes: v.bytes, Key: key})
 		}
+		if len(c.keys) < chunkPairs && c.size < chunkBytes {
+			return nil
+		}
+		full := c
+		c = &pairChunk{}
+		return send(ctx, chunks, full)
+	})
+	if err == nil && len(c.keys) > 0 {
+		err = send(ctx, chunks, c)
+	}
+	if err = errors.Join(err, ctx.Err()); err != nil {
+		return err
 	}
 	if v.opts.Progress != nil {
 		v.opts.Progress(VerifyProgress{Pairs: v.pairs, Bytes: v.bytes, Done: true})
@@ -194,38 +213,6 @@ func (db *DB) space() keyspace {
 		return namespaceSpace(nil)
 	}
 	return prefixSpace(db.ns)
-}
-
-func (v *verifier) scanRange(ctx context.Context, r kv.Reader, lo, hi []byte, chunks chan<- *pairChunk) error {
-	it, err := r.NewIter(ctx, kv.IterOptions{LowerBound: lo, UpperBound: hi})
-	if err != nil {
-		return err
-	}
-	defer it.Close()
-	c := &pairChunk{}
-	for ok := it.First(); ok; ok = it.Next() {
-		key := bytes.Clone(it.Key()[len(v.db.ns):])
-		c.keys, c.values = append(c.keys, key), append(c.values, bytes.Clone(it.Value()))
-		c.size += len(key) + len(it.Value())
-		v.pairs++
-		v.bytes += int64(len(key) + len(it.Value()))
-		if v.opts.Progress != nil && v.pairs%v.opts.ProgressEvery == 0 {
-			v.opts.Progress(VerifyProgress{Pairs: v.pairs, Bytes: v.bytes, Key: key})
-		}
-		if len(c.keys) == chunkPairs || c.size >= chunkBytes {
-			if err := send(ctx, chunks, c); err != nil {
-				return err
-			}
-			c = &pairChunk{}
-		}
-	}
-	if err := it.Error(); err != nil {
-		return err
-	}
-	if len(c.keys) > 0 {
-		return send(ctx, chunks, c)
-	}
-	return ctx.Err()
 }
 
 func send(ctx context.Context, chunks chan<- *pairChunk, c *pairChunk) error {
