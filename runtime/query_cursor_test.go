@@ -1,0 +1,143 @@
+package runtime_test
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+
+	"github.com/protoql/protoql/internal/testpb"
+	"github.com/protoql/protoql/kv/memkv"
+	"github.com/protoql/protoql/query"
+	"github.com/protoql/protoql/runtime"
+	"google.golang.org/protobuf/reflect/protoreflect"
+)
+
+func TestQueryCursorChecks(t *testing.T) {
+	db := qOpen(t, memkv.New())
+	qPut(t, db, qExampleData()...)
+	cat := db.Catalog()
+	q := query.MustCompile(cat, `User(first: 1, after: $c) { registered }`)
+	res, err := qCollect(t, db, q, map[string]any{"c": ""})
+	if err != nil || len(res) != 1 {
+		t.Fatalf("first page: %v, %d results", err, len(res))
+	}
+	cur := res[0].Cursor
+
+	// The cursor resumes the same query, with another page size too.
+	q2 := query.MustCompile(cat, `User(first: 2, after: $c) { registered }`)
+	if res, err := qCollect(t, db, q2, map[string]any{"c": cur}); err != nil || len(res) != 2 || qText(res[0].Msg.ProtoReflect()) != `{user_id:"bob" registered:7}` {
+		t.Errorf("resuming with another page size: %v, %v", err, res)
+	}
+
+	// Another query refuses it, at the argument's position.
+	other := query.MustCompile(cat, `User(after: $c) { user_id }`)
+	_, err = qCollect(t, db, other, map[string]any{"c": cur})
+	if want := `query: 1:13: after: the cursor was returned by another query; a cursor resumes only the query that returned it`; err == nil || err.Error() != want {
+		t.Errorf("cursor of another query: got %v, want %s", err, want)
+	}
+
+	// A changed byte fails the MAC, as does another secret.
+	b := []byte(cur)
+	b[len(b)/2] ^= 1
+	if b[len(b)/2] == '-' || b[len(b)/2] == '_' {
+		b[len(b)/2] = 'A'
+	}
+	_, err = qCollect(t, db, q, map[string]any{"c": string(b)})
+	if !errors.Is(err, query.ErrCursor) {
+		t.Errorf("altered cursor: got %v, want ErrCursor", err)
+	}
+	_, err = qCollect(t, db, q, map[string]any{"c": cur}, runtime.WithCursorKey([]byte("another database")))
+	if want := `query: 1:23: after: the cursor failed its integrity check: it was altered, or issued by another database`; err == nil || err.Error() != want {
+		t.Errorf("cursor of another secret: got %v, want %s", err, want)
+	}
+
+	// Without WithCursorKey the DB creates and keeps its own secret.
+	var got []runtime.Result
+	for r, err := range db.Query(context.Background(), q, map[string]any{"c": ""}) {
+		check(t, err)
+		got = append(got, r)
+	}
+	for r, err := range db.Query(context.Background(), q, map[string]any{"c": got[0].Cursor}) {
+		check(t, err)
+		if qText(r.Msg.ProtoReflect()) != `{user_id:"bob" registered:7}` {
+			t.Errorf("resuming with the stored secret: got %s", qText(r.Msg.ProtoReflect()))
+		}
+	}
+	db2 := qOpen(t, db.Store())
+	for _, err := range db2.Query(context.Background(), q, map[string]any{"c": got[0].Cursor}) {
+		check(t, err) // another handle on the same store shares the secret
+	}
+}
+
+func TestQueryNamespaceAndTx(t *testing.T) {
+	store := memkv.New()
+	a := qOpen(t, store, runtime.WithNamespace("a"))
+	b := qOpen(t, store, runtime.WithNamespace("b"))
+	qPut(t, a, &testpb.User{UserId: "alice", Registered: 1})
+	qPut(t, b, &testpb.User{UserId: "bob", Registered: 2})
+	q := query.MustCompile(a.Catalog(), `User { registered }`)
+	for _, db := range []*runtime.DB{a, b} {
+		res, err := qCollect(t, db, q, nil)
+		if err != nil || len(res) != 1 {
+			t.Fatalf("namespace %x: %v, %d results", db.Namespace(), err, len(res))
+		}
+	}
+	// A cursor of one namespace is refused by the other: each has its own
+	// secret.
+	var cur string
+	for r, err := range a.Query(context.Background(), q, nil) {
+		check(t, err)
+		cur = r.Cursor
+	}
+	qa := query.MustCompile(a.Catalog(), `User(after: $c) { registered }`)
+	for _, err := range b.Query(context.Background(), qa, map[string]any{"c": cur}) {
+		if !errors.Is(err, query.ErrCursor) {
+			t.Errorf("cursor of another namespace: got %v, want ErrCursor", err)
+		}
+	}
+	// Inside a transaction the query sees the transaction's writes.
+	err := a.Update(context.Background(), func(tx *runtime.Tx) error {
+		users, _ := a.Table("User")
+		ref, _ := users.Row(protoreflect.ValueOfString("carol"))
+		if err := tx.Put(context.Background(), ref, &testpb.User{UserId: "carol", Registered: 3}); err != nil {
+			return err
+		}
+		n := 0
+		for _, err := range tx.Query(context.Background(), q, nil, runtime.WithCursorKey(qKey)) {
+			if err != nil {
+				return err
+			}
+			n++
+		}
+		if n != 2 {
+			t.Errorf("query in a transaction: %d rows, want 2", n)
+		}
+		return nil
+	})
+	check(t, err)
+}
+
+// TestQueryConcurrent runs one compiled query from many goroutines with
+// different variables (run with -race).
+func TestQueryConcurrent(t *testing.T) {
+	db := qOpen(t, memkv.New())
+	qPut(t, db, qExampleData()...)
+	q := query.MustCompile(db.Catalog(), `User[$id] { registered, sessions(first: 1) { expires_us } }`)
+	var wg sync.WaitGroup
+	for i := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			id := []string{"alice", "bob", "carol", "zed"}[i%4]
+			for range 50 {
+				res, err := qCollect(t, db, q, map[string]any{"id": id})
+				if err != nil || len(res) != 1 {
+					t.Errorf("%s: %v, %d results", id, err, len(res))
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+}

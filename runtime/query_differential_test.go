@@ -1,0 +1,168 @@
+package runtime_test
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/protoql/protoql/kv"
+	"github.com/protoql/protoql/kv/memkv"
+	"github.com/protoql/protoql/query"
+	"github.com/protoql/protoql/runtime"
+	"google.golang.org/protobuf/proto"
+)
+
+// TestQueryDifferential runs random queries on random data through the
+// executor and through qModel, and requires the same results; each query
+// is also run page by page (first: 1, after: the last cursor) and under
+// random limits, resuming after each LimitError, and must return the same
+// sequence.
+func TestQueryDifferential(t *testing.T) {
+	for seed := range uint64(40) {
+		r := rand.New(rand.NewPCG(seed, 42))
+		data := qRandomData(r)
+		var store kv.Store = memkv.New()
+		if seed%8 == 0 {
+			store = qPebble(t)
+		}
+		db := qOpen(t, store)
+		qPut(t, db, data...)
+		model := newQModel(data)
+		g := &qGen{r: r, cat: db.Catalog()}
+		for i := range 150 {
+			rq := g.query()
+			text := rq.text()
+			q, err := query.Compile(db.Catalog(), text)
+			if err != nil {
+				t.Fatalf("seed %d query %d: %s: %v", seed, i, text, err)
+			}
+			first := 1 + r.IntN(4)
+			if r.IntN(2) == 0 {
+				first = 1 << 30
+			}
+			vars := map[string]any{"first": first, "after": ""}
+			b, err := q.Bind(vars)
+			check(t, err)
+			want := model.eval(b)
+			got, err := qCollect(t, db, q, vars)
+			if err != nil {
+				t.Fatalf("seed %d: %s: %v", seed, text, err)
+			}
+			qSameResults(t, fmt.Sprintf("seed %d: %s (first %d)", seed, text, first), want, got)
+			qPaged(t, db, q, first, got, text)
+			qLimited(t, db, q, first, got, text, r)
+		}
+	}
+}
+
+func qSameResults(t *testing.T, what string, want []proto.Message, got []runtime.Result) {
+	t.Helper()
+	if len(want) != len(got) {
+		t.Fatalf("%s: %d results, want %d:\ngot:  %s\nwant: %s", what, len(got), len(want), qTexts(got), qMsgTexts(want))
+	}
+	for i := range want {
+		if !proto.Equal(want[i], got[i].Msg) {
+			t.Fatalf("%s: result %d:\ngot:  %s\nwant: %s", what, i, qText(got[i].Msg.ProtoReflect()), qText(want[i].ProtoReflect()))
+		}
+	}
+}
+
+// qPaged re-runs q one row at a time, resuming with each result's cursor,
+// and requires the unpaged sequence want.
+func qPaged(t *testing.T, db *runtime.DB, q *query.Query, first int, want []runtime.Result, text string) {
+	t.Helper()
+	var got []runtime.Result
+	after := ""
+	for len(got) < first {
+		page, err := qCollect(t, db, q, map[string]any{"first": 1, "after": after})
+		if err != nil {
+			t.Fatalf("%s: page %d: %v", text, len(got), err)
+		}
+		if len(page) == 0 {
+			break
+		}
+		if len(page) > 1 {
+			t.Fatalf("%s: page %d has %d results with first: 1", text, len(got), len(page))
+		}
+		got = append(got, page[0])
+		after = page[0].Cursor
+	}
+	if len(got) != len(want) {
+		t.Fatalf("%s: paging returned %d results, want %d", text, len(got), len(want))
+	}
+	for i := range want {
+		if !proto.Equal(want[i].Msg, got[i].Msg) || want[i].Cursor != got[i].Cursor {
+			t.Fatalf("%s: page %d: got %s, want %s", text, i, qText(got[i].Msg.ProtoReflect()), qText(want[i].Msg.ProtoReflect()))
+		}
+	}
+}
+
+// qLimited runs q under random limits, resuming after each LimitError
+// (raising the limit when a single row needs more), and requires want.
+func qLimited(t *testing.T, db *runtime.DB, q *query.Query, first int, want []runtime.Result, text string, r *rand.Rand) {
+	t.Helper()
+	lim := runtime.Limits{MaxRows: r.IntN(3), MaxKeys: r.IntN(40), MaxBytes: r.IntN(2000)}
+	chunk := r.IntN(3) * r.IntN(200) // rows in pieces one time in three
+	var got []runtime.Result
+	after := ""
+	for calls := 0; len(got) < first; calls++ {
+		if calls > 1000 {
+			t.Fatalf("%s: no progress under limits %+v", text, lim)
+		}
+		complete := len(got)
+		if complete > 0 && got[complete-1].Partial {
+			complete--
+		}
+		page, err := qCollect(t, db, q, map[string]any{"first": first - complete, "after": after}, runtime.WithLimits(lim), runtime.WithRowChunk(chunk))
+		got = qJoinPartial(t, db, got, page)
+		if len(page) > 0 {
+			after = page[len(page)-1].Cursor
+		}
+		var le *runtime.LimitError
+		switch {
+		case err == nil:
+			if len(got) != len(want) {
+				t.Fatalf("%s: under limits %+v: %d results, want %d", text, lim, len(got), len(want))
+			}
+			for i := range want {
+				if !proto.Equal(want[i].Msg, got[i].Msg) {
+					t.Fatalf("%s: under limits %+v: result %d: got %s, want %s", text, lim, i, qText(got[i].Msg.ProtoReflect()), qText(want[i].Msg.ProtoReflect()))
+				}
+			}
+			return
+		case !errors.As(err, &le) || !errors.Is(err, runtime.ErrLimit):
+			t.Fatalf("%s: under limits %+v: %v", text, lim, err)
+		case le.Cursor != after && !(le.Cursor == "" && len(got) == 0):
+			t.Fatalf("%s: LimitError cursor %q is not the last result's %q", text, le.Cursor, after)
+		}
+		if len(page) == 0 {
+			// One row needs more than the limit: raise it.
+			lim.MaxKeys, lim.MaxBytes = 2*lim.MaxKeys+1, 2*lim.MaxBytes+1
+		}
+	}
+	if len(got) != len(want) {
+		t.Fatalf("%s: under limits: %d results, want %d", text, len(got), len(want))
+	}
+}
+
+// qJoinPartial appends page to got, merging each result into the one
+// before it when that one was cut short (Partial) and the result continues
+// the same row; otherwise the cut row was complete after all.
+func qJoinPartial(t testing.TB, db *runtime.DB, got, page []runtime.Result) []runtime.Result {
+	t.Helper()
+	for _, r := range page {
+		if len(got) > 0 && got[len(got)-1].Partial {
+			last := &got[len(got)-1]
+			last.Partial = false
+			if bytes.Equal(qRowKey(t, db, last.Msg), qRowKey(t, db, r.Msg)) {
+				runtime.MergeRow(last.Msg, r.Msg)
+				last.Partial, last.Cursor = r.Partial, r.Cursor
+				continue
+			}
+		}
+		got = append(got, r)
+	}
+	return got
+}

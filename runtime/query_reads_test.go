@@ -1,0 +1,178 @@
+package runtime_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/protoql/protoql/internal/kvcount"
+	"github.com/protoql/protoql/internal/testpb"
+	"github.com/protoql/protoql/kv"
+	"github.com/protoql/protoql/kv/memkv"
+	"github.com/protoql/protoql/query"
+	"github.com/protoql/protoql/runtime"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
+)
+
+// TestQueryPushdown proves projection pushdown with a counting store: a
+// query selecting one map of a large object reads only the row's own key
+// and that map's keys (plus at most the one key the iterator lands on
+// after the map), never the large unselected map.
+func TestQueryPushdown(t *testing.T) {
+	store := kvcount.New(memkv.New())
+	db := qOpen(t, store)
+	u := &testpb.User{UserId: "big", Registered: 1, Sessions: map[string]*testpb.Session{}, Counters: map[string]int64{}, Nickname: proto.String("n")}
+	for i := range 2000 {
+		u.Sessions[fmt.Sprintf("s%04d", i)] = &testpb.Session{ExpiresUs: int64(i), Attrs: map[string]string{"k": "v"}}
+	}
+	for i := range 20 {
+		u.Counters[fmt.Sprintf("c%02d", i)] = int64(i)
+	}
+	qPut(t, db, u, &testpb.User{UserId: "next", Counters: map[string]int64{"x": 1}})
+	users, _ := db.Table("User")
+	row, _ := users.Row(protoreflect.ValueOfString("big"))
+	sessions, _ := row.FieldByName("sessions")
+	counters, _ := row.FieldByName("counters")
+	inside := func(k []byte, ref runtime.Ref) bool { return bytes.HasPrefix(k, ref.Key()) }
+	cases := []struct {
+		query string
+		// allowed reports whether reading key k is legitimate.
+		allowed  func(k []byte) bool
+		maxKeys  int
+		wantText string
+	}{{
+		query:   `User["big"] { counters }`,
+		allowed: func(k []byte) bool { return bytes.Equal(k, row.Key()) || inside(k, counters) },
+		maxKeys: 1 + 20 + 1,
+	}, {
+		query:    `User["big"] { sessions["s1234"] { expires_us } }`,
+		allowed:  func(k []byte) bool { return bytes.Equal(k, row.Key()) || inside(k, sessions) },
+		maxKeys:  1 + 1 + 1,
+		wantText: `{user_id:"big" sessions:{"s1234":{expires_us:1234}}}`,
+	}, {
+		query:   `User["big"] { sessions(first: 3, reverse: true) { expires_us } }`,
+		allowed: func(k []byte) bool { return bytes.Equal(k, row.Key()) || inside(k, sessions) },
+		// Own key; per entry the reverse iterator's landing key and the
+		// entry's own key; the peek for more; one key after the seeks.
+		maxKeys: 1 + 3*2 + 1 + 1,
+	}, {
+		query:   `User["big".."c"] { registered }`,
+		allowed: func(k []byte) bool { return bytes.Equal(k, row.Key()) },
+		maxKeys: 1,
+	}}
+	for _, c := range cases {
+		q := query.MustCompile(db.Catalog(), c.query)
+		store.Reset()
+		res, err := qCollect(t, db, q, nil)
+		check(t, err)
+		counts := store.Counts()
+		if c.wantText != "" && (len(res) != 1 || qText(res[0].Msg.ProtoReflect()) != c.wantText) {
+			t.Errorf("%s: got %s, want %s", c.query, qTexts(res), c.wantText)
+		}
+		if counts.KeysRead+counts.Gets > c.maxKeys {
+			t.Errorf("%s: read %d keys, want at most %d", c.query, counts.KeysRead+counts.Gets, c.maxKeys)
+		}
+		extra := 0
+		for _, k := range counts.Keys {
+			if !c.allowed(k) {
+				extra++
+			}
+		}
+		if extra > 1 {
+			t.Errorf("%s: read %d keys outside the selection (at most the one landing key allowed):\n%s", c.query, extra, qFormatKeys(counts.Keys))
+		}
+		t.Logf("%s: %d keys read, %d iterators", c.query, counts.KeysRead, counts.Iters)
+	}
+}
+
+// TestQueryMapPages pages through maps with first: and the map cursors of
+// Result.MapCursors, in both directions, and requires the entries of the
+// unpaged query.
+func TestQueryMapPages(t *testing.T) {
+	db := qOpen(t, memkv.New())
+	u := &testpb.User{UserId: "u", Sessions: map[string]*testpb.Session{}, Scores: map[int64]string{}}
+	for i := range 11 {
+		u.Sessions[fmt.Sprintf("s%02d", i)] = &testpb.Session{ExpiresUs: int64(i), Attrs: map[string]string{"a": "1", "b": "2", "c": "3"}}
+		u.Scores[int64(i*7-30)] = fmt.Sprint(i)
+	}
+	qPut(t, db, u)
+	for _, text := range []string{
+		`User["u"] { sessions(first: $n, after: $c) { expires_us } }`,
+		`User["u"] { sessions["s02".."s09"](first: $n, after: $c, reverse: true) { attrs } }`,
+		`User["u"] { scores(first: $n, after: $c) }`,
+		`User["u"] { scores[-10..](first: $n, after: $c, reverse: true) }`,
+	} {
+		q := query.MustCompile(db.Catalog(), text)
+		all, err := qCollect(t, db, q, map[string]any{"n": 1000, "c": ""})
+		check(t, err)
+		want := all[0].Msg.ProtoReflect()
+		mapName := "sessions"
+		if strings.Contains(text, "scores") {
+			mapName = "scores"
+		}
+		fd := want.Descriptor().Fields().ByName(protoreflect.Name(mapName))
+		got := want.New()
+		gotMap := got.Mutable(fd).Map()
+		cur := ""
+		for pages := 0; ; pages++ {
+			if pages > 20 {
+				t.Fatalf("%s: no end after %d pages", text, pages)
+			}
+			res, err := qCollect(t, db, q, map[string]any{"n": 2, "c": cur})
+			check(t, err)
+			m := res[0].Msg.ProtoReflect()
+			n := 0
+			m.Get(fd).Map().Range(func(k protoreflect.MapKey, v protoreflect.Value) bool {
+				if gotMap.Has(k) {
+					t.Errorf("%s: entry %v returned twice", text, k)
+				}
+				gotMap.Set(k, v)
+				n++
+				return true
+			})
+			next, more := res[0].MapCursors[mapName]
+			if n > 2 || (more && n != 2) {
+				t.Fatalf("%s: page of %d entries (more: %v)", text, n, more)
+			}
+			if !more {
+				break
+			}
+			cur = next
+		}
+		got.Set(want.Descriptor().Fields().ByName("user_id"), protoreflect.ValueOfString("u"))
+		if !proto.Equal(got.Interface(), want.Interface()) {
+			t.Errorf("%s: pages hold %s, want %s", text, qText(got), qText(want))
+		}
+	}
+}
+
+// TestQueryUpsertedAndCorrupt: an object that exists only through a
+// blind child write is returned (with its key), and stored bytes that do
+// not match the schema end the query with a corruption error.
+func TestQueryUpsertedAndCorrupt(t *testing.T) {
+	ctx := context.Background()
+	db := qOpen(t, memkv.New())
+	users, _ := db.Table("User")
+	ref, _ := users.Row(protoreflect.ValueOfString("ghost"))
+	last, _ := ref.FieldByName("last_seen_us")
+	check(t, db.SetValue(ctx, last, protoreflect.ValueOfInt64(5)))
+	for _, text := range []string{`User["ghost"] { registered }`, `User { registered }`, `User(reverse: true) { sessions }`} {
+		res, err := qCollect(t, db, query.MustCompile(db.Catalog(), text), nil)
+		if err != nil || len(res) != 1 || qText(res[0].Msg.ProtoReflect()) != `{user_id:"ghost"}` {
+			t.Errorf("%s: got %v %s, want {user_id:\"ghost\"}", text, err, qTexts(res))
+		}
+	}
+	check(t, db.Store().Update(ctx, func(txn kv.Txn) error { return txn.Set(ref.Key(), []byte{0xff, 0xff}) }))
+	_, err := qCollect(t, db, query.MustCompile(db.Catalog(), `User["ghost"] { registered }`), nil)
+	if !errors.Is(err, runtime.ErrCorrupt) {
+		t.Errorf("corrupt value: got %v, want ErrCorrupt", err)
+	}
+	_, err = qCollect(t, db, query.MustCompile(db.Catalog(), `User`), nil)
+	if !errors.Is(err, runtime.ErrCorrupt) {
+		t.Errorf("corrupt value read whole: got %v, want ErrCorrupt", err)
+	}
+}
