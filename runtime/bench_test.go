@@ -3,10 +3,12 @@ package runtime_test
 import (
 	"context"
 	"fmt"
+	"iter"
 	"testing"
 
 	"github.com/protoql/protoql/internal/testpb"
 	"github.com/protoql/protoql/runtime"
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
 )
 
@@ -53,11 +55,20 @@ func BenchmarkPebble(b *testing.B) {
 			}
 		}
 	})
-	b.Run("Scan100", func(b *testing.B) { benchScan(b, db, users, runtime.ScanOptions{Limit: 100}) })
-	b.Run("Scan100Reverse", func(b *testing.B) { benchScan(b, db, users, runtime.ScanOptions{Limit: 100, Reverse: true}) })
 	sessions := must[runtime.Ref](b)(refs[0].Field(5))
-	b.Run("ScanMap", func(b *testing.B) { benchScanMap(b, db, sessions, runtime.ScanOptions{}) })
-	b.Run("ScanMapReverse", func(b *testing.B) { benchScanMap(b, db, sessions, runtime.ScanOptions{Reverse: true}) })
+	for _, reverse := range []bool{false, true} {
+		name := map[bool]string{false: "", true: "Reverse"}[reverse]
+		b.Run("Scan100"+name, func(b *testing.B) {
+			benchCount(b, 100, func() iter.Seq2[proto.Message, error] {
+				return db.Scan(ctx, users, runtime.KeyRange{}, runtime.ScanOptions{Limit: 100, Reverse: reverse})
+			})
+		})
+		b.Run("ScanMap"+name, func(b *testing.B) {
+			benchCount(b, 10, func() iter.Seq2[runtime.MapEntry, error] {
+				return db.ScanMap(ctx, sessions, runtime.KeyRange{}, runtime.ScanOptions{Reverse: reverse})
+			})
+		})
+	}
 	b.Run("SetMapEntry", func(b *testing.B) {
 		b.ReportAllocs()
 		s := &testpb.Session{ExpiresUs: 1}
@@ -79,38 +90,20 @@ func BenchmarkPebble(b *testing.B) {
 	})
 }
 
-// benchScan reads 100 rows of users per operation.
-func benchScan(b *testing.B, db *runtime.DB, users *runtime.Table, opts runtime.ScanOptions) {
+// benchCount runs scan per operation and checks that it yields want
+// results.
+func benchCount[T any](b *testing.B, want int, scan func() iter.Seq2[T, error]) {
 	b.ReportAllocs()
-	ctx := context.Background()
 	for b.Loop() {
 		n := 0
-		for _, err := range db.Scan(ctx, users, runtime.KeyRange{}, opts) {
+		for _, err := range scan() {
 			if err != nil {
 				b.Fatal(err)
 			}
 			n++
 		}
-		if n != opts.Limit {
-			b.Fatalf("%d rows, want %d", n, opts.Limit)
-		}
-	}
-}
-
-// benchScanMap reads the 10 entries of a user's sessions map per operation.
-func benchScanMap(b *testing.B, db *runtime.DB, sessions runtime.Ref, opts runtime.ScanOptions) {
-	b.ReportAllocs()
-	ctx := context.Background()
-	for b.Loop() {
-		n := 0
-		for _, err := range db.ScanMap(ctx, sessions, runtime.KeyRange{}, opts) {
-			if err != nil {
-				b.Fatal(err)
-			}
-			n++
-		}
-		if n != 10 {
-			b.Fatalf("%d entries, want 10", n)
+		if n != want {
+			b.Fatalf("%d results, want %d", n, want)
 		}
 	}
 }

@@ -30,7 +30,7 @@ func TestTxQueryFirstQuery(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			store := mk()
 			for round := range 2 { // fresh, then reopened with the secret stored
-				db := qOpen(t, store)
+				db := openDB(t, store)
 				qPut(t, db, &testpb.User{UserId: "u", Registered: 1})
 				q := query.MustCompile(db.Catalog(), `User { registered }`)
 				ctx, cancel := context.WithTimeout(context.Background(), hangGuard)
@@ -59,9 +59,9 @@ func TestTxQueryFirstQuery(t *testing.T) {
 // wait for that transaction.
 func TestFirstQueryBesideOpenUpdate(t *testing.T) {
 	store := memkv.New()
-	db := qOpen(t, store)
+	db := openDB(t, store)
 	qPut(t, db, &testpb.User{UserId: "u", Registered: 1})
-	db = qOpen(t, store) // a fresh handle: nothing cached
+	db = openDB(t, store) // a fresh handle: nothing cached
 	inside, release, done := make(chan struct{}), make(chan struct{}), make(chan error, 1)
 	go func() {
 		done <- store.Update(context.Background(), func(kv.Txn) error {

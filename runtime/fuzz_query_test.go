@@ -35,7 +35,7 @@ func FuzzQuery(f *testing.F) {
 	} {
 		f.Add(s, "a", int64(2), true)
 	}
-	social := qOpen(f, memkv.New())
+	social := openDB(f, memkv.New())
 	qPut(f, social, qExampleData()...)
 	joins := openJoinDB(f, joinRows...)
 	f.Fuzz(func(t *testing.T, text, s string, n int64, useJoins bool) {

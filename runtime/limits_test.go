@@ -40,7 +40,7 @@ func bigUser(id string, pad int) *testpb.User {
 // in both map directions, on a row scan and on an exact key.
 func TestQueryLimitInsideRow(t *testing.T) {
 	store := memkv.New()
-	db := qOpen(t, store)
+	db := openDB(t, store)
 	qPut(t, db, &testpb.User{UserId: "a", Registered: 1}, bigUser("big", 0), &testpb.User{UserId: "c", Registered: 3, Sessions: map[string]*testpb.Session{"x": {ExpiresUs: 1}}})
 	cases := []struct {
 		text string
@@ -177,7 +177,7 @@ func (it *cancelIter) SeekLT(k []byte) bool { return it.land(it.Iterator.SeekLT(
 // context's error, not read the rest of the row.
 func TestReadsStopOnCancel(t *testing.T) {
 	base := memkv.New()
-	qPut(t, qOpen(t, base), bigUser("big", 0))
+	qPut(t, openDB(t, base), bigUser("big", 0))
 	const after = 1000
 	reads := map[string]func(ctx context.Context, db *runtime.DB) error{
 		"Query": func(ctx context.Context, db *runtime.DB) error {
@@ -216,7 +216,7 @@ func TestReadsStopOnCancel(t *testing.T) {
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
 			store := &cancelStore{Store: base, after: after, cancel: cancel}
-			db := qOpen(t, store)
+			db := openDB(t, store)
 			store.landed.Store(0)
 			err := read(ctx, db)
 			if !errors.Is(err, context.Canceled) {
@@ -244,7 +244,7 @@ func bigRow(t testing.TB, db *runtime.DB) runtime.Ref {
 // the limit (measured with TotalAlloc, which counts every allocation of
 // the process), not in proportion to the row.
 func TestQueryMemoryBoundedByLimit(t *testing.T) {
-	db := qOpen(t, memkv.New())
+	db := openDB(t, memkv.New())
 	qPut(t, db, bigUser("big", 100))
 	q := query.MustCompile(db.Catalog(), `User["big"] { sessions { expires_us, device } }`)
 	const maxBytes = 256 << 10
@@ -279,7 +279,7 @@ func TestQueryMemoryBoundedByLimit(t *testing.T) {
 // every piece but the last is Partial and about the chunk size, the pieces
 // hold every entry once, and the cursor of a piece resumes after it.
 func TestQueryRowChunks(t *testing.T) {
-	db := qOpen(t, memkv.New())
+	db := openDB(t, memkv.New())
 	qPut(t, db, &testpb.User{UserId: "a"}, bigUser("big", 0), &testpb.User{UserId: "c"})
 	q := query.MustCompile(db.Catalog(), `User(after: $after) { registered, sessions(reverse: true) { expires_us } }`)
 	const chunk = 64 << 10

@@ -33,7 +33,7 @@ func newTelemetry(t *testing.T, store kv.Store) *telemetry {
 	tel := &telemetry{store: kvcount.New(store), spans: tracetest.NewSpanRecorder(), reader: sdkmetric.NewManualReader()}
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(tel.spans))
 	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(tel.reader))
-	tel.db = qOpen(t, tel.store, runtime.WithTracerProvider(tp), runtime.WithMeterProvider(mp))
+	tel.db = openDB(t, tel.store, runtime.WithTracerProvider(tp), runtime.WithMeterProvider(mp))
 	return tel
 }
 

@@ -41,9 +41,9 @@ func BenchmarkQueryVsGet(b *testing.B) {
 	for _, engine := range []string{"memkv", "pebble"} {
 		var store kv.Store = memkv.New()
 		if engine == "pebble" {
-			store = qPebble(b)
+			store = openPebble(b)
 		}
-		db := qOpen(b, store)
+		db := openDB(b, store)
 		qPut(b, db, qBenchUser("alice"), qBenchUser("bob"))
 		users, _ := db.Table("User")
 		ref, _ := users.Row(protoreflect.ValueOfString("alice"))

@@ -14,7 +14,7 @@ import (
 )
 
 func TestQueryCursorChecks(t *testing.T) {
-	db := qOpen(t, memkv.New())
+	db := openDB(t, memkv.New())
 	qPut(t, db, qExampleData()...)
 	cat := db.Catalog()
 	q := query.MustCompile(cat, `User(first: 1, after: $c) { registered }`)
@@ -64,7 +64,7 @@ func TestQueryCursorChecks(t *testing.T) {
 			t.Errorf("resuming with the stored secret: got %s", qText(r.Msg.ProtoReflect()))
 		}
 	}
-	db2 := qOpen(t, db.Store())
+	db2 := openDB(t, db.Store())
 	for _, err := range db2.Query(context.Background(), q, map[string]any{"c": got[0].Cursor}) {
 		check(t, err) // another handle on the same store shares the secret
 	}
@@ -72,8 +72,8 @@ func TestQueryCursorChecks(t *testing.T) {
 
 func TestQueryNamespaceAndTx(t *testing.T) {
 	store := memkv.New()
-	a := qOpen(t, store, runtime.WithNamespace("a"))
-	b := qOpen(t, store, runtime.WithNamespace("b"))
+	a := openDB(t, store, runtime.WithNamespace("a"))
+	b := openDB(t, store, runtime.WithNamespace("b"))
 	qPut(t, a, &testpb.User{UserId: "alice", Registered: 1})
 	qPut(t, b, &testpb.User{UserId: "bob", Registered: 2})
 	q := query.MustCompile(a.Catalog(), `User { registered }`)
@@ -121,7 +121,7 @@ func TestQueryNamespaceAndTx(t *testing.T) {
 // TestQueryConcurrent runs one compiled query from many goroutines with
 // different variables (run with -race).
 func TestQueryConcurrent(t *testing.T) {
-	db := qOpen(t, memkv.New())
+	db := openDB(t, memkv.New())
 	qPut(t, db, qExampleData()...)
 	q := query.MustCompile(db.Catalog(), `User[$id] { registered, sessions(first: 1) { expires_us } }`)
 	var wg sync.WaitGroup

@@ -25,9 +25,9 @@ func TestQueryDifferential(t *testing.T) {
 		data := qRandomData(r)
 		var store kv.Store = memkv.New()
 		if seed%8 == 0 {
-			store = qPebble(t)
+			store = openPebble(t)
 		}
-		db := qOpen(t, store)
+		db := openDB(t, store)
 		qPut(t, db, data...)
 		model := newQModel(data)
 		g := &qGen{r: r, cat: db.Catalog()}

@@ -17,7 +17,7 @@ import (
 // name=value…" prints each result (key order) and the map cursors
 // returned, or the error.
 func TestQueryGolden(t *testing.T) {
-	db := qOpen(t, memkv.New())
+	db := openDB(t, memkv.New())
 	qPut(t, db, qExampleData()...)
 	cat := db.Catalog()
 	querytest.RunFile(t, "testdata/exec.txt", func(t *testing.T, c *querytest.Case) string {

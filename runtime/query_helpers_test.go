@@ -9,8 +9,6 @@ import (
 	"testing"
 
 	"github.com/protoql/protoql/internal/testpb"
-	"github.com/protoql/protoql/kv"
-	"github.com/protoql/protoql/kv/pebblekv"
 	"github.com/protoql/protoql/query"
 	"github.com/protoql/protoql/runtime"
 	"github.com/protoql/protoql/tuple"
@@ -22,43 +20,12 @@ import (
 // depend on the random per-DB secret.
 var qKey = []byte("test cursor key")
 
-// qPebble opens an unsynced Pebble store in a temp dir.
-func qPebble(t testing.TB) kv.Store {
-	t.Helper()
-	s, err := pebblekv.Open(t.TempDir(), pebblekv.WithSync(false))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	return s
-}
-
-func qOpen(t testing.TB, store kv.Store, opts ...runtime.Option) *runtime.DB {
-	t.Helper()
-	opts = append([]runtime.Option{runtime.WithSchema(testpb.File_protoql_test_v1_social_proto)}, opts...)
-	db, err := runtime.Open(context.Background(), store, opts...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return db
-}
-
 // qPut stores messages with Put on their rows.
 func qPut(t testing.TB, db *runtime.DB, msgs ...proto.Message) {
 	t.Helper()
-	ctx := context.Background()
 	for _, m := range msgs {
-		tbl, err := db.Table(string(m.ProtoReflect().Descriptor().FullName()))
-		if err != nil {
-			t.Fatal(err)
-		}
-		ref, err := tbl.RowOf(m)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := db.Put(ctx, ref, m); err != nil {
-			t.Fatal(err)
-		}
+		tbl := table(t, db, string(m.ProtoReflect().Descriptor().FullName()))
+		check(t, db.Put(context.Background(), must[runtime.Ref](t)(tbl.RowOf(m)), m))
 	}
 }
 

@@ -24,7 +24,7 @@ import (
 // after the map), never the large unselected map.
 func TestQueryPushdown(t *testing.T) {
 	store := kvcount.New(memkv.New())
-	db := qOpen(t, store)
+	db := openDB(t, store)
 	u := &testpb.User{UserId: "big", Registered: 1, Sessions: map[string]*testpb.Session{}, Counters: map[string]int64{}, Nickname: proto.String("n")}
 	for i := range 2000 {
 		u.Sessions[fmt.Sprintf("s%04d", i)] = &testpb.Session{ExpiresUs: int64(i), Attrs: map[string]string{"k": "v"}}
@@ -93,7 +93,7 @@ func TestQueryPushdown(t *testing.T) {
 // Result.MapCursors, in both directions, and requires the entries of the
 // unpaged query.
 func TestQueryMapPages(t *testing.T) {
-	db := qOpen(t, memkv.New())
+	db := openDB(t, memkv.New())
 	u := &testpb.User{UserId: "u", Sessions: map[string]*testpb.Session{}, Scores: map[int64]string{}}
 	for i := range 11 {
 		u.Sessions[fmt.Sprintf("s%02d", i)] = &testpb.Session{ExpiresUs: int64(i), Attrs: map[string]string{"a": "1", "b": "2", "c": "3"}}
@@ -155,7 +155,7 @@ func TestQueryMapPages(t *testing.T) {
 // not match the schema end the query with a corruption error.
 func TestQueryUpsertedAndCorrupt(t *testing.T) {
 	ctx := context.Background()
-	db := qOpen(t, memkv.New())
+	db := openDB(t, memkv.New())
 	users, _ := db.Table("User")
 	ref, _ := users.Row(protoreflect.ValueOfString("ghost"))
 	last, _ := ref.FieldByName("last_seen_us")
