@@ -28,6 +28,22 @@
 // are concatenated with protobuf length framing and unmarshalled once per
 // emitted message.
 //
+// One engine serves every read. Get, Scan, ScanMap, the counts and Query
+// are all executions of the same executor; a typed read is a query whose
+// projection selects the whole object, with no limits and no cursors. An
+// execution steps through units (rows, or map entries) of a key range in
+// the scan's direction and reads each with one forward iterator: the
+// object's own pair, then its selected children in field-number order,
+// which is key order, seeking past what is not selected. Forward, the
+// step to the next unit is a seek that costs nothing once the unit was
+// read. In reverse, a second, reverse iterator finds each unit with one
+// key, and the forward iterator reads it in ascending order as a forward
+// scan would: a reverse scan holds one object at a time and costs one
+// extra seek per unit. The iterators are wrapped to count every key they
+// land on (for limits and telemetry), to check the context, and to
+// remember the keyless gap behind them, so seeking to a key already
+// passed costs nothing. GetValue is a point read.
+//
 // Every key and value read is checked against the schema: an unknown key
 // element, a non-canonical key, a value holding a field that is stored
 // elsewhere or with the wrong wire type is an error wrapping [ErrCorrupt]
