@@ -41,7 +41,7 @@ func (tx *Tx) Exists(ctx context.Context, ref Ref) (bool, error) {
 	}
 	e := tx.db.reader(ctx, tx.r)
 	defer e.release()
-	w, err := e.walker(ref.key, tuple.PrefixEnd(ref.key), false)
+	w, err := e.under(ref.key)
 	if err != nil {
 		return false, err
 	}

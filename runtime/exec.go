@@ -74,8 +74,10 @@ type exec struct {
 	path       []pathStep
 	mapCursors map[string]string
 	inJoin     bool
-	// walkers are closed walkers for reuse.
-	walkers []*walker
+	// walkers are closed walkers for reuse; underBuf holds the bound of
+	// the one open walker that under made.
+	walkers  []*walker
+	underBuf []byte
 	// copyBuf holds a joined row's wire form while it is copied.
 	copyBuf []byte
 	// done is ctx.Done(), polled on every key.

@@ -8,7 +8,6 @@ import (
 	"github.com/protoql/protoql/kv"
 	"github.com/protoql/protoql/query"
 	"github.com/protoql/protoql/schema"
-	"github.com/protoql/protoql/tuple"
 	"google.golang.org/protobuf/proto"
 )
 
@@ -69,7 +68,7 @@ func get(ctx context.Context, r kv.Reader, ref Ref, m proto.Message) error {
 	}
 	e := ref.table.db.reader(ctx, r)
 	defer e.release()
-	w, err := e.walker(ref.key, tuple.PrefixEnd(ref.key), false)
+	w, err := e.under(ref.key)
 	if err != nil {
 		return err
 	}

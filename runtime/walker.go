@@ -40,6 +40,17 @@ func (e *exec) walker(lo, hi []byte, reverse bool) (*walker, error) {
 	return w, nil
 }
 
+// under returns a forward walker over the keys that start with prefix. Its
+// upper bound lives in e.underBuf, so at most one such walker may be open.
+func (e *exec) under(prefix []byte) (*walker, error) {
+	hi, ok := tuple.AppendPrefixEnd(e.underBuf[:0], prefix)
+	if !ok {
+		hi = nil
+	}
+	e.underBuf = hi
+	return e.walker(prefix, hi, false)
+}
+
 // close closes the iterator and keeps the walker for reuse.
 func (w *walker) close() {
 	w.it.Close()
