@@ -84,7 +84,7 @@ func (e *exec) steps(s *stepper, fwd *walker, lo, hi []byte, reverse bool, kind 
 // within reports whether the unit at lies in [lo, hi), and narrows the
 // bounds to what follows it in the scan's direction (lo nil: nothing).
 func within(lo, hi, at []byte, reverse bool) (bool, []byte, []byte) {
-	inside := bytes.Compare(at, lo) >= 0 && bytes.Compare(at, hi) < 0
+	inside := bytes.Compare(at, lo) >= 0 && below(at, hi)
 	lo, hi = afterBounds(lo, hi, at, reverse)
 	return inside, lo, hi
 }
@@ -125,15 +125,18 @@ func (s *stepper) next() (bool, error) {
 	return s.land(s.fwd.seekPast(s.unit))
 }
 
-// empty reports whether no unit is left to step to.
-func (s *stepper) empty() bool { return s.lo == nil || bytes.Compare(s.lo, s.hi) >= 0 }
+// empty reports whether no unit is left to step to (hi nil: unbounded).
+func (s *stepper) empty() bool { return s.lo == nil || !below(s.lo, s.hi) }
+
+// below reports whether key lies below the upper bound hi (nil: none).
+func below(key, hi []byte) bool { return hi == nil || bytes.Compare(key, hi) < 0 }
 
 func (s *stepper) land(ok bool) (bool, error) {
 	w := s.fwd
 	if s.reverse {
 		w = s.rev
 	}
-	if !ok || (!s.reverse && bytes.Compare(w.key, s.hi) >= 0) {
+	if !ok || (!s.reverse && !below(w.key, s.hi)) {
 		return false, s.e.err
 	}
 	n, err := s.kind.keyLen(w.key)
