@@ -38,8 +38,11 @@
 // step to the next unit is a seek that costs nothing once the unit was
 // read. In reverse, a second, reverse iterator finds each unit with one
 // key, and the forward iterator reads it in ascending order as a forward
-// scan would: a reverse scan holds one object at a time and costs one
-// extra seek per unit. The iterators are wrapped to count every key they
+// scan would: a reverse query holds one object at a time and costs one
+// extra seek per unit. A reverse typed scan, which reads whole units and
+// has no limits to cut them, steps the same way but reads each unit with
+// the reverse iterator itself, holding that one object's pairs, so it
+// seeks no more than a forward one. The iterators are wrapped to count every key they
 // land on (for limits and telemetry), to check the context, and to
 // remember the keyless gap behind them, so seeking to a key already
 // passed costs nothing. GetValue is a point read.

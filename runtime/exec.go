@@ -78,6 +78,8 @@ type exec struct {
 	// the one open walker that under made.
 	walkers  []*walker
 	underBuf []byte
+	// held holds a unit read backwards (readBack).
+	held pairs
 	// copyBuf holds a joined row's wire form while it is copied.
 	copyBuf []byte
 	// done is ctx.Done(), polled on every key.
@@ -172,6 +174,9 @@ func (e *exec) release() {
 		if cap(*b) > maxPooledBuf {
 			*b = nil
 		}
+	}
+	if cap(e.held.buf) > maxPooledBuf {
+		e.held = pairs{}
 	}
 	for i := range e.asm.stack {
 		if cap(e.asm.stack[i].buf) > maxPooledBuf {

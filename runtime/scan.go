@@ -96,7 +96,12 @@ func (e *exec) scanWhole(lo, hi []byte, opts ScanOptions, kind unitKind, n *sche
 		}
 	}
 	var s stepper
-	err := e.steps(&s, nil, lo, hi, opts.Reverse, kind, 0, nil)
+	var err error
+	if opts.Reverse {
+		err = e.stepsBack(&s, lo, hi, kind)
+	} else {
+		err = e.steps(&s, nil, lo, hi, false, kind, 0, nil)
+	}
 	defer s.close()
 	if err != nil {
 		return err
@@ -105,17 +110,22 @@ func (e *exec) scanWhole(lo, hi []byte, opts ScanOptions, kind unitKind, n *sche
 	ok, err := s.first()
 	for ; ok; ok, err = s.next() {
 		var wire []byte
-		found := false
-		if n == nil {
+		found := true
+		switch {
+		case opts.Reverse:
+			wire, err = e.readBack(s.rev, s.unit, n)
+		case n == nil:
 			wire, found, err = e.readScalar(s.fwd, s.unit)
-		} else if found, err = e.readWhole(s.fwd, s.unit, n); found {
-			wire = e.asm.finish()
+		default:
+			if found, err = e.readWhole(s.fwd, s.unit, n); found {
+				wire = e.asm.finish()
+			}
 		}
 		if err != nil {
 			return err
 		}
 		if !found {
-			continue // a reverse scan's unit deleted between its two walkers
+			continue
 		}
 		count++
 		if more, err := emit(s.unit, wire); !more || err != nil {
@@ -126,6 +136,61 @@ func (e *exec) scanWhole(lo, hi []byte, opts ScanOptions, kind unitKind, n *sche
 		}
 	}
 	return err
+}
+
+// readBack reads the unit at key whole with the reverse walker w, which is
+// on the unit's last key, and returns its wire bytes (a scalar entry's
+// stored value), valid until the next read. The unit's pairs are held (one
+// object's worth) and fed to the assembler in ascending order; w ends on
+// the last key of the unit before.
+func (e *exec) readBack(w *walker, key []byte, n *schema.Node) ([]byte, error) {
+	e.held.reset()
+	for ok := true; ok && bytes.HasPrefix(w.key, key); ok = w.next() {
+		if n == nil && len(w.key) != len(key) {
+			return nil, corrupt(w.key, "a scalar map entry holds no keys below it")
+		}
+		e.held.add(w.key, w.val)
+	}
+	if e.err != nil {
+		return nil, e.err
+	}
+	if n == nil {
+		return e.held.value(0), nil
+	}
+	e.asm.reset(key, n)
+	for i := e.held.len() - 1; i >= 0; i-- {
+		if err := e.asm.add(e.held.key(i), e.held.value(i)); err != nil {
+			return nil, err
+		}
+	}
+	return e.asm.finish(), nil
+}
+
+// pairs is an arena of key-value pairs: one unit's, read backwards.
+type pairs struct {
+	buf  []byte
+	offs []int // key start, value start, per pair
+}
+
+func (p *pairs) reset() { p.buf, p.offs = p.buf[:0], p.offs[:0] }
+
+func (p *pairs) add(k, v []byte) {
+	p.offs = append(p.offs, len(p.buf))
+	p.buf = append(p.buf, k...)
+	p.offs = append(p.offs, len(p.buf))
+	p.buf = append(p.buf, v...)
+}
+
+func (p *pairs) len() int { return len(p.offs) / 2 }
+
+func (p *pairs) key(i int) []byte { return p.buf[p.offs[2*i]:p.offs[2*i+1]] }
+
+func (p *pairs) value(i int) []byte {
+	end := len(p.buf)
+	if 2*i+2 < len(p.offs) {
+		end = p.offs[2*i+2]
+	}
+	return p.buf[p.offs[2*i+1]:end]
 }
 
 // scanRows streams the rows of t in r.

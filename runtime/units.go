@@ -20,6 +20,13 @@ import (
 // reverse strategy: a reverse scan holds nothing but the unit being read
 // (the assembler's frames), costs one extra seek per unit, and reads a
 // unit exactly as a forward scan does, projection and limits included.
+//
+// A read of whole units without limits (the typed Scan and ScanMap) has
+// nothing to skip and no cut to resume, so in reverse it reads each unit
+// with the reverse walker itself (readBack): one object's pairs are held
+// and fed to the assembler in ascending order, and the walker ends on the
+// next unit, so a reverse typed scan costs no seek per unit. Stepping is
+// the same; only the unit's read differs.
 
 // unitKind tells where a unit's key ends: after a row key of table, or,
 // when table is nil, after the one key element (a map entry's) that
@@ -49,6 +56,9 @@ type stepper struct {
 	slot     int
 	at       []byte // the first unit, when resuming inside it; nil otherwise
 	unit     []byte
+	// back is set for a stepper whose units are read backwards by the
+	// reverse walker itself (readBack), which leaves it on the next unit.
+	back bool
 }
 
 // steps sets s up to walk the units of [lo, hi) of the given kind. fwd
@@ -78,6 +88,18 @@ func (e *exec) steps(s *stepper, fwd *walker, lo, hi []byte, reverse bool, kind 
 	if reverse && !s.empty() {
 		s.rev, err = e.walker(s.lo, s.hi, true)
 	}
+	return err
+}
+
+// stepsBack sets s up to walk the units of [lo, hi) in reverse for
+// readBack, with one reverse walker and no forward one.
+func (e *exec) stepsBack(s *stepper, lo, hi []byte, kind unitKind) error {
+	*s = stepper{e: e, lo: lo, hi: hi, kind: kind, reverse: true, back: true}
+	if s.empty() {
+		return nil
+	}
+	var err error
+	s.rev, err = e.walker(lo, hi, true)
 	return err
 }
 
@@ -119,6 +141,8 @@ func (s *stepper) next() (bool, error) {
 	switch {
 	case s.empty():
 		return false, s.e.err
+	case s.back:
+		return s.land(s.rev.valid) // readBack stepped onto the next unit
 	case s.reverse:
 		return s.land(s.rev.seekLT(s.unit))
 	}
