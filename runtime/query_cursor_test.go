@@ -14,8 +14,7 @@ import (
 )
 
 func TestQueryCursorChecks(t *testing.T) {
-	db := openDB(t, memkv.New())
-	qPut(t, db, qExampleData()...)
+	db := qExampleDB(t)
 	cat := db.Catalog()
 	q := query.MustCompile(cat, `User(first: 1, after: $c) { registered }`)
 	res, err := qCollect(t, db, q, map[string]any{"c": ""})
@@ -121,8 +120,7 @@ func TestQueryNamespaceAndTx(t *testing.T) {
 // TestQueryConcurrent runs one compiled query from many goroutines with
 // different variables (run with -race).
 func TestQueryConcurrent(t *testing.T) {
-	db := openDB(t, memkv.New())
-	qPut(t, db, qExampleData()...)
+	db := qExampleDB(t)
 	q := query.MustCompile(db.Catalog(), `User[$id] { registered, sessions(first: 1) { expires_us } }`)
 	var wg sync.WaitGroup
 	for i := range 8 {

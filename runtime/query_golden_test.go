@@ -7,7 +7,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/protoql/protoql/kv/memkv"
 	"github.com/protoql/protoql/query"
 	"github.com/protoql/protoql/query/querytest"
 	"github.com/protoql/protoql/runtime"
@@ -17,8 +16,7 @@ import (
 // name=value…" prints each result (key order) and the map cursors
 // returned, or the error.
 func TestQueryGolden(t *testing.T) {
-	db := openDB(t, memkv.New())
-	qPut(t, db, qExampleData()...)
+	db := qExampleDB(t)
 	cat := db.Catalog()
 	querytest.RunFile(t, "testdata/exec.txt", func(t *testing.T, c *querytest.Case) string {
 		q, err := query.Compile(cat, c.Input)

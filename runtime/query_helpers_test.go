@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/protoql/protoql/internal/testpb"
+	"github.com/protoql/protoql/kv/memkv"
 	"github.com/protoql/protoql/query"
 	"github.com/protoql/protoql/runtime"
 	"github.com/protoql/protoql/tuple"
@@ -27,6 +28,14 @@ func qPut(t testing.TB, db *runtime.DB, msgs ...proto.Message) {
 		tbl := table(t, db, string(m.ProtoReflect().Descriptor().FullName()))
 		check(t, db.Put(context.Background(), must[runtime.Ref](t)(tbl.RowOf(m)), m))
 	}
+}
+
+// qExampleDB opens a memkv DB holding qExampleData.
+func qExampleDB(t testing.TB) *runtime.DB {
+	t.Helper()
+	db := openDB(t, memkv.New())
+	qPut(t, db, qExampleData()...)
+	return db
 }
 
 // qExampleData is the data of testdata/exec.txt.
