@@ -4,6 +4,7 @@ import (
 	"errors"
 
 	"github.com/protoql/protoql/query"
+	"github.com/protoql/protoql/schema"
 )
 
 // run streams the root objects: first the rest of a row that the after:
@@ -25,8 +26,11 @@ func (e *exec) run(yield func(Result, error) bool) error {
 		}
 		if e.resume != nil {
 			at = pos // steps resumes inside it, then goes on after it
-		} else if lo, hi = afterBounds(lo, hi, pos, ba.Reverse); lo == nil {
-			return nil
+		} else {
+			var ok bool
+			if lo, hi, ok = schema.After(lo, hi, pos, ba.Reverse); !ok {
+				return nil
+			}
 		}
 	}
 	var s stepper

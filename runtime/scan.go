@@ -91,8 +91,9 @@ func get(ctx context.Context, r kv.Reader, ref Ref, m proto.Message) error {
 // emitted.
 func (e *exec) scanWhole(lo, hi []byte, opts ScanOptions, kind unitKind, n *schema.Node, emit func(key, wire []byte) (bool, error)) error {
 	if opts.After != nil {
-		if lo, hi = afterBounds(lo, hi, opts.After, opts.Reverse); lo == nil {
-			return nil // nothing sorts after an all-0xFF key
+		var ok bool
+		if lo, hi, ok = schema.After(lo, hi, opts.After, opts.Reverse); !ok {
+			return nil
 		}
 	}
 	var s stepper

@@ -3,7 +3,7 @@ package runtime
 import (
 	"bytes"
 
-	"github.com/protoql/protoql/tuple"
+	"github.com/protoql/protoql/schema"
 )
 
 // Stepping through units. Every scan of the read engine, a query's rows
@@ -107,7 +107,10 @@ func (e *exec) stepsBack(s *stepper, lo, hi []byte, kind unitKind) error {
 // bounds to what follows it in the scan's direction (lo nil: nothing).
 func within(lo, hi, at []byte, reverse bool) (bool, []byte, []byte) {
 	inside := bytes.Compare(at, lo) >= 0 && below(at, hi)
-	lo, hi = afterBounds(lo, hi, at, reverse)
+	lo, hi, ok := schema.After(lo, hi, at, reverse)
+	if !ok {
+		lo = nil
+	}
 	return inside, lo, hi
 }
 
@@ -170,31 +173,4 @@ func (s *stepper) land(ok bool) (bool, error) {
 	s.unit = append(s.e.buf(s.slot), w.key[:n]...)
 	s.e.kb[s.slot] = s.unit
 	return true, nil
-}
-
-// afterBounds narrows [lo, hi) to the keys strictly after the unit at pos
-// in the scan's direction; lo is nil when nothing is left.
-func afterBounds(lo, hi, pos []byte, reverse bool) ([]byte, []byte) {
-	if reverse {
-		return lo, minBound(hi, pos)
-	}
-	next := tuple.PrefixEnd(pos)
-	if next == nil {
-		return nil, nil
-	}
-	return maxBound(lo, next), hi
-}
-
-func minBound(hi, b []byte) []byte {
-	if hi == nil || bytes.Compare(b, hi) < 0 {
-		return b
-	}
-	return hi
-}
-
-func maxBound(lo, b []byte) []byte {
-	if bytes.Compare(b, lo) > 0 {
-		return b
-	}
-	return lo
 }
