@@ -40,7 +40,7 @@ func GrowthOp(c Column, n int) Op {
 	case "breakout":
 		return func(ctx context.Context, i int) error { return c.Impl.SetLastSeen(ctx, id, baseMicros+int64(i)) }
 	case "put":
-		sessions := c.Impl.(*Protoql).users.Sessions(id)
+		sessions := c.Impl.(*Protoql).users.Row(id).Sessions()
 		return func(ctx context.Context, i int) error {
 			j := int(mix(i) % uint64(n))
 			s := NewSession(n, j)

@@ -23,7 +23,7 @@ const (
 // Protoql is the generated API of the social example on a runtime.DB.
 type Protoql struct {
 	db       *runtime.DB
-	users    *socialpb.UserTable
+	users    socialpb.UserTable
 	sessions *query.Query
 	names    *query.Query
 	whole    *query.Query
@@ -72,12 +72,12 @@ func (p *Protoql) Get(ctx context.Context, id string) (*socialpb.User, error) {
 
 // SetSessionExpiry is the generated inline setter of the map entry.
 func (p *Protoql) SetSessionExpiry(ctx context.Context, id, sid string, v int64) error {
-	return p.users.Sessions(id).Entry(sid).SetExpiresUs(ctx, v)
+	return p.users.Row(id).Sessions().Entry(sid).ExpiresUs().Set(ctx, v)
 }
 
 // SetLastSeen is the generated breakout setter.
 func (p *Protoql) SetLastSeen(ctx context.Context, id string, v int64) error {
-	return p.users.SetLastSeenUs(ctx, id, v)
+	return p.users.Row(id).LastSeenUs().Set(ctx, v)
 }
 
 // QuerySessions runs the compiled QuerySessionsText.
@@ -118,7 +118,7 @@ func (p *Protoql) queryUser(ctx context.Context, q *query.Query, id string) (*so
 // not project).
 func (p *Protoql) QuerySessionsTyped(ctx context.Context, id string) (*socialpb.User, error) {
 	var u *socialpb.User
-	for e, err := range p.users.Sessions(id).Scan(ctx, runtime.ScanOptions{Limit: 10}) {
+	for e, err := range p.users.Row(id).Sessions().Scan(ctx, runtime.ScanOptions{Limit: 10}) {
 		if err != nil {
 			return nil, err
 		}

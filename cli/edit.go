@@ -235,7 +235,7 @@ func clearInline(ctx context.Context, tx *runtime.Tx, t target) (int, error) {
 	if !ok || err != nil {
 		return 0, err
 	}
-	return 1, tx.MutateInline(ctx, t.ref, func(m protoreflect.Message) error {
+	return 1, tx.UpdateInline(ctx, t.ref, func(m protoreflect.Message) error {
 		m.Clear(m.Descriptor().Fields().ByNumber(t.inline.Number()))
 		return nil
 	})
@@ -282,7 +282,7 @@ func setPath(ctx context.Context, db *runtime.DB, path, js string) error {
 			if err != nil {
 				return err
 			}
-			return tx.MutateInline(ctx, t.ref, func(m protoreflect.Message) error {
+			return tx.UpdateInline(ctx, t.ref, func(m protoreflect.Message) error {
 				m.Clear(m.Descriptor().Fields().ByNumber(t.inline.Number()))
 				return proto.UnmarshalOptions{Merge: true}.Unmarshal(wire, m.Interface())
 			})

@@ -37,7 +37,7 @@ func TestConcurrentIncrements(t *testing.T) {
 			for range workers {
 				wg.Go(func() {
 					for range each {
-						err := db.MutateInline(ctx, ref, func(m protoreflect.Message) error {
+						err := db.UpdateInline(ctx, ref, func(m protoreflect.Message) error {
 							fd := m.Descriptor().Fields().ByName("registered")
 							m.Set(fd, protoreflect.ValueOfUint64(m.Get(fd).Uint()+1))
 							return nil

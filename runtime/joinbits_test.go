@@ -9,6 +9,7 @@ import (
 	"github.com/protoql/protoql/kv/memkv"
 	"github.com/protoql/protoql/query"
 	"github.com/protoql/protoql/runtime"
+	"github.com/protoql/protoql/runtime/protoqlimpl"
 )
 
 // TestJoinCopiesBitExact joins one target row into several holders: every
@@ -30,7 +31,7 @@ func TestJoinCopiesBitExact(t *testing.T) {
 	)
 	q := query.MustCompile(db.Catalog(), `Board["b"] { pins { place { lat, alt } } }`)
 	n := 0
-	for row, err := range runtime.QueryAs[*testpb.Board](ctx, db, q, nil) {
+	for row, err := range protoqlimpl.QueryAs[*testpb.Board](ctx, db, q, nil) {
 		check(t, err)
 		n++
 		for id, pin := range row.Msg.Pins {

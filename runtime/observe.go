@@ -27,7 +27,7 @@ import (
 // protoql.rows, protoql.keys_scanned, protoql.bytes_scanned and, when a
 // limit ended it, protoql.limit), protoql.Put, protoql.Delete,
 // protoql.DeleteRange, protoql.DeleteRows, protoql.SetValue,
-// protoql.MutateInline (attributes protoql.table, protoql.attempts),
+// protoql.UpdateInline (attributes protoql.table, protoql.attempts),
 // protoql.Update and protoql.View (protoql.attempts). Failed calls carry
 // the error and an Error status.
 //
@@ -41,7 +41,7 @@ import (
 //	protoql.query.limit_hits   {hit}      counter     Queries ended by a Limit (protoql.limit = rows, keys, bytes)
 //	protoql.write.duration     s          histogram   per DB-level write (protoql.operation = put, delete, ...)
 //	protoql.tx.duration        s          histogram   per Update or View (protoql.tx = update, view)
-//	protoql.tx.attempts        {attempt}  histogram   runs of the function per Update and MutateInline
+//	protoql.tx.attempts        {attempt}  histogram   runs of the function per Update and UpdateInline
 //	protoql.tx.retries         {retry}    counter     runs after the first (conflicts the store retried)
 //	protoql.tx.conflicts       {conflict} counter     calls that failed with kv.ErrConflict after the store's retries
 

@@ -65,7 +65,7 @@ func TestFieldOps(t *testing.T) {
 	}
 
 	// Inline read-modify-write keeps breakouts and maps.
-	check(t, db.MutateInline(ctx, ref, func(m protoreflect.Message) error {
+	check(t, db.UpdateInline(ctx, ref, func(m protoreflect.Message) error {
 		m.Set(m.Descriptor().Fields().ByName("registered"), protoreflect.ValueOfUint64(5))
 		return nil
 	}))
@@ -355,7 +355,7 @@ func TestInvalidRequests(t *testing.T) {
 		{"key mismatch", db.Put(ctx, ref, &testpb.User{UserId: "other"})},
 		{"set value on object", db.SetValue(ctx, ref, str("x"))},
 		{"wrong value type", db.SetValue(ctx, must[runtime.Ref](t)(ref.Field(3)), str("x"))},
-		{"mutate non-inline", db.MutateInline(ctx, ref, func(m protoreflect.Message) error {
+		{"mutate non-inline", db.UpdateInline(ctx, ref, func(m protoreflect.Message) error {
 			m.Set(m.Descriptor().Fields().ByName("last_seen_us"), protoreflect.ValueOfInt64(1))
 			return nil
 		})},

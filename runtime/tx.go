@@ -32,10 +32,10 @@ type Querier interface {
 	// SetValue writes a breakout field or a scalar map entry: one blind
 	// write that neither reads nor touches the parent.
 	SetValue(ctx context.Context, ref Ref, v protoreflect.Value) error
-	// MutateInline runs fn on the inline fields of the object at ref and
+	// UpdateInline runs fn on the inline fields of the object at ref and
 	// writes them back, atomically (a read-modify-write of the object's own
 	// small value). fn may run more than once.
-	MutateInline(ctx context.Context, ref Ref, fn func(protoreflect.Message) error) error
+	UpdateInline(ctx context.Context, ref Ref, fn func(protoreflect.Message) error) error
 	// Scan streams the rows of t in r.
 	Scan(ctx context.Context, t *Table, r KeyRange, opts ScanOptions) iter.Seq2[proto.Message, error]
 	// ScanMap streams the entries of the map at ref in r.
@@ -137,15 +137,15 @@ func (db *DB) SetValue(ctx context.Context, ref Ref, v protoreflect.Value) error
 	return db.apply(ctx, "set_value", &ref, func(w kv.Writer) error { return setValue(w, ref, v) })
 }
 
-// MutateInline implements Querier in its own transaction.
-func (db *DB) MutateInline(ctx context.Context, ref Ref, fn func(protoreflect.Message) error) error {
-	ctx, ob := db.obs.start(ctx, "protoql.MutateInline")
+// UpdateInline implements Querier in its own transaction.
+func (db *DB) UpdateInline(ctx context.Context, ref Ref, fn func(protoreflect.Message) error) error {
+	ctx, ob := db.obs.start(ctx, "protoql.UpdateInline")
 	attempts := 0
 	err := db.store.Update(ctx, func(txn kv.Txn) error {
 		attempts++
-		return mutateInline(ctx, txn, db, ref, fn)
+		return updateInline(ctx, txn, db, ref, fn)
 	})
-	db.obs.endWrite(ctx, ob, "mutate_inline", &ref, attempts, err)
+	db.obs.endWrite(ctx, ob, "update_inline", &ref, attempts, err)
 	return err
 }
 
@@ -234,13 +234,13 @@ func (tx *Tx) SetValue(_ context.Context, ref Ref, v protoreflect.Value) error {
 	return setValue(w, ref, v)
 }
 
-// MutateInline implements Querier.
-func (tx *Tx) MutateInline(ctx context.Context, ref Ref, fn func(protoreflect.Message) error) error {
+// UpdateInline implements Querier.
+func (tx *Tx) UpdateInline(ctx context.Context, ref Ref, fn func(protoreflect.Message) error) error {
 	w, err := tx.writer()
 	if err != nil {
 		return err
 	}
-	return mutateInline(ctx, w, tx.db, ref, fn)
+	return updateInline(ctx, w, tx.db, ref, fn)
 }
 
 // Scan implements Querier.

@@ -45,7 +45,7 @@ func TestUpdateAcrossTables(t *testing.T) {
 				if err := tx.Put(ctx, tref, th); err != nil {
 					return err
 				}
-				return tx.MutateInline(ctx, tref, func(m protoreflect.Message) error {
+				return tx.UpdateInline(ctx, tref, func(m protoreflect.Message) error {
 					m.Set(m.Descriptor().Fields().ByName("body"), protoreflect.ValueOfString("b"))
 					return nil
 				})

@@ -83,10 +83,10 @@ func del(w kv.Writer, ref Ref) error {
 	return w.DeleteRange(ref.key, tuple.PrefixEnd(ref.key))
 }
 
-// mutateInline reads the inline fields of the object at ref, lets fn change
+// updateInline reads the inline fields of the object at ref, lets fn change
 // them, and writes them back: a read-modify-write of the object's small own
 // value, which must run inside a transaction. A missing object is created.
-func mutateInline(ctx context.Context, txn kv.Txn, db *DB, ref Ref, fn func(protoreflect.Message) error) error {
+func updateInline(ctx context.Context, txn kv.Txn, db *DB, ref Ref, fn func(protoreflect.Message) error) error {
 	n := ref.node
 	if n == nil {
 		return invalid("%s is a %s; inline fields belong to rows, objects and message map entries", ref, ref.kindName())

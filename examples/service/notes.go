@@ -16,7 +16,7 @@ const pageSize = 20
 // notesServer implements NotesService on protoql's typed table.
 type notesServer struct {
 	notespb.UnimplementedNotesServiceServer
-	notes *notespb.NoteTable
+	notes notespb.NoteTable
 	// list is compiled once; the author and page token are variables, so
 	// user input never becomes query text.
 	list *query.Query
@@ -45,7 +45,7 @@ func (s *notesServer) CreateNote(ctx context.Context, req *notespb.CreateNoteReq
 
 // GetNote answers NotFound for a missing note, through server.Status.
 func (s *notesServer) GetNote(ctx context.Context, req *notespb.GetNoteRequest) (*notespb.GetNoteResponse, error) {
-	n, err := s.notes.Get(ctx, req.GetAuthor(), req.GetNoteId())
+	n, err := s.notes.Get(ctx, notespb.NoteKey{Author: req.GetAuthor(), NoteId: req.GetNoteId()})
 	if err != nil {
 		return nil, server.Status(err)
 	}

@@ -45,9 +45,9 @@ func main() {
 // app holds the typed tables.
 type app struct {
 	db      *runtime.DB
-	users   *socialpb.UserTable
-	threads *socialpb.ThreadTable
-	inbox   *socialpb.InboxItemTable
+	users   socialpb.UserTable
+	threads socialpb.ThreadTable
+	inbox   socialpb.InboxItemTable
 	w       io.Writer
 }
 
@@ -111,17 +111,17 @@ func (a *app) signUp(ctx context.Context) error {
 // logIn adds a session (one map entry) and bumps breakout and counter keys:
 // each is one small write, whatever the size of the user.
 func (a *app) logIn(ctx context.Context) error {
-	sessions := a.users.Sessions("alice")
+	sessions := a.users.Row("alice").Sessions()
 	if err := sessions.Put(ctx, "s1", &socialpb.Session{ExpiresUs: us(24 * time.Hour), Device: "phone"}); err != nil {
 		return err
 	}
 	if err := sessions.Entry("s1").Attrs().Set(ctx, "ip", "192.0.2.1"); err != nil {
 		return err
 	}
-	if err := a.users.SetLastSeenUs(ctx, "alice", us(time.Minute)); err != nil {
+	if err := a.users.Row("alice").LastSeenUs().Set(ctx, us(time.Minute)); err != nil {
 		return err
 	}
-	if err := a.users.Counters("alice").Set(ctx, "logins", 1); err != nil {
+	if err := a.users.Row("alice").Counters().Set(ctx, "logins", 1); err != nil {
 		return err
 	}
 	a.say("alice logged in: wrote User[\"alice\"].sessions[\"s1\"], its attrs[\"ip\"], last_seen_us and counters[\"logins\"] (four small writes, none reading the user)")
@@ -142,7 +142,7 @@ func (a *app) converse(ctx context.Context) error {
 			return err
 		}
 		for _, p := range posts {
-			if err := threads.Posts("t1").Put(ctx, us(p.at), &socialpb.Post{AuthorId: p.who, Text: p.text}); err != nil {
+			if err := threads.Row("t1").Posts().Put(ctx, us(p.at), &socialpb.Post{AuthorId: p.who, Text: p.text}); err != nil {
 				return err
 			}
 			to := "bob"
@@ -155,7 +155,7 @@ func (a *app) converse(ctx context.Context) error {
 			}
 		}
 		for _, u := range []string{"alice", "bob"} {
-			if err := users.Threads(u).Put(ctx, "t1", &socialpb.ThreadRef{LastReadUs: us(0)}); err != nil {
+			if err := users.Row(u).Threads().Put(ctx, "t1", &socialpb.ThreadRef{LastReadUs: us(0)}); err != nil {
 				return err
 			}
 		}
@@ -166,7 +166,7 @@ func (a *app) converse(ctx context.Context) error {
 	}
 	a.say("one transaction: Thread[\"t1\"] with %d posts, %d inbox items, and t1 in both users' threads", len(posts), len(posts))
 	var texts []string
-	for e, err := range a.threads.Posts("t1").Scan(ctx, runtime.ScanOptions{}) {
+	for e, err := range a.threads.Row("t1").Posts().Scan(ctx, runtime.ScanOptions{}) {
 		if err != nil {
 			return err
 		}
@@ -200,10 +200,10 @@ func (a *app) readInbox(ctx context.Context) error {
 		}
 	}
 	newest := us(4 * time.Minute)
-	if err := a.inbox.SetUnread(ctx, "bob", socialpb.Folder_FOLDER_INBOX, newest, false); err != nil {
+	if err := a.inbox.Row(socialpb.InboxItemKey{OwnerId: "bob", Folder: socialpb.Folder_FOLDER_INBOX, ReceivedUs: newest}).Unread().Set(ctx, false); err != nil {
 		return err
 	}
-	labels := a.inbox.Labels("bob", socialpb.Folder_FOLDER_INBOX, newest)
+	labels := a.inbox.Row(socialpb.InboxItemKey{OwnerId: "bob", Folder: socialpb.Folder_FOLDER_INBOX, ReceivedUs: newest}).Labels()
 	if err := labels.Entry("personal").ById().Put(ctx, 7, &socialpb.Label{Name: "food", Color: 0xff8800}); err != nil {
 		return err
 	}
@@ -221,11 +221,11 @@ func (a *app) archive(ctx context.Context) error {
 	at := us(2 * time.Minute)
 	err := a.db.Update(ctx, func(tx *runtime.Tx) error {
 		inbox := a.inbox.In(tx)
-		item, err := inbox.Get(ctx, "bob", socialpb.Folder_FOLDER_INBOX, at)
+		item, err := inbox.Get(ctx, socialpb.InboxItemKey{OwnerId: "bob", Folder: socialpb.Folder_FOLDER_INBOX, ReceivedUs: at})
 		if err != nil {
 			return err
 		}
-		if err := inbox.Delete(ctx, "bob", socialpb.Folder_FOLDER_INBOX, at); err != nil {
+		if err := inbox.Delete(ctx, socialpb.InboxItemKey{OwnerId: "bob", Folder: socialpb.Folder_FOLDER_INBOX, ReceivedUs: at}); err != nil {
 			return err
 		}
 		item.Folder = socialpb.Folder_FOLDER_ARCHIVE
@@ -250,10 +250,10 @@ func (a *app) archive(ctx context.Context) error {
 // profile edits inline fields (a read-modify-write of the row's own value)
 // and reads the whole user back.
 func (a *app) profile(ctx context.Context) error {
-	if err := a.users.SetPhone(ctx, "alice", "+47 123"); err != nil {
+	if err := a.users.Row("alice").Phone().Set(ctx, "+47 123"); err != nil {
 		return err
 	}
-	if err := a.users.Password("alice").SetChangedUs(ctx, us(time.Hour)); err != nil {
+	if err := a.users.Row("alice").Password().ChangedUs().Set(ctx, us(time.Hour)); err != nil {
 		return err
 	}
 	u, err := a.users.Get(ctx, "alice")

@@ -94,7 +94,7 @@ func sample(host string, i int) float64 {
 
 // record creates the series and appends their points, one transaction per
 // minute of samples, as a collector would.
-func record(ctx context.Context, w io.Writer, db *runtime.DB, series *seriespb.SeriesTable) error {
+func record(ctx context.Context, w io.Writer, db *runtime.DB, series seriespb.SeriesTable) error {
 	for _, h := range hosts {
 		s := &seriespb.Series{Metric: "cpu", Host: h, Unit: "percent", Labels: map[string]string{"dc": "osl1"}}
 		if err := series.Put(ctx, s); err != nil {
@@ -108,11 +108,11 @@ func record(ctx context.Context, w io.Writer, db *runtime.DB, series *seriespb.S
 			for _, h := range hosts {
 				for j := i; j < i+batch; j++ {
 					at := start.Add(time.Duration(j) * step).UnixMicro()
-					if err := s.Points("cpu", h).Put(ctx, at, &seriespb.Point{Value: sample(h, j), Samples: 1}); err != nil {
+					if err := s.Row(seriespb.SeriesKey{Metric: "cpu", Host: h}).Points().Put(ctx, at, &seriespb.Point{Value: sample(h, j), Samples: 1}); err != nil {
 						return err
 					}
 				}
-				if err := s.SetLastUs(ctx, "cpu", h, start.Add(time.Duration(i+batch-1)*step).UnixMicro()); err != nil {
+				if err := s.Row(seriespb.SeriesKey{Metric: "cpu", Host: h}).LastUs().Set(ctx, start.Add(time.Duration(i+batch-1)*step).UnixMicro()); err != nil {
 					return err
 				}
 			}
@@ -130,14 +130,14 @@ func clock(us int64) string { return time.UnixMicro(us).UTC().Format("15:04:05")
 
 // latest reads the newest points of one series: the map is descending, so
 // they are the first entries of its key range.
-func latest(ctx context.Context, w io.Writer, series *seriespb.SeriesTable) error {
-	last, err := series.GetLastUs(ctx, "cpu", "web1")
+func latest(ctx context.Context, w io.Writer, series seriespb.SeriesTable) error {
+	last, err := series.Row(seriespb.SeriesKey{Metric: "cpu", Host: "web1"}).LastUs().Get(ctx)
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(w, "Series[cpu, web1].last_us = %s\n", clock(last))
 	fmt.Fprint(w, "latest 3 of Series[cpu, web1].points:")
-	for e, err := range series.Points("cpu", "web1").Scan(ctx, runtime.ScanOptions{Limit: 3}) {
+	for e, err := range series.Row(seriespb.SeriesKey{Metric: "cpu", Host: "web1"}).Points().Scan(ctx, runtime.ScanOptions{Limit: 3}) {
 		if err != nil {
 			return err
 		}
@@ -145,7 +145,7 @@ func latest(ctx context.Context, w io.Writer, series *seriespb.SeriesTable) erro
 	}
 	fmt.Fprintln(w)
 	// Reverse turns the newest-first map around: the oldest point first.
-	for e, err := range series.Points("cpu", "web1").Scan(ctx, runtime.ScanOptions{Reverse: true, Limit: 1}) {
+	for e, err := range series.Row(seriespb.SeriesKey{Metric: "cpu", Host: "web1"}).Points().Scan(ctx, runtime.ScanOptions{Reverse: true, Limit: 1}) {
 		if err != nil {
 			return err
 		}
@@ -156,13 +156,13 @@ func latest(ctx context.Context, w io.Writer, series *seriespb.SeriesTable) erro
 
 // window aggregates the points of [from, to) for every host: one range scan
 // per series, touching only the window's keys.
-func window(ctx context.Context, w io.Writer, series *seriespb.SeriesTable) error {
+func window(ctx context.Context, w io.Writer, series seriespb.SeriesTable) error {
 	from, to := start.Add(20*time.Minute), start.Add(25*time.Minute)
 	for _, h := range hosts {
 		var n int
 		var sum, peak float64
 		var newest, oldest int64
-		for e, err := range series.Points("cpu", h).ScanRange(ctx, from.UnixMicro(), to.UnixMicro(), runtime.ScanOptions{}) {
+		for e, err := range series.Row(seriespb.SeriesKey{Metric: "cpu", Host: h}).Points().ScanRange(ctx, from.UnixMicro(), to.UnixMicro(), runtime.ScanOptions{}) {
 			if err != nil {
 				return err
 			}
@@ -181,7 +181,7 @@ func window(ctx context.Context, w io.Writer, series *seriespb.SeriesTable) erro
 }
 
 // list finds every series of a metric with a key-prefix scan of the table.
-func list(ctx context.Context, w io.Writer, series *seriespb.SeriesTable) error {
+func list(ctx context.Context, w io.Writer, series seriespb.SeriesTable) error {
 	fmt.Fprint(w, "series of metric cpu:")
 	for s, err := range series.Scan(ctx, seriespb.SeriesKeys().Metric("cpu"), runtime.ScanOptions{}) {
 		if err != nil {
@@ -195,13 +195,13 @@ func list(ctx context.Context, w io.Writer, series *seriespb.SeriesTable) error 
 
 // expire drops the points older than a retention horizon, oldest first,
 // in one transaction.
-func expire(ctx context.Context, w io.Writer, db *runtime.DB, series *seriespb.SeriesTable) error {
+func expire(ctx context.Context, w io.Writer, db *runtime.DB, series seriespb.SeriesTable) error {
 	horizon := start.Add(45 * time.Minute).UnixMicro()
 	dropped := 0
 	err := db.Update(ctx, func(tx *runtime.Tx) error {
 		dropped = 0
 		for _, h := range hosts {
-			pts := series.In(tx).Points("cpu", h)
+			pts := series.In(tx).Row(seriespb.SeriesKey{Metric: "cpu", Host: h}).Points()
 			var old []int64
 			for e, err := range pts.ScanBelow(ctx, horizon, runtime.ScanOptions{}) {
 				if err != nil {
@@ -222,7 +222,7 @@ func expire(ctx context.Context, w io.Writer, db *runtime.DB, series *seriespb.S
 		return err
 	}
 	left := 0
-	for _, err := range series.Points("cpu", "web2").Scan(ctx, runtime.ScanOptions{}) {
+	for _, err := range series.Row(seriespb.SeriesKey{Metric: "cpu", Host: "web2"}).Points().Scan(ctx, runtime.ScanOptions{}) {
 		if err != nil {
 			return err
 		}

@@ -8,943 +8,193 @@ package edgepb
 
 import (
 	"context"
-	"fmt"
 	"github.com/protoql/protoql/query"
 	"github.com/protoql/protoql/runtime"
-	"google.golang.org/protobuf/reflect/protoreflect"
+	"github.com/protoql/protoql/runtime/protoqlimpl"
 	"iter"
 )
 
-// This file is compiled against the runtime API of GeneratedVersion1; a
-// runtime without it fails to compile this file rather than misbehave.
-const _ = runtime.GeneratedVersion1
+// This file is compiled against the generated-code API of GeneratedVersion2;
+// a runtime without it fails to compile this file rather than misbehave.
+const _ = protoqlimpl.GeneratedVersion2
 
+// Doc is an editions table.
+//
+// DocObject addresses a stored Doc — a row, an object field or a message map
+// entry — without I/O. The embedded runtime.Object has Get, Put, Delete and
+// UpdateInline; the methods below address its fields. Key fields are not among
+// them: they are part of the address.
+type DocObject struct {
+	runtime.Object[*Doc]
+}
+
+// Title is the inline field title, stored in the value of the object's own
+// key: Set and Clear are each a read-modify-write of that one key (see
+// runtime.Object.UpdateInline); keys below it are neither read nor written. It
+// does no I/O.
+func (o DocObject) Title() runtime.Inline[string] {
+	return runtime.Inline[string]{
+		Num:    2,
+		Object: o.Object.Handle,
+	}
+}
+
+// raw opts out of UTF-8 validation.
+//
+// Raw is the inline field raw, stored in the value of the object's own key:
+// Set and Clear are each a read-modify-write of that one key (see
+// runtime.Object.UpdateInline); keys below it are neither read nor written. It
+// does no I/O.
+func (o DocObject) Raw() runtime.Inline[string] {
+	return runtime.Inline[string]{
+		Num:    3,
+		Object: o.Object.Handle,
+	}
+}
+
+// Note is the breakout field note, stored alone under its own key below the
+// object: Get reads that key, Set writes it blind and Clear deletes it, none
+// of them reading or writing the object's own value. It does no I/O.
+func (o DocObject) Note() runtime.Field[string] {
+	return runtime.Field[string]{Handle: o.Object.Handle.Field(4)}
+}
+
+// Parts addresses the map field parts: one object per entry below this object,
+// its own key holding its inline fields. It does no I/O.
+func (o DocObject) Parts() PartMap[string] {
+	return PartMap[string]{runtime.ObjectMap[string, *Part]{Handle: o.Object.Handle.Field(5)}}
+}
+
+// Labels addresses the map field labels: one key per entry below this object,
+// holding the entry's value. It does no I/O.
+func (o DocObject) Labels() runtime.Map[string, string] {
+	return runtime.Map[string, string]{Handle: o.Object.Handle.Field(6)}
+}
+
+// Cover addresses the object field cover: its own key below this object,
+// holding its inline fields, and the keys below that. It does no I/O.
+func (o DocObject) Cover() PartObject {
+	return PartObject{runtime.Object[*Part]{Handle: o.Object.Handle.Field(7)}}
+}
+
+// Blob is the inline field blob, stored in the value of the object's own key:
+// Set and Clear are each a read-modify-write of that one key (see
+// runtime.Object.UpdateInline); keys below it are neither read nor written. It
+// does no I/O.
+func (o DocObject) Blob() runtime.Inline[[]byte] {
+	return runtime.Inline[[]byte]{
+		Num:    8,
+		Object: o.Object.Handle,
+	}
+}
+
+// Part is an object and a map value.
+//
+// PartObject addresses a stored Part — a row, an object field or a message
+// map entry — without I/O. The embedded runtime.Object has Get, Put, Delete
+// and UpdateInline; the methods below address its fields. Key fields are not
+// among them: they are part of the address.
+type PartObject struct {
+	runtime.Object[*Part]
+}
+
+// Text is the inline field text, stored in the value of the object's own key:
+// Set and Clear are each a read-modify-write of that one key (see
+// runtime.Object.UpdateInline); keys below it are neither read nor written. It
+// does no I/O.
+func (o PartObject) Text() runtime.Inline[string] {
+	return runtime.Inline[string]{
+		Num:    1,
+		Object: o.Object.Handle,
+	}
+}
+
+// PartMap addresses a map field whose values are Part, with keys of type K,
+// without I/O. The embedded runtime.ObjectMap has Get, Put, Delete, Clear,
+// Scan, ScanAtLeast, ScanBelow, ScanRange and Cursor; Entry addresses one
+// entry's fields.
+type PartMap[K any] struct {
+	runtime.ObjectMap[K, *Part]
+}
+
+// Entry addresses the entry k. It does no I/O.
+func (m PartMap[K]) Entry(k K) PartObject {
+	return PartObject{m.ObjectMap.Entry(k)}
+}
+
+// Doc is an editions table.
+//
 // DocTable is the typed table of protoql.test.edge.v1.Doc (table id 2), whose
-// primary key is (id). Every row is stored under keys starting with Doc[id].
-// Its methods run on the DB it was made from, or on the transaction given to
-// In. It is safe for concurrent use when its Querier is (a *runtime.DB is; a
-// *runtime.Tx belongs to one transaction).
+// primary key is (id); its rows are stored under keys starting with Doc[id].
+// The methods of the embedded runtime.TypedTable (Get, Put, Delete,
+// UpdateInline, Scan, DeleteRows, Cursor) run on the DB it was made from, or
+// on the Querier given to In.
 type DocTable struct {
-	t *runtime.Table
-	q runtime.Querier
+	runtime.TypedTable[string, *Doc]
 }
 
 // NewDocTable returns the typed table of protoql.test.edge.v1.Doc in db. It
 // fails when db has no such table, or when db was not opened with the linked
 // descriptor of *Doc
-// (runtime.WithSchema(File_protoql_test_edge_v1_doc_proto)), since results
-// must be of the linked Go type. It does no I/O.
-func NewDocTable(db *runtime.DB) (*DocTable, error) {
-	t, err := db.Table("protoql.test.edge.v1.Doc")
-	if err != nil {
-		return nil, err
-	}
-	if t.Schema().Desc != (*Doc)(nil).ProtoReflect().Descriptor() {
-		return nil, fmt.Errorf("%w: table protoql.test.edge.v1.Doc of this DB is not described by the linked *Doc; open the DB with runtime.WithSchema(File_protoql_test_edge_v1_doc_proto)", runtime.ErrInvalid)
-	}
-	return &DocTable{
-		q: db,
-		t: t,
-	}, nil
+// (runtime.WithSchema(File_protoql_test_edge_v1_doc_proto)). It does no I/O.
+func NewDocTable(db *runtime.DB) (DocTable, error) {
+	t, err := runtime.NewTypedTable[string, *Doc](db, "protoql.test.edge.v1.Doc", nil)
+	return DocTable{t}, err
 }
 
 // In returns the table bound to q: pass the *runtime.Tx of DB.Update or
 // DB.View to run every call, and every handle made from the result, inside
-// that transaction (valid only while it runs), or a *runtime.DB to run outside
-// one. It does no I/O.
-func (x *DocTable) In(q runtime.Querier) *DocTable {
-	return &DocTable{
-		q: q,
-		t: x.t,
-	}
+// that transaction (valid only while it runs). It does no I/O.
+func (x DocTable) In(q runtime.Querier) DocTable {
+	return DocTable{x.TypedTable.In(q)}
 }
 
-// Table returns the untyped runtime table, for calls the typed API does not
-// cover.
-func (x *DocTable) Table() *runtime.Table {
-	return x.t
-}
-
-// Row returns the runtime.Ref of the row Doc[id], for the untyped runtime API.
-// It does no I/O.
-func (x *DocTable) Row(id string) (runtime.Ref, error) {
-	return x.t.Row(protoreflect.ValueOfString(id))
+// Row addresses the row Doc[id], for its typed fields, objects and maps. It
+// does no I/O.
+func (x DocTable) Row(k string) DocObject {
+	return DocObject{x.TypedTable.Row(k)}
 }
 
 // Compile compiles text, a query whose root must be the Doc table, against the
-// DB's schema. Compile once (at start-up, say) and run the result many times
-// with Query, passing user input as $variables. Errors name the line and
-// column. It does no I/O.
-func (x *DocTable) Compile(text string) (*query.Query, error) {
-	return runtime.CompileFor(x.t, text)
+// DB's schema. Compile once and run the result many times with Query, passing
+// user input as $variables. Errors name the line and column. It does no I/O.
+func (x DocTable) Compile(text string) (*query.Query, error) {
+	return protoqlimpl.CompileFor(x.Table(), text)
 }
 
 // Query runs q (from Compile) with vars bound, on one consistent snapshot of
 // the table's Querier, yielding each root row as a *Doc with only the selected
-// fields set (key fields always) and the cursor that resumes after it. It
-// reads only the key ranges the query's plan names (see q.Explain). The first
-// error ends the sequence.
-func (x *DocTable) Query(ctx context.Context, q *query.Query, vars map[string]any, opts ...runtime.QueryOption) iter.Seq2[runtime.Row[*Doc], error] {
-	return runtime.QueryAs[*Doc](ctx, x.q, q, vars, opts...)
+// fields set (key fields always) and the cursor that resumes after it. The
+// first error ends the sequence.
+func (x DocTable) Query(ctx context.Context, q *query.Query, vars map[string]any, opts ...runtime.QueryOption) iter.Seq2[runtime.Row[*Doc], error] {
+	return protoqlimpl.QueryAs[*Doc](ctx, x.Querier(), q, vars, opts...)
 }
 
-// Get reads the key range of Doc[id] (its own key and every key below it) in
-// one range scan and returns the Doc reassembled from it. It returns an error
-// wrapping runtime.ErrNotFound when no key of that range exists.
-func (x *DocTable) Get(ctx context.Context, id string) (*Doc, error) {
-	ref, err := x.Row(id)
-	if err != nil {
-		return nil, err
-	}
-	m := new(Doc)
-	if err := x.q.Get(ctx, ref, m); err != nil {
-		return nil, err
-	}
-	return m, nil
-}
-
-// Put replaces the row Doc[id] whose key fields v holds, atomically: one batch
-// deletes the row's key range (its own key and every key below it) and writes
-// every pair of v.
-func (x *DocTable) Put(ctx context.Context, v *Doc) error {
-	if v == nil {
-		return fmt.Errorf("%w: DocTable.Put of a nil *Doc", runtime.ErrInvalid)
-	}
-	ref, err := x.t.RowOf(v)
-	if err != nil {
-		return err
-	}
-	return x.q.Put(ctx, ref, v)
-}
-
-// Delete deletes the key range of Doc[id] (its own key and every key below
-// it): one range delete.
-func (x *DocTable) Delete(ctx context.Context, id string) error {
-	ref, err := x.Row(id)
-	if err != nil {
-		return err
-	}
-	return x.q.Delete(ctx, ref)
-}
-
-// UpdateInline reads and rewrites the single key Doc[id], whose value holds
-// the inline fields (title, raw, blob), in one transaction (a
-// read-modify-write of that key alone). fn sees a Doc holding only those
-// fields (and its key fields, which it must not change) and may change only
-// them; keys below Doc[id] are neither read nor written. A missing Doc is
-// created. fn may run more than once.
-func (x *DocTable) UpdateInline(ctx context.Context, id string, fn func(*Doc) error) error {
-	ref, err := x.Row(id)
-	if err != nil {
-		return err
-	}
-	return x.q.MutateInline(ctx, ref, func(m protoreflect.Message) error {
-		v, ok := m.Interface().(*Doc)
-		if !ok {
-			return fmt.Errorf("%w: got a %T where *Doc was expected; open the DB with runtime.WithSchema and the linked File_ descriptor", runtime.ErrInvalid, m.Interface())
-		}
-		return fn(v)
-	})
-}
-
-// Scan reads the rows of Doc in r (nil: every row) with one range scan over
-// the part of the table's key range that r selects, streaming each row as soon
-// as its keys end. Rows come in stored key order (a descending column largest
-// first); opts limits, reverses or resumes the scan (ScanOptions.After takes a
-// Cursor). The first error ends the sequence.
-func (x *DocTable) Scan(ctx context.Context, r DocRange, opts runtime.ScanOptions) iter.Seq2[*Doc, error] {
-	var kr runtime.KeyRange
-	if r != nil {
-		kr = r.keyRangeOfDoc()
-	}
-	return func(yield func(*Doc, error) bool) {
-		for m, err := range x.q.Scan(ctx, x.t, kr, opts) {
-			if err != nil {
-				yield(nil, err)
-				return
-			}
-			v, ok := m.(*Doc)
-			if !ok {
-				yield(nil, fmt.Errorf("%w: got a %T where *Doc was expected; open the DB with runtime.WithSchema and the linked File_ descriptor", runtime.ErrInvalid, m))
-				return
-			}
-			if !yield(v, nil) {
-				return
-			}
-		}
-	}
-}
-
-// Cursor returns the key of v's row, Doc[id], to pass as
-// runtime.ScanOptions.After to resume a scan right after v. It does no I/O.
-func (x *DocTable) Cursor(v *Doc) ([]byte, error) {
-	if v == nil {
-		return nil, fmt.Errorf("%w: DocTable.Cursor of a nil *Doc", runtime.ErrInvalid)
-	}
-	ref, err := x.t.RowOf(v)
-	if err != nil {
-		return nil, err
-	}
-	return ref.Key(), nil
-}
-
-// SetTitle sets title to v, stored inline in the value of the single key
-// Doc[id]: a read-modify-write of that key alone, in a transaction (see
-// UpdateInline); keys below it are neither read nor written. A missing Doc is
-// created.
-func (x *DocTable) SetTitle(ctx context.Context, id string, v string) error {
-	ref, err := x.Row(id)
-	if err != nil {
-		return err
-	}
-	return x.q.MutateInline(ctx, ref, func(m protoreflect.Message) error {
-		fd := m.Descriptor().Fields().ByNumber(2)
-		m.Set(fd, protoreflect.ValueOfString(v))
-		return nil
-	})
-}
-
-// ClearTitle clears title, stored inline in the value of the single key
-// Doc[id]: a read-modify-write of that key alone, in a transaction (see
-// UpdateInline); keys below it are neither read nor written. A missing Doc is
-// created.
-func (x *DocTable) ClearTitle(ctx context.Context, id string) error {
-	ref, err := x.Row(id)
-	if err != nil {
-		return err
-	}
-	return x.q.MutateInline(ctx, ref, func(m protoreflect.Message) error {
-		fd := m.Descriptor().Fields().ByNumber(2)
-		m.Clear(fd)
-		return nil
-	})
-}
-
-// SetRaw sets raw to v, stored inline in the value of the single key Doc[id]:
-// a read-modify-write of that key alone, in a transaction (see UpdateInline);
-// keys below it are neither read nor written. A missing Doc is created.
-func (x *DocTable) SetRaw(ctx context.Context, id string, v string) error {
-	ref, err := x.Row(id)
-	if err != nil {
-		return err
-	}
-	return x.q.MutateInline(ctx, ref, func(m protoreflect.Message) error {
-		fd := m.Descriptor().Fields().ByNumber(3)
-		m.Set(fd, protoreflect.ValueOfString(v))
-		return nil
-	})
-}
-
-// ClearRaw clears raw, stored inline in the value of the single key Doc[id]: a
-// read-modify-write of that key alone, in a transaction (see UpdateInline);
-// keys below it are neither read nor written. A missing Doc is created.
-func (x *DocTable) ClearRaw(ctx context.Context, id string) error {
-	ref, err := x.Row(id)
-	if err != nil {
-		return err
-	}
-	return x.q.MutateInline(ctx, ref, func(m protoreflect.Message) error {
-		fd := m.Descriptor().Fields().ByNumber(3)
-		m.Clear(fd)
-		return nil
-	})
-}
-
-// SetNote writes the single key Doc[id].note: one blind write that reads
-// nothing and leaves the value of Doc[id] alone (a missing Doc is created).
-func (x *DocTable) SetNote(ctx context.Context, id string, v string) error {
-	ref, err := x.Row(id)
-	if err == nil {
-		ref, err = ref.Field(4)
-	}
-	if err != nil {
-		return err
-	}
-	return x.q.SetValue(ctx, ref, protoreflect.ValueOfString(v))
-}
-
-// GetNote reads the single key Doc[id].note. It returns an error wrapping
-// runtime.ErrNotFound when the field is not stored.
-func (x *DocTable) GetNote(ctx context.Context, id string) (string, error) {
-	ref, err := x.Row(id)
-	if err == nil {
-		ref, err = ref.Field(4)
-	}
-	if err != nil {
-		return "", err
-	}
-	v, err := x.q.GetValue(ctx, ref)
-	if err != nil {
-		return "", err
-	}
-	return v.String(), nil
-}
-
-// ClearNote deletes the single key Doc[id].note.
-func (x *DocTable) ClearNote(ctx context.Context, id string) error {
-	ref, err := x.Row(id)
-	if err == nil {
-		ref, err = ref.Field(4)
-	}
-	if err != nil {
-		return err
-	}
-	return x.q.Delete(ctx, ref)
-}
-
-// Parts addresses the map Doc[id].parts: one key per entry,
-// Doc[id].parts[string], with the keys below each. It does no I/O; the
-// handle's methods do.
-func (x *DocTable) Parts(id string) DocPartsMap {
-	ref, err := x.Row(id)
-	if err == nil {
-		ref, err = ref.Field(5)
-	}
-	return DocPartsMap{
-		err: err,
-		q:   x.q,
-		ref: ref,
-	}
-}
-
-// Labels addresses the map Doc[id].labels: one key per entry,
-// Doc[id].labels[string], with the keys below each. It does no I/O; the
-// handle's methods do.
-func (x *DocTable) Labels(id string) DocLabelsMap {
-	ref, err := x.Row(id)
-	if err == nil {
-		ref, err = ref.Field(6)
-	}
-	return DocLabelsMap{
-		err: err,
-		q:   x.q,
-		ref: ref,
-	}
-}
-
-// Cover addresses the object Doc[id].cover: its own key, holding its inline
-// fields, and the keys below it. It does no I/O; the handle's methods do.
-func (x *DocTable) Cover(id string) DocCoverHandle {
-	ref, err := x.Row(id)
-	if err == nil {
-		ref, err = ref.Field(7)
-	}
-	return DocCoverHandle{
-		err: err,
-		q:   x.q,
-		ref: ref,
-	}
-}
-
-// SetBlob sets blob to v, stored inline in the value of the single key
-// Doc[id]: a read-modify-write of that key alone, in a transaction (see
-// UpdateInline); keys below it are neither read nor written. A missing Doc is
-// created.
-func (x *DocTable) SetBlob(ctx context.Context, id string, v []byte) error {
-	ref, err := x.Row(id)
-	if err != nil {
-		return err
-	}
-	return x.q.MutateInline(ctx, ref, func(m protoreflect.Message) error {
-		fd := m.Descriptor().Fields().ByNumber(8)
-		m.Set(fd, protoreflect.ValueOfBytes(v))
-		return nil
-	})
-}
-
-// ClearBlob clears blob, stored inline in the value of the single key Doc[id]:
-// a read-modify-write of that key alone, in a transaction (see UpdateInline);
-// keys below it are neither read nor written. A missing Doc is created.
-func (x *DocTable) ClearBlob(ctx context.Context, id string) error {
-	ref, err := x.Row(id)
-	if err != nil {
-		return err
-	}
-	return x.q.MutateInline(ctx, ref, func(m protoreflect.Message) error {
-		fd := m.Descriptor().Fields().ByNumber(8)
-		m.Clear(fd)
-		return nil
-	})
-}
-
-// DocRange is a range of Doc rows by primary key, for DocTable.Scan: start
-// from DocKeys(), fix leading key columns in key order, then optionally bound
-// the next one. A nil DocRange is every row.
-type DocRange interface {
-	keyRangeOfDoc() runtime.KeyRange
-}
-
-// DocKeys returns the range of every Doc row; its methods narrow it. It does
-// no I/O.
+// DocKeys returns the range of every Doc row, for DocTable.Scan and
+// DeleteRows; its methods narrow it. It does no I/O.
 func DocKeys() DocKeysAll {
 	return DocKeysAll{}
 }
 
-// DocKeysAll is the range of every Doc row. It implements DocRange; its
-// methods narrow it further.
+// DocKeysAll is a range of Doc rows with no key column fixed. Pass it to Scan
+// as it is, or narrow it with its methods.
 type DocKeysAll struct {
-	kr runtime.KeyRange
-}
-
-func (k DocKeysAll) keyRangeOfDoc() runtime.KeyRange {
-	return k.kr
+	runtime.Range[string]
 }
 
 // IdAtLeast narrows the range to the rows whose id is at least lo. It does no
 // I/O.
-func (k DocKeysAll) IdAtLeast(lo string) DocKeysBounded {
-	return DocKeysBounded{kr: runtime.KeyRange{
-		Lower:  protoreflect.ValueOfString(lo),
-		Prefix: k.kr.Prefix,
-	}}
+func (r DocKeysAll) IdAtLeast(lo string) runtime.Range[string] {
+	return runtime.AtLeast(r.Range, lo)
 }
 
 // IdBelow narrows the range to the rows whose id is below hi. It does no I/O.
-func (k DocKeysAll) IdBelow(hi string) DocKeysBounded {
-	return DocKeysBounded{kr: runtime.KeyRange{
-		Prefix: k.kr.Prefix,
-		Upper:  protoreflect.ValueOfString(hi),
-	}}
+func (r DocKeysAll) IdBelow(hi string) runtime.Range[string] {
+	return runtime.Below(r.Range, hi)
 }
 
-// IdRange narrows the range to the rows whose id is in [lo, hi). It does no
+// IdBetween narrows the range to the rows whose id is in [lo, hi). It does no
 // I/O.
-func (k DocKeysAll) IdRange(lo, hi string) DocKeysBounded {
-	return DocKeysBounded{kr: runtime.KeyRange{
-		Lower:  protoreflect.ValueOfString(lo),
-		Prefix: k.kr.Prefix,
-		Upper:  protoreflect.ValueOfString(hi),
-	}}
-}
-
-// DocKeysBounded is a range of Doc rows with leading key columns fixed and the
-// next one bounded. It implements DocRange.
-type DocKeysBounded struct {
-	kr runtime.KeyRange
-}
-
-func (k DocKeysBounded) keyRangeOfDoc() runtime.KeyRange {
-	return k.kr
-}
-
-// DocPartsMap addresses the map Doc[id].parts: one key per entry,
-// Doc[id].parts[string]. It does no I/O until a method is called, and carries
-// any error met while addressing it, which every method returns. Its methods
-// run on the Querier of the table it came from.
-type DocPartsMap struct {
-	q   runtime.Querier
-	ref runtime.Ref
-	err error
-}
-
-// DocPartsEntry is one entry of Doc[id].parts, as Scan yields it.
-type DocPartsEntry struct {
-	// Key is the entry's map key.
-	Key string
-	// Value is the entry's value.
-	Value *Part
-}
-
-// Ref returns the runtime.Ref of the map Doc[id].parts, for the untyped
-// runtime API. It does no I/O.
-func (h DocPartsMap) Ref() (runtime.Ref, error) {
-	return h.ref, h.err
-}
-
-// entry returns the Ref of the entry Doc[id].parts[k].
-func (h DocPartsMap) entry(k string) (runtime.Ref, error) {
-	if h.err != nil {
-		return runtime.Ref{}, h.err
-	}
-	return h.ref.Entry(protoreflect.ValueOfString(k))
-}
-
-// Entry addresses the entry Doc[id].parts[k], to reach the fields, objects and
-// maps stored below it. It does no I/O.
-func (h DocPartsMap) Entry(k string) DocPartsHandle {
-	ref, err := h.entry(k)
-	return DocPartsHandle{
-		err: err,
-		q:   h.q,
-		ref: ref,
-	}
-}
-
-// Get reads the key range of the entry Doc[id].parts[k] (its own key and every
-// key below it) in one range scan. It returns an error wrapping
-// runtime.ErrNotFound when the entry does not exist.
-func (h DocPartsMap) Get(ctx context.Context, k string) (*Part, error) {
-	ref, err := h.entry(k)
-	if err != nil {
-		return nil, err
-	}
-	m := new(Part)
-	if err := h.q.Get(ctx, ref, m); err != nil {
-		return nil, err
-	}
-	return m, nil
-}
-
-// Put replaces the entry Doc[id].parts[k] with v atomically: one batch deletes
-// the entry's key range and writes every pair of v. It neither reads nor
-// touches the value of the object holding the map; a missing holder is
-// created.
-func (h DocPartsMap) Put(ctx context.Context, k string, v *Part) error {
-	if v == nil {
-		return fmt.Errorf("%w: DocPartsMap.Put of a nil *Part", runtime.ErrInvalid)
-	}
-	ref, err := h.entry(k)
-	if err != nil {
-		return err
-	}
-	return h.q.Put(ctx, ref, v)
-}
-
-// Delete deletes the key range of the entry Doc[id].parts[k]: one range
-// delete.
-func (h DocPartsMap) Delete(ctx context.Context, k string) error {
-	ref, err := h.entry(k)
-	if err != nil {
-		return err
-	}
-	return h.q.Delete(ctx, ref)
-}
-
-// Clear deletes every entry of Doc[id].parts: one range delete of the map's
-// whole key range.
-func (h DocPartsMap) Clear(ctx context.Context) error {
-	if h.err != nil {
-		return h.err
-	}
-	return h.q.Delete(ctx, h.ref)
-}
-
-// Scan reads every entry of Doc[id].parts in one range scan, streaming each
-// entry as soon as its keys end, in stored key order; opts limits, reverses or
-// resumes the scan (ScanOptions.After takes a Cursor). The first error ends
-// the sequence.
-func (h DocPartsMap) Scan(ctx context.Context, opts runtime.ScanOptions) iter.Seq2[DocPartsEntry, error] {
-	return h.scan(ctx, runtime.KeyRange{}, opts)
-}
-
-// ScanAtLeast reads the entries of Doc[id].parts whose key is at least lo in
-// one range scan, streaming each entry as soon as its keys end, in stored key
-// order; opts limits, reverses or resumes the scan (ScanOptions.After takes a
-// Cursor). The first error ends the sequence.
-func (h DocPartsMap) ScanAtLeast(ctx context.Context, lo string, opts runtime.ScanOptions) iter.Seq2[DocPartsEntry, error] {
-	return h.scan(ctx, runtime.KeyRange{Lower: protoreflect.ValueOfString(lo)}, opts)
-}
-
-// ScanBelow reads the entries of Doc[id].parts whose key is below hi in one
-// range scan, streaming each entry as soon as its keys end, in stored key
-// order; opts limits, reverses or resumes the scan (ScanOptions.After takes a
-// Cursor). The first error ends the sequence.
-func (h DocPartsMap) ScanBelow(ctx context.Context, hi string, opts runtime.ScanOptions) iter.Seq2[DocPartsEntry, error] {
-	return h.scan(ctx, runtime.KeyRange{Upper: protoreflect.ValueOfString(hi)}, opts)
-}
-
-// ScanRange reads the entries of Doc[id].parts whose key is in [lo, hi) in one
-// range scan, streaming each entry as soon as its keys end, in stored key
-// order; opts limits, reverses or resumes the scan (ScanOptions.After takes a
-// Cursor). The first error ends the sequence.
-func (h DocPartsMap) ScanRange(ctx context.Context, lo, hi string, opts runtime.ScanOptions) iter.Seq2[DocPartsEntry, error] {
-	return h.scan(ctx, runtime.KeyRange{
-		Lower: protoreflect.ValueOfString(lo),
-		Upper: protoreflect.ValueOfString(hi),
-	}, opts)
-}
-
-// scan streams the entries of Doc[id].parts in kr.
-func (h DocPartsMap) scan(ctx context.Context, kr runtime.KeyRange, opts runtime.ScanOptions) iter.Seq2[DocPartsEntry, error] {
-	return func(yield func(DocPartsEntry, error) bool) {
-		if h.err != nil {
-			yield(DocPartsEntry{}, h.err)
-			return
-		}
-		for e, err := range h.q.ScanMap(ctx, h.ref, kr, opts) {
-			if err != nil {
-				yield(DocPartsEntry{}, err)
-				return
-			}
-			v, ok := e.Value.Message().Interface().(*Part)
-			if !ok {
-				yield(DocPartsEntry{}, fmt.Errorf("%w: got a %T where *Part was expected; open the DB with runtime.WithSchema and the linked File_ descriptor", runtime.ErrInvalid, e.Value.Message().Interface()))
-				return
-			}
-			if !yield(DocPartsEntry{
-				Key:   e.Key.String(),
-				Value: v,
-			}, nil) {
-				return
-			}
-		}
-	}
-}
-
-// Cursor returns the key of the entry Doc[id].parts[k], to pass as
-// runtime.ScanOptions.After to resume a scan right after it. It does no I/O.
-func (h DocPartsMap) Cursor(k string) ([]byte, error) {
-	ref, err := h.entry(k)
-	if err != nil {
-		return nil, err
-	}
-	return ref.Key(), nil
-}
-
-// DocPartsHandle addresses Doc[id].parts[string], a Part stored at its own key
-// (its inline fields) and the keys below it. It does no I/O until a method is
-// called, and carries any error met while addressing it, which every method
-// returns. Its methods run on the Querier of the table it came from.
-type DocPartsHandle struct {
-	q   runtime.Querier
-	ref runtime.Ref
-	err error
-}
-
-// Ref returns the runtime.Ref of Doc[id].parts[string], for the untyped
-// runtime API. It does no I/O.
-func (h DocPartsHandle) Ref() (runtime.Ref, error) {
-	return h.ref, h.err
-}
-
-// Get reads the key range of Doc[id].parts[string] (its own key and every key
-// below it) in one range scan and returns the Part reassembled from it. It
-// returns an error wrapping runtime.ErrNotFound when no key of that range
-// exists.
-func (h DocPartsHandle) Get(ctx context.Context) (*Part, error) {
-	ref, err := h.Ref()
-	if err != nil {
-		return nil, err
-	}
-	m := new(Part)
-	if err := h.q.Get(ctx, ref, m); err != nil {
-		return nil, err
-	}
-	return m, nil
-}
-
-// Put replaces Doc[id].parts[string] with v atomically: one batch deletes the
-// key range of Doc[id].parts[string] (its own key and every key below it) and
-// writes every pair of v.
-func (h DocPartsHandle) Put(ctx context.Context, v *Part) error {
-	if v == nil {
-		return fmt.Errorf("%w: DocPartsHandle.Put of a nil *Part", runtime.ErrInvalid)
-	}
-	ref, err := h.Ref()
-	if err != nil {
-		return err
-	}
-	return h.q.Put(ctx, ref, v)
-}
-
-// Delete deletes the key range of Doc[id].parts[string] (its own key and every
-// key below it): one range delete.
-func (h DocPartsHandle) Delete(ctx context.Context) error {
-	ref, err := h.Ref()
-	if err != nil {
-		return err
-	}
-	return h.q.Delete(ctx, ref)
-}
-
-// UpdateInline reads and rewrites the single key Doc[id].parts[string], whose
-// value holds the inline fields (text), in one transaction (a
-// read-modify-write of that key alone). fn sees a Part holding only those
-// fields and may change only them; keys below Doc[id].parts[string] are
-// neither read nor written. A missing Part is created. fn may run more than
-// once.
-func (h DocPartsHandle) UpdateInline(ctx context.Context, fn func(*Part) error) error {
-	ref, err := h.Ref()
-	if err != nil {
-		return err
-	}
-	return h.q.MutateInline(ctx, ref, func(m protoreflect.Message) error {
-		v, ok := m.Interface().(*Part)
-		if !ok {
-			return fmt.Errorf("%w: got a %T where *Part was expected; open the DB with runtime.WithSchema and the linked File_ descriptor", runtime.ErrInvalid, m.Interface())
-		}
-		return fn(v)
-	})
-}
-
-// SetText sets text to v, stored inline in the value of the single key
-// Doc[id].parts[string]: a read-modify-write of that key alone, in a
-// transaction (see UpdateInline); keys below it are neither read nor written.
-// A missing Part is created.
-func (h DocPartsHandle) SetText(ctx context.Context, v string) error {
-	ref, err := h.Ref()
-	if err != nil {
-		return err
-	}
-	return h.q.MutateInline(ctx, ref, func(m protoreflect.Message) error {
-		fd := m.Descriptor().Fields().ByNumber(1)
-		m.Set(fd, protoreflect.ValueOfString(v))
-		return nil
-	})
-}
-
-// ClearText clears text, stored inline in the value of the single key
-// Doc[id].parts[string]: a read-modify-write of that key alone, in a
-// transaction (see UpdateInline); keys below it are neither read nor written.
-// A missing Part is created.
-func (h DocPartsHandle) ClearText(ctx context.Context) error {
-	ref, err := h.Ref()
-	if err != nil {
-		return err
-	}
-	return h.q.MutateInline(ctx, ref, func(m protoreflect.Message) error {
-		fd := m.Descriptor().Fields().ByNumber(1)
-		m.Clear(fd)
-		return nil
-	})
-}
-
-// DocLabelsMap addresses the map Doc[id].labels: one key per entry,
-// Doc[id].labels[string]. It does no I/O until a method is called, and carries
-// any error met while addressing it, which every method returns. Its methods
-// run on the Querier of the table it came from.
-type DocLabelsMap struct {
-	q   runtime.Querier
-	ref runtime.Ref
-	err error
-}
-
-// DocLabelsEntry is one entry of Doc[id].labels, as Scan yields it.
-type DocLabelsEntry struct {
-	// Key is the entry's map key.
-	Key string
-	// Value is the entry's value.
-	Value string
-}
-
-// Ref returns the runtime.Ref of the map Doc[id].labels, for the untyped
-// runtime API. It does no I/O.
-func (h DocLabelsMap) Ref() (runtime.Ref, error) {
-	return h.ref, h.err
-}
-
-// entry returns the Ref of the entry Doc[id].labels[k].
-func (h DocLabelsMap) entry(k string) (runtime.Ref, error) {
-	if h.err != nil {
-		return runtime.Ref{}, h.err
-	}
-	return h.ref.Entry(protoreflect.ValueOfString(k))
-}
-
-// Get reads the single key Doc[id].labels[k]. It returns an error wrapping
-// runtime.ErrNotFound when the entry does not exist.
-func (h DocLabelsMap) Get(ctx context.Context, k string) (string, error) {
-	ref, err := h.entry(k)
-	if err != nil {
-		return "", err
-	}
-	v, err := h.q.GetValue(ctx, ref)
-	if err != nil {
-		return "", err
-	}
-	return v.String(), nil
-}
-
-// Set writes the single key Doc[id].labels[k]: one blind write that reads
-// nothing and leaves the value of the object holding the map alone (a missing
-// holder is created).
-func (h DocLabelsMap) Set(ctx context.Context, k string, v string) error {
-	ref, err := h.entry(k)
-	if err != nil {
-		return err
-	}
-	return h.q.SetValue(ctx, ref, protoreflect.ValueOfString(v))
-}
-
-// Delete deletes the key range of the entry Doc[id].labels[k]: one range
-// delete.
-func (h DocLabelsMap) Delete(ctx context.Context, k string) error {
-	ref, err := h.entry(k)
-	if err != nil {
-		return err
-	}
-	return h.q.Delete(ctx, ref)
-}
-
-// Clear deletes every entry of Doc[id].labels: one range delete of the map's
-// whole key range.
-func (h DocLabelsMap) Clear(ctx context.Context) error {
-	if h.err != nil {
-		return h.err
-	}
-	return h.q.Delete(ctx, h.ref)
-}
-
-// Scan reads every entry of Doc[id].labels in one range scan, streaming each
-// entry as soon as its keys end, in stored key order; opts limits, reverses or
-// resumes the scan (ScanOptions.After takes a Cursor). The first error ends
-// the sequence.
-func (h DocLabelsMap) Scan(ctx context.Context, opts runtime.ScanOptions) iter.Seq2[DocLabelsEntry, error] {
-	return h.scan(ctx, runtime.KeyRange{}, opts)
-}
-
-// ScanAtLeast reads the entries of Doc[id].labels whose key is at least lo in
-// one range scan, streaming each entry as soon as its keys end, in stored key
-// order; opts limits, reverses or resumes the scan (ScanOptions.After takes a
-// Cursor). The first error ends the sequence.
-func (h DocLabelsMap) ScanAtLeast(ctx context.Context, lo string, opts runtime.ScanOptions) iter.Seq2[DocLabelsEntry, error] {
-	return h.scan(ctx, runtime.KeyRange{Lower: protoreflect.ValueOfString(lo)}, opts)
-}
-
-// ScanBelow reads the entries of Doc[id].labels whose key is below hi in one
-// range scan, streaming each entry as soon as its keys end, in stored key
-// order; opts limits, reverses or resumes the scan (ScanOptions.After takes a
-// Cursor). The first error ends the sequence.
-func (h DocLabelsMap) ScanBelow(ctx context.Context, hi string, opts runtime.ScanOptions) iter.Seq2[DocLabelsEntry, error] {
-	return h.scan(ctx, runtime.KeyRange{Upper: protoreflect.ValueOfString(hi)}, opts)
-}
-
-// ScanRange reads the entries of Doc[id].labels whose key is in [lo, hi) in
-// one range scan, streaming each entry as soon as its keys end, in stored key
-// order; opts limits, reverses or resumes the scan (ScanOptions.After takes a
-// Cursor). The first error ends the sequence.
-func (h DocLabelsMap) ScanRange(ctx context.Context, lo, hi string, opts runtime.ScanOptions) iter.Seq2[DocLabelsEntry, error] {
-	return h.scan(ctx, runtime.KeyRange{
-		Lower: protoreflect.ValueOfString(lo),
-		Upper: protoreflect.ValueOfString(hi),
-	}, opts)
-}
-
-// scan streams the entries of Doc[id].labels in kr.
-func (h DocLabelsMap) scan(ctx context.Context, kr runtime.KeyRange, opts runtime.ScanOptions) iter.Seq2[DocLabelsEntry, error] {
-	return func(yield func(DocLabelsEntry, error) bool) {
-		if h.err != nil {
-			yield(DocLabelsEntry{}, h.err)
-			return
-		}
-		for e, err := range h.q.ScanMap(ctx, h.ref, kr, opts) {
-			if err != nil {
-				yield(DocLabelsEntry{}, err)
-				return
-			}
-			v := e.Value.String()
-			if !yield(DocLabelsEntry{
-				Key:   e.Key.String(),
-				Value: v,
-			}, nil) {
-				return
-			}
-		}
-	}
-}
-
-// Cursor returns the key of the entry Doc[id].labels[k], to pass as
-// runtime.ScanOptions.After to resume a scan right after it. It does no I/O.
-func (h DocLabelsMap) Cursor(k string) ([]byte, error) {
-	ref, err := h.entry(k)
-	if err != nil {
-		return nil, err
-	}
-	return ref.Key(), nil
-}
-
-// DocCoverHandle addresses Doc[id].cover, a Part stored at its own key (its
-// inline fields) and the keys below it. It does no I/O until a method is
-// called, and carries any error met while addressing it, which every method
-// returns. Its methods run on the Querier of the table it came from.
-type DocCoverHandle struct {
-	q   runtime.Querier
-	ref runtime.Ref
-	err error
-}
-
-// Ref returns the runtime.Ref of Doc[id].cover, for the untyped runtime API.
-// It does no I/O.
-func (h DocCoverHandle) Ref() (runtime.Ref, error) {
-	return h.ref, h.err
-}
-
-// Get reads the key range of Doc[id].cover (its own key and every key below
-// it) in one range scan and returns the Part reassembled from it. It returns
-// an error wrapping runtime.ErrNotFound when no key of that range exists.
-func (h DocCoverHandle) Get(ctx context.Context) (*Part, error) {
-	ref, err := h.Ref()
-	if err != nil {
-		return nil, err
-	}
-	m := new(Part)
-	if err := h.q.Get(ctx, ref, m); err != nil {
-		return nil, err
-	}
-	return m, nil
-}
-
-// Put replaces Doc[id].cover with v atomically: one batch deletes the key
-// range of Doc[id].cover (its own key and every key below it) and writes every
-// pair of v.
-func (h DocCoverHandle) Put(ctx context.Context, v *Part) error {
-	if v == nil {
-		return fmt.Errorf("%w: DocCoverHandle.Put of a nil *Part", runtime.ErrInvalid)
-	}
-	ref, err := h.Ref()
-	if err != nil {
-		return err
-	}
-	return h.q.Put(ctx, ref, v)
-}
-
-// Delete deletes the key range of Doc[id].cover (its own key and every key
-// below it): one range delete.
-func (h DocCoverHandle) Delete(ctx context.Context) error {
-	ref, err := h.Ref()
-	if err != nil {
-		return err
-	}
-	return h.q.Delete(ctx, ref)
-}
-
-// UpdateInline reads and rewrites the single key Doc[id].cover, whose value
-// holds the inline fields (text), in one transaction (a read-modify-write of
-// that key alone). fn sees a Part holding only those fields and may change
-// only them; keys below Doc[id].cover are neither read nor written. A missing
-// Part is created. fn may run more than once.
-func (h DocCoverHandle) UpdateInline(ctx context.Context, fn func(*Part) error) error {
-	ref, err := h.Ref()
-	if err != nil {
-		return err
-	}
-	return h.q.MutateInline(ctx, ref, func(m protoreflect.Message) error {
-		v, ok := m.Interface().(*Part)
-		if !ok {
-			return fmt.Errorf("%w: got a %T where *Part was expected; open the DB with runtime.WithSchema and the linked File_ descriptor", runtime.ErrInvalid, m.Interface())
-		}
-		return fn(v)
-	})
-}
-
-// SetText sets text to v, stored inline in the value of the single key
-// Doc[id].cover: a read-modify-write of that key alone, in a transaction (see
-// UpdateInline); keys below it are neither read nor written. A missing Part is
-// created.
-func (h DocCoverHandle) SetText(ctx context.Context, v string) error {
-	ref, err := h.Ref()
-	if err != nil {
-		return err
-	}
-	return h.q.MutateInline(ctx, ref, func(m protoreflect.Message) error {
-		fd := m.Descriptor().Fields().ByNumber(1)
-		m.Set(fd, protoreflect.ValueOfString(v))
-		return nil
-	})
-}
-
-// ClearText clears text, stored inline in the value of the single key
-// Doc[id].cover: a read-modify-write of that key alone, in a transaction (see
-// UpdateInline); keys below it are neither read nor written. A missing Part is
-// created.
-func (h DocCoverHandle) ClearText(ctx context.Context) error {
-	ref, err := h.Ref()
-	if err != nil {
-		return err
-	}
-	return h.q.MutateInline(ctx, ref, func(m protoreflect.Message) error {
-		fd := m.Descriptor().Fields().ByNumber(1)
-		m.Clear(fd)
-		return nil
-	})
+func (r DocKeysAll) IdBetween(lo, hi string) runtime.Range[string] {
+	return runtime.Between(r.Range, lo, hi)
 }

@@ -34,9 +34,9 @@ type env struct {
 	ctx            context.Context
 	store          kv.Store
 	edge, social   *runtime.DB
-	legacy         *edgepb.LegacyTable
-	doc            *edgepb.DocTable
-	users          *testpb.UserTable
+	legacy         edgepb.LegacyTable
+	doc            edgepb.DocTable
+	users          testpb.UserTable
 	edgeNS, userNS string
 }
 
@@ -179,17 +179,17 @@ func TestWritePaths(t *testing.T) {
 		put("extensions/Put row (proto2)", stored, legacyExt),
 		put("extensions/Put row (editions)", stored, docExt),
 		entry("extensions/map-entry Put (proto2)", stored,
-			func(e *env) error { return e.legacy.Items("x").Put(e.ctx, "i", itemWithNote) },
-			func(e *env) (proto.Message, error) { return e.legacy.Items("x").Get(e.ctx, "i") }, itemWithNote),
+			func(e *env) error { return e.legacy.Row("x").Items().Put(e.ctx, "i", itemWithNote) },
+			func(e *env) (proto.Message, error) { return e.legacy.Row("x").Items().Get(e.ctx, "i") }, itemWithNote),
 		entry("extensions/object Put (proto2)", stored,
-			func(e *env) error { return e.legacy.Main("x").Put(e.ctx, itemWithNote) },
-			func(e *env) (proto.Message, error) { return e.legacy.Main("x").Get(e.ctx) }, itemWithNote),
+			func(e *env) error { return e.legacy.Row("x").Main().Put(e.ctx, itemWithNote) },
+			func(e *env) (proto.Message, error) { return e.legacy.Row("x").Main().Get(e.ctx) }, itemWithNote),
 		entry("extensions/map-entry Put (editions)", stored,
-			func(e *env) error { return e.doc.Parts("d").Put(e.ctx, "p", partWithNote) },
-			func(e *env) (proto.Message, error) { return e.doc.Parts("d").Get(e.ctx, "p") }, partWithNote),
+			func(e *env) error { return e.doc.Row("d").Parts().Put(e.ctx, "p", partWithNote) },
+			func(e *env) (proto.Message, error) { return e.doc.Row("d").Parts().Get(e.ctx, "p") }, partWithNote),
 		entry("extensions/object Put (editions)", stored,
-			func(e *env) error { return e.doc.Cover("d").Put(e.ctx, partWithNote) },
-			func(e *env) (proto.Message, error) { return e.doc.Cover("d").Get(e.ctx) }, partWithNote),
+			func(e *env) error { return e.doc.Row("d").Cover().Put(e.ctx, partWithNote) },
+			func(e *env) (proto.Message, error) { return e.doc.Row("d").Cover().Get(e.ctx) }, partWithNote),
 		entry("extensions/UpdateInline row", stored,
 			func(e *env) error {
 				return e.legacy.UpdateInline(e.ctx, "x", func(m *edgepb.Legacy) error {
@@ -201,12 +201,12 @@ func TestWritePaths(t *testing.T) {
 			ext(&edgepb.Legacy{Id: proto.String("x")}, edgepb.E_ExtInt32, int32(5))),
 		entry("extensions/UpdateInline entry", stored,
 			func(e *env) error {
-				return e.doc.Parts("d").Entry("p").UpdateInline(e.ctx, func(m *edgepb.Part) error {
+				return e.doc.Row("d").Parts().Entry("p").UpdateInline(e.ctx, func(m *edgepb.Part) error {
 					proto.SetExtension(m, edgepb.E_PartNote, "pn")
 					return nil
 				})
 			},
-			func(e *env) (proto.Message, error) { return e.doc.Parts("d").Get(e.ctx, "p") },
+			func(e *env) (proto.Message, error) { return e.doc.Row("d").Parts().Get(e.ctx, "p") },
 			ext(&edgepb.Part{}, edgepb.E_PartNote, "pn")),
 		// protobuf-go validates no extension's strings, in either direction,
 		// so neither does the write path.
@@ -235,15 +235,15 @@ func TestWritePaths(t *testing.T) {
 			&testpb.User{UserId: "u", Sessions: map[string]*testpb.Session{"s": unknown(&testpb.Session{Device: "d"}, varintField(40, 1))}}),
 		entry("unknown/map-entry Put, free number", stored,
 			func(e *env) error {
-				return e.users.Sessions("u").Put(e.ctx, "s", unknown(&testpb.Session{Device: "d"}, varintField(40, 1)))
+				return e.users.Row("u").Sessions().Put(e.ctx, "s", unknown(&testpb.Session{Device: "d"}, varintField(40, 1)))
 			},
-			func(e *env) (proto.Message, error) { return e.users.Sessions("u").Get(e.ctx, "s") },
+			func(e *env) (proto.Message, error) { return e.users.Row("u").Sessions().Get(e.ctx, "s") },
 			unknown(&testpb.Session{Device: "d"}, varintField(40, 1))),
 		blind("unknown/map-entry Put, number of a map field", refused, func(e *env) error {
-			return e.users.Sessions("u").Put(e.ctx, "s", unknown(&testpb.Session{}, bytesField(3, "")))
+			return e.users.Row("u").Sessions().Put(e.ctx, "s", unknown(&testpb.Session{}, bytesField(3, "")))
 		}),
 		blind("unknown/object Put, number of a breakout field", refused, func(e *env) error {
-			return e.users.Password("u").Put(e.ctx, unknown(&testpb.Password{}, varintField(2, 1)))
+			return e.users.Row("u").Password().Put(e.ctx, unknown(&testpb.Password{}, varintField(2, 1)))
 		}),
 		blind("unknown/UpdateInline, number of a breakout field", refused, func(e *env) error {
 			return e.users.UpdateInline(e.ctx, "u", func(m *testpb.User) error {
@@ -274,37 +274,37 @@ func TestWritePaths(t *testing.T) {
 			&testpb.User{UserId: "u", Sessions: map[string]*testpb.Session{"s": {Attrs: map[string]string{bad: "a"}}}}),
 		put("utf8/Put row, int map to string value (proto3)", refused, &testpb.User{UserId: "u", Scores: map[int64]string{1: bad}}),
 		blind("utf8/map-entry Put, key (proto3)", refused, func(e *env) error {
-			return e.users.Sessions("u").Put(e.ctx, bad, &testpb.Session{})
+			return e.users.Row("u").Sessions().Put(e.ctx, bad, &testpb.Session{})
 		}),
 		blind("utf8/map-entry Put, value (proto3)", refused, func(e *env) error {
-			return e.users.Sessions("u").Put(e.ctx, "s", &testpb.Session{Device: bad})
+			return e.users.Row("u").Sessions().Put(e.ctx, "s", &testpb.Session{Device: bad})
 		}),
 		blind("utf8/object Put, row key (proto3)", refused, func(e *env) error {
-			return e.users.Password(bad).Put(e.ctx, &testpb.Password{})
+			return e.users.Row(bad).Password().Put(e.ctx, &testpb.Password{})
 		}),
-		blind("utf8/inline setter (proto3)", refused, func(e *env) error { return e.users.SetPhone(e.ctx, "u", bad) }),
-		blind("utf8/inline setter, row key (proto3)", refused, func(e *env) error { return e.users.SetPhone(e.ctx, bad, "p") }),
+		blind("utf8/inline setter (proto3)", refused, func(e *env) error { return e.users.Row("u").Phone().Set(e.ctx, bad) }),
+		blind("utf8/inline setter, row key (proto3)", refused, func(e *env) error { return e.users.Row(bad).Phone().Set(e.ctx, "p") }),
 		blind("utf8/entry inline setter, entry key (proto3)", refused, func(e *env) error {
-			return e.users.Sessions("u").Entry(bad).SetExpiresUs(e.ctx, 1)
+			return e.users.Row("u").Sessions().Entry(bad).ExpiresUs().Set(e.ctx, 1)
 		}),
-		blind("utf8/breakout setter (proto3)", refused, func(e *env) error { return e.users.SetNickname(e.ctx, "u", bad) }),
-		blind("utf8/breakout setter, row key (proto3)", refused, func(e *env) error { return e.users.SetLastSeenUs(e.ctx, bad, 1) }),
-		blind("utf8/scalar-map Set, key (proto3)", refused, func(e *env) error { return e.users.Counters("u").Set(e.ctx, bad, 1) }),
-		blind("utf8/scalar-map Set, value (proto3)", refused, func(e *env) error { return e.users.Scores("u").Set(e.ctx, 1, bad) }),
+		blind("utf8/breakout setter (proto3)", refused, func(e *env) error { return e.users.Row("u").Nickname().Set(e.ctx, bad) }),
+		blind("utf8/breakout setter, row key (proto3)", refused, func(e *env) error { return e.users.Row(bad).LastSeenUs().Set(e.ctx, 1) }),
+		blind("utf8/scalar-map Set, key (proto3)", refused, func(e *env) error { return e.users.Row("u").Counters().Set(e.ctx, bad, 1) }),
+		blind("utf8/scalar-map Set, value (proto3)", refused, func(e *env) error { return e.users.Row("u").Scores().Set(e.ctx, 1, bad) }),
 		blind("utf8/blind nested entry Set, key (proto3)", refused, func(e *env) error {
-			return e.users.Sessions("u").Entry("s").Attrs().Set(e.ctx, bad, "v")
+			return e.users.Row("u").Sessions().Entry("s").Attrs().Set(e.ctx, bad, "v")
 		}),
 		blind("utf8/blind nested entry Set, value (proto3)", refused, func(e *env) error {
-			return e.users.Sessions("u").Entry("s").Attrs().Set(e.ctx, "k", bad)
+			return e.users.Row("u").Sessions().Entry("s").Attrs().Set(e.ctx, "k", bad)
 		}),
 		blind("utf8/blind nested entry Set, outer key (proto3)", refused, func(e *env) error {
-			return e.users.Sessions("u").Entry(bad).Attrs().Set(e.ctx, "k", "v")
+			return e.users.Row("u").Sessions().Entry(bad).Attrs().Set(e.ctx, "k", "v")
 		}),
 		blind("utf8/blind entry in object, key (proto3)", refused, func(e *env) error {
-			return e.users.Password("u").History().Set(e.ctx, bad, []byte("h"))
+			return e.users.Row("u").Password().History().Set(e.ctx, bad, []byte("h"))
 		}),
 		blind("utf8/SetValue on a breakout (proto3)", refused, func(e *env) error {
-			ref, err := e.users.Row("u")
+			ref, err := e.users.Row("u").Ref()
 			if err != nil {
 				return err
 			}
@@ -318,10 +318,10 @@ func TestWritePaths(t *testing.T) {
 		put("utf8/Put row, breakout string (editions)", refused, &edgepb.Doc{Id: proto.String("d"), Note: proto.String(bad)}),
 		put("utf8/Put row, map key (editions)", refused, &edgepb.Doc{Id: proto.String("d"), Labels: map[string]string{bad: "v"}}),
 		put("utf8/Put row, map value (editions)", refused, &edgepb.Doc{Id: proto.String("d"), Labels: map[string]string{"k": bad}}),
-		blind("utf8/scalar-map Set, value (editions)", refused, func(e *env) error { return e.doc.Labels("d").Set(e.ctx, "k", bad) }),
-		blind("utf8/map-entry Put, key (editions)", refused, func(e *env) error { return e.doc.Parts("d").Put(e.ctx, bad, &edgepb.Part{}) }),
-		blind("utf8/breakout setter (editions)", refused, func(e *env) error { return e.doc.SetNote(e.ctx, "d", bad) }),
-		blind("utf8/entry inline setter (editions)", refused, func(e *env) error { return e.doc.Parts("d").Entry("p").SetText(e.ctx, bad) }),
+		blind("utf8/scalar-map Set, value (editions)", refused, func(e *env) error { return e.doc.Row("d").Labels().Set(e.ctx, "k", bad) }),
+		blind("utf8/map-entry Put, key (editions)", refused, func(e *env) error { return e.doc.Row("d").Parts().Put(e.ctx, bad, &edgepb.Part{}) }),
+		blind("utf8/breakout setter (editions)", refused, func(e *env) error { return e.doc.Row("d").Note().Set(e.ctx, bad) }),
+		blind("utf8/entry inline setter (editions)", refused, func(e *env) error { return e.doc.Row("d").Parts().Entry("p").Text().Set(e.ctx, bad) }),
 
 		// Where protobuf does not require UTF-8 (proto2; editions with
 		// utf8_validation = NONE), the same strings are stored and read back.
@@ -329,24 +329,24 @@ func TestWritePaths(t *testing.T) {
 			Items: map[string]*edgepb.Item{bad: item(bad)}, Tags: map[string]string{bad: bad}, Main: item(bad)}),
 		put("utf8/Put row, utf8_validation = NONE (editions)", stored, &edgepb.Doc{Id: proto.String("d"), Raw: proto.String(bad)}),
 		entry("utf8/inline setter, utf8_validation = NONE (editions)", stored,
-			func(e *env) error { return e.doc.SetRaw(e.ctx, "d", bad) },
+			func(e *env) error { return e.doc.Row("d").Raw().Set(e.ctx, bad) },
 			func(e *env) (proto.Message, error) { return e.doc.Get(e.ctx, "d") }, &edgepb.Doc{Id: proto.String("d"), Raw: proto.String(bad)}),
 		entry("utf8/breakout setter (proto2)", stored,
-			func(e *env) error { return e.legacy.SetNick(e.ctx, bad, bad) },
+			func(e *env) error { return e.legacy.Row(bad).Nick().Set(e.ctx, bad) },
 			func(e *env) (proto.Message, error) { return e.legacy.Get(e.ctx, bad) },
 			&edgepb.Legacy{Id: proto.String(bad), Nick: proto.String(bad)}),
 		entry("utf8/scalar-map Set (proto2)", stored,
-			func(e *env) error { return e.legacy.Tags("x").Set(e.ctx, bad, bad) },
+			func(e *env) error { return e.legacy.Row("x").Tags().Set(e.ctx, bad, bad) },
 			func(e *env) (proto.Message, error) { return e.legacy.Get(e.ctx, "x") },
 			&edgepb.Legacy{Id: proto.String("x"), Tags: map[string]string{bad: bad}}),
 		entry("utf8/map-entry Put and blind entry setter (proto2)", stored,
 			func(e *env) error {
-				if err := e.legacy.Items("x").Put(e.ctx, bad, item(bad)); err != nil {
+				if err := e.legacy.Row("x").Items().Put(e.ctx, bad, item(bad)); err != nil {
 					return err
 				}
-				return e.legacy.Items("x").Entry(bad).SetCount(e.ctx, 3)
+				return e.legacy.Row("x").Items().Entry(bad).Count().Set(e.ctx, 3)
 			},
-			func(e *env) (proto.Message, error) { return e.legacy.Items("x").Get(e.ctx, bad) },
+			func(e *env) (proto.Message, error) { return e.legacy.Row("x").Items().Get(e.ctx, bad) },
 			&edgepb.Item{Label: proto.String(bad), Count: proto.Int64(3)}),
 
 		// Sizes: a key or value over the limit is refused at write time.
@@ -358,14 +358,14 @@ func TestWritePaths(t *testing.T) {
 		put("size/Put row, object value", tooLarge, &edgepb.Legacy{Id: proto.String("x"), Main: item(bigValue)}),
 		put("size/Put row, just under the limits", stored, &edgepb.Legacy{Id: proto.String(bigKey[:runtime.MaxKeySize/2]),
 			Blob: []byte(bigValue[:runtime.MaxValueSize-64])}),
-		blind("size/scalar-map Set, key", tooLarge, func(e *env) error { return e.legacy.Tags("x").Set(e.ctx, bigKey, "") }),
-		blind("size/scalar-map Set, value", tooLarge, func(e *env) error { return e.legacy.Tags("x").Set(e.ctx, "k", bigValue) }),
-		blind("size/breakout setter", tooLarge, func(e *env) error { return e.legacy.SetNick(e.ctx, "x", bigValue) }),
+		blind("size/scalar-map Set, key", tooLarge, func(e *env) error { return e.legacy.Row("x").Tags().Set(e.ctx, bigKey, "") }),
+		blind("size/scalar-map Set, value", tooLarge, func(e *env) error { return e.legacy.Row("x").Tags().Set(e.ctx, "k", bigValue) }),
+		blind("size/breakout setter", tooLarge, func(e *env) error { return e.legacy.Row("x").Nick().Set(e.ctx, bigValue) }),
 		blind("size/inline setter", tooLarge, func(e *env) error {
-			return e.legacy.SetBlob(e.ctx, "x", []byte(bigValue))
+			return e.legacy.Row("x").Blob().Set(e.ctx, []byte(bigValue))
 		}),
-		blind("size/map-entry Put, key", tooLarge, func(e *env) error { return e.legacy.Items("x").Put(e.ctx, bigKey, item("")) }),
-		blind("size/blind entry setter, key", tooLarge, func(e *env) error { return e.legacy.Items("x").Entry(bigKey).SetCount(e.ctx, 1) }),
+		blind("size/map-entry Put, key", tooLarge, func(e *env) error { return e.legacy.Row("x").Items().Put(e.ctx, bigKey, item("")) }),
+		blind("size/blind entry setter, key", tooLarge, func(e *env) error { return e.legacy.Row("x").Items().Entry(bigKey).Count().Set(e.ctx, 1) }),
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -8,1001 +8,189 @@ package edgepb
 
 import (
 	"context"
-	"fmt"
 	"github.com/protoql/protoql/query"
 	"github.com/protoql/protoql/runtime"
-	"google.golang.org/protobuf/reflect/protoreflect"
+	"github.com/protoql/protoql/runtime/protoqlimpl"
 	"iter"
 )
 
-// This file is compiled against the runtime API of GeneratedVersion1; a
-// runtime without it fails to compile this file rather than misbehave.
-const _ = runtime.GeneratedVersion1
+// This file is compiled against the generated-code API of GeneratedVersion2;
+// a runtime without it fails to compile this file rather than misbehave.
+const _ = protoqlimpl.GeneratedVersion2
 
+// Legacy is a proto2 table whose row, object and map values are extendable.
+//
+// LegacyObject addresses a stored Legacy — a row, an object field or a
+// message map entry — without I/O. The embedded runtime.Object has Get, Put,
+// Delete and UpdateInline; the methods below address its fields. Key fields
+// are not among them: they are part of the address.
+type LegacyObject struct {
+	runtime.Object[*Legacy]
+}
+
+// Name is the inline field name, stored in the value of the object's own key:
+// Set and Clear are each a read-modify-write of that one key (see
+// runtime.Object.UpdateInline); keys below it are neither read nor written. It
+// does no I/O.
+func (o LegacyObject) Name() runtime.Inline[string] {
+	return runtime.Inline[string]{
+		Num:    2,
+		Object: o.Object.Handle,
+	}
+}
+
+// Nick is the breakout field nick, stored alone under its own key below the
+// object: Get reads that key, Set writes it blind and Clear deletes it, none
+// of them reading or writing the object's own value. It does no I/O.
+func (o LegacyObject) Nick() runtime.Field[string] {
+	return runtime.Field[string]{Handle: o.Object.Handle.Field(3)}
+}
+
+// Items addresses the map field items: one object per entry below this object,
+// its own key holding its inline fields. It does no I/O.
+func (o LegacyObject) Items() ItemMap[string] {
+	return ItemMap[string]{runtime.ObjectMap[string, *Item]{Handle: o.Object.Handle.Field(4)}}
+}
+
+// Tags addresses the map field tags: one key per entry below this object,
+// holding the entry's value. It does no I/O.
+func (o LegacyObject) Tags() runtime.Map[string, string] {
+	return runtime.Map[string, string]{Handle: o.Object.Handle.Field(5)}
+}
+
+// Main addresses the object field main: its own key below this object, holding
+// its inline fields, and the keys below that. It does no I/O.
+func (o LegacyObject) Main() ItemObject {
+	return ItemObject{runtime.Object[*Item]{Handle: o.Object.Handle.Field(6)}}
+}
+
+// Blob is the inline field blob, stored in the value of the object's own key:
+// Set and Clear are each a read-modify-write of that one key (see
+// runtime.Object.UpdateInline); keys below it are neither read nor written. It
+// does no I/O.
+func (o LegacyObject) Blob() runtime.Inline[[]byte] {
+	return runtime.Inline[[]byte]{
+		Num:    7,
+		Object: o.Object.Handle,
+	}
+}
+
+// Item is an object and a map value.
+//
+// ItemObject addresses a stored Item — a row, an object field or a message
+// map entry — without I/O. The embedded runtime.Object has Get, Put, Delete
+// and UpdateInline; the methods below address its fields. Key fields are not
+// among them: they are part of the address.
+type ItemObject struct {
+	runtime.Object[*Item]
+}
+
+// Label is the inline field label, stored in the value of the object's own
+// key: Set and Clear are each a read-modify-write of that one key (see
+// runtime.Object.UpdateInline); keys below it are neither read nor written. It
+// does no I/O.
+func (o ItemObject) Label() runtime.Inline[string] {
+	return runtime.Inline[string]{
+		Num:    1,
+		Object: o.Object.Handle,
+	}
+}
+
+// Count is the breakout field count, stored alone under its own key below the
+// object: Get reads that key, Set writes it blind and Clear deletes it, none
+// of them reading or writing the object's own value. It does no I/O.
+func (o ItemObject) Count() runtime.Field[int64] {
+	return runtime.Field[int64]{Handle: o.Object.Handle.Field(2)}
+}
+
+// ItemMap addresses a map field whose values are Item, with keys of type K,
+// without I/O. The embedded runtime.ObjectMap has Get, Put, Delete, Clear,
+// Scan, ScanAtLeast, ScanBelow, ScanRange and Cursor; Entry addresses one
+// entry's fields.
+type ItemMap[K any] struct {
+	runtime.ObjectMap[K, *Item]
+}
+
+// Entry addresses the entry k. It does no I/O.
+func (m ItemMap[K]) Entry(k K) ItemObject {
+	return ItemObject{m.ObjectMap.Entry(k)}
+}
+
+// Legacy is a proto2 table whose row, object and map values are extendable.
+//
 // LegacyTable is the typed table of protoql.test.edge.v1.Legacy (table id 1),
-// whose primary key is (id). Every row is stored under keys starting with
-// Legacy[id]. Its methods run on the DB it was made from, or on the
-// transaction given to In. It is safe for concurrent use when its Querier is
-// (a *runtime.DB is; a *runtime.Tx belongs to one transaction).
+// whose primary key is (id); its rows are stored under keys starting with
+// Legacy[id]. The methods of the embedded runtime.TypedTable (Get, Put,
+// Delete, UpdateInline, Scan, DeleteRows, Cursor) run on the DB it was made
+// from, or on the Querier given to In.
 type LegacyTable struct {
-	t *runtime.Table
-	q runtime.Querier
+	runtime.TypedTable[string, *Legacy]
 }
 
 // NewLegacyTable returns the typed table of protoql.test.edge.v1.Legacy in db.
 // It fails when db has no such table, or when db was not opened with the
 // linked descriptor of *Legacy
-// (runtime.WithSchema(File_protoql_test_edge_v1_legacy_proto)), since results
-// must be of the linked Go type. It does no I/O.
-func NewLegacyTable(db *runtime.DB) (*LegacyTable, error) {
-	t, err := db.Table("protoql.test.edge.v1.Legacy")
-	if err != nil {
-		return nil, err
-	}
-	if t.Schema().Desc != (*Legacy)(nil).ProtoReflect().Descriptor() {
-		return nil, fmt.Errorf("%w: table protoql.test.edge.v1.Legacy of this DB is not described by the linked *Legacy; open the DB with runtime.WithSchema(File_protoql_test_edge_v1_legacy_proto)", runtime.ErrInvalid)
-	}
-	return &LegacyTable{
-		q: db,
-		t: t,
-	}, nil
+// (runtime.WithSchema(File_protoql_test_edge_v1_legacy_proto)). It does no
+// I/O.
+func NewLegacyTable(db *runtime.DB) (LegacyTable, error) {
+	t, err := runtime.NewTypedTable[string, *Legacy](db, "protoql.test.edge.v1.Legacy", nil)
+	return LegacyTable{t}, err
 }
 
 // In returns the table bound to q: pass the *runtime.Tx of DB.Update or
 // DB.View to run every call, and every handle made from the result, inside
-// that transaction (valid only while it runs), or a *runtime.DB to run outside
-// one. It does no I/O.
-func (x *LegacyTable) In(q runtime.Querier) *LegacyTable {
-	return &LegacyTable{
-		q: q,
-		t: x.t,
-	}
+// that transaction (valid only while it runs). It does no I/O.
+func (x LegacyTable) In(q runtime.Querier) LegacyTable {
+	return LegacyTable{x.TypedTable.In(q)}
 }
 
-// Table returns the untyped runtime table, for calls the typed API does not
-// cover.
-func (x *LegacyTable) Table() *runtime.Table {
-	return x.t
-}
-
-// Row returns the runtime.Ref of the row Legacy[id], for the untyped runtime
-// API. It does no I/O.
-func (x *LegacyTable) Row(id string) (runtime.Ref, error) {
-	return x.t.Row(protoreflect.ValueOfString(id))
+// Row addresses the row Legacy[id], for its typed fields, objects and maps. It
+// does no I/O.
+func (x LegacyTable) Row(k string) LegacyObject {
+	return LegacyObject{x.TypedTable.Row(k)}
 }
 
 // Compile compiles text, a query whose root must be the Legacy table, against
-// the DB's schema. Compile once (at start-up, say) and run the result many
-// times with Query, passing user input as $variables. Errors name the line and
-// column. It does no I/O.
-func (x *LegacyTable) Compile(text string) (*query.Query, error) {
-	return runtime.CompileFor(x.t, text)
+// the DB's schema. Compile once and run the result many times with Query,
+// passing user input as $variables. Errors name the line and column. It does
+// no I/O.
+func (x LegacyTable) Compile(text string) (*query.Query, error) {
+	return protoqlimpl.CompileFor(x.Table(), text)
 }
 
 // Query runs q (from Compile) with vars bound, on one consistent snapshot of
 // the table's Querier, yielding each root row as a *Legacy with only the
 // selected fields set (key fields always) and the cursor that resumes after
-// it. It reads only the key ranges the query's plan names (see q.Explain). The
-// first error ends the sequence.
-func (x *LegacyTable) Query(ctx context.Context, q *query.Query, vars map[string]any, opts ...runtime.QueryOption) iter.Seq2[runtime.Row[*Legacy], error] {
-	return runtime.QueryAs[*Legacy](ctx, x.q, q, vars, opts...)
+// it. The first error ends the sequence.
+func (x LegacyTable) Query(ctx context.Context, q *query.Query, vars map[string]any, opts ...runtime.QueryOption) iter.Seq2[runtime.Row[*Legacy], error] {
+	return protoqlimpl.QueryAs[*Legacy](ctx, x.Querier(), q, vars, opts...)
 }
 
-// Get reads the key range of Legacy[id] (its own key and every key below it)
-// in one range scan and returns the Legacy reassembled from it. It returns an
-// error wrapping runtime.ErrNotFound when no key of that range exists.
-func (x *LegacyTable) Get(ctx context.Context, id string) (*Legacy, error) {
-	ref, err := x.Row(id)
-	if err != nil {
-		return nil, err
-	}
-	m := new(Legacy)
-	if err := x.q.Get(ctx, ref, m); err != nil {
-		return nil, err
-	}
-	return m, nil
-}
-
-// Put replaces the row Legacy[id] whose key fields v holds, atomically: one
-// batch deletes the row's key range (its own key and every key below it) and
-// writes every pair of v.
-func (x *LegacyTable) Put(ctx context.Context, v *Legacy) error {
-	if v == nil {
-		return fmt.Errorf("%w: LegacyTable.Put of a nil *Legacy", runtime.ErrInvalid)
-	}
-	ref, err := x.t.RowOf(v)
-	if err != nil {
-		return err
-	}
-	return x.q.Put(ctx, ref, v)
-}
-
-// Delete deletes the key range of Legacy[id] (its own key and every key below
-// it): one range delete.
-func (x *LegacyTable) Delete(ctx context.Context, id string) error {
-	ref, err := x.Row(id)
-	if err != nil {
-		return err
-	}
-	return x.q.Delete(ctx, ref)
-}
-
-// UpdateInline reads and rewrites the single key Legacy[id], whose value holds
-// the inline fields (name, blob), in one transaction (a read-modify-write of
-// that key alone). fn sees a Legacy holding only those fields (and its key
-// fields, which it must not change) and may change only them; keys below
-// Legacy[id] are neither read nor written. A missing Legacy is created. fn may
-// run more than once.
-func (x *LegacyTable) UpdateInline(ctx context.Context, id string, fn func(*Legacy) error) error {
-	ref, err := x.Row(id)
-	if err != nil {
-		return err
-	}
-	return x.q.MutateInline(ctx, ref, func(m protoreflect.Message) error {
-		v, ok := m.Interface().(*Legacy)
-		if !ok {
-			return fmt.Errorf("%w: got a %T where *Legacy was expected; open the DB with runtime.WithSchema and the linked File_ descriptor", runtime.ErrInvalid, m.Interface())
-		}
-		return fn(v)
-	})
-}
-
-// Scan reads the rows of Legacy in r (nil: every row) with one range scan over
-// the part of the table's key range that r selects, streaming each row as soon
-// as its keys end. Rows come in stored key order (a descending column largest
-// first); opts limits, reverses or resumes the scan (ScanOptions.After takes a
-// Cursor). The first error ends the sequence.
-func (x *LegacyTable) Scan(ctx context.Context, r LegacyRange, opts runtime.ScanOptions) iter.Seq2[*Legacy, error] {
-	var kr runtime.KeyRange
-	if r != nil {
-		kr = r.keyRangeOfLegacy()
-	}
-	return func(yield func(*Legacy, error) bool) {
-		for m, err := range x.q.Scan(ctx, x.t, kr, opts) {
-			if err != nil {
-				yield(nil, err)
-				return
-			}
-			v, ok := m.(*Legacy)
-			if !ok {
-				yield(nil, fmt.Errorf("%w: got a %T where *Legacy was expected; open the DB with runtime.WithSchema and the linked File_ descriptor", runtime.ErrInvalid, m))
-				return
-			}
-			if !yield(v, nil) {
-				return
-			}
-		}
-	}
-}
-
-// Cursor returns the key of v's row, Legacy[id], to pass as
-// runtime.ScanOptions.After to resume a scan right after v. It does no I/O.
-func (x *LegacyTable) Cursor(v *Legacy) ([]byte, error) {
-	if v == nil {
-		return nil, fmt.Errorf("%w: LegacyTable.Cursor of a nil *Legacy", runtime.ErrInvalid)
-	}
-	ref, err := x.t.RowOf(v)
-	if err != nil {
-		return nil, err
-	}
-	return ref.Key(), nil
-}
-
-// SetName sets name to v, stored inline in the value of the single key
-// Legacy[id]: a read-modify-write of that key alone, in a transaction (see
-// UpdateInline); keys below it are neither read nor written. A missing Legacy
-// is created.
-func (x *LegacyTable) SetName(ctx context.Context, id string, v string) error {
-	ref, err := x.Row(id)
-	if err != nil {
-		return err
-	}
-	return x.q.MutateInline(ctx, ref, func(m protoreflect.Message) error {
-		fd := m.Descriptor().Fields().ByNumber(2)
-		m.Set(fd, protoreflect.ValueOfString(v))
-		return nil
-	})
-}
-
-// ClearName clears name, stored inline in the value of the single key
-// Legacy[id]: a read-modify-write of that key alone, in a transaction (see
-// UpdateInline); keys below it are neither read nor written. A missing Legacy
-// is created.
-func (x *LegacyTable) ClearName(ctx context.Context, id string) error {
-	ref, err := x.Row(id)
-	if err != nil {
-		return err
-	}
-	return x.q.MutateInline(ctx, ref, func(m protoreflect.Message) error {
-		fd := m.Descriptor().Fields().ByNumber(2)
-		m.Clear(fd)
-		return nil
-	})
-}
-
-// SetNick writes the single key Legacy[id].nick: one blind write that reads
-// nothing and leaves the value of Legacy[id] alone (a missing Legacy is
-// created).
-func (x *LegacyTable) SetNick(ctx context.Context, id string, v string) error {
-	ref, err := x.Row(id)
-	if err == nil {
-		ref, err = ref.Field(3)
-	}
-	if err != nil {
-		return err
-	}
-	return x.q.SetValue(ctx, ref, protoreflect.ValueOfString(v))
-}
-
-// GetNick reads the single key Legacy[id].nick. It returns an error wrapping
-// runtime.ErrNotFound when the field is not stored.
-func (x *LegacyTable) GetNick(ctx context.Context, id string) (string, error) {
-	ref, err := x.Row(id)
-	if err == nil {
-		ref, err = ref.Field(3)
-	}
-	if err != nil {
-		return "", err
-	}
-	v, err := x.q.GetValue(ctx, ref)
-	if err != nil {
-		return "", err
-	}
-	return v.String(), nil
-}
-
-// ClearNick deletes the single key Legacy[id].nick.
-func (x *LegacyTable) ClearNick(ctx context.Context, id string) error {
-	ref, err := x.Row(id)
-	if err == nil {
-		ref, err = ref.Field(3)
-	}
-	if err != nil {
-		return err
-	}
-	return x.q.Delete(ctx, ref)
-}
-
-// Items addresses the map Legacy[id].items: one key per entry,
-// Legacy[id].items[string], with the keys below each. It does no I/O; the
-// handle's methods do.
-func (x *LegacyTable) Items(id string) LegacyItemsMap {
-	ref, err := x.Row(id)
-	if err == nil {
-		ref, err = ref.Field(4)
-	}
-	return LegacyItemsMap{
-		err: err,
-		q:   x.q,
-		ref: ref,
-	}
-}
-
-// Tags addresses the map Legacy[id].tags: one key per entry,
-// Legacy[id].tags[string], with the keys below each. It does no I/O; the
-// handle's methods do.
-func (x *LegacyTable) Tags(id string) LegacyTagsMap {
-	ref, err := x.Row(id)
-	if err == nil {
-		ref, err = ref.Field(5)
-	}
-	return LegacyTagsMap{
-		err: err,
-		q:   x.q,
-		ref: ref,
-	}
-}
-
-// Main addresses the object Legacy[id].main: its own key, holding its inline
-// fields, and the keys below it. It does no I/O; the handle's methods do.
-func (x *LegacyTable) Main(id string) LegacyMainHandle {
-	ref, err := x.Row(id)
-	if err == nil {
-		ref, err = ref.Field(6)
-	}
-	return LegacyMainHandle{
-		err: err,
-		q:   x.q,
-		ref: ref,
-	}
-}
-
-// SetBlob sets blob to v, stored inline in the value of the single key
-// Legacy[id]: a read-modify-write of that key alone, in a transaction (see
-// UpdateInline); keys below it are neither read nor written. A missing Legacy
-// is created.
-func (x *LegacyTable) SetBlob(ctx context.Context, id string, v []byte) error {
-	ref, err := x.Row(id)
-	if err != nil {
-		return err
-	}
-	return x.q.MutateInline(ctx, ref, func(m protoreflect.Message) error {
-		fd := m.Descriptor().Fields().ByNumber(7)
-		m.Set(fd, protoreflect.ValueOfBytes(v))
-		return nil
-	})
-}
-
-// ClearBlob clears blob, stored inline in the value of the single key
-// Legacy[id]: a read-modify-write of that key alone, in a transaction (see
-// UpdateInline); keys below it are neither read nor written. A missing Legacy
-// is created.
-func (x *LegacyTable) ClearBlob(ctx context.Context, id string) error {
-	ref, err := x.Row(id)
-	if err != nil {
-		return err
-	}
-	return x.q.MutateInline(ctx, ref, func(m protoreflect.Message) error {
-		fd := m.Descriptor().Fields().ByNumber(7)
-		m.Clear(fd)
-		return nil
-	})
-}
-
-// LegacyRange is a range of Legacy rows by primary key, for LegacyTable.Scan:
-// start from LegacyKeys(), fix leading key columns in key order, then
-// optionally bound the next one. A nil LegacyRange is every row.
-type LegacyRange interface {
-	keyRangeOfLegacy() runtime.KeyRange
-}
-
-// LegacyKeys returns the range of every Legacy row; its methods narrow it. It
-// does no I/O.
+// LegacyKeys returns the range of every Legacy row, for LegacyTable.Scan and
+// DeleteRows; its methods narrow it. It does no I/O.
 func LegacyKeys() LegacyKeysAll {
 	return LegacyKeysAll{}
 }
 
-// LegacyKeysAll is the range of every Legacy row. It implements LegacyRange;
-// its methods narrow it further.
+// LegacyKeysAll is a range of Legacy rows with no key column fixed. Pass it to
+// Scan as it is, or narrow it with its methods.
 type LegacyKeysAll struct {
-	kr runtime.KeyRange
-}
-
-func (k LegacyKeysAll) keyRangeOfLegacy() runtime.KeyRange {
-	return k.kr
+	runtime.Range[string]
 }
 
 // IdAtLeast narrows the range to the rows whose id is at least lo. It does no
 // I/O.
-func (k LegacyKeysAll) IdAtLeast(lo string) LegacyKeysBounded {
-	return LegacyKeysBounded{kr: runtime.KeyRange{
-		Lower:  protoreflect.ValueOfString(lo),
-		Prefix: k.kr.Prefix,
-	}}
+func (r LegacyKeysAll) IdAtLeast(lo string) runtime.Range[string] {
+	return runtime.AtLeast(r.Range, lo)
 }
 
 // IdBelow narrows the range to the rows whose id is below hi. It does no I/O.
-func (k LegacyKeysAll) IdBelow(hi string) LegacyKeysBounded {
-	return LegacyKeysBounded{kr: runtime.KeyRange{
-		Prefix: k.kr.Prefix,
-		Upper:  protoreflect.ValueOfString(hi),
-	}}
+func (r LegacyKeysAll) IdBelow(hi string) runtime.Range[string] {
+	return runtime.Below(r.Range, hi)
 }
 
-// IdRange narrows the range to the rows whose id is in [lo, hi). It does no
+// IdBetween narrows the range to the rows whose id is in [lo, hi). It does no
 // I/O.
-func (k LegacyKeysAll) IdRange(lo, hi string) LegacyKeysBounded {
-	return LegacyKeysBounded{kr: runtime.KeyRange{
-		Lower:  protoreflect.ValueOfString(lo),
-		Prefix: k.kr.Prefix,
-		Upper:  protoreflect.ValueOfString(hi),
-	}}
-}
-
-// LegacyKeysBounded is a range of Legacy rows with leading key columns fixed
-// and the next one bounded. It implements LegacyRange.
-type LegacyKeysBounded struct {
-	kr runtime.KeyRange
-}
-
-func (k LegacyKeysBounded) keyRangeOfLegacy() runtime.KeyRange {
-	return k.kr
-}
-
-// LegacyItemsMap addresses the map Legacy[id].items: one key per entry,
-// Legacy[id].items[string]. It does no I/O until a method is called, and
-// carries any error met while addressing it, which every method returns. Its
-// methods run on the Querier of the table it came from.
-type LegacyItemsMap struct {
-	q   runtime.Querier
-	ref runtime.Ref
-	err error
-}
-
-// LegacyItemsEntry is one entry of Legacy[id].items, as Scan yields it.
-type LegacyItemsEntry struct {
-	// Key is the entry's map key.
-	Key string
-	// Value is the entry's value.
-	Value *Item
-}
-
-// Ref returns the runtime.Ref of the map Legacy[id].items, for the untyped
-// runtime API. It does no I/O.
-func (h LegacyItemsMap) Ref() (runtime.Ref, error) {
-	return h.ref, h.err
-}
-
-// entry returns the Ref of the entry Legacy[id].items[k].
-func (h LegacyItemsMap) entry(k string) (runtime.Ref, error) {
-	if h.err != nil {
-		return runtime.Ref{}, h.err
-	}
-	return h.ref.Entry(protoreflect.ValueOfString(k))
-}
-
-// Entry addresses the entry Legacy[id].items[k], to reach the fields, objects
-// and maps stored below it. It does no I/O.
-func (h LegacyItemsMap) Entry(k string) LegacyItemsHandle {
-	ref, err := h.entry(k)
-	return LegacyItemsHandle{
-		err: err,
-		q:   h.q,
-		ref: ref,
-	}
-}
-
-// Get reads the key range of the entry Legacy[id].items[k] (its own key and
-// every key below it) in one range scan. It returns an error wrapping
-// runtime.ErrNotFound when the entry does not exist.
-func (h LegacyItemsMap) Get(ctx context.Context, k string) (*Item, error) {
-	ref, err := h.entry(k)
-	if err != nil {
-		return nil, err
-	}
-	m := new(Item)
-	if err := h.q.Get(ctx, ref, m); err != nil {
-		return nil, err
-	}
-	return m, nil
-}
-
-// Put replaces the entry Legacy[id].items[k] with v atomically: one batch
-// deletes the entry's key range and writes every pair of v. It neither reads
-// nor touches the value of the object holding the map; a missing holder is
-// created.
-func (h LegacyItemsMap) Put(ctx context.Context, k string, v *Item) error {
-	if v == nil {
-		return fmt.Errorf("%w: LegacyItemsMap.Put of a nil *Item", runtime.ErrInvalid)
-	}
-	ref, err := h.entry(k)
-	if err != nil {
-		return err
-	}
-	return h.q.Put(ctx, ref, v)
-}
-
-// Delete deletes the key range of the entry Legacy[id].items[k]: one range
-// delete.
-func (h LegacyItemsMap) Delete(ctx context.Context, k string) error {
-	ref, err := h.entry(k)
-	if err != nil {
-		return err
-	}
-	return h.q.Delete(ctx, ref)
-}
-
-// Clear deletes every entry of Legacy[id].items: one range delete of the map's
-// whole key range.
-func (h LegacyItemsMap) Clear(ctx context.Context) error {
-	if h.err != nil {
-		return h.err
-	}
-	return h.q.Delete(ctx, h.ref)
-}
-
-// Scan reads every entry of Legacy[id].items in one range scan, streaming each
-// entry as soon as its keys end, in stored key order; opts limits, reverses or
-// resumes the scan (ScanOptions.After takes a Cursor). The first error ends
-// the sequence.
-func (h LegacyItemsMap) Scan(ctx context.Context, opts runtime.ScanOptions) iter.Seq2[LegacyItemsEntry, error] {
-	return h.scan(ctx, runtime.KeyRange{}, opts)
-}
-
-// ScanAtLeast reads the entries of Legacy[id].items whose key is at least lo
-// in one range scan, streaming each entry as soon as its keys end, in stored
-// key order; opts limits, reverses or resumes the scan (ScanOptions.After
-// takes a Cursor). The first error ends the sequence.
-func (h LegacyItemsMap) ScanAtLeast(ctx context.Context, lo string, opts runtime.ScanOptions) iter.Seq2[LegacyItemsEntry, error] {
-	return h.scan(ctx, runtime.KeyRange{Lower: protoreflect.ValueOfString(lo)}, opts)
-}
-
-// ScanBelow reads the entries of Legacy[id].items whose key is below hi in one
-// range scan, streaming each entry as soon as its keys end, in stored key
-// order; opts limits, reverses or resumes the scan (ScanOptions.After takes a
-// Cursor). The first error ends the sequence.
-func (h LegacyItemsMap) ScanBelow(ctx context.Context, hi string, opts runtime.ScanOptions) iter.Seq2[LegacyItemsEntry, error] {
-	return h.scan(ctx, runtime.KeyRange{Upper: protoreflect.ValueOfString(hi)}, opts)
-}
-
-// ScanRange reads the entries of Legacy[id].items whose key is in [lo, hi) in
-// one range scan, streaming each entry as soon as its keys end, in stored key
-// order; opts limits, reverses or resumes the scan (ScanOptions.After takes a
-// Cursor). The first error ends the sequence.
-func (h LegacyItemsMap) ScanRange(ctx context.Context, lo, hi string, opts runtime.ScanOptions) iter.Seq2[LegacyItemsEntry, error] {
-	return h.scan(ctx, runtime.KeyRange{
-		Lower: protoreflect.ValueOfString(lo),
-		Upper: protoreflect.ValueOfString(hi),
-	}, opts)
-}
-
-// scan streams the entries of Legacy[id].items in kr.
-func (h LegacyItemsMap) scan(ctx context.Context, kr runtime.KeyRange, opts runtime.ScanOptions) iter.Seq2[LegacyItemsEntry, error] {
-	return func(yield func(LegacyItemsEntry, error) bool) {
-		if h.err != nil {
-			yield(LegacyItemsEntry{}, h.err)
-			return
-		}
-		for e, err := range h.q.ScanMap(ctx, h.ref, kr, opts) {
-			if err != nil {
-				yield(LegacyItemsEntry{}, err)
-				return
-			}
-			v, ok := e.Value.Message().Interface().(*Item)
-			if !ok {
-				yield(LegacyItemsEntry{}, fmt.Errorf("%w: got a %T where *Item was expected; open the DB with runtime.WithSchema and the linked File_ descriptor", runtime.ErrInvalid, e.Value.Message().Interface()))
-				return
-			}
-			if !yield(LegacyItemsEntry{
-				Key:   e.Key.String(),
-				Value: v,
-			}, nil) {
-				return
-			}
-		}
-	}
-}
-
-// Cursor returns the key of the entry Legacy[id].items[k], to pass as
-// runtime.ScanOptions.After to resume a scan right after it. It does no I/O.
-func (h LegacyItemsMap) Cursor(k string) ([]byte, error) {
-	ref, err := h.entry(k)
-	if err != nil {
-		return nil, err
-	}
-	return ref.Key(), nil
-}
-
-// LegacyItemsHandle addresses Legacy[id].items[string], a Item stored at its
-// own key (its inline fields) and the keys below it. It does no I/O until a
-// method is called, and carries any error met while addressing it, which every
-// method returns. Its methods run on the Querier of the table it came from.
-type LegacyItemsHandle struct {
-	q   runtime.Querier
-	ref runtime.Ref
-	err error
-}
-
-// Ref returns the runtime.Ref of Legacy[id].items[string], for the untyped
-// runtime API. It does no I/O.
-func (h LegacyItemsHandle) Ref() (runtime.Ref, error) {
-	return h.ref, h.err
-}
-
-// Get reads the key range of Legacy[id].items[string] (its own key and every
-// key below it) in one range scan and returns the Item reassembled from it. It
-// returns an error wrapping runtime.ErrNotFound when no key of that range
-// exists.
-func (h LegacyItemsHandle) Get(ctx context.Context) (*Item, error) {
-	ref, err := h.Ref()
-	if err != nil {
-		return nil, err
-	}
-	m := new(Item)
-	if err := h.q.Get(ctx, ref, m); err != nil {
-		return nil, err
-	}
-	return m, nil
-}
-
-// Put replaces Legacy[id].items[string] with v atomically: one batch deletes
-// the key range of Legacy[id].items[string] (its own key and every key below
-// it) and writes every pair of v.
-func (h LegacyItemsHandle) Put(ctx context.Context, v *Item) error {
-	if v == nil {
-		return fmt.Errorf("%w: LegacyItemsHandle.Put of a nil *Item", runtime.ErrInvalid)
-	}
-	ref, err := h.Ref()
-	if err != nil {
-		return err
-	}
-	return h.q.Put(ctx, ref, v)
-}
-
-// Delete deletes the key range of Legacy[id].items[string] (its own key and
-// every key below it): one range delete.
-func (h LegacyItemsHandle) Delete(ctx context.Context) error {
-	ref, err := h.Ref()
-	if err != nil {
-		return err
-	}
-	return h.q.Delete(ctx, ref)
-}
-
-// UpdateInline reads and rewrites the single key Legacy[id].items[string],
-// whose value holds the inline fields (label), in one transaction (a
-// read-modify-write of that key alone). fn sees a Item holding only those
-// fields and may change only them; keys below Legacy[id].items[string] are
-// neither read nor written. A missing Item is created. fn may run more than
-// once.
-func (h LegacyItemsHandle) UpdateInline(ctx context.Context, fn func(*Item) error) error {
-	ref, err := h.Ref()
-	if err != nil {
-		return err
-	}
-	return h.q.MutateInline(ctx, ref, func(m protoreflect.Message) error {
-		v, ok := m.Interface().(*Item)
-		if !ok {
-			return fmt.Errorf("%w: got a %T where *Item was expected; open the DB with runtime.WithSchema and the linked File_ descriptor", runtime.ErrInvalid, m.Interface())
-		}
-		return fn(v)
-	})
-}
-
-// SetLabel sets label to v, stored inline in the value of the single key
-// Legacy[id].items[string]: a read-modify-write of that key alone, in a
-// transaction (see UpdateInline); keys below it are neither read nor written.
-// A missing Item is created.
-func (h LegacyItemsHandle) SetLabel(ctx context.Context, v string) error {
-	ref, err := h.Ref()
-	if err != nil {
-		return err
-	}
-	return h.q.MutateInline(ctx, ref, func(m protoreflect.Message) error {
-		fd := m.Descriptor().Fields().ByNumber(1)
-		m.Set(fd, protoreflect.ValueOfString(v))
-		return nil
-	})
-}
-
-// ClearLabel clears label, stored inline in the value of the single key
-// Legacy[id].items[string]: a read-modify-write of that key alone, in a
-// transaction (see UpdateInline); keys below it are neither read nor written.
-// A missing Item is created.
-func (h LegacyItemsHandle) ClearLabel(ctx context.Context) error {
-	ref, err := h.Ref()
-	if err != nil {
-		return err
-	}
-	return h.q.MutateInline(ctx, ref, func(m protoreflect.Message) error {
-		fd := m.Descriptor().Fields().ByNumber(1)
-		m.Clear(fd)
-		return nil
-	})
-}
-
-// SetCount writes the single key Legacy[id].items[string].count: one blind
-// write that reads nothing and leaves the value of Legacy[id].items[string]
-// alone (a missing Item is created).
-func (h LegacyItemsHandle) SetCount(ctx context.Context, v int64) error {
-	ref, err := h.Ref()
-	if err == nil {
-		ref, err = ref.Field(2)
-	}
-	if err != nil {
-		return err
-	}
-	return h.q.SetValue(ctx, ref, protoreflect.ValueOfInt64(v))
-}
-
-// GetCount reads the single key Legacy[id].items[string].count. It returns an
-// error wrapping runtime.ErrNotFound when the field is not stored.
-func (h LegacyItemsHandle) GetCount(ctx context.Context) (int64, error) {
-	ref, err := h.Ref()
-	if err == nil {
-		ref, err = ref.Field(2)
-	}
-	if err != nil {
-		return 0, err
-	}
-	v, err := h.q.GetValue(ctx, ref)
-	if err != nil {
-		return 0, err
-	}
-	return v.Int(), nil
-}
-
-// ClearCount deletes the single key Legacy[id].items[string].count.
-func (h LegacyItemsHandle) ClearCount(ctx context.Context) error {
-	ref, err := h.Ref()
-	if err == nil {
-		ref, err = ref.Field(2)
-	}
-	if err != nil {
-		return err
-	}
-	return h.q.Delete(ctx, ref)
-}
-
-// LegacyTagsMap addresses the map Legacy[id].tags: one key per entry,
-// Legacy[id].tags[string]. It does no I/O until a method is called, and
-// carries any error met while addressing it, which every method returns. Its
-// methods run on the Querier of the table it came from.
-type LegacyTagsMap struct {
-	q   runtime.Querier
-	ref runtime.Ref
-	err error
-}
-
-// LegacyTagsEntry is one entry of Legacy[id].tags, as Scan yields it.
-type LegacyTagsEntry struct {
-	// Key is the entry's map key.
-	Key string
-	// Value is the entry's value.
-	Value string
-}
-
-// Ref returns the runtime.Ref of the map Legacy[id].tags, for the untyped
-// runtime API. It does no I/O.
-func (h LegacyTagsMap) Ref() (runtime.Ref, error) {
-	return h.ref, h.err
-}
-
-// entry returns the Ref of the entry Legacy[id].tags[k].
-func (h LegacyTagsMap) entry(k string) (runtime.Ref, error) {
-	if h.err != nil {
-		return runtime.Ref{}, h.err
-	}
-	return h.ref.Entry(protoreflect.ValueOfString(k))
-}
-
-// Get reads the single key Legacy[id].tags[k]. It returns an error wrapping
-// runtime.ErrNotFound when the entry does not exist.
-func (h LegacyTagsMap) Get(ctx context.Context, k string) (string, error) {
-	ref, err := h.entry(k)
-	if err != nil {
-		return "", err
-	}
-	v, err := h.q.GetValue(ctx, ref)
-	if err != nil {
-		return "", err
-	}
-	return v.String(), nil
-}
-
-// Set writes the single key Legacy[id].tags[k]: one blind write that reads
-// nothing and leaves the value of the object holding the map alone (a missing
-// holder is created).
-func (h LegacyTagsMap) Set(ctx context.Context, k string, v string) error {
-	ref, err := h.entry(k)
-	if err != nil {
-		return err
-	}
-	return h.q.SetValue(ctx, ref, protoreflect.ValueOfString(v))
-}
-
-// Delete deletes the key range of the entry Legacy[id].tags[k]: one range
-// delete.
-func (h LegacyTagsMap) Delete(ctx context.Context, k string) error {
-	ref, err := h.entry(k)
-	if err != nil {
-		return err
-	}
-	return h.q.Delete(ctx, ref)
-}
-
-// Clear deletes every entry of Legacy[id].tags: one range delete of the map's
-// whole key range.
-func (h LegacyTagsMap) Clear(ctx context.Context) error {
-	if h.err != nil {
-		return h.err
-	}
-	return h.q.Delete(ctx, h.ref)
-}
-
-// Scan reads every entry of Legacy[id].tags in one range scan, streaming each
-// entry as soon as its keys end, in stored key order; opts limits, reverses or
-// resumes the scan (ScanOptions.After takes a Cursor). The first error ends
-// the sequence.
-func (h LegacyTagsMap) Scan(ctx context.Context, opts runtime.ScanOptions) iter.Seq2[LegacyTagsEntry, error] {
-	return h.scan(ctx, runtime.KeyRange{}, opts)
-}
-
-// ScanAtLeast reads the entries of Legacy[id].tags whose key is at least lo in
-// one range scan, streaming each entry as soon as its keys end, in stored key
-// order; opts limits, reverses or resumes the scan (ScanOptions.After takes a
-// Cursor). The first error ends the sequence.
-func (h LegacyTagsMap) ScanAtLeast(ctx context.Context, lo string, opts runtime.ScanOptions) iter.Seq2[LegacyTagsEntry, error] {
-	return h.scan(ctx, runtime.KeyRange{Lower: protoreflect.ValueOfString(lo)}, opts)
-}
-
-// ScanBelow reads the entries of Legacy[id].tags whose key is below hi in one
-// range scan, streaming each entry as soon as its keys end, in stored key
-// order; opts limits, reverses or resumes the scan (ScanOptions.After takes a
-// Cursor). The first error ends the sequence.
-func (h LegacyTagsMap) ScanBelow(ctx context.Context, hi string, opts runtime.ScanOptions) iter.Seq2[LegacyTagsEntry, error] {
-	return h.scan(ctx, runtime.KeyRange{Upper: protoreflect.ValueOfString(hi)}, opts)
-}
-
-// ScanRange reads the entries of Legacy[id].tags whose key is in [lo, hi) in
-// one range scan, streaming each entry as soon as its keys end, in stored key
-// order; opts limits, reverses or resumes the scan (ScanOptions.After takes a
-// Cursor). The first error ends the sequence.
-func (h LegacyTagsMap) ScanRange(ctx context.Context, lo, hi string, opts runtime.ScanOptions) iter.Seq2[LegacyTagsEntry, error] {
-	return h.scan(ctx, runtime.KeyRange{
-		Lower: protoreflect.ValueOfString(lo),
-		Upper: protoreflect.ValueOfString(hi),
-	}, opts)
-}
-
-// scan streams the entries of Legacy[id].tags in kr.
-func (h LegacyTagsMap) scan(ctx context.Context, kr runtime.KeyRange, opts runtime.ScanOptions) iter.Seq2[LegacyTagsEntry, error] {
-	return func(yield func(LegacyTagsEntry, error) bool) {
-		if h.err != nil {
-			yield(LegacyTagsEntry{}, h.err)
-			return
-		}
-		for e, err := range h.q.ScanMap(ctx, h.ref, kr, opts) {
-			if err != nil {
-				yield(LegacyTagsEntry{}, err)
-				return
-			}
-			v := e.Value.String()
-			if !yield(LegacyTagsEntry{
-				Key:   e.Key.String(),
-				Value: v,
-			}, nil) {
-				return
-			}
-		}
-	}
-}
-
-// Cursor returns the key of the entry Legacy[id].tags[k], to pass as
-// runtime.ScanOptions.After to resume a scan right after it. It does no I/O.
-func (h LegacyTagsMap) Cursor(k string) ([]byte, error) {
-	ref, err := h.entry(k)
-	if err != nil {
-		return nil, err
-	}
-	return ref.Key(), nil
-}
-
-// LegacyMainHandle addresses Legacy[id].main, a Item stored at its own key
-// (its inline fields) and the keys below it. It does no I/O until a method is
-// called, and carries any error met while addressing it, which every method
-// returns. Its methods run on the Querier of the table it came from.
-type LegacyMainHandle struct {
-	q   runtime.Querier
-	ref runtime.Ref
-	err error
-}
-
-// Ref returns the runtime.Ref of Legacy[id].main, for the untyped runtime API.
-// It does no I/O.
-func (h LegacyMainHandle) Ref() (runtime.Ref, error) {
-	return h.ref, h.err
-}
-
-// Get reads the key range of Legacy[id].main (its own key and every key below
-// it) in one range scan and returns the Item reassembled from it. It returns
-// an error wrapping runtime.ErrNotFound when no key of that range exists.
-func (h LegacyMainHandle) Get(ctx context.Context) (*Item, error) {
-	ref, err := h.Ref()
-	if err != nil {
-		return nil, err
-	}
-	m := new(Item)
-	if err := h.q.Get(ctx, ref, m); err != nil {
-		return nil, err
-	}
-	return m, nil
-}
-
-// Put replaces Legacy[id].main with v atomically: one batch deletes the key
-// range of Legacy[id].main (its own key and every key below it) and writes
-// every pair of v.
-func (h LegacyMainHandle) Put(ctx context.Context, v *Item) error {
-	if v == nil {
-		return fmt.Errorf("%w: LegacyMainHandle.Put of a nil *Item", runtime.ErrInvalid)
-	}
-	ref, err := h.Ref()
-	if err != nil {
-		return err
-	}
-	return h.q.Put(ctx, ref, v)
-}
-
-// Delete deletes the key range of Legacy[id].main (its own key and every key
-// below it): one range delete.
-func (h LegacyMainHandle) Delete(ctx context.Context) error {
-	ref, err := h.Ref()
-	if err != nil {
-		return err
-	}
-	return h.q.Delete(ctx, ref)
-}
-
-// UpdateInline reads and rewrites the single key Legacy[id].main, whose value
-// holds the inline fields (label), in one transaction (a read-modify-write of
-// that key alone). fn sees a Item holding only those fields and may change
-// only them; keys below Legacy[id].main are neither read nor written. A
-// missing Item is created. fn may run more than once.
-func (h LegacyMainHandle) UpdateInline(ctx context.Context, fn func(*Item) error) error {
-	ref, err := h.Ref()
-	if err != nil {
-		return err
-	}
-	return h.q.MutateInline(ctx, ref, func(m protoreflect.Message) error {
-		v, ok := m.Interface().(*Item)
-		if !ok {
-			return fmt.Errorf("%w: got a %T where *Item was expected; open the DB with runtime.WithSchema and the linked File_ descriptor", runtime.ErrInvalid, m.Interface())
-		}
-		return fn(v)
-	})
-}
-
-// SetLabel sets label to v, stored inline in the value of the single key
-// Legacy[id].main: a read-modify-write of that key alone, in a transaction
-// (see UpdateInline); keys below it are neither read nor written. A missing
-// Item is created.
-func (h LegacyMainHandle) SetLabel(ctx context.Context, v string) error {
-	ref, err := h.Ref()
-	if err != nil {
-		return err
-	}
-	return h.q.MutateInline(ctx, ref, func(m protoreflect.Message) error {
-		fd := m.Descriptor().Fields().ByNumber(1)
-		m.Set(fd, protoreflect.ValueOfString(v))
-		return nil
-	})
-}
-
-// ClearLabel clears label, stored inline in the value of the single key
-// Legacy[id].main: a read-modify-write of that key alone, in a transaction
-// (see UpdateInline); keys below it are neither read nor written. A missing
-// Item is created.
-func (h LegacyMainHandle) ClearLabel(ctx context.Context) error {
-	ref, err := h.Ref()
-	if err != nil {
-		return err
-	}
-	return h.q.MutateInline(ctx, ref, func(m protoreflect.Message) error {
-		fd := m.Descriptor().Fields().ByNumber(1)
-		m.Clear(fd)
-		return nil
-	})
-}
-
-// SetCount writes the single key Legacy[id].main.count: one blind write that
-// reads nothing and leaves the value of Legacy[id].main alone (a missing Item
-// is created).
-func (h LegacyMainHandle) SetCount(ctx context.Context, v int64) error {
-	ref, err := h.Ref()
-	if err == nil {
-		ref, err = ref.Field(2)
-	}
-	if err != nil {
-		return err
-	}
-	return h.q.SetValue(ctx, ref, protoreflect.ValueOfInt64(v))
-}
-
-// GetCount reads the single key Legacy[id].main.count. It returns an error
-// wrapping runtime.ErrNotFound when the field is not stored.
-func (h LegacyMainHandle) GetCount(ctx context.Context) (int64, error) {
-	ref, err := h.Ref()
-	if err == nil {
-		ref, err = ref.Field(2)
-	}
-	if err != nil {
-		return 0, err
-	}
-	v, err := h.q.GetValue(ctx, ref)
-	if err != nil {
-		return 0, err
-	}
-	return v.Int(), nil
-}
-
-// ClearCount deletes the single key Legacy[id].main.count.
-func (h LegacyMainHandle) ClearCount(ctx context.Context) error {
-	ref, err := h.Ref()
-	if err == nil {
-		ref, err = ref.Field(2)
-	}
-	if err != nil {
-		return err
-	}
-	return h.q.Delete(ctx, ref)
+func (r LegacyKeysAll) IdBetween(lo, hi string) runtime.Range[string] {
+	return runtime.Between(r.Range, lo, hi)
 }

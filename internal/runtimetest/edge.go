@@ -24,7 +24,7 @@ type edgeModel struct {
 	m      *model
 	store  kv.Store
 	db     *runtime.DB
-	legacy *edgepb.LegacyTable
+	legacy edgepb.LegacyTable
 	// dynamic is the Legacy table of the same namespace opened on its
 	// stored schema alone: its rows are dynamicpb messages.
 	dynamic *runtime.Table
@@ -132,7 +132,7 @@ func (e *edgeModel) step(ctx context.Context) string {
 	case 3:
 		k := m.pick(legacyStrings)
 		it, ok := e.randomItem()
-		if !m.outcome(e.legacy.Items(id).Put(ctx, k, it), ok) {
+		if !m.outcome(e.legacy.Row(id).Items().Put(ctx, k, it), ok) {
 			return "legacy: put item (refused)"
 		}
 		r := e.row(id)

@@ -223,7 +223,7 @@ func (m *model) step(ctx context.Context) string {
 			unk, free = m.unknownField()
 			ok = ok && free
 		}
-		err := db.MutateInline(ctx, ref, func(msg protoreflect.Message) error {
+		err := db.UpdateInline(ctx, ref, func(msg protoreflect.Message) error {
 			msg.Set(msg.Descriptor().Fields().ByName("registered"), protoreflect.ValueOfUint64(v))
 			if unk != nil {
 				msg.SetUnknown(unk)

@@ -8,776 +8,252 @@ package testpb
 
 import (
 	"context"
-	"fmt"
 	"github.com/protoql/protoql/query"
 	"github.com/protoql/protoql/runtime"
-	"google.golang.org/protobuf/reflect/protoreflect"
+	"github.com/protoql/protoql/runtime/protoqlimpl"
 	"iter"
 )
 
-// This file is compiled against the runtime API of GeneratedVersion1; a
-// runtime without it fails to compile this file rather than misbehave.
-const _ = runtime.GeneratedVersion1
+// This file is compiled against the generated-code API of GeneratedVersion2;
+// a runtime without it fails to compile this file rather than misbehave.
+const _ = protoqlimpl.GeneratedVersion2
 
+// Board pins places; several pins may join the same place.
+//
+// BoardObject addresses a stored Board — a row, an object field or a message
+// map entry — without I/O. The embedded runtime.Object has Get, Put, Delete
+// and UpdateInline; the methods below address its fields. Key fields are not
+// among them: they are part of the address.
+type BoardObject struct {
+	runtime.Object[*Board]
+}
+
+// Pins addresses the map field pins: one object per entry below this object,
+// its own key holding its inline fields. It does no I/O.
+func (o BoardObject) Pins() PinMap[string] {
+	return PinMap[string]{runtime.ObjectMap[string, *Pin]{Handle: o.Object.Handle.Field(2)}}
+}
+
+// Pin joins to Place by its place_id.
+//
+// PinObject addresses a stored Pin — a row, an object field or a message map
+// entry — without I/O. The embedded runtime.Object has Get, Put, Delete and
+// UpdateInline; the methods below address its fields. Key fields are not among
+// them: they are part of the address.
+type PinObject struct {
+	runtime.Object[*Pin]
+}
+
+// PlaceId is the inline field place_id, stored in the value of the object's
+// own key: Set and Clear are each a read-modify-write of that one key (see
+// runtime.Object.UpdateInline); keys below it are neither read nor written. It
+// does no I/O.
+func (o PinObject) PlaceId() runtime.Inline[string] {
+	return runtime.Inline[string]{
+		Num:    1,
+		Object: o.Object.Handle,
+	}
+}
+
+// PinMap addresses a map field whose values are Pin, with keys of type K,
+// without I/O. The embedded runtime.ObjectMap has Get, Put, Delete, Clear,
+// Scan, ScanAtLeast, ScanBelow, ScanRange and Cursor; Entry addresses one
+// entry's fields.
+type PinMap[K any] struct {
+	runtime.ObjectMap[K, *Pin]
+}
+
+// Entry addresses the entry k. It does no I/O.
+func (m PinMap[K]) Entry(k K) PinObject {
+	return PinObject{m.ObjectMap.Entry(k)}
+}
+
+// Board pins places; several pins may join the same place.
+//
 // BoardTable is the typed table of protoql.test.v1.Board (table id 10), whose
-// primary key is (board_id). Every row is stored under keys starting with
-// Board[board_id]. Its methods run on the DB it was made from, or on the
-// transaction given to In. It is safe for concurrent use when its Querier is
-// (a *runtime.DB is; a *runtime.Tx belongs to one transaction).
+// primary key is (board_id); its rows are stored under keys starting with
+// Board[board_id]. The methods of the embedded runtime.TypedTable (Get, Put,
+// Delete, UpdateInline, Scan, DeleteRows, Cursor) run on the DB it was made
+// from, or on the Querier given to In.
 type BoardTable struct {
-	t *runtime.Table
-	q runtime.Querier
+	runtime.TypedTable[string, *Board]
 }
 
 // NewBoardTable returns the typed table of protoql.test.v1.Board in db. It
 // fails when db has no such table, or when db was not opened with the linked
 // descriptor of *Board
-// (runtime.WithSchema(File_protoql_test_v1_places_proto)), since results must
-// be of the linked Go type. It does no I/O.
-func NewBoardTable(db *runtime.DB) (*BoardTable, error) {
-	t, err := db.Table("protoql.test.v1.Board")
-	if err != nil {
-		return nil, err
-	}
-	if t.Schema().Desc != (*Board)(nil).ProtoReflect().Descriptor() {
-		return nil, fmt.Errorf("%w: table protoql.test.v1.Board of this DB is not described by the linked *Board; open the DB with runtime.WithSchema(File_protoql_test_v1_places_proto)", runtime.ErrInvalid)
-	}
-	return &BoardTable{
-		q: db,
-		t: t,
-	}, nil
+// (runtime.WithSchema(File_protoql_test_v1_places_proto)). It does no I/O.
+func NewBoardTable(db *runtime.DB) (BoardTable, error) {
+	t, err := runtime.NewTypedTable[string, *Board](db, "protoql.test.v1.Board", nil)
+	return BoardTable{t}, err
 }
 
 // In returns the table bound to q: pass the *runtime.Tx of DB.Update or
 // DB.View to run every call, and every handle made from the result, inside
-// that transaction (valid only while it runs), or a *runtime.DB to run outside
-// one. It does no I/O.
-func (x *BoardTable) In(q runtime.Querier) *BoardTable {
-	return &BoardTable{
-		q: q,
-		t: x.t,
-	}
+// that transaction (valid only while it runs). It does no I/O.
+func (x BoardTable) In(q runtime.Querier) BoardTable {
+	return BoardTable{x.TypedTable.In(q)}
 }
 
-// Table returns the untyped runtime table, for calls the typed API does not
-// cover.
-func (x *BoardTable) Table() *runtime.Table {
-	return x.t
-}
-
-// Row returns the runtime.Ref of the row Board[board_id], for the untyped
-// runtime API. It does no I/O.
-func (x *BoardTable) Row(boardId string) (runtime.Ref, error) {
-	return x.t.Row(protoreflect.ValueOfString(boardId))
+// Row addresses the row Board[board_id], for its typed fields, objects and
+// maps. It does no I/O.
+func (x BoardTable) Row(k string) BoardObject {
+	return BoardObject{x.TypedTable.Row(k)}
 }
 
 // Compile compiles text, a query whose root must be the Board table, against
-// the DB's schema. Compile once (at start-up, say) and run the result many
-// times with Query, passing user input as $variables. Errors name the line and
-// column. It does no I/O.
-func (x *BoardTable) Compile(text string) (*query.Query, error) {
-	return runtime.CompileFor(x.t, text)
+// the DB's schema. Compile once and run the result many times with Query,
+// passing user input as $variables. Errors name the line and column. It does
+// no I/O.
+func (x BoardTable) Compile(text string) (*query.Query, error) {
+	return protoqlimpl.CompileFor(x.Table(), text)
 }
 
 // Query runs q (from Compile) with vars bound, on one consistent snapshot of
 // the table's Querier, yielding each root row as a *Board with only the
 // selected fields set (key fields always) and the cursor that resumes after
-// it. It reads only the key ranges the query's plan names (see q.Explain). The
-// first error ends the sequence.
-func (x *BoardTable) Query(ctx context.Context, q *query.Query, vars map[string]any, opts ...runtime.QueryOption) iter.Seq2[runtime.Row[*Board], error] {
-	return runtime.QueryAs[*Board](ctx, x.q, q, vars, opts...)
+// it. The first error ends the sequence.
+func (x BoardTable) Query(ctx context.Context, q *query.Query, vars map[string]any, opts ...runtime.QueryOption) iter.Seq2[runtime.Row[*Board], error] {
+	return protoqlimpl.QueryAs[*Board](ctx, x.Querier(), q, vars, opts...)
 }
 
-// Get reads the key range of Board[board_id] (its own key and every key below
-// it) in one range scan and returns the Board reassembled from it. It returns
-// an error wrapping runtime.ErrNotFound when no key of that range exists.
-func (x *BoardTable) Get(ctx context.Context, boardId string) (*Board, error) {
-	ref, err := x.Row(boardId)
-	if err != nil {
-		return nil, err
-	}
-	m := new(Board)
-	if err := x.q.Get(ctx, ref, m); err != nil {
-		return nil, err
-	}
-	return m, nil
-}
-
-// Put replaces the row Board[board_id] whose key fields v holds, atomically:
-// one batch deletes the row's key range (its own key and every key below it)
-// and writes every pair of v.
-func (x *BoardTable) Put(ctx context.Context, v *Board) error {
-	if v == nil {
-		return fmt.Errorf("%w: BoardTable.Put of a nil *Board", runtime.ErrInvalid)
-	}
-	ref, err := x.t.RowOf(v)
-	if err != nil {
-		return err
-	}
-	return x.q.Put(ctx, ref, v)
-}
-
-// Delete deletes the key range of Board[board_id] (its own key and every key
-// below it): one range delete.
-func (x *BoardTable) Delete(ctx context.Context, boardId string) error {
-	ref, err := x.Row(boardId)
-	if err != nil {
-		return err
-	}
-	return x.q.Delete(ctx, ref)
-}
-
-// UpdateInline reads and rewrites the single key Board[board_id], whose value
-// holds the inline fields (none), in one transaction (a read-modify-write of
-// that key alone). fn sees a Board holding only those fields (and its key
-// fields, which it must not change) and may change only them; keys below
-// Board[board_id] are neither read nor written. A missing Board is created. fn
-// may run more than once.
-func (x *BoardTable) UpdateInline(ctx context.Context, boardId string, fn func(*Board) error) error {
-	ref, err := x.Row(boardId)
-	if err != nil {
-		return err
-	}
-	return x.q.MutateInline(ctx, ref, func(m protoreflect.Message) error {
-		v, ok := m.Interface().(*Board)
-		if !ok {
-			return fmt.Errorf("%w: got a %T where *Board was expected; open the DB with runtime.WithSchema and the linked File_ descriptor", runtime.ErrInvalid, m.Interface())
-		}
-		return fn(v)
-	})
-}
-
-// Scan reads the rows of Board in r (nil: every row) with one range scan over
-// the part of the table's key range that r selects, streaming each row as soon
-// as its keys end. Rows come in stored key order (a descending column largest
-// first); opts limits, reverses or resumes the scan (ScanOptions.After takes a
-// Cursor). The first error ends the sequence.
-func (x *BoardTable) Scan(ctx context.Context, r BoardRange, opts runtime.ScanOptions) iter.Seq2[*Board, error] {
-	var kr runtime.KeyRange
-	if r != nil {
-		kr = r.keyRangeOfBoard()
-	}
-	return func(yield func(*Board, error) bool) {
-		for m, err := range x.q.Scan(ctx, x.t, kr, opts) {
-			if err != nil {
-				yield(nil, err)
-				return
-			}
-			v, ok := m.(*Board)
-			if !ok {
-				yield(nil, fmt.Errorf("%w: got a %T where *Board was expected; open the DB with runtime.WithSchema and the linked File_ descriptor", runtime.ErrInvalid, m))
-				return
-			}
-			if !yield(v, nil) {
-				return
-			}
-		}
-	}
-}
-
-// Cursor returns the key of v's row, Board[board_id], to pass as
-// runtime.ScanOptions.After to resume a scan right after v. It does no I/O.
-func (x *BoardTable) Cursor(v *Board) ([]byte, error) {
-	if v == nil {
-		return nil, fmt.Errorf("%w: BoardTable.Cursor of a nil *Board", runtime.ErrInvalid)
-	}
-	ref, err := x.t.RowOf(v)
-	if err != nil {
-		return nil, err
-	}
-	return ref.Key(), nil
-}
-
-// Pins addresses the map Board[board_id].pins: one key per entry,
-// Board[board_id].pins[string], with the keys below each. It does no I/O; the
-// handle's methods do.
-func (x *BoardTable) Pins(boardId string) BoardPinsMap {
-	ref, err := x.Row(boardId)
-	if err == nil {
-		ref, err = ref.Field(2)
-	}
-	return BoardPinsMap{
-		err: err,
-		q:   x.q,
-		ref: ref,
-	}
-}
-
-// BoardRange is a range of Board rows by primary key, for BoardTable.Scan:
-// start from BoardKeys(), fix leading key columns in key order, then
-// optionally bound the next one. A nil BoardRange is every row.
-type BoardRange interface {
-	keyRangeOfBoard() runtime.KeyRange
-}
-
-// BoardKeys returns the range of every Board row; its methods narrow it. It
-// does no I/O.
+// BoardKeys returns the range of every Board row, for BoardTable.Scan and
+// DeleteRows; its methods narrow it. It does no I/O.
 func BoardKeys() BoardKeysAll {
 	return BoardKeysAll{}
 }
 
-// BoardKeysAll is the range of every Board row. It implements BoardRange; its
-// methods narrow it further.
+// BoardKeysAll is a range of Board rows with no key column fixed. Pass it to
+// Scan as it is, or narrow it with its methods.
 type BoardKeysAll struct {
-	kr runtime.KeyRange
-}
-
-func (k BoardKeysAll) keyRangeOfBoard() runtime.KeyRange {
-	return k.kr
+	runtime.Range[string]
 }
 
 // BoardIdAtLeast narrows the range to the rows whose board_id is at least lo.
 // It does no I/O.
-func (k BoardKeysAll) BoardIdAtLeast(lo string) BoardKeysBounded {
-	return BoardKeysBounded{kr: runtime.KeyRange{
-		Lower:  protoreflect.ValueOfString(lo),
-		Prefix: k.kr.Prefix,
-	}}
+func (r BoardKeysAll) BoardIdAtLeast(lo string) runtime.Range[string] {
+	return runtime.AtLeast(r.Range, lo)
 }
 
 // BoardIdBelow narrows the range to the rows whose board_id is below hi. It
 // does no I/O.
-func (k BoardKeysAll) BoardIdBelow(hi string) BoardKeysBounded {
-	return BoardKeysBounded{kr: runtime.KeyRange{
-		Prefix: k.kr.Prefix,
-		Upper:  protoreflect.ValueOfString(hi),
-	}}
+func (r BoardKeysAll) BoardIdBelow(hi string) runtime.Range[string] {
+	return runtime.Below(r.Range, hi)
 }
 
-// BoardIdRange narrows the range to the rows whose board_id is in [lo, hi). It
+// BoardIdBetween narrows the range to the rows whose board_id is in [lo, hi).
+// It does no I/O.
+func (r BoardKeysAll) BoardIdBetween(lo, hi string) runtime.Range[string] {
+	return runtime.Between(r.Range, lo, hi)
+}
+
+// Place is a table joined from Board.pins.
+//
+// PlaceObject addresses a stored Place — a row, an object field or a message
+// map entry — without I/O. The embedded runtime.Object has Get, Put, Delete
+// and UpdateInline; the methods below address its fields. Key fields are not
+// among them: they are part of the address.
+type PlaceObject struct {
+	runtime.Object[*Place]
+}
+
+// Lat is the inline field lat, stored in the value of the object's own key:
+// Set and Clear are each a read-modify-write of that one key (see
+// runtime.Object.UpdateInline); keys below it are neither read nor written. It
 // does no I/O.
-func (k BoardKeysAll) BoardIdRange(lo, hi string) BoardKeysBounded {
-	return BoardKeysBounded{kr: runtime.KeyRange{
-		Lower:  protoreflect.ValueOfString(lo),
-		Prefix: k.kr.Prefix,
-		Upper:  protoreflect.ValueOfString(hi),
-	}}
-}
-
-// BoardKeysBounded is a range of Board rows with leading key columns fixed and
-// the next one bounded. It implements BoardRange.
-type BoardKeysBounded struct {
-	kr runtime.KeyRange
-}
-
-func (k BoardKeysBounded) keyRangeOfBoard() runtime.KeyRange {
-	return k.kr
-}
-
-// BoardPinsMap addresses the map Board[board_id].pins: one key per entry,
-// Board[board_id].pins[string]. It does no I/O until a method is called, and
-// carries any error met while addressing it, which every method returns. Its
-// methods run on the Querier of the table it came from.
-type BoardPinsMap struct {
-	q   runtime.Querier
-	ref runtime.Ref
-	err error
-}
-
-// BoardPinsEntry is one entry of Board[board_id].pins, as Scan yields it.
-type BoardPinsEntry struct {
-	// Key is the entry's map key.
-	Key string
-	// Value is the entry's value.
-	Value *Pin
-}
-
-// Ref returns the runtime.Ref of the map Board[board_id].pins, for the untyped
-// runtime API. It does no I/O.
-func (h BoardPinsMap) Ref() (runtime.Ref, error) {
-	return h.ref, h.err
-}
-
-// entry returns the Ref of the entry Board[board_id].pins[k].
-func (h BoardPinsMap) entry(k string) (runtime.Ref, error) {
-	if h.err != nil {
-		return runtime.Ref{}, h.err
-	}
-	return h.ref.Entry(protoreflect.ValueOfString(k))
-}
-
-// Entry addresses the entry Board[board_id].pins[k], to reach the fields,
-// objects and maps stored below it. It does no I/O.
-func (h BoardPinsMap) Entry(k string) BoardPinsHandle {
-	ref, err := h.entry(k)
-	return BoardPinsHandle{
-		err: err,
-		q:   h.q,
-		ref: ref,
+func (o PlaceObject) Lat() runtime.Inline[float64] {
+	return runtime.Inline[float64]{
+		Num:    2,
+		Object: o.Object.Handle,
 	}
 }
 
-// Get reads the key range of the entry Board[board_id].pins[k] (its own key
-// and every key below it) in one range scan. It returns an error wrapping
-// runtime.ErrNotFound when the entry does not exist.
-func (h BoardPinsMap) Get(ctx context.Context, k string) (*Pin, error) {
-	ref, err := h.entry(k)
-	if err != nil {
-		return nil, err
-	}
-	m := new(Pin)
-	if err := h.q.Get(ctx, ref, m); err != nil {
-		return nil, err
-	}
-	return m, nil
-}
-
-// Put replaces the entry Board[board_id].pins[k] with v atomically: one batch
-// deletes the entry's key range and writes every pair of v. It neither reads
-// nor touches the value of the object holding the map; a missing holder is
-// created.
-func (h BoardPinsMap) Put(ctx context.Context, k string, v *Pin) error {
-	if v == nil {
-		return fmt.Errorf("%w: BoardPinsMap.Put of a nil *Pin", runtime.ErrInvalid)
-	}
-	ref, err := h.entry(k)
-	if err != nil {
-		return err
-	}
-	return h.q.Put(ctx, ref, v)
-}
-
-// Delete deletes the key range of the entry Board[board_id].pins[k]: one range
-// delete.
-func (h BoardPinsMap) Delete(ctx context.Context, k string) error {
-	ref, err := h.entry(k)
-	if err != nil {
-		return err
-	}
-	return h.q.Delete(ctx, ref)
-}
-
-// Clear deletes every entry of Board[board_id].pins: one range delete of the
-// map's whole key range.
-func (h BoardPinsMap) Clear(ctx context.Context) error {
-	if h.err != nil {
-		return h.err
-	}
-	return h.q.Delete(ctx, h.ref)
-}
-
-// Scan reads every entry of Board[board_id].pins in one range scan, streaming
-// each entry as soon as its keys end, in stored key order; opts limits,
-// reverses or resumes the scan (ScanOptions.After takes a Cursor). The first
-// error ends the sequence.
-func (h BoardPinsMap) Scan(ctx context.Context, opts runtime.ScanOptions) iter.Seq2[BoardPinsEntry, error] {
-	return h.scan(ctx, runtime.KeyRange{}, opts)
-}
-
-// ScanAtLeast reads the entries of Board[board_id].pins whose key is at least
-// lo in one range scan, streaming each entry as soon as its keys end, in
-// stored key order; opts limits, reverses or resumes the scan
-// (ScanOptions.After takes a Cursor). The first error ends the sequence.
-func (h BoardPinsMap) ScanAtLeast(ctx context.Context, lo string, opts runtime.ScanOptions) iter.Seq2[BoardPinsEntry, error] {
-	return h.scan(ctx, runtime.KeyRange{Lower: protoreflect.ValueOfString(lo)}, opts)
-}
-
-// ScanBelow reads the entries of Board[board_id].pins whose key is below hi in
-// one range scan, streaming each entry as soon as its keys end, in stored key
-// order; opts limits, reverses or resumes the scan (ScanOptions.After takes a
-// Cursor). The first error ends the sequence.
-func (h BoardPinsMap) ScanBelow(ctx context.Context, hi string, opts runtime.ScanOptions) iter.Seq2[BoardPinsEntry, error] {
-	return h.scan(ctx, runtime.KeyRange{Upper: protoreflect.ValueOfString(hi)}, opts)
-}
-
-// ScanRange reads the entries of Board[board_id].pins whose key is in [lo, hi)
-// in one range scan, streaming each entry as soon as its keys end, in stored
-// key order; opts limits, reverses or resumes the scan (ScanOptions.After
-// takes a Cursor). The first error ends the sequence.
-func (h BoardPinsMap) ScanRange(ctx context.Context, lo, hi string, opts runtime.ScanOptions) iter.Seq2[BoardPinsEntry, error] {
-	return h.scan(ctx, runtime.KeyRange{
-		Lower: protoreflect.ValueOfString(lo),
-		Upper: protoreflect.ValueOfString(hi),
-	}, opts)
-}
-
-// scan streams the entries of Board[board_id].pins in kr.
-func (h BoardPinsMap) scan(ctx context.Context, kr runtime.KeyRange, opts runtime.ScanOptions) iter.Seq2[BoardPinsEntry, error] {
-	return func(yield func(BoardPinsEntry, error) bool) {
-		if h.err != nil {
-			yield(BoardPinsEntry{}, h.err)
-			return
-		}
-		for e, err := range h.q.ScanMap(ctx, h.ref, kr, opts) {
-			if err != nil {
-				yield(BoardPinsEntry{}, err)
-				return
-			}
-			v, ok := e.Value.Message().Interface().(*Pin)
-			if !ok {
-				yield(BoardPinsEntry{}, fmt.Errorf("%w: got a %T where *Pin was expected; open the DB with runtime.WithSchema and the linked File_ descriptor", runtime.ErrInvalid, e.Value.Message().Interface()))
-				return
-			}
-			if !yield(BoardPinsEntry{
-				Key:   e.Key.String(),
-				Value: v,
-			}, nil) {
-				return
-			}
-		}
+// Alt is the inline field alt, stored in the value of the object's own key:
+// Set and Clear are each a read-modify-write of that one key (see
+// runtime.Object.UpdateInline); keys below it are neither read nor written. It
+// does no I/O.
+func (o PlaceObject) Alt() runtime.Inline[float32] {
+	return runtime.Inline[float32]{
+		Num:    3,
+		Object: o.Object.Handle,
 	}
 }
 
-// Cursor returns the key of the entry Board[board_id].pins[k], to pass as
-// runtime.ScanOptions.After to resume a scan right after it. It does no I/O.
-func (h BoardPinsMap) Cursor(k string) ([]byte, error) {
-	ref, err := h.entry(k)
-	if err != nil {
-		return nil, err
-	}
-	return ref.Key(), nil
-}
-
-// BoardPinsHandle addresses Board[board_id].pins[string], a Pin stored at its
-// own key (its inline fields) and the keys below it. It does no I/O until a
-// method is called, and carries any error met while addressing it, which every
-// method returns. Its methods run on the Querier of the table it came from.
-type BoardPinsHandle struct {
-	q   runtime.Querier
-	ref runtime.Ref
-	err error
-}
-
-// Ref returns the runtime.Ref of Board[board_id].pins[string], for the untyped
-// runtime API. It does no I/O.
-func (h BoardPinsHandle) Ref() (runtime.Ref, error) {
-	return h.ref, h.err
-}
-
-// Get reads the key range of Board[board_id].pins[string] (its own key and
-// every key below it) in one range scan and returns the Pin reassembled from
-// it. It returns an error wrapping runtime.ErrNotFound when no key of that
-// range exists.
-func (h BoardPinsHandle) Get(ctx context.Context) (*Pin, error) {
-	ref, err := h.Ref()
-	if err != nil {
-		return nil, err
-	}
-	m := new(Pin)
-	if err := h.q.Get(ctx, ref, m); err != nil {
-		return nil, err
-	}
-	return m, nil
-}
-
-// Put replaces Board[board_id].pins[string] with v atomically: one batch
-// deletes the key range of Board[board_id].pins[string] (its own key and every
-// key below it) and writes every pair of v.
-func (h BoardPinsHandle) Put(ctx context.Context, v *Pin) error {
-	if v == nil {
-		return fmt.Errorf("%w: BoardPinsHandle.Put of a nil *Pin", runtime.ErrInvalid)
-	}
-	ref, err := h.Ref()
-	if err != nil {
-		return err
-	}
-	return h.q.Put(ctx, ref, v)
-}
-
-// Delete deletes the key range of Board[board_id].pins[string] (its own key
-// and every key below it): one range delete.
-func (h BoardPinsHandle) Delete(ctx context.Context) error {
-	ref, err := h.Ref()
-	if err != nil {
-		return err
-	}
-	return h.q.Delete(ctx, ref)
-}
-
-// UpdateInline reads and rewrites the single key Board[board_id].pins[string],
-// whose value holds the inline fields (place_id), in one transaction (a
-// read-modify-write of that key alone). fn sees a Pin holding only those
-// fields and may change only them; keys below Board[board_id].pins[string] are
-// neither read nor written. A missing Pin is created. fn may run more than
-// once.
-func (h BoardPinsHandle) UpdateInline(ctx context.Context, fn func(*Pin) error) error {
-	ref, err := h.Ref()
-	if err != nil {
-		return err
-	}
-	return h.q.MutateInline(ctx, ref, func(m protoreflect.Message) error {
-		v, ok := m.Interface().(*Pin)
-		if !ok {
-			return fmt.Errorf("%w: got a %T where *Pin was expected; open the DB with runtime.WithSchema and the linked File_ descriptor", runtime.ErrInvalid, m.Interface())
-		}
-		return fn(v)
-	})
-}
-
-// SetPlaceId sets place_id to v, stored inline in the value of the single key
-// Board[board_id].pins[string]: a read-modify-write of that key alone, in a
-// transaction (see UpdateInline); keys below it are neither read nor written.
-// A missing Pin is created.
-func (h BoardPinsHandle) SetPlaceId(ctx context.Context, v string) error {
-	ref, err := h.Ref()
-	if err != nil {
-		return err
-	}
-	return h.q.MutateInline(ctx, ref, func(m protoreflect.Message) error {
-		fd := m.Descriptor().Fields().ByNumber(1)
-		m.Set(fd, protoreflect.ValueOfString(v))
-		return nil
-	})
-}
-
+// Place is a table joined from Board.pins.
+//
 // PlaceTable is the typed table of protoql.test.v1.Place (table id 11), whose
-// primary key is (place_id). Every row is stored under keys starting with
-// Place[place_id]. Its methods run on the DB it was made from, or on the
-// transaction given to In. It is safe for concurrent use when its Querier is
-// (a *runtime.DB is; a *runtime.Tx belongs to one transaction).
+// primary key is (place_id); its rows are stored under keys starting with
+// Place[place_id]. The methods of the embedded runtime.TypedTable (Get, Put,
+// Delete, UpdateInline, Scan, DeleteRows, Cursor) run on the DB it was made
+// from, or on the Querier given to In.
 type PlaceTable struct {
-	t *runtime.Table
-	q runtime.Querier
+	runtime.TypedTable[string, *Place]
 }
 
 // NewPlaceTable returns the typed table of protoql.test.v1.Place in db. It
 // fails when db has no such table, or when db was not opened with the linked
 // descriptor of *Place
-// (runtime.WithSchema(File_protoql_test_v1_places_proto)), since results must
-// be of the linked Go type. It does no I/O.
-func NewPlaceTable(db *runtime.DB) (*PlaceTable, error) {
-	t, err := db.Table("protoql.test.v1.Place")
-	if err != nil {
-		return nil, err
-	}
-	if t.Schema().Desc != (*Place)(nil).ProtoReflect().Descriptor() {
-		return nil, fmt.Errorf("%w: table protoql.test.v1.Place of this DB is not described by the linked *Place; open the DB with runtime.WithSchema(File_protoql_test_v1_places_proto)", runtime.ErrInvalid)
-	}
-	return &PlaceTable{
-		q: db,
-		t: t,
-	}, nil
+// (runtime.WithSchema(File_protoql_test_v1_places_proto)). It does no I/O.
+func NewPlaceTable(db *runtime.DB) (PlaceTable, error) {
+	t, err := runtime.NewTypedTable[string, *Place](db, "protoql.test.v1.Place", nil)
+	return PlaceTable{t}, err
 }
 
 // In returns the table bound to q: pass the *runtime.Tx of DB.Update or
 // DB.View to run every call, and every handle made from the result, inside
-// that transaction (valid only while it runs), or a *runtime.DB to run outside
-// one. It does no I/O.
-func (x *PlaceTable) In(q runtime.Querier) *PlaceTable {
-	return &PlaceTable{
-		q: q,
-		t: x.t,
-	}
+// that transaction (valid only while it runs). It does no I/O.
+func (x PlaceTable) In(q runtime.Querier) PlaceTable {
+	return PlaceTable{x.TypedTable.In(q)}
 }
 
-// Table returns the untyped runtime table, for calls the typed API does not
-// cover.
-func (x *PlaceTable) Table() *runtime.Table {
-	return x.t
-}
-
-// Row returns the runtime.Ref of the row Place[place_id], for the untyped
-// runtime API. It does no I/O.
-func (x *PlaceTable) Row(placeId string) (runtime.Ref, error) {
-	return x.t.Row(protoreflect.ValueOfString(placeId))
+// Row addresses the row Place[place_id], for its typed fields, objects and
+// maps. It does no I/O.
+func (x PlaceTable) Row(k string) PlaceObject {
+	return PlaceObject{x.TypedTable.Row(k)}
 }
 
 // Compile compiles text, a query whose root must be the Place table, against
-// the DB's schema. Compile once (at start-up, say) and run the result many
-// times with Query, passing user input as $variables. Errors name the line and
-// column. It does no I/O.
-func (x *PlaceTable) Compile(text string) (*query.Query, error) {
-	return runtime.CompileFor(x.t, text)
+// the DB's schema. Compile once and run the result many times with Query,
+// passing user input as $variables. Errors name the line and column. It does
+// no I/O.
+func (x PlaceTable) Compile(text string) (*query.Query, error) {
+	return protoqlimpl.CompileFor(x.Table(), text)
 }
 
 // Query runs q (from Compile) with vars bound, on one consistent snapshot of
 // the table's Querier, yielding each root row as a *Place with only the
 // selected fields set (key fields always) and the cursor that resumes after
-// it. It reads only the key ranges the query's plan names (see q.Explain). The
-// first error ends the sequence.
-func (x *PlaceTable) Query(ctx context.Context, q *query.Query, vars map[string]any, opts ...runtime.QueryOption) iter.Seq2[runtime.Row[*Place], error] {
-	return runtime.QueryAs[*Place](ctx, x.q, q, vars, opts...)
+// it. The first error ends the sequence.
+func (x PlaceTable) Query(ctx context.Context, q *query.Query, vars map[string]any, opts ...runtime.QueryOption) iter.Seq2[runtime.Row[*Place], error] {
+	return protoqlimpl.QueryAs[*Place](ctx, x.Querier(), q, vars, opts...)
 }
 
-// Get reads the key range of Place[place_id] (its own key and every key below
-// it) in one range scan and returns the Place reassembled from it. It returns
-// an error wrapping runtime.ErrNotFound when no key of that range exists.
-func (x *PlaceTable) Get(ctx context.Context, placeId string) (*Place, error) {
-	ref, err := x.Row(placeId)
-	if err != nil {
-		return nil, err
-	}
-	m := new(Place)
-	if err := x.q.Get(ctx, ref, m); err != nil {
-		return nil, err
-	}
-	return m, nil
-}
-
-// Put replaces the row Place[place_id] whose key fields v holds, atomically:
-// one batch deletes the row's key range (its own key and every key below it)
-// and writes every pair of v.
-func (x *PlaceTable) Put(ctx context.Context, v *Place) error {
-	if v == nil {
-		return fmt.Errorf("%w: PlaceTable.Put of a nil *Place", runtime.ErrInvalid)
-	}
-	ref, err := x.t.RowOf(v)
-	if err != nil {
-		return err
-	}
-	return x.q.Put(ctx, ref, v)
-}
-
-// Delete deletes the key range of Place[place_id] (its own key and every key
-// below it): one range delete.
-func (x *PlaceTable) Delete(ctx context.Context, placeId string) error {
-	ref, err := x.Row(placeId)
-	if err != nil {
-		return err
-	}
-	return x.q.Delete(ctx, ref)
-}
-
-// UpdateInline reads and rewrites the single key Place[place_id], whose value
-// holds the inline fields (lat, alt), in one transaction (a read-modify-write
-// of that key alone). fn sees a Place holding only those fields (and its key
-// fields, which it must not change) and may change only them; keys below
-// Place[place_id] are neither read nor written. A missing Place is created. fn
-// may run more than once.
-func (x *PlaceTable) UpdateInline(ctx context.Context, placeId string, fn func(*Place) error) error {
-	ref, err := x.Row(placeId)
-	if err != nil {
-		return err
-	}
-	return x.q.MutateInline(ctx, ref, func(m protoreflect.Message) error {
-		v, ok := m.Interface().(*Place)
-		if !ok {
-			return fmt.Errorf("%w: got a %T where *Place was expected; open the DB with runtime.WithSchema and the linked File_ descriptor", runtime.ErrInvalid, m.Interface())
-		}
-		return fn(v)
-	})
-}
-
-// Scan reads the rows of Place in r (nil: every row) with one range scan over
-// the part of the table's key range that r selects, streaming each row as soon
-// as its keys end. Rows come in stored key order (a descending column largest
-// first); opts limits, reverses or resumes the scan (ScanOptions.After takes a
-// Cursor). The first error ends the sequence.
-func (x *PlaceTable) Scan(ctx context.Context, r PlaceRange, opts runtime.ScanOptions) iter.Seq2[*Place, error] {
-	var kr runtime.KeyRange
-	if r != nil {
-		kr = r.keyRangeOfPlace()
-	}
-	return func(yield func(*Place, error) bool) {
-		for m, err := range x.q.Scan(ctx, x.t, kr, opts) {
-			if err != nil {
-				yield(nil, err)
-				return
-			}
-			v, ok := m.(*Place)
-			if !ok {
-				yield(nil, fmt.Errorf("%w: got a %T where *Place was expected; open the DB with runtime.WithSchema and the linked File_ descriptor", runtime.ErrInvalid, m))
-				return
-			}
-			if !yield(v, nil) {
-				return
-			}
-		}
-	}
-}
-
-// Cursor returns the key of v's row, Place[place_id], to pass as
-// runtime.ScanOptions.After to resume a scan right after v. It does no I/O.
-func (x *PlaceTable) Cursor(v *Place) ([]byte, error) {
-	if v == nil {
-		return nil, fmt.Errorf("%w: PlaceTable.Cursor of a nil *Place", runtime.ErrInvalid)
-	}
-	ref, err := x.t.RowOf(v)
-	if err != nil {
-		return nil, err
-	}
-	return ref.Key(), nil
-}
-
-// SetLat sets lat to v, stored inline in the value of the single key
-// Place[place_id]: a read-modify-write of that key alone, in a transaction
-// (see UpdateInline); keys below it are neither read nor written. A missing
-// Place is created.
-func (x *PlaceTable) SetLat(ctx context.Context, placeId string, v float64) error {
-	ref, err := x.Row(placeId)
-	if err != nil {
-		return err
-	}
-	return x.q.MutateInline(ctx, ref, func(m protoreflect.Message) error {
-		fd := m.Descriptor().Fields().ByNumber(2)
-		m.Set(fd, protoreflect.ValueOfFloat64(v))
-		return nil
-	})
-}
-
-// SetAlt sets alt to v, stored inline in the value of the single key
-// Place[place_id]: a read-modify-write of that key alone, in a transaction
-// (see UpdateInline); keys below it are neither read nor written. A missing
-// Place is created.
-func (x *PlaceTable) SetAlt(ctx context.Context, placeId string, v float32) error {
-	ref, err := x.Row(placeId)
-	if err != nil {
-		return err
-	}
-	return x.q.MutateInline(ctx, ref, func(m protoreflect.Message) error {
-		fd := m.Descriptor().Fields().ByNumber(3)
-		m.Set(fd, protoreflect.ValueOfFloat32(v))
-		return nil
-	})
-}
-
-// PlaceRange is a range of Place rows by primary key, for PlaceTable.Scan:
-// start from PlaceKeys(), fix leading key columns in key order, then
-// optionally bound the next one. A nil PlaceRange is every row.
-type PlaceRange interface {
-	keyRangeOfPlace() runtime.KeyRange
-}
-
-// PlaceKeys returns the range of every Place row; its methods narrow it. It
-// does no I/O.
+// PlaceKeys returns the range of every Place row, for PlaceTable.Scan and
+// DeleteRows; its methods narrow it. It does no I/O.
 func PlaceKeys() PlaceKeysAll {
 	return PlaceKeysAll{}
 }
 
-// PlaceKeysAll is the range of every Place row. It implements PlaceRange; its
-// methods narrow it further.
+// PlaceKeysAll is a range of Place rows with no key column fixed. Pass it to
+// Scan as it is, or narrow it with its methods.
 type PlaceKeysAll struct {
-	kr runtime.KeyRange
-}
-
-func (k PlaceKeysAll) keyRangeOfPlace() runtime.KeyRange {
-	return k.kr
+	runtime.Range[string]
 }
 
 // PlaceIdAtLeast narrows the range to the rows whose place_id is at least lo.
 // It does no I/O.
-func (k PlaceKeysAll) PlaceIdAtLeast(lo string) PlaceKeysBounded {
-	return PlaceKeysBounded{kr: runtime.KeyRange{
-		Lower:  protoreflect.ValueOfString(lo),
-		Prefix: k.kr.Prefix,
-	}}
+func (r PlaceKeysAll) PlaceIdAtLeast(lo string) runtime.Range[string] {
+	return runtime.AtLeast(r.Range, lo)
 }
 
 // PlaceIdBelow narrows the range to the rows whose place_id is below hi. It
 // does no I/O.
-func (k PlaceKeysAll) PlaceIdBelow(hi string) PlaceKeysBounded {
-	return PlaceKeysBounded{kr: runtime.KeyRange{
-		Prefix: k.kr.Prefix,
-		Upper:  protoreflect.ValueOfString(hi),
-	}}
+func (r PlaceKeysAll) PlaceIdBelow(hi string) runtime.Range[string] {
+	return runtime.Below(r.Range, hi)
 }
 
-// PlaceIdRange narrows the range to the rows whose place_id is in [lo, hi). It
-// does no I/O.
-func (k PlaceKeysAll) PlaceIdRange(lo, hi string) PlaceKeysBounded {
-	return PlaceKeysBounded{kr: runtime.KeyRange{
-		Lower:  protoreflect.ValueOfString(lo),
-		Prefix: k.kr.Prefix,
-		Upper:  protoreflect.ValueOfString(hi),
-	}}
-}
-
-// PlaceKeysBounded is a range of Place rows with leading key columns fixed and
-// the next one bounded. It implements PlaceRange.
-type PlaceKeysBounded struct {
-	kr runtime.KeyRange
-}
-
-func (k PlaceKeysBounded) keyRangeOfPlace() runtime.KeyRange {
-	return k.kr
+// PlaceIdBetween narrows the range to the rows whose place_id is in [lo, hi).
+// It does no I/O.
+func (r PlaceKeysAll) PlaceIdBetween(lo, hi string) runtime.Range[string] {
+	return runtime.Between(r.Range, lo, hi)
 }

@@ -73,7 +73,7 @@ func collect[T any](t *testing.T, seq func(func(T, error) bool)) []T {
 func TestUserRoundTrip(t *testing.T) {
 	ctx := context.Background()
 	db := openDB(t)
-	users := must[*testpb.UserTable](t)(testpb.NewUserTable(db))
+	users := must[testpb.UserTable](t)(testpb.NewUserTable(db))
 	want := &testpb.User{
 		UserId:     "alice",
 		Registered: 42,
@@ -97,27 +97,27 @@ func TestUserRoundTrip(t *testing.T) {
 	same(t, "Get after Put", want, must[*testpb.User](t)(users.Get(ctx, "alice")))
 
 	// Breakout fields: blind single-key writes.
-	check(t, users.SetLastSeenUs(ctx, "alice", 1800))
+	check(t, users.Row("alice").LastSeenUs().Set(ctx, 1800))
 	want.LastSeenUs = 1800
-	if got := must[int64](t)(users.GetLastSeenUs(ctx, "alice")); got != 1800 {
+	if got := must[int64](t)(users.Row("alice").LastSeenUs().Get(ctx)); got != 1800 {
 		t.Errorf("GetLastSeenUs: got %d, want 1800", got)
 	}
-	check(t, users.ClearNickname(ctx, "alice"))
+	check(t, users.Row("alice").Nickname().Clear(ctx))
 	want.Nickname = nil
-	if _, err := users.GetNickname(ctx, "alice"); !errors.Is(err, runtime.ErrNotFound) {
+	if _, err := users.Row("alice").Nickname().Get(ctx); !errors.Is(err, runtime.ErrNotFound) {
 		t.Errorf("GetNickname after Clear: got %v, want ErrNotFound", err)
 	}
-	check(t, users.SetNickname(ctx, "alice", "")) // explicit presence survives an empty value
+	check(t, users.Row("alice").Nickname().Set(ctx, "")) // explicit presence survives an empty value
 	want.Nickname = proto.String("")
-	check(t, users.SetSettings(ctx, "alice", &testpb.Settings{FontSize: 14}))
+	check(t, users.Row("alice").Settings().Set(ctx, &testpb.Settings{FontSize: 14}))
 	want.Settings = &testpb.Settings{FontSize: 14}
-	same(t, "GetSettings", want.Settings, must[*testpb.Settings](t)(users.GetSettings(ctx, "alice")))
+	same(t, "GetSettings", want.Settings, must[*testpb.Settings](t)(users.Row("alice").Settings().Get(ctx)))
 
 	// Inline fields: read-modify-write of the row's own value.
-	check(t, users.SetRegistered(ctx, "alice", 43))
-	check(t, users.SetEmails(ctx, "alice", []string{"c@x"}))
-	check(t, users.SetAddress(ctx, "alice", &testpb.Address{City: "Oslo"}))
-	check(t, users.SetProfile(ctx, "alice", nil))
+	check(t, users.Row("alice").Registered().Set(ctx, 43))
+	check(t, users.Row("alice").Emails().Set(ctx, []string{"c@x"}))
+	check(t, users.Row("alice").Address().Set(ctx, &testpb.Address{City: "Oslo"}))
+	check(t, users.Row("alice").Profile().Set(ctx, nil))
 	want.Registered, want.Emails, want.Contact, want.Profile = 43, []string{"c@x"}, &testpb.User_Address{Address: &testpb.Address{City: "Oslo"}}, nil
 	check(t, users.UpdateInline(ctx, "alice", func(u *testpb.User) error {
 		u.Registered++
@@ -127,18 +127,18 @@ func TestUserRoundTrip(t *testing.T) {
 	same(t, "Get after field edits", want, must[*testpb.User](t)(users.Get(ctx, "alice")))
 
 	// Object field with a breakout and a scalar map inside.
-	pw := users.Password("alice")
-	check(t, pw.SetChangedUs(ctx, 100))
+	pw := users.Row("alice").Password()
+	check(t, pw.ChangedUs().Set(ctx, 100))
 	check(t, pw.History().Set(ctx, "2025", []byte("new")))
 	check(t, pw.History().Delete(ctx, "2024"))
 	want.Password.ChangedUs, want.Password.History = 100, map[string][]byte{"2025": []byte("new")}
 	same(t, "Password.Get", want.Password, must[*testpb.Password](t)(pw.Get(ctx)))
 
 	// Message map: entries, nested objects and nested maps.
-	sessions := users.Sessions("alice")
+	sessions := users.Row("alice").Sessions()
 	check(t, sessions.Entry("s1").Attrs().Set(ctx, "ua", "curl"))
 	check(t, sessions.Entry("s1").Geo().Put(ctx, &testpb.Geo{Lat: 9}))
-	check(t, sessions.Entry("s2").SetDevice(ctx, "laptop"))
+	check(t, sessions.Entry("s2").Device().Set(ctx, "laptop"))
 	check(t, sessions.Put(ctx, "s3", &testpb.Session{ExpiresUs: 12}))
 	want.Sessions["s1"].Attrs["ua"] = "curl"
 	want.Sessions["s1"].Geo = &testpb.Geo{Lat: 9}
@@ -157,10 +157,10 @@ func TestUserRoundTrip(t *testing.T) {
 	delete(want.Sessions, "s3")
 
 	// Scalar maps, one descending.
-	check(t, users.Counters("alice").Set(ctx, "logins", 4))
+	check(t, users.Row("alice").Counters().Set(ctx, "logins", 4))
 	want.Counters["logins"] = 4
 	var scores []int64
-	for _, e := range collect(t, users.Scores("alice").Scan(ctx, runtime.ScanOptions{})) {
+	for _, e := range collect(t, users.Row("alice").Scores().Scan(ctx, runtime.ScanOptions{})) {
 		scores = append(scores, e.Key)
 	}
 	if !slices.Equal(scores, []int64{1 << 40, 0, -5}) {
@@ -177,7 +177,7 @@ func TestUserRoundTrip(t *testing.T) {
 func TestInboxCompositeKeyAndNestedMaps(t *testing.T) {
 	ctx := context.Background()
 	db := openDB(t)
-	inbox := must[*testpb.InboxTable](t)(testpb.NewInboxTable(db))
+	inbox := must[testpb.InboxTable](t)(testpb.NewInboxTable(db))
 	in, archive := testpb.Folder_FOLDER_INBOX, testpb.Folder_FOLDER_ARCHIVE
 	for i, m := range []*testpb.Inbox{
 		{Owner: "a", Folder: in, ReceivedUs: 10, Subject: "old"},
@@ -190,7 +190,7 @@ func TestInboxCompositeKeyAndNestedMaps(t *testing.T) {
 			t.Fatalf("Put %d: %v", i, err)
 		}
 	}
-	subjects := func(r testpb.InboxRange, opts runtime.ScanOptions) []string {
+	subjects := func(r runtime.Keys[testpb.InboxKey], opts runtime.ScanOptions) []string {
 		var out []string
 		for _, m := range collect(t, inbox.Scan(ctx, r, opts)) {
 			out = append(out, m.GetOwner()+"/"+m.GetSubject())
@@ -199,13 +199,13 @@ func TestInboxCompositeKeyAndNestedMaps(t *testing.T) {
 	}
 	tests := []struct {
 		name string
-		r    testpb.InboxRange
+		r    runtime.Keys[testpb.InboxKey]
 		opts runtime.ScanOptions
 		want []string
 	}{
 		{"all", nil, runtime.ScanOptions{}, []string{"a/new", "a/mid", "a/old", "a/", "b/"}},
 		{"owner", testpb.InboxKeys().Owner("a").Folder(in), runtime.ScanOptions{}, []string{"a/new", "a/mid", "a/old"}},
-		{"window", testpb.InboxKeys().Owner("a").Folder(in).ReceivedUsRange(15, 31), runtime.ScanOptions{}, []string{"a/new", "a/mid"}},
+		{"window", testpb.InboxKeys().Owner("a").Folder(in).ReceivedUsBetween(15, 31), runtime.ScanOptions{}, []string{"a/new", "a/mid"}},
 		{"reverse limit", testpb.InboxKeys().Owner("a").Folder(in), runtime.ScanOptions{Reverse: true, Limit: 2}, []string{"a/old", "a/mid"}},
 		{"owner range", testpb.InboxKeys().OwnerAtLeast("b"), runtime.ScanOptions{}, []string{"b/"}},
 	}
@@ -221,11 +221,11 @@ func TestInboxCompositeKeyAndNestedMaps(t *testing.T) {
 		t.Errorf("resumed Scan: got %q", got)
 	}
 
-	labels := inbox.Labels("a", in, 30)
+	labels := inbox.Row(testpb.InboxKey{Owner: "a", Folder: in, ReceivedUs: 30}).Labels()
 	check(t, labels.Entry("work").ById().Put(ctx, 7, &testpb.Label{Name: "urgent", Color: 3}))
 	check(t, labels.Entry("work").ById().Put(ctx, 2, &testpb.Label{Name: "later"}))
 	check(t, labels.Put(ctx, "home", &testpb.Labels{}))
-	check(t, inbox.SetUnread(ctx, "a", in, 30, true))
+	check(t, inbox.Row(testpb.InboxKey{Owner: "a", Folder: in, ReceivedUs: 30}).Unread().Set(ctx, true))
 	var ids []uint32
 	for _, e := range collect(t, labels.Entry("work").ById().Scan(ctx, runtime.ScanOptions{})) {
 		ids = append(ids, e.Key)
@@ -237,23 +237,23 @@ func TestInboxCompositeKeyAndNestedMaps(t *testing.T) {
 		"work": {ById: map[uint32]*testpb.Label{7: {Name: "urgent", Color: 3}, 2: {Name: "later"}}},
 		"home": {},
 	}}
-	same(t, "Inbox.Get", want, must[*testpb.Inbox](t)(inbox.Get(ctx, "a", in, 30)))
+	same(t, "Inbox.Get", want, must[*testpb.Inbox](t)(inbox.Get(ctx, testpb.InboxKey{Owner: "a", Folder: in, ReceivedUs: 30})))
 }
 
 func TestSingletonAndSeries(t *testing.T) {
 	ctx := context.Background()
 	db := openDB(t)
-	config := must[*testpb.ConfigTable](t)(testpb.NewConfigTable(db))
+	config := must[testpb.ConfigTable](t)(testpb.NewConfigTable(db))
 	check(t, config.Put(ctx, &testpb.Config{Motd: "hello"}))
-	check(t, config.Flags().Set(ctx, "beta", true))
-	same(t, "Config.Get", &testpb.Config{Motd: "hello", Flags: map[string]bool{"beta": true}}, must[*testpb.Config](t)(config.Get(ctx)))
+	check(t, config.Row().Flags().Set(ctx, "beta", true))
+	same(t, "Config.Get", &testpb.Config{Motd: "hello", Flags: map[string]bool{"beta": true}}, must[*testpb.Config](t)(config.Row().Get(ctx)))
 
-	series := must[*testpb.SeriesTable](t)(testpb.NewSeriesTable(db))
-	points := series.Points("cpu", 1)
+	series := must[testpb.SeriesTable](t)(testpb.NewSeriesTable(db))
+	points := series.Row(testpb.SeriesKey{Metric: "cpu", Shard: 1}).Points()
 	for ts := int64(100); ts <= 500; ts += 100 {
 		check(t, points.Put(ctx, ts, &testpb.Point{Value: float64(ts) / 10, Count: uint64(ts)}))
 	}
-	check(t, series.SetOffset(ctx, "cpu", 1, -7))
+	check(t, series.Row(testpb.SeriesKey{Metric: "cpu", Shard: 1}).Offset().Set(ctx, -7))
 	var window []int64
 	for _, e := range collect(t, points.ScanRange(ctx, 200, 400, runtime.ScanOptions{})) {
 		window = append(window, e.Key)
@@ -261,7 +261,7 @@ func TestSingletonAndSeries(t *testing.T) {
 	if !slices.Equal(window, []int64{300, 200}) {
 		t.Errorf("window [200, 400) newest first: got %v", window)
 	}
-	if got := must[int64](t)(series.GetOffset(ctx, "cpu", 1)); got != -7 {
+	if got := must[int64](t)(series.Row(testpb.SeriesKey{Metric: "cpu", Shard: 1}).Offset().Get(ctx)); got != -7 {
 		t.Errorf("GetOffset: got %d, want -7", got)
 	}
 }
@@ -269,8 +269,8 @@ func TestSingletonAndSeries(t *testing.T) {
 func TestTransactions(t *testing.T) {
 	ctx := context.Background()
 	db := openDB(t)
-	users := must[*testpb.UserTable](t)(testpb.NewUserTable(db))
-	config := must[*testpb.ConfigTable](t)(testpb.NewConfigTable(db))
+	users := must[testpb.UserTable](t)(testpb.NewUserTable(db))
+	config := must[testpb.ConfigTable](t)(testpb.NewConfigTable(db))
 	rollback := errors.New("rollback")
 	// Never t.Fatal inside Update or View: Goexit would leave the
 	// transaction open, and closing the store would wait for it forever.
@@ -278,7 +278,7 @@ func TestTransactions(t *testing.T) {
 		if err := users.In(tx).Put(ctx, &testpb.User{UserId: "bob"}); err != nil {
 			return err
 		}
-		if err := config.In(tx).SetMotd(ctx, "x"); err != nil {
+		if err := config.In(tx).Row().Motd().Set(ctx, "x"); err != nil {
 			return err
 		}
 		return rollback
@@ -294,7 +294,7 @@ func TestTransactions(t *testing.T) {
 		if err := u.Put(ctx, &testpb.User{UserId: "bob", Registered: 1}); err != nil {
 			return err
 		}
-		if err := u.Sessions("bob").Entry("s").SetExpiresUs(ctx, 9); err != nil {
+		if err := u.Row("bob").Sessions().Entry("s").ExpiresUs().Set(ctx, 9); err != nil {
 			return err
 		}
 		got, err := u.Get(ctx, "bob") // reads its own writes
@@ -305,7 +305,7 @@ func TestTransactions(t *testing.T) {
 		return nil
 	}))
 	check(t, db.View(ctx, func(tx *runtime.Tx) error {
-		if err := users.In(tx).SetRegistered(ctx, "bob", 2); !errors.Is(err, runtime.ErrInvalid) {
+		if err := users.In(tx).Row("bob").Registered().Set(ctx, 2); !errors.Is(err, runtime.ErrInvalid) {
 			t.Errorf("a write in View: got %v, want ErrInvalid", err)
 		}
 		return nil

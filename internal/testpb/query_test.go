@@ -17,7 +17,7 @@ import (
 func TestTypedQuery(t *testing.T) {
 	ctx := context.Background()
 	db := openDB(t)
-	users := must[*testpb.UserTable](t)(testpb.NewUserTable(db))
+	users := must[testpb.UserTable](t)(testpb.NewUserTable(db))
 	for _, id := range []string{"ann", "bob", "cy"} {
 		u := &testpb.User{UserId: id, Registered: 7, Sessions: map[string]*testpb.Session{
 			"s1": {ExpiresUs: 1, Device: "d"}, "s2": {ExpiresUs: 2, Device: "d"},

@@ -8,4421 +8,1075 @@ package testpb
 
 import (
 	"context"
-	"fmt"
 	"github.com/protoql/protoql/query"
 	"github.com/protoql/protoql/runtime"
+	"github.com/protoql/protoql/runtime/protoqlimpl"
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/types/known/timestamppb"
 	"iter"
-	"slices"
 )
 
-// This file is compiled against the runtime API of GeneratedVersion1; a
-// runtime without it fails to compile this file rather than misbehave.
-const _ = runtime.GeneratedVersion1
+// This file is compiled against the generated-code API of GeneratedVersion2;
+// a runtime without it fails to compile this file rather than misbehave.
+const _ = protoqlimpl.GeneratedVersion2
 
+// User is the DESIGN.md example: inline, breakout, object and map fields.
+//
+// UserObject addresses a stored User — a row, an object field or a message
+// map entry — without I/O. The embedded runtime.Object has Get, Put, Delete
+// and UpdateInline; the methods below address its fields. Key fields are not
+// among them: they are part of the address.
+type UserObject struct {
+	runtime.Object[*User]
+}
+
+// Registered is the inline field registered, stored in the value of the
+// object's own key: Set and Clear are each a read-modify-write of that one key
+// (see runtime.Object.UpdateInline); keys below it are neither read nor
+// written. It does no I/O.
+func (o UserObject) Registered() runtime.Inline[uint64] {
+	return runtime.Inline[uint64]{
+		Num:    2,
+		Object: o.Object.Handle,
+	}
+}
+
+// LastSeenUs is the breakout field last_seen_us, stored alone under its own
+// key below the object: Get reads that key, Set writes it blind and Clear
+// deletes it, none of them reading or writing the object's own value. It does
+// no I/O.
+func (o UserObject) LastSeenUs() runtime.Field[int64] {
+	return runtime.Field[int64]{Handle: o.Object.Handle.Field(3)}
+}
+
+// Password addresses the object field password: its own key below this object,
+// holding its inline fields, and the keys below that. It does no I/O.
+func (o UserObject) Password() PasswordObject {
+	return PasswordObject{runtime.Object[*Password]{Handle: o.Object.Handle.Field(4)}}
+}
+
+// Sessions addresses the map field sessions: one object per entry below this
+// object, its own key holding its inline fields. It does no I/O.
+func (o UserObject) Sessions() SessionMap[string] {
+	return SessionMap[string]{runtime.ObjectMap[string, *Session]{Handle: o.Object.Handle.Field(5)}}
+}
+
+// Threads addresses the map field threads: one object per entry below this
+// object, its own key holding its inline fields. It does no I/O.
+func (o UserObject) Threads() ThreadRefMap[string] {
+	return ThreadRefMap[string]{runtime.ObjectMap[string, *ThreadRef]{Handle: o.Object.Handle.Field(6)}}
+}
+
+// Emails is the inline field emails, stored in the value of the object's own
+// key: Set, which replaces every element, is a read-modify-write of that one
+// key (see runtime.Object.UpdateInline); keys below it are neither read nor
+// written. It does no I/O.
+func (o UserObject) Emails() runtime.InlineList[string] {
+	return runtime.InlineList[string]{
+		Num:    7,
+		Object: o.Object.Handle,
+	}
+}
+
+// Created is the inline field created, stored in the value of the object's own
+// key: Set and Clear are each a read-modify-write of that one key (see
+// runtime.Object.UpdateInline); keys below it are neither read nor written. It
+// does no I/O.
+func (o UserObject) Created() runtime.Inline[*timestamppb.Timestamp] {
+	return runtime.Inline[*timestamppb.Timestamp]{
+		Num:    8,
+		Object: o.Object.Handle,
+	}
+}
+
+// Phone is the inline field phone, stored in the value of the object's own
+// key: Set, which clears the other members of oneof contact, and Clear are
+// each a read-modify-write of that one key (see runtime.Object.UpdateInline);
+// keys below it are neither read nor written. It does no I/O.
+func (o UserObject) Phone() runtime.Inline[string] {
+	return runtime.Inline[string]{
+		Num:    9,
+		Object: o.Object.Handle,
+	}
+}
+
+// Address is the inline field address, stored in the value of the object's own
+// key: Set, which clears the other members of oneof contact, and Clear are
+// each a read-modify-write of that one key (see runtime.Object.UpdateInline);
+// keys below it are neither read nor written. It does no I/O.
+func (o UserObject) Address() runtime.Inline[*Address] {
+	return runtime.Inline[*Address]{
+		Num:    10,
+		Object: o.Object.Handle,
+	}
+}
+
+// Counters addresses the map field counters: one key per entry below this
+// object, holding the entry's value. It does no I/O.
+func (o UserObject) Counters() runtime.Map[string, int64] {
+	return runtime.Map[string, int64]{Handle: o.Object.Handle.Field(11)}
+}
+
+// Nickname is the breakout field nickname, stored alone under its own key
+// below the object: Get reads that key, Set writes it blind and Clear deletes
+// it, none of them reading or writing the object's own value. It does no I/O.
+func (o UserObject) Nickname() runtime.Field[string] {
+	return runtime.Field[string]{Handle: o.Object.Handle.Field(12)}
+}
+
+// Profile is the inline field profile, stored in the value of the object's own
+// key: Set and Clear are each a read-modify-write of that one key (see
+// runtime.Object.UpdateInline); keys below it are neither read nor written. It
+// does no I/O.
+func (o UserObject) Profile() runtime.Inline[*Profile] {
+	return runtime.Inline[*Profile]{
+		Num:    13,
+		Object: o.Object.Handle,
+	}
+}
+
+// Settings is the breakout field settings, stored alone under its own key
+// below the object: Get reads that key, Set writes it blind and Clear deletes
+// it, none of them reading or writing the object's own value. It does no I/O.
+func (o UserObject) Settings() runtime.Field[*Settings] {
+	return runtime.Field[*Settings]{Handle: o.Object.Handle.Field(14)}
+}
+
+// Scores addresses the map field scores: one key per entry below this object,
+// holding the entry's value. It does no I/O.
+func (o UserObject) Scores() runtime.Map[int64, string] {
+	return runtime.Map[int64, string]{Handle: o.Object.Handle.Field(15)}
+}
+
+// Password is an object field: its own key, decomposed.
+//
+// PasswordObject addresses a stored Password — a row, an object field or a
+// message map entry — without I/O. The embedded runtime.Object has Get, Put,
+// Delete and UpdateInline; the methods below address its fields. Key fields
+// are not among them: they are part of the address.
+type PasswordObject struct {
+	runtime.Object[*Password]
+}
+
+// Hash is the inline field hash, stored in the value of the object's own key:
+// Set and Clear are each a read-modify-write of that one key (see
+// runtime.Object.UpdateInline); keys below it are neither read nor written. It
+// does no I/O.
+func (o PasswordObject) Hash() runtime.Inline[[]byte] {
+	return runtime.Inline[[]byte]{
+		Num:    1,
+		Object: o.Object.Handle,
+	}
+}
+
+// ChangedUs is the breakout field changed_us, stored alone under its own key
+// below the object: Get reads that key, Set writes it blind and Clear deletes
+// it, none of them reading or writing the object's own value. It does no I/O.
+func (o PasswordObject) ChangedUs() runtime.Field[int64] {
+	return runtime.Field[int64]{Handle: o.Object.Handle.Field(2)}
+}
+
+// History addresses the map field history: one key per entry below this
+// object, holding the entry's value. It does no I/O.
+func (o PasswordObject) History() runtime.Map[string, []byte] {
+	return runtime.Map[string, []byte]{Handle: o.Object.Handle.Field(3)}
+}
+
+// Session is a map value message.
+//
+// SessionObject addresses a stored Session — a row, an object field or a
+// message map entry — without I/O. The embedded runtime.Object has Get, Put,
+// Delete and UpdateInline; the methods below address its fields. Key fields
+// are not among them: they are part of the address.
+type SessionObject struct {
+	runtime.Object[*Session]
+}
+
+// ExpiresUs is the inline field expires_us, stored in the value of the
+// object's own key: Set and Clear are each a read-modify-write of that one key
+// (see runtime.Object.UpdateInline); keys below it are neither read nor
+// written. It does no I/O.
+func (o SessionObject) ExpiresUs() runtime.Inline[int64] {
+	return runtime.Inline[int64]{
+		Num:    1,
+		Object: o.Object.Handle,
+	}
+}
+
+// Device is the inline field device, stored in the value of the object's own
+// key: Set and Clear are each a read-modify-write of that one key (see
+// runtime.Object.UpdateInline); keys below it are neither read nor written. It
+// does no I/O.
+func (o SessionObject) Device() runtime.Inline[string] {
+	return runtime.Inline[string]{
+		Num:    2,
+		Object: o.Object.Handle,
+	}
+}
+
+// Attrs addresses the map field attrs: one key per entry below this object,
+// holding the entry's value. It does no I/O.
+func (o SessionObject) Attrs() runtime.Map[string, string] {
+	return runtime.Map[string, string]{Handle: o.Object.Handle.Field(3)}
+}
+
+// Geo addresses the object field geo: its own key below this object, holding
+// its inline fields, and the keys below that. It does no I/O.
+func (o SessionObject) Geo() GeoObject {
+	return GeoObject{runtime.Object[*Geo]{Handle: o.Object.Handle.Field(4)}}
+}
+
+// Geo is an object nested in a map value.
+//
+// GeoObject addresses a stored Geo — a row, an object field or a message map
+// entry — without I/O. The embedded runtime.Object has Get, Put, Delete and
+// UpdateInline; the methods below address its fields. Key fields are not among
+// them: they are part of the address.
+type GeoObject struct {
+	runtime.Object[*Geo]
+}
+
+// Lat is the inline field lat, stored in the value of the object's own key:
+// Set and Clear are each a read-modify-write of that one key (see
+// runtime.Object.UpdateInline); keys below it are neither read nor written. It
+// does no I/O.
+func (o GeoObject) Lat() runtime.Inline[float64] {
+	return runtime.Inline[float64]{
+		Num:    1,
+		Object: o.Object.Handle,
+	}
+}
+
+// Lng is the inline field lng, stored in the value of the object's own key:
+// Set and Clear are each a read-modify-write of that one key (see
+// runtime.Object.UpdateInline); keys below it are neither read nor written. It
+// does no I/O.
+func (o GeoObject) Lng() runtime.Inline[float64] {
+	return runtime.Inline[float64]{
+		Num:    2,
+		Object: o.Object.Handle,
+	}
+}
+
+// SessionMap addresses a map field whose values are Session, with keys of type
+// K, without I/O. The embedded runtime.ObjectMap has Get, Put, Delete, Clear,
+// Scan, ScanAtLeast, ScanBelow, ScanRange and Cursor; Entry addresses one
+// entry's fields.
+type SessionMap[K any] struct {
+	runtime.ObjectMap[K, *Session]
+}
+
+// Entry addresses the entry k. It does no I/O.
+func (m SessionMap[K]) Entry(k K) SessionObject {
+	return SessionObject{m.ObjectMap.Entry(k)}
+}
+
+// ThreadRef joins to Thread by the enclosing map key.
+//
+// ThreadRefObject addresses a stored ThreadRef — a row, an object field or a
+// message map entry — without I/O. The embedded runtime.Object has Get, Put,
+// Delete and UpdateInline; the methods below address its fields. Key fields
+// are not among them: they are part of the address.
+type ThreadRefObject struct {
+	runtime.Object[*ThreadRef]
+}
+
+// LastReadUs is the inline field last_read_us, stored in the value of the
+// object's own key: Set and Clear are each a read-modify-write of that one key
+// (see runtime.Object.UpdateInline); keys below it are neither read nor
+// written. It does no I/O.
+func (o ThreadRefObject) LastReadUs() runtime.Inline[int64] {
+	return runtime.Inline[int64]{
+		Num:    2,
+		Object: o.Object.Handle,
+	}
+}
+
+// ThreadRefMap addresses a map field whose values are ThreadRef, with keys of
+// type K, without I/O. The embedded runtime.ObjectMap has Get, Put, Delete,
+// Clear, Scan, ScanAtLeast, ScanBelow, ScanRange and Cursor; Entry addresses
+// one entry's fields.
+type ThreadRefMap[K any] struct {
+	runtime.ObjectMap[K, *ThreadRef]
+}
+
+// Entry addresses the entry k. It does no I/O.
+func (m ThreadRefMap[K]) Entry(k K) ThreadRefObject {
+	return ThreadRefObject{m.ObjectMap.Entry(k)}
+}
+
+// User is the DESIGN.md example: inline, breakout, object and map fields.
+//
 // UserTable is the typed table of protoql.test.v1.User (table id 1), whose
-// primary key is (user_id). Every row is stored under keys starting with
-// User[user_id]. Its methods run on the DB it was made from, or on the
-// transaction given to In. It is safe for concurrent use when its Querier is
-// (a *runtime.DB is; a *runtime.Tx belongs to one transaction).
+// primary key is (user_id); its rows are stored under keys starting with
+// User[user_id]. The methods of the embedded runtime.TypedTable (Get, Put,
+// Delete, UpdateInline, Scan, DeleteRows, Cursor) run on the DB it was made
+// from, or on the Querier given to In.
 type UserTable struct {
-	t *runtime.Table
-	q runtime.Querier
+	runtime.TypedTable[string, *User]
 }
 
 // NewUserTable returns the typed table of protoql.test.v1.User in db. It fails
 // when db has no such table, or when db was not opened with the linked
-// descriptor of *User (runtime.WithSchema(File_protoql_test_v1_social_proto)),
-// since results must be of the linked Go type. It does no I/O.
-func NewUserTable(db *runtime.DB) (*UserTable, error) {
-	t, err := db.Table("protoql.test.v1.User")
-	if err != nil {
-		return nil, err
-	}
-	if t.Schema().Desc != (*User)(nil).ProtoReflect().Descriptor() {
-		return nil, fmt.Errorf("%w: table protoql.test.v1.User of this DB is not described by the linked *User; open the DB with runtime.WithSchema(File_protoql_test_v1_social_proto)", runtime.ErrInvalid)
-	}
-	return &UserTable{
-		q: db,
-		t: t,
-	}, nil
+// descriptor of *User (runtime.WithSchema(File_protoql_test_v1_social_proto)).
+// It does no I/O.
+func NewUserTable(db *runtime.DB) (UserTable, error) {
+	t, err := runtime.NewTypedTable[string, *User](db, "protoql.test.v1.User", nil)
+	return UserTable{t}, err
 }
 
 // In returns the table bound to q: pass the *runtime.Tx of DB.Update or
 // DB.View to run every call, and every handle made from the result, inside
-// that transaction (valid only while it runs), or a *runtime.DB to run outside
-// one. It does no I/O.
-func (x *UserTable) In(q runtime.Querier) *UserTable {
-	return &UserTable{
-		q: q,
-		t: x.t,
-	}
+// that transaction (valid only while it runs). It does no I/O.
+func (x UserTable) In(q runtime.Querier) UserTable {
+	return UserTable{x.TypedTable.In(q)}
 }
 
-// Table returns the untyped runtime table, for calls the typed API does not
-// cover.
-func (x *UserTable) Table() *runtime.Table {
-	return x.t
-}
-
-// Row returns the runtime.Ref of the row User[user_id], for the untyped
-// runtime API. It does no I/O.
-func (x *UserTable) Row(userId string) (runtime.Ref, error) {
-	return x.t.Row(protoreflect.ValueOfString(userId))
+// Row addresses the row User[user_id], for its typed fields, objects and maps.
+// It does no I/O.
+func (x UserTable) Row(k string) UserObject {
+	return UserObject{x.TypedTable.Row(k)}
 }
 
 // Compile compiles text, a query whose root must be the User table, against
-// the DB's schema. Compile once (at start-up, say) and run the result many
-// times with Query, passing user input as $variables. Errors name the line and
-// column. It does no I/O.
-func (x *UserTable) Compile(text string) (*query.Query, error) {
-	return runtime.CompileFor(x.t, text)
+// the DB's schema. Compile once and run the result many times with Query,
+// passing user input as $variables. Errors name the line and column. It does
+// no I/O.
+func (x UserTable) Compile(text string) (*query.Query, error) {
+	return protoqlimpl.CompileFor(x.Table(), text)
 }
 
 // Query runs q (from Compile) with vars bound, on one consistent snapshot of
 // the table's Querier, yielding each root row as a *User with only the
 // selected fields set (key fields always) and the cursor that resumes after
-// it. It reads only the key ranges the query's plan names (see q.Explain). The
-// first error ends the sequence.
-func (x *UserTable) Query(ctx context.Context, q *query.Query, vars map[string]any, opts ...runtime.QueryOption) iter.Seq2[runtime.Row[*User], error] {
-	return runtime.QueryAs[*User](ctx, x.q, q, vars, opts...)
+// it. The first error ends the sequence.
+func (x UserTable) Query(ctx context.Context, q *query.Query, vars map[string]any, opts ...runtime.QueryOption) iter.Seq2[runtime.Row[*User], error] {
+	return protoqlimpl.QueryAs[*User](ctx, x.Querier(), q, vars, opts...)
 }
 
-// Get reads the key range of User[user_id] (its own key and every key below
-// it) in one range scan and returns the User reassembled from it. It returns
-// an error wrapping runtime.ErrNotFound when no key of that range exists.
-func (x *UserTable) Get(ctx context.Context, userId string) (*User, error) {
-	ref, err := x.Row(userId)
-	if err != nil {
-		return nil, err
-	}
-	m := new(User)
-	if err := x.q.Get(ctx, ref, m); err != nil {
-		return nil, err
-	}
-	return m, nil
-}
-
-// Put replaces the row User[user_id] whose key fields v holds, atomically: one
-// batch deletes the row's key range (its own key and every key below it) and
-// writes every pair of v.
-func (x *UserTable) Put(ctx context.Context, v *User) error {
-	if v == nil {
-		return fmt.Errorf("%w: UserTable.Put of a nil *User", runtime.ErrInvalid)
-	}
-	ref, err := x.t.RowOf(v)
-	if err != nil {
-		return err
-	}
-	return x.q.Put(ctx, ref, v)
-}
-
-// Delete deletes the key range of User[user_id] (its own key and every key
-// below it): one range delete.
-func (x *UserTable) Delete(ctx context.Context, userId string) error {
-	ref, err := x.Row(userId)
-	if err != nil {
-		return err
-	}
-	return x.q.Delete(ctx, ref)
-}
-
-// UpdateInline reads and rewrites the single key User[user_id], whose value
-// holds the inline fields (registered, emails, created, phone, address,
-// profile), in one transaction (a read-modify-write of that key alone). fn
-// sees a User holding only those fields (and its key fields, which it must not
-// change) and may change only them; keys below User[user_id] are neither read
-// nor written. A missing User is created. fn may run more than once.
-func (x *UserTable) UpdateInline(ctx context.Context, userId string, fn func(*User) error) error {
-	ref, err := x.Row(userId)
-	if err != nil {
-		return err
-	}
-	return x.q.MutateInline(ctx, ref, func(m protoreflect.Message) error {
-		v, ok := m.Interface().(*User)
-		if !ok {
-			return fmt.Errorf("%w: got a %T where *User was expected; open the DB with runtime.WithSchema and the linked File_ descriptor", runtime.ErrInvalid, m.Interface())
-		}
-		return fn(v)
-	})
-}
-
-// Scan reads the rows of User in r (nil: every row) with one range scan over
-// the part of the table's key range that r selects, streaming each row as soon
-// as its keys end. Rows come in stored key order (a descending column largest
-// first); opts limits, reverses or resumes the scan (ScanOptions.After takes a
-// Cursor). The first error ends the sequence.
-func (x *UserTable) Scan(ctx context.Context, r UserRange, opts runtime.ScanOptions) iter.Seq2[*User, error] {
-	var kr runtime.KeyRange
-	if r != nil {
-		kr = r.keyRangeOfUser()
-	}
-	return func(yield func(*User, error) bool) {
-		for m, err := range x.q.Scan(ctx, x.t, kr, opts) {
-			if err != nil {
-				yield(nil, err)
-				return
-			}
-			v, ok := m.(*User)
-			if !ok {
-				yield(nil, fmt.Errorf("%w: got a %T where *User was expected; open the DB with runtime.WithSchema and the linked File_ descriptor", runtime.ErrInvalid, m))
-				return
-			}
-			if !yield(v, nil) {
-				return
-			}
-		}
-	}
-}
-
-// Cursor returns the key of v's row, User[user_id], to pass as
-// runtime.ScanOptions.After to resume a scan right after v. It does no I/O.
-func (x *UserTable) Cursor(v *User) ([]byte, error) {
-	if v == nil {
-		return nil, fmt.Errorf("%w: UserTable.Cursor of a nil *User", runtime.ErrInvalid)
-	}
-	ref, err := x.t.RowOf(v)
-	if err != nil {
-		return nil, err
-	}
-	return ref.Key(), nil
-}
-
-// SetRegistered sets registered to v, stored inline in the value of the single
-// key User[user_id]: a read-modify-write of that key alone, in a transaction
-// (see UpdateInline); keys below it are neither read nor written. A missing
-// User is created.
-func (x *UserTable) SetRegistered(ctx context.Context, userId string, v uint64) error {
-	ref, err := x.Row(userId)
-	if err != nil {
-		return err
-	}
-	return x.q.MutateInline(ctx, ref, func(m protoreflect.Message) error {
-		fd := m.Descriptor().Fields().ByNumber(2)
-		m.Set(fd, protoreflect.ValueOfUint64(v))
-		return nil
-	})
-}
-
-// SetLastSeenUs writes the single key User[user_id].last_seen_us: one blind
-// write that reads nothing and leaves the value of User[user_id] alone (a
-// missing User is created).
-func (x *UserTable) SetLastSeenUs(ctx context.Context, userId string, v int64) error {
-	ref, err := x.Row(userId)
-	if err == nil {
-		ref, err = ref.Field(3)
-	}
-	if err != nil {
-		return err
-	}
-	return x.q.SetValue(ctx, ref, protoreflect.ValueOfInt64(v))
-}
-
-// GetLastSeenUs reads the single key User[user_id].last_seen_us. It returns an
-// error wrapping runtime.ErrNotFound when the field is not stored.
-func (x *UserTable) GetLastSeenUs(ctx context.Context, userId string) (int64, error) {
-	ref, err := x.Row(userId)
-	if err == nil {
-		ref, err = ref.Field(3)
-	}
-	if err != nil {
-		return 0, err
-	}
-	v, err := x.q.GetValue(ctx, ref)
-	if err != nil {
-		return 0, err
-	}
-	return v.Int(), nil
-}
-
-// ClearLastSeenUs deletes the single key User[user_id].last_seen_us.
-func (x *UserTable) ClearLastSeenUs(ctx context.Context, userId string) error {
-	ref, err := x.Row(userId)
-	if err == nil {
-		ref, err = ref.Field(3)
-	}
-	if err != nil {
-		return err
-	}
-	return x.q.Delete(ctx, ref)
-}
-
-// Password addresses the object User[user_id].password: its own key, holding
-// its inline fields, and the keys below it. It does no I/O; the handle's
-// methods do.
-func (x *UserTable) Password(userId string) UserPasswordHandle {
-	ref, err := x.Row(userId)
-	if err == nil {
-		ref, err = ref.Field(4)
-	}
-	return UserPasswordHandle{
-		err: err,
-		q:   x.q,
-		ref: ref,
-	}
-}
-
-// Sessions addresses the map User[user_id].sessions: one key per entry,
-// User[user_id].sessions[string], with the keys below each. It does no I/O;
-// the handle's methods do.
-func (x *UserTable) Sessions(userId string) UserSessionsMap {
-	ref, err := x.Row(userId)
-	if err == nil {
-		ref, err = ref.Field(5)
-	}
-	return UserSessionsMap{
-		err: err,
-		q:   x.q,
-		ref: ref,
-	}
-}
-
-// Threads addresses the map User[user_id].threads: one key per entry,
-// User[user_id].threads[string], with the keys below each. It does no I/O; the
-// handle's methods do.
-func (x *UserTable) Threads(userId string) UserThreadsMap {
-	ref, err := x.Row(userId)
-	if err == nil {
-		ref, err = ref.Field(6)
-	}
-	return UserThreadsMap{
-		err: err,
-		q:   x.q,
-		ref: ref,
-	}
-}
-
-// SetEmails sets emails to v (replacing every element; empty clears it),
-// stored inline in the value of the single key User[user_id]: a
-// read-modify-write of that key alone, in a transaction (see UpdateInline);
-// keys below it are neither read nor written. A missing User is created.
-func (x *UserTable) SetEmails(ctx context.Context, userId string, v []string) error {
-	ref, err := x.Row(userId)
-	if err != nil {
-		return err
-	}
-	return x.q.MutateInline(ctx, ref, func(m protoreflect.Message) error {
-		fd := m.Descriptor().Fields().ByNumber(7)
-		m.Clear(fd)
-		l := m.Mutable(fd).List()
-		for _, e := range v {
-			l.Append(protoreflect.ValueOfString(e))
-		}
-		return nil
-	})
-}
-
-// SetCreated sets created to v (nil clears it), stored inline in the value of
-// the single key User[user_id]: a read-modify-write of that key alone, in a
-// transaction (see UpdateInline); keys below it are neither read nor written.
-// A missing User is created.
-func (x *UserTable) SetCreated(ctx context.Context, userId string, v *timestamppb.Timestamp) error {
-	ref, err := x.Row(userId)
-	if err != nil {
-		return err
-	}
-	return x.q.MutateInline(ctx, ref, func(m protoreflect.Message) error {
-		fd := m.Descriptor().Fields().ByNumber(8)
-		if v == nil {
-			m.Clear(fd)
-			return nil
-		}
-		m.Set(fd, protoreflect.ValueOfMessage(v.ProtoReflect()))
-		return nil
-	})
-}
-
-// SetPhone sets phone to v, clearing the other members of oneof contact,
-// stored inline in the value of the single key User[user_id]: a
-// read-modify-write of that key alone, in a transaction (see UpdateInline);
-// keys below it are neither read nor written. A missing User is created.
-func (x *UserTable) SetPhone(ctx context.Context, userId string, v string) error {
-	ref, err := x.Row(userId)
-	if err != nil {
-		return err
-	}
-	return x.q.MutateInline(ctx, ref, func(m protoreflect.Message) error {
-		fd := m.Descriptor().Fields().ByNumber(9)
-		m.Set(fd, protoreflect.ValueOfString(v))
-		return nil
-	})
-}
-
-// ClearPhone clears phone, stored inline in the value of the single key
-// User[user_id]: a read-modify-write of that key alone, in a transaction (see
-// UpdateInline); keys below it are neither read nor written. A missing User is
-// created.
-func (x *UserTable) ClearPhone(ctx context.Context, userId string) error {
-	ref, err := x.Row(userId)
-	if err != nil {
-		return err
-	}
-	return x.q.MutateInline(ctx, ref, func(m protoreflect.Message) error {
-		fd := m.Descriptor().Fields().ByNumber(9)
-		m.Clear(fd)
-		return nil
-	})
-}
-
-// SetAddress sets address to v, clearing the other members of oneof contact,
-// stored inline in the value of the single key User[user_id]: a
-// read-modify-write of that key alone, in a transaction (see UpdateInline);
-// keys below it are neither read nor written. A missing User is created.
-func (x *UserTable) SetAddress(ctx context.Context, userId string, v *Address) error {
-	ref, err := x.Row(userId)
-	if err != nil {
-		return err
-	}
-	return x.q.MutateInline(ctx, ref, func(m protoreflect.Message) error {
-		fd := m.Descriptor().Fields().ByNumber(10)
-		if v == nil {
-			m.Clear(fd)
-			return nil
-		}
-		m.Set(fd, protoreflect.ValueOfMessage(v.ProtoReflect()))
-		return nil
-	})
-}
-
-// Counters addresses the map User[user_id].counters: one key per entry,
-// User[user_id].counters[string], with the keys below each. It does no I/O;
-// the handle's methods do.
-func (x *UserTable) Counters(userId string) UserCountersMap {
-	ref, err := x.Row(userId)
-	if err == nil {
-		ref, err = ref.Field(11)
-	}
-	return UserCountersMap{
-		err: err,
-		q:   x.q,
-		ref: ref,
-	}
-}
-
-// SetNickname writes the single key User[user_id].nickname: one blind write
-// that reads nothing and leaves the value of User[user_id] alone (a missing
-// User is created).
-func (x *UserTable) SetNickname(ctx context.Context, userId string, v string) error {
-	ref, err := x.Row(userId)
-	if err == nil {
-		ref, err = ref.Field(12)
-	}
-	if err != nil {
-		return err
-	}
-	return x.q.SetValue(ctx, ref, protoreflect.ValueOfString(v))
-}
-
-// GetNickname reads the single key User[user_id].nickname. It returns an error
-// wrapping runtime.ErrNotFound when the field is not stored.
-func (x *UserTable) GetNickname(ctx context.Context, userId string) (string, error) {
-	ref, err := x.Row(userId)
-	if err == nil {
-		ref, err = ref.Field(12)
-	}
-	if err != nil {
-		return "", err
-	}
-	v, err := x.q.GetValue(ctx, ref)
-	if err != nil {
-		return "", err
-	}
-	return v.String(), nil
-}
-
-// ClearNickname deletes the single key User[user_id].nickname.
-func (x *UserTable) ClearNickname(ctx context.Context, userId string) error {
-	ref, err := x.Row(userId)
-	if err == nil {
-		ref, err = ref.Field(12)
-	}
-	if err != nil {
-		return err
-	}
-	return x.q.Delete(ctx, ref)
-}
-
-// SetProfile sets profile to v (nil clears it), stored inline in the value of
-// the single key User[user_id]: a read-modify-write of that key alone, in a
-// transaction (see UpdateInline); keys below it are neither read nor written.
-// A missing User is created.
-func (x *UserTable) SetProfile(ctx context.Context, userId string, v *Profile) error {
-	ref, err := x.Row(userId)
-	if err != nil {
-		return err
-	}
-	return x.q.MutateInline(ctx, ref, func(m protoreflect.Message) error {
-		fd := m.Descriptor().Fields().ByNumber(13)
-		if v == nil {
-			m.Clear(fd)
-			return nil
-		}
-		m.Set(fd, protoreflect.ValueOfMessage(v.ProtoReflect()))
-		return nil
-	})
-}
-
-// SetSettings writes the single key User[user_id].settings: one blind write
-// that reads nothing and leaves the value of User[user_id] alone (a missing
-// User is created). A nil v deletes the key instead.
-func (x *UserTable) SetSettings(ctx context.Context, userId string, v *Settings) error {
-	ref, err := x.Row(userId)
-	if err == nil {
-		ref, err = ref.Field(14)
-	}
-	if err != nil {
-		return err
-	}
-	if v == nil {
-		return x.q.Delete(ctx, ref)
-	}
-	return x.q.SetValue(ctx, ref, protoreflect.ValueOfMessage(v.ProtoReflect()))
-}
-
-// GetSettings reads the single key User[user_id].settings. It returns an error
-// wrapping runtime.ErrNotFound when the field is not stored.
-func (x *UserTable) GetSettings(ctx context.Context, userId string) (*Settings, error) {
-	ref, err := x.Row(userId)
-	if err == nil {
-		ref, err = ref.Field(14)
-	}
-	if err != nil {
-		return nil, err
-	}
-	v, err := x.q.GetValue(ctx, ref)
-	if err != nil {
-		return nil, err
-	}
-	m, ok := v.Message().Interface().(*Settings)
-	if !ok {
-		return nil, fmt.Errorf("%w: got a %T where *Settings was expected; open the DB with runtime.WithSchema and the linked File_ descriptor", runtime.ErrInvalid, v.Message().Interface())
-	}
-	return m, nil
-}
-
-// ClearSettings deletes the single key User[user_id].settings.
-func (x *UserTable) ClearSettings(ctx context.Context, userId string) error {
-	ref, err := x.Row(userId)
-	if err == nil {
-		ref, err = ref.Field(14)
-	}
-	if err != nil {
-		return err
-	}
-	return x.q.Delete(ctx, ref)
-}
-
-// Scores addresses the map User[user_id].scores: one key per entry,
-// User[user_id].scores[int64] (descending: largest key first), with the keys
-// below each. It does no I/O; the handle's methods do.
-func (x *UserTable) Scores(userId string) UserScoresMap {
-	ref, err := x.Row(userId)
-	if err == nil {
-		ref, err = ref.Field(15)
-	}
-	return UserScoresMap{
-		err: err,
-		q:   x.q,
-		ref: ref,
-	}
-}
-
-// UserRange is a range of User rows by primary key, for UserTable.Scan: start
-// from UserKeys(), fix leading key columns in key order, then optionally bound
-// the next one. A nil UserRange is every row.
-type UserRange interface {
-	keyRangeOfUser() runtime.KeyRange
-}
-
-// UserKeys returns the range of every User row; its methods narrow it. It does
-// no I/O.
+// UserKeys returns the range of every User row, for UserTable.Scan and
+// DeleteRows; its methods narrow it. It does no I/O.
 func UserKeys() UserKeysAll {
 	return UserKeysAll{}
 }
 
-// UserKeysAll is the range of every User row. It implements UserRange; its
-// methods narrow it further.
+// UserKeysAll is a range of User rows with no key column fixed. Pass it to
+// Scan as it is, or narrow it with its methods.
 type UserKeysAll struct {
-	kr runtime.KeyRange
-}
-
-func (k UserKeysAll) keyRangeOfUser() runtime.KeyRange {
-	return k.kr
+	runtime.Range[string]
 }
 
 // UserIdAtLeast narrows the range to the rows whose user_id is at least lo. It
 // does no I/O.
-func (k UserKeysAll) UserIdAtLeast(lo string) UserKeysBounded {
-	return UserKeysBounded{kr: runtime.KeyRange{
-		Lower:  protoreflect.ValueOfString(lo),
-		Prefix: k.kr.Prefix,
-	}}
+func (r UserKeysAll) UserIdAtLeast(lo string) runtime.Range[string] {
+	return runtime.AtLeast(r.Range, lo)
 }
 
 // UserIdBelow narrows the range to the rows whose user_id is below hi. It does
 // no I/O.
-func (k UserKeysAll) UserIdBelow(hi string) UserKeysBounded {
-	return UserKeysBounded{kr: runtime.KeyRange{
-		Prefix: k.kr.Prefix,
-		Upper:  protoreflect.ValueOfString(hi),
-	}}
+func (r UserKeysAll) UserIdBelow(hi string) runtime.Range[string] {
+	return runtime.Below(r.Range, hi)
 }
 
-// UserIdRange narrows the range to the rows whose user_id is in [lo, hi). It
+// UserIdBetween narrows the range to the rows whose user_id is in [lo, hi). It
 // does no I/O.
-func (k UserKeysAll) UserIdRange(lo, hi string) UserKeysBounded {
-	return UserKeysBounded{kr: runtime.KeyRange{
-		Lower:  protoreflect.ValueOfString(lo),
-		Prefix: k.kr.Prefix,
-		Upper:  protoreflect.ValueOfString(hi),
-	}}
-}
-
-// UserKeysBounded is a range of User rows with leading key columns fixed and
-// the next one bounded. It implements UserRange.
-type UserKeysBounded struct {
-	kr runtime.KeyRange
-}
-
-func (k UserKeysBounded) keyRangeOfUser() runtime.KeyRange {
-	return k.kr
-}
-
-// UserPasswordHandle addresses User[user_id].password, a Password stored at
-// its own key (its inline fields) and the keys below it. It does no I/O until
-// a method is called, and carries any error met while addressing it, which
-// every method returns. Its methods run on the Querier of the table it came
-// from.
-type UserPasswordHandle struct {
-	q   runtime.Querier
-	ref runtime.Ref
-	err error
-}
-
-// Ref returns the runtime.Ref of User[user_id].password, for the untyped
-// runtime API. It does no I/O.
-func (h UserPasswordHandle) Ref() (runtime.Ref, error) {
-	return h.ref, h.err
-}
-
-// Get reads the key range of User[user_id].password (its own key and every key
-// below it) in one range scan and returns the Password reassembled from it. It
-// returns an error wrapping runtime.ErrNotFound when no key of that range
-// exists.
-func (h UserPasswordHandle) Get(ctx context.Context) (*Password, error) {
-	ref, err := h.Ref()
-	if err != nil {
-		return nil, err
-	}
-	m := new(Password)
-	if err := h.q.Get(ctx, ref, m); err != nil {
-		return nil, err
-	}
-	return m, nil
-}
-
-// Put replaces User[user_id].password with v atomically: one batch deletes the
-// key range of User[user_id].password (its own key and every key below it) and
-// writes every pair of v.
-func (h UserPasswordHandle) Put(ctx context.Context, v *Password) error {
-	if v == nil {
-		return fmt.Errorf("%w: UserPasswordHandle.Put of a nil *Password", runtime.ErrInvalid)
-	}
-	ref, err := h.Ref()
-	if err != nil {
-		return err
-	}
-	return h.q.Put(ctx, ref, v)
-}
-
-// Delete deletes the key range of User[user_id].password (its own key and
-// every key below it): one range delete.
-func (h UserPasswordHandle) Delete(ctx context.Context) error {
-	ref, err := h.Ref()
-	if err != nil {
-		return err
-	}
-	return h.q.Delete(ctx, ref)
-}
-
-// UpdateInline reads and rewrites the single key User[user_id].password, whose
-// value holds the inline fields (hash), in one transaction (a
-// read-modify-write of that key alone). fn sees a Password holding only those
-// fields and may change only them; keys below User[user_id].password are
-// neither read nor written. A missing Password is created. fn may run more
-// than once.
-func (h UserPasswordHandle) UpdateInline(ctx context.Context, fn func(*Password) error) error {
-	ref, err := h.Ref()
-	if err != nil {
-		return err
-	}
-	return h.q.MutateInline(ctx, ref, func(m protoreflect.Message) error {
-		v, ok := m.Interface().(*Password)
-		if !ok {
-			return fmt.Errorf("%w: got a %T where *Password was expected; open the DB with runtime.WithSchema and the linked File_ descriptor", runtime.ErrInvalid, m.Interface())
-		}
-		return fn(v)
-	})
-}
-
-// SetHash sets hash to v, stored inline in the value of the single key
-// User[user_id].password: a read-modify-write of that key alone, in a
-// transaction (see UpdateInline); keys below it are neither read nor written.
-// A missing Password is created.
-func (h UserPasswordHandle) SetHash(ctx context.Context, v []byte) error {
-	ref, err := h.Ref()
-	if err != nil {
-		return err
-	}
-	return h.q.MutateInline(ctx, ref, func(m protoreflect.Message) error {
-		fd := m.Descriptor().Fields().ByNumber(1)
-		m.Set(fd, protoreflect.ValueOfBytes(v))
-		return nil
-	})
-}
-
-// SetChangedUs writes the single key User[user_id].password.changed_us: one
-// blind write that reads nothing and leaves the value of
-// User[user_id].password alone (a missing Password is created).
-func (h UserPasswordHandle) SetChangedUs(ctx context.Context, v int64) error {
-	ref, err := h.Ref()
-	if err == nil {
-		ref, err = ref.Field(2)
-	}
-	if err != nil {
-		return err
-	}
-	return h.q.SetValue(ctx, ref, protoreflect.ValueOfInt64(v))
-}
-
-// GetChangedUs reads the single key User[user_id].password.changed_us. It
-// returns an error wrapping runtime.ErrNotFound when the field is not stored.
-func (h UserPasswordHandle) GetChangedUs(ctx context.Context) (int64, error) {
-	ref, err := h.Ref()
-	if err == nil {
-		ref, err = ref.Field(2)
-	}
-	if err != nil {
-		return 0, err
-	}
-	v, err := h.q.GetValue(ctx, ref)
-	if err != nil {
-		return 0, err
-	}
-	return v.Int(), nil
-}
-
-// ClearChangedUs deletes the single key User[user_id].password.changed_us.
-func (h UserPasswordHandle) ClearChangedUs(ctx context.Context) error {
-	ref, err := h.Ref()
-	if err == nil {
-		ref, err = ref.Field(2)
-	}
-	if err != nil {
-		return err
-	}
-	return h.q.Delete(ctx, ref)
-}
-
-// History addresses the map User[user_id].password.history: one key per entry,
-// User[user_id].password.history[string], with the keys below each. It does no
-// I/O; the handle's methods do.
-func (h UserPasswordHandle) History() UserPasswordHistoryMap {
-	ref, err := h.Ref()
-	if err == nil {
-		ref, err = ref.Field(3)
-	}
-	return UserPasswordHistoryMap{
-		err: err,
-		q:   h.q,
-		ref: ref,
-	}
-}
-
-// UserPasswordHistoryMap addresses the map User[user_id].password.history: one
-// key per entry, User[user_id].password.history[string]. It does no I/O until
-// a method is called, and carries any error met while addressing it, which
-// every method returns. Its methods run on the Querier of the table it came
-// from.
-type UserPasswordHistoryMap struct {
-	q   runtime.Querier
-	ref runtime.Ref
-	err error
-}
-
-// UserPasswordHistoryEntry is one entry of User[user_id].password.history, as
-// Scan yields it.
-type UserPasswordHistoryEntry struct {
-	// Key is the entry's map key.
-	Key string
-	// Value is the entry's value.
-	Value []byte
-}
-
-// Ref returns the runtime.Ref of the map User[user_id].password.history, for
-// the untyped runtime API. It does no I/O.
-func (h UserPasswordHistoryMap) Ref() (runtime.Ref, error) {
-	return h.ref, h.err
-}
-
-// entry returns the Ref of the entry User[user_id].password.history[k].
-func (h UserPasswordHistoryMap) entry(k string) (runtime.Ref, error) {
-	if h.err != nil {
-		return runtime.Ref{}, h.err
-	}
-	return h.ref.Entry(protoreflect.ValueOfString(k))
-}
-
-// Get reads the single key User[user_id].password.history[k]. It returns an
-// error wrapping runtime.ErrNotFound when the entry does not exist.
-func (h UserPasswordHistoryMap) Get(ctx context.Context, k string) ([]byte, error) {
-	ref, err := h.entry(k)
-	if err != nil {
-		return nil, err
-	}
-	v, err := h.q.GetValue(ctx, ref)
-	if err != nil {
-		return nil, err
-	}
-	return v.Bytes(), nil
-}
-
-// Set writes the single key User[user_id].password.history[k]: one blind write
-// that reads nothing and leaves the value of the object holding the map alone
-// (a missing holder is created).
-func (h UserPasswordHistoryMap) Set(ctx context.Context, k string, v []byte) error {
-	ref, err := h.entry(k)
-	if err != nil {
-		return err
-	}
-	return h.q.SetValue(ctx, ref, protoreflect.ValueOfBytes(v))
-}
-
-// Delete deletes the key range of the entry User[user_id].password.history[k]:
-// one range delete.
-func (h UserPasswordHistoryMap) Delete(ctx context.Context, k string) error {
-	ref, err := h.entry(k)
-	if err != nil {
-		return err
-	}
-	return h.q.Delete(ctx, ref)
-}
-
-// Clear deletes every entry of User[user_id].password.history: one range
-// delete of the map's whole key range.
-func (h UserPasswordHistoryMap) Clear(ctx context.Context) error {
-	if h.err != nil {
-		return h.err
-	}
-	return h.q.Delete(ctx, h.ref)
-}
-
-// Scan reads every entry of User[user_id].password.history in one range scan,
-// streaming each entry as soon as its keys end, in stored key order; opts
-// limits, reverses or resumes the scan (ScanOptions.After takes a Cursor). The
-// first error ends the sequence.
-func (h UserPasswordHistoryMap) Scan(ctx context.Context, opts runtime.ScanOptions) iter.Seq2[UserPasswordHistoryEntry, error] {
-	return h.scan(ctx, runtime.KeyRange{}, opts)
-}
-
-// ScanAtLeast reads the entries of User[user_id].password.history whose key is
-// at least lo in one range scan, streaming each entry as soon as its keys end,
-// in stored key order; opts limits, reverses or resumes the scan
-// (ScanOptions.After takes a Cursor). The first error ends the sequence.
-func (h UserPasswordHistoryMap) ScanAtLeast(ctx context.Context, lo string, opts runtime.ScanOptions) iter.Seq2[UserPasswordHistoryEntry, error] {
-	return h.scan(ctx, runtime.KeyRange{Lower: protoreflect.ValueOfString(lo)}, opts)
-}
-
-// ScanBelow reads the entries of User[user_id].password.history whose key is
-// below hi in one range scan, streaming each entry as soon as its keys end, in
-// stored key order; opts limits, reverses or resumes the scan
-// (ScanOptions.After takes a Cursor). The first error ends the sequence.
-func (h UserPasswordHistoryMap) ScanBelow(ctx context.Context, hi string, opts runtime.ScanOptions) iter.Seq2[UserPasswordHistoryEntry, error] {
-	return h.scan(ctx, runtime.KeyRange{Upper: protoreflect.ValueOfString(hi)}, opts)
-}
-
-// ScanRange reads the entries of User[user_id].password.history whose key is
-// in [lo, hi) in one range scan, streaming each entry as soon as its keys end,
-// in stored key order; opts limits, reverses or resumes the scan
-// (ScanOptions.After takes a Cursor). The first error ends the sequence.
-func (h UserPasswordHistoryMap) ScanRange(ctx context.Context, lo, hi string, opts runtime.ScanOptions) iter.Seq2[UserPasswordHistoryEntry, error] {
-	return h.scan(ctx, runtime.KeyRange{
-		Lower: protoreflect.ValueOfString(lo),
-		Upper: protoreflect.ValueOfString(hi),
-	}, opts)
-}
-
-// scan streams the entries of User[user_id].password.history in kr.
-func (h UserPasswordHistoryMap) scan(ctx context.Context, kr runtime.KeyRange, opts runtime.ScanOptions) iter.Seq2[UserPasswordHistoryEntry, error] {
-	return func(yield func(UserPasswordHistoryEntry, error) bool) {
-		if h.err != nil {
-			yield(UserPasswordHistoryEntry{}, h.err)
-			return
-		}
-		for e, err := range h.q.ScanMap(ctx, h.ref, kr, opts) {
-			if err != nil {
-				yield(UserPasswordHistoryEntry{}, err)
-				return
-			}
-			v := e.Value.Bytes()
-			if !yield(UserPasswordHistoryEntry{
-				Key:   e.Key.String(),
-				Value: v,
-			}, nil) {
-				return
-			}
-		}
-	}
-}
-
-// Cursor returns the key of the entry User[user_id].password.history[k], to
-// pass as runtime.ScanOptions.After to resume a scan right after it. It does
-// no I/O.
-func (h UserPasswordHistoryMap) Cursor(k string) ([]byte, error) {
-	ref, err := h.entry(k)
-	if err != nil {
-		return nil, err
-	}
-	return ref.Key(), nil
-}
-
-// UserSessionsMap addresses the map User[user_id].sessions: one key per entry,
-// User[user_id].sessions[string]. It does no I/O until a method is called, and
-// carries any error met while addressing it, which every method returns. Its
-// methods run on the Querier of the table it came from.
-type UserSessionsMap struct {
-	q   runtime.Querier
-	ref runtime.Ref
-	err error
-}
-
-// UserSessionsEntry is one entry of User[user_id].sessions, as Scan yields it.
-type UserSessionsEntry struct {
-	// Key is the entry's map key.
-	Key string
-	// Value is the entry's value.
-	Value *Session
-}
-
-// Ref returns the runtime.Ref of the map User[user_id].sessions, for the
-// untyped runtime API. It does no I/O.
-func (h UserSessionsMap) Ref() (runtime.Ref, error) {
-	return h.ref, h.err
-}
-
-// entry returns the Ref of the entry User[user_id].sessions[k].
-func (h UserSessionsMap) entry(k string) (runtime.Ref, error) {
-	if h.err != nil {
-		return runtime.Ref{}, h.err
-	}
-	return h.ref.Entry(protoreflect.ValueOfString(k))
-}
-
-// Entry addresses the entry User[user_id].sessions[k], to reach the fields,
-// objects and maps stored below it. It does no I/O.
-func (h UserSessionsMap) Entry(k string) UserSessionsHandle {
-	ref, err := h.entry(k)
-	return UserSessionsHandle{
-		err: err,
-		q:   h.q,
-		ref: ref,
-	}
-}
-
-// Get reads the key range of the entry User[user_id].sessions[k] (its own key
-// and every key below it) in one range scan. It returns an error wrapping
-// runtime.ErrNotFound when the entry does not exist.
-func (h UserSessionsMap) Get(ctx context.Context, k string) (*Session, error) {
-	ref, err := h.entry(k)
-	if err != nil {
-		return nil, err
-	}
-	m := new(Session)
-	if err := h.q.Get(ctx, ref, m); err != nil {
-		return nil, err
-	}
-	return m, nil
-}
-
-// Put replaces the entry User[user_id].sessions[k] with v atomically: one
-// batch deletes the entry's key range and writes every pair of v. It neither
-// reads nor touches the value of the object holding the map; a missing holder
-// is created.
-func (h UserSessionsMap) Put(ctx context.Context, k string, v *Session) error {
-	if v == nil {
-		return fmt.Errorf("%w: UserSessionsMap.Put of a nil *Session", runtime.ErrInvalid)
-	}
-	ref, err := h.entry(k)
-	if err != nil {
-		return err
-	}
-	return h.q.Put(ctx, ref, v)
-}
-
-// Delete deletes the key range of the entry User[user_id].sessions[k]: one
-// range delete.
-func (h UserSessionsMap) Delete(ctx context.Context, k string) error {
-	ref, err := h.entry(k)
-	if err != nil {
-		return err
-	}
-	return h.q.Delete(ctx, ref)
-}
-
-// Clear deletes every entry of User[user_id].sessions: one range delete of the
-// map's whole key range.
-func (h UserSessionsMap) Clear(ctx context.Context) error {
-	if h.err != nil {
-		return h.err
-	}
-	return h.q.Delete(ctx, h.ref)
-}
-
-// Scan reads every entry of User[user_id].sessions in one range scan,
-// streaming each entry as soon as its keys end, in stored key order; opts
-// limits, reverses or resumes the scan (ScanOptions.After takes a Cursor). The
-// first error ends the sequence.
-func (h UserSessionsMap) Scan(ctx context.Context, opts runtime.ScanOptions) iter.Seq2[UserSessionsEntry, error] {
-	return h.scan(ctx, runtime.KeyRange{}, opts)
-}
-
-// ScanAtLeast reads the entries of User[user_id].sessions whose key is at
-// least lo in one range scan, streaming each entry as soon as its keys end, in
-// stored key order; opts limits, reverses or resumes the scan
-// (ScanOptions.After takes a Cursor). The first error ends the sequence.
-func (h UserSessionsMap) ScanAtLeast(ctx context.Context, lo string, opts runtime.ScanOptions) iter.Seq2[UserSessionsEntry, error] {
-	return h.scan(ctx, runtime.KeyRange{Lower: protoreflect.ValueOfString(lo)}, opts)
-}
-
-// ScanBelow reads the entries of User[user_id].sessions whose key is below hi
-// in one range scan, streaming each entry as soon as its keys end, in stored
-// key order; opts limits, reverses or resumes the scan (ScanOptions.After
-// takes a Cursor). The first error ends the sequence.
-func (h UserSessionsMap) ScanBelow(ctx context.Context, hi string, opts runtime.ScanOptions) iter.Seq2[UserSessionsEntry, error] {
-	return h.scan(ctx, runtime.KeyRange{Upper: protoreflect.ValueOfString(hi)}, opts)
-}
-
-// ScanRange reads the entries of User[user_id].sessions whose key is in [lo,
-// hi) in one range scan, streaming each entry as soon as its keys end, in
-// stored key order; opts limits, reverses or resumes the scan
-// (ScanOptions.After takes a Cursor). The first error ends the sequence.
-func (h UserSessionsMap) ScanRange(ctx context.Context, lo, hi string, opts runtime.ScanOptions) iter.Seq2[UserSessionsEntry, error] {
-	return h.scan(ctx, runtime.KeyRange{
-		Lower: protoreflect.ValueOfString(lo),
-		Upper: protoreflect.ValueOfString(hi),
-	}, opts)
-}
-
-// scan streams the entries of User[user_id].sessions in kr.
-func (h UserSessionsMap) scan(ctx context.Context, kr runtime.KeyRange, opts runtime.ScanOptions) iter.Seq2[UserSessionsEntry, error] {
-	return func(yield func(UserSessionsEntry, error) bool) {
-		if h.err != nil {
-			yield(UserSessionsEntry{}, h.err)
-			return
-		}
-		for e, err := range h.q.ScanMap(ctx, h.ref, kr, opts) {
-			if err != nil {
-				yield(UserSessionsEntry{}, err)
-				return
-			}
-			v, ok := e.Value.Message().Interface().(*Session)
-			if !ok {
-				yield(UserSessionsEntry{}, fmt.Errorf("%w: got a %T where *Session was expected; open the DB with runtime.WithSchema and the linked File_ descriptor", runtime.ErrInvalid, e.Value.Message().Interface()))
-				return
-			}
-			if !yield(UserSessionsEntry{
-				Key:   e.Key.String(),
-				Value: v,
-			}, nil) {
-				return
-			}
-		}
-	}
-}
-
-// Cursor returns the key of the entry User[user_id].sessions[k], to pass as
-// runtime.ScanOptions.After to resume a scan right after it. It does no I/O.
-func (h UserSessionsMap) Cursor(k string) ([]byte, error) {
-	ref, err := h.entry(k)
-	if err != nil {
-		return nil, err
-	}
-	return ref.Key(), nil
-}
-
-// UserSessionsHandle addresses User[user_id].sessions[string], a Session
-// stored at its own key (its inline fields) and the keys below it. It does no
-// I/O until a method is called, and carries any error met while addressing it,
-// which every method returns. Its methods run on the Querier of the table it
-// came from.
-type UserSessionsHandle struct {
-	q   runtime.Querier
-	ref runtime.Ref
-	err error
-}
-
-// Ref returns the runtime.Ref of User[user_id].sessions[string], for the
-// untyped runtime API. It does no I/O.
-func (h UserSessionsHandle) Ref() (runtime.Ref, error) {
-	return h.ref, h.err
-}
-
-// Get reads the key range of User[user_id].sessions[string] (its own key and
-// every key below it) in one range scan and returns the Session reassembled
-// from it. It returns an error wrapping runtime.ErrNotFound when no key of
-// that range exists.
-func (h UserSessionsHandle) Get(ctx context.Context) (*Session, error) {
-	ref, err := h.Ref()
-	if err != nil {
-		return nil, err
-	}
-	m := new(Session)
-	if err := h.q.Get(ctx, ref, m); err != nil {
-		return nil, err
-	}
-	return m, nil
-}
-
-// Put replaces User[user_id].sessions[string] with v atomically: one batch
-// deletes the key range of User[user_id].sessions[string] (its own key and
-// every key below it) and writes every pair of v.
-func (h UserSessionsHandle) Put(ctx context.Context, v *Session) error {
-	if v == nil {
-		return fmt.Errorf("%w: UserSessionsHandle.Put of a nil *Session", runtime.ErrInvalid)
-	}
-	ref, err := h.Ref()
-	if err != nil {
-		return err
-	}
-	return h.q.Put(ctx, ref, v)
-}
-
-// Delete deletes the key range of User[user_id].sessions[string] (its own key
-// and every key below it): one range delete.
-func (h UserSessionsHandle) Delete(ctx context.Context) error {
-	ref, err := h.Ref()
-	if err != nil {
-		return err
-	}
-	return h.q.Delete(ctx, ref)
-}
-
-// UpdateInline reads and rewrites the single key
-// User[user_id].sessions[string], whose value holds the inline fields
-// (expires_us, device), in one transaction (a read-modify-write of that key
-// alone). fn sees a Session holding only those fields and may change only
-// them; keys below User[user_id].sessions[string] are neither read nor
-// written. A missing Session is created. fn may run more than once.
-func (h UserSessionsHandle) UpdateInline(ctx context.Context, fn func(*Session) error) error {
-	ref, err := h.Ref()
-	if err != nil {
-		return err
-	}
-	return h.q.MutateInline(ctx, ref, func(m protoreflect.Message) error {
-		v, ok := m.Interface().(*Session)
-		if !ok {
-			return fmt.Errorf("%w: got a %T where *Session was expected; open the DB with runtime.WithSchema and the linked File_ descriptor", runtime.ErrInvalid, m.Interface())
-		}
-		return fn(v)
-	})
-}
-
-// SetExpiresUs sets expires_us to v, stored inline in the value of the single
-// key User[user_id].sessions[string]: a read-modify-write of that key alone,
-// in a transaction (see UpdateInline); keys below it are neither read nor
-// written. A missing Session is created.
-func (h UserSessionsHandle) SetExpiresUs(ctx context.Context, v int64) error {
-	ref, err := h.Ref()
-	if err != nil {
-		return err
-	}
-	return h.q.MutateInline(ctx, ref, func(m protoreflect.Message) error {
-		fd := m.Descriptor().Fields().ByNumber(1)
-		m.Set(fd, protoreflect.ValueOfInt64(v))
-		return nil
-	})
-}
-
-// SetDevice sets device to v, stored inline in the value of the single key
-// User[user_id].sessions[string]: a read-modify-write of that key alone, in a
-// transaction (see UpdateInline); keys below it are neither read nor written.
-// A missing Session is created.
-func (h UserSessionsHandle) SetDevice(ctx context.Context, v string) error {
-	ref, err := h.Ref()
-	if err != nil {
-		return err
-	}
-	return h.q.MutateInline(ctx, ref, func(m protoreflect.Message) error {
-		fd := m.Descriptor().Fields().ByNumber(2)
-		m.Set(fd, protoreflect.ValueOfString(v))
-		return nil
-	})
-}
-
-// Attrs addresses the map User[user_id].sessions[string].attrs: one key per
-// entry, User[user_id].sessions[string].attrs[string], with the keys below
-// each. It does no I/O; the handle's methods do.
-func (h UserSessionsHandle) Attrs() UserSessionsAttrsMap {
-	ref, err := h.Ref()
-	if err == nil {
-		ref, err = ref.Field(3)
-	}
-	return UserSessionsAttrsMap{
-		err: err,
-		q:   h.q,
-		ref: ref,
-	}
-}
-
-// Geo addresses the object User[user_id].sessions[string].geo: its own key,
-// holding its inline fields, and the keys below it. It does no I/O; the
-// handle's methods do.
-func (h UserSessionsHandle) Geo() UserSessionsGeoHandle {
-	ref, err := h.Ref()
-	if err == nil {
-		ref, err = ref.Field(4)
-	}
-	return UserSessionsGeoHandle{
-		err: err,
-		q:   h.q,
-		ref: ref,
-	}
-}
-
-// UserSessionsAttrsMap addresses the map User[user_id].sessions[string].attrs:
-// one key per entry, User[user_id].sessions[string].attrs[string]. It does no
-// I/O until a method is called, and carries any error met while addressing it,
-// which every method returns. Its methods run on the Querier of the table it
-// came from.
-type UserSessionsAttrsMap struct {
-	q   runtime.Querier
-	ref runtime.Ref
-	err error
-}
-
-// UserSessionsAttrsEntry is one entry of User[user_id].sessions[string].attrs,
-// as Scan yields it.
-type UserSessionsAttrsEntry struct {
-	// Key is the entry's map key.
-	Key string
-	// Value is the entry's value.
-	Value string
-}
-
-// Ref returns the runtime.Ref of the map User[user_id].sessions[string].attrs,
-// for the untyped runtime API. It does no I/O.
-func (h UserSessionsAttrsMap) Ref() (runtime.Ref, error) {
-	return h.ref, h.err
-}
-
-// entry returns the Ref of the entry User[user_id].sessions[string].attrs[k].
-func (h UserSessionsAttrsMap) entry(k string) (runtime.Ref, error) {
-	if h.err != nil {
-		return runtime.Ref{}, h.err
-	}
-	return h.ref.Entry(protoreflect.ValueOfString(k))
-}
-
-// Get reads the single key User[user_id].sessions[string].attrs[k]. It returns
-// an error wrapping runtime.ErrNotFound when the entry does not exist.
-func (h UserSessionsAttrsMap) Get(ctx context.Context, k string) (string, error) {
-	ref, err := h.entry(k)
-	if err != nil {
-		return "", err
-	}
-	v, err := h.q.GetValue(ctx, ref)
-	if err != nil {
-		return "", err
-	}
-	return v.String(), nil
-}
-
-// Set writes the single key User[user_id].sessions[string].attrs[k]: one blind
-// write that reads nothing and leaves the value of the object holding the map
-// alone (a missing holder is created).
-func (h UserSessionsAttrsMap) Set(ctx context.Context, k string, v string) error {
-	ref, err := h.entry(k)
-	if err != nil {
-		return err
-	}
-	return h.q.SetValue(ctx, ref, protoreflect.ValueOfString(v))
-}
-
-// Delete deletes the key range of the entry
-// User[user_id].sessions[string].attrs[k]: one range delete.
-func (h UserSessionsAttrsMap) Delete(ctx context.Context, k string) error {
-	ref, err := h.entry(k)
-	if err != nil {
-		return err
-	}
-	return h.q.Delete(ctx, ref)
-}
-
-// Clear deletes every entry of User[user_id].sessions[string].attrs: one range
-// delete of the map's whole key range.
-func (h UserSessionsAttrsMap) Clear(ctx context.Context) error {
-	if h.err != nil {
-		return h.err
-	}
-	return h.q.Delete(ctx, h.ref)
-}
-
-// Scan reads every entry of User[user_id].sessions[string].attrs in one range
-// scan, streaming each entry as soon as its keys end, in stored key order;
-// opts limits, reverses or resumes the scan (ScanOptions.After takes a
-// Cursor). The first error ends the sequence.
-func (h UserSessionsAttrsMap) Scan(ctx context.Context, opts runtime.ScanOptions) iter.Seq2[UserSessionsAttrsEntry, error] {
-	return h.scan(ctx, runtime.KeyRange{}, opts)
-}
-
-// ScanAtLeast reads the entries of User[user_id].sessions[string].attrs whose
-// key is at least lo in one range scan, streaming each entry as soon as its
-// keys end, in stored key order; opts limits, reverses or resumes the scan
-// (ScanOptions.After takes a Cursor). The first error ends the sequence.
-func (h UserSessionsAttrsMap) ScanAtLeast(ctx context.Context, lo string, opts runtime.ScanOptions) iter.Seq2[UserSessionsAttrsEntry, error] {
-	return h.scan(ctx, runtime.KeyRange{Lower: protoreflect.ValueOfString(lo)}, opts)
-}
-
-// ScanBelow reads the entries of User[user_id].sessions[string].attrs whose
-// key is below hi in one range scan, streaming each entry as soon as its keys
-// end, in stored key order; opts limits, reverses or resumes the scan
-// (ScanOptions.After takes a Cursor). The first error ends the sequence.
-func (h UserSessionsAttrsMap) ScanBelow(ctx context.Context, hi string, opts runtime.ScanOptions) iter.Seq2[UserSessionsAttrsEntry, error] {
-	return h.scan(ctx, runtime.KeyRange{Upper: protoreflect.ValueOfString(hi)}, opts)
-}
-
-// ScanRange reads the entries of User[user_id].sessions[string].attrs whose
-// key is in [lo, hi) in one range scan, streaming each entry as soon as its
-// keys end, in stored key order; opts limits, reverses or resumes the scan
-// (ScanOptions.After takes a Cursor). The first error ends the sequence.
-func (h UserSessionsAttrsMap) ScanRange(ctx context.Context, lo, hi string, opts runtime.ScanOptions) iter.Seq2[UserSessionsAttrsEntry, error] {
-	return h.scan(ctx, runtime.KeyRange{
-		Lower: protoreflect.ValueOfString(lo),
-		Upper: protoreflect.ValueOfString(hi),
-	}, opts)
-}
-
-// scan streams the entries of User[user_id].sessions[string].attrs in kr.
-func (h UserSessionsAttrsMap) scan(ctx context.Context, kr runtime.KeyRange, opts runtime.ScanOptions) iter.Seq2[UserSessionsAttrsEntry, error] {
-	return func(yield func(UserSessionsAttrsEntry, error) bool) {
-		if h.err != nil {
-			yield(UserSessionsAttrsEntry{}, h.err)
-			return
-		}
-		for e, err := range h.q.ScanMap(ctx, h.ref, kr, opts) {
-			if err != nil {
-				yield(UserSessionsAttrsEntry{}, err)
-				return
-			}
-			v := e.Value.String()
-			if !yield(UserSessionsAttrsEntry{
-				Key:   e.Key.String(),
-				Value: v,
-			}, nil) {
-				return
-			}
-		}
-	}
-}
-
-// Cursor returns the key of the entry User[user_id].sessions[string].attrs[k],
-// to pass as runtime.ScanOptions.After to resume a scan right after it. It
+func (r UserKeysAll) UserIdBetween(lo, hi string) runtime.Range[string] {
+	return runtime.Between(r.Range, lo, hi)
+}
+
+// Thread is a table joined from User.threads.
+//
+// ThreadObject addresses a stored Thread — a row, an object field or a
+// message map entry — without I/O. The embedded runtime.Object has Get, Put,
+// Delete and UpdateInline; the methods below address its fields. Key fields
+// are not among them: they are part of the address.
+type ThreadObject struct {
+	runtime.Object[*Thread]
+}
+
+// Title is the inline field title, stored in the value of the object's own
+// key: Set and Clear are each a read-modify-write of that one key (see
+// runtime.Object.UpdateInline); keys below it are neither read nor written. It
 // does no I/O.
-func (h UserSessionsAttrsMap) Cursor(k string) ([]byte, error) {
-	ref, err := h.entry(k)
-	if err != nil {
-		return nil, err
-	}
-	return ref.Key(), nil
-}
-
-// UserSessionsGeoHandle addresses User[user_id].sessions[string].geo, a Geo
-// stored at its own key (its inline fields) and the keys below it. It does no
-// I/O until a method is called, and carries any error met while addressing it,
-// which every method returns. Its methods run on the Querier of the table it
-// came from.
-type UserSessionsGeoHandle struct {
-	q   runtime.Querier
-	ref runtime.Ref
-	err error
-}
-
-// Ref returns the runtime.Ref of User[user_id].sessions[string].geo, for the
-// untyped runtime API. It does no I/O.
-func (h UserSessionsGeoHandle) Ref() (runtime.Ref, error) {
-	return h.ref, h.err
-}
-
-// Get reads the key range of User[user_id].sessions[string].geo (its own key
-// and every key below it) in one range scan and returns the Geo reassembled
-// from it. It returns an error wrapping runtime.ErrNotFound when no key of
-// that range exists.
-func (h UserSessionsGeoHandle) Get(ctx context.Context) (*Geo, error) {
-	ref, err := h.Ref()
-	if err != nil {
-		return nil, err
-	}
-	m := new(Geo)
-	if err := h.q.Get(ctx, ref, m); err != nil {
-		return nil, err
-	}
-	return m, nil
-}
-
-// Put replaces User[user_id].sessions[string].geo with v atomically: one batch
-// deletes the key range of User[user_id].sessions[string].geo (its own key and
-// every key below it) and writes every pair of v.
-func (h UserSessionsGeoHandle) Put(ctx context.Context, v *Geo) error {
-	if v == nil {
-		return fmt.Errorf("%w: UserSessionsGeoHandle.Put of a nil *Geo", runtime.ErrInvalid)
-	}
-	ref, err := h.Ref()
-	if err != nil {
-		return err
-	}
-	return h.q.Put(ctx, ref, v)
-}
-
-// Delete deletes the key range of User[user_id].sessions[string].geo (its own
-// key and every key below it): one range delete.
-func (h UserSessionsGeoHandle) Delete(ctx context.Context) error {
-	ref, err := h.Ref()
-	if err != nil {
-		return err
-	}
-	return h.q.Delete(ctx, ref)
-}
-
-// UpdateInline reads and rewrites the single key
-// User[user_id].sessions[string].geo, whose value holds the inline fields
-// (lat, lng), in one transaction (a read-modify-write of that key alone). fn
-// sees a Geo holding only those fields and may change only them; keys below
-// User[user_id].sessions[string].geo are neither read nor written. A missing
-// Geo is created. fn may run more than once.
-func (h UserSessionsGeoHandle) UpdateInline(ctx context.Context, fn func(*Geo) error) error {
-	ref, err := h.Ref()
-	if err != nil {
-		return err
-	}
-	return h.q.MutateInline(ctx, ref, func(m protoreflect.Message) error {
-		v, ok := m.Interface().(*Geo)
-		if !ok {
-			return fmt.Errorf("%w: got a %T where *Geo was expected; open the DB with runtime.WithSchema and the linked File_ descriptor", runtime.ErrInvalid, m.Interface())
-		}
-		return fn(v)
-	})
-}
-
-// SetLat sets lat to v, stored inline in the value of the single key
-// User[user_id].sessions[string].geo: a read-modify-write of that key alone,
-// in a transaction (see UpdateInline); keys below it are neither read nor
-// written. A missing Geo is created.
-func (h UserSessionsGeoHandle) SetLat(ctx context.Context, v float64) error {
-	ref, err := h.Ref()
-	if err != nil {
-		return err
-	}
-	return h.q.MutateInline(ctx, ref, func(m protoreflect.Message) error {
-		fd := m.Descriptor().Fields().ByNumber(1)
-		m.Set(fd, protoreflect.ValueOfFloat64(v))
-		return nil
-	})
-}
-
-// SetLng sets lng to v, stored inline in the value of the single key
-// User[user_id].sessions[string].geo: a read-modify-write of that key alone,
-// in a transaction (see UpdateInline); keys below it are neither read nor
-// written. A missing Geo is created.
-func (h UserSessionsGeoHandle) SetLng(ctx context.Context, v float64) error {
-	ref, err := h.Ref()
-	if err != nil {
-		return err
-	}
-	return h.q.MutateInline(ctx, ref, func(m protoreflect.Message) error {
-		fd := m.Descriptor().Fields().ByNumber(2)
-		m.Set(fd, protoreflect.ValueOfFloat64(v))
-		return nil
-	})
-}
-
-// UserThreadsMap addresses the map User[user_id].threads: one key per entry,
-// User[user_id].threads[string]. It does no I/O until a method is called, and
-// carries any error met while addressing it, which every method returns. Its
-// methods run on the Querier of the table it came from.
-type UserThreadsMap struct {
-	q   runtime.Querier
-	ref runtime.Ref
-	err error
-}
-
-// UserThreadsEntry is one entry of User[user_id].threads, as Scan yields it.
-type UserThreadsEntry struct {
-	// Key is the entry's map key.
-	Key string
-	// Value is the entry's value.
-	Value *ThreadRef
-}
-
-// Ref returns the runtime.Ref of the map User[user_id].threads, for the
-// untyped runtime API. It does no I/O.
-func (h UserThreadsMap) Ref() (runtime.Ref, error) {
-	return h.ref, h.err
-}
-
-// entry returns the Ref of the entry User[user_id].threads[k].
-func (h UserThreadsMap) entry(k string) (runtime.Ref, error) {
-	if h.err != nil {
-		return runtime.Ref{}, h.err
-	}
-	return h.ref.Entry(protoreflect.ValueOfString(k))
-}
-
-// Entry addresses the entry User[user_id].threads[k], to reach the fields,
-// objects and maps stored below it. It does no I/O.
-func (h UserThreadsMap) Entry(k string) UserThreadsHandle {
-	ref, err := h.entry(k)
-	return UserThreadsHandle{
-		err: err,
-		q:   h.q,
-		ref: ref,
+func (o ThreadObject) Title() runtime.Inline[string] {
+	return runtime.Inline[string]{
+		Num:    2,
+		Object: o.Object.Handle,
 	}
 }
 
-// Get reads the key range of the entry User[user_id].threads[k] (its own key
-// and every key below it) in one range scan. It returns an error wrapping
-// runtime.ErrNotFound when the entry does not exist.
-func (h UserThreadsMap) Get(ctx context.Context, k string) (*ThreadRef, error) {
-	ref, err := h.entry(k)
-	if err != nil {
-		return nil, err
-	}
-	m := new(ThreadRef)
-	if err := h.q.Get(ctx, ref, m); err != nil {
-		return nil, err
-	}
-	return m, nil
-}
-
-// Put replaces the entry User[user_id].threads[k] with v atomically: one batch
-// deletes the entry's key range and writes every pair of v. It neither reads
-// nor touches the value of the object holding the map; a missing holder is
-// created.
-func (h UserThreadsMap) Put(ctx context.Context, k string, v *ThreadRef) error {
-	if v == nil {
-		return fmt.Errorf("%w: UserThreadsMap.Put of a nil *ThreadRef", runtime.ErrInvalid)
-	}
-	ref, err := h.entry(k)
-	if err != nil {
-		return err
-	}
-	return h.q.Put(ctx, ref, v)
-}
-
-// Delete deletes the key range of the entry User[user_id].threads[k]: one
-// range delete.
-func (h UserThreadsMap) Delete(ctx context.Context, k string) error {
-	ref, err := h.entry(k)
-	if err != nil {
-		return err
-	}
-	return h.q.Delete(ctx, ref)
-}
-
-// Clear deletes every entry of User[user_id].threads: one range delete of the
-// map's whole key range.
-func (h UserThreadsMap) Clear(ctx context.Context) error {
-	if h.err != nil {
-		return h.err
-	}
-	return h.q.Delete(ctx, h.ref)
-}
-
-// Scan reads every entry of User[user_id].threads in one range scan, streaming
-// each entry as soon as its keys end, in stored key order; opts limits,
-// reverses or resumes the scan (ScanOptions.After takes a Cursor). The first
-// error ends the sequence.
-func (h UserThreadsMap) Scan(ctx context.Context, opts runtime.ScanOptions) iter.Seq2[UserThreadsEntry, error] {
-	return h.scan(ctx, runtime.KeyRange{}, opts)
-}
-
-// ScanAtLeast reads the entries of User[user_id].threads whose key is at least
-// lo in one range scan, streaming each entry as soon as its keys end, in
-// stored key order; opts limits, reverses or resumes the scan
-// (ScanOptions.After takes a Cursor). The first error ends the sequence.
-func (h UserThreadsMap) ScanAtLeast(ctx context.Context, lo string, opts runtime.ScanOptions) iter.Seq2[UserThreadsEntry, error] {
-	return h.scan(ctx, runtime.KeyRange{Lower: protoreflect.ValueOfString(lo)}, opts)
-}
-
-// ScanBelow reads the entries of User[user_id].threads whose key is below hi
-// in one range scan, streaming each entry as soon as its keys end, in stored
-// key order; opts limits, reverses or resumes the scan (ScanOptions.After
-// takes a Cursor). The first error ends the sequence.
-func (h UserThreadsMap) ScanBelow(ctx context.Context, hi string, opts runtime.ScanOptions) iter.Seq2[UserThreadsEntry, error] {
-	return h.scan(ctx, runtime.KeyRange{Upper: protoreflect.ValueOfString(hi)}, opts)
-}
-
-// ScanRange reads the entries of User[user_id].threads whose key is in [lo,
-// hi) in one range scan, streaming each entry as soon as its keys end, in
-// stored key order; opts limits, reverses or resumes the scan
-// (ScanOptions.After takes a Cursor). The first error ends the sequence.
-func (h UserThreadsMap) ScanRange(ctx context.Context, lo, hi string, opts runtime.ScanOptions) iter.Seq2[UserThreadsEntry, error] {
-	return h.scan(ctx, runtime.KeyRange{
-		Lower: protoreflect.ValueOfString(lo),
-		Upper: protoreflect.ValueOfString(hi),
-	}, opts)
-}
-
-// scan streams the entries of User[user_id].threads in kr.
-func (h UserThreadsMap) scan(ctx context.Context, kr runtime.KeyRange, opts runtime.ScanOptions) iter.Seq2[UserThreadsEntry, error] {
-	return func(yield func(UserThreadsEntry, error) bool) {
-		if h.err != nil {
-			yield(UserThreadsEntry{}, h.err)
-			return
-		}
-		for e, err := range h.q.ScanMap(ctx, h.ref, kr, opts) {
-			if err != nil {
-				yield(UserThreadsEntry{}, err)
-				return
-			}
-			v, ok := e.Value.Message().Interface().(*ThreadRef)
-			if !ok {
-				yield(UserThreadsEntry{}, fmt.Errorf("%w: got a %T where *ThreadRef was expected; open the DB with runtime.WithSchema and the linked File_ descriptor", runtime.ErrInvalid, e.Value.Message().Interface()))
-				return
-			}
-			if !yield(UserThreadsEntry{
-				Key:   e.Key.String(),
-				Value: v,
-			}, nil) {
-				return
-			}
-		}
+// Body is the inline field body, stored in the value of the object's own key:
+// Set and Clear are each a read-modify-write of that one key (see
+// runtime.Object.UpdateInline); keys below it are neither read nor written. It
+// does no I/O.
+func (o ThreadObject) Body() runtime.Inline[string] {
+	return runtime.Inline[string]{
+		Num:    3,
+		Object: o.Object.Handle,
 	}
 }
 
-// Cursor returns the key of the entry User[user_id].threads[k], to pass as
-// runtime.ScanOptions.After to resume a scan right after it. It does no I/O.
-func (h UserThreadsMap) Cursor(k string) ([]byte, error) {
-	ref, err := h.entry(k)
-	if err != nil {
-		return nil, err
-	}
-	return ref.Key(), nil
+// Messages addresses the map field messages: one object per entry below this
+// object, its own key holding its inline fields. It does no I/O.
+func (o ThreadObject) Messages() MessageMap[int64] {
+	return MessageMap[int64]{runtime.ObjectMap[int64, *Message]{Handle: o.Object.Handle.Field(4)}}
 }
 
-// UserThreadsHandle addresses User[user_id].threads[string], a ThreadRef
-// stored at its own key (its inline fields) and the keys below it. It does no
-// I/O until a method is called, and carries any error met while addressing it,
-// which every method returns. Its methods run on the Querier of the table it
-// came from.
-type UserThreadsHandle struct {
-	q   runtime.Querier
-	ref runtime.Ref
-	err error
+// Message is a map value inside Thread.
+//
+// MessageObject addresses a stored Message — a row, an object field or a
+// message map entry — without I/O. The embedded runtime.Object has Get, Put,
+// Delete and UpdateInline; the methods below address its fields. Key fields
+// are not among them: they are part of the address.
+type MessageObject struct {
+	runtime.Object[*Message]
 }
 
-// Ref returns the runtime.Ref of User[user_id].threads[string], for the
-// untyped runtime API. It does no I/O.
-func (h UserThreadsHandle) Ref() (runtime.Ref, error) {
-	return h.ref, h.err
-}
-
-// Get reads the key range of User[user_id].threads[string] (its own key and
-// every key below it) in one range scan and returns the ThreadRef reassembled
-// from it. It returns an error wrapping runtime.ErrNotFound when no key of
-// that range exists.
-func (h UserThreadsHandle) Get(ctx context.Context) (*ThreadRef, error) {
-	ref, err := h.Ref()
-	if err != nil {
-		return nil, err
-	}
-	m := new(ThreadRef)
-	if err := h.q.Get(ctx, ref, m); err != nil {
-		return nil, err
-	}
-	return m, nil
-}
-
-// Put replaces User[user_id].threads[string] with v atomically: one batch
-// deletes the key range of User[user_id].threads[string] (its own key and
-// every key below it) and writes every pair of v.
-func (h UserThreadsHandle) Put(ctx context.Context, v *ThreadRef) error {
-	if v == nil {
-		return fmt.Errorf("%w: UserThreadsHandle.Put of a nil *ThreadRef", runtime.ErrInvalid)
-	}
-	ref, err := h.Ref()
-	if err != nil {
-		return err
-	}
-	return h.q.Put(ctx, ref, v)
-}
-
-// Delete deletes the key range of User[user_id].threads[string] (its own key
-// and every key below it): one range delete.
-func (h UserThreadsHandle) Delete(ctx context.Context) error {
-	ref, err := h.Ref()
-	if err != nil {
-		return err
-	}
-	return h.q.Delete(ctx, ref)
-}
-
-// UpdateInline reads and rewrites the single key
-// User[user_id].threads[string], whose value holds the inline fields
-// (last_read_us), in one transaction (a read-modify-write of that key alone).
-// fn sees a ThreadRef holding only those fields and may change only them; keys
-// below User[user_id].threads[string] are neither read nor written. A missing
-// ThreadRef is created. fn may run more than once.
-func (h UserThreadsHandle) UpdateInline(ctx context.Context, fn func(*ThreadRef) error) error {
-	ref, err := h.Ref()
-	if err != nil {
-		return err
-	}
-	return h.q.MutateInline(ctx, ref, func(m protoreflect.Message) error {
-		v, ok := m.Interface().(*ThreadRef)
-		if !ok {
-			return fmt.Errorf("%w: got a %T where *ThreadRef was expected; open the DB with runtime.WithSchema and the linked File_ descriptor", runtime.ErrInvalid, m.Interface())
-		}
-		return fn(v)
-	})
-}
-
-// SetLastReadUs sets last_read_us to v, stored inline in the value of the
-// single key User[user_id].threads[string]: a read-modify-write of that key
-// alone, in a transaction (see UpdateInline); keys below it are neither read
-// nor written. A missing ThreadRef is created.
-func (h UserThreadsHandle) SetLastReadUs(ctx context.Context, v int64) error {
-	ref, err := h.Ref()
-	if err != nil {
-		return err
-	}
-	return h.q.MutateInline(ctx, ref, func(m protoreflect.Message) error {
-		fd := m.Descriptor().Fields().ByNumber(2)
-		m.Set(fd, protoreflect.ValueOfInt64(v))
-		return nil
-	})
-}
-
-// UserCountersMap addresses the map User[user_id].counters: one key per entry,
-// User[user_id].counters[string]. It does no I/O until a method is called, and
-// carries any error met while addressing it, which every method returns. Its
-// methods run on the Querier of the table it came from.
-type UserCountersMap struct {
-	q   runtime.Querier
-	ref runtime.Ref
-	err error
-}
-
-// UserCountersEntry is one entry of User[user_id].counters, as Scan yields it.
-type UserCountersEntry struct {
-	// Key is the entry's map key.
-	Key string
-	// Value is the entry's value.
-	Value int64
-}
-
-// Ref returns the runtime.Ref of the map User[user_id].counters, for the
-// untyped runtime API. It does no I/O.
-func (h UserCountersMap) Ref() (runtime.Ref, error) {
-	return h.ref, h.err
-}
-
-// entry returns the Ref of the entry User[user_id].counters[k].
-func (h UserCountersMap) entry(k string) (runtime.Ref, error) {
-	if h.err != nil {
-		return runtime.Ref{}, h.err
-	}
-	return h.ref.Entry(protoreflect.ValueOfString(k))
-}
-
-// Get reads the single key User[user_id].counters[k]. It returns an error
-// wrapping runtime.ErrNotFound when the entry does not exist.
-func (h UserCountersMap) Get(ctx context.Context, k string) (int64, error) {
-	ref, err := h.entry(k)
-	if err != nil {
-		return 0, err
-	}
-	v, err := h.q.GetValue(ctx, ref)
-	if err != nil {
-		return 0, err
-	}
-	return v.Int(), nil
-}
-
-// Set writes the single key User[user_id].counters[k]: one blind write that
-// reads nothing and leaves the value of the object holding the map alone (a
-// missing holder is created).
-func (h UserCountersMap) Set(ctx context.Context, k string, v int64) error {
-	ref, err := h.entry(k)
-	if err != nil {
-		return err
-	}
-	return h.q.SetValue(ctx, ref, protoreflect.ValueOfInt64(v))
-}
-
-// Delete deletes the key range of the entry User[user_id].counters[k]: one
-// range delete.
-func (h UserCountersMap) Delete(ctx context.Context, k string) error {
-	ref, err := h.entry(k)
-	if err != nil {
-		return err
-	}
-	return h.q.Delete(ctx, ref)
-}
-
-// Clear deletes every entry of User[user_id].counters: one range delete of the
-// map's whole key range.
-func (h UserCountersMap) Clear(ctx context.Context) error {
-	if h.err != nil {
-		return h.err
-	}
-	return h.q.Delete(ctx, h.ref)
-}
-
-// Scan reads every entry of User[user_id].counters in one range scan,
-// streaming each entry as soon as its keys end, in stored key order; opts
-// limits, reverses or resumes the scan (ScanOptions.After takes a Cursor). The
-// first error ends the sequence.
-func (h UserCountersMap) Scan(ctx context.Context, opts runtime.ScanOptions) iter.Seq2[UserCountersEntry, error] {
-	return h.scan(ctx, runtime.KeyRange{}, opts)
-}
-
-// ScanAtLeast reads the entries of User[user_id].counters whose key is at
-// least lo in one range scan, streaming each entry as soon as its keys end, in
-// stored key order; opts limits, reverses or resumes the scan
-// (ScanOptions.After takes a Cursor). The first error ends the sequence.
-func (h UserCountersMap) ScanAtLeast(ctx context.Context, lo string, opts runtime.ScanOptions) iter.Seq2[UserCountersEntry, error] {
-	return h.scan(ctx, runtime.KeyRange{Lower: protoreflect.ValueOfString(lo)}, opts)
-}
-
-// ScanBelow reads the entries of User[user_id].counters whose key is below hi
-// in one range scan, streaming each entry as soon as its keys end, in stored
-// key order; opts limits, reverses or resumes the scan (ScanOptions.After
-// takes a Cursor). The first error ends the sequence.
-func (h UserCountersMap) ScanBelow(ctx context.Context, hi string, opts runtime.ScanOptions) iter.Seq2[UserCountersEntry, error] {
-	return h.scan(ctx, runtime.KeyRange{Upper: protoreflect.ValueOfString(hi)}, opts)
-}
-
-// ScanRange reads the entries of User[user_id].counters whose key is in [lo,
-// hi) in one range scan, streaming each entry as soon as its keys end, in
-// stored key order; opts limits, reverses or resumes the scan
-// (ScanOptions.After takes a Cursor). The first error ends the sequence.
-func (h UserCountersMap) ScanRange(ctx context.Context, lo, hi string, opts runtime.ScanOptions) iter.Seq2[UserCountersEntry, error] {
-	return h.scan(ctx, runtime.KeyRange{
-		Lower: protoreflect.ValueOfString(lo),
-		Upper: protoreflect.ValueOfString(hi),
-	}, opts)
-}
-
-// scan streams the entries of User[user_id].counters in kr.
-func (h UserCountersMap) scan(ctx context.Context, kr runtime.KeyRange, opts runtime.ScanOptions) iter.Seq2[UserCountersEntry, error] {
-	return func(yield func(UserCountersEntry, error) bool) {
-		if h.err != nil {
-			yield(UserCountersEntry{}, h.err)
-			return
-		}
-		for e, err := range h.q.ScanMap(ctx, h.ref, kr, opts) {
-			if err != nil {
-				yield(UserCountersEntry{}, err)
-				return
-			}
-			v := e.Value.Int()
-			if !yield(UserCountersEntry{
-				Key:   e.Key.String(),
-				Value: v,
-			}, nil) {
-				return
-			}
-		}
+// Author is the inline field author, stored in the value of the object's own
+// key: Set and Clear are each a read-modify-write of that one key (see
+// runtime.Object.UpdateInline); keys below it are neither read nor written. It
+// does no I/O.
+func (o MessageObject) Author() runtime.Inline[string] {
+	return runtime.Inline[string]{
+		Num:    1,
+		Object: o.Object.Handle,
 	}
 }
 
-// Cursor returns the key of the entry User[user_id].counters[k], to pass as
-// runtime.ScanOptions.After to resume a scan right after it. It does no I/O.
-func (h UserCountersMap) Cursor(k string) ([]byte, error) {
-	ref, err := h.entry(k)
-	if err != nil {
-		return nil, err
-	}
-	return ref.Key(), nil
-}
-
-// UserScoresMap addresses the map User[user_id].scores: one key per entry,
-// User[user_id].scores[int64] (descending: largest key first). It does no I/O
-// until a method is called, and carries any error met while addressing it,
-// which every method returns. Its methods run on the Querier of the table it
-// came from.
-type UserScoresMap struct {
-	q   runtime.Querier
-	ref runtime.Ref
-	err error
-}
-
-// UserScoresEntry is one entry of User[user_id].scores, as Scan yields it.
-type UserScoresEntry struct {
-	// Key is the entry's map key.
-	Key int64
-	// Value is the entry's value.
-	Value string
-}
-
-// Ref returns the runtime.Ref of the map User[user_id].scores, for the untyped
-// runtime API. It does no I/O.
-func (h UserScoresMap) Ref() (runtime.Ref, error) {
-	return h.ref, h.err
-}
-
-// entry returns the Ref of the entry User[user_id].scores[k].
-func (h UserScoresMap) entry(k int64) (runtime.Ref, error) {
-	if h.err != nil {
-		return runtime.Ref{}, h.err
-	}
-	return h.ref.Entry(protoreflect.ValueOfInt64(k))
-}
-
-// Get reads the single key User[user_id].scores[k]. It returns an error
-// wrapping runtime.ErrNotFound when the entry does not exist.
-func (h UserScoresMap) Get(ctx context.Context, k int64) (string, error) {
-	ref, err := h.entry(k)
-	if err != nil {
-		return "", err
-	}
-	v, err := h.q.GetValue(ctx, ref)
-	if err != nil {
-		return "", err
-	}
-	return v.String(), nil
-}
-
-// Set writes the single key User[user_id].scores[k]: one blind write that
-// reads nothing and leaves the value of the object holding the map alone (a
-// missing holder is created).
-func (h UserScoresMap) Set(ctx context.Context, k int64, v string) error {
-	ref, err := h.entry(k)
-	if err != nil {
-		return err
-	}
-	return h.q.SetValue(ctx, ref, protoreflect.ValueOfString(v))
-}
-
-// Delete deletes the key range of the entry User[user_id].scores[k]: one range
-// delete.
-func (h UserScoresMap) Delete(ctx context.Context, k int64) error {
-	ref, err := h.entry(k)
-	if err != nil {
-		return err
-	}
-	return h.q.Delete(ctx, ref)
-}
-
-// Clear deletes every entry of User[user_id].scores: one range delete of the
-// map's whole key range.
-func (h UserScoresMap) Clear(ctx context.Context) error {
-	if h.err != nil {
-		return h.err
-	}
-	return h.q.Delete(ctx, h.ref)
-}
-
-// Scan reads every entry of User[user_id].scores in one range scan, streaming
-// each entry as soon as its keys end, in stored key order (descending: largest
-// key first); opts limits, reverses or resumes the scan (ScanOptions.After
-// takes a Cursor). The first error ends the sequence.
-func (h UserScoresMap) Scan(ctx context.Context, opts runtime.ScanOptions) iter.Seq2[UserScoresEntry, error] {
-	return h.scan(ctx, runtime.KeyRange{}, opts)
-}
-
-// ScanAtLeast reads the entries of User[user_id].scores whose key is at least
-// lo in one range scan, streaming each entry as soon as its keys end, in
-// stored key order (descending: largest key first); opts limits, reverses or
-// resumes the scan (ScanOptions.After takes a Cursor). The first error ends
-// the sequence.
-func (h UserScoresMap) ScanAtLeast(ctx context.Context, lo int64, opts runtime.ScanOptions) iter.Seq2[UserScoresEntry, error] {
-	return h.scan(ctx, runtime.KeyRange{Lower: protoreflect.ValueOfInt64(lo)}, opts)
-}
-
-// ScanBelow reads the entries of User[user_id].scores whose key is below hi in
-// one range scan, streaming each entry as soon as its keys end, in stored key
-// order (descending: largest key first); opts limits, reverses or resumes the
-// scan (ScanOptions.After takes a Cursor). The first error ends the sequence.
-func (h UserScoresMap) ScanBelow(ctx context.Context, hi int64, opts runtime.ScanOptions) iter.Seq2[UserScoresEntry, error] {
-	return h.scan(ctx, runtime.KeyRange{Upper: protoreflect.ValueOfInt64(hi)}, opts)
-}
-
-// ScanRange reads the entries of User[user_id].scores whose key is in [lo, hi)
-// in one range scan, streaming each entry as soon as its keys end, in stored
-// key order (descending: largest key first); opts limits, reverses or resumes
-// the scan (ScanOptions.After takes a Cursor). The first error ends the
-// sequence.
-func (h UserScoresMap) ScanRange(ctx context.Context, lo, hi int64, opts runtime.ScanOptions) iter.Seq2[UserScoresEntry, error] {
-	return h.scan(ctx, runtime.KeyRange{
-		Lower: protoreflect.ValueOfInt64(lo),
-		Upper: protoreflect.ValueOfInt64(hi),
-	}, opts)
-}
-
-// scan streams the entries of User[user_id].scores in kr.
-func (h UserScoresMap) scan(ctx context.Context, kr runtime.KeyRange, opts runtime.ScanOptions) iter.Seq2[UserScoresEntry, error] {
-	return func(yield func(UserScoresEntry, error) bool) {
-		if h.err != nil {
-			yield(UserScoresEntry{}, h.err)
-			return
-		}
-		for e, err := range h.q.ScanMap(ctx, h.ref, kr, opts) {
-			if err != nil {
-				yield(UserScoresEntry{}, err)
-				return
-			}
-			v := e.Value.String()
-			if !yield(UserScoresEntry{
-				Key:   e.Key.Int(),
-				Value: v,
-			}, nil) {
-				return
-			}
-		}
+// Text is the inline field text, stored in the value of the object's own key:
+// Set and Clear are each a read-modify-write of that one key (see
+// runtime.Object.UpdateInline); keys below it are neither read nor written. It
+// does no I/O.
+func (o MessageObject) Text() runtime.Inline[string] {
+	return runtime.Inline[string]{
+		Num:    2,
+		Object: o.Object.Handle,
 	}
 }
 
-// Cursor returns the key of the entry User[user_id].scores[k], to pass as
-// runtime.ScanOptions.After to resume a scan right after it. It does no I/O.
-func (h UserScoresMap) Cursor(k int64) ([]byte, error) {
-	ref, err := h.entry(k)
-	if err != nil {
-		return nil, err
-	}
-	return ref.Key(), nil
+// MessageMap addresses a map field whose values are Message, with keys of type
+// K, without I/O. The embedded runtime.ObjectMap has Get, Put, Delete, Clear,
+// Scan, ScanAtLeast, ScanBelow, ScanRange and Cursor; Entry addresses one
+// entry's fields.
+type MessageMap[K any] struct {
+	runtime.ObjectMap[K, *Message]
 }
 
+// Entry addresses the entry k. It does no I/O.
+func (m MessageMap[K]) Entry(k K) MessageObject {
+	return MessageObject{m.ObjectMap.Entry(k)}
+}
+
+// Thread is a table joined from User.threads.
+//
 // ThreadTable is the typed table of protoql.test.v1.Thread (table id 2), whose
-// primary key is (thread_id). Every row is stored under keys starting with
-// Thread[thread_id]. Its methods run on the DB it was made from, or on the
-// transaction given to In. It is safe for concurrent use when its Querier is
-// (a *runtime.DB is; a *runtime.Tx belongs to one transaction).
+// primary key is (thread_id); its rows are stored under keys starting with
+// Thread[thread_id]. The methods of the embedded runtime.TypedTable (Get, Put,
+// Delete, UpdateInline, Scan, DeleteRows, Cursor) run on the DB it was made
+// from, or on the Querier given to In.
 type ThreadTable struct {
-	t *runtime.Table
-	q runtime.Querier
+	runtime.TypedTable[string, *Thread]
 }
 
 // NewThreadTable returns the typed table of protoql.test.v1.Thread in db. It
 // fails when db has no such table, or when db was not opened with the linked
 // descriptor of *Thread
-// (runtime.WithSchema(File_protoql_test_v1_social_proto)), since results must
-// be of the linked Go type. It does no I/O.
-func NewThreadTable(db *runtime.DB) (*ThreadTable, error) {
-	t, err := db.Table("protoql.test.v1.Thread")
-	if err != nil {
-		return nil, err
-	}
-	if t.Schema().Desc != (*Thread)(nil).ProtoReflect().Descriptor() {
-		return nil, fmt.Errorf("%w: table protoql.test.v1.Thread of this DB is not described by the linked *Thread; open the DB with runtime.WithSchema(File_protoql_test_v1_social_proto)", runtime.ErrInvalid)
-	}
-	return &ThreadTable{
-		q: db,
-		t: t,
-	}, nil
+// (runtime.WithSchema(File_protoql_test_v1_social_proto)). It does no I/O.
+func NewThreadTable(db *runtime.DB) (ThreadTable, error) {
+	t, err := runtime.NewTypedTable[string, *Thread](db, "protoql.test.v1.Thread", nil)
+	return ThreadTable{t}, err
 }
 
 // In returns the table bound to q: pass the *runtime.Tx of DB.Update or
 // DB.View to run every call, and every handle made from the result, inside
-// that transaction (valid only while it runs), or a *runtime.DB to run outside
-// one. It does no I/O.
-func (x *ThreadTable) In(q runtime.Querier) *ThreadTable {
-	return &ThreadTable{
-		q: q,
-		t: x.t,
-	}
+// that transaction (valid only while it runs). It does no I/O.
+func (x ThreadTable) In(q runtime.Querier) ThreadTable {
+	return ThreadTable{x.TypedTable.In(q)}
 }
 
-// Table returns the untyped runtime table, for calls the typed API does not
-// cover.
-func (x *ThreadTable) Table() *runtime.Table {
-	return x.t
-}
-
-// Row returns the runtime.Ref of the row Thread[thread_id], for the untyped
-// runtime API. It does no I/O.
-func (x *ThreadTable) Row(threadId string) (runtime.Ref, error) {
-	return x.t.Row(protoreflect.ValueOfString(threadId))
+// Row addresses the row Thread[thread_id], for its typed fields, objects and
+// maps. It does no I/O.
+func (x ThreadTable) Row(k string) ThreadObject {
+	return ThreadObject{x.TypedTable.Row(k)}
 }
 
 // Compile compiles text, a query whose root must be the Thread table, against
-// the DB's schema. Compile once (at start-up, say) and run the result many
-// times with Query, passing user input as $variables. Errors name the line and
-// column. It does no I/O.
-func (x *ThreadTable) Compile(text string) (*query.Query, error) {
-	return runtime.CompileFor(x.t, text)
+// the DB's schema. Compile once and run the result many times with Query,
+// passing user input as $variables. Errors name the line and column. It does
+// no I/O.
+func (x ThreadTable) Compile(text string) (*query.Query, error) {
+	return protoqlimpl.CompileFor(x.Table(), text)
 }
 
 // Query runs q (from Compile) with vars bound, on one consistent snapshot of
 // the table's Querier, yielding each root row as a *Thread with only the
 // selected fields set (key fields always) and the cursor that resumes after
-// it. It reads only the key ranges the query's plan names (see q.Explain). The
-// first error ends the sequence.
-func (x *ThreadTable) Query(ctx context.Context, q *query.Query, vars map[string]any, opts ...runtime.QueryOption) iter.Seq2[runtime.Row[*Thread], error] {
-	return runtime.QueryAs[*Thread](ctx, x.q, q, vars, opts...)
+// it. The first error ends the sequence.
+func (x ThreadTable) Query(ctx context.Context, q *query.Query, vars map[string]any, opts ...runtime.QueryOption) iter.Seq2[runtime.Row[*Thread], error] {
+	return protoqlimpl.QueryAs[*Thread](ctx, x.Querier(), q, vars, opts...)
 }
 
-// Get reads the key range of Thread[thread_id] (its own key and every key
-// below it) in one range scan and returns the Thread reassembled from it. It
-// returns an error wrapping runtime.ErrNotFound when no key of that range
-// exists.
-func (x *ThreadTable) Get(ctx context.Context, threadId string) (*Thread, error) {
-	ref, err := x.Row(threadId)
-	if err != nil {
-		return nil, err
-	}
-	m := new(Thread)
-	if err := x.q.Get(ctx, ref, m); err != nil {
-		return nil, err
-	}
-	return m, nil
-}
-
-// Put replaces the row Thread[thread_id] whose key fields v holds, atomically:
-// one batch deletes the row's key range (its own key and every key below it)
-// and writes every pair of v.
-func (x *ThreadTable) Put(ctx context.Context, v *Thread) error {
-	if v == nil {
-		return fmt.Errorf("%w: ThreadTable.Put of a nil *Thread", runtime.ErrInvalid)
-	}
-	ref, err := x.t.RowOf(v)
-	if err != nil {
-		return err
-	}
-	return x.q.Put(ctx, ref, v)
-}
-
-// Delete deletes the key range of Thread[thread_id] (its own key and every key
-// below it): one range delete.
-func (x *ThreadTable) Delete(ctx context.Context, threadId string) error {
-	ref, err := x.Row(threadId)
-	if err != nil {
-		return err
-	}
-	return x.q.Delete(ctx, ref)
-}
-
-// UpdateInline reads and rewrites the single key Thread[thread_id], whose
-// value holds the inline fields (title, body), in one transaction (a
-// read-modify-write of that key alone). fn sees a Thread holding only those
-// fields (and its key fields, which it must not change) and may change only
-// them; keys below Thread[thread_id] are neither read nor written. A missing
-// Thread is created. fn may run more than once.
-func (x *ThreadTable) UpdateInline(ctx context.Context, threadId string, fn func(*Thread) error) error {
-	ref, err := x.Row(threadId)
-	if err != nil {
-		return err
-	}
-	return x.q.MutateInline(ctx, ref, func(m protoreflect.Message) error {
-		v, ok := m.Interface().(*Thread)
-		if !ok {
-			return fmt.Errorf("%w: got a %T where *Thread was expected; open the DB with runtime.WithSchema and the linked File_ descriptor", runtime.ErrInvalid, m.Interface())
-		}
-		return fn(v)
-	})
-}
-
-// Scan reads the rows of Thread in r (nil: every row) with one range scan over
-// the part of the table's key range that r selects, streaming each row as soon
-// as its keys end. Rows come in stored key order (a descending column largest
-// first); opts limits, reverses or resumes the scan (ScanOptions.After takes a
-// Cursor). The first error ends the sequence.
-func (x *ThreadTable) Scan(ctx context.Context, r ThreadRange, opts runtime.ScanOptions) iter.Seq2[*Thread, error] {
-	var kr runtime.KeyRange
-	if r != nil {
-		kr = r.keyRangeOfThread()
-	}
-	return func(yield func(*Thread, error) bool) {
-		for m, err := range x.q.Scan(ctx, x.t, kr, opts) {
-			if err != nil {
-				yield(nil, err)
-				return
-			}
-			v, ok := m.(*Thread)
-			if !ok {
-				yield(nil, fmt.Errorf("%w: got a %T where *Thread was expected; open the DB with runtime.WithSchema and the linked File_ descriptor", runtime.ErrInvalid, m))
-				return
-			}
-			if !yield(v, nil) {
-				return
-			}
-		}
-	}
-}
-
-// Cursor returns the key of v's row, Thread[thread_id], to pass as
-// runtime.ScanOptions.After to resume a scan right after v. It does no I/O.
-func (x *ThreadTable) Cursor(v *Thread) ([]byte, error) {
-	if v == nil {
-		return nil, fmt.Errorf("%w: ThreadTable.Cursor of a nil *Thread", runtime.ErrInvalid)
-	}
-	ref, err := x.t.RowOf(v)
-	if err != nil {
-		return nil, err
-	}
-	return ref.Key(), nil
-}
-
-// SetTitle sets title to v, stored inline in the value of the single key
-// Thread[thread_id]: a read-modify-write of that key alone, in a transaction
-// (see UpdateInline); keys below it are neither read nor written. A missing
-// Thread is created.
-func (x *ThreadTable) SetTitle(ctx context.Context, threadId string, v string) error {
-	ref, err := x.Row(threadId)
-	if err != nil {
-		return err
-	}
-	return x.q.MutateInline(ctx, ref, func(m protoreflect.Message) error {
-		fd := m.Descriptor().Fields().ByNumber(2)
-		m.Set(fd, protoreflect.ValueOfString(v))
-		return nil
-	})
-}
-
-// SetBody sets body to v, stored inline in the value of the single key
-// Thread[thread_id]: a read-modify-write of that key alone, in a transaction
-// (see UpdateInline); keys below it are neither read nor written. A missing
-// Thread is created.
-func (x *ThreadTable) SetBody(ctx context.Context, threadId string, v string) error {
-	ref, err := x.Row(threadId)
-	if err != nil {
-		return err
-	}
-	return x.q.MutateInline(ctx, ref, func(m protoreflect.Message) error {
-		fd := m.Descriptor().Fields().ByNumber(3)
-		m.Set(fd, protoreflect.ValueOfString(v))
-		return nil
-	})
-}
-
-// Messages addresses the map Thread[thread_id].messages: one key per entry,
-// Thread[thread_id].messages[int64], with the keys below each. It does no I/O;
-// the handle's methods do.
-func (x *ThreadTable) Messages(threadId string) ThreadMessagesMap {
-	ref, err := x.Row(threadId)
-	if err == nil {
-		ref, err = ref.Field(4)
-	}
-	return ThreadMessagesMap{
-		err: err,
-		q:   x.q,
-		ref: ref,
-	}
-}
-
-// ThreadRange is a range of Thread rows by primary key, for ThreadTable.Scan:
-// start from ThreadKeys(), fix leading key columns in key order, then
-// optionally bound the next one. A nil ThreadRange is every row.
-type ThreadRange interface {
-	keyRangeOfThread() runtime.KeyRange
-}
-
-// ThreadKeys returns the range of every Thread row; its methods narrow it. It
-// does no I/O.
+// ThreadKeys returns the range of every Thread row, for ThreadTable.Scan and
+// DeleteRows; its methods narrow it. It does no I/O.
 func ThreadKeys() ThreadKeysAll {
 	return ThreadKeysAll{}
 }
 
-// ThreadKeysAll is the range of every Thread row. It implements ThreadRange;
-// its methods narrow it further.
+// ThreadKeysAll is a range of Thread rows with no key column fixed. Pass it to
+// Scan as it is, or narrow it with its methods.
 type ThreadKeysAll struct {
-	kr runtime.KeyRange
-}
-
-func (k ThreadKeysAll) keyRangeOfThread() runtime.KeyRange {
-	return k.kr
+	runtime.Range[string]
 }
 
 // ThreadIdAtLeast narrows the range to the rows whose thread_id is at least
 // lo. It does no I/O.
-func (k ThreadKeysAll) ThreadIdAtLeast(lo string) ThreadKeysBounded {
-	return ThreadKeysBounded{kr: runtime.KeyRange{
-		Lower:  protoreflect.ValueOfString(lo),
-		Prefix: k.kr.Prefix,
-	}}
+func (r ThreadKeysAll) ThreadIdAtLeast(lo string) runtime.Range[string] {
+	return runtime.AtLeast(r.Range, lo)
 }
 
 // ThreadIdBelow narrows the range to the rows whose thread_id is below hi. It
 // does no I/O.
-func (k ThreadKeysAll) ThreadIdBelow(hi string) ThreadKeysBounded {
-	return ThreadKeysBounded{kr: runtime.KeyRange{
-		Prefix: k.kr.Prefix,
-		Upper:  protoreflect.ValueOfString(hi),
-	}}
+func (r ThreadKeysAll) ThreadIdBelow(hi string) runtime.Range[string] {
+	return runtime.Below(r.Range, hi)
 }
 
-// ThreadIdRange narrows the range to the rows whose thread_id is in [lo, hi).
-// It does no I/O.
-func (k ThreadKeysAll) ThreadIdRange(lo, hi string) ThreadKeysBounded {
-	return ThreadKeysBounded{kr: runtime.KeyRange{
-		Lower:  protoreflect.ValueOfString(lo),
-		Prefix: k.kr.Prefix,
-		Upper:  protoreflect.ValueOfString(hi),
-	}}
+// ThreadIdBetween narrows the range to the rows whose thread_id is in [lo,
+// hi). It does no I/O.
+func (r ThreadKeysAll) ThreadIdBetween(lo, hi string) runtime.Range[string] {
+	return runtime.Between(r.Range, lo, hi)
 }
 
-// ThreadKeysBounded is a range of Thread rows with leading key columns fixed
-// and the next one bounded. It implements ThreadRange.
-type ThreadKeysBounded struct {
-	kr runtime.KeyRange
+// Inbox has a composite key with a descending column and nested maps.
+//
+// InboxObject addresses a stored Inbox — a row, an object field or a message
+// map entry — without I/O. The embedded runtime.Object has Get, Put, Delete
+// and UpdateInline; the methods below address its fields. Key fields are not
+// among them: they are part of the address.
+type InboxObject struct {
+	runtime.Object[*Inbox]
 }
 
-func (k ThreadKeysBounded) keyRangeOfThread() runtime.KeyRange {
-	return k.kr
-}
-
-// ThreadMessagesMap addresses the map Thread[thread_id].messages: one key per
-// entry, Thread[thread_id].messages[int64]. It does no I/O until a method is
-// called, and carries any error met while addressing it, which every method
-// returns. Its methods run on the Querier of the table it came from.
-type ThreadMessagesMap struct {
-	q   runtime.Querier
-	ref runtime.Ref
-	err error
-}
-
-// ThreadMessagesEntry is one entry of Thread[thread_id].messages, as Scan
-// yields it.
-type ThreadMessagesEntry struct {
-	// Key is the entry's map key.
-	Key int64
-	// Value is the entry's value.
-	Value *Message
-}
-
-// Ref returns the runtime.Ref of the map Thread[thread_id].messages, for the
-// untyped runtime API. It does no I/O.
-func (h ThreadMessagesMap) Ref() (runtime.Ref, error) {
-	return h.ref, h.err
-}
-
-// entry returns the Ref of the entry Thread[thread_id].messages[k].
-func (h ThreadMessagesMap) entry(k int64) (runtime.Ref, error) {
-	if h.err != nil {
-		return runtime.Ref{}, h.err
-	}
-	return h.ref.Entry(protoreflect.ValueOfInt64(k))
-}
-
-// Entry addresses the entry Thread[thread_id].messages[k], to reach the
-// fields, objects and maps stored below it. It does no I/O.
-func (h ThreadMessagesMap) Entry(k int64) ThreadMessagesHandle {
-	ref, err := h.entry(k)
-	return ThreadMessagesHandle{
-		err: err,
-		q:   h.q,
-		ref: ref,
+// Subject is the inline field subject, stored in the value of the object's own
+// key: Set and Clear are each a read-modify-write of that one key (see
+// runtime.Object.UpdateInline); keys below it are neither read nor written. It
+// does no I/O.
+func (o InboxObject) Subject() runtime.Inline[string] {
+	return runtime.Inline[string]{
+		Num:    4,
+		Object: o.Object.Handle,
 	}
 }
 
-// Get reads the key range of the entry Thread[thread_id].messages[k] (its own
-// key and every key below it) in one range scan. It returns an error wrapping
-// runtime.ErrNotFound when the entry does not exist.
-func (h ThreadMessagesMap) Get(ctx context.Context, k int64) (*Message, error) {
-	ref, err := h.entry(k)
-	if err != nil {
-		return nil, err
-	}
-	m := new(Message)
-	if err := h.q.Get(ctx, ref, m); err != nil {
-		return nil, err
-	}
-	return m, nil
+// Labels addresses the map field labels: one object per entry below this
+// object, its own key holding its inline fields. It does no I/O.
+func (o InboxObject) Labels() LabelsMap[string] {
+	return LabelsMap[string]{runtime.ObjectMap[string, *Labels]{Handle: o.Object.Handle.Field(5)}}
 }
 
-// Put replaces the entry Thread[thread_id].messages[k] with v atomically: one
-// batch deletes the entry's key range and writes every pair of v. It neither
-// reads nor touches the value of the object holding the map; a missing holder
-// is created.
-func (h ThreadMessagesMap) Put(ctx context.Context, k int64, v *Message) error {
-	if v == nil {
-		return fmt.Errorf("%w: ThreadMessagesMap.Put of a nil *Message", runtime.ErrInvalid)
-	}
-	ref, err := h.entry(k)
-	if err != nil {
-		return err
-	}
-	return h.q.Put(ctx, ref, v)
+// Unread is the breakout field unread, stored alone under its own key below
+// the object: Get reads that key, Set writes it blind and Clear deletes it,
+// none of them reading or writing the object's own value. It does no I/O.
+func (o InboxObject) Unread() runtime.Field[bool] {
+	return runtime.Field[bool]{Handle: o.Object.Handle.Field(6)}
 }
 
-// Delete deletes the key range of the entry Thread[thread_id].messages[k]: one
-// range delete.
-func (h ThreadMessagesMap) Delete(ctx context.Context, k int64) error {
-	ref, err := h.entry(k)
-	if err != nil {
-		return err
-	}
-	return h.q.Delete(ctx, ref)
+// Labels is a map value holding a nested map.
+//
+// LabelsObject addresses a stored Labels — a row, an object field or a
+// message map entry — without I/O. The embedded runtime.Object has Get, Put,
+// Delete and UpdateInline; the methods below address its fields. Key fields
+// are not among them: they are part of the address.
+type LabelsObject struct {
+	runtime.Object[*Labels]
 }
 
-// Clear deletes every entry of Thread[thread_id].messages: one range delete of
-// the map's whole key range.
-func (h ThreadMessagesMap) Clear(ctx context.Context) error {
-	if h.err != nil {
-		return h.err
-	}
-	return h.q.Delete(ctx, h.ref)
+// ById addresses the map field by_id: one object per entry below this object,
+// its own key holding its inline fields. It does no I/O.
+func (o LabelsObject) ById() LabelMap[uint32] {
+	return LabelMap[uint32]{runtime.ObjectMap[uint32, *Label]{Handle: o.Object.Handle.Field(1)}}
 }
 
-// Scan reads every entry of Thread[thread_id].messages in one range scan,
-// streaming each entry as soon as its keys end, in stored key order; opts
-// limits, reverses or resumes the scan (ScanOptions.After takes a Cursor). The
-// first error ends the sequence.
-func (h ThreadMessagesMap) Scan(ctx context.Context, opts runtime.ScanOptions) iter.Seq2[ThreadMessagesEntry, error] {
-	return h.scan(ctx, runtime.KeyRange{}, opts)
+// Label is the innermost map value.
+//
+// LabelObject addresses a stored Label — a row, an object field or a message
+// map entry — without I/O. The embedded runtime.Object has Get, Put, Delete
+// and UpdateInline; the methods below address its fields. Key fields are not
+// among them: they are part of the address.
+type LabelObject struct {
+	runtime.Object[*Label]
 }
 
-// ScanAtLeast reads the entries of Thread[thread_id].messages whose key is at
-// least lo in one range scan, streaming each entry as soon as its keys end, in
-// stored key order; opts limits, reverses or resumes the scan
-// (ScanOptions.After takes a Cursor). The first error ends the sequence.
-func (h ThreadMessagesMap) ScanAtLeast(ctx context.Context, lo int64, opts runtime.ScanOptions) iter.Seq2[ThreadMessagesEntry, error] {
-	return h.scan(ctx, runtime.KeyRange{Lower: protoreflect.ValueOfInt64(lo)}, opts)
-}
-
-// ScanBelow reads the entries of Thread[thread_id].messages whose key is below
-// hi in one range scan, streaming each entry as soon as its keys end, in
-// stored key order; opts limits, reverses or resumes the scan
-// (ScanOptions.After takes a Cursor). The first error ends the sequence.
-func (h ThreadMessagesMap) ScanBelow(ctx context.Context, hi int64, opts runtime.ScanOptions) iter.Seq2[ThreadMessagesEntry, error] {
-	return h.scan(ctx, runtime.KeyRange{Upper: protoreflect.ValueOfInt64(hi)}, opts)
-}
-
-// ScanRange reads the entries of Thread[thread_id].messages whose key is in
-// [lo, hi) in one range scan, streaming each entry as soon as its keys end, in
-// stored key order; opts limits, reverses or resumes the scan
-// (ScanOptions.After takes a Cursor). The first error ends the sequence.
-func (h ThreadMessagesMap) ScanRange(ctx context.Context, lo, hi int64, opts runtime.ScanOptions) iter.Seq2[ThreadMessagesEntry, error] {
-	return h.scan(ctx, runtime.KeyRange{
-		Lower: protoreflect.ValueOfInt64(lo),
-		Upper: protoreflect.ValueOfInt64(hi),
-	}, opts)
-}
-
-// scan streams the entries of Thread[thread_id].messages in kr.
-func (h ThreadMessagesMap) scan(ctx context.Context, kr runtime.KeyRange, opts runtime.ScanOptions) iter.Seq2[ThreadMessagesEntry, error] {
-	return func(yield func(ThreadMessagesEntry, error) bool) {
-		if h.err != nil {
-			yield(ThreadMessagesEntry{}, h.err)
-			return
-		}
-		for e, err := range h.q.ScanMap(ctx, h.ref, kr, opts) {
-			if err != nil {
-				yield(ThreadMessagesEntry{}, err)
-				return
-			}
-			v, ok := e.Value.Message().Interface().(*Message)
-			if !ok {
-				yield(ThreadMessagesEntry{}, fmt.Errorf("%w: got a %T where *Message was expected; open the DB with runtime.WithSchema and the linked File_ descriptor", runtime.ErrInvalid, e.Value.Message().Interface()))
-				return
-			}
-			if !yield(ThreadMessagesEntry{
-				Key:   e.Key.Int(),
-				Value: v,
-			}, nil) {
-				return
-			}
-		}
+// Name is the inline field name, stored in the value of the object's own key:
+// Set and Clear are each a read-modify-write of that one key (see
+// runtime.Object.UpdateInline); keys below it are neither read nor written. It
+// does no I/O.
+func (o LabelObject) Name() runtime.Inline[string] {
+	return runtime.Inline[string]{
+		Num:    1,
+		Object: o.Object.Handle,
 	}
 }
 
-// Cursor returns the key of the entry Thread[thread_id].messages[k], to pass
-// as runtime.ScanOptions.After to resume a scan right after it. It does no
-// I/O.
-func (h ThreadMessagesMap) Cursor(k int64) ([]byte, error) {
-	ref, err := h.entry(k)
-	if err != nil {
-		return nil, err
+// Color is the inline field color, stored in the value of the object's own
+// key: Set and Clear are each a read-modify-write of that one key (see
+// runtime.Object.UpdateInline); keys below it are neither read nor written. It
+// does no I/O.
+func (o LabelObject) Color() runtime.Inline[uint32] {
+	return runtime.Inline[uint32]{
+		Num:    2,
+		Object: o.Object.Handle,
 	}
-	return ref.Key(), nil
 }
 
-// ThreadMessagesHandle addresses Thread[thread_id].messages[int64], a Message
-// stored at its own key (its inline fields) and the keys below it. It does no
-// I/O until a method is called, and carries any error met while addressing it,
-// which every method returns. Its methods run on the Querier of the table it
-// came from.
-type ThreadMessagesHandle struct {
-	q   runtime.Querier
-	ref runtime.Ref
-	err error
+// LabelMap addresses a map field whose values are Label, with keys of type K,
+// without I/O. The embedded runtime.ObjectMap has Get, Put, Delete, Clear,
+// Scan, ScanAtLeast, ScanBelow, ScanRange and Cursor; Entry addresses one
+// entry's fields.
+type LabelMap[K any] struct {
+	runtime.ObjectMap[K, *Label]
 }
 
-// Ref returns the runtime.Ref of Thread[thread_id].messages[int64], for the
-// untyped runtime API. It does no I/O.
-func (h ThreadMessagesHandle) Ref() (runtime.Ref, error) {
-	return h.ref, h.err
+// Entry addresses the entry k. It does no I/O.
+func (m LabelMap[K]) Entry(k K) LabelObject {
+	return LabelObject{m.ObjectMap.Entry(k)}
 }
 
-// Get reads the key range of Thread[thread_id].messages[int64] (its own key
-// and every key below it) in one range scan and returns the Message
-// reassembled from it. It returns an error wrapping runtime.ErrNotFound when
-// no key of that range exists.
-func (h ThreadMessagesHandle) Get(ctx context.Context) (*Message, error) {
-	ref, err := h.Ref()
-	if err != nil {
-		return nil, err
-	}
-	m := new(Message)
-	if err := h.q.Get(ctx, ref, m); err != nil {
-		return nil, err
-	}
-	return m, nil
+// LabelsMap addresses a map field whose values are Labels, with keys of type
+// K, without I/O. The embedded runtime.ObjectMap has Get, Put, Delete, Clear,
+// Scan, ScanAtLeast, ScanBelow, ScanRange and Cursor; Entry addresses one
+// entry's fields.
+type LabelsMap[K any] struct {
+	runtime.ObjectMap[K, *Labels]
 }
 
-// Put replaces Thread[thread_id].messages[int64] with v atomically: one batch
-// deletes the key range of Thread[thread_id].messages[int64] (its own key and
-// every key below it) and writes every pair of v.
-func (h ThreadMessagesHandle) Put(ctx context.Context, v *Message) error {
-	if v == nil {
-		return fmt.Errorf("%w: ThreadMessagesHandle.Put of a nil *Message", runtime.ErrInvalid)
-	}
-	ref, err := h.Ref()
-	if err != nil {
-		return err
-	}
-	return h.q.Put(ctx, ref, v)
+// Entry addresses the entry k. It does no I/O.
+func (m LabelsMap[K]) Entry(k K) LabelsObject {
+	return LabelsObject{m.ObjectMap.Entry(k)}
 }
 
-// Delete deletes the key range of Thread[thread_id].messages[int64] (its own
-// key and every key below it): one range delete.
-func (h ThreadMessagesHandle) Delete(ctx context.Context) error {
-	ref, err := h.Ref()
-	if err != nil {
-		return err
-	}
-	return h.q.Delete(ctx, ref)
+// InboxKey is the primary key of protoql.test.v1.Inbox: (owner, folder,
+// received_us), in key order.
+type InboxKey struct {
+	// Owner is the key column owner.
+	Owner string
+	// Folder is the key column folder.
+	Folder Folder
+	// ReceivedUs is the key column received_us.
+	ReceivedUs int64
 }
 
-// UpdateInline reads and rewrites the single key
-// Thread[thread_id].messages[int64], whose value holds the inline fields
-// (author, text), in one transaction (a read-modify-write of that key alone).
-// fn sees a Message holding only those fields and may change only them; keys
-// below Thread[thread_id].messages[int64] are neither read nor written. A
-// missing Message is created. fn may run more than once.
-func (h ThreadMessagesHandle) UpdateInline(ctx context.Context, fn func(*Message) error) error {
-	ref, err := h.Ref()
-	if err != nil {
-		return err
-	}
-	return h.q.MutateInline(ctx, ref, func(m protoreflect.Message) error {
-		v, ok := m.Interface().(*Message)
-		if !ok {
-			return fmt.Errorf("%w: got a %T where *Message was expected; open the DB with runtime.WithSchema and the linked File_ descriptor", runtime.ErrInvalid, m.Interface())
-		}
-		return fn(v)
-	})
-}
-
-// SetAuthor sets author to v, stored inline in the value of the single key
-// Thread[thread_id].messages[int64]: a read-modify-write of that key alone, in
-// a transaction (see UpdateInline); keys below it are neither read nor
-// written. A missing Message is created.
-func (h ThreadMessagesHandle) SetAuthor(ctx context.Context, v string) error {
-	ref, err := h.Ref()
-	if err != nil {
-		return err
-	}
-	return h.q.MutateInline(ctx, ref, func(m protoreflect.Message) error {
-		fd := m.Descriptor().Fields().ByNumber(1)
-		m.Set(fd, protoreflect.ValueOfString(v))
-		return nil
-	})
-}
-
-// SetText sets text to v, stored inline in the value of the single key
-// Thread[thread_id].messages[int64]: a read-modify-write of that key alone, in
-// a transaction (see UpdateInline); keys below it are neither read nor
-// written. A missing Message is created.
-func (h ThreadMessagesHandle) SetText(ctx context.Context, v string) error {
-	ref, err := h.Ref()
-	if err != nil {
-		return err
-	}
-	return h.q.MutateInline(ctx, ref, func(m protoreflect.Message) error {
-		fd := m.Descriptor().Fields().ByNumber(2)
-		m.Set(fd, protoreflect.ValueOfString(v))
-		return nil
-	})
-}
-
+// Inbox has a composite key with a descending column and nested maps.
+//
 // InboxTable is the typed table of protoql.test.v1.Inbox (table id 3), whose
-// primary key is (owner, folder, received_us). Every row is stored under keys
-// starting with Inbox[owner, folder, received_us]. Its methods run on the DB
-// it was made from, or on the transaction given to In. It is safe for
-// concurrent use when its Querier is (a *runtime.DB is; a *runtime.Tx belongs
-// to one transaction).
+// primary key is (owner, folder, received_us); its rows are stored under keys
+// starting with Inbox[owner, folder, received_us]. The methods of the embedded
+// runtime.TypedTable (Get, Put, Delete, UpdateInline, Scan, DeleteRows,
+// Cursor) run on the DB it was made from, or on the Querier given to In.
 type InboxTable struct {
-	t *runtime.Table
-	q runtime.Querier
+	runtime.TypedTable[InboxKey, *Inbox]
 }
 
 // NewInboxTable returns the typed table of protoql.test.v1.Inbox in db. It
 // fails when db has no such table, or when db was not opened with the linked
 // descriptor of *Inbox
-// (runtime.WithSchema(File_protoql_test_v1_social_proto)), since results must
-// be of the linked Go type. It does no I/O.
-func NewInboxTable(db *runtime.DB) (*InboxTable, error) {
-	t, err := db.Table("protoql.test.v1.Inbox")
-	if err != nil {
-		return nil, err
-	}
-	if t.Schema().Desc != (*Inbox)(nil).ProtoReflect().Descriptor() {
-		return nil, fmt.Errorf("%w: table protoql.test.v1.Inbox of this DB is not described by the linked *Inbox; open the DB with runtime.WithSchema(File_protoql_test_v1_social_proto)", runtime.ErrInvalid)
-	}
-	return &InboxTable{
-		q: db,
-		t: t,
-	}, nil
+// (runtime.WithSchema(File_protoql_test_v1_social_proto)). It does no I/O.
+func NewInboxTable(db *runtime.DB) (InboxTable, error) {
+	t, err := runtime.NewTypedTable[InboxKey, *Inbox](db, "protoql.test.v1.Inbox", func(k InboxKey) []protoreflect.Value {
+		return []protoreflect.Value{protoreflect.ValueOfString(k.Owner), protoreflect.ValueOfEnum(k.Folder.Number()), protoreflect.ValueOfInt64(k.ReceivedUs)}
+	})
+	return InboxTable{t}, err
 }
 
 // In returns the table bound to q: pass the *runtime.Tx of DB.Update or
 // DB.View to run every call, and every handle made from the result, inside
-// that transaction (valid only while it runs), or a *runtime.DB to run outside
-// one. It does no I/O.
-func (x *InboxTable) In(q runtime.Querier) *InboxTable {
-	return &InboxTable{
-		q: q,
-		t: x.t,
-	}
+// that transaction (valid only while it runs). It does no I/O.
+func (x InboxTable) In(q runtime.Querier) InboxTable {
+	return InboxTable{x.TypedTable.In(q)}
 }
 
-// Table returns the untyped runtime table, for calls the typed API does not
-// cover.
-func (x *InboxTable) Table() *runtime.Table {
-	return x.t
-}
-
-// Row returns the runtime.Ref of the row Inbox[owner, folder, received_us],
-// for the untyped runtime API. It does no I/O.
-func (x *InboxTable) Row(owner string, folder Folder, receivedUs int64) (runtime.Ref, error) {
-	return x.t.Row(protoreflect.ValueOfString(owner), protoreflect.ValueOfEnum(folder.Number()), protoreflect.ValueOfInt64(receivedUs))
+// Row addresses the row Inbox[owner, folder, received_us], for its typed
+// fields, objects and maps. It does no I/O.
+func (x InboxTable) Row(k InboxKey) InboxObject {
+	return InboxObject{x.TypedTable.Row(k)}
 }
 
 // Compile compiles text, a query whose root must be the Inbox table, against
-// the DB's schema. Compile once (at start-up, say) and run the result many
-// times with Query, passing user input as $variables. Errors name the line and
-// column. It does no I/O.
-func (x *InboxTable) Compile(text string) (*query.Query, error) {
-	return runtime.CompileFor(x.t, text)
+// the DB's schema. Compile once and run the result many times with Query,
+// passing user input as $variables. Errors name the line and column. It does
+// no I/O.
+func (x InboxTable) Compile(text string) (*query.Query, error) {
+	return protoqlimpl.CompileFor(x.Table(), text)
 }
 
 // Query runs q (from Compile) with vars bound, on one consistent snapshot of
 // the table's Querier, yielding each root row as a *Inbox with only the
 // selected fields set (key fields always) and the cursor that resumes after
-// it. It reads only the key ranges the query's plan names (see q.Explain). The
-// first error ends the sequence.
-func (x *InboxTable) Query(ctx context.Context, q *query.Query, vars map[string]any, opts ...runtime.QueryOption) iter.Seq2[runtime.Row[*Inbox], error] {
-	return runtime.QueryAs[*Inbox](ctx, x.q, q, vars, opts...)
+// it. The first error ends the sequence.
+func (x InboxTable) Query(ctx context.Context, q *query.Query, vars map[string]any, opts ...runtime.QueryOption) iter.Seq2[runtime.Row[*Inbox], error] {
+	return protoqlimpl.QueryAs[*Inbox](ctx, x.Querier(), q, vars, opts...)
 }
 
-// Get reads the key range of Inbox[owner, folder, received_us] (its own key
-// and every key below it) in one range scan and returns the Inbox reassembled
-// from it. It returns an error wrapping runtime.ErrNotFound when no key of
-// that range exists.
-func (x *InboxTable) Get(ctx context.Context, owner string, folder Folder, receivedUs int64) (*Inbox, error) {
-	ref, err := x.Row(owner, folder, receivedUs)
-	if err != nil {
-		return nil, err
-	}
-	m := new(Inbox)
-	if err := x.q.Get(ctx, ref, m); err != nil {
-		return nil, err
-	}
-	return m, nil
-}
-
-// Put replaces the row Inbox[owner, folder, received_us] whose key fields v
-// holds, atomically: one batch deletes the row's key range (its own key and
-// every key below it) and writes every pair of v.
-func (x *InboxTable) Put(ctx context.Context, v *Inbox) error {
-	if v == nil {
-		return fmt.Errorf("%w: InboxTable.Put of a nil *Inbox", runtime.ErrInvalid)
-	}
-	ref, err := x.t.RowOf(v)
-	if err != nil {
-		return err
-	}
-	return x.q.Put(ctx, ref, v)
-}
-
-// Delete deletes the key range of Inbox[owner, folder, received_us] (its own
-// key and every key below it): one range delete.
-func (x *InboxTable) Delete(ctx context.Context, owner string, folder Folder, receivedUs int64) error {
-	ref, err := x.Row(owner, folder, receivedUs)
-	if err != nil {
-		return err
-	}
-	return x.q.Delete(ctx, ref)
-}
-
-// UpdateInline reads and rewrites the single key Inbox[owner, folder,
-// received_us], whose value holds the inline fields (subject), in one
-// transaction (a read-modify-write of that key alone). fn sees a Inbox holding
-// only those fields (and its key fields, which it must not change) and may
-// change only them; keys below Inbox[owner, folder, received_us] are neither
-// read nor written. A missing Inbox is created. fn may run more than once.
-func (x *InboxTable) UpdateInline(ctx context.Context, owner string, folder Folder, receivedUs int64, fn func(*Inbox) error) error {
-	ref, err := x.Row(owner, folder, receivedUs)
-	if err != nil {
-		return err
-	}
-	return x.q.MutateInline(ctx, ref, func(m protoreflect.Message) error {
-		v, ok := m.Interface().(*Inbox)
-		if !ok {
-			return fmt.Errorf("%w: got a %T where *Inbox was expected; open the DB with runtime.WithSchema and the linked File_ descriptor", runtime.ErrInvalid, m.Interface())
-		}
-		return fn(v)
-	})
-}
-
-// Scan reads the rows of Inbox in r (nil: every row) with one range scan over
-// the part of the table's key range that r selects, streaming each row as soon
-// as its keys end. Rows come in stored key order (a descending column largest
-// first); opts limits, reverses or resumes the scan (ScanOptions.After takes a
-// Cursor). The first error ends the sequence.
-func (x *InboxTable) Scan(ctx context.Context, r InboxRange, opts runtime.ScanOptions) iter.Seq2[*Inbox, error] {
-	var kr runtime.KeyRange
-	if r != nil {
-		kr = r.keyRangeOfInbox()
-	}
-	return func(yield func(*Inbox, error) bool) {
-		for m, err := range x.q.Scan(ctx, x.t, kr, opts) {
-			if err != nil {
-				yield(nil, err)
-				return
-			}
-			v, ok := m.(*Inbox)
-			if !ok {
-				yield(nil, fmt.Errorf("%w: got a %T where *Inbox was expected; open the DB with runtime.WithSchema and the linked File_ descriptor", runtime.ErrInvalid, m))
-				return
-			}
-			if !yield(v, nil) {
-				return
-			}
-		}
-	}
-}
-
-// Cursor returns the key of v's row, Inbox[owner, folder, received_us], to
-// pass as runtime.ScanOptions.After to resume a scan right after v. It does no
-// I/O.
-func (x *InboxTable) Cursor(v *Inbox) ([]byte, error) {
-	if v == nil {
-		return nil, fmt.Errorf("%w: InboxTable.Cursor of a nil *Inbox", runtime.ErrInvalid)
-	}
-	ref, err := x.t.RowOf(v)
-	if err != nil {
-		return nil, err
-	}
-	return ref.Key(), nil
-}
-
-// SetSubject sets subject to v, stored inline in the value of the single key
-// Inbox[owner, folder, received_us]: a read-modify-write of that key alone, in
-// a transaction (see UpdateInline); keys below it are neither read nor
-// written. A missing Inbox is created.
-func (x *InboxTable) SetSubject(ctx context.Context, owner string, folder Folder, receivedUs int64, v string) error {
-	ref, err := x.Row(owner, folder, receivedUs)
-	if err != nil {
-		return err
-	}
-	return x.q.MutateInline(ctx, ref, func(m protoreflect.Message) error {
-		fd := m.Descriptor().Fields().ByNumber(4)
-		m.Set(fd, protoreflect.ValueOfString(v))
-		return nil
-	})
-}
-
-// Labels addresses the map Inbox[owner, folder, received_us].labels: one key
-// per entry, Inbox[owner, folder, received_us].labels[string], with the keys
-// below each. It does no I/O; the handle's methods do.
-func (x *InboxTable) Labels(owner string, folder Folder, receivedUs int64) InboxLabelsMap {
-	ref, err := x.Row(owner, folder, receivedUs)
-	if err == nil {
-		ref, err = ref.Field(5)
-	}
-	return InboxLabelsMap{
-		err: err,
-		q:   x.q,
-		ref: ref,
-	}
-}
-
-// SetUnread writes the single key Inbox[owner, folder, received_us].unread:
-// one blind write that reads nothing and leaves the value of Inbox[owner,
-// folder, received_us] alone (a missing Inbox is created).
-func (x *InboxTable) SetUnread(ctx context.Context, owner string, folder Folder, receivedUs int64, v bool) error {
-	ref, err := x.Row(owner, folder, receivedUs)
-	if err == nil {
-		ref, err = ref.Field(6)
-	}
-	if err != nil {
-		return err
-	}
-	return x.q.SetValue(ctx, ref, protoreflect.ValueOfBool(v))
-}
-
-// GetUnread reads the single key Inbox[owner, folder, received_us].unread. It
-// returns an error wrapping runtime.ErrNotFound when the field is not stored.
-func (x *InboxTable) GetUnread(ctx context.Context, owner string, folder Folder, receivedUs int64) (bool, error) {
-	ref, err := x.Row(owner, folder, receivedUs)
-	if err == nil {
-		ref, err = ref.Field(6)
-	}
-	if err != nil {
-		return false, err
-	}
-	v, err := x.q.GetValue(ctx, ref)
-	if err != nil {
-		return false, err
-	}
-	return v.Bool(), nil
-}
-
-// ClearUnread deletes the single key Inbox[owner, folder, received_us].unread.
-func (x *InboxTable) ClearUnread(ctx context.Context, owner string, folder Folder, receivedUs int64) error {
-	ref, err := x.Row(owner, folder, receivedUs)
-	if err == nil {
-		ref, err = ref.Field(6)
-	}
-	if err != nil {
-		return err
-	}
-	return x.q.Delete(ctx, ref)
-}
-
-// InboxRange is a range of Inbox rows by primary key, for InboxTable.Scan:
-// start from InboxKeys(), fix leading key columns in key order, then
-// optionally bound the next one. A nil InboxRange is every row.
-type InboxRange interface {
-	keyRangeOfInbox() runtime.KeyRange
-}
-
-// InboxKeys returns the range of every Inbox row; its methods narrow it. It
-// does no I/O.
+// InboxKeys returns the range of every Inbox row, for InboxTable.Scan and
+// DeleteRows; its methods narrow it. It does no I/O.
 func InboxKeys() InboxKeysAll {
 	return InboxKeysAll{}
 }
 
-// InboxKeysAll is the range of every Inbox row. It implements InboxRange; its
-// methods narrow it further.
+// InboxKeysAll is a range of Inbox rows with no key column fixed. Pass it to
+// Scan as it is, or narrow it with its methods.
 type InboxKeysAll struct {
-	kr runtime.KeyRange
-}
-
-func (k InboxKeysAll) keyRangeOfInbox() runtime.KeyRange {
-	return k.kr
+	runtime.Range[InboxKey]
 }
 
 // Owner narrows the range to the rows whose owner is v. It does no I/O.
-func (k InboxKeysAll) Owner(v string) InboxKeysByOwner {
-	return InboxKeysByOwner{kr: runtime.KeyRange{Prefix: append(slices.Clip(k.kr.Prefix), protoreflect.ValueOfString(v))}}
+func (r InboxKeysAll) Owner(v string) InboxKeysByOwner {
+	return InboxKeysByOwner{runtime.Fix(r.Range, v)}
 }
 
 // OwnerAtLeast narrows the range to the rows whose owner is at least lo. It
 // does no I/O.
-func (k InboxKeysAll) OwnerAtLeast(lo string) InboxKeysBounded {
-	return InboxKeysBounded{kr: runtime.KeyRange{
-		Lower:  protoreflect.ValueOfString(lo),
-		Prefix: k.kr.Prefix,
-	}}
+func (r InboxKeysAll) OwnerAtLeast(lo string) runtime.Range[InboxKey] {
+	return runtime.AtLeast(r.Range, lo)
 }
 
 // OwnerBelow narrows the range to the rows whose owner is below hi. It does no
 // I/O.
-func (k InboxKeysAll) OwnerBelow(hi string) InboxKeysBounded {
-	return InboxKeysBounded{kr: runtime.KeyRange{
-		Prefix: k.kr.Prefix,
-		Upper:  protoreflect.ValueOfString(hi),
-	}}
+func (r InboxKeysAll) OwnerBelow(hi string) runtime.Range[InboxKey] {
+	return runtime.Below(r.Range, hi)
 }
 
-// OwnerRange narrows the range to the rows whose owner is in [lo, hi). It does
-// no I/O.
-func (k InboxKeysAll) OwnerRange(lo, hi string) InboxKeysBounded {
-	return InboxKeysBounded{kr: runtime.KeyRange{
-		Lower:  protoreflect.ValueOfString(lo),
-		Prefix: k.kr.Prefix,
-		Upper:  protoreflect.ValueOfString(hi),
-	}}
+// OwnerBetween narrows the range to the rows whose owner is in [lo, hi). It
+// does no I/O.
+func (r InboxKeysAll) OwnerBetween(lo, hi string) runtime.Range[InboxKey] {
+	return runtime.Between(r.Range, lo, hi)
 }
 
-// InboxKeysByOwner is the range of the Inbox rows with owner fixed. It
-// implements InboxRange; its methods narrow it further.
+// InboxKeysByOwner is a range of Inbox rows with owner fixed. Pass it to Scan
+// as it is, or narrow it with its methods.
 type InboxKeysByOwner struct {
-	kr runtime.KeyRange
-}
-
-func (k InboxKeysByOwner) keyRangeOfInbox() runtime.KeyRange {
-	return k.kr
+	runtime.Range[InboxKey]
 }
 
 // Folder narrows the range to the rows whose folder is v. It does no I/O.
-func (k InboxKeysByOwner) Folder(v Folder) InboxKeysByOwnerFolder {
-	return InboxKeysByOwnerFolder{kr: runtime.KeyRange{Prefix: append(slices.Clip(k.kr.Prefix), protoreflect.ValueOfEnum(v.Number()))}}
+func (r InboxKeysByOwner) Folder(v Folder) InboxKeysByOwnerFolder {
+	return InboxKeysByOwnerFolder{runtime.Fix(r.Range, v)}
 }
 
 // FolderAtLeast narrows the range to the rows whose folder is at least lo. It
 // does no I/O.
-func (k InboxKeysByOwner) FolderAtLeast(lo Folder) InboxKeysBounded {
-	return InboxKeysBounded{kr: runtime.KeyRange{
-		Lower:  protoreflect.ValueOfEnum(lo.Number()),
-		Prefix: k.kr.Prefix,
-	}}
+func (r InboxKeysByOwner) FolderAtLeast(lo Folder) runtime.Range[InboxKey] {
+	return runtime.AtLeast(r.Range, lo)
 }
 
 // FolderBelow narrows the range to the rows whose folder is below hi. It does
 // no I/O.
-func (k InboxKeysByOwner) FolderBelow(hi Folder) InboxKeysBounded {
-	return InboxKeysBounded{kr: runtime.KeyRange{
-		Prefix: k.kr.Prefix,
-		Upper:  protoreflect.ValueOfEnum(hi.Number()),
-	}}
+func (r InboxKeysByOwner) FolderBelow(hi Folder) runtime.Range[InboxKey] {
+	return runtime.Below(r.Range, hi)
 }
 
-// FolderRange narrows the range to the rows whose folder is in [lo, hi). It
+// FolderBetween narrows the range to the rows whose folder is in [lo, hi). It
 // does no I/O.
-func (k InboxKeysByOwner) FolderRange(lo, hi Folder) InboxKeysBounded {
-	return InboxKeysBounded{kr: runtime.KeyRange{
-		Lower:  protoreflect.ValueOfEnum(lo.Number()),
-		Prefix: k.kr.Prefix,
-		Upper:  protoreflect.ValueOfEnum(hi.Number()),
-	}}
+func (r InboxKeysByOwner) FolderBetween(lo, hi Folder) runtime.Range[InboxKey] {
+	return runtime.Between(r.Range, lo, hi)
 }
 
-// InboxKeysByOwnerFolder is the range of the Inbox rows with (owner, folder)
-// fixed. It implements InboxRange; its methods narrow it further.
+// InboxKeysByOwnerFolder is a range of Inbox rows with owner, folder fixed.
+// Pass it to Scan as it is, or narrow it with its methods.
 type InboxKeysByOwnerFolder struct {
-	kr runtime.KeyRange
-}
-
-func (k InboxKeysByOwnerFolder) keyRangeOfInbox() runtime.KeyRange {
-	return k.kr
+	runtime.Range[InboxKey]
 }
 
 // ReceivedUsAtLeast narrows the range to the rows whose received_us is at
 // least lo. received_us is a descending column: the rows come largest
 // received_us first. It does no I/O.
-func (k InboxKeysByOwnerFolder) ReceivedUsAtLeast(lo int64) InboxKeysBounded {
-	return InboxKeysBounded{kr: runtime.KeyRange{
-		Lower:  protoreflect.ValueOfInt64(lo),
-		Prefix: k.kr.Prefix,
-	}}
+func (r InboxKeysByOwnerFolder) ReceivedUsAtLeast(lo int64) runtime.Range[InboxKey] {
+	return runtime.AtLeast(r.Range, lo)
 }
 
 // ReceivedUsBelow narrows the range to the rows whose received_us is below hi.
 // received_us is a descending column: the rows come largest received_us first.
 // It does no I/O.
-func (k InboxKeysByOwnerFolder) ReceivedUsBelow(hi int64) InboxKeysBounded {
-	return InboxKeysBounded{kr: runtime.KeyRange{
-		Prefix: k.kr.Prefix,
-		Upper:  protoreflect.ValueOfInt64(hi),
-	}}
+func (r InboxKeysByOwnerFolder) ReceivedUsBelow(hi int64) runtime.Range[InboxKey] {
+	return runtime.Below(r.Range, hi)
 }
 
-// ReceivedUsRange narrows the range to the rows whose received_us is in [lo,
+// ReceivedUsBetween narrows the range to the rows whose received_us is in [lo,
 // hi). received_us is a descending column: the rows come largest received_us
 // first. It does no I/O.
-func (k InboxKeysByOwnerFolder) ReceivedUsRange(lo, hi int64) InboxKeysBounded {
-	return InboxKeysBounded{kr: runtime.KeyRange{
-		Lower:  protoreflect.ValueOfInt64(lo),
-		Prefix: k.kr.Prefix,
-		Upper:  protoreflect.ValueOfInt64(hi),
-	}}
+func (r InboxKeysByOwnerFolder) ReceivedUsBetween(lo, hi int64) runtime.Range[InboxKey] {
+	return runtime.Between(r.Range, lo, hi)
 }
 
-// InboxKeysBounded is a range of Inbox rows with leading key columns fixed and
-// the next one bounded. It implements InboxRange.
-type InboxKeysBounded struct {
-	kr runtime.KeyRange
+// Config is a singleton table (no key columns).
+//
+// ConfigObject addresses a stored Config — a row, an object field or a
+// message map entry — without I/O. The embedded runtime.Object has Get, Put,
+// Delete and UpdateInline; the methods below address its fields. Key fields
+// are not among them: they are part of the address.
+type ConfigObject struct {
+	runtime.Object[*Config]
 }
 
-func (k InboxKeysBounded) keyRangeOfInbox() runtime.KeyRange {
-	return k.kr
-}
-
-// InboxLabelsMap addresses the map Inbox[owner, folder, received_us].labels:
-// one key per entry, Inbox[owner, folder, received_us].labels[string]. It does
-// no I/O until a method is called, and carries any error met while addressing
-// it, which every method returns. Its methods run on the Querier of the table
-// it came from.
-type InboxLabelsMap struct {
-	q   runtime.Querier
-	ref runtime.Ref
-	err error
-}
-
-// InboxLabelsEntry is one entry of Inbox[owner, folder, received_us].labels,
-// as Scan yields it.
-type InboxLabelsEntry struct {
-	// Key is the entry's map key.
-	Key string
-	// Value is the entry's value.
-	Value *Labels
-}
-
-// Ref returns the runtime.Ref of the map Inbox[owner, folder,
-// received_us].labels, for the untyped runtime API. It does no I/O.
-func (h InboxLabelsMap) Ref() (runtime.Ref, error) {
-	return h.ref, h.err
-}
-
-// entry returns the Ref of the entry Inbox[owner, folder,
-// received_us].labels[k].
-func (h InboxLabelsMap) entry(k string) (runtime.Ref, error) {
-	if h.err != nil {
-		return runtime.Ref{}, h.err
-	}
-	return h.ref.Entry(protoreflect.ValueOfString(k))
-}
-
-// Entry addresses the entry Inbox[owner, folder, received_us].labels[k], to
-// reach the fields, objects and maps stored below it. It does no I/O.
-func (h InboxLabelsMap) Entry(k string) InboxLabelsHandle {
-	ref, err := h.entry(k)
-	return InboxLabelsHandle{
-		err: err,
-		q:   h.q,
-		ref: ref,
-	}
-}
-
-// Get reads the key range of the entry Inbox[owner, folder,
-// received_us].labels[k] (its own key and every key below it) in one range
-// scan. It returns an error wrapping runtime.ErrNotFound when the entry does
-// not exist.
-func (h InboxLabelsMap) Get(ctx context.Context, k string) (*Labels, error) {
-	ref, err := h.entry(k)
-	if err != nil {
-		return nil, err
-	}
-	m := new(Labels)
-	if err := h.q.Get(ctx, ref, m); err != nil {
-		return nil, err
-	}
-	return m, nil
-}
-
-// Put replaces the entry Inbox[owner, folder, received_us].labels[k] with v
-// atomically: one batch deletes the entry's key range and writes every pair of
-// v. It neither reads nor touches the value of the object holding the map; a
-// missing holder is created.
-func (h InboxLabelsMap) Put(ctx context.Context, k string, v *Labels) error {
-	if v == nil {
-		return fmt.Errorf("%w: InboxLabelsMap.Put of a nil *Labels", runtime.ErrInvalid)
-	}
-	ref, err := h.entry(k)
-	if err != nil {
-		return err
-	}
-	return h.q.Put(ctx, ref, v)
-}
-
-// Delete deletes the key range of the entry Inbox[owner, folder,
-// received_us].labels[k]: one range delete.
-func (h InboxLabelsMap) Delete(ctx context.Context, k string) error {
-	ref, err := h.entry(k)
-	if err != nil {
-		return err
-	}
-	return h.q.Delete(ctx, ref)
-}
-
-// Clear deletes every entry of Inbox[owner, folder, received_us].labels: one
-// range delete of the map's whole key range.
-func (h InboxLabelsMap) Clear(ctx context.Context) error {
-	if h.err != nil {
-		return h.err
-	}
-	return h.q.Delete(ctx, h.ref)
-}
-
-// Scan reads every entry of Inbox[owner, folder, received_us].labels in one
-// range scan, streaming each entry as soon as its keys end, in stored key
-// order; opts limits, reverses or resumes the scan (ScanOptions.After takes a
-// Cursor). The first error ends the sequence.
-func (h InboxLabelsMap) Scan(ctx context.Context, opts runtime.ScanOptions) iter.Seq2[InboxLabelsEntry, error] {
-	return h.scan(ctx, runtime.KeyRange{}, opts)
-}
-
-// ScanAtLeast reads the entries of Inbox[owner, folder, received_us].labels
-// whose key is at least lo in one range scan, streaming each entry as soon as
-// its keys end, in stored key order; opts limits, reverses or resumes the scan
-// (ScanOptions.After takes a Cursor). The first error ends the sequence.
-func (h InboxLabelsMap) ScanAtLeast(ctx context.Context, lo string, opts runtime.ScanOptions) iter.Seq2[InboxLabelsEntry, error] {
-	return h.scan(ctx, runtime.KeyRange{Lower: protoreflect.ValueOfString(lo)}, opts)
-}
-
-// ScanBelow reads the entries of Inbox[owner, folder, received_us].labels
-// whose key is below hi in one range scan, streaming each entry as soon as its
-// keys end, in stored key order; opts limits, reverses or resumes the scan
-// (ScanOptions.After takes a Cursor). The first error ends the sequence.
-func (h InboxLabelsMap) ScanBelow(ctx context.Context, hi string, opts runtime.ScanOptions) iter.Seq2[InboxLabelsEntry, error] {
-	return h.scan(ctx, runtime.KeyRange{Upper: protoreflect.ValueOfString(hi)}, opts)
-}
-
-// ScanRange reads the entries of Inbox[owner, folder, received_us].labels
-// whose key is in [lo, hi) in one range scan, streaming each entry as soon as
-// its keys end, in stored key order; opts limits, reverses or resumes the scan
-// (ScanOptions.After takes a Cursor). The first error ends the sequence.
-func (h InboxLabelsMap) ScanRange(ctx context.Context, lo, hi string, opts runtime.ScanOptions) iter.Seq2[InboxLabelsEntry, error] {
-	return h.scan(ctx, runtime.KeyRange{
-		Lower: protoreflect.ValueOfString(lo),
-		Upper: protoreflect.ValueOfString(hi),
-	}, opts)
-}
-
-// scan streams the entries of Inbox[owner, folder, received_us].labels in kr.
-func (h InboxLabelsMap) scan(ctx context.Context, kr runtime.KeyRange, opts runtime.ScanOptions) iter.Seq2[InboxLabelsEntry, error] {
-	return func(yield func(InboxLabelsEntry, error) bool) {
-		if h.err != nil {
-			yield(InboxLabelsEntry{}, h.err)
-			return
-		}
-		for e, err := range h.q.ScanMap(ctx, h.ref, kr, opts) {
-			if err != nil {
-				yield(InboxLabelsEntry{}, err)
-				return
-			}
-			v, ok := e.Value.Message().Interface().(*Labels)
-			if !ok {
-				yield(InboxLabelsEntry{}, fmt.Errorf("%w: got a %T where *Labels was expected; open the DB with runtime.WithSchema and the linked File_ descriptor", runtime.ErrInvalid, e.Value.Message().Interface()))
-				return
-			}
-			if !yield(InboxLabelsEntry{
-				Key:   e.Key.String(),
-				Value: v,
-			}, nil) {
-				return
-			}
-		}
-	}
-}
-
-// Cursor returns the key of the entry Inbox[owner, folder,
-// received_us].labels[k], to pass as runtime.ScanOptions.After to resume a
-// scan right after it. It does no I/O.
-func (h InboxLabelsMap) Cursor(k string) ([]byte, error) {
-	ref, err := h.entry(k)
-	if err != nil {
-		return nil, err
-	}
-	return ref.Key(), nil
-}
-
-// InboxLabelsHandle addresses Inbox[owner, folder,
-// received_us].labels[string], a Labels stored at its own key (its inline
-// fields) and the keys below it. It does no I/O until a method is called, and
-// carries any error met while addressing it, which every method returns. Its
-// methods run on the Querier of the table it came from.
-type InboxLabelsHandle struct {
-	q   runtime.Querier
-	ref runtime.Ref
-	err error
-}
-
-// Ref returns the runtime.Ref of Inbox[owner, folder,
-// received_us].labels[string], for the untyped runtime API. It does no I/O.
-func (h InboxLabelsHandle) Ref() (runtime.Ref, error) {
-	return h.ref, h.err
-}
-
-// Get reads the key range of Inbox[owner, folder, received_us].labels[string]
-// (its own key and every key below it) in one range scan and returns the
-// Labels reassembled from it. It returns an error wrapping runtime.ErrNotFound
-// when no key of that range exists.
-func (h InboxLabelsHandle) Get(ctx context.Context) (*Labels, error) {
-	ref, err := h.Ref()
-	if err != nil {
-		return nil, err
-	}
-	m := new(Labels)
-	if err := h.q.Get(ctx, ref, m); err != nil {
-		return nil, err
-	}
-	return m, nil
-}
-
-// Put replaces Inbox[owner, folder, received_us].labels[string] with v
-// atomically: one batch deletes the key range of Inbox[owner, folder,
-// received_us].labels[string] (its own key and every key below it) and writes
-// every pair of v.
-func (h InboxLabelsHandle) Put(ctx context.Context, v *Labels) error {
-	if v == nil {
-		return fmt.Errorf("%w: InboxLabelsHandle.Put of a nil *Labels", runtime.ErrInvalid)
-	}
-	ref, err := h.Ref()
-	if err != nil {
-		return err
-	}
-	return h.q.Put(ctx, ref, v)
-}
-
-// Delete deletes the key range of Inbox[owner, folder,
-// received_us].labels[string] (its own key and every key below it): one range
-// delete.
-func (h InboxLabelsHandle) Delete(ctx context.Context) error {
-	ref, err := h.Ref()
-	if err != nil {
-		return err
-	}
-	return h.q.Delete(ctx, ref)
-}
-
-// UpdateInline reads and rewrites the single key Inbox[owner, folder,
-// received_us].labels[string], whose value holds the inline fields (none), in
-// one transaction (a read-modify-write of that key alone). fn sees a Labels
-// holding only those fields and may change only them; keys below Inbox[owner,
-// folder, received_us].labels[string] are neither read nor written. A missing
-// Labels is created. fn may run more than once.
-func (h InboxLabelsHandle) UpdateInline(ctx context.Context, fn func(*Labels) error) error {
-	ref, err := h.Ref()
-	if err != nil {
-		return err
-	}
-	return h.q.MutateInline(ctx, ref, func(m protoreflect.Message) error {
-		v, ok := m.Interface().(*Labels)
-		if !ok {
-			return fmt.Errorf("%w: got a %T where *Labels was expected; open the DB with runtime.WithSchema and the linked File_ descriptor", runtime.ErrInvalid, m.Interface())
-		}
-		return fn(v)
-	})
-}
-
-// ById addresses the map Inbox[owner, folder,
-// received_us].labels[string].by_id: one key per entry, Inbox[owner, folder,
-// received_us].labels[string].by_id[uint32], with the keys below each. It does
-// no I/O; the handle's methods do.
-func (h InboxLabelsHandle) ById() InboxLabelsByIdMap {
-	ref, err := h.Ref()
-	if err == nil {
-		ref, err = ref.Field(1)
-	}
-	return InboxLabelsByIdMap{
-		err: err,
-		q:   h.q,
-		ref: ref,
-	}
-}
-
-// InboxLabelsByIdMap addresses the map Inbox[owner, folder,
-// received_us].labels[string].by_id: one key per entry, Inbox[owner, folder,
-// received_us].labels[string].by_id[uint32]. It does no I/O until a method is
-// called, and carries any error met while addressing it, which every method
-// returns. Its methods run on the Querier of the table it came from.
-type InboxLabelsByIdMap struct {
-	q   runtime.Querier
-	ref runtime.Ref
-	err error
-}
-
-// InboxLabelsByIdEntry is one entry of Inbox[owner, folder,
-// received_us].labels[string].by_id, as Scan yields it.
-type InboxLabelsByIdEntry struct {
-	// Key is the entry's map key.
-	Key uint32
-	// Value is the entry's value.
-	Value *Label
-}
-
-// Ref returns the runtime.Ref of the map Inbox[owner, folder,
-// received_us].labels[string].by_id, for the untyped runtime API. It does no
-// I/O.
-func (h InboxLabelsByIdMap) Ref() (runtime.Ref, error) {
-	return h.ref, h.err
-}
-
-// entry returns the Ref of the entry Inbox[owner, folder,
-// received_us].labels[string].by_id[k].
-func (h InboxLabelsByIdMap) entry(k uint32) (runtime.Ref, error) {
-	if h.err != nil {
-		return runtime.Ref{}, h.err
-	}
-	return h.ref.Entry(protoreflect.ValueOfUint32(k))
-}
-
-// Entry addresses the entry Inbox[owner, folder,
-// received_us].labels[string].by_id[k], to reach the fields, objects and maps
-// stored below it. It does no I/O.
-func (h InboxLabelsByIdMap) Entry(k uint32) InboxLabelsByIdHandle {
-	ref, err := h.entry(k)
-	return InboxLabelsByIdHandle{
-		err: err,
-		q:   h.q,
-		ref: ref,
-	}
-}
-
-// Get reads the key range of the entry Inbox[owner, folder,
-// received_us].labels[string].by_id[k] (its own key and every key below it) in
-// one range scan. It returns an error wrapping runtime.ErrNotFound when the
-// entry does not exist.
-func (h InboxLabelsByIdMap) Get(ctx context.Context, k uint32) (*Label, error) {
-	ref, err := h.entry(k)
-	if err != nil {
-		return nil, err
-	}
-	m := new(Label)
-	if err := h.q.Get(ctx, ref, m); err != nil {
-		return nil, err
-	}
-	return m, nil
-}
-
-// Put replaces the entry Inbox[owner, folder,
-// received_us].labels[string].by_id[k] with v atomically: one batch deletes
-// the entry's key range and writes every pair of v. It neither reads nor
-// touches the value of the object holding the map; a missing holder is
-// created.
-func (h InboxLabelsByIdMap) Put(ctx context.Context, k uint32, v *Label) error {
-	if v == nil {
-		return fmt.Errorf("%w: InboxLabelsByIdMap.Put of a nil *Label", runtime.ErrInvalid)
-	}
-	ref, err := h.entry(k)
-	if err != nil {
-		return err
-	}
-	return h.q.Put(ctx, ref, v)
-}
-
-// Delete deletes the key range of the entry Inbox[owner, folder,
-// received_us].labels[string].by_id[k]: one range delete.
-func (h InboxLabelsByIdMap) Delete(ctx context.Context, k uint32) error {
-	ref, err := h.entry(k)
-	if err != nil {
-		return err
-	}
-	return h.q.Delete(ctx, ref)
-}
-
-// Clear deletes every entry of Inbox[owner, folder,
-// received_us].labels[string].by_id: one range delete of the map's whole key
-// range.
-func (h InboxLabelsByIdMap) Clear(ctx context.Context) error {
-	if h.err != nil {
-		return h.err
-	}
-	return h.q.Delete(ctx, h.ref)
-}
-
-// Scan reads every entry of Inbox[owner, folder,
-// received_us].labels[string].by_id in one range scan, streaming each entry as
-// soon as its keys end, in stored key order; opts limits, reverses or resumes
-// the scan (ScanOptions.After takes a Cursor). The first error ends the
-// sequence.
-func (h InboxLabelsByIdMap) Scan(ctx context.Context, opts runtime.ScanOptions) iter.Seq2[InboxLabelsByIdEntry, error] {
-	return h.scan(ctx, runtime.KeyRange{}, opts)
-}
-
-// ScanAtLeast reads the entries of Inbox[owner, folder,
-// received_us].labels[string].by_id whose key is at least lo in one range
-// scan, streaming each entry as soon as its keys end, in stored key order;
-// opts limits, reverses or resumes the scan (ScanOptions.After takes a
-// Cursor). The first error ends the sequence.
-func (h InboxLabelsByIdMap) ScanAtLeast(ctx context.Context, lo uint32, opts runtime.ScanOptions) iter.Seq2[InboxLabelsByIdEntry, error] {
-	return h.scan(ctx, runtime.KeyRange{Lower: protoreflect.ValueOfUint32(lo)}, opts)
-}
-
-// ScanBelow reads the entries of Inbox[owner, folder,
-// received_us].labels[string].by_id whose key is below hi in one range scan,
-// streaming each entry as soon as its keys end, in stored key order; opts
-// limits, reverses or resumes the scan (ScanOptions.After takes a Cursor). The
-// first error ends the sequence.
-func (h InboxLabelsByIdMap) ScanBelow(ctx context.Context, hi uint32, opts runtime.ScanOptions) iter.Seq2[InboxLabelsByIdEntry, error] {
-	return h.scan(ctx, runtime.KeyRange{Upper: protoreflect.ValueOfUint32(hi)}, opts)
-}
-
-// ScanRange reads the entries of Inbox[owner, folder,
-// received_us].labels[string].by_id whose key is in [lo, hi) in one range
-// scan, streaming each entry as soon as its keys end, in stored key order;
-// opts limits, reverses or resumes the scan (ScanOptions.After takes a
-// Cursor). The first error ends the sequence.
-func (h InboxLabelsByIdMap) ScanRange(ctx context.Context, lo, hi uint32, opts runtime.ScanOptions) iter.Seq2[InboxLabelsByIdEntry, error] {
-	return h.scan(ctx, runtime.KeyRange{
-		Lower: protoreflect.ValueOfUint32(lo),
-		Upper: protoreflect.ValueOfUint32(hi),
-	}, opts)
-}
-
-// scan streams the entries of Inbox[owner, folder,
-// received_us].labels[string].by_id in kr.
-func (h InboxLabelsByIdMap) scan(ctx context.Context, kr runtime.KeyRange, opts runtime.ScanOptions) iter.Seq2[InboxLabelsByIdEntry, error] {
-	return func(yield func(InboxLabelsByIdEntry, error) bool) {
-		if h.err != nil {
-			yield(InboxLabelsByIdEntry{}, h.err)
-			return
-		}
-		for e, err := range h.q.ScanMap(ctx, h.ref, kr, opts) {
-			if err != nil {
-				yield(InboxLabelsByIdEntry{}, err)
-				return
-			}
-			v, ok := e.Value.Message().Interface().(*Label)
-			if !ok {
-				yield(InboxLabelsByIdEntry{}, fmt.Errorf("%w: got a %T where *Label was expected; open the DB with runtime.WithSchema and the linked File_ descriptor", runtime.ErrInvalid, e.Value.Message().Interface()))
-				return
-			}
-			if !yield(InboxLabelsByIdEntry{
-				Key:   uint32(e.Key.Uint()),
-				Value: v,
-			}, nil) {
-				return
-			}
-		}
-	}
-}
-
-// Cursor returns the key of the entry Inbox[owner, folder,
-// received_us].labels[string].by_id[k], to pass as runtime.ScanOptions.After
-// to resume a scan right after it. It does no I/O.
-func (h InboxLabelsByIdMap) Cursor(k uint32) ([]byte, error) {
-	ref, err := h.entry(k)
-	if err != nil {
-		return nil, err
-	}
-	return ref.Key(), nil
-}
-
-// InboxLabelsByIdHandle addresses Inbox[owner, folder,
-// received_us].labels[string].by_id[uint32], a Label stored at its own key
-// (its inline fields) and the keys below it. It does no I/O until a method is
-// called, and carries any error met while addressing it, which every method
-// returns. Its methods run on the Querier of the table it came from.
-type InboxLabelsByIdHandle struct {
-	q   runtime.Querier
-	ref runtime.Ref
-	err error
-}
-
-// Ref returns the runtime.Ref of Inbox[owner, folder,
-// received_us].labels[string].by_id[uint32], for the untyped runtime API. It
+// Motd is the inline field motd, stored in the value of the object's own key:
+// Set and Clear are each a read-modify-write of that one key (see
+// runtime.Object.UpdateInline); keys below it are neither read nor written. It
 // does no I/O.
-func (h InboxLabelsByIdHandle) Ref() (runtime.Ref, error) {
-	return h.ref, h.err
+func (o ConfigObject) Motd() runtime.Inline[string] {
+	return runtime.Inline[string]{
+		Num:    1,
+		Object: o.Object.Handle,
+	}
 }
 
-// Get reads the key range of Inbox[owner, folder,
-// received_us].labels[string].by_id[uint32] (its own key and every key below
-// it) in one range scan and returns the Label reassembled from it. It returns
-// an error wrapping runtime.ErrNotFound when no key of that range exists.
-func (h InboxLabelsByIdHandle) Get(ctx context.Context) (*Label, error) {
-	ref, err := h.Ref()
-	if err != nil {
-		return nil, err
-	}
-	m := new(Label)
-	if err := h.q.Get(ctx, ref, m); err != nil {
-		return nil, err
-	}
-	return m, nil
+// Flags addresses the map field flags: one key per entry below this object,
+// holding the entry's value. It does no I/O.
+func (o ConfigObject) Flags() runtime.Map[string, bool] {
+	return runtime.Map[string, bool]{Handle: o.Object.Handle.Field(2)}
 }
 
-// Put replaces Inbox[owner, folder, received_us].labels[string].by_id[uint32]
-// with v atomically: one batch deletes the key range of Inbox[owner, folder,
-// received_us].labels[string].by_id[uint32] (its own key and every key below
-// it) and writes every pair of v.
-func (h InboxLabelsByIdHandle) Put(ctx context.Context, v *Label) error {
-	if v == nil {
-		return fmt.Errorf("%w: InboxLabelsByIdHandle.Put of a nil *Label", runtime.ErrInvalid)
-	}
-	ref, err := h.Ref()
-	if err != nil {
-		return err
-	}
-	return h.q.Put(ctx, ref, v)
-}
-
-// Delete deletes the key range of Inbox[owner, folder,
-// received_us].labels[string].by_id[uint32] (its own key and every key below
-// it): one range delete.
-func (h InboxLabelsByIdHandle) Delete(ctx context.Context) error {
-	ref, err := h.Ref()
-	if err != nil {
-		return err
-	}
-	return h.q.Delete(ctx, ref)
-}
-
-// UpdateInline reads and rewrites the single key Inbox[owner, folder,
-// received_us].labels[string].by_id[uint32], whose value holds the inline
-// fields (name, color), in one transaction (a read-modify-write of that key
-// alone). fn sees a Label holding only those fields and may change only them;
-// keys below Inbox[owner, folder, received_us].labels[string].by_id[uint32]
-// are neither read nor written. A missing Label is created. fn may run more
-// than once.
-func (h InboxLabelsByIdHandle) UpdateInline(ctx context.Context, fn func(*Label) error) error {
-	ref, err := h.Ref()
-	if err != nil {
-		return err
-	}
-	return h.q.MutateInline(ctx, ref, func(m protoreflect.Message) error {
-		v, ok := m.Interface().(*Label)
-		if !ok {
-			return fmt.Errorf("%w: got a %T where *Label was expected; open the DB with runtime.WithSchema and the linked File_ descriptor", runtime.ErrInvalid, m.Interface())
-		}
-		return fn(v)
-	})
-}
-
-// SetName sets name to v, stored inline in the value of the single key
-// Inbox[owner, folder, received_us].labels[string].by_id[uint32]: a
-// read-modify-write of that key alone, in a transaction (see UpdateInline);
-// keys below it are neither read nor written. A missing Label is created.
-func (h InboxLabelsByIdHandle) SetName(ctx context.Context, v string) error {
-	ref, err := h.Ref()
-	if err != nil {
-		return err
-	}
-	return h.q.MutateInline(ctx, ref, func(m protoreflect.Message) error {
-		fd := m.Descriptor().Fields().ByNumber(1)
-		m.Set(fd, protoreflect.ValueOfString(v))
-		return nil
-	})
-}
-
-// SetColor sets color to v, stored inline in the value of the single key
-// Inbox[owner, folder, received_us].labels[string].by_id[uint32]: a
-// read-modify-write of that key alone, in a transaction (see UpdateInline);
-// keys below it are neither read nor written. A missing Label is created.
-func (h InboxLabelsByIdHandle) SetColor(ctx context.Context, v uint32) error {
-	ref, err := h.Ref()
-	if err != nil {
-		return err
-	}
-	return h.q.MutateInline(ctx, ref, func(m protoreflect.Message) error {
-		fd := m.Descriptor().Fields().ByNumber(2)
-		m.Set(fd, protoreflect.ValueOfUint32(v))
-		return nil
-	})
-}
-
+// Config is a singleton table (no key columns).
+//
 // ConfigTable is the typed table of protoql.test.v1.Config (table id 4), a
-// singleton table: it has exactly one row, with no key. Every row is stored
-// under keys starting with Config[]. Its methods run on the DB it was made
-// from, or on the transaction given to In. It is safe for concurrent use when
-// its Querier is (a *runtime.DB is; a *runtime.Tx belongs to one transaction).
+// singleton table: it has exactly one row, with no key (struct{}); its rows
+// are stored under keys starting with Config[]. The methods of the embedded
+// runtime.TypedTable (Get, Put, Delete, UpdateInline, Scan, DeleteRows,
+// Cursor) run on the DB it was made from, or on the Querier given to In.
 type ConfigTable struct {
-	t *runtime.Table
-	q runtime.Querier
+	runtime.TypedTable[struct{}, *Config]
 }
 
 // NewConfigTable returns the typed table of protoql.test.v1.Config in db. It
 // fails when db has no such table, or when db was not opened with the linked
 // descriptor of *Config
-// (runtime.WithSchema(File_protoql_test_v1_social_proto)), since results must
-// be of the linked Go type. It does no I/O.
-func NewConfigTable(db *runtime.DB) (*ConfigTable, error) {
-	t, err := db.Table("protoql.test.v1.Config")
-	if err != nil {
-		return nil, err
-	}
-	if t.Schema().Desc != (*Config)(nil).ProtoReflect().Descriptor() {
-		return nil, fmt.Errorf("%w: table protoql.test.v1.Config of this DB is not described by the linked *Config; open the DB with runtime.WithSchema(File_protoql_test_v1_social_proto)", runtime.ErrInvalid)
-	}
-	return &ConfigTable{
-		q: db,
-		t: t,
-	}, nil
+// (runtime.WithSchema(File_protoql_test_v1_social_proto)). It does no I/O.
+func NewConfigTable(db *runtime.DB) (ConfigTable, error) {
+	t, err := runtime.NewTypedTable[struct{}, *Config](db, "protoql.test.v1.Config", nil)
+	return ConfigTable{t}, err
 }
 
 // In returns the table bound to q: pass the *runtime.Tx of DB.Update or
 // DB.View to run every call, and every handle made from the result, inside
-// that transaction (valid only while it runs), or a *runtime.DB to run outside
-// one. It does no I/O.
-func (x *ConfigTable) In(q runtime.Querier) *ConfigTable {
-	return &ConfigTable{
-		q: q,
-		t: x.t,
-	}
+// that transaction (valid only while it runs). It does no I/O.
+func (x ConfigTable) In(q runtime.Querier) ConfigTable {
+	return ConfigTable{x.TypedTable.In(q)}
 }
 
-// Table returns the untyped runtime table, for calls the typed API does not
-// cover.
-func (x *ConfigTable) Table() *runtime.Table {
-	return x.t
-}
-
-// Row returns the runtime.Ref of the row Config[], for the untyped runtime
-// API. It does no I/O.
-func (x *ConfigTable) Row() (runtime.Ref, error) {
-	return x.t.Row()
+// Row addresses the row Config[], for its typed fields, objects and maps. It
+// does no I/O.
+func (x ConfigTable) Row() ConfigObject {
+	return ConfigObject{x.TypedTable.Row(struct{}{})}
 }
 
 // Compile compiles text, a query whose root must be the Config table, against
-// the DB's schema. Compile once (at start-up, say) and run the result many
-// times with Query, passing user input as $variables. Errors name the line and
-// column. It does no I/O.
-func (x *ConfigTable) Compile(text string) (*query.Query, error) {
-	return runtime.CompileFor(x.t, text)
+// the DB's schema. Compile once and run the result many times with Query,
+// passing user input as $variables. Errors name the line and column. It does
+// no I/O.
+func (x ConfigTable) Compile(text string) (*query.Query, error) {
+	return protoqlimpl.CompileFor(x.Table(), text)
 }
 
 // Query runs q (from Compile) with vars bound, on one consistent snapshot of
 // the table's Querier, yielding each root row as a *Config with only the
 // selected fields set (key fields always) and the cursor that resumes after
-// it. It reads only the key ranges the query's plan names (see q.Explain). The
-// first error ends the sequence.
-func (x *ConfigTable) Query(ctx context.Context, q *query.Query, vars map[string]any, opts ...runtime.QueryOption) iter.Seq2[runtime.Row[*Config], error] {
-	return runtime.QueryAs[*Config](ctx, x.q, q, vars, opts...)
+// it. The first error ends the sequence.
+func (x ConfigTable) Query(ctx context.Context, q *query.Query, vars map[string]any, opts ...runtime.QueryOption) iter.Seq2[runtime.Row[*Config], error] {
+	return protoqlimpl.QueryAs[*Config](ctx, x.Querier(), q, vars, opts...)
 }
 
-// Get reads the key range of Config[] (its own key and every key below it) in
-// one range scan and returns the Config reassembled from it. It returns an
-// error wrapping runtime.ErrNotFound when no key of that range exists.
-func (x *ConfigTable) Get(ctx context.Context) (*Config, error) {
-	ref, err := x.Row()
-	if err != nil {
-		return nil, err
-	}
-	m := new(Config)
-	if err := x.q.Get(ctx, ref, m); err != nil {
-		return nil, err
-	}
-	return m, nil
+// Point is a time series sample keyed newest-first.
+//
+// SeriesObject addresses a stored Series — a row, an object field or a
+// message map entry — without I/O. The embedded runtime.Object has Get, Put,
+// Delete and UpdateInline; the methods below address its fields. Key fields
+// are not among them: they are part of the address.
+type SeriesObject struct {
+	runtime.Object[*Series]
 }
 
-// Put replaces the row Config[] whose key fields v holds, atomically: one
-// batch deletes the row's key range (its own key and every key below it) and
-// writes every pair of v.
-func (x *ConfigTable) Put(ctx context.Context, v *Config) error {
-	if v == nil {
-		return fmt.Errorf("%w: ConfigTable.Put of a nil *Config", runtime.ErrInvalid)
-	}
-	ref, err := x.t.RowOf(v)
-	if err != nil {
-		return err
-	}
-	return x.q.Put(ctx, ref, v)
+// Points addresses the map field points: one object per entry below this
+// object, its own key holding its inline fields. It does no I/O.
+func (o SeriesObject) Points() PointMap[int64] {
+	return PointMap[int64]{runtime.ObjectMap[int64, *Point]{Handle: o.Object.Handle.Field(3)}}
 }
 
-// Delete deletes the key range of Config[] (its own key and every key below
-// it): one range delete.
-func (x *ConfigTable) Delete(ctx context.Context) error {
-	ref, err := x.Row()
-	if err != nil {
-		return err
-	}
-	return x.q.Delete(ctx, ref)
-}
-
-// UpdateInline reads and rewrites the single key Config[], whose value holds
-// the inline fields (motd), in one transaction (a read-modify-write of that
-// key alone). fn sees a Config holding only those fields and may change only
-// them; keys below Config[] are neither read nor written. A missing Config is
-// created. fn may run more than once.
-func (x *ConfigTable) UpdateInline(ctx context.Context, fn func(*Config) error) error {
-	ref, err := x.Row()
-	if err != nil {
-		return err
-	}
-	return x.q.MutateInline(ctx, ref, func(m protoreflect.Message) error {
-		v, ok := m.Interface().(*Config)
-		if !ok {
-			return fmt.Errorf("%w: got a %T where *Config was expected; open the DB with runtime.WithSchema and the linked File_ descriptor", runtime.ErrInvalid, m.Interface())
-		}
-		return fn(v)
-	})
-}
-
-// SetMotd sets motd to v, stored inline in the value of the single key
-// Config[]: a read-modify-write of that key alone, in a transaction (see
-// UpdateInline); keys below it are neither read nor written. A missing Config
-// is created.
-func (x *ConfigTable) SetMotd(ctx context.Context, v string) error {
-	ref, err := x.Row()
-	if err != nil {
-		return err
-	}
-	return x.q.MutateInline(ctx, ref, func(m protoreflect.Message) error {
-		fd := m.Descriptor().Fields().ByNumber(1)
-		m.Set(fd, protoreflect.ValueOfString(v))
-		return nil
-	})
-}
-
-// Flags addresses the map Config[].flags: one key per entry,
-// Config[].flags[string], with the keys below each. It does no I/O; the
-// handle's methods do.
-func (x *ConfigTable) Flags() ConfigFlagsMap {
-	ref, err := x.Row()
-	if err == nil {
-		ref, err = ref.Field(2)
-	}
-	return ConfigFlagsMap{
-		err: err,
-		q:   x.q,
-		ref: ref,
+// TagHash is the inline field tag_hash, stored in the value of the object's
+// own key: Set and Clear are each a read-modify-write of that one key (see
+// runtime.Object.UpdateInline); keys below it are neither read nor written. It
+// does no I/O.
+func (o SeriesObject) TagHash() runtime.Inline[[]byte] {
+	return runtime.Inline[[]byte]{
+		Num:    4,
+		Object: o.Object.Handle,
 	}
 }
 
-// ConfigFlagsMap addresses the map Config[].flags: one key per entry,
-// Config[].flags[string]. It does no I/O until a method is called, and carries
-// any error met while addressing it, which every method returns. Its methods
-// run on the Querier of the table it came from.
-type ConfigFlagsMap struct {
-	q   runtime.Querier
-	ref runtime.Ref
-	err error
+// Offset is the breakout field offset, stored alone under its own key below
+// the object: Get reads that key, Set writes it blind and Clear deletes it,
+// none of them reading or writing the object's own value. It does no I/O.
+func (o SeriesObject) Offset() runtime.Field[int64] {
+	return runtime.Field[int64]{Handle: o.Object.Handle.Field(5)}
 }
 
-// ConfigFlagsEntry is one entry of Config[].flags, as Scan yields it.
-type ConfigFlagsEntry struct {
-	// Key is the entry's map key.
-	Key string
-	// Value is the entry's value.
-	Value bool
+// Point is one sample.
+//
+// PointObject addresses a stored Point — a row, an object field or a message
+// map entry — without I/O. The embedded runtime.Object has Get, Put, Delete
+// and UpdateInline; the methods below address its fields. Key fields are not
+// among them: they are part of the address.
+type PointObject struct {
+	runtime.Object[*Point]
 }
 
-// Ref returns the runtime.Ref of the map Config[].flags, for the untyped
-// runtime API. It does no I/O.
-func (h ConfigFlagsMap) Ref() (runtime.Ref, error) {
-	return h.ref, h.err
-}
-
-// entry returns the Ref of the entry Config[].flags[k].
-func (h ConfigFlagsMap) entry(k string) (runtime.Ref, error) {
-	if h.err != nil {
-		return runtime.Ref{}, h.err
-	}
-	return h.ref.Entry(protoreflect.ValueOfString(k))
-}
-
-// Get reads the single key Config[].flags[k]. It returns an error wrapping
-// runtime.ErrNotFound when the entry does not exist.
-func (h ConfigFlagsMap) Get(ctx context.Context, k string) (bool, error) {
-	ref, err := h.entry(k)
-	if err != nil {
-		return false, err
-	}
-	v, err := h.q.GetValue(ctx, ref)
-	if err != nil {
-		return false, err
-	}
-	return v.Bool(), nil
-}
-
-// Set writes the single key Config[].flags[k]: one blind write that reads
-// nothing and leaves the value of the object holding the map alone (a missing
-// holder is created).
-func (h ConfigFlagsMap) Set(ctx context.Context, k string, v bool) error {
-	ref, err := h.entry(k)
-	if err != nil {
-		return err
-	}
-	return h.q.SetValue(ctx, ref, protoreflect.ValueOfBool(v))
-}
-
-// Delete deletes the key range of the entry Config[].flags[k]: one range
-// delete.
-func (h ConfigFlagsMap) Delete(ctx context.Context, k string) error {
-	ref, err := h.entry(k)
-	if err != nil {
-		return err
-	}
-	return h.q.Delete(ctx, ref)
-}
-
-// Clear deletes every entry of Config[].flags: one range delete of the map's
-// whole key range.
-func (h ConfigFlagsMap) Clear(ctx context.Context) error {
-	if h.err != nil {
-		return h.err
-	}
-	return h.q.Delete(ctx, h.ref)
-}
-
-// Scan reads every entry of Config[].flags in one range scan, streaming each
-// entry as soon as its keys end, in stored key order; opts limits, reverses or
-// resumes the scan (ScanOptions.After takes a Cursor). The first error ends
-// the sequence.
-func (h ConfigFlagsMap) Scan(ctx context.Context, opts runtime.ScanOptions) iter.Seq2[ConfigFlagsEntry, error] {
-	return h.scan(ctx, runtime.KeyRange{}, opts)
-}
-
-// ScanAtLeast reads the entries of Config[].flags whose key is at least lo in
-// one range scan, streaming each entry as soon as its keys end, in stored key
-// order; opts limits, reverses or resumes the scan (ScanOptions.After takes a
-// Cursor). The first error ends the sequence.
-func (h ConfigFlagsMap) ScanAtLeast(ctx context.Context, lo string, opts runtime.ScanOptions) iter.Seq2[ConfigFlagsEntry, error] {
-	return h.scan(ctx, runtime.KeyRange{Lower: protoreflect.ValueOfString(lo)}, opts)
-}
-
-// ScanBelow reads the entries of Config[].flags whose key is below hi in one
-// range scan, streaming each entry as soon as its keys end, in stored key
-// order; opts limits, reverses or resumes the scan (ScanOptions.After takes a
-// Cursor). The first error ends the sequence.
-func (h ConfigFlagsMap) ScanBelow(ctx context.Context, hi string, opts runtime.ScanOptions) iter.Seq2[ConfigFlagsEntry, error] {
-	return h.scan(ctx, runtime.KeyRange{Upper: protoreflect.ValueOfString(hi)}, opts)
-}
-
-// ScanRange reads the entries of Config[].flags whose key is in [lo, hi) in
-// one range scan, streaming each entry as soon as its keys end, in stored key
-// order; opts limits, reverses or resumes the scan (ScanOptions.After takes a
-// Cursor). The first error ends the sequence.
-func (h ConfigFlagsMap) ScanRange(ctx context.Context, lo, hi string, opts runtime.ScanOptions) iter.Seq2[ConfigFlagsEntry, error] {
-	return h.scan(ctx, runtime.KeyRange{
-		Lower: protoreflect.ValueOfString(lo),
-		Upper: protoreflect.ValueOfString(hi),
-	}, opts)
-}
-
-// scan streams the entries of Config[].flags in kr.
-func (h ConfigFlagsMap) scan(ctx context.Context, kr runtime.KeyRange, opts runtime.ScanOptions) iter.Seq2[ConfigFlagsEntry, error] {
-	return func(yield func(ConfigFlagsEntry, error) bool) {
-		if h.err != nil {
-			yield(ConfigFlagsEntry{}, h.err)
-			return
-		}
-		for e, err := range h.q.ScanMap(ctx, h.ref, kr, opts) {
-			if err != nil {
-				yield(ConfigFlagsEntry{}, err)
-				return
-			}
-			v := e.Value.Bool()
-			if !yield(ConfigFlagsEntry{
-				Key:   e.Key.String(),
-				Value: v,
-			}, nil) {
-				return
-			}
-		}
+// Value is the inline field value, stored in the value of the object's own
+// key: Set and Clear are each a read-modify-write of that one key (see
+// runtime.Object.UpdateInline); keys below it are neither read nor written. It
+// does no I/O.
+func (o PointObject) Value() runtime.Inline[float64] {
+	return runtime.Inline[float64]{
+		Num:    1,
+		Object: o.Object.Handle,
 	}
 }
 
-// Cursor returns the key of the entry Config[].flags[k], to pass as
-// runtime.ScanOptions.After to resume a scan right after it. It does no I/O.
-func (h ConfigFlagsMap) Cursor(k string) ([]byte, error) {
-	ref, err := h.entry(k)
-	if err != nil {
-		return nil, err
+// Count is the inline field count, stored in the value of the object's own
+// key: Set and Clear are each a read-modify-write of that one key (see
+// runtime.Object.UpdateInline); keys below it are neither read nor written. It
+// does no I/O.
+func (o PointObject) Count() runtime.Inline[uint64] {
+	return runtime.Inline[uint64]{
+		Num:    2,
+		Object: o.Object.Handle,
 	}
-	return ref.Key(), nil
 }
 
+// PointMap addresses a map field whose values are Point, with keys of type K,
+// without I/O. The embedded runtime.ObjectMap has Get, Put, Delete, Clear,
+// Scan, ScanAtLeast, ScanBelow, ScanRange and Cursor; Entry addresses one
+// entry's fields.
+type PointMap[K any] struct {
+	runtime.ObjectMap[K, *Point]
+}
+
+// Entry addresses the entry k. It does no I/O.
+func (m PointMap[K]) Entry(k K) PointObject {
+	return PointObject{m.ObjectMap.Entry(k)}
+}
+
+// SeriesKey is the primary key of protoql.test.v1.Series: (metric, shard), in
+// key order.
+type SeriesKey struct {
+	// Metric is the key column metric.
+	Metric string
+	// Shard is the key column shard.
+	Shard uint32
+}
+
+// Point is a time series sample keyed newest-first.
+//
 // SeriesTable is the typed table of protoql.test.v1.Series (table id 5), whose
-// primary key is (metric, shard). Every row is stored under keys starting with
-// Series[metric, shard]. Its methods run on the DB it was made from, or on the
-// transaction given to In. It is safe for concurrent use when its Querier is
-// (a *runtime.DB is; a *runtime.Tx belongs to one transaction).
+// primary key is (metric, shard); its rows are stored under keys starting with
+// Series[metric, shard]. The methods of the embedded runtime.TypedTable (Get,
+// Put, Delete, UpdateInline, Scan, DeleteRows, Cursor) run on the DB it was
+// made from, or on the Querier given to In.
 type SeriesTable struct {
-	t *runtime.Table
-	q runtime.Querier
+	runtime.TypedTable[SeriesKey, *Series]
 }
 
 // NewSeriesTable returns the typed table of protoql.test.v1.Series in db. It
 // fails when db has no such table, or when db was not opened with the linked
 // descriptor of *Series
-// (runtime.WithSchema(File_protoql_test_v1_social_proto)), since results must
-// be of the linked Go type. It does no I/O.
-func NewSeriesTable(db *runtime.DB) (*SeriesTable, error) {
-	t, err := db.Table("protoql.test.v1.Series")
-	if err != nil {
-		return nil, err
-	}
-	if t.Schema().Desc != (*Series)(nil).ProtoReflect().Descriptor() {
-		return nil, fmt.Errorf("%w: table protoql.test.v1.Series of this DB is not described by the linked *Series; open the DB with runtime.WithSchema(File_protoql_test_v1_social_proto)", runtime.ErrInvalid)
-	}
-	return &SeriesTable{
-		q: db,
-		t: t,
-	}, nil
+// (runtime.WithSchema(File_protoql_test_v1_social_proto)). It does no I/O.
+func NewSeriesTable(db *runtime.DB) (SeriesTable, error) {
+	t, err := runtime.NewTypedTable[SeriesKey, *Series](db, "protoql.test.v1.Series", func(k SeriesKey) []protoreflect.Value {
+		return []protoreflect.Value{protoreflect.ValueOfString(k.Metric), protoreflect.ValueOfUint32(k.Shard)}
+	})
+	return SeriesTable{t}, err
 }
 
 // In returns the table bound to q: pass the *runtime.Tx of DB.Update or
 // DB.View to run every call, and every handle made from the result, inside
-// that transaction (valid only while it runs), or a *runtime.DB to run outside
-// one. It does no I/O.
-func (x *SeriesTable) In(q runtime.Querier) *SeriesTable {
-	return &SeriesTable{
-		q: q,
-		t: x.t,
-	}
+// that transaction (valid only while it runs). It does no I/O.
+func (x SeriesTable) In(q runtime.Querier) SeriesTable {
+	return SeriesTable{x.TypedTable.In(q)}
 }
 
-// Table returns the untyped runtime table, for calls the typed API does not
-// cover.
-func (x *SeriesTable) Table() *runtime.Table {
-	return x.t
-}
-
-// Row returns the runtime.Ref of the row Series[metric, shard], for the
-// untyped runtime API. It does no I/O.
-func (x *SeriesTable) Row(metric string, shard uint32) (runtime.Ref, error) {
-	return x.t.Row(protoreflect.ValueOfString(metric), protoreflect.ValueOfUint32(shard))
+// Row addresses the row Series[metric, shard], for its typed fields, objects
+// and maps. It does no I/O.
+func (x SeriesTable) Row(k SeriesKey) SeriesObject {
+	return SeriesObject{x.TypedTable.Row(k)}
 }
 
 // Compile compiles text, a query whose root must be the Series table, against
-// the DB's schema. Compile once (at start-up, say) and run the result many
-// times with Query, passing user input as $variables. Errors name the line and
-// column. It does no I/O.
-func (x *SeriesTable) Compile(text string) (*query.Query, error) {
-	return runtime.CompileFor(x.t, text)
+// the DB's schema. Compile once and run the result many times with Query,
+// passing user input as $variables. Errors name the line and column. It does
+// no I/O.
+func (x SeriesTable) Compile(text string) (*query.Query, error) {
+	return protoqlimpl.CompileFor(x.Table(), text)
 }
 
 // Query runs q (from Compile) with vars bound, on one consistent snapshot of
 // the table's Querier, yielding each root row as a *Series with only the
 // selected fields set (key fields always) and the cursor that resumes after
-// it. It reads only the key ranges the query's plan names (see q.Explain). The
-// first error ends the sequence.
-func (x *SeriesTable) Query(ctx context.Context, q *query.Query, vars map[string]any, opts ...runtime.QueryOption) iter.Seq2[runtime.Row[*Series], error] {
-	return runtime.QueryAs[*Series](ctx, x.q, q, vars, opts...)
+// it. The first error ends the sequence.
+func (x SeriesTable) Query(ctx context.Context, q *query.Query, vars map[string]any, opts ...runtime.QueryOption) iter.Seq2[runtime.Row[*Series], error] {
+	return protoqlimpl.QueryAs[*Series](ctx, x.Querier(), q, vars, opts...)
 }
 
-// Get reads the key range of Series[metric, shard] (its own key and every key
-// below it) in one range scan and returns the Series reassembled from it. It
-// returns an error wrapping runtime.ErrNotFound when no key of that range
-// exists.
-func (x *SeriesTable) Get(ctx context.Context, metric string, shard uint32) (*Series, error) {
-	ref, err := x.Row(metric, shard)
-	if err != nil {
-		return nil, err
-	}
-	m := new(Series)
-	if err := x.q.Get(ctx, ref, m); err != nil {
-		return nil, err
-	}
-	return m, nil
-}
-
-// Put replaces the row Series[metric, shard] whose key fields v holds,
-// atomically: one batch deletes the row's key range (its own key and every key
-// below it) and writes every pair of v.
-func (x *SeriesTable) Put(ctx context.Context, v *Series) error {
-	if v == nil {
-		return fmt.Errorf("%w: SeriesTable.Put of a nil *Series", runtime.ErrInvalid)
-	}
-	ref, err := x.t.RowOf(v)
-	if err != nil {
-		return err
-	}
-	return x.q.Put(ctx, ref, v)
-}
-
-// Delete deletes the key range of Series[metric, shard] (its own key and every
-// key below it): one range delete.
-func (x *SeriesTable) Delete(ctx context.Context, metric string, shard uint32) error {
-	ref, err := x.Row(metric, shard)
-	if err != nil {
-		return err
-	}
-	return x.q.Delete(ctx, ref)
-}
-
-// UpdateInline reads and rewrites the single key Series[metric, shard], whose
-// value holds the inline fields (tag_hash), in one transaction (a
-// read-modify-write of that key alone). fn sees a Series holding only those
-// fields (and its key fields, which it must not change) and may change only
-// them; keys below Series[metric, shard] are neither read nor written. A
-// missing Series is created. fn may run more than once.
-func (x *SeriesTable) UpdateInline(ctx context.Context, metric string, shard uint32, fn func(*Series) error) error {
-	ref, err := x.Row(metric, shard)
-	if err != nil {
-		return err
-	}
-	return x.q.MutateInline(ctx, ref, func(m protoreflect.Message) error {
-		v, ok := m.Interface().(*Series)
-		if !ok {
-			return fmt.Errorf("%w: got a %T where *Series was expected; open the DB with runtime.WithSchema and the linked File_ descriptor", runtime.ErrInvalid, m.Interface())
-		}
-		return fn(v)
-	})
-}
-
-// Scan reads the rows of Series in r (nil: every row) with one range scan over
-// the part of the table's key range that r selects, streaming each row as soon
-// as its keys end. Rows come in stored key order (a descending column largest
-// first); opts limits, reverses or resumes the scan (ScanOptions.After takes a
-// Cursor). The first error ends the sequence.
-func (x *SeriesTable) Scan(ctx context.Context, r SeriesRange, opts runtime.ScanOptions) iter.Seq2[*Series, error] {
-	var kr runtime.KeyRange
-	if r != nil {
-		kr = r.keyRangeOfSeries()
-	}
-	return func(yield func(*Series, error) bool) {
-		for m, err := range x.q.Scan(ctx, x.t, kr, opts) {
-			if err != nil {
-				yield(nil, err)
-				return
-			}
-			v, ok := m.(*Series)
-			if !ok {
-				yield(nil, fmt.Errorf("%w: got a %T where *Series was expected; open the DB with runtime.WithSchema and the linked File_ descriptor", runtime.ErrInvalid, m))
-				return
-			}
-			if !yield(v, nil) {
-				return
-			}
-		}
-	}
-}
-
-// Cursor returns the key of v's row, Series[metric, shard], to pass as
-// runtime.ScanOptions.After to resume a scan right after v. It does no I/O.
-func (x *SeriesTable) Cursor(v *Series) ([]byte, error) {
-	if v == nil {
-		return nil, fmt.Errorf("%w: SeriesTable.Cursor of a nil *Series", runtime.ErrInvalid)
-	}
-	ref, err := x.t.RowOf(v)
-	if err != nil {
-		return nil, err
-	}
-	return ref.Key(), nil
-}
-
-// Points addresses the map Series[metric, shard].points: one key per entry,
-// Series[metric, shard].points[int64] (descending: largest key first), with
-// the keys below each. It does no I/O; the handle's methods do.
-func (x *SeriesTable) Points(metric string, shard uint32) SeriesPointsMap {
-	ref, err := x.Row(metric, shard)
-	if err == nil {
-		ref, err = ref.Field(3)
-	}
-	return SeriesPointsMap{
-		err: err,
-		q:   x.q,
-		ref: ref,
-	}
-}
-
-// SetTagHash sets tag_hash to v, stored inline in the value of the single key
-// Series[metric, shard]: a read-modify-write of that key alone, in a
-// transaction (see UpdateInline); keys below it are neither read nor written.
-// A missing Series is created.
-func (x *SeriesTable) SetTagHash(ctx context.Context, metric string, shard uint32, v []byte) error {
-	ref, err := x.Row(metric, shard)
-	if err != nil {
-		return err
-	}
-	return x.q.MutateInline(ctx, ref, func(m protoreflect.Message) error {
-		fd := m.Descriptor().Fields().ByNumber(4)
-		m.Set(fd, protoreflect.ValueOfBytes(v))
-		return nil
-	})
-}
-
-// SetOffset writes the single key Series[metric, shard].offset: one blind
-// write that reads nothing and leaves the value of Series[metric, shard] alone
-// (a missing Series is created).
-func (x *SeriesTable) SetOffset(ctx context.Context, metric string, shard uint32, v int64) error {
-	ref, err := x.Row(metric, shard)
-	if err == nil {
-		ref, err = ref.Field(5)
-	}
-	if err != nil {
-		return err
-	}
-	return x.q.SetValue(ctx, ref, protoreflect.ValueOfInt64(v))
-}
-
-// GetOffset reads the single key Series[metric, shard].offset. It returns an
-// error wrapping runtime.ErrNotFound when the field is not stored.
-func (x *SeriesTable) GetOffset(ctx context.Context, metric string, shard uint32) (int64, error) {
-	ref, err := x.Row(metric, shard)
-	if err == nil {
-		ref, err = ref.Field(5)
-	}
-	if err != nil {
-		return 0, err
-	}
-	v, err := x.q.GetValue(ctx, ref)
-	if err != nil {
-		return 0, err
-	}
-	return v.Int(), nil
-}
-
-// ClearOffset deletes the single key Series[metric, shard].offset.
-func (x *SeriesTable) ClearOffset(ctx context.Context, metric string, shard uint32) error {
-	ref, err := x.Row(metric, shard)
-	if err == nil {
-		ref, err = ref.Field(5)
-	}
-	if err != nil {
-		return err
-	}
-	return x.q.Delete(ctx, ref)
-}
-
-// SeriesRange is a range of Series rows by primary key, for SeriesTable.Scan:
-// start from SeriesKeys(), fix leading key columns in key order, then
-// optionally bound the next one. A nil SeriesRange is every row.
-type SeriesRange interface {
-	keyRangeOfSeries() runtime.KeyRange
-}
-
-// SeriesKeys returns the range of every Series row; its methods narrow it. It
-// does no I/O.
+// SeriesKeys returns the range of every Series row, for SeriesTable.Scan and
+// DeleteRows; its methods narrow it. It does no I/O.
 func SeriesKeys() SeriesKeysAll {
 	return SeriesKeysAll{}
 }
 
-// SeriesKeysAll is the range of every Series row. It implements SeriesRange;
-// its methods narrow it further.
+// SeriesKeysAll is a range of Series rows with no key column fixed. Pass it to
+// Scan as it is, or narrow it with its methods.
 type SeriesKeysAll struct {
-	kr runtime.KeyRange
-}
-
-func (k SeriesKeysAll) keyRangeOfSeries() runtime.KeyRange {
-	return k.kr
+	runtime.Range[SeriesKey]
 }
 
 // Metric narrows the range to the rows whose metric is v. It does no I/O.
-func (k SeriesKeysAll) Metric(v string) SeriesKeysByMetric {
-	return SeriesKeysByMetric{kr: runtime.KeyRange{Prefix: append(slices.Clip(k.kr.Prefix), protoreflect.ValueOfString(v))}}
+func (r SeriesKeysAll) Metric(v string) SeriesKeysByMetric {
+	return SeriesKeysByMetric{runtime.Fix(r.Range, v)}
 }
 
 // MetricAtLeast narrows the range to the rows whose metric is at least lo. It
 // does no I/O.
-func (k SeriesKeysAll) MetricAtLeast(lo string) SeriesKeysBounded {
-	return SeriesKeysBounded{kr: runtime.KeyRange{
-		Lower:  protoreflect.ValueOfString(lo),
-		Prefix: k.kr.Prefix,
-	}}
+func (r SeriesKeysAll) MetricAtLeast(lo string) runtime.Range[SeriesKey] {
+	return runtime.AtLeast(r.Range, lo)
 }
 
 // MetricBelow narrows the range to the rows whose metric is below hi. It does
 // no I/O.
-func (k SeriesKeysAll) MetricBelow(hi string) SeriesKeysBounded {
-	return SeriesKeysBounded{kr: runtime.KeyRange{
-		Prefix: k.kr.Prefix,
-		Upper:  protoreflect.ValueOfString(hi),
-	}}
+func (r SeriesKeysAll) MetricBelow(hi string) runtime.Range[SeriesKey] {
+	return runtime.Below(r.Range, hi)
 }
 
-// MetricRange narrows the range to the rows whose metric is in [lo, hi). It
+// MetricBetween narrows the range to the rows whose metric is in [lo, hi). It
 // does no I/O.
-func (k SeriesKeysAll) MetricRange(lo, hi string) SeriesKeysBounded {
-	return SeriesKeysBounded{kr: runtime.KeyRange{
-		Lower:  protoreflect.ValueOfString(lo),
-		Prefix: k.kr.Prefix,
-		Upper:  protoreflect.ValueOfString(hi),
-	}}
+func (r SeriesKeysAll) MetricBetween(lo, hi string) runtime.Range[SeriesKey] {
+	return runtime.Between(r.Range, lo, hi)
 }
 
-// SeriesKeysByMetric is the range of the Series rows with metric fixed. It
-// implements SeriesRange; its methods narrow it further.
+// SeriesKeysByMetric is a range of Series rows with metric fixed. Pass it to
+// Scan as it is, or narrow it with its methods.
 type SeriesKeysByMetric struct {
-	kr runtime.KeyRange
-}
-
-func (k SeriesKeysByMetric) keyRangeOfSeries() runtime.KeyRange {
-	return k.kr
+	runtime.Range[SeriesKey]
 }
 
 // ShardAtLeast narrows the range to the rows whose shard is at least lo. It
 // does no I/O.
-func (k SeriesKeysByMetric) ShardAtLeast(lo uint32) SeriesKeysBounded {
-	return SeriesKeysBounded{kr: runtime.KeyRange{
-		Lower:  protoreflect.ValueOfUint32(lo),
-		Prefix: k.kr.Prefix,
-	}}
+func (r SeriesKeysByMetric) ShardAtLeast(lo uint32) runtime.Range[SeriesKey] {
+	return runtime.AtLeast(r.Range, lo)
 }
 
 // ShardBelow narrows the range to the rows whose shard is below hi. It does no
 // I/O.
-func (k SeriesKeysByMetric) ShardBelow(hi uint32) SeriesKeysBounded {
-	return SeriesKeysBounded{kr: runtime.KeyRange{
-		Prefix: k.kr.Prefix,
-		Upper:  protoreflect.ValueOfUint32(hi),
-	}}
+func (r SeriesKeysByMetric) ShardBelow(hi uint32) runtime.Range[SeriesKey] {
+	return runtime.Below(r.Range, hi)
 }
 
-// ShardRange narrows the range to the rows whose shard is in [lo, hi). It does
-// no I/O.
-func (k SeriesKeysByMetric) ShardRange(lo, hi uint32) SeriesKeysBounded {
-	return SeriesKeysBounded{kr: runtime.KeyRange{
-		Lower:  protoreflect.ValueOfUint32(lo),
-		Prefix: k.kr.Prefix,
-		Upper:  protoreflect.ValueOfUint32(hi),
-	}}
-}
-
-// SeriesKeysBounded is a range of Series rows with leading key columns fixed
-// and the next one bounded. It implements SeriesRange.
-type SeriesKeysBounded struct {
-	kr runtime.KeyRange
-}
-
-func (k SeriesKeysBounded) keyRangeOfSeries() runtime.KeyRange {
-	return k.kr
-}
-
-// SeriesPointsMap addresses the map Series[metric, shard].points: one key per
-// entry, Series[metric, shard].points[int64] (descending: largest key first).
-// It does no I/O until a method is called, and carries any error met while
-// addressing it, which every method returns. Its methods run on the Querier of
-// the table it came from.
-type SeriesPointsMap struct {
-	q   runtime.Querier
-	ref runtime.Ref
-	err error
-}
-
-// SeriesPointsEntry is one entry of Series[metric, shard].points, as Scan
-// yields it.
-type SeriesPointsEntry struct {
-	// Key is the entry's map key.
-	Key int64
-	// Value is the entry's value.
-	Value *Point
-}
-
-// Ref returns the runtime.Ref of the map Series[metric, shard].points, for the
-// untyped runtime API. It does no I/O.
-func (h SeriesPointsMap) Ref() (runtime.Ref, error) {
-	return h.ref, h.err
-}
-
-// entry returns the Ref of the entry Series[metric, shard].points[k].
-func (h SeriesPointsMap) entry(k int64) (runtime.Ref, error) {
-	if h.err != nil {
-		return runtime.Ref{}, h.err
-	}
-	return h.ref.Entry(protoreflect.ValueOfInt64(k))
-}
-
-// Entry addresses the entry Series[metric, shard].points[k], to reach the
-// fields, objects and maps stored below it. It does no I/O.
-func (h SeriesPointsMap) Entry(k int64) SeriesPointsHandle {
-	ref, err := h.entry(k)
-	return SeriesPointsHandle{
-		err: err,
-		q:   h.q,
-		ref: ref,
-	}
-}
-
-// Get reads the key range of the entry Series[metric, shard].points[k] (its
-// own key and every key below it) in one range scan. It returns an error
-// wrapping runtime.ErrNotFound when the entry does not exist.
-func (h SeriesPointsMap) Get(ctx context.Context, k int64) (*Point, error) {
-	ref, err := h.entry(k)
-	if err != nil {
-		return nil, err
-	}
-	m := new(Point)
-	if err := h.q.Get(ctx, ref, m); err != nil {
-		return nil, err
-	}
-	return m, nil
-}
-
-// Put replaces the entry Series[metric, shard].points[k] with v atomically:
-// one batch deletes the entry's key range and writes every pair of v. It
-// neither reads nor touches the value of the object holding the map; a missing
-// holder is created.
-func (h SeriesPointsMap) Put(ctx context.Context, k int64, v *Point) error {
-	if v == nil {
-		return fmt.Errorf("%w: SeriesPointsMap.Put of a nil *Point", runtime.ErrInvalid)
-	}
-	ref, err := h.entry(k)
-	if err != nil {
-		return err
-	}
-	return h.q.Put(ctx, ref, v)
-}
-
-// Delete deletes the key range of the entry Series[metric, shard].points[k]:
-// one range delete.
-func (h SeriesPointsMap) Delete(ctx context.Context, k int64) error {
-	ref, err := h.entry(k)
-	if err != nil {
-		return err
-	}
-	return h.q.Delete(ctx, ref)
-}
-
-// Clear deletes every entry of Series[metric, shard].points: one range delete
-// of the map's whole key range.
-func (h SeriesPointsMap) Clear(ctx context.Context) error {
-	if h.err != nil {
-		return h.err
-	}
-	return h.q.Delete(ctx, h.ref)
-}
-
-// Scan reads every entry of Series[metric, shard].points in one range scan,
-// streaming each entry as soon as its keys end, in stored key order
-// (descending: largest key first); opts limits, reverses or resumes the scan
-// (ScanOptions.After takes a Cursor). The first error ends the sequence.
-func (h SeriesPointsMap) Scan(ctx context.Context, opts runtime.ScanOptions) iter.Seq2[SeriesPointsEntry, error] {
-	return h.scan(ctx, runtime.KeyRange{}, opts)
-}
-
-// ScanAtLeast reads the entries of Series[metric, shard].points whose key is
-// at least lo in one range scan, streaming each entry as soon as its keys end,
-// in stored key order (descending: largest key first); opts limits, reverses
-// or resumes the scan (ScanOptions.After takes a Cursor). The first error ends
-// the sequence.
-func (h SeriesPointsMap) ScanAtLeast(ctx context.Context, lo int64, opts runtime.ScanOptions) iter.Seq2[SeriesPointsEntry, error] {
-	return h.scan(ctx, runtime.KeyRange{Lower: protoreflect.ValueOfInt64(lo)}, opts)
-}
-
-// ScanBelow reads the entries of Series[metric, shard].points whose key is
-// below hi in one range scan, streaming each entry as soon as its keys end, in
-// stored key order (descending: largest key first); opts limits, reverses or
-// resumes the scan (ScanOptions.After takes a Cursor). The first error ends
-// the sequence.
-func (h SeriesPointsMap) ScanBelow(ctx context.Context, hi int64, opts runtime.ScanOptions) iter.Seq2[SeriesPointsEntry, error] {
-	return h.scan(ctx, runtime.KeyRange{Upper: protoreflect.ValueOfInt64(hi)}, opts)
-}
-
-// ScanRange reads the entries of Series[metric, shard].points whose key is in
-// [lo, hi) in one range scan, streaming each entry as soon as its keys end, in
-// stored key order (descending: largest key first); opts limits, reverses or
-// resumes the scan (ScanOptions.After takes a Cursor). The first error ends
-// the sequence.
-func (h SeriesPointsMap) ScanRange(ctx context.Context, lo, hi int64, opts runtime.ScanOptions) iter.Seq2[SeriesPointsEntry, error] {
-	return h.scan(ctx, runtime.KeyRange{
-		Lower: protoreflect.ValueOfInt64(lo),
-		Upper: protoreflect.ValueOfInt64(hi),
-	}, opts)
-}
-
-// scan streams the entries of Series[metric, shard].points in kr.
-func (h SeriesPointsMap) scan(ctx context.Context, kr runtime.KeyRange, opts runtime.ScanOptions) iter.Seq2[SeriesPointsEntry, error] {
-	return func(yield func(SeriesPointsEntry, error) bool) {
-		if h.err != nil {
-			yield(SeriesPointsEntry{}, h.err)
-			return
-		}
-		for e, err := range h.q.ScanMap(ctx, h.ref, kr, opts) {
-			if err != nil {
-				yield(SeriesPointsEntry{}, err)
-				return
-			}
-			v, ok := e.Value.Message().Interface().(*Point)
-			if !ok {
-				yield(SeriesPointsEntry{}, fmt.Errorf("%w: got a %T where *Point was expected; open the DB with runtime.WithSchema and the linked File_ descriptor", runtime.ErrInvalid, e.Value.Message().Interface()))
-				return
-			}
-			if !yield(SeriesPointsEntry{
-				Key:   e.Key.Int(),
-				Value: v,
-			}, nil) {
-				return
-			}
-		}
-	}
-}
-
-// Cursor returns the key of the entry Series[metric, shard].points[k], to pass
-// as runtime.ScanOptions.After to resume a scan right after it. It does no
-// I/O.
-func (h SeriesPointsMap) Cursor(k int64) ([]byte, error) {
-	ref, err := h.entry(k)
-	if err != nil {
-		return nil, err
-	}
-	return ref.Key(), nil
-}
-
-// SeriesPointsHandle addresses Series[metric, shard].points[int64], a Point
-// stored at its own key (its inline fields) and the keys below it. It does no
-// I/O until a method is called, and carries any error met while addressing it,
-// which every method returns. Its methods run on the Querier of the table it
-// came from.
-type SeriesPointsHandle struct {
-	q   runtime.Querier
-	ref runtime.Ref
-	err error
-}
-
-// Ref returns the runtime.Ref of Series[metric, shard].points[int64], for the
-// untyped runtime API. It does no I/O.
-func (h SeriesPointsHandle) Ref() (runtime.Ref, error) {
-	return h.ref, h.err
-}
-
-// Get reads the key range of Series[metric, shard].points[int64] (its own key
-// and every key below it) in one range scan and returns the Point reassembled
-// from it. It returns an error wrapping runtime.ErrNotFound when no key of
-// that range exists.
-func (h SeriesPointsHandle) Get(ctx context.Context) (*Point, error) {
-	ref, err := h.Ref()
-	if err != nil {
-		return nil, err
-	}
-	m := new(Point)
-	if err := h.q.Get(ctx, ref, m); err != nil {
-		return nil, err
-	}
-	return m, nil
-}
-
-// Put replaces Series[metric, shard].points[int64] with v atomically: one
-// batch deletes the key range of Series[metric, shard].points[int64] (its own
-// key and every key below it) and writes every pair of v.
-func (h SeriesPointsHandle) Put(ctx context.Context, v *Point) error {
-	if v == nil {
-		return fmt.Errorf("%w: SeriesPointsHandle.Put of a nil *Point", runtime.ErrInvalid)
-	}
-	ref, err := h.Ref()
-	if err != nil {
-		return err
-	}
-	return h.q.Put(ctx, ref, v)
-}
-
-// Delete deletes the key range of Series[metric, shard].points[int64] (its own
-// key and every key below it): one range delete.
-func (h SeriesPointsHandle) Delete(ctx context.Context) error {
-	ref, err := h.Ref()
-	if err != nil {
-		return err
-	}
-	return h.q.Delete(ctx, ref)
-}
-
-// UpdateInline reads and rewrites the single key Series[metric,
-// shard].points[int64], whose value holds the inline fields (value, count), in
-// one transaction (a read-modify-write of that key alone). fn sees a Point
-// holding only those fields and may change only them; keys below
-// Series[metric, shard].points[int64] are neither read nor written. A missing
-// Point is created. fn may run more than once.
-func (h SeriesPointsHandle) UpdateInline(ctx context.Context, fn func(*Point) error) error {
-	ref, err := h.Ref()
-	if err != nil {
-		return err
-	}
-	return h.q.MutateInline(ctx, ref, func(m protoreflect.Message) error {
-		v, ok := m.Interface().(*Point)
-		if !ok {
-			return fmt.Errorf("%w: got a %T where *Point was expected; open the DB with runtime.WithSchema and the linked File_ descriptor", runtime.ErrInvalid, m.Interface())
-		}
-		return fn(v)
-	})
-}
-
-// SetValue sets value to v, stored inline in the value of the single key
-// Series[metric, shard].points[int64]: a read-modify-write of that key alone,
-// in a transaction (see UpdateInline); keys below it are neither read nor
-// written. A missing Point is created.
-func (h SeriesPointsHandle) SetValue(ctx context.Context, v float64) error {
-	ref, err := h.Ref()
-	if err != nil {
-		return err
-	}
-	return h.q.MutateInline(ctx, ref, func(m protoreflect.Message) error {
-		fd := m.Descriptor().Fields().ByNumber(1)
-		m.Set(fd, protoreflect.ValueOfFloat64(v))
-		return nil
-	})
-}
-
-// SetCount sets count to v, stored inline in the value of the single key
-// Series[metric, shard].points[int64]: a read-modify-write of that key alone,
-// in a transaction (see UpdateInline); keys below it are neither read nor
-// written. A missing Point is created.
-func (h SeriesPointsHandle) SetCount(ctx context.Context, v uint64) error {
-	ref, err := h.Ref()
-	if err != nil {
-		return err
-	}
-	return h.q.MutateInline(ctx, ref, func(m protoreflect.Message) error {
-		fd := m.Descriptor().Fields().ByNumber(2)
-		m.Set(fd, protoreflect.ValueOfUint64(v))
-		return nil
-	})
+// ShardBetween narrows the range to the rows whose shard is in [lo, hi). It
+// does no I/O.
+func (r SeriesKeysByMetric) ShardBetween(lo, hi uint32) runtime.Range[SeriesKey] {
+	return runtime.Between(r.Range, lo, hi)
 }

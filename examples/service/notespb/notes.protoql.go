@@ -8,481 +8,175 @@ package notespb
 
 import (
 	"context"
-	"fmt"
 	"github.com/protoql/protoql/query"
 	"github.com/protoql/protoql/runtime"
+	"github.com/protoql/protoql/runtime/protoqlimpl"
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"iter"
-	"slices"
 )
 
-// This file is compiled against the runtime API of GeneratedVersion1; a
-// runtime without it fails to compile this file rather than misbehave.
-const _ = runtime.GeneratedVersion1
+// This file is compiled against the generated-code API of GeneratedVersion2;
+// a runtime without it fails to compile this file rather than misbehave.
+const _ = protoqlimpl.GeneratedVersion2
 
+// Note is one note of an author, keyed by author and id, so that an
+// author's notes are one range.
+//
+// NoteObject addresses a stored Note — a row, an object field or a message
+// map entry — without I/O. The embedded runtime.Object has Get, Put, Delete
+// and UpdateInline; the methods below address its fields. Key fields are not
+// among them: they are part of the address.
+type NoteObject struct {
+	runtime.Object[*Note]
+}
+
+// Title is the inline field title, stored in the value of the object's own
+// key: Set and Clear are each a read-modify-write of that one key (see
+// runtime.Object.UpdateInline); keys below it are neither read nor written. It
+// does no I/O.
+func (o NoteObject) Title() runtime.Inline[string] {
+	return runtime.Inline[string]{
+		Num:    3,
+		Object: o.Object.Handle,
+	}
+}
+
+// Body is the inline field body, stored in the value of the object's own key:
+// Set and Clear are each a read-modify-write of that one key (see
+// runtime.Object.UpdateInline); keys below it are neither read nor written. It
+// does no I/O.
+func (o NoteObject) Body() runtime.Inline[string] {
+	return runtime.Inline[string]{
+		Num:    4,
+		Object: o.Object.Handle,
+	}
+}
+
+// Labels, one key per label.
+//
+// Labels addresses the map field labels: one key per entry below this object,
+// holding the entry's value. It does no I/O.
+func (o NoteObject) Labels() runtime.Map[string, string] {
+	return runtime.Map[string, string]{Handle: o.Object.Handle.Field(5)}
+}
+
+// NoteKey is the primary key of protoql.examples.notes.v1.Note: (author,
+// note_id), in key order.
+type NoteKey struct {
+	// Author is the key column author.
+	Author string
+	// NoteId is the key column note_id.
+	NoteId string
+}
+
+// Note is one note of an author, keyed by author and id, so that an
+// author's notes are one range.
+//
 // NoteTable is the typed table of protoql.examples.notes.v1.Note (table id 1),
-// whose primary key is (author, note_id). Every row is stored under keys
-// starting with Note[author, note_id]. Its methods run on the DB it was made
-// from, or on the transaction given to In. It is safe for concurrent use when
-// its Querier is (a *runtime.DB is; a *runtime.Tx belongs to one transaction).
+// whose primary key is (author, note_id); its rows are stored under keys
+// starting with Note[author, note_id]. The methods of the embedded
+// runtime.TypedTable (Get, Put, Delete, UpdateInline, Scan, DeleteRows,
+// Cursor) run on the DB it was made from, or on the Querier given to In.
 type NoteTable struct {
-	t *runtime.Table
-	q runtime.Querier
+	runtime.TypedTable[NoteKey, *Note]
 }
 
 // NewNoteTable returns the typed table of protoql.examples.notes.v1.Note in
 // db. It fails when db has no such table, or when db was not opened with the
 // linked descriptor of *Note
-// (runtime.WithSchema(File_protoql_examples_notes_v1_notes_proto)), since
-// results must be of the linked Go type. It does no I/O.
-func NewNoteTable(db *runtime.DB) (*NoteTable, error) {
-	t, err := db.Table("protoql.examples.notes.v1.Note")
-	if err != nil {
-		return nil, err
-	}
-	if t.Schema().Desc != (*Note)(nil).ProtoReflect().Descriptor() {
-		return nil, fmt.Errorf("%w: table protoql.examples.notes.v1.Note of this DB is not described by the linked *Note; open the DB with runtime.WithSchema(File_protoql_examples_notes_v1_notes_proto)", runtime.ErrInvalid)
-	}
-	return &NoteTable{
-		q: db,
-		t: t,
-	}, nil
+// (runtime.WithSchema(File_protoql_examples_notes_v1_notes_proto)). It does no
+// I/O.
+func NewNoteTable(db *runtime.DB) (NoteTable, error) {
+	t, err := runtime.NewTypedTable[NoteKey, *Note](db, "protoql.examples.notes.v1.Note", func(k NoteKey) []protoreflect.Value {
+		return []protoreflect.Value{protoreflect.ValueOfString(k.Author), protoreflect.ValueOfString(k.NoteId)}
+	})
+	return NoteTable{t}, err
 }
 
 // In returns the table bound to q: pass the *runtime.Tx of DB.Update or
 // DB.View to run every call, and every handle made from the result, inside
-// that transaction (valid only while it runs), or a *runtime.DB to run outside
-// one. It does no I/O.
-func (x *NoteTable) In(q runtime.Querier) *NoteTable {
-	return &NoteTable{
-		q: q,
-		t: x.t,
-	}
+// that transaction (valid only while it runs). It does no I/O.
+func (x NoteTable) In(q runtime.Querier) NoteTable {
+	return NoteTable{x.TypedTable.In(q)}
 }
 
-// Table returns the untyped runtime table, for calls the typed API does not
-// cover.
-func (x *NoteTable) Table() *runtime.Table {
-	return x.t
-}
-
-// Row returns the runtime.Ref of the row Note[author, note_id], for the
-// untyped runtime API. It does no I/O.
-func (x *NoteTable) Row(author string, noteId string) (runtime.Ref, error) {
-	return x.t.Row(protoreflect.ValueOfString(author), protoreflect.ValueOfString(noteId))
+// Row addresses the row Note[author, note_id], for its typed fields, objects
+// and maps. It does no I/O.
+func (x NoteTable) Row(k NoteKey) NoteObject {
+	return NoteObject{x.TypedTable.Row(k)}
 }
 
 // Compile compiles text, a query whose root must be the Note table, against
-// the DB's schema. Compile once (at start-up, say) and run the result many
-// times with Query, passing user input as $variables. Errors name the line and
-// column. It does no I/O.
-func (x *NoteTable) Compile(text string) (*query.Query, error) {
-	return runtime.CompileFor(x.t, text)
+// the DB's schema. Compile once and run the result many times with Query,
+// passing user input as $variables. Errors name the line and column. It does
+// no I/O.
+func (x NoteTable) Compile(text string) (*query.Query, error) {
+	return protoqlimpl.CompileFor(x.Table(), text)
 }
 
 // Query runs q (from Compile) with vars bound, on one consistent snapshot of
 // the table's Querier, yielding each root row as a *Note with only the
 // selected fields set (key fields always) and the cursor that resumes after
-// it. It reads only the key ranges the query's plan names (see q.Explain). The
-// first error ends the sequence.
-func (x *NoteTable) Query(ctx context.Context, q *query.Query, vars map[string]any, opts ...runtime.QueryOption) iter.Seq2[runtime.Row[*Note], error] {
-	return runtime.QueryAs[*Note](ctx, x.q, q, vars, opts...)
+// it. The first error ends the sequence.
+func (x NoteTable) Query(ctx context.Context, q *query.Query, vars map[string]any, opts ...runtime.QueryOption) iter.Seq2[runtime.Row[*Note], error] {
+	return protoqlimpl.QueryAs[*Note](ctx, x.Querier(), q, vars, opts...)
 }
 
-// Get reads the key range of Note[author, note_id] (its own key and every key
-// below it) in one range scan and returns the Note reassembled from it. It
-// returns an error wrapping runtime.ErrNotFound when no key of that range
-// exists.
-func (x *NoteTable) Get(ctx context.Context, author string, noteId string) (*Note, error) {
-	ref, err := x.Row(author, noteId)
-	if err != nil {
-		return nil, err
-	}
-	m := new(Note)
-	if err := x.q.Get(ctx, ref, m); err != nil {
-		return nil, err
-	}
-	return m, nil
-}
-
-// Put replaces the row Note[author, note_id] whose key fields v holds,
-// atomically: one batch deletes the row's key range (its own key and every key
-// below it) and writes every pair of v.
-func (x *NoteTable) Put(ctx context.Context, v *Note) error {
-	if v == nil {
-		return fmt.Errorf("%w: NoteTable.Put of a nil *Note", runtime.ErrInvalid)
-	}
-	ref, err := x.t.RowOf(v)
-	if err != nil {
-		return err
-	}
-	return x.q.Put(ctx, ref, v)
-}
-
-// Delete deletes the key range of Note[author, note_id] (its own key and every
-// key below it): one range delete.
-func (x *NoteTable) Delete(ctx context.Context, author string, noteId string) error {
-	ref, err := x.Row(author, noteId)
-	if err != nil {
-		return err
-	}
-	return x.q.Delete(ctx, ref)
-}
-
-// UpdateInline reads and rewrites the single key Note[author, note_id], whose
-// value holds the inline fields (title, body), in one transaction (a
-// read-modify-write of that key alone). fn sees a Note holding only those
-// fields (and its key fields, which it must not change) and may change only
-// them; keys below Note[author, note_id] are neither read nor written. A
-// missing Note is created. fn may run more than once.
-func (x *NoteTable) UpdateInline(ctx context.Context, author string, noteId string, fn func(*Note) error) error {
-	ref, err := x.Row(author, noteId)
-	if err != nil {
-		return err
-	}
-	return x.q.MutateInline(ctx, ref, func(m protoreflect.Message) error {
-		v, ok := m.Interface().(*Note)
-		if !ok {
-			return fmt.Errorf("%w: got a %T where *Note was expected; open the DB with runtime.WithSchema and the linked File_ descriptor", runtime.ErrInvalid, m.Interface())
-		}
-		return fn(v)
-	})
-}
-
-// Scan reads the rows of Note in r (nil: every row) with one range scan over
-// the part of the table's key range that r selects, streaming each row as soon
-// as its keys end. Rows come in stored key order (a descending column largest
-// first); opts limits, reverses or resumes the scan (ScanOptions.After takes a
-// Cursor). The first error ends the sequence.
-func (x *NoteTable) Scan(ctx context.Context, r NoteRange, opts runtime.ScanOptions) iter.Seq2[*Note, error] {
-	var kr runtime.KeyRange
-	if r != nil {
-		kr = r.keyRangeOfNote()
-	}
-	return func(yield func(*Note, error) bool) {
-		for m, err := range x.q.Scan(ctx, x.t, kr, opts) {
-			if err != nil {
-				yield(nil, err)
-				return
-			}
-			v, ok := m.(*Note)
-			if !ok {
-				yield(nil, fmt.Errorf("%w: got a %T where *Note was expected; open the DB with runtime.WithSchema and the linked File_ descriptor", runtime.ErrInvalid, m))
-				return
-			}
-			if !yield(v, nil) {
-				return
-			}
-		}
-	}
-}
-
-// Cursor returns the key of v's row, Note[author, note_id], to pass as
-// runtime.ScanOptions.After to resume a scan right after v. It does no I/O.
-func (x *NoteTable) Cursor(v *Note) ([]byte, error) {
-	if v == nil {
-		return nil, fmt.Errorf("%w: NoteTable.Cursor of a nil *Note", runtime.ErrInvalid)
-	}
-	ref, err := x.t.RowOf(v)
-	if err != nil {
-		return nil, err
-	}
-	return ref.Key(), nil
-}
-
-// SetTitle sets title to v, stored inline in the value of the single key
-// Note[author, note_id]: a read-modify-write of that key alone, in a
-// transaction (see UpdateInline); keys below it are neither read nor written.
-// A missing Note is created.
-func (x *NoteTable) SetTitle(ctx context.Context, author string, noteId string, v string) error {
-	ref, err := x.Row(author, noteId)
-	if err != nil {
-		return err
-	}
-	return x.q.MutateInline(ctx, ref, func(m protoreflect.Message) error {
-		fd := m.Descriptor().Fields().ByNumber(3)
-		m.Set(fd, protoreflect.ValueOfString(v))
-		return nil
-	})
-}
-
-// SetBody sets body to v, stored inline in the value of the single key
-// Note[author, note_id]: a read-modify-write of that key alone, in a
-// transaction (see UpdateInline); keys below it are neither read nor written.
-// A missing Note is created.
-func (x *NoteTable) SetBody(ctx context.Context, author string, noteId string, v string) error {
-	ref, err := x.Row(author, noteId)
-	if err != nil {
-		return err
-	}
-	return x.q.MutateInline(ctx, ref, func(m protoreflect.Message) error {
-		fd := m.Descriptor().Fields().ByNumber(4)
-		m.Set(fd, protoreflect.ValueOfString(v))
-		return nil
-	})
-}
-
-// Labels addresses the map Note[author, note_id].labels: one key per entry,
-// Note[author, note_id].labels[string], with the keys below each. It does no
-// I/O; the handle's methods do.
-func (x *NoteTable) Labels(author string, noteId string) NoteLabelsMap {
-	ref, err := x.Row(author, noteId)
-	if err == nil {
-		ref, err = ref.Field(5)
-	}
-	return NoteLabelsMap{
-		err: err,
-		q:   x.q,
-		ref: ref,
-	}
-}
-
-// NoteRange is a range of Note rows by primary key, for NoteTable.Scan: start
-// from NoteKeys(), fix leading key columns in key order, then optionally bound
-// the next one. A nil NoteRange is every row.
-type NoteRange interface {
-	keyRangeOfNote() runtime.KeyRange
-}
-
-// NoteKeys returns the range of every Note row; its methods narrow it. It does
-// no I/O.
+// NoteKeys returns the range of every Note row, for NoteTable.Scan and
+// DeleteRows; its methods narrow it. It does no I/O.
 func NoteKeys() NoteKeysAll {
 	return NoteKeysAll{}
 }
 
-// NoteKeysAll is the range of every Note row. It implements NoteRange; its
-// methods narrow it further.
+// NoteKeysAll is a range of Note rows with no key column fixed. Pass it to
+// Scan as it is, or narrow it with its methods.
 type NoteKeysAll struct {
-	kr runtime.KeyRange
-}
-
-func (k NoteKeysAll) keyRangeOfNote() runtime.KeyRange {
-	return k.kr
+	runtime.Range[NoteKey]
 }
 
 // Author narrows the range to the rows whose author is v. It does no I/O.
-func (k NoteKeysAll) Author(v string) NoteKeysByAuthor {
-	return NoteKeysByAuthor{kr: runtime.KeyRange{Prefix: append(slices.Clip(k.kr.Prefix), protoreflect.ValueOfString(v))}}
+func (r NoteKeysAll) Author(v string) NoteKeysByAuthor {
+	return NoteKeysByAuthor{runtime.Fix(r.Range, v)}
 }
 
 // AuthorAtLeast narrows the range to the rows whose author is at least lo. It
 // does no I/O.
-func (k NoteKeysAll) AuthorAtLeast(lo string) NoteKeysBounded {
-	return NoteKeysBounded{kr: runtime.KeyRange{
-		Lower:  protoreflect.ValueOfString(lo),
-		Prefix: k.kr.Prefix,
-	}}
+func (r NoteKeysAll) AuthorAtLeast(lo string) runtime.Range[NoteKey] {
+	return runtime.AtLeast(r.Range, lo)
 }
 
 // AuthorBelow narrows the range to the rows whose author is below hi. It does
 // no I/O.
-func (k NoteKeysAll) AuthorBelow(hi string) NoteKeysBounded {
-	return NoteKeysBounded{kr: runtime.KeyRange{
-		Prefix: k.kr.Prefix,
-		Upper:  protoreflect.ValueOfString(hi),
-	}}
+func (r NoteKeysAll) AuthorBelow(hi string) runtime.Range[NoteKey] {
+	return runtime.Below(r.Range, hi)
 }
 
-// AuthorRange narrows the range to the rows whose author is in [lo, hi). It
+// AuthorBetween narrows the range to the rows whose author is in [lo, hi). It
 // does no I/O.
-func (k NoteKeysAll) AuthorRange(lo, hi string) NoteKeysBounded {
-	return NoteKeysBounded{kr: runtime.KeyRange{
-		Lower:  protoreflect.ValueOfString(lo),
-		Prefix: k.kr.Prefix,
-		Upper:  protoreflect.ValueOfString(hi),
-	}}
+func (r NoteKeysAll) AuthorBetween(lo, hi string) runtime.Range[NoteKey] {
+	return runtime.Between(r.Range, lo, hi)
 }
 
-// NoteKeysByAuthor is the range of the Note rows with author fixed. It
-// implements NoteRange; its methods narrow it further.
+// NoteKeysByAuthor is a range of Note rows with author fixed. Pass it to Scan
+// as it is, or narrow it with its methods.
 type NoteKeysByAuthor struct {
-	kr runtime.KeyRange
-}
-
-func (k NoteKeysByAuthor) keyRangeOfNote() runtime.KeyRange {
-	return k.kr
+	runtime.Range[NoteKey]
 }
 
 // NoteIdAtLeast narrows the range to the rows whose note_id is at least lo. It
 // does no I/O.
-func (k NoteKeysByAuthor) NoteIdAtLeast(lo string) NoteKeysBounded {
-	return NoteKeysBounded{kr: runtime.KeyRange{
-		Lower:  protoreflect.ValueOfString(lo),
-		Prefix: k.kr.Prefix,
-	}}
+func (r NoteKeysByAuthor) NoteIdAtLeast(lo string) runtime.Range[NoteKey] {
+	return runtime.AtLeast(r.Range, lo)
 }
 
 // NoteIdBelow narrows the range to the rows whose note_id is below hi. It does
 // no I/O.
-func (k NoteKeysByAuthor) NoteIdBelow(hi string) NoteKeysBounded {
-	return NoteKeysBounded{kr: runtime.KeyRange{
-		Prefix: k.kr.Prefix,
-		Upper:  protoreflect.ValueOfString(hi),
-	}}
+func (r NoteKeysByAuthor) NoteIdBelow(hi string) runtime.Range[NoteKey] {
+	return runtime.Below(r.Range, hi)
 }
 
-// NoteIdRange narrows the range to the rows whose note_id is in [lo, hi). It
+// NoteIdBetween narrows the range to the rows whose note_id is in [lo, hi). It
 // does no I/O.
-func (k NoteKeysByAuthor) NoteIdRange(lo, hi string) NoteKeysBounded {
-	return NoteKeysBounded{kr: runtime.KeyRange{
-		Lower:  protoreflect.ValueOfString(lo),
-		Prefix: k.kr.Prefix,
-		Upper:  protoreflect.ValueOfString(hi),
-	}}
-}
-
-// NoteKeysBounded is a range of Note rows with leading key columns fixed and
-// the next one bounded. It implements NoteRange.
-type NoteKeysBounded struct {
-	kr runtime.KeyRange
-}
-
-func (k NoteKeysBounded) keyRangeOfNote() runtime.KeyRange {
-	return k.kr
-}
-
-// NoteLabelsMap addresses the map Note[author, note_id].labels: one key per
-// entry, Note[author, note_id].labels[string]. It does no I/O until a method
-// is called, and carries any error met while addressing it, which every method
-// returns. Its methods run on the Querier of the table it came from.
-type NoteLabelsMap struct {
-	q   runtime.Querier
-	ref runtime.Ref
-	err error
-}
-
-// NoteLabelsEntry is one entry of Note[author, note_id].labels, as Scan yields
-// it.
-type NoteLabelsEntry struct {
-	// Key is the entry's map key.
-	Key string
-	// Value is the entry's value.
-	Value string
-}
-
-// Ref returns the runtime.Ref of the map Note[author, note_id].labels, for the
-// untyped runtime API. It does no I/O.
-func (h NoteLabelsMap) Ref() (runtime.Ref, error) {
-	return h.ref, h.err
-}
-
-// entry returns the Ref of the entry Note[author, note_id].labels[k].
-func (h NoteLabelsMap) entry(k string) (runtime.Ref, error) {
-	if h.err != nil {
-		return runtime.Ref{}, h.err
-	}
-	return h.ref.Entry(protoreflect.ValueOfString(k))
-}
-
-// Get reads the single key Note[author, note_id].labels[k]. It returns an
-// error wrapping runtime.ErrNotFound when the entry does not exist.
-func (h NoteLabelsMap) Get(ctx context.Context, k string) (string, error) {
-	ref, err := h.entry(k)
-	if err != nil {
-		return "", err
-	}
-	v, err := h.q.GetValue(ctx, ref)
-	if err != nil {
-		return "", err
-	}
-	return v.String(), nil
-}
-
-// Set writes the single key Note[author, note_id].labels[k]: one blind write
-// that reads nothing and leaves the value of the object holding the map alone
-// (a missing holder is created).
-func (h NoteLabelsMap) Set(ctx context.Context, k string, v string) error {
-	ref, err := h.entry(k)
-	if err != nil {
-		return err
-	}
-	return h.q.SetValue(ctx, ref, protoreflect.ValueOfString(v))
-}
-
-// Delete deletes the key range of the entry Note[author, note_id].labels[k]:
-// one range delete.
-func (h NoteLabelsMap) Delete(ctx context.Context, k string) error {
-	ref, err := h.entry(k)
-	if err != nil {
-		return err
-	}
-	return h.q.Delete(ctx, ref)
-}
-
-// Clear deletes every entry of Note[author, note_id].labels: one range delete
-// of the map's whole key range.
-func (h NoteLabelsMap) Clear(ctx context.Context) error {
-	if h.err != nil {
-		return h.err
-	}
-	return h.q.Delete(ctx, h.ref)
-}
-
-// Scan reads every entry of Note[author, note_id].labels in one range scan,
-// streaming each entry as soon as its keys end, in stored key order; opts
-// limits, reverses or resumes the scan (ScanOptions.After takes a Cursor). The
-// first error ends the sequence.
-func (h NoteLabelsMap) Scan(ctx context.Context, opts runtime.ScanOptions) iter.Seq2[NoteLabelsEntry, error] {
-	return h.scan(ctx, runtime.KeyRange{}, opts)
-}
-
-// ScanAtLeast reads the entries of Note[author, note_id].labels whose key is
-// at least lo in one range scan, streaming each entry as soon as its keys end,
-// in stored key order; opts limits, reverses or resumes the scan
-// (ScanOptions.After takes a Cursor). The first error ends the sequence.
-func (h NoteLabelsMap) ScanAtLeast(ctx context.Context, lo string, opts runtime.ScanOptions) iter.Seq2[NoteLabelsEntry, error] {
-	return h.scan(ctx, runtime.KeyRange{Lower: protoreflect.ValueOfString(lo)}, opts)
-}
-
-// ScanBelow reads the entries of Note[author, note_id].labels whose key is
-// below hi in one range scan, streaming each entry as soon as its keys end, in
-// stored key order; opts limits, reverses or resumes the scan
-// (ScanOptions.After takes a Cursor). The first error ends the sequence.
-func (h NoteLabelsMap) ScanBelow(ctx context.Context, hi string, opts runtime.ScanOptions) iter.Seq2[NoteLabelsEntry, error] {
-	return h.scan(ctx, runtime.KeyRange{Upper: protoreflect.ValueOfString(hi)}, opts)
-}
-
-// ScanRange reads the entries of Note[author, note_id].labels whose key is in
-// [lo, hi) in one range scan, streaming each entry as soon as its keys end, in
-// stored key order; opts limits, reverses or resumes the scan
-// (ScanOptions.After takes a Cursor). The first error ends the sequence.
-func (h NoteLabelsMap) ScanRange(ctx context.Context, lo, hi string, opts runtime.ScanOptions) iter.Seq2[NoteLabelsEntry, error] {
-	return h.scan(ctx, runtime.KeyRange{
-		Lower: protoreflect.ValueOfString(lo),
-		Upper: protoreflect.ValueOfString(hi),
-	}, opts)
-}
-
-// scan streams the entries of Note[author, note_id].labels in kr.
-func (h NoteLabelsMap) scan(ctx context.Context, kr runtime.KeyRange, opts runtime.ScanOptions) iter.Seq2[NoteLabelsEntry, error] {
-	return func(yield func(NoteLabelsEntry, error) bool) {
-		if h.err != nil {
-			yield(NoteLabelsEntry{}, h.err)
-			return
-		}
-		for e, err := range h.q.ScanMap(ctx, h.ref, kr, opts) {
-			if err != nil {
-				yield(NoteLabelsEntry{}, err)
-				return
-			}
-			v := e.Value.String()
-			if !yield(NoteLabelsEntry{
-				Key:   e.Key.String(),
-				Value: v,
-			}, nil) {
-				return
-			}
-		}
-	}
-}
-
-// Cursor returns the key of the entry Note[author, note_id].labels[k], to pass
-// as runtime.ScanOptions.After to resume a scan right after it. It does no
-// I/O.
-func (h NoteLabelsMap) Cursor(k string) ([]byte, error) {
-	ref, err := h.entry(k)
-	if err != nil {
-		return nil, err
-	}
-	return ref.Key(), nil
+func (r NoteKeysByAuthor) NoteIdBetween(lo, hi string) runtime.Range[NoteKey] {
+	return runtime.Between(r.Range, lo, hi)
 }

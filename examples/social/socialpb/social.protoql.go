@@ -8,2958 +8,763 @@ package socialpb
 
 import (
 	"context"
-	"fmt"
 	"github.com/protoql/protoql/query"
 	"github.com/protoql/protoql/runtime"
+	"github.com/protoql/protoql/runtime/protoqlimpl"
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/types/known/timestamppb"
 	"iter"
-	"slices"
 )
 
-// This file is compiled against the runtime API of GeneratedVersion1; a
-// runtime without it fails to compile this file rather than misbehave.
-const _ = runtime.GeneratedVersion1
+// This file is compiled against the generated-code API of GeneratedVersion2;
+// a runtime without it fails to compile this file rather than misbehave.
+const _ = protoqlimpl.GeneratedVersion2
 
+// User is one account. Its small fields live in the row's value; the fields
+// that change often or grow without bound have keys of their own.
+//
+// UserObject addresses a stored User — a row, an object field or a message
+// map entry — without I/O. The embedded runtime.Object has Get, Put, Delete
+// and UpdateInline; the methods below address its fields. Key fields are not
+// among them: they are part of the address.
+type UserObject struct {
+	runtime.Object[*User]
+}
+
+// DisplayName is the inline field display_name, stored in the value of the
+// object's own key: Set and Clear are each a read-modify-write of that one key
+// (see runtime.Object.UpdateInline); keys below it are neither read nor
+// written. It does no I/O.
+func (o UserObject) DisplayName() runtime.Inline[string] {
+	return runtime.Inline[string]{
+		Num:    2,
+		Object: o.Object.Handle,
+	}
+}
+
+// Inline: a well-known type, stored whole in the row's value.
+//
+// Registered is the inline field registered, stored in the value of the
+// object's own key: Set and Clear are each a read-modify-write of that one key
+// (see runtime.Object.UpdateInline); keys below it are neither read nor
+// written. It does no I/O.
+func (o UserObject) Registered() runtime.Inline[*timestamppb.Timestamp] {
+	return runtime.Inline[*timestamppb.Timestamp]{
+		Num:    3,
+		Object: o.Object.Handle,
+	}
+}
+
+// Breakout: updated on every request, so it has its own key and setting
+// it is one blind write.
+//
+// LastSeenUs is the breakout field last_seen_us, stored alone under its own
+// key below the object: Get reads that key, Set writes it blind and Clear
+// deletes it, none of them reading or writing the object's own value. It does
+// no I/O.
+func (o UserObject) LastSeenUs() runtime.Field[int64] {
+	return runtime.Field[int64]{Handle: o.Object.Handle.Field(4)}
+}
+
+// Object: its own key, decomposed.
+//
+// Password addresses the object field password: its own key below this object,
+// holding its inline fields, and the keys below that. It does no I/O.
+func (o UserObject) Password() PasswordObject {
+	return PasswordObject{runtime.Object[*Password]{Handle: o.Object.Handle.Field(5)}}
+}
+
+// One key per session.
+//
+// Sessions addresses the map field sessions: one object per entry below this
+// object, its own key holding its inline fields. It does no I/O.
+func (o UserObject) Sessions() SessionMap[string] {
+	return SessionMap[string]{runtime.ObjectMap[string, *Session]{Handle: o.Object.Handle.Field(6)}}
+}
+
+// The threads the user follows, joined to the Thread table by the map key.
+//
+// Threads addresses the map field threads: one object per entry below this
+// object, its own key holding its inline fields. It does no I/O.
+func (o UserObject) Threads() ThreadRefMap[string] {
+	return ThreadRefMap[string]{runtime.ObjectMap[string, *ThreadRef]{Handle: o.Object.Handle.Field(7)}}
+}
+
+// Emails is the inline field emails, stored in the value of the object's own
+// key: Set, which replaces every element, is a read-modify-write of that one
+// key (see runtime.Object.UpdateInline); keys below it are neither read nor
+// written. It does no I/O.
+func (o UserObject) Emails() runtime.InlineList[string] {
+	return runtime.InlineList[string]{
+		Num:    8,
+		Object: o.Object.Handle,
+	}
+}
+
+// Phone is the inline field phone, stored in the value of the object's own
+// key: Set, which clears the other members of oneof contact, and Clear are
+// each a read-modify-write of that one key (see runtime.Object.UpdateInline);
+// keys below it are neither read nor written. It does no I/O.
+func (o UserObject) Phone() runtime.Inline[string] {
+	return runtime.Inline[string]{
+		Num:    9,
+		Object: o.Object.Handle,
+	}
+}
+
+// Address is the inline field address, stored in the value of the object's own
+// key: Set, which clears the other members of oneof contact, and Clear are
+// each a read-modify-write of that one key (see runtime.Object.UpdateInline);
+// keys below it are neither read nor written. It does no I/O.
+func (o UserObject) Address() runtime.Inline[*Address] {
+	return runtime.Inline[*Address]{
+		Num:    10,
+		Object: o.Object.Handle,
+	}
+}
+
+// Scalar map: one key per counter.
+//
+// Counters addresses the map field counters: one key per entry below this
+// object, holding the entry's value. It does no I/O.
+func (o UserObject) Counters() runtime.Map[string, int64] {
+	return runtime.Map[string, int64]{Handle: o.Object.Handle.Field(11)}
+}
+
+// Password is an object field of User.
+//
+// PasswordObject addresses a stored Password — a row, an object field or a
+// message map entry — without I/O. The embedded runtime.Object has Get, Put,
+// Delete and UpdateInline; the methods below address its fields. Key fields
+// are not among them: they are part of the address.
+type PasswordObject struct {
+	runtime.Object[*Password]
+}
+
+// Hash is the inline field hash, stored in the value of the object's own key:
+// Set and Clear are each a read-modify-write of that one key (see
+// runtime.Object.UpdateInline); keys below it are neither read nor written. It
+// does no I/O.
+func (o PasswordObject) Hash() runtime.Inline[[]byte] {
+	return runtime.Inline[[]byte]{
+		Num:    1,
+		Object: o.Object.Handle,
+	}
+}
+
+// ChangedUs is the breakout field changed_us, stored alone under its own key
+// below the object: Get reads that key, Set writes it blind and Clear deletes
+// it, none of them reading or writing the object's own value. It does no I/O.
+func (o PasswordObject) ChangedUs() runtime.Field[int64] {
+	return runtime.Field[int64]{Handle: o.Object.Handle.Field(2)}
+}
+
+// Session is one login.
+//
+// SessionObject addresses a stored Session — a row, an object field or a
+// message map entry — without I/O. The embedded runtime.Object has Get, Put,
+// Delete and UpdateInline; the methods below address its fields. Key fields
+// are not among them: they are part of the address.
+type SessionObject struct {
+	runtime.Object[*Session]
+}
+
+// ExpiresUs is the inline field expires_us, stored in the value of the
+// object's own key: Set and Clear are each a read-modify-write of that one key
+// (see runtime.Object.UpdateInline); keys below it are neither read nor
+// written. It does no I/O.
+func (o SessionObject) ExpiresUs() runtime.Inline[int64] {
+	return runtime.Inline[int64]{
+		Num:    1,
+		Object: o.Object.Handle,
+	}
+}
+
+// Device is the inline field device, stored in the value of the object's own
+// key: Set and Clear are each a read-modify-write of that one key (see
+// runtime.Object.UpdateInline); keys below it are neither read nor written. It
+// does no I/O.
+func (o SessionObject) Device() runtime.Inline[string] {
+	return runtime.Inline[string]{
+		Num:    2,
+		Object: o.Object.Handle,
+	}
+}
+
+// Attrs addresses the map field attrs: one key per entry below this object,
+// holding the entry's value. It does no I/O.
+func (o SessionObject) Attrs() runtime.Map[string, string] {
+	return runtime.Map[string, string]{Handle: o.Object.Handle.Field(3)}
+}
+
+// SessionMap addresses a map field whose values are Session, with keys of type
+// K, without I/O. The embedded runtime.ObjectMap has Get, Put, Delete, Clear,
+// Scan, ScanAtLeast, ScanBelow, ScanRange and Cursor; Entry addresses one
+// entry's fields.
+type SessionMap[K any] struct {
+	runtime.ObjectMap[K, *Session]
+}
+
+// Entry addresses the entry k. It does no I/O.
+func (m SessionMap[K]) Entry(k K) SessionObject {
+	return SessionObject{m.ObjectMap.Entry(k)}
+}
+
+// ThreadRef is what a user keeps about a thread they follow.
+//
+// ThreadRefObject addresses a stored ThreadRef — a row, an object field or a
+// message map entry — without I/O. The embedded runtime.Object has Get, Put,
+// Delete and UpdateInline; the methods below address its fields. Key fields
+// are not among them: they are part of the address.
+type ThreadRefObject struct {
+	runtime.Object[*ThreadRef]
+}
+
+// LastReadUs is the inline field last_read_us, stored in the value of the
+// object's own key: Set and Clear are each a read-modify-write of that one key
+// (see runtime.Object.UpdateInline); keys below it are neither read nor
+// written. It does no I/O.
+func (o ThreadRefObject) LastReadUs() runtime.Inline[int64] {
+	return runtime.Inline[int64]{
+		Num:    2,
+		Object: o.Object.Handle,
+	}
+}
+
+// ThreadRefMap addresses a map field whose values are ThreadRef, with keys of
+// type K, without I/O. The embedded runtime.ObjectMap has Get, Put, Delete,
+// Clear, Scan, ScanAtLeast, ScanBelow, ScanRange and Cursor; Entry addresses
+// one entry's fields.
+type ThreadRefMap[K any] struct {
+	runtime.ObjectMap[K, *ThreadRef]
+}
+
+// Entry addresses the entry k. It does no I/O.
+func (m ThreadRefMap[K]) Entry(k K) ThreadRefObject {
+	return ThreadRefObject{m.ObjectMap.Entry(k)}
+}
+
+// User is one account. Its small fields live in the row's value; the fields
+// that change often or grow without bound have keys of their own.
+//
 // UserTable is the typed table of protoql.examples.social.v1.User (table id
-// 1), whose primary key is (user_id). Every row is stored under keys starting
-// with User[user_id]. Its methods run on the DB it was made from, or on the
-// transaction given to In. It is safe for concurrent use when its Querier is
-// (a *runtime.DB is; a *runtime.Tx belongs to one transaction).
+// 1), whose primary key is (user_id); its rows are stored under keys starting
+// with User[user_id]. The methods of the embedded runtime.TypedTable (Get,
+// Put, Delete, UpdateInline, Scan, DeleteRows, Cursor) run on the DB it was
+// made from, or on the Querier given to In.
 type UserTable struct {
-	t *runtime.Table
-	q runtime.Querier
+	runtime.TypedTable[string, *User]
 }
 
 // NewUserTable returns the typed table of protoql.examples.social.v1.User in
 // db. It fails when db has no such table, or when db was not opened with the
 // linked descriptor of *User
-// (runtime.WithSchema(File_protoql_examples_social_v1_social_proto)), since
-// results must be of the linked Go type. It does no I/O.
-func NewUserTable(db *runtime.DB) (*UserTable, error) {
-	t, err := db.Table("protoql.examples.social.v1.User")
-	if err != nil {
-		return nil, err
-	}
-	if t.Schema().Desc != (*User)(nil).ProtoReflect().Descriptor() {
-		return nil, fmt.Errorf("%w: table protoql.examples.social.v1.User of this DB is not described by the linked *User; open the DB with runtime.WithSchema(File_protoql_examples_social_v1_social_proto)", runtime.ErrInvalid)
-	}
-	return &UserTable{
-		q: db,
-		t: t,
-	}, nil
+// (runtime.WithSchema(File_protoql_examples_social_v1_social_proto)). It does
+// no I/O.
+func NewUserTable(db *runtime.DB) (UserTable, error) {
+	t, err := runtime.NewTypedTable[string, *User](db, "protoql.examples.social.v1.User", nil)
+	return UserTable{t}, err
 }
 
 // In returns the table bound to q: pass the *runtime.Tx of DB.Update or
 // DB.View to run every call, and every handle made from the result, inside
-// that transaction (valid only while it runs), or a *runtime.DB to run outside
-// one. It does no I/O.
-func (x *UserTable) In(q runtime.Querier) *UserTable {
-	return &UserTable{
-		q: q,
-		t: x.t,
-	}
+// that transaction (valid only while it runs). It does no I/O.
+func (x UserTable) In(q runtime.Querier) UserTable {
+	return UserTable{x.TypedTable.In(q)}
 }
 
-// Table returns the untyped runtime table, for calls the typed API does not
-// cover.
-func (x *UserTable) Table() *runtime.Table {
-	return x.t
-}
-
-// Row returns the runtime.Ref of the row User[user_id], for the untyped
-// runtime API. It does no I/O.
-func (x *UserTable) Row(userId string) (runtime.Ref, error) {
-	return x.t.Row(protoreflect.ValueOfString(userId))
+// Row addresses the row User[user_id], for its typed fields, objects and maps.
+// It does no I/O.
+func (x UserTable) Row(k string) UserObject {
+	return UserObject{x.TypedTable.Row(k)}
 }
 
 // Compile compiles text, a query whose root must be the User table, against
-// the DB's schema. Compile once (at start-up, say) and run the result many
-// times with Query, passing user input as $variables. Errors name the line and
-// column. It does no I/O.
-func (x *UserTable) Compile(text string) (*query.Query, error) {
-	return runtime.CompileFor(x.t, text)
+// the DB's schema. Compile once and run the result many times with Query,
+// passing user input as $variables. Errors name the line and column. It does
+// no I/O.
+func (x UserTable) Compile(text string) (*query.Query, error) {
+	return protoqlimpl.CompileFor(x.Table(), text)
 }
 
 // Query runs q (from Compile) with vars bound, on one consistent snapshot of
 // the table's Querier, yielding each root row as a *User with only the
 // selected fields set (key fields always) and the cursor that resumes after
-// it. It reads only the key ranges the query's plan names (see q.Explain). The
-// first error ends the sequence.
-func (x *UserTable) Query(ctx context.Context, q *query.Query, vars map[string]any, opts ...runtime.QueryOption) iter.Seq2[runtime.Row[*User], error] {
-	return runtime.QueryAs[*User](ctx, x.q, q, vars, opts...)
+// it. The first error ends the sequence.
+func (x UserTable) Query(ctx context.Context, q *query.Query, vars map[string]any, opts ...runtime.QueryOption) iter.Seq2[runtime.Row[*User], error] {
+	return protoqlimpl.QueryAs[*User](ctx, x.Querier(), q, vars, opts...)
 }
 
-// Get reads the key range of User[user_id] (its own key and every key below
-// it) in one range scan and returns the User reassembled from it. It returns
-// an error wrapping runtime.ErrNotFound when no key of that range exists.
-func (x *UserTable) Get(ctx context.Context, userId string) (*User, error) {
-	ref, err := x.Row(userId)
-	if err != nil {
-		return nil, err
-	}
-	m := new(User)
-	if err := x.q.Get(ctx, ref, m); err != nil {
-		return nil, err
-	}
-	return m, nil
-}
-
-// Put replaces the row User[user_id] whose key fields v holds, atomically: one
-// batch deletes the row's key range (its own key and every key below it) and
-// writes every pair of v.
-func (x *UserTable) Put(ctx context.Context, v *User) error {
-	if v == nil {
-		return fmt.Errorf("%w: UserTable.Put of a nil *User", runtime.ErrInvalid)
-	}
-	ref, err := x.t.RowOf(v)
-	if err != nil {
-		return err
-	}
-	return x.q.Put(ctx, ref, v)
-}
-
-// Delete deletes the key range of User[user_id] (its own key and every key
-// below it): one range delete.
-func (x *UserTable) Delete(ctx context.Context, userId string) error {
-	ref, err := x.Row(userId)
-	if err != nil {
-		return err
-	}
-	return x.q.Delete(ctx, ref)
-}
-
-// UpdateInline reads and rewrites the single key User[user_id], whose value
-// holds the inline fields (display_name, registered, emails, phone, address),
-// in one transaction (a read-modify-write of that key alone). fn sees a User
-// holding only those fields (and its key fields, which it must not change) and
-// may change only them; keys below User[user_id] are neither read nor written.
-// A missing User is created. fn may run more than once.
-func (x *UserTable) UpdateInline(ctx context.Context, userId string, fn func(*User) error) error {
-	ref, err := x.Row(userId)
-	if err != nil {
-		return err
-	}
-	return x.q.MutateInline(ctx, ref, func(m protoreflect.Message) error {
-		v, ok := m.Interface().(*User)
-		if !ok {
-			return fmt.Errorf("%w: got a %T where *User was expected; open the DB with runtime.WithSchema and the linked File_ descriptor", runtime.ErrInvalid, m.Interface())
-		}
-		return fn(v)
-	})
-}
-
-// Scan reads the rows of User in r (nil: every row) with one range scan over
-// the part of the table's key range that r selects, streaming each row as soon
-// as its keys end. Rows come in stored key order (a descending column largest
-// first); opts limits, reverses or resumes the scan (ScanOptions.After takes a
-// Cursor). The first error ends the sequence.
-func (x *UserTable) Scan(ctx context.Context, r UserRange, opts runtime.ScanOptions) iter.Seq2[*User, error] {
-	var kr runtime.KeyRange
-	if r != nil {
-		kr = r.keyRangeOfUser()
-	}
-	return func(yield func(*User, error) bool) {
-		for m, err := range x.q.Scan(ctx, x.t, kr, opts) {
-			if err != nil {
-				yield(nil, err)
-				return
-			}
-			v, ok := m.(*User)
-			if !ok {
-				yield(nil, fmt.Errorf("%w: got a %T where *User was expected; open the DB with runtime.WithSchema and the linked File_ descriptor", runtime.ErrInvalid, m))
-				return
-			}
-			if !yield(v, nil) {
-				return
-			}
-		}
-	}
-}
-
-// Cursor returns the key of v's row, User[user_id], to pass as
-// runtime.ScanOptions.After to resume a scan right after v. It does no I/O.
-func (x *UserTable) Cursor(v *User) ([]byte, error) {
-	if v == nil {
-		return nil, fmt.Errorf("%w: UserTable.Cursor of a nil *User", runtime.ErrInvalid)
-	}
-	ref, err := x.t.RowOf(v)
-	if err != nil {
-		return nil, err
-	}
-	return ref.Key(), nil
-}
-
-// SetDisplayName sets display_name to v, stored inline in the value of the
-// single key User[user_id]: a read-modify-write of that key alone, in a
-// transaction (see UpdateInline); keys below it are neither read nor written.
-// A missing User is created.
-func (x *UserTable) SetDisplayName(ctx context.Context, userId string, v string) error {
-	ref, err := x.Row(userId)
-	if err != nil {
-		return err
-	}
-	return x.q.MutateInline(ctx, ref, func(m protoreflect.Message) error {
-		fd := m.Descriptor().Fields().ByNumber(2)
-		m.Set(fd, protoreflect.ValueOfString(v))
-		return nil
-	})
-}
-
-// SetRegistered sets registered to v (nil clears it), stored inline in the
-// value of the single key User[user_id]: a read-modify-write of that key
-// alone, in a transaction (see UpdateInline); keys below it are neither read
-// nor written. A missing User is created.
-func (x *UserTable) SetRegistered(ctx context.Context, userId string, v *timestamppb.Timestamp) error {
-	ref, err := x.Row(userId)
-	if err != nil {
-		return err
-	}
-	return x.q.MutateInline(ctx, ref, func(m protoreflect.Message) error {
-		fd := m.Descriptor().Fields().ByNumber(3)
-		if v == nil {
-			m.Clear(fd)
-			return nil
-		}
-		m.Set(fd, protoreflect.ValueOfMessage(v.ProtoReflect()))
-		return nil
-	})
-}
-
-// SetLastSeenUs writes the single key User[user_id].last_seen_us: one blind
-// write that reads nothing and leaves the value of User[user_id] alone (a
-// missing User is created).
-func (x *UserTable) SetLastSeenUs(ctx context.Context, userId string, v int64) error {
-	ref, err := x.Row(userId)
-	if err == nil {
-		ref, err = ref.Field(4)
-	}
-	if err != nil {
-		return err
-	}
-	return x.q.SetValue(ctx, ref, protoreflect.ValueOfInt64(v))
-}
-
-// GetLastSeenUs reads the single key User[user_id].last_seen_us. It returns an
-// error wrapping runtime.ErrNotFound when the field is not stored.
-func (x *UserTable) GetLastSeenUs(ctx context.Context, userId string) (int64, error) {
-	ref, err := x.Row(userId)
-	if err == nil {
-		ref, err = ref.Field(4)
-	}
-	if err != nil {
-		return 0, err
-	}
-	v, err := x.q.GetValue(ctx, ref)
-	if err != nil {
-		return 0, err
-	}
-	return v.Int(), nil
-}
-
-// ClearLastSeenUs deletes the single key User[user_id].last_seen_us.
-func (x *UserTable) ClearLastSeenUs(ctx context.Context, userId string) error {
-	ref, err := x.Row(userId)
-	if err == nil {
-		ref, err = ref.Field(4)
-	}
-	if err != nil {
-		return err
-	}
-	return x.q.Delete(ctx, ref)
-}
-
-// Password addresses the object User[user_id].password: its own key, holding
-// its inline fields, and the keys below it. It does no I/O; the handle's
-// methods do.
-func (x *UserTable) Password(userId string) UserPasswordHandle {
-	ref, err := x.Row(userId)
-	if err == nil {
-		ref, err = ref.Field(5)
-	}
-	return UserPasswordHandle{
-		err: err,
-		q:   x.q,
-		ref: ref,
-	}
-}
-
-// Sessions addresses the map User[user_id].sessions: one key per entry,
-// User[user_id].sessions[string], with the keys below each. It does no I/O;
-// the handle's methods do.
-func (x *UserTable) Sessions(userId string) UserSessionsMap {
-	ref, err := x.Row(userId)
-	if err == nil {
-		ref, err = ref.Field(6)
-	}
-	return UserSessionsMap{
-		err: err,
-		q:   x.q,
-		ref: ref,
-	}
-}
-
-// Threads addresses the map User[user_id].threads: one key per entry,
-// User[user_id].threads[string], with the keys below each. It does no I/O; the
-// handle's methods do.
-func (x *UserTable) Threads(userId string) UserThreadsMap {
-	ref, err := x.Row(userId)
-	if err == nil {
-		ref, err = ref.Field(7)
-	}
-	return UserThreadsMap{
-		err: err,
-		q:   x.q,
-		ref: ref,
-	}
-}
-
-// SetEmails sets emails to v (replacing every element; empty clears it),
-// stored inline in the value of the single key User[user_id]: a
-// read-modify-write of that key alone, in a transaction (see UpdateInline);
-// keys below it are neither read nor written. A missing User is created.
-func (x *UserTable) SetEmails(ctx context.Context, userId string, v []string) error {
-	ref, err := x.Row(userId)
-	if err != nil {
-		return err
-	}
-	return x.q.MutateInline(ctx, ref, func(m protoreflect.Message) error {
-		fd := m.Descriptor().Fields().ByNumber(8)
-		m.Clear(fd)
-		l := m.Mutable(fd).List()
-		for _, e := range v {
-			l.Append(protoreflect.ValueOfString(e))
-		}
-		return nil
-	})
-}
-
-// SetPhone sets phone to v, clearing the other members of oneof contact,
-// stored inline in the value of the single key User[user_id]: a
-// read-modify-write of that key alone, in a transaction (see UpdateInline);
-// keys below it are neither read nor written. A missing User is created.
-func (x *UserTable) SetPhone(ctx context.Context, userId string, v string) error {
-	ref, err := x.Row(userId)
-	if err != nil {
-		return err
-	}
-	return x.q.MutateInline(ctx, ref, func(m protoreflect.Message) error {
-		fd := m.Descriptor().Fields().ByNumber(9)
-		m.Set(fd, protoreflect.ValueOfString(v))
-		return nil
-	})
-}
-
-// ClearPhone clears phone, stored inline in the value of the single key
-// User[user_id]: a read-modify-write of that key alone, in a transaction (see
-// UpdateInline); keys below it are neither read nor written. A missing User is
-// created.
-func (x *UserTable) ClearPhone(ctx context.Context, userId string) error {
-	ref, err := x.Row(userId)
-	if err != nil {
-		return err
-	}
-	return x.q.MutateInline(ctx, ref, func(m protoreflect.Message) error {
-		fd := m.Descriptor().Fields().ByNumber(9)
-		m.Clear(fd)
-		return nil
-	})
-}
-
-// SetAddress sets address to v, clearing the other members of oneof contact,
-// stored inline in the value of the single key User[user_id]: a
-// read-modify-write of that key alone, in a transaction (see UpdateInline);
-// keys below it are neither read nor written. A missing User is created.
-func (x *UserTable) SetAddress(ctx context.Context, userId string, v *Address) error {
-	ref, err := x.Row(userId)
-	if err != nil {
-		return err
-	}
-	return x.q.MutateInline(ctx, ref, func(m protoreflect.Message) error {
-		fd := m.Descriptor().Fields().ByNumber(10)
-		if v == nil {
-			m.Clear(fd)
-			return nil
-		}
-		m.Set(fd, protoreflect.ValueOfMessage(v.ProtoReflect()))
-		return nil
-	})
-}
-
-// Counters addresses the map User[user_id].counters: one key per entry,
-// User[user_id].counters[string], with the keys below each. It does no I/O;
-// the handle's methods do.
-func (x *UserTable) Counters(userId string) UserCountersMap {
-	ref, err := x.Row(userId)
-	if err == nil {
-		ref, err = ref.Field(11)
-	}
-	return UserCountersMap{
-		err: err,
-		q:   x.q,
-		ref: ref,
-	}
-}
-
-// UserRange is a range of User rows by primary key, for UserTable.Scan: start
-// from UserKeys(), fix leading key columns in key order, then optionally bound
-// the next one. A nil UserRange is every row.
-type UserRange interface {
-	keyRangeOfUser() runtime.KeyRange
-}
-
-// UserKeys returns the range of every User row; its methods narrow it. It does
-// no I/O.
+// UserKeys returns the range of every User row, for UserTable.Scan and
+// DeleteRows; its methods narrow it. It does no I/O.
 func UserKeys() UserKeysAll {
 	return UserKeysAll{}
 }
 
-// UserKeysAll is the range of every User row. It implements UserRange; its
-// methods narrow it further.
+// UserKeysAll is a range of User rows with no key column fixed. Pass it to
+// Scan as it is, or narrow it with its methods.
 type UserKeysAll struct {
-	kr runtime.KeyRange
-}
-
-func (k UserKeysAll) keyRangeOfUser() runtime.KeyRange {
-	return k.kr
+	runtime.Range[string]
 }
 
 // UserIdAtLeast narrows the range to the rows whose user_id is at least lo. It
 // does no I/O.
-func (k UserKeysAll) UserIdAtLeast(lo string) UserKeysBounded {
-	return UserKeysBounded{kr: runtime.KeyRange{
-		Lower:  protoreflect.ValueOfString(lo),
-		Prefix: k.kr.Prefix,
-	}}
+func (r UserKeysAll) UserIdAtLeast(lo string) runtime.Range[string] {
+	return runtime.AtLeast(r.Range, lo)
 }
 
 // UserIdBelow narrows the range to the rows whose user_id is below hi. It does
 // no I/O.
-func (k UserKeysAll) UserIdBelow(hi string) UserKeysBounded {
-	return UserKeysBounded{kr: runtime.KeyRange{
-		Prefix: k.kr.Prefix,
-		Upper:  protoreflect.ValueOfString(hi),
-	}}
+func (r UserKeysAll) UserIdBelow(hi string) runtime.Range[string] {
+	return runtime.Below(r.Range, hi)
 }
 
-// UserIdRange narrows the range to the rows whose user_id is in [lo, hi). It
+// UserIdBetween narrows the range to the rows whose user_id is in [lo, hi). It
 // does no I/O.
-func (k UserKeysAll) UserIdRange(lo, hi string) UserKeysBounded {
-	return UserKeysBounded{kr: runtime.KeyRange{
-		Lower:  protoreflect.ValueOfString(lo),
-		Prefix: k.kr.Prefix,
-		Upper:  protoreflect.ValueOfString(hi),
-	}}
+func (r UserKeysAll) UserIdBetween(lo, hi string) runtime.Range[string] {
+	return runtime.Between(r.Range, lo, hi)
 }
 
-// UserKeysBounded is a range of User rows with leading key columns fixed and
-// the next one bounded. It implements UserRange.
-type UserKeysBounded struct {
-	kr runtime.KeyRange
+// Thread is a conversation.
+//
+// ThreadObject addresses a stored Thread — a row, an object field or a
+// message map entry — without I/O. The embedded runtime.Object has Get, Put,
+// Delete and UpdateInline; the methods below address its fields. Key fields
+// are not among them: they are part of the address.
+type ThreadObject struct {
+	runtime.Object[*Thread]
 }
 
-func (k UserKeysBounded) keyRangeOfUser() runtime.KeyRange {
-	return k.kr
-}
-
-// UserPasswordHandle addresses User[user_id].password, a Password stored at
-// its own key (its inline fields) and the keys below it. It does no I/O until
-// a method is called, and carries any error met while addressing it, which
-// every method returns. Its methods run on the Querier of the table it came
-// from.
-type UserPasswordHandle struct {
-	q   runtime.Querier
-	ref runtime.Ref
-	err error
-}
-
-// Ref returns the runtime.Ref of User[user_id].password, for the untyped
-// runtime API. It does no I/O.
-func (h UserPasswordHandle) Ref() (runtime.Ref, error) {
-	return h.ref, h.err
-}
-
-// Get reads the key range of User[user_id].password (its own key and every key
-// below it) in one range scan and returns the Password reassembled from it. It
-// returns an error wrapping runtime.ErrNotFound when no key of that range
-// exists.
-func (h UserPasswordHandle) Get(ctx context.Context) (*Password, error) {
-	ref, err := h.Ref()
-	if err != nil {
-		return nil, err
-	}
-	m := new(Password)
-	if err := h.q.Get(ctx, ref, m); err != nil {
-		return nil, err
-	}
-	return m, nil
-}
-
-// Put replaces User[user_id].password with v atomically: one batch deletes the
-// key range of User[user_id].password (its own key and every key below it) and
-// writes every pair of v.
-func (h UserPasswordHandle) Put(ctx context.Context, v *Password) error {
-	if v == nil {
-		return fmt.Errorf("%w: UserPasswordHandle.Put of a nil *Password", runtime.ErrInvalid)
-	}
-	ref, err := h.Ref()
-	if err != nil {
-		return err
-	}
-	return h.q.Put(ctx, ref, v)
-}
-
-// Delete deletes the key range of User[user_id].password (its own key and
-// every key below it): one range delete.
-func (h UserPasswordHandle) Delete(ctx context.Context) error {
-	ref, err := h.Ref()
-	if err != nil {
-		return err
-	}
-	return h.q.Delete(ctx, ref)
-}
-
-// UpdateInline reads and rewrites the single key User[user_id].password, whose
-// value holds the inline fields (hash), in one transaction (a
-// read-modify-write of that key alone). fn sees a Password holding only those
-// fields and may change only them; keys below User[user_id].password are
-// neither read nor written. A missing Password is created. fn may run more
-// than once.
-func (h UserPasswordHandle) UpdateInline(ctx context.Context, fn func(*Password) error) error {
-	ref, err := h.Ref()
-	if err != nil {
-		return err
-	}
-	return h.q.MutateInline(ctx, ref, func(m protoreflect.Message) error {
-		v, ok := m.Interface().(*Password)
-		if !ok {
-			return fmt.Errorf("%w: got a %T where *Password was expected; open the DB with runtime.WithSchema and the linked File_ descriptor", runtime.ErrInvalid, m.Interface())
-		}
-		return fn(v)
-	})
-}
-
-// SetHash sets hash to v, stored inline in the value of the single key
-// User[user_id].password: a read-modify-write of that key alone, in a
-// transaction (see UpdateInline); keys below it are neither read nor written.
-// A missing Password is created.
-func (h UserPasswordHandle) SetHash(ctx context.Context, v []byte) error {
-	ref, err := h.Ref()
-	if err != nil {
-		return err
-	}
-	return h.q.MutateInline(ctx, ref, func(m protoreflect.Message) error {
-		fd := m.Descriptor().Fields().ByNumber(1)
-		m.Set(fd, protoreflect.ValueOfBytes(v))
-		return nil
-	})
-}
-
-// SetChangedUs writes the single key User[user_id].password.changed_us: one
-// blind write that reads nothing and leaves the value of
-// User[user_id].password alone (a missing Password is created).
-func (h UserPasswordHandle) SetChangedUs(ctx context.Context, v int64) error {
-	ref, err := h.Ref()
-	if err == nil {
-		ref, err = ref.Field(2)
-	}
-	if err != nil {
-		return err
-	}
-	return h.q.SetValue(ctx, ref, protoreflect.ValueOfInt64(v))
-}
-
-// GetChangedUs reads the single key User[user_id].password.changed_us. It
-// returns an error wrapping runtime.ErrNotFound when the field is not stored.
-func (h UserPasswordHandle) GetChangedUs(ctx context.Context) (int64, error) {
-	ref, err := h.Ref()
-	if err == nil {
-		ref, err = ref.Field(2)
-	}
-	if err != nil {
-		return 0, err
-	}
-	v, err := h.q.GetValue(ctx, ref)
-	if err != nil {
-		return 0, err
-	}
-	return v.Int(), nil
-}
-
-// ClearChangedUs deletes the single key User[user_id].password.changed_us.
-func (h UserPasswordHandle) ClearChangedUs(ctx context.Context) error {
-	ref, err := h.Ref()
-	if err == nil {
-		ref, err = ref.Field(2)
-	}
-	if err != nil {
-		return err
-	}
-	return h.q.Delete(ctx, ref)
-}
-
-// UserSessionsMap addresses the map User[user_id].sessions: one key per entry,
-// User[user_id].sessions[string]. It does no I/O until a method is called, and
-// carries any error met while addressing it, which every method returns. Its
-// methods run on the Querier of the table it came from.
-type UserSessionsMap struct {
-	q   runtime.Querier
-	ref runtime.Ref
-	err error
-}
-
-// UserSessionsEntry is one entry of User[user_id].sessions, as Scan yields it.
-type UserSessionsEntry struct {
-	// Key is the entry's map key.
-	Key string
-	// Value is the entry's value.
-	Value *Session
-}
-
-// Ref returns the runtime.Ref of the map User[user_id].sessions, for the
-// untyped runtime API. It does no I/O.
-func (h UserSessionsMap) Ref() (runtime.Ref, error) {
-	return h.ref, h.err
-}
-
-// entry returns the Ref of the entry User[user_id].sessions[k].
-func (h UserSessionsMap) entry(k string) (runtime.Ref, error) {
-	if h.err != nil {
-		return runtime.Ref{}, h.err
-	}
-	return h.ref.Entry(protoreflect.ValueOfString(k))
-}
-
-// Entry addresses the entry User[user_id].sessions[k], to reach the fields,
-// objects and maps stored below it. It does no I/O.
-func (h UserSessionsMap) Entry(k string) UserSessionsHandle {
-	ref, err := h.entry(k)
-	return UserSessionsHandle{
-		err: err,
-		q:   h.q,
-		ref: ref,
-	}
-}
-
-// Get reads the key range of the entry User[user_id].sessions[k] (its own key
-// and every key below it) in one range scan. It returns an error wrapping
-// runtime.ErrNotFound when the entry does not exist.
-func (h UserSessionsMap) Get(ctx context.Context, k string) (*Session, error) {
-	ref, err := h.entry(k)
-	if err != nil {
-		return nil, err
-	}
-	m := new(Session)
-	if err := h.q.Get(ctx, ref, m); err != nil {
-		return nil, err
-	}
-	return m, nil
-}
-
-// Put replaces the entry User[user_id].sessions[k] with v atomically: one
-// batch deletes the entry's key range and writes every pair of v. It neither
-// reads nor touches the value of the object holding the map; a missing holder
-// is created.
-func (h UserSessionsMap) Put(ctx context.Context, k string, v *Session) error {
-	if v == nil {
-		return fmt.Errorf("%w: UserSessionsMap.Put of a nil *Session", runtime.ErrInvalid)
-	}
-	ref, err := h.entry(k)
-	if err != nil {
-		return err
-	}
-	return h.q.Put(ctx, ref, v)
-}
-
-// Delete deletes the key range of the entry User[user_id].sessions[k]: one
-// range delete.
-func (h UserSessionsMap) Delete(ctx context.Context, k string) error {
-	ref, err := h.entry(k)
-	if err != nil {
-		return err
-	}
-	return h.q.Delete(ctx, ref)
-}
-
-// Clear deletes every entry of User[user_id].sessions: one range delete of the
-// map's whole key range.
-func (h UserSessionsMap) Clear(ctx context.Context) error {
-	if h.err != nil {
-		return h.err
-	}
-	return h.q.Delete(ctx, h.ref)
-}
-
-// Scan reads every entry of User[user_id].sessions in one range scan,
-// streaming each entry as soon as its keys end, in stored key order; opts
-// limits, reverses or resumes the scan (ScanOptions.After takes a Cursor). The
-// first error ends the sequence.
-func (h UserSessionsMap) Scan(ctx context.Context, opts runtime.ScanOptions) iter.Seq2[UserSessionsEntry, error] {
-	return h.scan(ctx, runtime.KeyRange{}, opts)
-}
-
-// ScanAtLeast reads the entries of User[user_id].sessions whose key is at
-// least lo in one range scan, streaming each entry as soon as its keys end, in
-// stored key order; opts limits, reverses or resumes the scan
-// (ScanOptions.After takes a Cursor). The first error ends the sequence.
-func (h UserSessionsMap) ScanAtLeast(ctx context.Context, lo string, opts runtime.ScanOptions) iter.Seq2[UserSessionsEntry, error] {
-	return h.scan(ctx, runtime.KeyRange{Lower: protoreflect.ValueOfString(lo)}, opts)
-}
-
-// ScanBelow reads the entries of User[user_id].sessions whose key is below hi
-// in one range scan, streaming each entry as soon as its keys end, in stored
-// key order; opts limits, reverses or resumes the scan (ScanOptions.After
-// takes a Cursor). The first error ends the sequence.
-func (h UserSessionsMap) ScanBelow(ctx context.Context, hi string, opts runtime.ScanOptions) iter.Seq2[UserSessionsEntry, error] {
-	return h.scan(ctx, runtime.KeyRange{Upper: protoreflect.ValueOfString(hi)}, opts)
-}
-
-// ScanRange reads the entries of User[user_id].sessions whose key is in [lo,
-// hi) in one range scan, streaming each entry as soon as its keys end, in
-// stored key order; opts limits, reverses or resumes the scan
-// (ScanOptions.After takes a Cursor). The first error ends the sequence.
-func (h UserSessionsMap) ScanRange(ctx context.Context, lo, hi string, opts runtime.ScanOptions) iter.Seq2[UserSessionsEntry, error] {
-	return h.scan(ctx, runtime.KeyRange{
-		Lower: protoreflect.ValueOfString(lo),
-		Upper: protoreflect.ValueOfString(hi),
-	}, opts)
-}
-
-// scan streams the entries of User[user_id].sessions in kr.
-func (h UserSessionsMap) scan(ctx context.Context, kr runtime.KeyRange, opts runtime.ScanOptions) iter.Seq2[UserSessionsEntry, error] {
-	return func(yield func(UserSessionsEntry, error) bool) {
-		if h.err != nil {
-			yield(UserSessionsEntry{}, h.err)
-			return
-		}
-		for e, err := range h.q.ScanMap(ctx, h.ref, kr, opts) {
-			if err != nil {
-				yield(UserSessionsEntry{}, err)
-				return
-			}
-			v, ok := e.Value.Message().Interface().(*Session)
-			if !ok {
-				yield(UserSessionsEntry{}, fmt.Errorf("%w: got a %T where *Session was expected; open the DB with runtime.WithSchema and the linked File_ descriptor", runtime.ErrInvalid, e.Value.Message().Interface()))
-				return
-			}
-			if !yield(UserSessionsEntry{
-				Key:   e.Key.String(),
-				Value: v,
-			}, nil) {
-				return
-			}
-		}
-	}
-}
-
-// Cursor returns the key of the entry User[user_id].sessions[k], to pass as
-// runtime.ScanOptions.After to resume a scan right after it. It does no I/O.
-func (h UserSessionsMap) Cursor(k string) ([]byte, error) {
-	ref, err := h.entry(k)
-	if err != nil {
-		return nil, err
-	}
-	return ref.Key(), nil
-}
-
-// UserSessionsHandle addresses User[user_id].sessions[string], a Session
-// stored at its own key (its inline fields) and the keys below it. It does no
-// I/O until a method is called, and carries any error met while addressing it,
-// which every method returns. Its methods run on the Querier of the table it
-// came from.
-type UserSessionsHandle struct {
-	q   runtime.Querier
-	ref runtime.Ref
-	err error
-}
-
-// Ref returns the runtime.Ref of User[user_id].sessions[string], for the
-// untyped runtime API. It does no I/O.
-func (h UserSessionsHandle) Ref() (runtime.Ref, error) {
-	return h.ref, h.err
-}
-
-// Get reads the key range of User[user_id].sessions[string] (its own key and
-// every key below it) in one range scan and returns the Session reassembled
-// from it. It returns an error wrapping runtime.ErrNotFound when no key of
-// that range exists.
-func (h UserSessionsHandle) Get(ctx context.Context) (*Session, error) {
-	ref, err := h.Ref()
-	if err != nil {
-		return nil, err
-	}
-	m := new(Session)
-	if err := h.q.Get(ctx, ref, m); err != nil {
-		return nil, err
-	}
-	return m, nil
-}
-
-// Put replaces User[user_id].sessions[string] with v atomically: one batch
-// deletes the key range of User[user_id].sessions[string] (its own key and
-// every key below it) and writes every pair of v.
-func (h UserSessionsHandle) Put(ctx context.Context, v *Session) error {
-	if v == nil {
-		return fmt.Errorf("%w: UserSessionsHandle.Put of a nil *Session", runtime.ErrInvalid)
-	}
-	ref, err := h.Ref()
-	if err != nil {
-		return err
-	}
-	return h.q.Put(ctx, ref, v)
-}
-
-// Delete deletes the key range of User[user_id].sessions[string] (its own key
-// and every key below it): one range delete.
-func (h UserSessionsHandle) Delete(ctx context.Context) error {
-	ref, err := h.Ref()
-	if err != nil {
-		return err
-	}
-	return h.q.Delete(ctx, ref)
-}
-
-// UpdateInline reads and rewrites the single key
-// User[user_id].sessions[string], whose value holds the inline fields
-// (expires_us, device), in one transaction (a read-modify-write of that key
-// alone). fn sees a Session holding only those fields and may change only
-// them; keys below User[user_id].sessions[string] are neither read nor
-// written. A missing Session is created. fn may run more than once.
-func (h UserSessionsHandle) UpdateInline(ctx context.Context, fn func(*Session) error) error {
-	ref, err := h.Ref()
-	if err != nil {
-		return err
-	}
-	return h.q.MutateInline(ctx, ref, func(m protoreflect.Message) error {
-		v, ok := m.Interface().(*Session)
-		if !ok {
-			return fmt.Errorf("%w: got a %T where *Session was expected; open the DB with runtime.WithSchema and the linked File_ descriptor", runtime.ErrInvalid, m.Interface())
-		}
-		return fn(v)
-	})
-}
-
-// SetExpiresUs sets expires_us to v, stored inline in the value of the single
-// key User[user_id].sessions[string]: a read-modify-write of that key alone,
-// in a transaction (see UpdateInline); keys below it are neither read nor
-// written. A missing Session is created.
-func (h UserSessionsHandle) SetExpiresUs(ctx context.Context, v int64) error {
-	ref, err := h.Ref()
-	if err != nil {
-		return err
-	}
-	return h.q.MutateInline(ctx, ref, func(m protoreflect.Message) error {
-		fd := m.Descriptor().Fields().ByNumber(1)
-		m.Set(fd, protoreflect.ValueOfInt64(v))
-		return nil
-	})
-}
-
-// SetDevice sets device to v, stored inline in the value of the single key
-// User[user_id].sessions[string]: a read-modify-write of that key alone, in a
-// transaction (see UpdateInline); keys below it are neither read nor written.
-// A missing Session is created.
-func (h UserSessionsHandle) SetDevice(ctx context.Context, v string) error {
-	ref, err := h.Ref()
-	if err != nil {
-		return err
-	}
-	return h.q.MutateInline(ctx, ref, func(m protoreflect.Message) error {
-		fd := m.Descriptor().Fields().ByNumber(2)
-		m.Set(fd, protoreflect.ValueOfString(v))
-		return nil
-	})
-}
-
-// Attrs addresses the map User[user_id].sessions[string].attrs: one key per
-// entry, User[user_id].sessions[string].attrs[string], with the keys below
-// each. It does no I/O; the handle's methods do.
-func (h UserSessionsHandle) Attrs() UserSessionsAttrsMap {
-	ref, err := h.Ref()
-	if err == nil {
-		ref, err = ref.Field(3)
-	}
-	return UserSessionsAttrsMap{
-		err: err,
-		q:   h.q,
-		ref: ref,
-	}
-}
-
-// UserSessionsAttrsMap addresses the map User[user_id].sessions[string].attrs:
-// one key per entry, User[user_id].sessions[string].attrs[string]. It does no
-// I/O until a method is called, and carries any error met while addressing it,
-// which every method returns. Its methods run on the Querier of the table it
-// came from.
-type UserSessionsAttrsMap struct {
-	q   runtime.Querier
-	ref runtime.Ref
-	err error
-}
-
-// UserSessionsAttrsEntry is one entry of User[user_id].sessions[string].attrs,
-// as Scan yields it.
-type UserSessionsAttrsEntry struct {
-	// Key is the entry's map key.
-	Key string
-	// Value is the entry's value.
-	Value string
-}
-
-// Ref returns the runtime.Ref of the map User[user_id].sessions[string].attrs,
-// for the untyped runtime API. It does no I/O.
-func (h UserSessionsAttrsMap) Ref() (runtime.Ref, error) {
-	return h.ref, h.err
-}
-
-// entry returns the Ref of the entry User[user_id].sessions[string].attrs[k].
-func (h UserSessionsAttrsMap) entry(k string) (runtime.Ref, error) {
-	if h.err != nil {
-		return runtime.Ref{}, h.err
-	}
-	return h.ref.Entry(protoreflect.ValueOfString(k))
-}
-
-// Get reads the single key User[user_id].sessions[string].attrs[k]. It returns
-// an error wrapping runtime.ErrNotFound when the entry does not exist.
-func (h UserSessionsAttrsMap) Get(ctx context.Context, k string) (string, error) {
-	ref, err := h.entry(k)
-	if err != nil {
-		return "", err
-	}
-	v, err := h.q.GetValue(ctx, ref)
-	if err != nil {
-		return "", err
-	}
-	return v.String(), nil
-}
-
-// Set writes the single key User[user_id].sessions[string].attrs[k]: one blind
-// write that reads nothing and leaves the value of the object holding the map
-// alone (a missing holder is created).
-func (h UserSessionsAttrsMap) Set(ctx context.Context, k string, v string) error {
-	ref, err := h.entry(k)
-	if err != nil {
-		return err
-	}
-	return h.q.SetValue(ctx, ref, protoreflect.ValueOfString(v))
-}
-
-// Delete deletes the key range of the entry
-// User[user_id].sessions[string].attrs[k]: one range delete.
-func (h UserSessionsAttrsMap) Delete(ctx context.Context, k string) error {
-	ref, err := h.entry(k)
-	if err != nil {
-		return err
-	}
-	return h.q.Delete(ctx, ref)
-}
-
-// Clear deletes every entry of User[user_id].sessions[string].attrs: one range
-// delete of the map's whole key range.
-func (h UserSessionsAttrsMap) Clear(ctx context.Context) error {
-	if h.err != nil {
-		return h.err
-	}
-	return h.q.Delete(ctx, h.ref)
-}
-
-// Scan reads every entry of User[user_id].sessions[string].attrs in one range
-// scan, streaming each entry as soon as its keys end, in stored key order;
-// opts limits, reverses or resumes the scan (ScanOptions.After takes a
-// Cursor). The first error ends the sequence.
-func (h UserSessionsAttrsMap) Scan(ctx context.Context, opts runtime.ScanOptions) iter.Seq2[UserSessionsAttrsEntry, error] {
-	return h.scan(ctx, runtime.KeyRange{}, opts)
-}
-
-// ScanAtLeast reads the entries of User[user_id].sessions[string].attrs whose
-// key is at least lo in one range scan, streaming each entry as soon as its
-// keys end, in stored key order; opts limits, reverses or resumes the scan
-// (ScanOptions.After takes a Cursor). The first error ends the sequence.
-func (h UserSessionsAttrsMap) ScanAtLeast(ctx context.Context, lo string, opts runtime.ScanOptions) iter.Seq2[UserSessionsAttrsEntry, error] {
-	return h.scan(ctx, runtime.KeyRange{Lower: protoreflect.ValueOfString(lo)}, opts)
-}
-
-// ScanBelow reads the entries of User[user_id].sessions[string].attrs whose
-// key is below hi in one range scan, streaming each entry as soon as its keys
-// end, in stored key order; opts limits, reverses or resumes the scan
-// (ScanOptions.After takes a Cursor). The first error ends the sequence.
-func (h UserSessionsAttrsMap) ScanBelow(ctx context.Context, hi string, opts runtime.ScanOptions) iter.Seq2[UserSessionsAttrsEntry, error] {
-	return h.scan(ctx, runtime.KeyRange{Upper: protoreflect.ValueOfString(hi)}, opts)
-}
-
-// ScanRange reads the entries of User[user_id].sessions[string].attrs whose
-// key is in [lo, hi) in one range scan, streaming each entry as soon as its
-// keys end, in stored key order; opts limits, reverses or resumes the scan
-// (ScanOptions.After takes a Cursor). The first error ends the sequence.
-func (h UserSessionsAttrsMap) ScanRange(ctx context.Context, lo, hi string, opts runtime.ScanOptions) iter.Seq2[UserSessionsAttrsEntry, error] {
-	return h.scan(ctx, runtime.KeyRange{
-		Lower: protoreflect.ValueOfString(lo),
-		Upper: protoreflect.ValueOfString(hi),
-	}, opts)
-}
-
-// scan streams the entries of User[user_id].sessions[string].attrs in kr.
-func (h UserSessionsAttrsMap) scan(ctx context.Context, kr runtime.KeyRange, opts runtime.ScanOptions) iter.Seq2[UserSessionsAttrsEntry, error] {
-	return func(yield func(UserSessionsAttrsEntry, error) bool) {
-		if h.err != nil {
-			yield(UserSessionsAttrsEntry{}, h.err)
-			return
-		}
-		for e, err := range h.q.ScanMap(ctx, h.ref, kr, opts) {
-			if err != nil {
-				yield(UserSessionsAttrsEntry{}, err)
-				return
-			}
-			v := e.Value.String()
-			if !yield(UserSessionsAttrsEntry{
-				Key:   e.Key.String(),
-				Value: v,
-			}, nil) {
-				return
-			}
-		}
-	}
-}
-
-// Cursor returns the key of the entry User[user_id].sessions[string].attrs[k],
-// to pass as runtime.ScanOptions.After to resume a scan right after it. It
+// Title is the inline field title, stored in the value of the object's own
+// key: Set and Clear are each a read-modify-write of that one key (see
+// runtime.Object.UpdateInline); keys below it are neither read nor written. It
 // does no I/O.
-func (h UserSessionsAttrsMap) Cursor(k string) ([]byte, error) {
-	ref, err := h.entry(k)
-	if err != nil {
-		return nil, err
-	}
-	return ref.Key(), nil
-}
-
-// UserThreadsMap addresses the map User[user_id].threads: one key per entry,
-// User[user_id].threads[string]. It does no I/O until a method is called, and
-// carries any error met while addressing it, which every method returns. Its
-// methods run on the Querier of the table it came from.
-type UserThreadsMap struct {
-	q   runtime.Querier
-	ref runtime.Ref
-	err error
-}
-
-// UserThreadsEntry is one entry of User[user_id].threads, as Scan yields it.
-type UserThreadsEntry struct {
-	// Key is the entry's map key.
-	Key string
-	// Value is the entry's value.
-	Value *ThreadRef
-}
-
-// Ref returns the runtime.Ref of the map User[user_id].threads, for the
-// untyped runtime API. It does no I/O.
-func (h UserThreadsMap) Ref() (runtime.Ref, error) {
-	return h.ref, h.err
-}
-
-// entry returns the Ref of the entry User[user_id].threads[k].
-func (h UserThreadsMap) entry(k string) (runtime.Ref, error) {
-	if h.err != nil {
-		return runtime.Ref{}, h.err
-	}
-	return h.ref.Entry(protoreflect.ValueOfString(k))
-}
-
-// Entry addresses the entry User[user_id].threads[k], to reach the fields,
-// objects and maps stored below it. It does no I/O.
-func (h UserThreadsMap) Entry(k string) UserThreadsHandle {
-	ref, err := h.entry(k)
-	return UserThreadsHandle{
-		err: err,
-		q:   h.q,
-		ref: ref,
+func (o ThreadObject) Title() runtime.Inline[string] {
+	return runtime.Inline[string]{
+		Num:    2,
+		Object: o.Object.Handle,
 	}
 }
 
-// Get reads the key range of the entry User[user_id].threads[k] (its own key
-// and every key below it) in one range scan. It returns an error wrapping
-// runtime.ErrNotFound when the entry does not exist.
-func (h UserThreadsMap) Get(ctx context.Context, k string) (*ThreadRef, error) {
-	ref, err := h.entry(k)
-	if err != nil {
-		return nil, err
-	}
-	m := new(ThreadRef)
-	if err := h.q.Get(ctx, ref, m); err != nil {
-		return nil, err
-	}
-	return m, nil
-}
-
-// Put replaces the entry User[user_id].threads[k] with v atomically: one batch
-// deletes the entry's key range and writes every pair of v. It neither reads
-// nor touches the value of the object holding the map; a missing holder is
-// created.
-func (h UserThreadsMap) Put(ctx context.Context, k string, v *ThreadRef) error {
-	if v == nil {
-		return fmt.Errorf("%w: UserThreadsMap.Put of a nil *ThreadRef", runtime.ErrInvalid)
-	}
-	ref, err := h.entry(k)
-	if err != nil {
-		return err
-	}
-	return h.q.Put(ctx, ref, v)
-}
-
-// Delete deletes the key range of the entry User[user_id].threads[k]: one
-// range delete.
-func (h UserThreadsMap) Delete(ctx context.Context, k string) error {
-	ref, err := h.entry(k)
-	if err != nil {
-		return err
-	}
-	return h.q.Delete(ctx, ref)
-}
-
-// Clear deletes every entry of User[user_id].threads: one range delete of the
-// map's whole key range.
-func (h UserThreadsMap) Clear(ctx context.Context) error {
-	if h.err != nil {
-		return h.err
-	}
-	return h.q.Delete(ctx, h.ref)
-}
-
-// Scan reads every entry of User[user_id].threads in one range scan, streaming
-// each entry as soon as its keys end, in stored key order; opts limits,
-// reverses or resumes the scan (ScanOptions.After takes a Cursor). The first
-// error ends the sequence.
-func (h UserThreadsMap) Scan(ctx context.Context, opts runtime.ScanOptions) iter.Seq2[UserThreadsEntry, error] {
-	return h.scan(ctx, runtime.KeyRange{}, opts)
-}
-
-// ScanAtLeast reads the entries of User[user_id].threads whose key is at least
-// lo in one range scan, streaming each entry as soon as its keys end, in
-// stored key order; opts limits, reverses or resumes the scan
-// (ScanOptions.After takes a Cursor). The first error ends the sequence.
-func (h UserThreadsMap) ScanAtLeast(ctx context.Context, lo string, opts runtime.ScanOptions) iter.Seq2[UserThreadsEntry, error] {
-	return h.scan(ctx, runtime.KeyRange{Lower: protoreflect.ValueOfString(lo)}, opts)
-}
-
-// ScanBelow reads the entries of User[user_id].threads whose key is below hi
-// in one range scan, streaming each entry as soon as its keys end, in stored
-// key order; opts limits, reverses or resumes the scan (ScanOptions.After
-// takes a Cursor). The first error ends the sequence.
-func (h UserThreadsMap) ScanBelow(ctx context.Context, hi string, opts runtime.ScanOptions) iter.Seq2[UserThreadsEntry, error] {
-	return h.scan(ctx, runtime.KeyRange{Upper: protoreflect.ValueOfString(hi)}, opts)
-}
-
-// ScanRange reads the entries of User[user_id].threads whose key is in [lo,
-// hi) in one range scan, streaming each entry as soon as its keys end, in
-// stored key order; opts limits, reverses or resumes the scan
-// (ScanOptions.After takes a Cursor). The first error ends the sequence.
-func (h UserThreadsMap) ScanRange(ctx context.Context, lo, hi string, opts runtime.ScanOptions) iter.Seq2[UserThreadsEntry, error] {
-	return h.scan(ctx, runtime.KeyRange{
-		Lower: protoreflect.ValueOfString(lo),
-		Upper: protoreflect.ValueOfString(hi),
-	}, opts)
-}
-
-// scan streams the entries of User[user_id].threads in kr.
-func (h UserThreadsMap) scan(ctx context.Context, kr runtime.KeyRange, opts runtime.ScanOptions) iter.Seq2[UserThreadsEntry, error] {
-	return func(yield func(UserThreadsEntry, error) bool) {
-		if h.err != nil {
-			yield(UserThreadsEntry{}, h.err)
-			return
-		}
-		for e, err := range h.q.ScanMap(ctx, h.ref, kr, opts) {
-			if err != nil {
-				yield(UserThreadsEntry{}, err)
-				return
-			}
-			v, ok := e.Value.Message().Interface().(*ThreadRef)
-			if !ok {
-				yield(UserThreadsEntry{}, fmt.Errorf("%w: got a %T where *ThreadRef was expected; open the DB with runtime.WithSchema and the linked File_ descriptor", runtime.ErrInvalid, e.Value.Message().Interface()))
-				return
-			}
-			if !yield(UserThreadsEntry{
-				Key:   e.Key.String(),
-				Value: v,
-			}, nil) {
-				return
-			}
-		}
+// AuthorId is the inline field author_id, stored in the value of the object's
+// own key: Set and Clear are each a read-modify-write of that one key (see
+// runtime.Object.UpdateInline); keys below it are neither read nor written. It
+// does no I/O.
+func (o ThreadObject) AuthorId() runtime.Inline[string] {
+	return runtime.Inline[string]{
+		Num:    3,
+		Object: o.Object.Handle,
 	}
 }
 
-// Cursor returns the key of the entry User[user_id].threads[k], to pass as
-// runtime.ScanOptions.After to resume a scan right after it. It does no I/O.
-func (h UserThreadsMap) Cursor(k string) ([]byte, error) {
-	ref, err := h.entry(k)
-	if err != nil {
-		return nil, err
-	}
-	return ref.Key(), nil
+// Posts keyed by the time they were written: appending one is one write,
+// however long the thread.
+//
+// Posts addresses the map field posts: one object per entry below this object,
+// its own key holding its inline fields. It does no I/O.
+func (o ThreadObject) Posts() PostMap[int64] {
+	return PostMap[int64]{runtime.ObjectMap[int64, *Post]{Handle: o.Object.Handle.Field(4)}}
 }
 
-// UserThreadsHandle addresses User[user_id].threads[string], a ThreadRef
-// stored at its own key (its inline fields) and the keys below it. It does no
-// I/O until a method is called, and carries any error met while addressing it,
-// which every method returns. Its methods run on the Querier of the table it
-// came from.
-type UserThreadsHandle struct {
-	q   runtime.Querier
-	ref runtime.Ref
-	err error
+// Post is one message of a thread.
+//
+// PostObject addresses a stored Post — a row, an object field or a message
+// map entry — without I/O. The embedded runtime.Object has Get, Put, Delete
+// and UpdateInline; the methods below address its fields. Key fields are not
+// among them: they are part of the address.
+type PostObject struct {
+	runtime.Object[*Post]
 }
 
-// Ref returns the runtime.Ref of User[user_id].threads[string], for the
-// untyped runtime API. It does no I/O.
-func (h UserThreadsHandle) Ref() (runtime.Ref, error) {
-	return h.ref, h.err
-}
-
-// Get reads the key range of User[user_id].threads[string] (its own key and
-// every key below it) in one range scan and returns the ThreadRef reassembled
-// from it. It returns an error wrapping runtime.ErrNotFound when no key of
-// that range exists.
-func (h UserThreadsHandle) Get(ctx context.Context) (*ThreadRef, error) {
-	ref, err := h.Ref()
-	if err != nil {
-		return nil, err
-	}
-	m := new(ThreadRef)
-	if err := h.q.Get(ctx, ref, m); err != nil {
-		return nil, err
-	}
-	return m, nil
-}
-
-// Put replaces User[user_id].threads[string] with v atomically: one batch
-// deletes the key range of User[user_id].threads[string] (its own key and
-// every key below it) and writes every pair of v.
-func (h UserThreadsHandle) Put(ctx context.Context, v *ThreadRef) error {
-	if v == nil {
-		return fmt.Errorf("%w: UserThreadsHandle.Put of a nil *ThreadRef", runtime.ErrInvalid)
-	}
-	ref, err := h.Ref()
-	if err != nil {
-		return err
-	}
-	return h.q.Put(ctx, ref, v)
-}
-
-// Delete deletes the key range of User[user_id].threads[string] (its own key
-// and every key below it): one range delete.
-func (h UserThreadsHandle) Delete(ctx context.Context) error {
-	ref, err := h.Ref()
-	if err != nil {
-		return err
-	}
-	return h.q.Delete(ctx, ref)
-}
-
-// UpdateInline reads and rewrites the single key
-// User[user_id].threads[string], whose value holds the inline fields
-// (last_read_us), in one transaction (a read-modify-write of that key alone).
-// fn sees a ThreadRef holding only those fields and may change only them; keys
-// below User[user_id].threads[string] are neither read nor written. A missing
-// ThreadRef is created. fn may run more than once.
-func (h UserThreadsHandle) UpdateInline(ctx context.Context, fn func(*ThreadRef) error) error {
-	ref, err := h.Ref()
-	if err != nil {
-		return err
-	}
-	return h.q.MutateInline(ctx, ref, func(m protoreflect.Message) error {
-		v, ok := m.Interface().(*ThreadRef)
-		if !ok {
-			return fmt.Errorf("%w: got a %T where *ThreadRef was expected; open the DB with runtime.WithSchema and the linked File_ descriptor", runtime.ErrInvalid, m.Interface())
-		}
-		return fn(v)
-	})
-}
-
-// SetLastReadUs sets last_read_us to v, stored inline in the value of the
-// single key User[user_id].threads[string]: a read-modify-write of that key
-// alone, in a transaction (see UpdateInline); keys below it are neither read
-// nor written. A missing ThreadRef is created.
-func (h UserThreadsHandle) SetLastReadUs(ctx context.Context, v int64) error {
-	ref, err := h.Ref()
-	if err != nil {
-		return err
-	}
-	return h.q.MutateInline(ctx, ref, func(m protoreflect.Message) error {
-		fd := m.Descriptor().Fields().ByNumber(2)
-		m.Set(fd, protoreflect.ValueOfInt64(v))
-		return nil
-	})
-}
-
-// UserCountersMap addresses the map User[user_id].counters: one key per entry,
-// User[user_id].counters[string]. It does no I/O until a method is called, and
-// carries any error met while addressing it, which every method returns. Its
-// methods run on the Querier of the table it came from.
-type UserCountersMap struct {
-	q   runtime.Querier
-	ref runtime.Ref
-	err error
-}
-
-// UserCountersEntry is one entry of User[user_id].counters, as Scan yields it.
-type UserCountersEntry struct {
-	// Key is the entry's map key.
-	Key string
-	// Value is the entry's value.
-	Value int64
-}
-
-// Ref returns the runtime.Ref of the map User[user_id].counters, for the
-// untyped runtime API. It does no I/O.
-func (h UserCountersMap) Ref() (runtime.Ref, error) {
-	return h.ref, h.err
-}
-
-// entry returns the Ref of the entry User[user_id].counters[k].
-func (h UserCountersMap) entry(k string) (runtime.Ref, error) {
-	if h.err != nil {
-		return runtime.Ref{}, h.err
-	}
-	return h.ref.Entry(protoreflect.ValueOfString(k))
-}
-
-// Get reads the single key User[user_id].counters[k]. It returns an error
-// wrapping runtime.ErrNotFound when the entry does not exist.
-func (h UserCountersMap) Get(ctx context.Context, k string) (int64, error) {
-	ref, err := h.entry(k)
-	if err != nil {
-		return 0, err
-	}
-	v, err := h.q.GetValue(ctx, ref)
-	if err != nil {
-		return 0, err
-	}
-	return v.Int(), nil
-}
-
-// Set writes the single key User[user_id].counters[k]: one blind write that
-// reads nothing and leaves the value of the object holding the map alone (a
-// missing holder is created).
-func (h UserCountersMap) Set(ctx context.Context, k string, v int64) error {
-	ref, err := h.entry(k)
-	if err != nil {
-		return err
-	}
-	return h.q.SetValue(ctx, ref, protoreflect.ValueOfInt64(v))
-}
-
-// Delete deletes the key range of the entry User[user_id].counters[k]: one
-// range delete.
-func (h UserCountersMap) Delete(ctx context.Context, k string) error {
-	ref, err := h.entry(k)
-	if err != nil {
-		return err
-	}
-	return h.q.Delete(ctx, ref)
-}
-
-// Clear deletes every entry of User[user_id].counters: one range delete of the
-// map's whole key range.
-func (h UserCountersMap) Clear(ctx context.Context) error {
-	if h.err != nil {
-		return h.err
-	}
-	return h.q.Delete(ctx, h.ref)
-}
-
-// Scan reads every entry of User[user_id].counters in one range scan,
-// streaming each entry as soon as its keys end, in stored key order; opts
-// limits, reverses or resumes the scan (ScanOptions.After takes a Cursor). The
-// first error ends the sequence.
-func (h UserCountersMap) Scan(ctx context.Context, opts runtime.ScanOptions) iter.Seq2[UserCountersEntry, error] {
-	return h.scan(ctx, runtime.KeyRange{}, opts)
-}
-
-// ScanAtLeast reads the entries of User[user_id].counters whose key is at
-// least lo in one range scan, streaming each entry as soon as its keys end, in
-// stored key order; opts limits, reverses or resumes the scan
-// (ScanOptions.After takes a Cursor). The first error ends the sequence.
-func (h UserCountersMap) ScanAtLeast(ctx context.Context, lo string, opts runtime.ScanOptions) iter.Seq2[UserCountersEntry, error] {
-	return h.scan(ctx, runtime.KeyRange{Lower: protoreflect.ValueOfString(lo)}, opts)
-}
-
-// ScanBelow reads the entries of User[user_id].counters whose key is below hi
-// in one range scan, streaming each entry as soon as its keys end, in stored
-// key order; opts limits, reverses or resumes the scan (ScanOptions.After
-// takes a Cursor). The first error ends the sequence.
-func (h UserCountersMap) ScanBelow(ctx context.Context, hi string, opts runtime.ScanOptions) iter.Seq2[UserCountersEntry, error] {
-	return h.scan(ctx, runtime.KeyRange{Upper: protoreflect.ValueOfString(hi)}, opts)
-}
-
-// ScanRange reads the entries of User[user_id].counters whose key is in [lo,
-// hi) in one range scan, streaming each entry as soon as its keys end, in
-// stored key order; opts limits, reverses or resumes the scan
-// (ScanOptions.After takes a Cursor). The first error ends the sequence.
-func (h UserCountersMap) ScanRange(ctx context.Context, lo, hi string, opts runtime.ScanOptions) iter.Seq2[UserCountersEntry, error] {
-	return h.scan(ctx, runtime.KeyRange{
-		Lower: protoreflect.ValueOfString(lo),
-		Upper: protoreflect.ValueOfString(hi),
-	}, opts)
-}
-
-// scan streams the entries of User[user_id].counters in kr.
-func (h UserCountersMap) scan(ctx context.Context, kr runtime.KeyRange, opts runtime.ScanOptions) iter.Seq2[UserCountersEntry, error] {
-	return func(yield func(UserCountersEntry, error) bool) {
-		if h.err != nil {
-			yield(UserCountersEntry{}, h.err)
-			return
-		}
-		for e, err := range h.q.ScanMap(ctx, h.ref, kr, opts) {
-			if err != nil {
-				yield(UserCountersEntry{}, err)
-				return
-			}
-			v := e.Value.Int()
-			if !yield(UserCountersEntry{
-				Key:   e.Key.String(),
-				Value: v,
-			}, nil) {
-				return
-			}
-		}
+// AuthorId is the inline field author_id, stored in the value of the object's
+// own key: Set and Clear are each a read-modify-write of that one key (see
+// runtime.Object.UpdateInline); keys below it are neither read nor written. It
+// does no I/O.
+func (o PostObject) AuthorId() runtime.Inline[string] {
+	return runtime.Inline[string]{
+		Num:    1,
+		Object: o.Object.Handle,
 	}
 }
 
-// Cursor returns the key of the entry User[user_id].counters[k], to pass as
-// runtime.ScanOptions.After to resume a scan right after it. It does no I/O.
-func (h UserCountersMap) Cursor(k string) ([]byte, error) {
-	ref, err := h.entry(k)
-	if err != nil {
-		return nil, err
+// Text is the inline field text, stored in the value of the object's own key:
+// Set and Clear are each a read-modify-write of that one key (see
+// runtime.Object.UpdateInline); keys below it are neither read nor written. It
+// does no I/O.
+func (o PostObject) Text() runtime.Inline[string] {
+	return runtime.Inline[string]{
+		Num:    2,
+		Object: o.Object.Handle,
 	}
-	return ref.Key(), nil
 }
 
+// PostMap addresses a map field whose values are Post, with keys of type K,
+// without I/O. The embedded runtime.ObjectMap has Get, Put, Delete, Clear,
+// Scan, ScanAtLeast, ScanBelow, ScanRange and Cursor; Entry addresses one
+// entry's fields.
+type PostMap[K any] struct {
+	runtime.ObjectMap[K, *Post]
+}
+
+// Entry addresses the entry k. It does no I/O.
+func (m PostMap[K]) Entry(k K) PostObject {
+	return PostObject{m.ObjectMap.Entry(k)}
+}
+
+// Thread is a conversation.
+//
 // ThreadTable is the typed table of protoql.examples.social.v1.Thread (table
-// id 2), whose primary key is (thread_id). Every row is stored under keys
-// starting with Thread[thread_id]. Its methods run on the DB it was made from,
-// or on the transaction given to In. It is safe for concurrent use when its
-// Querier is (a *runtime.DB is; a *runtime.Tx belongs to one transaction).
+// id 2), whose primary key is (thread_id); its rows are stored under keys
+// starting with Thread[thread_id]. The methods of the embedded
+// runtime.TypedTable (Get, Put, Delete, UpdateInline, Scan, DeleteRows,
+// Cursor) run on the DB it was made from, or on the Querier given to In.
 type ThreadTable struct {
-	t *runtime.Table
-	q runtime.Querier
+	runtime.TypedTable[string, *Thread]
 }
 
 // NewThreadTable returns the typed table of protoql.examples.social.v1.Thread
 // in db. It fails when db has no such table, or when db was not opened with
 // the linked descriptor of *Thread
-// (runtime.WithSchema(File_protoql_examples_social_v1_social_proto)), since
-// results must be of the linked Go type. It does no I/O.
-func NewThreadTable(db *runtime.DB) (*ThreadTable, error) {
-	t, err := db.Table("protoql.examples.social.v1.Thread")
-	if err != nil {
-		return nil, err
-	}
-	if t.Schema().Desc != (*Thread)(nil).ProtoReflect().Descriptor() {
-		return nil, fmt.Errorf("%w: table protoql.examples.social.v1.Thread of this DB is not described by the linked *Thread; open the DB with runtime.WithSchema(File_protoql_examples_social_v1_social_proto)", runtime.ErrInvalid)
-	}
-	return &ThreadTable{
-		q: db,
-		t: t,
-	}, nil
+// (runtime.WithSchema(File_protoql_examples_social_v1_social_proto)). It does
+// no I/O.
+func NewThreadTable(db *runtime.DB) (ThreadTable, error) {
+	t, err := runtime.NewTypedTable[string, *Thread](db, "protoql.examples.social.v1.Thread", nil)
+	return ThreadTable{t}, err
 }
 
 // In returns the table bound to q: pass the *runtime.Tx of DB.Update or
 // DB.View to run every call, and every handle made from the result, inside
-// that transaction (valid only while it runs), or a *runtime.DB to run outside
-// one. It does no I/O.
-func (x *ThreadTable) In(q runtime.Querier) *ThreadTable {
-	return &ThreadTable{
-		q: q,
-		t: x.t,
-	}
+// that transaction (valid only while it runs). It does no I/O.
+func (x ThreadTable) In(q runtime.Querier) ThreadTable {
+	return ThreadTable{x.TypedTable.In(q)}
 }
 
-// Table returns the untyped runtime table, for calls the typed API does not
-// cover.
-func (x *ThreadTable) Table() *runtime.Table {
-	return x.t
-}
-
-// Row returns the runtime.Ref of the row Thread[thread_id], for the untyped
-// runtime API. It does no I/O.
-func (x *ThreadTable) Row(threadId string) (runtime.Ref, error) {
-	return x.t.Row(protoreflect.ValueOfString(threadId))
+// Row addresses the row Thread[thread_id], for its typed fields, objects and
+// maps. It does no I/O.
+func (x ThreadTable) Row(k string) ThreadObject {
+	return ThreadObject{x.TypedTable.Row(k)}
 }
 
 // Compile compiles text, a query whose root must be the Thread table, against
-// the DB's schema. Compile once (at start-up, say) and run the result many
-// times with Query, passing user input as $variables. Errors name the line and
-// column. It does no I/O.
-func (x *ThreadTable) Compile(text string) (*query.Query, error) {
-	return runtime.CompileFor(x.t, text)
+// the DB's schema. Compile once and run the result many times with Query,
+// passing user input as $variables. Errors name the line and column. It does
+// no I/O.
+func (x ThreadTable) Compile(text string) (*query.Query, error) {
+	return protoqlimpl.CompileFor(x.Table(), text)
 }
 
 // Query runs q (from Compile) with vars bound, on one consistent snapshot of
 // the table's Querier, yielding each root row as a *Thread with only the
 // selected fields set (key fields always) and the cursor that resumes after
-// it. It reads only the key ranges the query's plan names (see q.Explain). The
-// first error ends the sequence.
-func (x *ThreadTable) Query(ctx context.Context, q *query.Query, vars map[string]any, opts ...runtime.QueryOption) iter.Seq2[runtime.Row[*Thread], error] {
-	return runtime.QueryAs[*Thread](ctx, x.q, q, vars, opts...)
+// it. The first error ends the sequence.
+func (x ThreadTable) Query(ctx context.Context, q *query.Query, vars map[string]any, opts ...runtime.QueryOption) iter.Seq2[runtime.Row[*Thread], error] {
+	return protoqlimpl.QueryAs[*Thread](ctx, x.Querier(), q, vars, opts...)
 }
 
-// Get reads the key range of Thread[thread_id] (its own key and every key
-// below it) in one range scan and returns the Thread reassembled from it. It
-// returns an error wrapping runtime.ErrNotFound when no key of that range
-// exists.
-func (x *ThreadTable) Get(ctx context.Context, threadId string) (*Thread, error) {
-	ref, err := x.Row(threadId)
-	if err != nil {
-		return nil, err
-	}
-	m := new(Thread)
-	if err := x.q.Get(ctx, ref, m); err != nil {
-		return nil, err
-	}
-	return m, nil
-}
-
-// Put replaces the row Thread[thread_id] whose key fields v holds, atomically:
-// one batch deletes the row's key range (its own key and every key below it)
-// and writes every pair of v.
-func (x *ThreadTable) Put(ctx context.Context, v *Thread) error {
-	if v == nil {
-		return fmt.Errorf("%w: ThreadTable.Put of a nil *Thread", runtime.ErrInvalid)
-	}
-	ref, err := x.t.RowOf(v)
-	if err != nil {
-		return err
-	}
-	return x.q.Put(ctx, ref, v)
-}
-
-// Delete deletes the key range of Thread[thread_id] (its own key and every key
-// below it): one range delete.
-func (x *ThreadTable) Delete(ctx context.Context, threadId string) error {
-	ref, err := x.Row(threadId)
-	if err != nil {
-		return err
-	}
-	return x.q.Delete(ctx, ref)
-}
-
-// UpdateInline reads and rewrites the single key Thread[thread_id], whose
-// value holds the inline fields (title, author_id), in one transaction (a
-// read-modify-write of that key alone). fn sees a Thread holding only those
-// fields (and its key fields, which it must not change) and may change only
-// them; keys below Thread[thread_id] are neither read nor written. A missing
-// Thread is created. fn may run more than once.
-func (x *ThreadTable) UpdateInline(ctx context.Context, threadId string, fn func(*Thread) error) error {
-	ref, err := x.Row(threadId)
-	if err != nil {
-		return err
-	}
-	return x.q.MutateInline(ctx, ref, func(m protoreflect.Message) error {
-		v, ok := m.Interface().(*Thread)
-		if !ok {
-			return fmt.Errorf("%w: got a %T where *Thread was expected; open the DB with runtime.WithSchema and the linked File_ descriptor", runtime.ErrInvalid, m.Interface())
-		}
-		return fn(v)
-	})
-}
-
-// Scan reads the rows of Thread in r (nil: every row) with one range scan over
-// the part of the table's key range that r selects, streaming each row as soon
-// as its keys end. Rows come in stored key order (a descending column largest
-// first); opts limits, reverses or resumes the scan (ScanOptions.After takes a
-// Cursor). The first error ends the sequence.
-func (x *ThreadTable) Scan(ctx context.Context, r ThreadRange, opts runtime.ScanOptions) iter.Seq2[*Thread, error] {
-	var kr runtime.KeyRange
-	if r != nil {
-		kr = r.keyRangeOfThread()
-	}
-	return func(yield func(*Thread, error) bool) {
-		for m, err := range x.q.Scan(ctx, x.t, kr, opts) {
-			if err != nil {
-				yield(nil, err)
-				return
-			}
-			v, ok := m.(*Thread)
-			if !ok {
-				yield(nil, fmt.Errorf("%w: got a %T where *Thread was expected; open the DB with runtime.WithSchema and the linked File_ descriptor", runtime.ErrInvalid, m))
-				return
-			}
-			if !yield(v, nil) {
-				return
-			}
-		}
-	}
-}
-
-// Cursor returns the key of v's row, Thread[thread_id], to pass as
-// runtime.ScanOptions.After to resume a scan right after v. It does no I/O.
-func (x *ThreadTable) Cursor(v *Thread) ([]byte, error) {
-	if v == nil {
-		return nil, fmt.Errorf("%w: ThreadTable.Cursor of a nil *Thread", runtime.ErrInvalid)
-	}
-	ref, err := x.t.RowOf(v)
-	if err != nil {
-		return nil, err
-	}
-	return ref.Key(), nil
-}
-
-// SetTitle sets title to v, stored inline in the value of the single key
-// Thread[thread_id]: a read-modify-write of that key alone, in a transaction
-// (see UpdateInline); keys below it are neither read nor written. A missing
-// Thread is created.
-func (x *ThreadTable) SetTitle(ctx context.Context, threadId string, v string) error {
-	ref, err := x.Row(threadId)
-	if err != nil {
-		return err
-	}
-	return x.q.MutateInline(ctx, ref, func(m protoreflect.Message) error {
-		fd := m.Descriptor().Fields().ByNumber(2)
-		m.Set(fd, protoreflect.ValueOfString(v))
-		return nil
-	})
-}
-
-// SetAuthorId sets author_id to v, stored inline in the value of the single
-// key Thread[thread_id]: a read-modify-write of that key alone, in a
-// transaction (see UpdateInline); keys below it are neither read nor written.
-// A missing Thread is created.
-func (x *ThreadTable) SetAuthorId(ctx context.Context, threadId string, v string) error {
-	ref, err := x.Row(threadId)
-	if err != nil {
-		return err
-	}
-	return x.q.MutateInline(ctx, ref, func(m protoreflect.Message) error {
-		fd := m.Descriptor().Fields().ByNumber(3)
-		m.Set(fd, protoreflect.ValueOfString(v))
-		return nil
-	})
-}
-
-// Posts addresses the map Thread[thread_id].posts: one key per entry,
-// Thread[thread_id].posts[int64], with the keys below each. It does no I/O;
-// the handle's methods do.
-func (x *ThreadTable) Posts(threadId string) ThreadPostsMap {
-	ref, err := x.Row(threadId)
-	if err == nil {
-		ref, err = ref.Field(4)
-	}
-	return ThreadPostsMap{
-		err: err,
-		q:   x.q,
-		ref: ref,
-	}
-}
-
-// ThreadRange is a range of Thread rows by primary key, for ThreadTable.Scan:
-// start from ThreadKeys(), fix leading key columns in key order, then
-// optionally bound the next one. A nil ThreadRange is every row.
-type ThreadRange interface {
-	keyRangeOfThread() runtime.KeyRange
-}
-
-// ThreadKeys returns the range of every Thread row; its methods narrow it. It
-// does no I/O.
+// ThreadKeys returns the range of every Thread row, for ThreadTable.Scan and
+// DeleteRows; its methods narrow it. It does no I/O.
 func ThreadKeys() ThreadKeysAll {
 	return ThreadKeysAll{}
 }
 
-// ThreadKeysAll is the range of every Thread row. It implements ThreadRange;
-// its methods narrow it further.
+// ThreadKeysAll is a range of Thread rows with no key column fixed. Pass it to
+// Scan as it is, or narrow it with its methods.
 type ThreadKeysAll struct {
-	kr runtime.KeyRange
-}
-
-func (k ThreadKeysAll) keyRangeOfThread() runtime.KeyRange {
-	return k.kr
+	runtime.Range[string]
 }
 
 // ThreadIdAtLeast narrows the range to the rows whose thread_id is at least
 // lo. It does no I/O.
-func (k ThreadKeysAll) ThreadIdAtLeast(lo string) ThreadKeysBounded {
-	return ThreadKeysBounded{kr: runtime.KeyRange{
-		Lower:  protoreflect.ValueOfString(lo),
-		Prefix: k.kr.Prefix,
-	}}
+func (r ThreadKeysAll) ThreadIdAtLeast(lo string) runtime.Range[string] {
+	return runtime.AtLeast(r.Range, lo)
 }
 
 // ThreadIdBelow narrows the range to the rows whose thread_id is below hi. It
 // does no I/O.
-func (k ThreadKeysAll) ThreadIdBelow(hi string) ThreadKeysBounded {
-	return ThreadKeysBounded{kr: runtime.KeyRange{
-		Prefix: k.kr.Prefix,
-		Upper:  protoreflect.ValueOfString(hi),
-	}}
+func (r ThreadKeysAll) ThreadIdBelow(hi string) runtime.Range[string] {
+	return runtime.Below(r.Range, hi)
 }
 
-// ThreadIdRange narrows the range to the rows whose thread_id is in [lo, hi).
-// It does no I/O.
-func (k ThreadKeysAll) ThreadIdRange(lo, hi string) ThreadKeysBounded {
-	return ThreadKeysBounded{kr: runtime.KeyRange{
-		Lower:  protoreflect.ValueOfString(lo),
-		Prefix: k.kr.Prefix,
-		Upper:  protoreflect.ValueOfString(hi),
-	}}
+// ThreadIdBetween narrows the range to the rows whose thread_id is in [lo,
+// hi). It does no I/O.
+func (r ThreadKeysAll) ThreadIdBetween(lo, hi string) runtime.Range[string] {
+	return runtime.Between(r.Range, lo, hi)
 }
 
-// ThreadKeysBounded is a range of Thread rows with leading key columns fixed
-// and the next one bounded. It implements ThreadRange.
-type ThreadKeysBounded struct {
-	kr runtime.KeyRange
+// InboxItem is one notification in a user's inbox: a composite key whose
+// last column is descending, so a scan reads the newest first.
+//
+// InboxItemObject addresses a stored InboxItem — a row, an object field or a
+// message map entry — without I/O. The embedded runtime.Object has Get, Put,
+// Delete and UpdateInline; the methods below address its fields. Key fields
+// are not among them: they are part of the address.
+type InboxItemObject struct {
+	runtime.Object[*InboxItem]
 }
 
-func (k ThreadKeysBounded) keyRangeOfThread() runtime.KeyRange {
-	return k.kr
-}
-
-// ThreadPostsMap addresses the map Thread[thread_id].posts: one key per entry,
-// Thread[thread_id].posts[int64]. It does no I/O until a method is called, and
-// carries any error met while addressing it, which every method returns. Its
-// methods run on the Querier of the table it came from.
-type ThreadPostsMap struct {
-	q   runtime.Querier
-	ref runtime.Ref
-	err error
-}
-
-// ThreadPostsEntry is one entry of Thread[thread_id].posts, as Scan yields it.
-type ThreadPostsEntry struct {
-	// Key is the entry's map key.
-	Key int64
-	// Value is the entry's value.
-	Value *Post
-}
-
-// Ref returns the runtime.Ref of the map Thread[thread_id].posts, for the
-// untyped runtime API. It does no I/O.
-func (h ThreadPostsMap) Ref() (runtime.Ref, error) {
-	return h.ref, h.err
-}
-
-// entry returns the Ref of the entry Thread[thread_id].posts[k].
-func (h ThreadPostsMap) entry(k int64) (runtime.Ref, error) {
-	if h.err != nil {
-		return runtime.Ref{}, h.err
-	}
-	return h.ref.Entry(protoreflect.ValueOfInt64(k))
-}
-
-// Entry addresses the entry Thread[thread_id].posts[k], to reach the fields,
-// objects and maps stored below it. It does no I/O.
-func (h ThreadPostsMap) Entry(k int64) ThreadPostsHandle {
-	ref, err := h.entry(k)
-	return ThreadPostsHandle{
-		err: err,
-		q:   h.q,
-		ref: ref,
+// ThreadId is the inline field thread_id, stored in the value of the object's
+// own key: Set and Clear are each a read-modify-write of that one key (see
+// runtime.Object.UpdateInline); keys below it are neither read nor written. It
+// does no I/O.
+func (o InboxItemObject) ThreadId() runtime.Inline[string] {
+	return runtime.Inline[string]{
+		Num:    4,
+		Object: o.Object.Handle,
 	}
 }
 
-// Get reads the key range of the entry Thread[thread_id].posts[k] (its own key
-// and every key below it) in one range scan. It returns an error wrapping
-// runtime.ErrNotFound when the entry does not exist.
-func (h ThreadPostsMap) Get(ctx context.Context, k int64) (*Post, error) {
-	ref, err := h.entry(k)
-	if err != nil {
-		return nil, err
-	}
-	m := new(Post)
-	if err := h.q.Get(ctx, ref, m); err != nil {
-		return nil, err
-	}
-	return m, nil
-}
-
-// Put replaces the entry Thread[thread_id].posts[k] with v atomically: one
-// batch deletes the entry's key range and writes every pair of v. It neither
-// reads nor touches the value of the object holding the map; a missing holder
-// is created.
-func (h ThreadPostsMap) Put(ctx context.Context, k int64, v *Post) error {
-	if v == nil {
-		return fmt.Errorf("%w: ThreadPostsMap.Put of a nil *Post", runtime.ErrInvalid)
-	}
-	ref, err := h.entry(k)
-	if err != nil {
-		return err
-	}
-	return h.q.Put(ctx, ref, v)
-}
-
-// Delete deletes the key range of the entry Thread[thread_id].posts[k]: one
-// range delete.
-func (h ThreadPostsMap) Delete(ctx context.Context, k int64) error {
-	ref, err := h.entry(k)
-	if err != nil {
-		return err
-	}
-	return h.q.Delete(ctx, ref)
-}
-
-// Clear deletes every entry of Thread[thread_id].posts: one range delete of
-// the map's whole key range.
-func (h ThreadPostsMap) Clear(ctx context.Context) error {
-	if h.err != nil {
-		return h.err
-	}
-	return h.q.Delete(ctx, h.ref)
-}
-
-// Scan reads every entry of Thread[thread_id].posts in one range scan,
-// streaming each entry as soon as its keys end, in stored key order; opts
-// limits, reverses or resumes the scan (ScanOptions.After takes a Cursor). The
-// first error ends the sequence.
-func (h ThreadPostsMap) Scan(ctx context.Context, opts runtime.ScanOptions) iter.Seq2[ThreadPostsEntry, error] {
-	return h.scan(ctx, runtime.KeyRange{}, opts)
-}
-
-// ScanAtLeast reads the entries of Thread[thread_id].posts whose key is at
-// least lo in one range scan, streaming each entry as soon as its keys end, in
-// stored key order; opts limits, reverses or resumes the scan
-// (ScanOptions.After takes a Cursor). The first error ends the sequence.
-func (h ThreadPostsMap) ScanAtLeast(ctx context.Context, lo int64, opts runtime.ScanOptions) iter.Seq2[ThreadPostsEntry, error] {
-	return h.scan(ctx, runtime.KeyRange{Lower: protoreflect.ValueOfInt64(lo)}, opts)
-}
-
-// ScanBelow reads the entries of Thread[thread_id].posts whose key is below hi
-// in one range scan, streaming each entry as soon as its keys end, in stored
-// key order; opts limits, reverses or resumes the scan (ScanOptions.After
-// takes a Cursor). The first error ends the sequence.
-func (h ThreadPostsMap) ScanBelow(ctx context.Context, hi int64, opts runtime.ScanOptions) iter.Seq2[ThreadPostsEntry, error] {
-	return h.scan(ctx, runtime.KeyRange{Upper: protoreflect.ValueOfInt64(hi)}, opts)
-}
-
-// ScanRange reads the entries of Thread[thread_id].posts whose key is in [lo,
-// hi) in one range scan, streaming each entry as soon as its keys end, in
-// stored key order; opts limits, reverses or resumes the scan
-// (ScanOptions.After takes a Cursor). The first error ends the sequence.
-func (h ThreadPostsMap) ScanRange(ctx context.Context, lo, hi int64, opts runtime.ScanOptions) iter.Seq2[ThreadPostsEntry, error] {
-	return h.scan(ctx, runtime.KeyRange{
-		Lower: protoreflect.ValueOfInt64(lo),
-		Upper: protoreflect.ValueOfInt64(hi),
-	}, opts)
-}
-
-// scan streams the entries of Thread[thread_id].posts in kr.
-func (h ThreadPostsMap) scan(ctx context.Context, kr runtime.KeyRange, opts runtime.ScanOptions) iter.Seq2[ThreadPostsEntry, error] {
-	return func(yield func(ThreadPostsEntry, error) bool) {
-		if h.err != nil {
-			yield(ThreadPostsEntry{}, h.err)
-			return
-		}
-		for e, err := range h.q.ScanMap(ctx, h.ref, kr, opts) {
-			if err != nil {
-				yield(ThreadPostsEntry{}, err)
-				return
-			}
-			v, ok := e.Value.Message().Interface().(*Post)
-			if !ok {
-				yield(ThreadPostsEntry{}, fmt.Errorf("%w: got a %T where *Post was expected; open the DB with runtime.WithSchema and the linked File_ descriptor", runtime.ErrInvalid, e.Value.Message().Interface()))
-				return
-			}
-			if !yield(ThreadPostsEntry{
-				Key:   e.Key.Int(),
-				Value: v,
-			}, nil) {
-				return
-			}
-		}
+// Snippet is the inline field snippet, stored in the value of the object's own
+// key: Set and Clear are each a read-modify-write of that one key (see
+// runtime.Object.UpdateInline); keys below it are neither read nor written. It
+// does no I/O.
+func (o InboxItemObject) Snippet() runtime.Inline[string] {
+	return runtime.Inline[string]{
+		Num:    5,
+		Object: o.Object.Handle,
 	}
 }
 
-// Cursor returns the key of the entry Thread[thread_id].posts[k], to pass as
-// runtime.ScanOptions.After to resume a scan right after it. It does no I/O.
-func (h ThreadPostsMap) Cursor(k int64) ([]byte, error) {
-	ref, err := h.entry(k)
-	if err != nil {
-		return nil, err
-	}
-	return ref.Key(), nil
+// Unread is the breakout field unread, stored alone under its own key below
+// the object: Get reads that key, Set writes it blind and Clear deletes it,
+// none of them reading or writing the object's own value. It does no I/O.
+func (o InboxItemObject) Unread() runtime.Field[bool] {
+	return runtime.Field[bool]{Handle: o.Object.Handle.Field(6)}
 }
 
-// ThreadPostsHandle addresses Thread[thread_id].posts[int64], a Post stored at
-// its own key (its inline fields) and the keys below it. It does no I/O until
-// a method is called, and carries any error met while addressing it, which
-// every method returns. Its methods run on the Querier of the table it came
-// from.
-type ThreadPostsHandle struct {
-	q   runtime.Querier
-	ref runtime.Ref
-	err error
+// Nested maps: label set name → label id → label.
+//
+// Labels addresses the map field labels: one object per entry below this
+// object, its own key holding its inline fields. It does no I/O.
+func (o InboxItemObject) Labels() LabelSetMap[string] {
+	return LabelSetMap[string]{runtime.ObjectMap[string, *LabelSet]{Handle: o.Object.Handle.Field(7)}}
 }
 
-// Ref returns the runtime.Ref of Thread[thread_id].posts[int64], for the
-// untyped runtime API. It does no I/O.
-func (h ThreadPostsHandle) Ref() (runtime.Ref, error) {
-	return h.ref, h.err
+// LabelSet holds labels by id.
+//
+// LabelSetObject addresses a stored LabelSet — a row, an object field or a
+// message map entry — without I/O. The embedded runtime.Object has Get, Put,
+// Delete and UpdateInline; the methods below address its fields. Key fields
+// are not among them: they are part of the address.
+type LabelSetObject struct {
+	runtime.Object[*LabelSet]
 }
 
-// Get reads the key range of Thread[thread_id].posts[int64] (its own key and
-// every key below it) in one range scan and returns the Post reassembled from
-// it. It returns an error wrapping runtime.ErrNotFound when no key of that
-// range exists.
-func (h ThreadPostsHandle) Get(ctx context.Context) (*Post, error) {
-	ref, err := h.Ref()
-	if err != nil {
-		return nil, err
-	}
-	m := new(Post)
-	if err := h.q.Get(ctx, ref, m); err != nil {
-		return nil, err
-	}
-	return m, nil
+// ById addresses the map field by_id: one object per entry below this object,
+// its own key holding its inline fields. It does no I/O.
+func (o LabelSetObject) ById() LabelMap[uint32] {
+	return LabelMap[uint32]{runtime.ObjectMap[uint32, *Label]{Handle: o.Object.Handle.Field(1)}}
 }
 
-// Put replaces Thread[thread_id].posts[int64] with v atomically: one batch
-// deletes the key range of Thread[thread_id].posts[int64] (its own key and
-// every key below it) and writes every pair of v.
-func (h ThreadPostsHandle) Put(ctx context.Context, v *Post) error {
-	if v == nil {
-		return fmt.Errorf("%w: ThreadPostsHandle.Put of a nil *Post", runtime.ErrInvalid)
-	}
-	ref, err := h.Ref()
-	if err != nil {
-		return err
-	}
-	return h.q.Put(ctx, ref, v)
+// Label is one label.
+//
+// LabelObject addresses a stored Label — a row, an object field or a message
+// map entry — without I/O. The embedded runtime.Object has Get, Put, Delete
+// and UpdateInline; the methods below address its fields. Key fields are not
+// among them: they are part of the address.
+type LabelObject struct {
+	runtime.Object[*Label]
 }
 
-// Delete deletes the key range of Thread[thread_id].posts[int64] (its own key
-// and every key below it): one range delete.
-func (h ThreadPostsHandle) Delete(ctx context.Context) error {
-	ref, err := h.Ref()
-	if err != nil {
-		return err
+// Name is the inline field name, stored in the value of the object's own key:
+// Set and Clear are each a read-modify-write of that one key (see
+// runtime.Object.UpdateInline); keys below it are neither read nor written. It
+// does no I/O.
+func (o LabelObject) Name() runtime.Inline[string] {
+	return runtime.Inline[string]{
+		Num:    1,
+		Object: o.Object.Handle,
 	}
-	return h.q.Delete(ctx, ref)
 }
 
-// UpdateInline reads and rewrites the single key
-// Thread[thread_id].posts[int64], whose value holds the inline fields
-// (author_id, text), in one transaction (a read-modify-write of that key
-// alone). fn sees a Post holding only those fields and may change only them;
-// keys below Thread[thread_id].posts[int64] are neither read nor written. A
-// missing Post is created. fn may run more than once.
-func (h ThreadPostsHandle) UpdateInline(ctx context.Context, fn func(*Post) error) error {
-	ref, err := h.Ref()
-	if err != nil {
-		return err
+// Color is the inline field color, stored in the value of the object's own
+// key: Set and Clear are each a read-modify-write of that one key (see
+// runtime.Object.UpdateInline); keys below it are neither read nor written. It
+// does no I/O.
+func (o LabelObject) Color() runtime.Inline[uint32] {
+	return runtime.Inline[uint32]{
+		Num:    2,
+		Object: o.Object.Handle,
 	}
-	return h.q.MutateInline(ctx, ref, func(m protoreflect.Message) error {
-		v, ok := m.Interface().(*Post)
-		if !ok {
-			return fmt.Errorf("%w: got a %T where *Post was expected; open the DB with runtime.WithSchema and the linked File_ descriptor", runtime.ErrInvalid, m.Interface())
-		}
-		return fn(v)
-	})
 }
 
-// SetAuthorId sets author_id to v, stored inline in the value of the single
-// key Thread[thread_id].posts[int64]: a read-modify-write of that key alone,
-// in a transaction (see UpdateInline); keys below it are neither read nor
-// written. A missing Post is created.
-func (h ThreadPostsHandle) SetAuthorId(ctx context.Context, v string) error {
-	ref, err := h.Ref()
-	if err != nil {
-		return err
-	}
-	return h.q.MutateInline(ctx, ref, func(m protoreflect.Message) error {
-		fd := m.Descriptor().Fields().ByNumber(1)
-		m.Set(fd, protoreflect.ValueOfString(v))
-		return nil
-	})
+// LabelMap addresses a map field whose values are Label, with keys of type K,
+// without I/O. The embedded runtime.ObjectMap has Get, Put, Delete, Clear,
+// Scan, ScanAtLeast, ScanBelow, ScanRange and Cursor; Entry addresses one
+// entry's fields.
+type LabelMap[K any] struct {
+	runtime.ObjectMap[K, *Label]
 }
 
-// SetText sets text to v, stored inline in the value of the single key
-// Thread[thread_id].posts[int64]: a read-modify-write of that key alone, in a
-// transaction (see UpdateInline); keys below it are neither read nor written.
-// A missing Post is created.
-func (h ThreadPostsHandle) SetText(ctx context.Context, v string) error {
-	ref, err := h.Ref()
-	if err != nil {
-		return err
-	}
-	return h.q.MutateInline(ctx, ref, func(m protoreflect.Message) error {
-		fd := m.Descriptor().Fields().ByNumber(2)
-		m.Set(fd, protoreflect.ValueOfString(v))
-		return nil
-	})
+// Entry addresses the entry k. It does no I/O.
+func (m LabelMap[K]) Entry(k K) LabelObject {
+	return LabelObject{m.ObjectMap.Entry(k)}
 }
 
+// LabelSetMap addresses a map field whose values are LabelSet, with keys of
+// type K, without I/O. The embedded runtime.ObjectMap has Get, Put, Delete,
+// Clear, Scan, ScanAtLeast, ScanBelow, ScanRange and Cursor; Entry addresses
+// one entry's fields.
+type LabelSetMap[K any] struct {
+	runtime.ObjectMap[K, *LabelSet]
+}
+
+// Entry addresses the entry k. It does no I/O.
+func (m LabelSetMap[K]) Entry(k K) LabelSetObject {
+	return LabelSetObject{m.ObjectMap.Entry(k)}
+}
+
+// InboxItemKey is the primary key of protoql.examples.social.v1.InboxItem:
+// (owner_id, folder, received_us), in key order.
+type InboxItemKey struct {
+	// OwnerId is the key column owner_id.
+	OwnerId string
+	// Folder is the key column folder.
+	Folder Folder
+	// ReceivedUs is the key column received_us.
+	ReceivedUs int64
+}
+
+// InboxItem is one notification in a user's inbox: a composite key whose
+// last column is descending, so a scan reads the newest first.
+//
 // InboxItemTable is the typed table of protoql.examples.social.v1.InboxItem
-// (table id 3), whose primary key is (owner_id, folder, received_us). Every
-// row is stored under keys starting with InboxItem[owner_id, folder,
-// received_us]. Its methods run on the DB it was made from, or on the
-// transaction given to In. It is safe for concurrent use when its Querier is
-// (a *runtime.DB is; a *runtime.Tx belongs to one transaction).
+// (table id 3), whose primary key is (owner_id, folder, received_us); its rows
+// are stored under keys starting with InboxItem[owner_id, folder,
+// received_us]. The methods of the embedded runtime.TypedTable (Get, Put,
+// Delete, UpdateInline, Scan, DeleteRows, Cursor) run on the DB it was made
+// from, or on the Querier given to In.
 type InboxItemTable struct {
-	t *runtime.Table
-	q runtime.Querier
+	runtime.TypedTable[InboxItemKey, *InboxItem]
 }
 
 // NewInboxItemTable returns the typed table of
 // protoql.examples.social.v1.InboxItem in db. It fails when db has no such
 // table, or when db was not opened with the linked descriptor of *InboxItem
-// (runtime.WithSchema(File_protoql_examples_social_v1_social_proto)), since
-// results must be of the linked Go type. It does no I/O.
-func NewInboxItemTable(db *runtime.DB) (*InboxItemTable, error) {
-	t, err := db.Table("protoql.examples.social.v1.InboxItem")
-	if err != nil {
-		return nil, err
-	}
-	if t.Schema().Desc != (*InboxItem)(nil).ProtoReflect().Descriptor() {
-		return nil, fmt.Errorf("%w: table protoql.examples.social.v1.InboxItem of this DB is not described by the linked *InboxItem; open the DB with runtime.WithSchema(File_protoql_examples_social_v1_social_proto)", runtime.ErrInvalid)
-	}
-	return &InboxItemTable{
-		q: db,
-		t: t,
-	}, nil
+// (runtime.WithSchema(File_protoql_examples_social_v1_social_proto)). It does
+// no I/O.
+func NewInboxItemTable(db *runtime.DB) (InboxItemTable, error) {
+	t, err := runtime.NewTypedTable[InboxItemKey, *InboxItem](db, "protoql.examples.social.v1.InboxItem", func(k InboxItemKey) []protoreflect.Value {
+		return []protoreflect.Value{protoreflect.ValueOfString(k.OwnerId), protoreflect.ValueOfEnum(k.Folder.Number()), protoreflect.ValueOfInt64(k.ReceivedUs)}
+	})
+	return InboxItemTable{t}, err
 }
 
 // In returns the table bound to q: pass the *runtime.Tx of DB.Update or
 // DB.View to run every call, and every handle made from the result, inside
-// that transaction (valid only while it runs), or a *runtime.DB to run outside
-// one. It does no I/O.
-func (x *InboxItemTable) In(q runtime.Querier) *InboxItemTable {
-	return &InboxItemTable{
-		q: q,
-		t: x.t,
-	}
+// that transaction (valid only while it runs). It does no I/O.
+func (x InboxItemTable) In(q runtime.Querier) InboxItemTable {
+	return InboxItemTable{x.TypedTable.In(q)}
 }
 
-// Table returns the untyped runtime table, for calls the typed API does not
-// cover.
-func (x *InboxItemTable) Table() *runtime.Table {
-	return x.t
-}
-
-// Row returns the runtime.Ref of the row InboxItem[owner_id, folder,
-// received_us], for the untyped runtime API. It does no I/O.
-func (x *InboxItemTable) Row(ownerId string, folder Folder, receivedUs int64) (runtime.Ref, error) {
-	return x.t.Row(protoreflect.ValueOfString(ownerId), protoreflect.ValueOfEnum(folder.Number()), protoreflect.ValueOfInt64(receivedUs))
+// Row addresses the row InboxItem[owner_id, folder, received_us], for its
+// typed fields, objects and maps. It does no I/O.
+func (x InboxItemTable) Row(k InboxItemKey) InboxItemObject {
+	return InboxItemObject{x.TypedTable.Row(k)}
 }
 
 // Compile compiles text, a query whose root must be the InboxItem table,
-// against the DB's schema. Compile once (at start-up, say) and run the result
-// many times with Query, passing user input as $variables. Errors name the
-// line and column. It does no I/O.
-func (x *InboxItemTable) Compile(text string) (*query.Query, error) {
-	return runtime.CompileFor(x.t, text)
+// against the DB's schema. Compile once and run the result many times with
+// Query, passing user input as $variables. Errors name the line and column. It
+// does no I/O.
+func (x InboxItemTable) Compile(text string) (*query.Query, error) {
+	return protoqlimpl.CompileFor(x.Table(), text)
 }
 
 // Query runs q (from Compile) with vars bound, on one consistent snapshot of
 // the table's Querier, yielding each root row as a *InboxItem with only the
 // selected fields set (key fields always) and the cursor that resumes after
-// it. It reads only the key ranges the query's plan names (see q.Explain). The
-// first error ends the sequence.
-func (x *InboxItemTable) Query(ctx context.Context, q *query.Query, vars map[string]any, opts ...runtime.QueryOption) iter.Seq2[runtime.Row[*InboxItem], error] {
-	return runtime.QueryAs[*InboxItem](ctx, x.q, q, vars, opts...)
+// it. The first error ends the sequence.
+func (x InboxItemTable) Query(ctx context.Context, q *query.Query, vars map[string]any, opts ...runtime.QueryOption) iter.Seq2[runtime.Row[*InboxItem], error] {
+	return protoqlimpl.QueryAs[*InboxItem](ctx, x.Querier(), q, vars, opts...)
 }
 
-// Get reads the key range of InboxItem[owner_id, folder, received_us] (its own
-// key and every key below it) in one range scan and returns the InboxItem
-// reassembled from it. It returns an error wrapping runtime.ErrNotFound when
-// no key of that range exists.
-func (x *InboxItemTable) Get(ctx context.Context, ownerId string, folder Folder, receivedUs int64) (*InboxItem, error) {
-	ref, err := x.Row(ownerId, folder, receivedUs)
-	if err != nil {
-		return nil, err
-	}
-	m := new(InboxItem)
-	if err := x.q.Get(ctx, ref, m); err != nil {
-		return nil, err
-	}
-	return m, nil
-}
-
-// Put replaces the row InboxItem[owner_id, folder, received_us] whose key
-// fields v holds, atomically: one batch deletes the row's key range (its own
-// key and every key below it) and writes every pair of v.
-func (x *InboxItemTable) Put(ctx context.Context, v *InboxItem) error {
-	if v == nil {
-		return fmt.Errorf("%w: InboxItemTable.Put of a nil *InboxItem", runtime.ErrInvalid)
-	}
-	ref, err := x.t.RowOf(v)
-	if err != nil {
-		return err
-	}
-	return x.q.Put(ctx, ref, v)
-}
-
-// Delete deletes the key range of InboxItem[owner_id, folder, received_us]
-// (its own key and every key below it): one range delete.
-func (x *InboxItemTable) Delete(ctx context.Context, ownerId string, folder Folder, receivedUs int64) error {
-	ref, err := x.Row(ownerId, folder, receivedUs)
-	if err != nil {
-		return err
-	}
-	return x.q.Delete(ctx, ref)
-}
-
-// UpdateInline reads and rewrites the single key InboxItem[owner_id, folder,
-// received_us], whose value holds the inline fields (thread_id, snippet), in
-// one transaction (a read-modify-write of that key alone). fn sees a InboxItem
-// holding only those fields (and its key fields, which it must not change) and
-// may change only them; keys below InboxItem[owner_id, folder, received_us]
-// are neither read nor written. A missing InboxItem is created. fn may run
-// more than once.
-func (x *InboxItemTable) UpdateInline(ctx context.Context, ownerId string, folder Folder, receivedUs int64, fn func(*InboxItem) error) error {
-	ref, err := x.Row(ownerId, folder, receivedUs)
-	if err != nil {
-		return err
-	}
-	return x.q.MutateInline(ctx, ref, func(m protoreflect.Message) error {
-		v, ok := m.Interface().(*InboxItem)
-		if !ok {
-			return fmt.Errorf("%w: got a %T where *InboxItem was expected; open the DB with runtime.WithSchema and the linked File_ descriptor", runtime.ErrInvalid, m.Interface())
-		}
-		return fn(v)
-	})
-}
-
-// Scan reads the rows of InboxItem in r (nil: every row) with one range scan
-// over the part of the table's key range that r selects, streaming each row as
-// soon as its keys end. Rows come in stored key order (a descending column
-// largest first); opts limits, reverses or resumes the scan (ScanOptions.After
-// takes a Cursor). The first error ends the sequence.
-func (x *InboxItemTable) Scan(ctx context.Context, r InboxItemRange, opts runtime.ScanOptions) iter.Seq2[*InboxItem, error] {
-	var kr runtime.KeyRange
-	if r != nil {
-		kr = r.keyRangeOfInboxItem()
-	}
-	return func(yield func(*InboxItem, error) bool) {
-		for m, err := range x.q.Scan(ctx, x.t, kr, opts) {
-			if err != nil {
-				yield(nil, err)
-				return
-			}
-			v, ok := m.(*InboxItem)
-			if !ok {
-				yield(nil, fmt.Errorf("%w: got a %T where *InboxItem was expected; open the DB with runtime.WithSchema and the linked File_ descriptor", runtime.ErrInvalid, m))
-				return
-			}
-			if !yield(v, nil) {
-				return
-			}
-		}
-	}
-}
-
-// Cursor returns the key of v's row, InboxItem[owner_id, folder, received_us],
-// to pass as runtime.ScanOptions.After to resume a scan right after v. It does
-// no I/O.
-func (x *InboxItemTable) Cursor(v *InboxItem) ([]byte, error) {
-	if v == nil {
-		return nil, fmt.Errorf("%w: InboxItemTable.Cursor of a nil *InboxItem", runtime.ErrInvalid)
-	}
-	ref, err := x.t.RowOf(v)
-	if err != nil {
-		return nil, err
-	}
-	return ref.Key(), nil
-}
-
-// SetThreadId sets thread_id to v, stored inline in the value of the single
-// key InboxItem[owner_id, folder, received_us]: a read-modify-write of that
-// key alone, in a transaction (see UpdateInline); keys below it are neither
-// read nor written. A missing InboxItem is created.
-func (x *InboxItemTable) SetThreadId(ctx context.Context, ownerId string, folder Folder, receivedUs int64, v string) error {
-	ref, err := x.Row(ownerId, folder, receivedUs)
-	if err != nil {
-		return err
-	}
-	return x.q.MutateInline(ctx, ref, func(m protoreflect.Message) error {
-		fd := m.Descriptor().Fields().ByNumber(4)
-		m.Set(fd, protoreflect.ValueOfString(v))
-		return nil
-	})
-}
-
-// SetSnippet sets snippet to v, stored inline in the value of the single key
-// InboxItem[owner_id, folder, received_us]: a read-modify-write of that key
-// alone, in a transaction (see UpdateInline); keys below it are neither read
-// nor written. A missing InboxItem is created.
-func (x *InboxItemTable) SetSnippet(ctx context.Context, ownerId string, folder Folder, receivedUs int64, v string) error {
-	ref, err := x.Row(ownerId, folder, receivedUs)
-	if err != nil {
-		return err
-	}
-	return x.q.MutateInline(ctx, ref, func(m protoreflect.Message) error {
-		fd := m.Descriptor().Fields().ByNumber(5)
-		m.Set(fd, protoreflect.ValueOfString(v))
-		return nil
-	})
-}
-
-// SetUnread writes the single key InboxItem[owner_id, folder,
-// received_us].unread: one blind write that reads nothing and leaves the value
-// of InboxItem[owner_id, folder, received_us] alone (a missing InboxItem is
-// created).
-func (x *InboxItemTable) SetUnread(ctx context.Context, ownerId string, folder Folder, receivedUs int64, v bool) error {
-	ref, err := x.Row(ownerId, folder, receivedUs)
-	if err == nil {
-		ref, err = ref.Field(6)
-	}
-	if err != nil {
-		return err
-	}
-	return x.q.SetValue(ctx, ref, protoreflect.ValueOfBool(v))
-}
-
-// GetUnread reads the single key InboxItem[owner_id, folder,
-// received_us].unread. It returns an error wrapping runtime.ErrNotFound when
-// the field is not stored.
-func (x *InboxItemTable) GetUnread(ctx context.Context, ownerId string, folder Folder, receivedUs int64) (bool, error) {
-	ref, err := x.Row(ownerId, folder, receivedUs)
-	if err == nil {
-		ref, err = ref.Field(6)
-	}
-	if err != nil {
-		return false, err
-	}
-	v, err := x.q.GetValue(ctx, ref)
-	if err != nil {
-		return false, err
-	}
-	return v.Bool(), nil
-}
-
-// ClearUnread deletes the single key InboxItem[owner_id, folder,
-// received_us].unread.
-func (x *InboxItemTable) ClearUnread(ctx context.Context, ownerId string, folder Folder, receivedUs int64) error {
-	ref, err := x.Row(ownerId, folder, receivedUs)
-	if err == nil {
-		ref, err = ref.Field(6)
-	}
-	if err != nil {
-		return err
-	}
-	return x.q.Delete(ctx, ref)
-}
-
-// Labels addresses the map InboxItem[owner_id, folder, received_us].labels:
-// one key per entry, InboxItem[owner_id, folder, received_us].labels[string],
-// with the keys below each. It does no I/O; the handle's methods do.
-func (x *InboxItemTable) Labels(ownerId string, folder Folder, receivedUs int64) InboxItemLabelsMap {
-	ref, err := x.Row(ownerId, folder, receivedUs)
-	if err == nil {
-		ref, err = ref.Field(7)
-	}
-	return InboxItemLabelsMap{
-		err: err,
-		q:   x.q,
-		ref: ref,
-	}
-}
-
-// InboxItemRange is a range of InboxItem rows by primary key, for
-// InboxItemTable.Scan: start from InboxItemKeys(), fix leading key columns in
-// key order, then optionally bound the next one. A nil InboxItemRange is every
-// row.
-type InboxItemRange interface {
-	keyRangeOfInboxItem() runtime.KeyRange
-}
-
-// InboxItemKeys returns the range of every InboxItem row; its methods narrow
-// it. It does no I/O.
+// InboxItemKeys returns the range of every InboxItem row, for
+// InboxItemTable.Scan and DeleteRows; its methods narrow it. It does no I/O.
 func InboxItemKeys() InboxItemKeysAll {
 	return InboxItemKeysAll{}
 }
 
-// InboxItemKeysAll is the range of every InboxItem row. It implements
-// InboxItemRange; its methods narrow it further.
+// InboxItemKeysAll is a range of InboxItem rows with no key column fixed. Pass
+// it to Scan as it is, or narrow it with its methods.
 type InboxItemKeysAll struct {
-	kr runtime.KeyRange
-}
-
-func (k InboxItemKeysAll) keyRangeOfInboxItem() runtime.KeyRange {
-	return k.kr
+	runtime.Range[InboxItemKey]
 }
 
 // OwnerId narrows the range to the rows whose owner_id is v. It does no I/O.
-func (k InboxItemKeysAll) OwnerId(v string) InboxItemKeysByOwnerId {
-	return InboxItemKeysByOwnerId{kr: runtime.KeyRange{Prefix: append(slices.Clip(k.kr.Prefix), protoreflect.ValueOfString(v))}}
+func (r InboxItemKeysAll) OwnerId(v string) InboxItemKeysByOwnerId {
+	return InboxItemKeysByOwnerId{runtime.Fix(r.Range, v)}
 }
 
 // OwnerIdAtLeast narrows the range to the rows whose owner_id is at least lo.
 // It does no I/O.
-func (k InboxItemKeysAll) OwnerIdAtLeast(lo string) InboxItemKeysBounded {
-	return InboxItemKeysBounded{kr: runtime.KeyRange{
-		Lower:  protoreflect.ValueOfString(lo),
-		Prefix: k.kr.Prefix,
-	}}
+func (r InboxItemKeysAll) OwnerIdAtLeast(lo string) runtime.Range[InboxItemKey] {
+	return runtime.AtLeast(r.Range, lo)
 }
 
 // OwnerIdBelow narrows the range to the rows whose owner_id is below hi. It
 // does no I/O.
-func (k InboxItemKeysAll) OwnerIdBelow(hi string) InboxItemKeysBounded {
-	return InboxItemKeysBounded{kr: runtime.KeyRange{
-		Prefix: k.kr.Prefix,
-		Upper:  protoreflect.ValueOfString(hi),
-	}}
+func (r InboxItemKeysAll) OwnerIdBelow(hi string) runtime.Range[InboxItemKey] {
+	return runtime.Below(r.Range, hi)
 }
 
-// OwnerIdRange narrows the range to the rows whose owner_id is in [lo, hi). It
-// does no I/O.
-func (k InboxItemKeysAll) OwnerIdRange(lo, hi string) InboxItemKeysBounded {
-	return InboxItemKeysBounded{kr: runtime.KeyRange{
-		Lower:  protoreflect.ValueOfString(lo),
-		Prefix: k.kr.Prefix,
-		Upper:  protoreflect.ValueOfString(hi),
-	}}
+// OwnerIdBetween narrows the range to the rows whose owner_id is in [lo, hi).
+// It does no I/O.
+func (r InboxItemKeysAll) OwnerIdBetween(lo, hi string) runtime.Range[InboxItemKey] {
+	return runtime.Between(r.Range, lo, hi)
 }
 
-// InboxItemKeysByOwnerId is the range of the InboxItem rows with owner_id
-// fixed. It implements InboxItemRange; its methods narrow it further.
+// InboxItemKeysByOwnerId is a range of InboxItem rows with owner_id fixed.
+// Pass it to Scan as it is, or narrow it with its methods.
 type InboxItemKeysByOwnerId struct {
-	kr runtime.KeyRange
-}
-
-func (k InboxItemKeysByOwnerId) keyRangeOfInboxItem() runtime.KeyRange {
-	return k.kr
+	runtime.Range[InboxItemKey]
 }
 
 // Folder narrows the range to the rows whose folder is v. It does no I/O.
-func (k InboxItemKeysByOwnerId) Folder(v Folder) InboxItemKeysByOwnerIdFolder {
-	return InboxItemKeysByOwnerIdFolder{kr: runtime.KeyRange{Prefix: append(slices.Clip(k.kr.Prefix), protoreflect.ValueOfEnum(v.Number()))}}
+func (r InboxItemKeysByOwnerId) Folder(v Folder) InboxItemKeysByOwnerIdFolder {
+	return InboxItemKeysByOwnerIdFolder{runtime.Fix(r.Range, v)}
 }
 
 // FolderAtLeast narrows the range to the rows whose folder is at least lo. It
 // does no I/O.
-func (k InboxItemKeysByOwnerId) FolderAtLeast(lo Folder) InboxItemKeysBounded {
-	return InboxItemKeysBounded{kr: runtime.KeyRange{
-		Lower:  protoreflect.ValueOfEnum(lo.Number()),
-		Prefix: k.kr.Prefix,
-	}}
+func (r InboxItemKeysByOwnerId) FolderAtLeast(lo Folder) runtime.Range[InboxItemKey] {
+	return runtime.AtLeast(r.Range, lo)
 }
 
 // FolderBelow narrows the range to the rows whose folder is below hi. It does
 // no I/O.
-func (k InboxItemKeysByOwnerId) FolderBelow(hi Folder) InboxItemKeysBounded {
-	return InboxItemKeysBounded{kr: runtime.KeyRange{
-		Prefix: k.kr.Prefix,
-		Upper:  protoreflect.ValueOfEnum(hi.Number()),
-	}}
+func (r InboxItemKeysByOwnerId) FolderBelow(hi Folder) runtime.Range[InboxItemKey] {
+	return runtime.Below(r.Range, hi)
 }
 
-// FolderRange narrows the range to the rows whose folder is in [lo, hi). It
+// FolderBetween narrows the range to the rows whose folder is in [lo, hi). It
 // does no I/O.
-func (k InboxItemKeysByOwnerId) FolderRange(lo, hi Folder) InboxItemKeysBounded {
-	return InboxItemKeysBounded{kr: runtime.KeyRange{
-		Lower:  protoreflect.ValueOfEnum(lo.Number()),
-		Prefix: k.kr.Prefix,
-		Upper:  protoreflect.ValueOfEnum(hi.Number()),
-	}}
+func (r InboxItemKeysByOwnerId) FolderBetween(lo, hi Folder) runtime.Range[InboxItemKey] {
+	return runtime.Between(r.Range, lo, hi)
 }
 
-// InboxItemKeysByOwnerIdFolder is the range of the InboxItem rows with
-// (owner_id, folder) fixed. It implements InboxItemRange; its methods narrow
-// it further.
+// InboxItemKeysByOwnerIdFolder is a range of InboxItem rows with owner_id,
+// folder fixed. Pass it to Scan as it is, or narrow it with its methods.
 type InboxItemKeysByOwnerIdFolder struct {
-	kr runtime.KeyRange
-}
-
-func (k InboxItemKeysByOwnerIdFolder) keyRangeOfInboxItem() runtime.KeyRange {
-	return k.kr
+	runtime.Range[InboxItemKey]
 }
 
 // ReceivedUsAtLeast narrows the range to the rows whose received_us is at
 // least lo. received_us is a descending column: the rows come largest
 // received_us first. It does no I/O.
-func (k InboxItemKeysByOwnerIdFolder) ReceivedUsAtLeast(lo int64) InboxItemKeysBounded {
-	return InboxItemKeysBounded{kr: runtime.KeyRange{
-		Lower:  protoreflect.ValueOfInt64(lo),
-		Prefix: k.kr.Prefix,
-	}}
+func (r InboxItemKeysByOwnerIdFolder) ReceivedUsAtLeast(lo int64) runtime.Range[InboxItemKey] {
+	return runtime.AtLeast(r.Range, lo)
 }
 
 // ReceivedUsBelow narrows the range to the rows whose received_us is below hi.
 // received_us is a descending column: the rows come largest received_us first.
 // It does no I/O.
-func (k InboxItemKeysByOwnerIdFolder) ReceivedUsBelow(hi int64) InboxItemKeysBounded {
-	return InboxItemKeysBounded{kr: runtime.KeyRange{
-		Prefix: k.kr.Prefix,
-		Upper:  protoreflect.ValueOfInt64(hi),
-	}}
+func (r InboxItemKeysByOwnerIdFolder) ReceivedUsBelow(hi int64) runtime.Range[InboxItemKey] {
+	return runtime.Below(r.Range, hi)
 }
 
-// ReceivedUsRange narrows the range to the rows whose received_us is in [lo,
+// ReceivedUsBetween narrows the range to the rows whose received_us is in [lo,
 // hi). received_us is a descending column: the rows come largest received_us
 // first. It does no I/O.
-func (k InboxItemKeysByOwnerIdFolder) ReceivedUsRange(lo, hi int64) InboxItemKeysBounded {
-	return InboxItemKeysBounded{kr: runtime.KeyRange{
-		Lower:  protoreflect.ValueOfInt64(lo),
-		Prefix: k.kr.Prefix,
-		Upper:  protoreflect.ValueOfInt64(hi),
-	}}
-}
-
-// InboxItemKeysBounded is a range of InboxItem rows with leading key columns
-// fixed and the next one bounded. It implements InboxItemRange.
-type InboxItemKeysBounded struct {
-	kr runtime.KeyRange
-}
-
-func (k InboxItemKeysBounded) keyRangeOfInboxItem() runtime.KeyRange {
-	return k.kr
-}
-
-// InboxItemLabelsMap addresses the map InboxItem[owner_id, folder,
-// received_us].labels: one key per entry, InboxItem[owner_id, folder,
-// received_us].labels[string]. It does no I/O until a method is called, and
-// carries any error met while addressing it, which every method returns. Its
-// methods run on the Querier of the table it came from.
-type InboxItemLabelsMap struct {
-	q   runtime.Querier
-	ref runtime.Ref
-	err error
-}
-
-// InboxItemLabelsEntry is one entry of InboxItem[owner_id, folder,
-// received_us].labels, as Scan yields it.
-type InboxItemLabelsEntry struct {
-	// Key is the entry's map key.
-	Key string
-	// Value is the entry's value.
-	Value *LabelSet
-}
-
-// Ref returns the runtime.Ref of the map InboxItem[owner_id, folder,
-// received_us].labels, for the untyped runtime API. It does no I/O.
-func (h InboxItemLabelsMap) Ref() (runtime.Ref, error) {
-	return h.ref, h.err
-}
-
-// entry returns the Ref of the entry InboxItem[owner_id, folder,
-// received_us].labels[k].
-func (h InboxItemLabelsMap) entry(k string) (runtime.Ref, error) {
-	if h.err != nil {
-		return runtime.Ref{}, h.err
-	}
-	return h.ref.Entry(protoreflect.ValueOfString(k))
-}
-
-// Entry addresses the entry InboxItem[owner_id, folder,
-// received_us].labels[k], to reach the fields, objects and maps stored below
-// it. It does no I/O.
-func (h InboxItemLabelsMap) Entry(k string) InboxItemLabelsHandle {
-	ref, err := h.entry(k)
-	return InboxItemLabelsHandle{
-		err: err,
-		q:   h.q,
-		ref: ref,
-	}
-}
-
-// Get reads the key range of the entry InboxItem[owner_id, folder,
-// received_us].labels[k] (its own key and every key below it) in one range
-// scan. It returns an error wrapping runtime.ErrNotFound when the entry does
-// not exist.
-func (h InboxItemLabelsMap) Get(ctx context.Context, k string) (*LabelSet, error) {
-	ref, err := h.entry(k)
-	if err != nil {
-		return nil, err
-	}
-	m := new(LabelSet)
-	if err := h.q.Get(ctx, ref, m); err != nil {
-		return nil, err
-	}
-	return m, nil
-}
-
-// Put replaces the entry InboxItem[owner_id, folder, received_us].labels[k]
-// with v atomically: one batch deletes the entry's key range and writes every
-// pair of v. It neither reads nor touches the value of the object holding the
-// map; a missing holder is created.
-func (h InboxItemLabelsMap) Put(ctx context.Context, k string, v *LabelSet) error {
-	if v == nil {
-		return fmt.Errorf("%w: InboxItemLabelsMap.Put of a nil *LabelSet", runtime.ErrInvalid)
-	}
-	ref, err := h.entry(k)
-	if err != nil {
-		return err
-	}
-	return h.q.Put(ctx, ref, v)
-}
-
-// Delete deletes the key range of the entry InboxItem[owner_id, folder,
-// received_us].labels[k]: one range delete.
-func (h InboxItemLabelsMap) Delete(ctx context.Context, k string) error {
-	ref, err := h.entry(k)
-	if err != nil {
-		return err
-	}
-	return h.q.Delete(ctx, ref)
-}
-
-// Clear deletes every entry of InboxItem[owner_id, folder,
-// received_us].labels: one range delete of the map's whole key range.
-func (h InboxItemLabelsMap) Clear(ctx context.Context) error {
-	if h.err != nil {
-		return h.err
-	}
-	return h.q.Delete(ctx, h.ref)
-}
-
-// Scan reads every entry of InboxItem[owner_id, folder, received_us].labels in
-// one range scan, streaming each entry as soon as its keys end, in stored key
-// order; opts limits, reverses or resumes the scan (ScanOptions.After takes a
-// Cursor). The first error ends the sequence.
-func (h InboxItemLabelsMap) Scan(ctx context.Context, opts runtime.ScanOptions) iter.Seq2[InboxItemLabelsEntry, error] {
-	return h.scan(ctx, runtime.KeyRange{}, opts)
-}
-
-// ScanAtLeast reads the entries of InboxItem[owner_id, folder,
-// received_us].labels whose key is at least lo in one range scan, streaming
-// each entry as soon as its keys end, in stored key order; opts limits,
-// reverses or resumes the scan (ScanOptions.After takes a Cursor). The first
-// error ends the sequence.
-func (h InboxItemLabelsMap) ScanAtLeast(ctx context.Context, lo string, opts runtime.ScanOptions) iter.Seq2[InboxItemLabelsEntry, error] {
-	return h.scan(ctx, runtime.KeyRange{Lower: protoreflect.ValueOfString(lo)}, opts)
-}
-
-// ScanBelow reads the entries of InboxItem[owner_id, folder,
-// received_us].labels whose key is below hi in one range scan, streaming each
-// entry as soon as its keys end, in stored key order; opts limits, reverses or
-// resumes the scan (ScanOptions.After takes a Cursor). The first error ends
-// the sequence.
-func (h InboxItemLabelsMap) ScanBelow(ctx context.Context, hi string, opts runtime.ScanOptions) iter.Seq2[InboxItemLabelsEntry, error] {
-	return h.scan(ctx, runtime.KeyRange{Upper: protoreflect.ValueOfString(hi)}, opts)
-}
-
-// ScanRange reads the entries of InboxItem[owner_id, folder,
-// received_us].labels whose key is in [lo, hi) in one range scan, streaming
-// each entry as soon as its keys end, in stored key order; opts limits,
-// reverses or resumes the scan (ScanOptions.After takes a Cursor). The first
-// error ends the sequence.
-func (h InboxItemLabelsMap) ScanRange(ctx context.Context, lo, hi string, opts runtime.ScanOptions) iter.Seq2[InboxItemLabelsEntry, error] {
-	return h.scan(ctx, runtime.KeyRange{
-		Lower: protoreflect.ValueOfString(lo),
-		Upper: protoreflect.ValueOfString(hi),
-	}, opts)
-}
-
-// scan streams the entries of InboxItem[owner_id, folder, received_us].labels
-// in kr.
-func (h InboxItemLabelsMap) scan(ctx context.Context, kr runtime.KeyRange, opts runtime.ScanOptions) iter.Seq2[InboxItemLabelsEntry, error] {
-	return func(yield func(InboxItemLabelsEntry, error) bool) {
-		if h.err != nil {
-			yield(InboxItemLabelsEntry{}, h.err)
-			return
-		}
-		for e, err := range h.q.ScanMap(ctx, h.ref, kr, opts) {
-			if err != nil {
-				yield(InboxItemLabelsEntry{}, err)
-				return
-			}
-			v, ok := e.Value.Message().Interface().(*LabelSet)
-			if !ok {
-				yield(InboxItemLabelsEntry{}, fmt.Errorf("%w: got a %T where *LabelSet was expected; open the DB with runtime.WithSchema and the linked File_ descriptor", runtime.ErrInvalid, e.Value.Message().Interface()))
-				return
-			}
-			if !yield(InboxItemLabelsEntry{
-				Key:   e.Key.String(),
-				Value: v,
-			}, nil) {
-				return
-			}
-		}
-	}
-}
-
-// Cursor returns the key of the entry InboxItem[owner_id, folder,
-// received_us].labels[k], to pass as runtime.ScanOptions.After to resume a
-// scan right after it. It does no I/O.
-func (h InboxItemLabelsMap) Cursor(k string) ([]byte, error) {
-	ref, err := h.entry(k)
-	if err != nil {
-		return nil, err
-	}
-	return ref.Key(), nil
-}
-
-// InboxItemLabelsHandle addresses InboxItem[owner_id, folder,
-// received_us].labels[string], a LabelSet stored at its own key (its inline
-// fields) and the keys below it. It does no I/O until a method is called, and
-// carries any error met while addressing it, which every method returns. Its
-// methods run on the Querier of the table it came from.
-type InboxItemLabelsHandle struct {
-	q   runtime.Querier
-	ref runtime.Ref
-	err error
-}
-
-// Ref returns the runtime.Ref of InboxItem[owner_id, folder,
-// received_us].labels[string], for the untyped runtime API. It does no I/O.
-func (h InboxItemLabelsHandle) Ref() (runtime.Ref, error) {
-	return h.ref, h.err
-}
-
-// Get reads the key range of InboxItem[owner_id, folder,
-// received_us].labels[string] (its own key and every key below it) in one
-// range scan and returns the LabelSet reassembled from it. It returns an error
-// wrapping runtime.ErrNotFound when no key of that range exists.
-func (h InboxItemLabelsHandle) Get(ctx context.Context) (*LabelSet, error) {
-	ref, err := h.Ref()
-	if err != nil {
-		return nil, err
-	}
-	m := new(LabelSet)
-	if err := h.q.Get(ctx, ref, m); err != nil {
-		return nil, err
-	}
-	return m, nil
-}
-
-// Put replaces InboxItem[owner_id, folder, received_us].labels[string] with v
-// atomically: one batch deletes the key range of InboxItem[owner_id, folder,
-// received_us].labels[string] (its own key and every key below it) and writes
-// every pair of v.
-func (h InboxItemLabelsHandle) Put(ctx context.Context, v *LabelSet) error {
-	if v == nil {
-		return fmt.Errorf("%w: InboxItemLabelsHandle.Put of a nil *LabelSet", runtime.ErrInvalid)
-	}
-	ref, err := h.Ref()
-	if err != nil {
-		return err
-	}
-	return h.q.Put(ctx, ref, v)
-}
-
-// Delete deletes the key range of InboxItem[owner_id, folder,
-// received_us].labels[string] (its own key and every key below it): one range
-// delete.
-func (h InboxItemLabelsHandle) Delete(ctx context.Context) error {
-	ref, err := h.Ref()
-	if err != nil {
-		return err
-	}
-	return h.q.Delete(ctx, ref)
-}
-
-// UpdateInline reads and rewrites the single key InboxItem[owner_id, folder,
-// received_us].labels[string], whose value holds the inline fields (none), in
-// one transaction (a read-modify-write of that key alone). fn sees a LabelSet
-// holding only those fields and may change only them; keys below
-// InboxItem[owner_id, folder, received_us].labels[string] are neither read nor
-// written. A missing LabelSet is created. fn may run more than once.
-func (h InboxItemLabelsHandle) UpdateInline(ctx context.Context, fn func(*LabelSet) error) error {
-	ref, err := h.Ref()
-	if err != nil {
-		return err
-	}
-	return h.q.MutateInline(ctx, ref, func(m protoreflect.Message) error {
-		v, ok := m.Interface().(*LabelSet)
-		if !ok {
-			return fmt.Errorf("%w: got a %T where *LabelSet was expected; open the DB with runtime.WithSchema and the linked File_ descriptor", runtime.ErrInvalid, m.Interface())
-		}
-		return fn(v)
-	})
-}
-
-// ById addresses the map InboxItem[owner_id, folder,
-// received_us].labels[string].by_id: one key per entry, InboxItem[owner_id,
-// folder, received_us].labels[string].by_id[uint32], with the keys below each.
-// It does no I/O; the handle's methods do.
-func (h InboxItemLabelsHandle) ById() InboxItemLabelsByIdMap {
-	ref, err := h.Ref()
-	if err == nil {
-		ref, err = ref.Field(1)
-	}
-	return InboxItemLabelsByIdMap{
-		err: err,
-		q:   h.q,
-		ref: ref,
-	}
-}
-
-// InboxItemLabelsByIdMap addresses the map InboxItem[owner_id, folder,
-// received_us].labels[string].by_id: one key per entry, InboxItem[owner_id,
-// folder, received_us].labels[string].by_id[uint32]. It does no I/O until a
-// method is called, and carries any error met while addressing it, which every
-// method returns. Its methods run on the Querier of the table it came from.
-type InboxItemLabelsByIdMap struct {
-	q   runtime.Querier
-	ref runtime.Ref
-	err error
-}
-
-// InboxItemLabelsByIdEntry is one entry of InboxItem[owner_id, folder,
-// received_us].labels[string].by_id, as Scan yields it.
-type InboxItemLabelsByIdEntry struct {
-	// Key is the entry's map key.
-	Key uint32
-	// Value is the entry's value.
-	Value *Label
-}
-
-// Ref returns the runtime.Ref of the map InboxItem[owner_id, folder,
-// received_us].labels[string].by_id, for the untyped runtime API. It does no
-// I/O.
-func (h InboxItemLabelsByIdMap) Ref() (runtime.Ref, error) {
-	return h.ref, h.err
-}
-
-// entry returns the Ref of the entry InboxItem[owner_id, folder,
-// received_us].labels[string].by_id[k].
-func (h InboxItemLabelsByIdMap) entry(k uint32) (runtime.Ref, error) {
-	if h.err != nil {
-		return runtime.Ref{}, h.err
-	}
-	return h.ref.Entry(protoreflect.ValueOfUint32(k))
-}
-
-// Entry addresses the entry InboxItem[owner_id, folder,
-// received_us].labels[string].by_id[k], to reach the fields, objects and maps
-// stored below it. It does no I/O.
-func (h InboxItemLabelsByIdMap) Entry(k uint32) InboxItemLabelsByIdHandle {
-	ref, err := h.entry(k)
-	return InboxItemLabelsByIdHandle{
-		err: err,
-		q:   h.q,
-		ref: ref,
-	}
-}
-
-// Get reads the key range of the entry InboxItem[owner_id, folder,
-// received_us].labels[string].by_id[k] (its own key and every key below it) in
-// one range scan. It returns an error wrapping runtime.ErrNotFound when the
-// entry does not exist.
-func (h InboxItemLabelsByIdMap) Get(ctx context.Context, k uint32) (*Label, error) {
-	ref, err := h.entry(k)
-	if err != nil {
-		return nil, err
-	}
-	m := new(Label)
-	if err := h.q.Get(ctx, ref, m); err != nil {
-		return nil, err
-	}
-	return m, nil
-}
-
-// Put replaces the entry InboxItem[owner_id, folder,
-// received_us].labels[string].by_id[k] with v atomically: one batch deletes
-// the entry's key range and writes every pair of v. It neither reads nor
-// touches the value of the object holding the map; a missing holder is
-// created.
-func (h InboxItemLabelsByIdMap) Put(ctx context.Context, k uint32, v *Label) error {
-	if v == nil {
-		return fmt.Errorf("%w: InboxItemLabelsByIdMap.Put of a nil *Label", runtime.ErrInvalid)
-	}
-	ref, err := h.entry(k)
-	if err != nil {
-		return err
-	}
-	return h.q.Put(ctx, ref, v)
-}
-
-// Delete deletes the key range of the entry InboxItem[owner_id, folder,
-// received_us].labels[string].by_id[k]: one range delete.
-func (h InboxItemLabelsByIdMap) Delete(ctx context.Context, k uint32) error {
-	ref, err := h.entry(k)
-	if err != nil {
-		return err
-	}
-	return h.q.Delete(ctx, ref)
-}
-
-// Clear deletes every entry of InboxItem[owner_id, folder,
-// received_us].labels[string].by_id: one range delete of the map's whole key
-// range.
-func (h InboxItemLabelsByIdMap) Clear(ctx context.Context) error {
-	if h.err != nil {
-		return h.err
-	}
-	return h.q.Delete(ctx, h.ref)
-}
-
-// Scan reads every entry of InboxItem[owner_id, folder,
-// received_us].labels[string].by_id in one range scan, streaming each entry as
-// soon as its keys end, in stored key order; opts limits, reverses or resumes
-// the scan (ScanOptions.After takes a Cursor). The first error ends the
-// sequence.
-func (h InboxItemLabelsByIdMap) Scan(ctx context.Context, opts runtime.ScanOptions) iter.Seq2[InboxItemLabelsByIdEntry, error] {
-	return h.scan(ctx, runtime.KeyRange{}, opts)
-}
-
-// ScanAtLeast reads the entries of InboxItem[owner_id, folder,
-// received_us].labels[string].by_id whose key is at least lo in one range
-// scan, streaming each entry as soon as its keys end, in stored key order;
-// opts limits, reverses or resumes the scan (ScanOptions.After takes a
-// Cursor). The first error ends the sequence.
-func (h InboxItemLabelsByIdMap) ScanAtLeast(ctx context.Context, lo uint32, opts runtime.ScanOptions) iter.Seq2[InboxItemLabelsByIdEntry, error] {
-	return h.scan(ctx, runtime.KeyRange{Lower: protoreflect.ValueOfUint32(lo)}, opts)
-}
-
-// ScanBelow reads the entries of InboxItem[owner_id, folder,
-// received_us].labels[string].by_id whose key is below hi in one range scan,
-// streaming each entry as soon as its keys end, in stored key order; opts
-// limits, reverses or resumes the scan (ScanOptions.After takes a Cursor). The
-// first error ends the sequence.
-func (h InboxItemLabelsByIdMap) ScanBelow(ctx context.Context, hi uint32, opts runtime.ScanOptions) iter.Seq2[InboxItemLabelsByIdEntry, error] {
-	return h.scan(ctx, runtime.KeyRange{Upper: protoreflect.ValueOfUint32(hi)}, opts)
-}
-
-// ScanRange reads the entries of InboxItem[owner_id, folder,
-// received_us].labels[string].by_id whose key is in [lo, hi) in one range
-// scan, streaming each entry as soon as its keys end, in stored key order;
-// opts limits, reverses or resumes the scan (ScanOptions.After takes a
-// Cursor). The first error ends the sequence.
-func (h InboxItemLabelsByIdMap) ScanRange(ctx context.Context, lo, hi uint32, opts runtime.ScanOptions) iter.Seq2[InboxItemLabelsByIdEntry, error] {
-	return h.scan(ctx, runtime.KeyRange{
-		Lower: protoreflect.ValueOfUint32(lo),
-		Upper: protoreflect.ValueOfUint32(hi),
-	}, opts)
-}
-
-// scan streams the entries of InboxItem[owner_id, folder,
-// received_us].labels[string].by_id in kr.
-func (h InboxItemLabelsByIdMap) scan(ctx context.Context, kr runtime.KeyRange, opts runtime.ScanOptions) iter.Seq2[InboxItemLabelsByIdEntry, error] {
-	return func(yield func(InboxItemLabelsByIdEntry, error) bool) {
-		if h.err != nil {
-			yield(InboxItemLabelsByIdEntry{}, h.err)
-			return
-		}
-		for e, err := range h.q.ScanMap(ctx, h.ref, kr, opts) {
-			if err != nil {
-				yield(InboxItemLabelsByIdEntry{}, err)
-				return
-			}
-			v, ok := e.Value.Message().Interface().(*Label)
-			if !ok {
-				yield(InboxItemLabelsByIdEntry{}, fmt.Errorf("%w: got a %T where *Label was expected; open the DB with runtime.WithSchema and the linked File_ descriptor", runtime.ErrInvalid, e.Value.Message().Interface()))
-				return
-			}
-			if !yield(InboxItemLabelsByIdEntry{
-				Key:   uint32(e.Key.Uint()),
-				Value: v,
-			}, nil) {
-				return
-			}
-		}
-	}
-}
-
-// Cursor returns the key of the entry InboxItem[owner_id, folder,
-// received_us].labels[string].by_id[k], to pass as runtime.ScanOptions.After
-// to resume a scan right after it. It does no I/O.
-func (h InboxItemLabelsByIdMap) Cursor(k uint32) ([]byte, error) {
-	ref, err := h.entry(k)
-	if err != nil {
-		return nil, err
-	}
-	return ref.Key(), nil
-}
-
-// InboxItemLabelsByIdHandle addresses InboxItem[owner_id, folder,
-// received_us].labels[string].by_id[uint32], a Label stored at its own key
-// (its inline fields) and the keys below it. It does no I/O until a method is
-// called, and carries any error met while addressing it, which every method
-// returns. Its methods run on the Querier of the table it came from.
-type InboxItemLabelsByIdHandle struct {
-	q   runtime.Querier
-	ref runtime.Ref
-	err error
-}
-
-// Ref returns the runtime.Ref of InboxItem[owner_id, folder,
-// received_us].labels[string].by_id[uint32], for the untyped runtime API. It
-// does no I/O.
-func (h InboxItemLabelsByIdHandle) Ref() (runtime.Ref, error) {
-	return h.ref, h.err
-}
-
-// Get reads the key range of InboxItem[owner_id, folder,
-// received_us].labels[string].by_id[uint32] (its own key and every key below
-// it) in one range scan and returns the Label reassembled from it. It returns
-// an error wrapping runtime.ErrNotFound when no key of that range exists.
-func (h InboxItemLabelsByIdHandle) Get(ctx context.Context) (*Label, error) {
-	ref, err := h.Ref()
-	if err != nil {
-		return nil, err
-	}
-	m := new(Label)
-	if err := h.q.Get(ctx, ref, m); err != nil {
-		return nil, err
-	}
-	return m, nil
-}
-
-// Put replaces InboxItem[owner_id, folder,
-// received_us].labels[string].by_id[uint32] with v atomically: one batch
-// deletes the key range of InboxItem[owner_id, folder,
-// received_us].labels[string].by_id[uint32] (its own key and every key below
-// it) and writes every pair of v.
-func (h InboxItemLabelsByIdHandle) Put(ctx context.Context, v *Label) error {
-	if v == nil {
-		return fmt.Errorf("%w: InboxItemLabelsByIdHandle.Put of a nil *Label", runtime.ErrInvalid)
-	}
-	ref, err := h.Ref()
-	if err != nil {
-		return err
-	}
-	return h.q.Put(ctx, ref, v)
-}
-
-// Delete deletes the key range of InboxItem[owner_id, folder,
-// received_us].labels[string].by_id[uint32] (its own key and every key below
-// it): one range delete.
-func (h InboxItemLabelsByIdHandle) Delete(ctx context.Context) error {
-	ref, err := h.Ref()
-	if err != nil {
-		return err
-	}
-	return h.q.Delete(ctx, ref)
-}
-
-// UpdateInline reads and rewrites the single key InboxItem[owner_id, folder,
-// received_us].labels[string].by_id[uint32], whose value holds the inline
-// fields (name, color), in one transaction (a read-modify-write of that key
-// alone). fn sees a Label holding only those fields and may change only them;
-// keys below InboxItem[owner_id, folder,
-// received_us].labels[string].by_id[uint32] are neither read nor written. A
-// missing Label is created. fn may run more than once.
-func (h InboxItemLabelsByIdHandle) UpdateInline(ctx context.Context, fn func(*Label) error) error {
-	ref, err := h.Ref()
-	if err != nil {
-		return err
-	}
-	return h.q.MutateInline(ctx, ref, func(m protoreflect.Message) error {
-		v, ok := m.Interface().(*Label)
-		if !ok {
-			return fmt.Errorf("%w: got a %T where *Label was expected; open the DB with runtime.WithSchema and the linked File_ descriptor", runtime.ErrInvalid, m.Interface())
-		}
-		return fn(v)
-	})
-}
-
-// SetName sets name to v, stored inline in the value of the single key
-// InboxItem[owner_id, folder, received_us].labels[string].by_id[uint32]: a
-// read-modify-write of that key alone, in a transaction (see UpdateInline);
-// keys below it are neither read nor written. A missing Label is created.
-func (h InboxItemLabelsByIdHandle) SetName(ctx context.Context, v string) error {
-	ref, err := h.Ref()
-	if err != nil {
-		return err
-	}
-	return h.q.MutateInline(ctx, ref, func(m protoreflect.Message) error {
-		fd := m.Descriptor().Fields().ByNumber(1)
-		m.Set(fd, protoreflect.ValueOfString(v))
-		return nil
-	})
-}
-
-// SetColor sets color to v, stored inline in the value of the single key
-// InboxItem[owner_id, folder, received_us].labels[string].by_id[uint32]: a
-// read-modify-write of that key alone, in a transaction (see UpdateInline);
-// keys below it are neither read nor written. A missing Label is created.
-func (h InboxItemLabelsByIdHandle) SetColor(ctx context.Context, v uint32) error {
-	ref, err := h.Ref()
-	if err != nil {
-		return err
-	}
-	return h.q.MutateInline(ctx, ref, func(m protoreflect.Message) error {
-		fd := m.Descriptor().Fields().ByNumber(2)
-		m.Set(fd, protoreflect.ValueOfUint32(v))
-		return nil
-	})
+func (r InboxItemKeysByOwnerIdFolder) ReceivedUsBetween(lo, hi int64) runtime.Range[InboxItemKey] {
+	return runtime.Between(r.Range, lo, hi)
 }

@@ -8,803 +8,223 @@ package seriespb
 
 import (
 	"context"
-	"fmt"
 	"github.com/protoql/protoql/query"
 	"github.com/protoql/protoql/runtime"
+	"github.com/protoql/protoql/runtime/protoqlimpl"
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"iter"
-	"slices"
 )
 
-// This file is compiled against the runtime API of GeneratedVersion1; a
-// runtime without it fails to compile this file rather than misbehave.
-const _ = runtime.GeneratedVersion1
+// This file is compiled against the generated-code API of GeneratedVersion2;
+// a runtime without it fails to compile this file rather than misbehave.
+const _ = protoqlimpl.GeneratedVersion2
 
+// Series is one metric on one host.
+//
+// SeriesObject addresses a stored Series — a row, an object field or a
+// message map entry — without I/O. The embedded runtime.Object has Get, Put,
+// Delete and UpdateInline; the methods below address its fields. Key fields
+// are not among them: they are part of the address.
+type SeriesObject struct {
+	runtime.Object[*Series]
+}
+
+// Unit is the inline field unit, stored in the value of the object's own key:
+// Set and Clear are each a read-modify-write of that one key (see
+// runtime.Object.UpdateInline); keys below it are neither read nor written. It
+// does no I/O.
+func (o SeriesObject) Unit() runtime.Inline[string] {
+	return runtime.Inline[string]{
+		Num:    3,
+		Object: o.Object.Handle,
+	}
+}
+
+// Labels addresses the map field labels: one key per entry below this object,
+// holding the entry's value. It does no I/O.
+func (o SeriesObject) Labels() runtime.Map[string, string] {
+	return runtime.Map[string, string]{Handle: o.Object.Handle.Field(4)}
+}
+
+// Points by Unix time in microseconds, newest first.
+//
+// Points addresses the map field points: one object per entry below this
+// object, its own key holding its inline fields. It does no I/O.
+func (o SeriesObject) Points() PointMap[int64] {
+	return PointMap[int64]{runtime.ObjectMap[int64, *Point]{Handle: o.Object.Handle.Field(5)}}
+}
+
+// The time of the latest point: its own key, so updating it on every
+// append never rewrites the row's value.
+//
+// LastUs is the breakout field last_us, stored alone under its own key below
+// the object: Get reads that key, Set writes it blind and Clear deletes it,
+// none of them reading or writing the object's own value. It does no I/O.
+func (o SeriesObject) LastUs() runtime.Field[int64] {
+	return runtime.Field[int64]{Handle: o.Object.Handle.Field(6)}
+}
+
+// Point is one sample.
+//
+// PointObject addresses a stored Point — a row, an object field or a message
+// map entry — without I/O. The embedded runtime.Object has Get, Put, Delete
+// and UpdateInline; the methods below address its fields. Key fields are not
+// among them: they are part of the address.
+type PointObject struct {
+	runtime.Object[*Point]
+}
+
+// Value is the inline field value, stored in the value of the object's own
+// key: Set and Clear are each a read-modify-write of that one key (see
+// runtime.Object.UpdateInline); keys below it are neither read nor written. It
+// does no I/O.
+func (o PointObject) Value() runtime.Inline[float64] {
+	return runtime.Inline[float64]{
+		Num:    1,
+		Object: o.Object.Handle,
+	}
+}
+
+// Samples is the inline field samples, stored in the value of the object's own
+// key: Set and Clear are each a read-modify-write of that one key (see
+// runtime.Object.UpdateInline); keys below it are neither read nor written. It
+// does no I/O.
+func (o PointObject) Samples() runtime.Inline[uint32] {
+	return runtime.Inline[uint32]{
+		Num:    2,
+		Object: o.Object.Handle,
+	}
+}
+
+// PointMap addresses a map field whose values are Point, with keys of type K,
+// without I/O. The embedded runtime.ObjectMap has Get, Put, Delete, Clear,
+// Scan, ScanAtLeast, ScanBelow, ScanRange and Cursor; Entry addresses one
+// entry's fields.
+type PointMap[K any] struct {
+	runtime.ObjectMap[K, *Point]
+}
+
+// Entry addresses the entry k. It does no I/O.
+func (m PointMap[K]) Entry(k K) PointObject {
+	return PointObject{m.ObjectMap.Entry(k)}
+}
+
+// SeriesKey is the primary key of protoql.examples.timeseries.v1.Series:
+// (metric, host), in key order.
+type SeriesKey struct {
+	// Metric is the key column metric.
+	Metric string
+	// Host is the key column host.
+	Host string
+}
+
+// Series is one metric on one host.
+//
 // SeriesTable is the typed table of protoql.examples.timeseries.v1.Series
-// (table id 1), whose primary key is (metric, host). Every row is stored under
-// keys starting with Series[metric, host]. Its methods run on the DB it was
-// made from, or on the transaction given to In. It is safe for concurrent use
-// when its Querier is (a *runtime.DB is; a *runtime.Tx belongs to one
-// transaction).
+// (table id 1), whose primary key is (metric, host); its rows are stored under
+// keys starting with Series[metric, host]. The methods of the embedded
+// runtime.TypedTable (Get, Put, Delete, UpdateInline, Scan, DeleteRows,
+// Cursor) run on the DB it was made from, or on the Querier given to In.
 type SeriesTable struct {
-	t *runtime.Table
-	q runtime.Querier
+	runtime.TypedTable[SeriesKey, *Series]
 }
 
 // NewSeriesTable returns the typed table of
 // protoql.examples.timeseries.v1.Series in db. It fails when db has no such
 // table, or when db was not opened with the linked descriptor of *Series
-// (runtime.WithSchema(File_protoql_examples_timeseries_v1_timeseries_proto)),
-// since results must be of the linked Go type. It does no I/O.
-func NewSeriesTable(db *runtime.DB) (*SeriesTable, error) {
-	t, err := db.Table("protoql.examples.timeseries.v1.Series")
-	if err != nil {
-		return nil, err
-	}
-	if t.Schema().Desc != (*Series)(nil).ProtoReflect().Descriptor() {
-		return nil, fmt.Errorf("%w: table protoql.examples.timeseries.v1.Series of this DB is not described by the linked *Series; open the DB with runtime.WithSchema(File_protoql_examples_timeseries_v1_timeseries_proto)", runtime.ErrInvalid)
-	}
-	return &SeriesTable{
-		q: db,
-		t: t,
-	}, nil
+// (runtime.WithSchema(File_protoql_examples_timeseries_v1_timeseries_proto)).
+// It does no I/O.
+func NewSeriesTable(db *runtime.DB) (SeriesTable, error) {
+	t, err := runtime.NewTypedTable[SeriesKey, *Series](db, "protoql.examples.timeseries.v1.Series", func(k SeriesKey) []protoreflect.Value {
+		return []protoreflect.Value{protoreflect.ValueOfString(k.Metric), protoreflect.ValueOfString(k.Host)}
+	})
+	return SeriesTable{t}, err
 }
 
 // In returns the table bound to q: pass the *runtime.Tx of DB.Update or
 // DB.View to run every call, and every handle made from the result, inside
-// that transaction (valid only while it runs), or a *runtime.DB to run outside
-// one. It does no I/O.
-func (x *SeriesTable) In(q runtime.Querier) *SeriesTable {
-	return &SeriesTable{
-		q: q,
-		t: x.t,
-	}
+// that transaction (valid only while it runs). It does no I/O.
+func (x SeriesTable) In(q runtime.Querier) SeriesTable {
+	return SeriesTable{x.TypedTable.In(q)}
 }
 
-// Table returns the untyped runtime table, for calls the typed API does not
-// cover.
-func (x *SeriesTable) Table() *runtime.Table {
-	return x.t
-}
-
-// Row returns the runtime.Ref of the row Series[metric, host], for the untyped
-// runtime API. It does no I/O.
-func (x *SeriesTable) Row(metric string, host string) (runtime.Ref, error) {
-	return x.t.Row(protoreflect.ValueOfString(metric), protoreflect.ValueOfString(host))
+// Row addresses the row Series[metric, host], for its typed fields, objects
+// and maps. It does no I/O.
+func (x SeriesTable) Row(k SeriesKey) SeriesObject {
+	return SeriesObject{x.TypedTable.Row(k)}
 }
 
 // Compile compiles text, a query whose root must be the Series table, against
-// the DB's schema. Compile once (at start-up, say) and run the result many
-// times with Query, passing user input as $variables. Errors name the line and
-// column. It does no I/O.
-func (x *SeriesTable) Compile(text string) (*query.Query, error) {
-	return runtime.CompileFor(x.t, text)
+// the DB's schema. Compile once and run the result many times with Query,
+// passing user input as $variables. Errors name the line and column. It does
+// no I/O.
+func (x SeriesTable) Compile(text string) (*query.Query, error) {
+	return protoqlimpl.CompileFor(x.Table(), text)
 }
 
 // Query runs q (from Compile) with vars bound, on one consistent snapshot of
 // the table's Querier, yielding each root row as a *Series with only the
 // selected fields set (key fields always) and the cursor that resumes after
-// it. It reads only the key ranges the query's plan names (see q.Explain). The
-// first error ends the sequence.
-func (x *SeriesTable) Query(ctx context.Context, q *query.Query, vars map[string]any, opts ...runtime.QueryOption) iter.Seq2[runtime.Row[*Series], error] {
-	return runtime.QueryAs[*Series](ctx, x.q, q, vars, opts...)
+// it. The first error ends the sequence.
+func (x SeriesTable) Query(ctx context.Context, q *query.Query, vars map[string]any, opts ...runtime.QueryOption) iter.Seq2[runtime.Row[*Series], error] {
+	return protoqlimpl.QueryAs[*Series](ctx, x.Querier(), q, vars, opts...)
 }
 
-// Get reads the key range of Series[metric, host] (its own key and every key
-// below it) in one range scan and returns the Series reassembled from it. It
-// returns an error wrapping runtime.ErrNotFound when no key of that range
-// exists.
-func (x *SeriesTable) Get(ctx context.Context, metric string, host string) (*Series, error) {
-	ref, err := x.Row(metric, host)
-	if err != nil {
-		return nil, err
-	}
-	m := new(Series)
-	if err := x.q.Get(ctx, ref, m); err != nil {
-		return nil, err
-	}
-	return m, nil
-}
-
-// Put replaces the row Series[metric, host] whose key fields v holds,
-// atomically: one batch deletes the row's key range (its own key and every key
-// below it) and writes every pair of v.
-func (x *SeriesTable) Put(ctx context.Context, v *Series) error {
-	if v == nil {
-		return fmt.Errorf("%w: SeriesTable.Put of a nil *Series", runtime.ErrInvalid)
-	}
-	ref, err := x.t.RowOf(v)
-	if err != nil {
-		return err
-	}
-	return x.q.Put(ctx, ref, v)
-}
-
-// Delete deletes the key range of Series[metric, host] (its own key and every
-// key below it): one range delete.
-func (x *SeriesTable) Delete(ctx context.Context, metric string, host string) error {
-	ref, err := x.Row(metric, host)
-	if err != nil {
-		return err
-	}
-	return x.q.Delete(ctx, ref)
-}
-
-// UpdateInline reads and rewrites the single key Series[metric, host], whose
-// value holds the inline fields (unit), in one transaction (a
-// read-modify-write of that key alone). fn sees a Series holding only those
-// fields (and its key fields, which it must not change) and may change only
-// them; keys below Series[metric, host] are neither read nor written. A
-// missing Series is created. fn may run more than once.
-func (x *SeriesTable) UpdateInline(ctx context.Context, metric string, host string, fn func(*Series) error) error {
-	ref, err := x.Row(metric, host)
-	if err != nil {
-		return err
-	}
-	return x.q.MutateInline(ctx, ref, func(m protoreflect.Message) error {
-		v, ok := m.Interface().(*Series)
-		if !ok {
-			return fmt.Errorf("%w: got a %T where *Series was expected; open the DB with runtime.WithSchema and the linked File_ descriptor", runtime.ErrInvalid, m.Interface())
-		}
-		return fn(v)
-	})
-}
-
-// Scan reads the rows of Series in r (nil: every row) with one range scan over
-// the part of the table's key range that r selects, streaming each row as soon
-// as its keys end. Rows come in stored key order (a descending column largest
-// first); opts limits, reverses or resumes the scan (ScanOptions.After takes a
-// Cursor). The first error ends the sequence.
-func (x *SeriesTable) Scan(ctx context.Context, r SeriesRange, opts runtime.ScanOptions) iter.Seq2[*Series, error] {
-	var kr runtime.KeyRange
-	if r != nil {
-		kr = r.keyRangeOfSeries()
-	}
-	return func(yield func(*Series, error) bool) {
-		for m, err := range x.q.Scan(ctx, x.t, kr, opts) {
-			if err != nil {
-				yield(nil, err)
-				return
-			}
-			v, ok := m.(*Series)
-			if !ok {
-				yield(nil, fmt.Errorf("%w: got a %T where *Series was expected; open the DB with runtime.WithSchema and the linked File_ descriptor", runtime.ErrInvalid, m))
-				return
-			}
-			if !yield(v, nil) {
-				return
-			}
-		}
-	}
-}
-
-// Cursor returns the key of v's row, Series[metric, host], to pass as
-// runtime.ScanOptions.After to resume a scan right after v. It does no I/O.
-func (x *SeriesTable) Cursor(v *Series) ([]byte, error) {
-	if v == nil {
-		return nil, fmt.Errorf("%w: SeriesTable.Cursor of a nil *Series", runtime.ErrInvalid)
-	}
-	ref, err := x.t.RowOf(v)
-	if err != nil {
-		return nil, err
-	}
-	return ref.Key(), nil
-}
-
-// SetUnit sets unit to v, stored inline in the value of the single key
-// Series[metric, host]: a read-modify-write of that key alone, in a
-// transaction (see UpdateInline); keys below it are neither read nor written.
-// A missing Series is created.
-func (x *SeriesTable) SetUnit(ctx context.Context, metric string, host string, v string) error {
-	ref, err := x.Row(metric, host)
-	if err != nil {
-		return err
-	}
-	return x.q.MutateInline(ctx, ref, func(m protoreflect.Message) error {
-		fd := m.Descriptor().Fields().ByNumber(3)
-		m.Set(fd, protoreflect.ValueOfString(v))
-		return nil
-	})
-}
-
-// Labels addresses the map Series[metric, host].labels: one key per entry,
-// Series[metric, host].labels[string], with the keys below each. It does no
-// I/O; the handle's methods do.
-func (x *SeriesTable) Labels(metric string, host string) SeriesLabelsMap {
-	ref, err := x.Row(metric, host)
-	if err == nil {
-		ref, err = ref.Field(4)
-	}
-	return SeriesLabelsMap{
-		err: err,
-		q:   x.q,
-		ref: ref,
-	}
-}
-
-// Points addresses the map Series[metric, host].points: one key per entry,
-// Series[metric, host].points[int64] (descending: largest key first), with the
-// keys below each. It does no I/O; the handle's methods do.
-func (x *SeriesTable) Points(metric string, host string) SeriesPointsMap {
-	ref, err := x.Row(metric, host)
-	if err == nil {
-		ref, err = ref.Field(5)
-	}
-	return SeriesPointsMap{
-		err: err,
-		q:   x.q,
-		ref: ref,
-	}
-}
-
-// SetLastUs writes the single key Series[metric, host].last_us: one blind
-// write that reads nothing and leaves the value of Series[metric, host] alone
-// (a missing Series is created).
-func (x *SeriesTable) SetLastUs(ctx context.Context, metric string, host string, v int64) error {
-	ref, err := x.Row(metric, host)
-	if err == nil {
-		ref, err = ref.Field(6)
-	}
-	if err != nil {
-		return err
-	}
-	return x.q.SetValue(ctx, ref, protoreflect.ValueOfInt64(v))
-}
-
-// GetLastUs reads the single key Series[metric, host].last_us. It returns an
-// error wrapping runtime.ErrNotFound when the field is not stored.
-func (x *SeriesTable) GetLastUs(ctx context.Context, metric string, host string) (int64, error) {
-	ref, err := x.Row(metric, host)
-	if err == nil {
-		ref, err = ref.Field(6)
-	}
-	if err != nil {
-		return 0, err
-	}
-	v, err := x.q.GetValue(ctx, ref)
-	if err != nil {
-		return 0, err
-	}
-	return v.Int(), nil
-}
-
-// ClearLastUs deletes the single key Series[metric, host].last_us.
-func (x *SeriesTable) ClearLastUs(ctx context.Context, metric string, host string) error {
-	ref, err := x.Row(metric, host)
-	if err == nil {
-		ref, err = ref.Field(6)
-	}
-	if err != nil {
-		return err
-	}
-	return x.q.Delete(ctx, ref)
-}
-
-// SeriesRange is a range of Series rows by primary key, for SeriesTable.Scan:
-// start from SeriesKeys(), fix leading key columns in key order, then
-// optionally bound the next one. A nil SeriesRange is every row.
-type SeriesRange interface {
-	keyRangeOfSeries() runtime.KeyRange
-}
-
-// SeriesKeys returns the range of every Series row; its methods narrow it. It
-// does no I/O.
+// SeriesKeys returns the range of every Series row, for SeriesTable.Scan and
+// DeleteRows; its methods narrow it. It does no I/O.
 func SeriesKeys() SeriesKeysAll {
 	return SeriesKeysAll{}
 }
 
-// SeriesKeysAll is the range of every Series row. It implements SeriesRange;
-// its methods narrow it further.
+// SeriesKeysAll is a range of Series rows with no key column fixed. Pass it to
+// Scan as it is, or narrow it with its methods.
 type SeriesKeysAll struct {
-	kr runtime.KeyRange
-}
-
-func (k SeriesKeysAll) keyRangeOfSeries() runtime.KeyRange {
-	return k.kr
+	runtime.Range[SeriesKey]
 }
 
 // Metric narrows the range to the rows whose metric is v. It does no I/O.
-func (k SeriesKeysAll) Metric(v string) SeriesKeysByMetric {
-	return SeriesKeysByMetric{kr: runtime.KeyRange{Prefix: append(slices.Clip(k.kr.Prefix), protoreflect.ValueOfString(v))}}
+func (r SeriesKeysAll) Metric(v string) SeriesKeysByMetric {
+	return SeriesKeysByMetric{runtime.Fix(r.Range, v)}
 }
 
 // MetricAtLeast narrows the range to the rows whose metric is at least lo. It
 // does no I/O.
-func (k SeriesKeysAll) MetricAtLeast(lo string) SeriesKeysBounded {
-	return SeriesKeysBounded{kr: runtime.KeyRange{
-		Lower:  protoreflect.ValueOfString(lo),
-		Prefix: k.kr.Prefix,
-	}}
+func (r SeriesKeysAll) MetricAtLeast(lo string) runtime.Range[SeriesKey] {
+	return runtime.AtLeast(r.Range, lo)
 }
 
 // MetricBelow narrows the range to the rows whose metric is below hi. It does
 // no I/O.
-func (k SeriesKeysAll) MetricBelow(hi string) SeriesKeysBounded {
-	return SeriesKeysBounded{kr: runtime.KeyRange{
-		Prefix: k.kr.Prefix,
-		Upper:  protoreflect.ValueOfString(hi),
-	}}
+func (r SeriesKeysAll) MetricBelow(hi string) runtime.Range[SeriesKey] {
+	return runtime.Below(r.Range, hi)
 }
 
-// MetricRange narrows the range to the rows whose metric is in [lo, hi). It
+// MetricBetween narrows the range to the rows whose metric is in [lo, hi). It
 // does no I/O.
-func (k SeriesKeysAll) MetricRange(lo, hi string) SeriesKeysBounded {
-	return SeriesKeysBounded{kr: runtime.KeyRange{
-		Lower:  protoreflect.ValueOfString(lo),
-		Prefix: k.kr.Prefix,
-		Upper:  protoreflect.ValueOfString(hi),
-	}}
+func (r SeriesKeysAll) MetricBetween(lo, hi string) runtime.Range[SeriesKey] {
+	return runtime.Between(r.Range, lo, hi)
 }
 
-// SeriesKeysByMetric is the range of the Series rows with metric fixed. It
-// implements SeriesRange; its methods narrow it further.
+// SeriesKeysByMetric is a range of Series rows with metric fixed. Pass it to
+// Scan as it is, or narrow it with its methods.
 type SeriesKeysByMetric struct {
-	kr runtime.KeyRange
-}
-
-func (k SeriesKeysByMetric) keyRangeOfSeries() runtime.KeyRange {
-	return k.kr
+	runtime.Range[SeriesKey]
 }
 
 // HostAtLeast narrows the range to the rows whose host is at least lo. It does
 // no I/O.
-func (k SeriesKeysByMetric) HostAtLeast(lo string) SeriesKeysBounded {
-	return SeriesKeysBounded{kr: runtime.KeyRange{
-		Lower:  protoreflect.ValueOfString(lo),
-		Prefix: k.kr.Prefix,
-	}}
+func (r SeriesKeysByMetric) HostAtLeast(lo string) runtime.Range[SeriesKey] {
+	return runtime.AtLeast(r.Range, lo)
 }
 
 // HostBelow narrows the range to the rows whose host is below hi. It does no
 // I/O.
-func (k SeriesKeysByMetric) HostBelow(hi string) SeriesKeysBounded {
-	return SeriesKeysBounded{kr: runtime.KeyRange{
-		Prefix: k.kr.Prefix,
-		Upper:  protoreflect.ValueOfString(hi),
-	}}
+func (r SeriesKeysByMetric) HostBelow(hi string) runtime.Range[SeriesKey] {
+	return runtime.Below(r.Range, hi)
 }
 
-// HostRange narrows the range to the rows whose host is in [lo, hi). It does
+// HostBetween narrows the range to the rows whose host is in [lo, hi). It does
 // no I/O.
-func (k SeriesKeysByMetric) HostRange(lo, hi string) SeriesKeysBounded {
-	return SeriesKeysBounded{kr: runtime.KeyRange{
-		Lower:  protoreflect.ValueOfString(lo),
-		Prefix: k.kr.Prefix,
-		Upper:  protoreflect.ValueOfString(hi),
-	}}
-}
-
-// SeriesKeysBounded is a range of Series rows with leading key columns fixed
-// and the next one bounded. It implements SeriesRange.
-type SeriesKeysBounded struct {
-	kr runtime.KeyRange
-}
-
-func (k SeriesKeysBounded) keyRangeOfSeries() runtime.KeyRange {
-	return k.kr
-}
-
-// SeriesLabelsMap addresses the map Series[metric, host].labels: one key per
-// entry, Series[metric, host].labels[string]. It does no I/O until a method is
-// called, and carries any error met while addressing it, which every method
-// returns. Its methods run on the Querier of the table it came from.
-type SeriesLabelsMap struct {
-	q   runtime.Querier
-	ref runtime.Ref
-	err error
-}
-
-// SeriesLabelsEntry is one entry of Series[metric, host].labels, as Scan
-// yields it.
-type SeriesLabelsEntry struct {
-	// Key is the entry's map key.
-	Key string
-	// Value is the entry's value.
-	Value string
-}
-
-// Ref returns the runtime.Ref of the map Series[metric, host].labels, for the
-// untyped runtime API. It does no I/O.
-func (h SeriesLabelsMap) Ref() (runtime.Ref, error) {
-	return h.ref, h.err
-}
-
-// entry returns the Ref of the entry Series[metric, host].labels[k].
-func (h SeriesLabelsMap) entry(k string) (runtime.Ref, error) {
-	if h.err != nil {
-		return runtime.Ref{}, h.err
-	}
-	return h.ref.Entry(protoreflect.ValueOfString(k))
-}
-
-// Get reads the single key Series[metric, host].labels[k]. It returns an error
-// wrapping runtime.ErrNotFound when the entry does not exist.
-func (h SeriesLabelsMap) Get(ctx context.Context, k string) (string, error) {
-	ref, err := h.entry(k)
-	if err != nil {
-		return "", err
-	}
-	v, err := h.q.GetValue(ctx, ref)
-	if err != nil {
-		return "", err
-	}
-	return v.String(), nil
-}
-
-// Set writes the single key Series[metric, host].labels[k]: one blind write
-// that reads nothing and leaves the value of the object holding the map alone
-// (a missing holder is created).
-func (h SeriesLabelsMap) Set(ctx context.Context, k string, v string) error {
-	ref, err := h.entry(k)
-	if err != nil {
-		return err
-	}
-	return h.q.SetValue(ctx, ref, protoreflect.ValueOfString(v))
-}
-
-// Delete deletes the key range of the entry Series[metric, host].labels[k]:
-// one range delete.
-func (h SeriesLabelsMap) Delete(ctx context.Context, k string) error {
-	ref, err := h.entry(k)
-	if err != nil {
-		return err
-	}
-	return h.q.Delete(ctx, ref)
-}
-
-// Clear deletes every entry of Series[metric, host].labels: one range delete
-// of the map's whole key range.
-func (h SeriesLabelsMap) Clear(ctx context.Context) error {
-	if h.err != nil {
-		return h.err
-	}
-	return h.q.Delete(ctx, h.ref)
-}
-
-// Scan reads every entry of Series[metric, host].labels in one range scan,
-// streaming each entry as soon as its keys end, in stored key order; opts
-// limits, reverses or resumes the scan (ScanOptions.After takes a Cursor). The
-// first error ends the sequence.
-func (h SeriesLabelsMap) Scan(ctx context.Context, opts runtime.ScanOptions) iter.Seq2[SeriesLabelsEntry, error] {
-	return h.scan(ctx, runtime.KeyRange{}, opts)
-}
-
-// ScanAtLeast reads the entries of Series[metric, host].labels whose key is at
-// least lo in one range scan, streaming each entry as soon as its keys end, in
-// stored key order; opts limits, reverses or resumes the scan
-// (ScanOptions.After takes a Cursor). The first error ends the sequence.
-func (h SeriesLabelsMap) ScanAtLeast(ctx context.Context, lo string, opts runtime.ScanOptions) iter.Seq2[SeriesLabelsEntry, error] {
-	return h.scan(ctx, runtime.KeyRange{Lower: protoreflect.ValueOfString(lo)}, opts)
-}
-
-// ScanBelow reads the entries of Series[metric, host].labels whose key is
-// below hi in one range scan, streaming each entry as soon as its keys end, in
-// stored key order; opts limits, reverses or resumes the scan
-// (ScanOptions.After takes a Cursor). The first error ends the sequence.
-func (h SeriesLabelsMap) ScanBelow(ctx context.Context, hi string, opts runtime.ScanOptions) iter.Seq2[SeriesLabelsEntry, error] {
-	return h.scan(ctx, runtime.KeyRange{Upper: protoreflect.ValueOfString(hi)}, opts)
-}
-
-// ScanRange reads the entries of Series[metric, host].labels whose key is in
-// [lo, hi) in one range scan, streaming each entry as soon as its keys end, in
-// stored key order; opts limits, reverses or resumes the scan
-// (ScanOptions.After takes a Cursor). The first error ends the sequence.
-func (h SeriesLabelsMap) ScanRange(ctx context.Context, lo, hi string, opts runtime.ScanOptions) iter.Seq2[SeriesLabelsEntry, error] {
-	return h.scan(ctx, runtime.KeyRange{
-		Lower: protoreflect.ValueOfString(lo),
-		Upper: protoreflect.ValueOfString(hi),
-	}, opts)
-}
-
-// scan streams the entries of Series[metric, host].labels in kr.
-func (h SeriesLabelsMap) scan(ctx context.Context, kr runtime.KeyRange, opts runtime.ScanOptions) iter.Seq2[SeriesLabelsEntry, error] {
-	return func(yield func(SeriesLabelsEntry, error) bool) {
-		if h.err != nil {
-			yield(SeriesLabelsEntry{}, h.err)
-			return
-		}
-		for e, err := range h.q.ScanMap(ctx, h.ref, kr, opts) {
-			if err != nil {
-				yield(SeriesLabelsEntry{}, err)
-				return
-			}
-			v := e.Value.String()
-			if !yield(SeriesLabelsEntry{
-				Key:   e.Key.String(),
-				Value: v,
-			}, nil) {
-				return
-			}
-		}
-	}
-}
-
-// Cursor returns the key of the entry Series[metric, host].labels[k], to pass
-// as runtime.ScanOptions.After to resume a scan right after it. It does no
-// I/O.
-func (h SeriesLabelsMap) Cursor(k string) ([]byte, error) {
-	ref, err := h.entry(k)
-	if err != nil {
-		return nil, err
-	}
-	return ref.Key(), nil
-}
-
-// SeriesPointsMap addresses the map Series[metric, host].points: one key per
-// entry, Series[metric, host].points[int64] (descending: largest key first).
-// It does no I/O until a method is called, and carries any error met while
-// addressing it, which every method returns. Its methods run on the Querier of
-// the table it came from.
-type SeriesPointsMap struct {
-	q   runtime.Querier
-	ref runtime.Ref
-	err error
-}
-
-// SeriesPointsEntry is one entry of Series[metric, host].points, as Scan
-// yields it.
-type SeriesPointsEntry struct {
-	// Key is the entry's map key.
-	Key int64
-	// Value is the entry's value.
-	Value *Point
-}
-
-// Ref returns the runtime.Ref of the map Series[metric, host].points, for the
-// untyped runtime API. It does no I/O.
-func (h SeriesPointsMap) Ref() (runtime.Ref, error) {
-	return h.ref, h.err
-}
-
-// entry returns the Ref of the entry Series[metric, host].points[k].
-func (h SeriesPointsMap) entry(k int64) (runtime.Ref, error) {
-	if h.err != nil {
-		return runtime.Ref{}, h.err
-	}
-	return h.ref.Entry(protoreflect.ValueOfInt64(k))
-}
-
-// Entry addresses the entry Series[metric, host].points[k], to reach the
-// fields, objects and maps stored below it. It does no I/O.
-func (h SeriesPointsMap) Entry(k int64) SeriesPointsHandle {
-	ref, err := h.entry(k)
-	return SeriesPointsHandle{
-		err: err,
-		q:   h.q,
-		ref: ref,
-	}
-}
-
-// Get reads the key range of the entry Series[metric, host].points[k] (its own
-// key and every key below it) in one range scan. It returns an error wrapping
-// runtime.ErrNotFound when the entry does not exist.
-func (h SeriesPointsMap) Get(ctx context.Context, k int64) (*Point, error) {
-	ref, err := h.entry(k)
-	if err != nil {
-		return nil, err
-	}
-	m := new(Point)
-	if err := h.q.Get(ctx, ref, m); err != nil {
-		return nil, err
-	}
-	return m, nil
-}
-
-// Put replaces the entry Series[metric, host].points[k] with v atomically: one
-// batch deletes the entry's key range and writes every pair of v. It neither
-// reads nor touches the value of the object holding the map; a missing holder
-// is created.
-func (h SeriesPointsMap) Put(ctx context.Context, k int64, v *Point) error {
-	if v == nil {
-		return fmt.Errorf("%w: SeriesPointsMap.Put of a nil *Point", runtime.ErrInvalid)
-	}
-	ref, err := h.entry(k)
-	if err != nil {
-		return err
-	}
-	return h.q.Put(ctx, ref, v)
-}
-
-// Delete deletes the key range of the entry Series[metric, host].points[k]:
-// one range delete.
-func (h SeriesPointsMap) Delete(ctx context.Context, k int64) error {
-	ref, err := h.entry(k)
-	if err != nil {
-		return err
-	}
-	return h.q.Delete(ctx, ref)
-}
-
-// Clear deletes every entry of Series[metric, host].points: one range delete
-// of the map's whole key range.
-func (h SeriesPointsMap) Clear(ctx context.Context) error {
-	if h.err != nil {
-		return h.err
-	}
-	return h.q.Delete(ctx, h.ref)
-}
-
-// Scan reads every entry of Series[metric, host].points in one range scan,
-// streaming each entry as soon as its keys end, in stored key order
-// (descending: largest key first); opts limits, reverses or resumes the scan
-// (ScanOptions.After takes a Cursor). The first error ends the sequence.
-func (h SeriesPointsMap) Scan(ctx context.Context, opts runtime.ScanOptions) iter.Seq2[SeriesPointsEntry, error] {
-	return h.scan(ctx, runtime.KeyRange{}, opts)
-}
-
-// ScanAtLeast reads the entries of Series[metric, host].points whose key is at
-// least lo in one range scan, streaming each entry as soon as its keys end, in
-// stored key order (descending: largest key first); opts limits, reverses or
-// resumes the scan (ScanOptions.After takes a Cursor). The first error ends
-// the sequence.
-func (h SeriesPointsMap) ScanAtLeast(ctx context.Context, lo int64, opts runtime.ScanOptions) iter.Seq2[SeriesPointsEntry, error] {
-	return h.scan(ctx, runtime.KeyRange{Lower: protoreflect.ValueOfInt64(lo)}, opts)
-}
-
-// ScanBelow reads the entries of Series[metric, host].points whose key is
-// below hi in one range scan, streaming each entry as soon as its keys end, in
-// stored key order (descending: largest key first); opts limits, reverses or
-// resumes the scan (ScanOptions.After takes a Cursor). The first error ends
-// the sequence.
-func (h SeriesPointsMap) ScanBelow(ctx context.Context, hi int64, opts runtime.ScanOptions) iter.Seq2[SeriesPointsEntry, error] {
-	return h.scan(ctx, runtime.KeyRange{Upper: protoreflect.ValueOfInt64(hi)}, opts)
-}
-
-// ScanRange reads the entries of Series[metric, host].points whose key is in
-// [lo, hi) in one range scan, streaming each entry as soon as its keys end, in
-// stored key order (descending: largest key first); opts limits, reverses or
-// resumes the scan (ScanOptions.After takes a Cursor). The first error ends
-// the sequence.
-func (h SeriesPointsMap) ScanRange(ctx context.Context, lo, hi int64, opts runtime.ScanOptions) iter.Seq2[SeriesPointsEntry, error] {
-	return h.scan(ctx, runtime.KeyRange{
-		Lower: protoreflect.ValueOfInt64(lo),
-		Upper: protoreflect.ValueOfInt64(hi),
-	}, opts)
-}
-
-// scan streams the entries of Series[metric, host].points in kr.
-func (h SeriesPointsMap) scan(ctx context.Context, kr runtime.KeyRange, opts runtime.ScanOptions) iter.Seq2[SeriesPointsEntry, error] {
-	return func(yield func(SeriesPointsEntry, error) bool) {
-		if h.err != nil {
-			yield(SeriesPointsEntry{}, h.err)
-			return
-		}
-		for e, err := range h.q.ScanMap(ctx, h.ref, kr, opts) {
-			if err != nil {
-				yield(SeriesPointsEntry{}, err)
-				return
-			}
-			v, ok := e.Value.Message().Interface().(*Point)
-			if !ok {
-				yield(SeriesPointsEntry{}, fmt.Errorf("%w: got a %T where *Point was expected; open the DB with runtime.WithSchema and the linked File_ descriptor", runtime.ErrInvalid, e.Value.Message().Interface()))
-				return
-			}
-			if !yield(SeriesPointsEntry{
-				Key:   e.Key.Int(),
-				Value: v,
-			}, nil) {
-				return
-			}
-		}
-	}
-}
-
-// Cursor returns the key of the entry Series[metric, host].points[k], to pass
-// as runtime.ScanOptions.After to resume a scan right after it. It does no
-// I/O.
-func (h SeriesPointsMap) Cursor(k int64) ([]byte, error) {
-	ref, err := h.entry(k)
-	if err != nil {
-		return nil, err
-	}
-	return ref.Key(), nil
-}
-
-// SeriesPointsHandle addresses Series[metric, host].points[int64], a Point
-// stored at its own key (its inline fields) and the keys below it. It does no
-// I/O until a method is called, and carries any error met while addressing it,
-// which every method returns. Its methods run on the Querier of the table it
-// came from.
-type SeriesPointsHandle struct {
-	q   runtime.Querier
-	ref runtime.Ref
-	err error
-}
-
-// Ref returns the runtime.Ref of Series[metric, host].points[int64], for the
-// untyped runtime API. It does no I/O.
-func (h SeriesPointsHandle) Ref() (runtime.Ref, error) {
-	return h.ref, h.err
-}
-
-// Get reads the key range of Series[metric, host].points[int64] (its own key
-// and every key below it) in one range scan and returns the Point reassembled
-// from it. It returns an error wrapping runtime.ErrNotFound when no key of
-// that range exists.
-func (h SeriesPointsHandle) Get(ctx context.Context) (*Point, error) {
-	ref, err := h.Ref()
-	if err != nil {
-		return nil, err
-	}
-	m := new(Point)
-	if err := h.q.Get(ctx, ref, m); err != nil {
-		return nil, err
-	}
-	return m, nil
-}
-
-// Put replaces Series[metric, host].points[int64] with v atomically: one batch
-// deletes the key range of Series[metric, host].points[int64] (its own key and
-// every key below it) and writes every pair of v.
-func (h SeriesPointsHandle) Put(ctx context.Context, v *Point) error {
-	if v == nil {
-		return fmt.Errorf("%w: SeriesPointsHandle.Put of a nil *Point", runtime.ErrInvalid)
-	}
-	ref, err := h.Ref()
-	if err != nil {
-		return err
-	}
-	return h.q.Put(ctx, ref, v)
-}
-
-// Delete deletes the key range of Series[metric, host].points[int64] (its own
-// key and every key below it): one range delete.
-func (h SeriesPointsHandle) Delete(ctx context.Context) error {
-	ref, err := h.Ref()
-	if err != nil {
-		return err
-	}
-	return h.q.Delete(ctx, ref)
-}
-
-// UpdateInline reads and rewrites the single key Series[metric,
-// host].points[int64], whose value holds the inline fields (value, samples),
-// in one transaction (a read-modify-write of that key alone). fn sees a Point
-// holding only those fields and may change only them; keys below
-// Series[metric, host].points[int64] are neither read nor written. A missing
-// Point is created. fn may run more than once.
-func (h SeriesPointsHandle) UpdateInline(ctx context.Context, fn func(*Point) error) error {
-	ref, err := h.Ref()
-	if err != nil {
-		return err
-	}
-	return h.q.MutateInline(ctx, ref, func(m protoreflect.Message) error {
-		v, ok := m.Interface().(*Point)
-		if !ok {
-			return fmt.Errorf("%w: got a %T where *Point was expected; open the DB with runtime.WithSchema and the linked File_ descriptor", runtime.ErrInvalid, m.Interface())
-		}
-		return fn(v)
-	})
-}
-
-// SetValue sets value to v, stored inline in the value of the single key
-// Series[metric, host].points[int64]: a read-modify-write of that key alone,
-// in a transaction (see UpdateInline); keys below it are neither read nor
-// written. A missing Point is created.
-func (h SeriesPointsHandle) SetValue(ctx context.Context, v float64) error {
-	ref, err := h.Ref()
-	if err != nil {
-		return err
-	}
-	return h.q.MutateInline(ctx, ref, func(m protoreflect.Message) error {
-		fd := m.Descriptor().Fields().ByNumber(1)
-		m.Set(fd, protoreflect.ValueOfFloat64(v))
-		return nil
-	})
-}
-
-// SetSamples sets samples to v, stored inline in the value of the single key
-// Series[metric, host].points[int64]: a read-modify-write of that key alone,
-// in a transaction (see UpdateInline); keys below it are neither read nor
-// written. A missing Point is created.
-func (h SeriesPointsHandle) SetSamples(ctx context.Context, v uint32) error {
-	ref, err := h.Ref()
-	if err != nil {
-		return err
-	}
-	return h.q.MutateInline(ctx, ref, func(m protoreflect.Message) error {
-		fd := m.Descriptor().Fields().ByNumber(2)
-		m.Set(fd, protoreflect.ValueOfUint32(v))
-		return nil
-	})
+func (r SeriesKeysByMetric) HostBetween(lo, hi string) runtime.Range[SeriesKey] {
+	return runtime.Between(r.Range, lo, hi)
 }

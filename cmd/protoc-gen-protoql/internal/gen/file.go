@@ -3,6 +3,7 @@ package gen
 import (
 	"bytes"
 	"fmt"
+	"strings"
 
 	"github.com/dave/jennifer/jen"
 	"github.com/protoql/protoql/schema"
@@ -17,10 +18,12 @@ type fileGen struct {
 	// types holds the package-level names in use: the Go identifiers of the
 	// package's .pb.go files and the types generated so far.
 	types nameSet
+	// handles are the handle types of the package (shared by its files).
+	handles *handleTypes
 }
 
 // generateFile emits file's .protoql.go, if file declares tables.
-func generateFile(plugin *protogen.Plugin, idx *index, cat *schema.Catalog, file *protogen.File) error {
+func generateFile(plugin *protogen.Plugin, idx *index, cat *schema.Catalog, file *protogen.File, handles *handleTypes, types nameSet) error {
 	var tables []*schema.Table
 	for _, t := range cat.Tables {
 		if t.Desc.ParentFile().Path() == file.Desc.Path() {
@@ -30,7 +33,7 @@ func generateFile(plugin *protogen.Plugin, idx *index, cat *schema.Catalog, file
 	if len(tables) == 0 {
 		return nil
 	}
-	g := &fileGen{idx: idx, file: file, f: jen.NewFilePathName(string(file.GoImportPath), string(file.GoPackageName)), types: packageNames(plugin, file)}
+	g := &fileGen{idx: idx, file: file, f: jen.NewFilePathName(string(file.GoImportPath), string(file.GoPackageName)), types: types, handles: handles}
 	g.header(plugin)
 	for _, t := range tables {
 		if err := g.table(t); err != nil {
@@ -98,14 +101,15 @@ func (g *fileGen) header(plugin *protogen.Plugin) {
 	g.f.HeaderComment("\tprotoc             " + compilerVersion(plugin))
 	g.f.HeaderComment("source: " + g.file.Desc.Path())
 	g.f.ImportName(runtimePkg, "runtime")
+	g.f.ImportName(implPkg, "protoqlimpl")
 	g.f.ImportName(queryPkg, "query")
 	g.f.ImportName(reflectPkg, "protoreflect")
 	for _, pf := range plugin.Files {
 		g.f.ImportName(string(pf.GoImportPath), string(pf.GoPackageName))
 	}
-	g.f.Comment("This file is compiled against the runtime API of GeneratedVersion1; a")
-	g.f.Comment("runtime without it fails to compile this file rather than misbehave.")
-	g.f.Const().Id("_").Op("=").Qual(runtimePkg, "GeneratedVersion1")
+	g.f.Comment("This file is compiled against the generated-code API of GeneratedVersion2;")
+	g.f.Comment("a runtime without it fails to compile this file rather than misbehave.")
+	g.f.Const().Id("_").Op("=").Qual(implPkg, "GeneratedVersion2")
 	g.f.Line()
 }
 
@@ -132,6 +136,24 @@ func (g *fileGen) doc(format string, args ...any) {
 		}
 		g.f.Comment(line)
 	}
+}
+
+// comments writes a .proto leading comment as the first paragraph of a doc
+// comment.
+func (g *fileGen) comments(c protogen.Comments) {
+	text := strings.TrimSpace(string(c))
+	if text == "" {
+		return
+	}
+	for _, line := range strings.Split(text, "\n") {
+		line = strings.TrimPrefix(strings.TrimRight(line, " \t"), " ")
+		if line == "" {
+			g.f.Comment("//")
+			continue
+		}
+		g.f.Comment(line)
+	}
+	g.f.Comment("//")
 }
 
 // decl writes a declaration followed by a blank line.

@@ -105,8 +105,10 @@ func generatePackage(plugin *protogen.Plugin, idx *index, files []*protogen.File
 	if err != nil {
 		return err
 	}
+	handles := newHandleTypes()
+	types := packageNames(plugin, files[0])
 	for _, f := range files {
-		if err := generateFile(plugin, idx, cat, f); err != nil {
+		if err := generateFile(plugin, idx, cat, f, handles, types); err != nil {
 			return err
 		}
 	}

@@ -1,188 +1,190 @@
 package gen
 
 import (
+	"fmt"
+
 	"github.com/dave/jennifer/jen"
 	"github.com/protoql/protoql/schema"
 	"google.golang.org/protobuf/compiler/protogen"
 	"google.golang.org/protobuf/reflect/protoreflect"
 )
 
-// object is one stored message that methods are emitted for: a row, on the
-// table type, addressed by key arguments; or an object field or message map
-// entry, on a handle type that holds its runtime.Ref.
-type object struct {
-	node  *schema.Node
-	msg   *protogen.Message
-	path  string // Go name path, the prefix of nested type names: UserSessions
-	sym   string // symbolic key path, for docs: User[user_id].sessions[string]
-	recv  string // receiver variable
-	typ   string // receiver type name
-	table bool   // a table (pointer receiver, key arguments) rather than a handle
-	keys  []keyParam
-	names nameSet // method names in use on typ
+// handleTypes are the handle types written for one Go package: one object
+// type per message stored as a row, an object field or a message map
+// value, and one map type per message used as a map value. A message's
+// storage (which fields are inline, breakout, objects or maps) is the same
+// wherever it is stored, so one type per message serves every path.
+type handleTypes struct {
+	names   map[protoreflect.FullName]string       // object type names, reserved
+	written map[protoreflect.FullName]*schema.Node // object types written, with their layout
+	maps    map[protoreflect.FullName]string       // map type names, reserved
+	mapDone map[protoreflect.FullName]bool         // map types written
 }
 
-// keyParam is one key-column argument.
-type keyParam struct {
-	name  string
-	field *protogen.Field
-}
-
-func (o *object) recvParam() jen.Code {
-	if o.table {
-		return jen.Id(o.recv).Op("*").Id(o.typ)
-	}
-	return jen.Id(o.recv).Id(o.typ)
-}
-
-func (o *object) q() *jen.Statement { return jen.Id(o.recv).Dot("q") }
-
-// keyParams are the key arguments of a row method (none on handles).
-func (o *object) keyParams() []jen.Code {
-	var ps []jen.Code
-	for _, k := range o.keys {
-		ps = append(ps, jen.Id(k.name).Add(scalarType(k.field)))
-	}
-	return ps
-}
-
-func (o *object) keyArgs() []jen.Code {
-	var as []jen.Code
-	for _, k := range o.keys {
-		as = append(as, jen.Id(k.name))
-	}
-	return as
-}
-
-// refExpr is a call returning (runtime.Ref, error) for the object.
-func (o *object) refExpr() *jen.Statement {
-	if o.table {
-		return jen.Id(o.recv).Dot("Row").Call(o.keyArgs()...)
-	}
-	return jen.Id(o.recv).Dot("Ref").Call()
-}
-
-// stepStmts declares ref and err addressing the object, or its field num
-// when num is not 0.
-func (o *object) stepStmts(num protoreflect.FieldNumber) []jen.Code {
-	s := []jen.Code{jen.List(jen.Id("ref"), jen.Err()).Op(":=").Add(o.refExpr())}
-	if num != 0 {
-		s = append(s, jen.If(jen.Err().Op("==").Nil()).Block(
-			jen.List(jen.Id("ref"), jen.Err()).Op("=").Id("ref").Dot("Field").Call(jen.Lit(int(num)))))
-	}
-	return s
-}
-
-// refStmts is stepStmts followed by a return of fail..., err on error.
-func (o *object) refStmts(num protoreflect.FieldNumber, fail ...jen.Code) []jen.Code {
-	return append(o.stepStmts(num), failOnErr(fail...))
-}
-
-// failOnErr is "if err != nil { return fail..., err }".
-func failOnErr(fail ...jen.Code) jen.Code {
-	return jen.If(jen.Err().Op("!=").Nil()).Block(jen.Return(cat(fail, jen.Err())...))
-}
-
-// method writes one method of o with its doc comment.
-func (g *fileGen) method(o *object, name string, doc string, params, results []jen.Code, body ...jen.Code) {
-	g.doc("%s %s", name, doc)
-	g.decl(jen.Func().Params(o.recvParam()).Id(name).Params(params...).Params(results...).Block(body...))
-}
-
-func ctxParam() jen.Code { return jen.Id("ctx").Qual("context", "Context") }
-
-func withCtx(params ...jen.Code) []jen.Code { return append([]jen.Code{ctxParam()}, params...) }
-
-func cat(a []jen.Code, b ...jen.Code) []jen.Code {
-	return append(append([]jen.Code{}, a...), b...)
-}
-
-// objectMethods writes Get, Put, Delete and UpdateInline of o.
-func (g *fileGen) objectMethods(o *object) {
-	g.getMethod(o)
-	g.putMethod(o)
-	g.method(o, "Delete", "deletes "+o.rangeDoc()+": one range delete.",
-		withCtx(o.keyParams()...), []jen.Code{jen.Error()},
-		append(o.refStmts(0), jen.Return(o.q().Dot("Delete").Call(jen.Id("ctx"), jen.Id("ref"))))...)
-	g.updateInline(o)
-}
-
-// rangeDoc names the key range of o, for docs.
-func (o *object) rangeDoc() string {
-	return "the key range of " + o.sym + " (its own key and every key below it)"
-}
-
-func (g *fileGen) getMethod(o *object) {
-	g.method(o, "Get", "reads "+o.rangeDoc()+" in one range scan and returns the "+o.msg.GoIdent.GoName+
-		" reassembled from it. It returns an error wrapping runtime.ErrNotFound when no key of that range exists.",
-		withCtx(o.keyParams()...), []jen.Code{msgPtr(o.msg), jen.Error()},
-		cat(o.refStmts(0, jen.Nil()), getInto(o.q(), o.msg)...)...)
-}
-
-// getInto reads the object at ref into a new message and returns it.
-func getInto(q *jen.Statement, msg *protogen.Message) []jen.Code {
-	return []jen.Code{
-		jen.Id("m").Op(":=").New(ident(msg.GoIdent)),
-		jen.If(jen.Err().Op(":=").Add(q).Dot("Get").Call(jen.Id("ctx"), jen.Id("ref"), jen.Id("m")), jen.Err().Op("!=").Nil()).Block(
-			jen.Return(jen.Nil(), jen.Err())),
-		jen.Return(jen.Id("m"), jen.Nil()),
+func newHandleTypes() *handleTypes {
+	return &handleTypes{
+		names: map[protoreflect.FullName]string{}, written: map[protoreflect.FullName]*schema.Node{},
+		maps: map[protoreflect.FullName]string{}, mapDone: map[protoreflect.FullName]bool{},
 	}
 }
 
-// putMethod writes Put: a row finds its key in v, a handle has its Ref.
-func (g *fileGen) putMethod(o *object) {
-	doc := "replaces " + o.sym + " with v atomically: one batch deletes " + o.rangeDoc() + " and writes every pair of v."
-	params := withCtx(append(o.keyParams(), jen.Id("v").Add(msgPtr(o.msg)))...)
-	ref := o.refStmts(0)
-	if o.table {
-		doc = "replaces the row " + o.sym + " whose key fields v holds, atomically: one batch deletes the row's key range " +
-			"(its own key and every key below it) and writes every pair of v."
-		params = withCtx(jen.Id("v").Add(msgPtr(o.msg)))
-		ref = []jen.Code{jen.List(jen.Id("ref"), jen.Err()).Op(":=").Id(o.recv).Dot("t").Dot("RowOf").Call(jen.Id("v")), failOnErr()}
+// objectType returns the name of the object handle type of msg, writing it
+// (and the types of everything stored below it) the first time.
+func (g *fileGen) objectType(msg *protogen.Message, n *schema.Node) (string, error) {
+	name := g.objectName(msg)
+	if done := g.handles.written[n.Desc.FullName()]; done != nil {
+		return name, sameStorage(done, n)
 	}
-	g.method(o, "Put", doc, params, []jen.Code{jen.Error()},
-		cat(cat([]jen.Code{rejectNil(o.typ+".Put", o.msg)}, ref...),
-			jen.Return(o.q().Dot("Put").Call(jen.Id("ctx"), jen.Id("ref"), jen.Id("v"))))...)
-}
-
-// rejectNil returns an error when the message argument v is nil.
-func rejectNil(what string, msg *protogen.Message) jen.Code {
-	return jen.If(jen.Id("v").Op("==").Nil()).Block(jen.Return(nilArg(what + " of a nil *" + msg.GoIdent.GoName)))
-}
-
-func (g *fileGen) updateInline(o *object) {
-	name := o.msg.GoIdent.GoName
-	g.method(o, "UpdateInline", "reads and rewrites the single key "+o.sym+", whose value holds the inline fields"+
-		inlineList(o.node)+", in one transaction (a read-modify-write of that key alone). fn sees a "+
-		name+" holding only those fields"+keyNote(o)+" and may change only them; keys below "+o.sym+
-		" are neither read nor written. A missing "+name+" is created. fn may run more than once.",
-		withCtx(append(o.keyParams(), jen.Id("fn").Func().Params(msgPtr(o.msg)).Error())...), []jen.Code{jen.Error()},
-		append(o.refStmts(0), jen.Return(o.q().Dot("MutateInline").Call(jen.Id("ctx"), jen.Id("ref"),
-			jen.Func().Params(jen.Id("m").Qual(reflectPkg, "Message")).Error().Block(
-				jen.List(jen.Id("v"), jen.Id("ok")).Op(":=").Id("m").Dot("Interface").Call().Assert(msgPtr(o.msg)),
-				jen.If(jen.Op("!").Id("ok")).Block(jen.Return(notLinked(o.msg, jen.Id("m").Dot("Interface").Call()))),
-				jen.Return(jen.Id("fn").Call(jen.Id("v"))),
-			))))...)
-}
-
-func keyNote(o *object) string {
-	if o.table && len(o.keys) > 0 {
-		return " (and its key fields, which it must not change)"
-	}
-	return ""
-}
-
-// inlineList names the inline fields of n, for docs: " (a, b)" or " (none)".
-func inlineList(n *schema.Node) string {
-	s := ""
-	for i, f := range n.Inline {
-		if i > 0 {
-			s += ", "
+	g.handles.written[n.Desc.FullName()] = n
+	h := struct{ name string }{name}
+	M := msg.GoIdent.GoName
+	g.comments(msg.Comments.Leading)
+	g.doc("%s addresses a stored %s — a row, an object field or a message map entry — without I/O. "+
+		"The embedded runtime.Object has Get, Put, Delete and UpdateInline; the methods below address its fields. "+
+		"Key fields are not among them: they are part of the address.", h.name, M)
+	g.decl(jen.Type().Id(h.name).Struct(jen.Qual(runtimePkg, "Object").Types(msgPtr(msg))))
+	names := newNameSet("Object", "Handle", "Get", "Put", "Delete", "UpdateInline", "Ref", "Field", "Querier")
+	var later []func() error
+	for _, f := range n.Fields {
+		if f.Storage == schema.KeyColumn || f.Storage == schema.Join {
+			continue
 		}
-		s += string(f.Name())
+		pf, err := g.idx.field(f.Desc)
+		if err != nil {
+			return "", err
+		}
+		name := names.take(pf.GoName)
+		recv := jen.Id("o").Id(h.name)
+		here := jen.Id("o").Dot("Object").Dot("Handle")
+		field := here.Clone().Dot("Field").Call(jen.Lit(int(f.Number())))
+		num := jen.Lit(int(f.Number()))
+		var typ jen.Code
+		var val jen.Code
+		var doc string
+		switch f.Storage {
+		case schema.Inline:
+			kind := "Inline"
+			elem := []jen.Code{scalarType(pf)}
+			switch {
+			case pf.Desc.IsMap():
+				kind = "InlineMap"
+				elem = []jen.Code{scalarType(pf.Message.Fields[0]), scalarType(pf.Message.Fields[1])}
+			case pf.Desc.IsList():
+				kind = "InlineList"
+			}
+			typ = jen.Qual(runtimePkg, kind).Types(elem...)
+			val = jen.Add(typ).Values(jen.Dict{jen.Id("Object"): here, jen.Id("Num"): num})
+			doc = "is the inline field " + string(f.Name()) + ", stored in the value of the object's own key: " + writeNote(pf) +
+				" a read-modify-write of that one key (see runtime.Object.UpdateInline); keys below it are neither read nor written."
+		case schema.Breakout:
+			typ = jen.Qual(runtimePkg, "Field").Types(scalarType(pf))
+			val = jen.Add(typ).Values(jen.Dict{jen.Id("Handle"): field})
+			doc = "is the breakout field " + string(f.Name()) + ", stored alone under its own key below the object: Get reads that key, " +
+				"Set writes it blind and Clear deletes it, none of them reading or writing the object's own value."
+		case schema.Object:
+			child, err := g.idx.message(f.Child.Desc)
+			if err != nil {
+				return "", err
+			}
+			ct := child
+			later = append(later, func() error {
+				_, err := g.objectType(ct, f.Child)
+				return err
+			})
+			tn := g.objectName(child)
+			typ = jen.Id(tn)
+			val = jen.Id(tn).Values(jen.Qual(runtimePkg, "Object").Types(msgPtr(child)).Values(jen.Dict{jen.Id("Handle"): field}))
+			doc = "addresses the object field " + string(f.Name()) + ": its own key below this object, holding its inline fields, and the keys below that."
+		case schema.Map:
+			key := scalarType(pf.Message.Fields[0])
+			if f.Child == nil {
+				typ = jen.Qual(runtimePkg, "Map").Types(key, scalarType(pf.Message.Fields[1]))
+				val = jen.Add(typ).Values(jen.Dict{jen.Id("Handle"): field})
+				doc = "addresses the map field " + string(f.Name()) + ": one key per entry below this object, holding the entry's value."
+				break
+			}
+			vm := pf.Message.Fields[1].Message
+			later = append(later, func() error { return g.mapType(vm, f.Child) })
+			mn := g.mapName(vm)
+			typ = jen.Id(mn).Types(key)
+			val = jen.Id(mn).Types(key.Clone()).Values(jen.Qual(runtimePkg, "ObjectMap").Types(key.Clone(), msgPtr(vm)).Values(jen.Dict{jen.Id("Handle"): field}))
+			doc = "addresses the map field " + string(f.Name()) + ": one object per entry below this object, its own key holding its inline fields."
+		default:
+			return "", fmt.Errorf("protoc-gen-protoql: %s: unexpected storage %s", f.Desc.FullName(), f.Storage)
+		}
+		g.comments(pf.Comments.Leading)
+		g.doc("%s %s It does no I/O.", name, doc)
+		g.decl(jen.Func().Params(recv).Id(name).Params().Add(typ).Block(jen.Return(val)))
 	}
-	if s == "" {
-		return " (none)"
+	for _, fn := range later {
+		if err := fn(); err != nil {
+			return "", err
+		}
 	}
-	return " (" + s + ")"
+	return h.name, nil
+}
+
+func writeNote(pf *protogen.Field) string {
+	switch {
+	case pf.Desc.IsList() || pf.Desc.IsMap():
+		return "Set, which replaces every element, is"
+	case pf.Oneof != nil && !pf.Oneof.Desc.IsSynthetic():
+		return "Set, which clears the other members of oneof " + string(pf.Oneof.Desc.Name()) + ", and Clear are each"
+	}
+	return "Set and Clear are each"
+}
+
+// objectName is the name of msg's object handle type, reserved the first
+// time.
+func (g *fileGen) objectName(msg *protogen.Message) string {
+	if n, ok := g.handles.names[msg.Desc.FullName()]; ok {
+		return n
+	}
+	n := g.typeName(msg.GoIdent.GoName + "Object")
+	g.handles.names[msg.Desc.FullName()] = n
+	return n
+}
+
+// mapName is the name of the map handle type of maps with values msg,
+// reserved the first time.
+func (g *fileGen) mapName(msg *protogen.Message) string {
+	if n, ok := g.handles.maps[msg.Desc.FullName()]; ok {
+		return n
+	}
+	n := g.typeName(msg.GoIdent.GoName + "Map")
+	g.handles.maps[msg.Desc.FullName()] = n
+	return n
+}
+
+// mapType writes the map handle type of maps whose values are msg, stored
+// with layout n, and msg's object type.
+func (g *fileGen) mapType(msg *protogen.Message, n *schema.Node) error {
+	obj, err := g.objectType(msg, n)
+	if err != nil || g.handles.mapDone[msg.Desc.FullName()] {
+		return err
+	}
+	g.handles.mapDone[msg.Desc.FullName()] = true
+	name := g.mapName(msg)
+	M := msg.GoIdent.GoName
+	g.doc("%s addresses a map field whose values are %s, with keys of type K, without I/O. The embedded "+
+		"runtime.ObjectMap has Get, Put, Delete, Clear, Scan, ScanAtLeast, ScanBelow, ScanRange and Cursor; Entry "+
+		"addresses one entry's fields.", name, M)
+	g.decl(jen.Type().Id(name).Types(jen.Id("K").Any()).Struct(jen.Qual(runtimePkg, "ObjectMap").Types(jen.Id("K"), msgPtr(msg))))
+	g.doc("Entry addresses the entry k. It does no I/O.")
+	g.decl(jen.Func().Params(jen.Id("m").Id(name).Types(jen.Id("K"))).Id("Entry").Params(jen.Id("k").Id("K")).Id(obj).Block(
+		jen.Return(jen.Id(obj).Values(jen.Id("m").Dot("ObjectMap").Dot("Entry").Call(jen.Id("k"))))))
+	return nil
+}
+
+// sameStorage checks that a message is stored the same way at two places,
+// which one handle type per message relies on.
+func sameStorage(a, b *schema.Node) error {
+	for i, f := range a.Fields {
+		g := b.Fields[i]
+		if f.Storage != g.Storage && f.Storage != schema.KeyColumn && g.Storage != schema.KeyColumn {
+			return fmt.Errorf("protoc-gen-protoql: %s is stored as %s in one place and %s in another; one handle type per message needs one layout",
+				f.Desc.FullName(), f.Storage, g.Storage)
+		}
+	}
+	return nil
 }

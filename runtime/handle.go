@@ -1,0 +1,308 @@
+package runtime
+
+import (
+	"context"
+
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
+)
+
+// Handle addresses one place of a DB — a row, an object field, a breakout
+// field, a map or a map entry — together with the Querier (a *DB or a *Tx)
+// its typed views run their calls on. Building one does no I/O: an error
+// met while addressing (a bad key, a field that is not stored under its own
+// key) is carried and returned by every call made through it.
+//
+// Handle is the untyped base of the typed views [Object], [Field],
+// [Inline], [InlineList], [Map] and [ObjectMap], which generated code
+// builds from it by field number; a view's type parameter is checked
+// against the stored data when a call reads or writes it.
+type Handle struct {
+	q   Querier
+	ref Ref
+	err error
+}
+
+// HandleOf returns the Handle of ref on q. It does no I/O.
+func HandleOf(q Querier, ref Ref) Handle { return Handle{q: q, ref: ref} }
+
+// Ref returns the address of h, or the error met while addressing it.
+func (h Handle) Ref() (Ref, error) { return h.ref, h.err }
+
+// Querier returns what h's calls run on.
+func (h Handle) Querier() Querier { return h.q }
+
+// Field steps into field num of the object at h, which must be stored
+// under its own key (a breakout field, an object field or a map). It does
+// no I/O.
+func (h Handle) Field(num protoreflect.FieldNumber) Handle {
+	if h.err != nil {
+		return h
+	}
+	ref, err := h.ref.Field(num)
+	return Handle{q: h.q, ref: ref, err: err}
+}
+
+// entry steps from the map at h to the entry with key k.
+func entry[K any](h Handle, k K) Handle {
+	if h.err != nil {
+		return h
+	}
+	v, err := valueOf(k)
+	if err != nil {
+		return Handle{q: h.q, err: err}
+	}
+	ref, err := h.ref.Entry(v)
+	return Handle{q: h.q, ref: ref, err: err}
+}
+
+// Object is the typed view of an object of Go type M stored at a Handle: a
+// row, an object field or a message-valued map entry. Its own key holds its
+// inline fields; its breakout fields, object fields and maps have keys
+// below it.
+type Object[M proto.Message] struct{ Handle }
+
+// Get reads the object's key range (its own key and every key below it) in
+// one range scan and returns the M reassembled from it. It returns an error
+// wrapping ErrNotFound when no key of that range exists.
+func (o Object[M]) Get(ctx context.Context) (M, error) {
+	return getObject[M](ctx, o.Handle)
+}
+
+// Put replaces the object with v. When the object's layout has breakout
+// fields, object fields or maps, that is a range delete of the object's
+// whole key range and then a write of every pair of v; otherwise the object
+// is its one key, which a single write replaces. On a *DB the writes are
+// one atomic batch; on a *Tx they join the transaction and commit with it.
+// It neither reads nor writes the object holding this one (a missing holder
+// reads back as existing once something below it is stored).
+func (o Object[M]) Put(ctx context.Context, v M) error {
+	return putObject(ctx, o.Handle, v)
+}
+
+// Delete deletes the object's whole key range: one range delete (a batch
+// of its own on a *DB, part of the transaction on a *Tx).
+func (o Object[M]) Delete(ctx context.Context) error {
+	if o.err != nil {
+		return o.err
+	}
+	return o.q.Delete(ctx, o.ref)
+}
+
+// UpdateInline reads the object's own key — its inline fields only — lets
+// fn change them, and writes the key back: a read-modify-write of that one
+// key, which a *DB runs as a transaction of its own (fn may run more than
+// once when it conflicts) and a *Tx runs inside its transaction. fn sees an
+// M holding only the inline fields (and, for a row, its key fields, which
+// it must not change) and may change only inline fields; keys below the
+// object are neither read nor written. A missing object is created.
+func (o Object[M]) UpdateInline(ctx context.Context, fn func(M) error) error {
+	if o.err != nil {
+		return o.err
+	}
+	return o.q.UpdateInline(ctx, o.ref, func(m protoreflect.Message) error {
+		v, err := messageAs[M](m.Interface())
+		if err != nil {
+			return err
+		}
+		return fn(v)
+	})
+}
+
+func getObject[M proto.Message](ctx context.Context, h Handle) (M, error) {
+	var zero M
+	if h.err != nil {
+		return zero, h.err
+	}
+	m := newMessage[M]()
+	if err := h.q.Get(ctx, h.ref, m); err != nil {
+		return zero, err
+	}
+	return m, nil
+}
+
+func putObject[M proto.Message](ctx context.Context, h Handle, v M) error {
+	if isNil(v) {
+		return invalid("Put of a nil %T at %s", v, h.ref)
+	}
+	if h.err != nil {
+		return h.err
+	}
+	return h.q.Put(ctx, h.ref, v)
+}
+
+// Field is the typed view of a breakout field of Go type T: a field stored
+// alone under its own key, below the object holding it.
+type Field[T any] struct{ Handle }
+
+// Get reads the field's one key. It returns an error wrapping ErrNotFound
+// when the field is not stored.
+func (f Field[T]) Get(ctx context.Context) (T, error) {
+	return getTyped[T](ctx, f.Handle)
+}
+
+// Set writes the field's one key: a blind write that reads nothing and
+// leaves the value of the object holding the field alone (a missing
+// holder reads back as existing afterwards). A nil message deletes the key
+// instead.
+func (f Field[T]) Set(ctx context.Context, v T) error {
+	if m, ok := any(v).(proto.Message); ok && isNil(m) {
+		return f.Clear(ctx)
+	}
+	return setTyped(ctx, f.Handle, v)
+}
+
+// Clear deletes the field's one key.
+func (f Field[T]) Clear(ctx context.Context) error {
+	if f.err != nil {
+		return f.err
+	}
+	return f.q.Delete(ctx, f.ref)
+}
+
+func getTyped[T any](ctx context.Context, h Handle) (T, error) {
+	if h.err != nil {
+		var zero T
+		return zero, h.err
+	}
+	v, err := h.q.GetValue(ctx, h.ref)
+	if err != nil {
+		var zero T
+		return zero, err
+	}
+	return valueAs[T](v)
+}
+
+func setTyped[T any](ctx context.Context, h Handle, v T) error {
+	if h.err != nil {
+		return h.err
+	}
+	pv, err := valueOf(v)
+	if err != nil {
+		return invalid("%s: %v", h.ref, err)
+	}
+	return h.q.SetValue(ctx, h.ref, pv)
+}
+
+// Inline is the typed view of an inline field of Go type T: a field stored
+// inside the value of the object holding it (Object, at field number Num).
+// Writing it is a read-modify-write of that object's own key (see
+// Object.UpdateInline); keys below the object are neither read nor written.
+type Inline[T any] struct {
+	// Object is the handle of the object holding the field.
+	Object Handle
+	// Num is the field's number.
+	Num protoreflect.FieldNumber
+}
+
+// Set sets the field to v — a nil message clears it; a member of a oneof
+// clears the other members — by a read-modify-write of the holder's own
+// key (see Object.UpdateInline). A missing holder is created.
+func (f Inline[T]) Set(ctx context.Context, v T) error {
+	return f.update(ctx, func(m protoreflect.Message, fd protoreflect.FieldDescriptor) error {
+		if msg, ok := any(v).(proto.Message); ok && isNil(msg) {
+			m.Clear(fd)
+			return nil
+		}
+		pv, err := valueOf(v)
+		if err != nil {
+			return invalid("%s: %v", fd.FullName(), err)
+		}
+		m.Set(fd, pv)
+		return nil
+	})
+}
+
+// Clear clears the field by a read-modify-write of the holder's own key
+// (see Object.UpdateInline). A missing holder is created.
+func (f Inline[T]) Clear(ctx context.Context) error {
+	return f.update(ctx, func(m protoreflect.Message, fd protoreflect.FieldDescriptor) error {
+		m.Clear(fd)
+		return nil
+	})
+}
+
+func (f Inline[T]) update(ctx context.Context, set func(protoreflect.Message, protoreflect.FieldDescriptor) error) error {
+	return updateField(ctx, f.Object, f.Num, set)
+}
+
+// updateField runs set on field num of the object at h, inside
+// UpdateInline.
+func updateField(ctx context.Context, h Handle, num protoreflect.FieldNumber, set func(protoreflect.Message, protoreflect.FieldDescriptor) error) error {
+	if h.err != nil {
+		return h.err
+	}
+	return h.q.UpdateInline(ctx, h.ref, func(m protoreflect.Message) error {
+		fd := m.Descriptor().Fields().ByNumber(num)
+		if fd == nil {
+			return invalid("%s has no field number %d", m.Descriptor().FullName(), num)
+		}
+		return set(m, fd)
+	})
+}
+
+// InlineList is the typed view of a repeated inline field with elements of
+// Go type E, stored inside the value of the object holding it (Object, at
+// field number Num).
+type InlineList[E any] struct {
+	// Object is the handle of the object holding the field.
+	Object Handle
+	// Num is the field's number.
+	Num protoreflect.FieldNumber
+}
+
+// Set replaces every element of the field with vs (empty clears it) by a
+// read-modify-write of the holder's own key (see Object.UpdateInline). A
+// missing holder is created.
+func (f InlineList[E]) Set(ctx context.Context, vs []E) error {
+	return updateField(ctx, f.Object, f.Num, func(m protoreflect.Message, fd protoreflect.FieldDescriptor) error {
+		m.Clear(fd)
+		if len(vs) == 0 {
+			return nil
+		}
+		l := m.Mutable(fd).List()
+		for i, e := range vs {
+			pv, err := valueOf(e)
+			if err != nil {
+				return invalid("%s[%d]: %v", fd.FullName(), i, err)
+			}
+			l.Append(pv)
+		}
+		return nil
+	})
+}
+
+// InlineMap is the typed view of a map field stored inline, with keys of Go
+// type K and values of Go type V, inside the value of the object holding it
+// (Object, at field number Num).
+type InlineMap[K comparable, V any] struct {
+	// Object is the handle of the object holding the field.
+	Object Handle
+	// Num is the field's number.
+	Num protoreflect.FieldNumber
+}
+
+// Set replaces every entry of the field with vs (empty clears it) by a
+// read-modify-write of the holder's own key (see Object.UpdateInline). A
+// missing holder is created.
+func (f InlineMap[K, V]) Set(ctx context.Context, vs map[K]V) error {
+	return updateField(ctx, f.Object, f.Num, func(m protoreflect.Message, fd protoreflect.FieldDescriptor) error {
+		m.Clear(fd)
+		if len(vs) == 0 {
+			return nil
+		}
+		mp := m.Mutable(fd).Map()
+		for k, v := range vs {
+			pk, err := valueOf(k)
+			if err != nil {
+				return invalid("%s key: %v", fd.FullName(), err)
+			}
+			pv, err := valueOf(v)
+			if err != nil {
+				return invalid("%s[%v]: %v", fd.FullName(), k, err)
+			}
+			mp.Set(pk.MapKey(), pv)
+		}
+		return nil
+	})
+}
