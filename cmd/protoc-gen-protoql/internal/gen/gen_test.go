@@ -34,12 +34,15 @@ type goldenCase struct {
 	name  string // testdata/<name> holds the goldens
 	root  string // the directory the .proto paths are relative to
 	param string // plugin parameters besides module=
+	// committed: the goldens are the generated files committed in the
+	// module (written by go tool buf generate), not copies under testdata.
+	committed bool
 }
 
 var goldenCases = []goldenCase{
-	{"social", filepath.Join(moduleRoot, "internal", "testproto"), ""},
-	{"features", filepath.Join("testdata", "features"), ""},
-	{"editions", filepath.Join("testdata", "editions"), "default_api_level=API_OPAQUE"},
+	{name: "social", root: filepath.Join(moduleRoot, "internal", "testproto"), committed: true},
+	{name: "features", root: filepath.Join("testdata", "features")},
+	{name: "editions", root: filepath.Join("testdata", "editions"), param: "default_api_level=API_OPAQUE"},
 }
 
 // request builds the CodeGeneratorRequest protoc would send for every
@@ -116,7 +119,7 @@ func TestGolden(t *testing.T) {
 		if got, want := resp.GetSupportedFeatures(), uint64(pluginpb.CodeGeneratorResponse_FEATURE_PROTO3_OPTIONAL|pluginpb.CodeGeneratorResponse_FEATURE_SUPPORTS_EDITIONS); got != want {
 			t.Errorf("%s: supported features: got %b, want %b", tc.name, got, want)
 		}
-		checkGoldens(t, tc.name, resp.File)
+		checkGoldens(t, tc, resp.File)
 		goResp := run(t, req, generateGo)
 		if goResp.Error != nil {
 			t.Fatalf("%s: protoc-gen-go error: %s", tc.name, goResp.GetError())
@@ -143,29 +146,43 @@ func TestGolden(t *testing.T) {
 }
 
 // checkGoldens compares files with testdata/<name>/<base name>.golden, or
-// rewrites them with -update.
-func checkGoldens(t *testing.T, name string, files []*pluginpb.CodeGeneratorResponse_File) {
+// rewrites them with -update. For a committed case it compares them with
+// the module's committed generated files instead, which only go tool buf
+// generate rewrites (TestGeneratedCodeIsCurrent checks that it would not
+// change them).
+func checkGoldens(t *testing.T, tc goldenCase, files []*pluginpb.CodeGeneratorResponse_File) {
 	t.Helper()
+	name := tc.name
 	dir := filepath.Join("testdata", name)
 	var want []string
 	for _, f := range files {
 		golden := filepath.Join(dir, filepath.Base(f.GetName())+".golden")
+		if tc.committed {
+			golden = filepath.Join(moduleRoot, filepath.FromSlash(f.GetName()))
+		}
 		want = append(want, golden)
-		if *update {
+		if *update && !tc.committed {
 			if err := os.WriteFile(golden, []byte(f.GetContent()), 0o644); err != nil {
 				t.Fatal(err)
 			}
 			continue
 		}
+		fix := "review the change and run go test -update"
+		if tc.committed {
+			fix = "review the change and run go tool buf generate at the module root"
+		}
 		old, err := os.ReadFile(golden)
 		if err != nil {
-			t.Errorf("%s: %v (run go test -update to create it)", name, err)
+			t.Errorf("%s: %v (%s)", name, err, fix)
 			continue
 		}
 		if string(old) != f.GetContent() {
-			t.Errorf("%s: %s differs from the plugin's output; review the change and run go test -update\n%s",
-				name, golden, firstDiff(string(old), f.GetContent()))
+			t.Errorf("%s: %s differs from the plugin's output; %s\n%s",
+				name, golden, fix, firstDiff(string(old), f.GetContent()))
 		}
+	}
+	if tc.committed {
+		return // the module's other files are not this case's output
 	}
 	have, _ := filepath.Glob(filepath.Join(dir, "*.golden"))
 	for _, g := range have {
