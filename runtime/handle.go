@@ -50,7 +50,7 @@ func entry[K any](h Handle, k K) Handle {
 	}
 	v, err := valueOf(k)
 	if err != nil {
-		return Handle{q: h.q, err: err}
+		return Handle{q: h.q, err: invalid("%s key: %v", h.ref, err)}
 	}
 	ref, err := h.ref.Entry(v)
 	return Handle{q: h.q, ref: ref, err: err}

@@ -144,7 +144,9 @@ func scanEntries[K, V any](ctx context.Context, h Handle, lo, hi *K, opts ScanOp
 		if err == nil && hi != nil {
 			kr.Upper, err = valueOf(*hi)
 		}
-		if err == nil {
+		if err != nil {
+			err = invalid("%s key range: %v", h.ref, err)
+		} else {
 			err = h.err
 		}
 		if err != nil {

@@ -76,6 +76,8 @@ func (x TypedTable[K, M]) row(k K) Handle {
 		var v protoreflect.Value
 		if v, err = valueOf(k); err == nil {
 			ref, err = x.t.Row(v)
+		} else {
+			err = invalid("%s key: %v", x.t.s.Desc.Name(), err)
 		}
 	}
 	return Handle{q: x.q, ref: ref, err: err}
@@ -225,7 +227,7 @@ func Between[K, C any](r Range[K], lo, hi C) Range[K] {
 
 func (r Range[K]) with(err error) Range[K] {
 	if r.err == nil && err != nil {
-		r.err = err
+		r.err = invalid("key range: %v", err)
 	}
 	return r
 }

@@ -1,6 +1,8 @@
 package runtime
 
 import (
+	"fmt"
+
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
 )
@@ -8,7 +10,8 @@ import (
 // valueOf converts a Go value of a field, key column or map key/value type
 // to its protoreflect.Value: the scalar Go types protobuf-go uses, a
 // generated enum (anything with Number) and a generated message. A nil
-// message is an error: nothing can be stored for it.
+// message is an error: nothing can be stored for it. Its errors are not
+// wrapped: callers name the place and wrap them in ErrInvalid.
 func valueOf[T any](v T) (protoreflect.Value, error) {
 	switch x := any(v).(type) {
 	case bool:
@@ -34,11 +37,11 @@ func valueOf[T any](v T) (protoreflect.Value, error) {
 	case proto.Message:
 		m := x.ProtoReflect()
 		if !m.IsValid() {
-			return protoreflect.Value{}, invalid("a nil %T has no value to store", v)
+			return protoreflect.Value{}, fmt.Errorf("a nil %T has no value to store", v)
 		}
 		return protoreflect.ValueOfMessage(m), nil
 	}
-	return protoreflect.Value{}, invalid("%T is not a protobuf field type", v)
+	return protoreflect.Value{}, fmt.Errorf("%T is not a protobuf field type", v)
 }
 
 // valueAs converts a protoreflect.Value read from the store back to the Go

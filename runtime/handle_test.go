@@ -1,0 +1,133 @@
+package runtime_test
+
+import (
+	"context"
+	"errors"
+	"iter"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/protoql/protoql/internal/testpb"
+	"github.com/protoql/protoql/kv/memkv"
+	"github.com/protoql/protoql/runtime"
+)
+
+// TestTypedValues round-trips every Go type the typed handles convert —
+// scalars of each width, bytes, an enum, a message — through the store.
+func TestTypedValues(t *testing.T) {
+	ctx := context.Background()
+	db := openDB(t, memkv.New())
+	users := must[testpb.UserTable](t)(testpb.NewUserTable(db))
+	inbox := must[testpb.InboxTable](t)(testpb.NewInboxTable(db))
+	places := must[testpb.SeriesTable](t)(testpb.NewSeriesTable(db))
+	u := users.Row("u")
+
+	check(t, u.LastSeenUs().Set(ctx, -3))
+	if got := must[int64](t)(u.LastSeenUs().Get(ctx)); got != -3 {
+		t.Errorf("int64 breakout: got %d", got)
+	}
+	check(t, u.Settings().Set(ctx, &testpb.Settings{FontSize: 9}))
+	wantEqual(t, "message breakout", &testpb.Settings{FontSize: 9}, must[*testpb.Settings](t)(u.Settings().Get(ctx)))
+	check(t, u.Scores().Set(ctx, -1<<40, "far"))
+	if got := must[string](t)(u.Scores().Get(ctx, -1<<40)); got != "far" {
+		t.Errorf("int64-keyed map: got %q", got)
+	}
+	check(t, u.Password().History().Set(ctx, "k", []byte{0, 1}))
+	if got := must[[]byte](t)(u.Password().History().Get(ctx, "k")); !slices.Equal(got, []byte{0, 1}) {
+		t.Errorf("bytes map value: got %v", got)
+	}
+	key := testpb.InboxKey{Owner: "o", Folder: testpb.Folder_FOLDER_ARCHIVE, ReceivedUs: 7}
+	check(t, inbox.Row(key).Unread().Set(ctx, true))
+	check(t, inbox.Row(key).Labels().Entry("l").ById().Put(ctx, 1<<31, &testpb.Label{Color: 1 << 31}))
+	got := must[*testpb.Inbox](t)(inbox.Get(ctx, key))
+	want := &testpb.Inbox{Owner: "o", Folder: testpb.Folder_FOLDER_ARCHIVE, ReceivedUs: 7, Unread: true,
+		Labels: map[string]*testpb.Labels{"l": {ById: map[uint32]*testpb.Label{1 << 31: {Color: 1 << 31}}}}}
+	wantEqual(t, "composite key with an enum column", want, got)
+	n := 0
+	for e, err := range inbox.Row(key).Labels().Entry("l").ById().Scan(ctx, runtime.ScanOptions{}) {
+		check(t, err)
+		if n++; e.Key != 1<<31 || e.Value.GetColor() != 1<<31 {
+			t.Errorf("uint32 map scan: got %d %v", e.Key, e.Value)
+		}
+	}
+	if n != 1 {
+		t.Errorf("uint32 map scan: %d entries, want 1", n)
+	}
+	s := places.Row(testpb.SeriesKey{Metric: "m", Shard: 3})
+	check(t, s.Points().Put(ctx, 5, &testpb.Point{Value: 2.5}))
+	wantEqual(t, "double in an entry", &testpb.Point{Value: 2.5}, must[*testpb.Point](t)(s.Points().Get(ctx, 5)))
+}
+
+// TestTypedNil checks what a nil message does on each typed write: Put
+// refuses it, a breakout or inline Set clears the field.
+func TestTypedNil(t *testing.T) {
+	ctx := context.Background()
+	db := openDB(t, memkv.New())
+	users := must[testpb.UserTable](t)(testpb.NewUserTable(db))
+	check(t, users.Put(ctx, &testpb.User{UserId: "u", Settings: &testpb.Settings{Dark: true}, Profile: &testpb.Profile{Bio: "b"}}))
+	u := users.Row("u")
+	for name, err := range map[string]error{
+		"TypedTable.Put": users.Put(ctx, nil),
+		"Object.Put":     u.Password().Put(ctx, nil),
+		"ObjectMap.Put":  u.Sessions().Put(ctx, "s", nil),
+	} {
+		if !errors.Is(err, runtime.ErrInvalid) {
+			t.Errorf("%s(nil): got %v, want ErrInvalid", name, err)
+		}
+	}
+	check(t, u.Settings().Set(ctx, nil))
+	if _, err := u.Settings().Get(ctx); !errors.Is(err, runtime.ErrNotFound) {
+		t.Errorf("breakout Set(nil) then Get: got %v, want ErrNotFound", err)
+	}
+	check(t, u.Profile().Set(ctx, nil))
+	wantEqual(t, "after clearing both", &testpb.User{UserId: "u"}, must[*testpb.User](t)(users.Get(ctx, "u")))
+}
+
+// TestTypedMisuse checks that a typed view used wrongly fails with an error
+// wrapping ErrInvalid that names the types, rather than panicking.
+func TestTypedMisuse(t *testing.T) {
+	ctx := context.Background()
+	store := memkv.New()
+	linked := openDB(t, store)
+	users := must[testpb.UserTable](t)(testpb.NewUserTable(linked))
+	check(t, users.Row("u").Sessions().Put(ctx, "s", &testpb.Session{Device: "d"}))
+
+	// A DB opened on the stored schema yields dynamic messages, which no
+	// typed view may hand out as *testpb.Session.
+	dynamic, err := runtime.Open(ctx, store)
+	check(t, err)
+	ref := must[runtime.Ref](t)(table(t, dynamic, "protoql.test.v1.User").Row(str("u")))
+	ref = must[runtime.Ref](t)(ref.Field(5))
+	sessions := runtime.ObjectMap[string, *testpb.Session]{Handle: runtime.HandleOf(dynamic, ref)}
+	if err := firstErr(sessions.Scan(ctx, runtime.ScanOptions{})); !errors.Is(err, runtime.ErrInvalid) || !strings.Contains(err.Error(), "*testpb.Session") {
+		t.Errorf("scan of dynamic entries as *testpb.Session: got %v, want ErrInvalid naming the type", err)
+	}
+	if _, err := testpb.NewUserTable(dynamic); !errors.Is(err, runtime.ErrInvalid) {
+		t.Errorf("NewUserTable on a DB without the linked descriptor: got %v", err)
+	}
+
+	var zero runtime.TypedTable[string, *testpb.User]
+	if _, err := zero.Get(ctx, "u"); !errors.Is(err, runtime.ErrInvalid) {
+		t.Errorf("Get on a zero TypedTable: got %v, want ErrInvalid", err)
+	}
+	// A range built with a value of the wrong Go type for its column.
+	r := runtime.Fix(testpb.InboxKeys().Range, 2.5)
+	inbox := must[testpb.InboxTable](t)(testpb.NewInboxTable(linked))
+	if err := firstErr(inbox.Scan(ctx, r, runtime.ScanOptions{})); !errors.Is(err, runtime.ErrInvalid) {
+		t.Errorf("Scan of a range with a float owner: got %v, want ErrInvalid", err)
+	}
+	if _, err := runtime.NewTypedTable[testpb.InboxKey, *testpb.Inbox](linked, "protoql.test.v1.Inbox", nil); !errors.Is(err, runtime.ErrInvalid) {
+		t.Errorf("a composite-key TypedTable without a key function: got %v, want ErrInvalid", err)
+	}
+}
+
+// firstErr returns the first error a sequence yields (nil if none).
+func firstErr[T any](seq iter.Seq2[T, error]) error {
+	for _, err := range seq {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
