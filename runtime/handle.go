@@ -241,6 +241,19 @@ func updateField(ctx context.Context, h Handle, num protoreflect.FieldNumber, se
 	})
 }
 
+// replaceField clears the repeated or map field num of the object at h
+// and, when the new content has n elements, lets fill add them, inside
+// UpdateInline.
+func replaceField(ctx context.Context, h Handle, num protoreflect.FieldNumber, n int, fill func(protoreflect.Message, protoreflect.FieldDescriptor) error) error {
+	return updateField(ctx, h, num, func(m protoreflect.Message, fd protoreflect.FieldDescriptor) error {
+		m.Clear(fd)
+		if n == 0 {
+			return nil
+		}
+		return fill(m, fd)
+	})
+}
+
 // InlineList is the typed view of a repeated inline field with elements of
 // Go type E, stored inside the value of the object holding it (Object, at
 // field number Num).
@@ -255,11 +268,7 @@ type InlineList[E any] struct {
 // read-modify-write of the holder's own key (see Object.UpdateInline). A
 // missing holder is created.
 func (f InlineList[E]) Set(ctx context.Context, vs []E) error {
-	return updateField(ctx, f.Object, f.Num, func(m protoreflect.Message, fd protoreflect.FieldDescriptor) error {
-		m.Clear(fd)
-		if len(vs) == 0 {
-			return nil
-		}
+	return replaceField(ctx, f.Object, f.Num, len(vs), func(m protoreflect.Message, fd protoreflect.FieldDescriptor) error {
 		l := m.Mutable(fd).List()
 		for i, e := range vs {
 			pv, err := valueOf(e)
@@ -286,11 +295,7 @@ type InlineMap[K comparable, V any] struct {
 // read-modify-write of the holder's own key (see Object.UpdateInline). A
 // missing holder is created.
 func (f InlineMap[K, V]) Set(ctx context.Context, vs map[K]V) error {
-	return updateField(ctx, f.Object, f.Num, func(m protoreflect.Message, fd protoreflect.FieldDescriptor) error {
-		m.Clear(fd)
-		if len(vs) == 0 {
-			return nil
-		}
+	return replaceField(ctx, f.Object, f.Num, len(vs), func(m protoreflect.Message, fd protoreflect.FieldDescriptor) error {
 		mp := m.Mutable(fd).Map()
 		for k, v := range vs {
 			pk, err := valueOf(k)

@@ -99,12 +99,19 @@ func TestTypedMisuse(t *testing.T) {
 	check(t, err)
 	ref := must[runtime.Ref](t)(table(t, dynamic, "protoql.test.v1.User").Row(str("u")))
 	ref = must[runtime.Ref](t)(ref.Field(5))
-	sessions := runtime.ObjectMap[string, *testpb.Session]{Handle: runtime.HandleOf(dynamic, ref)}
+	sessions := runtime.ObjectMapAt[string, *testpb.Session](runtime.HandleOf(dynamic, ref))
 	if err := firstErr(sessions.Scan(ctx, runtime.ScanOptions{})); !errors.Is(err, runtime.ErrInvalid) || !strings.Contains(err.Error(), "*testpb.Session") {
 		t.Errorf("scan of dynamic entries as *testpb.Session: got %v, want ErrInvalid naming the type", err)
 	}
 	if _, err := testpb.NewUserTable(dynamic); !errors.Is(err, runtime.ErrInvalid) {
 		t.Errorf("NewUserTable on a DB without the linked descriptor: got %v", err)
+	}
+
+	// A view of the wrong Go type for the stored field.
+	check(t, users.Row("u").LastSeenUs().Set(ctx, 5))
+	asString := runtime.Field[string]{Handle: users.Row("u").Handle.Field(3)}
+	if _, err := asString.Get(ctx); !errors.Is(err, runtime.ErrInvalid) || !strings.Contains(err.Error(), "int64") {
+		t.Errorf("an int64 field read as a string: got %v, want ErrInvalid naming int64", err)
 	}
 
 	var zero runtime.TypedTable[string, *testpb.User]

@@ -15,9 +15,54 @@ type Entry[K, V any] struct {
 	Value V
 }
 
+// entries holds what Map and ObjectMap share: deletes, scans and cursors of
+// a map with keys of Go type K and values of Go type V.
+type entries[K, V any] struct{ Handle }
+
+// Delete deletes the entry k with every key below it (one key for a scalar
+// entry, a range delete for an object entry).
+func (m entries[K, V]) Delete(ctx context.Context, k K) error {
+	return deleteAt(ctx, entry(m.Handle, k))
+}
+
+// Clear deletes every entry: one range delete of the map's key range.
+func (m entries[K, V]) Clear(ctx context.Context) error { return deleteAt(ctx, m.Handle) }
+
+// Scan reads every entry in one range scan, streaming each entry as soon as
+// its keys end, in stored key order (a descending map key largest first);
+// opts limits, reverses or resumes the scan (ScanOptions.After takes a
+// Cursor). The first error ends the sequence.
+func (m entries[K, V]) Scan(ctx context.Context, opts ScanOptions) iter.Seq2[Entry[K, V], error] {
+	return scanEntries[K, V](ctx, m.Handle, nil, nil, opts)
+}
+
+// ScanAtLeast is Scan of the entries whose key is at least lo.
+func (m entries[K, V]) ScanAtLeast(ctx context.Context, lo K, opts ScanOptions) iter.Seq2[Entry[K, V], error] {
+	return scanEntries[K, V](ctx, m.Handle, &lo, nil, opts)
+}
+
+// ScanBelow is Scan of the entries whose key is below hi.
+func (m entries[K, V]) ScanBelow(ctx context.Context, hi K, opts ScanOptions) iter.Seq2[Entry[K, V], error] {
+	return scanEntries[K, V](ctx, m.Handle, nil, &hi, opts)
+}
+
+// ScanRange is Scan of the entries whose key is in [lo, hi).
+func (m entries[K, V]) ScanRange(ctx context.Context, lo, hi K, opts ScanOptions) iter.Seq2[Entry[K, V], error] {
+	return scanEntries[K, V](ctx, m.Handle, &lo, &hi, opts)
+}
+
+// Cursor returns the key of the entry k, to pass as ScanOptions.After to
+// resume a scan right after it. It does no I/O.
+func (m entries[K, V]) Cursor(k K) ([]byte, error) { return cursorAt(entry(m.Handle, k)) }
+
 // Map is the typed view of a map field with keys of Go type K and scalar
 // values of Go type V: one key per entry, below the object holding the map.
-type Map[K, V any] struct{ Handle }
+// Besides Get and Set it has Delete, Clear, Scan, ScanAtLeast, ScanBelow,
+// ScanRange and Cursor.
+type Map[K, V any] struct{ entries[K, V] }
+
+// MapAt returns the Map view of the map at h. It does no I/O.
+func MapAt[K, V any](h Handle) Map[K, V] { return Map[K, V]{entries[K, V]{h}} }
 
 // Get reads the entry's one key. It returns an error wrapping ErrNotFound
 // when the map has no entry k.
@@ -31,42 +76,17 @@ func (m Map[K, V]) Set(ctx context.Context, k K, v V) error {
 	return setTyped(ctx, entry(m.Handle, k), v)
 }
 
-// Delete deletes the entry k.
-func (m Map[K, V]) Delete(ctx context.Context, k K) error { return deleteAt(ctx, entry(m.Handle, k)) }
-
-// Clear deletes every entry: one range delete of the map's key range.
-func (m Map[K, V]) Clear(ctx context.Context) error { return deleteAt(ctx, m.Handle) }
-
-// Scan reads every entry in one range scan, in stored key order; opts
-// limits, reverses or resumes the scan (ScanOptions.After takes a Cursor).
-// The first error ends the sequence.
-func (m Map[K, V]) Scan(ctx context.Context, opts ScanOptions) iter.Seq2[Entry[K, V], error] {
-	return scanEntries[K, V](ctx, m.Handle, nil, nil, opts)
-}
-
-// ScanAtLeast is Scan of the entries whose key is at least lo.
-func (m Map[K, V]) ScanAtLeast(ctx context.Context, lo K, opts ScanOptions) iter.Seq2[Entry[K, V], error] {
-	return scanEntries[K, V](ctx, m.Handle, &lo, nil, opts)
-}
-
-// ScanBelow is Scan of the entries whose key is below hi.
-func (m Map[K, V]) ScanBelow(ctx context.Context, hi K, opts ScanOptions) iter.Seq2[Entry[K, V], error] {
-	return scanEntries[K, V](ctx, m.Handle, nil, &hi, opts)
-}
-
-// ScanRange is Scan of the entries whose key is in [lo, hi).
-func (m Map[K, V]) ScanRange(ctx context.Context, lo, hi K, opts ScanOptions) iter.Seq2[Entry[K, V], error] {
-	return scanEntries[K, V](ctx, m.Handle, &lo, &hi, opts)
-}
-
-// Cursor returns the key of the entry k, to pass as ScanOptions.After to
-// resume a scan right after it. It does no I/O.
-func (m Map[K, V]) Cursor(k K) ([]byte, error) { return cursorAt(entry(m.Handle, k)) }
-
 // ObjectMap is the typed view of a map field with keys of Go type K and
 // message values of Go type M: each entry is an object (see Object) whose
 // own key, below the object holding the map, holds its inline fields.
-type ObjectMap[K any, M proto.Message] struct{ Handle }
+// Besides Entry, Get and Put it has Delete, Clear, Scan, ScanAtLeast,
+// ScanBelow, ScanRange and Cursor.
+type ObjectMap[K any, M proto.Message] struct{ entries[K, M] }
+
+// ObjectMapAt returns the ObjectMap view of the map at h. It does no I/O.
+func ObjectMapAt[K any, M proto.Message](h Handle) ObjectMap[K, M] {
+	return ObjectMap[K, M]{entries[K, M]{h}}
+}
 
 // Entry addresses the entry k. It does no I/O.
 func (m ObjectMap[K, M]) Entry(k K) Object[M] { return Object[M]{entry(m.Handle, k)} }
@@ -82,41 +102,6 @@ func (m ObjectMap[K, M]) Get(ctx context.Context, k K) (M, error) {
 func (m ObjectMap[K, M]) Put(ctx context.Context, k K, v M) error {
 	return putObject(ctx, entry(m.Handle, k), v)
 }
-
-// Delete deletes the entry k with every key below it: one range delete.
-func (m ObjectMap[K, M]) Delete(ctx context.Context, k K) error {
-	return deleteAt(ctx, entry(m.Handle, k))
-}
-
-// Clear deletes every entry: one range delete of the map's key range.
-func (m ObjectMap[K, M]) Clear(ctx context.Context) error { return deleteAt(ctx, m.Handle) }
-
-// Scan reads every entry in one range scan, streaming each entry as soon as
-// its keys end, in stored key order; opts limits, reverses or resumes the
-// scan (ScanOptions.After takes a Cursor). The first error ends the
-// sequence.
-func (m ObjectMap[K, M]) Scan(ctx context.Context, opts ScanOptions) iter.Seq2[Entry[K, M], error] {
-	return scanEntries[K, M](ctx, m.Handle, nil, nil, opts)
-}
-
-// ScanAtLeast is Scan of the entries whose key is at least lo.
-func (m ObjectMap[K, M]) ScanAtLeast(ctx context.Context, lo K, opts ScanOptions) iter.Seq2[Entry[K, M], error] {
-	return scanEntries[K, M](ctx, m.Handle, &lo, nil, opts)
-}
-
-// ScanBelow is Scan of the entries whose key is below hi.
-func (m ObjectMap[K, M]) ScanBelow(ctx context.Context, hi K, opts ScanOptions) iter.Seq2[Entry[K, M], error] {
-	return scanEntries[K, M](ctx, m.Handle, nil, &hi, opts)
-}
-
-// ScanRange is Scan of the entries whose key is in [lo, hi).
-func (m ObjectMap[K, M]) ScanRange(ctx context.Context, lo, hi K, opts ScanOptions) iter.Seq2[Entry[K, M], error] {
-	return scanEntries[K, M](ctx, m.Handle, &lo, &hi, opts)
-}
-
-// Cursor returns the key of the entry k, to pass as ScanOptions.After to
-// resume a scan right after it. It does no I/O.
-func (m ObjectMap[K, M]) Cursor(k K) ([]byte, error) { return cursorAt(entry(m.Handle, k)) }
 
 func deleteAt(ctx context.Context, h Handle) error {
 	if h.err != nil {

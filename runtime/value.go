@@ -14,24 +14,6 @@ import (
 // wrapped: callers name the place and wrap them in ErrInvalid.
 func valueOf[T any](v T) (protoreflect.Value, error) {
 	switch x := any(v).(type) {
-	case bool:
-		return protoreflect.ValueOfBool(x), nil
-	case int32:
-		return protoreflect.ValueOfInt32(x), nil
-	case int64:
-		return protoreflect.ValueOfInt64(x), nil
-	case uint32:
-		return protoreflect.ValueOfUint32(x), nil
-	case uint64:
-		return protoreflect.ValueOfUint64(x), nil
-	case float32:
-		return protoreflect.ValueOfFloat32(x), nil
-	case float64:
-		return protoreflect.ValueOfFloat64(x), nil
-	case string:
-		return protoreflect.ValueOfString(x), nil
-	case []byte:
-		return protoreflect.ValueOfBytes(x), nil
 	case protoreflect.Enum:
 		return protoreflect.ValueOfEnum(x.Number()), nil
 	case proto.Message:
@@ -40,48 +22,35 @@ func valueOf[T any](v T) (protoreflect.Value, error) {
 			return protoreflect.Value{}, fmt.Errorf("a nil %T has no value to store", v)
 		}
 		return protoreflect.ValueOfMessage(m), nil
+	case bool, int32, int64, uint32, uint64, float32, float64, string, []byte:
+		return protoreflect.ValueOf(x), nil
 	}
 	return protoreflect.Value{}, fmt.Errorf("%T is not a protobuf field type", v)
 }
 
 // valueAs converts a protoreflect.Value read from the store back to the Go
-// type T that valueOf accepts. A message of another Go type than T (a DB
-// opened without the linked descriptor) is an error naming both.
+// type T that valueOf accepts. A value of another Go type than T (a view of
+// the wrong type, or a message of a DB opened without the linked
+// descriptor) is an error naming both.
 func valueAs[T any](v protoreflect.Value) (T, error) {
 	var t T
-	switch p := any(&t).(type) {
-	case *bool:
-		*p = v.Bool()
-	case *int32:
-		*p = int32(v.Int())
-	case *int64:
-		*p = v.Int()
-	case *uint32:
-		*p = uint32(v.Uint())
-	case *uint64:
-		*p = v.Uint()
-	case *float32:
-		*p = float32(v.Float())
-	case *float64:
-		*p = v.Float()
-	case *string:
-		*p = v.String()
-	case *[]byte:
-		*p = v.Bytes()
-	default:
-		switch z := any(t).(type) {
-		case protoreflect.Enum:
-			e, ok := z.Type().New(v.Enum()).(T)
-			if !ok {
-				return t, invalid("enum %T does not make a %T", z, t)
+	switch z := any(t).(type) {
+	case protoreflect.Enum:
+		if n, ok := v.Interface().(protoreflect.EnumNumber); ok {
+			if e, ok := z.Type().New(n).(T); ok {
+				return e, nil
 			}
-			return e, nil
-		case proto.Message:
-			return messageAs[T](v.Message().Interface())
 		}
-		return t, invalid("%T is not a protobuf field type", t)
+	case proto.Message:
+		if m, ok := v.Interface().(protoreflect.Message); ok {
+			return messageAs[T](m.Interface())
+		}
+	default:
+		if x, ok := v.Interface().(T); ok {
+			return x, nil
+		}
 	}
-	return t, nil
+	return t, invalid("got a %T where %T was expected", v.Interface(), t)
 }
 
 // messageAs asserts that m, read from the store, is of the linked Go type

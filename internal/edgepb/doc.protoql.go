@@ -62,13 +62,13 @@ func (o DocObject) Note() runtime.Field[string] {
 // Parts addresses the map field parts: one object per entry below this object,
 // its own key holding its inline fields. It does no I/O.
 func (o DocObject) Parts() PartMap[string] {
-	return PartMap[string]{runtime.ObjectMap[string, *Part]{Handle: o.Object.Handle.Field(5)}}
+	return PartMap[string]{runtime.ObjectMapAt[string, *Part](o.Object.Handle.Field(5))}
 }
 
 // Labels addresses the map field labels: one key per entry below this object,
 // holding the entry's value. It does no I/O.
 func (o DocObject) Labels() runtime.Map[string, string] {
-	return runtime.Map[string, string]{Handle: o.Object.Handle.Field(6)}
+	return runtime.MapAt[string, string](o.Object.Handle.Field(6))
 }
 
 // Cover addresses the object field cover: its own key below this object,

@@ -49,13 +49,13 @@ func (o LegacyObject) Nick() runtime.Field[string] {
 // Items addresses the map field items: one object per entry below this object,
 // its own key holding its inline fields. It does no I/O.
 func (o LegacyObject) Items() ItemMap[string] {
-	return ItemMap[string]{runtime.ObjectMap[string, *Item]{Handle: o.Object.Handle.Field(4)}}
+	return ItemMap[string]{runtime.ObjectMapAt[string, *Item](o.Object.Handle.Field(4))}
 }
 
 // Tags addresses the map field tags: one key per entry below this object,
 // holding the entry's value. It does no I/O.
 func (o LegacyObject) Tags() runtime.Map[string, string] {
-	return runtime.Map[string, string]{Handle: o.Object.Handle.Field(5)}
+	return runtime.MapAt[string, string](o.Object.Handle.Field(5))
 }
 
 // Main addresses the object field main: its own key below this object, holding

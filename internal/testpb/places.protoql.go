@@ -31,7 +31,7 @@ type BoardObject struct {
 // Pins addresses the map field pins: one object per entry below this object,
 // its own key holding its inline fields. It does no I/O.
 func (o BoardObject) Pins() PinMap[string] {
-	return PinMap[string]{runtime.ObjectMap[string, *Pin]{Handle: o.Object.Handle.Field(2)}}
+	return PinMap[string]{runtime.ObjectMapAt[string, *Pin](o.Object.Handle.Field(2))}
 }
 
 // Pin joins to Place by its place_id.

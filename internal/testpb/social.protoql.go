@@ -58,13 +58,13 @@ func (o UserObject) Password() PasswordObject {
 // Sessions addresses the map field sessions: one object per entry below this
 // object, its own key holding its inline fields. It does no I/O.
 func (o UserObject) Sessions() SessionMap[string] {
-	return SessionMap[string]{runtime.ObjectMap[string, *Session]{Handle: o.Object.Handle.Field(5)}}
+	return SessionMap[string]{runtime.ObjectMapAt[string, *Session](o.Object.Handle.Field(5))}
 }
 
 // Threads addresses the map field threads: one object per entry below this
 // object, its own key holding its inline fields. It does no I/O.
 func (o UserObject) Threads() ThreadRefMap[string] {
-	return ThreadRefMap[string]{runtime.ObjectMap[string, *ThreadRef]{Handle: o.Object.Handle.Field(6)}}
+	return ThreadRefMap[string]{runtime.ObjectMapAt[string, *ThreadRef](o.Object.Handle.Field(6))}
 }
 
 // Emails is the inline field emails, stored in the value of the object's own
@@ -114,7 +114,7 @@ func (o UserObject) Address() runtime.Inline[*Address] {
 // Counters addresses the map field counters: one key per entry below this
 // object, holding the entry's value. It does no I/O.
 func (o UserObject) Counters() runtime.Map[string, int64] {
-	return runtime.Map[string, int64]{Handle: o.Object.Handle.Field(11)}
+	return runtime.MapAt[string, int64](o.Object.Handle.Field(11))
 }
 
 // Nickname is the breakout field nickname, stored alone under its own key
@@ -145,7 +145,7 @@ func (o UserObject) Settings() runtime.Field[*Settings] {
 // Scores addresses the map field scores: one key per entry below this object,
 // holding the entry's value. It does no I/O.
 func (o UserObject) Scores() runtime.Map[int64, string] {
-	return runtime.Map[int64, string]{Handle: o.Object.Handle.Field(15)}
+	return runtime.MapAt[int64, string](o.Object.Handle.Field(15))
 }
 
 // Password is an object field: its own key, decomposed.
@@ -179,7 +179,7 @@ func (o PasswordObject) ChangedUs() runtime.Field[int64] {
 // History addresses the map field history: one key per entry below this
 // object, holding the entry's value. It does no I/O.
 func (o PasswordObject) History() runtime.Map[string, []byte] {
-	return runtime.Map[string, []byte]{Handle: o.Object.Handle.Field(3)}
+	return runtime.MapAt[string, []byte](o.Object.Handle.Field(3))
 }
 
 // Session is a map value message.
@@ -217,7 +217,7 @@ func (o SessionObject) Device() runtime.Inline[string] {
 // Attrs addresses the map field attrs: one key per entry below this object,
 // holding the entry's value. It does no I/O.
 func (o SessionObject) Attrs() runtime.Map[string, string] {
-	return runtime.Map[string, string]{Handle: o.Object.Handle.Field(3)}
+	return runtime.MapAt[string, string](o.Object.Handle.Field(3))
 }
 
 // Geo addresses the object field geo: its own key below this object, holding
@@ -419,7 +419,7 @@ func (o ThreadObject) Body() runtime.Inline[string] {
 // Messages addresses the map field messages: one object per entry below this
 // object, its own key holding its inline fields. It does no I/O.
 func (o ThreadObject) Messages() MessageMap[int64] {
-	return MessageMap[int64]{runtime.ObjectMap[int64, *Message]{Handle: o.Object.Handle.Field(4)}}
+	return MessageMap[int64]{runtime.ObjectMapAt[int64, *Message](o.Object.Handle.Field(4))}
 }
 
 // Message is a map value inside Thread.
@@ -570,7 +570,7 @@ func (o InboxObject) Subject() runtime.Inline[string] {
 // Labels addresses the map field labels: one object per entry below this
 // object, its own key holding its inline fields. It does no I/O.
 func (o InboxObject) Labels() LabelsMap[string] {
-	return LabelsMap[string]{runtime.ObjectMap[string, *Labels]{Handle: o.Object.Handle.Field(5)}}
+	return LabelsMap[string]{runtime.ObjectMapAt[string, *Labels](o.Object.Handle.Field(5))}
 }
 
 // Unread is the breakout field unread, stored alone under its own key below
@@ -593,7 +593,7 @@ type LabelsObject struct {
 // ById addresses the map field by_id: one object per entry below this object,
 // its own key holding its inline fields. It does no I/O.
 func (o LabelsObject) ById() LabelMap[uint32] {
-	return LabelMap[uint32]{runtime.ObjectMap[uint32, *Label]{Handle: o.Object.Handle.Field(1)}}
+	return LabelMap[uint32]{runtime.ObjectMapAt[uint32, *Label](o.Object.Handle.Field(1))}
 }
 
 // Label is the innermost map value.
@@ -831,7 +831,7 @@ func (o ConfigObject) Motd() runtime.Inline[string] {
 // Flags addresses the map field flags: one key per entry below this object,
 // holding the entry's value. It does no I/O.
 func (o ConfigObject) Flags() runtime.Map[string, bool] {
-	return runtime.Map[string, bool]{Handle: o.Object.Handle.Field(2)}
+	return runtime.MapAt[string, bool](o.Object.Handle.Field(2))
 }
 
 // Config is a singleton table (no key columns).
@@ -896,7 +896,7 @@ type SeriesObject struct {
 // Points addresses the map field points: one object per entry below this
 // object, its own key holding its inline fields. It does no I/O.
 func (o SeriesObject) Points() PointMap[int64] {
-	return PointMap[int64]{runtime.ObjectMap[int64, *Point]{Handle: o.Object.Handle.Field(3)}}
+	return PointMap[int64]{runtime.ObjectMapAt[int64, *Point](o.Object.Handle.Field(3))}
 }
 
 // TagHash is the inline field tag_hash, stored in the value of the object's

@@ -57,7 +57,7 @@ func (o NoteObject) Body() runtime.Inline[string] {
 // Labels addresses the map field labels: one key per entry below this object,
 // holding the entry's value. It does no I/O.
 func (o NoteObject) Labels() runtime.Map[string, string] {
-	return runtime.Map[string, string]{Handle: o.Object.Handle.Field(5)}
+	return runtime.MapAt[string, string](o.Object.Handle.Field(5))
 }
 
 // NoteKey is the primary key of protoql.examples.notes.v1.Note: (author,

@@ -79,7 +79,7 @@ func (o UserObject) Password() PasswordObject {
 // Sessions addresses the map field sessions: one object per entry below this
 // object, its own key holding its inline fields. It does no I/O.
 func (o UserObject) Sessions() SessionMap[string] {
-	return SessionMap[string]{runtime.ObjectMap[string, *Session]{Handle: o.Object.Handle.Field(6)}}
+	return SessionMap[string]{runtime.ObjectMapAt[string, *Session](o.Object.Handle.Field(6))}
 }
 
 // The threads the user follows, joined to the Thread table by the map key.
@@ -87,7 +87,7 @@ func (o UserObject) Sessions() SessionMap[string] {
 // Threads addresses the map field threads: one object per entry below this
 // object, its own key holding its inline fields. It does no I/O.
 func (o UserObject) Threads() ThreadRefMap[string] {
-	return ThreadRefMap[string]{runtime.ObjectMap[string, *ThreadRef]{Handle: o.Object.Handle.Field(7)}}
+	return ThreadRefMap[string]{runtime.ObjectMapAt[string, *ThreadRef](o.Object.Handle.Field(7))}
 }
 
 // Emails is the inline field emails, stored in the value of the object's own
@@ -128,7 +128,7 @@ func (o UserObject) Address() runtime.Inline[*Address] {
 // Counters addresses the map field counters: one key per entry below this
 // object, holding the entry's value. It does no I/O.
 func (o UserObject) Counters() runtime.Map[string, int64] {
-	return runtime.Map[string, int64]{Handle: o.Object.Handle.Field(11)}
+	return runtime.MapAt[string, int64](o.Object.Handle.Field(11))
 }
 
 // Password is an object field of User.
@@ -194,7 +194,7 @@ func (o SessionObject) Device() runtime.Inline[string] {
 // Attrs addresses the map field attrs: one key per entry below this object,
 // holding the entry's value. It does no I/O.
 func (o SessionObject) Attrs() runtime.Map[string, string] {
-	return runtime.Map[string, string]{Handle: o.Object.Handle.Field(3)}
+	return runtime.MapAt[string, string](o.Object.Handle.Field(3))
 }
 
 // SessionMap addresses a map field whose values are Session, with keys of type
@@ -363,7 +363,7 @@ func (o ThreadObject) AuthorId() runtime.Inline[string] {
 // Posts addresses the map field posts: one object per entry below this object,
 // its own key holding its inline fields. It does no I/O.
 func (o ThreadObject) Posts() PostMap[int64] {
-	return PostMap[int64]{runtime.ObjectMap[int64, *Post]{Handle: o.Object.Handle.Field(4)}}
+	return PostMap[int64]{runtime.ObjectMapAt[int64, *Post](o.Object.Handle.Field(4))}
 }
 
 // Post is one message of a thread.
@@ -536,7 +536,7 @@ func (o InboxItemObject) Unread() runtime.Field[bool] {
 // Labels addresses the map field labels: one object per entry below this
 // object, its own key holding its inline fields. It does no I/O.
 func (o InboxItemObject) Labels() LabelSetMap[string] {
-	return LabelSetMap[string]{runtime.ObjectMap[string, *LabelSet]{Handle: o.Object.Handle.Field(7)}}
+	return LabelSetMap[string]{runtime.ObjectMapAt[string, *LabelSet](o.Object.Handle.Field(7))}
 }
 
 // LabelSet holds labels by id.
@@ -552,7 +552,7 @@ type LabelSetObject struct {
 // ById addresses the map field by_id: one object per entry below this object,
 // its own key holding its inline fields. It does no I/O.
 func (o LabelSetObject) ById() LabelMap[uint32] {
-	return LabelMap[uint32]{runtime.ObjectMap[uint32, *Label]{Handle: o.Object.Handle.Field(1)}}
+	return LabelMap[uint32]{runtime.ObjectMapAt[uint32, *Label](o.Object.Handle.Field(1))}
 }
 
 // Label is one label.

@@ -43,7 +43,7 @@ func (o SeriesObject) Unit() runtime.Inline[string] {
 // Labels addresses the map field labels: one key per entry below this object,
 // holding the entry's value. It does no I/O.
 func (o SeriesObject) Labels() runtime.Map[string, string] {
-	return runtime.Map[string, string]{Handle: o.Object.Handle.Field(4)}
+	return runtime.MapAt[string, string](o.Object.Handle.Field(4))
 }
 
 // Points by Unix time in microseconds, newest first.
@@ -51,7 +51,7 @@ func (o SeriesObject) Labels() runtime.Map[string, string] {
 // Points addresses the map field points: one object per entry below this
 // object, its own key holding its inline fields. It does no I/O.
 func (o SeriesObject) Points() PointMap[int64] {
-	return PointMap[int64]{runtime.ObjectMap[int64, *Point]{Handle: o.Object.Handle.Field(5)}}
+	return PointMap[int64]{runtime.ObjectMapAt[int64, *Point](o.Object.Handle.Field(5))}
 }
 
 // The time of the latest point: its own key, so updating it on every

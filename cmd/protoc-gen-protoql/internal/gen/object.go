@@ -99,7 +99,7 @@ func (g *fileGen) objectType(msg *protogen.Message, n *schema.Node) (string, err
 			key := scalarType(pf.Message.Fields[0])
 			if f.Child == nil {
 				typ = jen.Qual(runtimePkg, "Map").Types(key, scalarType(pf.Message.Fields[1]))
-				val = jen.Add(typ).Values(jen.Dict{jen.Id("Handle"): field})
+				val = jen.Qual(runtimePkg, "MapAt").Types(key.Clone(), scalarType(pf.Message.Fields[1])).Call(field)
 				doc = "addresses the map field " + string(f.Name()) + ": one key per entry below this object, holding the entry's value."
 				break
 			}
@@ -107,7 +107,7 @@ func (g *fileGen) objectType(msg *protogen.Message, n *schema.Node) (string, err
 			later = append(later, func() error { return g.mapType(vm, f.Child) })
 			mn := g.mapName(vm)
 			typ = jen.Id(mn).Types(key)
-			val = jen.Id(mn).Types(key.Clone()).Values(jen.Qual(runtimePkg, "ObjectMap").Types(key.Clone(), msgPtr(vm)).Values(jen.Dict{jen.Id("Handle"): field}))
+			val = jen.Id(mn).Types(key.Clone()).Values(jen.Qual(runtimePkg, "ObjectMapAt").Types(key.Clone(), msgPtr(vm)).Call(field))
 			doc = "addresses the map field " + string(f.Name()) + ": one object per entry below this object, its own key holding its inline fields."
 		default:
 			return "", fmt.Errorf("protoc-gen-protoql: %s: unexpected storage %s", f.Desc.FullName(), f.Storage)
@@ -137,22 +137,23 @@ func writeNote(pf *protogen.Field) string {
 // objectName is the name of msg's object handle type, reserved the first
 // time.
 func (g *fileGen) objectName(msg *protogen.Message) string {
-	if n, ok := g.handles.names[msg.Desc.FullName()]; ok {
-		return n
-	}
-	n := g.typeName(msg.GoIdent.GoName + "Object")
-	g.handles.names[msg.Desc.FullName()] = n
-	return n
+	return g.reserve(g.handles.names, msg, "Object")
 }
 
 // mapName is the name of the map handle type of maps with values msg,
 // reserved the first time.
 func (g *fileGen) mapName(msg *protogen.Message) string {
-	if n, ok := g.handles.maps[msg.Desc.FullName()]; ok {
-		return n
+	return g.reserve(g.handles.maps, msg, "Map")
+}
+
+// reserve returns the type name names holds for msg, reserving msg's Go
+// name + suffix the first time.
+func (g *fileGen) reserve(names map[protoreflect.FullName]string, msg *protogen.Message, suffix string) string {
+	n, ok := names[msg.Desc.FullName()]
+	if !ok {
+		n = g.typeName(msg.GoIdent.GoName + suffix)
+		names[msg.Desc.FullName()] = n
 	}
-	n := g.typeName(msg.GoIdent.GoName + "Map")
-	g.handles.maps[msg.Desc.FullName()] = n
 	return n
 }
 

@@ -61,7 +61,7 @@ func (g *fileGen) table(t *schema.Table) error {
 		jen.Return(jen.Id(typ).Values(jen.Id("t")), jen.Err())))
 
 	recv := jen.Id("x").Id(typ)
-	g.doc("In returns the table bound to q: pass the *runtime.Tx of DB.Update or DB.View to run every call, and every "+
+	g.doc("In returns the table bound to q: pass the *runtime.Tx of DB.Update or DB.View to run every call, and every " +
 		"handle made from the result, inside that transaction (valid only while it runs). It does no I/O.")
 	g.decl(jen.Func().Params(recv).Id("In").Params(jen.Id("q").Qual(runtimePkg, "Querier")).Id(typ).Block(
 		jen.Return(jen.Id(typ).Values(jen.Id("x").Dot("TypedTable").Dot("In").Call(jen.Id("q"))))))
@@ -196,7 +196,7 @@ func (g *fileGen) ranges(T string, K jen.Code, keys []keyCol) {
 			}
 			ps[len(ps)-1] = jen.Id(params[len(params)-1]).Add(scalarType(k.field))
 			g.doc("%s narrows the range to the rows whose %s is %s.%s It does no I/O.", name+suffix, col, what, order)
-			g.decl(jen.Func().Params(recv.Clone()).Id(name+suffix).Params(ps...).Add(rng.Clone()).Block(
+			g.decl(jen.Func().Params(recv.Clone()).Id(name + suffix).Params(ps...).Add(rng.Clone()).Block(
 				jen.Return(jen.Qual(runtimePkg, fn).Call(append([]jen.Code{jen.Id("r").Dot("Range")}, args...)...))))
 		}
 		bound("AtLeast", "at least lo", "AtLeast", "lo")

@@ -61,4 +61,3 @@ func toValue(f *protogen.Field, x jen.Code) *jen.Statement {
 	}
 	return of("ValueOfMessage", jen.Add(x).Dot("ProtoReflect").Call())
 }
-
