@@ -146,10 +146,17 @@ func (f Field[T]) Get(ctx context.Context) (T, error) {
 // holder reads back as existing afterwards). A nil message deletes the key
 // instead.
 func (f Field[T]) Set(ctx context.Context, v T) error {
-	if m, ok := any(v).(proto.Message); ok && isNil(m) {
-		return f.Clear(ctx)
+	if f.err != nil {
+		return f.err
 	}
-	return setTyped(ctx, f.Handle, v)
+	pv, err := valueOf(v)
+	switch {
+	case err == errNilMessage:
+		return f.Clear(ctx)
+	case err != nil:
+		return invalid("%s: %v", f.ref, err)
+	}
+	return f.q.SetValue(ctx, f.ref, pv)
 }
 
 // Clear deletes the field's one key.
@@ -170,7 +177,16 @@ func getTyped[T any](ctx context.Context, h Handle) (T, error) {
 		var zero T
 		return zero, err
 	}
-	return valueAs[T](v)
+	return valueAs[T](v, valueField(h.ref))
+}
+
+// valueField is the field whose kind the value at ref has: the breakout
+// field, or the value field of a map entry.
+func valueField(ref Ref) protoreflect.FieldDescriptor {
+	if ref.kind == RefEntry {
+		return ref.field.MapValue
+	}
+	return ref.field.Desc
 }
 
 func setTyped[T any](ctx context.Context, h Handle, v T) error {
@@ -199,17 +215,23 @@ type Inline[T any] struct {
 // clears the other members — by a read-modify-write of the holder's own
 // key (see Object.UpdateInline). A missing holder is created.
 func (f Inline[T]) Set(ctx context.Context, v T) error {
-	return f.update(ctx, func(m protoreflect.Message, fd protoreflect.FieldDescriptor) error {
-		if msg, ok := any(v).(proto.Message); ok && isNil(msg) {
-			m.Clear(fd)
-			return nil
+	pv, err := valueOf(v)
+	switch {
+	case err == errNilMessage:
+		return f.Clear(ctx)
+	case err != nil:
+		return invalid("field %d: %v", f.Num, err)
+	}
+	h, num := f.Object, f.Num
+	if h.err != nil {
+		return h.err
+	}
+	return h.q.UpdateInline(ctx, h.ref, func(m protoreflect.Message) error { // one closure: Set is a hot path
+		fd, err := fieldOf(m, num)
+		if err == nil {
+			m.Set(fd, pv)
 		}
-		pv, err := valueOf(v)
-		if err != nil {
-			return invalid("%s: %v", fd.FullName(), err)
-		}
-		m.Set(fd, pv)
-		return nil
+		return err
 	})
 }
 
@@ -233,12 +255,21 @@ func updateField(ctx context.Context, h Handle, num protoreflect.FieldNumber, se
 		return h.err
 	}
 	return h.q.UpdateInline(ctx, h.ref, func(m protoreflect.Message) error {
-		fd := m.Descriptor().Fields().ByNumber(num)
-		if fd == nil {
-			return invalid("%s has no field number %d", m.Descriptor().FullName(), num)
+		fd, err := fieldOf(m, num)
+		if err != nil {
+			return err
 		}
 		return set(m, fd)
 	})
+}
+
+// fieldOf returns field num of m's message.
+func fieldOf(m protoreflect.Message, num protoreflect.FieldNumber) (protoreflect.FieldDescriptor, error) {
+	fd := m.Descriptor().Fields().ByNumber(num)
+	if fd == nil {
+		return nil, invalid("%s has no field number %d", m.Descriptor().FullName(), num)
+	}
+	return fd, nil
 }
 
 // replaceField clears the repeated or map field num of the object at h

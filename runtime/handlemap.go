@@ -141,10 +141,10 @@ func scanEntries[K, V any](ctx context.Context, h Handle, lo, hi *K, opts ScanOp
 		for e, err := range h.q.ScanMap(ctx, h.ref, kr, opts) {
 			var out Entry[K, V]
 			if err == nil {
-				out.Key, err = valueAs[K](e.Key)
+				out.Key, err = valueAs[K](e.Key, h.ref.field.MapKey)
 			}
 			if err == nil {
-				out.Value, err = valueAs[V](e.Value)
+				out.Value, err = valueAs[V](e.Value, h.ref.field.MapValue)
 			}
 			if err != nil {
 				yield(Entry[K, V]{}, err)

@@ -1,11 +1,18 @@
 package runtime
 
 import (
+	"errors"
 	"fmt"
+	"reflect"
 
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
 )
+
+// The typed handles convert between Go values and protoreflect.Values on
+// every call, so the conversions switch on a pointer to the value: boxing
+// the value itself in an interface would allocate for most keys and
+// values.
 
 // valueOf converts a Go value of a field, key column or map key/value type
 // to its protoreflect.Value: the scalar Go types protobuf-go uses, a
@@ -13,26 +20,93 @@ import (
 // message is an error: nothing can be stored for it. Its errors are not
 // wrapped: callers name the place and wrap them in ErrInvalid.
 func valueOf[T any](v T) (protoreflect.Value, error) {
+	switch p := any(&v).(type) {
+	case *string:
+		return protoreflect.ValueOfString(*p), nil
+	case *[]byte:
+		return protoreflect.ValueOfBytes(*p), nil
+	case *bool:
+		return protoreflect.ValueOfBool(*p), nil
+	case *int64:
+		return protoreflect.ValueOfInt64(*p), nil
+	case *int32:
+		return protoreflect.ValueOfInt32(*p), nil
+	case *uint64:
+		return protoreflect.ValueOfUint64(*p), nil
+	case *uint32:
+		return protoreflect.ValueOfUint32(*p), nil
+	case *float64:
+		return protoreflect.ValueOfFloat64(*p), nil
+	case *float32:
+		return protoreflect.ValueOfFloat32(*p), nil
+	}
 	switch x := any(v).(type) {
 	case protoreflect.Enum:
 		return protoreflect.ValueOfEnum(x.Number()), nil
 	case proto.Message:
 		m := x.ProtoReflect()
 		if !m.IsValid() {
-			return protoreflect.Value{}, fmt.Errorf("a nil %T has no value to store", v)
+			return protoreflect.Value{}, errNilMessage
 		}
 		return protoreflect.ValueOfMessage(m), nil
-	case bool, int32, int64, uint32, uint64, float32, float64, string, []byte:
-		return protoreflect.ValueOf(x), nil
 	}
 	return protoreflect.Value{}, fmt.Errorf("%T is not a protobuf field type", v)
 }
 
-// valueAs converts a protoreflect.Value read from the store back to the Go
-// type T that valueOf accepts. A value of another Go type than T (a view of
-// the wrong type, or a message of a DB opened without the linked
-// descriptor) is an error naming both.
-func valueAs[T any](v protoreflect.Value) (T, error) {
+// errNilMessage is valueOf's error for a nil message, which a field's Set
+// takes as a Clear.
+var errNilMessage = errors.New("a nil message has no value to store")
+
+// goScalar is the Go type of each scalar kind's protoreflect.Value.
+var goScalar = map[protoreflect.Kind]reflect.Type{
+	protoreflect.StringKind: reflect.TypeFor[string](), protoreflect.BytesKind: reflect.TypeFor[[]byte](),
+	protoreflect.BoolKind:  reflect.TypeFor[bool](),
+	protoreflect.Int64Kind: reflect.TypeFor[int64](), protoreflect.Sint64Kind: reflect.TypeFor[int64](), protoreflect.Sfixed64Kind: reflect.TypeFor[int64](),
+	protoreflect.Int32Kind: reflect.TypeFor[int32](), protoreflect.Sint32Kind: reflect.TypeFor[int32](), protoreflect.Sfixed32Kind: reflect.TypeFor[int32](),
+	protoreflect.Uint64Kind: reflect.TypeFor[uint64](), protoreflect.Fixed64Kind: reflect.TypeFor[uint64](),
+	protoreflect.Uint32Kind: reflect.TypeFor[uint32](), protoreflect.Fixed32Kind: reflect.TypeFor[uint32](),
+	protoreflect.DoubleKind: reflect.TypeFor[float64](), protoreflect.FloatKind: reflect.TypeFor[float32](),
+}
+
+// valueAs converts a protoreflect.Value of field fd (a breakout field, a
+// map key or a map value), read from the store, back to the Go type T that
+// valueOf accepts. A T that does not fit fd's kind (a view of the wrong
+// type), or a message of another Go type (a DB opened without the linked
+// descriptor), is an error naming both.
+func valueAs[T any](v protoreflect.Value, fd protoreflect.FieldDescriptor) (T, error) {
+	var t T
+	want, scalar := goScalar[fd.Kind()]
+	if !scalar {
+		return valueAsObject[T](v)
+	}
+	if want != reflect.TypeFor[T]() {
+		return t, invalid("%s is a %s field, not a %T", fd.FullName(), fd.Kind(), t)
+	}
+	switch p := any(&t).(type) {
+	case *string:
+		*p = v.String()
+	case *[]byte:
+		*p = v.Bytes()
+	case *bool:
+		*p = v.Bool()
+	case *int64:
+		*p = v.Int()
+	case *int32:
+		*p = int32(v.Int())
+	case *uint64:
+		*p = v.Uint()
+	case *uint32:
+		*p = uint32(v.Uint())
+	case *float64:
+		*p = v.Float()
+	case *float32:
+		*p = float32(v.Float())
+	}
+	return t, nil
+}
+
+// valueAsObject is valueAs of an enum or a message.
+func valueAsObject[T any](v protoreflect.Value) (T, error) {
 	var t T
 	switch z := any(t).(type) {
 	case protoreflect.Enum:
@@ -44,10 +118,6 @@ func valueAs[T any](v protoreflect.Value) (T, error) {
 	case proto.Message:
 		if m, ok := v.Interface().(protoreflect.Message); ok {
 			return messageAs[T](m.Interface())
-		}
-	default:
-		if x, ok := v.Interface().(T); ok {
-			return x, nil
 		}
 	}
 	return t, invalid("got a %T where %T was expected", v.Interface(), t)
