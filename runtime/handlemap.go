@@ -33,22 +33,22 @@ func (m entries[K, V]) Clear(ctx context.Context) error { return deleteAt(ctx, m
 // opts limits, reverses or resumes the scan (ScanOptions.After takes a
 // Cursor). The first error ends the sequence.
 func (m entries[K, V]) Scan(ctx context.Context, opts ScanOptions) iter.Seq2[Entry[K, V], error] {
-	return scanEntries[K, V](ctx, m.Handle, nil, nil, opts)
+	return scanTyped[K, V](ctx, m.Handle, nil, nil, opts)
 }
 
 // ScanAtLeast is Scan of the entries whose key is at least lo.
 func (m entries[K, V]) ScanAtLeast(ctx context.Context, lo K, opts ScanOptions) iter.Seq2[Entry[K, V], error] {
-	return scanEntries[K, V](ctx, m.Handle, &lo, nil, opts)
+	return scanTyped[K, V](ctx, m.Handle, &lo, nil, opts)
 }
 
 // ScanBelow is Scan of the entries whose key is below hi.
 func (m entries[K, V]) ScanBelow(ctx context.Context, hi K, opts ScanOptions) iter.Seq2[Entry[K, V], error] {
-	return scanEntries[K, V](ctx, m.Handle, nil, &hi, opts)
+	return scanTyped[K, V](ctx, m.Handle, nil, &hi, opts)
 }
 
 // ScanRange is Scan of the entries whose key is in [lo, hi).
 func (m entries[K, V]) ScanRange(ctx context.Context, lo, hi K, opts ScanOptions) iter.Seq2[Entry[K, V], error] {
-	return scanEntries[K, V](ctx, m.Handle, &lo, &hi, opts)
+	return scanTyped[K, V](ctx, m.Handle, &lo, &hi, opts)
 }
 
 // Cursor returns the key of the entry k, to pass as ScanOptions.After to
@@ -117,9 +117,9 @@ func cursorAt(h Handle) ([]byte, error) {
 	return h.ref.Key(), nil
 }
 
-// scanEntries streams the entries of the map at h with keys in [lo, hi)
+// scanTyped streams the entries of the map at h with keys in [lo, hi)
 // (nil: unbounded) as Entry[K, V].
-func scanEntries[K, V any](ctx context.Context, h Handle, lo, hi *K, opts ScanOptions) iter.Seq2[Entry[K, V], error] {
+func scanTyped[K, V any](ctx context.Context, h Handle, lo, hi *K, opts ScanOptions) iter.Seq2[Entry[K, V], error] {
 	return func(yield func(Entry[K, V], error) bool) {
 		var kr KeyRange
 		var err error
