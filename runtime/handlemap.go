@@ -51,9 +51,9 @@ func (m entries[K, V]) ScanRange(ctx context.Context, lo, hi K, opts ScanOptions
 	return scanTyped[K, V](ctx, m.Handle, &lo, &hi, opts)
 }
 
-// Cursor returns the key of the entry k, to pass as ScanOptions.After to
-// resume a scan right after it. It does no I/O.
-func (m entries[K, V]) Cursor(k K) ([]byte, error) { return cursorAt(entry(m.Handle, k)) }
+// Cursor returns the cursor of the entry k, to pass as ScanOptions.After
+// to resume a scan right after it (see DB.ScanCursor). It does no I/O.
+func (m entries[K, V]) Cursor(k K) (string, error) { return cursorAt(entry(m.Handle, k)) }
 
 // Map is the typed view of a map field with keys of Go type K and scalar
 // values of Go type V: one key per entry, below the object holding the map.
@@ -110,11 +110,11 @@ func deleteAt(ctx context.Context, h Handle) error {
 	return h.q.Delete(ctx, h.ref)
 }
 
-func cursorAt(h Handle) ([]byte, error) {
+func cursorAt(h Handle) (string, error) {
 	if h.err != nil {
-		return nil, h.err
+		return "", h.err
 	}
-	return h.ref.Key(), nil
+	return h.ref.table.db.ScanCursor(h.ref), nil
 }
 
 // scanTyped streams the entries of the map at h with keys in [lo, hi)

@@ -166,20 +166,20 @@ func (x TypedTable[K, M]) keyRange(r Keys[K]) (KeyRange, error) {
 	return rg.kr, rg.err
 }
 
-// Cursor returns the key of v's row, to pass as ScanOptions.After to
-// resume a scan right after v. It does no I/O.
-func (x TypedTable[K, M]) Cursor(v M) ([]byte, error) {
+// Cursor returns the cursor of v's row, to pass as ScanOptions.After to
+// resume a scan right after v (see DB.ScanCursor). It does no I/O.
+func (x TypedTable[K, M]) Cursor(v M) (string, error) {
 	if isNil(v) {
-		return nil, invalid("Cursor of a nil %T", v)
+		return "", invalid("Cursor of a nil %T", v)
 	}
 	if x.t == nil {
-		return nil, invalid("a zero TypedTable addresses no table")
+		return "", invalid("a zero TypedTable addresses no table")
 	}
 	ref, err := x.t.RowOf(v)
 	if err != nil {
-		return nil, err
+		return "", err
 	}
-	return ref.Key(), nil
+	return x.t.db.ScanCursor(ref), nil
 }
 
 // Keys is a set of primary keys of type K for TypedTable.Scan: a Range[K],

@@ -224,7 +224,7 @@ func TestScanRows(t *testing.T) {
 			t.Fatalf("full scan returned %d rows, want %d", len(whole), len(all))
 		}
 		var paged []string
-		var after []byte
+		var after string
 		for {
 			var got []proto.Message
 			for m, err := range db.Scan(ctx, inbox, runtime.KeyRange{}, runtime.ScanOptions{Reverse: reverse, Limit: 3, After: after}) {
@@ -237,7 +237,7 @@ func TestScanRows(t *testing.T) {
 			for _, m := range got {
 				paged = append(paged, prototext.Format(m))
 			}
-			after = must[runtime.Ref](t)(inbox.RowOf(got[len(got)-1])).Key()
+			after = db.ScanCursor(must[runtime.Ref](t)(inbox.RowOf(got[len(got)-1])))
 		}
 		if !slicesEqual(paged, whole) {
 			t.Errorf("reverse=%v: paging with After gave\n%q\nwant\n%q", reverse, paged, whole)

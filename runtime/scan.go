@@ -22,9 +22,11 @@ type ScanOptions struct {
 	Reverse bool
 	// Limit stops after this many results; 0 means no limit.
 	Limit int
-	// After resumes strictly after the result with this key (the Key of a
-	// result's Ref), in the scan's direction.
-	After []byte
+	// After resumes strictly after the row or entry this cursor names, in
+	// the scan's direction: a cursor from a typed handle's Cursor method or
+	// DB.ScanCursor, tamper-checked like a query's (a query cursor is
+	// refused). Empty: from the start.
+	After string
 }
 
 // wholeObject is the projection of a typed read: every pair of the object.
@@ -90,9 +92,13 @@ func get(ctx context.Context, r kv.Reader, ref Ref, m proto.Message) error {
 // valid during the call, until emit returns false or opts.Limit units were
 // emitted.
 func (e *exec) scanWhole(lo, hi []byte, opts ScanOptions, kind unitKind, n *schema.Node, emit func(key, wire []byte) (bool, error)) error {
-	if opts.After != nil {
+	if opts.After != "" {
+		at, err := e.db.scanPosition(opts.After)
+		if err != nil {
+			return err
+		}
 		var ok bool
-		if lo, hi, ok = schema.After(lo, hi, opts.After, opts.Reverse); !ok {
+		if lo, hi, ok = schema.After(lo, hi, at, opts.Reverse); !ok {
 			return nil
 		}
 	}

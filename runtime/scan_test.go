@@ -11,6 +11,7 @@ import (
 	"github.com/protoql/protoql/internal/testpb"
 	"github.com/protoql/protoql/kv"
 	"github.com/protoql/protoql/kv/memkv"
+	"github.com/protoql/protoql/query"
 	"github.com/protoql/protoql/runtime"
 )
 
@@ -79,15 +80,15 @@ func TestScanAfterAndLimitBothWays(t *testing.T) {
 	}{
 		{runtime.ScanOptions{}, "u0 u1 u2 u3 u4 u5"},
 		{runtime.ScanOptions{Reverse: true}, "u5 u4 u3 u2 u1 u0"},
-		{runtime.ScanOptions{After: refs[2].Key()}, "u3 u4 u5"},
-		{runtime.ScanOptions{After: refs[2].Key(), Reverse: true}, "u1 u0"},
-		{runtime.ScanOptions{After: refs[2].Key(), Limit: 2}, "u3 u4"},
-		{runtime.ScanOptions{After: refs[4].Key(), Limit: 3, Reverse: true}, "u3 u2 u1"},
-		{runtime.ScanOptions{After: refs[5].Key()}, ""},
-		{runtime.ScanOptions{After: refs[0].Key(), Reverse: true}, ""},
+		{runtime.ScanOptions{After: db.ScanCursor(refs[2])}, "u3 u4 u5"},
+		{runtime.ScanOptions{After: db.ScanCursor(refs[2]), Reverse: true}, "u1 u0"},
+		{runtime.ScanOptions{After: db.ScanCursor(refs[2]), Limit: 2}, "u3 u4"},
+		{runtime.ScanOptions{After: db.ScanCursor(refs[4]), Limit: 3, Reverse: true}, "u3 u2 u1"},
+		{runtime.ScanOptions{After: db.ScanCursor(refs[5])}, ""},
+		{runtime.ScanOptions{After: db.ScanCursor(refs[0]), Reverse: true}, ""},
 	} {
 		if got := ids(c.opts); got != c.want {
-			t.Errorf("Scan(reverse=%v, after=%x, limit=%d) = %q, want %q", c.opts.Reverse, c.opts.After, c.opts.Limit, got, c.want)
+			t.Errorf("Scan(reverse=%v, after=%q, limit=%d) = %q, want %q", c.opts.Reverse, c.opts.After, c.opts.Limit, got, c.want)
 		}
 	}
 	sessions := must[runtime.Ref](t)(refs[0].FieldByName("sessions"))
@@ -101,5 +102,66 @@ func TestScanAfterAndLimitBothWays(t *testing.T) {
 	}
 	if got := strings.Join(keys, " "); got != "session-02 session-01" {
 		t.Errorf("reverse ScanMap with Limit 2 = %q, want %q", got, "session-02 session-01")
+	}
+}
+
+// TestScanCursorChecked: ScanOptions.After takes only a scan cursor of this
+// DB, unaltered; a query's cursor, another DB's, an altered one and text
+// that is no cursor at all are refused with ErrInvalid and query.ErrCursor,
+// and a cursor of a row outside the scan's range resumes nothing outside
+// it.
+func TestScanCursorChecked(t *testing.T) {
+	ctx := context.Background()
+	db := openDB(t, memkv.New())
+	other := openDB(t, memkv.New())
+	users := table(t, db, "User")
+	var refs []runtime.Ref
+	for i := range 4 {
+		u := userWithSessions(fmt.Sprintf("u%d", i), 1)
+		ref := must[runtime.Ref](t)(users.RowOf(u))
+		check(t, db.Put(ctx, ref, u))
+		refs = append(refs, ref)
+	}
+	good := db.ScanCursor(refs[1])
+	altered := []byte(good)
+	altered[len(altered)/2] ^= 1
+	if altered[len(altered)/2] == good[len(good)/2] {
+		t.Fatal("no change")
+	}
+	q, err := query.Compile(db.Catalog(), `User { registered }`)
+	check(t, err)
+	var queryCursor string
+	for r, err := range db.Query(ctx, q, nil) {
+		check(t, err)
+		queryCursor = r.Cursor
+		break
+	}
+	for name, c := range map[string]string{
+		"altered":      string(altered),
+		"another DB's": other.ScanCursor(refs[1]),
+		"a query's":    queryCursor,
+		"a raw key":    string(refs[1].Key()),
+		"empty tag":    "Uw",
+	} {
+		var err error
+		for _, e := range db.Scan(ctx, users, runtime.KeyRange{}, runtime.ScanOptions{After: c}) {
+			if e != nil {
+				err = e
+				break
+			}
+		}
+		if !errors.Is(err, runtime.ErrInvalid) || !errors.Is(err, query.ErrCursor) {
+			t.Errorf("%s cursor: got %v, want ErrInvalid and query.ErrCursor", name, err)
+		}
+	}
+	// A cursor of u3 given to a scan of [u0, u2) resumes after u3: nothing.
+	kr := runtime.KeyRange{Lower: str("u0"), Upper: str("u2")}
+	n := 0
+	for _, err := range db.Scan(ctx, users, kr, runtime.ScanOptions{After: db.ScanCursor(refs[3])}) {
+		check(t, err)
+		n++
+	}
+	if n != 0 {
+		t.Errorf("a cursor past the range resumed %d rows", n)
 	}
 }

@@ -180,7 +180,7 @@ func (a *app) converse(ctx context.Context) error {
 // with a cursor; then labels an item through two nested maps.
 func (a *app) readInbox(ctx context.Context) error {
 	r := socialpb.InboxItemKeys().OwnerId("bob").Folder(socialpb.Folder_FOLDER_INBOX)
-	var after []byte
+	var after string
 	for page := 1; ; page++ {
 		var n int
 		var last *socialpb.InboxItem
