@@ -91,7 +91,7 @@ Once listening, it prints "listening on ADDR" to standard error.`,
 			}{
 				{"--timeout", limits.Timeout < 0}, {"--max-rows", limits.MaxRows < 0}, {"--max-keys", limits.MaxKeys < 0},
 				{"--max-bytes", limits.MaxBytes < 0}, {"--max-message-size", maxMessageSize < 0},
-				{"--max-query-bytes", limits.MaxQueryBytes < 0}, {"--max-query-depth", limits.MaxQueryDepth < 0},
+				{"--max-query-bytes", limits.MaxTextBytes < 0}, {"--max-query-depth", limits.MaxDepth < 0},
 			} {
 				if f.neg {
 					return usagef("%s must not be negative", f.name)
@@ -146,8 +146,8 @@ Once listening, it prints "listening on ADDR" to standard error.`,
 	f.IntVar(&limits.MaxKeys, "max-keys", limits.MaxKeys, "most keys one query reads or one scan returns")
 	f.IntVar(&limits.MaxBytes, "max-bytes", limits.MaxBytes, "most bytes one query reads or one scan returns")
 	f.IntVar(&maxMessageSize, "max-message-size", server.DefaultMaxMessageSize, "largest message received or sent, in bytes")
-	f.IntVar(&limits.MaxQueryBytes, "max-query-bytes", limits.MaxQueryBytes, "longest query text, in bytes (0: the default; cannot be lifted)")
-	f.IntVar(&limits.MaxQueryDepth, "max-query-depth", limits.MaxQueryDepth, "deepest nesting of selections {…} in a query (0: the default; at most 1000)")
+	f.IntVar(&limits.MaxTextBytes, "max-query-bytes", limits.MaxTextBytes, "longest query text, in bytes (0: the default; cannot be lifted)")
+	f.IntVar(&limits.MaxDepth, "max-query-depth", limits.MaxDepth, "deepest nesting of selections {…} in a query (0: the default; at most 1000)")
 	obs.register(cmd)
 	f.BoolVar(&kvOn, "kv", false, "also serve the KVService (raw keys but the metadata), with the token of --kv-token-file")
 	f.BoolVar(&insecure, "insecure", false, "allow a non-loopback --listen without --token-file and TLS, and --kv without --kv-token-file")

@@ -36,12 +36,14 @@
 // Compile and Parse take untrusted text: the query service compiles what
 // its clients send. Limits (DefaultLimits unless WithLimits says
 // otherwise) bound it before any work that could grow with it: the text
-// is refused when longer than MaxBytes (64 KiB), then when it is not
+// is refused when longer than MaxTextBytes (64 KiB), then when it is not
 // UTF-8, and the parser refuses a selection {…} nested deeper than
 // MaxDepth (32, at most MaxDepthLimit) before descending into it. Within
 // them, parsing, checking and Explain take time and memory linear in the
 // text with small constants, and a result nests at most about 2·MaxDepth
-// messages deep below its row, well within what protobuf-go decodes.
+// messages deep below its row, well within what protobuf-go decodes. The
+// same Limits value carries the read limits (rows, keys, bytes) of a run,
+// which runtime.WithLimits applies.
 //
 // # Semantics and decisions
 //

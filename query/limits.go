@@ -7,31 +7,48 @@ import (
 	"github.com/alecthomas/participle/v2/lexer"
 )
 
-// Limits bound what compiling one query may cost, so that a query from an
-// untrusted client costs time and memory in proportion to its length with
-// small constants, and never enough recursion to exhaust a stack. Both are
-// checked before any recursion: the size before anything else, the depth
-// by the parser as it descends.
+// Limits bound what one query may cost, from its text to the reads that
+// run it. It is the one limits type of protoql: Compile and Parse honour
+// the text limits (MaxTextBytes, MaxDepth), runtime.WithLimits the read
+// limits (MaxRows, MaxKeys, MaxBytes), and a server.Limits holds one for
+// the queries of its clients.
 //
-// The plan's size follows from them: every node of a plan comes from at
-// least two bytes of text, and joins nest no deeper than selections do, so
-// a result message nests at most about 2·MaxDepth levels below the row
-// (a map entry adds two: the entry and its value), far below the 10,000
+// The text limits keep a query from an untrusted client costing time and
+// memory beyond its length times small constants, and never enough
+// recursion to exhaust a stack. Both are checked before any recursion: the
+// size before anything else, the depth by the parser as it descends. The
+// plan's size follows from them: every node of a plan comes from at least
+// two bytes of text, and joins nest no deeper than selections do, so a
+// result message nests at most about 2·MaxDepth levels below the row (a
+// map entry adds two: the entry and its value), far below the 10,000
 // levels protobuf-go decodes by default. Explain is linear in the plan.
+//
+// The read limits bound one run of a compiled query; zero means unlimited.
+// The runtime checks them on every key it reads (see runtime.LimitError
+// for how a run ends at one and resumes).
 type Limits struct {
-	// MaxBytes is the longest query text accepted, in bytes; zero or
-	// negative means DefaultLimits.MaxBytes. A literal after: cursor is
+	// MaxTextBytes is the longest query text accepted, in bytes; zero or
+	// negative means DefaultLimits.MaxTextBytes. A literal after: cursor is
 	// part of the text: pass cursors of very long keys as variables.
-	MaxBytes int
+	MaxTextBytes int
 	// MaxDepth is the deepest nesting of selections {…}: `User { sessions
 	// { geo { lat } } }` nests 3 deep. Zero or negative means
 	// DefaultLimits.MaxDepth; values above MaxDepthLimit are lowered to it.
 	MaxDepth int
+
+	// MaxRows caps the root results of one run.
+	MaxRows int
+	// MaxKeys caps the keys a run's iterators land on, including the few
+	// landed on while seeking past unselected parts.
+	MaxKeys int
+	// MaxBytes caps the key and value bytes of those keys.
+	MaxBytes int
 }
 
 // DefaultLimits are the limits of Compile and Parse without WithLimits.
-// Real queries are a few hundred bytes and a few levels deep.
-var DefaultLimits = Limits{MaxBytes: 64 << 10, MaxDepth: 32}
+// Real queries are a few hundred bytes and a few levels deep. Its read
+// limits are zero: an embedded DB reads what its program asks for.
+var DefaultLimits = Limits{MaxTextBytes: 64 << 10, MaxDepth: 32}
 
 // MaxDepthLimit is the highest Limits.MaxDepth honoured: deeper selections
 // would make results that protobuf-go refuses to decode.
@@ -42,8 +59,8 @@ type Option func(*options)
 
 type options struct{ limits Limits }
 
-// WithLimits sets the limits of one Compile or Parse; zero fields keep
-// their defaults.
+// WithLimits sets the text limits of one Compile or Parse; zero fields
+// keep their defaults. The read limits are runtime's (runtime.WithLimits).
 func WithLimits(l Limits) Option { return func(o *options) { o.limits = l } }
 
 func makeOptions(opts []Option) options {
@@ -51,8 +68,8 @@ func makeOptions(opts []Option) options {
 	if len(opts) > 0 {
 		o = applyOptions(opts) // apart: o escapes to the options
 	}
-	if o.limits.MaxBytes <= 0 {
-		o.limits.MaxBytes = DefaultLimits.MaxBytes
+	if o.limits.MaxTextBytes <= 0 {
+		o.limits.MaxTextBytes = DefaultLimits.MaxTextBytes
 	}
 	switch {
 	case o.limits.MaxDepth <= 0:
@@ -77,13 +94,13 @@ func applyOptions(opts []Option) options {
 // otherwise become U+FFFD without a word (a bytes key takes any byte as a
 // \xHH escape).
 func checkText(text string, l Limits) *Error {
-	if len(text) > l.MaxBytes {
-		cut := l.MaxBytes
+	if len(text) > l.MaxTextBytes {
+		cut := l.MaxTextBytes
 		for cut > 0 && !utf8.RuneStart(text[cut]) {
 			cut--
 		}
 		return &Error{Pos: positionAt(text, cut), Err: ErrLimit,
-			Msg: "the query is " + strconv.Itoa(len(text)) + " bytes long; the limit is " + strconv.Itoa(l.MaxBytes) + " bytes (query.Limits.MaxBytes)"}
+			Msg: "the query is " + strconv.Itoa(len(text)) + " bytes long; the limit is " + strconv.Itoa(l.MaxTextBytes) + " bytes (query.Limits.MaxTextBytes)"}
 	}
 	if utf8.ValidString(text) {
 		return nil

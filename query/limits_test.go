@@ -93,7 +93,7 @@ func allocated(f func()) uint64 {
 // time) proportional to what the limits let through, never to the input.
 func TestHostileQueries(t *testing.T) {
 	cat := limitsCatalog()
-	huge := query.WithLimits(query.Limits{MaxBytes: 64 << 20})
+	huge := query.WithLimits(query.Limits{MaxTextBytes: 64 << 20})
 	cases := []struct {
 		name      string
 		text      string
@@ -128,7 +128,7 @@ func TestHostileQueries(t *testing.T) {
 // clipped, so a message never echoes megabytes back to the client.
 func TestErrorsQuoteLittle(t *testing.T) {
 	cat := limitsCatalog()
-	huge := query.WithLimits(query.Limits{MaxBytes: 64 << 20})
+	huge := query.WithLimits(query.Limits{MaxTextBytes: 64 << 20})
 	long := strings.Repeat("9", 1<<20)
 	for _, text := range []string{
 		"Node[" + long + "]",                          // a 1 MB integer for a string key

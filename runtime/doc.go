@@ -54,18 +54,18 @@
 //
 // # Query limits and large rows
 //
-// A query call is bounded by its Limits (rows, keys and bytes read) and by
-// its context, both checked on every key, inside a row as well as between
-// rows; the typed Get, Scan and ScanMap check the context on every key too.
-// A limit can fall inside a row: the row is then returned as far as it was
-// read, marked Result.Partial, and the LimitError's cursor resumes inside
-// it, so the next call starts with the rest of that row and every stored
-// pair reaches the caller once (MergeRow joins the pieces). A call's memory
-// is therefore bounded by MaxBytes plus one stored pair, however large a
-// row is. WithRowChunk goes further and streams every large row in pieces
-// of a given size even without a limit. Rows whose projection selects a
-// join are never cut: their join targets are read once the row is
-// complete, so such a row must fit in the limits whole.
+// A query call is bounded by the read limits of a query.Limits (rows, keys and
+// bytes read; see WithLimits) and by its context, both checked on every key,
+// inside a row as well as between rows; the typed Get, Scan and ScanMap check
+// the context on every key too. A limit can fall inside a row: the row is then
+// returned as far as it was read, marked Result.Partial, and the LimitError's
+// cursor resumes inside it, so the next call starts with the rest of that row
+// and every stored pair reaches the caller once (MergeRow joins the pieces). A
+// call's memory is therefore bounded by MaxBytes plus one stored pair, however
+// large a row is. WithRowChunk goes further and streams every large row in
+// pieces of a given size even without a limit. Rows whose projection selects a
+// join are never cut: their join targets are read once the row is complete, so
+// such a row must fit in the limits whole.
 //
 // A cursor that resumes inside a row holds, after the row key, a 0x00
 // marker, the number of entries started in each map scan on the path of

@@ -60,7 +60,7 @@ type exec struct {
 	b     *query.Bound
 	p     *query.Plan
 	t     *Table
-	lim   Limits
+	lim   query.Limits
 	sign  *cursorSigner
 	asm   assembler
 	keys  int

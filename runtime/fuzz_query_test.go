@@ -67,7 +67,7 @@ const hangAfter = time.Minute
 func runFuzzed(t *testing.T, db *runtime.DB, q *query.Query, vars map[string]any) {
 	ctx, cancel := context.WithTimeout(context.Background(), hangAfter)
 	defer cancel()
-	lim := runtime.WithLimits(runtime.Limits{MaxKeys: 100_000})
+	lim := runtime.WithLimits(query.Limits{MaxKeys: 100_000})
 	for res, err := range db.Query(ctx, q, vars, runtime.WithCursorKey(qKey), lim) {
 		switch {
 		case errors.Is(err, context.DeadlineExceeded):

@@ -50,7 +50,7 @@ func TestQueryLimitInsideRow(t *testing.T) {
 		{`User(after: $after, reverse: true) { sessions(reverse: true) { expires_us } }`, []string{"c", "big", "a"}},
 		{`User["big"](after: $after) { sessions["s000100"..] { expires_us } }`, []string{"big"}},
 	}
-	for _, lim := range []runtime.Limits{{MaxKeys: 30_000}, {MaxBytes: 500_000}} {
+	for _, lim := range []query.Limits{{MaxKeys: 30_000}, {MaxBytes: 500_000}} {
 		for _, c := range cases {
 			q := query.MustCompile(db.Catalog(), c.text)
 			var got []runtime.Result
@@ -248,7 +248,7 @@ func TestQueryMemoryBoundedByLimit(t *testing.T) {
 	qPut(t, db, bigUser("big", 100))
 	q := query.MustCompile(db.Catalog(), `User["big"] { sessions { expires_us, device } }`)
 	const maxBytes = 256 << 10
-	run := func(lim runtime.Limits) (alloc uint64, results int, err error) {
+	run := func(lim query.Limits) (alloc uint64, results int, err error) {
 		var before, after goruntime.MemStats
 		goruntime.GC()
 		goruntime.ReadMemStats(&before)
@@ -263,14 +263,14 @@ func TestQueryMemoryBoundedByLimit(t *testing.T) {
 		goruntime.ReadMemStats(&after)
 		return after.TotalAlloc - before.TotalAlloc, results, err
 	}
-	alloc, n, err := run(runtime.Limits{MaxBytes: maxBytes})
+	alloc, n, err := run(query.Limits{MaxBytes: maxBytes})
 	if !errors.Is(err, runtime.ErrLimit) || n == 0 {
 		t.Fatalf("under MaxBytes %d: %d sessions, %v; want some sessions and a LimitError", maxBytes, n, err)
 	}
 	if bound := uint64(16 * maxBytes); alloc > bound {
 		t.Errorf("under MaxBytes %d the call allocated %d bytes, over %d", maxBytes, alloc, bound)
 	}
-	whole, _, err := run(runtime.Limits{})
+	whole, _, err := run(query.Limits{})
 	check(t, err)
 	t.Logf("allocated %d bytes under MaxBytes %d (%d sessions); %d bytes for the whole row", alloc, maxBytes, n, whole)
 }

@@ -174,7 +174,7 @@ func TestQueryLimitTelemetry(t *testing.T) {
 	}
 	rows := 0
 	var limit *runtime.LimitError
-	for _, err := range tel.db.Query(t.Context(), q, nil, runtime.WithLimits(runtime.Limits{MaxRows: 2})) {
+	for _, err := range tel.db.Query(t.Context(), q, nil, runtime.WithLimits(query.Limits{MaxRows: 2})) {
 		if err != nil && !errors.As(err, &limit) {
 			t.Fatal(err)
 		}

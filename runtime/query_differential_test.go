@@ -103,7 +103,7 @@ func qPaged(t *testing.T, db *runtime.DB, q *query.Query, first int, want []runt
 // (raising the limit when a single row needs more), and requires want.
 func qLimited(t *testing.T, db *runtime.DB, q *query.Query, first int, want []runtime.Result, text string, r *rand.Rand) {
 	t.Helper()
-	lim := runtime.Limits{MaxRows: r.IntN(3), MaxKeys: r.IntN(40), MaxBytes: r.IntN(2000)}
+	lim := query.Limits{MaxRows: r.IntN(3), MaxKeys: r.IntN(40), MaxBytes: r.IntN(2000)}
 	chunk := r.IntN(3) * r.IntN(200) // rows in pieces one time in three
 	var got []runtime.Result
 	after := ""

@@ -26,39 +26,29 @@ import (
 // (or of one object), sort them, and read the target rows with one
 // iterator, seeking from key to key.
 
-// Limits bound what one Query call may do. Zero means unlimited. They are
-// checked on every key the executor reads, inside an object as well as
-// between rows, so one call's memory is bounded by MaxBytes (plus the
-// largest stored pair) however large a row is: a row cut short by a limit
-// is returned as far as it was read, marked Partial, and the LimitError's
-// cursor resumes inside it (see LimitError). The context is checked on
-// every key too.
+// QueryOption configures one Query call.
+type QueryOption func(*queryOptions)
+
+type queryOptions struct {
+	limits    query.Limits
+	cursorKey []byte
+	rowChunk  int
+}
+
+// WithLimits bounds the call by the read limits of l: MaxRows, MaxKeys and
+// MaxBytes (zero means unlimited). They are checked on every key the
+// executor reads, inside an object as well as between rows, so one call's
+// memory is bounded by MaxBytes (plus the largest stored pair) however
+// large a row is: a row cut short by a limit is returned as far as it was
+// read, marked Partial, and the LimitError's cursor resumes inside it (see
+// LimitError). The context is checked on every key too.
 //
 // To guarantee progress, the key and byte limits apply once the call has
 // returned its first pair, so a call always returns something. A row whose
 // projection selects a join is not cut: its targets must fit in the limits
 // with the row, else it is not returned and the cursor stays before it.
-type Limits struct {
-	// MaxRows caps the root results.
-	MaxRows int
-	// MaxKeys caps the keys iterators land on, including the few landed on
-	// while seeking past unselected parts.
-	MaxKeys int
-	// MaxBytes caps the key and value bytes of those keys.
-	MaxBytes int
-}
-
-// QueryOption configures one Query call.
-type QueryOption func(*queryOptions)
-
-type queryOptions struct {
-	limits    Limits
-	cursorKey []byte
-	rowChunk  int
-}
-
-// WithLimits bounds the call (see Limits and LimitError).
-func WithLimits(l Limits) QueryOption { return func(o *queryOptions) { o.limits = l } }
+// The text limits of a query.Limits are Compile's and do nothing here.
+func WithLimits(l query.Limits) QueryOption { return func(o *queryOptions) { o.limits = l } }
 
 // WithRowChunk streams a row larger than bytes (the key and value bytes of
 // its selected pairs) as several results: Partial ones of about bytes
@@ -99,17 +89,17 @@ type Result struct {
 }
 
 // ErrLimit is wrapped by the LimitError that ends a query stopped by its
-// Limits.
+// limits.
 var ErrLimit = errors.New("runtime: query limit reached")
 
-// LimitError ends a query that reached one of its Limits before its end.
-// Every result before it is complete but the last, which is Partial when
-// the limit cut it; resume with Cursor as the root's after: argument (with
+// LimitError ends a query that reached one of its limits (WithLimits) before
+// its end. Every result before it is complete but the last, which is Partial
+// when the limit cut it; resume with Cursor as the root's after: argument (with
 // a variable: the query's fingerprint ignores after:). Cursor is the last
-// result's, or, when the call returned none, the after: cursor it was
-// given; it is empty only when a first call returned nothing, which
-// happens only for a first row with joins larger than the limits (resuming
-// would start over: it needs a larger limit).
+// result's, or, when the call returned none, the after: cursor it was given; it
+// is empty only when a first call returned nothing, which happens only for a
+// first row with joins larger than the limits (resuming would start over: it
+// needs a larger limit).
 type LimitError struct {
 	// Limit names the limit: "rows", "keys" or "bytes".
 	Limit string

@@ -45,8 +45,8 @@
 //     query; a larger message is refused with ResourceExhausted before it
 //     is decoded.
 //   - A query's text (Query, Explain, Delete by key) is refused
-//     (InvalidArgument, with the position) over MaxQueryBytes (default 64
-//     KiB) or with selections nested deeper than MaxQueryDepth (default
+//     (InvalidArgument, with the position) over MaxTextBytes (default 64
+//     KiB) or with selections nested deeper than MaxDepth (default
 //     32, at most 1000), before it is parsed any deeper: compiling costs
 //     time and memory linear in the text, and results nest shallowly
 //     enough for every protobuf-go client to decode.

@@ -96,14 +96,13 @@ func (s *Server) rowChunk() int { return min(maxPageBytes, s.opts.MaxMessageSize
 
 // compile compiles a client's query within the server's query limits.
 func (s *Server) compile(db *runtime.DB, text string) (*query.Query, error) {
-	l := s.opts.Limits
-	return query.Compile(db.Catalog(), text, query.WithLimits(query.Limits{MaxBytes: l.MaxQueryBytes, MaxDepth: l.MaxQueryDepth}))
+	return query.Compile(db.Catalog(), text, query.WithLimits(s.opts.Limits.Limits))
 }
 
 // limits returns the server's limits, lowered by the request's.
-func (p *protoqlService) limits(req *protoqlv1.Limits) runtime.Limits {
+func (p *protoqlService) limits(req *protoqlv1.Limits) query.Limits {
 	l := p.s.opts.Limits
-	return runtime.Limits{
+	return query.Limits{
 		MaxRows:  lower(l.MaxRows, req.GetMaxRows()),
 		MaxKeys:  lower(l.MaxKeys, req.GetMaxKeys()),
 		MaxBytes: lower(l.MaxBytes, req.GetMaxBytes()),

@@ -10,12 +10,12 @@ import (
 )
 
 // TestQueryLimits: the server compiles every query within its
-// MaxQueryBytes and MaxQueryDepth, refusing the rest with InvalidArgument
+// MaxTextBytes and MaxDepth, refusing the rest with InvalidArgument
 // at the position, and keeps serving.
 func TestQueryLimits(t *testing.T) {
 	t.Parallel()
 	lim := server.DefaultLimits
-	lim.MaxQueryBytes, lim.MaxQueryDepth = 200, 2
+	lim.MaxTextBytes, lim.MaxDepth = 200, 2
 	f := seeded(t, server.WithLimits(lim))
 	d := seeded(t) // default limits
 	cases := []struct {
@@ -44,7 +44,7 @@ func TestQueryLimits(t *testing.T) {
 		wantCode(t, "explain "+c.query[:20], err, codes.InvalidArgument)
 	}
 	_, err := f.pq.Delete(t.Context(), &protoqlv1.DeleteRequest{Row: &protoqlv1.DeleteRequest_Key{Key: `User["` + strings.Repeat("x", 300) + `"]`}})
-	wantCode(t, "delete by a key over MaxQueryBytes", err, codes.InvalidArgument)
+	wantCode(t, "delete by a key over MaxTextBytes", err, codes.InvalidArgument)
 	for _, fx := range []*fixture{f, d} {
 		ids, _, err := queryAll(t.Context(), fx, &protoqlv1.QueryRequest{Query: `User["alice"] { password { history } }`})
 		if err != nil || len(ids) != 1 {

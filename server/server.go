@@ -25,24 +25,18 @@ import (
 // loopback only.
 const DefaultAddr = "127.0.0.1:7420"
 
-// Limits bound each request. Zero means unlimited.
+// Limits bound each request. Zero means unlimited, but for the query text
+// limits.
 type Limits struct {
 	// Timeout is the longest any RPC may run, streams and transactions
 	// included; a client deadline that is shorter wins.
 	Timeout time.Duration
-	// MaxRows caps the root results of one Query.
-	MaxRows int
-	// MaxKeys caps the keys one Query reads and the pairs one Scan returns.
-	MaxKeys int
-	// MaxBytes caps the key and value bytes one Query reads or one Scan
-	// returns.
-	MaxBytes int
-	// MaxQueryBytes and MaxQueryDepth bound the text of a query (Query,
-	// Explain, Delete by key) and its nesting of selections (see
-	// query.Limits). These two cannot be lifted: zero means
-	// query.DefaultLimits.
-	MaxQueryBytes int
-	MaxQueryDepth int
+	// Limits bound every query: its text and nesting when it is compiled
+	// (Query, Explain, Delete by key), which cannot be lifted (zero means
+	// query.DefaultLimits), and what one Query reads (MaxRows, MaxKeys,
+	// MaxBytes), which a request may lower. MaxKeys and MaxBytes also cap
+	// the pairs and bytes one KV Scan returns.
+	query.Limits
 	// TxnIdle is the longest a KV transaction (a Transact stream) may wait
 	// for its client's next message; then the server ends it with
 	// DeadlineExceeded (kv.ErrExpired in kv/remotekv) and rolls it back.
@@ -54,15 +48,16 @@ type Limits struct {
 
 // DefaultLimits are the limits of a server built without WithLimits.
 var DefaultLimits = Limits{
-	Timeout:  time.Minute,
-	MaxRows:  10_000,
-	MaxKeys:  1_000_000,
-	MaxBytes: 256 << 20,
-
-	MaxQueryBytes: query.DefaultLimits.MaxBytes,
-	MaxQueryDepth: query.DefaultLimits.MaxDepth,
-	TxnIdle:       5 * time.Second,
-	TxnLifetime:   30 * time.Second,
+	Timeout: time.Minute,
+	Limits: query.Limits{
+		MaxTextBytes: query.DefaultLimits.MaxTextBytes,
+		MaxDepth:     query.DefaultLimits.MaxDepth,
+		MaxRows:      10_000,
+		MaxKeys:      1_000_000,
+		MaxBytes:     256 << 20,
+	},
+	TxnIdle:     5 * time.Second,
+	TxnLifetime: 30 * time.Second,
 }
 
 // DefaultMaxMessageSize bounds every message unless WithMaxMessageSize says

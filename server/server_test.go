@@ -25,6 +25,7 @@ import (
 	"github.com/protoql/protoql/kv"
 	"github.com/protoql/protoql/kv/memkv"
 	protoqlv1 "github.com/protoql/protoql/proto/protoql/v1"
+	"github.com/protoql/protoql/query"
 	"github.com/protoql/protoql/runtime"
 	"github.com/protoql/protoql/server"
 )
@@ -224,7 +225,7 @@ func TestBadQueryIsInvalidArgumentWithPosition(t *testing.T) {
 
 func TestLimits(t *testing.T) {
 	t.Parallel()
-	f := seeded(t, server.WithLimits(server.Limits{MaxRows: 2, MaxKeys: 5}))
+	f := seeded(t, server.WithLimits(server.Limits{Limits: query.Limits{MaxRows: 2, MaxKeys: 5}}))
 	ids, _, err := queryAll(t.Context(), f, &protoqlv1.QueryRequest{Query: `User { registered }`})
 	st := wantCode(t, "query over MaxRows", err, codes.ResourceExhausted)
 	if got, want := strings.Join(ids, ","), "alice,bob"; got != want {
