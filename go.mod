@@ -5,6 +5,7 @@ go 1.25.0
 tool (
 	github.com/protoql/protoql/internal/tools/buf
 	github.com/protoql/protoql/internal/tools/protoc-gen-go-grpc
+	github.com/protoql/protoql/internal/tools/staticcheck
 	google.golang.org/protobuf/cmd/protoc-gen-go
 )
 

@@ -217,7 +217,7 @@ func (e *explainer) join(p *Proj, j *Child, key sym, d int) {
 	k := sym{}.add(j.Target.AppendPrefix(nil))
 	for i, src := range j.Field.Join.Sources {
 		col := j.Target.Key[i]
-		name := "$" + string(j.Field.Name())
+		var name string
 		if src.Map != nil {
 			name = "$" + string(src.Map.Name())
 		} else {

@@ -1,7 +1,6 @@
 package query
 
 import (
-	"slices"
 	"strings"
 
 	"google.golang.org/protobuf/reflect/protoreflect"
@@ -106,5 +105,3 @@ func joinNames[T ~string](names []T) string {
 }
 
 var argNames = []string{"first", "after", "reverse"}
-
-func isArg(name string) bool { return slices.Contains(argNames, name) }

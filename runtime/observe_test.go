@@ -143,11 +143,11 @@ func TestQueryTelemetry(t *testing.T) {
 	}
 	for k, v := range want {
 		if got[k].AsInt64() != v {
-			t.Errorf("span attribute %s = %v, want %d", k, got[k].Emit(), v)
+			t.Errorf("span attribute %s = %v, want %d", k, got[k].String(), v)
 		}
 	}
 	if got["protoql.table"].AsString() != "protoql.test.v1.User" {
-		t.Errorf("span attribute protoql.table = %q", got["protoql.table"].Emit())
+		t.Errorf("span attribute protoql.table = %q", got["protoql.table"].String())
 	}
 
 	// Two queries ran: the warm-up and the counted one, which read the same.
@@ -268,7 +268,7 @@ func TestUpdateTelemetry(t *testing.T) {
 	}
 	_, attrs := tel.span(t, "protoql.Update")
 	if attrs["protoql.attempts"].AsInt64() != 2 {
-		t.Errorf("protoql.Update span: protoql.attempts = %v, want 2", attrs["protoql.attempts"].Emit())
+		t.Errorf("protoql.Update span: protoql.attempts = %v, want 2", attrs["protoql.attempts"].String())
 	}
 	retries, ok := tel.metric(t, "protoql.tx.retries").Data.(metricdata.Sum[int64])
 	if !ok || len(retries.DataPoints) != 1 || retries.DataPoints[0].Value != 1 {

@@ -16,6 +16,7 @@ import (
 	"github.com/protoql/protoql/tuple"
 	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/types/dynamicpb"
 )
 
@@ -373,7 +374,7 @@ func checkFragment(loc *schema.Location, key, value []byte) error {
 func unmarshalFragment(loc *schema.Location, value []byte) error {
 	last := len(loc.Fields) - 1
 	var msg []byte
-	md := loc.Table.Desc
+	var md protoreflect.MessageDescriptor
 	switch {
 	case last >= 0 && loc.Fields[last].Storage == schema.Map:
 		f := loc.Fields[last]
