@@ -2,39 +2,21 @@ package query
 
 import (
 	"errors"
-	"flag"
 	"fmt"
-	"os"
 	"strings"
 	"testing"
 
-	"github.com/protoql/protoql/query/querytest"
+	"github.com/protoql/protoql/internal/golden"
 )
 
-var _ = flag.Bool("update", false, "rewrite golden files under testdata")
-
 func TestGrammarGolden(t *testing.T) {
-	const path = "testdata/grammar.ebnf"
-	got := Grammar() + "\n"
-	if querytest.Update() {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got != string(want) {
-		t.Errorf("grammar changed (go test -update to accept):\ngot:\n%s\nwant:\n%s", got, want)
-	}
+	golden.File(t, "testdata/grammar.ebnf", []byte(Grammar()+"\n"))
 }
 
 // TestParse runs testdata/parse.txt: "parse" cases print the AST with
 // positions, or the syntax error.
 func TestParse(t *testing.T) {
-	querytest.RunFile(t, "testdata/parse.txt", func(t *testing.T, c *querytest.Case) string {
+	golden.RunFile(t, "testdata/parse.txt", func(t *testing.T, c *golden.Case) string {
 		ast, err := Parse(c.Input)
 		if err != nil {
 			if !errors.Is(err, ErrSyntax) {

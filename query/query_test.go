@@ -8,10 +8,10 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/protoql/protoql/internal/golden"
 	"github.com/protoql/protoql/internal/prototest"
 	"github.com/protoql/protoql/internal/testpb"
 	"github.com/protoql/protoql/query"
-	"github.com/protoql/protoql/query/querytest"
 	"github.com/protoql/protoql/schema"
 )
 
@@ -26,7 +26,7 @@ var catalog = sync.OnceValue(func() *schema.Catalog {
 // TestCompileErrors runs testdata/errors.txt: "compile" prints the error
 // (or "ok"), "bind a=1 b="x"" compiles then binds the given variables.
 func TestCompileErrors(t *testing.T) {
-	querytest.RunFile(t, "testdata/errors.txt", func(t *testing.T, c *querytest.Case) string {
+	golden.RunFile(t, "testdata/errors.txt", func(t *testing.T, c *golden.Case) string {
 		q, err := query.Compile(catalog(), c.Input)
 		if err == nil && c.Cmd == "bind" {
 			_, err = q.Bind(parseVars(t, c))
@@ -48,7 +48,7 @@ func TestCompileErrors(t *testing.T) {
 // TestExplain runs testdata/explain.txt: "explain" prints Query.Explain,
 // "explain-bound a=1 b="x"" prints Bound.Explain with these variables.
 func TestExplain(t *testing.T) {
-	querytest.RunFile(t, "testdata/explain.txt", func(t *testing.T, c *querytest.Case) string {
+	golden.RunFile(t, "testdata/explain.txt", func(t *testing.T, c *golden.Case) string {
 		q, err := query.Compile(catalog(), c.Input)
 		if err != nil {
 			return err.Error()
@@ -66,7 +66,7 @@ func TestExplain(t *testing.T) {
 
 // parseVars reads name=value arguments: a quoted string, true/false, an
 // integer (int64, or uint64 when suffixed u), or bytes:"…".
-func parseVars(t *testing.T, c *querytest.Case) map[string]any {
+func parseVars(t *testing.T, c *golden.Case) map[string]any {
 	vars := map[string]any{}
 	for _, a := range c.Args {
 		name, v, ok := strings.Cut(a, "=")
@@ -78,7 +78,7 @@ func parseVars(t *testing.T, c *querytest.Case) map[string]any {
 	return vars
 }
 
-func parseVar(t *testing.T, c *querytest.Case, v string) any {
+func parseVar(t *testing.T, c *golden.Case, v string) any {
 	switch {
 	case strings.HasPrefix(v, `"`):
 		s, err := strconv.Unquote(v)

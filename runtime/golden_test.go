@@ -2,13 +2,11 @@ package runtime_test
 
 import (
 	"context"
-	"flag"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/protoql/protoql/internal/golden"
 	"github.com/protoql/protoql/internal/testpb"
 	"github.com/protoql/protoql/kv"
 	"github.com/protoql/protoql/kv/memkv"
@@ -17,8 +15,6 @@ import (
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files")
 
 // TestGoldenDump pins the key and value layout of DESIGN.md §3: a change
 // to either shows up here as a diff of readable keys.
@@ -60,15 +56,5 @@ func TestGoldenDump(t *testing.T) {
 		fmt.Fprintf(&sb, "%-44s %x\n", tuple.Format(it.Key()), it.Value())
 	}
 	check(t, it.Close())
-	path := filepath.Join("testdata", "dump.golden")
-	if *update {
-		check(t, os.MkdirAll("testdata", 0o755))
-		check(t, os.WriteFile(path, []byte(sb.String()), 0o644))
-		return
-	}
-	want, err := os.ReadFile(path)
-	check(t, err)
-	if sb.String() != string(want) {
-		t.Errorf("key/value dump differs from %s (run with -update to accept):\ngot:\n%s\nwant:\n%s", path, sb.String(), want)
-	}
+	golden.File(t, "testdata/dump.golden", []byte(sb.String()))
 }

@@ -7,8 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/protoql/protoql/internal/golden"
 	"github.com/protoql/protoql/query"
-	"github.com/protoql/protoql/query/querytest"
 	"github.com/protoql/protoql/runtime"
 )
 
@@ -18,7 +18,7 @@ import (
 func TestQueryGolden(t *testing.T) {
 	db := qExampleDB(t)
 	cat := db.Catalog()
-	querytest.RunFile(t, "testdata/exec.txt", func(t *testing.T, c *querytest.Case) string {
+	golden.RunFile(t, "testdata/exec.txt", func(t *testing.T, c *golden.Case) string {
 		q, err := query.Compile(cat, c.Input)
 		if err != nil {
 			return err.Error()
@@ -53,7 +53,7 @@ func mapsKeys(m map[string]string) func(func(string) bool) {
 
 // qVars reads name=value arguments: a quoted string, true/false, or an
 // integer.
-func qVars(t *testing.T, c *querytest.Case) map[string]any {
+func qVars(t *testing.T, c *golden.Case) map[string]any {
 	vars := map[string]any{}
 	for _, a := range c.Args {
 		name, v, ok := strings.Cut(a, "=")

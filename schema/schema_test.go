@@ -2,43 +2,21 @@ package schema_test
 
 import (
 	"errors"
-	"flag"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/protoql/protoql/internal/golden"
 	"github.com/protoql/protoql/internal/prototest"
 	"github.com/protoql/protoql/internal/testpb"
 	"github.com/protoql/protoql/schema"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files")
-
-func golden(t *testing.T, name, got string) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run with -update to create)", err)
-	}
-	if got != string(want) {
-		t.Errorf("%s differs from the golden file (run with -update to accept):\ngot:\n%s\nwant:\n%s", name, got, want)
-	}
-}
 
 func TestDescribeKeysGolden(t *testing.T) {
 	c, err := schema.Compile(testpb.File_protoql_test_v1_social_proto)
 	if err != nil {
 		t.Fatal(err)
 	}
-	golden(t, "describe-keys.golden", c.DescribeKeys())
+	golden.File(t, "testdata/describe-keys.golden", []byte(c.DescribeKeys()))
 }
 
 func TestFileDescriptorSetRoundTrip(t *testing.T) {

@@ -2,16 +2,14 @@ package tuple
 
 import (
 	"bytes"
-	"flag"
 	"fmt"
 	"math"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
-)
 
-var update = flag.Bool("update", false, "rewrite testdata golden files")
+	"github.com/protoql/protoql/internal/golden"
+)
 
 const goldenFile = "testdata/golden.txt"
 
@@ -62,33 +60,7 @@ func goldenText(keys [][]byte) []byte {
 }
 
 func TestGolden(t *testing.T) {
-	got := goldenText(goldenKeys())
-	if *update {
-		if err := os.MkdirAll(filepath.Dir(goldenFile), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(goldenFile, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(goldenFile)
-	if err != nil {
-		t.Fatalf("%v (run go test ./tuple -update to create it)", err)
-	}
-	gotLines, wantLines := strings.Split(string(got), "\n"), strings.Split(string(want), "\n")
-	for i := 0; i < len(gotLines) || i < len(wantLines); i++ {
-		var g, w string
-		if i < len(gotLines) {
-			g = gotLines[i]
-		}
-		if i < len(wantLines) {
-			w = wantLines[i]
-		}
-		if g != w {
-			t.Errorf("%s:%d:\ngot  %s\nwant %s", goldenFile, i+1, g, w)
-		}
-	}
+	golden.File(t, goldenFile, goldenText(goldenKeys()))
 }
 
 // TestGoldenFile reads the committed vectors back: each text parses to its

@@ -1,23 +1,11 @@
-// Package querytest holds test support for the query language: a runner
-// for datadriven golden files, shared by the query and runtime tests.
-package querytest
+package golden
 
 import (
-	"flag"
 	"fmt"
 	"os"
 	"strings"
 	"testing"
 )
-
-// Update reports whether the test binary runs with -update=true: rewrite
-// golden files instead of comparing. The flag is the test package's own
-// (a package defining it here would clash with packages that already
-// define it).
-func Update() bool {
-	f := flag.Lookup("update")
-	return f != nil && f.Value.String() == "true"
-}
 
 // Case is one case of a datadriven file:
 //
@@ -63,12 +51,20 @@ func (c *Case) Arg(key string) string {
 }
 
 // RunFile runs every case of the file at path through run and compares
-// its output with the recorded one; with -update it rewrites the file.
+// its output with the recorded one; with -update it rewrites the file,
+// keeping comments and blank lines between cases.
 func RunFile(t *testing.T, path string, run func(t *testing.T, c *Case) string) {
 	t.Helper()
+	runFile(t, t, path, run)
+}
+
+// runFile is RunFile reporting to report (a recorder in this package's
+// tests) and running the cases with t.
+func runFile(report testing.TB, t *testing.T, path string, run func(t *testing.T, c *Case) string) {
+	report.Helper()
 	raw, err := os.ReadFile(path)
 	if err != nil {
-		t.Fatal(err)
+		report.Fatal(err)
 	}
 	lines := strings.Split(strings.TrimSuffix(string(raw), "\n"), "\n")
 	var out strings.Builder
@@ -81,18 +77,18 @@ func RunFile(t *testing.T, path string, run func(t *testing.T, c *Case) string) 
 		}
 		c, next, err := readCase(path, lines, i)
 		if err != nil {
-			t.Fatal(err)
+			report.Fatal(err)
 		}
 		got := strings.TrimRight(run(t, c), "\n")
 		if !Update() && got != c.Expected {
-			t.Errorf("%s: %s %s\n%s\ngot:\n%s\nwant:\n%s", c.Pos, c.Cmd, strings.Join(c.Args, " "), c.Input, got, c.Expected)
+			report.Errorf("%s: %s %s\n%s\ngot:\n%s\nwant:\n%s", c.Pos, c.Cmd, strings.Join(c.Args, " "), c.Input, got, c.Expected)
 		}
 		writeCase(&out, lines[i:next], c, got)
 		i = next
 	}
 	if Update() {
 		if err := os.WriteFile(path, []byte(out.String()), 0o644); err != nil {
-			t.Fatal(err)
+			report.Fatal(err)
 		}
 	}
 }

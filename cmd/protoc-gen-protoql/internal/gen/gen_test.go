@@ -2,7 +2,6 @@ package gen_test
 
 import (
 	"encoding/json"
-	"flag"
 	"go/ast"
 	"go/parser"
 	"go/token"
@@ -15,14 +14,13 @@ import (
 	"testing"
 
 	"github.com/protoql/protoql/cmd/protoc-gen-protoql/internal/gen"
+	"github.com/protoql/protoql/internal/golden"
 	"github.com/protoql/protoql/internal/prototest"
 	gengo "google.golang.org/protobuf/cmd/protoc-gen-go/internal_gengo"
 	"google.golang.org/protobuf/compiler/protogen"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/pluginpb"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files under testdata")
 
 const module = "github.com/protoql/protoql"
 
@@ -156,29 +154,23 @@ func checkGoldens(t *testing.T, tc goldenCase, files []*pluginpb.CodeGeneratorRe
 	dir := filepath.Join("testdata", name)
 	var want []string
 	for _, f := range files {
-		golden := filepath.Join(dir, filepath.Base(f.GetName())+".golden")
-		if tc.committed {
-			golden = filepath.Join(moduleRoot, filepath.FromSlash(f.GetName()))
-		}
-		want = append(want, golden)
-		if *update && !tc.committed {
-			if err := os.WriteFile(golden, []byte(f.GetContent()), 0o644); err != nil {
-				t.Fatal(err)
-			}
+		path := filepath.Join(dir, filepath.Base(f.GetName())+".golden")
+		want = append(want, path)
+		if !tc.committed {
+			golden.File(t, path, []byte(f.GetContent()))
 			continue
 		}
-		fix := "review the change and run go test -update"
-		if tc.committed {
-			fix = "review the change and run go tool buf generate at the module root"
-		}
-		old, err := os.ReadFile(golden)
+		// The committed generated file is the golden: go tool buf generate
+		// rewrites it, -update does not.
+		path = filepath.Join(moduleRoot, filepath.FromSlash(f.GetName()))
+		want[len(want)-1] = path
+		old, err := os.ReadFile(path)
 		if err != nil {
-			t.Errorf("%s: %v (%s)", name, err, fix)
+			t.Errorf("%s: %v (run go tool buf generate at the module root)", name, err)
 			continue
 		}
-		if string(old) != f.GetContent() {
-			t.Errorf("%s: %s differs from the plugin's output; %s\n%s",
-				name, golden, fix, firstDiff(string(old), f.GetContent()))
+		if d := golden.Diff(string(old), f.GetContent()); d != "" {
+			t.Errorf("%s: %s differs from the plugin's output; review the change and run go tool buf generate at the module root\n%s", name, path, d)
 		}
 	}
 	if tc.committed {
@@ -190,29 +182,6 @@ func checkGoldens(t *testing.T, tc goldenCase, files []*pluginpb.CodeGeneratorRe
 			t.Errorf("%s: %s is not produced by the plugin any more", name, g)
 		}
 	}
-}
-
-// firstDiff shows the first differing line of two texts.
-func firstDiff(want, got string) string {
-	w, g := strings.Split(want, "\n"), strings.Split(got, "\n")
-	for i := range max(len(w), len(g)) {
-		var wl, gl string
-		if i < len(w) {
-			wl = w[i]
-		}
-		if i < len(g) {
-			gl = g[i]
-		}
-		if wl != gl {
-			return "line " + itoa(i+1) + ":\n  golden: " + wl + "\n  plugin: " + gl
-		}
-	}
-	return ""
-}
-
-func itoa(i int) string {
-	b, _ := json.Marshal(i)
-	return string(b)
 }
 
 // buildOverlay compiles pkgs with the generated files laid over the module.
