@@ -8,7 +8,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/alecthomas/participle/v2/lexer"
 	"google.golang.org/protobuf/reflect/protoreflect"
 
 	protoqlv1 "github.com/protoql/protoql/proto/protoql/v1"
@@ -41,7 +40,7 @@ func typeVars(p *query.Plan, text map[string]string) (map[string]*protoqlv1.Valu
 	out := make(map[string]*protoqlv1.Value, len(text))
 	for _, name := range slices.Sorted(maps.Keys(text)) {
 		if !slices.ContainsFunc(p.Vars, func(v *query.Var) bool { return v.Name == name }) {
-			return nil, query.Errorf(lexer.Position{}, query.ErrVariable, "$%s is given but the query has no variable $%s", name, name)
+			return nil, query.Errorf(query.Position{}, query.ErrVariable, "$%s is given but the query has no variable $%s", name, name)
 		}
 	}
 	for _, v := range p.Vars {

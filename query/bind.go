@@ -7,7 +7,6 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/alecthomas/participle/v2/lexer"
 	"github.com/protoql/protoql/tuple"
 	"google.golang.org/protobuf/reflect/protoreflect"
 )
@@ -41,7 +40,7 @@ type BoundAccess struct {
 	// After is the cursor to resume after, with the position of the
 	// after: argument for errors; nil for the first page.
 	After    *Cursor
-	AfterPos lexer.Position
+	AfterPos Position
 }
 
 // Access returns the bound values of a, an Access of b's plan.

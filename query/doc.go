@@ -1,5 +1,5 @@
 // Package query is protoql's query language (DESIGN.md §5): text → AST
-// with positions (participle grammar, grammar.go) → checked against a
+// with positions (participle grammar, internal/grammar) → checked against a
 // schema.Catalog → a Plan, which is data: the key ranges to read and the
 // fields to return. The package never touches a store; package runtime
 // executes plans (runtime.DB.Query).

@@ -3,8 +3,6 @@ package query
 import (
 	"errors"
 	"fmt"
-
-	"github.com/alecthomas/participle/v2/lexer"
 )
 
 // Sentinels wrapped by every *Error; test with errors.Is.
@@ -30,7 +28,7 @@ type Error struct {
 	// Pos is the position in the query text (1-based line and column,
 	// 0-based byte offset); Line is 0 when the error has no single place,
 	// such as a variable given but not used.
-	Pos lexer.Position
+	Pos Position
 	// Msg says what is wrong and what was expected.
 	Msg string
 	// Err is the sentinel the error wraps.
@@ -52,7 +50,7 @@ func (e *Error) Unwrap() error { return e.Err }
 // the checks that need the database, such as a cursor's integrity.
 // Messages quote names and literals clipped (see clip); as a last guard, a
 // message longer than maxMsg bytes is cut.
-func Errorf(pos lexer.Position, sentinel error, format string, args ...any) *Error {
+func Errorf(pos Position, sentinel error, format string, args ...any) *Error {
 	return &Error{Pos: pos, Msg: clipN(fmt.Sprintf(format, args...), maxMsg), Err: sentinel}
 }
 

@@ -5,6 +5,8 @@ import (
 	"strconv"
 
 	"github.com/alecthomas/participle/v2/lexer"
+
+	"github.com/protoql/protoql/query/internal/grammar"
 )
 
 // fastParse parses text into the AST that participle builds from the
@@ -16,10 +18,10 @@ import (
 // positioned at the first token that does not fit and say what was
 // expected there. FuzzParse keeps the two parsers in agreement.
 func fastParse(text string, maxDepth int) (*AST, *Error) {
-	p := fastParser{l: lex{src: text, pos: lexer.Position{Line: 1, Column: 1}}, maxDepth: maxDepth}
+	p := fastParser{l: grammar.NewLexer(text), maxDepth: maxDepth}
 	root := p.selection(true)
 	if root != nil {
-		if t := p.peek(); t.Type != tokEOF {
+		if t := p.peek(); t.Type != grammar.TokEOF {
 			p.fail(t, "the end of the query")
 		}
 	}
@@ -35,7 +37,7 @@ func fastParse(text string, maxDepth int) (*AST, *Error) {
 // fastParser is a recursive-descent parser with up to three tokens of
 // lookahead (for "alias: name"). It stops at the first error.
 type fastParser struct {
-	l        lex
+	l        grammar.Lexer
 	la       [3]lexer.Token
 	n        int // tokens in la
 	err      *Error
@@ -76,7 +78,7 @@ func (p *fastParser) peekAt(i int) *lexer.Token {
 		t, err := p.l.Next()
 		if err != nil {
 			p.lexError(err)
-			t = lexer.Token{Type: tokEOF, Pos: p.l.pos}
+			t = lexer.Token{Type: grammar.TokEOF, Pos: p.l.Pos()}
 		}
 		p.la[p.n] = t
 		p.n++
@@ -90,30 +92,30 @@ func (p *fastParser) lexError(err error) {
 	}
 	var le *lexer.Error
 	if errors.As(err, &le) {
-		p.err = &Error{Pos: le.Pos, Msg: le.Msg, Err: ErrSyntax}
+		p.err = &Error{Pos: position(le.Pos), Msg: le.Msg, Err: ErrSyntax}
 		return
 	}
-	p.err = &Error{Pos: p.l.pos, Msg: err.Error(), Err: ErrSyntax}
+	p.err = &Error{Pos: position(p.l.Pos()), Msg: err.Error(), Err: ErrSyntax}
 }
 
 // fail records that token t is not what was expected (the first error
 // wins: a lexical error reads as the end of input, which fails next).
 func (p *fastParser) fail(t *lexer.Token, expected string) {
 	if p.err == nil {
-		p.err = &Error{Pos: t.Pos, Msg: "unexpected " + describeToken(t) + "; expected " + expected, Err: ErrSyntax}
+		p.err = &Error{Pos: position(t.Pos), Msg: "unexpected " + describeToken(t) + "; expected " + expected, Err: ErrSyntax}
 	}
 }
 
 // describeToken names a token for messages, its text clipped.
 func describeToken(t *lexer.Token) string {
 	switch t.Type {
-	case tokEOF:
+	case grammar.TokEOF:
 		return "end of query"
-	case tokString:
+	case grammar.TokString:
 		return "string " + clip(t.Value)
-	case tokInt:
+	case grammar.TokInt:
 		return "integer " + clip(t.Value)
-	case tokIdent:
+	case grammar.TokIdent:
 		return "name " + quote(t.Value)
 	}
 	return strconv.Quote(t.Value)
@@ -131,7 +133,7 @@ func (p *fastParser) skip(k int) {
 // integer token has the text of a punctuation token.
 func (p *fastParser) is(s string) bool {
 	t := p.peek()
-	return t.Type != tokEOF && t.Value == s
+	return t.Type != grammar.TokEOF && t.Value == s
 }
 
 func (p *fastParser) accept(s string) bool {
@@ -153,7 +155,7 @@ func (p *fastParser) expect(s, expected string) bool {
 
 func (p *fastParser) ident(expected string) (string, bool) {
 	t := p.peek()
-	if t.Type == tokIdent {
+	if t.Type == grammar.TokIdent {
 		v := t.Value
 		p.skip(1)
 		return v, true
@@ -165,8 +167,8 @@ func (p *fastParser) ident(expected string) (string, bool) {
 // selection parses "[alias :] name [keys] [args] [{…}]".
 func (p *fastParser) selection(root bool) *Selection {
 	s := p.sels.new()
-	s.Pos = p.peek().Pos
-	if p.peek().Type == tokIdent && p.peekAt(1).Value == ":" && p.peekAt(1).Type == tokPunct && p.peekAt(2).Type == tokIdent {
+	s.Pos = position(p.peek().Pos)
+	if p.peek().Type == grammar.TokIdent && p.peekAt(1).Value == ":" && p.peekAt(1).Type == grammar.TokPunct && p.peekAt(2).Type == grammar.TokIdent {
 		s.Alias = p.peek().Value
 		p.skip(2)
 	}
@@ -197,7 +199,7 @@ func (p *fastParser) selection(root bool) *Selection {
 }
 
 func (p *fastParser) keys() *KeyList {
-	kl := &KeyList{Pos: p.peek().Pos}
+	kl := &KeyList{Pos: position(p.peek().Pos)}
 	p.skip(1) // "["
 	for {
 		k := p.keyExpr()
@@ -218,7 +220,7 @@ const valueWords = "a string, an integer, true, false or a $variable"
 
 func (p *fastParser) keyExpr() *KeyExpr {
 	k := p.exprs.new()
-	k.Pos = p.peek().Pos
+	k.Pos = position(p.peek().Pos)
 	if p.accept("..") {
 		if k.To = p.value("the range's upper bound: " + valueWords); k.To == nil {
 			return nil
@@ -238,10 +240,10 @@ func (p *fastParser) keyExpr() *KeyExpr {
 }
 
 func (p *fastParser) args() *ArgList {
-	al := &ArgList{Pos: p.peek().Pos}
+	al := &ArgList{Pos: position(p.peek().Pos)}
 	p.skip(1) // "("
 	for {
-		a := &Arg{Pos: p.peek().Pos}
+		a := &Arg{Pos: position(p.peek().Pos)}
 		var ok bool
 		if a.Name, ok = p.ident("an argument name (first, after or reverse)"); !ok {
 			return nil
@@ -263,7 +265,7 @@ func (p *fastParser) args() *ArgList {
 }
 
 func (p *fastParser) sub() *SubSelect {
-	ss := &SubSelect{Pos: p.peek().Pos}
+	ss := &SubSelect{Pos: position(p.peek().Pos)}
 	if p.depth >= p.maxDepth {
 		if p.err == nil {
 			p.err = &Error{Pos: ss.Pos, Err: ErrLimit,
@@ -275,7 +277,7 @@ func (p *fastParser) sub() *SubSelect {
 	defer func() { p.depth-- }()
 	p.skip(1) // "{"
 	for !p.accept("}") {
-		if p.peek().Type != tokIdent {
+		if p.peek().Type != grammar.TokIdent {
 			p.fail(p.peek(), `a field name or "}"`)
 			return nil
 		}
@@ -292,28 +294,28 @@ func (p *fastParser) sub() *SubSelect {
 func (p *fastParser) startsValue() bool {
 	t := p.peek()
 	switch t.Type {
-	case tokString, tokInt:
+	case grammar.TokString, grammar.TokInt:
 		return true
-	case tokIdent:
+	case grammar.TokIdent:
 		return t.Value == "true" || t.Value == "false"
 	}
-	return t.Value == "$" && t.Type == tokPunct
+	return t.Value == "$" && t.Type == grammar.TokPunct
 }
 
 func (p *fastParser) value(expected string) *Value {
 	t := p.peek()
 	var v Value
-	v.Pos = t.Pos
+	v.Pos = position(t.Pos)
 	switch {
-	case t.Type == tokString:
+	case t.Type == grammar.TokString:
 		v.String = p.str(t.Value)
-	case t.Type == tokInt:
+	case t.Type == grammar.TokInt:
 		v.Int = p.str(t.Value)
-	case t.Type == tokIdent && (t.Value == "true" || t.Value == "false"):
+	case t.Type == grammar.TokIdent && (t.Value == "true" || t.Value == "false"):
 		v.Bool = p.str(t.Value)
-	case t.Type == tokPunct && t.Value == "$":
+	case t.Type == grammar.TokPunct && t.Value == "$":
 		n := p.peekAt(1)
-		if n.Type != tokIdent {
+		if n.Type != grammar.TokIdent {
 			p.fail(n, "a variable name after $")
 			return nil
 		}
@@ -327,4 +329,9 @@ func (p *fastParser) value(expected string) *Value {
 	pv := p.vals.new()
 	*pv = v
 	return pv
+}
+
+// position converts a token's position to the AST's.
+func position(p lexer.Position) Position {
+	return Position{Offset: p.Offset, Line: p.Line, Column: p.Column}
 }

@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/alecthomas/participle/v2/lexer"
+
+	"github.com/protoql/protoql/query/internal/grammar"
 )
 
 // lexRules are the token rules of lexer.go as regular expressions, the
@@ -54,7 +56,7 @@ func FuzzParse(f *testing.F) {
 		if ferr != nil {
 			checkParseError(t, text, ferr)
 		}
-		ref, refErr := parser.ParseString("", text)
+		ref, refErr := refParse(text)
 		if (ferr == nil) != (refErr == nil) {
 			t.Fatalf("Parse(%q): fast parser err=%v, participle err=%v", text, ferr, refErr)
 		}
@@ -82,7 +84,7 @@ func checkParseError(t *testing.T, text string, err error) {
 
 func checkLexer(t *testing.T, text string) {
 	t.Helper()
-	l, _ := lexDef{}.LexString("", text)
+	l, _ := grammar.Definition{}.LexString("", text)
 	got, gotErr := lexer.ConsumeAll(l)
 	rl, _ := refLexer.LexString("", text)
 	want, wantErr := lexer.ConsumeAll(rl)
@@ -104,7 +106,7 @@ func checkLexer(t *testing.T, text string) {
 		t.Fatalf("lexing %q: got %d tokens, want %d", text, len(got), len(kept))
 	}
 	names := lexer.SymbolsByRune(refLexer)
-	mine := lexer.SymbolsByRune(lexDef{})
+	mine := lexer.SymbolsByRune(grammar.Definition{})
 	for i := range got {
 		g, w := got[i], kept[i]
 		if mine[g.Type] != names[w.Type] || g.Value != w.Value || g.Pos != w.Pos {
@@ -135,7 +137,7 @@ func TestParseTokenSoup(t *testing.T) {
 		text := sb.String()
 		fast, ferr := fastParse(text, MaxDepthLimit)
 		ok := ferr == nil
-		ref, err := parser.ParseString("", text)
+		ref, err := refParse(text)
 		if ok != (err == nil) {
 			t.Fatalf("%q: fast parser ok=%v, participle err=%v", text, ok, err)
 		}
@@ -148,5 +150,52 @@ func TestParseTokenSoup(t *testing.T) {
 	}
 	if accepted < 1000 {
 		t.Errorf("only %d of the token sequences parsed; the test exercises too little", accepted)
+	}
+}
+
+// refParse parses text with the reference grammar and converts its AST to
+// query's, field by field, so that the two parsers' ASTs compare with
+// reflect.DeepEqual.
+func refParse(text string) (*AST, error) {
+	ref, err := grammar.Parser.ParseString("", text)
+	if err != nil {
+		return nil, err
+	}
+	var a AST
+	convertAST(reflect.ValueOf(&a).Elem(), reflect.ValueOf(ref).Elem())
+	return &a, nil
+}
+
+// convertAST copies src, a grammar AST value, into dst, the query AST value
+// of the same shape.
+func convertAST(dst, src reflect.Value) {
+	switch {
+	case src.Type() == reflect.TypeFor[lexer.Position]():
+		p := src.Interface().(lexer.Position)
+		dst.Set(reflect.ValueOf(Position{Offset: p.Offset, Line: p.Line, Column: p.Column}))
+	case src.Kind() == reflect.Pointer:
+		if !src.IsNil() {
+			dst.Set(reflect.New(dst.Type().Elem()))
+			convertAST(dst.Elem(), src.Elem())
+		}
+	case src.Kind() == reflect.Slice:
+		if !src.IsNil() {
+			dst.Set(reflect.MakeSlice(dst.Type(), src.Len(), src.Len()))
+			for i := range src.Len() {
+				convertAST(dst.Index(i), src.Index(i))
+			}
+		}
+	case src.Kind() == reflect.Struct:
+		if dst.NumField() != src.NumField() {
+			panic("query and grammar ASTs differ in " + dst.Type().String())
+		}
+		for i := range src.NumField() {
+			if dst.Type().Field(i).Name != src.Type().Field(i).Name {
+				panic("query and grammar ASTs differ in " + dst.Type().String() + "." + dst.Type().Field(i).Name)
+			}
+			convertAST(dst.Field(i), src.Field(i))
+		}
+	default:
+		dst.Set(src)
 	}
 }

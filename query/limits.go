@@ -119,10 +119,10 @@ func checkText(text string, l Limits) *Error {
 
 // positionAt returns the position of byte offset off of text, counting
 // columns in runes as the lexer does.
-func positionAt(text string, off int) lexer.Position {
+func positionAt(text string, off int) Position {
 	pos := lexer.Position{Line: 1, Column: 1}
 	pos.Advance(text[:off])
-	return pos
+	return position(pos)
 }
 
 // maxQuoted is the most of a name or literal that an error message quotes:

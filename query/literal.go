@@ -7,8 +7,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/alecthomas/participle/v2/lexer"
-
 	"google.golang.org/protobuf/reflect/protoreflect"
 )
 
@@ -168,6 +166,6 @@ func afterLiteral(v *Value) (protoreflect.Value, error) {
 	return protoreflect.ValueOfString(s), nil
 }
 
-func invalidf(pos lexer.Position, format string, args ...any) *Error {
+func invalidf(pos Position, format string, args ...any) *Error {
 	return Errorf(pos, ErrInvalid, format, args...)
 }

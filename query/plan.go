@@ -1,7 +1,6 @@
 package query
 
 import (
-	"github.com/alecthomas/participle/v2/lexer"
 	"github.com/protoql/protoql/schema"
 	"google.golang.org/protobuf/reflect/protoreflect"
 )
@@ -70,7 +69,7 @@ func (a *Access) Exact() bool { return len(a.Points) == len(a.Cols) }
 // or a variable bound at execution.
 type Operand struct {
 	// Pos is where the value is written.
-	Pos lexer.Position
+	Pos Position
 	// Value is the literal's value, of the Go type protoreflect uses for
 	// the field (int32 for an int32 key, EnumNumber for an enum, …);
 	// invalid for a variable.
@@ -84,7 +83,7 @@ type Var struct {
 	// Name is the name without "$".
 	Name string
 	// Pos is the first use.
-	Pos lexer.Position
+	Pos Position
 	// Type is what the variable must hold.
 	Type VarType
 	// Index is the variable's position in Plan.Vars.
@@ -173,7 +172,7 @@ type Child struct {
 	// Alias is the selection's alias, if any.
 	Alias string
 	// Pos is where the field is selected.
-	Pos lexer.Position
+	Pos Position
 	// Elem is the field's key element under its parent: a unit element
 	// for breakout and object fields, the map's tag for maps (entries
 	// append their key's payload). Nil for joins.

@@ -1,20 +1,17 @@
-package query
+package grammar
 
 import (
 	"github.com/alecthomas/participle/v2"
 	"github.com/alecthomas/participle/v2/lexer"
 )
 
-// This file is the whole grammar of the query language (DESIGN.md §5): the
-// AST, one struct per production, built by participle from the struct tags
-// (the tokens are in lexer.go). testdata/grammar.ebnf is its EBNF, rewritten
-// with go test -update. fastparse.go parses the same language without
-// reflection; a fuzz test holds the two to the same ASTs and the same
-// accepted inputs, and participle reports every syntax error.
-//
-// Every node carries the position of its first token. Values keep the
-// literal's text: the checker types it by the schema (an int literal on a
-// uint32 key must fit a uint32), so the grammar does not decide types.
+// This file is the whole grammar of the query language: the AST, one struct
+// per production, built by participle from the struct tags (the tokens are
+// in lexer.go). It mirrors query's AST field by field, with participle's
+// positions. query/testdata/grammar.ebnf is its EBNF, rewritten with go test
+// -update. query's fastparse.go parses the same language without
+// reflection; a fuzz test holds the two to the same ASTs, positions
+// included, and the same accepted inputs.
 
 // AST is a parsed query: one root selection.
 type AST struct {
@@ -57,20 +54,6 @@ type KeyExpr struct {
 	To *Value `parser:"| \"..\" @@ )"`
 }
 
-// IsRange reports whether k is a range rather than a point.
-func (k *KeyExpr) IsRange() bool { return k.Dots || k.To != nil }
-
-// Lower returns the point or the range's lower bound; nil for "..hi".
-func (k *KeyExpr) Lower() *Value { return k.Lo }
-
-// Upper returns the range's exclusive upper bound; nil for a point or "lo..".
-func (k *KeyExpr) Upper() *Value {
-	if k.To != nil {
-		return k.To
-	}
-	return k.Hi
-}
-
 // ArgList is "(name: value, …)".
 type ArgList struct {
 	Pos  lexer.Position
@@ -100,10 +83,12 @@ type Value struct {
 	Var    *string `parser:"| \"$\" @Ident"`
 }
 
-var parser = participle.MustBuild[AST](
-	participle.Lexer(lexDef{}),
+// Parser is the reference parser of the language. It is for tests: its
+// error path costs far more than the input's size warrants.
+var Parser = participle.MustBuild[AST](
+	participle.Lexer(Definition{}),
 	participle.UseLookahead(2),
 )
 
-// Grammar returns the grammar in EBNF.
-func Grammar() string { return parser.String() }
+// EBNF returns the grammar in EBNF.
+func EBNF() string { return Parser.String() }

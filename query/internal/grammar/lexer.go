@@ -1,4 +1,10 @@
-package query
+// Package grammar defines the query language: its tokens, the hand-written
+// lexer that query's parser reads them with, and the participle grammar
+// that is the language's reference (its EBNF is query.Grammar). The
+// grammar's AST mirrors query's, with participle's positions; query's tests
+// hold query's hand-written parser to it. It lives apart so that
+// participle's types stay out of query's API.
+package grammar
 
 import (
 	"io"
@@ -21,24 +27,24 @@ import (
 //	Range       \.\.
 //	Punct       [\[\]{}(),:$]
 const (
-	tokEOF    = lexer.EOF
-	tokString = lexer.TokenType(-2 - iota)
-	tokInt
-	tokIdent
-	tokRange
-	tokPunct
+	TokEOF    = lexer.EOF
+	TokString = lexer.TokenType(-2 - iota)
+	TokInt
+	TokIdent
+	TokRange
+	TokPunct
 )
 
-// lexDef is the participle lexer definition.
-type lexDef struct{}
+// Definition is the participle lexer definition.
+type Definition struct{}
 
-func (lexDef) Symbols() map[string]lexer.TokenType {
+func (Definition) Symbols() map[string]lexer.TokenType {
 	return map[string]lexer.TokenType{
-		"EOF": tokEOF, "String": tokString, "Int": tokInt, "Ident": tokIdent, "Range": tokRange, "Punct": tokPunct,
+		"EOF": TokEOF, "String": TokString, "Int": TokInt, "Ident": TokIdent, "Range": TokRange, "Punct": TokPunct,
 	}
 }
 
-func (d lexDef) Lex(filename string, r io.Reader) (lexer.Lexer, error) {
+func (d Definition) Lex(filename string, r io.Reader) (lexer.Lexer, error) {
 	b, err := io.ReadAll(r)
 	if err != nil {
 		return nil, err
@@ -46,23 +52,31 @@ func (d lexDef) Lex(filename string, r io.Reader) (lexer.Lexer, error) {
 	return d.LexString(filename, string(b))
 }
 
-func (lexDef) LexString(filename, input string) (lexer.Lexer, error) {
-	return &lex{src: input, pos: lexer.Position{Filename: filename, Line: 1, Column: 1}}, nil
+func (Definition) LexString(filename, input string) (lexer.Lexer, error) {
+	return &Lexer{src: input, pos: lexer.Position{Filename: filename, Line: 1, Column: 1}}, nil
 }
 
-// lex scans one input.
-type lex struct {
+// NewLexer returns a lexer of src.
+func NewLexer(src string) Lexer {
+	return Lexer{src: src, pos: lexer.Position{Line: 1, Column: 1}}
+}
+
+// Pos is the position of the next byte the lexer reads.
+func (l *Lexer) Pos() lexer.Position { return l.pos }
+
+// Lexer scans one input.
+type Lexer struct {
 	src string
 	pos lexer.Position // of src[pos.Offset]
 }
 
 // Next returns the next token, or an error naming the position of a
 // character no token can start with.
-func (l *lex) Next() (lexer.Token, error) {
+func (l *Lexer) Next() (lexer.Token, error) {
 	l.skipSpace()
 	start := l.pos
 	if l.pos.Offset >= len(l.src) {
-		return lexer.Token{Type: tokEOF, Pos: start}, nil
+		return lexer.Token{Type: TokEOF, Pos: start}, nil
 	}
 	rest := l.src[l.pos.Offset:]
 	typ, n := scan(rest)
@@ -82,7 +96,7 @@ func scan(s string) (lexer.TokenType, int) {
 	c := s[0]
 	switch {
 	case c == '"':
-		return tokString, scanString(s)
+		return TokString, scanString(s)
 	case c == '-' || isDigit(c):
 		n := 0
 		if c == '-' {
@@ -95,15 +109,15 @@ func scan(s string) (lexer.TokenType, int) {
 		if n == d {
 			return 0, 0
 		}
-		return tokInt, n
+		return TokInt, n
 	case isLetter(c):
-		return tokIdent, scanIdent(s)
+		return TokIdent, scanIdent(s)
 	case c == '.':
 		if len(s) > 1 && s[1] == '.' {
-			return tokRange, 2
+			return TokRange, 2
 		}
 	case strings.IndexByte("[]{}(),:$", c) >= 0:
-		return tokPunct, 1
+		return TokPunct, 1
 	}
 	return 0, 0
 }
@@ -143,7 +157,7 @@ func scanIdent(s string) int {
 	}
 }
 
-func (l *lex) skipSpace() {
+func (l *Lexer) skipSpace() {
 	for l.pos.Offset < len(l.src) {
 		switch c := l.src[l.pos.Offset]; c {
 		case ' ', '\t', '\r', '\n':
@@ -162,7 +176,7 @@ func (l *lex) skipSpace() {
 
 // advance moves past n bytes. Columns count runes, as participle's
 // lexers do, so both report the same positions.
-func (l *lex) advance(n int) {
+func (l *Lexer) advance(n int) {
 	l.pos.Advance(l.src[l.pos.Offset : l.pos.Offset+n])
 }
 
