@@ -14,9 +14,10 @@
 // Every command but `key` works on a database: `--db DIR` opens Pebble in
 // DIR (or, with `--db scheme:…`, a registered engine), `--remote ADDR`
 // talks to a `protoql serve`. With --db, the command serves the database
-// in-process, over an in-memory connection, and talks to it exactly as it
-// would to a remote server, so both modes behave the same, errors and
-// limits included. No schema flag is needed: the database stores its
+// in-process (the server's query service, called through an in-process
+// channel with no transport) and talks to it exactly as it would to a
+// remote server, so both modes behave the same, errors included; a local
+// database has no limits. No schema flag is needed: the database stores its
 // schema.
 //
 // # Exit codes

@@ -6,13 +6,13 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"strings"
 
 	"github.com/spf13/cobra"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/test/bufconn"
 
 	"github.com/protoql/protoql/kv"
 	"github.com/protoql/protoql/kv/remotekv"
@@ -51,7 +51,7 @@ type client struct {
 	// the metadata keys, which a server does not give out).
 	store  kv.Store
 	remote bool
-	conn   *grpc.ClientConn
+	conn   io.Closer    // the channel pq calls through
 	close  func() error // releases store and whatever else the client holds
 	where  string       // for messages: the directory or the address
 	sch    *schemaInfo
@@ -83,29 +83,25 @@ func (c *connFlags) connect(ctx context.Context) (*client, error) {
 	return nil, usagef("say which database: --db DIR or --remote ADDR")
 }
 
-// local serves the --db database in-process, over an in-memory listener.
+// local serves the --db database in-process: its ProtoQLService, with the
+// stages of a network server (status mapping included) but no limits, is
+// called through an in-process channel, with no transport.
 func (c *connFlags) local(ctx context.Context) (*client, error) {
 	store, err := openStore(ctx, c.db, false)
 	if err != nil {
 		return nil, err
 	}
-	srv := server.New(store, server.WithLimits(server.Limits{}))
-	lis := bufconn.Listen(1 << 20)
-	go func() { _ = srv.GRPC().Serve(lis) }()
-	dial := grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return lis.DialContext(ctx) })
-	cl, err := newClient("passthrough:///"+c.db, remotekv.Options{DialOptions: []grpc.DialOption{dial}})
-	if err != nil {
-		srv.GRPC().Stop()
-		store.Close()
-		return nil, err
-	}
-	cl.where, cl.store = c.db, store
-	cl.close = func() error {
-		srv.Shutdown()
-		return store.Close()
-	}
+	ch := newInproc()
+	server.New(store, server.WithLimits(server.Limits{})).Register(ch)
+	cl := &client{pq: protoqlv1.NewProtoQLServiceClient(ch), conn: closerFunc(ch.Close), where: c.db, store: store}
+	cl.close = store.Close
 	return cl, nil
 }
+
+// closerFunc is an io.Closer that cannot fail.
+type closerFunc func()
+
+func (f closerFunc) Close() error { f(); return nil }
 
 func (c *connFlags) dialRemote() (*client, error) {
 	var o remotekv.Options
@@ -123,12 +119,12 @@ func (c *connFlags) dialRemote() (*client, error) {
 		}
 		o.TLS = cfg
 	}
-	cl, err := newClient(c.remote, o)
+	conn, err := dial(c.remote, o)
 	if err != nil {
 		return nil, err
 	}
-	cl.where, cl.remote = c.remote, true
-	kvConn := cl.conn
+	cl := &client{pq: protoqlv1.NewProtoQLServiceClient(conn), conn: conn, where: c.remote, remote: true}
+	kvConn := conn
 	if c.kvTokenFile != "" {
 		// The KVService's own token goes on a connection of its own.
 		if o.Token, err = readToken(c.kvTokenFile); err == nil {
@@ -143,7 +139,7 @@ func (c *connFlags) dialRemote() (*client, error) {
 	cl.store = store
 	cl.close = func() error {
 		err := store.Close()
-		if kvConn != cl.conn {
+		if kvConn != conn {
 			if cerr := kvConn.Close(); err == nil {
 				err = cerr
 			}
@@ -151,14 +147,6 @@ func (c *connFlags) dialRemote() (*client, error) {
 		return err
 	}
 	return cl, nil
-}
-
-func newClient(target string, o remotekv.Options) (*client, error) {
-	conn, err := dial(target, o)
-	if err != nil {
-		return nil, err
-	}
-	return &client{pq: protoqlv1.NewProtoQLServiceClient(conn), conn: conn}, nil
 }
 
 func dial(target string, o remotekv.Options) (*grpc.ClientConn, error) {
