@@ -181,7 +181,7 @@ func (s *inprocStream) RecvMsg(m any) error {
 		}
 		return io.EOF
 	case <-s.ctx.Done():
-		return status.FromContextError(s.ctx.Err()).Err()
+		return ended(s.ctx)
 	}
 }
 
@@ -193,6 +193,7 @@ func (s *inprocServerStream) SendHeader(metadata.MD) error { return nil }
 func (s *inprocServerStream) SetTrailer(metadata.MD)       {}
 func (s *inprocServerStream) Context() context.Context     { return s.sctx }
 
+// SendMsg waits for the caller to receive m, or for the call to end.
 func (s *inprocServerStream) SendMsg(m any) error {
 	b, err := marshal(m)
 	if err != nil {
@@ -202,18 +203,22 @@ func (s *inprocServerStream) SendMsg(m any) error {
 	case s.resp <- b:
 		return nil
 	case <-s.sctx.Done():
-		return status.FromContextError(s.sctx.Err()).Err()
+		return ended(s.sctx)
 	}
 }
 
+// RecvMsg receives the request.
 func (s *inprocServerStream) RecvMsg(m any) error {
 	select {
 	case b := <-s.req:
 		return unmarshal(b, m)
 	case <-s.sctx.Done():
-		return status.FromContextError(s.sctx.Err()).Err()
+		return ended(s.sctx)
 	}
 }
+
+// ended is the status of a call whose context is done.
+func ended(ctx context.Context) error { return status.FromContextError(ctx.Err()).Err() }
 
 func marshal(m any) ([]byte, error) {
 	pm, ok := m.(proto.Message)

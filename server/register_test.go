@@ -23,6 +23,7 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/grpc/test/bufconn"
 
+	"github.com/protoql/protoql/internal/testio"
 	"github.com/protoql/protoql/kv"
 	"github.com/protoql/protoql/kv/memkv"
 	protoqlv1 "github.com/protoql/protoql/proto/protoql/v1"
@@ -66,7 +67,7 @@ func TestRegisterOnCallersServer(t *testing.T) {
 		return resp, err
 	}))
 	healthpb.RegisterHealthServer(gs, health.NewServer())
-	logs := &syncBuffer{}
+	logs := &testio.Buffer{}
 	server.New(store, server.WithToken("tok"), server.WithLogger(slog.New(slog.NewTextHandler(logs, nil)))).Register(gs)
 	lis := bufconn.Listen(1 << 20)
 	go gs.Serve(lis)
@@ -304,7 +305,7 @@ func TestHealthAndReflection(t *testing.T) {
 // and the rows a Query sent.
 func TestAccessLog(t *testing.T) {
 	t.Parallel()
-	log := &syncBuffer{}
+	log := &testio.Buffer{}
 	f := seeded(t, server.WithAccessLog(slog.New(slog.NewJSONHandler(log, nil))))
 	ids, _, err := queryAll(t.Context(), f, &protoqlv1.QueryRequest{Query: `User["a".."c"] { user_id }`})
 	if err != nil || len(ids) != 2 {

@@ -102,12 +102,12 @@ var rules = []rule{
 	// runtime never imports it (generated code does).
 	{pkg: "runtime/protoqlimpl", own: []string{"runtime", "query"}, libs: protobuf},
 	{pkg: "server", own: []string{"runtime", "kv", "query", "schema", "tuple", "proto/protoql/v1"},
-		tests: []string{"kv/memkv", "kv/pebblekv", "internal/testpb"}},
+		tests: []string{"kv/memkv", "kv/pebblekv", "internal/testpb", "internal/testio"}},
 	{pkg: "cmd/protoc-gen-protoql/...", own: []string{"schema", "tuple", "proto/protoql/v1", "internal/version", "cmd/protoc-gen-protoql/..."},
 		tests: []string{"internal/golden", "internal/prototest"}, never: []string{"runtime", "kv", "query"}},
 	{pkg: "cli", own: []string{"tuple", "kv", "kv/memkv", "kv/pebblekv", "kv/remotekv", "proto/protoql/v1", "schema", "query", "runtime", "server", "internal/version"},
 		tests: append([]string{"examples/social/socialpb", "examples/timeseries/seriespb"}, fixtures...), program: true},
-	{pkg: "cmd/protoql", own: []string{"cli"}, tests: []string{"internal/version"}, program: true},
+	{pkg: "cmd/protoql", own: []string{"cli"}, tests: []string{"internal/version", "internal/testio"}, program: true},
 
 	// Examples use the public API only, each its own generated package.
 	{pkg: "examples/service", own: append([]string{"examples/service/notespb"}, public...), program: true},
@@ -122,6 +122,7 @@ var rules = []rule{
 	// schemas import what generated code imports.
 	{pkg: "internal/version", libs: stdlibOnly},
 	{pkg: "internal/golden", libs: stdlibOnly, support: true},
+	{pkg: "internal/testio", libs: stdlibOnly, support: true},
 	{pkg: "internal/testpb", own: generated, support: true,
 		tests: []string{"kv/pebblekv"}},
 	{pkg: "internal/edgepb", own: generated, support: true,
