@@ -9,6 +9,7 @@ import (
 
 	"github.com/protoql/protoql/examples/social/socialpb"
 	"github.com/protoql/protoql/kv/memkv"
+	"github.com/protoql/protoql/query"
 	"github.com/protoql/protoql/runtime"
 	"github.com/protoql/protoql/server"
 )
@@ -25,7 +26,7 @@ func TestPartialRowShown(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := server.New(store, server.WithLimits(server.Limits{MaxKeys: 3}))
+	srv := server.New(store, server.WithLimits(server.Limits{Limits: query.Limits{MaxKeys: 3}}))
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ctx, lis) }()

@@ -9,6 +9,7 @@ import (
 
 	"github.com/protoql/protoql/kv/memkv"
 	protoqlv1 "github.com/protoql/protoql/proto/protoql/v1"
+	"github.com/protoql/protoql/query"
 	"github.com/protoql/protoql/runtime"
 	"github.com/protoql/protoql/server"
 	"google.golang.org/grpc/codes"
@@ -23,7 +24,7 @@ import (
 // equal the row read without a limit.
 func TestPartialFlag(t *testing.T) {
 	t.Parallel()
-	f := seeded(t, server.WithLimits(server.Limits{MaxKeys: 3}))
+	f := seeded(t, server.WithLimits(server.Limits{Limits: query.Limits{MaxKeys: 3}}))
 	const q = `User(after: $c) { sessions { expires_us } }`
 	run := func(c string) ([]*protoqlv1.QueryResponse, error) {
 		stream, err := f.pq.Query(t.Context(), &protoqlv1.QueryRequest{Query: q, Variables: map[string]*protoqlv1.Value{
