@@ -203,32 +203,27 @@ func (r *repl) setFormat(_ context.Context, arg string) error {
 }
 
 func (r *repl) setPager(_ context.Context, arg string) error {
-	switch arg {
-	case "":
-		r.pager = !r.pager
-	case "on":
-		r.pager = true
-	case "off":
-		r.pager = false
-	default:
-		return fmt.Errorf(".pager takes on or off, not %q", arg)
-	}
-	fmt.Fprintf(r.out, "pager %s\n", map[bool]string{true: "on", false: "off"}[r.pager])
-	return nil
+	return r.toggle("pager", &r.pager, arg)
 }
 
 func (r *repl) setTiming(_ context.Context, arg string) error {
+	return r.toggle("timing", &r.timing, arg)
+}
+
+// toggle sets the setting of command .name from arg (on, off, or nothing
+// to flip it) and says what it now is.
+func (r *repl) toggle(name string, setting *bool, arg string) error {
 	switch arg {
 	case "":
-		r.timing = !r.timing
+		*setting = !*setting
 	case "on":
-		r.timing = true
+		*setting = true
 	case "off":
-		r.timing = false
+		*setting = false
 	default:
-		return fmt.Errorf(".timing takes on or off, not %q", arg)
+		return fmt.Errorf(".%s takes on or off, not %q", name, arg)
 	}
-	fmt.Fprintf(r.out, "timing %s\n", map[bool]string{true: "on", false: "off"}[r.timing])
+	fmt.Fprintf(r.out, "%s %s\n", name, map[bool]string{true: "on", false: "off"}[*setting])
 	return nil
 }
 

@@ -38,14 +38,7 @@ var users = []string{"alice", "bob", "carol", "dave"}
 // seed stores the test schema and users in store.
 func seed(t *testing.T, store kv.Store) {
 	t.Helper()
-	db, err := runtime.Open(t.Context(), store, runtime.WithSchema(testpb.File_protoql_test_v1_social_proto))
-	if err != nil {
-		t.Fatal(err)
-	}
-	tbl, err := db.Table("User")
-	if err != nil {
-		t.Fatal(err)
-	}
+	db, tbl := openUsers(t, store)
 	for i, id := range users {
 		u := &testpb.User{UserId: id, Registered: uint64(i + 1), Sessions: map[string]*testpb.Session{"s1": {ExpiresUs: 10}}}
 		ref, err := tbl.RowOf(u)
@@ -56,6 +49,20 @@ func seed(t *testing.T, store kv.Store) {
 			t.Fatal(err)
 		}
 	}
+}
+
+// openUsers opens store with the test schema, and its User table.
+func openUsers(t *testing.T, store kv.Store) (*runtime.DB, *runtime.Table) {
+	t.Helper()
+	db, err := runtime.Open(t.Context(), store, runtime.WithSchema(testpb.File_protoql_test_v1_social_proto))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tbl, err := db.Table("User")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return db, tbl
 }
 
 // start serves store with the KVService on and dials it.

@@ -92,14 +92,7 @@ func TestPartialFlag(t *testing.T) {
 func TestLargeRowInPieces(t *testing.T) {
 	t.Parallel()
 	store := memkv.New()
-	db, err := runtime.Open(t.Context(), store, runtime.WithSchema(testpb.File_protoql_test_v1_social_proto))
-	if err != nil {
-		t.Fatal(err)
-	}
-	tbl, err := db.Table("User")
-	if err != nil {
-		t.Fatal(err)
-	}
+	db, tbl := openUsers(t, store)
 	var want []*testpb.User
 	for _, id := range []string{"big1", "big2"} {
 		u := &testpb.User{UserId: id, Sessions: map[string]*testpb.Session{}}
