@@ -211,5 +211,3 @@ func msgPtr(m *protogen.Message) *jen.Statement { return jen.Op("*").Add(ident(m
 func ident(id protogen.GoIdent) *jen.Statement {
 	return jen.Qual(string(id.GoImportPath), id.GoName)
 }
-
-func isMessage(f *protogen.Field) bool { return f.Message != nil && !f.Desc.IsMap() }
