@@ -165,7 +165,7 @@ var execPool = sync.Pool{New: func() any { return new(exec) }}
 // release returns e to the pool, dropping every reference to the call.
 func (e *exec) release() {
 	e.ctx, e.db, e.r, e.b, e.p, e.t = nil, nil, nil, nil, nil, nil
-	e.keys, e.bytes, e.rows, e.err = 0, 0, 0, nil
+	e.keys, e.bytes, e.rows, e.err, e.lim = 0, 0, 0, nil, query.Limits{}
 	e.path, e.mapCursors, e.inJoin = e.path[:0], nil, false
 	e.done, e.progress, e.fed, e.chunk = nil, false, false, 0
 	e.resume, e.resumeCounts, e.resumeLevel = nil, e.resumeCounts[:0], 0

@@ -23,6 +23,19 @@ type Handle struct {
 	err error
 }
 
+// failed returns the error met while addressing h, or an error when h is
+// the zero Handle (a view declared but never built), whose calls would
+// have nothing to run on.
+func (h Handle) failed() error {
+	switch {
+	case h.err != nil:
+		return h.err
+	case h.q == nil:
+		return invalid("a zero handle addresses nothing: build it from a generated table, or with HandleOf")
+	}
+	return nil
+}
+
 // HandleOf returns the Handle of ref on q. It does no I/O.
 func HandleOf(q Querier, ref Ref) Handle { return Handle{q: q, ref: ref} }
 
@@ -83,8 +96,8 @@ func (o Object[M]) Put(ctx context.Context, v M) error {
 // Delete deletes the object's whole key range: one range delete (a batch
 // of its own on a *DB, part of the transaction on a *Tx).
 func (o Object[M]) Delete(ctx context.Context) error {
-	if o.err != nil {
-		return o.err
+	if err := o.failed(); err != nil {
+		return err
 	}
 	return o.q.Delete(ctx, o.ref)
 }
@@ -97,8 +110,8 @@ func (o Object[M]) Delete(ctx context.Context) error {
 // it must not change) and may change only inline fields; keys below the
 // object are neither read nor written. A missing object is created.
 func (o Object[M]) UpdateInline(ctx context.Context, fn func(M) error) error {
-	if o.err != nil {
-		return o.err
+	if err := o.failed(); err != nil {
+		return err
 	}
 	return o.q.UpdateInline(ctx, o.ref, func(m protoreflect.Message) error {
 		v, err := messageAs[M](m.Interface())
@@ -111,8 +124,8 @@ func (o Object[M]) UpdateInline(ctx context.Context, fn func(M) error) error {
 
 func getObject[M proto.Message](ctx context.Context, h Handle) (M, error) {
 	var zero M
-	if h.err != nil {
-		return zero, h.err
+	if err := h.failed(); err != nil {
+		return zero, err
 	}
 	m := newMessage[M]()
 	if err := h.q.Get(ctx, h.ref, m); err != nil {
@@ -125,8 +138,8 @@ func putObject[M proto.Message](ctx context.Context, h Handle, v M) error {
 	if isNil(v) {
 		return invalid("Put of a nil %T at %s", v, h.ref)
 	}
-	if h.err != nil {
-		return h.err
+	if err := h.failed(); err != nil {
+		return err
 	}
 	return h.q.Put(ctx, h.ref, v)
 }
@@ -146,8 +159,8 @@ func (f Field[T]) Get(ctx context.Context) (T, error) {
 // holder reads back as existing afterwards). A nil message deletes the key
 // instead.
 func (f Field[T]) Set(ctx context.Context, v T) error {
-	if f.err != nil {
-		return f.err
+	if err := f.failed(); err != nil {
+		return err
 	}
 	pv, err := valueOf(v)
 	switch {
@@ -161,16 +174,16 @@ func (f Field[T]) Set(ctx context.Context, v T) error {
 
 // Clear deletes the field's one key.
 func (f Field[T]) Clear(ctx context.Context) error {
-	if f.err != nil {
-		return f.err
+	if err := f.failed(); err != nil {
+		return err
 	}
 	return f.q.Delete(ctx, f.ref)
 }
 
 func getTyped[T any](ctx context.Context, h Handle) (T, error) {
-	if h.err != nil {
+	if err := h.failed(); err != nil {
 		var zero T
-		return zero, h.err
+		return zero, err
 	}
 	v, err := h.q.GetValue(ctx, h.ref)
 	if err != nil {
@@ -190,8 +203,8 @@ func valueField(ref Ref) protoreflect.FieldDescriptor {
 }
 
 func setTyped[T any](ctx context.Context, h Handle, v T) error {
-	if h.err != nil {
-		return h.err
+	if err := h.failed(); err != nil {
+		return err
 	}
 	pv, err := valueOf(v)
 	if err != nil {
@@ -223,11 +236,14 @@ func (f Inline[T]) Set(ctx context.Context, v T) error {
 		return invalid("field %d: %v", f.Num, err)
 	}
 	h, num := f.Object, f.Num
-	if h.err != nil {
-		return h.err
+	if err := h.failed(); err != nil {
+		return err
 	}
 	return h.q.UpdateInline(ctx, h.ref, func(m protoreflect.Message) error { // one closure: Set is a hot path
 		fd, err := fieldOf(m, num)
+		if err == nil {
+			err = viewMismatch(fd, fd.IsList() || fd.IsMap(), pv)
+		}
 		if err == nil {
 			m.Set(fd, pv)
 		}
@@ -251,8 +267,8 @@ func (f Inline[T]) update(ctx context.Context, set func(protoreflect.Message, pr
 // updateField runs set on field num of the object at h, inside
 // UpdateInline.
 func updateField(ctx context.Context, h Handle, num protoreflect.FieldNumber, set func(protoreflect.Message, protoreflect.FieldDescriptor) error) error {
-	if h.err != nil {
-		return h.err
+	if err := h.failed(); err != nil {
+		return err
 	}
 	return h.q.UpdateInline(ctx, h.ref, func(m protoreflect.Message) error {
 		fd, err := fieldOf(m, num)
@@ -261,6 +277,19 @@ func updateField(ctx context.Context, h Handle, num protoreflect.FieldNumber, se
 		}
 		return set(m, fd)
 	})
+}
+
+// viewMismatch refuses a value of the wrong type for fd, or a singular
+// value for a repeated or map field (protoreflect would panic), as a view
+// of the wrong Go type would give.
+func viewMismatch(fd protoreflect.FieldDescriptor, composite bool, v protoreflect.Value) error {
+	if composite {
+		return invalid("%s is a repeated or map field, not a single value", fd.FullName())
+	}
+	if err := checkValueType(fd, v); err != nil {
+		return invalid("%v", err)
+	}
+	return nil
 }
 
 // fieldOf returns field num of m's message.
@@ -300,9 +329,15 @@ type InlineList[E any] struct {
 // missing holder is created.
 func (f InlineList[E]) Set(ctx context.Context, vs []E) error {
 	return replaceField(ctx, f.Object, f.Num, len(vs), func(m protoreflect.Message, fd protoreflect.FieldDescriptor) error {
+		if !fd.IsList() {
+			return invalid("%s is not a repeated field", fd.FullName())
+		}
 		l := m.Mutable(fd).List()
 		for i, e := range vs {
 			pv, err := valueOf(e)
+			if err == nil {
+				err = checkValueType(fd, pv)
+			}
 			if err != nil {
 				return invalid("%s[%d]: %v", fd.FullName(), i, err)
 			}
@@ -327,13 +362,22 @@ type InlineMap[K comparable, V any] struct {
 // missing holder is created.
 func (f InlineMap[K, V]) Set(ctx context.Context, vs map[K]V) error {
 	return replaceField(ctx, f.Object, f.Num, len(vs), func(m protoreflect.Message, fd protoreflect.FieldDescriptor) error {
+		if !fd.IsMap() {
+			return invalid("%s is not a map field", fd.FullName())
+		}
 		mp := m.Mutable(fd).Map()
 		for k, v := range vs {
 			pk, err := valueOf(k)
+			if err == nil {
+				err = checkValueType(fd.MapKey(), pk)
+			}
 			if err != nil {
 				return invalid("%s key: %v", fd.FullName(), err)
 			}
 			pv, err := valueOf(v)
+			if err == nil {
+				err = checkValueType(fd.MapValue(), pv)
+			}
 			if err != nil {
 				return invalid("%s[%v]: %v", fd.FullName(), k, err)
 			}

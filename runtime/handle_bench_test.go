@@ -13,7 +13,7 @@ import (
 
 // BenchmarkTypedVsRef measures what the generic handles cost over the
 // untyped Ref calls they make (which is what the expanded generated code
-// of GeneratedVersion1 called directly), in one process on one memkv store,
+// of the runtime.Ref API called directly), in one process on one memkv store,
 // so that the two sub-benchmarks of each operation compare like with like:
 // BenchmarkTypedVsRef/<op>/{ref,typed}.
 func BenchmarkTypedVsRef(b *testing.B) {

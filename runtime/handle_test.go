@@ -138,3 +138,51 @@ func firstErr[T any](seq iter.Seq2[T, error]) error {
 	}
 	return nil
 }
+
+// TestZeroAndMistypedViews: a view declared but never built, and an inline
+// view whose Go type does not match the field, fail with ErrInvalid instead
+// of panicking (protoreflect panics on a mismatched Set).
+func TestZeroAndMistypedViews(t *testing.T) {
+	ctx := context.Background()
+	db := openDB(t, memkv.New(), runtime.WithNamespace("ns"))
+	users := must[testpb.UserTable](t)(testpb.NewUserTable(db))
+	var zeroTable testpb.UserTable
+	reg := users.Row("a").Registered() // uint64
+	calls := map[string]func() error{
+		"zero Object.Get":         func() error { _, err := (runtime.Object[*testpb.User]{}).Get(ctx); return err },
+		"zero Object.Delete":      func() error { return (runtime.Object[*testpb.User]{}).Delete(ctx) },
+		"zero Field.Set":          func() error { return (runtime.Field[int64]{}).Set(ctx, 1) },
+		"zero Field.Get":          func() error { _, err := (runtime.Field[int64]{}).Get(ctx); return err },
+		"zero Inline.Set":         func() error { return (runtime.Inline[string]{}).Set(ctx, "x") },
+		"zero table Compile":      func() error { _, err := zeroTable.Compile(`User { registered }`); return err },
+		"Inline[int64] on uint64": func() error { return runtime.Inline[int64]{Object: reg.Object, Num: reg.Num}.Set(ctx, 5) },
+		"InlineList on a scalar": func() error {
+			return runtime.InlineList[uint64]{Object: reg.Object, Num: reg.Num}.Set(ctx, []uint64{1})
+		},
+		"InlineMap on a scalar": func() error {
+			return runtime.InlineMap[string, uint64]{Object: reg.Object, Num: reg.Num}.Set(ctx, map[string]uint64{"a": 1})
+		},
+	}
+	for name, call := range calls {
+		func() {
+			defer func() {
+				if r := recover(); r != nil {
+					t.Errorf("%s panicked: %v", name, r)
+				}
+			}()
+			if err := call(); !errors.Is(err, runtime.ErrInvalid) {
+				t.Errorf("%s: got %v, want ErrInvalid", name, err)
+			}
+		}()
+	}
+	var n int
+	for _, err := range zeroTable.Query(ctx, nil, nil) {
+		if !errors.Is(err, runtime.ErrInvalid) {
+			t.Errorf("zero table Query: got %v, want ErrInvalid", err)
+		}
+		n++
+	}
+	if n != 1 {
+		t.Errorf("zero table Query yielded %d results, want one error", n)
+	}
+}

@@ -104,17 +104,17 @@ func (m ObjectMap[K, M]) Put(ctx context.Context, k K, v M) error {
 }
 
 func deleteAt(ctx context.Context, h Handle) error {
-	if h.err != nil {
-		return h.err
+	if err := h.failed(); err != nil {
+		return err
 	}
 	return h.q.Delete(ctx, h.ref)
 }
 
 func cursorAt(h Handle) (string, error) {
-	if h.err != nil {
-		return "", h.err
+	if err := h.failed(); err != nil {
+		return "", err
 	}
-	return h.ref.table.db.ScanCursor(h.ref), nil
+	return h.ref.table.db.ScanCursor(h.ref)
 }
 
 // scanTyped streams the entries of the map at h with keys in [lo, hi)
@@ -132,7 +132,7 @@ func scanTyped[K, V any](ctx context.Context, h Handle, lo, hi *K, opts ScanOpti
 		if err != nil {
 			err = invalid("%s key range: %v", h.ref, err)
 		} else {
-			err = h.err
+			err = h.failed()
 		}
 		if err != nil {
 			yield(Entry[K, V]{}, err)

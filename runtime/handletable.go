@@ -179,7 +179,7 @@ func (x TypedTable[K, M]) Cursor(v M) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return x.t.db.ScanCursor(ref), nil
+	return x.t.db.ScanCursor(ref)
 }
 
 // Keys is a set of primary keys of type K for TypedTable.Scan: a Range[K],

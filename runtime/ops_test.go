@@ -237,7 +237,7 @@ func TestScanRows(t *testing.T) {
 			for _, m := range got {
 				paged = append(paged, prototext.Format(m))
 			}
-			after = db.ScanCursor(must[runtime.Ref](t)(inbox.RowOf(got[len(got)-1])))
+			after = must[string](t)(db.ScanCursor(must[runtime.Ref](t)(inbox.RowOf(got[len(got)-1]))))
 		}
 		if !slicesEqual(paged, whole) {
 			t.Errorf("reverse=%v: paging with After gave\n%q\nwant\n%q", reverse, paged, whole)

@@ -53,7 +53,8 @@ func WithLimits(l query.Limits) QueryOption { return func(o *queryOptions) { o.l
 // WithRowChunk streams a row larger than bytes (the key and value bytes of
 // its selected pairs) as several results: Partial ones of about bytes
 // each, then the last piece, every one with a cursor that resumes after
-// it. A call then holds one piece of a row at a time, not the whole row,
+// it (a piece that ends exactly at the row's end is still marked Partial:
+// see Result.Partial). A call then holds one piece of a row at a time, not the whole row,
 // and a row too large for one message can still be sent. Rows whose
 // projection selects a join are not split. Zero (the default) returns
 // every row whole.
@@ -79,12 +80,17 @@ type Result struct {
 	// `sessions["s1"].attrs`. Nil when no page was cut; maps inside join
 	// targets are not reported.
 	MapCursors map[string]string
-	// Partial marks a row cut short by a limit: it holds the row's key
-	// fields and what was read of the row before the limit, and it is the
-	// last result before the LimitError. Cursor then resumes inside the
-	// row: the first result of the resumed query holds the rest of it (key
-	// fields and the pairs after the cut, nothing twice). MergeRow puts the
-	// pieces together.
+	// Partial marks a piece of a row: the row's key fields and the next
+	// part of the row, nothing twice, with a Cursor that resumes inside the
+	// row. A row cut short by a limit is the last result before the
+	// LimitError; the first result of the query resumed from its cursor
+	// holds the rest. With WithRowChunk, pieces also come mid-stream, and
+	// the results after one hold the rest of the row — except when a piece
+	// happens to end exactly where its row does: it is still marked
+	// Partial (the end is found only when reading on), and the next result
+	// is the next row, so compare key fields before merging (the server's
+	// QueryResponse.partial does, and is exact). MergeRow puts pieces
+	// together.
 	Partial bool
 }
 

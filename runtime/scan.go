@@ -3,6 +3,7 @@ package runtime
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"iter"
 
 	"github.com/protoql/protoql/kv"
@@ -96,6 +97,12 @@ func (e *exec) scanWhole(lo, hi []byte, opts ScanOptions, kind unitKind, n *sche
 		at, err := e.db.scanPosition(opts.After)
 		if err != nil {
 			return err
+		}
+		if !kind.wholeUnit(at, lo) {
+			// A cursor of another kind of thing (a map entry's given to a
+			// row scan, say) would resume inside a unit, which would then
+			// come back cut short as if whole.
+			return fmt.Errorf("%w: ScanOptions.After is the cursor of key %s, not of a row or entry this scan returns: %w", ErrInvalid, kv.KeyText(at), query.ErrCursor)
 		}
 		var ok bool
 		if lo, hi, ok = schema.After(lo, hi, at, opts.Reverse); !ok {

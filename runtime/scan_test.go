@@ -3,6 +3,7 @@ package runtime_test
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"strings"
@@ -74,18 +75,19 @@ func TestScanAfterAndLimitBothWays(t *testing.T) {
 		}
 		return strings.Join(out, " ")
 	}
+	cur := func(ref runtime.Ref) string { return must[string](t)(db.ScanCursor(ref)) }
 	for _, c := range []struct {
 		opts runtime.ScanOptions
 		want string
 	}{
 		{runtime.ScanOptions{}, "u0 u1 u2 u3 u4 u5"},
 		{runtime.ScanOptions{Reverse: true}, "u5 u4 u3 u2 u1 u0"},
-		{runtime.ScanOptions{After: db.ScanCursor(refs[2])}, "u3 u4 u5"},
-		{runtime.ScanOptions{After: db.ScanCursor(refs[2]), Reverse: true}, "u1 u0"},
-		{runtime.ScanOptions{After: db.ScanCursor(refs[2]), Limit: 2}, "u3 u4"},
-		{runtime.ScanOptions{After: db.ScanCursor(refs[4]), Limit: 3, Reverse: true}, "u3 u2 u1"},
-		{runtime.ScanOptions{After: db.ScanCursor(refs[5])}, ""},
-		{runtime.ScanOptions{After: db.ScanCursor(refs[0]), Reverse: true}, ""},
+		{runtime.ScanOptions{After: cur(refs[2])}, "u3 u4 u5"},
+		{runtime.ScanOptions{After: cur(refs[2]), Reverse: true}, "u1 u0"},
+		{runtime.ScanOptions{After: cur(refs[2]), Limit: 2}, "u3 u4"},
+		{runtime.ScanOptions{After: cur(refs[4]), Limit: 3, Reverse: true}, "u3 u2 u1"},
+		{runtime.ScanOptions{After: cur(refs[5])}, ""},
+		{runtime.ScanOptions{After: cur(refs[0]), Reverse: true}, ""},
 	} {
 		if got := ids(c.opts); got != c.want {
 			t.Errorf("Scan(reverse=%v, after=%q, limit=%d) = %q, want %q", c.opts.Reverse, c.opts.After, c.opts.Limit, got, c.want)
@@ -122,12 +124,13 @@ func TestScanCursorChecked(t *testing.T) {
 		check(t, db.Put(ctx, ref, u))
 		refs = append(refs, ref)
 	}
-	good := db.ScanCursor(refs[1])
-	altered := []byte(good)
-	altered[len(altered)/2] ^= 1
-	if altered[len(altered)/2] == good[len(good)/2] {
-		t.Fatal("no change")
-	}
+	good := must[string](t)(db.ScanCursor(refs[1]))
+	// Flip one bit of the decoded position, so the text still decodes and
+	// only the tag can catch it.
+	raw, err := base64.RawURLEncoding.DecodeString(good)
+	check(t, err)
+	raw[len(raw)/2] ^= 1
+	altered := base64.RawURLEncoding.EncodeToString(raw)
 	q, err := query.Compile(db.Catalog(), `User { registered }`)
 	check(t, err)
 	var queryCursor string
@@ -136,9 +139,12 @@ func TestScanCursorChecked(t *testing.T) {
 		queryCursor = r.Cursor
 		break
 	}
+	// The same row key in another DB, signed by that DB.
+	otherRef := must[runtime.Ref](t)(table(t, other, "User").Row(str("u1")))
+	anotherDBs := must[string](t)(other.ScanCursor(otherRef))
 	for name, c := range map[string]string{
-		"altered":      string(altered),
-		"another DB's": other.ScanCursor(refs[1]),
+		"altered":      altered,
+		"another DB's": anotherDBs,
 		"a query's":    queryCursor,
 		"a raw key":    string(refs[1].Key()),
 		"empty tag":    "Uw",
@@ -157,11 +163,84 @@ func TestScanCursorChecked(t *testing.T) {
 	// A cursor of u3 given to a scan of [u0, u2) resumes after u3: nothing.
 	kr := runtime.KeyRange{Lower: str("u0"), Upper: str("u2")}
 	n := 0
-	for _, err := range db.Scan(ctx, users, kr, runtime.ScanOptions{After: db.ScanCursor(refs[3])}) {
+	for _, err := range db.Scan(ctx, users, kr, runtime.ScanOptions{After: must[string](t)(db.ScanCursor(refs[3]))}) {
 		check(t, err)
 		n++
 	}
 	if n != 0 {
 		t.Errorf("a cursor past the range resumed %d rows", n)
+	}
+}
+
+// TestScanCursorOfAnotherKind: the cursor of a map entry given to a row
+// scan would resume inside that entry's row, which would come back cut
+// short as if whole; it is refused instead. Rows resumed with their own
+// cursors come back whole.
+func TestScanCursorOfAnotherKind(t *testing.T) {
+	ctx := context.Background()
+	db := openDB(t, memkv.New())
+	users, err := testpb.NewUserTable(db)
+	check(t, err)
+	for i := range 3 {
+		u := userWithSessions(fmt.Sprintf("u%d", i), 3)
+		u.Registered = 7
+		check(t, users.Put(ctx, u))
+	}
+	c, err := users.Row("u1").Sessions().Cursor("session-00")
+	check(t, err)
+	for u, err := range users.Scan(ctx, testpb.UserKeys(), runtime.ScanOptions{After: c}) {
+		if err == nil {
+			t.Fatalf("a row scan resumed from a map entry's cursor returned %s (registered %d, %d sessions)", u.GetUserId(), u.GetRegistered(), len(u.GetSessions()))
+		}
+		if !errors.Is(err, runtime.ErrInvalid) || !errors.Is(err, query.ErrCursor) {
+			t.Fatalf("got %v, want ErrInvalid and query.ErrCursor", err)
+		}
+	}
+	// A row's cursor given to a map scan is refused the same way.
+	rc, err := users.Cursor(&testpb.User{UserId: "u0"})
+	check(t, err)
+	for _, err := range users.Row("u1").Sessions().Scan(ctx, runtime.ScanOptions{After: rc}) {
+		if !errors.Is(err, query.ErrCursor) {
+			t.Fatalf("a map scan resumed from a row's cursor: got %v, want query.ErrCursor", err)
+		}
+	}
+	// ScanCursor refuses what a scan never returns, and a zero Ref.
+	obj := must[runtime.Ref](t)(must[runtime.Ref](t)(table(t, db, "User").Row(str("u1"))).FieldByName("sessions"))
+	if _, err := db.ScanCursor(obj); !errors.Is(err, runtime.ErrInvalid) {
+		t.Errorf("ScanCursor of a map: got %v, want ErrInvalid", err)
+	}
+	if _, err := db.ScanCursor(runtime.Ref{}); !errors.Is(err, runtime.ErrInvalid) {
+		t.Errorf("ScanCursor of a zero Ref: got %v, want ErrInvalid", err)
+	}
+}
+
+// TestTypedReadsIgnoreQueryLimits: typed reads run on the pooled query
+// executor, and must not inherit the read limits a query left on it.
+func TestTypedReadsIgnoreQueryLimits(t *testing.T) {
+	ctx := context.Background()
+	db := openDB(t, memkv.New())
+	u := &testpb.User{UserId: "big", Registered: 1, Sessions: map[string]*testpb.Session{}}
+	for i := range 50 {
+		u.Sessions[bigSessionID(i)] = &testpb.Session{ExpiresUs: int64(i + 1)}
+	}
+	qPut(t, db, u)
+	users, err := testpb.NewUserTable(db)
+	check(t, err)
+	q := query.MustCompile(db.Catalog(), `User { registered }`)
+	for i := range 20 {
+		for range db.Query(ctx, q, nil, runtime.WithLimits(query.Limits{MaxKeys: 2})) {
+		}
+		got, err := users.Get(ctx, "big")
+		if err != nil || len(got.GetSessions()) != 50 {
+			t.Fatalf("iteration %d: Get after a limited query: %d sessions, %v", i, len(got.GetSessions()), err)
+		}
+		n := 0
+		for _, err := range users.Row("big").Sessions().Scan(ctx, runtime.ScanOptions{}) {
+			check(t, err)
+			n++
+		}
+		if n != 50 {
+			t.Fatalf("iteration %d: ScanMap after a limited query returned %d entries", i, n)
+		}
 	}
 }

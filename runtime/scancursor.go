@@ -22,12 +22,21 @@ const scanCursorVersion = 0x53
 
 // ScanCursor returns the cursor that resumes a Scan or ScanMap right after
 // ref's row or map entry, in either direction (ScanOptions.After). It does
-// no I/O. The typed handles' Cursor methods return the same text.
-func (db *DB) ScanCursor(ref Ref) string {
+// no I/O. The typed handles' Cursor methods return the same text. ref must
+// be a row or a map entry of this DB.
+func (db *DB) ScanCursor(ref Ref) (string, error) {
+	switch {
+	case ref.table == nil:
+		return "", invalid("ScanCursor of a zero Ref")
+	case ref.table.db != db:
+		return "", invalid("ScanCursor of %s, a Ref of another DB", ref)
+	case ref.kind != RefRow && ref.kind != RefEntry:
+		return "", invalid("ScanCursor of %s: scans return rows and map entries only", ref)
+	}
 	body := make([]byte, 0, 1+len(ref.key)-len(db.ns))
 	body = append(body, scanCursorVersion)
 	body = append(body, ref.key[len(db.ns):]...)
-	return query.FormatCursor(body, newCursorSigner(db.cursorSecret).tag(body))
+	return query.FormatCursor(body, newCursorSigner(db.cursorSecret).tag(body)), nil
 }
 
 // scanPosition checks a ScanOptions.After cursor and returns the key it

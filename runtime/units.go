@@ -44,6 +44,20 @@ func (u unitKind) keyLen(key []byte) (int, error) {
 	return skipElements(key, u.parentLen, 1)
 }
 
+// wholeUnit reports whether at is the key of one whole unit of this kind
+// in the scope lo lies in: a row of the table, or an entry of the map whose
+// keys lo starts with.
+func (u unitKind) wholeUnit(at, lo []byte) bool {
+	n, err := u.keyLen(at)
+	if err != nil || n != len(at) {
+		return false
+	}
+	if u.table != nil {
+		return true // keyLen checked the table's prefix
+	}
+	return len(lo) >= u.parentLen && len(at) > u.parentLen && string(at[:u.parentLen]) == string(lo[:u.parentLen])
+}
+
 // stepper walks the units of [lo, hi); see above. Its unit key lives in
 // the exec's key buffer of depth slot, valid until the next step.
 type stepper struct {

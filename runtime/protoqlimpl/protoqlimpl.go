@@ -34,6 +34,9 @@ const GeneratedVersion2 = true
 // root is the table t, so that a generated table refuses a query on another
 // table when it is compiled rather than when results arrive.
 func CompileFor(t *runtime.Table, text string) (*query.Query, error) {
+	if t == nil {
+		return nil, fmt.Errorf("%w: Compile on a zero table: build it with the generated New…Table", runtime.ErrInvalid)
+	}
 	q, err := query.Compile(t.DB().Catalog(), text)
 	if err != nil {
 		return nil, err
@@ -50,6 +53,10 @@ func CompileFor(t *runtime.Table, text string) (*query.Query, error) {
 // descriptor) is an error that ends the sequence.
 func QueryAs[T proto.Message](ctx context.Context, qr runtime.Querier, q *query.Query, vars map[string]any, opts ...runtime.QueryOption) iter.Seq2[runtime.Row[T], error] {
 	return func(yield func(runtime.Row[T], error) bool) {
+		if qr == nil {
+			yield(runtime.Row[T]{}, fmt.Errorf("%w: Query on a zero table: build it with the generated New…Table", runtime.ErrInvalid))
+			return
+		}
 		for res, err := range qr.Query(ctx, q, vars, opts...) {
 			if err != nil {
 				yield(runtime.Row[T]{}, err)
