@@ -3,6 +3,9 @@
 # directive), so that neither protoql's code nor a dependency quietly needs
 # a newer one than the floor promised to users. The Go command downloads
 # that toolchain from the module proxy (golang.org/toolchain) the first time.
+# Only the root module is checked: it is what users depend on. The nested
+# modules (kv/tikvkv, bench) are programs of this repository and need the
+# Go of their own go directive.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 v=$(go mod edit -json | sed -n 's/^[[:space:]]*"Go": "\([^"]*\)".*/\1/p')

@@ -59,7 +59,9 @@
 //     size, when smaller) is sent as several QueryResponses, every piece
 //     but the last marked partial, so the server holds one piece of a row
 //     at a time and no row is too large to send; clients merge the pieces
-//     (runtime.MergeRow; the CLI does).
+//     (runtime.MergeRow; the CLI does). A piece holds at least one stored
+//     pair, and a value may be 4 MiB (runtime.MaxValueSize), so keep the
+//     message size above 8 MiB if such values are stored.
 //   - Size of an answer: status messages are cut at 4 KiB, so an error
 //     never echoes a client's megabytes back (which would break its
 //     connection); error messages show at most 64 bytes of a key.

@@ -92,7 +92,7 @@ func (p *protoqlService) Query(req *protoqlv1.QueryRequest, stream grpc.ServerSt
 // rowChunk is the size of the pieces a large row is sent in (see
 // QueryResponse.partial): a call holds one piece in memory, not the row,
 // and no row is too large for a message.
-func (s *Server) rowChunk() int { return min(maxPageBytes, s.opts.MaxMessageSize/2) }
+func (s *Server) rowChunk() int { return max(1<<10, min(maxPageBytes, s.opts.MaxMessageSize/2)) }
 
 // compile compiles a client's query within the server's query limits.
 func (s *Server) compile(db *runtime.DB, text string) (*query.Query, error) {
