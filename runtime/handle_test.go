@@ -155,12 +155,12 @@ func TestZeroAndMistypedViews(t *testing.T) {
 		"zero Field.Get":          func() error { _, err := (runtime.Field[int64]{}).Get(ctx); return err },
 		"zero Inline.Set":         func() error { return (runtime.Inline[string]{}).Set(ctx, "x") },
 		"zero table Compile":      func() error { _, err := zeroTable.Compile(`User { registered }`); return err },
-		"Inline[int64] on uint64": func() error { return runtime.Inline[int64]{Object: reg.Object, Num: reg.Num}.Set(ctx, 5) },
+		"Inline[int64] on uint64": func() error { return runtime.Inline[int64](reg).Set(ctx, 5) },
 		"InlineList on a scalar": func() error {
-			return runtime.InlineList[uint64]{Object: reg.Object, Num: reg.Num}.Set(ctx, []uint64{1})
+			return runtime.InlineList[uint64](reg).Set(ctx, []uint64{1})
 		},
 		"InlineMap on a scalar": func() error {
-			return runtime.InlineMap[string, uint64]{Object: reg.Object, Num: reg.Num}.Set(ctx, map[string]uint64{"a": 1})
+			return runtime.InlineMap[string, uint64](reg).Set(ctx, map[string]uint64{"a": 1})
 		},
 	}
 	for name, call := range calls {
