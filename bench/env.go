@@ -25,6 +25,11 @@ type Env struct {
 	Raw     *Raw
 	Blob    *Blob
 	SQLite  *SQLite
+
+	dir        string
+	opts       EnvOptions
+	concPool   *SQLitePool  // after LoadConc
+	conc       []ConcColumn // after LoadConc
 }
 
 // EnvOptions configures OpenEnv.
@@ -53,7 +58,7 @@ func OpenEnv(ctx context.Context, dir string, o EnvOptions) (env *Env, err error
 	if o.CacheBytes == 0 {
 		o.CacheBytes = 64 << 20
 	}
-	env = &Env{}
+	env = &Env{dir: dir, opts: o}
 	defer func() {
 		if err != nil {
 			_ = env.Close()
@@ -94,6 +99,9 @@ func (e *Env) Impls() []Impl { return []Impl{e.Protoql, e.Raw, e.Blob, e.SQLite}
 // Close closes everything; the directory stays.
 func (e *Env) Close() error {
 	var errs []error
+	if e.concPool != nil {
+		errs = append(errs, e.concPool.Close())
+	}
 	if e.SQLite != nil {
 		errs = append(errs, e.SQLite.Close())
 	}

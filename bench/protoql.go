@@ -24,6 +24,7 @@ const (
 type Protoql struct {
 	db       *runtime.DB
 	users    socialpb.UserTable
+	threads  socialpb.ThreadTable
 	sessions *query.Query
 	names    *query.Query
 	whole    *query.Query
@@ -34,6 +35,10 @@ type Protoql struct {
 // opened with the social example's schema.
 func NewProtoql(db *runtime.DB) (*Protoql, error) {
 	users, err := socialpb.NewUserTable(db)
+	if err != nil {
+		return nil, err
+	}
+	threads, err := socialpb.NewThreadTable(db)
 	if err != nil {
 		return nil, err
 	}
@@ -49,7 +54,7 @@ func NewProtoql(db *runtime.DB) (*Protoql, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Protoql{db: db, users: users, sessions: sessions, names: names, whole: whole, vars: map[string]any{}}, nil
+	return &Protoql{db: db, users: users, threads: threads, sessions: sessions, names: names, whole: whole, vars: map[string]any{}}, nil
 }
 
 // Name implements Impl.

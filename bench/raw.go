@@ -91,13 +91,31 @@ func encodeUser(u *socialpb.User, set func(k, v []byte) error) error {
 }
 
 // Raw is hand-written code on the Pebble database under protoql's store,
-// doing the same key operations as protoql: the physical limit.
+// doing the same key operations as protoql: the physical limit. It is safe
+// for concurrent use: the read-modify-writes of one user (Insert,
+// SetSessionExpiry, IncRegistered) hold that user's lock stripe, which is
+// what a hand-written server on Pebble needs to be correct (Pebble has no
+// transactions; a Get followed by a Set is not atomic). Reads and blind
+// writes take no lock.
 type Raw struct {
-	db *pebble.DB
-	wo *pebble.WriteOptions
-	// mu serializes read-modify-writes, as pebblekv's writer lock does.
-	mu  sync.Mutex
-	key []byte
+	db    *pebble.DB
+	wo    *pebble.WriteOptions
+	locks [rawStripes]sync.Mutex
+}
+
+// rawStripes is the number of lock stripes of Raw: distinct users rarely
+// share one.
+const rawStripes = 1024
+
+// lock locks the stripe of user id and returns it, for Unlock.
+func (r *Raw) lock(id string) *sync.Mutex {
+	h := uint32(2166136261) // FNV-1a, without hash.Hash's allocation
+	for i := 0; i < len(id); i++ {
+		h = (h ^ uint32(id[i])) * 16777619
+	}
+	m := &r.locks[h%rawStripes]
+	m.Lock()
+	return m
 }
 
 // NewRaw returns the raw implementation on db, committing with wo.
@@ -113,8 +131,7 @@ func (r *Raw) Close() error { return nil }
 // row's range (read under the lock: point deletes up to 64 keys, else a
 // range tombstone) and writes every pair, in one batch.
 func (r *Raw) Insert(_ context.Context, u *socialpb.User) error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
+	defer r.lock(u.UserId).Unlock()
 	b := r.db.NewBatch()
 	defer b.Close()
 	row := rowKey(nil, u.UserId)
@@ -211,12 +228,13 @@ func decodePair(u *socialpb.User, suffix, v []byte) error {
 }
 
 // SetSessionExpiry reads the session's own key, changes expires_us and
-// writes it back (what protoql's inline setter does), under the lock.
+// writes it back (what protoql's inline setter does), under the user's
+// lock.
 func (r *Raw) SetSessionExpiry(_ context.Context, id, sid string, v int64) error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.key = sessionKey(rowKey(r.key[:0], id), sid)
-	val, closer, err := r.db.Get(r.key)
+	defer r.lock(id).Unlock()
+	var kb [96]byte
+	key := sessionKey(rowKey(kb[:0], id), sid)
+	val, closer, err := r.db.Get(key)
 	if err != nil && !errors.Is(err, pebble.ErrNotFound) {
 		return err
 	}
@@ -233,7 +251,7 @@ func (r *Raw) SetSessionExpiry(_ context.Context, id, sid string, v int64) error
 	if err != nil {
 		return err
 	}
-	return r.db.Set(r.key, out, r.wo)
+	return r.db.Set(key, out, r.wo)
 }
 
 // SetLastSeen is one blind write of the breakout key.

@@ -31,6 +31,11 @@ type Config struct {
 	GrowthSizes []int
 	// Sync runs every engine with synced commits (see the package doc).
 	Sync bool
+	// Conc runs the concurrency workloads (ConcWorkloads).
+	Conc bool
+	// ConcRows is the number of rows of each column's concurrent writers
+	// (rounded down to a multiple of 16); 0 means DefaultConcRows.
+	ConcRows int
 	// Log receives progress lines; nil discards them.
 	Log io.Writer
 }
@@ -50,6 +55,7 @@ type Report struct {
 	Results []Result // Workloads × columns
 	Compile []Result // Workload is the query text
 	Growth  map[int][]Result
+	Conc    []ConcResult // ConcWorkloads × goroutine counts × columns
 	Hot     []HotResult
 	Load    LoadStats
 	Elapsed time.Duration
@@ -131,6 +137,11 @@ func (r *Report) runMain(ctx context.Context) error {
 			return fmt.Errorf("bench: %s: %w", w.Key, err)
 		}
 		r.Results = append(r.Results, res...)
+	}
+	if cfg.Conc {
+		if err := r.runConcSection(ctx, env); err != nil {
+			return err
+		}
 	}
 	return r.measureCompile(ctx, env)
 }

@@ -55,17 +55,7 @@ type SQLite struct {
 // fsync on commit; see the package doc). cacheBytes sizes the page cache
 // like Pebble's block cache.
 func OpenSQLite(path string, sync bool, cacheBytes int64) (*SQLite, error) {
-	mode := "NORMAL"
-	if sync {
-		mode = "FULL"
-	}
-	q := url.Values{}
-	q.Add("_pragma", "journal_mode(WAL)")
-	q.Add("_pragma", "synchronous("+mode+")")
-	q.Add("_pragma", fmt.Sprintf("cache_size(%d)", -cacheBytes/1024))
-	q.Add("_pragma", "busy_timeout(5000)")
-	q.Set("_txlock", "immediate")
-	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+	db, err := sql.Open("sqlite", sqliteDSN(path, sync, cacheBytes))
 	if err != nil {
 		return nil, err
 	}
@@ -88,6 +78,24 @@ func OpenSQLite(path string, sync bool, cacheBytes int64) (*SQLite, error) {
 		s.stmts[text] = st
 	}
 	return s, nil
+}
+
+// sqliteDSN is the data source name of every connection: WAL mode, the
+// durability and page cache asked for, a busy timeout, and BEGIN IMMEDIATE
+// for transactions (a transaction that will write takes the write lock at
+// its start, so that two of them never deadlock upgrading their locks).
+func sqliteDSN(path string, sync bool, cacheBytes int64) string {
+	mode := "NORMAL"
+	if sync {
+		mode = "FULL"
+	}
+	q := url.Values{}
+	q.Add("_pragma", "journal_mode(WAL)")
+	q.Add("_pragma", "synchronous("+mode+")")
+	q.Add("_pragma", fmt.Sprintf("cache_size(%d)", -cacheBytes/1024))
+	q.Add("_pragma", "busy_timeout(5000)")
+	q.Set("_txlock", "immediate")
+	return "file:" + path + "?" + q.Encode()
 }
 
 // DB returns the database, for loading and diagnostics.
@@ -162,6 +170,11 @@ func (s *SQLite) Get(ctx context.Context, id string) (*socialpb.User, error) {
 	if err != nil {
 		return nil, err
 	}
+	return scanUser(rows, id)
+}
+
+// scanUser reads the rows of sqlGetUser into user id and closes them.
+func scanUser(rows *sql.Rows, id string) (*socialpb.User, error) {
 	defer rows.Close()
 	var u *socialpb.User
 	for rows.Next() {

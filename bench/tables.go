@@ -101,6 +101,7 @@ func (r *Report) WriteTables(w io.Writer) {
 	r.writeSummary(w)
 	r.writeDetails(w)
 	r.writeScan(w)
+	r.writeConc(w)
 	r.writeCompile(w)
 	r.WriteGrowth(w)
 	r.writeTargets(w)

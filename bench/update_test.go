@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -121,15 +120,4 @@ func benchUpdate(b *testing.B, store kv.Store, hot bool, g int) {
 			b.Fatalf("hot row: got %d increments, want %d (lost updates)", got, b.N)
 		}
 	}
-}
-
-// cpuTime returns the process's user and system CPU time in nanoseconds.
-// On a shared machine, where wall time per operation mostly measures
-// waiting for a CPU, CPU time per operation is the steadier cost.
-func cpuTime() int64 {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return ru.Utime.Nano() + ru.Stime.Nano()
 }

@@ -1,7 +1,8 @@
 // Command benchreport runs protoql's benchmarks (package bench) and prints
 // their tables in Markdown: the workloads on protoql, raw Pebble, blob per
-// record and SQLite, the query compile times, the growth curve (also drawn
-// as a PNG) and the DESIGN.md §8 targets.
+// record and SQLite, the throughput of protoql, raw Pebble and SQLite with
+// 1, 4 and 16 goroutines, the query compile times, the growth curve (also
+// drawn as a PNG) and the DESIGN.md §8 targets.
 //
 //	go run ./cmd/benchreport -users 1000000 -reps 5 -plot growth.png
 package main
@@ -25,6 +26,8 @@ func main() {
 	flag.IntVar(&cfg.Reps, "reps", 5, "repetitions; medians are reported")
 	flag.DurationVar(&cfg.OpTime, "optime", 200*time.Millisecond, "duration of one repetition of a non-scan workload")
 	flag.BoolVar(&cfg.Sync, "sync", false, "fsync every commit, in every engine")
+	flag.BoolVar(&cfg.Conc, "conc", true, "run the concurrency workloads (1, 4 and 16 goroutines)")
+	flag.IntVar(&cfg.ConcRows, "conc-rows", bench.DefaultConcRows, "rows of each column's concurrent writers")
 	sizes := flag.String("growth", "10,1000,100000,1000000", "map sizes of the growth curve (comma-separated; empty: none)")
 	plotPath := flag.String("plot", "growth.png", "where to write the growth curve PNG (empty: nowhere)")
 	flag.Parse()
