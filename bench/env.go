@@ -26,10 +26,10 @@ type Env struct {
 	Blob    *Blob
 	SQLite  *SQLite
 
-	dir        string
-	opts       EnvOptions
-	concPool   *SQLitePool  // after LoadConc
-	conc       []ConcColumn // after LoadConc
+	dir      string
+	opts     EnvOptions
+	concPool *SQLitePool  // after LoadConc
+	conc     []ConcColumn // after LoadConc
 }
 
 // EnvOptions configures OpenEnv.
