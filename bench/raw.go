@@ -105,7 +105,7 @@ type Raw struct {
 
 // rawStripes is the number of lock stripes of Raw: distinct users rarely
 // share one.
-const rawStripes = 1024
+const rawStripes = 1 << 14
 
 // lock locks the stripe of user id and returns it, for Unlock.
 func (r *Raw) lock(id string) *sync.Mutex {
