@@ -32,11 +32,11 @@ const (
 // through a database/sql pool of connections that read in parallel (WAL
 // mode: readers do not block the writer or each other). SQLite lets one
 // connection write at a time, so writes go through a second pool of one
-// connection: database/sql queues the goroutines waiting for it. (With
-// writers on many connections, a writer that finds the write lock taken
-// gets SQLITE_BUSY and SQLite's busy handler sleeps 1, 2, 5, 10… ms before
-// trying again, instead of queueing.) A transaction begins with BEGIN
-// IMMEDIATE; a single UPDATE is atomic on its own.
+// connection: database/sql queues the goroutines waiting for it, the usual
+// design of Go servers on SQLite. (Writers on many connections would
+// instead meet on SQLite's write lock and wait in its busy handler, up to
+// busy_timeout.) A transaction begins with BEGIN IMMEDIATE; a single UPDATE
+// is atomic on its own.
 type SQLitePool struct {
 	read, write *sql.DB
 	stmts       map[string]*sql.Stmt // prepared on their pool
