@@ -15,6 +15,14 @@
 // return the same data for every workload. The driver (cmd/benchreport)
 // and the Benchmark functions both run the workloads of Workloads.
 //
+// The concurrency workloads (ConcWorkloads) run with 1, 4 and 16 goroutines
+// at once on protoql, raw Pebble and SQLitePool, which satisfy ConcImpl:
+// safe for concurrent use, with read-modify-writes made atomic the way each
+// engine allows (protoql's optimistic transactions, per-user lock stripes
+// on raw Pebble, SQLite's single writing connection). Each column writes
+// rows of its own, and the state they hold afterwards is checked against
+// every write made (Env.VerifyConc).
+//
 // # Durability
 //
 // All engines run with the same durability, unsynced by default: Pebble
