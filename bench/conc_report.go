@@ -74,6 +74,35 @@ func (r *Report) writeConc(w io.Writer) {
 		}
 	}
 	t.write(w)
+	r.writeConcTargets(w)
+}
+
+// writeConcTargets checks DESIGN.md §8's "reads scale with cores and
+// Update throughput scales on distinct rows" for protoql: the throughput at
+// 4 goroutines over 1 must reach 3/4 of what the machine's CPUs allow
+// (min(4, CPUs)).
+func (r *Report) writeConcTargets(w io.Writer) {
+	cpus := r.CPUs
+	if cpus == 0 {
+		cpus = 1
+	}
+	ideal := float64(min(4, cpus))
+	fmt.Fprintf(w, "Scaling targets (protoql, 4 goroutines over 1, on %d CPUs: at best %.0f×; holds at ¾ of that):\n\n", cpus, ideal)
+	t := table{head: []string{"target", "measured", "verdict"}}
+	for _, x := range []struct{ wl, what string }{
+		{"get", "reads scale with cores (get)"},
+		{"update", "DB.Update throughput scales on distinct rows (update)"},
+		{"inline", "read-modify-writes scale on distinct rows (inline)"},
+		{"set-expiry", "entry updates scale on distinct rows (set-expiry)"},
+	} {
+		one, four := findConc(r.Conc, x.wl, "protoql", 1), findConc(r.Conc, x.wl, "protoql", 4)
+		if one == nil || four == nil || one.OpsPerSec == 0 {
+			continue
+		}
+		q := four.OpsPerSec / one.OpsPerSec
+		t.add(x.what, fmt.Sprintf("%.2f× (%s → %s ops/s)", q, fmtRate(one), fmtRate(four)), verdict(q >= 0.75*ideal))
+	}
+	t.write(w)
 }
 
 func (r *Report) concRows() int {

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	goruntime "runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -56,6 +57,7 @@ type Report struct {
 	Compile []Result // Workload is the query text
 	Growth  map[int][]Result
 	Conc    []ConcResult // ConcWorkloads × goroutine counts × columns
+	CPUs    int          // runtime.NumCPU during the run
 	Hot     []HotResult
 	Load    LoadStats
 	Elapsed time.Duration
@@ -89,7 +91,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	}
 	start := time.Now()
 	load := startLoadSampler()
-	r := &Report{Config: cfg, Growth: map[int][]Result{}}
+	r := &Report{Config: cfg, Growth: map[int][]Result{}, CPUs: goruntime.NumCPU()}
 	if err := r.runMain(ctx); err != nil {
 		return nil, err
 	}
