@@ -17,6 +17,11 @@ import (
 
 // Env is the four implementations on their stores in one directory.
 type Env struct {
+	dir      string
+	opts     EnvOptions
+	concPool *SQLitePool  // after LoadConc
+	conc     []ConcColumn // after LoadConc
+
 	kv     *pebblekv.Store // protoql's store, shared with the raw implementation
 	blobKV *pebblekv.Store
 	db     *runtime.DB
@@ -25,11 +30,6 @@ type Env struct {
 	Raw     *Raw
 	Blob    *Blob
 	SQLite  *SQLite
-
-	dir      string
-	opts     EnvOptions
-	concPool *SQLitePool  // after LoadConc
-	conc     []ConcColumn // after LoadConc
 }
 
 // EnvOptions configures OpenEnv.
