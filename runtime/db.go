@@ -99,7 +99,7 @@ func Open(ctx context.Context, store kv.Store, opts ...Option) (*DB, error) {
 		return nil, err
 	}
 	for _, t := range db.cat.Tables {
-		db.tables[t.ID] = &Table{db: db, s: t, prefix: t.AppendPrefix(bytes.Clone(db.ns))}
+		db.tables[t.ID] = newTable(db, t)
 	}
 	return db, nil
 }

@@ -46,7 +46,11 @@ func (e *encoder) object(key []byte, n *schema.Node, m protoreflect.Message) err
 		if fd == nil || !m.Has(fd) {
 			continue
 		}
-		if err := e.child(key, f, fd, m.Get(fd)); err != nil {
+		parent := key
+		if f.Apart {
+			parent = e.t.apartKey(f, key)
+		}
+		if err := e.child(parent, f, fd, m.Get(fd)); err != nil {
 			return err
 		}
 	}

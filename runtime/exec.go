@@ -78,6 +78,8 @@ type exec struct {
 	// the one open walker that under made.
 	walkers  []*walker
 	underBuf []byte
+	// aparts are the open walkers over apart fields' key spaces.
+	aparts []apartWalk
 	// held holds a unit read backwards (readBack).
 	held pairs
 	// copyBuf holds a joined row's wire form while it is copied.
@@ -164,6 +166,7 @@ var execPool = sync.Pool{New: func() any { return new(exec) }}
 
 // release returns e to the pool, dropping every reference to the call.
 func (e *exec) release() {
+	e.closeAparts()
 	e.ctx, e.db, e.r, e.b, e.p, e.t = nil, nil, nil, nil, nil, nil
 	e.keys, e.bytes, e.rows, e.err, e.lim = 0, 0, 0, nil, query.Limits{}
 	e.path, e.mapCursors, e.inJoin = e.path[:0], nil, false

@@ -13,3 +13,10 @@ func TestModelMemkv(t *testing.T) {
 		runtimetest.Model(t, memkv.New(), seed, 400)
 	}
 }
+
+func TestModelApartMemkv(t *testing.T) {
+	t.Parallel()
+	for seed := range uint64(8) {
+		runtimetest.ModelApart(t, memkv.New(), seed, 400)
+	}
+}

@@ -12,3 +12,10 @@ func TestModelPebble(t *testing.T) {
 		runtimetest.Model(t, openPebble(t), seed, 300)
 	}
 }
+
+func TestModelApartPebble(t *testing.T) {
+	t.Parallel()
+	for seed := range uint64(3) {
+		runtimetest.ModelApart(t, openPebble(t), seed, 300)
+	}
+}

@@ -73,6 +73,9 @@ func (e *exec) object(w *walker, key []byte, p *query.Proj, depth int) (bool, er
 		return false, e.err
 	}
 	if p.All {
+		if aparts := e.rowAparts(depth); aparts != nil {
+			return true, e.wholeApart(w, key, key, aparts)
+		}
 		for ok := true; ok && bytes.HasPrefix(w.key, key); ok = w.next() {
 			if err := e.feed(w.key, w.val); err != nil {
 				return true, err
@@ -103,6 +106,11 @@ func (e *exec) object(w *walker, key []byte, p *query.Proj, depth int) (bool, er
 // child feeds the selected child ch, at ck, of the object at key.
 func (e *exec) child(w *walker, key, ck []byte, ch *query.Child, depth int) error {
 	var err error
+	if ch.Field.Apart {
+		if w, err = e.apartWalker(ch.Field); err != nil {
+			return err
+		}
+	}
 	switch ch.Field.Storage {
 	case schema.Breakout:
 		if w.seekGE(ck) && bytes.Equal(w.key, ck) {

@@ -11,6 +11,7 @@ import (
 	"github.com/protoql/protoql/kv/memkv"
 	"github.com/protoql/protoql/query"
 	"github.com/protoql/protoql/runtime"
+	"github.com/protoql/protoql/schema"
 	"google.golang.org/protobuf/proto"
 )
 
@@ -20,17 +21,26 @@ import (
 // random limits, resuming after each LimitError, and must return the same
 // sequence.
 func TestQueryDifferential(t *testing.T) {
-	for seed := range uint64(40) {
+	qDifferential(t, 40, openDB, qRandomData, nil)
+}
+
+// qDifferential is TestQueryDifferential with seeds seeds, DBs from open,
+// data from data and queries on the tables (nil: all of them).
+func qDifferential(t *testing.T, seeds uint64, open func(testing.TB, kv.Store, ...runtime.Option) *runtime.DB, data func(*rand.Rand) []proto.Message, tables []string) {
+	for seed := range seeds {
 		r := rand.New(rand.NewPCG(seed, 42))
-		data := qRandomData(r)
+		data := data(r)
 		var store kv.Store = memkv.New()
 		if seed%8 == 0 {
 			store = openPebble(t)
 		}
-		db := openDB(t, store)
+		db := open(t, store)
 		qPut(t, db, data...)
 		model := newQModel(data)
 		g := &qGen{r: r, cat: db.Catalog()}
+		for _, name := range tables {
+			g.tables = append(g.tables, must[*schema.Table](t)(db.Catalog().Lookup(name)))
+		}
 		for i := range 150 {
 			rq := g.query()
 			text := rq.text()

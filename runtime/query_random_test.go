@@ -167,6 +167,8 @@ func qRandomData(r *rand.Rand) []proto.Message {
 type qGen struct {
 	r   *rand.Rand
 	cat *schema.Catalog
+	// tables are the tables to query; nil: every table of cat.
+	tables []*schema.Table
 }
 
 // qRandomQuery is a generated query: the root (table and keys), whether it
@@ -181,7 +183,11 @@ func (q qRandomQuery) text() string {
 }
 
 func (g *qGen) query() qRandomQuery {
-	t := g.cat.Tables[g.r.IntN(len(g.cat.Tables))]
+	tables := g.tables
+	if tables == nil {
+		tables = g.cat.Tables
+	}
+	t := tables[g.r.IntN(len(tables))]
 	q := qRandomQuery{root: string(t.Desc.Name())}
 	var keys []string
 	n := g.r.IntN(len(t.Key) + 1)

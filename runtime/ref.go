@@ -13,6 +13,9 @@ type Table struct {
 	db     *DB
 	s      *schema.Table
 	prefix []byte // namespace + table element
+	// apart holds the key prefix of each field stored apart, in the order
+	// of s.Apart (apart.go).
+	apart [][]byte
 }
 
 // Schema returns the table's layout.
@@ -50,6 +53,9 @@ type Ref struct {
 	// writes through it (and every Ref below it) are refused, because the
 	// message read back could not be marshalled.
 	keyErr error
+	// apart is the field stored apart that the Ref is (or lies under), whose
+	// key space its key is in; nil for colocated Refs.
+	apart *schema.Field
 }
 
 // Row returns the Ref of the row with these key column values, in key
@@ -149,8 +155,11 @@ func (r Ref) Field(num protoreflect.FieldNumber) (Ref, error) {
 	if f == nil {
 		return Ref{}, invalid("%s has no field number %d", r.node.Desc.FullName(), num)
 	}
-	next := Ref{table: r.table, field: f, keyErr: r.keyErr}
+	next := Ref{table: r.table, field: f, keyErr: r.keyErr, apart: r.apart}
 	base := r.key[:len(r.key):len(r.key)] // force appends to copy
+	if f.Apart {
+		next.apart, base = f, r.table.apartKey(f, r.key)
+	}
 	switch f.Storage {
 	case schema.Breakout:
 		next.kind, next.key = RefBreakout, f.AppendElem(base)
@@ -190,5 +199,5 @@ func (r Ref) Entry(key protoreflect.Value) (Ref, error) {
 		keyErr = invalid("%s key: %v", r, err)
 	}
 	k := f.Key.Append(r.key[:r.parentLen:r.parentLen], key)
-	return Ref{table: r.table, kind: RefEntry, key: k, node: f.Child, field: f, parentLen: r.parentLen, keyErr: keyErr}, nil
+	return Ref{table: r.table, kind: RefEntry, key: k, node: f.Child, field: f, parentLen: r.parentLen, keyErr: keyErr, apart: r.apart}, nil
 }

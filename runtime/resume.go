@@ -118,6 +118,9 @@ func (e *exec) resumeObject(w *walker, key []byte, p *query.Proj, depth int) err
 		// A whole subtree is read in key order: go on after at.
 		from := append(append(e.buf(depth+1), at...), 0)
 		e.kb[depth+1] = from
+		if aparts := e.rowAparts(depth); aparts != nil {
+			return e.wholeApart(w, key, bytes.Clone(from), aparts)
+		}
 		for ok := w.seekGE(from); ok && bytes.HasPrefix(w.key, key); ok = w.next() {
 			if err := e.feed(w.key, w.val); err != nil {
 				return err

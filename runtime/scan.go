@@ -111,10 +111,11 @@ func (e *exec) scanWhole(lo, hi []byte, opts ScanOptions, kind unitKind, n *sche
 	}
 	var s stepper
 	var err error
-	if opts.Reverse {
+	if opts.Reverse && (n == nil || n.Parent != nil || len(n.Table.Apart) == 0) {
+		// Rows with fields apart are read forward, merging their spaces.
 		err = e.stepsBack(&s, lo, hi, kind)
 	} else {
-		err = e.steps(&s, nil, lo, hi, false, kind, 0, nil)
+		err = e.steps(&s, nil, lo, hi, opts.Reverse, kind, 0, nil)
 	}
 	defer s.close()
 	if err != nil {
@@ -126,7 +127,7 @@ func (e *exec) scanWhole(lo, hi []byte, opts ScanOptions, kind unitKind, n *sche
 		var wire []byte
 		found := true
 		switch {
-		case opts.Reverse:
+		case s.back:
 			wire, err = e.readBack(s.rev, s.unit, n)
 		case n == nil:
 			wire, found, err = e.readScalar(s.fwd, s.unit)

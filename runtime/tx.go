@@ -97,7 +97,7 @@ func (db *DB) Get(ctx context.Context, ref Ref, m proto.Message) error {
 
 // Put implements Querier with one atomic batch.
 func (db *DB) Put(ctx context.Context, ref Ref, m proto.Message) error {
-	return db.apply(ctx, "put", &ref, func(w kv.Writer) error { return put(w, ref, m) })
+	return db.applyUnder(ctx, "put", ref, func(w kv.Writer) error { return put(w, ref, m) })
 }
 
 // Delete implements Querier with one atomic batch.
@@ -134,7 +134,7 @@ func (db *DB) GetValue(ctx context.Context, ref Ref) (protoreflect.Value, error)
 
 // SetValue implements Querier with one blind write.
 func (db *DB) SetValue(ctx context.Context, ref Ref, v protoreflect.Value) error {
-	return db.apply(ctx, "set_value", &ref, func(w kv.Writer) error { return setValue(w, ref, v) })
+	return db.applyUnder(ctx, "set_value", ref, func(w kv.Writer) error { return setValue(w, ref, v) })
 }
 
 // UpdateInline implements Querier in its own transaction.
@@ -185,12 +185,15 @@ func (tx *Tx) Get(ctx context.Context, ref Ref, m proto.Message) error {
 }
 
 // Put implements Querier.
-func (tx *Tx) Put(_ context.Context, ref Ref, m proto.Message) error {
+func (tx *Tx) Put(ctx context.Context, ref Ref, m proto.Message) error {
 	w, err := tx.writer()
 	if err != nil {
 		return err
 	}
-	return put(w, ref, m)
+	if err := put(w, ref, m); err != nil {
+		return err
+	}
+	return ensureRow(ctx, w, ref)
 }
 
 // Delete implements Querier.
@@ -226,12 +229,15 @@ func (tx *Tx) GetValue(ctx context.Context, ref Ref) (protoreflect.Value, error)
 }
 
 // SetValue implements Querier.
-func (tx *Tx) SetValue(_ context.Context, ref Ref, v protoreflect.Value) error {
+func (tx *Tx) SetValue(ctx context.Context, ref Ref, v protoreflect.Value) error {
 	w, err := tx.writer()
 	if err != nil {
 		return err
 	}
-	return setValue(w, ref, v)
+	if err := setValue(w, ref, v); err != nil {
+		return err
+	}
+	return ensureRow(ctx, w, ref)
 }
 
 // UpdateInline implements Querier.

@@ -100,7 +100,7 @@ func (e *exec) steps(s *stepper, fwd *walker, lo, hi []byte, reverse bool, kind 
 		s.ownFwd = true
 	}
 	if reverse && !s.empty() {
-		s.rev, err = e.walker(s.lo, s.hi, true)
+		s.rev, err = e.walkerLike(s.fwd, s.lo, s.hi, true)
 	}
 	return err
 }

@@ -30,6 +30,11 @@ func (e *exec) walker(lo, hi []byte, reverse bool) (*walker, error) {
 	if err != nil {
 		return nil, err
 	}
+	return e.walkerOn(it), nil
+}
+
+// walkerOn returns a walker moving it.
+func (e *exec) walkerOn(it kv.Iterator) *walker {
 	var w *walker
 	if n := len(e.walkers); n > 0 {
 		w, e.walkers = e.walkers[n-1], e.walkers[:n-1]
@@ -37,7 +42,7 @@ func (e *exec) walker(lo, hi []byte, reverse bool) (*walker, error) {
 		w = new(walker)
 	}
 	*w = walker{e: e, it: it, gap: w.gap[:0], end: w.end[:0]}
-	return w, nil
+	return w
 }
 
 // under returns a forward walker over the keys that start with prefix. Its

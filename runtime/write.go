@@ -37,6 +37,11 @@ func put(w kv.Writer, ref Ref, m proto.Message) error {
 		if err := w.DeleteRange(ref.key, tuple.PrefixEnd(ref.key)); err != nil {
 			return err
 		}
+		if ref.kind == RefRow {
+			if err := deleteApart(w, ref.table, ref.key, tuple.PrefixEnd(ref.key)); err != nil {
+				return err
+			}
+		}
 	}
 	e := encoder{w: w, t: ref.table}
 	key := make([]byte, len(ref.key), len(ref.key)+128)
@@ -80,6 +85,11 @@ func del(w kv.Writer, ref Ref) error {
 	if ref.kind == RefBreakout {
 		return w.Delete(ref.key)
 	}
+	if ref.kind == RefRow {
+		if err := deleteApart(w, ref.table, ref.key, tuple.PrefixEnd(ref.key)); err != nil {
+			return err
+		}
+	}
 	return w.DeleteRange(ref.key, tuple.PrefixEnd(ref.key))
 }
 
@@ -119,6 +129,9 @@ func updateInline(ctx context.Context, txn kv.Txn, db *DB, ref Ref, fn func(prot
 	out, err := inlineValue(nil, n, m)
 	if err != nil {
 		return invalid("%s: %v", ref, err)
+	}
+	if err := ensureRow(ctx, txn, ref); err != nil {
+		return err
 	}
 	return set(txn, ref.table, ref.key, out)
 }
@@ -173,6 +186,9 @@ func deleteRows(w kv.Writer, t *Table, r KeyRange) error {
 	}
 	if bytes.Compare(lo, hi) >= 0 {
 		return nil
+	}
+	if err := deleteApart(w, t, lo, hi); err != nil {
+		return err
 	}
 	return w.DeleteRange(lo, hi)
 }

@@ -71,8 +71,8 @@ func (b *builder) buildKey() {
 			b.fail(fd, "key field has type %s; key fields must be string, bytes, bool, enum or an integer type", typeName(fd))
 			continue
 		}
-		if fo.GetBreakout() || fo.GetInline() || fo.GetJoin() != nil {
-			b.fail(fd, "a key field is stored in the key; breakout, inline and join do not apply")
+		if fo.GetBreakout() || fo.GetInline() || fo.GetJoin() != nil || fo.GetApart() {
+			b.fail(fd, "a key field is stored in the key; breakout, inline, join and apart do not apply")
 			continue
 		}
 		b.t.Key = append(b.t.Key, col)
@@ -121,6 +121,7 @@ func (b *builder) node(md protoreflect.MessageDescriptor, parent *Field) *Node {
 		fd := fields.Get(i)
 		f := &Field{Desc: fd, Parent: n}
 		f.Storage = b.classify(n, fd)
+		f.Apart = b.apart(n, f)
 		b.complete(f)
 		if (f.Storage == Inline || f.Storage == Breakout) && fd.Message() != nil && fd.Kind() != protoreflect.GroupKind {
 			b.checkWhole(fd.Message(), map[protoreflect.FullName]bool{})
@@ -137,7 +138,33 @@ func (b *builder) node(md protoreflect.MessageDescriptor, parent *Field) *Node {
 		}
 	}
 	sortByNumber(n.Children)
+	if parent == nil {
+		for _, f := range n.Children {
+			if f.Apart {
+				b.t.Apart = append(b.t.Apart, f)
+			}
+		}
+	}
 	return n
+}
+
+// apart validates the apart option of f, a field of node n: only map and
+// object fields of the row message itself may be stored apart.
+func (b *builder) apart(n *Node, f *Field) bool {
+	if !FieldOptions(f.Desc).GetApart() {
+		return false
+	}
+	switch {
+	case f.Storage == KeyColumn:
+		// buildKey refused it already.
+	case n.Parent != nil:
+		b.fail(f.Desc, "apart applies to fields of a table's row message, not of %s nested in it", n.Desc.FullName())
+	case f.Storage == Map || f.Storage == Object:
+		return true
+	default:
+		b.fail(f.Desc, "apart applies to map and object fields; this field is stored as %s", f.Storage)
+	}
+	return false
 }
 
 func sortByNumber(fs []*Field) {

@@ -21,39 +21,46 @@ func (c *Catalog) DescribeKeys() string {
 		}
 		fmt.Fprintf(&sb, "table %s (id %d)\n", t.Name(), t.ID)
 		tw := tabwriter.NewWriter(&sb, 0, 4, 2, ' ', 0)
-		pattern := fmt.Sprint(t.ID)
+		var pattern string
 		var cols []string
 		for _, col := range t.Key {
 			pattern += fmt.Sprintf(" / %d:%s", col.Field.Number(), keyType(col.Field, col.Kind.IsDescending()))
 			cols = append(cols, string(col.Field.Name()))
 		}
 		sym := fmt.Sprintf("%s[%s]", t.Desc.Name(), strings.Join(cols, ", "))
-		fmt.Fprintf(tw, "  %s\t%s\trow\t%s\n", pattern, sym, valueFields(t.Root))
-		describeNode(tw, t.Root, pattern, sym)
+		fmt.Fprintf(tw, "  %d%s\t%s\trow\t%s\n", t.ID, pattern, sym, valueFields(t.Root))
+		describeNode(tw, t.Root, fmt.Sprint(t.ID), pattern, sym)
 		tw.Flush()
 	}
 	return sb.String()
 }
 
-func describeNode(tw *tabwriter.Writer, n *Node, pattern, sym string) {
+// describeNode lists the fields of n, whose key pattern is head followed
+// by pattern: head is the table element for a row (which a field stored
+// apart replaces with its own), empty below it.
+func describeNode(tw *tabwriter.Writer, n *Node, head, pattern, sym string) {
 	for _, f := range n.Fields {
-		p := fmt.Sprintf("%s / %d", pattern, f.Number())
+		h, kind := head, ""
+		if f.Apart {
+			h, kind = fmt.Sprintf("%d:%du", n.Table.ID, f.Number()), " apart"
+		}
+		p := fmt.Sprintf("%s%s / %d", h, pattern, f.Number())
 		s := sym + "." + string(f.Name())
 		switch f.Storage {
 		case Breakout:
 			fmt.Fprintf(tw, "  %s\t%s\tbreakout\t%s\n", p, s, typeName(f.Desc))
 		case Object:
-			fmt.Fprintf(tw, "  %s\t%s\tobject\t%s\n", p, s, valueFields(f.Child))
-			describeNode(tw, f.Child, p, s)
+			fmt.Fprintf(tw, "  %s\t%s\tobject%s\t%s\n", p, s, kind, valueFields(f.Child))
+			describeNode(tw, f.Child, "", p, s)
 		case Map:
 			p += ":" + keyType(f.MapKey, f.ElemKind.IsDescending())
 			s += "[" + string(f.MapKey.Kind().String()) + "]"
 			if f.Child == nil {
-				fmt.Fprintf(tw, "  %s\t%s\tmap entry\tvalue %s\n", p, s, typeName(f.MapValue))
+				fmt.Fprintf(tw, "  %s\t%s\tmap entry%s\tvalue %s\n", p, s, kind, typeName(f.MapValue))
 				continue
 			}
-			fmt.Fprintf(tw, "  %s\t%s\tmap entry\t%s\n", p, s, valueFields(f.Child))
-			describeNode(tw, f.Child, p, s)
+			fmt.Fprintf(tw, "  %s\t%s\tmap entry%s\t%s\n", p, s, kind, valueFields(f.Child))
+			describeNode(tw, f.Child, "", p, s)
 		case Join:
 			fmt.Fprintf(tw, "  -\t%s\tjoin\t%s%s\n", s, f.Join.Target.Desc.Name(), joinKeys(f.Join))
 		}

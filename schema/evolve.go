@@ -62,6 +62,10 @@ func compareNode(o, n *Node, path string) []error {
 			errs = append(errs, incompatible("%s moved from %s to %s storage: data stored the old way would be misread", where, of.Storage, nf.Storage))
 			continue
 		}
+		if of.Apart != nf.Apart {
+			errs = append(errs, incompatible("%s moved %s: its keys are stored %s, where the new schema would not find them (a layout change: copy the data into a new field or table instead)", where, placement(nf.Apart), placement(of.Apart)))
+			continue
+		}
 		if why := typeChange(of, nf); why != "" {
 			errs = append(errs, incompatible("%s %s: stored values would be misread", where, why))
 			continue
@@ -100,4 +104,12 @@ func shape(fd protoreflect.FieldDescriptor) string {
 		return "repeated " + typeName(fd)
 	}
 	return typeName(fd)
+}
+
+// placement names where a field's keys are: apart from the row, or under it.
+func placement(apart bool) string {
+	if apart {
+		return "apart from the row"
+	}
+	return "under the row (colocated)"
 }

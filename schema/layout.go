@@ -46,6 +46,9 @@ type Table struct {
 	Key []*Column
 	// Root is the layout of the row.
 	Root *Node
+	// Apart lists the row's fields stored apart (Field.Apart), in
+	// field-number order.
+	Apart []*Field
 }
 
 // Name returns the row message's full name.
@@ -54,6 +57,15 @@ func (t *Table) Name() protoreflect.FullName { return t.Desc.FullName() }
 // AppendPrefix appends the table's element, which starts the key of
 // every row of the table.
 func (t *Table) AppendPrefix(b []byte) []byte { return tuple.AppendUnit(b, t.ID) }
+
+// AppendApartPrefix appends the element that starts the key of every pair
+// of field f, a field of the table stored apart: an unsigned element of
+// field number the table id holding f's number. It sorts after every row
+// of the table (whose element is a unit one of the same number) and before
+// the next table, so no row scan of the table visits it.
+func (t *Table) AppendApartPrefix(b []byte, f *Field) []byte {
+	return tuple.AppendUint(b, t.ID, tuple.Asc, uint64(f.Number()))
+}
 
 // TableID returns the table id a key starts with (a unit element), and
 // whether it starts with one.
@@ -136,6 +148,13 @@ type Field struct {
 	Key *Column
 	// Join is set for join fields.
 	Join *JoinSpec
+	// Apart is set for a map or object field of a row stored apart from
+	// the row: its keys are the row's with the table element replaced by
+	// the table's apart element for the field (Table.AppendApartPrefix),
+	// so they sort outside the table's row range. Below that first element
+	// the key is the colocated one: row key columns, the field's element,
+	// and so on.
+	Apart bool
 }
 
 // AppendElem appends the field's element under its parent's key: a unit

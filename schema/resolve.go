@@ -38,6 +38,9 @@ type Location struct {
 	// (the field with its own tag) or a scalar map entry (the entry's field
 	// 2).
 	Leaf *Field
+	// Apart is set for a key of a field stored apart (Field.Apart): the
+	// field its first element names. Such a key's Fields start with it.
+	Apart *Field
 }
 
 // Resolved returns the number of elements that resolved.
@@ -58,6 +61,9 @@ func (c *Catalog) Resolve(key []byte) (*Location, error) {
 	if loc == nil {
 		return nil, err
 	}
+	if err == nil && loc.Apart != nil && len(loc.Fields) == 0 {
+		err = fmt.Errorf("%w: a key of %s apart ends before the field's element", ErrUnresolved, loc.Apart.Path())
+	}
 	if loc.Cols == len(loc.Table.Key) {
 		loc.RowLen = lens[loc.Cols]
 	} else if err == nil {
@@ -71,7 +77,7 @@ func (c *Catalog) Resolve(key []byte) (*Location, error) {
 // first element that does not resolve; the Location, when not nil, holds
 // what resolved before it.
 func (c *Catalog) Locate(elems []tuple.Element) (*Location, error) {
-	if len(elems) == 0 || elems[0].Kind != tuple.KindUnit {
+	if len(elems) == 0 || (elems[0].Kind != tuple.KindUnit && elems[0].Kind != tuple.KindUint) {
 		return nil, fmt.Errorf("%w: does not start with a table element", ErrUnresolved)
 	}
 	t := c.Table(elems[0].Field)
@@ -79,6 +85,11 @@ func (c *Catalog) Locate(elems []tuple.Element) (*Location, error) {
 		return nil, fmt.Errorf("%w: no table %d in the schema", ErrUnresolved, elems[0].Field)
 	}
 	loc := &Location{Table: t, Elems: elems}
+	if elems[0].Kind == tuple.KindUint {
+		if loc.Apart = t.apartField(elems[0].Uint); loc.Apart == nil {
+			return nil, fmt.Errorf("%w: %s stores no field %d apart", ErrUnresolved, t.Desc.Name(), elems[0].Uint)
+		}
+	}
 	for i, col := range t.Key {
 		if 1+i == len(elems) {
 			return loc, nil
@@ -93,15 +104,36 @@ func (c *Catalog) Locate(elems []tuple.Element) (*Location, error) {
 	return loc, loc.descend(elems[1+len(t.Key):])
 }
 
-// descend follows the elements below the row key.
+// apartField returns the field of the row stored apart with number num,
+// or nil.
+func (t *Table) apartField(num uint64) *Field {
+	for _, f := range t.Apart {
+		if uint64(f.Number()) == num {
+			return f
+		}
+	}
+	return nil
+}
+
+// descend follows the elements below the row key. Under a row, a field
+// stored apart appears only in its own key space, and only there: the
+// first element after an apart key's row columns is its field's.
 func (l *Location) descend(elems []tuple.Element) error {
-	for _, e := range elems {
+	for i, e := range elems {
 		if l.Node == nil {
 			return fmt.Errorf("%w: %s holds no keys below it", ErrUnresolved, l.Leaf.Path())
 		}
 		f := l.Node.Child(e.Field, e.Kind)
 		if f == nil {
 			return fmt.Errorf("%w: no field %d of key kind %s is stored under %s", ErrUnresolved, e.Field, e.Kind, l.Node.Desc.FullName())
+		}
+		if i == 0 && f != l.Apart {
+			if l.Apart != nil {
+				return fmt.Errorf("%w: the key space of %s apart holds no field %d", ErrUnresolved, l.Apart.Path(), e.Field)
+			}
+			if f.Apart {
+				return fmt.Errorf("%w: %s is stored apart, not under the row", ErrUnresolved, f.Path())
+			}
 		}
 		l.Fields = append(l.Fields, f)
 		l.Node = f.Child

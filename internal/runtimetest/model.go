@@ -21,6 +21,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/protoql/protoql/internal/apartpb"
 	"github.com/protoql/protoql/internal/testpb"
 	"github.com/protoql/protoql/kv"
 	"github.com/protoql/protoql/runtime"
@@ -34,16 +35,33 @@ import (
 // Model runs steps random operations on a DB over store, checking every
 // read against the model after each one.
 func Model(t *testing.T, store kv.Store, seed uint64, steps int) {
+	run(t, store, seed, steps, false)
+}
+
+// ModelApart is Model on the table ApartUser, which is User with its
+// password, sessions and counters stored apart from the row: the same
+// operations must give the same reads, except that apart data does not
+// make a row exist (a write under an apart field of a missing row creates
+// the row's key instead).
+func ModelApart(t *testing.T, store kv.Store, seed uint64, steps int) {
+	run(t, store, seed, steps, true)
+}
+
+func run(t *testing.T, store kv.Store, seed uint64, steps int, apart bool) {
 	ctx := context.Background()
-	db, err := runtime.Open(ctx, store, runtime.WithSchema(testpb.File_protoql_test_v1_social_proto))
+	file, name := testpb.File_protoql_test_v1_social_proto, "User"
+	if apart {
+		file, name = apartpb.File_protoql_test_apart_v1_apart_proto, "ApartUser"
+	}
+	db, err := runtime.Open(ctx, store, runtime.WithSchema(file))
 	if err != nil {
 		t.Fatal(err)
 	}
-	users, err := db.Table("User")
+	users, err := db.Table(name)
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := &model{t: t, rng: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)), db: db, users: users, rows: map[string]*row{}}
+	m := &model{t: t, rng: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)), db: db, users: users, rows: map[string]*row{}, apart: apart}
 	m.edge = newEdgeModel(t, store, m)
 	for step := range steps {
 		op := m.step(ctx)
@@ -75,6 +93,45 @@ type model struct {
 	users *runtime.Table
 	rows  map[string]*row
 	edge  *edgeModel
+	// apart is set when the table is ApartUser (see ModelApart).
+	apart bool
+}
+
+// stored returns u as the table stores it: u itself, or the ApartUser
+// with the same fields.
+func (m *model) stored(u *testpb.User) proto.Message {
+	if !m.apart {
+		return u
+	}
+	return convert(u, &apartpb.ApartUser{})
+}
+
+// fromStored returns a stored row message as a User.
+func fromStored(msg proto.Message) *testpb.User {
+	if u, ok := msg.(*testpb.User); ok {
+		return u
+	}
+	return convert(msg, &testpb.User{}).(*testpb.User)
+}
+
+// convert copies the fields of src into dst, a message with the same
+// field numbers and types (User and ApartUser), and returns dst.
+func convert(src, dst proto.Message) proto.Message {
+	s, d := src.ProtoReflect(), dst.ProtoReflect()
+	s.Range(func(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
+		d.Set(d.Descriptor().Fields().ByNumber(fd.Number()), v)
+		return true
+	})
+	d.SetUnknown(s.GetUnknown())
+	return dst
+}
+
+// wroteApart records a write under an apart field of the row: it writes
+// the row's key when nothing else of the row is stored.
+func (m *model) wroteApart(r *row) {
+	if m.apart && !r.colocated() {
+		r.rowKey = true
+	}
 }
 
 // ids and mapKeys include strings that are not valid UTF-8: every User
@@ -181,7 +238,7 @@ func (m *model) step(ctx context.Context) string {
 		return m.edge.step(ctx)
 	case 0, 1:
 		u, ok := m.randomUser(id)
-		if !m.outcome(db.Put(ctx, ref, u), ok && valid(id) && marshals(u)) {
+		if !m.outcome(db.Put(ctx, ref, m.stored(u)), ok && valid(id) && marshals(u)) {
 			return "put row (refused)"
 		}
 		r := &row{msg: u, rowKey: true, lastSeenKey: u.LastSeenUs != 0, passwordKey: u.Password != nil, sessionKeys: map[string]bool{}}
@@ -248,6 +305,7 @@ func (m *model) step(ctx context.Context) string {
 		r := m.get(id)
 		m.session(r, k)
 		r.msg.Sessions[k], r.sessionKeys[k] = s, true
+		m.wroteApart(r)
 		return "put map entry"
 	case 8:
 		k := m.pick(mapKeys)
@@ -261,6 +319,7 @@ func (m *model) step(ctx context.Context) string {
 		if !m.outcome(db.SetValue(ctx, m.sub(ref, 5, k, 3, k2), protoreflect.ValueOfString(v)), valid(id, k, k2, v)) {
 			return "set nested scalar entry (refused)"
 		}
+		m.wroteApart(m.get(id))
 		s := m.session(m.get(id), k)
 		if s.Attrs == nil {
 			s.Attrs = map[string]string{}
@@ -280,6 +339,7 @@ func (m *model) step(ctx context.Context) string {
 		if !m.outcome(db.Put(ctx, m.sub(ref, 5, k, 4), g), valid(id, k)) {
 			return "put object in entry (refused)"
 		}
+		m.wroteApart(m.get(id))
 		m.session(m.get(id), k).Geo = g
 		return "put object in entry"
 	case 12:
@@ -288,6 +348,7 @@ func (m *model) step(ctx context.Context) string {
 			return "set scalar map entry (refused)"
 		}
 		r := m.get(id)
+		m.wroteApart(r)
 		if r.msg.Counters == nil {
 			r.msg.Counters = map[string]int64{}
 		}
@@ -301,6 +362,7 @@ func (m *model) step(ctx context.Context) string {
 				return "put object (refused)"
 			}
 			r := m.get(id)
+			m.wroteApart(r)
 			r.msg.Password, r.passwordKey = p, true
 			return "put object"
 		}
@@ -308,6 +370,7 @@ func (m *model) step(ctx context.Context) string {
 			return "set map entry in object (refused)"
 		}
 		r := m.get(id)
+		m.wroteApart(r)
 		if r.msg.Password == nil {
 			r.msg.Password = &testpb.Password{}
 		}
@@ -404,9 +467,17 @@ func (m *model) randomUser(id string) (*testpb.User, bool) {
 	return u, ok
 }
 
+// colocated reports whether a key of the row's own range is stored: the
+// row key or a breakout (threads and scores are only ever written with
+// the row key, by a Put).
+func (r *row) colocated() bool {
+	return r.rowKey || r.lastSeenKey || r.msg.Nickname != nil || r.msg.Settings != nil
+}
+
 // view returns what a read of the row must return: the message with the
-// objects that have no keys left pruned, or nil when the row has none.
-func (r *row) view() *testpb.User {
+// objects that have no keys left pruned, or nil when the row has none
+// (apart: when its own range has none).
+func (r *row) view(apart bool) *testpb.User {
 	u := proto.Clone(r.msg).(*testpb.User)
 	for k, s := range u.Sessions {
 		if !r.sessionKeys[k] && len(s.Attrs) == 0 && s.Geo == nil {
@@ -418,6 +489,9 @@ func (r *row) view() *testpb.User {
 	}
 	exists := r.rowKey || r.lastSeenKey || u.Nickname != nil || u.Settings != nil || u.Password != nil ||
 		len(u.Sessions) > 0 || len(u.Counters) > 0
+	if apart {
+		exists = r.colocated()
+	}
 	if !exists {
 		return nil
 	}
@@ -430,10 +504,11 @@ func (m *model) verify(ctx context.Context, where string) {
 	for _, id := range ids {
 		var exp *testpb.User
 		if r := m.rows[id]; r != nil {
-			exp = r.view()
+			exp = r.view(m.apart)
 		}
-		got := &testpb.User{}
-		err := m.db.Get(ctx, m.ref(id), got)
+		stored := m.stored(&testpb.User{})
+		err := m.db.Get(ctx, m.ref(id), stored)
+		got := fromStored(stored)
 		switch {
 		case exp == nil && !errors.Is(err, runtime.ErrNotFound):
 			m.t.Errorf("%s: Get(%q) = %v, %v; want not found", where, id, got, err)
@@ -457,7 +532,7 @@ func (m *model) verify(ctx context.Context, where string) {
 			m.t.Errorf("%s: Scan: %v", where, err)
 			return
 		}
-		got = append(got, msg.(*testpb.User))
+		got = append(got, fromStored(msg))
 	}
 	if diff := cmp.Diff(want, got, protocmp.Transform()); diff != "" {
 		m.t.Errorf("%s: Scan(reverse=%v) (-want +got):\n%s", where, reverse, diff)

@@ -98,7 +98,15 @@ type FieldOptions struct {
 	Descending bool `protobuf:"varint,3,opt,name=descending,proto3" json:"descending,omitempty"`
 	// Make this message field a join to another table: nothing is stored,
 	// queries follow it.
-	Join          *Join `protobuf:"bytes,4,opt,name=join,proto3" json:"join,omitempty"`
+	Join *Join `protobuf:"bytes,4,opt,name=join,proto3" json:"join,omitempty"`
+	// Store this map or object field of a table's row message apart from the
+	// row: in a key space of its own next to the table's rows instead of under
+	// the row's key, so that a scan of the rows never steps over it. Reading
+	// and writing it is unchanged; a row whose fields are apart is one seek
+	// more to read whole. Only on map and object (non-inline message) fields
+	// of the row message itself; moving a field between colocated and apart
+	// is a layout change, refused on a database that holds data.
+	Apart         bool `protobuf:"varint,5,opt,name=apart,proto3" json:"apart,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -159,6 +167,13 @@ func (x *FieldOptions) GetJoin() *Join {
 		return x.Join
 	}
 	return nil
+}
+
+func (x *FieldOptions) GetApart() bool {
+	if x != nil {
+		return x.Apart
+	}
+	return false
 }
 
 // Join names a table and where each of its key columns comes from.
@@ -261,14 +276,15 @@ const file_protoql_v1_options_proto_rawDesc = "" +
 	"protoql.v1\x1a google/protobuf/descriptor.proto\"0\n" +
 	"\fTableOptions\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\rR\x02id\x12\x10\n" +
-	"\x03key\x18\x02 \x03(\tR\x03key\"\x88\x01\n" +
+	"\x03key\x18\x02 \x03(\tR\x03key\"\x9e\x01\n" +
 	"\fFieldOptions\x12\x1a\n" +
 	"\bbreakout\x18\x01 \x01(\bR\bbreakout\x12\x16\n" +
 	"\x06inline\x18\x02 \x01(\bR\x06inline\x12\x1e\n" +
 	"\n" +
 	"descending\x18\x03 \x01(\bR\n" +
 	"descending\x12$\n" +
-	"\x04join\x18\x04 \x01(\v2\x10.protoql.v1.JoinR\x04join\".\n" +
+	"\x04join\x18\x04 \x01(\v2\x10.protoql.v1.JoinR\x04join\x12\x14\n" +
+	"\x05apart\x18\x05 \x01(\bR\x05apart\".\n" +
 	"\x04Join\x12\x14\n" +
 	"\x05table\x18\x01 \x01(\tR\x05table\x12\x10\n" +
 	"\x03key\x18\x02 \x03(\tR\x03key:Q\n" +
