@@ -161,6 +161,10 @@ func names(fs []*schema.Field) []protoreflect.Name {
 
 func (e *explainer) child(p *Proj, ch *Child, key sym, d int) {
 	path := p.Path + "." + string(ch.Field.Name())
+	if ch.Field.Apart {
+		e.line(d, "apart  "+path+": its own key space, read with an iterator of its own")
+		key = key.apart(ch.Field)
+	}
 	switch ch.Field.Storage {
 	case schema.Breakout:
 		e.line(d, "get "+path+" (breakout)")
@@ -293,6 +297,18 @@ func (s sym) variable(tag []byte, name string) sym {
 }
 
 func (s sym) placeholder(what string) sym { return s.with(symPart{text: "‹" + what + "›"}) }
+
+// apart returns the key of the row s (its table element and key columns,
+// or a placeholder for any row) in the key space of f, a field of the row
+// stored apart: the table element swapped for the field's apart element.
+func (s sym) apart(f *schema.Field) sym {
+	t := f.Parent.Table
+	head := sym{}.add(t.AppendApartPrefix(nil, f))
+	if len(s.parts) > 0 && s.parts[0].raw != nil && string(s.parts[0].raw) == string(t.AppendPrefix(nil)) {
+		return sym{parts: append(head.parts, s.parts[1:]...)}
+	}
+	return head.placeholder("row key")
+}
 
 // end is tuple.PrefixEnd of the key: of its last element, since no element
 // is all 0xFF bytes.

@@ -293,3 +293,27 @@ func runtimetestConvert(src, dst proto.Message) proto.Message {
 	})
 	return dst
 }
+
+// TestApartExplain checks that Explain shows an apart field's reads in its
+// own key space: the table element 20 (f9 01 40: tag 20<<4|unit) swapped
+// for the field's apart element (f9 01 43 05: tag 20<<4|uint, value 5).
+func TestApartExplain(t *testing.T) {
+	db, _ := openApart(t, memkv.New())
+	for _, c := range []struct{ q, want string }{
+		{`ApartUser["alice"] { registered, sessions["s1"] { device } }`, `get ApartUser[user_id="alice"]
+  key    f90140 14616c6963650000
+  return user_id (key), registered
+  skip   last_seen_us, password, threads, counters, nickname, settings, scores
+  apart  ApartUser[user_id="alice"].sessions: its own key space, read with an iterator of its own
+  get ApartUser[user_id="alice"].sessions["s1"] (map entry)
+    key    f9014305 14616c6963650000 5473310000
+    return key, device
+    skip   attrs, geo
+`},
+	} {
+		q := must[*query.Query](t)(query.Compile(db.Catalog(), c.q))
+		if got := q.Explain(); got != c.want {
+			t.Errorf("Explain(%s):\n%s\nwant:\n%s", c.q, got, c.want)
+		}
+	}
+}

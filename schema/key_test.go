@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/protoql/protoql/internal/apartpb"
 	"github.com/protoql/protoql/internal/testpb"
 	"github.com/protoql/protoql/schema"
 	"github.com/protoql/protoql/tuple"
@@ -401,5 +402,66 @@ func TestLocate(t *testing.T) {
 	})
 	if want := `User[user_id=ALICE].sessions[key=S1]`; got != want {
 		t.Errorf("Format with a renderer = %s, want %s", got, want)
+	}
+}
+
+// TestLocateApart resolves keys of fields stored apart: the apart element
+// names the table and the field, the field's element must follow the row's
+// columns, and the same field's key under the row is refused.
+func TestLocateApart(t *testing.T) {
+	t.Parallel()
+	cat, err := schema.Compile(apartpb.File_protoql_test_apart_v1_apart_proto)
+	if err != nil {
+		t.Fatal(err)
+	}
+	row := tuple.AppendString(tuple.AppendUnit(nil, 20), 1, tuple.Asc, "alice")
+	apart := func(f uint64) []byte {
+		return tuple.AppendString(tuple.AppendUint(nil, 20, tuple.Asc, f), 1, tuple.Asc, "alice")
+	}
+	entry := tuple.AppendString(apart(5), 5, tuple.Asc, "s1")
+	for _, c := range []struct {
+		key    []byte
+		path   string
+		err    bool
+		rowLen int
+		apart  string
+	}{
+		{entry, `ApartUser["alice"].sessions["s1"]`, false, len(apart(5)), "sessions"},
+		{tuple.AppendUnit(append([]byte(nil), entry...), 4), `ApartUser["alice"].sessions["s1"].geo`, false, len(apart(5)), "sessions"},
+		{tuple.AppendUnit(apart(4), 4), `ApartUser["alice"].password`, false, len(apart(4)), "password"},
+		{tuple.AppendString(apart(11), 11, tuple.Asc, "c"), `ApartUser["alice"].counters["c"]`, false, len(apart(11)), "counters"},
+		{apart(5), `ApartUser["alice"]`, true, len(apart(5)), "sessions"},                                    // ends before the field
+		{tuple.AppendUnit(apart(5), 3), `ApartUser["alice"]`, true, len(apart(5)), "sessions"},               // another field in sessions' space
+		{tuple.AppendString(bytes.Clone(row), 5, tuple.Asc, "s1"), `ApartUser["alice"]`, true, len(row), ""}, // sessions under the row
+		{tuple.AppendUnit(bytes.Clone(row), 3), `ApartUser["alice"].last_seen_us`, false, len(row), ""},      // colocated breakout
+		{tuple.AppendUnit(tuple.AppendUint(nil, 21, tuple.Asc, 2), 2), `Feed[]`, true, 4, "items"},           // a map element of the wrong kind
+		{tuple.AppendUint(tuple.AppendUint(nil, 21, tuple.Asc, 2), 2, tuple.Asc, 7), `Feed[].items[7]`, false, 4, "items"},
+	} {
+		loc, err := cat.Resolve(c.key)
+		if (err != nil) != c.err || (err != nil && !errors.Is(err, schema.ErrUnresolved)) {
+			t.Errorf("Resolve(%s) error = %v, want error %v", tuple.Format(c.key), err, c.err)
+		}
+		if loc == nil {
+			t.Errorf("Resolve(%s) = nil", tuple.Format(c.key))
+			continue
+		}
+		if loc.String() != c.path {
+			t.Errorf("Resolve(%s) = %s, want %s", tuple.Format(c.key), loc, c.path)
+		}
+		if loc.RowLen != c.rowLen {
+			t.Errorf("Resolve(%s).RowLen = %d, want %d", tuple.Format(c.key), loc.RowLen, c.rowLen)
+		}
+		if got := ""; loc.Apart != nil || c.apart != "" {
+			if loc.Apart != nil {
+				got = string(loc.Apart.Name())
+			}
+			if got != c.apart {
+				t.Errorf("Resolve(%s).Apart = %s, want %s", tuple.Format(c.key), got, c.apart)
+			}
+		}
+	}
+	// A field that is not stored apart has no apart space.
+	if _, err := cat.Resolve(tuple.AppendUnit(tuple.AppendString(tuple.AppendUint(nil, 20, tuple.Asc, 3), 1, tuple.Asc, "a"), 3)); !errors.Is(err, schema.ErrUnresolved) {
+		t.Errorf("Resolve of an apart key of a colocated field: %v, want ErrUnresolved", err)
 	}
 }

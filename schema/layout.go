@@ -67,11 +67,12 @@ func (t *Table) AppendApartPrefix(b []byte, f *Field) []byte {
 	return tuple.AppendUint(b, t.ID, tuple.Asc, uint64(f.Number()))
 }
 
-// TableID returns the table id a key starts with (a unit element), and
+// TableID returns the table id a key of a table starts with (a unit
+// element for the rows, an unsigned one for a field stored apart), and
 // whether it starts with one.
 func TableID(key []byte) (uint32, bool) {
 	e, _, err := tuple.DecodeElement(key)
-	if err != nil || e.Kind != tuple.KindUnit {
+	if err != nil || (e.Kind != tuple.KindUnit && e.Kind != tuple.KindUint) {
 		return 0, false
 	}
 	return e.Field, true

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/protoql/protoql/internal/apartpb"
 	"github.com/protoql/protoql/internal/golden"
 	"github.com/protoql/protoql/internal/prototest"
 	"github.com/protoql/protoql/internal/testpb"
@@ -78,6 +79,31 @@ message B {}`,
 		{"breakout oneof", `message A { option (protoql.v1.table) = {id: 1};
   oneof o { int64 x = 1 [(protoql.v1.field).breakout = true]; }
 }`, "t.proto:5:13: t.A.x: oneof members are stored inline; breakout is not allowed on them"},
+		{"apart scalar", `message A { option (protoql.v1.table) = {id: 1};
+  int64 x = 1 [(protoql.v1.field).apart = true];
+}`, "t.proto:5:3: t.A.x: apart applies to map and object fields; this field is stored as inline"},
+		{"apart breakout", `message A { option (protoql.v1.table) = {id: 1};
+  B b = 1 [(protoql.v1.field).apart = true, (protoql.v1.field).breakout = true];
+}
+message B {}`, "t.proto:5:3: t.A.b: apart applies to map and object fields; this field is stored as breakout"},
+		{"apart inline", `message A { option (protoql.v1.table) = {id: 1};
+  B b = 1 [(protoql.v1.field).apart = true, (protoql.v1.field).inline = true];
+}
+message B {}`, "t.proto:5:3: t.A.b: apart applies to map and object fields; this field is stored as inline"},
+		{"apart join", `message A { option (protoql.v1.table) = {id: 1, key: ["id"]}; string id = 1;
+  A a = 2 [(protoql.v1.field).apart = true, (protoql.v1.field).join = {table: "A", key: ["id"]}];
+}`, "t.proto:5:3: t.A.a: apart applies to map and object fields; this field is stored as join"},
+		{"apart repeated", `message A { option (protoql.v1.table) = {id: 1};
+  repeated B bs = 1 [(protoql.v1.field).apart = true];
+}
+message B {}`, "t.proto:5:3: t.A.bs: apart applies to map and object fields; this field is stored as inline"},
+		{"apart key", `message A { option (protoql.v1.table) = {id: 1, key: ["id"]};
+  string id = 1 [(protoql.v1.field).apart = true];
+}`, "t.proto:5:3: t.A.id: a key field is stored in the key; breakout, inline, join and apart do not apply"},
+		{"apart nested", `message A { option (protoql.v1.table) = {id: 1};
+  B b = 1;
+}
+message B { map<string, int64> m = 1 [(protoql.v1.field).apart = true]; }`, "t.proto:7:13: t.B.m: apart applies to fields of a table's row message, not of t.B nested in it"},
 		{"breakout and inline", `message A { option (protoql.v1.table) = {id: 1};
   B b = 1 [(protoql.v1.field) = {breakout: true, inline: true}];
 }
@@ -192,6 +218,8 @@ message S { int64 x = 1; }
 		{"removed breakout", strings.Replace(base, "int64 b = 3 [(protoql.v1.field).breakout = true];", "", 1), "U field 3 (b) was removed, but it is stored under its own keys (breakout)"},
 		{"map key", strings.Replace(base, "map<string, S>", "map<int64, S>", 1), "U field 4 (m) changed its map key from string to int64"},
 		{"nested", strings.Replace(base, "int64 x = 1;", "bytes x = 1;", 1), "U.m field 1 (x) changed type from int64 to bytes"},
+		{"map moved apart", strings.Replace(base, "map<string, S> m = 4;", "map<string, S> m = 4 [(protoql.v1.field).apart = true];", 1),
+			"U field 4 (m) moved apart from the row: its keys are stored under the row (colocated)"},
 	}
 	old, err := compile(t, header+base)
 	if err != nil {
@@ -214,4 +242,38 @@ message S { int64 x = 1; }
 			}
 		})
 	}
+}
+
+func TestCheckCompatibleApartToColocated(t *testing.T) {
+	t.Parallel()
+	const apart = `message U {
+  option (protoql.v1.table) = {id: 1, key: ["id"]};
+  string id = 1;
+  S s = 2 [(protoql.v1.field).apart = true];
+}
+message S { int64 x = 1; }
+`
+	old, err := compile(t, header+apart)
+	if err != nil {
+		t.Fatal(err)
+	}
+	next, err := compile(t, header+strings.Replace(apart, " [(protoql.v1.field).apart = true]", "", 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = schema.CheckCompatible(old, next)
+	if want := "U field 2 (s) moved under the row (colocated): its keys are stored apart from the row"; err == nil || !strings.Contains(err.Error(), want) || !errors.Is(err, schema.ErrIncompatible) {
+		t.Errorf("got %v, want an ErrIncompatible containing %q", err, want)
+	}
+	if err := schema.CheckCompatible(old, old); err != nil {
+		t.Errorf("same apart schema: %v", err)
+	}
+}
+
+func TestDescribeKeysApartGolden(t *testing.T) {
+	c, err := schema.Compile(apartpb.File_protoql_test_apart_v1_apart_proto)
+	if err != nil {
+		t.Fatal(err)
+	}
+	golden.File(t, "testdata/describe-keys-apart.golden", []byte(c.DescribeKeys()))
 }
