@@ -25,11 +25,16 @@ type Env struct {
 	kv     *pebblekv.Store // protoql's store, shared with the raw implementation
 	blobKV *pebblekv.Store
 	db     *runtime.DB
+	// apartKV holds the same users in the apart layout (apart.go).
+	apartKV *pebblekv.Store
 
 	Protoql *Protoql
 	Raw     *Raw
 	Blob    *Blob
 	SQLite  *SQLite
+	// ProtoqlApart and RawApart scan the apart layout (apart.go).
+	ProtoqlApart *ProtoqlApart
+	RawApart     *Raw
 }
 
 // EnvOptions configures OpenEnv.
@@ -87,6 +92,9 @@ func OpenEnv(ctx context.Context, dir string, o EnvOptions) (env *Env, err error
 	}
 	env.Raw = NewRaw(env.kv.DB(), wo)
 	env.Blob = NewBlob(env.blobKV.DB(), wo)
+	if err = env.openApart(ctx, dir, opts, wo); err != nil {
+		return nil, err
+	}
 	if env.SQLite, err = OpenSQLite(filepath.Join(dir, "sqlite.db"), o.Sync, o.CacheBytes); err != nil {
 		return nil, err
 	}
@@ -105,7 +113,7 @@ func (e *Env) Close() error {
 	if e.SQLite != nil {
 		errs = append(errs, e.SQLite.Close())
 	}
-	for _, s := range []*pebblekv.Store{e.kv, e.blobKV} {
+	for _, s := range []*pebblekv.Store{e.kv, e.blobKV, e.apartKV} {
 		if s != nil {
 			errs = append(errs, s.Close())
 		}
@@ -166,7 +174,10 @@ func (e *Env) LoadPebble(n int, gen func(i int) *socialpb.User) error {
 	if err := pl.close(); err != nil {
 		return err
 	}
-	return bl.close()
+	if err := bl.close(); err != nil {
+		return err
+	}
+	return e.loadApart(n, gen)
 }
 
 // Settle flushes the Pebble memtables and waits for the compactions they
@@ -174,7 +185,7 @@ func (e *Env) LoadPebble(n int, gen func(i int) *socialpb.User) error {
 // with a memtable full of another workload's writes nor competes with
 // their compactions for the CPU.
 func (e *Env) Settle() error {
-	for _, s := range []*pebblekv.Store{e.kv, e.blobKV} {
+	for _, s := range []*pebblekv.Store{e.kv, e.blobKV, e.apartKV} {
 		if err := s.DB().Flush(); err != nil {
 			return err
 		}

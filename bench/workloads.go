@@ -16,16 +16,19 @@ type Column struct {
 	// typed API where the workload is a query, a query where it is a typed
 	// call), "put" and "breakout" in the growth curve.
 	Variant string
+	// Apart is the column's implementation on the apart layout (apart.go),
+	// nil when it has none.
+	Apart Scanner
 }
 
 // Columns returns the columns in report order.
 func (e *Env) Columns() []Column {
 	return []Column{
-		{Name: "protoql", Impl: e.Protoql},
+		{Name: "protoql", Impl: e.Protoql, Apart: e.ProtoqlApart},
 		{Name: "protoql-alt", Impl: e.Protoql, Variant: "alt"},
-		{Name: "raw", Impl: e.Raw},
+		{Name: "raw", Impl: e.Raw, Apart: e.RawApart},
 		{Name: "blob", Impl: e.Blob},
-		{Name: "sqlite", Impl: e.SQLite},
+		{Name: "sqlite", Impl: e.SQLite, Apart: e.SQLite},
 	}
 }
 
@@ -50,6 +53,7 @@ var Workloads = []Workload{
 	{Key: "get", Title: "get a User whole (alt: the query " + GetText + ")", Op: getOp},
 	{Key: "query", Title: QuerySessionsText + " (alt: typed Sessions(id).Scan, first 10)", Op: queryOp},
 	{Key: "scan", Title: "scan all users, projecting display_name", Scan: true, Op: scanOp},
+	{Key: "scan-apart", Title: "the scan with sessions stored apart (SQLite: the same tables)", Scan: true, Op: scanApartOp},
 	{Key: "set-expiry", Title: "update one session's expires_us", Op: plain(func(c Column, users int) Op {
 		return func(ctx context.Context, i int) error {
 			x := mix(i)
