@@ -317,3 +317,37 @@ func TestApartExplain(t *testing.T) {
 		}
 	}
 }
+
+// TestApartVerify checks that verify resolves apart keys and counts them in
+// their table's digest, and reports a key of an apart field found under the
+// row.
+func TestApartVerify(t *testing.T) {
+	ctx := context.Background()
+	store := memkv.New()
+	db, users := openApart(t, store)
+	check(t, db.Put(ctx, must[runtime.Ref](t)(users.Row(str("alice"))), apartAlice()))
+	rep := must[*runtime.VerifyReport](t)(db.Verify(ctx, runtime.VerifyOptions{}))
+	if !rep.OK() {
+		t.Fatalf("verify of a sound apart DB: %v", rep.Problems)
+	}
+	for _, d := range rep.Digests {
+		if d.Name == "protoql.test.apart.v1.ApartUser" && d.Pairs != 6 {
+			t.Errorf("ApartUser digest holds %d pairs, want 6 (row, breakout and 4 apart pairs)", d.Pairs)
+		}
+		if d.Table == 0 && d.Name != "(metadata)" {
+			t.Errorf("digest group %s holds %d pairs", d.Name, d.Pairs)
+		}
+	}
+	// A session under the row: the layout says sessions are apart.
+	b := kv.NewBatch()
+	check(t, b.Set(tuple.AppendString(tuple.AppendString(tuple.AppendUnit(nil, 20), 1, tuple.Asc, "alice"), 5, tuple.Asc, "s9"), nil))
+	check(t, store.Apply(ctx, b))
+	rep = must[*runtime.VerifyReport](t)(db.Verify(ctx, runtime.VerifyOptions{}))
+	if rep.ProblemCount != 1 || !strings.Contains(rep.Problems[0].Msg, "stored apart") {
+		t.Errorf("verify of a session under the row: %d problems %v, want one saying it is stored apart", rep.ProblemCount, rep.Problems)
+	}
+	// A whole read refuses it too, rather than returning it.
+	if err := db.Get(ctx, must[runtime.Ref](t)(users.Row(str("alice"))), &apartpb.ApartUser{}); !errors.Is(err, runtime.ErrCorrupt) {
+		t.Errorf("Get of a row with a session under it: %v, want ErrCorrupt", err)
+	}
+}

@@ -19,6 +19,11 @@
 // wrapping [ErrInvalid]. A refused write changes nothing. The repository's
 // docs/edge-cases.md describes these cases for users.
 //
+// A map or object field of a row may be stored apart from the row, in a
+// key space of its own (schema.Field.Apart; apart.go): Put and Delete of
+// the row delete its apart ranges in the same batch, and a write under an
+// apart field of a missing row creates the row's key, in a transaction.
+//
 // # Read path
 //
 // Reading any object, or any part of one, is one range scan. Reassembly
@@ -34,7 +39,10 @@
 // execution steps through units (rows, or map entries) of a key range in
 // the scan's direction and reads each with one forward iterator: the
 // object's own pair, then its selected children in field-number order,
-// which is key order, seeking past what is not selected. Forward, the
+// which is key order, seeking past what is not selected. A child stored
+// apart is read with a walker over its own key space that presents its
+// keys as the colocated ones, so everything above the walkers (assembly,
+// limits, cursors, resumption) sees one key order either way. Forward, the
 // step to the next unit is a seek that costs nothing once the unit was
 // read. In reverse, a second, reverse iterator finds each unit with one
 // key, and the forward iterator reads it in ascending order as a forward

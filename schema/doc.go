@@ -28,6 +28,14 @@
 //     could not be decomposed into a finite key layout); mark the recursive
 //     field inline.
 //   - "inline" applies to message and map fields; "descending" to key columns
-//     and map fields. On any other field they are rejected rather than
-//     ignored, so a misplaced option never silently does nothing.
+//     and map fields; "apart" to map and object fields of a table's row
+//     message (not to fields of nested messages: a key space per row field
+//     is enough to take big children out of the row scan). On any other
+//     field they are rejected rather than ignored, so a misplaced option
+//     never silently does nothing.
+//   - A field stored apart ([Field.Apart]) has the keys it would have under
+//     the row with the table element replaced by an unsigned element of the
+//     same number holding the field number ([Table.AppendApartPrefix]): it
+//     sorts after every row of the table, and [Catalog.Resolve] resolves it
+//     to the same symbolic path as the colocated key.
 package schema
