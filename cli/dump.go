@@ -217,9 +217,17 @@ func describePair(cat *schema.Catalog, key, value []byte) pair {
 		return p
 	}
 	p.path = loc.Format(elemText)
-	if loc.RowLen > 0 {
+	if loc.RowLen > 0 && loc.Apart == nil {
+		// A key stored apart sorts after every row of its table: it is not
+		// grouped with its row, whose reassembly (printed after the row's
+		// own pairs) includes it.
 		p.table, p.rowLen = loc.Table.ID, loc.RowLen
 	}
+	defer func() {
+		if loc.Apart != nil && err == nil {
+			p.what += " (apart)"
+		}
+	}()
 	switch {
 	case err != nil:
 		if loc.Resolved() < len(loc.Elems) {

@@ -227,14 +227,17 @@ func (e *exec) rowAparts(depth int) []*schema.Field {
 // apart fields. A key of an apart field found under the row is corruption.
 func (e *exec) wholeApart(w *walker, key, from []byte, aparts []*schema.Field) error {
 	ok := w.seekGE(from)
-	i := 0
+	var ck []byte
+	i, at := 0, -1 // ck is the logical prefix of aparts[at]
 	for {
 		for i < len(aparts) {
-			ck := aparts[i].AppendElem(append(e.buf(1), key...))
-			e.kb[1] = ck
-			if end := tuple.PrefixEnd(ck); end != nil && bytes.Compare(end, from) <= 0 {
-				i++ // before from: returned by the call that was cut
-				continue
+			if at != i {
+				ck, at = aparts[i].AppendElem(append(e.buf(1), key...)), i
+				e.kb[1] = ck
+				if end := tuple.PrefixEnd(ck); end != nil && bytes.Compare(end, from) <= 0 {
+					i++ // before from: returned by the call that was cut
+					continue
+				}
 			}
 			if ok && bytes.HasPrefix(w.key, key) && bytes.Compare(w.key, ck) < 0 {
 				break // row pairs come first

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"testing"
 
+	"github.com/protoql/protoql/internal/apartpb"
 	"github.com/protoql/protoql/internal/testpb"
 	"github.com/protoql/protoql/schema"
 	"github.com/protoql/protoql/tuple"
@@ -59,6 +60,28 @@ func FuzzResolve(f *testing.F) {
 	f.Add(tuple.AppendString(tuple.AppendString(append([]byte(nil), user...), 5, tuple.Asc, "s1"), 3, tuple.Asc, "ip"))
 	f.Add(tuple.AppendInt(tuple.AppendInt(tuple.AppendString(tuple.AppendUnit(nil, 3), 1, tuple.Asc, "bob"), 2, tuple.Asc, 1), 3, tuple.Desc, -7))
 	f.Add([]byte{0x40})
+	fuzzResolve(f, cat)
+}
+
+// FuzzResolveApart is FuzzResolve on a schema with fields stored apart,
+// seeded with their keys.
+func FuzzResolveApart(f *testing.F) {
+	cat, err := schema.Compile(apartpb.File_protoql_test_apart_v1_apart_proto)
+	if err != nil {
+		f.Fatal(err)
+	}
+	apart := tuple.AppendString(tuple.AppendUint(nil, 20, tuple.Asc, 5), 1, tuple.Asc, "alice")
+	f.Add(tuple.AppendUnit(tuple.AppendString(append([]byte(nil), apart...), 5, tuple.Asc, "s1"), 4))
+	f.Add(tuple.AppendString(tuple.AppendString(tuple.AppendUint(nil, 20, tuple.Asc, 11), 1, tuple.Asc, "a"), 11, tuple.Asc, "c"))
+	f.Add(tuple.AppendUint(tuple.AppendUint(nil, 21, tuple.Asc, 2), 2, tuple.Asc, 7))
+	f.Add(apart)
+	fuzzResolve(f, cat)
+}
+
+// fuzzResolve checks Resolve's properties on any bytes: a location or
+// ErrUnresolved, a rendering, and a row key (for an apart key, the row key
+// it belongs to) that resolves to the row.
+func fuzzResolve(f *testing.F, cat *schema.Catalog) {
 	f.Fuzz(func(t *testing.T, key []byte) {
 		loc, err := cat.Resolve(key)
 		if err != nil && !errors.Is(err, schema.ErrUnresolved) {
@@ -75,9 +98,14 @@ func FuzzResolve(f *testing.F) {
 			t.Fatalf("Resolve(%x): resolved %d of %d elements, error %v", key, loc.Resolved(), len(loc.Elems), err)
 		}
 		if err == nil {
-			row, rerr := cat.Resolve(key[:loc.RowLen])
+			rowKey := key[:loc.RowLen]
+			if loc.Apart != nil {
+				_, n, _ := tuple.DecodeElement(key)
+				rowKey = append(tuple.AppendUnit(nil, loc.Table.ID), key[n:loc.RowLen]...)
+			}
+			row, rerr := cat.Resolve(rowKey)
 			if rerr != nil || row.Table != loc.Table || len(row.Fields) != 0 {
-				t.Fatalf("Resolve(%x): the row key %x (RowLen %d) does not resolve to a row: %v", key, key[:loc.RowLen], loc.RowLen, rerr)
+				t.Fatalf("Resolve(%x): the row key %x (RowLen %d) does not resolve to a row: %v", key, rowKey, loc.RowLen, rerr)
 			}
 		}
 	})
