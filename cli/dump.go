@@ -223,11 +223,6 @@ func describePair(cat *schema.Catalog, key, value []byte) pair {
 		// own pairs) includes it.
 		p.table, p.rowLen = loc.Table.ID, loc.RowLen
 	}
-	defer func() {
-		if loc.Apart != nil && err == nil {
-			p.what += " (apart)"
-		}
-	}()
 	switch {
 	case err != nil:
 		if loc.Resolved() < len(loc.Elems) {
@@ -239,6 +234,9 @@ func describePair(cat *schema.Catalog, key, value []byte) pair {
 		p.what, p.value = "map entry", decodeField(loc.Leaf.Desc.Message(), loc.Leaf.MapValue, value)
 	default:
 		p.what, p.value = nodeWhat(loc), decodeInline(loc.Node.Desc, value)
+	}
+	if loc.Apart != nil && err == nil {
+		p.what += " (apart)"
 	}
 	return p
 }
