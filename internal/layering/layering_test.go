@@ -70,7 +70,7 @@ var (
 	generated = []string{"proto/protoql/v1", "query", "runtime/..."}
 	// fixtures are the test schemas and their helpers that tests of the
 	// layers from schema up may use.
-	fixtures = []string{"internal/golden", "internal/prototest", "internal/testpb"}
+	fixtures = []string{"internal/golden", "internal/prototest", "internal/testpb", "internal/apartpb"}
 )
 
 var rules = []rule{
@@ -125,10 +125,11 @@ var rules = []rule{
 	{pkg: "internal/testio", libs: stdlibOnly, support: true},
 	{pkg: "internal/testpb", own: generated, support: true,
 		tests: []string{"kv/pebblekv"}},
+	{pkg: "internal/apartpb", own: append([]string{"internal/testpb"}, generated...), support: true},
 	{pkg: "internal/edgepb", own: generated, support: true,
 		tests: []string{"kv", "kv/memkv", "internal/testpb"}},
 	{pkg: "internal/prototest", own: []string{"proto/protoql/v1"}, support: true},
-	{pkg: "internal/runtimetest", own: []string{"kv", "runtime", "internal/testpb", "internal/edgepb"}, support: true},
+	{pkg: "internal/runtimetest", own: []string{"kv", "runtime", "internal/testpb", "internal/apartpb", "internal/edgepb"}, support: true},
 	{pkg: "internal/kvcount", own: []string{"kv"}, libs: stdlibOnly, support: true},
 	{pkg: "internal/layering", libs: stdlibOnly, support: true},
 	{pkg: "internal/outside", libs: stdlibOnly, tests: []string{"internal/version"}, support: true},
