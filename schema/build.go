@@ -42,6 +42,7 @@ func (c *Catalog) buildTable(t *Table) []error {
 func (c *Catalog) buildLayout(t *Table, cycles map[string]bool) []error {
 	b := &builder{c: c, t: t, path: []protoreflect.FullName{t.Desc.FullName()}, cycles: cycles}
 	t.Root = b.node(t.Desc, nil)
+	b.tableIndexes()
 	return b.errs
 }
 
@@ -145,6 +146,7 @@ func (b *builder) node(md protoreflect.MessageDescriptor, parent *Field) *Node {
 			}
 		}
 	}
+	sortByNumber(n.IndexedMaps)
 	return n
 }
 
@@ -190,6 +192,7 @@ func (b *builder) complete(f *Field) {
 			f.Child = b.descend(vm, f)
 			b.maps = b.maps[:len(b.maps)-1]
 		}
+		b.mapIndexes(f)
 	case Join:
 		f.Join = b.join(f, FieldOptions(fd).GetJoin())
 	}
@@ -295,6 +298,9 @@ func (b *builder) classify(n *Node, fd protoreflect.FieldDescriptor) Storage {
 	inOneof := fd.ContainingOneof() != nil && !fd.ContainingOneof().IsSynthetic()
 	if fo.GetDescending() && !fd.IsMap() {
 		b.fail(fd, "descending applies to key columns and map fields")
+	}
+	if len(fo.GetIndex()) > 0 && !fd.IsMap() {
+		b.fail(fd, "index applies to map fields (table indexes go on the table option)")
 	}
 	switch {
 	case fo.GetJoin() != nil:

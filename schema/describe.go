@@ -30,6 +30,9 @@ func (c *Catalog) DescribeKeys() string {
 		sym := fmt.Sprintf("%s[%s]", t.Desc.Name(), strings.Join(cols, ", "))
 		fmt.Fprintf(tw, "  %d%s\t%s\trow\t%s\n", t.ID, pattern, sym, valueFields(t.Root))
 		describeNode(tw, t.Root, fmt.Sprint(t.ID), pattern, sym)
+		for _, x := range t.Indexes {
+			describeIndex(tw, x, "01 / "+fmt.Sprint(t.ID), string(t.Desc.Name()), pattern, sym)
+		}
 		tw.Flush()
 	}
 	return sb.String()
@@ -61,6 +64,10 @@ func describeNode(tw *tabwriter.Writer, n *Node, head, pattern, sym string) {
 			}
 			fmt.Fprintf(tw, "  %s\t%s\tmap entry%s\t%s\n", p, s, kind, valueFields(f.Child))
 			describeNode(tw, f.Child, "", p, s)
+			for _, x := range f.Indexes {
+				describeIndex(tw, x, fmt.Sprintf("%s%s / %d / %d", h, pattern, IndexElem, f.Number()), sym+"."+string(f.Name()),
+					fmt.Sprintf(" / %d:%s", f.Number(), keyType(f.MapKey, f.ElemKind.IsDescending())), s)
+			}
 		case Join:
 			fmt.Fprintf(tw, "  -\t%s\tjoin\t%s%s\n", s, f.Join.Target.Desc.Name(), joinKeys(f.Join))
 		}
@@ -95,4 +102,26 @@ func joinKeys(j *JoinSpec) string {
 		}
 	}
 	return "[" + strings.Join(srcs, ", ") + "]"
+}
+
+// describeIndex writes the line of index x: its entries' key pattern (the
+// scope's prefix, the index id, the value columns, then the target's key
+// elements, which a unique index keeps in the value), its symbolic name
+// and the target.
+func describeIndex(tw *tabwriter.Writer, x *Index, scope, name, target, targetSym string) {
+	p := fmt.Sprintf("%s / %d", scope, x.ID)
+	var cols []string
+	for _, c := range x.Columns {
+		p += fmt.Sprintf(" / %d:%s", c.Column.Num, keyType(c.Field.Desc, c.Column.Kind.IsDescending()))
+		cols = append(cols, string(c.Field.Name()))
+	}
+	kind := "index"
+	if x.Unique {
+		kind = "unique index"
+		targetSym = "value " + targetSym
+	} else {
+		p += target
+		targetSym = "→ " + targetSym
+	}
+	fmt.Fprintf(tw, "  %s\t%s.%s[%s]\t%s\t%s\n", p, name, x.Name, strings.Join(cols, ", "), kind, targetSym)
 }

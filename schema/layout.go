@@ -49,6 +49,12 @@ type Table struct {
 	// Apart lists the row's fields stored apart (Field.Apart), in
 	// field-number order.
 	Apart []*Field
+	// Indexes lists the table's indexes in declaration order.
+	Indexes []*Index
+	// AllIndexes lists every index whose entries depend on the table's
+	// rows: the table's, then the map-scoped ones at any depth, in layout
+	// order.
+	AllIndexes []*Index
 }
 
 // Name returns the row message's full name.
@@ -96,6 +102,10 @@ type Node struct {
 	Children []*Field
 	// Joins lists the join fields.
 	Joins []*Field
+	// IndexedMaps lists the map fields of the node that have map-scoped
+	// indexes (whose entries live under the node's key), in field-number
+	// order.
+	IndexedMaps []*Field
 
 	byNumber map[protoreflect.FieldNumber]*Field
 }
@@ -156,6 +166,8 @@ type Field struct {
 	// the key is the colocated one: row key columns, the field's element,
 	// and so on.
 	Apart bool
+	// Indexes lists a map field's map-scoped indexes in declaration order.
+	Indexes []*Index
 }
 
 // AppendElem appends the field's element under its parent's key: a unit

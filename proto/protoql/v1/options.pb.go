@@ -36,7 +36,11 @@ type TableOptions struct {
 	// The primary-key field names, in key order. Empty means a singleton table
 	// with exactly one row. Key fields may be string, bytes, bool, enum or any
 	// integer type.
-	Key           []string `protobuf:"bytes,2,rep,name=key,proto3" json:"key,omitempty"`
+	Key []string `protobuf:"bytes,2,rep,name=key,proto3" json:"key,omitempty"`
+	// The table's secondary indexes: each keeps, for every row, an entry
+	// keyed by the indexed fields' values followed by the row's key, so rows
+	// can be found by those fields. Every write keeps them in step.
+	Index         []*Index `protobuf:"bytes,10,rep,name=index,proto3" json:"index,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -85,6 +89,106 @@ func (x *TableOptions) GetKey() []string {
 	return nil
 }
 
+func (x *TableOptions) GetIndex() []*Index {
+	if x != nil {
+		return x.Index
+	}
+	return nil
+}
+
+// Index declares a secondary index: on a table (TableOptions.index), over
+// fields of the row; or on a map field whose values are messages
+// (FieldOptions.index), over fields of the entry values, stored under the
+// object holding the map.
+type Index struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The index's name, unique among the indexes of its table or map field;
+	// queries and generated code use it.
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// The index's id, at least 1 and unique among the indexes of its table or
+	// map field. It is part of every entry's key, so the stored entries
+	// belong to the id: renaming an index keeps it, changing its fields or
+	// uniqueness needs a new id.
+	Id uint32 `protobuf:"varint,2,opt,name=id,proto3" json:"id,omitempty"`
+	// The indexed fields, in key order. Each is a singular scalar or enum
+	// field (stored inline or as a breakout), a key column, or a repeated
+	// scalar or enum field (one entry per element; at most one per index).
+	// float and double fields are refused, as for keys.
+	Fields []string `protobuf:"bytes,3,rep,name=fields,proto3" json:"fields,omitempty"`
+	// The fields of "fields" whose values sort in descending order.
+	Descending []string `protobuf:"bytes,4,rep,name=descending,proto3" json:"descending,omitempty"`
+	// At most one row (or map entry) may hold each combination of values:
+	// a write that would add a second one fails and writes nothing.
+	Unique        bool `protobuf:"varint,5,opt,name=unique,proto3" json:"unique,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Index) Reset() {
+	*x = Index{}
+	mi := &file_protoql_v1_options_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Index) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Index) ProtoMessage() {}
+
+func (x *Index) ProtoReflect() protoreflect.Message {
+	mi := &file_protoql_v1_options_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Index.ProtoReflect.Descriptor instead.
+func (*Index) Descriptor() ([]byte, []int) {
+	return file_protoql_v1_options_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *Index) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *Index) GetId() uint32 {
+	if x != nil {
+		return x.Id
+	}
+	return 0
+}
+
+func (x *Index) GetFields() []string {
+	if x != nil {
+		return x.Fields
+	}
+	return nil
+}
+
+func (x *Index) GetDescending() []string {
+	if x != nil {
+		return x.Descending
+	}
+	return nil
+}
+
+func (x *Index) GetUnique() bool {
+	if x != nil {
+		return x.Unique
+	}
+	return false
+}
+
 // FieldOptions chooses how one field is stored.
 type FieldOptions struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -106,14 +210,18 @@ type FieldOptions struct {
 	// more to read whole. Only on map and object (non-inline message) fields
 	// of the row message itself; moving a field between colocated and apart
 	// is a layout change, refused on a database that holds data.
-	Apart         bool `protobuf:"varint,5,opt,name=apart,proto3" json:"apart,omitempty"`
+	Apart bool `protobuf:"varint,5,opt,name=apart,proto3" json:"apart,omitempty"`
+	// Secondary indexes over the entries of this map field, whose values must
+	// be messages: the fields name fields of the value message. The entries
+	// are stored under the key of the object holding the map, next to it.
+	Index         []*Index `protobuf:"bytes,10,rep,name=index,proto3" json:"index,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *FieldOptions) Reset() {
 	*x = FieldOptions{}
-	mi := &file_protoql_v1_options_proto_msgTypes[1]
+	mi := &file_protoql_v1_options_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -125,7 +233,7 @@ func (x *FieldOptions) String() string {
 func (*FieldOptions) ProtoMessage() {}
 
 func (x *FieldOptions) ProtoReflect() protoreflect.Message {
-	mi := &file_protoql_v1_options_proto_msgTypes[1]
+	mi := &file_protoql_v1_options_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -138,7 +246,7 @@ func (x *FieldOptions) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FieldOptions.ProtoReflect.Descriptor instead.
 func (*FieldOptions) Descriptor() ([]byte, []int) {
-	return file_protoql_v1_options_proto_rawDescGZIP(), []int{1}
+	return file_protoql_v1_options_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *FieldOptions) GetBreakout() bool {
@@ -176,6 +284,13 @@ func (x *FieldOptions) GetApart() bool {
 	return false
 }
 
+func (x *FieldOptions) GetIndex() []*Index {
+	if x != nil {
+		return x.Index
+	}
+	return nil
+}
+
 // Join names a table and where each of its key columns comes from.
 type Join struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -191,7 +306,7 @@ type Join struct {
 
 func (x *Join) Reset() {
 	*x = Join{}
-	mi := &file_protoql_v1_options_proto_msgTypes[2]
+	mi := &file_protoql_v1_options_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -203,7 +318,7 @@ func (x *Join) String() string {
 func (*Join) ProtoMessage() {}
 
 func (x *Join) ProtoReflect() protoreflect.Message {
-	mi := &file_protoql_v1_options_proto_msgTypes[2]
+	mi := &file_protoql_v1_options_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -216,7 +331,7 @@ func (x *Join) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Join.ProtoReflect.Descriptor instead.
 func (*Join) Descriptor() ([]byte, []int) {
-	return file_protoql_v1_options_proto_rawDescGZIP(), []int{2}
+	return file_protoql_v1_options_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *Join) GetTable() string {
@@ -273,10 +388,20 @@ var File_protoql_v1_options_proto protoreflect.FileDescriptor
 const file_protoql_v1_options_proto_rawDesc = "" +
 	"\n" +
 	"\x18protoql/v1/options.proto\x12\n" +
-	"protoql.v1\x1a google/protobuf/descriptor.proto\"0\n" +
+	"protoql.v1\x1a google/protobuf/descriptor.proto\"Y\n" +
 	"\fTableOptions\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\rR\x02id\x12\x10\n" +
-	"\x03key\x18\x02 \x03(\tR\x03key\"\x9e\x01\n" +
+	"\x03key\x18\x02 \x03(\tR\x03key\x12'\n" +
+	"\x05index\x18\n" +
+	" \x03(\v2\x11.protoql.v1.IndexR\x05index\"{\n" +
+	"\x05Index\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x0e\n" +
+	"\x02id\x18\x02 \x01(\rR\x02id\x12\x16\n" +
+	"\x06fields\x18\x03 \x03(\tR\x06fields\x12\x1e\n" +
+	"\n" +
+	"descending\x18\x04 \x03(\tR\n" +
+	"descending\x12\x16\n" +
+	"\x06unique\x18\x05 \x01(\bR\x06unique\"\xc7\x01\n" +
 	"\fFieldOptions\x12\x1a\n" +
 	"\bbreakout\x18\x01 \x01(\bR\bbreakout\x12\x16\n" +
 	"\x06inline\x18\x02 \x01(\bR\x06inline\x12\x1e\n" +
@@ -284,7 +409,9 @@ const file_protoql_v1_options_proto_rawDesc = "" +
 	"descending\x18\x03 \x01(\bR\n" +
 	"descending\x12$\n" +
 	"\x04join\x18\x04 \x01(\v2\x10.protoql.v1.JoinR\x04join\x12\x14\n" +
-	"\x05apart\x18\x05 \x01(\bR\x05apart\".\n" +
+	"\x05apart\x18\x05 \x01(\bR\x05apart\x12'\n" +
+	"\x05index\x18\n" +
+	" \x03(\v2\x11.protoql.v1.IndexR\x05index\".\n" +
 	"\x04Join\x12\x14\n" +
 	"\x05table\x18\x01 \x01(\tR\x05table\x12\x10\n" +
 	"\x03key\x18\x02 \x03(\tR\x03key:Q\n" +
@@ -303,25 +430,28 @@ func file_protoql_v1_options_proto_rawDescGZIP() []byte {
 	return file_protoql_v1_options_proto_rawDescData
 }
 
-var file_protoql_v1_options_proto_msgTypes = make([]protoimpl.MessageInfo, 3)
+var file_protoql_v1_options_proto_msgTypes = make([]protoimpl.MessageInfo, 4)
 var file_protoql_v1_options_proto_goTypes = []any{
 	(*TableOptions)(nil),                // 0: protoql.v1.TableOptions
-	(*FieldOptions)(nil),                // 1: protoql.v1.FieldOptions
-	(*Join)(nil),                        // 2: protoql.v1.Join
-	(*descriptorpb.MessageOptions)(nil), // 3: google.protobuf.MessageOptions
-	(*descriptorpb.FieldOptions)(nil),   // 4: google.protobuf.FieldOptions
+	(*Index)(nil),                       // 1: protoql.v1.Index
+	(*FieldOptions)(nil),                // 2: protoql.v1.FieldOptions
+	(*Join)(nil),                        // 3: protoql.v1.Join
+	(*descriptorpb.MessageOptions)(nil), // 4: google.protobuf.MessageOptions
+	(*descriptorpb.FieldOptions)(nil),   // 5: google.protobuf.FieldOptions
 }
 var file_protoql_v1_options_proto_depIdxs = []int32{
-	2, // 0: protoql.v1.FieldOptions.join:type_name -> protoql.v1.Join
-	3, // 1: protoql.v1.table:extendee -> google.protobuf.MessageOptions
-	4, // 2: protoql.v1.field:extendee -> google.protobuf.FieldOptions
-	0, // 3: protoql.v1.table:type_name -> protoql.v1.TableOptions
-	1, // 4: protoql.v1.field:type_name -> protoql.v1.FieldOptions
-	5, // [5:5] is the sub-list for method output_type
-	5, // [5:5] is the sub-list for method input_type
-	3, // [3:5] is the sub-list for extension type_name
-	1, // [1:3] is the sub-list for extension extendee
-	0, // [0:1] is the sub-list for field type_name
+	1, // 0: protoql.v1.TableOptions.index:type_name -> protoql.v1.Index
+	3, // 1: protoql.v1.FieldOptions.join:type_name -> protoql.v1.Join
+	1, // 2: protoql.v1.FieldOptions.index:type_name -> protoql.v1.Index
+	4, // 3: protoql.v1.table:extendee -> google.protobuf.MessageOptions
+	5, // 4: protoql.v1.field:extendee -> google.protobuf.FieldOptions
+	0, // 5: protoql.v1.table:type_name -> protoql.v1.TableOptions
+	2, // 6: protoql.v1.field:type_name -> protoql.v1.FieldOptions
+	7, // [7:7] is the sub-list for method output_type
+	7, // [7:7] is the sub-list for method input_type
+	5, // [5:7] is the sub-list for extension type_name
+	3, // [3:5] is the sub-list for extension extendee
+	0, // [0:3] is the sub-list for field type_name
 }
 
 func init() { file_protoql_v1_options_proto_init() }
@@ -335,7 +465,7 @@ func file_protoql_v1_options_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_protoql_v1_options_proto_rawDesc), len(file_protoql_v1_options_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   3,
+			NumMessages:   4,
 			NumExtensions: 2,
 			NumServices:   0,
 		},
