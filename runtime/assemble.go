@@ -111,6 +111,9 @@ func (a *assembler) descend(key, value []byte, off int) error {
 		if err != nil {
 			return corrupt(key, "%v", err)
 		}
+		if e.Field == schema.IndexElem && e.Kind == tuple.KindUnit && len(node.IndexedMaps) > 0 {
+			return nil // a map-scoped index entry (index.go): not part of the object
+		}
 		f := node.Child(e.Field, e.Kind)
 		if f == nil {
 			return corrupt(key, "no field %d of key kind %s is stored under %s", e.Field, e.Kind, node.Desc.FullName())

@@ -97,21 +97,38 @@ func (db *DB) Get(ctx context.Context, ref Ref, m proto.Message) error {
 
 // Put implements Querier with one atomic batch.
 func (db *DB) Put(ctx context.Context, ref Ref, m proto.Message) error {
+	if ref.putIndexed() { // index.go: the write reads the old entries
+		return db.applyIx(ctx, "put", &ref, func(txn kv.Txn) error {
+			if err := putIx(ctx, txn, txn, ref, m); err != nil {
+				return err
+			}
+			return ensureRow(ctx, txn, ref)
+		})
+	}
 	return db.applyUnder(ctx, "put", ref, func(w kv.Writer) error { return put(w, ref, m) })
 }
 
 // Delete implements Querier with one atomic batch.
 func (db *DB) Delete(ctx context.Context, ref Ref) error {
-	return db.apply(ctx, "delete", &ref, func(w kv.Writer) error { return del(w, ref) })
+	if ref.deleteIndexed() { // index.go
+		return db.applyIx(ctx, "delete", &ref, func(txn kv.Txn) error { return delIx(ctx, txn, txn, ref) })
+	}
+	return db.apply(ctx, "delete", &ref, func(w kv.Writer) error { return delIx(ctx, nil, w, ref) })
 }
 
 // DeleteRange implements Querier with one atomic batch.
 func (db *DB) DeleteRange(ctx context.Context, ref Ref, r KeyRange) error {
+	if ref.rangeIndexed() { // index.go
+		return db.applyIx(ctx, "delete_range", &ref, func(txn kv.Txn) error { return deleteEntriesIx(ctx, txn, txn, ref, r) })
+	}
 	return db.apply(ctx, "delete_range", &ref, func(w kv.Writer) error { return deleteEntries(w, ref, r) })
 }
 
 // DeleteRows implements Querier with one atomic batch.
 func (db *DB) DeleteRows(ctx context.Context, t *Table, r KeyRange) error {
+	if rowsIndexed(t) { // index.go
+		return db.applyIx(ctx, "delete_rows", &Ref{table: t}, func(txn kv.Txn) error { return deleteRowsIx(ctx, txn, txn, t, r) })
+	}
 	return db.apply(ctx, "delete_rows", &Ref{table: t}, func(w kv.Writer) error { return deleteRows(w, t, r) })
 }
 
@@ -127,6 +144,19 @@ func (db *DB) apply(ctx context.Context, op string, ref *Ref, write func(kv.Writ
 	return err
 }
 
+// applyIx runs a write that maintains indexes as an optimistic
+// transaction: its reads of the old index state are validated at commit.
+func (db *DB) applyIx(ctx context.Context, op string, ref *Ref, write func(kv.Txn) error) error {
+	ctx, ob := db.obs.start(ctx, spanNames[op])
+	attempts := 0
+	err := db.store.Update(ctx, func(txn kv.Txn) error {
+		attempts++
+		return write(txn)
+	})
+	db.obs.endWrite(ctx, ob, op, ref, attempts, err)
+	return err
+}
+
 // GetValue implements Querier.
 func (db *DB) GetValue(ctx context.Context, ref Ref) (protoreflect.Value, error) {
 	return getValue(ctx, db.store, ref)
@@ -134,6 +164,14 @@ func (db *DB) GetValue(ctx context.Context, ref Ref) (protoreflect.Value, error)
 
 // SetValue implements Querier with one blind write.
 func (db *DB) SetValue(ctx context.Context, ref Ref, v protoreflect.Value) error {
+	if ref.setIndexed() { // index.go
+		return db.applyIx(ctx, "set_value", &ref, func(txn kv.Txn) error {
+			if err := setValueIx(ctx, txn, txn, ref, v); err != nil {
+				return err
+			}
+			return ensureRow(ctx, txn, ref)
+		})
+	}
 	return db.applyUnder(ctx, "set_value", ref, func(w kv.Writer) error { return setValue(w, ref, v) })
 }
 
@@ -190,37 +228,37 @@ func (tx *Tx) Put(ctx context.Context, ref Ref, m proto.Message) error {
 	if err != nil {
 		return err
 	}
-	if err := put(w, ref, m); err != nil {
+	if err := putIx(ctx, w, w, ref, m); err != nil {
 		return err
 	}
 	return ensureRow(ctx, w, ref)
 }
 
 // Delete implements Querier.
-func (tx *Tx) Delete(_ context.Context, ref Ref) error {
+func (tx *Tx) Delete(ctx context.Context, ref Ref) error {
 	w, err := tx.writer()
 	if err != nil {
 		return err
 	}
-	return del(w, ref)
+	return delIx(ctx, w, w, ref)
 }
 
 // DeleteRange implements Querier.
-func (tx *Tx) DeleteRange(_ context.Context, ref Ref, r KeyRange) error {
+func (tx *Tx) DeleteRange(ctx context.Context, ref Ref, r KeyRange) error {
 	w, err := tx.writer()
 	if err != nil {
 		return err
 	}
-	return deleteEntries(w, ref, r)
+	return deleteEntriesIx(ctx, w, w, ref, r)
 }
 
 // DeleteRows implements Querier.
-func (tx *Tx) DeleteRows(_ context.Context, t *Table, r KeyRange) error {
+func (tx *Tx) DeleteRows(ctx context.Context, t *Table, r KeyRange) error {
 	w, err := tx.writer()
 	if err != nil {
 		return err
 	}
-	return deleteRows(w, t, r)
+	return deleteRowsIx(ctx, w, w, t, r)
 }
 
 // GetValue implements Querier.
@@ -234,7 +272,7 @@ func (tx *Tx) SetValue(ctx context.Context, ref Ref, v protoreflect.Value) error
 	if err != nil {
 		return err
 	}
-	if err := setValue(w, ref, v); err != nil {
+	if err := setValueIx(ctx, w, w, ref, v); err != nil {
 		return err
 	}
 	return ensureRow(ctx, w, ref)

@@ -329,12 +329,18 @@ func (v *verifier) check(key, value []byte) *Problem {
 	switch key[0] {
 	case metaPrefix:
 		return nil // the DB opened, so its schema and format version are sound
-	case 0x01:
-		return &Problem{Key: key, Msg: "a secondary-index key, but the schema declares no secondary indexes"}
+	case schema.IndexPrefix:
+		return checkIndexKey(v.db.cat, key, value) // index.go
 	}
 	loc, err := v.db.cat.Resolve(key)
 	if err != nil {
 		return &Problem{Key: key, Msg: err.Error()}
+	}
+	if loc.Index != nil {
+		if _, _, err := loc.Index.DecodeEntry(key[loc.IndexRest:], value); err != nil {
+			return &Problem{Key: key, Path: loc.String() + "." + loc.Index.Name, Msg: err.Error()}
+		}
+		return nil
 	}
 	if err := checkLocation(loc, key, value); err != nil {
 		return &Problem{Key: key, Path: loc.String(), Msg: err.Error()}

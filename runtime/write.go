@@ -104,6 +104,10 @@ func updateInline(ctx context.Context, txn kv.Txn, db *DB, ref Ref, fn func(prot
 	if ref.keyErr != nil {
 		return ref.keyErr
 	}
+	ix, err := beginInline(ctx, txn, ref) // index.go
+	if err != nil {
+		return err
+	}
 	val, err := txn.Get(ctx, ref.key)
 	if err != nil && !errors.Is(err, kv.ErrNotFound) {
 		return err
@@ -124,6 +128,9 @@ func updateInline(ctx context.Context, txn kv.Txn, db *DB, ref Ref, fn func(prot
 		return err
 	}
 	if err := onlyInline(ref, m); err != nil {
+		return err
+	}
+	if err := ix.end(ctx, txn, m); err != nil { // index.go
 		return err
 	}
 	out, err := inlineValue(nil, n, m)

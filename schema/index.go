@@ -163,14 +163,22 @@ func (x *Index) Entry(b []byte, vals []protoreflect.Value, target []byte) (key, 
 // Values returns every combination of indexed values that m, a message of
 // Node's type, holds: one for an index without a repeated column, one per
 // distinct element for one with a repeated column (none when the list is
-// empty). An unset field indexes as its default value, as a read returns
-// it. The slices are fresh.
+// empty). A field without presence (a plain proto3 scalar) indexes its
+// value, the default when unset, as a read returns it; a field with
+// presence (proto3 optional, proto2, oneof member) that is unset gives no
+// entry, like NULL in SQL, so a unique index holds any number of rows
+// without the value. The slices are fresh.
 func (x *Index) Values(m protoreflect.Message) [][]protoreflect.Value {
 	base := make([]protoreflect.Value, len(x.Columns))
 	for i, c := range x.Columns {
-		if i != x.Repeated {
-			base[i] = m.Get(c.Field.Desc)
+		fd := c.Field.Desc
+		if i == x.Repeated {
+			continue
 		}
+		if fd.HasPresence() && !m.Has(fd) {
+			return nil
+		}
+		base[i] = m.Get(fd)
 	}
 	if x.Repeated < 0 {
 		return [][]protoreflect.Value{base}

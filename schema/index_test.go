@@ -9,6 +9,7 @@ import (
 	"github.com/protoql/protoql/internal/golden"
 	"github.com/protoql/protoql/internal/testpb"
 	"github.com/protoql/protoql/schema"
+	"google.golang.org/protobuf/proto"
 )
 
 func TestIndexRejections(t *testing.T) {
@@ -119,7 +120,7 @@ func TestIndexEntryRoundTrip(t *testing.T) {
 	t.Parallel()
 	c := indexedCatalog(t)
 	acc, _ := c.Lookup("Account")
-	m := &testpb.Account{Org: "o", AccountId: 7, Email: "a@b.c", Age: 30, Name: "n", Tags: []string{"x", "y", "x"}, State: testpb.AccountState_ACCOUNT_STATE_ACTIVE, LastSeenUs: -5}
+	m := &testpb.Account{Org: "o", AccountId: 7, Email: proto.String("a@b.c"), Age: 30, Name: "n", Tags: []string{"x", "y", "x"}, State: testpb.AccountState_ACCOUNT_STATE_ACTIVE, LastSeenUs: -5}
 	ns := []byte{0x02, 0x14, 'n', 0, 0}
 	rowKey := acc.RowKeyOf(ns, m.ProtoReflect())
 	for _, x := range acc.Indexes {
@@ -180,7 +181,7 @@ func TestIndexDecodeRefuses(t *testing.T) {
 	c := indexedCatalog(t)
 	acc, _ := c.Lookup("Account")
 	email := acc.Index("by_email")
-	m := &testpb.Account{Org: "o", AccountId: 1, Email: "e"}
+	m := &testpb.Account{Org: "o", AccountId: 1, Email: proto.String("e")}
 	rk := acc.RowKeyOf(nil, m.ProtoReflect())
 	e := email.Keys(nil, rk, 0, m.ProtoReflect())[0]
 	rest := e[0][len(email.AppendPrefix(nil, nil)):]
@@ -210,7 +211,7 @@ func FuzzIndexDecode(f *testing.F) {
 	acc, _ := c.Lookup("Account")
 	var all []*schema.Index
 	all = append(all, acc.AllIndexes...)
-	m := &testpb.Account{Org: "o", AccountId: 9, Email: "e\x00", Age: -3, Tags: []string{"t"}}
+	m := &testpb.Account{Org: "o", AccountId: 9, Email: proto.String("e\x00"), Age: -3, Tags: []string{"t"}}
 	rk := acc.RowKeyOf(nil, m.ProtoReflect())
 	for i, x := range acc.Indexes {
 		for _, e := range x.Keys(nil, rk, 0, m.ProtoReflect()) {

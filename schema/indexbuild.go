@@ -20,14 +20,20 @@ func (b *builder) tableIndexes() {
 	collectMapIndexes(t.Root, &t.AllIndexes)
 }
 
-func collectMapIndexes(n *Node, out *[]*Index) {
+// collectMapIndexes appends the map-scoped indexes at and below n and
+// sets HoldsIndexes; it reports whether there are any.
+func collectMapIndexes(n *Node, out *[]*Index) bool {
 	if n == nil {
-		return
+		return false
 	}
 	for _, f := range n.Children {
 		*out = append(*out, f.Indexes...)
-		collectMapIndexes(f.Child, out)
+		if collectMapIndexes(f.Child, out) {
+			n.HoldsIndexes = true
+		}
 	}
+	n.HoldsIndexes = n.HoldsIndexes || len(n.IndexedMaps) > 0
+	return n.HoldsIndexes
 }
 
 // mapIndexes builds the map-scoped indexes declared on map field f.

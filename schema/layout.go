@@ -106,6 +106,9 @@ type Node struct {
 	// indexes (whose entries live under the node's key), in field-number
 	// order.
 	IndexedMaps []*Field
+	// HoldsIndexes is set when the node or a node below it has
+	// IndexedMaps: writing the node's subtree writes index entries.
+	HoldsIndexes bool
 
 	byNumber map[protoreflect.FieldNumber]*Field
 }

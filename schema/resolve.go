@@ -41,6 +41,14 @@ type Location struct {
 	// Apart is set for a key of a field stored apart (Field.Apart): the
 	// field its first element names. Such a key's Fields start with it.
 	Apart *Field
+	// Index is set for an entry of a map-scoped index: Node is then the
+	// owner (the object holding the map), Fields end at the owner, and
+	// IndexRest is the offset in the key of the entry's first value
+	// element (set by Resolve) — see Index.DecodeEntry. Elements from the
+	// ⟨19000⟩ element on are not in Resolved().
+	Index *Index
+	// IndexRest is the offset of an index entry's values in the key.
+	IndexRest int
 }
 
 // Resolved returns the number of elements that resolved.
@@ -63,6 +71,9 @@ func (c *Catalog) Resolve(key []byte) (*Location, error) {
 	}
 	if err == nil && loc.Apart != nil && len(loc.Fields) == 0 {
 		err = fmt.Errorf("%w: a key of %s apart ends before the field's element", ErrUnresolved, loc.Apart.Path())
+	}
+	if loc.Index != nil {
+		loc.IndexRest = lens[loc.Resolved()+2]
 	}
 	if loc.Cols == len(loc.Table.Key) {
 		loc.RowLen = lens[loc.Cols]
@@ -123,6 +134,9 @@ func (l *Location) descend(elems []tuple.Element) error {
 		if l.Node == nil {
 			return fmt.Errorf("%w: %s holds no keys below it", ErrUnresolved, l.Leaf.Path())
 		}
+		if e.Field == IndexElem && e.Kind == tuple.KindUnit {
+			return l.index(elems[i+1:])
+		}
 		f := l.Node.Child(e.Field, e.Kind)
 		if f == nil {
 			return fmt.Errorf("%w: no field %d of key kind %s is stored under %s", ErrUnresolved, e.Field, e.Kind, l.Node.Desc.FullName())
@@ -142,6 +156,54 @@ func (l *Location) descend(elems []tuple.Element) error {
 		}
 	}
 	return nil
+}
+
+// index resolves the elements after a ⟨19000⟩ element under l.Node: the
+// indexed map's field and the index id, both unit elements.
+func (l *Location) index(elems []tuple.Element) error {
+	if len(elems) < 2 || elems[0].Kind != tuple.KindUnit || elems[1].Kind != tuple.KindUnit {
+		return fmt.Errorf("%w: an index element under %s must be followed by the map field and the index id", ErrUnresolved, l.Node.Desc.FullName())
+	}
+	for _, f := range l.Node.IndexedMaps {
+		if uint32(f.Number()) == elems[0].Field {
+			if x := f.IndexByID(elems[1].Field); x != nil {
+				l.Index = x
+				return nil
+			}
+			return fmt.Errorf("%w: map %s has no index with id %d", ErrUnresolved, f.Path(), elems[1].Field)
+		}
+	}
+	return fmt.Errorf("%w: %s holds no indexed map with field number %d", ErrUnresolved, l.Node.Desc.FullName(), elems[0].Field)
+}
+
+// ResolveIndex resolves the key of a table index entry (relative to the
+// DB's namespace): 0x01 ⟨T⟩ ⟨id⟩ then the entry. It returns the index and
+// the offset of the entry's values (see Index.DecodeEntry).
+func (c *Catalog) ResolveIndex(key []byte) (*Index, int, error) {
+	if len(key) == 0 || key[0] != IndexPrefix {
+		return nil, 0, fmt.Errorf("%w: not an index key (want first byte 0x01)", ErrUnresolved)
+	}
+	off := 1
+	var ids [2]uint32
+	for i := range ids {
+		e, n, err := tuple.DecodeElement(key[off:])
+		if err != nil {
+			return nil, 0, fmt.Errorf("%w: index key: %v", ErrUnresolved, err)
+		}
+		if e.Kind != tuple.KindUnit {
+			return nil, 0, fmt.Errorf("%w: index key: element %s, want a unit element (table, then index id)", ErrUnresolved, e)
+		}
+		ids[i], off = e.Field, off+n
+	}
+	t := c.Table(ids[0])
+	if t == nil {
+		return nil, 0, fmt.Errorf("%w: index key of table %d, which is not in the schema", ErrUnresolved, ids[0])
+	}
+	x := t.IndexByID(ids[1])
+	if x == nil {
+		return nil, 0, fmt.Errorf("%w: %s has no index with id %d", ErrUnresolved, t.Desc.Name(), ids[1])
+	}
+	return x, off, nil
 }
 
 // String renders the location as a symbolic path with key values written

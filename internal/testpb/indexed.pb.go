@@ -81,7 +81,7 @@ type Account struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Org           string                 `protobuf:"bytes,1,opt,name=org,proto3" json:"org,omitempty"`
 	AccountId     uint64                 `protobuf:"varint,2,opt,name=account_id,json=accountId,proto3" json:"account_id,omitempty"`
-	Email         string                 `protobuf:"bytes,3,opt,name=email,proto3" json:"email,omitempty"`
+	Email         *string                `protobuf:"bytes,3,opt,name=email,proto3,oneof" json:"email,omitempty"`
 	Age           int32                  `protobuf:"varint,4,opt,name=age,proto3" json:"age,omitempty"`
 	Name          string                 `protobuf:"bytes,5,opt,name=name,proto3" json:"name,omitempty"`
 	Tags          []string               `protobuf:"bytes,6,rep,name=tags,proto3" json:"tags,omitempty"`
@@ -140,8 +140,8 @@ func (x *Account) GetAccountId() uint64 {
 }
 
 func (x *Account) GetEmail() string {
-	if x != nil {
-		return x.Email
+	if x != nil && x.Email != nil {
+		return *x.Email
 	}
 	return ""
 }
@@ -215,7 +215,7 @@ type Task struct {
 	Text          string                 `protobuf:"bytes,1,opt,name=text,proto3" json:"text,omitempty"`
 	Done          bool                   `protobuf:"varint,2,opt,name=done,proto3" json:"done,omitempty"`
 	Priority      uint32                 `protobuf:"varint,3,opt,name=priority,proto3" json:"priority,omitempty"`
-	Slug          string                 `protobuf:"bytes,4,opt,name=slug,proto3" json:"slug,omitempty"`
+	Slug          *string                `protobuf:"bytes,4,opt,name=slug,proto3,oneof" json:"slug,omitempty"`
 	Labels        []int64                `protobuf:"varint,5,rep,packed,name=labels,proto3" json:"labels,omitempty"`
 	Attrs         map[string]string      `protobuf:"bytes,6,rep,name=attrs,proto3" json:"attrs,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	unknownFields protoimpl.UnknownFields
@@ -274,8 +274,8 @@ func (x *Task) GetPriority() uint32 {
 }
 
 func (x *Task) GetSlug() string {
-	if x != nil {
-		return x.Slug
+	if x != nil && x.Slug != nil {
+		return *x.Slug
 	}
 	return ""
 }
@@ -352,12 +352,12 @@ var File_protoql_test_v1_indexed_proto protoreflect.FileDescriptor
 
 const file_protoql_test_v1_indexed_proto_rawDesc = "" +
 	"\n" +
-	"\x1dprotoql/test/v1/indexed.proto\x12\x0fprotoql.test.v1\x1a\x18protoql/v1/options.proto\"\xce\x05\n" +
+	"\x1dprotoql/test/v1/indexed.proto\x12\x0fprotoql.test.v1\x1a\x18protoql/v1/options.proto\"\xdd\x05\n" +
 	"\aAccount\x12\x10\n" +
 	"\x03org\x18\x01 \x01(\tR\x03org\x12\x1d\n" +
 	"\n" +
-	"account_id\x18\x02 \x01(\x04R\taccountId\x12\x14\n" +
-	"\x05email\x18\x03 \x01(\tR\x05email\x12\x10\n" +
+	"account_id\x18\x02 \x01(\x04R\taccountId\x12\x19\n" +
+	"\x05email\x18\x03 \x01(\tH\x00R\x05email\x88\x01\x01\x12\x10\n" +
 	"\x03age\x18\x04 \x01(\x05R\x03age\x12\x12\n" +
 	"\x04name\x18\x05 \x01(\tR\x04name\x12\x12\n" +
 	"\x04tags\x18\x06 \x03(\tR\x04tags\x123\n" +
@@ -382,18 +382,20 @@ const file_protoql_test_v1_indexed_proto_rawDesc = "" +
 	"\x06by_tag\x10\x03\x1a\x04tagsR&\n" +
 	"\rby_state_seen\x10\x04\x1a\x05state\x1a\flast_seen_usR\x15\n" +
 	"\x05by_id\x10\x05\x1a\n" +
-	"account_id\"\xf0\x01\n" +
+	"account_idB\b\n" +
+	"\x06_email\"\xfe\x01\n" +
 	"\x04Task\x12\x12\n" +
 	"\x04text\x18\x01 \x01(\tR\x04text\x12\x12\n" +
 	"\x04done\x18\x02 \x01(\bR\x04done\x12\"\n" +
-	"\bpriority\x18\x03 \x01(\rB\x06\xe2\xe0\x18\x02\b\x01R\bpriority\x12\x12\n" +
-	"\x04slug\x18\x04 \x01(\tR\x04slug\x12\x16\n" +
+	"\bpriority\x18\x03 \x01(\rB\x06\xe2\xe0\x18\x02\b\x01R\bpriority\x12\x17\n" +
+	"\x04slug\x18\x04 \x01(\tH\x00R\x04slug\x88\x01\x01\x12\x16\n" +
 	"\x06labels\x18\x05 \x03(\x03R\x06labels\x126\n" +
 	"\x05attrs\x18\x06 \x03(\v2 .protoql.test.v1.Task.AttrsEntryR\x05attrs\x1a8\n" +
 	"\n" +
 	"AttrsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xc2\x01\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01B\a\n" +
+	"\x05_slug\"\xc2\x01\n" +
 	"\x06Drawer\x12\x14\n" +
 	"\x05title\x18\x01 \x01(\tR\x05title\x12Q\n" +
 	"\x05items\x18\x02 \x03(\v2\".protoql.test.v1.Drawer.ItemsEntryB\x17\xe2\xe0\x18\x13R\x11\n" +
@@ -450,6 +452,8 @@ func file_protoql_test_v1_indexed_proto_init() {
 	if File_protoql_test_v1_indexed_proto != nil {
 		return
 	}
+	file_protoql_test_v1_indexed_proto_msgTypes[0].OneofWrappers = []any{}
+	file_protoql_test_v1_indexed_proto_msgTypes[1].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
