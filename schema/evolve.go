@@ -24,6 +24,9 @@ func CheckCompatible(stored, next *Catalog) error {
 		errs = append(errs, compareKeys(ot, nt)...)
 		errs = append(errs, compareNode(ot.Root, nt.Root, string(nt.Desc.Name()))...)
 	}
+	if len(errs) == 0 {
+		errs = compareIndexes(stored, next)
+	}
 	return errors.Join(errs...)
 }
 

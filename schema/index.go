@@ -3,6 +3,7 @@ package schema
 import (
 	"bytes"
 	"fmt"
+	"strings"
 
 	"github.com/protoql/protoql/tuple"
 	"google.golang.org/protobuf/encoding/protowire"
@@ -323,4 +324,59 @@ func (t *Table) RowKeyOf(ns []byte, m protoreflect.Message) []byte {
 		k = c.Append(k, m.Get(c.Field))
 	}
 	return k
+}
+
+// Signature describes what an index's entries hold: its columns (field
+// number and direction) and uniqueness. Two indexes with the same scope and
+// id must have the same signature, or stored entries would be misread.
+func (x *Index) Signature() string {
+	var sb strings.Builder
+	for i, c := range x.Columns {
+		if i > 0 {
+			sb.WriteString(", ")
+		}
+		fmt.Fprintf(&sb, "%d:%s", c.Column.Num, c.Column.Kind)
+	}
+	if x.Unique {
+		sb.WriteString(" unique")
+	}
+	return sb.String()
+}
+
+// IndexID is the stable identity of an index: its scope and id, the same
+// in every schema version in which the index exists.
+func (x *Index) IndexID() string {
+	var b []byte
+	for _, n := range x.Scope() {
+		b = tuple.AppendUnit(b, n)
+	}
+	return string(tuple.AppendUnit(b, x.ID))
+}
+
+// IndexesByID returns every index of the catalog by IndexID.
+func (c *Catalog) IndexesByID() map[string]*Index {
+	out := map[string]*Index{}
+	for _, t := range c.Tables {
+		for _, x := range t.AllIndexes {
+			out[x.IndexID()] = x
+		}
+	}
+	return out
+}
+
+// compareIndexes refuses an index whose id (in its scope) now holds other
+// columns or another uniqueness: its stored entries would be misread.
+// Renaming, adding and dropping indexes are accepted.
+func compareIndexes(stored, next *Catalog) []error {
+	var errs []error
+	now := next.IndexesByID()
+	for id, ox := range stored.IndexesByID() {
+		nx := now[id]
+		if nx == nil || nx.Signature() == ox.Signature() {
+			continue
+		}
+		errs = append(errs, incompatible("index %s (id %d) had fields (%s) and now has (%s) (under the name %s): its stored entries would be misread; declare the changed index with a new id and name (the old one is then dropped and the new one built)",
+			ox.Path(), ox.ID, ox.Signature(), nx.Signature(), nx.Name))
+	}
+	return errs
 }

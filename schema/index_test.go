@@ -239,3 +239,50 @@ func FuzzIndexDecode(f *testing.F) {
 func TestDescribeKeysIndexedGolden(t *testing.T) {
 	golden.File(t, "testdata/describe-keys-indexed.golden", []byte(indexedCatalog(t).DescribeKeys()))
 }
+
+func TestCheckCompatibleIndexes(t *testing.T) {
+	t.Parallel()
+	const base = `message U {
+  option (protoql.v1.table) = {id: 1, key: ["id"], index: [{name: "by_a", id: 1, fields: ["a"]}]};
+  string id = 1;
+  int64 a = 2;
+  int64 b = 3;
+  map<string, S> m = 4 [(protoql.v1.field) = {index: [{name: "by_x", id: 1, fields: ["x"], unique: true}]}];
+}
+message S { int64 x = 1; int64 y = 2; }
+`
+	tests := []struct {
+		name, next string
+		want       string // "" = compatible
+	}{
+		{"same", base, ""},
+		{"renamed", strings.Replace(base, `"by_a"`, `"a_index"`, 1), ""},
+		{"dropped", strings.Replace(base, `index: [{name: "by_a", id: 1, fields: ["a"]}]`, "", 1), ""},
+		{"added", strings.Replace(base, `fields: ["a"]}`, `fields: ["a"]}, {name: "by_b", id: 2, fields: ["b"]}`, 1), ""},
+		{"new id for new fields", strings.Replace(base, `{name: "by_a", id: 1, fields: ["a"]}`, `{name: "by_a", id: 2, fields: ["b"]}`, 1), ""},
+		{"fields changed", strings.Replace(base, `fields: ["a"]`, `fields: ["b"]`, 1), "index U.by_a (id 1) had fields (2:int) and now has (3:int)"},
+		{"direction changed", strings.Replace(base, `fields: ["a"]`, `fields: ["a"], descending: ["a"]`, 1), "index U.by_a (id 1) had fields (2:int) and now has (2:int desc)"},
+		{"unique dropped", strings.Replace(base, `unique: true`, ``, 1), "index U.m.by_x (id 1) had fields (1:int unique) and now has (1:int)"},
+	}
+	old, err := compile(t, header+base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			next, err := compile(t, header+tt.next)
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = schema.CheckCompatible(old, next)
+			switch {
+			case tt.want == "" && err != nil:
+				t.Errorf("got %v, want compatible", err)
+			case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)):
+				t.Errorf("got %v, want an error containing %q", err, tt.want)
+			case tt.want != "" && !errors.Is(err, schema.ErrIncompatible):
+				t.Errorf("error %v does not wrap ErrIncompatible", err)
+			}
+		})
+	}
+}
