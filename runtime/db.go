@@ -48,7 +48,8 @@ type DB struct {
 	// cursorSecret signs query cursors (cursor.go); set by Open, then
 	// read-only.
 	cursorSecret []byte
-	obs          *observer // telemetry (observe.go)
+	obs          *observer   // telemetry (observe.go)
+	ix           indexStates // index states (index_state.go)
 }
 
 type options struct {
@@ -98,6 +99,9 @@ func Open(ctx context.Context, store kv.Store, opts ...Option) (*DB, error) {
 	if err := db.loadCursorKey(ctx); err != nil {
 		return nil, err
 	}
+	if err := db.loadIndexStates(ctx); err != nil { // index_state.go
+		return nil, err
+	}
 	for _, t := range db.cat.Tables {
 		db.tables[t.ID] = newTable(db, t)
 	}
@@ -132,6 +136,9 @@ func (db *DB) loadSchema(ctx context.Context, files []protoreflect.FileDescripto
 		}
 	}
 	db.cat = cat
+	if err := db.evolveIndexes(ctx, stored, cat); err != nil { // index_state.go
+		return err
+	}
 	return db.storeCatalog(ctx, cat, storedRaw)
 }
 
