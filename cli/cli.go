@@ -135,6 +135,7 @@ stores its schema, so no schema flag is needed.`,
 		schemaCmd(conn),
 		protoCmd(),
 		verifyCmd(conn),
+		buildIndexesCmd(conn),
 		copyCmd(conn),
 		backupCmd(conn),
 	)

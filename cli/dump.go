@@ -212,11 +212,19 @@ func describePair(cat *schema.Catalog, key, value []byte) pair {
 	if cat == nil {
 		return p
 	}
+	if len(key) > 0 && key[0] == schema.IndexPrefix {
+		return describeIndexPair(cat, p, key, value)
+	}
 	loc, err := cat.Resolve(key)
 	if loc == nil {
 		return p
 	}
 	p.path = loc.Format(elemText)
+	if err == nil && loc.Index != nil {
+		p.path += "." + string(loc.Index.Map.Name()) + "." + loc.Index.Name + indexValues(loc.Index, key[loc.IndexRest:], value)
+		p.what, p.value = "index", "0x"+hex.EncodeToString(value)
+		return p
+	}
 	if loc.RowLen > 0 && loc.Apart == nil {
 		// A key stored apart sorts after every row of its table: it is not
 		// grouped with its row, whose reassembly (printed after the row's
@@ -329,4 +337,29 @@ func (m metaOverlay) Get(ctx context.Context, key []byte) ([]byte, error) {
 		return m.meta.Get(ctx, key)
 	}
 	return m.Store.Get(ctx, key)
+}
+
+// describeIndexPair renders a table index entry (0x01 ⟨T⟩ ⟨id⟩ …).
+func describeIndexPair(cat *schema.Catalog, p pair, key, value []byte) pair {
+	x, rest, err := cat.ResolveIndex(key)
+	if err != nil {
+		return p
+	}
+	p.key = "01 / " + tuple.Format(key[1:])
+	p.path, p.what = x.Path()+indexValues(x, key[rest:], value), "index"
+	return p
+}
+
+// indexValues renders an index entry's values and target as
+// [v1, v2] → target, or "(!error)" when it does not decode.
+func indexValues(x *schema.Index, rest, value []byte) string {
+	vals, target, err := x.DecodeEntry(rest, value)
+	if err != nil {
+		return fmt.Sprintf(" (!%v)", err)
+	}
+	var parts []string
+	for i, v := range vals {
+		parts = append(parts, flat.value(x.Columns[i].Field.Desc, v, 0))
+	}
+	return "[" + strings.Join(parts, ", ") + "] → " + tuple.Format(target)
 }
