@@ -118,6 +118,39 @@
 // serializable (see that package): a decision made from a scan must also
 // read or write a key that competing writers write.
 //
+// # Secondary indexes
+//
+// Indexes declared in the schema (docs/key-layout.md, "Secondary indexes")
+// are kept in step by every write, in the same batch or transaction as the
+// data. The entries of an index depend on one indexed object: a row (table
+// indexes) or a map entry (map-scoped ones), and only on its own value
+// (inline fields, a row's key) and its indexed breakouts. An object has
+// entries once its own key exists — it was Put or had an inline field set;
+// one that exists only through blind writes below it has none.
+//
+// Cost: a write that can change entries reads the old state first — the
+// object's own value and its indexed breakouts, a few point reads — and so
+// runs, at the DB level, as an optimistic transaction instead of a blind
+// batch: Put of a row of a table with indexes or of an entry of an indexed
+// map (or of any object holding one), Delete of such a row or entry, a
+// setter of an indexed breakout, DeleteRows and DeleteRange over indexed
+// rows or entries (which read every object in the range). Writes that no
+// index depends on stay blind: non-indexed breakouts, other maps and
+// objects, and a whole indexed map's Delete (a range delete of its entries
+// next to the map's). Inline setters were read-modify-writes already.
+//
+// A unique index refuses a write that would give it a second row or entry
+// with the same values: the error wraps [ErrUniqueViolation], names the
+// index, the values and the key holding them, and nothing is written. A
+// field with presence (proto3 optional, proto2, oneof member) that is
+// unset gives no entry.
+//
+// Index states: an index added to a DB holding data is write-only until
+// [DB.BuildIndexes] (or protoql build-indexes) fills it; [DB.IndexReadable]
+// reports whether it can be read. Open never scans the data: it records new
+// indexes as write-only, deletes the entries of dropped table indexes, and
+// schedules those of dropped map-scoped ones for BuildIndexes.
+//
 // # Telemetry
 //
 // Query, the DB-level writes, Update and View report OpenTelemetry spans

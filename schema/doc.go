@@ -38,4 +38,15 @@
 //     same number holding the field number ([Table.AppendApartPrefix]): it
 //     sorts after every row of the table, and [Catalog.Resolve] resolves it
 //     to the same symbolic path as the colocated key.
+//     and map fields. On any other field they are rejected rather than
+//     ignored, so a misplaced option never silently does nothing.
+//   - Secondary indexes ([Index]) are declared on the table option or on a
+//     map field with message values; an index's id (not its name) is in
+//     its keys, so renaming is free and changing its fields or uniqueness
+//     needs a new id ([CheckCompatible] refuses it). float and double
+//     fields are refused as index columns, as they are as keys (-0/+0 and
+//     NaN payloads have no one order). At most one repeated field per
+//     index: each distinct element gives an entry. Map-scoped entries live
+//     under the owner's key after element 19000 ([IndexElem]), a number
+//     protobuf reserves, so they never collide with a field.
 package schema
