@@ -167,6 +167,8 @@ func TestStatus(t *testing.T) {
 		{fmt.Errorf("get: %w", runtime.ErrNotFound), codes.NotFound},
 		{fmt.Errorf("get: %w", kv.ErrNotFound), codes.NotFound},
 		{fmt.Errorf("commit: %w", kv.ErrConflict), codes.Aborted},
+		{fmt.Errorf("put: %w", runtime.ErrUniqueViolation), codes.AlreadyExists},
+		{fmt.Errorf("query: %w", runtime.ErrIndexNotReadable), codes.FailedPrecondition},
 		{fmt.Errorf("row: %w", runtime.ErrCorrupt), codes.DataLoss},
 		{fmt.Errorf("put: %w", runtime.ErrInvalid), codes.InvalidArgument},
 		{fmt.Errorf("key: %w", tuple.ErrMalformed), codes.InvalidArgument},

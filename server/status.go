@@ -57,6 +57,8 @@ type errorMapper struct {
 //   - context.Canceled and DeadlineExceeded: Canceled, DeadlineExceeded;
 //   - errors wrapping runtime.ErrNotFound or kv.ErrNotFound: NotFound;
 //     kv.ErrConflict: Aborted; kv.ErrExpired: DeadlineExceeded;
+//     runtime.ErrUniqueViolation: AlreadyExists; runtime.ErrIndexNotReadable:
+//     FailedPrecondition;
 //     runtime.ErrCorrupt and kv.ErrCorrupt: DataLoss (logged); a metadata
 //     key named through the KVService: PermissionDenied; kv.ErrClosed:
 //     Unavailable; the ErrInvalid of runtime, kv and schema, and
@@ -139,6 +141,8 @@ func knownCode(err error) (codes.Code, bool) {
 		{kv.ErrNotFound, codes.NotFound},
 		{kv.ErrConflict, codes.Aborted},
 		{kv.ErrExpired, codes.DeadlineExceeded},
+		{runtime.ErrUniqueViolation, codes.AlreadyExists},
+		{runtime.ErrIndexNotReadable, codes.FailedPrecondition},
 		{runtime.ErrCorrupt, codes.DataLoss},
 		{kv.ErrCorrupt, codes.DataLoss},
 		{errMetadata, codes.PermissionDenied},
