@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"strings"
 
 	"github.com/protoql/protoql/kv"
@@ -131,11 +132,13 @@ func containsField(fs []*schema.Field, f *schema.Field) bool {
 	return false
 }
 
-// entries adds the entries of o in state m (nil: none) to into.
+// entries adds the entries of o in state m (nil: none) to into (d.old or
+// d.new).
 func (d *idxDelta) entries(o idxObj, m protoreflect.Message, into map[string]idxEntry) {
 	if m == nil {
 		return
 	}
+	isNew := sameMap(into, d.new)
 	for _, x := range o.indexes {
 		rest := len(x.AppendPrefix(nil, nil))
 		if x.Map == nil {
@@ -145,7 +148,9 @@ func (d *idxDelta) entries(o idxObj, m protoreflect.Message, into map[string]idx
 		}
 		for _, e := range x.Keys(o.t.db.ns, o.key, o.owner, m) {
 			k := string(e[0])
-			if prev, ok := into[k]; ok && !bytes.Equal(prev.value, e[1]) && d.dup == nil {
+			// Two new entries of one unique index under one key: the write
+			// itself gives two objects the same values.
+			if prev, ok := into[k]; ok && !bytes.Equal(prev.value, e[1]) && d.dup == nil && isNew {
 				d.dup = uniqueError(o.t, x, e[0], rest, prev.value)
 			}
 			into[k] = idxEntry{x: x, key: e[0], value: e[1], rest: rest}
@@ -273,4 +278,9 @@ func checkIndexKey(cat *schema.Catalog, key, value []byte) *Problem {
 		return &Problem{Key: key, Path: x.Path(), Msg: err.Error()}
 	}
 	return nil
+}
+
+// sameMap reports whether a and b are the same map (not equal contents).
+func sameMap(a, b map[string]idxEntry) bool {
+	return reflect.ValueOf(a).UnsafePointer() == reflect.ValueOf(b).UnsafePointer()
 }
