@@ -1,6 +1,10 @@
 package runtime
 
 import (
+	"cmp"
+	"slices"
+	"sync"
+
 	"github.com/protoql/protoql/kv"
 	"github.com/protoql/protoql/schema"
 	"google.golang.org/protobuf/encoding/protowire"
@@ -24,6 +28,9 @@ type encoder struct {
 	w   kv.Writer
 	t   *Table
 	val []byte
+	// shells are the messages inline values are copied into (see
+	// inlineValue), one per message type, reused from object to object.
+	shells []protoreflect.Message
 }
 
 // object writes the pairs of m, stored at key with layout n. The object's
@@ -31,7 +38,7 @@ type encoder struct {
 // so an empty object exists.
 func (e *encoder) object(key []byte, n *schema.Node, m protoreflect.Message) error {
 	var err error
-	if e.val, err = inlineValue(e.val[:0], n, m); err != nil {
+	if e.val, err = e.inlineValue(e.val[:0], n, m); err != nil {
 		return invalid("%s: %v", clip(e.t.render(key)), err)
 	}
 	if err := set(e.w, e.t, key, e.val); err != nil {
@@ -55,6 +62,20 @@ func (e *encoder) object(key []byte, n *schema.Node, m protoreflect.Message) err
 		}
 	}
 	return nil
+}
+
+// shell returns an empty message of m's type, to copy an inline value into
+// and clear after use.
+func (e *encoder) shell(m protoreflect.Message) protoreflect.Message {
+	mt := m.Type()
+	for _, s := range e.shells {
+		if s.Type() == mt {
+			return s
+		}
+	}
+	s := m.New()
+	e.shells = append(e.shells, s)
+	return s
 }
 
 // child writes one non-inline field of the object stored at parent.
@@ -101,35 +122,140 @@ func (e *encoder) entry(key []byte, f *schema.Field, vfd protoreflect.FieldDescr
 // row, fields stored under their own keys and join fields are left out.
 // Extensions and unknown fields are kept: they are part of the object's
 // value and read back with it (checkUnknown refuses the unknown fields the
-// read path could not).
-func inlineValue(b []byte, n *schema.Node, m protoreflect.Message) ([]byte, error) {
+// read path could not). The inline fields are copied into an empty message
+// of m's type (e.shell), which is cleared again before returning.
+func (e *encoder) inlineValue(b []byte, n *schema.Node, m protoreflect.Message) ([]byte, error) {
+	if allInline(n) {
+		return ownValue(b, n, m)
+	}
 	if err := checkUnknown(n, m.GetUnknown()); err != nil {
 		return nil, err
 	}
-	if allInline(n) {
-		if holdsMessages(n) {
-			if err := checkMessageUnknown(m); err != nil {
-				return nil, err
-			}
-		}
-		return marshal.MarshalAppend(b, m.Interface())
+	if p := planOf(n); p != nil {
+		return e.planned(b, p, m)
 	}
-	shell := m.New()
+	return e.shellValue(b, n, m)
+}
+
+// shellValue is inlineValue by a copy of the inline fields into a shell
+// message, marshalled whole; the unknown fields are checked.
+func (e *encoder) shellValue(b []byte, n *schema.Node, m protoreflect.Message) ([]byte, error) {
+	sh := e.shell(m)
+	defer proto.Reset(sh.Interface()) // it refers to m's values until then
 	m.Range(func(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
 		if f := n.Field(fd.Number()); fd.IsExtension() || (f != nil && f.Storage == schema.Inline) {
-			shell.Set(fd, v)
+			sh.Set(fd, v)
 		}
 		return true
 	})
 	if holdsMessages(n) {
-		if err := checkMessageUnknown(shell); err != nil {
+		if err := checkMessageUnknown(sh); err != nil {
 			return nil, err
 		}
 	}
 	if u := m.GetUnknown(); len(u) > 0 {
-		shell.SetUnknown(u)
+		sh.SetUnknown(u)
 	}
-	return marshal.MarshalAppend(b, shell.Interface())
+	return marshal.MarshalAppend(b, sh.Interface())
+}
+
+// inlinePlan is how the encoder writes the inline fields of a node straight
+// from the message: what proto.Marshal (deterministic) would write for a
+// message holding only them. Marshal writes a message's extensions first,
+// then its fields in field-number order, then its unknown fields, each field
+// on its own (the generated code's fast path and, for a node with no oneof,
+// the reflective path that dynamic messages take alike), so the inline
+// fields are written in number order, then the unknown fields.
+type inlinePlan struct {
+	fields []protoreflect.FieldDescriptor // the inline fields, by number
+	scalar []bool                         // singular scalar: encoded here
+}
+
+// plans caches planOf by node (*schema.Node to *inlinePlan; a nil plan for
+// a node that needs the shell).
+var plans sync.Map
+
+// planOf returns n's inline plan, or nil when n's value cannot be written
+// field by field: a message with extensions (Marshal writes them first, in
+// its own order) or an inline oneof (the reflective path orders oneof
+// members after the other fields).
+func planOf(n *schema.Node) *inlinePlan {
+	if p, ok := plans.Load(n); ok {
+		return p.(*inlinePlan)
+	}
+	p := &inlinePlan{}
+	if n.Desc.ExtensionRanges().Len() > 0 {
+		p = nil
+	}
+	for _, f := range n.Inline {
+		if p == nil {
+			break
+		}
+		fd := f.Desc
+		if od := fd.ContainingOneof(); od != nil && !od.IsSynthetic() {
+			p = nil
+			break
+		}
+		p.fields = append(p.fields, fd)
+	}
+	if p != nil {
+		slices.SortFunc(p.fields, func(a, b protoreflect.FieldDescriptor) int { return cmp.Compare(a.Number(), b.Number()) })
+		for _, fd := range p.fields {
+			p.scalar = append(p.scalar, !fd.IsList() && !fd.IsMap() && fd.Message() == nil)
+		}
+	}
+	plans.Store(n, p)
+	return p
+}
+
+// planned appends the encoding of m's inline fields by plan p: a singular
+// scalar by appendScalar, any other field by marshalling a shell holding it
+// alone. Then m's unknown fields, which the caller checked.
+func (e *encoder) planned(b []byte, p *inlinePlan, m protoreflect.Message) ([]byte, error) {
+	var sh protoreflect.Message
+	for i, fd := range p.fields {
+		if !m.Has(fd) {
+			continue
+		}
+		v := m.Get(fd)
+		if p.scalar[i] {
+			if err := checkUTF8(fd, v); err != nil {
+				return nil, err
+			}
+			b = appendScalar(b, fd.Number(), fd, v)
+			continue
+		}
+		if err := checkNested(fd, v); err != nil {
+			return nil, err
+		}
+		if sh == nil {
+			sh = e.shell(m)
+		}
+		sh.Set(fd, v)
+		var err error
+		b, err = marshal.MarshalAppend(b, sh.Interface())
+		sh.Clear(fd)
+		if err != nil {
+			return nil, err
+		}
+	}
+	return append(b, m.GetUnknown()...), nil
+}
+
+// ownValue appends the encoding of m, which must hold nothing but fields
+// that n stores inline (and extensions and unknown fields): the value of an
+// object whose fields are all inline, or a message read from an object's
+// value and changed only in its inline fields.
+func ownValue(b []byte, n *schema.Node, m protoreflect.Message) ([]byte, error) {
+	if err := checkUnknown(n, m.GetUnknown()); err != nil {
+		return nil, err
+	}
+	if holdsMessages(n) {
+		if err := checkMessageUnknown(m); err != nil {
+			return nil, err
+		}
+	}
+	return marshal.MarshalAppend(b, m.Interface())
 }
 
 // holdsMessages reports whether n's value can hold messages (inline message

@@ -3,6 +3,7 @@ package runtime
 import (
 	"context"
 
+	"github.com/protoql/protoql/schema"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
 )
@@ -65,8 +66,24 @@ func entry[K any](h Handle, k K) Handle {
 	if err != nil {
 		return Handle{q: h.q, err: invalid("%s key: %v", h.ref, err)}
 	}
-	ref, err := h.ref.Entry(v)
+	var col *schema.Column
+	if h.ref.kind == RefMap {
+		col = h.ref.field.Key
+	}
+	ref, err := h.ref.entry(v, keyFits[K](col))
 	return Handle{q: h.q, ref: ref, err: err}
+}
+
+// keyFits reports whether every value of Go type K is of key column col's
+// type (nil: no column), so that a key of K needs no check of its own:
+// checking one boxes it, an allocation on every call.
+func keyFits[K any](col *schema.Column) bool {
+	if col == nil {
+		return false
+	}
+	var zero K
+	v, err := valueOf(zero) // a zero scalar boxes without allocating
+	return err == nil && col.Check(v) == nil
 }
 
 // Object is the typed view of an object of Go type M stored at a Handle: a
@@ -169,7 +186,7 @@ func (f Field[T]) Set(ctx context.Context, v T) error {
 	case err != nil:
 		return invalid("%s: %v", f.ref, err)
 	}
-	return f.q.SetValue(ctx, f.ref, pv)
+	return setOne(ctx, f.Handle, pv, typeFits[T](f.ref))
 }
 
 // Clear deletes the field's one key.
@@ -210,7 +227,41 @@ func setTyped[T any](ctx context.Context, h Handle, v T) error {
 	if err != nil {
 		return invalid("%s: %v", h.ref, err)
 	}
-	return h.q.SetValue(ctx, h.ref, pv)
+	return setOne(ctx, h, pv, typeFits[T](h.ref))
+}
+
+// typeFits reports whether every value of Go type T has the type of the
+// value at ref (a breakout field or a scalar map entry), so that a value
+// of T needs no check of its own: checking one boxes it, an allocation on
+// every write. Message types are checked value by value.
+func typeFits[T any](ref Ref) bool {
+	if ref.field == nil || (ref.kind != RefBreakout && ref.kind != RefEntry) {
+		return false
+	}
+	return fits[T](valueField(ref))
+}
+
+// fits reports whether every value of Go type T is a valid singular value
+// of fd (see typeFits).
+func fits[T any](fd protoreflect.FieldDescriptor) bool {
+	if fd == nil || fd.IsList() || fd.IsMap() {
+		return false
+	}
+	var zero T
+	v, err := valueOf(zero) // a zero scalar boxes without allocating
+	return err == nil && checkValueType(fd, v) == nil
+}
+
+// setOne is SetValue on h's Querier; typed says the value's type has been
+// checked (see typeFits).
+func setOne(ctx context.Context, h Handle, v protoreflect.Value, typed bool) error {
+	switch q := h.q.(type) {
+	case *DB:
+		return q.setValue(ctx, h.ref, v, typed)
+	case *Tx:
+		return q.setValue(ctx, h.ref, v, typed)
+	}
+	return h.q.SetValue(ctx, h.ref, v)
 }
 
 // Inline is the typed view of an inline field of Go type T: a field stored
@@ -239,9 +290,15 @@ func (f Inline[T]) Set(ctx context.Context, v T) error {
 	if err := h.failed(); err != nil {
 		return err
 	}
-	return h.q.UpdateInline(ctx, h.ref, func(m protoreflect.Message) error { // one closure: Set is a hot path
+	var typed protoreflect.FieldDescriptor // a field every T fits (see typeFits)
+	if h.ref.node != nil {
+		if sf := h.ref.node.Field(num); sf != nil && fits[T](sf.Desc) {
+			typed = sf.Desc
+		}
+	}
+	return updateOne(ctx, h, num, func(m protoreflect.Message) error { // one closure: Set is a hot path
 		fd, err := fieldOf(m, num)
-		if err == nil {
+		if err == nil && fd != typed {
 			err = viewMismatch(fd, fd.IsList() || fd.IsMap(), pv)
 		}
 		if err == nil {
@@ -270,13 +327,26 @@ func updateField(ctx context.Context, h Handle, num protoreflect.FieldNumber, se
 	if err := h.failed(); err != nil {
 		return err
 	}
-	return h.q.UpdateInline(ctx, h.ref, func(m protoreflect.Message) error {
+	return updateOne(ctx, h, num, func(m protoreflect.Message) error {
 		fd, err := fieldOf(m, num)
 		if err != nil {
 			return err
 		}
 		return set(m, fd)
 	})
+}
+
+// updateOne runs fn, which changes nothing but field num, inside
+// UpdateInline of the object at h; on a *DB or a *Tx the mutated message
+// then needs no check for fields fn cannot have set.
+func updateOne(ctx context.Context, h Handle, num protoreflect.FieldNumber, fn func(protoreflect.Message) error) error {
+	switch q := h.q.(type) {
+	case *DB:
+		return q.updateInlineField(ctx, h.ref, num, fn)
+	case *Tx:
+		return q.updateInlineField(ctx, h.ref, num, fn)
+	}
+	return h.q.UpdateInline(ctx, h.ref, fn)
 }
 
 // viewMismatch refuses a value of the wrong type for fd, or a singular

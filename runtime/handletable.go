@@ -75,7 +75,7 @@ func (x TypedTable[K, M]) row(k K) Handle {
 	default:
 		var v protoreflect.Value
 		if v, err = valueOf(k); err == nil {
-			ref, err = x.t.Row(v)
+			ref, err = x.t.row(keyFits[K](x.t.s.Key[0]), v)
 		} else {
 			err = invalid("%s key: %v", x.t.s.Desc.Name(), err)
 		}

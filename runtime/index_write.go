@@ -206,9 +206,9 @@ func delIx(ctx context.Context, r kv.Reader, w kv.Writer, ref Ref) error {
 }
 
 // setValueIx is setValue with index maintenance.
-func setValueIx(ctx context.Context, r kv.Reader, w kv.Writer, ref Ref, v protoreflect.Value) error {
+func setValueIx(ctx context.Context, r kv.Reader, w kv.Writer, ref Ref, v protoreflect.Value, typed bool) error {
 	if r == nil || !ref.setIndexed() {
-		return setValue(w, ref, v)
+		return setValue(w, ref, v, typed)
 	}
 	if err := checkValueType(ref.field.Desc, v); err != nil {
 		return invalid("%s: %v", ref, err)
@@ -223,7 +223,7 @@ func setValueIx(ctx context.Context, r kv.Reader, w kv.Writer, ref Ref, v protor
 		old.Set(ref.field.Desc, v)
 		d.entries(o, old, d.new)
 	}
-	return d.apply(ctx, r, w, func() error { return setValue(w, ref, v) })
+	return d.apply(ctx, r, w, func() error { return setValue(w, ref, v, typed) })
 }
 
 // deleteEntriesIx is deleteEntries with index maintenance: the index

@@ -60,7 +60,11 @@ type Ref struct {
 
 // Row returns the Ref of the row with these key column values, in key
 // order (none for a singleton table).
-func (t *Table) Row(key ...protoreflect.Value) (Ref, error) {
+func (t *Table) Row(key ...protoreflect.Value) (Ref, error) { return t.row(false, key...) }
+
+// row is Row; typed says the values' types have been checked (see
+// keyFits).
+func (t *Table) row(typed bool, key ...protoreflect.Value) (Ref, error) {
 	if len(key) != len(t.s.Key) {
 		return Ref{}, invalid("%s has %d key columns (%s), got %d values", t.s.Desc.Name(), len(t.s.Key), columnList(t.s), len(key))
 	}
@@ -68,8 +72,10 @@ func (t *Table) Row(key ...protoreflect.Value) (Ref, error) {
 	copy(k, t.prefix)
 	var keyErr error
 	for i, col := range t.s.Key {
-		if err := col.Check(key[i]); err != nil {
-			return Ref{}, invalidKey(err, "%s key", t.s.Desc.Name())
+		if !typed {
+			if err := col.Check(key[i]); err != nil {
+				return Ref{}, invalidKey(err, "%s key", t.s.Desc.Name())
+			}
 		}
 		if err := checkUTF8(col.Field, key[i]); err != nil && keyErr == nil {
 			keyErr = invalid("%s key: %v", t.s.Desc.Name(), err)
@@ -186,13 +192,18 @@ func (r Ref) FieldByName(name string) (Ref, error) {
 }
 
 // Entry steps from a map Ref to the entry with this key.
-func (r Ref) Entry(key protoreflect.Value) (Ref, error) {
+func (r Ref) Entry(key protoreflect.Value) (Ref, error) { return r.entry(key, false) }
+
+// entry is Entry; typed says the key's type has been checked (see keyFits).
+func (r Ref) entry(key protoreflect.Value, typed bool) (Ref, error) {
 	if r.kind != RefMap {
 		return Ref{}, invalid("%s is not a map", r)
 	}
 	f := r.field
-	if err := f.Key.Check(key); err != nil {
-		return Ref{}, invalidKey(err, "%s key", r)
+	if !typed {
+		if err := f.Key.Check(key); err != nil {
+			return Ref{}, invalidKey(err, "%s key", r)
+		}
 	}
 	keyErr := r.keyErr
 	if err := checkUTF8(f.MapKey, key); err != nil && keyErr == nil {

@@ -132,14 +132,16 @@ func (db *DB) DeleteRows(ctx context.Context, t *Table, r KeyRange) error {
 	return db.apply(ctx, "delete_rows", &Ref{table: t}, func(w kv.Writer) error { return deleteRows(w, t, r) })
 }
 
-// apply records writes in a batch and commits it.
+// apply records writes in a batch and commits it. The batch and its
+// encoding buffers come from a pool (see writeBatch).
 func (db *DB) apply(ctx context.Context, op string, ref *Ref, write func(kv.Writer) error) error {
 	ctx, ob := db.obs.start(ctx, spanNames[op])
-	b := kv.NewBatch()
+	b := batchPool.Get().(*writeBatch)
 	err := write(b)
 	if err == nil {
-		err = db.store.Apply(ctx, b)
+		err = db.store.Apply(ctx, &b.Batch)
 	}
+	b.release()
 	db.obs.endWrite(ctx, ob, op, ref, 0, err)
 	return err
 }
@@ -164,24 +166,35 @@ func (db *DB) GetValue(ctx context.Context, ref Ref) (protoreflect.Value, error)
 
 // SetValue implements Querier with one blind write.
 func (db *DB) SetValue(ctx context.Context, ref Ref, v protoreflect.Value) error {
+	return db.setValue(ctx, ref, v, false)
+}
+
+// setValue is SetValue; typed says v's type has been checked.
+func (db *DB) setValue(ctx context.Context, ref Ref, v protoreflect.Value, typed bool) error {
 	if ref.setIndexed() { // index.go
 		return db.applyIx(ctx, "set_value", &ref, func(txn kv.Txn) error {
-			if err := setValueIx(ctx, txn, txn, ref, v); err != nil {
+			if err := setValueIx(ctx, txn, txn, ref, v, typed); err != nil {
 				return err
 			}
 			return ensureRow(ctx, txn, ref)
 		})
 	}
-	return db.applyUnder(ctx, "set_value", ref, func(w kv.Writer) error { return setValue(w, ref, v) })
+	return db.applyUnder(ctx, "set_value", ref, func(w kv.Writer) error { return setValue(w, ref, v, typed) })
 }
 
 // UpdateInline implements Querier in its own transaction.
 func (db *DB) UpdateInline(ctx context.Context, ref Ref, fn func(protoreflect.Message) error) error {
+	return db.updateInlineField(ctx, ref, 0, fn)
+}
+
+// updateInlineField is UpdateInline of a fn that changes only field num
+// (see updateInlineField).
+func (db *DB) updateInlineField(ctx context.Context, ref Ref, num protoreflect.FieldNumber, fn func(protoreflect.Message) error) error {
 	ctx, ob := db.obs.start(ctx, "protoql.UpdateInline")
 	attempts := 0
 	err := db.store.Update(ctx, func(txn kv.Txn) error {
 		attempts++
-		return updateInline(ctx, txn, db, ref, fn)
+		return updateInlineField(ctx, txn, db, ref, num, fn)
 	})
 	db.obs.endWrite(ctx, ob, "update_inline", &ref, attempts, err)
 	return err
@@ -268,11 +281,16 @@ func (tx *Tx) GetValue(ctx context.Context, ref Ref) (protoreflect.Value, error)
 
 // SetValue implements Querier.
 func (tx *Tx) SetValue(ctx context.Context, ref Ref, v protoreflect.Value) error {
+	return tx.setValue(ctx, ref, v, false)
+}
+
+// setValue is SetValue; typed says v's type has been checked.
+func (tx *Tx) setValue(ctx context.Context, ref Ref, v protoreflect.Value, typed bool) error {
 	w, err := tx.writer()
 	if err != nil {
 		return err
 	}
-	if err := setValueIx(ctx, w, w, ref, v); err != nil {
+	if err := setValueIx(ctx, w, w, ref, v, typed); err != nil {
 		return err
 	}
 	return ensureRow(ctx, w, ref)
@@ -280,11 +298,17 @@ func (tx *Tx) SetValue(ctx context.Context, ref Ref, v protoreflect.Value) error
 
 // UpdateInline implements Querier.
 func (tx *Tx) UpdateInline(ctx context.Context, ref Ref, fn func(protoreflect.Message) error) error {
+	return tx.updateInlineField(ctx, ref, 0, fn)
+}
+
+// updateInlineField is UpdateInline of a fn that changes only field num
+// (see updateInlineField).
+func (tx *Tx) updateInlineField(ctx context.Context, ref Ref, num protoreflect.FieldNumber, fn func(protoreflect.Message) error) error {
 	w, err := tx.writer()
 	if err != nil {
 		return err
 	}
-	return updateInline(ctx, w, tx.db, ref, fn)
+	return updateInlineField(ctx, w, tx.db, ref, num, fn)
 }
 
 // Scan implements Querier.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"sync"
 
 	"github.com/protoql/protoql/kv"
 	"github.com/protoql/protoql/schema"
@@ -43,30 +44,34 @@ func put(w kv.Writer, ref Ref, m proto.Message) error {
 			}
 		}
 	}
-	e := encoder{w: w, t: ref.table}
-	key := make([]byte, len(ref.key), len(ref.key)+128)
-	copy(key, ref.key)
-	return e.object(key, ref.node, m.ProtoReflect())
+	kb, vb := buffers(w)
+	if kb == nil {
+		kb = make([]byte, 0, len(ref.key)+128)
+	}
+	e := encoder{w: w, t: ref.table, val: vb}
+	return e.object(append(kb, ref.key...), ref.node, m.ProtoReflect())
 }
 
 // setValue writes a breakout field or a scalar map entry: one blind Set.
-func setValue(w kv.Writer, ref Ref, v protoreflect.Value) error {
+// typed says v's type has been checked (see typeFits).
+func setValue(w kv.Writer, ref Ref, v protoreflect.Value, typed bool) error {
 	f := ref.field
 	switch {
 	case ref.kind == RefBreakout:
-		if err := checkValueType(f.Desc, v); err != nil {
+		if err := checkType(typed, f.Desc, v); err != nil {
 			return invalid("%s: %v", ref, err)
 		}
 		if ref.keyErr != nil {
 			return ref.keyErr
 		}
-		val, err := appendField(nil, f.Desc, v)
+		_, vb := buffers(w)
+		val, err := appendField(vb, f.Desc, v)
 		if err != nil {
 			return invalid("%s: %v", ref, err)
 		}
 		return set(w, ref.table, ref.key, val)
 	case ref.kind == RefEntry && f.Child == nil:
-		if err := checkValueType(f.MapValue, v); err != nil {
+		if err := checkType(typed, f.MapValue, v); err != nil {
 			return invalid("%s: %v", ref, err)
 		}
 		if ref.keyErr != nil {
@@ -75,9 +80,18 @@ func setValue(w kv.Writer, ref Ref, v protoreflect.Value) error {
 		if err := checkUTF8(f.MapValue, v); err != nil {
 			return invalid("%s: value: %v", ref, err)
 		}
-		return set(w, ref.table, ref.key, appendScalar(nil, 2, f.MapValue, v))
+		_, vb := buffers(w)
+		return set(w, ref.table, ref.key, appendScalar(vb, 2, f.MapValue, v))
 	}
 	return invalid("%s is a %s; SetValue writes breakout fields and scalar map entries (use Put for objects)", ref, ref.kindName())
+}
+
+// checkType is checkValueType, unless typed says v's type has been checked.
+func checkType(typed bool, fd protoreflect.FieldDescriptor, v protoreflect.Value) error {
+	if typed {
+		return nil
+	}
+	return checkValueType(fd, v)
 }
 
 // del removes whatever ref addresses: a breakout key, or a whole subtree.
@@ -97,12 +111,26 @@ func del(w kv.Writer, ref Ref) error {
 // them, and writes them back: a read-modify-write of the object's small own
 // value, which must run inside a transaction. A missing object is created.
 func updateInline(ctx context.Context, txn kv.Txn, db *DB, ref Ref, fn func(protoreflect.Message) error) error {
+	return updateInlineField(ctx, txn, db, ref, 0, fn)
+}
+
+// updateInlineField is updateInline of a fn that changes nothing but field
+// num (0: any field), as the inline views' setters do. When num is an inline
+// field of the object, the message fn sees holds the stored inline fields
+// only and fn can add nothing else, so the row's key fields are not set for
+// it and the mutated message needs no check before it is written back.
+func updateInlineField(ctx context.Context, txn kv.Txn, db *DB, ref Ref, num protoreflect.FieldNumber, fn func(protoreflect.Message) error) error {
 	n := ref.node
 	if n == nil {
 		return invalid("%s is a %s; inline fields belong to rows, objects and message map entries", ref, ref.kindName())
 	}
 	if ref.keyErr != nil {
 		return ref.keyErr
+	}
+	trusted := false
+	if num != 0 {
+		f := n.Field(num)
+		trusted = f != nil && f.Storage == schema.Inline
 	}
 	ix, err := beginInline(ctx, txn, ref) // index.go
 	if err != nil {
@@ -119,7 +147,7 @@ func updateInline(ctx context.Context, txn kv.Txn, db *DB, ref Ref, fn func(prot
 	if err := db.unmarshalOptions().Unmarshal(val, m.Interface()); err != nil {
 		return corrupt(ref.key, "value does not parse: %v", err)
 	}
-	if ref.kind == RefRow {
+	if ref.kind == RefRow && !trusted {
 		if err := ref.table.setKeyFields(ref.key, m); err != nil {
 			return err
 		}
@@ -127,13 +155,15 @@ func updateInline(ctx context.Context, txn kv.Txn, db *DB, ref Ref, fn func(prot
 	if err := fn(m); err != nil {
 		return err
 	}
-	if err := onlyInline(ref, m); err != nil {
-		return err
+	if !trusted {
+		if err := onlyInline(ref, m); err != nil {
+			return err
+		}
 	}
 	if err := ix.end(ctx, txn, m); err != nil { // index.go
 		return err
 	}
-	out, err := inlineValue(nil, n, m)
+	out, err := ownValue(nil, n, m)
 	if err != nil {
 		return invalid("%s: %v", ref, err)
 	}
@@ -198,4 +228,38 @@ func deleteRows(w kv.Writer, t *Table, r KeyRange) error {
 		return err
 	}
 	return w.DeleteRange(lo, hi)
+}
+
+// writeBatch is the batch of a DB-level write (DB.Put, DB.SetValue, ...)
+// with the buffers its keys and values are encoded in. It is reused through
+// batchPool: a kv.Batch copies what it records, and stores copy a batch's
+// operations before Apply returns (kv.Store.Apply does not keep it), so
+// nothing refers to its memory once the write is done.
+type writeBatch struct {
+	kv.Batch
+	key, val []byte
+}
+
+var batchPool = sync.Pool{New: func() any { return &writeBatch{key: make([]byte, 0, 128), val: make([]byte, 0, 128)} }}
+
+// maxPooledBatch is the most bytes a pooled batch keeps: a write of a large
+// object does not pin its memory in the pool.
+const maxPooledBatch = 64 << 10
+
+// release empties b and returns it to the pool, unless it grew large.
+func (b *writeBatch) release() {
+	if b.Size() > maxPooledBatch || cap(b.key) > maxPooledBatch || cap(b.val) > maxPooledBatch {
+		return
+	}
+	b.Reset()
+	batchPool.Put(b)
+}
+
+// buffers returns the key and value buffers of w when it is a pooled
+// writeBatch (emptied), or nil ones to allocate.
+func buffers(w kv.Writer) (key, val []byte) {
+	if b, ok := w.(*writeBatch); ok {
+		return b.key[:0], b.val[:0]
+	}
+	return nil, nil
 }

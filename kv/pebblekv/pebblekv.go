@@ -165,7 +165,7 @@ func Open(dir string, opts ...Option) (*Store, error) {
 		return nil, openError(dir, err)
 	}
 	s := &Store{db: db, g: guard.New(), iters: make(map[*iterator]struct{})}
-	s.write.init(db, o.Sync, po.WALFailover == nil, o.MaxTxnLifetime)
+	s.write.init(db, po.Comparer, o.Sync, po.WALFailover == nil, o.MaxTxnLifetime)
 	return s, nil
 }
 

@@ -22,10 +22,16 @@ type writer struct {
 	// durability after releasing it, with a synced empty WAL record.
 	commitOpts *pebble.WriteOptions
 	syncAfter  bool
+	// wholeKeyPrefix says the comparer's Split takes the whole key as its
+	// prefix (Pebble's default; not an MVCC comparer), so that NextPrefix
+	// steps to the next key (see deleteRange).
+	wholeKeyPrefix bool
 }
 
-func (w *writer) init(db *pebble.DB, sync, groupCommit bool, maxTxnLifetime time.Duration) {
+func (w *writer) init(db *pebble.DB, cmp *pebble.Comparer, sync, groupCommit bool, maxTxnLifetime time.Duration) {
 	w.db = db
+	probe := []byte("pebblekv\x00probe")
+	w.wholeKeyPrefix = cmp == nil || cmp.Split == nil || cmp.Split(probe) == len(probe)
 	w.occ = occ.NewManager("pebblekv", maxTxnLifetime)
 	switch {
 	case !sync:
@@ -48,14 +54,14 @@ func (w *writer) apply(reg *occ.Reg, rs *occ.ReadSet, ws func() *occ.WriteSet, o
 	if !hasDeleteRange(ops) {
 		b = w.db.NewBatchWithSize(size)
 		defer b.Close()
-		if err := addOps(b, ops); err != nil {
+		if err := addOps(b, ops, w.wholeKeyPrefix); err != nil {
 			return err
 		}
 	}
 	err := w.occ.Commit(reg, rs, ws, func() error {
 		if b == nil {
 			b = w.db.NewIndexedBatchWithSize(size)
-			if err := addOps(b, ops); err != nil {
+			if err := addOps(b, ops, w.wholeKeyPrefix); err != nil {
 				b.Close()
 				return err
 			}
@@ -79,8 +85,8 @@ func hasDeleteRange(ops []kv.Op) bool {
 }
 
 // addOps records ops in b; b must be indexed if ops contain a DeleteRange,
-// and then the commit lock must be held.
-func addOps(b *pebble.Batch, ops []kv.Op) error {
+// and then the commit lock must be held. wholeKeyPrefix is the writer's.
+func addOps(b *pebble.Batch, ops []kv.Op, wholeKeyPrefix bool) error {
 	for _, op := range ops {
 		var err error
 		switch op.Kind {
@@ -89,7 +95,7 @@ func addOps(b *pebble.Batch, ops []kv.Op) error {
 		case kv.OpDelete:
 			err = b.Delete(op.Key, nil)
 		case kv.OpDeleteRange:
-			err = deleteRange(b, op.Key, op.Value)
+			err = deleteRange(b, op.Key, op.Value, wholeKeyPrefix)
 		default:
 			err = fmt.Errorf("%w: unknown batch operation %v", kv.ErrInvalid, op.Kind)
 		}
@@ -112,7 +118,8 @@ const pointDeleteLimit = 64
 // point deletions of the keys b sees in the range when there are at most
 // pointDeleteLimit, a range tombstone otherwise. The commit lock must be
 // held, so that no key can appear in the range before b commits.
-func deleteRange(b *pebble.Batch, start, end []byte) error {
+// wholeKeyPrefix says NextPrefix steps to the next key (see writer).
+func deleteRange(b *pebble.Batch, start, end []byte, wholeKeyPrefix bool) error {
 	if string(start) == string(end) {
 		return nil // empty
 	}
@@ -123,10 +130,7 @@ func deleteRange(b *pebble.Batch, start, end []byte) error {
 	if err != nil {
 		return err
 	}
-	var keys [][]byte
-	for ok := it.First(); ok && len(keys) <= pointDeleteLimit; ok = it.Next() {
-		keys = append(keys, append([]byte(nil), it.Key()...))
-	}
+	keys := keysIn(it, wholeKeyPrefix)
 	if err := it.Close(); err != nil {
 		return err
 	}
@@ -139,6 +143,24 @@ func deleteRange(b *pebble.Batch, start, end []byte) error {
 		}
 	}
 	return nil
+}
+
+// keysIn returns copies of the first pointDeleteLimit+1 keys of it (all
+// of them if fewer). NextPrefix, when the comparer's prefix is the whole key
+// (wholeKeyPrefix), steps to the next key without walking the shadowed
+// versions and deletions of this one still in the memtable, which Next
+// does: a key rewritten many times since the last flush would make every
+// Put of it linear in its rewrites.
+func keysIn(it *pebble.Iterator, wholeKeyPrefix bool) [][]byte {
+	next := (*pebble.Iterator).Next
+	if wholeKeyPrefix {
+		next = (*pebble.Iterator).NextPrefix
+	}
+	var keys [][]byte
+	for ok := it.First(); ok && len(keys) <= pointDeleteLimit; ok = next(it) {
+		keys = append(keys, append([]byte(nil), it.Key()...))
+	}
+	return keys
 }
 
 // sync waits until every commit made so far is durable, when commits do not

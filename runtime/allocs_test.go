@@ -1,0 +1,61 @@
+package runtime_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+
+	"github.com/protoql/protoql/internal/testpb"
+)
+
+// TestWriteAllocs holds the typed write paths to their allocation budgets
+// on Pebble (a contract, counted, not timed). The breakout setter's 5 are
+// the row key, the field's key, and the span and context that
+// OpenTelemetry's global tracer makes even when no SDK is installed; the
+// batch, its encoding buffers and the type checks of the key and value
+// allocate nothing.
+func TestWriteAllocs(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector allocates on its own")
+	}
+	ctx := context.Background()
+	db := openDB(t, openPebble(t))
+	users := must[testpb.UserTable](t)(testpb.NewUserTable(db))
+	const rows = 64
+	ids := make([]string, rows)
+	msgs := make([]*testpb.User, rows)
+	for i := range ids {
+		ids[i] = fmt.Sprintf("user-%05d", i)
+		msgs[i] = userWithSessions(ids[i], 10)
+		check(t, users.Put(ctx, msgs[i]))
+	}
+	for _, c := range []struct {
+		name   string
+		budget float64
+		op     func(i int) error
+	}{
+		{"breakout Set", 5, func(i int) error {
+			return users.Row(ids[i%rows]).LastSeenUs().Set(ctx, int64(i)<<20)
+		}},
+		{"map entry inline Set", 40, func(i int) error {
+			return users.Row(ids[i%rows]).Sessions().Entry("session-03").ExpiresUs().Set(ctx, int64(i)<<20)
+		}},
+		{"Put of a user with 10 sessions", 46, func(i int) error {
+			return users.Put(ctx, msgs[i%rows])
+		}},
+	} {
+		i := 0
+		var err error
+		got := testing.AllocsPerRun(200, func() {
+			if e := c.op(i); e != nil && err == nil {
+				err = e
+			}
+			i++
+		})
+		check(t, err)
+		t.Logf("%s: %.1f allocations", c.name, got)
+		if got > c.budget {
+			t.Errorf("%s: %.1f allocations, budget %.0f", c.name, got, c.budget)
+		}
+	}
+}

@@ -1,0 +1,22 @@
+package runtime
+
+import (
+	"github.com/protoql/protoql/schema"
+	"google.golang.org/protobuf/reflect/protoreflect"
+)
+
+// InlineEncodings returns what the encoder writes as the value of m, stored
+// with layout n: by n's inline plan (planned is nil and hasPlan false when n
+// has none) and by the shell copy the plan replaces.
+func InlineEncodings(n *schema.Node, m protoreflect.Message) (planned, shelled []byte, hasPlan bool, planErr, shellErr error) {
+	var e encoder
+	if err := checkUnknown(n, m.GetUnknown()); err != nil {
+		return nil, nil, planOf(n) != nil, err, err
+	}
+	if p := planOf(n); p != nil {
+		hasPlan = true
+		planned, planErr = e.planned(nil, p, m)
+	}
+	shelled, shellErr = e.shellValue(nil, n, m)
+	return planned, shelled, hasPlan, planErr, shellErr
+}
