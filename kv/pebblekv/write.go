@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"time"
 
 	"github.com/cockroachdb/pebble/v2"
@@ -182,17 +181,15 @@ func (w *writer) update(ctx context.Context, fn func(kv.Txn) error) error {
 // attempt runs fn once on a snapshot and commits its writes if what it
 // read is unchanged.
 func (w *writer) attempt(fn func(kv.Txn) error) error {
-	r := &lateSnapshot{w: w}
-	r.reg = w.occ.Begin(func() {})
+	var snap *pebble.Snapshot
+	reg := w.occ.Begin(func() { snap = w.db.NewSnapshot() })
 	defer func() {
-		w.occ.End(r.reg)
-		if r.snap != nil {
-			_ = r.snap.Close()
-		}
+		w.occ.End(reg)
+		_ = snap.Close()
 	}()
-	sc := &view{scope{r: r}}
+	sc := &view{scope{r: snap}}
 	defer sc.end() // after tx.End: it closes the iterators on snap
-	tx := occ.NewTxn(w.occ, r.reg, sc, errTxnEnded)
+	tx := occ.NewTxn(w.occ, reg, sc, errTxnEnded)
 	defer tx.End() // also when fn panics
 	if err := fn(tx); err != nil {
 		return err
@@ -206,53 +203,11 @@ func (w *writer) attempt(fn func(kv.Txn) error) error {
 	for _, op := range ops {
 		size += len(op.Key) + len(op.Value) + 16
 	}
-	if err := w.apply(r.reg, tx.Reads(), tx.WriteSet, ops, size); err != nil {
+	if err := w.apply(reg, tx.Reads(), tx.WriteSet, ops, size); err != nil {
 		if occ.IsConflict(err) || errors.Is(err, kv.ErrExpired) {
 			return err
 		}
 		return fmt.Errorf("pebblekv: update: commit: %w", err)
 	}
 	return nil
-}
-
-// lateSnapshot is what an Update's transaction reads: the Pebble snapshot
-// of its begin, taken only when needed. Its first read, when a Get, reads
-// the latest state (the commit validation tells a value written since the
-// begin); any later read takes the snapshot, which occ.Manager.Snapshot
-// checks against that first read. A read-modify-write of one key, such as
-// an inline setter, thus takes no snapshot: creating one takes the
-// database's lock, and closing one looks for compactions to schedule.
-type lateSnapshot struct {
-	w     *writer
-	reg   *occ.Reg
-	snap  *pebble.Snapshot
-	first []byte // the key of the first read, made on the latest state
-	read  bool   // a read was made
-}
-
-func (r *lateSnapshot) Get(key []byte) ([]byte, io.Closer, error) {
-	if !r.read {
-		r.read, r.first = true, append([]byte(nil), key...)
-		return r.w.db.Get(key)
-	}
-	if err := r.take(); err != nil {
-		return nil, nil, err
-	}
-	return r.snap.Get(key)
-}
-
-func (r *lateSnapshot) NewIterWithContext(ctx context.Context, o *pebble.IterOptions) (*pebble.Iterator, error) {
-	if err := r.take(); err != nil {
-		return nil, err
-	}
-	return r.snap.NewIterWithContext(ctx, o)
-}
-
-// take takes the snapshot if it is not taken yet.
-func (r *lateSnapshot) take() error {
-	r.read = true
-	if r.snap != nil {
-		return nil
-	}
-	return r.w.occ.Snapshot(r.reg, r.first, func() { r.snap = r.w.db.NewSnapshot() })
 }

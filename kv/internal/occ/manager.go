@@ -145,30 +145,6 @@ func (m *Manager) prune(now time.Time) {
 	}
 }
 
-// Snapshot is Begin's snapshot taken late: for a transaction whose
-// engine took no snapshot at Begin and that has so far read only key (nil:
-// nothing) from the engine's latest state. It calls snap under the commit
-// lock. What the transaction read is the key's value at its begin unless a
-// commit since then wrote the key, which Snapshot then reports as a
-// conflict (Update runs the function again) without calling snap;
-// otherwise the value is the same in the new snapshot, so the transaction
-// reads one state. The transaction's reads are still validated against
-// every commit since its begin, as if its snapshot had been taken then: it
-// conflicts exactly when it would have.
-func (m *Manager) Snapshot(r *Reg, key []byte, snap func()) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if key != nil {
-		for i := range m.log {
-			if m.log[i].seq > r.seq && m.log[i].ws.writes(key) {
-				return errConflict
-			}
-		}
-	}
-	snap()
-	return nil
-}
-
 // errConflict marks a failed validation, which Update retries.
 var errConflict = fmt.Errorf("%w: %s", kv.ErrConflict, errConflictText)
 

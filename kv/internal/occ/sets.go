@@ -113,18 +113,3 @@ func (w *WriteSet) conflicts(r *ReadSet) bool {
 	}
 	return false
 }
-
-// writes reports whether w wrote key k.
-func (w *WriteSet) writes(k []byte) bool {
-	for _, p := range w.Points {
-		if bytes.Equal(p, k) {
-			return true
-		}
-	}
-	for _, rg := range w.Ranges {
-		if bytes.Compare(rg[0], k) <= 0 && bytes.Compare(k, rg[1]) < 0 {
-			return true
-		}
-	}
-	return false
-}
