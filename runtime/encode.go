@@ -131,8 +131,8 @@ func (e *encoder) inlineValue(b []byte, n *schema.Node, m protoreflect.Message) 
 	if err := checkUnknown(n, m.GetUnknown()); err != nil {
 		return nil, err
 	}
-	if p := planOf(n); p != nil {
-		return e.planned(b, p, m)
+	if p := planOf(n); p != nil && m.Descriptor() == n.Desc {
+		return e.planned(b, p, m) // the plan's descriptors are m's own
 	}
 	return e.shellValue(b, n, m)
 }

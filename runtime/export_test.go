@@ -13,7 +13,7 @@ func InlineEncodings(n *schema.Node, m protoreflect.Message) (planned, shelled [
 	if err := checkUnknown(n, m.GetUnknown()); err != nil {
 		return nil, nil, planOf(n) != nil, err, err
 	}
-	if p := planOf(n); p != nil {
+	if p := planOf(n); p != nil && m.Descriptor() == n.Desc {
 		hasPlan = true
 		planned, planErr = e.planned(nil, p, m)
 	}

@@ -2,11 +2,9 @@ package runtime_test
 
 import (
 	"bytes"
-	"context"
 	"math"
 	"testing"
 
-	"github.com/protoql/protoql/internal/edgepb"
 	"github.com/protoql/protoql/internal/testpb"
 	"github.com/protoql/protoql/kv/memkv"
 	"github.com/protoql/protoql/runtime"
@@ -16,15 +14,11 @@ import (
 	"google.golang.org/protobuf/types/dynamicpb"
 )
 
-// planNodes returns every node of the test schemas (social, and the edge
-// cases' proto2, proto3 and editions files) whose inline fields the encoder
-// writes by plan, with the DB that links their Go types.
+// planNodes returns every node of the test schema whose inline fields the
+// encoder writes by plan, with the DB that links their Go types.
 func planNodes(t testing.TB) (nodes []*schema.Node, dbs []*runtime.DB) {
 	t.Helper()
-	ctx := context.Background()
 	social := openDB(t, memkv.New())
-	edge, err := runtime.Open(ctx, memkv.New(), runtime.WithSchema(edgepb.File_protoql_test_edge_v1_doc_proto, edgepb.File_protoql_test_edge_v1_legacy_proto))
-	check(t, err)
 	var walk func(db *runtime.DB, n *schema.Node)
 	walk = func(db *runtime.DB, n *schema.Node) {
 		if _, _, ok, _, _ := runtime.InlineEncodings(n, db.NewMessage(n.Desc)); ok {
@@ -36,7 +30,7 @@ func planNodes(t testing.TB) (nodes []*schema.Node, dbs []*runtime.DB) {
 			}
 		}
 	}
-	for _, db := range []*runtime.DB{social, edge} {
+	for _, db := range []*runtime.DB{social} {
 		for _, tb := range db.Catalog().Tables {
 			walk(db, tb.Root)
 		}
