@@ -40,7 +40,7 @@ func TestWriteAllocs(t *testing.T) {
 		{"map entry inline Set", 40, func(i int) error {
 			return users.Row(ids[i%rows]).Sessions().Entry("session-03").ExpiresUs().Set(ctx, int64(i)<<20)
 		}},
-		{"Put of a user with 10 sessions", 49, func(i int) error {
+		{"Put of a user with 10 sessions", 50, func(i int) error {
 			return users.Put(ctx, msgs[i%rows])
 		}},
 	} {

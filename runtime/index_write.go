@@ -82,7 +82,8 @@ func inlineObj(ref Ref) (idxObj, bool) {
 func breakoutObj(ref Ref) (idxObj, bool) {
 	f := ref.field
 	n := f.Parent
-	parent := ref.key[:len(ref.key)-len(tuple.AppendUnit(nil, uint32(f.Number())))]
+	var tag [16]byte // a tag's bytes (at most 9), on the stack
+	parent := ref.key[:len(ref.key)-len(tuple.AppendUnit(tag[:0], uint32(f.Number())))]
 	var o idxObj
 	var ok bool
 	switch {

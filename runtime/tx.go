@@ -159,6 +159,17 @@ func (db *DB) applyIx(ctx context.Context, op string, ref *Ref, write func(kv.Tx
 	return err
 }
 
+// setValueIx is setValue on a field an index names; apart from setValue
+// so that the blind path's ref does not escape.
+func (db *DB) setValueIx(ctx context.Context, ref Ref, v protoreflect.Value, typed bool) error {
+	return db.applyIx(ctx, "set_value", &ref, func(txn kv.Txn) error {
+		if err := setValueIx(ctx, txn, txn, ref, v, typed); err != nil {
+			return err
+		}
+		return ensureRow(ctx, txn, ref)
+	})
+}
+
 // GetValue implements Querier.
 func (db *DB) GetValue(ctx context.Context, ref Ref) (protoreflect.Value, error) {
 	return getValue(ctx, db.store, ref)
@@ -172,12 +183,7 @@ func (db *DB) SetValue(ctx context.Context, ref Ref, v protoreflect.Value) error
 // setValue is SetValue; typed says v's type has been checked.
 func (db *DB) setValue(ctx context.Context, ref Ref, v protoreflect.Value, typed bool) error {
 	if ref.setIndexed() { // index.go
-		return db.applyIx(ctx, "set_value", &ref, func(txn kv.Txn) error {
-			if err := setValueIx(ctx, txn, txn, ref, v, typed); err != nil {
-				return err
-			}
-			return ensureRow(ctx, txn, ref)
-		})
+		return db.setValueIx(ctx, ref, v, typed)
 	}
 	return db.applyUnder(ctx, "set_value", ref, func(w kv.Writer) error { return setValue(w, ref, v, typed) })
 }
