@@ -82,6 +82,8 @@ type exec struct {
 	aparts []apartWalk
 	// held holds a unit read backwards (readBack).
 	held pairs
+	// dec decodes results (decode.go).
+	dec decoder
 	// copyBuf holds a joined row's wire form while it is copied.
 	copyBuf []byte
 	// done is ctx.Done(), polled on every key.
@@ -178,6 +180,7 @@ func (e *exec) release() {
 			*b = nil
 		}
 	}
+	e.dec.trim(maxPooledBuf)
 	if cap(e.held.buf) > maxPooledBuf {
 		e.held = pairs{}
 	}

@@ -2,6 +2,7 @@ package runtime
 
 import (
 	"github.com/protoql/protoql/schema"
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
 )
 
@@ -19,4 +20,11 @@ func InlineEncodings(n *schema.Node, m protoreflect.Message) (planned, shelled [
 	}
 	shelled, shellErr = e.shellValue(nil, n, m)
 	return planned, shelled, hasPlan, planErr, shellErr
+}
+
+// DecodeForTest decodes wire into the empty message m with the decode path
+// of Get and Query (decode.go), for comparing it with proto.Unmarshal.
+func DecodeForTest(db *DB, wire []byte, m proto.Message) error {
+	var d decoder
+	return d.unmarshal(db.unmarshalOptions(), wire, m.ProtoReflect(), 0)
 }

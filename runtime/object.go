@@ -38,7 +38,7 @@ func (e *exec) row(w *walker, rowKey []byte) (proto.Message, error) {
 // then joins.
 func (e *exec) decodeRow(t *Table, rowKey []byte, p *query.Proj) (proto.Message, error) {
 	m := e.db.NewMessage(t.s.Desc)
-	if err := e.db.unmarshalOptions().Unmarshal(e.asm.finish(), m.Interface()); err != nil {
+	if err := e.dec.unmarshal(e.db.unmarshalOptions(), e.asm.finish(), m, 0); err != nil {
 		return nil, corrupt(rowKey, "reassembled %s does not parse: %v", t.s.Desc.FullName(), err)
 	}
 	if err := t.setKeyFields(rowKey, m); err != nil {

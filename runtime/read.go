@@ -56,8 +56,8 @@ func (r Ref) kindName() string {
 
 // decode unmarshals an object's reassembled wire bytes into m and, for a
 // row, sets its key fields from the key.
-func (r Ref) decode(key, wire []byte, m protoreflect.Message) error {
-	if err := r.table.db.unmarshalOptions().Unmarshal(wire, m.Interface()); err != nil {
+func (r Ref) decode(d *decoder, key, wire []byte, m protoreflect.Message) error {
+	if err := d.unmarshal(r.table.db.unmarshalOptions(), wire, m, 0); err != nil {
 		return corrupt(key, "reassembled %s does not parse: %v", m.Descriptor().FullName(), err)
 	}
 	if r.kind == RefRow {
@@ -75,7 +75,12 @@ func (t *Table) setKeyFields(key []byte, m protoreflect.Message) error {
 		if err != nil {
 			return corrupt(key, "key column %s: %v", col.Field.Name(), err)
 		}
-		m.Set(fields.ByNumber(col.Field.Number()), v)
+		fd := fields.ByNumber(col.Field.Number())
+		if fd.Kind() == protoreflect.StringKind {
+			setString(m, fd, v)
+		} else {
+			m.Set(fd, v)
+		}
 		off += n
 	}
 	return nil

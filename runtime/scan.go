@@ -84,7 +84,7 @@ func get(ctx context.Context, r kv.Reader, ref Ref, m proto.Message) error {
 		return notFound(ref)
 	}
 	proto.Reset(m)
-	return ref.decode(ref.key, e.asm.finish(), m.ProtoReflect())
+	return ref.decode(&e.dec, ref.key, e.asm.finish(), m.ProtoReflect())
 }
 
 // scanWhole reads the units of kind in [lo, hi) whole, with layout n (nil
@@ -221,7 +221,7 @@ func scanRows(ctx context.Context, rd kv.Reader, t *Table, r KeyRange, opts Scan
 		ref := Ref{table: t, kind: RefRow, node: t.s.Root}
 		err = e.scanWhole(lo, hi, opts, unitKind{table: t}, t.s.Root, func(key, wire []byte) (bool, error) {
 			m := t.db.NewMessage(t.s.Desc)
-			if err := ref.decode(key, wire, m); err != nil {
+			if err := ref.decode(&e.dec, key, wire, m); err != nil {
 				return false, err
 			}
 			return yield(m.Interface(), nil), nil

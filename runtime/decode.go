@@ -1,0 +1,293 @@
+package runtime
+
+import (
+	"reflect"
+	"strconv"
+	"strings"
+	"sync"
+	"unicode/utf8"
+
+	"google.golang.org/protobuf/encoding/protowire"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
+	"google.golang.org/protobuf/types/dynamicpb"
+)
+
+// Decoding reassembled objects into generated Go messages.
+//
+// A reassembled object is one protobuf message, which proto.Unmarshal
+// decodes exactly. Its message-valued maps, though, go through
+// protobuf-go's reflective map decoding: per entry a reflective New of the
+// value, the key converted to and from a protoreflect.Value, a map
+// assignment that grows the map step by step — about five allocations per
+// entry, most of a Get. For a generated Go type, unmarshal instead takes
+// the entries of its string-keyed message maps out of the wire bytes,
+// decodes everything else with one proto.Unmarshal, and then fills each
+// such map itself: sized once, the entry values allocated together in one
+// slice, every key a substring of one string, each value decoded by
+// proto.Unmarshal (recursively by this same path) into its slot. The
+// result is the message proto.Unmarshal builds from the same bytes:
+// unknown fields, extensions, UTF-8 and required-field checks all go
+// through protobuf-go, and any entry this path does not recognise as the
+// plain key-then-value entry that the assembler writes sends the whole
+// message through proto.Unmarshal instead.
+
+// msgPlan is what the decode of a generated Go message type needs, built
+// once per type: its string-keyed message maps and its Go string fields.
+type msgPlan struct {
+	maps []mapPlan
+	// strs maps a field number to the index of its Go string field, for
+	// setting key columns without protoreflect's boxing.
+	strs map[protoreflect.FieldNumber]int
+}
+
+// mapPlan is one map[string]*V field of a generated struct.
+type mapPlan struct {
+	num     protowire.Number
+	field   int          // index of the struct field
+	mapType reflect.Type // map[string]*V
+	slice   reflect.Type // []V: the values of one decode, allocated together
+}
+
+func (p *msgPlan) mapOf(num protowire.Number) int {
+	for i := range p.maps {
+		if p.maps[i].num == num {
+			return i
+		}
+	}
+	return -1
+}
+
+// plans caches msgPlans by Go type (a *T); a nil *msgPlan means the type
+// gains nothing from this path.
+var plans sync.Map
+
+var (
+	stringType  = reflect.TypeFor[string]()
+	dynamicType = reflect.TypeFor[*dynamicpb.Message]()
+)
+
+// planOf returns the plan of m's Go type, nil when m is not a generated
+// message (dynamicpb, a legacy wrapper) or has nothing to gain.
+func planOf(m protoreflect.Message) *msgPlan {
+	t := reflect.TypeOf(m.Interface())
+	if p, ok := plans.Load(t); ok {
+		return p.(*msgPlan)
+	}
+	p := buildPlan(t, m.Descriptor())
+	plans.Store(t, p)
+	return p
+}
+
+func buildPlan(t reflect.Type, md protoreflect.MessageDescriptor) *msgPlan {
+	if t == dynamicType || t.Kind() != reflect.Pointer || t.Elem().Kind() != reflect.Struct {
+		return nil
+	}
+	p := &msgPlan{strs: map[protoreflect.FieldNumber]int{}}
+	st := t.Elem()
+	for i := range st.NumField() {
+		sf := st.Field(i)
+		tag := sf.Tag.Get("protobuf")
+		if tag == "" || !sf.IsExported() {
+			continue
+		}
+		parts := strings.Split(tag, ",")
+		if len(parts) < 2 {
+			continue
+		}
+		n, err := strconv.Atoi(parts[1])
+		if err != nil {
+			continue
+		}
+		fd := md.Fields().ByNumber(protoreflect.FieldNumber(n))
+		if fd == nil {
+			continue
+		}
+		switch {
+		case fd.IsMap():
+			if mp, ok := messageMap(i, sf, fd); ok {
+				p.maps = append(p.maps, mp)
+			}
+		case fd.Kind() == protoreflect.StringKind && fd.Cardinality() != protoreflect.Repeated &&
+			fd.ContainingOneof() == nil && sf.Type == stringType:
+			p.strs[fd.Number()] = i
+		}
+	}
+	if len(p.maps) == 0 && len(p.strs) == 0 {
+		return nil
+	}
+	return p
+}
+
+// messageMap checks that struct field sf (index i) is the Go map[string]*V
+// of the string-keyed message map fd, V being fd's value type.
+func messageMap(i int, sf reflect.StructField, fd protoreflect.FieldDescriptor) (mapPlan, bool) {
+	mt := sf.Type
+	if fd.MapKey().Kind() != protoreflect.StringKind || fd.MapValue().Kind() != protoreflect.MessageKind ||
+		mt.Kind() != reflect.Map || mt.Key() != stringType ||
+		mt.Elem().Kind() != reflect.Pointer || mt.Elem().Elem().Kind() != reflect.Struct {
+		return mapPlan{}, false
+	}
+	v, ok := reflect.Zero(mt.Elem()).Interface().(proto.Message)
+	if !ok || v.ProtoReflect().Descriptor() != fd.MapValue().Message() {
+		return mapPlan{}, false
+	}
+	if reflect.TypeOf(v.ProtoReflect().Interface()) != mt.Elem() {
+		return mapPlan{}, false // a wrapped (legacy) type: its slots are not messages
+	}
+	return mapPlan{num: fd.Number(), field: i, mapType: mt, slice: reflect.SliceOf(mt.Elem().Elem())}, true
+}
+
+// decoder holds the scratch of unmarshal, reused across calls; one per
+// exec (not safe for concurrent use).
+type decoder struct {
+	levels []decodeLevel
+	key    reflect.Value // an addressable string, the map key being set
+}
+
+type decodeLevel struct {
+	rest []byte
+	ents []mapEntryWire
+	keys []byte
+}
+
+type mapEntryWire struct {
+	plan       int
+	key, value []byte
+}
+
+// maxFastDepth bounds the nesting this path recurses into (maps of
+// messages holding maps); deeper values go through proto.Unmarshal.
+const maxFastDepth = 8
+
+// unmarshal decodes wire into m, which must be empty (fresh or reset),
+// as opts.Unmarshal(wire, m) does; see the top of this file.
+func (d *decoder) unmarshal(opts proto.UnmarshalOptions, wire []byte, m protoreflect.Message, depth int) error {
+	p := planOf(m)
+	if p == nil || len(p.maps) == 0 || depth >= maxFastDepth {
+		return opts.Unmarshal(wire, m.Interface())
+	}
+	if d.levels == nil {
+		// Allocated whole once: a recursive call must not move the
+		// level its caller is iterating over.
+		d.levels = make([]decodeLevel, maxFastDepth)
+	}
+	lv := &d.levels[depth]
+	lv.rest, lv.ents, lv.keys = lv.rest[:0], lv.ents[:0], lv.keys[:0]
+	for b := wire; len(b) > 0; {
+		num, typ, n := protowire.ConsumeTag(b)
+		if n < 0 {
+			return opts.Unmarshal(wire, m.Interface())
+		}
+		vn := protowire.ConsumeFieldValue(num, typ, b[n:])
+		if vn < 0 {
+			return opts.Unmarshal(wire, m.Interface())
+		}
+		field := b[:n+vn]
+		b = b[n+vn:]
+		i := p.mapOf(num)
+		if i < 0 || typ != protowire.BytesType {
+			lv.rest = append(lv.rest, field...)
+			continue
+		}
+		entry, _ := protowire.ConsumeBytes(field[n:])
+		k, v, ok := splitEntry(entry)
+		if !ok {
+			return opts.Unmarshal(wire, m.Interface())
+		}
+		lv.ents = append(lv.ents, mapEntryWire{plan: i, key: k, value: v})
+		lv.keys = append(lv.keys, k...)
+	}
+	if len(lv.ents) == 0 {
+		return opts.Unmarshal(wire, m.Interface())
+	}
+	if err := opts.Unmarshal(lv.rest, m.Interface()); err != nil {
+		return err
+	}
+	keys := string(lv.keys)
+	if !d.key.IsValid() {
+		d.key = reflect.New(stringType).Elem()
+	}
+	sv := reflect.ValueOf(m.Interface()).Elem()
+	for i := range p.maps {
+		mp := &p.maps[i]
+		count := 0
+		for _, e := range lv.ents {
+			if e.plan == i {
+				count++
+			}
+		}
+		if count == 0 {
+			continue
+		}
+		fv := sv.Field(mp.field)
+		if fv.IsNil() {
+			fv.Set(reflect.MakeMapWithSize(mp.mapType, count))
+		}
+		slab := reflect.MakeSlice(mp.slice, count, count)
+		off, j := 0, 0
+		for _, e := range lv.ents {
+			k := keys[off : off+len(e.key)]
+			off += len(e.key)
+			if e.plan != i {
+				continue
+			}
+			slot := slab.Index(j).Addr()
+			j++
+			if err := d.unmarshal(opts, e.value, slot.Interface().(proto.Message).ProtoReflect(), depth+1); err != nil {
+				return err
+			}
+			d.key.SetString(k)
+			fv.SetMapIndex(d.key, slot)
+		}
+	}
+	return nil
+}
+
+// splitEntry splits a map entry that is exactly a valid UTF-8 string key
+// (field 1) followed by a message value (field 2), as the assembler writes
+// entries; ok is false for any other form, which proto.Unmarshal then
+// decodes (or refuses) itself.
+func splitEntry(b []byte) (key, value []byte, ok bool) {
+	num, typ, n := protowire.ConsumeTag(b)
+	if n < 0 || num != 1 || typ != protowire.BytesType {
+		return nil, nil, false
+	}
+	key, kn := protowire.ConsumeBytes(b[n:])
+	if kn < 0 || !utf8.Valid(key) {
+		return nil, nil, false
+	}
+	b = b[n+kn:]
+	num, typ, n = protowire.ConsumeTag(b)
+	if n < 0 || num != 2 || typ != protowire.BytesType {
+		return nil, nil, false
+	}
+	value, vn := protowire.ConsumeBytes(b[n:])
+	if vn < 0 || n+vn != len(b) {
+		return nil, nil, false
+	}
+	return key, value, true
+}
+
+// setString sets m's string field fd to s, directly in a generated
+// struct when the plan has its Go field, else through protoreflect.
+func setString(m protoreflect.Message, fd protoreflect.FieldDescriptor, v protoreflect.Value) {
+	if p := planOf(m); p != nil {
+		if i, ok := p.strs[fd.Number()]; ok {
+			reflect.ValueOf(m.Interface()).Elem().Field(i).SetString(v.String())
+			return
+		}
+	}
+	m.Set(fd, v)
+}
+
+// trim drops scratch buffers grown past max, so that one huge object does
+// not pin its memory in a pooled execution.
+func (d *decoder) trim(max int) {
+	for i := range d.levels {
+		lv := &d.levels[i]
+		if cap(lv.rest) > max || cap(lv.keys) > max || cap(lv.ents) > max/32 {
+			*lv = decodeLevel{}
+		}
+	}
+}
