@@ -84,6 +84,8 @@ type exec struct {
 	held pairs
 	// dec decodes results (decode.go).
 	dec decoder
+	// kept holds the positions of this call's lazy cursors (keep).
+	kept []byte
 	// copyBuf holds a joined row's wire form while it is copied.
 	copyBuf []byte
 	// done is ctx.Done(), polled on every key.
@@ -171,7 +173,7 @@ func (e *exec) release() {
 	e.closeAparts()
 	e.ctx, e.db, e.r, e.b, e.p, e.t = nil, nil, nil, nil, nil, nil
 	e.keys, e.bytes, e.rows, e.err, e.lim = 0, 0, 0, nil, query.Limits{}
-	e.path, e.mapCursors, e.inJoin = e.path[:0], nil, false
+	e.path, e.mapCursors, e.inJoin, e.kept = e.path[:0], nil, false, nil
 	e.done, e.progress, e.fed, e.chunk = nil, false, false, 0
 	e.resume, e.resumeCounts, e.resumeLevel = nil, e.resumeCounts[:0], 0
 	e.last, e.lastCounts, e.counts = e.last[:0], e.lastCounts[:0], e.counts[:0]

@@ -75,7 +75,7 @@ func TestQueryLimitInsideRow(t *testing.T) {
 				if !errors.As(err, &le) {
 					t.Fatalf("%s under %+v: call %d: %v", c.text, lim, calls, err)
 				}
-				if le.Cursor == "" || len(page) == 0 || le.Cursor != page[len(page)-1].Cursor {
+				if le.Cursor == "" || len(page) == 0 || le.Cursor != page[len(page)-1].Cursor() {
 					t.Fatalf("%s under %+v: call %d: LimitError cursor %q after %d results, want the last result's", c.text, lim, calls, le.Cursor, len(page))
 				}
 				after = le.Cursor
@@ -313,7 +313,7 @@ func TestQueryRowChunks(t *testing.T) {
 	}
 	// Resuming from the cursor of a piece in the middle returns the rest.
 	mid := len(pieces) / 2
-	rest, err := qCollect(t, db, q, map[string]any{"after": pieces[mid].Cursor}, runtime.WithRowChunk(chunk))
+	rest, err := qCollect(t, db, q, map[string]any{"after": pieces[mid].Cursor()}, runtime.WithRowChunk(chunk))
 	check(t, err)
 	n := 0
 	for _, r := range rest {

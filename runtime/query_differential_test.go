@@ -97,13 +97,13 @@ func qPaged(t *testing.T, db *runtime.DB, q *query.Query, first int, want []runt
 			t.Fatalf("%s: page %d has %d results with first: 1", text, len(got), len(page))
 		}
 		got = append(got, page[0])
-		after = page[0].Cursor
+		after = page[0].Cursor()
 	}
 	if len(got) != len(want) {
 		t.Fatalf("%s: paging returned %d results, want %d", text, len(got), len(want))
 	}
 	for i := range want {
-		if !proto.Equal(want[i].Msg, got[i].Msg) || want[i].Cursor != got[i].Cursor {
+		if !proto.Equal(want[i].Msg, got[i].Msg) || want[i].Cursor() != got[i].Cursor() {
 			t.Fatalf("%s: page %d: got %s, want %s", text, i, qText(got[i].Msg.ProtoReflect()), qText(want[i].Msg.ProtoReflect()))
 		}
 	}
@@ -128,7 +128,7 @@ func qLimited(t *testing.T, db *runtime.DB, q *query.Query, first int, want []ru
 		page, err := qCollect(t, db, q, map[string]any{"first": first - complete, "after": after}, runtime.WithLimits(lim), runtime.WithRowChunk(chunk))
 		got = qJoinPartial(t, db, got, page)
 		if len(page) > 0 {
-			after = page[len(page)-1].Cursor
+			after = page[len(page)-1].Cursor()
 		}
 		var le *runtime.LimitError
 		switch {
@@ -168,7 +168,9 @@ func qJoinPartial(t testing.TB, db *runtime.DB, got, page []runtime.Result) []ru
 			last.Partial = false
 			if bytes.Equal(qRowKey(t, db, last.Msg), qRowKey(t, db, r.Msg)) {
 				runtime.MergeRow(last.Msg, r.Msg)
-				last.Partial, last.Cursor = r.Partial, r.Cursor
+				merged := last.Msg
+				*last = r // r's Partial and Cursor
+				last.Msg = merged
 				continue
 			}
 		}

@@ -71,9 +71,6 @@ type Result struct {
 	// Msg is the row: the table's Go type when it is linked in, else a
 	// dynamicpb message.
 	Msg proto.Message
-	// Cursor resumes the query after this row: pass it as the root's
-	// after: argument (typically through a variable).
-	Cursor string
 	// MapCursors holds, for each map page of this row that first: cut
 	// short, the cursor to pass as that map's after: to read on. Keys are
 	// the map's path in the row, such as "sessions" or
@@ -92,7 +89,17 @@ type Result struct {
 	// QueryResponse.partial does, and is exact). MergeRow puts pieces
 	// together.
 	Partial bool
+	// cursor is signed by Cursor, only when asked for.
+	cursor rowCursor
 }
+
+// Cursor returns the cursor that resumes the query after this row (inside
+// it, when Partial): pass it as the root's after: argument (typically
+// through a variable). It is signed (HMAC-SHA256) on each call, not while
+// the query runs, so a scan that never resumes pays nothing for cursors;
+// call it once per result you need it for. It is valid after the query
+// ended, and safe for concurrent use.
+func (r Result) Cursor() string { return r.cursor.String() }
 
 // ErrLimit is wrapped by the LimitError that ends a query stopped by its
 // limits.

@@ -19,7 +19,7 @@ func (e *exec) run(yield func(Result, error) bool) error {
 	if ba.After != nil {
 		// A limit reached before the first row resumes where this call
 		// started.
-		rows.cursor = query.FormatCursor(ba.After.Body, ba.After.Tag)
+		rows.cursor = rowCursor{text: query.FormatCursor(ba.After.Body, ba.After.Tag)}
 		pos, err := e.resumePoint(join(ns, ba.After.Key), ba)
 		if err != nil {
 			return err
@@ -71,7 +71,7 @@ type rowStream struct {
 	// previous call cut and this one found nothing left of; returned
 	// counts the rows whose last piece this call returned, for MaxRows.
 	n, returned int
-	cursor      string
+	cursor      rowCursor
 }
 
 // emit reads the row at rowKey and yields it; stop reports that the
@@ -96,14 +96,14 @@ func (s *rowStream) emit(w *walker, rowKey []byte) (stop bool, err error) {
 		}
 		partial := err != nil
 		if partial {
-			s.cursor = e.sign.cursor(e.p, e.p.Root, e.cutPosition(rowKey))
+			s.cursor = rowCursor{secret: e.sign.key, plan: e.p, pos: e.keep(e.cutPosition(rowKey))}
 		} else {
 			s.n++
 			e.rows++
 			s.returned++
-			s.cursor = e.sign.cursor(e.p, e.p.Root, rowKey[len(e.db.ns):])
+			s.cursor = rowCursor{secret: e.sign.key, plan: e.p, pos: e.keep(rowKey[len(e.db.ns):])}
 		}
-		res := Result{Msg: m, Cursor: s.cursor, MapCursors: e.mapCursors, Partial: partial}
+		res := Result{Msg: m, cursor: s.cursor, MapCursors: e.mapCursors, Partial: partial}
 		e.mapCursors = nil
 		if !s.yield(res, nil) {
 			return true, errStopped
@@ -130,14 +130,14 @@ func (s *rowStream) atMaxRows() bool {
 }
 
 func (s *rowStream) limit() error {
-	return &LimitError{Limit: "rows", Max: s.e.lim.MaxRows, Cursor: s.cursor}
+	return &LimitError{Limit: "rows", Max: s.e.lim.MaxRows, Cursor: s.cursor.String()}
 }
 
 // end turns a limit hit into a LimitError carrying the last cursor.
 func (s *rowStream) end(err error) error {
 	var hit *limitHit
 	if errors.As(err, &hit) {
-		return &LimitError{Limit: hit.limit, Max: hit.max, Cursor: s.cursor}
+		return &LimitError{Limit: hit.limit, Max: hit.max, Cursor: s.cursor.String()}
 	}
 	return err
 }

@@ -136,7 +136,7 @@ func TestScanCursorChecked(t *testing.T) {
 	var queryCursor string
 	for r, err := range db.Query(ctx, q, nil) {
 		check(t, err)
-		queryCursor = r.Cursor
+		queryCursor = r.Cursor()
 		break
 	}
 	// The same row key in another DB, signed by that DB.

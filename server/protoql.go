@@ -58,7 +58,7 @@ func (p *protoqlService) Query(req *protoqlv1.QueryRequest, stream grpc.ServerSt
 		if err != nil {
 			return err
 		}
-		resp := &protoqlv1.QueryResponse{Message: msg, Cursor: res.Cursor, MapCursors: res.MapCursors, Partial: res.Partial}
+		resp := &protoqlv1.QueryResponse{Message: msg, Cursor: res.Cursor(), MapCursors: res.MapCursors, Partial: res.Partial}
 		var key []byte
 		if held != nil || res.Partial {
 			ref, err := table.RowOf(res.Msg)

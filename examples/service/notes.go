@@ -62,7 +62,7 @@ func (s *notesServer) ListNotes(ctx context.Context, req *notespb.ListNotesReque
 			return nil, server.Status(err)
 		}
 		resp.Notes = append(resp.Notes, row.Msg)
-		resp.NextPageToken = row.Cursor
+		resp.NextPageToken = row.Cursor()
 	}
 	if len(resp.Notes) < pageSize {
 		resp.NextPageToken = ""

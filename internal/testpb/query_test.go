@@ -33,8 +33,8 @@ func TestTypedQuery(t *testing.T) {
 			t.Fatal(err)
 		}
 		got = append(got, row.Msg)
-		if row.Cursor == "" || row.MapCursors["sessions"] == "" {
-			t.Errorf("row %q: missing cursor (%q) or map cursor (%v)", row.Msg.UserId, row.Cursor, row.MapCursors)
+		if row.Cursor() == "" || row.MapCursors["sessions"] == "" {
+			t.Errorf("row %q: missing cursor (%q) or map cursor (%v)", row.Msg.UserId, row.Cursor(), row.MapCursors)
 		}
 	}
 	want := []*testpb.User{{UserId: "bob", Sessions: map[string]*testpb.Session{"s1": {ExpiresUs: 1}}}}

@@ -62,13 +62,13 @@ func QueryAs[T proto.Message](ctx context.Context, qr runtime.Querier, q *query.
 				yield(runtime.Row[T]{}, err)
 				return
 			}
-			m, ok := res.Msg.(T)
+			row, ok := runtime.TypedRow[T](res)
 			if !ok {
 				var want T
 				yield(runtime.Row[T]{}, fmt.Errorf("%w: query result is a %T, not a %T: the query's root is another table, or the DB was not opened with the linked descriptor", runtime.ErrInvalid, res.Msg, want))
 				return
 			}
-			if !yield(runtime.Row[T]{Msg: m, Cursor: res.Cursor, MapCursors: res.MapCursors, Partial: res.Partial}, nil) {
+			if !yield(row, nil) {
 				return
 			}
 		}
