@@ -16,6 +16,7 @@ type Table struct {
 	// apart holds the key prefix of each field stored apart, in the order
 	// of s.Apart (apart.go).
 	apart [][]byte
+	projs projCache // ScanOptions.Fields (scan.go)
 }
 
 // Schema returns the table's layout.

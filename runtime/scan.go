@@ -5,11 +5,14 @@ import (
 	"context"
 	"fmt"
 	"iter"
+	"strings"
+	"sync"
 
 	"github.com/protoql/protoql/kv"
 	"github.com/protoql/protoql/query"
 	"github.com/protoql/protoql/schema"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
 )
 
 // The typed reads (Get, Scan, ScanMap) and the counts run on the query
@@ -28,6 +31,17 @@ type ScanOptions struct {
 	// DB.ScanCursor, tamper-checked like a query's (a query cursor is
 	// refused). Empty: from the start.
 	After string
+	// Fields, when not empty, makes a row scan read only these fields of
+	// each row, like the paths of a google.protobuf.FieldMask
+	// (mask.GetPaths()) given to a read: each is the name of a field of
+	// the row's message, as in the .proto. The key fields are always set;
+	// every other field is left unset. A map, object or breakout field
+	// that is not listed is never read: the scan seeks past its keys, so
+	// a scan of one small field costs about one key per row however large
+	// the rows are. A listed map or object is read whole. Nested paths
+	// (a.b) and join fields are refused with ErrInvalid, as are Fields on
+	// a map scan.
+	Fields []string
 }
 
 // wholeObject is the projection of a typed read: every pair of the object.
@@ -41,10 +55,11 @@ func (db *DB) reader(ctx context.Context, r kv.Reader) *exec {
 }
 
 // readWhole feeds the assembler every pair of the object at key, with
-// layout n, and reports whether the object exists.
-func (e *exec) readWhole(w *walker, key []byte, n *schema.Node) (bool, error) {
+// layout n, that projection p selects (wholeObject: all), and reports
+// whether the object exists.
+func (e *exec) readWhole(w *walker, key []byte, n *schema.Node, p *query.Proj) (bool, error) {
 	e.asm.reset(key, n)
-	return e.object(w, key, wholeObject, 0)
+	return e.object(w, key, p, 0)
 }
 
 // readScalar returns the stored value of the scalar map entry at key
@@ -76,7 +91,7 @@ func get(ctx context.Context, r kv.Reader, ref Ref, m proto.Message) error {
 		return err
 	}
 	defer w.close()
-	found, err := e.readWhole(w, ref.key, ref.node)
+	found, err := e.readWhole(w, ref.key, ref.node, wholeObject)
 	if err != nil {
 		return err
 	}
@@ -88,11 +103,14 @@ func get(ctx context.Context, r kv.Reader, ref Ref, m proto.Message) error {
 }
 
 // scanWhole reads the units of kind in [lo, hi) whole, with layout n (nil
-// for scalar map entries), after opts.After in opts' direction, and calls
-// emit with each one's key and wire bytes (a scalar entry's stored value),
-// valid during the call, until emit returns false or opts.Limit units were
-// emitted.
-func (e *exec) scanWhole(lo, hi []byte, opts ScanOptions, kind unitKind, n *schema.Node, emit func(key, wire []byte) (bool, error)) error {
+// for scalar map entries), or with projection p (nil: whole), after
+// opts.After in opts' direction, and calls emit with each one's key and
+// wire bytes (a scalar entry's stored value), valid during the call, until
+// emit returns false or opts.Limit units were emitted.
+func (e *exec) scanWhole(lo, hi []byte, opts ScanOptions, kind unitKind, n *schema.Node, p *query.Proj, emit func(key, wire []byte) (bool, error)) error {
+	if p == nil {
+		p = wholeObject
+	}
 	if opts.After != "" {
 		at, err := e.db.scanPosition(opts.After)
 		if err != nil {
@@ -111,10 +129,13 @@ func (e *exec) scanWhole(lo, hi []byte, opts ScanOptions, kind unitKind, n *sche
 	}
 	var s stepper
 	var err error
-	if opts.Reverse && (n == nil || n.Parent != nil || len(n.Table.Apart) == 0) {
-		// Rows with fields apart are read forward, merging their spaces.
+	if opts.Reverse && p == wholeObject && (n == nil || n.Parent != nil || len(n.Table.Apart) == 0) {
 		err = e.stepsBack(&s, lo, hi, kind)
 	} else {
+		// Rows with fields apart are read forward, merging their
+		// spaces; a projection skips keys, which the reverse walker
+		// cannot: in reverse, it finds each unit, the forward walker
+		// reads it.
 		err = e.steps(&s, nil, lo, hi, opts.Reverse, kind, 0, nil)
 	}
 	defer s.close()
@@ -132,7 +153,7 @@ func (e *exec) scanWhole(lo, hi []byte, opts ScanOptions, kind unitKind, n *sche
 		case n == nil:
 			wire, found, err = e.readScalar(s.fwd, s.unit)
 		default:
-			if found, err = e.readWhole(s.fwd, s.unit, n); found {
+			if found, err = e.readWhole(s.fwd, s.unit, n, p); found {
 				wire = e.asm.finish()
 			}
 		}
@@ -216,10 +237,15 @@ func scanRows(ctx context.Context, rd kv.Reader, t *Table, r KeyRange, opts Scan
 			yield(nil, err)
 			return
 		}
+		p, err := t.projection(opts.Fields)
+		if err != nil {
+			yield(nil, err)
+			return
+		}
 		e := t.db.reader(ctx, rd)
 		defer e.release()
 		ref := Ref{table: t, kind: RefRow, node: t.s.Root}
-		err = e.scanWhole(lo, hi, opts, unitKind{table: t}, t.s.Root, func(key, wire []byte) (bool, error) {
+		err = e.scanWhole(lo, hi, opts, unitKind{table: t}, t.s.Root, p, func(key, wire []byte) (bool, error) {
 			m := t.db.NewMessage(t.s.Desc)
 			if err := ref.decode(&e.dec, key, wire, m); err != nil {
 				return false, err
@@ -240,9 +266,13 @@ func scanEntries(ctx context.Context, rd kv.Reader, ref Ref, r KeyRange, opts Sc
 			yield(MapEntry{}, err)
 			return
 		}
+		if len(opts.Fields) > 0 {
+			yield(MapEntry{}, invalid("%s: ScanOptions.Fields applies to row scans, not to map scans", ref))
+			return
+		}
 		e := ref.table.db.reader(ctx, rd)
 		defer e.release()
-		err = e.scanWhole(lo, hi, opts, unitKind{parentLen: ref.parentLen}, ref.field.Child, func(key, wire []byte) (bool, error) {
+		err = e.scanWhole(lo, hi, opts, unitKind{parentLen: ref.parentLen}, ref.field.Child, nil, func(key, wire []byte) (bool, error) {
 			entry, err := ref.decodeEntry(key, wire)
 			if err != nil {
 				return false, err
@@ -253,4 +283,57 @@ func scanEntries(ctx context.Context, rd kv.Reader, ref Ref, r KeyRange, opts Sc
 			yield(MapEntry{}, err)
 		}
 	}
+}
+
+// projCache holds a table's projections for ScanOptions.Fields, by the
+// fields' names joined with commas; at most maxProjs.
+type projCache struct {
+	mu sync.Mutex
+	m  map[string]*query.Proj
+}
+
+const maxProjs = 64
+
+// projection returns the projection reading the top-level fields of t's
+// rows named in fields, nil for none (whole rows). It is the projection of
+// the query `T { f1, f2 }`, compiled once per list of fields.
+func (t *Table) projection(fields []string) (*query.Proj, error) {
+	if len(fields) == 0 {
+		return nil, nil
+	}
+	name := strings.Join(fields, ",")
+	c := &t.projs
+	c.mu.Lock()
+	p, ok := c.m[name]
+	c.mu.Unlock()
+	if ok {
+		return p, nil
+	}
+	md := t.s.Desc
+	for _, f := range fields {
+		fd := md.Fields().ByName(protoreflect.Name(f))
+		switch {
+		case strings.Contains(f, "."):
+			return nil, invalid("ScanOptions.Fields: %q: a nested path; list top-level fields of %s", f, md.FullName())
+		case fd == nil:
+			return nil, invalid("ScanOptions.Fields: %s has no field %q", md.FullName(), f)
+		}
+	}
+	q, err := query.Compile(t.db.cat, string(md.FullName())+" { "+strings.Join(fields, ", ")+" }")
+	if err != nil {
+		return nil, fmt.Errorf("%w: ScanOptions.Fields %q: %w", ErrInvalid, fields, err)
+	}
+	p = q.Plan().Proj
+	if p.HasJoins() || len(p.Hidden) > 0 {
+		return nil, invalid("ScanOptions.Fields %q: a typed scan does not read join fields", fields)
+	}
+	c.mu.Lock()
+	if c.m == nil {
+		c.m = map[string]*query.Proj{}
+	}
+	if len(c.m) < maxProjs {
+		c.m[name] = p
+	}
+	c.mu.Unlock()
+	return p, nil
 }

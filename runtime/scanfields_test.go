@@ -1,0 +1,124 @@
+package runtime_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"testing"
+
+	"github.com/protoql/protoql/internal/testpb"
+	"github.com/protoql/protoql/kv/memkv"
+	"github.com/protoql/protoql/runtime"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
+)
+
+// onlyFields returns u with every field cleared but user_id (the key) and
+// the named ones: what a scan with ScanOptions.Fields must return.
+func onlyFields(u *testpb.User, fields []string) *testpb.User {
+	c := proto.Clone(u).(*testpb.User)
+	m := c.ProtoReflect()
+	m.Range(func(fd protoreflect.FieldDescriptor, _ protoreflect.Value) bool {
+		if fd.Name() != "user_id" && !slices.Contains(fields, string(fd.Name())) {
+			m.Clear(fd)
+		}
+		return true
+	})
+	return c
+}
+
+// TestScanFields checks the projected typed scan against whole rows with
+// the other fields cleared, in both directions, with limits and cursors,
+// and that it seeks past the maps it does not read.
+func TestScanFields(t *testing.T) {
+	ctx := context.Background()
+	landed := 0
+	db := openDB(t, countingStore{memkv.New(), &landed})
+	users := must[testpb.UserTable](t)(testpb.NewUserTable(db))
+	var want []*testpb.User
+	for i := range 12 {
+		u := fullUser(fmt.Sprintf("u%02d", i))
+		for j := range 40 {
+			u.Sessions[fmt.Sprintf("x%02d", j)] = &testpb.Session{ExpiresUs: int64(j), Device: "d"}
+		}
+		if i%3 == 0 {
+			u.Password, u.Threads, u.Profile = nil, nil, nil // absent children
+		}
+		check(t, users.Put(ctx, u))
+		want = append(want, u)
+	}
+	lists := [][]string{
+		{"last_seen_us"},
+		{"registered"},
+		{"sessions"},
+		{"registered", "threads", "password"},
+		{"emails", "created", "address", "counters", "nickname", "profile", "settings", "scores"},
+		{"user_id"},
+	}
+	for _, fields := range lists {
+		for _, reverse := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%v/reverse=%v", fields, reverse), func(t *testing.T) {
+				exp := slices.Clone(want)
+				if reverse {
+					slices.Reverse(exp)
+				}
+				var got []*testpb.User
+				after := ""
+				for len(got) < len(exp) {
+					n := len(got)
+					for u, err := range users.Scan(ctx, nil, runtime.ScanOptions{Fields: fields, Reverse: reverse, Limit: 5, After: after}) {
+						check(t, err)
+						got = append(got, u)
+					}
+					if len(got) == n {
+						t.Fatalf("no progress after %d rows", n)
+					}
+					after = must[string](t)(users.Cursor(got[len(got)-1]))
+				}
+				for i := range exp {
+					if w := onlyFields(exp[i], fields); !proto.Equal(got[i], w) {
+						t.Fatalf("row %d:\ngot  %v\nwant %v", i, got[i], w)
+					}
+				}
+			})
+		}
+	}
+
+	// A scan of one inline field lands on a few keys per row, not on the
+	// 40-odd of its sessions.
+	count := func(fields []string) int {
+		landed = 0
+		check(t, db.View(ctx, func(tx *runtime.Tx) error { // the counting reader
+			for _, err := range users.In(tx).Scan(ctx, nil, runtime.ScanOptions{Fields: fields}) {
+				if err != nil {
+					return err
+				}
+			}
+			return nil
+		}))
+		return landed
+	}
+	if whole, one := count(nil), count([]string{"registered"}); one > 4*len(want) || whole < 40*len(want) {
+		t.Errorf("keys landed on: %d for registered alone, %d for whole rows", one, whole)
+	}
+
+	for name, fields := range map[string][]string{
+		"nested":  {"password.hash"},
+		"unknown": {"nope"},
+		"twice":   {"registered", "registered"},
+	} {
+		for _, err := range users.Scan(ctx, nil, runtime.ScanOptions{Fields: fields}) {
+			if !errors.Is(err, runtime.ErrInvalid) {
+				t.Errorf("%s: Fields %q: got %v, want ErrInvalid", name, fields, err)
+			}
+			break
+		}
+	}
+	for _, err := range users.Row("u01").Sessions().Scan(ctx, runtime.ScanOptions{Fields: []string{"device"}}) {
+		if !errors.Is(err, runtime.ErrInvalid) {
+			t.Errorf("a map scan with Fields: got %v, want ErrInvalid", err)
+		}
+		break
+	}
+}
