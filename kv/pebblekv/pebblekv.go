@@ -259,11 +259,14 @@ func (s *Store) View(ctx context.Context, fn func(kv.Reader) error) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("pebblekv: view: %w", err)
 	}
-	snap := s.db.NewSnapshot()
-	v := &view{scope{r: snap}}
+	pr, err := newPointReader(ctx, s.db)
+	if err != nil {
+		return fmt.Errorf("pebblekv: view: %w", wrapCorrupt(err))
+	}
+	v := &view{scope{r: pr}}
 	defer func() {
 		v.end()
-		_ = snap.Close()
+		_ = pr.close()
 	}()
 	return fn(v)
 }
