@@ -86,6 +86,8 @@ type exec struct {
 	dec decoder
 	// kept holds the positions of this call's lazy cursors (keep).
 	kept []byte
+	// elemBuf holds the last entry of a map page (mapScan.run).
+	elemBuf []byte
 	// copyBuf holds a joined row's wire form while it is copied.
 	copyBuf []byte
 	// done is ctx.Done(), polled on every key.
@@ -177,7 +179,7 @@ func (e *exec) release() {
 	e.done, e.progress, e.fed, e.chunk = nil, false, false, 0
 	e.resume, e.resumeCounts, e.resumeLevel = nil, e.resumeCounts[:0], 0
 	e.last, e.lastCounts, e.counts = e.last[:0], e.lastCounts[:0], e.counts[:0]
-	for _, b := range []*[]byte{&e.copyBuf, &e.last, &e.resumeBuf, &e.cutBuf, &e.scratch} {
+	for _, b := range []*[]byte{&e.copyBuf, &e.last, &e.resumeBuf, &e.cutBuf, &e.scratch, &e.elemBuf} {
 		if cap(*b) > maxPooledBuf {
 			*b = nil
 		}

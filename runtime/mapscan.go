@@ -78,11 +78,12 @@ func (m *mapScan) run(s *stepper) error {
 			return err
 		}
 		if m.first > 0 && e.counts[m.level] >= m.first {
-			// The cursor is made before stepping on: the step reuses the
-			// entry key's buffer.
-			path, cur := e.mapCursor(m.ch, s.unit[len(m.parent):])
+			// The entry's element is kept before stepping on (the step
+			// reuses the entry key's buffer), and the cursor is signed
+			// only when another entry follows.
+			e.elemBuf = append(e.elemBuf[:0], s.unit[len(m.parent):]...)
 			if ok, err = s.next(); ok {
-				e.setMapCursor(path, cur)
+				e.setMapCursor(e.mapCursor(m.ch, e.elemBuf))
 			}
 			break
 		}

@@ -135,7 +135,10 @@ func (s *rowStream) limit() error {
 
 // end turns a limit hit into a LimitError carrying the last cursor.
 func (s *rowStream) end(err error) error {
-	var hit *limitHit
+	if err == nil {
+		return nil
+	}
+	var hit *limitHit // escapes through errors.As: allocated only here
 	if errors.As(err, &hit) {
 		return &LimitError{Limit: hit.limit, Max: hit.max, Cursor: s.cursor.String()}
 	}
