@@ -136,15 +136,17 @@ func (p *Protoql) QuerySessionsTyped(ctx context.Context, id string) (*socialpb.
 	return u, nil
 }
 
-// ScanNames runs the compiled ScanNamesText: rows are read with the
-// projection pushed down (the sessions are seeked over, not read).
+// ScanNames is the projected typed scan UserTable.Scan with
+// ScanOptions.Fields display_name (the query ScanNamesText reads the same
+// keys): the sessions are seeked over, not read.
 func (p *Protoql) ScanNames(ctx context.Context, fn func(id, name string)) error {
-	for res, err := range p.db.Query(ctx, p.names, nil) {
+	for u, err := range p.users.Scan(ctx, nil, runtime.ScanOptions{Fields: scanNamesFields}) {
 		if err != nil {
 			return err
 		}
-		u := res.Msg.(*socialpb.User)
 		fn(u.UserId, u.DisplayName)
 	}
 	return nil
 }
+
+var scanNamesFields = []string{"display_name"}
