@@ -31,7 +31,11 @@
 // stack of frames (one per nesting level) and a row is emitted as soon as its
 // key range ends, so memory is bounded by one object, not by the scan. Values
 // are concatenated with protobuf length framing and unmarshalled once per
-// emitted message.
+// emitted message; for generated Go types, the entries of string-keyed
+// message maps are taken out of those bytes and assigned directly (a
+// sized map, the values allocated together, each decoded by
+// proto.Unmarshal), which is what proto.Unmarshal would build, without its
+// reflective map decoding (decode.go).
 //
 // One engine serves every read. Get, Scan, ScanMap, the counts and Query
 // are all executions of the same executor; a typed read is a query whose
@@ -54,6 +58,11 @@
 // land on (for limits and telemetry), to check the context, and to
 // remember the keyless gap behind them, so seeking to a key already
 // passed costs nothing. GetValue is a point read.
+//
+// A typed row scan with ScanOptions.Fields reads with the projection of
+// those fields, as a query would, so it seeks past the maps and objects it
+// does not return. A query's row cursors are signed only when
+// Result.Cursor is called; a map page's, once per page cut short.
 //
 // Every key and value read is checked against the schema: an unknown key
 // element, a non-canonical key, a value holding a field that is stored

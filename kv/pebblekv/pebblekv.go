@@ -38,8 +38,9 @@
 // what it writes; a DeleteRange (blind or in a transaction) conflicts with
 // a read of any key in its range. An attempt that runs longer than
 // Options.MaxTxnLifetime (default one minute) fails with kv.ErrExpired and
-// stops pinning the commit log. View reads a Pebble snapshot and never
-// takes the commit lock.
+// stops pinning the commit log. View reads one point in time (clones of
+// one Pebble iterator opened when it starts, which cost less than a Pebble
+// snapshot) and never takes the commit lock.
 //
 // # Durability and group commit
 //
@@ -250,7 +251,8 @@ func (s *Store) Update(ctx context.Context, fn func(kv.Txn) error) error {
 	return s.write.update(ctx, fn)
 }
 
-// View runs fn on a Pebble snapshot taken when it is called.
+// View runs fn on the state of the database when it is called: its reads
+// are clones of one iterator opened then (pointread.go).
 func (s *Store) View(ctx context.Context, fn func(kv.Reader) error) error {
 	if !s.g.Enter() {
 		return errClosed
