@@ -167,7 +167,9 @@ func TestQueryCursorsLazy(t *testing.T) {
 	}
 	// Per row: the message and its user_id string; a signed cursor would
 	// add its string at least.
-	if perRow := testing.AllocsPerRun(5, count) / n; perRow > 2.5 {
+	// (Allocation counts differ under the race detector; the resume
+	// checks below run under it too.)
+	if perRow := testing.AllocsPerRun(5, count) / n; !raceEnabled && perRow > 2.5 {
 		t.Errorf("%.2f allocations per row of a query whose cursors nobody reads, want at most 2.5", perRow)
 	}
 	var kept []runtime.Result
