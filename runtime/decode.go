@@ -58,24 +58,24 @@ func (p *msgPlan) mapOf(num protowire.Number) int {
 	return -1
 }
 
-// plans caches msgPlans by Go type (a *T); a nil *msgPlan means the type
+// decodePlans caches msgPlans by Go type (a *T); a nil *msgPlan means the type
 // gains nothing from this path.
-var plans sync.Map
+var decodePlans sync.Map
 
 var (
 	stringType  = reflect.TypeFor[string]()
 	dynamicType = reflect.TypeFor[*dynamicpb.Message]()
 )
 
-// planOf returns the plan of m's Go type, nil when m is not a generated
+// decodePlanOf returns the plan of m's Go type, nil when m is not a generated
 // message (dynamicpb, a legacy wrapper) or has nothing to gain.
-func planOf(m protoreflect.Message) *msgPlan {
+func decodePlanOf(m protoreflect.Message) *msgPlan {
 	t := reflect.TypeOf(m.Interface())
-	if p, ok := plans.Load(t); ok {
+	if p, ok := decodePlans.Load(t); ok {
 		return p.(*msgPlan)
 	}
 	p := buildPlan(t, m.Descriptor())
-	plans.Store(t, p)
+	decodePlans.Store(t, p)
 	return p
 }
 
@@ -163,7 +163,7 @@ const maxFastDepth = 8
 // unmarshal decodes wire into m, which must be empty (fresh or reset),
 // as opts.Unmarshal(wire, m) does; see the top of this file.
 func (d *decoder) unmarshal(opts proto.UnmarshalOptions, wire []byte, m protoreflect.Message, depth int) error {
-	p := planOf(m)
+	p := decodePlanOf(m)
 	if p == nil || len(p.maps) == 0 || depth >= maxFastDepth {
 		return opts.Unmarshal(wire, m.Interface())
 	}
@@ -272,7 +272,7 @@ func splitEntry(b []byte) (key, value []byte, ok bool) {
 // setString sets m's string field fd to s, directly in a generated
 // struct when the plan has its Go field, else through protoreflect.
 func setString(m protoreflect.Message, fd protoreflect.FieldDescriptor, v protoreflect.Value) {
-	if p := planOf(m); p != nil {
+	if p := decodePlanOf(m); p != nil {
 		if i, ok := p.strs[fd.Number()]; ok {
 			reflect.ValueOf(m.Interface()).Elem().Field(i).SetString(v.String())
 			return
