@@ -26,7 +26,10 @@ type Bound struct {
 // Keys are relative: the root's bounds start at the table element, to be
 // prefixed with the database's namespace; a map's start at the map's tag,
 // to be prefixed with the key of the object holding the map. (No tag starts
-// with 0xFF, so tuple.PrefixEnd commutes with the prefixing.)
+// with 0xFF, so tuple.PrefixEnd commutes with the prefixing.) Through an
+// index (Access.Index) they bound index entries: a table index's start at
+// its prefix (schema.Index.AppendPrefix), relative to the namespace; a map
+// index's at its prefix relative to the object holding the map.
 type BoundAccess struct {
 	// Lo and Hi bound the keys read, [Lo, Hi).
 	Lo, Hi []byte
@@ -187,7 +190,10 @@ func listVars(names []string) string {
 func (b *Bound) bindAccess(a *Access) error {
 	ba := &b.acc[a.ID]
 	var p []byte
-	if a.Map == nil {
+	switch {
+	case a.Index != nil:
+		p = a.Index.AppendPrefix(nil, nil)
+	case a.Map == nil:
 		p = b.Plan.Table.AppendPrefix(nil)
 	}
 	for i, op := range a.Points {

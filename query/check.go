@@ -32,14 +32,22 @@ func (c *checker) check(ast *AST) error {
 		// Not even looked up: Lookup's error would quote all of it.
 		return c.unknownTable(sel)
 	}
+	var ix *schema.Index
 	t, err := c.cat.Lookup(sel.Name)
 	if err != nil {
-		return c.unknownTable(sel)
+		if t, ix, err = c.rootIndex(sel); err != nil {
+			return err
+		}
 	}
 	p := c.plan
 	p.Table, p.Alias = t, sel.Alias
 	c.fp = append(c.fp, t.Desc.FullName()...)
-	p.Root, err = c.access(sel, t.Key, nil, string(t.Desc.Name()))
+	cols, base := t.Key, string(t.Desc.Name())
+	if ix != nil {
+		c.fp = append(append(c.fp, '.'), ix.Name...)
+		cols, base = indexCols(ix), base+"."+ix.Name
+	}
+	p.Root, err = c.access(sel, cols, nil, ix, base)
 	if err != nil {
 		return err
 	}
@@ -86,12 +94,25 @@ func (c *checker) project(n *schema.Node, sub *SubSelect, path string) (*Proj, e
 	for _, f := range sub.Fields {
 		fd := n.Desc.Fields().ByName(protoreflect.Name(f.Name))
 		if fd == nil {
-			return nil, invalidf(f.Pos, "unknown field %s in %s%s", quote(f.Name), n.Desc.FullName(), suggest(f.Name, fieldNames(n.Desc)))
-		}
-		for _, prev := range selected {
-			if prev.Name == f.Name {
-				return nil, invalidf(f.Pos, "field %s is selected twice (first at %d:%d); a result holds one value per field", f.Name, prev.Pos.Line, prev.Pos.Column)
+			sf, ix, err := c.mapIndex(n, f)
+			if err != nil {
+				return nil, err
 			}
+			if sf == nil {
+				return nil, invalidf(f.Pos, "unknown field %s in %s%s", quote(f.Name), n.Desc.FullName(), suggest(f.Name, fieldNames(n.Desc)))
+			}
+			if err := c.selectOnce(selected, f, sf.Name()); err != nil {
+				return nil, err
+			}
+			selected = append(selected, f)
+			c.fp = append(append(c.fp, f.Name...), ' ')
+			if err := c.mapField(p, sf, ix, f); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		if err := c.selectOnce(selected, f, fd.Name()); err != nil {
+			return nil, err
 		}
 		selected = append(selected, f)
 		c.fp = append(append(c.fp, f.Name...), ' ')
@@ -102,6 +123,26 @@ func (c *checker) project(n *schema.Node, sub *SubSelect, path string) (*Proj, e
 	c.fp = append(c.fp, '}')
 	c.finish(p)
 	return p, nil
+}
+
+// selectOnce refuses a second selection of the field named name (through
+// an index or not): a result holds one value per field.
+func (c *checker) selectOnce(selected []*Selection, f *Selection, name protoreflect.Name) error {
+	for _, prev := range selected {
+		if prev.Name == f.Name || fieldOf(prev.Name) == string(name) {
+			return invalidf(f.Pos, "field %s is selected twice (first at %d:%d); a result holds one value per field", name, prev.Pos.Line, prev.Pos.Column)
+		}
+	}
+	return nil
+}
+
+// fieldOf returns the field name of a selection's name: the part before
+// ".index" for a map read through an index.
+func fieldOf(name string) string {
+	if i := strings.IndexByte(name, '.'); i >= 0 {
+		return name[:i]
+	}
+	return name
 }
 
 // field adds the selection f of field sf to p.
@@ -137,29 +178,44 @@ func (c *checker) field(p *Proj, sf *schema.Field, f *Selection) error {
 		ch.Proj, err = c.project(sf.Child, f.Sub, path)
 		p.Children = append(p.Children, ch)
 	case schema.Map:
-		ch.Elem = sf.AppendElem(nil)
-		if f.Keys != nil || f.Args != nil {
-			if ch.Access, err = c.access(f, []*schema.Column{sf.Key}, sf, path); err != nil {
-				return err
-			}
-			path = ch.Access.Path
-		}
-		if sf.Child == nil && f.Sub != nil {
-			return invalidf(f.Sub.Pos, "%s is %s: its values are scalars, returned whole; drop the {…}", f.Name, typeName(sf.Desc))
-		}
-		if sf.Child != nil {
-			if ch.Access == nil || !ch.Access.Exact() {
-				path += "[*]"
-			}
-			ch.Proj, err = c.project(sf.Child, f.Sub, path)
-		}
-		p.Children = append(p.Children, ch)
+		return c.mapField(p, sf, nil, f)
 	case schema.Join:
 		ch.Target = sf.Join.Target
 		ch.Proj, err = c.project(sf.Join.Target.Root, f.Sub, joinPath(sf))
 		p.Joins = append(p.Joins, ch)
 	}
 	return err
+}
+
+// mapField adds the selection f of map field sf to p, read through its
+// index ix when ix is not nil.
+func (c *checker) mapField(p *Proj, sf *schema.Field, ix *schema.Index, f *Selection) error {
+	ch := &Child{Field: sf, Alias: f.Alias, Pos: f.Pos, Elem: sf.AppendElem(nil)}
+	path := p.Path + "." + f.Name
+	var err error
+	if f.Keys != nil || f.Args != nil || ix != nil {
+		cols := []*schema.Column{sf.Key}
+		if ix != nil {
+			cols = indexCols(ix)
+		}
+		if ch.Access, err = c.access(f, cols, sf, ix, path); err != nil {
+			return err
+		}
+		path = ch.Access.Path
+	}
+	if sf.Child == nil && f.Sub != nil {
+		return invalidf(f.Sub.Pos, "%s is %s: its values are scalars, returned whole; drop the {…}", fieldOf(f.Name), typeName(sf.Desc))
+	}
+	if sf.Child != nil {
+		if ch.Access == nil || !ch.Access.Exact() {
+			path += "[*]"
+		}
+		if ch.Proj, err = c.project(sf.Child, f.Sub, path); err != nil {
+			return err
+		}
+	}
+	p.Children = append(p.Children, ch)
+	return nil
 }
 
 func (c *checker) scalarSub(sf *schema.Field, f *Selection) error {

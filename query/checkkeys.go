@@ -19,9 +19,10 @@ func (s *site) String() string { return s.c.where(s.a, s.i) }
 
 // access checks the keys and arguments of the root (m nil) or of map
 // field m, whose key columns are cols.
-func (c *checker) access(sel *Selection, cols []*schema.Column, m *schema.Field, base string) (*Access, error) {
-	a := &Access{ID: len(c.plan.Accesses), Cols: cols, Map: m}
+func (c *checker) access(sel *Selection, cols []*schema.Column, m *schema.Field, ix *schema.Index, base string) (*Access, error) {
+	a := &Access{ID: len(c.plan.Accesses), Cols: cols, Map: m, Index: ix}
 	c.plan.Accesses = append(c.plan.Accesses, a)
+	a.Path = base // for messages until the keys are known
 	if err := c.keys(sel.Keys, a); err != nil {
 		return nil, err
 	}
@@ -30,6 +31,9 @@ func (c *checker) access(sel *Selection, cols []*schema.Column, m *schema.Field,
 }
 
 func (c *checker) where(a *Access, i int) string {
+	if a.Index != nil {
+		return "column " + a.Cols[i].Name() + " of index " + a.Index.Path()
+	}
 	if a.Map != nil {
 		return "key of map " + a.Map.Path()
 	}
@@ -79,6 +83,10 @@ func (c *checker) keys(kl *KeyList, a *Access) error {
 }
 
 func (c *checker) tooManyKeys(k *KeyExpr, a *Access, n int) error {
+	if a.Index != nil {
+		return invalidf(k.Pos, "too many keys: index %s has %d column%s (%s), got %d",
+			a.Index.Name, len(a.Cols), plural(len(a.Cols)), strings.Join(colNames(a.Cols), ", "), n)
+	}
 	if a.Map != nil {
 		return invalidf(k.Pos, "too many keys: map %s has one key, got %d", a.Map.Name(), n)
 	}
@@ -86,12 +94,16 @@ func (c *checker) tooManyKeys(k *KeyExpr, a *Access, n int) error {
 	if len(a.Cols) == 0 {
 		return invalidf(k.Pos, "too many keys: %s is a singleton table with no key columns, got %d", t.Desc.Name(), n)
 	}
-	names := make([]string, len(a.Cols))
-	for i, col := range a.Cols {
+	return invalidf(k.Pos, "too many keys: %s has %d key column%s (%s), got %d",
+		t.Desc.Name(), len(a.Cols), plural(len(a.Cols)), strings.Join(colNames(a.Cols), ", "), n)
+}
+
+func colNames(cols []*schema.Column) []string {
+	names := make([]string, len(cols))
+	for i, col := range cols {
 		names[i] = col.Name()
 	}
-	return invalidf(k.Pos, "too many keys: %s has %d key column%s (%s), got %d",
-		t.Desc.Name(), len(a.Cols), plural(len(a.Cols)), strings.Join(names, ", "), n)
+	return names
 }
 
 func plural(n int) string {

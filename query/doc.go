@@ -19,6 +19,29 @@
 //	User[$id] { sessions["s1".."s5"](reverse: true) { expires_us } }
 //	User["alice"] { threads { thread { body } } }
 //
+// # Secondary indexes
+//
+// A name may end in ".index" to read through a secondary index: at the
+// root, Table.index reads the table's rows through its index; on a map
+// field, map.index reads the map's entries through the map's index:
+//
+//	Account.by_email["a@b.c"] { name }
+//	Account.by_age[30, "a".."n"](first: 10) { name }
+//	Account[$org, $id] { tasks.by_done[false](first: 10) { text } }
+//
+// The keys give values for the index's columns exactly as for primary
+// keys: any prefix of them, each a point except the last given, which may
+// be a range; no keys reads the whole index. first, after and reverse
+// work as on keys, with the index's order; the projection and joins are
+// those of the row or entry. The grammar is unchanged: names are already
+// dot-separated (fully qualified table names), and the checker splits the
+// index off when the whole name is not a table. All columns of a unique
+// index given as points is a get (one index key, then one row); any other
+// access is a scan of index entries, each followed by a lookup of the row
+// or entry it names. A cursor of an index scan holds the index entry, so
+// it is refused by any other query, a scan of the same table by key
+// included (see Explain for the keys read).
+//
 // # Use
 //
 // Compile once, bind and run many times, from many goroutines:

@@ -32,6 +32,11 @@ func (b *Bound) Explain() string { return explain(b.Plan, b) }
 func explain(p *Plan, b *Bound) string {
 	e := explainer{b: b}
 	a := p.Root
+	if a.Index != nil {
+		e.indexScan(a, sym{}, "row", 0)
+		e.proj(p.Proj, sym{}.placeholder("row"), 1)
+		return e.sb.String()
+	}
 	root := sym{}.add(p.Table.AppendPrefix(nil))
 	lo, hi := e.bounds(a, root)
 	if a.Exact() {
@@ -196,6 +201,15 @@ func (e *explainer) mapChild(ch *Child, path string, key sym, d int) {
 		path = a.Path
 	}
 	entry := sym{}.placeholder("entry")
+	if a != nil && a.Index != nil {
+		e.indexScan(a, key, "map entry", d)
+		if ch.Proj == nil {
+			e.line(d+1, "return key, value")
+			return
+		}
+		e.proj(ch.Proj, entry, d+1)
+		return
+	}
 	if exact {
 		e.line(d, "get "+path+e.page("map entry", a))
 		e.line(d+1, "key    "+lo.String())
@@ -233,6 +247,26 @@ func (e *explainer) join(p *Proj, j *Child, key sym, d int) {
 	e.proj(j.Proj, k, d+1)
 }
 
+// indexScan renders the read of a's index entries under parent (nothing
+// for a table index, the holding object's key for a map's), and the
+// lookups of the objects (what: row or map entry) they name.
+func (e *explainer) indexScan(a *Access, parent sym, what string, d int) {
+	kind := "index " + a.Index.Name
+	if a.Index.Unique {
+		kind = "unique " + kind
+	}
+	lo, hi := e.bounds(a, parent.add(a.Index.AppendPrefix(nil, nil)))
+	if a.Exact() {
+		e.line(d, "get "+a.Path+e.page(kind, a))
+		e.line(d+1, "key    "+lo.String())
+		e.line(d+1, "then   get the "+what+" the entry names (its key is the entry's value)")
+		return
+	}
+	e.line(d, "scan "+a.Path+e.page(kind, a))
+	e.line(d+1, "range  ["+lo.String()+", "+hi.String()+")")
+	e.line(d+1, "then   get each "+what+" an entry names (its key ends the entry's key): in index order, one seek each on one iterator")
+}
+
 // bounds returns the symbolic bounds of access a under parent (the table
 // element for the root, the holding object's key for a map).
 func (e *explainer) bounds(a *Access, parent sym) (lo, hi sym) {
@@ -255,7 +289,7 @@ func (e *explainer) bounds(a *Access, parent sym) (lo, hi sym) {
 			upper = &k
 		}
 		return schema.Bounds(col, p.add(col.AppendTag(nil)), lower, upper, sym.end)
-	case a.Map != nil && len(a.Points) == 0:
+	case a.Map != nil && a.Index == nil && len(a.Points) == 0:
 		base := p.add(a.Cols[0].AppendTag(nil))
 		return base, base.end()
 	}

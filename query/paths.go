@@ -59,7 +59,7 @@ func (c *checker) keyPath(base string, a *Access) string {
 }
 
 func (c *checker) appendCol(b []byte, a *Access, i int) []byte {
-	if a.Map != nil {
+	if a.Map != nil && a.Index == nil {
 		return b
 	}
 	return append(append(b, a.Cols[i].Name()...), '=')

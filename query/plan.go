@@ -59,11 +59,20 @@ type Access struct {
 	First, After, Reverse *Operand
 	// Map is the map field for a map access; nil for the root.
 	Map *schema.Field
+	// Index is the secondary index the access reads through; nil when it
+	// reads by primary key or map key. Cols are then the index's columns,
+	// the bounds select index entries, and each entry names the row (or,
+	// for a map's index, the map entry) to read.
+	Index *schema.Index
 }
 
 // Exact reports whether the access fixes every key column: it reads one
-// object (or none).
-func (a *Access) Exact() bool { return len(a.Points) == len(a.Cols) }
+// object (or none). Through an index it is so only for a unique index,
+// whose entry for given values is one key; a non-unique index's entries
+// for given values are a prefix scan.
+func (a *Access) Exact() bool {
+	return len(a.Points) == len(a.Cols) && (a.Index == nil || a.Index.Unique)
+}
 
 // Operand is a value in the query: a literal, already typed by the schema,
 // or a variable bound at execution.
