@@ -116,6 +116,8 @@ type exec struct {
 	counts     []int
 	resumeBuf  []byte
 	cutBuf     []byte
+	// prefixBuf holds an index's prefix (indexscan.go).
+	prefixBuf []byte
 }
 
 type pathStep struct {
@@ -136,6 +138,9 @@ func (db *DB) newExec(ctx context.Context, q *query.Query, vars map[string]any, 
 	t := db.tables[p.Table.ID]
 	if t == nil || t.s.Desc.FullName() != p.Table.Desc.FullName() {
 		return nil, invalid("the query reads table %s (id %d), which this DB does not have: compile queries against db.Catalog() or the schema the DB was opened with", p.Table.Desc.FullName(), p.Table.ID)
+	}
+	if err := db.indexesReadable(p); err != nil {
+		return nil, err
 	}
 	key := o.cursorKey
 	if key == nil {

@@ -11,6 +11,9 @@ import (
 
 // scanMap feeds the selected entries of map ch of the object at parent.
 func (e *exec) scanMap(w *walker, parent []byte, ch *query.Child, depth int) error {
+	if ch.Access != nil && ch.Access.Index != nil {
+		return e.scanMapIndex(w, parent, ch, depth)
+	}
 	var ba query.BoundAccess
 	if ch.Access != nil {
 		ba = *e.b.Access(ch.Access)

@@ -51,7 +51,13 @@ func (m *qModel) eval(b *query.Bound) []proto.Message {
 		return vals
 	}
 	var out []proto.Message
-	for _, i := range qSelect(b, p.Root, cols, len(rows), func(i int) []protoreflect.Value { return keyOf(rows[i]) }) {
+	sel := func() []int {
+		if p.Root.Index != nil {
+			return qIndexSelect(b, p.Root, cols, len(rows), func(i int) protoreflect.Message { return rows[i].ProtoReflect() }, func(i int) []protoreflect.Value { return keyOf(rows[i]) })
+		}
+		return qSelect(b, p.Root, cols, len(rows), func(i int) []protoreflect.Value { return keyOf(rows[i]) })
+	}
+	for _, i := range sel() {
 		out = append(out, m.project(rows[i].ProtoReflect(), p.Proj, b, nil).Interface())
 	}
 	return out
@@ -184,7 +190,12 @@ func (m *qModel) projectMap(src, dst protoreflect.Message, fd protoreflect.Field
 	}
 	if ch.Access != nil {
 		cols := []qCol{{desc: ch.Field.ElemKind.IsDescending()}}
-		sel = qSelect(b, ch.Access, cols, len(mks), func(i int) []protoreflect.Value { return []protoreflect.Value{mks[i].Value()} })
+		keyOf := func(i int) []protoreflect.Value { return []protoreflect.Value{mks[i].Value()} }
+		if ch.Access.Index != nil {
+			sel = qIndexSelect(b, ch.Access, cols, len(mks), func(i int) protoreflect.Message { return sm.Get(mks[i]).Message() }, keyOf)
+		} else {
+			sel = qSelect(b, ch.Access, cols, len(mks), keyOf)
+		}
 	}
 	if len(sel) == 0 {
 		return

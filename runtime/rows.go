@@ -11,6 +11,9 @@ import (
 // cursor resumes inside of, then the rows after the cursor.
 func (e *exec) run(yield func(Result, error) bool) error {
 	a := e.p.Root
+	if a.Index != nil {
+		return e.runIndex(yield)
+	}
 	ba := e.b.Access(a)
 	ns := e.db.ns
 	lo, hi := join(ns, ba.Lo), join(ns, ba.Hi)
@@ -72,6 +75,9 @@ type rowStream struct {
 	// counts the rows whose last piece this call returned, for MaxRows.
 	n, returned int
 	cursor      rowCursor
+	// entry is the index entry (relative to the namespace) that named the
+	// row being read, through an index (indexscan.go); nil otherwise.
+	entry, cutBuf []byte
 }
 
 // emit reads the row at rowKey and yields it; stop reports that the
@@ -95,14 +101,12 @@ func (s *rowStream) emit(w *walker, rowKey []byte) (stop bool, err error) {
 			return false, err
 		}
 		partial := err != nil
-		if partial {
-			s.cursor = rowCursor{secret: e.sign.key, plan: e.p, pos: e.keep(e.cutPosition(rowKey))}
-		} else {
+		if !partial {
 			s.n++
 			e.rows++
 			s.returned++
-			s.cursor = rowCursor{secret: e.sign.key, plan: e.p, pos: e.keep(rowKey[len(e.db.ns):])}
 		}
+		s.cursor = rowCursor{secret: e.sign.key, plan: e.p, pos: e.keep(s.position(rowKey, partial))}
 		res := Result{Msg: m, cursor: s.cursor, MapCursors: e.mapCursors, Partial: partial}
 		e.mapCursors = nil
 		if !s.yield(res, nil) {

@@ -202,6 +202,42 @@ func (m TaskMap[K]) Entry(k K) TaskObject {
 	return TaskObject{m.ObjectMap.Entry(k)}
 }
 
+// TaskByDoneValues holds values of the index Account.tasks.by_done (done,
+// priority (descending)), in column order.
+type TaskByDoneValues struct {
+	// Done is the indexed field done.
+	Done bool
+	// Priority is the indexed field priority.
+	Priority uint32
+}
+
+// TasksByDone is the index by_done of the map field tasks, over done, priority
+// (descending) of its entries: not unique; Find streams the entries holding
+// given values and Scan the entries in a range of values, in index order. Its
+// entries live under this object's key. It does no I/O.
+func (o AccountObject) TasksByDone() runtime.MapIndex[TaskByDoneValues, string, *Task] {
+	return runtime.NewMapIndex[TaskByDoneValues](runtime.ObjectMapAt[string, *Task](o.Object.Handle.Field(9)), "by_done", func(v TaskByDoneValues) []protoreflect.Value {
+		return []protoreflect.Value{protoreflect.ValueOfBool(v.Done), protoreflect.ValueOfUint32(v.Priority)}
+	})
+}
+
+// TasksBySlug is the index by_slug of the map field tasks, over slug of its
+// entries: unique: Get returns the one entry holding given values; Find
+// streams the entries holding given values and Scan the entries in a range of
+// values, in index order. Its entries live under this object's key. It does no
+// I/O.
+func (o AccountObject) TasksBySlug() runtime.MapIndex[string, string, *Task] {
+	return runtime.NewMapIndex[string](runtime.ObjectMapAt[string, *Task](o.Object.Handle.Field(9)), "by_slug", nil)
+}
+
+// TasksByLabel is the index by_label of the map field tasks, over labels of
+// its entries: not unique; Find streams the entries holding given values and
+// Scan the entries in a range of values, in index order. Its entries live
+// under this object's key. It does no I/O.
+func (o AccountObject) TasksByLabel() runtime.MapIndex[int64, string, *Task] {
+	return runtime.NewMapIndex[int64](runtime.ObjectMapAt[string, *Task](o.Object.Handle.Field(9)), "by_label", nil)
+}
+
 // Drawer is an object holding a map with a map-scoped index, so the index
 // lives under the object's key.
 //
@@ -228,6 +264,14 @@ func (o DrawerObject) Title() runtime.Inline[string] {
 // its own key holding its inline fields. It does no I/O.
 func (o DrawerObject) Items() TaskMap[uint64] {
 	return TaskMap[uint64]{runtime.ObjectMapAt[uint64, *Task](o.Object.Handle.Field(2))}
+}
+
+// ItemsByDone is the index by_done of the map field items, over done of its
+// entries: not unique; Find streams the entries holding given values and Scan
+// the entries in a range of values, in index order. Its entries live under
+// this object's key. It does no I/O.
+func (o DrawerObject) ItemsByDone() runtime.MapIndex[bool, uint64, *Task] {
+	return runtime.NewMapIndex[bool](runtime.ObjectMapAt[uint64, *Task](o.Object.Handle.Field(2)), "by_done", nil)
 }
 
 // AccountKey is the primary key of protoql.test.v1.Account: (org, account_id),
@@ -347,4 +391,61 @@ func (r AccountKeysByOrg) AccountIdBelow(hi uint64) runtime.Range[AccountKey] {
 // hi). It does no I/O.
 func (r AccountKeysByOrg) AccountIdBetween(lo, hi uint64) runtime.Range[AccountKey] {
 	return runtime.Between(r.Range, lo, hi)
+}
+
+// ByEmail is the index by_email of Account, over email: unique: Get returns
+// the one row holding given values; Find streams the rows holding given values
+// and Scan the rows in a range of values, in index order. It does no I/O.
+func (x AccountTable) ByEmail() runtime.TableIndex[string, *Account] {
+	return runtime.NewTableIndex[string](x.TypedTable, "by_email", nil)
+}
+
+// AccountByAgeValues holds values of the index Account.by_age (age
+// (descending), name), in column order.
+type AccountByAgeValues struct {
+	// Age is the indexed field age.
+	Age int32
+	// Name is the indexed field name.
+	Name string
+}
+
+// ByAge is the index by_age of Account, over age (descending), name: not
+// unique; Find streams the rows holding given values and Scan the rows in a
+// range of values, in index order. It does no I/O.
+func (x AccountTable) ByAge() runtime.TableIndex[AccountByAgeValues, *Account] {
+	return runtime.NewTableIndex[AccountByAgeValues](x.TypedTable, "by_age", func(v AccountByAgeValues) []protoreflect.Value {
+		return []protoreflect.Value{protoreflect.ValueOfInt32(v.Age), protoreflect.ValueOfString(v.Name)}
+	})
+}
+
+// ByTag is the index by_tag of Account, over tags: not unique; Find streams
+// the rows holding given values and Scan the rows in a range of values, in
+// index order. It does no I/O.
+func (x AccountTable) ByTag() runtime.TableIndex[string, *Account] {
+	return runtime.NewTableIndex[string](x.TypedTable, "by_tag", nil)
+}
+
+// AccountByStateSeenValues holds values of the index Account.by_state_seen
+// (state, last_seen_us), in column order.
+type AccountByStateSeenValues struct {
+	// State is the indexed field state.
+	State AccountState
+	// LastSeenUs is the indexed field last_seen_us.
+	LastSeenUs int64
+}
+
+// ByStateSeen is the index by_state_seen of Account, over state, last_seen_us:
+// not unique; Find streams the rows holding given values and Scan the rows in
+// a range of values, in index order. It does no I/O.
+func (x AccountTable) ByStateSeen() runtime.TableIndex[AccountByStateSeenValues, *Account] {
+	return runtime.NewTableIndex[AccountByStateSeenValues](x.TypedTable, "by_state_seen", func(v AccountByStateSeenValues) []protoreflect.Value {
+		return []protoreflect.Value{protoreflect.ValueOfEnum(v.State.Number()), protoreflect.ValueOfInt64(v.LastSeenUs)}
+	})
+}
+
+// ById is the index by_id of Account, over account_id: not unique; Find
+// streams the rows holding given values and Scan the rows in a range of
+// values, in index order. It does no I/O.
+func (x AccountTable) ById() runtime.TableIndex[uint64, *Account] {
+	return runtime.NewTableIndex[uint64](x.TypedTable, "by_id", nil)
 }

@@ -109,6 +109,11 @@ func (g *fileGen) objectType(msg *protogen.Message, n *schema.Node) (string, err
 			typ = jen.Id(mn).Types(key)
 			val = jen.Id(mn).Types(key.Clone()).Values(jen.Qual(runtimePkg, "ObjectMapAt").Types(key.Clone(), msgPtr(vm)).Call(field))
 			doc = "addresses the map field " + string(f.Name()) + ": one object per entry below this object, its own key holding its inline fields."
+			if len(f.Indexes) > 0 {
+				fl, vmm, k, r := f, vm, key.Clone(), recv.Clone()
+				fieldExpr := field.Clone()
+				later = append(later, func() error { return g.mapIndexes(fl, pf, vmm, k, fieldExpr, r, names) })
+			}
 		default:
 			return "", fmt.Errorf("protoc-gen-protoql: %s: unexpected storage %s", f.Desc.FullName(), f.Storage)
 		}

@@ -93,7 +93,8 @@ func (g *fileGen) table(t *schema.Table) error {
 	if keyTyp != "" || len(keys) == 1 {
 		g.ranges(T, K, keys)
 	}
-	return nil
+	return g.tableIndexes(t, msg, typ, newNameSet("TypedTable", "In", "Table", "Querier", "Row", "Get", "Put", "Delete",
+		"UpdateInline", "Scan", "DeleteRows", "Cursor", "Compile", "Query"))
 }
 
 func ctxParam() jen.Code { return jen.Id("ctx").Qual("context", "Context") }

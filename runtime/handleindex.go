@@ -1,0 +1,366 @@
+package runtime
+
+import (
+	"context"
+	"iter"
+
+	"github.com/protoql/protoql/kv"
+	"github.com/protoql/protoql/schema"
+	"github.com/protoql/protoql/tuple"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
+)
+
+// TableIndex is the typed view of a secondary index of a table whose rows
+// are of Go type M. V is the Go type of the index's values: the column's
+// Go type for a one-column index, a struct of the columns for a composite
+// one (with a function listing its values in column order). Generated
+// code returns one per index (users.ByEmail()). Its methods run on the
+// Querier of the TypedTable it was made from (a *DB reads one snapshot
+// per call; a *Tx its transaction's); it is safe for concurrent use when
+// that Querier is.
+type TableIndex[V any, M proto.Message] struct {
+	t    *Table
+	ix   *schema.Index
+	q    Querier
+	vals func(V) []protoreflect.Value
+	err  error
+}
+
+// NewTableIndex returns the typed view of the index named name of x's
+// table. vals lists a V's values in column order; nil means V is the Go
+// type of the one column. An unknown index, or a composite one without
+// vals, makes every call fail with ErrInvalid. It does no I/O.
+func NewTableIndex[V, K any, M proto.Message](x TypedTable[K, M], name string, vals func(V) []protoreflect.Value) TableIndex[V, M] {
+	h := TableIndex[V, M]{t: x.t, q: x.q, vals: vals}
+	switch {
+	case x.t == nil:
+		h.err = invalid("a zero TypedTable has no indexes")
+	case x.t.s.Index(name) == nil:
+		h.err = invalid("table %s has no index %q", x.t.s.Desc.Name(), name)
+	default:
+		h.ix = x.t.s.Index(name)
+		h.err = checkValsFunc(h.ix, vals != nil)
+	}
+	return h
+}
+
+func checkValsFunc(ix *schema.Index, given bool) error {
+	if !given && len(ix.Columns) > 1 {
+		return invalid("index %s has %d columns; its typed view needs a values function", ix.Path(), len(ix.Columns))
+	}
+	return nil
+}
+
+// In returns the index bound to q (see TypedTable.In). It does no I/O.
+func (x TableIndex[V, M]) In(q Querier) TableIndex[V, M] {
+	x.q = q
+	return x
+}
+
+// Index returns the index's layout.
+func (x TableIndex[V, M]) Index() *schema.Index { return x.ix }
+
+// Get returns the row whose indexed fields hold v, through a unique
+// index: one index key, then the row's key range. It returns an error
+// wrapping ErrNotFound when no row holds v, and ErrInvalid on an index
+// that is not unique (use Find).
+func (x TableIndex[V, M]) Get(ctx context.Context, v V) (M, error) {
+	var zero M
+	if x.err == nil && !x.ix.Unique {
+		x.err = invalid("index %s is not unique: Get finds one row through a unique index; use Find", x.ix.Path())
+	}
+	for m, err := range x.Find(ctx, v, ScanOptions{Limit: 1}) {
+		return m, err
+	}
+	vals, _ := indexValues(x.vals, v) // Find reported any error
+	return zero, notFoundIndex(x.ix, vals)
+}
+
+// Find streams the rows whose indexed fields hold v, in index order (the
+// order of the rows' keys, for a non-unique index); opts limits or
+// reverses the scan. ScanOptions.After is refused: resume an index scan
+// with a query (Table.index[…](after: …)), whose results carry cursors.
+func (x TableIndex[V, M]) Find(ctx context.Context, v V, opts ScanOptions) iter.Seq2[M, error] {
+	vals, err := indexValues(x.vals, v)
+	if x.err == nil {
+		x.err = err
+	}
+	return x.scan(ctx, KeyRange{Prefix: vals}, opts)
+}
+
+// Scan streams the rows whose index entries are in r (nil: the whole
+// index), in index order; see Find for opts. r fixes leading columns and
+// bounds the next, like a primary-key Range: build it with Fix, AtLeast,
+// Below and Between.
+func (x TableIndex[V, M]) Scan(ctx context.Context, r Keys[V], opts ScanOptions) iter.Seq2[M, error] {
+	var kr KeyRange
+	if r != nil {
+		rg := r.rangeOf()
+		if kr = rg.kr; rg.err != nil && x.err == nil {
+			x.err = rg.err
+		}
+	}
+	return x.scan(ctx, kr, opts)
+}
+
+// indexValues lists v's values in column order: vals(v), or v itself for
+// a one-column index.
+func indexValues[V any](vals func(V) []protoreflect.Value, v V) ([]protoreflect.Value, error) {
+	if vals != nil {
+		return vals(v), nil
+	}
+	pv, err := valueOf(v)
+	if err != nil {
+		return nil, invalid("index value: %v", err)
+	}
+	return []protoreflect.Value{pv}, nil
+}
+
+func (x TableIndex[V, M]) scan(ctx context.Context, kr KeyRange, opts ScanOptions) iter.Seq2[M, error] {
+	return func(yield func(M, error) bool) {
+		var zero M
+		if x.err != nil {
+			yield(zero, x.err)
+			return
+		}
+		base := x.t.db.ns
+		prefix := x.ix.AppendPrefix(append([]byte(nil), base...), nil)
+		var dec decoder
+		err := indexRead(ctx, x.q, x.t.db, x.ix, prefix, kr, opts, base, func(key, wire []byte) (bool, error) {
+			m := x.t.db.NewMessage(x.t.s.Desc)
+			ref := Ref{table: x.t, kind: RefRow, node: x.t.s.Root}
+			if err := ref.decode(&dec, key, wire, m); err != nil {
+				return false, err
+			}
+			v, err := messageAs[M](m.Interface())
+			if err != nil {
+				return false, err
+			}
+			return yield(v, nil), nil
+		})
+		if err != nil {
+			yield(zero, err)
+		}
+	}
+}
+
+// MapIndex is the typed view of a map-scoped index of one map, whose
+// entries have keys of Go type K and message values of Go type M; V is as
+// for TableIndex. Generated code returns one per index of a map
+// (nb.Row(o, n).Notes().ByDone()). It reads the entries of the one map it
+// was made from, on its Querier.
+type MapIndex[V, K any, M proto.Message] struct {
+	h    Handle
+	ix   *schema.Index
+	vals func(V) []protoreflect.Value
+	err  error
+}
+
+// NewMapIndex returns the typed view of the index named name of the map
+// m. vals is as for NewTableIndex. It does no I/O.
+func NewMapIndex[V, K any, M proto.Message](m ObjectMap[K, M], name string, vals func(V) []protoreflect.Value) MapIndex[V, K, M] {
+	x := MapIndex[V, K, M]{h: m.Handle, vals: vals}
+	switch {
+	case m.Handle.err != nil:
+		x.err = m.Handle.err
+	case m.Handle.ref.kind != RefMap:
+		x.err = invalid("%s is not a map", m.Handle.ref)
+	case m.Handle.ref.field.Index(name) == nil:
+		x.err = invalid("map %s has no index %q", m.Handle.ref.field.Path(), name)
+	default:
+		x.ix = m.Handle.ref.field.Index(name)
+		x.err = checkValsFunc(x.ix, vals != nil)
+	}
+	return x
+}
+
+// Index returns the index's layout.
+func (x MapIndex[V, K, M]) Index() *schema.Index { return x.ix }
+
+// Get returns the entry whose indexed fields hold v, through a unique
+// index: one index key, then the entry. It returns an error wrapping
+// ErrNotFound when no entry holds v, and ErrInvalid on an index that is
+// not unique.
+func (x MapIndex[V, K, M]) Get(ctx context.Context, v V) (Entry[K, M], error) {
+	if x.err == nil && !x.ix.Unique {
+		x.err = invalid("index %s is not unique: Get finds one entry through a unique index; use Find", x.ix.Path())
+	}
+	for e, err := range x.Find(ctx, v, ScanOptions{Limit: 1}) {
+		return e, err
+	}
+	vals, _ := indexValues(x.vals, v) // Find reported any error
+	return Entry[K, M]{}, notFoundIndex(x.ix, vals)
+}
+
+// Find streams the entries whose indexed fields hold v, in index order;
+// see TableIndex.Find for opts.
+func (x MapIndex[V, K, M]) Find(ctx context.Context, v V, opts ScanOptions) iter.Seq2[Entry[K, M], error] {
+	vals, err := indexValues(x.vals, v)
+	if x.err == nil {
+		x.err = err
+	}
+	return x.scan(ctx, KeyRange{Prefix: vals}, opts)
+}
+
+// Scan streams the entries whose index entries are in r (nil: the whole
+// index), in index order; see TableIndex.Scan.
+func (x MapIndex[V, K, M]) Scan(ctx context.Context, r Keys[V], opts ScanOptions) iter.Seq2[Entry[K, M], error] {
+	var kr KeyRange
+	if r != nil {
+		rg := r.rangeOf()
+		if kr = rg.kr; rg.err != nil && x.err == nil {
+			x.err = rg.err
+		}
+	}
+	return x.scan(ctx, kr, opts)
+}
+
+func (x MapIndex[V, K, M]) scan(ctx context.Context, kr KeyRange, opts ScanOptions) iter.Seq2[Entry[K, M], error] {
+	return func(yield func(Entry[K, M], error) bool) {
+		if x.err != nil {
+			yield(Entry[K, M]{}, x.err)
+			return
+		}
+		ref := x.h.ref
+		owner := ref.key[:ref.parentLen]
+		prefix := x.ix.AppendPrefix(nil, owner)
+		err := indexRead(ctx, x.h.q, ref.table.db, x.ix, prefix, kr, opts, owner, func(key, wire []byte) (bool, error) {
+			me, err := ref.decodeEntry(key, wire)
+			var out Entry[K, M]
+			if err == nil {
+				out.Key, err = valueAs[K](me.Key, ref.field.MapKey)
+			}
+			if err == nil {
+				out.Value, err = valueAs[M](me.Value, ref.field.MapValue)
+			}
+			if err != nil {
+				return false, err
+			}
+			return yield(out, nil), nil
+		})
+		if err != nil {
+			yield(Entry[K, M]{}, err)
+		}
+	}
+}
+
+// indexRead reads, on q (a snapshot of a *DB's store, or a *Tx's reads),
+// the objects that the entries of index ix under prefix, in kr, name, and
+// calls emit with each one's key and wire bytes until it returns false
+// or opts.Limit objects were emitted. base is what the targets extend:
+// the namespace for a table index, the holding object's key for a map's.
+func indexRead(ctx context.Context, q Querier, db *DB, ix *schema.Index, prefix []byte, kr KeyRange, opts ScanOptions, base []byte, emit func(key, wire []byte) (bool, error)) error {
+	if opts.After != "" {
+		return invalid("ScanOptions.After on a scan of index %s: resume an index scan with a query's after: cursor", ix.Path())
+	}
+	if len(opts.Fields) > 0 {
+		return invalid("ScanOptions.Fields on a scan of index %s: project an index scan with a query", ix.Path())
+	}
+	lo, hi, err := indexBounds(ix, prefix, kr)
+	if err != nil {
+		return err
+	}
+	read := func(r kv.Reader) error {
+		e := db.reader(ctx, r)
+		defer e.release()
+		return e.indexObjects(ix, lo, hi, base, opts, emit)
+	}
+	switch q := q.(type) {
+	case *Tx:
+		return read(q.r)
+	case *DB:
+		return q.store.View(ctx, read)
+	case nil:
+		return invalid("a zero typed handle has no DB")
+	}
+	return invalid("index reads run on a *DB or a *Tx, not a %T", q)
+}
+
+// indexBounds returns the bounds of the entries under prefix whose values
+// are in kr.
+func indexBounds(ix *schema.Index, prefix []byte, kr KeyRange) (lo, hi []byte, err error) {
+	cols := ix.Columns
+	if len(kr.Prefix) > len(cols) || (len(kr.Prefix) == len(cols) && (kr.Lower.IsValid() || kr.Upper.IsValid())) {
+		return nil, nil, invalid("index %s has %d columns; a range fixes at most %d and bounds the next", ix.Path(), len(cols), len(cols))
+	}
+	p := prefix
+	for i, v := range kr.Prefix {
+		if err := cols[i].Column.Check(v); err != nil {
+			return nil, nil, invalidKey(err, "index %s column %s", ix.Path(), cols[i].Column.Name())
+		}
+		p = cols[i].Column.Append(p, v)
+	}
+	if len(kr.Prefix) == len(cols) {
+		return p, tuple.PrefixEnd(p), nil
+	}
+	return rangeBounds(p, cols[len(kr.Prefix)].Column, kr)
+}
+
+// indexObjects walks the index entries in [lo, hi) and emits, whole, the
+// object each names; an entry naming nothing is corruption (the index is
+// out of step with what it indexes).
+func (e *exec) indexObjects(ix *schema.Index, lo, hi, base []byte, opts ScanOptions, emit func(key, wire []byte) (bool, error)) error {
+	if err := e.db.IndexReadable(ix); err != nil {
+		return err
+	}
+	var s indexSteps
+	if err := s.open(e, lo, hi, opts.Reverse); err != nil {
+		return err
+	}
+	defer s.close()
+	scope := base
+	if ix.Map == nil {
+		scope = ix.Table.AppendPrefix(append([]byte(nil), base...))
+	}
+	w, err := e.under(scope)
+	if err != nil {
+		return err
+	}
+	defer w.close()
+	node := ix.Node
+	var target []byte
+	count := 0
+	for ok := s.first(); ok; ok = s.next() {
+		if target, err = e.indexTarget(target[:0], ix, base, s.key, s.val); err != nil {
+			return err
+		}
+		found, err := e.readWhole(w, target, node, wholeObject)
+		if err != nil {
+			return err
+		}
+		if !found {
+			return corrupt(s.key, "index %s entry names %x, which does not exist: the index is out of step", ix.Path(), target)
+		}
+		count++
+		if more, err := emit(target, e.asm.finish()); !more || err != nil {
+			return err
+		}
+		if opts.Limit > 0 && count >= opts.Limit {
+			return nil
+		}
+	}
+	return e.err
+}
+
+func notFoundIndex(ix *schema.Index, vals []protoreflect.Value) error {
+	return &notFoundError{path: ix.Path() + formatVals(vals)}
+}
+
+func formatVals(vals []protoreflect.Value) string {
+	b := []byte{'['}
+	for i, v := range vals {
+		if i > 0 {
+			b = append(b, ", "...)
+		}
+		b = append(b, clipText(v.String())...)
+	}
+	return string(append(b, ']'))
+}
+
+func clipText(s string) string {
+	if len(s) > 64 {
+		return s[:64] + "…"
+	}
+	return s
+}
