@@ -28,7 +28,9 @@ import (
 //     key, so the next call reads the same entry's row from the cut on.
 //
 // A repeated field indexes an object once per element, so a scan over
-// several elements' values meets the object once per matching element.
+// several elements' values meets the object once per matching element: a
+// row comes back once per element, a map entry once (a map holds each
+// key once).
 
 // indexesReadable fails when an index that plan p reads through is not
 // readable yet (being built).
@@ -256,9 +258,21 @@ func (e *exec) scanMapIndex(w *walker, parent []byte, ch *query.Child, depth int
 	}
 	defer ix.close()
 	var target []byte
+	var seen map[string]bool
+	if a.Index.Repeated >= 0 {
+		// An entry indexed by several elements of a repeated field is
+		// met once per element; a map holds it once.
+		seen = map[string]bool{}
+	}
 	for ok := ix.first(); ok; ok = ix.next() {
 		if target, err = e.indexTarget(target[:0], a.Index, parent, ix.key, ix.val); err != nil {
 			return err
+		}
+		if seen != nil {
+			if seen[string(target)] {
+				continue
+			}
+			seen[string(target)] = true
 		}
 		e.counts[level]++
 		if resumed != nil {

@@ -47,9 +47,26 @@ func qIndexSelect(b *query.Bound, a *query.Access, cols []qCol, n int, msgOf fun
 			entries = append(entries, entry{i, k})
 		}
 	}
+	// A map's entries come back once each: select them all, then page
+	// (first:) the distinct ones.
+	bound := b.Access(a)
+	page := bound.First
+	if a.Map != nil {
+		bound.First = 0
+		defer func() { bound.First = page }()
+	}
 	var out []int
+	seen := map[int]bool{}
 	for _, e := range qSelect(b, a, ecols, len(entries), func(i int) []protoreflect.Value { return entries[i].key }) {
-		out = append(out, entries[e].cand)
+		c := entries[e].cand
+		if a.Map != nil && seen[c] {
+			continue
+		}
+		seen[c] = true
+		out = append(out, c)
+	}
+	if a.Map != nil && page > 0 && len(out) > page {
+		out = out[:page]
 	}
 	return out
 }
@@ -63,7 +80,9 @@ func qRandomAccounts(r *rand.Rand) []proto.Message {
 	for i := range 6 + r.IntN(20) {
 		a := &testpb.Account{Org: []string{"o1", "o2"}[r.IntN(2)], AccountId: uint64(i + 1)}
 		m := a.ProtoReflect()
-		set := func(name string, v protoreflect.Value) { m.Set(m.Descriptor().Fields().ByName(protoreflect.Name(name)), v) }
+		set := func(name string, v protoreflect.Value) {
+			m.Set(m.Descriptor().Fields().ByName(protoreflect.Name(name)), v)
+		}
 		if r.IntN(4) > 0 {
 			email++
 			set("email", protoreflect.ValueOfString(fmt.Sprintf("u%d@x", email)))
@@ -171,8 +190,8 @@ func qIndexText(r *rand.Rand, shape string) string {
 	return fmt.Sprintf(shape, args...)
 }
 
-// openIndexed opens a DB with the indexed test schema.
-func openIndexedOn(t testing.TB, store kv.Store) *runtime.DB {
+// openIndexedDB opens a DB with the indexed test schema.
+func openIndexedDB(t testing.TB, store kv.Store) *runtime.DB {
 	t.Helper()
 	db, err := runtime.Open(context.Background(), store, runtime.WithSchema(testpb.File_protoql_test_v1_indexed_proto))
 	if err != nil {
@@ -193,7 +212,7 @@ func TestIndexQueryDifferential(t *testing.T) {
 		if seed%4 == 0 {
 			store = openPebble(t)
 		}
-		db := openIndexedOn(t, store)
+		db := openIndexedDB(t, store)
 		qPut(t, db, data...)
 		model := newQModel(data)
 		for i := range 60 {

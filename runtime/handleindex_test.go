@@ -1,0 +1,207 @@
+package runtime_test
+
+import (
+	"context"
+	"errors"
+	"math/rand/v2"
+	"slices"
+	"testing"
+
+	"github.com/protoql/protoql/internal/testpb"
+	"github.com/protoql/protoql/kv/memkv"
+	"github.com/protoql/protoql/runtime"
+	"google.golang.org/protobuf/proto"
+)
+
+// TestTypedIndexHandles reads random accounts through the generated
+// index handles and compares every answer with a naive filter of the
+// accounts put.
+func TestTypedIndexHandles(t *testing.T) {
+	ctx := context.Background()
+	for seed := range uint64(6) {
+		r := rand.New(rand.NewPCG(seed, 3))
+		data := qRandomAccounts(r)
+		db := openIndexedDB(t, memkv.New())
+		qPut(t, db, data...)
+		accounts, err := testpb.NewAccountTable(db)
+		check(t, err)
+		var all []*testpb.Account
+		for _, m := range data {
+			all = append(all, m.(*testpb.Account))
+		}
+
+		// A unique index: Get, and ErrNotFound for a value nobody holds.
+		for _, a := range all {
+			if a.Email == nil {
+				continue
+			}
+			got, err := accounts.ByEmail().Get(ctx, a.GetEmail())
+			check(t, err)
+			if !proto.Equal(got, a) {
+				t.Fatalf("seed %d: ByEmail().Get(%q) = %v, want %v", seed, a.GetEmail(), got, a)
+			}
+		}
+		if _, err := accounts.ByEmail().Get(ctx, "nobody@x"); !errors.Is(err, runtime.ErrNotFound) {
+			t.Fatalf("ByEmail().Get of an unknown email: got %v, want ErrNotFound", err)
+		}
+
+		// A composite, descending index: Find, then a prefix-and-range Scan,
+		// forward and in reverse.
+		for _, age := range []int32{0, 10, 20, 30} {
+			for _, name := range []string{"", "ann", "bob"} {
+				want := filterAccounts(all, func(a *testpb.Account) bool { return a.Age == age && a.Name == name })
+				got := collectTyped(t, accounts.ByAge().Find(ctx, testpb.AccountByAgeValues{Age: age, Name: name}, runtime.ScanOptions{}))
+				sameAccounts(t, "ByAge().Find", got, want)
+			}
+			want := filterAccounts(all, func(a *testpb.Account) bool { return a.Age == age && a.Name >= "b" })
+			rng := runtime.AtLeast(runtime.Fix(runtime.Range[testpb.AccountByAgeValues]{}, age), "b")
+			sameAccounts(t, "ByAge().Scan", collectTyped(t, accounts.ByAge().Scan(ctx, rng, runtime.ScanOptions{})), want)
+			got := collectTyped(t, accounts.ByAge().Scan(ctx, rng, runtime.ScanOptions{Reverse: true}))
+			slices.Reverse(got)
+			sameAccounts(t, "ByAge().Scan reverse", got, want)
+		}
+		// Ages 30, 20 and 10, largest first: the column is descending.
+		var desc []*testpb.Account
+		for _, age := range []int32{30, 20, 10} {
+			desc = append(desc, filterAccounts(all, func(a *testpb.Account) bool { return a.Age == age })...)
+		}
+		between := runtime.Between(runtime.Range[testpb.AccountByAgeValues]{}, int32(10), int32(40))
+		got := collectTyped(t, accounts.ByAge().Scan(ctx, between, runtime.ScanOptions{}))
+		if len(got) != len(desc) {
+			t.Fatalf("seed %d: ByAge().Scan(10..40): %d rows, want %d", seed, len(got), len(desc))
+		}
+		for i := 1; i < len(got); i++ {
+			if got[i].Age > got[i-1].Age {
+				t.Fatalf("seed %d: ByAge().Scan: age %d after %d on a descending column", seed, got[i].Age, got[i-1].Age)
+			}
+		}
+		limited := collectTyped(t, accounts.ByTag().Find(ctx, "red", runtime.ScanOptions{Limit: 2}))
+		if want := filterAccounts(all, func(a *testpb.Account) bool { return slices.Contains(a.Tags, "red") }); len(limited) != min(2, len(want)) {
+			t.Fatalf("seed %d: ByTag().Find(red, limit 2): %d rows, want %d", seed, len(limited), min(2, len(want)))
+		}
+
+		// Map-scoped indexes, also inside a transaction.
+		for _, a := range all {
+			row := accounts.Row(testpb.AccountKey{Org: a.Org, AccountId: a.AccountId})
+			for _, done := range []bool{false, true} {
+				var want []string
+				for k, tk := range a.Tasks {
+					if tk.Done == done && tk.Priority == 1 {
+						want = append(want, k)
+					}
+				}
+				var keys []string
+				for e, err := range row.TasksByDone().Find(ctx, testpb.TaskByDoneValues{Done: done, Priority: 1}, runtime.ScanOptions{}) {
+					check(t, err)
+					if !proto.Equal(e.Value, a.Tasks[e.Key]) {
+						t.Fatalf("seed %d: TasksByDone entry %q = %v, want %v", seed, e.Key, e.Value, a.Tasks[e.Key])
+					}
+					keys = append(keys, e.Key)
+				}
+				slices.Sort(keys)
+				slices.Sort(want)
+				if !slices.Equal(keys, want) {
+					t.Fatalf("seed %d: %s TasksByDone(%v, 1): %v, want %v", seed, a.Org, done, keys, want)
+				}
+			}
+			err := db.View(ctx, func(tx *runtime.Tx) error {
+				in := accounts.In(tx).Row(testpb.AccountKey{Org: a.Org, AccountId: a.AccountId})
+				for k, tk := range a.Tasks {
+					if tk.Slug == nil {
+						continue
+					}
+					e, err := in.TasksBySlug().Get(ctx, tk.GetSlug())
+					if err != nil {
+						return err
+					}
+					if e.Key != k {
+						t.Fatalf("seed %d: TasksBySlug().Get(%q) = entry %q, want %q", seed, tk.GetSlug(), e.Key, k)
+					}
+				}
+				return nil
+			})
+			check(t, err)
+		}
+	}
+}
+
+// TestTypedIndexHandleErrors checks the refusals of the typed index
+// handles: Get on an index that is not unique, a cursor, an unknown index.
+func TestTypedIndexHandleErrors(t *testing.T) {
+	ctx := context.Background()
+	db := openIndexedDB(t, memkv.New())
+	accounts, err := testpb.NewAccountTable(db)
+	check(t, err)
+	if _, err := accounts.ByTag().Get(ctx, "red"); !errors.Is(err, runtime.ErrInvalid) {
+		t.Errorf("Get on a non-unique index: got %v, want ErrInvalid", err)
+	}
+	for _, err := range accounts.ByTag().Find(ctx, "red", runtime.ScanOptions{After: "x"}) {
+		if !errors.Is(err, runtime.ErrInvalid) {
+			t.Errorf("Find with ScanOptions.After: got %v, want ErrInvalid", err)
+		}
+	}
+	unknown := runtime.NewTableIndex[string](accounts.TypedTable, "by_nothing", nil)
+	if _, err := unknown.Get(ctx, "x"); !errors.Is(err, runtime.ErrInvalid) {
+		t.Errorf("Get on an unknown index: got %v, want ErrInvalid", err)
+	}
+	composite := runtime.NewTableIndex[int32](accounts.TypedTable, "by_age", nil)
+	for _, err := range composite.Find(ctx, 3, runtime.ScanOptions{}) {
+		if !errors.Is(err, runtime.ErrInvalid) {
+			t.Errorf("a composite index without a values function: got %v, want ErrInvalid", err)
+		}
+	}
+}
+
+func filterAccounts(all []*testpb.Account, keep func(*testpb.Account) bool) []*testpb.Account {
+	var out []*testpb.Account
+	for _, a := range all {
+		if keep(a) {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+func collectTyped[M any](t *testing.T, seq func(func(M, error) bool)) []M {
+	t.Helper()
+	var out []M
+	for m, err := range seq {
+		check(t, err)
+		out = append(out, m)
+	}
+	return out
+}
+
+// sameAccounts requires the same accounts, in primary-key order within
+// equal index values (which is how the want lists are built: data is in
+// key order per org, and the tests fix the values).
+func sameAccounts(t *testing.T, what string, got, want []*testpb.Account) {
+	t.Helper()
+	byKey := func(a, b *testpb.Account) int {
+		if a.Org != b.Org {
+			return compareStrings(a.Org, b.Org)
+		}
+		return int(a.AccountId) - int(b.AccountId)
+	}
+	g, w := slices.Clone(got), slices.Clone(want)
+	slices.SortStableFunc(g, byKey)
+	slices.SortStableFunc(w, byKey)
+	if len(g) != len(w) {
+		t.Fatalf("%s: %d rows, want %d", what, len(g), len(w))
+	}
+	for i := range w {
+		if !proto.Equal(g[i], w[i]) {
+			t.Fatalf("%s: row %d = %v, want %v", what, i, g[i], w[i])
+		}
+	}
+}
+
+func compareStrings(a, b string) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
