@@ -1,7 +1,8 @@
 // Command social runs a small social app on embedded Pebble through the
 // typed API that protoc-gen-protoql generated from
 // examples/proto/protoql/examples/social/v1/social.proto: users with
-// sessions, threads with posts, and an inbox read newest first. It prints
+// sessions, threads with posts, an inbox read newest first, and secondary
+// indexes (users by email, a thread's posts by author). It prints
 // every step and the keys each one touches.
 //
 //	go run ./examples/social            # a temporary database, removed at exit
@@ -82,7 +83,7 @@ func Run(ctx context.Context, w io.Writer, dir string) (err error) {
 	if a.inbox, err = socialpb.NewInboxItemTable(db); err != nil {
 		return err
 	}
-	for _, step := range []func(context.Context) error{a.signUp, a.logIn, a.converse, a.readInbox, a.archive, a.profile, a.query} {
+	for _, step := range []func(context.Context) error{a.signUp, a.logIn, a.converse, a.readInbox, a.archive, a.profile, a.query, a.indexes} {
 		if err := step(ctx); err != nil {
 			return err
 		}
@@ -314,4 +315,50 @@ func (a *app) query(ctx context.Context) error {
 		}
 		return strings.Join(parts, ", ")
 	})
+}
+
+// indexes reads through the two secondary indexes of social.proto: the
+// unique table index User.by_email (one index key, then the row) and the
+// map-scoped index Thread.posts.by_author, whose entries live under the
+// thread's key next to its posts. Every write above kept both in step.
+func (a *app) indexes(ctx context.Context) error {
+	u, err := a.users.ByEmail().Get(ctx, "alice@example.com")
+	if err != nil {
+		return err
+	}
+	a.say("users.ByEmail().Get(\"alice@example.com\") -> User[%q] %s", u.GetUserId(), u.GetDisplayName())
+	var texts []string
+	for e, err := range a.threads.Row("t1").PostsByAuthor().Find(ctx, "alice", runtime.ScanOptions{}) {
+		if err != nil {
+			return err
+		}
+		texts = append(texts, fmt.Sprintf("+%v %s", time.UnixMicro(e.Key).Sub(t0), e.Value.GetText()))
+	}
+	a.say("threads.Row(\"t1\").PostsByAuthor().Find(\"alice\") -> %q", texts)
+	text := `Thread["t1"] { title, posts.by_author["bob"] { text } }`
+	q, err := a.threads.Compile(text)
+	if err != nil {
+		return err
+	}
+	for row, err := range a.threads.Query(ctx, q, nil) {
+		if err != nil {
+			return err
+		}
+		var posts []string
+		for _, p := range row.Msg.GetPosts() {
+			posts = append(posts, p.GetText())
+		}
+		a.say("query %s\n  -> %q: %q", text, row.Msg.GetTitle(), posts)
+	}
+	q, err = a.users.Compile(`User.by_email[$email] { display_name }`)
+	if err != nil {
+		return err
+	}
+	for row, err := range a.users.Query(ctx, q, map[string]any{"email": "alice@example.com"}) {
+		if err != nil {
+			return err
+		}
+		a.say("query User.by_email[$email] { display_name } with $email = \"alice@example.com\"\n  -> %s %q", row.Msg.GetUserId(), row.Msg.GetDisplayName())
+	}
+	return nil
 }

@@ -791,7 +791,7 @@ var File_protoql_examples_social_v1_social_proto protoreflect.FileDescriptor
 
 const file_protoql_examples_social_v1_social_proto_rawDesc = "" +
 	"\n" +
-	"'protoql/examples/social/v1/social.proto\x12\x1aprotoql.examples.social.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x18protoql/v1/options.proto\"\xda\x06\n" +
+	"'protoql/examples/social/v1/social.proto\x12\x1aprotoql.examples.social.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x18protoql/v1/options.proto\"\xf2\x06\n" +
 	"\x04User\x12\x17\n" +
 	"\auser_id\x18\x01 \x01(\tR\x06userId\x12!\n" +
 	"\fdisplay_name\x18\x02 \x01(\tR\vdisplayName\x12:\n" +
@@ -816,7 +816,8 @@ const file_protoql_examples_social_v1_social_proto_rawDesc = "" +
 	"\x05value\x18\x02 \x01(\v2%.protoql.examples.social.v1.ThreadRefR\x05value:\x028\x01\x1a;\n" +
 	"\rCountersEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\x03R\x05value:\x028\x01:\x0f\xe2\xe0\x18\v\b\x01\x12\auser_idB\t\n" +
+	"\x05value\x18\x02 \x01(\x03R\x05value:\x028\x01:'\xe2\xe0\x18#\b\x01\x12\auser_idR\x16\n" +
+	"\bby_email\x10\x01\x1a\x06emails(\x01B\t\n" +
 	"\acontact\"E\n" +
 	"\bPassword\x12\x12\n" +
 	"\x04hash\x18\x01 \x01(\fR\x04hash\x12%\n" +
@@ -838,12 +839,13 @@ const file_protoql_examples_social_v1_social_proto_rawDesc = "" +
 	"lastReadUs\"7\n" +
 	"\aAddress\x12\x12\n" +
 	"\x04city\x18\x01 \x01(\tR\x04city\x12\x18\n" +
-	"\acountry\x18\x02 \x01(\tR\acountry\"\xdf\x02\n" +
+	"\acountry\x18\x02 \x01(\tR\acountry\"\xff\x02\n" +
 	"\x06Thread\x12\x1b\n" +
 	"\tthread_id\x18\x01 \x01(\tR\bthreadId\x12\x14\n" +
 	"\x05title\x18\x02 \x01(\tR\x05title\x12\x1b\n" +
-	"\tauthor_id\x18\x03 \x01(\tR\bauthorId\x12C\n" +
-	"\x05posts\x18\x04 \x03(\v2-.protoql.examples.social.v1.Thread.PostsEntryR\x05posts\x12Q\n" +
+	"\tauthor_id\x18\x03 \x01(\tR\bauthorId\x12c\n" +
+	"\x05posts\x18\x04 \x03(\v2-.protoql.examples.social.v1.Thread.PostsEntryB\x1e\xe2\xe0\x18\x1aR\x18\n" +
+	"\tby_author\x10\x01\x1a\tauthor_idR\x05posts\x12Q\n" +
 	"\x06author\x18\x05 \x01(\v2 .protoql.examples.social.v1.UserB\x17\xe2\xe0\x18\x13\"\x11\n" +
 	"\x04User\x12\tauthor_idR\x06author\x1aZ\n" +
 	"\n" +

@@ -325,6 +325,13 @@ func (r UserKeysAll) UserIdBetween(lo, hi string) runtime.Range[string] {
 	return runtime.Between(r.Range, lo, hi)
 }
 
+// ByEmail is the index by_email of User, over emails: unique: Get returns the
+// one row holding given values; Find streams the rows holding given values and
+// Scan the rows in a range of values, in index order. It does no I/O.
+func (x UserTable) ByEmail() runtime.TableIndex[string, *User] {
+	return runtime.NewTableIndex[string](x.TypedTable, "by_email", nil)
+}
+
 // Thread is a conversation.
 //
 // ThreadObject addresses a stored Thread — a row, an object field or a
@@ -409,6 +416,14 @@ type PostMap[K any] struct {
 // Entry addresses the entry k. It does no I/O.
 func (m PostMap[K]) Entry(k K) PostObject {
 	return PostObject{m.ObjectMap.Entry(k)}
+}
+
+// PostsByAuthor is the index by_author of the map field posts, over author_id
+// of its entries: not unique; Find streams the entries holding given values
+// and Scan the entries in a range of values, in index order. Its entries live
+// under this object's key. It does no I/O.
+func (o ThreadObject) PostsByAuthor() runtime.MapIndex[string, int64, *Post] {
+	return runtime.NewMapIndex[string](runtime.ObjectMapAt[int64, *Post](o.Object.Handle.Field(4)), "by_author", nil)
 }
 
 // Thread is a conversation.
