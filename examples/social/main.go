@@ -2,7 +2,7 @@
 // typed API that protoc-gen-protoql generated from
 // examples/proto/protoql/examples/social/v1/social.proto: users with
 // sessions, threads with posts, an inbox read newest first, and secondary
-// indexes (users by email, a thread's posts by author). It prints
+// indexes (threads by author, a thread's posts by author). It prints
 // every step and the keys each one touches.
 //
 //	go run ./examples/social            # a temporary database, removed at exit
@@ -318,15 +318,19 @@ func (a *app) query(ctx context.Context) error {
 }
 
 // indexes reads through the two secondary indexes of social.proto: the
-// unique table index User.by_email (one index key, then the row) and the
-// map-scoped index Thread.posts.by_author, whose entries live under the
-// thread's key next to its posts. Every write above kept both in step.
+// table index Thread.by_author (index entries under the 0x01 prefix, then
+// each thread's row) and the map-scoped index Thread.posts.by_author, whose
+// entries live under the thread's key next to its posts. Every write above
+// kept both in step.
 func (a *app) indexes(ctx context.Context) error {
-	u, err := a.users.ByEmail().Get(ctx, "alice@example.com")
-	if err != nil {
-		return err
+	var started []string
+	for th, err := range a.threads.ByAuthor().Find(ctx, "alice", runtime.ScanOptions{}) {
+		if err != nil {
+			return err
+		}
+		started = append(started, th.GetThreadId()+" "+th.GetTitle())
 	}
-	a.say("users.ByEmail().Get(\"alice@example.com\") -> User[%q] %s", u.GetUserId(), u.GetDisplayName())
+	a.say("threads.ByAuthor().Find(\"alice\") -> %q", started)
 	var texts []string
 	for e, err := range a.threads.Row("t1").PostsByAuthor().Find(ctx, "alice", runtime.ScanOptions{}) {
 		if err != nil {
@@ -350,15 +354,15 @@ func (a *app) indexes(ctx context.Context) error {
 		}
 		a.say("query %s\n  -> %q: %q", text, row.Msg.GetTitle(), posts)
 	}
-	q, err = a.users.Compile(`User.by_email[$email] { display_name }`)
+	q, err = a.threads.Compile(`Thread.by_author[$author] { title }`)
 	if err != nil {
 		return err
 	}
-	for row, err := range a.users.Query(ctx, q, map[string]any{"email": "alice@example.com"}) {
+	for row, err := range a.threads.Query(ctx, q, map[string]any{"author": "alice"}) {
 		if err != nil {
 			return err
 		}
-		a.say("query User.by_email[$email] { display_name } with $email = \"alice@example.com\"\n  -> %s %q", row.Msg.GetUserId(), row.Msg.GetDisplayName())
+		a.say("query Thread.by_author[$author] { title } with $author = \"alice\"\n  -> %s %q", row.Msg.GetThreadId(), row.Msg.GetTitle())
 	}
 	return nil
 }

@@ -37,12 +37,12 @@ func Example() {
 	//   -> alice "" sessions [s1 expires +24h0m0s]
 	// query User["alice"] { threads { thread { title, posts(first: 1) { text } } } }
 	//   -> t1: "Lunch", first post ["lunch?"]
-	// users.ByEmail().Get("alice@example.com") -> User["alice"] Alice
+	// threads.ByAuthor().Find("alice") -> ["t1 Lunch"]
 	// threads.Row("t1").PostsByAuthor().Find("alice") -> ["+2m0s lunch?" "+4m0s see you"]
 	// query Thread["t1"] { title, posts.by_author["bob"] { text } }
 	//   -> "Lunch": ["sure, 12:30"]
-	// query User.by_email[$email] { display_name } with $email = "alice@example.com"
-	//   -> alice "Alice"
+	// query Thread.by_author[$author] { title } with $author = "alice"
+	//   -> t1 "Lunch"
 }
 
 // TestReopen runs the story twice on one directory: the second Open checks

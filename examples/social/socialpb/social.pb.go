@@ -791,7 +791,7 @@ var File_protoql_examples_social_v1_social_proto protoreflect.FileDescriptor
 
 const file_protoql_examples_social_v1_social_proto_rawDesc = "" +
 	"\n" +
-	"'protoql/examples/social/v1/social.proto\x12\x1aprotoql.examples.social.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x18protoql/v1/options.proto\"\xf2\x06\n" +
+	"'protoql/examples/social/v1/social.proto\x12\x1aprotoql.examples.social.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x18protoql/v1/options.proto\"\xda\x06\n" +
 	"\x04User\x12\x17\n" +
 	"\auser_id\x18\x01 \x01(\tR\x06userId\x12!\n" +
 	"\fdisplay_name\x18\x02 \x01(\tR\vdisplayName\x12:\n" +
@@ -816,8 +816,7 @@ const file_protoql_examples_social_v1_social_proto_rawDesc = "" +
 	"\x05value\x18\x02 \x01(\v2%.protoql.examples.social.v1.ThreadRefR\x05value:\x028\x01\x1a;\n" +
 	"\rCountersEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\x03R\x05value:\x028\x01:'\xe2\xe0\x18#\b\x01\x12\auser_idR\x16\n" +
-	"\bby_email\x10\x01\x1a\x06emails(\x01B\t\n" +
+	"\x05value\x18\x02 \x01(\x03R\x05value:\x028\x01:\x0f\xe2\xe0\x18\v\b\x01\x12\auser_idB\t\n" +
 	"\acontact\"E\n" +
 	"\bPassword\x12\x12\n" +
 	"\x04hash\x18\x01 \x01(\fR\x04hash\x12%\n" +
@@ -839,7 +838,7 @@ const file_protoql_examples_social_v1_social_proto_rawDesc = "" +
 	"lastReadUs\"7\n" +
 	"\aAddress\x12\x12\n" +
 	"\x04city\x18\x01 \x01(\tR\x04city\x12\x18\n" +
-	"\acountry\x18\x02 \x01(\tR\acountry\"\xff\x02\n" +
+	"\acountry\x18\x02 \x01(\tR\acountry\"\x99\x03\n" +
 	"\x06Thread\x12\x1b\n" +
 	"\tthread_id\x18\x01 \x01(\tR\bthreadId\x12\x14\n" +
 	"\x05title\x18\x02 \x01(\tR\x05title\x12\x1b\n" +
@@ -851,7 +850,8 @@ const file_protoql_examples_social_v1_social_proto_rawDesc = "" +
 	"\n" +
 	"PostsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\x03R\x03key\x126\n" +
-	"\x05value\x18\x02 \x01(\v2 .protoql.examples.social.v1.PostR\x05value:\x028\x01:\x11\xe2\xe0\x18\r\b\x02\x12\tthread_id\"7\n" +
+	"\x05value\x18\x02 \x01(\v2 .protoql.examples.social.v1.PostR\x05value:\x028\x01:+\xe2\xe0\x18'\b\x02\x12\tthread_idR\x18\n" +
+	"\tby_author\x10\x01\x1a\tauthor_id\"7\n" +
 	"\x04Post\x12\x1b\n" +
 	"\tauthor_id\x18\x01 \x01(\tR\bauthorId\x12\x12\n" +
 	"\x04text\x18\x02 \x01(\tR\x04text\"\xb5\x03\n" +

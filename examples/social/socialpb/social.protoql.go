@@ -325,13 +325,6 @@ func (r UserKeysAll) UserIdBetween(lo, hi string) runtime.Range[string] {
 	return runtime.Between(r.Range, lo, hi)
 }
 
-// ByEmail is the index by_email of User, over emails: unique: Get returns the
-// one row holding given values; Find streams the rows holding given values and
-// Scan the rows in a range of values, in index order. It does no I/O.
-func (x UserTable) ByEmail() runtime.TableIndex[string, *User] {
-	return runtime.NewTableIndex[string](x.TypedTable, "by_email", nil)
-}
-
 // Thread is a conversation.
 //
 // ThreadObject addresses a stored Thread — a row, an object field or a
@@ -504,6 +497,13 @@ func (r ThreadKeysAll) ThreadIdBelow(hi string) runtime.Range[string] {
 // hi). It does no I/O.
 func (r ThreadKeysAll) ThreadIdBetween(lo, hi string) runtime.Range[string] {
 	return runtime.Between(r.Range, lo, hi)
+}
+
+// ByAuthor is the index by_author of Thread, over author_id: not unique; Find
+// streams the rows holding given values and Scan the rows in a range of
+// values, in index order. It does no I/O.
+func (x ThreadTable) ByAuthor() runtime.TableIndex[string, *Thread] {
+	return runtime.NewTableIndex[string](x.TypedTable, "by_author", nil)
 }
 
 // InboxItem is one notification in a user's inbox: a composite key whose
