@@ -83,7 +83,7 @@ func TestServeAndRemoteREPL(t *testing.T) {
 	term.expect("                  ^")
 
 	term.typ(".describe Thread\r")
-	term.expect("map<int64, Post> posts = 4;")
+	term.expect("map<int64, Post> posts = 4 [")
 	term.expect("2 / 1:string / 4:int64")
 
 	term.typ(".explain User[$id] { display_name }\r")
