@@ -34,7 +34,6 @@ const (
 	idxAuthors = 1000
 	idxPer     = 10
 	threadTbl  = 2
-	fThreadID  = 1
 	fAuthorID  = 3
 )
 
