@@ -120,6 +120,16 @@ func ensureRow(ctx context.Context, txn kv.Txn, ref Ref) error {
 	if exists {
 		return nil
 	}
+	if o, ok := rowObj(ref.table, row); ok {
+		// The row enters its indexes with its default values (index.go).
+		m := ref.table.db.NewMessage(ref.table.s.Desc)
+		if err := ref.table.setKeyFields(row, m); err != nil {
+			return err
+		}
+		d := newDelta(ref.table)
+		d.entries(o, m, d.new)
+		return d.apply(ctx, txn, txn, func() error { return txn.Set(row, nil) })
+	}
 	return txn.Set(row, nil)
 }
 

@@ -129,14 +129,23 @@ func putIx(ctx context.Context, r kv.Reader, w kv.Writer, ref Ref, m proto.Messa
 	if len(ref.node.Children) > 0 {
 		d.spans = append(d.spans, [2][]byte{ref.key, tuple.PrefixEnd(ref.key)})
 	}
+	pm := m.ProtoReflect()
+	if pm.Descriptor() != ref.node.Desc {
+		// A generated message on a DB opened from its stored schema: the
+		// index values are read with the schema's descriptors.
+		var err error
+		if pm, err = ref.table.db.convert(m, ref.node.Desc); err != nil {
+			return invalid("%s: %v", ref, err)
+		}
+	}
 	if o, ok := inlineObj(ref); ok {
 		if _, _, err := d.loadOld(ctx, r, o); err != nil {
 			return err
 		}
 		// A row's m holds its key fields: put refuses it otherwise.
-		d.entries(o, m.ProtoReflect(), d.new)
+		d.entries(o, pm, d.new)
 	}
-	d.subtree(ref.key, ref.node, m.ProtoReflect())
+	d.subtree(ref.key, ref.node, pm)
 	return d.apply(ctx, r, w, func() error { return put(w, ref, m) })
 }
 
@@ -350,4 +359,18 @@ func (ix *inlineIx) end(ctx context.Context, txn kv.Txn, m protoreflect.Message)
 	}
 	ix.d.entries(ix.o, nw, ix.d.new)
 	return ix.d.apply(ctx, txn, txn, func() error { return nil })
+}
+
+// convert copies m into a message of descriptor md (the same message type,
+// described by another descriptor) by its wire form.
+func (db *DB) convert(m proto.Message, md protoreflect.MessageDescriptor) (protoreflect.Message, error) {
+	b, err := proto.MarshalOptions{AllowPartial: true}.Marshal(m)
+	if err != nil {
+		return nil, err
+	}
+	c := db.NewMessage(md)
+	if err := db.unmarshalOptions().Unmarshal(b, c.Interface()); err != nil {
+		return nil, err
+	}
+	return c, nil
 }

@@ -1,0 +1,141 @@
+package runtime_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	"github.com/protoql/protoql/internal/testpb"
+	"github.com/protoql/protoql/kv/memkv"
+	protoqlv1 "github.com/protoql/protoql/proto/protoql/v1"
+	"github.com/protoql/protoql/query"
+	"github.com/protoql/protoql/runtime"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protodesc"
+	"google.golang.org/protobuf/reflect/protoreflect"
+	"google.golang.org/protobuf/reflect/protoregistry"
+	"google.golang.org/protobuf/types/descriptorpb"
+	"google.golang.org/protobuf/types/dynamicpb"
+)
+
+// indexRows runs text on db and returns how many rows it found.
+func indexRows(t *testing.T, db *runtime.DB, text string) int {
+	t.Helper()
+	q, err := query.Compile(db.Catalog(), text)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, err := range db.Query(context.Background(), q, nil) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		n++
+	}
+	return n
+}
+
+// TestIndexPutGeneratedOnStoredSchema puts a generated message on a DB
+// opened from its stored schema (as the CLI and the server open it), whose
+// descriptors are not the generated type's: the index entries are computed
+// all the same (this panicked once).
+func TestIndexPutGeneratedOnStoredSchema(t *testing.T) {
+	ctx := context.Background()
+	st := memkv.New()
+	if _, err := runtime.Open(ctx, st, runtime.WithSchema(testpb.File_protoql_test_v1_indexed_proto)); err != nil {
+		t.Fatal(err)
+	}
+	db, err := runtime.Open(ctx, st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tb, err := db.Table("protoql.test.v1.Account")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref, err := tb.Row(protoreflect.ValueOfString("o"), protoreflect.ValueOfUint64(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := &testpb.Account{Org: "o", AccountId: 1, Email: proto.String("e@x"), Tasks: map[string]*testpb.Task{"t": {Slug: proto.String("s")}}}
+	if err := db.Put(ctx, ref, a); err != nil {
+		t.Fatal(err)
+	}
+	if n := indexRows(t, db, `Account.by_email["e@x"] { name }`); n != 1 {
+		t.Errorf("by_email finds %d rows, want 1", n)
+	}
+	if n := indexRows(t, db, `Account["o", 1] { tasks.by_slug["s"] { text } }`); n != 1 {
+		t.Errorf("tasks.by_slug finds %d rows, want 1", n)
+	}
+}
+
+// apartIndexedFile is a table with a unique index and a map stored apart.
+func apartIndexedFile(t *testing.T) protoreflect.FileDescriptor {
+	t.Helper()
+	topts := &descriptorpb.MessageOptions{}
+	proto.SetExtension(topts, protoqlv1.E_Table, &protoqlv1.TableOptions{Id: 30, Key: []string{"id"},
+		Index: []*protoqlv1.Index{{Name: "by_name", Id: 1, Fields: []string{"name"}, Unique: true}}})
+	fopts := &descriptorpb.FieldOptions{}
+	proto.SetExtension(fopts, protoqlv1.E_Field, &protoqlv1.FieldOptions{Apart: true})
+	opt := descriptorpb.FieldDescriptorProto_LABEL_OPTIONAL.Enum()
+	str := descriptorpb.FieldDescriptorProto_TYPE_STRING.Enum()
+	field := func(name string, num int32) *descriptorpb.FieldDescriptorProto {
+		return &descriptorpb.FieldDescriptorProto{Name: proto.String(name), Number: proto.Int32(num), Label: opt, Type: str, JsonName: proto.String(name)}
+	}
+	m := field("m", 3)
+	m.Label, m.Type, m.TypeName, m.Options = descriptorpb.FieldDescriptorProto_LABEL_REPEATED.Enum(), descriptorpb.FieldDescriptorProto_TYPE_MESSAGE.Enum(), proto.String(".zz.U.MEntry"), fopts
+	fd, err := protodesc.NewFile(&descriptorpb.FileDescriptorProto{
+		Name: proto.String("zz/u.proto"), Package: proto.String("zz"), Syntax: proto.String("proto3"),
+		Dependency: []string{"protoql/v1/options.proto"},
+		MessageType: []*descriptorpb.DescriptorProto{{
+			Name: proto.String("U"), Options: topts,
+			Field: []*descriptorpb.FieldDescriptorProto{field("id", 1), field("name", 2), m},
+			NestedType: []*descriptorpb.DescriptorProto{{
+				Name: proto.String("MEntry"), Options: &descriptorpb.MessageOptions{MapEntry: proto.Bool(true)},
+				Field: []*descriptorpb.FieldDescriptorProto{field("key", 1), field("value", 2)},
+			}},
+		}},
+	}, protoregistry.GlobalFiles)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fd
+}
+
+// TestIndexApartCreatesRow: a write under an apart field of a missing row
+// creates the row, which enters its indexes with its default values, so a
+// unique index refuses a second row with the same (default) value.
+func TestIndexApartCreatesRow(t *testing.T) {
+	ctx := context.Background()
+	fd := apartIndexedFile(t)
+	db, err := runtime.Open(ctx, memkv.New(), runtime.WithSchema(fd))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tb, err := db.Table("zz.U")
+	if err != nil {
+		t.Fatal(err)
+	}
+	x, _ := tb.Row(protoreflect.ValueOfString("x"))
+	mref, err := x.FieldByName("m")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := mref.Entry(protoreflect.ValueOfString("a"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.SetValue(ctx, e, protoreflect.ValueOfString("v")); err != nil {
+		t.Fatal(err)
+	}
+	if n := indexRows(t, db, `U.by_name[""] { id }`); n != 1 {
+		t.Fatalf("by_name[\"\"] finds %d rows after the apart write created row x, want 1", n)
+	}
+	md := fd.Messages().ByName("U")
+	y := dynamicpb.NewMessage(md)
+	y.Set(md.Fields().ByName("id"), protoreflect.ValueOfString("y"))
+	yref, _ := tb.Row(protoreflect.ValueOfString("y"))
+	if err := db.Put(ctx, yref, y); !errors.Is(err, runtime.ErrUniqueViolation) {
+		t.Errorf("Put of y with x's name: %v, want ErrUniqueViolation", err)
+	}
+}
