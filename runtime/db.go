@@ -44,6 +44,7 @@ type DB struct {
 	ns     []byte
 	tables map[uint32]*Table
 	types  sync.Map // protoreflect.FullName → protoreflect.MessageType
+	plans  sync.Map // *schema.Node → *inlinePlan (encode.go)
 	ext    extTypes // the schema's extensions, collected on first use (extensions.go)
 	// cursorSecret signs query cursors (cursor.go); set by Open, then
 	// read-only.

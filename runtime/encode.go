@@ -131,7 +131,7 @@ func (e *encoder) inlineValue(b []byte, n *schema.Node, m protoreflect.Message) 
 	if err := checkUnknown(n, m.GetUnknown()); err != nil {
 		return nil, err
 	}
-	if p := planOf(n); p != nil && m.Descriptor() == n.Desc {
+	if p := planOf(&e.t.db.plans, n); p != nil && m.Descriptor() == n.Desc {
 		return e.planned(b, p, m) // the plan's descriptors are m's own
 	}
 	return e.shellValue(b, n, m)
@@ -171,15 +171,15 @@ type inlinePlan struct {
 	scalar []bool                         // singular scalar: encoded here
 }
 
-// plans caches planOf by node (*schema.Node to *inlinePlan; a nil plan for
-// a node that needs the shell).
-var plans sync.Map
-
 // planOf returns n's inline plan, or nil when n's value cannot be written
 // field by field: a message with extensions (Marshal writes them first, in
 // its own order) or an inline oneof (the reflective path orders oneof
 // members after the other fields).
-func planOf(n *schema.Node) *inlinePlan {
+//
+// plans caches the plans by node (*schema.Node to *inlinePlan; a nil plan
+// for a node that needs the shell); each DB has its own (DB.plans), so the
+// cache lives as long as the nodes it holds.
+func planOf(plans *sync.Map, n *schema.Node) *inlinePlan {
 	if p, ok := plans.Load(n); ok {
 		return p.(*inlinePlan)
 	}

@@ -1,6 +1,8 @@
 package runtime
 
 import (
+	"sync"
+
 	"github.com/protoql/protoql/schema"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
@@ -11,10 +13,11 @@ import (
 // has none) and by the shell copy the plan replaces.
 func InlineEncodings(n *schema.Node, m protoreflect.Message) (planned, shelled []byte, hasPlan bool, planErr, shellErr error) {
 	var e encoder
+	var plans sync.Map
 	if err := checkUnknown(n, m.GetUnknown()); err != nil {
-		return nil, nil, planOf(n) != nil, err, err
+		return nil, nil, planOf(&plans, n) != nil, err, err
 	}
-	if p := planOf(n); p != nil && m.Descriptor() == n.Desc {
+	if p := planOf(&plans, n); p != nil && m.Descriptor() == n.Desc {
 		hasPlan = true
 		planned, planErr = e.planned(nil, p, m)
 	}
