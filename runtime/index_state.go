@@ -152,9 +152,13 @@ func (db *DB) loadIndexStates(ctx context.Context) error {
 // index whose stored rows already collide fails the build with an error
 // wrapping ErrUniqueViolation; the index stays write-only.
 //
-// Open never builds: call BuildIndexes after Open (protoql serve does, in
-// the background) whenever the schema may have gained indexes; it returns
-// at once when there is nothing to do.
+// Open never builds: the program that opens the DB with a schema that
+// may have gained indexes calls BuildIndexes after Open (in the
+// background if it likes; it returns at once when there is nothing to
+// do), or `protoql build-indexes --db DIR` runs it while nothing else has
+// the DB open. The states are loaded at Open: a DB that is open does not
+// see an index that another DB value on the same store built until it is
+// opened again.
 func (db *DB) BuildIndexes(ctx context.Context) error {
 	db.ix.mu.Lock()
 	drops := append([]string(nil), db.ix.drops...)
@@ -180,19 +184,8 @@ func (db *DB) BuildIndexes(ctx context.Context) error {
 // buildIndex fills x batch by batch, then marks it readable.
 func (db *DB) buildIndex(ctx context.Context, t *Table, x *schema.Index) error {
 	id := x.IndexID()
-	for {
-		done := false
-		err := db.store.Update(ctx, func(txn kv.Txn) error {
-			var err error
-			done, err = db.buildBatch(ctx, txn, t, x, id)
-			return err
-		})
-		if err != nil {
-			return err
-		}
-		if done {
-			break
-		}
+	if err := db.inBatches(ctx, func(txn kv.Txn) (bool, error) { return db.buildBatch(ctx, txn, t, x, id) }); err != nil {
+		return err
 	}
 	db.ix.mu.Lock()
 	db.ix.state[id] = stateReadable
@@ -299,19 +292,8 @@ func (db *DB) dropMapIndex(ctx context.Context, id string) error {
 	for _, e := range elems[1:] {
 		scope = append(scope, e.Field)
 	}
-	for {
-		done := false
-		err := db.store.Update(ctx, func(txn kv.Txn) error {
-			var err error
-			done, err = db.dropBatch(ctx, txn, t, id, scope)
-			return err
-		})
-		if err != nil {
-			return err
-		}
-		if done {
-			break
-		}
+	if err := db.inBatches(ctx, func(txn kv.Txn) (bool, error) { return db.dropBatch(ctx, txn, t, id, scope) }); err != nil {
+		return err
 	}
 	db.ix.mu.Lock()
 	defer db.ix.mu.Unlock()
@@ -394,4 +376,20 @@ func droppedPrefix(t *Table, key []byte, scope []uint32) []byte {
 		return nil
 	}
 	return append(bytes.Clone(key[:off]), p...)
+}
+
+// inBatches runs batch in one transaction after another until it reports
+// that it is done.
+func (db *DB) inBatches(ctx context.Context, batch func(kv.Txn) (bool, error)) error {
+	for {
+		done := false
+		err := db.store.Update(ctx, func(txn kv.Txn) error {
+			var err error
+			done, err = batch(txn)
+			return err
+		})
+		if err != nil || done {
+			return err
+		}
+	}
 }
