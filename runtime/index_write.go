@@ -52,12 +52,6 @@ func (ref Ref) setIndexed() bool {
 	return ok
 }
 
-// inlineIndexed reports whether UpdateInline at ref changes index entries.
-func (ref Ref) inlineIndexed() bool {
-	_, ok := inlineObj(ref)
-	return ok
-}
-
 // rangeIndexed reports whether DeleteRange on the map at ref must read.
 func (ref Ref) rangeIndexed() bool { return ref.kind == RefMap && len(ref.field.Indexes) > 0 }
 
@@ -319,7 +313,7 @@ func eachOwnKey(ctx context.Context, r kv.Reader, lo, hi []byte, fn func(key []b
 	return errors.Join(err, it.Error(), it.Close())
 }
 
-// inlineIx is the index part of updateInline: begin reads the object's
+// inlineIx is the index part of updateInlineField: begin reads the object's
 // old state before fn runs, end computes the new entries from the changed
 // message (with key fields still set) and checks and writes them.
 type inlineIx struct {

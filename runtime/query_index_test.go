@@ -12,7 +12,6 @@ import (
 	"github.com/protoql/protoql/kv/memkv"
 	"github.com/protoql/protoql/query"
 	"github.com/protoql/protoql/runtime"
-	"github.com/protoql/protoql/schema"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
 )
@@ -243,14 +242,4 @@ func TestIndexQueryDifferential(t *testing.T) {
 			}
 		}
 	}
-}
-
-// accountIndex returns the index named name of Account.
-func accountIndex(t testing.TB, db *runtime.DB, name string) *schema.Index {
-	t.Helper()
-	ix := table(t, db, "protoql.test.v1.Account").Schema().Index(name)
-	if ix == nil {
-		t.Fatalf("no index %s", name)
-	}
-	return ix
 }

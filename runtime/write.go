@@ -107,15 +107,11 @@ func del(w kv.Writer, ref Ref) error {
 	return w.DeleteRange(ref.key, tuple.PrefixEnd(ref.key))
 }
 
-// updateInline reads the inline fields of the object at ref, lets fn change
-// them, and writes them back: a read-modify-write of the object's small own
-// value, which must run inside a transaction. A missing object is created.
-func updateInline(ctx context.Context, txn kv.Txn, db *DB, ref Ref, fn func(protoreflect.Message) error) error {
-	return updateInlineField(ctx, txn, db, ref, 0, fn)
-}
-
-// updateInlineField is updateInline of a fn that changes nothing but field
-// num (0: any field), as the inline views' setters do. When num is an inline
+// updateInlineField reads the inline fields of the object at ref, lets fn
+// change them, and writes them back: a read-modify-write of the object's
+// small own value, which must run inside a transaction. A missing object is
+// created. num is the one field fn changes (0: any field), as the inline
+// views' setters say. When num is an inline
 // field of the object, the message fn sees holds the stored inline fields
 // only and fn can add nothing else, so the row's key fields are not set for
 // it and the mutated message needs no check before it is written back.
