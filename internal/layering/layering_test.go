@@ -96,7 +96,7 @@ var rules = []rule{
 		never: []string{"kv", "runtime", "server"}},
 	{pkg: "query/internal/grammar", libs: []string{"github.com/alecthomas/participle/"}},
 	{pkg: "runtime", own: []string{"query", "schema", "tuple", "kv", "setsum", "internal/version"},
-		tests: append([]string{"kv/memkv", "kv/pebblekv", "internal/kvcount", "internal/runtimetest", "runtime/protoqlimpl"}, fixtures...),
+		tests: append([]string{"kv/memkv", "kv/pebblekv", "internal/kvcount", "internal/runtimetest", "runtime/protoqlimpl", "proto/protoql/v1"}, fixtures...),
 		never: []string{"server"}},
 	// The support package of generated code sits on runtime's public API;
 	// runtime never imports it (generated code does).
