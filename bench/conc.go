@@ -144,6 +144,10 @@ func (r *Raw) AddPost(ctx context.Context, tid string, seq int64, id string) (in
 	return 0, r.db.Set(postKey(kb[:0], tid, seq), v, r.wo)
 }
 
+// mapIndexField is the reserved field number under which protoql stores an
+// object's map-scoped index entries (docs/key-layout.md); Raw writes none.
+const mapIndexField = 19000
+
 // Posts reads the thread's range and decodes each post key.
 func (r *Raw) Posts(_ context.Context, tid string) (map[int64]*socialpb.Post, error) {
 	row := threadRowKey(nil, tid)
@@ -153,7 +157,13 @@ func (r *Raw) Posts(_ context.Context, tid string) (map[int64]*socialpb.Post, er
 	}
 	out := map[int64]*socialpb.Post{}
 	for ok := it.First(); ok; ok = it.Next() {
+		if len(it.Key()) == len(row) {
+			continue // the thread's own key
+		}
 		el, n, err := tuple.DecodeElement(it.Key()[len(row):])
+		if err == nil && el.Field == mapIndexField {
+			continue // protoql's entries of the map-scoped index posts.by_author
+		}
 		if err == nil && (n != len(it.Key())-len(row) || el.Field != fPosts || el.Kind != tuple.KindInt) {
 			err = errors.New("not a post key")
 		}
@@ -166,8 +176,9 @@ func (r *Raw) Posts(_ context.Context, tid string) (map[int64]*socialpb.Post, er
 			err = proto.Unmarshal(v, p)
 		}
 		if err != nil {
+			err = fmt.Errorf("bench: key %x: %w", it.Key(), err)
 			_ = it.Close()
-			return nil, fmt.Errorf("bench: key %x: %w", it.Key(), err)
+			return nil, err
 		}
 		out[el.Int] = p
 	}
