@@ -245,14 +245,14 @@ func TestWorkloads(t *testing.T) {
 // plot.
 func TestRun(t *testing.T) {
 	dir := t.TempDir()
-	r, err := Run(context.Background(), Config{Dir: dir, Users: 200, Reps: 2, OpTime: 2 * time.Millisecond, GrowthSizes: []int{10, 100}, Conc: true, ConcRows: 32})
+	r, err := Run(context.Background(), Config{Dir: dir, Users: 200, Reps: 2, OpTime: 2 * time.Millisecond, GrowthSizes: []int{10, 100}, Conc: true, ConcRows: 32, Main: true, IndexRows: 100})
 	if err != nil {
 		t.Fatal(err)
 	}
 	var buf bytes.Buffer
 	r.WriteTables(&buf)
 	out := buf.String()
-	for _, want := range []string{"### Time per operation", "| `get` get a User whole (alt: the query User[$id]) |", "| get | protoql-alt |", "### Growth", "| 100 |", "### DESIGN.md §8 targets", "query compile", "### Hot entries", "| protoql-put |", "### Concurrency", "| `inline-hot` increment registered of one row, every goroutine | sqlite |", "scaling g=16"} {
+	for _, want := range []string{"### Time per operation", "| `get` get a User whole (alt: the query User[$id]) |", "| get | protoql-alt |", "### Growth", "| 100 |", "### DESIGN.md §8 targets", "query compile", "### Hot entries", "| protoql-put |", "### Concurrency", "| `inline-hot` increment registered of one row, every goroutine | sqlite |", "scaling g=16", "### Indexes: 100 rows per table", "| update-3 | sqlite |", "| idx-get | protoql-alt |"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("report lacks %q:\n%s", want, out)
 		}

@@ -119,7 +119,7 @@ func rawFindByAuthor(db *pebble.DB, author string, emit func(*socialpb.Thread)) 
 		if err != nil {
 			return err
 		}
-		th.ThreadId = id.String()
+		th.ThreadId = string(id.Bytes)
 		emit(th)
 	}
 	return idx.Error()

@@ -37,6 +37,12 @@ type Config struct {
 	// ConcRows is the number of rows of each column's concurrent writers
 	// (rounded down to a multiple of 16); 0 means DefaultConcRows.
 	ConcRows int
+	// Main runs the main workloads, the concurrency section and the query
+	// compilations (false: skips them and the loading of Users users).
+	Main bool
+	// IndexRows is the number of rows of each table of the Indexes
+	// section; 0 skips the section.
+	IndexRows int
 	// Log receives progress lines; nil discards them.
 	Log io.Writer
 }
@@ -57,6 +63,7 @@ type Report struct {
 	Compile []Result // Workload is the query text
 	Growth  map[int][]Result
 	Conc    []ConcResult // ConcWorkloads × goroutine counts × columns
+	Index   []Result     // IndexWorkloads × index columns
 	CPUs    int          // runtime.NumCPU during the run
 	Hot     []HotResult
 	Load    LoadStats
@@ -92,7 +99,12 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	start := time.Now()
 	load := startLoadSampler()
 	r := &Report{Config: cfg, Growth: map[int][]Result{}, CPUs: goruntime.NumCPU()}
-	if err := r.runMain(ctx); err != nil {
+	if cfg.Main {
+		if err := r.runMain(ctx); err != nil {
+			return nil, err
+		}
+	}
+	if err := r.runIndexes(ctx); err != nil {
 		return nil, err
 	}
 	if err := r.runGrowth(ctx); err != nil {
@@ -152,17 +164,33 @@ func (r *Report) runMain(ctx context.Context) error {
 // the repetitions interleaved (repetition 1 of every column, then 2...), so
 // that a drift in machine load touches every column alike.
 func (r *Report) measureColumns(ctx context.Context, env *Env, key string, scan bool, cols []Column, opOf func(Column) Op) ([]Result, error) {
+	var ops []namedOp
+	for _, c := range cols {
+		if op := opOf(c); op != nil {
+			ops = append(ops, namedOp{c.Name, op, func() uint64 { return env.written(c.Impl) }})
+		}
+	}
+	return r.measureOps(ctx, key, scan, ops)
+}
+
+// namedOp is one column's operation of a workload, with its engine's
+// bytes written so far.
+type namedOp struct {
+	name    string
+	op      Op
+	written func() uint64
+}
+
+// measureOps is measureColumns on the columns' operations.
+func (r *Report) measureOps(ctx context.Context, key string, scan bool, ops []namedOp) ([]Result, error) {
 	type col struct {
-		c  Column
+		c  namedOp
 		op Op
 		n  int
 	}
 	var run []col
-	for _, c := range cols {
-		op := opOf(c)
-		if op == nil {
-			continue
-		}
+	for _, c := range ops {
+		op := c.op
 		n := 1
 		var err error
 		if scan {
@@ -171,27 +199,61 @@ func (r *Report) measureColumns(ctx context.Context, env *Env, key string, scan 
 			n, err = calibrate(ctx, op, r.Config.OpTime, 900_000_000)
 		}
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", c.Name, err)
+			return nil, fmt.Errorf("%s: %w", c.name, err)
 		}
 		run = append(run, col{c, op, n})
 	}
 	out := make([]Result, len(run))
 	for rep := range r.Config.Reps {
 		for k, rc := range run {
-			written := func() uint64 { return env.written(rc.c.Impl) }
-			s, err := measure(ctx, rc.op, rc.n, rep*10_000_000, written, scan)
+			s, err := measure(ctx, rc.op, rc.n, rep*10_000_000, rc.c.written, scan)
 			if err != nil {
-				return nil, fmt.Errorf("%s: %w", rc.c.Name, err)
+				return nil, fmt.Errorf("%s: %w", rc.c.name, err)
 			}
 			out[k].Samples = append(out[k].Samples, s)
 		}
 	}
 	for k, rc := range run {
-		out[k].Workload, out[k].Column = key, rc.c.Name
+		out[k].Workload, out[k].Column = key, rc.c.name
 		out[k].Median = median(out[k].Samples)
-		r.logf("%-12s %-16s %12.0f ns/op %8.1f allocs/op %10.0f written B/op", key, rc.c.Name, out[k].Median.NsPerOp, out[k].Median.AllocsPerOp, out[k].Median.WrittenPerOp)
+		r.logf("%-12s %-16s %12.0f ns/op %8.1f allocs/op %10.0f written B/op", key, rc.c.name, out[k].Median.NsPerOp, out[k].Median.AllocsPerOp, out[k].Median.WrittenPerOp)
 	}
 	return out, nil
+}
+
+// runIndexes runs the Indexes section: IndexWorkloads on tables of
+// Config.IndexRows rows.
+func (r *Report) runIndexes(ctx context.Context) error {
+	cfg := r.Config
+	if cfg.IndexRows <= 0 {
+		return nil
+	}
+	t := time.Now()
+	r.logf("loading the index tables: %d rows × 3 tables × 3 columns", cfg.IndexRows)
+	env, err := OpenIndexEnv(ctx, filepath.Join(cfg.Dir, "index"), cfg.IndexRows, EnvOptions{Sync: cfg.Sync})
+	if err != nil {
+		return err
+	}
+	defer env.Close()
+	r.logf("index tables loaded in %v", time.Since(t).Round(time.Millisecond))
+	for _, w := range IndexWorkloads {
+		if err := env.Settle(); err != nil {
+			return err
+		}
+		var ops []namedOp
+		for _, c := range env.Columns() {
+			if op := w.Op(c, cfg.IndexRows); op != nil {
+				ops = append(ops, namedOp{c.Name, op, c.Written})
+			}
+		}
+		res, err := r.measureOps(ctx, w.Key, false, ops)
+		if err != nil {
+			return fmt.Errorf("bench: %s: %w", w.Key, err)
+		}
+		r.Index = append(r.Index, res...)
+	}
+	r.logf("indexes section in %v", time.Since(t).Round(time.Millisecond))
+	return nil
 }
 
 func (r *Report) measureCompile(ctx context.Context, env *Env) error {

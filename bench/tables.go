@@ -96,15 +96,46 @@ func (r *Report) WriteTables(w io.Writer) {
 	if c.Sync {
 		durability = "synced (Pebble Sync=true, SQLite synchronous=FULL)"
 	}
-	fmt.Fprintf(w, "%d users × %d sessions; median of %d repetitions; %s; load %.2f → %.2f (max %.2f, mean %.2f); total %v (loading %v).\n\n",
-		c.Users, SessionsPerUser, c.Reps, durability, r.Load.Start, r.Load.End, r.Load.Max, r.Load.Mean, r.Elapsed.Round(100_000_000), r.LoadDur.Round(100_000_000))
-	r.writeSummary(w)
-	r.writeDetails(w)
-	r.writeScan(w)
-	r.writeConc(w)
-	r.writeCompile(w)
+	if !c.Main {
+		fmt.Fprintf(w, "Main workloads not run; median of %d repetitions; %s; load %.2f → %.2f (max %.2f, mean %.2f); total %v.\n\n",
+			c.Reps, durability, r.Load.Start, r.Load.End, r.Load.Max, r.Load.Mean, r.Elapsed.Round(100_000_000))
+	} else {
+		fmt.Fprintf(w, "%d users × %d sessions; median of %d repetitions; %s; load %.2f → %.2f (max %.2f, mean %.2f); total %v (loading %v).\n\n",
+			c.Users, SessionsPerUser, c.Reps, durability, r.Load.Start, r.Load.End, r.Load.Max, r.Load.Mean, r.Elapsed.Round(100_000_000), r.LoadDur.Round(100_000_000))
+	}
+	if c.Main {
+		r.writeSummary(w)
+		r.writeDetails(w)
+		r.writeScan(w)
+		r.writeConc(w)
+		r.writeCompile(w)
+	}
 	r.WriteGrowth(w)
-	r.writeTargets(w)
+	r.WriteIndexes(w)
+	if c.Main {
+		r.writeTargets(w)
+	}
+}
+
+// WriteIndexes prints the Indexes section's tables.
+func (r *Report) WriteIndexes(w io.Writer) {
+	if len(r.Index) == 0 {
+		return
+	}
+	fmt.Fprintf(w, "### Indexes: %d rows per table, tables with 0, 1 and 3 indexes\n\n", r.Config.IndexRows)
+	t := table{head: []string{"workload", "protoql", "protoql alt", "raw pebble", "sqlite", "protoql ÷ raw", "protoql ÷ sqlite"}}
+	for _, wl := range IndexWorkloads {
+		get := func(col string) *Result { return find(r.Index, wl.Key, col) }
+		p := get("protoql")
+		t.add("`"+wl.Key+"` "+wl.Title, cell(p), cell(get("protoql-alt")), cell(get("raw")), cell(get("sqlite")), ratio(p, get("raw")), ratio(p, get("sqlite")))
+	}
+	t.write(w)
+	t = table{head: []string{"workload", "column", "time/op", "allocs/op", "alloc B/op", "written B/op", "ops/rep"}}
+	for _, res := range r.Index {
+		m := res.Median
+		t.add(res.Workload, res.Column, fmtNs(m.NsPerOp), fmt.Sprintf("%.1f", m.AllocsPerOp), fmtBytes(m.AllocBPerOp), fmt.Sprintf("%.0f", m.WrittenPerOp), fmt.Sprint(m.Ops))
+	}
+	t.write(w)
 }
 
 func (r *Report) writeSummary(w io.Writer) {

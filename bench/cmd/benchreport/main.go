@@ -2,7 +2,9 @@
 // their tables in Markdown: the workloads on protoql, raw Pebble, blob per
 // record and SQLite, the throughput of protoql, raw Pebble and SQLite with
 // 1, 4 and 16 goroutines, the query compile times, the growth curve (also
-// drawn as a PNG) and the DESIGN.md §8 targets.
+// drawn as a PNG), the Indexes section (lookups through a unique and a
+// non-unique index, writes to tables with 0, 1 and 3 indexes) and the
+// DESIGN.md §8 targets.
 //
 //	go run ./cmd/benchreport -users 1000000 -reps 5 -plot growth.png
 package main
@@ -28,6 +30,8 @@ func main() {
 	flag.BoolVar(&cfg.Sync, "sync", false, "fsync every commit, in every engine")
 	flag.BoolVar(&cfg.Conc, "conc", true, "run the concurrency workloads (1, 4 and 16 goroutines)")
 	flag.IntVar(&cfg.ConcRows, "conc-rows", bench.DefaultConcRows, "rows of each column's concurrent writers")
+	flag.BoolVar(&cfg.Main, "main", true, "run the main workloads, the concurrency section and the query compilations (false: skip them and the loading of -users)")
+	flag.IntVar(&cfg.IndexRows, "index-rows", bench.DefaultIndexRows, "rows of each table of the Indexes section (0: skip the section)")
 	sizes := flag.String("growth", "10,1000,100000,1000000", "map sizes of the growth curve (comma-separated; empty: none)")
 	plotPath := flag.String("plot", "growth.png", "where to write the growth curve PNG (empty: nowhere)")
 	flag.Parse()
