@@ -34,6 +34,9 @@ func TestMain(m *testing.M) {
 	for _, e := range benchEnvs {
 		_ = e.Close()
 	}
+	if benchIndexEnv != nil {
+		_ = benchIndexEnv.Close()
+	}
 	if benchDir != "" {
 		_ = os.RemoveAll(benchDir)
 	}

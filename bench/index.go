@@ -118,7 +118,7 @@ type IndexEnv struct {
 }
 
 // OpenIndexEnv opens (creating) the index stores under dir and loads rows
-// rows into each table of each column, through the column itself.
+// rows into each table of each column.
 func OpenIndexEnv(ctx context.Context, dir string, rows int, o EnvOptions) (env *IndexEnv, err error) {
 	if o.CacheBytes == 0 {
 		o.CacheBytes = 64 << 20
@@ -161,16 +161,60 @@ func OpenIndexEnv(ctx context.Context, dir string, rows int, o EnvOptions) (env 
 	if env.SQLite, err = openIdxSQLite(filepath.Join(dir, "sqlite.db"), o.Sync, o.CacheBytes); err != nil {
 		return nil, err
 	}
-	for _, c := range []IndexImpl{env.Protoql, env.Raw, env.SQLite} {
+	if err := env.load(ctx); err != nil {
+		return nil, fmt.Errorf("bench: loading the index tables: %w", err)
+	}
+	return env, env.Settle()
+}
+
+// load writes rows rows into every table: the Pebble stores get the
+// pairs protoql's Put writes (TestIndexImplsAgree checks that the raw
+// column writes the same pairs as protoql and that protoql reads the
+// loaded rows through its indexes) in large batches, SQLite one
+// transaction per table.
+func (e *IndexEnv) load(ctx context.Context) error {
+	for _, s := range []*pebblekv.Store{e.pqKV, e.rawKV} {
+		l := newPebbleLoader(s.DB())
+		var v []byte
 		for _, n := range IndexCounts {
-			for r := range rows {
-				if err := c.Insert(ctx, n, IdxAcct(r, rows)); err != nil {
-					return nil, fmt.Errorf("bench: loading the index tables: %w", err)
+			for r := range e.Rows {
+				a := IdxAcct(r, e.Rows)
+				var err error
+				if v, err = idxRowValue(v[:0], a); err != nil {
+					return err
+				}
+				if err := l.set(idxRowKey(n, a.ID), v); err != nil {
+					return err
+				}
+				for _, p := range idxEntries(n, a) {
+					if err := l.set(p.k, p.v); err != nil {
+						return err
+					}
 				}
 			}
 		}
+		if err := l.close(); err != nil {
+			return err
+		}
 	}
-	return env, env.Settle()
+	for _, n := range IndexCounts {
+		tx, err := e.SQLite.db.BeginTx(ctx, nil)
+		if err != nil {
+			return err
+		}
+		st := tx.StmtContext(ctx, e.SQLite.insert[n])
+		for r := range e.Rows {
+			a := IdxAcct(r, e.Rows)
+			if _, err := st.ExecContext(ctx, a.ID, a.Email, a.Name, a.Country, a.Score); err != nil {
+				_ = tx.Rollback()
+				return err
+			}
+		}
+		if err := tx.Commit(); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Settle flushes and waits for compactions, and checkpoints SQLite (see
@@ -411,6 +455,12 @@ func idxPrefix(n int, index uint32) []byte {
 	return tuple.AppendUnit(tuple.AppendUnit([]byte{0x01}, idxTableID(n)), index)
 }
 
+// idxRowValue appends the row's value: a without its key.
+func idxRowValue(dst []byte, a Acct) ([]byte, error) {
+	shell := indexpb.Account0{Email: a.Email, Name: a.Name, Country: a.Country, Score: a.Score}
+	return proto.MarshalOptions{Deterministic: true}.MarshalAppend(dst, &shell)
+}
+
 // idxEntry is one index pair.
 type idxEntry struct{ k, v []byte }
 
@@ -445,9 +495,8 @@ func (x *IdxRaw) Update(_ context.Context, n int, a Acct) error { return x.put(n
 // in one batch, as protoql's Put does.
 func (x *IdxRaw) put(n int, a Acct) error {
 	row := idxRowKey(n, a.ID)
-	shell := indexpb.Account0{Email: a.Email, Name: a.Name, Country: a.Country, Score: a.Score}
 	var err error
-	if x.buf, err = (proto.MarshalOptions{Deterministic: true}).MarshalAppend(x.buf[:0], &shell); err != nil {
+	if x.buf, err = idxRowValue(x.buf[:0], a); err != nil {
 		return err
 	}
 	b := x.db.NewBatch()

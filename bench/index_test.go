@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"flag"
 	"fmt"
+	"os"
 	"path/filepath"
 	"testing"
 
@@ -173,4 +175,51 @@ func BenchmarkIndexFind(b *testing.B) {
 			i++
 		}
 	})
+}
+
+var benchIndexRows = flag.Int("bench.index-rows", DefaultIndexRows, "rows of each table of BenchmarkIndexes")
+
+// The environment of BenchmarkIndexes, and the next operation number: the
+// inserts need new ids across -count runs.
+var (
+	benchIndexEnv *IndexEnv
+	benchIndexOp  = 0
+)
+
+// BenchmarkIndexes runs IndexWorkloads (the report's Indexes section):
+// BenchmarkIndexes/<workload>/<column>.
+func BenchmarkIndexes(b *testing.B) {
+	ctx := context.Background()
+	if benchIndexEnv == nil {
+		if benchDir == "" {
+			dir, err := os.MkdirTemp("", "protoql-bench-test-")
+			check(b, err)
+			benchDir = dir
+		}
+		env, err := OpenIndexEnv(ctx, filepath.Join(benchDir, "index"), *benchIndexRows, EnvOptions{Sync: *benchSync})
+		check(b, err)
+		benchIndexEnv = env
+	}
+	env := benchIndexEnv
+	for _, w := range IndexWorkloads {
+		b.Run(w.Key, func(b *testing.B) {
+			for _, c := range env.Columns() {
+				op := w.Op(c, env.Rows)
+				if op == nil {
+					continue
+				}
+				b.Run(c.Name, func(b *testing.B) {
+					b.ReportAllocs()
+					w0 := c.Written()
+					n := 0
+					for b.Loop() {
+						check(b, op(ctx, benchIndexOp))
+						benchIndexOp++
+						n++
+					}
+					b.ReportMetric(float64(c.Written()-w0)/float64(max(n, 1)), "written-B/op")
+				})
+			}
+		})
+	}
 }
