@@ -278,13 +278,20 @@ var IndexWorkloads = func() []IndexWorkload {
 		{Key: "idx-find", Title: fmt.Sprintf("find the %d rows of a country: Account3.by_country, not unique", rowsPerCountry), Op: byCountryOp},
 	}
 	for _, n := range IndexCounts {
-		ws = append(ws, IndexWorkload{Key: fmt.Sprintf("update-%d", n), Title: fmt.Sprintf("replace a row, changing every indexed field, %d indexes", n), Op: writeOp(n, true)})
+		ws = append(ws, IndexWorkload{Key: fmt.Sprintf("update-%d", n), Title: "replace a row, changing every indexed field, " + nIndexes(n), Op: writeOp(n, true)})
 	}
 	for _, n := range IndexCounts {
-		ws = append(ws, IndexWorkload{Key: fmt.Sprintf("insert-%d", n), Title: fmt.Sprintf("insert a row, %d indexes", n), Op: writeOp(n, false)})
+		ws = append(ws, IndexWorkload{Key: fmt.Sprintf("insert-%d", n), Title: "insert a row, " + nIndexes(n), Op: writeOp(n, false)})
 	}
 	return ws
 }()
+
+func nIndexes(n int) string {
+	if n == 1 {
+		return "1 index"
+	}
+	return fmt.Sprintf("%d indexes", n)
+}
 
 func byEmailOp(c IndexColumn, rows int) Op {
 	return func(ctx context.Context, i int) error {
