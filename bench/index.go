@@ -109,8 +109,6 @@ type IndexEnv struct {
 	pqKV    *pebblekv.Store
 	rawKV   *pebblekv.Store
 	pqDB    *runtime.DB
-	rawDB   *runtime.DB // the raw store opened by protoql, to read it back in tests
-	sqlite  *sql.DB
 	Protoql *IdxProtoql
 	Alt     *IdxProtoql // the lookup through a compiled query
 	Raw     *IdxRaw
@@ -134,17 +132,13 @@ func OpenIndexEnv(ctx context.Context, dir string, rows int, o EnvOptions) (env 
 		pebblekv.WithMemTableSize(memTableSize),
 		pebblekv.WithCacheSize(pebbleCacheSize(o.CacheBytes)),
 	}
-	schema := runtime.WithSchema(indexpb.File_protoql_bench_v1_index_proto)
 	if env.pqKV, err = pebblekv.Open(filepath.Join(dir, "protoql"), opts...); err != nil {
 		return nil, err
 	}
 	if env.rawKV, err = pebblekv.Open(filepath.Join(dir, "raw"), opts...); err != nil {
 		return nil, err
 	}
-	if env.pqDB, err = runtime.Open(ctx, env.pqKV, schema); err != nil {
-		return nil, err
-	}
-	if env.rawDB, err = runtime.Open(ctx, env.rawKV, schema); err != nil {
+	if env.pqDB, err = runtime.Open(ctx, env.pqKV, runtime.WithSchema(indexpb.File_protoql_bench_v1_index_proto)); err != nil {
 		return nil, err
 	}
 	if env.Protoql, err = newIdxProtoql(env.pqDB, false); err != nil {

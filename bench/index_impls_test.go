@@ -9,9 +9,7 @@ import (
 	"testing"
 
 	"github.com/cockroachdb/pebble/v2"
-	"github.com/protoql/protoql/bench/indexpb"
 	"github.com/protoql/protoql/runtime"
-	"github.com/protoql/protoql/tuple"
 )
 
 const testIndexRows = 200
@@ -173,7 +171,6 @@ func TestIndexImplsAgree(t *testing.T) {
 			t.Errorf("table %d: protoql holds %d rows, sqlite %d, want %d; or they differ", n, len(got), len(want), wantRows)
 		}
 	}
-	_ = indexpb.File_protoql_bench_v1_index_proto
 }
 
 func cmpStr(a, b string) int { return bytes.Compare([]byte(a), []byte(b)) }
@@ -193,6 +190,5 @@ func dumpAll(t *testing.T, db *pebble.DB) []pair {
 	if err := it.Error(); err != nil {
 		t.Fatal(err)
 	}
-	_ = tuple.Asc
 	return out
 }
