@@ -23,6 +23,14 @@
 // rows of its own, and the state they hold afterwards is checked against
 // every write made (Env.VerifyConc).
 //
+// The index workloads (IndexWorkloads, the report's Indexes section) run
+// on three tables that differ only in their secondary indexes (0, 1 and 3;
+// package indexpb): lookups through a unique and a non-unique index, and
+// inserts and updates, on protoql, raw Pebble and SQLite, which satisfy
+// IndexImpl. Each column has stores of its own; TestIndexImplsAgree checks
+// that they find the same rows, refuse the same unique violations, and end
+// in the same state (the raw store byte for byte protoql's pairs).
+//
 // # Durability
 //
 // All engines run with the same durability, unsynced by default: Pebble
