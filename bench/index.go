@@ -19,7 +19,7 @@ import (
 
 // The index workloads (the "Indexes" section of the report) run on three
 // tables that differ only in their secondary indexes
-// (proto/protoql/bench/v1/index.proto): Account0 has none, Account1 a
+// (proto/protoql/bench/index/v1/index.proto): Account0 has none, Account1 a
 // unique index on email, Account3 the unique email index plus indexes on
 // name and on country. Each column has stores of its own:
 //
@@ -138,7 +138,7 @@ func OpenIndexEnv(ctx context.Context, dir string, rows int, o EnvOptions) (env 
 	if env.rawKV, err = pebblekv.Open(filepath.Join(dir, "raw"), opts...); err != nil {
 		return nil, err
 	}
-	if env.pqDB, err = runtime.Open(ctx, env.pqKV, runtime.WithSchema(indexpb.File_protoql_bench_v1_index_proto)); err != nil {
+	if env.pqDB, err = runtime.Open(ctx, env.pqKV, runtime.WithSchema(indexpb.File_protoql_bench_index_v1_index_proto)); err != nil {
 		return nil, err
 	}
 	if env.Protoql, err = newIdxProtoql(env.pqDB, false); err != nil {

@@ -7,7 +7,7 @@
 // versions:
 // 	protoc-gen-go v1.36.12
 // 	protoc        (unknown)
-// source: protoql/bench/v1/index.proto
+// source: protoql/bench/index/v1/index.proto
 
 package indexpb
 
@@ -41,7 +41,7 @@ type Account0 struct {
 
 func (x *Account0) Reset() {
 	*x = Account0{}
-	mi := &file_protoql_bench_v1_index_proto_msgTypes[0]
+	mi := &file_protoql_bench_index_v1_index_proto_msgTypes[0]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -53,7 +53,7 @@ func (x *Account0) String() string {
 func (*Account0) ProtoMessage() {}
 
 func (x *Account0) ProtoReflect() protoreflect.Message {
-	mi := &file_protoql_bench_v1_index_proto_msgTypes[0]
+	mi := &file_protoql_bench_index_v1_index_proto_msgTypes[0]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -66,7 +66,7 @@ func (x *Account0) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Account0.ProtoReflect.Descriptor instead.
 func (*Account0) Descriptor() ([]byte, []int) {
-	return file_protoql_bench_v1_index_proto_rawDescGZIP(), []int{0}
+	return file_protoql_bench_index_v1_index_proto_rawDescGZIP(), []int{0}
 }
 
 func (x *Account0) GetAccountId() string {
@@ -118,7 +118,7 @@ type Account1 struct {
 
 func (x *Account1) Reset() {
 	*x = Account1{}
-	mi := &file_protoql_bench_v1_index_proto_msgTypes[1]
+	mi := &file_protoql_bench_index_v1_index_proto_msgTypes[1]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -130,7 +130,7 @@ func (x *Account1) String() string {
 func (*Account1) ProtoMessage() {}
 
 func (x *Account1) ProtoReflect() protoreflect.Message {
-	mi := &file_protoql_bench_v1_index_proto_msgTypes[1]
+	mi := &file_protoql_bench_index_v1_index_proto_msgTypes[1]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -143,7 +143,7 @@ func (x *Account1) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Account1.ProtoReflect.Descriptor instead.
 func (*Account1) Descriptor() ([]byte, []int) {
-	return file_protoql_bench_v1_index_proto_rawDescGZIP(), []int{1}
+	return file_protoql_bench_index_v1_index_proto_rawDescGZIP(), []int{1}
 }
 
 func (x *Account1) GetAccountId() string {
@@ -196,7 +196,7 @@ type Account3 struct {
 
 func (x *Account3) Reset() {
 	*x = Account3{}
-	mi := &file_protoql_bench_v1_index_proto_msgTypes[2]
+	mi := &file_protoql_bench_index_v1_index_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -208,7 +208,7 @@ func (x *Account3) String() string {
 func (*Account3) ProtoMessage() {}
 
 func (x *Account3) ProtoReflect() protoreflect.Message {
-	mi := &file_protoql_bench_v1_index_proto_msgTypes[2]
+	mi := &file_protoql_bench_index_v1_index_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -221,7 +221,7 @@ func (x *Account3) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Account3.ProtoReflect.Descriptor instead.
 func (*Account3) Descriptor() ([]byte, []int) {
-	return file_protoql_bench_v1_index_proto_rawDescGZIP(), []int{2}
+	return file_protoql_bench_index_v1_index_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *Account3) GetAccountId() string {
@@ -259,11 +259,11 @@ func (x *Account3) GetScore() int64 {
 	return 0
 }
 
-var File_protoql_bench_v1_index_proto protoreflect.FileDescriptor
+var File_protoql_bench_index_v1_index_proto protoreflect.FileDescriptor
 
-const file_protoql_bench_v1_index_proto_rawDesc = "" +
+const file_protoql_bench_index_v1_index_proto_rawDesc = "" +
 	"\n" +
-	"\x1cprotoql/bench/v1/index.proto\x12\x10protoql.bench.v1\x1a\x18protoql/v1/options.proto\"\x97\x01\n" +
+	"\"protoql/bench/index/v1/index.proto\x12\x16protoql.bench.index.v1\x1a\x18protoql/v1/options.proto\"\x97\x01\n" +
 	"\bAccount0\x12\x1d\n" +
 	"\n" +
 	"account_id\x18\x01 \x01(\tR\taccountId\x12\x14\n" +
@@ -296,24 +296,24 @@ const file_protoql_bench_v1_index_proto_rawDesc = "" +
 	"by_country\x10\x03\x1a\acountryB2Z0github.com/protoql/protoql/bench/indexpb;indexpbb\x06proto3"
 
 var (
-	file_protoql_bench_v1_index_proto_rawDescOnce sync.Once
-	file_protoql_bench_v1_index_proto_rawDescData []byte
+	file_protoql_bench_index_v1_index_proto_rawDescOnce sync.Once
+	file_protoql_bench_index_v1_index_proto_rawDescData []byte
 )
 
-func file_protoql_bench_v1_index_proto_rawDescGZIP() []byte {
-	file_protoql_bench_v1_index_proto_rawDescOnce.Do(func() {
-		file_protoql_bench_v1_index_proto_rawDescData = protoimpl.X.CompressGZIP(unsafe.Slice(unsafe.StringData(file_protoql_bench_v1_index_proto_rawDesc), len(file_protoql_bench_v1_index_proto_rawDesc)))
+func file_protoql_bench_index_v1_index_proto_rawDescGZIP() []byte {
+	file_protoql_bench_index_v1_index_proto_rawDescOnce.Do(func() {
+		file_protoql_bench_index_v1_index_proto_rawDescData = protoimpl.X.CompressGZIP(unsafe.Slice(unsafe.StringData(file_protoql_bench_index_v1_index_proto_rawDesc), len(file_protoql_bench_index_v1_index_proto_rawDesc)))
 	})
-	return file_protoql_bench_v1_index_proto_rawDescData
+	return file_protoql_bench_index_v1_index_proto_rawDescData
 }
 
-var file_protoql_bench_v1_index_proto_msgTypes = make([]protoimpl.MessageInfo, 3)
-var file_protoql_bench_v1_index_proto_goTypes = []any{
-	(*Account0)(nil), // 0: protoql.bench.v1.Account0
-	(*Account1)(nil), // 1: protoql.bench.v1.Account1
-	(*Account3)(nil), // 2: protoql.bench.v1.Account3
+var file_protoql_bench_index_v1_index_proto_msgTypes = make([]protoimpl.MessageInfo, 3)
+var file_protoql_bench_index_v1_index_proto_goTypes = []any{
+	(*Account0)(nil), // 0: protoql.bench.index.v1.Account0
+	(*Account1)(nil), // 1: protoql.bench.index.v1.Account1
+	(*Account3)(nil), // 2: protoql.bench.index.v1.Account3
 }
-var file_protoql_bench_v1_index_proto_depIdxs = []int32{
+var file_protoql_bench_index_v1_index_proto_depIdxs = []int32{
 	0, // [0:0] is the sub-list for method output_type
 	0, // [0:0] is the sub-list for method input_type
 	0, // [0:0] is the sub-list for extension type_name
@@ -321,26 +321,26 @@ var file_protoql_bench_v1_index_proto_depIdxs = []int32{
 	0, // [0:0] is the sub-list for field type_name
 }
 
-func init() { file_protoql_bench_v1_index_proto_init() }
-func file_protoql_bench_v1_index_proto_init() {
-	if File_protoql_bench_v1_index_proto != nil {
+func init() { file_protoql_bench_index_v1_index_proto_init() }
+func file_protoql_bench_index_v1_index_proto_init() {
+	if File_protoql_bench_index_v1_index_proto != nil {
 		return
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
-			RawDescriptor: unsafe.Slice(unsafe.StringData(file_protoql_bench_v1_index_proto_rawDesc), len(file_protoql_bench_v1_index_proto_rawDesc)),
+			RawDescriptor: unsafe.Slice(unsafe.StringData(file_protoql_bench_index_v1_index_proto_rawDesc), len(file_protoql_bench_index_v1_index_proto_rawDesc)),
 			NumEnums:      0,
 			NumMessages:   3,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
-		GoTypes:           file_protoql_bench_v1_index_proto_goTypes,
-		DependencyIndexes: file_protoql_bench_v1_index_proto_depIdxs,
-		MessageInfos:      file_protoql_bench_v1_index_proto_msgTypes,
+		GoTypes:           file_protoql_bench_index_v1_index_proto_goTypes,
+		DependencyIndexes: file_protoql_bench_index_v1_index_proto_depIdxs,
+		MessageInfos:      file_protoql_bench_index_v1_index_proto_msgTypes,
 	}.Build()
-	File_protoql_bench_v1_index_proto = out.File
-	file_protoql_bench_v1_index_proto_goTypes = nil
-	file_protoql_bench_v1_index_proto_depIdxs = nil
+	File_protoql_bench_index_v1_index_proto = out.File
+	file_protoql_bench_index_v1_index_proto_goTypes = nil
+	file_protoql_bench_index_v1_index_proto_depIdxs = nil
 }

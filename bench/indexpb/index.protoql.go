@@ -2,7 +2,7 @@
 // versions:
 // 	protoc-gen-protoql v0.1.0
 // 	protoc             (unknown)
-// source: protoql/bench/v1/index.proto
+// source: protoql/bench/index/v1/index.proto
 
 package indexpb
 
@@ -74,21 +74,22 @@ func (o Account0Object) Score() runtime.Inline[int64] {
 
 // Account0 is an account with no secondary index.
 //
-// Account0Table is the typed table of protoql.bench.v1.Account0 (table id 10),
-// whose primary key is (account_id); its rows are stored under keys starting
-// with Account0[account_id]. The methods of the embedded runtime.TypedTable
-// (Get, Put, Delete, UpdateInline, Scan, DeleteRows, Cursor) run on the DB it
-// was made from, or on the Querier given to In.
+// Account0Table is the typed table of protoql.bench.index.v1.Account0 (table
+// id 10), whose primary key is (account_id); its rows are stored under keys
+// starting with Account0[account_id]. The methods of the embedded
+// runtime.TypedTable (Get, Put, Delete, UpdateInline, Scan, DeleteRows,
+// Cursor) run on the DB it was made from, or on the Querier given to In.
 type Account0Table struct {
 	runtime.TypedTable[string, *Account0]
 }
 
-// NewAccount0Table returns the typed table of protoql.bench.v1.Account0 in db.
-// It fails when db has no such table, or when db was not opened with the
-// linked descriptor of *Account0
-// (runtime.WithSchema(File_protoql_bench_v1_index_proto)). It does no I/O.
+// NewAccount0Table returns the typed table of protoql.bench.index.v1.Account0
+// in db. It fails when db has no such table, or when db was not opened with
+// the linked descriptor of *Account0
+// (runtime.WithSchema(File_protoql_bench_index_v1_index_proto)). It does no
+// I/O.
 func NewAccount0Table(db *runtime.DB) (Account0Table, error) {
-	t, err := runtime.NewTypedTable[string, *Account0](db, "protoql.bench.v1.Account0", nil)
+	t, err := runtime.NewTypedTable[string, *Account0](db, "protoql.bench.index.v1.Account0", nil)
 	return Account0Table{t}, err
 }
 
@@ -207,21 +208,22 @@ func (o Account1Object) Score() runtime.Inline[int64] {
 
 // Account1 is Account0 with a unique index on email.
 //
-// Account1Table is the typed table of protoql.bench.v1.Account1 (table id 11),
-// whose primary key is (account_id); its rows are stored under keys starting
-// with Account1[account_id]. The methods of the embedded runtime.TypedTable
-// (Get, Put, Delete, UpdateInline, Scan, DeleteRows, Cursor) run on the DB it
-// was made from, or on the Querier given to In.
+// Account1Table is the typed table of protoql.bench.index.v1.Account1 (table
+// id 11), whose primary key is (account_id); its rows are stored under keys
+// starting with Account1[account_id]. The methods of the embedded
+// runtime.TypedTable (Get, Put, Delete, UpdateInline, Scan, DeleteRows,
+// Cursor) run on the DB it was made from, or on the Querier given to In.
 type Account1Table struct {
 	runtime.TypedTable[string, *Account1]
 }
 
-// NewAccount1Table returns the typed table of protoql.bench.v1.Account1 in db.
-// It fails when db has no such table, or when db was not opened with the
-// linked descriptor of *Account1
-// (runtime.WithSchema(File_protoql_bench_v1_index_proto)). It does no I/O.
+// NewAccount1Table returns the typed table of protoql.bench.index.v1.Account1
+// in db. It fails when db has no such table, or when db was not opened with
+// the linked descriptor of *Account1
+// (runtime.WithSchema(File_protoql_bench_index_v1_index_proto)). It does no
+// I/O.
 func NewAccount1Table(db *runtime.DB) (Account1Table, error) {
-	t, err := runtime.NewTypedTable[string, *Account1](db, "protoql.bench.v1.Account1", nil)
+	t, err := runtime.NewTypedTable[string, *Account1](db, "protoql.bench.index.v1.Account1", nil)
 	return Account1Table{t}, err
 }
 
@@ -349,21 +351,22 @@ func (o Account3Object) Score() runtime.Inline[int64] {
 // Account3 is Account0 with three indexes: unique on email, and not unique
 // on name and on country.
 //
-// Account3Table is the typed table of protoql.bench.v1.Account3 (table id 13),
-// whose primary key is (account_id); its rows are stored under keys starting
-// with Account3[account_id]. The methods of the embedded runtime.TypedTable
-// (Get, Put, Delete, UpdateInline, Scan, DeleteRows, Cursor) run on the DB it
-// was made from, or on the Querier given to In.
+// Account3Table is the typed table of protoql.bench.index.v1.Account3 (table
+// id 13), whose primary key is (account_id); its rows are stored under keys
+// starting with Account3[account_id]. The methods of the embedded
+// runtime.TypedTable (Get, Put, Delete, UpdateInline, Scan, DeleteRows,
+// Cursor) run on the DB it was made from, or on the Querier given to In.
 type Account3Table struct {
 	runtime.TypedTable[string, *Account3]
 }
 
-// NewAccount3Table returns the typed table of protoql.bench.v1.Account3 in db.
-// It fails when db has no such table, or when db was not opened with the
-// linked descriptor of *Account3
-// (runtime.WithSchema(File_protoql_bench_v1_index_proto)). It does no I/O.
+// NewAccount3Table returns the typed table of protoql.bench.index.v1.Account3
+// in db. It fails when db has no such table, or when db was not opened with
+// the linked descriptor of *Account3
+// (runtime.WithSchema(File_protoql_bench_index_v1_index_proto)). It does no
+// I/O.
 func NewAccount3Table(db *runtime.DB) (Account3Table, error) {
-	t, err := runtime.NewTypedTable[string, *Account3](db, "protoql.bench.v1.Account3", nil)
+	t, err := runtime.NewTypedTable[string, *Account3](db, "protoql.bench.index.v1.Account3", nil)
 	return Account3Table{t}, err
 }
 
