@@ -3,13 +3,17 @@ package runtime_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/protoql/protoql/internal/testpb"
+	"github.com/protoql/protoql/kv"
 	"github.com/protoql/protoql/kv/memkv"
 	protoqlv1 "github.com/protoql/protoql/proto/protoql/v1"
 	"github.com/protoql/protoql/query"
 	"github.com/protoql/protoql/runtime"
+	"github.com/protoql/protoql/tuple"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protodesc"
 	"google.golang.org/protobuf/reflect/protoreflect"
@@ -138,4 +142,60 @@ func TestIndexApartCreatesRow(t *testing.T) {
 	if err := db.Put(ctx, yref, y); !errors.Is(err, runtime.ErrUniqueViolation) {
 		t.Errorf("Put of y with x's name: %v, want ErrUniqueViolation", err)
 	}
+}
+
+// TestIndexMapEntryMissing deletes a map entry with the raw store, leaving
+// its map-scoped index entry dangling: a query and the typed handle
+// reading through the index report corruption naming the missing entry,
+// as they do for a missing row.
+func TestIndexMapEntryMissing(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	_, db, acc := openIndexed(t)
+	a := &testpb.Account{Org: "o", AccountId: 1,
+		Tasks: map[string]*testpb.Task{"t": {Text: "a", Done: true}, "u": {Text: "b", Done: true}}}
+	if err := acc.Put(ctx, a); err != nil {
+		t.Fatal(err)
+	}
+	s := acc.Table().Schema()
+	rk := s.RowKeyOf(nil, a.ProtoReflect())
+	tasks := s.Root.Field(9)
+	gone := tasks.Key.Append(append([]byte(nil), rk...), protoreflect.ValueOfString("t"))
+	b := kv.NewBatch()
+	if err := b.DeleteRange(gone, tuple.PrefixEnd(gone)); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Store().Apply(ctx, b); err != nil {
+		t.Fatal(err)
+	}
+	check := func(what string, err error) {
+		t.Helper()
+		var ce *runtime.CorruptError
+		if !errors.As(err, &ce) || !strings.Contains(err.Error(), fmt.Sprintf("%x", gone)) || !strings.Contains(err.Error(), "by_done") {
+			t.Errorf("%s: got %v, want a CorruptError naming %x and the index", what, err, gone)
+		}
+	}
+	for _, text := range []string{
+		`Account["o", 1] { tasks.by_done[true] { text } }`,
+		`Account["o", 1] { tasks.by_done[true] }`,
+	} {
+		q, err := query.Compile(db.Catalog(), text)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var last error
+		for _, err := range db.Query(ctx, q, nil) {
+			if err != nil {
+				last = err
+			}
+		}
+		check(text, last)
+	}
+	var last error
+	for _, err := range acc.Row(testpb.AccountKey{Org: "o", AccountId: 1}).TasksByDone().Scan(ctx, nil, runtime.ScanOptions{}) {
+		if err != nil {
+			last = err
+		}
+	}
+	check("TasksByDone().Scan", last)
 }

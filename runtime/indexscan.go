@@ -2,6 +2,7 @@ package runtime
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/binary"
 	"errors"
 
@@ -286,8 +287,12 @@ func (e *exec) scanMapIndex(w *walker, parent []byte, ch *query.Child, depth int
 			}
 			resumed = nil
 		}
-		if err := e.entry(w, target, len(parent), ch, depth); err != nil {
-			return err
+		found, err := e.entryAt(w, target, len(parent), ch, depth)
+		if err != nil || e.err != nil {
+			return cmp.Or(err, e.err)
+		}
+		if !found {
+			return corrupt(target, "index entry %x of %s names this map entry, which does not exist: the index is out of step with the map", ix.key[len(parent):], a.Index.Path())
 		}
 		if ba.First > 0 && e.counts[level] >= ba.First {
 			path, cur := e.mapCursor(ch, ix.key[len(parent):])

@@ -183,17 +183,23 @@ func (e *exec) filter(key, value []byte, p *query.Proj) ([]byte, error) {
 // entry with its projection. key is the entry's key, parentLen the length
 // of its parent's.
 func (e *exec) entry(w *walker, key []byte, parentLen int, ch *query.Child, depth int) error {
+	_, err := e.entryAt(w, key, parentLen, ch, depth)
+	return err
+}
+
+// entryAt is entry, reporting whether the entry exists (an entry a cut
+// call returned exists).
+func (e *exec) entryAt(w *walker, key []byte, parentLen int, ch *query.Child, depth int) (bool, error) {
 	e.path = append(e.path, pathStep{field: ch.Field, elem: key[parentLen:]})
 	defer func() { e.path = e.path[:len(e.path)-1] }()
 	if ch.Proj == nil {
 		if e.resume != nil && bytes.Equal(e.resume, key) {
-			return nil // returned by the call that was cut
+			return true, nil // returned by the call that was cut
 		}
 		if w.seekGE(key) && bytes.Equal(w.key, key) {
-			return e.feed(key, w.val)
+			return true, e.feed(key, w.val)
 		}
-		return e.err
+		return false, e.err
 	}
-	_, err := e.object(w, key, ch.Proj, depth)
-	return err
+	return e.object(w, key, ch.Proj, depth)
 }
