@@ -1,8 +1,10 @@
 package runtime
 
 import (
+	"bytes"
 	"context"
 	"iter"
+	"slices"
 
 	"github.com/protoql/protoql/kv"
 	"github.com/protoql/protoql/schema"
@@ -297,9 +299,43 @@ func indexBounds(ix *schema.Index, prefix []byte, kr KeyRange) (lo, hi []byte, e
 	return rangeBounds(p, cols[len(kr.Prefix)].Column, kr)
 }
 
+// indexBatch is how many index entries a scan through an index takes
+// before it reads the objects they name: it reads them in key order, one
+// forward walk over the table (or the holding object), then hands them
+// out in index order.
+const indexBatch = 64
+
+// indexLookup is one index entry of a batch and what it names: offsets in
+// indexBatcher.buf of the entry's key, the target's key and, once read,
+// the target's wire bytes.
+type indexLookup struct {
+	entry, target, wire [2]int
+	err                 error
+}
+
+// indexBatcher holds a batch of lookups and their bytes.
+type indexBatcher struct {
+	buf   []byte
+	look  []indexLookup
+	order []int
+}
+
+func (b *indexBatcher) reset() {
+	b.buf, b.look, b.order = b.buf[:0], b.look[:0], b.order[:0]
+}
+
+func (b *indexBatcher) add(p []byte) [2]int {
+	start := len(b.buf)
+	b.buf = append(b.buf, p...)
+	return [2]int{start, len(b.buf)}
+}
+
+func (b *indexBatcher) at(r [2]int) []byte { return b.buf[r[0]:r[1]:r[1]] }
+
 // indexObjects walks the index entries in [lo, hi) and emits, whole, the
 // object each names; an entry naming nothing is corruption (the index is
-// out of step with what it indexes).
+// out of step with what it indexes). It reads the objects of up to
+// indexBatch entries at a time in key order (see indexBatch).
 func (e *exec) indexObjects(ix *schema.Index, lo, hi, base []byte, opts ScanOptions, emit func(key, wire []byte) (bool, error)) error {
 	if err := e.db.IndexReadable(ix); err != nil {
 		return err
@@ -318,23 +354,60 @@ func (e *exec) indexObjects(ix *schema.Index, lo, hi, base []byte, opts ScanOpti
 		return err
 	}
 	defer w.close()
-	node := ix.Node
+	var b indexBatcher
 	var target []byte
 	count := 0
-	for ok := s.first(); ok; ok = s.next() {
-		if target, err = e.indexTarget(target[:0], ix, base, s.key, s.val); err != nil {
-			return err
+	more := s.first()
+	for more {
+		// Take a batch of entries, in index order.
+		b.reset()
+		n := indexBatch
+		if opts.Limit > 0 {
+			n = min(n, opts.Limit-count)
 		}
-		found, err := e.readWhole(w, target, node, wholeObject)
-		if err != nil {
-			return err
+		for ; more && len(b.look) < n; more = s.next() {
+			if target, err = e.indexTarget(target[:0], ix, base, s.key, s.val); err != nil {
+				return err
+			}
+			b.order = append(b.order, len(b.look))
+			b.look = append(b.look, indexLookup{entry: b.add(s.key), target: b.add(target)})
 		}
-		if !found {
-			return corrupt(s.key, "index %s entry names %x, which does not exist: the index is out of step", ix.Path(), target)
+		if e.err != nil {
+			return e.err
 		}
-		count++
-		if more, err := emit(target, e.asm.finish()); !more || err != nil {
-			return err
+		// Read what they name in key order, each object once.
+		slices.SortFunc(b.order, func(i, j int) int {
+			return bytes.Compare(b.at(b.look[i].target), b.at(b.look[j].target))
+		})
+		for k, i := range b.order {
+			l := &b.look[i]
+			if k > 0 {
+				if p := &b.look[b.order[k-1]]; bytes.Equal(b.at(p.target), b.at(l.target)) {
+					l.wire, l.err = p.wire, p.err // one object, met through several values
+					continue
+				}
+			}
+			t := b.at(l.target)
+			found, err := e.readWhole(w, t, ix.Node, wholeObject)
+			if err != nil {
+				return err
+			}
+			if !found {
+				l.err = corrupt(b.at(l.entry), "index %s entry names %x, which does not exist: the index is out of step", ix.Path(), t)
+				continue
+			}
+			l.wire = b.add(e.asm.finish())
+		}
+		// Hand them out in index order.
+		for i := range b.look {
+			l := &b.look[i]
+			if l.err != nil {
+				return l.err
+			}
+			count++
+			if more, err := emit(b.at(l.target), b.at(l.wire)); !more || err != nil {
+				return err
+			}
 		}
 		if opts.Limit > 0 && count >= opts.Limit {
 			return nil
