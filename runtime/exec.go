@@ -118,6 +118,8 @@ type exec struct {
 	cutBuf     []byte
 	// prefixBuf holds an index's prefix (indexscan.go).
 	prefixBuf []byte
+	// idx holds a batch of index lookups (handleindex.go).
+	idx indexBatcher
 }
 
 type pathStep struct {
@@ -190,6 +192,9 @@ func (e *exec) release() {
 		}
 	}
 	e.dec.trim(maxPooledBuf)
+	if e.idx.reset(); cap(e.idx.buf) > maxPooledBuf {
+		e.idx = indexBatcher{}
+	}
 	if cap(e.held.buf) > maxPooledBuf {
 		e.held = pairs{}
 	}

@@ -81,8 +81,8 @@ func (x TableIndex[V, M]) Get(ctx context.Context, v V) (M, error) {
 
 // Find streams the rows whose indexed fields hold v, in index order (the
 // order of the rows' keys, for a non-unique index); opts limits or
-// reverses the scan. ScanOptions.After is refused: resume an index scan
-// with a query (Table.index[…](after: …)), whose results carry cursors.
+// reverses the scan, and ScanOptions.After resumes it after the index
+// entry of a row it returned (see Cursor).
 func (x TableIndex[V, M]) Find(ctx context.Context, v V, opts ScanOptions) iter.Seq2[M, error] {
 	vals, err := indexValues(x.vals, v)
 	if x.err == nil {
@@ -104,6 +104,40 @@ func (x TableIndex[V, M]) Scan(ctx context.Context, r Keys[V], opts ScanOptions)
 		}
 	}
 	return x.scan(ctx, kr, opts)
+}
+
+// Cursor returns the cursor of m's entry in the index, to pass as
+// ScanOptions.After to resume a Find or Scan of the index right after m
+// (after m's entry: rows with the same values continue in key order). It
+// does no I/O. A row without an entry (an indexed field with presence
+// unset), or with several (an index over a repeated field holding several
+// elements), is refused: for the latter, CursorAt names the entry.
+func (x TableIndex[V, M]) Cursor(m M) (string, error) {
+	return x.cursor(m, nil)
+}
+
+// CursorAt is Cursor for m's entry holding the values v (the entry a scan
+// over a repeated field returned m for).
+func (x TableIndex[V, M]) CursorAt(v V, m M) (string, error) {
+	vals, err := indexValues(x.vals, v)
+	if err != nil {
+		return "", err
+	}
+	return x.cursor(m, vals)
+}
+
+func (x TableIndex[V, M]) cursor(m M, vals []protoreflect.Value) (string, error) {
+	if x.err != nil {
+		return "", x.err
+	}
+	if isNil(m) {
+		return "", invalid("Cursor of a nil %T", m)
+	}
+	ref, err := x.t.RowOf(m)
+	if err != nil {
+		return "", err
+	}
+	return entryCursor(x.t.db, x.ix, ref.key, 0, m, vals, ref.node)
 }
 
 // indexValues lists v's values in column order: vals(v), or v itself for
@@ -218,6 +252,36 @@ func (x MapIndex[V, K, M]) Scan(ctx context.Context, r Keys[V], opts ScanOptions
 	return x.scan(ctx, kr, opts)
 }
 
+// Cursor returns the cursor of e's entry in the index, to pass as
+// ScanOptions.After to resume a Find or Scan of the index right after e;
+// see TableIndex.Cursor.
+func (x MapIndex[V, K, M]) Cursor(e Entry[K, M]) (string, error) {
+	return x.cursor(e, nil)
+}
+
+// CursorAt is Cursor for e's index entry holding the values v.
+func (x MapIndex[V, K, M]) CursorAt(v V, e Entry[K, M]) (string, error) {
+	vals, err := indexValues(x.vals, v)
+	if err != nil {
+		return "", err
+	}
+	return x.cursor(e, vals)
+}
+
+func (x MapIndex[V, K, M]) cursor(e Entry[K, M], vals []protoreflect.Value) (string, error) {
+	if x.err != nil {
+		return "", x.err
+	}
+	if isNil(e.Value) {
+		return "", invalid("Cursor of an entry with a nil %T", e.Value)
+	}
+	h := entry(x.h, e.Key)
+	if h.err != nil {
+		return "", h.err
+	}
+	return entryCursor(h.ref.table.db, x.ix, h.ref.key, h.ref.parentLen, e.Value, vals, h.ref.node)
+}
+
 func (x MapIndex[V, K, M]) scan(ctx context.Context, kr KeyRange, opts ScanOptions) iter.Seq2[Entry[K, M], error] {
 	return func(yield func(Entry[K, M], error) bool) {
 		if x.err != nil {
@@ -253,15 +317,18 @@ func (x MapIndex[V, K, M]) scan(ctx context.Context, kr KeyRange, opts ScanOptio
 // or opts.Limit objects were emitted. base is what the targets extend:
 // the namespace for a table index, the holding object's key for a map's.
 func indexRead(ctx context.Context, q Querier, db *DB, ix *schema.Index, prefix []byte, kr KeyRange, opts ScanOptions, base []byte, emit func(key, wire []byte) (bool, error)) error {
-	if opts.After != "" {
-		return invalid("ScanOptions.After on a scan of index %s: resume an index scan with a query's after: cursor", ix.Path())
-	}
 	if len(opts.Fields) > 0 {
 		return invalid("ScanOptions.Fields on a scan of index %s: project an index scan with a query", ix.Path())
 	}
 	lo, hi, err := indexBounds(ix, prefix, kr)
 	if err != nil {
 		return err
+	}
+	if opts.After != "" {
+		var ok bool
+		if lo, hi, ok, err = db.indexAfter(ix, opts.After, lo, hi, opts.Reverse, len(base)); err != nil || !ok {
+			return err
+		}
 	}
 	read := func(r kv.Reader) error {
 		e := db.reader(ctx, r)
@@ -321,6 +388,7 @@ type indexBatcher struct {
 }
 
 func (b *indexBatcher) reset() {
+	clear(b.look) // drop errors
 	b.buf, b.look, b.order = b.buf[:0], b.look[:0], b.order[:0]
 }
 
@@ -354,7 +422,7 @@ func (e *exec) indexObjects(ix *schema.Index, lo, hi, base []byte, opts ScanOpti
 		return err
 	}
 	defer w.close()
-	var b indexBatcher
+	b := &e.idx
 	var target []byte
 	count := 0
 	more := s.first()

@@ -3,6 +3,7 @@ package runtime_test
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"slices"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/protoql/protoql/internal/testpb"
 	"github.com/protoql/protoql/kv/memkv"
+	"github.com/protoql/protoql/query"
 	"github.com/protoql/protoql/runtime"
 	"google.golang.org/protobuf/proto"
 )
@@ -73,5 +75,145 @@ func TestIndexScanBatches(t *testing.T) {
 		if n++; n == 70 {
 			break
 		}
+	}
+}
+
+// pages reads a scan page by page (scan(after) returns a page; cursor the
+// cursor of a page's last result) and returns every result in order.
+func pages[T any](t *testing.T, scan func(after string) []T, cursor func(T) (string, error)) []T {
+	t.Helper()
+	var out []T
+	after := ""
+	for range 1000 {
+		page := scan(after)
+		if len(page) == 0 {
+			return out
+		}
+		out = append(out, page...)
+		var err error
+		after, err = cursor(page[len(page)-1])
+		check(t, err)
+	}
+	t.Fatal("paging did not end")
+	return nil
+}
+
+// TestIndexScanAfter pages typed index scans with ScanOptions.After, in
+// pages shorter than the runs of equal values, forward and in reverse,
+// through a composite index, an index over a repeated field and a
+// map-scoped index, and requires the pages to add up to the whole scan.
+func TestIndexScanAfter(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	accounts, all := batchAccounts(t, 150)
+	byAge := accounts.ByAge()
+	rev := slices.Clone(all)
+	slices.Reverse(rev)
+	for _, size := range []int{1, 7, 64, 70} {
+		for _, reverse := range []bool{false, true} {
+			got := pages(t, func(after string) []*testpb.Account {
+				return collectTyped(t, byAge.Scan(ctx, nil, runtime.ScanOptions{Limit: size, After: after, Reverse: reverse}))
+			}, byAge.Cursor)
+			want := all
+			if reverse {
+				want = rev
+			}
+			sameOrder(t, fmt.Sprintf("ByAge().Scan pages of %d, reverse %v", size, reverse), got, want)
+		}
+	}
+	// Find, paged: rows with the same values continue in key order.
+	v := testpb.AccountByAgeValues{Age: all[0].Age, Name: all[0].Name}
+	var want []*testpb.Account
+	for _, a := range all {
+		if a.Age == v.Age && a.Name == v.Name {
+			want = append(want, a)
+		}
+	}
+	got := pages(t, func(after string) []*testpb.Account {
+		return collectTyped(t, byAge.Find(ctx, v, runtime.ScanOptions{Limit: 3, After: after}))
+	}, byAge.Cursor)
+	sameOrder(t, "ByAge().Find pages", got, want)
+
+	// A repeated field: a row with several tags has several entries, so
+	// its cursor names the value it was found by.
+	r := rand.New(rand.NewPCG(5, 5))
+	var tagged []*testpb.Account
+	for _, a := range all {
+		a = proto.Clone(a).(*testpb.Account)
+		for range 1 + r.IntN(3) {
+			a.Tags = append(a.Tags, []string{"red", "blue"}[r.IntN(2)])
+		}
+		check(t, accounts.Put(ctx, a))
+		if slices.Contains(a.Tags, "red") {
+			tagged = append(tagged, a)
+		}
+	}
+	slices.SortFunc(tagged, func(x, y *testpb.Account) int {
+		return cmp.Or(cmp.Compare(x.Org, y.Org), cmp.Compare(x.AccountId, y.AccountId))
+	})
+	byTag := accounts.ByTag()
+	got = pages(t, func(after string) []*testpb.Account {
+		return collectTyped(t, byTag.Find(ctx, "red", runtime.ScanOptions{Limit: 5, After: after}))
+	}, func(a *testpb.Account) (string, error) { return byTag.CursorAt("red", a) })
+	sameOrder(t, "ByTag().Find pages", got, tagged)
+	for _, a := range tagged {
+		if len(slices.Compact(slices.Sorted(slices.Values(a.Tags)))) > 1 {
+			if _, err := byTag.Cursor(a); !errors.Is(err, runtime.ErrInvalid) {
+				t.Errorf("ByTag().Cursor of a row with tags %v: %v, want ErrInvalid (several entries)", a.Tags, err)
+			}
+			break
+		}
+	}
+
+	// A map-scoped index.
+	owner := &testpb.Account{Org: "m", AccountId: 1, Tasks: map[string]*testpb.Task{}}
+	for i := range 40 {
+		owner.Tasks[fmt.Sprintf("k%02d", i)] = &testpb.Task{Text: fmt.Sprint(i), Done: r.IntN(2) == 0, Priority: uint32(r.IntN(2))}
+	}
+	check(t, accounts.Put(ctx, owner))
+	byDone := accounts.Row(testpb.AccountKey{Org: "m", AccountId: 1}).TasksByDone()
+	for _, reverse := range []bool{false, true} {
+		whole := collectTyped(t, byDone.Scan(ctx, nil, runtime.ScanOptions{Reverse: reverse}))
+		if len(whole) != 40 {
+			t.Fatalf("TasksByDone().Scan: %d entries, want 40", len(whole))
+		}
+		paged := pages(t, func(after string) []runtime.Entry[string, *testpb.Task] {
+			return collectTyped(t, byDone.Scan(ctx, nil, runtime.ScanOptions{Limit: 3, After: after, Reverse: reverse}))
+		}, byDone.Cursor)
+		if len(paged) != len(whole) {
+			t.Fatalf("TasksByDone().Scan pages, reverse %v: %d entries, want %d", reverse, len(paged), len(whole))
+		}
+		for i := range whole {
+			if paged[i].Key != whole[i].Key {
+				t.Fatalf("TasksByDone().Scan pages, reverse %v: entry %d is %q, want %q", reverse, i, paged[i].Key, whole[i].Key)
+			}
+		}
+	}
+
+	// Cursors of another scan, or altered, are refused.
+	rowCursor, err := accounts.Cursor(all[0])
+	check(t, err)
+	ixCursor, err := byAge.Cursor(all[0])
+	check(t, err)
+	tagCursor, err := byTag.CursorAt("red", tagged[0])
+	check(t, err)
+	for what, after := range map[string]string{
+		"a row scan's cursor":    rowCursor,
+		"an altered cursor":      ixCursor[:len(ixCursor)-2] + "AA",
+		"another index's cursor": tagCursor,
+		"a map index's cursor":   must[string](t)(byDone.Cursor(collectTyped(t, byDone.Scan(ctx, nil, runtime.ScanOptions{Limit: 1}))[0])),
+	} {
+		for _, err := range byAge.Scan(ctx, nil, runtime.ScanOptions{After: after}) {
+			if !errors.Is(err, runtime.ErrInvalid) || !errors.Is(err, query.ErrCursor) {
+				t.Errorf("ByAge().Scan after %s: %v, want ErrInvalid and ErrCursor", what, err)
+			}
+			break
+		}
+	}
+	for _, err := range accounts.Scan(ctx, nil, runtime.ScanOptions{After: ixCursor}) {
+		if !errors.Is(err, runtime.ErrInvalid) {
+			t.Errorf("a row scan after an index cursor: %v, want ErrInvalid", err)
+		}
+		break
 	}
 }

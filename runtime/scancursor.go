@@ -42,9 +42,16 @@ func (db *DB) ScanCursor(ref Ref) (string, error) {
 // scanPosition checks a ScanOptions.After cursor and returns the key it
 // resumes after.
 func (db *DB) scanPosition(cursor string) ([]byte, error) {
+	return db.signedPosition(cursor, scanCursorVersion, "a scan cursor (take it from Cursor or DB.ScanCursor; a query's cursor goes in its after: argument)")
+}
+
+// signedPosition checks a cursor of the given version byte and returns
+// the key (with the namespace) it holds; what says what the cursor should
+// have been.
+func (db *DB) signedPosition(cursor string, version byte, what string) ([]byte, error) {
 	raw, err := base64.RawURLEncoding.DecodeString(cursor)
-	if err != nil || len(raw) < 1+query.CursorTagLen || raw[0] != scanCursorVersion {
-		return nil, fmt.Errorf("%w: ScanOptions.After is not a scan cursor (take it from Cursor or DB.ScanCursor; a query's cursor goes in its after: argument): %w", ErrInvalid, query.ErrCursor)
+	if err != nil || len(raw) < 1+query.CursorTagLen || raw[0] != version {
+		return nil, fmt.Errorf("%w: ScanOptions.After is not %s: %w", ErrInvalid, what, query.ErrCursor)
 	}
 	body, tag := raw[:len(raw)-query.CursorTagLen], raw[len(raw)-query.CursorTagLen:]
 	if !hmac.Equal(tag, newCursorSigner(db.cursorSecret).tag(body)) {
