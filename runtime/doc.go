@@ -160,6 +160,19 @@
 // indexes as write-only, deletes the entries of dropped table indexes, and
 // schedules those of dropped map-scoped ones for BuildIndexes.
 //
+// Typed index reads ([TableIndex], [MapIndex]) take the index entries 64
+// at a time, read the rows or map entries they name in key order on one
+// forward iterator (each object once, however many of the batch's
+// entries name it), then return them in index order; an entry naming
+// nothing is a [CorruptError]. They resume from ScanOptions.After: the
+// position is the last index entry returned (its values, then the row's
+// key or the map entry's key), taken with the index's Cursor (or
+// CursorAt, for an index over a repeated field, whose rows have one
+// entry per element); equal values continue in key order, and a cursor of
+// a primary-key scan or another index is refused. A query through an
+// index still reads each row when its entry comes, one seek on one
+// iterator (Explain says so).
+//
 // # Telemetry
 //
 // Query, the DB-level writes, Update and View report OpenTelemetry spans

@@ -126,7 +126,8 @@ func TestTypedIndexHandles(t *testing.T) {
 }
 
 // TestTypedIndexHandleErrors checks the refusals of the typed index
-// handles: Get on an index that is not unique, a cursor, an unknown index.
+// handles: Get on an index that is not unique, a malformed cursor, an
+// unknown index.
 func TestTypedIndexHandleErrors(t *testing.T) {
 	ctx := context.Background()
 	db := openIndexedDB(t, memkv.New())
@@ -137,7 +138,7 @@ func TestTypedIndexHandleErrors(t *testing.T) {
 	}
 	for _, err := range accounts.ByTag().Find(ctx, "red", runtime.ScanOptions{After: "x"}) {
 		if !errors.Is(err, runtime.ErrInvalid) {
-			t.Errorf("Find with ScanOptions.After: got %v, want ErrInvalid", err)
+			t.Errorf("Find with a malformed ScanOptions.After: got %v, want ErrInvalid", err)
 		}
 	}
 	unknown := runtime.NewTableIndex[string](accounts.TypedTable, "by_nothing", nil)
