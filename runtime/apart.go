@@ -289,13 +289,11 @@ func (e *exec) feedApart(f *schema.Field, ck, from []byte) error {
 	return e.err
 }
 
-// applyUnder is apply for a write that creates what ref addresses: under
-// a field stored apart it runs as a transaction that also creates the row
-// (ensureRow), elsewhere as one blind batch.
-func (db *DB) applyUnder(ctx context.Context, op string, ref Ref, write func(kv.Writer) error) error {
-	if ref.apart == nil {
-		return db.apply(ctx, op, &ref, write)
-	}
+// applyApart is apply for a write that creates what ref addresses under a
+// field stored apart: a transaction that also creates the row (ensureRow).
+// Writes elsewhere are one blind batch (apply); the callers choose, so that
+// there the write's closure and ref stay on the stack (write escapes here).
+func (db *DB) applyApart(ctx context.Context, op string, ref Ref, write func(kv.Writer) error) error {
 	ctx, ob := db.obs.start(ctx, spanNames[op])
 	attempts := 0
 	err := db.store.Update(ctx, func(txn kv.Txn) error {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"time"
 
 	"go.opentelemetry.io/otel"
@@ -19,9 +20,14 @@ import (
 // Telemetry: the DB reports spans and metrics through the OpenTelemetry
 // API. Without WithTracerProvider and WithMeterProvider it uses otel's
 // global providers, which discard everything until the program installs an
-// SDK (otel.SetTracerProvider, otel.SetMeterProvider); the cost is then a
-// few nanoseconds per call (metrics are skipped when their instrument is
-// not Enabled, span attributes when the span is not recording).
+// SDK (otel.SetTracerProvider, otel.SetMeterProvider), before or after
+// Open; the cost is then a few nanoseconds per call and no allocation:
+// while otel's global tracer provider is still otel's initial one (nothing
+// installed), the DB starts no span at all, metrics are skipped when their
+// instrument is not Enabled, and span attributes when the span is not
+// recording. (So spans that only otel's automatic, eBPF-based
+// instrumentation would record without an installed provider are not
+// made.)
 //
 // Spans, named after the call: protoql.Query (attributes protoql.table,
 // protoql.rows, protoql.keys_scanned, protoql.bytes_scanned and, when a
@@ -63,7 +69,11 @@ func WithMeterProvider(mp metric.MeterProvider) Option {
 // observer holds the DB's tracer and instruments. It is safe for
 // concurrent use.
 type observer struct {
-	tracer                           trace.Tracer
+	tracer trace.Tracer
+	// unset, when not nil, is otel's initial global tracer provider, which
+	// tracer came from: while otel.GetTracerProvider still returns it,
+	// nothing records spans and start makes none (see initialTracerProvider).
+	unset                            trace.TracerProvider
 	queryDur                         metric.Float64Histogram
 	queryRows, queryKeys, queryBytes metric.Int64Histogram
 	limitHits                        metric.Int64Counter
@@ -75,14 +85,18 @@ type observer struct {
 
 func newObserver(o *options) (*observer, error) {
 	tp, mp := o.tracerProvider, o.meterProvider
+	var unset trace.TracerProvider
 	if tp == nil {
 		tp = otel.GetTracerProvider()
+		if tp == initialTracerProvider {
+			unset = tp
+		}
 	}
 	if mp == nil {
 		mp = otel.GetMeterProvider()
 	}
 	m := mp.Meter(instrumentation)
-	ob := &observer{tracer: tp.Tracer(instrumentation)}
+	ob := &observer{tracer: tp.Tracer(instrumentation), unset: unset}
 	var errs []error
 	f64 := func(dst *metric.Float64Histogram, name, unit, desc string) {
 		h, err := m.Float64Histogram(name, metric.WithUnit(unit), metric.WithDescription(desc))
@@ -154,8 +168,32 @@ type call struct {
 	start time.Time
 }
 
-// start begins a call's span.
+// initialTracerProvider is otel's initial global tracer provider, or nil
+// when a provider had been installed before this package was initialised.
+// That initial provider discards every span until otel.SetTracerProvider
+// installs another one (which from then on is what otel.GetTracerProvider
+// returns; the initial one then forwards its tracers' spans to it), yet its
+// spans cost allocations (the span and its context). otel has no API that
+// says whether it is still the initial provider; its type, unexported in
+// otel's internal/global package, says so.
+var initialTracerProvider = func() trace.TracerProvider {
+	tp := otel.GetTracerProvider()
+	if t := reflect.TypeOf(tp); t != nil && t.Kind() == reflect.Pointer &&
+		t.Elem().PkgPath() == "go.opentelemetry.io/otel/internal/global" && t.Elem().Name() == "tracerProvider" {
+		return tp
+	}
+	return nil
+}()
+
+// noSpan stands in for the span of a call that nothing records.
+var noSpan = trace.SpanFromContext(context.Background())
+
+// start begins a call's span; while otel's initial global provider is
+// still the global one (see observer.unset), the call has no span.
 func (o *observer) start(ctx context.Context, name string) (context.Context, call) {
+	if o.unset != nil && otel.GetTracerProvider() == o.unset {
+		return ctx, call{span: noSpan, start: time.Now()}
+	}
 	ctx, span := o.tracer.Start(ctx, name)
 	return ctx, call{span: span, start: time.Now()}
 }

@@ -105,7 +105,15 @@ func (db *DB) Put(ctx context.Context, ref Ref, m proto.Message) error {
 			return ensureRow(ctx, txn, ref)
 		})
 	}
-	return db.applyUnder(ctx, "put", ref, func(w kv.Writer) error { return put(w, ref, m) })
+	if ref.apart != nil {
+		return db.putApart(ctx, ref, m)
+	}
+	return db.apply(ctx, "put", &ref, func(w kv.Writer) error { return put(w, ref, m) })
+}
+
+// putApart is Put under a field stored apart (applyApart).
+func (db *DB) putApart(ctx context.Context, ref Ref, m proto.Message) error {
+	return db.applyApart(ctx, "put", ref, func(w kv.Writer) error { return put(w, ref, m) })
 }
 
 // Delete implements Querier with one atomic batch.
@@ -185,7 +193,15 @@ func (db *DB) setValue(ctx context.Context, ref Ref, v protoreflect.Value, typed
 	if ref.setIndexed() { // index.go
 		return db.setValueIx(ctx, ref, v, typed)
 	}
-	return db.applyUnder(ctx, "set_value", ref, func(w kv.Writer) error { return setValue(w, ref, v, typed) })
+	if ref.apart != nil {
+		return db.setValueApart(ctx, ref, v, typed)
+	}
+	return db.apply(ctx, "set_value", &ref, func(w kv.Writer) error { return setValue(w, ref, v, typed) })
+}
+
+// setValueApart is setValue under a field stored apart (applyApart).
+func (db *DB) setValueApart(ctx context.Context, ref Ref, v protoreflect.Value, typed bool) error {
+	return db.applyApart(ctx, "set_value", ref, func(w kv.Writer) error { return setValue(w, ref, v, typed) })
 }
 
 // UpdateInline implements Querier in its own transaction.
