@@ -180,7 +180,8 @@
 // transaction durations, attempts, retries, conflicts; the list is in
 // observe.go) to the providers of [WithTracerProvider] and
 // [WithMeterProvider], or to otel's global providers, which record nothing
-// until a program installs an SDK.
+// until a program installs an SDK (before or after Open); until then no
+// span is started and no metric recorded.
 //
 // # Concurrency
 //
