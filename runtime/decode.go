@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"unicode/utf8"
 
 	"google.golang.org/protobuf/encoding/protowire"
@@ -47,6 +48,25 @@ type mapPlan struct {
 	field   int          // index of the struct field
 	mapType reflect.Type // map[string]*V
 	slice   reflect.Type // []V: the values of one decode, allocated together
+	// value caches the plan of *V (valuePlan), looked up on the first
+	// decode rather than built with this plan: a message type may hold a
+	// map of itself.
+	value *atomic.Pointer[decodePlanBox]
+}
+
+// decodePlanBox boxes a plan that may be nil, so that a cached "no plan" differs
+// from "not looked up yet".
+type decodePlanBox struct{ p *msgPlan }
+
+// valuePlan returns the plan of the map's value type; slot is a value of
+// it, looked up the first time.
+func (mp *mapPlan) valuePlan(slot protoreflect.Message) *msgPlan {
+	if v := mp.value.Load(); v != nil {
+		return v.p
+	}
+	p := decodePlanOf(slot)
+	mp.value.Store(&decodePlanBox{p})
+	return p
 }
 
 func (p *msgPlan) mapOf(num protowire.Number) int {
@@ -135,7 +155,7 @@ func messageMap(i int, sf reflect.StructField, fd protoreflect.FieldDescriptor) 
 	if reflect.TypeOf(v.ProtoReflect().Interface()) != mt.Elem() {
 		return mapPlan{}, false // a wrapped (legacy) type: its slots are not messages
 	}
-	return mapPlan{num: fd.Number(), field: i, mapType: mt, slice: reflect.SliceOf(mt.Elem().Elem())}, true
+	return mapPlan{num: fd.Number(), field: i, mapType: mt, slice: reflect.SliceOf(mt.Elem().Elem()), value: new(atomic.Pointer[decodePlanBox])}, true
 }
 
 // decoder holds the scratch of unmarshal, reused across calls; one per
@@ -163,7 +183,13 @@ const maxFastDepth = 8
 // unmarshal decodes wire into m, which must be empty (fresh or reset),
 // as opts.Unmarshal(wire, m) does; see the top of this file.
 func (d *decoder) unmarshal(opts proto.UnmarshalOptions, wire []byte, m protoreflect.Message, depth int) error {
-	p := decodePlanOf(m)
+	return d.unmarshalPlan(opts, wire, m, depth, decodePlanOf(m))
+}
+
+// unmarshalPlan is unmarshal with m's plan p (decodePlanOf(m)) already
+// looked up: the per-row and per-entry decodes take it from the table or the
+// map's plan instead of a lookup by Go type each time.
+func (d *decoder) unmarshalPlan(opts proto.UnmarshalOptions, wire []byte, m protoreflect.Message, depth int, p *msgPlan) error {
 	if p == nil || len(p.maps) == 0 || depth >= maxFastDepth {
 		return opts.Unmarshal(wire, m.Interface())
 	}
@@ -234,7 +260,8 @@ func (d *decoder) unmarshal(opts proto.UnmarshalOptions, wire []byte, m protoref
 			}
 			slot := slab.Index(j).Addr()
 			j++
-			if err := d.unmarshal(opts, e.value, slot.Interface().(proto.Message).ProtoReflect(), depth+1); err != nil {
+			sm := slot.Interface().(proto.Message).ProtoReflect()
+			if err := d.unmarshalPlan(opts, e.value, sm, depth+1, mp.valuePlan(sm)); err != nil {
 				return err
 			}
 			d.key.SetString(k)
@@ -271,8 +298,9 @@ func splitEntry(b []byte) (key, value []byte, ok bool) {
 
 // setString sets m's string field fd to s, directly in a generated
 // struct when the plan has its Go field, else through protoreflect.
-func setString(m protoreflect.Message, fd protoreflect.FieldDescriptor, v protoreflect.Value) {
-	if p := decodePlanOf(m); p != nil {
+// p is decodePlanOf(m).
+func setString(m protoreflect.Message, p *msgPlan, fd protoreflect.FieldDescriptor, v protoreflect.Value) {
+	if p != nil {
 		if i, ok := p.strs[fd.Number()]; ok {
 			reflect.ValueOf(m.Interface()).Elem().Field(i).SetString(v.String())
 			return

@@ -41,11 +41,12 @@ func (e *exec) row(w *walker, rowKey []byte) (proto.Message, error) {
 // decodeRow unmarshals the assembled row and completes it: key fields,
 // then joins.
 func (e *exec) decodeRow(t *Table, rowKey []byte, p *query.Proj) (proto.Message, error) {
-	m := e.db.NewMessage(t.s.Desc)
-	if err := e.dec.unmarshal(e.db.unmarshalOptions(), e.asm.finish(), m, 0); err != nil {
+	rt := t.rowType()
+	m := rt.mt.New()
+	if err := e.dec.unmarshalPlan(e.db.unmarshalOptions(), e.asm.finish(), m, 0, rt.plan); err != nil {
 		return nil, corrupt(rowKey, "reassembled %s does not parse: %v", t.s.Desc.FullName(), err)
 	}
-	if err := t.setKeyFields(rowKey, m); err != nil {
+	if err := t.setKeys(rowKey, m, rt.plan); err != nil {
 		return nil, err
 	}
 	if p.HasJoins() || len(p.Hidden) > 0 {

@@ -68,16 +68,24 @@ func (r Ref) decode(d *decoder, key, wire []byte, m protoreflect.Message) error 
 
 // setKeyFields sets m's key columns from a row key.
 func (t *Table) setKeyFields(key []byte, m protoreflect.Message) error {
+	return t.setKeys(key, m, decodePlanOf(m))
+}
+
+// setKeys is setKeyFields with m's plan p (decodePlanOf(m)).
+func (t *Table) setKeys(key []byte, m protoreflect.Message, p *msgPlan) error {
 	off := len(t.prefix)
-	fields := m.Descriptor().Fields()
+	md := m.Descriptor()
 	for _, col := range t.s.Key {
 		v, n, err := col.Decode(key[off:])
 		if err != nil {
 			return corrupt(key, "key column %s: %v", col.Field.Name(), err)
 		}
-		fd := fields.ByNumber(col.Field.Number())
+		fd := col.Field
+		if md != t.s.Desc {
+			fd = md.Fields().ByNumber(col.Field.Number())
+		}
 		if fd.Kind() == protoreflect.StringKind {
-			setString(m, fd, v)
+			setString(m, p, fd, v)
 		} else {
 			m.Set(fd, v)
 		}

@@ -2,6 +2,7 @@ package runtime
 
 import (
 	"strings"
+	"sync/atomic"
 
 	"github.com/protoql/protoql/schema"
 	"google.golang.org/protobuf/proto"
@@ -17,6 +18,27 @@ type Table struct {
 	// of s.Apart (apart.go).
 	apart [][]byte
 	projs projCache // ScanOptions.Fields (scan.go)
+	// rt caches the row message's type and decode plan (rowType).
+	rt atomic.Pointer[rowType]
+}
+
+// rowType is the Go type the table's rows are decoded into (DB.NewMessage's
+// choice, fixed for the DB once made) and its decode plan.
+type rowType struct {
+	mt   protoreflect.MessageType
+	plan *msgPlan
+}
+
+// rowType returns the table's row type, looked up on first use, so that a
+// scan does not look the type and its plan up for every row.
+func (t *Table) rowType() *rowType {
+	if rt := t.rt.Load(); rt != nil {
+		return rt
+	}
+	m := t.db.NewMessage(t.s.Desc)
+	rt := &rowType{mt: m.Type(), plan: decodePlanOf(m)}
+	t.rt.Store(rt)
+	return rt
 }
 
 // Schema returns the table's layout.

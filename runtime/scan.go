@@ -244,10 +244,14 @@ func scanRows(ctx context.Context, rd kv.Reader, t *Table, r KeyRange, opts Scan
 		}
 		e := t.db.reader(ctx, rd)
 		defer e.release()
-		ref := Ref{table: t, kind: RefRow, node: t.s.Root}
+		rt := t.rowType()
+		uo := t.db.unmarshalOptions()
 		err = e.scanWhole(lo, hi, opts, unitKind{table: t}, t.s.Root, p, func(key, wire []byte) (bool, error) {
-			m := t.db.NewMessage(t.s.Desc)
-			if err := ref.decode(&e.dec, key, wire, m); err != nil {
+			m := rt.mt.New()
+			if err := e.dec.unmarshalPlan(uo, wire, m, 0, rt.plan); err != nil {
+				return false, corrupt(key, "reassembled %s does not parse: %v", t.s.Desc.FullName(), err)
+			}
+			if err := t.setKeys(key, m, rt.plan); err != nil {
 				return false, err
 			}
 			return yield(m.Interface(), nil), nil
