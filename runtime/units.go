@@ -162,8 +162,40 @@ func (s *stepper) next() (bool, error) {
 		return s.land(s.rev.valid) // readBack stepped onto the next unit
 	case s.reverse:
 		return s.land(s.rev.seekLT(s.unit))
+	case s.hi != nil && s.lastUnit():
+		// Nothing of [lo, hi) follows the unit (a point read's one row,
+		// say): no seek. The walker stays where it is, which its gap
+		// still describes, for a parent that lent it.
+		return false, s.e.err
 	}
 	return s.land(s.fwd.seekPast(s.unit))
+}
+
+// lastUnit reports whether every key after the current unit's lies at or
+// past hi (not nil), comparing hi with the unit's prefix end without
+// building it.
+func (s *stepper) lastUnit() bool {
+	u, hi := s.unit, s.hi
+	// The prefix end of u: u up to its last byte that is not 0xFF, that
+	// byte plus one (none: no key follows u's keys, as if past hi).
+	i := len(u) - 1
+	for i >= 0 && u[i] == 0xFF {
+		i--
+	}
+	if i < 0 {
+		return true
+	}
+	// end = u[:i] + (u[i]+1); end >= hi compares the common part first.
+	if c := bytes.Compare(u[:i], hi[:min(i, len(hi))]); c != 0 {
+		return c > 0
+	}
+	if len(hi) <= i {
+		return true // hi is a prefix of u[:i], so end > hi
+	}
+	if u[i]+1 != hi[i] {
+		return u[i]+1 > hi[i]
+	}
+	return len(hi) == i+1 // equal to end, or longer: end < hi
 }
 
 // empty reports whether no unit is left to step to (hi nil: unbounded).
