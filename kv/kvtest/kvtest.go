@@ -78,6 +78,7 @@ func RunOptions(t *testing.T, open func(t *testing.T) kv.Store, o Options) {
 		{"ViewSnapshot", testViewSnapshot},
 		{"LostUpdate", testLostUpdate},
 		{"UpdateVsApply", testUpdateVsApply},
+		{"CommitOrder", testCommitOrder},
 		{"Canceled", testCanceled},
 		{"TxnAfterEnd", testTxnAfterEnd},
 		{"Closed", testClosed},

@@ -24,8 +24,14 @@
 // The commit takes a short commit lock, checks the read set against the
 // write sets of the commits made since the snapshot (a log kept only while
 // some live transaction's snapshot precedes them), and, if none wrote a key
-// it read or a key inside a range it scanned, commits the writes as one
-// Pebble batch. Otherwise the attempt is discarded and the function runs
+// it read or a key inside a range it scanned, gives the commit its place in
+// the commit order and releases the lock; the writes are then committed as
+// a Pebble batch, merged with the other commits ordered while the previous
+// batch was committed into one batch (one WAL record, one memtable
+// insertion), in commit order, so that Pebble's order is the commit order
+// (see package kv/internal/occ's doc for why that keeps the history
+// serializable, and how a snapshot is kept from missing a commit being
+// applied). Otherwise the attempt is discarded and the function runs
 // again after a random backoff (starting at the failed attempt's duration,
 // doubling up to 50 ms), at most 100 times, after which Update fails with
 // kv.ErrConflict; errors of the function itself are never retried. So a
@@ -45,9 +51,8 @@
 // # Durability and group commit
 //
 // With Options.Sync (the default), a commit returns only when its WAL record
-// is fsynced. Under the commit lock a commit is applied without waiting for
-// the fsync; after releasing the lock the committer writes an empty synced
-// WAL record (pebble.DB.LogData with pebble.Sync) and waits for it. Pebble's
+// is fsynced. A group of commits is committed without waiting for the
+// fsync; after that the committer writes an empty synced WAL record (pebble.DB.LogData with pebble.Sync) and waits for it. Pebble's
 // WAL is a single ordered log that syncs in order (and syncs the old log
 // before switching to a new one), so when that later record is durable, the
 // commit is too; concurrent committers share fsyncs instead of queueing
@@ -55,13 +60,14 @@
 // makes a commit visible before its fsync completes (a transaction that
 // read such a commit and commits after it waits for its own, later sync).
 // When the Pebble options configure WAL failover, whose ordering across two
-// directories pebblekv does not rely on, commits fsync under the lock
-// instead.
+// directories pebblekv does not rely on, each group's commit fsyncs
+// instead (still once for the whole group).
 //
 // # DeleteRange
 //
 // A DeleteRange covering at most 64 keys is written as point deletions of
-// those keys, read under the commit lock (so none can appear meanwhile);
+// those keys, read when its group is committed, after every earlier commit
+// (so none can appear meanwhile);
 // larger ones are Pebble range tombstones. Each range tombstone in a
 // memtable makes every new iterator re-fragment all of the memtable's
 // tombstones until it is flushed, and protoql deletes many small ranges (a

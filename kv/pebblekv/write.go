@@ -18,8 +18,8 @@ import (
 type writer struct {
 	db  *pebble.DB
 	occ *occ.Manager
-	// commitOpts is used under the commit lock. syncAfter says to wait for
-	// durability after releasing it, with a synced empty WAL record.
+	// commitOpts commits a group. syncAfter says to wait for durability
+	// after the group's commit, with a synced empty WAL record.
 	commitOpts *pebble.WriteOptions
 	syncAfter  bool
 	// wholeKeyPrefix says the comparer's Split takes the whole key as its
@@ -46,33 +46,95 @@ func (w *writer) init(db *pebble.DB, cmp *pebble.Comparer, sync, groupCommit boo
 // apply commits ops atomically, validating the read set rs of the
 // transaction registered as reg first (both nil for a blind Apply), and
 // returns once they are as durable as the options ask. ws gives the write
-// set for the commit log. A batch without DeleteRange is built before
-// taking the commit lock; one with DeleteRange is built under it, because
-// a small range is deleted by reading its keys (see deleteRange).
+// set for the commit log. The commit lock covers only the validation and
+// sequencing; the batch is committed after it is released, together with
+// the commits sequenced meanwhile (occ.Manager.CommitGrouped, applyGroup).
+// A batch without DeleteRange is built before taking the commit lock; one
+// with DeleteRange is built by applyGroup, because a small range is deleted
+// by reading its keys (see deleteRange).
 func (w *writer) apply(reg *occ.Reg, rs *occ.ReadSet, ws func() *occ.WriteSet, ops []kv.Op, size int) error {
-	var b *pebble.Batch
-	if !hasDeleteRange(ops) {
-		b = w.db.NewBatchWithSize(size)
-		defer b.Close()
-		if err := addOps(b, ops, w.wholeKeyPrefix); err != nil {
+	it := &commitItem{ops: ops}
+	if hasDeleteRange(ops) {
+		if err := checkOps(ops); err != nil {
+			return err
+		}
+	} else {
+		it.b = w.db.NewBatchWithSize(size)
+		defer it.b.Close()
+		if err := addOps(it.b, ops, w.wholeKeyPrefix); err != nil {
 			return err
 		}
 	}
-	err := w.occ.Commit(reg, rs, ws, func() error {
-		if b == nil {
-			b = w.db.NewIndexedBatchWithSize(size)
-			if err := addOps(b, ops, w.wholeKeyPrefix); err != nil {
-				b.Close()
-				return err
-			}
-			defer b.Close()
-		}
-		return b.Commit(w.commitOpts)
-	})
-	if err != nil {
+	if err := w.occ.CommitGrouped(reg, rs, ws, it, size, w.applyGroup); err != nil {
 		return err
 	}
 	return w.sync()
+}
+
+// commitItem is one commit waiting in occ's queue: its batch, or, when its
+// operations include a DeleteRange, the operations for applyGroup to build.
+type commitItem struct {
+	b   *pebble.Batch
+	ops []kv.Op
+}
+
+// applyGroup commits a group of commits, in order, as one Pebble batch: one
+// WAL record and one memtable insertion for all of them. A commit with a
+// DeleteRange is built into the group's batch, indexed then, so that its
+// reads of the range see every commit before it: the earlier groups (in
+// the database, as groups are applied one at a time) and the earlier
+// commits of this one (in the batch).
+func (w *writer) applyGroup(group []*occ.Pending) error {
+	if len(group) == 1 {
+		if it := group[0].Item.(*commitItem); it.b != nil {
+			return it.b.Commit(w.commitOpts)
+		}
+	}
+	indexed, size := false, 0
+	for _, p := range group {
+		it := p.Item.(*commitItem)
+		if it.b == nil {
+			indexed = true
+			for _, op := range it.ops {
+				size += len(op.Key) + len(op.Value) + 16
+			}
+		} else {
+			size += len(it.b.Repr())
+		}
+	}
+	var acc *pebble.Batch
+	if indexed {
+		acc = w.db.NewIndexedBatchWithSize(size)
+	} else {
+		acc = w.db.NewBatchWithSize(size)
+	}
+	defer acc.Close()
+	for _, p := range group {
+		it := p.Item.(*commitItem)
+		var err error
+		if it.b != nil {
+			err = acc.Apply(it.b, nil)
+		} else {
+			err = addOps(acc, it.ops, w.wholeKeyPrefix)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return acc.Commit(w.commitOpts)
+}
+
+// checkOps reports an operation addOps would refuse, before the commit is
+// sequenced (a group fails as a whole).
+func checkOps(ops []kv.Op) error {
+	for _, op := range ops {
+		switch op.Kind {
+		case kv.OpSet, kv.OpDelete, kv.OpDeleteRange:
+		default:
+			return fmt.Errorf("%w: unknown batch operation %v", kv.ErrInvalid, op.Kind)
+		}
+	}
+	return nil
 }
 
 func hasDeleteRange(ops []kv.Op) bool {
@@ -85,7 +147,7 @@ func hasDeleteRange(ops []kv.Op) bool {
 }
 
 // addOps records ops in b; b must be indexed if ops contain a DeleteRange,
-// and then the commit lock must be held. wholeKeyPrefix is the writer's.
+// and then it must be applyGroup's batch. wholeKeyPrefix is the writer's.
 func addOps(b *pebble.Batch, ops []kv.Op, wholeKeyPrefix bool) error {
 	for _, op := range ops {
 		var err error
@@ -116,8 +178,8 @@ const pointDeleteLimit = 64
 
 // deleteRange records the deletion of [start, end) in the indexed batch b:
 // point deletions of the keys b sees in the range when there are at most
-// pointDeleteLimit, a range tombstone otherwise. The commit lock must be
-// held, so that no key can appear in the range before b commits.
+// pointDeleteLimit, a range tombstone otherwise. b must be applyGroup's
+// batch, so that no key can appear in the range before b commits.
 // wholeKeyPrefix says NextPrefix steps to the next key (see writer).
 func deleteRange(b *pebble.Batch, start, end []byte, wholeKeyPrefix bool) error {
 	if string(start) == string(end) {

@@ -9,28 +9,68 @@
 // writes go to a private ordered buffer that its own reads see. At commit
 // the [Manager] takes its short commit lock, checks the read set against the
 // write sets of every commit after the snapshot's sequence (the commit log)
-// and, if nothing the transaction read was written since, applies the
-// writes and logs their write set under the next sequence number. A failed
-// check is a conflict: [Update] runs the function again after a jittered
-// backoff, up to a bound, then fails with kv.ErrConflict. This is
-// backward-validating optimistic concurrency control, as in FoundationDB's
-// resolver and Badger: the committed history is equivalent to running the
-// transactions one at a time in commit order, so it is serializable, and a
-// transaction that wrote nothing needs no check at all (its snapshot is a
-// state of that serial history).
+// and, if nothing the transaction read was written since, gives the commit
+// the next sequence number and logs its write set. A failed check is a
+// conflict: [Update] runs the function again after a jittered backoff, up to
+// a bound, then fails with kv.ErrConflict. This is backward-validating
+// optimistic concurrency control, as in FoundationDB's resolver and Badger:
+// the committed history is equivalent to running the transactions one at a
+// time in commit order, so it is serializable, and a transaction that wrote
+// nothing needs no check at all (its snapshot is a state of that serial
+// history).
 //
 // Blind writes (the engine's Apply) are never checked but are logged, so
 // that they conflict with transactions that read what they wrote.
 //
+// # Applying commits outside the lock
+//
+// [Manager.Commit] applies the writes to the engine under the commit lock,
+// which suits an engine whose apply is a cheap in-memory step (kv/memkv).
+// [Manager.CommitGrouped] applies them after releasing it, for an engine
+// whose apply writes a log (kv/pebblekv): validation and sequencing stay
+// under the short lock, and commits sequenced while another group is being
+// applied queue up and are applied together as the next group, by one
+// committer (the leader; the first of the group), in sequence order — the
+// write-group design of LevelDB and RocksDB. So the engine's commit order is
+// the sequence order exactly: groups are applied one at a time in order, and
+// the engine must apply a group's items in the order given, atomically or
+// as consecutive commits. (Applying commits concurrently would let a later
+// commit U be applied before an earlier one T: if T read or wrote a key U
+// writes, the engine's state — and any snapshot of it containing U but not
+// T — would match no serial order, and T's read-modify-write of a key U
+// overwrote blindly would outlive U's write.)
+//
+// A snapshot must not miss a commit that validation believes it saw, so
+// [Manager.Begin] stamps a snapshot with the visible watermark: the highest
+// sequence number whose commit and every earlier one have been applied. The
+// engine's snapshot, taken then, contains at least those commits, and
+// perhaps some of a group being applied; those are logged with higher
+// sequence numbers, so reading what they wrote is a conflict (a needless
+// retry at worst, never a missed one), and since the engine applies in
+// sequence order, the snapshot is still a prefix of the serial history.
+//
+// A commit sequenced while no transaction is live does not build its write
+// set: no snapshot precedes it, except one taken while it is being applied,
+// and Begin builds the write sets of the commits in flight (the caller's
+// write set function stays valid until CommitGrouped returns). If applying a
+// group fails, every commit of it fails with that error; their records stay
+// in the log like committed ones (the engine may have applied some of the
+// writes, so they are conservatively treated as possibly committed: at worst
+// a conflict), and are dropped like any other once no live snapshot precedes
+// them. The watermark moves past them, so no snapshot waits for them.
+//
 // Memory is bounded: a log record is kept only while some live
-// transaction's snapshot precedes it, and a transaction older than the
-// manager's maximum lifetime is expired (its later calls and its commit
-// fail with kv.ErrExpired), so a stalled one cannot pin the log forever.
+// transaction's snapshot precedes it (or while it is being applied), and a
+// transaction older than the manager's maximum lifetime is expired (its
+// later calls and its commit fail with kv.ErrExpired), so a stalled one
+// cannot pin the log forever.
 package occ
 
 import (
+	"cmp"
 	"container/list"
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -48,16 +88,25 @@ type Manager struct {
 	name        string // the engine's error prefix
 	maxLifetime time.Duration
 
-	mu   sync.Mutex
-	seq  uint64    // the last commit's sequence number
-	log  []record  // commits after the oldest live snapshot, in sequence order
-	live list.List // of *Reg, in begin order (so by nondecreasing seq)
+	mu      sync.Mutex
+	seq     uint64    // the last sequenced commit's sequence number
+	applied uint64    // the visible watermark: commits up to it are applied
+	log     []record  // commits after the oldest live snapshot or in flight, in sequence order
+	live    list.List // of *Reg, in begin order (so by nondecreasing seq)
+
+	// CommitGrouped's queue: commits sequenced and waiting to be applied,
+	// in sequence order, and whether a leader is applying a group.
+	queue   []*Pending
+	leading bool
 }
 
-// record is one logged commit.
+// record is one logged commit. ws is nil while it is in flight and no
+// snapshot precedes it (wsf then builds it), and nil after it was applied
+// if none did: no live transaction needs it.
 type record struct {
 	seq uint64
 	ws  *WriteSet
+	wsf func() *WriteSet
 }
 
 // Reg is a live transaction's registration: its snapshot's sequence
@@ -88,8 +137,15 @@ func (m *Manager) Begin(snap func()) *Reg {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	snap()
-	r := &Reg{seq: m.seq, start: time.Now()}
+	r := &Reg{seq: m.applied, start: time.Now()}
 	r.elem = m.live.PushBack(r)
+	// The snapshot may precede the commits in flight: build their write
+	// sets while their committers still wait (see the package doc).
+	for i := len(m.log) - 1; i >= 0 && m.log[i].seq > m.applied; i-- {
+		if rec := &m.log[i]; rec.wsf != nil {
+			rec.ws, rec.wsf = rec.wsf(), nil
+		}
+	}
 	return r
 }
 
@@ -129,12 +185,10 @@ func (m *Manager) prune(now time.Time) {
 		m.live.Remove(e)
 		r.elem = nil
 	}
-	if m.live.Len() == 0 {
-		clear(m.log)
-		m.log = m.log[:0]
-		return
+	oldest := m.applied // commits in flight stay
+	if m.live.Len() > 0 {
+		oldest = min(oldest, m.live.Front().Value.(*Reg).seq)
 	}
-	oldest := m.live.Front().Value.(*Reg).seq
 	i := 0
 	for i < len(m.log) && m.log[i].seq <= oldest {
 		i++
@@ -154,7 +208,8 @@ const errConflictText = "a key read by the transaction was written by a later co
 // (nil for a blind write, which is not validated) and, if it holds, calls
 // apply under the commit lock to write to the engine and logs ws, which
 // it calls only when some live transaction may need the record. apply must
-// make the writes visible to snapshots taken after it returns.
+// make the writes visible to snapshots taken after it returns. A manager
+// must use either Commit or CommitGrouped, not both.
 func (m *Manager) Commit(r *Reg, rs *ReadSet, ws func() *WriteSet, apply func() error) error {
 	if rs != nil {
 		rs.seal()
@@ -162,31 +217,147 @@ func (m *Manager) Commit(r *Reg, rs *ReadSet, ws func() *WriteSet, apply func() 
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	now := time.Now()
-	if r != nil {
-		if m.expired(r, now) {
-			return m.expiredError(r, now)
-		}
-		if rs != nil && !rs.Empty() {
-			for i := range m.log {
-				if m.log[i].seq > r.seq && m.log[i].ws.conflicts(rs) {
-					return errConflict
-				}
-			}
-		}
+	if err := m.validate(r, rs, now); err != nil {
+		return err
 	}
 	if err := apply(); err != nil {
 		return err
 	}
 	m.seq++
-	others := m.live.Len()
-	if r != nil && r.elem != nil {
-		others--
-	}
-	if others > 0 {
+	m.applied = m.seq
+	if m.others(r) > 0 {
 		m.log = append(m.log, record{seq: m.seq, ws: ws()})
 	}
 	m.prune(now)
 	return nil
+}
+
+// validate checks r's registration and read set rs against the commits
+// logged after r's snapshot. The lock must be held.
+func (m *Manager) validate(r *Reg, rs *ReadSet, now time.Time) error {
+	if r == nil {
+		return nil
+	}
+	if m.expired(r, now) {
+		return m.expiredError(r, now)
+	}
+	if rs == nil || rs.Empty() {
+		return nil
+	}
+	// The log is in sequence order: the first record after r's snapshot.
+	i, _ := slices.BinarySearchFunc(m.log, r.seq+1, func(rec record, seq uint64) int { return cmp.Compare(rec.seq, seq) })
+	for ; i < len(m.log); i++ {
+		rec := &m.log[i]
+		if rec.ws == nil && rec.wsf != nil {
+			// Not reached (Begin built it for r), but cheap to be sure.
+			rec.ws, rec.wsf = rec.wsf(), nil
+		}
+		// A nil write set was needed by no snapshot, r's included.
+		if rec.ws != nil && rec.ws.conflicts(rs) {
+			return errConflict
+		}
+	}
+	return nil
+}
+
+// others returns the number of live transactions other than r. The lock
+// must be held.
+func (m *Manager) others(r *Reg) int {
+	n := m.live.Len()
+	if r != nil && r.elem != nil {
+		n--
+	}
+	return n
+}
+
+// Pending is a commit sequenced by CommitGrouped and waiting to be
+// applied; Item is the engine's (its batch).
+type Pending struct {
+	Item any
+	seq  uint64
+	size int
+	wake chan struct{} // receives once: done, or made the leader
+	done bool
+	err  error
+}
+
+// maxGroupSize bounds the bytes of a group (except its first commit), so
+// that a leader's own commit does not wait behind an unbounded one.
+const maxGroupSize = 1 << 20
+
+// CommitGrouped validates the read set of the transaction registered as r
+// (nil for a blind write) and, if it holds, sequences the commit, logs its
+// write set (ws is called at most once, before CommitGrouped returns) and
+// releases the commit lock; then the commit is applied, with the commits
+// sequenced while the previous group was applied, by applyGroup, called on
+// one group at a time in sequence order (see the package doc). applyGroup
+// must apply the items in the order given and make them visible to
+// snapshots taken after it returns; its error is every item's. item is the
+// engine's description of the writes and size their approximate bytes.
+func (m *Manager) CommitGrouped(r *Reg, rs *ReadSet, ws func() *WriteSet, item any, size int, applyGroup func([]*Pending) error) error {
+	if rs != nil {
+		rs.seal()
+	}
+	m.mu.Lock()
+	if err := m.validate(r, rs, time.Now()); err != nil {
+		m.mu.Unlock()
+		return err
+	}
+	m.seq++
+	rec := record{seq: m.seq}
+	if m.others(r) > 0 {
+		rec.ws = ws()
+	} else {
+		rec.wsf = ws
+	}
+	m.log = append(m.log, rec)
+	p := &Pending{Item: item, seq: m.seq, size: size, wake: make(chan struct{}, 1)}
+	m.queue = append(m.queue, p)
+	if m.leading {
+		m.mu.Unlock()
+		<-p.wake
+		m.mu.Lock()
+		if p.done {
+			m.mu.Unlock()
+			return p.err
+		}
+		// Made the leader: p heads the queue.
+	}
+	m.leading = true
+	n, bytes := 1, p.size
+	for n < len(m.queue) && bytes+m.queue[n].size <= maxGroupSize {
+		bytes += m.queue[n].size
+		n++
+	}
+	group := slices.Clone(m.queue[:n])
+	clear(m.queue[:n])
+	m.queue = m.queue[n:]
+	m.mu.Unlock()
+
+	err := applyGroup(group)
+
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	first, last := group[0].seq, group[len(group)-1].seq
+	i, _ := slices.BinarySearchFunc(m.log, first, func(rec record, seq uint64) int { return cmp.Compare(rec.seq, seq) })
+	for ; i < len(m.log) && m.log[i].seq <= last; i++ {
+		m.log[i].wsf = nil // the committers' buffers are theirs again
+	}
+	m.applied = last
+	for _, g := range group {
+		g.done, g.err = true, err
+		if g != p {
+			g.wake <- struct{}{}
+		}
+	}
+	if len(m.queue) > 0 {
+		m.queue[0].wake <- struct{}{} // the next leader
+	} else {
+		m.leading = false
+		m.queue = nil
+	}
+	m.prune(time.Now())
+	return err
 }
 
 func (m *Manager) expiredError(r *Reg, now time.Time) error {
