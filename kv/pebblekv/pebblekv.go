@@ -130,7 +130,6 @@ import (
 
 	"github.com/protoql/protoql/kv"
 	"github.com/protoql/protoql/kv/internal/guard"
-	"github.com/protoql/protoql/kv/internal/occ"
 )
 
 var (
@@ -236,9 +235,7 @@ func (s *Store) Apply(ctx context.Context, b *kv.Batch) error {
 	if b == nil || b.Len() == 0 {
 		return nil
 	}
-	ops := b.Ops()
-	ws := func() *occ.WriteSet { return occ.BatchWriteSet(ops) }
-	if err := s.write.apply(nil, nil, ws, ops, b.Size()+16*b.Len()); err != nil {
+	if err := s.write.apply(nil, nil, nil, b.Ops(), b.Size()+16*b.Len()); err != nil {
 		return fmt.Errorf("pebblekv: apply: %w", err)
 	}
 	return nil

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/cockroachdb/pebble/v2"
@@ -44,28 +45,35 @@ func (w *writer) init(db *pebble.DB, cmp *pebble.Comparer, sync, groupCommit boo
 }
 
 // apply commits ops atomically, validating the read set rs of the
-// transaction registered as reg first (both nil for a blind Apply), and
-// returns once they are as durable as the options ask. ws gives the write
-// set for the commit log. The commit lock covers only the validation and
-// sequencing; the batch is committed after it is released, together with
-// the commits sequenced meanwhile (occ.Manager.CommitGrouped, applyGroup).
-// A batch without DeleteRange is built before taking the commit lock; one
-// with DeleteRange is built by applyGroup, because a small range is deleted
-// by reading its keys (see deleteRange).
-func (w *writer) apply(reg *occ.Reg, rs *occ.ReadSet, ws func() *occ.WriteSet, ops []kv.Op, size int) error {
-	it := &commitItem{ops: ops}
+// transaction tx registered as reg first (all three nil for a blind Apply),
+// and returns once they are as durable as the options ask. The commit lock
+// covers only the validation and sequencing; the batch is committed after
+// it is released, together with the commits sequenced meanwhile
+// (occ.Manager.CommitGrouped, applyGroup). A batch without DeleteRange is
+// built before taking the commit lock; one with DeleteRange is built by
+// applyGroup, because a small range is deleted by reading its keys (see
+// deleteRange).
+func (w *writer) apply(reg *occ.Reg, rs *occ.ReadSet, tx *occ.Txn, ops []kv.Op, size int) error {
+	it := itemPool.Get().(*commitItem)
+	defer func() {
+		if it.b != nil {
+			_ = it.b.Close()
+		}
+		*it = commitItem{}
+		itemPool.Put(it)
+	}()
+	it.tx, it.ops, it.size = tx, ops, size
 	if hasDeleteRange(ops) {
 		if err := checkOps(ops); err != nil {
 			return err
 		}
 	} else {
 		it.b = w.db.NewBatchWithSize(size)
-		defer it.b.Close()
 		if err := addOps(it.b, ops, w.wholeKeyPrefix); err != nil {
 			return err
 		}
 	}
-	if err := w.occ.CommitGrouped(reg, rs, ws, it, size, w.applyGroup); err != nil {
+	if err := w.occ.CommitGrouped(reg, rs, it, w.applyGroup); err != nil {
 		return err
 	}
 	return w.sync()
@@ -74,8 +82,21 @@ func (w *writer) apply(reg *occ.Reg, rs *occ.ReadSet, ws func() *occ.WriteSet, o
 // commitItem is one commit waiting in occ's queue: its batch, or, when its
 // operations include a DeleteRange, the operations for applyGroup to build.
 type commitItem struct {
-	b   *pebble.Batch
-	ops []kv.Op
+	b    *pebble.Batch
+	ops  []kv.Op
+	tx   *occ.Txn // nil for Apply
+	size int
+}
+
+var itemPool = sync.Pool{New: func() any { return new(commitItem) }}
+
+func (it *commitItem) Size() int { return it.size }
+
+func (it *commitItem) WriteSet() *occ.WriteSet {
+	if it.tx != nil {
+		return it.tx.WriteSet()
+	}
+	return occ.BatchWriteSet(it.ops)
 }
 
 // applyGroup commits a group of commits, in order, as one Pebble batch: one
@@ -84,23 +105,17 @@ type commitItem struct {
 // reads of the range see every commit before it: the earlier groups (in
 // the database, as groups are applied one at a time) and the earlier
 // commits of this one (in the batch).
-func (w *writer) applyGroup(group []*occ.Pending) error {
+func (w *writer) applyGroup(group []occ.Item) error {
 	if len(group) == 1 {
-		if it := group[0].Item.(*commitItem); it.b != nil {
+		if it := group[0].(*commitItem); it.b != nil {
 			return it.b.Commit(w.commitOpts)
 		}
 	}
 	indexed, size := false, 0
-	for _, p := range group {
-		it := p.Item.(*commitItem)
-		if it.b == nil {
-			indexed = true
-			for _, op := range it.ops {
-				size += len(op.Key) + len(op.Value) + 16
-			}
-		} else {
-			size += len(it.b.Repr())
-		}
+	for _, g := range group {
+		it := g.(*commitItem)
+		indexed = indexed || it.b == nil
+		size += it.size
 	}
 	var acc *pebble.Batch
 	if indexed {
@@ -109,8 +124,8 @@ func (w *writer) applyGroup(group []*occ.Pending) error {
 		acc = w.db.NewBatchWithSize(size)
 	}
 	defer acc.Close()
-	for _, p := range group {
-		it := p.Item.(*commitItem)
+	for _, g := range group {
+		it := g.(*commitItem)
 		var err error
 		if it.b != nil {
 			err = acc.Apply(it.b, nil)
@@ -265,7 +280,7 @@ func (w *writer) attempt(fn func(kv.Txn) error) error {
 	for _, op := range ops {
 		size += len(op.Key) + len(op.Value) + 16
 	}
-	if err := w.apply(reg, tx.Reads(), tx.WriteSet, ops, size); err != nil {
+	if err := w.apply(reg, tx.Reads(), tx, ops, size); err != nil {
 		if occ.IsConflict(err) || errors.Is(err, kv.ErrExpired) {
 			return err
 		}

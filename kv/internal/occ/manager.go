@@ -96,17 +96,19 @@ type Manager struct {
 
 	// CommitGrouped's queue: commits sequenced and waiting to be applied,
 	// in sequence order, and whether a leader is applying a group.
-	queue   []*Pending
+	queue   []*pending
 	leading bool
+	group   []Item     // the leader's group, reused
+	members []*pending // and its commits
 }
 
 // record is one logged commit. ws is nil while it is in flight and no
-// snapshot precedes it (wsf then builds it), and nil after it was applied
+// snapshot precedes it (src then builds it), and nil after it was applied
 // if none did: no live transaction needs it.
 type record struct {
 	seq uint64
 	ws  *WriteSet
-	wsf func() *WriteSet
+	src Item
 }
 
 // Reg is a live transaction's registration: its snapshot's sequence
@@ -142,8 +144,8 @@ func (m *Manager) Begin(snap func()) *Reg {
 	// The snapshot may precede the commits in flight: build their write
 	// sets while their committers still wait (see the package doc).
 	for i := len(m.log) - 1; i >= 0 && m.log[i].seq > m.applied; i-- {
-		if rec := &m.log[i]; rec.wsf != nil {
-			rec.ws, rec.wsf = rec.wsf(), nil
+		if rec := &m.log[i]; rec.src != nil {
+			rec.ws, rec.src = rec.src.WriteSet(), nil
 		}
 	}
 	return r
@@ -193,7 +195,11 @@ func (m *Manager) prune(now time.Time) {
 	for i < len(m.log) && m.log[i].seq <= oldest {
 		i++
 	}
-	if i > 0 {
+	switch {
+	case i == len(m.log):
+		clear(m.log)
+		m.log = m.log[:0] // keeps the array: most commits are logged and dropped at once
+	case i > 0:
 		clear(m.log[:i])
 		m.log = m.log[i:]
 	}
@@ -248,9 +254,9 @@ func (m *Manager) validate(r *Reg, rs *ReadSet, now time.Time) error {
 	i, _ := slices.BinarySearchFunc(m.log, r.seq+1, func(rec record, seq uint64) int { return cmp.Compare(rec.seq, seq) })
 	for ; i < len(m.log); i++ {
 		rec := &m.log[i]
-		if rec.ws == nil && rec.wsf != nil {
+		if rec.src != nil {
 			// Not reached (Begin built it for r), but cheap to be sure.
-			rec.ws, rec.wsf = rec.wsf(), nil
+			rec.ws, rec.src = rec.src.WriteSet(), nil
 		}
 		// A nil write set was needed by no snapshot, r's included.
 		if rec.ws != nil && rec.ws.conflicts(rs) {
@@ -270,16 +276,28 @@ func (m *Manager) others(r *Reg) int {
 	return n
 }
 
-// Pending is a commit sequenced by CommitGrouped and waiting to be
-// applied; Item is the engine's (its batch).
-type Pending struct {
-	Item any
+// Item is one commit of CommitGrouped: the engine's description of its
+// writes.
+type Item interface {
+	// WriteSet returns the write set, for the commit log. It is called at
+	// most once, before CommitGrouped returns, perhaps by another
+	// goroutine, while the engine may be reading the item to apply it.
+	WriteSet() *WriteSet
+	// Size returns the approximate bytes of the writes.
+	Size() int
+}
+
+// pending is a commit sequenced by CommitGrouped and waiting to be
+// applied. It is pooled, with its channel.
+type pending struct {
+	item Item
 	seq  uint64
-	size int
-	wake chan struct{} // receives once: done, or made the leader
+	wake chan struct{} // receives once per use: done, or made the leader
 	done bool
 	err  error
 }
+
+var pendingPool = sync.Pool{New: func() any { return &pending{wake: make(chan struct{}, 1)} }}
 
 // maxGroupSize bounds the bytes of a group (except its first commit), so
 // that a leader's own commit does not wait behind an unbounded one.
@@ -287,14 +305,13 @@ const maxGroupSize = 1 << 20
 
 // CommitGrouped validates the read set of the transaction registered as r
 // (nil for a blind write) and, if it holds, sequences the commit, logs its
-// write set (ws is called at most once, before CommitGrouped returns) and
-// releases the commit lock; then the commit is applied, with the commits
-// sequenced while the previous group was applied, by applyGroup, called on
-// one group at a time in sequence order (see the package doc). applyGroup
-// must apply the items in the order given and make them visible to
-// snapshots taken after it returns; its error is every item's. item is the
-// engine's description of the writes and size their approximate bytes.
-func (m *Manager) CommitGrouped(r *Reg, rs *ReadSet, ws func() *WriteSet, item any, size int, applyGroup func([]*Pending) error) error {
+// write set and releases the commit lock; then the commit is applied, with
+// the commits sequenced while the previous group was applied, by
+// applyGroup, called on one group at a time in sequence order (see the
+// package doc). applyGroup must apply the items in the order given and
+// make them visible to snapshots taken after it returns; its error is
+// every item's. It must not keep the slice.
+func (m *Manager) CommitGrouped(r *Reg, rs *ReadSet, item Item, applyGroup func([]Item) error) error {
 	if rs != nil {
 		rs.seal()
 	}
@@ -306,12 +323,17 @@ func (m *Manager) CommitGrouped(r *Reg, rs *ReadSet, ws func() *WriteSet, item a
 	m.seq++
 	rec := record{seq: m.seq}
 	if m.others(r) > 0 {
-		rec.ws = ws()
+		rec.ws = item.WriteSet()
 	} else {
-		rec.wsf = ws
+		rec.src = item
 	}
 	m.log = append(m.log, rec)
-	p := &Pending{Item: item, seq: m.seq, size: size, wake: make(chan struct{}, 1)}
+	p := pendingPool.Get().(*pending)
+	p.item, p.seq = item, m.seq
+	defer func() {
+		*p = pending{wake: p.wake}
+		pendingPool.Put(p)
+	}()
 	m.queue = append(m.queue, p)
 	if m.leading {
 		m.mu.Unlock()
@@ -324,37 +346,42 @@ func (m *Manager) CommitGrouped(r *Reg, rs *ReadSet, ws func() *WriteSet, item a
 		// Made the leader: p heads the queue.
 	}
 	m.leading = true
-	n, bytes := 1, p.size
-	for n < len(m.queue) && bytes+m.queue[n].size <= maxGroupSize {
-		bytes += m.queue[n].size
+	group := append(m.group[:0], item)
+	n, bytes := 1, item.Size()
+	for n < len(m.queue) && bytes+m.queue[n].item.Size() <= maxGroupSize {
+		bytes += m.queue[n].item.Size()
+		group = append(group, m.queue[n].item)
 		n++
 	}
-	group := slices.Clone(m.queue[:n])
-	clear(m.queue[:n])
-	m.queue = m.queue[n:]
+	members := append(m.members[:0], m.queue[:n]...)
+	m.group, m.members = group, members
+	k := copy(m.queue, m.queue[n:])
+	clear(m.queue[k:])
+	m.queue = m.queue[:k]
 	m.mu.Unlock()
 
 	err := applyGroup(group)
 
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	first, last := group[0].seq, group[len(group)-1].seq
+	first, last := p.seq, p.seq+uint64(n)-1 // the queue holds consecutive sequence numbers
 	i, _ := slices.BinarySearchFunc(m.log, first, func(rec record, seq uint64) int { return cmp.Compare(rec.seq, seq) })
 	for ; i < len(m.log) && m.log[i].seq <= last; i++ {
-		m.log[i].wsf = nil // the committers' buffers are theirs again
+		m.log[i].src = nil // the committers' items are theirs again
 	}
 	m.applied = last
-	for _, g := range group {
+	for _, g := range members {
 		g.done, g.err = true, err
 		if g != p {
 			g.wake <- struct{}{}
 		}
 	}
+	clear(group)
+	clear(members)
 	if len(m.queue) > 0 {
 		m.queue[0].wake <- struct{}{} // the next leader
 	} else {
 		m.leading = false
-		m.queue = nil
 	}
 	m.prune(time.Now())
 	return err
