@@ -85,7 +85,7 @@ var rules = []rule{
 	{pkg: "kv/pebblekv", own: []string{"kv", "kv/internal/..."}, tests: []string{"kv/kvtest"}},
 	{pkg: "kv/remotekv", own: []string{"kv", "proto/protoql/v1"},
 		// the conformance suite against a real server over a real store
-		tests: []string{"kv/kvtest", "kv/memkv", "kv/pebblekv", "server", "runtime", "internal/testpb"}},
+		tests: []string{"kv/kvtest", "kv/memkv", "kv/pebblekv", "server", "runtime", "internal/runtimetest", "internal/testpb"}},
 	{pkg: "kv/tikvkv", own: []string{"kv", "kv/internal/guard"},
 		tests: []string{"kv/kvtest", "kv/pebblekv", "runtime", "cli", "examples/social/socialpb", "internal/runtimetest", "internal/testpb"}},
 	{pkg: "kv/tikvkv/cmd/protoql-tikv", own: []string{"kv", "kv/tikvkv", "cli"}, program: true},
@@ -129,7 +129,7 @@ var rules = []rule{
 	{pkg: "internal/edgepb", own: generated, support: true,
 		tests: []string{"kv", "kv/memkv", "internal/testpb"}},
 	{pkg: "internal/prototest", own: []string{"proto/protoql/v1"}, support: true},
-	{pkg: "internal/runtimetest", own: []string{"kv", "runtime", "internal/testpb", "internal/apartpb", "internal/edgepb"}, support: true},
+	{pkg: "internal/runtimetest", own: []string{"kv", "runtime", "schema", "tuple", "internal/testpb", "internal/apartpb", "internal/edgepb"}, support: true},
 	{pkg: "internal/kvcount", own: []string{"kv"}, libs: stdlibOnly, support: true},
 	{pkg: "internal/layering", libs: stdlibOnly, support: true},
 	{pkg: "internal/outside", libs: stdlibOnly, tests: []string{"internal/version"}, support: true},
