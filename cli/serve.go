@@ -23,6 +23,7 @@ func serveCmd(conn *connFlags) *cobra.Command {
 		obs            observeFlags
 		kvOn           bool
 		insecure       bool
+		buildIndexes   bool
 	)
 	cmd := &cobra.Command{
 		Use:   "serve --db DIR",
@@ -66,6 +67,14 @@ Faults. Corrupt data found on disk fails the request that read it with
 DataLoss, naming the damaged keys, and is logged; the server keeps
 serving. A damaged end of the newest write-ahead log is logged at start.
 
+Indexes. An index added to the schema of a database that already held
+rows is not readable until it is built: serve builds such indexes in the
+background while it serves, in small transactions that record their
+progress (logged), so that a stopped server resumes the build at its next
+start. Until an index is built, queries through it fail with
+FailedPrecondition; then they succeed, without a restart.
+--build-indexes=false leaves them to "protoql build-indexes".
+
 SIGINT or SIGTERM stops it gracefully: running calls finish (for up to
 10s), then the database is closed.
 
@@ -101,6 +110,7 @@ Once listening, it prints "listening on ADDR" to standard error.`,
 				server.WithLimits(limits),
 				server.WithMaxMessageSize(maxMessageSize),
 				server.WithLogger(slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), nil))),
+				server.WithBuildIndexes(buildIndexes),
 			}
 			if insecure {
 				opts = append(opts, server.WithInsecure())
@@ -150,6 +160,7 @@ Once listening, it prints "listening on ADDR" to standard error.`,
 	f.IntVar(&limits.MaxDepth, "max-query-depth", limits.MaxDepth, "deepest nesting of selections {…} in a query (0: the default; at most 1000)")
 	obs.register(cmd)
 	f.BoolVar(&kvOn, "kv", false, "also serve the KVService (raw keys but the metadata), with the token of --kv-token-file")
+	f.BoolVar(&buildIndexes, "build-indexes", true, "build the indexes that are not readable yet in the background while serving")
 	f.BoolVar(&insecure, "insecure", false, "allow a non-loopback --listen without --token-file and TLS, and --kv without --kv-token-file")
 	return cmd
 }

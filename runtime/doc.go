@@ -155,8 +155,10 @@
 // unset gives no entry.
 //
 // Index states: an index added to a DB holding data is write-only until
-// [DB.BuildIndexes] (or protoql build-indexes) fills it; [DB.IndexReadable]
-// reports whether it can be read. Open never scans the data: it records new
+// [DB.BuildIndexes] fills it (protoql serve runs it in the background;
+// protoql build-indexes from the command line); [DB.IndexReadable]
+// reports whether it can be read, and the DB that built an index reads it
+// at once. Open never scans the data: it records new
 // indexes as write-only, deletes the entries of dropped table indexes, and
 // schedules those of dropped map-scoped ones for BuildIndexes.
 //

@@ -150,21 +150,52 @@ func (db *DB) loadIndexStates(ctx context.Context) error {
 // each record their progress, so it can be stopped (or crash) and resume.
 // Writes may run meanwhile: they maintain write-only indexes too. A unique
 // index whose stored rows already collide fails the build with an error
-// wrapping ErrUniqueViolation; the index stays write-only.
+// wrapping ErrUniqueViolation; the index stays write-only. Cancelling ctx
+// stops it between batches (with ctx's error); what is committed stays.
 //
 // Open never builds: the program that opens the DB with a schema that
 // may have gained indexes calls BuildIndexes after Open (in the
 // background if it likes; it returns at once when there is nothing to
-// do), or `protoql build-indexes --db DIR` runs it while nothing else has
-// the DB open. The states are loaded at Open: a DB that is open does not
-// see an index that another DB value on the same store built until it is
-// opened again.
+// do). server.Server.Serve (protoql serve) does so in the background, and
+// `protoql build-indexes --db DIR` runs it from the command line. An index
+// this DB builds is readable through this DB as soon as it is done. The
+// states are loaded at Open: another DB value on the same store (another
+// process, say) does not see the index readable until it is opened again.
 func (db *DB) BuildIndexes(ctx context.Context) error {
+	return db.BuildIndexesFunc(ctx, nil)
+}
+
+// IndexBuildProgress is what BuildIndexesFunc reports after each batch it
+// commits.
+type IndexBuildProgress struct {
+	// Index is the index's path (Table.index, or Table.field.index for a
+	// map-scoped one); for a dropped map-scoped index, its IndexID in hex.
+	Index string
+	// Dropped says the batches delete a dropped index's entries.
+	Dropped bool
+	// Batches counts the batches committed for Index by this call.
+	Batches int
+	// Done says Index is now readable (or its entries deleted).
+	Done bool
+}
+
+// BuildIndexesFunc is BuildIndexes calling progress, when not nil, after
+// every batch it commits, from the calling goroutine.
+func (db *DB) BuildIndexesFunc(ctx context.Context, progress func(IndexBuildProgress)) error {
+	report := func(p IndexBuildProgress) func(bool) {
+		return func(done bool) {
+			p.Batches++
+			p.Done = done
+			if progress != nil {
+				progress(p)
+			}
+		}
+	}
 	db.ix.mu.Lock()
 	drops := append([]string(nil), db.ix.drops...)
 	db.ix.mu.Unlock()
 	for _, id := range drops {
-		if err := db.dropMapIndex(ctx, id); err != nil {
+		if err := db.dropMapIndex(ctx, id, report(IndexBuildProgress{Index: fmt.Sprintf("%x", id), Dropped: true})); err != nil {
 			return err
 		}
 	}
@@ -173,7 +204,7 @@ func (db *DB) BuildIndexes(ctx context.Context) error {
 			if db.IndexReadable(x) == nil {
 				continue
 			}
-			if err := db.buildIndex(ctx, db.tables[t.ID], x); err != nil {
+			if err := db.buildIndex(ctx, db.tables[t.ID], x, report(IndexBuildProgress{Index: x.Path()})); err != nil {
 				return fmt.Errorf("runtime: building index %s: %w", x.Path(), err)
 			}
 		}
@@ -182,15 +213,18 @@ func (db *DB) BuildIndexes(ctx context.Context) error {
 }
 
 // buildIndex fills x batch by batch, then marks it readable.
-func (db *DB) buildIndex(ctx context.Context, t *Table, x *schema.Index) error {
+func (db *DB) buildIndex(ctx context.Context, t *Table, x *schema.Index, after func(done bool)) error {
 	id := x.IndexID()
-	if err := db.inBatches(ctx, func(txn kv.Txn) (bool, error) { return db.buildBatch(ctx, txn, t, x, id) }); err != nil {
-		return err
-	}
-	db.ix.mu.Lock()
-	db.ix.state[id] = stateReadable
-	db.ix.mu.Unlock()
-	return nil
+	// The index is readable through db as soon as the batch that marks
+	// it so commits, before anyone hears that it is done.
+	return db.inBatches(ctx, func(txn kv.Txn) (bool, error) { return db.buildBatch(ctx, txn, t, x, id) }, func(done bool) {
+		if done {
+			db.ix.mu.Lock()
+			db.ix.state[id] = stateReadable
+			db.ix.mu.Unlock()
+		}
+		after(done)
+	})
 }
 
 // buildBatch adds the entries of up to buildBatch keys of t from the
@@ -282,7 +316,7 @@ func indexedObjAt(t *Table, x *schema.Index, key []byte) (idxObj, bool, error) {
 
 // dropMapIndex deletes the entries of a dropped map-scoped index, whose
 // IndexID is id, under every owner, batch by batch, then its drop record.
-func (db *DB) dropMapIndex(ctx context.Context, id string) error {
+func (db *DB) dropMapIndex(ctx context.Context, id string, after func(done bool)) error {
 	elems, err := tuple.Decode([]byte(id))
 	if err != nil || len(elems) < 3 {
 		return fmt.Errorf("%w: index drop record %x does not decode", ErrCorrupt, id)
@@ -292,7 +326,7 @@ func (db *DB) dropMapIndex(ctx context.Context, id string) error {
 	for _, e := range elems[1:] {
 		scope = append(scope, e.Field)
 	}
-	if err := db.inBatches(ctx, func(txn kv.Txn) (bool, error) { return db.dropBatch(ctx, txn, t, id, scope) }); err != nil {
+	if err := db.inBatches(ctx, func(txn kv.Txn) (bool, error) { return db.dropBatch(ctx, txn, t, id, scope) }, after); err != nil {
 		return err
 	}
 	db.ix.mu.Lock()
@@ -379,17 +413,27 @@ func droppedPrefix(t *Table, key []byte, scope []uint32) []byte {
 }
 
 // inBatches runs batch in one transaction after another until it reports
-// that it is done.
-func (db *DB) inBatches(ctx context.Context, batch func(kv.Txn) (bool, error)) error {
+// that it is done, calling after (when not nil) once each commits. It
+// stops between batches when ctx is done.
+func (db *DB) inBatches(ctx context.Context, batch func(kv.Txn) (bool, error), after func(done bool)) error {
 	for {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
 		done := false
 		err := db.store.Update(ctx, func(txn kv.Txn) error {
 			var err error
 			done, err = batch(txn)
 			return err
 		})
-		if err != nil || done {
+		if err != nil {
 			return err
+		}
+		if after != nil {
+			after(done)
+		}
+		if done {
+			return nil
 		}
 	}
 }

@@ -193,3 +193,62 @@ func TestIndexFreshDBReadable(t *testing.T) {
 		t.Errorf("IndexReadable on a new DB = %v", err)
 	}
 }
+
+// TestBuildIndexesProgressAndStop: BuildIndexesFunc reports every batch it
+// commits, stops between batches when its context is cancelled (what it
+// committed stays, the index stays unreadable), resumes on the next call,
+// and the DB that built the index reads it at once, before the progress
+// function hears it is done.
+func TestBuildIndexesProgressAndStop(t *testing.T) {
+	t.Parallel()
+	store := memkv.New()
+	const rows = 700 // several build batches
+	putEvolveRows(t, openEvolve(t, store, evolveSchema(t, "", "")), rows, rows)
+	db := openEvolve(t, store, evolveSchema(t, `, index: [{name: "by_email", id: 1, fields: ["email"]}]`, ""))
+	tbl, _ := db.Table("A")
+	x := tbl.s.Indexes[0]
+
+	ctx, cancel := context.WithCancel(context.Background())
+	var first []IndexBuildProgress
+	err := db.BuildIndexesFunc(ctx, func(p IndexBuildProgress) {
+		first = append(first, p)
+		cancel()
+	})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("BuildIndexesFunc cancelled after its first batch = %v, want context.Canceled", err)
+	}
+	if len(first) != 1 || first[0].Index != "A.by_email" || first[0].Batches != 1 || first[0].Done {
+		t.Fatalf("progress before the stop = %+v, want one batch of A.by_email", first)
+	}
+	if err := db.IndexReadable(x); !errors.Is(err, ErrIndexNotReadable) {
+		t.Fatalf("after a stopped build IndexReadable = %v", err)
+	}
+	built, _ := indexKeys(t, db)
+	if built == 0 || built >= rows {
+		t.Fatalf("after one batch %d entries, want some of %d", built, rows)
+	}
+
+	var rest []IndexBuildProgress
+	err = db.BuildIndexesFunc(context.Background(), func(p IndexBuildProgress) {
+		if p.Done {
+			if err := db.IndexReadable(x); err != nil {
+				t.Errorf("told the index is done, but IndexReadable = %v", err)
+			}
+		}
+		rest = append(rest, p)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rest) < 2 || !rest[len(rest)-1].Done || rest[len(rest)-1].Batches != len(rest) {
+		t.Fatalf("progress of the resumed build = %+v, want several batches, the last done", rest)
+	}
+	for _, p := range rest[:len(rest)-1] {
+		if p.Done {
+			t.Errorf("a batch before the last says done: %+v", rest)
+		}
+	}
+	if tab, _ := indexKeys(t, db); tab != rows {
+		t.Errorf("built %d entries, want %d", tab, rows)
+	}
+}

@@ -121,6 +121,12 @@ type Options struct {
 	ServerOptions      []grpc.ServerOption
 	UnaryInterceptors  []grpc.UnaryServerInterceptor
 	StreamInterceptors []grpc.StreamServerInterceptor
+
+	// BuildIndexes makes Serve build, in the background, the indexes that
+	// are not readable yet (added to a database that held data, see
+	// runtime.DB.BuildIndexes). On by default; WithBuildIndexes(false)
+	// turns it off.
+	BuildIndexes bool
 }
 
 // Option sets a field of Options.
@@ -180,7 +186,8 @@ type Server struct {
 
 // New returns a server for store.
 func New(store kv.Store, opts ...Option) *Server {
-	o := Options{Limits: DefaultLimits, MaxMessageSize: DefaultMaxMessageSize, GracePeriod: DefaultGracePeriod, Keepalive: DefaultKeepalive}
+	o := Options{Limits: DefaultLimits, MaxMessageSize: DefaultMaxMessageSize, GracePeriod: DefaultGracePeriod, Keepalive: DefaultKeepalive,
+		BuildIndexes: true}
 	for _, opt := range opts {
 		opt(&o)
 	}
@@ -250,9 +257,28 @@ func (s *Server) GRPC() *grpc.Server { return s.grpc }
 // (grpc.health.v1.Health: SERVING from the start of Serve, NOT_SERVING
 // once shutdown begins) and server reflection, which lists and describes
 // the services (`buf curl --list-methods`, grpcurl).
+//
+// Unless WithBuildIndexes(false), Serve also builds the indexes that are
+// not readable yet in the background (runtime.DB.BuildIndexes: bounded
+// batches that record their progress, logged), while it serves; queries
+// through such an index fail with FailedPrecondition until it is done.
+// Shutdown stops the build between two batches, before Serve returns; the
+// next Serve resumes it.
 func (s *Server) Serve(ctx context.Context, lis net.Listener) error {
 	if err := s.CheckExposure(lis.Addr()); err != nil {
 		return err
+	}
+	if s.opts.BuildIndexes {
+		bctx, cancel := context.WithCancel(ctx)
+		built := make(chan struct{})
+		go func() {
+			defer close(built)
+			s.buildIndexes(bctx)
+		}()
+		defer func() {
+			cancel()
+			<-built
+		}()
 	}
 	s.setHealth(healthpb.HealthCheckResponse_SERVING)
 	errc := make(chan error, 1)

@@ -102,7 +102,7 @@ var rules = []rule{
 	// runtime never imports it (generated code does).
 	{pkg: "runtime/protoqlimpl", own: []string{"runtime", "query"}, libs: protobuf},
 	{pkg: "server", own: []string{"runtime", "kv", "query", "schema", "tuple", "proto/protoql/v1"},
-		tests: []string{"kv/memkv", "kv/pebblekv", "internal/testpb", "internal/testio"}},
+		tests: []string{"kv/memkv", "kv/pebblekv", "internal/testpb", "internal/prototest", "internal/testio"}},
 	{pkg: "cmd/protoc-gen-protoql/...", own: []string{"schema", "tuple", "proto/protoql/v1", "internal/version", "cmd/protoc-gen-protoql/..."},
 		tests: []string{"internal/golden", "internal/prototest"}, never: []string{"runtime", "kv", "query"}},
 	{pkg: "cli", own: []string{"tuple", "kv", "kv/memkv", "kv/pebblekv", "kv/remotekv", "proto/protoql/v1", "schema", "query", "runtime", "server", "internal/version"},

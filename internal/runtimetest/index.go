@@ -585,3 +585,33 @@ func IndexInStep(t *testing.T, db *runtime.DB) (rows, entries int) {
 	}
 	return len(st), len(want)
 }
+
+// IndexSplits returns split keys for a multi-region store (no namespace)
+// that put IndexModel's table index entries, its rows, and the map-scoped
+// index entries inside one row in regions of their own, so that a write
+// and its index changes span regions.
+func IndexSplits() [][]byte {
+	cat, err := schema.Compile(testpb.File_protoql_test_v1_indexed_proto)
+	if err != nil {
+		panic(err) // the test schema compiles (the runtime tests say so)
+	}
+	var sch *schema.Table
+	for _, t := range cat.Tables {
+		if t.Desc.FullName() == (&testpb.Account{}).ProtoReflect().Descriptor().FullName() {
+			sch = t
+		}
+	}
+	rk := func(org string, id uint64) []byte {
+		return sch.RowKeyOf(nil, (&testpb.Account{Org: org, AccountId: id}).ProtoReflect())
+	}
+	tp := append([]byte{schema.IndexPrefix}, tuple.AppendUnit(nil, sch.ID)...)
+	return [][]byte{
+		tp,
+		tuple.AppendUnit(bytes.Clone(tp), 3), // table indexes 1–2 | 3–5
+		sch.AppendPrefix(nil),
+		rk("a", 1),
+		append(rk("a", 1), 0xFA), // row a/1's entries | its map-scoped index entries
+		rk("b", 1),
+		append(rk("b", 2), 0xA0), // row b/2's tasks | its drawer
+	}
+}

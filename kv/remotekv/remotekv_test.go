@@ -22,6 +22,7 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/grpc/test/bufconn"
 
+	"github.com/protoql/protoql/internal/runtimetest"
 	"github.com/protoql/protoql/internal/testpb"
 
 	"github.com/protoql/protoql/kv"
@@ -198,6 +199,24 @@ func TestRestart(t *testing.T) {
 	}
 	if _, err := s.Get(t.Context(), []byte("run2")); err != nil {
 		t.Errorf("the second run's write is missing: %v", err)
+	}
+}
+
+// TestIndexModelOverRemote runs the runtime's index model test (random
+// writes of every kind; after each, the stored index entries must be
+// exactly those of the model) on a remote store, in a namespace.
+func TestIndexModelOverRemote(t *testing.T) {
+	t.Parallel()
+	steps := 150
+	if testing.Short() {
+		steps = 50
+	}
+	for seed := range uint64(2) {
+		s := loopbackStore(t, memkv.New())
+		runtimetest.IndexModel(t, s, seed+300, steps, runtime.WithNamespace("app"))
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
 

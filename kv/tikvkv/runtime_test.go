@@ -62,3 +62,23 @@ func regionsHolding(t *testing.T, kvs *tikv.KVStore, s kv.Store) int {
 	}
 	return len(regions)
 }
+
+// TestIndexModel runs the runtime's index model test (random writes of
+// every kind; after each, the stored index entries must be exactly those of
+// the model) on a mock cluster whose regions separate the table index
+// entries from the rows, and a row's map-scoped index entries from its map.
+func TestIndexModel(t *testing.T) {
+	t.Parallel()
+	steps := 120
+	if testing.Short() {
+		steps = 40
+	}
+	for seed := range uint64(2) {
+		kvs, _ := newMockKVStore(t, runtimetest.IndexSplits())
+		s := newStore(t, kvs)
+		runtimetest.IndexModel(t, s, seed+200, steps)
+		if n := regionsHolding(t, kvs, s); n < 5 {
+			t.Errorf("seed %d: the index model's keys sit in %d regions; update runtimetest.IndexSplits to the key layout", seed, n)
+		}
+	}
+}

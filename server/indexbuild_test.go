@@ -1,0 +1,215 @@
+package server_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/protobuf/reflect/protoreflect"
+	"google.golang.org/protobuf/types/dynamicpb"
+
+	"github.com/protoql/protoql/internal/prototest"
+	"github.com/protoql/protoql/kv"
+	"github.com/protoql/protoql/kv/memkv"
+	protoqlv1 "github.com/protoql/protoql/proto/protoql/v1"
+	"github.com/protoql/protoql/runtime"
+	"github.com/protoql/protoql/server"
+)
+
+const buildSchema = `syntax = "proto3";
+package ib;
+import "protoql/v1/options.proto";
+message A {
+  option (protoql.v1.table) = {id: 1, key: ["id"] INDEXES};
+  string id = 1;
+  string email = 2;
+}
+`
+
+// buildRows is more rows than one build batch visits.
+const buildRows = 700
+
+// indexAddedStore returns a store holding buildRows rows of table A (email
+// e<i%7>) stored under a schema without indexes, then opened with one that
+// adds the index A.by_email: write-only until it is built.
+func indexAddedStore(t *testing.T) kv.Store {
+	t.Helper()
+	compile := func(indexes string) []protoreflect.FileDescriptor {
+		files, _, err := prototest.Compile(map[string]string{"ib.proto": strings.ReplaceAll(buildSchema, "INDEXES", indexes)}, "ib.proto")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return files
+	}
+	store := memkv.New()
+	ctx := t.Context()
+	db, err := runtime.Open(ctx, store, runtime.WithSchema(compile("")...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tbl, err := db.Table("A")
+	if err != nil {
+		t.Fatal(err)
+	}
+	md := tbl.Schema().Desc
+	for i := range buildRows {
+		m := dynamicpb.NewMessage(md)
+		m.Set(md.Fields().ByName("id"), protoreflect.ValueOfString(fmt.Sprintf("r%04d", i)))
+		m.Set(md.Fields().ByName("email"), protoreflect.ValueOfString(fmt.Sprintf("e%d", i%7)))
+		ref, err := tbl.RowOf(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := db.Put(ctx, ref, m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	db, err = runtime.Open(ctx, store, runtime.WithSchema(compile(`, index: [{name: "by_email", id: 1, fields: ["email"]}]`)...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := db.Catalog().Tables[0].Indexes[0]
+	if err := db.IndexReadable(x); err == nil {
+		t.Fatal("the added index is readable before any build")
+	}
+	return store
+}
+
+// gatedStore holds every Update until open is closed, and counts them;
+// entered is closed by the first.
+type gatedStore struct {
+	kv.Store
+	open    chan struct{}
+	updates atomic.Int64
+	entered chan struct{}
+}
+
+func newGated(store kv.Store) *gatedStore {
+	return &gatedStore{Store: store, open: make(chan struct{}), entered: make(chan struct{})}
+}
+
+func (g *gatedStore) Update(ctx context.Context, fn func(kv.Txn) error) error {
+	if g.updates.Add(1) == 1 {
+		close(g.entered)
+	}
+	select {
+	case <-g.open:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	return g.Store.Update(ctx, fn)
+}
+
+const byEmail = `A.by_email["e3"] { email }`
+
+// countResults runs query and counts its results whose message is of type
+// typ and holds "e3" (the value byEmail looks up).
+func countResults(ctx context.Context, f *fixture, query, typ string) (int, error) {
+	stream, err := f.pq.Query(ctx, &protoqlv1.QueryRequest{Query: query})
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for {
+		resp, err := stream.Recv()
+		if err == io.EOF {
+			return n, nil
+		}
+		if err != nil {
+			return n, err
+		}
+		if m := resp.GetMessage(); !strings.HasSuffix(m.GetTypeUrl(), "/"+typ) || !bytes.Contains(m.GetValue(), []byte("e3")) {
+			return n, fmt.Errorf("result %v is not an %s with e3", m, typ)
+		}
+		n++
+	}
+}
+
+// TestServeBuildsIndexes serves a store whose index was added after its
+// rows were written: queries through the index fail with
+// FailedPrecondition while the build cannot proceed, and once it can, the
+// server builds it in the background and the same server answers them.
+func TestServeBuildsIndexes(t *testing.T) {
+	t.Parallel()
+	g := newGated(indexAddedStore(t))
+	f := startWith(t, g)
+	_, _, err := queryAll(t.Context(), f, &protoqlv1.QueryRequest{Query: byEmail})
+	wantCode(t, "query through the index before the build", err, codes.FailedPrecondition)
+	close(g.open)
+	want := 0
+	for i := range buildRows {
+		if i%7 == 3 {
+			want++
+		}
+	}
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		n, err := countResults(t.Context(), f, byEmail, "ib.A")
+		if err == nil {
+			if n != want {
+				t.Fatalf("query through the built index: %d rows, want %d", n, want)
+			}
+			break
+		}
+		wantCode(t, "query through the index during the build", err, codes.FailedPrecondition)
+		if time.Now().After(deadline) {
+			t.Fatalf("the index is not readable 2 minutes after the build could start; log:\n%s", f.logs)
+		}
+	}
+	logs := f.logs.String()
+	for _, line := range []string{"building index", "building index: done", "index=A.by_email"} {
+		if !strings.Contains(logs, line) {
+			t.Errorf("the log lacks %q:\n%s", line, logs)
+		}
+	}
+}
+
+// TestServeWithoutIndexBuild: with WithBuildIndexes(false), Serve writes
+// nothing and the index stays unreadable.
+func TestServeWithoutIndexBuild(t *testing.T) {
+	t.Parallel()
+	g := newGated(indexAddedStore(t))
+	close(g.open)
+	f := startWith(t, g, server.WithBuildIndexes(false))
+	_, _, err := queryAll(t.Context(), f, &protoqlv1.QueryRequest{Query: byEmail})
+	wantCode(t, "query through the index", err, codes.FailedPrecondition)
+	if n := g.updates.Load(); n != 0 {
+		t.Errorf("the server ran %d transactions with the build off", n)
+	}
+	if strings.Contains(f.logs.String(), "building index") {
+		t.Errorf("the server logged a build with the build off:\n%s", f.logs)
+	}
+}
+
+// TestServeStopsIndexBuild: shutting the server down while the build
+// waits stops it; Serve returns, and the index stays unreadable until a
+// later build resumes it.
+func TestServeStopsIndexBuild(t *testing.T) {
+	t.Parallel()
+	g := newGated(indexAddedStore(t))
+	srv := server.New(g, server.WithLogger(slog.New(slog.DiscardHandler)))
+	conn, stop := serveBufconn(t, srv)
+	defer conn.Close()
+	select { // the build's first batch is waiting
+	case <-g.entered:
+	case <-time.After(2 * time.Minute):
+		t.Fatal("the build did not start")
+	}
+	if err := stop(); err != nil {
+		t.Fatalf("Serve: %v", err)
+	}
+	db, err := runtime.Open(t.Context(), g.Store)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.IndexReadable(db.Catalog().Tables[0].Indexes[0]); err == nil {
+		t.Error("the index is readable though its build was stopped before its first batch")
+	}
+}
