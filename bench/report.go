@@ -162,7 +162,9 @@ func (r *Report) runMain(ctx context.Context) error {
 
 // measureColumns calibrates every column that runs the workload, then runs
 // the repetitions interleaved (repetition 1 of every column, then 2...), so
-// that a drift in machine load touches every column alike.
+// that a drift in machine load touches every column alike; the column that
+// goes first rotates, and each column's operations pick their own users
+// (see measureOps).
 func (r *Report) measureColumns(ctx context.Context, env *Env, key string, scan bool, cols []Column, opOf func(Column) Op) ([]Result, error) {
 	var ops []namedOp
 	for _, c := range cols {
@@ -205,8 +207,14 @@ func (r *Report) measureOps(ctx context.Context, key string, scan bool, ops []na
 	}
 	out := make([]Result, len(run))
 	for rep := range r.Config.Reps {
-		for k, rc := range run {
-			s, err := measure(ctx, rc.op, rc.n, rep*10_000_000, rc.c.written, scan)
+		// Each repetition starts with the next column, and each column
+		// draws its own stretch of the operation sequence: the columns
+		// share one store, so a column running right after another on the
+		// same keys would find them in the block cache.
+		for j := range run {
+			k := (j + rep) % len(run)
+			rc := run[k]
+			s, err := measure(ctx, rc.op, rc.n, rep*100_000_000+(k+1)*10_000_000, rc.c.written, scan)
 			if err != nil {
 				return nil, fmt.Errorf("%s: %w", rc.c.name, err)
 			}

@@ -48,7 +48,9 @@ type Workload struct {
 // Workloads are the workloads of DESIGN.md §8, in the order they run: the
 // reads on the loaded data set first, then the writes, the inserts last (so
 // that a scan reads exactly the data set). Operations pick users (and
-// sessions) by mix(i), the same ones in every column.
+// sessions) by mix(i); benchreport gives each column its own range of i,
+// so that no column reads keys another column has just brought into the
+// shared block cache.
 var Workloads = []Workload{
 	{Key: "get", Title: "get a User whole (alt: the query " + GetText + ")", Op: getOp},
 	{Key: "query", Title: QuerySessionsText + " (alt: typed Sessions(id).Scan, first 10)", Op: queryOp},
