@@ -3,6 +3,7 @@ package runtime
 import (
 	"bytes"
 	"context"
+	"errors"
 	"iter"
 	"slices"
 
@@ -330,9 +331,15 @@ func indexRead(ctx context.Context, q Querier, db *DB, ix *schema.Index, prefix 
 			return err
 		}
 	}
+	// A unique index's entry is its values alone: all of them name at most
+	// one entry, which a point read finds without an iterator.
+	point := ix.Unique && opts.After == "" && len(kr.Prefix) == len(ix.Columns)
 	read := func(r kv.Reader) error {
 		e := db.reader(ctx, r)
 		defer e.release()
+		if point {
+			return e.indexPoint(ix, lo, base, emit)
+		}
 		return e.indexObjects(ix, lo, hi, base, opts, emit)
 	}
 	switch q := q.(type) {
@@ -400,6 +407,49 @@ func (b *indexBatcher) add(p []byte) [2]int {
 
 func (b *indexBatcher) at(r [2]int) []byte { return b.buf[r[0]:r[1]:r[1]] }
 
+// indexScope returns the keys a walker over the objects that index ix
+// names must cover: the holding object's (base) for a map's index, the
+// table's (apart fields included) for a table index.
+func indexScope(ix *schema.Index, base []byte) []byte {
+	if ix.Map != nil {
+		return base
+	}
+	return ix.Table.AppendPrefix(append([]byte(nil), base...))
+}
+
+// indexPoint emits, whole, the object that the unique index entry at key
+// names, if that entry exists: one point read, then the object's range.
+func (e *exec) indexPoint(ix *schema.Index, key, base []byte, emit func(key, wire []byte) (bool, error)) error {
+	if err := e.db.IndexReadable(ix); err != nil {
+		return err
+	}
+	val, err := e.r.Get(e.ctx, key)
+	if errors.Is(err, kv.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	target, err := e.indexTarget(nil, ix, base, key, val)
+	if err != nil {
+		return err
+	}
+	w, err := e.under(indexScope(ix, base))
+	if err != nil {
+		return err
+	}
+	defer w.close()
+	found, err := e.readWhole(w, target, ix.Node, wholeObject)
+	if err != nil {
+		return err
+	}
+	if !found {
+		return corrupt(key, "index %s entry names %x, which does not exist: the index is out of step", ix.Path(), target)
+	}
+	_, err = emit(target, e.asm.finish())
+	return err
+}
+
 // indexObjects walks the index entries in [lo, hi) and emits, whole, the
 // object each names; an entry naming nothing is corruption (the index is
 // out of step with what it indexes). It reads the objects of up to
@@ -413,11 +463,7 @@ func (e *exec) indexObjects(ix *schema.Index, lo, hi, base []byte, opts ScanOpti
 		return err
 	}
 	defer s.close()
-	scope := base
-	if ix.Map == nil {
-		scope = ix.Table.AppendPrefix(append([]byte(nil), base...))
-	}
-	w, err := e.under(scope)
+	w, err := e.under(indexScope(ix, base))
 	if err != nil {
 		return err
 	}

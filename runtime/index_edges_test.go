@@ -199,3 +199,29 @@ func TestIndexMapEntryMissing(t *testing.T) {
 	}
 	check("TasksByDone().Scan", last)
 }
+
+// TestIndexUniqueEntryDangling: a unique index's Get reads its entry with a
+// point read; an entry naming a row that is gone is corruption, not a
+// missing value.
+func TestIndexUniqueEntryDangling(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	_, db, acc := openIndexed(t)
+	a := &testpb.Account{Org: "o", AccountId: 1, Email: proto.String("a@x")}
+	if err := acc.Put(ctx, a); err != nil {
+		t.Fatal(err)
+	}
+	rk := acc.Table().Schema().RowKeyOf(nil, a.ProtoReflect())
+	b := kv.NewBatch()
+	if err := b.DeleteRange(rk, tuple.PrefixEnd(rk)); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Store().Apply(ctx, b); err != nil {
+		t.Fatal(err)
+	}
+	_, err := acc.ByEmail().Get(ctx, "a@x")
+	var ce *runtime.CorruptError
+	if !errors.As(err, &ce) || !strings.Contains(err.Error(), fmt.Sprintf("%x", rk)) || !strings.Contains(err.Error(), "by_email") {
+		t.Errorf("ByEmail().Get of a dangling entry: got %v, want a CorruptError naming %x and the index", err, rk)
+	}
+}
