@@ -360,7 +360,7 @@ func (m *Manager) CommitGrouped(r *Reg, rs *ReadSet, item Item, applyGroup func(
 	m.queue = m.queue[:k]
 	m.mu.Unlock()
 
-	err := applyGroup(group)
+	err, panicked := m.apply(applyGroup, group)
 
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -384,7 +384,25 @@ func (m *Manager) CommitGrouped(r *Reg, rs *ReadSet, item Item, applyGroup func(
 		m.leading = false
 	}
 	m.prune(time.Now())
+	if panicked != nil {
+		panic(panicked) // the leader's own call; the lock is released on the way
+	}
 	return err
+}
+
+// apply runs applyGroup on group. If it panics, the panic is returned
+// and err says so: the group's other members fail with err, the queue
+// moves on, and the leader re-panics once the commit lock's state is
+// consistent again (a leader that left it mid-group would wedge every
+// later commit, and Close).
+func (m *Manager) apply(applyGroup func([]Item) error, group []Item) (err error, panicked any) {
+	defer func() {
+		if v := recover(); v != nil {
+			panicked = v
+			err = fmt.Errorf("%s: applying a group of %d commits panicked: %v", m.name, len(group), v)
+		}
+	}()
+	return applyGroup(group), nil
 }
 
 func (m *Manager) expiredError(r *Reg, now time.Time) error {

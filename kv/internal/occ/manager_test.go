@@ -3,6 +3,7 @@ package occ
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -122,5 +123,95 @@ func TestCommitGroupedError(t *testing.T) {
 	}
 	if r := m.Begin(func() {}); r.seq != 1 {
 		t.Errorf("snapshot after a failed commit is stamped %d, want 1", r.seq)
+	}
+}
+
+// TestCommitGroupedPanic: a group whose apply panics fails its other
+// members, re-panics in its leader, and leaves the manager committing:
+// a leader that panicked mid-group once wedged every later commit.
+func TestCommitGroupedPanic(t *testing.T) {
+	m := NewManager("test", 0)
+	started := make(chan struct{})
+	release := make(chan struct{})
+	leader := make(chan any, 1)
+	go func() {
+		defer func() { leader <- recover() }()
+		_ = m.CommitGrouped(nil, nil, &testItem{"A", "k"}, func([]Item) error {
+			close(started)
+			<-release
+			panic("boom")
+		})
+	}()
+	<-started
+	member := make(chan error, 1)
+	go func() {
+		member <- m.CommitGrouped(nil, nil, &testItem{"B", "k"}, func([]Item) error { return nil })
+	}()
+	waitFor(t, "B queued behind A", func() bool {
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		return len(m.queue) == 1
+	})
+	close(release)
+	if v := <-leader; v != "boom" {
+		t.Errorf("the leader's CommitGrouped recovered %v, want its apply's panic", v)
+	}
+	// B was not in A's group (it queued during A's apply), so it leads the
+	// next group and commits.
+	if err := <-member; err != nil {
+		t.Errorf("the commit queued behind the panicking group: %v", err)
+	}
+	// A group that panics with members waiting fails them.
+	var wg sync.WaitGroup
+	started2, release2 := make(chan struct{}), make(chan struct{})
+	wg.Go(func() {
+		defer func() { _ = recover() }()
+		_ = m.CommitGrouped(nil, nil, &testItem{"C", "k"}, func([]Item) error {
+			close(started2)
+			<-release2
+			return nil
+		})
+	})
+	<-started2
+	errs := make(chan error, 2)
+	for _, name := range []string{"D", "E"} {
+		wg.Go(func() {
+			defer func() {
+				if v := recover(); v != nil {
+					errs <- fmt.Errorf("leader panicked: %v", v)
+				}
+			}()
+			errs <- m.CommitGrouped(nil, nil, &testItem{name, "k"}, func(g []Item) error {
+				if len(g) == 2 {
+					panic("boom2")
+				}
+				return nil
+			})
+		})
+	}
+	waitFor(t, "D and E queued behind C", func() bool {
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		return len(m.queue) == 2
+	})
+	close(release2)
+	wg.Wait()
+	close(errs)
+	var got []string
+	for err := range errs {
+		got = append(got, fmt.Sprint(err))
+	}
+	if len(got) != 2 || !(strings.Contains(got[0], "panicked") && strings.Contains(got[1], "panicked")) {
+		t.Errorf("the group of D and E whose apply panicked: %q, want one leader panic and one member error", got)
+	}
+	done := make(chan error, 1)
+	go func() { done <- m.CommitGrouped(nil, nil, &testItem{"F", "k"}, func([]Item) error { return nil }) }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("a commit after the panics: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("a commit after a panicking group hangs")
 	}
 }
