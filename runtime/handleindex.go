@@ -327,7 +327,7 @@ func indexRead(ctx context.Context, q Querier, db *DB, ix *schema.Index, prefix 
 	}
 	if opts.After != "" {
 		var ok bool
-		if lo, hi, ok, err = db.indexAfter(ix, opts.After, lo, hi, opts.Reverse, len(base)); err != nil || !ok {
+		if lo, hi, ok, err = db.indexAfter(ix, opts.After, lo, hi, opts.Reverse, prefix, len(base)); err != nil || !ok {
 			return err
 		}
 	}

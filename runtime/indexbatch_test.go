@@ -210,6 +210,30 @@ func TestIndexScanAfter(t *testing.T) {
 			break
 		}
 	}
+	// The same map index under another object: its entries have the same
+	// shape, but the cursor is not under this object (the bounds would
+	// clamp it to the start or the end).
+	other := &testpb.Account{Org: "m", AccountId: 2, Tasks: map[string]*testpb.Task{}}
+	for i := range 10 {
+		other.Tasks[fmt.Sprintf("j%02d", i)] = &testpb.Task{Text: fmt.Sprint(i), Done: i%2 == 0}
+	}
+	check(t, accounts.Put(ctx, other))
+	byDone2 := accounts.Row(testpb.AccountKey{Org: "m", AccountId: 2}).TasksByDone()
+	doneCursor := must[string](t)(byDone.Cursor(collectTyped(t, byDone.Scan(ctx, nil, runtime.ScanOptions{Limit: 1}))[0]))
+	for _, reverse := range []bool{false, true} {
+		var last error
+		n := 0
+		for _, err := range byDone2.Scan(ctx, nil, runtime.ScanOptions{After: doneCursor, Reverse: reverse}) {
+			if err != nil {
+				last = err
+				break
+			}
+			n++
+		}
+		if !errors.Is(last, runtime.ErrInvalid) || !errors.Is(last, query.ErrCursor) {
+			t.Errorf("another object's TasksByDone().Scan (reverse %v) after this one's cursor: %d entries, error %v; want ErrInvalid and ErrCursor", reverse, n, last)
+		}
+	}
 	for _, err := range accounts.Scan(ctx, nil, runtime.ScanOptions{After: ixCursor}) {
 		if !errors.Is(err, runtime.ErrInvalid) {
 			t.Errorf("a row scan after an index cursor: %v, want ErrInvalid", err)

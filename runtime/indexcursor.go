@@ -32,10 +32,11 @@ func (db *DB) indexCursor(key []byte) string {
 	return query.FormatCursor(body, newCursorSigner(db.cursorSecret).tag(body))
 }
 
-// indexAfter checks the ScanOptions.After cursor of a scan of ix and
-// narrows the entries [lo, hi) to those after its position. It returns
-// ok false when none are left.
-func (db *DB) indexAfter(ix *schema.Index, cursor string, lo, hi []byte, reverse bool, base int) ([]byte, []byte, bool, error) {
+// indexAfter checks the ScanOptions.After cursor of a scan of ix under
+// prefix (the index's entries in the scanned namespace, or under the
+// scanned map's holding object) and narrows the entries [lo, hi) to those
+// after its position. It returns ok false when none are left.
+func (db *DB) indexAfter(ix *schema.Index, cursor string, lo, hi []byte, reverse bool, prefix []byte, base int) ([]byte, []byte, bool, error) {
 	at, err := db.signedPosition(cursor, indexCursorVersion, "the cursor of an index scan's result (take it from the index's Cursor or CursorAt; a query's cursor goes in its after: argument)")
 	if err != nil {
 		return nil, nil, false, err
@@ -43,6 +44,11 @@ func (db *DB) indexAfter(ix *schema.Index, cursor string, lo, hi []byte, reverse
 	var e exec
 	if n, err := e.indexEntryLen(ix, at, base); err != nil || n != len(at) {
 		return nil, nil, false, fmt.Errorf("%w: ScanOptions.After is the cursor of key %s, not of an entry of index %s: %w", ErrInvalid, kv.KeyText(at), ix.Path(), query.ErrCursor)
+	}
+	if !bytes.HasPrefix(at, prefix) {
+		// The same map index under another object (an entry of the same
+		// shape), which the bounds would clamp to the start or the end.
+		return nil, nil, false, fmt.Errorf("%w: ScanOptions.After is the cursor of entry %s, not under %s, where this scan of index %s reads: %w", ErrInvalid, kv.KeyText(at), kv.KeyText(prefix), ix.Path(), query.ErrCursor)
 	}
 	lo, hi, ok := schema.After(lo, hi, at, reverse)
 	return lo, hi, ok, nil
