@@ -52,7 +52,8 @@
 //
 // With Options.Sync (the default), a commit returns only when its WAL record
 // is fsynced. A group of commits is committed without waiting for the
-// fsync; after that the committer writes an empty synced WAL record (pebble.DB.LogData with pebble.Sync) and waits for it. Pebble's
+// fsync; after that the committer writes an empty synced WAL record
+// (pebble.DB.LogData with pebble.Sync) and waits for it. Pebble's
 // WAL is a single ordered log that syncs in order (and syncs the old log
 // before switching to a new one), so when that later record is durable, the
 // commit is too; concurrent committers share fsyncs instead of queueing
