@@ -10,7 +10,6 @@ import (
 	"github.com/protoql/protoql/bench/apartpb"
 	"github.com/protoql/protoql/examples/social/socialpb"
 	"github.com/protoql/protoql/kv/pebblekv"
-	"github.com/protoql/protoql/query"
 	"github.com/protoql/protoql/runtime"
 	"github.com/protoql/protoql/tuple"
 	"google.golang.org/protobuf/proto"
@@ -54,7 +53,6 @@ func encodeUserApart(u *socialpb.User, set func(k, v []byte) error) error {
 type ProtoqlApart struct {
 	db    *runtime.DB
 	users apartpb.UserTable
-	names *query.Query
 }
 
 // NewProtoqlApart returns protoql on db, opened with the apart schema.
@@ -63,11 +61,7 @@ func NewProtoqlApart(db *runtime.DB) (*ProtoqlApart, error) {
 	if err != nil {
 		return nil, err
 	}
-	names, err := query.Compile(db.Catalog(), ScanNamesText)
-	if err != nil {
-		return nil, err
-	}
-	return &ProtoqlApart{db: db, users: users, names: names}, nil
+	return &ProtoqlApart{db: db, users: users}, nil
 }
 
 // Insert stores u (a social example User) as an apart-layout User.
@@ -83,13 +77,13 @@ func (p *ProtoqlApart) Insert(ctx context.Context, u *socialpb.User) error {
 	return p.users.Put(ctx, au)
 }
 
-// ScanNames runs the compiled ScanNamesText on the apart layout.
+// ScanNames scans the apart layout's users with the projected typed scan,
+// as Protoql.ScanNames does on the colocated layout.
 func (p *ProtoqlApart) ScanNames(ctx context.Context, fn func(id, name string)) error {
-	for res, err := range p.db.Query(ctx, p.names, nil) {
+	for u, err := range p.users.Scan(ctx, nil, runtime.ScanOptions{Fields: scanNamesFields}) {
 		if err != nil {
 			return err
 		}
-		u := res.Msg.(*apartpb.User)
 		fn(u.UserId, u.DisplayName)
 	}
 	return nil
