@@ -58,22 +58,34 @@ const memTableSize = 32 << 20
 // block cache of size 0), and every read decompresses its blocks again.
 func pebbleCacheSize(blocks int64) int64 { return blocks + 2*memTableSize }
 
-// OpenEnv opens (creating) the stores under dir.
-func OpenEnv(ctx context.Context, dir string, o EnvOptions) (env *Env, err error) {
+// withDefaults returns o with its zero fields set to their defaults.
+func (o EnvOptions) withDefaults() EnvOptions {
 	if o.CacheBytes == 0 {
 		o.CacheBytes = 64 << 20
 	}
+	return o
+}
+
+// pebbleOptions returns the options of every Pebble store of a benchmark
+// environment (o with its defaults).
+func (o EnvOptions) pebbleOptions() []pebblekv.Option {
+	return []pebblekv.Option{
+		pebblekv.WithSync(o.Sync),
+		pebblekv.WithMemTableSize(memTableSize),
+		pebblekv.WithCacheSize(pebbleCacheSize(o.CacheBytes)),
+	}
+}
+
+// OpenEnv opens (creating) the stores under dir.
+func OpenEnv(ctx context.Context, dir string, o EnvOptions) (env *Env, err error) {
+	o = o.withDefaults()
 	env = &Env{dir: dir, opts: o}
 	defer func() {
 		if err != nil {
 			_ = env.Close()
 		}
 	}()
-	opts := []pebblekv.Option{
-		pebblekv.WithSync(o.Sync),
-		pebblekv.WithMemTableSize(memTableSize),
-		pebblekv.WithCacheSize(pebbleCacheSize(o.CacheBytes)),
-	}
+	opts := o.pebbleOptions()
 	if env.kv, err = pebblekv.Open(filepath.Join(dir, "protoql"), opts...); err != nil {
 		return nil, err
 	}

@@ -118,20 +118,14 @@ type IndexEnv struct {
 // OpenIndexEnv opens (creating) the index stores under dir and loads rows
 // rows into each table of each column.
 func OpenIndexEnv(ctx context.Context, dir string, rows int, o EnvOptions) (env *IndexEnv, err error) {
-	if o.CacheBytes == 0 {
-		o.CacheBytes = 64 << 20
-	}
+	o = o.withDefaults()
 	env = &IndexEnv{Rows: rows}
 	defer func() {
 		if err != nil {
 			_ = env.Close()
 		}
 	}()
-	opts := []pebblekv.Option{
-		pebblekv.WithSync(o.Sync),
-		pebblekv.WithMemTableSize(memTableSize),
-		pebblekv.WithCacheSize(pebbleCacheSize(o.CacheBytes)),
-	}
+	opts := o.pebbleOptions()
 	if env.pqKV, err = pebblekv.Open(filepath.Join(dir, "protoql"), opts...); err != nil {
 		return nil, err
 	}
