@@ -83,25 +83,36 @@ func indexAddedStore(t *testing.T) kv.Store {
 }
 
 // gatedStore holds every Update until open is closed, and counts them;
-// entered is closed by the first.
+// entered is closed by the first. inFlight counts the Updates that have not
+// returned. An Update whose context is cancelled while it is held returns
+// only after cancelHold, so that a Serve that did not wait for its index
+// build would return while that Update is still in flight (the hold is a
+// window for the bug to show, not a synchronisation: a Serve that waits
+// returns after the Update whatever the hold).
 type gatedStore struct {
 	kv.Store
-	open    chan struct{}
-	updates atomic.Int64
-	entered chan struct{}
+	open     chan struct{}
+	updates  atomic.Int64
+	inFlight atomic.Int64
+	entered  chan struct{}
 }
+
+const cancelHold = 200 * time.Millisecond
 
 func newGated(store kv.Store) *gatedStore {
 	return &gatedStore{Store: store, open: make(chan struct{}), entered: make(chan struct{})}
 }
 
 func (g *gatedStore) Update(ctx context.Context, fn func(kv.Txn) error) error {
+	g.inFlight.Add(1)
+	defer g.inFlight.Add(-1)
 	if g.updates.Add(1) == 1 {
 		close(g.entered)
 	}
 	select {
 	case <-g.open:
 	case <-ctx.Done():
+		<-time.After(cancelHold)
 		return ctx.Err()
 	}
 	return g.Store.Update(ctx, fn)
@@ -189,7 +200,8 @@ func TestServeWithoutIndexBuild(t *testing.T) {
 }
 
 // TestServeStopsIndexBuild: shutting the server down while the build
-// waits stops it; Serve returns, and the index stays unreadable until a
+// waits stops it; Serve returns once the build has (no transaction of it
+// still running), and the index stays unreadable until a
 // later build resumes it.
 func TestServeStopsIndexBuild(t *testing.T) {
 	t.Parallel()
@@ -204,6 +216,9 @@ func TestServeStopsIndexBuild(t *testing.T) {
 	}
 	if err := stop(); err != nil {
 		t.Fatalf("Serve: %v", err)
+	}
+	if n := g.inFlight.Load(); n != 0 {
+		t.Fatalf("Serve returned with %d of its index build's transactions still running", n)
 	}
 	db, err := runtime.Open(t.Context(), g.Store)
 	if err != nil {
