@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/protoql/protoql/internal/testpb"
+	"github.com/protoql/protoql/kv"
 	"github.com/protoql/protoql/kv/memkv"
 	"github.com/protoql/protoql/query"
 	"github.com/protoql/protoql/runtime"
@@ -21,8 +22,14 @@ import (
 // index entries are read in another order than they are returned.
 func batchAccounts(t *testing.T, n int) (testpb.AccountTable, []*testpb.Account) {
 	t.Helper()
+	return batchAccountsIn(t, memkv.New(), n)
+}
+
+// batchAccountsIn is batchAccounts in store.
+func batchAccountsIn(t *testing.T, store kv.Store, n int) (testpb.AccountTable, []*testpb.Account) {
+	t.Helper()
 	r := rand.New(rand.NewPCG(uint64(n), 17))
-	db := openIndexedDB(t, memkv.New())
+	db := openIndexedDB(t, store)
 	accounts, err := testpb.NewAccountTable(db)
 	check(t, err)
 	var all []*testpb.Account
@@ -59,7 +66,8 @@ func sameOrder(t *testing.T, what string, got, want []*testpb.Account) {
 func TestIndexScanBatches(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	accounts, all := batchAccounts(t, 150)
+	landed := 0
+	accounts, all := batchAccountsIn(t, countingStore{memkv.New(), &landed}, 150)
 	sameOrder(t, "Scan", collectTyped(t, accounts.ByAge().Scan(ctx, nil, runtime.ScanOptions{})), all)
 	for _, limit := range []int{1, 63, 64, 65, 100, 149} {
 		got := collectTyped(t, accounts.ByAge().Scan(ctx, nil, runtime.ScanOptions{Limit: limit}))
@@ -68,13 +76,31 @@ func TestIndexScanBatches(t *testing.T) {
 	rev := slices.Clone(all)
 	slices.Reverse(rev)
 	sameOrder(t, "Scan(Reverse)", collectTyped(t, accounts.ByAge().Scan(ctx, nil, runtime.ScanOptions{Reverse: true})), rev)
-	// Stopping inside a batch stops.
+	// Stopping inside a batch stops reading: breaking out after the 70th
+	// row (in the second batch) reads no more than a scan limited to the
+	// two batches' rows, and less than the whole scan. (The range-over-func
+	// rules already make yielding after the break panic.)
+	measure := func(scan func()) int {
+		landed = 0
+		scan()
+		return landed
+	}
+	wholeReads := measure(func() { collectTyped(t, accounts.ByAge().Scan(ctx, nil, runtime.ScanOptions{})) })
+	twoBatches := measure(func() { collectTyped(t, accounts.ByAge().Scan(ctx, nil, runtime.ScanOptions{Limit: 128})) })
 	n := 0
-	for _, err := range accounts.ByAge().Scan(ctx, nil, runtime.ScanOptions{}) {
-		check(t, err)
-		if n++; n == 70 {
-			break
+	stopped := measure(func() {
+		for _, err := range accounts.ByAge().Scan(ctx, nil, runtime.ScanOptions{}) {
+			check(t, err)
+			if n++; n == 70 {
+				break
+			}
 		}
+	})
+	if n != 70 {
+		t.Fatalf("the scan ended after %d rows, before the break at 70", n)
+	}
+	if stopped > twoBatches || stopped >= wholeReads {
+		t.Errorf("a scan stopped after 70 rows landed on %d keys; one limited to 128 rows (two batches) on %d, the whole scan on %d", stopped, twoBatches, wholeReads)
 	}
 }
 
