@@ -1,6 +1,7 @@
 package runtime
 
 import (
+	"bytes"
 	"sync"
 
 	"github.com/protoql/protoql/schema"
@@ -30,4 +31,12 @@ func InlineEncodings(n *schema.Node, m protoreflect.Message) (planned, shelled [
 func DecodeForTest(db *DB, wire []byte, m proto.Message) error {
 	var d decoder
 	return d.unmarshal(db.unmarshalOptions(), wire, m.ProtoReflect(), 0)
+}
+
+// IndexCursorForTest signs pos (an index entry key without the DB's
+// namespace, or any bytes) as an index scan cursor, the way the index
+// handles' Cursor methods do, for fuzzing what a scan accepts past the
+// integrity check.
+func IndexCursorForTest(db *DB, pos []byte) string {
+	return db.indexCursor(append(bytes.Clone(db.ns), pos...))
 }
