@@ -1,10 +1,13 @@
 package runtime_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/protoql/protoql/internal/testpb"
@@ -20,7 +23,9 @@ import (
 // past the integrity check. Nothing may panic; a refused cursor is an
 // ErrInvalid and a query.ErrCursor; an accepted one only narrows the
 // scan: its results are a suffix of the unrestricted scan's, in the same
-// direction. The seeds are the positions of real cursors of each index.
+// direction, and where each result has one entry, exactly the results
+// whose entry is after the position. The seeds are the positions of real
+// cursors of each index, and of the map index under another object.
 func FuzzIndexCursor(f *testing.F) {
 	ctx := context.Background()
 	db := openIndexedDB(f, memkv.New())
@@ -38,30 +43,60 @@ func FuzzIndexCursor(f *testing.F) {
 		owner.Tasks[fmt.Sprintf("k%02d", i)] = &testpb.Task{Text: fmt.Sprint(i), Done: i%2 == 0, Priority: uint32(i % 3)}
 	}
 	check(f, accounts.Put(ctx, owner))
+	other := &testpb.Account{Org: "m", AccountId: 2, Tasks: map[string]*testpb.Task{"k00": {Done: true}, "k99": {}}}
+	check(f, accounts.Put(ctx, other))
 	byAge, byTag := accounts.ByAge(), accounts.ByTag()
 	byDone := accounts.Row(testpb.AccountKey{Org: "m", AccountId: 1}).TasksByDone()
 
+	// at returns the position of a cursor the DB issued, as hex.
+	at := func(cursor string, err error) (string, error) {
+		if err != nil {
+			return "", err
+		}
+		raw, err := base64.RawURLEncoding.DecodeString(cursor)
+		if err != nil || len(raw) < 1+query.CursorTagLen {
+			return "", fmt.Errorf("the DB issued the malformed cursor %q", cursor)
+		}
+		return hex.EncodeToString(raw[1 : len(raw)-query.CursorTagLen]), nil
+	}
+	position := func(cursor string) []byte {
+		h, err := at(cursor, nil)
+		check(f, err)
+		p, err := hex.DecodeString(h)
+		check(f, err)
+		return p
+	}
 	// scans[i](after, reverse) returns the identities of the results of
-	// scan i, or its error.
-	rowIDs := func(seq func(func(*testpb.Account, error) bool)) ([]string, error) {
+	// scan i, or its error. The identity of a result of an index whose
+	// entries are one per row or map entry starts with the position of
+	// its cursor and a space.
+	rowIDs := func(seq func(func(*testpb.Account, error) bool), pos func(*testpb.Account) (string, error)) ([]string, error) {
 		var ids []string
 		for a, err := range seq {
 			if err != nil {
 				return ids, err
 			}
-			ids = append(ids, fmt.Sprintf("%s/%d", a.Org, a.AccountId))
+			id := fmt.Sprintf("%s/%d", a.Org, a.AccountId)
+			if pos != nil {
+				p, err := at(pos(a))
+				if err != nil {
+					return ids, fmt.Errorf("cursor of a result: %w", err)
+				}
+				id = p + " " + id
+			}
+			ids = append(ids, id)
 		}
 		return ids, nil
 	}
 	scans := []func(after string, reverse bool) ([]string, error){
 		func(after string, reverse bool) ([]string, error) {
-			return rowIDs(byAge.Scan(ctx, nil, runtime.ScanOptions{After: after, Reverse: reverse}))
+			return rowIDs(byAge.Scan(ctx, nil, runtime.ScanOptions{After: after, Reverse: reverse}), byAge.Cursor)
 		},
 		func(after string, reverse bool) ([]string, error) {
-			return rowIDs(byTag.Scan(ctx, nil, runtime.ScanOptions{After: after, Reverse: reverse}))
+			return rowIDs(byTag.Scan(ctx, nil, runtime.ScanOptions{After: after, Reverse: reverse}), nil)
 		},
 		func(after string, reverse bool) ([]string, error) {
-			return rowIDs(byTag.Find(ctx, "red", runtime.ScanOptions{After: after, Reverse: reverse}))
+			return rowIDs(byTag.Find(ctx, "red", runtime.ScanOptions{After: after, Reverse: reverse}), nil)
 		},
 		func(after string, reverse bool) ([]string, error) {
 			var ids []string
@@ -69,7 +104,11 @@ func FuzzIndexCursor(f *testing.F) {
 				if err != nil {
 					return ids, err
 				}
-				ids = append(ids, e.Key)
+				p, err := at(byDone.Cursor(e))
+				if err != nil {
+					return ids, fmt.Errorf("cursor of a result: %w", err)
+				}
+				ids = append(ids, p+" "+e.Key)
 			}
 			return ids, nil
 		},
@@ -88,11 +127,6 @@ func FuzzIndexCursor(f *testing.F) {
 		whole = append(whole, w)
 	}
 
-	position := func(cursor string) []byte {
-		raw, err := base64.RawURLEncoding.DecodeString(cursor)
-		check(f, err)
-		return raw[1 : len(raw)-query.CursorTagLen]
-	}
 	for _, a := range rows[:6] {
 		c, err := byAge.Cursor(a)
 		check(f, err)
@@ -110,6 +144,12 @@ func FuzzIndexCursor(f *testing.F) {
 		f.Add(position(c), uint8(4+3)) // reverse
 		break
 	}
+	// A cursor of the same index under another object.
+	otherDone := accounts.Row(testpb.AccountKey{Org: "m", AccountId: 2}).TasksByDone()
+	c, err := otherDone.Cursor(runtime.Entry[string, *testpb.Task]{Key: "k00", Value: other.Tasks["k00"]})
+	check(f, err)
+	f.Add(position(c), uint8(3))
+	f.Add(position(c), uint8(4+3))
 	f.Add([]byte{}, uint8(1))
 	f.Add([]byte{0xff}, uint8(5))
 
@@ -129,6 +169,39 @@ func FuzzIndexCursor(f *testing.F) {
 		w := whole[i][r]
 		if len(got) > len(w) || fmt.Sprint(got) != fmt.Sprint(w[len(w)-len(got):]) {
 			t.Fatalf("scan %d (reverse %v) after position %x returned %v, not a suffix of the whole scan %v", i, reverse, pos, got, w)
+		}
+		if i == 3 {
+			// A map-scoped index's scan takes only positions under its
+			// holding object: they share the prefix its entries share.
+			common := w[0]
+			for _, id := range w {
+				for !strings.HasPrefix(id, common) {
+					common = common[:len(common)-1]
+				}
+			}
+			if len(common)%2 == 1 {
+				common = common[:len(common)-1]
+			}
+			if !strings.HasPrefix(hex.EncodeToString(pos), common) {
+				t.Fatalf("scan %d (reverse %v) of a map's index accepted position %x, outside the prefix %s its entries share", i, reverse, pos, common)
+			}
+		}
+		if i == 1 || i == 2 {
+			return // a row has several entries, one per tag: no position per result
+		}
+		// One entry per result: the results are exactly those strictly
+		// after the position, in the scan's direction.
+		var want []string
+		for _, id := range w {
+			at, _, _ := strings.Cut(id, " ")
+			p, err := hex.DecodeString(at)
+			check(t, err)
+			if c := bytes.Compare(p, pos); c > 0 && !reverse || c < 0 && reverse {
+				want = append(want, id)
+			}
+		}
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Fatalf("scan %d (reverse %v) after position %x returned %v, want the entries after it %v", i, reverse, pos, got, want)
 		}
 	})
 }
