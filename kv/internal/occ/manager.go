@@ -360,7 +360,7 @@ func (m *Manager) CommitGrouped(r *Reg, rs *ReadSet, item Item, applyGroup func(
 	m.queue = m.queue[:k]
 	m.mu.Unlock()
 
-	err, panicked := m.apply(applyGroup, group)
+	panicked, err := m.apply(applyGroup, group)
 
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -391,18 +391,18 @@ func (m *Manager) CommitGrouped(r *Reg, rs *ReadSet, item Item, applyGroup func(
 }
 
 // apply runs applyGroup on group. If it panics, the panic is returned
-// and err says so: the group's other members fail with err, the queue
-// moves on, and the leader re-panics once the commit lock's state is
-// consistent again (a leader that left it mid-group would wedge every
+// (panicked) and err says so: the group's other members fail with err,
+// the queue moves on, and the leader re-panics once the commit lock's
+// state is consistent again (a leader that left it mid-group would wedge every
 // later commit, and Close).
-func (m *Manager) apply(applyGroup func([]Item) error, group []Item) (err error, panicked any) {
+func (m *Manager) apply(applyGroup func([]Item) error, group []Item) (panicked any, err error) {
 	defer func() {
 		if v := recover(); v != nil {
 			panicked = v
 			err = fmt.Errorf("%s: applying a group of %d commits panicked: %v", m.name, len(group), v)
 		}
 	}()
-	return applyGroup(group), nil
+	return nil, applyGroup(group)
 }
 
 func (m *Manager) expiredError(r *Reg, now time.Time) error {
