@@ -44,27 +44,36 @@ func qDifferential(t *testing.T, seeds uint64, open func(testing.TB, kv.Store, .
 		for i := range 150 {
 			rq := g.query()
 			text := rq.text()
-			q, err := query.Compile(db.Catalog(), text)
-			if err != nil {
-				t.Fatalf("seed %d query %d: %s: %v", seed, i, text, err)
-			}
-			first := 1 + r.IntN(4)
-			if r.IntN(2) == 0 {
-				first = 1 << 30
-			}
-			vars := map[string]any{"first": first, "after": ""}
-			b, err := q.Bind(vars)
-			check(t, err)
-			want := model.eval(b)
-			got, err := qCollect(t, db, q, vars)
-			if err != nil {
-				t.Fatalf("seed %d: %s: %v", seed, text, err)
-			}
-			qSameResults(t, fmt.Sprintf("seed %d: %s (first %d)", seed, text, first), want, got)
-			qPaged(t, db, q, first, got, text)
+			q, first, got := qCheckQuery(t, db, model, r, fmt.Sprintf("seed %d query %d", seed, i), text)
 			qLimited(t, db, q, first, got, text, r)
 		}
 	}
+}
+
+// qCheckQuery compiles text, runs it with a random first (1 to 4, or
+// unlimited), checks its results against model and pages through them
+// with that first; it returns the query, the first and the results.
+func qCheckQuery(t *testing.T, db *runtime.DB, model *qModel, r *rand.Rand, what, text string) (*query.Query, int, []runtime.Result) {
+	t.Helper()
+	q, err := query.Compile(db.Catalog(), text)
+	if err != nil {
+		t.Fatalf("%s: %s: %v", what, text, err)
+	}
+	first := 1 + r.IntN(4)
+	if r.IntN(2) == 0 {
+		first = 1 << 30
+	}
+	vars := map[string]any{"first": first, "after": ""}
+	b, err := q.Bind(vars)
+	check(t, err)
+	want := model.eval(b)
+	got, err := qCollect(t, db, q, vars)
+	if err != nil {
+		t.Fatalf("%s: %s: %v", what, text, err)
+	}
+	qSameResults(t, fmt.Sprintf("%s: %s (first %d)", what, text, first), want, got)
+	qPaged(t, db, q, first, got, text)
+	return q, first, got
 }
 
 func qSameResults(t *testing.T, what string, want []proto.Message, got []runtime.Result) {

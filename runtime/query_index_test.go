@@ -217,24 +217,7 @@ func TestIndexQueryDifferential(t *testing.T) {
 		for i := range 60 {
 			shape := qIndexQueries[r.IntN(len(qIndexQueries))]
 			text := qIndexText(r, shape)
-			q, err := query.Compile(db.Catalog(), text)
-			if err != nil {
-				t.Fatalf("seed %d query %d: %s: %v", seed, i, text, err)
-			}
-			first := 1 + r.IntN(4)
-			if r.IntN(2) == 0 {
-				first = 1 << 30
-			}
-			vars := map[string]any{"first": first, "after": ""}
-			b, err := q.Bind(vars)
-			check(t, err)
-			want := model.eval(b)
-			got, err := qCollect(t, db, q, vars)
-			if err != nil {
-				t.Fatalf("seed %d: %s: %v", seed, text, err)
-			}
-			qSameResults(t, fmt.Sprintf("seed %d: %s (first %d)", seed, text, first), want, got)
-			qPaged(t, db, q, first, got, text)
+			q, first, got := qCheckQuery(t, db, model, r, fmt.Sprintf("seed %d query %d", seed, i), text)
 			if !strings.Contains(text, "by_tag") {
 				// A row indexed by two tags can come back twice in a
 				// row, which qJoinPartial cannot tell from its rest.
