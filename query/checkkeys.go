@@ -219,6 +219,9 @@ func (c *checker) argOperand(arg *Arg, a *Access, lit func(*Value) (protoreflect
 	if arg.Value.Var != nil {
 		mark := len(c.fp)
 		op, err := c.useVar(arg.Value, VarType{Arg: arg.Name, Where: arg.Name + " of " + clipPath(a.Path)})
+		if err != nil {
+			return nil, err
+		}
 		if counts {
 			c.fp = append(c.fp[:mark], "(reverse:$"+op.Var.Name+")"...)
 		} else {
