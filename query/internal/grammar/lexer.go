@@ -10,6 +10,7 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/alecthomas/participle/v2/lexer"
 )
@@ -160,8 +161,13 @@ func scanIdent(s string) int {
 func (l *Lexer) skipSpace() {
 	for l.pos.Offset < len(l.src) {
 		switch c := l.src[l.pos.Offset]; c {
-		case ' ', '\t', '\r', '\n':
-			l.advance(1)
+		case ' ', '\t', '\r':
+			l.pos.Offset++
+			l.pos.Column++
+		case '\n':
+			l.pos.Offset++
+			l.pos.Line++
+			l.pos.Column = 1
 		case '#':
 			n := strings.IndexByte(l.src[l.pos.Offset:], '\n')
 			if n < 0 {
@@ -174,10 +180,12 @@ func (l *Lexer) skipSpace() {
 	}
 }
 
-// advance moves past n bytes. Columns count runes, as participle's
-// lexers do, so both report the same positions.
+// advance moves past n bytes on one line: no token and no comment holds a
+// newline, and skipSpace counts the newlines between them. Columns count
+// runes, as participle's lexers do, so both report the same positions.
 func (l *Lexer) advance(n int) {
-	l.pos.Advance(l.src[l.pos.Offset : l.pos.Offset+n])
+	l.pos.Column += utf8.RuneCountInString(l.src[l.pos.Offset : l.pos.Offset+n])
+	l.pos.Offset += n
 }
 
 func isDigit(c byte) bool  { return '0' <= c && c <= '9' }
