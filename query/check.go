@@ -21,9 +21,17 @@ type checker struct {
 	// site is where the literal being typed is used, rendered only in
 	// errors.
 	site site
-	// vars indexes plan.Vars by name once there are many, so checking
-	// stays linear in a query with thousands of variables.
+	// vars indexes the variables by name once there are many, so
+	// checking stays linear in a query with thousands of variables.
 	vars map[string]*Var
+	// s holds the stacks the plan's lists are built on.
+	s *scratch
+	// nodes are the slabs the plan's nodes and lists are allocated in.
+	nodes planNodes
+	// names holds the plan's strings (paths, variable sites) end to end:
+	// a strings.Builder never changes the bytes it has written, so each
+	// string sliced from it stays valid as it grows.
+	names strings.Builder
 }
 
 func (c *checker) check(ast *AST) error {
@@ -45,14 +53,37 @@ func (c *checker) check(ast *AST) error {
 	cols, base := t.Key, string(t.Desc.Name())
 	if ix != nil {
 		c.fp = append(append(c.fp, '.'), ix.Name...)
-		cols, base = indexCols(ix), base+"."+ix.Name
+		cols, base = c.indexCols(ix), c.concat(base, ".", ix.Name)
 	}
 	p.Root, err = c.access(sel, cols, nil, ix, base)
 	if err != nil {
 		return err
 	}
-	p.Proj, err = c.project(t.Root, sel.Sub, p.Root.Path)
-	return err
+	if p.Proj, err = c.project(t.Root, sel.Sub, p.Root.Path); err != nil {
+		return err
+	}
+	p.Accesses = popInto(&c.nodes.accessList, &c.s.accesses, 0)
+	p.Vars = popInto(&c.nodes.varList, &c.s.vars, 0)
+	return nil
+}
+
+// str returns the string written to c.names since mark, its length then.
+func (c *checker) str(mark int) string { return c.names.String()[mark:] }
+
+// concat returns a + b + d, kept in c.names.
+func (c *checker) concat(a, b, d string) string {
+	mark := c.names.Len()
+	c.names.WriteString(a)
+	c.names.WriteString(b)
+	c.names.WriteString(d)
+	return c.str(mark)
+}
+
+// intern returns b as a string kept in c.names.
+func (c *checker) intern(b []byte) string {
+	mark := c.names.Len()
+	c.names.Write(b)
+	return c.str(mark)
 }
 
 // hasTableNamed reports whether a table's short or full name is name.
@@ -81,7 +112,8 @@ func (c *checker) unknownTable(sel *Selection) error {
 
 // project checks the selection sub of an object with layout n.
 func (c *checker) project(n *schema.Node, sub *SubSelect, path string) (*Proj, error) {
-	p := &Proj{Node: n, Path: path}
+	p := c.nodes.projs.new()
+	p.Node, p.Path = n, path
 	if sub == nil {
 		p.All = true
 		return p, nil
@@ -90,8 +122,10 @@ func (c *checker) project(n *schema.Node, sub *SubSelect, path string) (*Proj, e
 		return nil, invalidf(sub.Pos, "empty selection {}: select at least one field of %s, or drop the braces to select all of it", n.Desc.Name())
 	}
 	c.fp = append(c.fp, '{')
-	selected := make([]*Selection, 0, len(sub.Fields))
-	for _, f := range sub.Fields {
+	inline, children, joins := len(c.s.inline), len(c.s.children), len(c.s.joins)
+	for i, f := range sub.Fields {
+		// Every field before f was checked and selected.
+		selected := sub.Fields[:i]
 		fd := n.Desc.Fields().ByName(protoreflect.Name(f.Name))
 		if fd == nil {
 			sf, ix, err := c.mapIndex(n, f)
@@ -104,7 +138,6 @@ func (c *checker) project(n *schema.Node, sub *SubSelect, path string) (*Proj, e
 			if err := c.selectOnce(selected, f, sf.Name()); err != nil {
 				return nil, err
 			}
-			selected = append(selected, f)
 			c.fp = append(append(c.fp, f.Name...), ' ')
 			if err := c.mapField(p, sf, ix, f); err != nil {
 				return nil, err
@@ -114,13 +147,15 @@ func (c *checker) project(n *schema.Node, sub *SubSelect, path string) (*Proj, e
 		if err := c.selectOnce(selected, f, fd.Name()); err != nil {
 			return nil, err
 		}
-		selected = append(selected, f)
 		c.fp = append(append(c.fp, f.Name...), ' ')
 		if err := c.field(p, n.Field(fd.Number()), f); err != nil {
 			return nil, err
 		}
 	}
 	c.fp = append(c.fp, '}')
+	p.Inline = popInto(&c.nodes.fieldList, &c.s.inline, inline)
+	p.Children = popInto(&c.nodes.childList, &c.s.children, children)
+	p.Joins = popInto(&c.nodes.childList, &c.s.joins, joins)
 	c.finish(p)
 	return p, nil
 }
@@ -162,41 +197,56 @@ func (c *checker) field(p *Proj, sf *schema.Field, f *Selection) error {
 		}
 		switch sf.Storage {
 		case schema.Inline:
-			p.Inline = append(p.Inline, sf)
+			c.s.inline = append(c.s.inline, sf)
 		case schema.Breakout:
-			ch := &Child{Field: sf, Alias: f.Alias, Pos: f.Pos, Elem: sf.AppendElem(nil)}
-			p.Children = append(p.Children, ch)
+			c.s.children = append(c.s.children, c.child(sf, f))
 		}
 		return nil
 	}
-	ch := &Child{Field: sf, Alias: f.Alias, Pos: f.Pos}
-	path := p.Path + "." + f.Name
 	var err error
 	switch sf.Storage {
 	case schema.Object:
-		ch.Elem = sf.AppendElem(nil)
-		ch.Proj, err = c.project(sf.Child, f.Sub, path)
-		p.Children = append(p.Children, ch)
+		ch := c.child(sf, f)
+		if ch.Proj, err = c.project(sf.Child, f.Sub, c.concat(p.Path, ".", f.Name)); err != nil {
+			return err
+		}
+		c.s.children = append(c.s.children, ch)
 	case schema.Map:
 		return c.mapField(p, sf, nil, f)
 	case schema.Join:
-		ch.Target = sf.Join.Target
-		ch.Proj, err = c.project(sf.Join.Target.Root, f.Sub, joinPath(sf))
-		p.Joins = append(p.Joins, ch)
+		ch := c.nodes.children.new()
+		ch.Field, ch.Alias, ch.Pos, ch.Target = sf, f.Alias, f.Pos, sf.Join.Target
+		if ch.Proj, err = c.project(sf.Join.Target.Root, f.Sub, c.joinPath(sf)); err != nil {
+			return err
+		}
+		c.s.joins = append(c.s.joins, ch)
 	}
-	return err
+	return nil
+}
+
+// child returns the Child of the selection f of field sf, stored under
+// its own key element.
+func (c *checker) child(sf *schema.Field, f *Selection) *Child {
+	ch := c.nodes.children.new()
+	ch.Field, ch.Alias, ch.Pos = sf, f.Alias, f.Pos
+	c.s.tmp = sf.AppendElem(c.s.tmp[:0])
+	ch.Elem = c.nodes.bytes.clone(c.s.tmp)
+	return ch
 }
 
 // mapField adds the selection f of map field sf to p, read through its
 // index ix when ix is not nil.
 func (c *checker) mapField(p *Proj, sf *schema.Field, ix *schema.Index, f *Selection) error {
-	ch := &Child{Field: sf, Alias: f.Alias, Pos: f.Pos, Elem: sf.AppendElem(nil)}
-	path := p.Path + "." + f.Name
+	ch := c.child(sf, f)
+	path := c.concat(p.Path, ".", f.Name)
 	var err error
 	if f.Keys != nil || f.Args != nil || ix != nil {
-		cols := []*schema.Column{sf.Key}
+		var cols []*schema.Column
 		if ix != nil {
-			cols = indexCols(ix)
+			cols = c.indexCols(ix)
+		} else {
+			cols = c.nodes.colList.make(1)
+			cols[0] = sf.Key
 		}
 		if ch.Access, err = c.access(f, cols, sf, ix, path); err != nil {
 			return err
@@ -208,13 +258,13 @@ func (c *checker) mapField(p *Proj, sf *schema.Field, ix *schema.Index, f *Selec
 	}
 	if sf.Child != nil {
 		if ch.Access == nil || !ch.Access.Exact() {
-			path += "[*]"
+			path = c.concat(path, "[*]", "")
 		}
 		if ch.Proj, err = c.project(sf.Child, f.Sub, path); err != nil {
 			return err
 		}
 	}
-	p.Children = append(p.Children, ch)
+	c.s.children = append(c.s.children, ch)
 	return nil
 }
 
@@ -251,16 +301,14 @@ func (c *checker) finish(p *Proj) {
 	byNum := func(a, b *schema.Field) int { return int(a.Number()) - int(b.Number()) }
 	slices.SortFunc(p.Inline, byNum)
 	slices.SortFunc(p.Children, func(a, b *Child) int { return byNum(a.Field, b.Field) })
-	if len(p.Inline) > 0 {
-		p.keep = make([]protoreflect.FieldNumber, len(p.Inline))
-		for i, f := range p.Inline {
-			p.keep[i] = f.Number()
-		}
+	nums, fields := len(c.s.nums), len(c.s.inline)
+	for _, f := range p.Inline {
+		c.s.nums = append(c.s.nums, f.Number())
 	}
 	for _, j := range p.Joins {
 		p.joinsBelow = true
 		for _, src := range j.Field.Join.Sources {
-			if src.Field == nil || slices.Contains(p.keep, src.Field.Number()) {
+			if src.Field == nil || slices.Contains(c.s.nums[nums:], src.Field.Number()) {
 				continue
 			}
 			// A key column is decoded from the row key and always
@@ -269,14 +317,13 @@ func (c *checker) finish(p *Proj) {
 			if sf.Storage == schema.KeyColumn {
 				continue
 			}
-			p.Hidden = append(p.Hidden, sf)
-			p.keep = append(p.keep, src.Field.Number())
+			c.s.inline = append(c.s.inline, sf)
+			c.s.nums = append(c.s.nums, src.Field.Number())
 		}
 	}
+	p.Hidden = popInto(&c.nodes.fieldList, &c.s.inline, fields)
+	p.keep = popInto(&c.nodes.nums, &c.s.nums, nums)
 	slices.Sort(p.keep)
-	if n := len(p.Node.Children) - len(p.Children); n > 0 {
-		p.Skipped = make([]*schema.Field, 0, n)
-	}
 	i := 0
 	for _, f := range p.Node.Children {
 		if i < len(p.Children) && p.Children[i].Field == f {
@@ -286,6 +333,7 @@ func (c *checker) finish(p *Proj) {
 			i++
 			continue
 		}
-		p.Skipped = append(p.Skipped, f)
+		c.s.inline = append(c.s.inline, f)
 	}
+	p.Skipped = popInto(&c.nodes.fieldList, &c.s.inline, fields)
 }

@@ -8,20 +8,22 @@ import (
 	"google.golang.org/protobuf/reflect/protoreflect"
 )
 
-// site is the key column (or map key) i of an access, as a fmt.Stringer.
+// site is the key column (or map key) i of an access, rendered only for
+// an error's message.
 type site struct {
 	c *checker
 	a *Access
 	i int
 }
 
-func (s *site) String() string { return s.c.where(s.a, s.i) }
+func (s site) String() string { return s.c.where(s.a, s.i) }
 
 // access checks the keys and arguments of the root (m nil) or of map
 // field m, whose key columns are cols.
 func (c *checker) access(sel *Selection, cols []*schema.Column, m *schema.Field, ix *schema.Index, base string) (*Access, error) {
-	a := &Access{ID: len(c.plan.Accesses), Cols: cols, Map: m, Index: ix}
-	c.plan.Accesses = append(c.plan.Accesses, a)
+	a := c.nodes.accesses.new()
+	a.ID, a.Cols, a.Map, a.Index = len(c.s.accesses), cols, m, ix
+	c.s.accesses = append(c.s.accesses, a)
 	a.Path = base // for messages until the keys are known
 	if err := c.keys(sel.Keys, a); err != nil {
 		return nil, err
@@ -30,14 +32,24 @@ func (c *checker) access(sel *Selection, cols []*schema.Column, m *schema.Field,
 	return a, c.args(sel.Args, a)
 }
 
+// where names key column i of a, for messages and VarType.Where.
 func (c *checker) where(a *Access, i int) string {
+	mark := c.names.Len()
 	if a.Index != nil {
-		return "column " + a.Cols[i].Name() + " of index " + a.Index.Path()
+		c.names.WriteString("column ")
+		c.names.WriteString(a.Cols[i].Name())
+		c.names.WriteString(" of index ")
+		c.names.WriteString(a.Index.Path())
+		return c.str(mark)
 	}
 	if a.Map != nil {
-		return "key of map " + a.Map.Path()
+		return c.concat("key of map ", a.Map.Path(), "")
 	}
-	return "key column " + string(c.plan.Table.Desc.Name()) + "." + a.Cols[i].Name()
+	c.names.WriteString("key column ")
+	c.names.WriteString(string(c.plan.Table.Desc.Name()))
+	c.names.WriteByte('.')
+	c.names.WriteString(a.Cols[i].Name())
+	return c.str(mark)
 }
 
 func (c *checker) keys(kl *KeyList, a *Access) error {
@@ -48,6 +60,7 @@ func (c *checker) keys(kl *KeyList, a *Access) error {
 		return c.tooManyKeys(kl.Exprs[len(a.Cols)], a, n)
 	}
 	c.fp = append(c.fp, '[')
+	points := len(c.s.ops)
 	for i, k := range kl.Exprs {
 		if i > 0 {
 			c.fp = append(c.fp, ',')
@@ -57,9 +70,10 @@ func (c *checker) keys(kl *KeyList, a *Access) error {
 			if err != nil {
 				return err
 			}
-			a.Points = append(a.Points, op)
+			c.s.ops = append(c.s.ops, op)
 			continue
 		}
+		a.Points = popInto(&c.nodes.opList, &c.s.ops, points)
 		if i != len(kl.Exprs)-1 {
 			return invalidf(k.Pos, "only the last key given may be a range; %s is followed by %s",
 				a.Cols[i].Name(), a.Cols[i+1].Name())
@@ -79,6 +93,9 @@ func (c *checker) keys(kl *KeyList, a *Access) error {
 		}
 	}
 	c.fp = append(c.fp, ']')
+	if !a.Ranged {
+		a.Points = popInto(&c.nodes.opList, &c.s.ops, points)
+	}
 	return nil
 }
 
@@ -119,12 +136,12 @@ func (c *checker) keyOperand(v *Value, a *Access, i int) (*Operand, error) {
 	if v.Var != nil {
 		return c.useVar(v, VarType{Field: fd, Where: c.where(a, i)})
 	}
-	c.site = site{c, a, i}
-	val, err := keyLiteral(v, fd, &c.site)
+	val, err := keyLiteral(v, fd, site{c, a, i})
 	if err != nil {
 		return nil, err
 	}
-	op := &Operand{Pos: v.Pos, Value: val}
+	op := c.nodes.operands.new()
+	op.Pos, op.Value = v.Pos, val
 	c.fp = appendOperand(c.fp, op, a.Cols[i].Field)
 	return op, nil
 }
@@ -139,29 +156,36 @@ func (c *checker) useVar(v *Value, t VarType) (*Operand, error) {
 			return nil, invalidf(v.Pos, "$%s is used as %s (%s) here but as %s (%s) at %d:%d",
 				clip(name), t, t.Where, old.Type, old.Type.Where, old.Pos.Line, old.Pos.Column)
 		}
-		return &Operand{Pos: v.Pos, Var: old}, nil
+		return c.varOperand(v, old), nil
 	}
-	nv := &Var{Name: name, Pos: v.Pos, Type: t, Index: len(c.plan.Vars)}
-	c.plan.Vars = append(c.plan.Vars, nv)
+	nv := c.nodes.vars.new()
+	*nv = Var{Name: name, Pos: v.Pos, Type: t, Index: len(c.s.vars)}
+	c.s.vars = append(c.s.vars, nv)
 	if c.vars != nil {
 		c.vars[name] = nv
 	}
-	return &Operand{Pos: v.Pos, Var: nv}, nil
+	return c.varOperand(v, nv), nil
+}
+
+func (c *checker) varOperand(v *Value, x *Var) *Operand {
+	op := c.nodes.operands.new()
+	op.Pos, op.Var = v.Pos, x
+	return op
 }
 
 // lookupVar returns the variable named name, or nil.
 func (c *checker) lookupVar(name string) *Var {
 	const scan = 16 // few variables: a scan beats a map
-	if c.vars == nil && len(c.plan.Vars) > scan {
-		c.vars = make(map[string]*Var, 2*len(c.plan.Vars))
-		for _, v := range c.plan.Vars {
+	if c.vars == nil && len(c.s.vars) > scan {
+		c.vars = make(map[string]*Var, 2*len(c.s.vars))
+		for _, v := range c.s.vars {
 			c.vars[v.Name] = v
 		}
 	}
 	if c.vars != nil {
 		return c.vars[name]
 	}
-	for _, v := range c.plan.Vars {
+	for _, v := range c.s.vars {
 		if v.Name == name {
 			return v
 		}
@@ -218,12 +242,12 @@ func (c *checker) argOperand(arg *Arg, a *Access, lit func(*Value) (protoreflect
 	counts := arg.Name == "reverse"
 	if arg.Value.Var != nil {
 		mark := len(c.fp)
-		op, err := c.useVar(arg.Value, VarType{Arg: arg.Name, Where: arg.Name + " of " + clipPath(a.Path)})
+		op, err := c.useVar(arg.Value, VarType{Arg: arg.Name, Where: c.concat(arg.Name, " of ", clipPath(a.Path))})
 		if err != nil {
 			return nil, err
 		}
 		if counts {
-			c.fp = append(c.fp[:mark], "(reverse:$"+op.Var.Name+")"...)
+			c.fp = append(append(append(c.fp[:mark], "(reverse:$"...), op.Var.Name...), ')')
 		} else {
 			c.fp = c.fp[:mark]
 		}
@@ -237,5 +261,7 @@ func (c *checker) argOperand(arg *Arg, a *Access, lit func(*Value) (protoreflect
 		c.fp = strconv.AppendBool(append(c.fp, "(reverse:"...), v.Bool())
 		c.fp = append(c.fp, ')')
 	}
-	return &Operand{Pos: arg.Value.Pos, Value: v}, nil
+	op := c.nodes.operands.new()
+	op.Pos, op.Value = arg.Value.Pos, v
+	return op, nil
 }

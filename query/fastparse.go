@@ -18,7 +18,19 @@ import (
 // positioned at the first token that does not fit and say what was
 // expected there. FuzzParse keeps the two parsers in agreement.
 func fastParse(text string, maxDepth int) (*AST, *Error) {
-	p := fastParser{l: grammar.NewLexer(text), maxDepth: maxDepth}
+	s := getScratch()
+	defer putScratch(s)
+	p := newParser(text, maxDepth, s)
+	return p.parse(new(AST))
+}
+
+// newParser returns a parser of text whose stacks are s's.
+func newParser(text string, maxDepth int, s *scratch) fastParser {
+	return fastParser{l: grammar.NewLexer(text), maxDepth: maxDepth, s: s}
+}
+
+// parse parses the whole text into ast.
+func (p *fastParser) parse(ast *AST) (*AST, *Error) {
 	root := p.selection(true)
 	if root != nil {
 		if t := p.peek(); t.Type != grammar.TokEOF {
@@ -31,7 +43,8 @@ func fastParse(text string, maxDepth int) (*AST, *Error) {
 	if p.err != nil {
 		return nil, p.err
 	}
-	return &AST{Pos: root.Pos, Root: root}, nil
+	*ast = AST{Pos: root.Pos, Root: root}
+	return ast, nil
 }
 
 // fastParser is a recursive-descent parser with up to three tokens of
@@ -43,28 +56,15 @@ type fastParser struct {
 	err      *Error
 	depth    int // of the innermost open '{'
 	maxDepth int
-	// Nodes are allocated in chunks: a query is a few dozen small nodes,
-	// and one allocation per node would be most of the parse's cost.
-	sels  chunk[Selection]
-	exprs chunk[KeyExpr]
-	vals  chunk[Value]
-	strs  chunk[string]
-}
-
-// chunk hands out pointers into slabs of T, each twice the size of the
-// last (up to 1024), so a long query costs few allocations.
-type chunk[T any] struct{ buf []T }
-
-func (c *chunk[T]) new() *T {
-	if len(c.buf) == cap(c.buf) {
-		c.buf = make([]T, 0, min(max(2*cap(c.buf), 8), 1024))
-	}
-	c.buf = c.buf[:len(c.buf)+1]
-	return &c.buf[len(c.buf)-1]
+	// Nodes are allocated in slabs (arena.go): a query is a few dozen
+	// small nodes, and one allocation per node would be most of the
+	// parse's cost. Lists are built on s's stacks.
+	nodes nodes
+	s     *scratch
 }
 
 func (p *fastParser) str(s string) *string {
-	ps := p.strs.new()
+	ps := p.nodes.strs.new()
 	*ps = s
 	return ps
 }
@@ -166,7 +166,7 @@ func (p *fastParser) ident(expected string) (string, bool) {
 
 // selection parses "[alias :] name [keys] [args] [{…}]".
 func (p *fastParser) selection(root bool) *Selection {
-	s := p.sels.new()
+	s := p.nodes.sels.new()
 	s.Pos = position(p.peek().Pos)
 	if p.peek().Type == grammar.TokIdent && p.peekAt(1).Value == ":" && p.peekAt(1).Type == grammar.TokPunct && p.peekAt(2).Type == grammar.TokIdent {
 		s.Alias = p.peek().Value
@@ -199,15 +199,18 @@ func (p *fastParser) selection(root bool) *Selection {
 }
 
 func (p *fastParser) keys() *KeyList {
-	kl := &KeyList{Pos: position(p.peek().Pos)}
+	kl := p.nodes.keyLists.new()
+	kl.Pos = position(p.peek().Pos)
 	p.skip(1) // "["
+	mark := len(p.s.exprs)
 	for {
 		k := p.keyExpr()
 		if k == nil {
 			return nil
 		}
-		kl.Exprs = append(kl.Exprs, k)
+		p.s.exprs = append(p.s.exprs, k)
 		if p.accept("]") {
+			kl.Exprs = popInto(&p.nodes.exprList, &p.s.exprs, mark)
 			return kl
 		}
 		if !p.expect(",", `"," or "]"`) {
@@ -219,7 +222,7 @@ func (p *fastParser) keys() *KeyList {
 const valueWords = "a string, an integer, true, false or a $variable"
 
 func (p *fastParser) keyExpr() *KeyExpr {
-	k := p.exprs.new()
+	k := p.nodes.exprs.new()
 	k.Pos = position(p.peek().Pos)
 	if p.accept("..") {
 		if k.To = p.value("the range's upper bound: " + valueWords); k.To == nil {
@@ -240,10 +243,13 @@ func (p *fastParser) keyExpr() *KeyExpr {
 }
 
 func (p *fastParser) args() *ArgList {
-	al := &ArgList{Pos: position(p.peek().Pos)}
+	al := p.nodes.argLists.new()
+	al.Pos = position(p.peek().Pos)
 	p.skip(1) // "("
+	mark := len(p.s.args)
 	for {
-		a := &Arg{Pos: position(p.peek().Pos)}
+		a := p.nodes.args.new()
+		a.Pos = position(p.peek().Pos)
 		var ok bool
 		if a.Name, ok = p.ident("an argument name (first, after or reverse)"); !ok {
 			return nil
@@ -254,8 +260,9 @@ func (p *fastParser) args() *ArgList {
 		if a.Value = p.value("the argument's value: " + valueWords); a.Value == nil {
 			return nil
 		}
-		al.Args = append(al.Args, a)
+		p.s.args = append(p.s.args, a)
 		if p.accept(")") {
+			al.Args = popInto(&p.nodes.argList, &p.s.args, mark)
 			return al
 		}
 		if !p.expect(",", `"," or ")"`) {
@@ -265,10 +272,10 @@ func (p *fastParser) args() *ArgList {
 }
 
 func (p *fastParser) sub() *SubSelect {
-	ss := &SubSelect{Pos: position(p.peek().Pos)}
+	pos := position(p.peek().Pos)
 	if p.depth >= p.maxDepth {
 		if p.err == nil {
-			p.err = &Error{Pos: ss.Pos, Err: ErrLimit,
+			p.err = &Error{Pos: pos, Err: ErrLimit,
 				Msg: "selections {…} nest deeper than " + strconv.Itoa(p.maxDepth) + " levels (query.Limits.MaxDepth)"}
 		}
 		return nil
@@ -276,6 +283,9 @@ func (p *fastParser) sub() *SubSelect {
 	p.depth++
 	defer func() { p.depth-- }()
 	p.skip(1) // "{"
+	ss := p.nodes.subs.new()
+	ss.Pos = pos
+	mark := len(p.s.sels)
 	for !p.accept("}") {
 		if p.peek().Type != grammar.TokIdent {
 			p.fail(p.peek(), `a field name or "}"`)
@@ -285,9 +295,10 @@ func (p *fastParser) sub() *SubSelect {
 		if f == nil {
 			return nil
 		}
-		ss.Fields = append(ss.Fields, f)
+		p.s.sels = append(p.s.sels, f)
 		p.accept(",")
 	}
+	ss.Fields = popInto(&p.nodes.selList, &p.s.sels, mark)
 	return ss
 }
 
@@ -326,7 +337,7 @@ func (p *fastParser) value(expected string) *Value {
 		return nil
 	}
 	p.skip(1)
-	pv := p.vals.new()
+	pv := p.nodes.vals.new()
 	*pv = v
 	return pv
 }

@@ -80,10 +80,10 @@ func indexNames(ixs []*schema.Index) []string {
 
 // indexCols returns the key columns of index ix, which encode its entries'
 // values.
-func indexCols(ix *schema.Index) []*schema.Column {
-	cols := make([]*schema.Column, len(ix.Columns))
-	for i, c := range ix.Columns {
-		cols[i] = c.Column
+func (c *checker) indexCols(ix *schema.Index) []*schema.Column {
+	cols := c.nodes.colList.make(len(ix.Columns))
+	for i, col := range ix.Columns {
+		cols[i] = col.Column
 	}
 	return cols
 }

@@ -2,7 +2,6 @@ package query
 
 import (
 	"errors"
-	"fmt"
 	"math"
 	"strconv"
 	"strings"
@@ -13,7 +12,7 @@ import (
 // keyLiteral types a literal by the key field fd it is compared with: the
 // schema decides the type, not the literal. where names the use in
 // messages ("key column User.user_id"); it is rendered only for an error.
-func keyLiteral(v *Value, fd protoreflect.FieldDescriptor, where fmt.Stringer) (protoreflect.Value, error) {
+func keyLiteral(v *Value, fd protoreflect.FieldDescriptor, where site) (protoreflect.Value, error) {
 	switch {
 	case v.String != nil:
 		s, err := unquote(v)
@@ -39,7 +38,7 @@ func unquote(v *Value) (string, error) {
 	return s, nil
 }
 
-func stringKey(v *Value, s string, fd protoreflect.FieldDescriptor, where fmt.Stringer) (protoreflect.Value, error) {
+func stringKey(v *Value, s string, fd protoreflect.FieldDescriptor, where site) (protoreflect.Value, error) {
 	switch fd.Kind() {
 	case protoreflect.StringKind:
 		return protoreflect.ValueOfString(s), nil
@@ -49,14 +48,14 @@ func stringKey(v *Value, s string, fd protoreflect.FieldDescriptor, where fmt.St
 		ev := fd.Enum().Values().ByName(protoreflect.Name(s))
 		if ev == nil {
 			return protoreflect.Value{}, invalidf(v.Pos, "%s is %s; %s is not one of its values (%s)",
-				where, article(typeName(fd)), clip(*v.String), enumNames(fd.Enum()))
+				where.String(), article(typeName(fd)), clip(*v.String), enumNames(fd.Enum()))
 		}
 		return protoreflect.ValueOfEnum(ev.Number()), nil
 	}
 	return protoreflect.Value{}, mismatch(v, fd, where)
 }
 
-func intKey(v *Value, s string, fd protoreflect.FieldDescriptor, where fmt.Stringer) (protoreflect.Value, error) {
+func intKey(v *Value, s string, fd protoreflect.FieldDescriptor, where site) (protoreflect.Value, error) {
 	var bits int
 	signed := true
 	switch fd.Kind() {
@@ -101,12 +100,12 @@ func negZero(s string) bool {
 	return len(s) > 1 && s[0] == '-' && strings.Trim(s[1:], "0") == ""
 }
 
-func notFit(v *Value, s string, fd protoreflect.FieldDescriptor, where fmt.Stringer) error {
-	return invalidf(v.Pos, "%s does not fit %s (%s)", clip(s), where, typeName(fd))
+func notFit(v *Value, s string, fd protoreflect.FieldDescriptor, where site) error {
+	return invalidf(v.Pos, "%s does not fit %s (%s)", clip(s), where.String(), typeName(fd))
 }
 
-func mismatch(v *Value, fd protoreflect.FieldDescriptor, where fmt.Stringer) error {
-	return invalidf(v.Pos, "%s is %s; got %s", where, article(typeName(fd)), describeLiteral(v))
+func mismatch(v *Value, fd protoreflect.FieldDescriptor, where site) error {
+	return invalidf(v.Pos, "%s is %s; got %s", where.String(), article(typeName(fd)), describeLiteral(v))
 }
 
 func describeLiteral(v *Value) string {

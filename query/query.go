@@ -25,14 +25,26 @@ type Query struct {
 // wrapping ErrLimit, ErrSyntax, ErrInvalid or ErrCursor. Its time and
 // memory are linear in the text's length.
 func Compile(cat *schema.Catalog, text string, opts ...Option) (*Query, error) {
-	ast, err := Parse(text, opts...)
-	if err != nil {
+	o := makeOptions(opts)
+	if err := checkText(text, o.limits); err != nil {
 		return nil, err
 	}
-	c := checker{cat: cat, plan: &Plan{}, fp: make([]byte, 0, len(text)+32)}
+	s := getScratch()
+	defer putScratch(s)
+	u := new(unit)
+	parser := newParser(text, o.limits.MaxDepth, s)
+	u.seedNodes(&parser.nodes)
+	ast, perr := parser.parse(&u.ast)
+	if perr != nil {
+		return nil, perr
+	}
+	c := checker{cat: cat, plan: &u.plan, s: s, fp: s.fp[:0]}
+	u.seedPlan(&c.nodes)
+	c.names.Grow(2*len(text) + 64)
 	if err := c.check(ast); err != nil {
 		return nil, err
 	}
+	s.fp = c.fp // kept for the next compilation
 	p := c.plan
 	sum := sha256.Sum256(c.fp)
 	copy(p.Fingerprint[:], sum[:])
@@ -41,7 +53,9 @@ func Compile(cat *schema.Catalog, text string, opts ...Option) (*Query, error) {
 			return nil, err
 		}
 	}
-	return &Query{text: text, ast: ast, plan: p}, nil
+	q := &u.q
+	q.text, q.ast, q.plan = text, ast, p
+	return q, nil
 }
 
 // MustCompile is Compile for queries known to be valid, such as package
