@@ -21,6 +21,7 @@ import (
 	"google.golang.org/protobuf/types/dynamicpb"
 	"google.golang.org/protobuf/types/known/anypb"
 
+	"github.com/protoql/protoql/internal/safeproto"
 	protoqlv1 "github.com/protoql/protoql/proto/protoql/v1"
 	"github.com/protoql/protoql/query"
 	"github.com/protoql/protoql/runtime"
@@ -122,7 +123,9 @@ func (s *schemaInfo) decode(a *anypb.Any) (protoreflect.Message, error) {
 		return nil, fmt.Errorf("result of unknown type %s: %w", a.GetTypeUrl(), err)
 	}
 	m := mt.New()
-	if err := proto.Unmarshal(a.GetValue(), m.Interface()); err != nil {
+	// safeproto: the server's bytes decode into a dynamicpb message, on
+	// which protobuf-go panics for some malformed map entries.
+	if err := safeproto.Unmarshal(proto.UnmarshalOptions{}, a.GetValue(), m.Interface()); err != nil {
 		return nil, fmt.Errorf("result %s does not parse: %w", a.GetTypeUrl(), err)
 	}
 	return m, nil

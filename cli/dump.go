@@ -16,6 +16,7 @@ import (
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/types/dynamicpb"
 
+	"github.com/protoql/protoql/internal/safeproto"
 	"github.com/protoql/protoql/kv"
 	"github.com/protoql/protoql/kv/memkv"
 	"github.com/protoql/protoql/query"
@@ -260,10 +261,13 @@ func nodeWhat(loc *schema.Location) string {
 	return "object"
 }
 
-// decodeInline renders a value holding a message's inline fields.
+// decodeInline renders a value holding a message's inline fields. It and
+// decodeField decode through safeproto: protobuf-go's reflective decoding
+// of a dynamicpb message panics on some malformed map entries, and a dump
+// is where corrupt values are looked at.
 func decodeInline(md protoreflect.MessageDescriptor, value []byte) string {
 	m := dynamicpb.NewMessage(md)
-	if err := proto.Unmarshal(value, m); err != nil {
+	if err := safeproto.Unmarshal(proto.UnmarshalOptions{}, value, m); err != nil {
 		return fmt.Sprintf("!%v: 0x%x", err, value)
 	}
 	return flat.message(m, 0)
@@ -272,7 +276,7 @@ func decodeInline(md protoreflect.MessageDescriptor, value []byte) string {
 // decodeField renders a value holding one field of md.
 func decodeField(md protoreflect.MessageDescriptor, fd protoreflect.FieldDescriptor, value []byte) string {
 	m := dynamicpb.NewMessage(md)
-	if err := proto.Unmarshal(value, m); err != nil {
+	if err := safeproto.Unmarshal(proto.UnmarshalOptions{}, value, m); err != nil {
 		return fmt.Sprintf("!%v: 0x%x", err, value)
 	}
 	return flat.field(fd, m.Get(fd), 0)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"sync"
 
+	"github.com/protoql/protoql/internal/safeproto"
 	"github.com/protoql/protoql/internal/version"
 	"github.com/protoql/protoql/kv"
 	"github.com/protoql/protoql/schema"
@@ -160,7 +161,7 @@ func (db *DB) storedCatalog(ctx context.Context) (*schema.Catalog, []byte, error
 		return nil, nil, fmt.Errorf("runtime: reading the stored schema: %w", err)
 	}
 	var set descriptorpb.FileDescriptorSet
-	if err := proto.Unmarshal(raw, &set); err != nil {
+	if err := safeproto.Unmarshal(proto.UnmarshalOptions{}, raw, &set); err != nil {
 		return nil, nil, fmt.Errorf("%w: stored schema does not parse: %v", ErrCorrupt, err)
 	}
 	cat, err := schema.FromFileDescriptorSet(&set)

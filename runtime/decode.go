@@ -182,14 +182,14 @@ const maxFastDepth = 8
 
 // unmarshal decodes wire into m, which must be empty (fresh or reset),
 // as opts.Unmarshal(wire, m) does; see the top of this file.
-func (d *decoder) unmarshal(opts proto.UnmarshalOptions, wire []byte, m protoreflect.Message, depth int) error {
+func (d *decoder) unmarshal(opts decodeOptions, wire []byte, m protoreflect.Message, depth int) error {
 	return d.unmarshalPlan(opts, wire, m, depth, decodePlanOf(m))
 }
 
 // unmarshalPlan is unmarshal with m's plan p (decodePlanOf(m)) already
 // looked up: the per-row and per-entry decodes take it from the table or the
 // map's plan instead of a lookup by Go type each time.
-func (d *decoder) unmarshalPlan(opts proto.UnmarshalOptions, wire []byte, m protoreflect.Message, depth int, p *msgPlan) error {
+func (d *decoder) unmarshalPlan(opts decodeOptions, wire []byte, m protoreflect.Message, depth int, p *msgPlan) error {
 	if p == nil || len(p.maps) == 0 || depth >= maxFastDepth {
 		return opts.Unmarshal(wire, m.Interface())
 	}

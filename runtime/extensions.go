@@ -3,6 +3,7 @@ package runtime
 import (
 	"sync"
 
+	"github.com/protoql/protoql/internal/safeproto"
 	"github.com/protoql/protoql/schema"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
@@ -28,9 +29,21 @@ type extKey struct {
 
 // unmarshalOptions returns how the DB parses stored values: merging (a
 // row's key fields are set separately) and with the schema's extensions.
-func (db *DB) unmarshalOptions() proto.UnmarshalOptions {
+func (db *DB) unmarshalOptions() decodeOptions {
 	db.ext.once.Do(func() { db.ext.build(db.cat) })
-	return proto.UnmarshalOptions{Merge: true, Resolver: &db.ext}
+	return decodeOptions{proto.UnmarshalOptions{Merge: true, Resolver: &db.ext}}
+}
+
+// decodeOptions are the options of every decode of stored bytes. Its
+// Unmarshal turns a panic of protobuf-go on malformed bytes (a corrupt
+// value; see package internal/safeproto) into an error, which the caller
+// reports as corruption at its key.
+type decodeOptions struct{ proto.UnmarshalOptions }
+
+// Unmarshal is proto.UnmarshalOptions.Unmarshal that returns an error
+// where protobuf-go would panic.
+func (o decodeOptions) Unmarshal(b []byte, m proto.Message) error {
+	return safeproto.Unmarshal(o.UnmarshalOptions, b, m)
 }
 
 // build collects every extension declared in cat's files. An extension

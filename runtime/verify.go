@@ -10,6 +10,7 @@ import (
 	"slices"
 	"sync"
 
+	"github.com/protoql/protoql/internal/safeproto"
 	"github.com/protoql/protoql/kv"
 	"github.com/protoql/protoql/schema"
 	"github.com/protoql/protoql/setsum"
@@ -399,7 +400,7 @@ func unmarshalFragment(loc *schema.Location, value []byte) error {
 	default:
 		md, msg = loc.Node.Desc, value
 	}
-	err := proto.UnmarshalOptions{AllowPartial: true}.Unmarshal(msg, dynamicpb.NewMessage(md))
+	err := safeproto.Unmarshal(proto.UnmarshalOptions{AllowPartial: true}, msg, dynamicpb.NewMessage(md))
 	if err != nil {
 		return fmt.Errorf("value does not parse as %s: %v", md.FullName(), err)
 	}

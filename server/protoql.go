@@ -11,6 +11,7 @@ import (
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/types/known/anypb"
 
+	"github.com/protoql/protoql/internal/safeproto"
 	protoqlv1 "github.com/protoql/protoql/proto/protoql/v1"
 	"github.com/protoql/protoql/query"
 	"github.com/protoql/protoql/runtime"
@@ -211,7 +212,9 @@ func tableMessage(db *runtime.DB, a *anypb.Any) (*runtime.Table, proto.Message, 
 		return nil, nil, badRequest("%q is not a table's message type; the tables are %s", name, tableNames(db))
 	}
 	m := db.NewMessage(t.Schema().Desc).Interface()
-	if err := proto.Unmarshal(a.GetValue(), m); err != nil {
+	// safeproto: protobuf-go's reflective decoding of m (a dynamicpb
+	// message) panics on some malformed map entries.
+	if err := safeproto.Unmarshal(proto.UnmarshalOptions{}, a.GetValue(), m); err != nil {
 		return nil, nil, badRequest("%s does not parse: %v", name, err)
 	}
 	return t, m, nil

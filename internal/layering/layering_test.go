@@ -95,17 +95,17 @@ var rules = []rule{
 	{pkg: "query", own: []string{"schema", "tuple", "query/internal/grammar"}, tests: fixtures,
 		never: []string{"kv", "runtime", "server"}},
 	{pkg: "query/internal/grammar", libs: []string{"github.com/alecthomas/participle/"}},
-	{pkg: "runtime", own: []string{"query", "schema", "tuple", "kv", "setsum", "internal/version"},
+	{pkg: "runtime", own: []string{"query", "schema", "tuple", "kv", "setsum", "internal/version", "internal/safeproto"},
 		tests: append([]string{"kv/memkv", "kv/pebblekv", "internal/kvcount", "internal/runtimetest", "runtime/protoqlimpl", "proto/protoql/v1"}, fixtures...),
 		never: []string{"server"}},
 	// The support package of generated code sits on runtime's public API;
 	// runtime never imports it (generated code does).
 	{pkg: "runtime/protoqlimpl", own: []string{"runtime", "query"}, libs: protobuf},
-	{pkg: "server", own: []string{"runtime", "kv", "query", "schema", "tuple", "proto/protoql/v1"},
+	{pkg: "server", own: []string{"runtime", "kv", "query", "schema", "tuple", "proto/protoql/v1", "internal/safeproto"},
 		tests: []string{"kv/memkv", "kv/pebblekv", "internal/testpb", "internal/prototest", "internal/testio"}},
 	{pkg: "cmd/protoc-gen-protoql/...", own: []string{"schema", "tuple", "proto/protoql/v1", "internal/version", "cmd/protoc-gen-protoql/..."},
 		tests: []string{"internal/golden", "internal/prototest"}, never: []string{"runtime", "kv", "query"}},
-	{pkg: "cli", own: []string{"tuple", "kv", "kv/memkv", "kv/pebblekv", "kv/remotekv", "proto/protoql/v1", "schema", "query", "runtime", "server", "internal/version"},
+	{pkg: "cli", own: []string{"tuple", "kv", "kv/memkv", "kv/pebblekv", "kv/remotekv", "proto/protoql/v1", "schema", "query", "runtime", "server", "internal/version", "internal/safeproto"},
 		tests: append([]string{"examples/social/socialpb", "examples/timeseries/seriespb"}, fixtures...), program: true},
 	{pkg: "cmd/protoql", own: []string{"cli"}, tests: []string{"internal/version", "internal/testio"}, program: true},
 
@@ -121,6 +121,7 @@ var rules = []rule{
 	// imported by tests only (see tests above); the generated test
 	// schemas import what generated code imports.
 	{pkg: "internal/version", libs: stdlibOnly},
+	{pkg: "internal/safeproto", libs: protobuf},
 	{pkg: "internal/golden", libs: stdlibOnly, support: true},
 	{pkg: "internal/testio", libs: stdlibOnly, support: true},
 	{pkg: "internal/testpb", own: generated, support: true,
