@@ -90,9 +90,14 @@ func (db *DB) View(ctx context.Context, fn func(tx *Tx) error) error {
 	return err
 }
 
-// Get implements Querier on the latest committed state.
+// Get implements Querier on the latest committed state, read at one point
+// in time: the object's keys come from one iterator, and those of a row
+// with fields apart (several iterators) from one snapshot of the store.
 func (db *DB) Get(ctx context.Context, ref Ref, m proto.Message) error {
-	return get(ctx, db.store, ref, m)
+	if ref.table == nil || len(ref.table.s.Apart) == 0 {
+		return get(ctx, db.store, ref, m)
+	}
+	return db.store.View(ctx, func(r kv.Reader) error { return get(ctx, r, ref, m) })
 }
 
 // Put implements Querier with one atomic batch.
@@ -222,15 +227,42 @@ func (db *DB) updateInlineField(ctx context.Context, ref Ref, num protoreflect.F
 	return err
 }
 
-// Scan implements Querier. Each row is read from one iterator, which sees a
-// consistent state; use View for several scans on one snapshot.
+// Scan implements Querier. The whole scan reads one snapshot of the store
+// (it may open several iterators: a row's fields apart, a reverse scan),
+// held until the sequence ends or the caller stops ranging, as DB.Query
+// holds its; use View for several reads on one snapshot.
 func (db *DB) Scan(ctx context.Context, t *Table, r KeyRange, opts ScanOptions) iter.Seq2[proto.Message, error] {
-	return scanRows(ctx, db.store, t, r, opts)
+	return inView(ctx, db.store, func(rd kv.Reader) iter.Seq2[proto.Message, error] {
+		return scanRows(ctx, rd, t, r, opts)
+	})
 }
 
-// ScanMap implements Querier.
+// ScanMap implements Querier. The scan reads one iterator (a map's entries
+// lie in one key range, apart or not), so it sees one point in time.
 func (db *DB) ScanMap(ctx context.Context, ref Ref, r KeyRange, opts ScanOptions) iter.Seq2[MapEntry, error] {
 	return scanEntries(ctx, db.store, ref, r, opts)
+}
+
+// inView streams the sequence that scan makes on a snapshot of store,
+// holding the snapshot while the caller ranges. An error of the store's
+// View ends the sequence, unless the caller has stopped.
+func inView[V any](ctx context.Context, store kv.Store, scan func(kv.Reader) iter.Seq2[V, error]) iter.Seq2[V, error] {
+	return func(yield func(V, error) bool) {
+		stopped := false
+		err := store.View(ctx, func(r kv.Reader) error {
+			for v, err := range scan(r) {
+				if !yield(v, err) {
+					stopped = true
+					return nil
+				}
+			}
+			return nil
+		})
+		if err != nil && !stopped {
+			var zero V
+			yield(zero, err)
+		}
+	}
 }
 
 // Tx is a transaction: Querier calls on it read the transaction's snapshot
