@@ -19,6 +19,9 @@ type dbCache struct {
 	opts  []runtime.Option // telemetry providers (observe.go)
 	mu    sync.Mutex       // serializes opening
 	db    atomic.Pointer[runtime.DB]
+	// opened is closed when db is set: what a background index build that
+	// found no schema waits for.
+	opened chan struct{}
 }
 
 // get returns the DB, opening it when needed.
@@ -41,5 +44,6 @@ func (c *dbCache) get(ctx context.Context) (*runtime.DB, error) {
 		return nil, err
 	}
 	c.db.Store(db)
+	close(c.opened)
 	return db, nil
 }

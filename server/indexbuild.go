@@ -18,7 +18,8 @@ const buildLogEvery = 64
 
 // buildIndexes opens the DB the ProtoQLService serves and brings every
 // index to readable (runtime.DB.BuildIndexes): in bounded, resumable
-// batches, with progress logged, until ctx ends. Queries through an index
+// batches, with progress logged, until ctx ends. Without a stored schema it
+// waits until a request opens the database on one. Queries through an index
 // fail with FailedPrecondition until it is done and succeed right after,
 // on the same DB. Every outcome is logged; none stops the server.
 func (s *Server) buildIndexes(ctx context.Context) {
@@ -26,8 +27,16 @@ func (s *Server) buildIndexes(ctx context.Context) {
 	db, err := s.dbs.get(ctx)
 	switch {
 	case errors.Is(err, errNoSchema):
-		log.Info("protoql server: no schema stored, no indexes to build")
-		return
+		// A schema stored later (by another process on a shared store)
+		// is found by the first request after it, which opens the
+		// database: build then.
+		log.Info("protoql server: no schema stored yet; indexes are built once a request finds one")
+		select {
+		case <-s.dbs.opened:
+			db = s.dbs.db.Load()
+		case <-ctx.Done():
+			return
+		}
 	case err != nil:
 		if ctx.Err() == nil {
 			log.Error("protoql server: opening the database to build indexes", "err", err)

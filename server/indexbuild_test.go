@@ -41,6 +41,14 @@ const buildRows = 700
 // adds the index A.by_email: write-only until it is built.
 func indexAddedStore(t *testing.T) kv.Store {
 	t.Helper()
+	store := memkv.New()
+	fillIndexAdded(t, store)
+	return store
+}
+
+// fillIndexAdded writes indexAddedStore's rows and schemas into store.
+func fillIndexAdded(t *testing.T, store kv.Store) {
+	t.Helper()
 	compile := func(indexes string) []protoreflect.FileDescriptor {
 		files, _, err := prototest.Compile(map[string]string{"ib.proto": strings.ReplaceAll(buildSchema, "INDEXES", indexes)}, "ib.proto")
 		if err != nil {
@@ -48,7 +56,6 @@ func indexAddedStore(t *testing.T) kv.Store {
 		}
 		return files
 	}
-	store := memkv.New()
 	ctx := t.Context()
 	db, err := runtime.Open(ctx, store, runtime.WithSchema(compile("")...))
 	if err != nil {
@@ -79,7 +86,6 @@ func indexAddedStore(t *testing.T) kv.Store {
 	if err := db.IndexReadable(x); err == nil {
 		t.Fatal("the added index is readable before any build")
 	}
-	return store
 }
 
 // gatedStore holds every Update until open is closed, and counts them;

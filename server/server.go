@@ -7,6 +7,7 @@ import (
 	"errors"
 	"log/slog"
 	"net"
+	"sync/atomic"
 	"time"
 
 	"go.opentelemetry.io/otel/metric"
@@ -182,6 +183,10 @@ type Server struct {
 	protos  protoqlService
 	kvs     kvService
 	health  *health.Server
+	// stopBuild cancels Serve's background index build: set by Serve,
+	// called by Shutdown, so that a direct Shutdown stops the build at
+	// once rather than when Serve returns, after the grace period.
+	stopBuild atomic.Pointer[context.CancelFunc]
 }
 
 // New returns a server for store.
@@ -200,6 +205,7 @@ func New(store kv.Store, opts ...Option) *Server {
 	s := &Server{store: store, opts: o, errs: errorMapper{log: o.Logger}}
 	s.token, s.kvToken = digest(o.Token), digest(o.KVToken)
 	s.dbs.store = store
+	s.dbs.opened = make(chan struct{})
 	s.protos = protoqlService{s: s}
 	s.kvs = kvService{s: s}
 	s.dbs.opts = s.runtimeOptions()
@@ -263,13 +269,16 @@ func (s *Server) GRPC() *grpc.Server { return s.grpc }
 // batches that record their progress, logged), while it serves; queries
 // through such an index fail with FailedPrecondition until it is done.
 // Shutdown stops the build between two batches, before Serve returns; the
-// next Serve resumes it.
+// next Serve resumes it. When no schema is stored as Serve starts, the
+// build starts once one is: when a request first finds it (the server opens
+// its database on the first request after the schema is stored).
 func (s *Server) Serve(ctx context.Context, lis net.Listener) error {
 	if err := s.CheckExposure(lis.Addr()); err != nil {
 		return err
 	}
 	if s.opts.BuildIndexes {
 		bctx, cancel := context.WithCancel(ctx)
+		s.stopBuild.Store(&cancel)
 		built := make(chan struct{})
 		go func() {
 			defer close(built)
@@ -295,9 +304,14 @@ func (s *Server) Serve(ctx context.Context, lis net.Listener) error {
 	return nil
 }
 
-// Shutdown stops the server gracefully (see Serve).
+// Shutdown stops the server gracefully (see Serve). It stops the
+// background index build at once (between two batches), before waiting
+// for running calls.
 func (s *Server) Shutdown() {
 	s.health.Shutdown()
+	if stop := s.stopBuild.Load(); stop != nil {
+		(*stop)()
+	}
 	done := make(chan struct{})
 	go func() {
 		s.grpc.GracefulStop()
