@@ -43,13 +43,27 @@ func (p *protoqlService) Query(req *protoqlv1.QueryRequest, stream grpc.ServerSt
 	// A piece of a row marked partial is held until the next result says
 	// whether more of the row followed: when a piece ends exactly where the
 	// row does, the runtime marks it partial and finds nothing left, and
-	// the client must not merge the next row into it.
+	// the client must not merge the next row into it. With
+	// last_cursor_only, every response is held so, until it is known
+	// whether it is the last, which alone gets its cursor signed.
+	lastOnly := req.GetLastCursorOnly()
 	var held *protoqlv1.QueryResponse
+	var heldRes runtime.Result
 	var heldKey []byte
+	// send sends the held response, with its cursor when it is the last.
+	send := func(last bool) error {
+		if last && lastOnly {
+			held.Cursor = heldRes.Cursor()
+		}
+		err := stream.Send(held)
+		held, heldKey = nil, nil
+		return err
+	}
 	for res, err := range db.Query(ctx, q, vars, limits, runtime.WithRowChunk(p.s.rowChunk())) {
 		if err != nil {
 			if held != nil {
-				if serr := stream.Send(held); serr != nil {
+				// A piece a limit cut short stays partial.
+				if serr := send(true); serr != nil {
 					return serr
 				}
 			}
@@ -59,9 +73,12 @@ func (p *protoqlService) Query(req *protoqlv1.QueryRequest, stream grpc.ServerSt
 		if err != nil {
 			return err
 		}
-		resp := &protoqlv1.QueryResponse{Message: msg, Cursor: res.Cursor(), MapCursors: res.MapCursors, Partial: res.Partial}
+		resp := &protoqlv1.QueryResponse{Message: msg, MapCursors: res.MapCursors, Partial: res.Partial}
+		if !lastOnly {
+			resp.Cursor = res.Cursor()
+		}
 		var key []byte
-		if held != nil || res.Partial {
+		if (held != nil && held.Partial) || res.Partial {
 			ref, err := table.RowOf(res.Msg)
 			if err != nil {
 				return err
@@ -69,14 +86,15 @@ func (p *protoqlService) Query(req *protoqlv1.QueryRequest, stream grpc.ServerSt
 			key = ref.Key()
 		}
 		if held != nil {
-			held.Partial = bytes.Equal(key, heldKey)
-			if err := stream.Send(held); err != nil {
+			if held.Partial {
+				held.Partial = bytes.Equal(key, heldKey)
+			}
+			if err := send(false); err != nil {
 				return err
 			}
-			held = nil
 		}
-		if res.Partial {
-			held, heldKey = resp, key
+		if res.Partial || lastOnly {
+			held, heldRes, heldKey = resp, res, key
 			continue
 		}
 		if err := stream.Send(resp); err != nil {
@@ -85,7 +103,7 @@ func (p *protoqlService) Query(req *protoqlv1.QueryRequest, stream grpc.ServerSt
 	}
 	if held != nil {
 		held.Partial = false
-		return stream.Send(held)
+		return send(true)
 	}
 	return nil
 }

@@ -366,9 +366,16 @@ type QueryRequest struct {
 	// The values of the query's $variables, by name without "$".
 	Variables map[string]*Value `protobuf:"bytes,2,rep,name=variables,proto3" json:"variables,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	// Limits lower than the server's.
-	Limits        *Limits `protobuf:"bytes,3,opt,name=limits,proto3" json:"limits,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Limits *Limits `protobuf:"bytes,3,opt,name=limits,proto3" json:"limits,omitempty"`
+	// When set, only the stream's last response carries a cursor (resuming
+	// after everything the stream returned); the others carry none, and
+	// each response is sent once the next result is known. Signing a cursor
+	// costs a long stream a noticeable share of its CPU, which a client that
+	// resumes only where a stream ended (a pager) need not pay. Map cursors
+	// and the cursor of a LimitExceeded error are unaffected.
+	LastCursorOnly bool `protobuf:"varint,4,opt,name=last_cursor_only,json=lastCursorOnly,proto3" json:"last_cursor_only,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *QueryRequest) Reset() {
@@ -420,6 +427,13 @@ func (x *QueryRequest) GetLimits() *Limits {
 		return x.Limits
 	}
 	return nil
+}
+
+func (x *QueryRequest) GetLastCursorOnly() bool {
+	if x != nil {
+		return x.LastCursorOnly
+	}
+	return false
 }
 
 // QueryResponse is one root result.
@@ -2274,11 +2288,12 @@ const file_protoql_v1_service_proto_rawDesc = "" +
 	"\x06Limits\x12\x19\n" +
 	"\bmax_rows\x18\x01 \x01(\x04R\amaxRows\x12\x19\n" +
 	"\bmax_keys\x18\x02 \x01(\x04R\amaxKeys\x12\x1b\n" +
-	"\tmax_bytes\x18\x03 \x01(\x04R\bmaxBytes\"\xe8\x01\n" +
+	"\tmax_bytes\x18\x03 \x01(\x04R\bmaxBytes\"\x92\x02\n" +
 	"\fQueryRequest\x12\x14\n" +
 	"\x05query\x18\x01 \x01(\tR\x05query\x12E\n" +
 	"\tvariables\x18\x02 \x03(\v2'.protoql.v1.QueryRequest.VariablesEntryR\tvariables\x12*\n" +
-	"\x06limits\x18\x03 \x01(\v2\x12.protoql.v1.LimitsR\x06limits\x1aO\n" +
+	"\x06limits\x18\x03 \x01(\v2\x12.protoql.v1.LimitsR\x06limits\x12(\n" +
+	"\x10last_cursor_only\x18\x04 \x01(\bR\x0elastCursorOnly\x1aO\n" +
 	"\x0eVariablesEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12'\n" +
 	"\x05value\x18\x02 \x01(\v2\x11.protoql.v1.ValueR\x05value:\x028\x01\"\xfc\x01\n" +
