@@ -191,3 +191,23 @@ type Store interface {
 	// Close releases the store. Calls after Close return ErrClosed.
 	Close() error
 }
+
+// LatestUpdater is implemented by stores that can run a read-write
+// transaction without taking a snapshot when it starts, which is most of
+// the cost of a short read-modify-write on some engines (a Pebble snapshot
+// is linked into the database under its mutex, and closing it runs the
+// compaction picker).
+//
+// UpdateLatest is Update, except that each read sees the newest committed
+// state when it runs, not one snapshot taken when the transaction started:
+// two reads may observe different states while fn runs. The commit is
+// validated as Update's is, so a transaction that commits read one state
+// (the one when it started) and is serializable; and when fn returns an
+// error, its reads are validated first, and fn runs again if they
+// conflicted, so the error returned also comes from one state. fn must
+// therefore act on what it reads only through its writes and its error,
+// with no other effects; unlike Update's, its reads also see what calls
+// to the store made from inside fn committed.
+type LatestUpdater interface {
+	UpdateLatest(ctx context.Context, fn func(Txn) error) error
+}

@@ -219,10 +219,18 @@ func (db *DB) UpdateInline(ctx context.Context, ref Ref, fn func(protoreflect.Me
 func (db *DB) updateInlineField(ctx context.Context, ref Ref, num protoreflect.FieldNumber, fn func(protoreflect.Message) error) error {
 	ctx, ob := db.obs.start(ctx, "protoql.UpdateInline")
 	attempts := 0
-	err := db.store.Update(ctx, func(txn kv.Txn) error {
+	run := func(txn kv.Txn) error {
 		attempts++
 		return updateInlineField(ctx, txn, db, ref, num, fn)
-	})
+	}
+	var err error
+	if lu, ok := db.store.(kv.LatestUpdater); ok && num != 0 {
+		// A setter's fn only sets the field: it reads nothing and has no
+		// other effect, so the transaction needs no snapshot.
+		err = lu.UpdateLatest(ctx, run)
+	} else {
+		err = db.store.Update(ctx, run)
+	}
 	db.obs.endWrite(ctx, ob, "update_inline", &ref, attempts, err)
 	return err
 }

@@ -149,7 +149,10 @@ type Store struct {
 	iters map[*iterator]struct{} // open Store-level iterators, closed by Close
 }
 
-var _ kv.Store = (*Store)(nil)
+var (
+	_ kv.Store         = (*Store)(nil)
+	_ kv.LatestUpdater = (*Store)(nil)
+)
 
 // Open opens the Pebble database in dir, creating it if needed.
 func Open(dir string, opts ...Option) (*Store, error) {
@@ -252,7 +255,21 @@ func (s *Store) Update(ctx context.Context, fn func(kv.Txn) error) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("pebblekv: update: %w", err)
 	}
-	return s.write.update(ctx, fn)
+	return s.write.update(ctx, fn, false)
+}
+
+// UpdateLatest implements kv.LatestUpdater: Update without a Pebble
+// snapshot, each read seeing the newest state; the reads are validated
+// before fn's error is returned, as at commit.
+func (s *Store) UpdateLatest(ctx context.Context, fn func(kv.Txn) error) error {
+	if !s.g.Enter() {
+		return errClosed
+	}
+	defer s.g.Exit()
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("pebblekv: update: %w", err)
+	}
+	return s.write.update(ctx, fn, true)
 }
 
 // View runs fn on the state of the database when it is called: its reads

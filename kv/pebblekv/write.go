@@ -250,29 +250,53 @@ func (w *writer) sync() error {
 }
 
 // update runs fn in optimistic transactions until one commits (see the
-// package doc).
-func (w *writer) update(ctx context.Context, fn func(kv.Txn) error) error {
-	return occ.Update(ctx, "pebblekv", func() error { return w.attempt(fn) })
+// package doc). latest says each read sees the newest state instead of one
+// snapshot (kv.LatestUpdater).
+func (w *writer) update(ctx context.Context, fn func(kv.Txn) error, latest bool) error {
+	return occ.Update(ctx, "pebblekv", func() error { return w.attempt(fn, latest) })
 }
 
-// attempt runs fn once on a snapshot and commits its writes if what it
-// read is unchanged.
-func (w *writer) attempt(fn func(kv.Txn) error) error {
+// attempt runs fn once, on a snapshot or (latest) on the database itself,
+// and commits its writes if what it read is unchanged.
+func (w *writer) attempt(fn func(kv.Txn) error, latest bool) error {
 	var snap *pebble.Snapshot
-	reg := w.occ.Begin(func() { snap = w.db.NewSnapshot() })
+	var r reader = w.db
+	var take func()
+	if !latest {
+		take = func() { snap = w.db.NewSnapshot() }
+	}
+	reg := w.occ.Begin(take)
 	defer func() {
 		w.occ.End(reg)
-		_ = snap.Close()
+		if snap != nil {
+			_ = snap.Close()
+		}
 	}()
-	sc := &view{scope{r: snap}}
+	if snap != nil {
+		r = snap
+	}
+	sc := &view{scope{r: r}}
 	defer sc.end() // after tx.End: it closes the iterators on snap
 	tx := occ.NewTxn(w.occ, reg, sc, errTxnEnded)
 	defer tx.End() // also when fn panics
 	if err := fn(tx); err != nil {
+		if latest && !occ.IsConflict(err) {
+			// fn's reads may have seen different states: its error
+			// stands only if they all saw the one it started from.
+			tx.End()
+			if verr := w.occ.Validate(reg, tx.Reads()); verr != nil {
+				return verr
+			}
+		}
 		return err
 	}
 	tx.End()
 	if tx.Empty() {
+		if latest {
+			// A read-only transaction on the newest state read one
+			// state only if nothing it read changed meanwhile.
+			return w.occ.Validate(reg, tx.Reads())
+		}
 		return nil // a read-only transaction read one committed state
 	}
 	ops := tx.Ops()

@@ -135,10 +135,19 @@ func (m *Manager) MaxLifetime() time.Duration { return m.maxLifetime }
 // Begin registers a transaction and calls snap, under the commit lock, to
 // take the engine's snapshot: it must capture exactly the commits made so
 // far. The caller must call End.
+//
+// snap may be nil for a transaction that reads the engine's newest state
+// at each read instead (kv.LatestUpdater): every commit such a read can see
+// beyond the ones Begin's watermark covers is logged after it, so
+// validation treats reading what it wrote as a conflict, as it does for a
+// snapshot that caught a commit in flight. Such a transaction must be
+// validated (Validate) before its function's error is trusted.
 func (m *Manager) Begin(snap func()) *Reg {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	snap()
+	if snap != nil {
+		snap()
+	}
 	r := &Reg{seq: m.applied, start: time.Now()}
 	r.elem = m.live.PushBack(r)
 	// The snapshot may precede the commits in flight: build their write
@@ -236,6 +245,18 @@ func (m *Manager) Commit(r *Reg, rs *ReadSet, ws func() *WriteSet, apply func() 
 	}
 	m.prune(now)
 	return nil
+}
+
+// Validate checks the read set of the transaction registered as r against
+// the commits logged since it began, without committing: a transaction
+// reading the newest state (Begin with a nil snap) calls it before
+// returning its function's error, which came from one state only if this
+// holds. It returns a conflict (retried by Update) or an expiry.
+func (m *Manager) Validate(r *Reg, rs *ReadSet) error {
+	rs.seal()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.validate(r, rs, time.Now())
 }
 
 // validate checks r's registration and read set rs against the commits
