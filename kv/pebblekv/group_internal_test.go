@@ -40,7 +40,7 @@ func (w *writer) item(t *testing.T, ops ...kv.Op) occ.Item {
 	if !hasDeleteRange(ops) {
 		it.b = w.db.NewBatchWithSize(size)
 		t.Cleanup(func() { _ = it.b.Close() })
-		if err := addOps(it.b, ops, w.wholeKeyPrefix); err != nil {
+		if err := addOps(it.b, nil, ops, w.wholeKeyPrefix); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -113,6 +113,49 @@ func TestApplyGroupOrder(t *testing.T) {
 		}
 		if v, ok := value(t, w.db, "s"); !ok || v != "outside" {
 			t.Fatalf("s = %q (found %v), want outside: past the range's end", v, ok)
+		}
+	})
+	t.Run("RangeFirstReadsDatabase", func(t *testing.T) {
+		// No Set of the group precedes its DeleteRanges: they read the
+		// keys from the database, without an indexed batch. Both ways of
+		// deleting (point deletes, a tombstone) and keys deleted twice.
+		for _, n := range []int{3, pointDeleteLimit + 10} {
+			w := groupWriter(t)
+			var pre []kv.Op
+			for i := range n {
+				pre = append(pre, set(fmt.Sprintf("r%03d", i), "old"))
+			}
+			if err := w.applyGroup([]occ.Item{w.item(t, pre...)}); err != nil {
+				t.Fatal(err)
+			}
+			if needsIndex([]occ.Item{w.item(t, delRange("r", "s"), set("r001", "new"))}) {
+				t.Fatal("needsIndex of a DeleteRange before the group's only Set = true")
+			}
+			if err := w.applyGroup([]occ.Item{
+				w.item(t, delRange("r", "s"), delRange("r000", "r002"), set("r001", "new")),
+				w.item(t, delRange("r002", "r003")),
+			}); err != nil {
+				t.Fatal(err)
+			}
+			for i := range n {
+				k := fmt.Sprintf("r%03d", i)
+				v, ok := value(t, w.db, k)
+				if want := k == "r001"; ok != want || (ok && v != "new") {
+					t.Fatalf("%d keys: %s = %q (found %v) after the group", n, k, v, ok)
+				}
+			}
+		}
+	})
+	t.Run("SetThenRangeInOneCommit", func(t *testing.T) {
+		w := groupWriter(t)
+		if err := w.applyGroup([]occ.Item{w.item(t, set("m", "1"), delRange("a", "z"), set("n", "2"))}); err != nil {
+			t.Fatal(err)
+		}
+		if v, ok := value(t, w.db, "m"); ok {
+			t.Fatalf("m = %q, set before a DeleteRange over it in the same commit, want deleted", v)
+		}
+		if v, ok := value(t, w.db, "n"); !ok || v != "2" {
+			t.Fatalf("n = %q (found %v), want 2", v, ok)
 		}
 	})
 	t.Run("BlindSets", func(t *testing.T) {

@@ -69,7 +69,7 @@ func (w *writer) apply(reg *occ.Reg, rs *occ.ReadSet, tx *occ.Txn, ops []kv.Op, 
 		}
 	} else {
 		it.b = w.db.NewBatchWithSize(size)
-		if err := addOps(it.b, ops, w.wholeKeyPrefix); err != nil {
+		if err := addOps(it.b, nil, ops, w.wholeKeyPrefix); err != nil {
 			return err
 		}
 	}
@@ -111,15 +111,15 @@ func (w *writer) applyGroup(group []occ.Item) error {
 			return it.b.Commit(w.commitOpts)
 		}
 	}
-	indexed, size := false, 0
+	indexed, size := needsIndex(group), 0
 	for _, g := range group {
-		it := g.(*commitItem)
-		indexed = indexed || it.b == nil
-		size += it.size
+		size += g.(*commitItem).size
 	}
 	var acc *pebble.Batch
+	var r iterReader = w.db // no Set of the group precedes a DeleteRange
 	if indexed {
 		acc = w.db.NewIndexedBatchWithSize(size)
+		r = acc
 	} else {
 		acc = w.db.NewBatchWithSize(size)
 	}
@@ -130,13 +130,48 @@ func (w *writer) applyGroup(group []occ.Item) error {
 		if it.b != nil {
 			err = acc.Apply(it.b, nil)
 		} else {
-			err = addOps(acc, it.ops, w.wholeKeyPrefix)
+			err = addOps(acc, r, it.ops, w.wholeKeyPrefix)
 		}
 		if err != nil {
 			return err
 		}
 	}
 	return acc.Commit(w.commitOpts)
+}
+
+// needsIndex reports whether a DeleteRange of the group comes after a Set
+// of the group, so that the keys it deletes must be read from an indexed
+// batch of the group, which holds that Set. Otherwise each range is read
+// from the database, which holds every earlier group: the keys the group
+// deleted before are deleted again, which changes nothing, and reading the
+// database directly saves indexing every key of the group (a Put of an
+// object deletes its range first, then sets its keys).
+func needsIndex(group []occ.Item) bool {
+	set := false
+	for _, g := range group {
+		it := g.(*commitItem)
+		if it.b != nil {
+			set = set || it.b.Count() > 0
+			continue
+		}
+		for _, op := range it.ops {
+			switch op.Kind {
+			case kv.OpDeleteRange:
+				if set {
+					return true
+				}
+			case kv.OpSet:
+				set = true
+			}
+		}
+	}
+	return false
+}
+
+// iterReader is what deleteRange reads a range's keys from: the database,
+// or the group's indexed batch.
+type iterReader interface {
+	NewIter(o *pebble.IterOptions) (*pebble.Iterator, error)
 }
 
 // checkOps reports an operation addOps would refuse, before the commit is
@@ -161,9 +196,11 @@ func hasDeleteRange(ops []kv.Op) bool {
 	return false
 }
 
-// addOps records ops in b; b must be indexed if ops contain a DeleteRange,
-// and then it must be applyGroup's batch. wholeKeyPrefix is the writer's.
-func addOps(b *pebble.Batch, ops []kv.Op, wholeKeyPrefix bool) error {
+// addOps records ops in b, reading the keys a DeleteRange deletes from r:
+// applyGroup's indexed batch b, or the database when no Set of the group
+// precedes the range (needsIndex); r may be nil if ops hold no DeleteRange.
+// wholeKeyPrefix is the writer's.
+func addOps(b *pebble.Batch, r iterReader, ops []kv.Op, wholeKeyPrefix bool) error {
 	for _, op := range ops {
 		var err error
 		switch op.Kind {
@@ -172,7 +209,7 @@ func addOps(b *pebble.Batch, ops []kv.Op, wholeKeyPrefix bool) error {
 		case kv.OpDelete:
 			err = b.Delete(op.Key, nil)
 		case kv.OpDeleteRange:
-			err = deleteRange(b, op.Key, op.Value, wholeKeyPrefix)
+			err = deleteRange(b, r, op.Key, op.Value, wholeKeyPrefix)
 		default:
 			err = fmt.Errorf("%w: unknown batch operation %v", kv.ErrInvalid, op.Kind)
 		}
@@ -191,19 +228,20 @@ func addOps(b *pebble.Batch, ops []kv.Op, wholeKeyPrefix bool) error {
 // fills. CockroachDB uses the same heuristic and the same limit.
 const pointDeleteLimit = 64
 
-// deleteRange records the deletion of [start, end) in the indexed batch b:
-// point deletions of the keys b sees in the range when there are at most
+// deleteRange records the deletion of [start, end) in the batch b: point
+// deletions of the keys r holds in the range when there are at most
 // pointDeleteLimit, a range tombstone otherwise. b must be applyGroup's
-// batch, so that no key can appear in the range before b commits.
-// wholeKeyPrefix says NextPrefix steps to the next key (see writer).
-func deleteRange(b *pebble.Batch, start, end []byte, wholeKeyPrefix bool) error {
+// batch, so that no key can appear in the range before b commits, and r
+// b itself (indexed) or the database (see addOps). wholeKeyPrefix says
+// NextPrefix steps to the next key (see writer).
+func deleteRange(b *pebble.Batch, r iterReader, start, end []byte, wholeKeyPrefix bool) error {
 	if string(start) == string(end) {
 		return nil // empty
 	}
 	if len(start) == 0 {
 		start = nil // Pebble's invariant checks (on under -race) index an empty non-nil key
 	}
-	it, err := b.NewIter(&pebble.IterOptions{LowerBound: start, UpperBound: end})
+	it, err := r.NewIter(&pebble.IterOptions{LowerBound: start, UpperBound: end})
 	if err != nil {
 		return err
 	}
