@@ -162,10 +162,12 @@ func (e *encoder) shellValue(b []byte, n *schema.Node, m protoreflect.Message) (
 // inlinePlan is how the encoder writes the inline fields of a node straight
 // from the message: what proto.Marshal (deterministic) would write for a
 // message holding only them. Marshal writes a message's extensions first,
-// then its fields in field-number order, then its unknown fields, each field
-// on its own (the generated code's fast path and, for a node with no oneof,
-// the reflective path that dynamic messages take alike), so the inline
-// fields are written in number order, then the unknown fields.
+// then its fields in field-number order except that the members of oneofs
+// come after the other fields ("to preserve compatibility with historic
+// wire output": the generated code's fast path and the reflective path that
+// dynamic messages take, with its legacy field order, alike), then its
+// unknown fields, each field on its own. So the plan writes the inline
+// fields in that order, then the unknown fields.
 type inlinePlan struct {
 	fields []protoreflect.FieldDescriptor // the inline fields, by number
 	scalar []bool                         // singular scalar: encoded here
@@ -173,8 +175,7 @@ type inlinePlan struct {
 
 // planOf returns n's inline plan, or nil when n's value cannot be written
 // field by field: a message with extensions (Marshal writes them first, in
-// its own order) or an inline oneof (the reflective path orders oneof
-// members after the other fields).
+// its own order).
 //
 // plans caches the plans by node (*schema.Node to *inlinePlan; a nil plan
 // for a node that needs the shell); each DB has its own (DB.plans), so the
@@ -191,21 +192,29 @@ func planOf(plans *sync.Map, n *schema.Node) *inlinePlan {
 		if p == nil {
 			break
 		}
-		fd := f.Desc
-		if od := fd.ContainingOneof(); od != nil && !od.IsSynthetic() {
-			p = nil
-			break
-		}
-		p.fields = append(p.fields, fd)
+		p.fields = append(p.fields, f.Desc)
 	}
 	if p != nil {
-		slices.SortFunc(p.fields, func(a, b protoreflect.FieldDescriptor) int { return cmp.Compare(a.Number(), b.Number()) })
+		slices.SortFunc(p.fields, func(a, b protoreflect.FieldDescriptor) int {
+			if c := cmp.Compare(inOneof(a), inOneof(b)); c != 0 {
+				return c // oneof members last
+			}
+			return cmp.Compare(a.Number(), b.Number())
+		})
 		for _, fd := range p.fields {
 			p.scalar = append(p.scalar, !fd.IsList() && !fd.IsMap() && fd.Message() == nil)
 		}
 	}
 	plans.Store(n, p)
 	return p
+}
+
+// inOneof is 1 for a member of a (non-synthetic) oneof, else 0.
+func inOneof(fd protoreflect.FieldDescriptor) int {
+	if od := fd.ContainingOneof(); od != nil && !od.IsSynthetic() {
+		return 1
+	}
+	return 0
 }
 
 // planned appends the encoding of m's inline fields by plan p: a singular
