@@ -3,6 +3,7 @@ package pebblekv_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strconv"
 	"sync"
 	"testing"
@@ -134,5 +135,48 @@ func TestUpdateLatestIncrements(t *testing.T) {
 	}
 	if total != workers*each {
 		t.Fatalf("increments: %d, want %d", total, workers*each)
+	}
+}
+
+// BenchmarkReadModifyWrite compares Update and UpdateLatest doing what an
+// inline setter does: read one key of 10,000, write it back.
+func BenchmarkReadModifyWrite(b *testing.B) {
+	ctx := context.Background()
+	s, err := pebblekv.Open(b.TempDir(), pebblekv.WithSync(false))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	const keys = 10000
+	batch := &kv.Batch{}
+	for i := range keys {
+		if err := batch.Set([]byte(fmt.Sprintf("key%05d", i)), make([]byte, 40)); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if err := s.Apply(ctx, batch); err != nil {
+		b.Fatal(err)
+	}
+	for _, c := range []struct {
+		name   string
+		update func(context.Context, func(kv.Txn) error) error
+	}{{"Update", s.Update}, {"UpdateLatest", s.UpdateLatest}} {
+		b.Run(c.name, func(b *testing.B) {
+			b.ReportAllocs()
+			var key []byte
+			for i := 0; b.Loop(); i++ {
+				key = fmt.Appendf(key[:0], "key%05d", (i*7919)%keys)
+				if err := c.update(ctx, func(txn kv.Txn) error {
+					v, err := txn.Get(ctx, key)
+					if err != nil {
+						return err
+					}
+					v[0]++
+					return txn.Set(key, v)
+				}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }

@@ -39,6 +39,16 @@
 // prevented, and fn may run more than once. A transaction that wrote nothing commits without a check: its
 // snapshot is a state of the serial order.
 //
+// UpdateLatest (kv.LatestUpdater) is Update without the Pebble snapshot,
+// which is most of the cost of a short read-modify-write (the snapshot is
+// linked into the database under its mutex, and closing it runs the
+// compaction picker): each read sees the newest committed state. The read
+// set is recorded and validated against the commits since the attempt
+// began, as Update's is, so whatever a read saw beyond that point is a
+// conflict; and the function's error is returned only after the same
+// check, so it too comes from one state. protoql's typed inline setters
+// use it: their function only sets one field of the value it read.
+//
 // Apply is a blind write: it is never checked and never fails with a
 // conflict, but it is logged, so it conflicts with a transaction that read
 // what it writes; a DeleteRange (blind or in a transaction) conflicts with
