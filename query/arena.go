@@ -45,12 +45,7 @@ func (s *slab[T]) clone(src []T) []T {
 		return nil
 	}
 	out := s.make(len(src))
-	for i, x := range src {
-		// Element by element: the lists are short, and for pointers
-		// while the garbage collector marks, a bulk copy's write
-		// barrier costs more than one barrier per element.
-		out[i] = x
-	}
+	copy(out, src)
 	return out
 }
 

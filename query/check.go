@@ -18,9 +18,6 @@ type checker struct {
 	// afters are literal after: cursors, checked once the fingerprint is
 	// known.
 	afters []*Access
-	// site is where the literal being typed is used, rendered only in
-	// errors.
-	site site
 	// vars indexes the variables by name once there are many, so
 	// checking stays linear in a query with thousands of variables.
 	vars map[string]*Var
