@@ -264,8 +264,21 @@ func (e *explainer) indexScan(a *Access, parent sym, what string, d int) {
 	}
 	e.line(d, "scan "+a.Path+e.page(kind, a))
 	e.line(d+1, "range  ["+lo.String()+", "+hi.String()+")")
-	e.line(d+1, "then   get each "+what+" an entry names (its key ends the entry's key): in index order, one seek each on one iterator")
+	e.line(d+1, "then   get each "+what+" an entry names (its key ends the entry's key), in index order")
+	e.line(d+1, "batch  "+strconv.Itoa(IndexLookupBatch)+" entries at a time: what they name read in key order on one iterator, up to "+strconv.Itoa(IndexLookupBytes>>10)+" KiB of pairs copied per batch")
 }
+
+// A query through an index reads its entries in batches of at most
+// IndexLookupBatch (and no more than the page can still return), then the
+// objects a batch names in key order on one forward iterator, copying
+// their pairs up to IndexLookupBytes per batch (what does not fit is read
+// when its entry comes), then returns them in index order. Key and byte
+// limits count what each result is read from, as if each object were
+// sought in turn.
+const (
+	IndexLookupBatch = 64
+	IndexLookupBytes = 256 << 10
+)
 
 // bounds returns the symbolic bounds of access a under parent (the table
 // element for the root, the holding object's key for a map).

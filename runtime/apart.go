@@ -203,7 +203,11 @@ func (e *exec) apartRange(f *schema.Field, lo, hi []byte, reverse bool) (*walker
 // apart field's when like reads one, the store's otherwise.
 func (e *exec) walkerLike(like *walker, lo, hi []byte, reverse bool) (*walker, error) {
 	if like != nil {
-		if ai, ok := like.it.(*apartIter); ok {
+		it := like.it
+		if b, ok := it.(*batchIter); ok {
+			it = b.underlying()
+		}
+		if ai, ok := it.(*apartIter); ok {
 			return e.apartRange(ai.f, lo, hi, reverse)
 		}
 	}

@@ -120,6 +120,9 @@ type exec struct {
 	prefixBuf []byte
 	// idx holds a batch of index lookups (handleindex.go).
 	idx indexBatcher
+	// idxLookups are the states of closed scans through an index, for
+	// reuse (indexlookup.go).
+	idxLookups []*indexLookups
 }
 
 type pathStep struct {

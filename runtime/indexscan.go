@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 
+	"github.com/protoql/protoql/kv"
 	"github.com/protoql/protoql/query"
 	"github.com/protoql/protoql/schema"
 	"github.com/protoql/protoql/tuple"
@@ -64,13 +65,25 @@ func (e *exec) runIndex(yield func(Result, error) bool) error {
 		lo, hi = resumeBounds(lo, hi, at, rest != nil, reverse)
 	}
 	tlo := e.t.s.AppendPrefix(append([]byte(nil), ns...))
-	rw, err := e.walker(tlo, tuple.PrefixEnd(tlo), false)
+	live, err := e.r.NewIter(e.ctx, kv.IterOptions{LowerBound: tlo, UpperBound: tuple.PrefixEnd(tlo)})
 	if err != nil {
 		return err
 	}
+	l := e.lookups()
+	defer e.closeLookups(l)
+	l.objs.live, l.objs.at = live, -1
+	rw := e.walkerOn(&l.objs)
 	defer rw.close()
+	l.ahead.size = func() int {
+		want := lookupWant(ba.First, rows.n)
+		if e.lim.MaxRows > 0 {
+			want = min(want, lookupWant(e.lim.MaxRows, rows.returned))
+		}
+		return want
+	}
+	l.ahead.fill = func(ah *aheadIter, _ int) { e.prefetch(l, rw, ah, a.Index, ns, tlo) }
 	var ix indexSteps
-	if err := ix.open(e, lo, hi, reverse); err != nil {
+	if err := ix.openAhead(e, l, lo, hi, reverse); err != nil {
 		return err
 	}
 	defer ix.close()
@@ -253,8 +266,26 @@ func (e *exec) scanMapIndex(w *walker, parent []byte, ch *query.Child, depth int
 	e.counts = append(e.counts, 0)
 	level := len(e.counts) - 1
 	defer func() { e.counts = e.counts[:level] }()
+	// The entries are read through a batchIter on w, given back its own
+	// iterator, where the scan left it, at the end.
+	l := e.lookups()
+	defer e.closeLookups(l)
+	l.objs.live, l.objs.at = w.it, -1
+	w.it = &l.objs
+	defer func() {
+		l.objs.detach(w)
+		w.it = l.objs.live
+	}()
+	l.ahead.size = func() int {
+		want := lookupWant(ba.First, e.counts[level])
+		if resumed != nil && ba.First > 0 {
+			want = lookupWant(ba.First+skip, e.counts[level])
+		}
+		return want
+	}
+	l.ahead.fill = func(ah *aheadIter, _ int) { e.prefetch(l, w, ah, a.Index, parent, parent) }
 	var ix indexSteps
-	if err := ix.open(e, lo, hi, ba.Reverse && !ba.Exact); err != nil {
+	if err := ix.openAhead(e, l, lo, hi, ba.Reverse && !ba.Exact); err != nil {
 		return err
 	}
 	defer ix.close()
