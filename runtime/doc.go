@@ -172,8 +172,11 @@
 // CursorAt, for an index over a repeated field, whose rows have one
 // entry per element); equal values continue in key order, and a cursor of
 // a primary-key scan or another index is refused. A query through an
-// index still reads each row when its entry comes, one seek on one
-// iterator (Explain says so).
+// index batches its lookups the same way (no more entries than its page
+// can still return), copying the pairs of a batch's objects, up to 256 KiB,
+// while it reads them in key order; it returns them in index order, with
+// key and byte limits counted as if each object were read when its entry
+// comes (Explain says so).
 //
 // # Telemetry
 //

@@ -17,11 +17,13 @@ import (
 // row of the table, or an entry of the map holding the index) by that
 // object's key, which ends the entry's key (or, for a unique index, is
 // its value), so no value is parsed to find it. The executor walks the
-// entries with one iterator and reads each named object with a second,
-// forward one over the table (or the holding object), in index order: a
-// lookup is one seek, and seeks to nearby keys cost what Pebble's
-// iterator reuse makes them cost. Limits, first:, reverse: and cursors
-// work as on primary keys, with the index entry as the scan's position:
+// entries with one iterator, a batch at a time, and reads the objects a
+// batch names in key order with a second, forward one over the table (or
+// the holding object), copying their pairs, then reads them from the copy
+// in index order (indexlookup.go): a batch costs one forward pass, and
+// limits count what each object's read lands on, as if it were sought
+// when its entry comes. Limits, first:, reverse: and cursors work as on
+// primary keys, with the index entry as the scan's position:
 //
 //   - a whole object's cursor is its index entry's key (relative to the
 //     namespace, or to the holding object for a map's index);
