@@ -89,6 +89,56 @@ func TestQueryPushdown(t *testing.T) {
 	}
 }
 
+// TestQueryMapPageSteps counts the iterator moves of the benchmark's
+// sessions query, User[$id] { sessions(first: 10) { expires_us } }: where
+// the entries are one key each, the page costs what hand-written code
+// makes of it (bench/raw.go QuerySessions): a seek to the row, a seek to
+// the map, and one step per entry (the last one the peek for more), not a
+// seek past every entry. Where the entries hold unselected keys (attrs),
+// the first step lands inside an entry and the scan goes back to seeking:
+// one step more than seeking alone, whatever the page's length.
+func TestQueryMapPageSteps(t *testing.T) {
+	store := kvcount.New(memkv.New())
+	db := openDB(t, store)
+	plain := &testpb.User{UserId: "plain", Registered: 1, Sessions: map[string]*testpb.Session{}, Counters: map[string]int64{"c": 1}}
+	attrs := &testpb.User{UserId: "attrs", Registered: 1, Sessions: map[string]*testpb.Session{}, Counters: map[string]int64{"c": 1}}
+	for i := range 12 {
+		plain.Sessions[fmt.Sprintf("s%02d", i)] = &testpb.Session{ExpiresUs: int64(100 + i), Device: "d"}
+		attrs.Sessions[fmt.Sprintf("s%02d", i)] = &testpb.Session{ExpiresUs: int64(100 + i), Attrs: map[string]string{"a": "1", "b": "2"}}
+	}
+	qPut(t, db, plain, attrs)
+	q := query.MustCompile(db.Catalog(), `User[$id] { sessions(first: 10) { expires_us } }`)
+	var entries []string
+	for i := range 10 {
+		entries = append(entries, fmt.Sprintf(`"s%02d":{expires_us:%d}`, i, 100+i))
+	}
+	page := strings.Join(entries, " ")
+	for _, c := range []struct {
+		id                 string
+		maxSeeks, maxSteps int
+	}{
+		{"plain", 2, 10},
+		// The row, the map, the seek after the step that landed in the
+		// first entry's attrs, and one seek past each later entry.
+		{"attrs", 2 + 10, 1},
+	} {
+		store.Reset()
+		res, err := qCollect(t, db, q, map[string]any{"id": c.id})
+		check(t, err)
+		if got, want := qTexts(res), fmt.Sprintf(`{user_id:%q sessions:{%s}}`, c.id, page); got != want {
+			t.Errorf("%s: got %s, want %s", c.id, got, want)
+		}
+		if len(res) == 1 && res[0].MapCursors["sessions"] == "" {
+			t.Errorf("%s: no cursor for the rest of the sessions", c.id)
+		}
+		n := store.Counts()
+		if n.Seeks > c.maxSeeks || n.Steps > c.maxSteps {
+			t.Errorf("%s: %d seeks and %d steps, want at most %d and %d:\n%s", c.id, n.Seeks, n.Steps, c.maxSeeks, c.maxSteps, qFormatKeys(n.Keys))
+		}
+		t.Logf("%s: %d seeks, %d steps, %d keys", c.id, n.Seeks, n.Steps, n.KeysRead)
+	}
+}
+
 // TestQueryMapPages pages through maps with first: and the map cursors of
 // Result.MapCursors, in both directions, and requires the entries of the
 // unpaged query.

@@ -73,6 +73,13 @@ type stepper struct {
 	// back is set for a stepper whose units are read backwards by the
 	// reverse walker itself (readBack), which leaves it on the next unit.
 	back bool
+	// probe is walker.seekPast's: step once before seeking past a unit,
+	// until a unit turns out to hold keys after the walker's position.
+	// Only map entries probe: a map's entries are often one key each
+	// (a page of sessions, their attrs absent or selected), while a
+	// table's rows nearly always hold keys after their own (maps,
+	// breakouts), so a row scan would step once for nothing.
+	probe bool
 }
 
 // steps sets s up to walk the units of [lo, hi) of the given kind. fwd
@@ -82,7 +89,7 @@ type stepper struct {
 // on after it; if it lies past the scan's end the scan is empty. Close s
 // when done, also after an error.
 func (e *exec) steps(s *stepper, fwd *walker, lo, hi []byte, reverse bool, kind unitKind, slot int, at []byte) error {
-	*s = stepper{e: e, fwd: fwd, lo: lo, hi: hi, kind: kind, reverse: reverse, slot: slot}
+	*s = stepper{e: e, fwd: fwd, lo: lo, hi: hi, kind: kind, reverse: reverse, slot: slot, probe: kind.table == nil}
 	if at != nil {
 		var inside bool
 		if inside, s.lo, s.hi = within(lo, hi, at, reverse); inside {
@@ -168,7 +175,7 @@ func (s *stepper) next() (bool, error) {
 		// still describes, for a parent that lent it.
 		return false, s.e.err
 	}
-	return s.land(s.fwd.seekPast(s.unit))
+	return s.land(s.fwd.seekPast(s.unit, &s.probe))
 }
 
 // lastUnit reports whether every key after the current unit's lies at or

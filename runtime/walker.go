@@ -136,7 +136,18 @@ func (w *walker) seekGE(k []byte) bool {
 }
 
 // seekPast positions at the first key that does not start with prefix.
-func (w *walker) seekPast(prefix []byte) bool {
+//
+// With *probe set, a walker standing on a key that starts with prefix
+// first steps once with Next: when the prefix holds no key after the
+// walker's (a map entry whose unselected children are absent, the last
+// key of a unit read whole), Next lands where the seek would, for a
+// fraction of a seek's cost (a seek goes down every level of the LSM, a
+// step reads on in the blocks already loaded). A step that lands on
+// another key of prefix is not read (neither counted against the limits
+// nor fed): the walker seeks past as before, and *probe is cleared so
+// that the caller's later units, which likely hold such keys too, go
+// straight to the seek. A failed probe costs one step.
+func (w *walker) seekPast(prefix []byte, probe *bool) bool {
 	var ok bool
 	if w.end, ok = tuple.AppendPrefixEnd(w.end[:0], prefix); !ok {
 		// Nothing sorts after an all-0xFF prefix. The walker did not
@@ -144,7 +155,25 @@ func (w *walker) seekPast(prefix []byte) bool {
 		w.valid, w.moved = false, false
 		return false
 	}
-	return w.seekGE(w.end)
+	if w.e.err != nil {
+		return false
+	}
+	if w.moved && w.covers(w.end) {
+		return w.valid
+	}
+	if probe != nil && *probe && w.moved && w.valid && bytes.HasPrefix(w.key, prefix) {
+		// No key lies between the walker's key and the one Next lands on.
+		w.gap, w.gapOpen = append(w.gap[:0], w.key...), true
+		if !w.it.Next() {
+			return w.land(false)
+		}
+		if !bytes.HasPrefix(w.it.Key(), prefix) {
+			return w.land(true)
+		}
+		*probe = false
+	}
+	w.gap, w.gapOpen = append(w.gap[:0], w.end...), false
+	return w.land(w.it.SeekGE(w.end))
 }
 
 // covers reports whether k lies in the gap before the current position (or

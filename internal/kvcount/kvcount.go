@@ -17,6 +17,11 @@ type Counts struct {
 	Iters                       int // iterators opened
 	KeysRead                    int // keys an iterator was positioned at
 	BytesRead                   int // key and value bytes of those keys
+	// Seeks counts the iterator calls that search the store (First,
+	// SeekGE, SeekLT), Steps those that move to the adjacent key (Next),
+	// whether or not they land on a key. A seek costs an engine far more
+	// than a step (Pebble searches every level of its LSM tree).
+	Seeks, Steps int
 	// Ranges lists the bounds of every iterator and DeleteRange, in order.
 	Ranges []Range
 	// Keys lists every key positioned at by an iterator or Get, in order.
@@ -164,7 +169,23 @@ func (it *countingIter) count(ok bool) bool {
 	return ok
 }
 
-func (it *countingIter) First() bool          { return it.count(it.Iterator.First()) }
-func (it *countingIter) Next() bool           { return it.count(it.Iterator.Next()) }
-func (it *countingIter) SeekGE(k []byte) bool { return it.count(it.Iterator.SeekGE(k)) }
-func (it *countingIter) SeekLT(k []byte) bool { return it.count(it.Iterator.SeekLT(k)) }
+func (it *countingIter) move(step bool) {
+	it.s.note(func(n *Counts) {
+		if step {
+			n.Steps++
+		} else {
+			n.Seeks++
+		}
+	})
+}
+
+func (it *countingIter) First() bool { it.move(false); return it.count(it.Iterator.First()) }
+func (it *countingIter) Next() bool  { it.move(true); return it.count(it.Iterator.Next()) }
+func (it *countingIter) SeekGE(k []byte) bool {
+	it.move(false)
+	return it.count(it.Iterator.SeekGE(k))
+}
+func (it *countingIter) SeekLT(k []byte) bool {
+	it.move(false)
+	return it.count(it.Iterator.SeekLT(k))
+}
