@@ -197,6 +197,14 @@ func (i *iterator) Close() error {
 		return i.err
 	default:
 		delete(i.scope.iters, i)
+		if pr, ok := i.scope.r.(*pointReader); ok && pr.release(i.it) {
+			// The view's anchor (pointread.go), lent to this iterator:
+			// the view's end closes it.
+			if err := i.it.Error(); err != nil {
+				i.setErr(fmt.Errorf("pebblekv: iterator: %w", wrapCorrupt(err)))
+			}
+			return i.err
+		}
 	}
 	if err := i.it.Close(); err != nil {
 		i.setErr(fmt.Errorf("pebblekv: iterator: %w", err))

@@ -9,15 +9,25 @@ import (
 
 // pointReader is the reader of View: one point in time of the database
 // without a Pebble snapshot. View opens an unbounded iterator (the
-// anchor, never positioned) when it starts; every iterator the view opens is a clone
-// of it, and a point read is a clone bounded to the key, so all of them
-// read the same sequence number and the same memtables and tables, which
-// is what a snapshot guarantees. A snapshot costs more per View: Pebble
-// links it into the DB's snapshot list under the DB mutex, and closing it
-// re-runs the compaction picker (Snapshot.Close → maybeScheduleCompaction),
-// which for a short query was a large share of its time and allocations.
+// anchor) when it starts; every iterator the view opens is the anchor
+// itself or a clone of it, and a point read is a clone bounded to the key,
+// so all of them read the same sequence number and the same memtables and
+// tables, which is what a snapshot guarantees. A snapshot costs more per
+// View: Pebble links it into the DB's snapshot list under the DB mutex,
+// and closing it re-runs the compaction picker (Snapshot.Close →
+// maybeScheduleCompaction), which for a short query was a large share of
+// its time and allocations.
+//
+// The anchor is lent out as the view's first iterator (and again once its
+// borrower closed it), with the borrower's bounds set on it: a view that
+// reads with one iterator at a time, as a point query does, then builds
+// one Pebble iterator instead of the anchor and a clone. Only the view's
+// end closes the anchor (close); a borrower's Close gives it back
+// (release).
 type pointReader struct {
 	anchor *pebble.Iterator
+	ctx    context.Context // the anchor's
+	lent   bool
 }
 
 func newPointReader(ctx context.Context, db *pebble.DB) (*pointReader, error) {
@@ -25,21 +35,44 @@ func newPointReader(ctx context.Context, db *pebble.DB) (*pointReader, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &pointReader{anchor: it}, nil
+	return &pointReader{anchor: it, ctx: ctx}, nil
 }
 
+// NewIterWithContext returns the anchor with o's bounds when it is free,
+// else a clone of it with options o. o holds bounds only (newIter's).
 func (p *pointReader) NewIterWithContext(ctx context.Context, o *pebble.IterOptions) (*pebble.Iterator, error) {
 	if o == nil {
 		o = &pebble.IterOptions{} // nil would adopt the anchor's options
 	}
+	if !p.lent {
+		p.lent = true
+		if ctx != p.ctx {
+			p.ctx = ctx
+			p.anchor.SetContext(ctx)
+		}
+		// SetBounds leaves the anchor unpositioned, like a new iterator.
+		p.anchor.SetBounds(o.LowerBound, o.UpperBound)
+		return p.anchor, nil
+	}
 	return p.anchor.CloneWithContext(ctx, pebble.CloneOptions{IterOptions: o})
 }
 
+// release takes it back when it is the anchor, which the borrower must
+// then no longer use, and reports whether it was.
+func (p *pointReader) release(it *pebble.Iterator) bool {
+	if it != p.anchor {
+		return false
+	}
+	p.lent = false
+	return true
+}
+
 // Get reads key at the view's point in time; the value is valid until
-// the closer, the iterator that read it, is closed.
+// the closer, the iterator that read it, is closed. It reads with a clone,
+// never the anchor, which the closer would close.
 func (p *pointReader) Get(key []byte) ([]byte, io.Closer, error) {
 	hi := append(append(make([]byte, 0, len(key)+1), key...), 0)
-	it, err := p.NewIterWithContext(context.Background(), &pebble.IterOptions{LowerBound: key, UpperBound: hi})
+	it, err := p.anchor.CloneWithContext(context.Background(), pebble.CloneOptions{IterOptions: &pebble.IterOptions{LowerBound: key, UpperBound: hi}})
 	if err != nil {
 		return nil, nil, err
 	}
@@ -57,5 +90,6 @@ func (p *pointReader) Get(key []byte) ([]byte, io.Closer, error) {
 	return v, it, nil
 }
 
-// close closes the anchor; the view's iterators are closed by scope.end.
+// close closes the anchor; the view's other iterators are closed by
+// scope.end, which leaves the anchor to this.
 func (p *pointReader) close() error { return p.anchor.Close() }

@@ -46,7 +46,11 @@ func (sc *scope) end() {
 	if sc.done.Swap(true) {
 		return
 	}
+	pr, _ := sc.r.(*pointReader)
 	for i := range sc.iters {
+		if pr != nil && pr.release(i.it) {
+			continue // the view's anchor, which View closes after this
+		}
 		_ = i.it.Close()
 	}
 	sc.iters = nil
