@@ -67,11 +67,13 @@ func sharedEnv(b *testing.B, name string, load func(*Env) error) *Env {
 	return e
 }
 
-// runOp runs op b.N times and reports the engine's bytes written per op.
+// runOp runs op b.N times and reports the CPU time and the engine's bytes
+// written per op.
 func runOp(b *testing.B, e *Env, c Column, op Op) {
 	ctx := context.Background()
 	b.ReportAllocs()
 	w0 := e.written(c.Impl)
+	cpu0 := cpuTime()
 	i := 0
 	for b.Loop() {
 		if err := op(ctx, i); err != nil {
@@ -79,6 +81,9 @@ func runOp(b *testing.B, e *Env, c Column, op Op) {
 		}
 		i++
 	}
+	// CPU time per operation (the process's, every thread): on a shared
+	// machine ns/op mostly measures waiting for a CPU.
+	b.ReportMetric(float64(cpuTime()-cpu0)/float64(max(i, 1)), "cpu-ns/op")
 	b.ReportMetric(float64(e.written(c.Impl)-w0)/float64(max(i, 1)), "written-B/op")
 }
 
