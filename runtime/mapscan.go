@@ -50,6 +50,7 @@ func (e *exec) scanMap(w *walker, parent []byte, ch *query.Child, depth int) err
 	if err != nil {
 		return err
 	}
+	s.probe = true // step past entries that hold no more keys (walker.seekPast)
 	if s.at != nil {
 		e.counts[scan.level] = scan.before
 	}

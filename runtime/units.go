@@ -75,10 +75,11 @@ type stepper struct {
 	back bool
 	// probe is walker.seekPast's: step once before seeking past a unit,
 	// until a unit turns out to hold keys after the walker's position.
-	// Only map entries probe: a map's entries are often one key each
-	// (a page of sessions, their attrs absent or selected), while a
-	// table's rows nearly always hold keys after their own (maps,
-	// breakouts), so a row scan would step once for nothing.
+	// Only a query's map pages probe (mapScan): a map's entries are often
+	// one key each (a page of sessions, their attrs absent or selected),
+	// while a table's rows nearly always hold keys after their own (maps,
+	// breakouts), so a row scan would step once for nothing, and a count
+	// lands on one key per unit.
 	probe bool
 }
 
@@ -89,7 +90,7 @@ type stepper struct {
 // on after it; if it lies past the scan's end the scan is empty. Close s
 // when done, also after an error.
 func (e *exec) steps(s *stepper, fwd *walker, lo, hi []byte, reverse bool, kind unitKind, slot int, at []byte) error {
-	*s = stepper{e: e, fwd: fwd, lo: lo, hi: hi, kind: kind, reverse: reverse, slot: slot, probe: kind.table == nil}
+	*s = stepper{e: e, fwd: fwd, lo: lo, hi: hi, kind: kind, reverse: reverse, slot: slot}
 	if at != nil {
 		var inside bool
 		if inside, s.lo, s.hi = within(lo, hi, at, reverse); inside {
