@@ -40,3 +40,7 @@ func DecodeForTest(db *DB, wire []byte, m proto.Message) error {
 func IndexCursorForTest(db *DB, pos []byte) string {
 	return db.indexCursor(append(bytes.Clone(db.ns), pos...))
 }
+
+// SetGenericRowScanForTest makes row scans take the generic path (on) or
+// their fast paths (off, the default), for comparing the two.
+func SetGenericRowScanForTest(on bool) { genericRowScan.Store(on) }

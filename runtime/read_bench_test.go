@@ -14,7 +14,7 @@ import (
 // runtime level, on unsynced Pebble, users of 10 sessions: the typed Get,
 // the query of the first 10 sessions' expires_us, and a full scan of one
 // inline field by query and by the projected typed scan
-// (BenchmarkReads/<read>).
+// (BenchmarkReads/<read>), the typed scan also on its generic path.
 func BenchmarkReads(b *testing.B) {
 	const rows = 2000
 	ctx := context.Background()
@@ -59,15 +59,25 @@ func BenchmarkReads(b *testing.B) {
 		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*rows), "ns/row")
 	})
 	fields := runtime.ScanOptions{Fields: []string{"registered"}}
-	b.Run("ScanFields", func(b *testing.B) {
-		b.ReportAllocs()
-		for b.Loop() {
-			for _, err := range users.Scan(ctx, nil, fields) {
-				if err != nil {
-					b.Fatal(err)
+	// ScanFieldsGeneric is ScanFields on the generic path that the row
+	// scan's fast paths replace (scanrow.go), for an A/B in one process.
+	for _, generic := range []bool{false, true} {
+		name := "ScanFields"
+		if generic {
+			name += "Generic"
+		}
+		b.Run(name, func(b *testing.B) {
+			runtime.SetGenericRowScanForTest(generic)
+			defer runtime.SetGenericRowScanForTest(false)
+			b.ReportAllocs()
+			for b.Loop() {
+				for _, err := range users.Scan(ctx, nil, fields) {
+					if err != nil {
+						b.Fatal(err)
+					}
 				}
 			}
-		}
-		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*rows), "ns/row")
-	})
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*rows), "ns/row")
+		})
+	}
 }

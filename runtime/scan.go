@@ -142,6 +142,10 @@ func (e *exec) scanWhole(lo, hi []byte, opts ScanOptions, kind unitKind, n *sche
 	if err != nil {
 		return err
 	}
+	own := n != nil && inlineOnly(p) && !genericRowScan.Load()
+	if own && !opts.Reverse {
+		s.nexts = rowNexts(n)
+	}
 	count := 0
 	ok, err := s.first()
 	for ; ok; ok, err = s.next() {
@@ -152,6 +156,8 @@ func (e *exec) scanWhole(lo, hi []byte, opts ScanOptions, kind unitKind, n *sche
 			wire, err = e.readBack(s.rev, s.unit, n)
 		case n == nil:
 			wire, found, err = e.readScalar(s.fwd, s.unit)
+		case own:
+			wire, found, err = e.readOwn(s.fwd, s.unit, n, p)
 		default:
 			if found, err = e.readWhole(s.fwd, s.unit, n, p); found {
 				wire = e.asm.finish()
@@ -246,13 +252,24 @@ func scanRows(ctx context.Context, rd kv.Reader, t *Table, r KeyRange, opts Scan
 		defer e.release()
 		rt := t.rowType()
 		uo := t.db.unmarshalOptions()
+		asFields := t.keysAsFields() && !genericRowScan.Load()
+		var buf []byte // the row's bytes and its key fields
 		err = e.scanWhole(lo, hi, opts, unitKind{table: t}, t.s.Root, p, func(key, wire []byte) (bool, error) {
+			if asFields {
+				var err error
+				if buf, err = t.appendKeyFields(append(buf[:0], wire...), key); err != nil {
+					return false, err
+				}
+				wire = buf
+			}
 			m := rt.mt.New()
 			if err := e.dec.unmarshalPlan(uo, wire, m, 0, rt.plan); err != nil {
 				return false, corrupt(key, "reassembled %s does not parse: %v", t.s.Desc.FullName(), err)
 			}
-			if err := t.setKeys(key, m, rt.plan); err != nil {
-				return false, err
+			if !asFields {
+				if err := t.setKeys(key, m, rt.plan); err != nil {
+					return false, err
+				}
 			}
 			return yield(m.Interface(), nil), nil
 		})

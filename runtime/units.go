@@ -15,7 +15,9 @@ import (
 //
 // Forward, the stepper moves that same walker, seeking past each unit;
 // after the unit was read the walker is already there, so the seek costs
-// nothing. In reverse, a reverse walker finds each unit, one key per unit,
+// nothing. A scan of rows' inline fields reads each row's first key only;
+// when the layout bounds a row's keys to a few (rowNexts: no map under
+// the row), it steps past the rest with Next, cheaper than a seek. In reverse, a reverse walker finds each unit, one key per unit,
 // and the forward walker reads it in ascending key order. This is the one
 // reverse strategy: a reverse scan holds nothing but the unit being read
 // (the assembler's frames), costs one extra seek per unit, and reads a
@@ -81,6 +83,10 @@ type stepper struct {
 	// breakouts), so a row scan would step once for nothing, and a count
 	// lands on one key per unit.
 	probe bool
+	// nexts, when not 0, bounds the keys a unit holds (rowNexts): a
+	// forward step leaves a unit with at most that many Next calls
+	// (stepPast) instead of a seek.
+	nexts int
 }
 
 // steps sets s up to walk the units of [lo, hi) of the given kind. fwd
@@ -175,6 +181,9 @@ func (s *stepper) next() (bool, error) {
 		// say): no seek. The walker stays where it is, which its gap
 		// still describes, for a parent that lent it.
 		return false, s.e.err
+	}
+	if s.nexts > 0 {
+		return s.land(s.fwd.stepPast(s.unit, s.nexts))
 	}
 	return s.land(s.fwd.seekPast(s.unit, &s.probe))
 }

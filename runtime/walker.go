@@ -176,6 +176,24 @@ func (w *walker) seekPast(prefix []byte, probe *bool) bool {
 	return w.land(w.it.SeekGE(w.end))
 }
 
+// stepPast is seekPast for a short unit at prefix that the walker is on:
+// it steps with Next, at most n times, and seeks only if the unit has more
+// keys. In an LSM tree a seek repositions every level, where Next moves
+// one, so stepping over a unit of two or three keys costs less.
+func (w *walker) stepPast(prefix []byte, n int) bool {
+	if w.e.err == nil && w.moved && w.valid && bytes.HasPrefix(w.key, prefix) {
+		for range n {
+			if !w.next() {
+				return false
+			}
+			if !bytes.HasPrefix(w.key, prefix) {
+				return true
+			}
+		}
+	}
+	return w.seekPast(prefix, nil)
+}
+
 // covers reports whether k lies in the gap before the current position (or
 // at the position itself), so that seeking to k would land where the
 // walker is.

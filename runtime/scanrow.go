@@ -1,0 +1,159 @@
+package runtime
+
+import (
+	"bytes"
+	"fmt"
+	"sync/atomic"
+
+	"github.com/protoql/protoql/query"
+	"github.com/protoql/protoql/schema"
+	"github.com/protoql/protoql/tuple"
+	"google.golang.org/protobuf/encoding/protowire"
+	"google.golang.org/protobuf/reflect/protoreflect"
+)
+
+// The row scan's per-row work, kept small: a projection that selects only
+// inline fields reads each row's own value and nothing else (readOwn), so
+// the row's bytes are that value filtered, without the assembler; and the
+// key columns are appended to the row's bytes as fields (appendKeyFields),
+// so that the one proto.Unmarshal of the row sets them too, instead of a
+// protoreflect Set per column per row.
+
+// genericRowScan, set by tests only, makes row scans take the generic
+// path (the assembler, setKeys) that the fast paths replace, to compare
+// the two.
+var genericRowScan atomic.Bool
+
+// inlineOnly reports whether p selects inline fields only: the object's
+// reassembled bytes are then its own value, filtered by p.
+func inlineOnly(p *query.Proj) bool {
+	return !p.All && len(p.Children) == 0 && len(p.Joins) == 0
+}
+
+// readOwn is readWhole for a projection p that selects inline fields only
+// (inlineOnly): it lands on the object at key with w and returns the
+// fields of its own value that p keeps (valid until the next read), the
+// bytes the assembler would build from them, and whether the object
+// exists (a key under it exists).
+func (e *exec) readOwn(w *walker, key []byte, n *schema.Node, p *query.Proj) ([]byte, bool, error) {
+	if !w.seekGE(key) || !bytes.HasPrefix(w.key, key) {
+		return nil, false, e.err
+	}
+	if len(w.key) != len(key) {
+		return nil, true, nil // no own value: only keys below it
+	}
+	own, err := e.filterChecked(w.key, w.val, n, p)
+	return own, true, err
+}
+
+// filterChecked is filter followed by the assembler's checkValue on what
+// it kept, in one pass over the value.
+func (e *exec) filterChecked(key, value []byte, n *schema.Node, p *query.Proj) ([]byte, error) {
+	e.scratch = e.scratch[:0]
+	for b := value; len(b) > 0; {
+		num, typ, tn := protowire.ConsumeTag(b)
+		if tn < 0 {
+			return nil, corrupt(key, "malformed value: %v", protowire.ParseError(tn))
+		}
+		vn := protowire.ConsumeFieldValue(num, typ, b[tn:])
+		if vn < 0 {
+			return nil, corrupt(key, "malformed value: %v", protowire.ParseError(vn))
+		}
+		if p.Keeps(num) {
+			if f := n.Field(num); f != nil {
+				if f.Storage != schema.Inline {
+					return nil, corrupt(key, "value holds field %d (%s), which is stored as %s", num, f.Name(), f.Storage)
+				}
+				if !wireTypeOK(f.Desc, typ) {
+					return nil, corrupt(key, "value holds field %d (%s) with wire type %d", num, f.Name(), typ)
+				}
+			}
+			e.scratch = append(e.scratch, b[:tn+vn]...)
+		}
+		b = b[tn+vn:]
+	}
+	return e.scratch, nil
+}
+
+// keysAsFields reports whether t's key columns can be set by decoding them
+// as fields of the row's wire bytes, with the same result as setting them
+// with protoreflect: every kind but enums, whose unknown values a closed
+// enum would send to the unknown fields instead.
+func (t *Table) keysAsFields() bool {
+	for _, col := range t.s.Key {
+		if col.Field.Kind() == protoreflect.EnumKind || col.Field.IsList() || col.Field.IsMap() {
+			return false
+		}
+	}
+	return true
+}
+
+// appendKeyFields appends to b the key columns of the row key as protobuf
+// fields (for keysAsFields tables): unmarshalled after the row's value,
+// they set the key fields, the last occurrence of a field winning as it
+// does for setKeys.
+func (t *Table) appendKeyFields(b, key []byte) ([]byte, error) {
+	off := len(t.prefix)
+	for _, col := range t.s.Key {
+		el, n, err := tuple.DecodeElement(key[off:])
+		if err != nil {
+			return nil, corrupt(key, "key column %s: %v", col.Field.Name(), fmt.Errorf("%w: %w", schema.ErrKeyValue, err))
+		}
+		num := col.Field.Number()
+		switch k := col.Field.Kind(); {
+		case (k == protoreflect.StringKind || k == protoreflect.BytesKind) && el.Field == col.Num && el.Kind == col.Kind:
+			b = protowire.AppendTag(b, num, protowire.BytesType)
+			b = protowire.AppendBytes(b, el.Bytes)
+		default:
+			v, err := col.Value(el)
+			if err != nil {
+				return nil, corrupt(key, "key column %s: %v", col.Field.Name(), err)
+			}
+			b = appendScalar(b, num, col.Field, v)
+		}
+		off += n
+	}
+	return b, nil
+}
+
+// maxRowNexts is the most keys a row may hold for a forward scan of
+// inline fields to step from row to row with Next rather than seek
+// (stepper.nexts): one Next moves the LSM tree's top iterator only, a seek
+// repositions every level, about the price of a few Nexts.
+const maxRowNexts = 3
+
+// rowNexts returns the stepper.nexts of a forward scan of inline fields
+// of rows with layout n: the most keys a row's range can hold, when that
+// is at most maxRowNexts; 0 (seek) otherwise.
+func rowNexts(n *schema.Node) int {
+	if k, ok := maxKeys(n, 0); ok && k <= maxRowNexts {
+		return k
+	}
+	return 0
+}
+
+// maxKeys returns the most keys the object with layout n can hold under
+// its key, its own included; ok is false when that is unbounded (a map
+// stored under it, map-scoped index entries) or deeper than maxFastDepth.
+func maxKeys(n *schema.Node, depth int) (int, bool) {
+	if len(n.IndexedMaps) > 0 || depth >= maxFastDepth {
+		return 0, false
+	}
+	k := 1
+	for _, f := range n.Children {
+		switch {
+		case f.Apart:
+		case f.Storage == schema.Breakout:
+			k++
+		case f.Storage == schema.Object:
+			c, ok := maxKeys(f.Child, depth+1)
+			if !ok {
+				return 0, false
+			}
+			k += c
+		default:
+			return 0, false
+		}
+	}
+	return k, true
+}
