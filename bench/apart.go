@@ -104,6 +104,7 @@ func (e *Env) openApart(ctx context.Context, dir string, opts []pebblekv.Option,
 		return err
 	}
 	e.RawApart = NewRaw(e.apartKV.DB(), wo)
+	e.RawApart.rowKeys = 2 // the row and last_seen_us: sessions are apart
 	return nil
 }
 

@@ -101,6 +101,11 @@ type Raw struct {
 	db    *pebble.DB
 	wo    *pebble.WriteOptions
 	locks [rawStripes]sync.Mutex
+	// rowKeys, when not 0, is the most keys a user's range holds (the
+	// apart layout's row and last_seen_us): ScanNames then steps past a
+	// row with Next, as protoql's scan of such rows does, instead of a
+	// seek.
+	rowKeys int
 }
 
 // rawStripes is the number of lock stripes of Raw: distinct users rarely
@@ -305,7 +310,7 @@ func (r *Raw) QuerySessions(_ context.Context, id string) (*socialpb.User, error
 
 // ScanNames makes the reads of protoql's plan for User { display_name }:
 // per row, land on its own key, keep display_name of the value and seek
-// past the row.
+// past the row (on rows of at most rowKeys keys, step past it with Next).
 func (r *Raw) ScanNames(_ context.Context, fn func(id, name string)) error {
 	it, err := r.db.NewIter(&pebble.IterOptions{LowerBound: tablePrefix, UpperBound: tableEnd})
 	if err != nil {
@@ -333,10 +338,21 @@ func (r *Raw) ScanNames(_ context.Context, fn func(id, name string)) error {
 		}
 		fn(string(el.Bytes), name)
 		next = append(next[:0], k[:rowLen]...)
-		next = prefixEndInPlace(next)
-		ok = it.SeekGE(next)
+		if ok = r.stepPast(it, next); ok && hasPrefix(it.Key(), next) {
+			ok = it.SeekGE(prefixEndInPlace(next))
+		}
 	}
 	return it.Close()
+}
+
+// stepPast moves it with Next at most rowKeys times while it is on a key
+// under row, and reports whether it is valid.
+func (r *Raw) stepPast(it *pebble.Iterator, row []byte) bool {
+	ok := true
+	for i := 0; i < r.rowKeys && ok && hasPrefix(it.Key(), row); i++ {
+		ok = it.Next()
+	}
+	return ok
 }
 
 func hasPrefix(b, p []byte) bool { return len(b) >= len(p) && string(b[:len(p)]) == string(p) }
