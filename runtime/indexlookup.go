@@ -176,8 +176,15 @@ func (b *batchIter) SeekGE(k []byte) bool {
 			i = h + 1
 		}
 	}
+	if i == s.to && b.upper != nil {
+		// The span covers everything from k to upper and holds nothing
+		// there (i == s.to only for such a span): what follows is read
+		// live, as Next does. upper ends what was prefetched (a map
+		// index's holding object), not the walker's range.
+		b.at = -1
+		return b.live.SeekGE(b.upper)
+	}
 	b.at, b.i, b.valid = j, i, i < s.to
-	// (i == s.to only when the span covers everything to upper.)
 	return b.valid
 }
 
