@@ -163,9 +163,10 @@ func (e *encoder) shellValue(b []byte, n *schema.Node, m protoreflect.Message) (
 // from the message: what proto.Marshal (deterministic) would write for a
 // message holding only them. Marshal writes a message's extensions first,
 // then its fields in field-number order except that the members of oneofs
-// come after the other fields ("to preserve compatibility with historic
-// wire output": the generated code's fast path and the reflective path that
-// dynamic messages take, with its legacy field order, alike), then its
+// come after the other fields, grouped by oneof in the order the oneofs are
+// declared ("to preserve compatibility with historic wire output": the
+// generated code's fast path and the reflective path that dynamic messages
+// take, with its legacy field order, alike), then its
 // unknown fields, each field on its own. So the plan writes the inline
 // fields in that order, then the unknown fields.
 type inlinePlan struct {
@@ -196,8 +197,8 @@ func planOf(plans *sync.Map, n *schema.Node) *inlinePlan {
 	}
 	if p != nil {
 		slices.SortFunc(p.fields, func(a, b protoreflect.FieldDescriptor) int {
-			if c := cmp.Compare(inOneof(a), inOneof(b)); c != 0 {
-				return c // oneof members last
+			if c := cmp.Compare(oneofRank(a), oneofRank(b)); c != 0 {
+				return c // oneof members last, by oneof
 			}
 			return cmp.Compare(a.Number(), b.Number())
 		})
@@ -209,10 +210,12 @@ func planOf(plans *sync.Map, n *schema.Node) *inlinePlan {
 	return p
 }
 
-// inOneof is 1 for a member of a (non-synthetic) oneof, else 0.
-func inOneof(fd protoreflect.FieldDescriptor) int {
+// oneofRank is 0 for a field outside any (non-synthetic) oneof and 1 + the
+// oneof's declaration index for a member of one: Marshal's legacy field
+// order.
+func oneofRank(fd protoreflect.FieldDescriptor) int {
 	if od := fd.ContainingOneof(); od != nil && !od.IsSynthetic() {
-		return 1
+		return 1 + od.Index()
 	}
 	return 0
 }
