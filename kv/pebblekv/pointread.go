@@ -26,7 +26,6 @@ import (
 // (release).
 type pointReader struct {
 	anchor *pebble.Iterator
-	ctx    context.Context // the anchor's
 	lent   bool
 }
 
@@ -35,7 +34,7 @@ func newPointReader(ctx context.Context, db *pebble.DB) (*pointReader, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &pointReader{anchor: it, ctx: ctx}, nil
+	return &pointReader{anchor: it}, nil
 }
 
 // NewIterWithContext returns the anchor with o's bounds when it is free,
@@ -46,10 +45,9 @@ func (p *pointReader) NewIterWithContext(ctx context.Context, o *pebble.IterOpti
 	}
 	if !p.lent {
 		p.lent = true
-		if ctx != p.ctx {
-			p.ctx = ctx
-			p.anchor.SetContext(ctx)
-		}
+		// Set whatever ctx is: comparing contexts can panic (a context
+		// type that is not comparable), and setting is two assignments.
+		p.anchor.SetContext(ctx)
 		// SetBounds leaves the anchor unpositioned, like a new iterator.
 		p.anchor.SetBounds(o.LowerBound, o.UpperBound)
 		return p.anchor, nil
