@@ -38,9 +38,10 @@
 // index off when the whole name is not a table. All columns of a unique
 // index given as points is a get (one index key, then one row); any other
 // access is a scan of index entries and lookups of the rows or entries
-// they name, batched (IndexLookupBatch) and read in key order. A cursor of an index scan holds the index entry, so
-// it is refused by any other query, a scan of the same table by key
-// included (see Explain for the keys read).
+// they name, batched (IndexLookupBatch) and read in key order. A cursor
+// of an index scan holds the index entry, so it is refused by any other
+// query, a scan of the same table by key included (see Explain for the
+// keys read).
 //
 // # Use
 //
