@@ -173,8 +173,9 @@
 // entry per element); equal values continue in key order, and a cursor of
 // a primary-key scan or another index is refused. A query through an
 // index batches its lookups the same way (no more entries than its page
-// can still return), copying the pairs of a batch's objects, up to 256 KiB,
-// while it reads them in key order; it returns them in index order, with
+// can still return), copying the pairs of a batch's objects, up to 256 KiB
+// and no more than its key and byte limits still allow, while it reads them
+// in key order; it returns them in index order, with
 // key and byte limits counted as if each object were read when its entry
 // comes (Explain says so).
 //

@@ -267,17 +267,30 @@ func (b *batchIter) detach(w *walker) {
 
 // load copies the pairs of the objects at targets (ascending, distinct)
 // and the first pair after each, reading them with p (bounded by upper)
-// in key order, until the budget of query.IndexLookupBytes is spent: an
-// object, or the part of one, that does not fit is left to live. It stops
+// in key order, until the budget of query.IndexLookupBytes, or the keys
+// and bytes the query's limits still allow, are spent: an object, or the
+// part of one, that does not fit is left to live. It stops
 // early when the context is done or p fails (replay meets the same on
 // live).
 func (b *batchIter) load(e *exec, p kv.Iterator, targets [][]byte) {
 	b.buf, b.kvs, b.spans, b.at = b.buf[:0], b.kvs[:0], b.spans[:0], -1
-	budget := query.IndexLookupBytes
+	// Copy no more than the query's key and byte limits still allow:
+	// what those limits would cut is left to live, so a limited query
+	// makes the store do no more work than a row-by-row read would.
+	budget, keys := query.IndexLookupBytes, -1
+	if e.lim.MaxBytes > 0 {
+		budget = max(0, min(budget, e.lim.MaxBytes-e.bytes))
+	}
+	if e.lim.MaxKeys > 0 {
+		keys = max(0, e.lim.MaxKeys-e.keys)
+	}
 	cur := -1    // the span being extended
 	pOK := false // p is at the first key after cur's last pair
 	var end []byte
 	for _, t := range targets {
+		if keys == 0 || budget <= 0 {
+			return // what the limits leave no room for is read live
+		}
 		if e.done != nil {
 			select {
 			case <-e.done:
@@ -304,7 +317,7 @@ func (b *batchIter) load(e *exec, p kv.Iterator, targets [][]byte) {
 		end, ok = tuple.AppendPrefixEnd(end[:0], t)
 		for pOK {
 			k, v := p.Key(), p.Value()
-			if len(k)+len(v) > budget {
+			if len(k)+len(v) > budget || keys == 0 {
 				// Does not fit: the rest of this object is read live.
 				cur = -1
 				break
@@ -317,6 +330,7 @@ func (b *batchIter) load(e *exec, p kv.Iterator, targets [][]byte) {
 			b.kvs = append(b.kvs, [3]int{k0, k1, len(b.buf)})
 			s.to++
 			budget -= len(k) + len(v)
+			keys--
 			pOK = p.Next()
 			if past {
 				break // the first pair after the object: where its read ends
