@@ -379,6 +379,9 @@ func (e *exec) closeLookups(l *indexLookups) {
 	if cap(l.objs.buf) > maxPooledBuf {
 		l.objs = batchIter{}
 	}
+	if cap(l.ahead.buf) > maxPooledBuf {
+		l.ahead = aheadIter{}
+	}
 	e.idxLookups = append(e.idxLookups, l)
 }
 

@@ -6,7 +6,6 @@ import (
 
 	"github.com/protoql/protoql/query"
 	"github.com/protoql/protoql/schema"
-	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 )
 
@@ -162,22 +161,7 @@ var errChunk = errors.New("runtime: row piece complete")
 // filter returns the fields of an object's value that p keeps, checking
 // the value's framing. The result is valid until the next call.
 func (e *exec) filter(key, value []byte, p *query.Proj) ([]byte, error) {
-	e.scratch = e.scratch[:0]
-	for b := value; len(b) > 0; {
-		num, typ, n := protowire.ConsumeTag(b)
-		if n < 0 {
-			return nil, corrupt(key, "malformed value: %v", protowire.ParseError(n))
-		}
-		m := protowire.ConsumeFieldValue(num, typ, b[n:])
-		if m < 0 {
-			return nil, corrupt(key, "malformed value: %v", protowire.ParseError(m))
-		}
-		if p.Keeps(num) {
-			e.scratch = append(e.scratch, b[:n+m]...)
-		}
-		b = b[n+m:]
-	}
-	return e.scratch, nil
+	return e.filterChecked(key, value, nil, p)
 }
 
 // entry feeds one map entry: a scalar entry's single key, or a message

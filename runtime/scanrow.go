@@ -46,8 +46,8 @@ func (e *exec) readOwn(w *walker, key []byte, n *schema.Node, p *query.Proj) ([]
 	return own, true, err
 }
 
-// filterChecked is filter followed by the assembler's checkValue on what
-// it kept, in one pass over the value.
+// filterChecked is filter followed, when n is not nil, by the assembler's
+// checkValue of n on what it kept, in one pass over the value.
 func (e *exec) filterChecked(key, value []byte, n *schema.Node, p *query.Proj) ([]byte, error) {
 	e.scratch = e.scratch[:0]
 	for b := value; len(b) > 0; {
@@ -60,12 +60,14 @@ func (e *exec) filterChecked(key, value []byte, n *schema.Node, p *query.Proj) (
 			return nil, corrupt(key, "malformed value: %v", protowire.ParseError(vn))
 		}
 		if p.Keeps(num) {
-			if f := n.Field(num); f != nil {
-				if f.Storage != schema.Inline {
-					return nil, corrupt(key, "value holds field %d (%s), which is stored as %s", num, f.Name(), f.Storage)
-				}
-				if !wireTypeOK(f.Desc, typ) {
-					return nil, corrupt(key, "value holds field %d (%s) with wire type %d", num, f.Name(), typ)
+			if n != nil {
+				if f := n.Field(num); f != nil {
+					if f.Storage != schema.Inline {
+						return nil, corrupt(key, "value holds field %d (%s), which is stored as %s", num, f.Name(), f.Storage)
+					}
+					if !wireTypeOK(f.Desc, typ) {
+						return nil, corrupt(key, "value holds field %d (%s) with wire type %d", num, f.Name(), typ)
+					}
 				}
 			}
 			e.scratch = append(e.scratch, b[:tn+vn]...)
