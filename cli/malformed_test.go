@@ -5,7 +5,6 @@ import (
 	"strings"
 	"testing"
 
-	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/reflect/protoreflect"
 
 	"github.com/protoql/protoql/cli"
@@ -14,19 +13,6 @@ import (
 	"github.com/protoql/protoql/kv/memkv"
 	"github.com/protoql/protoql/runtime"
 )
-
-// panickyUser is a User value whose inline profile's links map holds an
-// entry with a string key and then a key field of the wrong wire type:
-// bytes on which protobuf-go's reflective map decoding (dynamicpb, which
-// the CLI reads with) panics instead of returning an error.
-func panickyUser() []byte {
-	entry := protowire.AppendTag(nil, 1, protowire.BytesType)
-	entry = protowire.AppendString(entry, "a")
-	entry = protowire.AppendTag(entry, 1, protowire.Fixed32Type)
-	entry = protowire.AppendFixed32(entry, 0)
-	profile := protowire.AppendBytes(protowire.AppendTag(nil, 2, protowire.BytesType), entry)
-	return protowire.AppendBytes(protowire.AppendTag(nil, 13, protowire.BytesType), profile)
-}
 
 // TestMalformedStoredValue: query, the REPL and dump of a row whose stored
 // value panics protobuf-go's decoder report the corrupt key and go on.
@@ -75,7 +61,7 @@ func malformedStore(ctx context.Context) (kv.Store, error) {
 		return nil, err
 	}
 	b := kv.NewBatch()
-	if err := b.Set(row.Key(), panickyUser()); err != nil {
+	if err := b.Set(row.Key(), testpb.PanickyUserValue()); err != nil {
 		return nil, err
 	}
 	return store, store.Apply(ctx, b)

@@ -10,24 +10,9 @@ import (
 	"github.com/protoql/protoql/kv/memkv"
 	"github.com/protoql/protoql/query"
 	"github.com/protoql/protoql/runtime"
-	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
 )
-
-// badLinks is a row value whose inline profile's links map
-// (map<string,string>) holds an entry with a string key followed by a key
-// field of the wrong wire type. protobuf-go's reflective map decoding, the
-// one dynamicpb messages take, panics on it ("type mismatch: cannot
-// convert nil to map key").
-func badLinks() []byte {
-	entry := protowire.AppendTag(nil, 1, protowire.BytesType)
-	entry = protowire.AppendString(entry, "a")
-	entry = protowire.AppendTag(entry, 1, protowire.Fixed32Type)
-	entry = protowire.AppendFixed32(entry, 0)
-	profile := protowire.AppendBytes(protowire.AppendTag(nil, 2, protowire.BytesType), entry)
-	return protowire.AppendBytes(protowire.AppendTag(nil, 13, protowire.BytesType), profile)
-}
 
 // TestCorruptMapEntryIsAnError reads a row whose stored value panics
 // protobuf-go's reflective decoder, on a DB with the generated types and
@@ -41,7 +26,7 @@ func TestCorruptMapEntryIsAnError(t *testing.T) {
 	check(t, gen.Put(ctx, must[runtime.Ref](t)(table(t, gen, "User").RowOf(u)), u))
 	row := must[runtime.Ref](t)(table(t, gen, "User").Row(str("f")))
 	b := kv.NewBatch()
-	check(t, b.Set(row.Key(), badLinks()))
+	check(t, b.Set(row.Key(), testpb.PanickyUserValue()))
 	check(t, store.Apply(ctx, b))
 	dyn := must[*runtime.DB](t)(runtime.Open(ctx, store))
 	m := dyn.NewMessage(table(t, dyn, "User").Schema().Desc).Interface()
@@ -65,7 +50,7 @@ func FuzzCorruptValue(f *testing.F) {
 	check(f, sdb.Put(ctx, must[runtime.Ref](f)(table(f, sdb, "User").RowOf(u)), u))
 	keys := rowKeys(f, seed)
 	for i := range keys {
-		f.Add(uint8(i), badLinks())
+		f.Add(uint8(i), testpb.PanickyUserValue())
 	}
 	f.Add(uint8(0), []byte{})
 	f.Fuzz(func(t *testing.T, which uint8, value []byte) {

@@ -5,27 +5,14 @@ import (
 	"testing"
 
 	"google.golang.org/grpc/codes"
-	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/types/known/anypb"
 
+	"github.com/protoql/protoql/internal/testpb"
 	"github.com/protoql/protoql/kv"
 	"github.com/protoql/protoql/kv/memkv"
 	protoqlv1 "github.com/protoql/protoql/proto/protoql/v1"
 )
-
-// panickyUser is a User whose inline profile's links map holds an entry
-// with a string key and then a key field of the wrong wire type: bytes on
-// which protobuf-go's reflective map decoding (dynamicpb, the server's
-// messages) panics instead of returning an error.
-func panickyUser() []byte {
-	entry := protowire.AppendTag(nil, 1, protowire.BytesType)
-	entry = protowire.AppendString(entry, "a")
-	entry = protowire.AppendTag(entry, 1, protowire.Fixed32Type)
-	entry = protowire.AppendFixed32(entry, 0)
-	profile := protowire.AppendBytes(protowire.AppendTag(nil, 2, protowire.BytesType), entry)
-	return protowire.AppendBytes(protowire.AppendTag(nil, 13, protowire.BytesType), profile)
-}
 
 // TestMalformedMessageIsInvalidArgument sends Put and Delete a message
 // that panics protobuf-go's decoder: InvalidArgument, and the server keeps
@@ -33,7 +20,7 @@ func panickyUser() []byte {
 func TestMalformedMessageIsInvalidArgument(t *testing.T) {
 	t.Parallel()
 	f := seeded(t)
-	bad := &anypb.Any{TypeUrl: "type.googleapis.com/protoql.test.v1.User", Value: panickyUser()}
+	bad := &anypb.Any{TypeUrl: "type.googleapis.com/protoql.test.v1.User", Value: testpb.PanickyUserValue()}
 	_, err := f.pq.Put(t.Context(), &protoqlv1.PutRequest{Message: bad})
 	wantCode(t, "Put of a malformed message", err, codes.InvalidArgument)
 	_, err = f.pq.Delete(t.Context(), &protoqlv1.DeleteRequest{Row: &protoqlv1.DeleteRequest_Message{Message: bad}})
@@ -56,7 +43,7 @@ func TestStoredMalformedValueIsDataLoss(t *testing.T) {
 		t.Fatal(err)
 	}
 	b := kv.NewBatch()
-	if err := b.Set(row.Key(), panickyUser()); err != nil {
+	if err := b.Set(row.Key(), testpb.PanickyUserValue()); err != nil {
 		t.Fatal(err)
 	}
 	if err := store.Apply(t.Context(), b); err != nil {
