@@ -176,16 +176,26 @@ func (b *batchIter) SeekGE(k []byte) bool {
 			i = h + 1
 		}
 	}
-	if i == s.to && b.upper != nil {
-		// The span covers everything from k to upper and holds nothing
-		// there (i == s.to only for such a span): what follows is read
-		// live, as Next does. upper ends what was prefetched (a map
-		// index's holding object), not the walker's range.
-		b.at = -1
-		return b.live.SeekGE(b.upper)
-	}
 	b.at, b.i, b.valid = j, i, i < s.to
-	return b.valid
+	if !b.valid {
+		// The span covers everything from k to upper and holds nothing
+		// there (i == s.to only for such a span).
+		return b.pastEnd()
+	}
+	return true
+}
+
+// pastEnd moves past a span that covers everything to upper, after its
+// last pair: what follows upper is read live, for upper ends what was
+// prefetched (a map index's holding object), not the walker's range;
+// without upper nothing follows.
+func (b *batchIter) pastEnd() bool {
+	if b.upper == nil {
+		b.valid = false
+		return false
+	}
+	b.at = -1
+	return b.live.SeekGE(b.upper)
 }
 
 func (b *batchIter) Next() bool {
@@ -203,12 +213,7 @@ func (b *batchIter) Next() bool {
 		b.seek = append(append(b.seek[:0], b.key(s.to-1)...), 0)
 		return b.SeekGE(b.seek)
 	}
-	if b.upper == nil {
-		b.valid = false
-		return false
-	}
-	b.at = -1
-	return b.live.SeekGE(b.upper)
+	return b.pastEnd()
 }
 
 func (b *batchIter) First() bool          { b.at = -1; return b.live.First() }
@@ -269,9 +274,8 @@ func (b *batchIter) detach(w *walker) {
 // and the first pair after each, reading them with p (bounded by upper)
 // in key order, until the budget of query.IndexLookupBytes, or the keys
 // and bytes the query's limits still allow, are spent: an object, or the
-// part of one, that does not fit is left to live. It stops
-// early when the context is done or p fails (replay meets the same on
-// live).
+// part of one, that does not fit is left to live. It stops early when the
+// context is done or p fails (replay meets the same on live).
 func (b *batchIter) load(e *exec, p kv.Iterator, targets [][]byte) {
 	b.buf, b.kvs, b.spans, b.at = b.buf[:0], b.kvs[:0], b.spans[:0], -1
 	// Copy no more than the query's key and byte limits still allow:

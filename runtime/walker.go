@@ -155,13 +155,7 @@ func (w *walker) seekPast(prefix []byte, probe *bool) bool {
 		w.valid, w.moved = false, false
 		return false
 	}
-	if w.e.err != nil {
-		return false
-	}
-	if w.moved && w.covers(w.end) {
-		return w.valid
-	}
-	if probe != nil && *probe && w.moved && w.valid && bytes.HasPrefix(w.key, prefix) {
+	if probe != nil && *probe && w.e.err == nil && w.moved && w.valid && bytes.HasPrefix(w.key, prefix) {
 		// No key lies between the walker's key and the one Next lands on.
 		w.gap, w.gapOpen = append(w.gap[:0], w.key...), true
 		if !w.it.Next() {
@@ -170,10 +164,9 @@ func (w *walker) seekPast(prefix []byte, probe *bool) bool {
 		if !bytes.HasPrefix(w.it.Key(), prefix) {
 			return w.land(true)
 		}
-		*probe = false
+		*probe = false // and w.key, before w.end, leaves seekGE to seek
 	}
-	w.gap, w.gapOpen = append(w.gap[:0], w.end...), false
-	return w.land(w.it.SeekGE(w.end))
+	return w.seekGE(w.end)
 }
 
 // stepPast is seekPast for a short unit at prefix that the walker is on:
