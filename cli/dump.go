@@ -179,7 +179,9 @@ func dump(ctx context.Context, out io.Writer, db *runtime.DB, lo, hi []byte) err
 func printRow(ctx context.Context, out io.Writer, db *runtime.DB, t *runtime.Table, key []byte) error {
 	vals, err := rowValues(t.Schema(), key)
 	if err != nil {
-		_, err = fmt.Fprintf(out, "=> !%v\n\n", err)
+		// A key column the runtime's reads refuse (as they do, with a
+		// corruption error naming the key): say it as they would.
+		_, err = fmt.Fprintf(out, "=> !%v\n\n", &runtime.CorruptError{Key: key, Msg: err.Error()})
 		return err
 	}
 	ref, err := t.Row(vals...)

@@ -66,3 +66,40 @@ func malformedStore(ctx context.Context) (kv.Store, error) {
 	}
 	return store, store.Apply(ctx, b)
 }
+
+// TestInvalidUTF8KeyDump: query and dump of a row stored under a key whose
+// string column is not valid UTF-8 (only corruption or a foreign writer
+// stores one) report the row's key as corrupt, as every runtime read does,
+// instead of printing a message protobuf-go could not marshal.
+func TestInvalidUTF8KeyDump(t *testing.T) {
+	t.Parallel()
+	cli.RegisterEngine("badkey", func(ctx context.Context, _ string) (kv.Store, error) {
+		store := memkv.New()
+		db, err := runtime.Open(ctx, store, runtime.WithSchema(testpb.File_protoql_test_v1_social_proto))
+		if err != nil {
+			return nil, err
+		}
+		tbl, err := db.Table("User")
+		if err != nil {
+			return nil, err
+		}
+		// Built with Row, which accepts the key for reads; Put refuses it.
+		row, err := tbl.Row(protoreflect.ValueOfString("g\xff"))
+		if err != nil {
+			return nil, err
+		}
+		b := kv.NewBatch()
+		if err := b.Set(row.Key(), []byte{0x10, 0x07}); err != nil { // registered: 7
+			return nil, err
+		}
+		return store, store.Apply(ctx, b)
+	})
+	_, errs, code := protoql(t, "", "query", "--db", "badkey:", `User { registered }`)
+	if code != 1 || !strings.Contains(errs, "corrupt") || !strings.Contains(errs, "UTF-8") {
+		t.Errorf("query: exit %d, err %q; want exit 1 naming the key as corrupt", code, errs)
+	}
+	out, errs, code := protoql(t, "", "dump", "--db", "badkey:", `User`)
+	if code != 0 || !strings.Contains(out, "=> !runtime: corrupt data at key") || !strings.Contains(out, "UTF-8") {
+		t.Errorf("dump: exit %d, out %q, err %q; want the row's reassembly marked corrupt for its key", code, out, errs)
+	}
+}

@@ -65,35 +65,12 @@ func clip(s string) string {
 	return fmt.Sprintf("%s… (%d bytes)", s[:cut], len(s))
 }
 
-// enforceUTF8 reports whether protobuf requires fd's string values to be
-// valid UTF-8: proto3 always, editions when utf8_validation is VERIFY (the
-// default), proto2 never. It follows protobuf-go's own rule, so the write
-// path refuses exactly the strings that the read path's Unmarshal would.
-func enforceUTF8(fd protoreflect.FieldDescriptor) bool {
-	if fd.Kind() != protoreflect.StringKind {
-		return false
-	}
-	if fd.Syntax() == protoreflect.Editions {
-		if x, ok := fd.(interface{ EnforceUTF8() bool }); ok {
-			return x.EnforceUTF8()
-		}
-	}
-	return fd.Syntax() == protoreflect.Proto3
-}
-
 // checkUTF8 refuses a string value of fd that protobuf would not parse.
 func checkUTF8(fd protoreflect.FieldDescriptor, v protoreflect.Value) error {
-	if enforceUTF8(fd) && !utf8.ValidString(v.String()) {
-		return fmt.Errorf("%s: string is not valid UTF-8 (%s requires UTF-8 strings; use bytes for binary data)", fd.Name(), syntaxName(fd))
+	if schema.EnforceUTF8(fd) && !utf8.ValidString(v.String()) {
+		return fmt.Errorf("%s: string is not valid UTF-8 (%s requires UTF-8 strings; use bytes for binary data)", fd.Name(), schema.UTF8Rule(fd))
 	}
 	return nil
-}
-
-func syntaxName(fd protoreflect.FieldDescriptor) string {
-	if fd.Syntax() == protoreflect.Editions {
-		return "utf8_validation = VERIFY"
-	}
-	return fd.Syntax().String()
 }
 
 // checkUnknown refuses unknown fields that the read path would reject or

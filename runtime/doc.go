@@ -16,8 +16,13 @@
 // back; unknown fields carrying a declared field's number, strings that
 // protobuf requires to be UTF-8 but are not (keys included), and keys or
 // values over [MaxKeySize] or [MaxValueSize] are refused with an error
-// wrapping [ErrInvalid]. A refused write changes nothing. The repository's
-// docs/edge-cases.md describes these cases for users.
+// wrapping [ErrInvalid]. A refused write changes nothing. Reads apply the
+// same rules to what is stored: a key whose string column or map key is
+// not the UTF-8 its field requires (only corruption or a foreign writer
+// stores one) fails every read of it, whole or projected, typed or
+// dynamic, with a [CorruptError] naming the key (schema.Column.Value
+// refuses it), never a message that protobuf-go would refuse to marshal.
+// The repository's docs/edge-cases.md describes these cases for users.
 //
 // A map or object field of a row may be stored apart from the row, in a
 // key space of its own (schema.Field.Apart; apart.go): Put and Delete of

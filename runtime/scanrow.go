@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"sync/atomic"
+	"unicode/utf8"
 
 	"github.com/protoql/protoql/query"
 	"github.com/protoql/protoql/schema"
@@ -103,10 +104,10 @@ func (t *Table) appendKeyFields(b, key []byte) ([]byte, error) {
 		}
 		num := col.Field.Number()
 		switch k := col.Field.Kind(); {
-		case (k == protoreflect.StringKind || k == protoreflect.BytesKind) && el.Field == col.Num && el.Kind == col.Kind:
+		case (k == protoreflect.BytesKind || k == protoreflect.StringKind && (!col.UTF8 || utf8.Valid(el.Bytes))) && el.Field == col.Num && el.Kind == col.Kind:
 			b = protowire.AppendTag(b, num, protowire.BytesType)
 			b = protowire.AppendBytes(b, el.Bytes)
-		default:
+		default: // col.Value refuses what the case above cannot append
 			v, err := col.Value(el)
 			if err != nil {
 				return nil, corrupt(key, "key column %s: %v", col.Field.Name(), err)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+	"unicode/utf8"
 
 	"github.com/protoql/protoql/tuple"
 	"google.golang.org/protobuf/reflect/protoreflect"
@@ -33,6 +34,9 @@ type Column struct {
 	Kind tuple.Kind
 	// Dir is the sort direction.
 	Dir tuple.Direction
+	// UTF8 says the column's string values must be valid UTF-8
+	// (EnforceUTF8 of Field): Value refuses an element that is not.
+	UTF8 bool
 }
 
 // newColumn returns the column of values of fd under element number num,
@@ -42,7 +46,7 @@ func newColumn(fd protoreflect.FieldDescriptor, num protoreflect.FieldNumber, de
 	if !ok {
 		return nil
 	}
-	c := &Column{Field: fd, Num: uint32(num), Kind: kind, Dir: tuple.Asc}
+	c := &Column{Field: fd, Num: uint32(num), Kind: kind, Dir: tuple.Asc, UTF8: EnforceUTF8(fd)}
 	if desc {
 		c.Kind, c.Dir = kind.Descending(), tuple.Desc
 	}
@@ -131,10 +135,13 @@ func (c *Column) AppendFrom(b []byte, from protoreflect.FieldDescriptor, v proto
 func (c *Column) AppendTag(b []byte) []byte { return tuple.AppendTag(b, c.Num, c.Kind) }
 
 // Value converts a decoded element of the column back to a value of the
-// column's type. It refuses an element of another field number or kind
-// and a value that does not fit the field (an int32 column holding
-// 1<<40). String and bytes values are copied: the result does not share
-// e's memory. Errors wrap ErrKeyValue.
+// column's type. It refuses an element of another field number or kind,
+// a value that does not fit the field (an int32 column holding 1<<40) and
+// a string that is not valid UTF-8 when the field requires UTF-8 (UTF8):
+// no write stores one, and protobuf-go would refuse to marshal or parse
+// it, so such a key is corruption or a foreign writer's. String and bytes
+// values are copied: the result does not share e's memory. Errors wrap
+// ErrKeyValue.
 func (c *Column) Value(e tuple.Element) (protoreflect.Value, error) {
 	if e.Field != c.Num || e.Kind != c.Kind {
 		return protoreflect.Value{}, fmt.Errorf("%w: element %s is not of column %s (%d:%s)", ErrKeyValue, e, c.Name(), c.Num, c.Kind)
@@ -159,6 +166,9 @@ func (c *Column) Value(e tuple.Element) (protoreflect.Value, error) {
 	case protoreflect.Uint64Kind, protoreflect.Fixed64Kind:
 		return protoreflect.ValueOfUint64(e.Uint), nil
 	case protoreflect.StringKind:
+		if c.UTF8 && !utf8.Valid(e.Bytes) {
+			return protoreflect.Value{}, fmt.Errorf("%w: %s is not valid UTF-8, which %s requires of %s", ErrKeyValue, ElemText(e), UTF8Rule(c.Field), c.Name())
+		}
 		return protoreflect.ValueOfString(string(e.Bytes)), nil
 	case protoreflect.BytesKind:
 		return protoreflect.ValueOfBytes(append([]byte{}, e.Bytes...)), nil
@@ -278,4 +288,30 @@ func ElemText(e tuple.Element) string {
 		return strconv.FormatBool(e.Bool)
 	}
 	return "?"
+}
+
+// EnforceUTF8 reports whether protobuf requires fd's string values to be
+// valid UTF-8: proto3 always, editions when utf8_validation is VERIFY (the
+// default), proto2 never. It follows protobuf-go's own rule, so that what
+// protoql refuses to write or read is exactly what protobuf-go's Marshal
+// and Unmarshal refuse.
+func EnforceUTF8(fd protoreflect.FieldDescriptor) bool {
+	if fd.Kind() != protoreflect.StringKind {
+		return false
+	}
+	if fd.Syntax() == protoreflect.Editions {
+		if x, ok := fd.(interface{ EnforceUTF8() bool }); ok {
+			return x.EnforceUTF8()
+		}
+	}
+	return fd.Syntax() == protoreflect.Proto3
+}
+
+// UTF8Rule names, for error messages, the rule that makes fd's strings
+// UTF-8 (EnforceUTF8): "proto3" or "utf8_validation = VERIFY".
+func UTF8Rule(fd protoreflect.FieldDescriptor) string {
+	if fd.Syntax() == protoreflect.Editions {
+		return "utf8_validation = VERIFY"
+	}
+	return fd.Syntax().String()
 }
