@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -156,30 +157,12 @@ func countResults(ctx context.Context, f *fixture, query, typ string) (int, erro
 func TestServeBuildsIndexes(t *testing.T) {
 	t.Parallel()
 	g := newGated(indexAddedStore(t))
-	f := startWith(t, g)
+	built := make(chan struct{})
+	f := startWith(t, g, buildDoneLogger("A.by_email", built))
 	_, _, err := queryAll(t.Context(), f, &protoqlv1.QueryRequest{Query: byEmail})
 	wantCode(t, "query through the index before the build", err, codes.FailedPrecondition)
 	close(g.open)
-	want := 0
-	for i := range buildRows {
-		if i%7 == 3 {
-			want++
-		}
-	}
-	deadline := time.Now().Add(2 * time.Minute)
-	for {
-		n, err := countResults(t.Context(), f, byEmail, "ib.A")
-		if err == nil {
-			if n != want {
-				t.Fatalf("query through the built index: %d rows, want %d", n, want)
-			}
-			break
-		}
-		wantCode(t, "query through the index during the build", err, codes.FailedPrecondition)
-		if time.Now().After(deadline) {
-			t.Fatalf("the index is not readable 2 minutes after the build could start; log:\n%s", f.logs)
-		}
-	}
+	waitBuilt(t, f, built, 2*time.Minute)
 	logs := f.logs.String()
 	for _, line := range []string{"building index", "building index: done", "index=A.by_email"} {
 		if !strings.Contains(logs, line) {
@@ -232,5 +215,68 @@ func TestServeStopsIndexBuild(t *testing.T) {
 	}
 	if err := db.IndexReadable(db.Catalog().Tables[0].Indexes[0]); err == nil {
 		t.Error("the index is readable though its build was stopped before its first batch")
+	}
+}
+
+// buildDoneLogger makes the server log as startWith does, to f.logs, and
+// closes built when the server logs that index's build is done: it logs
+// that after the index became readable through the DB it serves, so a
+// query through the index right after must succeed. Tests wait for it
+// instead of querying until the index is readable, which spins on a
+// loaded machine.
+func buildDoneLogger(index string, built chan struct{}) server.Option {
+	return func(o *server.Options) {
+		if o.Logger == nil {
+			o.Logger = slog.Default()
+		}
+		o.Logger = slog.New(&buildDoneHandler{Handler: o.Logger.Handler(), index: index, done: sync.OnceFunc(func() { close(built) })})
+	}
+}
+
+type buildDoneHandler struct {
+	slog.Handler
+	index string
+	done  func()
+}
+
+func (h *buildDoneHandler) Handle(ctx context.Context, r slog.Record) error {
+	if strings.HasSuffix(r.Message, "building index: done") {
+		r.Attrs(func(a slog.Attr) bool {
+			if a.Key == "index" && a.Value.String() == h.index {
+				h.done()
+			}
+			return true
+		})
+	}
+	return h.Handler.Handle(ctx, r)
+}
+
+func (h *buildDoneHandler) WithAttrs(as []slog.Attr) slog.Handler {
+	return &buildDoneHandler{Handler: h.Handler.WithAttrs(as), index: h.index, done: h.done}
+}
+
+func (h *buildDoneHandler) WithGroup(name string) slog.Handler {
+	return &buildDoneHandler{Handler: h.Handler.WithGroup(name), index: h.index, done: h.done}
+}
+
+// waitBuilt waits, at most timeout, until built is closed (see
+// buildDoneLogger), then queries through A.by_email once: it must find
+// the rows of buildRows whose email is e3.
+func waitBuilt(t *testing.T, f *fixture, built <-chan struct{}, timeout time.Duration) {
+	t.Helper()
+	select {
+	case <-built:
+	case <-time.After(timeout):
+		t.Fatalf("the server did not log the index build as done within %v; log:\n%s", timeout, f.logs)
+	}
+	want := 0
+	for i := range buildRows {
+		if i%7 == 3 {
+			want++
+		}
+	}
+	n, err := countResults(t.Context(), f, byEmail, "ib.A")
+	if err != nil || n != want {
+		t.Fatalf("query through the index once its build is done: %d rows, error %v; want %d rows", n, err, want)
 	}
 }
