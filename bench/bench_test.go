@@ -67,6 +67,14 @@ func sharedEnv(b *testing.B, name string, load func(*Env) error) *Env {
 	return e
 }
 
+// benchOp is the number of the next operation runOp runs. It goes on
+// across runs of a benchmark function, as the environments do: with
+// -count > 1 (or a benchmark run again) the operations continue the
+// sequence instead of repeating it, so that a later run of the insert
+// workload inserts new users rather than replacing the ones the previous
+// run inserted. (BenchmarkIndexes does the same with benchIndexOp.)
+var benchOp = 0
+
 // runOp runs op b.N times and reports the CPU time and the engine's bytes
 // written per op.
 func runOp(b *testing.B, e *Env, c Column, op Op) {
@@ -74,17 +82,18 @@ func runOp(b *testing.B, e *Env, c Column, op Op) {
 	b.ReportAllocs()
 	w0 := e.written(c.Impl)
 	cpu0 := cpuTime()
-	i := 0
+	n := 0
 	for b.Loop() {
-		if err := op(ctx, i); err != nil {
+		if err := op(ctx, benchOp); err != nil {
 			b.Fatal(err)
 		}
-		i++
+		benchOp++
+		n++
 	}
 	// CPU time per operation (the process's, every thread): on a shared
 	// machine ns/op mostly measures waiting for a CPU.
-	b.ReportMetric(float64(cpuTime()-cpu0)/float64(max(i, 1)), "cpu-ns/op")
-	b.ReportMetric(float64(e.written(c.Impl)-w0)/float64(max(i, 1)), "written-B/op")
+	b.ReportMetric(float64(cpuTime()-cpu0)/float64(max(n, 1)), "cpu-ns/op")
+	b.ReportMetric(float64(e.written(c.Impl)-w0)/float64(max(n, 1)), "written-B/op")
 }
 
 // BenchmarkWorkloads runs every workload on every column:
@@ -139,5 +148,38 @@ func BenchmarkCompile(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// TestRunOpInsertsNewUsersEachRun runs the insert workload's benchmark body
+// twice, as -count 2 does: each run must add as many users as it ran
+// operations, not replace the users of the run before.
+func TestRunOpInsertsNewUsersEachRun(t *testing.T) {
+	bt := flag.Lookup("test.benchtime")
+	old := bt.Value.String()
+	if err := bt.Value.Set("40x"); err != nil {
+		t.Fatal(err)
+	}
+	defer bt.Value.Set(old) //nolint:errcheck // it held this value
+	e := loadTestEnv(t)
+	c := e.Columns()[0]
+	ctx := context.Background()
+	users := func() int {
+		n := 0
+		if err := c.Impl.ScanNames(ctx, func(string, string) { n++ }); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	had := users()
+	for run := range 2 {
+		res := testing.Benchmark(func(b *testing.B) { runOp(b, e, c, insertOp(c, testUsers)) })
+		if res.N == 0 {
+			t.Fatalf("run %d: the benchmark failed", run)
+		}
+		if got := users(); got != had+res.N {
+			t.Fatalf("run %d of %d inserts: %d users, want %d", run, res.N, got, had+res.N)
+		}
+		had += res.N
 	}
 }
