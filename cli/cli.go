@@ -20,6 +20,15 @@
 // database has no limits. No schema flag is needed: the database stores its
 // schema.
 //
+// `protoql query` without first: on its root reads the whole stream and
+// prints no cursor, so it asks the server to sign only the stream's last
+// one (QueryRequest.last_cursor_only), which spares the server a cursor
+// per row. With first: N it asks for N+1 rows to learn whether more
+// follow and prints the cursor of row N, which is not the stream's last,
+// so it takes every row's cursor; so does the REPL, which stops mid-stream
+// at its page size and keeps each row's cursor for .next and for the
+// pages of that row's maps.
+//
 // # Exit codes
 //
 // 0 on success, 1 when the command fails, 2 for a usage mistake (an

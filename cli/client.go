@@ -145,6 +145,13 @@ type row struct {
 type compiled struct {
 	q    *query.Query
 	vars map[string]*protoqlv1.Value
+	// lastCursorOnly asks the server to sign only the stream's last
+	// cursor (QueryRequest.last_cursor_only), for a caller that reads the
+	// whole stream and needs no row's cursor but, at most, the last one.
+	// The REPL leaves it off: it stops mid-stream at its page size and
+	// keeps every row's cursor (for .next and for the map pages of each
+	// row).
+	lastCursorOnly bool
 }
 
 // compile checks text against the schema locally (for errors with a
@@ -176,7 +183,7 @@ func (c *client) query(ctx context.Context, cq *compiled) iter.Seq2[row, error] 
 		}
 		ctx, cancel := context.WithCancel(ctx)
 		defer cancel()
-		stream, err := c.pq.Query(ctx, &protoqlv1.QueryRequest{Query: cq.q.Text(), Variables: cq.vars})
+		stream, err := c.pq.Query(ctx, &protoqlv1.QueryRequest{Query: cq.q.Text(), Variables: cq.vars, LastCursorOnly: cq.lastCursorOnly})
 		if err != nil {
 			yield(row{}, err)
 			return

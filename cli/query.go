@@ -111,6 +111,12 @@ func (q oneQuery) run(ctx context.Context, c *client, out, errw io.Writer) error
 			return err
 		}
 	}
+	// Without first:, the whole stream is read and no cursor is printed
+	// (nothing says more follows): the server need not sign one per row.
+	// With first: N, the N+1st row is asked for to know whether more
+	// follow, so the cursor printed is not the stream's last; a page is
+	// at most N+1 rows anyway.
+	cq.lastCursorOnly = limit == 0
 	pr := newPrinter(si, out, q.format, 0, cq.q.Plan())
 	pg, err := runPage(ctx, c, cq, limit, func(r row) error {
 		if err := pr.row(r); err != nil {
