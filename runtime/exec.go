@@ -6,6 +6,7 @@ import (
 	"errors"
 	"iter"
 	"sync"
+	"sync/atomic"
 
 	"github.com/protoql/protoql/kv"
 	"github.com/protoql/protoql/query"
@@ -22,7 +23,8 @@ import (
 // land on.
 
 // query runs q on r, or, when r is nil, on a snapshot of the store taken
-// for the call, with telemetry around the execution.
+// for the call (a view, or for a read with one iterator, that iterator's
+// own point in time), with telemetry around the execution.
 func (db *DB) query(ctx context.Context, r kv.Reader, q *query.Query, vars map[string]any, opts []QueryOption) iter.Seq2[Result, error] {
 	return func(yield func(Result, error) bool) {
 		ctx, ob := db.obs.start(ctx, "protoql.Query")
@@ -34,6 +36,11 @@ func (db *DB) query(ctx context.Context, r kv.Reader, q *query.Query, vars map[s
 		}
 		if r != nil {
 			e.r = r
+			err = e.run(yield)
+		} else if !plainPointReads.Load() && e.oneIterator() {
+			// One iterator reads at one point in time by itself, as Get
+			// does: no view of the store to open and end.
+			e.r = db.store
 			err = e.run(yield)
 		} else {
 			err = db.store.View(ctx, func(r kv.Reader) error {
@@ -90,6 +97,9 @@ type exec struct {
 	elemBuf []byte
 	// copyBuf holds a joined row's wire form while it is copied.
 	copyBuf []byte
+	// pointRow is set while a point read (rows.go point) has not yet
+	// read its row: the row's walker has not moved.
+	pointRow bool
 	// done is ctx.Done(), polled on every key.
 	done <-chan struct{}
 	// chunk is WithRowChunk's size (0: off); rowBytes counts the bytes
@@ -172,6 +182,47 @@ func (db *DB) newExec(ctx context.Context, q *query.Query, vars map[string]any, 
 	return e, nil
 }
 
+// plainPointReads, set by benchmarks only, makes point reads take the
+// general path: a view of the store, and the row's seek before its
+// children's (object).
+var plainPointReads atomic.Bool
+
+// oneIterator reports whether the execution reads with one iterator
+// only: a point read (the root's key fixed, no cursor) of the table's own
+// key range, with no field stored apart, no join and no access through an
+// index, whose map pages all go forward (a reverse page opens a reverse
+// iterator). Every other walker is then the row's walker, lent down
+// (object, scanMap, steps), so the read sees one point in time without a
+// view of the store.
+func (e *exec) oneIterator() bool {
+	p := e.p
+	if p.Root.Index != nil || len(e.t.s.Apart) > 0 {
+		return false
+	}
+	if ba := e.b.Access(p.Root); !ba.Exact || ba.After != nil {
+		return false
+	}
+	return e.oneIteratorProj(p.Proj)
+}
+
+func (e *exec) oneIteratorProj(p *query.Proj) bool {
+	if p.HasJoins() || len(p.Hidden) > 0 {
+		return false
+	}
+	for _, ch := range p.Children {
+		if ch.Field.Apart || ch.Target != nil {
+			return false
+		}
+		if a := ch.Access; a != nil && (a.Index != nil || e.b.Access(a).Reverse) {
+			return false
+		}
+		if ch.Proj != nil && !e.oneIteratorProj(ch.Proj) {
+			return false
+		}
+	}
+	return true
+}
+
 // maxPooledBuf caps a buffer a pooled execution keeps: one huge object
 // must not pin its memory for the life of the process.
 const maxPooledBuf = 1 << 20
@@ -186,7 +237,7 @@ func (e *exec) release() {
 	e.ctx, e.db, e.r, e.b, e.p, e.t = nil, nil, nil, nil, nil, nil
 	e.keys, e.bytes, e.rows, e.err, e.lim = 0, 0, 0, nil, query.Limits{}
 	e.path, e.mapCursors, e.inJoin, e.kept = e.path[:0], nil, false, nil
-	e.done, e.progress, e.fed, e.chunk = nil, false, false, 0
+	e.done, e.progress, e.fed, e.chunk, e.pointRow = nil, false, false, 0, false
 	e.resume, e.resumeCounts, e.resumeLevel = nil, e.resumeCounts[:0], 0
 	e.last, e.lastCounts, e.counts = e.last[:0], e.lastCounts[:0], e.counts[:0]
 	for _, b := range []*[]byte{&e.copyBuf, &e.last, &e.resumeBuf, &e.cutBuf, &e.scratch, &e.elemBuf} {

@@ -44,3 +44,7 @@ func IndexCursorForTest(db *DB, pos []byte) string {
 // SetGenericRowScanForTest makes row scans take the generic path (on) or
 // their fast paths (off, the default), for comparing the two.
 func SetGenericRowScanForTest(on bool) { genericRowScan.Store(on) }
+
+// SetPlainPointReadsForTest makes point reads take the general path (on)
+// or their own (off), for benchmarks comparing the two.
+func SetPlainPointReadsForTest(on bool) { plainPointReads.Store(on) }

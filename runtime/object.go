@@ -73,6 +73,12 @@ func (e *exec) object(w *walker, key []byte, p *query.Proj, depth int) (bool, er
 	if e.resume != nil && bytes.HasPrefix(e.resume, key) {
 		return true, e.resumeObject(w, key, p, depth)
 	}
+	if e.pointRow {
+		e.pointRow = false
+		if depth == 0 && !e.inJoin && !w.moved && !p.All && len(p.Inline) == 0 && len(p.Hidden) == 0 {
+			return e.childrenOnly(w, key, p)
+		}
+	}
 	if !w.seekGE(key) || !bytes.HasPrefix(w.key, key) {
 		return false, e.err
 	}
@@ -101,6 +107,50 @@ func (e *exec) object(w *walker, key []byte, p *query.Proj, depth int) (bool, er
 		ck := append(append(e.buf(depth+1), key...), ch.Elem...)
 		e.kb[depth+1] = ck
 		if err := e.child(w, key, ck, ch, depth); err != nil {
+			return true, err
+		}
+	}
+	return true, nil
+}
+
+// childrenOnly is object for a row whose own value the projection p does
+// not need, read with a walker w that has not moved (a point read): the
+// first seek goes straight to the first selected child stored in the
+// row's range, and a key found there, inside the row's range, shows that
+// the row exists (every key under a row's key is the row's). Only when
+// none is found does a second seek look for the row's keys before that
+// child; a row found that way holds none of the selected children in its
+// range, so only those stored apart are read. A point read of one map
+// thus costs what hand-written code makes of it: one seek to the map,
+// then the entries.
+func (e *exec) childrenOnly(w *walker, key []byte, p *query.Proj) (bool, error) {
+	var first *query.Child
+	for _, ch := range p.Children {
+		if !ch.Field.Apart {
+			first = ch
+			break
+		}
+	}
+	colocated := true
+	if first == nil || !w.seekGE(append(append(e.buf(1), key...), first.Elem...)) || !bytes.HasPrefix(w.key, key) {
+		if e.err != nil {
+			return false, e.err
+		}
+		if !w.seekGE(key) || !bytes.HasPrefix(w.key, key) {
+			return false, e.err
+		}
+		colocated = first == nil
+	}
+	if err := e.feed(key, nil); err != nil {
+		return true, err
+	}
+	for _, ch := range p.Children {
+		if !colocated && !ch.Field.Apart {
+			continue // no key of the row's range lies at or after first's
+		}
+		ck := append(append(e.buf(1), key...), ch.Elem...)
+		e.kb[1] = ck
+		if err := e.child(w, key, ck, ch, 0); err != nil {
 			return true, err
 		}
 	}

@@ -36,6 +36,9 @@ func (e *exec) run(yield func(Result, error) bool) error {
 			}
 		}
 	}
+	if ba.Exact && ba.After == nil {
+		return e.point(&rows, lo, hi)
+	}
 	var s stepper
 	err := e.steps(&s, nil, lo, hi, ba.Reverse && !ba.Exact, unitKind{table: e.t}, 0, at)
 	defer s.close()
@@ -57,6 +60,22 @@ func (e *exec) run(yield func(Result, error) bool) error {
 			return nil
 		}
 	}
+	return rows.end(err)
+}
+
+// point reads the one row at key, the whole of [key, hi): a point read
+// without a cursor. It opens the walker without moving it, so that the
+// row's read makes the first seek (object: a projection that needs
+// nothing of the row's own value seeks straight to its first selected
+// child); a row that does not exist yields nothing.
+func (e *exec) point(rows *rowStream, key, hi []byte) error {
+	w, err := e.walker(key, hi, false)
+	if err != nil {
+		return err
+	}
+	defer w.close()
+	e.pointRow = !plainPointReads.Load()
+	_, err = rows.emit(w, key)
 	return rows.end(err)
 }
 
