@@ -97,6 +97,8 @@ type exec struct {
 	elemBuf []byte
 	// copyBuf holds a joined row's wire form while it is copied.
 	copyBuf []byte
+	// rootBuf holds a point read's row key and upper bound (rows.go).
+	rootBuf []byte
 	// pointRow is set while a point read (rows.go point) has not yet
 	// read its row: the row's walker has not moved.
 	pointRow bool
@@ -240,7 +242,7 @@ func (e *exec) release() {
 	e.done, e.progress, e.fed, e.chunk, e.pointRow = nil, false, false, 0, false
 	e.resume, e.resumeCounts, e.resumeLevel = nil, e.resumeCounts[:0], 0
 	e.last, e.lastCounts, e.counts = e.last[:0], e.lastCounts[:0], e.counts[:0]
-	for _, b := range []*[]byte{&e.copyBuf, &e.last, &e.resumeBuf, &e.cutBuf, &e.scratch, &e.elemBuf} {
+	for _, b := range []*[]byte{&e.copyBuf, &e.rootBuf, &e.last, &e.resumeBuf, &e.cutBuf, &e.scratch, &e.elemBuf} {
 		if cap(*b) > maxPooledBuf {
 			*b = nil
 		}

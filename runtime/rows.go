@@ -16,8 +16,16 @@ func (e *exec) run(yield func(Result, error) bool) error {
 	}
 	ba := e.b.Access(a)
 	ns := e.db.ns
-	lo, hi := join(ns, ba.Lo), join(ns, ba.Hi)
 	rows := rowStream{e: e, yield: yield}
+	if ba.Exact && ba.After == nil {
+		// The row's key and bound live in the execution's buffer: nothing
+		// keeps them past the call (keep and corrupt copy).
+		b := append(append(e.rootBuf[:0], ns...), ba.Lo...)
+		n := len(b)
+		e.rootBuf = append(append(b, ns...), ba.Hi...)
+		return e.point(&rows, e.rootBuf[:n:n], e.rootBuf[n:])
+	}
+	lo, hi := join(ns, ba.Lo), join(ns, ba.Hi)
 	var at []byte
 	if ba.After != nil {
 		// A limit reached before the first row resumes where this call
@@ -35,9 +43,6 @@ func (e *exec) run(yield func(Result, error) bool) error {
 				return nil
 			}
 		}
-	}
-	if ba.Exact && ba.After == nil {
-		return e.point(&rows, lo, hi)
 	}
 	var s stepper
 	err := e.steps(&s, nil, lo, hi, ba.Reverse && !ba.Exact, unitKind{table: e.t}, 0, at)
