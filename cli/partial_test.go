@@ -26,7 +26,7 @@ func TestPartialRowShown(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := server.New(store, server.WithLimits(server.Limits{Limits: query.Limits{MaxKeys: 3}}))
+	srv := server.New(store, server.WithLimits(server.Limits{Limits: query.Limits{MaxKeys: 2}}))
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ctx, lis) }()
