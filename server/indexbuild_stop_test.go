@@ -27,9 +27,9 @@ import (
 type serveMarker struct{}
 
 // buildHoldStore holds the index build's Updates until their context ends
-// (closing buildCancelled then) and every View not of the build until
-// release is closed (closing viewHeld when the first is held): a request
-// that keeps Shutdown waiting for it.
+// (closing buildCancelled then) and every View or store-level iterator not
+// of the build until release is closed (closing viewHeld when the first is
+// held): a request that keeps Shutdown waiting for it.
 type buildHoldStore struct {
 	kv.Store
 	buildEntered, buildCancelled chan struct{}
@@ -48,11 +48,22 @@ func (s *buildHoldStore) Update(ctx context.Context, fn func(kv.Txn) error) erro
 }
 
 func (s *buildHoldStore) View(ctx context.Context, fn func(kv.Reader) error) error {
+	s.hold(ctx)
+	return s.Store.View(ctx, fn)
+}
+
+// NewIter holds like View: a point query that reads with one iterator
+// opens no view.
+func (s *buildHoldStore) NewIter(ctx context.Context, o kv.IterOptions) (kv.Iterator, error) {
+	s.hold(ctx)
+	return s.Store.NewIter(ctx, o)
+}
+
+func (s *buildHoldStore) hold(ctx context.Context) {
 	if ctx.Value(serveMarker{}) == nil {
 		s.vOnce.Do(func() { close(s.viewHeld) })
 		<-s.release
 	}
-	return s.Store.View(ctx, fn)
 }
 
 // TestShutdownStopsIndexBuildAtOnce: a direct Shutdown cancels the
