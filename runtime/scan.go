@@ -253,6 +253,10 @@ func scanRows(ctx context.Context, rd kv.Reader, t *Table, r KeyRange, opts Scan
 		rt := t.rowType()
 		uo := t.db.unmarshalOptions()
 		asFields := t.keysAsFields() && !genericRowScan.Load()
+		plan := rt.plan
+		if p != nil && inlineOnly(p) && !genericRowScan.Load() {
+			plan = ownPlan(plan, p)
+		}
 		var buf []byte // the row's bytes and its key fields
 		err = e.scanWhole(lo, hi, opts, unitKind{table: t}, t.s.Root, p, func(key, wire []byte) (bool, error) {
 			if asFields {
@@ -263,7 +267,7 @@ func scanRows(ctx context.Context, rd kv.Reader, t *Table, r KeyRange, opts Scan
 				wire = buf
 			}
 			m := rt.mt.New()
-			if err := e.dec.unmarshalPlan(uo, wire, m, 0, rt.plan); err != nil {
+			if err := e.dec.unmarshalPlan(uo, wire, m, 0, plan); err != nil {
 				return false, corrupt(key, "reassembled %s does not parse: %v", t.s.Desc.FullName(), err)
 			}
 			if !asFields {

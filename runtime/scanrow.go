@@ -78,6 +78,25 @@ func (e *exec) filterChecked(key, value []byte, n *schema.Node, p *query.Proj) (
 	return e.scratch, nil
 }
 
+// ownPlan returns the decode plan of a row scan whose projection p
+// selects inline fields only (inlineOnly), given the row type's plan:
+// nil, so that the row's bytes go to proto.Unmarshal at once, unless p
+// keeps one of the plan's maps (an inline map of messages). The bytes of
+// such a scan are the row's own value filtered by p and its key columns,
+// so the plan's search of them for map entries would find none, and
+// costs a pass over the row with a copy of it.
+func ownPlan(plan *msgPlan, p *query.Proj) *msgPlan {
+	if plan == nil {
+		return nil
+	}
+	for _, mp := range plan.maps {
+		if p.Keeps(mp.num) {
+			return plan
+		}
+	}
+	return nil
+}
+
 // keysAsFields reports whether t's key columns can be set by decoding them
 // as fields of the row's wire bytes, with the same result as setting them
 // with protoreflect: every kind but enums, whose unknown values a closed
