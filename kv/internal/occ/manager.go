@@ -169,7 +169,7 @@ func (m *Manager) End(r *Reg) {
 		m.live.Remove(r.elem)
 		r.elem = nil
 	}
-	m.prune(time.Now())
+	m.prune()
 }
 
 // expired reports whether r outlived the maximum lifetime.
@@ -185,8 +185,14 @@ func (m *Manager) LogLen() int {
 }
 
 // prune expires transactions past their lifetime and drops the log records
-// that no live snapshot precedes. The lock must be held.
-func (m *Manager) prune(now time.Time) {
+// that no live snapshot precedes. The lock must be held. It reads the clock
+// only when a transaction is live (a commit with none live, the common
+// case of blind writes and of one writer at a time, reads it not at all).
+func (m *Manager) prune() {
+	var now time.Time
+	if m.live.Len() > 0 {
+		now = time.Now()
+	}
 	for e := m.live.Front(); e != nil; e = m.live.Front() {
 		r := e.Value.(*Reg)
 		if now.Sub(r.start) <= m.maxLifetime {
@@ -231,8 +237,7 @@ func (m *Manager) Commit(r *Reg, rs *ReadSet, ws func() *WriteSet, apply func() 
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	now := time.Now()
-	if err := m.validate(r, rs, now); err != nil {
+	if err := m.validate(r, rs); err != nil {
 		return err
 	}
 	if err := apply(); err != nil {
@@ -243,7 +248,7 @@ func (m *Manager) Commit(r *Reg, rs *ReadSet, ws func() *WriteSet, apply func() 
 	if m.others(r) > 0 {
 		m.log = append(m.log, record{seq: m.seq, ws: ws()})
 	}
-	m.prune(now)
+	m.prune()
 	return nil
 }
 
@@ -256,16 +261,17 @@ func (m *Manager) Validate(r *Reg, rs *ReadSet) error {
 	rs.seal()
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return m.validate(r, rs, time.Now())
+	return m.validate(r, rs)
 }
 
 // validate checks r's registration and read set rs against the commits
-// logged after r's snapshot. The lock must be held.
-func (m *Manager) validate(r *Reg, rs *ReadSet, now time.Time) error {
+// logged after r's snapshot. The lock must be held. A blind write (r nil)
+// has nothing to check, and does not read the clock.
+func (m *Manager) validate(r *Reg, rs *ReadSet) error {
 	if r == nil {
 		return nil
 	}
-	if m.expired(r, now) {
+	if now := time.Now(); m.expired(r, now) {
 		return m.expiredError(r, now)
 	}
 	if rs == nil || rs.Empty() {
@@ -337,7 +343,7 @@ func (m *Manager) CommitGrouped(r *Reg, rs *ReadSet, item Item, applyGroup func(
 		rs.seal()
 	}
 	m.mu.Lock()
-	if err := m.validate(r, rs, time.Now()); err != nil {
+	if err := m.validate(r, rs); err != nil {
 		m.mu.Unlock()
 		return err
 	}
@@ -404,7 +410,7 @@ func (m *Manager) CommitGrouped(r *Reg, rs *ReadSet, item Item, applyGroup func(
 	} else {
 		m.leading = false
 	}
-	m.prune(time.Now())
+	m.prune()
 	if panicked != nil {
 		panic(panicked) // the leader's own call; the lock is released on the way
 	}

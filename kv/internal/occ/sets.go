@@ -22,9 +22,15 @@ type ReadSet struct {
 	points [][]byte
 	spans  []span
 	sealed bool
+	// first holds the first point, so that a transaction reading one key
+	// (an inline setter's read-modify-write) allocates no slice for it.
+	first [1][]byte
 }
 
 func (r *ReadSet) addPoint(k []byte) {
+	if r.points == nil {
+		r.points = r.first[:0]
+	}
 	r.points = append(r.points, append(make([]byte, 0, len(k)), k...))
 }
 
