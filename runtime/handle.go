@@ -296,7 +296,11 @@ func (f Inline[T]) Set(ctx context.Context, v T) error {
 			typed = sf.Desc
 		}
 	}
-	return updateOne(ctx, h, num, func(m protoreflect.Message) error { // one closure: Set is a hot path
+	var set scalarSet // the change patchScalar can make without fn
+	if typed != nil {
+		set = scalarSet{fd: typed, v: pv}
+	}
+	return updateOne(ctx, h, num, set, func(m protoreflect.Message) error { // one closure: Set is a hot path
 		fd, err := fieldOf(m, num)
 		if err == nil && fd != typed {
 			err = viewMismatch(fd, fd.IsList() || fd.IsMap(), pv)
@@ -327,7 +331,7 @@ func updateField(ctx context.Context, h Handle, num protoreflect.FieldNumber, se
 	if err := h.failed(); err != nil {
 		return err
 	}
-	return updateOne(ctx, h, num, func(m protoreflect.Message) error {
+	return updateOne(ctx, h, num, scalarSet{}, func(m protoreflect.Message) error {
 		fd, err := fieldOf(m, num)
 		if err != nil {
 			return err
@@ -338,13 +342,15 @@ func updateField(ctx context.Context, h Handle, num protoreflect.FieldNumber, se
 
 // updateOne runs fn, which changes nothing but field num, inside
 // UpdateInline of the object at h; on a *DB or a *Tx the mutated message
-// then needs no check for fields fn cannot have set.
-func updateOne(ctx context.Context, h Handle, num protoreflect.FieldNumber, fn func(protoreflect.Message) error) error {
+// then needs no check for fields fn cannot have set, and when set is not
+// zero (fn sets set.fd to set.v, a value of its type) the change may be
+// made on the encoded value instead (patchScalar).
+func updateOne(ctx context.Context, h Handle, num protoreflect.FieldNumber, set scalarSet, fn func(protoreflect.Message) error) error {
 	switch q := h.q.(type) {
 	case *DB:
-		return q.updateInlineField(ctx, h.ref, num, fn)
+		return q.updateInlineField(ctx, h.ref, num, set, fn)
 	case *Tx:
-		return q.updateInlineField(ctx, h.ref, num, fn)
+		return q.updateInlineField(ctx, h.ref, num, set, fn)
 	}
 	return h.q.UpdateInline(ctx, h.ref, fn)
 }

@@ -211,28 +211,41 @@ func (db *DB) setValueApart(ctx context.Context, ref Ref, v protoreflect.Value, 
 
 // UpdateInline implements Querier in its own transaction.
 func (db *DB) UpdateInline(ctx context.Context, ref Ref, fn func(protoreflect.Message) error) error {
-	return db.updateInlineField(ctx, ref, 0, fn)
+	return db.updateInlineField(ctx, ref, 0, scalarSet{}, fn)
 }
 
-// updateInlineField is UpdateInline of a fn that changes only field num
-// (see updateInlineField).
-func (db *DB) updateInlineField(ctx context.Context, ref Ref, num protoreflect.FieldNumber, fn func(protoreflect.Message) error) error {
+// updateInlineField is UpdateInline of a fn that changes only field num,
+// to the value set gives when it is not zero (see updateInlineField).
+func (db *DB) updateInlineField(ctx context.Context, ref Ref, num protoreflect.FieldNumber, set scalarSet, fn func(protoreflect.Message) error) error {
 	ctx, ob := db.obs.start(ctx, "protoql.UpdateInline")
-	attempts := 0
-	run := func(txn kv.Txn) error {
-		attempts++
-		return updateInlineField(ctx, txn, db, ref, num, fn)
-	}
+	c := &inlineCall{ctx: ctx, db: db, ref: ref, num: num, set: set, fn: fn} // one allocation for what the transaction's function needs
 	var err error
 	if lu, ok := db.store.(kv.LatestUpdater); ok && num != 0 {
 		// A setter's fn only sets the field: it reads nothing and has no
 		// other effect, so the transaction needs no snapshot.
-		err = lu.UpdateLatest(ctx, run)
+		err = lu.UpdateLatest(ctx, c.run)
 	} else {
-		err = db.store.Update(ctx, run)
+		err = db.store.Update(ctx, c.run)
 	}
-	db.obs.endWrite(ctx, ob, "update_inline", &ref, attempts, err)
+	db.obs.endWrite(ctx, ob, "update_inline", &c.ref, c.attempts, err)
 	return err
+}
+
+// inlineCall is DB.updateInlineField's transaction function and its
+// arguments, with the count of its runs.
+type inlineCall struct {
+	ctx      context.Context
+	db       *DB
+	ref      Ref
+	num      protoreflect.FieldNumber
+	set      scalarSet
+	fn       func(protoreflect.Message) error
+	attempts int
+}
+
+func (c *inlineCall) run(txn kv.Txn) error {
+	c.attempts++
+	return updateInlineField(c.ctx, txn, c.db, c.ref, c.num, c.set, c.fn)
 }
 
 // Scan implements Querier. The whole scan reads one snapshot of the store
@@ -360,17 +373,17 @@ func (tx *Tx) setValue(ctx context.Context, ref Ref, v protoreflect.Value, typed
 
 // UpdateInline implements Querier.
 func (tx *Tx) UpdateInline(ctx context.Context, ref Ref, fn func(protoreflect.Message) error) error {
-	return tx.updateInlineField(ctx, ref, 0, fn)
+	return tx.updateInlineField(ctx, ref, 0, scalarSet{}, fn)
 }
 
-// updateInlineField is UpdateInline of a fn that changes only field num
-// (see updateInlineField).
-func (tx *Tx) updateInlineField(ctx context.Context, ref Ref, num protoreflect.FieldNumber, fn func(protoreflect.Message) error) error {
+// updateInlineField is UpdateInline of a fn that changes only field num,
+// to the value set gives when it is not zero (see updateInlineField).
+func (tx *Tx) updateInlineField(ctx context.Context, ref Ref, num protoreflect.FieldNumber, set scalarSet, fn func(protoreflect.Message) error) error {
 	w, err := tx.writer()
 	if err != nil {
 		return err
 	}
-	return updateInlineField(ctx, w, tx.db, ref, num, fn)
+	return updateInlineField(ctx, w, tx.db, ref, num, set, fn)
 }
 
 // Scan implements Querier.

@@ -115,7 +115,12 @@ func del(w kv.Writer, ref Ref) error {
 // field of the object, the message fn sees holds the stored inline fields
 // only and fn can add nothing else, so the row's key fields are not set for
 // it and the mutated message needs no check before it is written back.
-func updateInlineField(ctx context.Context, txn kv.Txn, db *DB, ref Ref, num protoreflect.FieldNumber, fn func(protoreflect.Message) error) error {
+//
+// When change is not zero, fn sets field change.fd (number num) to change.v, a
+// value of the field's type, and nothing else: with no index to maintain,
+// the new value is then patched into the encoded one when patchScalar can
+// vouch that the bytes are those of the decode, modify, encode.
+func updateInlineField(ctx context.Context, txn kv.Txn, db *DB, ref Ref, num protoreflect.FieldNumber, change scalarSet, fn func(protoreflect.Message) error) error {
 	n := ref.node
 	if n == nil {
 		return invalid("%s is a %s; inline fields belong to rows, objects and message map entries", ref, ref.kindName())
@@ -138,6 +143,14 @@ func updateInlineField(ctx context.Context, txn kv.Txn, db *DB, ref Ref, num pro
 	}
 	if err := checkValue(ref.key, val, n); err != nil {
 		return err
+	}
+	if change.fd != nil && trusted && ix == nil {
+		if out, ok := patchScalar(val, n.Desc, change.fd, change.v); ok {
+			if err := ensureRow(ctx, txn, ref); err != nil {
+				return err
+			}
+			return set(txn, ref.table, ref.key, out)
+		}
 	}
 	m := db.NewMessage(n.Desc)
 	if err := db.unmarshalOptions().Unmarshal(val, m.Interface()); err != nil {
