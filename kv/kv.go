@@ -176,7 +176,11 @@ type Txn interface {
 // Store is an ordered key-value store.
 type Store interface {
 	// Reader reads the latest committed state. Two calls may observe
-	// different states; use View for a consistent snapshot.
+	// different states; use View for a consistent snapshot. One call
+	// observes one state: an iterator from NewIter reads the state of its
+	// creation for its whole life, across every positioning call (seeks
+	// backward included), so a read that needs only one iterator needs no
+	// View.
 	Reader
 	// Apply commits every operation of b atomically, in order, without
 	// reading. It does not reset b. An optimistic engine may fail it with
