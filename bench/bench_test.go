@@ -67,13 +67,15 @@ func sharedEnv(b *testing.B, name string, load func(*Env) error) *Env {
 	return e
 }
 
-// benchOp is the number of the next operation runOp runs. It goes on
-// across runs of a benchmark function, as the environments do: with
-// -count > 1 (or a benchmark run again) the operations continue the
-// sequence instead of repeating it, so that a later run of the insert
-// workload inserts new users rather than replacing the ones the previous
-// run inserted. (BenchmarkIndexes does the same with benchIndexOp.)
-var benchOp = 0
+// benchOps holds, per benchmark (its full name: workload and column), the
+// number of the next operation runOp runs. It goes on across runs of a
+// benchmark, as the environments do: with -count > 1 (or a benchmark run
+// again) the operations continue the sequence instead of repeating it, so
+// that a later run of the insert workload inserts new users rather than
+// replacing the ones the previous run inserted. Each column has its own
+// sequence, so the columns of one workload run the same operations.
+// (BenchmarkIndexes does the same with benchIndexOp.)
+var benchOps = map[string]int{}
 
 // runOp runs op b.N times and reports the CPU time and the engine's bytes
 // written per op.
@@ -82,14 +84,14 @@ func runOp(b *testing.B, e *Env, c Column, op Op) {
 	b.ReportAllocs()
 	w0 := e.written(c.Impl)
 	cpu0 := cpuTime()
-	n := 0
+	n, first := 0, benchOps[b.Name()]
 	for b.Loop() {
-		if err := op(ctx, benchOp); err != nil {
+		if err := op(ctx, first+n); err != nil {
 			b.Fatal(err)
 		}
-		benchOp++
 		n++
 	}
+	benchOps[b.Name()] = first + n
 	// CPU time per operation (the process's, every thread): on a shared
 	// machine ns/op mostly measures waiting for a CPU.
 	b.ReportMetric(float64(cpuTime()-cpu0)/float64(max(n, 1)), "cpu-ns/op")
