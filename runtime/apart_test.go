@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/protoql/protoql/internal/apartpb"
+	"github.com/protoql/protoql/internal/querytest"
 	"github.com/protoql/protoql/internal/testpb"
 	"github.com/protoql/protoql/kv"
 	"github.com/protoql/protoql/kv/memkv"
@@ -255,17 +256,17 @@ func TestApartWrites(t *testing.T) {
 // with and without the apart fields, map ranges, first, reverse, paging
 // and resumption under limits) against the model.
 func TestQueryDifferentialApart(t *testing.T) {
-	open := func(t testing.TB, store kv.Store, _ ...runtime.Option) *runtime.DB {
+	open := func(t testing.TB, store kv.Store) *runtime.DB {
 		db, _ := openApart(t, store)
 		return db
 	}
-	qDifferential(t, 24, open, qApartData, []string{"ApartUser", "Feed"})
+	querytest.Differential(t, 24, memOrPebble(8), open, qApartData, []string{"ApartUser", "Feed"})
 }
 
-// qApartData is qRandomData's users as ApartUsers, with a Feed.
+// qApartData is querytest.RandomData's users as ApartUsers, with a Feed.
 func qApartData(r *rand.Rand) []proto.Message {
 	var out []proto.Message
-	for _, m := range qRandomData(r) {
+	for _, m := range querytest.RandomData(r) {
 		if u, ok := m.(*testpb.User); ok {
 			out = append(out, runtimetestConvert(u, &apartpb.ApartUser{}))
 		}

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/protoql/protoql/internal/querytest"
 	"github.com/protoql/protoql/internal/testpb"
 	"github.com/protoql/protoql/kv"
 	"github.com/protoql/protoql/kv/memkv"
@@ -31,7 +32,7 @@ func TestTxQueryFirstQuery(t *testing.T) {
 			store := mk()
 			for round := range 2 { // fresh, then reopened with the secret stored
 				db := openDB(t, store)
-				qPut(t, db, &testpb.User{UserId: "u", Registered: 1})
+				querytest.Put(t, db, &testpb.User{UserId: "u", Registered: 1})
 				q := query.MustCompile(db.Catalog(), `User { registered }`)
 				ctx, cancel := context.WithTimeout(context.Background(), hangGuard)
 				n := 0
@@ -60,7 +61,7 @@ func TestTxQueryFirstQuery(t *testing.T) {
 func TestFirstQueryBesideOpenUpdate(t *testing.T) {
 	store := memkv.New()
 	db := openDB(t, store)
-	qPut(t, db, &testpb.User{UserId: "u", Registered: 1})
+	querytest.Put(t, db, &testpb.User{UserId: "u", Registered: 1})
 	db = openDB(t, store) // a fresh handle: nothing cached
 	inside, release, done := make(chan struct{}), make(chan struct{}), make(chan error, 1)
 	go func() {

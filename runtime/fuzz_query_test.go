@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/protoql/protoql/internal/querytest"
 	"github.com/protoql/protoql/kv/memkv"
 	"github.com/protoql/protoql/query"
 	"github.com/protoql/protoql/runtime"
@@ -36,7 +37,7 @@ func FuzzQuery(f *testing.F) {
 		f.Add(s, "a", int64(2), true)
 	}
 	social := openDB(f, memkv.New())
-	qPut(f, social, qExampleData()...)
+	querytest.Put(f, social, qExampleData()...)
 	joins := openJoinDB(f, joinRows...)
 	f.Fuzz(func(t *testing.T, text, s string, n int64, useJoins bool) {
 		db := social
@@ -68,7 +69,7 @@ func runFuzzed(t *testing.T, db *runtime.DB, q *query.Query, vars map[string]any
 	ctx, cancel := context.WithTimeout(context.Background(), hangAfter)
 	defer cancel()
 	lim := runtime.WithLimits(query.Limits{MaxKeys: 100_000})
-	for res, err := range db.Query(ctx, q, vars, runtime.WithCursorKey(qKey), lim) {
+	for res, err := range db.Query(ctx, q, vars, runtime.WithCursorKey(querytest.CursorKey), lim) {
 		switch {
 		case errors.Is(err, context.DeadlineExceeded):
 			t.Fatalf("%s: did not end in %v", q.Text(), hangAfter)

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/protoql/protoql/internal/querytest"
 	"github.com/protoql/protoql/internal/testpb"
 	"github.com/protoql/protoql/kv/memkv"
 	"github.com/protoql/protoql/runtime"
@@ -20,9 +21,9 @@ func TestTypedIndexHandles(t *testing.T) {
 	ctx := context.Background()
 	for seed := range uint64(6) {
 		r := rand.New(rand.NewPCG(seed, 3))
-		data := qRandomAccounts(r)
-		db := openIndexedDB(t, memkv.New())
-		qPut(t, db, data...)
+		data := querytest.RandomAccounts(r)
+		db := querytest.OpenIndexed(t, memkv.New())
+		querytest.Put(t, db, data...)
 		accounts, err := testpb.NewAccountTable(db)
 		check(t, err)
 		var all []*testpb.Account
@@ -130,7 +131,7 @@ func TestTypedIndexHandles(t *testing.T) {
 // unknown index.
 func TestTypedIndexHandleErrors(t *testing.T) {
 	ctx := context.Background()
-	db := openIndexedDB(t, memkv.New())
+	db := querytest.OpenIndexed(t, memkv.New())
 	accounts, err := testpb.NewAccountTable(db)
 	check(t, err)
 	if _, err := accounts.ByTag().Get(ctx, "red"); !errors.Is(err, runtime.ErrInvalid) {

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/protoql/protoql/internal/querytest"
 	"github.com/protoql/protoql/internal/testpb"
 	"github.com/protoql/protoql/kv"
 	"github.com/protoql/protoql/kv/memkv"
@@ -29,7 +30,7 @@ func batchAccounts(t *testing.T, n int) (testpb.AccountTable, []*testpb.Account)
 func batchAccountsIn(t *testing.T, store kv.Store, n int) (testpb.AccountTable, []*testpb.Account) {
 	t.Helper()
 	r := rand.New(rand.NewPCG(uint64(n), 17))
-	db := openIndexedDB(t, store)
+	db := querytest.OpenIndexed(t, store)
 	accounts, err := testpb.NewAccountTable(db)
 	check(t, err)
 	var all []*testpb.Account

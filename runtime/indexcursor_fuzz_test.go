@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/protoql/protoql/internal/querytest"
 	"github.com/protoql/protoql/internal/testpb"
 	"github.com/protoql/protoql/kv/memkv"
 	"github.com/protoql/protoql/query"
@@ -28,7 +29,7 @@ import (
 // cursors of each index, and of the map index under another object.
 func FuzzIndexCursor(f *testing.F) {
 	ctx := context.Background()
-	db := openIndexedDB(f, memkv.New())
+	db := querytest.OpenIndexed(f, memkv.New())
 	accounts, err := testpb.NewAccountTable(db)
 	check(f, err)
 	var rows []*testpb.Account

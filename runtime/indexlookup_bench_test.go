@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"testing"
 
+	"github.com/protoql/protoql/internal/querytest"
 	"github.com/protoql/protoql/internal/testpb"
 	"github.com/protoql/protoql/kv"
 	"github.com/protoql/protoql/kv/memkv"
@@ -22,7 +23,7 @@ func BenchmarkIndexQuery(b *testing.B) {
 		if engine == "pebble" {
 			store = openPebble(b)
 		}
-		db := openIndexedDB(b, store)
+		db := querytest.OpenIndexed(b, store)
 		accounts, err := testpb.NewAccountTable(db)
 		if err != nil {
 			b.Fatal(err)

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/protoql/protoql/internal/kvcount"
+	"github.com/protoql/protoql/internal/querytest"
 	"github.com/protoql/protoql/kv/memkv"
 	"github.com/protoql/protoql/query"
 	"github.com/protoql/protoql/runtime"
@@ -29,7 +30,7 @@ func TestIndexQueryReadAheadFollowsLimits(t *testing.T) {
 		{query.Limits{MaxBytes: 600}, 1 << 30, query.IndexLookupBatch*60 + 600 + 400},
 	} {
 		store.Reset()
-		_, err := qCollect(t, db, q, nil, runtime.WithLimits(c.lim))
+		_, err := querytest.Collect(t, db, q, nil, runtime.WithLimits(c.lim))
 		var le *runtime.LimitError
 		if !errors.As(err, &le) {
 			t.Fatalf("limit %+v: error %v, want a LimitError", c.lim, err)

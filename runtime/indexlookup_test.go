@@ -12,6 +12,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/protoql/protoql/internal/querytest"
 	"github.com/protoql/protoql/internal/testpb"
 	"github.com/protoql/protoql/kv"
 	"github.com/protoql/protoql/kv/memkv"
@@ -90,7 +91,7 @@ func (it *seekIter) SeekGE(k []byte) bool {
 func lookupAccounts(t *testing.T, store kv.Store, n int, big ...int) (*runtime.DB, []*testpb.Account) {
 	t.Helper()
 	r := rand.New(rand.NewPCG(uint64(n), 99))
-	db := openIndexedDB(t, store)
+	db := querytest.OpenIndexed(t, store)
 	accounts, err := testpb.NewAccountTable(db)
 	check(t, err)
 	var all []*testpb.Account
@@ -156,7 +157,7 @@ func TestIndexQueryLookupsBatched(t *testing.T) {
 		{`Account.by_age[30](reverse: true) { name, tasks { text } }`, rev},
 	} {
 		store.reset()
-		got, err := qCollect(t, db, query.MustCompile(db.Catalog(), c.text), nil)
+		got, err := querytest.Collect(t, db, query.MustCompile(db.Catalog(), c.text), nil)
 		check(t, err)
 		sameResults(t, c.text, got, c.want, false)
 		seeks, back := store.backward()
@@ -192,7 +193,7 @@ func TestIndexQueryLookupsBatched(t *testing.T) {
 			text = fmt.Sprintf(`Account["m", 1] { tasks.by_done[false](first: %d) { text } }`, first)
 		}
 		store.reset()
-		got, err := qCollect(t, db, query.MustCompile(db.Catalog(), text), nil)
+		got, err := querytest.Collect(t, db, query.MustCompile(db.Catalog(), text), nil)
 		check(t, err)
 		wantKeys := keys
 		if first > 0 {
@@ -229,7 +230,7 @@ func TestIndexQueryLookupsBatched(t *testing.T) {
 		`Account["m", 2] { tasks.by_done[false], drawer, bio, score }`,
 		`Account["m", 2] { tasks.by_done[false] { text }, drawer { title, items.by_done[false] { text } }, bio, score }`,
 	} {
-		got, err := qCollect(t, db, query.MustCompile(db.Catalog(), text), nil)
+		got, err := querytest.Collect(t, db, query.MustCompile(db.Catalog(), text), nil)
 		check(t, err)
 		want := proto.Clone(second).(*testpb.Account)
 		if strings.Contains(text, "items.by_done") {
@@ -264,7 +265,7 @@ func TestIndexQueryPagesAcrossBatches(t *testing.T) {
 				if calls > 300 {
 					t.Fatalf("pages of %d: no end", size)
 				}
-				page, err := qCollect(t, db, q, map[string]any{"n": size, "after": after})
+				page, err := querytest.Collect(t, db, q, map[string]any{"n": size, "after": after})
 				check(t, err)
 				if len(page) == 0 {
 					break
@@ -321,7 +322,7 @@ func indexRowCosts(t *testing.T, db *runtime.DB, raw kv.Store, want []*testpb.Ac
 		defer it.Close()
 		var prevEnd []byte // the key the row before ended on
 		for i, a := range want {
-			rowKey := qRowKey(t, db, a)
+			rowKey := querytest.RowKey(t, db, a)
 			c := rowCost{keys: 1, bytes: entries[i][0] + entries[i][1]}
 			c.firstKeys, c.firstBytes = c.keys, c.bytes
 			ok := it.SeekGE(rowKey)
@@ -391,7 +392,7 @@ func TestIndexQueryLimitsPerRow(t *testing.T) {
 					partial = sums[complete]+f <= max
 				}
 				what := fmt.Sprintf("limit %+v (row %d)", lim, row)
-				got, err := qCollect(t, db, q, map[string]any{"after": ""}, runtime.WithLimits(lim))
+				got, err := querytest.Collect(t, db, q, map[string]any{"after": ""}, runtime.WithLimits(lim))
 				var le *runtime.LimitError
 				if complete == len(want) {
 					check(t, err)
@@ -408,7 +409,7 @@ func TestIndexQueryLimitsPerRow(t *testing.T) {
 				sameResults(t, what, got[:complete], want[:complete], true)
 				if partial {
 					g := got[complete]
-					if !g.Partial || !bytes.Equal(qRowKey(t, db, g.Msg), qRowKey(t, db, want[complete])) {
+					if !g.Partial || !bytes.Equal(querytest.RowKey(t, db, g.Msg), querytest.RowKey(t, db, want[complete])) {
 						t.Fatalf("%s: result %d is %v (partial %v), want part of row %s/%d", what, complete, g.Msg, g.Partial, want[complete].Org, want[complete].AccountId)
 					}
 				}
@@ -423,8 +424,8 @@ func TestIndexQueryLimitsPerRow(t *testing.T) {
 			if calls > 2000 {
 				t.Fatalf("limit %+v: no end", lim)
 			}
-			page, err := qCollect(t, db, q, map[string]any{"after": after}, runtime.WithLimits(lim))
-			got = qJoinPartial(t, db, got, page)
+			page, err := querytest.Collect(t, db, q, map[string]any{"after": after}, runtime.WithLimits(lim))
+			got = querytest.JoinPartial(t, db, got, page)
 			if err == nil {
 				break
 			}

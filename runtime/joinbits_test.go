@@ -5,6 +5,7 @@ import (
 	"math"
 	"testing"
 
+	"github.com/protoql/protoql/internal/querytest"
 	"github.com/protoql/protoql/internal/testpb"
 	"github.com/protoql/protoql/kv/memkv"
 	"github.com/protoql/protoql/query"
@@ -21,7 +22,7 @@ func TestJoinCopiesBitExact(t *testing.T) {
 	db, err := runtime.Open(ctx, memkv.New(), runtime.WithSchema(testpb.File_protoql_test_v1_places_proto))
 	check(t, err)
 	negZero, nan := math.Copysign(0, -1), math.Float64frombits(0x7ff8_0000_dead_beef)
-	qPut(t, db,
+	querytest.Put(t, db,
 		&testpb.Place{PlaceId: "x", Lat: negZero, Alt: float32(negZero)},
 		&testpb.Place{PlaceId: "y", Lat: nan},
 		&testpb.Board{BoardId: "b", Pins: map[string]*testpb.Pin{

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/protoql/protoql/internal/prototest"
+	"github.com/protoql/protoql/internal/querytest"
 	"github.com/protoql/protoql/kv/memkv"
 	"github.com/protoql/protoql/query"
 	"github.com/protoql/protoql/runtime"
@@ -111,7 +112,7 @@ func TestJoinKeepsKeyColumnSource(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", c.query, err)
 		}
-		res, err := qCollect(t, db, q, nil)
+		res, err := querytest.Collect(t, db, q, nil)
 		if err != nil {
 			t.Fatalf("%s: %v", c.query, err)
 		}
@@ -138,7 +139,7 @@ func TestDeepJoinsDecode(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := qCollect(t, db, q, nil)
+	res, err := querytest.Collect(t, db, q, nil)
 	if err != nil || len(res) != 1 {
 		t.Fatalf("got %d results, %v; want 1", len(res), err)
 	}

@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/protoql/protoql/internal/querytest"
 	"github.com/protoql/protoql/internal/testpb"
 	"github.com/protoql/protoql/kv"
 	"github.com/protoql/protoql/kv/memkv"
@@ -41,7 +42,7 @@ func bigUser(id string, pad int) *testpb.User {
 func TestQueryLimitInsideRow(t *testing.T) {
 	store := memkv.New()
 	db := openDB(t, store)
-	qPut(t, db, &testpb.User{UserId: "a", Registered: 1}, bigUser("big", 0), &testpb.User{UserId: "c", Registered: 3, Sessions: map[string]*testpb.Session{"x": {ExpiresUs: 1}}})
+	querytest.Put(t, db, &testpb.User{UserId: "a", Registered: 1}, bigUser("big", 0), &testpb.User{UserId: "c", Registered: 3, Sessions: map[string]*testpb.Session{"x": {ExpiresUs: 1}}})
 	cases := []struct {
 		text string
 		rows []string // the rows expected, in order
@@ -61,13 +62,13 @@ func TestQueryLimitInsideRow(t *testing.T) {
 				if calls > 200 {
 					t.Fatalf("%s under %+v: no end after %d calls", c.text, lim, calls)
 				}
-				page, err := qCollect(t, db, q, map[string]any{"after": after}, runtime.WithLimits(lim))
+				page, err := querytest.Collect(t, db, q, map[string]any{"after": after}, runtime.WithLimits(lim))
 				for _, r := range page {
 					for id := range r.Msg.(*testpb.User).Sessions {
 						seen[r.Msg.(*testpb.User).UserId+"/"+id]++
 					}
 				}
-				got = qJoinPartial(t, db, got, page)
+				got = querytest.JoinPartial(t, db, got, page)
 				if err == nil {
 					break
 				}
@@ -177,7 +178,7 @@ func (it *cancelIter) SeekLT(k []byte) bool { return it.land(it.Iterator.SeekLT(
 // context's error, not read the rest of the row.
 func TestReadsStopOnCancel(t *testing.T) {
 	base := memkv.New()
-	qPut(t, openDB(t, base), bigUser("big", 0))
+	querytest.Put(t, openDB(t, base), bigUser("big", 0))
 	const after = 1000
 	reads := map[string]func(ctx context.Context, db *runtime.DB) error{
 		"Query": func(ctx context.Context, db *runtime.DB) error {
@@ -245,7 +246,7 @@ func bigRow(t testing.TB, db *runtime.DB) runtime.Ref {
 // the process), not in proportion to the row.
 func TestQueryMemoryBoundedByLimit(t *testing.T) {
 	db := openDB(t, memkv.New())
-	qPut(t, db, bigUser("big", 100))
+	querytest.Put(t, db, bigUser("big", 100))
 	q := query.MustCompile(db.Catalog(), `User["big"] { sessions { expires_us, device } }`)
 	const maxBytes = 256 << 10
 	run := func(lim query.Limits) (alloc uint64, results int, err error) {
@@ -280,13 +281,13 @@ func TestQueryMemoryBoundedByLimit(t *testing.T) {
 // hold every entry once, and the cursor of a piece resumes after it.
 func TestQueryRowChunks(t *testing.T) {
 	db := openDB(t, memkv.New())
-	qPut(t, db, &testpb.User{UserId: "a"}, bigUser("big", 0), &testpb.User{UserId: "c"})
+	querytest.Put(t, db, &testpb.User{UserId: "a"}, bigUser("big", 0), &testpb.User{UserId: "c"})
 	q := query.MustCompile(db.Catalog(), `User(after: $after) { registered, sessions(reverse: true) { expires_us } }`)
 	const chunk = 64 << 10
 	// Each entry is well over 10 bytes of key, so a piece holds fewer than
 	// chunk/10 entries.
 	const maxPerPiece = chunk / 10
-	pieces, err := qCollect(t, db, q, map[string]any{"after": ""}, runtime.WithRowChunk(chunk))
+	pieces, err := querytest.Collect(t, db, q, map[string]any{"after": ""}, runtime.WithRowChunk(chunk))
 	check(t, err)
 	seen := map[string]int{}
 	var got []runtime.Result
@@ -301,7 +302,7 @@ func TestQueryRowChunks(t *testing.T) {
 		for id := range u.Sessions {
 			seen[id]++
 		}
-		got = qJoinPartial(t, db, got, []runtime.Result{r})
+		got = querytest.JoinPartial(t, db, got, []runtime.Result{r})
 	}
 	if len(pieces) < bigSessions/maxPerPiece || len(got) != 3 {
 		t.Fatalf("%d pieces making %d rows, want at least %d pieces and 3 rows", len(pieces), len(got), bigSessions/maxPerPiece)
@@ -313,7 +314,7 @@ func TestQueryRowChunks(t *testing.T) {
 	}
 	// Resuming from the cursor of a piece in the middle returns the rest.
 	mid := len(pieces) / 2
-	rest, err := qCollect(t, db, q, map[string]any{"after": pieces[mid].Cursor()}, runtime.WithRowChunk(chunk))
+	rest, err := querytest.Collect(t, db, q, map[string]any{"after": pieces[mid].Cursor()}, runtime.WithRowChunk(chunk))
 	check(t, err)
 	n := 0
 	for _, r := range rest {

@@ -13,6 +13,7 @@ import (
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 
 	"github.com/protoql/protoql/internal/kvcount"
+	"github.com/protoql/protoql/internal/querytest"
 	"github.com/protoql/protoql/internal/testpb"
 	"github.com/protoql/protoql/kv"
 	"github.com/protoql/protoql/kv/memkv"
@@ -99,7 +100,7 @@ func TestQueryTelemetry(t *testing.T) {
 			Sessions: map[string]*testpb.Session{"s1": {ExpiresUs: 1}, "s2": {ExpiresUs: 2}}})
 	}
 	for _, u := range users {
-		qPut(t, tel.db, u)
+		querytest.Put(t, tel.db, u)
 	}
 	q, err := query.Compile(tel.db.Catalog(), `User["u1".."u4"] { registered, sessions { expires_us } }`)
 	if err != nil {
@@ -110,11 +111,11 @@ func TestQueryTelemetry(t *testing.T) {
 	if err := tel.db.View(t.Context(), func(tx *runtime.Tx) error { return nil }); err != nil {
 		t.Fatal(err)
 	}
-	for range tel.db.Query(t.Context(), q, nil, runtime.WithCursorKey(qKey)) {
+	for range tel.db.Query(t.Context(), q, nil, runtime.WithCursorKey(querytest.CursorKey)) {
 	}
 	tel.store.Reset()
 	rows := 0
-	for _, err := range tel.db.Query(t.Context(), q, nil, runtime.WithCursorKey(qKey)) {
+	for _, err := range tel.db.Query(t.Context(), q, nil, runtime.WithCursorKey(querytest.CursorKey)) {
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -166,7 +167,7 @@ func TestQueryTelemetry(t *testing.T) {
 func TestQueryLimitTelemetry(t *testing.T) {
 	tel := newTelemetry(t, memkv.New())
 	for i := range 4 {
-		qPut(t, tel.db, &testpb.User{UserId: fmt.Sprintf("u%d", i)})
+		querytest.Put(t, tel.db, &testpb.User{UserId: fmt.Sprintf("u%d", i)})
 	}
 	q, err := query.Compile(tel.db.Catalog(), `User { user_id }`)
 	if err != nil {
@@ -244,7 +245,7 @@ func (s *conflictingStore) Update(ctx context.Context, fn func(kv.Txn) error) er
 func TestUpdateTelemetry(t *testing.T) {
 	tel := newTelemetry(t, &conflictingStore{Store: openedStore(t), conflicts: 1, maxAttempts: 3})
 	u := &testpb.User{UserId: "alice", Registered: 1}
-	qPut(t, tel.db, u)
+	querytest.Put(t, tel.db, u)
 	users, _ := tel.db.Table("User")
 	ref, err := users.RowOf(u)
 	if err != nil {

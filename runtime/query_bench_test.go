@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/cockroachdb/pebble/v2"
+	"github.com/protoql/protoql/internal/querytest"
 	"github.com/protoql/protoql/internal/testpb"
 	"github.com/protoql/protoql/kv"
 	"github.com/protoql/protoql/kv/memkv"
@@ -47,7 +48,7 @@ func BenchmarkQueryVsGet(b *testing.B) {
 			store = openPebble(b)
 		}
 		db := openDB(b, store)
-		qPut(b, db, qBenchUser("alice"), qBenchUser("bob"))
+		querytest.Put(b, db, qBenchUser("alice"), qBenchUser("bob"))
 		users, _ := db.Table("User")
 		ref, _ := users.Row(protoreflect.ValueOfString("alice"))
 		b.Run(engine+"/get", func(b *testing.B) {
@@ -79,7 +80,7 @@ func BenchmarkQueryVsGet(b *testing.B) {
 				b.ReportAllocs()
 				for b.Loop() {
 					n := 0
-					for _, err := range db.Query(ctx, c.q, c.vars, runtime.WithCursorKey(qKey)) {
+					for _, err := range db.Query(ctx, c.q, c.vars, runtime.WithCursorKey(querytest.CursorKey)) {
 						if err != nil {
 							b.Fatal(err)
 						}
@@ -113,7 +114,7 @@ func BenchmarkPointQuery(b *testing.B) {
 			u.Sessions[fmt.Sprintf("s%03d", j)] = &testpb.Session{ExpiresUs: int64(i + j), Device: "phone"}
 		}
 		if batch = append(batch, u); len(batch) == 500 {
-			qPut(b, db, batch...)
+			querytest.Put(b, db, batch...)
 			batch = batch[:0]
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/protoql/protoql/internal/querytest"
 	"github.com/protoql/protoql/internal/testpb"
 	"github.com/protoql/protoql/kv/memkv"
 	"github.com/protoql/protoql/query"
@@ -18,7 +19,7 @@ func TestQueryCursorChecks(t *testing.T) {
 	db := qExampleDB(t)
 	cat := db.Catalog()
 	q := query.MustCompile(cat, `User(first: 1, after: $c) { registered }`)
-	res, err := qCollect(t, db, q, map[string]any{"c": ""})
+	res, err := querytest.Collect(t, db, q, map[string]any{"c": ""})
 	if err != nil || len(res) != 1 {
 		t.Fatalf("first page: %v, %d results", err, len(res))
 	}
@@ -26,13 +27,13 @@ func TestQueryCursorChecks(t *testing.T) {
 
 	// The cursor resumes the same query, with another page size too.
 	q2 := query.MustCompile(cat, `User(first: 2, after: $c) { registered }`)
-	if res, err := qCollect(t, db, q2, map[string]any{"c": cur}); err != nil || len(res) != 2 || qText(res[0].Msg.ProtoReflect()) != `{user_id:"bob" registered:7}` {
+	if res, err := querytest.Collect(t, db, q2, map[string]any{"c": cur}); err != nil || len(res) != 2 || querytest.Text(res[0].Msg.ProtoReflect()) != `{user_id:"bob" registered:7}` {
 		t.Errorf("resuming with another page size: %v, %v", err, res)
 	}
 
 	// Another query refuses it, at the argument's position.
 	other := query.MustCompile(cat, `User(after: $c) { user_id }`)
-	_, err = qCollect(t, db, other, map[string]any{"c": cur})
+	_, err = querytest.Collect(t, db, other, map[string]any{"c": cur})
 	if want := `query: 1:13: after: the cursor was returned by another query; a cursor resumes only the query that returned it`; err == nil || err.Error() != want {
 		t.Errorf("cursor of another query: got %v, want %s", err, want)
 	}
@@ -43,11 +44,11 @@ func TestQueryCursorChecks(t *testing.T) {
 	if b[len(b)/2] == '-' || b[len(b)/2] == '_' {
 		b[len(b)/2] = 'A'
 	}
-	_, err = qCollect(t, db, q, map[string]any{"c": string(b)})
+	_, err = querytest.Collect(t, db, q, map[string]any{"c": string(b)})
 	if !errors.Is(err, query.ErrCursor) {
 		t.Errorf("altered cursor: got %v, want ErrCursor", err)
 	}
-	_, err = qCollect(t, db, q, map[string]any{"c": cur}, runtime.WithCursorKey([]byte("another database")))
+	_, err = querytest.Collect(t, db, q, map[string]any{"c": cur}, runtime.WithCursorKey([]byte("another database")))
 	if want := `query: 1:23: after: the cursor failed its integrity check: it was altered, or issued by another database`; err == nil || err.Error() != want {
 		t.Errorf("cursor of another secret: got %v, want %s", err, want)
 	}
@@ -60,8 +61,8 @@ func TestQueryCursorChecks(t *testing.T) {
 	}
 	for r, err := range db.Query(context.Background(), q, map[string]any{"c": got[0].Cursor()}) {
 		check(t, err)
-		if qText(r.Msg.ProtoReflect()) != `{user_id:"bob" registered:7}` {
-			t.Errorf("resuming with the stored secret: got %s", qText(r.Msg.ProtoReflect()))
+		if querytest.Text(r.Msg.ProtoReflect()) != `{user_id:"bob" registered:7}` {
+			t.Errorf("resuming with the stored secret: got %s", querytest.Text(r.Msg.ProtoReflect()))
 		}
 	}
 	db2 := openDB(t, db.Store())
@@ -74,11 +75,11 @@ func TestQueryNamespaceAndTx(t *testing.T) {
 	store := memkv.New()
 	a := openDB(t, store, runtime.WithNamespace("a"))
 	b := openDB(t, store, runtime.WithNamespace("b"))
-	qPut(t, a, &testpb.User{UserId: "alice", Registered: 1})
-	qPut(t, b, &testpb.User{UserId: "bob", Registered: 2})
+	querytest.Put(t, a, &testpb.User{UserId: "alice", Registered: 1})
+	querytest.Put(t, b, &testpb.User{UserId: "bob", Registered: 2})
 	q := query.MustCompile(a.Catalog(), `User { registered }`)
 	for _, db := range []*runtime.DB{a, b} {
-		res, err := qCollect(t, db, q, nil)
+		res, err := querytest.Collect(t, db, q, nil)
 		if err != nil || len(res) != 1 {
 			t.Fatalf("namespace %x: %v, %d results", db.Namespace(), err, len(res))
 		}
@@ -104,7 +105,7 @@ func TestQueryNamespaceAndTx(t *testing.T) {
 			return err
 		}
 		n := 0
-		for _, err := range tx.Query(context.Background(), q, nil, runtime.WithCursorKey(qKey)) {
+		for _, err := range tx.Query(context.Background(), q, nil, runtime.WithCursorKey(querytest.CursorKey)) {
 			if err != nil {
 				return err
 			}
@@ -130,7 +131,7 @@ func TestQueryConcurrent(t *testing.T) {
 			defer wg.Done()
 			id := []string{"alice", "bob", "carol", "zed"}[i%4]
 			for range 50 {
-				res, err := qCollect(t, db, q, map[string]any{"id": id})
+				res, err := querytest.Collect(t, db, q, map[string]any{"id": id})
 				if err != nil || len(res) != 1 {
 					t.Errorf("%s: %v, %d results", id, err, len(res))
 					return

@@ -1,189 +1,40 @@
 package runtime_test
 
 import (
-	"bytes"
-	"errors"
-	"fmt"
-	"math/rand/v2"
 	"testing"
 
+	"github.com/protoql/protoql/internal/querytest"
 	"github.com/protoql/protoql/kv"
 	"github.com/protoql/protoql/kv/memkv"
-	"github.com/protoql/protoql/query"
 	"github.com/protoql/protoql/runtime"
-	"github.com/protoql/protoql/schema"
-	"google.golang.org/protobuf/proto"
 )
 
 // TestQueryDifferential runs random queries on random data through the
-// executor and through qModel, and requires the same results; each query
-// is also run page by page (first: 1, after: the last cursor) and under
-// random limits, resuming after each LimitError, and must return the same
-// sequence.
+// executor and through querytest's model, and requires the same results;
+// each query is also run page by page (first: 1, after: the last cursor)
+// and under random limits, resuming after each LimitError, and must
+// return the same sequence. One seed in eight runs on Pebble.
 func TestQueryDifferential(t *testing.T) {
-	qDifferential(t, 40, openDB, qRandomData, nil)
+	open := func(t testing.TB, s kv.Store) *runtime.DB { return openDB(t, s) }
+	querytest.Differential(t, 40, memOrPebble(8), open, querytest.RandomData, nil)
 }
 
-// qDifferential is TestQueryDifferential with seeds seeds, DBs from open,
-// data from data and queries on the tables (nil: all of them).
-func qDifferential(t *testing.T, seeds uint64, open func(testing.TB, kv.Store, ...runtime.Option) *runtime.DB, data func(*rand.Rand) []proto.Message, tables []string) {
-	for seed := range seeds {
-		r := rand.New(rand.NewPCG(seed, 42))
-		data := data(r)
-		var store kv.Store = memkv.New()
-		if seed%8 == 0 {
-			store = openPebble(t)
-		}
-		db := open(t, store)
-		qPut(t, db, data...)
-		model := newQModel(data)
-		g := &qGen{r: r, cat: db.Catalog()}
-		for _, name := range tables {
-			g.tables = append(g.tables, must[*schema.Table](t)(db.Catalog().Lookup(name)))
-		}
-		for i := range 150 {
-			rq := g.query()
-			text := rq.text()
-			q, first, got := qCheckQuery(t, db, model, r, fmt.Sprintf("seed %d query %d", seed, i), text)
-			qLimited(t, db, q, first, got, text, r)
-		}
-	}
+// TestIndexQueryDifferential runs random queries through indexes, on
+// random data, through the executor and through querytest's model (which
+// filters and sorts the model's rows and entries naively), and requires
+// the same results, unpaged, page by page and under random limits. One
+// seed in four runs on Pebble.
+func TestIndexQueryDifferential(t *testing.T) {
+	querytest.IndexDifferential(t, 16, memOrPebble(4))
 }
 
-// qCheckQuery compiles text, runs it with a random first (1 to 4, or
-// unlimited), checks its results against model and pages through them
-// with that first; it returns the query, the first and the results.
-func qCheckQuery(t *testing.T, db *runtime.DB, model *qModel, r *rand.Rand, what, text string) (*query.Query, int, []runtime.Result) {
-	t.Helper()
-	q, err := query.Compile(db.Catalog(), text)
-	if err != nil {
-		t.Fatalf("%s: %s: %v", what, text, err)
-	}
-	first := 1 + r.IntN(4)
-	if r.IntN(2) == 0 {
-		first = 1 << 30
-	}
-	vars := map[string]any{"first": first, "after": ""}
-	b, err := q.Bind(vars)
-	check(t, err)
-	want := model.eval(b)
-	got, err := qCollect(t, db, q, vars)
-	if err != nil {
-		t.Fatalf("%s: %s: %v", what, text, err)
-	}
-	qSameResults(t, fmt.Sprintf("%s: %s (first %d)", what, text, first), want, got)
-	qPaged(t, db, q, first, got, text)
-	return q, first, got
-}
-
-func qSameResults(t *testing.T, what string, want []proto.Message, got []runtime.Result) {
-	t.Helper()
-	if len(want) != len(got) {
-		t.Fatalf("%s: %d results, want %d:\ngot:  %s\nwant: %s", what, len(got), len(want), qTexts(got), qMsgTexts(want))
-	}
-	for i := range want {
-		if !proto.Equal(want[i], got[i].Msg) {
-			t.Fatalf("%s: result %d:\ngot:  %s\nwant: %s", what, i, qText(got[i].Msg.ProtoReflect()), qText(want[i].ProtoReflect()))
+// memOrPebble returns stores for the differential tests: Pebble for every
+// every-th seed (from 0), memkv for the others.
+func memOrPebble(every uint64) func(testing.TB, uint64) kv.Store {
+	return func(t testing.TB, seed uint64) kv.Store {
+		if seed%every == 0 {
+			return openPebble(t)
 		}
+		return memkv.New()
 	}
-}
-
-// qPaged re-runs q one row at a time, resuming with each result's cursor,
-// and requires the unpaged sequence want.
-func qPaged(t *testing.T, db *runtime.DB, q *query.Query, first int, want []runtime.Result, text string) {
-	t.Helper()
-	var got []runtime.Result
-	after := ""
-	for len(got) < first {
-		page, err := qCollect(t, db, q, map[string]any{"first": 1, "after": after})
-		if err != nil {
-			t.Fatalf("%s: page %d: %v", text, len(got), err)
-		}
-		if len(page) == 0 {
-			break
-		}
-		if len(page) > 1 {
-			t.Fatalf("%s: page %d has %d results with first: 1", text, len(got), len(page))
-		}
-		got = append(got, page[0])
-		after = page[0].Cursor()
-	}
-	if len(got) != len(want) {
-		t.Fatalf("%s: paging returned %d results, want %d", text, len(got), len(want))
-	}
-	for i := range want {
-		if !proto.Equal(want[i].Msg, got[i].Msg) || want[i].Cursor() != got[i].Cursor() {
-			t.Fatalf("%s: page %d: got %s, want %s", text, i, qText(got[i].Msg.ProtoReflect()), qText(want[i].Msg.ProtoReflect()))
-		}
-	}
-}
-
-// qLimited runs q under random limits, resuming after each LimitError
-// (raising the limit when a single row needs more), and requires want.
-func qLimited(t *testing.T, db *runtime.DB, q *query.Query, first int, want []runtime.Result, text string, r *rand.Rand) {
-	t.Helper()
-	lim := query.Limits{MaxRows: r.IntN(3), MaxKeys: r.IntN(40), MaxBytes: r.IntN(2000)}
-	chunk := r.IntN(3) * r.IntN(200) // rows in pieces one time in three
-	var got []runtime.Result
-	after := ""
-	for calls := 0; len(got) < first; calls++ {
-		if calls > 1000 {
-			t.Fatalf("%s: no progress under limits %+v", text, lim)
-		}
-		complete := len(got)
-		if complete > 0 && got[complete-1].Partial {
-			complete--
-		}
-		page, err := qCollect(t, db, q, map[string]any{"first": first - complete, "after": after}, runtime.WithLimits(lim), runtime.WithRowChunk(chunk))
-		got = qJoinPartial(t, db, got, page)
-		if len(page) > 0 {
-			after = page[len(page)-1].Cursor()
-		}
-		var le *runtime.LimitError
-		switch {
-		case err == nil:
-			if len(got) != len(want) {
-				t.Fatalf("%s: under limits %+v: %d results, want %d", text, lim, len(got), len(want))
-			}
-			for i := range want {
-				if !proto.Equal(want[i].Msg, got[i].Msg) {
-					t.Fatalf("%s: under limits %+v: result %d: got %s, want %s", text, lim, i, qText(got[i].Msg.ProtoReflect()), qText(want[i].Msg.ProtoReflect()))
-				}
-			}
-			return
-		case !errors.As(err, &le) || !errors.Is(err, runtime.ErrLimit):
-			t.Fatalf("%s: under limits %+v: %v", text, lim, err)
-		case le.Cursor != after && !(le.Cursor == "" && len(got) == 0):
-			t.Fatalf("%s: LimitError cursor %q is not the last result's %q", text, le.Cursor, after)
-		}
-		if len(page) == 0 {
-			// One row needs more than the limit: raise it.
-			lim.MaxKeys, lim.MaxBytes = 2*lim.MaxKeys+1, 2*lim.MaxBytes+1
-		}
-	}
-	if len(got) != len(want) {
-		t.Fatalf("%s: under limits: %d results, want %d", text, len(got), len(want))
-	}
-}
-
-// qJoinPartial appends page to got, merging each result into the one
-// before it when that one was cut short (Partial) and the result continues
-// the same row; otherwise the cut row was complete after all.
-func qJoinPartial(t testing.TB, db *runtime.DB, got, page []runtime.Result) []runtime.Result {
-	t.Helper()
-	for _, r := range page {
-		if len(got) > 0 && got[len(got)-1].Partial {
-			last := &got[len(got)-1]
-			last.Partial = false
-			if bytes.Equal(qRowKey(t, db, last.Msg), qRowKey(t, db, r.Msg)) {
-				runtime.MergeRow(last.Msg, r.Msg)
-				merged := last.Msg
-				*last = r // r's Partial and Cursor
-				last.Msg = merged
-				continue
-			}
-		}
-		got = append(got, r)
-	}
-	return got
 }

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/protoql/protoql/internal/golden"
+	"github.com/protoql/protoql/internal/querytest"
 	"github.com/protoql/protoql/query"
 	"github.com/protoql/protoql/runtime"
 )
@@ -24,12 +25,12 @@ func TestQueryGolden(t *testing.T) {
 			return err.Error()
 		}
 		var sb strings.Builder
-		for res, err := range db.Query(context.Background(), q, qVars(t, c), runtime.WithCursorKey(qKey)) {
+		for res, err := range db.Query(context.Background(), q, qVars(t, c), runtime.WithCursorKey(querytest.CursorKey)) {
 			if err != nil {
 				sb.WriteString("error: " + err.Error() + "\n")
 				break
 			}
-			sb.WriteString(qText(res.Msg.ProtoReflect()) + "\n")
+			sb.WriteString(querytest.Text(res.Msg.ProtoReflect()) + "\n")
 			for _, k := range slices.Sorted(mapsKeys(res.MapCursors)) {
 				sb.WriteString("  more " + k + "\n")
 			}

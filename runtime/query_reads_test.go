@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/protoql/protoql/internal/kvcount"
+	"github.com/protoql/protoql/internal/querytest"
 	"github.com/protoql/protoql/internal/testpb"
 	"github.com/protoql/protoql/kv"
 	"github.com/protoql/protoql/kv/memkv"
@@ -33,7 +34,7 @@ func TestQueryPushdown(t *testing.T) {
 	for i := range 20 {
 		u.Counters[fmt.Sprintf("c%02d", i)] = int64(i)
 	}
-	qPut(t, db, u, &testpb.User{UserId: "next", Counters: map[string]int64{"x": 1}})
+	querytest.Put(t, db, u, &testpb.User{UserId: "next", Counters: map[string]int64{"x": 1}})
 	users, _ := db.Table("User")
 	row, _ := users.Row(protoreflect.ValueOfString("big"))
 	sessions, _ := row.FieldByName("sessions")
@@ -68,11 +69,11 @@ func TestQueryPushdown(t *testing.T) {
 	for _, c := range cases {
 		q := query.MustCompile(db.Catalog(), c.query)
 		store.Reset()
-		res, err := qCollect(t, db, q, nil)
+		res, err := querytest.Collect(t, db, q, nil)
 		check(t, err)
 		counts := store.Counts()
-		if c.wantText != "" && (len(res) != 1 || qText(res[0].Msg.ProtoReflect()) != c.wantText) {
-			t.Errorf("%s: got %s, want %s", c.query, qTexts(res), c.wantText)
+		if c.wantText != "" && (len(res) != 1 || querytest.Text(res[0].Msg.ProtoReflect()) != c.wantText) {
+			t.Errorf("%s: got %s, want %s", c.query, querytest.Texts(res), c.wantText)
 		}
 		if counts.KeysRead+counts.Gets > c.maxKeys {
 			t.Errorf("%s: read %d keys, want at most %d", c.query, counts.KeysRead+counts.Gets, c.maxKeys)
@@ -119,7 +120,7 @@ func TestQueryMapPageSteps(t *testing.T) {
 	before := &testpb.User{UserId: "before", Registered: 1, LastSeenUs: 7}
 	after := &testpb.User{UserId: "after", Counters: map[string]int64{"c": 1}}
 	own := &testpb.User{UserId: "own", Registered: 1}
-	qPut(t, db, plain, attrs, before, after, own)
+	querytest.Put(t, db, plain, attrs, before, after, own)
 	q := query.MustCompile(db.Catalog(), `User[$id] { sessions(first: 10) { expires_us } }`)
 	var entries []string
 	for i := range 10 {
@@ -141,9 +142,9 @@ func TestQueryMapPageSteps(t *testing.T) {
 		{"missing", "", 2, 0},
 	} {
 		store.Reset()
-		res, err := qCollect(t, db, q, map[string]any{"id": c.id})
+		res, err := querytest.Collect(t, db, q, map[string]any{"id": c.id})
 		check(t, err)
-		if got := qTexts(res); got != c.want {
+		if got := querytest.Texts(res); got != c.want {
 			t.Errorf("%s: got %s, want %s", c.id, got, c.want)
 		}
 		if len(res) == 1 && strings.Contains(c.want, "sessions") && res[0].MapCursors["sessions"] == "" {
@@ -167,7 +168,7 @@ func TestQueryMapPages(t *testing.T) {
 		u.Sessions[fmt.Sprintf("s%02d", i)] = &testpb.Session{ExpiresUs: int64(i), Attrs: map[string]string{"a": "1", "b": "2", "c": "3"}}
 		u.Scores[int64(i*7-30)] = fmt.Sprint(i)
 	}
-	qPut(t, db, u)
+	querytest.Put(t, db, u)
 	for _, text := range []string{
 		`User["u"] { sessions(first: $n, after: $c) { expires_us } }`,
 		`User["u"] { sessions["s02".."s09"](first: $n, after: $c, reverse: true) { attrs } }`,
@@ -175,7 +176,7 @@ func TestQueryMapPages(t *testing.T) {
 		`User["u"] { scores[-10..](first: $n, after: $c, reverse: true) }`,
 	} {
 		q := query.MustCompile(db.Catalog(), text)
-		all, err := qCollect(t, db, q, map[string]any{"n": 1000, "c": ""})
+		all, err := querytest.Collect(t, db, q, map[string]any{"n": 1000, "c": ""})
 		check(t, err)
 		want := all[0].Msg.ProtoReflect()
 		mapName := "sessions"
@@ -190,7 +191,7 @@ func TestQueryMapPages(t *testing.T) {
 			if pages > 20 {
 				t.Fatalf("%s: no end after %d pages", text, pages)
 			}
-			res, err := qCollect(t, db, q, map[string]any{"n": 2, "c": cur})
+			res, err := querytest.Collect(t, db, q, map[string]any{"n": 2, "c": cur})
 			check(t, err)
 			m := res[0].Msg.ProtoReflect()
 			n := 0
@@ -213,7 +214,7 @@ func TestQueryMapPages(t *testing.T) {
 		}
 		got.Set(want.Descriptor().Fields().ByName("user_id"), protoreflect.ValueOfString("u"))
 		if !proto.Equal(got.Interface(), want.Interface()) {
-			t.Errorf("%s: pages hold %s, want %s", text, qText(got), qText(want))
+			t.Errorf("%s: pages hold %s, want %s", text, querytest.Text(got), querytest.Text(want))
 		}
 	}
 }
@@ -229,17 +230,17 @@ func TestQueryUpsertedAndCorrupt(t *testing.T) {
 	last, _ := ref.FieldByName("last_seen_us")
 	check(t, db.SetValue(ctx, last, protoreflect.ValueOfInt64(5)))
 	for _, text := range []string{`User["ghost"] { registered }`, `User { registered }`, `User(reverse: true) { sessions }`} {
-		res, err := qCollect(t, db, query.MustCompile(db.Catalog(), text), nil)
-		if err != nil || len(res) != 1 || qText(res[0].Msg.ProtoReflect()) != `{user_id:"ghost"}` {
-			t.Errorf("%s: got %v %s, want {user_id:\"ghost\"}", text, err, qTexts(res))
+		res, err := querytest.Collect(t, db, query.MustCompile(db.Catalog(), text), nil)
+		if err != nil || len(res) != 1 || querytest.Text(res[0].Msg.ProtoReflect()) != `{user_id:"ghost"}` {
+			t.Errorf("%s: got %v %s, want {user_id:\"ghost\"}", text, err, querytest.Texts(res))
 		}
 	}
 	check(t, db.Store().Update(ctx, func(txn kv.Txn) error { return txn.Set(ref.Key(), []byte{0xff, 0xff}) }))
-	_, err := qCollect(t, db, query.MustCompile(db.Catalog(), `User["ghost"] { registered }`), nil)
+	_, err := querytest.Collect(t, db, query.MustCompile(db.Catalog(), `User["ghost"] { registered }`), nil)
 	if !errors.Is(err, runtime.ErrCorrupt) {
 		t.Errorf("corrupt value: got %v, want ErrCorrupt", err)
 	}
-	_, err = qCollect(t, db, query.MustCompile(db.Catalog(), `User`), nil)
+	_, err = querytest.Collect(t, db, query.MustCompile(db.Catalog(), `User`), nil)
 	if !errors.Is(err, runtime.ErrCorrupt) {
 		t.Errorf("corrupt value read whole: got %v, want ErrCorrupt", err)
 	}
@@ -283,7 +284,7 @@ func TestQueryOneIterator(t *testing.T) {
 		store := &viewCounter{Store: base}
 		db := openDB(t, store)
 		r := rand.New(rand.NewPCG(7, 42))
-		qPut(t, db, qRandomData(r)...)
+		querytest.Put(t, db, querytest.RandomData(r)...)
 		run := func(text string, vars map[string]any) (views, iters int) {
 			t.Helper()
 			q, err := query.Compile(db.Catalog(), text)
@@ -291,7 +292,7 @@ func TestQueryOneIterator(t *testing.T) {
 				t.Fatalf("%s: %v", text, err)
 			}
 			store.views, store.iters, store.gets = 0, 0, 0
-			if _, err := qCollect(t, db, q, vars); err != nil {
+			if _, err := querytest.Collect(t, db, q, vars); err != nil {
 				t.Fatalf("%s: %v", text, err)
 			}
 			if store.views == 0 && (store.iters > 1 || store.gets > 0) {
@@ -314,10 +315,10 @@ func TestQueryOneIterator(t *testing.T) {
 				t.Errorf("%s: %s: %d views, want a view: %v", engine, c.text, views, c.view)
 			}
 		}
-		g := &qGen{r: r, cat: db.Catalog()}
+		g := querytest.NewGen(r, db.Catalog())
 		viewless := 0
 		for range 600 {
-			text := g.query().text()
+			text := g.Query()
 			if views, _ := run(text, map[string]any{"first": 1 + r.IntN(4), "after": ""}); views == 0 {
 				viewless++
 			}

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/protoql/protoql/internal/querytest"
 	"github.com/protoql/protoql/internal/testpb"
 	"github.com/protoql/protoql/kv"
 	"github.com/protoql/protoql/kv/memkv"
@@ -223,7 +224,7 @@ func TestTypedReadsIgnoreQueryLimits(t *testing.T) {
 	for i := range 50 {
 		u.Sessions[bigSessionID(i)] = &testpb.Session{ExpiresUs: int64(i + 1)}
 	}
-	qPut(t, db, u)
+	querytest.Put(t, db, u)
 	users, err := testpb.NewUserTable(db)
 	check(t, err)
 	q := query.MustCompile(db.Catalog(), `User { registered }`)

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/protoql/protoql/internal/prototest"
+	"github.com/protoql/protoql/internal/querytest"
 	"github.com/protoql/protoql/kv"
 	"github.com/protoql/protoql/kv/memkv"
 	"github.com/protoql/protoql/runtime"
@@ -115,9 +116,9 @@ func TestRowScanFastPaths(t *testing.T) {
 		open func(testing.TB, kv.Store) *runtime.DB
 		data func(*runtime.DB, *rand.Rand) []proto.Message
 	}{
-		{"social", func(t testing.TB, s kv.Store) *runtime.DB { return openDB(t, s) }, anyDB(qRandomData)},
+		{"social", func(t testing.TB, s kv.Store) *runtime.DB { return openDB(t, s) }, anyDB(querytest.RandomData)},
 		{"apart", apart, anyDB(qApartData)},
-		{"indexed", openIndexedDB, anyDB(qRandomAccounts)},
+		{"indexed", func(t testing.TB, s kv.Store) *runtime.DB { return querytest.OpenIndexed(t, s) }, anyDB(querytest.RandomAccounts)},
 		{"short rows", openShortRows, shortRows},
 	}
 	scan := func(db *runtime.DB, tbl *runtime.Table, opts runtime.ScanOptions, generic bool) ([]proto.Message, error) {
@@ -141,7 +142,7 @@ func TestRowScanFastPaths(t *testing.T) {
 				store = openPebble(t)
 			}
 			db := sc.open(t, store)
-			qPut(t, db, sc.data(db, r)...)
+			querytest.Put(t, db, sc.data(db, r)...)
 			for _, st := range db.Catalog().Tables {
 				tbl := table(t, db, string(st.Desc.Name()))
 				fields := st.Desc.Fields()

@@ -22,6 +22,7 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/grpc/test/bufconn"
 
+	"github.com/protoql/protoql/internal/querytest"
 	"github.com/protoql/protoql/internal/runtimetest"
 	"github.com/protoql/protoql/internal/testpb"
 
@@ -37,7 +38,7 @@ import (
 // serve starts a server for backend on lis, with the KVService on (and
 // admitting calls like the ProtoQLService, unless opts give it a token of
 // its own), and stops it, and closes backend, when the test ends.
-func serve(t *testing.T, backend kv.Store, lis net.Listener, opts ...server.Option) {
+func serve(t testing.TB, backend kv.Store, lis net.Listener, opts ...server.Option) {
 	t.Helper()
 	srv := server.New(backend, append([]server.Option{server.WithKV("")}, opts...)...)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -55,7 +56,7 @@ func serve(t *testing.T, backend kv.Store, lis net.Listener, opts ...server.Opti
 }
 
 // bufconnStore serves backend on an in-memory listener and dials it.
-func bufconnStore(t *testing.T, backend kv.Store, opts ...server.Option) *remotekv.Store {
+func bufconnStore(t testing.TB, backend kv.Store, opts ...server.Option) *remotekv.Store {
 	t.Helper()
 	lis := bufconn.Listen(1 << 20)
 	serve(t, backend, lis, opts...)
@@ -69,7 +70,7 @@ func bufconnStore(t *testing.T, backend kv.Store, opts ...server.Option) *remote
 }
 
 // loopbackStore serves backend on a real port of 127.0.0.1 and dials it.
-func loopbackStore(t *testing.T, backend kv.Store, opts ...server.Option) *remotekv.Store {
+func loopbackStore(t testing.TB, backend kv.Store, opts ...server.Option) *remotekv.Store {
 	t.Helper()
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -100,7 +101,7 @@ func TestConformance(t *testing.T) {
 	}
 	transports := []struct {
 		name string
-		dial func(t *testing.T, backend kv.Store, opts ...server.Option) *remotekv.Store
+		dial func(t testing.TB, backend kv.Store, opts ...server.Option) *remotekv.Store
 	}{
 		{"bufconn", bufconnStore},
 		{"loopback", loopbackStore},
@@ -218,6 +219,63 @@ func TestIndexModelOverRemote(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+}
+
+// TestIndexQueryDifferentialOverRemote runs the runtime's index
+// differential query test (random queries through table and map-scoped
+// indexes, against a naive model, unpaged, page by page and under random
+// limits) on a remote store over gRPC, in a namespace: index lookups,
+// batched point reads and views all go through the KVService.
+func TestIndexQueryDifferentialOverRemote(t *testing.T) {
+	t.Parallel()
+	seeds := uint64(6)
+	if testing.Short() {
+		seeds = 2
+	}
+	store := func(t testing.TB, seed uint64) kv.Store {
+		var backend kv.Store = memkv.New()
+		if seed%3 == 2 {
+			p, err := pebblekv.Open(t.TempDir(), pebblekv.WithSync(false))
+			if err != nil {
+				t.Fatal(err)
+			}
+			backend = p
+		}
+		return closing(t, bufconnStore(t, backend))
+	}
+	querytest.IndexDifferential(t, seeds, store, runtime.WithNamespace("app"))
+}
+
+// TestQueryDifferentialOverRemote runs the runtime's differential query
+// test on the social schema (random data and queries against a naive
+// model) on a remote store over gRPC, in a namespace.
+func TestQueryDifferentialOverRemote(t *testing.T) {
+	t.Parallel()
+	seeds := uint64(4)
+	if testing.Short() {
+		seeds = 1
+	}
+	store := func(t testing.TB, _ uint64) kv.Store {
+		return closing(t, bufconnStore(t, memkv.New()))
+	}
+	open := func(t testing.TB, s kv.Store) *runtime.DB {
+		db, err := runtime.Open(t.Context(), s, runtime.WithNamespace("app"), runtime.WithSchema(testpb.File_protoql_test_v1_social_proto))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return db
+	}
+	querytest.Differential(t, seeds, store, open, querytest.RandomData, nil)
+}
+
+// closing closes s when the test ends (before its server stops).
+func closing(t testing.TB, s *remotekv.Store) *remotekv.Store {
+	t.Cleanup(func() {
+		if err := s.Close(); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+	})
+	return s
 }
 
 // TestRuntimeOverRemote runs protoql's runtime on a remote store, in a

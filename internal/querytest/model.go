@@ -1,4 +1,4 @@
-package runtime_test
+package querytest
 
 import (
 	"bytes"
@@ -13,15 +13,15 @@ import (
 	"google.golang.org/protobuf/reflect/protoreflect"
 )
 
-// qModel is the naive evaluator: the rows as Put, in memory, and a direct
+// model is the naive evaluator: the rows as Put, in memory, and a direct
 // reading of a bound plan over them (filter, sort, page, project), sharing
 // nothing with the executor but the plan.
-type qModel struct {
+type model struct {
 	rows map[protoreflect.FullName][]proto.Message
 }
 
-func newQModel(msgs []proto.Message) *qModel {
-	m := &qModel{rows: map[protoreflect.FullName][]proto.Message{}}
+func newModel(msgs []proto.Message) *model {
+	m := &model{rows: map[protoreflect.FullName][]proto.Message{}}
 	for _, msg := range msgs {
 		name := msg.ProtoReflect().Descriptor().FullName()
 		m.rows[name] = append(m.rows[name], msg)
@@ -29,17 +29,17 @@ func newQModel(msgs []proto.Message) *qModel {
 	return m
 }
 
-type qMapKey struct {
+type mapKey struct {
 	field *schema.Field
 	value protoreflect.Value
 }
 
 // eval returns the results of b in order.
-func (m *qModel) eval(b *query.Bound) []proto.Message {
+func (m *model) eval(b *query.Bound) []proto.Message {
 	p := b.Plan
-	var cols []qCol
+	var cols []keyCol
 	for _, c := range p.Table.Key {
-		cols = append(cols, qCol{num: c.Field.Number(), desc: c.Kind.IsDescending()})
+		cols = append(cols, keyCol{num: c.Field.Number(), desc: c.Kind.IsDescending()})
 	}
 	rows := m.rows[p.Table.Desc.FullName()]
 	keyOf := func(r proto.Message) []protoreflect.Value {
@@ -53,9 +53,9 @@ func (m *qModel) eval(b *query.Bound) []proto.Message {
 	var out []proto.Message
 	sel := func() []int {
 		if p.Root.Index != nil {
-			return qIndexSelect(b, p.Root, cols, len(rows), func(i int) protoreflect.Message { return rows[i].ProtoReflect() }, func(i int) []protoreflect.Value { return keyOf(rows[i]) })
+			return indexSelect(b, p.Root, cols, len(rows), func(i int) protoreflect.Message { return rows[i].ProtoReflect() }, func(i int) []protoreflect.Value { return keyOf(rows[i]) })
 		}
-		return qSelect(b, p.Root, cols, len(rows), func(i int) []protoreflect.Value { return keyOf(rows[i]) })
+		return selectKeys(b, p.Root, cols, len(rows), func(i int) []protoreflect.Value { return keyOf(rows[i]) })
 	}
 	for _, i := range sel() {
 		out = append(out, m.project(rows[i].ProtoReflect(), p.Proj, b, nil).Interface())
@@ -63,29 +63,29 @@ func (m *qModel) eval(b *query.Bound) []proto.Message {
 	return out
 }
 
-type qCol struct {
+type keyCol struct {
 	num  protoreflect.FieldNumber
 	desc bool
 }
 
-// qSelect returns the indexes of the n candidates (with key values keyOf)
+// selectKeys returns the indexes of the n candidates (with key values keyOf)
 // that access a selects, in result order.
-func qSelect(b *query.Bound, a *query.Access, cols []qCol, n int, keyOf func(int) []protoreflect.Value) []int {
+func selectKeys(b *query.Bound, a *query.Access, cols []keyCol, n int, keyOf func(int) []protoreflect.Value) []int {
 	ba := b.Access(a)
 	var idx []int
 	for i := range n {
 		k := keyOf(i)
 		ok := true
 		for j, op := range a.Points {
-			ok = ok && qCompare(k[j], b.Value(op)) == 0
+			ok = ok && compare(k[j], b.Value(op)) == 0
 		}
 		if a.Ranged {
 			v := k[len(a.Points)]
 			if a.Lower != nil {
-				ok = ok && qCompare(v, b.Value(a.Lower)) >= 0
+				ok = ok && compare(v, b.Value(a.Lower)) >= 0
 			}
 			if a.Upper != nil {
-				ok = ok && qCompare(v, b.Value(a.Upper)) < 0
+				ok = ok && compare(v, b.Value(a.Upper)) < 0
 			}
 		}
 		if ok {
@@ -95,7 +95,7 @@ func qSelect(b *query.Bound, a *query.Access, cols []qCol, n int, keyOf func(int
 	sort.SliceStable(idx, func(x, y int) bool {
 		kx, ky := keyOf(idx[x]), keyOf(idx[y])
 		for j, c := range cols {
-			d := qCompare(kx[j], ky[j])
+			d := compare(kx[j], ky[j])
 			if c.desc {
 				d = -d
 			}
@@ -114,7 +114,7 @@ func qSelect(b *query.Bound, a *query.Access, cols []qCol, n int, keyOf func(int
 	return idx
 }
 
-func qCompare(a, b protoreflect.Value) int {
+func compare(a, b protoreflect.Value) int {
 	switch x := a.Interface().(type) {
 	case string:
 		return strings.Compare(x, b.String())
@@ -137,7 +137,7 @@ func qCompare(a, b protoreflect.Value) int {
 }
 
 // project copies what p selects of src.
-func (m *qModel) project(src protoreflect.Message, p *query.Proj, b *query.Bound, keys []qMapKey) protoreflect.Message {
+func (m *model) project(src protoreflect.Message, p *query.Proj, b *query.Bound, keys []mapKey) protoreflect.Message {
 	if p.All {
 		return proto.Clone(src.Interface()).ProtoReflect()
 	}
@@ -177,7 +177,7 @@ func (m *qModel) project(src protoreflect.Message, p *query.Proj, b *query.Bound
 	return dst
 }
 
-func (m *qModel) projectMap(src, dst protoreflect.Message, fd protoreflect.FieldDescriptor, ch *query.Child, b *query.Bound, keys []qMapKey) {
+func (m *model) projectMap(src, dst protoreflect.Message, fd protoreflect.FieldDescriptor, ch *query.Child, b *query.Bound, keys []mapKey) {
 	sm := src.Get(fd).Map()
 	var mks []protoreflect.MapKey
 	sm.Range(func(k protoreflect.MapKey, _ protoreflect.Value) bool {
@@ -189,12 +189,12 @@ func (m *qModel) projectMap(src, dst protoreflect.Message, fd protoreflect.Field
 		sel[i] = i
 	}
 	if ch.Access != nil {
-		cols := []qCol{{desc: ch.Field.ElemKind.IsDescending()}}
+		cols := []keyCol{{desc: ch.Field.ElemKind.IsDescending()}}
 		keyOf := func(i int) []protoreflect.Value { return []protoreflect.Value{mks[i].Value()} }
 		if ch.Access.Index != nil {
-			sel = qIndexSelect(b, ch.Access, cols, len(mks), func(i int) protoreflect.Message { return sm.Get(mks[i]).Message() }, keyOf)
+			sel = indexSelect(b, ch.Access, cols, len(mks), func(i int) protoreflect.Message { return sm.Get(mks[i]).Message() }, keyOf)
 		} else {
-			sel = qSelect(b, ch.Access, cols, len(mks), keyOf)
+			sel = selectKeys(b, ch.Access, cols, len(mks), keyOf)
 		}
 	}
 	if len(sel) == 0 {
@@ -204,14 +204,14 @@ func (m *qModel) projectMap(src, dst protoreflect.Message, fd protoreflect.Field
 	for _, i := range sel {
 		v := sm.Get(mks[i])
 		if ch.Proj != nil {
-			v = protoreflect.ValueOfMessage(m.project(v.Message(), ch.Proj, b, append(keys[:len(keys):len(keys)], qMapKey{ch.Field, mks[i].Value()})))
+			v = protoreflect.ValueOfMessage(m.project(v.Message(), ch.Proj, b, append(keys[:len(keys):len(keys)], mapKey{ch.Field, mks[i].Value()})))
 		}
 		dm.Set(mks[i], v)
 	}
 }
 
 // joinTarget finds the row a join of src points at.
-func (m *qModel) joinTarget(src protoreflect.Message, j *query.Child, keys []qMapKey) protoreflect.Message {
+func (m *model) joinTarget(src protoreflect.Message, j *query.Child, keys []mapKey) protoreflect.Message {
 	var want []protoreflect.Value
 	for _, s := range j.Field.Join.Sources {
 		if s.Map != nil {
@@ -229,7 +229,7 @@ func (m *qModel) joinTarget(src protoreflect.Message, j *query.Child, keys []qMa
 		pm := r.ProtoReflect()
 		match := true
 		for i, c := range j.Target.Key {
-			match = match && qCompare(pm.Get(pm.Descriptor().Fields().ByNumber(c.Field.Number())), want[i]) == 0
+			match = match && compare(pm.Get(pm.Descriptor().Fields().ByNumber(c.Field.Number())), want[i]) == 0
 		}
 		if match {
 			return pm

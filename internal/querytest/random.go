@@ -1,4 +1,4 @@
-package runtime_test
+package querytest
 
 import (
 	"fmt"
@@ -12,9 +12,9 @@ import (
 	"google.golang.org/protobuf/reflect/protoreflect"
 )
 
-// qRandomData builds rows of every table from small pools of keys, so
+// RandomData builds rows of every table from small pools of keys, so
 // that random queries hit, miss and straddle them.
-func qRandomData(r *rand.Rand) []proto.Message {
+func RandomData(r *rand.Rand) []proto.Message {
 	pick := func(n int) bool { return r.IntN(n) == 0 }
 	strs := []string{"", "a", "a\x00", "ab", "b", "s1", "s2", "zz", "é"}
 	var out []proto.Message
@@ -162,33 +162,42 @@ func qRandomData(r *rand.Rand) []proto.Message {
 	return out
 }
 
-// qGen writes random queries over the catalog, with literal keys from the
+// Gen writes random queries over the catalog, with literal keys from the
 // pools the data uses plus a few absent ones.
-type qGen struct {
+type Gen struct {
 	r   *rand.Rand
 	cat *schema.Catalog
 	// tables are the tables to query; nil: every table of cat.
 	tables []*schema.Table
 }
 
-// qRandomQuery is a generated query: the root (table and keys), whether it
+// randomQuery is a generated query: the root (table and keys), whether it
 // has reverse: true, and the selection. Root arguments first: $first and
 // after: $after are always present so that tests can page and resume.
-type qRandomQuery struct {
+type randomQuery struct {
 	root, reverse, sel string
 }
 
-func (q qRandomQuery) text() string {
+// NewGen returns a generator of random queries on cat's tables (none
+// given: all of them), drawing from r.
+func NewGen(r *rand.Rand, cat *schema.Catalog, tables ...*schema.Table) *Gen {
+	return &Gen{r: r, cat: cat, tables: tables}
+}
+
+// Query returns the text of a random query.
+func (g *Gen) Query() string { return g.query().text() }
+
+func (q randomQuery) text() string {
 	return q.root + "(first: $first, after: $after" + q.reverse + ") " + q.sel
 }
 
-func (g *qGen) query() qRandomQuery {
+func (g *Gen) query() randomQuery {
 	tables := g.tables
 	if tables == nil {
 		tables = g.cat.Tables
 	}
 	t := tables[g.r.IntN(len(tables))]
-	q := qRandomQuery{root: string(t.Desc.Name())}
+	q := randomQuery{root: string(t.Desc.Name())}
 	var keys []string
 	n := g.r.IntN(len(t.Key) + 1)
 	for i := range n {
@@ -207,7 +216,7 @@ func (g *qGen) query() qRandomQuery {
 	return q
 }
 
-func (g *qGen) literal(fd protoreflect.FieldDescriptor) string {
+func (g *Gen) literal(fd protoreflect.FieldDescriptor) string {
 	switch fd.Kind() {
 	case protoreflect.StringKind:
 		pool := []string{"", "a", "a\x00", "ab", "alice", "b", "bob", "s1", "s2", "t1", "t2", "t3", "tx",
@@ -221,7 +230,7 @@ func (g *qGen) literal(fd protoreflect.FieldDescriptor) string {
 	return []string{"-10", "-5", "-1", "0", "1", "5", "10", "20", "100", "200", "1099511627776"}[g.r.IntN(11)]
 }
 
-func (g *qGen) rangeExpr(fd protoreflect.FieldDescriptor) string {
+func (g *Gen) rangeExpr(fd protoreflect.FieldDescriptor) string {
 	switch g.r.IntN(3) {
 	case 0:
 		return g.literal(fd) + ".."
@@ -232,7 +241,7 @@ func (g *qGen) rangeExpr(fd protoreflect.FieldDescriptor) string {
 }
 
 // selection returns "" (the whole object) or "{ … }".
-func (g *qGen) selection(n *schema.Node, depth int) string {
+func (g *Gen) selection(n *schema.Node, depth int) string {
 	if depth > 3 || g.r.IntN(4) == 0 {
 		return ""
 	}

@@ -1,4 +1,4 @@
-package runtime_test
+package querytest
 
 import (
 	"context"
@@ -9,25 +9,24 @@ import (
 
 	"github.com/protoql/protoql/internal/testpb"
 	"github.com/protoql/protoql/kv"
-	"github.com/protoql/protoql/kv/memkv"
 	"github.com/protoql/protoql/query"
 	"github.com/protoql/protoql/runtime"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
 )
 
-// qIndexSelect is qSelect through index a.Index: each of the n candidates
+// indexSelect is selectKeys through index a.Index: each of the n candidates
 // (rows, or a map's entries) with message msgOf(i) and target key values
 // keyOf(i) (ordered by cols) is an entry per combination of its indexed
 // values; the entries are selected and ordered by (values, target key),
 // the index's order, and mapped back to their candidates (a candidate
 // indexed by several elements of a repeated field may come back more than
 // once).
-func qIndexSelect(b *query.Bound, a *query.Access, cols []qCol, n int, msgOf func(int) protoreflect.Message, keyOf func(int) []protoreflect.Value) []int {
+func indexSelect(b *query.Bound, a *query.Access, cols []keyCol, n int, msgOf func(int) protoreflect.Message, keyOf func(int) []protoreflect.Value) []int {
 	ix := a.Index
-	var ecols []qCol
+	var ecols []keyCol
 	for _, c := range ix.Columns {
-		ecols = append(ecols, qCol{desc: c.Column.Kind.IsDescending()})
+		ecols = append(ecols, keyCol{desc: c.Column.Kind.IsDescending()})
 	}
 	if !ix.Unique {
 		ecols = append(ecols, cols...)
@@ -56,7 +55,7 @@ func qIndexSelect(b *query.Bound, a *query.Access, cols []qCol, n int, msgOf fun
 	}
 	var out []int
 	seen := map[int]bool{}
-	for _, e := range qSelect(b, a, ecols, len(entries), func(i int) []protoreflect.Value { return entries[i].key }) {
+	for _, e := range selectKeys(b, a, ecols, len(entries), func(i int) []protoreflect.Value { return entries[i].key }) {
 		c := entries[e].cand
 		if a.Map != nil && seen[c] {
 			continue
@@ -70,10 +69,10 @@ func qIndexSelect(b *query.Bound, a *query.Access, cols []qCol, n int, msgOf fun
 	return out
 }
 
-// qRandomAccounts returns random rows of the indexed Account table, with
+// RandomAccounts returns random rows of the indexed Account table, with
 // few distinct values so that index scans meet many rows per value, and
 // distinct emails and slugs (their indexes are unique).
-func qRandomAccounts(r *rand.Rand) []proto.Message {
+func RandomAccounts(r *rand.Rand) []proto.Message {
 	var out []proto.Message
 	email := 0
 	for i := range 6 + r.IntN(20) {
@@ -119,10 +118,10 @@ func qRandomAccounts(r *rand.Rand) []proto.Message {
 	return out
 }
 
-// qIndexQueries are the shapes of the differential test's index queries:
-// %s stands for random literals (see qIndexLiteral), $first and $after
+// indexQueries are the shapes of the differential test's index queries:
+// %s stands for random literals (see indexLiteral), $first and $after
 // page them.
-var qIndexQueries = []string{
+var indexQueries = []string{
 	`Account.by_email[%s](first: $first, after: $after) { name, email }`,
 	`Account.by_email(first: $first, after: $after, reverse: %s)`,
 	`Account.by_age[%s](first: $first, after: $after) { name, age }`,
@@ -139,9 +138,9 @@ var qIndexQueries = []string{
 	`Account.by_age[%s](first: $first, after: $after) { name, tasks.by_done[true] { text } }`,
 }
 
-// qIndexLiteral returns a random literal for the i-th placeholder of
+// indexLiteral returns a random literal for the i-th placeholder of
 // shape s, typed by where it stands.
-func qIndexLiteral(r *rand.Rand, shape string, i int) string {
+func indexLiteral(r *rand.Rand, shape string, i int) string {
 	switch {
 	case strings.Contains(shape, "by_email["):
 		return fmt.Sprintf(`"u%d@x"`, r.IntN(8))
@@ -180,48 +179,49 @@ func qIndexLiteral(r *rand.Rand, shape string, i int) string {
 	return []string{"true", "false"}[r.IntN(2)]
 }
 
-func qIndexText(r *rand.Rand, shape string) string {
+func indexText(r *rand.Rand, shape string) string {
 	n := strings.Count(shape, "%s")
 	args := make([]any, n)
 	for i := range n {
-		args[i] = qIndexLiteral(r, shape, i)
+		args[i] = indexLiteral(r, shape, i)
 	}
 	return fmt.Sprintf(shape, args...)
 }
 
-// openIndexedDB opens a DB with the indexed test schema.
-func openIndexedDB(t testing.TB, store kv.Store) *runtime.DB {
+// OpenIndexed opens a DB with the indexed test schema (the Account
+// table) and opts.
+func OpenIndexed(t testing.TB, store kv.Store, opts ...runtime.Option) *runtime.DB {
 	t.Helper()
-	db, err := runtime.Open(context.Background(), store, runtime.WithSchema(testpb.File_protoql_test_v1_indexed_proto))
+	opts = append([]runtime.Option{runtime.WithSchema(testpb.File_protoql_test_v1_indexed_proto)}, opts...)
+	db, err := runtime.Open(context.Background(), store, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return db
 }
 
-// TestIndexQueryDifferential runs random queries through indexes, on
-// random data, through the executor and through qModel (which filters and
-// sorts the model's rows and entries naively), and requires the same
-// results, unpaged, page by page and under random limits.
-func TestIndexQueryDifferential(t *testing.T) {
-	for seed := range uint64(16) {
+// IndexDifferential runs random queries through indexes (table indexes at
+// the root, map-scoped indexes below it), on random Account rows, through
+// the executor and through the model (which filters and sorts the model's
+// rows and entries naively), and requires the same results, unpaged, page
+// by page and under random limits. Each of the seeds seeds gets a store
+// from store and a DB on it opened with opts, and 60 queries.
+func IndexDifferential(t *testing.T, seeds uint64, store func(t testing.TB, seed uint64) kv.Store, opts ...runtime.Option) {
+	t.Helper()
+	for seed := range seeds {
 		r := rand.New(rand.NewPCG(seed, 17))
-		data := qRandomAccounts(r)
-		var store kv.Store = memkv.New()
-		if seed%4 == 0 {
-			store = openPebble(t)
-		}
-		db := openIndexedDB(t, store)
-		qPut(t, db, data...)
-		model := newQModel(data)
+		data := RandomAccounts(r)
+		db := OpenIndexed(t, store(t, seed), opts...)
+		Put(t, db, data...)
+		model := newModel(data)
 		for i := range 60 {
-			shape := qIndexQueries[r.IntN(len(qIndexQueries))]
-			text := qIndexText(r, shape)
-			q, first, got := qCheckQuery(t, db, model, r, fmt.Sprintf("seed %d query %d", seed, i), text)
+			shape := indexQueries[r.IntN(len(indexQueries))]
+			text := indexText(r, shape)
+			q, first, got := checkQuery(t, db, model, r, fmt.Sprintf("seed %d query %d", seed, i), text)
 			if !strings.Contains(text, "by_tag") {
 				// A row indexed by two tags can come back twice in a
-				// row, which qJoinPartial cannot tell from its rest.
-				qLimited(t, db, q, first, got, text, r)
+				// row, which JoinPartial cannot tell from its rest.
+				limited(t, db, q, first, got, text, r)
 			}
 		}
 	}
