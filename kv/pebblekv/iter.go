@@ -22,11 +22,13 @@ type iterator struct {
 	it      *pebble.Iterator
 	store   *Store // set for Store-level iterators
 	scope   *scope // set for transaction iterators
-	reverse bool
 	key     []byte
+	err     error
+	shard   uint32 // where store.iters holds a Store-level iterator:
+	slot    uint32 // its shard and its slot there
+	reverse bool
 	valid   bool
 	closed  bool
-	err     error
 }
 
 func newIter(ctx context.Context, r reader, opts kv.IterOptions) (*iterator, error) {
@@ -191,7 +193,7 @@ func (i *iterator) Close() error {
 			return i.err
 		}
 		defer i.store.g.Exit()
-		i.store.forget(i)
+		i.store.iters.remove(i)
 	case i.scope.done.Load():
 		i.setErr(errTxnEnded) // the transaction's end closed it
 		return i.err

@@ -135,7 +135,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"sync"
 
 	"github.com/cockroachdb/pebble/v2"
 
@@ -155,8 +154,7 @@ type Store struct {
 	g     *guard.Guard
 	write writer
 
-	mu    sync.Mutex
-	iters map[*iterator]struct{} // open Store-level iterators, closed by Close
+	iters iterSet // open Store-level iterators, closed by Close
 }
 
 var (
@@ -184,7 +182,7 @@ func Open(dir string, opts ...Option) (*Store, error) {
 	if err != nil {
 		return nil, openError(dir, err)
 	}
-	s := &Store{db: db, g: guard.New(), iters: make(map[*iterator]struct{})}
+	s := &Store{db: db, g: guard.New()}
 	s.write.init(db, po.Comparer, o.Sync, po.WALFailover == nil, o.MaxTxnLifetime)
 	return s, nil
 }
@@ -225,16 +223,8 @@ func (s *Store) NewIter(ctx context.Context, opts kv.IterOptions) (kv.Iterator, 
 		return nil, err
 	}
 	i.store = s
-	s.mu.Lock()
-	s.iters[i] = struct{}{}
-	s.mu.Unlock()
+	s.iters.add(i)
 	return i, nil
-}
-
-func (s *Store) forget(i *iterator) {
-	s.mu.Lock()
-	delete(s.iters, i)
-	s.mu.Unlock()
 }
 
 // Apply commits b's operations atomically, in order.
@@ -310,13 +300,11 @@ func (s *Store) Close() error {
 	if !s.g.Close() {
 		return errClosed
 	}
-	s.mu.Lock()
-	iters := s.iters
-	s.iters = nil
-	s.mu.Unlock()
-	for i := range iters {
-		_ = i.it.Close() // the iterator's owner sees kv.ErrClosed from now on
-	}
+	// No call is in flight any more, so no iterator is being added,
+	// removed or used: close the Pebble iterators of those left open (Pebble
+	// refuses to close a DB with open iterators); their owners see
+	// kv.ErrClosed from now on.
+	s.iters.drain(func(i *iterator) { _ = i.it.Close() })
 	if err := s.db.Close(); err != nil {
 		return fmt.Errorf("pebblekv: close: %w", err)
 	}
