@@ -154,13 +154,33 @@ func (i *iterator) settle(ok bool) bool {
 	return false
 }
 
-func (i *iterator) Valid() bool { return i.valid }
+func (i *iterator) Valid() bool { return i.positioned() }
 
 func (i *iterator) Key() []byte {
-	if !i.valid {
+	if !i.positioned() {
 		return nil
 	}
 	return i.key
+}
+
+// positioned reports whether the iterator is at a pair. One whose owner
+// has ended (a Store-level iterator's store closed, a transaction's or
+// view's iterator after its end) is not: the owner closed its Pebble
+// iterator, and the key it held pointed into memory Pebble has released.
+func (i *iterator) positioned() bool {
+	if !i.valid {
+		return false
+	}
+	switch {
+	case i.store != nil && i.store.g.Closed():
+		i.setErr(errClosed)
+	case i.scope != nil && i.scope.done.Load():
+		i.setErr(errTxnEnded)
+	default:
+		return true
+	}
+	i.valid, i.key = false, nil
+	return false
 }
 
 // Value returns the current value, which Pebble may fetch lazily (from a

@@ -14,8 +14,9 @@ import (
 // iterator set), closes half of them, and closes the store with the rest
 // open and positioned: Close must succeed (Pebble refuses to close a
 // database with an iterator open, so one left out of the set fails it),
-// and every iterator left open must then report kv.ErrClosed and never
-// touch the closed database; the closed ones stay closed without error.
+// and every iterator left open must then be at no pair (Valid false, Key
+// nil, without a positioning call first) and report kv.ErrClosed, never
+// touching the closed database.
 func TestCloseClosesOpenIterators(t *testing.T) {
 	s := open(t)
 	var b kv.Batch
@@ -60,6 +61,11 @@ func TestCloseClosesOpenIterators(t *testing.T) {
 	}
 	for w, its := range open {
 		for _, it := range its {
+			// Positioned before Close, it is not after, and its key is
+			// gone with the Pebble iterator that held it.
+			if it.Valid() || it.Key() != nil {
+				t.Fatalf("worker %d: an iterator left open is still at %q after Close", w, it.Key())
+			}
 			if it.SeekGE([]byte("k")) || it.Next() || it.Valid() {
 				t.Fatalf("worker %d: an iterator left open is still positioned after Close", w)
 			}
@@ -69,6 +75,49 @@ func TestCloseClosesOpenIterators(t *testing.T) {
 			if err := it.Close(); !errors.Is(err, kv.ErrClosed) {
 				t.Fatalf("worker %d: iterator Close after store Close = %v, want kv.ErrClosed", w, err)
 			}
+		}
+	}
+}
+
+// TestIteratorAfterItsScopeEnds leaves an iterator of a View and one of an
+// Update positioned when their function returns: afterwards neither is at
+// a pair (Valid false, Key nil, before any positioning call), since the
+// scope's end closed the Pebble iterator its key pointed into, and both
+// report kv.ErrClosed.
+func TestIteratorAfterItsScopeEnds(t *testing.T) {
+	s := open(t)
+	defer s.Close()
+	var b kv.Batch
+	if err := b.Set([]byte("k"), []byte("v")); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Apply(t.Context(), &b); err != nil {
+		t.Fatal(err)
+	}
+	var left []kv.Iterator
+	keep := func(r kv.Reader) error {
+		it, err := r.NewIter(t.Context(), kv.IterOptions{})
+		if err != nil {
+			return err
+		}
+		if !it.First() {
+			t.Errorf("First = false: %v", it.Error())
+		}
+		left = append(left, it)
+		return nil
+	}
+	if err := s.View(t.Context(), keep); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Update(t.Context(), func(tx kv.Txn) error { return keep(tx) }); err != nil {
+		t.Fatal(err)
+	}
+	for n, it := range left {
+		if it.Valid() || it.Key() != nil {
+			t.Errorf("iterator %d is still at %q after its scope ended", n, it.Key())
+		}
+		if !errors.Is(it.Error(), kv.ErrClosed) {
+			t.Errorf("iterator %d: Error = %v, want kv.ErrClosed", n, it.Error())
 		}
 	}
 }
