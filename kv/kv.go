@@ -215,3 +215,28 @@ type Store interface {
 type LatestUpdater interface {
 	UpdateLatest(ctx context.Context, fn func(Txn) error) error
 }
+
+// KeyUpdater is implemented by stores that can run a read-modify-write of
+// one key for less than a general transaction costs (no write buffer, no
+// read set to build, no snapshot).
+//
+// UpdateKey reads the newest committed value of key and calls fn with it
+// (a nil val and found false when key is missing). When fn returns write
+// true, out is stored under key, atomically with the read: if another
+// commit wrote key (or deleted a range holding it) after the read, the
+// write does not happen and fn runs again on the newer value, retried as
+// Update retries, ending with an error wrapping ErrConflict. So
+//
+//	UpdateKey(ctx, key, fn)
+//
+// has exactly the isolation of an Update whose function Gets key, calls
+// fn and Sets out when write: no update of key is lost. fn's error is
+// returned unchanged and nothing is written; fn may run more than once
+// and must have no effects outside its results (see the package doc).
+//
+// val belongs to the store and is valid only until fn returns: fn must
+// not modify or keep it. out (which may alias val) is copied before
+// UpdateKey returns and not retained.
+type KeyUpdater interface {
+	UpdateKey(ctx context.Context, key []byte, fn func(val []byte, found bool) (out []byte, write bool, err error)) error
+}

@@ -40,6 +40,14 @@ var ErrTooLarge = errors.New("runtime: too large")
 // pairs over the limits. key is a key of table t (the error renders its
 // path; nothing is rendered on success).
 func set(w kv.Writer, t *Table, key, val []byte) error {
+	if err := checkSize(t, key, val); err != nil {
+		return err
+	}
+	return w.Set(key, val)
+}
+
+// checkSize refuses a pair over the limits (see set).
+func checkSize(t *Table, key, val []byte) error {
 	if len(key) > MaxKeySize {
 		return fmt.Errorf("%w: %w: %s: the key is %d bytes; keys are at most %d bytes (runtime.MaxKeySize)",
 			ErrInvalid, ErrTooLarge, clip(t.render(key)), len(key), MaxKeySize)
@@ -48,7 +56,7 @@ func set(w kv.Writer, t *Table, key, val []byte) error {
 		return fmt.Errorf("%w: %w: %s: the value is %d bytes; values are at most %d bytes (runtime.MaxValueSize)",
 			ErrInvalid, ErrTooLarge, clip(t.render(key)), len(val), MaxValueSize)
 	}
-	return w.Set(key, val)
+	return nil
 }
 
 // clip shortens s for an error message: a path rendered from a huge key

@@ -52,5 +52,5 @@ func SetPlainPointReadsForTest(on bool) { plainPointReads.Store(on) }
 // PatchScalar is patchScalar: the encoded value val of a message of md
 // with field fd set to v, made without decoding it, if it vouches for it.
 func PatchScalar(val []byte, md protoreflect.MessageDescriptor, fd protoreflect.FieldDescriptor, v protoreflect.Value) ([]byte, bool) {
-	return patchScalar(val, md, fd, v)
+	return patchScalar(nil, val, md, fd, v)
 }

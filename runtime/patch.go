@@ -2,6 +2,7 @@ package runtime
 
 import (
 	"math"
+	"slices"
 	"unicode/utf8"
 
 	"google.golang.org/protobuf/encoding/protowire"
@@ -28,7 +29,9 @@ type scalarSet struct {
 // change). Marshal writes such fields in field-number order, and a message
 // holding nothing else (no oneof member, unknown field or extension) has
 // no other bytes.
-func patchScalar(val []byte, md protoreflect.MessageDescriptor, fd protoreflect.FieldDescriptor, v protoreflect.Value) ([]byte, bool) {
+//
+// The result is appended to dst[:0] (nil: a new slice).
+func patchScalar(dst, val []byte, md protoreflect.MessageDescriptor, fd protoreflect.FieldDescriptor, v protoreflect.Value) ([]byte, bool) {
 	if md.Syntax() != protoreflect.Proto3 || fd.ContainingMessage() != md || !simpleScalar(fd) {
 		return nil, false
 	}
@@ -37,7 +40,7 @@ func patchScalar(val []byte, md protoreflect.MessageDescriptor, fd protoreflect.
 		return nil, false
 	}
 	num := fd.Number()
-	out := make([]byte, 0, len(val)+patchRoom(fd, v))
+	out := slices.Grow(dst[:0], len(val)+patchRoom(fd, v))
 	fields := md.Fields()
 	placed := false
 	place := func() {

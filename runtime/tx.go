@@ -3,6 +3,7 @@ package runtime
 import (
 	"context"
 	"iter"
+	"sync"
 
 	"github.com/protoql/protoql/kv"
 	"github.com/protoql/protoql/query"
@@ -216,23 +217,43 @@ func (db *DB) UpdateInline(ctx context.Context, ref Ref, fn func(protoreflect.Me
 
 // updateInlineField is UpdateInline of a fn that changes only field num,
 // to the value set gives when it is not zero (see updateInlineField).
+//
+// A setter's fn (num not 0) only sets the field: it reads nothing and has
+// no other effect. When, besides, the object's inline fields are in no
+// index and it is not stored apart (so no row key to ensure), the update
+// reads and writes the object's own key only, and a store that offers it
+// runs it as a single-key read-modify-write (kv.KeyUpdater), with the
+// isolation of the transaction it replaces; otherwise a store that offers
+// it runs the transaction without a snapshot (kv.LatestUpdater).
 func (db *DB) updateInlineField(ctx context.Context, ref Ref, num protoreflect.FieldNumber, set scalarSet, fn func(protoreflect.Message) error) error {
 	ctx, ob := db.obs.start(ctx, "protoql.UpdateInline")
-	c := &inlineCall{ctx: ctx, db: db, ref: ref, num: num, set: set, fn: fn} // one allocation for what the transaction's function needs
+	c := inlineCallPool.Get().(*inlineCall) // what the store's function needs, without an allocation
+	c.ctx, c.db, c.ref, c.num, c.set, c.fn, c.attempts = ctx, db, ref, num, set, fn, 0
 	var err error
-	if lu, ok := db.store.(kv.LatestUpdater); ok && num != 0 {
-		// A setter's fn only sets the field: it reads nothing and has no
-		// other effect, so the transaction needs no snapshot.
-		err = lu.UpdateLatest(ctx, c.run)
+	if ku, ok := db.store.(kv.KeyUpdater); ok && num != 0 && ref.apart == nil && inlineTarget(ref) == nil && !inlineIndexed(ref) {
+		err = ku.UpdateKey(ctx, ref.key, c.runKeyFn)
+	} else if lu, ok := db.store.(kv.LatestUpdater); ok && num != 0 {
+		err = lu.UpdateLatest(ctx, c.runFn)
 	} else {
-		err = db.store.Update(ctx, c.run)
+		err = db.store.Update(ctx, c.runFn)
 	}
 	db.obs.endWrite(ctx, ob, "update_inline", &c.ref, c.attempts, err)
+	c.release()
 	return err
 }
 
+// inlineIndexed reports whether an index names an inline field of the
+// object at ref (index.go), so that updating them also writes index
+// entries.
+func inlineIndexed(ref Ref) bool {
+	_, ok := inlineObj(ref)
+	return ok
+}
+
 // inlineCall is DB.updateInlineField's transaction function and its
-// arguments, with the count of its runs.
+// arguments, with the count of its runs and runKey's value buffer. It is
+// pooled: the store calls its functions only before UpdateKey, Update or
+// UpdateLatest returns.
 type inlineCall struct {
 	ctx      context.Context
 	db       *DB
@@ -241,11 +262,49 @@ type inlineCall struct {
 	set      scalarSet
 	fn       func(protoreflect.Message) error
 	attempts int
+	buf      []byte
+	// runFn and runKeyFn are c.run and c.runKey, made once per pooled
+	// inlineCall (a method value passed on allocates).
+	runFn    func(kv.Txn) error
+	runKeyFn func([]byte, bool) ([]byte, bool, error)
+}
+
+var inlineCallPool = sync.Pool{New: func() any {
+	c := new(inlineCall)
+	c.runFn, c.runKeyFn = c.run, c.runKey
+	return c
+}}
+
+// release empties c and returns it to the pool, keeping a small buffer.
+func (c *inlineCall) release() {
+	buf := c.buf[:0]
+	if cap(buf) > maxPooledBatch {
+		buf = nil
+	}
+	*c = inlineCall{buf: buf, runFn: c.runFn, runKeyFn: c.runKeyFn}
+	inlineCallPool.Put(c)
 }
 
 func (c *inlineCall) run(txn kv.Txn) error {
 	c.attempts++
 	return updateInlineField(c.ctx, txn, c.db, c.ref, c.num, c.set, c.fn)
+}
+
+// runKey is the function of a single-key update (kv.KeyUpdater): the new
+// own value from the stored one, which is all updateInlineField does when
+// the object has no index and no row to ensure. The store copies out
+// before UpdateKey returns, so it is built in c's buffer.
+func (c *inlineCall) runKey(val []byte, _ bool) ([]byte, bool, error) {
+	c.attempts++
+	out, err := newInline(c.ctx, nil, nil, c.db, c.ref, c.num, c.set, c.fn, val, c.buf)
+	if err != nil {
+		return nil, false, err
+	}
+	c.buf = out[:0]
+	if err := checkSize(c.ref.table, c.ref.key, out); err != nil {
+		return nil, false, err
+	}
+	return out, true, nil
 }
 
 // Scan implements Querier. The whole scan reads one snapshot of the store

@@ -121,17 +121,8 @@ func del(w kv.Writer, ref Ref) error {
 // the new value is then patched into the encoded one when patchScalar can
 // vouch that the bytes are those of the decode, modify, encode.
 func updateInlineField(ctx context.Context, txn kv.Txn, db *DB, ref Ref, num protoreflect.FieldNumber, change scalarSet, fn func(protoreflect.Message) error) error {
-	n := ref.node
-	if n == nil {
-		return invalid("%s is a %s; inline fields belong to rows, objects and message map entries", ref, ref.kindName())
-	}
-	if ref.keyErr != nil {
-		return ref.keyErr
-	}
-	trusted := false
-	if num != 0 {
-		f := n.Field(num)
-		trusted = f != nil && f.Storage == schema.Inline
+	if err := inlineTarget(ref); err != nil {
+		return err
 	}
 	ix, err := beginInline(ctx, txn, ref) // index.go
 	if err != nil {
@@ -141,45 +132,69 @@ func updateInlineField(ctx context.Context, txn kv.Txn, db *DB, ref Ref, num pro
 	if err != nil && !errors.Is(err, kv.ErrNotFound) {
 		return err
 	}
-	if err := checkValue(ref.key, val, n); err != nil {
-		return err
-	}
-	if change.fd != nil && trusted && ix == nil {
-		if out, ok := patchScalar(val, n.Desc, change.fd, change.v); ok {
-			if err := ensureRow(ctx, txn, ref); err != nil {
-				return err
-			}
-			return set(txn, ref.table, ref.key, out)
-		}
-	}
-	m := db.NewMessage(n.Desc)
-	if err := db.unmarshalOptions().Unmarshal(val, m.Interface()); err != nil {
-		return corrupt(ref.key, "value does not parse: %v", err)
-	}
-	if ref.kind == RefRow && !trusted {
-		if err := ref.table.setKeyFields(ref.key, m); err != nil {
-			return err
-		}
-	}
-	if err := fn(m); err != nil {
-		return err
-	}
-	if !trusted {
-		if err := onlyInline(ref, m); err != nil {
-			return err
-		}
-	}
-	if err := ix.end(ctx, txn, m); err != nil { // index.go
-		return err
-	}
-	out, err := ownValue(nil, n, m)
+	out, err := newInline(ctx, txn, ix, db, ref, num, change, fn, val, nil)
 	if err != nil {
-		return invalid("%s: %v", ref, err)
+		return err
 	}
 	if err := ensureRow(ctx, txn, ref); err != nil {
 		return err
 	}
 	return set(txn, ref.table, ref.key, out)
+}
+
+// inlineTarget refuses a Ref whose inline fields cannot be updated.
+func inlineTarget(ref Ref) error {
+	if ref.node == nil {
+		return invalid("%s is a %s; inline fields belong to rows, objects and message map entries", ref, ref.kindName())
+	}
+	return ref.keyErr
+}
+
+// newInline returns the new own value of the object at ref, whose stored
+// value is val (nil when missing), after fn (see updateInlineField), appended
+// to dst[:0]. ix is the object's index maintenance (nil when no index
+// names its inline fields), which writes into txn; with no ix, txn is
+// not used and may be nil, and the result depends on val alone.
+func newInline(ctx context.Context, txn kv.Txn, ix *inlineIx, db *DB, ref Ref, num protoreflect.FieldNumber, change scalarSet, fn func(protoreflect.Message) error, val, dst []byte) ([]byte, error) {
+	n := ref.node
+	trusted := false
+	if num != 0 {
+		f := n.Field(num)
+		trusted = f != nil && f.Storage == schema.Inline
+	}
+	if err := checkValue(ref.key, val, n); err != nil {
+		return nil, err
+	}
+	if change.fd != nil && trusted && ix == nil {
+		if out, ok := patchScalar(dst, val, n.Desc, change.fd, change.v); ok {
+			return out, nil
+		}
+	}
+	m := db.NewMessage(n.Desc)
+	if err := db.unmarshalOptions().Unmarshal(val, m.Interface()); err != nil {
+		return nil, corrupt(ref.key, "value does not parse: %v", err)
+	}
+	if ref.kind == RefRow && !trusted {
+		if err := ref.table.setKeyFields(ref.key, m); err != nil {
+			return nil, err
+		}
+	}
+	if err := fn(m); err != nil {
+		return nil, err
+	}
+	if !trusted {
+		if err := onlyInline(ref, m); err != nil {
+			return nil, err
+		}
+	}
+	if err := ix.end(ctx, txn, m); err != nil { // index.go
+		return nil, err
+	}
+	out, err := ownValue(dst[:0], n, m)
+	if err != nil {
+		return nil, invalid("%s: %v", ref, err)
+	}
+	return out, nil
 }
 
 // onlyInline checks that a mutated message holds nothing but inline fields

@@ -47,7 +47,16 @@
 // began, as Update's is, so whatever a read saw beyond that point is a
 // conflict; and the function's error is returned only after the same
 // check, so it too comes from one state. protoql's typed inline setters
-// use it: their function only sets one field of the value it read.
+// use it when their object has an index or lies apart.
+//
+// UpdateKey (kv.KeyUpdater) is UpdateLatest reduced to one point read and
+// one write: it registers like UpdateLatest's transactions, reads the key
+// from the database, and commits the function's value with the key as its
+// whole read set, so a write of the key committed after the registration
+// makes it conflict and run again; it builds no transaction, write buffer
+// or read-set copy, and its registration and commit item are pooled.
+// protoql's typed inline setters use it for an object with no index and
+// nothing apart: their update reads and writes the object's own key only.
 //
 // Apply is a blind write: it is never checked and never fails with a
 // conflict, but it is logged, so it conflicts with a transaction that read
@@ -160,6 +169,7 @@ type Store struct {
 var (
 	_ kv.Store         = (*Store)(nil)
 	_ kv.LatestUpdater = (*Store)(nil)
+	_ kv.KeyUpdater    = (*Store)(nil)
 )
 
 // Open opens the Pebble database in dir, creating it if needed.
@@ -270,6 +280,23 @@ func (s *Store) UpdateLatest(ctx context.Context, fn func(kv.Txn) error) error {
 		return fmt.Errorf("pebblekv: update: %w", err)
 	}
 	return s.write.update(ctx, fn, true)
+}
+
+// UpdateKey implements kv.KeyUpdater: a read-modify-write of one key,
+// validated at commit as Update's transactions are, without their
+// write buffer or read set.
+func (s *Store) UpdateKey(ctx context.Context, key []byte, fn func(val []byte, found bool) (out []byte, write bool, err error)) error {
+	if !s.g.Enter() {
+		return errClosed
+	}
+	defer s.g.Exit()
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("pebblekv: update: %w", err)
+	}
+	if len(key) == 0 {
+		return fmt.Errorf("pebblekv: update: %w: empty key", kv.ErrInvalid)
+	}
+	return s.write.updateKey(ctx, key, fn)
 }
 
 // View runs fn on the state of the database when it is called: its reads

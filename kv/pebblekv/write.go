@@ -1,6 +1,7 @@
 package pebblekv
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -86,6 +87,11 @@ type commitItem struct {
 	ops  []kv.Op
 	tx   *occ.Txn // nil for Apply
 	size int
+	// key is the one key written by UpdateKey (tx and ops nil), and rs
+	// its read set: that key.
+	key []byte
+	rs  occ.ReadSet
+	reg occ.Reg
 }
 
 var itemPool = sync.Pool{New: func() any { return new(commitItem) }}
@@ -95,6 +101,9 @@ func (it *commitItem) Size() int { return it.size }
 func (it *commitItem) WriteSet() *occ.WriteSet {
 	if it.tx != nil {
 		return it.tx.WriteSet()
+	}
+	if it.key != nil {
+		return &occ.WriteSet{Points: [][]byte{bytes.Clone(it.key)}}
 	}
 	return occ.BatchWriteSet(it.ops)
 }
@@ -349,4 +358,59 @@ func (w *writer) attempt(fn func(kv.Txn) error, latest bool) error {
 		return fmt.Errorf("pebblekv: update: commit: %w", err)
 	}
 	return nil
+}
+
+// updateKey runs fn on the newest value of key until its write commits
+// (kv.KeyUpdater): the transaction of attempt, reduced to one point read
+// and one write, so without the write buffer, the read set's copy and the
+// Txn.
+func (w *writer) updateKey(ctx context.Context, key []byte, fn func([]byte, bool) ([]byte, bool, error)) error {
+	return occ.Update(ctx, "pebblekv", func() error { return w.attemptKey(key, fn) })
+}
+
+// attemptKey reads key, runs fn once and commits its write if no commit
+// wrote key since the read. Registered before the read (occ.Begin with
+// no snapshot, as UpdateLatest's transactions are), the read sees at
+// least the commits up to the registration's sequence number, and every
+// commit it may see beyond them is logged after it, so validating the
+// one key read against the log finds any write of key that the read
+// could have missed or seen in flight (a needless retry at worst). fn's
+// error needs no validation: one read is one committed state.
+func (w *writer) attemptKey(key []byte, fn func([]byte, bool) ([]byte, bool, error)) error {
+	it := itemPool.Get().(*commitItem)
+	defer func() {
+		if it.b != nil {
+			_ = it.b.Close()
+		}
+		*it = commitItem{}
+		itemPool.Put(it)
+	}()
+	reg := &it.reg
+	w.occ.BeginReg(reg, nil)
+	defer w.occ.End(reg) // before it is pooled again; free once the commit unregistered reg
+	v, closer, err := w.db.Get(key)
+	found := err == nil
+	if err != nil && err != pebble.ErrNotFound {
+		return fmt.Errorf("pebblekv: update %s: %w", kv.KeyText(key), wrapCorrupt(err))
+	}
+	if found {
+		defer closer.Close() // v is valid until then
+	}
+	out, write, err := fn(v, found)
+	if err != nil || !write {
+		return err
+	}
+	it.key, it.size = key, len(key)+len(out)+16
+	it.b = w.db.NewBatchWithSize(it.size)
+	if err := it.b.Set(key, out, nil); err != nil { // copies out, which may alias v
+		return fmt.Errorf("pebblekv: update: %w", err)
+	}
+	it.rs.OnlyPoint(key)
+	if err := w.occ.CommitGrouped(reg, &it.rs, it, w.applyGroup); err != nil {
+		if occ.IsConflict(err) || errors.Is(err, kv.ErrExpired) {
+			return err
+		}
+		return fmt.Errorf("pebblekv: update: commit: %w", err)
+	}
+	return w.sync()
 }

@@ -68,7 +68,6 @@ package occ
 
 import (
 	"cmp"
-	"container/list"
 	"fmt"
 	"slices"
 	"sync"
@@ -89,10 +88,10 @@ type Manager struct {
 	maxLifetime time.Duration
 
 	mu      sync.Mutex
-	seq     uint64    // the last sequenced commit's sequence number
-	applied uint64    // the visible watermark: commits up to it are applied
-	log     []record  // commits after the oldest live snapshot or in flight, in sequence order
-	live    list.List // of *Reg, in begin order (so by nondecreasing seq)
+	seq     uint64   // the last sequenced commit's sequence number
+	applied uint64   // the visible watermark: commits up to it are applied
+	log     []record // commits after the oldest live snapshot or in flight, in sequence order
+	live    regList  // live registrations, in begin order (so by nondecreasing seq)
 
 	// CommitGrouped's queue: commits sequenced and waiting to be applied,
 	// in sequence order, and whether a leader is applying a group.
@@ -114,10 +113,56 @@ type record struct {
 // Reg is a live transaction's registration: its snapshot's sequence
 // number and start time.
 type Reg struct {
-	seq     uint64
-	start   time.Time
-	elem    *list.Element // nil once ended or expired; under the manager's lock
-	expired atomic.Bool   // set by prune; read by the transaction's calls
+	seq   uint64
+	start time.Time
+	// prev and next link the live list; listed says r is in it (false
+	// once ended or expired). All three are under the manager's lock.
+	prev, next *Reg
+	listed     bool
+	expired    atomic.Bool // set by prune; read by the transaction's calls
+	// ended is set, under the lock, when CommitGrouped unregistered r, so
+	// that End need not take the lock again.
+	ended atomic.Bool
+}
+
+// regList is the manager's list of live registrations, linked through
+// the Regs themselves, so that registering allocates no list element.
+type regList struct {
+	head, tail *Reg
+	n          int
+}
+
+func (l *regList) Len() int    { return l.n }
+func (l *regList) Front() *Reg { return l.head }
+
+func (l *regList) pushBack(r *Reg) {
+	r.prev, r.next, r.listed = l.tail, nil, true
+	if l.tail != nil {
+		l.tail.next = r
+	} else {
+		l.head = r
+	}
+	l.tail = r
+	l.n++
+}
+
+// remove unlinks r if it is listed.
+func (l *regList) remove(r *Reg) {
+	if !r.listed {
+		return
+	}
+	if r.prev != nil {
+		r.prev.next = r.next
+	} else {
+		l.head = r.next
+	}
+	if r.next != nil {
+		r.next.prev = r.prev
+	} else {
+		l.tail = r.prev
+	}
+	r.prev, r.next, r.listed = nil, nil, false
+	l.n--
 }
 
 // NewManager returns a manager for the engine called name; maxLifetime <= 0
@@ -143,13 +188,21 @@ func (m *Manager) MaxLifetime() time.Duration { return m.maxLifetime }
 // snapshot that caught a commit in flight. Such a transaction must be
 // validated (Validate) before its function's error is trusted.
 func (m *Manager) Begin(snap func()) *Reg {
+	r := new(Reg)
+	m.BeginReg(r, snap)
+	return r
+}
+
+// BeginReg is Begin with a Reg the caller provides, so that it can reuse
+// it: r must be a zero Reg, and may be reused once End(r) has returned.
+func (m *Manager) BeginReg(r *Reg, snap func()) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if snap != nil {
 		snap()
 	}
-	r := &Reg{seq: m.applied, start: time.Now()}
-	r.elem = m.live.PushBack(r)
+	r.seq, r.start = m.applied, time.Now()
+	m.live.pushBack(r)
 	// The snapshot may precede the commits in flight: build their write
 	// sets while their committers still wait (see the package doc).
 	for i := len(m.log) - 1; i >= 0 && m.log[i].seq > m.applied; i-- {
@@ -157,18 +210,17 @@ func (m *Manager) Begin(snap func()) *Reg {
 			rec.ws, rec.src = rec.src.WriteSet(), nil
 		}
 	}
-	return r
 }
 
 // End unregisters a transaction and drops the log records no live
 // transaction needs any more.
 func (m *Manager) End(r *Reg) {
+	if r.ended.Load() {
+		return // unregistered by its commit, which pruned the log
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if r.elem != nil {
-		m.live.Remove(r.elem)
-		r.elem = nil
-	}
+	m.live.remove(r)
 	m.prune()
 }
 
@@ -193,18 +245,16 @@ func (m *Manager) prune() {
 	if m.live.Len() > 0 {
 		now = time.Now()
 	}
-	for e := m.live.Front(); e != nil; e = m.live.Front() {
-		r := e.Value.(*Reg)
+	for r := m.live.Front(); r != nil; r = m.live.Front() {
 		if now.Sub(r.start) <= m.maxLifetime {
 			break
 		}
 		r.expired.Store(true)
-		m.live.Remove(e)
-		r.elem = nil
+		m.live.remove(r)
 	}
 	oldest := m.applied // commits in flight stay
 	if m.live.Len() > 0 {
-		oldest = min(oldest, m.live.Front().Value.(*Reg).seq)
+		oldest = min(oldest, m.live.Front().seq)
 	}
 	i := 0
 	for i < len(m.log) && m.log[i].seq <= oldest {
@@ -297,7 +347,7 @@ func (m *Manager) validate(r *Reg, rs *ReadSet) error {
 // must be held.
 func (m *Manager) others(r *Reg) int {
 	n := m.live.Len()
-	if r != nil && r.elem != nil {
+	if r != nil && r.listed {
 		n--
 	}
 	return n
@@ -337,7 +387,8 @@ const maxGroupSize = 1 << 20
 // applyGroup, called on one group at a time in sequence order (see the
 // package doc). applyGroup must apply the items in the order given and
 // make them visible to snapshots taken after it returns; its error is
-// every item's. It must not keep the slice.
+// every item's. It must not keep the slice. A validated r is
+// unregistered here, so that its End then takes no lock.
 func (m *Manager) CommitGrouped(r *Reg, rs *ReadSet, item Item, applyGroup func([]Item) error) error {
 	if rs != nil {
 		rs.seal()
@@ -346,6 +397,13 @@ func (m *Manager) CommitGrouped(r *Reg, rs *ReadSet, item Item, applyGroup func(
 	if err := m.validate(r, rs); err != nil {
 		m.mu.Unlock()
 		return err
+	}
+	if r != nil {
+		// Validated, r needs the log no more: unregister it now, so that
+		// its End takes no lock (the final prune below, or a later
+		// leader's, drops what it kept).
+		m.live.remove(r)
+		r.ended.Store(true)
 	}
 	m.seq++
 	rec := record{seq: m.seq}

@@ -34,6 +34,14 @@ func (r *ReadSet) addPoint(k []byte) {
 	r.points = append(r.points, append(make([]byte, 0, len(k)), k...))
 }
 
+// OnlyPoint makes r the read set of a transaction that read key k and
+// nothing else (a single-key read-modify-write), without copying k: k
+// must stay unchanged until the commit that checks r has returned.
+func (r *ReadSet) OnlyPoint(k []byte) {
+	r.first[0] = k
+	r.points, r.spans, r.sealed = r.first[:1], nil, false
+}
+
 func (r *ReadSet) addSpan(lo, hi []byte) {
 	if lo != nil && hi != nil && bytes.Compare(lo, hi) >= 0 {
 		return
