@@ -54,3 +54,29 @@ func SetPlainPointReadsForTest(on bool) { plainPointReads.Store(on) }
 func PatchScalar(val []byte, md protoreflect.MessageDescriptor, fd protoreflect.FieldDescriptor, v protoreflect.Value) ([]byte, bool) {
 	return patchScalar(nil, val, md, fd, v)
 }
+
+// SlowFieldKey is the key Ref.Field(num) built before keys shared a
+// keyBuf: a copy of r's key (or its apart key) with the field's element.
+func SlowFieldKey(r Ref, num protoreflect.FieldNumber) []byte {
+	f := r.node.Field(num)
+	base := r.key[:len(r.key):len(r.key)]
+	if f.Apart {
+		base = r.table.apartKey(f, r.key)
+	}
+	return f.AppendElem(base)
+}
+
+// SlowEntryKey is the key Ref.Entry(key) built before keys shared a
+// keyBuf.
+func SlowEntryKey(r Ref, key protoreflect.Value) []byte {
+	return r.field.Key.Append(r.key[:r.parentLen:r.parentLen], key)
+}
+
+// SlowRowKey is the key Table.Row built before keys shared a keyBuf.
+func SlowRowKey(t *Table, key ...protoreflect.Value) []byte {
+	k := bytes.Clone(t.prefix)
+	for i, col := range t.s.Key {
+		k = col.Append(k, key[i])
+	}
+	return k
+}

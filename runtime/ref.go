@@ -1,6 +1,7 @@
 package runtime
 
 import (
+	"bytes"
 	"strings"
 	"sync/atomic"
 
@@ -60,8 +61,9 @@ const (
 )
 
 // Ref addresses a row or a part of one: an object field, a breakout field, a
-// whole map or one map entry. Refs are values; building one allocates its
-// key and never touches the store.
+// whole map or one map entry. Refs are values; building one never touches
+// the store, and allocates at most its key (a Ref stepped into from a row
+// usually builds its key in the row's key buffer: see keyBuf).
 type Ref struct {
 	table *Table
 	kind  RefKind
@@ -79,6 +81,60 @@ type Ref struct {
 	// apart is the field stored apart that the Ref is (or lies under), whose
 	// key space its key is in; nil for colocated Refs.
 	apart *schema.Field
+	// buf, when not nil, is the memory key lies at the start of, shared
+	// with the Refs derived from the same row (see keyBuf).
+	buf *keyBuf
+}
+
+// keyBuf holds the key of a row Ref and, in place after it, the keys of
+// Refs stepped into from it (Field, Entry), so that a handle such as
+// Row(id).Sessions().Entry(s) builds its keys in one allocation. Bytes
+// once part of a Ref's key never change: a step appends in place only
+// when it claims (used, compare-and-swap, so Refs may be shared between
+// goroutines) the bytes right after its parent's key, which no Ref holds
+// yet; stepping again from the same parent finds them claimed and copies.
+// Every key lying in a keyBuf has its capacity cut to its length, so that
+// an append to it elsewhere copies too.
+type keyBuf struct {
+	used atomic.Int32 // the length of the longest key built in b
+	b    [keyBufSize]byte
+}
+
+const keyBufSize = 96
+
+// newKeyBuf returns a keyBuf and its memory, empty, for a key to be built
+// by appending (one that outgrows it moves elsewhere; see ownedKey).
+func newKeyBuf() (*keyBuf, []byte) {
+	kb := new(keyBuf)
+	return kb, kb.b[:0:keyBufSize]
+}
+
+// ownedKey returns k, built by appending to kb's memory, with its capacity
+// cut to its length, and kb marking it as used, or a nil kb when k
+// outgrew kb's memory and was moved.
+func ownedKey(kb *keyBuf, k []byte) ([]byte, *keyBuf) {
+	if len(k) == 0 || cap(k) != keyBufSize || &k[0] != &kb.b[0] {
+		return k[:len(k):len(k)], nil
+	}
+	kb.used.Store(int32(len(k)))
+	return k[:len(k):len(k)], kb
+}
+
+// extend returns r's key followed by elem: in r's keyBuf when r can claim
+// the bytes after its key there, else in a new keyBuf (or a new slice when
+// it does not fit one), and the keyBuf the result lies in.
+func (r Ref) extend(elem []byte) ([]byte, *keyBuf) {
+	n, m := len(r.key), len(r.key)+len(elem)
+	if kb := r.buf; kb != nil && m <= keyBufSize && kb.used.CompareAndSwap(int32(n), int32(m)) {
+		copy(kb.b[n:m], elem)
+		return kb.b[:m:m], kb
+	}
+	if m > keyBufSize {
+		k := make([]byte, 0, m)
+		return append(append(k, r.key...), elem...), nil
+	}
+	kb, k := newKeyBuf()
+	return ownedKey(kb, append(append(k, r.key...), elem...))
 }
 
 // Row returns the Ref of the row with these key column values, in key
@@ -91,8 +147,8 @@ func (t *Table) row(typed bool, key ...protoreflect.Value) (Ref, error) {
 	if len(key) != len(t.s.Key) {
 		return Ref{}, invalid("%s has %d key columns (%s), got %d values", t.s.Desc.Name(), len(t.s.Key), columnList(t.s), len(key))
 	}
-	k := make([]byte, len(t.prefix), len(t.prefix)+32)
-	copy(k, t.prefix)
+	kb, k := newKeyBuf()
+	k = append(k, t.prefix...)
 	var keyErr error
 	for i, col := range t.s.Key {
 		if !typed {
@@ -105,7 +161,8 @@ func (t *Table) row(typed bool, key ...protoreflect.Value) (Ref, error) {
 		}
 		k = col.Append(k, key[i])
 	}
-	return Ref{table: t, kind: RefRow, key: k, node: t.s.Root, keyErr: keyErr}, nil
+	k, kb = ownedKey(kb, k)
+	return Ref{table: t, kind: RefRow, key: k, node: t.s.Root, keyErr: keyErr, buf: kb}, nil
 }
 
 // RowOf returns the Ref of the row that m (a message of the table's type)
@@ -185,20 +242,31 @@ func (r Ref) Field(num protoreflect.FieldNumber) (Ref, error) {
 		return Ref{}, invalid("%s has no field number %d", r.node.Desc.FullName(), num)
 	}
 	next := Ref{table: r.table, field: f, keyErr: r.keyErr, apart: r.apart}
-	base := r.key[:len(r.key):len(r.key)] // force appends to copy
-	if f.Apart {
-		next.apart, base = f, r.table.apartKey(f, r.key)
-	}
 	switch f.Storage {
 	case schema.Breakout:
-		next.kind, next.key = RefBreakout, f.AppendElem(base)
+		next.kind = RefBreakout
 	case schema.Object:
-		next.kind, next.key, next.node = RefObject, f.AppendElem(base), f.Child
+		next.kind, next.node = RefObject, f.Child
 	case schema.Map:
-		next.kind, next.key, next.parentLen = RefMap, f.AppendElem(base), len(base)
+		next.kind = RefMap
 	default:
 		return Ref{}, invalid("%s.%s is stored as %s, not under its own key", r, f.Name(), f.Storage)
 	}
+	if f.Apart {
+		base := r.table.apartKey(f, r.key)
+		next.apart = f
+		if f.Storage == schema.Map {
+			next.parentLen = len(base)
+		}
+		next.key = f.AppendElem(base)
+		next.key = next.key[:len(next.key):len(next.key)] // force appends to copy
+		return next, nil
+	}
+	var tag [16]byte // a field's element (at most 9 bytes), on the stack
+	if f.Storage == schema.Map {
+		next.parentLen = len(r.key)
+	}
+	next.key, next.buf = r.extend(f.AppendElem(tag[:0]))
 	return next, nil
 }
 
@@ -232,6 +300,17 @@ func (r Ref) entry(key protoreflect.Value, typed bool) (Ref, error) {
 	if err := checkUTF8(f.MapKey, key); err != nil && keyErr == nil {
 		keyErr = invalid("%s key: %v", r, err)
 	}
-	k := f.Key.Append(r.key[:r.parentLen:r.parentLen], key)
-	return Ref{table: r.table, kind: RefEntry, key: k, node: f.Child, field: f, parentLen: r.parentLen, keyErr: keyErr, apart: r.apart}, nil
+	next := Ref{table: r.table, kind: RefEntry, node: f.Child, field: f, parentLen: r.parentLen, keyErr: keyErr, apart: r.apart}
+	// The entry's key is the map's parent's key and the key element, which
+	// starts with the map's tag, the end of the map's key: extend the
+	// map's key with the rest of the element when it does.
+	var scratch [64]byte
+	elem := f.Key.Append(scratch[:0], key)
+	if tag := r.key[r.parentLen:]; bytes.HasPrefix(elem, tag) {
+		next.key, next.buf = r.extend(elem[len(tag):])
+	} else {
+		k := append(r.key[:r.parentLen:r.parentLen], elem...)
+		next.key = k[:len(k):len(k)]
+	}
+	return next, nil
 }
