@@ -100,7 +100,7 @@ type keyBuf struct {
 	b    [keyBufSize]byte
 }
 
-const keyBufSize = 96
+const keyBufSize = 60 // the struct fills a 64-byte size class
 
 // newKeyBuf returns a keyBuf and its memory, empty, for a key to be built
 // by appending (one that outgrows it moves elsewhere; see ownedKey).
