@@ -45,6 +45,10 @@ func IndexCursorForTest(db *DB, pos []byte) string {
 // their fast paths (off, the default), for comparing the two.
 func SetGenericRowScanForTest(on bool) { genericRowScan.Store(on) }
 
+// SetUnplannedRowScanForTest makes row scans decode rows without their
+// row plan (on) or with it where they have one (off, the default).
+func SetUnplannedRowScanForTest(on bool) { unplannedRowScan.Store(on) }
+
 // SetPlainPointReadsForTest makes point reads take the general path (on)
 // or their own (off), for benchmarks comparing the two.
 func SetPlainPointReadsForTest(on bool) { plainPointReads.Store(on) }
@@ -80,3 +84,24 @@ func SlowRowKey(t *Table, key ...protoreflect.Value) []byte {
 	}
 	return k
 }
+
+// RowPlanDecodeForTest decodes a row of t, with key key and value wire
+// (filtered by the projection of fields), with the row plan of that
+// projection: the row and whether the plan decoded it. It fails when the
+// projection has no row plan.
+func RowPlanDecodeForTest(t *Table, fields []string, key, wire []byte) (proto.Message, bool, error) {
+	_, rp, err := t.projection(fields)
+	if err != nil {
+		return nil, false, err
+	}
+	if rp == nil {
+		return nil, false, errNoRowPlan
+	}
+	m, ok := rp.decode(key, wire)
+	return m, ok, nil
+}
+
+var errNoRowPlan = invalid("the projection has no row plan")
+
+// KeyPrefixForTest returns the prefix of t's row keys.
+func KeyPrefixForTest(t *Table) []byte { return t.prefix }

@@ -60,15 +60,14 @@ func BenchmarkReads(b *testing.B) {
 	})
 	fields := runtime.ScanOptions{Fields: []string{"registered"}}
 	// ScanFieldsGeneric is ScanFields on the generic path that the row
-	// scan's fast paths replace (scanrow.go), for an A/B in one process.
-	for _, generic := range []bool{false, true} {
-		name := "ScanFields"
-		if generic {
-			name += "Generic"
-		}
-		b.Run(name, func(b *testing.B) {
-			runtime.SetGenericRowScanForTest(generic)
+	// scan's fast paths replace (scanrow.go), ScanFieldsUnplanned without
+	// the row plan (rowplan.go), for an A/B in one process.
+	for _, path := range []string{"", "Unplanned", "Generic"} {
+		b.Run("ScanFields"+path, func(b *testing.B) {
+			runtime.SetGenericRowScanForTest(path == "Generic")
+			runtime.SetUnplannedRowScanForTest(path == "Unplanned")
 			defer runtime.SetGenericRowScanForTest(false)
+			defer runtime.SetUnplannedRowScanForTest(false)
 			b.ReportAllocs()
 			for b.Loop() {
 				for _, err := range users.Scan(ctx, nil, fields) {

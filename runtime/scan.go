@@ -243,7 +243,7 @@ func scanRows(ctx context.Context, rd kv.Reader, t *Table, r KeyRange, opts Scan
 			yield(nil, err)
 			return
 		}
-		p, err := t.projection(opts.Fields)
+		p, rp, err := t.projection(opts.Fields)
 		if err != nil {
 			yield(nil, err)
 			return
@@ -252,13 +252,22 @@ func scanRows(ctx context.Context, rd kv.Reader, t *Table, r KeyRange, opts Scan
 		defer e.release()
 		rt := t.rowType()
 		uo := t.db.unmarshalOptions()
-		asFields := t.keysAsFields() && !genericRowScan.Load()
+		generic := genericRowScan.Load()
+		asFields := t.keysAsFields() && !generic
 		plan := rt.plan
-		if p != nil && inlineOnly(p) && !genericRowScan.Load() {
+		if p != nil && inlineOnly(p) && !generic {
 			plan = ownPlan(plan, p)
+		}
+		if generic || unplannedRowScan.Load() {
+			rp = nil
 		}
 		var buf []byte // the row's bytes and its key fields
 		err = e.scanWhole(lo, hi, opts, unitKind{table: t}, t.s.Root, p, func(key, wire []byte) (bool, error) {
+			if rp != nil {
+				if m, ok := rp.decode(key, wire); ok {
+					return yield(m, nil), nil
+				}
+			}
 			if asFields {
 				var err error
 				if buf, err = t.appendKeyFields(append(buf[:0], wire...), key); err != nil {
@@ -314,51 +323,62 @@ func scanEntries(ctx context.Context, rd kv.Reader, ref Ref, r KeyRange, opts Sc
 // fields' names joined with commas; at most maxProjs.
 type projCache struct {
 	mu sync.Mutex
-	m  map[string]*query.Proj
+	m  map[string]scanProj
+}
+
+// scanProj is a projection of ScanOptions.Fields and its row plan (nil
+// when it has none: rowplan.go).
+type scanProj struct {
+	p    *query.Proj
+	plan *rowPlan
 }
 
 const maxProjs = 64
 
 // projection returns the projection reading the top-level fields of t's
-// rows named in fields, nil for none (whole rows). It is the projection of
-// the query `T { f1, f2 }`, compiled once per list of fields.
-func (t *Table) projection(fields []string) (*query.Proj, error) {
+// rows named in fields, nil for none (whole rows), and its row plan (nil
+// when it has none). It is the projection of the query `T { f1, f2 }`,
+// compiled once per list of fields.
+func (t *Table) projection(fields []string) (*query.Proj, *rowPlan, error) {
 	if len(fields) == 0 {
-		return nil, nil
+		return nil, nil, nil
 	}
 	name := strings.Join(fields, ",")
 	c := &t.projs
 	c.mu.Lock()
-	p, ok := c.m[name]
+	sp, ok := c.m[name]
 	c.mu.Unlock()
 	if ok {
-		return p, nil
+		return sp.p, sp.plan, nil
 	}
 	md := t.s.Desc
 	for _, f := range fields {
 		fd := md.Fields().ByName(protoreflect.Name(f))
 		switch {
 		case strings.Contains(f, "."):
-			return nil, invalid("ScanOptions.Fields: %q: a nested path; list top-level fields of %s", f, md.FullName())
+			return nil, nil, invalid("ScanOptions.Fields: %q: a nested path; list top-level fields of %s", f, md.FullName())
 		case fd == nil:
-			return nil, invalid("ScanOptions.Fields: %s has no field %q", md.FullName(), f)
+			return nil, nil, invalid("ScanOptions.Fields: %s has no field %q", md.FullName(), f)
 		}
 	}
 	q, err := query.Compile(t.db.cat, string(md.FullName())+" { "+strings.Join(fields, ", ")+" }")
 	if err != nil {
-		return nil, fmt.Errorf("%w: ScanOptions.Fields %q: %w", ErrInvalid, fields, err)
+		return nil, nil, fmt.Errorf("%w: ScanOptions.Fields %q: %w", ErrInvalid, fields, err)
 	}
-	p = q.Plan().Proj
-	if p.HasJoins() || len(p.Hidden) > 0 {
-		return nil, invalid("ScanOptions.Fields %q: a typed scan does not read join fields", fields)
+	sp.p = q.Plan().Proj
+	if sp.p.HasJoins() || len(sp.p.Hidden) > 0 {
+		return nil, nil, invalid("ScanOptions.Fields %q: a typed scan does not read join fields", fields)
+	}
+	if inlineOnly(sp.p) {
+		sp.plan = newRowPlan(t, t.rowType().mt, sp.p)
 	}
 	c.mu.Lock()
 	if c.m == nil {
-		c.m = map[string]*query.Proj{}
+		c.m = map[string]scanProj{}
 	}
 	if len(c.m) < maxProjs {
-		c.m[name] = p
+		c.m[name] = sp
 	}
 	c.mu.Unlock()
-	return p, nil
+	return sp.p, sp.plan, nil
 }

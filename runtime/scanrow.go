@@ -25,6 +25,10 @@ import (
 // the two.
 var genericRowScan atomic.Bool
 
+// unplannedRowScan, set by tests and benchmarks only, makes row scans
+// decode without their row plan (rowplan.go), to compare the two.
+var unplannedRowScan atomic.Bool
+
 // inlineOnly reports whether p selects inline fields only: the object's
 // reassembled bytes are then its own value, filtered by p.
 func inlineOnly(p *query.Proj) bool {

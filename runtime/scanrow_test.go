@@ -9,6 +9,7 @@ import (
 
 	"github.com/protoql/protoql/internal/prototest"
 	"github.com/protoql/protoql/internal/querytest"
+	"github.com/protoql/protoql/internal/testpb"
 	"github.com/protoql/protoql/kv"
 	"github.com/protoql/protoql/kv/memkv"
 	"github.com/protoql/protoql/runtime"
@@ -103,7 +104,7 @@ func shortRows(db *runtime.DB, r *rand.Rand) []proto.Message {
 // then setKeys), on random rows of every table of three schemas (string,
 // bytes, integer, enum and descending key columns, composite keys, a
 // singleton table, fields stored apart, rows short enough to step over
-// with Next), for whole rows, each top-level
+// with Next, every scalar kind), for whole rows, each top-level
 // field alone and random sets of fields, in both directions.
 func TestRowScanFastPaths(t *testing.T) {
 	ctx := context.Background()
@@ -120,6 +121,15 @@ func TestRowScanFastPaths(t *testing.T) {
 		{"apart", apart, anyDB(qApartData)},
 		{"indexed", func(t testing.TB, s kv.Store) *runtime.DB { return querytest.OpenIndexed(t, s) }, anyDB(querytest.RandomAccounts)},
 		{"short rows", openShortRows, shortRows},
+		{"scalars", openScalars, anyDB(func(r *rand.Rand) []proto.Message {
+			var out []proto.Message
+			for range r.IntN(40) {
+				m := randomScalars(r)
+				m.BreakoutLevel = testpb.Level(r.IntN(3))
+				out = append(out, m)
+			}
+			return out
+		})},
 	}
 	scan := func(db *runtime.DB, tbl *runtime.Table, opts runtime.ScanOptions, generic bool) ([]proto.Message, error) {
 		runtime.SetGenericRowScanForTest(generic)
