@@ -230,7 +230,14 @@ func (d *decoder) unmarshalPlan(opts decodeOptions, wire []byte, m protoreflect.
 	if err := opts.Unmarshal(lv.rest, m.Interface()); err != nil {
 		return err
 	}
-	keys := string(lv.keys)
+	return d.fillMaps(opts, m, p, lv.ents, string(lv.keys), depth)
+}
+
+// fillMaps sets the entries ents, whose keys are consecutive substrings of
+// keys, into m's string-keyed message maps (p is m's plan): each map sized
+// once (or added to, when a decode already made it), its values allocated
+// together in one slice and each decoded by unmarshalPlan into its slot.
+func (d *decoder) fillMaps(opts decodeOptions, m protoreflect.Message, p *msgPlan, ents []mapEntryWire, keys string, depth int) error {
 	if !d.key.IsValid() {
 		d.key = reflect.New(stringType).Elem()
 	}
@@ -238,7 +245,7 @@ func (d *decoder) unmarshalPlan(opts decodeOptions, wire []byte, m protoreflect.
 	for i := range p.maps {
 		mp := &p.maps[i]
 		count := 0
-		for _, e := range lv.ents {
+		for _, e := range ents {
 			if e.plan == i {
 				count++
 			}
@@ -252,7 +259,7 @@ func (d *decoder) unmarshalPlan(opts decodeOptions, wire []byte, m protoreflect.
 		}
 		slab := reflect.MakeSlice(mp.slice, count, count)
 		off, j := 0, 0
-		for _, e := range lv.ents {
+		for _, e := range ents {
 			k := keys[off : off+len(e.key)]
 			off += len(e.key)
 			if e.plan != i {

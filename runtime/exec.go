@@ -89,8 +89,10 @@ type exec struct {
 	aparts []apartWalk
 	// held holds a unit read backwards (readBack).
 	held pairs
-	// dec decodes results (decode.go).
+	// dec decodes results (decode.go); dir holds the map entries of the
+	// row being read that bypass the assembler (direct.go).
 	dec decoder
+	dir directEntries
 	// kept holds the positions of this call's lazy cursors (keep).
 	kept []byte
 	// elemBuf holds the last entry of a map page (mapScan.run).
@@ -248,6 +250,7 @@ func (e *exec) release() {
 		}
 	}
 	e.dec.trim(maxPooledBuf)
+	e.dir.trim(maxPooledBuf)
 	if e.idx.reset(); cap(e.idx.buf) > maxPooledBuf {
 		e.idx = indexBatcher{}
 	}

@@ -53,6 +53,11 @@ func SetUnplannedRowScanForTest(on bool) { unplannedRowScan.Store(on) }
 // or their own (off), for benchmarks comparing the two.
 func SetPlainPointReadsForTest(on bool) { plainPointReads.Store(on) }
 
+// SetDirectEntriesForTest makes a query's rows keep the map entries it can
+// aside from the assembler (on, the default) or feed every entry to it
+// (off), for tests and benchmarks comparing the two (direct.go).
+func SetDirectEntriesForTest(on bool) { noDirectEntries.Store(!on) }
+
 // PatchScalar is patchScalar: the encoded value val of a message of md
 // with field fd set to v, made without decoding it, if it vouches for it.
 func PatchScalar(val []byte, md protoreflect.MessageDescriptor, fd protoreflect.FieldDescriptor, v protoreflect.Value) ([]byte, bool) {

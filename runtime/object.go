@@ -16,8 +16,10 @@ import (
 // the row is complete, so a cut row drops out whole.
 func (e *exec) row(w *walker, rowKey []byte) (proto.Message, error) {
 	e.asm.reset(rowKey, e.t.s.Root)
+	e.dir.start(e.t.rowType().plan)
 	e.fed, e.rowBytes = false, 0
 	_, err := e.object(w, rowKey, e.p.Proj, 0)
+	e.dir.stop()
 	e.resume = nil
 	if !e.fed {
 		return nil, err
@@ -31,6 +33,7 @@ func (e *exec) row(w *walker, rowKey []byte) (proto.Message, error) {
 		}
 	}
 	m, derr := e.decodeRow(e.t, rowKey, e.p.Proj)
+	e.dir.start(nil)
 	if derr != nil {
 		return nil, derr
 	}
@@ -42,7 +45,11 @@ func (e *exec) row(w *walker, rowKey []byte) (proto.Message, error) {
 func (e *exec) decodeRow(t *Table, rowKey []byte, p *query.Proj) (proto.Message, error) {
 	rt := t.rowType()
 	m := rt.mt.New()
-	if err := e.dec.unmarshalPlan(e.db.unmarshalOptions(), e.asm.finish(), m, 0, rt.plan); err != nil {
+	opts := e.db.unmarshalOptions()
+	if err := e.dec.unmarshalPlan(opts, e.asm.finish(), m, 0, rt.plan); err != nil {
+		return nil, corrupt(rowKey, "reassembled %s does not parse: %v", t.s.Desc.FullName(), err)
+	}
+	if err := e.dir.fill(&e.dec, opts, m); err != nil {
 		return nil, corrupt(rowKey, "reassembled %s does not parse: %v", t.s.Desc.FullName(), err)
 	}
 	if err := t.setKeys(rowKey, m, rt.plan); err != nil {
@@ -191,12 +198,23 @@ func (e *exec) feed(key, value []byte) error {
 	if e.inJoin {
 		return e.asm.add(key, value)
 	}
-	e.fed, e.progress = true, true
-	e.last = append(e.last[:0], key...)
-	e.lastCounts = append(e.lastCounts[:0], e.counts...)
+	e.noteFed(key)
 	if err := e.asm.add(key, value); err != nil {
 		return err
 	}
+	return e.countFed(key, value)
+}
+
+// noteFed records the pair at key, fed to the assembler or kept aside
+// (direct.go), as the row's last returned pair.
+func (e *exec) noteFed(key []byte) {
+	e.fed, e.progress = true, true
+	e.last = append(e.last[:0], key...)
+	e.lastCounts = append(e.lastCounts[:0], e.counts...)
+}
+
+// countFed counts a fed pair's bytes against a row chunk (WithRowChunk).
+func (e *exec) countFed(key, value []byte) error {
 	if e.rowBytes += len(key) + len(value); e.chunk > 0 && e.rowBytes >= e.chunk {
 		e.err = errChunk
 		return errChunk
@@ -235,6 +253,11 @@ func (e *exec) entryAt(w *walker, key []byte, parentLen int, ch *query.Child, de
 			return true, e.feed(key, w.val)
 		}
 		return false, e.err
+	}
+	if mi := e.directMap(ch, depth); mi >= 0 {
+		if found, handled, err := e.directEntry(w, key, parentLen, ch, mi); handled {
+			return found, err
+		}
 	}
 	return e.object(w, key, ch.Proj, depth)
 }

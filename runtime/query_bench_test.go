@@ -97,8 +97,10 @@ func BenchmarkQueryVsGet(b *testing.B) {
 
 // BenchmarkPointQuery compares point reads through the query executor, on
 // their own path (point: one seek to the first selected child when the
-// row's own value is not needed, no view of the store for one iterator)
-// and on the general one (plain), with the typed Get, on Pebble with
+// row's own value is not needed, no view of the store for one iterator),
+// on it with every map entry fed to the assembler (assembled: none kept
+// aside, direct.go) and on the general path (plain), with the typed Get,
+// on Pebble with
 // 20,000 users of 10 sessions each flushed to tables:
 // BenchmarkPointQuery/<read>/<path>. Run with -count and compare the
 // interleaved medians.
@@ -135,14 +137,12 @@ func BenchmarkPointQuery(b *testing.B) {
 	} {
 		q := query.MustCompile(db.Catalog(), c.text)
 		// Twice each, interleaved: b.Run names the second run #01.
-		for _, plain := range []bool{true, false, true, false} {
-			name := c.name + "/point"
-			if plain {
-				name = c.name + "/plain"
-			}
-			b.Run(name, func(b *testing.B) {
-				runtime.SetPlainPointReadsForTest(plain)
+		for _, path := range []string{"plain", "assembled", "point", "plain", "assembled", "point"} {
+			b.Run(c.name+"/"+path, func(b *testing.B) {
+				runtime.SetPlainPointReadsForTest(path == "plain")
+				runtime.SetDirectEntriesForTest(path != "assembled")
 				defer runtime.SetPlainPointReadsForTest(false)
+				defer runtime.SetDirectEntriesForTest(true)
 				b.ReportAllocs()
 				defer reportCPU(b)()
 				vars := map[string]any{}

@@ -1,0 +1,130 @@
+package runtime
+
+import (
+	"bytes"
+	"sync/atomic"
+	"unicode/utf8"
+
+	"github.com/protoql/protoql/query"
+	"github.com/protoql/protoql/tuple"
+	"google.golang.org/protobuf/reflect/protoreflect"
+)
+
+// Direct map entries: the entries of a map of messages in a queried row,
+// kept out of the assembler.
+//
+// A row's result is its reassembled wire bytes decoded in one go
+// (decodeRow). For a map of the row whose entries the projection reads as
+// their own value only (inline fields, nothing stored under the entry), the
+// assembler would write each entry's key and filtered value into the row's
+// bytes, and the decoder would then split them out again to fill the Go map
+// (decode.go). A row read by a query (exec.row) instead keeps such entries
+// aside, as the entry's key and its filtered, checked value, and decodeRow
+// fills the map from them after decoding the rest of the row: the same
+// fillMaps the decoder uses for the entries it splits out, so the message is
+// the one the assembled bytes give. Any entry this path does not take as is
+// (a key that is not one valid UTF-8 string element of the map, a resumed
+// entry) goes through the assembler as before, and decodeRow adds the
+// entries kept aside to what the decode made of it.
+
+// directEntries collects the entries kept aside for the row being read.
+type directEntries struct {
+	// on is set while exec.row reads a row whose type has string-keyed
+	// maps of messages; plan is the row type's decode plan.
+	on   bool
+	plan *msgPlan
+	ents []directEntry
+	keys []byte // the entries' keys, one after the other
+	vals []byte // the entries' filtered values, one after the other
+	// wire holds the entries as fillMaps takes them, built at the end.
+	wire []mapEntryWire
+}
+
+type directEntry struct {
+	plan           int // index of the map in plan.maps
+	keyLen, valLen int
+}
+
+// noDirectEntries, set by tests and benchmarks only, sends every entry
+// through the assembler.
+var noDirectEntries atomic.Bool
+
+// start begins a row of the type with plan p (nil: nothing is kept aside).
+func (d *directEntries) start(p *msgPlan) {
+	d.on, d.plan = p != nil && len(p.maps) > 0 && !noDirectEntries.Load(), p
+	d.ents, d.keys, d.vals = d.ents[:0], d.keys[:0], d.vals[:0]
+}
+
+// stop ends collecting, keeping what was collected for fill.
+func (d *directEntries) stop() { d.on = false }
+
+// trim drops buffers grown past max (see exec.release).
+func (d *directEntries) trim(max int) {
+	if cap(d.keys) > max || cap(d.vals) > max || cap(d.ents) > max/16 || cap(d.wire) > max/32 {
+		*d = directEntries{}
+	}
+	d.plan = nil
+}
+
+// directMap returns the index in the row plan of the map that ch reads when its
+// entries may be kept aside, or -1: a map of the row itself (depth 1,
+// outside joins) whose entries' projection selects inline fields only.
+func (e *exec) directMap(ch *query.Child, depth int) int {
+	p := ch.Proj
+	if !e.dir.on || depth != 1 || e.inJoin || e.resume != nil ||
+		p.All || len(p.Children) > 0 || len(p.Hidden) > 0 || p.HasJoins() {
+		return -1
+	}
+	return e.dir.plan.mapOf(ch.Field.Number())
+}
+
+// directEntry reads the entry at key (its parent's key is key[:parentLen])
+// of map ch, which is plan.maps[mi], and keeps it aside; handled is false
+// when the entry must go through the assembler instead, the walker not
+// having moved.
+func (e *exec) directEntry(w *walker, key []byte, parentLen int, ch *query.Child, mi int) (found, handled bool, err error) {
+	el, n, err := tuple.DecodeElement(key[parentLen:])
+	if err != nil || parentLen+n != len(key) || !utf8.Valid(el.Bytes) {
+		return false, false, nil // the assembler reports or takes it
+	}
+	// The entry's layout as the assembler finds it (the plan may come
+	// from another catalog of the same schema).
+	f := e.t.s.Root.Child(el.Field, el.Kind)
+	if f == nil || f.Number() != ch.Field.Number() || f.Child == nil {
+		return false, false, nil
+	}
+	if !w.seekGE(key) || !bytes.HasPrefix(w.key, key) {
+		return false, true, e.err
+	}
+	var own []byte
+	if len(w.key) == len(key) {
+		// Checked against the entry's layout, as the assembler checks.
+		if own, err = e.filterChecked(w.key, w.val, f.Child, ch.Proj); err != nil {
+			e.noteFed(key)
+			return true, true, err
+		}
+	}
+	e.noteFed(key)
+	d := &e.dir
+	d.ents = append(d.ents, directEntry{plan: mi, keyLen: len(el.Bytes), valLen: len(own)})
+	d.keys = append(d.keys, el.Bytes...)
+	d.vals = append(d.vals, own...)
+	return true, true, e.countFed(key, own)
+}
+
+// fill sets the entries kept aside into m, the decoded row, and forgets
+// them: the rows of joins decoded after it have none.
+func (d *directEntries) fill(dec *decoder, opts decodeOptions, m protoreflect.Message) error {
+	if len(d.ents) == 0 {
+		return nil
+	}
+	defer func() { d.ents = d.ents[:0] }()
+	d.wire = d.wire[:0]
+	ko, vo := 0, 0
+	for _, en := range d.ents {
+		d.wire = append(d.wire, mapEntryWire{plan: en.plan, key: d.keys[ko : ko+en.keyLen], value: d.vals[vo : vo+en.valLen]})
+		ko += en.keyLen
+		vo += en.valLen
+	}
+	return dec.fillMaps(opts, m, d.plan, d.wire, string(d.keys), 0)
+}

@@ -1,0 +1,192 @@
+package runtime_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/protoql/protoql/internal/testpb"
+	"github.com/protoql/protoql/kv"
+	"github.com/protoql/protoql/kv/memkv"
+	"github.com/protoql/protoql/query"
+	"github.com/protoql/protoql/runtime"
+	"google.golang.org/protobuf/encoding/protowire"
+	"google.golang.org/protobuf/proto"
+)
+
+// TestDirectEntriesMatchAssembled runs random queries on random data, some
+// of it corrupted, once with the map entries of rows kept aside from the
+// assembler (direct.go) and once with every entry fed to it, under random
+// limits and row chunks, and requires the same results (messages, cursors,
+// map cursors, pieces) and the same errors.
+func TestDirectEntriesMatchAssembled(t *testing.T) {
+	defer runtime.SetDirectEntriesForTest(true)
+	for seed := range uint64(30) {
+		r := rand.New(rand.NewPCG(seed, 16))
+		store := memkv.New()
+		db := openDB(t, store)
+		qPut(t, db, qRandomData(r)...)
+		if seed%2 == 1 {
+			corruptSome(t, store, r)
+		}
+		g := &qGen{r: r, cat: db.Catalog()}
+		for i := range 150 {
+			text := g.query().text()
+			q, err := query.Compile(db.Catalog(), text)
+			if err != nil {
+				t.Fatalf("%s: %v", text, err)
+			}
+			vars := map[string]any{"first": 1 + r.IntN(4), "after": ""}
+			if r.IntN(2) == 0 {
+				vars["first"] = 1 << 30
+			}
+			var opts []runtime.QueryOption
+			switch r.IntN(4) {
+			case 0:
+				opts = append(opts, runtime.WithLimits(query.Limits{MaxKeys: 1 + r.IntN(30)}))
+			case 1:
+				opts = append(opts, runtime.WithRowChunk(1+r.IntN(60)))
+			}
+			what := fmt.Sprintf("seed %d query %d: %s %v", seed, i, text, vars)
+			runtime.SetDirectEntriesForTest(true)
+			direct, derr := qCollect(t, db, q, vars, opts...)
+			runtime.SetDirectEntriesForTest(false)
+			assembled, aerr := qCollect(t, db, q, vars, opts...)
+			if fmt.Sprint(derr) != fmt.Sprint(aerr) {
+				t.Fatalf("%s: error %v, assembled %v", what, derr, aerr)
+			}
+			sameDirectResults(t, what, direct, assembled)
+		}
+	}
+}
+
+// sameDirectResults fails unless got and want are the same results.
+func sameDirectResults(t *testing.T, what string, got, want []runtime.Result) {
+	t.Helper()
+	if len(got) != len(want) {
+		t.Fatalf("%s: %d results, want %d:\n got: %s\nwant: %s", what, len(got), len(want), qTexts(got), qTexts(want))
+	}
+	for i := range got {
+		g, w := got[i], want[i]
+		if !proto.Equal(g.Msg, w.Msg) || g.Partial != w.Partial || g.Cursor() != w.Cursor() || !maps.Equal(g.MapCursors, w.MapCursors) {
+			t.Fatalf("%s: result %d:\n got: %s partial %v cursor %q %v\nwant: %s partial %v cursor %q %v", what, i,
+				qText(g.Msg.ProtoReflect()), g.Partial, g.Cursor(), g.MapCursors,
+				qText(w.Msg.ProtoReflect()), w.Partial, w.Cursor(), w.MapCursors)
+		}
+	}
+}
+
+// corruptSome damages a few stored pairs: values truncated, extended with
+// a well-formed field of a random wire type (a wrong one for the field, or
+// a field stored under its own key) or replaced by a byte, and copies of pairs
+// under a key whose string elements are not valid UTF-8.
+func corruptSome(t *testing.T, store kv.Store, r *rand.Rand) {
+	keys := rowKeys(t, store)
+	b := kv.NewBatch()
+	for range 3 + r.IntN(10) {
+		k := keys[r.IntN(len(keys))]
+		v, err := store.Get(context.Background(), k)
+		check(t, err)
+		switch r.IntN(4) {
+		case 0:
+			v = v[:r.IntN(len(v)+1)]
+		case 1:
+			v = append([]byte(nil), v...)
+			num := protowire.Number(1 + r.IntN(4))
+			switch r.IntN(4) {
+			case 0:
+				v = protowire.AppendVarint(protowire.AppendTag(v, num, protowire.VarintType), 1)
+			case 1:
+				v = protowire.AppendString(protowire.AppendTag(v, num, protowire.BytesType), "x")
+			case 2:
+				v = protowire.AppendFixed32(protowire.AppendTag(v, num, protowire.Fixed32Type), 1)
+			default:
+				v = protowire.AppendFixed64(protowire.AppendTag(v, num, protowire.Fixed64Type), 1)
+			}
+		case 2:
+			v = []byte{byte(r.IntN(256))}
+		default:
+			if i := bytes.IndexByte(k[1:], 's'); i >= 0 {
+				k = bytes.Clone(k)
+				k[1+i] = 0xfe
+			}
+		}
+		check(t, b.Set(k, v))
+	}
+	check(t, store.Apply(context.Background(), b))
+}
+
+// TestDirectEntries reads the benchmark's query shape, a page of a map of
+// messages projected to inline fields (with a join after it), from entries that hold more than
+// is selected (another inline field, a child map, an object), and from
+// entries whose stored bytes are damaged: the message and errors must be
+// those of the assembler's path, and every damage a corruption error.
+func TestDirectEntries(t *testing.T) {
+	defer runtime.SetDirectEntriesForTest(true)
+	ctx := context.Background()
+	u := &testpb.User{UserId: "u", Registered: 7, Threads: map[string]*testpb.ThreadRef{"t1": {LastReadUs: 3}}, Sessions: map[string]*testpb.Session{
+		"a": {ExpiresUs: 5, Device: "phone", Attrs: map[string]string{"k": "v"}},
+		"b": {},
+		"c": {ExpiresUs: -1, Geo: &testpb.Geo{Lat: 1}},
+		"d": {ExpiresUs: 9},
+	}}
+	// The join's target row is decoded after the row: none of the row's
+	// entries may go into it.
+	want := &testpb.User{UserId: "u", Sessions: map[string]*testpb.Session{"a": {ExpiresUs: 5}, "b": {}, "c": {ExpiresUs: -1}, "d": {ExpiresUs: 9}},
+		Threads: map[string]*testpb.ThreadRef{"t1": {Thread: &testpb.Thread{ThreadId: "t1", Title: "hi"}}}}
+	wrongType := protowire.AppendString(protowire.AppendTag(nil, 1, protowire.BytesType), "x")
+	childInValue := protowire.AppendBytes(protowire.AppendTag(nil, 3, protowire.BytesType), nil)
+	for _, c := range []struct {
+		name    string
+		value   []byte // the stored value of entry "b" (nil: as written)
+		badKey  bool   // entry "b" copied under a key that is not UTF-8
+		corrupt bool
+	}{
+		{name: "intact"},
+		{name: "wrong wire type", value: wrongType, corrupt: true},
+		{name: "unselected child in value", value: childInValue}, // not read, as before
+		{name: "truncated", value: []byte{0x08}, corrupt: true},
+		{name: "key not UTF-8", badKey: true, corrupt: true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			store := memkv.New()
+			db := openDB(t, store)
+			qPut(t, db, u, &testpb.Thread{ThreadId: "t1", Title: "hi", Body: "b"})
+			q := query.MustCompile(db.Catalog(), `User[$id] { sessions(first: 5) { expires_us } threads { thread { title } } }`)
+			entry := must[runtime.Ref](t)(must[runtime.Ref](t)(must[runtime.Ref](t)(table(t, db, "User").Row(str("u"))).FieldByName("sessions")).Entry(str("b")))
+			b := kv.NewBatch()
+			if c.value != nil {
+				check(t, b.Set(entry.Key(), c.value))
+			}
+			if c.badKey {
+				k := bytes.Clone(entry.Key())
+				k[bytes.LastIndexByte(k, 'b')] = 0xfe
+				check(t, b.Set(k, nil))
+			}
+			check(t, store.Apply(ctx, b))
+			vars := map[string]any{"id": "u"}
+			runtime.SetDirectEntriesForTest(true)
+			direct, derr := qCollect(t, db, q, vars)
+			runtime.SetDirectEntriesForTest(false)
+			assembled, aerr := qCollect(t, db, q, vars)
+			if fmt.Sprint(derr) != fmt.Sprint(aerr) {
+				t.Fatalf("error %v, assembled %v", derr, aerr)
+			}
+			sameDirectResults(t, c.name, direct, assembled)
+			var ce *runtime.CorruptError
+			if c.corrupt {
+				if !errors.As(derr, &ce) {
+					t.Fatalf("got %v, want a corruption error", derr)
+				}
+				return
+			}
+			if derr != nil || len(direct) != 1 || !proto.Equal(direct[0].Msg, want) {
+				t.Fatalf("got %v %s, want %s", derr, qTexts(direct), qText(want.ProtoReflect()))
+			}
+		})
+	}
+}
