@@ -174,6 +174,9 @@ type decodeLevel struct {
 type mapEntryWire struct {
 	plan       int
 	key, value []byte
+	// plain marks a value known to hold no entry of a map of its type's
+	// plan, which proto.Unmarshal then decodes at once (direct.go).
+	plain bool
 }
 
 // maxFastDepth bounds the nesting this path recurses into (maps of
@@ -267,8 +270,14 @@ func (d *decoder) fillMaps(opts decodeOptions, m protoreflect.Message, p *msgPla
 			}
 			slot := slab.Index(j).Addr()
 			j++
-			sm := slot.Interface().(proto.Message).ProtoReflect()
-			if err := d.unmarshalPlan(opts, e.value, sm, depth+1, mp.valuePlan(sm)); err != nil {
+			var err error
+			if sv := slot.Interface().(proto.Message); e.plain {
+				err = opts.Unmarshal(e.value, sv)
+			} else {
+				sm := sv.ProtoReflect()
+				err = d.unmarshalPlan(opts, e.value, sm, depth+1, mp.valuePlan(sm))
+			}
+			if err != nil {
 				return err
 			}
 			d.key.SetString(k)

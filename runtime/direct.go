@@ -43,6 +43,9 @@ type directEntries struct {
 type directEntry struct {
 	plan           int // index of the map in plan.maps
 	keyLen, valLen int
+	// plain: the projection keeps no inline map of the entry's value, so
+	// the filtered value holds none for the decoder to split out.
+	plain bool
 }
 
 // noDirectEntries, set by tests and benchmarks only, sends every entry
@@ -106,7 +109,7 @@ func (e *exec) directEntry(w *walker, key []byte, parentLen int, ch *query.Child
 	}
 	e.noteFed(key)
 	d := &e.dir
-	d.ents = append(d.ents, directEntry{plan: mi, keyLen: len(el.Bytes), valLen: len(own)})
+	d.ents = append(d.ents, directEntry{plan: mi, keyLen: len(el.Bytes), valLen: len(own), plain: !keepsMap(ch.Proj)})
 	d.keys = append(d.keys, el.Bytes...)
 	d.vals = append(d.vals, own...)
 	return true, true, e.countFed(key, own)
@@ -122,9 +125,19 @@ func (d *directEntries) fill(dec *decoder, opts decodeOptions, m protoreflect.Me
 	d.wire = d.wire[:0]
 	ko, vo := 0, 0
 	for _, en := range d.ents {
-		d.wire = append(d.wire, mapEntryWire{plan: en.plan, key: d.keys[ko : ko+en.keyLen], value: d.vals[vo : vo+en.valLen]})
+		d.wire = append(d.wire, mapEntryWire{plan: en.plan, key: d.keys[ko : ko+en.keyLen], value: d.vals[vo : vo+en.valLen], plain: en.plain})
 		ko += en.keyLen
 		vo += en.valLen
 	}
 	return dec.fillMaps(opts, m, d.plan, d.wire, string(d.keys), 0)
+}
+
+// keepsMap reports whether the inline fields p selects include a map.
+func keepsMap(p *query.Proj) bool {
+	for _, f := range p.Inline {
+		if f.Desc.IsMap() {
+			return true
+		}
+	}
+	return false
 }
