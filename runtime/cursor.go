@@ -134,10 +134,14 @@ var signers sync.Pool
 // keep returns a copy of b that stays valid for the life of the results
 // of this call: positions of lazy cursors are copied into chunks that
 // grow up to maxKeepChunk, so a scan allocates about once per chunk, not
-// once per row. A chunk is never reused by a later call.
+// once per row. A chunk is never reused by a later call. A point read
+// (onePosition) keeps one position: its chunk is just that.
 func (e *exec) keep(b []byte) []byte {
 	if cap(e.kept)-len(e.kept) < len(b) {
 		size := min(max(2*cap(e.kept), 256), maxKeepChunk)
+		if e.onePosition && cap(e.kept) == 0 {
+			size = len(b)
+		}
 		e.kept = make([]byte, 0, max(size, len(b)))
 	}
 	n := len(e.kept)

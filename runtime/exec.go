@@ -93,8 +93,11 @@ type exec struct {
 	// row being read that bypass the assembler (direct.go).
 	dec decoder
 	dir directEntries
-	// kept holds the positions of this call's lazy cursors (keep).
-	kept []byte
+	// kept holds the positions of this call's lazy cursors (keep);
+	// onePosition is set for a point read, which keeps at most one (a
+	// row read whole, or in pieces, the first of which sizes the chunk).
+	kept        []byte
+	onePosition bool
 	// elemBuf holds the last entry of a map page (mapScan.run).
 	elemBuf []byte
 	// copyBuf holds a joined row's wire form while it is copied.
@@ -240,7 +243,7 @@ func (e *exec) release() {
 	e.closeAparts()
 	e.ctx, e.db, e.r, e.b, e.p, e.t = nil, nil, nil, nil, nil, nil
 	e.keys, e.bytes, e.rows, e.err, e.lim = 0, 0, 0, nil, query.Limits{}
-	e.path, e.mapCursors, e.inJoin, e.kept = e.path[:0], nil, false, nil
+	e.path, e.mapCursors, e.inJoin, e.kept, e.onePosition = e.path[:0], nil, false, nil, false
 	e.done, e.progress, e.fed, e.chunk, e.pointRow = nil, false, false, 0, false
 	e.resume, e.resumeCounts, e.resumeLevel = nil, e.resumeCounts[:0], 0
 	e.last, e.lastCounts, e.counts = e.last[:0], e.lastCounts[:0], e.counts[:0]

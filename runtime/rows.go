@@ -80,6 +80,7 @@ func (e *exec) point(rows *rowStream, key, hi []byte) error {
 	}
 	defer w.close()
 	e.pointRow = !plainPointReads.Load()
+	e.onePosition = true
 	_, err = rows.emit(w, key)
 	return rows.end(err)
 }
