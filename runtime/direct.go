@@ -101,13 +101,16 @@ func (e *exec) directEntry(w *walker, key []byte, parentLen int, ch *query.Child
 	}
 	var own []byte
 	if len(w.key) == len(key) {
-		// Checked against the entry's layout, as the assembler checks.
-		if own, err = e.filterChecked(w.key, w.val, f.Child, ch.Proj); err != nil {
-			e.noteFed(key)
+		// Filtered, then the kept fields checked against the entry's
+		// layout, as object and the assembler do (the same error first).
+		if own, err = e.filterChecked(w.key, w.val, nil, ch.Proj); err != nil {
 			return true, true, err
 		}
 	}
 	e.noteFed(key)
+	if err := checkValue(key, own, f.Child); err != nil {
+		return true, true, err
+	}
 	d := &e.dir
 	d.ents = append(d.ents, directEntry{plan: mi, keyLen: len(el.Bytes), valLen: len(own), plain: !keepsMap(ch.Proj)})
 	d.keys = append(d.keys, el.Bytes...)
