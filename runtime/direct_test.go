@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"testing"
 
+	"github.com/protoql/protoql/internal/querytest"
 	"github.com/protoql/protoql/internal/testpb"
 	"github.com/protoql/protoql/kv"
 	"github.com/protoql/protoql/kv/memkv"
@@ -29,13 +30,13 @@ func TestDirectEntriesMatchAssembled(t *testing.T) {
 		r := rand.New(rand.NewPCG(seed, 16))
 		store := memkv.New()
 		db := openDB(t, store)
-		qPut(t, db, qRandomData(r)...)
+		querytest.Put(t, db, querytest.RandomData(r)...)
 		if seed%2 == 1 {
 			corruptSome(t, store, r)
 		}
-		g := &qGen{r: r, cat: db.Catalog()}
+		g := querytest.NewGen(r, db.Catalog())
 		for i := range 150 {
-			text := g.query().text()
+			text := g.Query()
 			q, err := query.Compile(db.Catalog(), text)
 			if err != nil {
 				t.Fatalf("%s: %v", text, err)
@@ -53,9 +54,9 @@ func TestDirectEntriesMatchAssembled(t *testing.T) {
 			}
 			what := fmt.Sprintf("seed %d query %d: %s %v", seed, i, text, vars)
 			runtime.SetDirectEntriesForTest(true)
-			direct, derr := qCollect(t, db, q, vars, opts...)
+			direct, derr := querytest.Collect(t, db, q, vars, opts...)
 			runtime.SetDirectEntriesForTest(false)
-			assembled, aerr := qCollect(t, db, q, vars, opts...)
+			assembled, aerr := querytest.Collect(t, db, q, vars, opts...)
 			if fmt.Sprint(derr) != fmt.Sprint(aerr) {
 				t.Fatalf("%s: error %v, assembled %v", what, derr, aerr)
 			}
@@ -68,14 +69,14 @@ func TestDirectEntriesMatchAssembled(t *testing.T) {
 func sameDirectResults(t *testing.T, what string, got, want []runtime.Result) {
 	t.Helper()
 	if len(got) != len(want) {
-		t.Fatalf("%s: %d results, want %d:\n got: %s\nwant: %s", what, len(got), len(want), qTexts(got), qTexts(want))
+		t.Fatalf("%s: %d results, want %d:\n got: %s\nwant: %s", what, len(got), len(want), querytest.Texts(got), querytest.Texts(want))
 	}
 	for i := range got {
 		g, w := got[i], want[i]
 		if !proto.Equal(g.Msg, w.Msg) || g.Partial != w.Partial || g.Cursor() != w.Cursor() || !maps.Equal(g.MapCursors, w.MapCursors) {
 			t.Fatalf("%s: result %d:\n got: %s partial %v cursor %q %v\nwant: %s partial %v cursor %q %v", what, i,
-				qText(g.Msg.ProtoReflect()), g.Partial, g.Cursor(), g.MapCursors,
-				qText(w.Msg.ProtoReflect()), w.Partial, w.Cursor(), w.MapCursors)
+				querytest.Text(g.Msg.ProtoReflect()), g.Partial, g.Cursor(), g.MapCursors,
+				querytest.Text(w.Msg.ProtoReflect()), w.Partial, w.Cursor(), w.MapCursors)
 		}
 	}
 }
@@ -155,7 +156,7 @@ func TestDirectEntries(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			store := memkv.New()
 			db := openDB(t, store)
-			qPut(t, db, u, &testpb.Thread{ThreadId: "t1", Title: "hi", Body: "b"})
+			querytest.Put(t, db, u, &testpb.Thread{ThreadId: "t1", Title: "hi", Body: "b"})
 			q := query.MustCompile(db.Catalog(), `User[$id] { sessions(first: 5) { expires_us } threads { thread { title } } }`)
 			entry := must[runtime.Ref](t)(must[runtime.Ref](t)(must[runtime.Ref](t)(table(t, db, "User").Row(str("u"))).FieldByName("sessions")).Entry(str("b")))
 			b := kv.NewBatch()
@@ -170,9 +171,9 @@ func TestDirectEntries(t *testing.T) {
 			check(t, store.Apply(ctx, b))
 			vars := map[string]any{"id": "u"}
 			runtime.SetDirectEntriesForTest(true)
-			direct, derr := qCollect(t, db, q, vars)
+			direct, derr := querytest.Collect(t, db, q, vars)
 			runtime.SetDirectEntriesForTest(false)
-			assembled, aerr := qCollect(t, db, q, vars)
+			assembled, aerr := querytest.Collect(t, db, q, vars)
 			if fmt.Sprint(derr) != fmt.Sprint(aerr) {
 				t.Fatalf("error %v, assembled %v", derr, aerr)
 			}
@@ -185,7 +186,7 @@ func TestDirectEntries(t *testing.T) {
 				return
 			}
 			if derr != nil || len(direct) != 1 || !proto.Equal(direct[0].Msg, want) {
-				t.Fatalf("got %v %s, want %s", derr, qTexts(direct), qText(want.ProtoReflect()))
+				t.Fatalf("got %v %s, want %s", derr, querytest.Texts(direct), querytest.Text(want.ProtoReflect()))
 			}
 		})
 	}
@@ -205,7 +206,7 @@ func FuzzDirectEntries(f *testing.F) {
 		ctx := context.Background()
 		store := memkv.New()
 		db := openDB(t, store)
-		qPut(t, db, &testpb.User{UserId: "u", Sessions: map[string]*testpb.Session{
+		querytest.Put(t, db, &testpb.User{UserId: "u", Sessions: map[string]*testpb.Session{
 			"a": {ExpiresUs: 1, Device: "d"}, "b": {ExpiresUs: 2, Attrs: map[string]string{"k": "v"}}, "c": {},
 		}})
 		key := must[runtime.Ref](t)(must[runtime.Ref](t)(must[runtime.Ref](t)(table(t, db, "User").Row(str("u"))).FieldByName("sessions")).Entry(str("b"))).Key()
@@ -220,9 +221,9 @@ func FuzzDirectEntries(f *testing.F) {
 			q := query.MustCompile(db.Catalog(), text)
 			vars := map[string]any{"id": "u"}
 			runtime.SetDirectEntriesForTest(true)
-			direct, derr := qCollect(t, db, q, vars)
+			direct, derr := querytest.Collect(t, db, q, vars)
 			runtime.SetDirectEntriesForTest(false)
-			assembled, aerr := qCollect(t, db, q, vars)
+			assembled, aerr := querytest.Collect(t, db, q, vars)
 			if fmt.Sprint(derr) != fmt.Sprint(aerr) {
 				t.Fatalf("%s: error %v, assembled %v", text, derr, aerr)
 			}
