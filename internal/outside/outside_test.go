@@ -3,6 +3,7 @@ package outside
 import (
 	"bufio"
 	"bytes"
+	"flag"
 	"fmt"
 	"os"
 	"os/exec"
@@ -13,6 +14,14 @@ import (
 
 	"github.com/protoql/protoql/internal/version"
 )
+
+// online lets the consumer module resolve through the environment's
+// GOPROXY instead of the module cache alone. .ci/run runs the test once
+// with it before the suite, so that the cache holds every module the
+// consumer's own build list selects: those are not protoql's (buf's
+// requirements select versions below the ones protoql's tools.mod holds,
+// and go mod download fetches only the latter).
+var online = flag.Bool("outside.online", false, "resolve the consumer's modules through GOPROXY (fills the module cache for the offline runs)")
 
 // repoRoot is the protoql checkout, relative to this package.
 var repoRoot = filepath.Join("..", "..")
@@ -135,11 +144,40 @@ func TestUsingProtoqlDoc(t *testing.T) {
 	})
 }
 
-// offlineEnv resolves every module from the module cache: protoql's own
-// go.mod pins everything the document uses, and CI downloads it first.
+// offlineEnv resolves every module from the module cache (GOPROXY=off),
+// which .ci/run fills first (see online); with -outside.online it keeps
+// the environment's GOPROXY.
 func offlineEnv() []string {
 	flags := strings.TrimSpace(os.Getenv("GOFLAGS") + " -mod=mod")
-	return append(os.Environ(), "GOFLAGS="+flags, "GOPROXY=off", "GOSUMDB=off", "GOWORK=off", "GOTOOLCHAIN=local")
+	env := append(os.Environ(), "GOFLAGS="+flags, "GOSUMDB=off", "GOWORK=off", "GOTOOLCHAIN=local")
+	return append(env, "GOPROXY="+proxy())
+}
+
+// proxy is the consumer's GOPROXY: off, or with -outside.online the
+// environment's proxies followed by off, each falling back to the next on
+// any error ("|"): protoql itself comes from the checkout (a replace), and
+// a proxy asked for its packages' module paths refuses them, where off
+// answers as the offline run expects.
+func proxy() string {
+	if !*online {
+		return "off"
+	}
+	var list []string
+	for _, p := range strings.FieldsFunc(goEnv("GOPROXY"), func(r rune) bool { return r == ',' || r == '|' }) {
+		if p != "direct" && p != "off" {
+			list = append(list, p)
+		}
+	}
+	return strings.Join(append(list, "off"), "|")
+}
+
+// goEnv returns go env's value of name ("" when go env fails).
+func goEnv(name string) string {
+	out, err := exec.Command("go", "env", name).Output()
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(out))
 }
 
 func (c *consumer) do(s step) {
@@ -225,7 +263,7 @@ func (c *consumer) run(line string) {
 	c.t.Helper()
 	out, err := c.exec(line)
 	if err != nil {
-		c.t.Fatalf("%s: %v\n%s\n(GOPROXY=off: if a module is missing, run go mod download in the protoql checkout)", line, err, out)
+		c.t.Fatalf("%s: %v\n%s\n(GOPROXY=off: if a module is missing, fill the module cache with go test -run TestUsingProtoqlDoc ./internal/outside -args -outside.online, as .ci/run does)", line, err, out)
 	}
 	c.last = out
 }
