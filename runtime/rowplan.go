@@ -28,7 +28,8 @@ import (
 // The plan vouches only for what it decodes exactly as proto.Unmarshal of
 // the same bytes does: proto3-style fields without presence (a plain Go
 // field: what Unmarshal's own "no zero" coders set), outside oneofs, of a
-// message without required fields. A row whose bytes hold anything else —
+// message without required fields, in exported struct fields (the opaque
+// Go API's are unexported, which reflect cannot set: no plan). A row whose bytes hold anything else —
 // another field, a wire type other than the field's, a malformed varint or
 // length, a string that is not valid UTF-8, a key element that does not fit
 // its column — is decoded by the path the plan replaces, which then sets
@@ -85,7 +86,7 @@ func newRowPlan(t *Table, mt protoreflect.MessageType, p *query.Proj) *rowPlan {
 			continue
 		}
 		idx, ok := byNum[fd.Number()]
-		if !ok || !planKind(fd, typ.Field(idx).Type) {
+		if !ok || !plannable(fd, typ.Field(idx)) {
 			return nil
 		}
 		rp.fields = append(rp.fields, planField{num: fd.Number(), kind: fd.Kind(), index: idx})
@@ -93,7 +94,7 @@ func newRowPlan(t *Table, mt protoreflect.MessageType, p *query.Proj) *rowPlan {
 	for _, col := range t.s.Key {
 		fd := col.Field
 		idx, ok := byNum[fd.Number()]
-		if !ok || !planKind(fd, typ.Field(idx).Type) {
+		if !ok || !plannable(fd, typ.Field(idx)) {
 			return nil
 		}
 		rp.keys = append(rp.keys, planKey{col: col, kind: fd.Kind(), index: idx})
@@ -119,6 +120,13 @@ func structFields(typ reflect.Type) map[protoreflect.FieldNumber]int {
 		}
 	}
 	return out
+}
+
+// plannable reports whether the plan can store field fd into the struct
+// field sf: one reflect may set (the opaque Go API's fields are unexported,
+// which reflect refuses to set: a panic), of a kind planKind admits.
+func plannable(fd protoreflect.FieldDescriptor, sf reflect.StructField) bool {
+	return sf.IsExported() && planKind(fd, sf.Type)
 }
 
 // planKind reports whether the plan decodes field fd, held in a struct

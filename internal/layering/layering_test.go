@@ -96,7 +96,7 @@ var rules = []rule{
 		never: []string{"kv", "runtime", "server"}},
 	{pkg: "query/internal/grammar", libs: []string{"github.com/alecthomas/participle/"}},
 	{pkg: "runtime", own: []string{"query", "schema", "tuple", "kv", "setsum", "internal/version", "internal/safeproto"},
-		tests: append([]string{"kv/memkv", "kv/pebblekv", "internal/kvcount", "internal/runtimetest", "internal/querytest", "runtime/protoqlimpl", "proto/protoql/v1"}, fixtures...),
+		tests: append([]string{"kv/memkv", "kv/pebblekv", "internal/kvcount", "internal/runtimetest", "internal/querytest", "internal/testpb/opaquepb", "runtime/protoqlimpl", "proto/protoql/v1"}, fixtures...),
 		never: []string{"server"}},
 	// The support package of generated code sits on runtime's public API;
 	// runtime never imports it (generated code does).
@@ -126,6 +126,7 @@ var rules = []rule{
 	{pkg: "internal/testio", libs: stdlibOnly, support: true},
 	{pkg: "internal/testpb", own: generated, support: true,
 		tests: []string{"kv/pebblekv"}},
+	{pkg: "internal/testpb/opaquepb", own: []string{"proto/protoql/v1"}, libs: protobuf, support: true},
 	{pkg: "internal/apartpb", own: append([]string{"internal/testpb"}, generated...), support: true},
 	{pkg: "internal/edgepb", own: generated, support: true,
 		tests: []string{"kv", "kv/memkv", "internal/testpb"}},
