@@ -423,12 +423,14 @@ func (m *Manager) CommitGrouped(r *Reg, rs *ReadSet, item Item, applyGroup func(
 	if m.leading {
 		m.mu.Unlock()
 		<-p.wake
-		m.mu.Lock()
+		// The leader set done and err before its send on wake, so they
+		// are read without the lock: a finished member returns without
+		// queueing for the lock behind the goroutines still committing.
 		if p.done {
-			m.mu.Unlock()
 			return p.err
 		}
 		// Made the leader: p heads the queue.
+		m.mu.Lock()
 	}
 	m.leading = true
 	group := append(m.group[:0], item)
@@ -448,7 +450,6 @@ func (m *Manager) CommitGrouped(r *Reg, rs *ReadSet, item Item, applyGroup func(
 	panicked, err := m.apply(applyGroup, group)
 
 	m.mu.Lock()
-	defer m.mu.Unlock()
 	first, last := p.seq, p.seq+uint64(n)-1 // the queue holds consecutive sequence numbers
 	i, _ := slices.BinarySearchFunc(m.log, first, func(rec record, seq uint64) int { return cmp.Compare(rec.seq, seq) })
 	for ; i < len(m.log) && m.log[i].seq <= last; i++ {
@@ -458,19 +459,27 @@ func (m *Manager) CommitGrouped(r *Reg, rs *ReadSet, item Item, applyGroup func(
 	for _, g := range members {
 		g.done, g.err = true, err
 		if g != p {
-			g.wake <- struct{}{}
+			g.wake <- struct{}{} // a member reads done and err without the lock
 		}
 	}
 	clear(group)
 	clear(members)
+	var next *pending
 	if len(m.queue) > 0 {
-		m.queue[0].wake <- struct{}{} // the next leader
+		next = m.queue[0]
 	} else {
 		m.leading = false
 	}
 	m.prune()
+	m.mu.Unlock()
+	// The next leader is woken once the lock is free, as it takes it
+	// first thing: leading stays set, so no other commit leads meanwhile,
+	// and only a leader takes commits off the queue, so next still heads it.
+	if next != nil {
+		next.wake <- struct{}{}
+	}
 	if panicked != nil {
-		panic(panicked) // the leader's own call; the lock is released on the way
+		panic(panicked) // the leader's own call, once the queue has moved on
 	}
 	return err
 }
