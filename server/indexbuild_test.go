@@ -239,7 +239,11 @@ type buildDoneHandler struct {
 	done  func()
 }
 
+// Handle passes r on, then closes the channel if r reports the index's
+// build as done: after the record is written, so that a test woken by the
+// channel finds it in the log.
 func (h *buildDoneHandler) Handle(ctx context.Context, r slog.Record) error {
+	err := h.Handler.Handle(ctx, r)
 	if strings.HasSuffix(r.Message, "building index: done") {
 		r.Attrs(func(a slog.Attr) bool {
 			if a.Key == "index" && a.Value.String() == h.index {
@@ -248,7 +252,7 @@ func (h *buildDoneHandler) Handle(ctx context.Context, r slog.Record) error {
 			return true
 		})
 	}
-	return h.Handler.Handle(ctx, r)
+	return err
 }
 
 func (h *buildDoneHandler) WithAttrs(as []slog.Attr) slog.Handler {
