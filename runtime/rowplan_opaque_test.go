@@ -16,7 +16,7 @@ import (
 // panic.
 func TestRowPlanOpaqueAPI(t *testing.T) {
 	ctx := context.Background()
-	db, err := runtime.Open(ctx, memkv.New(), runtime.WithSchema(opaquepb.File_protoql_test_v1_scalars_opaque_proto))
+	db, err := runtime.Open(ctx, memkv.New(), runtime.WithSchema(opaquepb.File_protoql_test_opaque_v1_scalars_proto))
 	if err != nil {
 		t.Fatal(err)
 	}

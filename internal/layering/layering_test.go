@@ -126,7 +126,7 @@ var rules = []rule{
 	{pkg: "internal/testio", libs: stdlibOnly, support: true},
 	{pkg: "internal/testpb", own: generated, support: true,
 		tests: []string{"kv/pebblekv"}},
-	{pkg: "internal/testpb/opaquepb", own: []string{"proto/protoql/v1"}, libs: protobuf, support: true},
+	{pkg: "internal/testpb/opaquepb", own: generated, support: true},
 	{pkg: "internal/apartpb", own: append([]string{"internal/testpb"}, generated...), support: true},
 	{pkg: "internal/edgepb", own: generated, support: true,
 		tests: []string{"kv", "kv/memkv", "internal/testpb"}},
