@@ -108,5 +108,27 @@ func RowPlanDecodeForTest(t *Table, fields []string, key, wire []byte) (proto.Me
 
 var errNoRowPlan = invalid("the projection has no row plan")
 
+// RowPlanOwnForTest decodes a row of t, with key key and own value value
+// (unfiltered), for the projection of fields in the two ways the row scan
+// can: the plan's one pass (decodeOwn), and filterChecked followed by the
+// plan's decode of what it kept. own and planned are the rows of each
+// (nil where it declined), filterErr the filter's error.
+func RowPlanOwnForTest(t *Table, fields []string, key, value []byte) (own, planned proto.Message, filterErr, err error) {
+	p, rp, err := t.projection(fields)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if rp == nil {
+		return nil, nil, nil, errNoRowPlan
+	}
+	own, _ = rp.decodeOwn(key, value)
+	var e exec
+	kept, filterErr := e.filterChecked(key, value, t.s.Root, p)
+	if filterErr == nil {
+		planned, _ = rp.decode(key, kept)
+	}
+	return own, planned, filterErr, nil
+}
+
 // KeyPrefixForTest returns the prefix of t's row keys.
 func KeyPrefixForTest(t *Table) []byte { return t.prefix }

@@ -41,13 +41,18 @@ type rowPlan struct {
 	fields []planField  // the kept fields, by field number
 	keys   []planKey    // the key columns, in key order
 	prefix int          // the table's key prefix length
+	proj   *query.Proj  // the projection (decodeOwn filters by it)
 }
 
-// planField is a kept scalar field: its number, kind, and struct field.
+// planField is a kept scalar field: its number, kind, and struct field;
+// inline is whether the row layout stores it inline, in the row's value
+// (decodeOwn declines a value holding one that is not: filterChecked
+// reports it as corruption).
 type planField struct {
-	num   protowire.Number
-	kind  protoreflect.Kind
-	index int
+	num    protowire.Number
+	kind   protoreflect.Kind
+	index  int
+	inline bool
 }
 
 // planKey is a key column and its struct field.
@@ -78,7 +83,7 @@ func newRowPlan(t *Table, mt protoreflect.MessageType, p *query.Proj) *rowPlan {
 		return nil // its zero value is not a message of md
 	}
 	byNum := structFields(typ)
-	rp := &rowPlan{typ: typ, prefix: len(t.prefix)}
+	rp := &rowPlan{typ: typ, prefix: len(t.prefix), proj: p}
 	fds := md.Fields()
 	for i := range fds.Len() {
 		fd := fds.Get(i)
@@ -89,7 +94,8 @@ func newRowPlan(t *Table, mt protoreflect.MessageType, p *query.Proj) *rowPlan {
 		if !ok || !plannable(fd, typ.Field(idx)) {
 			return nil
 		}
-		rp.fields = append(rp.fields, planField{num: fd.Number(), kind: fd.Kind(), index: idx})
+		lf := t.s.Root.Field(fd.Number())
+		rp.fields = append(rp.fields, planField{num: fd.Number(), kind: fd.Kind(), index: idx, inline: lf == nil || lf.Storage == schema.Inline})
 	}
 	for _, col := range t.s.Key {
 		fd := col.Field
@@ -186,6 +192,52 @@ func (rp *rowPlan) decode(key, wire []byte) (proto.Message, bool) {
 		}
 		b = b[n:]
 	}
+	return rp.setKeys(ptr, key)
+}
+
+// decodeOwn is decode of the row's own value, unfiltered: the filter
+// (exec.filterChecked) and the decode in one pass, without copying the
+// kept fields aside. It decodes the row exactly when filterChecked
+// accepts value and decode accepts what filterChecked keeps, with the
+// same result: every field of value must parse (ConsumeFieldValue, as the
+// filter's), the kept ones are decoded in order as decode does, and a kept
+// field that the plan does not decode, or that the layout does not store
+// inline, declines. A kept field the plan decodes has its kind's one wire
+// type (planField.set), which is the filter's wireTypeOK for a singular
+// field. When it declines, the caller filters value and goes on as before,
+// so that corruption gets the filter's error.
+func (rp *rowPlan) decodeOwn(key, value []byte) (proto.Message, bool) {
+	ptr := reflect.New(rp.typ)
+	v := ptr.Elem()
+	for b := value; len(b) > 0; {
+		num, typ, n := protowire.ConsumeTag(b)
+		if n < 0 {
+			return nil, false
+		}
+		b = b[n:]
+		switch f := rp.field(num); {
+		case f != nil:
+			if !f.inline {
+				return nil, false
+			}
+			n = f.set(v.Field(f.index), typ, b)
+		case rp.proj.Keeps(num):
+			return nil, false
+		default:
+			n = protowire.ConsumeFieldValue(num, typ, b)
+		}
+		if n < 0 {
+			return nil, false
+		}
+		b = b[n:]
+	}
+	return rp.setKeys(ptr, key)
+}
+
+// setKeys stores the key columns of key into the new row *ptr and returns
+// the row, or false when a key element does not fit its column.
+func (rp *rowPlan) setKeys(ptr reflect.Value, key []byte) (proto.Message, bool) {
+	v := ptr.Elem()
 	off := rp.prefix
 	for i := range rp.keys {
 		k := &rp.keys[i]

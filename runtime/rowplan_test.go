@@ -231,3 +231,89 @@ func FuzzRowPlan(f *testing.F) {
 		checkRowPlan(t, tbl, []string{"s", "name"}, key, wire)
 	})
 }
+
+// checkRowPlanOwn compares the row plan's one pass over a row's own value
+// (decodeOwn) with the two steps it replaces, filterChecked and the plan's
+// decode of what the filter kept: the one pass must decode exactly the
+// rows the two steps decode, into the same message, bit for bit, and
+// decline every value the filter refuses (the scan then reports the
+// filter's error). It reports whether the one pass decoded.
+func checkRowPlanOwn(t testing.TB, tbl *runtime.Table, fields []string, key, value []byte) bool {
+	t.Helper()
+	own, planned, filterErr, err := runtime.RowPlanOwnForTest(tbl, fields, key, value)
+	if err != nil {
+		t.Fatal(err)
+	}
+	switch {
+	case own == nil && planned == nil:
+		return false
+	case filterErr != nil:
+		t.Fatalf("fields %q value %x: the one pass decoded a value the filter refuses: %v", fields, value, filterErr)
+	case own == nil:
+		t.Fatalf("fields %q value %x key %x: the one pass declined a row the filter and the plan decode", fields, value, key)
+	case planned == nil:
+		t.Fatalf("fields %q value %x key %x: the one pass decoded a row the plan declines after the filter", fields, value, key)
+	}
+	gb, err1 := proto.MarshalOptions{Deterministic: true}.Marshal(own)
+	wb, err2 := proto.MarshalOptions{Deterministic: true}.Marshal(planned)
+	if !proto.Equal(own, planned) || err1 != nil || err2 != nil || !bytes.Equal(gb, wb) {
+		t.Fatalf("fields %q value %x key %x:\none pass   %v\nfiltered   %v", fields, value, key, own, planned)
+	}
+	return true
+}
+
+// TestRowPlanOwnMatchesFilter checks the row scan's one pass over a row's
+// unfiltered value (rowPlan.decodeOwn) against the filter and the plan's
+// decode on random rows of every scalar kind, as Marshal writes them and
+// changed the ways stored bytes may differ. (checkRowPlan checks the
+// plan's decode against proto.Unmarshal.)
+func TestRowPlanOwnMatchesFilter(t *testing.T) {
+	db := openScalars(t, memkv.New())
+	tbl := table(t, db, "Scalars")
+	r := rand.New(rand.NewPCG(7, 8))
+	decoded, declined := 0, 0
+	for i := range 20000 {
+		m := randomScalars(r)
+		key := must[runtime.Ref](t)(tbl.RowOf(m)).Key()
+		value := must[[]byte](t)(proto.Marshal(m))
+		fields := planFields
+		switch i % 3 {
+		case 1:
+			fields = []string{planFields[r.IntN(len(planFields))]}
+		case 2:
+			fields = []string{"s", "name", "level"}
+		}
+		if i%4 != 0 {
+			value = mutateWire(r, value)
+		}
+		if checkRowPlanOwn(t, tbl, fields, key, value) {
+			decoded++
+		} else {
+			declined++
+		}
+	}
+	if decoded < 5000 || declined < 2000 {
+		t.Errorf("%d rows decoded by the one pass, %d declined: the test should see many of both", decoded, declined)
+	}
+	if testing.Verbose() {
+		t.Logf("%d decoded, %d declined", decoded, declined)
+	}
+}
+
+// FuzzRowPlanOwn is TestRowPlanOwnMatchesFilter on arbitrary value bytes,
+// under the key of a random row.
+func FuzzRowPlanOwn(f *testing.F) {
+	r := rand.New(rand.NewPCG(9, 10))
+	for range 8 {
+		f.Add(uint64(r.Uint32()), mutateWire(r, must[[]byte](f)(proto.Marshal(randomScalars(r)))))
+	}
+	f.Add(uint64(0), []byte{})
+	db := openScalars(f, memkv.New())
+	tbl := table(f, db, "Scalars")
+	f.Fuzz(func(t *testing.T, seed uint64, value []byte) {
+		r := rand.New(rand.NewPCG(seed, 0))
+		key := must[runtime.Ref](t)(tbl.RowOf(randomScalars(r))).Key()
+		checkRowPlanOwn(t, tbl, planFields, key, value)
+		checkRowPlanOwn(t, tbl, []string{"s", "name"}, key, value)
+	})
+}

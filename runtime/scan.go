@@ -106,8 +106,11 @@ func get(ctx context.Context, r kv.Reader, ref Ref, m proto.Message) error {
 // for scalar map entries), or with projection p (nil: whole), after
 // opts.After in opts' direction, and calls emit with each one's key and
 // wire bytes (a scalar entry's stored value), valid during the call, until
-// emit returns false or opts.Limit units were emitted.
-func (e *exec) scanWhole(lo, hi []byte, opts ScanOptions, kind unitKind, n *schema.Node, p *query.Proj, emit func(key, wire []byte) (bool, error)) error {
+// emit returns false or opts.Limit units were emitted. With unfiltered
+// set, a unit read by readOwn comes to emit as its own value, neither
+// filtered by p nor checked: emit must filter it (filterChecked) unless it
+// does the same in its own pass (rowPlan.decodeOwn).
+func (e *exec) scanWhole(lo, hi []byte, opts ScanOptions, kind unitKind, n *schema.Node, p *query.Proj, unfiltered bool, emit func(key, wire []byte) (bool, error)) error {
 	if p == nil {
 		p = wholeObject
 	}
@@ -157,7 +160,7 @@ func (e *exec) scanWhole(lo, hi []byte, opts ScanOptions, kind unitKind, n *sche
 		case n == nil:
 			wire, found, err = e.readScalar(s.fwd, s.unit)
 		case own:
-			wire, found, err = e.readOwn(s.fwd, s.unit, n, p)
+			wire, found, err = e.readOwn(s.fwd, s.unit, n, p, unfiltered)
 		default:
 			if found, err = e.readWhole(s.fwd, s.unit, n, p); found {
 				wire = e.asm.finish()
@@ -262,10 +265,18 @@ func scanRows(ctx context.Context, rd kv.Reader, t *Table, r KeyRange, opts Scan
 			rp = nil
 		}
 		var buf []byte // the row's bytes and its key fields
-		err = e.scanWhole(lo, hi, opts, unitKind{table: t}, t.s.Root, p, func(key, wire []byte) (bool, error) {
+		// With a row plan, p selects inline fields only, so each row is
+		// read by readOwn: unfiltered, its own value, which the plan
+		// filters and decodes in one pass (decodeOwn) or, where it
+		// declines, filterChecked filters as readOwn would have.
+		err = e.scanWhole(lo, hi, opts, unitKind{table: t}, t.s.Root, p, rp != nil, func(key, wire []byte) (bool, error) {
 			if rp != nil {
-				if m, ok := rp.decode(key, wire); ok {
+				if m, ok := rp.decodeOwn(key, wire); ok {
 					return yield(m, nil), nil
+				}
+				var err error
+				if wire, err = e.filterChecked(key, wire, t.s.Root, p); err != nil {
+					return false, err
 				}
 			}
 			if asFields {
@@ -306,7 +317,7 @@ func scanEntries(ctx context.Context, rd kv.Reader, ref Ref, r KeyRange, opts Sc
 		}
 		e := ref.table.db.reader(ctx, rd)
 		defer e.release()
-		err = e.scanWhole(lo, hi, opts, unitKind{parentLen: ref.parentLen}, ref.field.Child, nil, func(key, wire []byte) (bool, error) {
+		err = e.scanWhole(lo, hi, opts, unitKind{parentLen: ref.parentLen}, ref.field.Child, nil, false, func(key, wire []byte) (bool, error) {
 			entry, err := ref.decodeEntry(key, wire)
 			if err != nil {
 				return false, err

@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/protoql/protoql/internal/testpb"
+	"github.com/protoql/protoql/kv"
 	"github.com/protoql/protoql/kv/memkv"
 	"github.com/protoql/protoql/runtime"
 	"google.golang.org/protobuf/proto"
@@ -120,5 +122,50 @@ func TestScanFields(t *testing.T) {
 			t.Errorf("a map scan with Fields: got %v, want ErrInvalid", err)
 		}
 		break
+	}
+}
+
+// TestScanFieldsCorruption checks that the projected typed scan reports a
+// damaged row value as Get does, with its row plan (which filters and
+// decodes the value in one pass, rowplan.go) and without, rather than
+// decoding what the filter refuses.
+func TestScanFieldsCorruption(t *testing.T) {
+	ctx := context.Background()
+	store := memkv.New()
+	db := openDB(t, store)
+	users := table(t, db, "User")
+	fields := []string{"registered"}
+	ref := must[runtime.Ref](t)(users.Row(str("c")))
+	if _, _, err := runtime.RowPlanDecodeForTest(users, fields, ref.Key(), nil); err != nil {
+		t.Fatalf("fields %q: %v; the test wants a row plan", fields, err)
+	}
+	tests := []struct {
+		name  string
+		value []byte
+		want  string
+	}{
+		{"kept field of another wire type", []byte{0x15, 0, 0, 0, 0}, "value holds field 2 (registered) with wire type 5"},
+		{"malformed field not kept", []byte{0x10, 0x01, 0x3a, 0x05}, "malformed value"},
+		{"malformed kept field", []byte{0x10, 0x80}, "malformed value"},
+	}
+	for _, tt := range tests {
+		b := kv.NewBatch()
+		check(t, b.DeleteRange(ref.Key(), append(ref.Key(), 0xff)))
+		check(t, b.Set(ref.Key(), tt.value))
+		check(t, store.Apply(ctx, b))
+		for _, unplanned := range []bool{false, true} {
+			runtime.SetUnplannedRowScanForTest(unplanned)
+			var err error
+			for _, err = range db.Scan(ctx, users, runtime.KeyRange{}, runtime.ScanOptions{Fields: fields}) {
+				if err != nil {
+					break
+				}
+			}
+			runtime.SetUnplannedRowScanForTest(false)
+			var ce *runtime.CorruptError
+			if !errors.As(err, &ce) || !strings.Contains(err.Error(), tt.want) || string(ce.Key) != string(ref.Key()) {
+				t.Errorf("%s (unplanned %v): got %v, want a CorruptError of key %x containing %q", tt.name, unplanned, err, ref.Key(), tt.want)
+			}
+		}
 	}
 }

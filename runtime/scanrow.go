@@ -39,13 +39,17 @@ func inlineOnly(p *query.Proj) bool {
 // (inlineOnly): it lands on the object at key with w and returns the
 // fields of its own value that p keeps (valid until the next read), the
 // bytes the assembler would build from them, and whether the object
-// exists (a key under it exists).
-func (e *exec) readOwn(w *walker, key []byte, n *schema.Node, p *query.Proj) ([]byte, bool, error) {
+// exists (a key under it exists). With unfiltered set it returns the own
+// value as stored, which the caller must filter (scanWhole).
+func (e *exec) readOwn(w *walker, key []byte, n *schema.Node, p *query.Proj, unfiltered bool) ([]byte, bool, error) {
 	if !w.seekGE(key) || !bytes.HasPrefix(w.key, key) {
 		return nil, false, e.err
 	}
 	if len(w.key) != len(key) {
 		return nil, true, nil // no own value: only keys below it
+	}
+	if unfiltered {
+		return w.val, true, nil
 	}
 	own, err := e.filterChecked(w.key, w.val, n, p)
 	return own, true, err
