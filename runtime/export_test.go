@@ -2,9 +2,11 @@ package runtime
 
 import (
 	"bytes"
+	"reflect"
 	"sync"
 
 	"github.com/protoql/protoql/schema"
+	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
 )
@@ -132,3 +134,28 @@ func RowPlanOwnForTest(t *Table, fields []string, key, value []byte) (own, plann
 
 // KeyPrefixForTest returns the prefix of t's row keys.
 func KeyPrefixForTest(t *Table) []byte { return t.prefix }
+
+// decode (the tests' reference for decodeOwn, which filters in the same
+// pass) returns a new row message holding the fields of wire (the row's
+// value filtered by the projection) and the key columns of key, or false
+// when the row needs the generic decode (see above).
+func (rp *rowPlan) decode(key, wire []byte) (proto.Message, bool) {
+	ptr := reflect.New(rp.typ)
+	v := ptr.Elem()
+	for b := wire; len(b) > 0; {
+		num, typ, n := protowire.ConsumeTag(b)
+		if n < 0 {
+			return nil, false
+		}
+		b = b[n:]
+		f := rp.field(num)
+		if f == nil {
+			return nil, false
+		}
+		if n = f.set(v.Field(f.index), typ, b); n < 0 {
+			return nil, false
+		}
+		b = b[n:]
+	}
+	return rp.setKeys(ptr, key)
+}

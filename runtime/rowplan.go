@@ -171,36 +171,12 @@ func planKind(fd protoreflect.FieldDescriptor, ft reflect.Type) bool {
 	return ft == want
 }
 
-// decode returns a new row message holding the fields of wire (the row's
-// value filtered by the projection) and the key columns of key, or false
-// when the row needs the generic decode (see above).
-func (rp *rowPlan) decode(key, wire []byte) (proto.Message, bool) {
-	ptr := reflect.New(rp.typ)
-	v := ptr.Elem()
-	for b := wire; len(b) > 0; {
-		num, typ, n := protowire.ConsumeTag(b)
-		if n < 0 {
-			return nil, false
-		}
-		b = b[n:]
-		f := rp.field(num)
-		if f == nil {
-			return nil, false
-		}
-		if n = f.set(v.Field(f.index), typ, b); n < 0 {
-			return nil, false
-		}
-		b = b[n:]
-	}
-	return rp.setKeys(ptr, key)
-}
-
-// decodeOwn is decode of the row's own value, unfiltered: the filter
+// decodeOwn decodes the row's own value, unfiltered: the filter
 // (exec.filterChecked) and the decode in one pass, without copying the
 // kept fields aside. It decodes the row exactly when filterChecked
-// accepts value and decode accepts what filterChecked keeps, with the
+// accepts value and the plan decodes what filterChecked keeps, with the
 // same result: every field of value must parse (ConsumeFieldValue, as the
-// filter's), the kept ones are decoded in order as decode does, and a kept
+// filter's), the kept ones are decoded in order by the plan's fields, and a kept
 // field that the plan does not decode, or that the layout does not store
 // inline, declines. A kept field the plan decodes has its kind's one wire
 // type (planField.set), which is the filter's wireTypeOK for a singular
