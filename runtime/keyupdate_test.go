@@ -28,7 +28,9 @@ func (s txnOnly) UpdateLatest(ctx context.Context, fn func(kv.Txn) error) error 
 // inline setters' single-key path (kv.KeyUpdater) against the transaction
 // path: the same random setter calls, on stored values canonical or not
 // (written raw: non-minimal varints, unknown fields, fields out of order,
-// garbage), on two Pebble stores, one hiding UpdateKey. Every call must
+// garbage), and of UpdateInline with functions that change several
+// inline fields, try to change a key or a field stored elsewhere, or fail,
+// on two Pebble stores, one hiding UpdateKey. Every call must
 // return the same error (or none), and the stores must hold the same
 // pairs after every step.
 func TestSetterKeyUpdateMatchesTxn(t *testing.T) {
@@ -62,7 +64,7 @@ func TestSetterKeyUpdateMatchesTxn(t *testing.T) {
 	const steps = 3000
 	for step := range steps {
 		u, s := fmt.Sprintf("u%d", r.IntN(4)), fmt.Sprintf("session-%02d", r.IntN(3))
-		op := r.IntN(9)
+		op := r.IntN(14)
 		expiry := int64(r.Uint64() >> uint(r.IntN(64)))
 		reg := r.Uint64() >> uint(r.IntN(64))
 		dev := []string{"", "phone", "tablet with a long name", "\xff"}[r.IntN(4)]
@@ -99,6 +101,31 @@ func TestSetterKeyUpdateMatchesTxn(t *testing.T) {
 				var b kv.Batch
 				check(t, b.Set(ref.Key(), raw))
 				check(t, stores[i].Apply(ctx, &b))
+			case 9:
+				err = row.UpdateInline(ctx, func(m *testpb.User) error {
+					m.Registered += reg
+					m.Contact = &testpb.User_Phone{Phone: phone}
+					return nil
+				})
+			case 10:
+				err = entry.UpdateInline(ctx, func(m *testpb.Session) error {
+					m.ExpiresUs, m.Device = expiry, dev
+					return nil
+				})
+			case 11:
+				err = entry.UpdateInline(ctx, func(m *testpb.Session) error {
+					m.Attrs = map[string]string{"ip": phone} // a child map: refused
+					return nil
+				})
+			case 12:
+				err = row.UpdateInline(ctx, func(m *testpb.User) error {
+					m.UserId += "x" // a key field: refused
+					return nil
+				})
+			case 13:
+				err = entry.UpdateInline(ctx, func(m *testpb.Session) error {
+					return fmt.Errorf("fn refuses %q", m.GetDevice())
+				})
 			}
 			if err != nil {
 				errs[i] = err.Error()

@@ -218,19 +218,22 @@ func (db *DB) UpdateInline(ctx context.Context, ref Ref, fn func(protoreflect.Me
 // updateInlineField is UpdateInline of a fn that changes only field num,
 // to the value set gives when it is not zero (see updateInlineField).
 //
-// A setter's fn (num not 0) only sets the field: it reads nothing and has
-// no other effect. When, besides, the object's inline fields are in no
-// index and it is not stored apart (so no row key to ensure), the update
-// reads and writes the object's own key only, and a store that offers it
-// runs it as a single-key read-modify-write (kv.KeyUpdater), with the
-// isolation of the transaction it replaces; otherwise a store that offers
-// it runs the transaction without a snapshot (kv.LatestUpdater).
+// fn sees only the object's own value and cannot reach the store. So when
+// the object's inline fields are in no index and it is not stored apart
+// (so no row key to ensure), the update reads and writes the object's own
+// key only, and a store that offers it runs it as a single-key
+// read-modify-write (kv.KeyUpdater), with the isolation of the
+// transaction it replaces: fn runs on the newest committed value, and
+// again when another commit wrote the key before this one. Otherwise a
+// setter's fn (num not 0), which only sets the field, runs in a
+// transaction without a snapshot where the store offers it
+// (kv.LatestUpdater), and any other fn in a transaction of its own.
 func (db *DB) updateInlineField(ctx context.Context, ref Ref, num protoreflect.FieldNumber, set scalarSet, fn func(protoreflect.Message) error) error {
 	ctx, ob := db.obs.start(ctx, "protoql.UpdateInline")
 	c := inlineCallPool.Get().(*inlineCall) // what the store's function needs, without an allocation
 	c.ctx, c.db, c.ref, c.num, c.set, c.fn, c.attempts = ctx, db, ref, num, set, fn, 0
 	var err error
-	if ku, ok := db.store.(kv.KeyUpdater); ok && num != 0 && ref.apart == nil && inlineTarget(ref) == nil && !inlineIndexed(ref) {
+	if ku, ok := db.store.(kv.KeyUpdater); ok && ref.apart == nil && inlineTarget(ref) == nil && !inlineIndexed(ref) {
 		err = ku.UpdateKey(ctx, ref.key, c.runKeyFn)
 	} else if lu, ok := db.store.(kv.LatestUpdater); ok && num != 0 {
 		err = lu.UpdateLatest(ctx, c.runFn)
