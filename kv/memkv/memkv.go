@@ -261,7 +261,7 @@ func get(t *tree, key []byte) ([]byte, error) {
 	}
 	e, ok := t.Get(entry{key: key})
 	if !ok {
-		return nil, fmt.Errorf("memkv: get %s: %w", kv.KeyText(key), kv.ErrNotFound)
+		return nil, kv.NotFound("memkv: get", key)
 	}
 	return cloneValue(e.value), nil
 }

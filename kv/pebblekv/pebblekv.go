@@ -350,7 +350,7 @@ func get(r reader, key []byte) ([]byte, error) {
 	}
 	v, closer, err := r.Get(key)
 	if err == pebble.ErrNotFound {
-		return nil, fmt.Errorf("pebblekv: get %s: %w", kv.KeyText(key), kv.ErrNotFound)
+		return nil, kv.NotFound("pebblekv: get", key)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("pebblekv: get %s: %w", kv.KeyText(key), wrapCorrupt(err))

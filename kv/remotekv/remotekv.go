@@ -222,7 +222,7 @@ func (s *Store) Get(ctx context.Context, key []byte) ([]byte, error) {
 		return nil, s.rpcError("get", err)
 	}
 	if !resp.GetFound() {
-		return nil, fmt.Errorf("remotekv: get %x: %w", key, kv.ErrNotFound)
+		return nil, kv.NotFound("remotekv: get", key)
 	}
 	return valueOf(resp.GetValue()), nil
 }

@@ -223,7 +223,7 @@ func (t *txn) Get(ctx context.Context, key []byte) ([]byte, error) {
 		return nil, t.a.s.protocolError("get", resp)
 	}
 	if !g.GetFound() {
-		return nil, fmt.Errorf("remotekv: get %x: %w", key, kv.ErrNotFound)
+		return nil, kv.NotFound("remotekv: get", key)
 	}
 	return valueOf(g.GetValue()), nil
 }

@@ -83,7 +83,7 @@ func (r *reader) get(ctx context.Context, key []byte) ([]byte, error) {
 	}
 	switch {
 	case tikverr.IsErrNotFound(err):
-		return nil, errNotFound
+		return nil, kv.NotFound("tikvkv: get", key)
 	case err != nil:
 		return nil, fmt.Errorf("tikvkv: get %x: %w", key, err)
 	}

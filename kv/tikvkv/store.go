@@ -27,7 +27,6 @@ var (
 var (
 	errClosed   = fmt.Errorf("tikvkv: %w", kv.ErrClosed)
 	errTxnEnded = fmt.Errorf("tikvkv: transaction ended: %w", kv.ErrClosed)
-	errNotFound = fmt.Errorf("tikvkv: %w", kv.ErrNotFound)
 	errEmptyKey = fmt.Errorf("tikvkv: %w: empty key", kv.ErrInvalid)
 )
 

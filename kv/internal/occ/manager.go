@@ -85,6 +85,7 @@ const DefaultMaxLifetime = time.Minute
 // concurrent use.
 type Manager struct {
 	name        string // the engine's error prefix
+	getOp       string // name + ": get", the Op of a Get's kv.NotFoundError
 	maxLifetime time.Duration
 
 	mu      sync.Mutex
@@ -171,7 +172,7 @@ func NewManager(name string, maxLifetime time.Duration) *Manager {
 	if maxLifetime <= 0 {
 		maxLifetime = DefaultMaxLifetime
 	}
-	return &Manager{name: name, maxLifetime: maxLifetime}
+	return &Manager{name: name, getOp: name + ": get", maxLifetime: maxLifetime}
 }
 
 // MaxLifetime returns the manager's transaction lifetime limit.

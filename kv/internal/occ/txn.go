@@ -126,7 +126,7 @@ func (t *Txn) Get(ctx context.Context, key []byte) ([]byte, error) {
 	}
 	if v, found, decided := t.own(t.buf.find(key), key, t.wseq); decided {
 		if !found {
-			return nil, fmt.Errorf("%s: get %x: %w", t.m.name, key, kv.ErrNotFound)
+			return nil, kv.NotFound(t.m.getOp, key)
 		}
 		return append(make([]byte, 0, len(v)), v...), nil
 	}

@@ -1,0 +1,28 @@
+package kv_test
+
+import (
+	"errors"
+	"testing"
+
+	"github.com/protoql/protoql/kv"
+)
+
+func TestNotFound(t *testing.T) {
+	key := []byte{0x0a, 0x01, 0xff}
+	err := kv.NotFound("memkv: get", key)
+	key[0] = 0x77 // the caller reuses its buffer
+	if !errors.Is(err, kv.ErrNotFound) {
+		t.Fatalf("errors.Is(%v, ErrNotFound) = false", err)
+	}
+	if got, want := err.Error(), "memkv: get 0a01ff: kv: not found"; got != want {
+		t.Errorf("Error() = %q, want %q", got, want)
+	}
+	var nf *kv.NotFoundError
+	if !errors.As(err, &nf) || string(nf.Key) != "\x0a\x01\xff" {
+		t.Errorf("errors.As: %v, key %x", nf, nf.Key)
+	}
+	long := make([]byte, 100)
+	if got, want := kv.NotFound("x", long).Error(), "x "+kv.KeyText(long)+": kv: not found"; got != want {
+		t.Errorf("long key: %q, want %q", got, want)
+	}
+}
