@@ -55,6 +55,24 @@
 // and a Batch are not: each belongs to one goroutine at a time. A Txn and the
 // Readers and Iterators obtained from it are valid only inside the function
 // passed to Update or View.
+//
+// # The end of an iterator
+//
+// An iterator ends with its own Close, or when its owner ends: the Update
+// or View whose Txn or Reader made it returns, or, for an iterator from
+// [Store.NewIter], the Store is closed. Every engine then behaves the same
+// (kv/kvtest checks it):
+//
+//   - The iterator reports no position, at once, before any further
+//     positioning call: Valid is false and Key and Value return nil.
+//   - After the owner ended, Error returns an error wrapping [ErrClosed]
+//     (unless the iterator had already failed with another error), and so
+//     does Close.
+//   - After its own Close, Error returns what it returned before (Close
+//     again returns the same), but a positioning call (First, Next,
+//     SeekGE, SeekLT) returns false and records an error wrapping
+//     [ErrClosed], so that reusing a closed iterator fails instead of
+//     reading as an empty range.
 package kv
 
 import (
@@ -68,7 +86,8 @@ var (
 	// ErrNotFound is returned by Get when the key does not exist.
 	ErrNotFound = errors.New("kv: not found")
 	// ErrClosed is returned by every call on a closed Store, and by calls on
-	// a Txn or Iterator used after its transaction ended.
+	// a Txn or Iterator used after its transaction ended, or on an Iterator
+	// after its Close (see "The end of an iterator" above).
 	ErrClosed = errors.New("kv: closed")
 	// ErrConflict is returned by Update when the transaction kept conflicting
 	// with concurrent writers and the engine stopped retrying.
@@ -136,7 +155,8 @@ type Iterator interface {
 	// Error returns the first error the iterator met, if any.
 	Error() error
 	// Close releases the iterator and returns Error. It is safe to call more
-	// than once.
+	// than once. Afterwards the iterator is at no position and positioning
+	// calls fail with ErrClosed (see "The end of an iterator" above).
 	Close() error
 }
 

@@ -26,10 +26,28 @@ func testCanceled(t *testing.T, s kv.Store) {
 	checkAll(t, s, newModel(), [][]byte{[]byte("k")})
 }
 
+// checkUnpositioned checks that it reports no position: Valid is false and
+// Key and Value are nil.
+func checkUnpositioned(t *testing.T, what string, it kv.Iterator) {
+	t.Helper()
+	if it.Valid() {
+		t.Errorf("%s: Valid = true, want false", what)
+	}
+	if k := it.Key(); k != nil {
+		t.Errorf("%s: Key = %q, want nil", what, k)
+	}
+	if v := it.Value(); v != nil {
+		t.Errorf("%s: Value = %q, want nil", what, v)
+	}
+}
+
 // checkEnded checks that a Txn, Reader or Iterator whose transaction has
-// ended refuses every call with ErrClosed.
+// ended refuses every call with ErrClosed. The iterator was left at a key:
+// it must no longer report it, before any further positioning call.
 func checkEnded(t *testing.T, what string, r kv.Reader, it kv.Iterator) {
 	t.Helper()
+	checkUnpositioned(t, what+": iterator", it)
+	wantErr(t, what+": iterator Error before any call", it.Error(), kv.ErrClosed)
 	_, err := r.Get(t.Context(), []byte("k"))
 	wantErr(t, what+": Get", err, kv.ErrClosed)
 	it2, err := r.NewIter(t.Context(), kv.IterOptions{})
@@ -46,9 +64,7 @@ func checkEnded(t *testing.T, what string, r kv.Reader, it kv.Iterator) {
 		t.Errorf("%s: iterator: First = true after its transaction ended", what)
 	}
 	wantErr(t, what+": iterator Error", it.Error(), kv.ErrClosed)
-	if err := it.Close(); err != nil && !errors.Is(err, kv.ErrClosed) {
-		t.Errorf("%s: iterator Close = %v, want nil or ErrClosed", what, err)
-	}
+	wantErr(t, what+": iterator Close", it.Close(), kv.ErrClosed)
 }
 
 // testTxnAfterEnd leaks a Txn, a Reader and their (unclosed) iterators out of
@@ -57,35 +73,47 @@ func testTxnAfterEnd(t *testing.T, s kv.Store) {
 	m := newModel()
 	fill(t, s, m, [][]byte{[]byte("k")})
 	var (
-		tx     kv.Txn
-		r      kv.Reader
-		txIter kv.Iterator
-		rIter  kv.Iterator
+		tx              kv.Txn
+		r               kv.Reader
+		txIter, txIter2 kv.Iterator
+		rIter, rIter2   kv.Iterator
 	)
+	// open returns an iterator of r positioned at its first key.
+	open := func(r kv.Reader, reverse bool) (kv.Iterator, error) {
+		it, err := r.NewIter(t.Context(), kv.IterOptions{Reverse: reverse})
+		if err != nil {
+			return nil, err
+		}
+		if !it.First() {
+			t.Errorf("First = false, want a key (error %v)", it.Error())
+		}
+		return it, nil
+	}
 	err := s.Update(t.Context(), func(x kv.Txn) (err error) {
 		tx = x
-		txIter, err = x.NewIter(t.Context(), kv.IterOptions{})
-		if err != nil {
+		if txIter, err = open(x, false); err != nil {
 			return err
 		}
-		txIter.First()
-		return nil
+		txIter2, err = open(x, true)
+		return err
 	})
 	if err != nil {
 		t.Fatalf("Update: %v", err)
 	}
 	err = s.View(t.Context(), func(x kv.Reader) (err error) {
 		r = x
-		rIter, err = x.NewIter(t.Context(), kv.IterOptions{Reverse: true})
-		if err != nil {
+		if rIter, err = open(x, true); err != nil {
 			return err
 		}
-		rIter.First()
-		return nil
+		rIter2, err = open(x, false)
+		return err
 	})
 	if err != nil {
 		t.Fatalf("View: %v", err)
 	}
+	// Close, as the first call after the end, reports it.
+	wantErr(t, "Txn after Update: iterator Close", txIter2.Close(), kv.ErrClosed)
+	wantErr(t, "Reader after View: iterator Close", rIter2.Close(), kv.ErrClosed)
 	checkEnded(t, "Txn after Update", tx, txIter)
 	checkEnded(t, "Reader after View", r, rIter)
 	checkAll(t, s, m, [][]byte{[]byte("k"), []byte("k2")})
@@ -99,6 +127,13 @@ func testClosed(t *testing.T, s kv.Store) {
 	}
 	if !it.First() {
 		t.Fatalf("First = false, want the key")
+	}
+	it2, err := s.NewIter(t.Context(), kv.IterOptions{Reverse: true})
+	if err != nil {
+		t.Fatalf("NewIter: %v", err)
+	}
+	if !it2.First() {
+		t.Fatalf("reverse First = false, want the key")
 	}
 	if err := s.Close(); err != nil {
 		t.Fatalf("Close: %v", err)
@@ -129,14 +164,18 @@ func testClosed(t *testing.T, s kv.Store) {
 	if ran {
 		t.Errorf("fn ran on a closed store")
 	}
-	// An iterator left open across Close is closed with the store.
+	// An iterator left open across Close is closed with the store: it no
+	// longer reports the key it was at, before any further call (Error
+	// asked first, then the position).
+	wantErr(t, "iterator Error after Close, before any call", it.Error(), kv.ErrClosed)
+	checkUnpositioned(t, "iterator after the store closed", it)
 	if it.First() || it.Next() || it.Valid() {
 		t.Errorf("iterator still positioned after the store closed")
 	}
 	wantErr(t, "iterator Error after Close", it.Error(), kv.ErrClosed)
-	if err := it.Close(); err != nil && !errors.Is(err, kv.ErrClosed) {
-		t.Errorf("iterator Close after store Close = %v, want nil or ErrClosed", err)
-	}
+	wantErr(t, "iterator Close after store Close", it.Close(), kv.ErrClosed)
+	// Close, as the first call after the store's, reports it.
+	wantErr(t, "positioned iterator Close after store Close", it2.Close(), kv.ErrClosed)
 }
 
 // testCloseDuringUse closes the store while goroutines use it in every way:

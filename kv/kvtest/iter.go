@@ -2,6 +2,7 @@ package kvtest
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"slices"
@@ -202,6 +203,64 @@ func testIterLifecycle(t *testing.T, s kv.Store) {
 		got := scan(t, r, kv.IterOptions{LowerBound: []byte("x"), UpperBound: []byte("y")})
 		if len(got) != 0 {
 			t.Errorf("empty range visited %s", fmtPairs(got))
+		}
+	})
+}
+
+// testIterAfterClose checks an iterator after its own Close: it reports no
+// position, Close again returns the same, and a positioning call returns
+// false with an error wrapping ErrClosed, so that a loop over a closed
+// iterator fails instead of reading as an empty range.
+func testIterAfterClose(t *testing.T, s kv.Store) {
+	m := newModel()
+	fill(t, s, m, edgeKeys[:3])
+	readers(t, s, func(t *testing.T, r kv.Reader) {
+		for _, reverse := range []bool{false, true} {
+			calls := []struct {
+				name string
+				call func(it kv.Iterator) bool
+			}{
+				{"none", nil},
+				{"First", kv.Iterator.First},
+				{"Next", kv.Iterator.Next},
+				{"Seek", func(it kv.Iterator) bool {
+					if reverse {
+						return it.SeekLT([]byte{0xFF})
+					}
+					return it.SeekGE([]byte{0x00})
+				}},
+			}
+			for _, c := range calls {
+				what := fmt.Sprintf("reverse=%v, %s after Close", reverse, c.name)
+				it, err := r.NewIter(t.Context(), kv.IterOptions{Reverse: reverse})
+				if err != nil {
+					t.Fatalf("NewIter: %v", err)
+				}
+				if !it.First() {
+					t.Fatalf("%s: First = false, want a key (error %v)", what, it.Error())
+				}
+				if err := it.Close(); err != nil {
+					t.Fatalf("%s: Close: %v", what, err)
+				}
+				checkUnpositioned(t, what+": after Close", it)
+				if c.call == nil {
+					if err := it.Error(); err != nil {
+						t.Errorf("%s: Error after a clean Close = %v, want nil", what, err)
+					}
+					if err := it.Close(); err != nil {
+						t.Errorf("%s: second Close = %v, want nil", what, err)
+					}
+					continue
+				}
+				if c.call(it) {
+					t.Errorf("%s: returned true", what)
+				}
+				checkUnpositioned(t, what, it)
+				wantErr(t, what+": Error", it.Error(), kv.ErrClosed)
+				if err := it.Close(); err != nil && !errors.Is(err, kv.ErrClosed) {
+					t.Errorf("%s: Close again = %v, want nil or ErrClosed", what, err)
+				}
+			}
 		}
 	})
 }

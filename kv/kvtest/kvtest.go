@@ -63,6 +63,7 @@ func RunOptions(t *testing.T, open func(t *testing.T) kv.Store, o Options) {
 		{"Seek", testSeek},
 		{"SeekWrongDirection", testSeekWrongDirection},
 		{"IterLifecycle", testIterLifecycle},
+		{"IterAfterClose", testIterAfterClose},
 		{"InvalidBounds", testInvalidBounds},
 		{"DeleteRange", testDeleteRange},
 		{"DeleteRangeLarge", testDeleteRangeLarge},

@@ -40,16 +40,36 @@ func newIter(t *tree, opts kv.IterOptions, ended *atomic.Bool, endedErr error) (
 	return i, nil
 }
 
-// ok reports whether the iterator may move, recording why not.
+// ok reports whether the iterator may move, recording why not: a call
+// after Close, or after the iterator's owner ended, fails with
+// kv.ErrClosed.
 func (i *iterator) ok() bool {
-	if i.err == nil && i.ended.Load() {
-		i.err = i.endedErr
+	if i.err == nil {
+		switch {
+		case i.closed:
+			i.err = errIterClosed
+		case i.ended.Load():
+			i.err = i.endedErr
+		}
 	}
-	if i.err != nil || i.closed {
+	if i.err != nil {
 		i.valid = false
 		return false
 	}
 	return true
+}
+
+// positioned reports whether the iterator is at a pair. One whose owner has
+// ended (the store closed, the View or Update returned) is not, and records
+// why.
+func (i *iterator) positioned() bool {
+	if i.valid && i.ended.Load() {
+		i.valid = false
+		if i.err == nil {
+			i.err = i.endedErr
+		}
+	}
+	return i.valid
 }
 
 func (i *iterator) First() bool {
@@ -136,26 +156,38 @@ func (i *iterator) fail(err error) bool {
 	return false
 }
 
-func (i *iterator) Valid() bool { return i.valid }
+func (i *iterator) Valid() bool { return i.positioned() }
 
 func (i *iterator) Key() []byte {
-	if !i.valid {
+	if !i.positioned() {
 		return nil
 	}
 	return i.cur.key
 }
 
 func (i *iterator) Value() []byte {
-	if !i.valid {
+	if !i.positioned() {
 		return nil
 	}
 	return i.cur.value
 }
 
-func (i *iterator) Error() error { return i.err }
+// Error returns the first error the iterator met; once its owner has
+// ended, one wrapping kv.ErrClosed.
+func (i *iterator) Error() error {
+	if i.err == nil && !i.closed && i.ended.Load() {
+		i.valid, i.err = false, i.endedErr
+	}
+	return i.err
+}
 
+// Close releases the iterator; after its owner ended, it returns an error
+// wrapping kv.ErrClosed.
 func (i *iterator) Close() error {
 	if !i.closed {
+		if i.err == nil && i.ended.Load() {
+			i.err = i.endedErr
+		}
 		i.closed, i.valid = true, false
 		i.it.Release()
 	}

@@ -90,6 +90,9 @@ type tree = btree.BTreeG[entry]
 var (
 	errClosed   = fmt.Errorf("memkv: %w", kv.ErrClosed)
 	errTxnEnded = fmt.Errorf("memkv: transaction ended: %w", kv.ErrClosed)
+	// errIterClosed is the error of an iterator's positioning calls after
+	// its Close.
+	errIterClosed = fmt.Errorf("memkv: iterator closed: %w", kv.ErrClosed)
 )
 
 // Store is an in-memory kv.Store. It is safe for concurrent use.

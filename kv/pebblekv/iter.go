@@ -53,10 +53,13 @@ func newIter(ctx context.Context, r reader, opts kv.IterOptions) (*iterator, err
 }
 
 // enter reports whether the iterator may use the Pebble iterator; if so, the
-// caller must call exit when done.
+// caller must call exit when done. A call after Close fails with
+// kv.ErrClosed.
 func (i *iterator) enter() bool {
 	switch {
-	case i.closed || i.err != nil:
+	case i.err != nil:
+	case i.closed:
+		i.setErr(errIterClosed)
 	case i.store != nil && !i.store.g.Enter():
 		i.setErr(errClosed)
 	case i.scope != nil && i.scope.done.Load():
@@ -171,16 +174,25 @@ func (i *iterator) positioned() bool {
 	if !i.valid {
 		return false
 	}
-	switch {
-	case i.store != nil && i.store.g.Closed():
-		i.setErr(errClosed)
-	case i.scope != nil && i.scope.done.Load():
-		i.setErr(errTxnEnded)
-	default:
+	err := i.ownerEnded()
+	if err == nil {
 		return true
 	}
+	i.setErr(err)
 	i.valid, i.key = false, nil
 	return false
+}
+
+// ownerEnded returns the error of an iterator whose owner has ended (the
+// store closed, the transaction or view returned), or nil.
+func (i *iterator) ownerEnded() error {
+	switch {
+	case i.store != nil && i.store.g.Closed():
+		return errClosed
+	case i.scope != nil && i.scope.done.Load():
+		return errTxnEnded
+	}
+	return nil
 }
 
 // Value returns the current value, which Pebble may fetch lazily (from a
@@ -199,7 +211,16 @@ func (i *iterator) Value() []byte {
 	return v
 }
 
-func (i *iterator) Error() error { return i.err }
+// Error returns the first error the iterator met; once its owner has ended,
+// one wrapping kv.ErrClosed.
+func (i *iterator) Error() error {
+	if i.err == nil && !i.closed {
+		if err := i.ownerEnded(); err != nil {
+			i.valid, i.key, i.err = false, nil, err
+		}
+	}
+	return i.err
+}
 
 func (i *iterator) Close() error {
 	if i.closed {

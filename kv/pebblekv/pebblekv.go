@@ -154,6 +154,9 @@ import (
 var (
 	errClosed   = fmt.Errorf("pebblekv: %w", kv.ErrClosed)
 	errTxnEnded = fmt.Errorf("pebblekv: transaction ended: %w", kv.ErrClosed)
+	// errIterClosed is the error of an iterator's positioning calls after
+	// its Close.
+	errIterClosed = fmt.Errorf("pebblekv: iterator closed: %w", kv.ErrClosed)
 )
 
 // Store is a kv.Store backed by a Pebble database. It is safe for concurrent

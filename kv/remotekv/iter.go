@@ -51,16 +51,37 @@ func (a *attempt) newIter(opts kv.IterOptions, owner bool) *iter {
 	return it
 }
 
-// usable reports whether a positioning call may proceed, recording why not.
+// usable reports whether a positioning call may proceed, recording why
+// not: a call after Close, or after the iterator's transaction or the
+// store ended, fails with kv.ErrClosed.
 func (it *iter) usable() bool {
 	if it.err == nil {
-		it.err = it.a.check("iterator", nil)
+		if it.closed {
+			it.err = errIterClosed
+		} else {
+			it.err = it.a.check("iterator", nil)
+		}
 	}
-	if it.err != nil || it.closed {
-		it.valid = false
+	if it.err != nil {
+		it.valid, it.pairs = false, nil
 		return false
 	}
 	return true
+}
+
+// positioned reports whether the iterator is at a pair. One whose
+// transaction or store has ended is not, and records why.
+func (it *iter) positioned() bool {
+	if !it.valid {
+		return false
+	}
+	if err := it.a.check("iterator", nil); err != nil {
+		it.valid, it.pairs = false, nil
+		if it.err == nil {
+			it.err = err
+		}
+	}
+	return it.valid
 }
 
 func (it *iter) First() bool {
@@ -93,7 +114,7 @@ func (it *iter) seek(kind protoqlv1.TransactRequest_Seek_Kind, key []byte) bool 
 }
 
 func (it *iter) Next() bool {
-	if !it.valid || !it.usable() {
+	if !it.usable() || !it.valid {
 		return false
 	}
 	it.pos++
@@ -129,36 +150,51 @@ func (it *iter) load(resp *response, err error) bool {
 	return it.valid
 }
 
-func (it *iter) Valid() bool { return it.valid }
+func (it *iter) Valid() bool { return it.positioned() }
 
 func (it *iter) Key() []byte {
-	if !it.valid {
+	if !it.positioned() {
 		return nil
 	}
 	return it.pairs[it.pos].GetKey()
 }
 
 func (it *iter) Value() []byte {
-	if !it.valid {
+	if !it.positioned() {
 		return nil
 	}
 	return valueOf(it.pairs[it.pos].GetValue())
 }
 
-func (it *iter) Error() error { return it.err }
+// Error returns the first error the iterator met; once its transaction or
+// the store has ended, one wrapping kv.ErrClosed.
+func (it *iter) Error() error {
+	if it.err == nil && !it.closed {
+		if err := it.a.check("iterator", nil); err != nil {
+			it.valid, it.pairs, it.err = false, nil, err
+		}
+	}
+	return it.err
+}
 
 // Close releases the server's iterator (with the next message of the
-// transaction) or, for a Store-level iterator, its whole snapshot.
+// transaction) or, for a Store-level iterator, its whole snapshot. After
+// the transaction or the store ended, it returns an error wrapping
+// kv.ErrClosed.
 func (it *iter) Close() error {
 	if it.closed {
 		return it.err
 	}
 	it.closed, it.valid, it.pairs = true, false, nil
+	ended := it.a.check("close", nil)
+	if ended != nil && it.err == nil {
+		it.err = ended
+	}
 	switch {
 	case it.owner:
 		it.a.finish()
 		it.a.s.end()
-	case it.a.check("close", nil) == nil:
+	case ended == nil:
 		closeStep := &step{Step: &protoqlv1.TransactRequest_Step_Close{Close: it.id}}
 		_ = it.a.s.addStep(closeStep, 4)
 	}

@@ -22,6 +22,9 @@ type (
 
 var (
 	errTxnEnded = fmt.Errorf("remotekv: transaction ended: %w", kv.ErrClosed)
+	// errIterClosed is the error of an iterator's positioning calls after
+	// its Close.
+	errIterClosed = fmt.Errorf("remotekv: iterator closed: %w", kv.ErrClosed)
 	// errRestart is the server asking to run the transaction again.
 	errRestart = errors.New("remotekv: the server restarts the transaction")
 )

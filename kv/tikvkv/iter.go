@@ -148,24 +148,70 @@ func (it *iterator) Next() bool {
 }
 
 // Valid implements kv.Iterator.
-func (it *iterator) Valid() bool { return it.valid }
+func (it *iterator) Valid() bool { return it.positioned() }
 
 // Key implements kv.Iterator. The key is valid until the next positioning
 // call and must not be modified.
-func (it *iterator) Key() []byte { return it.key }
+func (it *iterator) Key() []byte {
+	if !it.positioned() {
+		return nil
+	}
+	return it.key
+}
 
 // Value implements kv.Iterator. The value is valid until the next
 // positioning call and must not be modified.
-func (it *iterator) Value() []byte { return it.value }
+func (it *iterator) Value() []byte {
+	if !it.positioned() {
+		return nil
+	}
+	return it.value
+}
 
-// Error implements kv.Iterator.
-func (it *iterator) Error() error { return it.err }
+// Error implements kv.Iterator: the first error the iterator met; once its
+// transaction or the store has ended, one wrapping kv.ErrClosed.
+func (it *iterator) Error() error {
+	if it.err == nil && !it.closed {
+		it.ownerEnded()
+	}
+	return it.err
+}
+
+// positioned reports whether the iterator is at a pair. One whose
+// transaction or store has ended is not, and records why.
+func (it *iterator) positioned() bool {
+	return it.valid && !it.ownerEnded()
+}
+
+// ownerEnded reports whether the iterator's transaction or the store has
+// ended; if so, it leaves the iterator unpositioned with the error that
+// says which. The client-go iterators are left for Close to release.
+func (it *iterator) ownerEnded() bool {
+	var err error
+	switch {
+	case it.r.s.g.Closed():
+		err = errClosed
+	case it.r.ended.Load():
+		err = errTxnEnded
+	default:
+		return false
+	}
+	if it.err == nil {
+		it.err = err
+	}
+	it.stop()
+	return true
+}
 
 // Close implements kv.Iterator.
 func (it *iterator) Close() error {
 	if !it.closed {
+		if it.err == nil {
+			it.ownerEnded() // records kv.ErrClosed
+		}
 		it.release()
-		it.closed, it.valid = true, false
+		it.closed = true
+		it.stop()
 	}
 	return it.err
 }

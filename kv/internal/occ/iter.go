@@ -65,16 +65,19 @@ func (t *Txn) NewIter(ctx context.Context, opts kv.IterOptions) (kv.Iterator, er
 	return it, nil
 }
 
-// ok reports whether the iterator may move.
+// ok reports whether the iterator may move, recording why not: a call
+// after Close fails with kv.ErrClosed.
 func (i *iterator) ok() bool {
-	if i.err == nil && !i.closed {
-		if i.t.done.Load() {
+	if i.err == nil {
+		if i.closed {
+			i.err = fmt.Errorf("%s: iterator closed: %w", i.t.m.name, kv.ErrClosed)
+		} else if i.t.done.Load() {
 			i.err = i.t.ended
 		} else if i.t.reg.expired.Load() {
 			i.err = i.t.m.Check(i.t.reg)
 		}
 	}
-	if i.err != nil || i.closed {
+	if i.err != nil {
 		i.valid = false
 		return false
 	}
