@@ -30,8 +30,23 @@ import (
 //
 // Open loads the secret so that no query ever writes: a query inside
 // DB.Update, or beside another open transaction, must not wait for a write
-// of its own.
-const cursorKeyName = "cursor-key"
+// of its own. Open refuses a stored secret of any other length than the
+// cursorKeyLen bytes it creates (protoql has never written another), as
+// damaged metadata: an empty or short secret would make cursors easy to
+// forge, and one of another length is not what protoql stored.
+const (
+	cursorKeyName = "cursor-key"
+	cursorKeyLen  = 32
+)
+
+// checkCursorKey refuses a stored secret of the wrong length.
+func checkCursorKey(name, key []byte) error {
+	if len(key) == cursorKeyLen {
+		return nil
+	}
+	return fmt.Errorf("%w: the cursor secret stored under the metadata key %q (%x) is %d bytes, want %d: the metadata is damaged (deleting that key makes Open create a new secret, which invalidates the cursors issued so far)",
+		ErrCorrupt, cursorKeyName, name, len(key), cursorKeyLen)
+}
 
 // loadCursorKey reads the DB's cursor secret, creating it when the store
 // has none. The creation is a read-write transaction, so handles opening
@@ -40,6 +55,9 @@ func (db *DB) loadCursorKey(ctx context.Context) error {
 	name := db.metaKey(cursorKeyName)
 	key, err := db.store.Get(ctx, name)
 	if err == nil {
+		if err := checkCursorKey(name, key); err != nil {
+			return err
+		}
 		db.cursorSecret = key
 		return nil
 	}
@@ -51,11 +69,11 @@ func (db *DB) loadCursorKey(ctx context.Context) error {
 		switch {
 		case err == nil:
 			key = k
-			return nil
+			return checkCursorKey(name, key)
 		case !errors.Is(err, kv.ErrNotFound):
 			return err
 		}
-		key = make([]byte, 32)
+		key = make([]byte, cursorKeyLen)
 		if _, err := rand.Read(key); err != nil {
 			return err
 		}

@@ -1,7 +1,11 @@
 package runtime_test
 
 import (
+	"bytes"
 	"context"
+	"errors"
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -90,4 +94,79 @@ func TestFirstQueryBesideOpenUpdate(t *testing.T) {
 	if n != 1 {
 		t.Errorf("query beside an open Update: %d rows, want 1", n)
 	}
+}
+
+// TestStoredCursorSecretLength checks Open's rule for the stored cursor
+// secret: the length Open creates is accepted on every later Open (stores
+// made by every release so far keep opening), and any other length, the
+// empty secret included, is refused as damaged metadata naming the key and
+// the length wanted, instead of signing cursors with a weak key.
+func TestStoredCursorSecretLength(t *testing.T) {
+	namespaces := map[string][]runtime.Option{
+		"default":   nil,
+		"namespace": {runtime.WithNamespace("tenant")},
+	}
+	for name, nsOpts := range namespaces {
+		t.Run(name, func(t *testing.T) {
+			store := memkv.New()
+			db := openDB(t, store, nsOpts...)
+			secretKey := runtime.CursorSecretKeyForTest(db)
+			secret, err := store.Get(t.Context(), secretKey)
+			if err != nil {
+				t.Fatalf("reading the secret Open created: %v", err)
+			}
+			if len(secret) != runtime.CursorSecretLen {
+				t.Fatalf("Open created a %d-byte secret, want %d", len(secret), runtime.CursorSecretLen)
+			}
+			openDB(t, store, nsOpts...) // the secret Open made opens again
+
+			for _, n := range []int{0, 1, runtime.CursorSecretLen - 1, runtime.CursorSecretLen + 1, 1 << 20} {
+				var b kv.Batch
+				if err := b.Set(secretKey, bytes.Repeat([]byte{0xAB}, n)); err != nil {
+					t.Fatal(err)
+				}
+				if err := store.Apply(t.Context(), &b); err != nil {
+					t.Fatal(err)
+				}
+				opts := append([]runtime.Option{runtime.WithSchema(testpb.File_protoql_test_v1_social_proto)}, nsOpts...)
+				// As read, and as found by the transaction that creates
+				// a missing secret (another handle wrote it first).
+				for how, s := range map[string]kv.Store{"read": store, "created": hideKey{store, secretKey}} {
+					_, err := runtime.Open(t.Context(), s, opts...)
+					if !errors.Is(err, runtime.ErrCorrupt) {
+						t.Fatalf("%s: Open with a %d-byte cursor secret: %v, want ErrCorrupt", how, n, err)
+					}
+					for _, want := range []string{`"cursor-key"`, fmt.Sprintf("is %d bytes, want %d", n, runtime.CursorSecretLen)} {
+						if !strings.Contains(err.Error(), want) {
+							t.Errorf("%s: Open with a %d-byte cursor secret: error %q does not say %s", how, n, err, want)
+						}
+					}
+				}
+			}
+
+			// Restoring a secret of the right length opens again.
+			var b kv.Batch
+			if err := b.Set(secretKey, secret); err != nil {
+				t.Fatal(err)
+			}
+			if err := store.Apply(t.Context(), &b); err != nil {
+				t.Fatal(err)
+			}
+			openDB(t, store, nsOpts...)
+		})
+	}
+}
+
+// hideKey is a store whose own Get does not find key, as if it were written
+// just after the read: Open then finds it inside its creating transaction.
+type hideKey struct {
+	kv.Store
+	key []byte
+}
+
+func (s hideKey) Get(ctx context.Context, key []byte) ([]byte, error) {
+	if bytes.Equal(key, s.key) {
+		return nil, kv.ErrNotFound
+	}
+	return s.Store.Get(ctx, key)
 }

@@ -159,3 +159,9 @@ func (rp *rowPlan) decode(key, wire []byte) (proto.Message, bool) {
 	}
 	return rp.setKeys(ptr, key)
 }
+
+// CursorSecretKeyForTest is the metadata key of db's cursor secret, and
+// CursorSecretLen the length Open creates and accepts.
+func CursorSecretKeyForTest(db *DB) []byte { return db.metaKey(cursorKeyName) }
+
+const CursorSecretLen = cursorKeyLen
