@@ -203,14 +203,16 @@ func (m *Manager) BeginReg(r *Reg, snap func()) {
 		snap()
 	}
 	r.seq, r.start = m.applied, time.Now()
-	m.live.pushBack(r)
 	// The snapshot may precede the commits in flight: build their write
-	// sets while their committers still wait (see the package doc).
+	// sets while their committers still wait (see the package doc). Before
+	// r is listed, so that a WriteSet that panics leaves no registration
+	// behind (the deferred unlock leaves no lock).
 	for i := len(m.log) - 1; i >= 0 && m.log[i].seq > m.applied; i-- {
 		if rec := &m.log[i]; rec.src != nil {
 			rec.ws, rec.src = rec.src.WriteSet(), nil
 		}
 	}
+	m.live.pushBack(r)
 }
 
 // End unregisters a transaction and drops the log records no live
@@ -360,8 +362,11 @@ type Item interface {
 	// WriteSet returns the write set, for the commit log. It is called at
 	// most once, before CommitGrouped returns, perhaps by another
 	// goroutine, while the engine may be reading the item to apply it.
+	// It runs under the commit lock; if it panics, the lock is released
+	// and the panic reaches the caller of CommitGrouped (or of Begin).
 	WriteSet() *WriteSet
-	// Size returns the approximate bytes of the writes.
+	// Size returns the approximate bytes of the writes. CommitGrouped
+	// calls it once, first thing, outside the commit lock.
 	Size() int
 }
 
@@ -369,6 +374,7 @@ type Item interface {
 // applied. It is pooled, with its channel.
 type pending struct {
 	item Item
+	size int // item.Size()
 	seq  uint64
 	wake chan struct{} // receives once per use: done, or made the leader
 	done bool
@@ -390,39 +396,28 @@ const maxGroupSize = 1 << 20
 // make them visible to snapshots taken after it returns; its error is
 // every item's. It must not keep the slice. A validated r is
 // unregistered here, so that its End then takes no lock.
+//
+// No exit leaves the manager wedged: if applyGroup panics, the group's
+// other commits fail with an error saying so and the panic reaches the
+// leader's caller; if it calls runtime.Goexit, they fail likewise and the
+// leader's goroutine exits; either way the next group is handed on. An
+// Item whose Size or WriteSet panics panics its caller (Size is called
+// outside the lock, WriteSet with the lock released on the way out) and
+// is not sequenced.
 func (m *Manager) CommitGrouped(r *Reg, rs *ReadSet, item Item, applyGroup func([]Item) error) error {
 	if rs != nil {
 		rs.seal()
 	}
-	m.mu.Lock()
-	if err := m.validate(r, rs); err != nil {
-		m.mu.Unlock()
+	size := item.Size()
+	p, lead, err := m.enqueue(r, rs, item, size)
+	if err != nil {
 		return err
 	}
-	if r != nil {
-		// Validated, r needs the log no more: unregister it now, so that
-		// its End takes no lock (the final prune below, or a later
-		// leader's, drops what it kept).
-		m.live.remove(r)
-		r.ended.Store(true)
-	}
-	m.seq++
-	rec := record{seq: m.seq}
-	if m.others(r) > 0 {
-		rec.ws = item.WriteSet()
-	} else {
-		rec.src = item
-	}
-	m.log = append(m.log, rec)
-	p := pendingPool.Get().(*pending)
-	p.item, p.seq = item, m.seq
 	defer func() {
 		*p = pending{wake: p.wake}
 		pendingPool.Put(p)
 	}()
-	m.queue = append(m.queue, p)
-	if m.leading {
-		m.mu.Unlock()
+	if !lead {
 		<-p.wake
 		// The leader set done and err before its send on wake, so they
 		// are read without the lock: a finished member returns without
@@ -433,11 +428,12 @@ func (m *Manager) CommitGrouped(r *Reg, rs *ReadSet, item Item, applyGroup func(
 		// Made the leader: p heads the queue.
 		m.mu.Lock()
 	}
-	m.leading = true
+	// The leader holds the lock; what follows up to the unlock calls no
+	// code of the engine's, so nothing can leave the lock held.
 	group := append(m.group[:0], item)
-	n, bytes := 1, item.Size()
-	for n < len(m.queue) && bytes+m.queue[n].item.Size() <= maxGroupSize {
-		bytes += m.queue[n].item.Size()
+	n, bytes := 1, size
+	for n < len(m.queue) && bytes+m.queue[n].size <= maxGroupSize {
+		bytes += m.queue[n].size
 		group = append(group, m.queue[n].item)
 		n++
 	}
@@ -448,8 +444,71 @@ func (m *Manager) CommitGrouped(r *Reg, rs *ReadSet, item Item, applyGroup func(
 	m.queue = m.queue[:k]
 	m.mu.Unlock()
 
+	returned := false
+	defer func() {
+		if !returned {
+			// applyGroup called runtime.Goexit (a panic is recovered by
+			// apply): fail the group and hand on, or every later commit
+			// would wait for this leader forever.
+			m.finishGroup(p, n, group, members, fmt.Errorf("%s: applying a group of %d commits did not return (runtime.Goexit)", m.name, n))
+		}
+	}()
 	panicked, err := m.apply(applyGroup, group)
+	returned = true
+	m.finishGroup(p, n, group, members, err)
+	if panicked != nil {
+		panic(panicked) // the leader's own call, once the queue has moved on
+	}
+	return err
+}
 
+// enqueue validates and sequences a commit of CommitGrouped and queues it.
+// It returns with the commit lock held when the commit leads the next
+// group (lead), released otherwise, on every exit, panics included.
+func (m *Manager) enqueue(r *Reg, rs *ReadSet, item Item, size int) (p *pending, lead bool, err error) {
+	m.mu.Lock()
+	defer func() {
+		if !lead {
+			m.mu.Unlock()
+		}
+	}()
+	if err := m.validate(r, rs); err != nil {
+		return nil, false, err
+	}
+	// The write set first, before any change: if it panics, nothing
+	// was sequenced. r, registered, does not count among the others
+	// whether or not it is still listed.
+	var rec record
+	if m.others(r) > 0 {
+		rec.ws = item.WriteSet()
+	} else {
+		rec.src = item
+	}
+	if r != nil {
+		// Validated, r needs the log no more: unregister it now, so that
+		// its End takes no lock (the final prune, or a later leader's,
+		// drops what it kept).
+		m.live.remove(r)
+		r.ended.Store(true)
+	}
+	m.seq++
+	rec.seq = m.seq
+	m.log = append(m.log, rec)
+	p = pendingPool.Get().(*pending)
+	p.item, p.size, p.seq = item, size, m.seq
+	m.queue = append(m.queue, p)
+	if m.leading {
+		return p, false, nil
+	}
+	m.leading = true
+	return p, true, nil
+}
+
+// finishGroup ends the group that the leader p took, the n commits from p
+// on (members, applying group), with err: it completes the members, wakes
+// the next leader if commits queued meanwhile, and prunes the log. It takes
+// the commit lock and releases it.
+func (m *Manager) finishGroup(p *pending, n int, group []Item, members []*pending, err error) {
 	m.mu.Lock()
 	first, last := p.seq, p.seq+uint64(n)-1 // the queue holds consecutive sequence numbers
 	i, _ := slices.BinarySearchFunc(m.log, first, func(rec record, seq uint64) int { return cmp.Compare(rec.seq, seq) })
@@ -479,10 +538,6 @@ func (m *Manager) CommitGrouped(r *Reg, rs *ReadSet, item Item, applyGroup func(
 	if next != nil {
 		next.wake <- struct{}{}
 	}
-	if panicked != nil {
-		panic(panicked) // the leader's own call, once the queue has moved on
-	}
-	return err
 }
 
 // apply runs applyGroup on group. If it panics, the panic is returned

@@ -3,6 +3,7 @@ package occ
 import (
 	"errors"
 	"fmt"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -214,4 +215,197 @@ func TestCommitGroupedPanic(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("a commit after a panicking group hangs")
 	}
+}
+
+// hangBound bounds the wait for something that must happen: a correct run
+// takes microseconds; before the fixes these tests cover, the wait never
+// ended.
+const hangBound = 10 * time.Second
+
+// await returns what ch delivers, failing the test if nothing comes within
+// hangBound (a hang, not a slow run).
+func await[T any](t *testing.T, what string, ch <-chan T) T {
+	t.Helper()
+	select {
+	case v := <-ch:
+		return v
+	case <-time.After(hangBound):
+		t.Fatalf("%s: hangs", what)
+		panic("unreachable")
+	}
+}
+
+// commitsAfter checks that the manager still commits and begins snapshots.
+func commitsAfter(t *testing.T, m *Manager, what string) {
+	t.Helper()
+	done := make(chan error, 1)
+	go func() { done <- m.CommitGrouped(nil, nil, &testItem{"after", "k"}, func([]Item) error { return nil }) }()
+	if err := await(t, "a commit after "+what, done); err != nil {
+		t.Errorf("a commit after %s: %v", what, err)
+	}
+	begun := make(chan *Reg, 1)
+	go func() { begun <- m.Begin(func() {}) }()
+	m.End(await(t, "a Begin after "+what, begun))
+}
+
+// TestCommitGroupedGoexit: a group whose apply calls runtime.Goexit fails
+// its other members with an error and hands on to the next group; the
+// leader's goroutine exits. It once left the leader's members and every
+// later commit waiting forever.
+func TestCommitGroupedGoexit(t *testing.T) {
+	m := NewManager("test", 0)
+	started, release := make(chan struct{}), make(chan struct{})
+	first := make(chan error, 1)
+	go func() {
+		first <- m.CommitGrouped(nil, nil, &testItem{"A", "k"}, func([]Item) error {
+			close(started)
+			<-release
+			return nil
+		})
+	}()
+	<-started
+	// B and C queue behind A, so they form the next group, led by one of
+	// them, whose apply calls Goexit.
+	type outcome struct {
+		name   string
+		err    error
+		exited bool // the goroutine exited without CommitGrouped returning
+	}
+	outcomes := make(chan outcome, 2)
+	for _, name := range []string{"B", "C"} {
+		go func() {
+			returned := false
+			defer func() {
+				if !returned {
+					outcomes <- outcome{name: name, exited: true}
+				}
+			}()
+			err := m.CommitGrouped(nil, nil, &testItem{name, "k"}, func(g []Item) error {
+				if len(g) == 2 {
+					runtime.Goexit()
+				}
+				return nil
+			})
+			returned = true
+			outcomes <- outcome{name: name, err: err}
+		}()
+	}
+	waitFor(t, "B and C queued behind A", func() bool {
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		return len(m.queue) == 2
+	})
+	close(release)
+	if err := await(t, "A's commit", first); err != nil {
+		t.Fatalf("A: %v", err)
+	}
+	var exited, failed int
+	for range 2 {
+		o := await(t, "B's and C's commits", outcomes)
+		switch {
+		case o.exited:
+			exited++
+		case o.err != nil && strings.Contains(o.err.Error(), "Goexit"):
+			failed++
+		default:
+			t.Errorf("%s: CommitGrouped = %v, want an error naming Goexit", o.name, o.err)
+		}
+	}
+	if exited != 1 || failed != 1 {
+		t.Errorf("the group whose apply called Goexit: %d leaders exited, %d members failed; want 1 and 1", exited, failed)
+	}
+	commitsAfter(t, m, "a Goexit in apply")
+}
+
+// panicItem is a testItem whose Size or WriteSet panics.
+type panicItem struct {
+	testItem
+	inSize bool
+}
+
+func (it *panicItem) Size() int {
+	if it.inSize {
+		panic("Size boom")
+	}
+	return 10
+}
+
+func (it *panicItem) WriteSet() *WriteSet {
+	if !it.inSize {
+		panic("WriteSet boom")
+	}
+	return it.testItem.WriteSet()
+}
+
+// TestCommitGroupedItemPanics: an Item whose Size or WriteSet panics
+// panics its caller (CommitGrouped's, or Begin's for a commit in flight)
+// and leaves the manager committing: the lock was once left held.
+func TestCommitGroupedItemPanics(t *testing.T) {
+	// recovered runs fn on its own goroutine and returns what it panicked
+	// with.
+	recovered := func(fn func()) any {
+		ch := make(chan any, 1)
+		go func() {
+			defer func() { ch <- recover() }()
+			fn()
+		}()
+		return await(t, "the panicking call", ch)
+	}
+	apply := func([]Item) error { return nil }
+
+	t.Run("Size", func(t *testing.T) {
+		m := NewManager("test", 0)
+		v := recovered(func() { _ = m.CommitGrouped(nil, nil, &panicItem{testItem{"A", "k"}, true}, apply) })
+		if v != "Size boom" {
+			t.Errorf("CommitGrouped recovered %v, want Size's panic", v)
+		}
+		commitsAfter(t, m, "a panic in Size")
+	})
+
+	t.Run("WriteSet", func(t *testing.T) {
+		m := NewManager("test", 0)
+		reg := m.Begin(func() {}) // live: the commit's write set is built at once
+		v := recovered(func() { _ = m.CommitGrouped(nil, nil, &panicItem{testItem{"A", "k"}, false}, apply) })
+		if v != "WriteSet boom" {
+			t.Errorf("CommitGrouped recovered %v, want WriteSet's panic", v)
+		}
+		ended := make(chan struct{})
+		go func() { m.End(reg); close(ended) }()
+		await(t, "End after a panic in WriteSet", ended)
+		commitsAfter(t, m, "a panic in WriteSet")
+		if n := m.LogLen(); n != 0 {
+			t.Errorf("log keeps %d records after the commits, want 0", n)
+		}
+	})
+
+	t.Run("WriteSetInFlight", func(t *testing.T) {
+		// A commit in flight with no snapshot before it: a Begin now
+		// builds its write set, which panics.
+		m := NewManager("test", 0)
+		started, release := make(chan struct{}), make(chan struct{})
+		first := make(chan error, 1)
+		go func() {
+			first <- m.CommitGrouped(nil, nil, &panicItem{testItem{"A", "k"}, false}, func([]Item) error {
+				close(started)
+				<-release
+				return nil
+			})
+		}()
+		<-started
+		v := recovered(func() { m.Begin(func() {}) })
+		if v != "WriteSet boom" {
+			t.Errorf("Begin recovered %v, want WriteSet's panic", v)
+		}
+		m.mu.Lock()
+		live := m.live.Len()
+		m.mu.Unlock()
+		if live != 0 {
+			t.Errorf("%d transactions registered after a Begin that panicked, want 0", live)
+		}
+		close(release)
+		if err := await(t, "the commit in flight", first); err != nil {
+			t.Errorf("the commit in flight: %v", err)
+		}
+		commitsAfter(t, m, "a panic in a commit's WriteSet built by Begin")
+	})
 }
