@@ -1,9 +1,11 @@
 package pebblekv
 
 import (
+	"maps"
 	"time"
 
 	"github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/bloom"
 )
 
 // Options configures a Store. Open starts from the defaults documented on
@@ -23,6 +25,26 @@ type Options struct {
 	// Default 16 MiB. A smaller memtable is flushed sooner, which also bounds
 	// how many overwritten versions of a hot key a range read steps over.
 	MemTableSize uint64
+
+	// BloomBitsPerKey gives the sstables of levels L0 to L5 a bloom filter
+	// of this many bits per key (pebble/bloom.FilterPolicy), which Pebble
+	// writes with each table and checks on a point read (Get, and the point
+	// reads of Update, UpdateLatest, UpdateKey and View) before it searches
+	// the table's index and data blocks: a point read skips the tables of
+	// those levels that do not hold its key (in a written-to store, mostly
+	// L0's, which overlap each other and every level below). 10 bits per key
+	// (the usual setting, CockroachDB's too) lets through about 1% of the
+	// tables without the key and costs about 1.25 bytes per key of those
+	// levels on disk and in the block cache. L6, the last level, gets no
+	// filter: Pebble's point reads do not consult last-level filters (a key
+	// looked up is most likely there; see pebble.IterOptions.UseL6Filters),
+	// so one would be space for nothing, and L6 holds most of a settled
+	// store. Range scans do not use filters. A table keeps what it was
+	// written with until it is compacted again. Zero keeps the Pebble
+	// options' own per-level filter policies (Pebble's default is none);
+	// so do Pebble options that set the FilterPolicy of any level, which
+	// then apply as Pebble defines them. Default 10.
+	BloomBitsPerKey int
 
 	// Sync makes every commit durable before it returns: Apply and a writing
 	// Update return only once their WAL record is fsynced, so a machine crash
@@ -47,11 +69,12 @@ type Options struct {
 	// hatch for every knob this struct does not name (FS, Logger, Levels,
 	// compaction settings, WAL failover...). Open copies it and does not
 	// modify it. CacheSize and MemTableSize, when non-zero, override its
-	// Cache/CacheSize and MemTableSize; an unset FormatMajorVersion becomes
-	// pebble.FormatNewest, since protoql has no older stores to stay
-	// readable by; an unset Logger becomes one that logs only errors
-	// (Pebble's default also logs routine events, such as WAL replay, on
-	// every Open); an unset EventListener.DataCorruption becomes one that
+	// Cache/CacheSize and MemTableSize; BloomBitsPerKey, when non-zero,
+	// sets its levels' FilterPolicy unless it sets any level's itself; an
+	// unset FormatMajorVersion becomes pebble.FormatNewest, since protoql
+	// has no older stores to stay readable by; an unset Logger becomes one
+	// that logs only errors (Pebble's default also logs routine events,
+	// such as WAL replay, on every Open); an unset EventListener.DataCorruption becomes one that
 	// logs the corruption through the logger's Errorf (Pebble's default
 	// calls Fatalf, which exits; see the package doc).
 	Pebble *pebble.Options
@@ -65,6 +88,9 @@ func WithCacheSize(bytes int64) Option { return func(o *Options) { o.CacheSize =
 
 // WithMemTableSize sets Options.MemTableSize.
 func WithMemTableSize(bytes uint64) Option { return func(o *Options) { o.MemTableSize = bytes } }
+
+// WithBloomBitsPerKey sets Options.BloomBitsPerKey.
+func WithBloomBitsPerKey(bits int) Option { return func(o *Options) { o.BloomBitsPerKey = bits } }
 
 // WithSync sets Options.Sync.
 func WithSync(sync bool) Option { return func(o *Options) { o.Sync = sync } }
@@ -81,9 +107,10 @@ func WithPebbleOptions(opts *pebble.Options) Option { return func(o *Options) { 
 // DefaultOptions returns the options Open starts from.
 func DefaultOptions() Options {
 	return Options{
-		CacheSize:    128 << 20,
-		MemTableSize: 16 << 20,
-		Sync:         true,
+		CacheSize:       128 << 20,
+		MemTableSize:    16 << 20,
+		BloomBitsPerKey: 10,
+		Sync:            true,
 	}
 }
 
@@ -99,6 +126,18 @@ func (o *Options) pebbleOptions() (*pebble.Options, *pebble.Cache) {
 	if o.MemTableSize > 0 {
 		po.MemTableSize = o.MemTableSize
 	}
+	if o.BloomBitsPerKey > 0 && !setsFilters(po) {
+		policy := bloom.FilterPolicy(o.BloomBitsPerKey)
+		last := len(po.Levels) - 1
+		for i := range po.Levels[:last] {
+			po.Levels[i].FilterPolicy = policy
+			po.Levels[i].FilterType = pebble.TableFilter
+		}
+		po.Levels[last].FilterPolicy = pebble.NoFilterPolicy
+	}
+	// Pebble's Open adds every level's policy to Filters, the policies
+	// readers know by name: give it a map of its own, not the caller's.
+	po.Filters = maps.Clone(po.Filters)
 	if po.FormatMajorVersion == pebble.FormatDefault {
 		po.FormatMajorVersion = pebble.FormatNewest
 	}
@@ -107,6 +146,16 @@ func (o *Options) pebbleOptions() (*pebble.Options, *pebble.Cache) {
 	}
 	po.EventListener = corruptionListener(po.EventListener, o.logger(po))
 	return po, cache
+}
+
+// setsFilters reports whether po chooses the filter policy of any level.
+func setsFilters(po *pebble.Options) bool {
+	for i := range po.Levels {
+		if po.Levels[i].FilterPolicy != nil {
+			return true
+		}
+	}
+	return false
 }
 
 // logger returns the logger Pebble uses with po.

@@ -67,14 +67,20 @@ func (p *pointReader) release(it *pebble.Iterator) bool {
 
 // Get reads key at the view's point in time; the value is valid until
 // the closer, the iterator that read it, is closed. It reads with a clone,
-// never the anchor, which the closer would close.
+// never the anchor, which the closer would close. The clone is bounded to
+// the key and positioned with SeekPrefixGE, as pebble.DB.Get positions its
+// own iterator: a prefix seek consults the tables' bloom filters
+// (Options.BloomBitsPerKey) and skips the tables that do not hold the key,
+// where First, a plain seek, would search every table's index. The bounds
+// keep the read to key itself whatever the comparer's Split makes the
+// prefix.
 func (p *pointReader) Get(key []byte) ([]byte, io.Closer, error) {
 	hi := append(append(make([]byte, 0, len(key)+1), key...), 0)
 	it, err := p.anchor.CloneWithContext(context.Background(), pebble.CloneOptions{IterOptions: &pebble.IterOptions{LowerBound: key, UpperBound: hi}})
 	if err != nil {
 		return nil, nil, err
 	}
-	if !it.First() {
+	if !it.SeekPrefixGE(key) {
 		if err := it.Close(); err != nil {
 			return nil, nil, err
 		}
