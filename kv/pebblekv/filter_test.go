@@ -16,7 +16,8 @@ import (
 // TestBloomFilterOptions checks the levels' filter policies Open gives
 // Pebble: BloomBitsPerKey's bloom filter on L0–L5 and none on L6 by
 // default, Pebble's own (unset) policies with BloomBitsPerKey zero, and the
-// Pebble options' policies untouched when they set any level's.
+// Pebble options' policies untouched when they set any level's; and the
+// same for IndexBlockSize.
 func TestBloomFilterOptions(t *testing.T) {
 	levels := func(o Options) (out []string) {
 		po, cache := o.pebbleOptions()
@@ -52,6 +53,27 @@ func TestBloomFilterOptions(t *testing.T) {
 	want("Pebble options with a level's filter", levels(o), "unset", "unset", bloomName, "unset", "unset", "unset", "unset")
 	if user.Levels[0].FilterPolicy != nil {
 		t.Error("Open's options modified the caller's Pebble options")
+	}
+
+	sizes := func(o Options) (out []int) {
+		po, cache := o.pebbleOptions()
+		if cache != nil {
+			cache.Unref()
+		}
+		for _, l := range po.Levels {
+			out = append(out, l.IndexBlockSize)
+		}
+		return out
+	}
+	if got := fmt.Sprint(sizes(DefaultOptions())); got != "[262144 262144 262144 262144 262144 262144 262144]" {
+		t.Errorf("default index block sizes %s, want 256 KiB on every level", got)
+	}
+	user = &pebble.Options{}
+	user.Levels[1].IndexBlockSize = 8 << 10
+	o = DefaultOptions()
+	WithPebbleOptions(user)(&o)
+	if got := fmt.Sprint(sizes(o)); got != "[0 8192 0 0 0 0 0]" {
+		t.Errorf("Pebble options with a level's IndexBlockSize: index block sizes %s, want theirs", got)
 	}
 
 	// Pebble's Open registers the levels' policies in Filters; the
@@ -221,5 +243,58 @@ func TestViewGetMatchesGet(t *testing.T) {
 	}
 	if hits == 0 || hits == len(probes) {
 		t.Fatalf("%d of %d probes found: the probes do not mix present and absent keys", hits, len(probes))
+	}
+}
+
+// TestIndexBlockSize flushes a table whose index outgrows Pebble's 4 KiB
+// default index block and checks its properties: a single-level index with
+// the default IndexBlockSize, a partitioned (two-level) one with
+// IndexBlockSize zero, which keeps Pebble's default.
+func TestIndexBlockSize(t *testing.T) {
+	ctx := context.Background()
+	partitions := func(opts ...Option) uint64 {
+		t.Helper()
+		s, err := Open(t.TempDir(), append([]Option{WithSync(false)}, opts...)...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		b := kv.NewBatch()
+		val := bytes.Repeat([]byte("v"), 100)
+		for i := range 20000 { // some 2.5 MiB: 600 data blocks
+			if err := b.Set(fmt.Appendf(nil, "key-of-some-length/%08d", i), val); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := s.Apply(ctx, b); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.DB().Flush(); err != nil {
+			t.Fatal(err)
+		}
+		levels, err := s.DB().SSTables(pebble.WithProperties())
+		if err != nil {
+			t.Fatal(err)
+		}
+		var parts, tables uint64
+		for _, l := range levels {
+			for _, ti := range l {
+				tables++
+				parts += ti.Properties.IndexPartitions
+				if ti.Properties.NumDataBlocks < 100 {
+					t.Fatalf("a table of %d data blocks: too few for a two-level index", ti.Properties.NumDataBlocks)
+				}
+			}
+		}
+		if tables == 0 {
+			t.Fatal("the flush wrote no table")
+		}
+		return parts
+	}
+	if p := partitions(); p != 0 {
+		t.Errorf("default IndexBlockSize: %d index partitions, want a single-level index", p)
+	}
+	if p := partitions(WithIndexBlockSize(0)); p == 0 {
+		t.Error("IndexBlockSize 0 (Pebble's 4 KiB): a single-level index, want a two-level one")
 	}
 }

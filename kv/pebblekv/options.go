@@ -46,6 +46,19 @@ type Options struct {
 	// then apply as Pebble defines them. Default 10.
 	BloomBitsPerKey int
 
+	// IndexBlockSize is the target size in bytes of an sstable's index
+	// block, on every level. Pebble's default is the data block size
+	// (4 KiB), so a table whose index outgrows 4 KiB (some 80 to 200 data
+	// blocks, depending on key length) gets a two-level index, and a point
+	// read of it looks up and searches three blocks (the top-level index,
+	// an index partition, the data block) instead of two. 256 KiB
+	// (CockroachDB's setting) keeps a single index level up to tables of
+	// about 20 MiB with keys of 50 bytes; an index block is read whole, so
+	// a larger one makes a cold table's first read longer. Zero keeps the
+	// Pebble options' own setting; so do Pebble options that set the
+	// IndexBlockSize of any level. Default 256 KiB.
+	IndexBlockSize int
+
 	// Sync makes every commit durable before it returns: Apply and a writing
 	// Update return only once their WAL record is fsynced, so a machine crash
 	// right after loses nothing acknowledged. Concurrent commits share
@@ -69,8 +82,9 @@ type Options struct {
 	// hatch for every knob this struct does not name (FS, Logger, Levels,
 	// compaction settings, WAL failover...). Open copies it and does not
 	// modify it. CacheSize and MemTableSize, when non-zero, override its
-	// Cache/CacheSize and MemTableSize; BloomBitsPerKey, when non-zero,
-	// sets its levels' FilterPolicy unless it sets any level's itself; an
+	// Cache/CacheSize and MemTableSize; BloomBitsPerKey and
+	// IndexBlockSize, when non-zero, set its levels' FilterPolicy and
+	// IndexBlockSize unless it sets any level's itself; an
 	// unset FormatMajorVersion becomes pebble.FormatNewest, since protoql
 	// has no older stores to stay readable by; an unset Logger becomes one
 	// that logs only errors (Pebble's default also logs routine events,
@@ -92,6 +106,9 @@ func WithMemTableSize(bytes uint64) Option { return func(o *Options) { o.MemTabl
 // WithBloomBitsPerKey sets Options.BloomBitsPerKey.
 func WithBloomBitsPerKey(bits int) Option { return func(o *Options) { o.BloomBitsPerKey = bits } }
 
+// WithIndexBlockSize sets Options.IndexBlockSize.
+func WithIndexBlockSize(bytes int) Option { return func(o *Options) { o.IndexBlockSize = bytes } }
+
 // WithSync sets Options.Sync.
 func WithSync(sync bool) Option { return func(o *Options) { o.Sync = sync } }
 
@@ -110,6 +127,7 @@ func DefaultOptions() Options {
 		CacheSize:       128 << 20,
 		MemTableSize:    16 << 20,
 		BloomBitsPerKey: 10,
+		IndexBlockSize:  256 << 10,
 		Sync:            true,
 	}
 }
@@ -135,6 +153,11 @@ func (o *Options) pebbleOptions() (*pebble.Options, *pebble.Cache) {
 		}
 		po.Levels[last].FilterPolicy = pebble.NoFilterPolicy
 	}
+	if o.IndexBlockSize > 0 && !setsIndexBlockSize(po) {
+		for i := range po.Levels {
+			po.Levels[i].IndexBlockSize = o.IndexBlockSize
+		}
+	}
 	// Pebble's Open adds every level's policy to Filters, the policies
 	// readers know by name: give it a map of its own, not the caller's.
 	po.Filters = maps.Clone(po.Filters)
@@ -152,6 +175,17 @@ func (o *Options) pebbleOptions() (*pebble.Options, *pebble.Cache) {
 func setsFilters(po *pebble.Options) bool {
 	for i := range po.Levels {
 		if po.Levels[i].FilterPolicy != nil {
+			return true
+		}
+	}
+	return false
+}
+
+// setsIndexBlockSize reports whether po chooses the index block size of
+// any level.
+func setsIndexBlockSize(po *pebble.Options) bool {
+	for i := range po.Levels {
+		if po.Levels[i].IndexBlockSize != 0 {
 			return true
 		}
 	}
