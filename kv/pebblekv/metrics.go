@@ -16,7 +16,8 @@ import (
 // amplification, compaction debt, memtables, tables and bytes per level,
 // block cache size, open snapshots and iterators, WAL size) and cumulative
 // counters for what happened since Open (block cache hits and misses,
-// compactions, flushes, WAL bytes in and written). Names start with
+// bloom filter hits and misses, compactions, flushes, WAL bytes in and
+// written). Names start with
 // "pebble."; per-level instruments carry the attribute pebble.level.
 //
 // After Close the callback observes nothing. Unregister the returned
@@ -51,6 +52,8 @@ func (s *Store) RegisterMetrics(mp metric.MeterProvider) (metric.Registration, e
 		walSize    = gauge("pebble.wal.size", "By", "Live WAL bytes.")
 		hits       = counter("pebble.block_cache.hits", "{hit}", "Block cache hits.")
 		misses     = counter("pebble.block_cache.misses", "{miss}", "Block cache misses.")
+		fHits      = counter("pebble.filter.hits", "{hit}", "Point reads of a table its bloom filter ruled out, sparing its index and data blocks.")
+		fMisses    = counter("pebble.filter.misses", "{miss}", "Point reads of a table its bloom filter let through.")
 		compacts   = counter("pebble.compaction.count", "{compaction}", "Compactions done.")
 		flushes    = counter("pebble.flush.count", "{flush}", "Memtable flushes done.")
 		walIn      = counter("pebble.wal.bytes_in", "By", "Logical bytes written to the WAL.")
@@ -87,11 +90,13 @@ func (s *Store) RegisterMetrics(mp metric.MeterProvider) (metric.Registration, e
 		o.ObserveInt64(walSize, int64(pm.WAL.Size))
 		o.ObserveInt64(hits, pm.BlockCache.Hits)
 		o.ObserveInt64(misses, pm.BlockCache.Misses)
+		o.ObserveInt64(fHits, pm.Filter.Hits)
+		o.ObserveInt64(fMisses, pm.Filter.Misses)
 		o.ObserveInt64(compacts, pm.Compact.Count)
 		o.ObserveInt64(flushes, pm.Flush.Count)
 		o.ObserveInt64(walIn, int64(pm.WAL.BytesIn))
 		o.ObserveInt64(walOut, int64(pm.WAL.BytesWritten))
 		return nil
 	}, disk, readAmp, debt, compacting, memSize, memCount, tables, levelSize, sublevels, cacheSize,
-		snapshots, iters, walSize, hits, misses, compacts, flushes, walIn, walOut)
+		snapshots, iters, walSize, hits, misses, fHits, fMisses, compacts, flushes, walIn, walOut)
 }

@@ -2,6 +2,7 @@ package pebblekv_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"testing"
 
@@ -64,8 +65,17 @@ func TestRegisterMetrics(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// Absent keys inside the flushed tables' ranges: their bloom filters
+	// rule them out.
+	const absent = 100
+	for i := range absent {
+		if _, err := s.Get(t.Context(), fmt.Appendf(nil, "k0-%03d+", i)); !errors.Is(err, kv.ErrNotFound) {
+			t.Fatalf("Get of an absent key: %v", err)
+		}
+	}
 	got := collect(t, reader)
 	for name, min := range map[string]int64{
+		"pebble.filter.hits":    absent * 9 / 10,
 		"pebble.flush.count":    flushes,
 		"pebble.level.tables":   1,
 		"pebble.level.size":     1,
