@@ -159,8 +159,6 @@ func (e *exec) scanWhole(lo, hi []byte, opts ScanOptions, kind unitKind, n *sche
 			wire, err = e.readBack(s.rev, s.unit, n)
 		case n == nil:
 			wire, found, err = e.readScalar(s.fwd, s.unit)
-		case own && s.on():
-			wire, found, err = e.ownValue(s.fwd, s.unit, n, p, unfiltered)
 		case own:
 			wire, found, err = e.readOwn(s.fwd, s.unit, n, p, unfiltered)
 		default:

@@ -45,12 +45,6 @@ func (e *exec) readOwn(w *walker, key []byte, n *schema.Node, p *query.Proj, unf
 	if !w.seekGE(key) || !bytes.HasPrefix(w.key, key) {
 		return nil, false, e.err
 	}
-	return e.ownValue(w, key, n, p, unfiltered)
-}
-
-// ownValue is readOwn for a walker that is on the first key of the
-// object at key (a key under it).
-func (e *exec) ownValue(w *walker, key []byte, n *schema.Node, p *query.Proj, unfiltered bool) ([]byte, bool, error) {
 	if len(w.key) != len(key) {
 		return nil, true, nil // no own value: only keys below it
 	}

@@ -88,9 +88,6 @@ type stepper struct {
 	// forward step leaves a unit with at most that many Next calls
 	// (stepPast) instead of a seek.
 	nexts int
-	// landed is set while the forward walker is on the first key of the
-	// current unit, where the last step landed it (on).
-	landed bool
 }
 
 // steps sets s up to walk the units of [lo, hi) of the given kind. fwd
@@ -159,7 +156,6 @@ func (s *stepper) close() {
 // first lands on the first unit; false when there is none or on an error
 // (the exec's sticky error, or a key that is not a unit's).
 func (s *stepper) first() (bool, error) {
-	s.landed = false
 	switch {
 	case s.at != nil:
 		s.unit = s.at
@@ -174,7 +170,6 @@ func (s *stepper) first() (bool, error) {
 
 // next lands on the unit after the current one.
 func (s *stepper) next() (bool, error) {
-	s.landed = false
 	switch {
 	case s.empty():
 		return false, s.e.err
@@ -241,13 +236,5 @@ func (s *stepper) land(ok bool) (bool, error) {
 	}
 	s.unit = append(s.e.buf(s.slot), w.key[:n]...)
 	s.e.kb[s.slot] = s.unit
-	s.landed = !s.reverse
 	return true, nil
 }
-
-// on reports whether the forward walker is on the first key of the
-// current unit, where the step to it landed. It is for the caller of
-// first or next before it moves the walker: a read of the unit's own
-// value then needs no seek to the unit's key (readOwn's), which would
-// find the walker there after two compares.
-func (s *stepper) on() bool { return s.landed }

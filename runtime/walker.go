@@ -165,11 +165,6 @@ func (w *walker) seekPast(prefix []byte, probe *bool) bool {
 			return w.land(true)
 		}
 		*probe = false // and w.key, before w.end, leaves seekGE to seek
-	} else if w.e.err == nil && w.moved && w.valid && bytes.HasPrefix(w.key, prefix) {
-		// The walker is on a key under prefix, so before w.end: seekGE's
-		// covers would compare twice to find that out.
-		w.gap, w.gapOpen = append(w.gap[:0], w.end...), false
-		return w.land(w.it.SeekGE(w.end))
 	}
 	return w.seekGE(w.end)
 }
