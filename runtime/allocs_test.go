@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/protoql/protoql/internal/testpb"
+	"github.com/protoql/protoql/runtime"
 )
 
 // TestWriteAllocs holds the typed write paths to their allocation budgets
@@ -60,5 +61,45 @@ func TestWriteAllocs(t *testing.T) {
 		if got > c.budget {
 			t.Errorf("%s: %.1f allocations, budget %.0f", c.name, got, c.budget)
 		}
+	}
+}
+
+// TestScanAllocs holds the projected typed scan of scalar fields (the row
+// plan, rowplan.go) to its allocation budget per row on Pebble: the row's
+// message and one allocation for all of its strings (rowStrings: here the
+// key's name and the field s). Counted as the difference between scans of
+// 128 and 64 rows, so that the scan's own setup drops out.
+func TestScanAllocs(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector allocates on its own")
+	}
+	ctx := context.Background()
+	db := openScalars(t, openPebble(t))
+	tbl := table(t, db, "Scalars")
+	scalars := must[testpb.ScalarsTable](t)(testpb.NewScalarsTable(db))
+	for i := range 200 {
+		check(t, scalars.Put(ctx, &testpb.Scalars{Name: fmt.Sprintf("row-%03d", i), N: int32(i), S: fmt.Sprintf("s%d", i), I64: int64(i)}))
+	}
+	scan := func(limit int) float64 {
+		var err error
+		got := testing.AllocsPerRun(50, func() {
+			n := 0
+			for m, e := range db.Scan(ctx, tbl, runtime.KeyRange{}, runtime.ScanOptions{Fields: []string{"s", "i64"}, Limit: limit}) {
+				if e != nil && err == nil {
+					err = e
+				}
+				if s := m.(*testpb.Scalars); e == nil && (s.Name == "" || s.S == "") {
+					t.Fatalf("row %d: %v, want its name and s", n, s)
+				}
+				n++
+			}
+		})
+		check(t, err)
+		return got
+	}
+	perRow := (scan(128) - scan(64)) / 64
+	t.Logf("%.2f allocations per row", perRow)
+	if perRow > 2 {
+		t.Errorf("%.2f allocations per row, budget 2 (the message, its strings)", perRow)
 	}
 }

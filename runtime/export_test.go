@@ -108,6 +108,11 @@ func RowPlanDecodeForTest(t *Table, fields []string, key, wire []byte) (proto.Me
 	return m, ok, nil
 }
 
+// SetRowStringsMaxForTest sets how many string fields of a row (1 to
+// maxRowStrings; 0: the default) the row plan gathers into one
+// allocation, the rest made one by one.
+func SetRowStringsMaxForTest(n int) { rowStringsMax.Store(int32(n)) }
+
 var errNoRowPlan = invalid("the projection has no row plan")
 
 // RowPlanOwnForTest decodes a row of t, with key key and own value value
@@ -142,6 +147,7 @@ func KeyPrefixForTest(t *Table) []byte { return t.prefix }
 func (rp *rowPlan) decode(key, wire []byte) (proto.Message, bool) {
 	ptr := reflect.New(rp.typ)
 	v := ptr.Elem()
+	var rs rowStrings
 	for b := wire; len(b) > 0; {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
@@ -152,12 +158,12 @@ func (rp *rowPlan) decode(key, wire []byte) (proto.Message, bool) {
 		if f == nil {
 			return nil, false
 		}
-		if n = f.set(v.Field(f.index), typ, b); n < 0 {
+		if n = f.set(v, typ, b, &rs); n < 0 {
 			return nil, false
 		}
 		b = b[n:]
 	}
-	return rp.setKeys(ptr, key)
+	return rp.setKeys(ptr, key, &rs)
 }
 
 // CursorSecretKeyForTest is the metadata key of db's cursor secret, and

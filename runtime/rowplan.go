@@ -5,6 +5,7 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"unicode/utf8"
 
 	"github.com/protoql/protoql/query"
@@ -185,6 +186,7 @@ func planKind(fd protoreflect.FieldDescriptor, ft reflect.Type) bool {
 func (rp *rowPlan) decodeOwn(key, value []byte) (proto.Message, bool) {
 	ptr := reflect.New(rp.typ)
 	v := ptr.Elem()
+	var rs rowStrings
 	for b := value; len(b) > 0; {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
@@ -196,7 +198,7 @@ func (rp *rowPlan) decodeOwn(key, value []byte) (proto.Message, bool) {
 			if !f.inline {
 				return nil, false
 			}
-			n = f.set(v.Field(f.index), typ, b)
+			n = f.set(v, typ, b, &rs)
 		case rp.proj.Keeps(num):
 			return nil, false
 		default:
@@ -207,12 +209,13 @@ func (rp *rowPlan) decodeOwn(key, value []byte) (proto.Message, bool) {
 		}
 		b = b[n:]
 	}
-	return rp.setKeys(ptr, key)
+	return rp.setKeys(ptr, key, &rs)
 }
 
-// setKeys stores the key columns of key into the new row *ptr and returns
-// the row, or false when a key element does not fit its column.
-func (rp *rowPlan) setKeys(ptr reflect.Value, key []byte) (proto.Message, bool) {
+// setKeys stores the key columns of key into the new row *ptr, then the
+// row's strings rs (the fields' and the key's), and returns the row, or
+// false when a key element does not fit its column.
+func (rp *rowPlan) setKeys(ptr reflect.Value, key []byte, rs *rowStrings) (proto.Message, bool) {
 	v := ptr.Elem()
 	off := rp.prefix
 	for i := range rp.keys {
@@ -221,14 +224,100 @@ func (rp *rowPlan) setKeys(ptr reflect.Value, key []byte) (proto.Message, bool) 
 		if err != nil {
 			return nil, false
 		}
-		val, err := k.col.Value(el)
-		if err != nil {
-			return nil, false
+		if k.kind == protoreflect.StringKind {
+			// Column.Value, without its copy of the string: rs makes
+			// the row's one.
+			if el.Field != k.col.Num || el.Kind != k.col.Kind || k.col.UTF8 && !utf8.Valid(el.Bytes) {
+				return nil, false
+			}
+			rs.add(v, k.index, el.Bytes)
+		} else {
+			val, err := k.col.Value(el)
+			if err != nil {
+				return nil, false
+			}
+			setKeyValue(v.Field(k.index), k.kind, val)
 		}
-		setKeyValue(v.Field(k.index), k.kind, val)
 		off += n
 	}
+	rs.store(v)
 	return ptr.Interface().(proto.Message), true
+}
+
+// rowStrings gathers the string fields of one row (bytes of the stored
+// key and value, valid during the decode), so that the row's strings are
+// made with one allocation: one string holding them all, of which each
+// field gets its part. The parts are immutable like any string, and they
+// share the lifetime of the row that holds them; only a string kept
+// after its row is dropped keeps its row mates' bytes alive with it (a
+// few bytes: a row plan's rows are projections of scalar fields).
+type rowStrings struct {
+	refs [maxRowStrings]stringRef
+	n    int // refs in use
+	size int // their bytes
+}
+
+// maxRowStrings is the most string fields rowStrings gathers; a row
+// with more has the others made one by one.
+const maxRowStrings = 8
+
+// rowStringsMax, when set (by tests only, to check the strings made one
+// by one against the others), lowers maxRowStrings.
+var rowStringsMax atomic.Int32
+
+// stringRef is a string field's struct index and its bytes.
+type stringRef struct {
+	index int
+	b     []byte
+}
+
+// add records b as the string of struct field index of the row v,
+// replacing what an earlier occurrence of the field recorded (the last
+// one wins, as in proto.Unmarshal).
+func (rs *rowStrings) add(v reflect.Value, index int, b []byte) {
+	for i := range rs.n {
+		if r := &rs.refs[i]; r.index == index {
+			rs.size += len(b) - len(r.b)
+			r.b = b
+			return
+		}
+	}
+	if rs.full() {
+		v.Field(index).SetString(string(b))
+		return
+	}
+	rs.refs[rs.n] = stringRef{index: index, b: b}
+	rs.n++
+	rs.size += len(b)
+}
+
+// full reports whether rs holds as many strings as it gathers.
+func (rs *rowStrings) full() bool {
+	if m := rowStringsMax.Load(); m > 0 {
+		return rs.n >= int(m)
+	}
+	return rs.n == len(rs.refs)
+}
+
+// store sets the recorded string fields of the row v.
+func (rs *rowStrings) store(v reflect.Value) {
+	if rs.n == 0 {
+		return
+	}
+	var all string
+	if rs.size > 0 {
+		var sb strings.Builder
+		sb.Grow(rs.size)
+		for _, r := range rs.refs[:rs.n] {
+			sb.Write(r.b)
+		}
+		all = sb.String()
+	}
+	off := 0
+	for _, r := range rs.refs[:rs.n] {
+		v.Field(r.index).SetString(all[off : off+len(r.b)])
+		off += len(r.b)
+	}
 }
 
 // field returns the plan's field numbered num, or nil.
@@ -242,10 +331,12 @@ func (rp *rowPlan) field(num protowire.Number) *planField {
 }
 
 // set decodes the field's value of wire type typ at the start of b into
-// fv, as protobuf-go's coder of the field does, and returns its length;
-// -1 when it cannot (another wire type, which Unmarshal keeps as an
-// unknown field, a malformed value, a string that is not valid UTF-8).
-func (f *planField) set(fv reflect.Value, typ protowire.Type, b []byte) int {
+// its field of the row v (a string: into rs, which stores it), as
+// protobuf-go's coder of the field does, and returns its length; -1 when
+// it cannot (another wire type, which Unmarshal keeps as an unknown
+// field, a malformed value, a string that is not valid UTF-8).
+func (f *planField) set(v reflect.Value, typ protowire.Type, b []byte, rs *rowStrings) int {
+	fv := v.Field(f.index)
 	switch f.kind {
 	case protoreflect.StringKind, protoreflect.BytesKind:
 		if typ != protowire.BytesType {
@@ -259,7 +350,7 @@ func (f *planField) set(fv reflect.Value, typ protowire.Type, b []byte) int {
 			if !utf8.Valid(s) {
 				return -1
 			}
-			fv.SetString(string(s))
+			rs.add(v, f.index, s)
 		} else {
 			fv.SetBytes(append([]byte(nil), s...))
 		}

@@ -185,7 +185,11 @@ func TestRowPlanMatchesUnmarshal(t *testing.T) {
 	}
 	r := rand.New(rand.NewPCG(3, 4))
 	decoded, declined := 0, 0
+	defer runtime.SetRowStringsMaxForTest(0)
 	for i := range 20000 {
+		// A row's strings gathered into one allocation, and past a
+		// lowered maximum made one by one.
+		runtime.SetRowStringsMaxForTest(i % 3)
 		m := randomScalars(r)
 		key := must[runtime.Ref](t)(tbl.RowOf(m)).Key()
 		wire := must[[]byte](t)(proto.Marshal(m))
@@ -272,7 +276,9 @@ func TestRowPlanOwnMatchesFilter(t *testing.T) {
 	tbl := table(t, db, "Scalars")
 	r := rand.New(rand.NewPCG(7, 8))
 	decoded, declined := 0, 0
+	defer runtime.SetRowStringsMaxForTest(0)
 	for i := range 20000 {
+		runtime.SetRowStringsMaxForTest(i % 3)
 		m := randomScalars(r)
 		key := must[runtime.Ref](t)(tbl.RowOf(m)).Key()
 		value := must[[]byte](t)(proto.Marshal(m))
