@@ -220,28 +220,46 @@ func (rp *rowPlan) setKeys(ptr reflect.Value, key []byte, rs *rowStrings) (proto
 	off := rp.prefix
 	for i := range rp.keys {
 		k := &rp.keys[i]
-		el, n, err := tuple.DecodeElement(key[off:])
-		if err != nil {
-			return nil, false
-		}
+		var n int
 		if k.kind == protoreflect.StringKind {
-			// Column.Value, without its copy of the string: rs makes
-			// the row's one.
-			if el.Field != k.col.Num || el.Kind != k.col.Kind || k.col.UTF8 && !utf8.Valid(el.Bytes) {
+			// Column.Value, without its copy of the string (rs makes
+			// the row's one), and for the usual element without an
+			// Element (tuple.PlainBytes).
+			var s []byte
+			if s, n = keyString(k.col, key[off:]); n < 0 || k.col.UTF8 && !utf8.Valid(s) {
 				return nil, false
 			}
-			rs.add(v, k.index, el.Bytes)
+			rs.add(v, k.index, s)
 		} else {
+			el, m, err := tuple.DecodeElement(key[off:])
+			if err != nil {
+				return nil, false
+			}
 			val, err := k.col.Value(el)
 			if err != nil {
 				return nil, false
 			}
 			setKeyValue(v.Field(k.index), k.kind, val)
+			n = m
 		}
 		off += n
 	}
 	rs.store(v)
 	return ptr.Interface().(proto.Message), true
+}
+
+// keyString decodes the element of the string column col at the start of
+// b and returns its bytes (aliasing b where they need no unescaping) and
+// its length; -1 when it is not a well-formed element of col.
+func keyString(col *schema.Column, b []byte) ([]byte, int) {
+	if s, n, ok := tuple.PlainBytes(b, col.Num, col.Kind); ok {
+		return s, n
+	}
+	el, n, err := tuple.DecodeElement(b)
+	if err != nil || el.Field != col.Num || el.Kind != col.Kind {
+		return nil, -1
+	}
+	return el.Bytes, n
 }
 
 // rowStrings gathers the string fields of one row (bytes of the stored

@@ -191,6 +191,9 @@ func (c *Column) Decode(b []byte) (protoreflect.Value, int, error) {
 // Skip returns the length of the column's element at the start of b,
 // checking its tag but not converting its value.
 func (c *Column) Skip(b []byte) (int, error) {
+	if _, n, ok := tuple.PlainBytes(b, c.Num, c.Kind); ok {
+		return n, nil // the usual string or bytes element, checked
+	}
 	num, kind, _, err := tuple.DecodeTag(b)
 	if err != nil {
 		return 0, fmt.Errorf("%w: %w", ErrKeyValue, err)

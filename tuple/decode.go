@@ -1,12 +1,35 @@
 package tuple
 
-import "slices"
+import (
+	"bytes"
+	"slices"
+)
 
 // DecodeElement decodes the element at the start of b and returns it with
 // its length in bytes. It accepts only the canonical encoding; errors are
 // *[DecodeError] with offsets into b.
 func DecodeElement(b []byte) (e Element, n int, err error) {
 	return decodeElement(b, 0)
+}
+
+// PlainBytes decodes the element at the start of b when it is one that
+// the key of a string or bytes column most often is: of field with
+// ascending kind k (KindString or KindBytes), a one-byte tag (fields 1 to
+// 15), a payload without an escaped 0x00. It returns the payload,
+// aliasing b, and the element's length, as DecodeElement would, without
+// building an Element; ok is false for any other element, well-formed or
+// not, which DecodeElement decodes or refuses.
+func PlainBytes(b []byte, field uint32, k Kind) (payload []byte, n int, ok bool) {
+	if field-1 >= 15 || (k != KindString && k != KindBytes) || len(b) == 0 || b[0] != byte(field<<4)|byte(k) {
+		return nil, 0, false
+	}
+	// The first 0x00 after the tag must start the terminator: one that
+	// starts an escape leaves the element to DecodeElement.
+	j := bytes.IndexByte(b[1:], escByte) + 1
+	if j == 0 || j+1 >= len(b) || b[j+1] != termNext {
+		return nil, 0, false
+	}
+	return b[1:j:j], j + 2, true
 }
 
 // SkipElement validates the element at the start of b, as DecodeElement

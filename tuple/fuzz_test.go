@@ -39,6 +39,15 @@ func FuzzDecode(f *testing.F) {
 	f.Fuzz(func(t *testing.T, key []byte) {
 		es, err := Decode(key)
 		checkWalk(t, key, err)
+		if len(key) > 0 {
+			// What PlainBytes decodes, malformed or not, DecodeElement
+			// decodes the same.
+			if p, n, ok := PlainBytes(key, uint32(key[0]>>4), Kind(key[0]&0xF)); ok {
+				if e, dn, err := DecodeElement(key); err != nil || dn != n || !bytes.Equal(e.Bytes, p) {
+					t.Fatalf("PlainBytes(%x) = %x, %d; DecodeElement: %x, %d, %v", key, p, n, e.Bytes, dn, err)
+				}
+			}
+		}
 		if err == nil {
 			var re []byte
 			for _, e := range es {
@@ -84,10 +93,39 @@ func checkWalk(t *testing.T, key []byte, decodeErr error) {
 		if n <= 0 {
 			t.Fatalf("at %d of %x: SkipElement = %d", off, key, n)
 		}
+		checkPlainBytes(t, key[off:])
 		off += n
 	}
 	if decodeErr != nil {
 		t.Fatalf("Decode(%x): %v, but every element skips", key, decodeErr)
+	}
+}
+
+// checkPlainBytes checks PlainBytes on the well-formed element at the
+// start of b against DecodeElement, under the element's own field and
+// kind and under others: where it decodes, it must return what
+// DecodeElement does; it must decode every ascending string or bytes
+// element of a one-byte tag without an escape.
+func checkPlainBytes(t *testing.T, b []byte) {
+	t.Helper()
+	e, n, err := DecodeElement(b)
+	if err != nil {
+		t.Fatalf("DecodeElement(%x): %v", b, err)
+	}
+	for _, field := range []uint32{e.Field, e.Field + 1, 1, 15, 16} {
+		for _, k := range []Kind{e.Kind, KindString, KindBytes, KindString.Descending(), KindInt} {
+			p, pn, ok := PlainBytes(b, field, k)
+			own := field == e.Field && k == e.Kind
+			plain := own && (k == KindString || k == KindBytes) && field <= 15 && !bytes.Contains(e.Bytes, []byte{0})
+			switch {
+			case ok && !own:
+				t.Fatalf("PlainBytes(%x, %d, %s) decoded an element of %d:%s", b, field, k, e.Field, e.Kind)
+			case ok != plain:
+				t.Fatalf("PlainBytes(%x, %d, %s): ok %v, want %v", b, field, k, ok, plain)
+			case ok && (pn != n || !bytes.Equal(p, e.Bytes) || cap(p) != len(p)):
+				t.Fatalf("PlainBytes(%x, %d, %s) = %x (cap %d), %d; DecodeElement: %x, %d", b, field, k, p, cap(p), pn, e.Bytes, n)
+			}
+		}
 	}
 }
 
@@ -117,6 +155,7 @@ func FuzzRoundTrip(f *testing.F) {
 		if !bytes.Equal(re, key) {
 			t.Fatalf("re-encoding Decode(%x) gave %x", key, re)
 		}
+		checkWalk(t, key, nil)
 		if back, err := Parse(Format(key)); err != nil || !bytes.Equal(back, key) {
 			t.Fatalf("Parse(Format(%x) = %s) = %x, %v", key, Format(key), back, err)
 		}
