@@ -163,7 +163,7 @@ func (rp *rowPlan) decode(key, wire []byte) (proto.Message, bool) {
 		}
 		b = b[n:]
 	}
-	return rp.setKeys(ptr, key, &rs)
+	return rp.setKeys(ptr, v, key, &rs)
 }
 
 // CursorSecretKeyForTest is the metadata key of db's cursor secret, and

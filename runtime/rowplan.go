@@ -209,14 +209,13 @@ func (rp *rowPlan) decodeOwn(key, value []byte) (proto.Message, bool) {
 		}
 		b = b[n:]
 	}
-	return rp.setKeys(ptr, key, &rs)
+	return rp.setKeys(ptr, v, key, &rs)
 }
 
-// setKeys stores the key columns of key into the new row *ptr, then the
-// row's strings rs (the fields' and the key's), and returns the row, or
-// false when a key element does not fit its column.
-func (rp *rowPlan) setKeys(ptr reflect.Value, key []byte, rs *rowStrings) (proto.Message, bool) {
-	v := ptr.Elem()
+// setKeys stores the key columns of key into the new row v (*ptr), then
+// the row's strings rs (the fields' and the key's), and returns the row,
+// or false when a key element does not fit its column.
+func (rp *rowPlan) setKeys(ptr, v reflect.Value, key []byte, rs *rowStrings) (proto.Message, bool) {
 	off := rp.prefix
 	for i := range rp.keys {
 		k := &rp.keys[i]
@@ -319,7 +318,11 @@ func (rs *rowStrings) full() bool {
 
 // store sets the recorded string fields of the row v.
 func (rs *rowStrings) store(v reflect.Value) {
-	if rs.n == 0 {
+	switch rs.n {
+	case 0:
+		return
+	case 1:
+		v.Field(rs.refs[0].index).SetString(string(rs.refs[0].b))
 		return
 	}
 	var all string
@@ -354,9 +357,20 @@ func (rp *rowPlan) field(num protowire.Number) *planField {
 // it cannot (another wire type, which Unmarshal keeps as an unknown
 // field, a malformed value, a string that is not valid UTF-8).
 func (f *planField) set(v reflect.Value, typ protowire.Type, b []byte, rs *rowStrings) int {
+	if f.kind == protoreflect.StringKind {
+		if typ != protowire.BytesType {
+			return -1
+		}
+		s, n := protowire.ConsumeBytes(b)
+		if n < 0 || !utf8.Valid(s) {
+			return -1
+		}
+		rs.add(v, f.index, s)
+		return n
+	}
 	fv := v.Field(f.index)
 	switch f.kind {
-	case protoreflect.StringKind, protoreflect.BytesKind:
+	case protoreflect.BytesKind:
 		if typ != protowire.BytesType {
 			return -1
 		}
@@ -364,14 +378,7 @@ func (f *planField) set(v reflect.Value, typ protowire.Type, b []byte, rs *rowSt
 		if n < 0 {
 			return -1
 		}
-		if f.kind == protoreflect.StringKind {
-			if !utf8.Valid(s) {
-				return -1
-			}
-			rs.add(v, f.index, s)
-		} else {
-			fv.SetBytes(append([]byte(nil), s...))
-		}
+		fv.SetBytes(append([]byte(nil), s...))
 		return n
 	case protoreflect.FloatKind, protoreflect.Fixed32Kind, protoreflect.Sfixed32Kind:
 		if typ != protowire.Fixed32Type {
