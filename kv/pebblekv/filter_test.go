@@ -181,10 +181,25 @@ func found(err error) (bool, error) {
 // clone of the view's anchor) with the store's Get (pebble.DB.Get) on keys
 // present, absent, deleted, overwritten, and keys that are prefixes or
 // extensions of one another, spread over the memtable, an L0 table and the
-// table below it.
+// table below it; with Pebble's default comparer, whose Split makes the
+// whole key the prefix, and with one whose Split makes a key's first two
+// bytes its prefix, so that a prefix seek alone would land on other keys
+// (the clone's bounds must keep the read to the key).
 func TestViewGetMatchesGet(t *testing.T) {
+	short := *pebble.DefaultComparer
+	short.Name = "protoql.test.two-byte-prefix"
+	short.Split = func(k []byte) int { return min(len(k), 2) }
+	for _, c := range []struct {
+		name string
+		po   *pebble.Options
+	}{{"default comparer", nil}, {"two-byte prefix", &pebble.Options{Comparer: &short}}} {
+		t.Run(c.name, func(t *testing.T) { testViewGetMatchesGet(t, c.po) })
+	}
+}
+
+func testViewGetMatchesGet(t *testing.T, po *pebble.Options) {
 	ctx := context.Background()
-	s, err := Open(t.TempDir(), WithSync(false))
+	s, err := Open(t.TempDir(), WithSync(false), WithPebbleOptions(po))
 	if err != nil {
 		t.Fatal(err)
 	}
