@@ -76,6 +76,17 @@ func TestBloomFilterOptions(t *testing.T) {
 		t.Errorf("Pebble options with a level's IndexBlockSize: index block sizes %s, want theirs", got)
 	}
 
+	// Options through Pebble's EnsureDefaults set every level's filter
+	// (none) and index block size (4 KiB): they keep them, as documented.
+	user = &pebble.Options{}
+	user.EnsureDefaults()
+	o = DefaultOptions()
+	WithPebbleOptions(user)(&o)
+	want("Pebble options through EnsureDefaults", levels(o), "none", "none", "none", "none", "none", "none", "none")
+	if got := fmt.Sprint(sizes(o)); got != "[4096 4096 4096 4096 4096 4096 4096]" {
+		t.Errorf("Pebble options through EnsureDefaults: index block sizes %s, want Pebble's 4 KiB", got)
+	}
+
 	// Pebble's Open registers the levels' policies in Filters; the
 	// caller's map must not receive them.
 	user = &pebble.Options{Filters: map[string]pebble.FilterPolicy{}}

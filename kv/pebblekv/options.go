@@ -84,7 +84,9 @@ type Options struct {
 	// modify it. CacheSize and MemTableSize, when non-zero, override its
 	// Cache/CacheSize and MemTableSize; BloomBitsPerKey and
 	// IndexBlockSize, when non-zero, set its levels' FilterPolicy and
-	// IndexBlockSize unless it sets any level's itself; an
+	// IndexBlockSize unless it sets any level's itself (options that went
+	// through pebble.Options.EnsureDefaults set both on every level, to
+	// no filter and 4 KiB, so they keep Pebble's defaults); an
 	// unset FormatMajorVersion becomes pebble.FormatNewest, since protoql
 	// has no older stores to stay readable by; an unset Logger becomes one
 	// that logs only errors (Pebble's default also logs routine events,
