@@ -251,6 +251,42 @@ func TestApartWrites(t *testing.T) {
 	}
 }
 
+// TestApartUpdateInlineEnsuresRow: UpdateInline of an object stored apart
+// (the password, a session entry) of a missing row creates the row's key,
+// which marks the row, on a store with a single-key read-modify-write
+// (pebblekv, kv.KeyUpdater: the update must not take it, since it writes
+// the object's own key only) and on one without (memkv).
+func TestApartUpdateInlineEnsuresRow(t *testing.T) {
+	for name, open := range engines(t) {
+		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
+			db, users := openApart(t, open())
+			set := func(ref runtime.Ref, field protoreflect.Name, v protoreflect.Value) {
+				t.Helper()
+				check(t, db.UpdateInline(ctx, ref, func(m protoreflect.Message) error {
+					m.Set(m.Descriptor().Fields().ByName(field), v)
+					return nil
+				}))
+			}
+			row := must[runtime.Ref](t)(users.Row(str("p")))
+			set(must[runtime.Ref](t)(row.Field(4)), "hash", protoreflect.ValueOfBytes([]byte("h")))
+			row2 := must[runtime.Ref](t)(users.Row(str("s")))
+			set(must[runtime.Ref](t)(must[runtime.Ref](t)(row2.Field(5)).Entry(str("s1"))), "expires_us", protoreflect.ValueOfInt64(7))
+			for _, c := range []struct {
+				row  runtime.Ref
+				want *apartpb.ApartUser
+			}{
+				{row, &apartpb.ApartUser{UserId: "p", Password: &testpb.Password{Hash: []byte("h")}}},
+				{row2, &apartpb.ApartUser{UserId: "s", Sessions: map[string]*testpb.Session{"s1": {ExpiresUs: 7}}}},
+			} {
+				got := &apartpb.ApartUser{}
+				check(t, db.Get(ctx, c.row, got))
+				wantEqual(t, "after UpdateInline of an apart object of a missing row", c.want, got)
+			}
+		})
+	}
+}
+
 // TestQueryDifferentialApart is TestQueryDifferential on ApartUser and Feed,
 // tables with fields stored apart: random data and queries (projections
 // with and without the apart fields, map ranges, first, reverse, paging
