@@ -298,7 +298,7 @@ func (e *exec) feedApart(f *schema.Field, ck, from []byte) error {
 // Writes elsewhere are one blind batch (apply); the callers choose, so that
 // there the write's closure and ref stay on the stack (write escapes here).
 func (db *DB) applyApart(ctx context.Context, op string, ref Ref, write func(kv.Writer) error) error {
-	ctx, ob := db.obs.start(ctx, spanNames[op])
+	ctx, ob := db.obs.start(ctx, spanNames[op], db.obs.writeDur)
 	attempts := 0
 	err := db.store.Update(ctx, func(txn kv.Txn) error {
 		attempts++

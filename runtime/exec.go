@@ -27,7 +27,7 @@ import (
 // own point in time), with telemetry around the execution.
 func (db *DB) query(ctx context.Context, r kv.Reader, q *query.Query, vars map[string]any, opts []QueryOption) iter.Seq2[Result, error] {
 	return func(yield func(Result, error) bool) {
-		ctx, ob := db.obs.start(ctx, "protoql.Query")
+		ctx, ob := db.obs.start(ctx, "protoql.Query", db.obs.queryDur)
 		e, err := db.newExec(ctx, q, vars, opts)
 		if err != nil {
 			db.obs.endQuery(ctx, ob, q, nil, err)

@@ -284,7 +284,19 @@ func TestUpdateTelemetry(t *testing.T) {
 	tel.span(t, "protoql.Put")
 	writes, ok := tel.metric(t, "protoql.write.duration").Data.(metricdata.Histogram[float64])
 	if !ok || len(writes.DataPoints) != 1 || writes.DataPoints[0].Count != 1 {
-		t.Errorf("protoql.write.duration: got %#v, want one point counting 1 write", writes)
+		t.Fatalf("protoql.write.duration: got %#v, want one point counting 1 write", writes)
+	}
+	// Durations are timed from the call's start (the clock is read there
+	// only when the histogram is enabled): one measured from a zero start
+	// time would be about 2,000 years.
+	txs, ok := tel.metric(t, "protoql.tx.duration").Data.(metricdata.Histogram[float64])
+	if !ok || len(txs.DataPoints) != 1 || txs.DataPoints[0].Count != 1 {
+		t.Fatalf("protoql.tx.duration: got %#v, want one point counting 1 Update", txs)
+	}
+	for name, sum := range map[string]float64{"write": writes.DataPoints[0].Sum, "tx": txs.DataPoints[0].Sum} {
+		if !(sum > 0 && sum < 3600) {
+			t.Errorf("protoql.%s.duration: %v s, want the call's duration", name, sum)
+		}
 	}
 }
 

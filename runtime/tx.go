@@ -69,7 +69,7 @@ var (
 // and fn run again — where it would run again too. It does not wait for
 // tx and never deadlocks.
 func (db *DB) Update(ctx context.Context, fn func(tx *Tx) error) error {
-	ctx, ob := db.obs.start(ctx, "protoql.Update")
+	ctx, ob := db.obs.start(ctx, "protoql.Update", db.obs.txDur)
 	attempts := 0
 	err := db.store.Update(ctx, func(txn kv.Txn) error {
 		attempts++
@@ -81,7 +81,7 @@ func (db *DB) Update(ctx context.Context, fn func(tx *Tx) error) error {
 
 // View runs fn on one consistent snapshot. Writes through tx fail.
 func (db *DB) View(ctx context.Context, fn func(tx *Tx) error) error {
-	ctx, ob := db.obs.start(ctx, "protoql.View")
+	ctx, ob := db.obs.start(ctx, "protoql.View", db.obs.txDur)
 	attempts := 0
 	err := db.store.View(ctx, func(r kv.Reader) error {
 		attempts++
@@ -149,7 +149,7 @@ func (db *DB) DeleteRows(ctx context.Context, t *Table, r KeyRange) error {
 // apply records writes in a batch and commits it. The batch and its
 // encoding buffers come from a pool (see writeBatch).
 func (db *DB) apply(ctx context.Context, op string, ref *Ref, write func(kv.Writer) error) error {
-	ctx, ob := db.obs.start(ctx, spanNames[op])
+	ctx, ob := db.obs.start(ctx, spanNames[op], db.obs.writeDur)
 	b := batchPool.Get().(*writeBatch)
 	err := write(b)
 	if err == nil {
@@ -163,7 +163,7 @@ func (db *DB) apply(ctx context.Context, op string, ref *Ref, write func(kv.Writ
 // applyIx runs a write that maintains indexes as an optimistic
 // transaction: its reads of the old index state are validated at commit.
 func (db *DB) applyIx(ctx context.Context, op string, ref *Ref, write func(kv.Txn) error) error {
-	ctx, ob := db.obs.start(ctx, spanNames[op])
+	ctx, ob := db.obs.start(ctx, spanNames[op], db.obs.writeDur)
 	attempts := 0
 	err := db.store.Update(ctx, func(txn kv.Txn) error {
 		attempts++
@@ -229,7 +229,7 @@ func (db *DB) UpdateInline(ctx context.Context, ref Ref, fn func(protoreflect.Me
 // transaction without a snapshot where the store offers it
 // (kv.LatestUpdater), and any other fn in a transaction of its own.
 func (db *DB) updateInlineField(ctx context.Context, ref Ref, num protoreflect.FieldNumber, set scalarSet, fn func(protoreflect.Message) error) error {
-	ctx, ob := db.obs.start(ctx, "protoql.UpdateInline")
+	ctx, ob := db.obs.start(ctx, "protoql.UpdateInline", db.obs.writeDur)
 	c := inlineCallPool.Get().(*inlineCall) // what the store's function needs, without an allocation
 	c.ctx, c.db, c.ref, c.num, c.set, c.fn, c.attempts = ctx, db, ref, num, set, fn, 0
 	var err error
