@@ -8,6 +8,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/protoql/protoql/kv"
 )
 
 // waitFor polls cond until it holds or a deadline passes.
@@ -408,4 +410,29 @@ func TestCommitGroupedItemPanics(t *testing.T) {
 		}
 		commitsAfter(t, m, "a panic in a commit's WriteSet built by Begin")
 	})
+}
+
+// TestConflictCarriesDuration: a failed validation's error is a conflict
+// (kv.ErrConflict, IsConflict) that says how long the transaction ran from
+// its registration, which Update's backoff starts from instead of reading
+// the clock around each attempt.
+func TestConflictCarriesDuration(t *testing.T) {
+	m := NewManager("test", time.Hour)
+	apply := func([]Item) error { return nil }
+	reg := m.Begin(nil)
+	reg.start -= int64(time.Minute) // registered a minute ago, by its clock
+	if err := m.CommitGrouped(nil, nil, &testItem{"W", "k"}, apply); err != nil {
+		t.Fatal(err)
+	}
+	var rs ReadSet
+	rs.OnlyPoint([]byte("k"))
+	err := m.CommitGrouped(reg, &rs, &testItem{"R", "z"}, apply)
+	m.End(reg)
+	if !IsConflict(err) || !errors.Is(err, kv.ErrConflict) {
+		t.Fatalf("commit after a write of its read key: %v, want a conflict", err)
+	}
+	var ce *conflictError
+	if !errors.As(err, &ce) || ce.ran < time.Minute || ce.ran > time.Hour {
+		t.Fatalf("conflict %#v, want one saying the transaction ran about a minute", err)
+	}
 }

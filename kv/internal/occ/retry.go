@@ -13,9 +13,11 @@ import (
 // Retry bounds: an Update runs its function at most MaxAttempts times,
 // waiting between attempts a random time up to a backoff (full jitter, so
 // that colliding transactions spread out instead of colliding again in
-// step). The backoff starts at the duration of the attempt that conflicted
-// (at least minBackoff) — transactions that collide are about that long,
-// whether local (microseconds) or driven over the network (milliseconds) —
+// step). The backoff starts at the duration of the attempt that conflicted,
+// from its registration to its validation (at least minBackoff; read from
+// the conflict's error, so that an attempt reads no clock for it) —
+// transactions that collide are about that long, whether local
+// (microseconds) or driven over the network (milliseconds) —
 // and doubles after each conflict, up to maxBackoff.
 const (
 	MaxAttempts = 100
@@ -32,13 +34,15 @@ const (
 func Update(ctx context.Context, name string, attempt func() error) error {
 	var backoff time.Duration
 	for n := 1; ; n++ {
-		start := time.Now()
 		err := attempt()
 		if !errors.Is(err, errConflict) {
 			return err
 		}
 		if n == 1 {
-			backoff = min(max(time.Since(start), minBackoff), maxBackoff)
+			backoff = minBackoff
+			if ce := (*conflictError)(nil); errors.As(err, &ce) {
+				backoff = min(max(ce.ran, minBackoff), maxBackoff)
+			}
 		}
 		if n == MaxAttempts {
 			// Not errConflict itself, so that an Update nested in another's
