@@ -426,15 +426,17 @@ func (m *Manager) CommitGrouped(r *Reg, rs *ReadSet, item Item, applyGroup func(
 		rs.seal()
 	}
 	size := item.Size()
-	p, lead, err := m.enqueue(r, rs, item, size)
+	seq, p, err := m.enqueue(r, rs, item, size)
 	if err != nil {
 		return err
 	}
-	defer func() {
-		*p = pending{wake: p.wake}
-		pendingPool.Put(p)
-	}()
-	if !lead {
+	var group []Item
+	var members []*pending
+	if p != nil {
+		defer func() {
+			*p = pending{wake: p.wake}
+			pendingPool.Put(p)
+		}()
 		<-p.wake
 		// The leader set done and err before its send on wake, so they
 		// are read without the lock: a finished member returns without
@@ -444,21 +446,28 @@ func (m *Manager) CommitGrouped(r *Reg, rs *ReadSet, item Item, applyGroup func(
 		}
 		// Made the leader: p heads the queue.
 		m.mu.Lock()
+		// The leader holds the lock; what follows up to the unlock calls
+		// no code of the engine's, so nothing can leave the lock held.
+		group = append(m.group[:0], item)
+		n, bytes := 1, size
+		for n < len(m.queue) && bytes+m.queue[n].size <= maxGroupSize {
+			bytes += m.queue[n].size
+			group = append(group, m.queue[n].item)
+			n++
+		}
+		members = append(m.members[:0], m.queue[:n]...)
+		k := copy(m.queue, m.queue[n:])
+		clear(m.queue[k:])
+		m.queue = m.queue[:k]
+	} else {
+		// Alone: no group was being applied, so none was queued either
+		// (a leader hands the lead on while the queue is not empty).
+		// The committer, holding the lock, applies its commit as a group
+		// of one, without a place in the queue (no pending, wake channel
+		// or queue copy).
+		group, members = append(m.group[:0], item), m.members[:0]
 	}
-	// The leader holds the lock; what follows up to the unlock calls no
-	// code of the engine's, so nothing can leave the lock held.
-	group := append(m.group[:0], item)
-	n, bytes := 1, size
-	for n < len(m.queue) && bytes+m.queue[n].size <= maxGroupSize {
-		bytes += m.queue[n].size
-		group = append(group, m.queue[n].item)
-		n++
-	}
-	members := append(m.members[:0], m.queue[:n]...)
 	m.group, m.members = group, members
-	k := copy(m.queue, m.queue[n:])
-	clear(m.queue[k:])
-	m.queue = m.queue[:k]
 	m.mu.Unlock()
 
 	returned := false
@@ -467,30 +476,34 @@ func (m *Manager) CommitGrouped(r *Reg, rs *ReadSet, item Item, applyGroup func(
 			// applyGroup called runtime.Goexit (a panic is recovered by
 			// apply): fail the group and hand on, or every later commit
 			// would wait for this leader forever.
-			m.finishGroup(p, n, group, members, fmt.Errorf("%s: applying a group of %d commits did not return (runtime.Goexit)", m.name, n))
+			m.finishGroup(p, seq, group, members, fmt.Errorf("%s: applying a group of %d commits did not return (runtime.Goexit)", m.name, len(group)))
 		}
 	}()
 	panicked, err := m.apply(applyGroup, group)
 	returned = true
-	m.finishGroup(p, n, group, members, err)
+	m.finishGroup(p, seq, group, members, err)
 	if panicked != nil {
 		panic(panicked) // the leader's own call, once the queue has moved on
 	}
 	return err
 }
 
-// enqueue validates and sequences a commit of CommitGrouped and queues it.
-// It returns with the commit lock held when the commit leads the next
-// group (lead), released otherwise, on every exit, panics included.
-func (m *Manager) enqueue(r *Reg, rs *ReadSet, item Item, size int) (p *pending, lead bool, err error) {
+// enqueue validates and sequences a commit of CommitGrouped, whose
+// sequence number it returns. If no group is being applied, the commit
+// leads the next group, alone: p is nil and enqueue returns with the commit
+// lock held. Otherwise the commit is queued as p, to wait for the group
+// being applied, and the lock is released. On every other exit, panics
+// included, the lock is released.
+func (m *Manager) enqueue(r *Reg, rs *ReadSet, item Item, size int) (seq uint64, p *pending, err error) {
 	m.mu.Lock()
+	locked := false // set when the commit leads alone, keeping the lock
 	defer func() {
-		if !lead {
+		if !locked {
 			m.mu.Unlock()
 		}
 	}()
 	if err := m.validate(r, rs); err != nil {
-		return nil, false, err
+		return 0, nil, err
 	}
 	// The write set first, before any change: if it panics, nothing
 	// was sequenced. r, registered, does not count among the others
@@ -511,23 +524,24 @@ func (m *Manager) enqueue(r *Reg, rs *ReadSet, item Item, size int) (p *pending,
 	m.seq++
 	rec.seq = m.seq
 	m.log = append(m.log, rec)
+	if !m.leading {
+		m.leading, locked = true, true
+		return m.seq, nil, nil
+	}
 	p = pendingPool.Get().(*pending)
 	p.item, p.size, p.seq = item, size, m.seq
 	m.queue = append(m.queue, p)
-	if m.leading {
-		return p, false, nil
-	}
-	m.leading = true
-	return p, true, nil
+	return m.seq, p, nil
 }
 
-// finishGroup ends the group that the leader p took, the n commits from p
-// on (members, applying group), with err: it completes the members, wakes
-// the next leader if commits queued meanwhile, and prunes the log. It takes
-// the commit lock and releases it.
-func (m *Manager) finishGroup(p *pending, n int, group []Item, members []*pending, err error) {
+// finishGroup ends the group that the leader took, the commits sequenced
+// from first on (applying group; members, the queued ones, led by p, or
+// none if the leader's commit was alone, p nil), with err: it completes the
+// members, wakes the next leader if commits queued meanwhile, and prunes the
+// log. It takes the commit lock and releases it.
+func (m *Manager) finishGroup(p *pending, first uint64, group []Item, members []*pending, err error) {
 	m.mu.Lock()
-	first, last := p.seq, p.seq+uint64(n)-1 // the queue holds consecutive sequence numbers
+	last := first + uint64(len(group)) - 1 // a group holds consecutive sequence numbers
 	i, _ := slices.BinarySearchFunc(m.log, first, func(rec record, seq uint64) int { return cmp.Compare(rec.seq, seq) })
 	for ; i < len(m.log) && m.log[i].seq <= last; i++ {
 		m.log[i].src = nil // the committers' items are theirs again

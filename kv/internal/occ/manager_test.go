@@ -140,6 +140,9 @@ func TestCommitGroupedPanic(t *testing.T) {
 	go func() {
 		defer func() { leader <- recover() }()
 		_ = m.CommitGrouped(nil, nil, &testItem{"A", "k"}, func([]Item) error {
+			if !alone(m) {
+				t.Error("A, committed with no group in flight, was not applied alone")
+			}
 			close(started)
 			<-release
 			panic("boom")
@@ -185,6 +188,9 @@ func TestCommitGroupedPanic(t *testing.T) {
 				}
 			}()
 			errs <- m.CommitGrouped(nil, nil, &testItem{name, "k"}, func(g []Item) error {
+				if alone(m) {
+					t.Errorf("%s, queued behind C, was applied alone", name)
+				}
 				if len(g) == 2 {
 					panic("boom2")
 				}
@@ -250,6 +256,15 @@ func commitsAfter(t *testing.T, m *Manager, what string) {
 	m.End(await(t, "a Begin after "+what, begun))
 }
 
+// alone reports, from inside applyGroup, whether the group being applied
+// is a commit applied alone (CommitGrouped's uncontended path: no queued
+// members) rather than a group led by a commit that queued.
+func alone(m *Manager) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return len(m.members) == 0
+}
+
 // TestCommitGroupedGoexit: a group whose apply calls runtime.Goexit fails
 // its other members with an error and hands on to the next group; the
 // leader's goroutine exits. It once left the leader's members and every
@@ -260,6 +275,9 @@ func TestCommitGroupedGoexit(t *testing.T) {
 	first := make(chan error, 1)
 	go func() {
 		first <- m.CommitGrouped(nil, nil, &testItem{"A", "k"}, func([]Item) error {
+			if !alone(m) {
+				t.Error("A, committed with no group in flight, was not applied alone")
+			}
 			close(started)
 			<-release
 			return nil
@@ -267,7 +285,7 @@ func TestCommitGroupedGoexit(t *testing.T) {
 	}()
 	<-started
 	// B and C queue behind A, so they form the next group, led by one of
-	// them, whose apply calls Goexit.
+	// them (the queued path), whose apply calls Goexit.
 	type outcome struct {
 		name   string
 		err    error
@@ -283,6 +301,9 @@ func TestCommitGroupedGoexit(t *testing.T) {
 				}
 			}()
 			err := m.CommitGrouped(nil, nil, &testItem{name, "k"}, func(g []Item) error {
+				if alone(m) {
+					t.Errorf("%s, queued behind A, was applied alone", name)
+				}
 				if len(g) == 2 {
 					runtime.Goexit()
 				}
@@ -380,6 +401,34 @@ func TestCommitGroupedItemPanics(t *testing.T) {
 		}
 	})
 
+	t.Run("WriteSetQueued", func(t *testing.T) {
+		// The same, for a commit that would queue behind a group in flight.
+		m := NewManager("test", 0)
+		started, release := make(chan struct{}), make(chan struct{})
+		first := make(chan error, 1)
+		go func() {
+			first <- m.CommitGrouped(nil, nil, &testItem{"A", "k"}, func([]Item) error {
+				close(started)
+				<-release
+				return nil
+			})
+		}()
+		<-started
+		reg := m.Begin(func() {})
+		v := recovered(func() { _ = m.CommitGrouped(nil, nil, &panicItem{testItem{"B", "k"}, false}, apply) })
+		if v != "WriteSet boom" {
+			t.Errorf("CommitGrouped recovered %v, want WriteSet's panic", v)
+		}
+		close(release)
+		if err := await(t, "the commit in flight", first); err != nil {
+			t.Errorf("the commit in flight: %v", err)
+		}
+		ended := make(chan struct{})
+		go func() { m.End(reg); close(ended) }()
+		await(t, "End after a panic in WriteSet", ended)
+		commitsAfter(t, m, "a panic in a queued commit's WriteSet")
+	})
+
 	t.Run("WriteSetInFlight", func(t *testing.T) {
 		// A commit in flight with no snapshot before it: a Begin now
 		// builds its write set, which panics.
@@ -409,6 +458,94 @@ func TestCommitGroupedItemPanics(t *testing.T) {
 			t.Errorf("the commit in flight: %v", err)
 		}
 		commitsAfter(t, m, "a panic in a commit's WriteSet built by Begin")
+	})
+}
+
+// TestCommitGroupedAloneExits: a commit applied alone (no group in flight
+// as it was sequenced, so no queued place) whose apply panics or calls
+// runtime.Goexit still hands on: to the commits that queued behind it, and
+// to later ones.
+func TestCommitGroupedAloneExits(t *testing.T) {
+	t.Run("Panic", func(t *testing.T) {
+		m := NewManager("test", 0)
+		ch := make(chan any, 1)
+		go func() {
+			defer func() { ch <- recover() }()
+			_ = m.CommitGrouped(nil, nil, &testItem{"A", "k"}, func([]Item) error {
+				if !alone(m) {
+					t.Error("A was not applied alone")
+				}
+				panic("boom")
+			})
+		}()
+		if v := await(t, "the panicking commit", ch); v != "boom" {
+			t.Errorf("CommitGrouped recovered %v, want its apply's panic", v)
+		}
+		commitsAfter(t, m, "a panic in a commit applied alone")
+	})
+
+	t.Run("Goexit", func(t *testing.T) {
+		m := NewManager("test", 0)
+		exited := make(chan bool, 1)
+		go func() {
+			returned := false
+			defer func() { exited <- !returned }()
+			_ = m.CommitGrouped(nil, nil, &testItem{"A", "k"}, func([]Item) error {
+				if !alone(m) {
+					t.Error("A was not applied alone")
+				}
+				runtime.Goexit()
+				return nil
+			})
+			returned = true
+		}()
+		if !await(t, "the commit whose apply calls Goexit", exited) {
+			t.Error("CommitGrouped returned from an apply that called Goexit")
+		}
+		commitsAfter(t, m, "a Goexit in a commit applied alone")
+	})
+
+	t.Run("GoexitWithQueue", func(t *testing.T) {
+		// B and C queue while A, alone, is being applied; A's apply then
+		// calls Goexit. They are not A's group: they must lead the next
+		// one and commit.
+		m := NewManager("test", 0)
+		started, release := make(chan struct{}), make(chan struct{})
+		go func() {
+			_ = m.CommitGrouped(nil, nil, &testItem{"A", "k"}, func([]Item) error {
+				if !alone(m) {
+					t.Error("A was not applied alone")
+				}
+				close(started)
+				<-release
+				runtime.Goexit()
+				return nil
+			})
+		}()
+		<-started
+		errs := make(chan error, 2)
+		for _, name := range []string{"B", "C"} {
+			go func() {
+				errs <- m.CommitGrouped(nil, nil, &testItem{name, "k"}, func(g []Item) error {
+					if alone(m) {
+						t.Errorf("%s, queued behind A, was applied alone", name)
+					}
+					return nil
+				})
+			}()
+		}
+		waitFor(t, "B and C queued behind A", func() bool {
+			m.mu.Lock()
+			defer m.mu.Unlock()
+			return len(m.queue) == 2
+		})
+		close(release)
+		for range 2 {
+			if err := await(t, "a commit queued behind A", errs); err != nil {
+				t.Errorf("a commit queued behind A: %v", err)
+			}
+		}
+		commitsAfter(t, m, "a Goexit in a commit applied alone with commits queued")
 	})
 }
 
