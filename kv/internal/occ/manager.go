@@ -31,7 +31,9 @@
 // under the short lock, and commits sequenced while another group is being
 // applied queue up and are applied together as the next group, by one
 // committer (the leader; the first of the group), in sequence order — the
-// write-group design of LevelDB and RocksDB. So the engine's commit order is
+// write-group design of LevelDB and RocksDB. A commit sequenced while no
+// group is being applied is a group of one, which its committer applies
+// without a place in the queue. So the engine's commit order is
 // the sequence order exactly: groups are applied one at a time in order, and
 // the engine must apply a group's items in the order given, atomically or
 // as consecutive commits. (Applying commits concurrently would let a later
