@@ -3,11 +3,11 @@ package runtime_test
 import (
 	"context"
 	"fmt"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/cockroachdb/pebble/v2"
+	"github.com/protoql/protoql/internal/cpubench"
 	"github.com/protoql/protoql/internal/querytest"
 	"github.com/protoql/protoql/internal/testpb"
 	"github.com/protoql/protoql/kv"
@@ -144,7 +144,7 @@ func BenchmarkPointQuery(b *testing.B) {
 				defer runtime.SetPlainPointReadsForTest(false)
 				defer runtime.SetDirectEntriesForTest(true)
 				b.ReportAllocs()
-				defer reportCPU(b)()
+				defer cpubench.Report(b)()
 				vars := map[string]any{}
 				i := 0
 				for b.Loop() {
@@ -166,7 +166,7 @@ func BenchmarkPointQuery(b *testing.B) {
 	}
 	b.Run("whole/get", func(b *testing.B) {
 		b.ReportAllocs()
-		defer reportCPU(b)()
+		defer cpubench.Report(b)()
 		i := 0
 		for b.Loop() {
 			ref, _ := usersT.Row(protoreflect.ValueOfString(id(i)))
@@ -176,20 +176,4 @@ func BenchmarkPointQuery(b *testing.B) {
 			}
 		}
 	})
-}
-
-// reportCPU reports the process's CPU time per operation (cpu-ns/op) when
-// the returned func is called: on a shared machine ns/op mostly measures
-// waiting for a CPU.
-func reportCPU(b *testing.B) func() {
-	start := cpuTime()
-	return func() { b.ReportMetric(float64(cpuTime()-start)/float64(max(b.N, 1)), "cpu-ns/op") }
-}
-
-func cpuTime() int64 {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return ru.Utime.Nano() + ru.Stime.Nano()
 }

@@ -9,6 +9,7 @@ import (
 	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/protoql/protoql/internal/cpubench"
 	"github.com/protoql/protoql/internal/testpb"
 	"github.com/protoql/protoql/kv/pebblekv"
 	"github.com/protoql/protoql/runtime"
@@ -36,7 +37,7 @@ func BenchmarkSetters(b *testing.B) {
 	pdb := store.DB()
 	b.Run("breakout/protoql", func(b *testing.B) {
 		b.ReportAllocs()
-		defer reportCPU(b)()
+		defer cpubench.Report(b)()
 		for i := 0; b.Loop(); i++ {
 			if err := users.Row(ids[i%benchUsers]).LastSeenUs().Set(ctx, int64(i)); err != nil {
 				b.Fatal(err)
@@ -45,7 +46,7 @@ func BenchmarkSetters(b *testing.B) {
 	})
 	b.Run("breakout/raw", func(b *testing.B) {
 		b.ReportAllocs()
-		defer reportCPU(b)()
+		defer cpubench.Report(b)()
 		// The key protoql writes, built once per user outside the loop:
 		// raw's cost is Pebble's Set alone.
 		keys := make([][]byte, benchUsers)
@@ -62,7 +63,7 @@ func BenchmarkSetters(b *testing.B) {
 	})
 	b.Run("entry/protoql", func(b *testing.B) {
 		b.ReportAllocs()
-		defer reportCPU(b)()
+		defer cpubench.Report(b)()
 		for i := 0; b.Loop(); i++ {
 			if err := users.Row(ids[i%benchUsers]).Sessions().Entry("session-03").ExpiresUs().Set(ctx, int64(i)); err != nil {
 				b.Fatal(err)
@@ -71,7 +72,7 @@ func BenchmarkSetters(b *testing.B) {
 	})
 	b.Run("entry/raw", func(b *testing.B) {
 		b.ReportAllocs()
-		defer reportCPU(b)()
+		defer cpubench.Report(b)()
 		keys := make([][]byte, benchUsers)
 		for i := range keys {
 			keys[i] = must[runtime.Ref](b)(users.Row(ids[i]).Sessions().Entry("session-03").Ref()).Key()

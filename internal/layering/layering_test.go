@@ -82,7 +82,7 @@ var rules = []rule{
 	{pkg: "kv/internal/occ", own: []string{"kv"}, libs: stdlibOnly},
 	{pkg: "kv/kvtest", own: []string{"kv"}, libs: stdlibOnly, support: true},
 	{pkg: "kv/memkv", own: []string{"kv", "kv/internal/occ"}, tests: []string{"kv/kvtest"}},
-	{pkg: "kv/pebblekv", own: []string{"kv", "kv/internal/..."}, tests: []string{"kv/kvtest"}},
+	{pkg: "kv/pebblekv", own: []string{"kv", "kv/internal/..."}, tests: []string{"kv/kvtest", "internal/cpubench"}},
 	{pkg: "kv/remotekv", own: []string{"kv", "proto/protoql/v1"},
 		// the conformance suite against a real server over a real store
 		tests: []string{"kv/kvtest", "kv/memkv", "kv/pebblekv", "server", "runtime", "internal/runtimetest", "internal/querytest", "internal/testpb"}},
@@ -96,7 +96,7 @@ var rules = []rule{
 		never: []string{"kv", "runtime", "server"}},
 	{pkg: "query/internal/grammar", libs: []string{"github.com/alecthomas/participle/"}},
 	{pkg: "runtime", own: []string{"query", "schema", "tuple", "kv", "setsum", "internal/version", "internal/safeproto"},
-		tests: append([]string{"kv/memkv", "kv/pebblekv", "internal/kvcount", "internal/runtimetest", "internal/querytest", "internal/testpb/opaquepb", "runtime/protoqlimpl", "proto/protoql/v1"}, fixtures...),
+		tests: append([]string{"kv/memkv", "kv/pebblekv", "internal/kvcount", "internal/cpubench", "internal/runtimetest", "internal/querytest", "internal/testpb/opaquepb", "runtime/protoqlimpl", "proto/protoql/v1"}, fixtures...),
 		never: []string{"server"}},
 	// The support package of generated code sits on runtime's public API;
 	// runtime never imports it (generated code does).
@@ -134,6 +134,7 @@ var rules = []rule{
 	{pkg: "internal/runtimetest", own: []string{"kv", "runtime", "schema", "tuple", "internal/testpb", "internal/apartpb", "internal/edgepb"}, support: true},
 	{pkg: "internal/querytest", own: []string{"kv", "query", "runtime", "schema", "internal/testpb"}, support: true},
 	{pkg: "internal/kvcount", own: []string{"kv"}, libs: stdlibOnly, support: true},
+	{pkg: "internal/cpubench", libs: stdlibOnly, support: true},
 	{pkg: "internal/layering", libs: stdlibOnly, support: true},
 	{pkg: "internal/outside", libs: stdlibOnly, tests: []string{"internal/version"}, support: true},
 	{pkg: "internal/tools/run", libs: stdlibOnly},

@@ -3,10 +3,10 @@ package pebblekv_test
 import (
 	"context"
 	"fmt"
-	"syscall"
 	"testing"
 
 	"github.com/cockroachdb/pebble/v2"
+	"github.com/protoql/protoql/internal/cpubench"
 	"github.com/protoql/protoql/kv"
 	"github.com/protoql/protoql/kv/pebblekv"
 )
@@ -34,7 +34,7 @@ func BenchmarkBlindSet(b *testing.B) {
 		s, ctx := open(b), context.Background()
 		var batch kv.Batch
 		b.ReportAllocs()
-		defer reportCPU(b)()
+		defer cpubench.Report(b)()
 		for i := 0; b.Loop(); i++ {
 			batch.Reset()
 			batch.Set(ks[i%keys], val)
@@ -46,26 +46,11 @@ func BenchmarkBlindSet(b *testing.B) {
 	b.Run("pebble", func(b *testing.B) {
 		db := open(b).DB()
 		b.ReportAllocs()
-		defer reportCPU(b)()
+		defer cpubench.Report(b)()
 		for i := 0; b.Loop(); i++ {
 			if err := db.Set(ks[i%keys], val, pebble.NoSync); err != nil {
 				b.Fatal(err)
 			}
 		}
 	})
-}
-
-// reportCPU reports the process's CPU time (every thread's) per operation
-// between its call and the call of the function it returns.
-func reportCPU(b *testing.B) func() {
-	start := cpuTime()
-	return func() { b.ReportMetric(float64(cpuTime()-start)/float64(max(b.N, 1)), "cpu-ns/op") }
-}
-
-func cpuTime() int64 {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return ru.Utime.Nano() + ru.Stime.Nano()
 }
