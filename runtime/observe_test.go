@@ -288,7 +288,7 @@ func TestUpdateTelemetry(t *testing.T) {
 	}
 	// Durations are timed from the call's start (the clock is read there
 	// only when the histogram is enabled): one measured from a zero start
-	// time would be about 2,000 years.
+	// time would be the largest Duration, about 292 years.
 	txs, ok := tel.metric(t, "protoql.tx.duration").Data.(metricdata.Histogram[float64])
 	if !ok || len(txs.DataPoints) != 1 || txs.DataPoints[0].Count != 1 {
 		t.Fatalf("protoql.tx.duration: got %#v, want one point counting 1 Update", txs)
