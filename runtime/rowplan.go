@@ -266,8 +266,9 @@ func keyString(col *schema.Column, b []byte) ([]byte, int) {
 // made with one allocation: one string holding them all, of which each
 // field gets its part. The parts are immutable like any string, and they
 // share the lifetime of the row that holds them; only a string kept
-// after its row is dropped keeps its row mates' bytes alive with it (a
-// few bytes: a row plan's rows are projections of scalar fields).
+// after its row is dropped keeps its row mates' bytes alive with it (at
+// most the row's key and value bytes; few unless the projection holds a
+// long string field).
 type rowStrings struct {
 	refs [maxRowStrings]stringRef
 	n    int // refs in use
