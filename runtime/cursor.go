@@ -26,7 +26,8 @@ import (
 // move a cursor to another query. The position is clamped to the query's
 // key range besides, so even a leaked secret would not widen what a query
 // reads. WithCursorKey supplies a secret kept outside the store instead
-// (for rotation).
+// (for rotation); newExec refuses one shorter than cursorKeyLen bytes, for
+// the same reason Open refuses a short stored one.
 //
 // Open loads the secret so that no query ever writes: a query inside
 // DB.Update, or beside another open transaction, must not wait for a write

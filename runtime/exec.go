@@ -152,6 +152,9 @@ func (db *DB) newExec(ctx context.Context, q *query.Query, vars map[string]any, 
 	for _, opt := range opts {
 		opt(&o)
 	}
+	if o.cursorKey != nil && len(o.cursorKey) < cursorKeyLen {
+		return nil, invalid("WithCursorKey: the cursor key is %d bytes, want at least %d (the length of the secret protoql generates): a shorter key makes cursors easier to forge", len(o.cursorKey), cursorKeyLen)
+	}
 	b, err := q.Bind(vars)
 	if err != nil {
 		return nil, err

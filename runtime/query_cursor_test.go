@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 
@@ -48,7 +49,7 @@ func TestQueryCursorChecks(t *testing.T) {
 	if !errors.Is(err, query.ErrCursor) {
 		t.Errorf("altered cursor: got %v, want ErrCursor", err)
 	}
-	_, err = querytest.Collect(t, db, q, map[string]any{"c": cur}, runtime.WithCursorKey([]byte("another database")))
+	_, err = querytest.Collect(t, db, q, map[string]any{"c": cur}, runtime.WithCursorKey([]byte("another database, another key...")))
 	if want := `query: 1:23: after: the cursor failed its integrity check: it was altered, or issued by another database`; err == nil || err.Error() != want {
 		t.Errorf("cursor of another secret: got %v, want %s", err, want)
 	}
@@ -68,6 +69,45 @@ func TestQueryCursorChecks(t *testing.T) {
 	db2 := openDB(t, db.Store())
 	for _, err := range db2.Query(context.Background(), q, map[string]any{"c": got[0].Cursor()}) {
 		check(t, err) // another handle on the same store shares the secret
+	}
+}
+
+// TestQueryCursorKeyLength: WithCursorKey refuses a key shorter than the
+// 32 bytes of the secret protoql generates, empty included, with an error
+// naming the length, from every query call; 32 bytes and more are taken,
+// and nil means the DB's own secret.
+func TestQueryCursorKeyLength(t *testing.T) {
+	db := qExampleDB(t)
+	q := query.MustCompile(db.Catalog(), `User(first: 1, after: $c) { registered }`)
+	vars := map[string]any{"c": ""}
+	for _, n := range []int{0, 1, 16, 31} {
+		key := make([]byte, n)
+		_, err := querytest.Collect(t, db, q, vars, runtime.WithCursorKey(key))
+		if !errors.Is(err, runtime.ErrInvalid) || !strings.Contains(err.Error(), fmt.Sprintf("is %d bytes, want at least 32", n)) {
+			t.Errorf("db.Query, %d-byte key: got %v, want ErrInvalid naming 32 bytes", n, err)
+		}
+		err = db.Update(context.Background(), func(tx *runtime.Tx) error {
+			for _, err := range tx.Query(context.Background(), q, vars, runtime.WithCursorKey(key)) {
+				if err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if !errors.Is(err, runtime.ErrInvalid) {
+			t.Errorf("tx.Query, %d-byte key: got %v, want ErrInvalid", n, err)
+		}
+	}
+	for _, key := range [][]byte{nil, make([]byte, 32), make([]byte, 100)} {
+		res, err := querytest.Collect(t, db, q, vars, runtime.WithCursorKey(key))
+		if err != nil || len(res) != 1 {
+			t.Fatalf("%d-byte key: %v, %d results (want nil, 1)", len(key), err, len(res))
+		}
+		// The cursor resumes under the same key.
+		res, err = querytest.Collect(t, db, q, map[string]any{"c": res[0].Cursor()}, runtime.WithCursorKey(key))
+		if err != nil || len(res) != 1 {
+			t.Errorf("%d-byte key, resumed: %v, %d results (want nil, 1)", len(key), err, len(res))
+		}
 	}
 }
 

@@ -61,7 +61,11 @@ func WithLimits(l query.Limits) QueryOption { return func(o *queryOptions) { o.l
 func WithRowChunk(bytes int) QueryOption { return func(o *queryOptions) { o.rowChunk = bytes } }
 
 // WithCursorKey signs and checks cursors with key instead of the secret the
-// DB keeps in its metadata (see cursor.go).
+// DB keeps in its metadata (see cursor.go). The key must be at least 32
+// bytes (the length of the secret protoql generates; use random bytes): a
+// query given a shorter one, even an empty one, fails with an error
+// matching ErrInvalid before reading anything. A nil key means the DB's
+// own secret.
 func WithCursorKey(key []byte) QueryOption {
 	return func(o *queryOptions) { o.cursorKey = key }
 }

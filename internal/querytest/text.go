@@ -23,7 +23,7 @@ import (
 
 // CursorKey is a fixed cursor secret, so golden outputs and counted reads do not
 // depend on the random per-DB secret.
-var CursorKey = []byte("test cursor key")
+var CursorKey = []byte("test cursor key, 32 bytes long..")
 
 // Put stores messages with Put on their rows.
 func Put(t testing.TB, db *runtime.DB, msgs ...proto.Message) {
