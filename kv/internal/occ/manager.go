@@ -54,7 +54,9 @@
 // A commit sequenced while no transaction is live does not build its write
 // set: no snapshot precedes it, except one taken while it is being applied,
 // and Begin builds the write sets of the commits in flight (the caller's
-// write set function stays valid until CommitGrouped returns). If applying a
+// write set function stays valid until CommitGrouped returns; if it panics
+// there, Begin recovers and the commit's own caller gets the panic, see
+// CommitGrouped). If applying a
 // group fails, every commit of it fails with that error; their records stay
 // in the log like committed ones (the engine may have applied some of the
 // writes, so they are conservatively treated as possibly committed: at worst
@@ -102,6 +104,13 @@ type Manager struct {
 	leading bool
 	group   []Item     // the leader's group, reused
 	members []*pending // and its commits
+
+	// srcPanics holds, by sequence number, what the WriteSet of a commit
+	// in flight panicked with when another goroutine built it (Begin, or
+	// validate): its committer re-panics with it once its group is
+	// finished (finishGroup). Nil while empty, which is always but after
+	// an engine's bug.
+	srcPanics map[uint64]any
 }
 
 // record is one logged commit. ws is nil while it is in flight and no
@@ -211,10 +220,32 @@ func (m *Manager) BeginReg(r *Reg, snap func()) {
 	// behind (the deferred unlock leaves no lock).
 	for i := len(m.log) - 1; i >= 0 && m.log[i].seq > m.applied; i-- {
 		if rec := &m.log[i]; rec.src != nil {
-			rec.ws, rec.src = rec.src.WriteSet(), nil
+			m.buildWriteSet(rec)
 		}
 	}
 	m.live.pushBack(r)
+}
+
+// buildWriteSet builds the write set of rec, a commit in flight that no
+// snapshot preceded when it was sequenced, for a snapshot that does. It
+// runs on the goroutine of a caller other than rec's committer (Begin's,
+// or a validation's), which must not be hit by a panic of the committer's
+// Item: a WriteSet that panics makes rec conflict with every read (a
+// needless retry at worst: the write set is unknown) and its panic is
+// kept for the committer, who re-panics with it once its group is
+// finished. The lock must be held.
+func (m *Manager) buildWriteSet(rec *record) {
+	src := rec.src
+	rec.ws, rec.src = writesAll, nil // stays so if WriteSet panics
+	defer func() {
+		if v := recover(); v != nil {
+			if m.srcPanics == nil {
+				m.srcPanics = make(map[uint64]any)
+			}
+			m.srcPanics[rec.seq] = v
+		}
+	}()
+	rec.ws = src.WriteSet()
 }
 
 // End unregisters a transaction and drops the log records no live
@@ -355,7 +386,7 @@ func (m *Manager) validate(r *Reg, rs *ReadSet) error {
 		rec := &m.log[i]
 		if rec.src != nil {
 			// Not reached (Begin built it for r), but cheap to be sure.
-			rec.ws, rec.src = rec.src.WriteSet(), nil
+			m.buildWriteSet(rec)
 		}
 		// A nil write set was needed by no snapshot, r's included.
 		if rec.ws != nil && rec.ws.conflicts(rs) {
@@ -382,7 +413,8 @@ type Item interface {
 	// most once, before CommitGrouped returns, perhaps by another
 	// goroutine, while the engine may be reading the item to apply it.
 	// It runs under the commit lock; if it panics, the lock is released
-	// and the panic reaches the caller of CommitGrouped (or of Begin).
+	// and the panic reaches the caller of CommitGrouped, never another
+	// goroutine's call: see CommitGrouped.
 	WriteSet() *WriteSet
 	// Size returns the approximate bytes of the writes. CommitGrouped
 	// calls it once, first thing, outside the commit lock.
@@ -398,6 +430,9 @@ type pending struct {
 	wake chan struct{} // receives once per use: done, or made the leader
 	done bool
 	err  error
+	// panicked is what the item's WriteSet panicked with when a Begin
+	// built it (Manager.srcPanics), set with done.
+	panicked any
 }
 
 var pendingPool = sync.Pool{New: func() any { return &pending{wake: make(chan struct{}, 1)} }}
@@ -422,7 +457,12 @@ const maxGroupSize = 1 << 20
 // leader's goroutine exits; either way the next group is handed on. An
 // Item whose Size or WriteSet panics panics its caller (Size is called
 // outside the lock, WriteSet with the lock released on the way out) and
-// is not sequenced.
+// is not sequenced. A WriteSet built later, while the commit is in flight,
+// by a Begin whose snapshot precedes it (see the package doc), is built on
+// Begin's goroutine: if it panics, Begin recovers, the commit's record
+// conflicts with every read of the transactions it was built for, and the
+// panic reaches this call once the commit's group is finished (applied or
+// failed, as applyGroup said), in place of its result.
 func (m *Manager) CommitGrouped(r *Reg, rs *ReadSet, item Item, applyGroup func([]Item) error) error {
 	if rs != nil {
 		rs.seal()
@@ -444,6 +484,9 @@ func (m *Manager) CommitGrouped(r *Reg, rs *ReadSet, item Item, applyGroup func(
 		// are read without the lock: a finished member returns without
 		// queueing for the lock behind the goroutines still committing.
 		if p.done {
+			if v := p.panicked; v != nil {
+				panic(v) // its WriteSet's, recovered from a Begin
+			}
 			return p.err
 		}
 		// Made the leader: p heads the queue.
@@ -483,9 +526,12 @@ func (m *Manager) CommitGrouped(r *Reg, rs *ReadSet, item Item, applyGroup func(
 	}()
 	panicked, err := m.apply(applyGroup, group)
 	returned = true
-	m.finishGroup(p, seq, group, members, err)
+	wsPanic := m.finishGroup(p, seq, group, members, err)
 	if panicked != nil {
 		panic(panicked) // the leader's own call, once the queue has moved on
+	}
+	if wsPanic != nil {
+		panic(wsPanic) // its WriteSet's, recovered from a Begin
 	}
 	return err
 }
@@ -540,8 +586,11 @@ func (m *Manager) enqueue(r *Reg, rs *ReadSet, item Item, size int) (seq uint64,
 // from first on (applying group; members, the queued ones, led by p, or
 // none if the leader's commit was alone, p nil), with err: it completes the
 // members, wakes the next leader if commits queued meanwhile, and prunes the
-// log. It takes the commit lock and releases it.
-func (m *Manager) finishGroup(p *pending, first uint64, group []Item, members []*pending, err error) {
+// log. It takes the commit lock and releases it. It returns what the
+// leader's own Item's WriteSet panicked with if another goroutine built it
+// (buildWriteSet), for the leader to re-panic with; a member's it hands to
+// the member.
+func (m *Manager) finishGroup(p *pending, first uint64, group []Item, members []*pending, err error) (wsPanic any) {
 	m.mu.Lock()
 	last := first + uint64(len(group)) - 1 // a group holds consecutive sequence numbers
 	i, _ := slices.BinarySearchFunc(m.log, first, func(rec record, seq uint64) int { return cmp.Compare(rec.seq, seq) })
@@ -549,6 +598,19 @@ func (m *Manager) finishGroup(p *pending, first uint64, group []Item, members []
 		m.log[i].src = nil // the committers' items are theirs again
 	}
 	m.applied = last
+	if m.srcPanics != nil {
+		wsPanic = m.srcPanics[first]
+		delete(m.srcPanics, first)
+		for _, g := range members {
+			if g != p {
+				g.panicked = m.srcPanics[g.seq]
+				delete(m.srcPanics, g.seq)
+			}
+		}
+		if len(m.srcPanics) == 0 {
+			m.srcPanics = nil
+		}
+	}
 	for _, g := range members {
 		g.done, g.err = true, err
 		if g != p {
@@ -571,6 +633,7 @@ func (m *Manager) finishGroup(p *pending, first uint64, group []Item, members []
 	if next != nil {
 		next.wake <- struct{}{}
 	}
+	return wsPanic
 }
 
 // apply runs applyGroup on group. If it panics, the panic is returned

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -361,8 +362,9 @@ func (it *panicItem) WriteSet() *WriteSet {
 }
 
 // TestCommitGroupedItemPanics: an Item whose Size or WriteSet panics
-// panics its caller (CommitGrouped's, or Begin's for a commit in flight)
-// and leaves the manager committing: the lock was once left held.
+// panics its own committer's CommitGrouped (never a Begin that builds the
+// write set of a commit in flight) and leaves the manager committing: the
+// lock was once left held.
 func TestCommitGroupedItemPanics(t *testing.T) {
 	// recovered runs fn on its own goroutine and returns what it panicked
 	// with.
@@ -431,33 +433,117 @@ func TestCommitGroupedItemPanics(t *testing.T) {
 
 	t.Run("WriteSetInFlight", func(t *testing.T) {
 		// A commit in flight with no snapshot before it: a Begin now
-		// builds its write set, which panics.
+		// builds its write set, which panics. The panic must not escape
+		// into Begin (it once did, into every Begin until the group was
+		// finished): Begin registers, a transaction it began conflicts
+		// with the commit whatever it read, and the panic reaches the
+		// commit's own caller once its group is finished.
 		m := NewManager("test", 0)
 		started, release := make(chan struct{}), make(chan struct{})
-		first := make(chan error, 1)
+		first := make(chan any, 1)
 		go func() {
-			first <- m.CommitGrouped(nil, nil, &panicItem{testItem{"A", "k"}, false}, func([]Item) error {
+			defer func() { first <- recover() }()
+			_ = m.CommitGrouped(nil, nil, &panicItem{testItem{"A", "k"}, false}, func([]Item) error {
 				close(started)
 				<-release
 				return nil
 			})
 		}()
 		<-started
-		v := recovered(func() { m.Begin(func() {}) })
-		if v != "WriteSet boom" {
-			t.Errorf("Begin recovered %v, want WriteSet's panic", v)
+		var regs []*Reg
+		for range 2 { // the second Begin finds the record built
+			if v := recovered(func() { regs = append(regs, m.Begin(func() {})) }); v != nil {
+				t.Fatalf("Begin panicked with %v", v)
+			}
 		}
 		m.mu.Lock()
 		live := m.live.Len()
 		m.mu.Unlock()
-		if live != 0 {
-			t.Errorf("%d transactions registered after a Begin that panicked, want 0", live)
+		if live != 2 {
+			t.Errorf("%d transactions registered, want 2", live)
+		}
+		close(release)
+		if v := await(t, "the commit in flight", first); v != "WriteSet boom" {
+			t.Errorf("the commit in flight recovered %v, want its WriteSet's panic", v)
+		}
+		// What A wrote is unknown: a read of any key conflicts; reading
+		// nothing does not.
+		var rs ReadSet
+		rs.OnlyPoint([]byte("z"))
+		if err := m.CommitGrouped(regs[0], &rs, &testItem{"R", "y"}, apply); !IsConflict(err) {
+			t.Errorf("a transaction begun while A was in flight, reading another key: %v, want a conflict", err)
+		}
+		if err := m.CommitGrouped(regs[1], nil, &testItem{"R", "y"}, apply); err != nil {
+			t.Errorf("a transaction begun while A was in flight, reading nothing: %v", err)
+		}
+		for _, r := range regs {
+			m.End(r)
+		}
+		commitsAfter(t, m, "a panic in a commit's WriteSet built by Begin")
+		if m.srcPanics != nil || m.LogLen() != 0 {
+			t.Errorf("srcPanics %v, log of %d records after the commits, want nil, 0", m.srcPanics, m.LogLen())
+		}
+	})
+
+	t.Run("WriteSetInFlightQueued", func(t *testing.T) {
+		// The same for commits queued behind a group in flight: B leads
+		// the next group, C is its member; both WriteSets panic in a
+		// Begin. Each panic reaches its own committer only, and D, in
+		// their group, commits.
+		m := NewManager("test", 0)
+		started, release := make(chan struct{}), make(chan struct{})
+		first := make(chan error, 1)
+		go func() {
+			first <- m.CommitGrouped(nil, nil, &testItem{"A", "k"}, func([]Item) error {
+				close(started)
+				<-release
+				return nil
+			})
+		}()
+		<-started
+		got := make(chan string, 3)
+		for i, name := range []string{"B", "C", "D"} {
+			var it Item = &panicItem{testItem{name, "k"}, false}
+			if name == "D" {
+				it = &testItem{name, "k"}
+			}
+			go func() {
+				defer func() {
+					if v := recover(); v != nil {
+						got <- fmt.Sprintf("%s panicked: %v", name, v)
+					}
+				}()
+				err := m.CommitGrouped(nil, nil, it, apply)
+				got <- fmt.Sprintf("%s returned %v", name, err)
+			}()
+			waitFor(t, name+" queued behind A", func() bool {
+				m.mu.Lock()
+				defer m.mu.Unlock()
+				return len(m.queue) == i+1
+			})
+		}
+		var reg *Reg
+		if v := recovered(func() { reg = m.Begin(func() {}) }); v != nil {
+			t.Fatalf("Begin panicked with %v", v)
 		}
 		close(release)
 		if err := await(t, "the commit in flight", first); err != nil {
 			t.Errorf("the commit in flight: %v", err)
 		}
-		commitsAfter(t, m, "a panic in a commit's WriteSet built by Begin")
+		var outcomes []string
+		for range 3 {
+			outcomes = append(outcomes, await(t, "a queued commit", got))
+		}
+		slices.Sort(outcomes)
+		want := []string{"B panicked: WriteSet boom", "C panicked: WriteSet boom", "D returned <nil>"}
+		if !slices.Equal(outcomes, want) {
+			t.Errorf("queued commits: %q, want %q", outcomes, want)
+		}
+		m.End(reg)
+		commitsAfter(t, m, "panics in queued commits' WriteSets built by Begin")
+		if m.srcPanics != nil || m.LogLen() != 0 {
+			t.Errorf("srcPanics %v, log of %d records after the commits, want nil, 0", m.srcPanics, m.LogLen())
+		}
 	})
 }
 

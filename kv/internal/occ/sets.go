@@ -113,8 +113,16 @@ type WriteSet struct {
 	Ranges [][2][]byte // [start, end)
 }
 
+// writesAll is the write set of a commit whose WriteSet panicked
+// (Manager.buildWriteSet): what it wrote is unknown, so it conflicts with
+// every read.
+var writesAll = &WriteSet{}
+
 // conflicts reports whether w wrote anything r read.
 func (w *WriteSet) conflicts(r *ReadSet) bool {
+	if w == writesAll {
+		return !r.Empty()
+	}
 	for _, k := range w.Points {
 		if r.hasKey(k) {
 			return true
