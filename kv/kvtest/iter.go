@@ -209,8 +209,9 @@ func testIterLifecycle(t *testing.T, s kv.Store) {
 
 // testIterAfterClose checks an iterator after its own Close: it reports no
 // position, Close again returns the same, and a positioning call returns
-// false with an error wrapping ErrClosed, so that a loop over a closed
-// iterator fails instead of reading as an empty range.
+// false with an error wrapping ErrClosed (a seek of the wrong direction
+// too, rather than its ErrInvalid), so that a loop over a closed iterator
+// fails instead of reading as an empty range.
 func testIterAfterClose(t *testing.T, s kv.Store) {
 	m := newModel()
 	fill(t, s, m, edgeKeys[:3])
@@ -228,6 +229,14 @@ func testIterAfterClose(t *testing.T, s kv.Store) {
 						return it.SeekLT([]byte{0xFF})
 					}
 					return it.SeekGE([]byte{0x00})
+				}},
+				// The seek of the other direction, refused with
+				// ErrInvalid on an open iterator: closed reports first.
+				{"WrongSeek", func(it kv.Iterator) bool {
+					if reverse {
+						return it.SeekGE([]byte{0x00})
+					}
+					return it.SeekLT([]byte{0xFF})
 				}},
 			}
 			for _, c := range calls {

@@ -69,6 +69,12 @@ func (it *iter) usable() bool {
 	return true
 }
 
+// fail records err, which sticks, and leaves the iterator unpositioned.
+func (it *iter) fail(err error) bool {
+	it.err, it.valid, it.pairs = err, false, nil
+	return false
+}
+
 // positioned reports whether the iterator is at a pair. One whose
 // transaction or store has ended is not, and records why.
 func (it *iter) positioned() bool {
@@ -88,23 +94,32 @@ func (it *iter) First() bool {
 	return it.seek(protoqlv1.TransactRequest_Seek_KIND_FIRST, nil)
 }
 
+// Errors of a seek of the wrong direction, refused like the other engines'
+// once the iterator is known usable: after Close, or once the transaction
+// or the store ended, the seek fails with kv.ErrClosed as every other
+// positioning call does.
+var (
+	errWrongSeekGE = fmt.Errorf("remotekv: %w: SeekGE on a reverse iterator", kv.ErrInvalid)
+	errWrongSeekLT = fmt.Errorf("remotekv: %w: SeekLT on a forward iterator", kv.ErrInvalid)
+)
+
 func (it *iter) SeekGE(key []byte) bool {
-	if it.opts.Reverse && it.err == nil {
-		it.err = fmt.Errorf("remotekv: %w: SeekGE on a reverse iterator", kv.ErrInvalid)
-	}
 	return it.seek(protoqlv1.TransactRequest_Seek_KIND_GE, key)
 }
 
 func (it *iter) SeekLT(key []byte) bool {
-	if !it.opts.Reverse && it.err == nil {
-		it.err = fmt.Errorf("remotekv: %w: SeekLT on a forward iterator", kv.ErrInvalid)
-	}
 	return it.seek(protoqlv1.TransactRequest_Seek_KIND_LT, key)
 }
 
 func (it *iter) seek(kind protoqlv1.TransactRequest_Seek_Kind, key []byte) bool {
 	if !it.usable() {
 		return false
+	}
+	switch {
+	case kind == protoqlv1.TransactRequest_Seek_KIND_GE && it.opts.Reverse:
+		return it.fail(errWrongSeekGE)
+	case kind == protoqlv1.TransactRequest_Seek_KIND_LT && !it.opts.Reverse:
+		return it.fail(errWrongSeekLT)
 	}
 	it.page = firstPage
 	// key is marshalled before call returns: no copy needed.
