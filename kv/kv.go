@@ -73,6 +73,23 @@
 //     SeekGE, SeekLT) returns false and records an error wrapping
 //     [ErrClosed], so that reusing a closed iterator fails instead of
 //     reading as an empty range.
+//
+// Closing a Store while other goroutines still use its iterators is not
+// a data race on the iterators' state: calls that begin after Close has
+// started fail as above, and Close waits for the calls in flight. But the
+// slices an iterator returned are the engine's memory, which Close
+// releases: a Key or Value slice read after Close has started, or a Key
+// or Value call that races it (the check that the store is open and the
+// caller's read of the slice are not one step), may see memory the engine
+// has freed or reused (kv/pebblekv: Pebble's block cache and its pooled
+// iterator buffers), not an error. So do not close a Store while any
+// goroutine may still use one of its iterators or a Key or Value slice it
+// returned: stop those goroutines first (they need not Close their
+// iterators; Store.Close closes them), and copy what must outlive the
+// store. Making every Key call safe against Close would cost a copy of
+// each key, which the engines do not pay. A Txn's or Reader's iterators
+// end with the function passed to Update or View, on the caller's own
+// goroutine, so the rule concerns [Store.NewIter]'s.
 package kv
 
 import (

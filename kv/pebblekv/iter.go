@@ -18,6 +18,10 @@ import (
 // between two of them; a transaction's iterator lives inside Update or View,
 // which end closes. Either way, once the owner has closed the Pebble
 // iterator, this iterator reports kv.ErrClosed and never touches it again.
+// Key and Value return slices of Pebble's memory without entering the
+// guard for the caller's use of them, so a Store.Close racing that use
+// frees memory under it: the kv package doc forbids closing the store
+// while its iterators are in use (guarding it would cost a copy per key).
 type iterator struct {
 	it      *pebble.Iterator
 	store   *Store // set for Store-level iterators

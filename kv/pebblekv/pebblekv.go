@@ -225,7 +225,10 @@ func (s *Store) Get(_ context.Context, key []byte) ([]byte, error) {
 
 // NewIter returns an iterator over the state committed when it is called.
 // The store tracks it until it is closed; if the store closes first, the
-// iterator is closed with it and its calls fail with kv.ErrClosed.
+// iterator is closed with it and its calls fail with kv.ErrClosed. Its Key
+// and Value slices point into Pebble's memory, which Close releases: do
+// not close the store while a goroutine may still use the iterator or a
+// slice it returned (see "The end of an iterator" in package kv).
 func (s *Store) NewIter(ctx context.Context, opts kv.IterOptions) (kv.Iterator, error) {
 	if !s.g.Enter() {
 		return nil, errClosed
