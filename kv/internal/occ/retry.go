@@ -14,11 +14,11 @@ import (
 // waiting between attempts a random time up to a backoff (full jitter, so
 // that colliding transactions spread out instead of colliding again in
 // step). The backoff starts at the duration of the attempt that conflicted,
-// from its registration to its validation (at least minBackoff; read from
-// the conflict's error, so that an attempt reads no clock for it) —
-// transactions that collide are about that long, whether local
-// (microseconds) or driven over the network (milliseconds) —
-// and doubles after each conflict, up to maxBackoff.
+// from its registration to its validation (read from the conflict's error,
+// so that an attempt reads no clock for it), within [minBackoff,
+// maxBackoff] — transactions that collide are about that long, whether
+// local (microseconds) or driven over the network (milliseconds) — and
+// doubles after each conflict, up to maxBackoff.
 const (
 	MaxAttempts = 100
 	minBackoff  = 10 * time.Microsecond
@@ -32,31 +32,47 @@ const (
 // caller's function returns, even one wrapping kv.ErrConflict, is returned
 // unchanged.
 func Update(ctx context.Context, name string, attempt func() error) error {
+	return update(ctx, name, attempt, jitterWait)
+}
+
+// update is Update with the wait between attempts as a parameter, so that
+// tests can see the backoffs without sleeping: wait is given the backoff
+// and returns a non-nil error (ctx's) to stop retrying.
+func update(ctx context.Context, name string, attempt func() error, wait func(ctx context.Context, backoff time.Duration) error) error {
 	var backoff time.Duration
 	for n := 1; ; n++ {
 		err := attempt()
-		if !errors.Is(err, errConflict) {
+		// A failed validation is always a *conflictError (validate makes
+		// no other), so its duration is always there.
+		var ce *conflictError
+		if !errors.As(err, &ce) {
 			return err
 		}
 		if n == 1 {
-			backoff = minBackoff
-			if ce := (*conflictError)(nil); errors.As(err, &ce) {
-				backoff = min(max(ce.ran, minBackoff), maxBackoff)
-			}
+			backoff = min(max(ce.ran, minBackoff), maxBackoff)
 		}
 		if n == MaxAttempts {
 			// Not errConflict itself, so that an Update nested in another's
 			// function does not make the outer one retry on its behalf.
 			return fmt.Errorf("%s: update: gave up after %d attempts, the last because %v: %w", name, n, errConflictText, kv.ErrConflict)
 		}
-		t := time.NewTimer(rand.N(backoff) + 1)
-		select {
-		case <-t.C:
-		case <-ctx.Done():
-			t.Stop()
-			return fmt.Errorf("%s: update: %w (while retrying a conflict)", name, ctx.Err())
+		if err := wait(ctx, backoff); err != nil {
+			return fmt.Errorf("%s: update: %w (while retrying a conflict)", name, err)
 		}
 		backoff = min(2*backoff, maxBackoff)
+	}
+}
+
+// jitterWait waits a random time in (0, backoff], or until ctx ends, when
+// it returns ctx's error.
+func jitterWait(ctx context.Context, backoff time.Duration) error {
+	t := time.NewTimer(rand.N(backoff) + 1)
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		t.Stop()
+		return ctx.Err()
 	}
 }
 
