@@ -110,7 +110,11 @@ func TestUsingProtoqlDoc(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := &consumer{t: t, dir: t.TempDir(), repo: repo, env: offlineEnv()}
+	env, err := offlineEnv()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &consumer{t: t, dir: t.TempDir(), repo: repo, env: env}
 	for _, s := range readSteps(t, doc) {
 		c.do(s)
 	}
@@ -146,29 +150,66 @@ func TestUsingProtoqlDoc(t *testing.T) {
 
 // offlineEnv resolves every module from the module cache (GOPROXY=off),
 // which .ci/run fills first (see online); with -outside.online it keeps
-// the environment's GOPROXY.
-func offlineEnv() []string {
+// the environment's proxies, and fails if there is none.
+func offlineEnv() ([]string, error) {
+	p, err := proxy(*online, goEnv("GOPROXY"))
+	if err != nil {
+		return nil, err
+	}
 	flags := strings.TrimSpace(os.Getenv("GOFLAGS") + " -mod=mod")
 	env := append(os.Environ(), "GOFLAGS="+flags, "GOSUMDB=off", "GOWORK=off", "GOTOOLCHAIN=local")
-	return append(env, "GOPROXY="+proxy())
+	return append(env, "GOPROXY="+p), nil
 }
 
-// proxy is the consumer's GOPROXY: off, or with -outside.online the
-// environment's proxies followed by off, each falling back to the next on
-// any error ("|"): protoql itself comes from the checkout (a replace), and
-// a proxy asked for its packages' module paths refuses them, where off
-// answers as the offline run expects.
-func proxy() string {
-	if !*online {
-		return "off"
+// proxy is the consumer's GOPROXY: off, or when online the proxies of
+// goproxy (the environment's) followed by off, each falling back to the
+// next on any error ("|"): protoql itself comes from the checkout (a
+// replace), and a proxy asked for its packages' module paths refuses them,
+// where off answers as the offline run expects. direct is left out: it
+// would fetch those module paths from their repositories instead of
+// refusing them. Online with no proxy left (GOPROXY=direct, off or empty)
+// is an error, not a quiet offline run that fills no cache.
+func proxy(online bool, goproxy string) (string, error) {
+	if !online {
+		return "off", nil
 	}
 	var list []string
-	for _, p := range strings.FieldsFunc(goEnv("GOPROXY"), func(r rune) bool { return r == ',' || r == '|' }) {
+	for _, p := range strings.FieldsFunc(goproxy, func(r rune) bool { return r == ',' || r == '|' }) {
 		if p != "direct" && p != "off" {
 			list = append(list, p)
 		}
 	}
-	return strings.Join(append(list, "off"), "|")
+	if len(list) == 0 {
+		return "", fmt.Errorf("-outside.online needs a module proxy in GOPROXY, which is %q: direct is not used (it would fetch protoql's own module paths from their repositories instead of failing over to the checkout) and off fetches nothing, so the run would be offline; set GOPROXY to a proxy (such as https://proxy.golang.org) or drop -outside.online", goproxy)
+	}
+	return strings.Join(append(list, "off"), "|"), nil
+}
+
+// TestProxy checks the consumer's GOPROXY for each environment, online
+// and not.
+func TestProxy(t *testing.T) {
+	for _, c := range []struct {
+		online  bool
+		goproxy string
+		want    string // "" for an error
+	}{
+		{false, "https://proxy.golang.org,direct", "off"},
+		{false, "direct", "off"},
+		{true, "https://proxy.golang.org,direct", "https://proxy.golang.org|off"},
+		{true, "https://a.example|https://b.example,off", "https://a.example|https://b.example|off"},
+		{true, "direct", ""},
+		{true, "off", ""},
+		{true, "direct,off", ""},
+		{true, "", ""},
+	} {
+		got, err := proxy(c.online, c.goproxy)
+		switch {
+		case c.want == "" && (err == nil || !strings.Contains(err.Error(), "-outside.online needs a module proxy in GOPROXY, which is "+fmt.Sprintf("%q", c.goproxy))):
+			t.Errorf("proxy(%v, %q) = %q, %v; want an error naming GOPROXY's value", c.online, c.goproxy, got, err)
+		case c.want != "" && (err != nil || got != c.want):
+			t.Errorf("proxy(%v, %q) = %q, %v; want %q", c.online, c.goproxy, got, err, c.want)
+		}
+	}
 }
 
 // goEnv returns go env's value of name ("" when go env fails).
