@@ -45,15 +45,17 @@ type rowPlan struct {
 	proj   *query.Proj  // the projection (decodeOwn filters by it)
 }
 
-// planField is a kept scalar field: its number, kind, and struct field;
-// inline is whether the row layout stores it inline, in the row's value
-// (decodeOwn declines a value holding one that is not: filterChecked
-// reports it as corruption).
+// planField is a kept scalar field: its number, kind, and struct field.
+// It is stored inline, in the row's value: a projection keeps (Proj.Keeps)
+// inline fields only — query's checker sends key columns to the key and
+// breakout fields to Proj.Children, and a plan is made only for a
+// projection without children or joins (inlineOnly) — so filterChecked's
+// refusal of a kept field stored otherwise never applies to a planned
+// one. (TestRowPlanOwnMatchesFilter's values hold the key columns too.)
 type planField struct {
-	num    protowire.Number
-	kind   protoreflect.Kind
-	index  int
-	inline bool
+	num   protowire.Number
+	kind  protoreflect.Kind
+	index int
 }
 
 // planKey is a key column and its struct field.
@@ -95,8 +97,7 @@ func newRowPlan(t *Table, mt protoreflect.MessageType, p *query.Proj) *rowPlan {
 		if !ok || !plannable(fd, typ.Field(idx)) {
 			return nil
 		}
-		lf := t.s.Root.Field(fd.Number())
-		rp.fields = append(rp.fields, planField{num: fd.Number(), kind: fd.Kind(), index: idx, inline: lf == nil || lf.Storage == schema.Inline})
+		rp.fields = append(rp.fields, planField{num: fd.Number(), kind: fd.Kind(), index: idx})
 	}
 	for _, col := range t.s.Key {
 		fd := col.Field
@@ -178,8 +179,8 @@ func planKind(fd protoreflect.FieldDescriptor, ft reflect.Type) bool {
 // accepts value and the plan decodes what filterChecked keeps, with the
 // same result: every field of value must parse (ConsumeFieldValue, as the
 // filter's), the kept ones are decoded in order by the plan's fields, and a kept
-// field that the plan does not decode, or that the layout does not store
-// inline, declines. A kept field the plan decodes has its kind's one wire
+// field that the plan does not decode declines (every kept field is stored
+// inline: see planField). A kept field the plan decodes has its kind's one wire
 // type (planField.set), which is the filter's wireTypeOK for a singular
 // field. When it declines, the caller filters value and goes on as before,
 // so that corruption gets the filter's error.
@@ -195,9 +196,6 @@ func (rp *rowPlan) decodeOwn(key, value []byte) (proto.Message, bool) {
 		b = b[n:]
 		switch f := rp.field(num); {
 		case f != nil:
-			if !f.inline {
-				return nil, false
-			}
 			n = f.set(v, typ, b, &rs)
 		case rp.proj.Keeps(num):
 			return nil, false
