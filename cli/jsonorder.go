@@ -122,7 +122,9 @@ func (o keyOrder) reorder(v *jsonValue, md protoreflect.MessageDescriptor) {
 	}
 }
 
-// orderJSON rewrites protojson output b of a message md in key order.
+// orderJSON rewrites protojson output b of a message md in key order. An
+// object's names are unique in protojson's output; were one repeated, the
+// reversal would change which of the two a decoder keeps.
 func (o keyOrder) orderJSON(b []byte, md protoreflect.MessageDescriptor) ([]byte, error) {
 	if len(o) == 0 {
 		return b, nil
