@@ -44,8 +44,8 @@ func update(ctx context.Context, name string, attempt func() error, wait func(ct
 		err := attempt()
 		// A failed validation is always a *conflictError (validate makes
 		// no other), so its duration is always there.
-		var ce *conflictError
-		if !errors.As(err, &ce) {
+		ce := conflictOf(err)
+		if ce == nil {
 			return err
 		}
 		if n == 1 {
@@ -60,6 +60,29 @@ func update(ctx context.Context, name string, attempt func() error, wait func(ct
 			return fmt.Errorf("%s: update: %w (while retrying a conflict)", name, err)
 		}
 		backoff = min(2*backoff, maxBackoff)
+	}
+}
+
+// conflictOf returns the failed validation in err's chain, or nil. It is
+// errors.As without its allocation: As makes its target escape, which
+// would cost every Update an allocation, successful ones included.
+func conflictOf(err error) *conflictError {
+	for {
+		switch e := err.(type) {
+		case *conflictError:
+			return e
+		case interface{ Unwrap() error }:
+			err = e.Unwrap()
+		case interface{ Unwrap() []error }:
+			for _, err := range e.Unwrap() {
+				if ce := conflictOf(err); ce != nil {
+					return ce
+				}
+			}
+			return nil
+		default:
+			return nil
+		}
 	}
 }
 

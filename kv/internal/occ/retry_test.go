@@ -3,6 +3,7 @@ package occ
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -60,6 +61,23 @@ func TestUpdateRetriesOnlyConflicts(t *testing.T) {
 	err := update(t.Context(), "test", func() error { n++; return &conflictError{ran: time.Millisecond} }, wait)
 	if !errors.Is(err, kv.ErrConflict) || IsConflict(err) || n != MaxAttempts || len(waits) != MaxAttempts-1 {
 		t.Errorf("always conflicting: %v after %d attempts and %d waits, want kv.ErrConflict (not IsConflict) after %d and %d", err, n, len(waits), MaxAttempts, MaxAttempts-1)
+	}
+
+	// A conflict wrapped by the engine is still one, with its duration.
+	for _, wrap := range []func(error) error{
+		func(err error) error { return fmt.Errorf("engine: %w", err) },
+		func(err error) error { return errors.Join(errors.New("another"), fmt.Errorf("engine: %w", err)) },
+	} {
+		waits, n = nil, 0
+		err = update(t.Context(), "test", func() error {
+			if n++; n == 1 {
+				return wrap(&conflictError{ran: 3 * time.Millisecond})
+			}
+			return nil
+		}, wait)
+		if err != nil || n != 2 || !slices.Equal(waits, []time.Duration{3 * time.Millisecond}) {
+			t.Errorf("a wrapped conflict: %v after %d attempts, backoffs %v, want nil after 2, [3ms]", err, n, waits)
+		}
 	}
 
 	own := errors.Join(errors.New("the function's own"), kv.ErrConflict)
