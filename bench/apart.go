@@ -89,6 +89,18 @@ func (p *ProtoqlApart) ScanNames(ctx context.Context, fn func(id, name string)) 
 	return nil
 }
 
+// ScanNamesReuse is ScanNames with ScanOptions.Reuse, as
+// Protoql.ScanNamesReuse.
+func (p *ProtoqlApart) ScanNamesReuse(ctx context.Context, fn func(id, name string)) error {
+	for u, err := range p.users.Scan(ctx, nil, runtime.ScanOptions{Fields: scanNamesFields, Reuse: true}) {
+		if err != nil {
+			return err
+		}
+		fn(u.UserId, u.DisplayName)
+	}
+	return nil
+}
+
 // openApart opens the apart layout's store under dir with the Pebble
 // options of the others, and its protoql and raw columns.
 func (e *Env) openApart(ctx context.Context, dir string, opts []pebblekv.Option, wo *pebble.WriteOptions) error {
@@ -120,12 +132,28 @@ func (e *Env) loadApart(n int, gen func(i int) *socialpb.User) error {
 	return l.close()
 }
 
-// scanApartOp is scanOp on the column's apart layout.
+// scanApartOp is scanOp on the column's apart layout; the alt column's
+// is ProtoqlApart.ScanNamesReuse.
 func scanApartOp(c Column, users int) Op {
-	if c.Variant != "" || c.Apart == nil {
+	if c.Apart == nil {
 		return nil
 	}
-	return scanOp(Column{Name: c.Name, Impl: scanOnly{c.Apart}}, users)
+	var sc Scanner = c.Apart
+	if c.Variant != "" {
+		p, ok := c.Apart.(*ProtoqlApart)
+		if !ok {
+			return nil
+		}
+		sc = reuseScanner{p}
+	}
+	return scanOp(Column{Name: c.Name, Impl: scanOnly{sc}}, users)
+}
+
+// reuseScanner is a ProtoqlApart whose ScanNames is ScanNamesReuse.
+type reuseScanner struct{ p *ProtoqlApart }
+
+func (r reuseScanner) ScanNames(ctx context.Context, fn func(id, name string)) error {
+	return r.p.ScanNamesReuse(ctx, fn)
 }
 
 // scanOnly adapts a Scanner to the Impl that scanOp calls ScanNames on.

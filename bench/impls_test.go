@@ -122,7 +122,7 @@ func TestImplsAgree(t *testing.T) {
 			im := c.Impl
 			get, query, scan := im.Get, im.QuerySessions, im.ScanNames
 			if c.Variant != "" {
-				get, query = im.(*Protoql).GetByQuery, im.(*Protoql).QuerySessionsTyped
+				get, query, scan = im.(*Protoql).GetByQuery, im.(*Protoql).QuerySessionsTyped, im.(*Protoql).ScanNamesReuse
 			}
 			want := NewUser(UserID(5), 5, SessionsPerUser)
 			if got, err := get(ctx, UserID(5)); err != nil {

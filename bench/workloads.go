@@ -25,7 +25,7 @@ type Column struct {
 func (e *Env) Columns() []Column {
 	return []Column{
 		{Name: "protoql", Impl: e.Protoql, Apart: e.ProtoqlApart},
-		{Name: "protoql-alt", Impl: e.Protoql, Variant: "alt"},
+		{Name: "protoql-alt", Impl: e.Protoql, Variant: "alt", Apart: e.ProtoqlApart},
 		{Name: "raw", Impl: e.Raw, Apart: e.RawApart},
 		{Name: "blob", Impl: e.Blob},
 		{Name: "sqlite", Impl: e.SQLite, Apart: e.SQLite},
@@ -54,8 +54,8 @@ type Workload struct {
 var Workloads = []Workload{
 	{Key: "get", Title: "get a User whole (alt: the query " + GetText + ")", Op: getOp},
 	{Key: "query", Title: QuerySessionsText + " (alt: typed Sessions(id).Scan, first 10)", Op: queryOp},
-	{Key: "scan", Title: "scan all users, projecting display_name", Scan: true, Op: scanOp},
-	{Key: "scan-apart", Title: "the scan with sessions stored apart (SQLite: the same tables)", Scan: true, Op: scanApartOp},
+	{Key: "scan", Title: "scan all users, projecting display_name (alt: with ScanOptions.Reuse)", Scan: true, Op: scanOp},
+	{Key: "scan-apart", Title: "the scan with sessions stored apart (SQLite: the same tables; alt: with ScanOptions.Reuse)", Scan: true, Op: scanApartOp},
 	{Key: "set-expiry", Title: "update one session's expires_us", Op: plain(func(c Column, users int) Op {
 		return func(ctx context.Context, i int) error {
 			x := mix(i)
@@ -128,12 +128,17 @@ func queryOp(c Column, users int) Op {
 }
 
 func scanOp(c Column, users int) Op {
+	run := c.Impl.ScanNames
 	if c.Variant != "" {
-		return nil
+		p, ok := c.Impl.(*Protoql)
+		if !ok {
+			return nil
+		}
+		run = p.ScanNamesReuse
 	}
 	return func(ctx context.Context, _ int) error {
 		n := 0
-		err := c.Impl.ScanNames(ctx, func(id, name string) {
+		err := run(ctx, func(id, name string) {
 			if name != "" {
 				n++
 			}

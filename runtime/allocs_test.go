@@ -80,11 +80,11 @@ func TestScanAllocs(t *testing.T) {
 	for i := range 200 {
 		check(t, scalars.Put(ctx, &testpb.Scalars{Name: fmt.Sprintf("row-%03d", i), N: int32(i), S: fmt.Sprintf("s%d", i), I64: int64(i)}))
 	}
-	scan := func(limit int) float64 {
+	scan := func(limit int, reuse bool) float64 {
 		var err error
 		got := testing.AllocsPerRun(50, func() {
 			n := 0
-			for m, e := range db.Scan(ctx, tbl, runtime.KeyRange{}, runtime.ScanOptions{Fields: []string{"s", "i64"}, Limit: limit}) {
+			for m, e := range db.Scan(ctx, tbl, runtime.KeyRange{}, runtime.ScanOptions{Fields: []string{"s", "i64"}, Limit: limit, Reuse: reuse}) {
 				if e != nil && err == nil {
 					err = e
 				}
@@ -97,9 +97,17 @@ func TestScanAllocs(t *testing.T) {
 		check(t, err)
 		return got
 	}
-	perRow := (scan(128) - scan(64)) / 64
+	perRow := (scan(128, false) - scan(64, false)) / 64
 	t.Logf("%.2f allocations per row", perRow)
 	if perRow > 2 {
 		t.Errorf("%.2f allocations per row, budget 2 (the message, its strings)", perRow)
+	}
+	// With ScanOptions.Reuse, one message for every row and the strings
+	// cut from 4 KiB blocks: ~12 bytes a row here, so one block for the
+	// 64 rows more.
+	perRow = (scan(128, true) - scan(64, true)) / 64
+	t.Logf("reusing: %.2f allocations per row", perRow)
+	if perRow > 0.05 {
+		t.Errorf("reusing: %.2f allocations per row, budget 0.05 (a block of strings now and then)", perRow)
 	}
 }

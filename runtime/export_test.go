@@ -128,7 +128,7 @@ func RowPlanOwnForTest(t *Table, fields []string, key, value []byte) (own, plann
 	if rp == nil {
 		return nil, nil, nil, errNoRowPlan
 	}
-	own, _ = rp.decodeOwn(key, value)
+	own, _ = rp.decodeOwn(key, value, nil)
 	var e exec
 	kept, filterErr := e.filterChecked(key, value, t.s.Root, p)
 	if filterErr == nil {

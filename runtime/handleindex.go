@@ -321,6 +321,9 @@ func indexRead(ctx context.Context, q Querier, db *DB, ix *schema.Index, prefix 
 	if len(opts.Fields) > 0 {
 		return invalid("ScanOptions.Fields on a scan of index %s: project an index scan with a query", ix.Path())
 	}
+	if opts.Reuse {
+		return invalid("ScanOptions.Reuse on a scan of index %s: it applies to row scans", ix.Path())
+	}
 	lo, hi, err := indexBounds(ix, prefix, kr)
 	if err != nil {
 		return err

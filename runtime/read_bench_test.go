@@ -62,15 +62,18 @@ func BenchmarkReads(b *testing.B) {
 	// ScanFieldsGeneric is ScanFields on the generic path that the row
 	// scan's fast paths replace (scanrow.go), ScanFieldsUnplanned without
 	// the row plan (rowplan.go), for an A/B in one process.
-	for _, path := range []string{"", "Unplanned", "Generic"} {
+	// ScanFieldsReuse is ScanFields with ScanOptions.Reuse.
+	for _, path := range []string{"", "Reuse", "Unplanned", "Generic"} {
 		b.Run("ScanFields"+path, func(b *testing.B) {
 			runtime.SetGenericRowScanForTest(path == "Generic")
 			runtime.SetUnplannedRowScanForTest(path == "Unplanned")
 			defer runtime.SetGenericRowScanForTest(false)
 			defer runtime.SetUnplannedRowScanForTest(false)
+			opts := fields
+			opts.Reuse = path == "Reuse"
 			b.ReportAllocs()
 			for b.Loop() {
-				for _, err := range users.Scan(ctx, nil, fields) {
+				for _, err := range users.Scan(ctx, nil, opts) {
 					if err != nil {
 						b.Fatal(err)
 					}

@@ -184,10 +184,22 @@ func planKind(fd protoreflect.FieldDescriptor, ft reflect.Type) bool {
 // type (planField.set), which is the filter's wireTypeOK for a singular
 // field. When it declines, the caller filters value and goes on as before,
 // so that corruption gets the filter's error.
-func (rp *rowPlan) decodeOwn(key, value []byte) (proto.Message, bool) {
-	ptr := reflect.New(rp.typ)
+//
+// With ru (ScanOptions.Reuse) the row is decoded into ru's message,
+// cleared first, and its strings are cut from ru's block; otherwise into
+// a new message.
+func (rp *rowPlan) decodeOwn(key, value []byte, ru *rowReuse) (proto.Message, bool) {
+	var ptr reflect.Value
+	if ru != nil {
+		ptr = ru.planned(rp.typ)
+	} else {
+		ptr = reflect.New(rp.typ)
+	}
 	v := ptr.Elem()
 	var rs rowStrings
+	if ru != nil {
+		rs.arena = &ru.arena
+	}
 	for b := value; len(b) > 0; {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
@@ -271,6 +283,54 @@ type rowStrings struct {
 	refs [maxRowStrings]stringRef
 	n    int // refs in use
 	size int // their bytes
+	// arena, when not nil (ScanOptions.Reuse), is the block the strings
+	// are cut from, shared with the scan's other rows.
+	arena *strings.Builder
+}
+
+// arenaBlock is the size of the blocks a reusing row scan
+// (ScanOptions.Reuse) cuts its rows' strings from.
+const arenaBlock = 4096
+
+// rowReuse is the state of a row scan with ScanOptions.Reuse: the one
+// message every row is decoded into, and the block of memory the rows'
+// strings are cut from. A string stays valid (strings are immutable: the
+// block is only appended to), but it keeps the whole block alive, with
+// the strings of the rows around it: at most arenaBlock bytes, or the
+// row's own strings when they are longer.
+type rowReuse struct {
+	ptr   reflect.Value        // the plan's message (*typ), or invalid
+	msg   protoreflect.Message // the message of the generic decode, or nil
+	arena strings.Builder
+}
+
+// planned returns the message of a planned decode, of Go type *typ,
+// cleared.
+func (ru *rowReuse) planned(typ reflect.Type) reflect.Value {
+	if !ru.ptr.IsValid() || ru.ptr.Type().Elem() != typ {
+		ru.ptr = reflect.New(typ)
+		ru.msg = nil
+		return ru.ptr
+	}
+	ru.ptr.Elem().SetZero()
+	return ru.ptr
+}
+
+// generic returns the message of the generic decode, new from mt, reset:
+// the planned one when it is of mt's type.
+func (ru *rowReuse) generic(mt protoreflect.MessageType) protoreflect.Message {
+	if ru.msg == nil {
+		if ru.ptr.IsValid() {
+			if m, ok := ru.ptr.Interface().(proto.Message); ok && m.ProtoReflect().Type() == mt {
+				ru.msg = m.ProtoReflect()
+			}
+		}
+		if ru.msg == nil {
+			ru.msg = mt.New()
+		}
+	}
+	proto.Reset(ru.msg.Interface())
+	return ru.msg
 }
 
 // maxRowStrings is the most string fields rowStrings gathers; a row
@@ -317,15 +377,17 @@ func (rs *rowStrings) full() bool {
 
 // store sets the recorded string fields of the row v.
 func (rs *rowStrings) store(v reflect.Value) {
-	switch rs.n {
-	case 0:
+	switch {
+	case rs.n == 0:
 		return
-	case 1:
+	case rs.n == 1 && rs.arena == nil:
 		v.Field(rs.refs[0].index).SetString(string(rs.refs[0].b))
 		return
 	}
 	var all string
-	if rs.size > 0 {
+	if rs.arena != nil {
+		all = rs.cut()
+	} else if rs.size > 0 {
 		var sb strings.Builder
 		sb.Grow(rs.size)
 		for _, r := range rs.refs[:rs.n] {
@@ -338,6 +400,25 @@ func (rs *rowStrings) store(v reflect.Value) {
 		v.Field(r.index).SetString(all[off : off+len(r.b)])
 		off += len(r.b)
 	}
+}
+
+// cut appends the recorded strings to the arena, in a new block when
+// they do not fit in what is left of its current one, and returns them as
+// one string.
+func (rs *rowStrings) cut() string {
+	a := rs.arena
+	if rs.size == 0 {
+		return ""
+	}
+	if a.Cap()-a.Len() < rs.size {
+		a.Reset()
+		a.Grow(max(rs.size, arenaBlock))
+	}
+	start := a.Len()
+	for _, r := range rs.refs[:rs.n] {
+		a.Write(r.b)
+	}
+	return a.String()[start:]
 }
 
 // field returns the plan's field numbered num, or nil.

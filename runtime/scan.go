@@ -42,6 +42,17 @@ type ScanOptions struct {
 	// (a.b) and join fields are refused with ErrInvalid, as are Fields on
 	// a map scan.
 	Fields []string
+	// Reuse lets a row scan decode every row into one message instead of a
+	// new one per row: the message yielded for a row is valid only until
+	// the loop body returns (like a Pebble iterator's key); the next row
+	// clears and overwrites it. Keep a row with proto.Clone. Its strings
+	// stay valid — they are not overwritten — but one kept string keeps
+	// the block it was cut from alive, with the strings of the rows
+	// around it (4 KiB, or the row's own when longer). It saves the
+	// allocation of each row's message and strings: a projected scan of
+	// scalar fields (Fields) allocates nothing per row. Map scans and
+	// index scans refuse it with ErrInvalid.
+	Reuse bool
 }
 
 // wholeObject is the projection of a typed read: every pair of the object.
@@ -265,13 +276,17 @@ func scanRows(ctx context.Context, rd kv.Reader, t *Table, r KeyRange, opts Scan
 			rp = nil
 		}
 		var buf []byte // the row's bytes and its key fields
+		var ru *rowReuse
+		if opts.Reuse {
+			ru = new(rowReuse)
+		}
 		// With a row plan, p selects inline fields only, so each row is
 		// read by readOwn: unfiltered, its own value, which the plan
 		// filters and decodes in one pass (decodeOwn) or, where it
 		// declines, filterChecked filters as readOwn would have.
 		err = e.scanWhole(lo, hi, opts, unitKind{table: t}, t.s.Root, p, rp != nil, func(key, wire []byte) (bool, error) {
 			if rp != nil {
-				if m, ok := rp.decodeOwn(key, wire); ok {
+				if m, ok := rp.decodeOwn(key, wire, ru); ok {
 					return yield(m, nil), nil
 				}
 				var err error
@@ -286,7 +301,12 @@ func scanRows(ctx context.Context, rd kv.Reader, t *Table, r KeyRange, opts Scan
 				}
 				wire = buf
 			}
-			m := rt.mt.New()
+			var m protoreflect.Message
+			if ru != nil {
+				m = ru.generic(rt.mt)
+			} else {
+				m = rt.mt.New()
+			}
 			if err := e.dec.unmarshalPlan(uo, wire, m, 0, plan); err != nil {
 				return false, corrupt(key, "reassembled %s does not parse: %v", t.s.Desc.FullName(), err)
 			}
@@ -313,6 +333,10 @@ func scanEntries(ctx context.Context, rd kv.Reader, ref Ref, r KeyRange, opts Sc
 		}
 		if len(opts.Fields) > 0 {
 			yield(MapEntry{}, invalid("%s: ScanOptions.Fields applies to row scans, not to map scans", ref))
+			return
+		}
+		if opts.Reuse {
+			yield(MapEntry{}, invalid("%s: ScanOptions.Reuse applies to row scans, not to map scans", ref))
 			return
 		}
 		e := ref.table.db.reader(ctx, rd)

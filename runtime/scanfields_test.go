@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/protoql/protoql/internal/querytest"
 	"github.com/protoql/protoql/internal/testpb"
 	"github.com/protoql/protoql/kv"
 	"github.com/protoql/protoql/kv/memkv"
@@ -153,10 +154,11 @@ func TestScanFieldsCorruption(t *testing.T) {
 		check(t, b.DeleteRange(ref.Key(), append(ref.Key(), 0xff)))
 		check(t, b.Set(ref.Key(), tt.value))
 		check(t, store.Apply(ctx, b))
-		for _, unplanned := range []bool{false, true} {
+		for i := range 4 {
+			unplanned, reuse := i%2 == 1, i >= 2
 			runtime.SetUnplannedRowScanForTest(unplanned)
 			var err error
-			for _, err = range db.Scan(ctx, users, runtime.KeyRange{}, runtime.ScanOptions{Fields: fields}) {
+			for _, err = range db.Scan(ctx, users, runtime.KeyRange{}, runtime.ScanOptions{Fields: fields, Reuse: reuse}) {
 				if err != nil {
 					break
 				}
@@ -164,8 +166,68 @@ func TestScanFieldsCorruption(t *testing.T) {
 			runtime.SetUnplannedRowScanForTest(false)
 			var ce *runtime.CorruptError
 			if !errors.As(err, &ce) || !strings.Contains(err.Error(), tt.want) || string(ce.Key) != string(ref.Key()) {
-				t.Errorf("%s (unplanned %v): got %v, want a CorruptError of key %x containing %q", tt.name, unplanned, err, ref.Key(), tt.want)
+				t.Errorf("%s (unplanned %v, reuse %v): got %v, want a CorruptError of key %x containing %q", tt.name, unplanned, reuse, err, ref.Key(), tt.want)
 			}
 		}
+	}
+}
+
+// TestScanReuseStrings checks that the strings of a scan with
+// ScanOptions.Reuse outlive their rows: the strings of every row, kept
+// while the scan goes on (across many of the blocks they are cut from,
+// and rows whose strings are longer than a block), read the same as a
+// scan's without Reuse at its end.
+func TestScanReuseStrings(t *testing.T) {
+	ctx := context.Background()
+	db := openScalars(t, memkv.New())
+	tbl := table(t, db, "Scalars")
+	scalars := must[testpb.ScalarsTable](t)(testpb.NewScalarsTable(db))
+	for i := range 600 {
+		s := strings.Repeat(fmt.Sprintf("%d.", i), i%37)
+		if i%97 == 5 {
+			s = strings.Repeat("x", 5000+i) // longer than a block
+		}
+		check(t, scalars.Put(ctx, &testpb.Scalars{Name: fmt.Sprintf("row-%03d", i), S: s, I64: int64(i)}))
+	}
+	scan := func(reuse bool) (names, ss []string, i64s []int64) {
+		for m, err := range db.Scan(ctx, tbl, runtime.KeyRange{}, runtime.ScanOptions{Fields: []string{"s", "i64"}, Reuse: reuse}) {
+			check(t, err)
+			s := m.(*testpb.Scalars)
+			names, ss, i64s = append(names, s.Name), append(ss, s.S), append(i64s, s.I64)
+		}
+		return names, ss, i64s
+	}
+	wn, ws, wi := scan(false)
+	gn, gs, gi := scan(true)
+	if len(wn) != 600 || !slices.Equal(gn, wn) || !slices.Equal(gs, ws) || !slices.Equal(gi, wi) {
+		t.Fatalf("reusing scan: %d rows, names equal %v, s equal %v, i64 equal %v; want the %d rows of the scan without Reuse",
+			len(gn), slices.Equal(gn, wn), slices.Equal(gs, ws), slices.Equal(gi, wi), len(wn))
+	}
+}
+
+// TestScanReuseRefused checks that map and index scans refuse
+// ScanOptions.Reuse, which applies to row scans.
+func TestScanReuseRefused(t *testing.T) {
+	ctx := context.Background()
+	db := openDB(t, memkv.New())
+	users := must[testpb.UserTable](t)(testpb.NewUserTable(db))
+	check(t, users.Put(ctx, userWithSessions("u", 3)))
+	for _, err := range users.Row("u").Sessions().Scan(ctx, runtime.ScanOptions{Reuse: true}) {
+		if !errors.Is(err, runtime.ErrInvalid) {
+			t.Errorf("map scan with Reuse: got %v, want ErrInvalid", err)
+		}
+		break
+	}
+	idb := querytest.OpenIndexed(t, memkv.New())
+	accounts := must[testpb.AccountTable](t)(testpb.NewAccountTable(idb))
+	n := 0
+	for _, err := range accounts.ByAge().Scan(ctx, nil, runtime.ScanOptions{Reuse: true}) {
+		n++
+		if !errors.Is(err, runtime.ErrInvalid) {
+			t.Errorf("index scan with Reuse: got %v, want ErrInvalid", err)
+		}
+	}
+	if n != 1 {
+		t.Errorf("index scan with Reuse of an empty table: %d results, want its one error", n)
 	}
 }
