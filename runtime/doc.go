@@ -66,8 +66,10 @@
 //
 // A typed row scan with ScanOptions.Fields reads with the projection of
 // those fields, as a query would, so it seeks past the maps and objects it
-// does not return. A query's row cursors are signed only when
-// Result.Cursor is called; a map page's, once per page cut short.
+// does not return; with ScanOptions.Reuse it decodes every row into one
+// message, valid until the next row. A query's row cursors are signed
+// only when Result.Cursor is called; a map page's, once per page cut
+// short.
 //
 // Every key and value read is checked against the schema: an unknown key
 // element, a non-canonical key, a value holding a field that is stored
