@@ -49,9 +49,11 @@ type ScanOptions struct {
 	// stay valid — they are not overwritten — but one kept string keeps
 	// the block it was cut from alive, with the strings of the rows
 	// around it (4 KiB, or the row's own when longer). It saves the
-	// allocation of each row's message and strings: a projected scan of
-	// scalar fields (Fields) allocates nothing per row. Map scans and
-	// index scans refuse it with ErrInvalid.
+	// allocation of each row's message: a projected scan of scalar fields
+	// (Fields) then allocates only a block of strings now and then; a
+	// scan of whole rows, or of maps and objects, still allocates what
+	// proto.Unmarshal makes for the row's strings, maps and nested
+	// messages. Map scans and index scans refuse it with ErrInvalid.
 	Reuse bool
 }
 
