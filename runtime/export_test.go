@@ -119,22 +119,32 @@ var errNoRowPlan = invalid("the projection has no row plan")
 // (unfiltered), for the projection of fields in the two ways the row scan
 // can: the plan's one pass (decodeOwn), and filterChecked followed by the
 // plan's decode of what it kept. own and planned are the rows of each
-// (nil where it declined), filterErr the filter's error.
-func RowPlanOwnForTest(t *Table, fields []string, key, value []byte) (own, planned proto.Message, filterErr, err error) {
+// (nil where it declined), filterErr the filter's error. reused is the
+// one pass's row as a scan with ScanOptions.Reuse decodes it: into a
+// message that held dirty (another row, or nil), with strings cut from a
+// block that already holds some.
+func RowPlanOwnForTest(t *Table, fields []string, key, value []byte, dirty proto.Message) (own, reused, planned proto.Message, filterErr, err error) {
 	p, rp, err := t.projection(fields)
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, nil, nil, nil, err
 	}
 	if rp == nil {
-		return nil, nil, nil, errNoRowPlan
+		return nil, nil, nil, nil, errNoRowPlan
 	}
 	own, _ = rp.decodeOwn(key, value, nil)
+	ru := new(rowReuse)
+	if m := ru.planned(rp.typ).Interface().(proto.Message); dirty != nil {
+		proto.Merge(m, dirty)
+	}
+	ru.arena.Grow(arenaBlock)
+	ru.arena.WriteString("bytes of the rows before")
+	reused, _ = rp.decodeOwn(key, value, ru)
 	var e exec
 	kept, filterErr := e.filterChecked(key, value, t.s.Root, p)
 	if filterErr == nil {
 		planned, _ = rp.decode(key, kept)
 	}
-	return own, planned, filterErr, nil
+	return own, reused, planned, filterErr, nil
 }
 
 // KeyPrefixForTest returns the prefix of t's row keys.

@@ -242,11 +242,24 @@ func FuzzRowPlan(f *testing.F) {
 // rows the two steps decode, into the same message, bit for bit, and
 // decline every value the filter refuses (the scan then reports the
 // filter's error). It reports whether the one pass decoded.
-func checkRowPlanOwn(t testing.TB, tbl *runtime.Table, fields []string, key, value []byte) bool {
+//
+// The one pass into a reused message (ScanOptions.Reuse) that held dirty
+// must decode the same rows into the same message.
+func checkRowPlanOwn(t testing.TB, tbl *runtime.Table, fields []string, key, value []byte, dirty proto.Message) bool {
 	t.Helper()
-	own, planned, filterErr, err := runtime.RowPlanOwnForTest(tbl, fields, key, value)
+	own, reused, planned, filterErr, err := runtime.RowPlanOwnForTest(tbl, fields, key, value, dirty)
 	if err != nil {
 		t.Fatal(err)
+	}
+	switch {
+	case (own == nil) != (reused == nil):
+		t.Fatalf("fields %q value %x key %x: the one pass decoded %v, into a reused message %v", fields, value, key, own, reused)
+	case own != nil:
+		gb, err1 := proto.MarshalOptions{Deterministic: true}.Marshal(reused)
+		wb, err2 := proto.MarshalOptions{Deterministic: true}.Marshal(own)
+		if !proto.Equal(reused, own) || err1 != nil || err2 != nil || !bytes.Equal(gb, wb) {
+			t.Fatalf("fields %q value %x key %x:\nreused   %v\none pass %v", fields, value, key, reused, own)
+		}
 	}
 	switch {
 	case own == nil && planned == nil:
@@ -292,7 +305,7 @@ func TestRowPlanOwnMatchesFilter(t *testing.T) {
 		if i%4 != 0 {
 			value = mutateWire(r, value)
 		}
-		if checkRowPlanOwn(t, tbl, fields, key, value) {
+		if checkRowPlanOwn(t, tbl, fields, key, value, randomScalars(r)) {
 			decoded++
 		} else {
 			declined++
@@ -319,7 +332,8 @@ func FuzzRowPlanOwn(f *testing.F) {
 	f.Fuzz(func(t *testing.T, seed uint64, value []byte) {
 		r := rand.New(rand.NewPCG(seed, 0))
 		key := must[runtime.Ref](t)(tbl.RowOf(randomScalars(r))).Key()
-		checkRowPlanOwn(t, tbl, planFields, key, value)
-		checkRowPlanOwn(t, tbl, []string{"s", "name"}, key, value)
+		dirty := randomScalars(r)
+		checkRowPlanOwn(t, tbl, planFields, key, value, dirty)
+		checkRowPlanOwn(t, tbl, []string{"s", "name"}, key, value, dirty)
 	})
 }
