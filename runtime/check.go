@@ -149,10 +149,30 @@ func checkMessageUnknown(m protoreflect.Message) error {
 		}
 		b = b[tn+vn:]
 	}
+	if !mayNest(m.Descriptor()) {
+		return nil // no field of m can hold a message
+	}
 	var err error
 	m.Range(func(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
 		err = checkNested(fd, v)
 		return err == nil
 	})
 	return err
+}
+
+// mayNest reports whether a message of type md can hold other messages:
+// a message, group, list or map of them field, or an extension (which
+// checkNested would check).
+func mayNest(md protoreflect.MessageDescriptor) bool {
+	if md.ExtensionRanges().Len() > 0 {
+		return true
+	}
+	fields := md.Fields()
+	for i := range fields.Len() {
+		fd := fields.Get(i)
+		if fd.Message() != nil && (!fd.IsMap() || fd.MapValue().Message() != nil) {
+			return true
+		}
+	}
+	return false
 }

@@ -2,6 +2,7 @@ package runtime
 
 import (
 	"cmp"
+	"math"
 	"slices"
 	"sync"
 
@@ -31,6 +32,32 @@ type encoder struct {
 	// shells are the messages inline values are copied into (see
 	// inlineValue), one per message type, reused from object to object.
 	shells []protoreflect.Message
+	// plans holds the inline plans this encoder has looked up (planOf),
+	// so that the objects of one write after the first of their node do
+	// not search the DB's cache again.
+	plans [4]nodePlan
+}
+
+// nodePlan is a node and its inline plan (nil: the node has none).
+type nodePlan struct {
+	n *schema.Node
+	p *inlinePlan
+}
+
+// plan returns planOf(n) from e.plans, or from the DB's cache (and then
+// remembers it while e.plans has room).
+func (e *encoder) plan(n *schema.Node) *inlinePlan {
+	for i := range e.plans {
+		switch e.plans[i].n {
+		case n:
+			return e.plans[i].p
+		case nil:
+			p := planOf(&e.t.db.plans, n)
+			e.plans[i] = nodePlan{n, p}
+			return p
+		}
+	}
+	return planOf(&e.t.db.plans, n)
 }
 
 // object writes the pairs of m, stored at key with layout n. The object's
@@ -47,10 +74,16 @@ func (e *encoder) object(key []byte, n *schema.Node, m protoreflect.Message) err
 	if len(n.Children) == 0 {
 		return nil
 	}
-	fields := m.Descriptor().Fields()
+	md := m.Descriptor()
+	own := md == n.Desc // then the layout's descriptors are m's own
 	for _, f := range n.Children {
-		fd := fields.ByNumber(f.Number())
-		if fd == nil || !m.Has(fd) {
+		fd := f.Desc
+		if !own {
+			if fd = md.Fields().ByNumber(f.Number()); fd == nil {
+				continue
+			}
+		}
+		if !m.Has(fd) {
 			continue
 		}
 		parent := key
@@ -93,12 +126,16 @@ func (e *encoder) child(parent []byte, f *schema.Field, fd protoreflect.FieldDes
 		return e.object(f.AppendElem(base), f.Child, v.Message())
 	case schema.Map:
 		var err error
+		vfd := f.MapValue
+		if fd != f.Desc {
+			vfd = fd.MapValue()
+		}
 		v.Map().Range(func(mk protoreflect.MapKey, mv protoreflect.Value) bool {
 			if err = checkUTF8(f.MapKey, mk.Value()); err != nil {
 				err = invalid("%s: map key: %v", clip(e.t.render(parent)+"."+string(f.Name())), err)
 				return false
 			}
-			err = e.entry(f.Key.Append(base, mk.Value()), f, fd.MapValue(), mv)
+			err = e.entry(f.Key.Append(base, mk.Value()), f, vfd, mv)
 			return err == nil
 		})
 		return err
@@ -131,7 +168,7 @@ func (e *encoder) inlineValue(b []byte, n *schema.Node, m protoreflect.Message) 
 	if err := checkUnknown(n, m.GetUnknown()); err != nil {
 		return nil, err
 	}
-	if p := planOf(&e.t.db.plans, n); p != nil && m.Descriptor() == n.Desc {
+	if p := e.plan(n); p != nil && m.Descriptor() == n.Desc {
 		return e.planned(b, p, m) // the plan's descriptors are m's own
 	}
 	return e.shellValue(b, n, m)
@@ -171,8 +208,27 @@ func (e *encoder) shellValue(b []byte, n *schema.Node, m protoreflect.Message) (
 // fields in that order, then the unknown fields.
 type inlinePlan struct {
 	fields []protoreflect.FieldDescriptor // the inline fields, by number
-	scalar []bool                         // singular scalar: encoded here
+	kinds  []inlineKind                   // how each is encoded
 }
+
+// inlineKind is how the plan writes one inline field.
+type inlineKind uint8
+
+const (
+	// inlineShell: marshalled from a shell holding it alone (lists, maps,
+	// groups).
+	inlineShell inlineKind = iota
+	// inlineScalar: a singular scalar with presence (proto2 optional,
+	// proto3 optional, oneof member), by appendScalar when m.Has it.
+	inlineScalar
+	// inlineImplicit: a singular scalar without presence, by appendScalar
+	// unless its value is one Has reports unset (the zero value; -0.0 is
+	// set), read with one Get instead of Has then Get.
+	inlineImplicit
+	// inlineMessage: a singular message field, as its tag, length and the
+	// message marshalled, what Marshal writes for it.
+	inlineMessage
+)
 
 // planOf returns n's inline plan, or nil when n's value cannot be written
 // field by field: a message with extensions (Marshal writes them first, in
@@ -203,7 +259,18 @@ func planOf(plans *sync.Map, n *schema.Node) *inlinePlan {
 			return cmp.Compare(a.Number(), b.Number())
 		})
 		for _, fd := range p.fields {
-			p.scalar = append(p.scalar, !fd.IsList() && !fd.IsMap() && fd.Message() == nil)
+			k := inlineShell
+			switch {
+			case fd.IsList() || fd.IsMap():
+			case fd.Kind() == protoreflect.MessageKind:
+				k = inlineMessage
+			case fd.Message() != nil: // a group
+			case fd.HasPresence():
+				k = inlineScalar
+			default:
+				k = inlineImplicit
+			}
+			p.kinds = append(p.kinds, k)
 		}
 	}
 	plans.Store(n, p)
@@ -221,16 +288,26 @@ func oneofRank(fd protoreflect.FieldDescriptor) int {
 }
 
 // planned appends the encoding of m's inline fields by plan p: a singular
-// scalar by appendScalar, any other field by marshalling a shell holding it
-// alone. Then m's unknown fields, which the caller checked.
+// scalar by appendScalar, a singular message as Marshal writes it, any other
+// field by marshalling a shell holding it alone. Then m's unknown fields,
+// which the caller checked.
 func (e *encoder) planned(b []byte, p *inlinePlan, m protoreflect.Message) ([]byte, error) {
 	var sh protoreflect.Message
 	for i, fd := range p.fields {
-		if !m.Has(fd) {
-			continue
+		var v protoreflect.Value
+		k := p.kinds[i]
+		if k == inlineImplicit {
+			if v = m.Get(fd); !implicitSet(fd, v) {
+				continue
+			}
+		} else {
+			if !m.Has(fd) {
+				continue
+			}
+			v = m.Get(fd)
 		}
-		v := m.Get(fd)
-		if p.scalar[i] {
+		switch k {
+		case inlineScalar, inlineImplicit:
 			if err := checkUTF8(fd, v); err != nil {
 				return nil, err
 			}
@@ -240,11 +317,17 @@ func (e *encoder) planned(b []byte, p *inlinePlan, m protoreflect.Message) ([]by
 		if err := checkNested(fd, v); err != nil {
 			return nil, err
 		}
+		var err error
+		if k == inlineMessage {
+			if b, err = appendMessage(b, fd.Number(), v.Message()); err != nil {
+				return nil, err
+			}
+			continue
+		}
 		if sh == nil {
 			sh = e.shell(m)
 		}
 		sh.Set(fd, v)
-		var err error
 		b, err = marshal.MarshalAppend(b, sh.Interface())
 		sh.Clear(fd)
 		if err != nil {
@@ -252,6 +335,51 @@ func (e *encoder) planned(b []byte, p *inlinePlan, m protoreflect.Message) ([]by
 		}
 	}
 	return append(b, m.GetUnknown()...), nil
+}
+
+// implicitSet reports whether v, the value of fd, a singular scalar field
+// without presence, is one that m.Has(fd) reports set and Marshal writes:
+// not the zero value of its kind, where -0.0 is not zero (it has a bit set).
+func implicitSet(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
+	switch fd.Kind() {
+	case protoreflect.BoolKind:
+		return v.Bool()
+	case protoreflect.EnumKind:
+		return v.Enum() != 0
+	case protoreflect.Int32Kind, protoreflect.Int64Kind, protoreflect.Sint32Kind, protoreflect.Sint64Kind,
+		protoreflect.Sfixed32Kind, protoreflect.Sfixed64Kind:
+		return v.Int() != 0
+	case protoreflect.Uint32Kind, protoreflect.Uint64Kind, protoreflect.Fixed32Kind, protoreflect.Fixed64Kind:
+		return v.Uint() != 0
+	case protoreflect.FloatKind, protoreflect.DoubleKind:
+		return math.Float64bits(v.Float()) != 0
+	case protoreflect.StringKind:
+		return len(v.String()) > 0
+	case protoreflect.BytesKind:
+		return len(v.Bytes()) > 0
+	}
+	return true
+}
+
+// appendMessage appends sub as field num of message type: its tag, its
+// length and its deterministic encoding, which is what Marshal writes for a
+// singular message field. The encoding is appended after a one-byte length,
+// moved when the length needs more.
+func appendMessage(b []byte, num protowire.Number, sub protoreflect.Message) ([]byte, error) {
+	b = protowire.AppendTag(b, num, protowire.BytesType)
+	at := len(b)
+	b, err := marshal.MarshalAppend(append(b, 0), sub.Interface())
+	if err != nil {
+		return nil, err
+	}
+	n := len(b) - at - 1
+	w := protowire.SizeVarint(uint64(n))
+	if w > 1 {
+		b = append(b, make([]byte, w-1)...)
+		copy(b[at+w:], b[at+1:at+1+n])
+	}
+	protowire.AppendVarint(b[at:at], uint64(n))
+	return b, nil
 }
 
 // ownValue appends the encoding of m, which must hold nothing but fields

@@ -181,3 +181,11 @@ func (rp *rowPlan) decode(key, wire []byte) (proto.Message, bool) {
 func CursorSecretKeyForTest(db *DB) []byte { return db.metaKey(cursorKeyName) }
 
 const CursorSecretLen = cursorKeyLen
+
+// EncodePutForTest records the pairs Put writes for m at ref in a pooled
+// batch and discards them: the encoding half of a Put, without a store.
+func EncodePutForTest(ref Ref, m proto.Message) error {
+	b := batchPool.Get().(*writeBatch)
+	defer b.release()
+	return put(b, ref, m)
+}

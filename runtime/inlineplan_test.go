@@ -2,7 +2,9 @@ package runtime_test
 
 import (
 	"bytes"
+	"context"
 	"math"
+	"strings"
 	"testing"
 
 	"github.com/protoql/protoql/internal/testpb"
@@ -12,6 +14,7 @@ import (
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/types/dynamicpb"
+	"google.golang.org/protobuf/types/known/timestamppb"
 )
 
 // planNodes returns every node of the test schema whose inline fields the
@@ -30,7 +33,11 @@ func planNodes(t testing.TB) (nodes []*schema.Node, dbs []*runtime.DB) {
 			}
 		}
 	}
-	for _, db := range []*runtime.DB{social} {
+	scalars, err := runtime.Open(context.Background(), memkv.New(), runtime.WithSchema(testpb.File_protoql_test_v1_scalars_proto))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, db := range []*runtime.DB{social, scalars} {
 		for _, tb := range db.Catalog().Tables {
 			walk(db, tb.Root)
 		}
@@ -58,6 +65,14 @@ func FuzzInlinePlan(f *testing.F) {
 	f.Add(must[[]byte](f)(proto.Marshal(&testpb.User{UserId: "p", Registered: 1, Contact: &testpb.User_Phone{Phone: "123"}, Profile: &testpb.Profile{Bio: "b"}})))
 	f.Add(must[[]byte](f)(proto.Marshal(&testpb.Session{ExpiresUs: -1, Geo: &testpb.Geo{Lat: math.Copysign(0, -1)}})))
 	f.Add([]byte{0x08, 0x80, 0x80, 0x80, 0x80, 0x10, 0x12, 0x01, 'x', 0xa0, 0x06, 0x01})
+	// Every scalar kind with its zero value, -0.0 and NaN (set: Has and
+	// Marshal tell them from 0 by their bits), and an inline message of
+	// more than 127 bytes (a length of two bytes).
+	f.Add(must[[]byte](f)(proto.Marshal(&testpb.Scalars{Name: "z", Fl: float32(math.Copysign(0, -1)), Db: math.Copysign(0, -1)})))
+	f.Add(must[[]byte](f)(proto.Marshal(&testpb.Scalars{Name: "n", B: true, I32: -1, S32: -2, Sf32: -3, I64: 4, S64: -5, Sf64: 6, U32: 7, F32: 8, U64: 9, F64: 10,
+		Fl: float32(math.NaN()), Db: math.Inf(-1), S: "s", By: []byte{0}, Level: testpb.Level_LEVEL_HIGH, Opt: proto.String(""), Nums: []int32{1, -1}, Choice: &testpb.Scalars_Right{Right: 0}})))
+	f.Add(must[[]byte](f)(proto.Marshal(&testpb.User{UserId: "l", Profile: &testpb.Profile{Bio: strings.Repeat("b", 200), Links: map[string]string{"k": "v"}}})))
+	f.Add(must[[]byte](f)(proto.Marshal(&testpb.User{UserId: "e", Profile: &testpb.Profile{}, Created: &timestamppb.Timestamp{}})))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		for i, n := range nodes {
 			for _, m := range []protoreflect.Message{dbs[i].NewMessage(n.Desc), dynamicpb.NewMessage(n.Desc)} {
