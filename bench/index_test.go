@@ -211,12 +211,15 @@ func BenchmarkIndexes(b *testing.B) {
 				b.Run(c.Name, func(b *testing.B) {
 					b.ReportAllocs()
 					w0 := c.Written()
+					cpu0 := cpuTime()
 					n := 0
 					for b.Loop() {
 						check(b, op(ctx, benchIndexOp))
 						benchIndexOp++
 						n++
 					}
+					// The process's CPU time per operation, as runOp's.
+					b.ReportMetric(float64(cpuTime()-cpu0)/float64(max(n, 1)), "cpu-ns/op")
 					b.ReportMetric(float64(c.Written()-w0)/float64(max(n, 1)), "written-B/op")
 				})
 			}

@@ -162,13 +162,23 @@ func (db *DB) apply(ctx context.Context, op string, ref *Ref, write func(kv.Writ
 
 // applyIx runs a write that maintains indexes as an optimistic
 // transaction: its reads of the old index state are validated at commit.
+// write is the runtime's own: it acts on what it reads only through its
+// writes and its error, so where the store offers it the transaction takes
+// no snapshot (kv.LatestUpdater: its commit, and an error it returns, are
+// validated as Update's, so it read one state all the same).
 func (db *DB) applyIx(ctx context.Context, op string, ref *Ref, write func(kv.Txn) error) error {
 	ctx, ob := db.obs.start(ctx, spanNames[op], db.obs.writeDur)
 	attempts := 0
-	err := db.store.Update(ctx, func(txn kv.Txn) error {
+	fn := func(txn kv.Txn) error {
 		attempts++
 		return write(txn)
-	})
+	}
+	var err error
+	if lu, ok := db.store.(kv.LatestUpdater); ok {
+		err = lu.UpdateLatest(ctx, fn)
+	} else {
+		err = db.store.Update(ctx, fn)
+	}
 	db.obs.endWrite(ctx, ob, op, ref, attempts, err)
 	return err
 }
