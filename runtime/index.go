@@ -140,7 +140,8 @@ func (d *idxDelta) entries(o idxObj, m protoreflect.Message, into map[string]idx
 	}
 	isNew := sameMap(into, d.new)
 	for _, x := range o.indexes {
-		rest := len(x.AppendPrefix(nil, nil))
+		var pb [32]byte // an index prefix (at most 28 bytes), on the stack
+		rest := len(x.AppendPrefix(pb[:0], nil))
 		if x.Map == nil {
 			rest += len(o.t.db.ns)
 		} else {
