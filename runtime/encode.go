@@ -83,14 +83,15 @@ func (e *encoder) object(key []byte, n *schema.Node, m protoreflect.Message) err
 				continue
 			}
 		}
-		if !m.Has(fd) {
+		v, ok := present(m, fd)
+		if !ok {
 			continue
 		}
 		parent := key
 		if f.Apart {
 			parent = e.t.apartKey(f, key)
 		}
-		if err := e.child(parent, f, fd, m.Get(fd)); err != nil {
+		if err := e.child(parent, f, fd, v); err != nil {
 			return err
 		}
 	}
@@ -294,18 +295,11 @@ func oneofRank(fd protoreflect.FieldDescriptor) int {
 func (e *encoder) planned(b []byte, p *inlinePlan, m protoreflect.Message) ([]byte, error) {
 	var sh protoreflect.Message
 	for i, fd := range p.fields {
-		var v protoreflect.Value
-		k := p.kinds[i]
-		if k == inlineImplicit {
-			if v = m.Get(fd); !implicitSet(fd, v) {
-				continue
-			}
-		} else {
-			if !m.Has(fd) {
-				continue
-			}
-			v = m.Get(fd)
+		v, ok := present(m, fd)
+		if !ok {
+			continue
 		}
+		k := p.kinds[i]
 		switch k {
 		case inlineScalar, inlineImplicit:
 			if err := checkUTF8(fd, v); err != nil {
@@ -335,6 +329,21 @@ func (e *encoder) planned(b []byte, p *inlinePlan, m protoreflect.Message) ([]by
 		}
 	}
 	return append(b, m.GetUnknown()...), nil
+}
+
+// present returns the value of field fd of m and whether m.Has(fd). A
+// scalar without presence is read once (Get, and implicitSet says whether
+// it is set); any other field is tested by Has and read only when set (Get
+// of an empty map or a nil message allocates its empty value).
+func present(m protoreflect.Message, fd protoreflect.FieldDescriptor) (protoreflect.Value, bool) {
+	if !fd.HasPresence() && !fd.IsList() && !fd.IsMap() && fd.Message() == nil && !fd.IsExtension() {
+		v := m.Get(fd)
+		return v, implicitSet(fd, v)
+	}
+	if !m.Has(fd) {
+		return protoreflect.Value{}, false
+	}
+	return m.Get(fd), true
 }
 
 // implicitSet reports whether v, the value of fd, a singular scalar field

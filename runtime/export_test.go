@@ -189,3 +189,8 @@ func EncodePutForTest(ref Ref, m proto.Message) error {
 	defer b.release()
 	return put(b, ref, m)
 }
+
+// PresentForTest is the encoder's presence test of field fd of m.
+func PresentForTest(m protoreflect.Message, fd protoreflect.FieldDescriptor) (protoreflect.Value, bool) {
+	return present(m, fd)
+}
