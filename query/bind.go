@@ -18,6 +18,9 @@ type Bound struct {
 	Plan *Plan
 	vals []protoreflect.Value // by Var.Index
 	acc  []BoundAccess        // by Access.ID
+	// keys holds the accesses' exact and whole-map bounds, one after the
+	// other, in a Bound that BindTo reuses; nil otherwise.
+	keys []byte
 }
 
 // BoundAccess is an Access with values: the key range to read and the
@@ -72,29 +75,81 @@ func (q *Query) Bind(vars map[string]any) (*Bound, error) {
 	return q.bind(vars)
 }
 
+// BindTo is Bind reusing dst's storage, for an executor that binds one
+// query after another and pools its state: the result is dst, bound to
+// q's variables, or for a query without variables the shared Bound that
+// Bind returns. Binding dst again (or Reset) overwrites what it held, the
+// key bounds included, so the caller must be done with every use of the
+// earlier binding first; the Bound is then not immutable, and belongs to
+// the caller. On error dst holds nothing usable until bound again.
+func (q *Query) BindTo(dst *Bound, vars map[string]any) (*Bound, error) {
+	if len(q.plan.Vars) == 0 && len(vars) == 0 {
+		return q.constBound()
+	}
+	if err := unknownVars(q.plan, vars); err != nil {
+		return nil, err
+	}
+	p := q.plan
+	dst.Reset()
+	dst.Plan = p
+	dst.vals = slices.Grow(dst.vals, len(p.Vars))[:len(p.Vars)]
+	dst.acc = slices.Grow(dst.acc, len(p.Accesses))[:len(p.Accesses)]
+	if dst.keys == nil {
+		dst.keys = make([]byte, 0, 64)
+	}
+	return dst, dst.bindVars(vars)
+}
+
+// Reset drops what a Bound that BindTo filled refers to (the plan, the
+// variables' values, the cursors), keeping its storage for the next
+// BindTo, so that a pooled Bound pins nothing of the call. A Bound that
+// Bind returned must not be Reset.
+func (b *Bound) Reset() {
+	b.Plan = nil
+	clear(b.vals)
+	clear(b.acc)
+	b.vals, b.acc, b.keys = b.vals[:0], b.acc[:0], b.keys[:0]
+	if cap(b.keys) > maxBoundKeys {
+		b.keys = nil
+	}
+}
+
+// maxBoundKeys caps the key buffer a reused Bound keeps: one query with
+// huge keys must not pin its memory in a pool.
+const maxBoundKeys = 64 << 10
+
 func (q *Query) bind(vars map[string]any) (*Bound, error) {
 	p := q.plan
 	if err := unknownVars(p, vars); err != nil {
 		return nil, err
 	}
 	b := &Bound{Plan: p, vals: make([]protoreflect.Value, len(p.Vars)), acc: make([]BoundAccess, len(p.Accesses))}
+	if err := b.bindVars(vars); err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+// bindVars fills b, whose slices are sized for its plan, from vars.
+func (b *Bound) bindVars(vars map[string]any) error {
+	p := b.Plan
 	for _, v := range p.Vars {
 		x, ok := vars[v.Name]
 		if !ok {
-			return nil, Errorf(v.Pos, ErrVariable, "$%s is not given: want %s (%s)", clip(v.Name), v.Type, v.Type.Where)
+			return Errorf(v.Pos, ErrVariable, "$%s is not given: want %s (%s)", clip(v.Name), v.Type, v.Type.Where)
 		}
 		val, err := convert(x, v.Type)
 		if err != nil {
-			return nil, varError(v, x, err)
+			return varError(v, x, err)
 		}
 		b.vals[v.Index] = val
 	}
 	for _, a := range p.Accesses {
 		if err := b.bindAccess(a); err != nil {
-			return nil, err
+			return err
 		}
 	}
-	return b, nil
+	return nil
 }
 
 func varError(v *Var, x any, err error) *Error {
@@ -189,19 +244,31 @@ func listVars(names []string) string {
 
 func (b *Bound) bindAccess(a *Access) error {
 	ba := &b.acc[a.ID]
+	// A reused Bound (keys not nil) builds its bounds in keys, each capped
+	// at its length so that no append to one writes into the next;
+	// otherwise each bound is allocated.
+	reuse := b.keys != nil
+	start := len(b.keys)
 	var p []byte
+	if reuse {
+		p = b.keys
+	}
 	switch {
 	case a.Index != nil:
-		p = a.Index.AppendPrefix(nil, nil)
+		p = a.Index.AppendPrefix(p, nil)
 	case a.Map == nil:
-		p = b.Plan.Table.AppendPrefix(nil)
+		p = b.Plan.Table.AppendPrefix(p)
 	}
 	for i, op := range a.Points {
 		p = a.Cols[i].Append(p, b.Value(op))
 	}
+	if reuse {
+		b.keys = p
+		p = p[start:len(p):len(p)]
+	}
 	switch {
 	case a.Exact():
-		ba.Lo, ba.Hi, ba.Exact = p, tuple.PrefixEnd(p), true
+		ba.Lo, ba.Hi, ba.Exact = p, b.prefixEnd(p), true
 	case a.Ranged:
 		var lo, hi protoreflect.Value
 		if a.Lower != nil {
@@ -212,10 +279,15 @@ func (b *Bound) bindAccess(a *Access) error {
 		}
 		ba.Lo, ba.Hi = a.Cols[len(a.Points)].Range(p, lo, hi)
 	case len(p) == 0: // a map read whole
-		ba.Lo = a.Cols[0].AppendTag(nil)
-		ba.Hi = tuple.PrefixEnd(ba.Lo)
+		if reuse {
+			b.keys = a.Cols[0].AppendTag(b.keys)
+			ba.Lo = b.keys[start:len(b.keys):len(b.keys)]
+		} else {
+			ba.Lo = a.Cols[0].AppendTag(nil)
+		}
+		ba.Hi = b.prefixEnd(ba.Lo)
 	default:
-		ba.Lo, ba.Hi = p, tuple.PrefixEnd(p)
+		ba.Lo, ba.Hi = p, b.prefixEnd(p)
 	}
 	if a.First != nil {
 		ba.First = int(b.Value(a.First).Int())
@@ -231,6 +303,21 @@ func (b *Bound) bindAccess(a *Access) error {
 		ba.After, ba.AfterPos = c, a.After.Pos
 	}
 	return nil
+}
+
+// prefixEnd returns tuple.PrefixEnd(k), in a reused Bound appended to
+// its keys and capped (nil when there is none, as PrefixEnd).
+func (b *Bound) prefixEnd(k []byte) []byte {
+	if b.keys == nil {
+		return tuple.PrefixEnd(k)
+	}
+	n := len(b.keys)
+	keys, ok := tuple.AppendPrefixEnd(b.keys, k)
+	if !ok {
+		return nil
+	}
+	b.keys = keys
+	return keys[n:len(keys):len(keys)]
 }
 
 // convert converts a Go value given for a variable to the variable's type.

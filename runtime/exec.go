@@ -65,6 +65,7 @@ type exec struct {
 	db    *DB
 	r     kv.Reader
 	b     *query.Bound
+	bound query.Bound // b's storage, when the query has variables
 	p     *query.Plan
 	t     *Table
 	lim   query.Limits
@@ -155,23 +156,28 @@ func (db *DB) newExec(ctx context.Context, q *query.Query, vars map[string]any, 
 	if o.cursorKey != nil && len(o.cursorKey) < cursorKeyLen {
 		return nil, invalid("WithCursorKey: the cursor key is %d bytes, want at least %d (the length of the secret protoql generates): a shorter key makes cursors easier to forge", len(o.cursorKey), cursorKeyLen)
 	}
-	b, err := q.Bind(vars)
+	e := execPool.Get().(*exec)
+	// The variables are bound into the execution's own Bound: nothing
+	// refers to it past the call (cursors keep positions, not bounds).
+	b, err := q.BindTo(&e.bound, vars)
 	if err != nil {
+		e.release()
 		return nil, err
 	}
 	p := q.Plan()
 	t := db.tables[p.Table.ID]
 	if t == nil || t.s.Desc.FullName() != p.Table.Desc.FullName() {
+		e.release()
 		return nil, invalid("the query reads table %s (id %d), which this DB does not have: compile queries against db.Catalog() or the schema the DB was opened with", p.Table.Desc.FullName(), p.Table.ID)
 	}
 	if err := db.indexesReadable(p); err != nil {
+		e.release()
 		return nil, err
 	}
 	key := o.cursorKey
 	if key == nil {
 		key = db.cursorSecret
 	}
-	e := execPool.Get().(*exec)
 	e.ctx, e.db, e.b, e.p, e.t, e.lim = ctx, db, b, p, t, o.limits
 	e.done = ctx.Done()
 	e.chunk = o.rowChunk
@@ -245,6 +251,7 @@ var execPool = sync.Pool{New: func() any { return new(exec) }}
 func (e *exec) release() {
 	e.closeAparts()
 	e.ctx, e.db, e.r, e.b, e.p, e.t = nil, nil, nil, nil, nil, nil
+	e.bound.Reset()
 	e.keys, e.bytes, e.rows, e.err, e.lim = 0, 0, 0, nil, query.Limits{}
 	e.path, e.mapCursors, e.inJoin, e.kept, e.onePosition = e.path[:0], nil, false, nil, false
 	e.done, e.progress, e.fed, e.chunk, e.pointRow = nil, false, false, 0, false

@@ -1,0 +1,134 @@
+package query_test
+
+import (
+	"bytes"
+	"fmt"
+	"math/rand/v2"
+	"reflect"
+	"testing"
+
+	"github.com/protoql/protoql/query"
+)
+
+// TestBindToMatchesBind binds random variables with BindTo into one Bound
+// reused from query to query, and with Bind, and requires the same result:
+// the same error, or every access bound to the same keys and page. What an
+// earlier binding left in the reused Bound must not show, and no bound may
+// share bytes that an append to another overwrites.
+func TestBindToMatchesBind(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 16))
+	str := func() any {
+		const alphabet = "ab\x00\x01\xfe\xff"
+		b := make([]byte, rng.IntN(12))
+		for i := range b {
+			b[i] = alphabet[rng.IntN(len(alphabet))]
+		}
+		return string(b)
+	}
+	cases := []struct {
+		text    string
+		vars    func() map[string]any
+		indexed bool // of indexedCatalog
+	}{
+		{`User[$id] { sessions(first: 10) { expires_us } }`, func() map[string]any { return map[string]any{"id": str()} }, false},
+		{`User[$id] { sessions[$a..$b](reverse: $r) { expires_us } }`, func() map[string]any {
+			return map[string]any{"id": str(), "a": str(), "b": str(), "r": rng.IntN(2) == 0}
+		}, false},
+		{`User[$lo..$hi](first: $n, reverse: $r) { user_id }`, func() map[string]any {
+			return map[string]any{"lo": str(), "hi": str(), "n": rng.IntN(5), "r": rng.IntN(2) == 0}
+		}, false},
+		{`Series[$m, $s]`, func() map[string]any {
+			return map[string]any{"m": str(), "s": rng.Int64N(1<<33) - 1<<31}
+		}, false},
+		{`Inbox[$o, $f] { subject }`, func() map[string]any {
+			return map[string]any{"o": str(), "f": []any{"FOLDER_INBOX", "FOLDER_NOPE", 1, 99999999999}[rng.IntN(4)]}
+		}, false},
+		{`Account.by_email[$e] { name }`, func() map[string]any { return map[string]any{"e": str()} }, true},
+		{`Account.by_age[$a, $lo..$hi](first: $n, reverse: $r) { name }`, func() map[string]any {
+			return map[string]any{"a": rng.IntN(100), "lo": str(), "hi": str(), "n": 1 + rng.IntN(5), "r": rng.IntN(2) == 0}
+		}, true},
+		{`User(after: $c)`, func() map[string]any { return map[string]any{"c": []any{"", "garbage", 5}[rng.IntN(3)]} }, false},
+		{`User[$id]`, func() map[string]any { return map[string]any{"id": str(), "extra": rng.IntN(3)} }, false},
+		{`User { user_id }`, func() map[string]any { return nil }, false},
+	}
+	qs := make([]*query.Query, len(cases))
+	for i, c := range cases {
+		cat := catalog()
+		if c.indexed {
+			cat = indexedCatalog()
+		}
+		qs[i] = query.MustCompile(cat, c.text)
+	}
+	var dst query.Bound
+	for n := range 3000 {
+		i := rng.IntN(len(cases))
+		vars := cases[i].vars()
+		if i == len(cases)-2 && rng.IntN(2) == 0 {
+			delete(vars, "extra")
+		}
+		want, werr := qs[i].Bind(vars)
+		got, gerr := qs[i].BindTo(&dst, vars)
+		if fmt.Sprint(werr) != fmt.Sprint(gerr) {
+			t.Fatalf("#%d %s %v: BindTo error %v, Bind %v", n, cases[i].text, vars, gerr, werr)
+		}
+		if werr != nil {
+			continue
+		}
+		check := func(when string) {
+			t.Helper()
+			for _, a := range qs[i].Plan().Accesses {
+				if w, g := want.Access(a), got.Access(a); !sameAccess(w, g) {
+					t.Fatalf("#%d %s %v, access %d %s: BindTo gave %+v, Bind %+v", n, cases[i].text, vars, a.ID, when, *g, *w)
+				}
+			}
+			if got.Explain() != want.Explain() {
+				t.Fatalf("#%d %s %v %s: BindTo explains as\n%s\nBind as\n%s", n, cases[i].text, vars, when, got.Explain(), want.Explain())
+			}
+		}
+		check("")
+		// Appending to one bound must not write into another.
+		for _, a := range qs[i].Plan().Accesses {
+			ba := got.Access(a)
+			_ = append(ba.Lo, 0xEE, 0xEE, 0xEE)
+			_ = append(ba.Hi, 0xEE, 0xEE, 0xEE)
+		}
+		check("after appending to the bounds")
+		if rng.IntN(4) == 0 {
+			dst.Reset()
+		}
+	}
+}
+
+func sameAccess(w, g *query.BoundAccess) bool {
+	if !bytes.Equal(w.Lo, g.Lo) || !bytes.Equal(w.Hi, g.Hi) || (w.Hi == nil) != (g.Hi == nil) ||
+		w.Exact != g.Exact || w.First != g.First || w.Reverse != g.Reverse || w.AfterPos != g.AfterPos {
+		return false
+	}
+	return reflect.DeepEqual(w.After, g.After)
+}
+
+// TestBindToReuses holds BindTo of a point query with variables to no
+// allocation once its Bound has grown: the executor binds every query
+// into its pooled Bound (Bind allocates the Bound, its slices and every
+// key bound).
+func TestBindToReuses(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector allocates on its own")
+	}
+	q := query.MustCompile(catalog(), `User[$id] { sessions(first: 10) { expires_us } }`)
+	vars := map[string]any{"id": "alice"}
+	var dst query.Bound
+	var err error
+	got := testing.AllocsPerRun(100, func() {
+		if _, e := q.BindTo(&dst, vars); e != nil {
+			err = e
+		}
+		dst.Reset()
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got != 0 {
+		t.Errorf("BindTo: %.1f allocations, want 0", got)
+	}
+}
