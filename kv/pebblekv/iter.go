@@ -42,18 +42,31 @@ func newIter(ctx context.Context, r reader, opts kv.IterOptions) (*iterator, err
 	}
 	// Pebble copies the bounds into the iterator (Iterator.processBounds),
 	// so the caller's buffers are not retained. Empty bounds are no bounds.
-	var po pebble.IterOptions
-	if len(lo) > 0 {
-		po.LowerBound = lo
+	var it *pebble.Iterator
+	var err error
+	if db, ok := r.(*pebble.DB); ok {
+		// The DB itself, called directly: its options stay on the stack
+		// (through the interface they escape, an allocation per iterator).
+		var po pebble.IterOptions
+		po.LowerBound, po.UpperBound = nonEmpty(lo), nonEmpty(hi)
+		it, err = db.NewIterWithContext(ctx, &po)
+	} else {
+		var po pebble.IterOptions
+		po.LowerBound, po.UpperBound = nonEmpty(lo), nonEmpty(hi)
+		it, err = r.NewIterWithContext(ctx, &po)
 	}
-	if len(hi) > 0 {
-		po.UpperBound = hi
-	}
-	it, err := r.NewIterWithContext(ctx, &po)
 	if err != nil {
 		return nil, fmt.Errorf("pebblekv: new iterator: %w", wrapCorrupt(err))
 	}
 	return &iterator{it: it, reverse: opts.Reverse}, nil
+}
+
+// nonEmpty returns b, or nil when it is empty: an empty bound is no bound.
+func nonEmpty(b []byte) []byte {
+	if len(b) == 0 {
+		return nil
+	}
+	return b
 }
 
 // enter reports whether the iterator may use the Pebble iterator; if so, the
