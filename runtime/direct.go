@@ -6,6 +6,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/protoql/protoql/query"
+	"github.com/protoql/protoql/schema"
 	"github.com/protoql/protoql/tuple"
 	"google.golang.org/protobuf/reflect/protoreflect"
 )
@@ -29,10 +30,12 @@ import (
 
 // directEntries collects the entries kept aside for the row being read.
 type directEntries struct {
-	// on is set while exec.row reads a row whose type has string-keyed
-	// maps of messages; plan is the row type's decode plan.
+	// on is set while exec.row (or get) reads a row whose type has
+	// string-keyed maps of messages; plan is the decode plan of the
+	// message the row is decoded into, node the row's layout.
 	on   bool
 	plan *msgPlan
+	node *schema.Node
 	ents []directEntry
 	keys []byte // the entries' keys, one after the other
 	vals []byte // the entries' filtered values, one after the other
@@ -52,9 +55,10 @@ type directEntry struct {
 // through the assembler.
 var noDirectEntries atomic.Bool
 
-// start begins a row of the type with plan p (nil: nothing is kept aside).
-func (d *directEntries) start(p *msgPlan) {
-	d.on, d.plan = p != nil && len(p.maps) > 0 && !noDirectEntries.Load(), p
+// start begins a row with layout n decoded into a message with plan p
+// (nil: nothing is kept aside).
+func (d *directEntries) start(p *msgPlan, n *schema.Node) {
+	d.on, d.plan, d.node = p != nil && len(p.maps) > 0 && !noDirectEntries.Load(), p, n
 	d.ents, d.keys, d.vals = d.ents[:0], d.keys[:0], d.vals[:0]
 }
 
@@ -66,7 +70,7 @@ func (d *directEntries) trim(max int) {
 	if cap(d.keys) > max || cap(d.vals) > max || cap(d.ents) > max/16 || cap(d.wire) > max/32 {
 		*d = directEntries{}
 	}
-	d.plan = nil
+	d.on, d.plan, d.node = false, nil, nil
 }
 
 // directMap returns the index in the row plan of the map that ch reads when its
@@ -92,7 +96,7 @@ func (e *exec) directEntry(w *walker, key []byte, parentLen int, ch *query.Child
 	}
 	// The entry's layout as the assembler finds it (the plan may come
 	// from another catalog of the same schema).
-	f := e.t.s.Root.Child(el.Field, el.Kind)
+	f := e.dir.node.Child(el.Field, el.Kind)
 	if f == nil || f.Number() != ch.Field.Number() || f.Child == nil {
 		return false, false, nil
 	}
@@ -116,6 +120,80 @@ func (e *exec) directEntry(w *walker, key []byte, parentLen int, ch *query.Child
 	d.keys = append(d.keys, el.Bytes...)
 	d.vals = append(d.vals, own...)
 	return true, true, e.countFed(key, own)
+}
+
+// wholeRow feeds the pairs of the row at key whole (object, for a
+// projection of everything), as feeding each of them to the assembler
+// does, but keeps aside each entry of a string-keyed message map of the
+// row that holds no key below its own: its value goes straight to fill.
+// Whether an entry holds keys below it shows only at the next key, so an
+// entry is kept aside provisionally and fed to the assembler after all
+// when that key lies below it; its value was checked when kept, as the
+// assembler checks it.
+func (e *exec) wholeRow(w *walker, key []byte) error {
+	d := &e.dir
+	pending := false // the last entry kept aside may yet hold keys below it
+	for ok := true; ok && bytes.HasPrefix(w.key, key); ok = w.next() {
+		if pending {
+			pending = false
+			if len(w.key) > len(e.pendKey) && bytes.HasPrefix(w.key, e.pendKey) {
+				last := d.ents[len(d.ents)-1]
+				v := d.vals[len(d.vals)-last.valLen:]
+				if err := e.asm.add(e.pendKey, v); err != nil {
+					return err
+				}
+				d.ents = d.ents[:len(d.ents)-1]
+				d.keys = d.keys[:len(d.keys)-last.keyLen]
+				d.vals = d.vals[:len(d.vals)-last.valLen]
+			}
+		}
+		kept, err := e.keepWhole(key, w.key, w.val)
+		if err != nil {
+			return err
+		}
+		if kept {
+			pending = true
+			e.pendKey = append(e.pendKey[:0], w.key...)
+			if err := e.countFed(w.key, w.val); err != nil {
+				return err
+			}
+			continue
+		}
+		if err := e.feed(w.key, w.val); err != nil {
+			return err
+		}
+	}
+	return e.err
+}
+
+// keepWhole keeps the pair key, value of the row at row aside when it is
+// a whole entry of a string-keyed message map of the row (see wholeRow);
+// kept is false, and nothing done, when the assembler must take it.
+func (e *exec) keepWhole(row, key, value []byte) (kept bool, err error) {
+	if len(key) <= len(row) {
+		return false, nil
+	}
+	el, n, err := tuple.DecodeElement(key[len(row):])
+	if err != nil || len(row)+n != len(key) || el.Kind != tuple.KindString || !utf8.Valid(el.Bytes) {
+		return false, nil // the assembler reports or takes it
+	}
+	d := &e.dir
+	f := d.node.Child(el.Field, el.Kind)
+	if f == nil || f.Storage != schema.Map || f.Child == nil || f.Apart {
+		return false, nil
+	}
+	mi := d.plan.mapOf(f.Number())
+	if mi < 0 {
+		return false, nil
+	}
+	e.noteFed(key)
+	if err := checkValue(key, value, f.Child); err != nil {
+		return true, err
+	}
+	d.ents = append(d.ents, directEntry{plan: mi, keyLen: len(el.Bytes), valLen: len(value)})
+	d.keys = append(d.keys, el.Bytes...)
+	d.vals = append(d.vals, value...)
+	return true, nil
 }
 
 // fill sets the entries kept aside into m, the decoded row, and forgets

@@ -99,6 +99,9 @@ type exec struct {
 	// row read whole, or in pieces, the first of which sizes the chunk).
 	kept        []byte
 	onePosition bool
+	// pendKey holds the key of a whole row's entry kept aside
+	// provisionally (wholeRow).
+	pendKey []byte
 	// elemBuf holds the last entry of a map page (mapScan.run).
 	elemBuf []byte
 	// copyBuf holds a joined row's wire form while it is copied.
@@ -257,7 +260,7 @@ func (e *exec) release() {
 	e.done, e.progress, e.fed, e.chunk, e.pointRow = nil, false, false, 0, false
 	e.resume, e.resumeCounts, e.resumeLevel = nil, e.resumeCounts[:0], 0
 	e.last, e.lastCounts, e.counts = e.last[:0], e.lastCounts[:0], e.counts[:0]
-	for _, b := range []*[]byte{&e.copyBuf, &e.rootBuf, &e.last, &e.resumeBuf, &e.cutBuf, &e.scratch, &e.elemBuf} {
+	for _, b := range []*[]byte{&e.copyBuf, &e.rootBuf, &e.last, &e.resumeBuf, &e.cutBuf, &e.scratch, &e.elemBuf, &e.pendKey} {
 		if cap(*b) > maxPooledBuf {
 			*b = nil
 		}

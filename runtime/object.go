@@ -16,7 +16,7 @@ import (
 // the row is complete, so a cut row drops out whole.
 func (e *exec) row(w *walker, rowKey []byte) (proto.Message, error) {
 	e.asm.reset(rowKey, e.t.s.Root)
-	e.dir.start(e.t.rowType().plan)
+	e.dir.start(e.t.rowType().plan, e.t.s.Root)
 	e.fed, e.rowBytes = false, 0
 	_, err := e.object(w, rowKey, e.p.Proj, 0)
 	e.dir.stop()
@@ -33,7 +33,7 @@ func (e *exec) row(w *walker, rowKey []byte) (proto.Message, error) {
 		}
 	}
 	m, derr := e.decodeRow(e.t, rowKey, e.p.Proj)
-	e.dir.start(nil)
+	e.dir.start(nil, nil)
 	if derr != nil {
 		return nil, derr
 	}
@@ -92,6 +92,9 @@ func (e *exec) object(w *walker, key []byte, p *query.Proj, depth int) (bool, er
 	if p.All {
 		if aparts := e.rowAparts(depth); aparts != nil {
 			return true, e.wholeApart(w, key, key, aparts)
+		}
+		if depth == 0 && e.dir.on && !e.inJoin {
+			return true, e.wholeRow(w, key)
 		}
 		for ok := true; ok && bytes.HasPrefix(w.key, key); ok = w.next() {
 			if err := e.feed(w.key, w.val); err != nil {

@@ -104,7 +104,16 @@ func get(ctx context.Context, r kv.Reader, ref Ref, m proto.Message) error {
 		return err
 	}
 	defer w.close()
+	var plan *msgPlan
+	if ref.kind == RefRow {
+		// The row's map entries that hold no keys below them go
+		// straight into m's maps (direct.go), as in a query's row.
+		plan = decodePlanOf(m.ProtoReflect())
+	}
+	e.dir.start(plan, ref.node)
+	defer e.dir.start(nil, nil)
 	found, err := e.readWhole(w, ref.key, ref.node, wholeObject)
+	e.dir.stop()
 	if err != nil {
 		return err
 	}
@@ -112,7 +121,14 @@ func get(ctx context.Context, r kv.Reader, ref Ref, m proto.Message) error {
 		return notFound(ref)
 	}
 	proto.Reset(m)
-	return ref.decode(&e.dec, ref.key, e.asm.finish(), m.ProtoReflect())
+	mr := m.ProtoReflect()
+	if err := ref.decode(&e.dec, ref.key, e.asm.finish(), mr); err != nil {
+		return err
+	}
+	if err := e.dir.fill(&e.dec, ref.table.db.unmarshalOptions(), mr); err != nil {
+		return corrupt(ref.key, "reassembled %s does not parse: %v", mr.Descriptor().FullName(), err)
+	}
+	return nil
 }
 
 // scanWhole reads the units of kind in [lo, hi) whole, with layout n (nil
