@@ -194,8 +194,9 @@ func TestDirectEntries(t *testing.T) {
 
 // FuzzDirectEntries stores arbitrary bytes as the value of one entry of a
 // user's sessions (or of a copy of it under a key element changed to the
-// fuzzed byte) and reads the page with and without the entries kept aside
-// from the assembler: the same results and the same errors.
+// fuzzed byte) and reads the page, and the row whole, with and without the
+// entries kept aside from the assembler: the same results and the same
+// errors.
 func FuzzDirectEntries(f *testing.F) {
 	f.Add(byte('b'), false, []byte{0x08, 0x05})
 	f.Add(byte('b'), false, protowire.AppendString(protowire.AppendTag(nil, 1, protowire.BytesType), "x"))
@@ -217,7 +218,7 @@ func FuzzDirectEntries(f *testing.F) {
 		b := kv.NewBatch()
 		check(t, b.Set(key, value))
 		check(t, store.Apply(ctx, b))
-		for _, text := range []string{`User[$id] { sessions(first: 2) { expires_us } }`, `User[$id] { sessions { device, expires_us } }`} {
+		for _, text := range []string{`User[$id] { sessions(first: 2) { expires_us } }`, `User[$id] { sessions { device, expires_us } }`, `User[$id]`} {
 			q := query.MustCompile(db.Catalog(), text)
 			vars := map[string]any{"id": "u"}
 			runtime.SetDirectEntriesForTest(true)
