@@ -190,7 +190,7 @@ func (e *exec) keepWhole(row, key, value []byte) (kept bool, err error) {
 	if err := checkValue(key, value, f.Child); err != nil {
 		return true, err
 	}
-	d.ents = append(d.ents, directEntry{plan: mi, keyLen: len(el.Bytes), valLen: len(value)})
+	d.ents = append(d.ents, directEntry{plan: mi, keyLen: len(el.Bytes), valLen: len(value), plain: !inlineMap(f.Child)})
 	d.keys = append(d.keys, el.Bytes...)
 	d.vals = append(d.vals, value...)
 	return true, nil
@@ -211,6 +211,18 @@ func (d *directEntries) fill(dec *decoder, opts decodeOptions, m protoreflect.Me
 		vo += en.valLen
 	}
 	return dec.fillMaps(opts, m, d.plan, d.wire, string(d.keys), 0)
+}
+
+// inlineMap reports whether n stores a map in its own value: the value
+// of an entry with layout n holds no entry of a map otherwise (checkValue
+// refuses fields stored under their own keys).
+func inlineMap(n *schema.Node) bool {
+	for _, f := range n.Inline {
+		if f.Desc.IsMap() {
+			return true
+		}
+	}
+	return false
 }
 
 // keepsMap reports whether the inline fields p selects include a map.
