@@ -164,16 +164,28 @@ func BenchmarkPointQuery(b *testing.B) {
 			})
 		}
 	}
-	b.Run("whole/get", func(b *testing.B) {
-		b.ReportAllocs()
-		defer cpubench.Report(b)()
-		i := 0
-		for b.Loop() {
-			ref, _ := usersT.Row(protoreflect.ValueOfString(id(i)))
-			i++
-			if err := db.Get(ctx, ref, &testpb.User{}); err != nil {
-				b.Fatal(err)
-			}
+	// The typed Get, with the row's entries kept aside (direct) and all
+	// fed to the assembler, interleaved.
+	for _, path := range []string{"direct", "assembled", "direct", "assembled"} {
+		b.Run("whole/get/"+path, func(b *testing.B) {
+			runtime.SetDirectEntriesForTest(path == "direct")
+			defer runtime.SetDirectEntriesForTest(true)
+			benchGet(b, db, usersT, id)
+		})
+	}
+}
+
+// benchGet runs the typed Get of BenchmarkPointQuery's users.
+func benchGet(b *testing.B, db *runtime.DB, usersT *runtime.Table, id func(int) string) {
+	ctx := context.Background()
+	b.ReportAllocs()
+	defer cpubench.Report(b)()
+	i := 0
+	for b.Loop() {
+		ref, _ := usersT.Row(protoreflect.ValueOfString(id(i)))
+		i++
+		if err := db.Get(ctx, ref, &testpb.User{}); err != nil {
+			b.Fatal(err)
 		}
-	})
+	}
 }
