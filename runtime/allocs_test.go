@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/protoql/protoql/internal/testpb"
+	"github.com/protoql/protoql/query"
 	"github.com/protoql/protoql/runtime"
 )
 
@@ -109,5 +110,75 @@ func TestScanAllocs(t *testing.T) {
 	t.Logf("reusing: %.2f allocations per row", perRow)
 	if perRow > 0.05 {
 		t.Errorf("reusing: %.2f allocations per row, budget 0.05 (a block of strings now and then)", perRow)
+	}
+}
+
+// TestPointReadAllocs holds the point reads of issue 16 to their
+// allocation budgets on Pebble: the sessions query (DESIGN.md §8) and the
+// typed Get of a user with 10 sessions. Most are the result's (the
+// message, its map's and the entries' slab, one string of all the map
+// keys, the key column's string); then the cursor position kept for the
+// result, pebblekv's iterator adapter and the closures of DB.Query's
+// iterator and of the test's loop. Binding the query's variable (into the
+// pooled Bound), the map scan's bounds and Pebble's iterator options
+// allocate nothing.
+func TestPointReadAllocs(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector allocates on its own")
+	}
+	ctx := context.Background()
+	db := openDB(t, openPebble(t))
+	users := must[testpb.UserTable](t)(testpb.NewUserTable(db))
+	const rows = 64
+	ids := make([]string, rows)
+	for i := range ids {
+		ids[i] = fmt.Sprintf("user-%05d", i)
+		check(t, users.Put(ctx, userWithSessions(ids[i], 10)))
+	}
+	q := query.MustCompile(db.Catalog(), `User[$id] { sessions(first: 10) { expires_us } }`)
+	vars := map[string]any{}
+	for _, c := range []struct {
+		name   string
+		budget float64
+		op     func(i int) error
+	}{
+		{"sessions query", 17, func(i int) error {
+			vars["id"] = ids[i%rows]
+			n := 0
+			for res, err := range db.Query(ctx, q, vars) {
+				if err != nil {
+					return err
+				}
+				if len(res.Msg.(*testpb.User).Sessions) != 10 {
+					return fmt.Errorf("%d sessions, want 10", len(res.Msg.(*testpb.User).Sessions))
+				}
+				n++
+			}
+			if n != 1 {
+				return fmt.Errorf("%d results", n)
+			}
+			return nil
+		}},
+		{"typed Get of a user with 10 sessions", 21, func(i int) error {
+			u, err := users.Get(ctx, ids[i%rows])
+			if err == nil && len(u.Sessions) != 10 {
+				err = fmt.Errorf("%d sessions, want 10", len(u.Sessions))
+			}
+			return err
+		}},
+	} {
+		i := 0
+		var err error
+		got := testing.AllocsPerRun(200, func() {
+			if e := c.op(i); e != nil && err == nil {
+				err = e
+			}
+			i++
+		})
+		check(t, err)
+		t.Logf("%s: %.1f allocations", c.name, got)
+		if got > c.budget {
+			t.Errorf("%s: %.1f allocations, budget %.0f", c.name, got, c.budget)
+		}
 	}
 }

@@ -102,6 +102,8 @@ type exec struct {
 	// pendKey holds the key of a whole row's entry kept aside
 	// provisionally (wholeRow).
 	pendKey []byte
+	// mb holds the bounds of the map scan at each depth (mapBounds).
+	mb [][]byte
 	// elemBuf holds the last entry of a map page (mapScan.run).
 	elemBuf []byte
 	// copyBuf holds a joined row's wire form while it is copied.

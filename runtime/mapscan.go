@@ -21,7 +21,7 @@ func (e *exec) scanMap(w *walker, parent []byte, ch *query.Child, depth int) err
 		ba.Lo = ch.Elem
 		ba.Hi = tuple.PrefixEnd(ch.Elem)
 	}
-	lo, hi := join(parent, ba.Lo), join(parent, ba.Hi)
+	lo, hi := e.mapBounds(parent, ba.Lo, ba.Hi, depth)
 	if ba.After != nil {
 		var ok bool
 		if lo, hi, ok = schema.After(lo, hi, join(parent, ba.After.Key), ba.Reverse); !ok {
@@ -55,6 +55,28 @@ func (e *exec) scanMap(w *walker, parent []byte, ch *query.Child, depth int) err
 		e.counts[scan.level] = scan.before
 	}
 	return scan.run(&s)
+}
+
+// mapBounds returns parent+lo and parent+hi, the bounds of a map scan at
+// depth: outside joins in the execution's buffer of that depth, which no
+// other scan uses while this one runs (a map's entries are read at
+// depth+1 and below, a sibling map after it; joins, read once the row is
+// complete, get fresh bounds); nothing keeps them past the scan (the
+// walker's iterator copies its bounds, cursors copy their keys).
+func (e *exec) mapBounds(parent, lo, hi []byte, depth int) ([]byte, []byte) {
+	if e.inJoin {
+		return join(parent, lo), join(parent, hi)
+	}
+	for len(e.mb) <= depth {
+		e.mb = append(e.mb, nil)
+	}
+	b := append(append(e.mb[depth][:0], parent...), lo...)
+	n := len(b)
+	b = append(append(b, parent...), hi...)
+	if cap(b) <= maxPooledBuf {
+		e.mb[depth] = b
+	}
+	return b[:n:n], b[n:len(b):len(b)]
 }
 
 // mapScan reads the entries of one map. It counts the entries it starts
