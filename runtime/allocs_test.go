@@ -34,11 +34,7 @@ func TestWriteAllocs(t *testing.T) {
 		msgs[i] = userWithSessions(ids[i], 10)
 		check(t, users.Put(ctx, msgs[i]))
 	}
-	for _, c := range []struct {
-		name   string
-		budget float64
-		op     func(i int) error
-	}{
+	checkAllocBudgets(t, []allocCase{
 		{"breakout Set", 1, func(i int) error {
 			return users.Row(ids[i%rows]).LastSeenUs().Set(ctx, int64(i)<<20)
 		}},
@@ -48,21 +44,7 @@ func TestWriteAllocs(t *testing.T) {
 		{"Put of a user with 10 sessions", 38, func(i int) error {
 			return users.Put(ctx, msgs[i%rows])
 		}},
-	} {
-		i := 0
-		var err error
-		got := testing.AllocsPerRun(200, func() {
-			if e := c.op(i); e != nil && err == nil {
-				err = e
-			}
-			i++
-		})
-		check(t, err)
-		t.Logf("%s: %.1f allocations", c.name, got)
-		if got > c.budget {
-			t.Errorf("%s: %.1f allocations, budget %.0f", c.name, got, c.budget)
-		}
-	}
+	})
 }
 
 // TestScanAllocs holds the projected typed scan of scalar fields (the row
@@ -137,11 +119,7 @@ func TestPointReadAllocs(t *testing.T) {
 	}
 	q := query.MustCompile(db.Catalog(), `User[$id] { sessions(first: 10) { expires_us } }`)
 	vars := map[string]any{}
-	for _, c := range []struct {
-		name   string
-		budget float64
-		op     func(i int) error
-	}{
+	checkAllocBudgets(t, []allocCase{
 		{"sessions query", 17, func(i int) error {
 			vars["id"] = ids[i%rows]
 			n := 0
@@ -166,7 +144,23 @@ func TestPointReadAllocs(t *testing.T) {
 			}
 			return err
 		}},
-	} {
+	})
+}
+
+// allocCase is an operation with its allocation budget: op(i) runs the
+// i-th operation.
+type allocCase struct {
+	name   string
+	budget float64
+	op     func(i int) error
+}
+
+// checkAllocBudgets runs each case 200 times (after a warm-up) and fails
+// the test when an operation fails or averages more allocations than its
+// budget.
+func checkAllocBudgets(t *testing.T, cases []allocCase) {
+	t.Helper()
+	for _, c := range cases {
 		i := 0
 		var err error
 		got := testing.AllocsPerRun(200, func() {

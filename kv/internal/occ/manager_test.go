@@ -406,16 +406,7 @@ func TestCommitGroupedItemPanics(t *testing.T) {
 	t.Run("WriteSetQueued", func(t *testing.T) {
 		// The same, for a commit that would queue behind a group in flight.
 		m := NewManager("test", 0)
-		started, release := make(chan struct{}), make(chan struct{})
-		first := make(chan error, 1)
-		go func() {
-			first <- m.CommitGrouped(nil, nil, &testItem{"A", "k"}, func([]Item) error {
-				close(started)
-				<-release
-				return nil
-			})
-		}()
-		<-started
+		release, first := groupInFlight(m)
 		reg := m.Begin(func() {})
 		v := recovered(func() { _ = m.CommitGrouped(nil, nil, &panicItem{testItem{"B", "k"}, false}, apply) })
 		if v != "WriteSet boom" {
@@ -491,16 +482,7 @@ func TestCommitGroupedItemPanics(t *testing.T) {
 		// Begin. Each panic reaches its own committer only, and D, in
 		// their group, commits.
 		m := NewManager("test", 0)
-		started, release := make(chan struct{}), make(chan struct{})
-		first := make(chan error, 1)
-		go func() {
-			first <- m.CommitGrouped(nil, nil, &testItem{"A", "k"}, func([]Item) error {
-				close(started)
-				<-release
-				return nil
-			})
-		}()
-		<-started
+		release, first := groupInFlight(m)
 		got := make(chan string, 3)
 		for i, name := range []string{"B", "C", "D"} {
 			var it Item = &panicItem{testItem{name, "k"}, false}
@@ -658,4 +640,21 @@ func TestConflictCarriesDuration(t *testing.T) {
 	if !errors.As(err, &ce) || ce.ran < time.Minute || ce.ran > time.Hour {
 		t.Fatalf("conflict %#v, want one saying the transaction ran about a minute", err)
 	}
+}
+
+// groupInFlight starts committing A (key "k") on m and returns once its
+// apply has started: the group stays in flight until release is closed,
+// and first then receives A's result.
+func groupInFlight(m *Manager) (release chan struct{}, first chan error) {
+	started := make(chan struct{})
+	release, first = make(chan struct{}), make(chan error, 1)
+	go func() {
+		first <- m.CommitGrouped(nil, nil, &testItem{"A", "k"}, func([]Item) error {
+			close(started)
+			<-release
+			return nil
+		})
+	}()
+	<-started
+	return release, first
 }
