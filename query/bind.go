@@ -12,7 +12,9 @@ import (
 )
 
 // Bound is a Plan with its variables bound: concrete key bounds and page
-// arguments for every Access. It is immutable and safe for concurrent use.
+// arguments for every Access. One that Bind returns is immutable and safe
+// for concurrent use; one that BindTo filled belongs to its caller, who
+// overwrites it by binding it again or calling Reset.
 type Bound struct {
 	// Plan is the plan bound.
 	Plan *Plan
@@ -102,9 +104,14 @@ func (q *Query) BindTo(dst *Bound, vars map[string]any) (*Bound, error) {
 
 // Reset drops what a Bound that BindTo filled refers to (the plan, the
 // variables' values, the cursors), keeping its storage for the next
-// BindTo, so that a pooled Bound pins nothing of the call. A Bound that
-// Bind returned must not be Reset.
+// BindTo, so that a pooled Bound pins nothing of the call. On any other
+// Bound it does nothing: one that Bind returned (which BindTo also returns
+// for a query without variables) may be shared by every call of its
+// query, so it must stay as it is.
 func (b *Bound) Reset() {
+	if b.keys == nil {
+		return // not filled by BindTo (or already reset and trimmed)
+	}
 	b.Plan = nil
 	clear(b.vals)
 	clear(b.acc)

@@ -132,3 +132,35 @@ func TestBindToReuses(t *testing.T) {
 		t.Errorf("BindTo: %.1f allocations, want 0", got)
 	}
 }
+
+// TestResetLeavesSharedBound: BindTo of a query without variables returns
+// the Bound that Bind shares between the query's calls; a Reset of what
+// BindTo returned must leave it bound, or every later call of the query
+// would find no plan and no bounds.
+func TestResetLeavesSharedBound(t *testing.T) {
+	q := query.MustCompile(catalog(), `User { user_id }`)
+	want, err := q.Bind(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	explain := want.Explain()
+	var dst query.Bound
+	got, err := q.BindTo(&dst, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got != want {
+		t.Fatalf("BindTo of a query without variables gave %p, not Bind's shared Bound %p", got, want)
+	}
+	got.Reset()
+	again, err := q.Bind(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again.Plan != q.Plan() {
+		t.Fatalf("after Reset of the Bound BindTo returned, Bind gives plan %p, want %p", again.Plan, q.Plan())
+	}
+	if got := again.Explain(); got != explain {
+		t.Fatalf("after Reset of the Bound BindTo returned, Bind's Bound explains as\n%s\nwant\n%s", got, explain)
+	}
+}
