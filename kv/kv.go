@@ -76,7 +76,9 @@
 //
 // Closing a Store while other goroutines still use its iterators is not
 // a data race on the iterators' state: calls that begin after Close has
-// started fail as above, and Close waits for the calls in flight. But the
+// started fail as above (kv/pebblekv's and kv/tikvkv's Close also waits
+// for the calls in flight; kv/memkv and kv/remotekv release no memory an
+// iterator's call is using). But the
 // slices an iterator returned are the engine's memory, which Close
 // releases: a Key or Value slice read after Close has started, or a Key
 // or Value call that races it (the check that the store is open and the
