@@ -73,9 +73,26 @@ func sharedEnv(b *testing.B, name string, load func(*Env) error) *Env {
 // again) the operations continue the sequence instead of repeating it, so
 // that a later run of the insert workload inserts new users rather than
 // replacing the ones the previous run inserted. Each column has its own
-// sequence, so the columns of one workload run the same operations.
-// (BenchmarkIndexes does the same with benchIndexOp.)
+// sequence, starting at its own stretch (columnBase), as benchreport's
+// columns do: the columns share one store, and a column running the
+// operations another has just run would find their keys in the memtable
+// and the block cache. (BenchmarkIndexes keeps its own count,
+// benchIndexOp.)
 var benchOps = map[string]int{}
+
+// columnBases numbers the columns in the order they first run: column k
+// (from 1) starts its operations at k × 10,000,000.
+var columnBases = map[string]int{}
+
+// columnBase returns the first operation of column name.
+func columnBase(name string) int {
+	base, ok := columnBases[name]
+	if !ok {
+		base = (len(columnBases) + 1) * 10_000_000
+		columnBases[name] = base
+	}
+	return base
+}
 
 // runOp runs op b.N times and reports the CPU time and the engine's bytes
 // written per op.
@@ -84,7 +101,11 @@ func runOp(b *testing.B, e *Env, c Column, op Op) {
 	b.ReportAllocs()
 	w0 := e.written(c.Impl)
 	cpu0 := cpuTime()
-	n, first := 0, benchOps[b.Name()]
+	first, ok := benchOps[b.Name()]
+	if !ok {
+		first = columnBase(c.Name)
+	}
+	n := 0
 	for b.Loop() {
 		if err := op(ctx, first+n); err != nil {
 			b.Fatal(err)
