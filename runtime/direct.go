@@ -115,10 +115,7 @@ func (e *exec) directEntry(w *walker, key []byte, parentLen int, ch *query.Child
 	if err := checkValue(key, own, f.Child); err != nil {
 		return true, true, err
 	}
-	d := &e.dir
-	d.ents = append(d.ents, directEntry{plan: mi, keyLen: len(el.Bytes), valLen: len(own), plain: !keepsMap(ch.Proj)})
-	d.keys = append(d.keys, el.Bytes...)
-	d.vals = append(d.vals, own...)
+	e.dir.add(mi, el.Bytes, own, !keepsMap(ch.Proj))
 	return true, true, e.countFed(key, own)
 }
 
@@ -137,14 +134,9 @@ func (e *exec) wholeRow(w *walker, key []byte) error {
 		if pending {
 			pending = false
 			if len(w.key) > len(e.pendKey) && bytes.HasPrefix(w.key, e.pendKey) {
-				last := d.ents[len(d.ents)-1]
-				v := d.vals[len(d.vals)-last.valLen:]
-				if err := e.asm.add(e.pendKey, v); err != nil {
+				if err := e.asm.add(e.pendKey, d.dropLast()); err != nil {
 					return err
 				}
-				d.ents = d.ents[:len(d.ents)-1]
-				d.keys = d.keys[:len(d.keys)-last.keyLen]
-				d.vals = d.vals[:len(d.vals)-last.valLen]
 			}
 		}
 		kept, err := e.keepWhole(key, w.key, w.val)
@@ -190,10 +182,27 @@ func (e *exec) keepWhole(row, key, value []byte) (kept bool, err error) {
 	if err := checkValue(key, value, f.Child); err != nil {
 		return true, err
 	}
-	d.ents = append(d.ents, directEntry{plan: mi, keyLen: len(el.Bytes), valLen: len(value), plain: !inlineMap(f.Child)})
-	d.keys = append(d.keys, el.Bytes...)
-	d.vals = append(d.vals, value...)
+	d.add(mi, el.Bytes, value, !inlineMap(f.Child))
 	return true, nil
+}
+
+// add keeps aside the entry keyed key of plan.maps[mi] with value
+// (plain: a value that holds no map of its own).
+func (d *directEntries) add(mi int, key, value []byte, plain bool) {
+	d.ents = append(d.ents, directEntry{plan: mi, keyLen: len(key), valLen: len(value), plain: plain})
+	d.keys = append(d.keys, key...)
+	d.vals = append(d.vals, value...)
+}
+
+// dropLast forgets the entry kept aside last and returns its value (valid
+// until the next add).
+func (d *directEntries) dropLast() []byte {
+	last := d.ents[len(d.ents)-1]
+	v := d.vals[len(d.vals)-last.valLen:]
+	d.ents = d.ents[:len(d.ents)-1]
+	d.keys = d.keys[:len(d.keys)-last.keyLen]
+	d.vals = d.vals[:len(d.vals)-last.valLen]
+	return v
 }
 
 // fill sets the entries kept aside into m, the decoded row, and forgets
