@@ -63,8 +63,18 @@ func SetDirectEntriesForTest(on bool) { noDirectEntries.Store(!on) }
 // PatchScalar is patchScalar: the encoded value val of a message of md
 // with field fd set to v, made without decoding it, if it vouches for it.
 func PatchScalar(val []byte, md protoreflect.MessageDescriptor, fd protoreflect.FieldDescriptor, v protoreflect.Value) ([]byte, bool) {
-	return patchScalar(nil, val, md, fd, v)
+	return patchScalar(nil, val, md, nil, fd, v)
 }
+
+// PatchInline is patchScalar with node's layout (newInline's call), and
+// CheckValue is checkValue: where the first vouches for a value, the
+// second must accept it.
+func PatchInline(val []byte, node *schema.Node, fd protoreflect.FieldDescriptor, v protoreflect.Value) ([]byte, bool) {
+	return patchScalar(nil, val, node.Desc, node, fd, v)
+}
+
+// CheckValue is checkValue on a value of node.
+func CheckValue(val []byte, node *schema.Node) error { return checkValue(nil, val, node) }
 
 // SlowFieldKey is the key Ref.Field(num) built before keys shared a
 // keyBuf: a copy of r's key (or its apart key) with the field's element.

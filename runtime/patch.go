@@ -7,6 +7,8 @@ import (
 
 	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/reflect/protoreflect"
+
+	"github.com/protoql/protoql/schema"
 )
 
 // scalarSet is the one change of a typed inline setter: field fd set to v.
@@ -30,8 +32,14 @@ type scalarSet struct {
 // holding nothing else (no oneof member, unknown field or extension) has
 // no other bytes.
 //
+// When node is not nil (md's layout), it also reports false if val holds a
+// field that node stores other than inline: so a value it vouches for is
+// one checkValue accepts (well-formed, each field known to md and of its
+// own wire type, none stored elsewhere), and its caller need not walk the
+// value a second time to check it.
+//
 // The result is appended to dst[:0] (nil: a new slice).
-func patchScalar(dst, val []byte, md protoreflect.MessageDescriptor, fd protoreflect.FieldDescriptor, v protoreflect.Value) ([]byte, bool) {
+func patchScalar(dst, val []byte, md protoreflect.MessageDescriptor, node *schema.Node, fd protoreflect.FieldDescriptor, v protoreflect.Value) ([]byte, bool) {
 	if md.Syntax() != protoreflect.Proto3 || fd.ContainingMessage() != md || !simpleScalar(fd) {
 		return nil, false
 	}
@@ -59,6 +67,11 @@ func patchScalar(dst, val []byte, md protoreflect.MessageDescriptor, fd protoref
 		sfd := fields.ByNumber(n)
 		if sfd == nil || !simpleScalar(sfd) {
 			return nil, false
+		}
+		if node != nil {
+			if f := node.Field(n); f != nil && f.Storage != schema.Inline {
+				return nil, false
+			}
 		}
 		vn := canonicalLen(sfd, typ, b[tn:])
 		if vn < 0 {

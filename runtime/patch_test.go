@@ -14,7 +14,9 @@ import (
 	"google.golang.org/protobuf/types/dynamicpb"
 
 	"github.com/protoql/protoql/internal/testpb"
+	"github.com/protoql/protoql/kv/memkv"
 	"github.com/protoql/protoql/runtime"
+	"github.com/protoql/protoql/schema"
 )
 
 // patchKinds returns a proto3 message with a field of every scalar kind
@@ -242,5 +244,90 @@ func FuzzPatchScalar(f *testing.F) {
 			}
 			checkPatch(t, m.New(), val, fd, scalarValue(fd, x, s))
 		}
+	})
+}
+
+// userRowNode returns the layout of the test schema's User row: inline
+// fields, a key column (user_id) and a breakout (last_seen_us).
+func userRowNode(t testing.TB) *schema.Node {
+	t.Helper()
+	return table(t, openDB(t, memkv.New()), "User").Schema().Root
+}
+
+// checkPatchInline checks the patch with a layout (newInline's) against
+// checkValue, which newInline skips when the patch vouches for the value:
+// the patch may vouch only for values checkValue accepts, and then gives
+// the bytes the patch without a layout gives. It reports whether the
+// layout alone made the patch refuse.
+func checkPatchInline(t *testing.T, node *schema.Node, val []byte, fd protoreflect.FieldDescriptor, v protoreflect.Value) (refusedByLayout bool) {
+	t.Helper()
+	got, ok := runtime.PatchInline(val, node, fd, v)
+	plain, plainOK := runtime.PatchScalar(val, node.Desc, fd, v)
+	if !ok {
+		return plainOK
+	}
+	if err := runtime.CheckValue(val, node); err != nil {
+		t.Fatalf("%s: patched %x (field %s = %v), which checkValue refuses: %v", node.Desc.FullName(), val, fd.Name(), v, err)
+	}
+	if !plainOK || !bytes.Equal(got, plain) {
+		t.Fatalf("%s: patch of %x (field %s = %v) with the layout %x, without %x (ok %v)", node.Desc.FullName(), val, fd.Name(), v, got, plain, plainOK)
+	}
+	return false
+}
+
+// TestPatchInlineOnlyWhatCheckValueAccepts is the differential test of
+// newInline's one walk: random User rows, some holding their key column
+// or breakout in the value, with a scalar inline field set.
+func TestPatchInlineOnlyWhatCheckValueAccepts(t *testing.T) {
+	node := userRowNode(t)
+	md := node.Desc
+	fields := md.Fields()
+	r := rand.New(rand.NewPCG(8, 16))
+	refused, patched := 0, 0
+	for i := range 3000 {
+		m := (&testpb.User{}).ProtoReflect()
+		randomFill(r, m, i%2 == 0)
+		if i%3 != 0 { // most rows hold inline scalars only, as stored
+			for _, num := range []protoreflect.FieldNumber{1, 3} {
+				if r.IntN(2) == 0 {
+					m.Clear(fields.ByNumber(num))
+				}
+			}
+			for k := range fields.Len() {
+				if fd := fields.Get(k); fd.Message() != nil || fd.IsList() || fd.ContainingOneof() != nil {
+					m.Clear(fd)
+				}
+			}
+		}
+		val, err := proto.MarshalOptions{Deterministic: true}.Marshal(m.Interface())
+		if err != nil {
+			continue
+		}
+		if i%5 == 0 && len(val) > 0 { // and some damaged
+			val[r.IntN(len(val))] ^= byte(1 + r.IntN(255))
+		}
+		fd := fields.ByNumber(2) // registered, the inline scalar
+		if checkPatchInline(t, node, val, fd, scalarValue(fd, r.Uint64(), "")) {
+			refused++
+		} else if _, ok := runtime.PatchInline(val, node, fd, protoreflect.ValueOfUint64(1)); ok {
+			patched++
+		}
+	}
+	t.Logf("patched %d, refused for the layout alone %d", patched, refused)
+	if refused == 0 || patched == 0 {
+		t.Errorf("patched %d, refused for the layout %d: the test misses a path", patched, refused)
+	}
+}
+
+// FuzzPatchInline runs the differential check of checkPatchInline on any
+// bytes.
+func FuzzPatchInline(f *testing.F) {
+	node := userRowNode(f)
+	f.Add([]byte{0x10, 0x05}, uint64(7))
+	f.Add([]byte{0x10, 0x05, 0x18, 0x01}, uint64(0))
+	f.Add([]byte{0x0a, 0x01, 'u', 0x10, 0x05}, uint64(1))
+	f.Fuzz(func(t *testing.T, val []byte, x uint64) {
+		fd := node.Desc.Fields().ByNumber(2)
+		checkPatchInline(t, node, val, fd, scalarValue(fd, x, ""))
 	})
 }
