@@ -13,6 +13,7 @@ import (
 	"github.com/protoql/protoql/internal/testpb"
 	"github.com/protoql/protoql/kv"
 	"github.com/protoql/protoql/kv/memkv"
+	"github.com/protoql/protoql/kv/pebblekv"
 	"github.com/protoql/protoql/query"
 	"github.com/protoql/protoql/runtime"
 	"google.golang.org/protobuf/encoding/protowire"
@@ -236,43 +237,61 @@ func FuzzDirectEntries(f *testing.F) {
 // TestDirectEntriesGet reads every user of random data, some of it
 // corrupted, with DB.Get once with the row's whole map entries kept aside
 // from the assembler (direct.go, wholeRow) and once with every pair fed
-// to it, and requires the same message or the same error. The random
-// sessions hold attrs (keys below the entry) or not, so entries are kept
-// aside, and taken back when a key below them follows.
+// to it, and requires the same message or the same error, on memkv and
+// on Pebble (whose iterator hands out its own key and value buffers). The
+// random sessions hold attrs (keys below the entry) or not, so entries are
+// kept aside, and taken back when a key below them follows.
 func TestDirectEntriesGet(t *testing.T) {
 	defer runtime.SetDirectEntriesForTest(true)
+	for _, engine := range []string{"memkv", "pebble"} {
+		t.Run(engine, func(t *testing.T) {
+			kept := 0
+			for seed := range uint64(60) {
+				var store kv.Store = memkv.New()
+				if engine == "pebble" {
+					ps, err := pebblekv.Open(t.TempDir(), pebblekv.WithSync(false))
+					check(t, err)
+					store = ps
+				}
+				kept += directEntriesGet(t, store, seed)
+				check(t, store.Close())
+			}
+			if kept == 0 {
+				t.Fatal("no user read had sessions: the test reads nothing the direct path takes")
+			}
+		})
+	}
+}
+
+// directEntriesGet runs TestDirectEntriesGet's reads for one seed on store
+// and returns how many sessions the users read had.
+func directEntriesGet(t *testing.T, store kv.Store, seed uint64) (kept int) {
 	ctx := context.Background()
-	kept := 0
-	for seed := range uint64(60) {
-		r := rand.New(rand.NewPCG(seed, 17))
-		store := memkv.New()
-		db := openDB(t, store)
-		querytest.Put(t, db, querytest.RandomData(r)...)
-		if seed%2 == 1 {
-			corruptSome(t, store, r)
+	r := rand.New(rand.NewPCG(seed, 17))
+	db := openDB(t, store)
+	querytest.Put(t, db, querytest.RandomData(r)...)
+	if seed%2 == 1 {
+		corruptSome(t, store, r)
+	}
+	users := table(t, db, "User")
+	for _, id := range []string{"", "a", "a\x00", "alice", "b", "bob", "z", "nobody"} {
+		ref := must[runtime.Ref](t)(users.Row(str(id)))
+		runtime.SetDirectEntriesForTest(true)
+		direct := &testpb.User{UserId: "stale", Sessions: map[string]*testpb.Session{"old": {}}}
+		derr := db.Get(ctx, ref, direct)
+		runtime.SetDirectEntriesForTest(false)
+		assembled := &testpb.User{}
+		aerr := db.Get(ctx, ref, assembled)
+		what := fmt.Sprintf("seed %d user %q", seed, id)
+		if fmt.Sprint(derr) != fmt.Sprint(aerr) {
+			t.Fatalf("%s: error %v, assembled %v", what, derr, aerr)
 		}
-		users := table(t, db, "User")
-		for _, id := range []string{"", "a", "a\x00", "alice", "b", "bob", "z", "nobody"} {
-			ref := must[runtime.Ref](t)(users.Row(str(id)))
-			runtime.SetDirectEntriesForTest(true)
-			direct := &testpb.User{UserId: "stale", Sessions: map[string]*testpb.Session{"old": {}}}
-			derr := db.Get(ctx, ref, direct)
-			runtime.SetDirectEntriesForTest(false)
-			assembled := &testpb.User{}
-			aerr := db.Get(ctx, ref, assembled)
-			what := fmt.Sprintf("seed %d user %q", seed, id)
-			if fmt.Sprint(derr) != fmt.Sprint(aerr) {
-				t.Fatalf("%s: error %v, assembled %v", what, derr, aerr)
-			}
-			if aerr == nil && !proto.Equal(direct, assembled) {
-				t.Fatalf("%s:\n got: %s\nwant: %s", what, querytest.Text(direct.ProtoReflect()), querytest.Text(assembled.ProtoReflect()))
-			}
-			if aerr == nil {
-				kept += len(assembled.Sessions)
-			}
+		if aerr == nil && !proto.Equal(direct, assembled) {
+			t.Fatalf("%s:\n got: %s\nwant: %s", what, querytest.Text(direct.ProtoReflect()), querytest.Text(assembled.ProtoReflect()))
+		}
+		if aerr == nil {
+			kept += len(assembled.Sessions)
 		}
 	}
-	if kept == 0 {
-		t.Fatal("no user read had sessions: the test reads nothing the direct path takes")
-	}
+	return kept
 }
