@@ -262,9 +262,25 @@ func (e *exec) release() {
 	e.done, e.progress, e.fed, e.chunk, e.pointRow = nil, false, false, 0, false
 	e.resume, e.resumeCounts, e.resumeLevel = nil, e.resumeCounts[:0], 0
 	e.last, e.lastCounts, e.counts = e.last[:0], e.lastCounts[:0], e.counts[:0]
-	for _, b := range []*[]byte{&e.copyBuf, &e.rootBuf, &e.last, &e.resumeBuf, &e.cutBuf, &e.scratch, &e.elemBuf, &e.pendKey} {
+	e.trim()
+	execPool.Put(e)
+}
+
+// trim drops every buffer grown past maxPooledBuf, so that a pooled
+// execution does not keep one huge object's memory.
+func (e *exec) trim() {
+	for _, b := range []*[]byte{&e.copyBuf, &e.rootBuf, &e.last, &e.resumeBuf, &e.cutBuf, &e.scratch, &e.elemBuf, &e.pendKey, &e.underBuf, &e.prefixBuf} {
 		if cap(*b) > maxPooledBuf {
 			*b = nil
+		}
+	}
+	// The key buffers of each nesting depth (buf) and the map scans'
+	// bounds (mapBounds).
+	for _, bufs := range [][][]byte{e.kb, e.mb} {
+		for i := range bufs {
+			if cap(bufs[i]) > maxPooledBuf {
+				bufs[i] = nil
+			}
 		}
 	}
 	e.dec.trim(maxPooledBuf)
@@ -280,5 +296,4 @@ func (e *exec) release() {
 			e.asm.stack[i].buf = nil
 		}
 	}
-	execPool.Put(e)
 }
