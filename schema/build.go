@@ -129,6 +129,12 @@ func (b *builder) node(md protoreflect.MessageDescriptor, parent *Field) *Node {
 		}
 		n.Fields = append(n.Fields, f)
 		n.byNumber[fd.Number()] = f
+		if num := int(fd.Number()); num < maxLowField {
+			for len(n.low) <= num {
+				n.low = append(n.low, nil)
+			}
+			n.low[num] = f
+		}
 		switch f.Storage {
 		case Inline:
 			n.Inline = append(n.Inline, f)
