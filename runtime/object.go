@@ -212,8 +212,20 @@ func (e *exec) feed(key, value []byte) error {
 // (direct.go), as the row's last returned pair.
 func (e *exec) noteFed(key []byte) {
 	e.fed, e.progress = true, true
+	if !e.cuttable() {
+		return // nothing reads the last pair back (cutPosition, a chunk's resume)
+	}
 	e.last = append(e.last[:0], key...)
 	e.lastCounts = append(e.lastCounts[:0], e.counts...)
+}
+
+// cuttable reports whether a row may end cut short: by the key or byte
+// limit (walker.land) or by a row chunk (countFed). Only a cut row's
+// position (cutPosition) and a chunk's resume read e.last and
+// e.lastCounts back, so an execution that cannot cut a row (a typed Get, a
+// query without those limits) does not copy every pair's key into them.
+func (e *exec) cuttable() bool {
+	return e.chunk > 0 || e.lim.MaxKeys > 0 || e.lim.MaxBytes > 0
 }
 
 // countFed counts a fed pair's bytes against a row chunk (WithRowChunk).

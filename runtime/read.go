@@ -57,11 +57,17 @@ func (r Ref) kindName() string {
 // decode unmarshals an object's reassembled wire bytes into m and, for a
 // row, sets its key fields from the key.
 func (r Ref) decode(d *decoder, key, wire []byte, m protoreflect.Message) error {
-	if err := d.unmarshal(r.table.db.unmarshalOptions(), wire, m, 0); err != nil {
+	return r.decodePlan(d, key, wire, m, decodePlanOf(m))
+}
+
+// decodePlan is decode with m's plan p (decodePlanOf(m)) already looked
+// up, as get has it.
+func (r Ref) decodePlan(d *decoder, key, wire []byte, m protoreflect.Message, p *msgPlan) error {
+	if err := d.unmarshalPlan(r.table.db.unmarshalOptions(), wire, m, 0, p); err != nil {
 		return corrupt(key, "reassembled %s does not parse: %v", m.Descriptor().FullName(), err)
 	}
 	if r.kind == RefRow {
-		return r.table.setKeyFields(key, m)
+		return r.table.setKeys(key, m, p)
 	}
 	return nil
 }

@@ -104,13 +104,15 @@ func get(ctx context.Context, r kv.Reader, ref Ref, m proto.Message) error {
 		return err
 	}
 	defer w.close()
-	var plan *msgPlan
+	mr := m.ProtoReflect()
+	plan := decodePlanOf(mr) // looked up once, for the decode and the keys
+	var dirPlan *msgPlan
 	if ref.kind == RefRow {
 		// The row's map entries that hold no keys below them go
 		// straight into m's maps (direct.go), as in a query's row.
-		plan = decodePlanOf(m.ProtoReflect())
+		dirPlan = plan
 	}
-	e.dir.start(plan, ref.node)
+	e.dir.start(dirPlan, ref.node)
 	defer e.dir.start(nil, nil)
 	found, err := e.readWhole(w, ref.key, ref.node, wholeObject)
 	e.dir.stop()
@@ -121,8 +123,7 @@ func get(ctx context.Context, r kv.Reader, ref Ref, m proto.Message) error {
 		return notFound(ref)
 	}
 	proto.Reset(m)
-	mr := m.ProtoReflect()
-	if err := ref.decode(&e.dec, ref.key, e.asm.finish(), mr); err != nil {
+	if err := ref.decodePlan(&e.dec, ref.key, e.asm.finish(), mr, plan); err != nil {
 		return err
 	}
 	if err := e.dir.fill(&e.dec, ref.table.db.unmarshalOptions(), mr); err != nil {
