@@ -126,15 +126,17 @@ func (e *exec) directEntry(w *walker, key []byte, parentLen int, ch *query.Child
 // Whether an entry holds keys below it shows only at the next key, so an
 // entry is kept aside provisionally and fed to the assembler after all
 // when that key lies below it; its value was checked when kept, as the
-// assembler checks it.
+// assembler checks it. The kept entry's key is then the walker's gap:
+// walker.next leaves the key it stepped from there, so it is not copied
+// once more.
 func (e *exec) wholeRow(w *walker, key []byte) error {
 	d := &e.dir
 	pending := false // the last entry kept aside may yet hold keys below it
 	for ok := true; ok && bytes.HasPrefix(w.key, key); ok = w.next() {
 		if pending {
 			pending = false
-			if len(w.key) > len(e.pendKey) && bytes.HasPrefix(w.key, e.pendKey) {
-				if err := e.asm.add(e.pendKey, d.dropLast()); err != nil {
+			if prev := w.gap; len(w.key) > len(prev) && bytes.HasPrefix(w.key, prev) {
+				if err := e.asm.add(prev, d.dropLast()); err != nil {
 					return err
 				}
 			}
@@ -145,7 +147,6 @@ func (e *exec) wholeRow(w *walker, key []byte) error {
 		}
 		if kept {
 			pending = true
-			e.pendKey = append(e.pendKey[:0], w.key...)
 			if err := e.countFed(w.key, w.val); err != nil {
 				return err
 			}

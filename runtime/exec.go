@@ -99,9 +99,6 @@ type exec struct {
 	// row read whole, or in pieces, the first of which sizes the chunk).
 	kept        []byte
 	onePosition bool
-	// pendKey holds the key of a whole row's entry kept aside
-	// provisionally (wholeRow).
-	pendKey []byte
 	// mb holds the bounds of the map scan at each depth (mapBounds).
 	mb [][]byte
 	// elemBuf holds the last entry of a map page (mapScan.run).
@@ -269,7 +266,7 @@ func (e *exec) release() {
 // trim drops every buffer grown past maxPooledBuf, so that a pooled
 // execution does not keep one huge object's memory.
 func (e *exec) trim() {
-	for _, b := range []*[]byte{&e.copyBuf, &e.rootBuf, &e.last, &e.resumeBuf, &e.cutBuf, &e.scratch, &e.elemBuf, &e.pendKey, &e.underBuf, &e.prefixBuf} {
+	for _, b := range []*[]byte{&e.copyBuf, &e.rootBuf, &e.last, &e.resumeBuf, &e.cutBuf, &e.scratch, &e.elemBuf, &e.underBuf, &e.prefixBuf} {
 		if cap(*b) > maxPooledBuf {
 			*b = nil
 		}

@@ -9,7 +9,7 @@ func TestExecTrim(t *testing.T) {
 	big := func() []byte { return make([]byte, 0, maxPooledBuf+1) }
 	small := func() []byte { return make([]byte, 0, 64) }
 	e := &exec{
-		scratch: big(), rootBuf: big(), underBuf: big(), prefixBuf: big(), pendKey: small(),
+		scratch: big(), rootBuf: big(), underBuf: big(), prefixBuf: big(), elemBuf: small(),
 		kb: [][]byte{small(), big(), small()},
 		mb: [][]byte{big(), small()},
 	}
@@ -22,7 +22,7 @@ func TestExecTrim(t *testing.T) {
 			t.Errorf("%s: capacity %d kept past trim", name, cap(b))
 		}
 	}
-	for name, b := range map[string][]byte{"pendKey": e.pendKey, "kb[0]": e.kb[0], "kb[2]": e.kb[2], "mb[1]": e.mb[1]} {
+	for name, b := range map[string][]byte{"elemBuf": e.elemBuf, "kb[0]": e.kb[0], "kb[2]": e.kb[2], "mb[1]": e.mb[1]} {
 		if cap(b) != 64 {
 			t.Errorf("%s: capacity %d, want the small buffer (64) kept", name, cap(b))
 		}
