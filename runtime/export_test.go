@@ -129,11 +129,14 @@ var errNoRowPlan = invalid("the projection has no row plan")
 // (unfiltered), for the projection of fields in the two ways the row scan
 // can: the plan's one pass (decodeOwn), and filterChecked followed by the
 // plan's decode of what it kept. own and planned are the rows of each
-// (nil where it declined), filterErr the filter's error. reused is the
-// one pass's row as a scan with ScanOptions.Reuse decodes it: into a
-// message that held dirty (another row, or nil), with strings cut from a
-// block that already holds some.
-func RowPlanOwnForTest(t *Table, fields []string, key, value []byte, dirty proto.Message) (own, reused, planned proto.Message, filterErr, err error) {
+// (nil where it declined), filterErr the filter's error. own is decoded
+// as a scan without ScanOptions.Reuse decodes its rows, into the next
+// message of rows' slab, with strings cut from its blocks (a nil rows:
+// a new message with strings of its own). reused is the one pass's row
+// as a scan with ScanOptions.Reuse decodes it: into a message that held
+// dirty (another row, or nil), with strings cut from a block that already
+// holds some.
+func RowPlanOwnForTest(t *Table, fields []string, key, value []byte, dirty proto.Message, rows *RowsForTest) (own, reused, planned proto.Message, filterErr, err error) {
 	p, rp, err := t.projection(fields)
 	if err != nil {
 		return nil, nil, nil, nil, err
@@ -141,13 +144,14 @@ func RowPlanOwnForTest(t *Table, fields []string, key, value []byte, dirty proto
 	if rp == nil {
 		return nil, nil, nil, nil, errNoRowPlan
 	}
-	own, _ = rp.decodeOwn(key, value, nil)
-	ru := new(rowReuse)
+	own, _ = rp.decodeOwn(key, value, rows.alloc())
+	ru := &rowAlloc{reuse: true}
 	if m := ru.planned(rp.typ).Interface().(proto.Message); dirty != nil {
 		proto.Merge(m, dirty)
 	}
-	ru.arena.Grow(arenaBlock)
-	ru.arena.WriteString("bytes of the rows before")
+	ru.arena.b.Grow(arenaBlock)
+	ru.arena.b.WriteString("bytes of the rows before")
+	ru.arena.next = arenaBlock
 	reused, _ = rp.decodeOwn(key, value, ru)
 	var e exec
 	kept, filterErr := e.filterChecked(key, value, t.s.Root, p)
@@ -155,6 +159,17 @@ func RowPlanOwnForTest(t *Table, fields []string, key, value []byte, dirty proto
 		planned, _ = rp.decode(key, kept)
 	}
 	return own, reused, planned, filterErr, nil
+}
+
+// RowsForTest is where the rows of a scan without ScanOptions.Reuse come
+// from (a rowAlloc), for RowPlanOwnForTest: one for many rows, as a scan's.
+type RowsForTest struct{ ra rowAlloc }
+
+func (r *RowsForTest) alloc() *rowAlloc {
+	if r == nil {
+		return nil
+	}
+	return &r.ra
 }
 
 // KeyPrefixForTest returns the prefix of t's row keys.
@@ -183,7 +198,10 @@ func (rp *rowPlan) decode(key, wire []byte) (proto.Message, bool) {
 		}
 		b = b[n:]
 	}
-	return rp.setKeys(ptr, v, key, &rs)
+	if !rp.setKeys(v, key, &rs) {
+		return nil, false
+	}
+	return ptr.Interface().(proto.Message), true
 }
 
 // CursorSecretKeyForTest is the metadata key of db's cursor secret, and

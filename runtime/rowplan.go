@@ -38,11 +38,12 @@ import (
 
 // rowPlan decodes rows of one table, for one projection, into its Go type.
 type rowPlan struct {
-	typ    reflect.Type // the generated struct (the message is *typ)
-	fields []planField  // the kept fields, by field number
-	keys   []planKey    // the key columns, in key order
-	prefix int          // the table's key prefix length
-	proj   *query.Proj  // the projection (decodeOwn filters by it)
+	typ    reflect.Type   // the generated struct (the message is *typ)
+	fields []planField    // the kept fields, by field number
+	keys   []planKey      // the key columns, in key order
+	prefix int            // the table's key prefix length
+	proj   *query.Proj    // the projection (decodeOwn filters by it)
+	slabs  []reflect.Type // the slabs of rows (rowAlloc): slabTypes(typ)
 }
 
 // planField is a kept scalar field: its number, kind, and struct field.
@@ -107,6 +108,7 @@ func newRowPlan(t *Table, mt protoreflect.MessageType, p *query.Proj) *rowPlan {
 		}
 		rp.keys = append(rp.keys, planKey{col: col, kind: fd.Kind(), index: idx})
 	}
+	rp.slabs = slabTypes(typ)
 	return rp
 }
 
@@ -185,47 +187,52 @@ func planKind(fd protoreflect.FieldDescriptor, ft reflect.Type) bool {
 // field. When it declines, the caller filters value and goes on as before,
 // so that corruption gets the filter's error.
 //
-// With ru (ScanOptions.Reuse) the row is decoded into ru's message,
-// cleared first, and its strings are cut from ru's block; otherwise into
-// a new message.
-func (rp *rowPlan) decodeOwn(key, value []byte, ru *rowReuse) (proto.Message, bool) {
-	var ptr reflect.Value
-	if ru != nil {
-		ptr = ru.planned(rp.typ)
-	} else {
-		ptr = reflect.New(rp.typ)
+// The row is decoded into a message of ra (see rowAlloc) and its strings
+// are cut from ra's blocks; with ra nil (tests), into a new message with
+// strings of its own.
+func (rp *rowPlan) decodeOwn(key, value []byte, ra *rowAlloc) (proto.Message, bool) {
+	ptr := ra.row(rp)
+	if !rp.decodeInto(ptr.Elem(), key, value, ra) {
+		ra.decline(ptr)
+		return nil, false
 	}
-	v := ptr.Elem()
+	ra.taken()
+	return ptr.Interface().(proto.Message), true
+}
+
+// decodeInto is decodeOwn's decode into the zero row v; false when it
+// declines, with v partly set.
+func (rp *rowPlan) decodeInto(v reflect.Value, key, value []byte, ra *rowAlloc) bool {
 	var rs rowStrings
-	if ru != nil {
-		rs.arena = &ru.arena
+	if ra != nil {
+		rs.arena = &ra.arena
 	}
 	for b := value; len(b) > 0; {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
-			return nil, false
+			return false
 		}
 		b = b[n:]
 		switch f := rp.field(num); {
 		case f != nil:
 			n = f.set(v, typ, b, &rs)
 		case rp.proj.Keeps(num):
-			return nil, false
+			return false
 		default:
 			n = protowire.ConsumeFieldValue(num, typ, b)
 		}
 		if n < 0 {
-			return nil, false
+			return false
 		}
 		b = b[n:]
 	}
-	return rp.setKeys(ptr, v, key, &rs)
+	return rp.setKeys(v, key, &rs)
 }
 
-// setKeys stores the key columns of key into the new row v (*ptr), then
-// the row's strings rs (the fields' and the key's), and returns the row,
-// or false when a key element does not fit its column.
-func (rp *rowPlan) setKeys(ptr, v reflect.Value, key []byte, rs *rowStrings) (proto.Message, bool) {
+// setKeys stores the key columns of key into the new row v, then the
+// row's strings rs (the fields' and the key's), or returns false when a
+// key element does not fit its column (before storing the strings).
+func (rp *rowPlan) setKeys(v reflect.Value, key []byte, rs *rowStrings) bool {
 	off := rp.prefix
 	for i := range rp.keys {
 		k := &rp.keys[i]
@@ -236,17 +243,17 @@ func (rp *rowPlan) setKeys(ptr, v reflect.Value, key []byte, rs *rowStrings) (pr
 			// Element (tuple.PlainBytes).
 			var s []byte
 			if s, n = keyString(k.col, key[off:]); n < 0 || k.col.UTF8 && !utf8.Valid(s) {
-				return nil, false
+				return false
 			}
 			rs.add(v, k.index, s)
 		} else {
 			el, m, err := tuple.DecodeElement(key[off:])
 			if err != nil {
-				return nil, false
+				return false
 			}
 			val, err := k.col.Value(el)
 			if err != nil {
-				return nil, false
+				return false
 			}
 			setKeyValue(v.Field(k.index), k.kind, val)
 			n = m
@@ -254,7 +261,7 @@ func (rp *rowPlan) setKeys(ptr, v reflect.Value, key []byte, rs *rowStrings) (pr
 		off += n
 	}
 	rs.store(v)
-	return ptr.Interface().(proto.Message), true
+	return true
 }
 
 // keyString decodes the element of the string column col at the start of
@@ -273,64 +280,185 @@ func keyString(col *schema.Column, b []byte) ([]byte, int) {
 
 // rowStrings gathers the string fields of one row (bytes of the stored
 // key and value, valid during the decode), so that the row's strings are
-// made with one allocation: one string holding them all, of which each
-// field gets its part. The parts are immutable like any string, and they
-// share the lifetime of the row that holds them; only a string kept
-// after its row is dropped keeps its row mates' bytes alive with it (at
-// most the row's key and value bytes; few unless the projection holds a
-// long string field).
+// made in one piece: cut from the scan's blocks (arena), or, without an
+// arena, one string holding them all, of which each field gets its part.
+// The parts are immutable like any string (a block is only appended to,
+// never rewritten); a string kept after its row is dropped keeps the
+// block or string it was cut from alive, with the strings of the rows
+// around it (see stringArena).
 type rowStrings struct {
 	refs [maxRowStrings]stringRef
 	n    int // refs in use
 	size int // their bytes
-	// arena, when not nil (ScanOptions.Reuse), is the block the strings
-	// are cut from, shared with the scan's other rows.
-	arena *strings.Builder
+	// arena, when not nil, is the blocks the strings are cut from,
+	// shared with the scan's other rows.
+	arena *stringArena
 }
 
-// arenaBlock is the size of the blocks a reusing row scan
-// (ScanOptions.Reuse) cuts its rows' strings from.
-const arenaBlock = 4096
-
-// rowReuse is the state of a row scan with ScanOptions.Reuse: the one
-// message every row is decoded into, and the block of memory the rows'
-// strings are cut from. A string stays valid (strings are immutable: the
-// block is only appended to), but it keeps the whole block alive, with
+// stringArena is the blocks of memory a row scan cuts its rows' strings
+// from. A block is only appended to, so a string cut from it stays valid
+// and unchanged for ever; a kept string keeps its one block alive, with
 // the strings of the rows around it: at most arenaBlock bytes, or the
-// row's own strings when they are longer.
-type rowReuse struct {
-	ptr   reflect.Value        // the plan's message (*typ), or invalid
-	msg   protoreflect.Message // the message of the generic decode, or nil
-	arena strings.Builder
+// row's own strings when they are longer (those get a block of their own).
+// The first row's strings get a block of their size (a scan of one row,
+// a point read, allocates what its strings need, as without an arena);
+// the blocks after it are of minArenaBlock bytes, doubling up to
+// arenaBlock.
+type stringArena struct {
+	b    strings.Builder // the current block
+	next int             // the size of the next block; 0 before the first
+}
+
+const (
+	// minArenaBlock is the size of a stringArena's second block.
+	minArenaBlock = 128
+	// arenaBlock is the size of a stringArena's blocks once grown.
+	arenaBlock = 4096
+)
+
+// cut appends the strings of refs, size bytes in all, to the current
+// block, or a new one when they do not fit in what is left of it, and
+// returns them as one string.
+func (a *stringArena) cut(refs []stringRef, size int) string {
+	if size == 0 {
+		return ""
+	}
+	if a.b.Cap()-a.b.Len() < size {
+		blk := a.next
+		a.next = min(max(2*blk, minArenaBlock), arenaBlock)
+		if size > blk {
+			// A block of their own; the current one stays.
+			var sb strings.Builder
+			sb.Grow(size)
+			for _, r := range refs {
+				sb.Write(r.b)
+			}
+			return sb.String()
+		}
+		a.b.Reset()
+		a.b.Grow(blk)
+	}
+	start := a.b.Len()
+	for _, r := range refs {
+		a.b.Write(r.b)
+	}
+	return a.b.String()[start:]
+}
+
+// rowAlloc is where a planned row scan's rows come from (one plan's: see
+// row), with the blocks their strings are cut from (arena).
+//
+// With ScanOptions.Reuse every row is decoded into one message (ptr),
+// cleared first: the message yielded is valid until the next row.
+//
+// Otherwise every row is a message of its own, the caller's, taken from
+// a slab: an array of messages allocated at once, whose elements are
+// handed out one by one, each once (their addresses: a message is never
+// copied). Slabs double from 1 message up to maxSlabRows (fewer for
+// messages so large that the slab would pass maxSlabBytes), so that a
+// scan of a few rows (a point read) allocates no more messages than it
+// returns, and a long one a slab per 32 rows. A row kept after the scan
+// keeps its whole slab alive — the other rows of the slab, at most
+// maxSlabRows−1 messages and maxSlabBytes in all, and what they hold
+// (their strings' blocks, bytes fields) — until every row of the slab is
+// unreachable.
+type rowAlloc struct {
+	reuse bool
+	ptr   reflect.Value        // Reuse: the plan's message (*typ), or invalid
+	msg   protoreflect.Message // Reuse: the message of the generic decode, or nil
+	plan  *rowPlan             // the plan of slab, or nil
+	slab  reflect.Value        // the current slab (an addressable [n]typ)
+	k     int                  // its size's index in plan.slabs
+	next  int                  // its first element not handed out
+	n     int                  // its length
+	arena stringArena
+}
+
+// maxSlabRows and maxSlabBytes bound the slabs of a rowAlloc.
+const (
+	maxSlabRows  = 32
+	maxSlabBytes = 8 << 10
+)
+
+// slabTypes returns the types of the slabs of rows of Go type typ: arrays
+// of 1, 2, 4, … messages, up to maxSlabRows and maxSlabBytes (but at
+// least one message).
+func slabTypes(typ reflect.Type) []reflect.Type {
+	var out []reflect.Type
+	for n := 1; ; n *= 2 {
+		out = append(out, reflect.ArrayOf(n, typ))
+		if 2*n > maxSlabRows || uintptr(2*n)*typ.Size() > maxSlabBytes {
+			return out
+		}
+	}
+}
+
+// row returns the message (*typ) the plan rp decodes the next row into,
+// zero: ra's one message with Reuse, or the next element of a slab
+// (handed out once taken), or with ra nil a new message.
+func (ra *rowAlloc) row(rp *rowPlan) reflect.Value {
+	switch {
+	case ra == nil:
+		return reflect.New(rp.typ)
+	case ra.reuse:
+		return ra.planned(rp.typ)
+	}
+	if ra.plan != rp || ra.next == ra.n {
+		k := 0
+		if ra.plan == rp {
+			k = min(ra.k+1, len(rp.slabs)-1)
+		}
+		ra.plan, ra.k = rp, k
+		ra.slab = reflect.New(rp.slabs[k]).Elem()
+		ra.next, ra.n = 0, ra.slab.Len()
+	}
+	return ra.slab.Index(ra.next).Addr()
+}
+
+// taken records that the row last returned by row was decoded and handed
+// out: the next row takes the next element of the slab.
+func (ra *rowAlloc) taken() {
+	if ra != nil && !ra.reuse {
+		ra.next++
+	}
+}
+
+// decline clears ptr, the row last returned by row, which the plan
+// declined after setting some of its fields, so that the slab's element
+// is zero for the next row. (With Reuse, the next row clears it.)
+func (ra *rowAlloc) decline(ptr reflect.Value) {
+	if ra != nil && !ra.reuse {
+		ptr.Elem().SetZero()
+	}
 }
 
 // planned returns the message of a planned decode, of Go type *typ,
 // cleared.
-func (ru *rowReuse) planned(typ reflect.Type) reflect.Value {
-	if !ru.ptr.IsValid() || ru.ptr.Type().Elem() != typ {
-		ru.ptr = reflect.New(typ)
-		ru.msg = nil
-		return ru.ptr
+func (ra *rowAlloc) planned(typ reflect.Type) reflect.Value {
+	if !ra.ptr.IsValid() || ra.ptr.Type().Elem() != typ {
+		ra.ptr = reflect.New(typ)
+		ra.msg = nil
+		return ra.ptr
 	}
-	ru.ptr.Elem().SetZero()
-	return ru.ptr
+	ra.ptr.Elem().SetZero()
+	return ra.ptr
 }
 
 // generic returns the message of the generic decode, new from mt, reset:
 // the planned one when it is of mt's type.
-func (ru *rowReuse) generic(mt protoreflect.MessageType) protoreflect.Message {
-	if ru.msg == nil {
-		if ru.ptr.IsValid() {
-			if m, ok := ru.ptr.Interface().(proto.Message); ok && m.ProtoReflect().Type() == mt {
-				ru.msg = m.ProtoReflect()
+func (ra *rowAlloc) generic(mt protoreflect.MessageType) protoreflect.Message {
+	if ra.msg == nil {
+		if ra.ptr.IsValid() {
+			if m, ok := ra.ptr.Interface().(proto.Message); ok && m.ProtoReflect().Type() == mt {
+				ra.msg = m.ProtoReflect()
 			}
 		}
-		if ru.msg == nil {
-			ru.msg = mt.New()
+		if ra.msg == nil {
+			ra.msg = mt.New()
 		}
 	}
-	proto.Reset(ru.msg.Interface())
-	return ru.msg
+	proto.Reset(ra.msg.Interface())
+	return ra.msg
 }
 
 // maxRowStrings is the most string fields rowStrings gathers; a row
@@ -386,7 +514,7 @@ func (rs *rowStrings) store(v reflect.Value) {
 	}
 	var all string
 	if rs.arena != nil {
-		all = rs.cut()
+		all = rs.arena.cut(rs.refs[:rs.n], rs.size)
 	} else if rs.size > 0 {
 		var sb strings.Builder
 		sb.Grow(rs.size)
@@ -400,25 +528,6 @@ func (rs *rowStrings) store(v reflect.Value) {
 		v.Field(r.index).SetString(all[off : off+len(r.b)])
 		off += len(r.b)
 	}
-}
-
-// cut appends the recorded strings to the arena, in a new block when
-// they do not fit in what is left of its current one, and returns them as
-// one string.
-func (rs *rowStrings) cut() string {
-	a := rs.arena
-	if rs.size == 0 {
-		return ""
-	}
-	if a.Cap()-a.Len() < rs.size {
-		a.Reset()
-		a.Grow(max(rs.size, arenaBlock))
-	}
-	start := a.Len()
-	for _, r := range rs.refs[:rs.n] {
-		a.Write(r.b)
-	}
-	return a.String()[start:]
 }
 
 // field returns the plan's field numbered num, or nil.

@@ -41,6 +41,16 @@ type ScanOptions struct {
 	// the rows are. A listed map or object is read whole. Nested paths
 	// (a.b) and join fields are refused with ErrInvalid, as are Fields on
 	// a map scan.
+	//
+	// Without Reuse every row yielded is the caller's, a message of its
+	// own that no other row shares. A projected scan of scalar fields
+	// only (strings, numbers, bools, open enums, without presence) makes
+	// its rows in slabs and cuts their strings from shared blocks: a row
+	// kept after the scan keeps its slab alive — at most 31 other rows'
+	// messages, 8 KiB in all, with what they hold — and a kept string the
+	// block it was cut from (at most 4 KiB, or its row's own strings when
+	// longer), until all of them are dropped. proto.Clone a row kept for
+	// long out of a large scan to hold only its own memory.
 	Fields []string
 	// Reuse lets a row scan decode every row into one message instead of a
 	// new one per row: the message yielded for a row is valid only until
@@ -295,9 +305,9 @@ func scanRows(ctx context.Context, rd kv.Reader, t *Table, r KeyRange, opts Scan
 			rp = nil
 		}
 		var buf []byte // the row's bytes and its key fields
-		var ru *rowReuse
-		if opts.Reuse {
-			ru = new(rowReuse)
+		var ra *rowAlloc
+		if opts.Reuse || rp != nil {
+			ra = &rowAlloc{reuse: opts.Reuse}
 		}
 		// With a row plan, p selects inline fields only, so each row is
 		// read by readOwn: unfiltered, its own value, which the plan
@@ -305,7 +315,7 @@ func scanRows(ctx context.Context, rd kv.Reader, t *Table, r KeyRange, opts Scan
 		// declines, filterChecked filters as readOwn would have.
 		err = e.scanWhole(lo, hi, opts, unitKind{table: t}, t.s.Root, p, rp != nil, func(key, wire []byte) (bool, error) {
 			if rp != nil {
-				if m, ok := rp.decodeOwn(key, wire, ru); ok {
+				if m, ok := rp.decodeOwn(key, wire, ra); ok {
 					return yield(m, nil), nil
 				}
 				var err error
@@ -321,8 +331,8 @@ func scanRows(ctx context.Context, rd kv.Reader, t *Table, r KeyRange, opts Scan
 				wire = buf
 			}
 			var m protoreflect.Message
-			if ru != nil {
-				m = ru.generic(rt.mt)
+			if opts.Reuse {
+				m = ra.generic(rt.mt)
 			} else {
 				m = rt.mt.New()
 			}
