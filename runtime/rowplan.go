@@ -354,14 +354,13 @@ func (a *stringArena) cut(refs []stringRef, size int) string {
 // Otherwise every row is a message of its own, the caller's, taken from
 // a slab: an array of messages allocated at once, whose elements are
 // handed out one by one, each once (their addresses: a message is never
-// copied). Slabs double from 1 message up to maxSlabRows (fewer for
-// messages so large that the slab would pass maxSlabBytes), so that a
-// scan of a few rows (a point read) allocates no more messages than it
-// returns, and a long one a slab per 32 rows. A row kept after the scan
-// keeps its whole slab alive — the other rows of the slab, at most
-// maxSlabRows−1 messages and maxSlabBytes in all, and what they hold
-// (their strings' blocks, bytes fields) — until every row of the slab is
-// unreachable.
+// copied). Slabs double from 1 message up to as many as fit in
+// maxSlabBytes (at most maxSlabRows), so that a scan of a few rows (a
+// point read) allocates no more messages than it returns, and a long one
+// a slab per 8 KiB of messages (52 rows of a 156-byte message). A row
+// kept after the scan keeps its whole slab alive — the other rows of the
+// slab, maxSlabBytes in all, and what they hold (their strings' blocks,
+// bytes fields) — until every row of the slab is unreachable.
 type rowAlloc struct {
 	reuse bool
 	ptr   reflect.Value        // Reuse: the plan's message (*typ), or invalid
@@ -375,22 +374,26 @@ type rowAlloc struct {
 }
 
 // maxSlabRows and maxSlabBytes bound the slabs of a rowAlloc.
+// maxSlabBytes is one of Go's allocation size classes, so that the
+// largest slab, as many messages as fit, wastes less than one message of
+// its allocation (a 32-message slab of 156-byte messages, 4,992 bytes,
+// would take 5,376).
 const (
-	maxSlabRows  = 32
+	maxSlabRows  = 64
 	maxSlabBytes = 8 << 10
 )
 
 // slabTypes returns the types of the slabs of rows of Go type typ: arrays
-// of 1, 2, 4, … messages, up to maxSlabRows and maxSlabBytes (but at
-// least one message).
+// of 1, 2, 4, … messages, then the largest, as many as fit in
+// maxSlabBytes (at most maxSlabRows, at least one message).
 func slabTypes(typ reflect.Type) []reflect.Type {
+	most := max(1, min(maxSlabRows, maxSlabBytes/max(int(typ.Size()), 1)))
 	var out []reflect.Type
-	for n := 1; ; n *= 2 {
+	n := 1
+	for ; n < most; n *= 2 {
 		out = append(out, reflect.ArrayOf(n, typ))
-		if 2*n > maxSlabRows || uintptr(2*n)*typ.Size() > maxSlabBytes {
-			return out
-		}
 	}
+	return append(out, reflect.ArrayOf(most, typ))
 }
 
 // row returns the message (*typ) the plan rp decodes the next row into,

@@ -46,8 +46,8 @@ type ScanOptions struct {
 	// own that no other row shares. A projected scan of scalar fields
 	// only (strings, numbers, bools, open enums, without presence) makes
 	// its rows in slabs and cuts their strings from shared blocks: a row
-	// kept after the scan keeps its slab alive — at most 31 other rows'
-	// messages, 8 KiB in all, with what they hold — and a kept string the
+	// kept after the scan keeps its slab alive — the messages of the rows
+	// around it, 8 KiB in all, with what they hold — and a kept string the
 	// block it was cut from (at most 4 KiB, or its row's own strings when
 	// longer), until all of them are dropped. proto.Clone a row kept for
 	// long out of a large scan to hold only its own memory.
