@@ -196,6 +196,9 @@ func (rp *rowPlan) decodeOwn(key, value []byte, ra *rowAlloc) (proto.Message, bo
 		ra.decline(ptr)
 		return nil, false
 	}
+	if ra != nil && ra.reuse {
+		return ra.m, true
+	}
 	ra.taken()
 	return ptr.Interface().(proto.Message), true
 }
@@ -364,6 +367,8 @@ func (a *stringArena) cut(refs []stringRef, size int) string {
 type rowAlloc struct {
 	reuse bool
 	ptr   reflect.Value        // Reuse: the plan's message (*typ), or invalid
+	typ   reflect.Type         // Reuse: typ of ptr, or nil
+	m     proto.Message        // Reuse: ptr's message
 	msg   protoreflect.Message // Reuse: the message of the generic decode, or nil
 	plan  *rowPlan             // the plan of slab, or nil
 	slab  reflect.Value        // the current slab (an addressable [n]typ)
@@ -438,8 +443,9 @@ func (ra *rowAlloc) decline(ptr reflect.Value) {
 // planned returns the message of a planned decode, of Go type *typ,
 // cleared.
 func (ra *rowAlloc) planned(typ reflect.Type) reflect.Value {
-	if !ra.ptr.IsValid() || ra.ptr.Type().Elem() != typ {
-		ra.ptr = reflect.New(typ)
+	if ra.typ != typ {
+		ra.ptr, ra.typ = reflect.New(typ), typ
+		ra.m = ra.ptr.Interface().(proto.Message)
 		ra.msg = nil
 		return ra.ptr
 	}
