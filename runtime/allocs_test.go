@@ -18,7 +18,9 @@ import (
 // see observe.go) allocate nothing. The entry setter's 2 are the key
 // buffer of its three keys (row, map, entry) and Inline.Set's closure; on
 // Pebble it is a single-key read-modify-write (kv.KeyUpdater) whose call,
-// value buffer, registration and commit item are pooled.
+// value buffer, registration and commit item are pooled. The Put's map
+// entries are read from the Go map (goPlan), without an allocation per
+// key: 26 (38 through protoreflect's Range).
 func TestWriteAllocs(t *testing.T) {
 	if raceEnabled {
 		t.Skip("the race detector allocates on its own")
@@ -41,7 +43,7 @@ func TestWriteAllocs(t *testing.T) {
 		{"map entry inline Set", 2, func(i int) error {
 			return users.Row(ids[i%rows]).Sessions().Entry("session-03").ExpiresUs().Set(ctx, int64(i)<<20)
 		}},
-		{"Put of a user with 10 sessions", 38, func(i int) error {
+		{"Put of a user with 10 sessions", 26, func(i int) error {
 			return users.Put(ctx, msgs[i%rows])
 		}},
 	})

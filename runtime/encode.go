@@ -3,8 +3,10 @@ package runtime
 import (
 	"cmp"
 	"math"
+	"reflect"
 	"slices"
 	"sync"
+	"sync/atomic"
 
 	"github.com/protoql/protoql/kv"
 	"github.com/protoql/protoql/schema"
@@ -36,6 +38,10 @@ type encoder struct {
 	// so that the objects of one write after the first of their node do
 	// not search the DB's cache again.
 	plans [4]nodePlan
+	// iter and skey read the entries of Go maps (goEntries); they come
+	// with the pooled writeBatch when there is one.
+	iter reflect.MapIter
+	skey reflect.Value
 }
 
 // nodePlan is a node and its inline plan (nil: the node has none).
@@ -76,27 +82,62 @@ func (e *encoder) object(key []byte, n *schema.Node, m protoreflect.Message) err
 	}
 	md := m.Descriptor()
 	own := md == n.Desc // then the layout's descriptors are m's own
-	for _, f := range n.Children {
+	var gp *goPlan
+	var sv reflect.Value
+	if own && goRead.Load() {
+		mi := m.Interface()
+		if p := e.plan(n); p != nil {
+			gp = goPlanOf(&p.gp, n, reflect.TypeOf(mi))
+		}
+		if gp != nil {
+			if pv := reflect.ValueOf(mi); pv.IsNil() {
+				gp = nil // a nil message: protoreflect reads it as empty
+			} else {
+				sv = pv.Elem()
+			}
+		}
+	}
+	for i, f := range n.Children {
 		fd := f.Desc
 		if !own {
 			if fd = md.Fields().ByNumber(f.Number()); fd == nil {
 				continue
 			}
 		}
-		v, ok := present(m, fd)
-		if !ok {
+		var v protoreflect.Value
+		var has, read bool
+		if gp != nil {
+			v, has, read = gp.present(sv, i, m, fd)
+		}
+		if !read {
+			v, has = present(m, fd)
+		}
+		if !has {
 			continue
 		}
 		parent := key
 		if f.Apart {
 			parent = e.t.apartKey(f, key)
 		}
-		if err := e.child(parent, f, fd, v); err != nil {
+		var err error
+		if gp != nil && gp.fields[i].kind == goMsgMap {
+			err = e.goEntries(parent, f, sv.Field(gp.fields[i].idx))
+		} else {
+			err = e.child(parent, f, fd, v)
+		}
+		if err != nil {
 			return err
 		}
 	}
 	return nil
 }
+
+// goRead turns the encoder's reads of generated structs (goPlan) on, the
+// default; tests turn it off to compare the encoder's output with and
+// without it.
+var goRead atomic.Bool
+
+func init() { goRead.Store(true) }
 
 // shell returns an empty message of m's type, to copy an inline value into
 // and clear after use.
@@ -132,16 +173,21 @@ func (e *encoder) child(parent []byte, f *schema.Field, fd protoreflect.FieldDes
 			vfd = fd.MapValue()
 		}
 		v.Map().Range(func(mk protoreflect.MapKey, mv protoreflect.Value) bool {
-			if err = checkUTF8(f.MapKey, mk.Value()); err != nil {
-				err = invalid("%s: map key: %v", clip(e.t.render(parent)+"."+string(f.Name())), err)
-				return false
-			}
-			err = e.entry(f.Key.Append(base, mk.Value()), f, vfd, mv)
+			err = e.mapEntry(parent, f, vfd, mk.Value(), mv)
 			return err == nil
 		})
 		return err
 	}
 	return nil
+}
+
+// mapEntry writes the entry of map f with key k and value v, the map being
+// stored under parent.
+func (e *encoder) mapEntry(parent []byte, f *schema.Field, vfd protoreflect.FieldDescriptor, k, v protoreflect.Value) error {
+	if err := checkUTF8(f.MapKey, k); err != nil {
+		return invalid("%s: map key: %v", clip(e.t.render(parent)+"."+string(f.Name())), err)
+	}
+	return e.entry(f.Key.Append(parent, k), f, vfd, v)
 }
 
 // entry writes one map entry at key.
@@ -210,6 +256,8 @@ func (e *encoder) shellValue(b []byte, n *schema.Node, m protoreflect.Message) (
 type inlinePlan struct {
 	fields []protoreflect.FieldDescriptor // the inline fields, by number
 	kinds  []inlineKind                   // how each is encoded
+	// gp is the node's goPlan for the Go type last written.
+	gp atomic.Pointer[goPlan]
 }
 
 // inlineKind is how the plan writes one inline field.

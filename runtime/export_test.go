@@ -5,6 +5,7 @@ import (
 	"reflect"
 	"sync"
 
+	"github.com/protoql/protoql/kv"
 	"github.com/protoql/protoql/schema"
 	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
@@ -221,4 +222,23 @@ func EncodePutForTest(ref Ref, m proto.Message) error {
 // PresentForTest is the encoder's presence test of field fd of m.
 func PresentForTest(m protoreflect.Message, fd protoreflect.FieldDescriptor) (protoreflect.Value, bool) {
 	return present(m, fd)
+}
+
+// SetGoReadForTest turns the encoder's reads of generated structs
+// (goPlan) on or off, for comparing its output with and without them.
+func SetGoReadForTest(on bool) { goRead.Store(on) }
+
+// PutOpsForTest returns copies of the operations Put records for m at
+// ref.
+func PutOpsForTest(ref Ref, m proto.Message) ([]kv.Op, error) {
+	b := batchPool.Get().(*writeBatch)
+	defer b.release()
+	if err := put(b, ref, m); err != nil {
+		return nil, err
+	}
+	ops := make([]kv.Op, len(b.Ops()))
+	for i, op := range b.Ops() {
+		ops[i] = kv.Op{Kind: op.Kind, Key: bytes.Clone(op.Key), Value: bytes.Clone(op.Value)}
+	}
+	return ops, nil
 }

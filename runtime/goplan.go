@@ -1,0 +1,187 @@
+package runtime
+
+import (
+	"reflect"
+	"strconv"
+	"strings"
+	"sync/atomic"
+
+	"github.com/protoql/protoql/schema"
+	"google.golang.org/protobuf/reflect/protoreflect"
+)
+
+// goPlan is how the encoder reads the fields of a node stored under their
+// own keys (schema.Node.Children) straight from a generated message's Go
+// struct instead of through protoreflect, whose Has of a map or message
+// field goes through reflect.NewAt (a lookup in a global cache of pointer
+// types) and whose map Range allocates every string key it hands over.
+// Only the fields of the open struct API are read this way: a map field
+// (Has is its length, not 0) and a singular message field outside any
+// oneof (Has is a non-nil pointer), found by their protobuf struct tags.
+// Any other field, and any message that is not of the plan's Go type, is
+// read through protoreflect as before.
+type goPlan struct {
+	t      reflect.Type // the message's Go type: a pointer to a struct
+	fields []goField    // per child of the node, in n.Children's order
+}
+
+// goField is how one child field is read from the struct.
+type goField struct {
+	idx  int // the struct field's index; -1: through protoreflect
+	kind goKind
+}
+
+type goKind uint8
+
+const (
+	goNone goKind = iota
+	// goMsg: a singular message field, a pointer to a generated struct.
+	goMsg
+	// goMap: a map field, read by Get when it is not empty.
+	goMap
+	// goMsgMap: a map of Go string keys to generated messages, whose
+	// entries goEntries reads from the Go map.
+	goMsgMap
+)
+
+var protoMessageType = reflect.TypeFor[protoreflect.ProtoMessage]()
+
+// goPlanOf returns the plan of node n for Go type t, a message of n's own
+// descriptor, from p's cache when it was made for t, or nil when t is not
+// a pointer to a struct.
+func goPlanOf(p *atomic.Pointer[goPlan], n *schema.Node, t reflect.Type) *goPlan {
+	if gp := p.Load(); gp != nil && gp.t == t {
+		return gp
+	}
+	gp := buildGoPlan(n, t)
+	if gp != nil {
+		p.Store(gp)
+	}
+	return gp
+}
+
+// buildGoPlan makes the plan of node n for Go type t, or returns nil when
+// t is not a pointer to a struct.
+func buildGoPlan(n *schema.Node, t reflect.Type) *goPlan {
+	if t == nil || t.Kind() != reflect.Pointer || t.Elem().Kind() != reflect.Struct {
+		return nil
+	}
+	st := t.Elem()
+	gp := &goPlan{t: t, fields: make([]goField, len(n.Children))}
+	for i, f := range n.Children {
+		gp.fields[i] = goFieldOf(st, f)
+	}
+	return gp
+}
+
+// goFieldOf finds the struct field of st holding f by its protobuf tag
+// (field number and name), and says how to read it.
+func goFieldOf(st reflect.Type, f *schema.Field) goField {
+	fd := f.Desc
+	none := goField{idx: -1}
+	if fd.IsExtension() || fd.IsList() || fd.ContainingOneof() != nil {
+		return none
+	}
+	for i := range st.NumField() {
+		sf := st.Field(i)
+		if strings.HasPrefix(sf.Name, "xxx_") || strings.HasPrefix(sf.Name, "XXX_") {
+			continue // the opaque API's hidden fields, and internal state
+		}
+		num, name, ok := parseProtoTag(sf.Tag.Get("protobuf"))
+		if !ok || num != fd.Number() || name != string(fd.Name()) {
+			continue
+		}
+		switch {
+		case fd.IsMap() && sf.Type.Kind() == reflect.Map:
+			if msgMap(sf.Type, f) {
+				return goField{idx: i, kind: goMsgMap}
+			}
+			return goField{idx: i, kind: goMap}
+		case !fd.IsMap() && fd.Message() != nil && sf.Type.Kind() == reflect.Pointer && sf.Type.Implements(protoMessageType):
+			return goField{idx: i, kind: goMsg}
+		}
+		return none
+	}
+	return none
+}
+
+// msgMap reports whether a map field of Go type mt, holding f, has Go
+// string keys and values of the generated message type of f's entries
+// (the layout's own descriptor), which goEntries reads.
+func msgMap(mt reflect.Type, f *schema.Field) bool {
+	fd := f.Desc
+	if f.Child == nil || fd.MapKey().Kind() != protoreflect.StringKind || mt.Key() != reflect.TypeFor[string]() {
+		return false
+	}
+	vt := mt.Elem()
+	if vt.Kind() != reflect.Pointer || !vt.Implements(protoMessageType) {
+		return false
+	}
+	zero := reflect.Zero(vt).Interface().(protoreflect.ProtoMessage)
+	return zero.ProtoReflect().Descriptor() == f.Child.Desc
+}
+
+// parseProtoTag returns the field number and name of a protobuf struct
+// tag ("bytes,6,rep,name=sessions,proto3").
+func parseProtoTag(tag string) (protoreflect.FieldNumber, string, bool) {
+	parts := strings.Split(tag, ",")
+	if len(parts) < 3 {
+		return 0, "", false
+	}
+	num, err := strconv.Atoi(parts[1])
+	if err != nil {
+		return 0, "", false
+	}
+	for _, p := range parts[2:] {
+		if name, ok := strings.CutPrefix(p, "name="); ok {
+			return protoreflect.FieldNumber(num), name, true
+		}
+	}
+	return 0, "", false
+}
+
+// goPresent is present for child i of the plan's node, read from sv, the
+// struct of m: the field's value and whether m.Has it. ok is false when
+// the plan does not read the field (the caller then calls present).
+func (gp *goPlan) present(sv reflect.Value, i int, m protoreflect.Message, fd protoreflect.FieldDescriptor) (v protoreflect.Value, has, ok bool) {
+	gf := gp.fields[i]
+	switch gf.kind {
+	case goMsg:
+		fv := sv.Field(gf.idx)
+		if fv.IsNil() {
+			return protoreflect.Value{}, false, true
+		}
+		return protoreflect.ValueOfMessage(fv.Interface().(protoreflect.ProtoMessage).ProtoReflect()), true, true
+	case goMap, goMsgMap:
+		if sv.Field(gf.idx).Len() == 0 {
+			return protoreflect.Value{}, false, true
+		}
+		if gf.kind == goMsgMap {
+			return protoreflect.Value{}, true, true // goEntries reads it
+		}
+		return m.Get(fd), true, true
+	}
+	return protoreflect.Value{}, false, false
+}
+
+// goEntries writes the entries of mv, a map of Go string keys to generated
+// messages (goMsgMap), as the Map case of child writes them: the same
+// checks and pairs, without an allocation per key.
+func (e *encoder) goEntries(parent []byte, f *schema.Field, mv reflect.Value) error {
+	it := &e.iter
+	it.Reset(mv)
+	defer it.Reset(reflect.Value{}) // the pooled iterator keeps no map
+	if !e.skey.IsValid() {
+		e.skey = reflect.New(reflect.TypeFor[string]()).Elem()
+	}
+	defer e.skey.SetString("") // nor a key
+	for it.Next() {
+		e.skey.SetIterKey(it)
+		k := protoreflect.ValueOfString(e.skey.String())
+		v := protoreflect.ValueOfMessage(it.Value().Interface().(protoreflect.ProtoMessage).ProtoReflect())
+		if err := e.mapEntry(parent, f, f.MapValue, k, v); err != nil {
+			return err
+		}
+	}
+	return nil
+}
