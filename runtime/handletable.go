@@ -20,6 +20,9 @@ type TypedTable[K any, M proto.Message] struct {
 	t   *Table
 	q   Querier
 	key func(K) []protoreflect.Value
+	// keyTyped caches keyFits[K] of the one key column, which Row would
+	// otherwise work out on every call.
+	keyTyped bool
 }
 
 // NewTypedTable returns the typed view of the table name in db. key lists
@@ -40,7 +43,11 @@ func NewTypedTable[K any, M proto.Message](db *DB, name string, key func(K) []pr
 	if key == nil && len(t.s.Key) > 1 {
 		return TypedTable[K, M]{}, invalid("table %s has %d key columns; a TypedTable of it needs a key function", name, len(t.s.Key))
 	}
-	return TypedTable[K, M]{t: t, q: db, key: key}, nil
+	x := TypedTable[K, M]{t: t, q: db, key: key}
+	if key == nil && len(t.s.Key) == 1 {
+		x.keyTyped = keyFits[K](t.s.Key[0])
+	}
+	return x, nil
 }
 
 // In returns the table bound to q: pass the *Tx of DB.Update or DB.View to
@@ -75,7 +82,7 @@ func (x TypedTable[K, M]) row(k K) Handle {
 	default:
 		var v protoreflect.Value
 		if v, err = valueOf(k); err == nil {
-			ref, err = x.t.row(keyFits[K](x.t.s.Key[0]), v)
+			ref, err = x.t.row(x.keyTyped, v)
 		} else {
 			err = invalid("%s key: %v", x.t.s.Desc.Name(), err)
 		}
