@@ -40,7 +40,7 @@ type encoder struct {
 	plans [4]nodePlan
 	// iter and skey read the entries of Go maps (goEntries); they come
 	// with the pooled writeBatch when there is one.
-	iter reflect.MapIter
+	iter *reflect.MapIter
 	skey reflect.Value
 }
 

@@ -168,7 +168,10 @@ func (gp *goPlan) present(sv reflect.Value, i int, m protoreflect.Message, fd pr
 // messages (goMsgMap), as the Map case of child writes them: the same
 // checks and pairs, without an allocation per key.
 func (e *encoder) goEntries(parent []byte, f *schema.Field, mv reflect.Value) error {
-	it := &e.iter
+	if e.iter == nil {
+		e.iter = new(reflect.MapIter)
+	}
+	it := e.iter
 	it.Reset(mv)
 	defer it.Reset(reflect.Value{}) // the pooled iterator keeps no map
 	if !e.skey.IsValid() {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"reflect"
 	"sync"
 
 	"github.com/protoql/protoql/kv"
@@ -34,21 +35,34 @@ func put(w kv.Writer, ref Ref, m proto.Message) error {
 			return invalid("the key fields of the message address %s, not %s", own, ref)
 		}
 	}
-	if len(ref.node.Children) > 0 {
-		if err := w.DeleteRange(ref.key, tuple.PrefixEnd(ref.key)); err != nil {
-			return err
-		}
-		if ref.kind == RefRow {
-			if err := deleteApart(w, ref.table, ref.key, tuple.PrefixEnd(ref.key)); err != nil {
-				return err
-			}
-		}
-	}
 	kb, vb := buffers(w)
 	if kb == nil {
 		kb = make([]byte, 0, len(ref.key)+128)
 	}
+	if len(ref.node.Children) > 0 {
+		// The range's end in the key buffer: the writer copies it, and
+		// the buffer is free again once DeleteRange returns.
+		end, ok := tuple.AppendPrefixEnd(kb, ref.key)
+		if !ok {
+			end = nil // as tuple.PrefixEnd: no key sorts after the range
+		}
+		if err := w.DeleteRange(ref.key, end); err != nil {
+			return err
+		}
+		if ref.kind == RefRow {
+			if err := deleteApart(w, ref.table, ref.key, end); err != nil {
+				return err
+			}
+		}
+		if ok {
+			kb = end[:0]
+		}
+	}
 	e := encoder{w: w, t: ref.table, val: vb}
+	if b, ok := w.(*writeBatch); ok {
+		e.iter, e.skey = &b.iter, b.skey
+		defer func() { b.skey = e.skey }() // made once per pooled batch
+	}
 	return e.object(append(kb, ref.key...), ref.node, m.ProtoReflect())
 }
 
@@ -264,6 +278,10 @@ func deleteRows(w kv.Writer, t *Table, r KeyRange) error {
 type writeBatch struct {
 	kv.Batch
 	key, val []byte
+	// iter and skey are the encoder's (goEntries), kept with the batch
+	// so that a Put makes neither.
+	iter reflect.MapIter
+	skey reflect.Value
 }
 
 var batchPool = sync.Pool{New: func() any { return &writeBatch{key: make([]byte, 0, 128), val: make([]byte, 0, 128)} }}
