@@ -78,7 +78,7 @@ func buildGoPlan(n *schema.Node, t reflect.Type) *goPlan {
 // (field number and name), and says how to read it.
 func goFieldOf(st reflect.Type, f *schema.Field) goField {
 	fd := f.Desc
-	none := goField{idx: -1}
+	none := goField{idx: -1, kind: goNone}
 	if fd.IsExtension() || fd.IsList() || fd.ContainingOneof() != nil {
 		return none
 	}
