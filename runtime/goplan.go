@@ -8,6 +8,7 @@ import (
 
 	"github.com/protoql/protoql/schema"
 	"google.golang.org/protobuf/reflect/protoreflect"
+	"google.golang.org/protobuf/runtime/protoimpl"
 )
 
 // goPlan is how the encoder reads the fields of a node stored under their
@@ -61,17 +62,36 @@ func goPlanOf(p *atomic.Pointer[goPlan], n *schema.Node, t reflect.Type) *goPlan
 }
 
 // buildGoPlan makes the plan of node n for Go type t, or returns nil when
-// t is not a pointer to a struct.
+// t is not a pointer to a struct. Only a struct protoc-gen-go generated
+// (it holds a protoimpl.MessageState), whose fields are what its
+// ProtoReflect reads and writes, has fields read from it; the plan of any
+// other struct reads every field through protoreflect.
 func buildGoPlan(n *schema.Node, t reflect.Type) *goPlan {
 	if t == nil || t.Kind() != reflect.Pointer || t.Elem().Kind() != reflect.Struct {
 		return nil
 	}
 	st := t.Elem()
 	gp := &goPlan{t: t, fields: make([]goField, len(n.Children))}
+	if !generatedStruct(st) {
+		return gp // every field goNone
+	}
 	for i, f := range n.Children {
 		gp.fields[i] = goFieldOf(st, f)
 	}
 	return gp
+}
+
+var messageStateType = reflect.TypeFor[protoimpl.MessageState]()
+
+// generatedStruct reports whether st is a message struct of protoc-gen-go:
+// one holding a protoimpl.MessageState.
+func generatedStruct(st reflect.Type) bool {
+	for i := range st.NumField() {
+		if st.Field(i).Type == messageStateType {
+			return true
+		}
+	}
+	return false
 }
 
 // goFieldOf finds the struct field of st holding f by its protobuf tag
@@ -84,8 +104,11 @@ func goFieldOf(st reflect.Type, f *schema.Field) goField {
 	}
 	for i := range st.NumField() {
 		sf := st.Field(i)
-		if strings.HasPrefix(sf.Name, "xxx_") || strings.HasPrefix(sf.Name, "XXX_") {
-			continue // the opaque API's hidden fields, and internal state
+		if strings.HasPrefix(sf.Name, "xxx_") || strings.HasPrefix(sf.Name, "XXX_") || !sf.IsExported() {
+			// The opaque API's hidden fields, internal state, and any
+			// unexported field: reflect refuses to hand out what those
+			// hold (Interface, SetIterKey panic).
+			continue
 		}
 		num, name, ok := parseProtoTag(sf.Tag.Get("protobuf"))
 		if !ok || num != fd.Number() || name != string(fd.Name()) {
@@ -168,12 +191,19 @@ func (gp *goPlan) present(sv reflect.Value, i int, m protoreflect.Message, fd pr
 // messages (goMsgMap), as the Map case of child writes them: the same
 // checks and pairs, without an allocation per key.
 func (e *encoder) goEntries(parent []byte, f *schema.Field, mv reflect.Value) error {
-	if e.iter == nil {
-		e.iter = new(reflect.MapIter)
-	}
+	// The iterator is this loop's until it ends: an entry's message may
+	// hold a map read this way too (goEntries inside goEntries), which
+	// then takes an iterator of its own.
 	it := e.iter
+	if it == nil {
+		it = new(reflect.MapIter)
+	}
+	e.iter = nil
 	it.Reset(mv)
-	defer it.Reset(reflect.Value{}) // the pooled iterator keeps no map
+	defer func() {
+		it.Reset(reflect.Value{}) // the pooled iterator keeps no map
+		e.iter = it
+	}()
 	if !e.skey.IsValid() {
 		e.skey = reflect.New(reflect.TypeFor[string]()).Elem()
 	}

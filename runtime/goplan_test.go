@@ -3,6 +3,7 @@ package runtime_test
 import (
 	"bytes"
 	"cmp"
+	"context"
 	"fmt"
 	"slices"
 	"testing"
@@ -12,6 +13,7 @@ import (
 	"github.com/protoql/protoql/kv/memkv"
 	"github.com/protoql/protoql/runtime"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/types/dynamicpb"
 )
 
@@ -101,29 +103,133 @@ func TestGoReadMatchesProtoreflect(t *testing.T) {
 
 // FuzzGoRead checks the encoder's reads of generated structs against its
 // reads through protoreflect on the rows of every table of the test
-// schema, parsed from the fuzzer's bytes.
+// schema and of the nested-maps schema, parsed from the fuzzer's bytes.
 func FuzzGoRead(f *testing.F) {
-	db := openDB(f, memkv.New())
+	dbs := []*runtime.DB{openDB(f, memkv.New()), openNested(f)}
 	u := fullUser("fuzz")
 	f.Add(must[[]byte](f)(proto.Marshal(u)))
 	f.Add(must[[]byte](f)(proto.Marshal(&testpb.User{UserId: "x", Sessions: map[string]*testpb.Session{"a": {Geo: &testpb.Geo{}}, "b": {Attrs: map[string]string{"k": ""}}}})))
 	f.Add([]byte{0x0a, 0x01, 'u', 0x32, 0x03, 0x0a, 0x01, 's'})
-	tables := db.Catalog().Tables
+	f.Add(must[[]byte](f)(proto.Marshal(nestedTree())))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		for _, tb := range tables {
-			m := db.NewMessage(tb.Desc)
-			if !unmarshals(data, m) {
-				continue
+		for _, db := range dbs {
+			for _, tb := range db.Catalog().Tables {
+				m := db.NewMessage(tb.Desc)
+				if !unmarshals(data, m) {
+					continue
+				}
+				tab, err := db.Table(string(tb.Desc.Name()))
+				if err != nil {
+					t.Fatal(err)
+				}
+				ref, err := tab.RowOf(m.Interface())
+				if err != nil {
+					continue // a key the table refuses
+				}
+				sameOps(t, fmt.Sprintf("%s %x", tb.Desc.FullName(), data), ref, m.Interface())
 			}
-			tab, err := db.Table(string(tb.Desc.Name()))
-			if err != nil {
-				t.Fatal(err)
-			}
-			ref, err := tab.RowOf(m.Interface())
-			if err != nil {
-				continue // a key the table refuses
-			}
-			sameOps(t, fmt.Sprintf("%s %x", tb.Desc.FullName(), data), ref, m.Interface())
 		}
 	})
+}
+
+// openNested opens a DB of the nested-maps schema (nested.proto).
+func openNested(t testing.TB) *runtime.DB {
+	t.Helper()
+	return must[*runtime.DB](t)(runtime.Open(context.Background(), memkv.New(), runtime.WithSchema(testpb.File_protoql_test_v1_nested_proto)))
+}
+
+// nestedTree returns a Tree whose branches hold leaves, nil ones among
+// them.
+func nestedTree() *testpb.Tree {
+	tree := &testpb.Tree{
+		TreeId:   "oak",
+		Title:    "an oak",
+		Trunk:    &testpb.Branch{Name: "trunk", Leaves: map[string]*testpb.Leaf{"t": {Size: 1}}},
+		Branches: map[string]*testpb.Branch{"none": nil, "empty": {Leaves: map[string]*testpb.Leaf{}}},
+	}
+	for b := range 6 {
+		br := &testpb.Branch{Name: fmt.Sprint("b", b), Leaves: map[string]*testpb.Leaf{}}
+		for l := range b {
+			br.Leaves[fmt.Sprint("l", l)] = &testpb.Leaf{Size: int64(10*b + l), Color: "green"}
+		}
+		br.Leaves["nil"] = nil
+		tree.Branches[br.Name] = br
+	}
+	return tree
+}
+
+// TestGoReadNestedMaps: a map of string keys to messages whose values hold
+// such a map of their own is read from the Go structs at both levels, the
+// inner map's entries iterated inside the outer's: the encoder writes the
+// same pairs as through protoreflect, and the tree reads back whole.
+func TestGoReadNestedMaps(t *testing.T) {
+	ctx := context.Background()
+	db := openNested(t)
+	trees := table(t, db, "Tree")
+	tree := nestedTree()
+	ref := must[runtime.Ref](t)(trees.RowOf(tree))
+	sameOps(t, "nested", ref, tree)
+	bad := proto.Clone(tree).(*testpb.Tree)
+	bad.Branches["b3"].Leaves["\xff"] = &testpb.Leaf{}
+	sameOps(t, "nested, an inner key that is not UTF-8", ref, bad)
+
+	check(t, db.Put(ctx, ref, tree))
+	got := new(testpb.Tree)
+	check(t, db.Get(ctx, ref, got))
+	// What a read gives back: a nil message value is an empty one.
+	want := proto.Clone(tree).(*testpb.Tree)
+	want.Branches["none"] = &testpb.Branch{}
+	for _, br := range want.Branches {
+		if _, ok := br.Leaves["nil"]; ok {
+			br.Leaves["nil"] = &testpb.Leaf{}
+		}
+	}
+	if !proto.Equal(got, want) {
+		t.Fatalf("read back %v, want %v", got, want)
+	}
+}
+
+// oddUser is a message of User's descriptor that protoc-gen-go did not
+// generate: its ProtoReflect reads and writes u, while its Go struct (what
+// ProtoReflect().Interface() returns) holds a map and a message field
+// under the protobuf tags of generated code, one exported and holding
+// something else than u's, one unexported (reflect refuses to hand out
+// what it holds: a panic). The encoder must read it through protoreflect.
+type oddUser struct {
+	Sessions map[string]*testpb.Session `protobuf:"bytes,5,rep,name=sessions,proto3"`
+	password *testpb.Password           `protobuf:"bytes,4,opt,name=password,proto3"`
+	u        *testpb.User
+}
+
+type oddReflect struct {
+	protoreflect.Message
+	o *oddUser
+}
+
+func (r oddReflect) Interface() protoreflect.ProtoMessage { return r.o }
+func (o *oddUser) ProtoReflect() protoreflect.Message     { return oddReflect{o.u.ProtoReflect(), o} }
+
+// TestGoReadOtherStructs: the encoder reads the fields of a struct that
+// protoc-gen-go did not generate through protoreflect (what the message
+// says it holds), not from the struct, and does not panic on unexported
+// fields.
+func TestGoReadOtherStructs(t *testing.T) {
+	db := openDB(t, memkv.New())
+	users := table(t, db, "User")
+	u := fullUser("odd")
+	o := &oddUser{Sessions: map[string]*testpb.Session{"not u's": {ExpiresUs: 7}}, password: &testpb.Password{ChangedUs: 8}, u: u}
+	ref := must[runtime.Ref](t)(users.RowOf(o))
+	sameOps(t, "another struct", ref, o)
+	odd, _, err, _ := putOpsBothWays(ref, o)
+	check(t, err)
+	want, _, err, _ := putOpsBothWays(ref, u)
+	check(t, err)
+	if len(odd) != len(want) {
+		t.Fatalf("%d operations for the odd user, %d for the user it reads", len(odd), len(want))
+	}
+	for i := range odd {
+		if a, b := odd[i], want[i]; a.Kind != b.Kind || !bytes.Equal(a.Key, b.Key) || !bytes.Equal(a.Value, b.Value) {
+			t.Fatalf("operation %d: %v %x=%x for the odd user, %v %x=%x for the user it reads", i, a.Kind, a.Key, a.Value, b.Kind, b.Key, b.Value)
+		}
+	}
 }
