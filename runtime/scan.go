@@ -44,7 +44,7 @@ type ScanOptions struct {
 	//
 	// Without Reuse every row yielded is the caller's, a message of its
 	// own that no other row shares. A projected scan of scalar fields
-	// only (strings, numbers, bools, open enums, without presence) makes
+	// only (strings, bytes, numbers, bools, open enums, without presence) makes
 	// its rows in slabs and cuts their strings from shared blocks: a row
 	// kept after the scan keeps its slab alive — the messages of the rows
 	// around it, 8 KiB in all, with what they hold — and a kept string the
