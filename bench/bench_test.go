@@ -137,9 +137,9 @@ func BenchmarkWorkloads(b *testing.B) {
 	}
 }
 
-// BenchmarkGrowth updates one entry of a map of n entries:
-// BenchmarkGrowth/<n>/<column>.
-func BenchmarkGrowth(b *testing.B) {
+// growthEnv returns the map sizes of -bench.growth and the environment
+// holding a growth user of each size (loaded once per process).
+func growthEnv(b *testing.B) ([]int, *Env) {
 	var sizes []int
 	for _, f := range strings.Split(*benchGrowth, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(f))
@@ -148,7 +148,13 @@ func BenchmarkGrowth(b *testing.B) {
 		}
 		sizes = append(sizes, n)
 	}
-	e := sharedEnv(b, "growth-"+*benchGrowth, func(e *Env) error { return e.LoadGrowth(context.Background(), sizes) })
+	return sizes, sharedEnv(b, "growth-"+*benchGrowth, func(e *Env) error { return e.LoadGrowth(context.Background(), sizes) })
+}
+
+// BenchmarkGrowth updates one entry of a map of n entries:
+// BenchmarkGrowth/<n>/<column>.
+func BenchmarkGrowth(b *testing.B) {
+	sizes, e := growthEnv(b)
 	for _, n := range sizes {
 		b.Run(strconv.Itoa(n), func(b *testing.B) {
 			for _, c := range e.GrowthColumns() {
@@ -173,15 +179,7 @@ const growthPairStretch = 2000
 // shared machine it is steadier than the ratio of two columns' wall times
 // measured apart. BenchmarkGrowthPairs/<n>, -benchtime 100x for 100 pairs.
 func BenchmarkGrowthPairs(b *testing.B) {
-	var sizes []int
-	for _, f := range strings.Split(*benchGrowth, ",") {
-		n, err := strconv.Atoi(strings.TrimSpace(f))
-		if err != nil {
-			b.Fatalf("-bench.growth: %v", err)
-		}
-		sizes = append(sizes, n)
-	}
-	e := sharedEnv(b, "growth-"+*benchGrowth, func(e *Env) error { return e.LoadGrowth(context.Background(), sizes) })
+	sizes, e := growthEnv(b)
 	cols := []Column{{Name: "protoql", Impl: e.Protoql}, {Name: "raw", Impl: e.Raw}}
 	for _, n := range sizes {
 		b.Run(strconv.Itoa(n), func(b *testing.B) {
