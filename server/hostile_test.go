@@ -63,7 +63,12 @@ func TestHostileRequests(t *testing.T) {
 		{"2,000 nested joins", len(deepJoins), 0, explain(deepJoins), []codes.Code{codes.InvalidArgument}},
 		{"2,000 nested joins, run", len(deepJoins), 0, query(deepJoins, nil), []codes.Code{codes.InvalidArgument}},
 		{"query over the message size", 20 * mib, 0, query(strings.Repeat(" ", 20*mib), nil), []codes.Code{codes.ResourceExhausted}},
-		{"8 MB key variable", 8 * mib, 12, query(`User[$id] { registered }`, map[string]*protoqlv1.Value{"id": str(strings.Repeat("k", 8*mib))}), []codes.Code{codes.OK, codes.InvalidArgument}},
+		// 12 copies of the key are the usual cost (98-101 MiB measured
+		// under -race); one run in four or so makes one or two more (up to
+		// 116 MiB, before and after the eighth performance round), so the
+		// bound is 14 per byte: a parse or bind out of proportion (the 1 GB
+		// this test was written for) is still far beyond it.
+		{"8 MB key variable", 8 * mib, 14, query(`User[$id] { registered }`, map[string]*protoqlv1.Value{"id": str(strings.Repeat("k", 8*mib))}), []codes.Code{codes.OK, codes.InvalidArgument}},
 		{"100,000 unknown variables", 100_000 * 16, 32, query(`User["alice"]`, manyVars), []codes.Code{codes.InvalidArgument}},
 		{"huge first", 64, 0, query(`User(first: 99999999999999999999999999) { registered }`, nil), []codes.Code{codes.InvalidArgument}},
 		{"8 MB row key to delete", 8 * mib, 0, func(ctx context.Context) error {
