@@ -52,6 +52,9 @@ type mapPlan struct {
 	// decode rather than built with this plan: a message type may hold a
 	// map of itself.
 	value *atomic.Pointer[decodePlanBox]
+	// scalars caches the scalar plan of V (mapPlan.scalarPlan), built on the
+	// first decode of a projected entry.
+	scalars *atomic.Pointer[scalarPlanBox]
 }
 
 // decodePlanBox boxes a plan that may be nil, so that a cached "no plan" differs
@@ -155,7 +158,7 @@ func messageMap(i int, sf reflect.StructField, fd protoreflect.FieldDescriptor) 
 	if reflect.TypeOf(v.ProtoReflect().Interface()) != mt.Elem() {
 		return mapPlan{}, false // a wrapped (legacy) type: its slots are not messages
 	}
-	return mapPlan{num: fd.Number(), field: i, mapType: mt, slice: reflect.SliceOf(mt.Elem().Elem()), value: new(atomic.Pointer[decodePlanBox])}, true
+	return mapPlan{num: fd.Number(), field: i, mapType: mt, slice: reflect.SliceOf(mt.Elem().Elem()), value: new(atomic.Pointer[decodePlanBox]), scalars: new(atomic.Pointer[scalarPlanBox])}, true
 }
 
 // decoder holds the scratch of unmarshal, reused across calls; one per
@@ -177,6 +180,10 @@ type mapEntryWire struct {
 	// plain marks a value known to hold no entry of a map of its type's
 	// plan, which proto.Unmarshal then decodes at once (direct.go).
 	plain bool
+	// msg, when valid, is the entry's value already decoded into a V
+	// (the map's value type) by directEntry's scalar plan (scalarplan.go);
+	// fillMaps copies it into the entry's slot instead of decoding value.
+	msg reflect.Value
 }
 
 // maxFastDepth bounds the nesting this path recurses into (maps of
@@ -271,7 +278,9 @@ func (d *decoder) fillMaps(opts decodeOptions, m protoreflect.Message, p *msgPla
 			slot := slab.Index(j).Addr()
 			j++
 			var err error
-			if sv := slot.Interface().(proto.Message); e.plain {
+			if e.msg.IsValid() {
+				slot.Elem().Set(e.msg)
+			} else if sv := slot.Interface().(proto.Message); e.plain {
 				err = opts.Unmarshal(e.value, sv)
 			} else {
 				sm := sv.ProtoReflect()

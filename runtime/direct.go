@@ -2,6 +2,7 @@ package runtime
 
 import (
 	"bytes"
+	"reflect"
 	"sync/atomic"
 	"unicode/utf8"
 
@@ -41,6 +42,17 @@ type directEntries struct {
 	vals []byte // the entries' filtered values, one after the other
 	// wire holds the entries as fillMaps takes them, built at the end.
 	wire []mapEntryWire
+	// decoded holds the values decoded by their scalar plan, one slab
+	// per value type, reused from row to row (zeroed when the row is
+	// done).
+	decoded []decodedSlab
+}
+
+// decodedSlab holds decoded values of one type: n of them in vals, a
+// []V (the map's mapPlan.slice).
+type decodedSlab struct {
+	vals reflect.Value
+	n    int
 }
 
 type directEntry struct {
@@ -49,17 +61,36 @@ type directEntry struct {
 	// plain: the projection keeps no inline map of the entry's value, so
 	// the filtered value holds none for the decoder to split out.
 	plain bool
+	// dec, when not 0, is 1 + the index of the entry's value decoded
+	// by the scalar plan in d.decoded[slab] (valLen is then 0).
+	dec, slab int
 }
 
 // noDirectEntries, set by tests and benchmarks only, sends every entry
 // through the assembler.
 var noDirectEntries atomic.Bool
 
+// noScalarEntries, set by tests and benchmarks only, decodes every entry
+// kept aside with proto.Unmarshal rather than its scalar plan.
+var noScalarEntries atomic.Bool
+
 // start begins a row with layout n decoded into a message with plan p
 // (nil: nothing is kept aside).
 func (d *directEntries) start(p *msgPlan, n *schema.Node) {
 	d.on, d.plan, d.node = p != nil && len(p.maps) > 0 && !noDirectEntries.Load(), p, n
 	d.ents, d.keys, d.vals = d.ents[:0], d.keys[:0], d.vals[:0]
+	d.clearDecoded()
+}
+
+// clearDecoded zeroes the decoded values, for the next row.
+func (d *directEntries) clearDecoded() {
+	for i := range d.decoded {
+		ds := &d.decoded[i]
+		for j := range ds.n {
+			ds.vals.Index(j).SetZero()
+		}
+		ds.n = 0
+	}
 }
 
 // stop ends collecting, keeping what was collected for fill.
@@ -67,8 +98,15 @@ func (d *directEntries) stop() { d.on = false }
 
 // trim drops buffers grown past max (see exec.release).
 func (d *directEntries) trim(max int) {
+	d.clearDecoded()
 	if cap(d.keys) > max || cap(d.vals) > max || cap(d.ents) > max/16 || cap(d.wire) > max/32 {
 		*d = directEntries{}
+	}
+	for _, ds := range d.decoded {
+		if ds.vals.Len()*int(ds.vals.Type().Elem().Size()) > max {
+			d.decoded = nil
+			break
+		}
 	}
 	d.on, d.plan, d.node = false, nil, nil
 }
@@ -103,6 +141,16 @@ func (e *exec) directEntry(w *walker, key []byte, parentLen int, ch *query.Child
 	if !w.seekGE(key) || !bytes.HasPrefix(w.key, key) {
 		return false, true, e.err
 	}
+	plain := !keepsMap(ch.Proj)
+	if len(w.key) == len(key) && plain && !noScalarEntries.Load() {
+		// Filtered and decoded in one pass, when the scalar plan takes
+		// the value; else as below.
+		if slab, size, ok := e.dir.decodeEntry(mi, w.val, ch.Proj, f.Child); ok {
+			e.noteFed(key)
+			e.dir.addDecoded(mi, el.Bytes, slab)
+			return true, true, e.countFedLen(key, size)
+		}
+	}
 	var own []byte
 	if len(w.key) == len(key) {
 		// Filtered, then the kept fields checked against the entry's
@@ -115,7 +163,7 @@ func (e *exec) directEntry(w *walker, key []byte, parentLen int, ch *query.Child
 	if err := checkValue(key, own, f.Child); err != nil {
 		return true, true, err
 	}
-	e.dir.add(mi, el.Bytes, own, !keepsMap(ch.Proj))
+	e.dir.add(mi, el.Bytes, own, plain)
 	return true, true, e.countFed(key, own)
 }
 
@@ -212,11 +260,14 @@ func (d *directEntries) fill(dec *decoder, opts decodeOptions, m protoreflect.Me
 	if len(d.ents) == 0 {
 		return nil
 	}
-	defer func() { d.ents = d.ents[:0] }()
+	defer func() { d.ents = d.ents[:0]; d.clearDecoded() }()
 	d.wire = d.wire[:0]
 	ko, vo := 0, 0
 	for _, en := range d.ents {
 		d.wire = append(d.wire, mapEntryWire{plan: en.plan, key: d.keys[ko : ko+en.keyLen], value: d.vals[vo : vo+en.valLen], plain: en.plain})
+		if en.dec > 0 {
+			d.wire[len(d.wire)-1].msg = d.decoded[en.slab].vals.Index(en.dec - 1)
+		}
 		ko += en.keyLen
 		vo += en.valLen
 	}

@@ -196,15 +196,19 @@ func TestDirectEntries(t *testing.T) {
 // FuzzDirectEntries stores arbitrary bytes as the value of one entry of a
 // user's sessions (or of a copy of it under a key element changed to the
 // fuzzed byte) and reads the page, and the row whole, with and without the
-// entries kept aside from the assembler: the same results and the same
+// entries kept aside from the assembler, and kept aside with and without
+// their scalar plan (scalarplan.go): the same results and the same
 // errors.
 func FuzzDirectEntries(f *testing.F) {
 	f.Add(byte('b'), false, []byte{0x08, 0x05})
 	f.Add(byte('b'), false, protowire.AppendString(protowire.AppendTag(nil, 1, protowire.BytesType), "x"))
 	f.Add(byte(0xfe), true, []byte{})
 	f.Add(byte('b'), false, []byte{0x12, 0x01, 0xff})
+	f.Add(byte('b'), false, []byte{0x08, 0x05, 0x12, 0x01, 'x', 0x08, 0x07, 0x28, 0x01})
+	f.Add(byte('b'), false, []byte{0x09, 1, 2, 3, 4, 5, 6, 7, 8})
 	f.Fuzz(func(t *testing.T, elem byte, copied bool, value []byte) {
 		defer runtime.SetDirectEntriesForTest(true)
+		defer runtime.SetScalarEntriesForTest(true)
 		ctx := context.Background()
 		store := memkv.New()
 		db := openDB(t, store)
@@ -224,12 +228,16 @@ func FuzzDirectEntries(f *testing.F) {
 			vars := map[string]any{"id": "u"}
 			runtime.SetDirectEntriesForTest(true)
 			direct, derr := querytest.Collect(t, db, q, vars)
+			runtime.SetScalarEntriesForTest(false)
+			unmarshalled, uerr := querytest.Collect(t, db, q, vars)
+			runtime.SetScalarEntriesForTest(true)
 			runtime.SetDirectEntriesForTest(false)
 			assembled, aerr := querytest.Collect(t, db, q, vars)
-			if fmt.Sprint(derr) != fmt.Sprint(aerr) {
-				t.Fatalf("%s: error %v, assembled %v", text, derr, aerr)
+			if fmt.Sprint(derr) != fmt.Sprint(aerr) || fmt.Sprint(uerr) != fmt.Sprint(aerr) {
+				t.Fatalf("%s: error %v, with proto.Unmarshal %v, assembled %v", text, derr, uerr, aerr)
 			}
 			sameDirectResults(t, text, direct, assembled)
+			sameDirectResults(t, text+" (proto.Unmarshal)", unmarshalled, assembled)
 		}
 	})
 }

@@ -61,6 +61,12 @@ func SetPlainPointReadsForTest(on bool) { plainPointReads.Store(on) }
 // (off), for tests and benchmarks comparing the two (direct.go).
 func SetDirectEntriesForTest(on bool) { noDirectEntries.Store(!on) }
 
+// SetScalarEntriesForTest makes the projected map entries kept aside
+// decode with their value type's scalar plan where it can (on, the
+// default) or with proto.Unmarshal (off), for tests and benchmarks
+// comparing the two (scalarplan.go).
+func SetScalarEntriesForTest(on bool) { noScalarEntries.Store(!on) }
+
 // PatchScalar is patchScalar: the encoded value val of a message of md
 // with field fd set to v, made without decoding it, if it vouches for it.
 func PatchScalar(val []byte, md protoreflect.MessageDescriptor, fd protoreflect.FieldDescriptor, v protoreflect.Value) ([]byte, bool) {

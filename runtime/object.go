@@ -230,7 +230,12 @@ func (e *exec) cuttable() bool {
 
 // countFed counts a fed pair's bytes against a row chunk (WithRowChunk).
 func (e *exec) countFed(key, value []byte) error {
-	if e.rowBytes += len(key) + len(value); e.chunk > 0 && e.rowBytes >= e.chunk {
+	return e.countFedLen(key, len(value))
+}
+
+// countFedLen is countFed of a value of size bytes.
+func (e *exec) countFedLen(key []byte, size int) error {
+	if e.rowBytes += len(key) + size; e.chunk > 0 && e.rowBytes >= e.chunk {
 		e.err = errChunk
 		return errChunk
 	}

@@ -99,7 +99,9 @@ func BenchmarkQueryVsGet(b *testing.B) {
 // their own path (point: one seek to the first selected child when the
 // row's own value is not needed, no view of the store for one iterator),
 // on it with every map entry fed to the assembler (assembled: none kept
-// aside, direct.go) and on the general path (plain), with the typed Get,
+// aside, direct.go), on it with the projected entries kept aside decoded
+// by proto.Unmarshal rather than their scalar plan (unmarshal,
+// scalarplan.go) and on the general path (plain), with the typed Get,
 // on Pebble with
 // 20,000 users of 10 sessions each flushed to tables:
 // BenchmarkPointQuery/<read>/<path>. Run with -count and compare the
@@ -137,12 +139,14 @@ func BenchmarkPointQuery(b *testing.B) {
 	} {
 		q := query.MustCompile(db.Catalog(), c.text)
 		// Twice each, interleaved: b.Run names the second run #01.
-		for _, path := range []string{"plain", "assembled", "point", "plain", "assembled", "point"} {
+		for _, path := range []string{"plain", "assembled", "unmarshal", "point", "plain", "assembled", "unmarshal", "point"} {
 			b.Run(c.name+"/"+path, func(b *testing.B) {
 				runtime.SetPlainPointReadsForTest(path == "plain")
 				runtime.SetDirectEntriesForTest(path != "assembled")
+				runtime.SetScalarEntriesForTest(path != "unmarshal")
 				defer runtime.SetPlainPointReadsForTest(false)
 				defer runtime.SetDirectEntriesForTest(true)
+				defer runtime.SetScalarEntriesForTest(true)
 				b.ReportAllocs()
 				defer cpubench.Report(b)()
 				vars := map[string]any{}

@@ -1,0 +1,163 @@
+package runtime_test
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/protoql/protoql/internal/querytest"
+	"github.com/protoql/protoql/internal/testpb"
+	"github.com/protoql/protoql/kv"
+	"github.com/protoql/protoql/kv/memkv"
+	"github.com/protoql/protoql/kv/pebblekv"
+	"github.com/protoql/protoql/query"
+	"github.com/protoql/protoql/runtime"
+	"google.golang.org/protobuf/encoding/protowire"
+)
+
+// scalarEntryQueries read pages of sessions projected to inline fields:
+// the projected map entries the scalar plan decodes (scalarplan.go), with
+// the fields it declines (attrs, a map; geo, a message) among them.
+var scalarEntryQueries = []string{
+	`User[$id] { sessions(first: 10) { expires_us } }`,
+	`User[$id] { sessions(first: 2) { device, expires_us } }`,
+	`User[$id] { sessions { device } }`,
+	`User[$id] { sessions { device, attrs } }`,
+	`User[$id] { sessions(first: 3) { expires_us, geo } }`,
+	`User[$id] { registered, sessions { expires_us } threads { last_read_us } }`,
+}
+
+// TestScalarEntriesMatchUnmarshal reads random users, their sessions'
+// stored values damaged at random (truncated, a byte changed, a field of
+// each wire type appended for a known or unknown field number, a device
+// that is not valid UTF-8, a field repeated), with the projected map
+// entries decoded by their scalar plan and by filter and proto.Unmarshal,
+// under random limits and row chunks, on memkv and Pebble, and requires
+// the same results and the same errors.
+func TestScalarEntriesMatchUnmarshal(t *testing.T) {
+	defer runtime.SetScalarEntriesForTest(true)
+	for _, engine := range []string{"memkv", "pebble"} {
+		t.Run(engine, func(t *testing.T) {
+			sessions := 0
+			for seed := range uint64(25) {
+				var store kv.Store = memkv.New()
+				if engine == "pebble" {
+					ps, err := pebblekv.Open(t.TempDir(), pebblekv.WithSync(false))
+					check(t, err)
+					store = ps
+				}
+				sessions += scalarEntriesSeed(t, store, seed)
+				check(t, store.Close())
+			}
+			if sessions < 100 {
+				t.Fatalf("the queries read %d sessions: too few to test the scalar plan", sessions)
+			}
+		})
+	}
+}
+
+// scalarEntriesSeed runs the test's queries on the data of seed in
+// store and returns the number of sessions they read.
+func scalarEntriesSeed(t *testing.T, store kv.Store, seed uint64) (sessions int) {
+	ctx := context.Background()
+	r := rand.New(rand.NewPCG(seed, 8))
+	db := openDB(t, store)
+	data := querytest.RandomData(r)
+	querytest.Put(t, db, data...)
+	users := table(t, db, "User")
+	b := kv.NewBatch()
+	var ids []string
+	for _, m := range data {
+		u, ok := m.(*testpb.User)
+		if !ok {
+			continue
+		}
+		ids = append(ids, u.UserId)
+		for k := range u.Sessions {
+			if r.IntN(3) != 0 {
+				continue
+			}
+			key := must[runtime.Ref](t)(must[runtime.Ref](t)(must[runtime.Ref](t)(users.Row(str(u.UserId))).FieldByName("sessions")).Entry(str(k))).Key()
+			v, err := store.Get(ctx, key)
+			check(t, err)
+			check(t, b.Set(key, damageSession(r, v)))
+		}
+	}
+	check(t, store.Apply(ctx, b))
+	g := querytest.NewGen(r, db.Catalog())
+	for i := range 40 {
+		text := scalarEntryQueries[r.IntN(len(scalarEntryQueries))]
+		vars := map[string]any{"id": ""}
+		if len(ids) > 0 {
+			vars["id"] = ids[r.IntN(len(ids))]
+		}
+		if i%4 == 3 {
+			text = g.Query()
+			vars = map[string]any{"first": 1 + r.IntN(4), "after": ""}
+		}
+		q, err := query.Compile(db.Catalog(), text)
+		if err != nil {
+			t.Fatalf("%s: %v", text, err)
+		}
+		var opts []runtime.QueryOption
+		switch r.IntN(4) {
+		case 0:
+			opts = append(opts, runtime.WithLimits(query.Limits{MaxKeys: 1 + r.IntN(30)}))
+		case 1:
+			opts = append(opts, runtime.WithRowChunk(1+r.IntN(60)))
+		}
+		what := fmt.Sprintf("seed %d query %d: %s %v", seed, i, text, vars)
+		runtime.SetScalarEntriesForTest(true)
+		planned, perr := querytest.Collect(t, db, q, vars, opts...)
+		runtime.SetScalarEntriesForTest(false)
+		unmarshalled, uerr := querytest.Collect(t, db, q, vars, opts...)
+		if fmt.Sprint(perr) != fmt.Sprint(uerr) {
+			t.Fatalf("%s: error %v, with proto.Unmarshal %v", what, perr, uerr)
+		}
+		sameDirectResults(t, what, planned, unmarshalled)
+		for _, res := range planned {
+			if u, ok := res.Msg.(*testpb.User); ok {
+				sessions += len(u.Sessions)
+			}
+		}
+	}
+	return sessions
+}
+
+// damageSession returns the stored value v of a session, intact or
+// damaged in one of the ways TestScalarEntriesMatchUnmarshal names.
+func damageSession(r *rand.Rand, v []byte) []byte {
+	v = append([]byte(nil), v...)
+	num := protowire.Number(1 + r.IntN(6)) // 5 and 6: unknown to Session
+	switch r.IntN(8) {
+	case 0:
+		return v
+	case 1:
+		return v[:r.IntN(len(v)+1)]
+	case 2:
+		if len(v) > 0 {
+			v[r.IntN(len(v))] = byte(r.IntN(256))
+		}
+		return v
+	case 3:
+		return protowire.AppendVarint(protowire.AppendTag(v, num, protowire.VarintType), r.Uint64N(1<<40))
+	case 4:
+		return protowire.AppendString(protowire.AppendTag(v, num, protowire.BytesType), "x")
+	case 5:
+		return protowire.AppendFixed32(protowire.AppendTag(v, num, protowire.Fixed32Type), 1)
+	case 6:
+		// A device that is not valid UTF-8 (or, when kept, a second one:
+		// the last wins).
+		if r.IntN(2) == 0 {
+			return protowire.AppendString(protowire.AppendTag(v, 2, protowire.BytesType), "\xff")
+		}
+		return protowire.AppendString(protowire.AppendTag(v, 2, protowire.BytesType), "é")
+	default:
+		// expires_us again (the last wins), or as a fixed64.
+		if r.IntN(2) == 0 {
+			return protowire.AppendVarint(protowire.AppendTag(v, 1, protowire.VarintType), protowire.EncodeZigZag(-3))
+		}
+		return protowire.AppendFixed64(protowire.AppendTag(v, 1, protowire.Fixed64Type), 1)
+	}
+}
