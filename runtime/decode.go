@@ -52,9 +52,9 @@ type mapPlan struct {
 	// decode rather than built with this plan: a message type may hold a
 	// map of itself.
 	value *atomic.Pointer[decodePlanBox]
-	// scalars caches the scalar plan of V (mapPlan.scalarPlan), built on the
+	// entries caches the field plan of V (mapPlan.entryPlan), built on the
 	// first decode of a projected entry.
-	scalars *atomic.Pointer[scalarPlanBox]
+	entries *atomic.Pointer[fieldPlanBox]
 }
 
 // decodePlanBox boxes a plan that may be nil, so that a cached "no plan" differs
@@ -158,7 +158,7 @@ func messageMap(i int, sf reflect.StructField, fd protoreflect.FieldDescriptor) 
 	if reflect.TypeOf(v.ProtoReflect().Interface()) != mt.Elem() {
 		return mapPlan{}, false // a wrapped (legacy) type: its slots are not messages
 	}
-	return mapPlan{num: fd.Number(), field: i, mapType: mt, slice: reflect.SliceOf(mt.Elem().Elem()), value: new(atomic.Pointer[decodePlanBox]), scalars: new(atomic.Pointer[scalarPlanBox])}, true
+	return mapPlan{num: fd.Number(), field: i, mapType: mt, slice: reflect.SliceOf(mt.Elem().Elem()), value: new(atomic.Pointer[decodePlanBox]), entries: new(atomic.Pointer[fieldPlanBox])}, true
 }
 
 // decoder holds the scratch of unmarshal, reused across calls; one per
@@ -181,7 +181,7 @@ type mapEntryWire struct {
 	// plan, which proto.Unmarshal then decodes at once (direct.go).
 	plain bool
 	// msg, when valid, is the entry's value already decoded into a V
-	// (the map's value type) by directEntry's scalar plan (scalarplan.go);
+	// (the map's value type) by directEntry's entry plan (scalarplan.go);
 	// fillMaps copies it into the entry's slot instead of decoding value.
 	msg reflect.Value
 }

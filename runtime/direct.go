@@ -42,7 +42,7 @@ type directEntries struct {
 	vals []byte // the entries' filtered values, one after the other
 	// wire holds the entries as fillMaps takes them, built at the end.
 	wire []mapEntryWire
-	// decoded holds the values decoded by their scalar plan, one slab
+	// decoded holds the values decoded by their field plan, one slab
 	// per value type, reused from row to row (zeroed when the row is
 	// done).
 	decoded []decodedSlab
@@ -62,7 +62,7 @@ type directEntry struct {
 	// the filtered value holds none for the decoder to split out.
 	plain bool
 	// dec, when not 0, is 1 + the index of the entry's value decoded
-	// by the scalar plan in d.decoded[slab] (valLen is then 0).
+	// by the field plan in d.decoded[slab] (valLen is then 0).
 	dec, slab int
 }
 
@@ -71,7 +71,7 @@ type directEntry struct {
 var noDirectEntries atomic.Bool
 
 // noScalarEntries, set by tests and benchmarks only, decodes every entry
-// kept aside with proto.Unmarshal rather than its scalar plan.
+// kept aside with proto.Unmarshal rather than its field plan.
 var noScalarEntries atomic.Bool
 
 // start begins a row with layout n decoded into a message with plan p
@@ -143,7 +143,7 @@ func (e *exec) directEntry(w *walker, key []byte, parentLen int, ch *query.Child
 	}
 	plain := !keepsMap(ch.Proj)
 	if len(w.key) == len(key) && plain && !noScalarEntries.Load() {
-		// Filtered and decoded in one pass, when the scalar plan takes
+		// Filtered and decoded in one pass, when the field plan takes
 		// the value; else as below.
 		if slab, size, ok := e.dir.decodeEntry(mi, w.val, ch.Proj, f.Child); ok {
 			e.noteFed(key)

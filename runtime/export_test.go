@@ -248,3 +248,39 @@ func PutOpsForTest(ref Ref, m proto.Message) ([]kv.Op, error) {
 	}
 	return ops, nil
 }
+
+// EntryPlanForTest decodes value, the stored value of a row of t (here
+// standing for a map entry's value of t's row type), filtered by the
+// projection of fields, in the two ways directEntry can: the entry plan's
+// one pass (decodeFields with the plan of every field it decodes, as for a
+// map value type) and the path it replaces, filterChecked, checkValue and
+// proto.Unmarshal of the filtered value. planned is nil where the plan
+// declined; size is the size of the kept fields it reports, kept the
+// filtered value (whose length it must be); slowErr the old path's error.
+func EntryPlanForTest(t *Table, fields []string, value []byte) (planned, slow proto.Message, size int, kept []byte, slowErr, err error) {
+	p, _, err := t.projection(fields)
+	if err != nil {
+		return nil, nil, 0, nil, nil, err
+	}
+	pt := reflect.TypeOf(t.rowType().mt.Zero().Interface())
+	fp := newEntryPlan(pt)
+	if fp == nil {
+		return nil, nil, 0, nil, nil, errNoRowPlan
+	}
+	ptr := reflect.New(pt.Elem())
+	var rs rowStrings
+	if n, ok := fp.decodeFields(ptr.Elem(), value, p, t.s.Root, &rs); ok {
+		rs.store(ptr.Elem())
+		planned, size = ptr.Interface().(proto.Message), n
+	}
+	var e exec
+	kept, slowErr = e.filterChecked(nil, value, nil, p)
+	if slowErr == nil {
+		slowErr = checkValue(nil, kept, t.s.Root)
+	}
+	if slowErr == nil {
+		slow = t.rowType().mt.New().Interface()
+		slowErr = proto.Unmarshal(kept, slow)
+	}
+	return planned, slow, size, bytes.Clone(kept), slowErr, nil
+}

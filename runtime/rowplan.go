@@ -38,8 +38,10 @@ import (
 
 // rowPlan decodes rows of one table, for one projection, into its Go type.
 type rowPlan struct {
-	typ    reflect.Type   // the generated struct (the message is *typ)
-	fields []planField    // the kept fields, by field number
+	typ reflect.Type // the generated struct (the message is *typ)
+	// fieldPlan holds the kept fields, by field number (all kept: its
+	// kept is set); map entries use it too (scalarplan.go).
+	fieldPlan
 	keys   []planKey      // the key columns, in key order
 	prefix int            // the table's key prefix length
 	proj   *query.Proj    // the projection (decodeOwn filters by it)
@@ -87,7 +89,7 @@ func newRowPlan(t *Table, mt protoreflect.MessageType, p *query.Proj) *rowPlan {
 		return nil // its zero value is not a message of md
 	}
 	byNum := structFields(typ)
-	rp := &rowPlan{typ: typ, prefix: len(t.prefix), proj: p}
+	rp := &rowPlan{typ: typ, fieldPlan: fieldPlan{kept: true}, prefix: len(t.prefix), proj: p}
 	fds := md.Fields()
 	for i := range fds.Len() {
 		fd := fds.Get(i)
@@ -210,24 +212,8 @@ func (rp *rowPlan) decodeInto(v reflect.Value, key, value []byte, ra *rowAlloc) 
 	if ra != nil {
 		rs.arena = &ra.arena
 	}
-	for b := value; len(b) > 0; {
-		num, typ, n := protowire.ConsumeTag(b)
-		if n < 0 {
-			return false
-		}
-		b = b[n:]
-		switch f := rp.field(num); {
-		case f != nil:
-			n = f.set(v, typ, b, &rs)
-		case rp.proj.Keeps(num):
-			return false
-		default:
-			n = protowire.ConsumeFieldValue(num, typ, b)
-		}
-		if n < 0 {
-			return false
-		}
-		b = b[n:]
+	if _, ok := rp.decodeFields(v, value, rp.proj, nil, &rs); !ok {
+		return false
 	}
 	return rp.setKeys(v, key, &rs)
 }
@@ -537,16 +523,6 @@ func (rs *rowStrings) store(v reflect.Value) {
 		v.Field(r.index).SetString(all[off : off+len(r.b)])
 		off += len(r.b)
 	}
-}
-
-// field returns the plan's field numbered num, or nil.
-func (rp *rowPlan) field(num protowire.Number) *planField {
-	for i := range rp.fields {
-		if rp.fields[i].num == num {
-			return &rp.fields[i]
-		}
-	}
-	return nil
 }
 
 // set decodes the field's value of wire type typ at the start of b into

@@ -9,47 +9,54 @@ import (
 	"google.golang.org/protobuf/proto"
 )
 
-// The scalar plan of a map's value type decodes a projected map entry
-// that a query keeps aside from the assembler (directEntry, direct.go)
-// straight from the stored value: filter and decode in one walk of it,
-// with protowire, each kept field stored into its Go struct field by the
-// row scan's field coders (rowplan.go planField.set), which decode exactly
-// as proto.Unmarshal does for the fields they accept. The value is
-// neither copied aside nor decoded by proto.Unmarshal; fillMaps copies
-// the decoded value into its slot of the map's values.
+// A field plan (fieldPlan) decodes the scalar fields of a stored value
+// straight into a generated Go struct, in one walk of the value with
+// protowire: the fields the projection keeps are decoded by the plan's
+// field coders (planField.set, which decode exactly as proto.Unmarshal
+// does for the fields planKind admits), the others skipped, as the filter
+// (exec.filterChecked) skips them. It serves both one-pass decodes: a row
+// scan's rows (rowPlan, rowplan.go, whose field plan holds the kept fields
+// only) and a query's projected map entries kept aside from the assembler
+// (directEntry, direct.go), whose field plan, one per map value type
+// (mapPlan.entryPlan), holds every field such a coder decodes.
 //
-// The plan covers every field of the value type that such a coder decodes
-// (planKind). A value holding a kept field the plan does not decode (or
-// one the Go type does not know, or one stored otherwise than inline), a
-// wire type other than the field's, a malformed field (kept or not) or a
-// string that is not valid UTF-8 is declined: directEntry then filters,
-// checks and keeps the value aside as before, and fillMaps decodes it with
-// proto.Unmarshal, which sets it or reports the corruption exactly as
-// before.
+// A value holding a kept field the plan does not decode (or one the Go
+// type does not know, or one stored otherwise than inline), a wire type
+// other than the field's, a malformed field (kept or not) or a string that
+// is not valid UTF-8 is declined: the caller then filters, checks and
+// decodes the value the way the plan replaces (for an entry: kept aside
+// filtered, decoded by fillMaps with proto.Unmarshal), which sets it or
+// reports the corruption exactly as before. An entry's decoded value is
+// neither copied aside nor decoded by proto.Unmarshal; fillMaps copies it
+// into its slot of the map's values.
 
-// scalarPlan decodes values of one generated Go message type.
-type scalarPlan struct {
+// fieldPlan decodes values of one generated Go message type.
+type fieldPlan struct {
 	fields []planField
+	// kept is set when the projection decodeFields is given keeps every field
+	// of fields (a row plan's, built for its projection); else decodeFields
+	// asks the projection about each.
+	kept bool
 }
 
-// scalarPlanBox boxes a plan that may be nil (see decodePlanBox).
-type scalarPlanBox struct{ p *scalarPlan }
+// fieldPlanBox boxes a plan that may be nil (see decodePlanBox).
+type fieldPlanBox struct{ p *fieldPlan }
 
-// scalarPlan returns the scalar plan of the map's value type, nil when
-// it has none (required fields, no field it decodes), looked up the first
+// entryPlan returns the field plan of the map's value type, nil when it
+// has none (required fields, no field it decodes), looked up the first
 // time.
-func (mp *mapPlan) scalarPlan() *scalarPlan {
-	if v := mp.scalars.Load(); v != nil {
+func (mp *mapPlan) entryPlan() *fieldPlan {
+	if v := mp.entries.Load(); v != nil {
 		return v.p
 	}
-	p := newScalarPlan(mp.mapType.Elem())
-	mp.scalars.Store(&scalarPlanBox{p})
+	p := newEntryPlan(mp.mapType.Elem())
+	mp.entries.Store(&fieldPlanBox{p})
 	return p
 }
 
-// newScalarPlan builds the plan of the generated message type pt (a
-// pointer to a struct), or nil.
-func newScalarPlan(pt reflect.Type) *scalarPlan {
+// newEntryPlan builds the plan of every field of the generated message
+// type pt (a pointer to a struct) that planKind admits, or nil.
+func newEntryPlan(pt reflect.Type) *fieldPlan {
 	m, ok := reflect.Zero(pt).Interface().(proto.Message)
 	if !ok {
 		return nil
@@ -60,19 +67,69 @@ func newScalarPlan(pt reflect.Type) *scalarPlan {
 	}
 	typ := pt.Elem()
 	byNum := structFields(typ)
-	sp := &scalarPlan{}
+	fp := &fieldPlan{}
 	fds := md.Fields()
 	for i := range fds.Len() {
 		fd := fds.Get(i)
 		idx, ok := byNum[fd.Number()]
 		if ok && plannable(fd, typ.Field(idx)) {
-			sp.fields = append(sp.fields, planField{num: fd.Number(), kind: fd.Kind(), index: idx})
+			fp.fields = append(fp.fields, planField{num: fd.Number(), kind: fd.Kind(), index: idx})
 		}
 	}
-	if len(sp.fields) == 0 {
+	if len(fp.fields) == 0 {
 		return nil
 	}
-	return sp
+	return fp
+}
+
+// decodeFields decodes value, filtered by the projection p, into the zero
+// struct v in one walk: every field of value must parse
+// (ConsumeFieldValue, as the filter's); a field p keeps must be one the
+// plan decodes, with its kind's one wire type (planField.set; checkValue's
+// and the filter's wireTypeOK of a singular field), and, with node not
+// nil (value's layout), one node stores inline (checkValue's check; a row
+// plan's kept fields are inline by construction, see planField). Strings
+// go to rs, which the caller stores. It returns the size of the kept
+// fields (the filtered value's), or false when it declines, with v partly
+// set and rs not to be stored.
+func (fp *fieldPlan) decodeFields(v reflect.Value, value []byte, p *query.Proj, node *schema.Node, rs *rowStrings) (size int, ok bool) {
+	for b := value; len(b) > 0; {
+		num, typ, tn := protowire.ConsumeTag(b)
+		if tn < 0 {
+			return 0, false
+		}
+		b = b[tn:]
+		var n int
+		switch f := fp.field(num); {
+		case f != nil && (fp.kept || p.Keeps(num)):
+			if node != nil {
+				if nf := node.Field(num); nf != nil && nf.Storage != schema.Inline {
+					return 0, false
+				}
+			}
+			n = f.set(v, typ, b, rs)
+			size += tn + n
+		case p.Keeps(num):
+			return 0, false
+		default:
+			n = protowire.ConsumeFieldValue(num, typ, b)
+		}
+		if n < 0 {
+			return 0, false
+		}
+		b = b[n:]
+	}
+	return size, true
+}
+
+// field returns the plan's field numbered num, or nil.
+func (fp *fieldPlan) field(num protowire.Number) *planField {
+	for i := range fp.fields {
+		if fp.fields[i].num == num {
+			return &fp.fields[i]
+		}
+	}
+	return nil
 }
 
 // decodeEntry decodes value, the stored value of an entry of map
@@ -89,34 +146,15 @@ func newScalarPlan(pt reflect.Type) *scalarPlan {
 // aside as before, which reports any corruption as before.
 func (d *directEntries) decodeEntry(mi int, value []byte, p *query.Proj, node *schema.Node) (slab, size int, ok bool) {
 	mp := &d.plan.maps[mi]
-	sp := mp.scalarPlan()
-	if sp == nil {
+	fp := mp.entryPlan()
+	if fp == nil {
 		return 0, 0, false
 	}
 	slab, v := d.next(mp.slice)
 	var rs rowStrings
-	for b := value; len(b) > 0; {
-		num, typ, tn := protowire.ConsumeTag(b)
-		if tn < 0 {
-			v.SetZero()
-			return 0, 0, false
-		}
-		var vn int
-		if !p.Keeps(num) {
-			vn = protowire.ConsumeFieldValue(num, typ, b[tn:])
-		} else if f := sp.field(num); f == nil {
-			vn = -1
-		} else if nf := node.Field(num); nf != nil && nf.Storage != schema.Inline {
-			vn = -1
-		} else {
-			vn = f.set(v, typ, b[tn:], &rs)
-			size += tn + vn
-		}
-		if vn < 0 {
-			v.SetZero()
-			return 0, 0, false
-		}
-		b = b[tn+vn:]
+	if size, ok = fp.decodeFields(v, value, p, node, &rs); !ok {
+		v.SetZero()
+		return 0, 0, false
 	}
 	rs.store(v)
 	d.decoded[slab].n++
@@ -148,14 +186,4 @@ func (d *directEntries) next(st reflect.Type) (int, reflect.Value) {
 func (d *directEntries) addDecoded(mi int, key []byte, slab int) {
 	d.ents = append(d.ents, directEntry{plan: mi, keyLen: len(key), plain: true, dec: d.decoded[slab].n, slab: slab})
 	d.keys = append(d.keys, key...)
-}
-
-// field returns the plan's field numbered num, or nil.
-func (sp *scalarPlan) field(num protowire.Number) *planField {
-	for i := range sp.fields {
-		if sp.fields[i].num == num {
-			return &sp.fields[i]
-		}
-	}
-	return nil
 }

@@ -1,6 +1,7 @@
 package runtime_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"math/rand/v2"
@@ -14,6 +15,7 @@ import (
 	"github.com/protoql/protoql/query"
 	"github.com/protoql/protoql/runtime"
 	"google.golang.org/protobuf/encoding/protowire"
+	"google.golang.org/protobuf/proto"
 )
 
 // scalarEntryQueries read pages of sessions projected to inline fields:
@@ -160,4 +162,87 @@ func damageSession(r *rand.Rand, v []byte) []byte {
 		}
 		return protowire.AppendFixed64(protowire.AppendTag(v, 1, protowire.Fixed64Type), 1)
 	}
+}
+
+// checkEntryPlan compares the entry plan's one pass over value (a stored
+// value of a Scalars row, standing for a map entry's value of that type)
+// with the path it replaces (filter, checkValue, proto.Unmarshal): where
+// the plan decodes, the old path must decode the same message, bit for
+// bit, and the plan must count the filtered value's size. It reports
+// whether the plan decoded.
+func checkEntryPlan(t testing.TB, tbl *runtime.Table, fields []string, value []byte) bool {
+	t.Helper()
+	planned, slow, size, kept, slowErr, err := runtime.EntryPlanForTest(tbl, fields, value)
+	if err != nil {
+		t.Fatal(err)
+	}
+	switch {
+	case planned == nil:
+		return false
+	case slowErr != nil:
+		t.Fatalf("fields %q value %x: the entry plan decoded a value the old path refuses: %v", fields, value, slowErr)
+	case size != len(kept):
+		t.Fatalf("fields %q value %x: the entry plan counts %d bytes, the filter kept %d", fields, value, size, len(kept))
+	}
+	gb, err1 := proto.MarshalOptions{Deterministic: true}.Marshal(planned)
+	wb, err2 := proto.MarshalOptions{Deterministic: true}.Marshal(slow)
+	if !proto.Equal(planned, slow) || err1 != nil || err2 != nil || !bytes.Equal(gb, wb) {
+		t.Fatalf("fields %q value %x:\nentry plan %v\nunmarshal  %v", fields, value, planned, slow)
+	}
+	return true
+}
+
+// TestEntryPlanMatchesUnmarshal checks the entry plan (the field plan of
+// a map value type, scalarplan.go) against the filter and proto.Unmarshal
+// on random values of every scalar kind (Scalars: also proto3 optional,
+// repeated, oneof and key-column fields, which it declines or skips), as
+// Marshal writes them and changed the ways stored bytes may differ, under
+// projections of one field, of every field it decodes, and of fields it
+// does not decode.
+func TestEntryPlanMatchesUnmarshal(t *testing.T) {
+	db := openScalars(t, memkv.New())
+	tbl := table(t, db, "Scalars")
+	r := rand.New(rand.NewPCG(11, 12))
+	decoded, declined := 0, 0
+	entryFields := []string{"b", "i32", "s32", "sf32", "i64", "s64", "sf64", "u32", "f32", "u64", "f64", "fl", "db", "s", "by", "level"}
+	for i := range 20000 {
+		value := must[[]byte](t)(proto.Marshal(randomScalars(r)))
+		fields := entryFields
+		switch i % 4 {
+		case 1, 2:
+			fields = []string{entryFields[r.IntN(len(entryFields))]}
+		case 3:
+			fields = []string{"s", "opt", "nums", "left"}[r.IntN(4):]
+		}
+		if i%4 != 0 {
+			value = mutateWire(r, value)
+		}
+		if checkEntryPlan(t, tbl, fields, value) {
+			decoded++
+		} else {
+			declined++
+		}
+	}
+	if decoded < 5000 || declined < 2000 {
+		t.Errorf("%d values decoded by the entry plan, %d declined: the test should see many of both", decoded, declined)
+	}
+	if testing.Verbose() {
+		t.Logf("%d decoded, %d declined", decoded, declined)
+	}
+}
+
+// FuzzEntryPlan is TestEntryPlanMatchesUnmarshal on arbitrary bytes.
+func FuzzEntryPlan(f *testing.F) {
+	r := rand.New(rand.NewPCG(13, 14))
+	for range 8 {
+		f.Add(mutateWire(r, must[[]byte](f)(proto.Marshal(randomScalars(r)))))
+	}
+	f.Add([]byte{})
+	db := openScalars(f, memkv.New())
+	tbl := table(f, db, "Scalars")
+	f.Fuzz(func(t *testing.T, value []byte) {
+		checkEntryPlan(t, tbl, []string{"b", "i32", "s32", "sf32", "i64", "s64", "sf64", "u32", "f32", "u64", "f64", "fl", "db", "s", "by", "level"}, value)
+		checkEntryPlan(t, tbl, []string{"s", "opt"}, value)
+		checkEntryPlan(t, tbl, []string{"fl"}, value)
+	})
 }
