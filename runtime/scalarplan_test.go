@@ -214,8 +214,13 @@ func TestEntryPlanMatchesUnmarshal(t *testing.T) {
 		case 3:
 			fields = []string{"s", "opt", "nums", "left"}[r.IntN(4):]
 		}
-		if i%4 != 0 {
+		if i%8 != 0 {
 			value = mutateWire(r, value)
+			if r.IntN(8) == 0 {
+				// A string s that is not valid UTF-8 (rare in mutateWire
+				// for one field).
+				value = protowire.AppendString(protowire.AppendTag(value, 17, protowire.BytesType), "\xc3(")
+			}
 		}
 		if checkEntryPlan(t, tbl, fields, value) {
 			decoded++
@@ -245,4 +250,34 @@ func FuzzEntryPlan(f *testing.F) {
 		checkEntryPlan(t, tbl, []string{"s", "opt"}, value)
 		checkEntryPlan(t, tbl, []string{"fl"}, value)
 	})
+}
+
+// TestEntryPlanManyEntries reads a user with more sessions than the
+// first slab of decoded values holds (16: the slab grows, keeping the
+// values decoded before), twice (the second read reuses the slab), with
+// the entries decoded by their field plan and by proto.Unmarshal, and
+// requires the same results, holding every session as stored.
+func TestEntryPlanManyEntries(t *testing.T) {
+	defer runtime.SetScalarEntriesForTest(true)
+	db := openDB(t, memkv.New())
+	u := &testpb.User{UserId: "u", Sessions: map[string]*testpb.Session{}}
+	for i := range 40 {
+		u.Sessions[fmt.Sprintf("s%02d", i)] = &testpb.Session{ExpiresUs: int64(1000 + i), Device: fmt.Sprintf("d%d", i)}
+	}
+	querytest.Put(t, db, u)
+	q := query.MustCompile(db.Catalog(), `User[$id] { sessions { device, expires_us } }`)
+	vars := map[string]any{"id": "u"}
+	for round := range 2 {
+		runtime.SetScalarEntriesForTest(true)
+		planned, perr := querytest.Collect(t, db, q, vars)
+		runtime.SetScalarEntriesForTest(false)
+		unmarshalled, uerr := querytest.Collect(t, db, q, vars)
+		if perr != nil || uerr != nil {
+			t.Fatalf("round %d: error %v, with proto.Unmarshal %v", round, perr, uerr)
+		}
+		sameDirectResults(t, fmt.Sprintf("round %d", round), planned, unmarshalled)
+		if len(planned) != 1 || !proto.Equal(planned[0].Msg, &testpb.User{UserId: "u", Sessions: u.Sessions}) {
+			t.Fatalf("round %d: read %s, want the 40 sessions stored", round, querytest.Texts(planned))
+		}
+	}
 }
