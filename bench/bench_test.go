@@ -183,48 +183,76 @@ func BenchmarkGrowthPairs(b *testing.B) {
 	cols := []Column{{Name: "protoql", Impl: e.Protoql}, {Name: "raw", Impl: e.Raw}}
 	for _, n := range sizes {
 		b.Run(strconv.Itoa(n), func(b *testing.B) {
-			ctx := context.Background()
-			var ops [2]Op
-			var next [2]int
-			for j, c := range cols {
-				ops[j] = GrowthOp(c, n)
-				name := b.Name() + "/" + c.Name
-				next[j] = benchOps[name]
-				if next[j] == 0 {
-					next[j] = columnBase(name)
-				}
-				defer func() { benchOps[name] = next[j] }()
-			}
-			var cpu [2][]float64
-			var lookups [2]float64
-			var extra []float64
-			pairs := 0
-			for b.Loop() {
-				var got [2]float64
-				for k := range 2 {
-					j := (k + pairs) % 2
-					m0, c0 := e.kv.Metrics().BlockCache, cpuTime()
-					for i := range growthPairStretch {
-						if err := ops[j](ctx, next[j]+i); err != nil {
-							b.Fatal(err)
-						}
-					}
-					got[j] = float64(cpuTime()-c0) / growthPairStretch
-					m1 := e.kv.Metrics().BlockCache
-					lookups[j] += float64(m1.Hits + m1.Misses - m0.Hits - m0.Misses)
-					next[j] += growthPairStretch
-				}
-				cpu[0], cpu[1] = append(cpu[0], got[0]), append(cpu[1], got[1])
-				extra = append(extra, got[0]-got[1])
-				pairs++
-			}
-			b.ReportMetric(medianOf(cpu[0]), "protoql-cpu-ns/op")
-			b.ReportMetric(medianOf(cpu[1]), "raw-cpu-ns/op")
-			b.ReportMetric(medianOf(extra), "extra-cpu-ns/op")
-			b.ReportMetric(lookups[0]/float64(max(pairs, 1)*growthPairStretch), "protoql-cache-lookups/op")
-			b.ReportMetric(lookups[1]/float64(max(pairs, 1)*growthPairStretch), "raw-cache-lookups/op")
+			runPairs(b, e, [2]Op{GrowthOp(cols[0], n), GrowthOp(cols[1], n)})
 		})
 	}
+}
+
+// BenchmarkWorkloadPairs is BenchmarkGrowthPairs for the write workloads
+// of BenchmarkWorkloads (set-expiry, set-breakout): protoql against raw
+// Pebble, interleaved in stretches of growthPairStretch operations.
+// BenchmarkWorkloadPairs/<workload>, -benchtime 100x for 100 pairs.
+func BenchmarkWorkloadPairs(b *testing.B) {
+	users := *benchUsers
+	e := sharedEnv(b, fmt.Sprintf("main-%d", users), func(e *Env) error {
+		return e.Load(context.Background(), users, func(i int) *socialpb.User { return NewUser(UserID(i), i, SessionsPerUser) })
+	})
+	cols := e.Columns()
+	for _, w := range Workloads {
+		if w.Scan || w.Key == "insert" || w.Key == "get" || w.Key == "query" {
+			continue
+		}
+		b.Run(w.Key, func(b *testing.B) {
+			runPairs(b, e, [2]Op{w.Op(cols[0], users), w.Op(cols[2], users)})
+		})
+	}
+}
+
+// runPairs runs ops[0] (protoql) and ops[1] (raw) in alternating stretches
+// of growthPairStretch operations, each from its own place in the
+// operation sequence (named after b and the column, as runOp's), and
+// reports the medians over the pairs of each one's CPU time per operation
+// (the process's), of the pairs' differences (extra-cpu-ns/op), and
+// Pebble's block-cache lookups per operation of each.
+func runPairs(b *testing.B, e *Env, ops [2]Op) {
+	ctx := context.Background()
+	var next [2]int
+	for j, name := range []string{"protoql", "raw"} {
+		name = b.Name() + "/" + name
+		next[j] = benchOps[name]
+		if next[j] == 0 {
+			next[j] = columnBase(name)
+		}
+		defer func() { benchOps[name] = next[j] }()
+	}
+	var cpu [2][]float64
+	var lookups [2]float64
+	var extra []float64
+	pairs := 0
+	for b.Loop() {
+		var got [2]float64
+		for k := range 2 {
+			j := (k + pairs) % 2
+			m0, c0 := e.kv.Metrics().BlockCache, cpuTime()
+			for i := range growthPairStretch {
+				if err := ops[j](ctx, next[j]+i); err != nil {
+					b.Fatal(err)
+				}
+			}
+			got[j] = float64(cpuTime()-c0) / growthPairStretch
+			m1 := e.kv.Metrics().BlockCache
+			lookups[j] += float64(m1.Hits + m1.Misses - m0.Hits - m0.Misses)
+			next[j] += growthPairStretch
+		}
+		cpu[0], cpu[1] = append(cpu[0], got[0]), append(cpu[1], got[1])
+		extra = append(extra, got[0]-got[1])
+		pairs++
+	}
+	b.ReportMetric(medianOf(cpu[0]), "protoql-cpu-ns/op")
+	b.ReportMetric(medianOf(cpu[1]), "raw-cpu-ns/op")
+	b.ReportMetric(medianOf(extra), "extra-cpu-ns/op")
+	b.ReportMetric(lookups[0]/float64(max(pairs, 1)*growthPairStretch), "protoql-cache-lookups/op")
+	b.ReportMetric(lookups[1]/float64(max(pairs, 1)*growthPairStretch), "raw-cache-lookups/op")
 }
 
 // BenchmarkCompile compiles the DESIGN.md §5 examples.
