@@ -279,3 +279,20 @@ type LatestUpdater interface {
 type KeyUpdater interface {
 	UpdateKey(ctx context.Context, key []byte, fn func(val []byte, found bool) (out []byte, write bool, err error)) error
 }
+
+// KeySetter is implemented by stores that can write or delete one key for
+// less than Apply of a one-operation [Batch] costs (no Batch to fill, no
+// operations to copy).
+//
+// SetKey stores value under key and DeleteKey removes key (a missing key
+// is not an error): exactly Apply of a Batch holding that one Set or
+// Delete. Each is a blind write, ordered with the store's other commits
+// as Apply is: it never conflicts, but a transaction that read key, or
+// iterated over a range holding it, and commits after it conflicts with
+// it. An empty key fails with an error wrapping ErrInvalid, a cancelled
+// ctx with its error, a closed store with ErrClosed; none of them writes
+// anything. key and value are not retained after the call returns.
+type KeySetter interface {
+	SetKey(ctx context.Context, key, value []byte) error
+	DeleteKey(ctx context.Context, key []byte) error
+}

@@ -141,10 +141,11 @@ func testClosed(t *testing.T, s kv.Store) {
 	var b kv.Batch
 	_ = b.Set([]byte("k2"), nil)
 	ran := false
-	calls := []struct {
+	type call struct {
 		name string
 		call func() error
-	}{
+	}
+	calls := []call{
 		{"Get", func() error { _, err := s.Get(t.Context(), []byte("k")); return err }},
 		{"NewIter", func() error {
 			it, err := s.NewIter(t.Context(), kv.IterOptions{})
@@ -157,6 +158,11 @@ func testClosed(t *testing.T, s kv.Store) {
 		{"Update", func() error { return s.Update(t.Context(), func(kv.Txn) error { ran = true; return nil }) }},
 		{"View", func() error { return s.View(t.Context(), func(kv.Reader) error { ran = true; return nil }) }},
 		{"Close", s.Close},
+	}
+	if ks, ok := s.(kv.KeySetter); ok {
+		calls = append(calls,
+			call{"SetKey", func() error { return ks.SetKey(t.Context(), []byte("k2"), nil) }},
+			call{"DeleteKey", func() error { return ks.DeleteKey(t.Context(), []byte("k")) }})
 	}
 	for _, c := range calls {
 		wantErr(t, c.name+" after Close", c.call(), kv.ErrClosed)

@@ -12,7 +12,8 @@ import (
 )
 
 // BenchmarkBlindSet compares a one-key Apply (kv.Batch, occ's sequencing,
-// a Pebble batch) with Pebble's own Set of the same keys, each on a fresh
+// a Pebble batch) and SetKey (kv.KeySetter: the same without the
+// kv.Batch) with Pebble's own Set of the same keys, each on a fresh
 // database, so that neither runs on a memtable the other filled: the
 // difference is pebblekv's cost of a blind write.
 func BenchmarkBlindSet(b *testing.B) {
@@ -39,6 +40,16 @@ func BenchmarkBlindSet(b *testing.B) {
 			batch.Reset()
 			batch.Set(ks[i%keys], val)
 			if err := s.Apply(ctx, &batch); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("setkey", func(b *testing.B) {
+		s, ctx := open(b), context.Background()
+		b.ReportAllocs()
+		defer cpubench.Report(b)()
+		for i := 0; b.Loop(); i++ {
+			if err := s.SetKey(ctx, ks[i%keys], val); err != nil {
 				b.Fatal(err)
 			}
 		}

@@ -58,6 +58,12 @@
 // protoql's typed inline setters use it for an object with no index and
 // nothing apart: their update reads and writes the object's own key only.
 //
+// SetKey and DeleteKey (kv.KeySetter) are Apply of a one-operation
+// batch without the kv.Batch: the Pebble batch is built from the key and
+// value, and the commit is logged with the key as its write set. protoql's
+// typed breakout setters use them for a field with no index and nothing
+// apart.
+//
 // Apply is a blind write: it is never checked and never fails with a
 // conflict, but it is logged, so it conflicts with a transaction that read
 // what it writes; a DeleteRange (blind or in a transaction) conflicts with
@@ -173,6 +179,7 @@ var (
 	_ kv.Store         = (*Store)(nil)
 	_ kv.LatestUpdater = (*Store)(nil)
 	_ kv.KeyUpdater    = (*Store)(nil)
+	_ kv.KeySetter     = (*Store)(nil)
 )
 
 // Open opens the Pebble database in dir, creating it if needed.
@@ -286,6 +293,35 @@ func (s *Store) UpdateLatest(ctx context.Context, fn func(kv.Txn) error) error {
 		return fmt.Errorf("pebblekv: update: %w", err)
 	}
 	return s.write.update(ctx, fn, true)
+}
+
+// SetKey implements kv.KeySetter: Apply of a batch holding one Set,
+// without the batch.
+func (s *Store) SetKey(ctx context.Context, key, value []byte) error {
+	return s.setKey(ctx, "set", key, value, false)
+}
+
+// DeleteKey implements kv.KeySetter: Apply of a batch holding one
+// Delete, without the batch.
+func (s *Store) DeleteKey(ctx context.Context, key []byte) error {
+	return s.setKey(ctx, "delete", key, nil, true)
+}
+
+func (s *Store) setKey(ctx context.Context, op string, key, value []byte, del bool) error {
+	if !s.g.Enter() {
+		return errClosed
+	}
+	defer s.g.Exit()
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("pebblekv: %s: %w", op, err)
+	}
+	if len(key) == 0 {
+		return fmt.Errorf("pebblekv: %s: %w: empty key", op, kv.ErrInvalid)
+	}
+	if err := s.write.setKey(key, value, del); err != nil {
+		return fmt.Errorf("pebblekv: %s %s: %w", op, kv.KeyText(key), err)
+	}
+	return nil
 }
 
 // UpdateKey implements kv.KeyUpdater: a read-modify-write of one key,

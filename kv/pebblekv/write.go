@@ -414,3 +414,35 @@ func (w *writer) attemptKey(key []byte, fn func([]byte, bool) ([]byte, bool, err
 	}
 	return w.sync()
 }
+
+// setKey commits the one write of key (kv.KeySetter): value, or its
+// deletion when del is set. It is apply for a one-operation batch, without
+// the kv.Batch and its operation slice: the Pebble batch is built straight
+// from key and value, and the commit item names the key, whose point write
+// set it gives the log (WriteSet), so that a transaction that read key
+// conflicts with it as with Apply's.
+func (w *writer) setKey(key, value []byte, del bool) error {
+	it := itemPool.Get().(*commitItem)
+	defer func() {
+		if it.b != nil {
+			_ = it.b.Close()
+		}
+		*it = commitItem{}
+		itemPool.Put(it)
+	}()
+	it.key, it.size = key, len(key)+len(value)+16
+	it.b = w.db.NewBatchWithSize(it.size)
+	var err error
+	if del {
+		err = it.b.Delete(key, nil)
+	} else {
+		err = it.b.Set(key, value, nil)
+	}
+	if err != nil {
+		return err
+	}
+	if err := w.occ.CommitGrouped(nil, nil, it, w.applyGroup); err != nil {
+		return err
+	}
+	return w.sync()
+}
