@@ -41,6 +41,15 @@
 //     decides from a scan (count the rows, then write) must also write or
 //     Get a key that every competing writer writes.
 //
+// # Optional interfaces
+//
+// An engine may also offer cheaper forms of common calls, each defined as
+// exactly what a general call does: [LatestUpdater] (Update without a
+// snapshot), [KeyUpdater] (a read-modify-write of one key) and
+// [KeySetter] (Apply of a one-operation batch). Callers test for them and
+// fall back to the general call; kv/kvtest checks KeyUpdater and
+// KeySetter on the engines that offer them.
+//
 // # Buffer ownership
 //
 // Keys and values passed to the store are not retained after the call returns

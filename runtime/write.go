@@ -69,35 +69,49 @@ func put(w kv.Writer, ref Ref, m proto.Message) error {
 // setValue writes a breakout field or a scalar map entry: one blind Set.
 // typed says v's type has been checked (see typeFits).
 func setValue(w kv.Writer, ref Ref, v protoreflect.Value, typed bool) error {
+	_, vb := buffers(w)
+	key, val, err := encodeValue(vb, ref, v, typed)
+	if err != nil {
+		return err
+	}
+	return w.Set(key, val)
+}
+
+// encodeValue returns the key and the value, appended to vb, of the one
+// Set of setValue, after every check setValue makes: what a kv.KeySetter
+// is given (DB.setKey).
+func encodeValue(vb []byte, ref Ref, v protoreflect.Value, typed bool) (key, val []byte, err error) {
 	f := ref.field
 	switch {
 	case ref.kind == RefBreakout:
 		if err := checkType(typed, f.Desc, v); err != nil {
-			return invalid("%s: %v", ref, err)
+			return nil, nil, invalid("%s: %v", ref, err)
 		}
 		if ref.keyErr != nil {
-			return ref.keyErr
+			return nil, nil, ref.keyErr
 		}
-		_, vb := buffers(w)
-		val, err := appendField(vb, f.Desc, v)
+		val, err = appendField(vb, f.Desc, v)
 		if err != nil {
-			return invalid("%s: %v", ref, err)
+			return nil, nil, invalid("%s: %v", ref, err)
 		}
-		return set(w, ref.table, ref.key, val)
 	case ref.kind == RefEntry && f.Child == nil:
 		if err := checkType(typed, f.MapValue, v); err != nil {
-			return invalid("%s: %v", ref, err)
+			return nil, nil, invalid("%s: %v", ref, err)
 		}
 		if ref.keyErr != nil {
-			return ref.keyErr
+			return nil, nil, ref.keyErr
 		}
 		if err := checkUTF8(f.MapValue, v); err != nil {
-			return invalid("%s: value: %v", ref, err)
+			return nil, nil, invalid("%s: value: %v", ref, err)
 		}
-		_, vb := buffers(w)
-		return set(w, ref.table, ref.key, appendScalar(vb, 2, f.MapValue, v))
+		val = appendScalar(vb, 2, f.MapValue, v)
+	default:
+		return nil, nil, invalid("%s is a %s; SetValue writes breakout fields and scalar map entries (use Put for objects)", ref, ref.kindName())
 	}
-	return invalid("%s is a %s; SetValue writes breakout fields and scalar map entries (use Put for objects)", ref, ref.kindName())
+	if err := checkSize(ref.table, ref.key, val); err != nil {
+		return nil, nil, err
+	}
+	return ref.key, val, nil
 }
 
 // checkType is checkValueType, unless typed says v's type has been checked.
