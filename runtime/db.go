@@ -40,7 +40,9 @@ const (
 
 // DB is a protoql database over a kv.Store. It is safe for concurrent use.
 type DB struct {
-	store  kv.Store
+	store kv.Store
+	// keys is store's kv.KeySetter, nil if it offers none (DB.setKey).
+	keys   kv.KeySetter
 	cat    *schema.Catalog
 	ns     []byte
 	tables map[uint32]*Table
@@ -92,6 +94,7 @@ func Open(ctx context.Context, store kv.Store, opts ...Option) (*DB, error) {
 		return nil, err
 	}
 	db := &DB{store: store, tables: map[uint32]*Table{}, obs: obs}
+	db.keys, _ = store.(kv.KeySetter)
 	if o.namespace != nil {
 		db.ns = namespacePrefix(*o.namespace)
 	}

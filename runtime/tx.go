@@ -127,8 +127,8 @@ func (db *DB) Delete(ctx context.Context, ref Ref) error {
 	if ref.deleteIndexed() { // index.go
 		return db.applyIx(ctx, "delete", &ref, func(txn kv.Txn) error { return delIx(ctx, txn, txn, ref) })
 	}
-	if ks, ok := db.store.(kv.KeySetter); ok && ref.kind == RefBreakout {
-		return db.deleteKey(ctx, ks, &ref)
+	if db.keys != nil && ref.kind == RefBreakout {
+		return db.deleteKey(ctx, &ref)
 	}
 	return db.apply(ctx, "delete", &ref, func(w kv.Writer) error { return delIx(ctx, nil, w, ref) })
 }
@@ -136,9 +136,9 @@ func (db *DB) Delete(ctx context.Context, ref Ref) error {
 // deleteKey is Delete of a breakout field in no index on a store that
 // writes one key for less than a batch costs (kv.KeySetter): what the
 // batch would hold, its one Delete, without the batch.
-func (db *DB) deleteKey(ctx context.Context, ks kv.KeySetter, ref *Ref) error {
+func (db *DB) deleteKey(ctx context.Context, ref *Ref) error {
 	ctx, ob := db.obs.start(ctx, "protoql.Delete", db.obs.writeDur)
-	err := ks.DeleteKey(ctx, ref.key)
+	err := db.keys.DeleteKey(ctx, ref.key)
 	db.obs.endWrite(ctx, ob, "delete", ref, 0, err)
 	return err
 }
@@ -225,8 +225,8 @@ func (db *DB) setValue(ctx context.Context, ref Ref, v protoreflect.Value, typed
 	if ref.apart != nil {
 		return db.setValueApart(ctx, ref, v, typed)
 	}
-	if ks, ok := db.store.(kv.KeySetter); ok {
-		return db.setKey(ctx, ks, &ref, v, typed)
+	if db.keys != nil {
+		return db.setKey(ctx, &ref, v, typed)
 	}
 	return db.apply(ctx, "set_value", &ref, func(w kv.Writer) error { return setValue(w, ref, v, typed) })
 }
@@ -234,12 +234,12 @@ func (db *DB) setValue(ctx context.Context, ref Ref, v protoreflect.Value, typed
 // setKey is setValue, outside indexes and apart fields, on a store that
 // writes one key for less than a batch costs (kv.KeySetter): the batch's
 // one Set, encoded in a pooled buffer, without the batch.
-func (db *DB) setKey(ctx context.Context, ks kv.KeySetter, ref *Ref, v protoreflect.Value, typed bool) error {
+func (db *DB) setKey(ctx context.Context, ref *Ref, v protoreflect.Value, typed bool) error {
 	ctx, ob := db.obs.start(ctx, "protoql.SetValue", db.obs.writeDur)
 	b := batchPool.Get().(*writeBatch)
 	key, val, err := encodeValue(b.val[:0], *ref, v, typed)
 	if err == nil {
-		err = ks.SetKey(ctx, key, val)
+		err = db.keys.SetKey(ctx, key, val)
 	}
 	b.release()
 	db.obs.endWrite(ctx, ob, "set_value", ref, 0, err)
