@@ -23,10 +23,16 @@ import (
 // frees memory under it: the kv package doc forbids closing the store
 // while its iterators are in use (guarding it would cost a copy per key).
 type iterator struct {
-	it      *pebble.Iterator
-	store   *Store // set for Store-level iterators
-	scope   *scope // set for transaction iterators
-	key     []byte
+	it    *pebble.Iterator
+	store *Store // set for Store-level iterators
+	scope *scope // set for transaction iterators
+	key   []byte
+	// val is the current value when Pebble holds it in place (inPlace),
+	// taken at the move that landed on it: Value then returns it without
+	// entering the guard or calling into Pebble. A value kept elsewhere
+	// (a blob file) is fetched by Value, inside the guard.
+	val     []byte
+	inPlace bool
 	err     error
 	shard   uint32 // where store.iters holds a Store-level iterator:
 	slot    uint32 // its shard and its slot there
@@ -165,9 +171,11 @@ func (i *iterator) settle(ok bool) bool {
 	i.valid = ok
 	if ok {
 		i.key = i.it.Key()
+		lv := i.it.LazyValue()
+		i.val, i.inPlace = lv.ValueOrHandle, lv.Fetcher == nil
 		return true
 	}
-	i.key = nil
+	i.key, i.val, i.inPlace = nil, nil, false
 	if err := i.it.Error(); err != nil {
 		i.setErr(fmt.Errorf("pebblekv: iterator: %w", wrapCorrupt(err)))
 	}
@@ -196,7 +204,7 @@ func (i *iterator) positioned() bool {
 		return true
 	}
 	i.setErr(err)
-	i.valid, i.key = false, nil
+	i.valid, i.key, i.val, i.inPlace = false, nil, nil, false
 	return false
 }
 
@@ -212,9 +220,17 @@ func (i *iterator) ownerEnded() error {
 	return nil
 }
 
-// Value returns the current value, which Pebble may fetch lazily (from a
-// separated value file); a failure ends the iteration with an error.
+// Value returns the current value. One Pebble holds in place was taken
+// when the iterator landed (settle) and is returned as Key returns the
+// key; one kept apart (a separated value file) Pebble fetches now, only
+// when asked: a failure ends the iteration with an error.
 func (i *iterator) Value() []byte {
+	if i.valid && i.inPlace {
+		if !i.positioned() {
+			return nil
+		}
+		return i.val
+	}
 	if !i.valid || !i.enter() {
 		return nil
 	}
@@ -233,7 +249,7 @@ func (i *iterator) Value() []byte {
 func (i *iterator) Error() error {
 	if i.err == nil && !i.closed {
 		if err := i.ownerEnded(); err != nil {
-			i.valid, i.key, i.err = false, nil, err
+			i.valid, i.key, i.val, i.inPlace, i.err = false, nil, nil, false, err
 		}
 	}
 	return i.err
@@ -243,7 +259,7 @@ func (i *iterator) Close() error {
 	if i.closed {
 		return i.err
 	}
-	i.closed, i.valid, i.key = true, false, nil
+	i.closed, i.valid, i.key, i.val, i.inPlace = true, false, nil, nil, false
 	switch {
 	case i.store != nil:
 		if !i.store.g.Enter() {
