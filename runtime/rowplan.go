@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/protoql/protoql/query"
 	"github.com/protoql/protoql/schema"
@@ -21,7 +22,7 @@ import (
 // naming strings, numbers, bools, open enums) decodes each row straight
 // into a new value of the row's generated Go struct: the kept fields of the
 // row's filtered value with protowire, the key columns from the key, each
-// stored into its struct field through reflect. That replaces building the
+// stored into its struct field (reflect; strings at the field's offset). That replaces building the
 // message through protoreflect (New, then Interface), appending the key
 // columns to a copy of the value and one proto.Unmarshal of the copy, the
 // bulk of a projected row's CPU after the iterator's.
@@ -59,6 +60,7 @@ type planField struct {
 	num   protowire.Number
 	kind  protoreflect.Kind
 	index int
+	off   uintptr // the struct field's offset (rowStrings stores strings there)
 }
 
 // planKey is a key column and its struct field.
@@ -66,6 +68,7 @@ type planKey struct {
 	col   *schema.Column
 	kind  protoreflect.Kind
 	index int
+	off   uintptr // as planField's
 }
 
 // newRowPlan returns the plan of row scans of t with projection p (which
@@ -100,7 +103,7 @@ func newRowPlan(t *Table, mt protoreflect.MessageType, p *query.Proj) *rowPlan {
 		if !ok || !plannable(fd, typ.Field(idx)) {
 			return nil
 		}
-		rp.fields = append(rp.fields, planField{num: fd.Number(), kind: fd.Kind(), index: idx})
+		rp.fields = append(rp.fields, planField{num: fd.Number(), kind: fd.Kind(), index: idx, off: typ.Field(idx).Offset})
 	}
 	for _, col := range t.s.Key {
 		fd := col.Field
@@ -108,7 +111,7 @@ func newRowPlan(t *Table, mt protoreflect.MessageType, p *query.Proj) *rowPlan {
 		if !ok || !plannable(fd, typ.Field(idx)) {
 			return nil
 		}
-		rp.keys = append(rp.keys, planKey{col: col, kind: fd.Kind(), index: idx})
+		rp.keys = append(rp.keys, planKey{col: col, kind: fd.Kind(), index: idx, off: typ.Field(idx).Offset})
 	}
 	rp.slabs = slabTypes(typ)
 	return rp
@@ -234,7 +237,7 @@ func (rp *rowPlan) setKeys(v reflect.Value, key []byte, rs *rowStrings) bool {
 			if s, n = keyString(k.col, key[off:]); n < 0 || k.col.UTF8 && !utf8.Valid(s) {
 				return false
 			}
-			rs.add(v, k.index, s)
+			rs.add(v, k.off, s)
 		} else {
 			el, m, err := tuple.DecodeElement(key[off:])
 			if err != nil {
@@ -464,28 +467,37 @@ const maxRowStrings = 8
 // by one against the others), lowers maxRowStrings.
 var rowStringsMax atomic.Int32
 
-// stringRef is a string field's struct index and its bytes.
+// stringRef is a string field's offset in the row's struct and its bytes.
 type stringRef struct {
-	index int
-	b     []byte
+	off uintptr
+	b   []byte
 }
 
-// add records b as the string of struct field index of the row v,
-// replacing what an earlier occurrence of the field recorded (the last
-// one wins, as in proto.Unmarshal).
-func (rs *rowStrings) add(v reflect.Value, index int, b []byte) {
+// stringAt returns the string field at offset off of the row v, a
+// generated struct (addressable: a slab's element or Reuse's message).
+// The offset is a plan's, of a struct field planKind found to be of Go
+// type string: storing through it is reflect's Field(i).SetString without
+// the checks and flag arithmetic of two reflect calls per string.
+func stringAt(v reflect.Value, off uintptr) *string {
+	return (*string)(unsafe.Add(v.Addr().UnsafePointer(), off))
+}
+
+// add records b as the string of the struct field at offset off of the
+// row v, replacing what an earlier occurrence of the field recorded (the
+// last one wins, as in proto.Unmarshal).
+func (rs *rowStrings) add(v reflect.Value, off uintptr, b []byte) {
 	for i := range rs.n {
-		if r := &rs.refs[i]; r.index == index {
+		if r := &rs.refs[i]; r.off == off {
 			rs.size += len(b) - len(r.b)
 			r.b = b
 			return
 		}
 	}
 	if rs.full() {
-		v.Field(index).SetString(string(b))
+		*stringAt(v, off) = string(b)
 		return
 	}
-	rs.refs[rs.n] = stringRef{index: index, b: b}
+	rs.refs[rs.n] = stringRef{off: off, b: b}
 	rs.n++
 	rs.size += len(b)
 }
@@ -504,7 +516,7 @@ func (rs *rowStrings) store(v reflect.Value) {
 	case rs.n == 0:
 		return
 	case rs.n == 1 && rs.arena == nil:
-		v.Field(rs.refs[0].index).SetString(string(rs.refs[0].b))
+		*stringAt(v, rs.refs[0].off) = string(rs.refs[0].b)
 		return
 	}
 	var all string
@@ -518,10 +530,11 @@ func (rs *rowStrings) store(v reflect.Value) {
 		}
 		all = sb.String()
 	}
-	off := 0
+	base := v.Addr().UnsafePointer()
+	at := 0
 	for _, r := range rs.refs[:rs.n] {
-		v.Field(r.index).SetString(all[off : off+len(r.b)])
-		off += len(r.b)
+		*(*string)(unsafe.Add(base, r.off)) = all[at : at+len(r.b)]
+		at += len(r.b)
 	}
 }
 
@@ -539,7 +552,7 @@ func (f *planField) set(v reflect.Value, typ protowire.Type, b []byte, rs *rowSt
 		if n < 0 || !utf8.Valid(s) {
 			return -1
 		}
-		rs.add(v, f.index, s)
+		rs.add(v, f.off, s)
 		return n
 	}
 	fv := v.Field(f.index)
