@@ -479,7 +479,7 @@ type stringRef struct {
 // type string: storing through it is reflect's Field(i).SetString without
 // the checks and flag arithmetic of two reflect calls per string.
 func stringAt(v reflect.Value, off uintptr) *string {
-	return (*string)(unsafe.Add(v.Addr().UnsafePointer(), off))
+	return (*string)(unsafe.Add(unsafe.Pointer(v.UnsafeAddr()), off))
 }
 
 // add records b as the string of the struct field at offset off of the
@@ -530,7 +530,9 @@ func (rs *rowStrings) store(v reflect.Value) {
 		}
 		all = sb.String()
 	}
-	base := v.Addr().UnsafePointer()
+	// UnsafeAddr, not Addr: Addr looks up the pointer type (reflect's
+	// ptrTo), which costs more than the stores.
+	base := unsafe.Pointer(v.UnsafeAddr())
 	at := 0
 	for _, r := range rs.refs[:rs.n] {
 		*(*string)(unsafe.Add(base, r.off)) = all[at : at+len(r.b)]
