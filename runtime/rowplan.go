@@ -63,6 +63,13 @@ type planField struct {
 	off   uintptr // the struct field's offset (rowStrings stores strings there)
 }
 
+// newPlanField is the plan of field fd, the field idx of the struct typ
+// (the one place a planField is made, so that its offset is never left
+// out: rowStrings stores strings through it).
+func newPlanField(fd protoreflect.FieldDescriptor, typ reflect.Type, idx int) planField {
+	return planField{num: fd.Number(), kind: fd.Kind(), index: idx, off: typ.Field(idx).Offset}
+}
+
 // planKey is a key column and its struct field.
 type planKey struct {
 	col   *schema.Column
@@ -103,7 +110,7 @@ func newRowPlan(t *Table, mt protoreflect.MessageType, p *query.Proj) *rowPlan {
 		if !ok || !plannable(fd, typ.Field(idx)) {
 			return nil
 		}
-		rp.fields = append(rp.fields, planField{num: fd.Number(), kind: fd.Kind(), index: idx, off: typ.Field(idx).Offset})
+		rp.fields = append(rp.fields, newPlanField(fd, typ, idx))
 	}
 	for _, col := range t.s.Key {
 		fd := col.Field

@@ -73,7 +73,7 @@ func newEntryPlan(pt reflect.Type) *fieldPlan {
 		fd := fds.Get(i)
 		idx, ok := byNum[fd.Number()]
 		if ok && plannable(fd, typ.Field(idx)) {
-			fp.fields = append(fp.fields, planField{num: fd.Number(), kind: fd.Kind(), index: idx})
+			fp.fields = append(fp.fields, newPlanField(fd, typ, idx))
 		}
 	}
 	if len(fp.fields) == 0 {
