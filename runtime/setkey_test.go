@@ -24,9 +24,9 @@ type applyOnly struct{ kv.Store }
 // against the batch path: the same random calls — typed and untyped,
 // values of the wrong type, invalid UTF-8 in row keys, map keys and
 // values, a nil message, a value over the size limit, deletes of missing
-// fields, map entries and rows — on two Pebble stores, one hiding
-// SetKey. Every call must return the same error (or none), and the
-// stores must hold the same pairs after every step.
+// fields, map entries and rows, calls with a cancelled context — on two
+// Pebble stores, one hiding SetKey. Every call must return the same error
+// (or none), and the stores must hold the same pairs after every step.
 func TestSetKeyMatchesApply(t *testing.T) {
 	ctx := context.Background()
 	fast := openPebble(t)
@@ -51,7 +51,7 @@ func TestSetKeyMatchesApply(t *testing.T) {
 		u := []string{"u0", "u1", "u2", "u3", "\xff"}[r.IntN(5)]
 		n := int64(r.Uint64() >> uint(r.IntN(64)))
 		s := []string{"", "nick", "\xfe", "a longer nickname"}[r.IntN(4)]
-		op := r.IntN(13)
+		op := r.IntN(15)
 		if op == 4 && r.IntN(20) == 0 {
 			s = big
 		}
@@ -94,6 +94,15 @@ func TestSetKeyMatchesApply(t *testing.T) {
 				err = row.Counters().Delete(ctx, s)
 			case 12:
 				err = row.Delete(ctx)
+			case 13, 14:
+				// A cancelled context: the same error, nothing written.
+				cctx, cancel := context.WithCancel(ctx)
+				cancel()
+				if op == 13 {
+					err = row.LastSeenUs().Set(cctx, n)
+				} else {
+					err = row.LastSeenUs().Clear(cctx)
+				}
 			}
 			if err != nil {
 				errs[i] = err.Error()

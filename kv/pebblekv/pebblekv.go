@@ -298,28 +298,31 @@ func (s *Store) UpdateLatest(ctx context.Context, fn func(kv.Txn) error) error {
 // SetKey implements kv.KeySetter: Apply of a batch holding one Set,
 // without the batch.
 func (s *Store) SetKey(ctx context.Context, key, value []byte) error {
-	return s.setKey(ctx, "set", key, value, false)
+	return s.setKey(ctx, key, value, false)
 }
 
 // DeleteKey implements kv.KeySetter: Apply of a batch holding one
 // Delete, without the batch.
 func (s *Store) DeleteKey(ctx context.Context, key []byte) error {
-	return s.setKey(ctx, "delete", key, nil, true)
+	return s.setKey(ctx, key, nil, true)
 }
 
-func (s *Store) setKey(ctx context.Context, op string, key, value []byte, del bool) error {
+// setKey is SetKey (DeleteKey with del set). Its errors are Apply's, word
+// for word (a caller falling back to Apply reports the same), but for the
+// empty key, which a kv.Batch refuses before Apply.
+func (s *Store) setKey(ctx context.Context, key, value []byte, del bool) error {
 	if !s.g.Enter() {
 		return errClosed
 	}
 	defer s.g.Exit()
 	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("pebblekv: %s: %w", op, err)
+		return fmt.Errorf("pebblekv: apply: %w", err)
 	}
 	if len(key) == 0 {
-		return fmt.Errorf("pebblekv: %s: %w: empty key", op, kv.ErrInvalid)
+		return fmt.Errorf("pebblekv: apply: %w: empty key", kv.ErrInvalid)
 	}
 	if err := s.write.setKey(key, value, del); err != nil {
-		return fmt.Errorf("pebblekv: %s %s: %w", op, kv.KeyText(key), err)
+		return fmt.Errorf("pebblekv: apply: %w", err)
 	}
 	return nil
 }
