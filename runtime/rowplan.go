@@ -120,6 +120,7 @@ func newRowPlan(t *Table, mt protoreflect.MessageType, p *query.Proj) *rowPlan {
 		}
 		rp.keys = append(rp.keys, planKey{col: col, kind: fd.Kind(), index: idx, off: typ.Field(idx).Offset})
 	}
+	rp.index()
 	rp.slabs = slabTypes(typ)
 	return rp
 }

@@ -1,7 +1,9 @@
 package runtime
 
 import (
+	"cmp"
 	"reflect"
+	"slices"
 
 	"github.com/protoql/protoql/query"
 	"github.com/protoql/protoql/schema"
@@ -33,6 +35,12 @@ import (
 // fieldPlan decodes values of one generated Go message type.
 type fieldPlan struct {
 	fields []planField
+	// sorted, for a plan of more than linearFields fields, holds the
+	// indexes in fields in the order of the fields' numbers, which field
+	// searches: a value's walk then costs O(log n) per field, not O(n),
+	// for a type of many fields (an entry plan holds every field of the
+	// map's value type it decodes, whatever the projection keeps).
+	sorted []int32
 	// kept is set when the projection decodeFields is given keeps every field
 	// of fields (a row plan's, built for its projection); else decodeFields
 	// asks the projection about each.
@@ -79,7 +87,24 @@ func newEntryPlan(pt reflect.Type) *fieldPlan {
 	if len(fp.fields) == 0 {
 		return nil
 	}
+	fp.index()
 	return fp
+}
+
+// linearFields is the most fields a plan finds by a linear search.
+const linearFields = 8
+
+// index builds sorted, once fields is complete.
+func (fp *fieldPlan) index() {
+	if len(fp.fields) <= linearFields {
+		fp.sorted = nil
+		return
+	}
+	fp.sorted = make([]int32, len(fp.fields))
+	for i := range fp.sorted {
+		fp.sorted[i] = int32(i)
+	}
+	slices.SortFunc(fp.sorted, func(a, b int32) int { return cmp.Compare(fp.fields[a].num, fp.fields[b].num) })
 }
 
 // decodeFields decodes value, filtered by the projection p, into the zero
@@ -124,6 +149,21 @@ func (fp *fieldPlan) decodeFields(v reflect.Value, value []byte, p *query.Proj, 
 
 // field returns the plan's field numbered num, or nil.
 func (fp *fieldPlan) field(num protowire.Number) *planField {
+	if fp.sorted != nil {
+		lo, hi := 0, len(fp.sorted)
+		for lo < hi {
+			m := int(uint(lo+hi) >> 1)
+			if fp.fields[fp.sorted[m]].num < num {
+				lo = m + 1
+			} else {
+				hi = m
+			}
+		}
+		if lo < len(fp.sorted) && fp.fields[fp.sorted[lo]].num == num {
+			return &fp.fields[fp.sorted[lo]]
+		}
+		return nil
+	}
 	for i := range fp.fields {
 		if fp.fields[i].num == num {
 			return &fp.fields[i]
