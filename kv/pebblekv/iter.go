@@ -30,7 +30,8 @@ type iterator struct {
 	// val is the current value when Pebble holds it in place (inPlace),
 	// taken at the move that landed on it: Value then returns it without
 	// entering the guard or calling into Pebble. A value kept elsewhere
-	// (a blob file) is fetched by Value, inside the guard.
+	// (an older version of a key, which a snapshot may read, in a table's
+	// value block) is fetched by Value, inside the guard.
 	val     []byte
 	inPlace bool
 	err     error
@@ -222,8 +223,9 @@ func (i *iterator) ownerEnded() error {
 
 // Value returns the current value. One Pebble holds in place was taken
 // when the iterator landed (settle) and is returned as Key returns the
-// key; one kept apart (a separated value file) Pebble fetches now, only
-// when asked: a failure ends the iteration with an error.
+// key; one kept apart (an older version in a value block) Pebble
+// fetches now, only when asked: a failure ends the iteration with an
+// error.
 func (i *iterator) Value() []byte {
 	if i.valid && i.inPlace {
 		if !i.positioned() {
