@@ -6,7 +6,6 @@ import (
 	"strconv"
 	"strings"
 	"sync/atomic"
-	"unicode/utf8"
 	"unsafe"
 
 	"github.com/protoql/protoql/query"
@@ -242,7 +241,7 @@ func (rp *rowPlan) setKeys(v reflect.Value, key []byte, rs *rowStrings) bool {
 			// the row's one), and for the usual element without an
 			// Element (tuple.PlainBytes).
 			var s []byte
-			if s, n = keyString(k.col, key[off:]); n < 0 || k.col.UTF8 && !utf8.Valid(s) {
+			if s, n = keyString(k.col, key[off:]); n < 0 || k.col.UTF8 && !validUTF8(s) {
 				return false
 			}
 			rs.add(v, k.off, s)
@@ -559,7 +558,7 @@ func (f *planField) set(v reflect.Value, typ protowire.Type, b []byte, rs *rowSt
 			return -1
 		}
 		s, n := protowire.ConsumeBytes(b)
-		if n < 0 || !utf8.Valid(s) {
+		if n < 0 || !validUTF8(s) {
 			return -1
 		}
 		rs.add(v, f.off, s)
