@@ -59,6 +59,16 @@ func checkSize(t *Table, key, val []byte) error {
 	return nil
 }
 
+// checkKeyUTF8 is checkUTF8 of a key column's value, from the column's
+// UTF8 (schema.EnforceUTF8 of its field, worked out once when the schema
+// was built) instead of asking the descriptor on every key built.
+func checkKeyUTF8(col *schema.Column, v protoreflect.Value) error {
+	if col.UTF8 && !utf8.ValidString(v.String()) {
+		return utf8Error(col.Field)
+	}
+	return nil
+}
+
 // clip shortens s for an error message: a path rendered from a huge key
 // would otherwise be as large as the key.
 func clip(s string) string {
@@ -76,9 +86,13 @@ func clip(s string) string {
 // checkUTF8 refuses a string value of fd that protobuf would not parse.
 func checkUTF8(fd protoreflect.FieldDescriptor, v protoreflect.Value) error {
 	if schema.EnforceUTF8(fd) && !utf8.ValidString(v.String()) {
-		return fmt.Errorf("%s: string is not valid UTF-8 (%s requires UTF-8 strings; use bytes for binary data)", fd.Name(), schema.UTF8Rule(fd))
+		return utf8Error(fd)
 	}
 	return nil
+}
+
+func utf8Error(fd protoreflect.FieldDescriptor) error {
+	return fmt.Errorf("%s: string is not valid UTF-8 (%s requires UTF-8 strings; use bytes for binary data)", fd.Name(), schema.UTF8Rule(fd))
 }
 
 // checkUnknown refuses unknown fields that the read path would reject or

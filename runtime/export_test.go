@@ -284,3 +284,10 @@ func EntryPlanForTest(t *Table, fields []string, value []byte) (planned, slow pr
 	}
 	return planned, slow, size, bytes.Clone(kept), slowErr, nil
 }
+
+// CheckKeyUTF8 and CheckUTF8 are checkKeyUTF8 and checkUTF8, for their
+// differential test.
+var (
+	CheckKeyUTF8 = checkKeyUTF8
+	CheckUTF8    = checkUTF8
+)

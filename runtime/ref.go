@@ -156,7 +156,7 @@ func (t *Table) row(typed bool, key ...protoreflect.Value) (Ref, error) {
 				return Ref{}, invalidKey(err, "%s key", t.s.Desc.Name())
 			}
 		}
-		if err := checkUTF8(col.Field, key[i]); err != nil && keyErr == nil {
+		if err := checkKeyUTF8(col, key[i]); err != nil && keyErr == nil {
 			keyErr = invalid("%s key: %v", t.s.Desc.Name(), err)
 		}
 		k = col.Append(k, key[i])
@@ -297,7 +297,7 @@ func (r Ref) entry(key protoreflect.Value, typed bool) (Ref, error) {
 		}
 	}
 	keyErr := r.keyErr
-	if err := checkUTF8(f.MapKey, key); err != nil && keyErr == nil {
+	if err := checkKeyUTF8(f.Key, key); err != nil && keyErr == nil {
 		keyErr = invalid("%s key: %v", r, err)
 	}
 	next := Ref{table: r.table, kind: RefEntry, node: f.Child, field: f, parentLen: r.parentLen, keyErr: keyErr, apart: r.apart}
