@@ -167,6 +167,9 @@ func endSpan(span trace.Span, err error) {
 type call struct {
 	span  trace.Span
 	start time.Time
+	// spanned says span was started (not noSpan), so that a call with
+	// nothing to record ends without looking at it (endWrite).
+	spanned bool
 }
 
 // initialTracerProvider is otel's initial global tracer provider, or nil
@@ -195,11 +198,11 @@ var noSpan = trace.SpanFromContext(context.Background())
 // enabled: a clock read costs 0.1-0.2 µs on some virtual machines, a
 // tenth of a blind write's own cost, and nothing may want the duration.
 func (o *observer) start(ctx context.Context, name string, dur metric.Float64Histogram) (context.Context, call) {
-	span := noSpan
+	c := call{span: noSpan}
 	if o.unset == nil || otel.GetTracerProvider() != o.unset {
-		ctx, span = o.tracer.Start(ctx, name)
+		ctx, c.span = o.tracer.Start(ctx, name)
+		c.spanned = true
 	}
-	c := call{span: span}
 	if dur.Enabled(ctx) {
 		c.start = time.Now()
 	}
@@ -268,6 +271,9 @@ func limitOf(err error) string {
 // endWrite ends a DB-level write of op on ref's table; attempts counts the
 // runs of a transaction's function (0 for a batch).
 func (o *observer) endWrite(ctx context.Context, c call, op string, ref *Ref, attempts int, err error) {
+	if !c.spanned && c.start.IsZero() && attempts == 0 {
+		return // no span, not timed, no transaction: nothing to record
+	}
 	table := ""
 	if ref != nil && ref.table != nil {
 		table = string(ref.table.s.Desc.FullName())
