@@ -46,24 +46,34 @@ func TestDirectEntriesMatchAssembled(t *testing.T) {
 			if r.IntN(2) == 0 {
 				vars["first"] = 1 << 30
 			}
-			var opts []runtime.QueryOption
-			switch r.IntN(4) {
-			case 0:
-				opts = append(opts, runtime.WithLimits(query.Limits{MaxKeys: 1 + r.IntN(30)}))
-			case 1:
-				opts = append(opts, runtime.WithRowChunk(1+r.IntN(60)))
-			}
 			what := fmt.Sprintf("seed %d query %d: %s %v", seed, i, text, vars)
-			runtime.SetDirectEntriesForTest(true)
-			direct, derr := querytest.Collect(t, db, q, vars, opts...)
-			runtime.SetDirectEntriesForTest(false)
-			assembled, aerr := querytest.Collect(t, db, q, vars, opts...)
-			if fmt.Sprint(derr) != fmt.Sprint(aerr) {
-				t.Fatalf("%s: error %v, assembled %v", what, derr, aerr)
-			}
-			sameDirectResults(t, what, direct, assembled)
+			collectToggled(t, r, db, q, vars, what, runtime.SetDirectEntriesForTest, "assembled")
 		}
 	}
+}
+
+// collectToggled runs q under a random key limit or row chunk (or
+// neither), once after set(true) and once after set(false) (the slow
+// path, named slow in failures), requires the same errors and the same
+// results, and returns the first run's results.
+func collectToggled(t *testing.T, r *rand.Rand, db *runtime.DB, q *query.Query, vars map[string]any, what string, set func(bool), slow string) []runtime.Result {
+	t.Helper()
+	var opts []runtime.QueryOption
+	switch r.IntN(4) {
+	case 0:
+		opts = append(opts, runtime.WithLimits(query.Limits{MaxKeys: 1 + r.IntN(30)}))
+	case 1:
+		opts = append(opts, runtime.WithRowChunk(1+r.IntN(60)))
+	}
+	set(true)
+	fast, ferr := querytest.Collect(t, db, q, vars, opts...)
+	set(false)
+	slowRes, serr := querytest.Collect(t, db, q, vars, opts...)
+	if fmt.Sprint(ferr) != fmt.Sprint(serr) {
+		t.Fatalf("%s: error %v, %s %v", what, ferr, slow, serr)
+	}
+	sameDirectResults(t, what, fast, slowRes)
+	return fast
 }
 
 // sameDirectResults fails unless got and want are the same results.

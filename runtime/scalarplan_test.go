@@ -102,22 +102,8 @@ func scalarEntriesSeed(t *testing.T, store kv.Store, seed uint64) (sessions int)
 		if err != nil {
 			t.Fatalf("%s: %v", text, err)
 		}
-		var opts []runtime.QueryOption
-		switch r.IntN(4) {
-		case 0:
-			opts = append(opts, runtime.WithLimits(query.Limits{MaxKeys: 1 + r.IntN(30)}))
-		case 1:
-			opts = append(opts, runtime.WithRowChunk(1+r.IntN(60)))
-		}
 		what := fmt.Sprintf("seed %d query %d: %s %v", seed, i, text, vars)
-		runtime.SetScalarEntriesForTest(true)
-		planned, perr := querytest.Collect(t, db, q, vars, opts...)
-		runtime.SetScalarEntriesForTest(false)
-		unmarshalled, uerr := querytest.Collect(t, db, q, vars, opts...)
-		if fmt.Sprint(perr) != fmt.Sprint(uerr) {
-			t.Fatalf("%s: error %v, with proto.Unmarshal %v", what, perr, uerr)
-		}
-		sameDirectResults(t, what, planned, unmarshalled)
+		planned := collectToggled(t, r, db, q, vars, what, runtime.SetScalarEntriesForTest, "with proto.Unmarshal")
 		for _, res := range planned {
 			if u, ok := res.Msg.(*testpb.User); ok {
 				sessions += len(u.Sessions)
