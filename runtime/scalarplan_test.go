@@ -11,7 +11,6 @@ import (
 	"github.com/protoql/protoql/internal/testpb"
 	"github.com/protoql/protoql/kv"
 	"github.com/protoql/protoql/kv/memkv"
-	"github.com/protoql/protoql/kv/pebblekv"
 	"github.com/protoql/protoql/query"
 	"github.com/protoql/protoql/runtime"
 	"google.golang.org/protobuf/encoding/protowire"
@@ -39,24 +38,11 @@ var scalarEntryQueries = []string{
 // the same results and the same errors.
 func TestScalarEntriesMatchUnmarshal(t *testing.T) {
 	defer runtime.SetScalarEntriesForTest(true)
-	for _, engine := range []string{"memkv", "pebble"} {
-		t.Run(engine, func(t *testing.T) {
-			sessions := 0
-			for seed := range uint64(25) {
-				var store kv.Store = memkv.New()
-				if engine == "pebble" {
-					ps, err := pebblekv.Open(t.TempDir(), pebblekv.WithSync(false))
-					check(t, err)
-					store = ps
-				}
-				sessions += scalarEntriesSeed(t, store, seed)
-				check(t, store.Close())
-			}
-			if sessions < 100 {
-				t.Fatalf("the queries read %d sessions: too few to test the scalar plan", sessions)
-			}
-		})
-	}
+	onEachEngine(t, 25, scalarEntriesSeed, func(t *testing.T, sessions int) {
+		if sessions < 100 {
+			t.Fatalf("the queries read %d sessions: too few to test the scalar plan", sessions)
+		}
+	})
 }
 
 // scalarEntriesSeed runs the test's queries on the data of seed in
