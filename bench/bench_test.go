@@ -183,7 +183,7 @@ func BenchmarkGrowthPairs(b *testing.B) {
 	cols := []Column{{Name: "protoql", Impl: e.Protoql}, {Name: "raw", Impl: e.Raw}}
 	for _, n := range sizes {
 		b.Run(strconv.Itoa(n), func(b *testing.B) {
-			runPairs(b, e, [2]Op{GrowthOp(cols[0], n), GrowthOp(cols[1], n)})
+			runPairs(b, e, [2]Op{GrowthOp(cols[0], n), GrowthOp(cols[1], n)}, pairNames)
 		})
 	}
 }
@@ -203,21 +203,64 @@ func BenchmarkWorkloadPairs(b *testing.B) {
 			continue
 		}
 		b.Run(w.Key, func(b *testing.B) {
-			runPairs(b, e, [2]Op{w.Op(cols[0], users), w.Op(cols[2], users)})
+			runPairs(b, e, [2]Op{w.Op(cols[0], users), w.Op(cols[2], users)}, pairNames)
 		})
 	}
 }
 
-// runPairs runs ops[0] (protoql) and ops[1] (raw) in alternating stretches
-// of growthPairStretch operations, each from its own place in the
-// operation sequence (named after b and the column, as runOp's), and
-// reports the medians over the pairs of each one's CPU time per operation
-// (the process's), of the pairs' differences (extra-cpu-ns/op), and
-// Pebble's block-cache lookups per operation of each.
-func runPairs(b *testing.B, e *Env, ops [2]Op) {
+// BenchmarkBreakoutSplit splits BenchmarkWorkloadPairs/set-breakout's extra
+// CPU between the store and the runtime, with the store's one-key write
+// (pebblekv's SetKey, kv.KeySetter) of the key and value raw Pebble writes
+// (rowKey, lastSeenKey, lastSeenValue) as the middle column, interleaved
+// as runPairs does: BenchmarkBreakoutSplit/store runs it against raw
+// Pebble's Set (pebblekv's share: the guard, occ's sequencing, the commit
+// item; metrics pebblekv-… and raw-…), BenchmarkBreakoutSplit/runtime runs
+// the generated Set against it (the runtime's share: the handle's keys, the
+// checks, the value's encoding, the telemetry; metrics protoql-… and
+// pebblekv-…). -benchtime 100x for 100 pairs.
+func BenchmarkBreakoutSplit(b *testing.B) {
+	users := *benchUsers
+	e := sharedEnv(b, fmt.Sprintf("main-%d", users), func(e *Env) error {
+		return e.Load(context.Background(), users, func(i int) *socialpb.User { return NewUser(UserID(i), i, SessionsPerUser) })
+	})
+	var breakout Workload
+	for _, w := range Workloads {
+		if w.Key == "set-breakout" {
+			breakout = w
+		}
+	}
+	if breakout.Op == nil {
+		b.Fatal("no set-breakout workload")
+	}
+	cols := e.Columns()
+	store := func(ctx context.Context, i int) error {
+		var kb, vb [64]byte
+		k := lastSeenKey(rowKey(kb[:0], UserID(int(mix(i)%uint64(users)))))
+		return e.kv.SetKey(ctx, k, lastSeenValue(vb[:0], baseMicros+int64(i)))
+	}
+	b.Run("store", func(b *testing.B) {
+		runPairs(b, e, [2]Op{store, breakout.Op(cols[2], users)}, [2]string{"pebblekv", "raw"})
+	})
+	b.Run("runtime", func(b *testing.B) {
+		runPairs(b, e, [2]Op{breakout.Op(cols[0], users), store}, [2]string{"protoql", "pebblekv"})
+	})
+}
+
+// pairNames names runPairs' columns protoql and raw.
+var pairNames = [2]string{"protoql", "raw"}
+
+// runPairs runs ops[0] and ops[1], named names[0] and names[1] (protoql
+// and raw: pairNames), in alternating stretches of growthPairStretch
+// operations, each from its own place in the operation sequence (named
+// after b and the column, as runOp's), and reports the medians over the
+// pairs of each one's CPU time per operation (the process's;
+// <name>-cpu-ns/op), of the pairs' differences, ops[0]'s less ops[1]'s
+// (extra-cpu-ns/op), and Pebble's block-cache lookups per operation of
+// each.
+func runPairs(b *testing.B, e *Env, ops [2]Op, names [2]string) {
 	ctx := context.Background()
 	var next [2]int
-	for j, name := range []string{"protoql", "raw"} {
+	for j, name := range names {
 		name = b.Name() + "/" + name
 		next[j] = benchOps[name]
 		if next[j] == 0 {
@@ -248,11 +291,11 @@ func runPairs(b *testing.B, e *Env, ops [2]Op) {
 		extra = append(extra, got[0]-got[1])
 		pairs++
 	}
-	b.ReportMetric(medianOf(cpu[0]), "protoql-cpu-ns/op")
-	b.ReportMetric(medianOf(cpu[1]), "raw-cpu-ns/op")
+	b.ReportMetric(medianOf(cpu[0]), names[0]+"-cpu-ns/op")
+	b.ReportMetric(medianOf(cpu[1]), names[1]+"-cpu-ns/op")
 	b.ReportMetric(medianOf(extra), "extra-cpu-ns/op")
-	b.ReportMetric(lookups[0]/float64(max(pairs, 1)*growthPairStretch), "protoql-cache-lookups/op")
-	b.ReportMetric(lookups[1]/float64(max(pairs, 1)*growthPairStretch), "raw-cache-lookups/op")
+	b.ReportMetric(lookups[0]/float64(max(pairs, 1)*growthPairStretch), names[0]+"-cache-lookups/op")
+	b.ReportMetric(lookups[1]/float64(max(pairs, 1)*growthPairStretch), names[1]+"-cache-lookups/op")
 }
 
 // BenchmarkCompile compiles the DESIGN.md §5 examples.
