@@ -88,6 +88,14 @@ type stepper struct {
 	// forward step leaves a unit with at most that many Next calls
 	// (stepPast) instead of a seek.
 	nexts int
+	// none is empty's answer, set once the bounds are (they do not
+	// change after steps or stepsBack), so that a step does not compare
+	// them again.
+	none bool
+	// bounded is set when fwd's iterator was opened here with upper
+	// bound hi: it lands on no key at or past hi, so land need not
+	// compare each key with hi.
+	bounded bool
 }
 
 // steps sets s up to walk the units of [lo, hi) of the given kind. fwd
@@ -104,6 +112,7 @@ func (e *exec) steps(s *stepper, fwd *walker, lo, hi []byte, reverse bool, kind 
 			s.at = at
 		}
 	}
+	s.none = s.lo == nil || !below(s.lo, s.hi)
 	if s.at == nil && s.empty() {
 		return nil // opens nothing; first reports no unit
 	}
@@ -113,6 +122,7 @@ func (e *exec) steps(s *stepper, fwd *walker, lo, hi []byte, reverse bool, kind 
 			return err
 		}
 		s.ownFwd = true
+		s.bounded = bytes.Equal(hi, s.hi) && (hi == nil) == (s.hi == nil)
 	}
 	if reverse && !s.empty() {
 		s.rev, err = e.walkerLike(s.fwd, s.lo, s.hi, true)
@@ -124,6 +134,7 @@ func (e *exec) steps(s *stepper, fwd *walker, lo, hi []byte, reverse bool, kind 
 // readBack, with one reverse walker and no forward one.
 func (e *exec) stepsBack(s *stepper, lo, hi []byte, kind unitKind) error {
 	*s = stepper{e: e, lo: lo, hi: hi, kind: kind, reverse: true, back: true}
+	s.none = s.lo == nil || !below(s.lo, s.hi)
 	if s.empty() {
 		return nil
 	}
@@ -177,14 +188,16 @@ func (s *stepper) next() (bool, error) {
 		return s.land(s.rev.valid) // readBack stepped onto the next unit
 	case s.reverse:
 		return s.land(s.rev.seekLT(s.unit))
+	case s.nexts > 0:
+		// Steps with Next, which stop at the iterator's bound: no
+		// lastUnit check per unit (it would save at most nexts steps at
+		// the scan's end). The stepper's own walker (scanWhole's).
+		return s.land(s.fwd.stepPast(s.unit, s.nexts))
 	case s.hi != nil && s.lastUnit():
 		// Nothing of [lo, hi) follows the unit (a point read's one row,
 		// say): no seek. The walker stays where it is, which its gap
 		// still describes, for a parent that lent it.
 		return false, s.e.err
-	}
-	if s.nexts > 0 {
-		return s.land(s.fwd.stepPast(s.unit, s.nexts))
 	}
 	return s.land(s.fwd.seekPast(s.unit, &s.probe))
 }
@@ -217,7 +230,7 @@ func (s *stepper) lastUnit() bool {
 }
 
 // empty reports whether no unit is left to step to (hi nil: unbounded).
-func (s *stepper) empty() bool { return s.lo == nil || !below(s.lo, s.hi) }
+func (s *stepper) empty() bool { return s.none }
 
 // below reports whether key lies below the upper bound hi (nil: none).
 func below(key, hi []byte) bool { return hi == nil || bytes.Compare(key, hi) < 0 }
@@ -227,7 +240,7 @@ func (s *stepper) land(ok bool) (bool, error) {
 	if s.reverse {
 		w = s.rev
 	}
-	if !ok || (!s.reverse && !below(w.key, s.hi)) {
+	if !ok || (!s.reverse && !s.bounded && !below(w.key, s.hi)) {
 		return false, s.e.err
 	}
 	n, err := s.kind.keyLen(w.key)
