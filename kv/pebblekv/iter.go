@@ -27,13 +27,14 @@ type iterator struct {
 	store *Store // set for Store-level iterators
 	scope *scope // set for transaction iterators
 	key   []byte
-	// val is the current value when Pebble holds it in place (inPlace),
-	// taken at the move that landed on it: Value then returns it without
-	// entering the guard or calling into Pebble. A value kept elsewhere
-	// (an older version of a key, which a snapshot may read, in a table's
-	// value block) is fetched by Value, inside the guard.
+	// val is the current value, taken by the move that landed on it, so
+	// that Value returns it without entering the guard or calling into
+	// Pebble. A value Pebble holds in place costs nothing to take; one it
+	// keeps elsewhere (an older version of a key, which a snapshot may
+	// read, in a table's value block) is fetched then, inside the move's
+	// guard, so that a fetch that fails fails the move (settle) instead of
+	// leaving a position whose value reads as empty.
 	val     []byte
-	inPlace bool
 	err     error
 	shard   uint32 // where store.iters holds a Store-level iterator:
 	slot    uint32 // its shard and its slot there
@@ -172,11 +173,21 @@ func (i *iterator) settle(ok bool) bool {
 	i.valid = ok
 	if ok {
 		i.key = i.it.Key()
-		lv := i.it.LazyValue()
-		i.val, i.inPlace = lv.ValueOrHandle, lv.Fetcher == nil
-		return true
+		if lv := i.it.LazyValue(); lv.Fetcher == nil {
+			i.val = lv.ValueOrHandle
+			return true
+		}
+		v, err := i.it.ValueAndErr()
+		if err == nil {
+			i.val = v
+			return true
+		}
+		i.valid = false
+		i.setErr(fmt.Errorf("pebblekv: iterator value of %s: %w", kv.KeyText(i.key), wrapCorrupt(err)))
+		i.key, i.val = nil, nil
+		return false
 	}
-	i.key, i.val, i.inPlace = nil, nil, false
+	i.key, i.val = nil, nil
 	if err := i.it.Error(); err != nil {
 		i.setErr(fmt.Errorf("pebblekv: iterator: %w", wrapCorrupt(err)))
 	}
@@ -205,7 +216,7 @@ func (i *iterator) positioned() bool {
 		return true
 	}
 	i.setErr(err)
-	i.valid, i.key, i.val, i.inPlace = false, nil, nil, false
+	i.valid, i.key, i.val = false, nil, nil
 	return false
 }
 
@@ -221,29 +232,13 @@ func (i *iterator) ownerEnded() error {
 	return nil
 }
 
-// Value returns the current value. One Pebble holds in place was taken
-// when the iterator landed (settle) and is returned as Key returns the
-// key; one kept apart (an older version in a value block) Pebble
-// fetches now, only when asked: a failure ends the iteration with an
-// error.
+// Value returns the current value, taken when the iterator landed
+// (settle), as Key returns the key.
 func (i *iterator) Value() []byte {
-	if i.valid && i.inPlace {
-		if !i.positioned() {
-			return nil
-		}
-		return i.val
-	}
-	if !i.valid || !i.enter() {
+	if !i.positioned() {
 		return nil
 	}
-	defer i.exit()
-	v, err := i.it.ValueAndErr()
-	if err != nil {
-		i.valid = false
-		i.setErr(fmt.Errorf("pebblekv: iterator value of %s: %w", kv.KeyText(i.key), wrapCorrupt(err)))
-		return nil
-	}
-	return v
+	return i.val
 }
 
 // Error returns the first error the iterator met; once its owner has ended,
@@ -251,7 +246,7 @@ func (i *iterator) Value() []byte {
 func (i *iterator) Error() error {
 	if i.err == nil && !i.closed {
 		if err := i.ownerEnded(); err != nil {
-			i.valid, i.key, i.val, i.inPlace, i.err = false, nil, nil, false, err
+			i.valid, i.key, i.val, i.err = false, nil, nil, err
 		}
 	}
 	return i.err
@@ -261,7 +256,7 @@ func (i *iterator) Close() error {
 	if i.closed {
 		return i.err
 	}
-	i.closed, i.valid, i.key, i.val, i.inPlace = true, false, nil, nil, false
+	i.closed, i.valid, i.key, i.val = true, false, nil, nil
 	switch {
 	case i.store != nil:
 		if !i.store.g.Enter() {
