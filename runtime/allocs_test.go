@@ -54,8 +54,9 @@ func TestWriteAllocs(t *testing.T) {
 // plan, rowplan.go) to its allocation budget per row on Pebble. Its rows
 // come from slabs of messages and their strings (here the key's name and
 // the field s) are cut from shared blocks (rowAlloc): a Scalars message
-// is 272 bytes, so a full slab holds 30 of them (maxSlabBytes), and ~12
-// bytes of strings a row take a 1 or 2 KiB block for the 64 rows: 3
+// is 272 bytes, so a full slab holds 25 of them (slabBytes): rows 64 to
+// 127 take two new slabs (slabs of 1, 2, 4, 8, 16, then 25 start at rows
+// 81 and 106), and ~12 bytes of strings a row a 1 or 2 KiB block: 3
 // allocations for 64 rows. Counted as the difference between scans of 128 and 64
 // rows, so that the scan's own setup drops out. A scan of a few rows
 // allocates no more than one message and one string a row (the slabs
@@ -91,7 +92,7 @@ func TestScanAllocs(t *testing.T) {
 	perRow := (scan(128, false) - scan(64, false)) / 64
 	t.Logf("%.3f allocations per row", perRow)
 	if perRow > 3.0/64 {
-		t.Errorf("%.3f allocations per row, budget 3/64 (a slab of 30 messages every 30 rows, a block of strings now and then)", perRow)
+		t.Errorf("%.3f allocations per row, budget 3/64 (a slab of 25 messages every 25 rows, a block of strings now and then)", perRow)
 	}
 	one := scan(1, false)
 	for n := 2; n <= 8; n++ {

@@ -2,6 +2,7 @@ package runtime
 
 import (
 	"bytes"
+	"context"
 	"reflect"
 	"sync"
 
@@ -291,3 +292,30 @@ var (
 	CheckKeyUTF8 = checkKeyUTF8
 	CheckUTF8    = checkUTF8
 )
+
+// ScanRowsOfForTest scans every row of t on q (a *DB or *Tx) as the typed
+// layer does (scanRowsOf), naming typ as the caller's Go struct type, and
+// returns the rows as Ms and how many came by address (made by rowAt).
+// typ must be rowStruct[M]() or a type whose rows never come by address
+// (another table's): rowAt makes an M of a row only of M's struct type.
+func ScanRowsOfForTest[M proto.Message](ctx context.Context, q Querier, t *Table, opts ScanOptions, typ reflect.Type) (rows []M, byAddr int, err error) {
+	for row, err := range q.(rowScanner).scanRowsOf(ctx, t, KeyRange{}, opts, typ) {
+		if err != nil {
+			return nil, 0, err
+		}
+		var v M
+		if row.addr != nil {
+			v, byAddr = rowAt[M](row.addr), byAddr+1
+		} else if v, err = messageAs[M](row.m); err != nil {
+			return nil, 0, err
+		}
+		if opts.Reuse {
+			v = proto.Clone(v).(M)
+		}
+		rows = append(rows, v)
+	}
+	return rows, byAddr, nil
+}
+
+// RowStructForTest is rowStruct[M]().
+func RowStructForTest[M any]() reflect.Type { return rowStruct[M]() }

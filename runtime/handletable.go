@@ -3,6 +3,8 @@ package runtime
 import (
 	"context"
 	"iter"
+	"reflect"
+	"unsafe"
 
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
@@ -136,10 +138,33 @@ func (x TypedTable[K, M]) Scan(ctx context.Context, r Keys[K], opts ScanOptions)
 			yield(zero, err)
 			return
 		}
-		for m, err := range x.q.Scan(ctx, x.t, kr, opts) {
+		rs, ok := x.q.(rowScanner)
+		if !ok {
+			for m, err := range x.q.Scan(ctx, x.t, kr, opts) {
+				var v M
+				if err == nil {
+					v, err = messageAs[M](m)
+				}
+				if err != nil {
+					yield(zero, err)
+					return
+				}
+				if !yield(v, nil) {
+					return
+				}
+			}
+			return
+		}
+		// A DB's or a Tx's scan hands the rows its row plan decodes
+		// into messages of M's struct type over by address.
+		for row, err := range rs.scanRowsOf(ctx, x.t, kr, opts, rowStruct[M]()) {
 			var v M
-			if err == nil {
-				v, err = messageAs[M](m)
+			switch {
+			case err != nil:
+			case row.addr != nil:
+				v = rowAt[M](row.addr)
+			default:
+				v, err = messageAs[M](row.m)
 			}
 			if err != nil {
 				yield(zero, err)
@@ -150,6 +175,35 @@ func (x TypedTable[K, M]) Scan(ctx context.Context, r Keys[K], opts ScanOptions)
 			}
 		}
 	}
+}
+
+// rowScanner is a Querier whose row scans can hand a row over by its
+// address (*DB, *Tx): see scanRowsOf.
+type rowScanner interface {
+	scanRowsOf(ctx context.Context, t *Table, r KeyRange, opts ScanOptions, typ reflect.Type) iter.Seq2[scanRow, error]
+}
+
+// rowStruct returns T when M is *T for a struct type T (a generated
+// message), else nil: the Go type scanRowsOf hands rows of over by
+// address, for rowAt to make Ms of.
+func rowStruct[M any]() reflect.Type {
+	t := reflect.TypeFor[M]()
+	if t.Kind() != reflect.Pointer || t.Elem().Kind() != reflect.Struct {
+		return nil
+	}
+	return t.Elem()
+}
+
+// rowAt returns the message at addr as an M, without the interface value
+// and type assertion of messageAs. addr must be the address of a T where
+// M is *T: scanRowsOf hands a row over by address only when its Go type
+// is rowStruct[M](), which makes it so. An M is then a pointer, with the
+// memory layout of an unsafe.Pointer, so reading addr's variable as an M
+// is a conversion of *unsafe.Pointer to *M (the unsafe.Pointer rules'
+// first pattern). The one place the typed layer makes a row from an
+// address (TestRowAt).
+func rowAt[M any](addr unsafe.Pointer) M {
+	return *(*M)(unsafe.Pointer(&addr))
 }
 
 // DeleteRows deletes the rows in r (nil: every row), blind: one range

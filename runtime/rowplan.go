@@ -203,16 +203,24 @@ func planKind(fd protoreflect.FieldDescriptor, ft reflect.Type) bool {
 // are cut from ra's blocks; with ra nil (tests), into a new message with
 // strings of its own.
 func (rp *rowPlan) decodeOwn(key, value []byte, ra *rowAlloc) (proto.Message, bool) {
-	ptr := ra.row(rp)
-	if !rp.decodeInto(ptr.Elem(), key, value, ra) {
-		ra.decline(ptr)
+	p, ok := rp.decodeOwnAt(key, value, ra)
+	if !ok {
 		return nil, false
 	}
-	if ra != nil && ra.reuse {
-		return ra.m, true
+	return ra.message(rp, p), true
+}
+
+// decodeOwnAt is decodeOwn returning the row's address (a *rp.typ)
+// instead of its message, for a caller that knows the row's Go type
+// (the typed layer: rowAt) and needs no interface value.
+func (rp *rowPlan) decodeOwnAt(key, value []byte, ra *rowAlloc) (unsafe.Pointer, bool) {
+	v := ra.row(rp)
+	if !rp.decodeInto(v, key, value, ra) {
+		ra.decline(v)
+		return nil, false
 	}
 	ra.taken()
-	return ptr.Interface().(proto.Message), true
+	return unsafe.Pointer(v.UnsafeAddr()), true
 }
 
 // decodeInto is decodeOwn's decode into the zero row v; false when it
@@ -353,16 +361,17 @@ func (a *stringArena) cut(refs []stringRef, size int) string {
 // Otherwise every row is a message of its own, the caller's, taken from
 // a slab: an array of messages allocated at once, whose elements are
 // handed out one by one, each once (their addresses: a message is never
-// copied). Slabs double from 1 message up to as many as fit in
-// maxSlabBytes (at most maxSlabRows), so that a scan of a few rows (a
-// point read) allocates no more messages than it returns, and a long one
-// a slab per 8 KiB of messages (52 rows of a 156-byte message). A row
-// kept after the scan keeps its whole slab alive — the other rows of the
-// slab, maxSlabBytes in all, and what they hold (their strings' blocks,
-// bytes fields) — until every row of the slab is unreachable.
+// copied). Slabs double from 1 message up to as many as fit in slabBytes,
+// so that a scan of a few rows (a point read) allocates no more messages
+// than it returns, and a long one a slab per 6.75 KiB of messages (57
+// rows of a 120-byte message). A row kept after the scan keeps its whole
+// slab alive — the other rows of the slab, slabBytes in all, and what
+// they hold (their strings' blocks, bytes fields) — until every row of
+// the slab is unreachable.
 type rowAlloc struct {
 	reuse bool
 	ptr   reflect.Value        // Reuse: the plan's message (*typ), or invalid
+	elem  reflect.Value        // Reuse: ptr.Elem()
 	typ   reflect.Type         // Reuse: typ of ptr, or nil
 	m     proto.Message        // Reuse: ptr's message
 	msg   protoreflect.Message // Reuse: the message of the generic decode, or nil
@@ -374,21 +383,25 @@ type rowAlloc struct {
 	arena stringArena
 }
 
-// maxSlabRows and maxSlabBytes bound the slabs of a rowAlloc.
-// maxSlabBytes is one of Go's allocation size classes, so that the
-// largest slab, as many messages as fit, wastes less than one message of
-// its allocation (a 32-message slab of 156-byte messages, 4,992 bytes,
-// would take 5,376).
+// slabBytes bounds the slabs of a rowAlloc: the largest is as many
+// messages as fit in it (at least one). It is one of Go's allocation size
+// classes whose spans hold several objects (6,912 bytes: seven to a 48 KiB
+// span), so that the allocator takes a new span from the heap (a lock, a
+// span's setup) once every seven slabs rather than for each, as the 8 KiB
+// class (one object to a span) did. An object of more than 512 bytes that
+// holds pointers carries a header of mallocHeader bytes in its
+// allocation, so a slab fits the class when its messages take at most
+// slabBytes-mallocHeader (57 messages of 120 bytes, 6,848 bytes).
 const (
-	maxSlabRows  = 64
-	maxSlabBytes = 8 << 10
+	slabBytes    = 6912
+	mallocHeader = 8
 )
 
 // slabTypes returns the types of the slabs of rows of Go type typ: arrays
-// of 1, 2, 4, … messages, then the largest, as many as fit in
-// maxSlabBytes (at most maxSlabRows, at least one message).
+// of 1, 2, 4, … messages, then the largest, as many as fit in slabBytes
+// (at least one message).
 func slabTypes(typ reflect.Type) []reflect.Type {
-	most := max(1, min(maxSlabRows, maxSlabBytes/max(int(typ.Size()), 1)))
+	most := max(1, (slabBytes-mallocHeader)/max(int(typ.Size()), 1))
 	var out []reflect.Type
 	n := 1
 	for ; n < most; n *= 2 {
@@ -397,15 +410,16 @@ func slabTypes(typ reflect.Type) []reflect.Type {
 	return append(out, reflect.ArrayOf(most, typ))
 }
 
-// row returns the message (*typ) the plan rp decodes the next row into,
-// zero: ra's one message with Reuse, or the next element of a slab
-// (handed out once taken), or with ra nil a new message.
+// row returns the message (a typ, addressable) the plan rp decodes the
+// next row into, zero: ra's one message with Reuse, or the next element
+// of a slab (handed out once taken), or with ra nil a new message.
 func (ra *rowAlloc) row(rp *rowPlan) reflect.Value {
 	switch {
 	case ra == nil:
-		return reflect.New(rp.typ)
+		return reflect.New(rp.typ).Elem()
 	case ra.reuse:
-		return ra.planned(rp.typ)
+		ra.planned(rp.typ)
+		return ra.elem
 	}
 	if ra.plan != rp || ra.next == ra.n {
 		k := 0
@@ -416,7 +430,7 @@ func (ra *rowAlloc) row(rp *rowPlan) reflect.Value {
 		ra.slab = reflect.New(rp.slabs[k]).Elem()
 		ra.next, ra.n = 0, ra.slab.Len()
 	}
-	return ra.slab.Index(ra.next).Addr()
+	return ra.slab.Index(ra.next)
 }
 
 // taken records that the row last returned by row was decoded and handed
@@ -427,13 +441,23 @@ func (ra *rowAlloc) taken() {
 	}
 }
 
-// decline clears ptr, the row last returned by row, which the plan
+// decline clears v, the row last returned by row, which the plan
 // declined after setting some of its fields, so that the slab's element
 // is zero for the next row. (With Reuse, the next row clears it.)
-func (ra *rowAlloc) decline(ptr reflect.Value) {
+func (ra *rowAlloc) decline(v reflect.Value) {
 	if ra != nil && !ra.reuse {
-		ptr.Elem().SetZero()
+		v.SetZero()
 	}
+}
+
+// message returns the row at p, which rp decoded into the message row
+// returned, as a proto.Message: Reuse's one message, or one made from
+// the row's address.
+func (ra *rowAlloc) message(rp *rowPlan, p unsafe.Pointer) proto.Message {
+	if ra != nil && ra.reuse {
+		return ra.m
+	}
+	return reflect.NewAt(rp.typ, p).Interface().(proto.Message)
 }
 
 // planned returns the message of a planned decode, of Go type *typ,
@@ -441,11 +465,12 @@ func (ra *rowAlloc) decline(ptr reflect.Value) {
 func (ra *rowAlloc) planned(typ reflect.Type) reflect.Value {
 	if ra.typ != typ {
 		ra.ptr, ra.typ = reflect.New(typ), typ
+		ra.elem = ra.ptr.Elem()
 		ra.m = ra.ptr.Interface().(proto.Message)
 		ra.msg = nil
 		return ra.ptr
 	}
-	ra.ptr.Elem().SetZero()
+	ra.elem.SetZero()
 	return ra.ptr
 }
 

@@ -5,8 +5,10 @@ import (
 	"context"
 	"fmt"
 	"iter"
+	"reflect"
 	"strings"
 	"sync"
+	"unsafe"
 
 	"github.com/protoql/protoql/kv"
 	"github.com/protoql/protoql/query"
@@ -47,7 +49,7 @@ type ScanOptions struct {
 	// only (strings, bytes, numbers, bools, open enums, without presence) makes
 	// its rows in slabs and cuts their strings from shared blocks: a row
 	// kept after the scan keeps its slab alive — the messages of the rows
-	// around it, 8 KiB in all, with what they hold — and a kept string the
+	// around it, 6.75 KiB in all, with what they hold — and a kept string the
 	// block it was cut from (at most 4 KiB, or its row's own strings when
 	// longer), until all of them are dropped. proto.Clone a row kept for
 	// long out of a large scan to hold only its own memory.
@@ -281,14 +283,37 @@ func (p *pairs) value(i int) []byte {
 // scanRows streams the rows of t in r.
 func scanRows(ctx context.Context, rd kv.Reader, t *Table, r KeyRange, opts ScanOptions) iter.Seq2[proto.Message, error] {
 	return func(yield func(proto.Message, error) bool) {
+		for row, err := range scanRowsOf(ctx, rd, t, r, opts, nil) {
+			if !yield(row.m, err) {
+				return
+			}
+		}
+	}
+}
+
+// scanRow is a row of scanRowsOf: its message m, or, for a row that a
+// row plan decoded into a message of the Go type the caller named, only
+// the message's address (addr), which the typed layer makes its own type
+// of without an interface value (rowAt).
+type scanRow struct {
+	m    proto.Message
+	addr unsafe.Pointer
+}
+
+// scanRowsOf streams the rows of t in r, as scanRows. typ, when not nil,
+// is the Go struct type of the caller's messages: a row that the row plan
+// decodes into a message of that type (the plan's type is typ) comes as
+// its address alone; every other row as its message.
+func scanRowsOf(ctx context.Context, rd kv.Reader, t *Table, r KeyRange, opts ScanOptions, typ reflect.Type) iter.Seq2[scanRow, error] {
+	return func(yield func(scanRow, error) bool) {
 		lo, hi, err := t.bounds(r)
 		if err != nil {
-			yield(nil, err)
+			yield(scanRow{}, err)
 			return
 		}
 		p, rp, err := t.projection(opts.Fields)
 		if err != nil {
-			yield(nil, err)
+			yield(scanRow{}, err)
 			return
 		}
 		e := t.db.reader(ctx, rd)
@@ -315,8 +340,11 @@ func scanRows(ctx context.Context, rd kv.Reader, t *Table, r KeyRange, opts Scan
 		// declines, filterChecked filters as readOwn would have.
 		err = e.scanWhole(lo, hi, opts, unitKind{table: t}, t.s.Root, p, rp != nil, func(key, wire []byte) (bool, error) {
 			if rp != nil {
-				if m, ok := rp.decodeOwn(key, wire, ra); ok {
-					return yield(m, nil), nil
+				if at, ok := rp.decodeOwnAt(key, wire, ra); ok {
+					if typ != nil && typ == rp.typ {
+						return yield(scanRow{addr: at}, nil), nil
+					}
+					return yield(scanRow{m: ra.message(rp, at)}, nil), nil
 				}
 				var err error
 				if wire, err = e.filterChecked(key, wire, t.s.Root, p); err != nil {
@@ -344,10 +372,10 @@ func scanRows(ctx context.Context, rd kv.Reader, t *Table, r KeyRange, opts Scan
 					return false, err
 				}
 			}
-			return yield(m.Interface(), nil), nil
+			return yield(scanRow{m: m.Interface()}, nil), nil
 		})
 		if err != nil {
-			yield(nil, err)
+			yield(scanRow{}, err)
 		}
 	}
 }

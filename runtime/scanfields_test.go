@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"iter"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -212,7 +214,8 @@ func TestScanReuseStrings(t *testing.T) {
 // proto.Reset-ing it, while the scan goes on and after it, changes no
 // other row, and the strings of earlier rows read the same after the scan
 // went on past them. Whole rows (the generic decode) and a projection the
-// row plan does not decode are checked the same way.
+// row plan does not decode are checked the same way, on DB.Scan and on
+// the typed table's Scan (whose planned rows come by address).
 func TestScanRowsIndependent(t *testing.T) {
 	ctx := context.Background()
 	db := openScalars(t, memkv.New())
@@ -225,67 +228,83 @@ func TestScanRowsIndependent(t *testing.T) {
 	for i := range rows {
 		check(t, scalars.Put(ctx, want(i)))
 	}
-	for _, fields := range [][]string{{"s", "i64"}, {"i64"}, nil, {"s", "opt"}} {
-		// project returns want(i) as the scan of fields returns it.
-		project := func(i int) *testpb.Scalars {
-			w := want(i)
-			if fields != nil {
-				w = &testpb.Scalars{Name: w.Name}
-				for _, f := range fields {
-					fd := w.ProtoReflect().Descriptor().Fields().ByName(protoreflect.Name(f))
-					w.ProtoReflect().Set(fd, want(i).ProtoReflect().Get(fd))
-				}
-			}
-			return w
-		}
-		var got []*testpb.Scalars
-		var names, ss []string // the rows' strings, and copies of them
-		var nameCopies, sCopies []string
-		for m, err := range db.Scan(ctx, tbl, runtime.KeyRange{}, runtime.ScanOptions{Fields: fields}) {
-			check(t, err)
-			s := m.(*testpb.Scalars)
-			i := len(got)
-			if !proto.Equal(s, project(i)) {
-				t.Fatalf("fields %q: row %d is %v, want %v", fields, i, s, project(i))
-			}
-			got = append(got, s)
-			names, ss = append(names, s.Name), append(ss, s.S)
-			nameCopies, sCopies = append(nameCopies, strings.Clone(s.Name)), append(sCopies, strings.Clone(s.S))
-			// Change the row before this one while the scan goes on:
-			// the rows that come next must not see it.
-			if i > 0 {
-				p := got[i-1]
-				if i%2 == 0 {
-					proto.Reset(p)
-				} else {
-					p.Name, p.S, p.I64, p.By = "changed", "changed too", -1, []byte("x")
+	// The scan of a DB, and the typed table's, which takes the rows its
+	// row plan decodes by address (scanRowsOf, rowAt).
+	untyped := func(opts runtime.ScanOptions) iter.Seq2[*testpb.Scalars, error] {
+		return func(yield func(*testpb.Scalars, error) bool) {
+			for m, err := range db.Scan(ctx, tbl, runtime.KeyRange{}, opts) {
+				s, _ := m.(*testpb.Scalars)
+				if !yield(s, err) {
+					return
 				}
 			}
 		}
-		if len(got) != rows {
-			t.Fatalf("fields %q: %d rows, want %d", fields, len(got), rows)
-		}
-		for i := range rows {
-			if names[i] != nameCopies[i] || ss[i] != sCopies[i] {
-				t.Fatalf("fields %q: row %d's strings became %q, %q after the scan went on; they were %q, %q", fields, i, names[i], ss[i], nameCopies[i], sCopies[i])
+	}
+	typed := func(opts runtime.ScanOptions) iter.Seq2[*testpb.Scalars, error] {
+		return scalars.Scan(ctx, nil, opts)
+	}
+	for _, scan := range []func(runtime.ScanOptions) iter.Seq2[*testpb.Scalars, error]{untyped, typed} {
+		for _, fields := range [][]string{{"s", "i64"}, {"i64"}, nil, {"s", "opt"}} {
+			// project returns want(i) as the scan of fields returns it.
+			project := func(i int) *testpb.Scalars {
+				w := want(i)
+				if fields != nil {
+					w = &testpb.Scalars{Name: w.Name}
+					for _, f := range fields {
+						fd := w.ProtoReflect().Descriptor().Fields().ByName(protoreflect.Name(f))
+						w.ProtoReflect().Set(fd, want(i).ProtoReflect().Get(fd))
+					}
+				}
+				return w
 			}
-		}
-		// The last row was left as it came; change every other row once
-		// more, then the last one: each row holds what was done to it.
-		for i := range rows - 1 {
-			proto.Reset(got[i])
-			got[i].I64 = int64(i)
-		}
-		got[rows-1].Name = "last"
-		for i := range rows - 1 {
-			if w := (&testpb.Scalars{I64: int64(i)}); !proto.Equal(got[i], w) {
-				t.Fatalf("fields %q: row %d is %v after the other rows changed, want %v", fields, i, got[i], w)
+			var got []*testpb.Scalars
+			var names, ss []string // the rows' strings, and copies of them
+			var nameCopies, sCopies []string
+			for s, err := range scan(runtime.ScanOptions{Fields: fields}) {
+				check(t, err)
+				i := len(got)
+				if !proto.Equal(s, project(i)) {
+					t.Fatalf("fields %q: row %d is %v, want %v", fields, i, s, project(i))
+				}
+				got = append(got, s)
+				names, ss = append(names, s.Name), append(ss, s.S)
+				nameCopies, sCopies = append(nameCopies, strings.Clone(s.Name)), append(sCopies, strings.Clone(s.S))
+				// Change the row before this one while the scan goes on:
+				// the rows that come next must not see it.
+				if i > 0 {
+					p := got[i-1]
+					if i%2 == 0 {
+						proto.Reset(p)
+					} else {
+						p.Name, p.S, p.I64, p.By = "changed", "changed too", -1, []byte("x")
+					}
+				}
 			}
-		}
-		w := project(rows - 1)
-		w.Name = "last"
-		if !proto.Equal(got[rows-1], w) {
-			t.Fatalf("fields %q: the last row is %v after the other rows changed, want %v", fields, got[rows-1], w)
+			if len(got) != rows {
+				t.Fatalf("fields %q: %d rows, want %d", fields, len(got), rows)
+			}
+			for i := range rows {
+				if names[i] != nameCopies[i] || ss[i] != sCopies[i] {
+					t.Fatalf("fields %q: row %d's strings became %q, %q after the scan went on; they were %q, %q", fields, i, names[i], ss[i], nameCopies[i], sCopies[i])
+				}
+			}
+			// The last row was left as it came; change every other row once
+			// more, then the last one: each row holds what was done to it.
+			for i := range rows - 1 {
+				proto.Reset(got[i])
+				got[i].I64 = int64(i)
+			}
+			got[rows-1].Name = "last"
+			for i := range rows - 1 {
+				if w := (&testpb.Scalars{I64: int64(i)}); !proto.Equal(got[i], w) {
+					t.Fatalf("fields %q: row %d is %v after the other rows changed, want %v", fields, i, got[i], w)
+				}
+			}
+			w := project(rows - 1)
+			w.Name = "last"
+			if !proto.Equal(got[rows-1], w) {
+				t.Fatalf("fields %q: the last row is %v after the other rows changed, want %v", fields, got[rows-1], w)
+			}
 		}
 	}
 }
@@ -314,5 +333,71 @@ func TestScanReuseRefused(t *testing.T) {
 	}
 	if n != 1 {
 		t.Errorf("index scan with Reuse of an empty table: %d results, want its one error", n)
+	}
+}
+
+// TestScanRowsByAddress checks how the typed layer's scan (scanRowsOf)
+// hands rows over: by address (rowAt) exactly when the row plan decoded
+// the row into a message of the Go type the caller named, so a row is
+// never made an M of another type's memory; and the rows equal DB.Scan's
+// either way, on a DB and in a Tx, with and without Reuse.
+func TestScanRowsByAddress(t *testing.T) {
+	ctx := context.Background()
+	db := openScalars(t, memkv.New())
+	tbl := table(t, db, "Scalars")
+	scalars := must[testpb.ScalarsTable](t)(testpb.NewScalarsTable(db))
+	const rows = 150
+	for i := range rows {
+		check(t, scalars.Put(ctx, &testpb.Scalars{Name: fmt.Sprintf("row-%03d", i), S: strings.Repeat("s", i%7), I64: int64(i), Opt: proto.String("o")}))
+	}
+	if got, want := runtime.RowStructForTest[*testpb.Scalars](), reflect.TypeFor[testpb.Scalars](); got != want {
+		t.Fatalf("rowStruct[*Scalars] is %v, want %v", got, want)
+	}
+	if got := runtime.RowStructForTest[proto.Message](); got != nil {
+		t.Fatalf("rowStruct[proto.Message] is %v, want nil", got)
+	}
+	self := reflect.TypeFor[testpb.Scalars]()
+	other := reflect.TypeFor[testpb.User]()
+	for _, fields := range [][]string{{"s", "i64"}, nil, {"s", "opt"}} {
+		for _, reuse := range []bool{false, true} {
+			opts := runtime.ScanOptions{Fields: fields, Reuse: reuse}
+			var want []*testpb.Scalars
+			for m, err := range db.Scan(ctx, tbl, runtime.KeyRange{}, opts) {
+				check(t, err)
+				want = append(want, proto.Clone(m).(*testpb.Scalars))
+			}
+			planned := len(fields) == 2 && fields[1] == "i64" // the plan decodes s and i64, not opt
+			for _, typ := range []reflect.Type{self, other, nil} {
+				for _, inTx := range []bool{false, true} {
+					var got []*testpb.Scalars
+					var byAddr int
+					scan := func(q runtime.Querier) error {
+						var err error
+						got, byAddr, err = runtime.ScanRowsOfForTest[*testpb.Scalars](ctx, q, tbl, opts, typ)
+						return err
+					}
+					if inTx {
+						check(t, db.View(ctx, func(tx *runtime.Tx) error { return scan(tx) }))
+					} else {
+						check(t, scan(db))
+					}
+					wantAddr := 0
+					if typ == self && planned {
+						wantAddr = rows
+					}
+					if byAddr != wantAddr {
+						t.Errorf("fields %q, Reuse %v, type %v, in a Tx %v: %d rows by address, want %d", fields, reuse, typ, inTx, byAddr, wantAddr)
+					}
+					if len(got) != len(want) {
+						t.Fatalf("fields %q, Reuse %v, type %v, in a Tx %v: %d rows, want %d", fields, reuse, typ, inTx, len(got), len(want))
+					}
+					for i := range want {
+						if !proto.Equal(got[i], want[i]) {
+							t.Fatalf("fields %q, Reuse %v, type %v, in a Tx %v: row %d is %v, want %v", fields, reuse, typ, inTx, i, got[i], want[i])
+						}
+					}
+				}
+			}
+		}
 	}
 }

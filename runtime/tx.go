@@ -3,6 +3,7 @@ package runtime
 import (
 	"context"
 	"iter"
+	"reflect"
 	"sync"
 
 	"github.com/protoql/protoql/kv"
@@ -361,6 +362,13 @@ func (db *DB) Scan(ctx context.Context, t *Table, r KeyRange, opts ScanOptions) 
 	})
 }
 
+// scanRowsOf is Scan for the typed layer (rowScanner).
+func (db *DB) scanRowsOf(ctx context.Context, t *Table, r KeyRange, opts ScanOptions, typ reflect.Type) iter.Seq2[scanRow, error] {
+	return inView(ctx, db.store, func(rd kv.Reader) iter.Seq2[scanRow, error] {
+		return scanRowsOf(ctx, rd, t, r, opts, typ)
+	})
+}
+
 // ScanMap implements Querier. The scan reads one iterator (a map's entries
 // lie in one key range, apart or not), so it sees one point in time.
 func (db *DB) ScanMap(ctx context.Context, ref Ref, r KeyRange, opts ScanOptions) iter.Seq2[MapEntry, error] {
@@ -492,6 +500,11 @@ func (tx *Tx) updateInlineField(ctx context.Context, ref Ref, num protoreflect.F
 // Scan implements Querier.
 func (tx *Tx) Scan(ctx context.Context, t *Table, r KeyRange, opts ScanOptions) iter.Seq2[proto.Message, error] {
 	return scanRows(ctx, tx.r, t, r, opts)
+}
+
+// scanRowsOf is Scan for the typed layer (rowScanner).
+func (tx *Tx) scanRowsOf(ctx context.Context, t *Table, r KeyRange, opts ScanOptions, typ reflect.Type) iter.Seq2[scanRow, error] {
+	return scanRowsOf(ctx, tx.r, t, r, opts, typ)
 }
 
 // ScanMap implements Querier.
