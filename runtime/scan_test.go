@@ -245,3 +245,40 @@ func TestTypedReadsIgnoreQueryLimits(t *testing.T) {
 		}
 	}
 }
+
+// TestScanEmptyRanges: a range whose lower bound is at or above its upper
+// bound holds nothing, and Scan and ScanMap say so, in both directions and
+// whichever way the rows are read (whole, backwards by the reverse walker
+// itself, or projected): no row and no error, as for any other range with
+// no keys in it. (A reverse whole scan must not open a walker over the
+// inverted bounds, which the store refuses.)
+func TestScanEmptyRanges(t *testing.T) {
+	ctx := context.Background()
+	db := openDB(t, memkv.New())
+	users := table(t, db, "User")
+	for i := range 4 {
+		u := userWithSessions(fmt.Sprintf("u%d", i), 3)
+		check(t, db.Put(ctx, must[runtime.Ref](t)(users.RowOf(u)), u))
+	}
+	row := must[runtime.Ref](t)(users.RowOf(&testpb.User{UserId: "u1"}))
+	sessions := must[runtime.Ref](t)(row.FieldByName("sessions"))
+	ranges := []runtime.KeyRange{
+		{Lower: str("u3"), Upper: str("u1")},
+		{Lower: str("u2"), Upper: str("u2")},
+		{Lower: str("session-02"), Upper: str("session-00")},
+		{Lower: str("session-01"), Upper: str("session-01")},
+	}
+	for _, kr := range ranges {
+		for _, opts := range []runtime.ScanOptions{{}, {Reverse: true}, {Fields: []string{"registered"}}, {Fields: []string{"registered"}, Reverse: true}} {
+			for m, err := range db.Scan(ctx, users, kr, opts) {
+				t.Errorf("Scan(%v, reverse=%v, fields=%v) yielded %v, %v; want nothing", kr, opts.Reverse, opts.Fields, m, err)
+			}
+			if len(opts.Fields) > 0 {
+				continue
+			}
+			for e, err := range db.ScanMap(ctx, sessions, kr, opts) {
+				t.Errorf("ScanMap(%v, reverse=%v) yielded %v, %v; want nothing", kr, opts.Reverse, e.Key, err)
+			}
+		}
+	}
+}
