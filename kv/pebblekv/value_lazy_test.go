@@ -3,8 +3,13 @@ package pebblekv_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
+	"math/rand/v2"
+	"strings"
 	"testing"
+
+	"github.com/cockroachdb/pebble/v2"
 
 	"github.com/protoql/protoql/kv"
 	"github.com/protoql/protoql/kv/pebblekv"
@@ -92,5 +97,96 @@ func TestValueKeptApart(t *testing.T) {
 	}
 	if lazy == 0 {
 		t.Fatalf("Pebble holds every value in place (%d attempts): the test does not reach the fetch", attempts)
+	}
+}
+
+// TestValueKeptApartCorrupt: a value kept apart whose fetch fails (a
+// flipped byte in the value block that holds it) fails the move that
+// lands on it (or on the first value the damaged block holds), and Error
+// names that key as corruption; no move before it lands on a value other
+// than the one stored. (Fetched by Value instead,
+// the damaged value would read as empty at a position that still looked
+// valid.)
+func TestValueKeptApartCorrupt(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	logs := &captureLogger{t: t}
+	s, err := pebblekv.Open(dir, pebblekv.WithSync(false), pebblekv.WithPebbleOptions(&pebble.Options{Logger: logs}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	const n, victim = 40, 25
+	key := func(i int) []byte { return fmt.Appendf(nil, "k%03d", i) }
+	rng := rand.New(rand.NewPCG(3, 4))
+	vals := [2][n][]byte{}
+	for gen := range vals {
+		for i := range n {
+			v := make([]byte, 1<<10) // incompressible: stored as written
+			for j := range v {
+				v[j] = byte(rng.Uint32())
+			}
+			vals[gen][i] = v
+		}
+	}
+	write := func(gen int) error {
+		var b kv.Batch
+		for i := range n {
+			_ = b.Set(key(i), vals[gen][i])
+		}
+		return s.Apply(ctx, &b)
+	}
+	if err := write(0); err != nil {
+		t.Fatal(err)
+	}
+	errDone := errors.New("done")
+	err = s.Update(ctx, func(tx kv.Txn) error {
+		// A newer version of every key, flushed with the transaction's
+		// snapshot: the table keeps the snapshot's versions apart.
+		snap := s.DB().NewSnapshot()
+		defer snap.Close()
+		if err := write(1); err != nil {
+			return err
+		}
+		if err := s.DB().Flush(); err != nil {
+			return err
+		}
+		pit, err := snap.NewIter(nil)
+		if err != nil {
+			return err
+		}
+		apart := pit.SeekGE(key(victim)) && pit.LazyValue().Fetcher != nil
+		if err := pit.Close(); err != nil {
+			return err
+		}
+		if !apart {
+			t.Fatalf("Pebble holds %s's old value in place: the test does not reach the fetch", key(victim))
+		}
+		FlipByteOf(t, dir, "*.sst", vals[0][victim][500:516])
+		it, err := tx.NewIter(ctx, kv.IterOptions{})
+		if err != nil {
+			return err
+		}
+		defer it.Close()
+		i := 0
+		for ok := it.First(); ok; ok = it.Next() {
+			if !bytes.Equal(it.Key(), key(i)) || !bytes.Equal(it.Value(), vals[0][i]) {
+				t.Errorf("pair %d: key %q and a value of %d bytes, want %q and its stored value", i, it.Key(), len(it.Value()), key(i))
+			}
+			i++
+		}
+		// The damaged block may hold values before the victim's: the
+		// first of them fails.
+		if i > victim {
+			t.Fatalf("the iterator read %d pairs, past the damaged value of pair %d", i, victim)
+		}
+		err = it.Error()
+		if name := kv.KeyText(key(i)); !errors.Is(err, kv.ErrCorrupt) || !strings.Contains(err.Error(), "value of "+name+":") {
+			t.Errorf("Error() = %v, want kv.ErrCorrupt naming %s", err, name)
+		}
+		return errDone
+	})
+	if !errors.Is(err, errDone) {
+		t.Fatalf("Update: %v", err)
 	}
 }
