@@ -201,7 +201,8 @@ func rowStruct[M any]() reflect.Type {
 // memory layout of an unsafe.Pointer, so reading addr's variable as an M
 // is a conversion of *unsafe.Pointer to *M (the unsafe.Pointer rules'
 // first pattern). The one place the typed layer makes a row from an
-// address (TestRowAt).
+// address (TestScanRowsByAddress: only rows of M's own struct type come
+// by address, and they equal DB.Scan's).
 func rowAt[M any](addr unsafe.Pointer) M {
 	return *(*M)(unsafe.Pointer(&addr))
 }
