@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -162,7 +164,7 @@ func TestValueKeptApartCorrupt(t *testing.T) {
 		if !apart {
 			t.Fatalf("Pebble holds %s's old value in place: the test does not reach the fetch", key(victim))
 		}
-		FlipByteOf(t, dir, "*.sst", vals[0][victim][500:516])
+		flipInPlace(t, dir, vals[0][victim][500:516])
 		it, err := tx.NewIter(ctx, kv.IterOptions{})
 		if err != nil {
 			return err
@@ -189,4 +191,40 @@ func TestValueKeptApartCorrupt(t *testing.T) {
 	if !errors.Is(err, errDone) {
 		t.Fatalf("Update: %v", err)
 	}
+}
+
+// flipInPlace flips a byte inside the one occurrence of needle among the
+// sstables of dir, writing that byte alone: the store has the file open,
+// and rewriting it whole would truncate it under any read Pebble makes
+// meanwhile (FlipByteOf is for closed stores).
+func flipInPlace(t *testing.T, dir string, needle []byte) {
+	t.Helper()
+	files, err := filepath.Glob(filepath.Join(dir, "*.sst"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range files {
+		data, err := os.ReadFile(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		i := bytes.Index(data, needle)
+		if i < 0 {
+			continue
+		}
+		f, err := os.OpenFile(name, os.O_WRONLY, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		at := int64(i + len(needle)/2)
+		_, err = f.WriteAt([]byte{data[at] ^ 0x10}, at)
+		if err2 := f.Close(); err == nil {
+			err = err2
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	t.Fatalf("no sstable in %s holds the bytes to flip", dir)
 }
