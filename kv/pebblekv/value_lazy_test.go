@@ -21,9 +21,10 @@ import (
 // Pebble does not hold in place (an older version of a key, which a
 // flushed table keeps in a value block, read by a transaction whose
 // snapshot is older than the new version) is fetched when the iterator
-// lands on it, and is the value the snapshot must see. The test requires that Pebble keeps some
-// of the values it reads apart (a Pebble iterator on the same state finds
-// them), so that it tests the fetch, not the in-place values.
+// lands on it, and is the value the snapshot must see. The test requires
+// that Pebble keeps some of the values it reads apart (a Pebble iterator
+// on the same state finds them), so that it tests the fetch, not the
+// in-place values.
 func TestValueKeptApart(t *testing.T) {
 	ctx := context.Background()
 	s, err := pebblekv.Open(t.TempDir(), pebblekv.WithSync(false))
