@@ -55,14 +55,11 @@ func TestValueKeptApart(t *testing.T) {
 			// a value block. (The transaction then conflicts, and its
 			// second attempt reads the new versions.)
 			gen = 1
-			snap := s.DB().NewSnapshot() // the transaction's state
+			snap, err := newerVersionsFlushed(s, func() error { return write(2) })
+			if err != nil {
+				return err
+			}
 			defer snap.Close()
-			if err := write(2); err != nil {
-				return err
-			}
-			if err := s.DB().Flush(); err != nil {
-				return err
-			}
 			// Pebble's own iterator on that state finds the values
 			// kept apart, which the transaction's iterator must fetch.
 			pit, err := snap.NewIter(nil)
@@ -146,14 +143,11 @@ func TestValueKeptApartCorrupt(t *testing.T) {
 	err = s.Update(ctx, func(tx kv.Txn) error {
 		// A newer version of every key, flushed with the transaction's
 		// snapshot: the table keeps the snapshot's versions apart.
-		snap := s.DB().NewSnapshot()
+		snap, err := newerVersionsFlushed(s, func() error { return write(1) })
+		if err != nil {
+			return err
+		}
 		defer snap.Close()
-		if err := write(1); err != nil {
-			return err
-		}
-		if err := s.DB().Flush(); err != nil {
-			return err
-		}
 		pit, err := snap.NewIter(nil)
 		if err != nil {
 			return err
@@ -192,6 +186,23 @@ func TestValueKeptApartCorrupt(t *testing.T) {
 	if !errors.Is(err, errDone) {
 		t.Fatalf("Update: %v", err)
 	}
+}
+
+// newerVersionsFlushed takes a snapshot of s (a transaction's state, taken
+// as the transaction began), writes newer versions of its keys (write) and
+// flushes them with the snapshot's: the table keeps the snapshot's
+// versions apart, in a value block.
+func newerVersionsFlushed(s *pebblekv.Store, write func() error) (*pebble.Snapshot, error) {
+	snap := s.DB().NewSnapshot()
+	err := write()
+	if err == nil {
+		err = s.DB().Flush()
+	}
+	if err != nil {
+		_ = snap.Close()
+		return nil, err
+	}
+	return snap, nil
 }
 
 // flipInPlace flips a byte inside the one occurrence of needle among the
