@@ -17,12 +17,14 @@ func GrowthID(n int) string { return padID("grow", n, 8) }
 
 // GrowthColumns are the growth curve's variants: updating one entry of a
 // map of n sessions (protoql's inline setter of the entry, a read-modify-
-// write of the entry's own key; the setter's key operations by hand; the
+// write of the entry's own key; UserSessionsMap.Put of the whole entry, a
+// blind write of the same key; the setter's key operations by hand; the
 // whole blob rewritten; one SQLite row updated), and protoql's breakout
 // setter on the same user, a blind write.
 func (e *Env) GrowthColumns() []Column {
 	return []Column{
 		{Name: "protoql", Impl: e.Protoql},
+		{Name: "protoql-put", Impl: e.Protoql, Variant: "put"},
 		{Name: "protoql-breakout", Impl: e.Protoql, Variant: "breakout"},
 		{Name: "raw", Impl: e.Raw},
 		{Name: "blob", Impl: e.Blob},

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"image/png"
 	"os"
 	"path/filepath"
@@ -249,10 +250,17 @@ func TestRun(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	for _, n := range []int{10, 100} {
+		for _, c := range []string{"protoql", "protoql-put", "protoql-breakout", "raw", "blob", "sqlite"} {
+			if find(r.Growth[n], fmt.Sprintf("growth-%d", n), c) == nil {
+				t.Errorf("growth %d: no result for %s", n, c)
+			}
+		}
+	}
 	var buf bytes.Buffer
 	r.WriteTables(&buf)
 	out := buf.String()
-	for _, want := range []string{"### Time per operation", "| `get` get a User whole (alt: the query User[$id]) |", "| get | protoql-alt |", "### Growth", "| 100 |", "### DESIGN.md §8 targets", "query compile", "### Hot entries", "| protoql-put |", "### Concurrency", "| `inline-hot` increment registered of one row, every goroutine | sqlite |", "scaling g=16", "### Indexes: 100 rows per table", "| update-3 | sqlite |", "| idx-get | protoql-alt |"} {
+	for _, want := range []string{"### Time per operation", "| `get` get a User whole (alt: the query User[$id]) |", "| get | protoql-alt |", "### Growth", "| 100 |", "protoql-put: update cost flat from 10 to 100 map entries", "### DESIGN.md §8 targets", "query compile", "### Hot entries", "| protoql-put |", "### Concurrency", "| `inline-hot` increment registered of one row, every goroutine | sqlite |", "scaling g=16", "### Indexes: 100 rows per table", "| update-3 | sqlite |", "| idx-get | protoql-alt |"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("report lacks %q:\n%s", want, out)
 		}
