@@ -17,8 +17,11 @@ func GrowthID(n int) string { return padID("grow", n, 8) }
 
 // GrowthColumns are the growth curve's variants: updating one entry of a
 // map of n sessions (protoql's inline setter of the entry, a read-modify-
-// write of the entry's own key; UserSessionsMap.Put of the whole entry, a
-// blind write of the same key; the setter's key operations by hand; the
+// write of the entry's own key; UserSessionsMap.Put of the whole entry,
+// which replaces the entry's key range without reading the entry (a
+// Session has a map, so the range may hold keys below the entry: pebblekv
+// reads which keys the range holds to delete them one by one); the
+// setter's key operations by hand; the
 // whole blob rewritten; one SQLite row updated), and protoql's breakout
 // setter on the same user, a blind write.
 func (e *Env) GrowthColumns() []Column {
