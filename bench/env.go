@@ -152,6 +152,16 @@ func (e *Env) written(impl Impl) uint64 {
 	}
 }
 
+// blockMisses returns the block cache misses of the Pebble stores so far
+// (one workload reads one store at a time).
+func (e *Env) blockMisses() int64 {
+	var n int64
+	for _, s := range []*pebblekv.Store{e.kv, e.blobKV, e.apartKV} {
+		n += s.Metrics().BlockCache.Misses
+	}
+	return n
+}
+
 // Load bulk-loads users [0, n) of gen into every store (not through the
 // measured APIs) and settles them; see LoadPebble.
 func (e *Env) Load(ctx context.Context, n int, gen func(i int) *socialpb.User) error {
