@@ -246,7 +246,7 @@ func TestWorkloads(t *testing.T) {
 // plot.
 func TestRun(t *testing.T) {
 	dir := t.TempDir()
-	r, err := Run(context.Background(), Config{Dir: dir, Users: 200, Reps: 2, OpTime: 2 * time.Millisecond, GrowthSizes: []int{10, 100}, Conc: true, ConcRows: 32, Main: true, IndexRows: 100})
+	r, err := Run(context.Background(), Config{Dir: dir, Users: 200, Reps: 2, OpTime: 2 * time.Millisecond, GrowthSizes: []int{10, 100}, Conc: true, ConcRows: 32, Main: true, IndexRows: 100, CacheBytes: 8 << 20})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -260,9 +260,27 @@ func TestRun(t *testing.T) {
 	var buf bytes.Buffer
 	r.WriteTables(&buf)
 	out := buf.String()
-	for _, want := range []string{"### Time per operation", "| `get` get a User whole (alt: the query User[$id]) |", "| get | protoql-alt |", "### Growth", "| 100 |", "protoql-put: update cost flat from 10 to 100 map entries", "### DESIGN.md §8 targets", "query compile", "### Hot entries", "| protoql-put |", "### Concurrency", "| `inline-hot` increment registered of one row, every goroutine | sqlite |", "scaling g=16", "### Indexes: 100 rows per table", "| update-3 | sqlite |", "| idx-get | protoql-alt |"} {
+	for _, want := range []string{"### Time per operation", "| `get` get a User whole (alt: the query User[$id]) |", "| get | protoql-alt |", "### Growth", "| 100 |", "protoql-put: update cost flat from 10 to 100 map entries", "### DESIGN.md §8 targets", "query compile", "### Hot entries", "| protoql-put |", "### Concurrency", "| `inline-hot` increment registered of one row, every goroutine | sqlite |", "scaling g=16", "### Indexes: 100 rows per table", "| update-3 | sqlite |", "| idx-get | protoql-alt |", "; read cache 8 MiB per store;"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("report lacks %q:\n%s", want, out)
+		}
+	}
+	// The full-scan table has both scans, with Pebble's block misses
+	// counted for the Pebble columns and not for SQLite.
+	_, scans, _ := strings.Cut(out, "### Full scan of 200 users")
+	scans, _, _ = strings.Cut(scans, "\n###")
+	for _, want := range []string{"| block misses |", "| scan | raw |", "| scan-apart | protoql |", "| scan-apart | raw |", "| scan-apart | sqlite |"} {
+		if !strings.Contains(scans, want) {
+			t.Errorf("the full-scan table lacks %q:\n%s", want, scans)
+		}
+	}
+	for _, line := range strings.Split(scans, "\n") {
+		cells := strings.Split(line, " | ")
+		if len(cells) != 9 || !strings.HasPrefix(line, "| scan") {
+			continue
+		}
+		if sqlite := cells[1] == "sqlite"; (cells[6] == "—") != sqlite {
+			t.Errorf("full-scan row %q: block misses %q", line, cells[6])
 		}
 	}
 	path := filepath.Join(dir, "growth.png")

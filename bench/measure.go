@@ -24,7 +24,10 @@ type Sample struct {
 	AllocBPerOp  float64 // bytes allocated
 	WrittenPerOp float64 // engine bytes written (see Env.written)
 	PeakRSS      int64   // peak resident set during the repetition (scans only)
-	BaseRSS      int64   // resident set right before it (scans only)
+	// BlockMisses is Pebble's block cache misses per operation, of the
+	// store the workload reads (0 for SQLite, whose reads are not counted).
+	BlockMisses float64
+	BaseRSS     int64 // resident set right before it (scans only)
 }
 
 // calibrate runs op until about target has elapsed (at least once) and
@@ -109,6 +112,7 @@ func median(ss []Sample) Sample {
 		AllocsPerOp:  med(func(s Sample) float64 { return s.AllocsPerOp }),
 		AllocBPerOp:  med(func(s Sample) float64 { return s.AllocBPerOp }),
 		WrittenPerOp: med(func(s Sample) float64 { return s.WrittenPerOp }),
+		BlockMisses:  med(func(s Sample) float64 { return s.BlockMisses }),
 		PeakRSS:      int64(med(func(s Sample) float64 { return float64(s.PeakRSS) })),
 		BaseRSS:      int64(med(func(s Sample) float64 { return float64(s.BaseRSS) })),
 	}

@@ -43,6 +43,9 @@ type Config struct {
 	// IndexRows is the number of rows of each table of the Indexes
 	// section; 0 skips the section.
 	IndexRows int
+	// CacheBytes is every store's read cache (EnvOptions.CacheBytes); 0
+	// means the default, 64 MiB.
+	CacheBytes int64
 	// Log receives progress lines; nil discards them.
 	Log io.Writer
 }
@@ -121,7 +124,7 @@ func (r *Report) logf(format string, args ...any) {
 
 func (r *Report) runMain(ctx context.Context) error {
 	cfg := r.Config
-	env, err := OpenEnv(ctx, filepath.Join(cfg.Dir, "main"), EnvOptions{Sync: cfg.Sync})
+	env, err := OpenEnv(ctx, filepath.Join(cfg.Dir, "main"), EnvOptions{Sync: cfg.Sync, CacheBytes: cfg.CacheBytes})
 	if err != nil {
 		return err
 	}
@@ -169,18 +172,20 @@ func (r *Report) measureColumns(ctx context.Context, env *Env, key string, scan 
 	var ops []namedOp
 	for _, c := range cols {
 		if op := opOf(c); op != nil {
-			ops = append(ops, namedOp{c.Name, op, func() uint64 { return env.written(c.Impl) }})
+			ops = append(ops, namedOp{c.Name, op, func() uint64 { return env.written(c.Impl) }, env.blockMisses})
 		}
 	}
 	return r.measureOps(ctx, key, scan, ops)
 }
 
 // namedOp is one column's operation of a workload, with its engine's
-// bytes written so far.
+// bytes written so far and, where it has them, Pebble's block cache
+// misses so far (nil: not counted).
 type namedOp struct {
 	name    string
 	op      Op
 	written func() uint64
+	misses  func() int64
 }
 
 // measureOps is measureColumns on the columns' operations.
@@ -214,7 +219,9 @@ func (r *Report) measureOps(ctx context.Context, key string, scan bool, ops []na
 		for j := range run {
 			k := (j + rep) % len(run)
 			rc := run[k]
+			m0 := misses(rc.c)
 			s, err := measure(ctx, rc.op, rc.n, rep*100_000_000+(k+1)*10_000_000, rc.c.written, scan)
+			s.BlockMisses = float64(misses(rc.c)-m0) / float64(rc.n)
 			if err != nil {
 				return nil, fmt.Errorf("%s: %w", rc.c.name, err)
 			}
@@ -229,6 +236,14 @@ func (r *Report) measureOps(ctx context.Context, key string, scan bool, ops []na
 	return out, nil
 }
 
+// misses returns c's block cache misses so far (0 when not counted).
+func misses(c namedOp) int64 {
+	if c.misses == nil {
+		return 0
+	}
+	return c.misses()
+}
+
 // runIndexes runs the Indexes section: IndexWorkloads on tables of
 // Config.IndexRows rows.
 func (r *Report) runIndexes(ctx context.Context) error {
@@ -238,7 +253,7 @@ func (r *Report) runIndexes(ctx context.Context) error {
 	}
 	t := time.Now()
 	r.logf("loading the index tables: %d rows × 3 tables × 3 columns", cfg.IndexRows)
-	env, err := OpenIndexEnv(ctx, filepath.Join(cfg.Dir, "index"), cfg.IndexRows, EnvOptions{Sync: cfg.Sync})
+	env, err := OpenIndexEnv(ctx, filepath.Join(cfg.Dir, "index"), cfg.IndexRows, EnvOptions{Sync: cfg.Sync, CacheBytes: cfg.CacheBytes})
 	if err != nil {
 		return err
 	}
@@ -251,7 +266,7 @@ func (r *Report) runIndexes(ctx context.Context) error {
 		var ops []namedOp
 		for _, c := range env.Columns() {
 			if op := w.Op(c, cfg.IndexRows); op != nil {
-				ops = append(ops, namedOp{c.Name, op, c.Written})
+				ops = append(ops, namedOp{name: c.Name, op: op, written: c.Written})
 			}
 		}
 		res, err := r.measureOps(ctx, w.Key, false, ops)

@@ -32,9 +32,15 @@ func main() {
 	flag.IntVar(&cfg.ConcRows, "conc-rows", bench.DefaultConcRows, "rows of each column's concurrent writers")
 	flag.BoolVar(&cfg.Main, "main", true, "run the main workloads, the concurrency section and the query compilations (false: skip them and the loading of -users)")
 	flag.IntVar(&cfg.IndexRows, "index-rows", bench.DefaultIndexRows, "rows of each table of the Indexes section (0: skip the section)")
+	cacheMiB := flag.Int64("cache", 64, "MiB of read cache of every store (SQLite's page cache, the room for blocks in Pebble's block cache)")
 	sizes := flag.String("growth", "10,1000,100000,1000000", "map sizes of the growth curve (comma-separated; empty: none)")
 	plotPath := flag.String("plot", "growth.png", "where to write the growth curve PNG (empty: nowhere)")
 	flag.Parse()
+	if *cacheMiB <= 0 {
+		fmt.Fprintln(os.Stderr, "benchreport: -cache must be positive")
+		os.Exit(2)
+	}
+	cfg.CacheBytes = *cacheMiB << 20
 	var err error
 	if cfg.GrowthSizes, err = parseSizes(*sizes); err != nil {
 		fmt.Fprintln(os.Stderr, "benchreport:", err)
