@@ -19,6 +19,7 @@ var (
 	benchUsers  = flag.Int("bench.users", 10_000, "users in the data set of BenchmarkWorkloads")
 	benchGrowth = flag.String("bench.growth", "10,1000,100000,1000000", "map sizes of BenchmarkGrowth")
 	benchSync   = flag.Bool("bench.sync", false, "fsync every commit, in every engine")
+	benchCache  = flag.Int64("bench.cache", 64, "MiB of read cache of every store (EnvOptions.CacheBytes)")
 )
 
 // benchDir holds the environments the benchmarks share across -count
@@ -56,7 +57,10 @@ func sharedEnv(b *testing.B, name string, load func(*Env) error) *Env {
 		}
 		benchDir = dir
 	}
-	e, err := OpenEnv(context.Background(), benchDir+"/"+name, EnvOptions{Sync: *benchSync})
+	if *benchCache <= 0 {
+		b.Fatal("-bench.cache must be positive")
+	}
+	e, err := OpenEnv(context.Background(), benchDir+"/"+name, EnvOptions{Sync: *benchSync, CacheBytes: *benchCache << 20})
 	if err != nil {
 		b.Fatal(err)
 	}
