@@ -246,7 +246,8 @@ func (d *decoder) unmarshalPlan(opts decodeOptions, wire []byte, m protoreflect.
 // fillMaps sets the entries ents, whose keys are consecutive substrings of
 // keys, into m's string-keyed message maps (p is m's plan): each map sized
 // once (or added to, when a decode already made it), its values allocated
-// together in one slice and each decoded by unmarshalPlan into its slot.
+// together in one slice and each decoded by unmarshalPlan into its slot;
+// an entry already decoded (msg) is its own slot, which the map takes.
 func (d *decoder) fillMaps(opts decodeOptions, m protoreflect.Message, p *msgPlan, ents []mapEntryWire, keys string, depth int) error {
 	if !d.key.IsValid() {
 		d.key = reflect.New(stringType).Elem()
@@ -254,10 +255,13 @@ func (d *decoder) fillMaps(opts decodeOptions, m protoreflect.Message, p *msgPla
 	sv := reflect.ValueOf(m.Interface()).Elem()
 	for i := range p.maps {
 		mp := &p.maps[i]
-		count := 0
+		count, fresh := 0, 0
 		for _, e := range ents {
 			if e.plan == i {
 				count++
+				if !e.msg.IsValid() {
+					fresh++
+				}
 			}
 		}
 		if count == 0 {
@@ -267,7 +271,10 @@ func (d *decoder) fillMaps(opts decodeOptions, m protoreflect.Message, p *msgPla
 		if fv.IsNil() {
 			fv.Set(reflect.MakeMapWithSize(mp.mapType, count))
 		}
-		slab := reflect.MakeSlice(mp.slice, count, count)
+		var slab reflect.Value
+		if fresh > 0 {
+			slab = reflect.MakeSlice(mp.slice, fresh, fresh)
+		}
 		off, j := 0, 0
 		for _, e := range ents {
 			k := keys[off : off+len(e.key)]
@@ -275,12 +282,15 @@ func (d *decoder) fillMaps(opts decodeOptions, m protoreflect.Message, p *msgPla
 			if e.plan != i {
 				continue
 			}
+			if e.msg.IsValid() {
+				d.key.SetString(k)
+				fv.SetMapIndex(d.key, e.msg.Addr())
+				continue
+			}
 			slot := slab.Index(j).Addr()
 			j++
 			var err error
-			if e.msg.IsValid() {
-				slot.Elem().Set(e.msg)
-			} else if sv := slot.Interface().(proto.Message); e.plain {
+			if sv := slot.Interface().(proto.Message); e.plain {
 				err = opts.Unmarshal(e.value, sv)
 			} else {
 				sm := sv.ProtoReflect()

@@ -43,14 +43,23 @@ type directEntries struct {
 	// wire holds the entries as fillMaps takes them, built at the end.
 	wire []mapEntryWire
 	// decoded holds the values decoded by their field plan, one slab
-	// per value type, reused from row to row (zeroed when the row is
-	// done).
+	// per value type. fill hands a slab's values to the row's maps as
+	// they are (their slots), and the next row's decodes allocate a new
+	// slab; a slab mostly empty is copied out instead and kept, zeroed,
+	// for the next row (see fill).
 	decoded []decodedSlab
+	// hint sizes a slab allocated for the map scan being read: its page
+	// size (first:), bounded; 0 when it has none.
+	hint int
+	// out holds, during fill, the values of each slab the maps take.
+	out []reflect.Value
 }
 
 // decodedSlab holds decoded values of one type: n of them in vals, a
-// []V (the map's mapPlan.slice).
+// []V of type typ (the map's mapPlan.slice); vals is not valid when no
+// slab is allocated (none yet, or fill handed it out).
 type decodedSlab struct {
+	typ  reflect.Type
 	vals reflect.Value
 	n    int
 }
@@ -82,7 +91,8 @@ func (d *directEntries) start(p *msgPlan, n *schema.Node) {
 	d.clearDecoded()
 }
 
-// clearDecoded zeroes the decoded values, for the next row.
+// clearDecoded zeroes the decoded values fill did not hand out, for the
+// next row.
 func (d *directEntries) clearDecoded() {
 	for i := range d.decoded {
 		ds := &d.decoded[i]
@@ -103,12 +113,12 @@ func (d *directEntries) trim(max int) {
 		*d = directEntries{}
 	}
 	for _, ds := range d.decoded {
-		if ds.vals.Len()*int(ds.vals.Type().Elem().Size()) > max {
+		if ds.vals.IsValid() && ds.vals.Len()*int(ds.typ.Elem().Size()) > max {
 			d.decoded = nil
 			break
 		}
 	}
-	d.on, d.plan, d.node = false, nil, nil
+	d.on, d.plan, d.node, d.hint = false, nil, nil, 0
 }
 
 // directMap returns the index in the row plan of the map that ch reads when its
@@ -261,17 +271,43 @@ func (d *directEntries) fill(dec *decoder, opts decodeOptions, m protoreflect.Me
 		return nil
 	}
 	defer func() { d.ents = d.ents[:0]; d.clearDecoded() }()
+	// The decoded values become the maps' values where they lie: each
+	// slab holding any is handed out whole, and the next row's decodes
+	// allocate a new one. A slab less than half full (a page of a few
+	// entries in a slab sized for more) has its values copied into one
+	// of their size instead, and stays for the next row (zeroed by
+	// clearDecoded), so a result does not hold many unused values.
+	d.out = d.out[:0]
+	for i := range d.decoded {
+		ds := &d.decoded[i]
+		var out reflect.Value
+		if ds.n > 0 {
+			if l := ds.vals.Len(); l > 8 && 2*ds.n < l {
+				out = reflect.MakeSlice(ds.typ, ds.n, ds.n)
+				reflect.Copy(out, ds.vals)
+			} else {
+				out, ds.vals, ds.n = ds.vals, reflect.Value{}, 0
+			}
+		}
+		d.out = append(d.out, out)
+	}
 	d.wire = d.wire[:0]
 	ko, vo := 0, 0
 	for _, en := range d.ents {
 		d.wire = append(d.wire, mapEntryWire{plan: en.plan, key: d.keys[ko : ko+en.keyLen], value: d.vals[vo : vo+en.valLen], plain: en.plain})
 		if en.dec > 0 {
-			d.wire[len(d.wire)-1].msg = d.decoded[en.slab].vals.Index(en.dec - 1)
+			d.wire[len(d.wire)-1].msg = d.out[en.slab].Index(en.dec - 1)
 		}
 		ko += en.keyLen
 		vo += en.valLen
 	}
-	return dec.fillMaps(opts, m, d.plan, d.wire, string(d.keys), 0)
+	err := dec.fillMaps(opts, m, d.plan, d.wire, string(d.keys), 0)
+	// Nothing of the row stays in the execution once it is returned.
+	clear(d.out)
+	for i := range d.wire {
+		d.wire[i].msg = reflect.Value{}
+	}
+	return err
 }
 
 // inlineMap reports whether n stores a map in its own value: the value

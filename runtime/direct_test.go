@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"maps"
 	"math/rand/v2"
+	"strings"
 	"testing"
 
 	"github.com/protoql/protoql/internal/querytest"
@@ -321,4 +322,59 @@ func directEntriesGet(t *testing.T, store kv.Store, seed uint64) (kept int) {
 		}
 	}
 	return kept
+}
+
+// TestDirectEntrySlabs reads pages of sessions, decoded by their field
+// plan into slabs that fill hands to the result (direct.go), of users
+// with 0 to 40 sessions: pages smaller than, equal to and larger than the
+// slab's first size (8, or the page's first:), rows read one after the
+// other in one scan, and a slab mostly empty (copied out). The results
+// must be the assembler's, and no two entries of the results of one call
+// may share a value: every row's values are its own.
+func TestDirectEntrySlabs(t *testing.T) {
+	defer runtime.SetDirectEntriesForTest(true)
+	db := openDB(t, memkv.New())
+	var users []proto.Message
+	for i, n := range []int{0, 1, 7, 8, 9, 17, 40, 3} {
+		u := &testpb.User{UserId: fmt.Sprintf("u%d", i), Sessions: map[string]*testpb.Session{}}
+		for j := range n {
+			u.Sessions[fmt.Sprintf("s%02d", j)] = &testpb.Session{ExpiresUs: int64(100*i + j), Device: "d"}
+		}
+		users = append(users, u)
+	}
+	querytest.Put(t, db, users...)
+	for _, text := range []string{
+		`User { sessions { expires_us } }`,
+		`User { sessions(first: 3) { expires_us } }`,
+		`User { sessions(first: 12) { expires_us, device } }`,
+		`User { sessions(first: 1000) { expires_us } }`,
+		`User[$id] { sessions { expires_us } }`,
+		`User[$id] { sessions(first: 30) { expires_us } }`,
+	} {
+		q := query.MustCompile(db.Catalog(), text)
+		for _, id := range []string{"u5", "u6", "u7"} {
+			var vars map[string]any
+			if strings.Contains(text, "$id") {
+				vars = map[string]any{"id": id}
+			}
+			runtime.SetDirectEntriesForTest(true)
+			direct, derr := querytest.Collect(t, db, q, vars)
+			runtime.SetDirectEntriesForTest(false)
+			assembled, aerr := querytest.Collect(t, db, q, vars)
+			if derr != nil || aerr != nil {
+				t.Fatalf("%s: %v, assembled %v", text, derr, aerr)
+			}
+			sameDirectResults(t, text, direct, assembled)
+			seen := map[*testpb.Session]string{}
+			for _, res := range direct {
+				u := res.Msg.(*testpb.User)
+				for k, s := range u.Sessions {
+					if other, ok := seen[s]; ok {
+						t.Fatalf("%s: %s's session %s is %s", text, u.UserId, k, other)
+					}
+					seen[s] = u.UserId + "/" + k
+				}
+			}
+		}
+	}
 }

@@ -38,6 +38,9 @@ func (e *exec) scanMap(w *walker, parent []byte, ch *query.Child, depth int) err
 		return err
 	}
 	scan := mapScan{e: e, parent: parent, ch: ch, first: ba.First, depth: depth}
+	// A slab of entries kept aside decoded (direct.go) is sized for the
+	// page.
+	e.dir.hint = min(ba.First, maxSlabHint)
 	if resumed != nil {
 		scan.before = e.takeResumeCount()
 	}
@@ -56,6 +59,10 @@ func (e *exec) scanMap(w *walker, parent []byte, ch *query.Child, depth int) err
 	}
 	return scan.run(&s)
 }
+
+// maxSlabHint bounds the values a slab of decoded map entries is
+// allocated with for a page (directEntries.hint).
+const maxSlabHint = 64
 
 // mapBounds returns parent+lo and parent+hi, the bounds of a map scan at
 // depth: outside joins in the execution's buffer of that depth, which no

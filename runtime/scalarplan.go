@@ -29,8 +29,9 @@ import (
 // decodes the value the way the plan replaces (for an entry: kept aside
 // filtered, decoded by fillMaps with proto.Unmarshal), which sets it or
 // reports the corruption exactly as before. An entry's decoded value is
-// neither copied aside nor decoded by proto.Unmarshal; fillMaps copies it
-// into its slot of the map's values.
+// neither copied aside nor decoded by proto.Unmarshal: it lies in a slab
+// of such values that fill hands to the map whole (directEntries.decoded),
+// where it is the entry's slot.
 
 // fieldPlan decodes values of one generated Go message type.
 type fieldPlan struct {
@@ -202,18 +203,26 @@ func (d *directEntries) decodeEntry(mi int, value []byte, p *query.Proj, node *s
 }
 
 // next returns the next free value of the slab of values of slice type
-// st (a []V) and the slab's index, zero, growing the slab as needed (its
-// values not yet taken by fill are copied: nothing points to them).
+// st (a []V) and the slab's index, zero, allocating the slab (d.hint
+// values, 8 without a hint) or growing it as needed (its values not yet
+// taken by fill are copied: nothing points to them).
 func (d *directEntries) next(st reflect.Type) (int, reflect.Value) {
 	i := 0
-	for i < len(d.decoded) && d.decoded[i].vals.Type() != st {
+	for i < len(d.decoded) && d.decoded[i].typ != st {
 		i++
 	}
 	if i == len(d.decoded) {
-		d.decoded = append(d.decoded, decodedSlab{vals: reflect.MakeSlice(st, 16, 16)})
+		d.decoded = append(d.decoded, decodedSlab{typ: st})
 	}
 	ds := &d.decoded[i]
-	if ds.n == ds.vals.Len() {
+	switch {
+	case !ds.vals.IsValid():
+		n := d.hint
+		if n <= 0 {
+			n = 8
+		}
+		ds.vals = reflect.MakeSlice(st, n, n)
+	case ds.n == ds.vals.Len():
 		grown := reflect.MakeSlice(st, 2*ds.n, 2*ds.n)
 		reflect.Copy(grown, ds.vals)
 		ds.vals = grown
