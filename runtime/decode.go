@@ -200,6 +200,12 @@ func (d *decoder) unmarshal(opts decodeOptions, wire []byte, m protoreflect.Mess
 // looked up: the per-row and per-entry decodes take it from the table or the
 // map's plan instead of a lookup by Go type each time.
 func (d *decoder) unmarshalPlan(opts decodeOptions, wire []byte, m protoreflect.Message, depth int, p *msgPlan) error {
+	if len(wire) == 0 && opts.Merge && m.Descriptor().RequiredNumbers().Len() == 0 {
+		// Nothing to merge into the empty m, and no required field for
+		// proto.Unmarshal's check to find missing: a row read for its
+		// children only (exec.childrenOnly) assembles nothing of its own.
+		return nil
+	}
 	if p == nil || len(p.maps) == 0 || depth >= maxFastDepth {
 		return opts.Unmarshal(wire, m.Interface())
 	}

@@ -263,6 +263,15 @@ func (e *exec) entry(w *walker, key []byte, parentLen int, ch *query.Child, dept
 // entryAt is entry, reporting whether the entry exists (an entry a cut
 // call returned exists).
 func (e *exec) entryAt(w *walker, key []byte, parentLen int, ch *query.Child, depth int) (bool, error) {
+	if ch.Proj != nil {
+		// An entry kept aside holds no map to report a cursor of, so it
+		// needs no step in e.path.
+		if mi := e.directMap(ch, depth); mi >= 0 {
+			if found, handled, err := e.directEntry(w, key, parentLen, ch, mi); handled {
+				return found, err
+			}
+		}
+	}
 	e.path = append(e.path, pathStep{field: ch.Field, elem: key[parentLen:]})
 	defer func() { e.path = e.path[:len(e.path)-1] }()
 	if ch.Proj == nil {
@@ -273,11 +282,6 @@ func (e *exec) entryAt(w *walker, key []byte, parentLen int, ch *query.Child, de
 			return true, e.feed(key, w.val)
 		}
 		return false, e.err
-	}
-	if mi := e.directMap(ch, depth); mi >= 0 {
-		if found, handled, err := e.directEntry(w, key, parentLen, ch, mi); handled {
-			return found, err
-		}
 	}
 	return e.object(w, key, ch.Proj, depth)
 }
