@@ -43,10 +43,10 @@ type directEntries struct {
 	// wire holds the entries as fillMaps takes them, built at the end.
 	wire []mapEntryWire
 	// decoded holds the values decoded by their field plan, one slab
-	// per value type. fill hands a slab's values to the row's maps as
-	// they are (their slots), and the next row's decodes allocate a new
-	// slab; a slab mostly empty is copied out instead and kept, zeroed,
-	// for the next row (see fill).
+	// per value type. fill hands a nearly full slab's values to the
+	// row's maps as they are (their slots), and the next row's decodes
+	// allocate a new slab; the values of any other slab are copied out
+	// and the slab kept, zeroed, for the next row (see fill).
 	decoded []decodedSlab
 	// hint sizes a slab allocated for the map scan being read: its page
 	// size (first:), bounded; 0 when it has none.
@@ -271,18 +271,19 @@ func (d *directEntries) fill(dec *decoder, opts decodeOptions, m protoreflect.Me
 		return nil
 	}
 	defer func() { d.ents = d.ents[:0]; d.clearDecoded() }()
-	// The decoded values become the maps' values where they lie: each
-	// slab holding any is handed out whole, and the next row's decodes
-	// allocate a new one. A slab less than half full (a page of a few
-	// entries in a slab sized for more) has its values copied into one
-	// of their size instead, and stays for the next row (zeroed by
-	// clearDecoded), so a result does not hold many unused values.
+	// The decoded values become the maps' values where they lie: a slab
+	// at least three quarters full (a page that filled the slab sized
+	// for it) is handed out whole, and the next row's decodes allocate a
+	// new one. Any other slab has its values copied into one of their
+	// size instead, and stays for the next row (zeroed by clearDecoded):
+	// a result does not hold many unused values, and the entries of maps
+	// read without a page fill a slab grown once, not one per row.
 	d.out = d.out[:0]
 	for i := range d.decoded {
 		ds := &d.decoded[i]
 		var out reflect.Value
 		if ds.n > 0 {
-			if l := ds.vals.Len(); l > 8 && 2*ds.n < l {
+			if 4*ds.n < 3*ds.vals.Len() {
 				out = reflect.MakeSlice(ds.typ, ds.n, ds.n)
 				reflect.Copy(out, ds.vals)
 			} else {

@@ -328,7 +328,8 @@ func directEntriesGet(t *testing.T, store kv.Store, seed uint64) (kept int) {
 // plan into slabs that fill hands to the result (direct.go), of users
 // with 0 to 40 sessions: pages smaller than, equal to and larger than the
 // slab's first size (8, or the page's first:), rows read one after the
-// other in one scan, and a slab mostly empty (copied out). The results
+// other in one scan, slabs handed out full and slabs whose values are
+// copied out (kept for the next row). The results
 // must be the assembler's, and no two entries of the results of one call
 // may share a value: every row's values are its own.
 func TestDirectEntrySlabs(t *testing.T) {
