@@ -117,8 +117,8 @@ func TestScanAllocs(t *testing.T) {
 // keys, the key column's string); then the cursor position kept for the
 // result, pebblekv's iterator adapter and the closures of DB.Query's
 // iterator and of the test's loop. Binding the query's variable (into the
-// pooled Bound), the map scan's bounds and Pebble's iterator options
-// allocate nothing.
+// pooled Bound), the call's options when it has none, the map scan's
+// bounds and Pebble's iterator options allocate nothing.
 func TestPointReadAllocs(t *testing.T) {
 	if raceEnabled {
 		t.Skip("the race detector allocates on its own")
@@ -135,7 +135,7 @@ func TestPointReadAllocs(t *testing.T) {
 	q := query.MustCompile(db.Catalog(), `User[$id] { sessions(first: 10) { expires_us } }`)
 	vars := map[string]any{}
 	checkAllocBudgets(t, []allocCase{
-		{"sessions query", 17, func(i int) error {
+		{"sessions query", 16, func(i int) error {
 			vars["id"] = ids[i%rows]
 			n := 0
 			for res, err := range db.Query(ctx, q, vars) {

@@ -152,8 +152,8 @@ type pathStep struct {
 
 func (db *DB) newExec(ctx context.Context, q *query.Query, vars map[string]any, opts []QueryOption) (*exec, error) {
 	var o queryOptions
-	for _, opt := range opts {
-		opt(&o)
+	if len(opts) > 0 {
+		o = applyQueryOptions(opts)
 	}
 	if o.cursorKey != nil && len(o.cursorKey) < cursorKeyLen {
 		return nil, invalid("WithCursorKey: the cursor key is %d bytes, want at least %d (the length of the secret protoql generates): a shorter key makes cursors easier to forge", len(o.cursorKey), cursorKeyLen)
@@ -198,6 +198,17 @@ func (db *DB) newExec(ctx context.Context, q *query.Query, vars map[string]any, 
 		}
 	}
 	return e, nil
+}
+
+// applyQueryOptions returns the options opts set. The options an option
+// sets escape (it is a function value): applied here, a call without
+// options allocates none.
+func applyQueryOptions(opts []QueryOption) queryOptions {
+	var o queryOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
+	return o
 }
 
 // plainPointReads, set by benchmarks only, makes point reads take the
