@@ -138,8 +138,17 @@ func (e *exec) directMap(ch *query.Child, depth int) int {
 // when the entry must go through the assembler instead, the walker not
 // having moved.
 func (e *exec) directEntry(w *walker, key []byte, parentLen int, ch *query.Child, mi int) (found, handled bool, err error) {
-	el, n, err := tuple.DecodeElement(key[parentLen:])
-	if err != nil || parentLen+n != len(key) || !utf8.Valid(el.Bytes) {
+	// The entry's key element: most often a plain string of the map's
+	// own field, which PlainBytes reads as DecodeElement would.
+	var el tuple.Element
+	var n int
+	num, kind := uint32(ch.Field.Number()), ch.Field.ElemKind
+	if b, pn, ok := tuple.PlainBytes(key[parentLen:], num, kind); ok {
+		el, n = tuple.Element{Field: num, Kind: kind, Bytes: b}, pn
+	} else if el, n, err = tuple.DecodeElement(key[parentLen:]); err != nil {
+		return false, false, nil // the assembler reports it
+	}
+	if parentLen+n != len(key) || !utf8.Valid(el.Bytes) {
 		return false, false, nil // the assembler reports or takes it
 	}
 	// The entry's layout as the assembler finds it (the plan may come
