@@ -23,7 +23,9 @@ import (
 // SDK (otel.SetTracerProvider, otel.SetMeterProvider), before or after
 // Open; the cost is then a few nanoseconds per call and no allocation:
 // while otel's global tracer provider is still otel's initial one (nothing
-// installed), the DB starts no span at all, metrics are skipped when their
+// installed), the DB starts no span at all; while otel's global meter
+// provider is still its initial one, one check skips every metric of a
+// query; otherwise metrics are skipped when their
 // instrument is not Enabled (a duration also when its histogram was not
 // enabled as the call started, as the clock is read only then), and span
 // attributes when the span is not recording. (So spans that only otel's
@@ -74,7 +76,11 @@ type observer struct {
 	// unset, when not nil, is otel's initial global tracer provider, which
 	// tracer came from: while otel.GetTracerProvider still returns it,
 	// nothing records spans and start makes none (see initialTracerProvider).
-	unset                            trace.TracerProvider
+	unset trace.TracerProvider
+	// unsetMeter, when not nil, is otel's initial global meter provider,
+	// which the instruments came from: while otel.GetMeterProvider still
+	// returns it, every instrument is disabled (see metered).
+	unsetMeter                       metric.MeterProvider
 	queryDur                         metric.Float64Histogram
 	queryRows, queryKeys, queryBytes metric.Int64Histogram
 	limitHits                        metric.Int64Counter
@@ -93,11 +99,15 @@ func newObserver(o *options) (*observer, error) {
 			unset = tp
 		}
 	}
+	var unsetMeter metric.MeterProvider
 	if mp == nil {
 		mp = otel.GetMeterProvider()
+		if mp == initialMeterProvider {
+			unsetMeter = mp
+		}
 	}
 	m := mp.Meter(instrumentation)
-	ob := &observer{tracer: tp.Tracer(instrumentation), unset: unset}
+	ob := &observer{tracer: tp.Tracer(instrumentation), unset: unset, unsetMeter: unsetMeter}
 	var errs []error
 	f64 := func(dst *metric.Float64Histogram, name, unit, desc string) {
 		h, err := m.Float64Histogram(name, metric.WithUnit(unit), metric.WithDescription(desc))
@@ -189,6 +199,28 @@ var initialTracerProvider = func() trace.TracerProvider {
 	return nil
 }()
 
+// initialMeterProvider is otel's initial global meter provider, or nil
+// when a provider had been installed before this package was initialised.
+// Its instruments are disabled until otel.SetMeterProvider installs
+// another one (and delegates them to it). As for initialTracerProvider,
+// only its type, unexported in otel's internal/global package, says so.
+var initialMeterProvider = func() metric.MeterProvider {
+	mp := otel.GetMeterProvider()
+	if t := reflect.TypeOf(mp); t != nil && t.Kind() == reflect.Pointer &&
+		t.Elem().PkgPath() == "go.opentelemetry.io/otel/internal/global" && t.Elem().Name() == "meterProvider" {
+		return mp
+	}
+	return nil
+}()
+
+// metered reports whether the instruments may be enabled: false while
+// they came from otel's initial global meter provider (observer.unsetMeter)
+// and it is still the global one, as nothing is then installed for them
+// to delegate to. One check then stands for every instrument's Enabled.
+func (o *observer) metered() bool {
+	return o.unsetMeter == nil || otel.GetMeterProvider() != o.unsetMeter
+}
+
 // noSpan stands in for the span of a call that nothing records.
 var noSpan = trace.SpanFromContext(context.Background())
 
@@ -203,7 +235,7 @@ func (o *observer) start(ctx context.Context, name string, dur metric.Float64His
 		ctx, c.span = o.tracer.Start(ctx, name)
 		c.spanned = true
 	}
-	if dur.Enabled(ctx) {
+	if o.metered() && dur.Enabled(ctx) {
 		c.start = time.Now()
 	}
 	return ctx, c
@@ -223,6 +255,9 @@ func (c call) since(ctx context.Context, dur metric.Float64Histogram) (float64, 
 // running) and returned err; errStopped (the caller stopped ranging) is no
 // error.
 func (o *observer) endQuery(ctx context.Context, c call, q *query.Query, e *exec, err error) {
+	if !c.spanned && !o.metered() {
+		return // no span, and no instrument can be enabled: nothing to record
+	}
 	if errors.Is(err, errStopped) {
 		err = nil
 	}

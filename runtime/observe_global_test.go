@@ -1,6 +1,7 @@
 package runtime_test
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"strings"
@@ -12,8 +13,10 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 
+	"github.com/protoql/protoql/internal/querytest"
 	"github.com/protoql/protoql/internal/testpb"
 	"github.com/protoql/protoql/kv/memkv"
+	"github.com/protoql/protoql/query"
 	"github.com/protoql/protoql/runtime"
 )
 
@@ -124,5 +127,74 @@ func TestGlobalMeterInstalledMidCall(t *testing.T) {
 	ps := durations()
 	if len(ps) != 1 || ps[0].Count != 1 || !(ps[0].Sum > 0 && ps[0].Sum < 3600) {
 		t.Fatalf("protoql.tx.duration after an Update made with the SDK installed: %+v, want one point of one duration", ps)
+	}
+}
+
+// TestGlobalMeterInstalledMidQuery opens a DB on otel's global providers
+// while nothing is installed (a Query then skips every metric with one
+// check, observer.metered), runs a Query that installs a meter SDK with
+// otel.SetMeterProvider as it receives its first row, and expects that
+// Query to record its rows (checked as it ends, when the SDK is there)
+// but no duration (not timed: nothing was installed as it started), and
+// the next Query both. Child process, as TestGlobalTracerInstalledLater.
+func TestGlobalMeterInstalledMidQuery(t *testing.T) {
+	if os.Getenv(globalOTelEnv) == "" {
+		runInChild(t)
+		return
+	}
+	ctx := t.Context()
+	db := openDB(t, memkv.New()) // no WithMeterProvider: otel's global one
+	for i := range 3 {
+		querytest.Put(t, db, &testpb.User{UserId: fmt.Sprintf("u%d", i), Registered: uint64(i)})
+	}
+	q := query.MustCompile(db.Catalog(), `User["u0".."u9"] { registered }`)
+	reader := sdkmetric.NewManualReader()
+	installed := false
+	for _, err := range db.Query(ctx, q, nil) {
+		check(t, err)
+		if !installed {
+			otel.SetMeterProvider(sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader)))
+			installed = true
+		}
+	}
+	// points returns the data points of the histogram named name.
+	points := func(name string) (n int, counts []uint64) {
+		var rm metricdata.ResourceMetrics
+		check(t, reader.Collect(ctx, &rm))
+		for _, sm := range rm.ScopeMetrics {
+			for _, m := range sm.Metrics {
+				if m.Name != name {
+					continue
+				}
+				switch h := m.Data.(type) {
+				case metricdata.Histogram[int64]:
+					for _, p := range h.DataPoints {
+						n, counts = n+1, append(counts, p.Count)
+					}
+				case metricdata.Histogram[float64]:
+					for _, p := range h.DataPoints {
+						n, counts = n+1, append(counts, p.Count)
+					}
+				default:
+					t.Fatalf("%s: %#v, want a histogram", name, m.Data)
+				}
+			}
+		}
+		return n, counts
+	}
+	if n, counts := points("protoql.query.rows"); n != 1 || counts[0] != 1 {
+		t.Fatalf("protoql.query.rows after the Query that installed the SDK: %d points %v, want one of one Query", n, counts)
+	}
+	if n, _ := points("protoql.query.duration"); n != 0 {
+		t.Fatalf("protoql.query.duration after the Query that installed the SDK: %d points, want none (its start was not timed)", n)
+	}
+	for _, err := range db.Query(ctx, q, nil) {
+		check(t, err)
+	}
+	if n, counts := points("protoql.query.rows"); n != 1 || counts[0] != 2 {
+		t.Fatalf("protoql.query.rows after the next Query: %d points %v, want one of two Queries", n, counts)
+	}
+	if n, counts := points("protoql.query.duration"); n != 1 || counts[0] != 1 {
+		t.Fatalf("protoql.query.duration after the next Query: %d points %v, want one of one Query", n, counts)
 	}
 }
