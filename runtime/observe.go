@@ -191,9 +191,7 @@ type call struct {
 // says whether it is still the initial provider; its type, unexported in
 // otel's internal/global package, says so.
 var initialTracerProvider = func() trace.TracerProvider {
-	tp := otel.GetTracerProvider()
-	if t := reflect.TypeOf(tp); t != nil && t.Kind() == reflect.Pointer &&
-		t.Elem().PkgPath() == "go.opentelemetry.io/otel/internal/global" && t.Elem().Name() == "tracerProvider" {
+	if tp := otel.GetTracerProvider(); otelInitial(tp, "tracerProvider") {
 		return tp
 	}
 	return nil
@@ -205,13 +203,19 @@ var initialTracerProvider = func() trace.TracerProvider {
 // another one (and delegates them to it). As for initialTracerProvider,
 // only its type, unexported in otel's internal/global package, says so.
 var initialMeterProvider = func() metric.MeterProvider {
-	mp := otel.GetMeterProvider()
-	if t := reflect.TypeOf(mp); t != nil && t.Kind() == reflect.Pointer &&
-		t.Elem().PkgPath() == "go.opentelemetry.io/otel/internal/global" && t.Elem().Name() == "meterProvider" {
+	if mp := otel.GetMeterProvider(); otelInitial(mp, "meterProvider") {
 		return mp
 	}
 	return nil
 }()
+
+// otelInitial reports whether p is one of otel's initial global providers:
+// a pointer to the type name of otel's internal/global package.
+func otelInitial(p any, name string) bool {
+	t := reflect.TypeOf(p)
+	return t != nil && t.Kind() == reflect.Pointer &&
+		t.Elem().PkgPath() == "go.opentelemetry.io/otel/internal/global" && t.Elem().Name() == name
+}
 
 // metered reports whether the instruments may be enabled: false while
 // they came from otel's initial global meter provider (observer.unsetMeter)
