@@ -379,3 +379,70 @@ func TestDirectEntrySlabs(t *testing.T) {
 		}
 	}
 }
+
+// TestDirectEntrySlabsKeptAcrossCalls keeps every result of a series of
+// point queries (one row each, so a slab fill hands out is the last thing
+// the execution decoded before it is pooled and reused) and of scans,
+// while the next calls run, and requires each result to stay as it was
+// returned (a clone taken then) and to equal the assembler's, and no two
+// entries of all the kept results to share a value: a slab handed to a
+// result must never be decoded into again.
+func TestDirectEntrySlabsKeptAcrossCalls(t *testing.T) {
+	defer runtime.SetDirectEntriesForTest(true)
+	db := openDB(t, memkv.New())
+	sizes := []int{8, 7, 9, 1, 16, 12, 3, 40, 6}
+	var users []proto.Message
+	for i, n := range sizes {
+		u := &testpb.User{UserId: fmt.Sprintf("u%d", i), Sessions: map[string]*testpb.Session{}}
+		for j := range n {
+			u.Sessions[fmt.Sprintf("s%02d", j)] = &testpb.Session{ExpiresUs: int64(1000*i + j + 1), Device: fmt.Sprintf("d%d", i)}
+		}
+		users = append(users, u)
+	}
+	querytest.Put(t, db, users...)
+	type kept struct {
+		what  string
+		res   runtime.Result
+		clone proto.Message
+	}
+	var all []kept
+	run := func(text string, vars map[string]any) {
+		q := query.MustCompile(db.Catalog(), text)
+		what := fmt.Sprintf("%s %v", text, vars)
+		runtime.SetDirectEntriesForTest(false)
+		assembled, aerr := querytest.Collect(t, db, q, vars)
+		runtime.SetDirectEntriesForTest(true)
+		direct, derr := querytest.Collect(t, db, q, vars)
+		if derr != nil || aerr != nil {
+			t.Fatalf("%s: %v, assembled %v", what, derr, aerr)
+		}
+		sameDirectResults(t, what, direct, assembled)
+		for _, res := range direct {
+			all = append(all, kept{what, res, proto.Clone(res.Msg)})
+		}
+	}
+	for round := range 3 {
+		for i := range sizes {
+			id := map[string]any{"id": fmt.Sprintf("u%d", (i+round)%len(sizes))}
+			run(`User[$id] { sessions { expires_us } }`, id)
+			run(`User[$id] { sessions(first: 8) { expires_us, device } }`, id)
+			run(`User[$id] { sessions(first: 12) { expires_us } }`, id)
+		}
+		run(`User { sessions(first: 9) { expires_us } }`, nil)
+	}
+	seen := map[*testpb.Session]string{}
+	for _, k := range all {
+		if !proto.Equal(k.res.Msg, k.clone) {
+			t.Fatalf("%s: the result changed after later calls:\n now: %s\nwas: %s", k.what,
+				querytest.Text(k.res.Msg.ProtoReflect()), querytest.Text(k.clone.ProtoReflect()))
+		}
+		u := k.res.Msg.(*testpb.User)
+		for key, s := range u.Sessions {
+			at := k.what + " " + u.UserId + "/" + key
+			if other, ok := seen[s]; ok {
+				t.Fatalf("%s shares its session value with %s", at, other)
+			}
+			seen[s] = at
+		}
+	}
+}
