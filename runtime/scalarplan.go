@@ -217,10 +217,7 @@ func (d *directEntries) next(st reflect.Type) (int, reflect.Value) {
 	ds := &d.decoded[i]
 	switch {
 	case !ds.vals.IsValid():
-		n := d.hint
-		if n <= 0 {
-			n = 8
-		}
+		n := d.slabSize()
 		ds.vals = reflect.MakeSlice(st, n, n)
 	case ds.n == ds.vals.Len():
 		grown := reflect.MakeSlice(st, 2*ds.n, 2*ds.n)
@@ -228,6 +225,15 @@ func (d *directEntries) next(st reflect.Type) (int, reflect.Value) {
 		ds.vals = grown
 	}
 	return i, ds.vals.Index(ds.n)
+}
+
+// slabSize returns the number of values a slab of decoded entries is
+// allocated with: d.hint, 8 without one.
+func (d *directEntries) slabSize() int {
+	if d.hint > 0 {
+		return d.hint
+	}
+	return 8
 }
 
 // addDecoded keeps aside the entry keyed key of plan.maps[mi] whose value
