@@ -43,11 +43,10 @@ type directEntries struct {
 	// wire holds the entries as fillMaps takes them, built at the end.
 	wire []mapEntryWire
 	// decoded holds the values decoded by their field plan, one slab
-	// per value type. fill hands a nearly full slab of its first size
-	// (slabSize) to the row's maps as it is (its values their slots), and
-	// the next row's decodes allocate a new slab; the values of any other
-	// slab are copied out and the slab kept, zeroed, for the next row
-	// (see fill).
+	// per value type. fill hands a nearly full slab never grown to the
+	// row's maps as it is (its values their slots), and the next row's
+	// decodes allocate a new slab; the values of any other slab are
+	// copied out and the slab kept, zeroed, for the next row (see fill).
 	decoded []decodedSlab
 	// hint sizes a slab allocated for the map scan being read: its page
 	// size (first:), bounded; 0 when it has none (see slabSize).
@@ -63,6 +62,8 @@ type decodedSlab struct {
 	typ  reflect.Type
 	vals reflect.Value
 	n    int
+	// grown: next grew vals past the size it was allocated with.
+	grown bool
 }
 
 type directEntry struct {
@@ -282,19 +283,20 @@ func (d *directEntries) fill(dec *decoder, opts decodeOptions, m protoreflect.Me
 	}
 	defer func() { d.ents = d.ents[:0]; d.clearDecoded() }()
 	// The decoded values become the maps' values where they lie: a slab
-	// of its first size at least three quarters full (a page that filled
-	// the slab sized for it) is handed out whole, and the next row's
-	// decodes allocate a new one. Any other slab (less full, or grown
-	// past its first size) has its values copied into one of their size
-	// instead, and stays for the next row (zeroed by clearDecoded): a
-	// result does not hold many unused values, and the entries of maps
-	// read without a page fill a slab grown once, not one per row.
+	// never grown (of the size slabSize gave it) at least three quarters
+	// full (a page that filled the slab sized for it) is handed out
+	// whole, and the next row's decodes allocate a new one. Any other
+	// slab (less full, or grown past that size) has its values copied
+	// into one of their size instead, and stays for the next row (zeroed
+	// by clearDecoded): a result does not hold many unused values, and
+	// the entries of maps read without a page fill a slab grown once,
+	// not one per row.
 	d.out = d.out[:0]
 	for i := range d.decoded {
 		ds := &d.decoded[i]
 		var out reflect.Value
 		if ds.n > 0 {
-			if 4*ds.n < 3*ds.vals.Len() || ds.vals.Len() > d.slabSize() {
+			if 4*ds.n < 3*ds.vals.Len() || ds.grown {
 				out = reflect.MakeSlice(ds.typ, ds.n, ds.n)
 				reflect.Copy(out, ds.vals)
 			} else {

@@ -218,11 +218,11 @@ func (d *directEntries) next(st reflect.Type) (int, reflect.Value) {
 	switch {
 	case !ds.vals.IsValid():
 		n := d.slabSize()
-		ds.vals = reflect.MakeSlice(st, n, n)
+		ds.vals, ds.grown = reflect.MakeSlice(st, n, n), false
 	case ds.n == ds.vals.Len():
 		grown := reflect.MakeSlice(st, 2*ds.n, 2*ds.n)
 		reflect.Copy(grown, ds.vals)
-		ds.vals = grown
+		ds.vals, ds.grown = grown, true
 	}
 	return i, ds.vals.Index(ds.n)
 }
