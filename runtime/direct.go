@@ -235,8 +235,18 @@ func (e *exec) keepWhole(row, key, value []byte) (kept bool, err error) {
 	if len(key) <= len(row) {
 		return false, nil
 	}
-	el, n, err := tuple.DecodeElement(key[len(row):])
-	if err != nil || len(row)+n != len(key) || el.Kind != tuple.KindString || !utf8.Valid(el.Bytes) {
+	// The entry's key element: most often a plain string with a one-byte
+	// tag, which PlainBytes reads as DecodeElement would (the tag's own
+	// field: PlainBytes takes only the tag field<<4 | KindString).
+	b := key[len(row):]
+	var el tuple.Element
+	var n int
+	if p, pn, ok := tuple.PlainBytes(b, uint32(b[0]>>4), tuple.KindString); ok {
+		el, n = tuple.Element{Field: uint32(b[0] >> 4), Kind: tuple.KindString, Bytes: p}, pn
+	} else if el, n, err = tuple.DecodeElement(b); err != nil {
+		return false, nil // the assembler reports it
+	}
+	if len(row)+n != len(key) || el.Kind != tuple.KindString || !utf8.Valid(el.Bytes) {
 		return false, nil // the assembler reports or takes it
 	}
 	d := &e.dir
