@@ -358,14 +358,7 @@ func TestDirectEntrySlabs(t *testing.T) {
 			if strings.Contains(text, "$id") {
 				vars = map[string]any{"id": id}
 			}
-			runtime.SetDirectEntriesForTest(true)
-			direct, derr := querytest.Collect(t, db, q, vars)
-			runtime.SetDirectEntriesForTest(false)
-			assembled, aerr := querytest.Collect(t, db, q, vars)
-			if derr != nil || aerr != nil {
-				t.Fatalf("%s: %v, assembled %v", text, derr, aerr)
-			}
-			sameDirectResults(t, text, direct, assembled)
+			direct := collectDirect(t, db, q, vars, text)
 			seen := map[*testpb.Session]string{}
 			for _, res := range direct {
 				u := res.Msg.(*testpb.User)
@@ -378,6 +371,23 @@ func TestDirectEntrySlabs(t *testing.T) {
 			}
 		}
 	}
+}
+
+// collectDirect runs q with the entries the assembler would read kept
+// aside (after running it without, as the reference), requires the two to
+// agree and returns the results read with entries kept aside, the last
+// thing the execution decoded.
+func collectDirect(t *testing.T, db *runtime.DB, q *query.Query, vars map[string]any, what string) []runtime.Result {
+	t.Helper()
+	runtime.SetDirectEntriesForTest(false)
+	assembled, aerr := querytest.Collect(t, db, q, vars)
+	runtime.SetDirectEntriesForTest(true)
+	direct, derr := querytest.Collect(t, db, q, vars)
+	if derr != nil || aerr != nil {
+		t.Fatalf("%s: %v, assembled %v", what, derr, aerr)
+	}
+	sameDirectResults(t, what, direct, assembled)
+	return direct
 }
 
 // TestDirectEntrySlabsKeptAcrossCalls keeps every result of a series of
@@ -409,15 +419,7 @@ func TestDirectEntrySlabsKeptAcrossCalls(t *testing.T) {
 	run := func(text string, vars map[string]any) {
 		q := query.MustCompile(db.Catalog(), text)
 		what := fmt.Sprintf("%s %v", text, vars)
-		runtime.SetDirectEntriesForTest(false)
-		assembled, aerr := querytest.Collect(t, db, q, vars)
-		runtime.SetDirectEntriesForTest(true)
-		direct, derr := querytest.Collect(t, db, q, vars)
-		if derr != nil || aerr != nil {
-			t.Fatalf("%s: %v, assembled %v", what, derr, aerr)
-		}
-		sameDirectResults(t, what, direct, assembled)
-		for _, res := range direct {
+		for _, res := range collectDirect(t, db, q, vars, what) {
 			all = append(all, kept{what, res, proto.Clone(res.Msg)})
 		}
 	}
