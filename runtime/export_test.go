@@ -53,6 +53,11 @@ func SetGenericRowScanForTest(on bool) { genericRowScan.Store(on) }
 // row plan (on) or with it where they have one (off, the default).
 func SetUnplannedRowScanForTest(on bool) { unplannedRowScan.Store(on) }
 
+// SetSteppedRowScanForTest makes forward row scans of inline fields take
+// the stepper and readOwn (on) or their own loop, scanOwn (off, the
+// default), for comparing the two.
+func SetSteppedRowScanForTest(on bool) { steppedRowScan.Store(on) }
+
 // SetPlainPointReadsForTest makes point reads take the general path (on)
 // or their own (off), for benchmarks comparing the two.
 func SetPlainPointReadsForTest(on bool) { plainPointReads.Store(on) }

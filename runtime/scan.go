@@ -172,6 +172,10 @@ func (e *exec) scanWhole(lo, hi []byte, opts ScanOptions, kind unitKind, n *sche
 			return nil
 		}
 	}
+	own := n != nil && inlineOnly(p) && !genericRowScan.Load()
+	if own && !opts.Reverse && kind.table != nil && !steppedRowScan.Load() {
+		return e.scanOwn(lo, hi, opts.Limit, kind.table, n, p, unfiltered, emit)
+	}
 	var s stepper
 	var err error
 	if opts.Reverse && p == wholeObject && (n == nil || n.Parent != nil || len(n.Table.Apart) == 0) {
@@ -187,7 +191,6 @@ func (e *exec) scanWhole(lo, hi []byte, opts ScanOptions, kind unitKind, n *sche
 	if err != nil {
 		return err
 	}
-	own := n != nil && inlineOnly(p) && !genericRowScan.Load()
 	if own && !opts.Reverse {
 		s.nexts = rowNexts(n)
 	}

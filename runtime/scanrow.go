@@ -6,6 +6,7 @@ import (
 	"sync/atomic"
 	"unicode/utf8"
 
+	"github.com/protoql/protoql/kv"
 	"github.com/protoql/protoql/query"
 	"github.com/protoql/protoql/schema"
 	"github.com/protoql/protoql/tuple"
@@ -186,4 +187,109 @@ func maxKeys(n *schema.Node, depth int) (int, bool) {
 		}
 	}
 	return k, true
+}
+
+// steppedRowScan, set by tests and benchmarks only, makes forward row
+// scans of inline fields take the stepper and readOwn (scanWhole's general
+// loop) instead of scanOwn, to compare the two.
+var steppedRowScan atomic.Bool
+
+// scanOwn is scanWhole's loop for a forward scan of the rows of t (layout
+// n, the table's root) in [lo, hi) whose projection p selects inline
+// fields only (inlineOnly): what the stepper and readOwn do for it, on
+// the iterator itself. Each row is landed on once: its first key is
+// parsed once for the row key (rowKeyLen), the row's own value, when that
+// key is the row's, goes to emit straight from the iterator (filtered
+// and checked unless unfiltered, as readOwn), and the row's other keys
+// are stepped over with at most rowNexts(n) Next calls, then a seek past
+// the row (stepper.next's stepPast and seekPast), without the walker's
+// record of the gap it passed or the stepper's compare of the row key
+// with the walker's. A row without an own value but with keys below it
+// exists: emit gets its key and no bytes, as from readOwn. Every key
+// landed on is counted and checks the context (walker.land), a key that
+// is not a row's ends the scan with rowKeyLen's error, and at most limit
+// rows (0: no limit) are emitted.
+func (e *exec) scanOwn(lo, hi []byte, limit int, t *Table, n *schema.Node, p *query.Proj, unfiltered bool, emit func(key, wire []byte) (bool, error)) error {
+	if !below(lo, hi) {
+		return nil
+	}
+	it, err := e.r.NewIter(e.ctx, kv.IterOptions{LowerBound: lo, UpperBound: hi})
+	if err != nil {
+		return err
+	}
+	defer it.Close()
+	nexts := rowNexts(n)
+	row := e.buf(0) // the row key, valid across the moves past the row
+	var end []byte  // the row's prefix end, for the seek past it
+	key, val, ok := e.landOn(it, it.SeekGE(lo))
+	for count := 0; ok; {
+		kn, err := t.rowKeyLen(key)
+		if err != nil {
+			return err
+		}
+		row = append(row[:0], key[:kn]...)
+		e.kb[0] = row // kept for the next scan
+		var wire []byte
+		if len(key) == kn {
+			// The row's own value; otherwise only keys below it.
+			wire = val
+			if !unfiltered {
+				if wire, err = e.filterChecked(key, val, n, p); err != nil {
+					return err
+				}
+			}
+		}
+		count++
+		if more, err := emit(row, wire); !more || err != nil {
+			return err
+		}
+		if limit > 0 && count >= limit {
+			return nil
+		}
+		// Past the row: Next while the row may hold more keys, a seek
+		// past it when it holds more than nexts.
+		inRow := true
+		for i := 0; i < nexts && inRow; i++ {
+			if key, val, ok = e.landOn(it, it.Next()); !ok {
+				break
+			}
+			inRow = bytes.HasPrefix(key, row)
+		}
+		if ok && inRow {
+			var more bool
+			if end, more = tuple.AppendPrefixEnd(end[:0], row); !more {
+				break // nothing sorts after an all-0xFF row key
+			}
+			key, val, ok = e.landOn(it, it.SeekGE(end))
+		}
+	}
+	return e.err
+}
+
+// landOn is walker.land for an iterator moved without a walker
+// (scanOwn): the pair the move (which returned ok) landed on, counted,
+// or false at the end of the range, on the iterator's error, when the
+// context is done or a limit is reached (the error is then the exec's).
+func (e *exec) landOn(it kv.Iterator, ok bool) ([]byte, []byte, bool) {
+	if e.done != nil {
+		select {
+		case <-e.done:
+			if e.err == nil {
+				e.err = e.ctx.Err()
+			}
+			return nil, nil, false
+		default:
+		}
+	}
+	if !ok {
+		if err := it.Error(); err != nil && e.err == nil {
+			e.err = err
+		}
+		return nil, nil, false
+	}
+	key, val := it.Key(), it.Value()
+	if !e.count(key, val) {
+		return nil, nil, false
+	}
+	return key, val, true
 }

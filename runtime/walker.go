@@ -85,9 +85,18 @@ func (w *walker) land(ok bool) bool {
 		return false
 	}
 	w.key, w.val = w.it.Key(), w.it.Value()
-	e := w.e
+	if !w.e.count(w.key, w.val) {
+		w.valid = false
+		return false
+	}
+	return true
+}
+
+// count counts a pair landed on against the limits; false when that
+// reached one (the exec's sticky error is then set).
+func (e *exec) count(key, val []byte) bool {
 	e.keys++
-	e.bytes += len(w.key) + len(w.val)
+	e.bytes += len(key) + len(val)
 	if !e.progress {
 		return true
 	}
@@ -99,7 +108,6 @@ func (w *walker) land(ok bool) bool {
 	default:
 		return true
 	}
-	w.valid = false
 	return false
 }
 
