@@ -151,7 +151,9 @@ func get(ctx context.Context, r kv.Reader, ref Ref, m proto.Message) error {
 // emit returns false or opts.Limit units were emitted. With unfiltered
 // set, a unit read by readOwn comes to emit as its own value, neither
 // filtered by p nor checked: emit must filter it (filterChecked) unless it
-// does the same in its own pass (rowPlan.decodeOwn).
+// does the same in its own pass (rowPlan.decodeOwn). A forward scan of
+// rows' inline fields runs on its own loop (scanOwn), which reads each
+// row as readOwn does.
 func (e *exec) scanWhole(lo, hi []byte, opts ScanOptions, kind unitKind, n *schema.Node, p *query.Proj, unfiltered bool, emit func(key, wire []byte) (bool, error)) error {
 	if p == nil {
 		p = wholeObject

@@ -17,7 +17,9 @@ import (
 // after the unit was read the walker is already there, so the seek costs
 // nothing. A scan of rows' inline fields reads each row's first key only;
 // when the layout bounds a row's keys to a few (rowNexts: no map under
-// the row), it steps past the rest with Next, cheaper than a seek. In
+// the row), it steps past the rest with Next, cheaper than a seek. (A
+// typed forward scan of rows' inline fields does that on the iterator
+// itself, without a stepper or walker: scanOwn, scanrow.go.) In
 // reverse, a reverse walker finds each unit, one key per unit, and the
 // forward walker reads it in ascending key order. This is the one
 // reverse strategy: a reverse scan holds nothing but the unit being read
