@@ -73,7 +73,9 @@ type directEntry struct {
 	// the filtered value holds none for the decoder to split out.
 	plain bool
 	// dec, when not 0, is 1 + the index of the entry's value decoded
-	// by the field plan in d.decoded[slab] (valLen is then 0).
+	// by the field plan in d.decoded[slab]; valLen is then 0, or, for
+	// an entry read whole (keepWhole), its stored value's length, kept
+	// for dropLast.
 	dec, slab int
 }
 
@@ -259,12 +261,28 @@ func (e *exec) keepWhole(row, key, value []byte) (kept bool, err error) {
 		return false, nil
 	}
 	e.noteFed(key)
+	if !noScalarEntries.Load() {
+		// Checked and decoded in one pass by the field plan of the map's
+		// value type, when it takes the value (it then passes checkValue
+		// and decodes as proto.Unmarshal does); else as below, which
+		// reports any corruption as before.
+		if slab, _, ok := d.decodeEntry(mi, value, wholeEntry, f.Child); ok {
+			d.addDecodedWhole(mi, el.Bytes, value, slab)
+			return true, nil
+		}
+	}
 	if err := checkValue(key, value, f.Child); err != nil {
 		return true, err
 	}
 	d.add(mi, el.Bytes, value, !inlineMap(f.Child))
 	return true, nil
 }
+
+// wholeEntry is the projection of an entry's value read whole: every
+// field kept, so the field plan declines any field it does not decode
+// (unknown fields, extensions, messages, maps, lists, oneofs, fields
+// with presence), which proto.Unmarshal then decodes.
+var wholeEntry = &query.Proj{All: true}
 
 // add keeps aside the entry keyed key of plan.maps[mi] with value
 // (plain: a value that holds no map of its own).
@@ -274,10 +292,25 @@ func (d *directEntries) add(mi int, key, value []byte, plain bool) {
 	d.vals = append(d.vals, value...)
 }
 
-// dropLast forgets the entry kept aside last and returns its value (valid
-// until the next add).
+// addDecodedWhole keeps aside the entry keyed key of plan.maps[mi] whose
+// stored value, read whole, decodeEntry decoded last into
+// d.decoded[slab]; value is kept too, for dropLast.
+func (d *directEntries) addDecodedWhole(mi int, key, value []byte, slab int) {
+	d.addDecoded(mi, key, slab)
+	d.ents[len(d.ents)-1].valLen = len(value)
+	d.vals = append(d.vals, value...)
+}
+
+// dropLast forgets the entry kept aside last (and its decoded value) and
+// returns its stored value (valid until the next add).
 func (d *directEntries) dropLast() []byte {
 	last := d.ents[len(d.ents)-1]
+	if last.dec > 0 {
+		// The slab's last value: the entry was the last one added.
+		ds := &d.decoded[last.slab]
+		ds.n--
+		ds.vals.Index(ds.n).SetZero()
+	}
 	v := d.vals[len(d.vals)-last.valLen:]
 	d.ents = d.ents[:len(d.ents)-1]
 	d.keys = d.keys[:len(d.keys)-last.keyLen]

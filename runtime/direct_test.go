@@ -206,10 +206,10 @@ func TestDirectEntries(t *testing.T) {
 
 // FuzzDirectEntries stores arbitrary bytes as the value of one entry of a
 // user's sessions (or of a copy of it under a key element changed to the
-// fuzzed byte) and reads the page, and the row whole, with and without the
-// entries kept aside from the assembler, and kept aside with and without
-// their scalar plan (scalarplan.go): the same results and the same
-// errors.
+// fuzzed byte) and reads the page, and the row whole (by a query and by
+// DB.Get), with and without the entries kept aside from the assembler,
+// and kept aside with and without their scalar plan (scalarplan.go): the
+// same results and the same errors.
 func FuzzDirectEntries(f *testing.F) {
 	f.Add(byte('b'), false, []byte{0x08, 0x05})
 	f.Add(byte('b'), false, protowire.AppendString(protowire.AppendTag(nil, 1, protowire.BytesType), "x"))
@@ -249,6 +249,21 @@ func FuzzDirectEntries(f *testing.F) {
 			}
 			sameDirectResults(t, text, direct, assembled)
 			sameDirectResults(t, text+" (proto.Unmarshal)", unmarshalled, assembled)
+		}
+		// DB.Get reads the row whole (keepWhole), in the same three ways.
+		ref := must[runtime.Ref](t)(table(t, db, "User").Row(str("u")))
+		var got [3]*testpb.User
+		var errs [3]error
+		for i, on := range [3][2]bool{{true, true}, {true, false}, {false, true}} {
+			runtime.SetDirectEntriesForTest(on[0])
+			runtime.SetScalarEntriesForTest(on[1])
+			got[i] = &testpb.User{}
+			errs[i] = db.Get(ctx, ref, got[i])
+		}
+		for i := range 2 {
+			if fmt.Sprint(errs[i]) != fmt.Sprint(errs[2]) || (errs[2] == nil && !proto.Equal(got[i], got[2])) {
+				t.Fatalf("Get %d: %v %s, assembled %v %s", i, errs[i], querytest.Text(got[i].ProtoReflect()), errs[2], querytest.Text(got[2].ProtoReflect()))
+			}
 		}
 	})
 }

@@ -291,6 +291,31 @@ func EntryPlanForTest(t *Table, fields []string, value []byte) (planned, slow pr
 	return planned, slow, size, bytes.Clone(kept), slowErr, nil
 }
 
+// WholeEntryPlanForTest decodes value, a stored value of t's row type
+// standing for the value of a map entry of that type read whole, in the
+// two ways keepWhole can: the entry plan's one pass (decodeFields with
+// every field kept, wholeEntry) and the path it replaces, checkValue and
+// proto.Unmarshal of the value. planned is nil where the plan declined;
+// slowErr is the old path's error.
+func WholeEntryPlanForTest(t *Table, value []byte) (planned, slow proto.Message, slowErr, err error) {
+	pt := reflect.TypeOf(t.rowType().mt.Zero().Interface())
+	fp := newEntryPlan(pt)
+	if fp == nil {
+		return nil, nil, nil, errNoRowPlan
+	}
+	ptr := reflect.New(pt.Elem())
+	var rs rowStrings
+	if _, ok := fp.decodeFields(ptr.Elem(), value, wholeEntry, t.s.Root, &rs); ok {
+		rs.store(ptr.Elem())
+		planned = ptr.Interface().(proto.Message)
+	}
+	if slowErr = checkValue(nil, value, t.s.Root); slowErr == nil {
+		slow = t.rowType().mt.New().Interface()
+		slowErr = proto.Unmarshal(value, slow)
+	}
+	return planned, slow, slowErr, nil
+}
+
 // CheckKeyUTF8 and CheckUTF8 are checkKeyUTF8 and checkUTF8, for their
 // differential test.
 var (

@@ -34,8 +34,9 @@ var scalarEntryQueries = []string{
 // each wire type appended for a known or unknown field number, a device
 // that is not valid UTF-8, a field repeated), with the projected map
 // entries decoded by their scalar plan and by filter and proto.Unmarshal,
-// under random limits and row chunks, on memkv and Pebble, and requires
-// the same results and the same errors.
+// under random limits and row chunks, and each user read whole by
+// DB.Get (keepWhole's entries), on memkv and Pebble, and requires the
+// same results and the same errors.
 func TestScalarEntriesMatchUnmarshal(t *testing.T) {
 	defer runtime.SetScalarEntriesForTest(true)
 	onEachEngine(t, 25, scalarEntriesSeed, func(t *testing.T, sessions int) {
@@ -73,6 +74,22 @@ func scalarEntriesSeed(t *testing.T, store kv.Store, seed uint64) (sessions int)
 		}
 	}
 	check(t, store.Apply(ctx, b))
+	// Each user read whole with DB.Get: the entries kept aside decoded
+	// by their field plan (keepWhole) and by proto.Unmarshal.
+	for _, id := range ids {
+		ref := must[runtime.Ref](t)(users.Row(str(id)))
+		runtime.SetScalarEntriesForTest(true)
+		planned := &testpb.User{}
+		perr := db.Get(ctx, ref, planned)
+		runtime.SetScalarEntriesForTest(false)
+		slow := &testpb.User{}
+		serr := db.Get(ctx, ref, slow)
+		runtime.SetScalarEntriesForTest(true)
+		if fmt.Sprint(perr) != fmt.Sprint(serr) || (serr == nil && !proto.Equal(planned, slow)) {
+			t.Fatalf("seed %d Get %q: %v %s, with proto.Unmarshal %v %s", seed, id, perr, querytest.Text(planned.ProtoReflect()), serr, querytest.Text(slow.ProtoReflect()))
+		}
+		sessions += len(planned.Sessions)
+	}
 	g := querytest.NewGen(r, db.Catalog())
 	for i := range 40 {
 		text := scalarEntryQueries[r.IntN(len(scalarEntryQueries))]
@@ -164,6 +181,68 @@ func checkEntryPlan(t testing.TB, tbl *runtime.Table, fields []string, value []b
 	return true
 }
 
+// checkWholeEntryPlan is checkEntryPlan for an entry's value read whole
+// (keepWhole: a whole-row Get), against checkValue and proto.Unmarshal
+// of the value: where the plan decodes, the old path must accept the
+// value and decode the same message, bit for bit.
+func checkWholeEntryPlan(t testing.TB, tbl *runtime.Table, value []byte) bool {
+	t.Helper()
+	planned, slow, slowErr, err := runtime.WholeEntryPlanForTest(tbl, value)
+	if err != nil {
+		t.Fatal(err)
+	}
+	switch {
+	case planned == nil:
+		return false
+	case slowErr != nil:
+		t.Fatalf("value %x: the entry plan decoded a whole value the old path refuses: %v", value, slowErr)
+	}
+	gb, err1 := proto.MarshalOptions{Deterministic: true}.Marshal(planned)
+	wb, err2 := proto.MarshalOptions{Deterministic: true}.Marshal(slow)
+	if !proto.Equal(planned, slow) || err1 != nil || err2 != nil || !bytes.Equal(gb, wb) {
+		t.Fatalf("value %x:\nentry plan %v\nunmarshal  %v", value, planned, slow)
+	}
+	return true
+}
+
+// TestWholeEntryPlanMatchesUnmarshal is TestEntryPlanMatchesUnmarshal for
+// values read whole (every field kept): random values of every scalar
+// kind, with the fields the plan declines (optional, repeated, oneof,
+// key columns, a breakout field, unknown numbers) set or appended at
+// random, as Marshal writes them and changed.
+func TestWholeEntryPlanMatchesUnmarshal(t *testing.T) {
+	db := openScalars(t, memkv.New())
+	tbl := table(t, db, "Scalars")
+	r := rand.New(rand.NewPCG(15, 16))
+	decoded, declined := 0, 0
+	for i := range 20000 {
+		m := randomScalars(r)
+		if r.IntN(2) == 0 {
+			// Only the fields the plan decodes, so that many values are
+			// decoded whole.
+			m.Name, m.N, m.Tag, m.Opt, m.Nums, m.Choice, m.BreakoutLevel = "", 0, nil, nil, nil, nil, 0
+		}
+		value := must[[]byte](t)(proto.Marshal(m))
+		if i%2 != 0 {
+			value = mutateWire(r, value)
+			if r.IntN(8) == 0 {
+				value = protowire.AppendString(protowire.AppendTag(value, 17, protowire.BytesType), "\xc3(")
+			}
+		}
+		if checkWholeEntryPlan(t, tbl, value) {
+			decoded++
+		} else {
+			declined++
+		}
+	}
+	if decoded < 5000 || declined < 2000 {
+		t.Errorf("%d values decoded by the entry plan, %d declined: the test should see many of both", decoded, declined)
+	}
+	if testing.Verbose() {
+		t.Logf("%d decoded, %d declined", decoded, declined)
+	}
+}
+
 // TestEntryPlanMatchesUnmarshal checks the entry plan (the field plan of
 // a map value type, scalarplan.go) against the filter and proto.Unmarshal
 // on random values of every scalar kind (Scalars: also proto3 optional,
@@ -221,6 +300,7 @@ func FuzzEntryPlan(f *testing.F) {
 		checkEntryPlan(t, tbl, []string{"b", "i32", "s32", "sf32", "i64", "s64", "sf64", "u32", "f32", "u64", "f64", "fl", "db", "s", "by", "level"}, value)
 		checkEntryPlan(t, tbl, []string{"s", "opt"}, value)
 		checkEntryPlan(t, tbl, []string{"fl"}, value)
+		checkWholeEntryPlan(t, tbl, value)
 	})
 }
 
