@@ -192,7 +192,7 @@ func (d *directEntries) decodeEntry(mi int, value []byte, p *query.Proj, node *s
 		return 0, 0, false
 	}
 	slab, v := d.next(mp.slice)
-	var rs rowStrings
+	rs := rowStrings{arena: &d.strs}
 	if size, ok = fp.decodeFields(v, value, p, node, &rs); !ok {
 		v.SetZero()
 		return 0, 0, false
