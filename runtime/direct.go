@@ -48,13 +48,6 @@ type directEntries struct {
 	// decodes allocate a new slab; the values of any other slab are
 	// copied out and the slab kept, zeroed, for the next row (see fill).
 	decoded []decodedSlab
-	// strs is the blocks the decoded values' strings are cut from, one
-	// row's (start drops them): the first entry's strings get a block of
-	// their size, the others share blocks of 128 bytes doubling up to
-	// 4 KiB, instead of one allocation an entry; a string kept from a
-	// result keeps alive its block, with the strings of the same row's
-	// other entries (see stringArena).
-	strs stringArena
 	// hint sizes a slab allocated for the map scan being read: its page
 	// size (first:), bounded; 0 when it has none (see slabSize).
 	hint int
@@ -99,7 +92,6 @@ var noScalarEntries atomic.Bool
 func (d *directEntries) start(p *msgPlan, n *schema.Node) {
 	d.on, d.plan, d.node = p != nil && len(p.maps) > 0 && !noDirectEntries.Load(), p, n
 	d.ents, d.keys, d.vals = d.ents[:0], d.keys[:0], d.vals[:0]
-	d.strs = stringArena{}
 	d.clearDecoded()
 }
 
@@ -121,7 +113,6 @@ func (d *directEntries) stop() { d.on = false }
 // trim drops buffers grown past max (see exec.release).
 func (d *directEntries) trim(max int) {
 	d.clearDecoded()
-	d.strs = stringArena{}
 	if cap(d.keys) > max || cap(d.vals) > max || cap(d.ents) > max/16 || cap(d.wire) > max/32 {
 		*d = directEntries{}
 	}

@@ -168,12 +168,15 @@ func BenchmarkPointQuery(b *testing.B) {
 			})
 		}
 	}
-	// The typed Get, with the row's entries kept aside (direct) and all
-	// fed to the assembler, interleaved.
-	for _, path := range []string{"direct", "assembled", "direct", "assembled"} {
+	// The typed Get, with the row's entries kept aside (direct), kept
+	// aside decoded by proto.Unmarshal rather than their field plan
+	// (unmarshal) and all fed to the assembler, interleaved.
+	for _, path := range []string{"direct", "unmarshal", "assembled", "direct", "unmarshal", "assembled"} {
 		b.Run("whole/get/"+path, func(b *testing.B) {
-			runtime.SetDirectEntriesForTest(path == "direct")
+			runtime.SetDirectEntriesForTest(path != "assembled")
+			runtime.SetScalarEntriesForTest(path != "unmarshal")
 			defer runtime.SetDirectEntriesForTest(true)
+			defer runtime.SetScalarEntriesForTest(true)
 			benchGet(b, db, usersT, id)
 		})
 	}

@@ -18,20 +18,22 @@ import (
 // does for the fields planKind admits), the others skipped, as the filter
 // (exec.filterChecked) skips them. It serves both one-pass decodes: a row
 // scan's rows (rowPlan, rowplan.go, whose field plan holds the kept fields
-// only) and a query's projected map entries kept aside from the assembler
-// (directEntry, direct.go), whose field plan, one per map value type
-// (mapPlan.entryPlan), holds every field such a coder decodes.
+// only) and the map entries kept aside from the assembler, a query's
+// projected ones (directEntry, direct.go) and those of a row read whole
+// (keepWhole: a whole-row Get, every field kept), whose field plan, one
+// per map value type (mapPlan.entryPlan), holds every field such a coder
+// decodes.
 //
 // A value holding a kept field the plan does not decode (or one the Go
 // type does not know, or one stored otherwise than inline), a wire type
 // other than the field's, a malformed field (kept or not) or a string that
 // is not valid UTF-8 is declined: the caller then filters, checks and
 // decodes the value the way the plan replaces (for an entry: kept aside
-// filtered, decoded by fillMaps with proto.Unmarshal), which sets it or
-// reports the corruption exactly as before. An entry's decoded value is
-// neither copied aside nor decoded by proto.Unmarshal: it lies in a slab
-// of such values that fill hands to the map whole (directEntries.decoded),
-// where it is the entry's slot.
+// filtered, or whole, decoded by fillMaps with proto.Unmarshal), which
+// sets it or reports the corruption exactly as before. An entry's decoded
+// value is neither copied aside nor decoded by proto.Unmarshal: it lies
+// in a slab of such values that fill hands to the map whole
+// (directEntries.decoded), where it is the entry's slot.
 
 // fieldPlan decodes values of one generated Go message type.
 type fieldPlan struct {
@@ -192,7 +194,7 @@ func (d *directEntries) decodeEntry(mi int, value []byte, p *query.Proj, node *s
 		return 0, 0, false
 	}
 	slab, v := d.next(mp.slice)
-	rs := rowStrings{arena: &d.strs}
+	var rs rowStrings
 	if size, ok = fp.decodeFields(v, value, p, node, &rs); !ok {
 		v.SetZero()
 		return 0, 0, false
