@@ -27,7 +27,10 @@ import (
 // the one the assembled bytes give. Any entry this path does not take as is
 // (a key that is not one valid UTF-8 string element of the map, a resumed
 // entry) goes through the assembler as before, and decodeRow adds the
-// entries kept aside to what the decode made of it.
+// entries kept aside to what the decode made of it. A value the field
+// plan of the map's value type takes is decoded as it is kept aside
+// (scalarplan.go), for a projected entry (directEntry) and for one of a
+// row read whole (keepWhole) alike, and fill sets it as it lies.
 
 // directEntries collects the entries kept aside for the row being read.
 type directEntries struct {
