@@ -45,10 +45,11 @@
 //
 // An engine may also offer cheaper forms of common calls, each defined as
 // exactly what a general call does: [LatestUpdater] (Update without a
-// snapshot), [KeyUpdater] (a read-modify-write of one key) and
-// [KeySetter] (Apply of a one-operation batch). Callers test for them and
-// fall back to the general call; kv/kvtest checks KeyUpdater and
-// KeySetter on the engines that offer them.
+// snapshot), [KeyUpdater] (a read-modify-write of one key), [KeySetter]
+// (Apply of a one-operation batch) and [KeyMerger] (a blind write of a
+// field patch, which the store applies when the key is read). Callers
+// test for them and fall back to the general call; kv/kvtest checks
+// KeyUpdater, KeySetter and KeyMerger on the engines that offer them.
 //
 // # Buffer ownership
 //
@@ -304,4 +305,33 @@ type KeyUpdater interface {
 type KeySetter interface {
 	SetKey(ctx context.Context, key, value []byte) error
 	DeleteKey(ctx context.Context, key []byte) error
+}
+
+// KeyMerger is implemented by stores that can write a field patch to one
+// key without reading it: a blind write that the store applies to the
+// key's value when the key is read (package kv/fieldpatch defines the
+// patch: remove some field numbers' records from the value, a protobuf
+// fragment, and append new ones).
+//
+// MergeKey stores under key the result of applying patch to key's newest
+// value (to a missing value when key is missing, so that key then exists
+// holding the patch's appended bytes): exactly Apply of a Batch holding
+// one Set of that result, had the caller read the newest value at the
+// moment of the write. Like SetKey it is a blind write, ordered with the
+// store's other commits as Apply is: it never conflicts, but a
+// transaction that read key, or iterated over a range holding it, and
+// commits after it conflicts with it. A patch that fieldpatch.Check
+// refuses fails with an error wrapping ErrInvalid, as do an empty key, a
+// cancelled ctx with its error and a closed store with ErrClosed; none of
+// them writes anything. Every read (Get, iterators, transactions) sees
+// the merged value, never a patch. key and patch are not retained.
+//
+// CanMerge reports whether MergeKey is available: a store may implement
+// the interface and still not merge (kv/pebblekv on a store created with
+// another merge operator). When it reports false, MergeKey fails with an
+// error wrapping errors.ErrUnsupported, writing nothing, and callers
+// read-modify-write instead.
+type KeyMerger interface {
+	MergeKey(ctx context.Context, key, patch []byte) error
+	CanMerge() bool
 }

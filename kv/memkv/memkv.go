@@ -53,6 +53,7 @@ import (
 	"github.com/tidwall/btree"
 
 	"github.com/protoql/protoql/kv"
+	"github.com/protoql/protoql/kv/fieldpatch"
 	"github.com/protoql/protoql/kv/internal/occ"
 )
 
@@ -103,7 +104,10 @@ type Store struct {
 	closed atomic.Bool
 }
 
-var _ kv.Store = (*Store)(nil)
+var (
+	_ kv.Store     = (*Store)(nil)
+	_ kv.KeyMerger = (*Store)(nil)
+)
 
 // New returns an empty store.
 func New(opts ...Option) *Store {
@@ -165,6 +169,38 @@ func (s *Store) Apply(ctx context.Context, b *kv.Batch) error {
 		return nil
 	})
 }
+
+// MergeKey implements kv.KeyMerger: a blind write of key whose value is
+// the patch applied to key's newest value, computed when the write is
+// committed (memkv keeps no patches: its reads are of plain values).
+func (s *Store) MergeKey(ctx context.Context, key, patch []byte) error {
+	if s.closed.Load() {
+		return errClosed
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("memkv: apply: %w", err)
+	}
+	if len(key) == 0 {
+		return fmt.Errorf("memkv: apply: %w: empty key", kv.ErrInvalid)
+	}
+	if err := fieldpatch.Check(patch); err != nil {
+		return fmt.Errorf("memkv: apply: %w: %w", kv.ErrInvalid, err)
+	}
+	return s.occ.Commit(nil, nil, func() *occ.WriteSet { return &occ.WriteSet{Points: [][]byte{bytes.Clone(key)}} }, func() error {
+		var v []byte
+		if e, ok := s.master.Get(entry{key: key}); ok {
+			v = fieldpatch.Merge(nil, e.value, patch)
+		} else {
+			v = fieldpatch.Value(nil, patch)
+		}
+		s.master.Set(entry{key: bytes.Clone(key), value: v})
+		s.publish()
+		return nil
+	})
+}
+
+// CanMerge implements kv.KeyMerger: memkv always merges.
+func (s *Store) CanMerge() bool { return true }
 
 // applyOps applies ops to master and publishes the result; the commit lock
 // must be held.

@@ -150,6 +150,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"sync/atomic"
 
 	"github.com/cockroachdb/pebble/v2"
 
@@ -173,6 +174,10 @@ type Store struct {
 	write writer
 
 	iters iterSet // open Store-level iterators, closed by Close
+
+	// merges counts MergeKey's merges (merge.go); nil when the store's
+	// merge operator is not MergerName's, so that it cannot merge.
+	merges atomic.Pointer[mergeCounts]
 }
 
 var (
@@ -180,6 +185,7 @@ var (
 	_ kv.LatestUpdater = (*Store)(nil)
 	_ kv.KeyUpdater    = (*Store)(nil)
 	_ kv.KeySetter     = (*Store)(nil)
+	_ kv.KeyMerger     = (*Store)(nil)
 )
 
 // Open opens the Pebble database in dir, creating it if needed.
@@ -198,12 +204,20 @@ func Open(dir string, opts ...Option) (*Store, error) {
 	if err := checkWALTail(po, dir, o.WALRecovery, o.logger(po)); err != nil {
 		return nil, fmt.Errorf("pebblekv: open %s: %w", dir, err)
 	}
+	canMerge := chooseMerger(po, dir)
+	var counts atomic.Pointer[mergeCounts] // set once the store exists; a flush before finds none
+	po.EventListener = flushListener(po.EventListener, &counts)
 	db, err := pebble.Open(dir, po)
 	if err != nil {
 		return nil, openError(dir, err)
 	}
 	s := &Store{db: db, g: guard.New()}
 	s.write.init(db, po.Comparer, o.Sync, po.WALFailover == nil, o.MaxTxnLifetime)
+	if canMerge {
+		c := newMergeCounts()
+		s.merges.Store(c)
+		counts.Store(c)
+	}
 	return s, nil
 }
 
@@ -298,19 +312,19 @@ func (s *Store) UpdateLatest(ctx context.Context, fn func(kv.Txn) error) error {
 // SetKey implements kv.KeySetter: Apply of a batch holding one Set,
 // without the batch.
 func (s *Store) SetKey(ctx context.Context, key, value []byte) error {
-	return s.setKey(ctx, key, value, false)
+	return s.setKey(ctx, key, value, opSet)
 }
 
 // DeleteKey implements kv.KeySetter: Apply of a batch holding one
 // Delete, without the batch.
 func (s *Store) DeleteKey(ctx context.Context, key []byte) error {
-	return s.setKey(ctx, key, nil, true)
+	return s.setKey(ctx, key, nil, opDelete)
 }
 
-// setKey is SetKey (DeleteKey with del set). Its errors are Apply's, word
+// setKey is SetKey (DeleteKey with op opDelete). Its errors are Apply's, word
 // for word (a caller falling back to Apply reports the same), but for the
 // empty key, which a kv.Batch refuses before Apply.
-func (s *Store) setKey(ctx context.Context, key, value []byte, del bool) error {
+func (s *Store) setKey(ctx context.Context, key, value []byte, op keyOp) error {
 	if !s.g.Enter() {
 		return errClosed
 	}
@@ -321,7 +335,7 @@ func (s *Store) setKey(ctx context.Context, key, value []byte, del bool) error {
 	if len(key) == 0 {
 		return fmt.Errorf("pebblekv: apply: %w: empty key", kv.ErrInvalid)
 	}
-	if err := s.write.setKey(key, value, del); err != nil {
+	if err := s.write.setKey(key, value, op); err != nil {
 		return fmt.Errorf("pebblekv: apply: %w", err)
 	}
 	return nil

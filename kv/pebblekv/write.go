@@ -415,13 +415,22 @@ func (w *writer) attemptKey(key []byte, fn func([]byte, bool) ([]byte, bool, err
 	return w.sync()
 }
 
-// setKey commits the one write of key (kv.KeySetter): value, or its
-// deletion when del is set. It is apply for a one-operation batch, without
+// keyOp is the one operation of setKey.
+type keyOp uint8
+
+const (
+	opSet keyOp = iota
+	opDelete
+	opMerge // value is a fieldpatch patch (kv.KeyMerger)
+)
+
+// setKey commits the one write of key (kv.KeySetter, kv.KeyMerger): value,
+// its deletion, or value merged (op). It is apply for a one-operation batch, without
 // the kv.Batch and its operation slice: the Pebble batch is built straight
 // from key and value, and the commit item names the key, whose point write
 // set it gives the log (WriteSet), so that a transaction that read key
 // conflicts with it as with Apply's.
-func (w *writer) setKey(key, value []byte, del bool) error {
+func (w *writer) setKey(key, value []byte, op keyOp) error {
 	it := itemPool.Get().(*commitItem)
 	defer func() {
 		if it.b != nil {
@@ -433,9 +442,12 @@ func (w *writer) setKey(key, value []byte, del bool) error {
 	it.key, it.size = key, len(key)+len(value)+16
 	it.b = w.db.NewBatchWithSize(it.size)
 	var err error
-	if del {
+	switch op {
+	case opDelete:
 		err = it.b.Delete(key, nil)
-	} else {
+	case opMerge:
+		err = it.b.Merge(key, value, nil)
+	default:
 		err = it.b.Set(key, value, nil)
 	}
 	if err != nil {
