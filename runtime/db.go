@@ -42,7 +42,10 @@ const (
 type DB struct {
 	store kv.Store
 	// keys is store's kv.KeySetter, nil if it offers none (DB.setKey).
-	keys   kv.KeySetter
+	keys kv.KeySetter
+	// merger is store's kv.KeyMerger when it can merge (CanMerge at
+	// Open), nil otherwise (DB.updateInlineField).
+	merger kv.KeyMerger
 	cat    *schema.Catalog
 	ns     []byte
 	tables map[uint32]*Table
@@ -95,6 +98,9 @@ func Open(ctx context.Context, store kv.Store, opts ...Option) (*DB, error) {
 	}
 	db := &DB{store: store, tables: map[uint32]*Table{}, obs: obs}
 	db.keys, _ = store.(kv.KeySetter)
+	if km, ok := store.(kv.KeyMerger); ok && km.CanMerge() {
+		db.merger = km
+	}
 	if o.namespace != nil {
 		db.ns = namespacePrefix(*o.namespace)
 	}

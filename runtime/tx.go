@@ -270,12 +270,23 @@ func (db *DB) UpdateInline(ctx context.Context, ref Ref, fn func(protoreflect.Me
 // setter's fn (num not 0), which only sets the field, runs in a
 // transaction without a snapshot where the store offers it
 // (kv.LatestUpdater), and any other fn in a transaction of its own.
+//
+// A setter of a number, bool or enum field (set not zero) of such an
+// object, on a store that can merge (kv.KeyMerger), reads nothing: it
+// writes a field patch (mergePatch), which the store applies to the
+// value when the key is read, a blind write whose result is the value
+// the read-modify-write would write, up to the order of the fields.
 func (db *DB) updateInlineField(ctx context.Context, ref Ref, num protoreflect.FieldNumber, set scalarSet, fn func(protoreflect.Message) error) error {
 	ctx, ob := db.obs.start(ctx, "protoql.UpdateInline", db.obs.writeDur)
 	c := inlineCallPool.Get().(*inlineCall) // what the store's function needs, without an allocation
 	c.ctx, c.db, c.ref, c.num, c.set, c.fn, c.attempts = ctx, db, ref, num, set, fn, 0
 	var err error
-	if ku, ok := db.store.(kv.KeyUpdater); ok && ref.apart == nil && inlineTarget(ref) == nil && !inlineIndexed(ref) {
+	own := ref.apart == nil && inlineTarget(ref) == nil && !inlineIndexed(ref)
+	if p, ok := mergePatch(c.buf[:0], db.merger, ref, num, set, own); ok {
+		c.attempts = 1
+		err = db.merger.MergeKey(ctx, ref.key, p)
+		c.buf = p[:0]
+	} else if ku, ok := db.store.(kv.KeyUpdater); ok && own {
 		err = ku.UpdateKey(ctx, ref.key, c.runKeyFn)
 	} else if lu, ok := db.store.(kv.LatestUpdater); ok && num != 0 {
 		err = lu.UpdateLatest(ctx, c.runFn)

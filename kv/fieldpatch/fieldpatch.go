@@ -38,11 +38,11 @@
 package fieldpatch
 
 import (
-	"bytes"
 	"encoding/binary"
 	"errors"
 	"io"
 	"slices"
+	"sync"
 )
 
 // Version is the patch encoding this package writes (the byte after the
@@ -103,7 +103,8 @@ func Check(p []byte) error {
 	if !IsPatch(p) {
 		return errors.New("fieldpatch: invalid patch: the first byte is not 0x00")
 	}
-	if _, _, ok := parse(p, nil); !ok {
+	var nb [8]uint32
+	if _, _, ok := parse(p, nb[:0]); !ok {
 		return errors.New("fieldpatch: invalid patch: malformed")
 	}
 	return nil
@@ -264,8 +265,7 @@ func appendWithout(dst, b []byte, s []uint32) ([]byte, bool) {
 // with the patch applied when older is a base, the composed patch when
 // both are patches, and the poison value for bad bytes.
 func Merge(dst, older, newer []byte) []byte {
-	var m Merger
-	m.vals = [][]byte{older, newer}
+	m := Merger{vals: [][]byte{older, newer}}
 	return m.result(dst, false)
 }
 
@@ -273,50 +273,68 @@ func Merge(dst, older, newer []byte) []byte {
 // older is stored: v itself for a base, B of a patch (what it appends to a
 // missing value), or the poison value.
 func Value(dst, v []byte) []byte {
-	var m Merger
-	m.vals = [][]byte{v}
+	m := Merger{vals: [][]byte{v}}
 	return m.result(dst, true)
 }
 
 // Merger merges a key's values, oldest to newest, in the shape of Pebble's
 // ValueMerger (MergeNewer, MergeOlder, Finish), so that a Pebble Merger
-// can hand it out as it is. It keeps copies of the values and merges them
-// at Finish, in one pass: the newest base, then each later patch, each
-// piece without the records of the fields patched after it. A Merger is
-// used once, by one goroutine.
+// can hand it out as it is. It keeps copies of the values, in one buffer,
+// and merges them at Finish, in one pass: the newest base, then each
+// later patch, each piece without the records of the fields patched after
+// it. A Merger is used once, by one goroutine; Mergers are pooled: the
+// Closer Finish returns puts it back.
 type Merger struct {
-	vals [][]byte // oldest first, unless reversed
-	// reversed says vals is newest first (the values came by
-	// MergeOlder).
-	reversed bool
-	buf      []byte // the filtered patches' bytes, at Finish
+	data  []byte // the values added, back to back
+	spans []span // their places in data, in the order added
+	// older says the values after the first came by MergeOlder (so
+	// spans is newest first), not MergeNewer.
+	older bool
+	vals  [][]byte // the values, oldest first, at Finish
+	buf   []byte   // the filtered patches' bytes, at Finish
+	out   []byte   // Finish's result
+	// set and nums are Finish's sets of field numbers.
+	set, nums []uint32
 }
+
+type span struct{ from, to int }
+
+var mergerPool = sync.Pool{New: func() any { return new(Merger) }}
+
+// maxPooled is the most bytes a pooled Merger's buffers keep.
+const maxPooled = 64 << 10
 
 // NewMerger returns a Merger holding a copy of v, the first value of a
 // merge.
 func NewMerger(v []byte) *Merger {
-	m := &Merger{}
-	m.vals = append(m.vals, bytes.Clone(v))
+	m := mergerPool.Get().(*Merger)
+	m.add(v)
 	return m
+}
+
+func (m *Merger) add(v []byte) {
+	from := len(m.data)
+	m.data = append(m.data, v...)
+	m.spans = append(m.spans, span{from, len(m.data)})
 }
 
 // MergeNewer adds a value newer than every value added so far.
 func (m *Merger) MergeNewer(v []byte) error {
-	if m.reversed && len(m.vals) > 1 {
-		slices.Reverse(m.vals)
+	if m.older && len(m.spans) > 1 {
+		slices.Reverse(m.spans)
 	}
-	m.reversed = false
-	m.vals = append(m.vals, bytes.Clone(v))
+	m.older = false
+	m.add(v)
 	return nil
 }
 
 // MergeOlder adds a value older than every value added so far.
 func (m *Merger) MergeOlder(v []byte) error {
-	if !m.reversed && len(m.vals) > 1 {
-		slices.Reverse(m.vals)
+	if !m.older && len(m.spans) > 1 {
+		slices.Reverse(m.spans)
 	}
-	m.reversed = true
-	m.vals = append(m.vals, bytes.Clone(v))
+	m.older = true
+	m.add(v)
 	return nil
 }
 
@@ -324,13 +342,30 @@ func (m *Merger) MergeOlder(v []byte) error {
 // them is a base or includesBase says the oldest value added is the
 // oldest stored (a patch then applies to a missing value), otherwise the
 // composed patch. It never fails; see the package doc for bad bytes. The
-// result is m's and is not modified afterwards.
+// result is m's, valid until the Closer returned (m) is closed, and not
+// modified before.
 func (m *Merger) Finish(includesBase bool) ([]byte, io.Closer, error) {
-	if m.reversed {
-		slices.Reverse(m.vals)
-		m.reversed = false
+	if m.older {
+		slices.Reverse(m.spans)
+		m.older = false
 	}
-	return m.result(nil, includesBase), nil, nil
+	m.vals = m.vals[:0]
+	for _, sp := range m.spans {
+		m.vals = append(m.vals, m.data[sp.from:sp.to])
+	}
+	m.out = m.result(m.out[:0], includesBase)
+	return m.out, m, nil
+}
+
+// Close returns m to the pool; m and Finish's result must not be used
+// afterwards.
+func (m *Merger) Close() error {
+	if cap(m.data) > maxPooled || cap(m.out) > maxPooled || cap(m.buf) > maxPooled {
+		return nil
+	}
+	*m = Merger{data: m.data[:0], spans: m.spans[:0], vals: m.vals[:0], buf: m.buf[:0], out: m.out[:0], set: m.set[:0], nums: m.nums[:0]}
+	mergerPool.Put(m)
+	return nil
 }
 
 // result merges m.vals (oldest first) into dst; see Finish.
@@ -350,10 +385,10 @@ func (m *Merger) result(dst []byte, includesBase bool) []byte {
 	// Walk the patches newest first: each contributes its B without the
 	// fields patched after it (the set s so far), filtered into m.buf;
 	// the base keeps the fields no patch names.
-	type span struct{ from, to int }
 	var small [4]span
 	spans := small[:0]
-	var s, nums []uint32
+	s, nums := m.set[:0], m.nums[:0]
+	defer func() { m.set, m.nums = s[:0], nums[:0] }()
 	buf := m.buf[:0]
 	for i := len(patches) - 1; i >= 0; i-- {
 		var b []byte
