@@ -11,6 +11,27 @@
 // that neither read nor touch the parent's value; inline setters
 // read-modify-write the small parent value inside a transaction.
 //
+// One deviation from DESIGN.md §4, which has every inline setter read and
+// rewrite the value: on a store that can merge (kv.KeyMerger: kv/pebblekv
+// stores created since protoql.fieldpatch.v1, kv/memkv), a typed setter
+// of a number, bool or enum inline field (a generated ….Set, outside
+// DB.Update) of an object with no index on its inline fields and nothing
+// stored apart writes blind: a field patch (kv/fieldpatch: remove the
+// field, or every member of its oneof, and append its new encoding, none
+// for a zero value without presence) that the store applies when the key
+// is read. Its result is the read-modify-write's, up to the order of the
+// fields in the value, with the same validation before anything is
+// written, the upsert of a missing object and last-writer-wins; it costs
+// no read, so its cost does not grow with the store (bench/README.md,
+// growth curve). What it does not check: the value-size limit of the
+// whole value (a number adds at most 15 bytes to it), and a stored value
+// that is corrupt, which a read-modify-write refuses to update and a
+// patch leaves corrupt (the merge keeps the damage visible to every
+// reader instead of failing). Strings, bytes, messages, Clear,
+// UpdateInline and setters inside a transaction read-modify-write; so
+// does every setter on kv/remotekv, kv/tikvkv and a pebblekv store created
+// by protoql v0.1.0 (Pebble's "pebble.concatenate" merger).
+//
 // Every write path stores only what the read path accepts: extensions and
 // unknown fields with free numbers are kept in the object's value and read
 // back; unknown fields carrying a declared field's number, strings that

@@ -3,6 +3,7 @@ package runtime_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -376,4 +377,33 @@ func TestInlineSetterMergesBlind(t *testing.T) {
 	want.Registered = 7
 	want.Sessions["session-01"] = &testpb.Session{ExpiresUs: 9, Device: "tablet", Geo: &testpb.Geo{Lat: 1.5}}
 	wantEqual(t, "after the setters", want, got)
+}
+
+// TestMergeIntoCorruptValue checks that a patch merged into a value that
+// does not parse leaves the key's value corrupt for every reader: Get
+// fails with a CorruptError naming the key, and so does a later
+// read-modify-write setter, instead of a panic or a silently repaired
+// value.
+func TestMergeIntoCorruptValue(t *testing.T) {
+	ctx := context.Background()
+	for _, s := range []kv.Store{openPebble(t), memkv.New()} {
+		db := openDB(t, s)
+		users := must[testpb.UserTable](t)(testpb.NewUserTable(db))
+		check(t, users.Put(ctx, userWithSessions("u", 1)))
+		e := users.Row("u").Sessions().Entry("session-00")
+		ref := must[runtime.Ref](t)(e.Handle.Ref())
+		var b kv.Batch
+		check(t, b.Set(ref.Key(), []byte{0x08})) // a varint cut short
+		check(t, s.Apply(ctx, &b))
+		check(t, e.ExpiresUs().Set(ctx, 5)) // blind: reads nothing
+		_, err := e.Get(ctx)
+		var ce *runtime.CorruptError
+		if !errors.As(err, &ce) || !bytes.Equal(ce.Key, ref.Key()) {
+			t.Errorf("%T: Get after a merge into a corrupt value: %v, want a CorruptError of key %x", s, err, ref.Key())
+		}
+		err = e.Device().Set(ctx, "x") // a read-modify-write
+		if !errors.As(err, &ce) || !bytes.Equal(ce.Key, ref.Key()) {
+			t.Errorf("%T: string setter after a merge into a corrupt value: %v, want a CorruptError of key %x", s, err, ref.Key())
+		}
+	}
 }

@@ -36,6 +36,12 @@
 // started. Inside Update, an iterator sees the writes the transaction made
 // before it was opened, not later ones (as with Pebble's indexed batches).
 //
+// # Field patches
+//
+// memkv implements kv.KeyMerger (CanMerge is always true): MergeKey
+// applies the patch to the key's value when it commits, under the commit
+// lock, and stores the plain result, so readers never see a patch.
+//
 // # Buffer ownership
 //
 // The store copies every key and value it is given and every value Get

@@ -64,6 +64,17 @@
 // typed breakout setters use them for a field with no index and nothing
 // apart.
 //
+// MergeKey (kv.KeyMerger) writes a field patch (package kv/fieldpatch) as
+// a Pebble merge operand, logged with the key as its write set as SetKey's
+// write is; the store's merge operator, MergerName, applies patches when
+// the key is read, and compactions compose them. protoql's typed setters
+// of number, bool and enum inline fields use it where they would use
+// UpdateKey, so they read nothing. Every 16th merge of a key is made a
+// read-modify-write (merge.go), so that a read merges a bounded number of
+// patches. A store created by protoql v0.1.0, with Pebble's default
+// merger, is opened with that merger and cannot merge (CanMerge false;
+// see MergerName).
+//
 // Apply is a blind write: it is never checked and never fails with a
 // conflict, but it is logged, so it conflicts with a transaction that read
 // what it writes; a DeleteRange (blind or in a transaction) conflicts with

@@ -65,6 +65,14 @@
 // cut short by Close, fail with kv.ErrClosed. The errors keep their gRPC
 // status (status.FromError works on them).
 //
+// # Optional interfaces
+//
+// The client offers none of kv's optional interfaces (kv.KeyUpdater,
+// kv.KeySetter, kv.KeyMerger...): a call through the network costs a
+// round trip whatever its form, and a field patch (kv.KeyMerger) would need
+// the server's store to merge. protoql's runtime falls back to the general
+// calls: its inline setters read-modify-write in a transaction.
+//
 // # Limits
 //
 // A value, a batch and a transaction's buffered writes must fit the

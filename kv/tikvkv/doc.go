@@ -116,6 +116,13 @@
 // range tombstone, and is bounded. Transactions have size limits. A commit
 // is durable once TiKV's Raft groups have replicated it to a majority.
 //
+// # Optional interfaces
+//
+// The store offers none of kv's optional interfaces (kv.KeyUpdater,
+// kv.KeySetter, kv.KeyMerger...). TiKV has no merge operator for
+// kv.KeyMerger's field patches, so protoql's inline setters
+// read-modify-write in a transaction on it.
+//
 // # The nested module and gRPC
 //
 // client-go needs grpc v1.65 or older (it uses
