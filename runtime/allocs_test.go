@@ -18,7 +18,7 @@ import (
 // see observe.go) allocate nothing. The entry setter's 2 are the key
 // buffer of its three keys (row, map, entry) and Inline.Set's closure; on
 // Pebble it is a blind write of a field patch (kv.KeyMerger), whose call,
-// patch buffer and commit item are pooled, and every 16th of a key a
+// patch buffer and commit item are pooled, and every 8th of a key a
 // single-key read-modify-write (kv.KeyUpdater) whose registration is
 // pooled too and whose read merges the key's patches in a pooled merger. The Put's map
 // entries are read from the Go map (goPlan), without an allocation per

@@ -16,6 +16,7 @@ import (
 	"github.com/protoql/protoql/internal/testpb"
 	"github.com/protoql/protoql/kv"
 	"github.com/protoql/protoql/kv/memkv"
+	"github.com/protoql/protoql/kv/pebblekv"
 	"github.com/protoql/protoql/query"
 	"github.com/protoql/protoql/runtime"
 )
@@ -405,5 +406,40 @@ func TestMergeIntoCorruptValue(t *testing.T) {
 		if !errors.As(err, &ce) || !bytes.Equal(ce.Key, ref.Key()) {
 			t.Errorf("%T: string setter after a merge into a corrupt value: %v, want a CorruptError of key %x", s, err, ref.Key())
 		}
+	}
+}
+
+// BenchmarkGetMerged measures a Get of a user with 10 sessions whose
+// entries hold plain values (after a Put) against one whose entries each
+// hold 7 pending field patches in the memtable (the most a key gets
+// before pebblekv's read-modify-write: every 8th merge), on Pebble:
+// BenchmarkGetMerged/{plain,merged}.
+func BenchmarkGetMerged(b *testing.B) {
+	ctx := context.Background()
+	s, err := pebblekv.Open(b.TempDir(), pebblekv.WithSync(false))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	db := openDB(b, s)
+	users := must[testpb.UserTable](b)(testpb.NewUserTable(db))
+	for _, id := range []string{"plain", "merged"} {
+		check(b, users.Put(ctx, userWithSessions(id, 10)))
+	}
+	for k := range 10 {
+		e := users.Row("merged").Sessions().Entry(fmt.Sprintf("session-%02d", k))
+		for i := range 7 {
+			check(b, e.ExpiresUs().Set(ctx, int64(i+1)))
+		}
+	}
+	for _, id := range []string{"plain", "merged"} {
+		b.Run(id, func(b *testing.B) {
+			row := users.Row(id)
+			for b.Loop() {
+				if _, err := row.Get(ctx); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }

@@ -114,6 +114,16 @@ func Check(p []byte) error {
 // nums[:0]) and its appended bytes, reporting false for anything but a
 // well-formed patch of this Version (the poison value included).
 func parse(p []byte, nums []uint32) ([]uint32, []byte, bool) {
+	nums, b, ok := parseHead(p, nums)
+	if !ok || !wellFormed(b) {
+		return nil, nil, false
+	}
+	return nums, b, true
+}
+
+// parseHead is parse without the check of the appended bytes, which its
+// caller walks anyway.
+func parseHead(p []byte, nums []uint32) ([]uint32, []byte, bool) {
 	if len(p) < 2 || p[0] != 0 || p[1] != Version {
 		return nil, nil, false
 	}
@@ -133,9 +143,6 @@ func parse(p []byte, nums []uint32) ([]uint32, []byte, bool) {
 		nums = append(nums, uint32(f))
 		prev = f
 		b = b[n:]
-	}
-	if !wellFormed(b) {
-		return nil, nil, false
 	}
 	return nums, b, true
 }
@@ -393,12 +400,12 @@ func (m *Merger) result(dst []byte, includesBase bool) []byte {
 	for i := len(patches) - 1; i >= 0; i-- {
 		var b []byte
 		var ok bool
-		if nums, b, ok = parse(patches[i], nums); !ok {
+		if nums, b, ok = parseHead(patches[i], nums); !ok {
 			return append(dst, poison...)
 		}
 		from := len(buf)
-		if buf, ok = appendWithout(buf, b, s); !ok {
-			return append(dst, poison...) // parse checked b: not reached
+		if buf, ok = appendWithout(buf, b, s); !ok { // checks b
+			return append(dst, poison...)
 		}
 		spans = append(spans, span{from, len(buf)})
 		for _, n := range nums {

@@ -92,7 +92,11 @@ type Options struct {
 	// that logs only errors (Pebble's default also logs routine events,
 	// such as WAL replay, on every Open); an unset EventListener.DataCorruption becomes one that
 	// logs the corruption through the logger's Errorf (Pebble's default
-	// calls Fatalf, which exits; see the package doc).
+	// calls Fatalf, which exits; see the package doc); an unset Merger
+	// becomes MergerName's field-patch merger, or Pebble's default for a
+	// store whose OPTIONS file names it (a store of protoql v0.1.0). A
+	// Merger set here is used as it is, and the store merges
+	// (kv.KeyMerger) only if it is named MergerName.
 	Pebble *pebble.Options
 }
 

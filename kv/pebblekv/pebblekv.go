@@ -69,7 +69,7 @@
 // write is; the store's merge operator, MergerName, applies patches when
 // the key is read, and compactions compose them. protoql's typed setters
 // of number, bool and enum inline fields use it where they would use
-// UpdateKey, so they read nothing. Every 16th merge of a key is made a
+// UpdateKey, so they read nothing. Every 8th merge of a key is made a
 // read-modify-write (merge.go), so that a read merges a bounded number of
 // patches. A store created by protoql v0.1.0, with Pebble's default
 // merger, is opened with that merger and cannot merge (CanMerge false;
