@@ -443,3 +443,39 @@ func BenchmarkGetMerged(b *testing.B) {
 		})
 	}
 }
+
+// TestDuplicateRecordsLastWins checks that the readers take the last of
+// two records of one field in a stored value, as protobuf does: a merge
+// never leaves two (it removes the field before appending it), but a
+// value written otherwise may hold them. Get, the query (the direct entry
+// decoders) and a read-modify-write setter see the later record.
+func TestDuplicateRecordsLastWins(t *testing.T) {
+	ctx := context.Background()
+	s := openPebble(t)
+	db := openDB(t, s)
+	users := must[testpb.UserTable](t)(testpb.NewUserTable(db))
+	check(t, users.Put(ctx, userWithSessions("u", 1)))
+	e := users.Row("u").Sessions().Entry("session-00")
+	ref := must[runtime.Ref](t)(e.Handle.Ref())
+	v := protowire.AppendTag(nil, 1, protowire.VarintType)
+	v = protowire.AppendVarint(v, 5)
+	v = protowire.AppendTag(v, 1, protowire.VarintType)
+	v = protowire.AppendVarint(v, 9)
+	var b kv.Batch
+	check(t, b.Set(ref.Key(), v))
+	check(t, s.Apply(ctx, &b))
+	if got := must[*testpb.Session](t)(e.Get(ctx)); got.ExpiresUs != 9 {
+		t.Errorf("Get: expires_us %d, want the last record's 9", got.ExpiresUs)
+	}
+	q := query.MustCompile(db.Catalog(), `User[$id] { sessions(first: 10) { expires_us } }`)
+	for res, err := range db.Query(ctx, q, map[string]any{"id": "u"}) {
+		check(t, err)
+		if got := res.Msg.(*testpb.User).Sessions["session-00"].GetExpiresUs(); got != 9 {
+			t.Errorf("query: expires_us %d, want the last record's 9", got)
+		}
+	}
+	check(t, e.Device().Set(ctx, "d")) // a read-modify-write keeps the last
+	if got := must[*testpb.Session](t)(e.Get(ctx)); got.ExpiresUs != 9 || got.Device != "d" {
+		t.Errorf("after a read-modify-write: %v, want expires_us 9, device d", got)
+	}
+}
