@@ -48,7 +48,7 @@ type ConcWorkload struct {
 // same row.
 var ConcWorkloads = []ConcWorkload{
 	{Key: "get", Title: "get a User whole, a random user of the data set", Op: concGetOp},
-	{Key: "set-expiry", Title: "update one session's expires_us (read-modify-write of the entry)", Op: concExpiryOp},
+	{Key: "set-expiry", Title: "update one session's expires_us (protoql: a field patch; raw: read-modify-write of the entry)", Op: concExpiryOp},
 	{Key: "inline", Title: "increment registered (read-modify-write of the row, UpdateInline)", Op: concIncOp(false)},
 	{Key: "inline-hot", Title: "increment registered of one row, every goroutine", Op: concIncOp(true)},
 	{Key: "update", Title: "DB.Update: get a User, put a post into a Thread", Op: concPostOp},

@@ -16,8 +16,9 @@ var DefaultGrowthSizes = []int{10, 1_000, 100_000, 1_000_000}
 func GrowthID(n int) string { return padID("grow", n, 8) }
 
 // GrowthColumns are the growth curve's variants: updating one entry of a
-// map of n sessions (protoql's inline setter of the entry, a read-modify-
-// write of the entry's own key; UserSessionsMap.Put of the whole entry,
+// map of n sessions (protoql's inline setter of the entry, a field patch
+// merged into the entry's own key without reading it: kv.KeyMerger;
+// UserSessionsMap.Put of the whole entry,
 // which replaces the entry's key range without reading the entry (a
 // Session has a map, so the range may hold keys below the entry: pebblekv
 // reads which keys the range holds to delete them one by one); the

@@ -31,7 +31,7 @@ func (r *Report) WritePlot(path string) error {
 		label string
 		c     color.RGBA
 	}{
-		{"protoql", "protoql entry setter (read-modify-write)", color.RGBA{R: 0x1f, G: 0x77, B: 0xb4, A: 0xff}},
+		{"protoql", "protoql entry setter (field patch)", color.RGBA{R: 0x1f, G: 0x77, B: 0xb4, A: 0xff}},
 		{"protoql-put", "protoql Put of the whole entry", color.RGBA{R: 0x94, G: 0x67, B: 0xbd, A: 0xff}},
 		{"protoql-breakout", "protoql breakout field (blind write)", color.RGBA{R: 0x2c, G: 0xa0, B: 0x2c, A: 0xff}},
 		{"raw", "raw Pebble, setter's key operations", color.RGBA{R: 0x7f, G: 0x7f, B: 0x7f, A: 0xff}},
