@@ -22,7 +22,7 @@ func GrowthID(n int) string { return padID("grow", n, 8) }
 // which replaces the entry's key range without reading the entry (a
 // Session has a map, so the range may hold keys below the entry: pebblekv
 // reads which keys the range holds to delete them one by one); the
-// setter's key operations by hand; the
+// entry's read-modify-write by hand on raw Pebble; the
 // whole blob rewritten; one SQLite row updated), and protoql's breakout
 // setter on the same user, a blind write.
 func (e *Env) GrowthColumns() []Column {
