@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"testing"
 
+	"github.com/protoql/protoql/internal/kvcount"
 	"github.com/protoql/protoql/internal/querytest"
 	"github.com/protoql/protoql/internal/testpb"
 	"github.com/protoql/protoql/kv"
@@ -24,8 +25,10 @@ import (
 // stored corrupt in random ways (values changed or garbage, own values
 // deleted with keys left below them, row keys with a byte changed or cut
 // short), for random projections, with and without Reuse, Limit and
-// After, and a context cancelled after a random row. Both must yield the
-// same rows, byte for byte, and end with the same error.
+// After, on the whole table or a key range, and a context cancelled after
+// a random row. Both must yield the same rows, byte for byte, end with
+// the same error, and read the same keys with the same steps and no more
+// seeks (each key landed on is counted against the key and byte limits).
 func TestScanOwnMatchesStepped(t *testing.T) {
 	ctx := context.Background()
 	schemas := []struct {
@@ -50,16 +53,24 @@ func TestScanOwnMatchesStepped(t *testing.T) {
 	type result struct {
 		rows [][]byte
 		err  string
+		// What reached the store: the keys landed on (each counted
+		// against the limits as it is landed on), seeks and steps.
+		keys         [][]byte
+		seeks, steps int
 	}
 	// scan runs the scan on the loop asked for; stop, when >= 0, cancels
 	// the scan's context after that many rows.
-	scan := func(db *runtime.DB, tbl *runtime.Table, opts runtime.ScanOptions, stepped bool, stop int) result {
+	scan := func(db *runtime.DB, cs *kvcount.Store, tbl *runtime.Table, kr runtime.KeyRange, opts runtime.ScanOptions, stepped bool, stop int) (res result) {
 		runtime.SetSteppedRowScanForTest(stepped)
 		defer runtime.SetSteppedRowScanForTest(false)
 		cctx, cancel := context.WithCancel(ctx)
 		defer cancel()
-		var res result
-		for m, err := range db.Scan(cctx, tbl, runtime.KeyRange{}, opts) {
+		cs.Reset()
+		defer func() {
+			c := cs.Counts()
+			res.keys, res.seeks, res.steps = c.Keys, c.Seeks, c.Steps
+		}()
+		for m, err := range db.Scan(cctx, tbl, kr, opts) {
 			if err != nil {
 				res.err = err.Error()
 				break
@@ -75,7 +86,7 @@ func TestScanOwnMatchesStepped(t *testing.T) {
 		}
 		return res
 	}
-	compared, errs, scans := 0, 0, 0
+	compared, errs, scans, ranged := 0, 0, 0, 0
 	for _, sc := range schemas {
 		for seed := range uint64(10) {
 			r := rand.New(rand.NewPCG(seed, 16))
@@ -83,15 +94,18 @@ func TestScanOwnMatchesStepped(t *testing.T) {
 			if seed%5 == 0 {
 				store = openPebble(t)
 			}
-			db := sc.open(t, store)
+			cs := kvcount.New(store)
+			db := sc.open(t, cs)
 			data := sc.data(db, r)
 			querytest.Put(t, db, data...)
 			for _, st := range db.Catalog().Tables {
 				tbl := table(t, db, string(st.Desc.Name()))
 				var refs []runtime.Ref
+				var rows []proto.Message
 				for _, m := range data {
 					if ref, err := tbl.RowOf(m); err == nil {
 						refs = append(refs, ref)
+						rows = append(rows, m)
 					}
 				}
 				// Corrupt some rows (at most a few per table, so that
@@ -123,9 +137,20 @@ func TestScanOwnMatchesStepped(t *testing.T) {
 					if r.IntN(4) == 0 {
 						stop = r.IntN(len(refs) + 1)
 					}
-					what := fmt.Sprintf("%s seed %d: %s %+v, cancelled after %d rows", sc.name, seed, st.Desc.Name(), opts, stop)
-					want := scan(db, tbl, opts, true, stop)
-					got := scan(db, tbl, opts, false, stop)
+					// Bounds on the first key column, from rows' values:
+					// the scan ends at a row, or inside a row's keys.
+					var kr runtime.KeyRange
+					if len(rows) > 0 && len(st.Key) > 0 && r.IntN(3) == 0 {
+						fd := st.Key[0].Field
+						if r.IntN(2) == 0 {
+							kr.Lower = rows[r.IntN(len(rows))].ProtoReflect().Get(fd)
+						}
+						kr.Upper = rows[r.IntN(len(rows))].ProtoReflect().Get(fd)
+						ranged++
+					}
+					what := fmt.Sprintf("%s seed %d: %s %+v %v, cancelled after %d rows", sc.name, seed, st.Desc.Name(), opts, kr, stop)
+					want := scan(db, cs, tbl, kr, opts, true, stop)
+					got := scan(db, cs, tbl, kr, opts, false, stop)
 					if got.err != want.err {
 						t.Fatalf("%s: error %q, the stepped loop's %q", what, got.err, want.err)
 					}
@@ -137,6 +162,16 @@ func TestScanOwnMatchesStepped(t *testing.T) {
 							t.Fatalf("%s: row %d encodes as %x, the stepped loop's as %x", what, i, got.rows[i], want.rows[i])
 						}
 					}
+					// The own loop skips the seek past the range's last row
+					// also where the stepper, having stepped, seeks.
+					if got.seeks > want.seeks || got.seeks < want.seeks-1 || got.steps != want.steps || len(got.keys) != len(want.keys) {
+						t.Fatalf("%s: %d keys read, %d seeks, %d steps; the stepped loop's %d, %d, %d", what, len(got.keys), got.seeks, got.steps, len(want.keys), want.seeks, want.steps)
+					}
+					for i := range want.keys {
+						if !bytes.Equal(got.keys[i], want.keys[i]) {
+							t.Fatalf("%s: key %d read is %x, the stepped loop's %x", what, i, got.keys[i], want.keys[i])
+						}
+					}
 					compared += len(got.rows)
 					scans++
 					if got.err != "" {
@@ -146,8 +181,8 @@ func TestScanOwnMatchesStepped(t *testing.T) {
 			}
 		}
 	}
-	t.Logf("%d scans, %d rows compared, %d scans ended with an error", scans, compared, errs)
-	if compared < 2000 || errs < 50 || errs > scans/2 {
+	t.Logf("%d scans (%d on a key range), %d rows compared, %d scans ended with an error", scans, ranged, compared, errs)
+	if compared < 2000 || errs < 50 || errs > scans/2 || ranged < scans/8 {
 		t.Errorf("%d scans, %d rows compared, %d ended with an error: the test should see more rows and some errors", scans, compared, errs)
 	}
 }

@@ -202,7 +202,8 @@ var steppedRowScan atomic.Bool
 // key is the row's, goes to emit straight from the iterator (filtered
 // and checked unless unfiltered, as readOwn), and the row's other keys
 // are stepped over with at most rowNexts(n) Next calls, then a seek past
-// the row (stepper.next's stepPast and seekPast), without the walker's
+// the row (stepper.next's stepPast and seekPast) unless no key of [lo, hi)
+// can follow it (stepper.lastUnit), without the walker's
 // record of the gap it passed or the stepper's compare of the row key
 // with the walker's. A row without an own value but with keys below it
 // exists: emit gets its key and no bytes, as from readOwn. Every key
@@ -259,6 +260,9 @@ func (e *exec) scanOwn(lo, hi []byte, limit int, t *Table, n *schema.Node, p *qu
 			var more bool
 			if end, more = tuple.AppendPrefixEnd(end[:0], row); !more {
 				break // nothing sorts after an all-0xFF row key
+			}
+			if hi != nil && bytes.Compare(end, hi) >= 0 {
+				break // the range's last row: no seek (stepper.lastUnit)
 			}
 			key, val, ok = e.landOn(it, it.SeekGE(end))
 		}
