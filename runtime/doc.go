@@ -37,7 +37,7 @@
 // back; unknown fields carrying a declared field's number, strings that
 // protobuf requires to be UTF-8 but are not (keys included), and keys or
 // values over [MaxKeySize] or [MaxValueSize] are refused with an error
-// wrapping [ErrInvalid]. A refused write changes nothing. Reads apply the
+// wrapping [ErrInvalid] (a field patch's whole value excepted, as above). A refused write changes nothing. Reads apply the
 // same rules to what is stored: a key whose string column or map key is
 // not the UTF-8 its field requires (only corruption or a foreign writer
 // stores one) fails every read of it, whole or projected, typed or

@@ -9,6 +9,7 @@ import (
 	"hash/maphash"
 	"io"
 	"strings"
+	"sync"
 	"sync/atomic"
 
 	"github.com/cockroachdb/pebble/v2"
@@ -125,64 +126,86 @@ const mergeEvery = 8
 // mergeEvery-th merge of a key is made a read-modify-write, whose Set
 // hides the patches before it from every later read.
 //
-// Counting every key exactly would take memory in proportion to the keys
-// written; two fixed tables do instead. owned holds, per slot, the hash
-// tag of one key and the merges of it since its last read-modify-write:
-// a key that owns its slot is counted exactly. loose counts, per slot, the
-// merges of keys not owning their owned slot since the last flush; once
-// it reaches mergeEvery, every such merge is a read-modify-write, which
-// makes its key the owner of its slot (with no patch pending). A key gets
-// patches only while it owns its slot (fewer than mergeEvery) and while
-// its loose slot is below mergeEvery (fewer than mergeEvery more), so a
-// key has fewer than 2*mergeEvery patches in the memtable, plus those of
-// merges running concurrently with it; a flush clears both tables
-// (flushed patches are merged into one per key and snapshot), and the
+// The counts are exact: a map from each key merged since the last flush
+// to its merges since its last read-modify-write, in shards by the key's
+// hash. A flush clears them (flushed patches are merged into one per key
+// and snapshot), so a key has fewer than mergeEvery patches in the
+// memtable, plus those of merges running concurrently with it, and the
 // memtable being flushed may hold as many again until the flush ends.
-// Collisions only make a read-modify-write come sooner.
+// The map holds at most maxCountedBytes of keys (each counted with
+// countOverhead bytes for its map entry and counter): more than a 16 MiB
+// memtable's worth of merges of distinct keys of 32 bytes. A merge of a
+// key not in a full map is a read-modify-write, so the bound holds
+// whatever the memtable and key sizes. Counting in fixed tables of
+// slots instead, which several keys share, made most merges of a store
+// with many keys read-modify-writes long before a flush (every key of a
+// slot counted under the others' merges).
 type mergeCounts struct {
-	seed  maphash.Seed
-	owned [1 << 12]atomic.Uint64 // tag<<32 | merges since the owner's read-modify-write
-	loose [1 << 16]atomic.Uint32
+	seed   maphash.Seed
+	shards [mergeShards]countShard
 }
 
-func newMergeCounts() *mergeCounts { return &mergeCounts{seed: maphash.MakeSeed()} }
+const mergeShards = 16
+
+// maxCountedBytes is the most memory mergeCounts holds for the keys it
+// counts between two flushes (see mergeCounts); a variable so that tests
+// can lower it.
+var maxCountedBytes = 32 << 20
+
+// countOverhead is the memory a counted key takes besides its bytes: its
+// string header, map entry and counter, roughly.
+const countOverhead = 48
+
+// countShard is one shard of mergeCounts: keys to an index in n, the
+// count of merges since the key's last read-modify-write.
+type countShard struct {
+	mu    sync.Mutex
+	keys  map[string]int32
+	n     []uint8
+	bytes int      // the keys' bytes, each with countOverhead
+	_     [64]byte // keeps shards' locks on separate cache lines
+}
+
+func newMergeCounts() *mergeCounts {
+	c := &mergeCounts{seed: maphash.MakeSeed()}
+	for i := range c.shards {
+		c.shards[i].keys = map[string]int32{}
+	}
+	return c
+}
 
 // due counts a merge of key and reports whether it must be a
 // read-modify-write.
 func (c *mergeCounts) due(key []byte) bool {
-	h := hashOf(c, key)
-	tag := uint64(uint32(h>>32) | 1) // never 0, an empty slot's
-	o := &c.owned[h%uint64(len(c.owned))]
-	for {
-		cur := o.Load()
-		if cur>>32 != tag {
-			break
+	sh := &c.shards[maphash.Bytes(c.seed, key)%mergeShards]
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	if i, ok := sh.keys[string(key)]; ok {
+		sh.n[i]++
+		if sh.n[i] < mergeEvery {
+			return false
 		}
-		n := cur&(1<<32-1) + 1
-		if n >= mergeEvery {
-			n = 0 // the read-modify-write leaves no patch
-		}
-		if o.CompareAndSwap(cur, tag<<32|n) {
-			return n == 0
-		}
+		sh.n[i] = 0 // the read-modify-write leaves no patch
+		return true
 	}
-	if c.loose[(h>>12)%uint64(len(c.loose))].Add(1) < mergeEvery {
-		return false
+	if sh.bytes+len(key)+countOverhead > maxCountedBytes/mergeShards {
+		return true // not counted: no patch
 	}
-	o.Store(tag << 32)
-	return true
+	sh.bytes += len(key) + countOverhead
+	sh.keys[string(key)] = int32(len(sh.n))
+	sh.n = append(sh.n, 1)
+	return false
 }
-
-// hashOf is key's hash, which picks its slots.
-func hashOf(c *mergeCounts, key []byte) uint64 { return maphash.Bytes(c.seed, key) }
 
 // reset forgets every count: the memtables hold no patches any more.
 func (c *mergeCounts) reset() {
-	for i := range c.owned {
-		c.owned[i].Store(0)
-	}
-	for i := range c.loose {
-		c.loose[i].Store(0)
+	for i := range c.shards {
+		sh := &c.shards[i]
+		sh.mu.Lock()
+		clear(sh.keys)
+		sh.n = sh.n[:0]
+		sh.bytes = 0
+		sh.mu.Unlock()
 	}
 }
 

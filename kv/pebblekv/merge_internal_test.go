@@ -253,54 +253,106 @@ func TestMergeOldStore(t *testing.T) {
 // TestMergeOperandsBounded checks that a read merges a bounded number of
 // patches however many merges of the key were made since the last flush:
 // every mergeEvery-th merge of a key is a read-modify-write. It merges
-// one key 10,000 times, then keys that share their counters' slots in
-// turn, and counts the values of the merge each Get finishes.
+// one key 10,000 times and counts the values of the merge each Get
+// finishes.
 func TestMergeOperandsBounded(t *testing.T) {
-	var mu sync.Mutex
-	most := map[string]int{}
-	hook := func(key []byte, n int) {
-		mu.Lock()
-		most[string(key)] = max(most[string(key)], n)
-		mu.Unlock()
-	}
-	mergeHook.Store(&hook)
-	defer mergeHook.Store(nil)
-	s, err := Open(t.TempDir(), WithSync(false), WithMemTableSize(256<<20), WithCacheSize(1<<30))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = s.Close() }()
+	most, s := mergeCounting(t)
 	m := mergeModel{}
 	for i := range 10000 {
 		m.merge(t, s, "hot", patch(t, []int32{1}, rec(1, uint64(i))))
 	}
-	// Keys whose slots collide with each other's and hot's: merged in
-	// turn, each could be counted under another's merges.
-	counts := s.merges.Load()
-	var keys []string
-	h0 := slotOf(counts, []byte("hot"))
-	for i := 0; len(keys) < 3; i++ {
-		k := fmt.Sprintf("c%d", i)
-		if slotOf(counts, []byte(k)) == h0 {
-			keys = append(keys, k)
-		}
+	m.check(t, s, "after the merges")
+	if n := most("hot"); n == 0 || n > mergeEvery {
+		t.Errorf("a read of %q merged %d values, want 1 to %d", "hot", n, mergeEvery)
 	}
-	for i := range 3000 {
-		for _, k := range append(keys, "hot") {
-			m.merge(t, s, k, patch(t, []int32{2}, rec(2, uint64(i))))
+}
+
+// TestMergeManyKeysStayBlind checks that merges of many distinct keys,
+// each merged fewer than mergeEvery times since the last flush, are all
+// blind: a read of each merges all its patches (no read-modify-write wrote
+// a value under them), however many other keys were merged. Counters
+// shared by several keys failed it: a key was counted under the others'
+// merges.
+func TestMergeManyKeysStayBlind(t *testing.T) {
+	most, s := mergeCounting(t)
+	m := mergeModel{}
+	const keys, each = 5000, mergeEvery - 1
+	for i := range each {
+		for k := range keys {
+			m.merge(t, s, fmt.Sprintf("k%05d", k), patch(t, []int32{1}, rec(1, uint64(i))))
 		}
 	}
 	m.check(t, s, "after the merges")
-	mu.Lock()
-	defer mu.Unlock()
-	for _, k := range append(keys, "hot") {
-		if n := most[k]; n == 0 || n > 2*mergeEvery {
-			t.Errorf("a read of %q merged %d values, want 1 to %d", k, n, 2*mergeEvery)
+	blind := 0
+	for k := range keys {
+		if most(fmt.Sprintf("k%05d", k)) == each {
+			blind++
+		}
+	}
+	if blind != keys {
+		t.Errorf("%d of %d keys read all their %d patches; the others were read-modify-written", blind, keys, each)
+	}
+}
+
+// TestMergeCountsFull checks that once the counts hold maxCountedBytes of
+// keys, a merge of a key they do not hold is a read-modify-write (so the
+// bound holds without counting it), and that a flush empties them.
+func TestMergeCountsFull(t *testing.T) {
+	defer func(n int) { maxCountedBytes = n }(maxCountedBytes)
+	maxCountedBytes = mergeShards * 10 * (5 + countOverhead) // 10 keys of 5 bytes per shard
+	most, s := mergeCounting(t)
+	m := mergeModel{}
+	const keys = 40 * mergeShards
+	for k := range keys {
+		m.merge(t, s, fmt.Sprintf("k%04d", k), patch(t, []int32{1}, rec(1, uint64(k))))
+	}
+	m.check(t, s, "after the merges")
+	patched := 0
+	for k := range keys {
+		switch most(fmt.Sprintf("k%04d", k)) {
+		case 1:
+			patched++
+		case 0:
+		default:
+			t.Fatalf("key k%04d merged more than its one patch", k)
+		}
+	}
+	if patched == 0 || patched > mergeShards*10 {
+		t.Errorf("%d of %d keys were patched, want 1 to %d (the counts' room)", patched, keys, mergeShards*10)
+	}
+	if err := s.db.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	c := s.merges.Load()
+	for i := range c.shards {
+		if n := len(c.shards[i].keys); n != 0 {
+			t.Fatalf("shard %d holds %d keys after a flush", i, n)
 		}
 	}
 }
 
-// slotOf is the owned slot of key.
-func slotOf(c *mergeCounts, key []byte) uint64 {
-	return hashOf(c, key) % uint64(len(c.owned))
+// mergeCounting opens a store whose memtable is not flushed by the tests'
+// merges, with the test hook recording the most values any merge of each
+// key finished; most returns that number for a key (0: no merge, a plain
+// value).
+func mergeCounting(t *testing.T) (most func(string) int, s *Store) {
+	var mu sync.Mutex
+	seen := map[string]int{}
+	hook := func(key []byte, n int) {
+		mu.Lock()
+		seen[string(key)] = max(seen[string(key)], n)
+		mu.Unlock()
+	}
+	mergeHook.Store(&hook)
+	t.Cleanup(func() { mergeHook.Store(nil) })
+	s, err := Open(t.TempDir(), WithSync(false), WithMemTableSize(256<<20), WithCacheSize(1<<30))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	return func(k string) int {
+		mu.Lock()
+		defer mu.Unlock()
+		return seen[k]
+	}, s
 }
