@@ -142,27 +142,7 @@ func testMergeKeyConflict(t *testing.T, s kv.Store) {
 		t.Skip("the store does not merge (kv.KeyMerger)")
 	}
 	key, cp := []byte("kmc\x00k"), []byte("kmc-copy")
-	get := func(tx kv.Txn) ([]byte, error) {
-		v, err := tx.Get(t.Context(), key)
-		if errors.Is(err, kv.ErrNotFound) {
-			return []byte("-"), nil
-		}
-		return v, err
-	}
-	scan := func(tx kv.Txn) ([]byte, error) {
-		it, err := tx.NewIter(t.Context(), kv.IterOptions{LowerBound: []byte("kmc\x00"), UpperBound: []byte("kmc\x01")})
-		if err != nil {
-			return nil, err
-		}
-		var v []byte
-		for ok := it.First(); ok; ok = it.Next() {
-			v = append(v, it.Value()...)
-		}
-		if len(v) == 0 {
-			v = []byte("-")
-		}
-		return v, it.Close()
-	}
+	get, scan := keyReaders(t, key, []byte("kmc\x00"), []byte("kmc\x01"))
 	old := varint(1, 5)
 	p := mustPatch(t, []int32{2}, varint(2, 9))
 	merged := string(fieldpatch.Merge(nil, old, p))

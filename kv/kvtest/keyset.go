@@ -77,27 +77,7 @@ func testSetKeyConflict(t *testing.T, s kv.Store) {
 		t.Skip("the store does not implement kv.KeySetter")
 	}
 	key, cp := []byte("ksc\x00k"), []byte("ksc-copy")
-	get := func(tx kv.Txn) ([]byte, error) {
-		v, err := tx.Get(t.Context(), key)
-		if errors.Is(err, kv.ErrNotFound) {
-			return []byte("-"), nil
-		}
-		return v, err
-	}
-	scan := func(tx kv.Txn) ([]byte, error) {
-		it, err := tx.NewIter(t.Context(), kv.IterOptions{LowerBound: []byte("ksc\x00"), UpperBound: []byte("ksc\x01")})
-		if err != nil {
-			return nil, err
-		}
-		var v []byte
-		for ok := it.First(); ok; ok = it.Next() {
-			v = append(v, it.Value()...)
-		}
-		if len(v) == 0 {
-			v = []byte("-")
-		}
-		return v, it.Close()
-	}
+	get, scan := keyReaders(t, key, []byte("ksc\x00"), []byte("ksc\x01"))
 	for _, tc := range []struct {
 		name  string
 		old   string // "" for a missing key
@@ -134,4 +114,33 @@ func testSetKeyConflict(t *testing.T, s kv.Store) {
 			t.Errorf("%s between a read and the commit: copy = %q, %v after %d attempts; want %q after at least 2", tc.name, v, err, runs, tc.want)
 		}
 	}
+}
+
+// keyReaders returns two reads of key inside a transaction, for the
+// conflict tests of single-key writes: a Get (a missing key reads "-")
+// and a scan of [lo, hi) that holds it (its values concatenated, "-" when
+// empty).
+func keyReaders(t *testing.T, key, lo, hi []byte) (get, scan func(kv.Txn) ([]byte, error)) {
+	get = func(tx kv.Txn) ([]byte, error) {
+		v, err := tx.Get(t.Context(), key)
+		if errors.Is(err, kv.ErrNotFound) {
+			return []byte("-"), nil
+		}
+		return v, err
+	}
+	scan = func(tx kv.Txn) ([]byte, error) {
+		it, err := tx.NewIter(t.Context(), kv.IterOptions{LowerBound: lo, UpperBound: hi})
+		if err != nil {
+			return nil, err
+		}
+		var v []byte
+		for ok := it.First(); ok; ok = it.Next() {
+			v = append(v, it.Value()...)
+		}
+		if len(v) == 0 {
+			v = []byte("-")
+		}
+		return v, it.Close()
+	}
+	return get, scan
 }

@@ -236,16 +236,10 @@ func (s *Store) CanMerge() bool { return s.merges.Load() != nil }
 // that cannot merge (CanMerge false), it fails with an error wrapping
 // errors.ErrUnsupported and writes nothing.
 func (s *Store) MergeKey(ctx context.Context, key, patch []byte) error {
-	if !s.g.Enter() {
-		return errClosed
+	if err := s.enterKey(ctx, key); err != nil {
+		return err
 	}
 	defer s.g.Exit()
-	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("pebblekv: apply: %w", err)
-	}
-	if len(key) == 0 {
-		return fmt.Errorf("pebblekv: apply: %w: empty key", kv.ErrInvalid)
-	}
 	counts := s.merges.Load()
 	if counts == nil {
 		return fmt.Errorf("pebblekv: merge: %w: the store's merge operator is not %s (a store created by protoql v0.1.0)", errors.ErrUnsupported, MergerName)

@@ -332,20 +332,34 @@ func (s *Store) DeleteKey(ctx context.Context, key []byte) error {
 	return s.setKey(ctx, key, nil, opDelete)
 }
 
+// enterKey begins a single-key write (setKey, MergeKey): it enters the
+// store's guard, which the caller then exits, and refuses a cancelled
+// ctx and the empty key with Apply's errors, word for word.
+func (s *Store) enterKey(ctx context.Context, key []byte) error {
+	if !s.g.Enter() {
+		return errClosed
+	}
+	err := ctx.Err()
+	switch {
+	case err != nil:
+		err = fmt.Errorf("pebblekv: apply: %w", err)
+	case len(key) == 0:
+		err = fmt.Errorf("pebblekv: apply: %w: empty key", kv.ErrInvalid)
+	default:
+		return nil
+	}
+	s.g.Exit()
+	return err
+}
+
 // setKey is SetKey (DeleteKey with op opDelete). Its errors are Apply's, word
 // for word (a caller falling back to Apply reports the same), but for the
 // empty key, which a kv.Batch refuses before Apply.
 func (s *Store) setKey(ctx context.Context, key, value []byte, op keyOp) error {
-	if !s.g.Enter() {
-		return errClosed
+	if err := s.enterKey(ctx, key); err != nil {
+		return err
 	}
 	defer s.g.Exit()
-	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("pebblekv: apply: %w", err)
-	}
-	if len(key) == 0 {
-		return fmt.Errorf("pebblekv: apply: %w: empty key", kv.ErrInvalid)
-	}
 	if err := s.write.setKey(key, value, op); err != nil {
 		return fmt.Errorf("pebblekv: apply: %w", err)
 	}
