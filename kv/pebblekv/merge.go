@@ -132,25 +132,44 @@ const mergeEvery = 8
 // and snapshot), so a key has fewer than mergeEvery patches in the
 // memtable, plus those of merges running concurrently with it, and the
 // memtable being flushed may hold as many again until the flush ends.
-// The map holds at most maxCountedBytes of keys (each counted with
-// countOverhead bytes for its map entry and counter): more than a 16 MiB
-// memtable's worth of merges of distinct keys of 32 bytes. A merge of a
-// key not in a full map is a read-modify-write, so the bound holds
-// whatever the memtable and key sizes. Counting in fixed tables of
+// The map holds at most as many bytes of keys (each counted with
+// countOverhead bytes for its map entry and counter) as the memtables
+// may hold (countRoom): every key counted since the last flush has a
+// merge record of about as many bytes (key, patch, trailer and skiplist
+// node) in a memtable, so the map fills about when the memtables do, and
+// its memory is bounded by theirs. A merge of a key not in a full map is a read-modify-write, so
+// the bound holds whatever the sizes. Counting in fixed tables of
 // slots instead, which several keys share, made most merges of a store
 // with many keys read-modify-writes long before a flush (every key of a
 // slot counted under the others' merges).
 type mergeCounts struct {
 	seed   maphash.Seed
+	room   int // per shard, in bytes
 	shards [mergeShards]countShard
 }
 
 const mergeShards = 16
 
-// maxCountedBytes is the most memory mergeCounts holds for the keys it
-// counts between two flushes (see mergeCounts); a variable so that tests
-// can lower it.
-var maxCountedBytes = 32 << 20
+// countRoom is the most memory mergeCounts holds for the keys it counts
+// between two flushes: what the memtables of po may hold together
+// (MemTableStopWritesThreshold memtables of MemTableSize, Pebble's
+// defaults when zero), or testCountRoom when a test set it.
+func countRoom(po *pebble.Options) int {
+	if testCountRoom > 0 {
+		return testCountRoom
+	}
+	size, n := po.MemTableSize, po.MemTableStopWritesThreshold
+	if size == 0 {
+		size = 4 << 20
+	}
+	if n <= 0 {
+		n = 2
+	}
+	return int(min(size*uint64(n), 1<<40))
+}
+
+// testCountRoom, when above zero, is every new store's countRoom (tests).
+var testCountRoom int
 
 // countOverhead is the memory a counted key takes besides its bytes: its
 // string header, map entry and counter, roughly.
@@ -166,8 +185,8 @@ type countShard struct {
 	_     [64]byte // keeps shards' locks on separate cache lines
 }
 
-func newMergeCounts() *mergeCounts {
-	c := &mergeCounts{seed: maphash.MakeSeed()}
+func newMergeCounts(room int) *mergeCounts {
+	c := &mergeCounts{seed: maphash.MakeSeed(), room: room / mergeShards}
 	for i := range c.shards {
 		c.shards[i].keys = map[string]int32{}
 	}
@@ -188,7 +207,7 @@ func (c *mergeCounts) due(key []byte) bool {
 		sh.n[i] = 0 // the read-modify-write leaves no patch
 		return true
 	}
-	if sh.bytes+len(key)+countOverhead > maxCountedBytes/mergeShards {
+	if sh.bytes+len(key)+countOverhead > c.room {
 		return true // not counted: no patch
 	}
 	sh.bytes += len(key) + countOverhead

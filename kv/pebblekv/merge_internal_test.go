@@ -294,12 +294,12 @@ func TestMergeManyKeysStayBlind(t *testing.T) {
 	}
 }
 
-// TestMergeCountsFull checks that once the counts hold maxCountedBytes of
-// keys, a merge of a key they do not hold is a read-modify-write (so the
+// TestMergeCountsFull checks that once the counts hold their room of
+// keys (countRoom), a merge of a key they do not hold is a read-modify-write (so the
 // bound holds without counting it), and that a flush empties them.
 func TestMergeCountsFull(t *testing.T) {
-	defer func(n int) { maxCountedBytes = n }(maxCountedBytes)
-	maxCountedBytes = mergeShards * 10 * (5 + countOverhead) // 10 keys of 5 bytes per shard
+	defer func(n int) { testCountRoom = n }(testCountRoom)
+	testCountRoom = mergeShards * 10 * (5 + countOverhead) // 10 keys of 5 bytes per shard
 	most, s := mergeCounting(t)
 	m := mergeModel{}
 	const keys = 40 * mergeShards

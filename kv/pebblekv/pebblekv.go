@@ -225,7 +225,7 @@ func Open(dir string, opts ...Option) (*Store, error) {
 	s := &Store{db: db, g: guard.New()}
 	s.write.init(db, po.Comparer, o.Sync, po.WALFailover == nil, o.MaxTxnLifetime)
 	if canMerge {
-		c := newMergeCounts()
+		c := newMergeCounts(countRoom(po))
 		s.merges.Store(c)
 		counts.Store(c)
 	}
