@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"hash/maphash"
 	"io"
+	"math"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -137,9 +138,9 @@ const mergeEvery = 8
 // may hold (countRoom): every key counted since the last flush has a
 // merge record of about as many bytes (key, patch, trailer and skiplist
 // node) in a memtable, so the map fills about when the memtables do, and
-// its memory is bounded by theirs. A merge of a key not in a full map is a read-modify-write, so
-// the bound holds whatever the sizes. Counting in fixed tables of
-// slots instead, which several keys share, made most merges of a store
+// its memory is bounded by theirs. A merge of a key not in a full map is
+// a read-modify-write, so the bound holds whatever the sizes. Counting in
+// fixed tables of slots instead, which several keys share, made most merges of a store
 // with many keys read-modify-writes long before a flush (every key of a
 // slot counted under the others' merges).
 type mergeCounts struct {
@@ -165,7 +166,7 @@ func countRoom(po *pebble.Options) int {
 	if n <= 0 {
 		n = 2
 	}
-	return int(min(size*uint64(n), 1<<40))
+	return int(min(size*uint64(n), math.MaxInt32)) // an int on every platform
 }
 
 // testCountRoom, when above zero, is every new store's countRoom (tests).
