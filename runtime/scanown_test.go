@@ -9,7 +9,6 @@ import (
 
 	"github.com/protoql/protoql/internal/kvcount"
 	"github.com/protoql/protoql/internal/querytest"
-	"github.com/protoql/protoql/internal/testpb"
 	"github.com/protoql/protoql/kv"
 	"github.com/protoql/protoql/kv/memkv"
 	"github.com/protoql/protoql/runtime"
@@ -31,25 +30,7 @@ import (
 // seeks (each key landed on is counted against the key and byte limits).
 func TestScanOwnMatchesStepped(t *testing.T) {
 	ctx := context.Background()
-	schemas := []struct {
-		name string
-		open func(testing.TB, kv.Store) *runtime.DB
-		data func(*runtime.DB, *rand.Rand) []proto.Message
-	}{
-		{"social", func(t testing.TB, s kv.Store) *runtime.DB { return openDB(t, s) }, anyDB(querytest.RandomData)},
-		{"apart", func(t testing.TB, s kv.Store) *runtime.DB { db, _ := openApart(t, s); return db }, anyDB(qApartData)},
-		{"indexed", func(t testing.TB, s kv.Store) *runtime.DB { return querytest.OpenIndexed(t, s) }, anyDB(querytest.RandomAccounts)},
-		{"short rows", openShortRows, shortRows},
-		{"scalars", openScalars, anyDB(func(r *rand.Rand) []proto.Message {
-			var out []proto.Message
-			for range r.IntN(40) {
-				m := randomScalars(r)
-				m.BreakoutLevel = testpb.Level(r.IntN(3))
-				out = append(out, m)
-			}
-			return out
-		})},
-	}
+	schemas := rowScanSchemas()
 	type result struct {
 		rows [][]byte
 		err  string

@@ -108,29 +108,7 @@ func shortRows(db *runtime.DB, r *rand.Rand) []proto.Message {
 // field alone and random sets of fields, in both directions.
 func TestRowScanFastPaths(t *testing.T) {
 	ctx := context.Background()
-	apart := func(t testing.TB, store kv.Store) *runtime.DB {
-		db, _ := openApart(t, store)
-		return db
-	}
-	schemas := []struct {
-		name string
-		open func(testing.TB, kv.Store) *runtime.DB
-		data func(*runtime.DB, *rand.Rand) []proto.Message
-	}{
-		{"social", func(t testing.TB, s kv.Store) *runtime.DB { return openDB(t, s) }, anyDB(querytest.RandomData)},
-		{"apart", apart, anyDB(qApartData)},
-		{"indexed", func(t testing.TB, s kv.Store) *runtime.DB { return querytest.OpenIndexed(t, s) }, anyDB(querytest.RandomAccounts)},
-		{"short rows", openShortRows, shortRows},
-		{"scalars", openScalars, anyDB(func(r *rand.Rand) []proto.Message {
-			var out []proto.Message
-			for range r.IntN(40) {
-				m := randomScalars(r)
-				m.BreakoutLevel = testpb.Level(r.IntN(3))
-				out = append(out, m)
-			}
-			return out
-		})},
-	}
+	schemas := rowScanSchemas()
 	// scan collects the rows; with opts.Reuse, copies of them, and it
 	// fails unless every row came in one message.
 	scan := func(db *runtime.DB, tbl *runtime.Table, opts runtime.ScanOptions, generic bool) ([]proto.Message, error) {
@@ -223,5 +201,35 @@ func TestRowScanFastPaths(t *testing.T) {
 	}
 	if compared < 1000 {
 		t.Errorf("compared %d rows; the data sets should give more", compared)
+	}
+}
+
+// scanSchema is a schema the row scan tests run on: how to open it on a
+// store and how to make random rows for it.
+type scanSchema struct {
+	name string
+	open func(testing.TB, kv.Store) *runtime.DB
+	data func(*runtime.DB, *rand.Rand) []proto.Message
+}
+
+// rowScanSchemas are the schemas of the row scan tests: the social
+// schema (colocated maps), the same with fields stored apart, indexed
+// accounts, rows short enough to step over with Next, and every scalar
+// kind.
+func rowScanSchemas() []scanSchema {
+	return []scanSchema{
+		{"social", func(t testing.TB, s kv.Store) *runtime.DB { return openDB(t, s) }, anyDB(querytest.RandomData)},
+		{"apart", func(t testing.TB, s kv.Store) *runtime.DB { db, _ := openApart(t, s); return db }, anyDB(qApartData)},
+		{"indexed", func(t testing.TB, s kv.Store) *runtime.DB { return querytest.OpenIndexed(t, s) }, anyDB(querytest.RandomAccounts)},
+		{"short rows", openShortRows, shortRows},
+		{"scalars", openScalars, anyDB(func(r *rand.Rand) []proto.Message {
+			var out []proto.Message
+			for range r.IntN(40) {
+				m := randomScalars(r)
+				m.BreakoutLevel = testpb.Level(r.IntN(3))
+				out = append(out, m)
+			}
+			return out
+		})},
 	}
 }
