@@ -157,24 +157,7 @@ func testMergeKeyConflict(t *testing.T, s kv.Store) {
 		{"merge after a scan", old, scan, "=" + merged},
 		{"merge after a scan of an empty range", nil, scan, "=" + string(varint(2, 9))},
 	} {
-		var b kv.Batch
-		if tc.old != nil {
-			_ = b.Set(key, tc.old)
-		} else {
-			_ = b.Delete(key)
-		}
-		mustApply(t, s, &b)
-		runs := interleaveFunc(t, s, func(tx kv.Txn, pause func() error) error {
-			v, err := tc.read(tx)
-			if err != nil {
-				return err
-			}
-			if err := pause(); err != nil {
-				return err
-			}
-			return tx.Set(cp, append([]byte("="), v...))
-		}, func() error { return km.MergeKey(t.Context(), key, p) })
-		v, err := s.Get(t.Context(), cp)
+		v, runs, err := writeBetweenReadAndCommit(t, s, key, cp, tc.old, tc.read, func() error { return km.MergeKey(t.Context(), key, p) })
 		if err != nil || string(v) != tc.want || runs < 2 {
 			t.Errorf("%s between a read and the commit: copy = %x, %v after %d attempts; want %x after at least 2", tc.name, v, err, runs, tc.want)
 		}

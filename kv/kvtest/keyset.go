@@ -92,24 +92,11 @@ func testSetKeyConflict(t *testing.T, s kv.Store) {
 		{"set after a scan of an empty range", "", scan, func() error { return ks.SetKey(t.Context(), key, []byte("new")) }, "=new"},
 		{"delete after a scan", "old", scan, func() error { return ks.DeleteKey(t.Context(), key) }, "=-"},
 	} {
-		var b kv.Batch
+		var old []byte
 		if tc.old != "" {
-			_ = b.Set(key, []byte(tc.old))
-		} else {
-			_ = b.Delete(key)
+			old = []byte(tc.old)
 		}
-		mustApply(t, s, &b)
-		runs := interleaveFunc(t, s, func(tx kv.Txn, pause func() error) error {
-			v, err := tc.read(tx)
-			if err != nil {
-				return err
-			}
-			if err := pause(); err != nil {
-				return err
-			}
-			return tx.Set(cp, append([]byte("="), v...))
-		}, tc.write)
-		v, err := s.Get(t.Context(), cp)
+		v, runs, err := writeBetweenReadAndCommit(t, s, key, cp, old, tc.read, tc.write)
 		if err != nil || string(v) != tc.want || runs < 2 {
 			t.Errorf("%s between a read and the commit: copy = %q, %v after %d attempts; want %q after at least 2", tc.name, v, err, runs, tc.want)
 		}
@@ -143,4 +130,32 @@ func keyReaders(t *testing.T, key, lo, hi []byte) (get, scan func(kv.Txn) ([]byt
 		return v, it.Close()
 	}
 	return get, scan
+}
+
+// writeBetweenReadAndCommit stores old under key (deletes key when old is
+// nil), then runs a transaction that reads with read, lets write commit
+// before it commits, and copies what it read, prefixed with "=", to cp.
+// It returns the copy and how many times the transaction ran: a
+// transaction that did not conflict with write copied the state before it
+// after one run.
+func writeBetweenReadAndCommit(t *testing.T, s kv.Store, key, cp, old []byte, read func(kv.Txn) ([]byte, error), write func() error) (v []byte, runs int, err error) {
+	var b kv.Batch
+	if old != nil {
+		_ = b.Set(key, old)
+	} else {
+		_ = b.Delete(key)
+	}
+	mustApply(t, s, &b)
+	runs = interleaveFunc(t, s, func(tx kv.Txn, pause func() error) error {
+		v, err := read(tx)
+		if err != nil {
+			return err
+		}
+		if err := pause(); err != nil {
+			return err
+		}
+		return tx.Set(cp, append([]byte("="), v...))
+	}, write)
+	v, err = s.Get(t.Context(), cp)
+	return v, runs, err
 }
