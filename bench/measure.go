@@ -5,6 +5,7 @@ import (
 	"os"
 	"runtime"
 	"runtime/debug"
+	"runtime/metrics"
 	"slices"
 	"strconv"
 	"strings"
@@ -28,6 +29,14 @@ type Sample struct {
 	// store the workload reads (0 for SQLite, whose reads are not counted).
 	BlockMisses float64
 	BaseRSS     int64 // resident set right before it (scans only)
+	// CPUNsPerOp is the process's CPU time (every thread: Pebble's and
+	// SQLite's background work, the Go GC) per operation, and GCNsPerOp
+	// the Go GC's share of it (runtime/metrics), so that a workload whose
+	// wall time exceeds its CPU time shows it waited (for a CPU, or for
+	// the disk), and one whose neighbours' garbage is collected during its
+	// repetition shows it paid for it.
+	CPUNsPerOp float64
+	GCNsPerOp  float64
 }
 
 // calibrate runs op until about target has elapsed (at least once) and
@@ -63,6 +72,7 @@ func measure(ctx context.Context, op Op, n, base int, written func() uint64, rss
 	var m0, m1 runtime.MemStats
 	runtime.ReadMemStats(&m0)
 	w0 := written()
+	cpu0, gc0 := cpuTime(), gcCPUTime()
 	start := time.Now()
 	for i := range n {
 		if err := op(ctx, base+i); err != nil {
@@ -70,6 +80,7 @@ func measure(ctx context.Context, op Op, n, base int, written func() uint64, rss
 		}
 	}
 	el := time.Since(start)
+	cpu1, gc1 := cpuTime(), gcCPUTime()
 	w1 := written()
 	runtime.ReadMemStats(&m1)
 	if rss {
@@ -81,7 +92,20 @@ func measure(ctx context.Context, op Op, n, base int, written func() uint64, rss
 	s.AllocsPerOp = float64(m1.Mallocs-m0.Mallocs) / f
 	s.AllocBPerOp = float64(m1.TotalAlloc-m0.TotalAlloc) / f
 	s.WrittenPerOp = float64(w1-w0) / f
+	s.CPUNsPerOp = float64(cpu1-cpu0) / f
+	s.GCNsPerOp = (gc1 - gc0) * 1e9 / f
 	return s, nil
+}
+
+// gcCPUTime returns the CPU seconds the Go GC has used so far (an
+// estimate of the runtime's: runtime/metrics' /cpu/classes/gc/total).
+func gcCPUTime() float64 {
+	s := []metrics.Sample{{Name: "/cpu/classes/gc/total:cpu-seconds"}}
+	metrics.Read(s)
+	if s[0].Value.Kind() != metrics.KindFloat64 {
+		return 0
+	}
+	return s[0].Value.Float64()
 }
 
 // medianOf returns the median of v (0 for none).
@@ -113,6 +137,8 @@ func median(ss []Sample) Sample {
 		AllocBPerOp:  med(func(s Sample) float64 { return s.AllocBPerOp }),
 		WrittenPerOp: med(func(s Sample) float64 { return s.WrittenPerOp }),
 		BlockMisses:  med(func(s Sample) float64 { return s.BlockMisses }),
+		CPUNsPerOp:   med(func(s Sample) float64 { return s.CPUNsPerOp }),
+		GCNsPerOp:    med(func(s Sample) float64 { return s.GCNsPerOp }),
 		PeakRSS:      int64(med(func(s Sample) float64 { return float64(s.PeakRSS) })),
 		BaseRSS:      int64(med(func(s Sample) float64 { return float64(s.BaseRSS) })),
 	}

@@ -231,7 +231,8 @@ func (r *Report) measureOps(ctx context.Context, key string, scan bool, ops []na
 	for k, rc := range run {
 		out[k].Workload, out[k].Column = key, rc.c.name
 		out[k].Median = median(out[k].Samples)
-		r.logf("%-12s %-16s %12.0f ns/op %8.1f allocs/op %10.0f written B/op", key, rc.c.name, out[k].Median.NsPerOp, out[k].Median.AllocsPerOp, out[k].Median.WrittenPerOp)
+		m := out[k].Median
+		r.logf("%-12s %-16s %12.0f ns/op %12.0f cpu-ns/op %10.0f gc-ns/op %8.1f allocs/op %10.0f written B/op", key, rc.c.name, m.NsPerOp, m.CPUNsPerOp, m.GCNsPerOp, m.AllocsPerOp, m.WrittenPerOp)
 	}
 	return out, nil
 }
