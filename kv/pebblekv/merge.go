@@ -127,22 +127,32 @@ const mergeEvery = 8
 // mergeEvery-th merge of a key is made a read-modify-write, whose Set
 // hides the patches before it from every later read.
 //
-// The counts are exact: a map from each key merged since the last flush
-// to its merges since its last read-modify-write, in shards by the key's
-// hash. A flush clears them (flushed patches are merged into one per key
+// The counts are exact: each key merged since the last flush has its own
+// count of merges since its last read-modify-write, in shards by the
+// key's hash. A flush clears them (flushed patches are merged into one per key
 // and snapshot), so a key has fewer than mergeEvery patches in the
 // memtable, plus those of merges running concurrently with it, and the
 // memtable being flushed may hold as many again until the flush ends.
-// The map holds at most as many bytes of keys (each counted with
-// countOverhead bytes for its map entry and counter) as the memtables
+// The counts hold at most as many bytes of keys (each counted with
+// countOverhead bytes for its slot) as the memtables
 // may hold (countRoom): every key counted since the last flush has a
 // merge record of about as many bytes (key, patch, trailer and skiplist
-// node) in a memtable, so the map fills about when the memtables do, and
-// its memory is bounded by theirs. A merge of a key not in a full map is
-// a read-modify-write, so the bound holds whatever the sizes. Counting in
+// node) in a memtable, so the counts fill about when the memtables do, and
+// their memory is bounded by theirs. A merge of a key not counted when the
+// counts are full is a read-modify-write, so the bound holds whatever the
+// sizes. Counting in
 // fixed tables of slots instead, which several keys share, made most merges of a store
 // with many keys read-modify-writes long before a flush (every key of a
 // slot counted under the others' merges).
+//
+// A shard keeps its keys' bytes back to back in one arena and finds them
+// by open addressing over their hashes (each slot compared with the key
+// itself, so no two keys share a count), rather than in a Go map: a map
+// from strings allocated each key first merged after a flush and held a
+// pointer per key for the garbage collector to scan, and its insertions of
+// fresh keys cost 0.7-1.6 us a merge (BenchmarkMergeCountsDue/fresh); the
+// arena and the slots hold no pointers, and a flush empties them by
+// starting a new generation of slots instead of clearing them.
 type mergeCounts struct {
 	seed   maphash.Seed
 	room   int // per shard, in bytes
@@ -172,24 +182,48 @@ func countRoom(po *pebble.Options) int {
 // testCountRoom, when above zero, is every new store's countRoom (tests).
 var testCountRoom int
 
-// countOverhead is the memory a counted key takes besides its bytes: its
-// string header, map entry and counter, roughly.
+// countOverhead is the room a counted key takes besides its bytes: at
+// most 16 bytes of slot per 3/8 of a slot in use (the table doubles when
+// 3/4 are), 43 bytes, rounded up. So a shard's slots never take more than
+// its room, nor its arena (see countShard.add): a full shard holds less
+// than twice its room.
 const countOverhead = 48
 
-// countShard is one shard of mergeCounts: keys to an index in n, the
-// count of merges since the key's last read-modify-write.
+// countShard is one shard of mergeCounts: the keys counted since the last
+// flush, their bytes in arena, found through slots by open addressing
+// (linear probing; a power of two of them, or none). A slot is in use if
+// its generation is gen: reset starts a new generation.
 type countShard struct {
 	mu    sync.Mutex
-	keys  map[string]int32
-	n     []uint8
+	arena []byte
+	slots []countSlot
+	used  int      // slots in use
+	gen   uint32   // from 1 to genMask; 0 marks a slot never used
 	bytes int      // the keys' bytes, each with countOverhead
 	_     [64]byte // keeps shards' locks on separate cache lines
 }
 
+// countSlot is one counted key: its bytes arena[off:off+n], the high half
+// of its hash, and tag, its shard's generation when it was counted
+// (shifted left by genShift) with its count of merges since its last
+// read-modify-write (below mergeEvery) in the low bits.
+type countSlot struct {
+	hash uint32
+	off  uint32
+	n    uint32
+	tag  uint32
+}
+
+const (
+	genShift = 3 // mergeEvery-1 fits in the low genShift bits
+	genMask  = 1<<(32-genShift) - 1
+	minSlots = 16
+)
+
 func newMergeCounts(room int) *mergeCounts {
 	c := &mergeCounts{seed: maphash.MakeSeed(), room: room / mergeShards}
 	for i := range c.shards {
-		c.shards[i].keys = map[string]int32{}
+		c.shards[i].gen = 1
 	}
 	return c
 }
@@ -197,24 +231,82 @@ func newMergeCounts(room int) *mergeCounts {
 // due counts a merge of key and reports whether it must be a
 // read-modify-write.
 func (c *mergeCounts) due(key []byte) bool {
-	sh := &c.shards[maphash.Bytes(c.seed, key)%mergeShards]
+	h := maphash.Bytes(c.seed, key)
+	sh := &c.shards[h%mergeShards]
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	if i, ok := sh.keys[string(key)]; ok {
-		sh.n[i]++
-		if sh.n[i] < mergeEvery {
-			return false
+	return sh.count(key, uint32(h>>32), c.room)
+}
+
+// count is due on the shard, locked; hi is the high half of key's hash.
+func (sh *countShard) count(key []byte, hi uint32, room int) bool {
+	gen := sh.gen << genShift
+	if len(sh.slots) > 0 {
+		mask := uint32(len(sh.slots) - 1)
+		for i := hi & mask; ; i = (i + 1) & mask {
+			s := &sh.slots[i]
+			if s.tag&^(1<<genShift-1) != gen {
+				break // a free slot: key is not counted
+			}
+			if s.hash != hi || string(sh.arena[s.off:s.off+s.n]) != string(key) {
+				continue
+			}
+			n := s.tag&(1<<genShift-1) + 1
+			if n < mergeEvery {
+				s.tag = gen | n
+				return false
+			}
+			s.tag = gen // the read-modify-write leaves no patch
+			return true
 		}
-		sh.n[i] = 0 // the read-modify-write leaves no patch
-		return true
 	}
-	if sh.bytes+len(key)+countOverhead > c.room {
+	if sh.bytes+len(key)+countOverhead > room {
 		return true // not counted: no patch
 	}
-	sh.bytes += len(key) + countOverhead
-	sh.keys[string(key)] = int32(len(sh.n))
-	sh.n = append(sh.n, 1)
+	sh.add(key, hi, room)
 	return false
+}
+
+// add counts key's first merge; the room is there for it.
+func (sh *countShard) add(key []byte, hi uint32, room int) {
+	sh.bytes += len(key) + countOverhead
+	if (sh.used+1)*4 > len(sh.slots)*3 {
+		sh.grow()
+	}
+	if len(sh.arena)+len(key) > cap(sh.arena) {
+		// Doubling, but never past the room: the keys' bytes fit in it.
+		a := make([]byte, len(sh.arena), min(max(2*cap(sh.arena), len(sh.arena)+len(key), 4096), room))
+		copy(a, sh.arena)
+		sh.arena = a
+	}
+	off := len(sh.arena)
+	sh.arena = append(sh.arena, key...)
+	mask := uint32(len(sh.slots) - 1)
+	gen := sh.gen << genShift
+	i := hi & mask
+	for sh.slots[i].tag&^(1<<genShift-1) == gen {
+		i = (i + 1) & mask
+	}
+	sh.slots[i] = countSlot{hash: hi, off: uint32(off), n: uint32(len(key)), tag: gen | 1}
+	sh.used++
+}
+
+// grow doubles the slots (minSlots at first), moving those in use.
+func (sh *countShard) grow() {
+	old := sh.slots
+	sh.slots = make([]countSlot, max(minSlots, 2*len(old)))
+	mask := uint32(len(sh.slots) - 1)
+	gen := sh.gen << genShift
+	for _, s := range old {
+		if s.tag&^(1<<genShift-1) != gen {
+			continue
+		}
+		i := s.hash & mask
+		for sh.slots[i].tag&^(1<<genShift-1) == gen {
+			i = (i + 1) & mask
+		}
+		sh.slots[i] = s
+	}
 }
 
 // reset forgets every count: the memtables hold no patches any more.
@@ -222,8 +314,13 @@ func (c *mergeCounts) reset() {
 	for i := range c.shards {
 		sh := &c.shards[i]
 		sh.mu.Lock()
-		clear(sh.keys)
-		sh.n = sh.n[:0]
+		sh.gen++
+		if sh.gen > genMask { // wrapped: slots of generation 1 may be left
+			clear(sh.slots)
+			sh.gen = 1
+		}
+		sh.arena = sh.arena[:0]
+		sh.used = 0
 		sh.bytes = 0
 		sh.mu.Unlock()
 	}

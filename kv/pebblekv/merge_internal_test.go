@@ -325,7 +325,7 @@ func TestMergeCountsFull(t *testing.T) {
 	}
 	c := s.merges.Load()
 	for i := range c.shards {
-		if n := len(c.shards[i].keys); n != 0 {
+		if n := c.shards[i].used; n != 0 {
 			t.Fatalf("shard %d holds %d keys after a flush", i, n)
 		}
 	}
