@@ -23,14 +23,17 @@ func GrowthID(n int) string { return padID("grow", n, 8) }
 // Session has a map, so the range may hold keys below the entry: pebblekv
 // reads which keys the range holds to delete them one by one); the
 // entry's read-modify-write by hand on raw Pebble; the
-// whole blob rewritten; one SQLite row updated), and protoql's breakout
-// setter on the same user, a blind write.
+// whole blob rewritten; one SQLite row updated), protoql's breakout
+// setter on the same user, a blind write, and raw-merge: raw Pebble's
+// blind Merge of the patch protoql's setter writes (Raw.MergeSessionExpiry),
+// which isolates Pebble's own cost of the setter's write.
 func (e *Env) GrowthColumns() []Column {
 	return []Column{
 		{Name: "protoql", Impl: e.Protoql},
 		{Name: "protoql-put", Impl: e.Protoql, Variant: "put"},
 		{Name: "protoql-breakout", Impl: e.Protoql, Variant: "breakout"},
 		{Name: "raw", Impl: e.Raw},
+		{Name: "raw-merge", Impl: e.Raw, Variant: "merge"},
 		{Name: "blob", Impl: e.Blob},
 		{Name: "sqlite", Impl: e.SQLite},
 	}
@@ -39,12 +42,17 @@ func (e *Env) GrowthColumns() []Column {
 // GrowthOp updates one random entry of the sessions map of the user with n
 // entries (for the protoql-breakout column: its breakout field; for a
 // protoql column with Variant "put": UserSessionsMap.Put of the whole
-// entry).
+// entry; for Variant "merge": raw Pebble's Merge of the setter's patch).
 func GrowthOp(c Column, n int) Op {
 	id := GrowthID(n)
 	switch c.Variant {
 	case "breakout":
 		return func(ctx context.Context, i int) error { return c.Impl.SetLastSeen(ctx, id, baseMicros+int64(i)) }
+	case "merge":
+		raw := c.Impl.(*Raw)
+		return func(ctx context.Context, i int) error {
+			return raw.MergeSessionExpiry(ctx, id, SessionID(int(mix(i)%uint64(n))), expiryMicros+int64(i))
+		}
 	case "put":
 		sessions := c.Impl.(*Protoql).users.Row(id).Sessions()
 		return func(ctx context.Context, i int) error {

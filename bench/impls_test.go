@@ -251,7 +251,7 @@ func TestRun(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, n := range []int{10, 100} {
-		for _, c := range []string{"protoql", "protoql-put", "protoql-breakout", "raw", "blob", "sqlite"} {
+		for _, c := range []string{"protoql", "protoql-put", "protoql-breakout", "raw", "raw-merge", "blob", "sqlite"} {
 			if find(r.Growth[n], fmt.Sprintf("growth-%d", n), c) == nil {
 				t.Errorf("growth %d: no result for %s", n, c)
 			}

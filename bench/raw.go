@@ -259,6 +259,23 @@ func (r *Raw) SetSessionExpiry(_ context.Context, id, sid string, v int64) error
 	return r.db.Set(key, out, r.wo)
 }
 
+// MergeSessionExpiry is the blind write protoql's entry setter makes, on
+// raw Pebble: a Merge of the field patch that replaces expires_us
+// (kv/fieldpatch: 0x00, version 1, one field number, the field's record)
+// into the entry's key, merged by the store's merge operator when read.
+// Unlike pebblekv's MergeKey it never reads (no every-8th
+// read-modify-write, no merge counts): the growth curve's raw-merge
+// column, Pebble's own cost of the setter's write.
+func (r *Raw) MergeSessionExpiry(_ context.Context, id, sid string, v int64) error {
+	var kb [96]byte
+	var pb [24]byte
+	key := sessionKey(rowKey(kb[:0], id), sid)
+	p := append(pb[:0], 0, 1, 1, fSessExpires)
+	p = protowire.AppendTag(p, fSessExpires, protowire.VarintType)
+	p = protowire.AppendVarint(p, uint64(v))
+	return r.db.Merge(key, p, r.wo)
+}
+
 // SetLastSeen is one blind write of the breakout key.
 func (r *Raw) SetLastSeen(_ context.Context, id string, v int64) error {
 	var kb, vb [64]byte
