@@ -131,6 +131,26 @@ func TestMergeCountsReset(t *testing.T) {
 	}
 }
 
+// TestMergeCountsMemory fills every shard with keys of 1 to 1,500 bytes:
+// neither a shard's arena nor its slots grow past its room.
+func TestMergeCountsMemory(t *testing.T) {
+	for _, room := range []int{mergeShards * 600, mergeShards * 20_000, mergeShards * 100_000} {
+		c := newMergeCounts(room)
+		for k := range 50_000 {
+			c.due(fmt.Appendf(nil, "%0*d", 1+k*7%1500, k))
+		}
+		for i := range c.shards {
+			sh := &c.shards[i]
+			if sh.bytes+1500+countOverhead <= c.room {
+				t.Fatalf("room %d, shard %d not full: %d bytes", c.room, i, sh.bytes)
+			}
+			if cap(sh.arena) > c.room || 16*cap(sh.slots) > max(c.room, 16*minSlots) {
+				t.Fatalf("room %d, shard %d: an arena of %d bytes, %d slots", c.room, i, cap(sh.arena), cap(sh.slots))
+			}
+		}
+	}
+}
+
 // TestMergeCountsCollisions drives one shard with hashes from a set of
 // three, so that most keys share their hash with others (and often their
 // length), against a map: every key keeps its own count.
