@@ -273,7 +273,9 @@ func appendWithout(dst, b []byte, s []uint32) ([]byte, bool) {
 // both are patches, and the poison value for bad bytes.
 func Merge(dst, older, newer []byte) []byte {
 	m := Merger{vals: [][]byte{older, newer}}
-	return m.result(dst, false)
+	var small [2]span
+	dst, _ = m.result(dst, false, small[:0])
+	return dst
 }
 
 // Value returns, appended to dst, the value that v leaves when nothing
@@ -281,7 +283,9 @@ func Merge(dst, older, newer []byte) []byte {
 // missing value), or the poison value.
 func Value(dst, v []byte) []byte {
 	m := Merger{vals: [][]byte{v}}
-	return m.result(dst, true)
+	var small [1]span
+	dst, _ = m.result(dst, true, small[:0])
+	return dst
 }
 
 // Merger merges a key's values, oldest to newest, in the shape of Pebble's
@@ -300,8 +304,10 @@ type Merger struct {
 	vals  [][]byte // the values, oldest first, at Finish
 	buf   []byte   // the filtered patches' bytes, at Finish
 	out   []byte   // Finish's result
-	// set and nums are Finish's sets of field numbers.
+	// set and nums are Finish's sets of field numbers, and pieces the
+	// places of the filtered patches in buf.
 	set, nums []uint32
+	pieces    []span
 }
 
 type span struct{ from, to int }
@@ -360,7 +366,7 @@ func (m *Merger) Finish(includesBase bool) ([]byte, io.Closer, error) {
 	for _, sp := range m.spans {
 		m.vals = append(m.vals, m.data[sp.from:sp.to])
 	}
-	m.out = m.result(m.out[:0], includesBase)
+	m.out, m.pieces = m.result(m.out[:0], includesBase, m.pieces[:0])
 	return m.out, m, nil
 }
 
@@ -370,13 +376,16 @@ func (m *Merger) Close() error {
 	if cap(m.data) > maxPooled || cap(m.out) > maxPooled || cap(m.buf) > maxPooled {
 		return nil
 	}
-	*m = Merger{data: m.data[:0], spans: m.spans[:0], vals: m.vals[:0], buf: m.buf[:0], out: m.out[:0], set: m.set[:0], nums: m.nums[:0]}
+	*m = Merger{data: m.data[:0], spans: m.spans[:0], vals: m.vals[:0], buf: m.buf[:0], out: m.out[:0], set: m.set[:0], nums: m.nums[:0], pieces: m.pieces[:0]}
 	mergerPool.Put(m)
 	return nil
 }
 
-// result merges m.vals (oldest first) into dst; see Finish.
-func (m *Merger) result(dst []byte, includesBase bool) []byte {
+// result merges m.vals (oldest first) into dst; see Finish. spans is
+// room for the places of the filtered patches in m.buf, one per patch,
+// returned (grown) for reuse: a pooled Merger keeps it, so that merging
+// many patches does not allocate it again every time.
+func (m *Merger) result(dst []byte, includesBase bool, spans []span) ([]byte, []span) {
 	vals := m.vals
 	base := -1 // the newest base value: nothing older matters
 	for i := len(vals) - 1; i >= 0; i-- {
@@ -387,13 +396,11 @@ func (m *Merger) result(dst []byte, includesBase bool) []byte {
 	}
 	patches := vals[base+1:]
 	if len(patches) == 0 {
-		return append(dst, vals[base]...)
+		return append(dst, vals[base]...), spans
 	}
 	// Walk the patches newest first: each contributes its B without the
 	// fields patched after it (the set s so far), filtered into m.buf;
 	// the base keeps the fields no patch names.
-	var small [4]span
-	spans := small[:0]
 	s, nums := m.set[:0], m.nums[:0]
 	defer func() { m.set, m.nums = s[:0], nums[:0] }()
 	buf := m.buf[:0]
@@ -401,11 +408,11 @@ func (m *Merger) result(dst []byte, includesBase bool) []byte {
 		var b []byte
 		var ok bool
 		if nums, b, ok = parseHead(patches[i], nums); !ok {
-			return append(dst, poison...)
+			return append(dst, poison...), spans
 		}
 		from := len(buf)
 		if buf, ok = appendWithout(buf, b, s); !ok { // checks b
-			return append(dst, poison...)
+			return append(dst, poison...), spans
 		}
 		spans = append(spans, span{from, len(buf)})
 		for _, n := range nums {
@@ -424,11 +431,11 @@ func (m *Merger) result(dst []byte, includesBase bool) []byte {
 	if base >= 0 {
 		var ok bool
 		if dst, ok = appendWithout(dst, vals[base], s); !ok {
-			return append(dst[:start], poison...)
+			return append(dst[:start], poison...), spans
 		}
 	}
 	for j := len(spans) - 1; j >= 0; j-- { // oldest patch first
 		dst = append(dst, buf[spans[j].from:spans[j].to]...)
 	}
-	return dst
+	return dst, spans
 }

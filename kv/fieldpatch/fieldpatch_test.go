@@ -311,3 +311,33 @@ func (g *gen) fragment(n int) []byte {
 	}
 	return b
 }
+
+// TestMergerReused merges a base and n patches with pooled Mergers, each
+// closed after use so that the next one is likely the same Merger again,
+// its buffers and the places of its patches (kept to merge many patches
+// without allocating) holding the previous merge's: every merge must
+// still equal the patches applied one by one (Merge).
+func TestMergerReused(t *testing.T) {
+	for round, n := range []int{9, 3, 12, 1, 6, 0, 10} {
+		base := cat(rec(1, uint64(round)), rec(2, 7), rec(3, 9))
+		vals := [][]byte{base}
+		want := base
+		for k := range n {
+			num := uint32(1 + (k+round)%4)
+			p := mustPatch(t, []int32{int32(num)}, rec(num, uint64(100*round+k)))
+			vals = append(vals, p)
+			want = Merge(nil, want, p)
+		}
+		m := NewMerger(vals[len(vals)-1])
+		for i := len(vals) - 2; i >= 0; i-- {
+			_ = m.MergeOlder(vals[i])
+		}
+		got, closer, _ := m.Finish(true)
+		if !bytes.Equal(got, want) {
+			t.Fatalf("round %d, %d patches: got %x, want %x", round, n, got, want)
+		}
+		if err := closer.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
