@@ -224,7 +224,7 @@ func BenchmarkGrowthPairs(b *testing.B) {
 }
 
 // BenchmarkWorkloadPairs is BenchmarkGrowthPairs for the point workloads
-// of BenchmarkWorkloads (get, query, set-expiry, set-breakout): protoql
+// of BenchmarkWorkloads (get, query, set-expiry, set-breakout, insert): protoql
 // against raw Pebble, interleaved in stretches of growthPairStretch
 // operations, each column on its own users (its own stretch of the
 // operation sequence, so neither reads what the other has just brought
@@ -237,7 +237,7 @@ func BenchmarkWorkloadPairs(b *testing.B) {
 	})
 	cols := e.Columns()
 	for _, w := range Workloads {
-		if w.Scan || w.Key == "insert" {
+		if w.Scan {
 			continue
 		}
 		b.Run(w.Key, func(b *testing.B) {

@@ -3,6 +3,7 @@ package bench
 import (
 	"context"
 	"fmt"
+	"sync/atomic"
 
 	"github.com/protoql/protoql/examples/social/socialpb"
 )
@@ -81,8 +82,19 @@ func plain(f func(c Column, users int) Op) func(c Column, users int) Op {
 }
 
 // insertOp inserts new users (ids after the data set's, distinct per
-// column and operation) built from a small pool of prepared messages, so
-// that building the message is not measured.
+// operation) built from a small pool of prepared messages, so that
+// building the message is not measured.
+//
+// The ids ascend across the columns, in the order the inserts run (one
+// sequence for every column: insertID), so that every insert of every
+// column adds a row past the end of every file and of the memtable, as
+// appending ids do, and all ids have one length. With an id per column
+// ("zz-<column>-" and the operation number), the column whose prefix
+// sorted first (protoql) inserted every row inside the key range of the
+// files holding the later prefix's rows (raw's): the iterator that reads
+// the new row's range (a Put replaces the row) then looked into those
+// files, 2 block-cache lookups per insert that raw never made; swapping
+// the prefixes moved the lookups to raw (bench/README.md, "Findings").
 func insertOp(c Column, _ int) Op {
 	if c.Variant != "" {
 		return nil
@@ -91,13 +103,19 @@ func insertOp(c Column, _ int) Op {
 	for k := range pool {
 		pool[k] = NewUser("", 1_000_000_000+k, SessionsPerUser)
 	}
-	prefix := "zz-" + c.Name + "-"
 	return func(ctx context.Context, i int) error {
 		u := pool[i%len(pool)]
-		u.UserId = padID(prefix, i, 10)
+		u.UserId = insertID()
 		return c.Impl.Insert(ctx, u)
 	}
 }
+
+// insertSeq numbers the inserts of the process, every column's.
+var insertSeq atomic.Int64
+
+// insertID returns the id of the next insert: "zz-" and the next number of
+// insertSeq, 12 digits, which sorts after every id it returned before.
+func insertID() string { return padID("zz-", int(insertSeq.Add(1)), 12) }
 
 func getOp(c Column, users int) Op {
 	run := c.Impl.Get
