@@ -33,7 +33,12 @@ func TestKeysInSkipsVersions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	keys := keysIn(it, true)
+	var listed rangeKeys
+	listed.list(it, true)
+	var keys [][]byte
+	for i := range listed.len() {
+		keys = append(keys, listed.key(i))
+	}
 	steps := it.Stats().ForwardStepCount[pebble.InternalIterCall]
 	if err := it.Close(); err != nil {
 		t.Fatal(err)
@@ -43,5 +48,55 @@ func TestKeysInSkipsVersions(t *testing.T) {
 	}
 	if steps > 10 {
 		t.Errorf("listing 2 keys with %d versions each took %d internal steps, want a handful", rewrites, steps)
+	}
+}
+
+// TestRangeKeysReused lists the keys of ranges one after another into one
+// rangeKeys, as deleteRange's pooled one is: each listing holds exactly
+// the keys of its range, in order, whatever the one before held, and stops
+// after pointDeleteLimit+1 keys.
+func TestRangeKeysReused(t *testing.T) {
+	db, err := pebble.Open("", &pebble.Options{FS: vfs.NewMem(), Logger: errorLogger{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var all []string
+	for i := range pointDeleteLimit + 20 {
+		all = append(all, fmt.Sprintf("many/%03d", i))
+	}
+	all = append(all, "a/long-key-number-one", "a/long-key-number-two", "a/x", "b/1", "c/only")
+	for _, k := range all {
+		if err := db.Set([]byte(k), []byte("v"), pebble.NoSync); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var r rangeKeys
+	for _, tt := range []struct {
+		lo, hi string
+		want   []string
+	}{
+		{"a/", "a0", []string{"a/long-key-number-one", "a/long-key-number-two", "a/x"}},
+		{"b/", "b0", []string{"b/1"}},
+		{"many/", "many0", all[:pointDeleteLimit+1]},
+		{"c/", "c0", []string{"c/only"}},
+		{"d/", "d0", nil},
+		{"a/x", "a0", []string{"a/x"}},
+	} {
+		it, err := db.NewIter(&pebble.IterOptions{LowerBound: []byte(tt.lo), UpperBound: []byte(tt.hi)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.list(it, true)
+		if err := it.Close(); err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for i := range r.len() {
+			got = append(got, string(r.key(i)))
+		}
+		if fmt.Sprint(got) != fmt.Sprint(tt.want) {
+			t.Errorf("[%s, %s): listed %q, want %q", tt.lo, tt.hi, got, tt.want)
+		}
 	}
 }

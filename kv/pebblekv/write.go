@@ -254,37 +254,74 @@ func deleteRange(b *pebble.Batch, r iterReader, start, end []byte, wholeKeyPrefi
 	if err != nil {
 		return err
 	}
-	keys := keysIn(it, wholeKeyPrefix)
+	keys := rangeKeysPool.Get().(*rangeKeys)
+	defer keys.release()
+	keys.list(it, wholeKeyPrefix)
 	if err := it.Close(); err != nil {
 		return err
 	}
-	if len(keys) > pointDeleteLimit {
+	if keys.len() > pointDeleteLimit {
 		return b.DeleteRange(start, end, nil)
 	}
-	for _, k := range keys {
-		if err := b.Delete(k, nil); err != nil {
+	for i := range keys.len() {
+		if err := b.Delete(keys.key(i), nil); err != nil { // b copies the key
 			return err
 		}
 	}
 	return nil
 }
 
-// keysIn returns copies of the first pointDeleteLimit+1 keys of it (all
-// of them if fewer). NextPrefix, when the comparer's prefix is the whole key
-// (wholeKeyPrefix), steps to the next key without walking the shadowed
-// versions and deletions of this one still in the memtable, which Next
-// does: a key rewritten many times since the last flush would make every
-// Put of it linear in its rewrites.
-func keysIn(it *pebble.Iterator, wholeKeyPrefix bool) [][]byte {
+// rangeKeys holds the keys deleteRange lists, copied back to back into
+// one buffer: listing a range's keys makes no allocation per key, and
+// none at all once the pooled buffers have grown.
+type rangeKeys struct {
+	buf  []byte
+	ends []int // where each key ends in buf
+}
+
+var rangeKeysPool = sync.Pool{New: func() any { return new(rangeKeys) }}
+
+// maxPooledKeys is the most bytes of keys a pooled rangeKeys keeps.
+const maxPooledKeys = 16 << 10
+
+func (r *rangeKeys) len() int { return len(r.ends) }
+
+// key returns the i-th key listed, valid until r is listed again or
+// released.
+func (r *rangeKeys) key(i int) []byte {
+	from := 0
+	if i > 0 {
+		from = r.ends[i-1]
+	}
+	return r.buf[from:r.ends[i]:r.ends[i]]
+}
+
+// release empties r and returns it to the pool, unless its buffer grew
+// large.
+func (r *rangeKeys) release() {
+	if cap(r.buf) > maxPooledKeys {
+		return
+	}
+	r.buf, r.ends = r.buf[:0], r.ends[:0]
+	rangeKeysPool.Put(r)
+}
+
+// list replaces r's keys with copies of the first pointDeleteLimit+1 keys
+// of it (all of them if fewer). NextPrefix, when the comparer's prefix is
+// the whole key (wholeKeyPrefix), steps to the next key without walking
+// the shadowed versions and deletions of this one still in the memtable,
+// which Next does: a key rewritten many times since the last flush would
+// make every Put of it linear in its rewrites.
+func (r *rangeKeys) list(it *pebble.Iterator, wholeKeyPrefix bool) {
+	r.buf, r.ends = r.buf[:0], r.ends[:0]
 	next := (*pebble.Iterator).Next
 	if wholeKeyPrefix {
 		next = (*pebble.Iterator).NextPrefix
 	}
-	var keys [][]byte
-	for ok := it.First(); ok && len(keys) <= pointDeleteLimit; ok = next(it) {
-		keys = append(keys, append([]byte(nil), it.Key()...))
+	for ok := it.First(); ok && len(r.ends) <= pointDeleteLimit; ok = next(it) {
+		r.buf = append(r.buf, it.Key()...)
+		r.ends = append(r.ends, len(r.buf))
 	}
-	return keys
 }
 
 // sync waits until every commit made so far is durable, when commits do not
