@@ -155,15 +155,18 @@ func (r *Raw) deleteRow(b *pebble.Batch, row []byte) error {
 	if err != nil {
 		return err
 	}
+	// One pass: each key deleted as it is met (the batch copies it); past
+	// rowDeleteKeys keys, one range deletion covers the rest (and the
+	// point deletions already made).
 	n := 0
-	for ok := it.First(); ok && n <= rowDeleteKeys; ok = it.Next() {
-		n++
-	}
-	if n > rowDeleteKeys {
-		_ = it.Close()
-		return b.DeleteRange(row, end, nil)
-	}
 	for ok := it.First(); ok; ok = it.Next() {
+		if n++; n > rowDeleteKeys {
+			if err := b.DeleteRange(row, end, nil); err != nil {
+				_ = it.Close()
+				return err
+			}
+			break
+		}
 		if err := b.Delete(it.Key(), nil); err != nil {
 			_ = it.Close()
 			return err
