@@ -153,8 +153,10 @@ func get(ctx context.Context, r kv.Reader, ref Ref, m proto.Message) error {
 // filtered by p nor checked: emit must filter it (filterChecked) unless it
 // does the same in its own pass (rowPlan.decodeOwn). A forward scan of
 // rows' inline fields runs on its own loop (scanOwn), which reads each
-// row as readOwn does.
-func (e *exec) scanWhole(lo, hi []byte, opts ScanOptions, kind unitKind, n *schema.Node, p *query.Proj, unfiltered bool, emit func(key, wire []byte) (bool, error)) error {
+// row as readOwn does. The iterators' Close errors are returned when the
+// scan has no error of its own, also after emit stopped it: a caller
+// whose emit stopped because its consumer did must not report it there.
+func (e *exec) scanWhole(lo, hi []byte, opts ScanOptions, kind unitKind, n *schema.Node, p *query.Proj, unfiltered bool, emit func(key, wire []byte) (bool, error)) (err error) {
 	if p == nil {
 		p = wholeObject
 	}
@@ -179,7 +181,6 @@ func (e *exec) scanWhole(lo, hi []byte, opts ScanOptions, kind unitKind, n *sche
 		return e.scanOwn(lo, hi, opts.Limit, kind.table, n, p, unfiltered, emit)
 	}
 	var s stepper
-	var err error
 	if opts.Reverse && p == wholeObject && (n == nil || n.Parent != nil || len(n.Table.Apart) == 0) {
 		err = e.stepsBack(&s, lo, hi, kind)
 	} else {
@@ -189,7 +190,13 @@ func (e *exec) scanWhole(lo, hi []byte, opts ScanOptions, kind unitKind, n *sche
 		// reads it.
 		err = e.steps(&s, nil, lo, hi, opts.Reverse, kind, 0, nil)
 	}
-	defer s.close()
+	defer func() {
+		// The iterators' Close errors are the scan's when it has none
+		// of its own (as scanOwn's).
+		if cerr := s.close(); err == nil {
+			err = cerr
+		}
+	}()
 	if err != nil {
 		return err
 	}
@@ -336,6 +343,14 @@ func scanRowsOf(ctx context.Context, rd kv.Reader, t *Table, r KeyRange, opts Sc
 		}
 		var buf []byte // the row's bytes and its key fields
 		var ra *rowAlloc
+		// stopped is set when the consumer ended the loop: scanWhole may
+		// still return an error (an iterator's Close), which then has
+		// no one to go to (yield must not be called again).
+		stopped := false
+		send := func(row scanRow) (bool, error) {
+			stopped = !yield(row, nil)
+			return !stopped, nil
+		}
 		if opts.Reuse || rp != nil {
 			ra = &rowAlloc{reuse: opts.Reuse}
 		}
@@ -347,9 +362,9 @@ func scanRowsOf(ctx context.Context, rd kv.Reader, t *Table, r KeyRange, opts Sc
 			if rp != nil {
 				if at, ok := rp.decodeOwnAt(key, wire, ra); ok {
 					if typ != nil && typ == rp.typ {
-						return yield(scanRow{addr: at}, nil), nil
+						return send(scanRow{addr: at})
 					}
-					return yield(scanRow{m: ra.message(rp, at)}, nil), nil
+					return send(scanRow{m: ra.message(rp, at)})
 				}
 				var err error
 				if wire, err = e.filterChecked(key, wire, t.s.Root, p); err != nil {
@@ -377,9 +392,9 @@ func scanRowsOf(ctx context.Context, rd kv.Reader, t *Table, r KeyRange, opts Sc
 					return false, err
 				}
 			}
-			return yield(scanRow{m: m.Interface()}, nil), nil
+			return send(scanRow{m: m.Interface()})
 		})
-		if err != nil {
+		if err != nil && !stopped {
 			yield(scanRow{}, err)
 		}
 	}
@@ -403,14 +418,16 @@ func scanEntries(ctx context.Context, rd kv.Reader, ref Ref, r KeyRange, opts Sc
 		}
 		e := ref.table.db.reader(ctx, rd)
 		defer e.release()
+		stopped := false // as scanRowsOf's
 		err = e.scanWhole(lo, hi, opts, unitKind{parentLen: ref.parentLen}, ref.field.Child, nil, false, func(key, wire []byte) (bool, error) {
 			entry, err := ref.decodeEntry(key, wire)
 			if err != nil {
 				return false, err
 			}
-			return yield(entry, nil), nil
+			stopped = !yield(entry, nil)
+			return !stopped, nil
 		})
-		if err != nil {
+		if err != nil && !stopped {
 			yield(MapEntry{}, err)
 		}
 	}

@@ -209,8 +209,9 @@ var steppedRowScan atomic.Bool
 // exists: emit gets its key and no bytes, as from readOwn. Every key
 // landed on is counted and checks the context (walker.land), a key that
 // is not a row's ends the scan with rowKeyLen's error, and at most limit
-// rows (0: no limit) are emitted.
-func (e *exec) scanOwn(lo, hi []byte, limit int, t *Table, n *schema.Node, p *query.Proj, unfiltered bool, emit func(key, wire []byte) (bool, error)) error {
+// rows (0: no limit) are emitted. The iterator's Close error is returned
+// when the scan has no error of its own, also after emit stopped it.
+func (e *exec) scanOwn(lo, hi []byte, limit int, t *Table, n *schema.Node, p *query.Proj, unfiltered bool, emit func(key, wire []byte) (bool, error)) (err error) {
 	if !below(lo, hi) {
 		return nil
 	}
@@ -218,7 +219,13 @@ func (e *exec) scanOwn(lo, hi []byte, limit int, t *Table, n *schema.Node, p *qu
 	if err != nil {
 		return err
 	}
-	defer it.Close()
+	defer func() {
+		// The iterator's Close error (a store's failure to release it,
+		// or the error it met) is the scan's when it has none of its own.
+		if cerr := it.Close(); err == nil {
+			err = cerr
+		}
+	}()
 	nexts := rowNexts(n)
 	row := e.buf(0) // the row key, valid across the moves past the row
 	var end []byte  // the row's prefix end, for the seek past it

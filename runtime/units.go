@@ -2,6 +2,7 @@ package runtime
 
 import (
 	"bytes"
+	"errors"
 
 	"github.com/protoql/protoql/schema"
 )
@@ -156,14 +157,17 @@ func within(lo, hi, at []byte, reverse bool) (bool, []byte, []byte) {
 	return inside, lo, hi
 }
 
-// close closes the walkers the stepper opened.
-func (s *stepper) close() {
+// close closes the walkers the stepper opened and returns their Close
+// errors.
+func (s *stepper) close() error {
+	var errs [2]error
 	if s.rev != nil {
-		s.rev.close()
+		errs[0] = s.rev.close()
 	}
 	if s.ownFwd {
-		s.fwd.close()
+		errs[1] = s.fwd.close()
 	}
+	return errors.Join(errs[0], errs[1])
 }
 
 // first lands on the first unit; false when there is none or on an error

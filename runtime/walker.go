@@ -56,11 +56,14 @@ func (e *exec) under(prefix []byte) (*walker, error) {
 	return e.walker(prefix, hi, false)
 }
 
-// close closes the iterator and keeps the walker for reuse.
-func (w *walker) close() {
-	w.it.Close()
+// close closes the iterator, keeps the walker for reuse and returns the
+// iterator's Close error (callers that read through the walker and
+// report their result return it; see scanWhole).
+func (w *walker) close() error {
+	err := w.it.Close()
 	w.it, w.key, w.val = nil, nil, nil
 	w.e.walkers = append(w.e.walkers, w)
+	return err
 }
 
 // land records where a move ended, counting the key against the limits

@@ -1,0 +1,155 @@
+package runtime_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync/atomic"
+	"testing"
+
+	"github.com/protoql/protoql/internal/testpb"
+	"github.com/protoql/protoql/kv"
+	"github.com/protoql/protoql/kv/memkv"
+	"github.com/protoql/protoql/runtime"
+)
+
+// errCloseFailed is what closeFailStore's iterators' Close returns.
+var errCloseFailed = errors.New("test: iterator Close failed")
+
+// closeFailStore is a store whose iterators work, and, while fail is set,
+// whose Close closes the store's iterator and then fails with
+// errCloseFailed (a store that cannot release an iterator: remotekv's
+// lost connection, say).
+type closeFailStore struct {
+	kv.Store
+	fail atomic.Bool
+}
+
+func (s *closeFailStore) NewIter(ctx context.Context, o kv.IterOptions) (kv.Iterator, error) {
+	return s.wrap(s.Store.NewIter(ctx, o))
+}
+
+func (s *closeFailStore) View(ctx context.Context, fn func(kv.Reader) error) error {
+	return s.Store.View(ctx, func(r kv.Reader) error { return fn(closeFailReader{r, s}) })
+}
+
+type closeFailReader struct {
+	kv.Reader
+	s *closeFailStore
+}
+
+func (r closeFailReader) NewIter(ctx context.Context, o kv.IterOptions) (kv.Iterator, error) {
+	return r.s.wrap(r.Reader.NewIter(ctx, o))
+}
+
+func (s *closeFailStore) wrap(it kv.Iterator, err error) (kv.Iterator, error) {
+	if err != nil {
+		return nil, err
+	}
+	return failingClose{it, s}, nil
+}
+
+type failingClose struct {
+	kv.Iterator
+	s *closeFailStore
+}
+
+func (it failingClose) Close() error {
+	if err := it.Iterator.Close(); err != nil || !it.s.fail.Load() {
+		return err
+	}
+	return errCloseFailed
+}
+
+// TestScanReportsCloseError: a row or map scan whose iterator's Close
+// fails ends with that error after its rows, on every loop (scanOwn, the
+// stepper's for projections and for whole rows, forward and reverse, the
+// typed scan, ScanMap), also when Limit ended it; a consumer that stops
+// the loop early gets no error (and no call after its break).
+func TestScanReportsCloseError(t *testing.T) {
+	ctx := context.Background()
+	store := &closeFailStore{Store: memkv.New()}
+	db := openDB(t, store)
+	users := table(t, db, "User")
+	typed := must[testpb.UserTable](t)(testpb.NewUserTable(db))
+	var first runtime.Ref
+	for i := range 4 {
+		u := userWithSessions(fmt.Sprintf("u%d", i), 2)
+		ref := must[runtime.Ref](t)(users.RowOf(u))
+		check(t, db.Put(ctx, ref, u))
+		if i == 0 {
+			first = ref
+		}
+	}
+	sessions := must[runtime.Ref](t)(first.FieldByName("sessions"))
+	store.fail.Store(true)
+	type scanFn func(opts runtime.ScanOptions, stopAfter int) (int, error)
+	rows := func(opts runtime.ScanOptions, stopAfter int) (n int, last error) {
+		for _, err := range db.Scan(ctx, users, runtime.KeyRange{}, opts) {
+			if err != nil {
+				return n, err
+			}
+			if n++; n == stopAfter {
+				break
+			}
+		}
+		return n, nil
+	}
+	typedRows := func(opts runtime.ScanOptions, stopAfter int) (n int, last error) {
+		for _, err := range typed.Scan(ctx, nil, opts) {
+			if err != nil {
+				return n, err
+			}
+			if n++; n == stopAfter {
+				break
+			}
+		}
+		return n, nil
+	}
+	entries := func(opts runtime.ScanOptions, stopAfter int) (n int, last error) {
+		opts.Fields, opts.Reuse = nil, false
+		for _, err := range db.ScanMap(ctx, sessions, runtime.KeyRange{}, opts) {
+			if err != nil {
+				return n, err
+			}
+			if n++; n == stopAfter {
+				break
+			}
+		}
+		return n, nil
+	}
+	for _, c := range []struct {
+		name    string
+		scan    scanFn
+		opts    runtime.ScanOptions
+		stepped bool
+		want    int // units a full scan yields (Limit applied)
+	}{
+		{"own loop", rows, runtime.ScanOptions{Fields: []string{"registered"}}, false, 4},
+		{"own loop, Reuse", rows, runtime.ScanOptions{Fields: []string{"registered"}, Reuse: true}, false, 4},
+		{"own loop, Limit", rows, runtime.ScanOptions{Fields: []string{"registered"}, Limit: 2}, false, 2},
+		{"stepped projection", rows, runtime.ScanOptions{Fields: []string{"registered"}}, true, 4},
+		{"stepped projection, Limit", rows, runtime.ScanOptions{Fields: []string{"registered"}, Limit: 3}, true, 3},
+		{"whole rows", rows, runtime.ScanOptions{}, false, 4},
+		{"whole rows reverse", rows, runtime.ScanOptions{Reverse: true}, false, 4},
+		{"projection reverse", rows, runtime.ScanOptions{Fields: []string{"registered"}, Reverse: true}, false, 4},
+		{"typed own loop", typedRows, runtime.ScanOptions{Fields: []string{"registered"}}, false, 4},
+		{"typed whole", typedRows, runtime.ScanOptions{}, false, 4},
+		{"map", entries, runtime.ScanOptions{}, false, 2},
+		{"map reverse", entries, runtime.ScanOptions{Reverse: true}, false, 2},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			runtime.SetSteppedRowScanForTest(c.stepped)
+			defer runtime.SetSteppedRowScanForTest(false)
+			n, err := c.scan(c.opts, 0)
+			if n != c.want || !errors.Is(err, errCloseFailed) {
+				t.Errorf("full scan: %d units, error %v; want %d, then %v", n, err, c.want, errCloseFailed)
+			}
+			// Stopped by its consumer: no error, and (the iterator
+			// functions panic on a yield after a break) no call.
+			if n, err := c.scan(c.opts, 1); n != 1 || err != nil {
+				t.Errorf("scan stopped after a unit: %d units, error %v; want 1, none", n, err)
+			}
+		})
+	}
+}
