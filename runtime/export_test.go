@@ -349,3 +349,25 @@ func ScanRowsOfForTest[M proto.Message](ctx context.Context, q Querier, t *Table
 
 // RowStructForTest is rowStruct[M]().
 func RowStructForTest[M any]() reflect.Type { return rowStruct[M]() }
+
+// DecodeRowsForTest decodes the rows (key, own value pairs of t's rows)
+// with the row plan of the projection fields, as a row scan does, into
+// one rowAlloc (with reuse, one message), and returns how many it
+// decoded: the plan's per-row work without the store, for benchmarks.
+func DecodeRowsForTest(t *Table, fields []string, rows [][2][]byte, reuse bool) (int, error) {
+	_, rp, err := t.projection(fields)
+	if err != nil {
+		return 0, err
+	}
+	if rp == nil {
+		return 0, errNoRowPlan
+	}
+	ra := &rowAlloc{reuse: reuse}
+	n := 0
+	for _, kv := range rows {
+		if _, ok := rp.decodeOwnAt(kv[0], kv[1], ra); ok {
+			n++
+		}
+	}
+	return n, nil
+}
