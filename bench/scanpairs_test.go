@@ -1,0 +1,69 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"testing"
+
+	"github.com/protoql/protoql/examples/social/socialpb"
+)
+
+// BenchmarkScanApartPairs measures the scan-apart workload's columns
+// protoql (the default typed scan), protoql-alt (ScanOptions.Reuse) and raw
+// Pebble interleaved in one process, which BenchmarkWorkloads' columns
+// (one after the other) are not: each iteration runs one full scan of
+// each, in an order rotating with the iteration, on an environment holding
+// the apart layout only (-bench.users users), and the benchmark reports
+// the medians over the iterations of each one's CPU time per row (the
+// process's, so the garbage collector's work is counted: <column>-cpu-ns/row)
+// and of the ratios protoql/raw and protoql-alt/raw (the measure,
+// steadier on a shared machine than two columns' times measured apart).
+// -benchtime 20x for 20 rounds.
+func BenchmarkScanApartPairs(b *testing.B) {
+	users := *benchUsers
+	e := sharedEnv(b, fmt.Sprintf("apart-%d", users), func(e *Env) error {
+		if err := e.loadApart(users, func(i int) *socialpb.User { return NewUser(UserID(i), i, SessionsPerUser) }); err != nil {
+			return err
+		}
+		return e.Settle()
+	})
+	names := [3]string{"protoql", "protoql-alt", "raw"}
+	var ops [3]Op
+	for i, c := range e.Columns()[:3] {
+		if c.Name != names[i] {
+			b.Fatalf("column %d is %s, want %s", i, c.Name, names[i])
+		}
+		ops[i] = scanApartOp(c, users)
+	}
+	ctx := context.Background()
+	for _, op := range ops {
+		if err := op(ctx, 0); err != nil { // the blocks into the cache
+			b.Fatal(err)
+		}
+	}
+	var cpu [3][]float64
+	var ratio [2][]float64
+	round := 0
+	for b.Loop() {
+		var got [3]float64
+		for k := range 3 {
+			j := (k + round) % 3
+			c0 := cpuTime()
+			if err := ops[j](ctx, 0); err != nil {
+				b.Fatal(err)
+			}
+			got[j] = float64(cpuTime()-c0) / float64(users)
+		}
+		for j := range 3 {
+			cpu[j] = append(cpu[j], got[j])
+		}
+		ratio[0] = append(ratio[0], got[0]/got[2])
+		ratio[1] = append(ratio[1], got[1]/got[2])
+		round++
+	}
+	for j, name := range names {
+		b.ReportMetric(medianOf(cpu[j]), name+"-cpu-ns/row")
+	}
+	b.ReportMetric(medianOf(ratio[0]), "protoql/raw")
+	b.ReportMetric(medianOf(ratio[1]), "alt/raw")
+}
