@@ -347,10 +347,6 @@ func scanRowsOf(ctx context.Context, rd kv.Reader, t *Table, r KeyRange, opts Sc
 		// still return an error (an iterator's Close), which then has
 		// no one to go to (yield must not be called again).
 		stopped := false
-		send := func(row scanRow) (bool, error) {
-			stopped = !yield(row, nil)
-			return !stopped, nil
-		}
 		if opts.Reuse || rp != nil {
 			ra = &rowAlloc{reuse: opts.Reuse}
 		}
@@ -362,9 +358,11 @@ func scanRowsOf(ctx context.Context, rd kv.Reader, t *Table, r KeyRange, opts Sc
 			if rp != nil {
 				if at, ok := rp.decodeOwnAt(key, wire, ra); ok {
 					if typ != nil && typ == rp.typ {
-						return send(scanRow{addr: at})
+						stopped = !yield(scanRow{addr: at}, nil)
+						return !stopped, nil
 					}
-					return send(scanRow{m: ra.message(rp, at)})
+					stopped = !yield(scanRow{m: ra.message(rp, at)}, nil)
+					return !stopped, nil
 				}
 				var err error
 				if wire, err = e.filterChecked(key, wire, t.s.Root, p); err != nil {
@@ -392,7 +390,8 @@ func scanRowsOf(ctx context.Context, rd kv.Reader, t *Table, r KeyRange, opts Sc
 					return false, err
 				}
 			}
-			return send(scanRow{m: m.Interface()})
+			stopped = !yield(scanRow{m: m.Interface()}, nil)
+			return !stopped, nil
 		})
 		if err != nil && !stopped {
 			yield(scanRow{}, err)
