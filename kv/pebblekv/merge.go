@@ -185,8 +185,9 @@ var testCountRoom int
 // countOverhead is the room a counted key takes besides its bytes: at
 // most 16 bytes of slot per 3/8 of a slot in use (the table doubles when
 // 3/4 are), 43 bytes, rounded up. So a shard's slots never take more than
-// its room, nor its arena (see countShard.add): a full shard holds less
-// than twice its room.
+// its room (or the first table's minSlots*16 = 256 bytes, when the room
+// is smaller), nor its arena (see countShard.add): a full shard holds
+// less than twice its room (plus those 256 bytes).
 const countOverhead = 48
 
 // countShard is one shard of mergeCounts: the keys counted since the last
