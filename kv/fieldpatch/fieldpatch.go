@@ -314,7 +314,9 @@ type span struct{ from, to int }
 
 var mergerPool = sync.Pool{New: func() any { return new(Merger) }}
 
-// maxPooled is the most bytes a pooled Merger's buffers keep.
+// maxPooled is the most bytes each of a pooled Merger's buffers keeps:
+// its bytes, and the places it keeps per operand (spans, vals, pieces), so
+// that a merge of many small operands does not leave them in the pool.
 const maxPooled = 64 << 10
 
 // NewMerger returns a Merger holding a copy of v, the first value of a
@@ -373,7 +375,9 @@ func (m *Merger) Finish(includesBase bool) ([]byte, io.Closer, error) {
 // Close returns m to the pool; m and Finish's result must not be used
 // afterwards.
 func (m *Merger) Close() error {
-	if cap(m.data) > maxPooled || cap(m.out) > maxPooled || cap(m.buf) > maxPooled {
+	if cap(m.data) > maxPooled || cap(m.out) > maxPooled || cap(m.buf) > maxPooled ||
+		cap(m.spans)*16 > maxPooled || cap(m.pieces)*16 > maxPooled || cap(m.vals)*24 > maxPooled ||
+		cap(m.set)*4 > maxPooled || cap(m.nums)*4 > maxPooled {
 		return nil
 	}
 	*m = Merger{data: m.data[:0], spans: m.spans[:0], vals: m.vals[:0], buf: m.buf[:0], out: m.out[:0], set: m.set[:0], nums: m.nums[:0], pieces: m.pieces[:0]}

@@ -341,3 +341,29 @@ func TestMergerReused(t *testing.T) {
 		}
 	}
 }
+
+// TestMergerManyOperandsNotPooled merges 10,000 patches of 4 bytes (their
+// bytes well within maxPooled, the places kept for them, spans, values and
+// pieces, not): the closed Merger must not go back to the pool, whose
+// Mergers would otherwise each keep some 560 KB of them.
+func TestMergerManyOperandsNotPooled(t *testing.T) {
+	p := mustPatch(t, []int32{1}, nil)
+	m := NewMerger(p)
+	for range 10_000 - 1 {
+		_ = m.MergeOlder(p)
+	}
+	if _, _, err := m.Finish(false); err != nil {
+		t.Fatal(err)
+	}
+	if cap(m.data) > maxPooled {
+		t.Fatalf("the patches take %d bytes, over maxPooled: not the case this test is for", cap(m.data))
+	}
+	if err := m.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for range 100 {
+		if NewMerger(nil) == m {
+			t.Fatal("a Merger that held 10,000 operands came back from the pool")
+		}
+	}
+}
