@@ -214,13 +214,18 @@ func (e *exec) walkerLike(like *walker, lo, hi []byte, reverse bool) (*walker, e
 	return e.walker(lo, hi, reverse)
 }
 
-// closeAparts closes the apart walkers of the execution.
-func (e *exec) closeAparts() {
+// closeAparts closes the apart walkers of the execution and returns
+// their iterators' Close errors (see scanWhole).
+func (e *exec) closeAparts() error {
+	var err error
 	for _, a := range e.aparts {
-		a.w.close()
+		if cerr := a.w.close(); err == nil {
+			err = cerr
+		}
 	}
 	clear(e.aparts)
 	e.aparts = e.aparts[:0]
+	return err
 }
 
 // rowAparts returns the apart fields of the row being read when the object

@@ -192,8 +192,15 @@ func (e *exec) scanWhole(lo, hi []byte, opts ScanOptions, kind unitKind, n *sche
 	}
 	defer func() {
 		// The iterators' Close errors are the scan's when it has none
-		// of its own (as scanOwn's).
-		if cerr := s.close(); err == nil {
+		// of its own (as scanOwn's): the stepper's, and those of the
+		// apart walkers that read the rows' fields stored apart (opened
+		// on first use; closed here rather than when the execution is
+		// released, which would drop their errors).
+		cerr := s.close()
+		if aerr := e.closeAparts(); cerr == nil {
+			cerr = aerr
+		}
+		if err == nil {
 			err = cerr
 		}
 	}()

@@ -1,16 +1,20 @@
 package runtime_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync/atomic"
 	"testing"
 
+	"github.com/protoql/protoql/internal/apartpb"
 	"github.com/protoql/protoql/internal/testpb"
 	"github.com/protoql/protoql/kv"
 	"github.com/protoql/protoql/kv/memkv"
 	"github.com/protoql/protoql/runtime"
+	"github.com/protoql/protoql/tuple"
 )
 
 // errCloseFailed is what closeFailStore's iterators' Close returns.
@@ -23,10 +27,14 @@ var errCloseFailed = errors.New("test: iterator Close failed")
 type closeFailStore struct {
 	kv.Store
 	fail atomic.Bool
+	// failFrom, when set, limits the failures to the iterators whose
+	// lower bound is above it.
+	failFrom []byte
 }
 
 func (s *closeFailStore) NewIter(ctx context.Context, o kv.IterOptions) (kv.Iterator, error) {
-	return s.wrap(s.Store.NewIter(ctx, o))
+	it, err := s.Store.NewIter(ctx, o)
+	return s.wrap(o, it, err)
 }
 
 func (s *closeFailStore) View(ctx context.Context, fn func(kv.Reader) error) error {
@@ -39,12 +47,16 @@ type closeFailReader struct {
 }
 
 func (r closeFailReader) NewIter(ctx context.Context, o kv.IterOptions) (kv.Iterator, error) {
-	return r.s.wrap(r.Reader.NewIter(ctx, o))
+	it, err := r.Reader.NewIter(ctx, o)
+	return r.s.wrap(o, it, err)
 }
 
-func (s *closeFailStore) wrap(it kv.Iterator, err error) (kv.Iterator, error) {
+func (s *closeFailStore) wrap(o kv.IterOptions, it kv.Iterator, err error) (kv.Iterator, error) {
 	if err != nil {
 		return nil, err
+	}
+	if s.failFrom != nil && bytes.Compare(o.LowerBound, s.failFrom) <= 0 {
+		return it, nil
 	}
 	return failingClose{it, s}, nil
 }
@@ -151,5 +163,53 @@ func TestScanReportsCloseError(t *testing.T) {
 				t.Errorf("scan stopped after a unit: %d units, error %v; want 1, none", n, err)
 			}
 		})
+	}
+}
+
+// TestScanReportsApartCloseError: a whole-row scan of a table with fields
+// stored apart reads them through iterators of their own (the apart
+// walkers, opened at the first row); when only those fail to close, the
+// scan ends with their error too, forward and in reverse.
+func TestScanReportsApartCloseError(t *testing.T) {
+	ctx := context.Background()
+	store := &closeFailStore{Store: memkv.New()}
+	db, users := openApart(t, store)
+	for _, id := range []string{"alice", "bob"} {
+		u := apartAlice()
+		u.UserId = id
+		ref := must[runtime.Ref](t)(users.Row(str(id)))
+		check(t, db.Put(ctx, ref, u))
+	}
+	// The apart spaces sit after the table's rows: the iterators whose
+	// lower bound is above the last row's keys read apart fields.
+	it := must[kv.Iterator](t)(store.NewIter(ctx, kv.IterOptions{LowerBound: []byte{0x01}}))
+	var lastRow []byte
+	for ok := it.First(); ok; ok = it.Next() {
+		if strings.HasPrefix(tuple.Format(it.Key()), "20 /") {
+			lastRow = bytes.Clone(it.Key())
+		}
+	}
+	check(t, it.Close())
+	if lastRow == nil {
+		t.Fatal("no row keys stored")
+	}
+	store.failFrom = lastRow
+	store.fail.Store(true)
+	for _, reverse := range []bool{false, true} {
+		n := 0
+		var last error
+		for m, err := range db.Scan(ctx, users, runtime.KeyRange{}, runtime.ScanOptions{Reverse: reverse}) {
+			if err != nil {
+				last = err
+				break
+			}
+			if len(m.(*apartpb.ApartUser).Sessions) != 1 {
+				t.Fatalf("reverse %v: row %d without its apart sessions", reverse, n)
+			}
+			n++
+		}
+		if n != 2 || !errors.Is(last, errCloseFailed) {
+			t.Errorf("reverse %v: %d rows, error %v; want 2, then %v", reverse, n, last, errCloseFailed)
+		}
 	}
 }
