@@ -15,6 +15,16 @@ var DefaultGrowthSizes = []int{10, 1_000, 100_000, 1_000_000}
 // entries.
 func GrowthID(n int) string { return padID("grow", n, 8) }
 
+// GrowthMergeID is the user whose sessions the raw-merge column merges
+// into for the map of n entries: keys of the same shape and number as the
+// growth user's, which no other column reads or writes. Merging into the
+// growth user's own keys piled up to hundreds of thousands of operands per
+// key between flushes, which every other column's read of those keys
+// (protoql's every-8th read-modify-write, raw's read-modify-write, Put's
+// range read) then merged, and which put pebblekv's bound of fewer than 8
+// patches per key out of reach.
+func GrowthMergeID(n int) string { return padID("gmrg", n, 8) }
+
 // GrowthColumns are the growth curve's variants: updating one entry of a
 // map of n sessions (protoql's inline setter of the entry, a field patch
 // merged into the entry's own key without reading it: kv.KeyMerger;
@@ -42,16 +52,17 @@ func (e *Env) GrowthColumns() []Column {
 // GrowthOp updates one random entry of the sessions map of the user with n
 // entries (for the protoql-breakout column: its breakout field; for a
 // protoql column with Variant "put": UserSessionsMap.Put of the whole
-// entry; for Variant "merge": raw Pebble's Merge of the setter's patch).
+// entry; for Variant "merge": raw Pebble's Merge of the setter's patch,
+// into the sessions of GrowthMergeID(n)).
 func GrowthOp(c Column, n int) Op {
 	id := GrowthID(n)
 	switch c.Variant {
 	case "breakout":
 		return func(ctx context.Context, i int) error { return c.Impl.SetLastSeen(ctx, id, baseMicros+int64(i)) }
 	case "merge":
-		raw := c.Impl.(*Raw)
+		raw, mid := c.Impl.(*Raw), GrowthMergeID(n)
 		return func(ctx context.Context, i int) error {
-			return raw.MergeSessionExpiry(ctx, id, SessionID(int(mix(i)%uint64(n))), expiryMicros+int64(i))
+			return raw.MergeSessionExpiry(ctx, mid, SessionID(int(mix(i)%uint64(n))), expiryMicros+int64(i))
 		}
 	case "put":
 		sessions := c.Impl.(*Protoql).users.Row(id).Sessions()

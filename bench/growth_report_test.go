@@ -118,3 +118,36 @@ func TestRawMergeSessionExpiry(t *testing.T) {
 		}
 	}
 }
+
+// TestRawMergeColumnApart checks that the growth curve's raw-merge column
+// writes no key another column reads: after many of its merges the growth
+// user is still exactly as loaded, in raw Pebble's store and protoql's.
+func TestRawMergeColumnApart(t *testing.T) {
+	ctx := context.Background()
+	e := loadTestEnv(t)
+	const n = 10
+	if err := e.LoadGrowth(ctx, []int{n}); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range e.GrowthColumns() {
+		if c.Name != "raw-merge" {
+			continue
+		}
+		op := GrowthOp(c, n)
+		for i := range 200 {
+			if err := op(ctx, i); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	want := NewUser(GrowthID(n), n, n)
+	for _, im := range []Impl{e.Raw, e.Protoql} {
+		got, err := im.Get(ctx, GrowthID(n))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !proto.Equal(got, want) {
+			t.Errorf("%s: the growth user changed under raw-merge's merges:\n got %v\nwant %v", im.Name(), got, want)
+		}
+	}
+}
