@@ -45,22 +45,32 @@ func (tx *Tx) Exists(ctx context.Context, ref Ref) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	defer w.close()
-	return w.first(), e.err
+	found := w.first()
+	if err := w.close(); e.err == nil && err != nil {
+		// The iterator's Close error (a store that could not release
+		// it) is the answer's when it has none of its own.
+		return false, err
+	}
+	return found, e.err
 }
 
 // countUnits counts the units of kind in [lo, hi), stepping from each to
 // the next without reading it.
-func (tx *Tx) countUnits(ctx context.Context, lo, hi []byte, kind unitKind) (int, error) {
+// The iterators' Close errors are the count's when it has none of its
+// own.
+func (tx *Tx) countUnits(ctx context.Context, lo, hi []byte, kind unitKind) (n int, err error) {
 	e := tx.db.reader(ctx, tx.r)
 	defer e.release()
 	var s stepper
-	err := e.steps(&s, nil, lo, hi, false, kind, 0, nil)
-	defer s.close()
+	err = e.steps(&s, nil, lo, hi, false, kind, 0, nil)
+	defer func() {
+		if cerr := s.close(); err == nil && cerr != nil {
+			n, err = 0, cerr
+		}
+	}()
 	if err != nil {
 		return 0, err
 	}
-	n := 0
 	ok, err := s.first()
 	for ; ok; ok, err = s.next() {
 		n++

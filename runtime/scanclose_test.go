@@ -213,3 +213,31 @@ func TestScanReportsApartCloseError(t *testing.T) {
 		}
 	}
 }
+
+// TestCountReportsCloseError: CountRows, CountEntries and Exists return
+// their iterators' Close error, which a count or an existence answer
+// would otherwise hide.
+func TestCountReportsCloseError(t *testing.T) {
+	ctx := context.Background()
+	store := &closeFailStore{Store: memkv.New()}
+	db := openDB(t, store)
+	users := table(t, db, "User")
+	u := userWithSessions("u0", 2)
+	ref := must[runtime.Ref](t)(users.RowOf(u))
+	check(t, db.Put(ctx, ref, u))
+	sessions := must[runtime.Ref](t)(ref.FieldByName("sessions"))
+	store.fail.Store(true)
+	for _, c := range []struct {
+		name string
+		run  func(tx *runtime.Tx) error
+	}{
+		{"CountRows", func(tx *runtime.Tx) error { _, err := tx.CountRows(ctx, users, runtime.KeyRange{}); return err }},
+		{"CountEntries", func(tx *runtime.Tx) error { _, err := tx.CountEntries(ctx, sessions, runtime.KeyRange{}); return err }},
+		{"Exists", func(tx *runtime.Tx) error { _, err := tx.Exists(ctx, ref); return err }},
+	} {
+		err := db.View(ctx, func(tx *runtime.Tx) error { return c.run(tx) })
+		if !errors.Is(err, errCloseFailed) {
+			t.Errorf("%s: error %v, want %v", c.name, err, errCloseFailed)
+		}
+	}
+}
