@@ -7,9 +7,20 @@ import (
 	"github.com/protoql/protoql/schema"
 )
 
-// run streams the root objects: first the rest of a row that the after:
-// cursor resumes inside of, then the rows after the cursor.
+// run streams the root objects (runRows), then closes the walkers that
+// read rows' fields stored apart: the iterators' Close errors are the
+// query's when it has none of its own.
 func (e *exec) run(yield func(Result, error) bool) error {
+	err := e.runRows(yield)
+	if cerr := e.closeAparts(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// runRows streams the root objects: first the rest of a row that the
+// after: cursor resumes inside of, then the rows after the cursor.
+func (e *exec) runRows(yield func(Result, error) bool) (err error) {
 	a := e.p.Root
 	if a.Index != nil {
 		return e.runIndex(yield)
@@ -45,8 +56,12 @@ func (e *exec) run(yield func(Result, error) bool) error {
 		}
 	}
 	var s stepper
-	err := e.steps(&s, nil, lo, hi, ba.Reverse && !ba.Exact, unitKind{table: e.t}, 0, at)
-	defer s.close()
+	err = e.steps(&s, nil, lo, hi, ba.Reverse && !ba.Exact, unitKind{table: e.t}, 0, at)
+	defer func() {
+		if cerr := s.close(); err == nil {
+			err = cerr
+		}
+	}()
 	if err != nil {
 		return err
 	}
@@ -78,11 +93,14 @@ func (e *exec) point(rows *rowStream, key, hi []byte) error {
 	if err != nil {
 		return err
 	}
-	defer w.close()
 	e.pointRow = !plainPointReads.Load()
 	e.onePosition = true
 	_, err = rows.emit(w, key)
-	return rows.end(err)
+	err = rows.end(err)
+	if cerr := w.close(); err == nil {
+		err = cerr // the iterator's Close error, when the read has none
+	}
+	return err
 }
 
 // join returns a fresh a+b.

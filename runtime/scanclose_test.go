@@ -13,6 +13,7 @@ import (
 	"github.com/protoql/protoql/internal/testpb"
 	"github.com/protoql/protoql/kv"
 	"github.com/protoql/protoql/kv/memkv"
+	"github.com/protoql/protoql/query"
 	"github.com/protoql/protoql/runtime"
 	"github.com/protoql/protoql/tuple"
 )
@@ -180,20 +181,7 @@ func TestScanReportsApartCloseError(t *testing.T) {
 		ref := must[runtime.Ref](t)(users.Row(str(id)))
 		check(t, db.Put(ctx, ref, u))
 	}
-	// The apart spaces sit after the table's rows: the iterators whose
-	// lower bound is above the last row's keys read apart fields.
-	it := must[kv.Iterator](t)(store.NewIter(ctx, kv.IterOptions{LowerBound: []byte{0x01}}))
-	var lastRow []byte
-	for ok := it.First(); ok; ok = it.Next() {
-		if strings.HasPrefix(tuple.Format(it.Key()), "20 /") {
-			lastRow = bytes.Clone(it.Key())
-		}
-	}
-	check(t, it.Close())
-	if lastRow == nil {
-		t.Fatal("no row keys stored")
-	}
-	store.failFrom = lastRow
+	store.failFrom = lastRowKey(t, store)
 	store.fail.Store(true)
 	for _, reverse := range []bool{false, true} {
 		n := 0
@@ -240,4 +228,89 @@ func TestCountReportsCloseError(t *testing.T) {
 			t.Errorf("%s: error %v, want %v", c.name, err, errCloseFailed)
 		}
 	}
+}
+
+// queryRows runs text on db and returns how many results it yielded
+// before an error (or before stopAfter results, when above zero: the loop
+// is then left, and nothing may be yielded after it) and that error.
+func queryRows(t *testing.T, db *runtime.DB, text string, stopAfter int) (n int, last error) {
+	t.Helper()
+	q := must[*query.Query](t)(query.Compile(db.Catalog(), text))
+	for _, err := range db.Query(context.Background(), q, nil) {
+		if err != nil {
+			return n, err
+		}
+		if n++; n == stopAfter {
+			break
+		}
+	}
+	return n, nil
+}
+
+// TestQueryReportsCloseError: a query whose iterators fail to close ends
+// with that error after its rows: range and point reads, pages, and the
+// walkers that read fields stored apart; a caller that stops ranging gets
+// nothing more.
+func TestQueryReportsCloseError(t *testing.T) {
+	ctx := context.Background()
+	store := &closeFailStore{Store: memkv.New()}
+	db := openDB(t, store)
+	users := table(t, db, "User")
+	for i := range 3 {
+		u := userWithSessions(fmt.Sprintf("u%d", i), 2)
+		check(t, db.Put(ctx, must[runtime.Ref](t)(users.RowOf(u)), u))
+	}
+	store.fail.Store(true)
+	for _, c := range []struct {
+		q    string
+		want int
+	}{
+		{`User { registered }`, 3},
+		{`User(reverse: true)`, 3},
+		{`User(first: 2) { user_id }`, 2},
+		{`User["u1"]`, 1},
+		{`User["u1"] { sessions(first: 1) { device } }`, 1},
+	} {
+		if n, err := queryRows(t, db, c.q, 0); n != c.want || !errors.Is(err, errCloseFailed) {
+			t.Errorf("%s: %d results, error %v; want %d, then %v", c.q, n, err, c.want, errCloseFailed)
+		}
+		if n, err := queryRows(t, db, c.q, 1); n != 1 || err != nil {
+			t.Errorf("%s stopped after a result: %d results, error %v; want 1, none", c.q, n, err)
+		}
+	}
+
+	// Only the walkers that read the fields stored apart fail.
+	astore := &closeFailStore{Store: memkv.New()}
+	adb, ausers := openApart(t, astore)
+	for _, id := range []string{"alice", "bob"} {
+		u := apartAlice()
+		u.UserId = id
+		check(t, adb.Put(ctx, must[runtime.Ref](t)(ausers.Row(str(id))), u))
+	}
+	astore.failFrom = lastRowKey(t, astore)
+	astore.fail.Store(true)
+	for _, q := range []string{`ApartUser`, `ApartUser(reverse: true) { counters }`} {
+		if n, err := queryRows(t, adb, q, 0); n != 2 || !errors.Is(err, errCloseFailed) {
+			t.Errorf("%s: %d results, error %v; want 2, then %v", q, n, err, errCloseFailed)
+		}
+	}
+}
+
+// lastRowKey returns the last key of the apart table's rows in store: the
+// apart spaces sit after the table's rows, so the iterators whose lower
+// bound is above it read fields stored apart.
+func lastRowKey(t *testing.T, store kv.Store) []byte {
+	t.Helper()
+	it := must[kv.Iterator](t)(store.NewIter(context.Background(), kv.IterOptions{LowerBound: []byte{0x01}}))
+	var last []byte
+	for ok := it.First(); ok; ok = it.Next() {
+		if strings.HasPrefix(tuple.Format(it.Key()), "20 /") {
+			last = bytes.Clone(it.Key())
+		}
+	}
+	check(t, it.Close())
+	if last == nil {
+		t.Fatal("no row keys stored")
+	}
+	return last
 }
