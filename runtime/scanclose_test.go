@@ -293,6 +293,9 @@ func TestQueryReportsCloseError(t *testing.T) {
 		if n, err := queryRows(t, adb, q, 0); n != 2 || !errors.Is(err, errCloseFailed) {
 			t.Errorf("%s: %d results, error %v; want 2, then %v", q, n, err, errCloseFailed)
 		}
+		if n, err := queryRows(t, adb, q, 1); n != 1 || err != nil {
+			t.Errorf("%s stopped after a result: %d results, error %v; want 1, none", q, n, err)
+		}
 	}
 }
 
