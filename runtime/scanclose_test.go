@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"iter"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -97,39 +98,15 @@ func TestScanReportsCloseError(t *testing.T) {
 	sessions := must[runtime.Ref](t)(first.FieldByName("sessions"))
 	store.fail.Store(true)
 	type scanFn func(opts runtime.ScanOptions, stopAfter int) (int, error)
-	rows := func(opts runtime.ScanOptions, stopAfter int) (n int, last error) {
-		for _, err := range db.Scan(ctx, users, runtime.KeyRange{}, opts) {
-			if err != nil {
-				return n, err
-			}
-			if n++; n == stopAfter {
-				break
-			}
-		}
-		return n, nil
+	rows := func(opts runtime.ScanOptions, stopAfter int) (int, error) {
+		return countUntil(db.Scan(ctx, users, runtime.KeyRange{}, opts), stopAfter)
 	}
-	typedRows := func(opts runtime.ScanOptions, stopAfter int) (n int, last error) {
-		for _, err := range typed.Scan(ctx, nil, opts) {
-			if err != nil {
-				return n, err
-			}
-			if n++; n == stopAfter {
-				break
-			}
-		}
-		return n, nil
+	typedRows := func(opts runtime.ScanOptions, stopAfter int) (int, error) {
+		return countUntil(typed.Scan(ctx, nil, opts), stopAfter)
 	}
-	entries := func(opts runtime.ScanOptions, stopAfter int) (n int, last error) {
+	entries := func(opts runtime.ScanOptions, stopAfter int) (int, error) {
 		opts.Fields, opts.Reuse = nil, false
-		for _, err := range db.ScanMap(ctx, sessions, runtime.KeyRange{}, opts) {
-			if err != nil {
-				return n, err
-			}
-			if n++; n == stopAfter {
-				break
-			}
-		}
-		return n, nil
+		return countUntil(db.ScanMap(ctx, sessions, runtime.KeyRange{}, opts), stopAfter)
 	}
 	for _, c := range []struct {
 		name    string
@@ -233,10 +210,17 @@ func TestCountReportsCloseError(t *testing.T) {
 // queryRows runs text on db and returns how many results it yielded
 // before an error (or before stopAfter results, when above zero: the loop
 // is then left, and nothing may be yielded after it) and that error.
-func queryRows(t *testing.T, db *runtime.DB, text string, stopAfter int) (n int, last error) {
+func queryRows(t *testing.T, db *runtime.DB, text string, stopAfter int) (int, error) {
 	t.Helper()
 	q := must[*query.Query](t)(query.Compile(db.Catalog(), text))
-	for _, err := range db.Query(context.Background(), q, nil) {
+	return countUntil(db.Query(context.Background(), q, nil), stopAfter)
+}
+
+// countUntil ranges over seq and returns how many values it yielded
+// before an error (or before stopAfter values, when above zero: the loop
+// is then left, and seq must yield nothing after it) and that error.
+func countUntil[V any](seq iter.Seq2[V, error], stopAfter int) (n int, err error) {
+	for _, err := range seq {
 		if err != nil {
 			return n, err
 		}
