@@ -228,7 +228,7 @@ const CursorSecretLen = cursorKeyLen
 func EncodePutForTest(ref Ref, m proto.Message) error {
 	b := batchPool.Get().(*writeBatch)
 	defer b.release()
-	return put(b, ref, m)
+	return put(b, ref, m, false)
 }
 
 // PresentForTest is the encoder's presence test of field fd of m.
@@ -245,7 +245,7 @@ func SetGoReadForTest(on bool) { goRead.Store(on) }
 func PutOpsForTest(ref Ref, m proto.Message) ([]kv.Op, error) {
 	b := batchPool.Get().(*writeBatch)
 	defer b.release()
-	if err := put(b, ref, m); err != nil {
+	if err := put(b, ref, m, false); err != nil {
 		return nil, err
 	}
 	ops := make([]kv.Op, len(b.Ops()))

@@ -111,6 +111,14 @@ func (x TypedTable[K, M]) Put(ctx context.Context, v M) error {
 	if err != nil {
 		return err
 	}
+	// ref is v's own: the runtime's Queriers skip building it again to
+	// check that v's key fields address it.
+	switch q := x.q.(type) {
+	case *DB:
+		return q.put(ctx, ref, v, true)
+	case *Tx:
+		return q.put(ctx, ref, v, true)
+	}
 	return x.q.Put(ctx, ref, v)
 }
 

@@ -108,10 +108,10 @@ func lastElemStart(key []byte, off int) (int, error) {
 }
 
 // putIx is put with index maintenance; r reads the state before the write
-// (nil: the write is blind, see putIndexed).
-func putIx(ctx context.Context, r kv.Reader, w kv.Writer, ref Ref, m proto.Message) error {
+// (nil: the write is blind, see putIndexed). own is put's.
+func putIx(ctx context.Context, r kv.Reader, w kv.Writer, ref Ref, m proto.Message, own bool) error {
 	if r == nil || !ref.putIndexed() {
-		return put(w, ref, m)
+		return put(w, ref, m, own)
 	}
 	if err := ref.wantObject(m); err != nil {
 		return err
@@ -140,7 +140,7 @@ func putIx(ctx context.Context, r kv.Reader, w kv.Writer, ref Ref, m proto.Messa
 		d.entries(o, pm, d.new)
 	}
 	d.subtree(ref.key, ref.node, pm)
-	return d.apply(ctx, r, w, func() error { return put(w, ref, m) })
+	return d.apply(ctx, r, w, func() error { return put(w, ref, m, own) })
 }
 
 // subtree adds the entries of the map-scoped indexes at and below the

@@ -353,6 +353,7 @@ func TestInvalidRequests(t *testing.T) {
 		{"entry on non-map", func() error { _, err := ref.Entry(str("x")); return err }()},
 		{"wrong message type", db.Put(ctx, ref, &testpb.Thread{})},
 		{"key mismatch", db.Put(ctx, ref, &testpb.User{UserId: "other"})},
+		{"key mismatch in Update", db.Update(ctx, func(tx *runtime.Tx) error { return tx.Put(ctx, ref, &testpb.User{UserId: "other"}) })},
 		{"set value on object", db.SetValue(ctx, ref, str("x"))},
 		{"wrong value type", db.SetValue(ctx, must[runtime.Ref](t)(ref.Field(3)), str("x"))},
 		{"mutate non-inline", db.UpdateInline(ctx, ref, func(m protoreflect.Message) error {

@@ -172,11 +172,12 @@ func (t *Table) RowOf(m proto.Message) (Ref, error) {
 	if pm.Descriptor().FullName() != t.s.Desc.FullName() {
 		return Ref{}, invalid("table %s stores %s, got %s", t.s.Desc.Name(), t.s.Desc.FullName(), pm.Descriptor().FullName())
 	}
-	vals := make([]protoreflect.Value, len(t.s.Key))
-	for i, col := range t.s.Key {
-		vals[i] = pm.Get(pm.Descriptor().Fields().ByNumber(col.Field.Number()))
+	var arr [4]protoreflect.Value // the values of a key of up to 4 columns stay on the stack
+	vals := arr[:0]
+	for _, col := range t.s.Key {
+		vals = append(vals, pm.Get(pm.Descriptor().Fields().ByNumber(col.Field.Number())))
 	}
-	return t.Row(vals...)
+	return t.row(false, vals...)
 }
 
 func columnList(t *schema.Table) string {

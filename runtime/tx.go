@@ -104,23 +104,28 @@ func (db *DB) Get(ctx context.Context, ref Ref, m proto.Message) error {
 
 // Put implements Querier with one atomic batch.
 func (db *DB) Put(ctx context.Context, ref Ref, m proto.Message) error {
+	return db.put(ctx, ref, m, false)
+}
+
+// put is Put; own says ref is the RowOf of m (see put in write.go).
+func (db *DB) put(ctx context.Context, ref Ref, m proto.Message, own bool) error {
 	if ref.putIndexed() { // index.go: the write reads the old entries
 		return db.applyIx(ctx, "put", &ref, func(txn kv.Txn) error {
-			if err := putIx(ctx, txn, txn, ref, m); err != nil {
+			if err := putIx(ctx, txn, txn, ref, m, own); err != nil {
 				return err
 			}
 			return ensureRow(ctx, txn, ref)
 		})
 	}
 	if ref.apart != nil {
-		return db.putApart(ctx, ref, m)
+		return db.putApart(ctx, ref, m, own)
 	}
-	return db.apply(ctx, "put", &ref, func(w kv.Writer) error { return put(w, ref, m) })
+	return db.apply(ctx, "put", &ref, func(w kv.Writer) error { return put(w, ref, m, own) })
 }
 
-// putApart is Put under a field stored apart (applyApart).
-func (db *DB) putApart(ctx context.Context, ref Ref, m proto.Message) error {
-	return db.applyApart(ctx, "put", ref, func(w kv.Writer) error { return put(w, ref, m) })
+// putApart is put under a field stored apart (applyApart).
+func (db *DB) putApart(ctx context.Context, ref Ref, m proto.Message, own bool) error {
+	return db.applyApart(ctx, "put", ref, func(w kv.Writer) error { return put(w, ref, m, own) })
 }
 
 // Delete implements Querier with one atomic batch.
@@ -434,11 +439,16 @@ func (tx *Tx) Get(ctx context.Context, ref Ref, m proto.Message) error {
 
 // Put implements Querier.
 func (tx *Tx) Put(ctx context.Context, ref Ref, m proto.Message) error {
+	return tx.put(ctx, ref, m, false)
+}
+
+// put is Put; own says ref is the RowOf of m (see put in write.go).
+func (tx *Tx) put(ctx context.Context, ref Ref, m proto.Message, own bool) error {
 	w, err := tx.writer()
 	if err != nil {
 		return err
 	}
-	if err := putIx(ctx, w, w, ref, m); err != nil {
+	if err := putIx(ctx, w, w, ref, m, own); err != nil {
 		return err
 	}
 	return ensureRow(ctx, w, ref)

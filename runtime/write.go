@@ -19,14 +19,17 @@ import (
 // one key, which the Set replaces: it needs no range tombstone (an LSM reads
 // through tombstones until compaction, so not writing one keeps hot leaf
 // objects such as time-series points cheap to read).
-func put(w kv.Writer, ref Ref, m proto.Message) error {
+//
+// own says ref is the RowOf of m (TypedTable.Put): the key m's key fields
+// address is then ref's, and put does not build it again to compare.
+func put(w kv.Writer, ref Ref, m proto.Message, own bool) error {
 	if err := ref.wantObject(m); err != nil {
 		return err
 	}
 	if ref.keyErr != nil {
 		return ref.keyErr
 	}
-	if ref.kind == RefRow {
+	if ref.kind == RefRow && !own {
 		own, err := ref.table.RowOf(m)
 		if err != nil {
 			return err
