@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"testing"
 
+	"github.com/protoql/protoql/internal/querytest"
 	"github.com/protoql/protoql/internal/testpb"
 	"github.com/protoql/protoql/query"
 	"github.com/protoql/protoql/runtime"
@@ -162,6 +163,36 @@ func TestPointReadAllocs(t *testing.T) {
 			u, err := users.Get(ctx, ids[i%rows])
 			if err == nil && len(u.Sessions) != 10 {
 				err = fmt.Errorf("%d sessions, want 10", len(u.Sessions))
+			}
+			return err
+		}},
+	})
+}
+
+// TestIndexGetAllocs holds the unique index lookup (the generated
+// ByEmail().Get on Pebble) to its allocation budget. Checking that the
+// index is readable looks its state up by the index's id built on the
+// stack (schema.Index.AppendIndexID), not by a new string (IndexID: its
+// scope slice, its bytes and the string were 3 more).
+func TestIndexGetAllocs(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector allocates on its own")
+	}
+	ctx := context.Background()
+	db := querytest.OpenIndexed(t, openPebble(t))
+	accounts := must[testpb.AccountTable](t)(testpb.NewAccountTable(db))
+	const rows = 64
+	emails := make([]string, rows)
+	for i := range emails {
+		emails[i] = fmt.Sprintf("u%02d@x", i)
+		check(t, accounts.Put(ctx, &testpb.Account{Org: "o1", AccountId: uint64(i + 1), Email: &emails[i]}))
+	}
+	byEmail := accounts.ByEmail()
+	checkAllocBudgets(t, []allocCase{
+		{"unique index Get", 31, func(i int) error {
+			a, err := byEmail.Get(ctx, emails[i%rows])
+			if err == nil && a.GetEmail() != emails[i%rows] {
+				err = fmt.Errorf("Get(%q) found %q", emails[i%rows], a.GetEmail())
 			}
 			return err
 		}},

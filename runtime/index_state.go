@@ -56,8 +56,12 @@ func (db *DB) indexDropKey(id string) []byte  { return db.metaKey("index-drop/" 
 // wrapping ErrIndexNotReadable naming it. Query planning and typed index
 // reads call it before reading x.
 func (db *DB) IndexReadable(x *schema.Index) error {
+	// The id built in a stack buffer: every index read asks, and
+	// IndexID's string would allocate each time.
+	var buf [32]byte
+	id := x.AppendIndexID(buf[:0])
 	db.ix.mu.Lock()
-	st := db.ix.state[x.IndexID()]
+	st := db.ix.state[string(id)]
 	db.ix.mu.Unlock()
 	if st == stateReadable {
 		return nil

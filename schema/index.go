@@ -345,12 +345,19 @@ func (x *Index) Signature() string {
 
 // IndexID is the stable identity of an index: its scope and id, the same
 // in every schema version in which the index exists.
-func (x *Index) IndexID() string {
-	var b []byte
-	for _, n := range x.Scope() {
-		b = tuple.AppendUnit(b, n)
+func (x *Index) IndexID() string { return string(x.AppendIndexID(nil)) }
+
+// AppendIndexID appends the bytes of IndexID to b; for a table index it
+// allocates nothing when b has room (the scope is the table id alone).
+func (x *Index) AppendIndexID(b []byte) []byte {
+	if x.Map == nil {
+		b = tuple.AppendUnit(b, x.Table.ID)
+	} else {
+		for _, n := range x.Scope() {
+			b = tuple.AppendUnit(b, n)
+		}
 	}
-	return string(tuple.AppendUnit(b, x.ID))
+	return tuple.AppendUnit(b, x.ID)
 }
 
 // IndexesByID returns every index of the catalog by IndexID.
