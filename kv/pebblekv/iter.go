@@ -112,7 +112,9 @@ func (i *iterator) First() bool {
 	if !i.enter() {
 		return false
 	}
-	defer i.exit()
+	if i.store != nil {
+		defer i.exit()
+	}
 	if i.reverse {
 		return i.settle(i.it.Last())
 	}
@@ -123,7 +125,9 @@ func (i *iterator) Next() bool {
 	if !i.enter() {
 		return false
 	}
-	defer i.exit()
+	if i.store != nil {
+		defer i.exit()
+	}
 	if !i.valid {
 		return false
 	}
@@ -138,7 +142,9 @@ func (i *iterator) SeekGE(key []byte) bool {
 	if !i.enter() {
 		return false
 	}
-	defer i.exit()
+	if i.store != nil {
+		defer i.exit()
+	}
 	if i.reverse {
 		i.valid = false
 		i.setErr(fmt.Errorf("pebblekv: SeekGE on a reverse iterator: %w", kv.ErrInvalid))
@@ -157,7 +163,9 @@ func (i *iterator) SeekLT(key []byte) bool {
 	if !i.enter() {
 		return false
 	}
-	defer i.exit()
+	if i.store != nil {
+		defer i.exit()
+	}
 	if !i.reverse {
 		i.valid = false
 		i.setErr(fmt.Errorf("pebblekv: SeekLT on a forward iterator: %w", kv.ErrInvalid))
@@ -207,17 +215,10 @@ func (i *iterator) Key() []byte {
 // has ended (a Store-level iterator's store closed, a transaction's or
 // view's iterator after its end) is not: the owner closed its Pebble
 // iterator, and the key it held pointed into memory Pebble has released.
+// (Error records the owner's end; positioned only reads, small enough to
+// inline into Key and Value, which a scan calls for every pair.)
 func (i *iterator) positioned() bool {
-	if !i.valid {
-		return false
-	}
-	err := i.ownerEnded()
-	if err == nil {
-		return true
-	}
-	i.setErr(err)
-	i.valid, i.key, i.val = false, nil, nil
-	return false
+	return i.valid && !(i.store != nil && i.store.g.Closed() || i.scope != nil && i.scope.done.Load())
 }
 
 // ownerEnded returns the error of an iterator whose owner has ended (the
