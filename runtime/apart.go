@@ -214,18 +214,15 @@ func (e *exec) walkerLike(like *walker, lo, hi []byte, reverse bool) (*walker, e
 	return e.walker(lo, hi, reverse)
 }
 
-// closeAparts closes the apart walkers of the execution and returns
-// their iterators' Close errors (see scanWhole).
-func (e *exec) closeAparts() error {
-	var err error
+// closeAparts closes the apart walkers of the execution into err (see
+// walker.closeInto): a read that reports its iterators' Close errors
+// closes them before the execution is released, which drops them.
+func (e *exec) closeAparts(err *error) {
 	for _, a := range e.aparts {
-		if cerr := a.w.close(); err == nil {
-			err = cerr
-		}
+		a.w.closeInto(err)
 	}
 	clear(e.aparts)
 	e.aparts = e.aparts[:0]
-	return err
 }
 
 // rowAparts returns the apart fields of the row being read when the object

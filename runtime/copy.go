@@ -171,12 +171,18 @@ func (c *copier) start(ctx context.Context) ([]byte, error) {
 	return nil, nil
 }
 
-func refuseData(ctx context.Context, s kv.Store, lo, hi []byte) error {
+// refuseData fails when s holds a key in [lo, hi), or when its iterator
+// fails, or fails to close.
+func refuseData(ctx context.Context, s kv.Store, lo, hi []byte) (err error) {
 	it, err := s.NewIter(ctx, kv.IterOptions{LowerBound: lo, UpperBound: hi})
 	if err != nil {
 		return err
 	}
-	defer it.Close()
+	defer func() {
+		if cerr := it.Close(); err == nil {
+			err = cerr
+		}
+	}()
 	if it.First() {
 		return fmt.Errorf("%w: copy: the target already holds data (first key %s); copy into an empty store or namespace",
 			ErrInvalid, tuple.Format(it.Key()))

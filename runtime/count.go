@@ -46,12 +46,13 @@ func (tx *Tx) Exists(ctx context.Context, ref Ref) (bool, error) {
 		return false, err
 	}
 	found := w.first()
-	if err := w.close(); e.err == nil && err != nil {
-		// The iterator's Close error (a store that could not release
-		// it) is the answer's when it has none of its own.
+	err = e.err
+	// The iterator's Close error (a store that could not release it) is
+	// the answer's when it has none of its own.
+	if w.closeInto(&err); err != nil {
 		return false, err
 	}
-	return found, e.err
+	return found, nil
 }
 
 // countUnits counts the units of kind in [lo, hi), stepping from each to
@@ -64,8 +65,8 @@ func (tx *Tx) countUnits(ctx context.Context, lo, hi []byte, kind unitKind) (n i
 	var s stepper
 	err = e.steps(&s, nil, lo, hi, false, kind, 0, nil)
 	defer func() {
-		if cerr := s.close(); err == nil && cerr != nil {
-			n, err = 0, cerr
+		if s.closeInto(&err); err != nil {
+			n = 0
 		}
 	}()
 	if err != nil {

@@ -75,6 +75,10 @@ type exec struct {
 	bytes int
 	rows  int   // root results yielded, for telemetry
 	err   error // a limit hit or an iterator error, sticky
+	// closeErr is the first Close error of a walker that read part of a
+	// result (a join's targets, a map's page or index entries): the
+	// result was read whole, so run returns it after the last one.
+	closeErr error
 	// scratch holds filtered values; kb holds keys per nesting depth.
 	scratch []byte
 	kb      [][]byte
@@ -262,10 +266,11 @@ var execPool = sync.Pool{New: func() any { return new(exec) }}
 
 // release returns e to the pool, dropping every reference to the call.
 func (e *exec) release() {
-	e.closeAparts()
+	var dropped error // the callers that report them closed them before
+	e.closeAparts(&dropped)
 	e.ctx, e.db, e.r, e.b, e.p, e.t = nil, nil, nil, nil, nil, nil
 	e.bound.Reset()
-	e.keys, e.bytes, e.rows, e.err, e.lim = 0, 0, 0, nil, query.Limits{}
+	e.keys, e.bytes, e.rows, e.err, e.closeErr, e.lim = 0, 0, 0, nil, nil, query.Limits{}
 	e.path, e.mapCursors, e.inJoin, e.kept, e.onePosition = e.path[:0], nil, false, nil, false
 	e.done, e.progress, e.fed, e.chunk, e.pointRow = nil, false, false, 0, false
 	e.resume, e.resumeCounts, e.resumeLevel = nil, e.resumeCounts[:0], 0

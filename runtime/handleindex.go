@@ -73,8 +73,18 @@ func (x TableIndex[V, M]) Get(ctx context.Context, v V) (M, error) {
 	if x.err == nil && !x.ix.Unique {
 		x.err = invalid("index %s is not unique: Get finds one row through a unique index; use Find", x.ix.Path())
 	}
+	// The loop runs to the end: after the row, Find may return its
+	// iterators' Close error.
+	var row M
+	found := false
 	for m, err := range x.Find(ctx, v, ScanOptions{Limit: 1}) {
-		return m, err
+		if err != nil {
+			return zero, err
+		}
+		row, found = m, true
+	}
+	if found {
+		return row, nil
 	}
 	vals, _ := indexValues(x.vals, v) // Find reported any error
 	return zero, notFoundIndex(x.ix, vals)
@@ -164,6 +174,10 @@ func (x TableIndex[V, M]) scan(ctx context.Context, kr KeyRange, opts ScanOption
 		base := x.t.db.ns
 		prefix := x.ix.AppendPrefix(append([]byte(nil), base...), nil)
 		var dec decoder
+		// stopped is set when the consumer ended the loop: indexRead may
+		// still return an error (an iterator's Close), which then has no
+		// one to go to (as scanRowsOf's).
+		stopped := false
 		err := indexRead(ctx, x.q, x.t.db, x.ix, prefix, kr, opts, base, func(key, wire []byte) (bool, error) {
 			m := x.t.db.NewMessage(x.t.s.Desc)
 			ref := Ref{table: x.t, kind: RefRow, node: x.t.s.Root}
@@ -174,9 +188,10 @@ func (x TableIndex[V, M]) scan(ctx context.Context, kr KeyRange, opts ScanOption
 			if err != nil {
 				return false, err
 			}
-			return yield(v, nil), nil
+			stopped = !yield(v, nil)
+			return !stopped, nil
 		})
-		if err != nil {
+		if err != nil && !stopped {
 			yield(zero, err)
 		}
 	}
@@ -223,8 +238,17 @@ func (x MapIndex[V, K, M]) Get(ctx context.Context, v V) (Entry[K, M], error) {
 	if x.err == nil && !x.ix.Unique {
 		x.err = invalid("index %s is not unique: Get finds one entry through a unique index; use Find", x.ix.Path())
 	}
+	// As TableIndex.Get's, the loop runs to the end.
+	var entry Entry[K, M]
+	found := false
 	for e, err := range x.Find(ctx, v, ScanOptions{Limit: 1}) {
-		return e, err
+		if err != nil {
+			return Entry[K, M]{}, err
+		}
+		entry, found = e, true
+	}
+	if found {
+		return entry, nil
 	}
 	vals, _ := indexValues(x.vals, v) // Find reported any error
 	return Entry[K, M]{}, notFoundIndex(x.ix, vals)
@@ -292,6 +316,7 @@ func (x MapIndex[V, K, M]) scan(ctx context.Context, kr KeyRange, opts ScanOptio
 		ref := x.h.ref
 		owner := ref.key[:ref.parentLen]
 		prefix := x.ix.AppendPrefix(nil, owner)
+		stopped := false // as TableIndex.scan's
 		err := indexRead(ctx, x.h.q, ref.table.db, x.ix, prefix, kr, opts, owner, func(key, wire []byte) (bool, error) {
 			me, err := ref.decodeEntry(key, wire)
 			var out Entry[K, M]
@@ -304,9 +329,10 @@ func (x MapIndex[V, K, M]) scan(ctx context.Context, kr KeyRange, opts ScanOptio
 			if err != nil {
 				return false, err
 			}
-			return yield(out, nil), nil
+			stopped = !yield(out, nil)
+			return !stopped, nil
 		})
-		if err != nil {
+		if err != nil && !stopped {
 			yield(Entry[K, M]{}, err)
 		}
 	}
@@ -337,9 +363,10 @@ func indexRead(ctx context.Context, q Querier, db *DB, ix *schema.Index, prefix 
 	// A unique index's entry is its values alone: all of them name at most
 	// one entry, which a point read finds without an iterator.
 	point := ix.Unique && opts.After == "" && len(kr.Prefix) == len(ix.Columns)
-	read := func(r kv.Reader) error {
+	read := func(r kv.Reader) (err error) {
 		e := db.reader(ctx, r)
 		defer e.release()
+		defer e.closeAparts(&err) // the objects' fields stored apart
 		if point {
 			return e.indexPoint(ix, lo, base, emit)
 		}
@@ -422,7 +449,8 @@ func indexScope(ix *schema.Index, base []byte) []byte {
 
 // indexPoint emits, whole, the object that the unique index entry at key
 // names, if that entry exists: one point read, then the object's range.
-func (e *exec) indexPoint(ix *schema.Index, key, base []byte, emit func(key, wire []byte) (bool, error)) error {
+// The iterator's Close error is its when it has none of its own.
+func (e *exec) indexPoint(ix *schema.Index, key, base []byte, emit func(key, wire []byte) (bool, error)) (err error) {
 	if err := e.db.IndexReadable(ix); err != nil {
 		return err
 	}
@@ -441,7 +469,7 @@ func (e *exec) indexPoint(ix *schema.Index, key, base []byte, emit func(key, wir
 	if err != nil {
 		return err
 	}
-	defer w.close()
+	defer w.closeInto(&err)
 	found, err := e.readWhole(w, target, ix.Node, wholeObject)
 	if err != nil {
 		return err
@@ -456,8 +484,10 @@ func (e *exec) indexPoint(ix *schema.Index, key, base []byte, emit func(key, wir
 // indexObjects walks the index entries in [lo, hi) and emits, whole, the
 // object each names; an entry naming nothing is corruption (the index is
 // out of step with what it indexes). It reads the objects of up to
-// indexBatch entries at a time in key order (see indexBatch).
-func (e *exec) indexObjects(ix *schema.Index, lo, hi, base []byte, opts ScanOptions, emit func(key, wire []byte) (bool, error)) error {
+// indexBatch entries at a time in key order (see indexBatch). The
+// iterators' Close errors are its when it has none of its own, also
+// after emit stopped it (as scanWhole's).
+func (e *exec) indexObjects(ix *schema.Index, lo, hi, base []byte, opts ScanOptions, emit func(key, wire []byte) (bool, error)) (err error) {
 	if err := e.db.IndexReadable(ix); err != nil {
 		return err
 	}
@@ -465,12 +495,12 @@ func (e *exec) indexObjects(ix *schema.Index, lo, hi, base []byte, opts ScanOpti
 	if err := s.open(e, lo, hi, opts.Reverse); err != nil {
 		return err
 	}
-	defer s.close()
+	defer s.closeInto(&err)
 	w, err := e.under(indexScope(ix, base))
 	if err != nil {
 		return err
 	}
-	defer w.close()
+	defer w.closeInto(&err)
 	b := &e.idx
 	var target []byte
 	count := 0

@@ -371,9 +371,11 @@ func (e *exec) lookups() *indexLookups {
 	return new(indexLookups)
 }
 
-func (e *exec) closeLookups(l *indexLookups) {
+// closeLookups keeps l for reuse, closing the prefetch's walker into err
+// (see walker.closeInto).
+func (e *exec) closeLookups(l *indexLookups, err *error) {
 	if l.pw != nil {
-		l.pw.close()
+		l.pw.closeInto(err)
 	}
 	l.p, l.pw, l.objs.live, l.objs.upper, l.ahead.it = nil, nil, nil, nil, nil
 	l.ahead.size, l.ahead.fill = nil, nil

@@ -50,7 +50,9 @@ func (db *DB) indexesReadable(p *query.Plan) error {
 }
 
 // runIndex streams the rows of the root access read through its index.
-func (e *exec) runIndex(yield func(Result, error) bool) error {
+// The iterators' Close errors (the entries', the rows' and the
+// prefetch's) are its when it has none of its own.
+func (e *exec) runIndex(yield func(Result, error) bool) (err error) {
 	a := e.p.Root
 	ba := e.b.Access(a)
 	ns := e.db.ns
@@ -60,7 +62,6 @@ func (e *exec) runIndex(yield func(Result, error) bool) error {
 	var at, rest []byte
 	if ba.After != nil {
 		rows.cursor = rowCursor{text: query.FormatCursor(ba.After.Body, ba.After.Tag)}
-		var err error
 		if at, rest, err = e.indexResumePoint(join(ns, ba.After.Key), ba, a.Index); err != nil {
 			return err
 		}
@@ -72,10 +73,10 @@ func (e *exec) runIndex(yield func(Result, error) bool) error {
 		return err
 	}
 	l := e.lookups()
-	defer e.closeLookups(l)
+	defer e.closeLookups(l, &err)
 	l.objs.live, l.objs.at = live, -1
 	rw := e.walkerOn(&l.objs)
-	defer rw.close()
+	defer rw.closeInto(&err)
 	l.ahead.size = func() int {
 		want := lookupWant(ba.First, rows.n)
 		if e.lim.MaxRows > 0 {
@@ -88,7 +89,7 @@ func (e *exec) runIndex(yield func(Result, error) bool) error {
 	if err := ix.openAhead(e, l, lo, hi, reverse); err != nil {
 		return err
 	}
-	defer ix.close()
+	defer ix.closeInto(&err)
 	var rowKey []byte
 	for ok := ix.first(); ok; ok = ix.next() {
 		if rows.atMaxRows() {
@@ -227,9 +228,10 @@ func (s *indexSteps) open(e *exec, lo, hi []byte, reverse bool) error {
 	return err
 }
 
-func (s *indexSteps) close() {
+// closeInto closes the walker over the entries (see walker.closeInto).
+func (s *indexSteps) closeInto(err *error) {
 	if s.w != nil {
-		s.w.close()
+		s.w.closeInto(err)
 	}
 }
 
@@ -271,7 +273,7 @@ func (e *exec) scanMapIndex(w *walker, parent []byte, ch *query.Child, depth int
 	// The entries are read through a batchIter on w, given back its own
 	// iterator, where the scan left it, at the end.
 	l := e.lookups()
-	defer e.closeLookups(l)
+	defer e.closeLookups(l, &e.closeErr)
 	l.objs.live, l.objs.at = w.it, -1
 	w.it = &l.objs
 	defer func() {
@@ -290,7 +292,7 @@ func (e *exec) scanMapIndex(w *walker, parent []byte, ch *query.Child, depth int
 	if err := ix.openAhead(e, l, lo, hi, ba.Reverse && !ba.Exact); err != nil {
 		return err
 	}
-	defer ix.close()
+	defer ix.closeInto(&e.closeErr)
 	var target []byte
 	var seen map[string]bool
 	if a.Index.Repeated >= 0 {

@@ -105,7 +105,7 @@ func (e *exec) fetchJoin(ch *query.Child, group []joinReq) error {
 	if err != nil {
 		return err
 	}
-	defer w.close()
+	defer w.closeInto(&e.closeErr)
 	inJoin := e.inJoin
 	e.inJoin = true
 	defer func() { e.inJoin = inJoin }()

@@ -49,7 +49,7 @@ func (e *exec) scanMap(w *walker, parent []byte, ch *query.Child, depth int) err
 	defer func() { e.counts = e.counts[:scan.level] }()
 	var s stepper
 	err = e.steps(&s, w, lo, hi, ba.Reverse, unitKind{parentLen: len(parent)}, depth, resumed)
-	defer s.close()
+	defer s.closeInto(&e.closeErr) // a reverse page's own walker
 	if err != nil {
 		return err
 	}

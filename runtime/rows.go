@@ -9,11 +9,13 @@ import (
 
 // run streams the root objects (runRows), then closes the walkers that
 // read rows' fields stored apart: the iterators' Close errors are the
-// query's when it has none of its own.
+// query's when it has none of its own, as are those of the walkers that
+// read parts of results (closeErr).
 func (e *exec) run(yield func(Result, error) bool) error {
 	err := e.runRows(yield)
-	if cerr := e.closeAparts(); err == nil {
-		err = cerr
+	e.closeAparts(&err)
+	if err == nil {
+		err = e.closeErr
 	}
 	return err
 }
@@ -57,11 +59,7 @@ func (e *exec) runRows(yield func(Result, error) bool) (err error) {
 	}
 	var s stepper
 	err = e.steps(&s, nil, lo, hi, ba.Reverse && !ba.Exact, unitKind{table: e.t}, 0, at)
-	defer func() {
-		if cerr := s.close(); err == nil {
-			err = cerr
-		}
-	}()
+	defer s.closeInto(&err)
 	if err != nil {
 		return err
 	}
@@ -88,19 +86,16 @@ func (e *exec) runRows(yield func(Result, error) bool) (err error) {
 // row's read makes the first seek (object: a projection that needs
 // nothing of the row's own value seeks straight to its first selected
 // child); a row that does not exist yields nothing.
-func (e *exec) point(rows *rowStream, key, hi []byte) error {
+func (e *exec) point(rows *rowStream, key, hi []byte) (err error) {
 	w, err := e.walker(key, hi, false)
 	if err != nil {
 		return err
 	}
+	defer w.closeInto(&err) // the iterator's Close error, when the read has none
 	e.pointRow = !plainPointReads.Load()
 	e.onePosition = true
 	_, err = rows.emit(w, key)
-	err = rows.end(err)
-	if cerr := w.close(); err == nil {
-		err = cerr // the iterator's Close error, when the read has none
-	}
-	return err
+	return rows.end(err)
 }
 
 // join returns a fresh a+b.

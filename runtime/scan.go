@@ -104,18 +104,20 @@ func (e *exec) readScalar(w *walker, key []byte) ([]byte, bool, error) {
 	return e.scratch, true, e.err
 }
 
-// get reads the object at ref into m.
-func get(ctx context.Context, r kv.Reader, ref Ref, m proto.Message) error {
+// get reads the object at ref into m. The iterators' Close errors are its
+// when it has none of its own.
+func get(ctx context.Context, r kv.Reader, ref Ref, m proto.Message) (err error) {
 	if err := ref.wantObject(m); err != nil {
 		return err
 	}
 	e := ref.table.db.reader(ctx, r)
 	defer e.release()
+	defer e.closeAparts(&err) // a row's fields stored apart
 	w, err := e.under(ref.key)
 	if err != nil {
 		return err
 	}
-	defer w.close()
+	defer w.closeInto(&err)
 	mr := m.ProtoReflect()
 	plan := decodePlanOf(mr) // looked up once, for the decode and the keys
 	var dirPlan *msgPlan
@@ -196,13 +198,8 @@ func (e *exec) scanWhole(lo, hi []byte, opts ScanOptions, kind unitKind, n *sche
 		// apart walkers that read the rows' fields stored apart (opened
 		// on first use; closed here rather than when the execution is
 		// released, which would drop their errors).
-		cerr := s.close()
-		if aerr := e.closeAparts(); cerr == nil {
-			cerr = aerr
-		}
-		if err == nil {
-			err = cerr
-		}
+		s.closeInto(&err)
+		e.closeAparts(&err)
 	}()
 	if err != nil {
 		return err

@@ -11,12 +11,14 @@ import (
 	"testing"
 
 	"github.com/protoql/protoql/internal/apartpb"
+	"github.com/protoql/protoql/internal/querytest"
 	"github.com/protoql/protoql/internal/testpb"
 	"github.com/protoql/protoql/kv"
 	"github.com/protoql/protoql/kv/memkv"
 	"github.com/protoql/protoql/query"
 	"github.com/protoql/protoql/runtime"
 	"github.com/protoql/protoql/tuple"
+	"google.golang.org/protobuf/proto"
 )
 
 // errCloseFailed is what closeFailStore's iterators' Close returns.
@@ -32,6 +34,10 @@ type closeFailStore struct {
 	// failFrom, when set, limits the failures to the iterators whose
 	// lower bound is above it.
 	failFrom []byte
+	// failOnly, when above zero, limits the failures to the iterator the
+	// store opens when it has opened failOnly-1 others (opened counts
+	// them).
+	failOnly, opened atomic.Int64
 }
 
 func (s *closeFailStore) NewIter(ctx context.Context, o kv.IterOptions) (kv.Iterator, error) {
@@ -56,6 +62,10 @@ func (r closeFailReader) NewIter(ctx context.Context, o kv.IterOptions) (kv.Iter
 func (s *closeFailStore) wrap(o kv.IterOptions, it kv.Iterator, err error) (kv.Iterator, error) {
 	if err != nil {
 		return nil, err
+	}
+	n := s.opened.Add(1)
+	if only := s.failOnly.Load(); only > 0 && n != only {
+		return it, nil
 	}
 	if s.failFrom != nil && bytes.Compare(o.LowerBound, s.failFrom) <= 0 {
 		return it, nil
@@ -300,4 +310,146 @@ func lastRowKey(t *testing.T, store kv.Store) []byte {
 		t.Fatal("no row keys stored")
 	}
 	return last
+}
+
+// eachCloseFails runs op on store, whose iterators then close without
+// failing, to count the iterators op opens; then once per iterator, with
+// only that one failing to close: op must then end with errCloseFailed
+// after want results (op returns how many results it yielded before an
+// error, or before stopAfter results when above zero, as countUntil; an
+// op that returns one value, whose error says all, yields none). With
+// every close failing, an op stopped after its first result gets nothing
+// more.
+func eachCloseFails(t *testing.T, store *closeFailStore, name string, want int, op func(stopAfter int) (int, error)) {
+	t.Helper()
+	store.fail.Store(false)
+	defer store.fail.Store(false)
+	store.failOnly.Store(0)
+	defer store.failOnly.Store(0)
+	op(0) // once before counting: what a first call sets up is not counted
+	from := store.opened.Load()
+	if n, err := op(0); n != want || err != nil {
+		t.Fatalf("%s: %d results, error %v; want %d, none", name, n, err, want)
+	}
+	iters := store.opened.Load() - from
+	if iters == 0 {
+		t.Fatalf("%s opens no iterator", name)
+	}
+	store.fail.Store(true)
+	for i := range iters {
+		store.failOnly.Store(store.opened.Load() + i + 1)
+		if n, err := op(0); n != want || !errors.Is(err, errCloseFailed) {
+			t.Errorf("%s, iterator %d of %d failing to close: %d results, error %v; want %d, then %v", name, i+1, iters, n, err, want, errCloseFailed)
+		}
+	}
+	store.failOnly.Store(0)
+	if want > 0 {
+		if n, err := op(1); n != 1 || err != nil {
+			t.Errorf("%s stopped after a result: %d results, error %v; want 1, none", name, n, err)
+		}
+	}
+}
+
+// one is op for a call that returns one value and its error.
+func one[V any](_ V, err error) (int, error) { return 0, err }
+
+// TestIndexReadsReportCloseError: typed index reads (Get and Find of
+// table and map indexes, a Scan in reverse) and queries through indexes (at the root, batched,
+// and of a map) end with the Close error of any iterator they open, after
+// their results.
+func TestIndexReadsReportCloseError(t *testing.T) {
+	ctx := context.Background()
+	store := &closeFailStore{Store: memkv.New()}
+	db := querytest.OpenIndexed(t, store)
+	accounts := must[testpb.AccountTable](t)(testpb.NewAccountTable(db))
+	for i := range 3 {
+		a := &testpb.Account{Org: "o", AccountId: uint64(i + 1), Email: proto.String(fmt.Sprintf("a%d@x", i)), Age: 30, Name: fmt.Sprint("n", 2-i), Tags: []string{"red"},
+			Tasks: map[string]*testpb.Task{"t1": {Text: "one", Slug: proto.String("s1")}, "t2": {Text: "two", Done: true, Slug: proto.String("s2")}}}
+		check(t, accounts.Put(ctx, a))
+	}
+	row := accounts.Row(testpb.AccountKey{Org: "o", AccountId: 2})
+	query := func(text string) func(int) (int, error) {
+		return func(stopAfter int) (int, error) { return queryRows(t, db, text, stopAfter) }
+	}
+	for _, c := range []struct {
+		name string
+		want int
+		op   func(stopAfter int) (int, error)
+	}{
+		{"ByEmail().Get", 0, func(int) (int, error) { return one(accounts.ByEmail().Get(ctx, "a1@x")) }},
+		{"ByTag().Find", 3, func(stopAfter int) (int, error) {
+			return countUntil(accounts.ByTag().Find(ctx, "red", runtime.ScanOptions{}), stopAfter)
+		}},
+		{"ByAge().Scan reverse", 3, func(stopAfter int) (int, error) {
+			return countUntil(accounts.ByAge().Scan(ctx, nil, runtime.ScanOptions{Reverse: true}), stopAfter)
+		}},
+		{"TasksBySlug().Get", 0, func(int) (int, error) { return one(row.TasksBySlug().Get(ctx, "s2")) }},
+		{"TasksByDone().Scan", 2, func(stopAfter int) (int, error) {
+			return countUntil(row.TasksByDone().Scan(ctx, nil, runtime.ScanOptions{}), stopAfter)
+		}},
+		{"query by_age", 3, query(`Account.by_age[30] { name, tasks { text } }`)},
+		{"query by_age reverse", 3, query(`Account.by_age[30](reverse: true)`)},
+		{"query by_email", 1, query(`Account.by_email["a1@x"] { name }`)},
+		{"query tasks.by_done", 1, query(`Account["o", 2] { tasks.by_done[false] { text } }`)},
+		{"query tasks.by_slug", 1, query(`Account["o", 2] { tasks.by_slug["s2"] { text } }`)},
+	} {
+		eachCloseFails(t, store, c.name, c.want, c.op)
+	}
+}
+
+// TestReadsReportCloseError: Get (of a row with fields stored apart too),
+// and queries whose joins or reverse map pages read with iterators of
+// their own, end with the Close error of any iterator they open, after
+// their results.
+func TestReadsReportCloseError(t *testing.T) {
+	ctx := context.Background()
+	store := &closeFailStore{Store: memkv.New()}
+	db := openDB(t, store)
+	for i := range 2 {
+		u := userWithSessions(fmt.Sprintf("u%d", i), 3)
+		u.Threads = map[string]*testpb.ThreadRef{"t1": {LastReadUs: 1}, "t2": {LastReadUs: 2}}
+		querytest.Put(t, db, u)
+	}
+	querytest.Put(t, db, &testpb.Thread{ThreadId: "t1", Title: "one"}, &testpb.Thread{ThreadId: "t2", Title: "two"})
+	users := table(t, db, "User")
+	ref := must[runtime.Ref](t)(users.Row(str("u1")))
+	for _, c := range []struct {
+		name string
+		want int
+		op   func(stopAfter int) (int, error)
+	}{
+		{"Get", 0, func(int) (int, error) { return 0, db.Get(ctx, ref, &testpb.User{}) }},
+		{"query join", 2, func(stopAfter int) (int, error) {
+			return queryRows(t, db, `User { threads { thread { title } } }`, stopAfter)
+		}},
+		{"query reverse page", 2, func(stopAfter int) (int, error) {
+			return queryRows(t, db, `User { sessions(reverse: true, first: 2) { device } }`, stopAfter)
+		}},
+		{"point query reverse page", 1, func(stopAfter int) (int, error) {
+			return queryRows(t, db, `User["u1"] { sessions(reverse: true) { device } }`, stopAfter)
+		}},
+	} {
+		eachCloseFails(t, store, c.name, c.want, c.op)
+	}
+
+	astore := &closeFailStore{Store: memkv.New()}
+	adb, ausers := openApart(t, astore)
+	aref := must[runtime.Ref](t)(ausers.Row(str("alice")))
+	check(t, adb.Put(ctx, aref, apartAlice()))
+	eachCloseFails(t, astore, "Get apart", 0, func(int) (int, error) { return 0, adb.Get(ctx, aref, &apartpb.ApartUser{}) })
+}
+
+// TestCopyReportsCloseError: Copy fails when an iterator over the target,
+// which it reads to refuse one that holds data, fails to close.
+func TestCopyReportsCloseError(t *testing.T) {
+	ctx := context.Background()
+	src := copySource(t, 3)
+	dst := &closeFailStore{Store: memkv.New()}
+	copies := 0
+	eachCloseFails(t, dst, "Copy", 0, func(int) (int, error) {
+		copies++ // into a namespace of its own: an empty target
+		to := fmt.Sprint("c", copies)
+		_, err := runtime.Copy(ctx, src, dst, runtime.CopyOptions{To: &to})
+		return 0, err
+	})
 }

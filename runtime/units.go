@@ -170,6 +170,14 @@ func (s *stepper) close() error {
 	return errors.Join(errs[0], errs[1])
 }
 
+// closeInto closes the stepper's walkers and sets *err to their Close
+// errors when *err is nil (see walker.closeInto).
+func (s *stepper) closeInto(err *error) {
+	if cerr := s.close(); *err == nil {
+		*err = cerr
+	}
+}
+
 // first lands on the first unit; false when there is none or on an error
 // (the exec's sticky error, or a key that is not a unit's).
 func (s *stepper) first() (bool, error) {

@@ -66,6 +66,16 @@ func (w *walker) close() error {
 	return err
 }
 
+// closeInto closes w and sets *err to the iterator's Close error when
+// *err is nil: deferred (defer w.closeInto(&err)), it makes that error
+// the result of a read that has none of its own; a caller that stopped
+// ranging returns errStopped, which it keeps.
+func (w *walker) closeInto(err *error) {
+	if cerr := w.close(); *err == nil {
+		*err = cerr
+	}
+}
+
 // land records where a move ended, counting the key against the limits
 // and checking the context.
 func (w *walker) land(ok bool) bool {
