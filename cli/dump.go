@@ -111,7 +111,7 @@ func dumpRange(cat *schema.Catalog, arg string, meta bool) (lo, hi []byte, err e
 
 // dumpRaw prints the pairs of a store without a schema: RANGE is a key
 // prefix in tuple text or hex.
-func dumpRaw(ctx context.Context, store kv.Store, out io.Writer, arg string, meta bool) error {
+func dumpRaw(ctx context.Context, store kv.Store, out io.Writer, arg string, meta bool) (err error) {
 	if arg != "" && !strings.HasPrefix(arg, "0x") && (arg[0] < '0' || arg[0] > '9') {
 		return usagef("range %q: without a schema, give a key prefix in tuple text or 0x-hex", arg)
 	}
@@ -123,7 +123,7 @@ func dumpRaw(ctx context.Context, store kv.Store, out io.Writer, arg string, met
 	if err != nil {
 		return err
 	}
-	defer it.Close()
+	defer closeInto(it, &err)
 	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 	for ok := it.First(); ok; ok = it.Next() {
 		d := describePair(nil, it.Key(), it.Value())
@@ -136,12 +136,12 @@ func dumpRaw(ctx context.Context, store kv.Store, out io.Writer, arg string, met
 }
 
 // dump prints the pairs of [lo, hi), each row followed by its reassembly.
-func dump(ctx context.Context, out io.Writer, db *runtime.DB, lo, hi []byte) error {
+func dump(ctx context.Context, out io.Writer, db *runtime.DB, lo, hi []byte) (err error) {
 	it, err := db.Store().NewIter(ctx, kv.IterOptions{LowerBound: lo, UpperBound: hi})
 	if err != nil {
 		return err
 	}
-	defer it.Close()
+	defer closeInto(it, &err)
 	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 	var row []byte // key of the row whose pairs are being printed
 	var rowTable *runtime.Table
@@ -173,6 +173,15 @@ func dump(ctx context.Context, out io.Writer, db *runtime.DB, lo, hi []byte) err
 		return err
 	}
 	return tw.Flush()
+}
+
+// closeInto closes it and sets *err to its Close error when *err is nil:
+// a dump whose iterator could not be released (a lost connection) fails
+// rather than pass for complete.
+func closeInto(it kv.Iterator, err *error) {
+	if cerr := it.Close(); *err == nil {
+		*err = cerr
+	}
 }
 
 // printRow prints the row reassembled by the runtime.

@@ -101,13 +101,19 @@ func iterOptions(o *protoqlv1.IteratorOptions) kv.IterOptions {
 	return kv.IterOptions{LowerBound: lo, UpperBound: hi, Reverse: o.GetReverse()}
 }
 
-func (k *kvService) Scan(req *protoqlv1.ScanRequest, stream grpc.ServerStreamingServer[protoqlv1.ScanResponse]) error {
+func (k *kvService) Scan(req *protoqlv1.ScanRequest, stream grpc.ServerStreamingServer[protoqlv1.ScanResponse]) (err error) {
 	ctx := stream.Context()
 	it, err := k.s.store.NewIter(ctx, iterOptions(req.GetOptions()))
 	if err != nil {
 		return err
 	}
-	defer it.Close()
+	defer func() {
+		// The iterator's Close error (a store that could not release it)
+		// ends the scan, after its pages, when it has no error of its own.
+		if cerr := it.Close(); err == nil {
+			err = cerr
+		}
+	}()
 	lim := scanLimits{pairs: k.s.opts.Limits.MaxKeys, bytes: k.s.opts.Limits.MaxBytes, want: int(min(req.GetLimit(), 1<<62))}
 	resp := &protoqlv1.ScanResponse{}
 	size := 0
