@@ -75,16 +75,18 @@ func (x TableIndex[V, M]) Get(ctx context.Context, v V) (M, error) {
 	}
 	// The loop runs to the end: after the row, Find may return its
 	// iterators' Close error.
-	var row M
-	found := false
+	var got struct { // one variable: the loop's body captures it
+		row   M
+		found bool
+	}
 	for m, err := range x.Find(ctx, v, ScanOptions{Limit: 1}) {
 		if err != nil {
 			return zero, err
 		}
-		row, found = m, true
+		got.row, got.found = m, true
 	}
-	if found {
-		return row, nil
+	if got.found {
+		return got.row, nil
 	}
 	vals, _ := indexValues(x.vals, v) // Find reported any error
 	return zero, notFoundIndex(x.ix, vals)
@@ -239,16 +241,18 @@ func (x MapIndex[V, K, M]) Get(ctx context.Context, v V) (Entry[K, M], error) {
 		x.err = invalid("index %s is not unique: Get finds one entry through a unique index; use Find", x.ix.Path())
 	}
 	// As TableIndex.Get's, the loop runs to the end.
-	var entry Entry[K, M]
-	found := false
+	var got struct {
+		entry Entry[K, M]
+		found bool
+	}
 	for e, err := range x.Find(ctx, v, ScanOptions{Limit: 1}) {
 		if err != nil {
 			return Entry[K, M]{}, err
 		}
-		entry, found = e, true
+		got.entry, got.found = e, true
 	}
-	if found {
-		return entry, nil
+	if got.found {
+		return got.entry, nil
 	}
 	vals, _ := indexValues(x.vals, v) // Find reported any error
 	return Entry[K, M]{}, notFoundIndex(x.ix, vals)
