@@ -144,7 +144,10 @@ func getObject[M proto.Message](ctx context.Context, h Handle) (M, error) {
 	if err := h.failed(); err != nil {
 		return zero, err
 	}
-	m := newMessage[M]()
+	m, err := newMessage[M]()
+	if err != nil {
+		return zero, err
+	}
 	if err := h.q.Get(ctx, h.ref, m); err != nil {
 		return zero, err
 	}

@@ -11,6 +11,8 @@ import (
 	"github.com/protoql/protoql/internal/testpb"
 	"github.com/protoql/protoql/kv/memkv"
 	"github.com/protoql/protoql/runtime"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/dynamicpb"
 )
 
 // TestTypedValues round-trips every Go type the typed handles convert —
@@ -126,6 +128,36 @@ func TestTypedMisuse(t *testing.T) {
 	}
 	if _, err := runtime.NewTypedTable[testpb.InboxKey, *testpb.Inbox](linked, "protoql.test.v1.Inbox", nil); !errors.Is(err, runtime.ErrInvalid) {
 		t.Errorf("a composite-key TypedTable without a key function: got %v, want ErrInvalid", err)
+	}
+
+	// Go types that cannot make their messages from the type alone: an
+	// interface type (its zero is nil) and dynamicpb's (its descriptor is
+	// in each value; its nil pointer panics when asked for it).
+	for _, c := range []struct {
+		name string
+		get  func() error
+		want string
+	}{
+		{"ObjectMapAt of *dynamicpb.Message", func() error {
+			_, err := runtime.ObjectMapAt[string, *dynamicpb.Message](runtime.HandleOf(dynamic, ref)).Get(ctx, "s")
+			return err
+		}, "dynamicpb"},
+		{"ObjectMapAt of proto.Message", func() error {
+			_, err := runtime.ObjectMapAt[string, proto.Message](runtime.HandleOf(dynamic, ref)).Get(ctx, "s")
+			return err
+		}, "interface type"},
+		{"NewTypedTable of *dynamicpb.Message", func() error {
+			_, err := runtime.NewTypedTable[string, *dynamicpb.Message](dynamic, "protoql.test.v1.User", nil)
+			return err
+		}, "dynamicpb"},
+		{"NewTypedTable of proto.Message", func() error {
+			_, err := runtime.NewTypedTable[string, proto.Message](linked, "protoql.test.v1.User", nil)
+			return err
+		}, "interface type"},
+	} {
+		if err := c.get(); !errors.Is(err, runtime.ErrInvalid) || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: got %v, want ErrInvalid naming %q", c.name, err, c.want)
+		}
 	}
 }
 

@@ -38,7 +38,10 @@ func NewTypedTable[K any, M proto.Message](db *DB, name string, key func(K) []pr
 	if err != nil {
 		return TypedTable[K, M]{}, err
 	}
-	var zero M
+	zero, err := linkedZero[M]()
+	if err != nil {
+		return TypedTable[K, M]{}, err
+	}
 	if t.s.Desc != zero.ProtoReflect().Descriptor() {
 		return TypedTable[K, M]{}, invalid("table %s of this DB is not described by the linked %T; open the DB with WithSchema and the File_ descriptor of %T's package", name, zero, zero)
 	}

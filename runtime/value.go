@@ -7,6 +7,7 @@ import (
 
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
+	"google.golang.org/protobuf/types/dynamicpb"
 )
 
 // The typed handles convert between Go values and protoreflect.Values on
@@ -133,10 +134,30 @@ func messageAs[T any](m proto.Message) (T, error) {
 	return v, nil
 }
 
-// newMessage returns a new empty message of M's Go type.
-func newMessage[M proto.Message]() M {
+// newMessage returns a new empty message of M's Go type (an error when M
+// has none: see linkedZero).
+func newMessage[M proto.Message]() (M, error) {
+	zero, err := linkedZero[M]()
+	if err != nil {
+		return zero, err
+	}
+	return zero.ProtoReflect().New().Interface().(M), nil
+}
+
+// linkedZero returns M's zero value when that can tell M's message type,
+// as a generated message's nil pointer does. An interface type's zero is
+// nil, and a *dynamicpb.Message keeps its descriptor in each value (its
+// nil pointer panics when asked for it): both are errors, since a typed
+// handle makes its messages from M alone.
+func linkedZero[M proto.Message]() (M, error) {
 	var zero M
-	return zero.ProtoReflect().New().Interface().(M)
+	switch any(zero).(type) {
+	case nil:
+		return zero, invalid("typed handles need a generated message's Go type; %v is an interface type", reflect.TypeFor[M]())
+	case *dynamicpb.Message:
+		return zero, invalid("typed handles need a generated message's Go type; a *dynamicpb.Message carries its descriptor in each value: use the untyped Handle and DB.NewMessage")
+	}
+	return zero, nil
 }
 
 // isNil reports whether the message m is a nil pointer (or a nil
