@@ -55,6 +55,19 @@ func TestWriteAllocs(t *testing.T) {
 			return users.Put(ctx, msgs[i%rows])
 		}},
 	})
+	// A key of 3 columns: RowOf keeps its values in a stack array (a
+	// slice made for them escapes once it is over 32 bytes, 2 values).
+	inboxes := must[testpb.InboxTable](t)(testpb.NewInboxTable(db))
+	mails := make([]*testpb.Inbox, rows)
+	for i := range mails {
+		mails[i] = &testpb.Inbox{Owner: ids[i], Folder: testpb.Folder_FOLDER_INBOX, ReceivedUs: int64(i) << 20, Subject: "hello"}
+		check(t, inboxes.Put(ctx, mails[i]))
+	}
+	checkAllocBudgets(t, []allocCase{
+		{"Put of an inbox row", 5, func(i int) error {
+			return inboxes.Put(ctx, mails[i%rows])
+		}},
+	})
 }
 
 // TestScanAllocs holds the projected typed scan of scalar fields (the row
