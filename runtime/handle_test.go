@@ -12,6 +12,7 @@ import (
 	"github.com/protoql/protoql/kv/memkv"
 	"github.com/protoql/protoql/runtime"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/types/dynamicpb"
 )
 
@@ -216,5 +217,47 @@ func TestZeroAndMistypedViews(t *testing.T) {
 	}
 	if n != 1 {
 		t.Errorf("zero table Query yielded %d results, want one error", n)
+	}
+}
+
+// TestTypedDynamicNil: typed views of *dynamicpb.Message built by hand on
+// a DB opened on the stored schema (a breakout Field, an Inline field, an
+// ObjectMap) write and read dynamic messages, and a nil one is refused or
+// clears the field as for a generated type, rather than panicking: a nil
+// *dynamicpb.Message dereferences itself in IsValid.
+func TestTypedDynamicNil(t *testing.T) {
+	ctx := context.Background()
+	store := memkv.New()
+	check(t, must[testpb.UserTable](t)(testpb.NewUserTable(openDB(t, store))).Put(ctx, &testpb.User{UserId: "u"}))
+	db, err := runtime.Open(ctx, store)
+	check(t, err)
+	users := table(t, db, "protoql.test.v1.User")
+	row := runtime.HandleOf(db, must[runtime.Ref](t)(users.Row(str("u"))))
+	fields := users.Schema().Desc.Fields()
+	newDynamic := func(num protoreflect.FieldNumber, field string, v protoreflect.Value) *dynamicpb.Message {
+		m := db.NewMessage(fields.ByNumber(num).Message())
+		m.Set(m.Descriptor().Fields().ByName(protoreflect.Name(field)), v)
+		return m.Interface().(*dynamicpb.Message)
+	}
+	settings := newDynamic(14, "dark", protoreflect.ValueOfBool(true))
+	breakout := runtime.Field[*dynamicpb.Message]{Handle: row.Field(14)}
+	check(t, breakout.Set(ctx, settings))
+	if got := must[*dynamicpb.Message](t)(breakout.Get(ctx)); !proto.Equal(got, settings) {
+		t.Errorf("breakout Get: %v, want %v", got, settings)
+	}
+	check(t, breakout.Set(ctx, nil))
+	if _, err := breakout.Get(ctx); !errors.Is(err, runtime.ErrNotFound) {
+		t.Errorf("breakout Set(nil) then Get: got %v, want ErrNotFound", err)
+	}
+	inline := runtime.Inline[*dynamicpb.Message]{Object: row, Num: 13}
+	check(t, inline.Set(ctx, newDynamic(13, "bio", protoreflect.ValueOfString("b"))))
+	check(t, inline.Set(ctx, nil))
+	for name, err := range map[string]error{
+		"Object.Put":    runtime.Object[*dynamicpb.Message]{Handle: row.Field(4)}.Put(ctx, nil),
+		"ObjectMap.Put": runtime.ObjectMapAt[string, *dynamicpb.Message](row.Field(5)).Put(ctx, "s", nil),
+	} {
+		if !errors.Is(err, runtime.ErrInvalid) {
+			t.Errorf("%s(nil *dynamicpb.Message): got %v, want ErrInvalid", name, err)
+		}
 	}
 }

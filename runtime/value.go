@@ -45,11 +45,10 @@ func valueOf[T any](v T) (protoreflect.Value, error) {
 	case protoreflect.Enum:
 		return protoreflect.ValueOfEnum(x.Number()), nil
 	case proto.Message:
-		m := x.ProtoReflect()
-		if !m.IsValid() {
+		if isNil(x) {
 			return protoreflect.Value{}, errNilMessage
 		}
-		return protoreflect.ValueOfMessage(m), nil
+		return protoreflect.ValueOfMessage(x.ProtoReflect()), nil
 	}
 	return protoreflect.Value{}, fmt.Errorf("%T is not a protobuf field type", v)
 }
@@ -161,7 +160,11 @@ func linkedZero[M proto.Message]() (M, error) {
 }
 
 // isNil reports whether the message m is a nil pointer (or a nil
-// interface), which Put refuses.
+// interface), which Put refuses. A nil *dynamicpb.Message is asked
+// directly: its IsValid dereferences it.
 func isNil(m proto.Message) bool {
+	if d, ok := m.(*dynamicpb.Message); ok {
+		return d == nil || !d.IsValid()
+	}
 	return m == nil || !m.ProtoReflect().IsValid()
 }
