@@ -142,7 +142,7 @@ func TestTypedMisuse(t *testing.T) {
 		{"ObjectMapAt of *dynamicpb.Message", func() error {
 			_, err := runtime.ObjectMapAt[string, *dynamicpb.Message](runtime.HandleOf(dynamic, ref)).Get(ctx, "s")
 			return err
-		}, "dynamicpb"},
+		}, "DB.Get"},
 		{"ObjectMapAt of proto.Message", func() error {
 			_, err := runtime.ObjectMapAt[string, proto.Message](runtime.HandleOf(dynamic, ref)).Get(ctx, "s")
 			return err
@@ -150,7 +150,7 @@ func TestTypedMisuse(t *testing.T) {
 		{"NewTypedTable of *dynamicpb.Message", func() error {
 			_, err := runtime.NewTypedTable[string, *dynamicpb.Message](dynamic, "protoql.test.v1.User", nil)
 			return err
-		}, "dynamicpb"},
+		}, "DB.Get"},
 		{"NewTypedTable of proto.Message", func() error {
 			_, err := runtime.NewTypedTable[string, proto.Message](linked, "protoql.test.v1.User", nil)
 			return err

@@ -154,7 +154,7 @@ func linkedZero[M proto.Message]() (M, error) {
 	case nil:
 		return zero, invalid("typed handles need a generated message's Go type; %v is an interface type", reflect.TypeFor[M]())
 	case *dynamicpb.Message:
-		return zero, invalid("typed handles need a generated message's Go type; a *dynamicpb.Message carries its descriptor in each value: use the untyped Handle and DB.NewMessage")
+		return zero, invalid("typed handles need a generated message's Go type; a *dynamicpb.Message carries its descriptor in each value: read and write it through a Ref (DB.Get, DB.Put) with messages from DB.NewMessage")
 	}
 	return zero, nil
 }
