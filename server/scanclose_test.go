@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"strings"
 	"sync/atomic"
 	"testing"
 
@@ -60,6 +61,11 @@ func TestKVScanReportsCloseError(t *testing.T) {
 			t.Fatalf("the scan ended complete after %d pairs; want an error after them", n)
 		}
 		if err != nil {
+			// An internal error reaches the client by id; the server's log
+			// holds it.
+			if logs := f.logs.String(); !strings.Contains(logs, errCloseFailed.Error()) {
+				t.Errorf("the scan ended with %v, and the server logged no Close error:\n%s", err, logs)
+			}
 			break
 		}
 		n += len(resp.GetPairs())
