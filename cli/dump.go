@@ -123,7 +123,7 @@ func dumpRaw(ctx context.Context, store kv.Store, out io.Writer, arg string, met
 	if err != nil {
 		return err
 	}
-	defer closeInto(it, &err)
+	defer kv.CloseInto(it, &err) // a dump whose iterator could not be released fails, not passes for complete
 	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 	for ok := it.First(); ok; ok = it.Next() {
 		d := describePair(nil, it.Key(), it.Value())
@@ -141,7 +141,7 @@ func dump(ctx context.Context, out io.Writer, db *runtime.DB, lo, hi []byte) (er
 	if err != nil {
 		return err
 	}
-	defer closeInto(it, &err)
+	defer kv.CloseInto(it, &err)
 	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 	var row []byte // key of the row whose pairs are being printed
 	var rowTable *runtime.Table
@@ -173,15 +173,6 @@ func dump(ctx context.Context, out io.Writer, db *runtime.DB, lo, hi []byte) (er
 		return err
 	}
 	return tw.Flush()
-}
-
-// closeInto closes it and sets *err to its Close error when *err is nil:
-// a dump whose iterator could not be released (a lost connection) fails
-// rather than pass for complete.
-func closeInto(it kv.Iterator, err *error) {
-	if cerr := it.Close(); *err == nil {
-		*err = cerr
-	}
 }
 
 // printRow prints the row reassembled by the runtime.

@@ -189,6 +189,17 @@ type Iterator interface {
 	Close() error
 }
 
+// CloseInto closes it and, when *err is nil, sets *err to the Close
+// error. Deferred in a function with a named error result
+// (defer kv.CloseInto(it, &err)), it makes the iterator's Close error (a
+// store that could not release it, or the error it met) the result of a
+// read that has no error of its own.
+func CloseInto(it Iterator, err *error) {
+	if cerr := it.Close(); *err == nil {
+		*err = cerr
+	}
+}
+
 // Reader is the read half of a Store, a Txn or a snapshot.
 type Reader interface {
 	// Get returns a copy of the value stored under key, or an error wrapping

@@ -178,11 +178,7 @@ func refuseData(ctx context.Context, s kv.Store, lo, hi []byte) (err error) {
 	if err != nil {
 		return err
 	}
-	defer func() {
-		if cerr := it.Close(); err == nil {
-			err = cerr
-		}
-	}()
+	defer kv.CloseInto(it, &err)
 	if it.First() {
 		return fmt.Errorf("%w: copy: the target already holds data (first key %s); copy into an empty store or namespace",
 			ErrInvalid, tuple.Format(it.Key()))

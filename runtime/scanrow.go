@@ -219,13 +219,7 @@ func (e *exec) scanOwn(lo, hi []byte, limit int, t *Table, n *schema.Node, p *qu
 	if err != nil {
 		return err
 	}
-	defer func() {
-		// The iterator's Close error (a store's failure to release it,
-		// or the error it met) is the scan's when it has none of its own.
-		if cerr := it.Close(); err == nil {
-			err = cerr
-		}
-	}()
+	defer kv.CloseInto(it, &err) // the scan's error when it has none of its own
 	nexts := rowNexts(n)
 	row := e.buf(0) // the row key, valid across the moves past the row
 	var end []byte  // the row's prefix end, for the seek past it

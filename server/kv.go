@@ -107,13 +107,9 @@ func (k *kvService) Scan(req *protoqlv1.ScanRequest, stream grpc.ServerStreaming
 	if err != nil {
 		return err
 	}
-	defer func() {
-		// The iterator's Close error (a store that could not release it)
-		// ends the scan, after its pages, when it has no error of its own.
-		if cerr := it.Close(); err == nil {
-			err = cerr
-		}
-	}()
+	// The iterator's Close error ends the scan, after its pages, when it
+	// has no error of its own.
+	defer kv.CloseInto(it, &err)
 	lim := scanLimits{pairs: k.s.opts.Limits.MaxKeys, bytes: k.s.opts.Limits.MaxBytes, want: int(min(req.GetLimit(), 1<<62))}
 	resp := &protoqlv1.ScanResponse{}
 	size := 0
