@@ -218,7 +218,7 @@ func (i *iterator) Key() []byte {
 // (Error records the owner's end; positioned only reads, small enough to
 // inline into Key and Value, which a scan calls for every pair.)
 func (i *iterator) positioned() bool {
-	return i.valid && !(i.store != nil && i.store.g.Closed() || i.scope != nil && i.scope.done.Load())
+	return i.valid && i.ownerEnded() == nil
 }
 
 // ownerEnded returns the error of an iterator whose owner has ended (the
