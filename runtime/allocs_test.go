@@ -202,7 +202,7 @@ func TestIndexGetAllocs(t *testing.T) {
 	}
 	byEmail := accounts.ByEmail()
 	checkAllocBudgets(t, []allocCase{
-		{"unique index Get", 33, func(i int) error {
+		{"unique index Get", 26, func(i int) error {
 			a, err := byEmail.Get(ctx, emails[i%rows])
 			if err == nil && a.GetEmail() != emails[i%rows] {
 				err = fmt.Errorf("Get(%q) found %q", emails[i%rows], a.GetEmail())

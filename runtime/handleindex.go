@@ -67,29 +67,52 @@ func (x TableIndex[V, M]) Index() *schema.Index { return x.ix }
 // Get returns the row whose indexed fields hold v, through a unique
 // index: one index key, then the row's key range. It returns an error
 // wrapping ErrNotFound when no row holds v, and ErrInvalid on an index
-// that is not unique (use Find).
+// that is not unique (use Find) or when the values function lists
+// another number of values than the index has columns.
 func (x TableIndex[V, M]) Get(ctx context.Context, v V) (M, error) {
 	var zero M
-	if x.err == nil && !x.ix.Unique {
-		x.err = invalid("index %s is not unique: Get finds one row through a unique index; use Find", x.ix.Path())
+	vals, err := indexValues(x.vals, v)
+	switch {
+	case x.err != nil:
+		return zero, x.err
+	case !x.ix.Unique:
+		return zero, invalid("index %s is not unique: Get finds one row through a unique index; use Find", x.ix.Path())
+	case err != nil:
+		return zero, err
+	case len(vals) != len(x.ix.Columns):
+		return zero, invalid("index %s has %d columns; Get was given %d values", x.ix.Path(), len(x.ix.Columns), len(vals))
 	}
-	// The loop runs to the end: after the row, Find may return its
-	// iterators' Close error.
-	var got struct { // one variable: the loop's body captures it
+	// indexRead itself, not Find's iterator (whose closures and their
+	// state escaped): all the values make one point read, so emit runs at
+	// most once, and indexRead returns after it with its iterator's Close
+	// error if any.
+	base := x.t.db.ns
+	prefix := x.ix.AppendPrefix(append([]byte(nil), base...), nil)
+	var got struct { // one variable: emit captures it
 		row   M
 		found bool
 	}
-	for m, err := range x.Find(ctx, v, ScanOptions{Limit: 1}) {
-		if err != nil {
-			return zero, err
+	err = indexRead(ctx, x.q, x.t.db, x.ix, prefix, KeyRange{Prefix: vals}, ScanOptions{Limit: 1}, base, func(key, wire []byte) (bool, error) {
+		m := x.t.db.NewMessage(x.t.s.Desc)
+		ref := Ref{table: x.t, kind: RefRow, node: x.t.s.Root}
+		var dec decoder
+		if err := ref.decode(&dec, key, wire, m); err != nil {
+			return false, err
 		}
-		got.row, got.found = m, true
+		v, err := messageAs[M](m.Interface())
+		if err != nil {
+			return false, err
+		}
+		got.row, got.found = v, true
+		return false, nil
+	})
+	switch {
+	case err != nil:
+		return zero, err
+	case !got.found:
+		return zero, notFoundIndex(x.ix, vals)
 	}
-	if got.found {
-		return got.row, nil
-	}
-	vals, _ := indexValues(x.vals, v) // Find reported any error
-	return zero, notFoundIndex(x.ix, vals)
+	return got.row, nil
 }
 
 // Find streams the rows whose indexed fields hold v, in index order (the
@@ -235,27 +258,45 @@ func (x MapIndex[V, K, M]) Index() *schema.Index { return x.ix }
 // Get returns the entry whose indexed fields hold v, through a unique
 // index: one index key, then the entry. It returns an error wrapping
 // ErrNotFound when no entry holds v, and ErrInvalid on an index that is
-// not unique.
+// not unique or values that are not one per column (as TableIndex.Get).
 func (x MapIndex[V, K, M]) Get(ctx context.Context, v V) (Entry[K, M], error) {
-	if x.err == nil && !x.ix.Unique {
-		x.err = invalid("index %s is not unique: Get finds one entry through a unique index; use Find", x.ix.Path())
+	vals, err := indexValues(x.vals, v)
+	switch {
+	case x.err != nil:
+		return Entry[K, M]{}, x.err
+	case !x.ix.Unique:
+		return Entry[K, M]{}, invalid("index %s is not unique: Get finds one entry through a unique index; use Find", x.ix.Path())
+	case err != nil:
+		return Entry[K, M]{}, err
+	case len(vals) != len(x.ix.Columns):
+		return Entry[K, M]{}, invalid("index %s has %d columns; Get was given %d values", x.ix.Path(), len(x.ix.Columns), len(vals))
 	}
-	// As TableIndex.Get's, the loop runs to the end.
+	// As TableIndex.Get's, indexRead itself.
+	ref := x.h.ref
+	owner := ref.key[:ref.parentLen]
+	prefix := x.ix.AppendPrefix(nil, owner)
 	var got struct {
-		entry Entry[K, M]
+		out   Entry[K, M]
 		found bool
 	}
-	for e, err := range x.Find(ctx, v, ScanOptions{Limit: 1}) {
-		if err != nil {
-			return Entry[K, M]{}, err
+	err = indexRead(ctx, x.h.q, ref.table.db, x.ix, prefix, KeyRange{Prefix: vals}, ScanOptions{Limit: 1}, owner, func(key, wire []byte) (bool, error) {
+		me, err := ref.decodeEntry(key, wire)
+		if err == nil {
+			got.out.Key, err = valueAs[K](me.Key, ref.field.MapKey)
 		}
-		got.entry, got.found = e, true
+		if err == nil {
+			got.out.Value, err = valueAs[M](me.Value, ref.field.MapValue)
+		}
+		got.found = err == nil
+		return false, err
+	})
+	switch {
+	case err != nil:
+		return Entry[K, M]{}, err
+	case !got.found:
+		return Entry[K, M]{}, notFoundIndex(x.ix, vals)
 	}
-	if got.found {
-		return got.entry, nil
-	}
-	vals, _ := indexValues(x.vals, v) // Find reported any error
-	return Entry[K, M]{}, notFoundIndex(x.ix, vals)
+	return got.out, nil
 }
 
 // Find streams the entries whose indexed fields hold v, in index order;

@@ -12,6 +12,7 @@ import (
 	"github.com/protoql/protoql/kv/memkv"
 	"github.com/protoql/protoql/runtime"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
 )
 
 // TestTypedIndexHandles reads random accounts through the generated
@@ -150,6 +151,40 @@ func TestTypedIndexHandleErrors(t *testing.T) {
 	for _, err := range composite.Find(ctx, 3, runtime.ScanOptions{}) {
 		if !errors.Is(err, runtime.ErrInvalid) {
 			t.Errorf("a composite index without a values function: got %v, want ErrInvalid", err)
+		}
+	}
+}
+
+// TestIndexGetValuesPerColumn: Get through a unique index, of a table or
+// of a map, refuses a values function that lists fewer values than the
+// index has columns (none: a prefix of the index, where the row found
+// would be whichever comes first) or more, with ErrInvalid, also when a
+// row exists.
+func TestIndexGetValuesPerColumn(t *testing.T) {
+	ctx := context.Background()
+	db := querytest.OpenIndexed(t, memkv.New())
+	accounts, err := testpb.NewAccountTable(db)
+	check(t, err)
+	email, slug := "a@x", "s1"
+	check(t, accounts.Put(ctx, &testpb.Account{Org: "o1", AccountId: 1, Email: &email,
+		Tasks: map[string]*testpb.Task{"t1": {Slug: &slug}}}))
+	if _, err := accounts.ByEmail().Get(ctx, email); err != nil {
+		t.Fatalf("ByEmail().Get: %v", err)
+	}
+	row := accounts.Row(testpb.AccountKey{Org: "o1", AccountId: 1})
+	if _, err := row.TasksBySlug().Get(ctx, slug); err != nil {
+		t.Fatalf("TasksBySlug().Get: %v", err)
+	}
+	for _, n := range []int{0, 2} {
+		vals := func(s string) []protoreflect.Value {
+			return slices.Repeat([]protoreflect.Value{protoreflect.ValueOfString(s)}, n)
+		}
+		if a, err := runtime.NewTableIndex(accounts.TypedTable, "by_email", vals).Get(ctx, email); !errors.Is(err, runtime.ErrInvalid) {
+			t.Errorf("table index Get with %d values for 1 column: %v, %v; want ErrInvalid", n, a, err)
+		}
+		tasks := runtime.ObjectMapAt[string, *testpb.Task](row.Object.Handle.Field(9))
+		if e, err := runtime.NewMapIndex(tasks, "by_slug", vals).Get(ctx, slug); !errors.Is(err, runtime.ErrInvalid) {
+			t.Errorf("map index Get with %d values for 1 column: %v, %v; want ErrInvalid", n, e, err)
 		}
 	}
 }
