@@ -188,14 +188,15 @@ func found(err error) (bool, error) {
 	return err == nil, err
 }
 
-// TestViewGetMatchesGet compares a View's point read (a prefix seek on a
-// clone of the view's anchor) with the store's Get (pebble.DB.Get) on keys
-// present, absent, deleted, overwritten, and keys that are prefixes or
-// extensions of one another, spread over the memtable, an L0 table and the
-// table below it; with Pebble's default comparer, whose Split makes the
-// whole key the prefix, and with one whose Split makes a key's first two
-// bytes its prefix, so that a prefix seek alone would land on other keys
-// (the clone's bounds must keep the read to the key).
+// TestViewGetMatchesGet compares a View's point read (a prefix seek on the
+// view's anchor, and on a clone of it while an iterator holds the anchor)
+// with the store's Get (pebble.DB.Get) on keys present, absent, deleted,
+// overwritten, and keys that are prefixes or extensions of one another,
+// spread over the memtable, an L0 table and the table below it; with
+// Pebble's default comparer, whose Split makes the whole key the prefix,
+// and with one whose Split makes a key's first two bytes its prefix, so
+// that a prefix seek alone would land on other keys (the bounds must keep
+// the read to the key).
 func TestViewGetMatchesGet(t *testing.T) {
 	short := *pebble.DefaultComparer
 	short.Name = "protoql.test.two-byte-prefix"
@@ -251,25 +252,43 @@ func testViewGetMatchesGet(t *testing.T, po *pebble.Options) {
 	write(2)
 	var hits int
 	err = s.View(ctx, func(r kv.Reader) error {
-		for _, k := range probes {
-			want, wantErr := s.Get(ctx, k)
-			got, gotErr := r.Get(ctx, k)
-			if (wantErr == nil) != (gotErr == nil) || !bytes.Equal(got, want) ||
-				errors.Is(wantErr, kv.ErrNotFound) != errors.Is(gotErr, kv.ErrNotFound) {
-				t.Errorf("%q: View's Get %q, %v; Get %q, %v", k, got, gotErr, want, wantErr)
+		for lent := range 2 {
+			if lent == 1 { // the anchor lent: Get reads with a clone
+				it, err := r.NewIter(ctx, kv.IterOptions{})
+				if err != nil {
+					return err
+				}
+				defer it.Close()
 			}
-			if wantErr == nil {
-				hits++
-			}
+			hits += viewGetsMatch(t, s, r, probes)
 		}
 		return nil
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if hits == 0 || hits == len(probes) {
-		t.Fatalf("%d of %d probes found: the probes do not mix present and absent keys", hits, len(probes))
+	if hits == 0 || hits == 2*len(probes) {
+		t.Fatalf("%d of %d probes found: the probes do not mix present and absent keys", hits, 2*len(probes))
 	}
+}
+
+// viewGetsMatch compares r's Get of each probe with s's and returns how
+// many were found.
+func viewGetsMatch(t *testing.T, s *Store, r kv.Reader, probes [][]byte) (hits int) {
+	t.Helper()
+	ctx := context.Background()
+	for _, k := range probes {
+		want, wantErr := s.Get(ctx, k)
+		got, gotErr := r.Get(ctx, k)
+		if (wantErr == nil) != (gotErr == nil) || !bytes.Equal(got, want) ||
+			errors.Is(wantErr, kv.ErrNotFound) != errors.Is(gotErr, kv.ErrNotFound) {
+			t.Errorf("%q: View's Get %q, %v; Get %q, %v", k, got, gotErr, want, wantErr)
+		}
+		if wantErr == nil {
+			hits++
+		}
+	}
+	return hits
 }
 
 // TestIndexBlockSize flushes a table whose index outgrows Pebble's 4 KiB

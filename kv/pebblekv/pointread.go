@@ -9,9 +9,9 @@ import (
 
 // pointReader is the reader of View: one point in time of the database
 // without a Pebble snapshot. View opens an unbounded iterator (the
-// anchor) when it starts; every iterator the view opens is the anchor
-// itself or a clone of it, and a point read is a clone bounded to the key,
-// so all of them read the same sequence number and the same memtables and
+// anchor) when it starts; every iterator the view opens, and every point
+// read (bounded to its key), is the anchor itself or a clone of it, so all
+// of them read the same sequence number and the same memtables and
 // tables, which is what a snapshot guarantees. A snapshot costs more per
 // View: Pebble links it into the DB's snapshot list under the DB mutex,
 // and closing it re-runs the compaction picker (Snapshot.Close →
@@ -19,11 +19,12 @@ import (
 // its time and allocations.
 //
 // The anchor is lent out as the view's first iterator (and again once its
-// borrower closed it), with the borrower's bounds set on it: a view that
-// reads with one iterator at a time, as a point query does, then builds
-// one Pebble iterator instead of the anchor and a clone. Only the view's
-// end closes the anchor (close); a borrower's Close gives it back
-// (release).
+// borrower closed it), with the borrower's bounds set on it, and to a point
+// read while no iterator holds it: a view that reads with one iterator at
+// a time, as a point query or a unique index lookup (its entry, then its
+// row) does, then builds one Pebble iterator instead of the anchor and a
+// clone for each read. Only the view's end closes the anchor (close); a
+// borrower's Close gives it back (release), as a point read's closer does.
 type pointReader struct {
 	anchor *pebble.Iterator
 	lent   bool
@@ -66,32 +67,57 @@ func (p *pointReader) release(it *pebble.Iterator) bool {
 }
 
 // Get reads key at the view's point in time; the value is valid until
-// the closer, the iterator that read it, is closed. It reads with a clone,
-// never the anchor, which the closer would close. The clone is bounded to
-// the key and positioned with SeekPrefixGE, as pebble.DB.Get positions its
-// own iterator: a prefix seek consults the tables' bloom filters
+// the closer is closed. It reads with the anchor when it is free (the
+// closer gives it back: a point read, as an index lookup's entry before
+// its row, then builds no Pebble iterator of its own), else with a clone
+// of it, which the closer closes. Either is bounded to the key and
+// positioned with SeekPrefixGE, as pebble.DB.Get positions its own
+// iterator: a prefix seek consults the tables' bloom filters
 // (Options.BloomBitsPerKey) and skips the tables that do not hold the key,
 // where First, a plain seek, would search every table's index. The bounds
 // keep the read to key itself whatever the comparer's Split makes the
 // prefix.
 func (p *pointReader) Get(key []byte) ([]byte, io.Closer, error) {
 	hi := append(append(make([]byte, 0, len(key)+1), key...), 0)
-	it, err := p.anchor.CloneWithContext(context.Background(), pebble.CloneOptions{IterOptions: &pebble.IterOptions{LowerBound: key, UpperBound: hi}})
-	if err != nil {
-		return nil, nil, err
+	var it *pebble.Iterator
+	var closer io.Closer
+	if !p.lent {
+		p.lent = true
+		it, closer = p.anchor, (*anchorLoan)(p)
+		it.SetBounds(key, hi) // copies them; leaves it unpositioned
+	} else {
+		var err error
+		it, err = p.anchor.CloneWithContext(context.Background(), pebble.CloneOptions{IterOptions: &pebble.IterOptions{LowerBound: key, UpperBound: hi}})
+		if err != nil {
+			return nil, nil, err
+		}
+		closer = it
 	}
 	if !it.SeekPrefixGE(key) {
-		if err := it.Close(); err != nil {
+		if err := it.Error(); err != nil {
+			_ = closer.Close()
+			return nil, nil, err
+		}
+		if err := closer.Close(); err != nil {
 			return nil, nil, err
 		}
 		return nil, nil, pebble.ErrNotFound
 	}
 	v, err := it.ValueAndErr()
 	if err != nil {
-		_ = it.Close()
+		_ = closer.Close()
 		return nil, nil, err
 	}
-	return v, it, nil
+	return v, closer, nil
+}
+
+// anchorLoan is the closer of a Get that read with the anchor: its Close
+// gives the anchor back (the view's end closes it).
+type anchorLoan pointReader
+
+func (a *anchorLoan) Close() error {
+	a.lent = false
+	return nil
 }
 
 // close closes the anchor; the view's other iterators are closed by

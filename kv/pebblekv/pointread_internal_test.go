@@ -5,6 +5,7 @@ import (
 	"errors"
 	"testing"
 
+	"github.com/cockroachdb/pebble/v2"
 	"github.com/protoql/protoql/kv"
 )
 
@@ -120,6 +121,81 @@ func TestViewLendsAnchor(t *testing.T) {
 		defer it.Close()
 		want("a later view", keys(it), "a", "b", "b2", "c", "d", "e")
 		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestViewGetLendsAnchor checks that a View's Get reads with the anchor
+// when no iterator holds it (a seek of the anchor's own) and gives it back,
+// found or not, for the next iterator; and that a Get while an iterator
+// holds the anchor reads with a clone, leaving the borrower where it was.
+func TestViewGetLendsAnchor(t *testing.T) {
+	ctx := context.Background()
+	s, err := Open(t.TempDir(), WithSync(false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	b := kv.NewBatch()
+	for _, k := range []string{"a", "b", "c"} {
+		if err := b.Set([]byte(k), []byte("v"+k)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Apply(ctx, b); err != nil {
+		t.Fatal(err)
+	}
+	err = s.View(ctx, func(r kv.Reader) error {
+		anchor := r.(*view).r.(*pointReader).anchor
+		seeks := func() int { return anchor.Stats().ForwardSeekCount[pebble.InterfaceCall] }
+		get := func(what, key, want string) {
+			t.Helper()
+			v, err := r.Get(ctx, []byte(key))
+			switch {
+			case want == "" && !errors.Is(err, kv.ErrNotFound):
+				t.Errorf("%s: Get(%s) = %q, %v; want ErrNotFound", what, key, v, err)
+			case want != "" && (err != nil || string(v) != want):
+				t.Errorf("%s: Get(%s) = %q, %v; want %q", what, key, v, err, want)
+			}
+		}
+		lentNext := func(what string) kv.Iterator {
+			t.Helper()
+			it, err := r.NewIter(ctx, kv.IterOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if it.(*iterator).it != anchor {
+				t.Errorf("%s: the next iterator is not the anchor", what)
+			}
+			return it
+		}
+		for _, c := range []struct{ key, want string }{{"b", "vb"}, {"b0", ""}} {
+			n := seeks()
+			get("anchor free", c.key, c.want)
+			if seeks() != n+1 {
+				t.Errorf("Get(%s) with the anchor free: the anchor made %d seeks, want 1", c.key, seeks()-n)
+			}
+			it := lentNext("after Get(" + c.key + ")")
+			if err := it.Close(); err != nil {
+				return err
+			}
+		}
+		it := lentNext("borrower")
+		if !it.First() || string(it.Key()) != "a" {
+			t.Fatalf("borrower's First: %q, %v", it.Key(), it.Error())
+		}
+		n := seeks()
+		get("anchor lent", "c", "vc")
+		get("anchor lent", "b0", "")
+		if seeks() != n {
+			t.Errorf("Gets with the anchor lent: the anchor made %d seeks, want 0", seeks()-n)
+		}
+		if !it.Next() || string(it.Key()) != "b" || string(it.Value()) != "vb" {
+			t.Errorf("borrower's Next after the Gets: %q, %v; want b", it.Key(), it.Error())
+		}
+		return it.Close()
 	})
 	if err != nil {
 		t.Fatal(err)
