@@ -5,7 +5,7 @@ import (
 	"errors"
 	"testing"
 
-	"github.com/protoql/protoql/kv"
+	"github.com/protoql/protoql/kv/kvtest"
 	"github.com/protoql/protoql/kv/memkv"
 	protoqlv1 "github.com/protoql/protoql/proto/protoql/v1"
 	"google.golang.org/protobuf/proto"
@@ -15,46 +15,6 @@ import (
 	"google.golang.org/protobuf/types/descriptorpb"
 	"google.golang.org/protobuf/types/dynamicpb"
 )
-
-var errTestClose = errors.New("test: iterator Close failed")
-
-// nthCloseFails is a store whose n-th iterator (counting from 1; 0:
-// none) fails to close, after closing; opened counts them.
-type nthCloseFails struct {
-	kv.Store
-	n, opened int
-}
-
-func (s *nthCloseFails) NewIter(ctx context.Context, o kv.IterOptions) (kv.Iterator, error) {
-	return s.wrap(s.Store.NewIter(ctx, o))
-}
-
-func (s *nthCloseFails) View(ctx context.Context, fn func(kv.Reader) error) error {
-	return s.Store.View(ctx, func(r kv.Reader) error { return fn(nthReader{r, s}) })
-}
-
-type nthReader struct {
-	kv.Reader
-	s *nthCloseFails
-}
-
-func (r nthReader) NewIter(ctx context.Context, o kv.IterOptions) (kv.Iterator, error) {
-	return r.s.wrap(r.Reader.NewIter(ctx, o))
-}
-
-func (s *nthCloseFails) wrap(it kv.Iterator, err error) (kv.Iterator, error) {
-	if err != nil {
-		return nil, err
-	}
-	if s.opened++; s.opened != s.n {
-		return it, nil
-	}
-	return failClose{it}, nil
-}
-
-type failClose struct{ kv.Iterator }
-
-func (it failClose) Close() error { return errors.Join(it.Iterator.Close(), errTestClose) }
 
 // TestIndexReadReportsApartCloseError: a typed scan and Get through the
 // index of a table with a map stored apart (no generated table has one:
@@ -88,7 +48,7 @@ func TestIndexReadReportsApartCloseError(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	store := &nthCloseFails{Store: memkv.New()}
+	store := kvtest.NewCloseFails(memkv.New())
 	db, err := Open(ctx, store, WithSchema(fd))
 	if err != nil {
 		t.Fatal(err)
@@ -134,20 +94,22 @@ func TestIndexReadReportsApartCloseError(t *testing.T) {
 		}},
 		{"Get", func() error { _, err := byName.Get(ctx, "name y"); return err }},
 	} {
-		store.n = 0
-		store.opened = 0
+		store.Fail.Store(false)
+		from := store.Opened()
 		if err := c.op(); err != nil {
 			t.Fatalf("%s: %v", c.name, err)
 		}
-		iters := store.opened
+		iters := store.Opened() - from
 		if iters < 2 {
 			t.Fatalf("%s opened %d iterators; want the objects' and the apart map's at least", c.name, iters)
 		}
-		for i := 1; i <= iters; i++ {
-			store.n, store.opened = i, 0
-			if err := c.op(); !errors.Is(err, errTestClose) {
-				t.Errorf("%s, iterator %d of %d failing to close: error %v, want %v", c.name, i, iters, err, errTestClose)
+		store.Fail.Store(true)
+		for i := range iters {
+			store.FailOnly.Store(store.Opened() + i + 1)
+			if err := c.op(); !errors.Is(err, kvtest.ErrCloseFailed) {
+				t.Errorf("%s, iterator %d of %d failing to close: error %v, want %v", c.name, i+1, iters, err, kvtest.ErrCloseFailed)
 			}
 		}
+		store.FailOnly.Store(0)
 	}
 }

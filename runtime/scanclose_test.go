@@ -7,83 +7,19 @@ import (
 	"fmt"
 	"iter"
 	"strings"
-	"sync/atomic"
 	"testing"
 
 	"github.com/protoql/protoql/internal/apartpb"
 	"github.com/protoql/protoql/internal/querytest"
 	"github.com/protoql/protoql/internal/testpb"
 	"github.com/protoql/protoql/kv"
+	"github.com/protoql/protoql/kv/kvtest"
 	"github.com/protoql/protoql/kv/memkv"
 	"github.com/protoql/protoql/query"
 	"github.com/protoql/protoql/runtime"
 	"github.com/protoql/protoql/tuple"
 	"google.golang.org/protobuf/proto"
 )
-
-// errCloseFailed is what closeFailStore's iterators' Close returns.
-var errCloseFailed = errors.New("test: iterator Close failed")
-
-// closeFailStore is a store whose iterators work, and, while fail is set,
-// whose Close closes the store's iterator and then fails with
-// errCloseFailed (a store that cannot release an iterator: remotekv's
-// lost connection, say).
-type closeFailStore struct {
-	kv.Store
-	fail atomic.Bool
-	// failFrom, when set, limits the failures to the iterators whose
-	// lower bound is above it.
-	failFrom []byte
-	// failOnly, when above zero, limits the failures to the iterator the
-	// store opens when it has opened failOnly-1 others (opened counts
-	// them).
-	failOnly, opened atomic.Int64
-}
-
-func (s *closeFailStore) NewIter(ctx context.Context, o kv.IterOptions) (kv.Iterator, error) {
-	it, err := s.Store.NewIter(ctx, o)
-	return s.wrap(o, it, err)
-}
-
-func (s *closeFailStore) View(ctx context.Context, fn func(kv.Reader) error) error {
-	return s.Store.View(ctx, func(r kv.Reader) error { return fn(closeFailReader{r, s}) })
-}
-
-type closeFailReader struct {
-	kv.Reader
-	s *closeFailStore
-}
-
-func (r closeFailReader) NewIter(ctx context.Context, o kv.IterOptions) (kv.Iterator, error) {
-	it, err := r.Reader.NewIter(ctx, o)
-	return r.s.wrap(o, it, err)
-}
-
-func (s *closeFailStore) wrap(o kv.IterOptions, it kv.Iterator, err error) (kv.Iterator, error) {
-	if err != nil {
-		return nil, err
-	}
-	n := s.opened.Add(1)
-	if only := s.failOnly.Load(); only > 0 && n != only {
-		return it, nil
-	}
-	if s.failFrom != nil && bytes.Compare(o.LowerBound, s.failFrom) <= 0 {
-		return it, nil
-	}
-	return failingClose{it, s}, nil
-}
-
-type failingClose struct {
-	kv.Iterator
-	s *closeFailStore
-}
-
-func (it failingClose) Close() error {
-	if err := it.Iterator.Close(); err != nil || !it.s.fail.Load() {
-		return err
-	}
-	return errCloseFailed
-}
 
 // TestScanReportsCloseError: a row or map scan whose iterator's Close
 // fails ends with that error after its rows, on every loop (scanOwn, the
@@ -92,7 +28,7 @@ func (it failingClose) Close() error {
 // the loop early gets no error (and no call after its break).
 func TestScanReportsCloseError(t *testing.T) {
 	ctx := context.Background()
-	store := &closeFailStore{Store: memkv.New()}
+	store := kvtest.NewCloseFails(memkv.New())
 	db := openDB(t, store)
 	users := table(t, db, "User")
 	typed := must[testpb.UserTable](t)(testpb.NewUserTable(db))
@@ -106,7 +42,7 @@ func TestScanReportsCloseError(t *testing.T) {
 		}
 	}
 	sessions := must[runtime.Ref](t)(first.FieldByName("sessions"))
-	store.fail.Store(true)
+	store.Fail.Store(true)
 	type scanFn func(opts runtime.ScanOptions, stopAfter int) (int, error)
 	rows := func(opts runtime.ScanOptions, stopAfter int) (int, error) {
 		return countUntil(db.Scan(ctx, users, runtime.KeyRange{}, opts), stopAfter)
@@ -142,8 +78,8 @@ func TestScanReportsCloseError(t *testing.T) {
 			runtime.SetSteppedRowScanForTest(c.stepped)
 			defer runtime.SetSteppedRowScanForTest(false)
 			n, err := c.scan(c.opts, 0)
-			if n != c.want || !errors.Is(err, errCloseFailed) {
-				t.Errorf("full scan: %d units, error %v; want %d, then %v", n, err, c.want, errCloseFailed)
+			if n != c.want || !errors.Is(err, kvtest.ErrCloseFailed) {
+				t.Errorf("full scan: %d units, error %v; want %d, then %v", n, err, c.want, kvtest.ErrCloseFailed)
 			}
 			// Stopped by its consumer: no error, and (the iterator
 			// functions panic on a yield after a break) no call.
@@ -160,7 +96,7 @@ func TestScanReportsCloseError(t *testing.T) {
 // scan ends with their error too, forward and in reverse.
 func TestScanReportsApartCloseError(t *testing.T) {
 	ctx := context.Background()
-	store := &closeFailStore{Store: memkv.New()}
+	store := kvtest.NewCloseFails(memkv.New())
 	db, users := openApart(t, store)
 	for _, id := range []string{"alice", "bob"} {
 		u := apartAlice()
@@ -168,8 +104,8 @@ func TestScanReportsApartCloseError(t *testing.T) {
 		ref := must[runtime.Ref](t)(users.Row(str(id)))
 		check(t, db.Put(ctx, ref, u))
 	}
-	store.failFrom = lastRowKey(t, store)
-	store.fail.Store(true)
+	store.FailFrom = lastRowKey(t, store)
+	store.Fail.Store(true)
 	for _, reverse := range []bool{false, true} {
 		n := 0
 		var last error
@@ -183,8 +119,8 @@ func TestScanReportsApartCloseError(t *testing.T) {
 			}
 			n++
 		}
-		if n != 2 || !errors.Is(last, errCloseFailed) {
-			t.Errorf("reverse %v: %d rows, error %v; want 2, then %v", reverse, n, last, errCloseFailed)
+		if n != 2 || !errors.Is(last, kvtest.ErrCloseFailed) {
+			t.Errorf("reverse %v: %d rows, error %v; want 2, then %v", reverse, n, last, kvtest.ErrCloseFailed)
 		}
 	}
 }
@@ -194,14 +130,14 @@ func TestScanReportsApartCloseError(t *testing.T) {
 // would otherwise hide.
 func TestCountReportsCloseError(t *testing.T) {
 	ctx := context.Background()
-	store := &closeFailStore{Store: memkv.New()}
+	store := kvtest.NewCloseFails(memkv.New())
 	db := openDB(t, store)
 	users := table(t, db, "User")
 	u := userWithSessions("u0", 2)
 	ref := must[runtime.Ref](t)(users.RowOf(u))
 	check(t, db.Put(ctx, ref, u))
 	sessions := must[runtime.Ref](t)(ref.FieldByName("sessions"))
-	store.fail.Store(true)
+	store.Fail.Store(true)
 	for _, c := range []struct {
 		name string
 		run  func(tx *runtime.Tx) error
@@ -211,8 +147,8 @@ func TestCountReportsCloseError(t *testing.T) {
 		{"Exists", func(tx *runtime.Tx) error { _, err := tx.Exists(ctx, ref); return err }},
 	} {
 		err := db.View(ctx, func(tx *runtime.Tx) error { return c.run(tx) })
-		if !errors.Is(err, errCloseFailed) {
-			t.Errorf("%s: error %v, want %v", c.name, err, errCloseFailed)
+		if !errors.Is(err, kvtest.ErrCloseFailed) {
+			t.Errorf("%s: error %v, want %v", c.name, err, kvtest.ErrCloseFailed)
 		}
 	}
 }
@@ -247,14 +183,14 @@ func countUntil[V any](seq iter.Seq2[V, error], stopAfter int) (n int, err error
 // nothing more.
 func TestQueryReportsCloseError(t *testing.T) {
 	ctx := context.Background()
-	store := &closeFailStore{Store: memkv.New()}
+	store := kvtest.NewCloseFails(memkv.New())
 	db := openDB(t, store)
 	users := table(t, db, "User")
 	for i := range 3 {
 		u := userWithSessions(fmt.Sprintf("u%d", i), 2)
 		check(t, db.Put(ctx, must[runtime.Ref](t)(users.RowOf(u)), u))
 	}
-	store.fail.Store(true)
+	store.Fail.Store(true)
 	for _, c := range []struct {
 		q    string
 		want int
@@ -265,8 +201,8 @@ func TestQueryReportsCloseError(t *testing.T) {
 		{`User["u1"]`, 1},
 		{`User["u1"] { sessions(first: 1) { device } }`, 1},
 	} {
-		if n, err := queryRows(t, db, c.q, 0); n != c.want || !errors.Is(err, errCloseFailed) {
-			t.Errorf("%s: %d results, error %v; want %d, then %v", c.q, n, err, c.want, errCloseFailed)
+		if n, err := queryRows(t, db, c.q, 0); n != c.want || !errors.Is(err, kvtest.ErrCloseFailed) {
+			t.Errorf("%s: %d results, error %v; want %d, then %v", c.q, n, err, c.want, kvtest.ErrCloseFailed)
 		}
 		if n, err := queryRows(t, db, c.q, 1); n != 1 || err != nil {
 			t.Errorf("%s stopped after a result: %d results, error %v; want 1, none", c.q, n, err)
@@ -274,18 +210,18 @@ func TestQueryReportsCloseError(t *testing.T) {
 	}
 
 	// Only the walkers that read the fields stored apart fail.
-	astore := &closeFailStore{Store: memkv.New()}
+	astore := kvtest.NewCloseFails(memkv.New())
 	adb, ausers := openApart(t, astore)
 	for _, id := range []string{"alice", "bob"} {
 		u := apartAlice()
 		u.UserId = id
 		check(t, adb.Put(ctx, must[runtime.Ref](t)(ausers.Row(str(id))), u))
 	}
-	astore.failFrom = lastRowKey(t, astore)
-	astore.fail.Store(true)
+	astore.FailFrom = lastRowKey(t, astore)
+	astore.Fail.Store(true)
 	for _, q := range []string{`ApartUser`, `ApartUser(reverse: true) { counters }`} {
-		if n, err := queryRows(t, adb, q, 0); n != 2 || !errors.Is(err, errCloseFailed) {
-			t.Errorf("%s: %d results, error %v; want 2, then %v", q, n, err, errCloseFailed)
+		if n, err := queryRows(t, adb, q, 0); n != 2 || !errors.Is(err, kvtest.ErrCloseFailed) {
+			t.Errorf("%s: %d results, error %v; want 2, then %v", q, n, err, kvtest.ErrCloseFailed)
 		}
 		if n, err := queryRows(t, adb, q, 1); n != 1 || err != nil {
 			t.Errorf("%s stopped after a result: %d results, error %v; want 1, none", q, n, err)
@@ -314,35 +250,35 @@ func lastRowKey(t *testing.T, store kv.Store) []byte {
 
 // eachCloseFails runs op on store, whose iterators then close without
 // failing, to count the iterators op opens; then once per iterator, with
-// only that one failing to close: op must then end with errCloseFailed
+// only that one failing to close: op must then end with kvtest.ErrCloseFailed
 // after want results (op returns how many results it yielded before an
 // error, or before stopAfter results when above zero, as countUntil; an
 // op that returns one value, whose error says all, yields none). With
 // every close failing, an op stopped after its first result gets nothing
 // more.
-func eachCloseFails(t *testing.T, store *closeFailStore, name string, want int, op func(stopAfter int) (int, error)) {
+func eachCloseFails(t *testing.T, store *kvtest.CloseFails, name string, want int, op func(stopAfter int) (int, error)) {
 	t.Helper()
-	store.fail.Store(false)
-	defer store.fail.Store(false)
-	store.failOnly.Store(0)
-	defer store.failOnly.Store(0)
+	store.Fail.Store(false)
+	defer store.Fail.Store(false)
+	store.FailOnly.Store(0)
+	defer store.FailOnly.Store(0)
 	op(0) // once before counting: what a first call sets up is not counted
-	from := store.opened.Load()
+	from := store.Opened()
 	if n, err := op(0); n != want || err != nil {
 		t.Fatalf("%s: %d results, error %v; want %d, none", name, n, err, want)
 	}
-	iters := store.opened.Load() - from
+	iters := store.Opened() - from
 	if iters == 0 {
 		t.Fatalf("%s opens no iterator", name)
 	}
-	store.fail.Store(true)
+	store.Fail.Store(true)
 	for i := range iters {
-		store.failOnly.Store(store.opened.Load() + i + 1)
-		if n, err := op(0); n != want || !errors.Is(err, errCloseFailed) {
-			t.Errorf("%s, iterator %d of %d failing to close: %d results, error %v; want %d, then %v", name, i+1, iters, n, err, want, errCloseFailed)
+		store.FailOnly.Store(store.Opened() + i + 1)
+		if n, err := op(0); n != want || !errors.Is(err, kvtest.ErrCloseFailed) {
+			t.Errorf("%s, iterator %d of %d failing to close: %d results, error %v; want %d, then %v", name, i+1, iters, n, err, want, kvtest.ErrCloseFailed)
 		}
 	}
-	store.failOnly.Store(0)
+	store.FailOnly.Store(0)
 	if want > 0 {
 		if n, err := op(1); n != 1 || err != nil {
 			t.Errorf("%s stopped after a result: %d results, error %v; want 1, none", name, n, err)
@@ -359,7 +295,7 @@ func one[V any](_ V, err error) (int, error) { return 0, err }
 // their results.
 func TestIndexReadsReportCloseError(t *testing.T) {
 	ctx := context.Background()
-	store := &closeFailStore{Store: memkv.New()}
+	store := kvtest.NewCloseFails(memkv.New())
 	db := querytest.OpenIndexed(t, store)
 	accounts := must[testpb.AccountTable](t)(testpb.NewAccountTable(db))
 	for i := range 3 {
@@ -403,7 +339,7 @@ func TestIndexReadsReportCloseError(t *testing.T) {
 // their results.
 func TestReadsReportCloseError(t *testing.T) {
 	ctx := context.Background()
-	store := &closeFailStore{Store: memkv.New()}
+	store := kvtest.NewCloseFails(memkv.New())
 	db := openDB(t, store)
 	for i := range 2 {
 		u := userWithSessions(fmt.Sprintf("u%d", i), 3)
@@ -432,7 +368,7 @@ func TestReadsReportCloseError(t *testing.T) {
 		eachCloseFails(t, store, c.name, c.want, c.op)
 	}
 
-	astore := &closeFailStore{Store: memkv.New()}
+	astore := kvtest.NewCloseFails(memkv.New())
 	adb, ausers := openApart(t, astore)
 	aref := must[runtime.Ref](t)(ausers.Row(str("alice")))
 	check(t, adb.Put(ctx, aref, apartAlice()))
@@ -444,7 +380,7 @@ func TestReadsReportCloseError(t *testing.T) {
 func TestCopyReportsCloseError(t *testing.T) {
 	ctx := context.Background()
 	src := copySource(t, 3)
-	dst := &closeFailStore{Store: memkv.New()}
+	dst := kvtest.NewCloseFails(memkv.New())
 	copies := 0
 	eachCloseFails(t, dst, "Copy", 0, func(int) (int, error) {
 		copies++ // into a namespace of its own: an empty target

@@ -1,55 +1,23 @@
 package server_test
 
 import (
-	"context"
-	"errors"
 	"io"
 	"strings"
-	"sync/atomic"
 	"testing"
 
-	"github.com/protoql/protoql/kv"
+	"github.com/protoql/protoql/kv/kvtest"
 	"github.com/protoql/protoql/kv/memkv"
 	protoqlv1 "github.com/protoql/protoql/proto/protoql/v1"
 )
-
-// closeFailStore is a store whose iterators work and, while fail is set,
-// close and then fail with errCloseFailed.
-type closeFailStore struct {
-	kv.Store
-	fail atomic.Bool
-}
-
-var errCloseFailed = errors.New("test: iterator Close failed")
-
-func (s *closeFailStore) NewIter(ctx context.Context, o kv.IterOptions) (kv.Iterator, error) {
-	it, err := s.Store.NewIter(ctx, o)
-	if err != nil {
-		return nil, err
-	}
-	return failingClose{it, s}, nil
-}
-
-type failingClose struct {
-	kv.Iterator
-	s *closeFailStore
-}
-
-func (it failingClose) Close() error {
-	if err := it.Iterator.Close(); err != nil || !it.s.fail.Load() {
-		return err
-	}
-	return errCloseFailed
-}
 
 // TestKVScanReportsCloseError: a KVService Scan whose store iterator
 // fails to close ends with an error after its pairs, not as a complete
 // scan.
 func TestKVScanReportsCloseError(t *testing.T) {
-	store := &closeFailStore{Store: memkv.New()}
+	store := kvtest.NewCloseFails(memkv.New())
 	seed(t, store)
 	f := start(t, store)
-	store.fail.Store(true)
+	store.Fail.Store(true)
 	stream, err := f.kvc.Scan(t.Context(), &protoqlv1.ScanRequest{})
 	if err != nil {
 		t.Fatal(err)
@@ -63,7 +31,7 @@ func TestKVScanReportsCloseError(t *testing.T) {
 		if err != nil {
 			// An internal error reaches the client by id; the server's log
 			// holds it.
-			if logs := f.logs.String(); !strings.Contains(logs, errCloseFailed.Error()) {
+			if logs := f.logs.String(); !strings.Contains(logs, kvtest.ErrCloseFailed.Error()) {
 				t.Errorf("the scan ended with %v, and the server logged no Close error:\n%s", err, logs)
 			}
 			break

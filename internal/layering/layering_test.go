@@ -97,17 +97,17 @@ var rules = []rule{
 		never: []string{"kv", "runtime", "server"}},
 	{pkg: "query/internal/grammar", libs: []string{"github.com/alecthomas/participle/"}},
 	{pkg: "runtime", own: []string{"query", "schema", "tuple", "kv", "kv/fieldpatch", "setsum", "internal/version", "internal/safeproto"},
-		tests: append([]string{"kv/memkv", "kv/pebblekv", "internal/kvcount", "internal/cpubench", "internal/runtimetest", "internal/querytest", "internal/testpb/opaquepb", "runtime/protoqlimpl", "proto/protoql/v1"}, fixtures...),
+		tests: append([]string{"kv/kvtest", "kv/memkv", "kv/pebblekv", "internal/kvcount", "internal/cpubench", "internal/runtimetest", "internal/querytest", "internal/testpb/opaquepb", "runtime/protoqlimpl", "proto/protoql/v1"}, fixtures...),
 		never: []string{"server"}},
 	// The support package of generated code sits on runtime's public API;
 	// runtime never imports it (generated code does).
 	{pkg: "runtime/protoqlimpl", own: []string{"runtime", "query"}, libs: protobuf},
 	{pkg: "server", own: []string{"runtime", "kv", "query", "schema", "tuple", "proto/protoql/v1", "internal/safeproto"},
-		tests: []string{"kv/memkv", "kv/pebblekv", "internal/testpb", "internal/prototest", "internal/testio"}},
+		tests: []string{"kv/kvtest", "kv/memkv", "kv/pebblekv", "internal/testpb", "internal/prototest", "internal/testio"}},
 	{pkg: "cmd/protoc-gen-protoql/...", own: []string{"schema", "tuple", "proto/protoql/v1", "internal/version", "cmd/protoc-gen-protoql/..."},
 		tests: []string{"internal/golden", "internal/prototest"}, never: []string{"runtime", "kv", "query"}},
 	{pkg: "cli", own: []string{"tuple", "kv", "kv/memkv", "kv/pebblekv", "kv/remotekv", "proto/protoql/v1", "schema", "query", "runtime", "server", "internal/version", "internal/safeproto"},
-		tests: append([]string{"examples/social/socialpb", "examples/timeseries/seriespb"}, fixtures...), program: true},
+		tests: append([]string{"kv/kvtest", "examples/social/socialpb", "examples/timeseries/seriespb"}, fixtures...), program: true},
 	{pkg: "cmd/protoql", own: []string{"cli"}, tests: []string{"internal/version", "internal/testio"}, program: true},
 
 	// Examples use the public API only, each its own generated package.
