@@ -37,6 +37,21 @@ var errRollback = errors.New("server: rolled back by the client")
 // stores hold no lock across a transaction, so a stalled client delays no
 // other writer in the meantime; the limits bound what it pins (a snapshot,
 // the conflict log, a stream).
+//
+// An iterator's Close error is the transaction's: a close step whose
+// Close fails (or an open step reusing the id of an open iterator, which
+// closes it first) fails the transaction with that error, reported by the
+// answer to its message as any failing step's. The iterators still open
+// at commit are closed before the commit is answered, and a Close error
+// fails the commit: a read-only transaction answers the error, not done,
+// and a read-write one writes nothing (Update rolls back). An iterator
+// that could not be released may have read wrong, and the writes may
+// depend on what it read, so not committing is the safe answer; the
+// client's Update returns the error and may run again. The iterators
+// left open when the transaction ends otherwise (rollback, an error, the
+// end of the stream) have nothing left to report to: their Close errors
+// are logged. Every iterator is closed inside the store's Update or View,
+// while its transaction is live.
 func (k *kvService) Transact(stream transactStream) error {
 	ctx, cancel := context.WithCancel(stream.Context())
 	defer cancel()
@@ -60,7 +75,6 @@ func (k *kvService) Transact(stream transactStream) error {
 		return badRequest("the first message of a transaction must carry begin")
 	}
 	sess.next = first
-	defer sess.closeIters()
 	if first.GetBegin().GetReadOnly() {
 		err = k.s.store.View(ctx, func(r kv.Reader) error { return sess.run(r, nil) })
 	} else {
@@ -102,9 +116,25 @@ type sessionIter struct {
 }
 
 // run is the function given to Update (w set) or View: it serves messages
-// until commit or rollback.
-func (s *session) run(r kv.Reader, w kv.Txn) error {
-	s.closeIters()
+// until commit or rollback, and closes the attempt's iterators before it
+// returns, while their transaction is live: at commit a Close error fails
+// the commit; otherwise (rollback, an error) the Close errors are logged.
+func (s *session) run(r kv.Reader, w kv.Txn) (err error) {
+	defer func() { // also when serve panics
+		switch cerr := s.closeAll(); {
+		case cerr == nil:
+		case err == nil:
+			err = cerr // the commit's answer
+		default:
+			s.k.s.opts.Logger.Error("protoql server: transaction iterators failed to close", "ending", err, "err", cerr)
+		}
+	}()
+	return s.serve(r, w)
+}
+
+// serve serves messages until commit (nil) or rollback (errRollback) or
+// an error ends the attempt.
+func (s *session) serve(r kv.Reader, w kv.Txn) error {
 	s.attempt++
 	if s.attempt > 1 {
 		if err := s.send(&protoqlv1.TransactResponse{Result: &protoqlv1.TransactResponse_Restart{Restart: true}}); err != nil {
@@ -122,8 +152,11 @@ func (s *session) run(r kv.Reader, w kv.Txn) error {
 			}
 		}
 		resp, err := s.act(r, req)
-		if err != nil || resp == nil {
-			return err // resp == nil: the transaction ends here
+		if err != nil {
+			return err
+		}
+		if resp == nil {
+			return nil // commit: run closes the iterators first
 		}
 		if err := s.send(resp); err != nil {
 			return err
@@ -204,7 +237,9 @@ func (s *session) step(r kv.Reader, w kv.Txn, st *protoqlv1.TransactRequest_Step
 		return addOp(w, op)
 	case *protoqlv1.TransactRequest_Step_Open:
 		id := x.Open.GetIterator()
-		s.closeIter(id)
+		if err := s.closeIter(id); err != nil {
+			return err
+		}
 		if len(s.iters) >= maxIters {
 			return badRequest("more than %d iterators open in one transaction", maxIters)
 		}
@@ -215,8 +250,7 @@ func (s *session) step(r kv.Reader, w kv.Txn, st *protoqlv1.TransactRequest_Step
 		s.iters[id] = &sessionIter{it: it}
 		return nil
 	case *protoqlv1.TransactRequest_Step_Close:
-		s.closeIter(x.Close)
-		return nil
+		return s.closeIter(x.Close)
 	}
 	return badRequest("empty step")
 }
@@ -312,15 +346,26 @@ func (s *session) iter(id uint32) (*sessionIter, error) {
 	return si, nil
 }
 
-func (s *session) closeIter(id uint32) {
-	if si := s.iters[id]; si != nil {
-		si.it.Close()
-		delete(s.iters, id)
+// closeIter closes iterator id, if open, and returns its Close error.
+func (s *session) closeIter(id uint32) error {
+	si := s.iters[id]
+	if si == nil {
+		return nil
 	}
+	delete(s.iters, id)
+	if err := si.it.Close(); err != nil {
+		return fmt.Errorf("server: closing iterator %d: %w", id, err)
+	}
+	return nil
 }
 
-func (s *session) closeIters() {
+// closeAll closes every open iterator and returns their Close errors.
+func (s *session) closeAll() error {
+	var errs []error
 	for id := range s.iters {
-		s.closeIter(id)
+		if err := s.closeIter(id); err != nil {
+			errs = append(errs, err)
+		}
 	}
+	return errors.Join(errs...)
 }

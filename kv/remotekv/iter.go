@@ -192,10 +192,25 @@ func (it *iter) Error() error {
 	return it.err
 }
 
-// Close releases the server's iterator (with the next message of the
-// transaction) or, for a Store-level iterator, its whole snapshot. After
-// the transaction or the store ended, it returns an error wrapping
-// kv.ErrClosed.
+// Close releases the server's iterator or, for a Store-level iterator,
+// its whole snapshot. After the transaction or the store ended, it
+// returns an error wrapping kv.ErrClosed.
+//
+// The iterator of a transaction (Update, View) is closed by a step sent
+// with the transaction's next message, so Close itself returns only the
+// iterator's own error: when the server's iterator fails to close, the
+// answer to that next message (a read, or the commit of Update) carries
+// the error, which fails the transaction, and Update returns it without
+// committing. A close after View's last read has no next message: the
+// server logs its error.
+//
+// A Store-level iterator's Close ends its read-only session with the
+// commit action and waits for the server's answer, one round trip, so
+// that it returns the error of the server's iterator's Close (as every
+// other engine's Close does) rather than drop it. An iterator never
+// positioned has no session on the server and costs no round trip; one
+// that already failed returns its error without asking (the server logs
+// its Close error).
 func (it *iter) Close() error {
 	if it.closed {
 		return it.err
@@ -207,6 +222,9 @@ func (it *iter) Close() error {
 	}
 	switch {
 	case it.owner:
+		if it.err == nil {
+			it.err = it.a.s.endRead()
+		}
 		it.a.finish()
 		it.a.s.end()
 	case ended == nil:

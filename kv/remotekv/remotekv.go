@@ -19,7 +19,9 @@
 // Get and Apply are one RPC each; a batch is applied atomically by the
 // server's store. A Store-level iterator, like Pebble's, reads one
 // snapshot: it is a read-only transaction on the server (below) holding one
-// iterator, opened on its first positioning call and ended by Close.
+// iterator, opened on its first positioning call and ended by Close, which
+// waits for the server's answer (a round trip) to return the server's
+// iterator's Close error.
 //
 // # Transactions
 //
@@ -35,7 +37,9 @@
 //     sent with the next read or the commit, so a write-only Update costs
 //     one round trip in all. An error from a buffered write (rare: the
 //     client checks keys and ranges itself) surfaces at the next read or at
-//     commit, failing the transaction.
+//     commit, failing the transaction; so does the Close error of the
+//     server's iterator (View, which sends no commit, leaves the error of
+//     a close after its last read to the server's log).
 //   - The server's stores hold no lock while a transaction runs (kv's
 //     contract), so a slow or stalled client delays no other writer. The
 //     server bounds each transaction's idle time between messages and its

@@ -162,6 +162,23 @@ func (s *session) commit() error {
 	return s.protocolError("done or restart", resp)
 }
 
+// endRead ends the read-only session of a Store-level iterator and
+// returns the server's answer when it is an error: the Close error of the
+// server's iterator, which the server reports in its answer to commit.
+// A session that never reached the server has nothing to end.
+func (s *session) endRead() error {
+	if s.stream == nil {
+		return nil
+	}
+	if err := s.commit(); err != nil {
+		if errors.Is(err, errRestart) {
+			return s.fail(errors.New("remotekv: protocol error: restart of a read-only transaction"))
+		}
+		return err
+	}
+	return nil
+}
+
 // rollback ends an Update whose fn failed, waiting for the server to let go
 // of the transaction so the caller's next write does not queue behind it.
 func (s *session) rollback() {

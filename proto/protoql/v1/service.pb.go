@@ -1542,15 +1542,22 @@ func (*ApplyResponse) Descriptor() ([]byte, []int) {
 // reported by that next answer.
 //
 // Iterators are numbered by the client. An iterator sees the writes made
-// before its open step, not later ones; it lives until its close step or
-// the end of the transaction.
+// before its open step, not later ones; it lives until its close step (or
+// an open step reusing its number) or the end of the transaction. An
+// iterator that fails to close on the server fails the transaction: the
+// answer to the message carrying the step is that error.
 //
 // The commit action ends the transaction: a read-write transaction
-// commits, a read-only one just ends. When the store retries a conflicting
+// commits, a read-only one just ends. The iterators still open are closed
+// first; when one fails to close, the answer to commit is that error and a
+// read-write transaction writes nothing (the reads may have been wrong).
+// When the store retries a conflicting
 // transaction, the answer to commit is restart: the client must run the
 // transaction again from its first step (without begin), with iterators
 // numbered afresh. The rollback action ends a read-write transaction
 // without writing anything. Closing or cancelling the stream rolls back.
+// The Close errors of iterators open at a rollback have no answer to
+// report them: the server logs them.
 type TransactRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Sent on the first message only.
@@ -1682,7 +1689,8 @@ type TransactRequest_Next_ struct {
 }
 
 type TransactRequest_Commit struct {
-	// End the transaction, committing a read-write one.
+	// End the transaction, committing a read-write one, after closing the
+	// iterators still open (a Close error fails the commit).
 	Commit bool `protobuf:"varint,6,opt,name=commit,proto3,oneof"`
 }
 
@@ -1974,7 +1982,7 @@ type TransactRequest_Step_Open struct {
 }
 
 type TransactRequest_Step_Close struct {
-	// Close an iterator.
+	// Close an iterator; its Close error fails the transaction.
 	Close uint32 `protobuf:"varint,3,opt,name=close,proto3,oneof"`
 }
 
