@@ -36,9 +36,9 @@ var (
 // transactCloseFails serves a store of one pair whose iterators fail to
 // close, and runs msgs on one Transact stream (the first begins it, read
 // only when readOnly). It returns the answers before the stream ended, the
-// error that ended it (nil: the stream ended cleanly), and the server's
-// log.
-func transactCloseFails(t *testing.T, store *kvtest.CloseFails, readOnly bool, msgs ...*protoqlv1.TransactRequest) (answers []*protoqlv1.TransactResponse, err error, logs string) {
+// server's log, and the error that ended the stream (nil: it ended
+// cleanly).
+func transactCloseFails(t *testing.T, store *kvtest.CloseFails, readOnly bool, msgs ...*protoqlv1.TransactRequest) (answers []*protoqlv1.TransactResponse, logs string, err error) {
 	t.Helper()
 	f := start(t, store)
 	msgs[0].Begin = &protoqlv1.TransactRequest_Begin{ReadOnly: readOnly}
@@ -52,7 +52,7 @@ func transactCloseFails(t *testing.T, store *kvtest.CloseFails, readOnly bool, m
 		}
 		resp, err := stream.Recv()
 		if err != nil {
-			return answers, err, f.logs.String()
+			return answers, f.logs.String(), err
 		}
 		answers = append(answers, resp)
 	}
@@ -61,9 +61,9 @@ func transactCloseFails(t *testing.T, store *kvtest.CloseFails, readOnly bool, m
 		t.Fatal(err)
 	}
 	if _, err := stream.Recv(); err != io.EOF {
-		return answers, err, f.logs.String()
+		return answers, f.logs.String(), err
 	}
-	return answers, nil, f.logs.String()
+	return answers, f.logs.String(), nil
 }
 
 func closeFailingStore(t *testing.T) *kvtest.CloseFails {
@@ -111,7 +111,7 @@ func TestTransactCloseStepReportsCloseError(t *testing.T) {
 		{"open reusing the id", txOpen(1)},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			answers, err, logs := transactCloseFails(t, closeFailingStore(t), false,
+			answers, logs, err := transactCloseFails(t, closeFailingStore(t), false,
 				&protoqlv1.TransactRequest{Steps: []*protoqlv1.TransactRequest_Step{txOpen(1)}, Action: txFirst(1)},
 				&protoqlv1.TransactRequest{Steps: []*protoqlv1.TransactRequest_Step{c.step}, Action: txGet})
 			wantCloseError(t, c.name, answers, err, logs, 1)
@@ -130,7 +130,7 @@ func TestTransactCommitReportsCloseError(t *testing.T) {
 		if !readOnly {
 			first.Steps = append(first.Steps, txSet("k", "v"))
 		}
-		answers, err, logs := transactCloseFails(t, store, readOnly, first, &protoqlv1.TransactRequest{Action: txCommit})
+		answers, logs, err := transactCloseFails(t, store, readOnly, first, &protoqlv1.TransactRequest{Action: txCommit})
 		what := map[bool]string{false: "read-write commit", true: "read-only commit"}[readOnly]
 		wantCloseError(t, what, answers, err, logs, 1)
 		if _, err := store.Get(t.Context(), []byte("k")); !errors.Is(err, kv.ErrNotFound) {
@@ -141,7 +141,7 @@ func TestTransactCommitReportsCloseError(t *testing.T) {
 	// the commit writes.
 	store := closeFailingStore(t)
 	store.Fail.Store(false)
-	_, err, _ := transactCloseFails(t, store, false,
+	_, _, err := transactCloseFails(t, store, false,
 		&protoqlv1.TransactRequest{Steps: []*protoqlv1.TransactRequest_Step{txOpen(1), txSet("k", "v")}, Action: txFirst(1)},
 		&protoqlv1.TransactRequest{Steps: []*protoqlv1.TransactRequest_Step{txClose(1)}, Action: txCommit})
 	if err != nil {
@@ -156,7 +156,7 @@ func TestTransactCommitReportsCloseError(t *testing.T) {
 // client rolls back has no answer left to fail; the server logs its Close
 // error rather than lose it.
 func TestTransactRollbackLogsCloseError(t *testing.T) {
-	answers, err, logs := transactCloseFails(t, closeFailingStore(t), false,
+	answers, logs, err := transactCloseFails(t, closeFailingStore(t), false,
 		&protoqlv1.TransactRequest{Steps: []*protoqlv1.TransactRequest_Step{txOpen(1)}, Action: txFirst(1)},
 		&protoqlv1.TransactRequest{Action: &protoqlv1.TransactRequest_Rollback{Rollback: true}})
 	if err != nil || len(answers) != 2 || !answers[1].GetDone() {
