@@ -63,7 +63,7 @@ func checkSize(t *Table, key, val []byte) error {
 // UTF8 (schema.EnforceUTF8 of its field, worked out once when the schema
 // was built) instead of asking the descriptor on every key built.
 func checkKeyUTF8(col *schema.Column, v protoreflect.Value) error {
-	if col.UTF8 && !utf8.ValidString(v.String()) {
+	if col.UTF8 && !validUTF8String(v.String()) {
 		return utf8Error(col.Field)
 	}
 	return nil
@@ -85,7 +85,7 @@ func clip(s string) string {
 
 // checkUTF8 refuses a string value of fd that protobuf would not parse.
 func checkUTF8(fd protoreflect.FieldDescriptor, v protoreflect.Value) error {
-	if schema.EnforceUTF8(fd) && !utf8.ValidString(v.String()) {
+	if schema.EnforceUTF8(fd) && !validUTF8String(v.String()) {
 		return utf8Error(fd)
 	}
 	return nil

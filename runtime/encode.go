@@ -184,7 +184,7 @@ func (e *encoder) child(parent []byte, f *schema.Field, fd protoreflect.FieldDes
 // mapEntry writes the entry of map f with key k and value v, the map being
 // stored under parent.
 func (e *encoder) mapEntry(parent []byte, f *schema.Field, vfd protoreflect.FieldDescriptor, k, v protoreflect.Value) error {
-	if err := checkUTF8(f.MapKey, k); err != nil {
+	if err := checkKeyUTF8(f.Key, k); err != nil { // f.Key's field is f.MapKey
 		return invalid("%s: map key: %v", clip(e.t.render(parent)+"."+string(f.Name())), err)
 	}
 	return e.entry(f.Key.Append(parent, k), f, vfd, v)
@@ -256,6 +256,9 @@ func (e *encoder) shellValue(b []byte, n *schema.Node, m protoreflect.Message) (
 type inlinePlan struct {
 	fields []protoreflect.FieldDescriptor // the inline fields, by number
 	kinds  []inlineKind                   // how each is encoded
+	// utf8 says which fields' strings must be valid UTF-8
+	// (schema.EnforceUTF8, worked out once here rather than per value).
+	utf8 []bool
 	// gp is the node's goPlan for the Go type last written.
 	gp atomic.Pointer[goPlan]
 }
@@ -320,6 +323,7 @@ func planOf(plans *sync.Map, n *schema.Node) *inlinePlan {
 				k = inlineImplicit
 			}
 			p.kinds = append(p.kinds, k)
+			p.utf8 = append(p.utf8, schema.EnforceUTF8(fd))
 		}
 	}
 	plans.Store(n, p)
@@ -350,8 +354,8 @@ func (e *encoder) planned(b []byte, p *inlinePlan, m protoreflect.Message) ([]by
 		k := p.kinds[i]
 		switch k {
 		case inlineScalar, inlineImplicit:
-			if err := checkUTF8(fd, v); err != nil {
-				return nil, err
+			if p.utf8[i] && !validUTF8String(v.String()) { // checkUTF8
+				return nil, utf8Error(fd)
 			}
 			b = appendScalar(b, fd.Number(), fd, v)
 			continue
