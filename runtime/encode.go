@@ -347,11 +347,23 @@ func oneofRank(fd protoreflect.FieldDescriptor) int {
 func (e *encoder) planned(b []byte, p *inlinePlan, m protoreflect.Message) ([]byte, error) {
 	var sh protoreflect.Message
 	for i, fd := range p.fields {
-		v, ok := present(m, fd)
+		k := p.kinds[i]
+		var v protoreflect.Value
+		var ok bool
+		switch k { // present, knowing fd's kind from the plan
+		case inlineImplicit:
+			v = m.Get(fd)
+			ok = implicitSet(fd, v)
+		case inlineScalar:
+			if ok = m.Has(fd); ok {
+				v = m.Get(fd)
+			}
+		default:
+			v, ok = present(m, fd)
+		}
 		if !ok {
 			continue
 		}
-		k := p.kinds[i]
 		switch k {
 		case inlineScalar, inlineImplicit:
 			if p.utf8[i] && !validUTF8String(v.String()) { // checkUTF8
