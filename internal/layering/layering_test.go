@@ -86,7 +86,7 @@ var rules = []rule{
 	{pkg: "kv/pebblekv", own: []string{"kv", "kv/fieldpatch", "kv/internal/..."}, tests: []string{"kv/kvtest", "internal/cpubench"}},
 	{pkg: "kv/remotekv", own: []string{"kv", "proto/protoql/v1"},
 		// the conformance suite against a real server over a real store
-		tests: []string{"kv/kvtest", "kv/memkv", "kv/pebblekv", "server", "runtime", "internal/runtimetest", "internal/querytest", "internal/testpb"}},
+		tests: []string{"kv/kvtest", "kv/memkv", "kv/pebblekv", "server", "runtime", "internal/runtimetest", "internal/querytest", "internal/testpb", "internal/testio"}},
 	{pkg: "kv/tikvkv", own: []string{"kv", "kv/internal/guard"},
 		tests: []string{"kv/kvtest", "kv/pebblekv", "runtime", "cli", "examples/social/socialpb", "internal/runtimetest", "internal/testpb"}},
 	{pkg: "kv/tikvkv/cmd/protoql-tikv", own: []string{"kv", "kv/tikvkv", "cli"}, program: true},

@@ -1,16 +1,15 @@
 package remotekv_test
 
 import (
-	"bytes"
 	"errors"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/protoql/protoql/internal/testio"
 	"github.com/protoql/protoql/kv"
 	"github.com/protoql/protoql/kv/kvtest"
 	"github.com/protoql/protoql/kv/memkv"
@@ -18,27 +17,7 @@ import (
 	"github.com/protoql/protoql/server"
 )
 
-// syncLog is a log that the server writes and a test reads.
-type syncLog struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *syncLog) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *syncLog) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
-// closeFailsRemote serves a store of one pair whose iterators fail to
-// close (while Fail is set), and dials it.
-func closeFailsRemote(t *testing.T) (*remotekv.Store, *kvtest.CloseFails, *syncLog) {
+func closeFailsRemote(t *testing.T) (*remotekv.Store, *kvtest.CloseFails, *testio.Buffer) {
 	t.Helper()
 	backend := kvtest.NewCloseFails(memkv.New())
 	var b kv.Batch
@@ -48,14 +27,14 @@ func closeFailsRemote(t *testing.T) (*remotekv.Store, *kvtest.CloseFails, *syncL
 	if err := backend.Apply(t.Context(), &b); err != nil {
 		t.Fatal(err)
 	}
-	log := &syncLog{}
+	log := &testio.Buffer{}
 	s := closing(t, bufconnStore(t, backend, server.WithLogger(slog.New(slog.NewTextHandler(log, nil)))))
 	return s, backend, log
 }
 
 // wantCloseError checks that err is the server's answer to an iterator's
 // failed Close: an internal error, which the server logged.
-func wantCloseError(t *testing.T, what string, err error, log *syncLog) {
+func wantCloseError(t *testing.T, what string, err error, log *testio.Buffer) {
 	t.Helper()
 	if status.Code(err) != codes.Internal {
 		t.Errorf("%s: error %v; want the server's internal error", what, err)
