@@ -61,8 +61,10 @@
 //
 // # Concurrency
 //
-// A Store is safe for concurrent use by many goroutines. An Iterator, a Txn
-// and a Batch are not: each belongs to one goroutine at a time. A Txn and the
+// A Store is safe for concurrent use by many goroutines. An Iterator, a Txn,
+// the Reader of View and a Batch are not: each belongs to one goroutine at a
+// time (pebblekv's View lends one Pebble iterator to its Gets and
+// iterators in turn; remotekv's runs one stream). A Txn and the
 // Readers and Iterators obtained from it are valid only inside the function
 // passed to Update or View.
 //
