@@ -121,6 +121,27 @@ func TestTypedMisuse(t *testing.T) {
 	if _, err := zero.Get(ctx, "u"); !errors.Is(err, runtime.ErrInvalid) {
 		t.Errorf("Get on a zero TypedTable: got %v, want ErrInvalid", err)
 	}
+	// Zero index views: every call an error, none a panic.
+	var zeroIx runtime.TableIndex[string, *testpb.User]
+	if _, err := zeroIx.Get(ctx, "e"); !errors.Is(err, runtime.ErrInvalid) {
+		t.Errorf("Get on a zero TableIndex: got %v, want ErrInvalid", err)
+	}
+	if err := firstErr(zeroIx.Find(ctx, "e", runtime.ScanOptions{})); !errors.Is(err, runtime.ErrInvalid) {
+		t.Errorf("Find on a zero TableIndex: got %v, want ErrInvalid", err)
+	}
+	if _, err := zeroIx.Cursor(&testpb.User{UserId: "u"}); !errors.Is(err, runtime.ErrInvalid) {
+		t.Errorf("Cursor on a zero TableIndex: got %v, want ErrInvalid", err)
+	}
+	var zeroMapIx runtime.MapIndex[string, string, *testpb.Session]
+	if _, err := zeroMapIx.Get(ctx, "d"); !errors.Is(err, runtime.ErrInvalid) {
+		t.Errorf("Get on a zero MapIndex: got %v, want ErrInvalid", err)
+	}
+	if err := firstErr(zeroMapIx.Find(ctx, "d", runtime.ScanOptions{})); !errors.Is(err, runtime.ErrInvalid) {
+		t.Errorf("Find on a zero MapIndex: got %v, want ErrInvalid", err)
+	}
+	if _, err := zeroMapIx.Cursor(runtime.Entry[string, *testpb.Session]{Key: "s", Value: &testpb.Session{}}); !errors.Is(err, runtime.ErrInvalid) {
+		t.Errorf("Cursor on a zero MapIndex: got %v, want ErrInvalid", err)
+	}
 	// A range built with a value of the wrong Go type for its column.
 	r := runtime.Fix(testpb.InboxKeys().Range, 2.5)
 	inbox := must[testpb.InboxTable](t)(testpb.NewInboxTable(linked))

@@ -64,6 +64,15 @@ func (x TableIndex[V, M]) In(q Querier) TableIndex[V, M] {
 // Index returns the index's layout.
 func (x TableIndex[V, M]) Index() *schema.Index { return x.ix }
 
+// check returns the error every call of x fails with: the one NewTableIndex
+// recorded, or ErrInvalid for a zero TableIndex, which has no index.
+func (x TableIndex[V, M]) check() error {
+	if x.err == nil && x.ix == nil {
+		return invalid("a zero TableIndex has no index: make one with NewTableIndex or the generated table's index method")
+	}
+	return x.err
+}
+
 // Get returns the row whose indexed fields hold v, through a unique
 // index: one index key, then the row's key range. It returns an error
 // wrapping ErrNotFound when no row holds v, and ErrInvalid on an index
@@ -73,8 +82,8 @@ func (x TableIndex[V, M]) Get(ctx context.Context, v V) (M, error) {
 	var zero M
 	vals, err := indexValues(x.vals, v)
 	switch {
-	case x.err != nil:
-		return zero, x.err
+	case x.check() != nil:
+		return zero, x.check()
 	case !x.ix.Unique:
 		return zero, invalid("index %s is not unique: Get finds one row through a unique index; use Find", x.ix.Path())
 	case err != nil:
@@ -163,8 +172,8 @@ func (x TableIndex[V, M]) CursorAt(v V, m M) (string, error) {
 }
 
 func (x TableIndex[V, M]) cursor(m M, vals []protoreflect.Value) (string, error) {
-	if x.err != nil {
-		return "", x.err
+	if err := x.check(); err != nil {
+		return "", err
 	}
 	if isNil(m) {
 		return "", invalid("Cursor of a nil %T", m)
@@ -192,8 +201,8 @@ func indexValues[V any](vals func(V) []protoreflect.Value, v V) ([]protoreflect.
 func (x TableIndex[V, M]) scan(ctx context.Context, kr KeyRange, opts ScanOptions) iter.Seq2[M, error] {
 	return func(yield func(M, error) bool) {
 		var zero M
-		if x.err != nil {
-			yield(zero, x.err)
+		if err := x.check(); err != nil {
+			yield(zero, err)
 			return
 		}
 		base := x.t.db.ns
@@ -255,6 +264,14 @@ func NewMapIndex[V, K any, M proto.Message](m ObjectMap[K, M], name string, vals
 // Index returns the index's layout.
 func (x MapIndex[V, K, M]) Index() *schema.Index { return x.ix }
 
+// check is TableIndex.check for a map index.
+func (x MapIndex[V, K, M]) check() error {
+	if x.err == nil && x.ix == nil {
+		return invalid("a zero MapIndex has no index: make one with NewMapIndex or the generated map's index method")
+	}
+	return x.err
+}
+
 // Get returns the entry whose indexed fields hold v, through a unique
 // index: one index key, then the entry. It returns an error wrapping
 // ErrNotFound when no entry holds v, and ErrInvalid on an index that is
@@ -262,8 +279,8 @@ func (x MapIndex[V, K, M]) Index() *schema.Index { return x.ix }
 func (x MapIndex[V, K, M]) Get(ctx context.Context, v V) (Entry[K, M], error) {
 	vals, err := indexValues(x.vals, v)
 	switch {
-	case x.err != nil:
-		return Entry[K, M]{}, x.err
+	case x.check() != nil:
+		return Entry[K, M]{}, x.check()
 	case !x.ix.Unique:
 		return Entry[K, M]{}, invalid("index %s is not unique: Get finds one entry through a unique index; use Find", x.ix.Path())
 	case err != nil:
@@ -339,8 +356,8 @@ func (x MapIndex[V, K, M]) CursorAt(v V, e Entry[K, M]) (string, error) {
 }
 
 func (x MapIndex[V, K, M]) cursor(e Entry[K, M], vals []protoreflect.Value) (string, error) {
-	if x.err != nil {
-		return "", x.err
+	if err := x.check(); err != nil {
+		return "", err
 	}
 	if isNil(e.Value) {
 		return "", invalid("Cursor of an entry with a nil %T", e.Value)
@@ -354,8 +371,8 @@ func (x MapIndex[V, K, M]) cursor(e Entry[K, M], vals []protoreflect.Value) (str
 
 func (x MapIndex[V, K, M]) scan(ctx context.Context, kr KeyRange, opts ScanOptions) iter.Seq2[Entry[K, M], error] {
 	return func(yield func(Entry[K, M], error) bool) {
-		if x.err != nil {
-			yield(Entry[K, M]{}, x.err)
+		if err := x.check(); err != nil {
+			yield(Entry[K, M]{}, err)
 			return
 		}
 		ref := x.h.ref
