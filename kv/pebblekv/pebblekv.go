@@ -80,9 +80,9 @@
 // what it writes; a DeleteRange (blind or in a transaction) conflicts with
 // a read of any key in its range. An attempt that runs longer than
 // Options.MaxTxnLifetime (default one minute) fails with kv.ErrExpired and
-// stops pinning the commit log. View reads one point in time (clones of
-// one Pebble iterator opened when it starts, which cost less than a Pebble
-// snapshot) and never takes the commit lock.
+// stops pinning the commit log. View reads one point in time (one Pebble
+// iterator opened when it starts, lent to its reads in turn, and clones of
+// it: cheaper than a Pebble snapshot) and never takes the commit lock.
 //
 // # Durability and group commit
 //

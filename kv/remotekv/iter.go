@@ -209,8 +209,10 @@ func (it *iter) Error() error {
 // that it returns the error of the server's iterator's Close (as every
 // other engine's Close does) rather than drop it. An iterator never
 // positioned has no session on the server and costs no round trip; one
-// that already failed returns its error without asking (the server logs
-// its Close error).
+// that already failed returns its error without asking, and one whose
+// context has ended closes without waiting (the server logs the Close
+// error of both). The wait is bounded as a read is: by the iterator's
+// context, the store's Close, and the server's transaction limits.
 func (it *iter) Close() error {
 	if it.closed {
 		return it.err

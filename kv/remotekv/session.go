@@ -165,9 +165,12 @@ func (s *session) commit() error {
 // endRead ends the read-only session of a Store-level iterator and
 // returns the server's answer when it is an error: the Close error of the
 // server's iterator, which the server reports in its answer to commit.
-// A session that never reached the server has nothing to end.
+// A session that never reached the server has nothing to end, and one
+// whose context has ended does not wait for an answer: its caller gave up
+// the read, and the server logs the Close error of a stream that ends
+// without a commit.
 func (s *session) endRead() error {
-	if s.stream == nil {
+	if s.stream == nil || s.ctx.Err() != nil {
 		return nil
 	}
 	if err := s.commit(); err != nil {
