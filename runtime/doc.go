@@ -97,6 +97,16 @@
 // elsewhere or with the wrong wire type is an error wrapping [ErrCorrupt]
 // that names the key. Nothing is silently dropped.
 //
+// # Sequences and their errors
+//
+// The reads that stream (Scan, ScanMap, Query, and the typed handles'
+// Scan and an index's Find and Scan) return an iter.Seq2 of values and
+// errors. An error is a sequence's last element: nothing is yielded after
+// it, whether the loop breaks there or ranges on, so a loop that returns
+// on the first error misses nothing. A loop that breaks early ends the
+// read; an error the read then meets (an iterator's Close failing) has no
+// loop left to go to and is dropped.
+//
 // # Query limits and large rows
 //
 // A query call is bounded by the read limits of a query.Limits (rows, keys and

@@ -393,20 +393,22 @@ func (db *DB) ScanMap(ctx context.Context, ref Ref, r KeyRange, opts ScanOptions
 
 // inView streams the sequence that scan makes on a snapshot of store,
 // holding the snapshot while the caller ranges. An error of the store's
-// View ends the sequence, unless the caller has stopped.
+// View ends the sequence, unless the caller has stopped or scan yielded
+// an error already: a sequence's first error is its last (see the package
+// doc), also for a caller that ranges on after it.
 func inView[V any](ctx context.Context, store kv.Store, scan func(kv.Reader) iter.Seq2[V, error]) iter.Seq2[V, error] {
 	return func(yield func(V, error) bool) {
-		stopped := false
+		done := false // the caller stopped, or has had its error
 		err := store.View(ctx, func(r kv.Reader) error {
 			for v, err := range scan(r) {
-				if !yield(v, err) {
-					stopped = true
+				if !yield(v, err) || err != nil {
+					done = true
 					return nil
 				}
 			}
 			return nil
 		})
-		if err != nil && !stopped {
+		if err != nil && !done {
 			var zero V
 			yield(zero, err)
 		}
