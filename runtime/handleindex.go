@@ -32,8 +32,10 @@ type TableIndex[V any, M proto.Message] struct {
 
 // NewTableIndex returns the typed view of the index named name of x's
 // table. vals lists a V's values in column order; nil means V is the Go
-// type of the one column. An unknown index, or a composite one without
-// vals, makes every call fail with ErrInvalid. It does no I/O.
+// type of the one column. vals may list the leading columns only, making
+// a view for prefix lookups (see Find). An unknown index, or a composite
+// one without vals, makes every call fail with ErrInvalid. It does no
+// I/O.
 func NewTableIndex[V, K any, M proto.Message](x TypedTable[K, M], name string, vals func(V) []protoreflect.Value) TableIndex[V, M] {
 	h := TableIndex[V, M]{t: x.t, q: x.q, vals: vals}
 	switch {
@@ -128,12 +130,30 @@ func (x TableIndex[V, M]) Get(ctx context.Context, v V) (M, error) {
 // order of the rows' keys, for a non-unique index); opts limits or
 // reverses the scan, and ScanOptions.After resumes it after the index
 // entry of a row it returned (see Cursor).
+//
+// v's values are a prefix of the index: when the values function lists
+// fewer values than the index has columns, Find streams every row whose
+// leading columns hold them, in index order (the remaining columns, then
+// the rows' keys), as a query given that prefix of the index's keys does
+// and as Scan with the leading columns fixed; none streams the whole
+// index. More values than columns are refused with ErrInvalid. Get, a
+// lookup of one row, needs one value per column.
 func (x TableIndex[V, M]) Find(ctx context.Context, v V, opts ScanOptions) iter.Seq2[M, error] {
-	vals, err := indexValues(x.vals, v)
+	vals, err := findValues(x.ix, x.vals, v)
 	if x.err == nil {
 		x.err = err
 	}
 	return x.scan(ctx, KeyRange{Prefix: vals}, opts)
+}
+
+// findValues is indexValues for Find: at most one value per column of ix
+// (nil when the handle has no index, which its check reports).
+func findValues[V any](ix *schema.Index, vals func(V) []protoreflect.Value, v V) ([]protoreflect.Value, error) {
+	vs, err := indexValues(vals, v)
+	if err == nil && ix != nil && len(vs) > len(ix.Columns) {
+		return nil, invalid("index %s has %d columns; Find was given %d values", ix.Path(), len(ix.Columns), len(vs))
+	}
+	return vs, err
 }
 
 // Scan streams the rows whose index entries are in r (nil: the whole
@@ -317,9 +337,11 @@ func (x MapIndex[V, K, M]) Get(ctx context.Context, v V) (Entry[K, M], error) {
 }
 
 // Find streams the entries whose indexed fields hold v, in index order;
-// see TableIndex.Find for opts.
+// see TableIndex.Find for opts and for values that are a prefix of the
+// index (fewer than its columns: every entry whose leading columns hold
+// them).
 func (x MapIndex[V, K, M]) Find(ctx context.Context, v V, opts ScanOptions) iter.Seq2[Entry[K, M], error] {
-	vals, err := indexValues(x.vals, v)
+	vals, err := findValues(x.ix, x.vals, v)
 	if x.err == nil {
 		x.err = err
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/protoql/protoql/internal/querytest"
@@ -241,4 +242,78 @@ func compareStrings(a, b string) int {
 		return 1
 	}
 	return 0
+}
+
+// TestIndexFindPrefix: Find through a values function that lists only the
+// leading columns of a composite index streams every row (or map entry)
+// whose leading columns hold them, in index order (the next column, then
+// the key), forward and in reverse (table), and past a descending column
+// (map); one listing more values than the index has columns is refused
+// with ErrInvalid, saying so.
+func TestIndexFindPrefix(t *testing.T) {
+	ctx := context.Background()
+	db := querytest.OpenIndexed(t, memkv.New())
+	accounts, err := testpb.NewAccountTable(db)
+	check(t, err)
+	for _, a := range []*testpb.Account{
+		{Org: "o1", AccountId: 1, Age: 30, Name: "bob", Tasks: map[string]*testpb.Task{
+			"k1": {Priority: 2}, "k2": {Done: true}, "k3": {}, "k4": {Priority: 1}, "k5": {},
+		}},
+		{Org: "o1", AccountId: 2, Age: 30, Name: "ann"},
+		{Org: "o2", AccountId: 3, Age: 20, Name: "ann"},
+		{Org: "o1", AccountId: 4, Age: 30, Name: "ann"},
+		{Org: "o2", AccountId: 5, Age: 30, Name: "cy"},
+	} {
+		check(t, accounts.Put(ctx, a))
+	}
+	ids := func(seq func(func(*testpb.Account, error) bool)) (out []uint64) {
+		for _, a := range collectTyped(t, seq) {
+			out = append(out, a.AccountId)
+		}
+		return out
+	}
+	byAge := runtime.NewTableIndex(accounts.TypedTable, "by_age", func(age int32) []protoreflect.Value {
+		return []protoreflect.Value{protoreflect.ValueOfInt32(age)}
+	})
+	if got, want := ids(byAge.Find(ctx, 30, runtime.ScanOptions{})), []uint64{2, 4, 1, 5}; !slices.Equal(got, want) {
+		t.Errorf("by_age Find(30) by age alone: rows %v, want %v", got, want)
+	}
+	if got, want := ids(byAge.Find(ctx, 30, runtime.ScanOptions{Reverse: true})), []uint64{5, 1, 4, 2}; !slices.Equal(got, want) {
+		t.Errorf("by_age Find(30) reverse: rows %v, want %v", got, want)
+	}
+	if got := ids(byAge.Find(ctx, 40, runtime.ScanOptions{})); len(got) != 0 {
+		t.Errorf("by_age Find(40): rows %v, want none", got)
+	}
+
+	row := accounts.Row(testpb.AccountKey{Org: "o1", AccountId: 1})
+	tasks := runtime.ObjectMapAt[string, *testpb.Task](row.Object.Handle.Field(9))
+	byDone := runtime.NewMapIndex(tasks, "by_done", func(done bool) []protoreflect.Value {
+		return []protoreflect.Value{protoreflect.ValueOfBool(done)}
+	})
+	var keys []string
+	for e, err := range byDone.Find(ctx, false, runtime.ScanOptions{}) {
+		check(t, err)
+		keys = append(keys, e.Key)
+	}
+	// priority is descending: 2, 1, then 0 in key order.
+	if want := []string{"k1", "k4", "k3", "k5"}; !slices.Equal(keys, want) {
+		t.Errorf("tasks by_done Find(false) by done alone: entries %v, want %v", keys, want)
+	}
+
+	tooMany := runtime.NewTableIndex(accounts.TypedTable, "by_age", func(age int32) []protoreflect.Value {
+		return []protoreflect.Value{protoreflect.ValueOfInt32(age), protoreflect.ValueOfString("ann"), protoreflect.ValueOfString("x")}
+	})
+	for a, err := range tooMany.Find(ctx, 30, runtime.ScanOptions{}) {
+		if !errors.Is(err, runtime.ErrInvalid) || !strings.Contains(err.Error(), "Find was given 3 values") {
+			t.Errorf("by_age Find with 3 values for 2 columns: %v, %v; want ErrInvalid saying Find was given 3 values", a, err)
+		}
+	}
+	tooManyMap := runtime.NewMapIndex(tasks, "by_done", func(done bool) []protoreflect.Value {
+		return []protoreflect.Value{protoreflect.ValueOfBool(done), protoreflect.ValueOfUint32(0), protoreflect.ValueOfUint32(0)}
+	})
+	for e, err := range tooManyMap.Find(ctx, false, runtime.ScanOptions{}) {
+		if !errors.Is(err, runtime.ErrInvalid) || !strings.Contains(err.Error(), "Find was given 3 values") {
+			t.Errorf("tasks by_done Find with 3 values for 2 columns: %v, %v; want ErrInvalid saying Find was given 3 values", e, err)
+		}
+	}
 }
