@@ -28,6 +28,14 @@ import (
 type pointReader struct {
 	anchor *pebble.Iterator
 	lent   bool
+	// hi holds a point read's upper bound, key+0x00, between Get's
+	// building it and handing it to Pebble, which copies bounds into the
+	// iterator's own buffers (SetBounds, and a clone's options): so one
+	// buffer serves every read of the view, which has one goroutine at a
+	// time (package kv's concurrency rule). It starts as hiBuf, so a
+	// view's reads of keys under 64 bytes allocate no bound at all.
+	hi    []byte
+	hiBuf [64]byte
 }
 
 func newPointReader(ctx context.Context, db *pebble.DB) (*pointReader, error) {
@@ -35,7 +43,9 @@ func newPointReader(ctx context.Context, db *pebble.DB) (*pointReader, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &pointReader{anchor: it}, nil
+	p := &pointReader{anchor: it}
+	p.hi = p.hiBuf[:0]
+	return p, nil
 }
 
 // NewIterWithContext returns the anchor with o's bounds when it is free,
@@ -76,9 +86,10 @@ func (p *pointReader) release(it *pebble.Iterator) bool {
 // (Options.BloomBitsPerKey) and skips the tables that do not hold the key,
 // where First, a plain seek, would search every table's index. The bounds
 // keep the read to key itself whatever the comparer's Split makes the
-// prefix.
+// prefix; the upper one is built in p.hi, not allocated per read.
 func (p *pointReader) Get(key []byte) ([]byte, io.Closer, error) {
-	hi := append(append(make([]byte, 0, len(key)+1), key...), 0)
+	p.hi = append(append(p.hi[:0], key...), 0)
+	hi := p.hi
 	var it *pebble.Iterator
 	var closer io.Closer
 	if !p.lent {
