@@ -6,6 +6,7 @@ import (
 	"errors"
 	"iter"
 	"slices"
+	"sync"
 
 	"github.com/protoql/protoql/kv"
 	"github.com/protoql/protoql/schema"
@@ -447,24 +448,55 @@ func indexRead(ctx context.Context, q Querier, db *DB, ix *schema.Index, prefix 
 	// A unique index's entry is its values alone: all of them name at most
 	// one entry, which a point read finds without an iterator.
 	point := ix.Unique && opts.After == "" && len(kr.Prefix) == len(ix.Columns)
-	read := func(r kv.Reader) (err error) {
-		e := db.reader(ctx, r)
-		defer e.release()
-		defer e.closeAparts(&err) // the objects' fields stored apart
-		if point {
-			return e.indexPoint(ix, lo, base, emit)
-		}
-		return e.indexObjects(ix, lo, hi, base, opts, emit)
-	}
+	c := indexCallPool.Get().(*indexCall)
+	defer c.release()
+	*c = indexCall{ctx: ctx, db: db, ix: ix, lo: lo, hi: hi, base: base, opts: opts, point: point, emit: emit, readFn: c.readFn}
 	switch q := q.(type) {
 	case *Tx:
-		return read(q.r)
+		return c.read(q.r)
 	case *DB:
-		return q.store.View(ctx, read)
+		return q.store.View(ctx, c.readFn)
 	case nil:
 		return invalid("a zero typed handle has no DB")
 	}
 	return invalid("index reads run on a *DB or a *Tx, not a %T", q)
+}
+
+// indexCall is indexRead's read of a snapshot (read) and its arguments.
+// It is pooled, with its method value made once per pooled call: the
+// function passed to a store's View escapes, so a closure was an
+// allocation per read; the store calls it only before View returns.
+type indexCall struct {
+	ctx          context.Context
+	db           *DB
+	ix           *schema.Index
+	lo, hi, base []byte
+	opts         ScanOptions
+	point        bool
+	emit         func(key, wire []byte) (bool, error)
+	readFn       func(kv.Reader) error // c.read
+}
+
+var indexCallPool = sync.Pool{New: func() any {
+	c := new(indexCall)
+	c.readFn = c.read
+	return c
+}}
+
+// release empties c, dropping what it refers to, and pools it.
+func (c *indexCall) release() {
+	*c = indexCall{readFn: c.readFn}
+	indexCallPool.Put(c)
+}
+
+func (c *indexCall) read(r kv.Reader) (err error) {
+	e := c.db.reader(c.ctx, r)
+	defer e.release()
+	defer e.closeAparts(&err) // the objects' fields stored apart
+	if c.point {
+		return e.indexPoint(c.ix, c.lo, c.base, c.emit)
+	}
+	return e.indexObjects(c.ix, c.lo, c.hi, c.base, c.opts, c.emit)
 }
 
 // indexBounds returns the bounds of the entries under prefix whose values
