@@ -14,6 +14,10 @@
 //
 // [RunBenchmarks] gives every engine the same benchmarks.
 //
+// For the tests of code that reads a store, [HookIters] wraps one to hand
+// every iterator it opens to a hook (which may count, fail or wrap it),
+// and [CloseFails], built on it, makes the iterators' Close fail.
+//
 // The random sequence is controlled by two flags that any test binary
 // importing kvtest accepts:
 //
