@@ -8,43 +8,24 @@ import (
 	"testing"
 
 	"github.com/protoql/protoql/kv"
+	"github.com/protoql/protoql/kv/kvtest"
 	"github.com/protoql/protoql/kv/memkv"
 	"github.com/protoql/protoql/runtime"
 )
 
 var errMidRead = errors.New("test: iterator failed mid-read")
 
-// moveFails is a store whose iterators, while after is above zero, fail
-// on their after-th positioning call (First, Next or a seek), reporting
-// errMidRead from Error and Close (a read error past some keys: a lost
-// connection, a damaged block).
-type moveFails struct {
-	kv.Store
-	after atomic.Int64
-}
-
-func (s *moveFails) NewIter(ctx context.Context, o kv.IterOptions) (kv.Iterator, error) {
-	return s.wrap(s.Store.NewIter(ctx, o))
-}
-
-func (s *moveFails) View(ctx context.Context, fn func(kv.Reader) error) error {
-	return s.Store.View(ctx, func(r kv.Reader) error { return fn(moveFailsReader{r, s}) })
-}
-
-type moveFailsReader struct {
-	kv.Reader
-	s *moveFails
-}
-
-func (r moveFailsReader) NewIter(ctx context.Context, o kv.IterOptions) (kv.Iterator, error) {
-	return r.s.wrap(r.Reader.NewIter(ctx, o))
-}
-
-func (s *moveFails) wrap(it kv.Iterator, err error) (kv.Iterator, error) {
-	if err != nil || s.after.Load() <= 0 {
-		return it, err
-	}
-	return &moveFailsIter{Iterator: it, left: s.after.Load()}, nil
+// moveFails returns a store whose iterators, while *after is above zero,
+// fail on their after-th positioning call (First, Next or a seek),
+// reporting errMidRead from Error and Close (a read error past some keys:
+// a lost connection, a damaged block).
+func moveFails(s kv.Store, after *atomic.Int64) kv.Store {
+	return &kvtest.HookIters{Store: s, Hook: func(_ kv.IterOptions, it kv.Iterator) kv.Iterator {
+		if n := after.Load(); n > 0 {
+			return &moveFailsIter{Iterator: it, left: n}
+		}
+		return it
+	}}
 }
 
 type moveFailsIter struct {
@@ -99,8 +80,8 @@ func (it *moveFailsIter) Close() error { return errors.Join(it.Iterator.Close(),
 // count in turn.
 func TestCountReportsReadError(t *testing.T) {
 	ctx := context.Background()
-	store := &moveFails{Store: memkv.New()}
-	db := openDB(t, store)
+	var after atomic.Int64
+	db := openDB(t, moveFails(memkv.New(), &after))
 	users := table(t, db, "User")
 	u := userWithSessions("u0", 4)
 	ref := must[runtime.Ref](t)(users.RowOf(u))
@@ -125,16 +106,16 @@ func TestCountReportsReadError(t *testing.T) {
 			})
 			return n, err
 		}
-		store.after.Store(0)
+		after.Store(0)
 		if n, err := run(); n != c.want || err != nil {
 			t.Fatalf("%s: %d, %v; want %d", c.name, n, err, c.want)
 		}
 		// A count of want units moves at least want times: failing at
 		// each of its first want moves cuts it short every time.
-		for after := range int64(c.want) {
-			store.after.Store(after + 1)
+		for move := range int64(c.want) {
+			after.Store(move + 1)
 			if n, err := run(); n != 0 || !errors.Is(err, errMidRead) {
-				t.Errorf("%s failing at move %d: %d, %v; want 0, %v", c.name, after+1, n, err, errMidRead)
+				t.Errorf("%s failing at move %d: %d, %v; want 0, %v", c.name, move+1, n, err, errMidRead)
 			}
 		}
 	}

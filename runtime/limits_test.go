@@ -11,6 +11,7 @@ import (
 	"github.com/protoql/protoql/internal/querytest"
 	"github.com/protoql/protoql/internal/testpb"
 	"github.com/protoql/protoql/kv"
+	"github.com/protoql/protoql/kv/kvtest"
 	"github.com/protoql/protoql/kv/memkv"
 	"github.com/protoql/protoql/query"
 	"github.com/protoql/protoql/runtime"
@@ -121,48 +122,26 @@ func TestQueryLimitInsideRow(t *testing.T) {
 	}
 }
 
-// cancelStore cancels a context once its iterators have landed on after
-// keys, and counts the keys landed on.
-type cancelStore struct {
-	kv.Store
+// cancelAfter cancels a context once the iterators it hooks have landed
+// on after keys, and counts the keys landed on.
+type cancelAfter struct {
 	after  int64
 	cancel context.CancelFunc
 	landed atomic.Int64
 }
 
-func (s *cancelStore) NewIter(ctx context.Context, o kv.IterOptions) (kv.Iterator, error) {
-	it, err := s.Store.NewIter(ctx, o)
-	if err != nil {
-		return nil, err
-	}
-	return &cancelIter{Iterator: it, s: s}, nil
-}
-
-func (s *cancelStore) View(ctx context.Context, fn func(kv.Reader) error) error {
-	return s.Store.View(ctx, func(r kv.Reader) error { return fn(cancelReader{r, s}) })
-}
-
-type cancelReader struct {
-	kv.Reader
-	s *cancelStore
-}
-
-func (r cancelReader) NewIter(ctx context.Context, o kv.IterOptions) (kv.Iterator, error) {
-	it, err := r.Reader.NewIter(ctx, o)
-	if err != nil {
-		return nil, err
-	}
-	return &cancelIter{Iterator: it, s: r.s}, nil
+func (c *cancelAfter) hook(_ kv.IterOptions, it kv.Iterator) kv.Iterator {
+	return &cancelIter{Iterator: it, c: c}
 }
 
 type cancelIter struct {
 	kv.Iterator
-	s *cancelStore
+	c *cancelAfter
 }
 
 func (it *cancelIter) land(ok bool) bool {
-	if ok && it.s.landed.Add(1) == it.s.after {
-		it.s.cancel()
+	if ok && it.c.landed.Add(1) == it.c.after {
+		it.c.cancel()
 	}
 	return ok
 }
@@ -216,15 +195,15 @@ func TestReadsStopOnCancel(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
-			store := &cancelStore{Store: base, after: after, cancel: cancel}
-			db := openDB(t, store)
-			store.landed.Store(0)
+			c := &cancelAfter{after: after, cancel: cancel}
+			db := openDB(t, &kvtest.HookIters{Store: base, Hook: c.hook})
+			c.landed.Store(0)
 			err := read(ctx, db)
 			if !errors.Is(err, context.Canceled) {
 				t.Fatalf("got %v, want context.Canceled", err)
 			}
 			// The read may finish the move that saw the cancellation.
-			if n := store.landed.Load(); n > after+1 {
+			if n := c.landed.Load(); n > after+1 {
 				t.Errorf("%d keys read; the read went on for %d keys after its context was cancelled", n, n-after)
 			}
 		})

@@ -7,44 +7,24 @@ import (
 
 	"github.com/protoql/protoql/internal/apartpb"
 	"github.com/protoql/protoql/kv"
+	"github.com/protoql/protoql/kv/kvtest"
 	"github.com/protoql/protoql/kv/memkv"
 	"github.com/protoql/protoql/runtime"
 )
 
-// writeBetween is a store that runs write once, right after the second
-// iterator opens (on the store or in a View of it): a concurrent writer
-// landing between two iterator openings of one read, deterministically.
+// writeBetween runs write once, as the second iterator it hooks opens: a
+// concurrent writer landing between two iterator openings of one read,
+// deterministically.
 type writeBetween struct {
-	kv.Store
 	opened atomic.Int32
 	write  func()
 }
 
-func (s *writeBetween) opening() {
-	if s.opened.Add(1) == 2 && s.write != nil {
-		s.write()
+func (w *writeBetween) hook(_ kv.IterOptions, it kv.Iterator) kv.Iterator {
+	if w.opened.Add(1) == 2 && w.write != nil {
+		w.write()
 	}
-}
-
-func (s *writeBetween) NewIter(ctx context.Context, o kv.IterOptions) (kv.Iterator, error) {
-	it, err := s.Store.NewIter(ctx, o)
-	s.opening()
-	return it, err
-}
-
-func (s *writeBetween) View(ctx context.Context, fn func(kv.Reader) error) error {
-	return s.Store.View(ctx, func(r kv.Reader) error { return fn(viewBetween{r, s}) })
-}
-
-type viewBetween struct {
-	kv.Reader
-	s *writeBetween
-}
-
-func (v viewBetween) NewIter(ctx context.Context, o kv.IterOptions) (kv.Iterator, error) {
-	it, err := v.Reader.NewIter(ctx, o)
-	v.s.opening()
-	return it, err
+	return it
 }
 
 // TestScanIsOnePointInTime: a typed scan and Get on a *DB of rows with
@@ -87,15 +67,15 @@ func TestScanIsOnePointInTime(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			store := &writeBetween{Store: memkv.New()}
-			db, _ := openApart(t, store)
+			between := &writeBetween{}
+			db, _ := openApart(t, &kvtest.HookIters{Store: memkv.New(), Hook: between.hook})
 			users := must[apartpb.ApartUserTable](t)(apartpb.NewApartUserTable(db))
 			for _, id := range []string{"a", "b"} {
 				check(t, users.Put(ctx, &apartpb.ApartUser{UserId: id, Registered: 10, Counters: map[string]int64{"c": 0}}))
 			}
 			var moveErr error
-			store.opened.Store(0)
-			store.write = func() {
+			between.opened.Store(0)
+			between.write = func() {
 				moveErr = db.Update(ctx, func(tx *runtime.Tx) error {
 					in := users.In(tx)
 					from, err := in.Get(ctx, tc.from)
@@ -112,8 +92,8 @@ func TestScanIsOnePointInTime(t *testing.T) {
 			got, err := tc.read(users)
 			check(t, err)
 			check(t, moveErr)
-			if store.opened.Load() < 2 {
-				t.Fatalf("the read opened %d iterators: the write did not run between two", store.opened.Load())
+			if between.opened.Load() < 2 {
+				t.Fatalf("the read opened %d iterators: the write did not run between two", between.opened.Load())
 			}
 			sum := int64(0)
 			for _, u := range got {
