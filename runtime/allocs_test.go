@@ -78,7 +78,9 @@ func TestWriteAllocs(t *testing.T) {
 // 127 take two new slabs (slabs of 1, 2, 4, 8, 16, then 25 start at rows
 // 81 and 106), and ~12 bytes of strings a row a 1 or 2 KiB block: 3
 // allocations for 64 rows. Counted as the difference between scans of 128 and 64
-// rows, so that the scan's own setup drops out. A scan of a few rows
+// rows, so that the scan's own setup drops out, on DB.Scan and on the
+// typed table's Scan (the bench's scans), whose planned rows come by
+// address. A scan of a few rows
 // allocates no more than one message and one string a row (the slabs
 // and blocks start small).
 func TestScanAllocs(t *testing.T) {
@@ -92,28 +94,46 @@ func TestScanAllocs(t *testing.T) {
 	for i := range 200 {
 		check(t, scalars.Put(ctx, &testpb.Scalars{Name: fmt.Sprintf("row-%03d", i), N: int32(i), S: fmt.Sprintf("s%d", i), I64: int64(i)}))
 	}
+	// typed makes scan read with the typed table's Scan (the rows its
+	// row plan decodes come by address: scanRowsOf, rowAt), as the bench's
+	// scan workloads do, rather than DB.Scan.
+	typed := false
 	scan := func(limit int, reuse bool) float64 {
 		var err error
+		opts := runtime.ScanOptions{Fields: []string{"s", "i64"}, Limit: limit, Reuse: reuse}
 		got := testing.AllocsPerRun(50, func() {
 			n := 0
-			for m, e := range db.Scan(ctx, tbl, runtime.KeyRange{}, runtime.ScanOptions{Fields: []string{"s", "i64"}, Limit: limit, Reuse: reuse}) {
+			visit := func(s *testpb.Scalars, e error) {
 				if e != nil && err == nil {
 					err = e
 				}
-				if s := m.(*testpb.Scalars); e == nil && (s.Name == "" || s.S == "") {
+				if e == nil && (s.Name == "" || s.S == "") {
 					t.Fatalf("row %d: %v, want its name and s", n, s)
 				}
 				n++
+			}
+			if typed {
+				for s, e := range scalars.Scan(ctx, nil, opts) {
+					visit(s, e)
+				}
+				return
+			}
+			for m, e := range db.Scan(ctx, tbl, runtime.KeyRange{}, opts) {
+				s, _ := m.(*testpb.Scalars)
+				visit(s, e)
 			}
 		})
 		check(t, err)
 		return got
 	}
-	perRow := (scan(128, false) - scan(64, false)) / 64
-	t.Logf("%.3f allocations per row", perRow)
-	if perRow > 3.0/64 {
-		t.Errorf("%.3f allocations per row, budget 3/64 (a slab of 25 messages every 25 rows, a block of strings now and then)", perRow)
+	for _, typed = range []bool{false, true} {
+		perRow := (scan(128, false) - scan(64, false)) / 64
+		t.Logf("typed %v: %.3f allocations per row", typed, perRow)
+		if perRow > 3.0/64 {
+			t.Errorf("typed %v: %.3f allocations per row, budget 3/64 (a slab of 25 messages every 25 rows, a block of strings now and then)", typed, perRow)
+		}
 	}
+	typed = false
 	one := scan(1, false)
 	for n := 2; n <= 8; n++ {
 		if got := scan(n, false) - one; got > float64(2*(n-1)) {
@@ -123,7 +143,7 @@ func TestScanAllocs(t *testing.T) {
 	// With ScanOptions.Reuse, one message for every row and the strings
 	// cut from 4 KiB blocks: ~12 bytes a row here, so one block for the
 	// 64 rows more.
-	perRow = (scan(128, true) - scan(64, true)) / 64
+	perRow := (scan(128, true) - scan(64, true)) / 64
 	t.Logf("reusing: %.2f allocations per row", perRow)
 	if perRow > 0.05 {
 		t.Errorf("reusing: %.2f allocations per row, budget 0.05 (a block of strings now and then)", perRow)

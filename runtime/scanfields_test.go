@@ -1,6 +1,7 @@
 package runtime_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -401,3 +402,120 @@ func TestScanRowsByAddress(t *testing.T) {
 		}
 	}
 }
+
+// TestScanStringsOwnTheirBytes checks that the strings and bytes fields of
+// scanned rows own their bytes. An iterator lends its key and value only
+// until its next move (kv.Iterator); lendingStore's iterators lend them
+// from one buffer that they scribble over at every move, so a row's string
+// or bytes field aliasing what the iterator lent (a key column, a field of
+// the row's value) would change as the scan went on. The fields of every
+// row, kept as the scan returned them, must read after the scan as the
+// copies taken when the row came: for the row plan's rows (slabs and shared
+// string blocks, or with Reuse one message) and the generic decode's, on
+// DB.Scan and the typed table's Scan. (TestScanRowsIndependent runs on
+// memkv, whose values stay put, so it does not see an alias of a value.)
+func TestScanStringsOwnTheirBytes(t *testing.T) {
+	ctx := context.Background()
+	db := openScalars(t, lendingStore{memkv.New()})
+	tbl := table(t, db, "Scalars")
+	scalars := must[testpb.ScalarsTable](t)(testpb.NewScalarsTable(db))
+	const rows = 300
+	for i := range rows {
+		check(t, scalars.Put(ctx, &testpb.Scalars{
+			Name: fmt.Sprintf("row-%03d", i), Tag: []byte(fmt.Sprintf("tag%d", i)),
+			S: strings.Repeat(fmt.Sprintf("%d;", i), 1+i%23), By: []byte(fmt.Sprintf("by%d", i)), Opt: proto.String(fmt.Sprint(i)),
+		}))
+	}
+	untyped := func(opts runtime.ScanOptions) iter.Seq2[*testpb.Scalars, error] {
+		return func(yield func(*testpb.Scalars, error) bool) {
+			for m, err := range db.Scan(ctx, tbl, runtime.KeyRange{}, opts) {
+				s, _ := m.(*testpb.Scalars)
+				if !yield(s, err) {
+					return
+				}
+			}
+		}
+	}
+	typed := func(opts runtime.ScanOptions) iter.Seq2[*testpb.Scalars, error] {
+		return scalars.Scan(ctx, nil, opts)
+	}
+	type fields struct {
+		name, s, opt string
+		tag, by      []byte
+	}
+	for si, scan := range []func(runtime.ScanOptions) iter.Seq2[*testpb.Scalars, error]{untyped, typed} {
+		// {"s", "by"} and {"s"} are the row plan's; "opt" (presence) and
+		// whole rows take the generic decode.
+		for _, proj := range [][]string{{"s", "by"}, {"s"}, {"s", "opt"}, nil} {
+			for _, reuse := range []bool{false, true} {
+				var kept, copies []fields
+				for s, err := range scan(runtime.ScanOptions{Fields: proj, Reuse: reuse}) {
+					check(t, err)
+					kept = append(kept, fields{s.Name, s.S, s.GetOpt(), s.Tag, s.By})
+					copies = append(copies, fields{strings.Clone(s.Name), strings.Clone(s.S), strings.Clone(s.GetOpt()), slices.Clone(s.Tag), slices.Clone(s.By)})
+				}
+				if len(kept) != rows {
+					t.Fatalf("scan %d, fields %q, reuse %v: %d rows, want %d", si, proj, reuse, len(kept), rows)
+				}
+				for i := range kept {
+					k, c := kept[i], copies[i]
+					if k.name != c.name || k.s != c.s || k.opt != c.opt || !bytes.Equal(k.tag, c.tag) || !bytes.Equal(k.by, c.by) {
+						t.Fatalf("scan %d, fields %q, reuse %v: row %d became %q after the scan went on; it was %q", si, proj, reuse, i, k, c)
+					}
+				}
+				if w := fmt.Sprintf("row-%03d", rows-1); copies[rows-1].name != w || !strings.HasPrefix(copies[rows-1].s, fmt.Sprint(rows-1)) {
+					t.Fatalf("scan %d, fields %q, reuse %v: the last row is %q, want %s and its s", si, proj, reuse, copies[rows-1], w)
+				}
+			}
+		}
+	}
+}
+
+// lendingStore is a store whose iterators lend each key and value from one
+// buffer of the iterator's, which every move scribbles over (0xEE) before
+// it holds the next pair: what kv.Iterator allows, and what an engine
+// reusing its buffers may do.
+type lendingStore struct{ kv.Store }
+
+func (s lendingStore) NewIter(ctx context.Context, o kv.IterOptions) (kv.Iterator, error) {
+	return lendingReader{s.Store}.NewIter(ctx, o)
+}
+
+func (s lendingStore) View(ctx context.Context, fn func(kv.Reader) error) error {
+	return s.Store.View(ctx, func(r kv.Reader) error { return fn(lendingReader{r}) })
+}
+
+type lendingReader struct{ kv.Reader }
+
+func (r lendingReader) NewIter(ctx context.Context, o kv.IterOptions) (kv.Iterator, error) {
+	it, err := r.Reader.NewIter(ctx, o)
+	if err != nil {
+		return nil, err
+	}
+	return &lendingIter{Iterator: it}, nil
+}
+
+type lendingIter struct {
+	kv.Iterator
+	buf []byte // the pair lent: key, then value
+	k   int    // the key's length
+}
+
+func (it *lendingIter) lend(ok bool) bool {
+	for i := range it.buf {
+		it.buf[i] = 0xEE
+	}
+	it.buf, it.k = it.buf[:0], 0
+	if ok {
+		k := it.Iterator.Key()
+		it.buf, it.k = append(append(it.buf, k...), it.Iterator.Value()...), len(k)
+	}
+	return ok
+}
+
+func (it *lendingIter) First() bool          { return it.lend(it.Iterator.First()) }
+func (it *lendingIter) Next() bool           { return it.lend(it.Iterator.Next()) }
+func (it *lendingIter) SeekGE(k []byte) bool { return it.lend(it.Iterator.SeekGE(k)) }
+func (it *lendingIter) SeekLT(k []byte) bool { return it.lend(it.Iterator.SeekLT(k)) }
+func (it *lendingIter) Key() []byte          { return it.buf[:it.k:it.k] }
+func (it *lendingIter) Value() []byte        { return it.buf[it.k:] }
