@@ -3,6 +3,8 @@ package bench
 import (
 	"context"
 	"fmt"
+	"runtime/metrics"
+	"syscall"
 	"testing"
 
 	"github.com/protoql/protoql/examples/social/socialpb"
@@ -18,7 +20,11 @@ import (
 // process's, so the garbage collector's work is counted: <column>-cpu-ns/row)
 // and of the ratios protoql/raw and protoql-alt/raw (the measure,
 // steadier on a shared machine than two columns' times measured apart).
-// -benchtime 20x for 20 rounds.
+// Beside them, per column, the medians of the Go GC cycles that ended
+// during a scan (<column>-gc/scan: the garbage a scan makes, a cycle per
+// few MB allocated) and of the process's minor page faults per 1,000 rows
+// (<column>-faults/krow: heap pages new to the process or returned to the
+// OS by the scavenger and touched again). -benchtime 20x for 20 rounds.
 func BenchmarkScanApartPairs(b *testing.B) {
 	users := *benchUsers
 	e := sharedEnv(b, fmt.Sprintf("apart-%d", users), func(e *Env) error {
@@ -41,18 +47,20 @@ func BenchmarkScanApartPairs(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	var cpu [3][]float64
+	var cpu, gc, faults [3][]float64
 	var ratio [2][]float64
 	round := 0
 	for b.Loop() {
 		var got [3]float64
 		for k := range 3 {
 			j := (k + round) % 3
-			c0 := cpuTime()
+			c0, g0, f0 := cpuTime(), gcCycles(), minorFaults()
 			if err := ops[j](ctx, 0); err != nil {
 				b.Fatal(err)
 			}
 			got[j] = float64(cpuTime()-c0) / float64(users)
+			gc[j] = append(gc[j], float64(gcCycles()-g0))
+			faults[j] = append(faults[j], float64(minorFaults()-f0)*1000/float64(users))
 		}
 		for j := range 3 {
 			cpu[j] = append(cpu[j], got[j])
@@ -63,7 +71,28 @@ func BenchmarkScanApartPairs(b *testing.B) {
 	}
 	for j, name := range names {
 		b.ReportMetric(medianOf(cpu[j]), name+"-cpu-ns/row")
+		b.ReportMetric(medianOf(gc[j]), name+"-gc/scan")
+		b.ReportMetric(medianOf(faults[j]), name+"-faults/krow")
 	}
 	b.ReportMetric(medianOf(ratio[0]), "protoql/raw")
 	b.ReportMetric(medianOf(ratio[1]), "alt/raw")
+}
+
+// gcCycles returns the Go GC cycles completed so far.
+func gcCycles() uint64 {
+	s := []metrics.Sample{{Name: "/gc/cycles/total:gc-cycles"}}
+	metrics.Read(s)
+	if s[0].Value.Kind() != metrics.KindUint64 {
+		return 0
+	}
+	return s[0].Value.Uint64()
+}
+
+// minorFaults returns the process's minor page faults so far.
+func minorFaults() int64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return ru.Minflt
 }
