@@ -183,7 +183,9 @@ func (x TableIndex[V, M]) Cursor(m M) (string, error) {
 }
 
 // CursorAt is Cursor for m's entry holding the values v (the entry a scan
-// over a repeated field returned m for).
+// over a repeated field returned m for). v names the entry by one value
+// per column: a values function listing fewer (a view for prefix lookups
+// with Find) or more is refused with ErrInvalid.
 func (x TableIndex[V, M]) CursorAt(v V, m M) (string, error) {
 	vals, err := indexValues(x.vals, v)
 	if err != nil {
@@ -369,7 +371,8 @@ func (x MapIndex[V, K, M]) Cursor(e Entry[K, M]) (string, error) {
 	return x.cursor(e, nil)
 }
 
-// CursorAt is Cursor for e's index entry holding the values v.
+// CursorAt is Cursor for e's index entry holding the values v, one per
+// column (see TableIndex.CursorAt).
 func (x MapIndex[V, K, M]) CursorAt(v V, e Entry[K, M]) (string, error) {
 	vals, err := indexValues(x.vals, v)
 	if err != nil {

@@ -3,6 +3,7 @@ package runtime_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -315,5 +316,46 @@ func TestIndexFindPrefix(t *testing.T) {
 		if !errors.Is(err, runtime.ErrInvalid) || !strings.Contains(err.Error(), "Find was given 3 values") {
 			t.Errorf("tasks by_done Find with 3 values for 2 columns: %v, %v; want ErrInvalid saying Find was given 3 values", e, err)
 		}
+	}
+}
+
+// TestIndexCursorAtValueCount: CursorAt through a values function listing
+// fewer values than the index's columns (a view for prefix lookups with
+// Find) or more is refused with ErrInvalid saying how many it was given,
+// for a table and a map index, where a prefix used to panic indexing the
+// values past their end; with one value per column it names the entry.
+func TestIndexCursorAtValueCount(t *testing.T) {
+	ctx := context.Background()
+	db := querytest.OpenIndexed(t, memkv.New())
+	accounts, err := testpb.NewAccountTable(db)
+	check(t, err)
+	a := &testpb.Account{Org: "o1", AccountId: 1, Age: 30, Name: "bob", Tasks: map[string]*testpb.Task{"k1": {Priority: 2}}}
+	check(t, accounts.Put(ctx, a))
+	row := accounts.Row(testpb.AccountKey{Org: "o1", AccountId: 1})
+	tasks := runtime.ObjectMapAt[string, *testpb.Task](row.Object.Handle.Field(9))
+	entry := runtime.Entry[string, *testpb.Task]{Key: "k1", Value: a.Tasks["k1"]}
+	refused := func(name string, want int, cursor string, err error) {
+		t.Helper()
+		if !errors.Is(err, runtime.ErrInvalid) || !strings.Contains(err.Error(), fmt.Sprintf("CursorAt was given %d values", want)) {
+			t.Errorf("%s: %q, %v; want ErrInvalid saying CursorAt was given %d values", name, cursor, err, want)
+		}
+	}
+	for _, n := range []int{0, 1, 3} {
+		vals := []protoreflect.Value{protoreflect.ValueOfInt32(30), protoreflect.ValueOfString("bob"), protoreflect.ValueOfString("x")}[:n]
+		byAge := runtime.NewTableIndex(accounts.TypedTable, "by_age", func(int32) []protoreflect.Value { return vals })
+		c, err := byAge.CursorAt(30, a)
+		refused(fmt.Sprintf("by_age CursorAt with %d values", n), n, c, err)
+		mvals := []protoreflect.Value{protoreflect.ValueOfBool(false), protoreflect.ValueOfUint32(2), protoreflect.ValueOfUint32(0)}[:n]
+		byDone := runtime.NewMapIndex(tasks, "by_done", func(bool) []protoreflect.Value { return mvals })
+		c, err = byDone.CursorAt(false, entry)
+		refused(fmt.Sprintf("tasks by_done CursorAt with %d values", n), n, c, err)
+	}
+	byAge := runtime.NewTableIndex(accounts.TypedTable, "by_age", func(age int32) []protoreflect.Value {
+		return []protoreflect.Value{protoreflect.ValueOfInt32(age), protoreflect.ValueOfString("bob")}
+	})
+	c, err := byAge.CursorAt(30, a)
+	check(t, err)
+	if got := collectTyped(t, byAge.Find(ctx, 30, runtime.ScanOptions{After: c})); len(got) != 0 {
+		t.Errorf("by_age Find after bob's cursor: %d rows, want none", len(got))
 	}
 }

@@ -69,6 +69,11 @@ func entryCursor(db *DB, ix *schema.Index, key []byte, owner int, m proto.Messag
 	ns := db.ns
 	keys := ix.Keys(ns, key, owner, pm)
 	if vals != nil {
+		if len(vals) != len(ix.Columns) {
+			// A values function listing a prefix of the columns (a view
+			// for Find) names no one entry.
+			return "", invalid("index %s has %d columns; CursorAt was given %d values (it needs one per column; Cursor needs none for an object with one entry)", ix.Path(), len(ix.Columns), len(vals))
+		}
 		for i, c := range ix.Columns {
 			if err := c.Column.Check(vals[i]); err != nil {
 				return "", invalidKey(err, "index %s column %s", ix.Path(), c.Column.Name())
