@@ -24,8 +24,10 @@
 //	-kvtest.seed N   seed of the random sequence (default 1; 0 picks one from the clock)
 //	-kvtest.steps N  number of steps (default 3000; 1000 under -race, 500 with -short)
 //
-// kvtest imports only package kv and the standard library, so every engine,
-// including out-of-module ones such as kv/tikvkv, can use it.
+// kvtest imports only packages kv and kv/fieldpatch (whose merge
+// operands its kv.KeyMerger checks build and apply; it imports only the
+// standard library) and the standard library, so every engine, including
+// out-of-module ones such as kv/tikvkv, can use it.
 package kvtest
 
 import (
