@@ -304,18 +304,29 @@ func TestIndexFindPrefix(t *testing.T) {
 	tooMany := runtime.NewTableIndex(accounts.TypedTable, "by_age", func(age int32) []protoreflect.Value {
 		return []protoreflect.Value{protoreflect.ValueOfInt32(age), protoreflect.ValueOfString("ann"), protoreflect.ValueOfString("x")}
 	})
+	// Each must yield its error: a loop over nothing would pass.
+	n := 0
 	for a, err := range tooMany.Find(ctx, 30, runtime.ScanOptions{}) {
+		n++
 		if !errors.Is(err, runtime.ErrInvalid) || !strings.Contains(err.Error(), "Find was given 3 values") {
 			t.Errorf("by_age Find with 3 values for 2 columns: %v, %v; want ErrInvalid saying Find was given 3 values", a, err)
 		}
 	}
+	if n != 1 {
+		t.Errorf("by_age Find with 3 values for 2 columns yielded %d elements, want its error alone", n)
+	}
 	tooManyMap := runtime.NewMapIndex(tasks, "by_done", func(done bool) []protoreflect.Value {
 		return []protoreflect.Value{protoreflect.ValueOfBool(done), protoreflect.ValueOfUint32(0), protoreflect.ValueOfUint32(0)}
 	})
+	n = 0
 	for e, err := range tooManyMap.Find(ctx, false, runtime.ScanOptions{}) {
+		n++
 		if !errors.Is(err, runtime.ErrInvalid) || !strings.Contains(err.Error(), "Find was given 3 values") {
 			t.Errorf("tasks by_done Find with 3 values for 2 columns: %v, %v; want ErrInvalid saying Find was given 3 values", e, err)
 		}
+	}
+	if n != 1 {
+		t.Errorf("tasks by_done Find with 3 values for 2 columns yielded %d elements, want its error alone", n)
 	}
 }
 
