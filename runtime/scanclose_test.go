@@ -32,15 +32,7 @@ func TestScanReportsCloseError(t *testing.T) {
 	db := openDB(t, store)
 	users := table(t, db, "User")
 	typed := must[testpb.UserTable](t)(testpb.NewUserTable(db))
-	var first runtime.Ref
-	for i := range 4 {
-		u := userWithSessions(fmt.Sprintf("u%d", i), 2)
-		ref := must[runtime.Ref](t)(users.RowOf(u))
-		check(t, db.Put(ctx, ref, u))
-		if i == 0 {
-			first = ref
-		}
-	}
+	first := putUsers(t, db, users, 4, 2)
 	sessions := must[runtime.Ref](t)(first.FieldByName("sessions"))
 	store.Fail.Store(true)
 	type scanFn func(opts runtime.ScanOptions, stopAfter int) (int, error)
@@ -186,10 +178,7 @@ func TestQueryReportsCloseError(t *testing.T) {
 	store := kvtest.NewCloseFails(memkv.New())
 	db := openDB(t, store)
 	users := table(t, db, "User")
-	for i := range 3 {
-		u := userWithSessions(fmt.Sprintf("u%d", i), 2)
-		check(t, db.Put(ctx, must[runtime.Ref](t)(users.RowOf(u)), u))
-	}
+	putUsers(t, db, users, 3, 2)
 	store.Fail.Store(true)
 	for _, c := range []struct {
 		q    string
@@ -388,4 +377,20 @@ func TestCopyReportsCloseError(t *testing.T) {
 		_, err := runtime.Copy(ctx, src, dst, runtime.CopyOptions{To: &to})
 		return 0, err
 	})
+}
+
+// putUsers puts users u0 … u(n-1) of users, each with the given number of
+// sessions, and returns the first one's row.
+func putUsers(t *testing.T, db *runtime.DB, users *runtime.Table, n, sessions int) runtime.Ref {
+	t.Helper()
+	var first runtime.Ref
+	for i := range n {
+		u := userWithSessions(fmt.Sprintf("u%d", i), sessions)
+		ref := must[runtime.Ref](t)(users.RowOf(u))
+		check(t, db.Put(context.Background(), ref, u))
+		if i == 0 {
+			first = ref
+		}
+	}
+	return first
 }

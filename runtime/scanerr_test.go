@@ -3,7 +3,6 @@ package runtime_test
 import (
 	"context"
 	"errors"
-	"fmt"
 	"iter"
 	"testing"
 
@@ -42,15 +41,7 @@ func TestScanYieldsOneError(t *testing.T) {
 	db := openDB(t, store)
 	users := table(t, db, "User")
 	typed := must[testpb.UserTable](t)(testpb.NewUserTable(db))
-	var first runtime.Ref
-	for i := range 3 {
-		u := userWithSessions(fmt.Sprintf("u%d", i), 2)
-		ref := must[runtime.Ref](t)(users.RowOf(u))
-		check(t, db.Put(ctx, ref, u))
-		if i == 0 {
-			first = ref
-		}
-	}
+	first := putUsers(t, db, users, 3, 2)
 	sessions := must[runtime.Ref](t)(first.FieldByName("sessions"))
 	q := must[*query.Query](t)(query.Compile(db.Catalog(), `User { registered }`))
 	store.Fail.Store(true)

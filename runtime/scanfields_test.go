@@ -229,21 +229,7 @@ func TestScanRowsIndependent(t *testing.T) {
 	for i := range rows {
 		check(t, scalars.Put(ctx, want(i)))
 	}
-	// The scan of a DB, and the typed table's, which takes the rows its
-	// row plan decodes by address (scanRowsOf, rowAt).
-	untyped := func(opts runtime.ScanOptions) iter.Seq2[*testpb.Scalars, error] {
-		return func(yield func(*testpb.Scalars, error) bool) {
-			for m, err := range db.Scan(ctx, tbl, runtime.KeyRange{}, opts) {
-				s, _ := m.(*testpb.Scalars)
-				if !yield(s, err) {
-					return
-				}
-			}
-		}
-	}
-	typed := func(opts runtime.ScanOptions) iter.Seq2[*testpb.Scalars, error] {
-		return scalars.Scan(ctx, nil, opts)
-	}
+	untyped, typed := scalarsScans(ctx, db, tbl, scalars)
 	for _, scan := range []func(runtime.ScanOptions) iter.Seq2[*testpb.Scalars, error]{untyped, typed} {
 		for _, fields := range [][]string{{"s", "i64"}, {"i64"}, nil, {"s", "opt"}} {
 			// project returns want(i) as the scan of fields returns it.
@@ -426,19 +412,7 @@ func TestScanStringsOwnTheirBytes(t *testing.T) {
 			S: strings.Repeat(fmt.Sprintf("%d;", i), 1+i%23), By: []byte(fmt.Sprintf("by%d", i)), Opt: proto.String(fmt.Sprint(i)),
 		}))
 	}
-	untyped := func(opts runtime.ScanOptions) iter.Seq2[*testpb.Scalars, error] {
-		return func(yield func(*testpb.Scalars, error) bool) {
-			for m, err := range db.Scan(ctx, tbl, runtime.KeyRange{}, opts) {
-				s, _ := m.(*testpb.Scalars)
-				if !yield(s, err) {
-					return
-				}
-			}
-		}
-	}
-	typed := func(opts runtime.ScanOptions) iter.Seq2[*testpb.Scalars, error] {
-		return scalars.Scan(ctx, nil, opts)
-	}
+	untyped, typed := scalarsScans(ctx, db, tbl, scalars)
 	type fields struct {
 		name, s, opt string
 		tag, by      []byte
@@ -519,3 +493,23 @@ func (it *lendingIter) SeekGE(k []byte) bool { return it.lend(it.Iterator.SeekGE
 func (it *lendingIter) SeekLT(k []byte) bool { return it.lend(it.Iterator.SeekLT(k)) }
 func (it *lendingIter) Key() []byte          { return it.buf[:it.k:it.k] }
 func (it *lendingIter) Value() []byte        { return it.buf[it.k:] }
+
+// scalarsScans returns the Scalars table's scan through the DB (its rows
+// as *testpb.Scalars) and through the typed table, which takes the rows
+// its row plan decodes by address (scanRowsOf, rowAt).
+func scalarsScans(ctx context.Context, db *runtime.DB, tbl *runtime.Table, scalars testpb.ScalarsTable) (untyped, typed func(runtime.ScanOptions) iter.Seq2[*testpb.Scalars, error]) {
+	untyped = func(opts runtime.ScanOptions) iter.Seq2[*testpb.Scalars, error] {
+		return func(yield func(*testpb.Scalars, error) bool) {
+			for m, err := range db.Scan(ctx, tbl, runtime.KeyRange{}, opts) {
+				s, _ := m.(*testpb.Scalars)
+				if !yield(s, err) {
+					return
+				}
+			}
+		}
+	}
+	typed = func(opts runtime.ScanOptions) iter.Seq2[*testpb.Scalars, error] {
+		return scalars.Scan(ctx, nil, opts)
+	}
+	return untyped, typed
+}
