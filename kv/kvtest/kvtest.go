@@ -82,6 +82,7 @@ func RunOptions(t *testing.T, open func(t *testing.T) kv.Store, o Options) {
 		{"UpdateReadsOwnWrites", testUpdateReadsOwnWrites},
 		{"UpdateError", testUpdateError},
 		{"UpdatePanic", testUpdatePanic},
+		{"ViewError", testViewError},
 		{"ViewSnapshot", testViewSnapshot},
 		{"LostUpdate", testLostUpdate},
 		{"UpdateVsApply", testUpdateVsApply},

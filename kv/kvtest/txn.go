@@ -3,6 +3,7 @@ package kvtest
 import (
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"runtime"
 	"sync"
 	"testing"
@@ -153,6 +154,55 @@ func testUpdatePanic(t *testing.T, s kv.Store) {
 		t.Fatalf("Update after a panic: %v", err)
 	}
 	m.set([]byte("after2"), nil)
+	checkAll(t, s, m, nil)
+}
+
+// testViewError checks View's error contract (kv.Store.View): fn's error
+// comes back unchanged, and a fn that returns nil makes View return nil,
+// with or without an iterator left open (positioned or exhausted), which
+// ending the view closes; the store stays usable after each.
+func testViewError(t *testing.T, s kv.Store) {
+	m := newModel()
+	fill(t, s, m, edgeKeys)
+	errStop := errors.New("kvtest: stop")
+	leave := []struct {
+		name string
+		fn   func(r kv.Reader) error
+	}{
+		{"nothing", func(kv.Reader) error { return nil }},
+		{"a positioned iterator", func(r kv.Reader) error {
+			it, err := r.NewIter(t.Context(), kv.IterOptions{})
+			if err != nil {
+				return err
+			}
+			if !it.First() {
+				return fmt.Errorf("First on a filled store: false (%v)", it.Error())
+			}
+			return nil
+		}},
+		{"an exhausted iterator", func(r kv.Reader) error {
+			it, err := r.NewIter(t.Context(), kv.IterOptions{Reverse: true})
+			if err != nil {
+				return err
+			}
+			for ok := it.First(); ok; ok = it.Next() {
+			}
+			return it.Error()
+		}},
+	}
+	for _, l := range leave {
+		if err := s.View(t.Context(), func(r kv.Reader) error {
+			if err := l.fn(r); err != nil {
+				t.Errorf("View leaving %s: %v", l.name, err)
+			}
+			return errStop
+		}); err != errStop {
+			t.Errorf("View leaving %s, fn failed = %v, want fn's error unchanged (%v)", l.name, err, errStop)
+		}
+		if err := s.View(t.Context(), l.fn); err != nil {
+			t.Errorf("View leaving %s, fn returned nil = %v, want nil", l.name, err)
+		}
+	}
 	checkAll(t, s, m, nil)
 }
 
