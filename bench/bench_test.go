@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -172,17 +173,23 @@ func BenchmarkWorkloads(b *testing.B) {
 	}
 }
 
-// growthEnv returns the map sizes of -bench.growth and the environment
-// holding a growth user of each size (loaded once per process).
-func growthEnv(b *testing.B) ([]int, *Env) {
+// growthSizes returns the map sizes of -bench.growth.
+func growthSizes(b *testing.B) []int {
 	var sizes []int
 	for _, f := range strings.Split(*benchGrowth, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(f))
-		if err != nil {
-			b.Fatalf("-bench.growth: %v", err)
+		if err != nil || n < 1 {
+			b.Fatalf("-bench.growth: %q is not a positive size", f)
 		}
 		sizes = append(sizes, n)
 	}
+	return sizes
+}
+
+// growthEnv returns the map sizes of -bench.growth and the environment
+// holding a growth user of each size (loaded once per process).
+func growthEnv(b *testing.B) ([]int, *Env) {
+	sizes := growthSizes(b)
 	return sizes, sharedEnv(b, "growth-"+*benchGrowth, func(e *Env) error { return e.LoadGrowth(context.Background(), sizes) })
 }
 
@@ -194,6 +201,32 @@ func BenchmarkGrowth(b *testing.B) {
 		b.Run(strconv.Itoa(n), func(b *testing.B) {
 			for _, c := range e.GrowthColumns() {
 				b.Run(c.Name, func(b *testing.B) { runOp(b, e, c, GrowthOp(c, n)) })
+			}
+		})
+	}
+}
+
+// BenchmarkGrowthWorkingSet is BenchmarkGrowth at a fixed working set
+// (wset.go): with W the largest size of -bench.growth, the point of size n
+// updates one entry of a random one of W/n maps of n entries, so that
+// every point writes among the same W keys:
+// BenchmarkGrowthWorkingSet/<n>/<column>. Its store is its own, not
+// BenchmarkGrowth's: the working set of every size (the growth user of
+// size W among them) loaded into protoql's store only, which is all its
+// columns use, and settled once.
+func BenchmarkGrowthWorkingSet(b *testing.B) {
+	sizes := growthSizes(b)
+	w := slices.Max(sizes)
+	e := sharedEnv(b, "wset-"+*benchGrowth, func(e *Env) error {
+		if err := e.LoadWorkingSet(w, sizes); err != nil {
+			return err
+		}
+		return e.Settle()
+	})
+	for _, n := range sizes {
+		b.Run(strconv.Itoa(n), func(b *testing.B) {
+			for _, c := range e.WorkingSetColumns() {
+				b.Run(c.Name, func(b *testing.B) { runOp(b, e, c, WorkingSetOp(c, w, n)) })
 			}
 		})
 	}

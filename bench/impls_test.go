@@ -246,7 +246,7 @@ func TestWorkloads(t *testing.T) {
 // plot.
 func TestRun(t *testing.T) {
 	dir := t.TempDir()
-	r, err := Run(context.Background(), Config{Dir: dir, Users: 200, Reps: 2, OpTime: 2 * time.Millisecond, GrowthSizes: []int{10, 100}, Conc: true, ConcRows: 32, Main: true, IndexRows: 100, CacheBytes: 8 << 20})
+	r, err := Run(context.Background(), Config{Dir: dir, Users: 200, Reps: 2, OpTime: 2 * time.Millisecond, GrowthSizes: []int{10, 100}, WorkingSet: true, Conc: true, ConcRows: 32, Main: true, IndexRows: 100, CacheBytes: 8 << 20})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -256,11 +256,16 @@ func TestRun(t *testing.T) {
 				t.Errorf("growth %d: no result for %s", n, c)
 			}
 		}
+		for _, c := range []string{"protoql", "protoql-put", "raw", "raw-merge"} {
+			if find(r.WorkingSet[n], fmt.Sprintf("wset-%d", n), c) == nil {
+				t.Errorf("growth at a fixed working set, %d: no result for %s", n, c)
+			}
+		}
 	}
 	var buf bytes.Buffer
 	r.WriteTables(&buf)
 	out := buf.String()
-	for _, want := range []string{"### Time per operation", "| `get` get a User whole (alt: the query User[$id]) |", "| get | protoql-alt |", "### Growth", "| 100 |", "protoql-put: update cost flat from 10 to 100 map entries", "### DESIGN.md §8 targets", "query compile", "### Hot entries", "| protoql-put |", "### Concurrency", "| `inline-hot` increment registered of one row, every goroutine | sqlite |", "scaling g=16", "### Indexes: 100 rows per table", "| update-3 | sqlite |", "| idx-get | protoql-alt |", "; read cache 8 MiB per store;"} {
+	for _, want := range []string{"### Time per operation", "| `get` get a User whole (alt: the query User[$id]) |", "| get | protoql-alt |", "### Growth", "| 100 |", "protoql-put: update cost flat from 10 to 100 map entries", "### DESIGN.md §8 targets", "query compile", "### Hot entries", "| protoql-put |", "### Growth at a fixed working set: update one entry of one of W/n maps of n sessions (W = 100 keys)", "| 10 | 10 |", "| 100 ÷ 10 |  |", "### Concurrency", "| `inline-hot` increment registered of one row, every goroutine | sqlite |", "scaling g=16", "### Indexes: 100 rows per table", "| update-3 | sqlite |", "| idx-get | protoql-alt |", "; read cache 8 MiB per store;"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("report lacks %q:\n%s", want, out)
 		}

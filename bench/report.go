@@ -30,6 +30,10 @@ type Config struct {
 	OpTime time.Duration
 	// GrowthSizes are the map sizes of the growth curve.
 	GrowthSizes []int
+	// WorkingSet runs the growth curve at a fixed working set (wset.go) on
+	// the growth sizes, with W the largest of them, in the growth store
+	// after the growth curve.
+	WorkingSet bool
 	// Sync runs every engine with synced commits (see the package doc).
 	Sync bool
 	// Conc runs the concurrency workloads (ConcWorkloads).
@@ -71,6 +75,11 @@ type Report struct {
 	Hot     []HotResult
 	Load    LoadStats
 	Elapsed time.Duration
+
+	// WorkingSet is the growth curve at a fixed working set of
+	// WorkingSetKeys keys, per map size (workloads wset-<n>).
+	WorkingSet     map[int][]Result
+	WorkingSetKeys int
 }
 
 // CompileQueries are the examples of DESIGN.md §5 on the social example's
@@ -101,7 +110,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	}
 	start := time.Now()
 	load := startLoadSampler()
-	r := &Report{Config: cfg, Growth: map[int][]Result{}, CPUs: goruntime.NumCPU()}
+	r := &Report{Config: cfg, Growth: map[int][]Result{}, WorkingSet: map[int][]Result{}, CPUs: goruntime.NumCPU()}
 	if cfg.Main {
 		if err := r.runMain(ctx); err != nil {
 			return nil, err
@@ -329,8 +338,48 @@ func (r *Report) runGrowth(ctx context.Context) error {
 		r.Growth[n] = res
 	}
 	if slices.Contains(cfg.GrowthSizes, 10) {
-		return r.runHot(ctx, env)
+		if err := r.runHot(ctx, env); err != nil {
+			return err
+		}
 	}
+	if cfg.WorkingSet {
+		return r.runWorkingSet(ctx, env)
+	}
+	return nil
+}
+
+// runWorkingSet runs the growth curve at a fixed working set of W keys, W
+// the largest growth size, on the growth store: its users are loaded after
+// the growth curve and the hot entries have run, so that those run on the
+// store they have always run on, and the point of size W updates the
+// growth curve's user, which is loaded already.
+func (r *Report) runWorkingSet(ctx context.Context, env *Env) error {
+	sizes := r.Config.GrowthSizes
+	w := slices.Max(sizes)
+	r.WorkingSetKeys = w
+	var load []int
+	for _, n := range sizes {
+		if n != w {
+			load = append(load, n)
+		}
+	}
+	t := time.Now()
+	r.logf("loading the working-set users (W = %d keys: W/n maps of n sessions for n in %v)", w, load)
+	if err := env.LoadWorkingSet(w, load); err != nil {
+		return err
+	}
+	r.logf("working-set users loaded in %v", time.Since(t).Round(time.Millisecond))
+	for _, n := range sizes {
+		if err := env.Settle(); err != nil {
+			return err
+		}
+		res, err := r.measureColumns(ctx, env, fmt.Sprintf("wset-%d", n), false, env.WorkingSetColumns(), func(c Column) Op { return WorkingSetOp(c, w, n) })
+		if err != nil {
+			return fmt.Errorf("bench: growth at a working set of %d keys, n = %d: %w", w, n, err)
+		}
+		r.WorkingSet[n] = res
+	}
+	r.logf("working-set curve in %v", time.Since(t).Round(time.Millisecond))
 	return nil
 }
 

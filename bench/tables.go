@@ -3,6 +3,7 @@ package bench
 import (
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 )
 
@@ -118,6 +119,7 @@ func (r *Report) WriteTables(w io.Writer) {
 		r.writeCompile(w)
 	}
 	r.WriteGrowth(w)
+	r.WriteWorkingSet(w)
 	r.WriteIndexes(w)
 	if c.Main {
 		r.writeTargets(w)
@@ -228,6 +230,36 @@ func (r *Report) WriteGrowth(w io.Writer) {
 	t = table{head: []string{"column", fmt.Sprintf("writes 1–%d", HotWindow), fmt.Sprintf("writes %d–%d", HotOps-HotWindow+1, HotOps), "growth"}}
 	for _, h := range r.Hot {
 		t.add(h.Column, fmtNs(h.First), fmtNs(h.Last), fmt.Sprintf("%.2f×", h.Last/h.First))
+	}
+	t.write(w)
+}
+
+// WriteWorkingSet prints the table of the growth curve at a fixed working
+// set, with the ratio of its largest size's time to its smallest's per
+// column.
+func (r *Report) WriteWorkingSet(w io.Writer) {
+	sizes := r.Config.GrowthSizes
+	if len(r.WorkingSet) == 0 || len(sizes) == 0 {
+		return
+	}
+	fmt.Fprintf(w, "### Growth at a fixed working set: update one entry of one of W/n maps of n sessions (W = %d keys)\n\n", r.WorkingSetKeys)
+	cols := []string{"protoql", "protoql-put", "raw", "raw-merge"}
+	t := table{head: []string{"n", "maps", "protoql setter", "protoql Put", "raw pebble", "raw Merge"}}
+	get := func(n int, col string) *Result { return find(r.WorkingSet[n], fmt.Sprintf("wset-%d", n), col) }
+	for _, n := range sizes {
+		row := []string{fmt.Sprint(n), fmt.Sprint(WorkingSetUsers(r.WorkingSetKeys, n))}
+		for _, c := range cols {
+			row = append(row, cell(get(n, c)))
+		}
+		t.add(row...)
+	}
+	if len(sizes) > 1 {
+		lo, hi := slices.Min(sizes), slices.Max(sizes)
+		row := []string{fmt.Sprintf("%d ÷ %d", hi, lo), ""}
+		for _, c := range cols {
+			row = append(row, ratio(get(hi, c), get(lo, c)))
+		}
+		t.add(row...)
 	}
 	t.write(w)
 }

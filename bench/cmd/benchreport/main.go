@@ -1,10 +1,10 @@
 // Command benchreport runs protoql's benchmarks (package bench) and prints
 // their tables in Markdown: the workloads on protoql, raw Pebble, blob per
 // record and SQLite, the throughput of protoql, raw Pebble and SQLite with
-// 1, 4 and 16 goroutines, the query compile times, the growth curve (also
-// drawn as a PNG), the Indexes section (lookups through a unique and a
-// non-unique index, writes to tables with 0, 1 and 3 indexes) and the
-// DESIGN.md §8 targets.
+// 1, 4 and 16 goroutines, the query compile times, the growth curve and
+// the growth curve at a fixed working set (both drawn in one PNG), the
+// Indexes section (lookups through a unique and a non-unique index, writes
+// to tables with 0, 1 and 3 indexes) and the DESIGN.md §8 targets.
 //
 //	go run ./cmd/benchreport -users 1000000 -reps 5 -plot growth.png
 package main
@@ -34,6 +34,7 @@ func main() {
 	flag.IntVar(&cfg.IndexRows, "index-rows", bench.DefaultIndexRows, "rows of each table of the Indexes section (0: skip the section)")
 	cacheMiB := flag.Int64("cache", 64, "MiB of read cache of every store (SQLite's page cache, the room for blocks in Pebble's block cache)")
 	sizes := flag.String("growth", "10,1000,100000,1000000", "map sizes of the growth curve (comma-separated; empty: none)")
+	flag.BoolVar(&cfg.WorkingSet, "wset", true, "run the growth curve at a fixed working set too, on the -growth sizes (W = the largest)")
 	plotPath := flag.String("plot", "growth.png", "where to write the growth curve PNG (empty: nowhere)")
 	flag.Parse()
 	if *cacheMiB <= 0 {
