@@ -3,6 +3,7 @@ package bench
 import (
 	"context"
 	"fmt"
+	"strconv"
 
 	"github.com/protoql/protoql/examples/social/socialpb"
 )
@@ -38,11 +39,13 @@ func (e *Env) WorkingSetColumns() []Column {
 // WorkingSetID is the id of user u (from 0) of the working set of w keys
 // whose maps have n entries: for n = w, the growth curve's user
 // GrowthID(w) (u is then 0), which the growth section has loaded already.
+// The other ids are as long as GrowthID's (12 bytes, while u has at most
+// 10 digits less n's), so that every point writes keys of the same length.
 func WorkingSetID(w, n, u int) string {
 	if n == w {
 		return GrowthID(n)
 	}
-	return padID(padID("wset", n, 8)+"-", u, 8)
+	return workingSetID('w', n, u)
 }
 
 // WorkingSetMergeID is the user the raw-merge column merges into in place
@@ -53,7 +56,22 @@ func WorkingSetMergeID(w, n, u int) string {
 	if n == w {
 		return GrowthMergeID(n)
 	}
-	return padID(padID("wmrg", n, 8)+"-", u, 8)
+	return workingSetID('m', n, u)
+}
+
+// maxWorkingSet bounds w (and so n): workingSetID writes n's digit count
+// as one digit.
+const maxWorkingSet = 999_999_999
+
+// workingSetID returns prefix, the number of n's digits (one digit), n,
+// and u zero-padded to 10 digits less n's: distinct for distinct (n, u),
+// 12 bytes long while u fits, and in the order of u among the users of
+// one size.
+func workingSetID(prefix byte, n, u int) string {
+	var buf [16]byte
+	d := strconv.AppendInt(buf[:0], int64(n), 10)
+	p := append([]byte{prefix, byte('0' + len(d))}, d...)
+	return padID(string(p), u, 10-len(d))
 }
 
 // WorkingSetUser is user u of the working set of w keys whose maps have n
@@ -78,9 +96,9 @@ func WorkingSetUsers(w, n int) int { return max(w/n, 1) }
 func (e *Env) LoadWorkingSet(w int, sizes []int) error {
 	pl := newPebbleLoader(e.kv.DB())
 	for _, n := range sizes {
-		if n < 1 || n > w {
+		if n < 1 || n > w || w > maxWorkingSet {
 			_ = pl.close()
-			return fmt.Errorf("bench: working set of %d keys: map size %d, want 1 to %d", w, n, w)
+			return fmt.Errorf("bench: working set of %d keys: map size %d, want 1 to %d (and at most %d keys)", w, n, w, maxWorkingSet)
 		}
 		for u := range WorkingSetUsers(w, n) {
 			if err := encodeUser(WorkingSetUser(w, n, u), pl.set); err != nil {

@@ -170,3 +170,34 @@ func TestWorkingSetOpSpreads(t *testing.T) {
 		})
 	}
 }
+
+// TestWorkingSetIDs checks the working-set ids at the default growth sizes:
+// as long as the growth curve's (so that every point writes keys of one
+// length), in the order of u within a size, and distinct across sizes and
+// from the merge users'.
+func TestWorkingSetIDs(t *testing.T) {
+	w := slices.Max(DefaultGrowthSizes)
+	seen := map[string]bool{}
+	for _, n := range DefaultGrowthSizes {
+		us := []int{0, 1, 9, 10, WorkingSetUsers(w, n) / 2, WorkingSetUsers(w, n) - 1}
+		slices.Sort(us)
+		prev := ""
+		for _, u := range slices.Compact(us) {
+			if u >= WorkingSetUsers(w, n) {
+				continue
+			}
+			id, mid := WorkingSetID(w, n, u), WorkingSetMergeID(w, n, u)
+			if len(id) != len(GrowthID(w)) || len(mid) != len(GrowthMergeID(w)) {
+				t.Errorf("size %d, user %d: ids %q and %q, want %d and %d bytes long", n, u, id, mid, len(GrowthID(w)), len(GrowthMergeID(w)))
+			}
+			if id <= prev {
+				t.Errorf("size %d: user %d's id %q sorts before %q", n, u, id, prev)
+			}
+			if seen[id] || seen[mid] || id == mid {
+				t.Errorf("size %d, user %d: id %q or %q taken", n, u, id, mid)
+			}
+			prev = id
+			seen[id], seen[mid] = true, true
+		}
+	}
+}
