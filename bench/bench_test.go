@@ -236,19 +236,37 @@ func BenchmarkGrowthWorkingSet(b *testing.B) {
 // BenchmarkGrowthPairs.
 const growthPairStretch = 2000
 
-// BenchmarkGrowthPairs measures protoql's entry setter against raw Pebble
-// doing the same key operations, in one process and interleaved, which
+// BenchmarkGrowthPairs measures protoql's entry setter against raw Pebble's
+// read-modify-write of the entry (the raw column; the setter's own write
+// was one until it merged: BenchmarkGrowthMergePairs pairs it with
+// raw-merge), in one process and interleaved, which
 // BenchmarkGrowth's columns (one after the other) are not: each iteration
 // runs a stretch of growthPairStretch updates of each, in alternating
 // order and on their own keys, and the benchmark reports the medians over
 // the iterations of each one's CPU time per update (the process's) and of
 // the pairs' differences (extra-cpu-ns/op), and Pebble's block-cache
-// lookups per update of each. The extra is protoql's own cost; on a
-// shared machine it is steadier than the ratio of two columns' wall times
+// lookups per update of each. The extra is protoql's cost over raw's
+// read-modify-write; on a shared machine it is steadier than the ratio of two columns' wall times
 // measured apart. BenchmarkGrowthPairs/<n>, -benchtime 100x for 100 pairs.
 func BenchmarkGrowthPairs(b *testing.B) {
 	sizes, e := growthEnv(b)
 	cols := []Column{{Name: "protoql", Impl: e.Protoql}, {Name: "raw", Impl: e.Raw}}
+	for _, n := range sizes {
+		b.Run(strconv.Itoa(n), func(b *testing.B) {
+			runPairs(b, e, [2]Op{GrowthOp(cols[0], n), GrowthOp(cols[1], n)}, pairNames)
+		})
+	}
+}
+
+// BenchmarkGrowthMergePairs is BenchmarkGrowthPairs with raw Pebble's
+// blind Merge of the setter's patch (the raw-merge column) instead of
+// raw's read-modify-write: the setter's own cost over Pebble's for the very
+// same write, per map size (issue 16). Its raw stretches merge into
+// GrowthMergeID(n)'s keys, as raw-merge does. BenchmarkGrowthMergePairs/<n>,
+// -benchtime 100x for 100 pairs; its metrics name raw-merge "raw".
+func BenchmarkGrowthMergePairs(b *testing.B) {
+	sizes, e := growthEnv(b)
+	cols := []Column{{Name: "protoql", Impl: e.Protoql}, {Name: "raw-merge", Impl: e.Raw, Variant: "merge"}}
 	for _, n := range sizes {
 		b.Run(strconv.Itoa(n), func(b *testing.B) {
 			runPairs(b, e, [2]Op{GrowthOp(cols[0], n), GrowthOp(cols[1], n)}, pairNames)
