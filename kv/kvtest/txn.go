@@ -176,7 +176,7 @@ func testViewError(t *testing.T, s kv.Store) {
 				return err
 			}
 			if !it.First() {
-				return fmt.Errorf("First on a filled store: false (%v)", it.Error())
+				return fmt.Errorf("first on a filled store: false (%v)", it.Error())
 			}
 			return nil
 		}},
