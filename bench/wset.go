@@ -122,8 +122,12 @@ func WorkingSetOp(c Column, w, n int) Op {
 	if c.Variant == "merge" {
 		idOf = WorkingSetMergeID
 	}
-	// The ids are built once, so that every point pays the same per
-	// operation (the growth curve's op builds its one id once).
+	// The ids are built once, as the growth curve's op builds its one id
+	// once, so that no point allocates one per operation. An operation
+	// still reads its user's id from a table of W/n ids (some 3 MiB of
+	// headers and bytes at n = 10, W = 10⁶: a likely cache miss), which
+	// the point of size W, with one id, does not: a cost of the harness
+	// that falls on the small sizes.
 	ids := make([]string, users)
 	for u := range ids {
 		ids[u] = idOf(w, n, u)
