@@ -201,3 +201,40 @@ func TestWorkingSetIDs(t *testing.T) {
 		}
 	}
 }
+
+// TestWorkingSetKeyDraw checks that the operations of a point of the
+// growth curve at a fixed working set spread over all of its
+// WorkingSetUsers(w, n) × n keys and none besides, none drawn more than
+// three times as often as the mean (TestWorkingSetOpSpreads reads its
+// expectations from workingSetKey itself, so a draw that always picked
+// one entry of each user would pass it and leave a working set of W/n
+// keys), and that the point of size w draws as GrowthOp does.
+func TestWorkingSetKeyDraw(t *testing.T) {
+	const w, perKey = testWorkingSet, 20
+	for _, n := range []int{1, 10, 300, w} {
+		users := WorkingSetUsers(w, n)
+		drawn := make([]int, users*n)
+		for i := range perKey * len(drawn) {
+			u, j := workingSetKey(w, n, i)
+			if u < 0 || u >= users || j < 0 || j >= n {
+				t.Fatalf("size %d, operation %d: user %d, entry %d, want a user below %d and an entry below %d", n, i, u, j, users, n)
+			}
+			if n == w && j != int(mix(i)%uint64(w)) {
+				t.Fatalf("size %d, operation %d: entry %d, want GrowthOp's %d", n, i, j, mix(i)%uint64(w))
+			}
+			drawn[u*n+j]++
+		}
+		bad := 0
+		for k, c := range drawn {
+			if c == 0 || c > 3*perKey {
+				if bad == 0 {
+					t.Errorf("size %d: user %d, entry %d drawn %d times in %d operations, want 1 to %d", n, k/n, k%n, c, perKey*len(drawn), 3*perKey)
+				}
+				bad++
+			}
+		}
+		if bad > 1 {
+			t.Errorf("size %d: %d of %d keys drawn out of that range", n, bad, len(drawn))
+		}
+	}
+}
