@@ -252,11 +252,13 @@ type Store interface {
 	// returns nil. fn may run more than once (see the package doc); its
 	// error is returned unchanged.
 	Update(ctx context.Context, fn func(Txn) error) error
-	// View runs fn on a consistent read-only snapshot. Its error is
+	// View runs fn on a consistent read-only snapshot. fn's error is
 	// returned unchanged, and a View whose fn returns nil returns nil:
 	// ending the snapshot closes the iterators fn left open without
-	// reporting their Close errors (close an iterator to see its error),
-	// as every engine of this module does. Only the errors of starting
+	// reporting their Close errors, as every engine of this module does
+	// (close an iterator to see its error; on kv/remotekv, the server's
+	// error in closing an iterator after the view's last read reaches
+	// only the server's log). Only the errors of starting
 	// the snapshot (a closed store, an ended context, an engine's failure
 	// to open it) are View's own.
 	View(ctx context.Context, fn func(Reader) error) error
