@@ -219,10 +219,12 @@
 //
 // # Telemetry
 //
-// Query, the DB-level writes, Update and View report OpenTelemetry spans
-// and metrics (rows returned, keys and bytes scanned, limit hits, write and
-// transaction durations, attempts, retries, conflicts; the list is in
-// observe.go) to the providers of [WithTracerProvider] and
+// Query, the DB-level writes and reads (Get, GetValue, Scan, ScanMap and
+// the typed handles' reads and index lookups on a DB), Update and View
+// report OpenTelemetry spans and metrics (rows returned, keys and bytes
+// scanned, limit hits, write, read and transaction durations, attempts,
+// retries, conflicts; the list is in observe.go; a read on a Tx is part
+// of its transaction's span) to the providers of [WithTracerProvider] and
 // [WithMeterProvider], or to otel's global providers, which record nothing
 // until a program installs an SDK (before or after Open); until then no
 // span is started and no metric recorded.

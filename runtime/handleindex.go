@@ -104,7 +104,7 @@ func (x TableIndex[V, M]) Get(ctx context.Context, v V) (M, error) {
 		row   M
 		found bool
 	}
-	err = indexRead(ctx, x.q, x.t.db, x.ix, prefix, KeyRange{Prefix: vals}, ScanOptions{Limit: 1}, base, func(key, wire []byte) (bool, error) {
+	err = indexRead(ctx, x.q, x.t.db, x.ix, prefix, KeyRange{Prefix: vals}, ScanOptions{Limit: 1}, base, readIndexGet, func(key, wire []byte) (bool, error) {
 		m := x.t.db.NewMessage(x.t.s.Desc)
 		ref := Ref{table: x.t, kind: RefRow, node: x.t.s.Root}
 		var dec decoder
@@ -235,7 +235,7 @@ func (x TableIndex[V, M]) scan(ctx context.Context, kr KeyRange, opts ScanOption
 		// still return an error (an iterator's Close), which then has no
 		// one to go to (as scanRowsOf's).
 		stopped := false
-		err := indexRead(ctx, x.q, x.t.db, x.ix, prefix, kr, opts, base, func(key, wire []byte) (bool, error) {
+		err := indexRead(ctx, x.q, x.t.db, x.ix, prefix, kr, opts, base, readIndexScan, func(key, wire []byte) (bool, error) {
 			m := x.t.db.NewMessage(x.t.s.Desc)
 			ref := Ref{table: x.t, kind: RefRow, node: x.t.s.Root}
 			if err := ref.decode(&dec, key, wire, m); err != nil {
@@ -319,7 +319,7 @@ func (x MapIndex[V, K, M]) Get(ctx context.Context, v V) (Entry[K, M], error) {
 		out   Entry[K, M]
 		found bool
 	}
-	err = indexRead(ctx, x.h.q, ref.table.db, x.ix, prefix, KeyRange{Prefix: vals}, ScanOptions{Limit: 1}, owner, func(key, wire []byte) (bool, error) {
+	err = indexRead(ctx, x.h.q, ref.table.db, x.ix, prefix, KeyRange{Prefix: vals}, ScanOptions{Limit: 1}, owner, readIndexGet, func(key, wire []byte) (bool, error) {
 		me, err := ref.decodeEntry(key, wire)
 		if err == nil {
 			got.out.Key, err = valueAs[K](me.Key, ref.field.MapKey)
@@ -405,7 +405,7 @@ func (x MapIndex[V, K, M]) scan(ctx context.Context, kr KeyRange, opts ScanOptio
 		owner := ref.key[:ref.parentLen]
 		prefix := x.ix.AppendPrefix(nil, owner)
 		stopped := false // as TableIndex.scan's
-		err := indexRead(ctx, x.h.q, ref.table.db, x.ix, prefix, kr, opts, owner, func(key, wire []byte) (bool, error) {
+		err := indexRead(ctx, x.h.q, ref.table.db, x.ix, prefix, kr, opts, owner, readIndexScan, func(key, wire []byte) (bool, error) {
 			me, err := ref.decodeEntry(key, wire)
 			var out Entry[K, M]
 			if err == nil {
@@ -431,21 +431,37 @@ func (x MapIndex[V, K, M]) scan(ctx context.Context, kr KeyRange, opts ScanOptio
 // calls emit with each one's key and wire bytes until it returns false
 // or opts.Limit objects were emitted. base is what the targets extend:
 // the namespace for a table index, the holding object's key for a map's.
-func indexRead(ctx context.Context, q Querier, db *DB, ix *schema.Index, prefix []byte, kr KeyRange, opts ScanOptions, base []byte, emit func(key, wire []byte) (bool, error)) error {
+// On a *DB it is one observed read of op (readIndexGet, readIndexScan),
+// of the objects emit took.
+func indexRead(ctx context.Context, q Querier, db *DB, ix *schema.Index, prefix []byte, kr KeyRange, opts ScanOptions, base []byte, op readOp, emit func(key, wire []byte) (bool, error)) error {
+	d, ok := q.(*DB)
+	if !ok {
+		_, err := readIndex(ctx, q, db, ix, prefix, kr, opts, base, emit)
+		return err
+	}
+	ctx, ob := d.obs.startRead(ctx, op)
+	n, err := readIndex(ctx, q, db, ix, prefix, kr, opts, base, emit)
+	d.obs.endRead(ctx, ob, op, nil, ix, n, err)
+	return err
+}
+
+// readIndex is indexRead, unobserved: it returns how many objects emit
+// took (returned no error for).
+func readIndex(ctx context.Context, q Querier, db *DB, ix *schema.Index, prefix []byte, kr KeyRange, opts ScanOptions, base []byte, emit func(key, wire []byte) (bool, error)) (int, error) {
 	if len(opts.Fields) > 0 {
-		return invalid("ScanOptions.Fields on a scan of index %s: project an index scan with a query", ix.Path())
+		return 0, invalid("ScanOptions.Fields on a scan of index %s: project an index scan with a query", ix.Path())
 	}
 	if opts.Reuse {
-		return invalid("ScanOptions.Reuse on a scan of index %s: it applies to row scans", ix.Path())
+		return 0, invalid("ScanOptions.Reuse on a scan of index %s: it applies to row scans", ix.Path())
 	}
 	lo, hi, err := indexBounds(ix, prefix, kr)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	if opts.After != "" {
 		var ok bool
 		if lo, hi, ok, err = db.indexAfter(ix, opts.After, lo, hi, opts.Reverse, prefix, len(base)); err != nil || !ok {
-			return err
+			return 0, err
 		}
 	}
 	// A unique index's entry is its values alone: all of them name at most
@@ -453,22 +469,26 @@ func indexRead(ctx context.Context, q Querier, db *DB, ix *schema.Index, prefix 
 	point := ix.Unique && opts.After == "" && len(kr.Prefix) == len(ix.Columns)
 	c := indexCallPool.Get().(*indexCall)
 	defer c.release()
-	*c = indexCall{ctx: ctx, db: db, ix: ix, lo: lo, hi: hi, base: base, opts: opts, point: point, emit: emit, readFn: c.readFn}
+	*c = indexCall{ctx: ctx, db: db, ix: ix, lo: lo, hi: hi, base: base, opts: opts, point: point, emit: emit,
+		readFn: c.readFn, emitFn: c.emitFn}
 	switch q := q.(type) {
 	case *Tx:
-		return c.read(q.r)
+		err = c.read(q.r)
 	case *DB:
-		return q.store.View(ctx, c.readFn)
+		err = q.store.View(ctx, c.readFn)
 	case nil:
-		return invalid("a zero typed handle has no DB")
+		err = invalid("a zero typed handle has no DB")
+	default:
+		err = invalid("index reads run on a *DB or a *Tx, not a %T", q)
 	}
-	return invalid("index reads run on a *DB or a *Tx, not a %T", q)
+	return c.emitted, err
 }
 
-// indexCall is indexRead's read of a snapshot (read) and its arguments.
-// It is pooled, with its method value made once per pooled call: the
-// function passed to a store's View escapes, so a closure was an
-// allocation per read; the store calls it only before View returns.
+// indexCall is indexRead's read of a snapshot (read) and its arguments,
+// with the count of the objects emit took. It is pooled, with its method
+// values made once per pooled call: the function passed to a store's View
+// escapes, so a closure was an allocation per read; the store calls it
+// only before View returns.
 type indexCall struct {
 	ctx          context.Context
 	db           *DB
@@ -477,18 +497,20 @@ type indexCall struct {
 	opts         ScanOptions
 	point        bool
 	emit         func(key, wire []byte) (bool, error)
-	readFn       func(kv.Reader) error // c.read
+	emitted      int
+	readFn       func(kv.Reader) error                // c.read
+	emitFn       func(key, wire []byte) (bool, error) // c.count
 }
 
 var indexCallPool = sync.Pool{New: func() any {
 	c := new(indexCall)
-	c.readFn = c.read
+	c.readFn, c.emitFn = c.read, c.count
 	return c
 }}
 
 // release empties c, dropping what it refers to, and pools it.
 func (c *indexCall) release() {
-	*c = indexCall{readFn: c.readFn}
+	*c = indexCall{readFn: c.readFn, emitFn: c.emitFn}
 	indexCallPool.Put(c)
 }
 
@@ -497,9 +519,18 @@ func (c *indexCall) read(r kv.Reader) (err error) {
 	defer e.release()
 	defer e.closeAparts(&err) // the objects' fields stored apart
 	if c.point {
-		return e.indexPoint(c.ix, c.lo, c.base, c.emit)
+		return e.indexPoint(c.ix, c.lo, c.base, c.emitFn)
 	}
-	return e.indexObjects(c.ix, c.lo, c.hi, c.base, c.opts, c.emit)
+	return e.indexObjects(c.ix, c.lo, c.hi, c.base, c.opts, c.emitFn)
+}
+
+// count is emit, counting the objects it took.
+func (c *indexCall) count(key, wire []byte) (bool, error) {
+	more, err := c.emit(key, wire)
+	if err == nil {
+		c.emitted++
+	}
+	return more, err
 }
 
 // indexBounds returns the bounds of the entries under prefix whose values

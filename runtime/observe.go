@@ -15,6 +15,7 @@ import (
 
 	"github.com/protoql/protoql/kv"
 	"github.com/protoql/protoql/query"
+	"github.com/protoql/protoql/schema"
 )
 
 // Telemetry: the DB reports spans and metrics through the OpenTelemetry
@@ -37,11 +38,16 @@ import (
 // limit ended it, protoql.limit), protoql.Put, protoql.Delete,
 // protoql.DeleteRange, protoql.DeleteRows, protoql.SetValue,
 // protoql.UpdateInline (attributes protoql.table, protoql.attempts),
-// protoql.Update and protoql.View (protoql.attempts). Failed calls carry
-// the error and an Error status.
+// protoql.Update and protoql.View (protoql.attempts), and the DB-level
+// reads (see readOp): protoql.Get and protoql.Scan (attributes
+// protoql.table, protoql.operation, protoql.rows and, for an index's,
+// protoql.index). Failed calls carry the error and an Error status; a
+// Get of something missing (ErrNotFound) is no failure: its span has
+// protoql.rows = 0 and no error, its duration protoql.outcome =
+// not_found. Reads on a Tx are part of its transaction's span.
 //
-// Metrics (attribute protoql.table on query and write metrics, and
-// protoql.outcome = ok, error, limit or conflict):
+// Metrics (attribute protoql.table on query, write and read metrics, and
+// protoql.outcome = ok, error, limit, conflict or, for reads, not_found):
 //
 //	protoql.query.duration     s          histogram   per Query call
 //	protoql.query.rows         {row}      histogram   root results returned
@@ -49,6 +55,8 @@ import (
 //	protoql.query.bytes        By         histogram   key and value bytes scanned
 //	protoql.query.limit_hits   {hit}      counter     Queries ended by a Limit (protoql.limit = rows, keys, bytes)
 //	protoql.write.duration     s          histogram   per DB-level write (protoql.operation = put, delete, ...)
+//	protoql.read.duration      s          histogram   per DB-level read (protoql.operation = get, scan, ...)
+//	protoql.read.rows          {row}      histogram   rows or entries returned per DB-level scan
 //	protoql.tx.duration        s          histogram   per Update or View (protoql.tx = update, view)
 //	protoql.tx.attempts        {attempt}  histogram   runs of the function per Update and UpdateInline
 //	protoql.tx.retries         {retry}    counter     runs after the first (conflicts the store retried)
@@ -85,6 +93,8 @@ type observer struct {
 	queryRows, queryKeys, queryBytes metric.Int64Histogram
 	limitHits                        metric.Int64Counter
 	writeDur                         metric.Float64Histogram
+	readDur                          metric.Float64Histogram
+	readRows                         metric.Int64Histogram
 	txDur                            metric.Float64Histogram
 	txAttempts                       metric.Int64Histogram
 	retries, conflicts               metric.Int64Counter
@@ -130,6 +140,8 @@ func newObserver(o *options) (*observer, error) {
 	i64(&ob.queryBytes, "protoql.query.bytes", "By", "Key and value bytes scanned by one query.")
 	cnt(&ob.limitHits, "protoql.query.limit_hits", "{hit}", "Queries ended by one of their limits.")
 	f64(&ob.writeDur, "protoql.write.duration", "s", "Duration of DB-level writes.")
+	f64(&ob.readDur, "protoql.read.duration", "s", "Duration of DB-level reads: Get, GetValue, scans and index reads.")
+	i64(&ob.readRows, "protoql.read.rows", "{row}", "Rows or map entries returned by one DB-level scan.")
 	f64(&ob.txDur, "protoql.tx.duration", "s", "Duration of Update and View transactions.")
 	i64(&ob.txAttempts, "protoql.tx.attempts", "{attempt}", "Runs of a transaction's function, the first included.")
 	cnt(&ob.retries, "protoql.tx.retries", "{retry}", "Runs of a transaction's function after a conflict.")
@@ -147,6 +159,8 @@ var (
 	keyOperation = attribute.Key("protoql.operation")
 	keyTx        = attribute.Key("protoql.tx")
 	keyAttempts  = attribute.Key("protoql.attempts")
+	keyRows      = attribute.Key("protoql.rows")
+	keyIndex     = attribute.Key("protoql.index")
 )
 
 // outcome classifies err for the protoql.outcome attribute.
@@ -358,6 +372,82 @@ func (o *observer) txEnd(ctx context.Context, kind string, attempts int, err err
 	}
 	if errors.Is(err, kv.ErrConflict) && o.conflicts.Enabled(ctx) {
 		o.conflicts.Add(ctx, 1, metric.WithAttributes(keyTx.String(kind)))
+	}
+}
+
+// readOp is a kind of DB-level read: a point read (Get, GetValue, a
+// unique index's Get) or a scan (of rows, of a map's entries, of an
+// index). It names the read's span and its protoql.operation.
+type readOp uint8
+
+const (
+	readGet       readOp = iota // DB.Get: a row, an object, a message map entry
+	readGetValue                // DB.GetValue: a breakout field, a scalar map entry
+	readIndexGet                // a unique index's Get
+	readScan                    // DB.Scan and the typed table scans
+	readScanMap                 // DB.ScanMap and the typed map scans
+	readIndexScan               // an index's Find and Scan
+)
+
+// String returns op's protoql.operation.
+func (op readOp) String() string {
+	return [...]string{"get", "get_value", "index_get", "scan", "scan_map", "index_scan"}[op]
+}
+
+// point reports whether op reads one thing (at most one row).
+func (op readOp) point() bool { return op <= readIndexGet }
+
+// span returns the name of op's span.
+func (op readOp) span() string {
+	if op.point() {
+		return "protoql.Get"
+	}
+	return "protoql.Scan"
+}
+
+// startRead begins a DB-level read of op (see start).
+func (o *observer) startRead(ctx context.Context, op readOp) (context.Context, call) {
+	return o.start(ctx, op.span(), o.readDur)
+}
+
+// endRead ends a DB-level read of op on table t or, when t is nil, on
+// index ix's table, that returned rows rows (a point read: 1 when it
+// found what it read) and err. A point read that found nothing — err
+// wrapping ErrNotFound, or no error and no row (an index Get, whose
+// caller makes the error) — is a miss, not a failure: its span carries
+// no error, and its outcome is not_found, as key-value clients report a
+// miss.
+func (o *observer) endRead(ctx context.Context, c call, op readOp, t *Table, ix *schema.Index, rows int, err error) {
+	if !c.spanned && c.start.IsZero() && (op.point() || !o.metered()) {
+		return // no span, not timed, no rows histogram: nothing to record
+	}
+	out := outcome(err)
+	switch {
+	case op.point() && (errors.Is(err, ErrNotFound) || (err == nil && rows == 0)):
+		out, rows, err = "not_found", 0, nil
+	case op.point() && err != nil:
+		rows = 0
+	}
+	table := ""
+	switch {
+	case t != nil:
+		table = string(t.s.Desc.FullName())
+	case ix != nil:
+		table = string(ix.Table.Desc.FullName())
+	}
+	if c.span.IsRecording() {
+		c.span.SetAttributes(keyTable.String(table), keyOperation.String(op.String()), keyRows.Int(rows))
+		if ix != nil {
+			c.span.SetAttributes(keyIndex.String(ix.Path()))
+		}
+	}
+	endSpan(c.span, err)
+	if d, ok := c.since(ctx, o.readDur); ok {
+		o.readDur.Record(ctx, d, metric.WithAttributes(
+			keyOperation.String(op.String()), keyTable.String(table), keyOutcome.String(out)))
+	}
+	if !op.point() && o.readRows.Enabled(ctx) {
+		o.readRows.Record(ctx, int64(rows), metric.WithAttributes(keyOperation.String(op.String()), keyTable.String(table)))
 	}
 }
 

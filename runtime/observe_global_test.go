@@ -43,7 +43,8 @@ func runInChild(t *testing.T) {
 // TestGlobalTracerInstalledLater opens a DB on otel's global providers
 // while nothing is installed (so it starts no spans, see TestWriteAllocs),
 // then installs an SDK with otel.SetTracerProvider and expects the DB's
-// later calls to reach it as spans, children of the caller's span. otel's
+// later calls (writes, a transaction, reads) to reach it as spans,
+// children of the caller's span. otel's
 // global provider cannot be uninstalled, so the test runs in a child
 // process and leaves this one's global state alone.
 func TestGlobalTracerInstalledLater(t *testing.T) {
@@ -55,6 +56,9 @@ func TestGlobalTracerInstalledLater(t *testing.T) {
 	db := openDB(t, memkv.New()) // no WithTracerProvider: otel's global one
 	users := must[testpb.UserTable](t)(testpb.NewUserTable(db))
 	check(t, users.Put(ctx, &testpb.User{UserId: "alice", Registered: 1}))
+	if _, err := users.Get(ctx, "alice"); err != nil {
+		t.Fatal(err)
+	}
 
 	spans := tracetest.NewSpanRecorder()
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(spans))
@@ -63,15 +67,18 @@ func TestGlobalTracerInstalledLater(t *testing.T) {
 	check(t, users.Row("alice").LastSeenUs().Set(ctx, 7))
 	check(t, users.Put(ctx, &testpb.User{UserId: "bob", Registered: 2}))
 	check(t, db.Update(ctx, func(tx *runtime.Tx) error { return nil }))
+	_, err := users.Get(ctx, "alice")
+	check(t, err)
+	check(t, scanned(users.Scan(ctx, nil, runtime.ScanOptions{}), 2))
 	parent.End()
 
-	want := map[string]bool{"protoql.SetValue": false, "protoql.Put": false, "protoql.Update": false}
+	want := map[string]bool{"protoql.SetValue": false, "protoql.Put": false, "protoql.Update": false, "protoql.Get": false, "protoql.Scan": false}
 	for _, s := range spans.Ended() {
 		if _, ok := want[s.Name()]; !ok {
 			continue
 		}
 		if want[s.Name()] {
-			t.Errorf("two %s spans; the Put before SetTracerProvider must have none", s.Name())
+			t.Errorf("two %s spans; the Put and Get before SetTracerProvider must have none", s.Name())
 		}
 		want[s.Name()] = true
 		if s.Parent().SpanID() != parent.SpanContext().SpanID() {

@@ -27,15 +27,24 @@ type telemetry struct {
 	store  *kvcount.Store
 	spans  *tracetest.SpanRecorder
 	reader *sdkmetric.ManualReader
+	tp     *sdktrace.TracerProvider
+	mp     *sdkmetric.MeterProvider
 }
 
-func newTelemetry(t *testing.T, store kv.Store) *telemetry {
+// newTelemetry opens a DB of the social schema (and whatever opts add)
+// on store.
+func newTelemetry(t *testing.T, store kv.Store, opts ...runtime.Option) *telemetry {
 	t.Helper()
 	tel := &telemetry{store: kvcount.New(store), spans: tracetest.NewSpanRecorder(), reader: sdkmetric.NewManualReader()}
-	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(tel.spans))
-	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(tel.reader))
-	tel.db = openDB(t, tel.store, runtime.WithTracerProvider(tp), runtime.WithMeterProvider(mp))
+	tel.tp = sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(tel.spans))
+	tel.mp = sdkmetric.NewMeterProvider(sdkmetric.WithReader(tel.reader))
+	tel.db = openDB(t, tel.store, append(tel.options(), opts...)...)
 	return tel
+}
+
+// options are the Open options of a DB reporting to tel's exporters.
+func (tel *telemetry) options() []runtime.Option {
+	return []runtime.Option{runtime.WithTracerProvider(tel.tp), runtime.WithMeterProvider(tel.mp)}
 }
 
 // span returns the attributes of the only ended span named name.
@@ -60,6 +69,16 @@ func (tel *telemetry) span(t *testing.T, name string) (sdktrace.ReadOnlySpan, ma
 // metric returns the metric named name.
 func (tel *telemetry) metric(t *testing.T, name string) metricdata.Metrics {
 	t.Helper()
+	m, ok := tel.metricIf(t, name)
+	if !ok {
+		t.Fatalf("no metric %s", name)
+	}
+	return m
+}
+
+// metricIf returns the metric named name, and whether there is one.
+func (tel *telemetry) metricIf(t *testing.T, name string) (metricdata.Metrics, bool) {
+	t.Helper()
 	var rm metricdata.ResourceMetrics
 	if err := tel.reader.Collect(context.Background(), &rm); err != nil {
 		t.Fatal(err)
@@ -67,12 +86,11 @@ func (tel *telemetry) metric(t *testing.T, name string) metricdata.Metrics {
 	for _, sm := range rm.ScopeMetrics {
 		for _, m := range sm.Metrics {
 			if m.Name == name {
-				return m
+				return m, true
 			}
 		}
 	}
-	t.Fatalf("no metric %s", name)
-	return metricdata.Metrics{}
+	return metricdata.Metrics{}, false
 }
 
 // histogram returns count and sum of the one data point of an int64

@@ -404,36 +404,55 @@ func scanRowsOf(ctx context.Context, rd kv.Reader, t *Table, r KeyRange, opts Sc
 }
 
 // scanEntries streams the entries of the map at ref within [Lower, Upper).
-func scanEntries(ctx context.Context, rd kv.Reader, ref Ref, r KeyRange, opts ScanOptions) iter.Seq2[MapEntry, error] {
+// With ob (a DB's, not a Tx's), each ranging is one observed read
+// (readScanMap).
+func scanEntries(ctx context.Context, rd kv.Reader, ref Ref, r KeyRange, opts ScanOptions, ob *observer) iter.Seq2[MapEntry, error] {
 	return func(yield func(MapEntry, error) bool) {
-		lo, hi, err := ref.mapBounds(r)
-		if err != nil {
-			yield(MapEntry{}, err)
+		if ob == nil {
+			scanEntriesTo(ctx, rd, ref, r, opts, yield)
 			return
 		}
-		if len(opts.Fields) > 0 {
-			yield(MapEntry{}, invalid("%s: ScanOptions.Fields applies to row scans, not to map scans", ref))
-			return
-		}
-		if opts.Reuse {
-			yield(MapEntry{}, invalid("%s: ScanOptions.Reuse applies to row scans, not to map scans", ref))
-			return
-		}
-		e := ref.table.db.reader(ctx, rd)
-		defer e.release()
-		stopped := false // as scanRowsOf's
-		err = e.scanWhole(lo, hi, opts, unitKind{parentLen: ref.parentLen}, ref.field.Child, nil, false, func(key, wire []byte) (bool, error) {
-			entry, err := ref.decodeEntry(key, wire)
-			if err != nil {
-				return false, err
-			}
-			stopped = !yield(entry, nil)
-			return !stopped, nil
-		})
-		if err != nil && !stopped {
-			yield(MapEntry{}, err)
-		}
+		ctx, c := ob.startRead(ctx, readScanMap)
+		n, err := scanEntriesTo(ctx, rd, ref, r, opts, yield)
+		ob.endRead(ctx, c, readScanMap, ref.table, nil, n, err)
 	}
+}
+
+// scanEntriesTo is scanEntries' scan: it yields the entries, then the
+// error if any (unless yield stopped it), and returns how many entries it
+// yielded and the error it met.
+func scanEntriesTo(ctx context.Context, rd kv.Reader, ref Ref, r KeyRange, opts ScanOptions, yield func(MapEntry, error) bool) (int, error) {
+	lo, hi, err := ref.mapBounds(r)
+	switch {
+	case err != nil:
+	case len(opts.Fields) > 0:
+		err = invalid("%s: ScanOptions.Fields applies to row scans, not to map scans", ref)
+	case opts.Reuse:
+		err = invalid("%s: ScanOptions.Reuse applies to row scans, not to map scans", ref)
+	}
+	if err != nil {
+		yield(MapEntry{}, err)
+		return 0, err
+	}
+	e := ref.table.db.reader(ctx, rd)
+	defer e.release()
+	var st struct { // one variable, which emit captures
+		stopped bool // as scanRowsOf's
+		n       int
+	}
+	err = e.scanWhole(lo, hi, opts, unitKind{parentLen: ref.parentLen}, ref.field.Child, nil, false, func(key, wire []byte) (bool, error) {
+		entry, err := ref.decodeEntry(key, wire)
+		if err != nil {
+			return false, err
+		}
+		st.n++
+		st.stopped = !yield(entry, nil)
+		return !st.stopped, nil
+	})
+	if err != nil && !st.stopped {
+		yield(MapEntry{}, err)
+	}
+	return st.n, err
 }
 
 // projCache holds a table's projections for ScanOptions.Fields, by the

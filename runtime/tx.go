@@ -95,7 +95,16 @@ func (db *DB) View(ctx context.Context, fn func(tx *Tx) error) error {
 // Get implements Querier on the latest committed state, read at one point
 // in time: the object's keys come from one iterator, and those of a row
 // with fields apart (several iterators) from one snapshot of the store.
+// It is a call of its own, with a protoql.Get span (observe.go).
 func (db *DB) Get(ctx context.Context, ref Ref, m proto.Message) error {
+	ctx, ob := db.obs.startRead(ctx, readGet)
+	err := db.get(ctx, ref, m)
+	db.obs.endRead(ctx, ob, readGet, ref.table, nil, 1, err)
+	return err
+}
+
+// get is Get, unobserved.
+func (db *DB) get(ctx context.Context, ref Ref, m proto.Message) error {
 	if ref.table == nil || len(ref.table.s.Apart) == 0 {
 		return get(ctx, db.store, ref, m)
 	}
@@ -213,9 +222,13 @@ func (db *DB) setValueIx(ctx context.Context, ref Ref, v protoreflect.Value, typ
 	})
 }
 
-// GetValue implements Querier.
+// GetValue implements Querier. It is a call of its own, with a
+// protoql.Get span (observe.go).
 func (db *DB) GetValue(ctx context.Context, ref Ref) (protoreflect.Value, error) {
-	return getValue(ctx, db.store, ref)
+	ctx, ob := db.obs.startRead(ctx, readGetValue)
+	v, err := getValue(ctx, db.store, ref)
+	db.obs.endRead(ctx, ob, readGetValue, ref.table, nil, 1, err)
+	return v, err
 }
 
 // SetValue implements Querier with one blind write.
@@ -371,47 +384,68 @@ func (c *inlineCall) runKey(val []byte, _ bool) ([]byte, bool, error) {
 // Scan implements Querier. The whole scan reads one snapshot of the store
 // (it may open several iterators: a row's fields apart, a reverse scan),
 // held until the sequence ends or the caller stops ranging, as DB.Query
-// holds its; use View for several reads on one snapshot.
+// holds its; use View for several reads on one snapshot. Each ranging is
+// a call of its own, with a protoql.Scan span (observe.go).
 func (db *DB) Scan(ctx context.Context, t *Table, r KeyRange, opts ScanOptions) iter.Seq2[proto.Message, error] {
-	return inView(ctx, db.store, func(rd kv.Reader) iter.Seq2[proto.Message, error] {
+	return inView(ctx, db, t, func(ctx context.Context, rd kv.Reader) iter.Seq2[proto.Message, error] {
 		return scanRows(ctx, rd, t, r, opts)
 	})
 }
 
 // scanRowsOf is Scan for the typed layer (rowScanner).
 func (db *DB) scanRowsOf(ctx context.Context, t *Table, r KeyRange, opts ScanOptions, typ reflect.Type) iter.Seq2[scanRow, error] {
-	return inView(ctx, db.store, func(rd kv.Reader) iter.Seq2[scanRow, error] {
+	return inView(ctx, db, t, func(ctx context.Context, rd kv.Reader) iter.Seq2[scanRow, error] {
 		return scanRowsOf(ctx, rd, t, r, opts, typ)
 	})
 }
 
 // ScanMap implements Querier. The scan reads one iterator (a map's entries
-// lie in one key range, apart or not), so it sees one point in time.
+// lie in one key range, apart or not), so it sees one point in time. Each
+// ranging is a call of its own, with a protoql.Scan span (observe.go).
 func (db *DB) ScanMap(ctx context.Context, ref Ref, r KeyRange, opts ScanOptions) iter.Seq2[MapEntry, error] {
-	return scanEntries(ctx, db.store, ref, r, opts)
+	return scanEntries(ctx, db.store, ref, r, opts, db.obs)
 }
 
-// inView streams the sequence that scan makes on a snapshot of store,
-// holding the snapshot while the caller ranges. An error of the store's
-// View ends the sequence, unless the caller has stopped or scan yielded
-// an error already: a sequence's first error is its last (see the package
-// doc), also for a caller that ranges on after it.
-func inView[V any](ctx context.Context, store kv.Store, scan func(kv.Reader) iter.Seq2[V, error]) iter.Seq2[V, error] {
+// inView streams the rows of t that scan makes on a snapshot of db's
+// store, holding the snapshot while the caller ranges. An error of the
+// store's View ends the sequence, unless the caller has stopped or scan
+// yielded an error already: a sequence's first error is its last (see
+// the package doc), also for a caller that ranges on after it. Each
+// ranging is one observed read (readScan), from the View's start to its
+// end: when the rows run out, the caller stops or the first error.
+func inView[V any](ctx context.Context, db *DB, t *Table, scan func(context.Context, kv.Reader) iter.Seq2[V, error]) iter.Seq2[V, error] {
 	return func(yield func(V, error) bool) {
-		done := false // the caller stopped, or has had its error
-		err := store.View(ctx, func(r kv.Reader) error {
-			for v, err := range scan(r) {
+		ctx, ob := db.obs.startRead(ctx, readScan)
+		// One variable, which the View's function captures: the caller
+		// stopped or has had its error (done), the rows it was given and
+		// the error scan yielded.
+		var st struct {
+			done bool
+			rows int
+			err  error
+		}
+		err := db.store.View(ctx, func(r kv.Reader) error {
+			for v, err := range scan(ctx, r) {
+				if err != nil {
+					st.err = err
+				} else {
+					st.rows++
+				}
 				if !yield(v, err) || err != nil {
-					done = true
+					st.done = true
 					return nil
 				}
 			}
 			return nil
 		})
-		if err != nil && !done {
+		if err != nil && !st.done {
 			var zero V
 			yield(zero, err)
 		}
+		if st.err == nil {
+			st.err = err
+		}
+		db.obs.endRead(ctx, ob, readScan, t, nil, st.rows, st.err)
 	}
 }
 
@@ -532,5 +566,5 @@ func (tx *Tx) scanRowsOf(ctx context.Context, t *Table, r KeyRange, opts ScanOpt
 
 // ScanMap implements Querier.
 func (tx *Tx) ScanMap(ctx context.Context, ref Ref, r KeyRange, opts ScanOptions) iter.Seq2[MapEntry, error] {
-	return scanEntries(ctx, tx.r, ref, r, opts)
+	return scanEntries(ctx, tx.r, ref, r, opts, nil)
 }
