@@ -56,7 +56,7 @@ func BenchmarkGrowthReport(b *testing.B) {
 						pprof.SetGoroutineLabels(lctx)
 						*count++
 						return op(ctx, i)
-					}, written, e.blockMisses})
+					}, written, e.blockMisses, e.quiesce})
 				}
 				for _, c := range e.GrowthColumns() {
 					add(c.Name, GrowthOp(c, n), func() uint64 { return e.written(c.Impl) })

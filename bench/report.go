@@ -181,7 +181,7 @@ func (r *Report) measureColumns(ctx context.Context, env *Env, key string, scan 
 	var ops []namedOp
 	for _, c := range cols {
 		if op := opOf(c); op != nil {
-			ops = append(ops, namedOp{c.Name, op, func() uint64 { return env.written(c.Impl) }, env.blockMisses})
+			ops = append(ops, namedOp{c.Name, op, func() uint64 { return env.written(c.Impl) }, env.blockMisses, env.quiesce})
 		}
 	}
 	return r.measureOps(ctx, key, scan, ops)
@@ -189,12 +189,15 @@ func (r *Report) measureColumns(ctx context.Context, env *Env, key string, scan 
 
 // namedOp is one column's operation of a workload, with its engine's
 // bytes written so far and, where it has them, Pebble's block cache
-// misses so far (nil: not counted).
+// misses so far (nil: not counted), and quiesce (nil: none), which
+// measureOps calls after each stretch of the column's operations, untimed,
+// to wait for the background work the stretch left (Env.quiesce).
 type namedOp struct {
 	name    string
 	op      Op
 	written func() uint64
 	misses  func() int64
+	quiesce func()
 }
 
 // measureOps is measureColumns on the columns' operations.
@@ -217,6 +220,7 @@ func (r *Report) measureOps(ctx context.Context, key string, scan bool, ops []na
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", c.name, err)
 		}
+		quiesce(c)
 		run = append(run, col{c, op, n})
 	}
 	out := make([]Result, len(run))
@@ -234,6 +238,7 @@ func (r *Report) measureOps(ctx context.Context, key string, scan bool, ops []na
 			if err != nil {
 				return nil, fmt.Errorf("%s: %w", rc.c.name, err)
 			}
+			quiesce(rc.c)
 			out[k].Samples = append(out[k].Samples, s)
 		}
 	}
@@ -244,6 +249,13 @@ func (r *Report) measureOps(ctx context.Context, key string, scan bool, ops []na
 		r.logf("%-12s %-16s %12.0f ns/op %12.0f cpu-ns/op %10.0f gc-ns/op %8.1f allocs/op %10.0f written B/op", key, rc.c.name, m.NsPerOp, m.CPUNsPerOp, m.GCNsPerOp, m.AllocsPerOp, m.WrittenPerOp)
 	}
 	return out, nil
+}
+
+// quiesce runs c's quiesce, if it has one.
+func quiesce(c namedOp) {
+	if c.quiesce != nil {
+		c.quiesce()
+	}
 }
 
 // misses returns c's block cache misses so far (0 when not counted).
