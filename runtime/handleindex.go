@@ -60,7 +60,7 @@ func checkValsFunc(ix *schema.Index, given bool) error {
 
 // In returns the index bound to q (see TypedTable.In). It does no I/O.
 func (x TableIndex[V, M]) In(q Querier) TableIndex[V, M] {
-	x.q = q
+	x.q = bound(x.t, q)
 	return x
 }
 
@@ -478,6 +478,8 @@ func readIndex(ctx context.Context, q Querier, db *DB, ix *schema.Index, prefix 
 		err = q.store.View(ctx, c.readFn)
 	case nil:
 		err = invalid("a zero typed handle has no DB")
+	case otherDB:
+		err = q.err
 	default:
 		err = invalid("index reads run on a *DB or a *Tx, not a %T", q)
 	}

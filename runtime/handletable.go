@@ -58,9 +58,11 @@ func NewTypedTable[K any, M proto.Message](db *DB, name string, key func(K) []pr
 // In returns the table bound to q: pass the *Tx of DB.Update or DB.View to
 // run every call, and every handle made from the result, inside that
 // transaction (valid only while it runs), or a *DB to run outside one. It
-// does no I/O.
+// does no I/O. Bound to a DB or transaction over another store than the
+// table's DB, every call fails with ErrInvalid (the table's keys are its
+// DB's); DBs over one store (namespaces) may share a transaction.
 func (x TypedTable[K, M]) In(q Querier) TypedTable[K, M] {
-	x.q = q
+	x.q = bound(x.t, q)
 	return x
 }
 
