@@ -60,7 +60,9 @@ func NewTypedTable[K any, M proto.Message](db *DB, name string, key func(K) []pr
 // transaction (valid only while it runs), or a *DB to run outside one. It
 // does no I/O. Bound to a DB or transaction over another store than the
 // table's DB, every call fails with ErrInvalid (the table's keys are its
-// DB's); DBs over one store (namespaces) may share a transaction.
+// DB's). DBs over one store (namespaces) may share a transaction: bound to
+// another namespace's DB or transaction, the table's calls, its queries
+// included, run on its own namespace (in that transaction).
 func (x TypedTable[K, M]) In(q Querier) TypedTable[K, M] {
 	x.q = bound(x.t, q)
 	return x

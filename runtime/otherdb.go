@@ -12,12 +12,14 @@ import (
 	"github.com/protoql/protoql/query"
 )
 
-// bound returns q for the handles of t to run on: q itself, or, when q is
-// a *DB or *Tx over another store than t's DB, a Querier that fails every
-// call. t's keys are its own DB's (namespace, table id), and such a call
-// would read and write the other store's keys silently. DBs over one store
-// (namespaces of one database) may share a transaction: their tables' keys
-// lie in that store.
+// bound returns q for the handles of t to run on: q itself; when q is a
+// *DB or *Tx over another store than t's DB, a Querier that fails every
+// call, as t's keys are its own DB's (namespace, table id) and such a call
+// would read and write the other store's keys silently; and when q is
+// another DB over t's store (another namespace of one database), t's own
+// DB, or q's transaction on t's DB: those DBs may share a transaction, as
+// their tables' keys lie in that store, but a query runs on the namespace
+// and tables of the DB it is given (exec), and t's are its own DB's.
 func bound(t *Table, q Querier) Querier {
 	if t == nil || t.db == nil {
 		return q
@@ -29,10 +31,16 @@ func bound(t *Table, q Querier) Querier {
 	case *Tx:
 		d = q.db
 	}
-	if d == nil || d == t.db || sameStore(d.store, t.db.store) {
+	switch {
+	case d == nil || d == t.db:
 		return q
+	case !sameStore(d.store, t.db.store):
+		return otherDB{invalid("table %s belongs to a DB over another store than the %T it was bound to (In)", t.s.Desc.FullName(), q)}
 	}
-	return otherDB{invalid("table %s belongs to a DB over another store than the %T it was bound to (In)", t.s.Desc.FullName(), q)}
+	if tx, ok := q.(*Tx); ok {
+		return &Tx{db: t.db, r: tx.r, txn: tx.txn}
+	}
+	return t.db
 }
 
 // sameStore reports whether a and b are the same store, without comparing

@@ -88,3 +88,42 @@ func TestInOtherStore(t *testing.T) {
 		t.Errorf("namespace c's row written in b's transaction: %v, want %v", got, acc)
 	}
 }
+
+// TestInOtherNamespaceQuery: a table bound with In to a DB, or to a
+// transaction, of another namespace over its store runs its queries on
+// its own namespace, as its Get does, not on the other's rows.
+func TestInOtherNamespaceQuery(t *testing.T) {
+	ctx := context.Background()
+	store := memkv.New()
+	b := querytest.OpenIndexed(t, store)
+	c := querytest.OpenIndexed(t, store, runtime.WithNamespace("c"))
+	accB := must[testpb.AccountTable](t)(testpb.NewAccountTable(b))
+	accC := must[testpb.AccountTable](t)(testpb.NewAccountTable(c))
+	k := testpb.AccountKey{Org: "o", AccountId: 1}
+	check(t, accB.Put(ctx, &testpb.Account{Org: "o", AccountId: 1, Email: proto.String("b@x")}))
+	check(t, accC.Put(ctx, &testpb.Account{Org: "o", AccountId: 1, Email: proto.String("c@x")}))
+	q, err := accC.Compile(`Account { email }`)
+	check(t, err)
+	read := func(what string, in testpb.AccountTable) {
+		t.Helper()
+		a, err := in.Get(ctx, k)
+		check(t, err)
+		var got []string
+		for r, err := range in.Query(ctx, q, nil) {
+			check(t, err)
+			got = append(got, r.Msg.GetEmail())
+		}
+		if a.GetEmail() != "c@x" || len(got) != 1 || got[0] != "c@x" {
+			t.Errorf("%s: Get %q, Query %q, want namespace c's row c@x for both", what, a.GetEmail(), got)
+		}
+	}
+	read("c's table bound to b", accC.In(b))
+	check(t, b.View(ctx, func(tx *runtime.Tx) error {
+		read("c's table bound to b's View", accC.In(tx))
+		return nil
+	}))
+	check(t, b.Update(ctx, func(tx *runtime.Tx) error {
+		read("c's table bound to b's Update", accC.In(tx))
+		return nil
+	}))
+}
