@@ -8,8 +8,9 @@ import (
 )
 
 // TestQuiesceWaitsForBackgroundWork: quiesce waits for a store whose
-// flushes or compactions moved since Settle or the last quiesce, until
-// nothing is in progress, and does not wait when nothing moved.
+// flushes or compactions moved since Settle or the last quiesce, or that
+// has one running, until nothing is in progress, and does not wait when
+// nothing moved.
 func TestQuiesceWaitsForBackgroundWork(t *testing.T) {
 	e := openTestEnv(t)
 	if err := e.Settle(); err != nil {
@@ -38,6 +39,21 @@ func TestQuiesceWaitsForBackgroundWork(t *testing.T) {
 	e.quiesce()
 	if e.waits != 1 {
 		t.Fatalf("a second quiesce with no writes between waited: %d stores in all, want 1", e.waits)
+	}
+	// A flush that has ended, and the compactions it started with it:
+	// nothing is in progress, and only the moved count says the store is
+	// to be waited for (a quiesce that looked at the work in progress
+	// alone would miss the compactions such a flush is about to start).
+	if err := db.Set([]byte("quiesce"), make([]byte, 1<<10), nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	waitCompactions(e.blobKV)
+	e.quiesce()
+	if e.waits != 2 {
+		t.Fatalf("quiesce after the blob store's ended flush waited for %d stores in all, want 2", e.waits)
 	}
 }
 
