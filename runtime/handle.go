@@ -37,8 +37,11 @@ func (h Handle) failed() error {
 	return nil
 }
 
-// HandleOf returns the Handle of ref on q. It does no I/O.
-func HandleOf(q Querier, ref Ref) Handle { return Handle{q: q, ref: ref} }
+// HandleOf returns the Handle of ref on q. It does no I/O. On a DB or
+// transaction over another store than the DB of ref's table, every call
+// fails with ErrInvalid, and on another namespace's over that store the
+// calls run on ref's own DB, as a table bound with TypedTable.In does.
+func HandleOf(q Querier, ref Ref) Handle { return Handle{q: bound(ref.table, q), ref: ref} }
 
 // Ref returns the address of h, or the error met while addressing it.
 func (h Handle) Ref() (Ref, error) { return h.ref, h.err }

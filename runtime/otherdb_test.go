@@ -65,6 +65,10 @@ func TestInOtherStore(t *testing.T) {
 		wantInvalid("ByEmail().Get", err)
 		_, err = accA.ByEmail().In(tx).Get(ctx, "x@example.com")
 		wantInvalid("ByEmail().In(tx).Get", err)
+		ref, err := accA.Row(k).Ref()
+		check(t, err)
+		_, err = runtime.Object[*testpb.Account]{Handle: runtime.HandleOf(tx, ref)}.Get(ctx)
+		wantInvalid("HandleOf(tx, ref).Get", err)
 		return nil
 	})
 	check(t, err)
