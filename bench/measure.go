@@ -97,6 +97,37 @@ func measure(ctx context.Context, op Op, n, base int, written func() uint64, rss
 	return s, nil
 }
 
+// DefaultRounds is Config.Rounds' default: 10 stretches per repetition
+// (20 ms each at the default OpTime).
+const DefaultRounds = 10
+
+// combine returns the sample of the operations of parts together: their
+// per-operation figures weighted by their operations, and the largest
+// peak and base resident sets.
+func combine(parts []Sample) Sample {
+	if len(parts) == 1 {
+		return parts[0]
+	}
+	var s Sample
+	for _, p := range parts {
+		s.Ops += p.Ops
+	}
+	f := float64(s.Ops)
+	for _, p := range parts {
+		w := float64(p.Ops) / f
+		s.NsPerOp += w * p.NsPerOp
+		s.AllocsPerOp += w * p.AllocsPerOp
+		s.AllocBPerOp += w * p.AllocBPerOp
+		s.WrittenPerOp += w * p.WrittenPerOp
+		s.BlockMisses += w * p.BlockMisses
+		s.CPUNsPerOp += w * p.CPUNsPerOp
+		s.GCNsPerOp += w * p.GCNsPerOp
+		s.PeakRSS = max(s.PeakRSS, p.PeakRSS)
+		s.BaseRSS = max(s.BaseRSS, p.BaseRSS)
+	}
+	return s
+}
+
 // gcCPUTime returns the CPU seconds the Go GC has used so far (an
 // estimate of the runtime's: runtime/metrics' /cpu/classes/gc/total).
 func gcCPUTime() float64 {

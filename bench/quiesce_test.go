@@ -58,9 +58,10 @@ func TestQuiesceWaitsForBackgroundWork(t *testing.T) {
 }
 
 // TestMeasureOpsQuiesces: measureOps calls each column's quiesce once
-// after its calibration and once after each of its repetitions.
+// after its calibration and once after each stretch of its repetitions
+// (a round's).
 func TestMeasureOpsQuiesces(t *testing.T) {
-	r := &Report{Config: Config{Reps: 3, OpTime: time.Millisecond, Log: io.Discard}}
+	r := &Report{Config: Config{Reps: 3, Rounds: 2, OpTime: time.Millisecond, Log: io.Discard}}
 	calls := map[string]int{}
 	var ops []namedOp
 	for _, name := range []string{"a", "b"} {
@@ -75,8 +76,8 @@ func TestMeasureOpsQuiesces(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, name := range []string{"a", "b"} {
-		if calls[name] != 4 {
-			t.Errorf("column %s quiesced %d times, want 4 (after calibrating, then after each of 3 repetitions)", name, calls[name])
+		if calls[name] != 7 {
+			t.Errorf("column %s quiesced %d times, want 7 (after calibrating, then after each of 3 repetitions' 2 stretches)", name, calls[name])
 		}
 	}
 }

@@ -28,6 +28,14 @@ type Config struct {
 	// OpTime is the duration of one repetition of a workload other than a
 	// scan (a scan repetition is one full scan).
 	OpTime time.Duration
+	// Rounds is the number of stretches a repetition of a workload other
+	// than a scan is split into: the columns take turns, each running
+	// one stretch of its repetition's operations per round, so that a
+	// change in the machine's load or state during a repetition (another
+	// process, the page cache, the Go heap) reaches every column alike
+	// instead of the one or two whose turn it was. 0 means
+	// DefaultRounds; 1 runs each column's repetition in one stretch.
+	Rounds int
 	// GrowthSizes are the map sizes of the growth curve.
 	GrowthSizes []int
 	// WorkingSet runs the growth curve at a fixed working set (wset.go) on
@@ -99,6 +107,9 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	}
 	if cfg.Reps < 1 {
 		cfg.Reps = 1
+	}
+	if cfg.Rounds < 1 {
+		cfg.Rounds = DefaultRounds
 	}
 	if cfg.Dir == "" {
 		dir, err := os.MkdirTemp("", "protoql-bench-")
@@ -224,22 +235,42 @@ func (r *Report) measureOps(ctx context.Context, key string, scan bool, ops []na
 		run = append(run, col{c, op, n})
 	}
 	out := make([]Result, len(run))
+	rounds := r.Config.Rounds
+	switch {
+	case scan:
+		rounds = 1 // one operation
+	case rounds < 1:
+		rounds = DefaultRounds
+	}
 	for rep := range r.Config.Reps {
-		// Each repetition starts with the next column, and each column
-		// draws its own stretch of the operation sequence: the columns
-		// share one store, so a column running right after another on the
-		// same keys would find them in the block cache.
-		for j := range run {
-			k := (j + rep) % len(run)
-			rc := run[k]
-			m0 := misses(rc.c)
-			s, err := measure(ctx, rc.op, rc.n, rep*100_000_000+(k+1)*10_000_000, rc.c.written, scan)
-			s.BlockMisses = float64(misses(rc.c)-m0) / float64(rc.n)
-			if err != nil {
-				return nil, fmt.Errorf("%s: %w", rc.c.name, err)
+		// Each column draws its own stretch of the operation sequence:
+		// the columns share one store, so a column running right after
+		// another on the same keys would find them in the block cache.
+		// Its repetition runs in rounds (Config.Rounds) of one stretch of
+		// every column, and each repetition starts with the next column.
+		parts := make([][]Sample, len(run))
+		done := make([]int, len(run))
+		for round := range rounds {
+			for j := range run {
+				k := (j + rep) % len(run)
+				rc := run[k]
+				n := (rc.n*(round+1))/rounds - done[k]
+				if n == 0 {
+					continue
+				}
+				m0 := misses(rc.c)
+				s, err := measure(ctx, rc.op, n, rep*100_000_000+(k+1)*10_000_000+done[k], rc.c.written, scan)
+				if err != nil {
+					return nil, fmt.Errorf("%s: %w", rc.c.name, err)
+				}
+				s.BlockMisses = float64(misses(rc.c)-m0) / float64(n)
+				done[k] += n
+				quiesce(rc.c)
+				parts[k] = append(parts[k], s)
 			}
-			quiesce(rc.c)
-			out[k].Samples = append(out[k].Samples, s)
+		}
+		for k := range run {
+			out[k].Samples = append(out[k].Samples, combine(parts[k]))
 		}
 	}
 	for k, rc := range run {

@@ -104,12 +104,16 @@ func (r *Report) WriteTables(w io.Writer) {
 			durability += fmt.Sprintf("; read cache %d bytes per store", cb)
 		}
 	}
+	reps := fmt.Sprintf("median of %d repetitions", c.Reps)
+	if c.Rounds > 1 {
+		reps += fmt.Sprintf(" (each in %d rounds of the columns' turns, scans in one)", c.Rounds)
+	}
 	if !c.Main {
-		fmt.Fprintf(w, "Main workloads not run; median of %d repetitions; %s; load %.2f → %.2f (max %.2f, mean %.2f); total %v.\n\n",
-			c.Reps, durability, r.Load.Start, r.Load.End, r.Load.Max, r.Load.Mean, r.Elapsed.Round(100_000_000))
+		fmt.Fprintf(w, "Main workloads not run; %s; %s; load %.2f → %.2f (max %.2f, mean %.2f); total %v.\n\n",
+			reps, durability, r.Load.Start, r.Load.End, r.Load.Max, r.Load.Mean, r.Elapsed.Round(100_000_000))
 	} else {
-		fmt.Fprintf(w, "%d users × %d sessions; median of %d repetitions; %s; load %.2f → %.2f (max %.2f, mean %.2f); total %v (loading %v).\n\n",
-			c.Users, SessionsPerUser, c.Reps, durability, r.Load.Start, r.Load.End, r.Load.Max, r.Load.Mean, r.Elapsed.Round(100_000_000), r.LoadDur.Round(100_000_000))
+		fmt.Fprintf(w, "%d users × %d sessions; %s; %s; load %.2f → %.2f (max %.2f, mean %.2f); total %v (loading %v).\n\n",
+			c.Users, SessionsPerUser, reps, durability, r.Load.Start, r.Load.End, r.Load.Max, r.Load.Mean, r.Elapsed.Round(100_000_000), r.LoadDur.Round(100_000_000))
 	}
 	if c.Main {
 		r.writeSummary(w)
