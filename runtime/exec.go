@@ -28,12 +28,23 @@ import (
 func (db *DB) query(ctx context.Context, r kv.Reader, q *query.Query, vars map[string]any, opts []QueryOption) iter.Seq2[Result, error] {
 	return func(yield func(Result, error) bool) {
 		ctx, ob := db.obs.start(ctx, "protoql.Query", db.obs.queryDur)
+		// If the caller's loop body panics, the deferred call ends the span
+		// (with the execution so far, ex, which it leaves to the collector).
+		var ex *exec
+		ended := false
+		defer func() {
+			if !ended {
+				db.obs.endQuery(ctx, ob, q, ex, errUnwound)
+			}
+		}()
 		e, err := db.newExec(ctx, q, vars, opts)
 		if err != nil {
+			ended = true
 			db.obs.endQuery(ctx, ob, q, nil, err)
 			yield(Result{}, err)
 			return
 		}
+		ex = e
 		if r != nil {
 			e.r = r
 			err = e.run(yield)
@@ -48,6 +59,7 @@ func (db *DB) query(ctx context.Context, r kv.Reader, q *query.Query, vars map[s
 				return e.run(yield)
 			})
 		}
+		ended = true
 		db.obs.endQuery(ctx, ob, q, e, err)
 		e.release()
 		if err != nil && !errors.Is(err, errStopped) {

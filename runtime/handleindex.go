@@ -440,8 +440,9 @@ func indexRead(ctx context.Context, q Querier, db *DB, ix *schema.Index, prefix 
 		return err
 	}
 	ctx, ob := d.obs.startRead(ctx, op)
-	n, err := readIndex(ctx, q, db, ix, prefix, kr, opts, base, emit)
-	d.obs.endRead(ctx, ob, op, nil, ix, n, err)
+	n, err := 0, errUnwound // what the deferred end sees if emit (the caller's loop body) panics
+	defer func() { d.obs.endRead(ctx, ob, op, nil, ix, n, err) }()
+	n, err = readIndex(ctx, q, db, ix, prefix, kr, opts, base, emit)
 	return err
 }
 

@@ -177,6 +177,13 @@ func outcome(err error) string {
 	}
 }
 
+// errUnwound is the error a call's span and metrics record when the call
+// was unwound by a panic or runtime.Goexit before it ended: in the
+// function of an Update or View, or in the caller's loop body over a
+// query's or a scan's sequence (a test's t.Fatal is a Goexit). The span
+// is ended all the same, and the panic goes on.
+var errUnwound = errors.New("runtime: the call was unwound by a panic or runtime.Goexit before it ended")
+
 // endSpan records err on span and ends it.
 func endSpan(span trace.Span, err error) {
 	if err != nil && span.IsRecording() {

@@ -413,8 +413,9 @@ func scanEntries(ctx context.Context, rd kv.Reader, ref Ref, r KeyRange, opts Sc
 			return
 		}
 		ctx, c := ob.startRead(ctx, readScanMap)
-		n, err := scanEntriesTo(ctx, rd, ref, r, opts, yield)
-		ob.endRead(ctx, c, readScanMap, ref.table, nil, n, err)
+		n, err := 0, errUnwound // what the deferred end sees if the caller's loop body panics
+		defer func() { ob.endRead(ctx, c, readScanMap, ref.table, nil, n, err) }()
+		n, err = scanEntriesTo(ctx, rd, ref, r, opts, yield)
 	}
 }
 

@@ -71,24 +71,24 @@ var (
 // tx and never deadlocks.
 func (db *DB) Update(ctx context.Context, fn func(tx *Tx) error) error {
 	ctx, ob := db.obs.start(ctx, "protoql.Update", db.obs.txDur)
-	attempts := 0
-	err := db.store.Update(ctx, func(txn kv.Txn) error {
+	attempts, err := 0, errUnwound // what the deferred end sees if fn panics
+	defer func() { db.obs.endTx(ctx, ob, "update", attempts, err) }()
+	err = db.store.Update(ctx, func(txn kv.Txn) error {
 		attempts++
 		return fn(&Tx{db: db, r: txn, txn: txn})
 	})
-	db.obs.endTx(ctx, ob, "update", attempts, err)
 	return err
 }
 
 // View runs fn on one consistent snapshot. Writes through tx fail.
 func (db *DB) View(ctx context.Context, fn func(tx *Tx) error) error {
 	ctx, ob := db.obs.start(ctx, "protoql.View", db.obs.txDur)
-	attempts := 0
-	err := db.store.View(ctx, func(r kv.Reader) error {
+	attempts, err := 0, errUnwound // what the deferred end sees if fn panics
+	defer func() { db.obs.endTx(ctx, ob, "view", attempts, err) }()
+	err = db.store.View(ctx, func(r kv.Reader) error {
 		attempts++
 		return fn(&Tx{db: db, r: r})
 	})
-	db.obs.endTx(ctx, ob, "view", attempts, err)
 	return err
 }
 
@@ -424,6 +424,8 @@ func inView[V any](ctx context.Context, db *DB, t *Table, scan func(context.Cont
 			rows int
 			err  error
 		}
+		end := errUnwound // the read's error, once it ended (errUnwound: the caller's loop body panicked)
+		defer func() { db.obs.endRead(ctx, ob, readScan, t, nil, st.rows, end) }()
 		err := db.store.View(ctx, func(r kv.Reader) error {
 			for v, err := range scan(ctx, r) {
 				if err != nil {
@@ -445,7 +447,7 @@ func inView[V any](ctx context.Context, db *DB, t *Table, scan func(context.Cont
 		if st.err == nil {
 			st.err = err
 		}
-		db.obs.endRead(ctx, ob, readScan, t, nil, st.rows, st.err)
+		end = st.err
 	}
 }
 
