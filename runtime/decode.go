@@ -6,7 +6,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"unicode/utf8"
 
 	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
@@ -322,7 +321,7 @@ func splitEntry(b []byte) (key, value []byte, ok bool) {
 		return nil, nil, false
 	}
 	key, kn := protowire.ConsumeBytes(b[n:])
-	if kn < 0 || !utf8.Valid(key) {
+	if kn < 0 || !validUTF8(key) {
 		return nil, nil, false
 	}
 	b = b[n+kn:]

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"reflect"
 	"sync/atomic"
-	"unicode/utf8"
 
 	"github.com/protoql/protoql/query"
 	"github.com/protoql/protoql/schema"
@@ -155,7 +154,7 @@ func (e *exec) directEntry(w *walker, key []byte, parentLen int, ch *query.Child
 	} else if el, n, err = tuple.DecodeElement(key[parentLen:]); err != nil {
 		return false, false, nil // the assembler reports it
 	}
-	if parentLen+n != len(key) || !utf8.Valid(el.Bytes) {
+	if parentLen+n != len(key) || !validUTF8(el.Bytes) {
 		return false, false, nil // the assembler reports or takes it
 	}
 	// The entry's layout as the assembler finds it (the plan may come
@@ -251,7 +250,7 @@ func (e *exec) keepWhole(row, key, value []byte) (kept bool, err error) {
 	} else if el, n, err = tuple.DecodeElement(b); err != nil {
 		return false, nil // the assembler reports it
 	}
-	if len(row)+n != len(key) || el.Kind != tuple.KindString || !utf8.Valid(el.Bytes) {
+	if len(row)+n != len(key) || el.Kind != tuple.KindString || !validUTF8(el.Bytes) {
 		return false, nil // the assembler reports or takes it
 	}
 	d := &e.dir
