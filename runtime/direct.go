@@ -102,8 +102,15 @@ func (d *directEntries) start(p *msgPlan, n *schema.Node) {
 func (d *directEntries) clearDecoded() {
 	for i := range d.decoded {
 		ds := &d.decoded[i]
-		for j := range ds.n {
-			ds.vals.Index(j).SetZero()
+		if ds.n > 0 && 2*ds.n >= ds.vals.Len() {
+			// One clear of the whole slab (its values past n are zero
+			// already: next hands out zero values), not a reflect call
+			// per value; Slice(0, n) would allocate its Value's slice.
+			ds.vals.Clear()
+		} else {
+			for j := range ds.n {
+				ds.vals.Index(j).SetZero()
+			}
 		}
 		ds.n = 0
 	}
