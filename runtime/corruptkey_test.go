@@ -133,17 +133,8 @@ func TestInvalidUTF8KeyColumnIsCorrupt(t *testing.T) {
 // corruption error, and Verify reports the entry.
 func TestInvalidUTF8MapKeyIsCorrupt(t *testing.T) {
 	ctx := context.Background()
-	store := memkv.New()
-	db := openDB(t, store)
-	u := fullUser("f")
-	check(t, db.Put(ctx, must[runtime.Ref](t)(table(t, db, "User").RowOf(u)), u))
-	row := must[runtime.Ref](t)(table(t, db, "User").Row(str("f")))
-	sessions := must[runtime.Ref](t)(row.Field(5))
-	good := must[runtime.Ref](t)(sessions.Entry(str("s1"))).Key()
-	bad := must[runtime.Ref](t)(sessions.Entry(str("s\xff"))).Key()
-	b := kv.NewBatch()
-	check(t, b.Set(bad, must[[]byte](t)(store.Get(ctx, good))))
-	check(t, store.Apply(ctx, b))
+	f := newSessionsFixture(t, fullUser("f"), "s1")
+	bad := f.setEntry(t, "s\xff")
 	want := func(api string, err error, key []byte) {
 		t.Helper()
 		var ce *runtime.CorruptError
@@ -151,17 +142,92 @@ func TestInvalidUTF8MapKeyIsCorrupt(t *testing.T) {
 			t.Errorf("%s: got %v, want a corruption error at %x", api, err, key)
 		}
 	}
-	want("Get", db.Get(ctx, row, &testpb.User{}), row.Key())
+	want("Get", f.db.Get(ctx, f.row, &testpb.User{}), f.row.Key())
 	var err error
-	for _, err = range db.ScanMap(ctx, sessions, runtime.KeyRange{}, runtime.ScanOptions{}) {
+	for _, err = range f.db.ScanMap(ctx, f.sessions, runtime.KeyRange{}, runtime.ScanOptions{}) {
 		if err != nil {
 			break
 		}
 	}
 	want("ScanMap", err, bad)
-	probs, err := db.Verify(ctx, runtime.VerifyOptions{})
+	probs, err := f.db.Verify(ctx, runtime.VerifyOptions{})
 	check(t, err)
 	if len(probs.Problems) == 0 || !bytes.Equal(probs.Problems[0].Key, bad) {
 		t.Errorf("Verify: got %v, want a problem at %x", probs.Problems, bad)
 	}
+}
+
+// TestInvalidUTF8MapKeyLengthsAreCorrupt is TestInvalidUTF8MapKeyIsCorrupt
+// for map keys of 1 to 20 bytes with a byte that is not UTF-8 at each
+// place: a whole-row Get checks the key of each entry it keeps aside
+// (keepWhole, with validUTF8, which reads keys under eight bytes four at
+// a time and longer ones eight at a time), and must fail with a
+// corruption error at the row for every one of them.
+func TestInvalidUTF8MapKeyLengthsAreCorrupt(t *testing.T) {
+	ctx := context.Background()
+	u := &testpb.User{UserId: "f", Sessions: map[string]*testpb.Session{"good": {ExpiresUs: 7, Device: "d"}}}
+	f := newSessionsFixture(t, u, "good")
+	for n := 1; n <= 20; n++ {
+		for at := range n {
+			k := bytes.Repeat([]byte{'k'}, n)
+			k[at] = 0xff
+			bad := f.setEntry(t, string(k))
+			err := f.db.Get(ctx, f.row, &testpb.User{})
+			var ce *runtime.CorruptError
+			if !errors.As(err, &ce) || !bytes.Equal(ce.Key, f.row.Key()) {
+				t.Fatalf("map key %q: Get: got %v, want a corruption error at %x", k, err, f.row.Key())
+			}
+			b := kv.NewBatch()
+			check(t, b.Delete(bad))
+			check(t, f.store.Apply(ctx, b))
+		}
+	}
+	// The row reads again once the bad keys are gone.
+	got := &testpb.User{}
+	check(t, f.db.Get(ctx, f.row, got))
+	if !proto.Equal(got, u) {
+		t.Errorf("Get = %v, want %v", got, u)
+	}
+}
+
+// sessionsFixture is a stored User in a memkv store, its row and its
+// sessions map, and the stored value of one of its entries, for tests that
+// write entries under keys the runtime would refuse to write.
+type sessionsFixture struct {
+	store    *memkv.Store
+	db       *runtime.DB
+	row      runtime.Ref
+	sessions runtime.Ref
+	value    []byte // the stored value of the entry newSessionsFixture was given
+}
+
+// newSessionsFixture stores u (which has a session under key) and reads
+// that session's stored value.
+func newSessionsFixture(t *testing.T, u *testpb.User, key string) *sessionsFixture {
+	t.Helper()
+	ctx := context.Background()
+	f := &sessionsFixture{store: memkv.New()}
+	f.db = openDB(t, f.store)
+	users := table(t, f.db, "User")
+	check(t, f.db.Put(ctx, must[runtime.Ref](t)(users.RowOf(u)), u))
+	f.row = must[runtime.Ref](t)(users.Row(str(u.GetUserId())))
+	f.sessions = must[runtime.Ref](t)(f.row.Field(5))
+	f.value = must[[]byte](t)(f.store.Get(ctx, f.entryKey(t, key)))
+	return f
+}
+
+func (f *sessionsFixture) entryKey(t *testing.T, key string) []byte {
+	t.Helper()
+	return must[runtime.Ref](t)(f.sessions.Entry(str(key))).Key()
+}
+
+// setEntry writes the fixture's entry value under the sessions map's key
+// key, straight to the store, and returns the stored key.
+func (f *sessionsFixture) setEntry(t *testing.T, key string) []byte {
+	t.Helper()
+	k := f.entryKey(t, key)
+	b := kv.NewBatch()
+	check(t, b.Set(k, f.value))
+	check(t, f.store.Apply(context.Background(), b))
+	return k
 }
