@@ -254,7 +254,10 @@ func fits[T any](fd protoreflect.FieldDescriptor) bool {
 		return false
 	}
 	var zero T
-	v, err := valueOf(zero) // a zero scalar boxes without allocating
+	if ok, scalar := scalarFits(fd, zero); scalar { // a zero scalar boxes without allocating
+		return ok // T is the Go type of the scalar values: no protoreflect.Value to build
+	}
+	v, err := valueOf(zero)
 	return err == nil && checkValueType(fd, v) == nil
 }
 

@@ -62,35 +62,49 @@ func checkValueType(fd protoreflect.FieldDescriptor, v protoreflect.Value) error
 	if !v.IsValid() {
 		return fmt.Errorf("missing value for %s", fd.Name())
 	}
-	var ok bool
-	switch x := v.Interface().(type) {
-	case bool:
-		ok = fd.Kind() == protoreflect.BoolKind
-	case protoreflect.EnumNumber:
-		ok = fd.Kind() == protoreflect.EnumKind
-	case int32:
-		ok = is32(fd) && !unsigned(fd)
-	case int64:
-		ok = isInt(fd)
-	case uint32:
-		ok = is32(fd) && unsigned(fd)
-	case uint64:
-		ok = !is32(fd) && unsigned(fd)
-	case float32:
-		ok = fd.Kind() == protoreflect.FloatKind
-	case float64:
-		ok = fd.Kind() == protoreflect.DoubleKind
-	case string:
-		ok = fd.Kind() == protoreflect.StringKind
-	case []byte:
-		ok = fd.Kind() == protoreflect.BytesKind
-	case protoreflect.Message:
-		ok = fd.Message() != nil && x.Descriptor().FullName() == fd.Message().FullName()
+	x := v.Interface()
+	ok, scalar := scalarFits(fd, x)
+	if !scalar {
+		switch x := x.(type) {
+		case protoreflect.EnumNumber:
+			ok = fd.Kind() == protoreflect.EnumKind
+		case protoreflect.Message:
+			ok = fd.Message() != nil && x.Descriptor().FullName() == fd.Message().FullName()
+		}
 	}
 	if !ok {
-		return fmt.Errorf("%s is a %s, got a %T", fd.Name(), typeOf(fd), v.Interface())
+		return fmt.Errorf("%s is a %s, got a %T", fd.Name(), typeOf(fd), x)
 	}
 	return nil
+}
+
+// scalarFits reports whether x, of one of the Go types protobuf-go gives
+// scalar values (bool, int32, int64, uint32, uint64, float32, float64,
+// string, []byte), is of fd's kind; scalar is false for any other type (an
+// enum number, a message), which the caller checks. It is checkValueType's
+// check of a scalar, and fits' of a Go type by its zero value.
+func scalarFits(fd protoreflect.FieldDescriptor, x any) (ok, scalar bool) {
+	switch x.(type) {
+	case bool:
+		return fd.Kind() == protoreflect.BoolKind, true
+	case int32:
+		return is32(fd) && !unsigned(fd), true
+	case int64:
+		return isInt(fd), true
+	case uint32:
+		return is32(fd) && unsigned(fd), true
+	case uint64:
+		return !is32(fd) && unsigned(fd), true
+	case float32:
+		return fd.Kind() == protoreflect.FloatKind, true
+	case float64:
+		return fd.Kind() == protoreflect.DoubleKind, true
+	case string:
+		return fd.Kind() == protoreflect.StringKind, true
+	case []byte:
+		return fd.Kind() == protoreflect.BytesKind, true
+	}
+	return false, false
 }
 
 func typeOf(fd protoreflect.FieldDescriptor) string {
