@@ -831,3 +831,30 @@ func TestCommitGroupedMany(t *testing.T) {
 		t.Errorf("log keeps %d records with no transaction live, want 0", n)
 	}
 }
+
+// TestLogIndex checks that logIndex, which finds a sequence number's
+// record by its distance from the log's first when the sequence numbers
+// are consecutive (CommitGrouped's log), finds the first record at or after
+// it as a search would in any log: consecutive, with gaps (Commit logs a
+// commit only when a transaction is live), empty, and for numbers before,
+// inside and after the log.
+func TestLogIndex(t *testing.T) {
+	for _, seqs := range [][]uint64{nil, {1}, {1, 2, 3, 4}, {10, 11, 12}, {1, 3, 4, 5}, {2, 3, 7, 8, 9}, {5, 9}} {
+		m := NewManager("test", 0)
+		for _, s := range seqs {
+			m.log = append(m.log, record{seq: s})
+		}
+		for seq := uint64(0); seq <= 13; seq++ {
+			want := len(seqs)
+			for i, s := range seqs {
+				if s >= seq {
+					want = i
+					break
+				}
+			}
+			if got := m.logIndex(seq); got != want {
+				t.Errorf("log %v: logIndex(%d): got %d, want %d", seqs, seq, got, want)
+			}
+		}
+	}
+}
