@@ -1,8 +1,10 @@
 package schema_test
 
 import (
+	"bytes"
 	"testing"
 
+	"github.com/protoql/protoql/schema"
 	"github.com/protoql/protoql/tuple"
 	"google.golang.org/protobuf/reflect/protoreflect"
 )
@@ -45,6 +47,56 @@ message S { int64 x = 1; }`)
 	for _, num := range []uint32{2, 63, 1 << 31, 1<<32 - 1} {
 		if f := n.Child(num, tuple.KindString); f != nil {
 			t.Errorf("Child(%d, string) = %s, want nil", num, f.Desc.FullName())
+		}
+	}
+}
+
+// TestAppendElem checks the element each field appends under its parent's
+// key, which the layout now encodes once when it is built: a unit element
+// for breakout and object fields (field numbers of one and of several
+// bytes), the map's tag for maps, nothing for inline fields; and that the
+// prefix it is appended to is kept.
+func TestAppendElem(t *testing.T) {
+	c, err := compile(t, header+`message A { option (protoql.v1.table) = {id: 1, key: ["id"]};
+  string id = 1;
+  int64 inline = 2;
+  int64 seen = 3 [(protoql.v1.field).breakout = true];
+  S obj = 4 [(protoql.v1.field).breakout = false];
+  map<string, S> sessions = 5;
+  map<int64, int64> counts = 6 [(protoql.v1.field).descending = true];
+  int64 far = 5000 [(protoql.v1.field).breakout = true];
+}
+message S { int64 x = 1; int64 y = 2; }`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := c.Tables[0].Root
+	prefix := []byte{0xfe, 0x01}
+	seen := map[schema.Storage]bool{}
+	for _, num := range []protoreflect.FieldNumber{2, 3, 4, 5, 6, 5000} {
+		f := n.Field(num)
+		if f == nil {
+			t.Fatalf("no field %d", num)
+		}
+		seen[f.Storage] = true
+		var want []byte
+		switch f.Storage {
+		case schema.Breakout, schema.Object:
+			want = tuple.AppendUnit(append([]byte(nil), prefix...), uint32(num))
+		case schema.Map:
+			want = f.Key.AppendTag(append([]byte(nil), prefix...))
+		default:
+			want = append([]byte(nil), prefix...)
+		}
+		for range 2 { // the encoded element is not changed by an append
+			if got := f.AppendElem(append([]byte(nil), prefix...)); !bytes.Equal(got, want) {
+				t.Errorf("field %d (%s): AppendElem = %x, want %x", num, f.Storage, got, want)
+			}
+		}
+	}
+	for _, st := range []schema.Storage{schema.Inline, schema.Breakout, schema.Object, schema.Map} {
+		if !seen[st] {
+			t.Errorf("no field stored as %s: the schema does not cover it", st)
 		}
 	}
 }

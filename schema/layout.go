@@ -185,6 +185,9 @@ type Field struct {
 	Apart bool
 	// Indexes lists a map field's map-scoped indexes in declaration order.
 	Indexes []*Index
+	// elem is AppendElem's element, encoded once when the layout is built
+	// (a handle stepping into the field appends it on every call).
+	elem []byte
 }
 
 // AppendElem appends the field's element under its parent's key: a unit
@@ -192,6 +195,14 @@ type Field struct {
 // entries' elements, see Key) for a map. It appends nothing for fields
 // not stored under their own key.
 func (f *Field) AppendElem(b []byte) []byte {
+	if f.elem != nil {
+		return append(b, f.elem...)
+	}
+	return f.appendElem(b)
+}
+
+// appendElem is AppendElem, encoding the element.
+func (f *Field) appendElem(b []byte) []byte {
 	switch f.Storage {
 	case Breakout, Object:
 		return tuple.AppendUnit(b, uint32(f.Number()))
