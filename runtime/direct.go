@@ -22,8 +22,10 @@ import (
 // (decode.go). A row read by a query (exec.row) instead keeps such entries
 // aside, as the entry's key and its filtered, checked value, and decodeRow
 // fills the map from them after decoding the rest of the row: the same
-// fillMaps the decoder uses for the entries it splits out, so the message is
-// the one the assembled bytes give. Any entry this path does not take as is
+// fillMaps the decoder uses for the entries it splits out (or, when every
+// entry was decoded as it was kept aside, fillDecoded, which sets them as
+// fillMaps sets a decoded entry), so the message is the one the assembled
+// bytes give. Any entry this path does not take as is
 // (a key that is not one valid UTF-8 string element of the map, a resumed
 // entry) goes through the assembler as before, and decodeRow adds the
 // entries kept aside to what the decode made of it. A value the field
@@ -357,6 +359,11 @@ func (d *directEntries) fill(dec *decoder, opts decodeOptions, m protoreflect.Me
 		}
 		d.out = append(d.out, out)
 	}
+	if d.allDecoded() {
+		d.fillDecoded(dec, m)
+		clear(d.out)
+		return nil
+	}
 	d.wire = d.wire[:0]
 	ko, vo := 0, 0
 	for _, en := range d.ents {
@@ -374,6 +381,59 @@ func (d *directEntries) fill(dec *decoder, opts decodeOptions, m protoreflect.Me
 		d.wire[i].msg = reflect.Value{}
 	}
 	return err
+}
+
+// allDecoded reports whether every entry kept aside was decoded by its
+// field plan (the usual case: a projected page, or a row read whole whose
+// entries the plan takes), so that fill need not build the entries' wire
+// form for fillMaps.
+func (d *directEntries) allDecoded() bool {
+	for _, en := range d.ents {
+		if en.dec == 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// fillDecoded is fill when every entry was decoded (allDecoded): it sets
+// each decoded value, in its slab of d.out, into its map of m as fillMaps
+// sets an entry already decoded (the map made with the size of its
+// entries when the decode of the row made none, the keys substrings of
+// one string), without the mapEntryWire pass and fillMaps' own walk over
+// the entries per map.
+func (d *directEntries) fillDecoded(dec *decoder, m protoreflect.Message) {
+	if !dec.key.IsValid() {
+		dec.key = reflect.New(stringType).Elem()
+	}
+	keys := string(d.keys)
+	sv := reflect.ValueOf(m.Interface()).Elem()
+	for i := range d.plan.maps {
+		mp := &d.plan.maps[i]
+		count := 0
+		for _, en := range d.ents {
+			if en.plan == i {
+				count++
+			}
+		}
+		if count == 0 {
+			continue
+		}
+		fv := sv.Field(mp.field)
+		if fv.IsNil() {
+			fv.Set(reflect.MakeMapWithSize(mp.mapType, count))
+		}
+		ko := 0
+		for _, en := range d.ents {
+			k := keys[ko : ko+en.keyLen]
+			ko += en.keyLen
+			if en.plan != i {
+				continue
+			}
+			dec.key.SetString(k)
+			fv.SetMapIndex(dec.key, d.out[en.slab].Index(en.dec-1).Addr())
+		}
+	}
 }
 
 // inlineMap reports whether n stores a map in its own value: the value
