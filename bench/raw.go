@@ -286,9 +286,11 @@ func (r *Raw) SetLastSeen(_ context.Context, id string, v int64) error {
 	return r.db.Set(k, lastSeenValue(vb[:0], v), r.wo)
 }
 
-// QuerySessions makes the reads protoql's plan makes: seek to the row (it
-// exists iff a key is in its range), seek to the sessions map, read up to
-// ten entries, keeping only expires_us of each value.
+// QuerySessions makes the reads protoql's plan makes (runtime's
+// childrenOnly): one seek to the sessions map within the row's range (a key
+// found there shows that the row exists), a second one to the row's own
+// keys only when none is, then up to ten entries, keeping only expires_us
+// of each value.
 func (r *Raw) QuerySessions(_ context.Context, id string) (*socialpb.User, error) {
 	row := rowKey(nil, id)
 	it, err := r.db.NewIter(&pebble.IterOptions{LowerBound: row, UpperBound: tuple.PrefixEnd(row)})
@@ -296,13 +298,19 @@ func (r *Raw) QuerySessions(_ context.Context, id string) (*socialpb.User, error
 		return nil, err
 	}
 	defer it.Close()
-	if !it.First() {
-		return nil, it.Error()
+	prefix := append(row, sessionsTag...)
+	ok := it.SeekGE(prefix)
+	if !ok {
+		if err := it.Error(); err != nil {
+			return nil, err
+		}
+		if !it.First() {
+			return nil, it.Error()
+		}
 	}
 	u := &socialpb.User{UserId: id}
-	prefix := append(row, sessionsTag...)
 	n := 0
-	for ok := it.SeekGE(prefix); ok && n < 10 && hasPrefix(it.Key(), prefix); ok = it.Next() {
+	for ; ok && n < 10 && hasPrefix(it.Key(), prefix); ok = it.Next() {
 		suffix := it.Key()[len(row):]
 		el, size, err := tuple.DecodeElement(suffix)
 		if err != nil {
