@@ -57,6 +57,50 @@ type directEntries struct {
 	hint int
 	// out holds, during fill, the values of each slab the maps take.
 	out []reflect.Value
+	// child holds what the map being read derives from its query.Child
+	// alone (childOf), so that its entries do not derive it again.
+	child dirChild
+}
+
+// dirChild is what directMap and directEntry derive from the query.Child
+// of a map and the row's plan and layout, for each of its entries.
+type dirChild struct {
+	ch *query.Child // nil: nothing derived
+	// mi is the map's index in plan.maps when ch's projection selects
+	// inline fields only, else -1.
+	mi int
+	// plain: the projection keeps no inline map (keepsMap).
+	plain bool
+	// f is the map's layout in the row's node, found by ch's field
+	// number and key kind, when it is that field's and stores its
+	// entries under their keys (f.Child); else nil.
+	f *schema.Field
+}
+
+// childOf returns what the entries of map ch derive from it, derived once
+// per row and map (start forgets it: the row's plan and layout may be
+// another table's).
+func (d *directEntries) childOf(ch *query.Child) *dirChild {
+	if d.child.ch == ch {
+		return &d.child
+	}
+	return d.derive(ch)
+}
+
+// derive sets d.child to what the entries of map ch derive from it
+// (childOf, kept small to be inlined, calls it once per row and map).
+func (d *directEntries) derive(ch *query.Child) *dirChild {
+	p := ch.Proj
+	mi := -1
+	if !p.All && len(p.Children) == 0 && len(p.Hidden) == 0 && !p.HasJoins() {
+		mi = d.plan.mapOf(ch.Field.Number())
+	}
+	f := d.node.Child(uint32(ch.Field.Number()), ch.Field.ElemKind)
+	if f != nil && (f.Number() != ch.Field.Number() || f.Child == nil) {
+		f = nil
+	}
+	d.child = dirChild{ch: ch, mi: mi, plain: !keepsMap(p), f: f}
+	return &d.child
 }
 
 // decodedSlab holds decoded values of one type: n of them in vals, a
@@ -95,7 +139,7 @@ var noScalarEntries atomic.Bool
 // (nil: nothing is kept aside).
 func (d *directEntries) start(p *msgPlan, n *schema.Node) {
 	d.on, d.plan, d.node = p != nil && len(p.maps) > 0 && !noDirectEntries.Load(), p, n
-	d.ents, d.keys, d.vals = d.ents[:0], d.keys[:0], d.vals[:0]
+	d.ents, d.keys, d.vals, d.child = d.ents[:0], d.keys[:0], d.vals[:0], dirChild{}
 	d.clearDecoded()
 }
 
@@ -133,19 +177,17 @@ func (d *directEntries) trim(max int) {
 			break
 		}
 	}
-	d.on, d.plan, d.node, d.hint = false, nil, nil, 0
+	d.on, d.plan, d.node, d.hint, d.child = false, nil, nil, 0, dirChild{}
 }
 
 // directMap returns the index in the row plan of the map that ch reads when its
 // entries may be kept aside, or -1: a map of the row itself (depth 1,
 // outside joins) whose entries' projection selects inline fields only.
 func (e *exec) directMap(ch *query.Child, depth int) int {
-	p := ch.Proj
-	if !e.dir.on || depth != 1 || e.inJoin || e.resume != nil ||
-		p.All || len(p.Children) > 0 || len(p.Hidden) > 0 || p.HasJoins() {
+	if !e.dir.on || depth != 1 || e.inJoin || e.resume != nil {
 		return -1
 	}
-	return e.dir.plan.mapOf(ch.Field.Number())
+	return e.dir.childOf(ch).mi
 }
 
 // directEntry reads the entry at key (its parent's key is key[:parentLen])
@@ -157,25 +199,29 @@ func (e *exec) directEntry(w *walker, key []byte, parentLen int, ch *query.Child
 	// own field, which PlainBytes reads as DecodeElement would.
 	var el tuple.Element
 	var n int
+	c := e.dir.childOf(ch)
+	// The entry's layout as the assembler finds it (the plan may come
+	// from another catalog of the same schema): for a plain element of
+	// the map's own field, the one childOf found.
+	var f *schema.Field
 	num, kind := uint32(ch.Field.Number()), ch.Field.ElemKind
 	if b, pn, ok := tuple.PlainBytes(key[parentLen:], num, kind); ok {
-		el, n = tuple.Element{Field: num, Kind: kind, Bytes: b}, pn
+		el, n, f = tuple.Element{Field: num, Kind: kind, Bytes: b}, pn, c.f
 	} else if el, n, err = tuple.DecodeElement(key[parentLen:]); err != nil {
 		return false, false, nil // the assembler reports it
+	} else if f = e.dir.node.Child(el.Field, el.Kind); f != nil && (f.Number() != ch.Field.Number() || f.Child == nil) {
+		f = nil
 	}
 	if parentLen+n != len(key) || !validUTF8(el.Bytes) {
 		return false, false, nil // the assembler reports or takes it
 	}
-	// The entry's layout as the assembler finds it (the plan may come
-	// from another catalog of the same schema).
-	f := e.dir.node.Child(el.Field, el.Kind)
-	if f == nil || f.Number() != ch.Field.Number() || f.Child == nil {
+	if f == nil {
 		return false, false, nil
 	}
 	if !w.seekGE(key) || !bytes.HasPrefix(w.key, key) {
 		return false, true, e.err
 	}
-	plain := !keepsMap(ch.Proj)
+	plain := c.plain
 	if len(w.key) == len(key) && plain && !noScalarEntries.Load() {
 		// Filtered and decoded in one pass, when the field plan takes
 		// the value; else as below.
