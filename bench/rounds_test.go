@@ -73,13 +73,14 @@ func TestMeasureOpsRounds(t *testing.T) {
 }
 
 // TestCombine: the sample of several stretches weighs each stretch's
-// per-operation figures by its operations.
+// per-operation figures by its operations, and keeps the largest resident
+// sets.
 func TestCombine(t *testing.T) {
 	got := combine([]Sample{
-		{Ops: 1, NsPerOp: 10, CPUNsPerOp: 20, AllocsPerOp: 4, BlockMisses: 1, PeakRSS: 5},
-		{Ops: 3, NsPerOp: 2, CPUNsPerOp: 4, AllocsPerOp: 0, BlockMisses: 1, PeakRSS: 7},
+		{Ops: 1, NsPerOp: 10, CPUNsPerOp: 20, GCNsPerOp: 8, AllocsPerOp: 4, AllocBPerOp: 40, WrittenPerOp: 12, BlockMisses: 1, PeakRSS: 5, BaseRSS: 3},
+		{Ops: 3, NsPerOp: 2, CPUNsPerOp: 4, GCNsPerOp: 0, AllocsPerOp: 0, AllocBPerOp: 8, WrittenPerOp: 4, BlockMisses: 1, PeakRSS: 7, BaseRSS: 2},
 	})
-	want := Sample{Ops: 4, NsPerOp: 4, CPUNsPerOp: 8, AllocsPerOp: 1, BlockMisses: 1, PeakRSS: 7}
+	want := Sample{Ops: 4, NsPerOp: 4, CPUNsPerOp: 8, GCNsPerOp: 2, AllocsPerOp: 1, AllocBPerOp: 16, WrittenPerOp: 6, BlockMisses: 1, PeakRSS: 7, BaseRSS: 3}
 	if got != want {
 		t.Errorf("combine = %+v, want %+v", got, want)
 	}
