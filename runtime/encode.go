@@ -69,9 +69,23 @@ func (e *encoder) plan(n *schema.Node) *inlinePlan {
 // object writes the pairs of m, stored at key with layout n. The object's
 // own key is always written (an empty value when it has no inline fields),
 // so an empty object exists.
-func (e *encoder) object(key []byte, n *schema.Node, m protoreflect.Message) error {
+//
+// mi is m's Go message when the caller holds it, else nil: m.Interface()
+// of a generated message goes through reflect.NewAt (a lookup in a global
+// cache of pointer types), which the struct reads (goPlan, goInline) would
+// otherwise pay once per object.
+func (e *encoder) object(key []byte, n *schema.Node, m protoreflect.Message, mi protoreflect.ProtoMessage) error {
+	md := m.Descriptor()
+	own := md == n.Desc  // then the layout's descriptors are m's own
+	var pv reflect.Value // m's Go value, when its struct may be read
+	if own && goRead.Load() && len(n.Children) > 0 {
+		if mi == nil {
+			mi = m.Interface()
+		}
+		pv = reflect.ValueOf(mi)
+	}
 	var err error
-	if e.val, err = e.inlineValue(e.val[:0], n, m); err != nil {
+	if e.val, err = e.inlineValue(e.val[:0], n, m, pv); err != nil {
 		return invalid("%s: %v", clip(e.t.render(key)), err)
 	}
 	if err := set(e.w, e.t, key, e.val); err != nil {
@@ -80,17 +94,14 @@ func (e *encoder) object(key []byte, n *schema.Node, m protoreflect.Message) err
 	if len(n.Children) == 0 {
 		return nil
 	}
-	md := m.Descriptor()
-	own := md == n.Desc // then the layout's descriptors are m's own
 	var gp *goPlan
 	var sv reflect.Value
-	if own && goRead.Load() {
-		mi := m.Interface()
+	if pv.IsValid() {
 		if p := e.plan(n); p != nil {
-			gp = goPlanOf(&p.gp, n, reflect.TypeOf(mi))
+			gp = goPlanOf(&p.gp, n, pv.Type())
 		}
 		if gp != nil {
-			if pv := reflect.ValueOf(mi); pv.IsNil() {
+			if pv.IsNil() {
 				gp = nil // a nil message: protoreflect reads it as empty
 			} else {
 				sv = pv.Elem()
@@ -165,7 +176,7 @@ func (e *encoder) child(parent []byte, f *schema.Field, fd protoreflect.FieldDes
 		}
 		return set(e.w, e.t, key, e.val)
 	case schema.Object:
-		return e.object(f.AppendElem(base), f.Child, v.Message())
+		return e.object(f.AppendElem(base), f.Child, v.Message(), nil)
 	case schema.Map:
 		var err error
 		vfd := f.MapValue
@@ -173,7 +184,7 @@ func (e *encoder) child(parent []byte, f *schema.Field, fd protoreflect.FieldDes
 			vfd = fd.MapValue()
 		}
 		v.Map().Range(func(mk protoreflect.MapKey, mv protoreflect.Value) bool {
-			err = e.mapEntry(parent, f, vfd, mk.Value(), mv)
+			err = e.mapEntry(parent, f, vfd, mk.Value(), mv, nil)
 			return err == nil
 		})
 		return err
@@ -182,18 +193,19 @@ func (e *encoder) child(parent []byte, f *schema.Field, fd protoreflect.FieldDes
 }
 
 // mapEntry writes the entry of map f with key k and value v, the map being
-// stored under parent.
-func (e *encoder) mapEntry(parent []byte, f *schema.Field, vfd protoreflect.FieldDescriptor, k, v protoreflect.Value) error {
+// stored under parent. mi is v's Go message when the caller holds it (see
+// object), else nil.
+func (e *encoder) mapEntry(parent []byte, f *schema.Field, vfd protoreflect.FieldDescriptor, k, v protoreflect.Value, mi protoreflect.ProtoMessage) error {
 	if err := checkKeyUTF8(f.Key, k); err != nil { // f.Key's field is f.MapKey
 		return invalid("%s: map key: %v", clip(e.t.render(parent)+"."+string(f.Name())), err)
 	}
-	return e.entry(f.Key.Append(parent, k), f, vfd, v)
+	return e.entry(f.Key.Append(parent, k), f, vfd, v, mi)
 }
 
-// entry writes one map entry at key.
-func (e *encoder) entry(key []byte, f *schema.Field, vfd protoreflect.FieldDescriptor, v protoreflect.Value) error {
+// entry writes one map entry at key; mi as in mapEntry.
+func (e *encoder) entry(key []byte, f *schema.Field, vfd protoreflect.FieldDescriptor, v protoreflect.Value, mi protoreflect.ProtoMessage) error {
 	if f.Child != nil {
-		return e.object(key, f.Child, v.Message())
+		return e.object(key, f.Child, v.Message(), mi)
 	}
 	if err := checkUTF8(vfd, v); err != nil {
 		return invalid("%s: value: %v", clip(e.t.render(key)), err)
@@ -207,8 +219,9 @@ func (e *encoder) entry(key []byte, f *schema.Field, vfd protoreflect.FieldDescr
 // Extensions and unknown fields are kept: they are part of the object's
 // value and read back with it (checkUnknown refuses the unknown fields the
 // read path could not). The inline fields are copied into an empty message
-// of m's type (e.shell), which is cleared again before returning.
-func (e *encoder) inlineValue(b []byte, n *schema.Node, m protoreflect.Message) ([]byte, error) {
+// of m's type (e.shell), which is cleared again before returning. pv is
+// m's Go value when its struct may be read (object), else the zero Value.
+func (e *encoder) inlineValue(b []byte, n *schema.Node, m protoreflect.Message, pv reflect.Value) ([]byte, error) {
 	if allInline(n) {
 		return ownValue(b, n, m)
 	}
@@ -216,7 +229,7 @@ func (e *encoder) inlineValue(b []byte, n *schema.Node, m protoreflect.Message) 
 		return nil, err
 	}
 	if p := e.plan(n); p != nil && m.Descriptor() == n.Desc {
-		return e.planned(b, p, m) // the plan's descriptors are m's own
+		return e.planned(b, p, m, pv) // the plan's descriptors are m's own
 	}
 	return e.shellValue(b, n, m)
 }
@@ -261,6 +274,8 @@ type inlinePlan struct {
 	utf8 []bool
 	// gp is the node's goPlan for the Go type last written.
 	gp atomic.Pointer[goPlan]
+	// gi is the plan's struct reads for the Go type last written.
+	gi atomic.Pointer[goInline]
 }
 
 // inlineKind is how the plan writes one inline field.
@@ -344,10 +359,18 @@ func oneofRank(fd protoreflect.FieldDescriptor) int {
 // scalar by appendScalar, a singular message as Marshal writes it, any other
 // field by marshalling a shell holding it alone. Then m's unknown fields,
 // which the caller checked.
-func (e *encoder) planned(b []byte, p *inlinePlan, m protoreflect.Message) ([]byte, error) {
+func (e *encoder) planned(b []byte, p *inlinePlan, m protoreflect.Message, pv reflect.Value) ([]byte, error) {
 	var sh protoreflect.Message
+	base, g := p.structOf(pv) // goinline.go
 	for i, fd := range p.fields {
 		k := p.kinds[i]
+		if g != nil && g.fields[i].kind != 0 {
+			var ok bool
+			if b, ok = g.fields[i].append(b, base, p.utf8[i]); !ok {
+				return nil, utf8Error(fd)
+			}
+			continue
+		}
 		var v protoreflect.Value
 		var ok bool
 		switch k { // present, knowing fd's kind from the plan
@@ -414,7 +437,12 @@ func present(m protoreflect.Message, fd protoreflect.FieldDescriptor) (protorefl
 // without presence, is one that m.Has(fd) reports set and Marshal writes:
 // not the zero value of its kind, where -0.0 is not zero (it has a bit set).
 func implicitSet(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
-	switch fd.Kind() {
+	return implicitKindSet(fd.Kind(), v)
+}
+
+// implicitKindSet is implicitSet of a field of kind k.
+func implicitKindSet(k protoreflect.Kind, v protoreflect.Value) bool {
+	switch k {
 	case protoreflect.BoolKind:
 		return v.Bool()
 	case protoreflect.EnumKind:

@@ -24,7 +24,11 @@ func InlineEncodings(n *schema.Node, m protoreflect.Message) (planned, shelled [
 	}
 	if p := planOf(&plans, n); p != nil && m.Descriptor() == n.Desc {
 		hasPlan = true
-		planned, planErr = e.planned(nil, p, m)
+		var pv reflect.Value // the struct reads, as object makes them
+		if goRead.Load() {
+			pv = reflect.ValueOf(m.Interface())
+		}
+		planned, planErr = e.planned(nil, p, m, pv)
 	}
 	shelled, shellErr = e.shellValue(nil, n, m)
 	return planned, shelled, hasPlan, planErr, shellErr
@@ -239,6 +243,30 @@ func PresentForTest(m protoreflect.Message, fd protoreflect.FieldDescriptor) (pr
 // SetGoReadForTest turns the encoder's reads of generated structs
 // (goPlan) on or off, for comparing its output with and without them.
 func SetGoReadForTest(on bool) { goRead.Store(on) }
+
+// GoInlineReadsForTest returns how many fields of n's inline plan the
+// encoder reads from m's Go struct (goInline) and how many singular
+// scalars without presence the plan has, the fields it may read that way.
+func GoInlineReadsForTest(n *schema.Node, m protoreflect.Message) (read, implicit int) {
+	var plans sync.Map
+	p := planOf(&plans, n)
+	if p == nil {
+		return 0, 0
+	}
+	for _, k := range p.kinds {
+		if k == inlineImplicit {
+			implicit++
+		}
+	}
+	if _, g := p.structOf(reflect.ValueOf(m.Interface())); g != nil {
+		for _, f := range g.fields {
+			if f.kind != 0 {
+				read++
+			}
+		}
+	}
+	return read, implicit
+}
 
 // PutOpsForTest returns copies of the operations Put records for m at
 // ref.

@@ -211,8 +211,8 @@ func (e *encoder) goEntries(parent []byte, f *schema.Field, mv reflect.Value) er
 	for it.Next() {
 		e.skey.SetIterKey(it)
 		k := protoreflect.ValueOfString(e.skey.String())
-		v := protoreflect.ValueOfMessage(it.Value().Interface().(protoreflect.ProtoMessage).ProtoReflect())
-		if err := e.mapEntry(parent, f, f.MapValue, k, v); err != nil {
+		mi := it.Value().Interface().(protoreflect.ProtoMessage)
+		if err := e.mapEntry(parent, f, f.MapValue, k, protoreflect.ValueOfMessage(mi.ProtoReflect()), mi); err != nil {
 			return err
 		}
 	}

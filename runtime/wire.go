@@ -11,7 +11,13 @@ import (
 // appendScalar appends v as field num of fd's scalar kind, in wire format.
 // It is used for map-entry keys (field 1) and scalar map values (field 2).
 func appendScalar(b []byte, num protowire.Number, fd protoreflect.FieldDescriptor, v protoreflect.Value) []byte {
-	switch fd.Kind() {
+	return appendKind(b, num, fd.Kind(), v)
+}
+
+// appendKind is appendScalar of a field of kind k: for callers that know
+// the kind without asking the descriptor (goInline).
+func appendKind(b []byte, num protowire.Number, k protoreflect.Kind, v protoreflect.Value) []byte {
+	switch k {
 	case protoreflect.BoolKind:
 		b = protowire.AppendTag(b, num, protowire.VarintType)
 		return protowire.AppendVarint(b, protowire.EncodeBool(v.Bool()))
@@ -52,7 +58,7 @@ func appendScalar(b []byte, num protowire.Number, fd protoreflect.FieldDescripto
 		b = protowire.AppendTag(b, num, protowire.BytesType)
 		return protowire.AppendBytes(b, v.Bytes())
 	}
-	panic(fmt.Sprintf("runtime: appendScalar: %v is not a scalar kind", fd.Kind()))
+	panic(fmt.Sprintf("runtime: appendScalar: %v is not a scalar kind", k))
 }
 
 // checkValueType reports whether v is a valid singular value of fd's type:

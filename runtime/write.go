@@ -66,7 +66,7 @@ func put(w kv.Writer, ref Ref, m proto.Message, own bool) error {
 		e.iter, e.skey = &b.iter, b.skey
 		defer func() { b.skey = e.skey }() // made once per pooled batch
 	}
-	return e.object(append(kb, ref.key...), ref.node, m.ProtoReflect())
+	return e.object(append(kb, ref.key...), ref.node, m.ProtoReflect(), m)
 }
 
 // setValue writes a breakout field or a scalar map entry: one blind Set.

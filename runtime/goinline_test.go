@@ -1,0 +1,54 @@
+package runtime_test
+
+import (
+	"context"
+	"errors"
+	"math"
+	"testing"
+
+	"github.com/protoql/protoql/internal/testpb"
+	"github.com/protoql/protoql/kv/memkv"
+	"github.com/protoql/protoql/runtime"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/dynamicpb"
+)
+
+// TestGoInlineMatchesProtoreflect: the encoder writes the same value, and
+// refuses the same messages, whether it reads an object's singular
+// scalars without presence from the generated struct (goInline) or
+// through protoreflect, for every scalar kind: set, zero, -0.0, NaN, and a
+// string that is not UTF-8, which is refused either way.
+func TestGoInlineMatchesProtoreflect(t *testing.T) {
+	ctx := context.Background()
+	db := must[*runtime.DB](t)(runtime.Open(ctx, memkv.New(), runtime.WithSchema(testpb.File_protoql_test_v1_scalars_proto)))
+	scalars := table(t, db, "Scalars")
+	root := db.Catalog().Table(30).Root // Scalars
+	// The struct reads are taken for every such field, so the comparison
+	// below compares them.
+	if read, implicit := runtime.GoInlineReadsForTest(root, (&testpb.Scalars{}).ProtoReflect()); implicit == 0 || read != implicit {
+		t.Fatalf("Scalars: %d fields read from the struct, want all %d singular scalars without presence", read, implicit)
+	}
+	negZero := math.Copysign(0, -1)
+	cases := map[string]*testpb.Scalars{
+		"set": {Name: "a", B: true, I32: -1, S32: -2, Sf32: -3, I64: -4, S64: -5, Sf64: -6, U32: 7, F32: 8, U64: math.MaxUint64, F64: 10,
+			Fl: 1.5, Db: -2.5, S: "s\x00é", By: []byte{0, 1}, Level: testpb.Level_LEVEL_HIGH, BreakoutLevel: testpb.Level_LEVEL_LOW},
+		"extremes": {Name: "b", I32: math.MinInt32, S32: math.MaxInt32, Sf32: math.MinInt32, I64: math.MinInt64, S64: math.MaxInt64, Sf64: math.MinInt64,
+			U32: math.MaxUint32, F32: math.MaxUint32, F64: math.MaxUint64, Fl: float32(math.Inf(1)), Db: math.Inf(-1), Level: 99},
+		"zero":       {Name: "c", By: []byte{}},
+		"minus zero": {Name: "d", Fl: float32(negZero), Db: negZero},
+		"nan":        {Name: "e", Fl: float32(math.NaN()), Db: math.NaN()},
+		"others":     {Name: "f", I64: 1, Opt: proto.String(""), Nums: []int32{1, -1}, Choice: &testpb.Scalars_Left{Left: "l"}},
+		"bad utf8":   {Name: "g", I64: 1, S: "ok\xff"},
+	}
+	for name, m := range cases {
+		ref := must[runtime.Ref](t)(scalars.RowOf(m))
+		sameOps(t, name, ref, m)
+		dyn := dynamicpb.NewMessage(m.ProtoReflect().Descriptor())
+		proto.Merge(dyn, m)
+		sameOps(t, name+" (dynamic)", ref, dyn)
+	}
+	ref := must[runtime.Ref](t)(scalars.RowOf(cases["bad utf8"]))
+	if _, err := runtime.PutOpsForTest(ref, cases["bad utf8"]); !errors.Is(err, runtime.ErrInvalid) {
+		t.Fatalf("Put of a string field that is not UTF-8: got %v, want ErrInvalid", err)
+	}
+}
