@@ -85,7 +85,7 @@ func (e *encoder) object(key []byte, n *schema.Node, m protoreflect.Message, mi 
 		pv = reflect.ValueOf(mi)
 	}
 	var err error
-	if e.val, err = e.inlineValue(e.val[:0], n, m, pv); err != nil {
+	if e.val, err = e.inlineValue(e.val[:0], n, m, own, pv); err != nil {
 		return invalid("%s: %v", clip(e.t.render(key)), err)
 	}
 	if err := set(e.w, e.t, key, e.val); err != nil {
@@ -219,17 +219,19 @@ func (e *encoder) entry(key []byte, f *schema.Field, vfd protoreflect.FieldDescr
 // Extensions and unknown fields are kept: they are part of the object's
 // value and read back with it (checkUnknown refuses the unknown fields the
 // read path could not). The inline fields are copied into an empty message
-// of m's type (e.shell), which is cleared again before returning. pv is
-// m's Go value when its struct may be read (object), else the zero Value.
-func (e *encoder) inlineValue(b []byte, n *schema.Node, m protoreflect.Message, pv reflect.Value) ([]byte, error) {
+// of m's type (e.shell), which is cleared again before returning. own says
+// m's descriptor is n's (object has asked); pv is m's Go value when its
+// struct may be read, else the zero Value.
+func (e *encoder) inlineValue(b []byte, n *schema.Node, m protoreflect.Message, own bool, pv reflect.Value) ([]byte, error) {
 	if allInline(n) {
 		return ownValue(b, n, m)
 	}
-	if err := checkUnknown(n, m.GetUnknown()); err != nil {
+	unknown := m.GetUnknown()
+	if err := checkUnknown(n, unknown); err != nil {
 		return nil, err
 	}
-	if p := e.plan(n); p != nil && m.Descriptor() == n.Desc {
-		return e.planned(b, p, m, pv) // the plan's descriptors are m's own
+	if p := e.plan(n); p != nil && own {
+		return e.planned(b, p, m, pv, unknown) // the plan's descriptors are m's own
 	}
 	return e.shellValue(b, n, m)
 }
@@ -358,8 +360,8 @@ func oneofRank(fd protoreflect.FieldDescriptor) int {
 // planned appends the encoding of m's inline fields by plan p: a singular
 // scalar by appendScalar, a singular message as Marshal writes it, any other
 // field by marshalling a shell holding it alone. Then m's unknown fields,
-// which the caller checked.
-func (e *encoder) planned(b []byte, p *inlinePlan, m protoreflect.Message, pv reflect.Value) ([]byte, error) {
+// which the caller read and checked.
+func (e *encoder) planned(b []byte, p *inlinePlan, m protoreflect.Message, pv reflect.Value, unknown []byte) ([]byte, error) {
 	var sh protoreflect.Message
 	base, g := p.structOf(pv) // goinline.go
 	for i, fd := range p.fields {
@@ -415,7 +417,7 @@ func (e *encoder) planned(b []byte, p *inlinePlan, m protoreflect.Message, pv re
 			return nil, err
 		}
 	}
-	return append(b, m.GetUnknown()...), nil
+	return append(b, unknown...), nil
 }
 
 // present returns the value of field fd of m and whether m.Has(fd). A

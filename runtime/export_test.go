@@ -28,7 +28,7 @@ func InlineEncodings(n *schema.Node, m protoreflect.Message) (planned, shelled [
 		if goRead.Load() {
 			pv = reflect.ValueOf(m.Interface())
 		}
-		planned, planErr = e.planned(nil, p, m, pv)
+		planned, planErr = e.planned(nil, p, m, pv, m.GetUnknown())
 	}
 	shelled, shellErr = e.shellValue(nil, n, m)
 	return planned, shelled, hasPlan, planErr, shellErr
