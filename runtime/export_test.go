@@ -268,6 +268,14 @@ func GoInlineReadsForTest(n *schema.Node, m protoreflect.Message) (read, implici
 	return read, implicit
 }
 
+// GoScalarFieldForTest reports whether the encoder would read fd, a
+// singular scalar without presence, from the field of struct type st that
+// its protobuf tag names (goScalarField).
+func GoScalarFieldForTest(st reflect.Type, fd protoreflect.FieldDescriptor) bool {
+	_, ok := goScalarField(st, fd)
+	return ok
+}
+
 // PutOpsForTest returns copies of the operations Put records for m at
 // ref.
 func PutOpsForTest(ref Ref, m proto.Message) ([]kv.Op, error) {

@@ -4,12 +4,14 @@ import (
 	"context"
 	"errors"
 	"math"
+	"reflect"
 	"testing"
 
 	"github.com/protoql/protoql/internal/testpb"
 	"github.com/protoql/protoql/kv/memkv"
 	"github.com/protoql/protoql/runtime"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/types/dynamicpb"
 )
 
@@ -50,5 +52,47 @@ func TestGoInlineMatchesProtoreflect(t *testing.T) {
 	ref := must[runtime.Ref](t)(scalars.RowOf(cases["bad utf8"]))
 	if _, err := runtime.PutOpsForTest(ref, cases["bad utf8"]); !errors.Is(err, runtime.ErrInvalid) {
 		t.Fatalf("Put of a string field that is not UTF-8: got %v, want ErrInvalid", err)
+	}
+}
+
+// TestGoScalarFieldKinds: a struct field is read at its offset only when
+// its Go type has the layout of the value read for the field's protobuf
+// kind; a field tagged as the protobuf field but of another Go type is
+// read through protoreflect.
+func TestGoScalarFieldKinds(t *testing.T) {
+	fields := (&testpb.Scalars{}).ProtoReflect().Descriptor().Fields()
+	type int16s []int16
+	cases := []struct {
+		name string
+		st   reflect.Type
+		want bool
+	}{
+		{"i64", reflect.TypeFor[struct {
+			I64 int64 `protobuf:"varint,8,opt,name=i64,proto3"`
+		}](), true},
+		{"i64", reflect.TypeFor[struct {
+			I64 int32 `protobuf:"varint,8,opt,name=i64,proto3"`
+		}](), false},
+		{"s", reflect.TypeFor[struct {
+			S []byte `protobuf:"bytes,17,opt,name=s,proto3"`
+		}](), false},
+		{"by", reflect.TypeFor[struct {
+			By []byte `protobuf:"bytes,18,opt,name=by,proto3"`
+		}](), true},
+		{"by", reflect.TypeFor[struct {
+			By int16s `protobuf:"bytes,18,opt,name=by,proto3"`
+		}](), false},
+		{"fl", reflect.TypeFor[struct {
+			Fl float64 `protobuf:"fixed32,15,opt,name=fl,proto3"`
+		}](), false},
+		{"level", reflect.TypeFor[struct {
+			Level testpb.Level `protobuf:"varint,19,opt,name=level,proto3,enum=protoql.test.v1.Level"`
+		}](), true},
+	}
+	for _, c := range cases {
+		fd := fields.ByName(protoreflect.Name(c.name))
+		if got := runtime.GoScalarFieldForTest(c.st, fd); got != c.want {
+			t.Errorf("%s as %v: read from the struct %v, want %v", c.name, c.st.Field(0).Type, got, c.want)
+		}
 	}
 }
