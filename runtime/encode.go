@@ -79,10 +79,7 @@ func (e *encoder) object(key []byte, n *schema.Node, m protoreflect.Message, mi 
 	own := md == n.Desc  // then the layout's descriptors are m's own
 	var pv reflect.Value // m's Go value, when its struct may be read
 	if own && goRead.Load() && len(n.Children) > 0 {
-		if mi == nil {
-			mi = m.Interface()
-		}
-		pv = reflect.ValueOf(mi)
+		pv = goMessage(m, mi) // goplan.go
 	}
 	var err error
 	if e.val, err = e.inlineValue(e.val[:0], n, m, own, pv); err != nil {

@@ -26,7 +26,7 @@ func InlineEncodings(n *schema.Node, m protoreflect.Message) (planned, shelled [
 		hasPlan = true
 		var pv reflect.Value // the struct reads, as object makes them
 		if goRead.Load() {
-			pv = reflect.ValueOf(m.Interface())
+			pv = goMessage(m, nil)
 		}
 		planned, planErr = e.planned(nil, p, m, pv, m.GetUnknown())
 	}

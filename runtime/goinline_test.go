@@ -12,6 +12,7 @@ import (
 	"github.com/protoql/protoql/runtime"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
+	"google.golang.org/protobuf/runtime/protoimpl"
 	"google.golang.org/protobuf/types/dynamicpb"
 )
 
@@ -95,4 +96,48 @@ func TestGoScalarFieldKinds(t *testing.T) {
 			t.Errorf("%s as %v: read from the struct %v, want %v", c.name, c.st.Field(0).Type, got, c.want)
 		}
 	}
+}
+
+// scalarsWrapper is a hand-built message type whose struct looks
+// generated (it holds a protoimpl.MessageState, and fields tagged as
+// Scalars' are), but whose ProtoReflect hands out another message's
+// reflection: its own fields are not the message's.
+type scalarsWrapper struct {
+	_     protoimpl.MessageState
+	I64   int64  `protobuf:"varint,8,opt,name=i64,proto3"`
+	S     string `protobuf:"bytes,17,opt,name=s,proto3"`
+	inner *testpb.Scalars
+}
+
+func (w *scalarsWrapper) ProtoReflect() protoreflect.Message { return w.inner.ProtoReflect() }
+
+// userWrapper is scalarsWrapper of a User, with a map field tagged as
+// User's sessions (goPlan's reads).
+type userWrapper struct {
+	_          protoimpl.MessageState
+	Registered uint64                     `protobuf:"varint,2,opt,name=registered,proto3"`
+	Sessions   map[string]*testpb.Session `protobuf:"bytes,5,rep,name=sessions,proto3"`
+	inner      *testpb.User
+}
+
+func (w *userWrapper) ProtoReflect() protoreflect.Message { return w.inner.ProtoReflect() }
+
+// TestGoInlineReadsOnlyTheMessagesStruct: the encoder reads a struct's
+// fields (goInline, goPlan) only when the struct is the one the message's
+// reflection reads, the Go type of its protobuf-go message type. A Put
+// of a hand-built type whose ProtoReflect is another message's writes that
+// message, as protoreflect reads it, not the wrapper's look-alike fields.
+func TestGoInlineReadsOnlyTheMessagesStruct(t *testing.T) {
+	ctx := context.Background()
+	db := must[*runtime.DB](t)(runtime.Open(ctx, memkv.New(), runtime.WithSchema(testpb.File_protoql_test_v1_scalars_proto)))
+	scalars := table(t, db, "Scalars")
+	inner := &testpb.Scalars{Name: "w", I64: 1, S: "ok"}
+	ref := must[runtime.Ref](t)(scalars.RowOf(inner))
+	sameOps(t, "Scalars wrapper", ref, &scalarsWrapper{I64: 99, S: "\xff", inner: inner})
+
+	udb := openDB(t, memkv.New())
+	users := table(t, udb, "User")
+	u := &testpb.User{UserId: "w", Registered: 1, Sessions: map[string]*testpb.Session{"s": {Device: "d"}}}
+	uref := must[runtime.Ref](t)(users.RowOf(u))
+	sameOps(t, "User wrapper", uref, &userWrapper{Registered: 99, Sessions: map[string]*testpb.Session{"x": {Device: "\xff"}}, inner: u})
 }

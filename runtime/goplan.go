@@ -81,6 +81,28 @@ func buildGoPlan(n *schema.Node, t reflect.Type) *goPlan {
 	return gp
 }
 
+// goMessage returns m's Go message as a reflect.Value when its struct may
+// be read (goPlan, goInline), else the zero Value. mi is m's Go message
+// when the caller holds it (nil: m.Interface()). Its struct is read only
+// when it is the one m's reflection reads: m's message type is
+// protobuf-go's MessageInfo of mi's Go type, as for every message
+// protoc-gen-go generates. A value of any other type, such as a
+// hand-built one whose ProtoReflect hands out another message's
+// reflection, or a dynamic message, is read through protoreflect.
+func goMessage(m protoreflect.Message, mi protoreflect.ProtoMessage) reflect.Value {
+	info, ok := m.Type().(*protoimpl.MessageInfo)
+	if !ok {
+		return reflect.Value{}
+	}
+	if mi == nil {
+		mi = m.Interface()
+	}
+	if reflect.TypeOf(mi) != info.GoReflectType {
+		return reflect.Value{}
+	}
+	return reflect.ValueOf(mi)
+}
+
 var messageStateType = reflect.TypeFor[protoimpl.MessageState]()
 
 // generatedStruct reports whether st is a message struct of protoc-gen-go:
