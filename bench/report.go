@@ -28,13 +28,14 @@ type Config struct {
 	// OpTime is the duration of one repetition of a workload other than a
 	// scan (a scan repetition is one full scan).
 	OpTime time.Duration
-	// Rounds is the number of stretches a repetition of a workload other
-	// than a scan is split into: the columns take turns, each running
-	// one stretch of its repetition's operations per round, so that a
-	// change in the machine's load or state during a repetition (another
-	// process, the page cache, the Go heap) reaches every column alike
-	// instead of the one or two whose turn it was. 0 means
-	// DefaultRounds; 1 runs each column's repetition in one stretch.
+	// Rounds is the number of stretches a repetition of a main, index or
+	// growth workload other than a scan is split into (the concurrency,
+	// hot-entry and compile measurements run theirs in one): the columns
+	// take turns, each running one stretch of its repetition's operations
+	// per round, so that a change in the machine's load or state during a
+	// repetition (another process, the page cache, the Go heap) reaches
+	// every column alike instead of the one or two whose turn it was. 0
+	// means DefaultRounds; 1 runs each column's repetition in one stretch.
 	Rounds int
 	// GrowthSizes are the map sizes of the growth curve.
 	GrowthSizes []int

@@ -106,7 +106,7 @@ func (r *Report) WriteTables(w io.Writer) {
 	}
 	reps := fmt.Sprintf("median of %d repetitions", c.Reps)
 	if c.Rounds > 1 {
-		reps += fmt.Sprintf(" (a main or index workload's each in %d rounds of the columns' turns, scans in one)", c.Rounds)
+		reps += fmt.Sprintf(" (those of the main, index and growth workloads each in %d rounds of the columns' turns, scans in one)", c.Rounds)
 	}
 	if !c.Main {
 		fmt.Fprintf(w, "Main workloads not run; %s; %s; load %.2f → %.2f (max %.2f, mean %.2f); total %v.\n\n",

@@ -26,7 +26,7 @@ func main() {
 	flag.StringVar(&cfg.Dir, "dir", "", "directory for the stores (default: a temporary directory, removed after)")
 	flag.IntVar(&cfg.Users, "users", 1_000_000, "users in the data set")
 	flag.IntVar(&cfg.Reps, "reps", 5, "repetitions; medians are reported")
-	flag.IntVar(&cfg.Rounds, "rounds", bench.DefaultRounds, "rounds a repetition of a non-scan workload is split into, the columns taking turns (1: one stretch per column)")
+	flag.IntVar(&cfg.Rounds, "rounds", bench.DefaultRounds, "rounds a repetition of a main, index or growth workload (not a scan) is split into, the columns taking turns (1: one stretch per column)")
 	flag.DurationVar(&cfg.OpTime, "optime", 200*time.Millisecond, "duration of one repetition of a non-scan workload")
 	flag.BoolVar(&cfg.Sync, "sync", false, "fsync every commit, in every engine")
 	flag.BoolVar(&cfg.Conc, "conc", true, "run the concurrency workloads (1, 4 and 16 goroutines)")
