@@ -216,6 +216,7 @@ func newSessionsFixture(t *testing.T, u *testpb.User, key string) *sessionsFixtu
 	return f
 }
 
+// entryKey returns the stored key of the sessions map's entry key.
 func (f *sessionsFixture) entryKey(t *testing.T, key string) []byte {
 	t.Helper()
 	return must[runtime.Ref](t)(f.sessions.Entry(str(key))).Key()
