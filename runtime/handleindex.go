@@ -432,44 +432,44 @@ func (x MapIndex[V, K, M]) scan(ctx context.Context, kr KeyRange, opts ScanOptio
 // or opts.Limit objects were emitted. base is what the targets extend:
 // the namespace for a table index, the holding object's key for a map's.
 // On a *DB it is one observed read of op (readIndexGet, readIndexScan),
-// of the objects emit took.
+// of the objects emit took (see endRead and indexCall.count).
 func indexRead(ctx context.Context, q Querier, db *DB, ix *schema.Index, prefix []byte, kr KeyRange, opts ScanOptions, base []byte, op readOp, emit func(key, wire []byte) (bool, error)) error {
+	c := indexCallPool.Get().(*indexCall)
+	defer c.release()
 	d, ok := q.(*DB)
 	if !ok {
-		_, err := readIndex(ctx, q, db, ix, prefix, kr, opts, base, emit)
-		return err
+		return c.readIndex(ctx, q, db, ix, prefix, kr, opts, base, emit)
 	}
 	ctx, ob := d.obs.startRead(ctx, op)
-	n, err := 0, errUnwound // what the deferred end sees if emit (the caller's loop body) panics
-	defer func() { d.obs.endRead(ctx, ob, op, nil, ix, n, err) }()
-	n, err = readIndex(ctx, q, db, ix, prefix, kr, opts, base, emit)
+	err := errUnwound // what the deferred end sees if emit (the caller's loop body) panics
+	// c.emitted, read before c is released (defers run last first)
+	defer func() { d.obs.endRead(ctx, ob, op, nil, ix, c.emitted, err) }()
+	err = c.readIndex(ctx, q, db, ix, prefix, kr, opts, base, emit)
 	return err
 }
 
-// readIndex is indexRead, unobserved: it returns how many objects emit
-// took (returned no error for).
-func readIndex(ctx context.Context, q Querier, db *DB, ix *schema.Index, prefix []byte, kr KeyRange, opts ScanOptions, base []byte, emit func(key, wire []byte) (bool, error)) (int, error) {
+// readIndex is indexRead, unobserved, on c, which counts the objects emit
+// took in c.emitted.
+func (c *indexCall) readIndex(ctx context.Context, q Querier, db *DB, ix *schema.Index, prefix []byte, kr KeyRange, opts ScanOptions, base []byte, emit func(key, wire []byte) (bool, error)) error {
 	if len(opts.Fields) > 0 {
-		return 0, invalid("ScanOptions.Fields on a scan of index %s: project an index scan with a query", ix.Path())
+		return invalid("ScanOptions.Fields on a scan of index %s: project an index scan with a query", ix.Path())
 	}
 	if opts.Reuse {
-		return 0, invalid("ScanOptions.Reuse on a scan of index %s: it applies to row scans", ix.Path())
+		return invalid("ScanOptions.Reuse on a scan of index %s: it applies to row scans", ix.Path())
 	}
 	lo, hi, err := indexBounds(ix, prefix, kr)
 	if err != nil {
-		return 0, err
+		return err
 	}
 	if opts.After != "" {
 		var ok bool
 		if lo, hi, ok, err = db.indexAfter(ix, opts.After, lo, hi, opts.Reverse, prefix, len(base)); err != nil || !ok {
-			return 0, err
+			return err
 		}
 	}
 	// A unique index's entry is its values alone: all of them name at most
 	// one entry, which a point read finds without an iterator.
 	point := ix.Unique && opts.After == "" && len(kr.Prefix) == len(ix.Columns)
-	c := indexCallPool.Get().(*indexCall)
-	defer c.release()
 	*c = indexCall{ctx: ctx, db: db, ix: ix, lo: lo, hi: hi, base: base, opts: opts, point: point, emit: emit,
 		readFn: c.readFn, emitFn: c.emitFn}
 	switch q := q.(type) {
@@ -484,7 +484,7 @@ func readIndex(ctx context.Context, q Querier, db *DB, ix *schema.Index, prefix 
 	default:
 		err = invalid("index reads run on a *DB or a *Tx, not a %T", q)
 	}
-	return c.emitted, err
+	return err
 }
 
 // indexCall is indexRead's read of a snapshot (read) and its arguments,
@@ -527,11 +527,15 @@ func (c *indexCall) read(r kv.Reader) (err error) {
 	return e.indexObjects(c.ix, c.lo, c.hi, c.base, c.opts, c.emitFn)
 }
 
-// count is emit, counting the objects it took.
+// count is emit, counting the objects it took: before emit, which hands
+// the object to the caller's loop body, so that an object whose body
+// panics is counted (see endRead); uncounted again when emit returns an
+// error, having handed over nothing.
 func (c *indexCall) count(key, wire []byte) (bool, error) {
+	c.emitted++
 	more, err := c.emit(key, wire)
-	if err == nil {
-		c.emitted++
+	if err != nil {
+		c.emitted--
 	}
 	return more, err
 }

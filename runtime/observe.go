@@ -419,7 +419,12 @@ func (o *observer) startRead(ctx context.Context, op readOp) (context.Context, c
 
 // endRead ends a DB-level read of op on table t or, when t is nil, on
 // index ix's table, that returned rows rows (a point read: 1 when it
-// found what it read) and err. A point read that found nothing — err
+// found what it read) and err. A scan's rows are those it handed to the
+// caller's loop body, each counted before it is handed over, in a
+// variable the scan's deferred call of endRead reads: when that body
+// panics or calls runtime.Goexit (err is then errUnwound), the rows
+// given to it so far are recorded, the one it was unwound on among them,
+// as when it had stopped there. A point read that found nothing — err
 // wrapping ErrNotFound, or no error and no row (an index Get, whose
 // caller makes the error) — is a miss, not a failure: its span carries
 // no error, and its outcome is not_found, as key-value clients report a

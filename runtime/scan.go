@@ -405,24 +405,34 @@ func scanRowsOf(ctx context.Context, rd kv.Reader, t *Table, r KeyRange, opts Sc
 
 // scanEntries streams the entries of the map at ref within [Lower, Upper).
 // With ob (a DB's, not a Tx's), each ranging is one observed read
-// (readScanMap).
+// (readScanMap), of the entries handed to the caller (see endRead).
 func scanEntries(ctx context.Context, rd kv.Reader, ref Ref, r KeyRange, opts ScanOptions, ob *observer) iter.Seq2[MapEntry, error] {
 	return func(yield func(MapEntry, error) bool) {
+		var st entryScan
 		if ob == nil {
-			scanEntriesTo(ctx, rd, ref, r, opts, yield)
+			scanEntriesTo(ctx, rd, ref, r, opts, &st, yield)
 			return
 		}
 		ctx, c := ob.startRead(ctx, readScanMap)
-		n, err := 0, errUnwound // what the deferred end sees if the caller's loop body panics
-		defer func() { ob.endRead(ctx, c, readScanMap, ref.table, nil, n, err) }()
-		n, err = scanEntriesTo(ctx, rd, ref, r, opts, yield)
+		err := errUnwound // what the deferred end sees if the caller's loop body panics
+		defer func() { ob.endRead(ctx, c, readScanMap, ref.table, nil, st.n, err) }()
+		err = scanEntriesTo(ctx, rd, ref, r, opts, &st, yield)
 	}
 }
 
-// scanEntriesTo is scanEntries' scan: it yields the entries, then the
-// error if any (unless yield stopped it), and returns how many entries it
-// yielded and the error it met.
-func scanEntriesTo(ctx context.Context, rd kv.Reader, ref Ref, r KeyRange, opts ScanOptions, yield func(MapEntry, error) bool) (int, error) {
+// entryScan is the state of one map scan (scanEntriesTo), one variable
+// that its emit captures and its caller's deferred end reads.
+type entryScan struct {
+	stopped bool // as scanRowsOf's
+	// n counts the entries handed to the caller, each before it is (see
+	// endRead): one whose loop body panics is counted.
+	n int
+}
+
+// scanEntriesTo is scanEntries' scan: it yields the entries, counting
+// them in st, then the error if any (unless yield stopped it), and
+// returns the error it met.
+func scanEntriesTo(ctx context.Context, rd kv.Reader, ref Ref, r KeyRange, opts ScanOptions, st *entryScan, yield func(MapEntry, error) bool) error {
 	lo, hi, err := ref.mapBounds(r)
 	switch {
 	case err != nil:
@@ -433,14 +443,10 @@ func scanEntriesTo(ctx context.Context, rd kv.Reader, ref Ref, r KeyRange, opts 
 	}
 	if err != nil {
 		yield(MapEntry{}, err)
-		return 0, err
+		return err
 	}
 	e := ref.table.db.reader(ctx, rd)
 	defer e.release()
-	var st struct { // one variable, which emit captures
-		stopped bool // as scanRowsOf's
-		n       int
-	}
 	err = e.scanWhole(lo, hi, opts, unitKind{parentLen: ref.parentLen}, ref.field.Child, nil, false, func(key, wire []byte) (bool, error) {
 		entry, err := ref.decodeEntry(key, wire)
 		if err != nil {
@@ -453,7 +459,7 @@ func scanEntriesTo(ctx context.Context, rd kv.Reader, ref Ref, r KeyRange, opts 
 	if err != nil && !st.stopped {
 		yield(MapEntry{}, err)
 	}
-	return st.n, err
+	return err
 }
 
 // projCache holds a table's projections for ScanOptions.Fields, by the
