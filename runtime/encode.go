@@ -78,6 +78,13 @@ func (e *encoder) object(key []byte, n *schema.Node, m protoreflect.Message, mi 
 	md := m.Descriptor()
 	own := md == n.Desc  // then the layout's descriptors are m's own
 	var pv reflect.Value // m's Go value, when its struct may be read
+	// Only for an object with children (goPlan's reads, then goInline's
+	// too). One without is either all inline, marshalled whole (ownValue:
+	// no struct read), or holds a join field or a row's key columns beside
+	// its inline fields (planned). For such a map value, ThreadRef (one
+	// inline scalar), goMessage and structOf cost more than the struct read
+	// saves: its entry Put, mi held, 1,917 → 1,983 instructions with them
+	// (bench/README.md, "Findings", branch small24).
 	if own && goRead.Load() && len(n.Children) > 0 {
 		pv = goMessage(m, mi) // goplan.go
 	}
