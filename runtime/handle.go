@@ -244,6 +244,12 @@ func typeFits[T any](ref Ref) bool {
 	if ref.field == nil || (ref.kind != RefBreakout && ref.kind != RefEntry) {
 		return false
 	}
+	if k := ref.field.ValueKind(); k != 0 { // a singular scalar: answered from its kind
+		var zero T
+		if ok, scalar := kindFits(k, zero); scalar { // a zero scalar boxes without allocating
+			return ok
+		}
+	}
 	return fits[T](valueField(ref))
 }
 

@@ -90,25 +90,31 @@ func checkValueType(fd protoreflect.FieldDescriptor, v protoreflect.Value) error
 // enum number, a message), which the caller checks. It is checkValueType's
 // check of a scalar, and fits' of a Go type by its zero value.
 func scalarFits(fd protoreflect.FieldDescriptor, x any) (ok, scalar bool) {
+	return kindFits(fd.Kind(), x)
+}
+
+// kindFits is scalarFits of a field of kind k (see schema.Field.ValueKind:
+// a handle's setter knows the kind without asking the descriptor).
+func kindFits(k protoreflect.Kind, x any) (ok, scalar bool) {
 	switch x.(type) {
 	case bool:
-		return fd.Kind() == protoreflect.BoolKind, true
+		return k == protoreflect.BoolKind, true
 	case int32:
-		return is32(fd) && !unsigned(fd), true
+		return is32(k) && !unsigned(k), true
 	case int64:
-		return isInt(fd), true
+		return isInt(k), true
 	case uint32:
-		return is32(fd) && unsigned(fd), true
+		return is32(k) && unsigned(k), true
 	case uint64:
-		return !is32(fd) && unsigned(fd), true
+		return !is32(k) && unsigned(k), true
 	case float32:
-		return fd.Kind() == protoreflect.FloatKind, true
+		return k == protoreflect.FloatKind, true
 	case float64:
-		return fd.Kind() == protoreflect.DoubleKind, true
+		return k == protoreflect.DoubleKind, true
 	case string:
-		return fd.Kind() == protoreflect.StringKind, true
+		return k == protoreflect.StringKind, true
 	case []byte:
-		return fd.Kind() == protoreflect.BytesKind, true
+		return k == protoreflect.BytesKind, true
 	}
 	return false, false
 }
@@ -120,8 +126,8 @@ func typeOf(fd protoreflect.FieldDescriptor) string {
 	return fd.Kind().String()
 }
 
-func is32(fd protoreflect.FieldDescriptor) bool {
-	switch fd.Kind() {
+func is32(k protoreflect.Kind) bool {
+	switch k {
 	case protoreflect.Int32Kind, protoreflect.Sint32Kind, protoreflect.Sfixed32Kind,
 		protoreflect.Uint32Kind, protoreflect.Fixed32Kind:
 		return true
@@ -129,16 +135,16 @@ func is32(fd protoreflect.FieldDescriptor) bool {
 	return false
 }
 
-func unsigned(fd protoreflect.FieldDescriptor) bool {
-	switch fd.Kind() {
+func unsigned(k protoreflect.Kind) bool {
+	switch k {
 	case protoreflect.Uint32Kind, protoreflect.Fixed32Kind, protoreflect.Uint64Kind, protoreflect.Fixed64Kind:
 		return true
 	}
 	return false
 }
 
-func isInt(fd protoreflect.FieldDescriptor) bool {
-	switch fd.Kind() {
+func isInt(k protoreflect.Kind) bool {
+	switch k {
 	case protoreflect.Int64Kind, protoreflect.Sint64Kind, protoreflect.Sfixed64Kind:
 		return true
 	}

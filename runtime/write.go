@@ -93,6 +93,12 @@ func encodeValue(vb []byte, ref Ref, v protoreflect.Value, typed bool) (key, val
 		if ref.keyErr != nil {
 			return nil, nil, ref.keyErr
 		}
+		if k := f.ValueKind(); k != 0 && k != protoreflect.StringKind {
+			// A scalar of a known kind, not a string: no UTF-8 to check,
+			// no descriptor to ask.
+			val = appendKind(vb, f.Number(), k, v)
+			break
+		}
 		val, err = appendField(vb, f.Desc, v)
 		if err != nil {
 			return nil, nil, invalid("%s: %v", ref, err)
@@ -103,6 +109,10 @@ func encodeValue(vb []byte, ref Ref, v protoreflect.Value, typed bool) (key, val
 		}
 		if ref.keyErr != nil {
 			return nil, nil, ref.keyErr
+		}
+		if k := f.ValueKind(); k != 0 && k != protoreflect.StringKind {
+			val = appendKind(vb, 2, k, v) // no UTF-8 to check
+			break
 		}
 		if err := checkUTF8(f.MapValue, v); err != nil {
 			return nil, nil, invalid("%s: value: %v", ref, err)

@@ -125,6 +125,7 @@ func (b *builder) node(md protoreflect.MessageDescriptor, parent *Field) *Node {
 		f.Apart = b.apart(n, f)
 		b.complete(f)
 		f.elem = f.appendElem(nil) // nil when the field has no element of its own
+		f.valueKind = scalarValueKind(f)
 		if (f.Storage == Inline || f.Storage == Breakout) && fd.Message() != nil && fd.Kind() != protoreflect.GroupKind {
 			b.checkWhole(fd.Message(), map[protoreflect.FullName]bool{})
 		}

@@ -100,3 +100,41 @@ message S { int64 x = 1; int64 y = 2; }`)
 		}
 	}
 }
+
+// TestValueKind checks the kind each field reports for the one scalar
+// value it keeps under a key of its own: a breakout field's kind, a scalar
+// map's value kind, and 0 for a message breakout, a message map, an object
+// and an inline field, whose values a setter cannot encode from a kind.
+func TestValueKind(t *testing.T) {
+	c, err := compile(t, header+`enum E { E_ZERO = 0; }
+message A { option (protoql.v1.table) = {id: 1, key: ["id"]};
+  string id = 1;
+  int64 inline = 2;
+  sint32 b32 = 3 [(protoql.v1.field).breakout = true];
+  string bs = 4 [(protoql.v1.field).breakout = true];
+  E be = 5 [(protoql.v1.field).breakout = true];
+  S bm = 6 [(protoql.v1.field).breakout = true];
+  S obj = 7;
+  map<string, fixed64> mf = 8;
+  map<int64, string> ms = 9;
+  map<string, S> mm = 10;
+}
+message S { int64 x = 1; S2 y = 2; }
+message S2 { int64 z = 1; }`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[protoreflect.FieldNumber]protoreflect.Kind{
+		1: 0, 2: 0, 3: protoreflect.Sint32Kind, 4: protoreflect.StringKind, 5: protoreflect.EnumKind,
+		6: 0, 7: 0, 8: protoreflect.Fixed64Kind, 9: protoreflect.StringKind, 10: 0,
+	}
+	for num, k := range want {
+		f := c.Tables[0].Root.Field(num)
+		if f == nil {
+			t.Fatalf("no field %d", num)
+		}
+		if got := f.ValueKind(); got != k {
+			t.Errorf("field %s (%s): ValueKind %v, want %v", f.Name(), f.Storage, got, k)
+		}
+	}
+}

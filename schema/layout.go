@@ -188,6 +188,33 @@ type Field struct {
 	// elem is AppendElem's element, encoded once when the layout is built
 	// (a handle stepping into the field appends it on every call).
 	elem []byte
+	// valueKind is ValueKind's answer, found when the layout is built.
+	valueKind protoreflect.Kind
+}
+
+// ValueKind returns the kind of the one scalar value the field keeps
+// under a key of its own — a breakout field's value, or a scalar map's
+// entry value — or 0 for any other field (an inline, object or join
+// field, a message map, a repeated or message-valued breakout field).
+// A handle's setter checks and encodes a value by it, without asking the
+// field's descriptor on every write.
+func (f *Field) ValueKind() protoreflect.Kind { return f.valueKind }
+
+// scalarValueKind is ValueKind of f, worked out from its descriptors.
+func scalarValueKind(f *Field) protoreflect.Kind {
+	var fd protoreflect.FieldDescriptor
+	switch {
+	case f.Storage == Breakout:
+		fd = f.Desc
+	case f.Storage == Map && f.Child == nil && f.MapValue != nil:
+		fd = f.MapValue
+	default:
+		return 0
+	}
+	if fd.Cardinality() == protoreflect.Repeated || fd.Message() != nil {
+		return 0
+	}
+	return fd.Kind()
 }
 
 // AppendElem appends the field's element under its parent's key: a unit
