@@ -192,7 +192,7 @@ func (f Field[T]) Set(ctx context.Context, v T) error {
 	case err != nil:
 		return invalid("%s: %v", f.ref, err)
 	}
-	return setOne(ctx, f.Handle, pv, typeFits[T](f.ref))
+	return setOne(ctx, &f.Handle, pv, typeFits[T](&f.ref))
 }
 
 // Clear deletes the field's one key.
@@ -233,14 +233,14 @@ func setTyped[T any](ctx context.Context, h Handle, v T) error {
 	if err != nil {
 		return invalid("%s: %v", h.ref, err)
 	}
-	return setOne(ctx, h, pv, typeFits[T](h.ref))
+	return setOne(ctx, &h, pv, typeFits[T](&h.ref))
 }
 
 // typeFits reports whether every value of Go type T has the type of the
 // value at ref (a breakout field or a scalar map entry), so that a value
 // of T needs no check of its own: checking one boxes it, an allocation on
 // every write. Message types are checked value by value.
-func typeFits[T any](ref Ref) bool {
+func typeFits[T any](ref *Ref) bool {
 	if ref.field == nil || (ref.kind != RefBreakout && ref.kind != RefEntry) {
 		return false
 	}
@@ -250,7 +250,7 @@ func typeFits[T any](ref Ref) bool {
 			return ok
 		}
 	}
-	return fits[T](valueField(ref))
+	return fits[T](valueField(*ref))
 }
 
 // fits reports whether every value of Go type T is a valid singular value
@@ -268,13 +268,14 @@ func fits[T any](fd protoreflect.FieldDescriptor) bool {
 }
 
 // setOne is SetValue on h's Querier; typed says the value's type has been
-// checked (see typeFits).
-func setOne(ctx context.Context, h Handle, v protoreflect.Value, typed bool) error {
+// checked (see typeFits). h and its Ref go down by address: a Handle is
+// 128 bytes, which each call taking it by value would copy.
+func setOne(ctx context.Context, h *Handle, v protoreflect.Value, typed bool) error {
 	switch q := h.q.(type) {
 	case *DB:
-		return q.setValue(ctx, h.ref, v, typed)
+		return q.setValue(ctx, &h.ref, v, typed)
 	case *Tx:
-		return q.setValue(ctx, h.ref, v, typed)
+		return q.setValue(ctx, &h.ref, v, typed)
 	}
 	return h.q.SetValue(ctx, h.ref, v)
 }

@@ -44,11 +44,11 @@ func (ref Ref) deleteIndexed() bool {
 }
 
 // setIndexed reports whether SetValue at ref must read.
-func (ref Ref) setIndexed() bool {
+func (ref *Ref) setIndexed() bool {
 	if ref.kind != RefBreakout || (len(ref.table.s.Indexes) == 0 && !ref.table.s.Root.HoldsIndexes) {
 		return false // not a breakout, or a table without an index
 	}
-	_, ok := breakoutObj(ref)
+	_, ok := breakoutObj(*ref)
 	return ok
 }
 

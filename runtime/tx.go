@@ -233,20 +233,28 @@ func (db *DB) GetValue(ctx context.Context, ref Ref) (protoreflect.Value, error)
 
 // SetValue implements Querier with one blind write.
 func (db *DB) SetValue(ctx context.Context, ref Ref, v protoreflect.Value) error {
-	return db.setValue(ctx, ref, v, false)
+	return db.setValue(ctx, &ref, v, false)
 }
 
-// setValue is SetValue; typed says v's type has been checked.
-func (db *DB) setValue(ctx context.Context, ref Ref, v protoreflect.Value, typed bool) error {
+// setValue is SetValue; typed says v's type has been checked. ref is
+// taken by address (see setOne) and not retained.
+func (db *DB) setValue(ctx context.Context, ref *Ref, v protoreflect.Value, typed bool) error {
 	if ref.setIndexed() { // index.go
-		return db.setValueIx(ctx, ref, v, typed)
+		return db.setValueIx(ctx, *ref, v, typed)
 	}
 	if ref.apart != nil {
-		return db.setValueApart(ctx, ref, v, typed)
+		return db.setValueApart(ctx, *ref, v, typed)
 	}
 	if db.keys != nil {
-		return db.setKey(ctx, &ref, v, typed)
+		return db.setKey(ctx, ref, v, typed)
 	}
+	return db.setValueBatch(ctx, *ref, v, typed)
+}
+
+// setValueBatch is setValue as one batch, for a store without
+// kv.KeySetter; apart from setValue so that its closure's copy of the Ref
+// is made on this path only.
+func (db *DB) setValueBatch(ctx context.Context, ref Ref, v protoreflect.Value, typed bool) error {
 	return db.apply(ctx, "set_value", &ref, func(w kv.Writer) error { return setValue(w, ref, v, typed) })
 }
 
@@ -256,7 +264,7 @@ func (db *DB) setValue(ctx context.Context, ref Ref, v protoreflect.Value, typed
 func (db *DB) setKey(ctx context.Context, ref *Ref, v protoreflect.Value, typed bool) error {
 	ctx, ob := db.obs.start(ctx, "protoql.SetValue", db.obs.writeDur)
 	b := batchPool.Get().(*writeBatch)
-	key, val, err := encodeValue(b.val[:0], *ref, v, typed)
+	key, val, err := encodeValue(b.val[:0], ref, v, typed)
 	if err == nil {
 		err = db.keys.SetKey(ctx, key, val)
 	}
@@ -526,19 +534,19 @@ func (tx *Tx) GetValue(ctx context.Context, ref Ref) (protoreflect.Value, error)
 
 // SetValue implements Querier.
 func (tx *Tx) SetValue(ctx context.Context, ref Ref, v protoreflect.Value) error {
-	return tx.setValue(ctx, ref, v, false)
+	return tx.setValue(ctx, &ref, v, false)
 }
 
 // setValue is SetValue; typed says v's type has been checked.
-func (tx *Tx) setValue(ctx context.Context, ref Ref, v protoreflect.Value, typed bool) error {
+func (tx *Tx) setValue(ctx context.Context, ref *Ref, v protoreflect.Value, typed bool) error {
 	w, err := tx.writer()
 	if err != nil {
 		return err
 	}
-	if err := setValueIx(ctx, w, w, ref, v, typed); err != nil {
+	if err := setValueIx(ctx, w, w, *ref, v, typed); err != nil {
 		return err
 	}
-	return ensureRow(ctx, w, ref)
+	return ensureRow(ctx, w, *ref)
 }
 
 // UpdateInline implements Querier.

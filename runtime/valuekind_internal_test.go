@@ -84,7 +84,7 @@ func TestTypeFitsValueKinds(t *testing.T) {
 	type namedInt int64
 	checks := []struct {
 		name     string
-		fits, by func(Ref) bool
+		fits, by func(*Ref) bool
 	}{
 		{"bool", typeFits[bool], byRef(fitsByValue[bool])},
 		{"int32", typeFits[int32], byRef(fitsByValue[int32])},
@@ -95,12 +95,12 @@ func TestTypeFitsValueKinds(t *testing.T) {
 		{"float64", typeFits[float64], byRef(fitsByValue[float64])},
 		{"string", typeFits[string], byRef(fitsByValue[string])},
 		{"[]byte", typeFits[[]byte], byRef(fitsByValue[[]byte])},
-		{"namedInt", typeFits[namedInt], func(Ref) bool { return false }}, // checked by value
+		{"namedInt", typeFits[namedInt], func(*Ref) bool { return false }}, // checked by value
 		{"EnumNumber", typeFits[protoreflect.EnumNumber], byRef(fitsByValue[protoreflect.EnumNumber])},
 	}
 	for _, ref := range refs {
 		for _, c := range checks {
-			if got, want := c.fits(ref), c.by(ref); got != want {
+			if got, want := c.fits(&ref), c.by(&ref); got != want {
 				t.Errorf("typeFits[%s](%s, ValueKind %v): got %v, want %v", c.name, ref.field.Name(), ref.field.ValueKind(), got, want)
 			}
 		}
@@ -108,8 +108,8 @@ func TestTypeFitsValueKinds(t *testing.T) {
 }
 
 // byRef answers for the field whose values the Ref's setter writes.
-func byRef(by func(protoreflect.FieldDescriptor) bool) func(Ref) bool {
-	return func(r Ref) bool { return by(valueField(r)) }
+func byRef(by func(protoreflect.FieldDescriptor) bool) func(*Ref) bool {
+	return func(r *Ref) bool { return by(valueField(*r)) }
 }
 
 // TestEncodeValueScalarKinds checks the value a breakout field's or a
@@ -148,7 +148,7 @@ func TestEncodeValueScalarKinds(t *testing.T) {
 		}
 		n++
 		ref.key = []byte("k")
-		_, got, err := encodeValue(nil, ref, v, false)
+		_, got, err := encodeValue(nil, &ref, v, false)
 		if err != nil {
 			t.Errorf("%s: encodeValue: %v", ref.field.Name(), err)
 			continue

@@ -73,7 +73,7 @@ func put(w kv.Writer, ref Ref, m proto.Message, own bool) error {
 // typed says v's type has been checked (see typeFits).
 func setValue(w kv.Writer, ref Ref, v protoreflect.Value, typed bool) error {
 	_, vb := buffers(w)
-	key, val, err := encodeValue(vb, ref, v, typed)
+	key, val, err := encodeValue(vb, &ref, v, typed)
 	if err != nil {
 		return err
 	}
@@ -83,12 +83,12 @@ func setValue(w kv.Writer, ref Ref, v protoreflect.Value, typed bool) error {
 // encodeValue returns the key and the value, appended to vb, of the one
 // Set of setValue, after every check setValue makes: what a kv.KeySetter
 // is given (DB.setKey).
-func encodeValue(vb []byte, ref Ref, v protoreflect.Value, typed bool) (key, val []byte, err error) {
+func encodeValue(vb []byte, ref *Ref, v protoreflect.Value, typed bool) (key, val []byte, err error) {
 	f := ref.field
 	switch {
 	case ref.kind == RefBreakout:
 		if err := checkType(typed, f.Desc, v); err != nil {
-			return nil, nil, invalid("%s: %v", ref, err)
+			return nil, nil, invalid("%s: %v", *ref, err)
 		}
 		if ref.keyErr != nil {
 			return nil, nil, ref.keyErr
@@ -101,11 +101,11 @@ func encodeValue(vb []byte, ref Ref, v protoreflect.Value, typed bool) (key, val
 		}
 		val, err = appendField(vb, f.Desc, v)
 		if err != nil {
-			return nil, nil, invalid("%s: %v", ref, err)
+			return nil, nil, invalid("%s: %v", *ref, err)
 		}
 	case ref.kind == RefEntry && f.Child == nil:
 		if err := checkType(typed, f.MapValue, v); err != nil {
-			return nil, nil, invalid("%s: %v", ref, err)
+			return nil, nil, invalid("%s: %v", *ref, err)
 		}
 		if ref.keyErr != nil {
 			return nil, nil, ref.keyErr
@@ -115,11 +115,11 @@ func encodeValue(vb []byte, ref Ref, v protoreflect.Value, typed bool) (key, val
 			break
 		}
 		if err := checkUTF8(f.MapValue, v); err != nil {
-			return nil, nil, invalid("%s: value: %v", ref, err)
+			return nil, nil, invalid("%s: value: %v", *ref, err)
 		}
 		val = appendScalar(vb, 2, f.MapValue, v)
 	default:
-		return nil, nil, invalid("%s is a %s; SetValue writes breakout fields and scalar map entries (use Put for objects)", ref, ref.kindName())
+		return nil, nil, invalid("%s is a %s; SetValue writes breakout fields and scalar map entries (use Put for objects)", *ref, ref.kindName())
 	}
 	if err := checkSize(ref.table, ref.key, val); err != nil {
 		return nil, nil, err
