@@ -75,28 +75,37 @@ func (x TypedTable[K, M]) Table() *Table { return x.t }
 func (x TypedTable[K, M]) Querier() Querier { return x.q }
 
 // Row addresses the row with key k. It does no I/O.
-func (x TypedTable[K, M]) Row(k K) Object[M] { return Object[M]{x.row(k)} }
+func (x TypedTable[K, M]) Row(k K) (o Object[M]) {
+	x.rowTo(&o.Handle, k)
+	return o
+}
 
-func (x TypedTable[K, M]) row(k K) Handle {
+func (x TypedTable[K, M]) row(k K) (h Handle) {
+	x.rowTo(&h, k)
+	return h
+}
+
+// rowTo builds the Handle of row k in *h, which must be zero: in place,
+// as Handle.Field does, since Row is called on every typed call.
+func (x *TypedTable[K, M]) rowTo(h *Handle, k K) {
 	if x.t == nil {
-		return Handle{err: invalid("a zero TypedTable addresses no table")}
+		h.err = invalid("a zero TypedTable addresses no table")
+		return
 	}
-	var ref Ref
-	var err error
+	h.q = x.q
 	switch {
 	case x.key != nil:
-		ref, err = x.t.Row(x.key(k)...)
+		h.err = x.t.rowTo(&h.ref, false, x.key(k)...)
 	case len(x.t.s.Key) == 0:
-		ref, err = x.t.Row()
+		h.err = x.t.rowTo(&h.ref, false)
 	default:
-		var v protoreflect.Value
-		if v, err = valueOf(k); err == nil {
-			ref, err = x.t.row(x.keyTyped, v)
-		} else {
-			err = invalid("%s key: %v", x.t.s.Desc.Name(), err)
+		v, err := valueOf(k)
+		if err != nil {
+			h.err = invalid("%s key: %v", x.t.s.Desc.Name(), err)
+			return
 		}
+		h.err = x.t.rowTo(&h.ref, x.keyTyped, v)
 	}
-	return Handle{q: x.q, ref: ref, err: err}
 }
 
 // Get reads the row's key range (its own key and every key below it) in

@@ -123,7 +123,7 @@ func ownedKey(kb *keyBuf, k []byte) ([]byte, *keyBuf) {
 // extend returns r's key followed by elem: in r's keyBuf when r can claim
 // the bytes after its key there, else in a new keyBuf (or a new slice when
 // it does not fit one), and the keyBuf the result lies in.
-func (r Ref) extend(elem []byte) ([]byte, *keyBuf) {
+func (r *Ref) extend(elem []byte) ([]byte, *keyBuf) {
 	n, m := len(r.key), len(r.key)+len(elem)
 	if kb := r.buf; kb != nil && m <= keyBufSize && kb.used.CompareAndSwap(int32(n), int32(m)) {
 		copy(kb.b[n:m], elem)
@@ -144,8 +144,18 @@ func (t *Table) Row(key ...protoreflect.Value) (Ref, error) { return t.row(false
 // row is Row; typed says the values' types have been checked (see
 // keyFits).
 func (t *Table) row(typed bool, key ...protoreflect.Value) (Ref, error) {
+	var r Ref
+	if err := t.rowTo(&r, typed, key...); err != nil {
+		return Ref{}, err
+	}
+	return r, nil
+}
+
+// rowTo is row, writing the Ref to *r (left zero on an error), which the
+// typed layer's Row builds in place (a Ref is 96 bytes).
+func (t *Table) rowTo(r *Ref, typed bool, key ...protoreflect.Value) error {
 	if len(key) != len(t.s.Key) {
-		return Ref{}, invalid("%s has %d key columns (%s), got %d values", t.s.Desc.Name(), len(t.s.Key), columnList(t.s), len(key))
+		return invalid("%s has %d key columns (%s), got %d values", t.s.Desc.Name(), len(t.s.Key), columnList(t.s), len(key))
 	}
 	kb, k := newKeyBuf()
 	k = append(k, t.prefix...)
@@ -153,7 +163,7 @@ func (t *Table) row(typed bool, key ...protoreflect.Value) (Ref, error) {
 	for i, col := range t.s.Key {
 		if !typed {
 			if err := col.Check(key[i]); err != nil {
-				return Ref{}, invalidKey(err, "%s key", t.s.Desc.Name())
+				return invalidKey(err, "%s key", t.s.Desc.Name())
 			}
 		}
 		if err := checkKeyUTF8(col, key[i]); err != nil && keyErr == nil {
@@ -162,7 +172,8 @@ func (t *Table) row(typed bool, key ...protoreflect.Value) (Ref, error) {
 		k = col.Append(k, key[i])
 	}
 	k, kb = ownedKey(kb, k)
-	return Ref{table: t, kind: RefRow, key: k, node: t.s.Root, keyErr: keyErr, buf: kb}, nil
+	*r = Ref{table: t, kind: RefRow, key: k, node: t.s.Root, keyErr: keyErr, buf: kb}
+	return nil
 }
 
 // RowOf returns the Ref of the row that m (a message of the table's type)
@@ -235,24 +246,38 @@ func (t *Table) render(key []byte) string {
 // Field steps into a field stored under its own key: a breakout field, an
 // object field or a map.
 func (r Ref) Field(num protoreflect.FieldNumber) (Ref, error) {
+	var next Ref
+	if err := r.stepField(&next, num); err != nil {
+		return Ref{}, err
+	}
+	return next, nil
+}
+
+// stepField is Field, writing the Ref stepped into to *next (left zero on an
+// error): r and the result stay where they are instead of being copied
+// in and out (a handle steps into a field on every call of a generated
+// field method).
+func (r *Ref) stepField(next *Ref, num protoreflect.FieldNumber) error {
 	if r.node == nil {
-		return Ref{}, invalid("%s has no fields to step into", r)
+		return invalid("%s has no fields to step into", *r)
 	}
 	f := r.node.Field(num)
 	if f == nil {
-		return Ref{}, invalid("%s has no field number %d", r.node.Desc.FullName(), num)
+		return invalid("%s has no field number %d", r.node.Desc.FullName(), num)
 	}
-	next := Ref{table: r.table, field: f, keyErr: r.keyErr, apart: r.apart}
+	var kind RefKind
+	var node *schema.Node
 	switch f.Storage {
 	case schema.Breakout:
-		next.kind = RefBreakout
+		kind = RefBreakout
 	case schema.Object:
-		next.kind, next.node = RefObject, f.Child
+		kind, node = RefObject, f.Child
 	case schema.Map:
-		next.kind = RefMap
+		kind = RefMap
 	default:
-		return Ref{}, invalid("%s.%s is stored as %s, not under its own key", r, f.Name(), f.Storage)
+		return invalid("%s.%s is stored as %s, not under its own key", *r, f.Name(), f.Storage)
 	}
+	*next = Ref{table: r.table, kind: kind, node: node, field: f, keyErr: r.keyErr, apart: r.apart}
 	if f.Apart {
 		base := r.table.apartKey(f, r.key)
 		next.apart = f
@@ -261,14 +286,14 @@ func (r Ref) Field(num protoreflect.FieldNumber) (Ref, error) {
 		}
 		next.key = f.AppendElem(base)
 		next.key = next.key[:len(next.key):len(next.key)] // force appends to copy
-		return next, nil
+		return nil
 	}
 	var tag [16]byte // a field's element (at most 9 bytes), on the stack
 	if f.Storage == schema.Map {
 		next.parentLen = len(r.key)
 	}
 	next.key, next.buf = r.extend(f.AppendElem(tag[:0]))
-	return next, nil
+	return nil
 }
 
 // FieldByName is Field by the field's proto name.
