@@ -96,6 +96,19 @@ type commitItem struct {
 
 var itemPool = sync.Pool{New: func() any { return new(commitItem) }}
 
+// releaseKey returns an item of setKey to the pool, its batch closed. It
+// zeroes the fields setKey sets (b, key, size), which leaves the item
+// zero, as every item in the pool is: cheaper than zeroing the whole item
+// (≈ 200 bytes, with the write barrier checks of its pointers) on every
+// single-key write.
+func (it *commitItem) releaseKey() {
+	if it.b != nil {
+		_ = it.b.Close()
+	}
+	it.b, it.key, it.size = nil, nil, 0
+	itemPool.Put(it)
+}
+
 func (it *commitItem) Size() int { return it.size }
 
 func (it *commitItem) WriteSet() *occ.WriteSet {
@@ -469,13 +482,7 @@ const (
 // conflicts with it as with Apply's.
 func (w *writer) setKey(key, value []byte, op keyOp) error {
 	it := itemPool.Get().(*commitItem)
-	defer func() {
-		if it.b != nil {
-			_ = it.b.Close()
-		}
-		*it = commitItem{}
-		itemPool.Put(it)
-	}()
+	defer it.releaseKey()
 	it.key, it.size = key, len(key)+len(value)+16
 	it.b = w.db.NewBatchWithSize(it.size)
 	var err error
