@@ -28,6 +28,11 @@ type writer struct {
 	// prefix (Pebble's default; not an MVCC comparer), so that NextPrefix
 	// steps to the next key (see deleteRange).
 	wholeKeyPrefix bool
+	// keyItems pools setKey's commit items, each keeping the Pebble batch
+	// of its last commit (of this writer's database), reset: one pool for
+	// the item and its batch where taking each from its own pool (itemPool,
+	// Pebble's) costs two.
+	keyItems sync.Pool
 }
 
 func (w *writer) init(db *pebble.DB, cmp *pebble.Comparer, sync, groupCommit bool, maxTxnLifetime time.Duration) {
@@ -96,17 +101,25 @@ type commitItem struct {
 
 var itemPool = sync.Pool{New: func() any { return new(commitItem) }}
 
-// releaseKey returns an item of setKey to the pool, its batch closed. It
-// zeroes the fields setKey sets (b, key, size), which leaves the item
-// zero, as every item in the pool is: cheaper than zeroing the whole item
-// (≈ 200 bytes, with the write barrier checks of its pointers) on every
-// single-key write.
-func (it *commitItem) releaseKey() {
-	if it.b != nil {
-		_ = it.b.Close()
+// releaseKey returns an item of setKey to w.keyItems. It zeroes the
+// fields setKey sets (key, size), which leaves the item zero but for its
+// batch, as every item in that pool is: cheaper than zeroing the whole
+// item (≈ 200 bytes, with the write barrier checks of its pointers) on
+// every single-key write. The batch is kept, reset, when its commit
+// succeeded (Reset drops a buffer larger than Pebble's own pool keeps, and
+// one the commit pipeline may still read); otherwise closed and dropped,
+// as Pebble reuses no batch that met an error.
+func (w *writer) releaseKey(it *commitItem, committed bool) {
+	if b := it.b; b != nil {
+		if committed {
+			b.Reset()
+		} else {
+			_ = b.Close()
+			it.b = nil
+		}
 	}
-	it.b, it.key, it.size = nil, nil, 0
-	itemPool.Put(it)
+	it.key, it.size = nil, 0
+	w.keyItems.Put(it)
 }
 
 func (it *commitItem) Size() int { return it.size }
@@ -480,12 +493,16 @@ const (
 // from key and value, and the commit item names the key, whose point write
 // set it gives the log (WriteSet), so that a transaction that read key
 // conflicts with it as with Apply's.
-func (w *writer) setKey(key, value []byte, op keyOp) error {
-	it := itemPool.Get().(*commitItem)
-	defer it.releaseKey()
+func (w *writer) setKey(key, value []byte, op keyOp) (err error) {
+	it, _ := w.keyItems.Get().(*commitItem)
+	if it == nil {
+		it = new(commitItem)
+	}
+	defer func() { w.releaseKey(it, err == nil) }()
 	it.key, it.size = key, len(key)+len(value)+16
-	it.b = w.db.NewBatchWithSize(it.size)
-	var err error
+	if it.b == nil {
+		it.b = w.db.NewBatchWithSize(it.size)
+	}
 	switch op {
 	case opDelete:
 		err = it.b.Delete(key, nil)
