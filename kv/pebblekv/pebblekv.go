@@ -60,9 +60,10 @@
 //
 // SetKey and DeleteKey (kv.KeySetter) are Apply of a one-operation
 // batch without the kv.Batch: the Pebble batch is built from the key and
-// value, and the commit is logged with the key as its write set. protoql's
-// typed breakout setters use them for a field with no index and nothing
-// apart.
+// value, and the commit is logged with the key as its write set. The
+// commit item and its Pebble batch come from one pool of the store's (an
+// item keeps its batch, reset after a successful commit). protoql's typed
+// breakout setters use them for a field with no index and nothing apart.
 //
 // MergeKey (kv.KeyMerger) writes a field patch (package kv/fieldpatch) as
 // a Pebble merge operand, logged with the key as its write set as SetKey's

@@ -11,11 +11,12 @@ import (
 
 // TestSetKeyThenApplyConflicts runs, inside a transaction that read key
 // b, a SetKey of key a and then an Apply writing b: the transaction must
-// conflict and run again. SetKey and Apply take their commit items from
-// one pool (itemPool); were SetKey's key left in the item it returns, the
-// Apply reusing the item would log SetKey's key as its write set instead
-// of b (commitItem.WriteSet), and the transaction would commit a copy of
-// b's old value.
+// conflict and run again. SetKey and Apply once took their commit items
+// from one pool (itemPool; SetKey now has its writer's, whose items keep
+// their batch); had SetKey's key been left in an item Apply then reused,
+// the Apply would have logged SetKey's key as its write set instead of b
+// (commitItem.WriteSet), and the transaction would have committed a copy
+// of b's old value. It stays as the guard of any pool the two share.
 func TestSetKeyThenApplyConflicts(t *testing.T) {
 	s, err := pebblekv.Open(t.TempDir(), pebblekv.WithSync(false))
 	if err != nil {
