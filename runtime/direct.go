@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"reflect"
 	"sync/atomic"
+	"unsafe"
 
 	"github.com/protoql/protoql/query"
 	"github.com/protoql/protoql/schema"
@@ -56,10 +57,35 @@ type directEntries struct {
 	// size (first:), bounded; 0 when it has none (see slabSize).
 	hint int
 	// out holds, during fill, the values of each slab the maps take.
-	out []reflect.Value
+	out []decodedSlab
+	// last holds what decodeEntry derives from the map it decoded an
+	// entry of last.
+	last lastMap
+	// uses holds the answers of the entry plan last used (decodeEntry)
+	// for the projection and layout it was used with, and rs the strings
+	// of the value being decoded: both kept for the next entry.
+	uses fieldUses
+	rs   rowStrings
+	// cell is an addressable *V (cellType), where fillDecoded puts each
+	// decoded value's address to set it into its map, and key an
+	// addressable string, its key (both reached through cellAt and keyAt).
+	cell, key reflect.Value
+	cellType  reflect.Type
+	cellAt    *unsafe.Pointer
+	keyAt     *string
 	// child holds what the map being read derives from its query.Child
 	// alone (childOf), so that its entries do not derive it again.
 	child dirChild
+}
+
+// lastMap is what decodeEntry derives from a map's plan mp, kept for the
+// map's next entry: the field plan of its value type and the index of
+// the slab of its values in d.decoded (a slab stays at its index until
+// trim drops them all, and last with them).
+type lastMap struct {
+	mp   *mapPlan
+	fp   *fieldPlan
+	slab int
 }
 
 // dirChild is what directMap and directEntry derive from the query.Child
@@ -104,14 +130,37 @@ func (d *directEntries) derive(ch *query.Child) *dirChild {
 }
 
 // decodedSlab holds decoded values of one type: n of them in vals, a
-// []V of type typ (the map's mapPlan.slice); vals is not valid when no
-// slab is allocated (none yet, or fill handed it out).
+// []V of type typ (the map's mapPlan.slice); vals is not valid, and base
+// nil, when no slab is allocated (none yet, or fill handed it out).
 type decodedSlab struct {
 	typ  reflect.Type
 	vals reflect.Value
+	// base is the address of vals' first value and len its length; size
+	// is the size of a V: the values' addresses are computed (at), not
+	// asked of reflect (Index, then Addr or UnsafeAddr) for each.
+	base unsafe.Pointer
+	len  int
+	size uintptr
 	n    int
 	// grown: next grew vals past the size it was allocated with.
 	grown bool
+}
+
+// set makes vals, a []V of length n, the slab's values.
+func (ds *decodedSlab) set(vals reflect.Value, n int) {
+	ds.vals, ds.base, ds.len = vals, vals.UnsafePointer(), n
+}
+
+// take hands the slab's values out (fill: they become the maps'): the
+// slab holds none after it.
+func (ds *decodedSlab) take() {
+	ds.vals, ds.base, ds.len, ds.n = reflect.Value{}, nil, 0, 0
+}
+
+// at returns the address of the slab's value i (i < len): a V inside the
+// slab's one allocation.
+func (ds *decodedSlab) at(i int) unsafe.Pointer {
+	return unsafe.Add(ds.base, uintptr(i)*ds.size)
 }
 
 type directEntry struct {
@@ -173,7 +222,7 @@ func (d *directEntries) trim(max int) {
 	}
 	for _, ds := range d.decoded {
 		if ds.vals.IsValid() && ds.vals.Len()*int(ds.typ.Elem().Size()) > max {
-			d.decoded = nil
+			d.decoded, d.last = nil, lastMap{}
 			break
 		}
 	}
@@ -394,19 +443,21 @@ func (d *directEntries) fill(dec *decoder, opts decodeOptions, m protoreflect.Me
 	d.out = d.out[:0]
 	for i := range d.decoded {
 		ds := &d.decoded[i]
-		var out reflect.Value
+		out := decodedSlab{typ: ds.typ, size: ds.size}
 		if ds.n > 0 {
-			if 4*ds.n < 3*ds.vals.Len() || ds.grown {
-				out = reflect.MakeSlice(ds.typ, ds.n, ds.n)
-				reflect.Copy(out, ds.vals)
+			if 4*ds.n < 3*ds.len || ds.grown {
+				vals := reflect.MakeSlice(ds.typ, ds.n, ds.n)
+				reflect.Copy(vals, ds.vals)
+				out.set(vals, ds.n)
 			} else {
-				out, ds.vals, ds.n = ds.vals, reflect.Value{}, 0
+				out.set(ds.vals, ds.len)
+				ds.take()
 			}
 		}
 		d.out = append(d.out, out)
 	}
 	if d.allDecoded() {
-		d.fillDecoded(dec, m)
+		d.fillDecoded(m)
 		clear(d.out)
 		return nil
 	}
@@ -415,7 +466,7 @@ func (d *directEntries) fill(dec *decoder, opts decodeOptions, m protoreflect.Me
 	for _, en := range d.ents {
 		d.wire = append(d.wire, mapEntryWire{plan: en.plan, key: d.keys[ko : ko+en.keyLen], value: d.vals[vo : vo+en.valLen], plain: en.plain})
 		if en.dec > 0 {
-			d.wire[len(d.wire)-1].msg = d.out[en.slab].Index(en.dec - 1)
+			d.wire[len(d.wire)-1].msg = d.out[en.slab].vals.Index(en.dec - 1)
 		}
 		ko += en.keyLen
 		vo += en.valLen
@@ -447,39 +498,56 @@ func (d *directEntries) allDecoded() bool {
 // sets an entry already decoded (the map made with the size of its
 // entries when the decode of the row made none, the keys substrings of
 // one string), without the mapEntryWire pass and fillMaps' own walk over
-// the entries per map.
-func (d *directEntries) fillDecoded(dec *decoder, m protoreflect.Message) {
-	if !dec.key.IsValid() {
-		dec.key = reflect.New(stringType).Elem()
-	}
+// the entries per map. Each value's address is computed in its slab and
+// stored into the *V cell that SetMapIndex is given (reflect's Index and
+// Addr would look the pointer type up for each entry), its key into the
+// string cell.
+func (d *directEntries) fillDecoded(m protoreflect.Message) {
 	keys := string(d.keys)
 	sv := reflect.ValueOf(m.Interface()).Elem()
-	for i := range d.plan.maps {
-		mp := &d.plan.maps[i]
+	if !d.key.IsValid() {
+		d.key = reflect.New(stringType).Elem()
+		d.keyAt = (*string)(unsafe.Pointer(d.key.UnsafeAddr()))
+	}
+	// One pass over the entries, the map looked up again only where the
+	// entries of another map begin (most rows fill one map, whose entries
+	// were kept in a row).
+	cur, ko := -1, 0
+	var fv reflect.Value
+	for j, en := range d.ents {
+		k := keys[ko : ko+en.keyLen]
+		ko += en.keyLen
+		if en.plan != cur {
+			cur, fv = en.plan, d.mapField(sv, j)
+		}
+		*d.keyAt, *d.cellAt = k, d.out[en.slab].at(en.dec-1)
+		fv.SetMapIndex(d.key, d.cell)
+	}
+	// Nothing of the row stays in the execution once it is returned.
+	*d.keyAt, *d.cellAt = "", nil
+}
+
+// mapField returns the map field of the row sv that entry j sets, made
+// with the size of its entries from j on when the decode of the row made
+// none, and sets d.cell up for its values.
+func (d *directEntries) mapField(sv reflect.Value, j int) reflect.Value {
+	mi := d.ents[j].plan
+	mp := &d.plan.maps[mi]
+	fv := sv.Field(mp.field)
+	if fv.IsNil() {
 		count := 0
-		for _, en := range d.ents {
-			if en.plan == i {
+		for _, en := range d.ents[j:] {
+			if en.plan == mi {
 				count++
 			}
 		}
-		if count == 0 {
-			continue
-		}
-		fv := sv.Field(mp.field)
-		if fv.IsNil() {
-			fv.Set(reflect.MakeMapWithSize(mp.mapType, count))
-		}
-		ko := 0
-		for _, en := range d.ents {
-			k := keys[ko : ko+en.keyLen]
-			ko += en.keyLen
-			if en.plan != i {
-				continue
-			}
-			dec.key.SetString(k)
-			fv.SetMapIndex(dec.key, d.out[en.slab].Index(en.dec-1).Addr())
-		}
+		fv.Set(reflect.MakeMapWithSize(mp.mapType, count))
 	}
+	if pt := mp.mapType.Elem(); d.cellType != pt {
+		d.cell, d.cellType = reflect.New(pt).Elem(), pt
+		d.cellAt = (*unsafe.Pointer)(unsafe.Pointer(d.cell.UnsafeAddr()))
+	}
+	return fv
 }
 
 // inlineMap reports whether n stores a map in its own value: the value

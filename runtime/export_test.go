@@ -5,6 +5,7 @@ import (
 	"context"
 	"reflect"
 	"sync"
+	"unsafe"
 
 	"github.com/protoql/protoql/kv"
 	"github.com/protoql/protoql/schema"
@@ -210,7 +211,7 @@ func (rp *rowPlan) decode(key, wire []byte) (proto.Message, bool) {
 		if f == nil {
 			return nil, false
 		}
-		if n = f.set(v, typ, b, &rs); n < 0 {
+		if n = f.set(unsafe.Pointer(v.UnsafeAddr()), typ, b, &rs); n < 0 {
 			return nil, false
 		}
 		b = b[n:]
@@ -311,8 +312,10 @@ func EntryPlanForTest(t *Table, fields []string, value []byte) (planned, slow pr
 	}
 	ptr := reflect.New(pt.Elem())
 	var rs rowStrings
-	if n, ok := fp.decodeFields(ptr.Elem(), value, p, t.s.Root, &rs); ok {
-		rs.store(ptr.Elem())
+	var u fieldUses
+	fp.usesOf(&u, p, t.s.Root)
+	if n, ok := fp.decodeFields(ptr.UnsafePointer(), value, &u, &rs); ok {
+		rs.store(ptr.UnsafePointer())
 		planned, size = ptr.Interface().(proto.Message), n
 	}
 	var e exec
@@ -341,8 +344,10 @@ func WholeEntryPlanForTest(t *Table, value []byte) (planned, slow proto.Message,
 	}
 	ptr := reflect.New(pt.Elem())
 	var rs rowStrings
-	if _, ok := fp.decodeFields(ptr.Elem(), value, wholeEntry, t.s.Root, &rs); ok {
-		rs.store(ptr.Elem())
+	var u fieldUses
+	fp.usesOf(&u, wholeEntry, t.s.Root)
+	if _, ok := fp.decodeFields(ptr.UnsafePointer(), value, &u, &rs); ok {
+		rs.store(ptr.UnsafePointer())
 		planned = ptr.Interface().(proto.Message)
 	}
 	if slowErr = checkValue(nil, value, t.s.Root); slowErr == nil {

@@ -6,6 +6,8 @@ import (
 	"reflect"
 	"testing"
 
+	"github.com/protoql/protoql/query"
+
 	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/reflect/protoreflect"
 )
@@ -60,7 +62,7 @@ func BenchmarkFieldPlanWide(b *testing.B) {
 		sfs[i] = reflect.StructField{Name: fmt.Sprintf("F%d", i), Type: reflect.TypeFor[int64]()}
 	}
 	typ := reflect.StructOf(sfs)
-	fp := &fieldPlan{kept: true}
+	fp := &fieldPlan{}
 	var value []byte
 	for i := range n {
 		fp.fields = append(fp.fields, planField{num: protowire.Number(i + 1), kind: protoreflect.Int64Kind, index: i, off: typ.Field(i).Offset})
@@ -69,16 +71,18 @@ func BenchmarkFieldPlanWide(b *testing.B) {
 	}
 	fp.index()
 	sorted := fp.sorted
-	v := reflect.New(typ).Elem()
+	base := reflect.New(typ).UnsafePointer()
 	for _, mode := range []string{"indexed", "linear"} {
 		b.Run(mode, func(b *testing.B) {
 			fp.sorted = sorted
 			if mode == "linear" {
 				fp.sorted = nil
 			}
+			var u fieldUses
+			fp.usesOf(&u, &query.Proj{All: true}, nil)
 			for b.Loop() {
 				var rs rowStrings
-				if _, ok := fp.decodeFields(v, value, nil, nil, &rs); !ok {
+				if _, ok := fp.decodeFields(base, value, &u, &rs); !ok {
 					b.Fatal("declined")
 				}
 			}

@@ -21,10 +21,11 @@ import (
 // naming strings, numbers, bools, open enums) decodes each row straight
 // into a new value of the row's generated Go struct: the kept fields of the
 // row's filtered value with protowire, the key columns from the key, each
-// stored into its struct field (reflect; strings at the field's offset). That replaces building the
-// message through protoreflect (New, then Interface), appending the key
-// columns to a copy of the value and one proto.Unmarshal of the copy, the
-// bulk of a projected row's CPU after the iterator's.
+// stored into its struct field (the value's fields at the field's offset,
+// the key's other than strings through reflect). That replaces building
+// the message through protoreflect (New, then Interface), appending the
+// key columns to a copy of the value and one proto.Unmarshal of the copy,
+// the bulk of a projected row's CPU after the iterator's.
 //
 // The plan vouches only for what it decodes exactly as proto.Unmarshal of
 // the same bytes does: proto3-style fields without presence (a plain Go
@@ -39,9 +40,10 @@ import (
 // rowPlan decodes rows of one table, for one projection, into its Go type.
 type rowPlan struct {
 	typ reflect.Type // the generated struct (the message is *typ)
-	// fieldPlan holds the kept fields, by field number (all kept: its
-	// kept is set); map entries use it too (scalarplan.go).
+	// fieldPlan holds the kept fields, by field number; map entries use
+	// it too (scalarplan.go).
 	fieldPlan
+	uses   fieldUses      // the fields' uses for proj: every one useSet
 	keys   []planKey      // the key columns, in key order
 	prefix int            // the table's key prefix length
 	proj   *query.Proj    // the projection (decodeOwn filters by it)
@@ -98,7 +100,7 @@ func newRowPlan(t *Table, mt protoreflect.MessageType, p *query.Proj) *rowPlan {
 		return nil // its zero value is not a message of md
 	}
 	byNum := structFields(typ)
-	rp := &rowPlan{typ: typ, fieldPlan: fieldPlan{kept: true}, prefix: len(t.prefix), proj: p}
+	rp := &rowPlan{typ: typ, prefix: len(t.prefix), proj: p}
 	fds := md.Fields()
 	for i := range fds.Len() {
 		fd := fds.Get(i)
@@ -120,6 +122,7 @@ func newRowPlan(t *Table, mt protoreflect.MessageType, p *query.Proj) *rowPlan {
 		rp.keys = append(rp.keys, planKey{col: col, kind: fd.Kind(), index: idx, off: typ.Field(idx).Offset})
 	}
 	rp.index()
+	rp.usesOf(&rp.uses, p, nil)
 	rp.slabs = slabTypes(typ)
 	return rp
 }
@@ -230,7 +233,7 @@ func (rp *rowPlan) decodeInto(v reflect.Value, key, value []byte, ra *rowAlloc) 
 	if ra != nil {
 		rs.arena = &ra.arena
 	}
-	if _, ok := rp.decodeFields(v, value, rp.proj, nil, &rs); !ok {
+	if _, ok := rp.decodeFields(unsafe.Pointer(v.UnsafeAddr()), value, &rp.uses, &rs); !ok {
 		return false
 	}
 	return rp.setKeys(v, key, &rs)
@@ -252,7 +255,7 @@ func (rp *rowPlan) setKeys(v reflect.Value, key []byte, rs *rowStrings) bool {
 			if s, n = keyString(k.col, key[off:]); n < 0 || k.col.UTF8 && !validUTF8(s) {
 				return false
 			}
-			rs.add(v, k.off, s)
+			rs.add(unsafe.Pointer(v.UnsafeAddr()), k.off, s)
 		} else {
 			el, m, err := tuple.DecodeElement(key[off:])
 			if err != nil {
@@ -267,7 +270,7 @@ func (rp *rowPlan) setKeys(v reflect.Value, key []byte, rs *rowStrings) bool {
 		}
 		off += n
 	}
-	rs.store(v)
+	rs.store(unsafe.Pointer(v.UnsafeAddr()))
 	return true
 }
 
@@ -505,19 +508,19 @@ type stringRef struct {
 	b   []byte
 }
 
-// stringAt returns the string field at offset off of the row v, a
-// generated struct (addressable: a slab's element or Reuse's message).
-// The offset is a plan's, of a struct field planKind found to be of Go
-// type string: storing through it is reflect's Field(i).SetString without
-// the checks and flag arithmetic of two reflect calls per string.
-func stringAt(v reflect.Value, off uintptr) *string {
-	return (*string)(unsafe.Add(unsafe.Pointer(v.UnsafeAddr()), off))
+// stringAt returns the string field at offset off of the row at base, a
+// generated struct (a slab's element or Reuse's message). The offset is a
+// plan's, of a struct field planKind found to be of Go type string:
+// storing through it is reflect's Field(i).SetString without the checks
+// and flag arithmetic of two reflect calls per string.
+func stringAt(base unsafe.Pointer, off uintptr) *string {
+	return (*string)(unsafe.Add(base, off))
 }
 
 // add records b as the string of the struct field at offset off of the
-// row v, replacing what an earlier occurrence of the field recorded (the
-// last one wins, as in proto.Unmarshal).
-func (rs *rowStrings) add(v reflect.Value, off uintptr, b []byte) {
+// row at base, replacing what an earlier occurrence of the field recorded
+// (the last one wins, as in proto.Unmarshal).
+func (rs *rowStrings) add(base unsafe.Pointer, off uintptr, b []byte) {
 	for i := range rs.n {
 		if r := &rs.refs[i]; r.off == off {
 			rs.size += len(b) - len(r.b)
@@ -526,12 +529,19 @@ func (rs *rowStrings) add(v reflect.Value, off uintptr, b []byte) {
 		}
 	}
 	if rs.full() {
-		*stringAt(v, off) = string(b)
+		*stringAt(base, off) = string(b)
 		return
 	}
 	rs.refs[rs.n] = stringRef{off: off, b: b}
 	rs.n++
 	rs.size += len(b)
+}
+
+// forget empties rs, reused for another value, dropping the bytes it
+// recorded (the stored key's and value's).
+func (rs *rowStrings) forget() {
+	clear(rs.refs[:rs.n])
+	rs.n, rs.size = 0, 0
 }
 
 // full reports whether rs holds as many strings as it gathers.
@@ -542,13 +552,13 @@ func (rs *rowStrings) full() bool {
 	return rs.n == len(rs.refs)
 }
 
-// store sets the recorded string fields of the row v.
-func (rs *rowStrings) store(v reflect.Value) {
+// store sets the recorded string fields of the row at base.
+func (rs *rowStrings) store(base unsafe.Pointer) {
 	switch {
 	case rs.n == 0:
 		return
 	case rs.n == 1 && rs.arena == nil:
-		*stringAt(v, rs.refs[0].off) = string(rs.refs[0].b)
+		*stringAt(base, rs.refs[0].off) = string(rs.refs[0].b)
 		return
 	}
 	var all string
@@ -562,9 +572,6 @@ func (rs *rowStrings) store(v reflect.Value) {
 		}
 		all = sb.String()
 	}
-	// UnsafeAddr, not Addr: Addr looks up the pointer type (reflect's
-	// ptrTo), which costs more than the stores.
-	base := unsafe.Pointer(v.UnsafeAddr())
 	at := 0
 	for _, r := range rs.refs[:rs.n] {
 		*(*string)(unsafe.Add(base, r.off)) = all[at : at+len(r.b)]
@@ -573,25 +580,19 @@ func (rs *rowStrings) store(v reflect.Value) {
 }
 
 // set decodes the field's value of wire type typ at the start of b into
-// its field of the row v (a string: into rs, which stores it), as
+// its field of the row at base (a string: into rs, which stores it), as
 // protobuf-go's coder of the field does, and returns its length; -1 when
 // it cannot (another wire type, which Unmarshal keeps as an unknown
 // field, a malformed value, a string that is not valid UTF-8).
-func (f *planField) set(v reflect.Value, typ protowire.Type, b []byte, rs *rowStrings) int {
-	if f.kind == protoreflect.StringKind {
-		if typ != protowire.BytesType {
-			return -1
-		}
-		s, n := protowire.ConsumeBytes(b)
-		if n < 0 || !validUTF8(s) {
-			return -1
-		}
-		rs.add(v, f.off, s)
-		return n
-	}
-	fv := v.Field(f.index)
+//
+// The value is stored at the field's offset, in the Go type planKind
+// found the struct field to have (an open enum's named int32: an int32):
+// the bytes reflect's Set methods would write, without their checks and
+// a Value per field.
+func (f *planField) set(base unsafe.Pointer, typ protowire.Type, b []byte, rs *rowStrings) int {
+	p := unsafe.Add(base, f.off)
 	switch f.kind {
-	case protoreflect.BytesKind:
+	case protoreflect.StringKind, protoreflect.BytesKind:
 		if typ != protowire.BytesType {
 			return -1
 		}
@@ -599,7 +600,14 @@ func (f *planField) set(v reflect.Value, typ protowire.Type, b []byte, rs *rowSt
 		if n < 0 {
 			return -1
 		}
-		fv.SetBytes(append([]byte(nil), s...))
+		if f.kind == protoreflect.BytesKind {
+			*(*[]byte)(p) = append([]byte(nil), s...)
+			return n
+		}
+		if !validUTF8(s) {
+			return -1
+		}
+		rs.add(base, f.off, s)
 		return n
 	case protoreflect.FloatKind, protoreflect.Fixed32Kind, protoreflect.Sfixed32Kind:
 		if typ != protowire.Fixed32Type {
@@ -609,16 +617,9 @@ func (f *planField) set(v reflect.Value, typ protowire.Type, b []byte, rs *rowSt
 		if n < 0 {
 			return -1
 		}
-		switch f.kind {
-		case protoreflect.FloatKind:
-			// Stored through its pointer: a float32 passed as float64
-			// (SetFloat) could lose a signalling NaN's bits.
-			*fv.Addr().Interface().(*float32) = math.Float32frombits(x)
-		case protoreflect.Fixed32Kind:
-			fv.SetUint(uint64(x))
-		default:
-			fv.SetInt(int64(int32(x)))
-		}
+		// A float's bits as they are (a signalling NaN's too), like the
+		// fixed32's and sfixed32's.
+		*(*uint32)(p) = x
 		return n
 	case protoreflect.DoubleKind, protoreflect.Fixed64Kind, protoreflect.Sfixed64Kind:
 		if typ != protowire.Fixed64Type {
@@ -628,38 +629,29 @@ func (f *planField) set(v reflect.Value, typ protowire.Type, b []byte, rs *rowSt
 		if n < 0 {
 			return -1
 		}
-		switch f.kind {
-		case protoreflect.DoubleKind:
-			*fv.Addr().Interface().(*float64) = math.Float64frombits(x)
-		case protoreflect.Fixed64Kind:
-			fv.SetUint(x)
-		default:
-			fv.SetInt(int64(x))
-		}
+		*(*uint64)(p) = x
 		return n
 	}
 	if typ != protowire.VarintType {
 		return -1
 	}
-	x, n := protowire.ConsumeVarint(b)
-	if n < 0 {
+	x, n := uint64(0), 1
+	if len(b) > 0 && b[0] < 0x80 {
+		x = uint64(b[0]) // a one-byte varint, read in line
+	} else if x, n = protowire.ConsumeVarint(b); n < 0 {
 		return -1
 	}
 	switch f.kind {
 	case protoreflect.BoolKind:
-		fv.SetBool(protowire.DecodeBool(x))
-	case protoreflect.Int32Kind, protoreflect.EnumKind:
-		fv.SetInt(int64(int32(x)))
+		*(*bool)(p) = protowire.DecodeBool(x)
+	case protoreflect.Int32Kind, protoreflect.EnumKind, protoreflect.Uint32Kind:
+		*(*uint32)(p) = uint32(x)
 	case protoreflect.Sint32Kind:
-		fv.SetInt(int64(int32(protowire.DecodeZigZag(x & math.MaxUint32))))
-	case protoreflect.Uint32Kind:
-		fv.SetUint(uint64(uint32(x)))
-	case protoreflect.Int64Kind:
-		fv.SetInt(int64(x))
+		*(*int32)(p) = int32(protowire.DecodeZigZag(x & math.MaxUint32))
+	case protoreflect.Int64Kind, protoreflect.Uint64Kind:
+		*(*uint64)(p) = x
 	case protoreflect.Sint64Kind:
-		fv.SetInt(protowire.DecodeZigZag(x))
-	case protoreflect.Uint64Kind:
-		fv.SetUint(x)
+		*(*int64)(p) = protowire.DecodeZigZag(x)
 	default:
 		return -1 // planKind admits no other kind
 	}

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"reflect"
 	"slices"
+	"unsafe"
 
 	"github.com/protoql/protoql/query"
 	"github.com/protoql/protoql/schema"
@@ -44,10 +45,46 @@ type fieldPlan struct {
 	// for a type of many fields (an entry plan holds every field of the
 	// map's value type it decodes, whatever the projection keeps).
 	sorted []int32
-	// kept is set when the projection decodeFields is given keeps every field
-	// of fields (a row plan's, built for its projection); else decodeFields
-	// asks the projection about each.
-	kept bool
+}
+
+// fieldUse is what decodeFields does with a field of its plan, for one
+// projection and layout.
+type fieldUse uint8
+
+const (
+	useSkip    fieldUse = iota // not kept: skipped, as the filter skips it
+	useSet                     // kept and stored inline: decoded
+	useDecline                 // kept but stored otherwise: declined
+)
+
+// fieldUses holds the answers decodeFields needs about each field of plan
+// fp for projection p and layout node (Proj.Keeps, Node.Field), asked once
+// (usesOf) rather than for every field of every value: a row plan's once
+// for the plan, an entry plan's once per map read (directEntries.uses).
+type fieldUses struct {
+	fp   *fieldPlan
+	p    *query.Proj
+	node *schema.Node
+	use  []fieldUse // by index in fp.fields
+}
+
+// usesOf sets u to the uses of fp's fields for projection p and layout
+// node (nil: a row plan's fields, inline by construction), reusing u's
+// slice.
+func (fp *fieldPlan) usesOf(u *fieldUses, p *query.Proj, node *schema.Node) {
+	use := u.use[:0]
+	for i := range fp.fields {
+		num := fp.fields[i].num
+		switch {
+		case !p.Keeps(num):
+			use = append(use, useSkip)
+		case node != nil && node.Field(num) != nil && node.Field(num).Storage != schema.Inline:
+			use = append(use, useDecline)
+		default:
+			use = append(use, useSet)
+		}
+	}
+	*u = fieldUses{fp: fp, p: p, node: node, use: use}
 }
 
 // fieldPlanBox boxes a plan that may be nil (see decodePlanBox).
@@ -110,69 +147,117 @@ func (fp *fieldPlan) index() {
 	slices.SortFunc(fp.sorted, func(a, b int32) int { return cmp.Compare(fp.fields[a].num, fp.fields[b].num) })
 }
 
-// decodeFields decodes value, filtered by the projection p, into the zero
-// struct v in one walk: every field of value must parse
-// (ConsumeFieldValue, as the filter's); a field p keeps must be one the
-// plan decodes, with its kind's one wire type (planField.set; checkValue's
-// and the filter's wireTypeOK of a singular field), and, with node not
-// nil (value's layout), one node stores inline (checkValue's check; a row
-// plan's kept fields are inline by construction, see planField). Strings
+// decodeFields decodes value, filtered by the projection u.p, into the
+// zero struct at base (a Go value of the plan's type) in one walk: every
+// field of value must parse (ConsumeFieldValue, as the filter's); a field
+// u.p keeps must be one the plan decodes, with its kind's one wire type
+// (planField.set; checkValue's and the filter's wireTypeOK of a singular
+// field), and, with u.node not nil (value's layout), one u.node stores
+// inline (checkValue's check; a row plan's kept fields are inline by
+// construction, see planField). u holds the plan's answers to those
+// questions (usesOf); a field the plan does not hold is asked u.p. Strings
 // go to rs, which the caller stores. It returns the size of the kept
-// fields (the filtered value's), or false when it declines, with v partly
-// set and rs not to be stored.
-func (fp *fieldPlan) decodeFields(v reflect.Value, value []byte, p *query.Proj, node *schema.Node, rs *rowStrings) (size int, ok bool) {
+// fields (the filtered value's), or false when it declines, with the
+// struct partly set and rs not to be stored.
+func (fp *fieldPlan) decodeFields(base unsafe.Pointer, value []byte, u *fieldUses, rs *rowStrings) (size int, ok bool) {
+	// The tag of a field numbered 1 to 15 (one byte) and the skipped
+	// short length-delimited value are read here, not called for: a
+	// value's walk is a few calls per field otherwise.
 	for b := value; len(b) > 0; {
-		num, typ, tn := protowire.ConsumeTag(b)
-		if tn < 0 {
-			return 0, false
+		num, typ, tn := protowire.Number(b[0]>>3), protowire.Type(b[0]&7), 1
+		if b[0] < 1<<3 || b[0] >= 0x80 {
+			if num, typ, tn = protowire.ConsumeTag(b); tn < 0 {
+				return 0, false
+			}
 		}
-		b = b[tn:]
-		var n int
-		switch f := fp.field(num); {
-		case f != nil && (fp.kept || p.Keeps(num)):
-			if node != nil {
-				if nf := node.Field(num); nf != nil && nf.Storage != schema.Inline {
-					return 0, false
+		v := b[tn:]
+		i := -1
+		if fp.sorted == nil {
+			for j := range fp.fields {
+				if fp.fields[j].num == num {
+					i = j
+					break
 				}
 			}
-			n = f.set(v, typ, b, rs)
+		} else {
+			i = fp.search(num)
+		}
+		var n int
+		switch {
+		case i < 0:
+			if u.p.Keeps(num) {
+				return 0, false
+			}
+			n = skipValue(num, typ, v)
+		case u.use[i] == useSet:
+			n = fp.fields[i].set(base, typ, v, rs)
 			size += tn + n
-		case p.Keeps(num):
+		case u.use[i] != useSkip:
 			return 0, false
+		case typ == protowire.BytesType && len(v) > 0 && int(v[0]) < min(len(v), 0x80):
+			n = 1 + int(v[0]) // ConsumeBytes of a length below 128
 		default:
-			n = protowire.ConsumeFieldValue(num, typ, b)
+			n = skipValue(num, typ, v)
 		}
 		if n < 0 {
 			return 0, false
 		}
-		b = b[n:]
+		b = v[n:]
 	}
 	return size, true
 }
 
+// skipValue is protowire.ConsumeFieldValue, doing what it does with the
+// length-delimited and varint values without its call for them.
+func skipValue(num protowire.Number, typ protowire.Type, b []byte) int {
+	switch typ {
+	case protowire.BytesType:
+		_, n := protowire.ConsumeBytes(b)
+		return n
+	case protowire.VarintType:
+		_, n := protowire.ConsumeVarint(b)
+		return n
+	}
+	return protowire.ConsumeFieldValue(num, typ, b)
+}
+
 // field returns the plan's field numbered num, or nil.
 func (fp *fieldPlan) field(num protowire.Number) *planField {
-	if fp.sorted != nil {
-		lo, hi := 0, len(fp.sorted)
-		for lo < hi {
-			m := int(uint(lo+hi) >> 1)
-			if fp.fields[fp.sorted[m]].num < num {
-				lo = m + 1
-			} else {
-				hi = m
-			}
-		}
-		if lo < len(fp.sorted) && fp.fields[fp.sorted[lo]].num == num {
-			return &fp.fields[fp.sorted[lo]]
-		}
-		return nil
-	}
-	for i := range fp.fields {
-		if fp.fields[i].num == num {
-			return &fp.fields[i]
-		}
+	if i := fp.find(num); i >= 0 {
+		return &fp.fields[i]
 	}
 	return nil
+}
+
+// find returns the index in fields of the plan's field numbered num, or
+// -1.
+func (fp *fieldPlan) find(num protowire.Number) int {
+	if fp.sorted == nil {
+		for i := range fp.fields {
+			if fp.fields[i].num == num {
+				return i
+			}
+		}
+		return -1
+	}
+	return fp.search(num)
+}
+
+// search is find in a plan of more than linearFields fields.
+func (fp *fieldPlan) search(num protowire.Number) int {
+	lo, hi := 0, len(fp.sorted)
+	for lo < hi {
+		m := int(uint(lo+hi) >> 1)
+		if fp.fields[fp.sorted[m]].num < num {
+			lo = m + 1
+		} else {
+			hi = m
+		}
+	}
+	if lo < len(fp.sorted) && fp.fields[fp.sorted[lo]].num == num {
+		return int(fp.sorted[lo])
+	}
+	return -1
 }
 
 // decodeEntry decodes value, the stored value of an entry of map
@@ -189,44 +274,62 @@ func (fp *fieldPlan) field(num protowire.Number) *planField {
 // aside as before, which reports any corruption as before.
 func (d *directEntries) decodeEntry(mi int, value []byte, p *query.Proj, node *schema.Node) (slab, size int, ok bool) {
 	mp := &d.plan.maps[mi]
-	fp := mp.entryPlan()
+	c := &d.last
+	if c.mp != mp {
+		*c = lastMap{mp: mp, fp: mp.entryPlan(), slab: d.slabOf(mp.slice)}
+	}
+	fp := c.fp
 	if fp == nil {
 		return 0, 0, false
 	}
-	slab, v := d.next(mp.slice)
-	var rs rowStrings
-	if size, ok = fp.decodeFields(v, value, p, node, &rs); !ok {
-		v.SetZero()
+	u := &d.uses
+	if u.fp != fp || u.p != p || u.node != node {
+		fp.usesOf(u, p, node)
+	}
+	slab, base := c.slab, d.next(c.slab)
+	rs := &d.rs // empty: forgotten after each value
+	if size, ok = fp.decodeFields(base, value, u, rs); !ok {
+		ds := &d.decoded[slab]
+		ds.vals.Index(ds.n).SetZero()
+		rs.forget()
 		return 0, 0, false
 	}
-	rs.store(v)
+	rs.store(base)
+	rs.forget()
 	d.decoded[slab].n++
 	return slab, size, true
 }
 
-// next returns the next free value of the slab of values of slice type
-// st (a []V) and the slab's index, zero, allocating the slab (d.hint
-// values, 8 without a hint) or growing it as needed (its values not yet
-// taken by fill are copied: nothing points to them).
-func (d *directEntries) next(st reflect.Type) (int, reflect.Value) {
-	i := 0
-	for i < len(d.decoded) && d.decoded[i].typ != st {
-		i++
+// slabOf returns the index in d.decoded of the slab of values of slice
+// type st (a []V), added when there is none.
+func (d *directEntries) slabOf(st reflect.Type) int {
+	for i := range d.decoded {
+		if d.decoded[i].typ == st {
+			return i
+		}
 	}
-	if i == len(d.decoded) {
-		d.decoded = append(d.decoded, decodedSlab{typ: st})
-	}
+	d.decoded = append(d.decoded, decodedSlab{typ: st, size: st.Elem().Size()})
+	return len(d.decoded) - 1
+}
+
+// next returns the address of the next free value of slab i, zero,
+// allocating the slab (d.hint values, 8 without a hint) or growing it as
+// needed (its values not yet taken by fill are copied: nothing points to
+// them).
+func (d *directEntries) next(i int) unsafe.Pointer {
 	ds := &d.decoded[i]
 	switch {
-	case !ds.vals.IsValid():
+	case ds.base == nil:
 		n := d.slabSize()
-		ds.vals, ds.grown = reflect.MakeSlice(st, n, n), false
-	case ds.n == ds.vals.Len():
-		grown := reflect.MakeSlice(st, 2*ds.n, 2*ds.n)
+		ds.set(reflect.MakeSlice(ds.typ, n, n), n)
+		ds.grown = false
+	case ds.n == ds.len:
+		grown := reflect.MakeSlice(ds.typ, 2*ds.n, 2*ds.n)
 		reflect.Copy(grown, ds.vals)
-		ds.vals, ds.grown = grown, true
+		ds.set(grown, 2*ds.n)
+		ds.grown = true
 	}
-	return i, ds.vals.Index(ds.n)
+	return ds.at(ds.n)
 }
 
 // slabSize returns the number of values a slab of decoded entries is

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"testing"
 
@@ -284,6 +285,87 @@ func TestEntryPlanMatchesUnmarshal(t *testing.T) {
 	}
 	if testing.Verbose() {
 		t.Logf("%d decoded, %d declined", decoded, declined)
+	}
+}
+
+// TestEntryPlanEdgeValues checks the entry plan's stores (planField.set,
+// which writes each kind at its struct field's offset) against
+// proto.Unmarshal for the edge values of every scalar kind it decodes, as
+// stored bytes may hold them: bools above 1, negative int32s and enums in
+// ten bytes and in five, int32 and uint32 varints with bits above 32,
+// zigzag extremes, unknown enum values, signalling NaNs and negative zero.
+// Each is the last occurrence of its field in a value that sets every
+// field the plan decodes to other values, so that a store of the wrong
+// width or at the wrong offset changes a neighbour; the plan must decode
+// each value, projected to every field and read whole, bit for bit as
+// Unmarshal does.
+func TestEntryPlanEdgeValues(t *testing.T) {
+	db := openScalars(t, memkv.New())
+	tbl := table(t, db, "Scalars")
+	entryFields := []string{"b", "i32", "s32", "sf32", "i64", "s64", "sf64", "u32", "f32", "u64", "f64", "fl", "db", "s", "by", "level"}
+	base := must[[]byte](t)(proto.Marshal(&testpb.Scalars{
+		B: true, I32: 0x0a0b0c0d, S32: -0x0a0b0c0e, Sf32: 0x0e0f1011,
+		I64: 0x1213141516171819, S64: -0x1a1b1c1d1e1f2021, Sf64: 0x2223242526272829,
+		U32: 0x2a2b2c2d, F32: 0x2e2f3031, U64: 0x3233343536373839, F64: 0x3a3b3c3d3e3f4041,
+		Fl: 1.25, Db: -2.5, S: "neighbour", By: []byte("bytes"), Level: testpb.Level_LEVEL_HIGH,
+	}))
+	varint := func(num protowire.Number, vs ...uint64) (out [][]byte) {
+		for _, v := range vs {
+			out = append(out, protowire.AppendVarint(protowire.AppendTag(nil, num, protowire.VarintType), v))
+		}
+		return out
+	}
+	fixed32 := func(num protowire.Number, vs ...uint32) (out [][]byte) {
+		for _, v := range vs {
+			out = append(out, protowire.AppendFixed32(protowire.AppendTag(nil, num, protowire.Fixed32Type), v))
+		}
+		return out
+	}
+	fixed64 := func(num protowire.Number, vs ...uint64) (out [][]byte) {
+		for _, v := range vs {
+			out = append(out, protowire.AppendFixed64(protowire.AppendTag(nil, num, protowire.Fixed64Type), v))
+		}
+		return out
+	}
+	bytesOf := func(num protowire.Number, vs ...string) (out [][]byte) {
+		for _, v := range vs {
+			out = append(out, protowire.AppendString(protowire.AppendTag(nil, num, protowire.BytesType), v))
+		}
+		return out
+	}
+	// -1 as an int32 in five bytes (what some encoders write).
+	minusOne5 := append(protowire.AppendTag(nil, 5, protowire.VarintType), 0xff, 0xff, 0xff, 0xff, 0x0f)
+	negInt32 := func(x int32) uint64 { return uint64(int64(x)) } // ten bytes, as Marshal writes it
+	var cases [][]byte
+	for _, c := range [][][]byte{
+		varint(4, 0, 1, 2, 128, math.MaxUint64),
+		varint(5, negInt32(-1), negInt32(math.MinInt32), math.MaxInt32, 1<<32|5, 0),
+		{minusOne5},
+		varint(6, 1, 2, math.MaxUint32, math.MaxUint32-1, 1<<32|3, 1<<33|3),
+		fixed32(7, math.MaxUint32, 1<<31),
+		varint(8, math.MaxUint64, 1<<63),
+		varint(9, 1, math.MaxUint64, math.MaxUint64-1),
+		fixed64(10, 1<<63, math.MaxUint64),
+		varint(11, 1<<32|7, math.MaxUint32),
+		fixed32(12, math.MaxUint32),
+		varint(13, math.MaxUint64),
+		fixed64(14, math.MaxUint64),
+		fixed32(15, 0x7fa00001, 0xffc00002, 1<<31, 0x7f800000),
+		fixed64(16, 0x7ff4000000000001, 0xfff8000000000002, 1<<63),
+		bytesOf(17, "", "é"),
+		bytesOf(18, "", "\x00", "\xff\xfe"),
+		varint(19, negInt32(-1), 7, negInt32(math.MinInt32)),
+	} {
+		cases = append(cases, c...)
+	}
+	for _, c := range cases {
+		value := append(bytes.Clone(base), c...)
+		if !checkEntryPlan(t, tbl, entryFields, value) {
+			t.Errorf("value %x: the entry plan declined it", value)
+		}
+		if !checkWholeEntryPlan(t, tbl, value) {
+			t.Errorf("value %x: the entry plan declined it read whole", value)
+		}
 	}
 }
 

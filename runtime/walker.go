@@ -149,7 +149,9 @@ func (w *walker) seekGE(k []byte) bool {
 	if w.e.err != nil {
 		return false
 	}
-	if w.moved && w.covers(k) {
+	// At the walker's own key (a map entry's, just stepped to), the seek
+	// would land there: one comparison rather than covers' two.
+	if w.moved && (w.valid && bytes.Equal(k, w.key) || w.covers(k)) {
 		return w.valid
 	}
 	w.gap, w.gapOpen = append(w.gap[:0], k...), false
@@ -169,13 +171,6 @@ func (w *walker) seekGE(k []byte) bool {
 // that the caller's later units, which likely hold such keys too, go
 // straight to the seek. A failed probe costs one step.
 func (w *walker) seekPast(prefix []byte, probe *bool) bool {
-	var ok bool
-	if w.end, ok = tuple.AppendPrefixEnd(w.end[:0], prefix); !ok {
-		// Nothing sorts after an all-0xFF prefix. The walker did not
-		// move: a later seek must not trust its gap.
-		w.valid, w.moved = false, false
-		return false
-	}
 	if probe != nil && *probe && w.e.err == nil && w.moved && w.valid && bytes.HasPrefix(w.key, prefix) {
 		// No key lies between the walker's key and the one Next lands on.
 		w.gap, w.gapOpen = append(w.gap[:0], w.key...), true
@@ -186,6 +181,15 @@ func (w *walker) seekPast(prefix []byte, probe *bool) bool {
 			return w.land(true)
 		}
 		*probe = false // and w.key, before w.end, leaves seekGE to seek
+	}
+	// The prefix's end is built only for the seek (a probe that lands
+	// past the prefix needs none).
+	var ok bool
+	if w.end, ok = tuple.AppendPrefixEnd(w.end[:0], prefix); !ok {
+		// Nothing sorts after an all-0xFF prefix (a probe found another
+		// key of it). A later seek must not trust the walker's gap.
+		w.valid, w.moved = false, false
+		return false
 	}
 	return w.seekGE(w.end)
 }
