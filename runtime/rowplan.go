@@ -31,7 +31,7 @@ import (
 // the same bytes does: proto3-style fields without presence (a plain Go
 // field: what Unmarshal's own "no zero" coders set), outside oneofs, of a
 // message without required fields, in exported struct fields (the opaque
-// Go API's are unexported, which reflect cannot set: no plan). A row whose bytes hold anything else —
+// Go API's are unexported: no plan). A row whose bytes hold anything else —
 // another field, a wire type other than the field's, a malformed varint or
 // length, a string that is not valid UTF-8, a key element that does not fit
 // its column — is decoded by the path the plan replaces, which then sets
@@ -148,8 +148,10 @@ func structFields(typ reflect.Type) map[protoreflect.FieldNumber]int {
 }
 
 // plannable reports whether the plan can store field fd into the struct
-// field sf: one reflect may set (the opaque Go API's fields are unexported,
-// which reflect refuses to set: a panic), of a kind planKind admits.
+// field sf: an exported one (the opaque Go API's fields are unexported and
+// keep presence and lazy state of their own, which a store at the field's
+// offset would bypass; the key columns are set through reflect, which
+// refuses them: a panic), of a kind planKind admits.
 func plannable(fd protoreflect.FieldDescriptor, sf reflect.StructField) bool {
 	return sf.IsExported() && planKind(fd, sf.Type)
 }
