@@ -5,7 +5,6 @@ import (
 	"context"
 	"reflect"
 	"sync"
-	"unsafe"
 
 	"github.com/protoql/protoql/kv"
 	"github.com/protoql/protoql/schema"
@@ -199,7 +198,7 @@ func KeyPrefixForTest(t *Table) []byte { return t.prefix }
 // when the row needs the generic decode (see above).
 func (rp *rowPlan) decode(key, wire []byte) (proto.Message, bool) {
 	ptr := reflect.New(rp.typ)
-	v := ptr.Elem()
+	v, base := ptr.Elem(), ptr.UnsafePointer()
 	var rs rowStrings
 	for b := wire; len(b) > 0; {
 		num, typ, n := protowire.ConsumeTag(b)
@@ -211,12 +210,12 @@ func (rp *rowPlan) decode(key, wire []byte) (proto.Message, bool) {
 		if f == nil {
 			return nil, false
 		}
-		if n = f.set(unsafe.Pointer(v.UnsafeAddr()), typ, b, &rs); n < 0 {
+		if n = f.set(base, typ, b, &rs); n < 0 {
 			return nil, false
 		}
 		b = b[n:]
 	}
-	if !rp.setKeys(v, key, &rs) {
+	if !rp.setKeys(v, base, key, &rs) {
 		return nil, false
 	}
 	return ptr.Interface().(proto.Message), true

@@ -235,16 +235,18 @@ func (rp *rowPlan) decodeInto(v reflect.Value, key, value []byte, ra *rowAlloc) 
 	if ra != nil {
 		rs.arena = &ra.arena
 	}
-	if _, ok := rp.decodeFields(unsafe.Pointer(v.UnsafeAddr()), value, &rp.uses, &rs); !ok {
+	base := unsafe.Pointer(v.UnsafeAddr())
+	if _, ok := rp.decodeFields(base, value, &rp.uses, &rs); !ok {
 		return false
 	}
-	return rp.setKeys(v, key, &rs)
+	return rp.setKeys(v, base, key, &rs)
 }
 
-// setKeys stores the key columns of key into the new row v, then the
-// row's strings rs (the fields' and the key's), or returns false when a
-// key element does not fit its column (before storing the strings).
-func (rp *rowPlan) setKeys(v reflect.Value, key []byte, rs *rowStrings) bool {
+// setKeys stores the key columns of key into the new row v (at base),
+// then the row's strings rs (the fields' and the key's), or returns false
+// when a key element does not fit its column (before storing the
+// strings).
+func (rp *rowPlan) setKeys(v reflect.Value, base unsafe.Pointer, key []byte, rs *rowStrings) bool {
 	off := rp.prefix
 	for i := range rp.keys {
 		k := &rp.keys[i]
@@ -257,7 +259,7 @@ func (rp *rowPlan) setKeys(v reflect.Value, key []byte, rs *rowStrings) bool {
 			if s, n = keyString(k.col, key[off:]); n < 0 || k.col.UTF8 && !validUTF8(s) {
 				return false
 			}
-			rs.add(unsafe.Pointer(v.UnsafeAddr()), k.off, s)
+			rs.add(base, k.off, s)
 		} else {
 			el, m, err := tuple.DecodeElement(key[off:])
 			if err != nil {
@@ -272,7 +274,7 @@ func (rp *rowPlan) setKeys(v reflect.Value, key []byte, rs *rowStrings) bool {
 		}
 		off += n
 	}
-	rs.store(unsafe.Pointer(v.UnsafeAddr()))
+	rs.store(base)
 	return true
 }
 
