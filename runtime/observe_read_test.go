@@ -11,6 +11,7 @@ import (
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 
 	"github.com/protoql/protoql/internal/testpb"
+	"github.com/protoql/protoql/kv"
 	"github.com/protoql/protoql/kv/memkv"
 	"github.com/protoql/protoql/runtime"
 )
@@ -91,13 +92,28 @@ func stoppedAfterOne[V any](seq iter.Seq2[V, error]) error {
 	return err
 }
 
+// corruptAccount stores, behind the DB's back, as the value of account
+// a's row key a name that is not UTF-8 (field 5, bytes ff): well-formed
+// protobuf, which the scan reads, that decoding the row then refuses.
+func corruptAccount(ctx context.Context, f *readFixture, a *testpb.Account) error {
+	ref, err := f.accounts.Table().RowOf(a)
+	if err != nil {
+		return err
+	}
+	b := kv.NewBatch()
+	if err := b.Set(ref.Key(), []byte{0x2a, 0x01, 0xff}); err != nil {
+		return err
+	}
+	return f.tel.store.Apply(ctx, b)
+}
+
 // TestReadTelemetry makes one DB-level typed read of each kind — point
 // reads of a row, a breakout field, a map entry and through unique
 // indexes (found, missing, failed), scans of rows, of a map and of an
-// index (whole, and stopped by the caller after one row) — under a
-// caller's span, and checks its one span (name, parent, attributes,
-// status, ended) and its protoql.read.duration and protoql.read.rows
-// data points.
+// index (whole, stopped by the caller after one row, and failing on a
+// corrupt row after one) — under a caller's span, and checks its one span
+// (name, parent, attributes, status, ended) and its protoql.read.duration
+// and protoql.read.rows data points.
 func TestReadTelemetry(t *testing.T) {
 	cancelled, cancel := context.WithCancel(context.Background())
 	cancel()
@@ -180,6 +196,20 @@ func TestReadTelemetry(t *testing.T) {
 		{"TableIndex.Find", nil, func(ctx context.Context, f *readFixture) error {
 			return scanned(f.accounts.ByTag().Find(ctx, "t", runtime.ScanOptions{}), 3)
 		}, "protoql.Scan", "index_scan", accountTable, "Account.by_tag", 3, "ok"},
+		{"TableIndex.Find failing on a corrupt row", nil, func(ctx context.Context, f *readFixture) error {
+			// The scan hands over the first account, then fails decoding
+			// the second, in emit: not handed over, so not counted
+			// (indexCall.count takes it back).
+			if err := corruptAccount(ctx, f, &testpb.Account{Org: "o1", AccountId: 2}); err != nil {
+				return err
+			}
+			n, err := countRows(f.accounts.ByTag().Find(ctx, "t", runtime.ScanOptions{}), 0)
+			var ce *runtime.CorruptError
+			if n != 1 || !errors.As(err, &ce) {
+				return fmt.Errorf("got %d rows and %v, want 1 row and a corruption error", n, err)
+			}
+			return nil
+		}, "protoql.Scan", "index_scan", accountTable, "Account.by_tag", 1, "error"},
 		{"TableIndex.Scan stopped after a row", nil, func(ctx context.Context, f *readFixture) error {
 			return stoppedAfterOne(f.accounts.ByEmail().Scan(ctx, nil, runtime.ScanOptions{}))
 		}, "protoql.Scan", "index_scan", accountTable, "Account.by_email", 1, "ok"},
