@@ -3,6 +3,10 @@ package pebblekv
 import (
 	"reflect"
 	"testing"
+	"time"
+
+	"github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/vfs"
 )
 
 // TestSetKeyReturnsZeroItems checks that setKey, which zeroes only the
@@ -45,5 +49,40 @@ func TestSetKeyReturnsZeroItems(t *testing.T) {
 	}
 	if kept == 0 {
 		t.Error("no pooled item kept its batch")
+	}
+}
+
+// TestSetKeyPanickedCommitDropsBatch checks that a setKey whose commit
+// panicked (here Pebble's on a closed database) does not pool its item's
+// batch as though it had committed: it never returned an error, but its
+// batch met one, and Pebble reuses no such batch (releaseKey). It fails
+// with releaseKey told that a commit succeeded when setKey's err is nil.
+func TestSetKeyPanickedCommitDropsBatch(t *testing.T) {
+	db, err := pebble.Open("", &pebble.Options{FS: vfs.NewMem(), Logger: errorLogger{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := &writer{} // closed below, not by groupWriter's cleanup
+	w.init(db, nil, false, false, time.Minute)
+	if err := w.setKey([]byte("k"), []byte("value"), opSet); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	func() {
+		defer func() {
+			if recover() == nil {
+				t.Error("setKey on a closed Pebble database did not panic")
+			}
+		}()
+		_ = w.setKey([]byte("k"), []byte("value"), opSet)
+	}()
+	// Each item in the pool: under the race detector sync.Pool drops some
+	// at random, so an empty pool passes.
+	for it, _ := w.keyItems.Get().(*commitItem); it != nil; it, _ = w.keyItems.Get().(*commitItem) {
+		if it.b != nil {
+			t.Error("the pool holds a batch whose commit panicked")
+		}
 	}
 }

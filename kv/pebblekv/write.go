@@ -107,8 +107,9 @@ var itemPool = sync.Pool{New: func() any { return new(commitItem) }}
 // item (≈ 200 bytes, with the write barrier checks of its pointers) on
 // every single-key write. The batch is kept, reset, when its commit
 // succeeded (Reset drops a buffer larger than Pebble's own pool keeps, and
-// one the commit pipeline may still read); otherwise closed and dropped,
-// as Pebble reuses no batch that met an error.
+// one the commit pipeline may still read); otherwise (an error, or a
+// panic in the commit) closed and dropped, as Pebble reuses no batch that
+// met an error.
 func (w *writer) releaseKey(it *commitItem, committed bool) {
 	if b := it.b; b != nil {
 		if committed {
@@ -498,7 +499,10 @@ func (w *writer) setKey(key, value []byte, op keyOp) (err error) {
 	if it == nil {
 		it = new(commitItem)
 	}
-	defer func() { w.releaseKey(it, err == nil) }()
+	// committed is set once the commit returned no error: not on an
+	// error, nor on a panic (err is then nil), whose batch is closed.
+	committed := false
+	defer func() { w.releaseKey(it, committed) }()
 	it.key, it.size = key, len(key)+len(value)+16
 	if it.b == nil {
 		it.b = w.db.NewBatchWithSize(it.size)
@@ -517,5 +521,6 @@ func (w *writer) setKey(key, value []byte, op keyOp) (err error) {
 	if err := w.occ.CommitGrouped(nil, nil, it, w.applyGroup); err != nil {
 		return err
 	}
+	committed = true
 	return w.sync()
 }
