@@ -17,12 +17,9 @@ import (
 // batch not reset would commit the last write again with the next. It
 // fails with any of releaseKey's stores removed, or with the batch kept
 // without Reset. sync.Pool hands the item just put back to the next Get on
-// the same P; under the race detector it drops some at random, so the
-// check runs without it.
+// the same P; under the race detector it drops some at random, so only
+// the check that some item kept its batch runs without it.
 func TestSetKeyReturnsZeroItems(t *testing.T) {
-	if raceEnabled {
-		t.Skip("the race detector's sync.Pool drops items at random")
-	}
 	w := groupWriter(t)
 	kept := 0
 	for i, op := range []keyOp{opSet, opDelete, opMerge, opSet} {
@@ -47,7 +44,7 @@ func TestSetKeyReturnsZeroItems(t *testing.T) {
 		}
 		w.keyItems.Put(it)
 	}
-	if kept == 0 {
+	if kept == 0 && !raceEnabled {
 		t.Error("no pooled item kept its batch")
 	}
 }
