@@ -82,9 +82,10 @@ func (e *encoder) object(key []byte, n *schema.Node, m protoreflect.Message, mi 
 	// too). One without is either all inline, marshalled whole (ownValue:
 	// no struct read), or holds a join field or a row's key columns beside
 	// its inline fields (planned). For such a map value, ThreadRef (one
-	// inline scalar), goMessage and structOf cost more than the struct read
-	// saves: its entry Put, mi held, 1,917 → 1,983 instructions with them
-	// (bench/README.md, "Findings", branch small24).
+	// inline scalar), the struct read was no clear cut: its entry Put, mi
+	// held, 1,917 → 1,983 instructions with goMessage and structOf, a row
+	// of 10 of them 27,048 → 26,985 (bench/README.md, "Findings", branch
+	// small24), so the condition stays.
 	if own && goRead.Load() && len(n.Children) > 0 {
 		pv = goMessage(m, mi) // goplan.go
 	}
