@@ -142,6 +142,20 @@ func SetRowStringsMaxForTest(n int) { rowStringsMax.Store(int32(n)) }
 
 var errNoRowPlan = invalid("the projection has no row plan")
 
+// RowPlanOfTypeForTest reports whether a row plan of t for the projection
+// of fields is built when t's rows are messages of type mt.
+func RowPlanOfTypeForTest(t *Table, mt protoreflect.MessageType, fields []string) (bool, error) {
+	p, _, err := t.projection(fields)
+	if err != nil {
+		return false, err
+	}
+	return newRowPlan(t, mt, p) != nil, nil
+}
+
+// EntryPlanOfTypeForTest reports whether an entry plan is built for map
+// values of Go type pt.
+func EntryPlanOfTypeForTest(pt reflect.Type) bool { return newEntryPlan(pt) != nil }
+
 // RowPlanOwnForTest decodes a row of t, with key key and own value value
 // (unfiltered), for the projection of fields in the two ways the row scan
 // can: the plan's one pass (decodeOwn), and filterChecked followed by the

@@ -14,6 +14,7 @@ import (
 	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
+	"google.golang.org/protobuf/runtime/protoimpl"
 	"google.golang.org/protobuf/types/dynamicpb"
 )
 
@@ -95,6 +96,9 @@ func newRowPlan(t *Table, mt protoreflect.MessageType, p *query.Proj) *rowPlan {
 	if pt.Kind() != reflect.Pointer || pt.Elem().Kind() != reflect.Struct {
 		return nil
 	}
+	if !ownStruct(mt, pt) {
+		return nil
+	}
 	typ := pt.Elem()
 	if n, ok := reflect.New(typ).Interface().(proto.Message); !ok || n.ProtoReflect().Descriptor() != md {
 		return nil // its zero value is not a message of md
@@ -145,6 +149,18 @@ func structFields(typ reflect.Type) map[protoreflect.FieldNumber]int {
 		}
 	}
 	return out
+}
+
+// ownStruct reports whether pt is the Go type of the messages of type mt
+// as protobuf-go reads and writes them (mt is its MessageInfo, as for
+// every message protoc-gen-go generates): only then is a store at a
+// struct field's offset a store into the message. A hand-built type
+// whose ProtoReflect hands out another message's reflection, its fields
+// look-alikes of the message's, fails it (goMessage checks the same for
+// Put).
+func ownStruct(mt protoreflect.MessageType, pt reflect.Type) bool {
+	info, ok := mt.(*protoimpl.MessageInfo)
+	return ok && info.GoReflectType == pt
 }
 
 // plannable reports whether the plan can store field fd into the struct

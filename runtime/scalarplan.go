@@ -106,7 +106,7 @@ func (mp *mapPlan) entryPlan() *fieldPlan {
 // type pt (a pointer to a struct) that planKind admits, or nil.
 func newEntryPlan(pt reflect.Type) *fieldPlan {
 	m, ok := reflect.Zero(pt).Interface().(proto.Message)
-	if !ok {
+	if !ok || !ownStruct(m.ProtoReflect().Type(), pt) {
 		return nil
 	}
 	md := m.ProtoReflect().Descriptor()
