@@ -27,7 +27,7 @@ func TestFieldPlanField(t *testing.T) {
 			num := protowire.Number(1 + r.IntN(3*n))
 			if !seen[num] {
 				seen[num] = true
-				fp.fields = append(fp.fields, planField{num: num, index: len(fp.fields)})
+				fp.fields = append(fp.fields, planField{num: num})
 			}
 		}
 		fp.index()
@@ -65,7 +65,7 @@ func BenchmarkFieldPlanWide(b *testing.B) {
 	fp := &fieldPlan{}
 	var value []byte
 	for i := range n {
-		fp.fields = append(fp.fields, planField{num: protowire.Number(i + 1), kind: protoreflect.Int64Kind, index: i, off: typ.Field(i).Offset})
+		fp.fields = append(fp.fields, planField{num: protowire.Number(i + 1), kind: protoreflect.Int64Kind, off: typ.Field(i).Offset})
 		value = protowire.AppendTag(value, protowire.Number(i+1), protowire.VarintType)
 		value = protowire.AppendVarint(value, uint64(i))
 	}

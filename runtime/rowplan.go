@@ -59,17 +59,16 @@ type rowPlan struct {
 // refusal of a kept field stored otherwise never applies to a planned
 // one. (TestRowPlanOwnMatchesFilter's values hold the key columns too.)
 type planField struct {
-	num   protowire.Number
-	kind  protoreflect.Kind
-	index int
-	off   uintptr // the struct field's offset (rowStrings stores strings there)
+	num  protowire.Number
+	kind protoreflect.Kind
+	off  uintptr // the struct field's offset (set stores the value there)
 }
 
 // newPlanField is the plan of field fd, the field idx of the struct typ
 // (the one place a planField is made, so that its offset is never left
-// out: rowStrings stores strings through it).
+// out: set stores every value through it).
 func newPlanField(fd protoreflect.FieldDescriptor, typ reflect.Type, idx int) planField {
-	return planField{num: fd.Number(), kind: fd.Kind(), index: idx, off: typ.Field(idx).Offset}
+	return planField{num: fd.Number(), kind: fd.Kind(), off: typ.Field(idx).Offset}
 }
 
 // planKey is a key column and its struct field.
