@@ -63,7 +63,8 @@ type directEntries struct {
 	last lastMap
 	// uses holds the answers of the entry plan last used (decodeEntry)
 	// for the projection and layout it was used with, and rs the strings
-	// of the value being decoded: both kept for the next entry.
+	// of the value being decoded: both kept for the next entry, the uses
+	// until trim (not across calls).
 	uses fieldUses
 	rs   rowStrings
 	// cell is an addressable *V (cellType), where fillDecoded puts each
@@ -227,6 +228,9 @@ func (d *directEntries) trim(max int) {
 		}
 	}
 	d.on, d.plan, d.node, d.hint, d.child = false, nil, nil, 0, dirChild{}
+	// The uses name the call's projection and layout: kept, they would pin
+	// the compiled query and the catalog in the pool.
+	d.uses = fieldUses{use: d.uses.use[:0]}
 }
 
 // directMap returns the index in the row plan of the map that ch reads when its
