@@ -10,7 +10,6 @@ import (
 	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
-	"google.golang.org/protobuf/types/dynamicpb"
 )
 
 // Decoding reassembled objects into generated Go messages.
@@ -84,27 +83,32 @@ func (p *msgPlan) mapOf(num protowire.Number) int {
 // gains nothing from this path.
 var decodePlans sync.Map
 
-var (
-	stringType  = reflect.TypeFor[string]()
-	dynamicType = reflect.TypeFor[*dynamicpb.Message]()
-)
+var stringType = reflect.TypeFor[string]()
 
 // decodePlanOf returns the plan of m's Go type, nil when m is not a generated
-// message (dynamicpb, a legacy wrapper) or has nothing to gain.
+// message (dynamicpb, a legacy wrapper, a hand-built type) or has nothing to
+// gain.
 func decodePlanOf(m protoreflect.Message) *msgPlan {
 	t := reflect.TypeOf(m.Interface())
 	if p, ok := decodePlans.Load(t); ok {
 		return p.(*msgPlan)
 	}
-	p := buildPlan(t, m.Descriptor())
+	p := buildPlan(t, m.Type())
 	decodePlans.Store(t, p)
 	return p
 }
 
-func buildPlan(t reflect.Type, md protoreflect.MessageDescriptor) *msgPlan {
-	if t == dynamicType || t.Kind() != reflect.Pointer || t.Elem().Kind() != reflect.Struct {
+// buildPlan returns the plan of Go type t, whose messages are of type mt.
+// The plan sets maps and strings by struct field index, so it is built
+// only when t is the struct that mt reads and writes (ownStruct): a
+// hand-built type whose ProtoReflect hands out another message's
+// reflection would have its look-alike fields set, which the message does
+// not read.
+func buildPlan(t reflect.Type, mt protoreflect.MessageType) *msgPlan {
+	if !ownStruct(mt, t) {
 		return nil
 	}
+	md := mt.Descriptor()
 	p := &msgPlan{strs: map[protoreflect.FieldNumber]int{}}
 	st := t.Elem()
 	for i := range st.NumField() {

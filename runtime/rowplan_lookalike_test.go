@@ -1,13 +1,16 @@
 package runtime_test
 
 import (
+	"context"
 	"reflect"
 	"testing"
 
 	"github.com/protoql/protoql/internal/testpb"
 	"github.com/protoql/protoql/kv/memkv"
 	"github.com/protoql/protoql/runtime"
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
+	"google.golang.org/protobuf/runtime/protoiface"
 )
 
 // scalarsLookalike is a hand-built message type whose struct holds fields
@@ -26,7 +29,7 @@ func (w *scalarsLookalike) ProtoReflect() protoreflect.Message {
 	if w == nil {
 		return (*testpb.Scalars)(nil).ProtoReflect()
 	}
-	return w.inner.ProtoReflect()
+	return lookalikeMessage{Message: w.inner.ProtoReflect(), w: w}
 }
 
 // lookalikeType is Scalars' message type but for New, which makes a
@@ -35,18 +38,21 @@ func (w *scalarsLookalike) ProtoReflect() protoreflect.Message {
 type lookalikeType struct{ protoreflect.MessageType }
 
 func (lookalikeType) New() protoreflect.Message {
-	w := &scalarsLookalike{inner: &testpb.Scalars{}}
-	return lookalikeMessage{Message: w.inner.ProtoReflect(), w: w}
+	return (&scalarsLookalike{inner: &testpb.Scalars{}}).ProtoReflect()
 }
 
 // lookalikeMessage is the reflection of w's inner message, whose
-// Interface is w.
+// Interface is w. It has no fast-path methods (those of inner's take
+// their message to be inner's own reflection), so that proto.Marshal and
+// Unmarshal read and write inner through protoreflect.
 type lookalikeMessage struct {
 	protoreflect.Message
 	w *scalarsLookalike
 }
 
 func (m lookalikeMessage) Interface() protoreflect.ProtoMessage { return m.w }
+
+func (lookalikeMessage) ProtoMethods() *protoiface.Methods { return nil }
 
 // TestPlansOnlyTheMessagesStruct: the row plan and the entry plan, which
 // store each field at its struct field's offset, are built only for the
@@ -69,5 +75,28 @@ func TestPlansOnlyTheMessagesStruct(t *testing.T) {
 	}
 	if runtime.EntryPlanOfTypeForTest(reflect.TypeFor[*scalarsLookalike]()) {
 		t.Error("a look-alike of Scalars: an entry plan was built, want none")
+	}
+}
+
+// TestGetDecodesIntoTheMessage: a Get into a hand-built type whose
+// ProtoReflect hands out another message's reflection fills that message,
+// the one protoreflect and proto.Marshal see: the decode plan, which sets
+// key strings (and maps) by struct field index, is not built for the
+// type's look-alike fields.
+func TestGetDecodesIntoTheMessage(t *testing.T) {
+	ctx := context.Background()
+	db := openScalars(t, memkv.New())
+	tbl := table(t, db, "Scalars")
+	want := &testpb.Scalars{Name: "alice", N: 3, Tag: []byte("t"), I64: 7, S: "s"}
+	ref := must[runtime.Ref](t)(tbl.RowOf(want))
+	if err := db.Put(ctx, ref, want); err != nil {
+		t.Fatal(err)
+	}
+	got := &scalarsLookalike{inner: &testpb.Scalars{}}
+	if err := db.Get(ctx, ref, got); err != nil {
+		t.Fatal(err)
+	}
+	if !proto.Equal(got.inner, want) {
+		t.Errorf("Get into a look-alike of Scalars: got message %v, want %v", got.inner, want)
 	}
 }
