@@ -220,10 +220,11 @@ func (rp *rowPlan) decode(key, wire []byte) (proto.Message, bool) {
 			return nil, false
 		}
 		b = b[n:]
-		f := rp.field(num)
-		if f == nil {
+		i := rp.find(num)
+		if i < 0 {
 			return nil, false
 		}
+		f := &rp.fields[i]
 		if n = f.set(base, typ, b, &rs); n < 0 {
 			return nil, false
 		}

@@ -12,11 +12,11 @@ import (
 	"google.golang.org/protobuf/reflect/protoreflect"
 )
 
-// TestFieldPlanField checks fieldPlan.field's search by number (a plan of
+// TestFieldPlanFind checks fieldPlan.find's search by number (a plan of
 // more than linearFields fields) against a linear search, on plans of 1
 // to 40 fields numbered at random, for every number up to past the
 // largest.
-func TestFieldPlanField(t *testing.T) {
+func TestFieldPlanFind(t *testing.T) {
 	r := rand.New(rand.NewPCG(21, 22))
 	indexed := 0
 	for range 500 {
@@ -35,14 +35,14 @@ func TestFieldPlanField(t *testing.T) {
 			indexed++
 		}
 		for num := range protowire.Number(3*n + 2) {
-			var want *planField
+			want := -1
 			for i := range fp.fields {
 				if fp.fields[i].num == num {
-					want = &fp.fields[i]
+					want = i
 				}
 			}
-			if got := fp.field(num); got != want {
-				t.Fatalf("plan of %d fields %v: field(%d) = %v, want %v", n, fp.fields, num, got, want)
+			if got := fp.find(num); got != want {
+				t.Fatalf("plan of %d fields %v: find(%d) = %d, want %d", n, fp.fields, num, got, want)
 			}
 		}
 	}
