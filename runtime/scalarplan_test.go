@@ -309,29 +309,17 @@ func TestEntryPlanEdgeValues(t *testing.T) {
 		U32: 0x2a2b2c2d, F32: 0x2e2f3031, U64: 0x3233343536373839, F64: 0x3a3b3c3d3e3f4041,
 		Fl: 1.25, Db: -2.5, S: "neighbour", By: []byte("bytes"), Level: testpb.Level_LEVEL_HIGH,
 	}))
-	varint := func(num protowire.Number, vs ...uint64) (out [][]byte) {
-		for _, v := range vs {
-			out = append(out, protowire.AppendVarint(protowire.AppendTag(nil, num, protowire.VarintType), v))
-		}
-		return out
+	varint := func(num protowire.Number, vs ...uint64) [][]byte {
+		return encodedFields(num, protowire.VarintType, protowire.AppendVarint, vs)
 	}
-	fixed32 := func(num protowire.Number, vs ...uint32) (out [][]byte) {
-		for _, v := range vs {
-			out = append(out, protowire.AppendFixed32(protowire.AppendTag(nil, num, protowire.Fixed32Type), v))
-		}
-		return out
+	fixed32 := func(num protowire.Number, vs ...uint32) [][]byte {
+		return encodedFields(num, protowire.Fixed32Type, protowire.AppendFixed32, vs)
 	}
-	fixed64 := func(num protowire.Number, vs ...uint64) (out [][]byte) {
-		for _, v := range vs {
-			out = append(out, protowire.AppendFixed64(protowire.AppendTag(nil, num, protowire.Fixed64Type), v))
-		}
-		return out
+	fixed64 := func(num protowire.Number, vs ...uint64) [][]byte {
+		return encodedFields(num, protowire.Fixed64Type, protowire.AppendFixed64, vs)
 	}
-	bytesOf := func(num protowire.Number, vs ...string) (out [][]byte) {
-		for _, v := range vs {
-			out = append(out, protowire.AppendString(protowire.AppendTag(nil, num, protowire.BytesType), v))
-		}
-		return out
+	bytesOf := func(num protowire.Number, vs ...string) [][]byte {
+		return encodedFields(num, protowire.BytesType, protowire.AppendString, vs)
 	}
 	// -1 as an int32 in five bytes (what some encoders write).
 	minusOne5 := append(protowire.AppendTag(nil, 5, protowire.VarintType), 0xff, 0xff, 0xff, 0xff, 0x0f)
@@ -414,4 +402,14 @@ func TestEntryPlanManyEntries(t *testing.T) {
 			t.Fatalf("round %d: read %s, want the 40 sessions stored", round, querytest.Texts(planned))
 		}
 	}
+}
+
+// encodedFields returns, for each of vs, the field numbered num of wire
+// type typ holding it, its value appended by app.
+func encodedFields[T any](num protowire.Number, typ protowire.Type, app func([]byte, T) []byte, vs []T) [][]byte {
+	out := make([][]byte, 0, len(vs))
+	for _, v := range vs {
+		out = append(out, app(protowire.AppendTag(nil, num, typ), v))
+	}
+	return out
 }
