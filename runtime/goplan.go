@@ -90,14 +90,10 @@ func buildGoPlan(n *schema.Node, t reflect.Type) *goPlan {
 // hand-built one whose ProtoReflect hands out another message's
 // reflection, or a dynamic message, is read through protoreflect.
 func goMessage(m protoreflect.Message, mi protoreflect.ProtoMessage) reflect.Value {
-	info, ok := m.Type().(*protoimpl.MessageInfo)
-	if !ok {
-		return reflect.Value{}
-	}
 	if mi == nil {
 		mi = m.Interface()
 	}
-	if reflect.TypeOf(mi) != info.GoReflectType {
+	if !ownStruct(m.Type(), reflect.TypeOf(mi)) { // rowplan.go
 		return reflect.Value{}
 	}
 	return reflect.ValueOf(mi)
