@@ -6,6 +6,7 @@ import (
 	"runtime/metrics"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/protoql/protoql/examples/social/socialpb"
 )
@@ -20,11 +21,18 @@ import (
 // process's, so the garbage collector's work is counted: <column>-cpu-ns/row)
 // and of the ratios protoql/raw and protoql-alt/raw (the measure,
 // steadier on a shared machine than two columns' times measured apart).
-// Beside them, per column, the medians of the Go GC cycles that ended
-// during a scan (<column>-gc/scan: the garbage a scan makes, a cycle per
-// few MB allocated) and of the process's minor page faults per 1,000 rows
-// (<column>-faults/krow: heap pages new to the process or returned to the
-// OS by the scavenger and touched again). -benchtime 20x for 20 rounds.
+// Beside them, per column, the medians of the wall time per row
+// (<column>-wall-ns/row, and protoql/raw-wall, alt/raw-wall: benchreport's
+// measure, which the GC's work on the other core does not lengthen while
+// that core is idle), of the Go GC's CPU time per row (<column>-gc-ns/row,
+// runtime/metrics' /cpu/classes/gc/total, part of the CPU time) and of the
+// part of it the scanning goroutine spent assisting the marking itself
+// (<column>-assist-ns/row), of the GC cycles that ended during a scan
+// (<column>-gc/scan: the garbage a scan makes, a cycle per heap goal's
+// worth allocated: twice the live heap, at least 4 MB) and of the
+// process's minor page faults per 1,000 rows (<column>-faults/krow: heap
+// pages new to the process or returned to the OS by the scavenger and
+// touched again). -benchtime 20x for 20 rounds.
 func BenchmarkScanApartPairs(b *testing.B) {
 	users := *benchUsers
 	e := sharedEnv(b, fmt.Sprintf("apart-%d", users), func(e *Env) error {
@@ -47,35 +55,61 @@ func BenchmarkScanApartPairs(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	var cpu, gc, faults [3][]float64
-	var ratio [2][]float64
+	var cpu, wall, gcCPU, assist, gc, faults [3][]float64
+	var ratio, wallRatio [2][]float64
 	round := 0
 	for b.Loop() {
-		var got [3]float64
+		var got, gotWall [3]float64
 		for k := range 3 {
 			j := (k + round) % 3
 			c0, g0, f0 := cpuTime(), gcCycles(), minorFaults()
+			gc0, a0 := gcCPUTime(), gcAssistTime()
+			start := time.Now()
 			if err := ops[j](ctx, 0); err != nil {
 				b.Fatal(err)
 			}
+			gotWall[j] = float64(time.Since(start).Nanoseconds()) / float64(users)
 			got[j] = float64(cpuTime()-c0) / float64(users)
+			gcCPU[j] = append(gcCPU[j], (gcCPUTime()-gc0)*1e9/float64(users))
+			assist[j] = append(assist[j], (gcAssistTime()-a0)*1e9/float64(users))
 			gc[j] = append(gc[j], float64(gcCycles()-g0))
 			faults[j] = append(faults[j], float64(minorFaults()-f0)*1000/float64(users))
 		}
 		for j := range 3 {
 			cpu[j] = append(cpu[j], got[j])
+			wall[j] = append(wall[j], gotWall[j])
 		}
 		ratio[0] = append(ratio[0], got[0]/got[2])
 		ratio[1] = append(ratio[1], got[1]/got[2])
+		wallRatio[0] = append(wallRatio[0], gotWall[0]/gotWall[2])
+		wallRatio[1] = append(wallRatio[1], gotWall[1]/gotWall[2])
 		round++
 	}
 	for j, name := range names {
 		b.ReportMetric(medianOf(cpu[j]), name+"-cpu-ns/row")
+		b.ReportMetric(medianOf(wall[j]), name+"-wall-ns/row")
+		b.ReportMetric(medianOf(gcCPU[j]), name+"-gc-ns/row")
+		b.ReportMetric(medianOf(assist[j]), name+"-assist-ns/row")
 		b.ReportMetric(medianOf(gc[j]), name+"-gc/scan")
 		b.ReportMetric(medianOf(faults[j]), name+"-faults/krow")
 	}
 	b.ReportMetric(medianOf(ratio[0]), "protoql/raw")
 	b.ReportMetric(medianOf(ratio[1]), "alt/raw")
+	b.ReportMetric(medianOf(wallRatio[0]), "protoql/raw-wall")
+	b.ReportMetric(medianOf(wallRatio[1]), "alt/raw-wall")
+}
+
+// gcAssistTime returns the CPU seconds goroutines have spent so far
+// assisting the Go GC's marking (runtime/metrics'
+// /cpu/classes/gc/mark/assist): the GC work a goroutine that allocates
+// while a cycle marks does itself, on its own time.
+func gcAssistTime() float64 {
+	s := []metrics.Sample{{Name: "/cpu/classes/gc/mark/assist:cpu-seconds"}}
+	metrics.Read(s)
+	if s[0].Value.Kind() != metrics.KindFloat64 {
+		return 0
+	}
+	return s[0].Value.Float64()
 }
 
 // gcCycles returns the Go GC cycles completed so far.
