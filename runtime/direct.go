@@ -246,8 +246,9 @@ func (e *exec) directMap(ch *query.Child, depth int) int {
 // directEntry reads the entry at key (its parent's key is key[:parentLen])
 // of map ch, which is plan.maps[mi], and keeps it aside; handled is false
 // when the entry must go through the assembler instead, the walker not
-// having moved.
-func (e *exec) directEntry(w *walker, key []byte, parentLen int, ch *query.Child, mi int) (found, handled bool, err error) {
+// having moved. plainKey tells that key[parentLen:] is one plain element
+// (stepper.plain), whose payload need not be looked for.
+func (e *exec) directEntry(w *walker, key []byte, parentLen int, ch *query.Child, mi int, plainKey bool) (found, handled bool, err error) {
 	// The entry's key element: most often a plain string of the map's
 	// own field, which PlainBytes reads as DecodeElement would.
 	var el tuple.Element
@@ -258,7 +259,14 @@ func (e *exec) directEntry(w *walker, key []byte, parentLen int, ch *query.Child
 	// the map's own field, the one childOf found.
 	var f *schema.Field
 	num, kind := uint32(ch.Field.Number()), ch.Field.ElemKind
-	if b, pn, ok := tuple.PlainBytes(key[parentLen:], num, kind); ok {
+	var pb []byte
+	known := false // the stepper found the element plain, of num and kind
+	if plainKey {
+		pb, known = plainElement(key[parentLen:], num, kind)
+	}
+	if known {
+		el, n, f = tuple.Element{Field: num, Kind: kind, Bytes: pb}, len(key)-parentLen, c.f
+	} else if b, pn, ok := tuple.PlainBytes(key[parentLen:], num, kind); ok {
 		el, n, f = tuple.Element{Field: num, Kind: kind, Bytes: b}, pn, c.f
 	} else if el, n, err = tuple.DecodeElement(key[parentLen:]); err != nil {
 		return false, false, nil // the assembler reports it

@@ -256,18 +256,19 @@ func (e *exec) filter(key, value []byte, p *query.Proj) ([]byte, error) {
 // entry with its projection. key is the entry's key, parentLen the length
 // of its parent's.
 func (e *exec) entry(w *walker, key []byte, parentLen int, ch *query.Child, depth int) error {
-	_, err := e.entryAt(w, key, parentLen, ch, depth)
+	_, err := e.entryAt(w, key, parentLen, ch, depth, false)
 	return err
 }
 
 // entryAt is entry, reporting whether the entry exists (an entry a cut
-// call returned exists).
-func (e *exec) entryAt(w *walker, key []byte, parentLen int, ch *query.Child, depth int) (bool, error) {
+// call returned exists). plain tells that key[parentLen:] is one plain
+// element (stepper.plain).
+func (e *exec) entryAt(w *walker, key []byte, parentLen int, ch *query.Child, depth int, plain bool) (bool, error) {
 	if ch.Proj != nil {
 		// An entry kept aside holds no map to report a cursor of, so it
 		// needs no step in e.path.
 		if mi := e.directMap(ch, depth); mi >= 0 {
-			if found, handled, err := e.directEntry(w, key, parentLen, ch, mi); handled {
+			if found, handled, err := e.directEntry(w, key, parentLen, ch, mi, plain); handled {
 				return found, err
 			}
 		}

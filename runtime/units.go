@@ -5,6 +5,7 @@ import (
 	"errors"
 
 	"github.com/protoql/protoql/schema"
+	"github.com/protoql/protoql/tuple"
 )
 
 // Stepping through units. Every scan of the read engine, a query's rows
@@ -44,10 +45,46 @@ type unitKind struct {
 
 // keyLen returns the length of the unit key that key starts with.
 func (u unitKind) keyLen(key []byte) (int, error) {
+	n, _, err := u.keyLenPlain(key)
+	return n, err
+}
+
+// keyLenPlain is keyLen, also reporting whether the unit is a map entry
+// whose key element (after the parent's key) is a plain one, as
+// tuple.PlainBytes reads it: a string or bytes element with a one-byte
+// tag and no escape, its payload between the tag and the two bytes of
+// its terminator (see plainElement).
+func (u unitKind) keyLenPlain(key []byte) (n int, plain bool, err error) {
 	if u.table != nil {
-		return u.table.rowKeyLen(key)
+		n, err = u.table.rowKeyLen(key)
+		return n, false, err
 	}
-	return skipElements(key, u.parentLen, 1)
+	// A map entry's key element is most often a plain string or bytes
+	// element with a one-byte tag, whose length PlainBytes finds as
+	// SkipElement would (the tag's own field and kind: PlainBytes takes
+	// only the tag field<<4 | kind of those kinds), without SkipElement's
+	// general walk; any other element, well-formed or not, goes to
+	// skipElements, which measures it or reports it.
+	if u.parentLen < len(key) {
+		b := key[u.parentLen:]
+		if _, n, ok := tuple.PlainBytes(b, uint32(b[0]>>4), tuple.Kind(b[0]&0xF)); ok {
+			return u.parentLen + n, true, nil
+		}
+	}
+	n, err = skipElements(key, u.parentLen, 1)
+	return n, false, err
+}
+
+// plainElement returns the payload of el, a whole plain element (see
+// keyLenPlain), when its tag is the one of field num and kind k, as
+// tuple.PlainBytes(el, num, k) returns it, without looking for its
+// terminator again.
+func plainElement(el []byte, num uint32, k tuple.Kind) ([]byte, bool) {
+	if num-1 >= 15 || len(el) < 3 || el[0] != byte(num<<4)|byte(k) {
+		return nil, false
+	}
+	n := len(el) - 2
+	return el[1:n:n], true
 }
 
 // wholeUnit reports whether at is the key of one whole unit of this kind
@@ -99,6 +136,10 @@ type stepper struct {
 	// bound hi: it lands on no key at or past hi, so land need not
 	// compare each key with hi.
 	bounded bool
+	// plain is set when unit, landed on, is a map entry whose key
+	// element is a plain one (keyLenPlain): its reader need not look
+	// for the element's end again.
+	plain bool
 }
 
 // steps sets s up to walk the units of [lo, hi) of the given kind. fwd
@@ -183,7 +224,7 @@ func (s *stepper) closeInto(err *error) {
 func (s *stepper) first() (bool, error) {
 	switch {
 	case s.at != nil:
-		s.unit = s.at
+		s.unit, s.plain = s.at, false
 		return true, nil
 	case s.empty():
 		return false, s.e.err
@@ -219,8 +260,27 @@ func (s *stepper) next() (bool, error) {
 // lastUnit reports whether every key after the current unit's lies at or
 // past hi (not nil), comparing hi with the unit's prefix end without
 // building it.
+//
+// The unit lies below hi (land takes no key at or past hi; a resumed
+// unit, first's s.at, lies in [lo, hi), within's check, and a forward
+// scan's hi is not narrowed). The prefix end of such a unit u lies at or
+// past hi only when u is a proper prefix of hi or hi is that prefix end:
+// where u and hi first differ, u's byte is the lower, and the prefix end
+// keeps that byte unless it is u's last byte that is not 0xFF. So a unit
+// longer than hi that ends in a byte other than 0xFF (a map entry's key,
+// under a map's bounds) is not the last, without comparing the two: the
+// compare below costs each entry of a page.
 func (s *stepper) lastUnit() bool {
 	u, hi := s.unit, s.hi
+	if len(hi) < len(u) && u[len(u)-1] != 0xFF {
+		return false
+	}
+	return lastBelow(u, hi)
+}
+
+// lastBelow reports whether the prefix end of u lies at or past hi, for
+// any u and hi.
+func lastBelow(u, hi []byte) bool {
 	// The prefix end of u: u up to its last byte that is not 0xFF, that
 	// byte plus one (none: no key follows u's keys, as if past hi).
 	i := len(u) - 1
@@ -257,10 +317,11 @@ func (s *stepper) land(ok bool) (bool, error) {
 	if !ok || (!s.reverse && !s.bounded && !below(w.key, s.hi)) {
 		return false, s.e.err
 	}
-	n, err := s.kind.keyLen(w.key)
+	n, plain, err := s.kind.keyLenPlain(w.key)
 	if err != nil {
 		return false, err
 	}
+	s.plain = plain
 	s.unit = append(s.e.buf(s.slot), w.key[:n]...)
 	s.e.kb[s.slot] = s.unit
 	return true, nil
