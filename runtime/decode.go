@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"unsafe"
 
 	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
@@ -35,9 +36,31 @@ import (
 // once per type: its string-keyed message maps and its Go string fields.
 type msgPlan struct {
 	maps []mapPlan
-	// strs maps a field number to the index of its Go string field, for
-	// setting key columns without protoreflect's boxing.
-	strs map[protoreflect.FieldNumber]int
+	// strs holds the Go string fields, for setting key columns without
+	// protoreflect's boxing: a message has few, which a linear search
+	// finds faster than a map lookup.
+	strs []strField
+	// typ is the Go type (a pointer to the struct) the plan was built
+	// for: setString stores at an offset only into a message of it.
+	typ reflect.Type
+}
+
+// strField is a singular Go string field of a generated struct: its
+// field number and its offset in the struct.
+type strField struct {
+	num protoreflect.FieldNumber
+	off uintptr
+}
+
+// strOffset returns the offset of the Go string field numbered num, or
+// false when the plan has none.
+func (p *msgPlan) strOffset(num protoreflect.FieldNumber) (uintptr, bool) {
+	for _, f := range p.strs {
+		if f.num == num {
+			return f.off, true
+		}
+	}
+	return 0, false
 }
 
 // mapPlan is one map[string]*V field of a generated struct.
@@ -109,7 +132,7 @@ func buildPlan(t reflect.Type, mt protoreflect.MessageType) *msgPlan {
 		return nil
 	}
 	md := mt.Descriptor()
-	p := &msgPlan{strs: map[protoreflect.FieldNumber]int{}}
+	p := &msgPlan{typ: t}
 	st := t.Elem()
 	for i := range st.NumField() {
 		sf := st.Field(i)
@@ -136,7 +159,7 @@ func buildPlan(t reflect.Type, mt protoreflect.MessageType) *msgPlan {
 			}
 		case fd.Kind() == protoreflect.StringKind && fd.Cardinality() != protoreflect.Repeated &&
 			fd.ContainingOneof() == nil && sf.Type == stringType:
-			p.strs[fd.Number()] = i
+			p.strs = append(p.strs, strField{num: fd.Number(), off: sf.Offset})
 		}
 	}
 	if len(p.maps) == 0 && len(p.strs) == 0 {
@@ -342,15 +365,21 @@ func splitEntry(b []byte) (key, value []byte, ok bool) {
 
 // setString sets m's string field fd to s, directly in a generated
 // struct when the plan has its Go field, else through protoreflect.
-// p is decodePlanOf(m).
-func setString(m protoreflect.Message, p *msgPlan, fd protoreflect.FieldDescriptor, v protoreflect.Value) {
+// p is decodePlanOf(m). The string is stored at the field's offset (the
+// plan is built only for the struct the message's reflection reads,
+// buildPlan's ownStruct, and the field checked to be a Go string), and
+// only into a message of the plan's own Go type, without reflect's
+// Field and SetString.
+func setString(m protoreflect.Message, p *msgPlan, fd protoreflect.FieldDescriptor, s string) {
 	if p != nil {
-		if i, ok := p.strs[fd.Number()]; ok {
-			reflect.ValueOf(m.Interface()).Elem().Field(i).SetString(v.String())
-			return
+		if off, ok := p.strOffset(fd.Number()); ok {
+			if x := m.Interface(); reflect.TypeOf(x) == p.typ {
+				*(*string)(unsafe.Add(reflect.ValueOf(x).UnsafePointer(), off)) = s
+				return
+			}
 		}
 	}
-	m.Set(fd, v)
+	m.Set(fd, protoreflect.ValueOfString(s))
 }
 
 // trim drops scratch buffers grown past max, so that one huge object does

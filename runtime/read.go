@@ -82,16 +82,27 @@ func (t *Table) setKeys(key []byte, m protoreflect.Message, p *msgPlan) error {
 	off := len(t.prefix)
 	md := m.Descriptor()
 	for _, col := range t.s.Key {
-		v, n, err := col.Decode(key[off:])
-		if err != nil {
-			return corrupt(key, "key column %s: %v", col.Field.Name(), err)
-		}
 		fd := col.Field
 		if md != t.s.Desc {
 			fd = md.Fields().ByNumber(col.Field.Number())
 		}
+		if fd.Kind() == protoreflect.StringKind && col.Field.Kind() == protoreflect.StringKind {
+			// The usual element of a string column, read as Decode
+			// reads it (its UTF-8 checked as Column.Value checks it)
+			// without building an Element and a Value; any other
+			// element goes to Decode, which takes or reports it.
+			if s, n, ok := tuple.PlainBytes(key[off:], col.Num, col.Kind); ok && (!col.UTF8 || validUTF8(s)) {
+				setString(m, p, fd, string(s))
+				off += n
+				continue
+			}
+		}
+		v, n, err := col.Decode(key[off:])
+		if err != nil {
+			return corrupt(key, "key column %s: %v", col.Field.Name(), err)
+		}
 		if fd.Kind() == protoreflect.StringKind {
-			setString(m, p, fd, v)
+			setString(m, p, fd, v.String())
 		} else {
 			m.Set(fd, v)
 		}
