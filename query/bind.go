@@ -88,9 +88,6 @@ func (q *Query) BindTo(dst *Bound, vars map[string]any) (*Bound, error) {
 	if len(q.plan.Vars) == 0 && len(vars) == 0 {
 		return q.constBound()
 	}
-	if err := unknownVars(q.plan, vars); err != nil {
-		return nil, err
-	}
 	p := q.plan
 	dst.Reset()
 	dst.Plan = p
@@ -99,7 +96,17 @@ func (q *Query) BindTo(dst *Bound, vars map[string]any) (*Bound, error) {
 	if dst.keys == nil {
 		dst.keys = make([]byte, 0, 64)
 	}
-	return dst, dst.bindVars(vars)
+	// An unknown variable is reported before any other error, as bind
+	// reports it, but looked for only when the binding fails or vars
+	// holds more names than the plan's variables (bindVars found each of
+	// those): the binding's own lookups show the usual call has none.
+	if err := dst.bindVars(vars); err != nil || len(vars) != len(p.Vars) {
+		if uerr := unknownVars(p, vars); uerr != nil {
+			return nil, uerr
+		}
+		return dst, err
+	}
+	return dst, nil
 }
 
 // Reset drops what a Bound that BindTo filled refers to (the plan, the

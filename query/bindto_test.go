@@ -47,6 +47,18 @@ func TestBindToMatchesBind(t *testing.T) {
 		{`Account.by_age[$a, $lo..$hi](first: $n, reverse: $r) { name }`, func() map[string]any {
 			return map[string]any{"a": rng.IntN(100), "lo": str(), "hi": str(), "n": 1 + rng.IntN(5), "r": rng.IntN(2) == 0}
 		}, true},
+		// An unknown variable beside a missing or ill-typed one: the
+		// unknown one is reported first.
+		{`Inbox[$o, $f] { subject }`, func() map[string]any {
+			vars := map[string]any{"f": []any{"FOLDER_INBOX", "FOLDER_NOPE", 1, 99999999999}[rng.IntN(4)]}
+			if rng.IntN(2) == 0 {
+				vars["o"] = str()
+			}
+			if rng.IntN(2) == 0 {
+				vars["extra"] = 1
+			}
+			return vars
+		}, false},
 		{`User(after: $c)`, func() map[string]any { return map[string]any{"c": []any{"", "garbage", 5}[rng.IntN(3)]} }, false},
 		{`User[$id]`, func() map[string]any { return map[string]any{"id": str(), "extra": rng.IntN(3)} }, false},
 		{`User { user_id }`, func() map[string]any { return nil }, false},
