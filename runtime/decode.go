@@ -365,15 +365,19 @@ func splitEntry(b []byte) (key, value []byte, ok bool) {
 
 // setString sets m's string field fd to s, directly in a generated
 // struct when the plan has its Go field, else through protoreflect.
-// p is decodePlanOf(m). The string is stored at the field's offset (the
-// plan is built only for the struct the message's reflection reads,
-// buildPlan's ownStruct, and the field checked to be a Go string), and
-// only into a message of the plan's own Go type, without reflect's
-// Field and SetString.
-func setString(m protoreflect.Message, p *msgPlan, fd protoreflect.FieldDescriptor, s string) {
+// p is decodePlanOf(m), and x m's Go message when the caller holds it
+// (nil: m.Interface(), which builds it through reflect.NewAt, is asked).
+// The string is stored at the field's offset (the plan is built only for
+// the struct the message's reflection reads, buildPlan's ownStruct, and
+// the field checked to be a Go string), and only into a message of the
+// plan's own Go type, without reflect's Field and SetString.
+func setString(m protoreflect.Message, x proto.Message, p *msgPlan, fd protoreflect.FieldDescriptor, s string) {
 	if p != nil {
 		if off, ok := p.strOffset(fd.Number()); ok {
-			if x := m.Interface(); reflect.TypeOf(x) == p.typ {
+			if x == nil {
+				x = m.Interface()
+			}
+			if reflect.TypeOf(x) == p.typ {
 				*(*string)(unsafe.Add(reflect.ValueOf(x).UnsafePointer(), off)) = s
 				return
 			}

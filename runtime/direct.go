@@ -9,6 +9,7 @@ import (
 	"github.com/protoql/protoql/query"
 	"github.com/protoql/protoql/schema"
 	"github.com/protoql/protoql/tuple"
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
 )
 
@@ -437,8 +438,9 @@ func (d *directEntries) dropLast() []byte {
 }
 
 // fill sets the entries kept aside into m, the decoded row, and forgets
-// them: the rows of joins decoded after it have none.
-func (d *directEntries) fill(dec *decoder, opts decodeOptions, m protoreflect.Message) error {
+// them: the rows of joins decoded after it have none. x is m's Go message
+// (m.Interface()) when the caller holds it, else nil.
+func (d *directEntries) fill(dec *decoder, opts decodeOptions, m protoreflect.Message, x proto.Message) error {
 	if len(d.ents) == 0 {
 		return nil
 	}
@@ -469,7 +471,10 @@ func (d *directEntries) fill(dec *decoder, opts decodeOptions, m protoreflect.Me
 		d.out = append(d.out, out)
 	}
 	if d.allDecoded() {
-		d.fillDecoded(m)
+		if x == nil {
+			x = m.Interface()
+		}
+		d.fillDecoded(x)
 		clear(d.out)
 		return nil
 	}
@@ -506,7 +511,7 @@ func (d *directEntries) allDecoded() bool {
 }
 
 // fillDecoded is fill when every entry was decoded (allDecoded): it sets
-// each decoded value, in its slab of d.out, into its map of m as fillMaps
+// each decoded value, in its slab of d.out, into its map of x (the row's Go message) as fillMaps
 // sets an entry already decoded (the map made with the size of its
 // entries when the decode of the row made none, the keys substrings of
 // one string), without the mapEntryWire pass and fillMaps' own walk over
@@ -514,9 +519,9 @@ func (d *directEntries) allDecoded() bool {
 // stored into the *V cell that SetMapIndex is given (reflect's Index and
 // Addr would look the pointer type up for each entry), its key into the
 // string cell.
-func (d *directEntries) fillDecoded(m protoreflect.Message) {
+func (d *directEntries) fillDecoded(x proto.Message) {
 	keys := string(d.keys)
-	sv := reflect.ValueOf(m.Interface()).Elem()
+	sv := reflect.ValueOf(x).Elem()
 	if !d.key.IsValid() {
 		d.key = reflect.New(stringType).Elem()
 		d.keyAt = (*string)(unsafe.Pointer(d.key.UnsafeAddr()))

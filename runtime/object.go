@@ -45,14 +45,17 @@ func (e *exec) row(w *walker, rowKey []byte) (proto.Message, error) {
 func (e *exec) decodeRow(t *Table, rowKey []byte, p *query.Proj) (proto.Message, error) {
 	rt := t.rowType()
 	m := rt.mt.New()
+	// The Go message, asked of m once (m.Interface builds it through
+	// reflect.NewAt) for fill, setKeys and the result.
+	x := m.Interface()
 	opts := e.db.unmarshalOptions()
 	if err := e.dec.unmarshalPlan(opts, e.asm.finish(), m, 0, rt.plan); err != nil {
 		return nil, corrupt(rowKey, "reassembled %s does not parse: %v", t.s.Desc.FullName(), err)
 	}
-	if err := e.dir.fill(&e.dec, opts, m); err != nil {
+	if err := e.dir.fill(&e.dec, opts, m, x); err != nil {
 		return nil, corrupt(rowKey, "reassembled %s does not parse: %v", t.s.Desc.FullName(), err)
 	}
-	if err := t.setKeys(rowKey, m, rt.plan); err != nil {
+	if err := t.setKeys(rowKey, m, x, rt.plan); err != nil {
 		return nil, err
 	}
 	if p.HasJoins() || len(p.Hidden) > 0 {
@@ -60,7 +63,7 @@ func (e *exec) decodeRow(t *Table, rowKey []byte, p *query.Proj) (proto.Message,
 			return nil, err
 		}
 	}
-	return m.Interface(), nil
+	return x, nil
 }
 
 // buf returns the reusable key buffer of nesting depth d.

@@ -57,28 +57,30 @@ func (r Ref) kindName() string {
 // decode unmarshals an object's reassembled wire bytes into m and, for a
 // row, sets its key fields from the key.
 func (r Ref) decode(d *decoder, key, wire []byte, m protoreflect.Message) error {
-	return r.decodePlan(d, key, wire, m, decodePlanOf(m))
+	return r.decodePlan(d, key, wire, m, nil, decodePlanOf(m))
 }
 
 // decodePlan is decode with m's plan p (decodePlanOf(m)) already looked
-// up, as get has it.
-func (r Ref) decodePlan(d *decoder, key, wire []byte, m protoreflect.Message, p *msgPlan) error {
+// up, as get has it, and its Go message x when the caller holds it (nil:
+// asked of m where needed).
+func (r Ref) decodePlan(d *decoder, key, wire []byte, m protoreflect.Message, x proto.Message, p *msgPlan) error {
 	if err := d.unmarshalPlan(r.table.db.unmarshalOptions(), wire, m, 0, p); err != nil {
 		return corrupt(key, "reassembled %s does not parse: %v", m.Descriptor().FullName(), err)
 	}
 	if r.kind == RefRow {
-		return r.table.setKeys(key, m, p)
+		return r.table.setKeys(key, m, x, p)
 	}
 	return nil
 }
 
 // setKeyFields sets m's key columns from a row key.
 func (t *Table) setKeyFields(key []byte, m protoreflect.Message) error {
-	return t.setKeys(key, m, decodePlanOf(m))
+	return t.setKeys(key, m, nil, decodePlanOf(m))
 }
 
-// setKeys is setKeyFields with m's plan p (decodePlanOf(m)).
-func (t *Table) setKeys(key []byte, m protoreflect.Message, p *msgPlan) error {
+// setKeys is setKeyFields with m's plan p (decodePlanOf(m)) and its Go
+// message x when the caller holds it (nil: asked of m where needed).
+func (t *Table) setKeys(key []byte, m protoreflect.Message, x proto.Message, p *msgPlan) error {
 	off := len(t.prefix)
 	md := m.Descriptor()
 	for _, col := range t.s.Key {
@@ -92,7 +94,7 @@ func (t *Table) setKeys(key []byte, m protoreflect.Message, p *msgPlan) error {
 			// without building an Element and a Value; any other
 			// element goes to Decode, which takes or reports it.
 			if s, n, ok := tuple.PlainBytes(key[off:], col.Num, col.Kind); ok && (!col.UTF8 || validUTF8(s)) {
-				setString(m, p, fd, string(s))
+				setString(m, x, p, fd, string(s))
 				off += n
 				continue
 			}
@@ -102,7 +104,7 @@ func (t *Table) setKeys(key []byte, m protoreflect.Message, p *msgPlan) error {
 			return corrupt(key, "key column %s: %v", col.Field.Name(), err)
 		}
 		if fd.Kind() == protoreflect.StringKind {
-			setString(m, p, fd, v.String())
+			setString(m, x, p, fd, v.String())
 		} else {
 			m.Set(fd, v)
 		}

@@ -100,3 +100,33 @@ func TestGetDecodesIntoTheMessage(t *testing.T) {
 		t.Errorf("Get into a look-alike of Scalars: got message %v, want %v", got.inner, want)
 	}
 }
+
+// TestGetFillsTheReflectedMessage: a Get into a wrapper whose reflection
+// is another generated message's (userWrapper, whose Sessions are tagged
+// as User's) fills that message, its key string and
+// its map entries kept aside alike: Get hands the message it was given to
+// setKeys and fill in place of asking the reflection for its Go message
+// only when it is of the decode plan's own type.
+func TestGetFillsTheReflectedMessage(t *testing.T) {
+	ctx := context.Background()
+	db := openDB(t, memkv.New())
+	tbl := table(t, db, "User")
+	want := &testpb.User{UserId: "alice", LastSeenUs: 3, Sessions: map[string]*testpb.Session{
+		"s1": {ExpiresUs: 10, Device: "phone"},
+		"s2": {ExpiresUs: 11},
+	}}
+	ref := must[runtime.Ref](t)(tbl.RowOf(want))
+	if err := db.Put(ctx, ref, want); err != nil {
+		t.Fatal(err)
+	}
+	got := &userWrapper{inner: &testpb.User{}}
+	if err := db.Get(ctx, ref, got); err != nil {
+		t.Fatal(err)
+	}
+	if !proto.Equal(got.inner, want) {
+		t.Errorf("Get into a wrapper of User: got message %v, want %v", got.inner, want)
+	}
+	if got.Sessions != nil {
+		t.Errorf("Get into a wrapper of User set the wrapper's own sessions: %v", got.Sessions)
+	}
+}

@@ -137,10 +137,17 @@ func get(ctx context.Context, r kv.Reader, ref Ref, m proto.Message) (err error)
 		return notFound(ref)
 	}
 	proto.Reset(m)
-	if err := ref.decodePlan(&e.dec, ref.key, e.asm.finish(), mr, plan); err != nil {
+	// m is the Go message mr.Interface() gives when it is of the plan's
+	// own type (the plan is built only for a struct its reflection reads,
+	// buildPlan): decodePlan and fill then need not ask mr for it.
+	var x proto.Message
+	if plan != nil && reflect.TypeOf(m) == plan.typ {
+		x = m
+	}
+	if err := ref.decodePlan(&e.dec, ref.key, e.asm.finish(), mr, x, plan); err != nil {
 		return err
 	}
-	if err := e.dir.fill(&e.dec, ref.table.db.unmarshalOptions(), mr); err != nil {
+	if err := e.dir.fill(&e.dec, ref.table.db.unmarshalOptions(), mr, x); err != nil {
 		return corrupt(ref.key, "reassembled %s does not parse: %v", mr.Descriptor().FullName(), err)
 	}
 	return nil
@@ -390,7 +397,7 @@ func scanRowsOf(ctx context.Context, rd kv.Reader, t *Table, r KeyRange, opts Sc
 				return false, corrupt(key, "reassembled %s does not parse: %v", t.s.Desc.FullName(), err)
 			}
 			if !asFields {
-				if err := t.setKeys(key, m, rt.plan); err != nil {
+				if err := t.setKeys(key, m, nil, rt.plan); err != nil {
 					return false, err
 				}
 			}
