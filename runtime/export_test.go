@@ -426,3 +426,7 @@ func DecodeRowsForTest(t *Table, fields []string, rows [][2][]byte, reuse bool) 
 	}
 	return n, nil
 }
+
+// ValueRoomForTest is r.valueRoom: the room after r's key that a setter's
+// value is encoded in, claimed, or nil.
+func ValueRoomForTest(r *Ref) []byte { return r.valueRoom() }

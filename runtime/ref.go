@@ -137,6 +137,37 @@ func (r *Ref) extend(elem []byte) ([]byte, *keyBuf) {
 	return ownedKey(kb, append(append(k, r.key...), elem...))
 }
 
+// maxScalarValue is the most bytes the value of a breakout field or a
+// scalar map entry takes when its kind is neither string nor bytes: a tag
+// (at most 5 bytes) and a varint or fixed number (at most 10).
+const maxScalarValue = 5 + 10
+
+// valueRoom returns room for the value a setter writes at r, when r is a
+// breakout field or a scalar map entry whose value kind has a bounded size
+// (maxScalarValue): the bytes after r's key in its keyBuf, claimed as
+// extend claims the bytes of a key, so that the value is encoded without a
+// pooled buffer (DB.setKey). It returns nil, for the caller to find other
+// room, when r's key lies in no keyBuf, the keyBuf has no room left, or the
+// bytes after r's key are claimed already (a key stepped into from r, or
+// the value of an earlier write through r). Nothing steps into a breakout
+// field or a scalar map entry, so the claim takes no step's room; the
+// claimed bytes belong to the one write, which the store does not retain
+// (kv.KeySetter).
+func (r *Ref) valueRoom() []byte {
+	if r.buf == nil || r.field == nil || (r.kind != RefBreakout && r.kind != RefEntry) {
+		return nil
+	}
+	switch r.field.ValueKind() {
+	case 0, protoreflect.StringKind, protoreflect.BytesKind:
+		return nil
+	}
+	n, m := len(r.key), len(r.key)+maxScalarValue
+	if m > keyBufSize || !r.buf.used.CompareAndSwap(int32(n), int32(m)) {
+		return nil
+	}
+	return r.buf.b[n:n:m]
+}
+
 // Row returns the Ref of the row with these key column values, in key
 // order (none for a singleton table).
 func (t *Table) Row(key ...protoreflect.Value) (Ref, error) { return t.row(false, key...) }

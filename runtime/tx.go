@@ -260,15 +260,24 @@ func (db *DB) setValueBatch(ctx context.Context, ref Ref, v protoreflect.Value, 
 
 // setKey is setValue, outside indexes and apart fields, on a store that
 // writes one key for less than a batch costs (kv.KeySetter): the batch's
-// one Set, encoded in a pooled buffer, without the batch.
+// one Set, without the batch, its value encoded after the key in the
+// key's buffer when it has room for it (Ref.valueRoom), else in a pooled
+// buffer.
 func (db *DB) setKey(ctx context.Context, ref *Ref, v protoreflect.Value, typed bool) error {
 	ctx, ob := db.obs.start(ctx, "protoql.SetValue", db.obs.writeDur)
-	b := batchPool.Get().(*writeBatch)
-	key, val, err := encodeValue(b.val[:0], ref, v, typed)
+	var b *writeBatch
+	vb := ref.valueRoom()
+	if vb == nil {
+		b = batchPool.Get().(*writeBatch)
+		vb = b.val[:0]
+	}
+	key, val, err := encodeValue(vb, ref, v, typed)
 	if err == nil {
 		err = db.keys.SetKey(ctx, key, val)
 	}
-	b.release()
+	if b != nil {
+		b.release()
+	}
 	db.obs.endWrite(ctx, ob, "set_value", ref, 0, err)
 	return err
 }
