@@ -430,3 +430,20 @@ func DecodeRowsForTest(t *Table, fields []string, rows [][2][]byte, reuse bool) 
 // ValueRoomForTest is r.valueRoom: the room after r's key that a setter's
 // value is encoded in, claimed, or nil.
 func ValueRoomForTest(r *Ref) []byte { return r.valueRoom() }
+
+// RowStringForTest is the Ref the typed layer's Row builds for the string
+// key s of t (Table.rowStringTo) and its key error.
+func RowStringForTest(t *Table, s string) (Ref, error) {
+	var r Ref
+	t.rowStringTo(&r, s)
+	return r, r.keyErr
+}
+
+// RowForTest is t.Row of the string key s and its key error.
+func RowForTest(t *Table, s string) (Ref, error) {
+	r, err := t.Row(protoreflect.ValueOfString(s))
+	if err != nil {
+		return Ref{}, err
+	}
+	return r, r.keyErr
+}

@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"unsafe"
 
+	"github.com/protoql/protoql/tuple"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
 )
@@ -25,6 +26,9 @@ type TypedTable[K any, M proto.Message] struct {
 	// keyTyped caches keyFits[K] of the one key column, which Row would
 	// otherwise work out on every call.
 	keyTyped bool
+	// keyString says K is string and the one key column a string column:
+	// Row then builds the row's Ref from the string (Table.rowStringTo).
+	keyString bool
 }
 
 // NewTypedTable returns the typed view of the table name in db. key lists
@@ -51,6 +55,8 @@ func NewTypedTable[K any, M proto.Message](db *DB, name string, key func(K) []pr
 	x := TypedTable[K, M]{t: t, q: db, key: key}
 	if key == nil && len(t.s.Key) == 1 {
 		x.keyTyped = keyFits[K](t.s.Key[0])
+		_, isString := any(new(K)).(*string)
+		x.keyString = x.keyTyped && isString && t.s.Key[0].Kind.Ascending() == tuple.KindString
 	}
 	return x, nil
 }
@@ -98,6 +104,8 @@ func (x *TypedTable[K, M]) rowTo(h *Handle, k K) {
 		h.err = x.t.rowTo(&h.ref, false, x.key(k)...)
 	case len(x.t.s.Key) == 0:
 		h.err = x.t.rowTo(&h.ref, false)
+	case x.keyString:
+		x.t.rowStringTo(&h.ref, *any(&k).(*string))
 	default:
 		v, err := valueOf(k)
 		if err != nil {
