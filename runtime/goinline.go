@@ -1,6 +1,8 @@
 package runtime
 
 import (
+	"encoding/binary"
+	"math"
 	"reflect"
 	"strings"
 	"sync/atomic"
@@ -20,7 +22,8 @@ import (
 // Get returns: the struct field of the same number and name, of the Go
 // kind protoc-gen-go gives that protobuf kind, read at its offset the way
 // protobuf-go's own fast path reads it. What follows is what planned does
-// with a value it got from Get (implicitSet, the UTF-8 check, appendScalar).
+// with a value it got from Get (implicitSet, the UTF-8 check, appendScalar),
+// done on the Go value itself (goInlineField.append).
 // Any other field, and any message that is not of the plan's Go type, is
 // read through protoreflect as before.
 type goInline struct {
@@ -33,7 +36,19 @@ type goInline struct {
 type goInlineField struct {
 	off  uintptr
 	kind protoreflect.Kind
-	num  protowire.Number
+	// tag is the field's tag as appendKind writes it for kind (the
+	// field number and the kind's wire type), ntag bytes of it: worked
+	// out once, not per value.
+	tag  [binary.MaxVarintLen32]byte
+	ntag uint8
+}
+
+// newGoInlineField returns the read of fd, a singular scalar without
+// presence, at offset off, with its tag.
+func newGoInlineField(off uintptr, fd protoreflect.FieldDescriptor) goInlineField {
+	f := goInlineField{off: off, kind: fd.Kind()}
+	f.ntag = uint8(copy(f.tag[:], protowire.AppendTag(nil, fd.Number(), wireType(fd))))
+	return f
 }
 
 // goInlineOf returns the struct reads of plan p for Go type t, a message
@@ -54,7 +69,7 @@ func goInlineOf(gi *atomic.Pointer[goInline], p *inlinePlan, t reflect.Type) *go
 				continue
 			}
 			if sf, ok := goScalarField(st, fd); ok {
-				g.fields[i] = goInlineField{off: sf.Offset, kind: fd.Kind(), num: fd.Number()}
+				g.fields[i] = newGoInlineField(sf.Offset, fd)
 			}
 		}
 	}
@@ -109,48 +124,125 @@ func goKindOf(k protoreflect.Kind) reflect.Kind {
 	return reflect.Invalid
 }
 
-// value returns the field's value in the struct at base, as Get returns
-// it. goScalarField checked that the field's Go type has the memory
-// layout of the type read here.
-func (f *goInlineField) value(base unsafe.Pointer) protoreflect.Value {
+// append appends the field of the struct at base as planned writes an
+// inlineImplicit field: nothing when its value is one Has reports unset
+// (implicitKindSet: the zero value, where -0.0 is set), else what
+// appendKind writes for the value Get returns (protoreflect.Value holds a
+// field of the struct as its Go type, widened to 64 bits). ok is false, and
+// nothing is appended, when checkUTF8 (utf8 says the field requires it)
+// refuses the string.
+//
+// It reads and writes the Go value itself, one switch on the kind, instead
+// of going through a protoreflect.Value (value, implicitKindSet,
+// appendKind: three switches and the Value's boxing per field), which cost
+// as much again as the encoding; TestGoInlineMatchesProtoreflect holds the
+// two to the same bytes for every kind.
+func (f *goInlineField) append(b []byte, base unsafe.Pointer, utf8 bool) (_ []byte, ok bool) {
 	p := unsafe.Add(base, f.off)
 	switch f.kind {
 	case protoreflect.BoolKind:
-		return protoreflect.ValueOfBool(*(*bool)(p))
-	case protoreflect.EnumKind:
-		return protoreflect.ValueOfEnum(protoreflect.EnumNumber(*(*int32)(p)))
-	case protoreflect.Int32Kind, protoreflect.Sint32Kind, protoreflect.Sfixed32Kind:
-		return protoreflect.ValueOfInt32(*(*int32)(p))
-	case protoreflect.Int64Kind, protoreflect.Sint64Kind, protoreflect.Sfixed64Kind:
-		return protoreflect.ValueOfInt64(*(*int64)(p))
-	case protoreflect.Uint32Kind, protoreflect.Fixed32Kind:
-		return protoreflect.ValueOfUint32(*(*uint32)(p))
-	case protoreflect.Uint64Kind, protoreflect.Fixed64Kind:
-		return protoreflect.ValueOfUint64(*(*uint64)(p))
+		if !*(*bool)(p) {
+			return b, true
+		}
+		return append(f.appendTag(b), 1), true
+	case protoreflect.EnumKind, protoreflect.Int32Kind:
+		x := *(*int32)(p)
+		if x == 0 {
+			return b, true
+		}
+		return protowire.AppendVarint(f.appendTag(b), uint64(int64(x))), true
+	case protoreflect.Int64Kind:
+		x := *(*int64)(p)
+		if x == 0 {
+			return b, true
+		}
+		return protowire.AppendVarint(f.appendTag(b), uint64(x)), true
+	case protoreflect.Sint32Kind:
+		x := *(*int32)(p)
+		if x == 0 {
+			return b, true
+		}
+		return protowire.AppendVarint(f.appendTag(b), protowire.EncodeZigZag(int64(x))), true
+	case protoreflect.Sint64Kind:
+		x := *(*int64)(p)
+		if x == 0 {
+			return b, true
+		}
+		return protowire.AppendVarint(f.appendTag(b), protowire.EncodeZigZag(x)), true
+	case protoreflect.Sfixed32Kind:
+		x := *(*int32)(p)
+		if x == 0 {
+			return b, true
+		}
+		return protowire.AppendFixed32(f.appendTag(b), uint32(x)), true
+	case protoreflect.Sfixed64Kind:
+		x := *(*int64)(p)
+		if x == 0 {
+			return b, true
+		}
+		return protowire.AppendFixed64(f.appendTag(b), uint64(x)), true
+	case protoreflect.Uint32Kind:
+		x := *(*uint32)(p)
+		if x == 0 {
+			return b, true
+		}
+		return protowire.AppendVarint(f.appendTag(b), uint64(x)), true
+	case protoreflect.Fixed32Kind:
+		x := *(*uint32)(p)
+		if x == 0 {
+			return b, true
+		}
+		return protowire.AppendFixed32(f.appendTag(b), x), true
+	case protoreflect.Uint64Kind:
+		x := *(*uint64)(p)
+		if x == 0 {
+			return b, true
+		}
+		return protowire.AppendVarint(f.appendTag(b), x), true
+	case protoreflect.Fixed64Kind:
+		x := *(*uint64)(p)
+		if x == 0 {
+			return b, true
+		}
+		return protowire.AppendFixed64(f.appendTag(b), x), true
 	case protoreflect.FloatKind:
-		return protoreflect.ValueOfFloat32(*(*float32)(p))
+		// A float32 goes through a float64 in a protoreflect.Value, and
+		// appendKind writes it back as a float32: the same conversions.
+		x := float64(*(*float32)(p))
+		if math.Float64bits(x) == 0 {
+			return b, true
+		}
+		return protowire.AppendFixed32(f.appendTag(b), math.Float32bits(float32(x))), true
 	case protoreflect.DoubleKind:
-		return protoreflect.ValueOfFloat64(*(*float64)(p))
+		x := math.Float64bits(*(*float64)(p))
+		if x == 0 {
+			return b, true
+		}
+		return protowire.AppendFixed64(f.appendTag(b), x), true
 	case protoreflect.StringKind:
-		return protoreflect.ValueOfString(*(*string)(p))
+		s := *(*string)(p)
+		if len(s) == 0 {
+			return b, true
+		}
+		if utf8 && !validUTF8String(s) {
+			return b, false
+		}
+		return append(protowire.AppendVarint(f.appendTag(b), uint64(len(s))), s...), true
 	default: // BytesKind: goScalarField admits no other kind
-		return protoreflect.ValueOfBytes(*(*[]byte)(p))
+		s := *(*[]byte)(p)
+		if len(s) == 0 {
+			return b, true
+		}
+		return append(protowire.AppendVarint(f.appendTag(b), uint64(len(s))), s...), true
 	}
 }
 
-// append appends the field of the struct at base as planned writes an
-// inlineImplicit field: nothing when its value is one Has reports unset,
-// else the value by appendKind. ok is false, and nothing is appended, when
-// checkUTF8 (utf8 says the field requires it) refuses the string.
-func (f *goInlineField) append(b []byte, base unsafe.Pointer, utf8 bool) (_ []byte, ok bool) {
-	v := f.value(base)
-	if !implicitKindSet(f.kind, v) {
-		return b, true
+// appendTag appends the field's tag.
+func (f *goInlineField) appendTag(b []byte) []byte {
+	if f.ntag == 1 {
+		return append(b, f.tag[0])
 	}
-	if utf8 && f.kind == protoreflect.StringKind && !validUTF8String(v.String()) {
-		return b, false
-	}
-	return appendKind(b, f.num, f.kind, v), true
+	return append(b, f.tag[:f.ntag]...)
 }
 
 // structOf returns the address of the Go struct pv points to and the
