@@ -75,9 +75,8 @@ func (e *encoder) plan(n *schema.Node) *inlinePlan {
 // cache of pointer types), which the struct reads (goPlan, goInline) would
 // otherwise pay once per object.
 func (e *encoder) object(key []byte, n *schema.Node, m protoreflect.Message, mi protoreflect.ProtoMessage) error {
-	md := m.Descriptor()
-	own := md == n.Desc  // then the layout's descriptors are m's own
-	var pv reflect.Value // m's Go value, when its struct may be read
+	own := m.Descriptor() == n.Desc // then the layout's descriptors are m's own
+	var pv reflect.Value            // m's Go value, when its struct may be read
 	// Only for an object with children (goPlan's reads, then goInline's
 	// too). One without is either all inline, marshalled whole (ownValue:
 	// no struct read), or holds a join field or a row's key columns beside
@@ -89,6 +88,12 @@ func (e *encoder) object(key []byte, n *schema.Node, m protoreflect.Message, mi 
 	if own && goRead.Load() && len(n.Children) > 0 {
 		pv = goMessage(m, mi) // goplan.go
 	}
+	return e.objectAt(key, n, m, own, pv)
+}
+
+// objectAt is object once m's descriptor (own) and Go value (pv) are
+// known: goEntries knows them for a whole map, not per entry.
+func (e *encoder) objectAt(key []byte, n *schema.Node, m protoreflect.Message, own bool, pv reflect.Value) error {
 	var err error
 	if e.val, err = e.inlineValue(e.val[:0], n, m, own, pv); err != nil {
 		return invalid("%s: %v", clip(e.t.render(key)), err)
@@ -112,6 +117,10 @@ func (e *encoder) object(key []byte, n *schema.Node, m protoreflect.Message, mi 
 				sv = pv.Elem()
 			}
 		}
+	}
+	var md protoreflect.MessageDescriptor
+	if !own {
+		md = m.Descriptor()
 	}
 	for i, f := range n.Children {
 		fd := f.Desc
@@ -137,7 +146,7 @@ func (e *encoder) object(key []byte, n *schema.Node, m protoreflect.Message, mi 
 		}
 		var err error
 		if gp != nil && gp.fields[i].kind == goMsgMap {
-			err = e.goEntries(parent, f, sv.Field(gp.fields[i].idx))
+			err = e.goEntries(parent, f, sv.Field(gp.fields[i].idx), gp.fields[i].own)
 		} else {
 			err = e.child(parent, f, fd, v)
 		}
@@ -189,7 +198,7 @@ func (e *encoder) child(parent []byte, f *schema.Field, fd protoreflect.FieldDes
 			vfd = fd.MapValue()
 		}
 		v.Map().Range(func(mk protoreflect.MapKey, mv protoreflect.Value) bool {
-			err = e.mapEntry(parent, f, vfd, mk.Value(), mv, nil)
+			err = e.mapEntry(parent, f, vfd, mk.Value(), mv)
 			return err == nil
 		})
 		return err
@@ -198,19 +207,18 @@ func (e *encoder) child(parent []byte, f *schema.Field, fd protoreflect.FieldDes
 }
 
 // mapEntry writes the entry of map f with key k and value v, the map being
-// stored under parent. mi is v's Go message when the caller holds it (see
-// object), else nil.
-func (e *encoder) mapEntry(parent []byte, f *schema.Field, vfd protoreflect.FieldDescriptor, k, v protoreflect.Value, mi protoreflect.ProtoMessage) error {
+// stored under parent.
+func (e *encoder) mapEntry(parent []byte, f *schema.Field, vfd protoreflect.FieldDescriptor, k, v protoreflect.Value) error {
 	if err := checkKeyUTF8(f.Key, k); err != nil { // f.Key's field is f.MapKey
 		return invalid("%s: map key: %v", clip(e.t.render(parent)+"."+string(f.Name())), err)
 	}
-	return e.entry(f.Key.Append(parent, k), f, vfd, v, mi)
+	return e.entry(f.Key.Append(parent, k), f, vfd, v)
 }
 
-// entry writes one map entry at key; mi as in mapEntry.
-func (e *encoder) entry(key []byte, f *schema.Field, vfd protoreflect.FieldDescriptor, v protoreflect.Value, mi protoreflect.ProtoMessage) error {
+// entry writes one map entry at key.
+func (e *encoder) entry(key []byte, f *schema.Field, vfd protoreflect.FieldDescriptor, v protoreflect.Value) error {
 	if f.Child != nil {
-		return e.object(key, f.Child, v.Message(), mi)
+		return e.object(key, f.Child, v.Message(), nil)
 	}
 	if err := checkUTF8(vfd, v); err != nil {
 		return invalid("%s: value: %v", clip(e.t.render(key)), err)

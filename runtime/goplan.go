@@ -30,6 +30,11 @@ type goPlan struct {
 type goField struct {
 	idx  int // the struct field's index; -1: through protoreflect
 	kind goKind
+	// own says, for a goMsgMap, that the map's values are messages whose
+	// struct their reflection reads (ownStruct, as goMessage asks of
+	// one message): goEntries then hands each value's struct down to
+	// objectAt without asking goMessage per entry.
+	own bool
 }
 
 type goKind uint8
@@ -134,8 +139,8 @@ func goFieldOf(st reflect.Type, f *schema.Field) goField {
 		}
 		switch {
 		case fd.IsMap() && sf.Type.Kind() == reflect.Map:
-			if msgMap(sf.Type, f) {
-				return goField{idx: i, kind: goMsgMap}
+			if own, ok := msgMap(sf.Type, f); ok {
+				return goField{idx: i, kind: goMsgMap, own: own}
 			}
 			return goField{idx: i, kind: goMap}
 		case !fd.IsMap() && fd.Message() != nil && sf.Type.Kind() == reflect.Pointer && sf.Type.Implements(protoMessageType):
@@ -148,18 +153,22 @@ func goFieldOf(st reflect.Type, f *schema.Field) goField {
 
 // msgMap reports whether a map field of Go type mt, holding f, has Go
 // string keys and values of the generated message type of f's entries
-// (the layout's own descriptor), which goEntries reads.
-func msgMap(mt reflect.Type, f *schema.Field) bool {
+// (the layout's own descriptor), which goEntries reads; and own, whether
+// the values' Go type is the one their message type reads (ownStruct).
+func msgMap(mt reflect.Type, f *schema.Field) (own, ok bool) {
 	fd := f.Desc
 	if f.Child == nil || fd.MapKey().Kind() != protoreflect.StringKind || mt.Key() != reflect.TypeFor[string]() {
-		return false
+		return false, false
 	}
 	vt := mt.Elem()
 	if vt.Kind() != reflect.Pointer || !vt.Implements(protoMessageType) {
-		return false
+		return false, false
 	}
-	zero := reflect.Zero(vt).Interface().(protoreflect.ProtoMessage)
-	return zero.ProtoReflect().Descriptor() == f.Child.Desc
+	mr := reflect.Zero(vt).Interface().(protoreflect.ProtoMessage).ProtoReflect()
+	if mr.Descriptor() != f.Child.Desc {
+		return false, false
+	}
+	return ownStruct(mr.Type(), vt), true
 }
 
 // parseProtoTag returns the field number and name of a protobuf struct
@@ -207,8 +216,10 @@ func (gp *goPlan) present(sv reflect.Value, i int, m protoreflect.Message, fd pr
 
 // goEntries writes the entries of mv, a map of Go string keys to generated
 // messages (goMsgMap), as the Map case of child writes them: the same
-// checks and pairs, without an allocation per key.
-func (e *encoder) goEntries(parent []byte, f *schema.Field, mv reflect.Value) error {
+// checks and pairs, without an allocation per key. own is the goField's:
+// the values' structs may be read, so each entry's object is written with
+// its Go value (objectAt) as object would find it by goMessage.
+func (e *encoder) goEntries(parent []byte, f *schema.Field, mv reflect.Value, own bool) error {
 	// The iterator is this loop's until it ends: an entry's message may
 	// hold a map read this way too (goEntries inside goEntries), which
 	// then takes an iterator of its own.
@@ -226,11 +237,26 @@ func (e *encoder) goEntries(parent []byte, f *schema.Field, mv reflect.Value) er
 		e.skey = reflect.New(reflect.TypeFor[string]()).Elem()
 	}
 	defer e.skey.SetString("") // nor a key
+	// object reads an entry's struct only when its node has children
+	// (see there); msgMap checked that the values' descriptor is the
+	// node's, so object's own holds for every entry.
+	read := own && len(f.Child.Children) > 0
 	for it.Next() {
 		e.skey.SetIterKey(it)
 		k := protoreflect.ValueOfString(e.skey.String())
-		mi := it.Value().Interface().(protoreflect.ProtoMessage)
-		if err := e.mapEntry(parent, f, f.MapValue, k, protoreflect.ValueOfMessage(mi.ProtoReflect()), mi); err != nil {
+		if err := checkKeyUTF8(f.Key, k); err != nil { // as mapEntry
+			return invalid("%s: map key: %v", clip(e.t.render(parent)+"."+string(f.Name())), err)
+		}
+		key := f.Key.Append(parent, k)
+		ev := it.Value()
+		mi := ev.Interface().(protoreflect.ProtoMessage)
+		var err error
+		if read {
+			err = e.objectAt(key, f.Child, mi.ProtoReflect(), true, ev)
+		} else {
+			err = e.object(key, f.Child, mi.ProtoReflect(), mi)
+		}
+		if err != nil {
 			return err
 		}
 	}
