@@ -42,6 +42,10 @@ func TestGoInlineMatchesProtoreflect(t *testing.T) {
 		"nan":        {Name: "e", Fl: float32(math.NaN()), Db: math.NaN()},
 		"others":     {Name: "f", I64: 1, Opt: proto.String(""), Nums: []int32{1, -1}, Choice: &testpb.Scalars_Left{Left: "l"}},
 		"bad utf8":   {Name: "g", I64: 1, S: "ok\xff"},
+		// A negative enum is a 10-byte varint, as a negative int32 is.
+		"negative enum": {Name: "h", Level: -1, I32: 1},
+		// A float32 NaN other than the one math.NaN converts to.
+		"nan payload": {Name: "i", Fl: math.Float32frombits(0xffc00001)},
 	}
 	for name, m := range cases {
 		ref := must[runtime.Ref](t)(scalars.RowOf(m))
