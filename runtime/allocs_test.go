@@ -64,7 +64,12 @@ func TestWriteAllocs(t *testing.T) {
 		check(t, inboxes.Put(ctx, mails[i]))
 	}
 	checkAllocBudgets(t, []allocCase{
-		{"Put of an inbox row", 5, func(i int) error {
+		// 6: its steady state, measured as 5.98–6.04 allocations per Put
+		// over runs of 2,000 (the background's allocations move the mean
+		// around 6). It was 5 while testing.AllocsPerRun's whole-number
+		// mean truncated 5.99 to 5, and failed whenever the mean came out
+		// a hair over 6.
+		{"Put of an inbox row", 6, func(i int) error {
 			return inboxes.Put(ctx, mails[i%rows])
 		}},
 	})
