@@ -130,8 +130,12 @@ func combine(parts []Sample) Sample {
 
 // gcCPUTime returns the CPU seconds the Go GC has used so far (an
 // estimate of the runtime's: runtime/metrics' /cpu/classes/gc/total).
-func gcCPUTime() float64 {
-	s := []metrics.Sample{{Name: "/cpu/classes/gc/total:cpu-seconds"}}
+func gcCPUTime() float64 { return floatMetric("/cpu/classes/gc/total:cpu-seconds") }
+
+// floatMetric returns the runtime/metrics float64 metric name (0 when
+// this Go release does not have it).
+func floatMetric(name string) float64 {
+	s := []metrics.Sample{{Name: name}}
 	metrics.Read(s)
 	if s[0].Value.Kind() != metrics.KindFloat64 {
 		return 0

@@ -103,14 +103,7 @@ func BenchmarkScanApartPairs(b *testing.B) {
 // assisting the Go GC's marking (runtime/metrics'
 // /cpu/classes/gc/mark/assist): the GC work a goroutine that allocates
 // while a cycle marks does itself, on its own time.
-func gcAssistTime() float64 {
-	s := []metrics.Sample{{Name: "/cpu/classes/gc/mark/assist:cpu-seconds"}}
-	metrics.Read(s)
-	if s[0].Value.Kind() != metrics.KindFloat64 {
-		return 0
-	}
-	return s[0].Value.Float64()
-}
+func gcAssistTime() float64 { return floatMetric("/cpu/classes/gc/mark/assist:cpu-seconds") }
 
 // gcCycles returns the Go GC cycles completed so far.
 func gcCycles() uint64 {
