@@ -294,14 +294,28 @@ func TestRun(t *testing.T) {
 			t.Errorf("the full-scan table lacks %q:\n%s", want, scans)
 		}
 	}
+	// Every scan row has its twelve cells: block misses (not SQLite's),
+	// and the live heap the scan ran beside, which is never empty.
+	rows := 0
 	for _, line := range strings.Split(scans, "\n") {
+		if !strings.HasPrefix(line, "| scan") {
+			continue
+		}
+		rows++
 		cells := strings.Split(line, " | ")
-		if len(cells) != 9 || !strings.HasPrefix(line, "| scan") {
+		if len(cells) != 12 {
+			t.Errorf("full-scan row %q: %d cells, want 12", line, len(cells))
 			continue
 		}
 		if sqlite := cells[1] == "sqlite"; (cells[6] == "—") != sqlite {
 			t.Errorf("full-scan row %q: block misses %q", line, cells[6])
 		}
+		if cells[9] == "0 B" {
+			t.Errorf("full-scan row %q: no live heap", line)
+		}
+	}
+	if rows == 0 {
+		t.Errorf("the full-scan table has no scan rows:\n%s", scans)
 	}
 	path := filepath.Join(dir, "growth.png")
 	if err := r.WritePlot(path); err != nil {

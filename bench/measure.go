@@ -37,6 +37,15 @@ type Sample struct {
 	// repetition shows it paid for it.
 	CPUNsPerOp float64
 	GCNsPerOp  float64
+	// GCsPerOp is the Go GC cycles completed per operation, and LiveHeap
+	// the live Go heap right before the repetition (scans only: the heap
+	// is settled first). The runtime starts a cycle each time the heap
+	// has grown by about its live size (at least 4 MiB), so a scan's
+	// cycles are its bytes allocated over the live heap of the process it
+	// runs in: they show why a scan's GC cost is the harness's as much as
+	// the scan's (Pebble's block cache is outside the Go heap).
+	GCsPerOp float64
+	LiveHeap int64
 }
 
 // calibrate runs op until about target has elapsed (at least once) and
@@ -94,6 +103,10 @@ func measure(ctx context.Context, op Op, n, base int, written func() uint64, rss
 	s.WrittenPerOp = float64(w1-w0) / f
 	s.CPUNsPerOp = float64(cpu1-cpu0) / f
 	s.GCNsPerOp = (gc1 - gc0) * 1e9 / f
+	s.GCsPerOp = float64(m1.NumGC-m0.NumGC) / f
+	if rss {
+		s.LiveHeap = int64(m0.HeapAlloc)
+	}
 	return s, nil
 }
 
@@ -103,7 +116,7 @@ const DefaultRounds = 10
 
 // combine returns the sample of the operations of parts together: their
 // per-operation figures weighted by their operations, and the largest
-// peak and base resident sets.
+// peak and base resident sets and live heap.
 func combine(parts []Sample) Sample {
 	if len(parts) == 1 {
 		return parts[0]
@@ -122,6 +135,8 @@ func combine(parts []Sample) Sample {
 		s.BlockMisses += w * p.BlockMisses
 		s.CPUNsPerOp += w * p.CPUNsPerOp
 		s.GCNsPerOp += w * p.GCNsPerOp
+		s.GCsPerOp += w * p.GCsPerOp
+		s.LiveHeap = max(s.LiveHeap, p.LiveHeap)
 		s.PeakRSS = max(s.PeakRSS, p.PeakRSS)
 		s.BaseRSS = max(s.BaseRSS, p.BaseRSS)
 	}
@@ -174,6 +189,8 @@ func median(ss []Sample) Sample {
 		BlockMisses:  med(func(s Sample) float64 { return s.BlockMisses }),
 		CPUNsPerOp:   med(func(s Sample) float64 { return s.CPUNsPerOp }),
 		GCNsPerOp:    med(func(s Sample) float64 { return s.GCNsPerOp }),
+		GCsPerOp:     med(func(s Sample) float64 { return s.GCsPerOp }),
+		LiveHeap:     int64(med(func(s Sample) float64 { return float64(s.LiveHeap) })),
 		PeakRSS:      int64(med(func(s Sample) float64 { return float64(s.PeakRSS) })),
 		BaseRSS:      int64(med(func(s Sample) float64 { return float64(s.BaseRSS) })),
 	}

@@ -74,13 +74,13 @@ func TestMeasureOpsRounds(t *testing.T) {
 
 // TestCombine: the sample of several stretches weighs each stretch's
 // per-operation figures by its operations, and keeps the largest resident
-// sets.
+// sets and live heap.
 func TestCombine(t *testing.T) {
 	got := combine([]Sample{
-		{Ops: 1, NsPerOp: 10, CPUNsPerOp: 20, GCNsPerOp: 8, AllocsPerOp: 4, AllocBPerOp: 40, WrittenPerOp: 12, BlockMisses: 1, PeakRSS: 5, BaseRSS: 3},
-		{Ops: 3, NsPerOp: 2, CPUNsPerOp: 4, GCNsPerOp: 0, AllocsPerOp: 0, AllocBPerOp: 8, WrittenPerOp: 4, BlockMisses: 1, PeakRSS: 7, BaseRSS: 2},
+		{Ops: 1, NsPerOp: 10, CPUNsPerOp: 20, GCNsPerOp: 8, GCsPerOp: 2, AllocsPerOp: 4, AllocBPerOp: 40, WrittenPerOp: 12, BlockMisses: 1, PeakRSS: 5, BaseRSS: 3, LiveHeap: 9},
+		{Ops: 3, NsPerOp: 2, CPUNsPerOp: 4, GCNsPerOp: 0, GCsPerOp: 6, AllocsPerOp: 0, AllocBPerOp: 8, WrittenPerOp: 4, BlockMisses: 1, PeakRSS: 7, BaseRSS: 2, LiveHeap: 4},
 	})
-	want := Sample{Ops: 4, NsPerOp: 4, CPUNsPerOp: 8, GCNsPerOp: 2, AllocsPerOp: 1, AllocBPerOp: 16, WrittenPerOp: 6, BlockMisses: 1, PeakRSS: 7, BaseRSS: 3}
+	want := Sample{Ops: 4, NsPerOp: 4, CPUNsPerOp: 8, GCNsPerOp: 2, GCsPerOp: 5, AllocsPerOp: 1, AllocBPerOp: 16, WrittenPerOp: 6, BlockMisses: 1, PeakRSS: 7, BaseRSS: 3, LiveHeap: 9}
 	if got != want {
 		t.Errorf("combine = %+v, want %+v", got, want)
 	}

@@ -178,9 +178,9 @@ func (r *Report) writeDetails(w io.Writer) {
 
 func (r *Report) writeScan(w io.Writer) {
 	fmt.Fprintf(w, "### Full scan of %d users\n\n", r.Config.Users)
-	fmt.Fprintln(w, "Block misses: Pebble's block cache misses per scan (median), which read the block from its file and decompress it; SQLite's page cache misses are not counted (—).")
+	fmt.Fprintln(w, "Block misses: Pebble's block cache misses per scan (median), which read the block from its file and decompress it; SQLite's page cache misses are not counted (—). GC: the Go GC's cycles during the scan and its CPU time per user; live heap: the process's live Go heap before the scan (the runtime starts a cycle each time the heap grows by about the live heap, at least 4 MiB: the fewer bytes the process keeps live, the more cycles a scan's garbage costs).")
 	fmt.Fprintln(w)
-	t := table{head: []string{"workload", "column", "scan", "per user", "allocs/user", "alloc B/user", "block misses", "peak RSS", "RSS before"}}
+	t := table{head: []string{"workload", "column", "scan", "per user", "allocs/user", "alloc B/user", "block misses", "GC cycles", "GC CPU/user", "live heap", "peak RSS", "RSS before"}}
 	n := float64(r.Config.Users)
 	for _, res := range r.Results {
 		if res.Workload != "scan" && res.Workload != "scan-apart" {
@@ -191,7 +191,7 @@ func (r *Report) writeScan(w io.Writer) {
 		if res.Column != "sqlite" {
 			miss = fmt.Sprintf("%.0f", m.BlockMisses)
 		}
-		t.add(res.Workload, res.Column, fmtNs(m.NsPerOp), fmtNs(m.NsPerOp/n), fmt.Sprintf("%.1f", m.AllocsPerOp/n), fmtBytes(m.AllocBPerOp/n), miss, fmtBytes(float64(m.PeakRSS)), fmtBytes(float64(m.BaseRSS)))
+		t.add(res.Workload, res.Column, fmtNs(m.NsPerOp), fmtNs(m.NsPerOp/n), fmt.Sprintf("%.1f", m.AllocsPerOp/n), fmtBytes(m.AllocBPerOp/n), miss, fmt.Sprintf("%.0f", m.GCsPerOp), fmtNs(m.GCNsPerOp/n), fmtBytes(float64(m.LiveHeap)), fmtBytes(float64(m.PeakRSS)), fmtBytes(float64(m.BaseRSS)))
 	}
 	t.write(w)
 }
