@@ -514,21 +514,31 @@ func (m *Manager) CommitGrouped(r *Reg, rs *ReadSet, item Item, applyGroup func(
 	m.group, m.members = group, members
 	m.mu.Unlock()
 
+	// One deferred function covers both ways applyGroup can fail to return
+	// (one defer and no recover on the way of a group that returns, where
+	// a recovering call around applyGroup made two): a leader that left
+	// the group unfinished would wedge every later commit, and Close.
 	returned := false
 	defer func() {
-		if !returned {
-			// applyGroup called runtime.Goexit (a panic is recovered by
-			// apply): fail the group and hand on, or every later commit
-			// would wait for this leader forever.
-			m.finishGroup(p, seq, group, members, fmt.Errorf("%s: applying a group of %d commits did not return (runtime.Goexit)", m.name, len(group)))
+		if returned {
+			return
+		}
+		// applyGroup panicked (recovered here) or called runtime.Goexit
+		// (recover then returns nil): fail the group and hand on, then
+		// re-panic in the leader's own call, once the queue has moved on.
+		v := recover()
+		err := fmt.Errorf("%s: applying a group of %d commits did not return (runtime.Goexit)", m.name, len(group))
+		if v != nil {
+			err = fmt.Errorf("%s: applying a group of %d commits panicked: %v", m.name, len(group), v)
+		}
+		m.finishGroup(p, seq, group, members, err)
+		if v != nil {
+			panic(v)
 		}
 	}()
-	panicked, err := m.apply(applyGroup, group)
+	err = applyGroup(group)
 	returned = true
 	wsPanic := m.finishGroup(p, seq, group, members, err)
-	if panicked != nil {
-		panic(panicked) // the leader's own call, once the queue has moved on
-	}
 	if wsPanic != nil {
 		panic(wsPanic) // its WriteSet's, recovered from a Begin
 	}
@@ -667,21 +677,6 @@ func (m *Manager) logIndex(seq uint64) int {
 	}
 	i, _ := slices.BinarySearchFunc(m.log, seq, func(rec record, seq uint64) int { return cmp.Compare(rec.seq, seq) })
 	return i
-}
-
-// apply runs applyGroup on group. If it panics, the panic is returned
-// (panicked) and err says so: the group's other members fail with err,
-// the queue moves on, and the leader re-panics once the commit lock's
-// state is consistent again (a leader that left it mid-group would wedge every
-// later commit, and Close).
-func (m *Manager) apply(applyGroup func([]Item) error, group []Item) (panicked any, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			panicked = v
-			err = fmt.Errorf("%s: applying a group of %d commits panicked: %v", m.name, len(group), v)
-		}
-	}()
-	return nil, applyGroup(group)
 }
 
 func (m *Manager) expiredError(r *Reg, now int64) error {
