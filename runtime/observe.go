@@ -246,6 +246,18 @@ func (o *observer) metered() bool {
 	return o.unsetMeter == nil || otel.GetMeterProvider() != o.unsetMeter
 }
 
+// quiet reports whether a call started now would record nothing: it
+// would have no span (otel's initial global tracer provider, which the
+// tracer came from, is still the global one) and no instrument can be
+// enabled (metered is false). A caller on a hot path that would otherwise
+// start a call and end it with nothing to record (endWrite's first test)
+// asks quiet first and skips both: the same two checks start makes,
+// without building, returning and passing on the call.
+func (o *observer) quiet() bool {
+	return o.unset != nil && o.unsetMeter != nil &&
+		otel.GetTracerProvider() == o.unset && otel.GetMeterProvider() == o.unsetMeter
+}
+
 // noSpan stands in for the span of a call that nothing records.
 var noSpan = trace.SpanFromContext(context.Background())
 

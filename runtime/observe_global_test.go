@@ -205,3 +205,72 @@ func TestGlobalMeterInstalledMidQuery(t *testing.T) {
 		t.Fatalf("protoql.query.duration after the next Query: %d points %v, want one of one Query", n, counts)
 	}
 }
+
+// TestGlobalTracerInstalledAfterKeySet and TestGlobalMeterInstalledAfterKeySet
+// open a DB on Pebble (whose kv.KeySetter takes a breakout Set, which skips
+// its call while otel's initial global providers are the global ones:
+// observer.quiet) and install one SDK provider after a first Set, the
+// other staying otel's initial one: the next Set must reach it, as a span
+// or as a write duration. Child processes, as TestGlobalTracerInstalledLater.
+func TestGlobalTracerInstalledAfterKeySet(t *testing.T) {
+	if os.Getenv(globalOTelEnv) == "" {
+		runInChild(t)
+		return
+	}
+	spans := tracetest.NewSpanRecorder()
+	keySetsAfterInstall(t, func() {
+		otel.SetTracerProvider(sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(spans)))
+	})
+	n := 0
+	for _, s := range spans.Ended() {
+		if s.Name() == "protoql.SetValue" {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Errorf("%d protoql.SetValue spans, want 1: the Set after otel.SetTracerProvider", n)
+	}
+}
+
+func TestGlobalMeterInstalledAfterKeySet(t *testing.T) {
+	if os.Getenv(globalOTelEnv) == "" {
+		runInChild(t)
+		return
+	}
+	reader := sdkmetric.NewManualReader()
+	keySetsAfterInstall(t, func() {
+		otel.SetMeterProvider(sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader)))
+	})
+	var rm metricdata.ResourceMetrics
+	check(t, reader.Collect(t.Context(), &rm))
+	var n uint64
+	for _, sm := range rm.ScopeMetrics {
+		for _, m := range sm.Metrics {
+			if h, ok := m.Data.(metricdata.Histogram[float64]); ok && m.Name == "protoql.write.duration" {
+				for _, p := range h.DataPoints {
+					if op, _ := p.Attributes.Value("protoql.operation"); op.AsString() == "set_value" {
+						n += p.Count
+					}
+				}
+			}
+		}
+	}
+	if n != 1 {
+		t.Errorf("protoql.write.duration recorded %d set_value writes, want 1: the Set after otel.SetMeterProvider", n)
+	}
+}
+
+// keySetsAfterInstall sets a breakout field through kv.KeySetter, calls
+// install, and sets it again; both Sets must succeed and write.
+func keySetsAfterInstall(t *testing.T, install func()) {
+	t.Helper()
+	ctx := t.Context()
+	db := openDB(t, openPebble(t)) // no provider options: otel's global ones
+	users := must[testpb.UserTable](t)(testpb.NewUserTable(db))
+	check(t, users.Row("alice").LastSeenUs().Set(ctx, 7))
+	install()
+	check(t, users.Row("alice").LastSeenUs().Set(ctx, 8))
+	if v, err := users.Row("alice").LastSeenUs().Get(ctx); err != nil || v != 8 {
+		t.Fatalf("LastSeenUs after two Sets: %d, %v; want 8", v, err)
+	}
+}

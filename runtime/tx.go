@@ -263,8 +263,24 @@ func (db *DB) setValueBatch(ctx context.Context, ref Ref, v protoreflect.Value, 
 // one Set, without the batch, its value encoded after the key in the
 // key's buffer when it has room for it (Ref.valueRoom), else in a pooled
 // buffer.
+//
+// While the observer is quiet (observer.quiet: otel's initial global
+// providers, nothing installed) the call is neither started nor ended, as
+// it would record nothing: a breakout update is a blind write of a few
+// thousand instructions, and the call's span, start time and end cost a
+// few percent of them.
 func (db *DB) setKey(ctx context.Context, ref *Ref, v protoreflect.Value, typed bool) error {
+	if db.obs.quiet() {
+		return db.writeKey(ctx, ref, v, typed)
+	}
 	ctx, ob := db.obs.start(ctx, "protoql.SetValue", db.obs.writeDur)
+	err := db.writeKey(ctx, ref, v, typed)
+	db.obs.endWrite(ctx, ob, "set_value", ref, 0, err)
+	return err
+}
+
+// writeKey is setKey's write, outside its call's observation.
+func (db *DB) writeKey(ctx context.Context, ref *Ref, v protoreflect.Value, typed bool) error {
 	var b *writeBatch
 	vb := ref.valueRoom()
 	if vb == nil {
@@ -278,7 +294,6 @@ func (db *DB) setKey(ctx context.Context, ref *Ref, v protoreflect.Value, typed 
 	if b != nil {
 		b.release()
 	}
-	db.obs.endWrite(ctx, ob, "set_value", ref, 0, err)
 	return err
 }
 
