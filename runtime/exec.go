@@ -102,6 +102,9 @@ type exec struct {
 	// the one open walker that under made.
 	walkers  []*walker
 	underBuf []byte
+	// ownKey is what scanOwn found of the key columns of the row it
+	// hands to emit (ownKeyCols); its n is 0 otherwise.
+	ownKey keyCols
 	// aparts are the open walkers over apart fields' key spaces.
 	aparts []apartWalk
 	// held holds a unit read backwards (readBack).

@@ -192,6 +192,38 @@ func RowPlanOwnForTest(t *Table, fields []string, key, value []byte, dirty proto
 	return own, reused, planned, filterErr, nil
 }
 
+// RowKeyColsForTest decodes a row (key, a row key followed by nothing or
+// by a key below the row, and value, the row's own value) with the row
+// plan of the projection fields twice, into new messages: with what
+// Table.rowKeyCols found of key, as scanOwn's rows are decoded, and
+// without, as the rows of scanWhole's other loops are (nil where the plan
+// declined). n is the row key's length rowKeyCols measured, plain which
+// of its columns it found plain.
+func RowKeyColsForTest(t *Table, fields []string, key, value []byte) (with, without proto.Message, n int, plain []bool, err error) {
+	_, rp, err := t.projection(fields)
+	if err != nil {
+		return nil, nil, 0, nil, err
+	}
+	if rp == nil {
+		return nil, nil, 0, nil, errNoRowPlan
+	}
+	var kc keyCols
+	if n, err = t.rowKeyCols(key, &kc); err != nil {
+		return nil, nil, 0, nil, err
+	}
+	for i := range kc.n {
+		plain = append(plain, kc.plain&(1<<i) != 0)
+	}
+	var ra *rowAlloc // a new message and strings of its own per row
+	if p, ok := rp.decodeOwnAt(key[:n], value, ra, &kc); ok {
+		with = ra.message(rp, p)
+	}
+	if p, ok := rp.decodeOwnAt(key[:n], value, ra, nil); ok {
+		without = ra.message(rp, p)
+	}
+	return with, without, n, plain, nil
+}
+
 // RowsForTest is where the rows of a scan without ScanOptions.Reuse come
 // from (a rowAlloc), for RowPlanOwnForTest: one for many rows, as a scan's.
 type RowsForTest struct{ ra rowAlloc }
@@ -212,7 +244,7 @@ func KeyPrefixForTest(t *Table) []byte { return t.prefix }
 // when the row needs the generic decode (see above).
 func (rp *rowPlan) decode(key, wire []byte) (proto.Message, bool) {
 	ptr := reflect.New(rp.typ)
-	v, base := ptr.Elem(), ptr.UnsafePointer()
+	base := ptr.UnsafePointer()
 	var rs rowStrings
 	for b := wire; len(b) > 0; {
 		num, typ, n := protowire.ConsumeTag(b)
@@ -230,7 +262,7 @@ func (rp *rowPlan) decode(key, wire []byte) (proto.Message, bool) {
 		}
 		b = b[n:]
 	}
-	if !rp.setKeys(v, base, key, &rs) {
+	if !rp.setKeys(base, key, nil, &rs, nil) {
 		return nil, false
 	}
 	return ptr.Interface().(proto.Message), true
@@ -329,7 +361,7 @@ func EntryPlanForTest(t *Table, fields []string, value []byte) (planned, slow pr
 	var u fieldUses
 	fp.usesOf(&u, p, t.s.Root)
 	if n, ok := fp.decodeFields(ptr.UnsafePointer(), value, &u, &rs); ok {
-		rs.store(ptr.UnsafePointer())
+		rs.store(ptr.UnsafePointer(), nil)
 		planned, size = ptr.Interface().(proto.Message), n
 	}
 	var e exec
@@ -361,7 +393,7 @@ func WholeEntryPlanForTest(t *Table, value []byte) (planned, slow proto.Message,
 	var u fieldUses
 	fp.usesOf(&u, wholeEntry, t.s.Root)
 	if _, ok := fp.decodeFields(ptr.UnsafePointer(), value, &u, &rs); ok {
-		rs.store(ptr.UnsafePointer())
+		rs.store(ptr.UnsafePointer(), nil)
 		planned = ptr.Interface().(proto.Message)
 	}
 	if slowErr = checkValue(nil, value, t.s.Root); slowErr == nil {
@@ -419,8 +451,12 @@ func DecodeRowsForTest(t *Table, fields []string, rows [][2][]byte, reuse bool) 
 	}
 	ra := &rowAlloc{reuse: reuse}
 	n := 0
+	var kc keyCols
 	for _, kv := range rows {
-		if _, ok := rp.decodeOwnAt(kv[0], kv[1], ra); ok {
+		if _, err := t.rowKeyCols(kv[0], &kc); err != nil {
+			return n, err
+		}
+		if _, ok := rp.decodeOwnAt(kv[0], kv[1], ra, &kc); ok {
 			n++
 		}
 	}

@@ -116,16 +116,45 @@ func (t *Table) setKeys(key []byte, m protoreflect.Message, x proto.Message, p *
 // rowKeyLen returns the length of the row key that key starts with,
 // checking each key column's element.
 func (t *Table) rowKeyLen(key []byte) (int, error) {
+	return t.rowKeyCols(key, nil)
+}
+
+// rowKeyCols is rowKeyLen recording in kc, when it is not nil, where each
+// key column's element ends and which of them are plain string or bytes
+// elements (tuple.PlainBytes), for a row plan's setKeys to take their
+// payloads from instead of parsing the key again (scanOwn). kc.n is the
+// number of columns recorded: all of them, or 0 when the key has more than
+// maxKeyCols or does not parse.
+func (t *Table) rowKeyCols(key []byte, kc *keyCols) (int, error) {
+	if kc != nil {
+		kc.n, kc.plain = 0, 0
+		if len(t.s.Key) > maxKeyCols {
+			kc = nil
+		}
+	}
 	off := len(t.prefix)
 	if len(key) < off || string(key[:off]) != string(t.prefix) {
 		return 0, corrupt(key, "key is outside table %s", t.s.Desc.Name())
 	}
-	for _, col := range t.s.Key {
-		n, err := col.Skip(key[off:])
-		if err != nil {
-			return 0, corrupt(key, "key column %s: %v", col.Field.Name(), err)
+	for i, col := range t.s.Key {
+		// Skip's own first try, made here to know that it succeeded.
+		_, n, plain := tuple.PlainBytes(key[off:], col.Num, col.Kind)
+		if !plain {
+			var err error
+			if n, err = col.Skip(key[off:]); err != nil {
+				return 0, corrupt(key, "key column %s: %v", col.Field.Name(), err)
+			}
 		}
 		off += n
+		if kc != nil {
+			kc.end[i] = off
+			if plain {
+				kc.plain |= 1 << i
+			}
+		}
+	}
+	if kc != nil {
+		kc.n = len(t.s.Key)
 	}
 	return off, nil
 }

@@ -223,7 +223,7 @@ func planKind(fd protoreflect.FieldDescriptor, ft reflect.Type) bool {
 // are cut from ra's blocks; with ra nil (tests), into a new message with
 // strings of its own.
 func (rp *rowPlan) decodeOwn(key, value []byte, ra *rowAlloc) (proto.Message, bool) {
-	p, ok := rp.decodeOwnAt(key, value, ra)
+	p, ok := rp.decodeOwnAt(key, value, ra, nil)
 	if !ok {
 		return nil, false
 	}
@@ -232,36 +232,47 @@ func (rp *rowPlan) decodeOwn(key, value []byte, ra *rowAlloc) (proto.Message, bo
 
 // decodeOwnAt is decodeOwn returning the row's address (a *rp.typ)
 // instead of its message, for a caller that knows the row's Go type
-// (the typed layer: rowAt) and needs no interface value.
-func (rp *rowPlan) decodeOwnAt(key, value []byte, ra *rowAlloc) (unsafe.Pointer, bool) {
-	v := ra.row(rp)
-	if !rp.decodeInto(v, key, value, ra) {
-		ra.decline(v)
+// (the typed layer: rowAt) and needs no interface value. kc, when not
+// nil, is what Table.rowKeyCols found of key (scanOwn's row key), which
+// spares setKeys a second parse of its plain string columns.
+func (rp *rowPlan) decodeOwnAt(key, value []byte, ra *rowAlloc, kc *keyCols) (unsafe.Pointer, bool) {
+	p := ra.row(rp)
+	if !rp.decodeInto(p, key, value, ra, kc) {
+		ra.decline(rp, p)
 		return nil, false
 	}
 	ra.taken()
-	return unsafe.Pointer(v.UnsafeAddr()), true
+	return p, true
 }
 
-// decodeInto is decodeOwn's decode into the zero row v; false when it
-// declines, with v partly set.
-func (rp *rowPlan) decodeInto(v reflect.Value, key, value []byte, ra *rowAlloc) bool {
-	var rs rowStrings
-	if ra != nil {
-		rs.arena = &ra.arena
+// decodeInto is decodeOwn's decode into the zero row at base (kc as for
+// decodeOwnAt); false when it declines, with the row partly set.
+func (rp *rowPlan) decodeInto(base unsafe.Pointer, key, value []byte, ra *rowAlloc, kc *keyCols) bool {
+	if ra == nil {
+		var rs rowStrings
+		_, ok := rp.decodeFields(base, value, &rp.uses, &rs)
+		return ok && rp.setKeys(base, key, kc, &rs, nil)
 	}
-	base := unsafe.Pointer(v.UnsafeAddr())
-	if _, ok := rp.decodeFields(base, value, &rp.uses, &rs); !ok {
-		return false
-	}
-	return rp.setKeys(v, base, key, &rs)
+	// ra's rowStrings, forgotten after each row: a new one per row is a
+	// few hundred bytes to clear.
+	rs := &ra.rs
+	_, ok := rp.decodeFields(base, value, &rp.uses, rs)
+	ok = ok && rp.setKeys(base, key, kc, rs, &ra.arena)
+	rs.forget()
+	return ok
 }
 
-// setKeys stores the key columns of key into the new row v (at base),
-// then the row's strings rs (the fields' and the key's), or returns false
+// setKeys stores the key columns of key into the new row at base,
+// then the row's strings rs (the fields' and the key's; cut from arena's
+// blocks when it is not nil: rowStrings.store), or returns false
 // when a key element does not fit its column (before storing the
-// strings).
-func (rp *rowPlan) setKeys(v reflect.Value, base unsafe.Pointer, key []byte, rs *rowStrings) bool {
+// strings). kc, when not nil, is what Table.rowKeyCols found of key: a
+// string column's element it found plain is cut from key at the end it
+// recorded rather than looked for again (its UTF-8 is still checked).
+func (rp *rowPlan) setKeys(base unsafe.Pointer, key []byte, kc *keyCols, rs *rowStrings, arena *stringArena) bool {
+	if kc != nil && kc.n != len(rp.keys) {
+		kc = nil
+	}
 	off := rp.prefix
 	for i := range rp.keys {
 		k := &rp.keys[i]
@@ -269,9 +280,16 @@ func (rp *rowPlan) setKeys(v reflect.Value, base unsafe.Pointer, key []byte, rs 
 		if k.kind == protoreflect.StringKind {
 			// Column.Value, without its copy of the string (rs makes
 			// the row's one), and for the usual element without an
-			// Element (tuple.PlainBytes).
+			// Element (tuple.PlainBytes, or what rowKeyCols found).
 			var s []byte
-			if s, n = keyString(k.col, key[off:]); n < 0 || k.col.UTF8 && !validUTF8(s) {
+			if kc != nil && kc.plain&(1<<i) != 0 {
+				// The tag byte, the payload, the terminator's 2 bytes.
+				end := kc.end[i]
+				s, n = key[off+1:end-2:end-2], end-off
+			} else {
+				s, n = keyString(k.col, key[off:])
+			}
+			if n < 0 || k.col.UTF8 && !validUTF8(s) {
 				return false
 			}
 			rs.add(base, k.off, s)
@@ -284,14 +302,32 @@ func (rp *rowPlan) setKeys(v reflect.Value, base unsafe.Pointer, key []byte, rs 
 			if err != nil {
 				return false
 			}
-			setKeyValue(v.Field(k.index), k.kind, val)
+			setKeyValue(reflect.NewAt(rp.typ, base).Elem().Field(k.index), k.kind, val)
 			n = m
 		}
 		off += n
 	}
-	rs.store(base)
+	rs.store(base, arena)
 	return true
 }
+
+// maxKeyCols is the most key columns a keyCols records: a table with
+// more has its row keys parsed again by setKeys.
+const maxKeyCols = 8
+
+// keyCols is what Table.rowKeyCols found of a row key: where each key
+// column's element ends (an offset in the key) and which of them are plain
+// string or bytes elements (tuple.PlainBytes: a one-byte tag, the payload,
+// a two-byte terminator, checked to be of the column's field and kind).
+type keyCols struct {
+	n     int // the columns recorded (0: none)
+	end   [maxKeyCols]int
+	plain uint8 // bit i: column i's element is plain
+}
+
+// forget records no columns: the key they were found in is no longer
+// the one read.
+func (kc *keyCols) forget() { kc.n = 0 }
 
 // keyString decodes the element of the string column col at the start of
 // b and returns its bytes (aliasing b where they need no unescaping) and
@@ -309,8 +345,9 @@ func keyString(col *schema.Column, b []byte) ([]byte, int) {
 
 // rowStrings gathers the string fields of one row (bytes of the stored
 // key and value, valid during the decode), so that the row's strings are
-// made in one piece: cut from the scan's blocks (arena), or, without an
-// arena, one string holding them all, of which each field gets its part.
+// made in one piece (store): cut from the scan's blocks (a stringArena),
+// or, without one, one string holding them all, of which each field gets
+// its part.
 // The parts are immutable like any string (a block is only appended to,
 // never rewritten); a string kept after its row is dropped keeps the
 // block or string it was cut from alive, with the strings of the rows
@@ -319,9 +356,6 @@ type rowStrings struct {
 	refs [maxRowStrings]stringRef
 	n    int // refs in use
 	size int // their bytes
-	// arena, when not nil, is the blocks the strings are cut from,
-	// shared with the scan's other rows.
-	arena *stringArena
 }
 
 // stringArena is the blocks of memory a row scan cuts its rows' strings
@@ -393,16 +427,19 @@ func (a *stringArena) cut(refs []stringRef, size int) string {
 type rowAlloc struct {
 	reuse bool
 	ptr   reflect.Value        // Reuse: the plan's message (*typ), or invalid
+	at    unsafe.Pointer       // Reuse: ptr's address
 	elem  reflect.Value        // Reuse: ptr.Elem()
 	typ   reflect.Type         // Reuse: typ of ptr, or nil
 	m     proto.Message        // Reuse: ptr's message
 	msg   protoreflect.Message // Reuse: the message of the generic decode, or nil
 	plan  *rowPlan             // the plan of slab, or nil
-	slab  reflect.Value        // the current slab (an addressable [n]typ)
+	slab  unsafe.Pointer       // the current slab: an [n]plan.typ's first element
+	size  uintptr              // its elements' size (plan.typ's)
 	k     int                  // its size's index in plan.slabs
 	next  int                  // its first element not handed out
 	n     int                  // its length
 	arena stringArena
+	rs    rowStrings // the strings of the row being decoded, forgotten after it
 }
 
 // slabBytes bounds the slabs of a rowAlloc: the largest is as many
@@ -432,16 +469,19 @@ func slabTypes(typ reflect.Type) []reflect.Type {
 	return append(out, reflect.ArrayOf(most, typ))
 }
 
-// row returns the message (a typ, addressable) the plan rp decodes the
-// next row into, zero: ra's one message with Reuse, or the next element
-// of a slab (handed out once taken), or with ra nil a new message.
-func (ra *rowAlloc) row(rp *rowPlan) reflect.Value {
+// row returns the address of the message (an rp.typ) the plan rp decodes
+// the next row into, zero: ra's one message with Reuse, or the next
+// element of a slab (handed out once taken), or with ra nil a new message.
+// A slab's element is found from its first by its index times the size of
+// rp.typ (the layout of a Go array), without a reflect.Value per row; the
+// slab is kept alive by the rows handed out and by ra.slab.
+func (ra *rowAlloc) row(rp *rowPlan) unsafe.Pointer {
 	switch {
 	case ra == nil:
-		return reflect.New(rp.typ).Elem()
+		return reflect.New(rp.typ).UnsafePointer()
 	case ra.reuse:
 		ra.planned(rp.typ)
-		return ra.elem
+		return ra.at
 	}
 	if ra.plan != rp || ra.next == ra.n {
 		k := 0
@@ -449,10 +489,10 @@ func (ra *rowAlloc) row(rp *rowPlan) reflect.Value {
 			k = min(ra.k+1, len(rp.slabs)-1)
 		}
 		ra.plan, ra.k = rp, k
-		ra.slab = reflect.New(rp.slabs[k]).Elem()
-		ra.next, ra.n = 0, ra.slab.Len()
+		ra.slab, ra.size = reflect.New(rp.slabs[k]).UnsafePointer(), rp.typ.Size()
+		ra.next, ra.n = 0, rp.slabs[k].Len()
 	}
-	return ra.slab.Index(ra.next)
+	return unsafe.Add(ra.slab, uintptr(ra.next)*ra.size)
 }
 
 // taken records that the row last returned by row was decoded and handed
@@ -463,12 +503,13 @@ func (ra *rowAlloc) taken() {
 	}
 }
 
-// decline clears v, the row last returned by row, which the plan
-// declined after setting some of its fields, so that the slab's element
-// is zero for the next row. (With Reuse, the next row clears it.)
-func (ra *rowAlloc) decline(v reflect.Value) {
+// decline clears the row at p, the one last returned by row for rp,
+// which the plan declined after setting some of its fields, so that the
+// slab's element is zero for the next row. (With Reuse, the next row
+// clears it.)
+func (ra *rowAlloc) decline(rp *rowPlan, p unsafe.Pointer) {
 	if ra != nil && !ra.reuse {
-		v.SetZero()
+		reflect.NewAt(rp.typ, p).Elem().SetZero()
 	}
 }
 
@@ -487,7 +528,7 @@ func (ra *rowAlloc) message(rp *rowPlan, p unsafe.Pointer) proto.Message {
 func (ra *rowAlloc) planned(typ reflect.Type) reflect.Value {
 	if ra.typ != typ {
 		ra.ptr, ra.typ = reflect.New(typ), typ
-		ra.elem = ra.ptr.Elem()
+		ra.at, ra.elem = ra.ptr.UnsafePointer(), ra.ptr.Elem()
 		ra.m = ra.ptr.Interface().(proto.Message)
 		ra.msg = nil
 		return ra.ptr
@@ -571,18 +612,20 @@ func (rs *rowStrings) full() bool {
 	return rs.n == len(rs.refs)
 }
 
-// store sets the recorded string fields of the row at base.
-func (rs *rowStrings) store(base unsafe.Pointer) {
+// store sets the recorded string fields of the row at base, cut from
+// arena's blocks when it is not nil (the blocks shared with the scan's
+// other rows).
+func (rs *rowStrings) store(base unsafe.Pointer, arena *stringArena) {
 	switch {
 	case rs.n == 0:
 		return
-	case rs.n == 1 && rs.arena == nil:
+	case rs.n == 1 && arena == nil:
 		*stringAt(base, rs.refs[0].off) = string(rs.refs[0].b)
 		return
 	}
 	var all string
-	if rs.arena != nil {
-		all = rs.arena.cut(rs.refs[:rs.n], rs.size)
+	if arena != nil {
+		all = arena.cut(rs.refs[:rs.n], rs.size)
 	} else if rs.size > 0 {
 		var sb strings.Builder
 		sb.Grow(rs.size)

@@ -289,7 +289,7 @@ func (d *directEntries) decodeEntry(mi int, value []byte, p *query.Proj, node *s
 		rs.forget()
 		return 0, 0, false
 	}
-	rs.store(base)
+	rs.store(base, nil)
 	rs.forget()
 	d.decoded[slab].n++
 	return slab, size, true

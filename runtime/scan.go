@@ -367,7 +367,7 @@ func scanRowsOf(ctx context.Context, rd kv.Reader, t *Table, r KeyRange, opts Sc
 		// declines, filterChecked filters as readOwn would have.
 		err = e.scanWhole(lo, hi, opts, unitKind{table: t}, t.s.Root, p, rp != nil, func(key, wire []byte) (bool, error) {
 			if rp != nil {
-				if at, ok := rp.decodeOwnAt(key, wire, ra); ok {
+				if at, ok := rp.decodeOwnAt(key, wire, ra, e.ownKeyCols()); ok {
 					if typ != nil && typ == rp.typ {
 						stopped = !yield(scanRow{addr: at}, nil)
 						return !stopped, nil

@@ -220,12 +220,13 @@ func (e *exec) scanOwn(lo, hi []byte, limit int, t *Table, n *schema.Node, p *qu
 		return err
 	}
 	defer kv.CloseInto(it, &err) // the scan's error when it has none of its own
+	defer e.ownKey.forget()      // valid only while emit has the row
 	nexts := rowNexts(n)
 	row := e.buf(0) // the row key, valid across the moves past the row
 	var end []byte  // the row's prefix end, for the seek past it
 	key, val, ok := e.landOn(it, it.SeekGE(lo))
 	for count := 0; ok; {
-		kn, err := t.rowKeyLen(key)
+		kn, err := t.rowKeyCols(key, &e.ownKey)
 		if err != nil {
 			return err
 		}
@@ -269,6 +270,16 @@ func (e *exec) scanOwn(lo, hi []byte, limit int, t *Table, n *schema.Node, p *qu
 		}
 	}
 	return e.err
+}
+
+// ownKeyCols returns what scanOwn found of the key columns of the row it
+// hands to emit (for the row plan's setKeys), or nil outside scanOwn's
+// emit: the row keys of scanWhole's other loops are not parsed for it.
+func (e *exec) ownKeyCols() *keyCols {
+	if e.ownKey.n == 0 {
+		return nil
+	}
+	return &e.ownKey
 }
 
 // landOn is walker.land for an iterator moved without a walker
