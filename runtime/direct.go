@@ -247,9 +247,11 @@ func (e *exec) directMap(ch *query.Child, depth int) int {
 // directEntry reads the entry at key (its parent's key is key[:parentLen])
 // of map ch, which is plan.maps[mi], and keeps it aside; handled is false
 // when the entry must go through the assembler instead, the walker not
-// having moved. plainKey tells that key[parentLen:] is one plain element
-// (stepper.plain), whose payload need not be looked for.
-func (e *exec) directEntry(w *walker, key []byte, parentLen int, ch *query.Child, mi int, plainKey bool) (found, handled bool, err error) {
+// having moved. facts is what the stepper found out about key: unitPlain,
+// that key[parentLen:] is one plain element, whose payload need not be
+// looked for; unitOn, that w stands on key, so that no seek or compare
+// needs to find it there.
+func (e *exec) directEntry(w *walker, key []byte, parentLen int, ch *query.Child, mi int, facts unitFacts) (found, handled bool, err error) {
 	// The entry's key element: most often a plain string of the map's
 	// own field, which PlainBytes reads as DecodeElement would.
 	var el tuple.Element
@@ -262,7 +264,7 @@ func (e *exec) directEntry(w *walker, key []byte, parentLen int, ch *query.Child
 	num, kind := uint32(ch.Field.Number()), ch.Field.ElemKind
 	var pb []byte
 	known := false // the stepper found the element plain, of num and kind
-	if plainKey {
+	if facts&unitPlain != 0 {
 		pb, known = plainElement(key[parentLen:], num, kind)
 	}
 	if known {
@@ -280,7 +282,15 @@ func (e *exec) directEntry(w *walker, key []byte, parentLen int, ch *query.Child
 	if f == nil {
 		return false, false, nil
 	}
-	if !w.seekGE(key) || !bytes.HasPrefix(w.key, key) {
+	// On the entry's own key, seekGE would return at once after
+	// comparing the two keys, and HasPrefix compare them again: two
+	// compares of the whole key per entry of a page. Its sticky error
+	// is what seekGE would have stopped on.
+	if facts&unitOn != 0 {
+		if e.err != nil {
+			return false, true, e.err
+		}
+	} else if !w.seekGE(key) || !bytes.HasPrefix(w.key, key) {
 		return false, true, e.err
 	}
 	plain := c.plain

@@ -322,7 +322,7 @@ func (e *exec) scanMapIndex(w *walker, parent []byte, ch *query.Child, depth int
 			}
 			resumed = nil
 		}
-		found, err := e.entryAt(w, target, len(parent), ch, depth, false)
+		found, err := e.entryAt(w, target, len(parent), ch, depth, 0)
 		if err != nil || e.err != nil {
 			return cmp.Or(err, e.err)
 		}

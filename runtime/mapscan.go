@@ -107,7 +107,7 @@ func (m *mapScan) run(s *stepper) error {
 	ok, err := s.first()
 	for ; ok; ok, err = s.next() {
 		e.counts[m.level]++
-		if _, err := e.entryAt(s.fwd, s.unit, len(m.parent), m.ch, m.depth, s.plain); err != nil {
+		if _, err := e.entryAt(s.fwd, s.unit, len(m.parent), m.ch, m.depth, s.facts); err != nil {
 			return err
 		}
 		if m.first > 0 && e.counts[m.level] >= m.first {

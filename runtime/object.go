@@ -259,19 +259,19 @@ func (e *exec) filter(key, value []byte, p *query.Proj) ([]byte, error) {
 // entry with its projection. key is the entry's key, parentLen the length
 // of its parent's.
 func (e *exec) entry(w *walker, key []byte, parentLen int, ch *query.Child, depth int) error {
-	_, err := e.entryAt(w, key, parentLen, ch, depth, false)
+	_, err := e.entryAt(w, key, parentLen, ch, depth, 0)
 	return err
 }
 
 // entryAt is entry, reporting whether the entry exists (an entry a cut
-// call returned exists). plain tells that key[parentLen:] is one plain
-// element (stepper.plain).
-func (e *exec) entryAt(w *walker, key []byte, parentLen int, ch *query.Child, depth int, plain bool) (bool, error) {
+// call returned exists). facts is what the stepper that landed on key
+// found out about it (stepper.facts; 0 when none did).
+func (e *exec) entryAt(w *walker, key []byte, parentLen int, ch *query.Child, depth int, facts unitFacts) (bool, error) {
 	if ch.Proj != nil {
 		// An entry kept aside holds no map to report a cursor of, so it
 		// needs no step in e.path.
 		if mi := e.directMap(ch, depth); mi >= 0 {
-			if found, handled, err := e.directEntry(w, key, parentLen, ch, mi, plain); handled {
+			if found, handled, err := e.directEntry(w, key, parentLen, ch, mi, facts); handled {
 				return found, err
 			}
 		}

@@ -136,11 +136,27 @@ type stepper struct {
 	// bound hi: it lands on no key at or past hi, so land need not
 	// compare each key with hi.
 	bounded bool
-	// plain is set when unit, landed on, is a map entry whose key
-	// element is a plain one (keyLenPlain): its reader need not look
-	// for the element's end again.
-	plain bool
+	// facts is what land found out about unit, for its reader (entryAt),
+	// which reads it before the stepper moves on.
+	facts unitFacts
 }
+
+// unitFacts is what a stepper found out about the unit it landed on: each
+// spares the unit's reader work it would otherwise repeat.
+type unitFacts uint8
+
+const (
+	// unitPlain: the unit is a map entry whose key element is a plain
+	// one (keyLenPlain), so its reader need not look for the element's
+	// end again.
+	unitPlain unitFacts = 1 << iota
+	// unitOn: the unit is the whole key the forward walker landed on
+	// (a map entry holding no key below its own, or whose keys below
+	// come after): until the walker moves again, seeking to the unit
+	// would land where it stands, so its reader need not seek there nor
+	// compare the keys.
+	unitOn
+)
 
 // steps sets s up to walk the units of [lo, hi) of the given kind. fwd
 // is the walker the units are read with; nil opens one over [lo, hi). at,
@@ -224,7 +240,7 @@ func (s *stepper) closeInto(err *error) {
 func (s *stepper) first() (bool, error) {
 	switch {
 	case s.at != nil:
-		s.unit, s.plain = s.at, false
+		s.unit, s.facts = s.at, 0
 		return true, nil
 	case s.empty():
 		return false, s.e.err
@@ -323,7 +339,13 @@ func (s *stepper) land(ok bool) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	s.plain = plain
+	s.facts = 0
+	if plain {
+		s.facts |= unitPlain
+	}
+	if n == len(w.key) && !s.reverse {
+		s.facts |= unitOn // w is s.fwd
+	}
 	s.unit = append(s.e.buf(s.slot), w.key[:n]...)
 	s.e.kb[s.slot] = s.unit
 	return true, nil

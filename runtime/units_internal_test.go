@@ -2,9 +2,12 @@ package runtime
 
 import (
 	"bytes"
+	"context"
 	"math/rand/v2"
 	"testing"
 
+	"github.com/protoql/protoql/kv"
+	"github.com/protoql/protoql/kv/memkv"
 	"github.com/protoql/protoql/tuple"
 )
 
@@ -109,5 +112,104 @@ func TestKeyLenPlain(t *testing.T) {
 	}
 	if plains < 10_000 {
 		t.Fatalf("only %d plain elements checked", plains)
+	}
+}
+
+// TestStepperUnitOn checks the facts a map page's stepper hands its entry
+// reader (stepper.facts): unitOn, on which directEntry reads the entry
+// from the walker without seeking to it or comparing the keys, is set
+// exactly when the forward walker stands on the unit's own key, so never
+// in reverse (the reverse walker lands, the forward one is elsewhere), nor
+// on an entry holding only keys below its own; unitPlain as keyLenPlain
+// finds it. The map holds entries with and without keys below them, some
+// with no key of their own, and escaped elements, read forward and in
+// reverse, probing as mapScan does.
+func TestStepperUnitOn(t *testing.T) {
+	ctx := context.Background()
+	parent := []byte{0x12, 'u', 0x00, 0x01}
+	const mapField = 3
+	store := memkv.New()
+	var b kv.Batch
+	type want struct {
+		own, below bool
+	}
+	entries := map[string]want{
+		"a":      {own: true},
+		"b":      {own: true, below: true},
+		"c":      {below: true}, // no key of its own
+		"d\x00e": {own: true},   // escaped: not plain
+		"f":      {own: true},
+		"g\xffh": {own: true, below: true},
+		"i":      {below: true},
+		"j":      {own: true},
+	}
+	for id, w := range entries {
+		key := tuple.AppendString(append([]byte(nil), parent...), mapField, tuple.Asc, id)
+		if w.own {
+			if err := b.Set(key, []byte{0x08, 0x01}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if w.below {
+			below := tuple.AppendString(append([]byte(nil), key...), 3, tuple.Asc, "attr")
+			if err := b.Set(below, []byte("v")); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if err := b.Set(parent, []byte{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := store.Apply(ctx, &b); err != nil {
+		t.Fatal(err)
+	}
+	lo := tuple.AppendTag(append([]byte(nil), parent...), mapField, tuple.KindString)
+	hi := tuple.PrefixEnd(lo)
+	kind := unitKind{parentLen: len(parent)}
+	for _, reverse := range []bool{false, true} {
+		e := &exec{ctx: ctx, r: store}
+		row, err := e.walker(parent, tuple.PrefixEnd(parent), false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var s stepper
+		if err := e.steps(&s, row, lo, hi, reverse, kind, 0, nil); err != nil {
+			t.Fatal(err)
+		}
+		s.probe = true
+		units, ons := 0, 0
+		ok, err := s.first()
+		for ; ok; ok, err = s.next() {
+			units++
+			_, plain, kerr := kind.keyLenPlain(s.unit)
+			if kerr != nil {
+				t.Fatal(kerr)
+			}
+			on := !reverse && s.fwd.valid && bytes.Equal(s.fwd.key, s.unit)
+			if got := s.facts&unitOn != 0; got != on {
+				t.Errorf("reverse %v, unit %s (walker at %s): unitOn %v, want %v", reverse, kv.KeyText(s.unit), kv.KeyText(s.fwd.key), got, on)
+			}
+			if got := s.facts&unitPlain != 0; got != plain {
+				t.Errorf("reverse %v, unit %s: unitPlain %v, want %v", reverse, kv.KeyText(s.unit), got, plain)
+			}
+			if on {
+				ons++
+			}
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if units != len(entries) {
+			t.Errorf("reverse %v: %d units, want %d", reverse, units, len(entries))
+		}
+		if wantOns := 6; !reverse && ons != wantOns {
+			t.Errorf("forward: the walker stood on %d units, want %d (the entries with a key of their own)", ons, wantOns)
+		}
+		if err := s.close(); err != nil {
+			t.Fatal(err)
+		}
+		if err := row.close(); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
