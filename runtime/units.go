@@ -137,8 +137,10 @@ type stepper struct {
 	// compare each key with hi.
 	bounded bool
 	// facts is what land found out about unit, for its reader (entryAt),
-	// which reads it before the stepper moves on.
+	// which reads it before the stepper moves on; lands is fwd's count of
+	// moves then, which tells next whether unitOn still holds.
 	facts unitFacts
+	lands uint32
 }
 
 // unitFacts is what a stepper found out about the unit it landed on: each
@@ -270,7 +272,10 @@ func (s *stepper) next() (bool, error) {
 		// still describes, for a parent that lent it.
 		return false, s.e.err
 	}
-	return s.land(s.fwd.seekPast(s.unit, &s.probe))
+	// On the unit's own key still (the entry's reader did not move the
+	// walker), the probe's step needs no compare to know it starts there.
+	at := s.facts&unitOn != 0 && s.fwd.lands == s.lands
+	return s.land(s.fwd.seekPast(s.unit, &s.probe, at))
 }
 
 // lastUnit reports whether every key after the current unit's lies at or
@@ -345,6 +350,7 @@ func (s *stepper) land(ok bool) (bool, error) {
 	}
 	if n == len(w.key) && !s.reverse {
 		s.facts |= unitOn // w is s.fwd
+		s.lands = w.lands
 	}
 	s.unit = append(s.e.buf(s.slot), w.key[:n]...)
 	s.e.kb[s.slot] = s.unit

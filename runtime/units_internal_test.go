@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/protoql/protoql/kv"
@@ -123,7 +124,10 @@ func TestKeyLenPlain(t *testing.T) {
 // on an entry holding only keys below its own; unitPlain as keyLenPlain
 // finds it. The map holds entries with and without keys below them, some
 // with no key of their own, and escaped elements, read forward and in
-// reverse, probing as mapScan does.
+// reverse, probing as mapScan does. Every other entry read forward, the
+// walker is moved past the unit, as reading an entry whole leaves it: the
+// next step must see that unitOn no longer holds (stepper.lands) and land
+// on the next unit all the same.
 func TestStepperUnitOn(t *testing.T) {
 	ctx := context.Background()
 	parent := []byte{0x12, 'u', 0x00, 0x01}
@@ -163,6 +167,11 @@ func TestStepperUnitOn(t *testing.T) {
 	if err := store.Apply(ctx, &b); err != nil {
 		t.Fatal(err)
 	}
+	var wantUnits []string
+	for id := range entries {
+		wantUnits = append(wantUnits, string(tuple.AppendString(append([]byte(nil), parent...), mapField, tuple.Asc, id)))
+	}
+	slices.Sort(wantUnits)
 	lo := tuple.AppendTag(append([]byte(nil), parent...), mapField, tuple.KindString)
 	hi := tuple.PrefixEnd(lo)
 	kind := unitKind{parentLen: len(parent)}
@@ -177,10 +186,11 @@ func TestStepperUnitOn(t *testing.T) {
 			t.Fatal(err)
 		}
 		s.probe = true
-		units, ons := 0, 0
+		var units []string
+		ons := 0
 		ok, err := s.first()
 		for ; ok; ok, err = s.next() {
-			units++
+			units = append(units, string(s.unit))
 			_, plain, kerr := kind.keyLenPlain(s.unit)
 			if kerr != nil {
 				t.Fatal(kerr)
@@ -194,13 +204,19 @@ func TestStepperUnitOn(t *testing.T) {
 			}
 			if on {
 				ons++
+				if ons%2 == 0 {
+					s.fwd.seekGE(tuple.PrefixEnd(s.unit))
+				}
 			}
 		}
 		if err != nil {
 			t.Fatal(err)
 		}
-		if units != len(entries) {
-			t.Errorf("reverse %v: %d units, want %d", reverse, units, len(entries))
+		if reverse {
+			slices.Reverse(units)
+		}
+		if !slices.Equal(units, wantUnits) {
+			t.Errorf("reverse %v: units %x, want %x", reverse, units, wantUnits)
 		}
 		if wantOns := 6; !reverse && ons != wantOns {
 			t.Errorf("forward: the walker stood on %d units, want %d (the entries with a key of their own)", ons, wantOns)

@@ -23,6 +23,9 @@ type walker struct {
 	gapOpen bool
 	moved   bool
 	end     []byte // seekPast's bound
+	// lands counts the moves landed (land), so that a stepper can tell
+	// the walker has not moved since it landed on a unit (stepper.lands).
+	lands uint32
 }
 
 func (e *exec) walker(lo, hi []byte, reverse bool) (*walker, error) {
@@ -80,6 +83,7 @@ func (w *walker) closeInto(err *error) {
 // and checking the context.
 func (w *walker) land(ok bool) bool {
 	w.valid, w.moved = ok, true
+	w.lands++
 	if w.e.done != nil {
 		select {
 		case <-w.e.done:
@@ -169,9 +173,11 @@ func (w *walker) seekGE(k []byte) bool {
 // another key of prefix is not read (neither counted against the limits
 // nor fed): the walker seeks past as before, and *probe is cleared so
 // that the caller's later units, which likely hold such keys too, go
-// straight to the seek. A failed probe costs one step.
-func (w *walker) seekPast(prefix []byte, probe *bool) bool {
-	if probe != nil && *probe && w.e.err == nil && w.moved && w.valid && bytes.HasPrefix(w.key, prefix) {
+// straight to the seek. A failed probe costs one step. at reports that
+// the walker stands on prefix itself, having landed there and not moved
+// since (the stepper's unitOn): the probe then need not compare the two.
+func (w *walker) seekPast(prefix []byte, probe *bool, at bool) bool {
+	if probe != nil && *probe && w.e.err == nil && w.moved && w.valid && (at || bytes.HasPrefix(w.key, prefix)) {
 		// No key lies between the walker's key and the one Next lands on.
 		w.gap, w.gapOpen = append(w.gap[:0], w.key...), true
 		if !w.it.Next() {
@@ -209,7 +215,7 @@ func (w *walker) stepPast(prefix []byte, n int) bool {
 			}
 		}
 	}
-	return w.seekPast(prefix, nil)
+	return w.seekPast(prefix, nil, false)
 }
 
 // covers reports whether k lies in the gap before the current position (or

@@ -3,6 +3,7 @@ package runtime
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -76,12 +77,15 @@ func TestWalkerMoves(t *testing.T) {
 				cur := []byte(keys[pos])
 				prefix := cur[:1+rnd.IntN(len(cur))]
 				probe = op == 3 || probe && rnd.IntN(2) == 0
-				ops = append(ops, "seekPast "+kv.KeyText(prefix))
+				// on: the walker stands on prefix itself, as a
+				// stepper tells it when it landed on its unit.
+				on := len(prefix) == len(cur) && rnd.IntN(2) == 0
+				ops = append(ops, fmt.Sprintf("seekPast %s on %v", kv.KeyText(prefix), on))
 				pp := &probe
 				if rnd.IntN(2) == 0 {
 					pp = nil
 				}
-				ok = w.seekPast(prefix, pp)
+				ok = w.seekPast(prefix, pp, on)
 				if end, more := tuple.AppendPrefixEnd(nil, prefix); more {
 					pos = at(end)
 				} else {
