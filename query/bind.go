@@ -100,7 +100,7 @@ func (q *Query) BindTo(dst *Bound, vars map[string]any) (*Bound, error) {
 	// reports it, but looked for only when the binding fails or vars
 	// holds more names than the plan's variables (bindVars found each of
 	// those): the binding's own lookups show the usual call has none.
-	if err := dst.bindVars(vars); err != nil || len(vars) != len(p.Vars) {
+	if err := dst.bindVars(vars, q.constAccesses()); err != nil || len(vars) != len(p.Vars) {
 		if uerr := unknownVars(p, vars); uerr != nil {
 			return nil, uerr
 		}
@@ -138,14 +138,16 @@ func (q *Query) bind(vars map[string]any) (*Bound, error) {
 		return nil, err
 	}
 	b := &Bound{Plan: p, vals: make([]protoreflect.Value, len(p.Vars)), acc: make([]BoundAccess, len(p.Accesses))}
-	if err := b.bindVars(vars); err != nil {
+	if err := b.bindVars(vars, nil); err != nil {
 		return nil, err
 	}
 	return b, nil
 }
 
-// bindVars fills b, whose slices are sized for its plan, from vars.
-func (b *Bound) bindVars(vars map[string]any) error {
+// bindVars fills b, whose slices are sized for its plan, from vars. consts,
+// when not nil, holds the bound values of the accesses that use no
+// variable (Query.constAccesses), copied instead of bound.
+func (b *Bound) bindVars(vars map[string]any, consts []*BoundAccess) error {
 	p := b.Plan
 	for _, v := range p.Vars {
 		x, ok := vars[v.Name]
@@ -159,6 +161,10 @@ func (b *Bound) bindVars(vars map[string]any) error {
 		b.vals[v.Index] = val
 	}
 	for _, a := range p.Accesses {
+		if consts != nil && consts[a.ID] != nil {
+			b.acc[a.ID] = *consts[a.ID]
+			continue
+		}
 		if err := b.bindAccess(a); err != nil {
 			return err
 		}

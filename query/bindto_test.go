@@ -59,6 +59,17 @@ func TestBindToMatchesBind(t *testing.T) {
 			}
 			return vars
 		}, false},
+		// Accesses without variables beside ones with (BindTo copies the
+		// former's bounds, bound once): each variable alone in its
+		// access, and literal bounds.
+		{`User["alice"] { sessions["a".."m"](first: $n) { expires_us } }`, func() map[string]any { return map[string]any{"n": 1 + rng.IntN(5)} }, false},
+		{`User[$id] { sessions[$a..$b](first: 2) { expires_us } }`, func() map[string]any {
+			return map[string]any{"id": str(), "a": str(), "b": str()}
+		}, false},
+		{`User[$id] { sessions["a".."m"](reverse: $r) { expires_us } }`, func() map[string]any {
+			return map[string]any{"id": str(), "r": rng.IntN(2) == 0}
+		}, false},
+		{`User["\x00\xff"..$hi](reverse: true) { sessions["\xff"](first: 1) { expires_us } }`, func() map[string]any { return map[string]any{"hi": str()} }, false},
 		{`User(after: $c)`, func() map[string]any { return map[string]any{"c": []any{"", "garbage", 5}[rng.IntN(3)]} }, false},
 		{`User[$id]`, func() map[string]any { return map[string]any{"id": str(), "extra": rng.IntN(3)} }, false},
 		{`User { user_id }`, func() map[string]any { return nil }, false},

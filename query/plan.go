@@ -66,6 +66,21 @@ type Access struct {
 	Index *schema.Index
 }
 
+// usesVars reports whether any operand of the access is a variable.
+func (a *Access) usesVars() bool {
+	for _, op := range a.Points {
+		if op.Var != nil {
+			return true
+		}
+	}
+	for _, op := range []*Operand{a.Lower, a.Upper, a.First, a.After, a.Reverse} {
+		if op != nil && op.Var != nil {
+			return true
+		}
+	}
+	return false
+}
+
 // Exact reports whether the access fixes every key column: it reads one
 // object (or none). Through an index it is so only for a unique index,
 // whose entry for given values is one key; a non-unique index's entries

@@ -18,6 +18,11 @@ type Query struct {
 	bound     *Bound
 	boundOnce sync.Once
 	boundErr  error
+	// consts holds, for BindTo, the bound values of each access that
+	// uses no variable (nil for the others), computed on first use: the
+	// same for every call, they are copied rather than bound again.
+	consts     []*BoundAccess
+	constsOnce sync.Once
 }
 
 // Compile parses text and checks it against cat, within DefaultLimits or
@@ -76,6 +81,31 @@ func (q *Query) AST() *AST { return q.ast }
 
 // Plan returns the query's plan. The caller must not modify it.
 func (q *Query) Plan() *Plan { return q.plan }
+
+// constAccesses returns, indexed by Access.ID, the bound values of the
+// plan's accesses that use no variable and have no after: cursor (whose
+// check BindTo reports in order), nil for the others, computing them
+// once. Their bounds are built in one buffer of their own, each capped at
+// its length, and shared by every call: nothing writes into bounds (a
+// query without variables shares its whole Bound, constBound).
+func (q *Query) constAccesses() []*BoundAccess {
+	q.constsOnce.Do(func() {
+		p := q.plan
+		b := &Bound{Plan: p, acc: make([]BoundAccess, len(p.Accesses)), keys: make([]byte, 0, 64)}
+		consts := make([]*BoundAccess, len(p.Accesses))
+		for _, a := range p.Accesses {
+			if a.usesVars() || a.After != nil {
+				continue
+			}
+			if err := b.bindAccess(a); err != nil {
+				continue // bound, and reported, by each call
+			}
+			consts[a.ID] = &b.acc[a.ID]
+		}
+		q.consts = consts
+	})
+	return q.consts
+}
 
 // constBound returns the Bound of a query without variables, computing it
 // once.
