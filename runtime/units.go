@@ -344,14 +344,15 @@ func (s *stepper) land(ok bool) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	s.facts = 0
+	var facts unitFacts
 	if plain {
-		s.facts |= unitPlain
+		facts = unitPlain
 	}
 	if n == len(w.key) && !s.reverse {
-		s.facts |= unitOn // w is s.fwd
+		facts |= unitOn // w is s.fwd
 		s.lands = w.lands
 	}
+	s.facts = facts
 	s.unit = append(s.e.buf(s.slot), w.key[:n]...)
 	s.e.kb[s.slot] = s.unit
 	return true, nil
