@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"reflect"
+	"sync"
 	"testing"
 
 	"github.com/protoql/protoql/query"
@@ -185,5 +186,45 @@ func TestResetLeavesSharedBound(t *testing.T) {
 	}
 	if got := again.Explain(); got != explain {
 		t.Fatalf("after Reset of the Bound BindTo returned, Bind's Bound explains as\n%s\nwant\n%s", got, explain)
+	}
+}
+
+// TestBindToConcurrent binds one query from several goroutines at once,
+// each into its own Bound, as executions do: the bounds of its literal
+// access, computed by the first call and shared by all (constAccesses),
+// must be published to the others and left unwritten (run with -race).
+func TestBindToConcurrent(t *testing.T) {
+	q := query.MustCompile(catalog(), `User[$id] { sessions["a".."m"](first: 3) { expires_us } }`)
+	want, err := q.Bind(map[string]any{"id": "alice"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	errs := make(chan string, 8)
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var dst query.Bound
+			for range 50 {
+				got, err := q.BindTo(&dst, map[string]any{"id": "alice"})
+				if err != nil {
+					errs <- err.Error()
+					return
+				}
+				for _, a := range q.Plan().Accesses {
+					if w, g := want.Access(a), got.Access(a); !sameAccess(w, g) {
+						errs <- fmt.Sprintf("access %d: BindTo gave %+v, Bind %+v", a.ID, *g, *w)
+						return
+					}
+				}
+				dst.Reset()
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		t.Error(e)
 	}
 }
