@@ -83,7 +83,9 @@ func (q *Query) Bind(vars map[string]any) (*Bound, error) {
 // Bind returns. Binding dst again (or Reset) overwrites what it held, the
 // key bounds included, so the caller must be done with every use of the
 // earlier binding first; the Bound is then not immutable, and belongs to
-// the caller. On error dst holds nothing usable until bound again.
+// the caller. Its key bounds are read-only all the same, as Bind's: those
+// of an access that uses no variable are shared by every call of q. On
+// error dst holds nothing usable until bound again.
 func (q *Query) BindTo(dst *Bound, vars map[string]any) (*Bound, error) {
 	if len(q.plan.Vars) == 0 && len(vars) == 0 {
 		return q.constBound()

@@ -86,8 +86,9 @@ func (q *Query) Plan() *Plan { return q.plan }
 // plan's accesses that use no variable and have no after: cursor (whose
 // check BindTo reports in order), nil for the others, computing them
 // once. Their bounds are built in one buffer of their own, each capped at
-// its length, and shared by every call: nothing writes into bounds (a
-// query without variables shares its whole Bound, constBound).
+// its length (a range's, which Column.Range allocates, apart), and shared
+// by every call: nothing writes into bounds (a query without variables
+// shares its whole Bound, constBound).
 func (q *Query) constAccesses() []*BoundAccess {
 	q.constsOnce.Do(func() {
 		p := q.plan
