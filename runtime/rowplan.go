@@ -538,17 +538,19 @@ func (ra *rowAlloc) planned(typ reflect.Type) reflect.Value {
 }
 
 // generic returns the message of the generic decode, new from mt, reset:
-// the planned one when it is of mt's type.
+// the planned one when it is of mt's type. The planned message's
+// reflection is taken from it on each call, not kept: planned clears the
+// whole struct, protobuf-go's state in it too, which only its ProtoReflect
+// restores (a reflection kept from before would panic on its next use,
+// at the second row the plan declines).
 func (ra *rowAlloc) generic(mt protoreflect.MessageType) protoreflect.Message {
+	if ra.m != nil {
+		if m := ra.m.ProtoReflect(); m.Type() == mt {
+			ra.msg = m
+		}
+	}
 	if ra.msg == nil {
-		if ra.ptr.IsValid() {
-			if m, ok := ra.ptr.Interface().(proto.Message); ok && m.ProtoReflect().Type() == mt {
-				ra.msg = m.ProtoReflect()
-			}
-		}
-		if ra.msg == nil {
-			ra.msg = mt.New()
-		}
+		ra.msg = mt.New()
 	}
 	proto.Reset(ra.msg.Interface())
 	return ra.msg
