@@ -57,6 +57,57 @@ func openShortRows(t testing.TB, store kv.Store) *runtime.DB {
 	return db
 }
 
+// wideKeySchema's table has more key columns than scanOwn records for the
+// row plan (maxKeyCols, 8), which it must then leave to setKeys.
+const wideKeySchema = `syntax = "proto3";
+package protoql.widekey.v1;
+import "protoql/v1/options.proto";
+
+message Wide {
+  option (protoql.v1.table) = {id: 1, key: ["k1", "k2", "k3", "k4", "k5", "k6", "k7", "k8", "k9"]};
+  string k1 = 1;
+  string k2 = 2;
+  string k3 = 3;
+  string k4 = 4;
+  string k5 = 5;
+  string k6 = 6;
+  string k7 = 7;
+  string k8 = 8;
+  string k9 = 9;
+  string name = 10;
+}
+`
+
+// openWideKey opens a DB of wideKeySchema (dynamic messages).
+func openWideKey(t testing.TB, store kv.Store) *runtime.DB {
+	t.Helper()
+	files, _, err := prototest.Compile(map[string]string{"wide.proto": wideKeySchema}, "wide.proto")
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := runtime.Open(context.Background(), store, runtime.WithSchema(files...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return db
+}
+
+// wideKeyRows returns random rows of wideKeySchema in db, their key
+// columns plain, empty or escaped strings.
+func wideKeyRows(db *runtime.DB, r *rand.Rand) []proto.Message {
+	md := db.Catalog().Tables[0].Desc
+	fields := md.Fields()
+	var out []proto.Message
+	for range r.IntN(40) {
+		m := db.NewMessage(md)
+		for i := range fields.Len() {
+			m.Set(fields.Get(i), protoreflect.ValueOfString([]string{"", "a", "a\x00b", "é"}[r.IntN(4)]))
+		}
+		out = append(out, m.Interface())
+	}
+	return out
+}
+
 // anyDB adapts a generator of linked messages to any DB.
 func anyDB(data func(*rand.Rand) []proto.Message) func(*runtime.DB, *rand.Rand) []proto.Message {
 	return func(_ *runtime.DB, r *rand.Rand) []proto.Message { return data(r) }
@@ -222,6 +273,7 @@ func rowScanSchemas() []scanSchema {
 		{"apart", func(t testing.TB, s kv.Store) *runtime.DB { db, _ := openApart(t, s); return db }, anyDB(qApartData)},
 		{"indexed", func(t testing.TB, s kv.Store) *runtime.DB { return querytest.OpenIndexed(t, s) }, anyDB(querytest.RandomAccounts)},
 		{"short rows", openShortRows, shortRows},
+		{"wide key", openWideKey, wideKeyRows},
 		{"scalars", openScalars, anyDB(func(r *rand.Rand) []proto.Message {
 			var out []proto.Message
 			for range r.IntN(40) {
