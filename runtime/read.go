@@ -123,8 +123,8 @@ func (t *Table) rowKeyLen(key []byte) (int, error) {
 // key column's element ends and which of them are plain string or bytes
 // elements (tuple.PlainBytes), for a row plan's setKeys to take their
 // payloads from instead of parsing the key again (scanOwn). kc.n is the
-// number of columns recorded: all of them, or 0 when the key has more than
-// maxKeyCols or does not parse.
+// number of columns recorded: all of them, or 0 when the table has more
+// than maxKeyCols key columns or key does not parse.
 func (t *Table) rowKeyCols(key []byte, kc *keyCols) (int, error) {
 	if kc != nil {
 		kc.n, kc.plain = 0, 0

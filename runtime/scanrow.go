@@ -198,7 +198,8 @@ var steppedRowScan atomic.Bool
 // n, the table's root) in [lo, hi) whose projection p selects inline
 // fields only (inlineOnly): what the stepper and readOwn do for it, on
 // the iterator itself. Each row is landed on once: its first key is
-// parsed once for the row key (rowKeyLen), the row's own value, when that
+// parsed once for the row key (rowKeyCols, which also records where its
+// columns end for the row plan: ownKeyCols), the row's own value, when that
 // key is the row's, goes to emit straight from the iterator (filtered
 // and checked unless unfiltered, as readOwn), and the row's other keys
 // are stepped over with at most rowNexts(n) Next calls, then a seek past
@@ -208,7 +209,7 @@ var steppedRowScan atomic.Bool
 // with the walker's. A row without an own value but with keys below it
 // exists: emit gets its key and no bytes, as from readOwn. Every key
 // landed on is counted and checks the context (walker.land), a key that
-// is not a row's ends the scan with rowKeyLen's error, and at most limit
+// is not a row's ends the scan with rowKeyCols' error, and at most limit
 // rows (0: no limit) are emitted. The iterator's Close error is returned
 // when the scan has no error of its own, also after emit stopped it.
 func (e *exec) scanOwn(lo, hi []byte, limit int, t *Table, n *schema.Node, p *query.Proj, unfiltered bool, emit func(key, wire []byte) (bool, error)) (err error) {
