@@ -45,8 +45,14 @@ message Sub {
 
 // openShortRows opens a DB of shortRowSchema (dynamic messages).
 func openShortRows(t testing.TB, store kv.Store) *runtime.DB {
+	return openDynamic(t, store, "short.proto", shortRowSchema)
+}
+
+// openDynamic opens a DB over store of the one file name holding schema,
+// compiled for dynamic messages.
+func openDynamic(t testing.TB, store kv.Store, name, schema string) *runtime.DB {
 	t.Helper()
-	files, _, err := prototest.Compile(map[string]string{"short.proto": shortRowSchema}, "short.proto")
+	files, _, err := prototest.Compile(map[string]string{name: schema}, name)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,16 +86,7 @@ message Wide {
 
 // openWideKey opens a DB of wideKeySchema (dynamic messages).
 func openWideKey(t testing.TB, store kv.Store) *runtime.DB {
-	t.Helper()
-	files, _, err := prototest.Compile(map[string]string{"wide.proto": wideKeySchema}, "wide.proto")
-	if err != nil {
-		t.Fatal(err)
-	}
-	db, err := runtime.Open(context.Background(), store, runtime.WithSchema(files...))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return db
+	return openDynamic(t, store, "wide.proto", wideKeySchema)
 }
 
 // wideKeyRows returns random rows of wideKeySchema in db, their key
