@@ -246,16 +246,21 @@ func (o *observer) metered() bool {
 	return o.unsetMeter == nil || otel.GetMeterProvider() != o.unsetMeter
 }
 
-// quiet reports whether a call started now would record nothing: it
-// would have no span (otel's initial global tracer provider, which the
-// tracer came from, is still the global one) and no instrument can be
-// enabled (metered is false). A caller on a hot path that would otherwise
-// start a call and end it with nothing to record (endWrite's first test)
-// asks quiet first and skips both: the same two checks start makes,
-// without building, returning and passing on the call.
+// traced reports whether a call started now gets a span: false while the
+// tracer came from otel's initial global tracer provider
+// (observer.unset) and it is still the global one.
+func (o *observer) traced() bool {
+	return o.unset == nil || otel.GetTracerProvider() != o.unset
+}
+
+// quiet reports whether a call started now would record nothing: no
+// span (traced is false) and no instrument can be enabled (metered is
+// false). A caller on a hot path that would otherwise start a call and
+// end it with nothing to record (endWrite's first test) asks quiet first
+// and skips both: the two checks start makes, without building,
+// returning and passing on the call.
 func (o *observer) quiet() bool {
-	return o.unset != nil && o.unsetMeter != nil &&
-		otel.GetTracerProvider() == o.unset && otel.GetMeterProvider() == o.unsetMeter
+	return !o.traced() && !o.metered()
 }
 
 // noSpan stands in for the span of a call that nothing records.
@@ -268,7 +273,7 @@ var noSpan = trace.SpanFromContext(context.Background())
 // tenth of a blind write's own cost, and nothing may want the duration.
 func (o *observer) start(ctx context.Context, name string, dur metric.Float64Histogram) (context.Context, call) {
 	c := call{span: noSpan}
-	if o.unset == nil || otel.GetTracerProvider() != o.unset {
+	if o.traced() {
 		ctx, c.span = o.tracer.Start(ctx, name)
 		c.spanned = true
 	}
