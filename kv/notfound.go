@@ -16,7 +16,19 @@ type NotFoundError struct {
 // NotFound returns the NotFoundError of op's Get of key, keeping a copy of
 // key (the caller may reuse its buffer).
 func NotFound(op string, key []byte) error {
+	if len(key) <= len(notFound{}.buf) {
+		// The error and its copy of the key in one allocation.
+		nf := &notFound{}
+		nf.err = NotFoundError{Op: op, Key: nf.buf[:copy(nf.buf[:], key):len(key)]}
+		return &nf.err
+	}
 	return &NotFoundError{Op: op, Key: append([]byte(nil), key...)}
+}
+
+// notFound is a NotFoundError with room for a short key beside it.
+type notFound struct {
+	err NotFoundError
+	buf [64]byte
 }
 
 // Error renders the key with KeyText: "pebblekv: get 0a01: kv: not found".

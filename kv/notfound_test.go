@@ -26,3 +26,23 @@ func TestNotFound(t *testing.T) {
 		t.Errorf("long key: %q, want %q", got, want)
 	}
 }
+
+// TestNotFoundAllocs: the error of a missing short key is one allocation,
+// the error with its copy of the key beside it (a Get that misses is
+// routine: an indexed Put asks for its row and its unique entries).
+func TestNotFoundAllocs(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector allocates on its own")
+	}
+	key := make([]byte, 64)
+	if n := testing.AllocsPerRun(100, func() { _ = kv.NotFound("x", key) }); n != 1 {
+		t.Errorf("NotFound of a %d-byte key: %.1f allocations, want 1", len(key), n)
+	}
+	long := make([]byte, 65)
+	err := kv.NotFound("x", long)
+	long[64] = 1 // the caller reuses its buffer
+	var nf *kv.NotFoundError
+	if !errors.As(err, &nf) || len(nf.Key) != 65 || nf.Key[64] != 0 {
+		t.Errorf("long key: %v", err)
+	}
+}

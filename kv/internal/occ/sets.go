@@ -22,16 +22,19 @@ type ReadSet struct {
 	points [][]byte
 	spans  []span
 	sealed bool
-	// first holds the first point, so that a transaction reading one key
-	// (an inline setter's read-modify-write) allocates no slice for it.
-	first [1][]byte
+	// first holds the first points, so that a transaction reading a few
+	// keys (an inline setter's read-modify-write, an indexed row's Put:
+	// the old row and a unique entry) allocates no slice for them.
+	first [4][]byte
 }
 
+// addPoint records the read of k, which the read set keeps: the caller
+// passes a copy that nothing changes.
 func (r *ReadSet) addPoint(k []byte) {
 	if r.points == nil {
 		r.points = r.first[:0]
 	}
-	r.points = append(r.points, append(make([]byte, 0, len(k)), k...))
+	r.points = append(r.points, k)
 }
 
 // OnlyPoint makes r the read set of a transaction that read key k and

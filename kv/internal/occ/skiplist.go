@@ -48,12 +48,34 @@ type skiplist struct {
 	level    int
 	rnd      uint64
 	len      int
+	// mem holds the copies of the keys; slab the nodes not yet used, so
+	// that a transaction writing a few keys allocates a few slabs, not a
+	// node and a key copy per key.
+	mem  *arena
+	slab []node
 }
 
-// init readies an embedded skiplist; it must not be copied afterwards.
-func (s *skiplist) init() {
+// slabNodes is how many nodes a slab holds: a write of a row with an index
+// or two (the row, an entry deleted, an entry set) fits in one.
+const slabNodes = 4
+
+// init readies an embedded skiplist whose key copies come from mem; it
+// must not be copied afterwards.
+func (s *skiplist) init(mem *arena) {
 	s.head.next = s.headNext[:]
 	s.level, s.rnd = 1, 0x9E3779B97F4A7C15
+	s.mem = mem
+}
+
+// newNode returns a zero node from the slab. Nodes are never freed or
+// moved, so pointers to them stay valid while the skiplist lives.
+func (s *skiplist) newNode() *node {
+	if len(s.slab) == 0 {
+		s.slab = make([]node, slabNodes)
+	}
+	n := &s.slab[0]
+	s.slab = s.slab[1:]
+	return n
 }
 
 // randomLevel draws a level with P(level > k) = 4^-k (xorshift64).
@@ -88,7 +110,8 @@ func (s *skiplist) getOrInsert(key []byte) *node {
 		prev[l] = &s.head
 	}
 	s.level = max(s.level, lvl)
-	n := &node{key: append(make([]byte, 0, len(key)), key...)}
+	n := s.newNode()
+	n.key = s.mem.copy(key)
 	n.vers = n.vers1[:0]
 	if lvl <= len(n.next2) {
 		n.next = n.next2[:lvl]
@@ -136,4 +159,29 @@ func (s *skiplist) seekLT(key []byte) *node {
 		return nil
 	}
 	return x
+}
+
+// arena hands out copies of byte slices (the keys and values a
+// transaction keeps) cut from shared chunks, so that copying a few short
+// keys costs one allocation, or none in the chunk a Txn holds inline.
+// Copies are only appended, never changed or reused, and each is capped at
+// its length, so a copy stays valid, and appending to it reallocates,
+// for as long as anyone holds it.
+type arena struct{ buf []byte }
+
+// arenaChunk is the size of the chunks after the first; a copy longer
+// than a quarter of it gets an allocation of its own.
+const arenaChunk = 1024
+
+// copy returns a copy of b (non-nil, also when b is empty).
+func (a *arena) copy(b []byte) []byte {
+	if len(b) > arenaChunk/4 {
+		return append(make([]byte, 0, len(b)), b...)
+	}
+	if cap(a.buf)-len(a.buf) < len(b) || a.buf == nil {
+		a.buf = make([]byte, 0, arenaChunk)
+	}
+	n := len(a.buf)
+	a.buf = append(a.buf, b...)
+	return a.buf[n:len(a.buf):len(a.buf)]
 }

@@ -37,6 +37,11 @@ type Txn struct {
 	reads ReadSet
 	iters map[*iterator]struct{} // open iterators
 	calls uint32                 // calls made, to read the clock on some only
+
+	// mem holds the copies of the read set's points and of the write
+	// buffer's keys and values, starting in mem0.
+	mem  arena
+	mem0 [256]byte
 }
 
 var _ kv.Txn = (*Txn)(nil)
@@ -45,7 +50,8 @@ var _ kv.Txn = (*Txn)(nil)
 // the error of calls made after End.
 func NewTxn(m *Manager, reg *Reg, snap kv.Reader, ended error) *Txn {
 	t := &Txn{m: m, reg: reg, snap: snap, ended: ended}
-	t.buf.init()
+	t.mem.buf = t.mem0[:0]
+	t.buf.init(&t.mem)
 	return t
 }
 
@@ -130,13 +136,13 @@ func (t *Txn) Get(ctx context.Context, key []byte) ([]byte, error) {
 		}
 		return append(make([]byte, 0, len(v)), v...), nil
 	}
-	t.reads.addPoint(key)
+	t.reads.addPoint(t.mem.copy(key))
 	return t.snap.Get(ctx, key)
 }
 
 // Set buffers a write of key.
 func (t *Txn) Set(key, value []byte) error {
-	return t.write("set", key, append(make([]byte, 0, len(value)), value...), false)
+	return t.write("set", key, t.mem.copy(value), false)
 }
 
 // Delete buffers a deletion of key.

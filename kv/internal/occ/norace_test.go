@@ -1,0 +1,5 @@
+//go:build !race
+
+package occ
+
+const raceEnabled = false
