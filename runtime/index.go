@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"reflect"
 	"strings"
 
 	"github.com/protoql/protoql/kv"
@@ -54,15 +53,72 @@ type idxEntry struct {
 // idxDelta collects the index changes of one write.
 type idxDelta struct {
 	t     *Table
-	old   map[string]idxEntry // entries that exist before the write
-	new   map[string]idxEntry // entries that exist after it
-	spans [][2][]byte         // ranges the write deletes: entries there vanish with the data
+	old   *idxSet     // entries that exist before the write
+	new   *idxSet     // entries that exist after it
+	spans [][2][]byte // ranges the write deletes: entries there vanish with the data
 	// dup is set when two new entries of a unique index collide.
 	dup error
+	// sets backs old and new, and inline their first entries: a write of
+	// one object has a few, which then cost no allocation of their own.
+	sets   [2]idxSet
+	inline [2][4]idxEntry
 }
 
 func newDelta(t *Table) *idxDelta {
-	return &idxDelta{t: t, old: map[string]idxEntry{}, new: map[string]idxEntry{}}
+	d := &idxDelta{t: t}
+	d.old, d.new = &d.sets[0], &d.sets[1]
+	d.old.list, d.new.list = d.inline[0][:0], d.inline[1][:0]
+	return d
+}
+
+// idxSet is a set of index entries by key. A write of one object has a
+// few, searched in order; a write of many (DeleteRows, a batch of an index
+// build) indexes them by a map once they are more than idxSetScan.
+type idxSet struct {
+	list  []idxEntry
+	byKey map[string]int // the position in list of each key, once built
+}
+
+// idxSetScan is the most entries an idxSet searches in order.
+const idxSetScan = 8
+
+// get returns the entry of key.
+func (s *idxSet) get(key []byte) (idxEntry, bool) {
+	if i, ok := s.find(key); ok {
+		return s.list[i], true
+	}
+	return idxEntry{}, false
+}
+
+func (s *idxSet) find(key []byte) (int, bool) {
+	if s.byKey != nil {
+		i, ok := s.byKey[string(key)]
+		return i, ok
+	}
+	for i := range s.list {
+		if bytes.Equal(s.list[i].key, key) {
+			return i, true
+		}
+	}
+	return 0, false
+}
+
+// put adds e, replacing the entry of the same key.
+func (s *idxSet) put(e idxEntry) {
+	if i, ok := s.find(e.key); ok {
+		s.list[i] = e
+		return
+	}
+	s.list = append(s.list, e)
+	switch {
+	case s.byKey != nil:
+		s.byKey[string(e.key)] = len(s.list) - 1
+	case len(s.list) > idxSetScan:
+		s.byKey = make(map[string]int, 2*len(s.list))
+		for i, e := range s.list {
+			s.byKey[string(e.key)] = i
+		}
+	}
 }
 
 // rowObj returns the indexed object of the row at key, if t has indexes.
@@ -134,11 +190,11 @@ func containsField(fs []*schema.Field, f *schema.Field) bool {
 
 // entries adds the entries of o in state m (nil: none) to into (d.old or
 // d.new).
-func (d *idxDelta) entries(o idxObj, m protoreflect.Message, into map[string]idxEntry) {
+func (d *idxDelta) entries(o idxObj, m protoreflect.Message, into *idxSet) {
 	if m == nil {
 		return
 	}
-	isNew := sameMap(into, d.new)
+	isNew := into == d.new
 	for _, x := range o.indexes {
 		var pb [32]byte // an index prefix (at most 28 bytes), on the stack
 		rest := len(x.AppendPrefix(pb[:0], nil))
@@ -148,13 +204,12 @@ func (d *idxDelta) entries(o idxObj, m protoreflect.Message, into map[string]idx
 			rest += o.owner
 		}
 		for _, e := range x.Keys(o.t.db.ns, o.key, o.owner, m) {
-			k := string(e[0])
 			// Two new entries of one unique index under one key: the write
 			// itself gives two objects the same values.
-			if prev, ok := into[k]; ok && !bytes.Equal(prev.value, e[1]) && d.dup == nil && isNew {
+			if prev, ok := into.get(e[0]); ok && !bytes.Equal(prev.value, e[1]) && d.dup == nil && isNew {
 				d.dup = uniqueError(o.t, x, e[0], rest, prev.value)
 			}
-			into[k] = idxEntry{x: x, key: e[0], value: e[1], rest: rest}
+			into.put(idxEntry{x: x, key: e[0], value: e[1], rest: rest})
 		}
 	}
 }
@@ -185,11 +240,12 @@ func (d *idxDelta) check(ctx context.Context, r kv.Reader) error {
 	if d.dup != nil {
 		return d.dup
 	}
-	for k, e := range d.new {
+	for _, e := range d.new.list {
 		if !e.x.Unique {
 			continue
 		}
-		if old, ok := d.old[k]; ok && bytes.Equal(old.value, e.value) {
+		old, inOld := d.old.get(e.key)
+		if inOld && bytes.Equal(old.value, e.value) {
 			continue
 		}
 		held, err := r.Get(ctx, e.key)
@@ -202,7 +258,7 @@ func (d *idxDelta) check(ctx context.Context, r kv.Reader) error {
 		if bytes.Equal(held, e.value) || d.inSpan(e.key) {
 			continue
 		}
-		if old, ok := d.old[k]; ok && bytes.Equal(old.value, held) {
+		if inOld && bytes.Equal(old.value, held) {
 			continue // held by an object this write changes
 		}
 		return uniqueError(d.t, e.x, e.key, e.rest, held)
@@ -214,8 +270,8 @@ func (d *idxDelta) check(ctx context.Context, r kv.Reader) error {
 // that are not old. It runs after the data's writes, so that a range
 // delete of the data does not remove entries set here.
 func (d *idxDelta) write(w kv.Writer) error {
-	for k, e := range d.old {
-		if n, ok := d.new[k]; ok && bytes.Equal(n.value, e.value) {
+	for _, e := range d.old.list {
+		if n, ok := d.new.get(e.key); ok && bytes.Equal(n.value, e.value) {
 			continue
 		}
 		if d.inSpan(e.key) {
@@ -225,8 +281,8 @@ func (d *idxDelta) write(w kv.Writer) error {
 			return err
 		}
 	}
-	for k, e := range d.new {
-		if o, ok := d.old[k]; ok && bytes.Equal(o.value, e.value) && !d.inSpan(e.key) {
+	for _, e := range d.new.list {
+		if o, ok := d.old.get(e.key); ok && bytes.Equal(o.value, e.value) && !d.inSpan(e.key) {
 			continue
 		}
 		if err := set(w, d.t, e.key, e.value); err != nil {
@@ -279,9 +335,4 @@ func checkIndexKey(cat *schema.Catalog, key, value []byte) *Problem {
 		return &Problem{Key: key, Path: x.Path(), Msg: err.Error()}
 	}
 	return nil
-}
-
-// sameMap reports whether a and b are the same map (not equal contents).
-func sameMap(a, b map[string]idxEntry) bool {
-	return reflect.ValueOf(a).UnsafePointer() == reflect.ValueOf(b).UnsafePointer()
 }
