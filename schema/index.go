@@ -170,16 +170,9 @@ func (x *Index) Entry(b []byte, vals []protoreflect.Value, target []byte) (key, 
 // entry, like NULL in SQL, so a unique index holds any number of rows
 // without the value. The slices are fresh.
 func (x *Index) Values(m protoreflect.Message) [][]protoreflect.Value {
-	base := make([]protoreflect.Value, len(x.Columns))
-	for i, c := range x.Columns {
-		fd := c.Field.Desc
-		if i == x.Repeated {
-			continue
-		}
-		if fd.HasPresence() && !m.Has(fd) {
-			return nil
-		}
-		base[i] = m.Get(fd)
+	base, ok := x.baseValues(make([]protoreflect.Value, len(x.Columns)), m)
+	if !ok {
+		return nil
 	}
 	if x.Repeated < 0 {
 		return [][]protoreflect.Value{base}
@@ -207,22 +200,66 @@ func (x *Index) Values(m protoreflect.Message) [][]protoreflect.Value {
 // index, the map entry key for a map-scoped one, whose owner's key is
 // key[:owner]. Keys are fresh slices, sorted and distinct.
 func (x *Index) Keys(ns, key []byte, owner int, m protoreflect.Message) [][2][]byte {
-	var prefix []byte
-	var target []byte
+	var pb [64]byte // the prefix, on the stack when it fits
+	var prefix, target []byte
 	if x.Map == nil {
-		prefix = x.AppendPrefix(append([]byte(nil), ns...), nil)
+		prefix = x.AppendPrefix(append(pb[:0], ns...), nil)
 		target = x.Target(key[len(ns):], 0)
 	} else {
-		prefix = x.AppendPrefix(nil, key[:owner])
+		prefix = x.AppendPrefix(pb[:0], key[:owner])
 		target = x.Target(key, owner)
+	}
+	if x.Repeated < 0 {
+		// At most one entry (the common index): its values on the stack,
+		// its key and value in one allocation.
+		var vb [8]protoreflect.Value
+		vals := vb[:]
+		if len(x.Columns) > len(vb) {
+			vals = make([]protoreflect.Value, len(x.Columns))
+		}
+		vals, ok := x.baseValues(vals[:len(x.Columns)], m)
+		if !ok {
+			return [][2][]byte{}
+		}
+		return [][2][]byte{x.entryPair(prefix, vals, target)}
 	}
 	combos := x.Values(m)
 	out := make([][2][]byte, 0, len(combos))
 	for _, vals := range combos {
-		k, v := x.Entry(bytes.Clone(prefix), vals, target)
-		out = append(out, [2][]byte{k, bytes.Clone(v)})
+		out = append(out, x.entryPair(prefix, vals, target))
 	}
 	return out
+}
+
+// baseValues sets vals[i], for each column i but the repeated one, to m's
+// value of the column's field; ok is false when a field with presence is
+// unset (m has no entry).
+func (x *Index) baseValues(vals []protoreflect.Value, m protoreflect.Message) (_ []protoreflect.Value, ok bool) {
+	for i, c := range x.Columns {
+		fd := c.Field.Desc
+		if i == x.Repeated {
+			continue
+		}
+		if fd.HasPresence() && !m.Has(fd) {
+			return nil, false
+		}
+		vals[i] = m.Get(fd)
+	}
+	return vals, true
+}
+
+// entryPair returns the key and value of the entry of vals (Entry), fresh:
+// both cut from one new buffer, each capped at its length so that
+// appending to one does not write over the other.
+func (x *Index) entryPair(prefix []byte, vals []protoreflect.Value, target []byte) [2][]byte {
+	b := append(make([]byte, 0, len(prefix)+32+2*len(target)), prefix...)
+	k, v := x.Entry(b, vals, target)
+	if !x.Unique {
+		return [2][]byte{k[:len(k):len(k)], nil}
+	}
+	n := len(k)
+	b = append(k, v...)
+	return [2][]byte{b[:n:n], b[n:len(b):len(b)]}
 }
 
 // DecodeEntry decodes one entry: rest is the entry's key after the index's

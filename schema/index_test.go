@@ -286,3 +286,45 @@ message S { int64 x = 1; int64 y = 2; }
 		})
 	}
 }
+
+// TestIndexKeysFresh: every entry Keys returns is its own: its key and
+// value are what Entry makes of Values, share no bytes with the row key
+// passed in, and appending to one (the key and value of a unique entry are
+// cut from one buffer) leaves the other, and the next entry, unchanged.
+// An entry of an index without a repeated column costs two allocations,
+// the result and one buffer for the key and the value.
+func TestIndexKeysFresh(t *testing.T) {
+	c := indexedCatalog(t)
+	acc, _ := c.Lookup("Account")
+	m := (&testpb.Account{Org: "o", AccountId: 7, Email: proto.String("a@b.c"), Age: 30, Name: "n", Tags: []string{"x", "y", "x"}, State: testpb.AccountState_ACCOUNT_STATE_ACTIVE, LastSeenUs: -5}).ProtoReflect()
+	ns := []byte{0x02, 0x14, 'n', 0, 0}
+	rowKey := acc.RowKeyOf(ns, m)
+	for _, x := range acc.Indexes {
+		var want [][2][]byte
+		for _, vals := range x.Values(m) {
+			k, v := x.Entry(x.AppendPrefix(bytes.Clone(ns), nil), vals, x.Target(rowKey[len(ns):], 0))
+			want = append(want, [2][]byte{k, bytes.Clone(v)})
+		}
+		rk := bytes.Clone(rowKey)
+		got := x.Keys(ns, rk, 0, m)
+		clear(rk) // the caller reuses its buffer
+		for i := range got {
+			_ = append(got[i][0], 0xEE, 0xEE, 0xEE)
+			_ = append(got[i][1], 0xDD, 0xDD, 0xDD)
+		}
+		if len(got) != len(want) {
+			t.Fatalf("%s: %d entries, want %d", x.Path(), len(got), len(want))
+		}
+		for i := range want {
+			if !bytes.Equal(got[i][0], want[i][0]) || !bytes.Equal(got[i][1], want[i][1]) || (got[i][1] == nil) != (want[i][1] == nil) {
+				t.Errorf("%s: entry %d = %x → %x, want %x → %x", x.Path(), i, got[i][0], got[i][1], want[i][0], want[i][1])
+			}
+		}
+		if x.Repeated >= 0 || raceEnabled {
+			continue
+		}
+		if n := testing.AllocsPerRun(100, func() { _ = x.Keys(ns, rowKey, 0, m) }); n > 2 {
+			t.Errorf("%s: Keys made %.1f allocations, want 2", x.Path(), n)
+		}
+	}
+}
