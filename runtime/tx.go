@@ -119,12 +119,7 @@ func (db *DB) Put(ctx context.Context, ref Ref, m proto.Message) error {
 // put is Put; own says ref is the RowOf of m (see put in write.go).
 func (db *DB) put(ctx context.Context, ref Ref, m proto.Message, own bool) error {
 	if ref.putIndexed() { // index.go: the write reads the old entries
-		return db.applyIx(ctx, "put", &ref, func(txn kv.Txn) error {
-			if err := putIx(ctx, txn, txn, ref, m, own); err != nil {
-				return err
-			}
-			return ensureRow(ctx, txn, ref)
-		})
+		return db.putIndexed(ctx, &ref, m, own)
 	}
 	if ref.apart != nil {
 		return db.putApart(ctx, ref, m, own)
@@ -195,20 +190,65 @@ func (db *DB) apply(ctx context.Context, op string, ref *Ref, write func(kv.Writ
 // no snapshot (kv.LatestUpdater: its commit, and an error it returns, are
 // validated as Update's, so it read one state all the same).
 func (db *DB) applyIx(ctx context.Context, op string, ref *Ref, write func(kv.Txn) error) error {
-	ctx, ob := db.obs.start(ctx, spanNames[op], db.obs.writeDur)
 	attempts := 0
-	fn := func(txn kv.Txn) error {
+	return db.runIx(ctx, op, ref, func(txn kv.Txn) error {
 		attempts++
 		return write(txn)
-	}
+	}, &attempts)
+}
+
+// runIx is applyIx with the transaction's function fn, which counts the
+// attempts it runs in *attempts, made by the caller.
+func (db *DB) runIx(ctx context.Context, op string, ref *Ref, fn func(kv.Txn) error, attempts *int) error {
+	ctx, ob := db.obs.start(ctx, spanNames[op], db.obs.writeDur)
 	var err error
 	if lu, ok := db.store.(kv.LatestUpdater); ok {
 		err = lu.UpdateLatest(ctx, fn)
 	} else {
 		err = db.store.Update(ctx, fn)
 	}
-	db.obs.endWrite(ctx, ob, op, ref, attempts, err)
+	db.obs.endWrite(ctx, ob, op, ref, *attempts, err)
 	return err
+}
+
+// putIndexed is put of an object whose Put changes index entries: applyIx
+// of putIx, whose function and what it needs come from a pool, so that
+// neither the function nor a copy of ref is allocated per Put.
+func (db *DB) putIndexed(ctx context.Context, ref *Ref, m proto.Message, own bool) error {
+	c := putCallPool.Get().(*putCall)
+	defer c.release()
+	c.ctx, c.ref, c.m, c.own = ctx, *ref, m, own
+	return db.runIx(ctx, "put", &c.ref, c.runFn, &c.attempts)
+}
+
+// putCall is putIndexed's transaction function (run) and its arguments.
+type putCall struct {
+	ctx      context.Context
+	ref      Ref
+	m        proto.Message
+	own      bool
+	attempts int
+	runFn    func(kv.Txn) error // c.run, made once per pooled call
+}
+
+var putCallPool = sync.Pool{New: func() any {
+	c := new(putCall)
+	c.runFn = c.run
+	return c
+}}
+
+// release empties c, dropping what it refers to, and pools it.
+func (c *putCall) release() {
+	*c = putCall{runFn: c.runFn}
+	putCallPool.Put(c)
+}
+
+func (c *putCall) run(txn kv.Txn) error {
+	c.attempts++
+	if err := putIx(c.ctx, txn, txn, c.ref, c.m, c.own); err != nil {
+		return err
+	}
+	return ensureRow(c.ctx, txn, c.ref)
 }
 
 // setValueIx is setValue on a field an index names; apart from setValue
