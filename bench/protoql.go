@@ -120,7 +120,10 @@ func (p *Protoql) queryUser(ctx context.Context, q *query.Query, id string) (*so
 
 // QuerySessionsTyped is the typed equivalent of QuerySessions: a scan of the
 // first ten entries of the sessions map (whole entries: the typed API does
-// not project).
+// not project). A scan that finds no entry cannot tell a user without
+// sessions from a missing one, so it is followed by a scan of the user's
+// key alone, as the query's plan and Raw.QuerySessions seek to the row's
+// own keys only when the map has none.
 func (p *Protoql) QuerySessionsTyped(ctx context.Context, id string) (*socialpb.User, error) {
 	var u *socialpb.User
 	for e, err := range p.users.Row(id).Sessions().Scan(ctx, runtime.ScanOptions{Limit: 10}) {
@@ -133,8 +136,21 @@ func (p *Protoql) QuerySessionsTyped(ctx context.Context, id string) (*socialpb.
 		e.Value.Device = "" // the query selects expires_us only
 		u.Sessions[e.Key] = e.Value
 	}
+	if u != nil {
+		return u, nil
+	}
+	// The user's range is [id, id+"\x00"): no other string sorts between.
+	for _, err := range p.users.Scan(ctx, socialpb.UserKeys().UserIdBetween(id, id+"\x00"), userKeyOnly) {
+		if err != nil {
+			return nil, err
+		}
+		u = &socialpb.User{UserId: id}
+	}
 	return u, nil
 }
+
+// userKeyOnly reads only the key of each row scanned.
+var userKeyOnly = runtime.ScanOptions{Fields: []string{"user_id"}, Limit: 1}
 
 // ScanNames is the projected typed scan UserTable.Scan with
 // ScanOptions.Fields display_name (the query ScanNamesText reads the same
