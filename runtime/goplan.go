@@ -164,6 +164,12 @@ func msgMap(mt reflect.Type, f *schema.Field) (own, ok bool) {
 	if vt.Kind() != reflect.Pointer || !vt.Implements(protoMessageType) {
 		return false, false
 	}
+	// The type's descriptor, from a nil pointer of it: no map value is
+	// looked at here. A generated message answers ProtoReflect on a nil
+	// pointer (a read-only empty message), and protobuf-go asks the same
+	// of a map's value type when it builds the holding message's
+	// MessageInfo. A nil value in the map is read, by goEntries as by
+	// protoreflect, as an empty message, as Marshal writes it.
 	mr := reflect.Zero(vt).Interface().(protoreflect.ProtoMessage).ProtoReflect()
 	if mr.Descriptor() != f.Child.Desc {
 		return false, false
