@@ -1,0 +1,136 @@
+package pebblekv
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"testing"
+
+	"github.com/protoql/protoql/kv"
+)
+
+// TestClosedKeyCalls checks that the single-key writes, the read-modify-
+// write, the merge, Metrics and Checkpoint of a closed store fail with
+// kv.ErrClosed (Metrics returns nil) without touching the closed Pebble
+// database, whose calls panic: in particular setKey's pooled commit items
+// (writer.keyItems), each keeping a batch of that database, are not used
+// again. The conformance suite covers the other calls of a closed store.
+func TestClosedKeyCalls(t *testing.T) {
+	ctx := context.Background()
+	s, err := Open(t.TempDir(), WithSync(false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Fill the pools: a commit item with its batch in keyItems, and a
+	// merge counted.
+	for _, k := range []string{"a", "b"} {
+		if err := s.SetKey(ctx, []byte(k), []byte("v")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.DeleteKey(ctx, []byte("b")); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.MergeKey(ctx, []byte("m"), patch(t, []int32{1}, rec(1, 7))); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	ran := false
+	for name, err := range map[string]error{
+		"SetKey":    s.SetKey(ctx, []byte("a"), []byte("w")),
+		"DeleteKey": s.DeleteKey(ctx, []byte("a")),
+		"MergeKey":  s.MergeKey(ctx, []byte("m"), patch(t, []int32{1}, rec(1, 8))),
+		"UpdateKey": s.UpdateKey(ctx, []byte("a"), func([]byte, bool) ([]byte, bool, error) {
+			ran = true
+			return []byte("x"), true, nil
+		}),
+		"UpdateLatest": s.UpdateLatest(ctx, func(kv.Txn) error { ran = true; return nil }),
+		"Checkpoint":   s.Checkpoint(ctx, filepath.Join(t.TempDir(), "cp")),
+	} {
+		if !errors.Is(err, kv.ErrClosed) {
+			t.Errorf("%s after Close: %v, want kv.ErrClosed", name, err)
+		}
+	}
+	if ran {
+		t.Error("a function ran on a closed store")
+	}
+	if m := s.Metrics(); m != nil {
+		t.Error("Metrics after Close is not nil")
+	}
+}
+
+// TestViewClosedBorrower checks that an iterator closed after borrowing
+// its view's anchor (pointReader) never touches the anchor again, which
+// the view lends to the next iterator: its positioning calls fail with
+// kv.ErrClosed, and a second Close does not give the anchor back a second
+// time, which would lend it to two iterators at once.
+func TestViewClosedBorrower(t *testing.T) {
+	ctx := context.Background()
+	s, err := Open(t.TempDir(), WithSync(false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	b := kv.NewBatch()
+	for _, k := range []string{"a", "b", "c"} {
+		if err := b.Set([]byte(k), []byte("v"+k)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Apply(ctx, b); err != nil {
+		t.Fatal(err)
+	}
+	err = s.View(ctx, func(r kv.Reader) error {
+		anchor := r.(*view).r.(*pointReader).anchor
+		newIter := func(lo string) kv.Iterator {
+			t.Helper()
+			it, err := r.NewIter(ctx, kv.IterOptions{LowerBound: []byte(lo)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return it
+		}
+		old := newIter("c")
+		if old.(*iterator).it != anchor || !old.First() {
+			t.Fatalf("the first iterator is not the anchor, or empty (%v)", old.Error())
+		}
+		if err := old.Close(); err != nil {
+			return err
+		}
+		cur := newIter("a")
+		if cur.(*iterator).it != anchor {
+			t.Fatal("the anchor given back is not lent again")
+		}
+		if !cur.First() || string(cur.Key()) != "a" {
+			t.Fatalf("the borrower's First: %q, %v", cur.Key(), cur.Error())
+		}
+		// The closed iterator, used again: every call fails, and none
+		// moves the anchor under its borrower.
+		if old.First() || old.SeekGE([]byte("c")) || old.Next() || old.Valid() || old.Key() != nil {
+			t.Error("a closed iterator positioned itself")
+		}
+		if err := old.Error(); !errors.Is(err, kv.ErrClosed) {
+			t.Errorf("closed iterator's Error: %v, want kv.ErrClosed", err)
+		}
+		if err := old.Close(); !errors.Is(err, kv.ErrClosed) {
+			t.Errorf("second Close: %v, want kv.ErrClosed", err)
+		}
+		other := newIter("b")
+		defer other.Close()
+		if other.(*iterator).it == anchor {
+			t.Error("the anchor, still lent, was lent again after a second Close of its earlier borrower")
+		}
+		if !other.First() || string(other.Key()) != "b" {
+			t.Errorf("the other iterator's First: %q, %v; want b", other.Key(), other.Error())
+		}
+		if !cur.Next() || string(cur.Key()) != "b" || string(cur.Value()) != "vb" {
+			t.Errorf("the borrower's Next: %q=%q, %v; want b=vb", cur.Key(), cur.Value(), cur.Error())
+		}
+		return cur.Close()
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
