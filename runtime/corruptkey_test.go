@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/protoql/protoql/internal/testpb"
@@ -57,6 +58,11 @@ func TestInvalidUTF8KeyColumnIsCorrupt(t *testing.T) {
 		}
 		if !errors.As(err, &ce) || !bytes.Equal(ce.Key, bad) {
 			t.Errorf("%s: got %v, want a corruption error at row key %x", api, err, bad)
+		}
+		// Every path refuses the element by the key column's rule, in
+		// Column.Value's words, not by a later parse of the row.
+		if !strings.Contains(err.Error(), "key column user_id: schema: bad key value: \"g\\xff\" is not valid UTF-8, which proto3 requires of user_id") {
+			t.Errorf("%s: got %v, want the error to name key column user_id and its UTF-8 rule", api, err)
 		}
 	}
 	// scanBad scans and reports the outcome for the bad row: rows before

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"fmt"
 	"sync/atomic"
-	"unicode/utf8"
 
 	"github.com/protoql/protoql/kv"
 	"github.com/protoql/protoql/query"
@@ -132,7 +131,7 @@ func (t *Table) appendKeyFields(b, key []byte) ([]byte, error) {
 		}
 		num := col.Field.Number()
 		switch k := col.Field.Kind(); {
-		case (k == protoreflect.BytesKind || k == protoreflect.StringKind && (!col.UTF8 || utf8.Valid(el.Bytes))) && el.Field == col.Num && el.Kind == col.Kind:
+		case (k == protoreflect.BytesKind || k == protoreflect.StringKind && (!col.UTF8 || validUTF8(el.Bytes))) && el.Field == col.Num && el.Kind == col.Kind:
 			b = protowire.AppendTag(b, num, protowire.BytesType)
 			b = protowire.AppendBytes(b, el.Bytes)
 		default: // col.Value refuses what the case above cannot append
