@@ -150,7 +150,7 @@ func TestCommitGroupedPanic(t *testing.T) {
 			panic("boom")
 		})
 	}()
-	<-started
+	await(t, "A's apply", started)
 	member := make(chan error, 1)
 	go func() {
 		member <- m.CommitGrouped(nil, nil, &testItem{"B", "k"}, func([]Item) error { return nil })
@@ -161,12 +161,12 @@ func TestCommitGroupedPanic(t *testing.T) {
 		return len(m.queue) == 1
 	})
 	close(release)
-	if v := <-leader; v != "boom" {
+	if v := await(t, "A's commit", leader); v != "boom" {
 		t.Errorf("the leader's CommitGrouped recovered %v, want its apply's panic", v)
 	}
 	// B was not in A's group (it queued during A's apply), so it leads the
 	// next group and commits.
-	if err := <-member; err != nil {
+	if err := await(t, "the commit queued behind the panicking group", member); err != nil {
 		t.Errorf("the commit queued behind the panicking group: %v", err)
 	}
 	// A group that panics with members waiting fails them.
@@ -180,7 +180,7 @@ func TestCommitGroupedPanic(t *testing.T) {
 			return nil
 		})
 	})
-	<-started2
+	await(t, "C's apply", started2)
 	errs := make(chan error, 2)
 	for _, name := range []string{"D", "E"} {
 		wg.Go(func() {
@@ -206,7 +206,11 @@ func TestCommitGroupedPanic(t *testing.T) {
 		return len(m.queue) == 2
 	})
 	close(release2)
-	wg.Wait()
+	// Bounded: a group that panicked without handing on leaves its
+	// members, and every later commit, waiting forever.
+	finished := make(chan struct{})
+	go func() { wg.Wait(); close(finished) }()
+	await(t, "the commits of C, D and E", finished)
 	close(errs)
 	var got []string
 	for err := range errs {
@@ -215,16 +219,7 @@ func TestCommitGroupedPanic(t *testing.T) {
 	if len(got) != 2 || !(strings.Contains(got[0], "panicked") && strings.Contains(got[1], "panicked")) {
 		t.Errorf("the group of D and E whose apply panicked: %q, want one leader panic and one member error", got)
 	}
-	done := make(chan error, 1)
-	go func() { done <- m.CommitGrouped(nil, nil, &testItem{"F", "k"}, func([]Item) error { return nil }) }()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Errorf("a commit after the panics: %v", err)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("a commit after a panicking group hangs")
-	}
+	commitsAfter(t, m, "a panicking group")
 }
 
 // hangBound bounds the wait for something that must happen: a correct run
@@ -285,7 +280,7 @@ func TestCommitGroupedGoexit(t *testing.T) {
 			return nil
 		})
 	}()
-	<-started
+	await(t, "A's apply", started)
 	// B and C queue behind A, so they form the next group, led by one of
 	// them (the queued path), whose apply calls Goexit.
 	type outcome struct {
