@@ -130,3 +130,39 @@ func TestGetFillsTheReflectedMessage(t *testing.T) {
 		t.Errorf("Get into a wrapper of User set the wrapper's own sessions: %v", got.Sessions)
 	}
 }
+
+// TestGetFillsTheReflectedMessageByFillMaps is TestGetFillsTheReflectedMessage
+// for fill's other path: with the entries' field plans off, the entries
+// kept aside are not decoded as they are kept, and fill sets them by
+// fillMaps (with the plans on, by fillDecoded), beside a session with keys
+// below its own (geo and attrs), which the assembler reads into the map
+// first. Either way the message the wrapper's reflection reads is filled,
+// not the wrapper's look-alike sessions.
+func TestGetFillsTheReflectedMessageByFillMaps(t *testing.T) {
+	defer runtime.SetScalarEntriesForTest(true)
+	ctx := context.Background()
+	db := openDB(t, memkv.New())
+	tbl := table(t, db, "User")
+	want := &testpb.User{UserId: "alice", LastSeenUs: 3, Sessions: map[string]*testpb.Session{
+		"s1": {ExpiresUs: 10, Device: "phone"},
+		"s2": {ExpiresUs: 11, Geo: &testpb.Geo{Lat: 1}, Attrs: map[string]string{"a": "b"}},
+		"s3": {ExpiresUs: 12},
+	}}
+	ref := must[runtime.Ref](t)(tbl.RowOf(want))
+	if err := db.Put(ctx, ref, want); err != nil {
+		t.Fatal(err)
+	}
+	for _, plans := range []bool{true, false} {
+		runtime.SetScalarEntriesForTest(plans)
+		got := &userWrapper{inner: &testpb.User{}}
+		if err := db.Get(ctx, ref, got); err != nil {
+			t.Fatal(err)
+		}
+		if !proto.Equal(got.inner, want) {
+			t.Errorf("entry plans %v: Get into a wrapper of User: got message %v, want %v", plans, got.inner, want)
+		}
+		if got.Sessions != nil {
+			t.Errorf("entry plans %v: Get into a wrapper of User set the wrapper's own sessions: %v", plans, got.Sessions)
+		}
+	}
+}
