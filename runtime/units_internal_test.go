@@ -229,3 +229,78 @@ func TestStepperUnitOn(t *testing.T) {
 		}
 	}
 }
+
+// TestStepperResumedUnitFacts: a map scan resumed inside an entry (steps'
+// at, a unit a cut call was reading) starts on that unit without landing
+// on it, while the walker it shares with its row may stand on any other
+// key, so first claims no fact about the unit: not unitOn, which would
+// let the entry's reader skip its seek to the unit (directEntry) and the
+// next step its compare (seekPast). The steps after it land as usual.
+// (directMap keeps every entry of a resumed row from directEntry today;
+// the facts must not depend on that.)
+func TestStepperResumedUnitFacts(t *testing.T) {
+	ctx := context.Background()
+	parent := []byte{0x12, 'u', 0x00, 0x01}
+	const mapField = 3
+	store := memkv.New()
+	var b kv.Batch
+	entry := func(id string) []byte {
+		return tuple.AppendString(append([]byte(nil), parent...), mapField, tuple.Asc, id)
+	}
+	ids := []string{"a", "b", "c", "d", "e"}
+	for _, id := range ids {
+		if err := b.Set(entry(id), []byte{0x08, 0x01}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := store.Apply(ctx, &b); err != nil {
+		t.Fatal(err)
+	}
+	lo := tuple.AppendTag(append([]byte(nil), parent...), mapField, tuple.KindString)
+	hi := tuple.PrefixEnd(lo)
+	kind := unitKind{parentLen: len(parent)}
+	for _, stand := range ids { // where the shared walker stands
+		for ai, at := range ids { // the unit the cut call was reading
+			e := &exec{ctx: ctx, r: store}
+			row, err := e.walker(parent, tuple.PrefixEnd(parent), false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !row.seekGE(entry(stand)) {
+				t.Fatalf("the walker found no %s", stand)
+			}
+			var s stepper
+			if err := e.steps(&s, row, lo, hi, false, kind, 0, entry(at)); err != nil {
+				t.Fatal(err)
+			}
+			s.probe = true
+			ok, err := s.first()
+			if !ok || err != nil || !bytes.Equal(s.unit, entry(at)) {
+				t.Fatalf("walker on %s, resumed at %s: first %v, %v at %x", stand, at, ok, err, s.unit)
+			}
+			if s.facts != 0 {
+				t.Errorf("walker on %s, resumed at %s: first's facts %b, want none", stand, at, s.facts)
+			}
+			var rest []string
+			for ok, err = s.next(); ok; ok, err = s.next() {
+				rest = append(rest, string(s.unit))
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			var want []string
+			for _, id := range ids[ai+1:] {
+				want = append(want, string(entry(id)))
+			}
+			if !slices.Equal(rest, want) {
+				t.Errorf("walker on %s, resumed at %s: then %x, want %x", stand, at, rest, want)
+			}
+			if err := s.close(); err != nil {
+				t.Fatal(err)
+			}
+			if err := row.close(); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+}
