@@ -5,8 +5,6 @@ import (
 	"fmt"
 
 	"github.com/cockroachdb/pebble/v2"
-
-	"github.com/protoql/protoql/kv"
 )
 
 // Checkpoint writes a consistent copy of the store to dir, a directory that
@@ -18,7 +16,7 @@ import (
 // with `protoql copy`.
 func (s *Store) Checkpoint(ctx context.Context, dir string) error {
 	if !s.g.Enter() {
-		return kv.ErrClosed
+		return errClosed
 	}
 	defer s.g.Exit()
 	if err := ctx.Err(); err != nil {

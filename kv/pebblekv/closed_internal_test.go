@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/protoql/protoql/kv"
@@ -49,8 +50,8 @@ func TestClosedKeyCalls(t *testing.T) {
 		"UpdateLatest": s.UpdateLatest(ctx, func(kv.Txn) error { ran = true; return nil }),
 		"Checkpoint":   s.Checkpoint(ctx, filepath.Join(t.TempDir(), "cp")),
 	} {
-		if !errors.Is(err, kv.ErrClosed) {
-			t.Errorf("%s after Close: %v, want kv.ErrClosed", name, err)
+		if !errors.Is(err, kv.ErrClosed) || !strings.HasPrefix(err.Error(), "pebblekv: ") {
+			t.Errorf("%s after Close: %v, want kv.ErrClosed named by pebblekv", name, err)
 		}
 	}
 	if ran {
