@@ -180,9 +180,8 @@ func RowPlanOwnForTest(t *Table, fields []string, key, value []byte, dirty proto
 	if m := ru.planned(rp.typ).Interface().(proto.Message); dirty != nil {
 		proto.Merge(m, dirty)
 	}
-	ru.arena.b.Grow(arenaBlock)
-	ru.arena.b.WriteString("bytes of the rows before")
-	ru.arena.next = arenaBlock
+	ru.rs.arena.b = append(make([]byte, 0, arenaBlock), "bytes of the rows before"...)
+	ru.rs.arena.next = arenaBlock
 	reused, _ = rp.decodeOwn(key, value, ru)
 	var e exec
 	kept, filterErr := e.filterChecked(key, value, t.s.Root, p)

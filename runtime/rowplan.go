@@ -254,10 +254,11 @@ func (rp *rowPlan) decodeInto(base unsafe.Pointer, key, value []byte, ra *rowAll
 		return ok && rp.setKeys(base, key, kc, &rs, nil)
 	}
 	// ra's rowStrings, forgotten after each row: a new one per row is a
-	// few hundred bytes to clear.
+	// few hundred bytes to clear. Once its arena has a block, it cuts
+	// each string from it as it comes (rowStrings.add).
 	rs := &ra.rs
 	_, ok := rp.decodeFields(base, value, &rp.uses, rs)
-	ok = ok && rp.setKeys(base, key, kc, rs, &ra.arena)
+	ok = ok && rp.setKeys(base, key, kc, rs, &rs.arena)
 	rs.forget()
 	return ok
 }
@@ -266,7 +267,8 @@ func (rp *rowPlan) decodeInto(base unsafe.Pointer, key, value []byte, ra *rowAll
 // then the row's strings rs (the fields' and the key's; cut from arena's
 // blocks when it is not nil: rowStrings.store), or returns false
 // when a key element does not fit its column (before storing the
-// strings). kc, when not nil, is what Table.rowKeyCols found of key: a
+// strings rs gathered; those it cut as they came are in the row, which
+// the caller clears). kc, when not nil, is what Table.rowKeyCols found of key: a
 // string column's element it found plain is cut from key at the end it
 // recorded rather than looked for again (its UTF-8 is still checked).
 func (rp *rowPlan) setKeys(base unsafe.Pointer, key []byte, kc *keyCols, rs *rowStrings, arena *stringArena) bool {
@@ -347,29 +349,35 @@ func keyString(col *schema.Column, b []byte) ([]byte, int) {
 // key and value, valid during the decode), so that the row's strings are
 // made in one piece (store): cut from the scan's blocks (a stringArena),
 // or, without one, one string holding them all, of which each field gets
-// its part.
+// its part. A row scan's rowStrings (rowAlloc.rs) holds the scan's arena:
+// once the arena has a block (after the first row's strings, which get a
+// block of their size), each string is cut from it as it comes (add),
+// a copy into the block and a string header, rather than gathered and
+// then copied through a strings.Builder.
 // The parts are immutable like any string (a block is only appended to,
 // never rewritten); a string kept after its row is dropped keeps the
 // block or string it was cut from alive, with the strings of the rows
 // around it (see stringArena).
 type rowStrings struct {
-	refs [maxRowStrings]stringRef
-	n    int // refs in use
-	size int // their bytes
+	refs  [maxRowStrings]stringRef
+	n     int         // refs in use
+	size  int         // their bytes
+	arena stringArena // a row scan's (store is given it); unused otherwise
 }
 
 // stringArena is the blocks of memory a row scan cuts its rows' strings
-// from. A block is only appended to, so a string cut from it stays valid
-// and unchanged for ever; a kept string keeps its one block alive, with
-// the strings of the rows around it: at most arenaBlock bytes, or the
-// row's own strings when they are longer (those get a block of their own).
-// The first row's strings get a block of their size (a scan of one row,
-// a point read, allocates what its strings need, as without an arena);
-// the blocks after it are of minArenaBlock bytes, doubling up to
-// arenaBlock.
+// from. A block is only appended to, within its capacity, so a string cut
+// from it (unsafe.String over the block's bytes, which nothing writes
+// again) stays valid and unchanged for ever; a kept string keeps its one
+// block alive, with the strings of the rows around it: at most arenaBlock
+// bytes, or the string's own bytes when they are longer (those get a
+// block of their own). The first row's strings get a block of their size
+// (a scan of one row, a point read, allocates what its strings need, as
+// without an arena); the blocks after it are of minArenaBlock bytes,
+// doubling up to arenaBlock.
 type stringArena struct {
-	b    strings.Builder // the current block
-	next int             // the size of the next block; 0 before the first
+	b    []byte // the current block: cut strings in b, free room after
+	next int    // the size of the next block; 0 before the first
 }
 
 const (
@@ -386,26 +394,49 @@ func (a *stringArena) cut(refs []stringRef, size int) string {
 	if size == 0 {
 		return ""
 	}
-	if a.b.Cap()-a.b.Len() < size {
-		blk := a.next
-		a.next = min(max(2*blk, minArenaBlock), arenaBlock)
-		if size > blk {
+	if cap(a.b)-len(a.b) < size {
+		if !a.grow(size) {
 			// A block of their own; the current one stays.
-			var sb strings.Builder
-			sb.Grow(size)
+			b := make([]byte, 0, size)
 			for _, r := range refs {
-				sb.Write(r.b)
+				b = append(b, r.b...)
 			}
-			return sb.String()
+			return unsafe.String(unsafe.SliceData(b), size)
 		}
-		a.b.Reset()
-		a.b.Grow(blk)
 	}
-	start := a.b.Len()
+	start := len(a.b)
 	for _, r := range refs {
-		a.b.Write(r.b)
+		a.b = append(a.b, r.b...)
 	}
-	return a.b.String()[start:]
+	return unsafe.String(&a.b[start], size)
+}
+
+// str is cut of one string b: its copy in the current block, or in a new
+// one when it does not fit in what is left of it.
+func (a *stringArena) str(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	if cap(a.b)-len(a.b) < len(b) && !a.grow(len(b)) {
+		return string(b) // a block of its own; the current one stays
+	}
+	start := len(a.b)
+	a.b = append(a.b, b...)
+	return unsafe.String(&a.b[start], len(b))
+}
+
+// grow starts the next block for size bytes that do not fit in what is
+// left of the current one, and reports whether they go there: false when
+// they are more than the next block holds (the caller then gives them a
+// block of their own and the current block stays).
+func (a *stringArena) grow(size int) bool {
+	blk := a.next
+	a.next = min(max(2*blk, minArenaBlock), arenaBlock)
+	if size > blk {
+		return false
+	}
+	a.b = make([]byte, 0, blk)
+	return true
 }
 
 // rowAlloc is where a planned row scan's rows come from (one plan's: see
@@ -438,8 +469,7 @@ type rowAlloc struct {
 	k     int                  // its size's index in plan.slabs
 	next  int                  // its first element not handed out
 	n     int                  // its length
-	arena stringArena
-	rs    rowStrings // the strings of the row being decoded, forgotten after it
+	rs    rowStrings           // the strings of the row being decoded, forgotten after it; the arena they are cut from
 }
 
 // slabBytes bounds the slabs of a rowAlloc: the largest is as many
@@ -583,6 +613,12 @@ func stringAt(base unsafe.Pointer, off uintptr) *string {
 // row at base, replacing what an earlier occurrence of the field recorded
 // (the last one wins, as in proto.Unmarshal).
 func (rs *rowStrings) add(base unsafe.Pointer, off uintptr, b []byte) {
+	if rs.arena.next != 0 {
+		// A row scan's arena, which has a block: cut b from it now
+		// (a later occurrence of the field is cut and stored over it).
+		*stringAt(base, off) = rs.arena.str(b)
+		return
+	}
 	for i := range rs.n {
 		if r := &rs.refs[i]; r.off == off {
 			rs.size += len(b) - len(r.b)
