@@ -101,7 +101,7 @@ func TestScanAllocs(t *testing.T) {
 		check(t, scalars.Put(ctx, &testpb.Scalars{Name: fmt.Sprintf("row-%03d", i), N: int32(i), S: fmt.Sprintf("s%d", i), I64: int64(i)}))
 	}
 	// typed makes scan read with the typed table's Scan (the rows its
-	// row plan decodes come by address: scanRowsOf, rowAt), as the bench's
+	// row plan decodes come by address: scanRowsTo, rowAt), as the bench's
 	// scan workloads do, rather than DB.Scan.
 	typed := false
 	scan := func(limit int, reuse bool) float64 {

@@ -3,6 +3,7 @@ package runtime
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"reflect"
 	"sync"
 
@@ -410,27 +411,39 @@ var (
 )
 
 // ScanRowsOfForTest scans every row of t on q (a *DB or *Tx) as the typed
-// layer does (scanRowsOf), naming typ as the caller's Go struct type, and
-// returns the rows as Ms and how many came by address (made by rowAt).
-// typ must be rowStruct[M]() or a type whose rows never come by address
-// (another table's): rowAt makes an M of a row only of M's struct type.
+// layer does (scanRowsTo), naming typ as the caller's Go struct type, and
+// returns the rows as Ms and how many were made from their address (by
+// rowAt). typ must be rowStruct[M]() or a type whose rows never come by
+// address (another table's): rowAt makes an M of a row only of M's struct
+// type.
 func ScanRowsOfForTest[M proto.Message](ctx context.Context, q Querier, t *Table, opts ScanOptions, typ reflect.Type) (rows []M, byAddr int, err error) {
-	for row, err := range q.(rowScanner).scanRowsOf(ctx, t, KeyRange{}, opts, typ) {
-		if err != nil {
-			return nil, 0, err
-		}
-		var v M
-		if row.addr != nil {
-			v, byAddr = rowAt[M](row.addr), byAddr+1
-		} else if v, err = messageAs[M](row.m); err != nil {
-			return nil, 0, err
-		}
+	var n rowCounts
+	collect := func(v M, _ error) bool { // scanRowsTo returns its error, yields none
 		if opts.Reuse {
 			v = proto.Clone(v).(M)
 		}
 		rows = append(rows, v)
+		return true
 	}
-	return rows, byAddr, nil
+	var stopped bool
+	switch q := q.(type) {
+	case *DB:
+		err = q.store.View(ctx, func(rd kv.Reader) error {
+			stopped, err = scanRowsTo(ctx, rd, t, KeyRange{}, opts, typ, &n, collect)
+			return err
+		})
+	case *Tx:
+		stopped, err = scanRowsTo(ctx, q.r, t, KeyRange{}, opts, typ, &n, collect)
+	default:
+		return nil, 0, fmt.Errorf("ScanRowsOfForTest: a %T is neither a *DB nor a *Tx", q)
+	}
+	if err != nil || stopped {
+		return nil, 0, err
+	}
+	if n.rows != len(rows) {
+		return nil, 0, fmt.Errorf("ScanRowsOfForTest: counted %d rows, handed %d", n.rows, len(rows))
+	}
+	return rows, n.byAddr, nil
 }
 
 // RowStructForTest is rowStruct[M]().

@@ -233,7 +233,7 @@ func (x TableIndex[V, M]) scan(ctx context.Context, kr KeyRange, opts ScanOption
 		var dec decoder
 		// stopped is set when the consumer ended the loop: indexRead may
 		// still return an error (an iterator's Close), which then has no
-		// one to go to (as scanRowsOf's).
+		// one to go to (as scanRowsTo's).
 		stopped := false
 		err := indexRead(ctx, x.q, x.t.db, x.ix, prefix, kr, opts, base, readIndexScan, func(key, wire []byte) (bool, error) {
 			m := x.t.db.NewMessage(x.t.s.Desc)

@@ -170,33 +170,17 @@ func (x TypedTable[K, M]) Scan(ctx context.Context, r Keys[K], opts ScanOptions)
 			yield(zero, err)
 			return
 		}
-		rs, ok := x.q.(rowScanner)
-		if !ok {
-			for m, err := range x.q.Scan(ctx, x.t, kr, opts) {
-				var v M
-				if err == nil {
-					v, err = messageAs[M](m)
-				}
-				if err != nil {
-					yield(zero, err)
-					return
-				}
-				if !yield(v, nil) {
-					return
-				}
-			}
+		// A DB's or a Tx's scan hands the rows to yield itself, those
+		// its row plan decodes into messages of M's struct type by
+		// address.
+		if seq, ok := scanRowsAs[M](ctx, x.q, x.t, kr, opts, rowStruct[M]()); ok {
+			seq(yield)
 			return
 		}
-		// A DB's or a Tx's scan hands the rows its row plan decodes
-		// into messages of M's struct type over by address.
-		for row, err := range rs.scanRowsOf(ctx, x.t, kr, opts, rowStruct[M]()) {
+		for m, err := range x.q.Scan(ctx, x.t, kr, opts) {
 			var v M
-			switch {
-			case err != nil:
-			case row.addr != nil:
-				v = rowAt[M](row.addr)
-			default:
-				v, err = messageAs[M](row.m)
+			if err == nil {
+				v, err = messageAs[M](m)
 			}
 			if err != nil {
 				yield(zero, err)
@@ -209,15 +193,9 @@ func (x TypedTable[K, M]) Scan(ctx context.Context, r Keys[K], opts ScanOptions)
 	}
 }
 
-// rowScanner is a Querier whose row scans can hand a row over by its
-// address (*DB, *Tx): see scanRowsOf.
-type rowScanner interface {
-	scanRowsOf(ctx context.Context, t *Table, r KeyRange, opts ScanOptions, typ reflect.Type) iter.Seq2[scanRow, error]
-}
-
 // rowStruct returns T when M is *T for a struct type T (a generated
-// message), else nil: the Go type scanRowsOf hands rows of over by
-// address, for rowAt to make Ms of.
+// message), else nil: the Go type scanRowsTo makes Ms of from the rows'
+// addresses (rowAt).
 func rowStruct[M any]() reflect.Type {
 	t := reflect.TypeFor[M]()
 	if t.Kind() != reflect.Pointer || t.Elem().Kind() != reflect.Struct {
@@ -228,7 +206,7 @@ func rowStruct[M any]() reflect.Type {
 
 // rowAt returns the message at addr as an M, without the interface value
 // and type assertion of messageAs. addr must be the address of a T where
-// M is *T: scanRowsOf hands a row over by address only when its Go type
+// M is *T: scanRowsTo makes an M of a row's address only when its Go type
 // is rowStruct[M](), which makes it so. An M is then a pointer, with the
 // memory layout of an unsafe.Pointer, so reading addr's variable as an M
 // is a conversion of *unsafe.Pointer to *M (the unsafe.Pointer rules'

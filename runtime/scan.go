@@ -8,7 +8,6 @@ import (
 	"reflect"
 	"strings"
 	"sync"
-	"unsafe"
 
 	"github.com/protoql/protoql/kv"
 	"github.com/protoql/protoql/query"
@@ -306,108 +305,154 @@ func (p *pairs) value(i int) []byte {
 // scanRows streams the rows of t in r.
 func scanRows(ctx context.Context, rd kv.Reader, t *Table, r KeyRange, opts ScanOptions) iter.Seq2[proto.Message, error] {
 	return func(yield func(proto.Message, error) bool) {
-		for row, err := range scanRowsOf(ctx, rd, t, r, opts, nil) {
-			if !yield(row.m, err) {
-				return
-			}
+		var n rowCounts
+		if stopped, err := scanRowsTo(ctx, rd, t, r, opts, nil, &n, yield); err != nil && !stopped {
+			yield(nil, err)
 		}
 	}
 }
 
-// scanRow is a row of scanRowsOf: its message m, or, for a row that a
-// row plan decoded into a message of the Go type the caller named, only
-// the message's address (addr), which the typed layer makes its own type
-// of without an interface value (rowAt).
-type scanRow struct {
-	m    proto.Message
-	addr unsafe.Pointer
+// rowCounts counts the rows a row scan (scanRowsTo) hands to its
+// consumer, each before it is (see endRead), and those of them it made
+// from their address (rowAt: see scanRowsTo).
+type rowCounts struct {
+	rows   int
+	byAddr int
 }
 
-// scanRowsOf streams the rows of t in r, as scanRows. typ, when not nil,
-// is the Go struct type of the caller's messages: a row that the row plan
-// decodes into a message of that type (the plan's type is typ) comes as
-// its address alone; every other row as its message.
-func scanRowsOf(ctx context.Context, rd kv.Reader, t *Table, r KeyRange, opts ScanOptions, typ reflect.Type) iter.Seq2[scanRow, error] {
-	return func(yield func(scanRow, error) bool) {
-		lo, hi, err := t.bounds(r)
-		if err != nil {
-			yield(scanRow{}, err)
-			return
-		}
-		p, rp, err := t.projection(opts.Fields)
-		if err != nil {
-			yield(scanRow{}, err)
-			return
-		}
-		e := t.db.reader(ctx, rd)
-		defer e.release()
-		rt := t.rowType()
-		uo := t.db.unmarshalOptions()
-		generic := genericRowScan.Load()
-		asFields := t.keysAsFields() && !generic
-		plan := rt.plan
-		if p != nil && inlineOnly(p) && !generic {
-			plan = ownPlan(plan, p)
-		}
-		if generic || unplannedRowScan.Load() {
-			rp = nil
-		}
-		var buf []byte // the row's bytes and its key fields
-		var ra *rowAlloc
-		// stopped is set when the consumer ended the loop: scanWhole may
-		// still return an error (an iterator's Close), which then has
-		// no one to go to (yield must not be called again).
-		stopped := false
-		if opts.Reuse || rp != nil {
-			ra = &rowAlloc{reuse: opts.Reuse}
-		}
-		// With a row plan, p selects inline fields only, so each row is
-		// read by readOwn: unfiltered, its own value, which the plan
-		// filters and decodes in one pass (decodeOwn) or, where it
-		// declines, filterChecked filters as readOwn would have.
-		err = e.scanWhole(lo, hi, opts, unitKind{table: t}, t.s.Root, p, rp != nil, func(key, wire []byte) (bool, error) {
-			if rp != nil {
-				if at, ok := rp.decodeOwnAt(key, wire, ra, e.ownKeyCols()); ok {
-					if typ != nil && typ == rp.typ {
-						stopped = !yield(scanRow{addr: at}, nil)
-						return !stopped, nil
+// scanRowsTo hands the rows of t in r to yield as Ms, as scanRows
+// streams them, and counts them in n; it returns the
+// scan's error without yielding it (the caller yields it unless stopped,
+// then its consumer has ended the loop and yield must not be called
+// again). typ, when not nil, is the Go struct type T of the caller's
+// messages where M is *T (rowStruct[M]()): a row that the row plan decodes
+// into a message of that type (the plan's type is typ) is made an M from
+// its address (rowAt) without an interface value; every other row is its
+// message asserted to M (messageAs, whose error ends the scan).
+//
+// The rows go from the scan's emit to yield itself, which is the
+// consumer's loop body for the typed table's scan (TypedTable.Scan,
+// scanRowsAs), not through a sequence per layer: each layer's loop body
+// is a call and a few checks per row.
+func scanRowsTo[M any](ctx context.Context, rd kv.Reader, t *Table, r KeyRange, opts ScanOptions, typ reflect.Type, n *rowCounts, yield func(M, error) bool) (stopped bool, err error) {
+	lo, hi, err := t.bounds(r)
+	if err != nil {
+		return false, err
+	}
+	p, rp, err := t.projection(opts.Fields)
+	if err != nil {
+		return false, err
+	}
+	e := t.db.reader(ctx, rd)
+	defer e.release()
+	d := rowDecoder{e: e, t: t, p: p, rt: t.rowType(), reuse: opts.Reuse}
+	generic := genericRowScan.Load()
+	d.asFields = t.keysAsFields() && !generic
+	d.plan = d.rt.plan
+	if p != nil && inlineOnly(p) && !generic {
+		d.plan = ownPlan(d.plan, p)
+	}
+	if generic || unplannedRowScan.Load() {
+		rp = nil
+	}
+	if opts.Reuse || rp != nil {
+		d.ra = &rowAlloc{reuse: opts.Reuse}
+	}
+	ra := d.ra
+	var buf []byte // the row's bytes and its key fields (rowDecoder.decode)
+	// Whether the rows the plan decodes are made Ms from their address:
+	// the same for every row of the scan, so asked once.
+	byAddr := rp != nil && typ != nil && typ == rp.typ
+	// stopped is set when the consumer ended the loop: scanWhole may
+	// still return an error (an iterator's Close), which then has no one
+	// to go to (yield must not be called again).
+	//
+	// With a row plan, p selects inline fields only, so each row is read
+	// by readOwn: unfiltered, its own value, which the plan filters and
+	// decodes in one pass (decodeOwn) or, where it declines,
+	// filterChecked filters as readOwn would have (rowDecoder.decode).
+	err = e.scanWhole(lo, hi, opts, unitKind{table: t}, t.s.Root, p, rp != nil, func(key, wire []byte) (bool, error) {
+		var v M
+		if rp != nil {
+			if at, ok := rp.decodeOwnAt(key, wire, ra, e.ownKeyCols()); ok {
+				if byAddr {
+					v = rowAt[M](at)
+					n.byAddr++
+				} else {
+					var err error
+					if v, err = messageAs[M](ra.message(rp, at)); err != nil {
+						return false, err
 					}
-					stopped = !yield(scanRow{m: ra.message(rp, at)}, nil)
-					return !stopped, nil
 				}
-				var err error
-				if wire, err = e.filterChecked(key, wire, t.s.Root, p); err != nil {
-					return false, err
-				}
+				n.rows++
+				stopped = !yield(v, nil)
+				return !stopped, nil
 			}
-			if asFields {
-				var err error
-				if buf, err = t.appendKeyFields(append(buf[:0], wire...), key); err != nil {
-					return false, err
-				}
-				wire = buf
-			}
-			var m protoreflect.Message
-			if opts.Reuse {
-				m = ra.generic(rt.mt)
-			} else {
-				m = rt.mt.New()
-			}
-			if err := e.dec.unmarshalPlan(uo, wire, m, 0, plan); err != nil {
-				return false, corrupt(key, "reassembled %s does not parse: %v", t.s.Desc.FullName(), err)
-			}
-			if !asFields {
-				if err := t.setKeys(key, m, nil, rt.plan); err != nil {
-					return false, err
-				}
-			}
-			stopped = !yield(scanRow{m: m.Interface()}, nil)
-			return !stopped, nil
-		})
-		if err != nil && !stopped {
-			yield(scanRow{}, err)
+		}
+		m, b, err := d.decode(key, wire, rp != nil, buf)
+		buf = b
+		if err == nil {
+			v, err = messageAs[M](m)
+		}
+		if err != nil {
+			return false, err
+		}
+		n.rows++
+		stopped = !yield(v, nil)
+		return !stopped, nil
+	})
+	return stopped, err
+}
+
+// rowDecoder is a row scan's decode of the rows its row plan does not
+// decode (none, or it declined the row): scanRowsTo's emit calls it, so
+// that the emit holds only the planned rows' path.
+type rowDecoder struct {
+	e        *exec
+	t        *Table
+	p        *query.Proj
+	rt       *rowType
+	plan     *msgPlan  // the decode plan of the rows' maps (ownPlan)
+	asFields bool      // the key columns are decoded as fields (keysAsFields)
+	reuse    bool      // ScanOptions.Reuse
+	ra       *rowAlloc // the row plan's rows, and Reuse's message
+}
+
+// decode decodes the row at key whose bytes are wire (its own value,
+// unfiltered, when the row plan declined it: planned) into a new message,
+// or Reuse's, with buf for the row's bytes and its key fields, which it
+// returns. (A value receiver, and d small: the emit that calls it keeps a
+// copy of d rather than its address, which would move d to the heap.)
+func (d rowDecoder) decode(key, wire []byte, planned bool, buf []byte) (proto.Message, []byte, error) {
+	e, t := d.e, d.t
+	if planned {
+		var err error
+		if wire, err = e.filterChecked(key, wire, t.s.Root, d.p); err != nil {
+			return nil, buf, err
 		}
 	}
+	if d.asFields {
+		var err error
+		if buf, err = t.appendKeyFields(append(buf[:0], wire...), key); err != nil {
+			return nil, buf, err
+		}
+		wire = buf
+	}
+	var m protoreflect.Message
+	if d.reuse {
+		m = d.ra.generic(d.rt.mt)
+	} else {
+		m = d.rt.mt.New()
+	}
+	if err := e.dec.unmarshalPlan(t.db.unmarshalOptions(), wire, m, 0, d.plan); err != nil {
+		return nil, buf, corrupt(key, "reassembled %s does not parse: %v", t.s.Desc.FullName(), err)
+	}
+	if !d.asFields {
+		if err := t.setKeys(key, m, nil, d.rt.plan); err != nil {
+			return nil, buf, err
+		}
+	}
+	return m.Interface(), buf, nil
 }
 
 // scanEntries streams the entries of the map at ref within [Lower, Upper).
@@ -430,7 +475,7 @@ func scanEntries(ctx context.Context, rd kv.Reader, ref Ref, r KeyRange, opts Sc
 // entryScan is the state of one map scan (scanEntriesTo), one variable
 // that its emit captures and its caller's deferred end reads.
 type entryScan struct {
-	stopped bool // as scanRowsOf's
+	stopped bool // as scanRowsTo's
 	// n counts the entries handed to the caller, each before it is (see
 	// endRead): one whose loop body panics is counted.
 	n int

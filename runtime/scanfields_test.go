@@ -323,7 +323,7 @@ func TestScanReuseRefused(t *testing.T) {
 	}
 }
 
-// TestScanRowsByAddress checks how the typed layer's scan (scanRowsOf)
+// TestScanRowsByAddress checks how the typed layer's scan (scanRowsTo)
 // hands rows over: by address (rowAt) exactly when the row plan decoded
 // the row into a message of the Go type the caller named, so a row is
 // never made an M of another type's memory; and the rows equal DB.Scan's
@@ -496,7 +496,7 @@ func (it *lendingIter) Value() []byte        { return it.buf[it.k:] }
 
 // scalarsScans returns the Scalars table's scan through the DB (its rows
 // as *testpb.Scalars) and through the typed table, which takes the rows
-// its row plan decodes by address (scanRowsOf, rowAt).
+// its row plan decodes by address (scanRowsTo, rowAt).
 func scalarsScans(ctx context.Context, db *runtime.DB, tbl *runtime.Table, scalars testpb.ScalarsTable) (untyped, typed func(runtime.ScanOptions) iter.Seq2[*testpb.Scalars, error]) {
 	untyped = func(opts runtime.ScanOptions) iter.Seq2[*testpb.Scalars, error] {
 		return func(yield func(*testpb.Scalars, error) bool) {

@@ -459,15 +459,8 @@ func (c *inlineCall) runKey(val []byte, _ bool) ([]byte, bool, error) {
 // holds its; use View for several reads on one snapshot. Each ranging is
 // a call of its own, with a protoql.Scan span (observe.go).
 func (db *DB) Scan(ctx context.Context, t *Table, r KeyRange, opts ScanOptions) iter.Seq2[proto.Message, error] {
-	return inView(ctx, db, t, func(ctx context.Context, rd kv.Reader) iter.Seq2[proto.Message, error] {
-		return scanRows(ctx, rd, t, r, opts)
-	})
-}
-
-// scanRowsOf is Scan for the typed layer (rowScanner).
-func (db *DB) scanRowsOf(ctx context.Context, t *Table, r KeyRange, opts ScanOptions, typ reflect.Type) iter.Seq2[scanRow, error] {
-	return inView(ctx, db, t, func(ctx context.Context, rd kv.Reader) iter.Seq2[scanRow, error] {
-		return scanRowsOf(ctx, rd, t, r, opts, typ)
+	return inView(ctx, db, t, func(ctx context.Context, rd kv.Reader, n *rowCounts, yield func(proto.Message, error) bool) (bool, error) {
+		return scanRowsTo(ctx, rd, t, r, opts, nil, n, yield)
 	})
 }
 
@@ -478,42 +471,42 @@ func (db *DB) ScanMap(ctx context.Context, ref Ref, r KeyRange, opts ScanOptions
 	return scanEntries(ctx, db.store, ref, r, opts, db.obs)
 }
 
-// inView streams the rows of t that scan makes on a snapshot of db's
-// store, holding the snapshot while the caller ranges. An error of the
-// store's View ends the sequence, unless the caller has stopped or scan
-// yielded an error already: a sequence's first error is its last (see
-// the package doc), also for a caller that ranges on after it. Each
+// inView streams the rows of t that scan hands to its yield (the
+// caller's), counting them in its rowCounts, on a snapshot of db's store,
+// holding the snapshot while the caller ranges; scan returns its error
+// (scanRowsTo), which inView yields unless the caller stopped. An error
+// of the store's View ends the sequence, unless the caller has stopped or
+// scan's error was yielded already: a sequence's first error is its last
+// (see the package doc), also for a caller that ranges on after it. Each
 // ranging is one observed read (readScan), from the View's start to its
-// end: when the rows run out, the caller stops or the first error.
-func inView[V any](ctx context.Context, db *DB, t *Table, scan func(context.Context, kv.Reader) iter.Seq2[V, error]) iter.Seq2[V, error] {
+// end: when the rows run out, the caller stops or the first error. The
+// rows go to the caller's yield unwrapped: a loop body of inView's own
+// would be one more call per row.
+func inView[V any](ctx context.Context, db *DB, t *Table, scan func(context.Context, kv.Reader, *rowCounts, func(V, error) bool) (stopped bool, err error)) iter.Seq2[V, error] {
 	return func(yield func(V, error) bool) {
 		ctx, ob := db.obs.startRead(ctx, readScan)
 		// One variable, which the View's function captures: the caller
 		// stopped or has had its error (done), the rows it was given and
-		// the error scan yielded.
+		// the error it was given.
 		var st struct {
 			done bool
-			rows int
+			n    rowCounts
 			err  error
 		}
 		end := errUnwound // the read's error, once it ended (errUnwound: the caller's loop body panicked)
-		defer func() { db.obs.endRead(ctx, ob, readScan, t, nil, st.rows, end) }()
+		defer func() { db.obs.endRead(ctx, ob, readScan, t, nil, st.n.rows, end) }()
+		var zero V
 		err := db.store.View(ctx, func(r kv.Reader) error {
-			for v, err := range scan(ctx, r) {
-				if err != nil {
-					st.err = err
-				} else {
-					st.rows++
-				}
-				if !yield(v, err) || err != nil {
-					st.done = true
-					return nil
-				}
+			stopped, err := scan(ctx, r, &st.n, yield)
+			st.done = stopped
+			if err != nil && !stopped {
+				st.err = err
+				yield(zero, err)
+				st.done = true
 			}
 			return nil
 		})
 		if err != nil && !st.done {
-			var zero V
 			yield(zero, err)
 		}
 		if st.err == nil {
@@ -521,6 +514,27 @@ func inView[V any](ctx context.Context, db *DB, t *Table, scan func(context.Cont
 		}
 		end = st.err
 	}
+}
+
+// scanRowsAs streams the rows of t in r on q as Ms (scanRowsTo, with typ
+// as its), for the typed layer, when q is a *DB (on a snapshot, as
+// DB.Scan: inView) or a *Tx; false for another Querier.
+func scanRowsAs[M any](ctx context.Context, q Querier, t *Table, r KeyRange, opts ScanOptions, typ reflect.Type) (iter.Seq2[M, error], bool) {
+	switch q := q.(type) {
+	case *DB:
+		return inView(ctx, q, t, func(ctx context.Context, rd kv.Reader, n *rowCounts, yield func(M, error) bool) (bool, error) {
+			return scanRowsTo(ctx, rd, t, r, opts, typ, n, yield)
+		}), true
+	case *Tx:
+		return func(yield func(M, error) bool) {
+			var n rowCounts
+			if stopped, err := scanRowsTo(ctx, q.r, t, r, opts, typ, &n, yield); err != nil && !stopped {
+				var zero M
+				yield(zero, err)
+			}
+		}, true
+	}
+	return nil, false
 }
 
 // Tx is a transaction: Querier calls on it read the transaction's snapshot
@@ -631,11 +645,6 @@ func (tx *Tx) updateInlineField(ctx context.Context, ref Ref, num protoreflect.F
 // Scan implements Querier.
 func (tx *Tx) Scan(ctx context.Context, t *Table, r KeyRange, opts ScanOptions) iter.Seq2[proto.Message, error] {
 	return scanRows(ctx, tx.r, t, r, opts)
-}
-
-// scanRowsOf is Scan for the typed layer (rowScanner).
-func (tx *Tx) scanRowsOf(ctx context.Context, t *Table, r KeyRange, opts ScanOptions, typ reflect.Type) iter.Seq2[scanRow, error] {
-	return scanRowsOf(ctx, tx.r, t, r, opts, typ)
 }
 
 // ScanMap implements Querier.

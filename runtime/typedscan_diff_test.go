@@ -16,7 +16,7 @@ import (
 )
 
 // TestTypedScanMatchesGeneric compares the typed table's Scan, whose rows
-// the row plan decodes come by address (scanRowsOf, rowAt), with DB.Scan
+// the row plan decodes come by address (scanRowsTo, rowAt), with DB.Scan
 // on the generic path (the assembler, then setKeys), on random rows stored
 // as Marshal writes them or changed the ways stored bytes may differ
 // where the generic path still reads them, for random projections (some
