@@ -236,31 +236,36 @@ func (rp *rowPlan) decodeOwn(key, value []byte, ra *rowAlloc) (proto.Message, bo
 // nil, is what Table.rowKeyCols found of key (scanOwn's row key), which
 // spares setKeys a second parse of its plain string columns.
 func (rp *rowPlan) decodeOwnAt(key, value []byte, ra *rowAlloc, kc *keyCols) (unsafe.Pointer, bool) {
-	p := ra.row(rp)
-	if !rp.decodeInto(p, key, value, ra, kc) {
-		ra.decline(rp, p)
-		return nil, false
-	}
-	ra.taken()
-	return p, true
-}
-
-// decodeInto is decodeOwn's decode into the zero row at base (kc as for
-// decodeOwnAt); false when it declines, with the row partly set.
-func (rp *rowPlan) decodeInto(base unsafe.Pointer, key, value []byte, ra *rowAlloc, kc *keyCols) bool {
 	if ra == nil {
+		p := ra.row(rp)
 		var rs rowStrings
-		_, ok := rp.decodeFields(base, value, &rp.uses, &rs)
-		return ok && rp.setKeys(base, key, kc, &rs, nil)
+		if _, ok := rp.decodeFields(p, value, &rp.uses, &rs); !ok || !rp.setKeys(p, key, kc, &rs, nil) {
+			return nil, false
+		}
+		return p, true
+	}
+	// The decode into the zero row at p, which sets part of it when it
+	// declines; the slab's next element (row) found in line, as it is
+	// for all of a slab's rows but its first.
+	var p unsafe.Pointer
+	if !ra.reuse && ra.plan == rp && ra.next < ra.n {
+		p = unsafe.Add(ra.slab, uintptr(ra.next)*ra.size)
+	} else {
+		p = ra.row(rp)
 	}
 	// ra's rowStrings, forgotten after each row: a new one per row is a
 	// few hundred bytes to clear. Once its arena has a block, it cuts
 	// each string from it as it comes (rowStrings.add).
 	rs := &ra.rs
-	_, ok := rp.decodeFields(base, value, &rp.uses, rs)
-	ok = ok && rp.setKeys(base, key, kc, rs, &rs.arena)
+	_, ok := rp.decodeFields(p, value, &rp.uses, rs)
+	ok = ok && rp.setKeys(p, key, kc, rs, &rs.arena)
 	rs.forget()
-	return ok
+	if !ok {
+		ra.decline(rp, p)
+		return nil, false
+	}
+	ra.taken()
+	return p, true
 }
 
 // setKeys stores the key columns of key into the new row at base,
@@ -309,7 +314,9 @@ func (rp *rowPlan) setKeys(base unsafe.Pointer, key []byte, kc *keyCols, rs *row
 		}
 		off += n
 	}
-	rs.store(base, arena)
+	if rs.n > 0 { // none when the arena cut them as they came (add)
+		rs.store(base, arena)
+	}
 	return true
 }
 

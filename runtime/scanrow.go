@@ -230,8 +230,13 @@ func (e *exec) scanOwn(lo, hi []byte, limit int, t *Table, n *schema.Node, p *qu
 		if err != nil {
 			return err
 		}
-		row = append(row[:0], key[:kn]...)
-		e.kb[0] = row // kept for the next scan
+		if kn <= cap(row) {
+			row = row[:kn]
+			copy(row, key)
+		} else {
+			row = append(row[:0], key[:kn]...)
+			e.kb[0] = row // kept for the next scan
+		}
 		var wire []byte
 		if len(key) == kn {
 			// The row's own value; otherwise only keys below it.
