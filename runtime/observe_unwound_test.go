@@ -76,6 +76,12 @@ func TestSpansEndWhenUnwound(t *testing.T) {
 		{"TypedTable.Scan", "protoql.Scan", "protoql.read.duration", true, func(ctx context.Context, f *readFixture, unwind unwindBy) {
 			unwindOn(f.users.Scan(ctx, nil, protoql.ScanOptions{}), unwind)
 		}},
+		{"TypedTable.Scan of fields", "protoql.Scan", "protoql.read.duration", true, func(ctx context.Context, f *readFixture, unwind unwindBy) {
+			// The row plan's rows (registered is a field it decodes),
+			// handed from the scan's emit to the loop body, each
+			// counted before it is.
+			unwindOn(f.users.Scan(ctx, nil, protoql.ScanOptions{Fields: []string{"registered"}}), unwind)
+		}},
 		{"Map Scan", "protoql.Scan", "protoql.read.duration", true, func(ctx context.Context, f *readFixture, unwind unwindBy) {
 			unwindOn(f.users.Row("carol").Sessions().Scan(ctx, protoql.ScanOptions{}), unwind)
 		}},
