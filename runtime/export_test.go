@@ -178,7 +178,7 @@ func RowPlanOwnForTest(t *Table, fields []string, key, value []byte, dirty proto
 	}
 	own, _ = rp.decodeOwn(key, value, rows.alloc())
 	ru := &rowAlloc{reuse: true}
-	if m := ru.planned(rp.typ).Interface().(proto.Message); dirty != nil {
+	if m := ru.planned(rp).Interface().(proto.Message); dirty != nil {
 		proto.Merge(m, dirty)
 	}
 	ru.rs.arena.b = append(make([]byte, 0, arenaBlock), "bytes of the rows before"...)

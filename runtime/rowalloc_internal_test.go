@@ -17,9 +17,9 @@ import (
 func TestRowAllocGenericAfterPlanned(t *testing.T) {
 	ra := &rowAlloc{reuse: true}
 	mt := (&descriptorpb.FieldOptions{}).ProtoReflect().Type()
-	typ := reflect.TypeFor[descriptorpb.FieldOptions]()
+	rp := &rowPlan{typ: reflect.TypeFor[descriptorpb.FieldOptions]()}
 	for i := range 3 {
-		ra.planned(typ)
+		ra.planned(rp)
 		m := ra.generic(mt)
 		if m.Interface() != ra.m {
 			t.Fatalf("row %d: the generic decode's message is not the planned one", i)
@@ -28,5 +28,31 @@ func TestRowAllocGenericAfterPlanned(t *testing.T) {
 			t.Fatalf("row %d: the generic decode's message is not reset: %v", i, m.Interface())
 		}
 		m.Interface().(*descriptorpb.FieldOptions).Packed = proto.Bool(true)
+	}
+}
+
+// TestRowAllocPlannedByPlan checks that a Reuse scan's message is kept
+// while its rows come from one plan and made anew for another plan:
+// planned knows its message's type by the plan that made it, so a plan
+// of another type must not be handed the first plan's message.
+func TestRowAllocPlannedByPlan(t *testing.T) {
+	ra := &rowAlloc{reuse: true}
+	fo := &rowPlan{typ: reflect.TypeFor[descriptorpb.FieldOptions]()}
+	first := ra.planned(fo)
+	first.Interface().(*descriptorpb.FieldOptions).Packed = proto.Bool(true)
+	again := ra.planned(fo)
+	if again.UnsafePointer() != first.UnsafePointer() {
+		t.Fatal("a second row of the same plan got a new message, want the plan's one message")
+	}
+	if got := again.Interface().(*descriptorpb.FieldOptions); got.Packed != nil {
+		t.Fatalf("a second row of the same plan was not cleared: %v", got)
+	}
+	mo := &rowPlan{typ: reflect.TypeFor[descriptorpb.MessageOptions]()}
+	other := ra.planned(mo)
+	if other.Type() != reflect.PointerTo(mo.typ) {
+		t.Fatalf("a row of another plan is a %v, want a %v", other.Type(), reflect.PointerTo(mo.typ))
+	}
+	if ra.m != other.Interface() || ra.at != other.UnsafePointer() {
+		t.Fatal("a row of another plan left rowAlloc's message and address at the first plan's")
 	}
 }

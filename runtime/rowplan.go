@@ -467,10 +467,9 @@ type rowAlloc struct {
 	ptr   reflect.Value        // Reuse: the plan's message (*typ), or invalid
 	at    unsafe.Pointer       // Reuse: ptr's address
 	elem  reflect.Value        // Reuse: ptr.Elem()
-	typ   reflect.Type         // Reuse: typ of ptr, or nil
 	m     proto.Message        // Reuse: ptr's message
 	msg   protoreflect.Message // Reuse: the message of the generic decode, or nil
-	plan  *rowPlan             // the plan of slab, or nil
+	plan  *rowPlan             // the plan of slab; with Reuse, the plan of ptr; or nil
 	slab  unsafe.Pointer       // the current slab: an [n]plan.typ's first element
 	size  uintptr              // its elements' size (plan.typ's)
 	k     int                  // its size's index in plan.slabs
@@ -517,7 +516,7 @@ func (ra *rowAlloc) row(rp *rowPlan) unsafe.Pointer {
 	case ra == nil:
 		return reflect.New(rp.typ).UnsafePointer()
 	case ra.reuse:
-		ra.planned(rp.typ)
+		ra.planned(rp)
 		return ra.at
 	}
 	if ra.plan != rp || ra.next == ra.n {
@@ -560,11 +559,14 @@ func (ra *rowAlloc) message(rp *rowPlan, p unsafe.Pointer) proto.Message {
 	return reflect.NewAt(rp.typ, p).Interface().(proto.Message)
 }
 
-// planned returns the message of a planned decode, of Go type *typ,
-// cleared.
-func (ra *rowAlloc) planned(typ reflect.Type) reflect.Value {
-	if ra.typ != typ {
-		ra.ptr, ra.typ = reflect.New(typ), typ
+// planned returns the message of a planned decode by rp, of Go type
+// *rp.typ, cleared. Whether ra's message is of that type is asked of the
+// plan's pointer: a scan's rows share one plan, and comparing two
+// reflect.Types (interfaces) calls the runtime for every row. Another plan
+// of the same type only makes a new message.
+func (ra *rowAlloc) planned(rp *rowPlan) reflect.Value {
+	if ra.plan != rp {
+		ra.ptr, ra.plan = reflect.New(rp.typ), rp
 		ra.at, ra.elem = ra.ptr.UnsafePointer(), ra.ptr.Elem()
 		ra.m = ra.ptr.Interface().(proto.Message)
 		ra.msg = nil
