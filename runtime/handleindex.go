@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"iter"
+	"reflect"
 	"slices"
 	"sync"
 
@@ -94,37 +95,20 @@ func (x TableIndex[V, M]) Get(ctx context.Context, v V) (M, error) {
 	case len(vals) != len(x.ix.Columns):
 		return zero, invalid("index %s has %d columns; Get was given %d values", x.ix.Path(), len(x.ix.Columns), len(vals))
 	}
-	// indexRead itself, not Find's iterator (whose closures and their
-	// state escaped): all the values make one point read, so emit runs at
-	// most once, and indexRead returns after it with its iterator's Close
-	// error if any.
+	// indexGet, not Find's iterator (whose closures and their state
+	// escaped) nor an emit closure of Get's own (it and the variable it
+	// filled were 2 allocations): all the values make one point read, whose
+	// row the pooled call decodes and keeps.
 	base := x.t.db.ns
 	prefix := x.ix.AppendPrefix(append([]byte(nil), base...), nil)
-	var got struct { // one variable: emit captures it
-		row   M
-		found bool
-	}
-	err = indexRead(ctx, x.q, x.t.db, x.ix, prefix, KeyRange{Prefix: vals}, ScanOptions{Limit: 1}, base, readIndexGet, func(key, wire []byte) (bool, error) {
-		m := x.t.db.NewMessage(x.t.s.Desc)
-		ref := Ref{table: x.t, kind: RefRow, node: x.t.s.Root}
-		var dec decoder
-		if err := ref.decode(&dec, key, wire, m); err != nil {
-			return false, err
-		}
-		v, err := messageAs[M](m.Interface())
-		if err != nil {
-			return false, err
-		}
-		got.row, got.found = v, true
-		return false, nil
-	})
+	m, err := indexGet(ctx, x.q, x.t, x.ix, prefix, KeyRange{Prefix: vals}, base, reflect.TypeFor[M]())
 	switch {
 	case err != nil:
 		return zero, err
-	case !got.found:
+	case m == nil:
 		return zero, notFoundIndex(x.ix, vals)
 	}
-	return got.row, nil
+	return m.Interface().(M), nil // indexGet checked its type
 }
 
 // Find streams the rows whose indexed fields hold v, in index order (the
@@ -436,6 +420,27 @@ func (x MapIndex[V, K, M]) scan(ctx context.Context, kr KeyRange, opts ScanOptio
 func indexRead(ctx context.Context, q Querier, db *DB, ix *schema.Index, prefix []byte, kr KeyRange, opts ScanOptions, base []byte, op readOp, emit func(key, wire []byte) (bool, error)) error {
 	c := indexCallPool.Get().(*indexCall)
 	defer c.release()
+	return c.observed(ctx, q, db, ix, prefix, kr, opts, base, op, emit)
+}
+
+// indexGet is indexRead of one row of table t through a unique index's
+// point read (readIndexGet, one value per column in kr): it returns the
+// row decoded, or nil when no entry holds the values. The row is checked
+// to be of Go type want (messageAs's check, without a function value per
+// type, which was an allocation), inside the read as an emit would.
+func indexGet(ctx context.Context, q Querier, t *Table, ix *schema.Index, prefix []byte, kr KeyRange, base []byte, want reflect.Type) (protoreflect.Message, error) {
+	c := indexCallPool.Get().(*indexCall)
+	defer c.release()
+	c.rowTable, c.rowType = t, want
+	err := c.observed(ctx, q, t.db, ix, prefix, kr, ScanOptions{Limit: 1}, base, readIndexGet, c.rowFn)
+	if err != nil {
+		return nil, err
+	}
+	return c.row, nil
+}
+
+// observed is indexRead on c.
+func (c *indexCall) observed(ctx context.Context, q Querier, db *DB, ix *schema.Index, prefix []byte, kr KeyRange, opts ScanOptions, base []byte, op readOp, emit func(key, wire []byte) (bool, error)) error {
 	d, ok := q.(*DB)
 	if !ok {
 		return c.readIndex(ctx, q, db, ix, prefix, kr, opts, base, emit)
@@ -457,9 +462,19 @@ func (c *indexCall) readIndex(ctx context.Context, q Querier, db *DB, ix *schema
 	if opts.Reuse {
 		return invalid("ScanOptions.Reuse on a scan of index %s: it applies to row scans", ix.Path())
 	}
-	lo, hi, err := indexBounds(ix, prefix, kr)
+	// A unique index's entry is its values alone: all of them name at most
+	// one entry, which a point read finds without an iterator (and
+	// without the entries' upper bound).
+	point := ix.Unique && opts.After == "" && len(kr.Prefix) == len(ix.Columns)
+	// The bounds are built in c's buffer, kept across pooled calls: the
+	// stores copy the keys they keep (a Txn's read set, a NotFoundError),
+	// and c's fields are dropped before it is pooled again.
+	lo, hi, err := indexBounds(ix, append(c.buf[:0], prefix...), kr, point)
 	if err != nil {
 		return err
+	}
+	if cap(lo) <= maxIndexBuf {
+		c.buf = lo[:0]
 	}
 	if opts.After != "" {
 		var ok bool
@@ -467,11 +482,7 @@ func (c *indexCall) readIndex(ctx context.Context, q Querier, db *DB, ix *schema
 			return err
 		}
 	}
-	// A unique index's entry is its values alone: all of them name at most
-	// one entry, which a point read finds without an iterator.
-	point := ix.Unique && opts.After == "" && len(kr.Prefix) == len(ix.Columns)
-	*c = indexCall{ctx: ctx, db: db, ix: ix, lo: lo, hi: hi, base: base, opts: opts, point: point, emit: emit,
-		readFn: c.readFn, emitFn: c.emitFn}
+	c.ctx, c.db, c.ix, c.lo, c.hi, c.base, c.opts, c.point, c.emit = ctx, db, ix, lo, hi, base, opts, point, emit
 	switch q := q.(type) {
 	case *Tx:
 		err = c.read(q.r)
@@ -503,18 +514,62 @@ type indexCall struct {
 	emitted      int
 	readFn       func(kv.Reader) error                // c.read
 	emitFn       func(key, wire []byte) (bool, error) // c.count
+	buf          []byte                               // the bounds' bytes, kept across calls
+
+	// indexGet's: the table whose row emit (rowFn: c.decodeRow) decodes
+	// into row, checked to be of Go type rowType.
+	rowTable *Table
+	rowType  reflect.Type
+	row      protoreflect.Message
+	rowFn    func(key, wire []byte) (bool, error)
 }
+
+// checkMessageType is messageAs's check and error, of a type known by its
+// reflect.Type: m must be of type want, or implement it when it is an
+// interface.
+func checkMessageType(m proto.Message, want reflect.Type) error {
+	got := reflect.TypeOf(m)
+	if got == want || want.Kind() == reflect.Interface && got.Implements(want) {
+		return nil
+	}
+	name := want.String() // what %T prints of a zero value of want
+	if want.Kind() == reflect.Interface {
+		name = "<nil>"
+	}
+	return invalid("got a %T where %s was expected: open the DB with WithSchema and the linked File_ descriptor of the generated package", m, name)
+}
+
+// maxIndexBuf is the capacity of the largest bounds buffer an indexCall
+// keeps for its next use.
+const maxIndexBuf = 1 << 10
 
 var indexCallPool = sync.Pool{New: func() any {
 	c := new(indexCall)
-	c.readFn, c.emitFn = c.read, c.count
+	c.readFn, c.emitFn, c.rowFn = c.read, c.count, c.decodeRow
 	return c
 }}
 
 // release empties c, dropping what it refers to, and pools it.
 func (c *indexCall) release() {
-	*c = indexCall{readFn: c.readFn, emitFn: c.emitFn}
+	*c = indexCall{readFn: c.readFn, emitFn: c.emitFn, rowFn: c.rowFn, buf: c.buf[:0]}
 	indexCallPool.Put(c)
+}
+
+// decodeRow is indexGet's emit: it decodes the row at key of c.rowTable
+// into c.row, and ends the read.
+func (c *indexCall) decodeRow(key, wire []byte) (bool, error) {
+	t := c.rowTable
+	m := t.db.NewMessage(t.s.Desc)
+	ref := Ref{table: t, kind: RefRow, node: t.s.Root}
+	var dec decoder
+	if err := ref.decode(&dec, key, wire, m); err != nil {
+		return false, err
+	}
+	if err := checkMessageType(m.Interface(), c.rowType); err != nil {
+		return false, err
+	}
+	c.row = m
+	return false, nil
 }
 
 func (c *indexCall) read(r kv.Reader) (err error) {
@@ -542,7 +597,7 @@ func (c *indexCall) count(key, wire []byte) (bool, error) {
 
 // indexBounds returns the bounds of the entries under prefix whose values
 // are in kr.
-func indexBounds(ix *schema.Index, prefix []byte, kr KeyRange) (lo, hi []byte, err error) {
+func indexBounds(ix *schema.Index, prefix []byte, kr KeyRange, point bool) (lo, hi []byte, err error) {
 	cols := ix.Columns
 	if len(kr.Prefix) > len(cols) || (len(kr.Prefix) == len(cols) && (kr.Lower.IsValid() || kr.Upper.IsValid())) {
 		return nil, nil, invalid("index %s has %d columns; a range fixes at most %d and bounds the next", ix.Path(), len(cols), len(cols))
@@ -554,7 +609,10 @@ func indexBounds(ix *schema.Index, prefix []byte, kr KeyRange) (lo, hi []byte, e
 		}
 		p = cols[i].Column.Append(p, v)
 	}
-	if len(kr.Prefix) == len(cols) {
+	switch {
+	case point:
+		return p, nil, nil
+	case len(kr.Prefix) == len(cols):
 		return p, tuple.PrefixEnd(p), nil
 	}
 	return rangeBounds(p, cols[len(kr.Prefix)].Column, kr)
