@@ -89,6 +89,7 @@ func RunOptions(t *testing.T, open func(t *testing.T) kv.Store, o Options) {
 		{"CommitOrder", testCommitOrder},
 		{"Canceled", testCanceled},
 		{"TxnAfterEnd", testTxnAfterEnd},
+		{"CommitKeepsNoValue", testCommitKeepsNoValue},
 		{"Closed", testClosed},
 		{"CloseDuringUse", testCloseDuringUse},
 		{"Random", testRandom},

@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"sync"
 	"testing"
+	"weak"
 
 	"github.com/protoql/protoql/kv"
 )
@@ -324,5 +325,60 @@ func testUpdateVsApply(t *testing.T, s kv.Store) {
 	vb, errB := s.Get(t.Context(), b)
 	if errA != nil || errB != nil || string(va) != string(vb) {
 		t.Errorf("A = %x (%v), B = %x (%v); want equal", va, errA, vb, errB)
+	}
+}
+
+// testCommitKeepsNoValue checks that a committed transaction keeps none of
+// the values it wrote alive while another transaction is live: an
+// optimistic engine logs the keys a commit wrote for as long as a live
+// snapshot precedes it, and those keys must not keep the transaction's
+// write buffer (its values) reachable. The value watched is the one a
+// transaction's iterator shows of its own write, the engine's copy.
+func testCommitKeepsNoValue(t *testing.T, s kv.Store) {
+	ctx := t.Context()
+	started, release, done := make(chan struct{}), make(chan struct{}), make(chan error, 1)
+	go func() {
+		once := false
+		done <- s.Update(ctx, func(tx kv.Txn) error {
+			if _, err := tx.Get(ctx, []byte("live")); err != nil && !errors.Is(err, kv.ErrNotFound) {
+				return err
+			}
+			if !once { // a retry must not close started twice
+				once = true
+				close(started)
+			}
+			<-release
+			return nil
+		})
+	}()
+	defer func() {
+		close(release)
+		if err := <-done; err != nil {
+			t.Errorf("the live transaction: %v", err)
+		}
+	}()
+	<-started
+	var watched weak.Pointer[byte]
+	err := s.Update(ctx, func(tx kv.Txn) error {
+		if err := tx.Set([]byte("k"), make([]byte, 4096)); err != nil {
+			return err
+		}
+		it, err := tx.NewIter(ctx, kv.IterOptions{})
+		if err != nil {
+			return err
+		}
+		defer it.Close()
+		if !it.First() || len(it.Value()) != 4096 {
+			return fmt.Errorf("the transaction's iterator does not show its write: %v", it.Error())
+		}
+		watched = weak.Make(&it.Value()[0])
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("Update: %v", err)
+	}
+	runtime.GC()
+	if watched.Value() != nil {
+		t.Errorf("a committed transaction's value is still reachable while another transaction is live")
 	}
 }

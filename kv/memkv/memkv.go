@@ -239,7 +239,8 @@ func (s *Store) attempt(fn func(kv.Txn) error) error {
 	reg := s.occ.Begin(func() { t = s.snap.Load() })
 	defer s.occ.End(reg)
 	tx := occ.NewTxn(s.occ, reg, &view{t: t}, errTxnEnded)
-	defer tx.End() // also when fn panics
+	defer tx.Drop() // the log may keep its write set, and so the Txn
+	defer tx.End()  // also when fn panics
 	if err := fn(tx); err != nil {
 		return err
 	}

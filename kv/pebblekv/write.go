@@ -389,7 +389,8 @@ func (w *writer) attempt(fn func(kv.Txn) error, latest bool) error {
 	sc := &view{scope{r: r}}
 	defer sc.end() // after tx.End: it closes the iterators on snap
 	tx := occ.NewTxn(w.occ, reg, sc, errTxnEnded)
-	defer tx.End() // also when fn panics
+	defer tx.Drop() // the log may keep its write set, and so the Txn
+	defer tx.End()  // also when fn panics
 	if err := fn(tx); err != nil {
 		if latest && !occ.IsConflict(err) {
 			// fn's reads may have seen different states: its error

@@ -71,6 +71,20 @@ func (t *Txn) End() {
 	t.iters = nil
 }
 
+// Drop lets go of the write buffer (its nodes and values), the ranges, the
+// read set and the snapshot; the engine calls it once the commit, or its
+// failure, has returned, when nothing reads them again. The commit log
+// keeps the transaction's write set for as long as a live transaction's
+// snapshot precedes the commit, and its keys may be cut from the Txn's own
+// chunk (mem0), which keeps the Txn reachable: without Drop, every value
+// the transaction wrote would stay with it. Later calls fail as after End.
+func (t *Txn) Drop() {
+	t.End()
+	t.buf = skiplist{}
+	t.buf.init(&t.mem)
+	t.ranges, t.reads, t.snap = nil, ReadSet{}, nil
+}
+
 // Empty reports whether the transaction wrote nothing.
 func (t *Txn) Empty() bool { return t.writes == 0 }
 
