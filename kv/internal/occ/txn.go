@@ -156,7 +156,7 @@ func (t *Txn) Get(ctx context.Context, key []byte) ([]byte, error) {
 
 // Set buffers a write of key.
 func (t *Txn) Set(key, value []byte) error {
-	return t.write("set", key, t.mem.copy(value), false)
+	return t.write("set", key, value, false)
 }
 
 // Delete buffers a deletion of key.
@@ -168,6 +168,11 @@ func (t *Txn) write(op string, key, value []byte, deleted bool) error {
 	}
 	if len(key) == 0 {
 		return fmt.Errorf("%s: %s: %w: empty key", t.m.name, op, kv.ErrInvalid)
+	}
+	if !deleted {
+		// Copied only once the write is known to stand: a call after End
+		// must not touch the arena, whose copies the commit log may read.
+		value = t.mem.copy(value)
 	}
 	t.wseq++
 	t.writes++

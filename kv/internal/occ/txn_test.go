@@ -105,3 +105,26 @@ func TestTxnAllocs(t *testing.T) {
 		t.Errorf("%.1f allocations, want 2 (the Txn and a slab of nodes)", n)
 	}
 }
+
+// TestTxnEndedLeavesArena: a Set after End (a caller keeping the Txn past
+// its Update) fails without copying its value into the arena, which the
+// commit log's write set may be reading from another goroutine; so does a
+// Set of an empty key.
+func TestTxnEndedLeavesArena(t *testing.T) {
+	ended := errors.New("ended")
+	tx := NewTxn(NewManager("test", 0), &Reg{}, emptySnap{}, ended)
+	if err := tx.Set([]byte("k"), []byte("v")); err != nil {
+		t.Fatal(err)
+	}
+	used := len(tx.mem.buf)
+	if err := tx.Set(nil, []byte("value of no key")); !errors.Is(err, kv.ErrInvalid) {
+		t.Errorf("Set of an empty key: %v, want kv.ErrInvalid", err)
+	}
+	tx.End()
+	if err := tx.Set([]byte("k2"), []byte("value after End")); !errors.Is(err, ended) {
+		t.Errorf("Set after End: %v, want %v", err, ended)
+	}
+	if len(tx.mem.buf) != used {
+		t.Errorf("the arena grew from %d to %d bytes by refused writes", used, len(tx.mem.buf))
+	}
+}
