@@ -69,21 +69,8 @@ func TestClosedKeyCalls(t *testing.T) {
 // time, which would lend it to two iterators at once.
 func TestViewClosedBorrower(t *testing.T) {
 	ctx := context.Background()
-	s, err := Open(t.TempDir(), WithSync(false))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	b := kv.NewBatch()
-	for _, k := range []string{"a", "b", "c"} {
-		if err := b.Set([]byte(k), []byte("v"+k)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := s.Apply(ctx, b); err != nil {
-		t.Fatal(err)
-	}
-	err = s.View(ctx, func(r kv.Reader) error {
+	s := openABC(t)
+	err := s.View(ctx, func(r kv.Reader) error {
 		anchor := r.(*view).r.(*pointReader).anchor
 		newIter := func(lo string) kv.Iterator {
 			t.Helper()

@@ -133,21 +133,8 @@ func TestViewLendsAnchor(t *testing.T) {
 // holds the anchor reads with a clone, leaving the borrower where it was.
 func TestViewGetLendsAnchor(t *testing.T) {
 	ctx := context.Background()
-	s, err := Open(t.TempDir(), WithSync(false))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	b := kv.NewBatch()
-	for _, k := range []string{"a", "b", "c"} {
-		if err := b.Set([]byte(k), []byte("v"+k)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := s.Apply(ctx, b); err != nil {
-		t.Fatal(err)
-	}
-	err = s.View(ctx, func(r kv.Reader) error {
+	s := openABC(t)
+	err := s.View(ctx, func(r kv.Reader) error {
 		anchor := r.(*view).r.(*pointReader).anchor
 		seeks := func() int { return anchor.Stats().ForwardSeekCount[pebble.InterfaceCall] }
 		get := func(what, key, want string) {
@@ -200,4 +187,25 @@ func TestViewGetLendsAnchor(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+}
+
+// openABC opens a store (closed when the test ends) holding the keys a, b
+// and c with the values va, vb and vc: the views of the anchor tests.
+func openABC(t *testing.T) *Store {
+	t.Helper()
+	s, err := Open(t.TempDir(), WithSync(false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	b := kv.NewBatch()
+	for _, k := range []string{"a", "b", "c"} {
+		if err := b.Set([]byte(k), []byte("v"+k)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Apply(context.Background(), b); err != nil {
+		t.Fatal(err)
+	}
+	return s
 }
