@@ -25,14 +25,7 @@ func TestRowStringKey(t *testing.T) {
 	users := must[testpb.UserTable](t)(testpb.NewUserTable(db))
 	tbl := users.Table()
 	for _, s := range []string{"u", "", "a\x00b", "bad \xff utf-8", strings.Repeat("long ", 20), "ünïcödé"} {
-		got, gotErr := runtime.RowStringForTest(tbl, s)
-		want, wantErr := runtime.RowForTest(tbl, s)
-		if !bytes.Equal(got.Key(), want.Key()) || got.Kind() != want.Kind() || got.Node() != want.Node() || got.Table() != want.Table() {
-			t.Errorf("%q: Ref %x (kind %v), want %x (kind %v)", s, got.Key(), got.Kind(), want.Key(), want.Kind())
-		}
-		if fmt.Sprint(gotErr) != fmt.Sprint(wantErr) {
-			t.Errorf("%q: key error %v, want %v", s, gotErr, wantErr)
-		}
+		got, want, wantErr := compareRowString(t, tbl, s)
 		if cap(got.Key()) != len(got.Key()) {
 			t.Errorf("%q: key capacity %d past its length %d", s, cap(got.Key()), len(got.Key()))
 		}
@@ -74,14 +67,7 @@ func TestRowStringKeyDescending(t *testing.T) {
 	tbl := table(t, db, "Desc")
 	md := tbl.Schema().Desc
 	for _, s := range []string{"u", "", "a\x00b", "\xff\x00", "bad \xff utf-8", strings.Repeat("long ", 20), "ünïcödé"} {
-		got, gotErr := runtime.RowStringForTest(tbl, s)
-		want, wantErr := runtime.RowForTest(tbl, s)
-		if !bytes.Equal(got.Key(), want.Key()) || got.Kind() != want.Kind() || got.Node() != want.Node() || got.Table() != want.Table() {
-			t.Errorf("%q: Ref %x (kind %v), want %x (kind %v)", s, got.Key(), got.Kind(), want.Key(), want.Kind())
-		}
-		if fmt.Sprint(gotErr) != fmt.Sprint(wantErr) {
-			t.Errorf("%q: key error %v, want %v", s, gotErr, wantErr)
-		}
+		got, _, wantErr := compareRowString(t, tbl, s)
 		if wantErr != nil {
 			continue
 		}
@@ -99,4 +85,19 @@ func TestRowStringKeyDescending(t *testing.T) {
 			t.Errorf("%q: read back %v, want %v", s, back, m.Interface())
 		}
 	}
+}
+
+// compareRowString checks that the Ref rowStringTo builds of the string key
+// s (got) is Table.Row's (want), with the same error.
+func compareRowString(t *testing.T, tbl *runtime.Table, s string) (got, want runtime.Ref, wantErr error) {
+	t.Helper()
+	got, gotErr := runtime.RowStringForTest(tbl, s)
+	want, wantErr = runtime.RowForTest(tbl, s)
+	if !bytes.Equal(got.Key(), want.Key()) || got.Kind() != want.Kind() || got.Node() != want.Node() || got.Table() != want.Table() {
+		t.Errorf("%q: Ref %x (kind %v), want %x (kind %v)", s, got.Key(), got.Kind(), want.Key(), want.Kind())
+	}
+	if fmt.Sprint(gotErr) != fmt.Sprint(wantErr) {
+		t.Errorf("%q: key error %v, want %v", s, gotErr, wantErr)
+	}
+	return got, want, wantErr
 }
