@@ -380,7 +380,8 @@ type rowStrings struct {
 // bytes, or the string's own bytes when they are longer (those get a
 // block of their own). The first row's strings get a block of their size
 // (a scan of one row, a point read, allocates what its strings need, as
-// without an arena); the blocks after it are of minArenaBlock bytes,
+// without an arena), which one of them kept keeps whole, more than
+// arenaBlock bytes when they are; the blocks after it are of minArenaBlock bytes,
 // doubling up to arenaBlock.
 type stringArena struct {
 	b    []byte // the current block: cut strings in b, free room after

@@ -50,7 +50,8 @@ type ScanOptions struct {
 	// kept after the scan keeps its slab alive — the messages of the rows
 	// around it, 6.75 KiB in all, with what they hold — and a kept string the
 	// block it was cut from (at most 4 KiB, or its own bytes when
-	// longer), until all of them are dropped. proto.Clone a row kept for
+	// longer; the first row's strings share one block of their size),
+	// until all of them are dropped. proto.Clone a row kept for
 	// long out of a large scan to hold only its own memory.
 	Fields []string
 	// Reuse lets a row scan decode every row into one message instead of a
@@ -59,7 +60,8 @@ type ScanOptions struct {
 	// clears and overwrites it. Keep a row with proto.Clone. Its strings
 	// stay valid — they are not overwritten — but one kept string keeps
 	// the block it was cut from alive, with the strings of the rows
-	// around it (4 KiB, or its own bytes when longer). It saves the
+	// around it (4 KiB, or its own bytes when longer; the first row's
+	// strings share one block of their size). It saves the
 	// allocation of each row's message: a projected scan of scalar fields
 	// (Fields) then allocates only a block of strings now and then; a
 	// scan of whole rows, or of maps and objects, still allocates what
