@@ -389,6 +389,78 @@ func TestScanRowsByAddress(t *testing.T) {
 	}
 }
 
+// TestScanRowsNotOfM checks that the typed layer's scan (scanRowsTo) of
+// rows that are not of the caller's Go type M ends with the error of
+// messageAs (ErrInvalid naming both types), never an M made of another
+// type's memory: rows the row plan decodes (fields s and i64) and rows it
+// does not (opt, whole rows), on a DB and in a Tx, with and without Reuse.
+func TestScanRowsNotOfM(t *testing.T) {
+	ctx := context.Background()
+	db := openScalars(t, memkv.New())
+	tbl := table(t, db, "Scalars")
+	scalars := must[testpb.ScalarsTable](t)(testpb.NewScalarsTable(db))
+	for i := range 3 {
+		check(t, scalars.Put(ctx, &testpb.Scalars{Name: fmt.Sprintf("row-%d", i), S: "s", I64: int64(i), Opt: proto.String("o")}))
+	}
+	for _, fields := range [][]string{{"s", "i64"}, {"s", "opt"}, nil} {
+		for _, reuse := range []bool{false, true} {
+			opts := runtime.ScanOptions{Fields: fields, Reuse: reuse}
+			for _, typ := range []reflect.Type{reflect.TypeFor[testpb.User](), nil} {
+				for _, inTx := range []bool{false, true} {
+					var got []*testpb.User
+					scan := func(q runtime.Querier) error {
+						var err error
+						got, _, err = runtime.ScanRowsOfForTest[*testpb.User](ctx, q, tbl, opts, typ)
+						return err
+					}
+					var err error
+					if inTx {
+						err = db.View(ctx, func(tx *runtime.Tx) error { return scan(tx) })
+					} else {
+						err = scan(db)
+					}
+					if !errors.Is(err, runtime.ErrInvalid) || !strings.Contains(err.Error(), "*testpb.Scalars") || !strings.Contains(err.Error(), "*testpb.User") {
+						t.Errorf("fields %q, Reuse %v, type %v, in a Tx %v: Scalars rows as *testpb.User: got %d rows, error %v; want ErrInvalid naming both types", fields, reuse, typ, inTx, len(got), err)
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestTypedScanYieldsItsError checks that the typed table's Scan, which
+// hands a DB's or a Tx's rows from the row scan to the loop body
+// (scanRowsAs), yields the scan's error, once and as its only element, on
+// a DB and in a Tx: here a projection of a field the table lacks.
+func TestTypedScanYieldsItsError(t *testing.T) {
+	ctx := context.Background()
+	db := openScalars(t, memkv.New())
+	scalars := must[testpb.ScalarsTable](t)(testpb.NewScalarsTable(db))
+	check(t, scalars.Put(ctx, &testpb.Scalars{Name: "row", S: "s"}))
+	scan := func(q runtime.Querier) (rows int, errs []error) {
+		for s, err := range scalars.In(q).Scan(ctx, nil, runtime.ScanOptions{Fields: []string{"no_such_field"}}) {
+			if err != nil {
+				errs = append(errs, err)
+			} else if s != nil {
+				rows++
+			}
+		}
+		return rows, errs
+	}
+	for _, inTx := range []bool{false, true} {
+		var rows int
+		var errs []error
+		if inTx {
+			check(t, db.View(ctx, func(tx *runtime.Tx) error { rows, errs = scan(tx); return nil }))
+		} else {
+			rows, errs = scan(db)
+		}
+		if rows != 0 || len(errs) != 1 {
+			t.Errorf("in a Tx %v: a scan of an unknown field gave %d rows and the errors %v, want none and one error", inTx, rows, errs)
+		}
+	}
+}
+
 // TestScanStringsOwnTheirBytes checks that the strings and bytes fields of
 // scanned rows own their bytes. An iterator lends its key and value only
 // until its next move (kv.Iterator); lendingStore's iterators lend them
