@@ -177,6 +177,20 @@ func TestReadTelemetry(t *testing.T) {
 			}
 			return nil
 		}, "protoql.Scan", "scan", userTable, "", 0, "error"},
+		{"TypedTable.Scan failing on a corrupt row", nil, func(ctx context.Context, f *readFixture) error {
+			// The row scan hands over the first account, then returns the
+			// second's corruption error, which inView yields and records
+			// as the read's.
+			if err := corruptAccount(ctx, f, &testpb.Account{Org: "o1", AccountId: 2}); err != nil {
+				return err
+			}
+			n, err := countRows(f.accounts.Scan(ctx, nil, runtime.ScanOptions{}), 0)
+			var ce *runtime.CorruptError
+			if n != 1 || !errors.As(err, &ce) {
+				return fmt.Errorf("got %d rows and %v, want 1 row and a corruption error", n, err)
+			}
+			return nil
+		}, "protoql.Scan", "scan", accountTable, "", 1, "error"},
 		{"Map Scan", nil, func(ctx context.Context, f *readFixture) error {
 			return scanned(f.users.Row("carol").Sessions().Scan(ctx, runtime.ScanOptions{}), 2)
 		}, "protoql.Scan", "scan_map", userTable, "", 2, "ok"},
