@@ -156,9 +156,11 @@ func (fp *fieldPlan) index() {
 // inline (checkValue's check; a row plan's kept fields are inline by
 // construction, see planField). u holds the plan's answers to those
 // questions (usesOf); a field the plan does not hold is asked u.p. Strings
-// go to rs, which the caller stores. It returns the size of the kept
-// fields (the filtered value's), or false when it declines, with the
-// struct partly set and rs not to be stored.
+// go to rs (rowStrings.add): gathered for the caller to store, or, once a
+// row scan's arena has a block, cut and stored in the struct at once. It
+// returns the size of the kept fields (the filtered value's), or false
+// when it declines, with the struct partly set (strings too) and rs not
+// to be stored.
 func (fp *fieldPlan) decodeFields(base unsafe.Pointer, value []byte, u *fieldUses, rs *rowStrings) (size int, ok bool) {
 	// The tag of a field numbered 1 to 15 (one byte) and the skipped
 	// short length-delimited value are read here, not called for: a
