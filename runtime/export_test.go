@@ -12,6 +12,7 @@ import (
 	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
+	"google.golang.org/protobuf/types/dynamicpb"
 )
 
 // InlineEncodings returns what the encoder writes as the value of m, stored
@@ -494,4 +495,12 @@ func RowForTest(t *Table, s string) (Ref, error) {
 		return Ref{}, err
 	}
 	return r, r.keyErr
+}
+
+// DecodeDynamicForTest makes db decode the rows of message md as dynamic
+// messages (dynamicpb), as it does when no generated type of md is linked:
+// a typed handle's reads of them then meet rows of another Go type than
+// their own.
+func DecodeDynamicForTest(db *DB, md protoreflect.MessageDescriptor) {
+	db.types.Store(md.FullName(), dynamicpb.NewMessageType(md))
 }

@@ -370,3 +370,38 @@ func TestIndexCursorAtValueCount(t *testing.T) {
 		t.Errorf("by_age Find after bob's cursor: %d rows, want none", len(got))
 	}
 }
+
+// TestIndexGetRowOfAnotherType reads, through a unique index's Get, a row
+// that the DB decodes as another Go type than the handle's (a dynamic
+// message): Get fails with ErrInvalid and the error of Find's, which
+// checks the row with messageAs, on the DB and in a transaction, instead
+// of panicking or returning a wrong row.
+func TestIndexGetRowOfAnotherType(t *testing.T) {
+	ctx := context.Background()
+	db := querytest.OpenIndexed(t, memkv.New())
+	accounts := must[testpb.AccountTable](t)(testpb.NewAccountTable(db))
+	email := "ann@x"
+	check(t, accounts.Put(ctx, &testpb.Account{Org: "o1", AccountId: 1, Email: &email}))
+	runtime.DecodeDynamicForTest(db, (&testpb.Account{}).ProtoReflect().Descriptor())
+
+	var want error
+	for _, err := range accounts.ByEmail().Find(ctx, email, runtime.ScanOptions{}) {
+		want = err
+		break
+	}
+	if !errors.Is(want, runtime.ErrInvalid) || !strings.Contains(want.Error(), "*testpb.Account was expected") {
+		t.Fatalf("Find of a dynamic row: got %v, want messageAs's ErrInvalid", want)
+	}
+	checkGet := func(where string, x runtime.TableIndex[string, *testpb.Account]) {
+		t.Helper()
+		got, err := x.Get(ctx, email)
+		if err == nil || err.Error() != want.Error() || !errors.Is(err, runtime.ErrInvalid) {
+			t.Fatalf("%s: ByEmail().Get of a dynamic row = %v, %v; want the error %q", where, got, err, want)
+		}
+	}
+	checkGet("DB", accounts.ByEmail())
+	check(t, db.View(ctx, func(tx *runtime.Tx) error {
+		checkGet("Tx", accounts.In(tx).ByEmail())
+		return nil
+	}))
+}
