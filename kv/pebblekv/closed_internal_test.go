@@ -122,3 +122,48 @@ func TestViewClosedBorrower(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestIterNextAfterEnd checks that an iterator of a View or an Update kept
+// past its end while at a pair (forward and reverse) does not move: Next
+// fails, its Key and Value are nil and its Error wraps kv.ErrClosed. The
+// end closed its Pebble iterator, so a Next that reached it would move a
+// closed iterator (Next's fast path for transaction iterators must check
+// the scope's end, as enter does).
+func TestIterNextAfterEnd(t *testing.T) {
+	ctx := context.Background()
+	s := openABC(t)
+	for _, reverse := range []bool{false, true} {
+		for _, kind := range []string{"view", "update"} {
+			var kept kv.Iterator
+			keep := func(r kv.Reader) error {
+				it, err := r.NewIter(ctx, kv.IterOptions{Reverse: reverse})
+				if err != nil {
+					return err
+				}
+				if !it.First() || !it.Next() {
+					t.Fatalf("%s (reverse %v): the iterator did not reach its second pair: %v", kind, reverse, it.Error())
+				}
+				kept = it
+				return nil
+			}
+			var err error
+			if kind == "view" {
+				err = s.View(ctx, keep)
+			} else {
+				err = s.Update(ctx, func(tx kv.Txn) error { return keep(tx) })
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if kept.Next() {
+				t.Errorf("%s (reverse %v): Next after the end moved to %q", kind, reverse, kept.Key())
+			}
+			if k, v := kept.Key(), kept.Value(); k != nil || v != nil {
+				t.Errorf("%s (reverse %v): Key, Value after the end = %q, %q; want nil", kind, reverse, k, v)
+			}
+			if err := kept.Error(); !errors.Is(err, kv.ErrClosed) {
+				t.Errorf("%s (reverse %v): Error after the end = %v, want kv.ErrClosed", kind, reverse, err)
+			}
+		}
+	}
+}

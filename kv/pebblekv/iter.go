@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"sync/atomic"
 
 	"github.com/cockroachdb/pebble/v2"
 
@@ -26,6 +27,10 @@ type iterator struct {
 	it    *pebble.Iterator
 	store *Store // set for Store-level iterators
 	scope *scope // set for transaction iterators
+	// ended is set once the owner has ended: the store's closing flag
+	// (set as Close starts) or the scope's done. Key and Value check it
+	// with one load.
+	ended *atomic.Bool
 	key   []byte
 	// val is the current value, taken by the move that landed on it, so
 	// that Value returns it without entering the guard or calling into
@@ -122,6 +127,21 @@ func (i *iterator) First() bool {
 }
 
 func (i *iterator) Next() bool {
+	if i.store == nil && i.valid && !i.ended.Load() {
+		// A transaction's iterator at a pair: no guard to enter, no error
+		// or Close behind it (each of them clears valid), and its scope
+		// not ended — what enter would find, without the call.
+		if i.reverse {
+			return i.settle(i.it.Prev())
+		}
+		return i.settle(i.it.Next())
+	}
+	return i.nextEntered()
+}
+
+// nextEntered is Next through enter: a Store-level iterator's move, under
+// the store's guard, and every move that fails or finds nothing.
+func (i *iterator) nextEntered() bool {
 	if !i.enter() {
 		return false
 	}
@@ -215,22 +235,23 @@ func (i *iterator) Key() []byte {
 // has ended (a Store-level iterator's store closed, a transaction's or
 // view's iterator after its end) is not: the owner closed its Pebble
 // iterator, and the key it held pointed into memory Pebble has released.
-// (Error records the owner's end; positioned only reads, small enough to
-// inline into Key and Value, which a scan calls for every pair.)
+// (Error records the owner's end; positioned only reads — valid and the
+// owner's ended flag — small enough to inline into Key and Value, which a
+// scan calls for every pair.)
 func (i *iterator) positioned() bool {
-	return i.valid && i.ownerEnded() == nil
+	return i.valid && !i.ended.Load()
 }
 
 // ownerEnded returns the error of an iterator whose owner has ended (the
 // store closed, the transaction or view returned), or nil.
 func (i *iterator) ownerEnded() error {
 	switch {
-	case i.store != nil && i.store.g.Closed():
+	case !i.ended.Load():
+		return nil
+	case i.store != nil:
 		return errClosed
-	case i.scope != nil && i.scope.done.Load():
-		return errTxnEnded
 	}
-	return nil
+	return errTxnEnded
 }
 
 // Value returns the current value, taken when the iterator landed

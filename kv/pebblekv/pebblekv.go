@@ -185,6 +185,11 @@ type Store struct {
 	g     *guard.Guard
 	write writer
 
+	// closing is set when Close starts, before the guard closes: what a
+	// Store-level iterator's Key and Value check (one load, where the
+	// guard's Closed is a call through its pointer; iterator.ended).
+	closing atomic.Bool
+
 	iters iterSet // open Store-level iterators, closed by Close
 
 	// merges counts MergeKey's merges (merge.go); nil when the store's
@@ -271,7 +276,7 @@ func (s *Store) NewIter(ctx context.Context, opts kv.IterOptions) (kv.Iterator, 
 	if err != nil {
 		return nil, err
 	}
-	i.store = s
+	i.store, i.ended = s, &s.closing
 	s.iters.add(i)
 	return i, nil
 }
@@ -409,6 +414,7 @@ func (s *Store) View(ctx context.Context, fn func(kv.Reader) error) error {
 // Close waits for the calls in flight, closes the iterators left open and
 // then the database. It returns kv.ErrClosed if the store is already closed.
 func (s *Store) Close() error {
+	s.closing.Store(true) // the iterators' Key and Value answer nil from now on
 	if !s.g.Close() {
 		return errClosed
 	}

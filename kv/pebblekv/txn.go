@@ -32,7 +32,7 @@ func (sc *scope) NewIter(ctx context.Context, opts kv.IterOptions) (kv.Iterator,
 	if err != nil {
 		return nil, err
 	}
-	i.scope = sc
+	i.scope, i.ended = sc, &sc.done
 	if sc.iters == nil {
 		sc.iters = make(map[*iterator]struct{})
 	}
