@@ -131,10 +131,21 @@ func (i *iterator) Next() bool {
 		// A transaction's iterator at a pair: no guard to enter, no error
 		// or Close behind it (each of them clears valid), and its scope
 		// not ended — what enter would find, without the call.
+		var ok bool
 		if i.reverse {
-			return i.settle(i.it.Prev())
+			ok = i.it.Prev()
+		} else {
+			ok = i.it.Next()
 		}
-		return i.settle(i.it.Next())
+		if ok {
+			// settle's usual case, in line: a value Pebble holds in
+			// place (valid is already true).
+			if lv := i.it.LazyValue(); lv.Fetcher == nil {
+				i.key, i.val = i.it.Key(), lv.ValueOrHandle
+				return true
+			}
+		}
+		return i.settle(ok)
 	}
 	return i.nextEntered()
 }
