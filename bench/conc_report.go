@@ -28,11 +28,11 @@ func (r *Report) writeConc(w io.Writer) {
 	gs := ConcGoroutines
 	top := gs[len(gs)-1]
 	fmt.Fprintf(w, "### Concurrency: %v goroutines at once\n\n", gs)
-	fmt.Fprintf(w, "ops/s: operations completed per second of wall time by all the goroutines together (median of %d repetitions); "+
+	notef(w, "ops/s: operations completed per second of wall time by all the goroutines together (median of %d repetitions); "+
 		"scaling: ops/s at g ÷ ops/s at 1; CPU/op: the process's CPU time (user + system, getrusage: every thread, Pebble's and SQLite's background work included) per operation; "+
 		"runs/op: how many times a protoql transaction's function ran (1 + retries after conflicts). "+
 		"Writers write rows of their own (%d users per column, split among the goroutines), except inline-hot (one row for all). "+
-		"After the runs every column's rows were read back and matched the writes made (no update lost or doubled).\n\n", r.Config.Reps, r.concRows())
+		"After the runs every column's rows were read back and matched the writes made (no update lost or doubled).", r.Config.Reps, r.concRows())
 	head := []string{"workload", "column"}
 	for _, g := range gs {
 		head = append(head, fmt.Sprintf("ops/s g=%d", g))
@@ -87,7 +87,7 @@ func (r *Report) writeConcTargets(w io.Writer) {
 		cpus = 1
 	}
 	ideal := float64(min(4, cpus))
-	fmt.Fprintf(w, "Scaling targets (protoql, 4 goroutines over 1, on %d CPUs: at best %.0f×; holds at ¾ of that):\n\n", cpus, ideal)
+	notef(w, "Scaling targets (protoql, 4 goroutines over 1, on %d CPUs: at best %.0f×; holds at ¾ of that):", cpus, ideal)
 	t := table{head: []string{"target", "measured", "verdict"}}
 	for _, x := range []struct{ wl, what string }{
 		{"get", "reads scale with cores (get)"},

@@ -109,10 +109,10 @@ func (r *Report) WriteTables(w io.Writer) {
 		reps += fmt.Sprintf(" (those of the main, index and growth workloads each in %d rounds of the columns' turns, scans in one)", c.Rounds)
 	}
 	if !c.Main {
-		fmt.Fprintf(w, "Main workloads not run; %s; %s; load %.2f → %.2f (max %.2f, mean %.2f); total %v.\n\n",
+		notef(w, "Main workloads not run; %s; %s; load %.2f → %.2f (max %.2f, mean %.2f); total %v.",
 			reps, durability, r.Load.Start, r.Load.End, r.Load.Max, r.Load.Mean, r.Elapsed.Round(100_000_000))
 	} else {
-		fmt.Fprintf(w, "%d users × %d sessions; %s; %s; load %.2f → %.2f (max %.2f, mean %.2f); total %v (loading %v).\n\n",
+		notef(w, "%d users × %d sessions; %s; %s; load %.2f → %.2f (max %.2f, mean %.2f); total %v (loading %v).",
 			c.Users, SessionsPerUser, reps, durability, r.Load.Start, r.Load.End, r.Load.Max, r.Load.Mean, r.Elapsed.Round(100_000_000), r.LoadDur.Round(100_000_000))
 	}
 	if c.Main {
@@ -166,8 +166,7 @@ func (r *Report) writeSummary(w io.Writer) {
 func (r *Report) writeDetails(w io.Writer) {
 	fmt.Fprintln(w, "### Allocations and bytes written per operation")
 	fmt.Fprintln(w)
-	fmt.Fprintln(w, "Written: Pebble's WAL bytes (Pebble metrics) for protoql, raw and blob; bytes passed to write(2) (/proc/self/io) for SQLite.")
-	fmt.Fprintln(w)
+	notef(w, "Written: Pebble's WAL bytes (Pebble metrics) for protoql, raw and blob; bytes passed to write(2) (/proc/self/io) for SQLite.")
 	t := table{head: []string{"workload", "column", "time/op", "allocs/op", "alloc B/op", "written B/op", "ops/rep"}}
 	for _, res := range r.Results {
 		m := res.Median
@@ -178,8 +177,7 @@ func (r *Report) writeDetails(w io.Writer) {
 
 func (r *Report) writeScan(w io.Writer) {
 	fmt.Fprintf(w, "### Full scan of %d users\n\n", r.Config.Users)
-	fmt.Fprintln(w, "Block misses: Pebble's block cache misses per scan (median), which read the block from its file and decompress it; SQLite's page cache misses are not counted (—). GC: the Go GC's cycles during the scan and its CPU time per user; live heap: the process's live Go heap before the scan (the runtime starts a cycle each time the heap grows by about the live heap, at least 4 MiB: the fewer bytes the process keeps live, the more cycles a scan's garbage costs).")
-	fmt.Fprintln(w)
+	notef(w, "Block misses: Pebble's block cache misses per scan (median), which read the block from its file and decompress it; SQLite's page cache misses are not counted (—). GC: the Go GC's cycles during the scan and its CPU time per user; live heap: the process's live Go heap before the scan (the runtime starts a cycle each time the heap grows by about the live heap, at least 4 MiB: the fewer bytes the process keeps live, the more cycles a scan's garbage costs).")
 	t := table{head: []string{"workload", "column", "scan", "per user", "allocs/user", "alloc B/user", "block misses", "GC cycles", "GC CPU/user", "live heap", "peak RSS", "RSS before"}}
 	n := float64(r.Config.Users)
 	for _, res := range r.Results {

@@ -1,0 +1,82 @@
+package bench
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+	"time"
+	"unicode/utf8"
+)
+
+// TestWrapNote checks the wrapping of prose notes: no line over the width
+// unless it is one long word, the words and their order unchanged, and no
+// line after the first starting a Markdown block.
+func TestWrapNote(t *testing.T) {
+	long := strings.Repeat("x", 30)
+	for _, s := range []string{
+		"",
+		"short note.",
+		strings.Repeat("word ", 40),
+		"runes count, not bytes: " + strings.Repeat("→ µs × ÷ ", 12),
+		"a " + long + " " + long + " b",
+		"runs/op (1 + retries) - then * and > and #3 and |x and 12. and 3) and --- in " + strings.Repeat("pad ", 10),
+	} {
+		for _, width := range []int{12, 20, 100} {
+			got := wrapNote(s, width)
+			if strings.Join(strings.Fields(got), " ") != strings.Join(strings.Fields(s), " ") {
+				t.Errorf("wrapNote(%q, %d) changed the words: %q", s, width, got)
+			}
+			for i, line := range strings.Split(got, "\n") {
+				if n := utf8.RuneCountInString(line); n > width && strings.Contains(line, " ") {
+					t.Errorf("wrapNote(%q, %d): line %q of %d runes", s, width, line, n)
+				}
+				if i > 0 && startsBlock(strings.Fields(line)[0]) {
+					t.Errorf("wrapNote(%q, %d): line %q starts a Markdown block", s, width, line)
+				}
+				if line != strings.TrimSpace(line) || line == "" && s != "" {
+					t.Errorf("wrapNote(%q, %d): line %q", s, width, line)
+				}
+			}
+		}
+	}
+}
+
+// TestReportProseWrapped renders a report with every section and checks that
+// no prose line is longer than noteWidth: Markdown table rows and headings,
+// which cannot be broken, excepted.
+func TestReportProseWrapped(t *testing.T) {
+	r := &Report{
+		Config: Config{Users: 1_000_000, Reps: 5, Rounds: 10, Main: true, GrowthSizes: []int{10, 1_000_000}, IndexRows: 10_000, CacheBytes: 72 << 20},
+		Load:   LoadStats{Start: 1.73, End: 1.17, Max: 2.14, Mean: 1.49}, Elapsed: 8*time.Minute + 32*time.Second, LoadDur: 107 * time.Second,
+		CPUs: 2, WorkingSetKeys: 1_000_000,
+	}
+	for _, wl := range Workloads {
+		for _, col := range []string{"protoql", "raw", "sqlite"} {
+			r.Results = append(r.Results, Result{Workload: wl.Key, Column: col, Median: Sample{NsPerOp: 1000, Ops: 10}})
+		}
+	}
+	for _, wl := range ConcWorkloads {
+		for _, g := range ConcGoroutines {
+			r.Conc = append(r.Conc, ConcResult{Workload: wl.Key, Column: "protoql", G: g, OpsPerSec: 1e5, CPUPerOp: 1e4, RunsPerOp: 1})
+		}
+	}
+	r.Index = []Result{{Workload: "idx-get", Column: "protoql", Median: Sample{NsPerOp: 1000}}}
+	for _, main := range []bool{true, false} {
+		r.Config.Main = main
+		var buf bytes.Buffer
+		r.WriteTables(&buf)
+		prose := 0
+		for _, line := range strings.Split(buf.String(), "\n") {
+			if strings.HasPrefix(line, "|") || strings.HasPrefix(line, "#") || line == "" {
+				continue
+			}
+			prose++
+			if n := utf8.RuneCountInString(line); n > noteWidth {
+				t.Errorf("main %v: a prose line of %d runes: %q", main, n, line)
+			}
+		}
+		if prose == 0 {
+			t.Errorf("main %v: no prose in the report:\n%s", main, buf.String())
+		}
+	}
+}
