@@ -51,3 +51,28 @@ func TestNotFoundAllocs(t *testing.T) {
 		t.Errorf("long key: %v", err)
 	}
 }
+
+// TestNotFoundKeyCapped: the copy of a short key, kept in the error's own
+// buffer, is capped at its length, so that appending to the error's Key
+// copies it instead of writing into the buffer's spare bytes (two appends
+// would otherwise share, and overwrite, each other's bytes).
+func TestNotFoundKeyCapped(t *testing.T) {
+	for _, n := range []int{0, 1, 10, 63, 64} {
+		key := make([]byte, n)
+		for i := range key {
+			key[i] = byte(i + 1)
+		}
+		var nf *kv.NotFoundError
+		if !errors.As(kv.NotFound("x", key), &nf) {
+			t.Fatalf("%d-byte key: not a *NotFoundError", n)
+		}
+		if cap(nf.Key) != n {
+			t.Errorf("%d-byte key: the error's Key has cap %d", n, cap(nf.Key))
+		}
+		a := append(nf.Key, 'a')
+		b := append(nf.Key, 'b')
+		if a[n] != 'a' || b[n] != 'b' || string(nf.Key) != string(key) {
+			t.Errorf("%d-byte key: appends to the error's Key share bytes: %q, %q (Key %x)", n, a, b, nf.Key)
+		}
+	}
+}
