@@ -190,7 +190,12 @@
 // with the same values: the error wraps [ErrUniqueViolation], names the
 // index, the values and the key holding them, and nothing is written. A
 // field with presence (proto3 optional, proto2, oneof member) that is
-// unset gives no entry.
+// unset gives no entry. A write that breaks more than one unique index
+// reports one violation: a clash between two objects of the write itself
+// (map entries of one Put given the same values) first; otherwise the
+// first clash with a stored row or entry in write order — the objects in
+// the order the write visits them (a row before its map entries), each
+// object's indexes in the order the schema declares them.
 //
 // Index states: an index added to a DB holding data is write-only until
 // [DB.BuildIndexes] fills it (protoql serve runs it in the background;

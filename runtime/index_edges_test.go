@@ -225,3 +225,89 @@ func TestIndexUniqueEntryDangling(t *testing.T) {
 		t.Errorf("ByEmail().Get of a dangling entry: got %v, want a CorruptError naming %x and the index", err, rk)
 	}
 }
+
+// twoUniqueFile is a table with two unique indexes, declared by_b (id 2)
+// before by_a (id 1), so that declaration order and id order differ.
+func twoUniqueFile(t *testing.T) protoreflect.FileDescriptor {
+	t.Helper()
+	topts := &descriptorpb.MessageOptions{}
+	proto.SetExtension(topts, protoqlv1.E_Table, &protoqlv1.TableOptions{Id: 31, Key: []string{"id"},
+		Index: []*protoqlv1.Index{
+			{Name: "by_b", Id: 2, Fields: []string{"b"}, Unique: true},
+			{Name: "by_a", Id: 1, Fields: []string{"a"}, Unique: true},
+		}})
+	field := func(name string, num int32) *descriptorpb.FieldDescriptorProto {
+		return &descriptorpb.FieldDescriptorProto{Name: proto.String(name), Number: proto.Int32(num),
+			Label: descriptorpb.FieldDescriptorProto_LABEL_OPTIONAL.Enum(), Type: descriptorpb.FieldDescriptorProto_TYPE_STRING.Enum(), JsonName: proto.String(name)}
+	}
+	fd, err := protodesc.NewFile(&descriptorpb.FileDescriptorProto{
+		Name: proto.String("zz/v.proto"), Package: proto.String("zz"), Syntax: proto.String("proto3"),
+		Dependency: []string{"protoql/v1/options.proto"},
+		MessageType: []*descriptorpb.DescriptorProto{{
+			Name: proto.String("V"), Options: topts,
+			Field: []*descriptorpb.FieldDescriptorProto{field("id", 1), field("a", 2), field("b", 3)},
+		}},
+	}, protoregistry.GlobalFiles)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fd
+}
+
+// TestUniqueViolationOrder pins which violation a write that breaks two
+// unique indexes reports: the first of its new entries in write order, an
+// object's indexes in the order the schema declares them (not by id); and a
+// write that gives two of its own objects the same values reports that
+// first, before any clash with stored rows (runtime's package doc).
+func TestUniqueViolationOrder(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	fd := twoUniqueFile(t)
+	db, err := runtime.Open(ctx, memkv.New(), runtime.WithSchema(fd))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tb, err := db.Table("zz.V")
+	if err != nil {
+		t.Fatal(err)
+	}
+	md := fd.Messages().ByName("V")
+	put := func(id, a, b string) error {
+		m := dynamicpb.NewMessage(md)
+		m.Set(md.Fields().ByName("id"), protoreflect.ValueOfString(id))
+		m.Set(md.Fields().ByName("a"), protoreflect.ValueOfString(a))
+		m.Set(md.Fields().ByName("b"), protoreflect.ValueOfString(b))
+		ref, err := tb.Row(protoreflect.ValueOfString(id))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return db.Put(ctx, ref, m)
+	}
+	if err := put("1", "x", "y"); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 20 { // the same answer every time
+		err := put("2", "x", "y")
+		if !errors.Is(err, runtime.ErrUniqueViolation) || !strings.Contains(err.Error(), `index V.by_b: (b="y")`) {
+			t.Fatalf("try %d: a row breaking by_b and by_a: %v, want by_b's violation (declared first)", i, err)
+		}
+	}
+	if err := put("2", "x", "z"); !errors.Is(err, runtime.ErrUniqueViolation) || !strings.Contains(err.Error(), `index V.by_a: (a="x")`) {
+		t.Errorf("a row breaking by_a only: %v, want by_a's violation", err)
+	}
+
+	// A row whose email another row holds and whose own tasks share a
+	// slug: the row comes first in write order, but the clash inside the
+	// write is the one reported.
+	_, _, acc := openIndexed(t)
+	if err := acc.Put(ctx, &testpb.Account{Org: "o", AccountId: 1, Email: proto.String("e")}); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 20 {
+		err := acc.Put(ctx, &testpb.Account{Org: "o", AccountId: 2, Email: proto.String("e"),
+			Tasks: map[string]*testpb.Task{"t1": {Slug: proto.String("s")}, "t2": {Slug: proto.String("s")}}})
+		if !errors.Is(err, runtime.ErrUniqueViolation) || !strings.Contains(err.Error(), `Account.tasks.by_slug: (slug="s")`) {
+			t.Fatalf("try %d: %v, want the violation of tasks.by_slug within the write", i, err)
+		}
+	}
+}
