@@ -3,6 +3,7 @@ package runtime
 import (
 	"reflect"
 	"testing"
+	"unsafe"
 
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/descriptorpb"
@@ -54,5 +55,30 @@ func TestRowAllocPlannedByPlan(t *testing.T) {
 	}
 	if ra.m != other.Interface() || ra.at != other.UnsafePointer() {
 		t.Fatal("a row of another plan left rowAlloc's message and address at the first plan's")
+	}
+}
+
+// TestRowAllocNeverPastSlab: a row is always an element of the current
+// slab, even when more rows were recorded taken than the slab holds (a
+// taken without a row before it): the slab is then done and a new one
+// starts, rather than the row's address lying past the slab's end (where
+// the decode would overwrite the heap and crash the whole test binary).
+func TestRowAllocNeverPastSlab(t *testing.T) {
+	rp := &rowPlan{typ: reflect.TypeFor[descriptorpb.FieldOptions]()}
+	rp.slabs = slabTypes(rp.typ)
+	ra := &rowAlloc{}
+	inSlab := func(p unsafe.Pointer) bool {
+		off := uintptr(p) - uintptr(ra.slab)
+		return uintptr(p) >= uintptr(ra.slab) && off < uintptr(ra.n)*ra.size && off%ra.size == 0
+	}
+	for i := range 40 {
+		p := ra.row(rp)
+		if !inSlab(p) {
+			t.Fatalf("row %d: address %p outside the slab at %p (%d elements of %d bytes, next %d)", i, p, ra.slab, ra.n, ra.size, ra.next)
+		}
+		ra.taken()
+		if i%3 == 0 {
+			ra.taken() // taken twice: one element skipped, or the slab overrun
+		}
 	}
 }

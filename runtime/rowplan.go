@@ -512,6 +512,13 @@ func slabTypes(typ reflect.Type) []reflect.Type {
 // A slab's element is found from its first by its index times the size of
 // rp.typ (the layout of a Go array), without a reflect.Value per row; the
 // slab is kept alive by the rows handed out and by ra.slab.
+//
+// A slab is done once next reaches n or passes it: next > n (rows taken
+// past the slab's end, which a taken without a row before it would make)
+// starts a new slab like next == n, so that the element's address never
+// lies past the slab's end, where the decode would write over other
+// objects of the heap and crash the process far from the cause. The
+// check is the same one comparison as next == n.
 func (ra *rowAlloc) row(rp *rowPlan) unsafe.Pointer {
 	switch {
 	case ra == nil:
@@ -520,7 +527,7 @@ func (ra *rowAlloc) row(rp *rowPlan) unsafe.Pointer {
 		ra.planned(rp)
 		return ra.at
 	}
-	if ra.plan != rp || ra.next == ra.n {
+	if ra.plan != rp || ra.next >= ra.n {
 		k := 0
 		if ra.plan == rp {
 			k = min(ra.k+1, len(rp.slabs)-1)
