@@ -140,7 +140,7 @@ type stepper struct {
 	// which reads it before the stepper moves on; lands is fwd's count of
 	// moves then, which tells next whether unitOn still holds.
 	facts unitFacts
-	lands uint32
+	lands uint64
 }
 
 // unitFacts is what a stepper found out about the unit it landed on: each

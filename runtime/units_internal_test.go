@@ -3,6 +3,8 @@ package runtime
 import (
 	"bytes"
 	"context"
+	"fmt"
+	"math"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -127,8 +129,16 @@ func TestKeyLenPlain(t *testing.T) {
 // reverse, probing as mapScan does. Every other entry read forward, the
 // walker is moved past the unit, as reading an entry whole leaves it: the
 // next step must see that unitOn no longer holds (stepper.lands) and land
-// on the next unit all the same.
+// on the next unit all the same. Run again with 2³² − 1 more moves counted
+// before each such move (as if the reader had landed 2³² times in all):
+// stepper.lands must not wrap to the count it recorded.
 func TestStepperUnitOn(t *testing.T) {
+	for _, wrap := range []bool{false, true} {
+		t.Run(fmt.Sprintf("wrap=%v", wrap), func(t *testing.T) { testStepperUnitOn(t, wrap) })
+	}
+}
+
+func testStepperUnitOn(t *testing.T, wrap bool) {
 	ctx := context.Background()
 	parent := []byte{0x12, 'u', 0x00, 0x01}
 	const mapField = 3
@@ -205,6 +215,9 @@ func TestStepperUnitOn(t *testing.T) {
 			if on {
 				ons++
 				if ons%2 == 0 {
+					if wrap {
+						s.fwd.lands += math.MaxUint32
+					}
 					s.fwd.seekGE(tuple.PrefixEnd(s.unit))
 				}
 			}

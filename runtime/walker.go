@@ -25,7 +25,11 @@ type walker struct {
 	end     []byte // seekPast's bound
 	// lands counts the moves landed (land), so that a stepper can tell
 	// the walker has not moved since it landed on a unit (stepper.lands).
-	lands uint32
+	// 64 bits, which no walk wraps: a 32-bit count wrapped after 2³²
+	// landings, and a reader landing 2³² times within one unit (a map of
+	// 4G entries read whole) would have brought it back to the count the
+	// stepper recorded, which then skipped the next unit.
+	lands uint64
 }
 
 func (e *exec) walker(lo, hi []byte, reverse bool) (*walker, error) {
