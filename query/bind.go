@@ -264,7 +264,25 @@ func listVars(names []string) string {
 	return sb.String()
 }
 
+// bindAccess binds access a: its bounds (bindBounds), then its after:
+// cursor, whose check is the one way binding an access fails.
 func (b *Bound) bindAccess(a *Access) error {
+	b.bindBounds(a)
+	if a.After != nil {
+		c, err := checkCursor(b.Value(a.After).String(), b.Plan, a, a.After)
+		if err != nil {
+			return err
+		}
+		ba := &b.acc[a.ID]
+		ba.After, ba.AfterPos = c, a.After.Pos
+	}
+	return nil
+}
+
+// bindBounds binds all of access a but its after: cursor: the bounds, the
+// first: and reverse: values. It cannot fail: the variables' values were
+// converted to their columns' types already.
+func (b *Bound) bindBounds(a *Access) {
 	ba := &b.acc[a.ID]
 	// A reused Bound (keys not nil) builds its bounds in keys, each capped
 	// at its length so that no append to one writes into the next;
@@ -317,14 +335,6 @@ func (b *Bound) bindAccess(a *Access) error {
 	if a.Reverse != nil {
 		ba.Reverse = b.Value(a.Reverse).Bool()
 	}
-	if a.After != nil {
-		c, err := checkCursor(b.Value(a.After).String(), b.Plan, a, a.After)
-		if err != nil {
-			return err
-		}
-		ba.After, ba.AfterPos = c, a.After.Pos
-	}
-	return nil
 }
 
 // prefixEnd returns tuple.PrefixEnd(k), in a reused Bound appended to

@@ -98,9 +98,7 @@ func (q *Query) constAccesses() []*BoundAccess {
 			if a.usesVars() || a.After != nil {
 				continue
 			}
-			if err := b.bindAccess(a); err != nil {
-				continue // bound, and reported, by each call
-			}
+			b.bindBounds(a) // all of a: it has no cursor to check
 			consts[a.ID] = &b.acc[a.ID]
 		}
 		q.consts = consts
