@@ -28,6 +28,10 @@ var benchGrowthCols = flag.String("bench.growthcols", "", "columns of BenchmarkG
 // median ns/op and allocs/op (metrics <column>-ns/op, <column>-allocs/op),
 // and labels each column's operations for CPU profiles (pprof label
 // "growth" = "<n>/<column>": go tool pprof -tagfocus growth=1000000/protoql).
+// BenchmarkGrowthReport/wset then runs the report's growth curve at a fixed
+// working set (runWorkingSet: W the largest size; every column, whatever
+// -bench.growthcols says), which loads its users into the shared growth
+// store: later benchmarks of the process see them.
 // Run it once per process: -benchtime 1x.
 func BenchmarkGrowthReport(b *testing.B) {
 	sizes, e := growthEnv(b)
@@ -77,6 +81,24 @@ func BenchmarkGrowthReport(b *testing.B) {
 			pprof.SetGoroutineLabels(ctx)
 		})
 	}
+	// The curve at a fixed working set, benchreport's next section, as it
+	// runs it: its users loaded into the growth store after the curve, then
+	// each size settled and measured (metrics <n>-<column>-ns/op, …).
+	b.Run("wset", func(b *testing.B) {
+		r.Config.GrowthSizes, r.WorkingSet = sizes, map[int][]Result{}
+		for b.Loop() {
+			if err := r.runWorkingSet(ctx, e); err != nil {
+				b.Fatal(err)
+			}
+		}
+		for _, n := range sizes {
+			for _, c := range r.WorkingSet[n] {
+				b.ReportMetric(c.Median.NsPerOp, fmt.Sprintf("%d-%s-ns/op", n, c.Column))
+				b.ReportMetric(c.Median.AllocsPerOp, fmt.Sprintf("%d-%s-allocs/op", n, c.Column))
+				b.ReportMetric(c.Median.CPUNsPerOp, fmt.Sprintf("%d-%s-cpu-ns/op", n, c.Column))
+			}
+		}
+	})
 }
 
 // TestRawMergeSessionExpiry checks that raw Pebble's Merge of the growth
