@@ -225,14 +225,8 @@ func TestIndexGetAllocs(t *testing.T) {
 		t.Skip("the race detector allocates on its own")
 	}
 	ctx := context.Background()
-	db := querytest.OpenIndexed(t, openPebble(t))
-	accounts := must[testpb.AccountTable](t)(testpb.NewAccountTable(db))
-	const rows = 64
-	emails := make([]string, rows)
-	for i := range emails {
-		emails[i] = fmt.Sprintf("u%02d@x", i)
-		check(t, accounts.Put(ctx, &testpb.Account{Org: "o1", AccountId: uint64(i + 1), Email: &emails[i]}))
-	}
+	accounts, emails := openAccounts(t)
+	rows := len(emails)
 	byEmail := accounts.ByEmail()
 	checkAllocBudgets(t, []allocCase{
 		{"unique index Get", 20, func(i int) error {
@@ -261,12 +255,8 @@ func TestIndexedPutAllocs(t *testing.T) {
 		t.Skip("the race detector allocates on its own")
 	}
 	ctx := context.Background()
-	db := querytest.OpenIndexed(t, openPebble(t))
-	accounts := must[testpb.AccountTable](t)(testpb.NewAccountTable(db))
-	const rows = 64
-	for i := range rows {
-		check(t, accounts.Put(ctx, &testpb.Account{Org: "o1", AccountId: uint64(i + 1), Email: proto.String(fmt.Sprintf("u%02d@x", i))}))
-	}
+	accounts, emails := openAccounts(t)
+	rows := len(emails)
 	inserts := make([]*testpb.Account, 400)
 	for i := range inserts {
 		inserts[i] = &testpb.Account{Org: "o2", AccountId: uint64(i + 1), Email: proto.String(fmt.Sprintf("n%04d@x", i))}
@@ -279,6 +269,21 @@ func TestIndexedPutAllocs(t *testing.T) {
 		{"Put of a new indexed row", 37, func(i int) error { return accounts.Put(ctx, inserts[i%len(inserts)]) }},
 		{"Put replacing an indexed row's email", 48, func(i int) error { return accounts.Put(ctx, updates[i%len(updates)]) }},
 	})
+}
+
+// openAccounts opens the indexed Account table (querytest.OpenIndexed) on
+// Pebble holding 64 rows of org "o1", account ids 1 to 64, the i-th with
+// the email emails[i] ("u00@x" to "u63@x").
+func openAccounts(t *testing.T) (accounts testpb.AccountTable, emails []string) {
+	t.Helper()
+	db := querytest.OpenIndexed(t, openPebble(t))
+	accounts = must[testpb.AccountTable](t)(testpb.NewAccountTable(db))
+	emails = make([]string, 64)
+	for i := range emails {
+		emails[i] = fmt.Sprintf("u%02d@x", i)
+		check(t, accounts.Put(context.Background(), &testpb.Account{Org: "o1", AccountId: uint64(i + 1), Email: &emails[i]}))
+	}
+	return accounts, emails
 }
 
 // allocCase is an operation with its allocation budget: op(i) runs the
