@@ -157,6 +157,10 @@ type exec struct {
 	cutBuf     []byte
 	// prefixBuf holds an index's prefix (indexscan.go).
 	prefixBuf []byte
+	// scopeBuf holds the keys' prefix that an index read's walker covers,
+	// targetBuf the target of a unique index's point read (indexScope,
+	// indexPoint): while the walker is open and until emit returns.
+	scopeBuf, targetBuf []byte
 	// idx holds a batch of index lookups (handleindex.go).
 	idx indexBatcher
 	// idxLookups are the states of closed scans through an index, for
@@ -297,7 +301,7 @@ func (e *exec) release() {
 // trim drops every buffer grown past maxPooledBuf, so that a pooled
 // execution does not keep one huge object's memory.
 func (e *exec) trim() {
-	for _, b := range []*[]byte{&e.copyBuf, &e.rootBuf, &e.last, &e.resumeBuf, &e.cutBuf, &e.scratch, &e.elemBuf, &e.underBuf, &e.prefixBuf} {
+	for _, b := range []*[]byte{&e.copyBuf, &e.rootBuf, &e.last, &e.resumeBuf, &e.cutBuf, &e.scratch, &e.elemBuf, &e.underBuf, &e.prefixBuf, &e.scopeBuf, &e.targetBuf} {
 		if cap(*b) > maxPooledBuf {
 			*b = nil
 		}

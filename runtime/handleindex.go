@@ -99,9 +99,7 @@ func (x TableIndex[V, M]) Get(ctx context.Context, v V) (M, error) {
 	// escaped) nor an emit closure of Get's own (it and the variable it
 	// filled were 2 allocations): all the values make one point read, whose
 	// row the pooled call decodes and keeps.
-	base := x.t.db.ns
-	prefix := x.ix.AppendPrefix(append([]byte(nil), base...), nil)
-	m, err := indexGet(ctx, x.q, x.t, x.ix, prefix, KeyRange{Prefix: vals}, base, reflect.TypeFor[M]())
+	m, err := indexGet(ctx, x.q, x.t, x.ix, KeyRange{Prefix: vals}, x.t.db.ns, reflect.TypeFor[M]())
 	switch {
 	case err != nil:
 		return zero, err
@@ -212,14 +210,12 @@ func (x TableIndex[V, M]) scan(ctx context.Context, kr KeyRange, opts ScanOption
 			yield(zero, err)
 			return
 		}
-		base := x.t.db.ns
-		prefix := x.ix.AppendPrefix(append([]byte(nil), base...), nil)
 		var dec decoder
 		// stopped is set when the consumer ended the loop: indexRead may
 		// still return an error (an iterator's Close), which then has no
 		// one to go to (as scanRowsTo's).
 		stopped := false
-		err := indexRead(ctx, x.q, x.t.db, x.ix, prefix, kr, opts, base, readIndexScan, func(key, wire []byte) (bool, error) {
+		err := indexRead(ctx, x.q, x.t.db, x.ix, kr, opts, x.t.db.ns, readIndexScan, func(key, wire []byte) (bool, error) {
 			m := x.t.db.NewMessage(x.t.s.Desc)
 			ref := Ref{table: x.t, kind: RefRow, node: x.t.s.Root}
 			if err := ref.decode(&dec, key, wire, m); err != nil {
@@ -298,12 +294,11 @@ func (x MapIndex[V, K, M]) Get(ctx context.Context, v V) (Entry[K, M], error) {
 	// As TableIndex.Get's, indexRead itself.
 	ref := x.h.ref
 	owner := ref.key[:ref.parentLen]
-	prefix := x.ix.AppendPrefix(nil, owner)
 	var got struct {
 		out   Entry[K, M]
 		found bool
 	}
-	err = indexRead(ctx, x.h.q, ref.table.db, x.ix, prefix, KeyRange{Prefix: vals}, ScanOptions{Limit: 1}, owner, readIndexGet, func(key, wire []byte) (bool, error) {
+	err = indexRead(ctx, x.h.q, ref.table.db, x.ix, KeyRange{Prefix: vals}, ScanOptions{Limit: 1}, owner, readIndexGet, func(key, wire []byte) (bool, error) {
 		me, err := ref.decodeEntry(key, wire)
 		if err == nil {
 			got.out.Key, err = valueAs[K](me.Key, ref.field.MapKey)
@@ -387,9 +382,8 @@ func (x MapIndex[V, K, M]) scan(ctx context.Context, kr KeyRange, opts ScanOptio
 		}
 		ref := x.h.ref
 		owner := ref.key[:ref.parentLen]
-		prefix := x.ix.AppendPrefix(nil, owner)
 		stopped := false // as TableIndex.scan's
-		err := indexRead(ctx, x.h.q, ref.table.db, x.ix, prefix, kr, opts, owner, readIndexScan, func(key, wire []byte) (bool, error) {
+		err := indexRead(ctx, x.h.q, ref.table.db, x.ix, kr, opts, owner, readIndexScan, func(key, wire []byte) (bool, error) {
 			me, err := ref.decodeEntry(key, wire)
 			var out Entry[K, M]
 			if err == nil {
@@ -411,16 +405,17 @@ func (x MapIndex[V, K, M]) scan(ctx context.Context, kr KeyRange, opts ScanOptio
 }
 
 // indexRead reads, on q (a snapshot of a *DB's store, or a *Tx's reads),
-// the objects that the entries of index ix under prefix, in kr, name, and
+// the objects that the entries of index ix under base, in kr, name, and
 // calls emit with each one's key and wire bytes until it returns false
-// or opts.Limit objects were emitted. base is what the targets extend:
-// the namespace for a table index, the holding object's key for a map's.
+// or opts.Limit objects were emitted. base is what the entries and the
+// targets extend: the namespace for a table index, the holding object's
+// key for a map's.
 // On a *DB it is one observed read of op (readIndexGet, readIndexScan),
 // of the objects emit took (see endRead and indexCall.count).
-func indexRead(ctx context.Context, q Querier, db *DB, ix *schema.Index, prefix []byte, kr KeyRange, opts ScanOptions, base []byte, op readOp, emit func(key, wire []byte) (bool, error)) error {
+func indexRead(ctx context.Context, q Querier, db *DB, ix *schema.Index, kr KeyRange, opts ScanOptions, base []byte, op readOp, emit func(key, wire []byte) (bool, error)) error {
 	c := indexCallPool.Get().(*indexCall)
 	defer c.release()
-	return c.observed(ctx, q, db, ix, prefix, kr, opts, base, op, emit)
+	return c.observed(ctx, q, db, ix, kr, opts, base, op, emit)
 }
 
 // indexGet is indexRead of one row of table t through a unique index's
@@ -428,11 +423,11 @@ func indexRead(ctx context.Context, q Querier, db *DB, ix *schema.Index, prefix 
 // row decoded, or nil when no entry holds the values. The row is checked
 // to be of Go type want (messageAs's check, without a function value per
 // type, which was an allocation), inside the read as an emit would.
-func indexGet(ctx context.Context, q Querier, t *Table, ix *schema.Index, prefix []byte, kr KeyRange, base []byte, want reflect.Type) (protoreflect.Message, error) {
+func indexGet(ctx context.Context, q Querier, t *Table, ix *schema.Index, kr KeyRange, base []byte, want reflect.Type) (protoreflect.Message, error) {
 	c := indexCallPool.Get().(*indexCall)
 	defer c.release()
 	c.rowTable, c.rowType = t, want
-	err := c.observed(ctx, q, t.db, ix, prefix, kr, ScanOptions{Limit: 1}, base, readIndexGet, c.rowFn)
+	err := c.observed(ctx, q, t.db, ix, kr, ScanOptions{Limit: 1}, base, readIndexGet, c.rowFn)
 	if err != nil {
 		return nil, err
 	}
@@ -440,22 +435,22 @@ func indexGet(ctx context.Context, q Querier, t *Table, ix *schema.Index, prefix
 }
 
 // observed is indexRead on c.
-func (c *indexCall) observed(ctx context.Context, q Querier, db *DB, ix *schema.Index, prefix []byte, kr KeyRange, opts ScanOptions, base []byte, op readOp, emit func(key, wire []byte) (bool, error)) error {
+func (c *indexCall) observed(ctx context.Context, q Querier, db *DB, ix *schema.Index, kr KeyRange, opts ScanOptions, base []byte, op readOp, emit func(key, wire []byte) (bool, error)) error {
 	d, ok := q.(*DB)
 	if !ok {
-		return c.readIndex(ctx, q, db, ix, prefix, kr, opts, base, emit)
+		return c.readIndex(ctx, q, db, ix, kr, opts, base, emit)
 	}
 	ctx, ob := d.obs.startRead(ctx, op)
 	err := errUnwound // what the deferred end sees if emit (the caller's loop body) panics
 	// c.emitted, read before c is released (defers run last first)
 	defer func() { d.obs.endRead(ctx, ob, op, nil, ix, c.emitted, err) }()
-	err = c.readIndex(ctx, q, db, ix, prefix, kr, opts, base, emit)
+	err = c.readIndex(ctx, q, db, ix, kr, opts, base, emit)
 	return err
 }
 
 // readIndex is indexRead, unobserved, on c, which counts the objects emit
 // took in c.emitted.
-func (c *indexCall) readIndex(ctx context.Context, q Querier, db *DB, ix *schema.Index, prefix []byte, kr KeyRange, opts ScanOptions, base []byte, emit func(key, wire []byte) (bool, error)) error {
+func (c *indexCall) readIndex(ctx context.Context, q Querier, db *DB, ix *schema.Index, kr KeyRange, opts ScanOptions, base []byte, emit func(key, wire []byte) (bool, error)) error {
 	if len(opts.Fields) > 0 {
 		return invalid("ScanOptions.Fields on a scan of index %s: project an index scan with a query", ix.Path())
 	}
@@ -466,13 +461,18 @@ func (c *indexCall) readIndex(ctx context.Context, q Querier, db *DB, ix *schema
 	// one entry, which a point read finds without an iterator (and
 	// without the entries' upper bound).
 	point := ix.Unique && opts.After == "" && len(kr.Prefix) == len(ix.Columns)
-	// The bounds are built in c's buffer, kept across pooled calls: the
-	// stores copy the keys they keep (a Txn's read set, a NotFoundError),
-	// and c's fields are dropped before it is pooled again.
-	lo, hi, err := indexBounds(ix, append(c.buf[:0], prefix...), kr, point)
+	// The index's prefix under base (for a map's index the owner's key
+	// is base) and the bounds are built in c's buffer, kept across pooled
+	// calls: the stores copy the keys they keep (a Txn's read set, a
+	// NotFoundError), and c's fields are dropped before it is pooled
+	// again.
+	prefix := ix.AppendPrefix(append(c.buf[:0], base...), nil)
+	n := len(prefix)
+	lo, hi, err := indexBounds(ix, prefix, kr, point)
 	if err != nil {
 		return err
 	}
+	prefix = lo[:n:n] // what indexBounds appended to may have moved
 	if cap(lo) <= maxIndexBuf {
 		c.buf = lo[:0]
 	}
@@ -654,12 +654,14 @@ func (b *indexBatcher) at(r [2]int) []byte { return b.buf[r[0]:r[1]:r[1]] }
 
 // indexScope returns the keys a walker over the objects that index ix
 // names must cover: the holding object's (base) for a map's index, the
-// table's (apart fields included) for a table index.
-func indexScope(ix *schema.Index, base []byte) []byte {
+// table's (apart fields included) for a table index, built in
+// e.scopeBuf.
+func (e *exec) indexScope(ix *schema.Index, base []byte) []byte {
 	if ix.Map != nil {
 		return base
 	}
-	return ix.Table.AppendPrefix(append([]byte(nil), base...))
+	e.scopeBuf = ix.Table.AppendPrefix(append(e.scopeBuf[:0], base...))
+	return e.scopeBuf
 }
 
 // indexPoint emits, whole, the object that the unique index entry at key
@@ -676,11 +678,12 @@ func (e *exec) indexPoint(ix *schema.Index, key, base []byte, emit func(key, wir
 	if err != nil {
 		return err
 	}
-	target, err := e.indexTarget(nil, ix, base, key, val)
+	target, err := e.indexTarget(e.targetBuf[:0], ix, base, key, val)
 	if err != nil {
 		return err
 	}
-	w, err := e.under(indexScope(ix, base))
+	e.targetBuf = target // emit keeps no bytes of it (as indexObjects' batch)
+	w, err := e.under(e.indexScope(ix, base))
 	if err != nil {
 		return err
 	}
@@ -711,7 +714,7 @@ func (e *exec) indexObjects(ix *schema.Index, lo, hi, base []byte, opts ScanOpti
 		return err
 	}
 	defer s.closeInto(&err)
-	w, err := e.under(indexScope(ix, base))
+	w, err := e.under(e.indexScope(ix, base))
 	if err != nil {
 		return err
 	}
