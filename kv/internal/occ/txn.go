@@ -28,11 +28,12 @@ type Txn struct {
 	ended error // the engine's error for calls after End
 	done  atomic.Bool
 
-	buf    skiplist
-	ranges []delRange
-	wseq   uint64 // counts writes; stamps versions and ranges
-	iseq   uint64 // wseq when the newest iterator was opened
-	writes int    // writes recorded, for Empty
+	buf     skiplist
+	ranges  []delRange
+	ranges0 [1]delRange // ranges' first array: a Put deletes one range
+	wseq    uint64      // counts writes; stamps versions and ranges
+	iseq    uint64      // wseq when the newest iterator was opened
+	writes  int         // writes recorded, for Empty
 
 	reads ReadSet
 	iters map[*iterator]struct{} // open iterators
@@ -52,6 +53,7 @@ func NewTxn(m *Manager, reg *Reg, snap kv.Reader, ended error) *Txn {
 	t := &Txn{m: m, reg: reg, snap: snap, ended: ended}
 	t.mem.buf = t.mem0[:0]
 	t.buf.init(&t.mem)
+	t.ranges = t.ranges0[:0]
 	return t
 }
 
@@ -82,7 +84,7 @@ func (t *Txn) Drop() {
 	t.End()
 	t.buf = skiplist{}
 	t.buf.init(&t.mem)
-	t.ranges, t.reads, t.snap = nil, ReadSet{}, nil
+	t.ranges, t.ranges0, t.reads, t.snap = nil, [1]delRange{}, ReadSet{}, nil
 }
 
 // Empty reports whether the transaction wrote nothing.
@@ -201,10 +203,14 @@ func (t *Txn) DeleteRange(start, end []byte) error {
 	}
 	t.wseq++
 	t.writes++
-	t.ranges = append(t.ranges, delRange{lo: bytes.Clone(start), hi: bytes.Clone(end), seq: t.wseq})
-	if t.ranges[len(t.ranges)-1].lo == nil {
-		t.ranges[len(t.ranges)-1].lo = []byte{}
+	// The bounds are copied into the arena, as the keys written are (lo
+	// never nil: an empty start is the first key; hi nil when end is,
+	// no upper bound).
+	r := delRange{lo: t.mem.copy(start), seq: t.wseq}
+	if end != nil {
+		r.hi = t.mem.copy(end)
 	}
+	t.ranges = append(t.ranges, r)
 	return nil
 }
 

@@ -77,11 +77,14 @@ func TestTxnKeepsCopies(t *testing.T) {
 	}
 }
 
-// TestTxnAllocs: a transaction reading two short keys and writing three
-// (an indexed Put: the old row and its unique entry read, the row and two
-// entries written) allocates the Txn and one slab of write buffer nodes;
-// the copies of its keys and values fit in the Txn's own chunk (one
-// allocation per copy and per node, 13 in all, before the arena).
+// TestTxnAllocs: a transaction reading two short keys, deleting a range
+// and writing three keys (an indexed Put: the old row and its unique
+// entry read, the row's range deleted, the row and two entries written)
+// allocates the Txn and one slab of write buffer nodes; the copies of its
+// keys, values and range bounds fit in the Txn's own chunk, and its one
+// range in the Txn's own array (one allocation per copy and per node, 13
+// in all, before the arena; 3 more for the range before its bounds went
+// to the arena).
 func TestTxnAllocs(t *testing.T) {
 	if raceEnabled {
 		t.Skip("the race detector allocates on its own")
@@ -91,12 +94,13 @@ func TestTxnAllocs(t *testing.T) {
 	reg := &Reg{}
 	keys := [][]byte{[]byte("\x14acct0000123\x00\x00"), []byte("\x01\x0b\x01\x24user0000123@example.com\x00\x00"), []byte("\x01\x0b\x01\x24user0000124@example.com\x00\x00")}
 	val := []byte("\x12\x1buser0000124@example.com\x1a\x0cname 123")
+	rowLo, rowHi := []byte("\x14acct0000123"), []byte("\x14acct0000124")
 	var err error
 	n := testing.AllocsPerRun(100, func() {
 		tx := NewTxn(m, reg, emptySnap{}, nil)
 		_, _ = tx.Get(ctx, keys[0])
 		_, _ = tx.Get(ctx, keys[2])
-		err = errors.Join(err, tx.Set(keys[0], val), tx.Delete(keys[1]), tx.Set(keys[2], keys[0]))
+		err = errors.Join(err, tx.DeleteRange(rowLo, rowHi), tx.Set(keys[0], val), tx.Delete(keys[1]), tx.Set(keys[2], keys[0]))
 	})
 	if err != nil {
 		t.Fatal(err)
