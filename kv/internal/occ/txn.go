@@ -204,8 +204,9 @@ func (t *Txn) DeleteRange(start, end []byte) error {
 	t.wseq++
 	t.writes++
 	// The bounds are copied into the arena, as the keys written are (lo
-	// never nil: an empty start is the first key; hi nil when end is,
-	// no upper bound).
+	// never nil: an empty start is the first key). end is not nil here:
+	// a nil end is the empty key (kv.Writer), so CheckRange refused it
+	// after a non-empty start, and after an empty one the range was empty.
 	r := delRange{lo: t.mem.copy(start), seq: t.wseq}
 	if end != nil {
 		r.hi = t.mem.copy(end)
