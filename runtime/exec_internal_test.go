@@ -1,6 +1,10 @@
 package runtime
 
-import "testing"
+import (
+	"reflect"
+	"testing"
+	"unsafe"
+)
 
 // TestExecTrim checks that a pooled execution keeps no buffer grown past
 // maxPooledBuf, the per-depth key buffers and map bounds included, and
@@ -25,6 +29,36 @@ func TestExecTrim(t *testing.T) {
 	for name, b := range map[string][]byte{"elemBuf": e.elemBuf, "kb[0]": e.kb[0], "kb[2]": e.kb[2], "mb[1]": e.mb[1]} {
 		if cap(b) != 64 {
 			t.Errorf("%s: capacity %d, want the small buffer (64) kept", name, cap(b))
+		}
+	}
+}
+
+// TestExecTrimEveryBuffer checks that trim drops every byte buffer field
+// of exec grown past maxPooledBuf, so that a buffer added to exec without
+// a line in trim (as scopeBuf and targetBuf once needed) fails here. kept
+// and resume are not buffers of the exec's own: release sets them to nil.
+func TestExecTrimEveryBuffer(t *testing.T) {
+	notOwn := map[string]bool{"kept": true, "resume": true}
+	var e exec
+	v := reflect.ValueOf(&e).Elem()
+	bytesType := reflect.TypeFor[[]byte]()
+	var names []string
+	for i := range v.NumField() {
+		f := v.Type().Field(i)
+		if f.Type != bytesType || notOwn[f.Name] {
+			continue
+		}
+		names = append(names, f.Name)
+		field := reflect.NewAt(f.Type, unsafe.Pointer(v.Field(i).UnsafeAddr())).Elem()
+		field.Set(reflect.ValueOf(make([]byte, 0, maxPooledBuf+1)))
+	}
+	if len(names) < 11 {
+		t.Fatalf("found %d byte buffers in exec (%v), want at least the 11 trim knows", len(names), names)
+	}
+	e.trim()
+	for _, name := range names {
+		if c := v.FieldByName(name).Cap(); c > maxPooledBuf {
+			t.Errorf("%s: capacity %d kept past trim", name, c)
 		}
 	}
 }
