@@ -52,14 +52,19 @@ func wrapNote(s string, width int) string {
 }
 
 // startsBlock reports whether a line starting with word would start a
-// Markdown block other than a paragraph's continuation.
+// Markdown block other than a paragraph's continuation: a list item,
+// quote, heading, table row, code fence (``` or ~~~), thematic break or
+// setext underline (a word of -, =, * or _ only), or HTML block (<...).
+// It errs towards yes: a word it takes for a block start only moves down
+// with the word before it.
 func startsBlock(word string) bool {
 	switch word {
-	case "-", "+", "*", "=":
+	case "+":
 		return true
 	}
 	if strings.HasPrefix(word, "#") || strings.HasPrefix(word, ">") || strings.HasPrefix(word, "|") ||
-		strings.HasPrefix(word, "```") || strings.Trim(word, "-=") == "" {
+		strings.HasPrefix(word, "```") || strings.HasPrefix(word, "~~~") || strings.HasPrefix(word, "<") ||
+		strings.Trim(word, "-=*_") == "" {
 		return true
 	}
 	i := 0

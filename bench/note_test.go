@@ -80,3 +80,32 @@ func TestReportProseWrapped(t *testing.T) {
 		}
 	}
 }
+
+// TestStartsBlock lists, apart from startsBlock itself (which TestWrapNote
+// takes for its oracle), the words that start a Markdown block at the start
+// of a line inside a paragraph and the ordinary words that do not: a fence
+// of tildes, a thematic break of * or _ and an HTML block interrupt a
+// paragraph as a fence of backquotes, a list item or a heading do.
+func TestStartsBlock(t *testing.T) {
+	for _, w := range []string{"-", "+", "*", "=", "--", "---", "===", "***", "___", "_", "**",
+		"#", "##", "#3", ">", ">x", "|", "|x", "```", "```go", "~~~", "~~~go", "1.", "12.", "3)",
+		"<div>", "<!--", "<pre", "</p>"} {
+		if !startsBlock(w) {
+			t.Errorf("startsBlock(%q) = false: a line starting with it leaves the paragraph", w)
+		}
+	}
+	for _, w := range []string{"runs/op", "(1", "1.5", "1.5×", "3)x", "x", "-x", "+1", "*x*", "_x_", "~", "~~",
+		"µs", "÷", "(—)", "write(2)", "12", "a>b", "x|y"} {
+		if startsBlock(w) {
+			t.Errorf("startsBlock(%q) = true: an ordinary word", w)
+		}
+	}
+	// A note whose wrap would put a tilde fence at a line's start keeps it
+	// with the word before it.
+	got := wrapNote("aaaa ~~~ bbbb *** cccc ___ dddd <div> eeee", 6)
+	for i, line := range strings.Split(got, "\n") {
+		if f := strings.Fields(line); i > 0 && (f[0] == "~~~" || f[0] == "***" || f[0] == "___" || f[0] == "<div>") {
+			t.Errorf("wrapNote: line %d %q starts a Markdown block:\n%s", i, line, got)
+		}
+	}
+}
