@@ -23,8 +23,16 @@ type Config struct {
 	// Users is the size of the data set (each with SessionsPerUser
 	// sessions). The reported run uses 1,000,000.
 	Users int
-	// Reps is the number of repetitions; medians are reported.
+	// Reps is the number of repetitions of every measurement but the
+	// scans; medians are reported.
 	Reps int
+	// ScanReps and ScanApartReps are the number of repetitions of the
+	// colocated scan (workload scan) and of the apart scan (scan-apart),
+	// each repetition one full scan per column; 0 means Reps. A scan's
+	// median of a few single scans is noisier than a median of
+	// repetitions of thousands of operations, and the apart scan, ≈ 0.3 s
+	// a column, is cheap to repeat (DefaultScanReps, DefaultScanApartReps).
+	ScanReps, ScanApartReps int
 	// OpTime is the duration of one repetition of a workload other than a
 	// scan (a scan repetition is one full scan).
 	OpTime time.Duration
@@ -112,6 +120,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if cfg.Rounds < 1 {
 		cfg.Rounds = DefaultRounds
 	}
+	cfg.ScanReps, cfg.ScanApartReps = cfg.repsOf("scan", true), cfg.repsOf("scan-apart", true)
 	if cfg.Dir == "" {
 		dir, err := os.MkdirTemp("", "protoql-bench-")
 		if err != nil {
@@ -184,8 +193,38 @@ func (r *Report) runMain(ctx context.Context) error {
 	return r.measureCompile(ctx, env)
 }
 
+// DefaultScanReps and DefaultScanApartReps are benchreport's repetitions
+// of the colocated and the apart scan (-scan-reps, -scan-apart-reps). In
+// runs of 5 repetitions the apart scan's protoql ÷ raw ratio moved by ±0.1
+// (1.32×, 1.40×, 1.28×), the colocated scan's less (1.08×, 1.13×, 1.12×).
+// A repetition of the apart scan costs ≈ 1.4 s (4 columns of ≈ 0.35 s), of
+// the colocated one ≈ 10.5 s (5 columns, the blob's 5.9 s among them): on
+// the run of 6 min 41 s at 6c17c79, 11 and 7 add 6 × 1.4 + 2 × 10.5 ≈ 29 s
+// (≈ 7 min 10 s; ≈ 9 min 20 s on a day 1.3× slower, as the 8 min 40 s
+// runs were), where 11 of both would add 71 s (≈ 7 min 52 s, and over 10
+// min on the slower day).
+const (
+	DefaultScanReps      = 7
+	DefaultScanApartReps = 11
+)
+
+// repsOf returns the number of repetitions of workload key (scan: one of
+// the full scans).
+func (c Config) repsOf(key string, scan bool) int {
+	n := c.Reps
+	switch {
+	case !scan:
+	case key == "scan-apart" && c.ScanApartReps > 0:
+		n = c.ScanApartReps
+	case key != "scan-apart" && c.ScanReps > 0:
+		n = c.ScanReps
+	}
+	return max(n, 1)
+}
+
 // measureColumns calibrates every column that runs the workload, then runs
-// the repetitions interleaved (repetition 1 of every column, then 2...), so
+// the repetitions (Config.Reps; a scan's: Config.repsOf) interleaved
+// (repetition 1 of every column, then 2...), so
 // that a drift in machine load touches every column alike; the column that
 // goes first rotates, and each column's operations pick their own users
 // (see measureOps).
@@ -243,7 +282,7 @@ func (r *Report) measureOps(ctx context.Context, key string, scan bool, ops []na
 	case rounds < 1:
 		rounds = DefaultRounds
 	}
-	for rep := range r.Config.Reps {
+	for rep := range r.Config.repsOf(key, scan) {
 		// Each column draws its own stretch of the operation sequence:
 		// the columns share one store, so a column running right after
 		// another on the same keys would find them in the block cache.

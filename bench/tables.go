@@ -104,10 +104,7 @@ func (r *Report) WriteTables(w io.Writer) {
 			durability += fmt.Sprintf("; read cache %d bytes per store", cb)
 		}
 	}
-	reps := fmt.Sprintf("median of %d repetitions", c.Reps)
-	if c.Rounds > 1 {
-		reps += fmt.Sprintf(" (those of the main, index and growth workloads each in %d rounds of the columns' turns, scans in one)", c.Rounds)
-	}
+	reps := repsNote(c)
 	if !c.Main {
 		notef(w, "Main workloads not run; %s; %s; load %.2f → %.2f (max %.2f, mean %.2f); total %v.",
 			reps, durability, r.Load.Start, r.Load.End, r.Load.Max, r.Load.Mean, r.Elapsed.Round(100_000_000))
@@ -128,6 +125,32 @@ func (r *Report) WriteTables(w io.Writer) {
 	if c.Main {
 		r.writeTargets(w)
 	}
+}
+
+// repsNote says how many repetitions each measurement's median is of, and
+// in how many rounds: the scans (main workloads only) have counts of their
+// own (Config.ScanReps, Config.ScanApartReps) and run in one.
+func repsNote(c Config) string {
+	reps := max(c.Reps, 1)
+	s := fmt.Sprintf("median of %d repetitions", reps)
+	scan, apart := c.repsOf("scan", true), c.repsOf("scan-apart", true)
+	own := c.Main && (scan != reps || apart != reps)
+	switch {
+	case c.Rounds > 1 && own:
+		s += fmt.Sprintf(" (those of the main, index and growth workloads each in %d rounds of the columns' turns)", c.Rounds)
+	case c.Rounds > 1 && c.Main:
+		s += fmt.Sprintf(" (those of the main, index and growth workloads each in %d rounds of the columns' turns, scans in one)", c.Rounds)
+	case c.Rounds > 1:
+		s += fmt.Sprintf(" (those of the index and growth workloads each in %d rounds of the columns' turns)", c.Rounds)
+	}
+	switch {
+	case !own:
+	case scan == apart:
+		s += fmt.Sprintf(", of %d of each full scan (one scan a repetition)", scan)
+	default:
+		s += fmt.Sprintf(", of %d of the colocated full scan and %d of the apart one (one scan a repetition)", scan, apart)
+	}
+	return s
 }
 
 // WriteIndexes prints the Indexes section's tables.

@@ -6,7 +6,7 @@
 // Indexes section (lookups through a unique and a non-unique index, writes
 // to tables with 0, 1 and 3 indexes) and the DESIGN.md §8 targets.
 //
-//	go run ./cmd/benchreport -users 1000000 -reps 5 -plot growth.png
+//	go run ./cmd/benchreport -users 1000000 -reps 5 -scan-reps 7 -scan-apart-reps 11 -plot growth.png
 package main
 
 import (
@@ -25,7 +25,9 @@ func main() {
 	cfg := bench.Config{Log: os.Stderr}
 	flag.StringVar(&cfg.Dir, "dir", "", "directory for the stores (default: a temporary directory, removed after)")
 	flag.IntVar(&cfg.Users, "users", 1_000_000, "users in the data set")
-	flag.IntVar(&cfg.Reps, "reps", 5, "repetitions; medians are reported")
+	flag.IntVar(&cfg.Reps, "reps", 5, "repetitions of every measurement but the full scans; medians are reported")
+	flag.IntVar(&cfg.ScanReps, "scan-reps", bench.DefaultScanReps, "repetitions of the colocated full scan, one scan per column each (0: -reps)")
+	flag.IntVar(&cfg.ScanApartReps, "scan-apart-reps", bench.DefaultScanApartReps, "repetitions of the apart full scan, one scan per column each (0: -reps)")
 	flag.IntVar(&cfg.Rounds, "rounds", bench.DefaultRounds, "rounds a repetition of a main, index or growth workload (not a scan) is split into, the columns taking turns (1: one stretch per column)")
 	flag.DurationVar(&cfg.OpTime, "optime", 200*time.Millisecond, "duration of one repetition of a non-scan workload")
 	flag.BoolVar(&cfg.Sync, "sync", false, "fsync every commit, in every engine")
@@ -38,6 +40,19 @@ func main() {
 	flag.BoolVar(&cfg.WorkingSet, "wset", true, "run the growth curve at a fixed working set too, on the -growth sizes (W = the largest)")
 	plotPath := flag.String("plot", "growth.png", "where to write the growth curve PNG (empty: nowhere)")
 	flag.Parse()
+	for _, f := range []struct {
+		name string
+		n    int
+	}{{"reps", cfg.Reps}, {"scan-reps", cfg.ScanReps}, {"scan-apart-reps", cfg.ScanApartReps}, {"rounds", cfg.Rounds}} {
+		if f.name == "reps" && f.n < 1 {
+			fmt.Fprintf(os.Stderr, "benchreport: -reps must be positive, not %d\n", f.n)
+			os.Exit(2)
+		}
+		if f.n < 0 {
+			fmt.Fprintf(os.Stderr, "benchreport: -%s must not be negative (%d)\n", f.name, f.n)
+			os.Exit(2)
+		}
+	}
 	if *cacheMiB <= 0 {
 		fmt.Fprintln(os.Stderr, "benchreport: -cache must be positive")
 		os.Exit(2)
