@@ -290,7 +290,7 @@ func TestRun(t *testing.T) {
 	var buf bytes.Buffer
 	r.WriteTables(&buf)
 	out := buf.String()
-	for _, want := range []string{"### Time per operation", "| `get` get a User whole (alt: the query User[$id]) |", "| get | protoql-alt |", "### Growth", "| 100 |", "protoql-put: update cost flat from 10 to 100 map entries", "### DESIGN.md §8 targets", "query compile", "### Hot entries", "| protoql-put |", "### Growth at a fixed working set: update one entry of one of W/n maps of n sessions (W = 100 keys)", "| 10 | 10 |", "| 100 ÷ 10 |  |", "### Concurrency", "| `inline-hot` increment registered of one row, every goroutine | sqlite |", "scaling g=16", "### Indexes: 100 rows per table", "| update-3 | sqlite |", "| idx-get | protoql-alt |", "; read cache 8 MiB per store;"} {
+	for _, want := range []string{"### Time per operation", "| `get` get a User whole (alt: the query User[$id]) |", "| get | protoql-alt |", "### Growth", "| 100 |", "protoql-put: update cost flat from 10 to 100 map entries", "### DESIGN.md §8 targets", "query compile", "### Hot entries", "| protoql-put |", "### Growth at a fixed working set: update one entry of one of W/n maps of n sessions\n\nW = 100 keys (the largest growth size)", "| 10 | 10 |", "| 100 ÷ 10 |  |", "### Concurrency", "| `inline-hot` increment registered of one row, every goroutine | sqlite |", "scaling g=16", "### Indexes: 100 rows per table", "| update-3 | sqlite |", "| idx-get | protoql-alt |", "; read cache 8 MiB per store;"} {
 		// Prose is wrapped: a phrase may span lines.
 		if !strings.Contains(out, want) && !strings.Contains(strings.Join(strings.Fields(out), " "), want) {
 			t.Errorf("report lacks %q:\n%s", want, out)

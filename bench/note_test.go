@@ -2,6 +2,7 @@ package bench
 
 import (
 	"bytes"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -42,13 +43,19 @@ func TestWrapNote(t *testing.T) {
 }
 
 // TestReportProseWrapped renders a report with every section and checks that
-// no prose line is longer than noteWidth: Markdown table rows and headings,
+// no prose line or heading is longer than noteWidth (a heading, one line in
+// Markdown, must be short enough not to need wrapping): Markdown table rows,
 // which cannot be broken, excepted.
 func TestReportProseWrapped(t *testing.T) {
 	r := &Report{
-		Config: Config{Users: 1_000_000, Reps: 5, Rounds: 10, Main: true, GrowthSizes: []int{10, 1_000_000}, IndexRows: 10_000, CacheBytes: 72 << 20},
+		Config: Config{Users: 1_000_000, Reps: 5, ScanReps: 7, ScanApartReps: 11, Rounds: 10, Main: true, GrowthSizes: []int{10, 1_000_000}, WorkingSet: true, IndexRows: 10_000, CacheBytes: 72 << 20},
 		Load:   LoadStats{Start: 1.73, End: 1.17, Max: 2.14, Mean: 1.49}, Elapsed: 8*time.Minute + 32*time.Second, LoadDur: 107 * time.Second,
-		CPUs: 2, WorkingSetKeys: 1_000_000,
+		CPUs: 2, WorkingSetKeys: 1_000_000, Growth: map[int][]Result{}, WorkingSet: map[int][]Result{},
+		Hot: []HotResult{{Column: "protoql", First: 1000, Last: 1100}},
+	}
+	for _, n := range r.Config.GrowthSizes {
+		r.Growth[n] = []Result{{Workload: fmt.Sprintf("growth-%d", n), Column: "protoql", Median: Sample{NsPerOp: 1000}}}
+		r.WorkingSet[n] = []Result{{Workload: fmt.Sprintf("wset-%d", n), Column: "protoql", Median: Sample{NsPerOp: 1000}}}
 	}
 	for _, wl := range Workloads {
 		for _, col := range []string{"protoql", "raw", "sqlite"} {
@@ -65,18 +72,34 @@ func TestReportProseWrapped(t *testing.T) {
 		r.Config.Main = main
 		var buf bytes.Buffer
 		r.WriteTables(&buf)
-		prose := 0
+		prose, headings := 0, map[string]bool{}
 		for _, line := range strings.Split(buf.String(), "\n") {
-			if strings.HasPrefix(line, "|") || strings.HasPrefix(line, "#") || line == "" {
+			if strings.HasPrefix(line, "|") || line == "" {
 				continue
 			}
-			prose++
+			what := "prose line"
+			if strings.HasPrefix(line, "#") {
+				what = "heading"
+				headings[strings.Fields(line)[1]] = true
+			} else {
+				prose++
+			}
 			if n := utf8.RuneCountInString(line); n > noteWidth {
-				t.Errorf("main %v: a prose line of %d runes: %q", main, n, line)
+				t.Errorf("main %v: a %s of %d runes: %q", main, what, n, line)
 			}
 		}
 		if prose == 0 {
 			t.Errorf("main %v: no prose in the report:\n%s", main, buf.String())
+		}
+		// Every section's heading was there to be checked.
+		want := []string{"Growth:", "Hot", "Growth", "Indexes:"}
+		if main {
+			want = append(want, "Time", "Allocations", "Full", "Concurrency:", "Query", "DESIGN.md")
+		}
+		for _, h := range want {
+			if !headings[h] {
+				t.Errorf("main %v: no heading starting %q in the report:\n%s", main, h, buf.String())
+			}
 		}
 	}
 }

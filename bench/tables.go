@@ -267,7 +267,8 @@ func (r *Report) WriteWorkingSet(w io.Writer) {
 	if len(r.WorkingSet) == 0 || len(sizes) == 0 {
 		return
 	}
-	fmt.Fprintf(w, "### Growth at a fixed working set: update one entry of one of W/n maps of n sessions (W = %d keys)\n\n", r.WorkingSetKeys)
+	fmt.Fprint(w, "### Growth at a fixed working set: update one entry of one of W/n maps of n sessions\n\n")
+	notef(w, "W = %d keys (the largest growth size): every point's updates spread over the same W keys.", r.WorkingSetKeys)
 	cols := []string{"protoql", "protoql-put", "raw", "raw-merge"}
 	t := table{head: []string{"n", "maps", "protoql setter", "protoql Put", "raw pebble", "raw Merge"}}
 	get := func(n int, col string) *Result { return find(r.WorkingSet[n], fmt.Sprintf("wset-%d", n), col) }
