@@ -66,15 +66,56 @@ func NewProtoqlApart(db *runtime.DB) (*ProtoqlApart, error) {
 
 // Insert stores u (a social example User) as an apart-layout User.
 func (p *ProtoqlApart) Insert(ctx context.Context, u *socialpb.User) error {
-	b, err := proto.Marshal(u)
+	au, err := apartUser(u)
 	if err != nil {
 		return err
 	}
+	return p.users.Put(ctx, au)
+}
+
+// Put stores u with the generated Put: it replaces the row, deleting the
+// row's range and the range of its sessions stored apart, then writes u.
+func (p *ProtoqlApart) Put(ctx context.Context, u *apartpb.User) error {
+	return p.users.Put(ctx, u)
+}
+
+// apartUser converts u to the apart schema's User (same field numbers and
+// types) through the wire format.
+func apartUser(u *socialpb.User) (*apartpb.User, error) {
+	b, err := proto.Marshal(u)
+	if err != nil {
+		return nil, err
+	}
 	au := &apartpb.User{}
 	if err := proto.Unmarshal(b, au); err != nil {
+		return nil, err
+	}
+	return au, nil
+}
+
+// PutApart does on the apart layout's store (r is Env.RawApart) the key
+// operations of ProtoqlApart.Put: it deletes the user's row range and its
+// sessions' apart range as pebblekv carries out protoql's two range
+// deletions (a point delete per key, up to rowDeleteKeys keys a range:
+// deleteRow), then writes u's pairs (encodeUserApart), in one batch.
+// TestRawPutApart checks that it leaves the store as protoql's Put does.
+func (r *Raw) PutApart(_ context.Context, u *socialpb.User) error {
+	defer r.lock(u.UserId).Unlock()
+	b := r.db.NewBatch()
+	defer b.Close()
+	var kb [64]byte
+	row := rowKey(kb[:0], u.UserId)
+	if err := r.deleteRow(b, row); err != nil {
 		return err
 	}
-	return p.users.Put(ctx, au)
+	var ab [64]byte
+	if err := r.deleteRow(b, append(append(ab[:0], apartSessionsPrefix...), row[len(tablePrefix):]...)); err != nil {
+		return err
+	}
+	if err := encodeUserApart(u, func(k, v []byte) error { return b.Set(k, v, nil) }); err != nil {
+		return err
+	}
+	return b.Commit(r.wo)
 }
 
 // ScanNames scans the apart layout's users with the projected typed scan,

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/protoql/protoql/examples/social/socialpb"
+	"github.com/protoql/protoql/kv/pebblekv"
 	"github.com/protoql/protoql/query"
 )
 
@@ -345,8 +346,13 @@ var pairNames = [2]string{"protoql", "raw"}
 // pairs of each one's CPU time per operation (the process's;
 // <name>-cpu-ns/op), of the pairs' differences, ops[0]'s less ops[1]'s
 // (extra-cpu-ns/op), and Pebble's block-cache lookups per operation of
-// each.
+// each (in e's main store: runPairsOn names the store).
 func runPairs(b *testing.B, e *Env, ops [2]Op, names [2]string) {
+	runPairsOn(b, e.kv, ops, names)
+}
+
+// runPairsOn is runPairs counting the block-cache lookups of store.
+func runPairsOn(b *testing.B, store *pebblekv.Store, ops [2]Op, names [2]string) {
 	ctx := context.Background()
 	var next [2]int
 	for j, name := range names {
@@ -365,14 +371,14 @@ func runPairs(b *testing.B, e *Env, ops [2]Op, names [2]string) {
 		var got [2]float64
 		for k := range 2 {
 			j := (k + pairs) % 2
-			m0, c0 := e.kv.Metrics().BlockCache, cpuTime()
+			m0, c0 := store.Metrics().BlockCache, cpuTime()
 			for i := range growthPairStretch {
 				if err := ops[j](ctx, next[j]+i); err != nil {
 					b.Fatal(err)
 				}
 			}
 			got[j] = float64(cpuTime()-c0) / growthPairStretch
-			m1 := e.kv.Metrics().BlockCache
+			m1 := store.Metrics().BlockCache
 			lookups[j] += float64(m1.Hits + m1.Misses - m0.Hits - m0.Misses)
 			next[j] += growthPairStretch
 		}
