@@ -167,3 +167,57 @@ func TestIterNextAfterEnd(t *testing.T) {
 		}
 	}
 }
+
+// TestStoreIterNextClosing checks a Store-level iterator's Next at a pair
+// (forward and reverse) once the store's Close has begun: after Close it
+// fails with kv.ErrClosed; and in the window where Close has closed the
+// store's guard but the iterator has not yet seen the store's closing flag
+// (made here by closing the guard alone), Next still fails with
+// kv.ErrClosed and leaves the Pebble iterator where it stood, since that
+// Close is about to close it (Next's fast path for Store-level iterators
+// must enter the guard, as enter does).
+func TestStoreIterNextClosing(t *testing.T) {
+	ctx := context.Background()
+	for _, reverse := range []bool{false, true} {
+		for _, window := range []bool{false, true} {
+			s := openABC(t)
+			kept, err := s.NewIter(ctx, kv.IterOptions{Reverse: reverse})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !kept.First() || !kept.Next() {
+				t.Fatalf("reverse %v: the iterator did not reach its second pair: %v", reverse, kept.Error())
+			}
+			pit := kept.(*iterator).it
+			if window {
+				if !s.g.Close() {
+					t.Fatal("the store's guard was closed already")
+				}
+			} else if err := s.Close(); err != nil {
+				t.Fatal(err)
+			}
+			if kept.Next() {
+				t.Errorf("reverse %v, window %v: Next after Close began moved to %q", reverse, window, kept.Key())
+			}
+			if k, v := kept.Key(), kept.Value(); k != nil || v != nil {
+				t.Errorf("reverse %v, window %v: Key, Value = %q, %q; want nil", reverse, window, k, v)
+			}
+			if err := kept.Error(); !errors.Is(err, kv.ErrClosed) {
+				t.Errorf("reverse %v, window %v: Error = %v, want kv.ErrClosed", reverse, window, err)
+			}
+			if window {
+				// The Pebble iterator, still open here, has not moved off
+				// the second pair.
+				if got := string(pit.Key()); got != "b" {
+					t.Errorf("reverse %v: the Pebble iterator moved to %q, want %q", reverse, got, "b")
+				}
+				if err := pit.Close(); err != nil {
+					t.Fatal(err)
+				}
+				if err := s.db.Close(); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+	}
+}

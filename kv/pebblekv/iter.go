@@ -127,27 +127,59 @@ func (i *iterator) First() bool {
 }
 
 func (i *iterator) Next() bool {
-	if i.store == nil && i.valid && !i.ended.Load() {
-		// A transaction's iterator at a pair: no guard to enter, no error
-		// or Close behind it (each of them clears valid), and its scope
-		// not ended — what enter would find, without the call.
-		var ok bool
-		if i.reverse {
-			ok = i.it.Prev()
-		} else {
-			ok = i.it.Next()
-		}
-		if ok {
-			// settle's usual case, in line: a value Pebble holds in
-			// place (valid is already true).
-			if lv := i.it.LazyValue(); lv.Fetcher == nil {
-				i.key, i.val = i.it.Key(), lv.ValueOrHandle
-				return true
-			}
-		}
-		return i.settle(ok)
+	if !i.valid || i.ended.Load() {
+		return i.nextEntered()
 	}
-	return i.nextEntered()
+	// At a pair: no error or Close behind it (each of them clears valid),
+	// and its owner not ended — what enter would find but the store's
+	// guard, without the call.
+	if i.store != nil {
+		return i.nextStore()
+	}
+	// A transaction's iterator: no guard to enter.
+	var ok bool
+	if i.reverse {
+		ok = i.it.Prev()
+	} else {
+		ok = i.it.Next()
+	}
+	if ok {
+		// settle's usual case, in line: a value Pebble holds in place
+		// (valid is already true).
+		if lv := i.it.LazyValue(); lv.Fetcher == nil {
+			i.key, i.val = i.it.Key(), lv.ValueOrHandle
+			return true
+		}
+	}
+	return i.settle(ok)
+}
+
+// nextStore is a Store-level iterator's Next at a pair: the move under the
+// store's guard, as nextEntered makes it, without enter's checks that the
+// pair already answers, and settle's usual case in line. A store whose
+// Close has started refuses the guard, and the iterator then reports
+// kv.ErrClosed without touching the Pebble iterator, which that Close
+// closes.
+func (i *iterator) nextStore() bool {
+	if !i.store.g.Enter() {
+		i.valid = false
+		i.setErr(errClosed)
+		return false
+	}
+	defer i.store.g.Exit()
+	var ok bool
+	if i.reverse {
+		ok = i.it.Prev()
+	} else {
+		ok = i.it.Next()
+	}
+	if ok {
+		if lv := i.it.LazyValue(); lv.Fetcher == nil {
+			i.key, i.val = i.it.Key(), lv.ValueOrHandle
+			return true
+		}
+	}
+	return i.settle(ok)
 }
 
 // nextEntered is Next through enter: a Store-level iterator's move, under
