@@ -298,22 +298,36 @@ func (e *exec) release() {
 	execPool.Put(e)
 }
 
+// trimBuf drops *b when it has grown past maxPooledBuf.
+func trimBuf(b *[]byte) {
+	if cap(*b) > maxPooledBuf {
+		*b = nil
+	}
+}
+
 // trim drops every buffer grown past maxPooledBuf, so that a pooled
 // execution does not keep one huge object's memory.
 func (e *exec) trim() {
-	for _, b := range []*[]byte{&e.copyBuf, &e.rootBuf, &e.last, &e.resumeBuf, &e.cutBuf, &e.scratch, &e.elemBuf, &e.underBuf, &e.prefixBuf, &e.scopeBuf, &e.targetBuf} {
-		if cap(*b) > maxPooledBuf {
-			*b = nil
-		}
-	}
+	// One call per buffer, in line, rather than a loop over a slice of
+	// their addresses built for each release (≈ 75 instructions a query).
+	trimBuf(&e.copyBuf)
+	trimBuf(&e.rootBuf)
+	trimBuf(&e.last)
+	trimBuf(&e.resumeBuf)
+	trimBuf(&e.cutBuf)
+	trimBuf(&e.scratch)
+	trimBuf(&e.elemBuf)
+	trimBuf(&e.underBuf)
+	trimBuf(&e.prefixBuf)
+	trimBuf(&e.scopeBuf)
+	trimBuf(&e.targetBuf)
 	// The key buffers of each nesting depth (buf) and the map scans'
 	// bounds (mapBounds).
-	for _, bufs := range [][][]byte{e.kb, e.mb} {
-		for i := range bufs {
-			if cap(bufs[i]) > maxPooledBuf {
-				bufs[i] = nil
-			}
-		}
+	for i := range e.kb {
+		trimBuf(&e.kb[i])
+	}
+	for i := range e.mb {
+		trimBuf(&e.mb[i])
 	}
 	e.dec.trim(maxPooledBuf)
 	e.dir.trim(maxPooledBuf)
