@@ -209,7 +209,7 @@ func RowKeyColsForTest(t *Table, fields []string, key, value []byte) (with, with
 		return nil, nil, 0, nil, errNoRowPlan
 	}
 	var kc keyCols
-	if n, err = t.rowKeyCols(key, &kc); err != nil {
+	if n, err = t.rowKeyCols(key, &kc, false); err != nil {
 		return nil, nil, 0, nil, err
 	}
 	for i := range kc.n {
@@ -466,7 +466,7 @@ func DecodeRowsForTest(t *Table, fields []string, rows [][2][]byte, reuse bool) 
 	n := 0
 	var kc keyCols
 	for _, kv := range rows {
-		if _, err := t.rowKeyCols(kv[0], &kc); err != nil {
+		if _, err := t.rowKeyCols(kv[0], &kc, false); err != nil {
 			return n, err
 		}
 		if _, ok := rp.decodeOwnAt(kv[0], kv[1], ra, &kc); ok {

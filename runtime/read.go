@@ -116,7 +116,7 @@ func (t *Table) setKeys(key []byte, m protoreflect.Message, x proto.Message, p *
 // rowKeyLen returns the length of the row key that key starts with,
 // checking each key column's element.
 func (t *Table) rowKeyLen(key []byte) (int, error) {
-	return t.rowKeyCols(key, nil)
+	return t.rowKeyCols(key, nil, false)
 }
 
 // rowKeyCols is rowKeyLen recording in kc, when it is not nil, where each
@@ -124,8 +124,10 @@ func (t *Table) rowKeyLen(key []byte) (int, error) {
 // elements (tuple.PlainBytes), for a row plan's setKeys to take their
 // payloads from instead of parsing the key again (scanOwn). kc.n is the
 // number of columns recorded: all of them, or 0 when the table has more
-// than maxKeyCols key columns or key does not parse.
-func (t *Table) rowKeyCols(key []byte, kc *keyCols) (int, error) {
+// than maxKeyCols key columns or key does not parse. under says that the
+// caller knows key to start with the table's prefix (a key read from a
+// range within it: keysUnder), which is then not compared again.
+func (t *Table) rowKeyCols(key []byte, kc *keyCols, under bool) (int, error) {
 	if kc != nil {
 		kc.n, kc.plain = 0, 0
 		if len(t.s.Key) > maxKeyCols {
@@ -133,7 +135,7 @@ func (t *Table) rowKeyCols(key []byte, kc *keyCols) (int, error) {
 		}
 	}
 	off := len(t.prefix)
-	if len(key) < off || string(key[:off]) != string(t.prefix) {
+	if !under && (len(key) < off || string(key[:off]) != string(t.prefix)) {
 		return 0, corrupt(key, "key is outside table %s", t.s.Desc.Name())
 	}
 	for i, col := range t.s.Key {

@@ -222,13 +222,16 @@ func (e *exec) scanOwn(lo, hi []byte, limit int, t *Table, n *schema.Node, p *qu
 	defer kv.CloseInto(it, &err) // the scan's error when it has none of its own
 	defer e.ownKey.forget()      // valid only while emit has the row
 	nexts := rowNexts(n)
+	// Every key of the range in the table: rowKeyCols need not compare
+	// each key's start with its prefix.
+	under := keysUnder(lo, hi, t.prefix)
 	row := e.buf(0) // the row key, valid across the moves past the row
 	var end []byte  // the row's prefix end, for the seek past it
 	var at pair     // the pair landed on
 	ok := e.landOn(it, it.SeekGE(lo), &at)
 	for count := 0; ok; {
 		key := at.key
-		kn, err := t.rowKeyCols(key, &e.ownKey)
+		kn, err := t.rowKeyCols(key, &e.ownKey, under)
 		if err != nil {
 			return err
 		}
@@ -277,6 +280,37 @@ func (e *exec) scanOwn(lo, hi []byte, limit int, t *Table, n *schema.Node, p *qu
 		}
 	}
 	return e.err
+}
+
+// keysUnder reports whether every key of [lo, hi) starts with prefix:
+// lo does, and hi (nil: no upper bound) is at most tuple.PrefixEnd(prefix),
+// the first key after those starting with prefix (with none, every key
+// from lo on starts with it).
+func keysUnder(lo, hi, prefix []byte) bool {
+	if !bytes.HasPrefix(lo, prefix) {
+		return false
+	}
+	m := len(prefix)
+	for m > 0 && prefix[m-1] == 0xFF {
+		m--
+	}
+	if m == 0 {
+		return true
+	}
+	if hi == nil {
+		return false
+	}
+	// PrefixEnd(prefix) is prefix[:m-1] followed by the byte prefix[m-1]+1.
+	if !bytes.HasPrefix(hi, prefix[:m-1]) {
+		return bytes.Compare(hi, prefix[:m-1]) < 0
+	}
+	if len(hi) == m-1 {
+		return true
+	}
+	if b, last := hi[m-1], prefix[m-1]+1; b != last {
+		return b < last
+	}
+	return len(hi) == m
 }
 
 // ownKeyCols returns what scanOwn found of the key columns of the row it
