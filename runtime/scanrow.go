@@ -227,10 +227,8 @@ func (e *exec) scanOwn(lo, hi []byte, limit int, t *Table, n *schema.Node, p *qu
 	under := keysUnder(lo, hi, t.prefix)
 	row := e.buf(0) // the row key, valid across the moves past the row
 	var end []byte  // the row's prefix end, for the seek past it
-	var at pair     // the pair landed on
-	ok := e.landOn(it, it.SeekGE(lo), &at)
+	key, val, ok := e.landOn(it, it.SeekGE(lo))
 	for count := 0; ok; {
-		key := at.key
 		kn, err := t.rowKeyCols(key, &e.ownKey, under)
 		if err != nil {
 			return err
@@ -245,9 +243,9 @@ func (e *exec) scanOwn(lo, hi []byte, limit int, t *Table, n *schema.Node, p *qu
 		var wire []byte
 		if len(key) == kn {
 			// The row's own value; otherwise only keys below it.
-			wire = at.val
+			wire = val
 			if !unfiltered {
-				if wire, err = e.filterChecked(key, at.val, n, p); err != nil {
+				if wire, err = e.filterChecked(key, val, n, p); err != nil {
 					return err
 				}
 			}
@@ -263,10 +261,10 @@ func (e *exec) scanOwn(lo, hi []byte, limit int, t *Table, n *schema.Node, p *qu
 		// past it when it holds more than nexts.
 		inRow := true
 		for i := 0; i < nexts && inRow; i++ {
-			if ok = e.landOn(it, it.Next(), &at); !ok {
+			if key, val, ok = e.landOn(it, it.Next()); !ok {
 				break
 			}
-			inRow = bytes.HasPrefix(at.key, row)
+			inRow = bytes.HasPrefix(key, row)
 		}
 		if ok && inRow {
 			var more bool
@@ -276,7 +274,7 @@ func (e *exec) scanOwn(lo, hi []byte, limit int, t *Table, n *schema.Node, p *qu
 			if hi != nil && bytes.Compare(end, hi) >= 0 {
 				break // the range's last row: no seek (stepper.lastUnit)
 			}
-			ok = e.landOn(it, it.SeekGE(end), &at)
+			key, val, ok = e.landOn(it, it.SeekGE(end))
 		}
 	}
 	return e.err
@@ -323,24 +321,18 @@ func (e *exec) ownKeyCols() *keyCols {
 	return &e.ownKey
 }
 
-// pair is a key and its value.
-type pair struct{ key, val []byte }
-
 // landOn is walker.land for an iterator moved without a walker
-// (scanOwn): it sets at to the pair the move (which returned ok) landed
-// on, counted, or returns false at the end of the range, on the
-// iterator's error, when the context is done or a limit is reached (the
-// error is then the exec's). The pair is set in at, not returned, so that
-// scanOwn's loop keeps it in memory rather than moving it between
-// registers and its stack around each call.
-func (e *exec) landOn(it kv.Iterator, ok bool, at *pair) bool {
+// (scanOwn): the pair the move (which returned ok) landed on, counted,
+// or false at the end of the range, on the iterator's error, when the
+// context is done or a limit is reached (the error is then the exec's).
+func (e *exec) landOn(it kv.Iterator, ok bool) ([]byte, []byte, bool) {
 	if e.done != nil {
 		select {
 		case <-e.done:
 			if e.err == nil {
 				e.err = e.ctx.Err()
 			}
-			return false
+			return nil, nil, false
 		default:
 		}
 	}
@@ -348,8 +340,11 @@ func (e *exec) landOn(it kv.Iterator, ok bool, at *pair) bool {
 		if err := it.Error(); err != nil && e.err == nil {
 			e.err = err
 		}
-		return false
+		return nil, nil, false
 	}
-	at.key, at.val = it.Key(), it.Value()
-	return e.count(at.key, at.val)
+	key, val := it.Key(), it.Value()
+	if !e.count(key, val) {
+		return nil, nil, false
+	}
+	return key, val, true
 }
