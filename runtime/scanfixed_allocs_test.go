@@ -39,7 +39,7 @@ func TestScanFixedAllocs(t *testing.T) {
 		{"typed table Scan, first row", 19, func(int) error {
 			return first(countRows(users.Scan(ctx, nil, runtime.ScanOptions{Fields: []string{"registered"}}), 1))
 		}},
-		{"typed map Scan, first entry", 16, func(i int) error {
+		{"typed map Scan, first entry", 15, func(i int) error {
 			return first(countRows(users.Row(fmt.Sprintf("user-%02d", i%8)).Sessions().Scan(ctx, runtime.ScanOptions{}), 1))
 		}},
 	})

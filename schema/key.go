@@ -64,29 +64,89 @@ func (c *Column) Check(v protoreflect.Value) error {
 	if !v.IsValid() {
 		return fmt.Errorf("%w: missing value for %s", ErrKeyValue, c.Field.Name())
 	}
-	var ok bool
-	switch v.Interface().(type) {
-	case bool:
-		ok = c.Field.Kind() == protoreflect.BoolKind
-	case protoreflect.EnumNumber:
-		ok = c.Field.Kind() == protoreflect.EnumKind
-	case int32:
-		ok = fieldBits(c.Field) == 32 && c.Kind.Ascending() == tuple.KindInt && c.Field.Kind() != protoreflect.EnumKind
-	case int64:
-		ok = fieldBits(c.Field) == 64 && c.Kind.Ascending() == tuple.KindInt
-	case uint32:
-		ok = fieldBits(c.Field) == 32 && c.Kind.Ascending() == tuple.KindUint
-	case uint64:
-		ok = fieldBits(c.Field) == 64 && c.Kind.Ascending() == tuple.KindUint
-	case string:
-		ok = c.Field.Kind() == protoreflect.StringKind
-	case []byte:
-		ok = c.Field.Kind() == protoreflect.BytesKind
-	}
-	if !ok {
+	if !holds(v, c.goType()) {
+		// Only here is v boxed: Interface allocates for most values, and
+		// Check runs on every key value a read or write is given.
 		return fmt.Errorf("%w: %s is a %s, got a %T", ErrKeyValue, c.Field.Name(), c.Field.Kind(), v.Interface())
 	}
 	return nil
+}
+
+// goType names the Go types protoreflect holds a key value in.
+type goType uint8
+
+const (
+	noType goType = iota // no key column takes a value of this field
+	boolType
+	enumType
+	int32Type
+	int64Type
+	uint32Type
+	uint64Type
+	stringType
+	bytesType
+)
+
+// goType is the one Go type of the column's values: bool for a bool field,
+// EnumNumber for an enum, int32 for a 32-bit signed integer, and so on.
+func (c *Column) goType() goType {
+	switch k := c.Field.Kind(); {
+	case k == protoreflect.BoolKind:
+		return boolType
+	case k == protoreflect.EnumKind:
+		return enumType
+	case k == protoreflect.StringKind:
+		return stringType
+	case k == protoreflect.BytesKind:
+		return bytesType
+	}
+	switch bits, kind := fieldBits(c.Field), c.Kind.Ascending(); {
+	case bits == 32 && kind == tuple.KindInt:
+		return int32Type
+	case bits == 64 && kind == tuple.KindInt:
+		return int64Type
+	case bits == 32 && kind == tuple.KindUint:
+		return uint32Type
+	case bits == 64 && kind == tuple.KindUint:
+		return uint64Type
+	}
+	return noType
+}
+
+// holds reports whether v, a valid value, holds a value of Go type t,
+// without boxing it as Interface does. protoreflect.Value does not say its
+// type; its accessors do, by panicking on another (Int on a string), and
+// Equal with a value of the wanted type compares the types before the
+// values (int32 and int64 share Int; String never panics, formatting a
+// value of another type). On v of type t nothing panics: only a value
+// Check refuses reaches the recover.
+func holds(v protoreflect.Value, t goType) (ok bool) {
+	defer func() {
+		if recover() != nil {
+			ok = false
+		}
+	}()
+	switch t {
+	case boolType:
+		v.Bool()
+	case enumType:
+		v.Enum()
+	case int32Type:
+		return protoreflect.ValueOfInt32(int32(v.Int())).Equal(v)
+	case int64Type:
+		return protoreflect.ValueOfInt64(v.Int()).Equal(v)
+	case uint32Type:
+		return protoreflect.ValueOfUint32(uint32(v.Uint())).Equal(v)
+	case uint64Type:
+		return protoreflect.ValueOfUint64(v.Uint()).Equal(v)
+	case stringType:
+		return protoreflect.ValueOfString(v.String()).Equal(v)
+	case bytesType:
+		v.Bytes()
+	default:
+		return false
+	}
+	return true
 }
 
 // fieldBits is the width of an integer field's values; 0 for other kinds.

@@ -3,6 +3,7 @@ package schema_test
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"math"
 	"strings"
 	"testing"
@@ -255,6 +256,85 @@ func TestColumnRefuses(t *testing.T) {
 	for _, c := range values {
 		if err := c.col.Check(c.v); !errors.Is(err, schema.ErrKeyValue) {
 			t.Errorf("%s: Check(%T) = %v, want ErrKeyValue", c.col.Name(), c.v.Interface(), err)
+		}
+	}
+}
+
+// TestCheckTypes: Check accepts a value of every Go type protoreflect
+// holds exactly when the Go type is its column's (the rule written here
+// with Interface, as Check was before it stopped boxing), and its error
+// names the field, its kind and the value's Go type.
+func TestCheckTypes(t *testing.T) {
+	t.Parallel()
+	values := []protoreflect.Value{
+		protoreflect.ValueOfBool(true), protoreflect.ValueOfBool(false),
+		protoreflect.ValueOfEnum(1), protoreflect.ValueOfEnum(0),
+		protoreflect.ValueOfInt32(-7), protoreflect.ValueOfInt32(math.MaxInt32),
+		protoreflect.ValueOfInt64(-7), protoreflect.ValueOfInt64(1 << 40),
+		protoreflect.ValueOfUint32(7), protoreflect.ValueOfUint32(math.MaxUint32),
+		protoreflect.ValueOfUint64(7), protoreflect.ValueOfUint64(math.MaxUint64),
+		protoreflect.ValueOfFloat32(1.5), protoreflect.ValueOfFloat64(-2),
+		protoreflect.ValueOfString("x"), protoreflect.ValueOfString(""),
+		protoreflect.ValueOfString("true"), protoreflect.ValueOfString("7"),
+		protoreflect.ValueOfBytes([]byte("x")), protoreflect.ValueOfBytes(nil),
+		protoreflect.ValueOfMessage((&testpb.Account{Email: new(string)}).ProtoReflect()),
+	}
+	for _, col := range keyColumns(t) {
+		kind := col.Field.Kind()
+		for _, v := range values {
+			var want bool
+			switch v.Interface().(type) {
+			case bool:
+				want = kind == protoreflect.BoolKind
+			case protoreflect.EnumNumber:
+				want = kind == protoreflect.EnumKind
+			case int32:
+				want = kind == protoreflect.Int32Kind || kind == protoreflect.Sint32Kind || kind == protoreflect.Sfixed32Kind
+			case int64:
+				want = kind == protoreflect.Int64Kind || kind == protoreflect.Sint64Kind || kind == protoreflect.Sfixed64Kind
+			case uint32:
+				want = kind == protoreflect.Uint32Kind || kind == protoreflect.Fixed32Kind
+			case uint64:
+				want = kind == protoreflect.Uint64Kind || kind == protoreflect.Fixed64Kind
+			case string:
+				want = kind == protoreflect.StringKind
+			case []byte:
+				want = kind == protoreflect.BytesKind
+			}
+			err := col.Check(v)
+			if want {
+				if err != nil {
+					t.Errorf("%s (%s): Check(%T %v) = %v, want nil", col.Name(), kind, v.Interface(), v, err)
+				}
+				continue
+			}
+			msg := fmt.Sprintf("%v: %s is a %s, got a %T", schema.ErrKeyValue, col.Field.Name(), kind, v.Interface())
+			if !errors.Is(err, schema.ErrKeyValue) || err.Error() != msg {
+				t.Errorf("%s (%s): Check(%T %v) = %v, want %q", col.Name(), kind, v.Interface(), v, err, msg)
+			}
+		}
+		if err := col.Check(protoreflect.Value{}); !errors.Is(err, schema.ErrKeyValue) || err.Error() != schema.ErrKeyValue.Error()+": missing value for "+string(col.Field.Name()) {
+			t.Errorf("%s: Check of no value = %v", col.Name(), err)
+		}
+	}
+}
+
+// TestCheckAllocs: Check of a value of the column's type does not box it
+// (Interface allocates for a string and most integers: an allocation on
+// every key value a read or write is given).
+func TestCheckAllocs(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector allocates on its own")
+	}
+	for _, col := range keyColumns(t) {
+		for _, v := range sortedValues(col) {
+			if got := testing.AllocsPerRun(20, func() {
+				if err := col.Check(v); err != nil {
+					t.Fatal(err)
+				}
+			}); got != 0 {
+				t.Errorf("%s: Check(%v): %.0f allocations, want 0", col.Name(), v, got)
+			}
 		}
 	}
 }
