@@ -243,6 +243,36 @@ func TestIndexGetAllocs(t *testing.T) {
 	})
 }
 
+// TestMapIndexGetAllocs holds the unique lookup in a map's index (the
+// generated TasksBySlug().Get on Pebble) to its allocation budget. The
+// pooled indexCall decodes the entry and checks its Go types
+// (indexGetEntry: Get's emit closure and the result it filled were 2
+// more): 16.
+func TestMapIndexGetAllocs(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector allocates on its own")
+	}
+	ctx := context.Background()
+	accounts, _ := openAccounts(t)
+	a := &testpb.Account{Org: "o3", AccountId: 1, Tasks: map[string]*testpb.Task{}}
+	slugs := make([]string, 16)
+	for i := range slugs {
+		slugs[i] = fmt.Sprintf("slug-%02d", i)
+		a.Tasks[fmt.Sprintf("t%02d", i)] = &testpb.Task{Slug: proto.String(slugs[i]), Priority: uint32(i)}
+	}
+	check(t, accounts.Put(ctx, a))
+	bySlug := accounts.Row(testpb.AccountKey{Org: "o3", AccountId: 1}).TasksBySlug()
+	checkAllocBudgets(t, []allocCase{
+		{"map index Get", 16, func(i int) error {
+			e, err := bySlug.Get(ctx, slugs[i%len(slugs)])
+			if err == nil && (e.Key != fmt.Sprintf("t%02d", i%len(slugs)) || e.Value.GetSlug() != slugs[i%len(slugs)]) {
+				err = fmt.Errorf("Get(%q) found %q: %v", slugs[i%len(slugs)], e.Key, e.Value)
+			}
+			return err
+		}},
+	})
+}
+
 // TestIndexedPutAllocs holds the Put of a row of a table with indexes (a
 // unique index on email among others: an optimistic transaction reading
 // the old row and the unique entry) to its allocation budget on Pebble,

@@ -291,31 +291,26 @@ func (x MapIndex[V, K, M]) Get(ctx context.Context, v V) (Entry[K, M], error) {
 	case len(vals) != len(x.ix.Columns):
 		return Entry[K, M]{}, invalid("index %s has %d columns; Get was given %d values", x.ix.Path(), len(x.ix.Columns), len(vals))
 	}
-	// As TableIndex.Get's, indexRead itself.
+	// As TableIndex.Get's, not an emit closure of Get's own (it and the
+	// result it filled were 2 allocations): the pooled call decodes the
+	// entry and checks its Go types (indexGetEntry).
 	ref := x.h.ref
-	owner := ref.key[:ref.parentLen]
-	var got struct {
-		out   Entry[K, M]
-		found bool
-	}
-	err = indexRead(ctx, x.h.q, ref.table.db, x.ix, KeyRange{Prefix: vals}, ScanOptions{Limit: 1}, owner, readIndexGet, func(key, wire []byte) (bool, error) {
-		me, err := ref.decodeEntry(key, wire)
-		if err == nil {
-			got.out.Key, err = valueAs[K](me.Key, ref.field.MapKey)
-		}
-		if err == nil {
-			got.out.Value, err = valueAs[M](me.Value, ref.field.MapValue)
-		}
-		got.found = err == nil
-		return false, err
-	})
+	me, found, err := indexGetEntry(ctx, x.h.q, ref, x.ix, KeyRange{Prefix: vals}, reflect.TypeFor[K](), reflect.TypeFor[M]())
 	switch {
 	case err != nil:
 		return Entry[K, M]{}, err
-	case !got.found:
+	case !found:
 		return Entry[K, M]{}, notFoundIndex(x.ix, vals)
 	}
-	return got.out, nil
+	// indexGetEntry checked the types: valueAs converts.
+	var out Entry[K, M]
+	if out.Key, err = valueAs[K](me.Key, ref.field.MapKey); err == nil {
+		out.Value, err = valueAs[M](me.Value, ref.field.MapValue)
+	}
+	if err != nil {
+		return Entry[K, M]{}, err
+	}
+	return out, nil
 }
 
 // Find streams the entries whose indexed fields hold v, in index order;
@@ -434,6 +429,19 @@ func indexGet(ctx context.Context, q Querier, t *Table, ix *schema.Index, kr Key
 	return c.row, nil
 }
 
+// indexGetEntry is indexGet of an entry of the map at ref: it returns the
+// entry decoded, and whether an entry holds the values. The entry's key
+// and value are checked to be of Go types key and value, as valueAs
+// checks them, inside the read as an emit would (see
+// indexCall.decodeEntry).
+func indexGetEntry(ctx context.Context, q Querier, ref Ref, ix *schema.Index, kr KeyRange, key, value reflect.Type) (MapEntry, bool, error) {
+	c := indexCallPool.Get().(*indexCall)
+	defer c.release()
+	c.entryRef, c.keyType, c.valueType = ref, key, value
+	err := c.observed(ctx, q, ref.table.db, ix, kr, ScanOptions{Limit: 1}, ref.key[:ref.parentLen], readIndexGet, c.entryFn)
+	return c.entry, c.found, err
+}
+
 // observed is indexRead on c.
 func (c *indexCall) observed(ctx context.Context, q Querier, db *DB, ix *schema.Index, kr KeyRange, opts ScanOptions, base []byte, op readOp, emit func(key, wire []byte) (bool, error)) error {
 	d, ok := q.(*DB)
@@ -522,6 +530,15 @@ type indexCall struct {
 	rowType  reflect.Type
 	row      protoreflect.Message
 	rowFn    func(key, wire []byte) (bool, error)
+
+	// indexGetEntry's: the map whose entry emit (entryFn:
+	// c.decodeEntry) decodes into entry (found), checked to be of Go
+	// types keyType and valueType.
+	entryRef           Ref
+	keyType, valueType reflect.Type
+	entry              MapEntry
+	found              bool
+	entryFn            func(key, wire []byte) (bool, error)
 }
 
 // checkMessageType is messageAs's check and error, of a type known by its
@@ -545,14 +562,63 @@ const maxIndexBuf = 1 << 10
 
 var indexCallPool = sync.Pool{New: func() any {
 	c := new(indexCall)
-	c.readFn, c.emitFn, c.rowFn = c.read, c.count, c.decodeRow
+	c.readFn, c.emitFn, c.rowFn, c.entryFn = c.read, c.count, c.decodeRow, c.decodeEntry
 	return c
 }}
 
 // release empties c, dropping what it refers to, and pools it.
 func (c *indexCall) release() {
-	*c = indexCall{readFn: c.readFn, emitFn: c.emitFn, rowFn: c.rowFn, buf: c.buf[:0]}
+	*c = indexCall{readFn: c.readFn, emitFn: c.emitFn, rowFn: c.rowFn, entryFn: c.entryFn, buf: c.buf[:0]}
 	indexCallPool.Put(c)
+}
+
+// decodeEntry is indexGetEntry's emit: it decodes the entry at key of the
+// map at c.entryRef into c.entry, checks its key's and value's Go types
+// (valueAs's checks and errors, by reflect.Type: a generic function value
+// per type would be an allocation), and ends the read.
+func (c *indexCall) decodeEntry(key, wire []byte) (bool, error) {
+	ref := c.entryRef
+	me, err := ref.decodeEntry(key, wire)
+	if err == nil {
+		err = checkScalarType(ref.field.MapKey, c.keyType)
+	}
+	if err == nil {
+		err = checkObjectType(me.Value, c.valueType)
+	}
+	if err != nil {
+		return false, err
+	}
+	c.entry, c.found = me, true
+	return false, nil
+}
+
+// zeroTypeName is what %T prints of a zero value of Go type t: "<nil>" for
+// an interface type.
+func zeroTypeName(t reflect.Type) string {
+	if t.Kind() == reflect.Interface {
+		return "<nil>"
+	}
+	return t.String()
+}
+
+// checkScalarType is valueAs's check of a scalar field fd's values as Go
+// type want (nil for a field of another kind, which valueAs checks).
+func checkScalarType(fd protoreflect.FieldDescriptor, want reflect.Type) error {
+	if got, scalar := goScalar[fd.Kind()]; scalar && got != want {
+		return invalid("%s is a %s field, not a %s", fd.FullName(), fd.Kind(), zeroTypeName(want))
+	}
+	return nil
+}
+
+// checkObjectType is valueAs's check of a message value v (a map entry's)
+// as Go type want, a proto.Message: want must be the message's type. An
+// interface type is refused, as valueAsObject refuses its nil zero value;
+// so is a value that is not a message.
+func checkObjectType(v protoreflect.Value, want reflect.Type) error {
+	if m, ok := v.Interface().(protoreflect.Message); ok && want.Kind() != reflect.Interface {
+		return checkMessageType(m.Interface(), want)
+	}
+	return invalid("got a %T where %s was expected", v.Interface(), zeroTypeName(want))
 }
 
 // decodeRow is indexGet's emit: it decodes the row at key of c.rowTable

@@ -464,3 +464,86 @@ func TestIndexGetConcurrent(t *testing.T) {
 		}
 	}
 }
+
+// TestMapIndexGetTypes: a map index's Get refuses an entry whose key or
+// value is not of the view's Go types with the error its Find gives for
+// the same entry (Find converts with valueAs; Get checks the types by
+// reflect.Type inside its read), and a view of the right types finds it.
+func TestMapIndexGetTypes(t *testing.T) {
+	ctx := context.Background()
+	db := querytest.OpenIndexed(t, memkv.New())
+	accounts, err := testpb.NewAccountTable(db)
+	check(t, err)
+	check(t, accounts.Put(ctx, &testpb.Account{Org: "o", AccountId: 1, Tasks: map[string]*testpb.Task{"t1": {Slug: proto.String("s1")}}}))
+	tasks := accounts.Row(testpb.AccountKey{Org: "o", AccountId: 1}).Object.Handle.Field(9)
+	type result struct {
+		ok  bool
+		err error
+	}
+	views := map[string]struct {
+		get, find func() result
+	}{
+		"int32 keys": {
+			func() result {
+				_, err := runtime.NewMapIndex[string](runtime.ObjectMapAt[int32, *testpb.Task](tasks), "by_slug", nil).Get(ctx, "s1")
+				return result{err == nil, err}
+			},
+			func() result {
+				for _, err := range runtime.NewMapIndex[string](runtime.ObjectMapAt[int32, *testpb.Task](tasks), "by_slug", nil).Find(ctx, "s1", runtime.ScanOptions{}) {
+					return result{err == nil, err}
+				}
+				return result{}
+			},
+		},
+		"Account values": {
+			func() result {
+				_, err := runtime.NewMapIndex[string](runtime.ObjectMapAt[string, *testpb.Account](tasks), "by_slug", nil).Get(ctx, "s1")
+				return result{err == nil, err}
+			},
+			func() result {
+				for _, err := range runtime.NewMapIndex[string](runtime.ObjectMapAt[string, *testpb.Account](tasks), "by_slug", nil).Find(ctx, "s1", runtime.ScanOptions{}) {
+					return result{err == nil, err}
+				}
+				return result{}
+			},
+		},
+		"proto.Message values": {
+			func() result {
+				_, err := runtime.NewMapIndex[string](runtime.ObjectMapAt[string, proto.Message](tasks), "by_slug", nil).Get(ctx, "s1")
+				return result{err == nil, err}
+			},
+			func() result {
+				for _, err := range runtime.NewMapIndex[string](runtime.ObjectMapAt[string, proto.Message](tasks), "by_slug", nil).Find(ctx, "s1", runtime.ScanOptions{}) {
+					return result{err == nil, err}
+				}
+				return result{}
+			},
+		},
+		"Task values": {
+			func() result {
+				e, err := runtime.NewMapIndex[string](runtime.ObjectMapAt[string, *testpb.Task](tasks), "by_slug", nil).Get(ctx, "s1")
+				return result{err == nil && e.Key == "t1" && e.Value.GetSlug() == "s1", err}
+			},
+			func() result {
+				for e, err := range runtime.NewMapIndex[string](runtime.ObjectMapAt[string, *testpb.Task](tasks), "by_slug", nil).Find(ctx, "s1", runtime.ScanOptions{}) {
+					return result{err == nil && e.Key == "t1" && e.Value.GetSlug() == "s1", err}
+				}
+				return result{}
+			},
+		},
+	}
+	for name, v := range views {
+		get, find := v.get(), v.find()
+		if get.ok != (name == "Task values") || find.ok != get.ok {
+			t.Errorf("%s: Get %v, %v; Find %v, %v", name, get.ok, get.err, find.ok, find.err)
+			continue
+		}
+		if get.ok {
+			continue
+		}
+		if !errors.Is(get.err, runtime.ErrInvalid) || find.err == nil || get.err.Error() != find.err.Error() {
+			t.Errorf("%s: Get's error %v, Find's %v; want the same ErrInvalid", name, get.err, find.err)
+		}
+		t.Logf("%s: %v", name, get.err)
+	}
+}
