@@ -84,7 +84,12 @@ func (x TableIndex[V, M]) check() error {
 // another number of values than the index has columns.
 func (x TableIndex[V, M]) Get(ctx context.Context, v V) (M, error) {
 	var zero M
-	vals, err := indexValues(x.vals, v)
+	// The pooled call holds a one-column index's value: a slice of its
+	// own escaped (a KeyRange escapes as a whole with its bounds), an
+	// allocation per Get.
+	c := indexCallPool.Get().(*indexCall)
+	defer c.release()
+	vals, err := indexValuesIn(&c.one, x.vals, v)
 	switch {
 	case x.check() != nil:
 		return zero, x.check()
@@ -99,7 +104,7 @@ func (x TableIndex[V, M]) Get(ctx context.Context, v V) (M, error) {
 	// escaped) nor an emit closure of Get's own (it and the variable it
 	// filled were 2 allocations): all the values make one point read, whose
 	// row the pooled call decodes and keeps.
-	m, err := indexGet(ctx, x.q, x.t, x.ix, KeyRange{Prefix: vals}, x.t.db.ns, reflect.TypeFor[M]())
+	m, err := c.indexGet(ctx, x.q, x.t, x.ix, KeyRange{Prefix: vals}, x.t.db.ns, reflect.TypeFor[M]())
 	switch {
 	case err != nil:
 		return zero, err
@@ -193,6 +198,11 @@ func (x TableIndex[V, M]) cursor(m M, vals []protoreflect.Value) (string, error)
 // indexValues lists v's values in column order: vals(v), or v itself for
 // a one-column index.
 func indexValues[V any](vals func(V) []protoreflect.Value, v V) ([]protoreflect.Value, error) {
+	return indexValuesIn(new([1]protoreflect.Value), vals, v)
+}
+
+// indexValuesIn is indexValues, holding a one-column index's value in one.
+func indexValuesIn[V any](one *[1]protoreflect.Value, vals func(V) []protoreflect.Value, v V) ([]protoreflect.Value, error) {
 	if vals != nil {
 		return vals(v), nil
 	}
@@ -200,7 +210,8 @@ func indexValues[V any](vals func(V) []protoreflect.Value, v V) ([]protoreflect.
 	if err != nil {
 		return nil, invalid("index value: %v", err)
 	}
-	return []protoreflect.Value{pv}, nil
+	one[0] = pv
+	return one[:], nil
 }
 
 func (x TableIndex[V, M]) scan(ctx context.Context, kr KeyRange, opts ScanOptions) iter.Seq2[M, error] {
@@ -413,14 +424,12 @@ func indexRead(ctx context.Context, q Querier, db *DB, ix *schema.Index, kr KeyR
 	return c.observed(ctx, q, db, ix, kr, opts, base, op, emit)
 }
 
-// indexGet is indexRead of one row of table t through a unique index's
-// point read (readIndexGet, one value per column in kr): it returns the
-// row decoded, or nil when no entry holds the values. The row is checked
+// indexGet is indexRead on c of one row of table t through a unique
+// index's point read (readIndexGet, one value per column in kr): it
+// returns the row decoded, or nil when no entry holds the values. The row is checked
 // to be of Go type want (messageAs's check, without a function value per
 // type, which was an allocation), inside the read as an emit would.
-func indexGet(ctx context.Context, q Querier, t *Table, ix *schema.Index, kr KeyRange, base []byte, want reflect.Type) (protoreflect.Message, error) {
-	c := indexCallPool.Get().(*indexCall)
-	defer c.release()
+func (c *indexCall) indexGet(ctx context.Context, q Querier, t *Table, ix *schema.Index, kr KeyRange, base []byte, want reflect.Type) (protoreflect.Message, error) {
 	c.rowTable, c.rowType = t, want
 	err := c.observed(ctx, q, t.db, ix, kr, ScanOptions{Limit: 1}, base, readIndexGet, c.rowFn)
 	if err != nil {
@@ -530,6 +539,7 @@ type indexCall struct {
 	rowType  reflect.Type
 	row      protoreflect.Message
 	rowFn    func(key, wire []byte) (bool, error)
+	one      [1]protoreflect.Value // TableIndex.Get's value (indexValuesIn)
 
 	// indexGetEntry's: the map whose entry emit (entryFn:
 	// c.decodeEntry) decodes into entry (found), checked to be of Go
