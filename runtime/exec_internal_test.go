@@ -55,10 +55,25 @@ func TestExecTrimEveryBuffer(t *testing.T) {
 	if len(names) < 11 {
 		t.Fatalf("found %d byte buffers in exec (%v), want at least the 11 trim knows", len(names), names)
 	}
+	// The key buffers of each depth (kb) and the map scans' bounds (mb):
+	// a grown one dropped, a small one kept.
+	for _, bufs := range []*[][]byte{&e.kb, &e.mb} {
+		*bufs = [][]byte{make([]byte, 0, 8), make([]byte, 0, maxPooledBuf+1), make([]byte, 0, 8)}
+	}
 	e.trim()
 	for _, name := range names {
 		if c := v.FieldByName(name).Cap(); c > maxPooledBuf {
 			t.Errorf("%s: capacity %d kept past trim", name, c)
+		}
+	}
+	for name, bufs := range map[string][][]byte{"kb": e.kb, "mb": e.mb} {
+		for i, b := range bufs {
+			switch c := cap(b); {
+			case c > maxPooledBuf:
+				t.Errorf("%s[%d]: capacity %d kept past trim", name, i, c)
+			case i != 1 && c != 8:
+				t.Errorf("%s[%d]: capacity %d after trim, want the small buffer's 8 kept", name, i, c)
+			}
 		}
 	}
 }
