@@ -47,9 +47,11 @@
 // exactly what a general call does: [LatestUpdater] (Update without a
 // snapshot), [KeyUpdater] (a read-modify-write of one key), [KeySetter]
 // (Apply of a one-operation batch) and [KeyMerger] (a blind write of a
-// field patch, which the store applies when the key is read). Callers
-// test for them and fall back to the general call; kv/kvtest checks
-// KeyUpdater, KeySetter and KeyMerger on the engines that offer them.
+// field patch, which the store applies when the key is read); an
+// engine's iterators may offer [PairNexter] (Next, Key and Value in one
+// call). Callers test for them and fall back to the general call;
+// kv/kvtest checks KeyUpdater, KeySetter, KeyMerger and PairNexter on the
+// engines that offer them.
 //
 // # Buffer ownership
 //
@@ -355,4 +357,26 @@ type KeySetter interface {
 type KeyMerger interface {
 	MergeKey(ctx context.Context, key, patch []byte) error
 	CanMerge() bool
+}
+
+// PairNexter is implemented by iterators that can move to the next pair
+// and return it in one call, for less than Next, Key and Value cost as
+// three calls through the Iterator interface (a scan makes them for
+// every pair).
+//
+// NextPair is exactly
+//
+//	ok = it.Next()
+//	if ok {
+//		key, value = it.Key(), it.Value()
+//	}
+//
+// with the same move, errors (Error after a false ok), buffer ownership
+// and end: an iterator whose owner has ended or that was closed moves
+// nowhere, returns false and records the error Next records. The key and
+// value are the engine's, valid until the next positioning call, as
+// Key's and Value's are. Callers test for it once per iterator and fall
+// back to Next; kv/kvtest checks it on the engines that offer it.
+type PairNexter interface {
+	NextPair() (key, value []byte, ok bool)
 }

@@ -209,7 +209,9 @@ var steppedRowScan atomic.Bool
 // exists: emit gets its key and no bytes, as from readOwn. Every key
 // landed on is counted and checks the context (walker.land), a key that
 // is not a row's ends the scan with rowKeyCols' error, and at most limit
-// rows (0: no limit) are emitted. The iterator's Close error is returned
+// rows (0: no limit) are emitted. An iterator that implements
+// kv.PairNexter steps with NextPair, one call for Next, Key and Value.
+// The iterator's Close error is returned
 // when the scan has no error of its own, also after emit stopped it.
 func (e *exec) scanOwn(lo, hi []byte, limit int, t *Table, n *schema.Node, p *query.Proj, unfiltered bool, emit func(key, wire []byte) (bool, error)) (err error) {
 	if !below(lo, hi) {
@@ -225,6 +227,9 @@ func (e *exec) scanOwn(lo, hi []byte, limit int, t *Table, n *schema.Node, p *qu
 	// Every key of the range in the table: rowKeyCols need not compare
 	// each key's start with its prefix.
 	under := keysUnder(lo, hi, t.prefix)
+	// The engine's one call for Next, Key and Value, when it has one:
+	// three calls through the interface for every row otherwise.
+	pn, _ := it.(kv.PairNexter)
 	row := e.buf(0) // the row key, valid across the moves past the row
 	var end []byte  // the row's prefix end, for the seek past it
 	key, val, ok := e.landOn(it, it.SeekGE(lo))
@@ -261,7 +266,14 @@ func (e *exec) scanOwn(lo, hi []byte, limit int, t *Table, n *schema.Node, p *qu
 		// past it when it holds more than nexts.
 		inRow := true
 		for i := 0; i < nexts && inRow; i++ {
-			if key, val, ok = e.landOn(it, it.Next()); !ok {
+			if pn == nil {
+				key, val, ok = e.landOn(it, it.Next())
+			} else if key, val, ok = pn.NextPair(); ok {
+				ok = e.landed(key, val)
+			} else {
+				e.missed(it)
+			}
+			if !ok {
 				break
 			}
 			inRow = bytes.HasPrefix(key, row)
@@ -347,4 +359,40 @@ func (e *exec) landOn(it kv.Iterator, ok bool) ([]byte, []byte, bool) {
 		return nil, nil, false
 	}
 	return key, val, true
+}
+
+// landed is landOn's for a move that returned the pair (key, val) it
+// landed on itself (kv.PairNexter's NextPair): the pair counted, or false
+// when the context is done or a limit is reached (the error is then the
+// exec's).
+func (e *exec) landed(key, val []byte) bool {
+	if e.done != nil {
+		select {
+		case <-e.done:
+			if e.err == nil {
+				e.err = e.ctx.Err()
+			}
+			return false
+		default:
+		}
+	}
+	return e.count(key, val)
+}
+
+// missed is landOn's for a move that found no pair: the iterator's error,
+// or the context's when it is done, becomes the exec's.
+func (e *exec) missed(it kv.Iterator) {
+	if e.done != nil {
+		select {
+		case <-e.done:
+			if e.err == nil {
+				e.err = e.ctx.Err()
+			}
+			return
+		default:
+		}
+	}
+	if err := it.Error(); err != nil && e.err == nil {
+		e.err = err
+	}
 }

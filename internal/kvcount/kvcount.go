@@ -31,7 +31,8 @@ type Counts struct {
 // Range is a pair of bounds as passed to the store.
 type Range struct{ Lower, Upper []byte }
 
-// Store is a counting kv.Store.
+// Store is a counting kv.Store. Its iterators implement kv.PairNexter
+// when the wrapped store's do.
 type Store struct {
 	kv.Store
 	mu sync.Mutex
@@ -129,7 +130,14 @@ func (c countingReader) NewIter(ctx context.Context, o kv.IterOptions) (kv.Itera
 		n.Iters++
 		n.Ranges = append(n.Ranges, Range{bytes.Clone(o.LowerBound), bytes.Clone(o.UpperBound)})
 	})
-	return &countingIter{Iterator: it, s: c.s}, nil
+	ci := &countingIter{Iterator: it, s: c.s}
+	if pn, ok := it.(kv.PairNexter); ok {
+		// The wrapper offers kv.PairNexter only when the store's
+		// iterator does, so that a reader tries the same path on the
+		// counted store as on the store itself.
+		return &countingPairIter{countingIter: ci, pn: pn}, nil
+	}
+	return ci, nil
 }
 
 type countingTxn struct {
@@ -188,4 +196,25 @@ func (it *countingIter) SeekGE(k []byte) bool {
 func (it *countingIter) SeekLT(k []byte) bool {
 	it.move(false)
 	return it.count(it.Iterator.SeekLT(k))
+}
+
+// countingPairIter is a countingIter over an iterator that implements
+// kv.PairNexter: NextPair is counted as Next is (a step, and the pair it
+// lands on).
+type countingPairIter struct {
+	*countingIter
+	pn kv.PairNexter
+}
+
+func (it *countingPairIter) NextPair() ([]byte, []byte, bool) {
+	it.move(true)
+	k, v, ok := it.pn.NextPair()
+	if ok {
+		it.s.note(func(n *Counts) {
+			n.KeysRead++
+			n.BytesRead += len(k) + len(v)
+			n.Keys = append(n.Keys, bytes.Clone(k))
+		})
+	}
+	return k, v, ok
 }

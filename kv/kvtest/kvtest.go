@@ -6,7 +6,7 @@
 // atomicity, buffer ownership, read-your-writes in Update, snapshot isolation
 // in View, lost updates under concurrency, serializability (write skew,
 // phantoms of scans and of scans stopped early, DeleteRange against reads,
-// torn reads), kv.KeyUpdater, kv.KeySetter and kv.KeyMerger where implemented, Close — and then replays a seeded
+// torn reads), kv.KeyUpdater, kv.KeySetter, kv.KeyMerger and kv.PairNexter where implemented, Close — and then replays a seeded
 // random sequence of batches, transactions, reads and iterations, comparing
 // the store with a sorted-map model after every step (the model-based,
 // metamorphic style of Pebble's own tests). Keys throughout contain 0x00 and
@@ -70,6 +70,7 @@ func RunOptions(t *testing.T, open func(t *testing.T) kv.Store, o Options) {
 		{"SeekWrongDirection", testSeekWrongDirection},
 		{"IterLifecycle", testIterLifecycle},
 		{"IterAfterClose", testIterAfterClose},
+		{"NextPair", testNextPair},
 		{"InvalidBounds", testInvalidBounds},
 		{"DeleteRange", testDeleteRange},
 		{"DeleteRangeLarge", testDeleteRangeLarge},

@@ -154,6 +154,38 @@ func (i *iterator) Next() bool {
 	return i.settle(ok)
 }
 
+// NextPair is kv.PairNexter's: Next and, when it lands, Key and Value,
+// in one call. A transaction's iterator at a pair moves as Next's fast
+// path does and returns the pair it took (the owner's end, which would
+// make Key and Value answer nil, comes from the goroutine that owns the
+// iterator, which is making this call, so it cannot fall between the
+// move and the return); every other case is Next, Key and Value
+// themselves.
+func (i *iterator) NextPair() ([]byte, []byte, bool) {
+	if i.valid && i.store == nil && !i.ended.Load() {
+		var ok bool
+		if i.reverse {
+			ok = i.it.Prev()
+		} else {
+			ok = i.it.Next()
+		}
+		if ok {
+			if lv := i.it.LazyValue(); lv.Fetcher == nil {
+				i.key, i.val = i.it.Key(), lv.ValueOrHandle
+				return i.key, i.val, true
+			}
+		}
+		if !i.settle(ok) {
+			return nil, nil, false
+		}
+		return i.key, i.val, true
+	}
+	if !i.Next() {
+		return nil, nil, false
+	}
+	return i.Key(), i.Value(), true
+}
+
 // nextStore is a Store-level iterator's Next at a pair: the move under the
 // store's guard, as nextEntered makes it, without enter's checks that the
 // pair already answers, and settle's usual case in line. A store whose
@@ -349,3 +381,5 @@ func (i *iterator) Close() error {
 	}
 	return i.err
 }
+
+var _ kv.PairNexter = (*iterator)(nil)

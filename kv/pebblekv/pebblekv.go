@@ -84,6 +84,9 @@
 // stops pinning the commit log. View reads one point in time (one Pebble
 // iterator opened when it starts, lent to its reads in turn, and clones of
 // it: cheaper than a Pebble snapshot) and never takes the commit lock.
+// The iterators of a View and of the Store implement kv.PairNexter (Next,
+// Key and Value in one call, for a scan's loop); an Update's are occ's
+// merged iterators, which do not.
 //
 // # Durability and group commit
 //
