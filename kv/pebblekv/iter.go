@@ -143,15 +143,26 @@ func (i *iterator) Next() bool {
 	} else {
 		ok = i.it.Next()
 	}
-	if ok {
-		// settle's usual case, in line: a value Pebble holds in place
-		// (valid is already true).
-		if lv := i.it.LazyValue(); lv.Fetcher == nil {
-			i.key, i.val = i.it.Key(), lv.ValueOrHandle
-			return true
-		}
+	if ok && i.inPlace() {
+		return true
 	}
 	return i.settle(ok)
+}
+
+// inPlace is settle's usual case, which the fast paths of a move from a
+// pair take in line (valid is already true there): the Pebble iterator is at a pair whose
+// value Pebble holds in place, and the iterator takes it. It reports
+// false, taking nothing, for a value kept apart, which settle fetches.
+// It is inlined (go build -gcflags=-m says so); the move before it is
+// written out in each fast path, as a method it would not be (Pebble's
+// Next and Prev inlined in it exceed the inliner's budget).
+func (i *iterator) inPlace() bool {
+	lv := i.it.LazyValue()
+	if lv.Fetcher != nil {
+		return false
+	}
+	i.key, i.val = i.it.Key(), lv.ValueOrHandle
+	return true
 }
 
 // NextPair is kv.PairNexter's: Next and, when it lands, Key and Value,
@@ -169,16 +180,10 @@ func (i *iterator) NextPair() ([]byte, []byte, bool) {
 		} else {
 			ok = i.it.Next()
 		}
-		if ok {
-			if lv := i.it.LazyValue(); lv.Fetcher == nil {
-				i.key, i.val = i.it.Key(), lv.ValueOrHandle
-				return i.key, i.val, true
-			}
+		if (ok && i.inPlace()) || i.settle(ok) {
+			return i.key, i.val, true
 		}
-		if !i.settle(ok) {
-			return nil, nil, false
-		}
-		return i.key, i.val, true
+		return nil, nil, false
 	}
 	if !i.Next() {
 		return nil, nil, false
@@ -205,11 +210,8 @@ func (i *iterator) nextStore() bool {
 	} else {
 		ok = i.it.Next()
 	}
-	if ok {
-		if lv := i.it.LazyValue(); lv.Fetcher == nil {
-			i.key, i.val = i.it.Key(), lv.ValueOrHandle
-			return true
-		}
+	if ok && i.inPlace() {
+		return true
 	}
 	return i.settle(ok)
 }
@@ -275,11 +277,10 @@ func (i *iterator) SeekLT(key []byte) bool {
 func (i *iterator) settle(ok bool) bool {
 	i.valid = ok
 	if ok {
-		i.key = i.it.Key()
-		if lv := i.it.LazyValue(); lv.Fetcher == nil {
-			i.val = lv.ValueOrHandle
+		if i.inPlace() {
 			return true
 		}
+		i.key = i.it.Key()
 		v, err := i.it.ValueAndErr()
 		if err == nil {
 			i.val = v
