@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -24,7 +25,7 @@ type Config struct {
 	// sessions). The reported run uses 1,000,000.
 	Users int
 	// Reps is the number of repetitions of every measurement but the
-	// scans; medians are reported.
+	// scans; medians are reported. 0 means 1.
 	Reps int
 	// ScanReps and ScanApartReps are the number of repetitions of the
 	// colocated scan (workload scan) and of the apart scan (scan-apart),
@@ -111,6 +112,9 @@ var CompileQueries = []string{
 // Run loads the data set, runs every workload, the query compilations and
 // the growth curve, and returns the measurements.
 func Run(ctx context.Context, cfg Config) (*Report, error) {
+	if err := cfg.Check(); err != nil {
+		return nil, err
+	}
 	if cfg.Log == nil {
 		cfg.Log = io.Discard
 	}
@@ -191,6 +195,32 @@ func (r *Report) runMain(ctx context.Context) error {
 		}
 	}
 	return r.measureCompile(ctx, env)
+}
+
+// Check reports the first count of c that is negative (no count has a
+// meaning below 0: 0 means its default) or, with Main, Users not positive.
+func (c Config) Check() error {
+	for _, f := range []struct {
+		name string
+		n    int
+	}{{"Reps", c.Reps}, {"ScanReps", c.ScanReps}, {"ScanApartReps", c.ScanApartReps}, {"Rounds", c.Rounds},
+		{"ConcRows", c.ConcRows}, {"IndexRows", c.IndexRows}, {"Users", c.Users}} {
+		if f.n < 0 {
+			return fmt.Errorf("bench: Config.%s is %d; want 0 or more", f.name, f.n)
+		}
+	}
+	if c.Main && c.Users == 0 {
+		return errors.New("bench: Config.Users is 0; the main workloads want at least one user")
+	}
+	if c.CacheBytes < 0 {
+		return fmt.Errorf("bench: Config.CacheBytes is %d; want 0 (the default) or more", c.CacheBytes)
+	}
+	for _, n := range c.GrowthSizes {
+		if n < 1 {
+			return fmt.Errorf("bench: Config.GrowthSizes holds %d; want sizes of 1 or more", n)
+		}
+	}
+	return nil
 }
 
 // DefaultScanReps and DefaultScanApartReps are benchreport's repetitions

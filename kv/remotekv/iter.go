@@ -122,10 +122,15 @@ func (it *iter) seek(kind protoqlv1.TransactRequest_Seek_Kind, key []byte) bool 
 		return it.fail(errWrongSeekLT)
 	}
 	it.page = firstPage
-	// key is marshalled before call returns: no copy needed.
-	return it.load(it.a.s.call(&request{Action: &protoqlv1.TransactRequest_Seek_{Seek: &protoqlv1.TransactRequest_Seek{
+	// key is marshalled before call returns: no copy needed. The first
+	// key answered is at or after a SeekGE's key, before a SeekLT's.
+	resp, err := it.a.s.call(&request{Action: &protoqlv1.TransactRequest_Seek_{Seek: &protoqlv1.TransactRequest_Seek{
 		Iterator: it.id, Kind: kind, Key: key, Page: it.page,
-	}}}))
+	}}})
+	if kind == protoqlv1.TransactRequest_Seek_KIND_FIRST {
+		key = nil
+	}
+	return it.load(resp, err, key, kind == protoqlv1.TransactRequest_Seek_KIND_LT, "the seek key")
 }
 
 func (it *iter) Next() bool {
@@ -141,13 +146,19 @@ func (it *iter) Next() bool {
 		return false
 	}
 	it.page = min(2*it.page, maxPage)
-	return it.load(it.a.s.call(&request{Action: &protoqlv1.TransactRequest_Next_{Next: &protoqlv1.TransactRequest_Next{
+	// The next page goes on past the last pair of this one (which stays
+	// referenced by last: an answer's bytes are its own).
+	last := it.pairs[len(it.pairs)-1].GetKey()
+	resp, err := it.a.s.call(&request{Action: &protoqlv1.TransactRequest_Next_{Next: &protoqlv1.TransactRequest_Next{
 		Iterator: it.id, Page: it.page,
-	}}}))
+	}}})
+	return it.load(resp, err, last, true, "the previous page's last key")
 }
 
-// load takes the page of an answer.
-func (it *iter) load(resp *response, err error) bool {
+// load takes the page of an answer, whose keys must go on from prev (nil:
+// from anywhere) in the iterator's direction — past it when strict, else
+// at it or past it — what names prev in an error.
+func (it *iter) load(resp *response, err error, prev []byte, strict bool, what string) bool {
 	it.pairs, it.pos, it.valid = nil, 0, false
 	if err != nil {
 		it.err = err
@@ -158,11 +169,77 @@ func (it *iter) load(resp *response, err error) bool {
 		it.err = it.a.s.protocolError("page", resp)
 		return false
 	}
+	if err := it.checkPage(p.GetPairs(), prev, strict, what); err != nil {
+		it.err = it.a.s.fail(err)
+		return false
+	}
 	// An empty page always ends the range, whatever the flag says, so a
 	// confused server cannot make the client loop.
 	it.pairs, it.exhausted = p.GetPairs(), p.GetExhausted() || len(p.GetPairs()) == 0
 	it.valid = len(it.pairs) > 0
 	return it.valid
+}
+
+// checkPage checks the keys of a page before any of them is handed out:
+// each is not empty, inside the iterator's bounds, and past the one before
+// it in the iterator's direction (the first past prev, or at it when not
+// strict). The runtime above relies on every store keeping an iterator
+// inside its bounds and in order, so a server that does not — a bug, an
+// incompatible version, or a hostile peer — fails the iterator and its
+// session with an error wrapping ErrProtocol, rather than hand out a key
+// the caller did not ask for. It costs a comparison or three per pair.
+func (it *iter) checkPage(pairs []*protoqlv1.KeyValue, prev []byte, strict bool, what string) error {
+	lo, hi, rev := it.opts.LowerBound, it.opts.UpperBound, it.opts.Reverse
+	for n, pair := range pairs {
+		k := pair.GetKey()
+		var want string
+		switch {
+		case len(k) == 0:
+			want = "a non-empty key"
+		case len(lo) > 0 && bytes.Compare(k, lo) < 0:
+			want = "a key at or after the lower bound " + kv.KeyText(lo)
+		case len(hi) > 0 && bytes.Compare(k, hi) >= 0:
+			want = "a key before the upper bound " + kv.KeyText(hi)
+		case prev != nil:
+			c := bytes.Compare(k, prev)
+			if rev {
+				c = -c
+			}
+			if c < 0 || c == 0 && strict {
+				want = orderWant(rev, strict) + what + " " + kv.KeyText(prev)
+			}
+		}
+		if want != "" {
+			return fmt.Errorf("%w: iterator %d: pair %d of a page: got key %s, want %s",
+				ErrProtocol, it.id, n, kv.KeyText(k), want)
+		}
+		prev, strict, what = k, true, "the pair before it"
+	}
+	return nil
+}
+
+// orderWant words the order a key must have against the one before it.
+func orderWant(rev, strict bool) string {
+	switch {
+	case rev && strict:
+		return "a key before "
+	case rev:
+		return "a key at or before "
+	case strict:
+		return "a key after "
+	}
+	return "a key at or after "
+}
+
+// NextPair is kv.PairNexter's: Next and, when it lands, the pair it
+// landed on, which Next has just found positioned (its transaction and
+// the store not ended), so Key's and Value's checks are not made again.
+func (it *iter) NextPair() ([]byte, []byte, bool) {
+	if !it.Next() {
+		return nil, nil, false
+	}
+	p := it.pairs[it.pos]
+	return p.GetKey(), valueOf(p.GetValue()), true
 }
 
 func (it *iter) Valid() bool { return it.positioned() }

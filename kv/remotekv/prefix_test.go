@@ -128,3 +128,13 @@ func (p prefixedIter) Key() []byte {
 	}
 	return nil
 }
+
+// NextPair forwards the client's kv.PairNexter (every remotekv iterator
+// offers it), so that kvtest checks it through the prefix.
+func (p prefixedIter) NextPair() ([]byte, []byte, bool) {
+	k, v, ok := p.Iterator.(kv.PairNexter).NextPair()
+	if ok && len(k) > 0 {
+		k = k[1:]
+	}
+	return k, v, ok
+}

@@ -69,13 +69,25 @@
 // cut short by Close, fail with kv.ErrClosed. The errors keep their gRPC
 // status (status.FromError works on them).
 //
+// The client does not take the server's word for an iterator's pairs:
+// every page is checked before any of its pairs is handed out — each key
+// not empty, inside the iterator's bounds, and past the key before it in
+// the iterator's direction (the first one past the previous page's last,
+// at or after a SeekGE's key, before a SeekLT's) — because protoql's
+// runtime relies on every store keeping an iterator inside its bounds and
+// in order. A page that breaks this, like an answer of the wrong kind,
+// fails the iterator and its transaction with an error wrapping
+// ErrProtocol that names the key and what was expected.
+//
 // # Optional interfaces
 //
-// The client offers none of kv's optional interfaces (kv.KeyUpdater,
-// kv.KeySetter, kv.KeyMerger...): a call through the network costs a
-// round trip whatever its form, and a field patch (kv.KeyMerger) would need
-// the server's store to merge. protoql's runtime falls back to the general
-// calls: its inline setters read-modify-write in a transaction.
+// The client offers none of kv's optional write interfaces (kv.KeyUpdater,
+// kv.KeySetter, kv.KeyMerger): a call through the network costs a round
+// trip whatever its form, and a field patch (kv.KeyMerger) would need the
+// server's store to merge. protoql's runtime falls back to the general
+// calls: its inline setters read-modify-write in a transaction. Its
+// iterators offer kv.PairNexter (a move and its pair in one call, from the
+// page in hand).
 //
 // # Limits
 //
@@ -142,6 +154,13 @@ func WithDialOptions(opts ...grpc.DialOption) Option {
 const defaultMaxMessageSize = 16 << 20
 
 var errClosed = fmt.Errorf("remotekv: %w", kv.ErrClosed)
+
+// ErrProtocol is wrapped by the errors of answers that break the KVService
+// protocol: an answer of the wrong kind, or an iterator page whose keys
+// are empty, outside the iterator's bounds, or out of its order (see the
+// package doc's Errors). The call's session ends with it: an Update fails
+// without committing.
+var ErrProtocol = errors.New("remotekv: protocol error")
 
 // Store is a kv.Store over a protoql server's KVService. It is safe for
 // concurrent use.

@@ -118,7 +118,7 @@ func (s *session) call(req *request) (*response, error) {
 
 // protocolError fails the session on an answer of the wrong kind.
 func (s *session) protocolError(want string, resp *response) error {
-	return s.fail(fmt.Errorf("remotekv: protocol error: want %s, got %T", want, resp.GetResult()))
+	return s.fail(fmt.Errorf("%w: want %s, got %T", ErrProtocol, want, resp.GetResult()))
 }
 
 // addStep buffers a step, sending the buffer when it grows large.

@@ -63,6 +63,10 @@ func main() {
 		fmt.Fprintln(os.Stderr, "benchreport:", err)
 		os.Exit(2)
 	}
+	if err := cfg.Check(); err != nil {
+		fmt.Fprintln(os.Stderr, "benchreport:", err)
+		os.Exit(2)
+	}
 	r, err := bench.Run(context.Background(), cfg)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "benchreport:", err)
