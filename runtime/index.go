@@ -65,10 +65,16 @@ type idxDelta struct {
 }
 
 func newDelta(t *Table) *idxDelta {
-	d := &idxDelta{t: t}
+	d := new(idxDelta)
+	d.reset(t)
+	return d
+}
+
+// reset empties d, dropping what it refers to, for a write to t.
+func (d *idxDelta) reset(t *Table) {
+	*d = idxDelta{t: t}
 	d.old, d.new = &d.sets[0], &d.sets[1]
 	d.old.list, d.new.list = d.inline[0][:0], d.inline[1][:0]
-	return d
 }
 
 // idxSet is a set of index entries by key. A write of one object has a
