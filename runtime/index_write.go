@@ -145,7 +145,7 @@ func putIx(ctx context.Context, r kv.Reader, w kv.Writer, ref Ref, m proto.Messa
 		d.entries(o, pm, d.new)
 	}
 	d.subtree(ref.key, ref.node, pm)
-	return d.apply(ctx, r, w, func() error { return put(w, ref, m, own) })
+	return d.apply(ctx, r, w, func() error { return putIn(w, ref, m, own, d.kb[:0], d.vb[:0]) })
 }
 
 // subtree adds the entries of the map-scoped indexes at and below the

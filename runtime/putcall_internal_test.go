@@ -17,7 +17,8 @@ import (
 // TestPutCallReleaseForgets checks that a released putCall, which goes
 // back to the pool with its index delta, holds none of the call's values
 // (the context, the Ref, the message, the delta's entries and table), only
-// its method value. (release pools c: the test reads it after that, as
+// its method value and the delta's key and value buffers, emptied.
+// (release pools c: the test reads it after that, as
 // TestIndexCallReleaseForgets does.)
 func TestPutCallReleaseForgets(t *testing.T) {
 	c := putCallPool.New().(*putCall)
@@ -25,6 +26,7 @@ func TestPutCallReleaseForgets(t *testing.T) {
 	c.own, c.attempts = true, 1
 	c.d.reset(&Table{})
 	c.d.new.put(idxEntry{key: []byte("entry"), value: []byte("target")})
+	c.d.kb, c.d.vb = append(c.d.kb, "row key"...), append(c.d.vb, "row value"...)
 	v := reflect.ValueOf(c).Elem()
 	for i := range v.NumField() {
 		if v.Field(i).IsZero() {
@@ -38,6 +40,15 @@ func TestPutCallReleaseForgets(t *testing.T) {
 		case name == "runFn":
 			if f.IsNil() {
 				t.Errorf("runFn: nil after release, want the method value kept")
+			}
+		case name == "d":
+			if len(c.d.kb) != 0 || len(c.d.vb) != 0 || cap(c.d.kb) == 0 || cap(c.d.vb) == 0 {
+				t.Errorf("d's buffers: lengths %d and %d, capacities %d and %d after release, want empty and kept", len(c.d.kb), len(c.d.vb), cap(c.d.kb), cap(c.d.vb))
+			}
+			rest := c.d
+			rest.kb, rest.vb = nil, nil
+			if !reflect.ValueOf(rest).IsZero() {
+				t.Errorf("d: kept after release")
 			}
 		case !f.IsZero():
 			t.Errorf("%s: kept after release", name)

@@ -239,13 +239,16 @@ type putCall struct {
 var putCallPool = sync.Pool{New: func() any {
 	c := new(putCall)
 	c.runFn = c.run
+	// Room for a row's key and its value: the Put's buffers, made once
+	// per pooled call.
+	c.d.kb, c.d.vb = make([]byte, 0, 192), make([]byte, 0, 256)
 	return c
 }}
 
-// release empties c, dropping what it refers to (d's entries too), and
-// pools it.
+// release empties c, dropping what it refers to (d's entries too) but its
+// method value and d's buffers, emptied, and pools it.
 func (c *putCall) release() {
-	*c = putCall{runFn: c.runFn}
+	*c = putCall{runFn: c.runFn, d: idxDelta{kb: c.d.kb[:0], vb: c.d.vb[:0]}}
 	putCallPool.Put(c)
 }
 
