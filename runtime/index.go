@@ -62,13 +62,24 @@ type idxDelta struct {
 	// one object has a few, which then cost no allocation of their own.
 	sets   [2]idxSet
 	inline [2][4]idxEntry
+	// kb and vb are the data's key and value buffers (putIn), kept by a
+	// pooled delta (putCall's) from write to write, empty and nil in a
+	// new one.
+	kb, vb []byte
 }
 
 func newDelta(t *Table) *idxDelta {
-	d := &idxDelta{t: t}
+	d := new(idxDelta)
+	d.reset(t)
+	return d
+}
+
+// reset empties d, dropping what it refers to but its buffers, for a
+// write to t.
+func (d *idxDelta) reset(t *Table) {
+	*d = idxDelta{t: t, kb: d.kb[:0], vb: d.vb[:0]}
 	d.old, d.new = &d.sets[0], &d.sets[1]
 	d.old.list, d.new.list = d.inline[0][:0], d.inline[1][:0]
-	return d
 }
 
 // idxSet is a set of index entries by key. A write of one object has a

@@ -108,8 +108,9 @@ func lastElemStart(key []byte, off int) (int, error) {
 }
 
 // putIx is put with index maintenance; r reads the state before the write
-// (nil: the write is blind, see putIndexed). own is put's.
-func putIx(ctx context.Context, r kv.Reader, w kv.Writer, ref Ref, m proto.Message, own bool) error {
+// (nil: the write is blind, see putIndexed). own is put's. d, if not nil,
+// is the delta to use (putCall's), which putIx resets; nil: a new one.
+func putIx(ctx context.Context, r kv.Reader, w kv.Writer, ref Ref, m proto.Message, own bool, d *idxDelta) error {
 	if r == nil || !ref.putIndexed() {
 		return put(w, ref, m, own)
 	}
@@ -119,7 +120,11 @@ func putIx(ctx context.Context, r kv.Reader, w kv.Writer, ref Ref, m proto.Messa
 	if ref.keyErr != nil {
 		return ref.keyErr
 	}
-	d := newDelta(ref.table)
+	if d == nil {
+		d = newDelta(ref.table)
+	} else {
+		d.reset(ref.table)
+	}
 	if len(ref.node.Children) > 0 {
 		d.spans = append(d.spans, [2][]byte{ref.key, tuple.PrefixEnd(ref.key)})
 	}
@@ -140,7 +145,7 @@ func putIx(ctx context.Context, r kv.Reader, w kv.Writer, ref Ref, m proto.Messa
 		d.entries(o, pm, d.new)
 	}
 	d.subtree(ref.key, ref.node, pm)
-	return d.apply(ctx, r, w, func() error { return put(w, ref, m, own) })
+	return d.apply(ctx, r, w, func() error { return putIn(w, ref, m, own, d.kb[:0], d.vb[:0]) })
 }
 
 // subtree adds the entries of the map-scoped indexes at and below the

@@ -229,23 +229,32 @@ type putCall struct {
 	own      bool
 	attempts int
 	runFn    func(kv.Txn) error // c.run, made once per pooled call
+	// d is the index delta of an attempt, reset by each (putIx): its
+	// entries refer to the attempt's keys and values, and nothing keeps
+	// it past the call, so it is pooled with the call (688 bytes and an
+	// allocation per Put otherwise).
+	d idxDelta
 }
 
 var putCallPool = sync.Pool{New: func() any {
 	c := new(putCall)
 	c.runFn = c.run
+	// Room for a row's key and its value: the Put's buffers, made once
+	// per pooled call.
+	c.d.kb, c.d.vb = make([]byte, 0, 192), make([]byte, 0, 256)
 	return c
 }}
 
-// release empties c, dropping what it refers to, and pools it.
+// release empties c, dropping what it refers to (d's entries too) but its
+// method value and d's buffers, emptied, and pools it.
 func (c *putCall) release() {
-	*c = putCall{runFn: c.runFn}
+	*c = putCall{runFn: c.runFn, d: idxDelta{kb: c.d.kb[:0], vb: c.d.vb[:0]}}
 	putCallPool.Put(c)
 }
 
 func (c *putCall) run(txn kv.Txn) error {
 	c.attempts++
-	if err := putIx(c.ctx, txn, txn, c.ref, c.m, c.own); err != nil {
+	if err := putIx(c.ctx, txn, txn, c.ref, c.m, c.own, &c.d); err != nil {
 		return err
 	}
 	return ensureRow(c.ctx, txn, c.ref)
@@ -572,7 +581,7 @@ func (tx *Tx) put(ctx context.Context, ref Ref, m proto.Message, own bool) error
 	if err != nil {
 		return err
 	}
-	if err := putIx(ctx, w, w, ref, m, own); err != nil {
+	if err := putIx(ctx, w, w, ref, m, own, nil); err != nil {
 		return err
 	}
 	return ensureRow(ctx, w, ref)

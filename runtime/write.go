@@ -23,6 +23,13 @@ import (
 // own says ref is the RowOf of m (TypedTable.Put): the key m's key fields
 // address is then ref's, and put does not build it again to compare.
 func put(w kv.Writer, ref Ref, m proto.Message, own bool) error {
+	kb, vb := buffers(w)
+	return putIn(w, ref, m, own, kb, vb)
+}
+
+// putIn is put with the key and value buffers kb and vb (nil: new ones),
+// whose bytes it overwrites; the writer retains neither (kv.Writer).
+func putIn(w kv.Writer, ref Ref, m proto.Message, own bool, kb, vb []byte) error {
 	if err := ref.wantObject(m); err != nil {
 		return err
 	}
@@ -38,7 +45,6 @@ func put(w kv.Writer, ref Ref, m proto.Message, own bool) error {
 			return invalid("the key fields of the message address %s, not %s", own, ref)
 		}
 	}
-	kb, vb := buffers(w)
 	if kb == nil {
 		kb = make([]byte, 0, len(ref.key)+128)
 	}

@@ -3,9 +3,10 @@ package occ
 import "bytes"
 
 // maxLevel bounds the skiplist's height: with a branching factor of 4 it
-// serves about 4^maxLevel keys at logarithmic cost, far more than any
-// transaction holds.
-const maxLevel = 16
+// serves about 4^maxLevel keys (16M) at logarithmic cost, far more than any
+// transaction holds. (16 made the head's array 32 bytes longer, which put
+// the Txn in the next size class: 1,024 bytes, not 896.)
+const maxLevel = 12
 
 // version is one write of a key in a transaction: a value or a deletion,
 // stamped with the transaction's write counter.
@@ -50,7 +51,8 @@ type skiplist struct {
 	len      int
 	// mem holds the copies of the keys; slab the nodes not yet used, so
 	// that a transaction writing a few keys allocates a few slabs, not a
-	// node and a key copy per key.
+	// node and a key copy per key. The first slab is the owner's (the
+	// Txn's nodes0).
 	mem  *arena
 	slab []node
 }
@@ -59,12 +61,13 @@ type skiplist struct {
 // or two (the row, an entry deleted, an entry set) fits in one.
 const slabNodes = 4
 
-// init readies an embedded skiplist whose key copies come from mem; it
-// must not be copied afterwards.
-func (s *skiplist) init(mem *arena) {
+// init readies an embedded skiplist whose key copies come from mem and
+// whose first nodes from first (nil: none); it must not be copied
+// afterwards.
+func (s *skiplist) init(mem *arena, first []node) {
 	s.head.next = s.headNext[:]
 	s.level, s.rnd = 1, 0x9E3779B97F4A7C15
-	s.mem = mem
+	s.mem, s.slab = mem, first
 }
 
 // newNode returns a zero node from the slab. Nodes are never freed or

@@ -43,6 +43,10 @@ type Txn struct {
 	// buffer's keys and values, starting in mem0.
 	mem  arena
 	mem0 [256]byte
+	// nodes0 is the write buffer's first slab: an indexed Put writes
+	// three keys (the row, an old entry deleted, a new one set) or two
+	// (an insert), which then take no slab of their own.
+	nodes0 [3]node
 }
 
 var _ kv.Txn = (*Txn)(nil)
@@ -52,7 +56,7 @@ var _ kv.Txn = (*Txn)(nil)
 func NewTxn(m *Manager, reg *Reg, snap kv.Reader, ended error) *Txn {
 	t := &Txn{m: m, reg: reg, snap: snap, ended: ended}
 	t.mem.buf = t.mem0[:0]
-	t.buf.init(&t.mem)
+	t.buf.init(&t.mem, t.nodes0[:])
 	t.ranges = t.ranges0[:0]
 	return t
 }
@@ -83,7 +87,8 @@ func (t *Txn) End() {
 func (t *Txn) Drop() {
 	t.End()
 	t.buf = skiplist{}
-	t.buf.init(&t.mem)
+	t.buf.init(&t.mem, nil)
+	t.nodes0 = [len(t.nodes0)]node{} // their values
 	t.ranges, t.ranges0, t.reads, t.snap = nil, [1]delRange{}, ReadSet{}, nil
 }
 
