@@ -13,6 +13,8 @@ func TestConfigCheck(t *testing.T) {
 	ok := []Config{
 		{},
 		{Main: true, Users: 1},
+		{Main: true, Users: 1, Conc: true, ConcRows: 16},
+		{Conc: true, ConcRows: 1}, // no concurrency section without Main
 		{Reps: 5, ScanReps: 7, ScanApartReps: 11, Rounds: 10, ConcRows: 32, IndexRows: 100, GrowthSizes: []int{1, 10}, CacheBytes: 1},
 	}
 	for _, c := range ok {
@@ -34,6 +36,8 @@ func TestConfigCheck(t *testing.T) {
 		{Config{Main: true}, "Config.Users is 0"},
 		{Config{CacheBytes: -1}, "Config.CacheBytes is -1"},
 		{Config{GrowthSizes: []int{10, 0}}, "Config.GrowthSizes holds 0"},
+		{Config{OpTime: -1}, "Config.OpTime is -1ns"},
+		{Config{Main: true, Users: 1, Conc: true, ConcRows: 15}, "Config.ConcRows is 15"},
 	}
 	for _, b := range bad {
 		err := b.c.Check()

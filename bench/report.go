@@ -198,7 +198,9 @@ func (r *Report) runMain(ctx context.Context) error {
 }
 
 // Check reports the first count of c that is negative (no count has a
-// meaning below 0: 0 means its default) or, with Main, Users not positive.
+// meaning below 0: 0 means its default), a negative OpTime, or, with Main,
+// Users not positive and (with Conc) ConcRows fewer than the most
+// goroutines.
 func (c Config) Check() error {
 	for _, f := range []struct {
 		name string
@@ -211,6 +213,14 @@ func (c Config) Check() error {
 	}
 	if c.Main && c.Users == 0 {
 		return errors.New("bench: Config.Users is 0; the main workloads want at least one user")
+	}
+	if c.OpTime < 0 {
+		return fmt.Errorf("bench: Config.OpTime is %v; want 0 or more", c.OpTime)
+	}
+	// LoadConc refuses fewer rows than the most goroutines, but only once
+	// the data set is loaded and the main workloads have run.
+	if most := ConcGoroutines[len(ConcGoroutines)-1]; c.Main && c.Conc && c.ConcRows > 0 && c.ConcRows < most {
+		return fmt.Errorf("bench: Config.ConcRows is %d; want 0 (DefaultConcRows) or at least %d, the most goroutines", c.ConcRows, most)
 	}
 	if c.CacheBytes < 0 {
 		return fmt.Errorf("bench: Config.CacheBytes is %d; want 0 (the default) or more", c.CacheBytes)

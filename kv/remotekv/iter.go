@@ -127,10 +127,16 @@ func (it *iter) seek(kind protoqlv1.TransactRequest_Seek_Kind, key []byte) bool 
 	resp, err := it.a.s.call(&request{Action: &protoqlv1.TransactRequest_Seek_{Seek: &protoqlv1.TransactRequest_Seek{
 		Iterator: it.id, Kind: kind, Key: key, Page: it.page,
 	}}})
-	if kind == protoqlv1.TransactRequest_Seek_KIND_FIRST {
+	what := "the seek key"
+	switch {
+	case kind == protoqlv1.TransactRequest_Seek_KIND_FIRST:
 		key = nil
+	case kind == protoqlv1.TransactRequest_Seek_KIND_LT && len(key) == 0:
+		// No key is before the empty one: the answer must be empty (a nil
+		// prev would take any key).
+		key, what = []byte{}, "the empty seek key"
 	}
-	return it.load(resp, err, key, kind == protoqlv1.TransactRequest_Seek_KIND_LT, "the seek key")
+	return it.load(resp, err, key, kind == protoqlv1.TransactRequest_Seek_KIND_LT, what)
 }
 
 func (it *iter) Next() bool {
@@ -206,7 +212,10 @@ func (it *iter) checkPage(pairs []*protoqlv1.KeyValue, prev []byte, strict bool,
 				c = -c
 			}
 			if c < 0 || c == 0 && strict {
-				want = orderWant(rev, strict) + what + " " + kv.KeyText(prev)
+				want = orderWant(rev, strict) + what
+				if len(prev) > 0 {
+					want += " " + kv.KeyText(prev)
+				}
 			}
 		}
 		if want != "" {

@@ -212,3 +212,42 @@ func equalKeys(a, b [][]byte) bool {
 	}
 	return true
 }
+
+// TestIteratorRefusesPairsBeforeEmptySeekLT: no key is before the empty
+// key, so a SeekLT of a nil or empty key must answer an empty page; a page
+// with a pair in it fails the iterator with remotekv.ErrProtocol (a nil
+// seek key once took any key, unchecked).
+func TestIteratorRefusesPairsBeforeEmptySeekLT(t *testing.T) {
+	for _, key := range [][]byte{nil, {}} {
+		t.Run(fmt.Sprintf("%q nil=%v", key, key == nil), func(t *testing.T) {
+			for _, tamper := range []bool{false, true} {
+				pt := &pageTamper{}
+				if tamper {
+					pt.edit = func(_ int, p *protoqlv1.TransactResponse_Page) {
+						p.Pairs = append(p.Pairs, &protoqlv1.KeyValue{Key: []byte("k05"), Value: []byte("k05")})
+						p.Exhausted = true
+					}
+				}
+				s := tamperedStore(t, pt)
+				var got [][]byte
+				err := s.View(context.Background(), func(r kv.Reader) error {
+					it, err := r.NewIter(context.Background(), kv.IterOptions{Reverse: true})
+					if err != nil {
+						return err
+					}
+					defer it.Close()
+					for ok := it.SeekLT(key); ok; ok = it.Next() {
+						got = append(got, bytes.Clone(it.Key()))
+					}
+					return it.Error()
+				})
+				switch {
+				case !tamper && (err != nil || len(got) != 0):
+					t.Fatalf("untampered: %q, %v; want no keys and no error", got, err)
+				case tamper && (!errors.Is(err, remotekv.ErrProtocol) || !strings.Contains(err.Error(), "want a key before the empty seek key") || len(got) != 0):
+					t.Fatalf("tampered: %q, %v; want no keys and an error wrapping remotekv.ErrProtocol", got, err)
+				}
+			}
+		})
+	}
+}
