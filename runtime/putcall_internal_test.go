@@ -27,21 +27,13 @@ func TestPutCallReleaseForgets(t *testing.T) {
 	c.d.reset(&Table{})
 	c.d.new.put(idxEntry{key: []byte("entry"), value: []byte("target")})
 	c.d.kb, c.d.vb = append(c.d.kb, "row key"...), append(c.d.vb, "row value"...)
-	v := reflect.ValueOf(c).Elem()
-	for i := range v.NumField() {
-		if v.Field(i).IsZero() {
-			t.Fatalf("%s: the test left it zero", v.Type().Field(i).Name)
-		}
-	}
-	c.release()
-	for i := range v.NumField() {
-		name, f := v.Type().Field(i).Name, v.Field(i)
-		switch {
-		case name == "runFn":
+	checkReleaseForgets(t, c, c.release, func(name string, f reflect.Value) bool {
+		switch name {
+		case "runFn":
 			if f.IsNil() {
 				t.Errorf("runFn: nil after release, want the method value kept")
 			}
-		case name == "d":
+		case "d":
 			if len(c.d.kb) != 0 || len(c.d.vb) != 0 || cap(c.d.kb) == 0 || cap(c.d.vb) == 0 {
 				t.Errorf("d's buffers: lengths %d and %d, capacities %d and %d after release, want empty and kept", len(c.d.kb), len(c.d.vb), cap(c.d.kb), cap(c.d.vb))
 			}
@@ -50,10 +42,11 @@ func TestPutCallReleaseForgets(t *testing.T) {
 			if !reflect.ValueOf(rest).IsZero() {
 				t.Errorf("d: kept after release")
 			}
-		case !f.IsZero():
-			t.Errorf("%s: kept after release", name)
+		default:
+			return false
 		}
-	}
+		return true
+	})
 }
 
 // TestPutCallAttemptResetsDelta runs a pooled putCall's function twice, as
